@@ -1,0 +1,1 @@
+"""The commitments app (grows with its issue; see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""Schema of the commitments app (models arrive with the commitments issue)."""

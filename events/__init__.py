@@ -1,0 +1,1 @@
+"""Event ingest, sequencing and queries (``docs/ingest.md``, ``docs/queries.md``)."""

@@ -1,0 +1,153 @@
+"""Legacy ingest and read endpoints (``docs/ingest.md``, ``docs/queries.md``).
+
+Each view parses, calls one service or selector, and serializes. The ingest view reads the
+raw body itself (size check before reading, orjson, hand-written validation): no DRF parser
+or serializer runs per event.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from events import errors
+from events.api.serializers import event_output, ingest_output
+from events.envelopes import FIELD_LIMITS, parse_legacy_request
+from events.selectors import entity_history_page, event_get_for_tenant, event_range_list, stream_head_get
+from events.services.ingest import event_ingest_legacy
+from sequencer_project.api.errors import InvalidParameterError, UnsupportedMediaTypeError
+from sequencer_project.api.parsers import loads
+from sequencer_project.api.principal import Permission
+from sequencer_project.api.request_id import current_request_id
+from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_int, query_uuid, query_uuid_optional
+
+MAX_RANGE_LIMIT = 1000
+MAX_ENTITY_LIMIT = 100
+
+
+def read_json_body(request: Request) -> object:
+    """Read and parse a JSON body, refusing oversize bodies before reading them."""
+    content_type = request.content_type or ""
+    if not content_type.split(";")[0].strip().lower().endswith("json"):
+        raise UnsupportedMediaTypeError("Send the body as application/json.")
+    limit = settings.MAX_BODY_SIZE_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        raise errors.BodyTooLargeError(f"The body is {declared} bytes; the limit is {limit}.", limit=limit)
+    body = request.body
+    if len(body) > limit:
+        raise errors.BodyTooLargeError(f"The body is {len(body)} bytes; the limit is {limit}.", limit=limit)
+    return loads(body)
+
+
+class EventIngestApi(TenantApiMixin):
+    """``POST /api/v1/events/ingest``: sequence a batch of legacy events of one stream."""
+
+    def post(self, request: Request) -> Response:
+        body = read_json_body(request)
+        principal = self.principal
+        requested_agent = body.get("agent_id") if isinstance(body, dict) else None
+        parsed = parse_legacy_request(
+            body,
+            max_events=settings.MAX_EVENTS_PER_BATCH,
+            max_payload_bytes=settings.MAX_EVENT_PAYLOAD_SIZE,
+        )
+        agent_id = parsed.agent_id
+        if agent_id is not None or requested_agent is None:
+            principal.check_agent(agent_id)
+        if principal.agent_id is not None:
+            for event in parsed.events:
+                principal.check_agent(event.source_agent)
+        if parsed.tenant_id is None or parsed.store_id is None:
+            return Response(
+                {
+                    "batch_id": uuid.uuid4(),
+                    "events_accepted": 0,
+                    "events_rejected": 0,
+                    "assigned_sequence_start": None,
+                    "assigned_sequence_end": None,
+                    "head_sequence": 0,
+                    "receipts": [],
+                }
+            )
+        tenant_id, store_id = self.stream_for(parsed.tenant_id, parsed.store_id, Permission.WRITE)
+        result = event_ingest_legacy(
+            tenant_id=tenant_id, store_id=store_id, events=parsed.events, request_id=current_request_id() or ""
+        )
+        return Response(ingest_output(result))
+
+
+class HeadApi(TenantApiMixin):
+    """``GET /api/v1/head?tenant_id&store_id``: the legacy stream's head (0 when empty)."""
+
+    def get(self, request: Request) -> Response:
+        tenant_id, store_id = self.queried_stream(Permission.READ)
+        return Response({"head_sequence": stream_head_get(tenant_id=tenant_id, store_id=store_id)})
+
+
+class EventListApi(TenantApiMixin):
+    """``GET /api/v1/events?tenant_id&store_id&from&limit``: a contiguous range (``from`` inclusive)."""
+
+    def get(self, request: Request) -> Response:
+        tenant_id, store_id = self.queried_stream(Permission.READ)
+        from_seq = max(query_int(request, "from", default=1, minimum=0), 1)
+        limit = query_int(request, "limit", default=100, minimum=1, maximum=MAX_RANGE_LIMIT)
+        events = event_range_list(tenant_id=tenant_id, store_id=store_id, from_seq=from_seq, limit=limit)
+        return Response({"events": [event_output(e) for e in events], "count": len(events)})
+
+
+class EventDetailApi(TenantApiMixin):
+    """``GET /api/v1/events/{event_id}``: one legacy event of the caller's tenant (404 otherwise)."""
+
+    def get(self, request: Request, event_id: str) -> Response:
+        parsed_id = parse_uuid(event_id, "event_id")
+        principal = self.principal
+        principal.require(Permission.READ)
+        tenant_id = (
+            query_uuid(request, "tenant_id")
+            if principal.tenant_id is None
+            else query_uuid_optional(request, "tenant_id") or principal.tenant_id
+        )
+        event = event_get_for_tenant(tenant_id=tenant_id, event_id=parsed_id) if self.visible(tenant_id, None) else None
+        if event is None or not self.visible(event.tenant_id, event.store_id):
+            raise errors.EventNotFoundError(f"No event {parsed_id} is visible to this credential.")
+        return Response(event_output(event))
+
+
+class EntityHistoryApi(TenantApiMixin):
+    """``GET /api/v1/entities/{type}/{id}?tenant_id&store_id&from&limit`` (``from`` is an offset)."""
+
+    def get(self, request: Request, entity_type: str, entity_id: str) -> Response:
+        for name, value in (("entity_type", entity_type), ("entity_id", entity_id)):
+            if not 1 <= len(value) <= FIELD_LIMITS[name] or "\x00" in value:
+                raise InvalidParameterError(f"'{name}' must be 1 to {FIELD_LIMITS[name]} characters.", parameter=name)
+        tenant_id, store_id = self.queried_stream(Permission.READ)
+        offset = query_int(request, "from", default=0, minimum=0)
+        limit = (
+            query_int(request, "limit", default=MAX_ENTITY_LIMIT, minimum=0, maximum=MAX_ENTITY_LIMIT)
+            or MAX_ENTITY_LIMIT
+        )
+        page = entity_history_page(
+            tenant_id=tenant_id,
+            store_id=store_id,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            offset=offset,
+            limit=limit,
+        )
+        return Response(
+            {
+                "entity_type": entity_type,
+                "entity_id": entity_id,
+                "events": [event_output(e) for e in page.events],
+                "count": len(page.events),
+                "total": page.total,
+                "has_more": offset + len(page.events) < page.total,
+            }
+        )

@@ -1,0 +1,316 @@
+"""Parse and validate legacy ingest requests before any database work.
+
+Hand-written checks over the orjson-parsed body (DRF serializers cost ~40 µs per event, see
+``docs/performance.md``). Shape and type errors are collected per JSON path and answered 422
+(``invalid_request``), as the reference's strict extractor does; length and content errors are
+400. Payload hashes and replay fingerprints are computed here, outside any transaction.
+
+Leniencies over the reference (so its published load scripts pass unchanged): ``payload_hash``
+is optional (computed when absent; a supplied wrong one rejects that event), ``source_agent``
+defaults to the request's ``agent_id``, and ``agent_id`` itself is optional.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import struct
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from events import errors
+from sequencer_project.api.errors import InvalidRequestError
+from ves.legacy_json import LegacyJsonError, fast_dumps
+
+NIL_UUID = uuid.UUID(int=0)
+_HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
+_ENVELOPE_TAG = b"SEQ_LEGACY_ENVELOPE_V1"
+_MAX_BASE_VERSION = 2**63 - 1
+
+FIELD_LIMITS = {"entity_type": 128, "entity_id": 512, "event_type": 256}
+
+
+@dataclass(frozen=True, slots=True)
+class LegacyEvent:
+    """One validated legacy event, ready to sequence."""
+
+    index: int
+    event_id: uuid.UUID
+    command_id: uuid.UUID | None
+    envelope_version: int
+    entity_type: str
+    entity_id: str
+    event_type: str
+    payload_json: bytes
+    payload_hash: bytes
+    supplied_hash_matches: bool
+    envelope_hash: bytes
+    base_version: int | None
+    source_agent: uuid.UUID
+    signature: bytes | None
+    created_at: datetime
+    raw: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class LegacyIngestRequest:
+    agent_id: uuid.UUID | None
+    tenant_id: uuid.UUID | None
+    store_id: uuid.UUID | None
+    events: list[LegacyEvent]
+
+
+class _Collector:
+    """Collects 422 field errors by JSON path."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, list[str]] = {}
+
+    def add(self, path: str, message: str) -> None:
+        self.errors.setdefault(path, []).append(message)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            first = next(iter(self.errors))
+            raise InvalidRequestError(
+                f"Invalid value at {first}: {self.errors[first][0]}", errors=dict(list(self.errors.items())[:50])
+            )
+
+
+def _uuid(value: Any, path: str, errs: _Collector, *, required: bool) -> uuid.UUID | None:
+    if value is None:
+        if required:
+            errs.add(path, "This field is required.")
+        return None
+    if not isinstance(value, str):
+        errs.add(path, "Must be a UUID string.")
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        errs.add(path, "Must be a UUID string.")
+        return None
+
+
+def _text(value: Any, path: str, name: str, errs: _Collector) -> str:
+    if not isinstance(value, str):
+        errs.add(path, "This field is required and must be a string." if value is None else "Must be a string.")
+        return ""
+    limit = FIELD_LIMITS[name]
+    if not 1 <= len(value) <= limit:
+        raise errors.FieldLengthError(f"{path} must be 1 to {limit} characters long.", field=path)
+    if "\x00" in value:
+        raise errors.InvalidFieldError(f"{path} must not contain NUL characters.", field=path)
+    return value
+
+
+def parse_created_at(value: Any, path: str, errs: _Collector) -> datetime | None:
+    if not isinstance(value, str):
+        errs.add(path, "This field is required and must be an RFC 3339 timestamp.")
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None or "T" not in value.upper():
+        errs.add(path, "Must be an RFC 3339 timestamp with a UTC offset.")
+        return None
+    return parsed.astimezone(UTC)
+
+
+def _signature(value: Any, path: str, errs: _Collector) -> bytes | None:
+    if value is None:
+        return None
+    if isinstance(value, list) and all(isinstance(b, int) and not isinstance(b, bool) and 0 <= b <= 255 for b in value):
+        return bytes(value)
+    if isinstance(value, str) and len(value) % 2 == 0:
+        try:
+            return bytes.fromhex(value)
+        except ValueError:
+            pass
+    errs.add(path, "Must be an array of bytes (0..255) or a hex string.")
+    return None
+
+
+def _envelope_hash(
+    tenant_id: uuid.UUID,
+    store_id: uuid.UUID,
+    event_id: uuid.UUID,
+    command_id: uuid.UUID | None,
+    envelope_version: int,
+    entity_type: str,
+    entity_id: str,
+    event_type: str,
+    payload_hash: bytes,
+    base_version: int | None,
+    source_agent: uuid.UUID,
+    signature: bytes | None,
+    created_at: datetime,
+) -> bytes:
+    """Fingerprint of everything a client sent for an event: equal only for an exact replay."""
+    parts = [
+        _ENVELOPE_TAG,
+        tenant_id.bytes,
+        store_id.bytes,
+        event_id.bytes,
+        command_id.bytes if command_id else b"\x00" * 16,
+        struct.pack(">I", envelope_version),
+    ]
+    for text in (entity_type, entity_id, event_type):
+        encoded = text.encode("utf-8")
+        parts.append(struct.pack(">I", len(encoded)))
+        parts.append(encoded)
+    parts.append(payload_hash)
+    parts.append(b"\x01" + struct.pack(">q", base_version) if base_version is not None else b"\x00")
+    parts.append(source_agent.bytes)
+    parts.append(b"\x01" + struct.pack(">I", len(signature)) + signature if signature is not None else b"\x00")
+    parts.append(struct.pack(">q", int(created_at.timestamp() * 1_000_000)))
+    return hashlib.sha256(b"".join(parts)).digest()
+
+
+def parse_legacy_request(body: Any, *, max_events: int, max_payload_bytes: int) -> LegacyIngestRequest:
+    """Validate a parsed ``POST /api/v1/events/ingest`` body (request-level errors raise)."""
+    errs = _Collector()
+    if not isinstance(body, dict):
+        raise InvalidRequestError("The body must be a JSON object with an 'events' array.")
+    raw_events = body.get("events")
+    if not isinstance(raw_events, list):
+        errs.add("events", "This field is required and must be an array.")
+        errs.raise_if_any()
+    assert isinstance(raw_events, list)
+    agent_id = _uuid(body.get("agent_id"), "agent_id", errs, required=False)
+    if len(raw_events) > max_events:
+        raise errors.TooManyEventsError(
+            f"A request may carry at most {max_events} events; this one has {len(raw_events)}.",
+            max_events=max_events,
+        )
+    errs.raise_if_any()
+
+    tenant_id: uuid.UUID | None = None
+    store_id: uuid.UUID | None = None
+    events: list[LegacyEvent] = []
+    for index, raw in enumerate(raw_events):
+        prefix = f"events[{index}]"
+        if not isinstance(raw, dict):
+            errs.add(prefix, "Each event must be a JSON object.")
+            continue
+        event_tenant = _uuid(raw.get("tenant_id"), f"{prefix}.tenant_id", errs, required=True)
+        event_store = _uuid(raw.get("store_id"), f"{prefix}.store_id", errs, required=True)
+        if event_tenant is not None and event_store is not None:
+            if tenant_id is None:
+                tenant_id, store_id = event_tenant, event_store
+            elif (event_tenant, event_store) != (tenant_id, store_id):
+                raise errors.MixedStreamError(
+                    f"{prefix} names stream {event_tenant}/{event_store}, but the request's first event "
+                    f"names {tenant_id}/{store_id}; send one stream per request."
+                )
+        if event_tenant is None or event_store is None:
+            continue
+        event = _parse_event(raw, prefix, index, agent_id, event_tenant, event_store, errs, max_payload_bytes)
+        if event is not None:
+            events.append(event)
+    errs.raise_if_any()
+    return LegacyIngestRequest(agent_id=agent_id, tenant_id=tenant_id, store_id=store_id, events=events)
+
+
+def _parse_event(
+    raw: dict[str, Any],
+    prefix: str,
+    index: int,
+    agent_id: uuid.UUID | None,
+    tenant_id: uuid.UUID,
+    store_id: uuid.UUID,
+    errs: _Collector,
+    max_payload_bytes: int,
+) -> LegacyEvent | None:
+    before = len(errs.errors)
+    event_id = _uuid(raw.get("event_id"), f"{prefix}.event_id", errs, required=True)
+    command_id = _uuid(raw.get("command_id"), f"{prefix}.command_id", errs, required=False)
+    entity_type = _text(raw.get("entity_type"), f"{prefix}.entity_type", "entity_type", errs)
+    entity_id = _text(raw.get("entity_id"), f"{prefix}.entity_id", "entity_id", errs)
+    event_type = _text(raw.get("event_type"), f"{prefix}.event_type", "event_type", errs)
+    created_at = parse_created_at(raw.get("created_at"), f"{prefix}.created_at", errs)
+
+    envelope_version = raw.get("envelope_version", 1)
+    if envelope_version is None:
+        envelope_version = 1
+    if not isinstance(envelope_version, int) or isinstance(envelope_version, bool) or not 1 <= envelope_version < 2**31:
+        errs.add(f"{prefix}.envelope_version", "Must be a positive integer.")
+
+    base_version = raw.get("base_version")
+    if base_version is not None and (
+        not isinstance(base_version, int)
+        or isinstance(base_version, bool)
+        or not 0 <= base_version <= _MAX_BASE_VERSION
+    ):
+        errs.add(f"{prefix}.base_version", "Must be a non-negative integer.")
+
+    source_agent = _uuid(raw.get("source_agent"), f"{prefix}.source_agent", errs, required=False)
+    if source_agent is None:
+        source_agent = agent_id or NIL_UUID
+    elif agent_id is not None and source_agent != agent_id:
+        raise errors.SourceAgentMismatchError(
+            f"{prefix}.source_agent is {source_agent} but the request's agent_id is {agent_id}.", field=prefix
+        )
+
+    supplied_hash = raw.get("payload_hash")
+    if supplied_hash is not None and (not isinstance(supplied_hash, str) or not _HEX64.match(supplied_hash)):
+        errs.add(f"{prefix}.payload_hash", "Must be 64 hexadecimal characters (no 0x prefix).")
+    signature = _signature(raw.get("signature"), f"{prefix}.signature", errs)
+
+    if "payload" not in raw:
+        errs.add(f"{prefix}.payload", "This field is required.")
+    if len(errs.errors) > before:
+        return None
+
+    payload = raw["payload"]
+    try:
+        payload_json = orjson.dumps(payload)
+        canonical = fast_dumps(payload)
+    except (LegacyJsonError, orjson.JSONEncodeError) as exc:
+        raise errors.InvalidFieldError(f"{prefix}.payload cannot be stored: {exc}", field=f"{prefix}.payload") from exc
+    if len(payload_json) > max_payload_bytes:
+        raise errors.EventPayloadTooLargeError(
+            f"{prefix}.payload is {len(payload_json)} bytes; the limit is {max_payload_bytes}.",
+            field=f"{prefix}.payload",
+        )
+    payload_hash = hashlib.sha256(canonical).digest()
+    matches = supplied_hash is None or bytes.fromhex(supplied_hash) == payload_hash
+    assert event_id is not None
+    assert created_at is not None
+    return LegacyEvent(
+        index=index,
+        event_id=event_id,
+        command_id=command_id,
+        envelope_version=envelope_version,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        event_type=event_type,
+        payload_json=payload_json,
+        payload_hash=payload_hash,
+        supplied_hash_matches=matches,
+        envelope_hash=_envelope_hash(
+            tenant_id,
+            store_id,
+            event_id,
+            command_id,
+            envelope_version,
+            entity_type,
+            entity_id,
+            event_type,
+            payload_hash,
+            base_version,
+            source_agent,
+            signature,
+            created_at,
+        ),
+        base_version=base_version,
+        source_agent=source_agent,
+        signature=signature,
+        created_at=created_at,
+        raw=raw,
+    )

@@ -1,0 +1,132 @@
+"""Reads of the event store: head, ranges, one event, entity history. Never write."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from django.db import connection
+
+from events.errors import SequenceGapError
+from events.sql import SELECT_ENTITY_EVENTS, SELECT_EVENT_BY_ID, SELECT_EVENT_RANGE, SELECT_HEAD
+from events.streams import StreamKind
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """A sequenced legacy event as read back (payload decoded)."""
+
+    tenant_id: uuid.UUID
+    store_id: uuid.UUID
+    event_id: uuid.UUID
+    command_id: uuid.UUID | None
+    envelope_version: int
+    entity_type: str
+    entity_id: str
+    event_type: str
+    payload: Any
+    payload_hash: bytes
+    base_version: int | None
+    source_agent: uuid.UUID
+    signature: bytes | None
+    created_at: datetime
+    sequence_number: int
+    sequenced_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EntityHistoryPage:
+    events: list[StoredEvent]
+    total: int
+
+
+def _decode_payload(payload: bytes | memoryview, payload_format: int) -> Any:
+    if payload_format != 0:
+        raise ValueError(f"unknown payload format {payload_format}")
+    return orjson.loads(bytes(payload))
+
+
+def _event(row: tuple[Any, ...], tenant_id: uuid.UUID, store_id: uuid.UUID) -> StoredEvent:
+    (event_id, command_id, envelope_version, entity_type, entity_id, event_type) = row[:6]
+    (payload, payload_format, payload_hash, base_version, source_agent, signature) = row[6:12]
+    (created_at, sequence_number, sequenced_at) = row[12:15]
+    return StoredEvent(
+        tenant_id=tenant_id,
+        store_id=store_id,
+        event_id=event_id,
+        command_id=command_id,
+        envelope_version=envelope_version,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        event_type=event_type,
+        payload=_decode_payload(payload, payload_format),
+        payload_hash=bytes(payload_hash),
+        base_version=base_version,
+        source_agent=source_agent,
+        signature=bytes(signature) if signature is not None else None,
+        created_at=created_at,
+        sequence_number=sequence_number,
+        sequenced_at=sequenced_at,
+    )
+
+
+def stream_head_get(*, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind = StreamKind.LEGACY) -> int:
+    """The stream's head (0 for a stream never written). One primary-key lookup."""
+    with connection.cursor() as cursor:
+        cursor.execute(SELECT_HEAD, {"tenant_id": tenant_id, "store_id": store_id, "stream_kind": int(kind)})
+        return int(cursor.fetchone()[0])
+
+
+def event_range_list(*, tenant_id: uuid.UUID, store_id: uuid.UUID, from_seq: int, limit: int) -> list[StoredEvent]:
+    """Events ``from_seq .. from_seq+limit-1`` (inclusive), checked to be contiguous.
+
+    Raises :class:`SequenceGapError` if a number below the head is missing (the invariant
+    says it never is; the check turns silent corruption into a loud 409).
+    """
+    to_seq = from_seq + limit - 1
+    params: dict[str, Any] = {"tenant_id": tenant_id, "store_id": store_id, "from_seq": from_seq, "to_seq": to_seq}
+    with connection.cursor() as cursor:
+        cursor.execute(SELECT_EVENT_RANGE, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return []
+    head = rows[0][15] or 0
+    expected = max(0, min(head, to_seq) - from_seq + 1)
+    if len(rows) != expected or rows[0][13] != from_seq:
+        raise SequenceGapError(
+            f"Stream has {len(rows)} events in {from_seq}..{min(head, to_seq)}; expected {expected}.",
+        )
+    return [_event(row, tenant_id, store_id) for row in rows]
+
+
+def event_get_for_tenant(*, tenant_id: uuid.UUID, event_id: uuid.UUID) -> StoredEvent | None:
+    """A legacy event by id inside ``tenant_id`` (``None`` when absent). Callers check store scope."""
+    with connection.cursor() as cursor:
+        cursor.execute(SELECT_EVENT_BY_ID, {"tenant_id": tenant_id, "event_id": event_id})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return _event(row, row[15], row[16])
+
+
+def entity_history_page(
+    *, tenant_id: uuid.UUID, store_id: uuid.UUID, entity_type: str, entity_id: str, offset: int, limit: int
+) -> EntityHistoryPage:
+    """One page of an entity's events in sequence order, and how many it has in all."""
+    params: dict[str, Any] = {
+        "tenant_id": tenant_id,
+        "store_id": store_id,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "offset": offset,
+        "limit": limit,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(SELECT_ENTITY_EVENTS, params)
+        rows = cursor.fetchall()
+    total = int(rows[0][0])
+    events = [_event(row[1:], tenant_id, store_id) for row in rows if row[1] is not None]
+    return EntityHistoryPage(events=events, total=total)

@@ -1,0 +1,1 @@
+"""Writes of the events app. Import from the submodules (``events.services.ingest``)."""

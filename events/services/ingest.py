@@ -1,0 +1,310 @@
+"""Legacy ingest: sequence a validated batch into its stream, gap-free.
+
+One short transaction per request (``docs/ingest.md``):
+
+1. lock the stream's counter row (``lock_counter.sql``; created on first write),
+2. read stored event ids, reserved command ids and entity versions (``classify_batch.sql``),
+3. classify each event in request order in memory (replay, duplicate, command, version),
+4. write counter, events, versions, command ids and the rejection log in one statement
+   (``insert_batch.sql``), commit.
+
+Hashing and validation happened before (``events.envelopes``); nothing CPU-heavy runs while
+the lock is held. Numbers are consumed only by the commit that inserts the rows, so rejected
+events, rollbacks and races never burn a number.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from django.db import DatabaseError, connection, transaction
+
+from events.envelopes import LegacyEvent
+from events.sql import CLASSIFY_BATCH, CREATE_STREAM, INSERT_BATCH, INSERT_REJECTIONS, LOCK_COUNTER, SELECT_HEAD
+from events.streams import StreamKind
+
+logger = logging.getLogger(__name__)
+
+_MAX_ATTEMPTS = 3
+_RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock
+
+
+class RejectionReason:
+    """Per-event rejection reasons of the legacy endpoint (the reference's variant names)."""
+
+    DUPLICATE_EVENT_ID = "DuplicateEventId"
+    DUPLICATE_COMMAND_ID = "DuplicateCommandId"
+    VERSION_CONFLICT = "VersionConflict"
+    INVALID_PAYLOAD_HASH = "InvalidPayloadHash"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    event_id: uuid.UUID
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    event_id: uuid.UUID
+    sequence_number: int
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    batch_id: uuid.UUID
+    accepted: int
+    rejections: list[Rejection]
+    receipts: list[Receipt]
+    sequence_start: int | None
+    sequence_end: int | None
+    head: int
+
+
+@dataclass(frozen=True, slots=True)
+class _StoredEvent:
+    store_id: uuid.UUID
+    sequence_number: int
+    envelope_hash: bytes
+
+
+@dataclass(slots=True)
+class _Classification:
+    accepted: list[tuple[int, LegacyEvent]] = field(default_factory=list)
+    rejections: list[tuple[Rejection, LegacyEvent]] = field(default_factory=list)
+    receipts: list[Receipt] = field(default_factory=list)
+
+
+class _EventIdRaceError(Exception):
+    """Another store of the tenant inserted one of our event ids after we classified."""
+
+
+def event_ingest_legacy(
+    *,
+    tenant_id: uuid.UUID,
+    store_id: uuid.UUID,
+    events: Sequence[LegacyEvent],
+    request_id: str = "",
+) -> IngestResult:
+    """Sequence ``events`` (one stream, request order) and return per-event outcomes.
+
+    Invariants: the stream's numbers stay exactly ``1..head``; an exact replay returns its
+    original number; nothing of a rejected event is stored but its rejection-log row.
+    Locks: the stream's counter row, held from the classification to the commit.
+    Retries the whole transaction on deadlock, serialization failure, or an event-id race with
+    another store of the same tenant (all rare).
+    """
+    batch_id = uuid.uuid4()
+    pre_rejected = [
+        (Rejection(e.event_id, RejectionReason.INVALID_PAYLOAD_HASH, "payload_hash does not match the payload"), e)
+        for e in events
+        if not e.supplied_hash_matches
+    ]
+    candidates = [e for e in events if e.supplied_hash_matches]
+    for attempt in range(1, _MAX_ATTEMPTS + 1):
+        try:
+            return _ingest_once(batch_id, tenant_id, store_id, candidates, pre_rejected, request_id)
+        except _EventIdRaceError:
+            logger.info("event id race on %s/%s, attempt %d; retrying", tenant_id, store_id, attempt)
+        except DatabaseError as exc:
+            sqlstate = getattr(exc.__cause__, "sqlstate", None)
+            if sqlstate not in _RETRYABLE_SQLSTATES or attempt == _MAX_ATTEMPTS:
+                raise
+            logger.info("retrying ingest after sqlstate %s, attempt %d", sqlstate, attempt)
+    raise DatabaseError("ingest could not complete after retries")
+
+
+@transaction.atomic(durable=True)
+def _ingest_once(
+    batch_id: uuid.UUID,
+    tenant_id: uuid.UUID,
+    store_id: uuid.UUID,
+    candidates: list[LegacyEvent],
+    pre_rejected: list[tuple[Rejection, LegacyEvent]],
+    request_id: str,
+) -> IngestResult:
+    stream: dict[str, Any] = {"tenant_id": tenant_id, "store_id": store_id, "stream_kind": int(StreamKind.LEGACY)}
+    with connection.cursor() as cursor:
+        if not candidates:
+            if pre_rejected:
+                cursor.execute(
+                    INSERT_REJECTIONS,
+                    {**stream, "rejections": _rejections_json(pre_rejected), "request_id": request_id},
+                )
+            cursor.execute(SELECT_HEAD, stream)
+            head = cursor.fetchone()[0]
+            return IngestResult(batch_id, 0, [r for r, _ in pre_rejected], [], None, None, head)
+
+        head = _lock_counter(cursor, stream)
+        stored, reserved, versions = _read_state(cursor, stream, candidates)
+        result = _classify(candidates, head, stored, reserved, versions, store_id)
+        rejections = pre_rejected + result.rejections
+        rejections.sort(key=lambda item: item[1].index)
+        new_head = head + len(result.accepted)
+        cursor.execute(
+            INSERT_BATCH,
+            {
+                **stream,
+                "rows": _rows_json(result.accepted),
+                "rejections": _rejections_json(rejections),
+                "expected_head": head,
+                "new_head": new_head,
+                "request_id": request_id,
+            },
+        )
+        counter_rows, inserted_rows, command_rows, _, _ = cursor.fetchone()
+    expected_commands = sum(1 for _, e in result.accepted if e.command_id is not None)
+    if inserted_rows != len(result.accepted) or command_rows != expected_commands:
+        raise _EventIdRaceError()
+    if result.accepted and counter_rows != 1:
+        raise AssertionError("counter moved while its row lock was held")  # cannot happen: defensive
+    accepted = len(result.accepted)
+    return IngestResult(
+        batch_id=batch_id,
+        accepted=accepted,
+        rejections=[r for r, _ in rejections],
+        receipts=result.receipts,
+        sequence_start=head + 1 if accepted else None,
+        sequence_end=new_head if accepted else None,
+        head=new_head,
+    )
+
+
+def _lock_counter(cursor: Any, stream: dict[str, Any]) -> int:
+    """Lock the counter row, creating stream, store and tenant rows on first write."""
+    cursor.execute(LOCK_COUNTER, stream)
+    row = cursor.fetchone()
+    if row is None:
+        cursor.execute(CREATE_STREAM, stream)
+        cursor.execute(LOCK_COUNTER, stream)
+        row = cursor.fetchone()
+    return int(row[0])
+
+
+def _read_state(
+    cursor: Any, stream: dict[str, Any], candidates: list[LegacyEvent]
+) -> tuple[dict[uuid.UUID, _StoredEvent], set[uuid.UUID], dict[tuple[str, str], int]]:
+    versioned = {(e.entity_type, e.entity_id) for e in candidates if e.base_version is not None}
+    cursor.execute(
+        CLASSIFY_BATCH,
+        {
+            **stream,
+            "event_ids": [e.event_id for e in candidates],
+            "command_ids": [e.command_id for e in candidates if e.command_id is not None],
+            "entity_types": [k[0] for k in versioned],
+            "entity_ids": [k[1] for k in versioned],
+        },
+    )
+    stored: dict[uuid.UUID, _StoredEvent] = {}
+    reserved: set[uuid.UUID] = set()
+    versions: dict[tuple[str, str], int] = {}
+    for kind, key, row_store, sequence, envelope_hash, entity_type, entity_id, version in cursor.fetchall():
+        if kind == "e":
+            stored[key] = _StoredEvent(row_store, sequence, bytes(envelope_hash))
+        elif kind == "c":
+            reserved.add(key)
+        else:
+            versions[(entity_type, entity_id)] = version
+    return stored, reserved, versions
+
+
+def _classify(
+    candidates: list[LegacyEvent],
+    head: int,
+    stored: dict[uuid.UUID, _StoredEvent],
+    reserved: set[uuid.UUID],
+    versions: dict[tuple[str, str], int],
+    store_id: uuid.UUID,
+) -> _Classification:
+    """Decide each event's fate in request order. Pure: caller holds the counter lock."""
+    out = _Classification()
+    seen_ids: set[uuid.UUID] = set()
+    seen_commands: set[uuid.UUID] = set()
+    increments: dict[tuple[str, str], int] = {}
+    next_sequence = head
+    for event in candidates:
+        if event.event_id in seen_ids:
+            out.rejections.append(
+                (_reject(event, RejectionReason.DUPLICATE_EVENT_ID, "event_id appears twice in this request"), event)
+            )
+            continue
+        seen_ids.add(event.event_id)
+        original = stored.get(event.event_id)
+        if original is not None:
+            if original.store_id == store_id and original.envelope_hash == event.envelope_hash:
+                out.receipts.append(Receipt(event.event_id, original.sequence_number, replayed=True))
+            else:
+                out.rejections.append(
+                    (
+                        _reject(event, RejectionReason.DUPLICATE_EVENT_ID, "event_id already used by another event"),
+                        event,
+                    )
+                )
+            continue
+        if event.command_id is not None and (event.command_id in reserved or event.command_id in seen_commands):
+            out.rejections.append(
+                (_reject(event, RejectionReason.DUPLICATE_COMMAND_ID, "command_id was already processed"), event)
+            )
+            continue
+        key = (event.entity_type, event.entity_id)
+        if event.base_version is not None:
+            current = versions.get(key, 0) + increments.get(key, 0)
+            if event.base_version != current:
+                message = f"expected {event.base_version}, actual {current}"
+                out.rejections.append((_reject(event, RejectionReason.VERSION_CONFLICT, message), event))
+                continue
+        if event.command_id is not None:
+            seen_commands.add(event.command_id)
+        increments[key] = increments.get(key, 0) + 1
+        next_sequence += 1
+        out.accepted.append((next_sequence, event))
+        out.receipts.append(Receipt(event.event_id, next_sequence, replayed=False))
+    return out
+
+
+def _reject(event: LegacyEvent, reason: str, message: str) -> Rejection:
+    return Rejection(event.event_id, reason, message)
+
+
+def _rows_json(accepted: list[tuple[int, LegacyEvent]]) -> str:
+    rows = [
+        {
+            "sequence_number": sequence,
+            "event_id": event.event_id,
+            "command_id": event.command_id,
+            "envelope_version": event.envelope_version,
+            "entity_type": event.entity_type,
+            "entity_id": event.entity_id,
+            "event_type": event.event_type,
+            "payload": base64.b64encode(event.payload_json).decode(),
+            "payload_hash": event.payload_hash.hex(),
+            "envelope_hash": event.envelope_hash.hex(),
+            "base_version": event.base_version,
+            "source_agent": event.source_agent,
+            "signature": event.signature.hex() if event.signature is not None else None,
+            "created_at": event.created_at,
+        }
+        for sequence, event in accepted
+    ]
+    return orjson.dumps(rows).decode()
+
+
+def _rejections_json(rejections: list[tuple[Rejection, LegacyEvent]]) -> str:
+    rows = [
+        {
+            "event_id": rejection.event_id,
+            "reason": rejection.reason,
+            "message": rejection.message,
+            "body": base64.b64encode(orjson.dumps(event.raw)).decode(),
+        }
+        for rejection, event in rejections
+    ]
+    return orjson.dumps(rows).decode()

@@ -1,0 +1,16 @@
+-- First write to a stream: register the tenant (bootstrap admins may write to new tenants),
+-- the store, and a zero counter. All three are idempotent inserts.
+-- Index: primary keys of tenants, stores, sequence_counters. Locks: inserted rows only.
+-- Rows: none returned.
+WITH new_tenant AS (
+    INSERT INTO tenants (id, name, is_active, created_at)
+    VALUES (%(tenant_id)s, 'tenant ' || %(tenant_id)s::text, true, now())
+    ON CONFLICT (id) DO NOTHING
+), new_store AS (
+    INSERT INTO stores (tenant_id, store_id, name, created_at)
+    VALUES (%(tenant_id)s, %(store_id)s, '', now())
+    ON CONFLICT (tenant_id, store_id) DO NOTHING
+)
+INSERT INTO sequence_counters (tenant_id, store_id, stream_kind, current_sequence, updated_at)
+VALUES (%(tenant_id)s, %(store_id)s, %(stream_kind)s, 0, now())
+ON CONFLICT (tenant_id, store_id, stream_kind) DO NOTHING

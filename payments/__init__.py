@@ -1,0 +1,1 @@
+"""The payments app (grows with its issue; see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""Schema of the payments app (models arrive with the payments issue)."""

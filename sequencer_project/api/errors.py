@@ -1,0 +1,139 @@
+"""The one exception hierarchy of the service.
+
+Every error a client can see is a :class:`SequencerError` with a stable ``code`` (a public
+contract listed in ``docs/errors.md``; never renamed), an HTTP status and a title. The
+problem+json handler (:mod:`sequencer_project.api.problems`) renders them as RFC 9457 bodies.
+Per-app subclasses live in ``<app>/errors.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class SequencerError(Exception):
+    """Base of all client-visible errors."""
+
+    code: ClassVar[str] = "internal_error"
+    http_status: ClassVar[int] = 500
+    title: ClassVar[str] = "Internal server error"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: dict[str, list[str]] | None = None,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.errors = errors
+        self.headers = headers or {}
+        self.extensions = extensions
+
+
+class BadRequestError(SequencerError):
+    code = "bad_request"
+    http_status = 400
+    title = "Bad request"
+
+
+class MalformedJsonError(SequencerError):
+    code = "malformed_json"
+    http_status = 400
+    title = "Malformed JSON"
+
+
+class UnsupportedMediaTypeError(SequencerError):
+    code = "unsupported_media_type"
+    http_status = 415
+    title = "Unsupported media type"
+
+
+class InvalidRequestError(SequencerError):
+    """Well-formed JSON whose shape or field types are wrong (the reference answers 422)."""
+
+    code = "invalid_request"
+    http_status = 422
+    title = "Invalid request"
+
+
+class InvalidParameterError(SequencerError):
+    """A query-string or path parameter is missing or malformed."""
+
+    code = "invalid_parameter"
+    http_status = 400
+    title = "Invalid parameter"
+
+
+class PayloadTooLargeError(SequencerError):
+    code = "payload_too_large"
+    http_status = 413
+    title = "Payload too large"
+
+
+class AuthenticationRequiredError(SequencerError):
+    code = "missing_auth"
+    http_status = 401
+    title = "Authentication required"
+
+
+class InvalidCredentialsError(SequencerError):
+    code = "invalid_api_key"
+    http_status = 401
+    title = "Invalid credentials"
+
+
+class InvalidTokenError(SequencerError):
+    code = "invalid_jwt"
+    http_status = 401
+    title = "Invalid token"
+
+
+class PermissionDeniedError(SequencerError):
+    code = "permission_denied"
+    http_status = 403
+    title = "Permission denied"
+
+
+class TenantAccessDeniedError(SequencerError):
+    code = "tenant_access_denied"
+    http_status = 403
+    title = "Tenant access denied"
+
+
+class StoreAccessDeniedError(SequencerError):
+    code = "store_access_denied"
+    http_status = 403
+    title = "Store access denied"
+
+
+class AgentScopeDeniedError(SequencerError):
+    code = "agent_scope_denied"
+    http_status = 403
+    title = "Credential is scoped to another agent"
+
+
+class NotFoundError(SequencerError):
+    code = "not_found"
+    http_status = 404
+    title = "Not found"
+
+
+class MethodNotAllowedError(SequencerError):
+    code = "method_not_allowed"
+    http_status = 405
+    title = "Method not allowed"
+
+
+class ConflictError(SequencerError):
+    code = "conflict"
+    http_status = 409
+    title = "Conflict"
+
+
+class ServiceUnavailableError(SequencerError):
+    code = "service_unavailable"
+    http_status = 503
+    title = "Service unavailable"

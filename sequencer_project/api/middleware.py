@@ -1,0 +1,72 @@
+"""Request id, security headers and problem+json for errors outside DRF views."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from sequencer_project.api import errors
+from sequencer_project.api.problems import problem_response, to_sequencer_error, unhandled_problem
+from sequencer_project.api.request_id import current_request_id, set_request_id
+
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_API_PREFIXES = ("/api/", "/v1/")
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(_API_PREFIXES)
+
+
+class RequestIdMiddleware:
+    """Accept a sane ``X-Request-ID`` or make one; echo it and bind it to log records."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else str(uuid.uuid4())
+        set_request_id(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            set_request_id(None)
+        response["X-Request-ID"] = request_id
+        if is_api_path(request.path):
+            response.setdefault("Cache-Control", "no-store")
+        return response
+
+
+class ApiProblemMiddleware:
+    """Turn 404/405 and uncaught exceptions on API paths into problem+json responses."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            is_api_path(request.path)
+            and response.status_code == 404
+            and not response.get("Content-Type", "").startswith(("application/json", "application/problem+json"))
+        ):
+            return problem_response(errors.NotFoundError(f"No endpoint at {request.path}."))
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not is_api_path(request.path) and request.path not in ("/ready", "/health"):
+            return None
+        error = to_sequencer_error(exception)
+        if error is not None:
+            return problem_response(error)
+        return unhandled_problem(request, exception)
+
+
+class RequestIdLogFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = current_request_id() or "-"
+        return True

@@ -1,0 +1,147 @@
+"""RFC 9457 ``application/problem+json`` rendering for every error.
+
+Conversion order: our :class:`SequencerError` first, then DRF's exceptions, then Django's
+``Http404``/``PermissionDenied``, then database availability errors (503, never a hang or a
+500). Anything else becomes a 500 problem carrying only the request id; the exception is
+logged with its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404, HttpRequest, HttpResponse
+from rest_framework import exceptions as drf
+
+from sequencer_project.api import errors
+from sequencer_project.api.request_id import current_request_id
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://stateset.dev/problems/"
+
+_LOCK_NOT_AVAILABLE = "55P03"
+_QUERY_CANCELED = "57014"
+
+
+class DatabaseUnavailableError(errors.ServiceUnavailableError):
+    code = "database_unavailable"
+    title = "Database unavailable"
+
+
+class StreamBusyError(errors.ServiceUnavailableError):
+    code = "stream_busy"
+    title = "Stream busy; retry"
+
+
+def problem_body(error: errors.SequencerError, instance: str | None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + error.code,
+        "title": error.title,
+        "status": error.http_status,
+        "detail": error.detail,
+        "code": error.code,
+    }
+    if instance:
+        body["instance"] = instance
+    if error.errors:
+        body["errors"] = error.errors
+    body.update(error.extensions)
+    return body
+
+
+def problem_response(error: errors.SequencerError) -> HttpResponse:
+    response = HttpResponse(
+        orjson.dumps(problem_body(error, current_request_id())),
+        status=error.http_status,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
+    for name, value in error.headers.items():
+        response[name] = value
+    return response
+
+
+def _from_drf(exc: drf.APIException) -> errors.SequencerError:
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    if isinstance(exc, drf.NotAuthenticated):
+        return errors.AuthenticationRequiredError(detail, headers={"WWW-Authenticate": "ApiKey"})
+    if isinstance(exc, drf.AuthenticationFailed):
+        return errors.InvalidCredentialsError(detail, headers={"WWW-Authenticate": "ApiKey"})
+    if isinstance(exc, drf.PermissionDenied):
+        return errors.PermissionDeniedError(detail)
+    if isinstance(exc, drf.NotFound):
+        return errors.NotFoundError(detail)
+    if isinstance(exc, drf.MethodNotAllowed):
+        return errors.MethodNotAllowedError(detail)
+    if isinstance(exc, drf.UnsupportedMediaType):
+        return errors.UnsupportedMediaTypeError(detail)
+    if isinstance(exc, drf.ParseError):
+        return errors.MalformedJsonError(detail)
+    if isinstance(exc, drf.ValidationError):
+        return errors.InvalidRequestError("The request body failed validation.", errors=_field_errors(exc.detail))
+    error = errors.SequencerError(detail)
+    error.http_status = exc.status_code  # type: ignore[misc]
+    return error
+
+
+def _field_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        out: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            out.update(_field_errors(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    if isinstance(detail, list) and detail and not all(isinstance(item, str) for item in detail):
+        out = {}
+        for index, value in enumerate(detail):
+            out.update(_field_errors(value, f"{prefix}[{index}]"))
+        return out
+    messages = [str(item) for item in detail] if isinstance(detail, list) else [str(detail)]
+    return {prefix or "non_field_errors": messages}
+
+
+def to_sequencer_error(exc: BaseException) -> errors.SequencerError | None:
+    """Map a known exception to a client-visible error, or ``None`` if it is a bug."""
+    if isinstance(exc, errors.SequencerError):
+        return exc
+    if isinstance(exc, drf.APIException):
+        return _from_drf(exc)
+    if isinstance(exc, Http404):
+        return errors.NotFoundError()
+    if isinstance(exc, DjangoPermissionDenied):
+        return errors.PermissionDeniedError()
+    if isinstance(exc, OperationalError | InterfaceError) or _is_pool_timeout(exc):
+        sqlstate = getattr(getattr(exc, "__cause__", None), "sqlstate", None)
+        if sqlstate in (_LOCK_NOT_AVAILABLE, _QUERY_CANCELED):
+            return StreamBusyError(
+                "The database did not answer within the configured timeout.", headers={"Retry-After": "1"}
+            )
+        return DatabaseUnavailableError("The database is not reachable; retry shortly.", headers={"Retry-After": "1"})
+    if isinstance(exc, DatabaseError):
+        sqlstate = getattr(getattr(exc, "__cause__", None), "sqlstate", None)
+        if sqlstate in (_LOCK_NOT_AVAILABLE, _QUERY_CANCELED):
+            return StreamBusyError("The stream is busy; retry shortly.", headers={"Retry-After": "1"})
+    return None
+
+
+def _is_pool_timeout(exc: BaseException) -> bool:
+    return type(exc).__name__ == "PoolTimeout"
+
+
+def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse | None:
+    """DRF ``EXCEPTION_HANDLER``: every error leaves as problem+json."""
+    error = to_sequencer_error(exc)
+    if error is None:
+        return None  # re-raised by DRF; ApiProblemMiddleware turns it into a logged 500
+    if error.http_status >= 500:
+        logger.warning("request failed with %s: %s", error.code, exc)
+    return problem_response(error)
+
+
+def unhandled_problem(request: HttpRequest, exc: BaseException) -> HttpResponse:
+    logger.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
+    return problem_response(errors.SequencerError("An unexpected error occurred; it has been logged."))

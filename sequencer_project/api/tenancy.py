@@ -1,0 +1,89 @@
+"""``TenantApiMixin``: the one way a view learns who is calling and which stream it may touch.
+
+Every tenant-scoped view inherits it. The principal is resolved once by authentication;
+subclasses cannot override the scoping hooks (checked at class creation), so no view can
+quietly skip the tenant and store checks.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from sequencer_project.api import errors
+from sequencer_project.api.principal import Permission, Principal
+
+_GUARDED_HOOKS = ("principal", "stream_for", "queried_stream", "visible")
+
+
+class TenantApiMixin(APIView):
+    """Base for tenant-scoped API views."""
+
+    request: Request
+    guarded_hooks: ClassVar[tuple[str, ...]] = _GUARDED_HOOKS
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        overridden = [name for name in _GUARDED_HOOKS if name in cls.__dict__]
+        if overridden:
+            raise TypeError(f"{cls.__name__} may not override tenant scoping hooks: {', '.join(overridden)}")
+
+    @property
+    def principal(self) -> Principal:
+        user = self.request.user
+        if not isinstance(user, Principal):  # IsPrincipal already refused anonymous calls
+            raise errors.AuthenticationRequiredError()
+        return user
+
+    def stream_for(
+        self, tenant_id: uuid.UUID, store_id: uuid.UUID, permission: Permission
+    ) -> tuple[uuid.UUID, uuid.UUID]:
+        """Authorise ``permission`` on the stream the client named; 403 outside the scope."""
+        self.principal.check_stream(tenant_id, store_id, permission)
+        return tenant_id, store_id
+
+    def queried_stream(self, permission: Permission) -> tuple[uuid.UUID, uuid.UUID]:
+        """The stream named by the ``tenant_id`` and ``store_id`` query parameters, authorised."""
+        return self.stream_for(query_uuid(self.request, "tenant_id"), query_uuid(self.request, "store_id"), permission)
+
+    def visible(self, tenant_id: uuid.UUID, store_id: uuid.UUID | None) -> bool:
+        """Whether a fetched resource may be shown; callers answer 404 when it may not."""
+        return self.principal.can_see(tenant_id, store_id)
+
+
+def query_uuid(request: Request, name: str) -> uuid.UUID:
+    """A required UUID query parameter (400 ``invalid_parameter`` when missing or malformed)."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        raise errors.InvalidParameterError(f"Query parameter '{name}' is required.", parameter=name)
+    return parse_uuid(raw, name)
+
+
+def query_uuid_optional(request: Request, name: str) -> uuid.UUID | None:
+    raw = request.query_params.get(name)
+    return None if raw is None or raw == "" else parse_uuid(raw, name)
+
+
+def parse_uuid(raw: str, name: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise errors.InvalidParameterError(f"'{name}' must be a UUID.", parameter=name) from exc
+
+
+def query_int(request: Request, name: str, *, default: int, minimum: int, maximum: int | None = None) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise errors.InvalidParameterError(f"'{name}' must be an integer.", parameter=name) from exc
+    if value < minimum:
+        raise errors.InvalidParameterError(f"'{name}' must be at least {minimum}.", parameter=name)
+    if maximum is not None and value > maximum:
+        value = maximum
+    return value

@@ -1,0 +1,43 @@
+"""Cross-setting invariants as Django system checks (ids are stable: ``sequencer.E00N``)."""
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, register
+
+_NON_PRODUCTION = {"", "local", "dev", "development", "test", "testing", "ci", "staging"}
+
+
+def is_production() -> bool:
+    return settings.SEQUENCER_ENV.lower() not in _NON_PRODUCTION
+
+
+@register()
+def check_settings(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    if settings.TIME_ZONE != "UTC" or not settings.USE_TZ:
+        errors.append(Error("TIME_ZONE must be UTC with USE_TZ on.", id="sequencer.E001"))
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 0)
+    if visibility <= settings.CELERY_TASK_TIME_LIMIT:
+        errors.append(
+            Error(
+                "CELERY_VISIBILITY_TIMEOUT must exceed CELERY_TASK_TIME_LIMIT, or acks_late "
+                "tasks are redelivered while still running.",
+                id="sequencer.E002",
+            )
+        )
+    if settings.AUTH_MODE != "required":
+        errors.append(Error("AUTH_MODE supports only 'required'.", id="sequencer.E003"))
+    if is_production():
+        if settings.DEBUG:
+            errors.append(Error("DEBUG must be off in production.", id="sequencer.E004"))
+        key = settings.BOOTSTRAP_ADMIN_API_KEY
+        if key and len(key) < 32:
+            errors.append(
+                Error("BOOTSTRAP_ADMIN_API_KEY must be at least 32 characters in production.", id="sequencer.E005")
+            )
+        if settings.JWT_SECRET and len(settings.JWT_SECRET) < 32:
+            errors.append(Error("JWT_SECRET must be at least 32 characters in production.", id="sequencer.E006"))
+    if settings.MAX_EVENTS_PER_BATCH < 1 or settings.MAX_EVENT_PAYLOAD_SIZE < 1:
+        errors.append(Error("Ingest limits must be positive.", id="sequencer.E007"))
+    return errors

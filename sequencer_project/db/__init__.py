@@ -1,0 +1,1 @@
+"""Database helpers: SQL file loading, advisory-lock registry, partition management."""

@@ -1,0 +1,40 @@
+"""Registry of transaction-scoped advisory locks.
+
+Keys are public contracts (``docs/errors.md``): a namespace is never renumbered. A lock is
+``pg_advisory_xact_lock(namespace, key)``; take it before any row lock.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import uuid
+
+from django.db import connection
+
+
+class LockNamespace(enum.IntEnum):
+    PARTITION_MAINTENANCE = 1
+    COMMITMENT_STREAM = 2
+    PROJECTION_STREAM = 3
+    PAYMENT_BATCH = 4
+
+
+def stream_lock_key(tenant_id: uuid.UUID, store_id: uuid.UUID, kind: int) -> int:
+    """A stable signed 32-bit key for a stream (the second argument of the two-key form)."""
+    digest = hashlib.sha256(tenant_id.bytes + store_id.bytes + kind.to_bytes(2, "big")).digest()
+    return int.from_bytes(digest[:4], "big", signed=True)
+
+
+def advisory_xact_lock(namespace: LockNamespace, key: int) -> None:
+    """Block until the lock is held; released at commit or rollback. Caller holds a transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [int(namespace), key])
+
+
+def try_advisory_xact_lock(namespace: LockNamespace, key: int) -> bool:
+    """Take the lock if free; ``False`` when another transaction holds it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [int(namespace), key])
+        row = cursor.fetchone()
+    return bool(row and row[0])

@@ -1,0 +1,43 @@
+"""Liveness and readiness probes (``/health`` does no I/O; ``/ready`` asks the database)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.http import require_GET
+
+from sequencer_project.api.problems import DatabaseUnavailableError, problem_response
+
+try:
+    _VERSION = version("stateset-sequencer")
+except PackageNotFoundError:  # running from a source tree without installation
+    _VERSION = "0.0.0"
+
+
+@require_GET
+def health(request: HttpRequest) -> HttpResponse:
+    return JsonResponse(
+        {
+            "status": "healthy",
+            "service": "stateset-sequencer",
+            "version": _VERSION,
+            "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        }
+    )
+
+
+@require_GET
+def ready(request: HttpRequest) -> HttpResponse:
+    started = time.perf_counter()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        return problem_response(DatabaseUnavailableError("The database did not answer the readiness probe."))
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    return JsonResponse({"status": "ready", "database": {"connected": True, "response_time_ms": round(elapsed_ms, 3)}})

@@ -1,0 +1,187 @@
+"""Settings, read only from the environment (see ``.env.example`` and the README table).
+
+There is one settings module; environments differ only by their variables. Required
+values have no defaults and raise at import when missing. ``NAME_FILE`` variants are
+accepted for secrets (django-environ's file-aware reader).
+"""
+
+from pathlib import Path
+
+import django_stubs_ext
+import environ
+
+django_stubs_ext.monkeypatch()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.FileAwareEnv()
+# A local .env (written by `make run`) is read when present; real deployments set variables.
+environ.FileAwareEnv.read_env(BASE_DIR / ".env", overwrite=False)
+
+# --- Core ------------------------------------------------------------------------------
+SECRET_KEY: str = env.str("SECRET_KEY")
+DEBUG: bool = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+SEQUENCER_ENV: str = env.str("SEQUENCER_ENV", default="development")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_prometheus",
+    "sequencer_project.apps.SequencerProjectConfig",
+    "tenants.apps.TenantsConfig",
+    "events.apps.EventsConfig",
+    "commitments.apps.CommitmentsConfig",
+    "payments.apps.PaymentsConfig",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "sequencer_project.api.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "sequencer_project.api.middleware.ApiProblemMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "sequencer_project.urls"
+WSGI_APPLICATION = "sequencer_project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ----------------------------------------------------------------------------
+# PostgreSQL only. Session timeouts match the reference: a request waiting longer than
+# DB_LOCK_TIMEOUT_MS for a hot stream's counter fails instead of hanging.
+DB_STATEMENT_TIMEOUT_MS: int = env.int("DB_STATEMENT_TIMEOUT_MS", default=30_000)
+DB_LOCK_TIMEOUT_MS: int = env.int("DB_LOCK_TIMEOUT_MS", default=10_000)
+DB_IDLE_IN_TX_TIMEOUT_MS: int = env.int("DB_IDLE_IN_TX_TIMEOUT_MS", default=60_000)
+DB_POOL_MIN_SIZE: int = env.int("DB_POOL_MIN_SIZE", default=1)
+DB_POOL_MAX_SIZE: int = env.int("DB_POOL_MAX_SIZE", default=4)
+DB_POOL_TIMEOUT_SECONDS: float = env.float("DB_POOL_TIMEOUT_SECONDS", default=10.0)
+
+_database = env.db_url("DATABASE_URL", engine="django_prometheus.db.backends.postgresql")
+_database["OPTIONS"] = {
+    "application_name": env.str("DB_APPLICATION_NAME", default="stateset-sequencer"),
+    "options": (
+        f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
+        f" -c lock_timeout={DB_LOCK_TIMEOUT_MS}"
+        f" -c idle_in_transaction_session_timeout={DB_IDLE_IN_TX_TIMEOUT_MS}"
+        " -c timezone=UTC"
+    ),
+}
+if env.bool("DB_POOL_ENABLED", default=True):
+    _database["OPTIONS"]["pool"] = {
+        "min_size": DB_POOL_MIN_SIZE,
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": DB_POOL_TIMEOUT_SECONDS,
+    }
+    _database["CONN_MAX_AGE"] = 0
+DATABASES = {"default": _database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis and Celery --------------------------------------------------------------------
+REDIS_URL: str = env.str("REDIS_URL")
+CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Above the longest task's hard limit, so acks_late tasks are not redelivered early.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+}
+CELERY_TASK_DEFAULT_QUEUE = "maintenance"
+CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {
+    "commitments.*": {"queue": "commitments"},
+    "events.projection_*": {"queue": "projections"},
+    "payments.*": {"queue": "payments"},
+}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+
+# --- Authentication ----------------------------------------------------------------------
+AUTH_MODE: str = env.str("AUTH_MODE", default="required")
+BOOTSTRAP_ADMIN_API_KEY: str = env.str("BOOTSTRAP_ADMIN_API_KEY", default="")
+JWT_SECRET: str = env.str("JWT_SECRET", default="")
+JWT_ISSUER: str = env.str("JWT_ISSUER", default="stateset-sequencer")
+JWT_AUDIENCE: str = env.str("JWT_AUDIENCE", default="stateset-api")
+API_KEY_LAST_USED_INTERVAL_SECONDS: int = env.int("API_KEY_LAST_USED_INTERVAL_SECONDS", default=60)
+API_KEY_CACHE_SECONDS: float = env.float("API_KEY_CACHE_SECONDS", default=1.0)
+
+# --- Ingest limits -----------------------------------------------------------------------
+MAX_BODY_SIZE_BYTES: int = env.int("MAX_BODY_SIZE_BYTES", default=10 * 1024 * 1024)
+MAX_EVENTS_PER_BATCH: int = env.int("MAX_EVENTS_PER_BATCH", default=1000)
+MAX_EVENT_PAYLOAD_SIZE: int = env.int("MAX_EVENT_PAYLOAD_SIZE", default=1024 * 1024)
+# Django reads request bodies up to this size; the ingest views enforce MAX_BODY_SIZE_BYTES.
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_SIZE_BYTES
+EVENT_PARTITIONS: int = 16  # fixed by migration events.0001; changing it needs a migration
+
+# --- Django REST framework ---------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["sequencer_project.api.authentication.CredentialAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["sequencer_project.api.permissions.IsPrincipal"],
+    "DEFAULT_RENDERER_CLASSES": ["sequencer_project.api.renderers.OrjsonRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["sequencer_project.api.parsers.OrjsonParser"],
+    "EXCEPTION_HANDLER": "sequencer_project.api.problems.problem_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "UNAUTHENTICATED_TOKEN": None,
+}
+
+# --- Security headers --------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE: bool = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE: bool = env.bool("CSRF_COOKIE_SECURE", default=False)
+
+# --- Observability -----------------------------------------------------------------------
+PROMETHEUS_EXPORT_MIGRATIONS = False
+LOG_LEVEL: str = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "sequencer_project.api.middleware.RequestIdLogFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}
+
+# --- Internationalisation and static files -----------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"

@@ -1,0 +1,1 @@
+"""Tenants, stores, API keys and credentials (``docs/auth.md``)."""

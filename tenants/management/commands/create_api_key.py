@@ -1,0 +1,49 @@
+"""``manage.py create_api_key --tenant UUID [--permissions read,write,admin] ...``.
+
+Prints the key once; only its SHA-256 is stored.
+"""
+
+import uuid
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from tenants.selectors import tenant_get
+from tenants.services import api_key_create
+
+_PERMISSIONS = {"read", "write", "admin"}
+
+
+class Command(BaseCommand):
+    help = "Create an API key for a tenant and print it (shown once)."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--tenant", type=uuid.UUID, required=True)
+        parser.add_argument("--name", default="")
+        parser.add_argument("--permissions", default="read,write", help="Comma list of read, write, admin.")
+        parser.add_argument("--store", type=uuid.UUID, action="append", default=[], help="Limit to a store; repeat.")
+        parser.add_argument("--agent", type=uuid.UUID, default=None, help="Scope the key to one agent.")
+        parser.add_argument("--rate-limit", type=int, default=None, help="Requests per minute.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        tenant = tenant_get(tenant_id=options["tenant"])
+        if tenant is None:
+            raise CommandError(f"Tenant {options['tenant']} does not exist; create it with create_tenant.")
+        permissions = {p.strip() for p in options["permissions"].split(",") if p.strip()}
+        unknown = permissions - _PERMISSIONS
+        if unknown or not permissions:
+            raise CommandError(f"Permissions must be a non-empty subset of {sorted(_PERMISSIONS)}.")
+        if options["rate_limit"] is not None and options["rate_limit"] <= 0:
+            raise CommandError("--rate-limit must be positive.")
+        issued = api_key_create(
+            tenant=tenant,
+            name=options["name"],
+            can_read="read" in permissions,
+            can_write="write" in permissions,
+            can_admin="admin" in permissions,
+            store_ids=options["store"],
+            agent_id=options["agent"],
+            rate_limit=options["rate_limit"],
+        )
+        self.stdout.write(issued.key)

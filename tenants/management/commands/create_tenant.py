@@ -1,0 +1,29 @@
+"""``manage.py create_tenant --name NAME [--id UUID] [--if-missing]``: prints the tenant id."""
+
+import uuid
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from tenants.selectors import tenant_get
+from tenants.services import tenant_create
+
+
+class Command(BaseCommand):
+    help = "Create a tenant and print its id."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--name", required=True)
+        parser.add_argument("--id", type=uuid.UUID, default=None, help="Use this tenant id.")
+        parser.add_argument("--if-missing", action="store_true", help="Succeed when the id already exists.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        tenant_id = options["id"]
+        if tenant_id is not None and (existing := tenant_get(tenant_id=tenant_id)) is not None:
+            if not options["if_missing"]:
+                raise CommandError(f"Tenant {tenant_id} already exists.")
+            self.stdout.write(str(existing.id))
+            return
+        tenant = tenant_create(name=options["name"], tenant_id=tenant_id)
+        self.stdout.write(str(tenant.id))

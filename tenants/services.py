@@ -1,0 +1,89 @@
+"""Writes of tenancy data: tenants, stores, API keys. Each public service is a transaction."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from tenants.credentials import api_key_generate, api_key_hash, display_prefix
+from tenants.models import ApiKey, Tenant
+from tenants.sql import TOUCH_API_KEY
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedApiKey:
+    """A freshly minted key. ``key`` exists only here: it is never stored or shown again."""
+
+    api_key: ApiKey
+    key: str
+
+
+@transaction.atomic(durable=True)
+def tenant_create(*, name: str, tenant_id: uuid.UUID | None = None) -> Tenant:
+    """Create a tenant (optionally with a chosen id)."""
+    return Tenant.objects.create(id=tenant_id or uuid.uuid4(), name=name)
+
+
+@transaction.atomic(durable=True)
+def api_key_create(
+    *,
+    tenant: Tenant,
+    name: str = "",
+    can_read: bool = True,
+    can_write: bool = False,
+    can_admin: bool = False,
+    store_ids: Iterable[uuid.UUID] = (),
+    agent_id: uuid.UUID | None = None,
+    rate_limit: int | None = None,
+) -> IssuedApiKey:
+    """Mint a key for ``tenant``. Returns the key once; only its SHA-256 is stored."""
+    key = api_key_generate(tenant.id)
+    api_key = ApiKey.objects.create(
+        key_hash=api_key_hash(key),
+        tenant=tenant,
+        name=name,
+        display_prefix=display_prefix(key),
+        can_read=can_read,
+        can_write=can_write,
+        can_admin=can_admin,
+        store_ids=sorted(set(store_ids), key=str),
+        agent_id=agent_id,
+        rate_limit=rate_limit,
+    )
+    return IssuedApiKey(api_key=api_key, key=key)
+
+
+@transaction.atomic(durable=True)
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    """Deactivate a key. Every process stops accepting it within ``API_KEY_CACHE_SECONDS``."""
+    from tenants.selectors import api_key_cache_clear
+
+    if api_key.active:
+        api_key.active = False
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["active", "revoked_at", "updated_at"])
+    api_key_cache_clear()
+    return api_key
+
+
+_last_touch: dict[str, float] = {}
+
+
+def api_key_touch(*, key_hash: str) -> None:
+    """Stamp ``last_used_at`` at most once per interval per process (one cheap UPDATE).
+
+    Runs in autocommit outside request transactions; idempotent by its WHERE clause.
+    """
+    interval = settings.API_KEY_LAST_USED_INTERVAL_SECONDS
+    now = time.monotonic()
+    if now - _last_touch.get(key_hash, -interval - 1.0) < interval:
+        return
+    _last_touch[key_hash] = now
+    with connection.cursor() as cursor:
+        cursor.execute(TOUCH_API_KEY, {"key_hash": key_hash, "interval_seconds": interval})

@@ -1,0 +1,6 @@
+"""SQL statements of the tenants app, loaded once at import."""
+
+from sequencer_project.db.sql import load_sql
+
+SELECT_API_KEY = load_sql(__file__, "select_api_key.sql")
+TOUCH_API_KEY = load_sql(__file__, "touch_api_key.sql")

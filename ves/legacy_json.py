@@ -1,0 +1,150 @@
+"""The reference's *legacy* (non-VES) JSON serialisation and payload hash.
+
+The Rust reference hashes legacy event payloads as ``SHA-256(serde_json::to_vec(value))``
+with no domain tag. That serialiser is compact, sorts object keys by their UTF-8 bytes
+(BTreeMap order, identical to code point order), prints integers as integers and
+doubles in ``ryu`` style: always a ``.0`` or an exponent, no ``+`` in the exponent,
+scientific notation from 1e16 upwards and below 1e-5, and ``-0.0`` kept.
+
+This is *not* RFC 8785 (see ``ves.jcs`` for that): it matches JCS only for payloads
+without doubles.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+
+__all__ = ["LegacyJsonError", "dumps", "fast_dumps", "payload_hash"]
+
+_MAX_DEPTH = 128
+
+
+class LegacyJsonError(ValueError):
+    """The value cannot be serialised the way the reference does (NaN, lone surrogate, depth)."""
+
+
+_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+}
+
+
+def _escape_char(ch: str) -> str:
+    escaped = _ESCAPES.get(ch)
+    if escaped is not None:
+        return escaped
+    return f"\\u{ord(ch):04x}"
+
+
+def _needs_escape(s: str) -> bool:
+    return any(c < " " or c in '"\\' for c in s)
+
+
+def _string(s: str) -> str:
+    if _needs_escape(s):
+        s = "".join(_escape_char(c) if (c < " " or c in '"\\') else c for c in s)
+    return f'"{s}"'
+
+
+def _float(value: float) -> str:
+    """Format a finite double the way the ``ryu`` crate's ``format64`` does."""
+    if value != value or value in (float("inf"), float("-inf")):
+        raise LegacyJsonError("NaN and infinities are not valid JSON")
+    if value == 0.0:
+        return "-0.0" if str(value).startswith("-") else "0.0"
+    sign = "-" if value < 0 else ""
+    # repr() yields the shortest round-trip digits: value = 0.<digits> * 10**point.
+    mantissa, _, exp_text = repr(abs(value)).partition("e")
+    int_part, _, frac_part = mantissa.partition(".")
+    all_digits = int_part + frac_part
+    stripped = all_digits.lstrip("0")
+    point = len(int_part) + int(exp_text or 0) - (len(all_digits) - len(stripped))
+    digits = stripped.rstrip("0")
+    length = len(digits)
+    if point - length >= 0 and point <= 16:
+        return f"{sign}{digits}{'0' * (point - length)}.0"
+    if 0 < point <= 16:
+        return f"{sign}{digits[:point]}.{digits[point:]}"
+    if -5 < point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}"
+    exp = point - 1
+    if length == 1:
+        return f"{sign}{digits}e{exp}"
+    return f"{sign}{digits[0]}.{digits[1:]}e{exp}"
+
+
+def _encode(value: Any, out: list[str], depth: int) -> None:
+    if depth > _MAX_DEPTH:
+        raise LegacyJsonError("nesting too deep")
+    if value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, str):
+        out.append(_string(value))
+    elif isinstance(value, int):
+        out.append(str(value))
+    elif isinstance(value, float):
+        out.append(_float(value))
+    elif isinstance(value, dict):
+        out.append("{")
+        first = True
+        for key in sorted(value, key=lambda k: k.encode("utf-8", "surrogatepass")):
+            if not first:
+                out.append(",")
+            first = False
+            out.append(_string(key))
+            out.append(":")
+            _encode(value[key], out, depth + 1)
+        out.append("}")
+    elif isinstance(value, list | tuple):
+        out.append("[")
+        for index, item in enumerate(value):
+            if index:
+                out.append(",")
+            _encode(item, out, depth + 1)
+        out.append("]")
+    else:
+        raise LegacyJsonError(f"unsupported JSON value of type {type(value).__name__}")
+
+
+def dumps(value: Any) -> bytes:
+    """Serialise ``value`` exactly as ``serde_json::to_vec`` of a ``serde_json::Value``."""
+    out: list[str] = []
+    _encode(value, out, 0)
+    try:
+        return "".join(out).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise LegacyJsonError("lone surrogates are not valid JSON text") from exc
+
+
+def fast_dumps(value: Any) -> bytes:
+    """:func:`dumps`, through orjson whenever that gives the same bytes.
+
+    orjson sorts keys, escapes strings and prints doubles like ``serde_json`` except that it
+    writes a ``+`` in positive exponents (``1e+16`` where ryu writes ``1e16``). Output without
+    ``e+`` anywhere is therefore identical; anything else (including a string that merely
+    contains ``e+``) takes the exact pure-Python path. Property-tested against :func:`dumps`.
+    """
+    try:
+        out = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except (TypeError, orjson.JSONEncodeError):
+        return dumps(value)
+    if b"e+" in out:
+        return dumps(value)
+    return out
+
+
+def payload_hash(value: Any) -> bytes:
+    """The legacy ``payload_hash``: SHA-256 of :func:`dumps`, no domain tag."""
+    return hashlib.sha256(fast_dumps(value)).digest()
