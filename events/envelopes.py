@@ -172,8 +172,14 @@ def _envelope_hash(
     return hashlib.sha256(b"".join(parts)).digest()
 
 
-def parse_legacy_request(body: Any, *, max_events: int, max_payload_bytes: int) -> LegacyIngestRequest:
-    """Validate a parsed ``POST /api/v1/events/ingest`` body (request-level errors raise)."""
+def parse_legacy_request(
+    body: Any, *, max_events: int, max_payload_bytes: int, default_agent: uuid.UUID | None = None
+) -> LegacyIngestRequest:
+    """Validate a parsed ``POST /api/v1/events/ingest`` body (request-level errors raise).
+
+    ``source_agent`` defaults to the request's ``agent_id``, else ``default_agent`` (the
+    credential's agent), else the nil UUID.
+    """
     errs = _Collector()
     if not isinstance(body, dict):
         raise InvalidRequestError("The body must be a JSON object with an 'events' array.")
@@ -210,7 +216,9 @@ def parse_legacy_request(body: Any, *, max_events: int, max_payload_bytes: int) 
                 )
         if event_tenant is None or event_store is None:
             continue
-        event = _parse_event(raw, prefix, index, agent_id, event_tenant, event_store, errs, max_payload_bytes)
+        event = _parse_event(
+            raw, prefix, index, agent_id, agent_id or default_agent, event_tenant, event_store, errs, max_payload_bytes
+        )
         if event is not None:
             events.append(event)
     errs.raise_if_any()
@@ -222,6 +230,7 @@ def _parse_event(
     prefix: str,
     index: int,
     agent_id: uuid.UUID | None,
+    fallback_agent: uuid.UUID | None,
     tenant_id: uuid.UUID,
     store_id: uuid.UUID,
     errs: _Collector,
@@ -251,7 +260,7 @@ def _parse_event(
 
     source_agent = _uuid(raw.get("source_agent"), f"{prefix}.source_agent", errs, required=False)
     if source_agent is None:
-        source_agent = agent_id or NIL_UUID
+        source_agent = fallback_agent or NIL_UUID
     elif agent_id is not None and source_agent != agent_id:
         raise errors.SourceAgentMismatchError(
             f"{prefix}.source_agent is {source_agent} but the request's agent_id is {agent_id}.", field=prefix

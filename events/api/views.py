@@ -52,15 +52,13 @@ class EventIngestApi(TenantApiMixin):
     def post(self, request: Request) -> Response:
         body = read_json_body(request)
         principal = self.principal
-        requested_agent = body.get("agent_id") if isinstance(body, dict) else None
         parsed = parse_legacy_request(
             body,
             max_events=settings.MAX_EVENTS_PER_BATCH,
             max_payload_bytes=settings.MAX_EVENT_PAYLOAD_SIZE,
+            default_agent=principal.agent_id,
         )
-        agent_id = parsed.agent_id
-        if agent_id is not None or requested_agent is None:
-            principal.check_agent(agent_id)
+        principal.check_agent(parsed.agent_id)
         if principal.agent_id is not None:
             for event in parsed.events:
                 principal.check_agent(event.source_agent)

@@ -1,0 +1,36 @@
+# Two set-up commands: `make run` (service with a demo tenant and key) and `make test`.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint services venv loadtest migrate clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+services:
+	bash scripts/services.sh
+
+run: venv services
+	bash scripts/run.sh
+
+test: venv services
+	. scripts/env.sh && SECRET_KEY=test-only BOOTSTRAP_ADMIN_API_KEY=test-bootstrap-admin \
+		$(VENV)/bin/pytest -q -n 2
+
+lint: venv
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy .
+	. scripts/env.sh && SECRET_KEY=lint $(PY) manage.py makemigrations --check --dry-run
+
+loadtest: venv
+	. scripts/env.sh && $(PY) -m loadtest $(ARGS)
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache var

@@ -1,0 +1,25 @@
+"""gunicorn settings for the web process (``gunicorn -c docker/gunicorn.conf.py sequencer_project.wsgi``).
+
+Measured on the 2-core development machine (docs/performance.md): the service is CPU-bound,
+so workers match the cores and threads keep single-event clients' keep-alive connections
+cheap. Every value can be overridden from the environment.
+"""
+
+import multiprocessing
+import os
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8080')}"  # noqa: S104  (container port)
+workers = int(os.environ.get("WEB_WORKERS", multiprocessing.cpu_count()))
+worker_class = os.environ.get("WEB_WORKER_CLASS", "gthread")
+threads = int(os.environ.get("WEB_THREADS", "4"))
+# Requests never run longer than the database statement timeout (30 s) plus margin.
+timeout = int(os.environ.get("WEB_TIMEOUT", "40"))
+# SIGTERM: stop accepting, let in-flight requests finish for up to this long.
+graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", "30"))
+keepalive = int(os.environ.get("WEB_KEEPALIVE", "5"))
+# Recycle workers now and then (with jitter so they do not restart together).
+max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "100000"))
+max_requests_jitter = int(os.environ.get("WEB_MAX_REQUESTS_JITTER", "10000"))
+accesslog = os.environ.get("WEB_ACCESS_LOG", None)
+errorlog = "-"
+loglevel = os.environ.get("WEB_LOG_LEVEL", "info")

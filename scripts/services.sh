@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Make sure PostgreSQL and Redis answer on 127.0.0.1, starting them when they are down and
+# installing them from Debian's packages when they are missing. Idempotent; used by
+# `make run`, `make test` and .ci/run.
+set -euo pipefail
+
+PG_HOST=127.0.0.1
+PG_PORT=5432
+REDIS_PORT=6379
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+log() { echo "[services] $*"; }
+
+pg_answers() {
+  if command -v pg_isready >/dev/null 2>&1; then
+    pg_isready -h "$PG_HOST" -p "$PG_PORT" -q
+  else
+    (exec 3<>"/dev/tcp/$PG_HOST/$PG_PORT") 2>/dev/null
+  fi
+}
+
+redis_answers() {
+  if command -v redis-cli >/dev/null 2>&1; then
+    [ "$(redis-cli -h "$PG_HOST" -p "$REDIS_PORT" ping 2>/dev/null)" = "PONG" ]
+  else
+    (exec 3<>"/dev/tcp/$PG_HOST/$REDIS_PORT") 2>/dev/null
+  fi
+}
+
+apt_install() {
+  log "installing $* from Debian packages"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
+wait_for() {
+  local what=$1 check=$2
+  for _ in $(seq 1 60); do
+    if $check; then log "$what is up"; return 0; fi
+    sleep 0.5
+  done
+  log "$what did not come up"; return 1
+}
+
+ensure_postgres() {
+  if pg_answers; then log "PostgreSQL is up"; return 0; fi
+  local fresh=0
+  if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+    apt_install postgresql postgresql-contrib
+    fresh=1
+  fi
+  local version
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  if [ "$fresh" -eq 1 ]; then
+    # Local development and CI only: trust connections from this machine, as the dev box does.
+    local hba="/etc/postgresql/$version/main/pg_hba.conf"
+    $SUDO sed -i -E 's/^(local|host)(\s+all\s+all\s+.*)\s(peer|scram-sha-256|md5)$/\1\2 trust/' "$hba"
+    $SUDO sed -i -E 's/^(local\s+all\s+postgres\s+)peer$/\1trust/' "$hba"
+  fi
+  log "starting PostgreSQL $version"
+  $SUDO pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  wait_for PostgreSQL pg_answers
+}
+
+ensure_redis() {
+  if redis_answers; then log "Redis is up"; return 0; fi
+  command -v redis-server >/dev/null 2>&1 || apt_install redis-server
+  log "starting Redis"
+  $SUDO redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no
+  wait_for Redis redis_answers
+}
+
+ensure_postgres
+ensure_redis

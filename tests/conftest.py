@@ -1,0 +1,101 @@
+"""Shared fixtures: API clients per persona (owner, store-scoped member, outsider, admin)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from tenants.models import Tenant
+from tenants.selectors import api_key_cache_clear
+from tests.tenants.factories import TenantFactory, issue_key
+
+
+@pytest.fixture(autouse=True)
+def _fresh_key_cache() -> Iterator[None]:
+    api_key_cache_clear()
+    yield
+    api_key_cache_clear()
+
+
+@dataclass(frozen=True)
+class Persona:
+    """A caller: its tenant, the store it writes to, and an authenticated client."""
+
+    tenant: Tenant
+    store_id: uuid.UUID
+    key: str
+    client: APIClient
+
+    @property
+    def tenant_id(self) -> uuid.UUID:
+        return self.tenant.id
+
+
+def api_client(key: str | None = None) -> APIClient:
+    client = APIClient()
+    if key is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"ApiKey {key}")
+    return client
+
+
+@pytest.fixture
+def owner(db: None) -> Persona:
+    tenant = TenantFactory()
+    key = issue_key(tenant, can_write=True, can_admin=True)
+    return Persona(tenant, uuid.uuid4(), key, api_client(key))
+
+
+@pytest.fixture
+def member(owner: Persona) -> Persona:
+    """Same tenant as ``owner``, but a read/write key scoped to one store of its own."""
+    store_id = uuid.uuid4()
+    key = issue_key(owner.tenant, can_write=True, store_ids=[store_id])
+    return Persona(owner.tenant, store_id, key, api_client(key))
+
+
+@pytest.fixture
+def outsider(db: None) -> Persona:
+    tenant = TenantFactory()
+    key = issue_key(tenant, can_write=True)
+    return Persona(tenant, uuid.uuid4(), key, api_client(key))
+
+
+@pytest.fixture
+def admin_client() -> APIClient:
+    """The bootstrap admin (from the environment), acting for every tenant."""
+    return api_client(settings.BOOTSTRAP_ADMIN_API_KEY)
+
+
+def legacy_event(tenant_id: uuid.UUID, store_id: uuid.UUID, **overrides: Any) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "event_id": str(uuid.uuid4()),
+        "tenant_id": str(tenant_id),
+        "store_id": str(store_id),
+        "entity_type": "order",
+        "entity_id": f"order-{uuid.uuid4().hex[:8]}",
+        "event_type": "order.created",
+        "payload": {"total": 42, "currency": "USD", "lines": [{"sku": "A-1", "qty": 2}]},
+        "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+    }
+    event.update(overrides)
+    return event
+
+
+IngestPoster = Callable[..., Any]
+
+
+@pytest.fixture
+def post_ingest() -> IngestPoster:
+    def post(client: APIClient, body: Any, **extra: Any) -> Any:
+        data = body if isinstance(body, bytes | str) else orjson.dumps(body)
+        return client.post("/api/v1/events/ingest", data=data, content_type="application/json", **extra)
+
+    return post
