@@ -20,7 +20,7 @@ run: venv services
 	bash scripts/run.sh
 
 test: venv services
-	. scripts/env.sh && SECRET_KEY=test-only BOOTSTRAP_ADMIN_API_KEY=test-bootstrap-admin \
+	. scripts/env.sh && SECRET_KEY=test-only BOOTSTRAP_ADMIN_API_KEY=test-bootstrap-admin DB_POOL_MAX_SIZE=24 \
 		$(VENV)/bin/pytest -q -n 2
 
 lint: venv

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from tenants.models import Tenant
 from tenants.selectors import api_key_cache_clear
-from tests.tenants.factories import TenantFactory, issue_key
+from tests.tenants.factories import issue_key, make_tenant
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +48,7 @@ def api_client(key: str | None = None) -> APIClient:
 
 @pytest.fixture
 def owner(db: None) -> Persona:
-    tenant = TenantFactory()
+    tenant = make_tenant()
     key = issue_key(tenant, can_write=True, can_admin=True)
     return Persona(tenant, uuid.uuid4(), key, api_client(key))
 
@@ -63,7 +63,7 @@ def member(owner: Persona) -> Persona:
 
 @pytest.fixture
 def outsider(db: None) -> Persona:
-    tenant = TenantFactory()
+    tenant = make_tenant()
     key = issue_key(tenant, can_write=True)
     return Persona(tenant, uuid.uuid4(), key, api_client(key))
 

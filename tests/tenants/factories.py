@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
 import factory
 
@@ -11,12 +12,19 @@ from tenants.models import Tenant
 from tenants.services import api_key_create
 
 
-class TenantFactory(factory.django.DjangoModelFactory):  # type: ignore[misc]
+class TenantFactory(factory.django.DjangoModelFactory[Tenant]):
     class Meta:
         model = Tenant
 
     id = factory.LazyFunction(uuid.uuid4)
     name = factory.Sequence(lambda n: f"tenant-{n}")
+
+
+def make_tenant(**overrides: Any) -> Tenant:
+    """A saved tenant (typed wrapper around the factory)."""
+    tenant = TenantFactory.create(**overrides)
+    assert isinstance(tenant, Tenant)
+    return tenant
 
 
 def issue_key(

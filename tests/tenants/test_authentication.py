@@ -86,7 +86,9 @@ def test_keys_are_stored_as_sha256_only(owner: Persona) -> None:
     assert len(owner.key) == 43
     assert stored.display_prefix == owner.key[:12]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM api_keys WHERE key_hash = %s OR display_prefix = %s", [owner.key, owner.key])
+        cursor.execute(
+            "SELECT count(*) FROM api_keys WHERE key_hash = %s OR display_prefix = %s", [owner.key, owner.key]
+        )
         assert cursor.fetchone()[0] == 0
 
 

@@ -39,7 +39,7 @@ def test_it_matches_every_shared_vector(vector: dict[str, Any]) -> None:
         (123.45, "123.45"),
         (2**63, "9223372036854775808"),
         ({"b": 1, "a": 2, "\U0001f600": 3, "\ufb33": 4}, '{"a":2,"b":1,"\ufb33":4,"\U0001f600":3}'),
-        ("\x1f\b\f\n\r\t\"\\/\x7f\u2028", '"\\u001f\\b\\f\\n\\r\\t\\"\\\\/\x7f\u2028"'),
+        ('\x1f\b\f\n\r\t"\\/\x7f\u2028', '"\\u001f\\b\\f\\n\\r\\t\\"\\\\/\x7f\u2028"'),
         ([None, True, False], "[null,true,false]"),
     ],
 )

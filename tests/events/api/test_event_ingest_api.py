@@ -74,7 +74,11 @@ def test_it_rejects_a_wrong_payload_hash_and_stores_only_the_rejection(
 
     assert body["events_accepted"] == 1
     assert body["rejections"] == [
-        {"event_id": bad["event_id"], "reason": "InvalidPayloadHash", "message": "payload_hash does not match the payload"}
+        {
+            "event_id": bad["event_id"],
+            "reason": "InvalidPayloadHash",
+            "message": "payload_hash does not match the payload",
+        }
     ]
     assert body["receipts"] == [{"event_id": good["event_id"], "sequence_number": 1, "replayed": False}]
     assert stored_sequences(owner.tenant_id, owner.store_id) == [1]
@@ -181,7 +185,9 @@ def test_rejected_events_are_logged_with_the_body_received(owner: Persona, post_
     post_ingest(owner.client, {"events": [bad]})
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT event_id, reason, message, body FROM rejected_events WHERE tenant_id = %s", [owner.tenant_id])
+        cursor.execute(
+            "SELECT event_id, reason, message, body FROM rejected_events WHERE tenant_id = %s", [owner.tenant_id]
+        )
         event_id, reason, message, body = cursor.fetchone()
     assert str(event_id) == bad["event_id"]
     assert reason == "VersionConflict"
@@ -328,7 +334,9 @@ def test_malformed_json_is_a_400(owner: Persona, post_ingest: IngestPoster, raw:
     _problem(post_ingest(owner.client, raw), 400, "malformed_json")
 
 
-@pytest.mark.parametrize("body", [[], 1, True, {"events": None}, {"events": {}}, {"events": [1]}, {"agent_id": 5, "events": []}])
+@pytest.mark.parametrize(
+    "body", [[], 1, True, {"events": None}, {"events": {}}, {"events": [1]}, {"agent_id": 5, "events": []}]
+)
 def test_wrong_shapes_are_a_422(owner: Persona, post_ingest: IngestPoster, body: Any) -> None:
     _problem(post_ingest(owner.client, body), 422, "invalid_request")
 
@@ -349,7 +357,9 @@ def test_mixed_streams_are_a_400(owner: Persona, post_ingest: IngestPoster) -> N
 def test_a_source_agent_other_than_agent_id_is_a_400(owner: Persona, post_ingest: IngestPoster) -> None:
     event = legacy_event(owner.tenant_id, owner.store_id, source_agent=str(uuid.uuid4()))
 
-    _problem(post_ingest(owner.client, {"agent_id": str(uuid.uuid4()), "events": [event]}), 400, "source_agent_mismatch")
+    _problem(
+        post_ingest(owner.client, {"agent_id": str(uuid.uuid4()), "events": [event]}), 400, "source_agent_mismatch"
+    )
 
 
 @override_settings(MAX_EVENTS_PER_BATCH=3)
@@ -430,7 +440,9 @@ def test_an_agent_scoped_key_acts_only_as_its_agent(owner: Persona, post_ingest:
     other = legacy_event(owner.tenant_id, owner.store_id, source_agent=str(uuid.uuid4()))
 
     ok = post_ingest(client, {"events": [mine]})
-    as_other = post_ingest(client, {"agent_id": str(uuid.uuid4()), "events": [legacy_event(owner.tenant_id, owner.store_id)]})
+    as_other = post_ingest(
+        client, {"agent_id": str(uuid.uuid4()), "events": [legacy_event(owner.tenant_id, owner.store_id)]}
+    )
     signed_as_other = post_ingest(client, {"events": [other]})
 
     assert ok.status_code == 200

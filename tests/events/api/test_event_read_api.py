@@ -37,7 +37,8 @@ def test_head_follows_ingest(owner: Persona, post_ingest: IngestPoster) -> None:
 
 
 @pytest.mark.parametrize(
-    "query", ["", "tenant_id=x&store_id=00000000-0000-0000-0000-000000000001", "store_id=00000000-0000-0000-0000-000000000001"]
+    "query",
+    ["", "tenant_id=x&store_id=00000000-0000-0000-0000-000000000001", "store_id=00000000-0000-0000-0000-000000000001"],
 )
 def test_head_needs_valid_stream_ids(owner: Persona, query: str) -> None:
     response = owner.client.get(f"/api/v1/head?{query}")
@@ -130,7 +131,9 @@ def test_event_by_id_returns_the_event(owner: Persona, post_ingest: IngestPoster
     assert envelope["created_at"].endswith("Z")
 
 
-def test_event_by_id_of_another_tenant_is_not_found(owner: Persona, outsider: Persona, post_ingest: IngestPoster) -> None:
+def test_event_by_id_of_another_tenant_is_not_found(
+    owner: Persona, outsider: Persona, post_ingest: IngestPoster
+) -> None:
     event = _seed(owner, post_ingest, 1)[0]
 
     response = outsider.client.get(f"/api/v1/events/{event['event_id']}")
