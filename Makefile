@@ -26,7 +26,7 @@ test: venv services
 lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy .
+	. scripts/env.sh && SECRET_KEY=lint $(VENV)/bin/mypy .
 	. scripts/env.sh && SECRET_KEY=lint $(PY) manage.py makemigrations --check --dry-run
 
 loadtest: venv

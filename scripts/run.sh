@@ -39,6 +39,7 @@ cat <<INFO
 
 INFO
 
+mkdir -p var
 pids=()
 cleanup() { trap - INT TERM EXIT; kill -TERM "${pids[@]}" 2>/dev/null || true; wait || true; }
 trap cleanup INT TERM EXIT

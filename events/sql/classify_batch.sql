@@ -3,6 +3,8 @@
 --   'e' rows: stored events with one of the batch's event ids (any store of the tenant);
 --   'c' rows: command ids of the batch already reserved in this stream kind;
 --   'v' rows: current versions of entities whose events carry a base_version.
+-- Each branch is driven by the batch's keys (unnest) and probes a primary or unique index
+-- once per key (LATERAL ... LIMIT 1), so its cost never grows with the stream's size.
 -- Index: events_tenant_event_id_key (pruned to one partition by tenant_id), the primary keys
 -- of command_dedupe and entity_versions. Locks: none. Rows: at most 3 per event.
 SELECT 'e' AS kind, e.event_id, e.store_id, e.sequence_number, e.envelope_hash, NULL::text AS entity_type,
@@ -12,16 +14,26 @@ WHERE e.tenant_id = %(tenant_id)s
   AND e.event_id = ANY(%(event_ids)s::uuid[])
 UNION ALL
 SELECT 'c', d.command_id, NULL, NULL, NULL, NULL, NULL, NULL
-FROM command_dedupe d
-WHERE d.tenant_id = %(tenant_id)s
-  AND d.store_id = %(store_id)s
-  AND d.stream_kind = %(stream_kind)s
-  AND d.command_id = ANY(%(command_ids)s::uuid[])
+FROM unnest(%(command_ids)s::uuid[]) AS k(command_id)
+CROSS JOIN LATERAL (
+    SELECT c.command_id
+    FROM command_dedupe c
+    WHERE c.tenant_id = %(tenant_id)s
+      AND c.store_id = %(store_id)s
+      AND c.stream_kind = %(stream_kind)s
+      AND c.command_id = k.command_id
+    LIMIT 1
+) AS d
 UNION ALL
-SELECT 'v', NULL, NULL, NULL, NULL, v.entity_type, v.entity_id, v.version
-FROM entity_versions v
-JOIN unnest(%(entity_types)s::text[], %(entity_ids)s::text[]) AS k(entity_type, entity_id)
-  ON v.entity_type = k.entity_type AND v.entity_id = k.entity_id
-WHERE v.tenant_id = %(tenant_id)s
-  AND v.store_id = %(store_id)s
-  AND v.stream_kind = %(stream_kind)s
+SELECT 'v', NULL, NULL, NULL, NULL, k.entity_type, k.entity_id, v.version
+FROM unnest(%(entity_types)s::text[], %(entity_ids)s::text[]) AS k(entity_type, entity_id)
+CROSS JOIN LATERAL (
+    SELECT ev.version
+    FROM entity_versions ev
+    WHERE ev.tenant_id = %(tenant_id)s
+      AND ev.store_id = %(store_id)s
+      AND ev.stream_kind = %(stream_kind)s
+      AND ev.entity_type = k.entity_type
+      AND ev.entity_id = k.entity_id
+    LIMIT 1
+) AS v

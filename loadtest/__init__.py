@@ -1,0 +1,1 @@
+"""Load tests: k6 scenarios and a runner that measures throughput, latency and CPU."""

@@ -1,0 +1,34 @@
+"""The operator admin renders tenancy pages (server-side binding and composite keys included)."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from tests.conftest import Persona
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client() -> Client:
+    User.objects.create_superuser("operator", "operator@example.com", "a-long-test-password")
+    client = Client()
+    client.login(username="operator", password="a-long-test-password")
+    return client
+
+
+def test_tenants_and_keys_are_listed_without_the_secret(staff_client: Client, owner: Persona) -> None:
+    tenants = staff_client.get("/admin/tenants/tenant/")
+    keys = staff_client.get("/admin/tenants/apikey/")
+
+    assert tenants.status_code == 200
+    assert owner.tenant.name in tenants.content.decode()
+    assert keys.status_code == 200
+    assert owner.key[:12] in keys.content.decode()
+    assert owner.key not in keys.content.decode()
+
+
+def test_keys_cannot_be_added_in_the_admin(staff_client: Client) -> None:
+    assert staff_client.get("/admin/tenants/apikey/add/").status_code == 403
