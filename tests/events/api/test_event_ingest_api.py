@@ -10,6 +10,7 @@ import orjson
 import pytest
 from django.test import override_settings
 
+from tenants.models import Store, Tenant
 from tests.conftest import IngestPoster, Persona, api_client, legacy_event
 from tests.events.helpers import count_rows, head_of, rejection_reasons, stored_sequences
 from ves.legacy_json import payload_hash
@@ -259,6 +260,16 @@ def test_the_bootstrap_admin_may_write_to_a_tenant_not_yet_created(
 
     assert body["head_sequence"] == 1
     assert head_of(tenant_id, store_id) == 1
+    assert Store.objects.filter(tenant_id=tenant_id, store_id=store_id).exists()
+    assert Tenant.objects.filter(id=tenant_id).exists()
+
+
+def test_a_store_is_registered_on_its_first_write(owner: Persona, post_ingest: IngestPoster) -> None:
+    assert not Store.objects.filter(tenant_id=owner.tenant_id, store_id=owner.store_id).exists()
+
+    post_ingest(owner.client, {"events": [legacy_event(owner.tenant_id, owner.store_id)]})
+
+    assert Store.objects.filter(tenant_id=owner.tenant_id, store_id=owner.store_id).count() == 1
 
 
 def test_an_empty_batch_is_a_no_op(owner: Persona, post_ingest: IngestPoster) -> None:

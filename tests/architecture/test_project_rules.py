@@ -1,0 +1,89 @@
+"""House rules checked on the source tree (STYLE.md rules 13, 20, 21, 22, 29)."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+APPS = ["sequencer_project", "tenants", "events", "commitments", "payments"]
+SQL_LITERAL = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\s", re.IGNORECASE)
+# Trivial one-liners allowed outside sql/ (STYLE.md rule 20): probes and lock helpers.
+ALLOWED_INLINE_SQL = {"SELECT 1", "SELECT pg_advisory_xact_lock(%s, %s)", "SELECT pg_try_advisory_xact_lock(%s, %s)"}
+
+
+def _python_files() -> list[Path]:
+    files: list[Path] = []
+    for app in APPS:
+        files.extend(p for p in (ROOT / app).rglob("*.py") if "migrations" not in p.parts and "sql" not in p.parts)
+    return files
+
+
+def test_no_sql_statements_outside_sql_directories() -> None:
+    offenders = []
+    for path in _python_files():
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and SQL_LITERAL.match(node.value)
+                and node.value.strip() not in ALLOWED_INLINE_SQL
+            ):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []
+
+
+def test_views_never_import_models() -> None:
+    offenders = []
+    for path in ROOT.glob("*/api/views.py"):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.endswith(".models"):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {node.module}")
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module == "django.db"
+                and any(alias.name == "connection" for alias in node.names)
+            ):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} touches the database")
+    assert offenders == []
+
+
+def test_every_sql_file_starts_with_a_header_comment() -> None:
+    files = list(ROOT.glob("*/sql/*.sql"))
+    assert files
+    for path in files:
+        assert path.read_text("utf-8").lstrip().startswith("--"), path
+
+
+def test_sql_is_executed_with_named_or_positional_parameters_never_formatted() -> None:
+    offenders = []
+    for path in _python_files():
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "execute"
+                and node.args
+                and isinstance(node.args[0], ast.JoinedStr | ast.BinOp)
+            ):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []
+
+
+def test_tasks_take_only_primitive_arguments() -> None:
+    primitives = {"int", "str", "float", "bool", "None", "list[str]", "list[int]"}
+    offenders = []
+    for path in ROOT.glob("*/tasks.py"):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.FunctionDef) and any(
+                isinstance(d, ast.Call | ast.Attribute | ast.Name) and "task" in ast.unparse(d)
+                for d in node.decorator_list
+            ):
+                for arg in node.args.args + node.args.kwonlyargs:
+                    if arg.arg == "self":
+                        continue
+                    annotation = ast.unparse(arg.annotation) if arg.annotation else "missing"
+                    if annotation not in primitives:
+                        offenders.append(f"{path.relative_to(ROOT)}:{node.name}({arg.arg}: {annotation})")
+    assert offenders == []
