@@ -19,7 +19,7 @@ import orjson
 
 __all__ = ["LegacyJsonError", "dumps", "fast_dumps", "payload_hash"]
 
-_MAX_DEPTH = 128
+_MAX_DEPTH = 254  # orjson refuses to serialise deeper documents; stay consistent with it
 
 
 class LegacyJsonError(ValueError):

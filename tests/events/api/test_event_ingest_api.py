@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from typing import Any
 
@@ -462,3 +463,79 @@ def test_an_agent_scoped_key_acts_only_as_its_agent(owner: Persona, post_ingest:
     _problem(signed_as_other, 403, "agent_scope_denied")
     stored = owner.client.get(f"/api/v1/events/{mine['event_id']}").json()
     assert stored["envelope"]["source_agent"] == str(agent)
+
+
+# --- hostile input ------------------------------------------------------------------------
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "leaf"
+    for _ in range(depth):
+        value = {"k": [value]}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "code"),
+    [
+        (b'{"events": [{"payload": 1e400}]}', 400, "malformed_json"),
+        (b'{"events": [' + b"[" * 2000 + b"]" * 2000 + b"]}", 400, "malformed_json"),
+    ],
+)
+def test_numbers_and_nesting_json_cannot_carry_are_refused(
+    owner: Persona, post_ingest: IngestPoster, raw: bytes, status: int, code: str
+) -> None:
+    _problem(post_ingest(owner.client, raw), status, code)
+
+
+def test_integers_beyond_64_bits_become_doubles_as_in_the_reference(owner: Persona, post_ingest: IngestPoster) -> None:
+    event = legacy_event(owner.tenant_id, owner.store_id, payload={"n": 0})
+    raw = orjson.dumps({"events": [event]}).replace(b'"n":0', b'"n":123456789012345678901234567890')
+
+    body = post_ingest(owner.client, raw).json()
+    stored = owner.client.get(f"/api/v1/events/{event['event_id']}").json()["envelope"]
+
+    assert body["events_accepted"] == 1
+    assert stored["payload"] == {"n": 1.2345678901234568e29}
+    assert stored["payload_hash"] == hashlib.sha256(b'{"n":1.2345678901234568e29}').hexdigest()
+
+
+def test_a_payload_nested_deeper_than_can_be_hashed_is_refused(owner: Persona, post_ingest: IngestPoster) -> None:
+    deep = legacy_event(owner.tenant_id, owner.store_id, payload=_nested(200))
+    shallow = legacy_event(owner.tenant_id, owner.store_id, payload=_nested(60))
+
+    refused = post_ingest(owner.client, json.dumps({"events": [deep]}).encode())
+    accepted = post_ingest(owner.client, {"events": [shallow]})
+
+    _problem(refused, 400, "invalid_field")
+    assert accepted.json()["events_accepted"] == 1
+    assert head_of(owner.tenant_id, owner.store_id) == 1
+
+
+def test_unknown_fields_are_ignored(owner: Persona, post_ingest: IngestPoster) -> None:
+    event = legacy_event(owner.tenant_id, owner.store_id, surprise={"x": 1}, sequence_number=999)
+
+    body = post_ingest(owner.client, {"events": [event], "extra": True}).json()
+
+    assert body["receipts"][0]["sequence_number"] == 1
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["'; DROP TABLE events; --", '"}]}', "\\u0000", "é\u2028\U0001f600", "<script>alert(1)</script>", "%(tenant_id)s"],
+)
+def test_injection_strings_are_stored_verbatim(owner: Persona, post_ingest: IngestPoster, hostile: str) -> None:
+    event = legacy_event(
+        owner.tenant_id,
+        owner.store_id,
+        entity_type=hostile,
+        entity_id=hostile,
+        event_type=hostile,
+        payload={hostile: hostile},
+    )
+
+    post_ingest(owner.client, {"events": [event]})
+    stored = owner.client.get(f"/api/v1/events/{event['event_id']}").json()["envelope"]
+
+    assert (stored["entity_type"], stored["entity_id"], stored["event_type"]) == (hostile, hostile, hostile)
+    assert stored["payload"] == {hostile: hostile}
