@@ -119,6 +119,8 @@ def _check_line(line: str, what: str) -> None:
         raise CheckpointError(f"{what} must not be empty")
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in line):
         raise CheckpointError(f"{what} must not contain control characters")
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in line):
+        raise CheckpointError(f"{what} must be valid UTF-8 text (no lone surrogates)")
 
 
 def checkpoint_origin(*, sequencer: str, tenant_id: uuid.UUID, store_id: uuid.UUID) -> str:
