@@ -283,6 +283,55 @@ def parse_note(text: str) -> Note:
     return Note(body=body, signatures=tuple(_parse_signature(line) for line in signature_lines))
 
 
+# Curve25519 in Edwards form: -x^2 + y^2 = 1 + d x^2 y^2 over GF(2^255 - 19).
+_P = 2**255 - 19
+_D = -121665 * pow(121666, _P - 2, _P) % _P
+_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
+
+
+def _decode_point(encoded: bytes) -> tuple[int, int] | None:
+    """Decompress an Ed25519 point (RFC 8032 §5.1.3); ``None`` if invalid or non-canonical."""
+    y = int.from_bytes(encoded, "little") & ((1 << 255) - 1)
+    sign = encoded[31] >> 7
+    if y >= _P:
+        return None
+    x2 = (y * y - 1) * pow(_D * y * y + 1, _P - 2, _P) % _P
+    x = pow(x2, (_P + 3) // 8, _P)
+    if (x * x - x2) % _P:
+        x = x * _SQRT_M1 % _P
+    if (x * x - x2) % _P or (x == 0 and sign):
+        return None
+    if x & 1 != sign:
+        x = _P - x
+    return x, y
+
+
+def _double(point: tuple[int, int]) -> tuple[int, int]:
+    x, y = point
+    dxy = _D * x * x * y * y
+    return (
+        2 * x * y * pow(1 + dxy, _P - 2, _P) % _P,
+        (y * y + x * x) * pow(1 - dxy, _P - 2, _P) % _P,
+    )
+
+
+def _check_verifier_key(public_key: bytes) -> None:
+    """Refuse keys that make forgeries possible: not a canonical point, or of small order.
+
+    A small-order key A satisfies [8]A = identity, and cofactorless verifiers (OpenSSL included)
+    then accept signatures that nobody made. Like Go's ``sumdb/note``, refuse such keys up front.
+    """
+    if len(public_key) != 32:
+        raise CheckpointError("an Ed25519 public key is 32 bytes")
+    point = _decode_point(public_key)
+    if point is None:
+        raise CheckpointError("the public key is not a canonical Ed25519 point")
+    for _ in range(3):
+        point = _double(point)
+    if point == (0, 1):
+        raise CheckpointError("the public key has small order")
+
+
 def verify_note(text: str, public_key: bytes, *, key_name: str | None = None) -> Note:
     """Parse a signed note and require a valid Ed25519 signature by ``public_key``.
 
@@ -292,8 +341,7 @@ def verify_note(text: str, public_key: bytes, *, key_name: str | None = None) ->
     when a line from this key does not verify.
     """
     note = parse_note(text)
-    if len(public_key) != 32:
-        raise CheckpointError("an Ed25519 public key is 32 bytes")
+    _check_verifier_key(public_key)
     verifier = Ed25519PublicKey.from_public_bytes(public_key)
     message = note.body.encode("utf-8")
     found = False

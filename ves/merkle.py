@@ -212,12 +212,7 @@ def build_tree(leaves: Sequence[bytes]) -> MerkleTree:
         )
         levels.append(level)
         height += 1
-    # A run of real nodes that reached width 1 before the padded height still has pad siblings above it.
-    depth = tree_depth(len(leaves))
-    while height < depth:
-        level = (sha256(tag + level[0] + _PAD_NODES[height]).digest(),)
-        levels.append(level)
-        height += 1
+    # Level h has ceil(n / 2**h) nodes, which reaches 1 exactly at h = tree_depth(n).
     return MerkleTree(levels=tuple(levels), leaf_count=len(leaves))
 
 

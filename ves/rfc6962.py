@@ -50,6 +50,9 @@ __all__ = [
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 _HASH_LEN = 32
 _MAX_SIZE = 2**64 - 1
+# No valid proof for a u64-sized tree is longer than 65 hashes; anything far longer is refused before
+# hashing so a verify endpoint cannot be made to check megabytes of input.
+_MAX_PROOF_ELEMENTS = 128
 _LEAF_PREFIX = b"\x00"
 _NODE_PREFIX = b"\x01"
 _sha256 = hashlib.sha256
@@ -83,6 +86,13 @@ def _split(size: int) -> int:
 def _check_hash(value: bytes, what: str) -> None:
     if len(value) != _HASH_LEN:
         raise ProofError(f"{what} must be {_HASH_LEN} bytes, got {len(value)}")
+
+
+def _check_proof(proof: Sequence[bytes]) -> None:
+    if len(proof) > _MAX_PROOF_ELEMENTS:
+        raise ProofError(f"a proof has at most {_MAX_PROOF_ELEMENTS} elements, got {len(proof)}")
+    for element in proof:
+        _check_hash(element, "proof element")
 
 
 def _check_size(value: int, what: str) -> None:
@@ -161,8 +171,7 @@ def verify_inclusion(*, leaf_index: int, tree_size: int, leaf_hash: bytes, proof
     _check_size(tree_size, "tree_size")
     _check_hash(leaf_hash, "leaf_hash")
     _check_hash(root, "root")
-    for element in proof:
-        _check_hash(element, "proof element")
+    _check_proof(proof)
     if leaf_index >= tree_size:
         return False
     fn, sn, r = leaf_index, tree_size - 1, leaf_hash
@@ -192,8 +201,7 @@ def verify_consistency(
     _check_size(new_size, "new_size")
     _check_hash(old_root, "old_root")
     _check_hash(new_root, "new_root")
-    for element in proof:
-        _check_hash(element, "proof element")
+    _check_proof(proof)
     if old_size > new_size:
         return False
     if old_size == new_size:

@@ -243,3 +243,35 @@ def test_signing_refuses_values_the_format_cannot_carry(overrides: dict[str, Any
 def test_a_seed_must_be_32_bytes() -> None:
     with pytest.raises(CheckpointError, match="seed"):
         sign_note("x\n", b"\x00" * 31, key_name="k")
+
+
+P25519 = 2**255 - 19
+
+
+@pytest.mark.parametrize(
+    ("public_key", "message"),
+    [
+        (bytes(32), "small order"),  # y = 0: a point of order 4
+        ((1).to_bytes(32, "little"), "small order"),  # the identity
+        ((P25519 - 1).to_bytes(32, "little"), "small order"),  # (0, -1), order 2
+        (P25519.to_bytes(32, "little"), "canonical"),  # y = p, not reduced
+        (b"\xff" * 32, "canonical"),
+        ((2).to_bytes(32, "little"), "canonical"),  # y = 2 is not on the curve
+    ],
+)
+def test_weak_or_invalid_verifier_keys_are_refused(public_key: bytes, message: str) -> None:
+    """With a small-order key, cofactorless verification accepts signatures nobody made."""
+    forged = signed().split("\n\n")[0] + "\n\n\u2014 k " + base64.b64encode(bytes(68)).decode() + "\n"
+
+    with pytest.raises(CheckpointError, match=message):
+        verify_checkpoint(forged, public_key)
+
+
+def test_generated_keys_pass_the_key_checks() -> None:
+    for index in range(50):
+        seed = hashlib.sha256(index.to_bytes(2, "big")).digest()
+        public = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
+        text = sign_checkpoint(
+            seed, key_name="k", sequencer="s", tenant_id=TENANT, store_id=STORE, tree_size=index, root_hash=ROOT
+        )
+        assert verify_checkpoint(text, public).checkpoint.tree_size == index

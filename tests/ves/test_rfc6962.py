@@ -268,6 +268,11 @@ def test_malformed_input_raises() -> None:
     leaf = make_leaves(1)[0]
     with pytest.raises(ProofError, match="proof element"):
         verify_inclusion(leaf_index=0, tree_size=2, leaf_hash=leaf, proof=[b"x"], root=leaf)
+    with pytest.raises(ProofError, match="at most 128"):
+        verify_inclusion(leaf_index=0, tree_size=2, leaf_hash=leaf, proof=[leaf] * 129, root=leaf)
+    with pytest.raises(ProofError, match="at most 128"):
+        verify_consistency(old_size=1, new_size=2, old_root=leaf, new_root=leaf, proof=[leaf] * 129)
+    assert not verify_inclusion(leaf_index=0, tree_size=2, leaf_hash=leaf, proof=[leaf] * 128, root=leaf)
     with pytest.raises(ProofError, match="leaf_index"):
         verify_inclusion(leaf_index=-1, tree_size=2, leaf_hash=leaf, proof=[], root=leaf)
     with pytest.raises(ProofError, match="new_root"):
