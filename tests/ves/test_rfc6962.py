@@ -323,3 +323,39 @@ def test_a_failed_store_write_leaves_the_log_unchanged() -> None:
     assert log.size == 0
     assert log.root() == EMPTY_ROOT
     assert hashlib.sha256(b"").digest() == EMPTY_ROOT
+
+
+class DictNodeStore:
+    """A store shaped like the planned database table: a key-value map with no ordering rules."""
+
+    def __init__(self) -> None:
+        self.rows: dict[NodeId, bytes] = {}
+        self.calls = 0
+
+    def get_nodes(self, ids: Sequence[NodeId]) -> list[bytes]:
+        self.calls += 1
+        return [self.rows[node] for node in ids]
+
+    def put_nodes(self, nodes: Sequence[tuple[NodeId, bytes]]) -> None:
+        for key, value in nodes:
+            assert self.rows.setdefault(key, value) == value
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 64, 65, 1000, 1023])
+def test_any_node_store_implementation_serves_the_same_proofs_in_one_read(size: int) -> None:
+    leaves = make_leaves(size, seed=3)
+    store = DictNodeStore()
+    log = MerkleLog(store)
+    for offset in range(0, size, 100):
+        log.append(leaves[offset : offset + 100])
+    reopened = MerkleLog(store, size)
+
+    assert len(store.rows) == 2 * size - size.bit_count()
+    for index in {0, size // 2, size - 1}:
+        calls = store.calls
+        assert reopened.inclusion_proof(index) == inclusion_proof(index, leaves)
+        assert store.calls - calls <= 1
+    for old in {1, size // 3, size - 1}:
+        calls = store.calls
+        assert reopened.consistency_proof(old) == consistency_proof(old, leaves)
+        assert store.calls - calls <= 1
