@@ -242,7 +242,7 @@ def check_source_agents(request: VesIngestRequest) -> None:
 
 
 def check_ves_limits(request: VesIngestRequest, *, max_events: int, max_payload_bytes: int) -> list[bytes | None]:
-    """Count (413), field byte lengths (400), payload presence (400) and size (413).
+    """Count (413), field byte lengths and NULs (400), payload presence (400) and size (413).
 
     Returns each event's serialised plaintext payload (``None`` for encrypted events).
     """
@@ -253,10 +253,12 @@ def check_ves_limits(request: VesIngestRequest, *, max_events: int, max_payload_
         )
     for event in request.events:
         for name, limit in VES_FIELD_LIMITS.items():
-            size = len(getattr(event.fields, name).encode("utf-8", "surrogatepass"))
-            if not 1 <= size <= limit:
-                path = f"events[{event.index}].{name}"
+            value = getattr(event.fields, name)
+            path = f"events[{event.index}].{name}"
+            if not 1 <= len(value.encode("utf-8")) <= limit:
                 raise errors.FieldLengthError(f"{path} must be 1 to {limit} bytes long (UTF-8).", field=path)
+            if "\x00" in value:  # PostgreSQL text cannot hold NUL
+                raise errors.InvalidFieldError(f"{path} must not contain NUL characters.", field=path)
     payloads: list[bytes | None] = []
     for event in request.events:
         path = f"events[{event.index}]"

@@ -25,11 +25,13 @@ _U32_MAX = 2**32 - 1
 
 def _uuid_field(body: dict[str, Any], name: str, errors: dict[str, list[str]]) -> uuid.UUID | None:
     value = body.get(name)
-    try:
-        return uuid.UUID(value) if isinstance(value, str) else uuid.UUID(int=-1)
-    except ValueError:
-        errors[name] = ["This field is required and must be a UUID string."]
-        return None
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            pass
+    errors[name] = ["This field is required and must be a UUID string."]
+    return None
 
 
 def _time_field(body: dict[str, Any], name: str, errors: dict[str, list[str]]) -> datetime | None:

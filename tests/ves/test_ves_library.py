@@ -351,3 +351,18 @@ def test_hpke_open_rejects_a_wrong_key_and_tampered_ciphertext() -> None:
         hpke.open_base(hpke.derive_key_pair(b"other")[0], enc, b"info", b"", ct)
     with pytest.raises(hpke.HpkeError):
         hpke.open_base(private, enc, b"other info", b"", ct)
+
+
+def test_hpke_interoperates_with_cryptography_hpke_both_ways() -> None:
+    from cryptography.hazmat.primitives import hpke as upstream
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    suite = upstream.Suite(upstream.KEM.X25519, upstream.KDF.HKDF_SHA256, upstream.AEAD.AES_256_GCM)
+    private = X25519PrivateKey.generate()
+    public = private.public_key().public_bytes_raw()
+    info = bytes(range(32))
+
+    theirs = suite.encrypt(b"k" * 32, private.public_key(), info=info)  # enc || ct
+    assert hpke.open_base(private.private_bytes_raw(), theirs[:32], info, b"", theirs[32:]) == b"k" * 32
+    enc, ct = hpke.seal_base(public, info, b"", b"d" * 32)
+    assert suite.decrypt(enc + ct, private, info=info) == b"d" * 32

@@ -306,6 +306,7 @@ def test_request_level_errors(owner: Persona, agent: Agent, outsider: Persona) -
     _problem(post_ves(reader, agent.agent_id, [agent.event()]), 403, "permission_denied")
     _problem(post_ves(client, agent.agent_id, [agent.event(entity_type="€" * 43)]), 400, "invalid_field_length")
     _problem(post_ves(client, agent.agent_id, [agent.event(event_type="")]), 400, "invalid_field_length")
+    _problem(post_ves(client, agent.agent_id, [agent.event(entity_id="a\x00b")]), 400, "invalid_field")
     missing = agent.event()
     del missing["payload"]
     _problem(post_ves(client, agent.agent_id, [missing]), 400, "missing_payload")
