@@ -366,3 +366,27 @@ def test_hpke_interoperates_with_cryptography_hpke_both_ways() -> None:
     assert hpke.open_base(private.private_bytes_raw(), theirs[:32], info, b"", theirs[32:]) == b"k" * 32
     enc, ct = hpke.seal_base(public, info, b"", b"d" * 32)
     assert suite.decrypt(enc + ct, private, info=info) == b"d" * 32
+
+
+def test_sig_1_preimage_layout_has_the_documented_structure() -> None:
+    params = SIG_1["event_signing_params"]["test_event"]
+    fields = hashes.EventSigningFields(
+        ves_version=params["ves_version"],
+        tenant_id=uuid.UUID(params["tenant_id"]),
+        store_id=uuid.UUID(params["store_id"]),
+        event_id=uuid.UUID(params["event_id"]),
+        source_agent_id=uuid.UUID(params["source_agent_id"]),
+        agent_key_id=params["agent_key_id"],
+        entity_type=params["entity_type"],
+        entity_id=params["entity_id"],
+        event_type=params["event_type"],
+        created_at=params["created_at"],
+        payload_kind=params["payload_kind"],
+        payload_plain_hash=unhex(params["payload_plain_hash_hex"]),
+        payload_cipher_hash=unhex(params["payload_cipher_hash_hex"]),
+    )
+    preimage = hashes.event_signing_preimage(fields)
+    # The file says 218 bytes; its own structure list adds up to 222 (VES.md §10): 171 + 13 + 10 + 8 + 20.
+    assert len(preimage) == 222
+    assert preimage.startswith(b"VES_EVENTSIG_V1" + encoding.u32(1) + encoding.uuid_bytes(params["tenant_id"]))
+    assert preimage[87:91] == encoding.u32(13)

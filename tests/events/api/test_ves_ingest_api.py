@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 import pytest
+from django.db import connection
 from django.test import override_settings
 from rest_framework.test import APIClient
 
@@ -125,6 +126,11 @@ def test_a_tampered_signature_is_rejected(owner: Persona, agent: Agent) -> None:
 
     assert _rejections(post_ves(owner.client, agent.agent_id, [event])) == ["invalid_signature"]
     _assert_nothing_stored(agent)
+    with connection.cursor() as cursor:  # the dead-letter log keeps the body, in the VES stream kind
+        cursor.execute(
+            "SELECT stream_kind, reason, event_id FROM rejected_events WHERE tenant_id = %s", [agent.tenant_id]
+        )
+        assert cursor.fetchall() == [(2, "invalid_signature", uuid.UUID(event["event_id"]))]
 
 
 def test_a_signature_over_other_fields_is_rejected(owner: Persona, agent: Agent) -> None:
