@@ -141,9 +141,9 @@ def parse_encrypted(value: Any) -> EncryptedPayload:
     hpke_params = value.get("hpke")
     if not isinstance(hpke_params, dict):
         raise EncryptedStructureError("hpke", "must be an object")
-    if hpke_params.get("mode") not in HPKE_MODES:
+    if not isinstance(hpke_params.get("mode"), str) or hpke_params["mode"] not in HPKE_MODES:
         raise EncryptedStructureError("hpke.mode", "must be base, hybrid-base or pqc-base")
-    if hpke_params.get("kem") not in HPKE_KEMS:
+    if not isinstance(hpke_params.get("kem"), str) or hpke_params["kem"] not in HPKE_KEMS:
         raise EncryptedStructureError("hpke.kem", "unsupported KEM")
     if hpke_params.get("kdf") != HPKE_KDF:
         raise EncryptedStructureError("hpke.kdf", f"must be {HPKE_KDF!r}")
