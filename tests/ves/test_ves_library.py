@@ -390,3 +390,38 @@ def test_sig_1_preimage_layout_has_the_documented_structure() -> None:
     assert len(preimage) == 222
     assert preimage.startswith(b"VES_EVENTSIG_V1" + encoding.u32(1) + encoding.uuid_bytes(params["tenant_id"]))
     assert preimage[87:91] == encoding.u32(13)
+
+
+RFC8785_APPENDIX_B = """
+0000000000000000 0
+8000000000000000 0
+0000000000000001 5e-324
+8000000000000001 -5e-324
+7fefffffffffffff 1.7976931348623157e+308
+ffefffffffffffff -1.7976931348623157e+308
+4340000000000000 9007199254740992
+c340000000000000 -9007199254740992
+4430000000000000 295147905179352830000
+44b52d02c7e14af5 9.999999999999997e+22
+44b52d02c7e14af6 1e+23
+44b52d02c7e14af7 1.0000000000000001e+23
+444b1ae4d6e2ef4e 999999999999999700000
+444b1ae4d6e2ef4f 999999999999999900000
+444b1ae4d6e2ef50 1e+21
+3eb0c6f7a0b5ed8c 9.999999999999997e-7
+3eb0c6f7a0b5ed8d 0.000001
+41b3de4355555553 333333333.3333332
+41b3de4355555554 333333333.33333325
+41b3de4355555555 333333333.3333333
+41b3de4355555556 333333333.3333334
+41b3de4355555557 333333333.33333343
+43143ff3c1cb0959 1424953923781206.2
+"""
+
+
+@pytest.mark.parametrize("line", RFC8785_APPENDIX_B.split("\n")[1:-1])
+def test_rfc8785_appendix_b_numbers(line: str) -> None:
+    import struct
+
+    bits, text = line.split()
+    assert jcs.format_number(struct.unpack(">d", bytes.fromhex(bits))[0]) == text
