@@ -32,7 +32,7 @@ from ves.jcs import JcsError, canonicalize
 from ves.rfc3339 import parse_rfc3339
 
 VES_FIELD_LIMITS = {"entity_type": 128, "entity_id": 512, "event_type": 256}  # bytes of UTF-8
-_HEX = re.compile(r"^(?:0[xX])?([0-9a-fA-F]*)$")
+_HEX = re.compile(r"^(?:0[xX])?([0-9a-fA-F]*)\Z")
 _U32_MAX = 2**32 - 1
 _I64_MAX = 2**63 - 1
 _FINGERPRINT_TAG = b"SEQ_VES_ENVELOPE_V1"

@@ -48,7 +48,7 @@ AEAD = "AES-256-GCM"
 HPKE_MODES = frozenset({"base", "hybrid-base", "pqc-base"})
 HPKE_KEMS = frozenset({"X25519-HKDF-SHA256", "x25519+mlkem768", "mlkem768"})
 HPKE_KDF = "HKDF-SHA256"
-_B64U = re.compile(r"^[A-Za-z0-9_-]*$")
+_B64U = re.compile(r"^[A-Za-z0-9_-]*\Z")
 _U32_MAX = 2**32 - 1
 
 

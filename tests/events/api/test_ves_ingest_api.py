@@ -319,9 +319,10 @@ def test_request_level_errors(owner: Persona, agent: Agent, outsider: Persona) -
     wrong_kind = agent.event()
     wrong_kind["payload_kind"] = 2
     _problem(post_ves(client, agent.agent_id, [wrong_kind]), 422, "invalid_request")
-    short_sig = agent.event()
-    short_sig["agent_signature"] = "0x1234"
-    _problem(post_ves(client, agent.agent_id, [short_sig]), 422, "invalid_request")
+    for bad_hex in ("0x1234", agent.event()["agent_signature"] + "\n"):
+        bad_sig = agent.event()
+        bad_sig["agent_signature"] = bad_hex
+        _problem(post_ves(client, agent.agent_id, [bad_sig]), 422, "invalid_request")
     _problem(
         client.post("/api/v1/ves/events/ingest", data=b"{", content_type="application/json"), 400, "malformed_json"
     )
