@@ -298,25 +298,24 @@ def prepare_ves_event(event: VesEvent, payload_json: bytes | None) -> PreparedVe
     f = event.fields
     preimage = event_signing_preimage(f)
     signing_hash = hashlib.sha256(preimage).digest()
-    failure: tuple[str, str] | None = None
     encrypted_json: dict[str, Any] | None = None
     content = b""
+    actual: bytes | None = None
+    unhashable: tuple[str, str] | None = None  # applies after the checks that come first
     if f.payload_kind == 0:
         try:
             actual = payload_plain_hash(event.payload)
             content = b"\x00" + actual
         except JcsError as exc:
-            actual = None
-            failure = _reject(f"{VesReason.SCHEMA_VALIDATION}: payload", f"payload has no canonical form: {exc}")
+            unhashable = (f"{VesReason.SCHEMA_VALIDATION}: payload", f"payload has no canonical form: {exc}")
     else:
         try:
             content = b"\x01" + hashlib.sha256(canonicalize(event.payload_encrypted)).digest()
         except JcsError as exc:
-            failure = _reject(f"{VesReason.SCHEMA_VALIDATION}: payload_encrypted", str(exc))
+            unhashable = (f"{VesReason.SCHEMA_VALIDATION}: payload_encrypted", str(exc))
 
     created_at = parse_rfc3339(f.created_at)
-    if failure is None:
-        failure = _first_failure(event, created_at)
+    failure = _first_failure(event, created_at) or unhashable
     if failure is None and f.payload_kind == 0 and actual != f.payload_plain_hash:
         failure = _reject(VesReason.INVALID_PAYLOAD_HASH, "payload_plain_hash does not match JCS(payload)")
     if failure is None and f.payload_kind == 1:
