@@ -18,24 +18,52 @@ import statistics
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 
-def _build(batches: int, batch_size: int, encrypted: float) -> tuple[Any, list[bytes]]:
-    from tests.events.ves_helpers import Agent
-    from ves.hpke import derive_key_pair
+@dataclass(frozen=True)
+class _Agent:
+    tenant_id: uuid.UUID
+    store_id: uuid.UUID
+    agent_id: uuid.UUID
+    public_key: bytes
 
-    agent = Agent(uuid.uuid4(), uuid.uuid4())
+
+def _build(batches: int, batch_size: int, encrypted: float) -> tuple[_Agent, list[bytes]]:
+    from datetime import UTC, datetime
+
+    from ves.envelope import signed_envelope
+    from ves.hpke import derive_key_pair
+    from ves.signing import public_key_from_seed
+
+    seed = os.urandom(32)
+    agent = _Agent(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), public_key_from_seed(seed))
     recipient = derive_key_pair(b"bench-recipient")[1]
+    created_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     bodies = []
     for b in range(batches):
         events = []
         for i in range(batch_size):
             enc = (b * batch_size + i) % 100 < encrypted * 100
-            payload = {"order_id": f"o-{b}-{i}", "total": 12.5 + i, "lines": [{"sku": "A-1", "qty": 2}]}
-            events.append(agent.event(payload, encrypted_for=[(1, recipient)] if enc else None))
+            events.append(
+                signed_envelope(
+                    seed,
+                    tenant_id=agent.tenant_id,
+                    store_id=agent.store_id,
+                    event_id=uuid.uuid4(),
+                    source_agent_id=agent.agent_id,
+                    agent_key_id=1,
+                    entity_type="order",
+                    entity_id=f"order-{b}-{i}",
+                    event_type="order.created",
+                    created_at=created_at,
+                    payload={"order_id": f"o-{b}-{i}", "total": 12.5 + i, "lines": [{"sku": "A-1", "qty": 2}]},
+                    recipients=[(1, recipient)] if enc else None,
+                )
+            )
         bodies.append(orjson.dumps({"agentId": str(agent.agent_id), "events": events}))
     return agent, bodies
 

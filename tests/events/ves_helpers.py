@@ -11,9 +11,8 @@ import orjson
 from django.db import connection
 from rest_framework.test import APIClient
 
-from ves.encryption import seal
-from ves.hashes import ZERO_HASH, EventSigningFields, event_signing_hash, payload_plain_hash
-from ves.signing import public_key_from_seed, sign
+from ves.envelope import signed_envelope
+from ves.signing import public_key_from_seed
 
 
 @dataclass
@@ -41,6 +40,9 @@ class Agent:
         return signed_event(self, payload, key_id=key_id, encrypted_for=encrypted_for, **overrides)
 
 
+_UUID_FIELDS = frozenset({"event_id", "tenant_id", "store_id", "source_agent_id", "command_id"})
+
+
 def signed_event(
     agent: Agent,
     payload: Any = None,
@@ -49,57 +51,31 @@ def signed_event(
     encrypted_for: list[tuple[int, bytes]] | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
-    payload = {"total": 42, "currency": "USD"} if payload is None else payload
-    base: dict[str, Any] = {
+    """A signed wire event of ``agent``; ``overrides`` replace signed or optional fields before signing."""
+    values: dict[str, Any] = {
         "ves_version": 1,
-        "event_id": str(uuid.uuid4()),
-        "tenant_id": str(agent.tenant_id),
-        "store_id": str(agent.store_id),
-        "source_agent_id": str(agent.agent_id),
+        "event_id": uuid.uuid4(),
+        "tenant_id": agent.tenant_id,
+        "store_id": agent.store_id,
+        "source_agent_id": agent.agent_id,
         "agent_key_id": key_id,
         "entity_type": "order",
         "entity_id": f"order-{uuid.uuid4().hex[:8]}",
         "event_type": "order.created",
         "created_at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "command_id": None,
+        "base_version": None,
     }
-    extra = {k: overrides.pop(k) for k in ("command_id", "base_version") if k in overrides}
-    base.update(overrides)
-    fields = EventSigningFields(
-        ves_version=base["ves_version"],
-        tenant_id=uuid.UUID(base["tenant_id"]),
-        store_id=uuid.UUID(base["store_id"]),
-        event_id=uuid.UUID(base["event_id"]),
-        source_agent_id=uuid.UUID(base["source_agent_id"]),
-        agent_key_id=base["agent_key_id"],
-        entity_type=base["entity_type"],
-        entity_id=base["entity_id"],
-        event_type=base["event_type"],
-        created_at=base["created_at"],
-        payload_kind=0,
-        payload_plain_hash=ZERO_HASH,
-        payload_cipher_hash=ZERO_HASH,
+    for name, value in overrides.items():
+        values[name] = (
+            uuid.UUID(value) if name.endswith("_id") and isinstance(value, str) and len(value) == 36 else value
+        )
+    return signed_envelope(
+        agent.seed,
+        payload={"total": 42, "currency": "USD"} if payload is None else payload,
+        recipients=encrypted_for,
+        **values,
     )
-    if encrypted_for is None:
-        plain, cipher, kind = payload_plain_hash(payload), ZERO_HASH, 0
-        base["payload"] = payload
-    else:
-        sealed = seal(fields, payload, encrypted_for)
-        plain, cipher, kind = sealed.payload_plain_hash, sealed.payload_cipher_hash, 1
-        base["payload_encrypted"] = sealed.payload_encrypted
-    signed = EventSigningFields(
-        **{
-            **{n: getattr(fields, n) for n in EventSigningFields.__slots__},
-            "payload_kind": kind,
-            "payload_plain_hash": plain,
-            "payload_cipher_hash": cipher,
-        }
-    )
-    base["payload_kind"] = kind
-    base["payload_plain_hash"] = "0x" + plain.hex()
-    base["payload_cipher_hash"] = "0x" + cipher.hex()
-    base["agent_signature"] = "0x" + sign(agent.seed, event_signing_hash(signed)).hex()
-    base.update(extra)
-    return base
 
 
 def register_key(

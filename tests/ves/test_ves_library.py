@@ -425,3 +425,28 @@ def test_rfc8785_appendix_b_numbers(line: str) -> None:
 
     bits, text = line.split()
     assert jcs.format_number(struct.unpack(">d", bytes.fromhex(bits))[0]) == text
+
+
+@pytest.mark.parametrize(("ci", "ei", "case", "event"), EVENTS[:20], ids=event_ids[:20])
+def test_signed_envelope_reproduces_the_plaintext_vector_events(
+    ci: int, ei: int, case: dict[str, Any], event: dict[str, Any]
+) -> None:
+    from ves.envelope import signed_envelope
+
+    if event["payload_kind"] != 0:
+        pytest.skip("encrypted events use fresh randomness here (seal() reproduces them above)")
+    envelope = signed_envelope(
+        unhex(case["agent_seed"]),
+        tenant_id=uuid.UUID(event["tenant_id"]),
+        store_id=uuid.UUID(event["store_id"]),
+        event_id=uuid.UUID(event["event_id"]),
+        source_agent_id=uuid.UUID(event["source_agent_id"]),
+        agent_key_id=event["agent_key_id"],
+        entity_type=event["entity_type"],
+        entity_id=event["entity_id"],
+        event_type=event["event_type"],
+        created_at=event["created_at"],
+        payload=event["payload"],
+    )
+    assert envelope["agent_signature"] == "0x" + event["agent_signature"]
+    assert envelope["payload_plain_hash"] == event["payload_plain_hash"]
