@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.ves.vectors import CASES, ENC_1, EVENTS, SIG_1, fields_of, unhex
+from tests.ves.ves_case_vectors import CASES, ENC_1, EVENTS, SIG_1, fields_of, unhex
 from ves import encoding, hashes, hpke, jcs, signing
 from ves.encryption import (
     EncryptedStructureError,

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from tests.conftest import Persona, api_client
 from tests.events.ves_helpers import Agent, post_ves, register_key, ves_head, ves_rows
 from tests.tenants.factories import issue_key
-from tests.ves.vectors import CASES, unhex, wire_event
+from tests.ves.ves_case_vectors import CASES, unhex, wire_event
 from ves.hashes import receipt_hash
 from ves.hpke import derive_key_pair
 from ves.signing import public_key_from_seed, verify
