@@ -48,3 +48,13 @@ class SequenceGapError(ConflictError):
 
     code = "sequence_gap"
     title = "Sequence range is not contiguous"
+
+
+class EmptyBatchError(BadRequestError):
+    code = "empty_batch"
+    title = "A VES ingest request must carry at least one event"
+
+
+class MissingPayloadError(BadRequestError):
+    code = "missing_payload"
+    title = "An event lacks the payload its payload_kind requires"

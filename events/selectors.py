@@ -11,7 +11,14 @@ import orjson
 from django.db import connection
 
 from events.errors import SequenceGapError
-from events.sql import SELECT_ENTITY_EVENTS, SELECT_EVENT_BY_ID, SELECT_EVENT_RANGE, SELECT_HEAD
+from events.sql import (
+    SELECT_ENTITY_EVENTS,
+    SELECT_EVENT_BY_ID,
+    SELECT_EVENT_RANGE,
+    SELECT_HEAD,
+    SELECT_VES_EVENT_BY_ID,
+    SELECT_VES_EVENT_RANGE,
+)
 from events.streams import StreamKind
 
 
@@ -130,3 +137,75 @@ def entity_history_page(
     total = int(rows[0][0])
     events = [_event(row[1:], tenant_id, store_id) for row in rows if row[1] is not None]
     return EntityHistoryPage(events=events, total=total)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredVesEvent:
+    """A sequenced VES event as stored (envelope fields verbatim) with its receipt."""
+
+    tenant_id: uuid.UUID
+    store_id: uuid.UUID
+    sequence_number: int
+    event_id: uuid.UUID
+    command_id: uuid.UUID | None
+    ves_version: int
+    source_agent_id: uuid.UUID
+    agent_key_id: int
+    entity_type: str
+    entity_id: str
+    event_type: str
+    created_at: str
+    payload_kind: int
+    payload: Any
+    payload_encrypted: Any
+    payload_plain_hash: bytes
+    payload_cipher_hash: bytes
+    event_signing_hash: bytes
+    agent_signature: bytes
+    base_version: int | None
+    sequenced_at: datetime
+    sequencer_id: uuid.UUID
+    receipt_hash: bytes
+    signature_alg: str
+    sequencer_signature: bytes
+    sequencer_key_version: int
+
+
+def _ves_event(row: tuple[Any, ...]) -> StoredVesEvent:
+    values = list(row[:26])
+    payload = values[13]
+    values[13] = orjson.loads(bytes(payload)) if payload is not None else None
+    if isinstance(values[14], str):  # Django's psycopg setup hands jsonb back as text
+        values[14] = orjson.loads(values[14])
+    for i in (15, 16, 17, 18, 22):
+        values[i] = bytes(values[i])
+    values[24] = bytes(values[24]) if values[24] is not None else b""
+    return StoredVesEvent(*values)
+
+
+def ves_event_range_list(
+    *, tenant_id: uuid.UUID, store_id: uuid.UUID, from_seq: int, limit: int
+) -> list[StoredVesEvent]:
+    """VES events ``from_seq .. from_seq+limit-1`` (inclusive) with receipts, checked to be contiguous."""
+    to_seq = from_seq + limit - 1
+    params: dict[str, Any] = {"tenant_id": tenant_id, "store_id": store_id, "from_seq": from_seq, "to_seq": to_seq}
+    with connection.cursor() as cursor:
+        cursor.execute(SELECT_VES_EVENT_RANGE, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return []
+    head = rows[0][26] or 0
+    expected = max(0, min(head, to_seq) - from_seq + 1)
+    if len(rows) != expected or rows[0][2] != from_seq:
+        raise SequenceGapError(
+            f"VES stream has {len(rows)} events in {from_seq}..{min(head, to_seq)}; expected {expected}.",
+        )
+    return [_ves_event(row) for row in rows]
+
+
+def ves_event_get_for_tenant(*, tenant_id: uuid.UUID, event_id: uuid.UUID) -> StoredVesEvent | None:
+    """A VES event by id inside ``tenant_id`` (``None`` when absent). Callers check store scope."""
+    with connection.cursor() as cursor:
+        cursor.execute(SELECT_VES_EVENT_BY_ID, {"tenant_id": tenant_id, "event_id": event_id})
+        row = cursor.fetchone()
+    return _ves_event(row) if row is not None else None

@@ -1,5 +1,6 @@
 """Cross-setting invariants as Django system checks (ids are stable: ``sequencer.E00N``)."""
 
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -40,4 +41,21 @@ def check_settings(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
             errors.append(Error("JWT_SECRET must be at least 32 characters in production.", id="sequencer.E006"))
     if settings.MAX_EVENTS_PER_BATCH < 1 or settings.MAX_EVENT_PAYLOAD_SIZE < 1:
         errors.append(Error("Ingest limits must be positive.", id="sequencer.E007"))
+    errors.extend(_ves_errors())
+    return errors
+
+
+def _ves_errors() -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    seed = settings.VES_SEQUENCER_SIGNING_KEY.removeprefix("0x")
+    try:
+        valid_seed = not seed or len(bytes.fromhex(seed)) == 32
+    except ValueError:
+        valid_seed = False
+    if not valid_seed:
+        errors.append(Error("VES_SEQUENCER_SIGNING_KEY must be 32 bytes of hex.", id="sequencer.E008"))
+    try:
+        uuid.UUID(settings.VES_SEQUENCER_ID)
+    except ValueError:
+        errors.append(Error("VES_SEQUENCER_ID must be a UUID.", id="sequencer.E009"))
     return errors

@@ -147,6 +147,12 @@ MAX_EVENT_PAYLOAD_SIZE: int = env.int("MAX_EVENT_PAYLOAD_SIZE", default=1024 * 1
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_SIZE_BYTES
 EVENT_PARTITIONS: int = 16  # fixed by migration events.0001; changing it needs a migration
 
+# --- VES receipts --------------------------------------------------------------------------
+# Hex Ed25519 seed (32 bytes) that signs receipt hashes; empty = receipts unsigned ("none").
+VES_SEQUENCER_SIGNING_KEY: str = env.str("VES_SEQUENCER_SIGNING_KEY", default="")
+# Stable identity of this sequencer in receipts; keep it fixed across restarts and nodes.
+VES_SEQUENCER_ID: str = env.str("VES_SEQUENCER_ID", default="7c9e6679-7425-40de-944b-e07fc1f90ae7")
+
 # --- Django REST framework ---------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["sequencer_project.api.authentication.CredentialAuthentication"],

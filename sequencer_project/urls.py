@@ -11,5 +11,6 @@ urlpatterns = [
     path("ready", health.ready, name="ready"),
     path("readyz", health.ready, name="readyz"),
     path("api/v1/", include("events.api.urls")),
+    path("api/v1/", include("tenants.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -82,3 +82,51 @@ class ApiKey(models.Model):
     @property
     def hash_prefix(self) -> str:
         return self.key_hash[:16]
+
+
+class AgentKeyStatus(models.TextChoices):
+    ACTIVE = "active", "active"
+    REVOKED = "revoked", "revoked"
+
+
+class AgentSigningKey(models.Model):
+    """An agent's Ed25519 public key for VES signatures, addressed by ``(tenant, agent, key_id)``.
+
+    A key verifies only while ``active`` and inside ``[valid_from, valid_to]`` (open ends allowed);
+    "expired" is derived from ``valid_to`` at verification time, never stored.
+    """
+
+    pk = models.CompositePrimaryKey("tenant_id", "agent_id", "key_id")
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="agent_signing_keys")
+    agent_id = models.UUIDField()
+    key_id = models.BigIntegerField(help_text="u32, as signed in the envelope's agent_key_id.")
+    public_key = models.BinaryField(help_text="32-byte Ed25519 public key.")
+    key_algorithm = models.SmallIntegerField(default=1, help_text="1 = Ed25519 (the reference's numbering).")
+    status = models.CharField(max_length=16, choices=AgentKeyStatus.choices, default=AgentKeyStatus.ACTIVE)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_to = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "agent_signing_keys"
+        indexes = [models.Index(fields=["tenant", "agent_id"], name="agent_keys_tenant_agent")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(key_id__gte=0) & models.Q(key_id__lte=4294967295), name="agent_keys_key_id_u32"
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(status="revoked") & models.Q(revoked_at__isnull=False))
+                | (models.Q(status="active") & models.Q(revoked_at__isnull=True)),
+                name="agent_keys_revoked_has_revoked_at",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(valid_from__isnull=True)
+                | models.Q(valid_to__isnull=True)
+                | models.Q(valid_from__lte=models.F("valid_to")),
+                name="agent_keys_valid_window",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}/{self.agent_id}#{self.key_id} ({self.status})"

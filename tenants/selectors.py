@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection
 
 from sequencer_project.api.principal import Principal
 from tenants import services
-from tenants.models import ApiKey, Tenant
-from tenants.sql import SELECT_API_KEY
+from tenants.models import AgentKeyStatus, AgentSigningKey, ApiKey, Tenant
+from tenants.sql import SELECT_AGENT_KEYS, SELECT_API_KEY
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,3 +69,51 @@ def tenant_get(*, tenant_id: uuid.UUID) -> Tenant | None:
 
 def api_key_list_for_tenant(*, tenant_id: uuid.UUID) -> list[ApiKey]:
     return list(ApiKey.objects.filter(tenant_id=tenant_id).order_by("-created_at"))
+
+
+class AgentKeyProblem:
+    """Why a key cannot verify now (the reference's ``agent_key_invalid: <text>`` texts)."""
+
+    NOT_FOUND = "Agent key not found"
+    REVOKED = "Agent key has been revoked"
+    EXPIRED = "Agent key has expired"
+    NOT_YET_VALID = "Agent key is not yet valid"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentKeyRecord:
+    """A stored signing key as the verifier sees it."""
+
+    key_id: int
+    public_key: bytes
+    status: str
+    valid_from: datetime | None
+    valid_to: datetime | None
+
+    def problem_at(self, now: datetime) -> str | None:
+        """``None`` when the key verifies at ``now``, else an :class:`AgentKeyProblem` text."""
+        if self.status == AgentKeyStatus.REVOKED:
+            return AgentKeyProblem.REVOKED
+        if self.valid_to is not None and now > self.valid_to:
+            return AgentKeyProblem.EXPIRED
+        if self.valid_from is not None and now < self.valid_from:
+            return AgentKeyProblem.NOT_YET_VALID
+        return None
+
+
+def agent_keys_get(*, tenant_id: uuid.UUID, agent_id: uuid.UUID, key_ids: Iterable[int]) -> dict[int, AgentKeyRecord]:
+    """The agent's keys among ``key_ids`` (absent ids are missing from the result). One query, no cache."""
+    wanted = sorted(set(key_ids))
+    if not wanted:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(SELECT_AGENT_KEYS, {"tenant_id": tenant_id, "agent_id": agent_id, "key_ids": wanted})
+        rows = cursor.fetchall()
+    return {
+        key_id: AgentKeyRecord(key_id, bytes(public_key), status, valid_from, valid_to)
+        for key_id, public_key, status, valid_from, valid_to in rows
+    }
+
+
+def agent_key_list(*, tenant_id: uuid.UUID, agent_id: uuid.UUID) -> list[AgentSigningKey]:
+    return list(AgentSigningKey.objects.filter(tenant_id=tenant_id, agent_id=agent_id).order_by("key_id"))

@@ -6,13 +6,15 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from tenants.credentials import api_key_generate, api_key_hash, display_prefix
-from tenants.models import ApiKey, Tenant
+from tenants.errors import AgentKeyExistsError, AgentKeyNotFoundError
+from tenants.models import AgentKeyStatus, AgentSigningKey, ApiKey, Tenant
 from tenants.sql import TOUCH_API_KEY
 
 
@@ -87,3 +89,53 @@ def api_key_touch(*, key_hash: str) -> None:
     _last_touch[key_hash] = now
     with connection.cursor() as cursor:
         cursor.execute(TOUCH_API_KEY, {"key_hash": key_hash, "interval_seconds": interval})
+
+
+@transaction.atomic(durable=True)
+def agent_key_register(
+    *,
+    tenant_id: uuid.UUID,
+    agent_id: uuid.UUID,
+    key_id: int,
+    public_key: bytes,
+    valid_from: datetime | None = None,
+    valid_to: datetime | None = None,
+) -> AgentSigningKey:
+    """Register an agent's Ed25519 public key; a second registration of the same id is a 409.
+
+    The tenant row is created when missing (a bootstrap admin may provision a new tenant's
+    agents before its first event, as events themselves create tenants on first write).
+    """
+    Tenant.objects.get_or_create(id=tenant_id, defaults={"name": f"tenant {tenant_id}"})
+    try:
+        with transaction.atomic():
+            return AgentSigningKey.objects.create(
+                tenant_id=tenant_id,
+                agent_id=agent_id,
+                key_id=key_id,
+                public_key=public_key,
+                valid_from=valid_from,
+                valid_to=valid_to,
+            )
+    except IntegrityError as exc:
+        raise AgentKeyExistsError(
+            f"Agent {agent_id} already has key {key_id} in tenant {tenant_id}; revoke it and register a new key id."
+        ) from exc
+
+
+@transaction.atomic(durable=True)
+def agent_key_revoke(*, tenant_id: uuid.UUID, agent_id: uuid.UUID, key_id: int) -> AgentSigningKey:
+    """Revoke a key. Verification reads keys uncached, so the next request on any process refuses it."""
+    key = (
+        AgentSigningKey.objects.select_for_update()
+        .filter(tenant_id=tenant_id, agent_id=agent_id, key_id=key_id)
+        .first()
+    )
+    if key is None:
+        raise AgentKeyNotFoundError(f"Agent {agent_id} has no key {key_id} in tenant {tenant_id}.")
+    if key.status != AgentKeyStatus.REVOKED:
+        AgentSigningKey.objects.filter(tenant_id=tenant_id, agent_id=agent_id, key_id=key_id).update(
+            status=AgentKeyStatus.REVOKED, revoked_at=timezone.now()
+        )
+        key.refresh_from_db()
+    return key

@@ -1,10 +1,13 @@
 from django.urls import path
 
-from events.api import views
+from events.api import ves_views, views
 
 app_name = "events"
 
 urlpatterns = [
+    path("ves/events/ingest", ves_views.VesEventIngestApi.as_view(), name="ves-ingest"),
+    path("ves/events", ves_views.VesEventListApi.as_view(), name="ves-list"),
+    path("ves/events/<str:event_id>", ves_views.VesEventDetailApi.as_view(), name="ves-detail"),
     path("events/ingest", views.EventIngestApi.as_view(), name="ingest"),
     path("events", views.EventListApi.as_view(), name="list"),
     path("events/<str:event_id>", views.EventDetailApi.as_view(), name="detail"),

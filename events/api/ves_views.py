@@ -1,0 +1,78 @@
+"""VES endpoints: signed ingest and reads of stored VES events (``docs/ves.md``).
+
+The ingest view applies the request-level checks in the reference's order (REFERENCE.md
+§2.3.2): shape (422), empty (400), mixed stream (400), agent-scoped credential (403),
+source agents (400), write permission (403), batch size (413), field lengths (400), payload
+presence (400) and size (413). Per-event outcomes come back inside a 200.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from events import errors
+from events.api.ves_serializers import ves_event_output, ves_ingest_output
+from events.api.views import MAX_RANGE_LIMIT, read_json_body
+from events.selectors import ves_event_get_for_tenant, ves_event_range_list
+from events.services.ves_ingest import ves_event_ingest
+from events.ves_envelopes import check_source_agents, check_ves_limits, parse_ves_request, prepare_ves_event
+from sequencer_project.api.principal import Permission
+from sequencer_project.api.request_id import current_request_id
+from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_int, query_uuid, query_uuid_optional
+
+
+class VesEventIngestApi(TenantApiMixin):
+    """``POST /api/v1/ves/events/ingest``: verify and sequence signed VES v1 events of one stream."""
+
+    def post(self, request: Request) -> Response:
+        body = read_json_body(request)
+        parsed = parse_ves_request(body)
+        principal = self.principal
+        principal.check_agent(parsed.agent_id)
+        check_source_agents(parsed)
+        self.stream_for(parsed.tenant_id, parsed.store_id, Permission.WRITE)
+        payloads = check_ves_limits(
+            parsed, max_events=settings.MAX_EVENTS_PER_BATCH, max_payload_bytes=settings.MAX_EVENT_PAYLOAD_SIZE
+        )
+        prepared = [prepare_ves_event(e, p) for e, p in zip(parsed.events, payloads, strict=True)]
+        result = ves_event_ingest(
+            tenant_id=parsed.tenant_id,
+            store_id=parsed.store_id,
+            agent_id=parsed.agent_id,
+            events=prepared,
+            request_id=current_request_id() or "",
+        )
+        return Response(ves_ingest_output(result))
+
+
+class VesEventListApi(TenantApiMixin):
+    """``GET /api/v1/ves/events?tenant_id&store_id&from&limit``: a contiguous range with receipts."""
+
+    def get(self, request: Request) -> Response:
+        tenant_id, store_id = self.queried_stream(Permission.READ)
+        from_seq = max(query_int(request, "from", default=1, minimum=0), 1)
+        limit = query_int(request, "limit", default=100, minimum=1, maximum=MAX_RANGE_LIMIT)
+        events = ves_event_range_list(tenant_id=tenant_id, store_id=store_id, from_seq=from_seq, limit=limit)
+        return Response({"events": [ves_event_output(e) for e in events], "count": len(events)})
+
+
+class VesEventDetailApi(TenantApiMixin):
+    """``GET /api/v1/ves/events/{event_id}``: one VES event of the caller's tenant (404 otherwise)."""
+
+    def get(self, request: Request, event_id: str) -> Response:
+        parsed_id = parse_uuid(event_id, "event_id")
+        principal = self.principal
+        principal.require(Permission.READ)
+        tenant_id = (
+            query_uuid(request, "tenant_id")
+            if principal.tenant_id is None
+            else query_uuid_optional(request, "tenant_id") or principal.tenant_id
+        )
+        event = (
+            ves_event_get_for_tenant(tenant_id=tenant_id, event_id=parsed_id) if self.visible(tenant_id, None) else None
+        )
+        if event is None or not self.visible(event.tenant_id, event.store_id):
+            raise errors.EventNotFoundError(f"No VES event {parsed_id} is visible to this credential.")
+        return Response(ves_event_output(event))

@@ -1,0 +1,391 @@
+"""VES v1 signed ingest: verify outside the lock, then sequence gap-free into stream kind 2.
+
+Same design as legacy ingest (ADR 0001, ``docs/ves.md``):
+
+1. before any transaction: hash every event (``events.ves_envelopes``), read the agent's keys
+   (one query, uncached, so a revocation takes effect on the next request everywhere) and
+   verify the Ed25519 signatures;
+2. one short transaction: lock the VES counter row, classify the batch in one statement
+   (stored ids with their receipts, reserved command ids, entity versions), decide each
+   event in request order, write counter, events + receipts, versions, command ids and the
+   rejection log in one statement, commit.
+
+An exact replay returns its stored receipt and is neither accepted nor rejected; it is
+recognised before the verification outcome is looked at, so it is never re-verified.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
+
+from events.sql import CLASSIFY_VES_BATCH, CREATE_STREAM, INSERT_VES_BATCH, LOCK_COUNTER
+from events.streams import StreamKind
+from events.ves_envelopes import PreparedVesEvent, VesReason
+from tenants.selectors import AgentKeyProblem, AgentKeyRecord, agent_keys_get
+from ves.hashes import receipt_hash
+from ves.signing import public_key_from_seed, sign, verify
+
+logger = logging.getLogger(__name__)
+
+_MAX_ATTEMPTS = 3
+_RETRYABLE_SQLSTATES = {"40001", "40P01"}
+SIGNATURE_ALG_ED25519 = "ed25519"
+SIGNATURE_ALG_NONE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class VesReceipt:
+    sequencer_id: uuid.UUID
+    event_id: uuid.UUID
+    sequence_number: int
+    sequenced_at: datetime
+    receipt_hash: bytes
+    signature_alg: str
+    sequencer_signature: bytes
+    sequencer_key_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class VesRejection:
+    event_id: uuid.UUID
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class VesIngestResult:
+    batch_id: uuid.UUID
+    accepted: int
+    rejections: list[VesRejection]
+    receipts: list[VesReceipt]
+    sequence_start: int | None
+    sequence_end: int | None
+    head: int
+
+
+@dataclass(frozen=True, slots=True)
+class SequencerKey:
+    """The receipt signer: a seed (``None`` = unsigned receipts) and the sequencer's id."""
+
+    sequencer_id: uuid.UUID
+    seed: bytes | None
+
+    @property
+    def public_key(self) -> bytes | None:
+        return public_key_from_seed(self.seed) if self.seed else None
+
+
+@functools.cache
+def _sequencer_key(seed_hex: str, sequencer_id: str) -> SequencerKey:
+    seed = bytes.fromhex(seed_hex.removeprefix("0x")) if seed_hex else None
+    return SequencerKey(uuid.UUID(sequencer_id), seed)
+
+
+def sequencer_key() -> SequencerKey:
+    """The configured receipt signer (``VES_SEQUENCER_SIGNING_KEY``, ``VES_SEQUENCER_ID``)."""
+    return _sequencer_key(settings.VES_SEQUENCER_SIGNING_KEY, settings.VES_SEQUENCER_ID)
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    store_id: uuid.UUID
+    envelope_hash: bytes
+    receipt: VesReceipt
+
+
+@dataclass(slots=True)
+class _Decisions:
+    accepted: list[tuple[PreparedVesEvent, VesReceipt]] = field(default_factory=list)
+    rejections: list[tuple[VesRejection, PreparedVesEvent]] = field(default_factory=list)
+    receipts: list[VesReceipt] = field(default_factory=list)
+
+
+class _EventIdRaceError(Exception):
+    """Another store of the tenant inserted one of our event ids after we classified."""
+
+
+def _key_failure(event: PreparedVesEvent, keys: dict[int, AgentKeyRecord], now: datetime) -> tuple[str, str] | None:
+    key = keys.get(event.event.fields.agent_key_id)
+    problem = AgentKeyProblem.NOT_FOUND if key is None else key.problem_at(now)
+    if problem is not None:
+        return f"{VesReason.AGENT_KEY_INVALID}: {problem}", f"key {event.event.fields.agent_key_id}: {problem}"
+    assert key is not None
+    if not verify(key.public_key, event.signing_hash, event.event.agent_signature):
+        return VesReason.INVALID_SIGNATURE, "agent_signature does not verify over the event signing hash"
+    return None
+
+
+def ves_event_ingest(
+    *,
+    tenant_id: uuid.UUID,
+    store_id: uuid.UUID,
+    agent_id: uuid.UUID,
+    events: Sequence[PreparedVesEvent],
+    request_id: str = "",
+) -> VesIngestResult:
+    """Verify and sequence ``events`` (one stream, one agent, request order).
+
+    Invariants: the VES stream's numbers stay exactly ``1..head``; an exact replay returns its
+    stored receipt; nothing of a rejected event is stored but its rejection-log row.
+    Locks: the stream's VES counter row, from classification to commit (no hashing or
+    signature verification under it; receipt signing is the only crypto there).
+    """
+    batch_id = uuid.uuid4()
+    needed = {e.event.fields.agent_key_id for e in events if e.failure is None}
+    keys = agent_keys_get(tenant_id=tenant_id, agent_id=agent_id, key_ids=needed) if needed else {}
+    now = datetime.now(UTC)
+    failures = [e.failure if e.failure is not None else _key_failure(e, keys, now) for e in events]
+    signer = sequencer_key()
+    for attempt in range(1, _MAX_ATTEMPTS + 1):
+        try:
+            return _ingest_once(batch_id, tenant_id, store_id, list(events), failures, signer, request_id)
+        except _EventIdRaceError:
+            logger.info("VES event id race on %s/%s, attempt %d; retrying", tenant_id, store_id, attempt)
+        except DatabaseError as exc:
+            sqlstate = getattr(exc.__cause__, "sqlstate", None)
+            if sqlstate not in _RETRYABLE_SQLSTATES or attempt == _MAX_ATTEMPTS:
+                raise
+            logger.info("retrying VES ingest after sqlstate %s, attempt %d", sqlstate, attempt)
+    raise DatabaseError("VES ingest could not complete after retries")
+
+
+@transaction.atomic(durable=True)
+def _ingest_once(
+    batch_id: uuid.UUID,
+    tenant_id: uuid.UUID,
+    store_id: uuid.UUID,
+    events: list[PreparedVesEvent],
+    failures: list[tuple[str, str] | None],
+    signer: SequencerKey,
+    request_id: str,
+) -> VesIngestResult:
+    stream: dict[str, Any] = {"tenant_id": tenant_id, "store_id": store_id, "stream_kind": int(StreamKind.VES)}
+    with connection.cursor() as cursor:
+        head = _lock_counter(cursor, stream)
+        stored, reserved, versions = _read_state(cursor, stream, events)
+        decisions = _decide(tenant_id, store_id, events, failures, head, stored, reserved, versions, signer)
+        new_head = head + len(decisions.accepted)
+        cursor.execute(
+            INSERT_VES_BATCH,
+            {
+                **stream,
+                "rows": _rows_json(decisions.accepted),
+                "rejections": _rejections_json(decisions.rejections),
+                "expected_head": head,
+                "new_head": new_head,
+                "request_id": request_id,
+            },
+        )
+        counter_rows, inserted_rows, command_rows, _, _ = cursor.fetchone()
+    expected_commands = sum(1 for e, _ in decisions.accepted if e.event.command_id is not None)
+    if inserted_rows != len(decisions.accepted) or command_rows != expected_commands:
+        raise _EventIdRaceError()
+    if decisions.accepted and counter_rows != 1:
+        raise AssertionError("VES counter moved while its row lock was held")  # defensive
+    accepted = len(decisions.accepted)
+    return VesIngestResult(
+        batch_id=batch_id,
+        accepted=accepted,
+        rejections=[r for r, _ in decisions.rejections],
+        receipts=decisions.receipts,
+        sequence_start=head + 1 if accepted else None,
+        sequence_end=new_head if accepted else None,
+        head=new_head,
+    )
+
+
+def _lock_counter(cursor: Any, stream: dict[str, Any]) -> int:
+    """Lock the VES counter row, creating stream, store and tenant rows on first write."""
+    cursor.execute(LOCK_COUNTER, stream)
+    row = cursor.fetchone()
+    if row is None:
+        cursor.execute(CREATE_STREAM, stream)
+        cursor.execute(LOCK_COUNTER, stream)
+        row = cursor.fetchone()
+    return int(row[0])
+
+
+def _read_state(
+    cursor: Any, stream: dict[str, Any], events: list[PreparedVesEvent]
+) -> tuple[dict[uuid.UUID, _Stored], set[uuid.UUID], dict[tuple[str, str], int]]:
+    versioned = {
+        (e.event.fields.entity_type, e.event.fields.entity_id) for e in events if e.event.base_version is not None
+    }
+    cursor.execute(
+        CLASSIFY_VES_BATCH,
+        {
+            **stream,
+            "event_ids": [e.event.event_id for e in events],
+            "command_ids": [e.event.command_id for e in events if e.event.command_id is not None],
+            "entity_types": [k[0] for k in versioned],
+            "entity_ids": [k[1] for k in versioned],
+        },
+    )
+    stored: dict[uuid.UUID, _Stored] = {}
+    reserved: set[uuid.UUID] = set()
+    versions: dict[tuple[str, str], int] = {}
+    for row in cursor.fetchall():
+        kind, key = row[0], row[1]
+        if kind == "e":
+            (
+                _,
+                _,
+                row_store,
+                sequence,
+                envelope_hash,
+                sequenced_at,
+                sequencer_id,
+                receipt,
+                alg,
+                signature,
+                key_version,
+            ) = row[:11]
+            stored[key] = _Stored(
+                row_store,
+                bytes(envelope_hash),
+                VesReceipt(
+                    sequencer_id=sequencer_id,
+                    event_id=key,
+                    sequence_number=sequence,
+                    sequenced_at=sequenced_at,
+                    receipt_hash=bytes(receipt),
+                    signature_alg=alg,
+                    sequencer_signature=bytes(signature) if signature is not None else b"",
+                    sequencer_key_version=key_version,
+                ),
+            )
+        elif kind == "c":
+            reserved.add(key)
+        else:
+            versions[(row[11], row[12])] = row[13]
+    return stored, reserved, versions
+
+
+def _decide(
+    tenant_id: uuid.UUID,
+    store_id: uuid.UUID,
+    events: list[PreparedVesEvent],
+    failures: list[tuple[str, str] | None],
+    head: int,
+    stored: dict[uuid.UUID, _Stored],
+    reserved: set[uuid.UUID],
+    versions: dict[tuple[str, str], int],
+    signer: SequencerKey,
+) -> _Decisions:
+    """Decide each event's fate in request order. Caller holds the VES counter lock."""
+    out = _Decisions()
+    seen_ids: set[uuid.UUID] = set()
+    seen_commands: set[uuid.UUID] = set()
+    increments: dict[tuple[str, str], int] = {}
+    next_sequence = head
+    sequenced_at = datetime.now(UTC)
+
+    def reject(event: PreparedVesEvent, reason: str, message: str) -> None:
+        out.rejections.append((VesRejection(event.event.event_id, reason, message), event))
+
+    for event, failure in zip(events, failures, strict=True):
+        envelope = event.event
+        if envelope.event_id in seen_ids:
+            reject(event, VesReason.DUPLICATE_EVENT_ID, "event_id appears twice in this request")
+            continue
+        seen_ids.add(envelope.event_id)
+        original = stored.get(envelope.event_id)
+        if original is not None:
+            if original.store_id == store_id and original.envelope_hash == event.envelope_hash:
+                out.receipts.append(original.receipt)
+            else:
+                reject(event, VesReason.DUPLICATE_EVENT_ID, "event_id already used by another event")
+            continue
+        if failure is not None:
+            reject(event, *failure)
+            continue
+        command = envelope.command_id
+        if command is not None and (command in reserved or command in seen_commands):
+            reject(event, VesReason.DUPLICATE_COMMAND_ID, "command_id was already processed")
+            continue
+        key = (envelope.fields.entity_type, envelope.fields.entity_id)
+        if envelope.base_version is not None:
+            current = versions.get(key, 0) + increments.get(key, 0)
+            if envelope.base_version != current:
+                text = f"expected {envelope.base_version}, actual {current}"
+                reject(event, f"{VesReason.VERSION_CONFLICT}: {text}", text)
+                continue
+        if command is not None:
+            seen_commands.add(command)
+        increments[key] = increments.get(key, 0) + 1
+        next_sequence += 1
+        digest = receipt_hash(tenant_id, store_id, envelope.event_id, next_sequence, event.signing_hash)
+        receipt = VesReceipt(
+            sequencer_id=signer.sequencer_id,
+            event_id=envelope.event_id,
+            sequence_number=next_sequence,
+            sequenced_at=sequenced_at,
+            receipt_hash=digest,
+            signature_alg=SIGNATURE_ALG_ED25519 if signer.seed else SIGNATURE_ALG_NONE,
+            sequencer_signature=sign(signer.seed, digest) if signer.seed else b"",
+            sequencer_key_version=0,
+        )
+        out.accepted.append((event, receipt))
+        out.receipts.append(receipt)
+    return out
+
+
+def _rows_json(accepted: list[tuple[PreparedVesEvent, VesReceipt]]) -> str:
+    rows = []
+    for event, receipt in accepted:
+        f = event.event.fields
+        rows.append(
+            {
+                "sequence_number": receipt.sequence_number,
+                "event_id": f.event_id,
+                "command_id": event.event.command_id,
+                "ves_version": f.ves_version,
+                "source_agent_id": f.source_agent_id,
+                "agent_key_id": f.agent_key_id,
+                "entity_type": f.entity_type,
+                "entity_id": f.entity_id,
+                "event_type": f.event_type,
+                "created_at": event.created_at,
+                "created_at_str": f.created_at,
+                "payload_kind": f.payload_kind,
+                "payload": base64.b64encode(event.payload_json).decode() if event.payload_json is not None else None,
+                "payload_encrypted": event.encrypted_json,
+                "payload_plain_hash": f.payload_plain_hash.hex(),
+                "payload_cipher_hash": f.payload_cipher_hash.hex(),
+                "event_signing_hash": event.signing_hash.hex(),
+                "agent_signature": event.event.agent_signature.hex(),
+                "base_version": event.event.base_version,
+                "envelope_hash": event.envelope_hash.hex(),
+                "sequenced_at": receipt.sequenced_at,
+                "sequencer_id": receipt.sequencer_id,
+                "receipt_hash": receipt.receipt_hash.hex(),
+                "signature_alg": receipt.signature_alg,
+                "sequencer_signature": receipt.sequencer_signature.hex() if receipt.sequencer_signature else None,
+                "sequencer_key_version": receipt.sequencer_key_version,
+            }
+        )
+    return orjson.dumps(rows).decode()
+
+
+def _rejections_json(rejections: list[tuple[VesRejection, PreparedVesEvent]]) -> str:
+    rows = [
+        {
+            "event_id": rejection.event_id,
+            "reason": rejection.reason,
+            "message": rejection.message,
+            "body": base64.b64encode(orjson.dumps(event.event.raw)).decode(),
+        }
+        for rejection, event in rejections
+    ]
+    return orjson.dumps(rows).decode()

@@ -1,0 +1,157 @@
+"""Agent signing keys: register, list, revoke (``docs/ves.md``). Bodies and responses are camelCase."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from events.api.views import read_json_body
+from sequencer_project.api.errors import InvalidParameterError, InvalidRequestError
+from sequencer_project.api.principal import Permission
+from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_uuid
+from tenants.errors import InvalidPublicKeyError
+from tenants.models import AgentSigningKey
+from tenants.selectors import agent_key_list
+from tenants.services import agent_key_register, agent_key_revoke
+from ves.rfc3339 import parse_rfc3339
+
+KEY_ALGORITHM = "ed25519"
+_U32_MAX = 2**32 - 1
+
+
+def _uuid_field(body: dict[str, Any], name: str, errors: dict[str, list[str]]) -> uuid.UUID | None:
+    value = body.get(name)
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            pass
+    errors[name] = ["This field is required and must be a UUID string."]
+    return None
+
+
+def _time_field(body: dict[str, Any], name: str, errors: dict[str, list[str]]) -> datetime | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    parsed = parse_rfc3339(value) if isinstance(value, str) else None
+    if parsed is None:
+        errors[name] = ["Must be an RFC 3339 timestamp."]
+    return parsed
+
+
+def _public_key(value: Any) -> bytes:
+    if not isinstance(value, str):
+        raise InvalidPublicKeyError("publicKey must be a hex string.", field="publicKey")
+    text = value.removeprefix("0x").removeprefix("0X")
+    try:
+        key = bytes.fromhex(text)
+    except ValueError as exc:
+        raise InvalidPublicKeyError("publicKey is not hex.", field="publicKey") from exc
+    if len(key) != 32 or " " in text:
+        raise InvalidPublicKeyError(f"publicKey must be 32 bytes, not {len(key)}.", field="publicKey")
+    return key
+
+
+def _key_output(key: AgentSigningKey) -> dict[str, Any]:
+    return {
+        "keyId": key.key_id,
+        "publicKey": bytes(key.public_key).hex(),
+        "keyAlgorithm": KEY_ALGORITHM,
+        "status": key.status,
+        "validFrom": key.valid_from,
+        "validTo": key.valid_to,
+        "revokedAt": key.revoked_at,
+        "createdAt": key.created_at,
+    }
+
+
+class AgentKeyRegisterApi(TenantApiMixin):
+    """``POST /api/v1/agents/keys``: register an agent's Ed25519 key (admin of that tenant)."""
+
+    def post(self, request: Request) -> Response:
+        body = read_json_body(request)
+        if not isinstance(body, dict):
+            raise InvalidRequestError("The body must be a JSON object.")
+        errors: dict[str, list[str]] = {}
+        tenant_id = _uuid_field(body, "tenantId", errors)
+        agent_id = _uuid_field(body, "agentId", errors)
+        key_id = body.get("keyId")
+        if not isinstance(key_id, int) or isinstance(key_id, bool) or not 0 <= key_id <= _U32_MAX:
+            errors["keyId"] = ["This field is required and must be an integer in 0..4294967295."]
+        valid_from = _time_field(body, "validFrom", errors)
+        valid_to = _time_field(body, "validTo", errors)
+        if "publicKey" not in body:
+            errors["publicKey"] = ["This field is required."]
+        if errors:
+            first = next(iter(errors))
+            raise InvalidRequestError(f"Invalid value at {first}: {errors[first][0]}", errors=errors)
+        assert tenant_id is not None
+        assert agent_id is not None
+        assert isinstance(key_id, int)
+        self.principal.check_stream(tenant_id, None, Permission.ADMIN)
+        public_key = _public_key(body["publicKey"])
+        if valid_from is not None and valid_to is not None and valid_from > valid_to:
+            raise InvalidRequestError("validFrom must not be after validTo.", errors={"validTo": ["Before validFrom."]})
+        agent_key_register(
+            tenant_id=tenant_id,
+            agent_id=agent_id,
+            key_id=key_id,
+            public_key=public_key,
+            valid_from=valid_from,
+            valid_to=valid_to,
+        )
+        return Response(
+            {
+                "success": True,
+                "tenantId": tenant_id,
+                "agentId": agent_id,
+                "keyId": key_id,
+                "keyAlgorithm": KEY_ALGORITHM,
+                "message": "Agent key registered",
+            }
+        )
+
+
+class AgentKeyListApi(TenantApiMixin):
+    """``GET /api/v1/agents/{agent_id}/keys?tenant_id=``: the agent's keys (read on that tenant)."""
+
+    def get(self, request: Request, agent_id: str) -> Response:
+        agent = parse_uuid(agent_id, "agent_id")
+        tenant_id = query_uuid(request, "tenant_id")
+        self.principal.check_stream(tenant_id, None, Permission.READ)
+        keys = agent_key_list(tenant_id=tenant_id, agent_id=agent)
+        return Response(
+            {"tenantId": tenant_id, "agentId": agent, "keys": [_key_output(k) for k in keys], "count": len(keys)}
+        )
+
+
+class AgentKeyRevokeApi(TenantApiMixin):
+    """``DELETE /api/v1/agents/{agent_id}/keys/{key_id}?tenant_id=``: revoke (admin of that tenant)."""
+
+    def delete(self, request: Request, agent_id: str, key_id: str) -> Response:
+        agent = parse_uuid(agent_id, "agent_id")
+        try:
+            key_number = int(key_id)
+        except ValueError as exc:
+            raise InvalidParameterError("'key_id' must be an integer.", parameter="key_id") from exc
+        if not 0 <= key_number <= _U32_MAX:
+            raise InvalidParameterError("'key_id' must be in 0..4294967295.", parameter="key_id")
+        tenant_id = query_uuid(request, "tenant_id")
+        self.principal.check_stream(tenant_id, None, Permission.ADMIN)
+        key = agent_key_revoke(tenant_id=tenant_id, agent_id=agent, key_id=key_number)
+        return Response(
+            {
+                "success": True,
+                "tenantId": tenant_id,
+                "agentId": agent,
+                "keyId": key_number,
+                "status": key.status,
+                "revokedAt": key.revoked_at,
+                "message": "Agent key revoked",
+            }
+        )

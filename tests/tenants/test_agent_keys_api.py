@@ -1,0 +1,97 @@
+"""Agent signing keys: register, duplicate, list, revoke, permissions, bad input."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.conftest import Persona, api_client
+from tests.events.ves_helpers import register_key
+from tests.tenants.factories import issue_key
+
+pytestmark = pytest.mark.django_db
+
+KEY = bytes(range(32))
+
+
+def test_register_list_and_revoke(owner: Persona) -> None:
+    agent_id = uuid.uuid4()
+
+    response = register_key(owner.client, owner.tenant_id, agent_id, 7, KEY, validTo="2999-01-01T00:00:00Z")
+
+    assert response.status_code == 200, response.content
+    assert response.json() == {
+        "success": True,
+        "tenantId": str(owner.tenant_id),
+        "agentId": str(agent_id),
+        "keyId": 7,
+        "keyAlgorithm": "ed25519",
+        "message": "Agent key registered",
+    }
+    listed = owner.client.get(f"/api/v1/agents/{agent_id}/keys?tenant_id={owner.tenant_id}").json()
+    assert listed["count"] == 1
+    assert listed["keys"][0]["publicKey"] == KEY.hex()
+    assert listed["keys"][0]["status"] == "active"
+
+    revoked = owner.client.delete(f"/api/v1/agents/{agent_id}/keys/7?tenant_id={owner.tenant_id}")
+    assert revoked.status_code == 200
+    listed = owner.client.get(f"/api/v1/agents/{agent_id}/keys?tenant_id={owner.tenant_id}").json()
+    assert listed["keys"][0]["status"] == "revoked"
+    assert listed["keys"][0]["revokedAt"] is not None
+
+
+def test_a_duplicate_registration_is_a_conflict(owner: Persona) -> None:
+    agent_id = uuid.uuid4()
+    register_key(owner.client, owner.tenant_id, agent_id, 1, KEY)
+
+    response = register_key(owner.client, owner.tenant_id, agent_id, 1, bytes(32))
+
+    assert response.status_code == 409
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "agent_key_exists"
+
+
+def test_the_bootstrap_admin_may_register_for_a_new_tenant(admin_client: APIClient) -> None:
+    assert register_key(admin_client, uuid.uuid4(), uuid.uuid4(), 1, KEY).status_code == 200
+
+
+def test_only_admins_of_the_tenant_may_register_or_revoke(owner: Persona, outsider: Persona) -> None:
+    writer = api_client(issue_key(owner.tenant, can_write=True))
+    agent_id = uuid.uuid4()
+    assert register_key(writer, owner.tenant_id, agent_id, 1, KEY).json()["code"] == "permission_denied"
+    assert register_key(outsider.client, owner.tenant_id, agent_id, 1, KEY).json()["code"] == "tenant_access_denied"
+    register_key(owner.client, owner.tenant_id, agent_id, 1, KEY)
+    response = writer.delete(f"/api/v1/agents/{agent_id}/keys/1?tenant_id={owner.tenant_id}")
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("body_override", "status", "code"),
+    [
+        ({"publicKey": "0x" + "ab" * 31}, 400, "invalid_public_key"),
+        ({"publicKey": "zz" * 32}, 400, "invalid_public_key"),
+        ({"keyId": -1}, 422, "invalid_request"),
+        ({"keyId": 2**32}, 422, "invalid_request"),
+        ({"agentId": "nope"}, 422, "invalid_request"),
+        ({"validTo": "yesterday"}, 422, "invalid_request"),
+        ({"validFrom": "2030-01-01T00:00:00Z", "validTo": "2020-01-01T00:00:00Z"}, 422, "invalid_request"),
+    ],
+)
+def test_bad_registrations_are_problems(
+    owner: Persona, body_override: dict[str, object], status: int, code: str
+) -> None:
+    import orjson
+
+    body = {"tenantId": str(owner.tenant_id), "agentId": str(uuid.uuid4()), "keyId": 1, "publicKey": "0x" + KEY.hex()}
+    body.update(body_override)
+    response = owner.client.post("/api/v1/agents/keys", data=orjson.dumps(body), content_type="application/json")
+    assert response.status_code == status, response.content
+    assert response.json()["code"] == code
+
+
+def test_revoking_an_unknown_key_is_not_found(owner: Persona) -> None:
+    response = owner.client.delete(f"/api/v1/agents/{uuid.uuid4()}/keys/1?tenant_id={owner.tenant_id}")
+    assert response.status_code == 404
+    assert response.json()["code"] == "agent_key_not_found"

@@ -1,0 +1,32 @@
+"""Primitive byte encodings of the VES preimages (VES.md §1): all integers big-endian."""
+
+from __future__ import annotations
+
+import uuid
+
+__all__ = ["str_bytes", "u16", "u32", "u64", "uuid_bytes"]
+
+
+def u16(n: int) -> bytes:
+    return n.to_bytes(2, "big")
+
+
+def u32(n: int) -> bytes:
+    """``U32(n)``: 4 bytes big-endian; raises ``OverflowError`` outside ``0..2^32-1``."""
+    return n.to_bytes(4, "big")
+
+
+def u64(n: int) -> bytes:
+    """``U64(n)``: 8 bytes big-endian; raises ``OverflowError`` outside ``0..2^64-1``."""
+    return n.to_bytes(8, "big")
+
+
+def str_bytes(s: str) -> bytes:
+    """``STR(s)``: ``U32(byte length of UTF-8)`` then the UTF-8 bytes (no terminator)."""
+    data = s.encode("utf-8")
+    return u32(len(data)) + data
+
+
+def uuid_bytes(u: uuid.UUID | str) -> bytes:
+    """``UUID(u)``: the 16 bytes in RFC 4122 order (``uuid.UUID.bytes``, never ``bytes_le``)."""
+    return (u if isinstance(u, uuid.UUID) else uuid.UUID(u)).bytes
