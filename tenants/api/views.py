@@ -13,13 +13,12 @@ from events.api.views import read_json_body
 from sequencer_project.api.errors import InvalidParameterError, InvalidRequestError
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_uuid
+from tenants.api.serializers import KEY_ALGORITHM, agent_key_output
 from tenants.errors import InvalidPublicKeyError
-from tenants.models import AgentSigningKey
 from tenants.selectors import agent_key_list
 from tenants.services import agent_key_register, agent_key_revoke
 from ves.rfc3339 import parse_rfc3339
 
-KEY_ALGORITHM = "ed25519"
 _U32_MAX = 2**32 - 1
 
 
@@ -55,19 +54,6 @@ def _public_key(value: Any) -> bytes:
     if len(key) != 32 or " " in text:
         raise InvalidPublicKeyError(f"publicKey must be 32 bytes, not {len(key)}.", field="publicKey")
     return key
-
-
-def _key_output(key: AgentSigningKey) -> dict[str, Any]:
-    return {
-        "keyId": key.key_id,
-        "publicKey": bytes(key.public_key).hex(),
-        "keyAlgorithm": KEY_ALGORITHM,
-        "status": key.status,
-        "validFrom": key.valid_from,
-        "validTo": key.valid_to,
-        "revokedAt": key.revoked_at,
-        "createdAt": key.created_at,
-    }
 
 
 class AgentKeyRegisterApi(TenantApiMixin):
@@ -126,7 +112,7 @@ class AgentKeyListApi(TenantApiMixin):
         self.principal.check_stream(tenant_id, None, Permission.READ)
         keys = agent_key_list(tenant_id=tenant_id, agent_id=agent)
         return Response(
-            {"tenantId": tenant_id, "agentId": agent, "keys": [_key_output(k) for k in keys], "count": len(keys)}
+            {"tenantId": tenant_id, "agentId": agent, "keys": [agent_key_output(k) for k in keys], "count": len(keys)}
         )
 
 
