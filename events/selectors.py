@@ -1,4 +1,7 @@
-"""Reads of the event store: head, ranges, one event, entity history. Never write."""
+"""Reads of the event store: head, ranges, one event, entity history. Never write.
+
+They read through ``read_cursor()``: the read replica when ``DATABASE_READ_URL`` is set.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +11,11 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from django.db import connection
 
 from events.errors import SequenceGapError
 from events.sql import SELECT_ENTITY_EVENTS, SELECT_EVENT_BY_ID, SELECT_EVENT_RANGE, SELECT_HEAD
 from events.streams import StreamKind
+from sequencer_project.db.replica import read_cursor
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +78,7 @@ def _event(row: tuple[Any, ...], tenant_id: uuid.UUID, store_id: uuid.UUID) -> S
 
 def stream_head_get(*, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind = StreamKind.LEGACY) -> int:
     """The stream's head (0 for a stream never written). One primary-key lookup."""
-    with connection.cursor() as cursor:
+    with read_cursor() as cursor:
         cursor.execute(SELECT_HEAD, {"tenant_id": tenant_id, "store_id": store_id, "stream_kind": int(kind)})
         return int(cursor.fetchone()[0])
 
@@ -88,7 +91,7 @@ def event_range_list(*, tenant_id: uuid.UUID, store_id: uuid.UUID, from_seq: int
     """
     to_seq = from_seq + limit - 1
     params: dict[str, Any] = {"tenant_id": tenant_id, "store_id": store_id, "from_seq": from_seq, "to_seq": to_seq}
-    with connection.cursor() as cursor:
+    with read_cursor() as cursor:
         cursor.execute(SELECT_EVENT_RANGE, params)
         rows = cursor.fetchall()
     if not rows:
@@ -104,7 +107,7 @@ def event_range_list(*, tenant_id: uuid.UUID, store_id: uuid.UUID, from_seq: int
 
 def event_get_for_tenant(*, tenant_id: uuid.UUID, event_id: uuid.UUID) -> StoredEvent | None:
     """A legacy event by id inside ``tenant_id`` (``None`` when absent). Callers check store scope."""
-    with connection.cursor() as cursor:
+    with read_cursor() as cursor:
         cursor.execute(SELECT_EVENT_BY_ID, {"tenant_id": tenant_id, "event_id": event_id})
         row = cursor.fetchone()
     if row is None:
@@ -124,7 +127,7 @@ def entity_history_page(
         "offset": offset,
         "limit": limit,
     }
-    with connection.cursor() as cursor:
+    with read_cursor() as cursor:
         cursor.execute(SELECT_ENTITY_EVENTS, params)
         rows = cursor.fetchall()
     total = int(rows[0][0])
