@@ -12,7 +12,7 @@ from sequencer_project import resilience
 from sequencer_project.metrics_export import reset_broker_client
 from sequencer_project.redis_client import reset_redis_client
 from tests.conftest import Persona
-from tests.sequencer_project.ops_helpers import closed_port, run_django, child_database_url
+from tests.sequencer_project.ops_helpers import child_database_url, closed_port, run_django
 
 pytestmark = pytest.mark.django_db
 

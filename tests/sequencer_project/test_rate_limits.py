@@ -169,7 +169,9 @@ def test_redis_going_down_and_coming_back(redis_at: Callable[[str], None], setti
     caller = principal(rate_limit=100)
     with throwaway_redis() as port:
         redis_at(f"redis://127.0.0.1:{port}/0")
-        assert check_rate_limits(caller) == (100, 99, pytest.approx(DAY, abs=DAY))
+        first = check_rate_limits(caller)
+        assert first is not None
+        assert first[:2] == (100, 99)
     # stopped
     for _ in range(4):
         assert check_rate_limits(caller) is None
@@ -177,7 +179,8 @@ def test_redis_going_down_and_coming_back(redis_at: Callable[[str], None], setti
     with throwaway_redis(port):
         time.sleep(0.35)  # reset timeout: the next call is the half-open probe
         state = check_rate_limits(caller)
-        assert state is not None and state[1] == 99  # a fresh server: the count restarted
+        assert state is not None
+        assert state[1] == 99  # a fresh server: the count restarted
         assert resilience.get_breaker("redis").state is resilience.BreakerState.CLOSED
 
 
