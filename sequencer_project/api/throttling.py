@@ -17,6 +17,7 @@ Credentials with no limit cost nothing here (no Redis call).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -72,14 +73,17 @@ def limits_for(principal: Principal) -> list[Limit]:
     return limits
 
 
-_script: Any = None
+_SCRIPT_SHA = hashlib.sha1(_INCREMENT_SCRIPT.encode()).hexdigest()  # noqa: S324  (Redis names scripts by SHA-1)
 
 
 def _increment(client: redis.Redis[bytes], keys: list[str], expire_seconds: int) -> list[int]:
-    global _script
-    if _script is None:
-        _script = client.register_script(_INCREMENT_SCRIPT)
-    return [int(n) for n in _script(keys=keys, args=[expire_seconds], client=client)]
+    """One round trip (EVALSHA); loads the script once per Redis server (after a restart too)."""
+    try:
+        counts = client.execute_command("EVALSHA", _SCRIPT_SHA, len(keys), *keys, expire_seconds)
+    except redis.exceptions.NoScriptError:
+        client.execute_command("SCRIPT LOAD", _INCREMENT_SCRIPT)
+        counts = client.execute_command("EVALSHA", _SCRIPT_SHA, len(keys), *keys, expire_seconds)
+    return [int(n) for n in counts]
 
 
 def check_rate_limits(principal: Principal, *, now: float | None = None) -> tuple[int, int, int] | None:
