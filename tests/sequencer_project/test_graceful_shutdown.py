@@ -56,6 +56,21 @@ def wait_until_serving(process: subprocess.Popen[bytes], log: Path) -> None:
     raise AssertionError("gunicorn did not start: " + log.read_text()[-3000:])
 
 
+def wait_for_lock_waiters(count: int, timeout: float = 30) -> None:
+    """Until ``count`` sessions of this database wait on a lock (the held ingest requests)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            waiting = cursor.fetchone()[0]
+        if waiting >= count:
+            return
+        assert time.monotonic() < deadline, f"only {waiting} requests reached the lock"
+        time.sleep(0.05)
+
+
 def stored_event_ids(tenant: uuid.UUID) -> set[str]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT event_id FROM events WHERE tenant_id = %s", [tenant])
@@ -123,7 +138,9 @@ def test_sigterm_drains_in_flight_requests_and_loses_no_acknowledged_event(tmp_p
         loaders = [threading.Thread(target=load) for _ in range(4)]
         for thread in loaders:
             thread.start()
-        time.sleep(1.0)
+        deadline = time.monotonic() + 30
+        while len(acknowledged) < 15 and time.monotonic() < deadline:
+            time.sleep(0.1)
         before_sigterm = len(acknowledged)
 
         # Phase 3: hold two requests inside the workers, SIGTERM, then let them finish.
@@ -145,7 +162,7 @@ def test_sigterm_drains_in_flight_requests_and_loses_no_acknowledged_event(tmp_p
         held_threads = [threading.Thread(target=held_request) for _ in range(2)]
         for thread in held_threads:
             thread.start()
-        time.sleep(1.0)  # both requests are now waiting on the row lock inside the workers
+        wait_for_lock_waiters(2)  # both requests are now inside the workers, queued on the row lock
         server.send_signal(signal.SIGTERM)
         time.sleep(1.0)
         assert server.poll() is None  # still draining
