@@ -24,3 +24,37 @@ max_requests_jitter = int(os.environ.get("WEB_MAX_REQUESTS_JITTER", "10000"))
 accesslog = os.environ.get("WEB_ACCESS_LOG", None)
 errorlog = "-"
 loglevel = os.environ.get("WEB_LOG_LEVEL", "info")
+
+# --- Operations (issue 8): metrics from every worker, graceful shutdown ------------------------
+# prometheus_client multiprocess mode: each worker writes its metrics to files in this
+# directory and /metrics merges them. It must be set before any worker imports
+# prometheus_client (this file is read by the master first), and emptied at start so a
+# previous run's counters do not leak in. Default: a per-port directory under the temp dir.
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR",
+    str(Path(tempfile.gettempdir()) / f"sequencer-prometheus-{os.environ.get('PORT', '8080')}"),
+)
+
+
+def on_starting(server: Any) -> None:
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    # Live-only gauges (pool, breaker state) of a dead worker stop counting; its counters stay.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+# SIGTERM to the master: it stops accepting, each sync worker finishes the request it is
+# serving, and workers still busy after WEB_GRACEFUL_TIMEOUT are killed. Keep the orchestrator's
+# grace period (docker stop -t, terminationGracePeriodSeconds) above WEB_GRACEFUL_TIMEOUT.

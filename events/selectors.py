@@ -1,4 +1,7 @@
-"""Reads of the event store: head, ranges, one event, entity history. Never write."""
+"""Reads of the event store: head, ranges, one event, entity history. Never write.
+
+They read through ``read_cursor()``: the read replica when ``DATABASE_READ_URL`` is set.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from django.db import connection
 
 from events.errors import SequenceGapError
 from events.sql import (
@@ -20,6 +22,7 @@ from events.sql import (
     SELECT_VES_EVENT_RANGE,
 )
 from events.streams import StreamKind
+from sequencer_project.db.replica import read_cursor
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +85,7 @@ def _event(row: tuple[Any, ...], tenant_id: uuid.UUID, store_id: uuid.UUID) -> S
 
 def stream_head_get(*, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind = StreamKind.LEGACY) -> int:
     """The stream's head (0 for a stream never written). One primary-key lookup."""
-    with connection.cursor() as cursor:
+    with read_cursor() as cursor:
         cursor.execute(SELECT_HEAD, {"tenant_id": tenant_id, "store_id": store_id, "stream_kind": int(kind)})
         return int(cursor.fetchone()[0])
 
@@ -95,7 +98,7 @@ def event_range_list(*, tenant_id: uuid.UUID, store_id: uuid.UUID, from_seq: int
     """
     to_seq = from_seq + limit - 1
     params: dict[str, Any] = {"tenant_id": tenant_id, "store_id": store_id, "from_seq": from_seq, "to_seq": to_seq}
-    with connection.cursor() as cursor:
+    with read_cursor() as cursor:
         cursor.execute(SELECT_EVENT_RANGE, params)
         rows = cursor.fetchall()
     if not rows:
@@ -111,7 +114,7 @@ def event_range_list(*, tenant_id: uuid.UUID, store_id: uuid.UUID, from_seq: int
 
 def event_get_for_tenant(*, tenant_id: uuid.UUID, event_id: uuid.UUID) -> StoredEvent | None:
     """A legacy event by id inside ``tenant_id`` (``None`` when absent). Callers check store scope."""
-    with connection.cursor() as cursor:
+    with read_cursor() as cursor:
         cursor.execute(SELECT_EVENT_BY_ID, {"tenant_id": tenant_id, "event_id": event_id})
         row = cursor.fetchone()
     if row is None:
@@ -131,7 +134,7 @@ def entity_history_page(
         "offset": offset,
         "limit": limit,
     }
-    with connection.cursor() as cursor:
+    with read_cursor() as cursor:
         cursor.execute(SELECT_ENTITY_EVENTS, params)
         rows = cursor.fetchall()
     total = int(rows[0][0])

@@ -8,4 +8,9 @@ class SequencerProjectConfig(AppConfig):
     verbose_name = "Sequencer"
 
     def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
         from sequencer_project import checks  # noqa: F401  (registers system checks)
+        from sequencer_project.db.instrumentation import install_on_connection
+
+        connection_created.connect(install_on_connection, dispatch_uid="sequencer_db_query_metrics")

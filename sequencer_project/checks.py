@@ -59,3 +59,29 @@ def _ves_errors() -> list[CheckMessage]:
     except ValueError:
         errors.append(Error("VES_SEQUENCER_ID must be a UUID.", id="sequencer.E009"))
     return errors
+
+
+# --- Operations (issue 8) --------------------------------------------------------------------
+@register()
+def check_operations_settings(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    from django.core.checks import Warning as CheckWarning
+
+    messages: list[CheckMessage] = []
+    if settings.LOG_FORMAT not in ("plain", "json"):
+        messages.append(Error("LOG_FORMAT must be 'plain' or 'json'.", id="sequencer.E020"))
+    if settings.RATE_LIMIT_WINDOW_SECONDS < 1 or settings.RATE_LIMIT_PER_MINUTE < 0:
+        messages.append(
+            Error("RATE_LIMIT_WINDOW_SECONDS must be >= 1 and RATE_LIMIT_PER_MINUTE >= 0.", id="sequencer.E021")
+        )
+    if settings.REDIS_SOCKET_TIMEOUT_MS < 1 or settings.REDIS_BREAKER_FAILURES < 1:
+        messages.append(
+            Error("REDIS_SOCKET_TIMEOUT_MS and REDIS_BREAKER_FAILURES must be positive.", id="sequencer.E022")
+        )
+    if is_production() and settings.SECURE_HSTS_SECONDS == 0:
+        messages.append(
+            CheckWarning(
+                "SECURE_HSTS_SECONDS is 0: set it (e.g. 31536000) when clients reach the service over HTTPS.",
+                id="sequencer.W020",
+            )
+        )
+    return messages

@@ -195,3 +195,49 @@ USE_I18N = False
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+
+# =========================================================================================
+# --- Operations (issue 8): metrics, protection, logs, read replica ------------------------
+# Appended as one block so other branches' edits above merge cleanly. docs/operations.md.
+# =========================================================================================
+# Redis on the request path (rate limits, health): short timeouts and a circuit breaker.
+REDIS_SOCKET_TIMEOUT_MS: int = env.int("REDIS_SOCKET_TIMEOUT_MS", default=50)
+REDIS_BREAKER_FAILURES: int = env.int("REDIS_BREAKER_FAILURES", default=3)
+REDIS_BREAKER_RESET_SECONDS: float = env.float("REDIS_BREAKER_RESET_SECONDS", default=5.0)
+
+# Rate limits: per API key from its `rate_limit` column, per tenant from this (0 = off).
+RATE_LIMIT_PER_MINUTE: int = env.int("RATE_LIMIT_PER_MINUTE", default=0)
+RATE_LIMIT_WINDOW_SECONDS: int = env.int("RATE_LIMIT_WINDOW_SECONDS", default=60)
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["sequencer_project.api.throttling.RedisRateLimit"]
+
+# Responses of at least GZIP_MIN_BYTES are compressed when the client accepts gzip.
+GZIP_MIN_BYTES: int = env.int("GZIP_MIN_BYTES", default=1024)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django_prometheus.middleware.PrometheusBeforeMiddleware") + 1,
+    "sequencer_project.api.compression.LargeResponseGZipMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django_prometheus.middleware.PrometheusAfterMiddleware"),
+    "sequencer_project.api.operations.OperationsMiddleware",
+)
+
+# Security headers (SecurityMiddleware); HSTS only where TLS terminates in front of us.
+SECURE_HSTS_SECONDS: int = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Logs: LOG_FORMAT=json writes one JSON object per line (with request_id).
+LOG_FORMAT: str = env.str("LOG_FORMAT", default="plain")
+LOGGING["formatters"]["json"] = {"()": "sequencer_project.logs.JsonFormatter"}  # type: ignore[index]
+if LOG_FORMAT == "json":
+    LOGGING["handlers"]["console"]["formatter"] = "json"  # type: ignore[index]
+
+# Optional read replica for query endpoints; reads fall back to the primary when it fails.
+DATABASE_READ_URL: str = env.str("DATABASE_READ_URL", default="")
+if DATABASE_READ_URL:
+    _replica = env.db_url_config(DATABASE_READ_URL, engine="django_prometheus.db.backends.postgresql")
+    _replica["OPTIONS"] = dict(_database["OPTIONS"])
+    _replica["CONN_MAX_AGE"] = _database.get("CONN_MAX_AGE", 0)
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica
+DATABASE_ROUTERS = ["sequencer_project.db.routers.ReadReplicaRouter"]

@@ -4,12 +4,17 @@ from django.contrib import admin
 from django.urls import include, path
 
 from sequencer_project import health
+from sequencer_project.health_detailed import DetailedHealthApi
+from sequencer_project.metrics_export import MetricsApi
 
 urlpatterns = [
     path("health", health.health, name="health"),
     path("healthz", health.health, name="healthz"),
     path("ready", health.ready, name="ready"),
     path("readyz", health.ready, name="readyz"),
+    # Operations (issue 8): admin credential required.
+    path("health/detailed", DetailedHealthApi.as_view(), name="health-detailed"),
+    path("metrics", MetricsApi.as_view(), name="metrics"),
     path("api/v1/", include("events.api.urls")),
     path("api/v1/", include("tenants.api.urls")),
     path("admin/", admin.site.urls),

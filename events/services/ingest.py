@@ -28,6 +28,7 @@ from django.db import DatabaseError, connection, transaction
 from events.envelopes import LegacyEvent
 from events.sql import CLASSIFY_BATCH, CREATE_STREAM, INSERT_BATCH, INSERT_REJECTIONS, LOCK_COUNTER, SELECT_HEAD
 from events.streams import StreamKind
+from sequencer_project.db.instrumentation import timed_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +112,8 @@ def event_ingest_legacy(
     candidates = [e for e in events if e.supplied_hash_matches]
     for attempt in range(1, _MAX_ATTEMPTS + 1):
         try:
-            return _ingest_once(batch_id, tenant_id, store_id, candidates, pre_rejected, request_id)
+            with timed_transaction("legacy_ingest"):
+                return _ingest_once(batch_id, tenant_id, store_id, candidates, pre_rejected, request_id)
         except _EventIdRaceError:
             logger.info("event id race on %s/%s, attempt %d; retrying", tenant_id, store_id, attempt)
         except DatabaseError as exc:

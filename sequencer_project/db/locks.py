@@ -18,6 +18,7 @@ class LockNamespace(enum.IntEnum):
     COMMITMENT_STREAM = 2
     PROJECTION_STREAM = 3
     PAYMENT_BATCH = 4
+    PERIODIC_JOB = 5  # session-level: sequencer_project.db.singleton
 
 
 def stream_lock_key(tenant_id: uuid.UUID, store_id: uuid.UUID, kind: int) -> int:
@@ -38,3 +39,8 @@ def try_advisory_xact_lock(namespace: LockNamespace, key: int) -> bool:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [int(namespace), key])
         row = cursor.fetchone()
     return bool(row and row[0])
+
+
+def job_lock_key(name: str) -> int:
+    """A stable signed 32-bit key for a periodic job's name."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big", signed=True)

@@ -1,0 +1,148 @@
+"""Rate limits shared by every web process through Redis (``docs/operations.md``).
+
+Two fixed-window limits, both optional:
+
+- per API key: the key's ``rate_limit`` column (requests per window);
+- per tenant: ``RATE_LIMIT_PER_MINUTE`` for every tenant credential.
+
+Windows are aligned to the clock (``RATE_LIMIT_WINDOW_SECONDS``, default 60). One Lua script
+increments every applicable counter in a single round trip. A request over a limit gets 429
+``rate_limited`` with ``Retry-After`` (seconds to the next window) and ``RateLimit-*`` headers;
+allowed requests carry the ``RateLimit-*`` headers of their tightest limit.
+
+Redis down or slow (socket timeout ``REDIS_SOCKET_TIMEOUT_MS``, then the ``redis`` circuit
+breaker) fails open: the request is served and ``rate_limit_fail_open_total`` counts it.
+Credentials with no limit cost nothing here (no Redis call).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from django.conf import settings
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
+
+from sequencer_project import metrics
+from sequencer_project.api import errors
+from sequencer_project.api.operations import RATE_LIMIT_STATE_ATTR
+from sequencer_project.api.principal import Principal
+from sequencer_project.redis_client import REDIS_UNAVAILABLE, guarded
+from sequencer_project.resilience import CircuitOpenError
+
+logger = logging.getLogger(__name__)
+
+KEY_PREFIX = "ratelimit:"
+
+# KEYS: one counter per limit; ARGV[1]: expiry in seconds. Returns the counts, in KEYS order.
+_INCREMENT_SCRIPT = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+  local n = redis.call('INCR', key)
+  if n == 1 then redis.call('EXPIRE', key, ARGV[1]) end
+  counts[i] = n
+end
+return counts
+"""
+
+
+class RateLimitedError(errors.SequencerError):
+    code = "rate_limited"
+    http_status = 429
+    title = "Rate limit exceeded"
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    scope: str  # "api_key" or "tenant": a metric label, never an id
+    key: str
+    limit: int
+
+
+def limits_for(principal: Principal) -> list[Limit]:
+    limits: list[Limit] = []
+    if principal.rate_limit:
+        limits.append(Limit("api_key", f"key:{principal.credential_id}", principal.rate_limit))
+    if settings.RATE_LIMIT_PER_MINUTE > 0 and principal.tenant_id is not None:
+        limits.append(Limit("tenant", f"tenant:{principal.tenant_id}", settings.RATE_LIMIT_PER_MINUTE))
+    return limits
+
+
+_SCRIPT_SHA = hashlib.sha1(_INCREMENT_SCRIPT.encode()).hexdigest()  # noqa: S324  (Redis names scripts by SHA-1)
+
+
+def _increment(client: redis.Redis[bytes], keys: list[str], expire_seconds: int) -> list[int]:
+    """One round trip (EVALSHA); loads the script once per Redis server (after a restart too)."""
+    try:
+        counts = client.execute_command("EVALSHA", _SCRIPT_SHA, len(keys), *keys, expire_seconds)
+    except redis.exceptions.NoScriptError:
+        client.execute_command("SCRIPT LOAD", _INCREMENT_SCRIPT)
+        counts = client.execute_command("EVALSHA", _SCRIPT_SHA, len(keys), *keys, expire_seconds)
+    return [int(n) for n in counts]
+
+
+def check_rate_limits(principal: Principal, *, now: float | None = None) -> tuple[int, int, int] | None:
+    """Count this request against the principal's limits.
+
+    Returns ``(limit, remaining, reset_seconds)`` of the tightest limit, ``None`` when no limit
+    applies or Redis is unavailable (fail open); raises :class:`RateLimitedError` when over.
+    """
+    limits = limits_for(principal)
+    if not limits:
+        return None
+    window = settings.RATE_LIMIT_WINDOW_SECONDS
+    current = time.time() if now is None else now
+    window_index = int(current // window)
+    reset = max(1, int((window_index + 1) * window - current + 0.999))
+    keys = [f"{KEY_PREFIX}{item.key}:{window_index}" for item in limits]
+    try:
+        counts = guarded(lambda client: _increment(client, keys, window + 5))
+    except CircuitOpenError:
+        metrics.RATE_LIMIT_FAIL_OPEN.labels(reason="circuit_open").inc()
+        return None
+    except REDIS_UNAVAILABLE as exc:
+        metrics.RATE_LIMIT_FAIL_OPEN.labels(reason="redis_error").inc()
+        logger.warning("rate limiter failing open: %s", exc)
+        return None
+    tightest: tuple[int, int, int] | None = None
+    exceeded: Limit | None = None
+    for item, count in zip(limits, counts, strict=True):
+        remaining = max(item.limit - count, 0)
+        if count > item.limit:
+            exceeded = exceeded or item
+            metrics.RATE_LIMIT_DECISIONS.labels(scope=item.scope, outcome="limited").inc()
+        else:
+            metrics.RATE_LIMIT_DECISIONS.labels(scope=item.scope, outcome="allowed").inc()
+        if tightest is None or remaining < tightest[1]:
+            tightest = (item.limit, remaining, reset)
+    if exceeded is not None:
+        raise RateLimitedError(
+            f"More than {exceeded.limit} requests in {window} s for this {exceeded.scope.replace('_', ' ')}.",
+            headers={
+                "Retry-After": str(reset),
+                "RateLimit-Limit": str(exceeded.limit),
+                "RateLimit-Remaining": "0",
+                "RateLimit-Reset": str(reset),
+            },
+            limit=exceeded.limit,
+            scope=exceeded.scope,
+        )
+    return tightest
+
+
+class RedisRateLimit(BaseThrottle):
+    """DRF throttle: runs after authentication, on every API view."""
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        principal = request.user
+        if not isinstance(principal, Principal):
+            return True  # unauthenticated calls are refused by the permission check
+        state = check_rate_limits(principal)
+        if state is not None:
+            setattr(request._request, RATE_LIMIT_STATE_ATTR, state)
+        return True

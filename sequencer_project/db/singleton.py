@@ -1,0 +1,69 @@
+"""Periodic jobs that must run on one node at a time (leader election by advisory lock).
+
+Beat may run on several nodes (or restart while a worker still runs the previous tick), so
+every periodic task body is wrapped in :func:`singleton_job`: it takes a *session-level*
+``pg_try_advisory_lock(PERIODIC_JOB, job_lock_key(name))`` on its database connection, runs
+the body only if it got the lock, and unlocks in ``finally``. If the process dies, PostgreSQL
+releases the lock with the connection, so a crashed leader never wedges the job. Losing the
+race is normal: the call returns ``None`` and counts ``singleton_job_runs_total{outcome="skipped"}``.
+
+Use it under the Celery task decorator::
+
+    @shared_task(name="commitments.commit_pending")
+    @singleton_job("commitments.commit_pending")
+    def commit_pending() -> None: ...
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+from django.db import connections
+
+from sequencer_project import metrics
+from sequencer_project.db.locks import LockNamespace, job_lock_key
+
+logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def try_run_singleton(name: str, fn: Callable[[], T], *, using: str = "default") -> tuple[bool, T | None]:
+    """Run ``fn`` if no other session holds the job's lock; ``(ran, result)``."""
+    connection = connections[using]
+    key = job_lock_key(name)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [int(LockNamespace.PERIODIC_JOB), key])
+        row = cursor.fetchone()
+    if not (row and row[0]):
+        logger.debug("singleton job %s is running elsewhere; skipped", name)
+        metrics.SINGLETON_RUNS.labels(job=name, outcome="skipped").inc()
+        return False, None
+    try:
+        result = fn()
+    except BaseException:
+        metrics.SINGLETON_RUNS.labels(job=name, outcome="failed").inc()
+        raise
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [int(LockNamespace.PERIODIC_JOB), key])
+    metrics.SINGLETON_RUNS.labels(job=name, outcome="ran").inc()
+    return True, result
+
+
+def singleton_job(name: str) -> Callable[[Callable[P, T]], Callable[P, T | None]]:
+    """Decorator: the body runs only on the node that holds the job's advisory lock."""
+
+    def decorate(fn: Callable[P, T]) -> Callable[P, T | None]:
+        @functools.wraps(fn)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> T | None:
+            _, result = try_run_singleton(name, lambda: fn(*args, **kwargs))
+            return result
+
+        return wrapper
+
+    return decorate

@@ -1,0 +1,138 @@
+"""``GET /health/detailed`` (admin credential): every dependency, with an overall status.
+
+``unhealthy`` (HTTP 503) when the database does not answer; ``degraded`` (200) when anything
+else is wrong: the pool is nearly exhausted, Redis or the Celery broker is unreachable, no
+Celery worker answers, or a circuit breaker is open. Subsystems add their own figures
+(commitment lag, projection lag, dead-letter size) through
+:func:`sequencer_project.metrics.register_gauge_provider`; they appear under ``"gauges"``.
+Every probe has a short timeout, so the whole check answers in about a second at worst.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+from django.db import DatabaseError, connection
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from sequencer_project.api.permissions import IsAdminPrincipal
+from sequencer_project.metrics import gauge_providers
+from sequencer_project.metrics_export import celery_queue_depths
+from sequencer_project.redis_client import REDIS_UNAVAILABLE, guarded
+from sequencer_project.resilience import CircuitOpenError, all_breakers
+
+HEALTHY, DEGRADED, UNHEALTHY = "healthy", "degraded", "unhealthy"
+POOL_DEGRADED_RATIO = 0.9
+CELERY_PING_TIMEOUT_SECONDS = 0.5
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
+
+
+def check_database() -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as exc:
+        return {"status": UNHEALTHY, "error": type(exc).__name__, "response_time_ms": _ms(started)}
+    return {"status": HEALTHY, "response_time_ms": _ms(started)}
+
+
+def check_pool() -> dict[str, Any]:
+    pool = getattr(connection, "pool", None)
+    if pool is None:
+        return {"status": HEALTHY, "enabled": False}
+    stats = pool.get_stats()
+    size, idle = int(stats.get("pool_size", 0)), int(stats.get("pool_available", 0))
+    maximum, waiting = int(stats.get("pool_max", 0)), int(stats.get("requests_waiting", 0))
+    active = max(size - idle, 0)
+    utilization = active / maximum if maximum else 0.0
+    status = DEGRADED if waiting > 0 or utilization >= POOL_DEGRADED_RATIO else HEALTHY
+    return {
+        "status": status,
+        "enabled": True,
+        "scope": "this process",
+        "active": active,
+        "idle": idle,
+        "max": maximum,
+        "waiting": waiting,
+        "utilization": round(utilization, 3),
+    }
+
+
+def check_redis() -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        guarded(lambda client: client.ping())
+    except CircuitOpenError as exc:
+        return {"status": DEGRADED, "error": "circuit_open", "retry_in_seconds": round(exc.retry_after, 3)}
+    except REDIS_UNAVAILABLE as exc:
+        return {"status": DEGRADED, "error": type(exc).__name__, "response_time_ms": _ms(started)}
+    return {"status": HEALTHY, "response_time_ms": _ms(started)}
+
+
+def check_celery(broker_up: bool) -> dict[str, Any]:
+    if not broker_up:
+        return {"status": DEGRADED, "error": "broker_unreachable"}
+    try:
+        depths = celery_queue_depths()
+    except (CircuitOpenError, redis.RedisError, OSError) as exc:
+        return {"status": DEGRADED, "error": type(exc).__name__}
+    from sequencer_project.celery import app
+
+    try:
+        replies = app.control.ping(timeout=CELERY_PING_TIMEOUT_SECONDS) or []
+    except Exception as exc:  # kombu raises transport-specific errors
+        return {"status": DEGRADED, "error": type(exc).__name__, "queue_depth": depths}
+    workers = sorted(name for reply in replies for name in reply)
+    return {
+        "status": HEALTHY if workers else DEGRADED,
+        "workers": len(workers),
+        "worker_names": workers,
+        "queue_depth": depths,
+    }
+
+
+def detailed_report() -> dict[str, Any]:
+    database = check_database()
+    redis_report = check_redis()
+    components: dict[str, Any] = {
+        "database": database,
+        "pool": check_pool(),
+        "redis": redis_report,
+        "celery": check_celery(broker_up=redis_report["status"] == HEALTHY),
+    }
+    breakers = {name: breaker.snapshot() for name, breaker in sorted(all_breakers().items())}
+    gauges: dict[str, Any] = {}
+    for provider in gauge_providers():
+        try:
+            gauges[provider.name] = provider.read()
+        except Exception as exc:  # one broken provider must not hide the rest
+            gauges[provider.name] = {"error": type(exc).__name__}
+    statuses = [c["status"] for c in components.values()]
+    if any(b["state"] == "open" for b in breakers.values()):
+        statuses.append(DEGRADED)
+    overall = UNHEALTHY if database["status"] == UNHEALTHY else DEGRADED if DEGRADED in statuses else HEALTHY
+    return {
+        "status": overall,
+        "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "components": components,
+        "circuit_breakers": breakers,
+        "gauges": gauges,
+    }
+
+
+class DetailedHealthApi(APIView):
+    permission_classes = [IsAdminPrincipal]
+
+    def get(self, request: Request) -> Response:
+        report = detailed_report()
+        return Response(report, status=503 if report["status"] == UNHEALTHY else 200)

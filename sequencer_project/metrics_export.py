@@ -1,0 +1,139 @@
+"""``GET /metrics`` (admin credential): Prometheus text for every web worker.
+
+With ``PROMETHEUS_MULTIPROC_DIR`` set (gunicorn, see ``docker/gunicorn.conf.py``) the
+counters and histograms of all live and dead workers are merged from their files; without it
+(tests, a single process) the default registry is exported. Values only the scraping moment
+knows (system CPU and memory, Celery queue depth, providers registered with
+:func:`sequencer_project.metrics.register_gauge_provider`) are appended by
+:class:`LiveCollector`. Every remote read here goes through a circuit breaker.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import psutil
+import redis
+from django.conf import settings
+from django.http import HttpResponse
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from sequencer_project.api.permissions import IsAdminPrincipal
+from sequencer_project.metrics import gauge_providers
+from sequencer_project.resilience import CircuitBreaker, CircuitOpenError, get_breaker
+
+logger = logging.getLogger(__name__)
+
+# kombu's Redis transport keeps one list per queue and priority step (0 is the bare name).
+_PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+
+_broker: redis.Redis[bytes] | None = None
+_broker_lock = threading.Lock()
+
+
+def celery_queue_names() -> list[str]:
+    names = {settings.CELERY_TASK_DEFAULT_QUEUE}
+    names.update(route["queue"] for route in settings.CELERY_TASK_ROUTES.values() if "queue" in route)
+    return sorted(names)
+
+
+def broker_breaker() -> CircuitBreaker:
+    return get_breaker(
+        "celery_broker",
+        failure_threshold=settings.REDIS_BREAKER_FAILURES,
+        reset_timeout=settings.REDIS_BREAKER_RESET_SECONDS,
+    )
+
+
+def _broker_client() -> redis.Redis[bytes]:
+    global _broker
+    with _broker_lock:
+        if _broker is None:
+            timeout = max(settings.REDIS_SOCKET_TIMEOUT_MS / 1000, 0.2)
+            _broker = redis.Redis.from_url(
+                settings.CELERY_BROKER_URL, socket_timeout=timeout, socket_connect_timeout=timeout
+            )
+        return _broker
+
+
+def reset_broker_client() -> None:
+    global _broker
+    with _broker_lock:
+        if _broker is not None:
+            _broker.close()
+        _broker = None
+
+
+def celery_queue_depths() -> dict[str, int]:
+    """Messages waiting per Celery queue (raises ``CircuitOpenError`` or a Redis error)."""
+    names = celery_queue_names()
+
+    def read() -> list[Any]:
+        pipe = _broker_client().pipeline(transaction=False)
+        for name in names:
+            for suffix in _PRIORITY_SUFFIXES:
+                pipe.llen(name + suffix)
+        return pipe.execute()
+
+    lengths = broker_breaker().call(read, failure_types=(redis.ConnectionError, redis.TimeoutError, OSError))
+    step = len(_PRIORITY_SUFFIXES)
+    return {name: sum(int(n) for n in lengths[i * step : (i + 1) * step]) for i, name in enumerate(names)}
+
+
+class LiveCollector(Collector):
+    """Gauges computed when scraped, in the scraping process."""
+
+    def collect(self) -> Iterator[Metric]:
+        cpu = GaugeMetricFamily("system_cpu_usage_percent", "Machine CPU use since the previous scrape, percent.")
+        cpu.add_metric([], psutil.cpu_percent(interval=None))
+        yield cpu
+        memory = GaugeMetricFamily("system_memory_usage_bytes", "Machine memory in use, bytes.")
+        memory.add_metric([], float(psutil.virtual_memory().used))
+        yield memory
+        try:
+            depths = celery_queue_depths()
+        except (CircuitOpenError, redis.RedisError, OSError) as exc:
+            logger.warning("celery queue depth unavailable: %s", exc)
+        else:
+            depth = GaugeMetricFamily("celery_queue_depth", "Messages waiting in each Celery queue.", labels=["queue"])
+            for name, waiting in depths.items():
+                depth.add_metric([name], waiting)
+            yield depth
+        for provider in gauge_providers():
+            try:
+                value = provider.read()
+            except Exception:  # a provider's failure must not break the scrape
+                logger.exception("metric provider %s failed", provider.name)
+                continue
+            if value is not None:
+                family = GaugeMetricFamily(provider.name, provider.documentation)
+                family.add_metric([], value)
+                yield family
+
+
+def render_metrics() -> bytes:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        base = generate_latest(registry)
+    else:
+        base = generate_latest(REGISTRY)
+    live = CollectorRegistry(auto_describe=False)
+    live.register(LiveCollector())
+    return base + generate_latest(live)
+
+
+class MetricsApi(APIView):
+    permission_classes = [IsAdminPrincipal]
+
+    def get(self, request: Request) -> HttpResponse:
+        return HttpResponse(render_metrics(), content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,86 @@
+"""Helpers for operations tests: throwaway Redis servers, Django code in a child process."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import redis
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound and released)."""
+    return free_port()
+
+
+@contextlib.contextmanager
+def throwaway_redis(port: int | None = None) -> Iterator[int]:
+    """A private redis-server on its own port, stopped (by pid) afterwards."""
+    port = port or free_port()
+    process = subprocess.Popen(  # noqa: S603  (fixed arguments)
+        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_redis(port)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def wait_for_redis(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            redis.Redis(port=port, socket_timeout=0.2).ping()
+            return
+        except redis.RedisError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def child_database_url() -> str:
+    """The pytest-django test database, as a URL a child process can use."""
+    params = connection.settings_dict
+    host = params.get("HOST") or "127.0.0.1"
+    port = params.get("PORT") or 5432
+    return f"postgres://{params.get('USER') or 'postgres'}@{host}:{port}/{params['NAME']}"
+
+
+def run_django(code: str, env: dict[str, str], timeout: float = 60) -> Any:
+    """Run ``code`` after ``django.setup()`` in a child process; it prints one JSON line last."""
+    script = "import django\ndjango.setup()\n" + code
+    child_env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "sequencer_project.settings",
+        "ALLOWED_HOSTS": "testserver",
+        **env,
+    }
+    child_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    done = subprocess.run(  # noqa: S603  (our own interpreter and code)
+        [sys.executable, "-c", script], env=child_env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])

@@ -1,0 +1,152 @@
+"""Alert rules, Grafana dashboard, compose file and Dockerfile: parse, and agree with the code."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.sequencer_project.ops_helpers import ROOT
+
+DOCKER = ROOT / "docker"
+# Names the service exports (metrics.py, metrics_export.py) and the gauges other subsystems
+# publish through register_gauge_provider once they exist.
+EXPORTED = {
+    "ingest_requests_total",
+    "ingest_duration_seconds_bucket",
+    "ingest_events_total",
+    "ingest_errors_total",
+    "db_pool_active_connections",
+    "db_pool_idle_connections",
+    "db_pool_waiting_requests",
+    "db_pool_max_connections",
+    "db_query_duration_seconds_bucket",
+    "db_transaction_duration_seconds_bucket",
+    "circuit_breaker_state",
+    "rate_limit_requests_total",
+    "rate_limit_fail_open_total",
+    "celery_queue_depth",
+    "system_cpu_usage_percent",
+    "system_memory_usage_bytes",
+}
+PROVIDED_LATER = {"commitment_lag_seconds", "projection_lag_events", "dlq_size"}
+PROMQL_WORDS = {
+    "sum", "by", "rate", "histogram_quantile", "le", "max", "and", "clamp_min", "deriv", "outcome", "status",
+    "queue", "breaker", "name", "statement", "scope", "reason", "code", "endpoint", "e", "accepted", "rejected",
+}  # fmt: skip
+
+
+def metric_names(expr: str) -> set[str]:
+    without_strings = re.sub(r'"[^"]*"', "", expr)
+    without_ranges = re.sub(r"\[[^\]]*\]", "", without_strings)
+    return {w for w in re.findall(r"[a-zA-Z_][a-zA-Z0-9_]*", without_ranges) if w not in PROMQL_WORDS}
+
+
+def alert_rules() -> list[dict[str, Any]]:
+    document = yaml.safe_load((DOCKER / "prometheus" / "alerts.yml").read_text())
+    return [rule for group in document["groups"] for rule in group["rules"]]
+
+
+def test_alert_rules_parse_and_name_only_exported_metrics() -> None:
+    rules = alert_rules()
+    by_name = {rule["alert"]: rule for rule in rules}
+
+    assert {"SequencerIngestLatencyP99High", "SequencerIngestRateLow", "SequencerIngestErrorRatioHigh"} <= set(by_name)
+    assert by_name["SequencerIngestLatencyP99High"]["for"] == "5m"
+    assert "> 0.1" in by_name["SequencerIngestLatencyP99High"]["expr"]
+    assert by_name["SequencerIngestRateLow"]["for"] == "10m"
+    assert "< 1000" in by_name["SequencerIngestRateLow"]["expr"]
+    assert by_name["SequencerIngestErrorRatioHigh"]["for"] == "5m"
+    assert "> 0.001" in by_name["SequencerIngestErrorRatioHigh"]["expr"]
+    assert {"SequencerCommitmentLagHigh", "SequencerProjectionLagHigh", "SequencerDeadLetterGrowing"} <= set(by_name)
+    for rule in rules:
+        assert rule["labels"]["severity"] in {"page", "warning"}
+        assert rule["annotations"]["summary"]
+        unknown = metric_names(rule["expr"]) - EXPORTED - PROVIDED_LATER
+        assert not unknown, f"{rule['alert']} names unknown metrics {unknown}"
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed (Debian package 'prometheus')")
+def test_promtool_accepts_the_rules_and_their_unit_tests(tmp_path: Path) -> None:
+    promtool = shutil.which("promtool") or "promtool"
+    checked = subprocess.run(  # noqa: S603
+        [promtool, "check", "rules", str(DOCKER / "prometheus" / "alerts.yml")], capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    tested = subprocess.run(  # noqa: S603
+        [promtool, "test", "rules", "alerts.test.yml"], cwd=DOCKER / "prometheus", capture_output=True, text=True
+    )
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    config = (DOCKER / "prometheus" / "prometheus.yml").read_text()
+    (tmp_path / "key").write_text("ss_test")
+    shutil.copy(DOCKER / "prometheus" / "alerts.yml", tmp_path / "alerts.yml")
+    local = config.replace("/etc/prometheus/alerts.yml", str(tmp_path / "alerts.yml")).replace(
+        "/run/secrets/metrics_api_key", str(tmp_path / "key")
+    )
+    (tmp_path / "prometheus.yml").write_text(local)
+    config_checked = subprocess.run(  # noqa: S603
+        [promtool, "check", "config", str(tmp_path / "prometheus.yml")], capture_output=True, text=True
+    )
+    assert config_checked.returncode == 0, config_checked.stdout + config_checked.stderr
+
+
+def test_the_grafana_dashboard_is_importable_and_queries_exported_metrics() -> None:
+    dashboard = json.loads((DOCKER / "grafana" / "sequencer-dashboard.json").read_text())
+
+    assert dashboard["uid"] == "stateset-sequencer"
+    assert dashboard["title"]
+    assert isinstance(dashboard["schemaVersion"], int)
+    assert dashboard["templating"]["list"][0]["type"] == "datasource"
+    ids = [panel["id"] for panel in dashboard["panels"]]
+    assert len(ids) == len(set(ids))
+    queried: set[str] = set()
+    for panel in dashboard["panels"]:
+        assert panel["datasource"]["uid"] == "${datasource}"
+        assert {"x", "y", "w", "h"} <= set(panel["gridPos"])
+        for target in panel["targets"]:
+            queried |= metric_names(target["expr"])
+    assert not queried - EXPORTED - PROVIDED_LATER
+    assert {"ingest_duration_seconds_bucket", "ingest_events_total", "db_pool_active_connections"} <= queried
+
+
+def test_compose_runs_the_readme_commands_with_graceful_stop_periods() -> None:
+    compose = yaml.safe_load((DOCKER / "compose.yml").read_text())
+    services = compose["services"]
+    run_script = (ROOT / "scripts" / "run.sh").read_text()
+
+    assert {"web", "worker", "beat", "postgres", "redis", "prometheus", "grafana"} <= set(services)
+    assert services["web"]["command"] == ["gunicorn", "-c", "docker/gunicorn.conf.py", "sequencer_project.wsgi"]
+    assert "gunicorn -c docker/gunicorn.conf.py sequencer_project.wsgi" in run_script
+    worker = services["worker"]["command"]
+    assert worker[:4] == ["celery", "-A", "sequencer_project", "worker"]
+    assert worker[worker.index("-Q") + 1] == "commitments,projections,payments,maintenance"
+    assert "-Q commitments,projections,payments,maintenance" in run_script
+    assert services["beat"]["command"][:4] == ["celery", "-A", "sequencer_project", "beat"]
+    assert int(services["web"]["stop_grace_period"].rstrip("s")) > int(
+        services["web"]["environment"]["WEB_GRACEFUL_TIMEOUT"]
+    )
+    assert int(services["worker"]["stop_grace_period"].rstrip("s")) > 90  # CELERY_TASK_TIME_LIMIT
+    for name in ("web", "worker", "beat"):
+        env = services[name]["environment"]
+        assert {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "BOOTSTRAP_ADMIN_API_KEY"} <= set(env)
+    mounted = " ".join(services["prometheus"]["volumes"] + services["grafana"]["volumes"])
+    for path in re.findall(r"\./([\w./-]+):", mounted):
+        assert (DOCKER / path).exists(), path
+
+
+def test_the_dockerfile_copies_every_package_and_runs_gunicorn_as_a_non_root_user() -> None:
+    dockerfile = (DOCKER / "Dockerfile").read_text()
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    packages = re.search(r"include = \[([^\]]*)\]", pyproject)
+    assert packages is not None
+
+    for package in re.findall(r'"(\w+)\*"', packages.group(1)):
+        assert f"COPY {package} ./{package}" in dockerfile
+    assert "USER app" in dockerfile
+    assert 'CMD ["gunicorn", "-c", "docker/gunicorn.conf.py", "sequencer_project.wsgi"]' in dockerfile

@@ -1,0 +1,194 @@
+"""SIGTERM to a real gunicorn (port 8093) during load: in-flight requests finish, nothing is lost.
+
+Two requests are held inside the workers by a row lock on their stream's counter while the
+master gets SIGTERM; the lock is released a second later. Both must answer 200 with their
+sequence numbers, gunicorn must exit cleanly, and the events in the database must be exactly
+the acknowledged ones (an event stored without an acknowledgement would mean a response was cut
+off after the work was done). Load threads keep posting to other streams throughout; those
+still waiting in the kernel's accept queue when the listener closes see a reset or a refused
+connection, and the final equality proves none of them was processed.
+Before that, /metrics is scraped to show that the counters of both workers are merged.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from django.db import connection
+
+from tests.conftest import legacy_event
+from tests.sequencer_project.ops_helpers import ROOT, child_database_url
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+PORT = 8093
+BASE = f"http://127.0.0.1:{PORT}"
+ADMIN = {"Authorization": "ApiKey test-bootstrap-admin"}
+
+
+def post(tenant: uuid.UUID, store: uuid.UUID, timeout: float = 30) -> tuple[str, httpx.Response]:
+    event = legacy_event(tenant, store)
+    response = httpx.post(f"{BASE}/api/v1/events/ingest", json={"events": [event]}, headers=ADMIN, timeout=timeout)
+    return event["event_id"], response
+
+
+def wait_until_serving(process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text()[-3000:]
+        try:
+            if httpx.get(f"{BASE}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError("gunicorn did not start: " + log.read_text()[-3000:])
+
+
+def wait_for_lock_waiters(count: int, timeout: float = 30) -> None:
+    """Until ``count`` sessions of this database wait on a lock (the held ingest requests)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            waiting = cursor.fetchone()[0]
+        if waiting >= count:
+            return
+        assert time.monotonic() < deadline, f"only {waiting} requests reached the lock"
+        time.sleep(0.05)
+
+
+def stored_event_ids(tenant: uuid.UUID) -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT event_id FROM events WHERE tenant_id = %s", [tenant])
+        return {str(row[0]) for row in cursor.fetchall()}
+
+
+def test_sigterm_drains_in_flight_requests_and_loses_no_acknowledged_event(tmp_path: Path) -> None:
+    tenant, held_store = uuid.uuid4(), uuid.uuid4()
+    log = tmp_path / "gunicorn.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": child_database_url(),
+        "HOST": "127.0.0.1",
+        "PORT": str(PORT),
+        "WEB_WORKERS": "2",
+        "WEB_GRACEFUL_TIMEOUT": "30",
+        "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="sequencer-metrics-test-"),
+        "BOOTSTRAP_ADMIN_API_KEY": "test-bootstrap-admin",
+        "DB_POOL_MAX_SIZE": "4",
+    }
+    with log.open("wb") as sink:
+        server = subprocess.Popen(  # noqa: S603  (our own virtualenv's gunicorn)
+            [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "docker/gunicorn.conf.py", "sequencer_project.wsgi"],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until_serving(server, log)
+        acknowledged: set[str] = set()
+        transport_errors: list[str] = []
+        bad_statuses: list[int] = []
+
+        # Phase 1: sequential requests, then /metrics merges both workers' counters.
+        for _ in range(10):
+            event_id, response = post(tenant, uuid.uuid4())
+            assert response.status_code == 200
+            acknowledged.add(event_id)
+        event_id, response = post(tenant, held_store)  # creates the held stream's counter row
+        acknowledged.add(event_id)
+        scraped = httpx.get(f"{BASE}/metrics", headers=ADMIN, timeout=10)
+        assert scraped.status_code == 200
+        assert re.search(r'^ingest_requests_total\{endpoint="legacy",status="200"\} 11\.0$', scraped.text, re.M)
+        assert re.search(r"^db_pool_active_connections ", scraped.text, re.M)
+        assert httpx.get(f"{BASE}/metrics", timeout=5).status_code == 401
+
+        # Phase 2: background load on other streams.
+        stop = threading.Event()
+
+        def load() -> None:
+            store = uuid.uuid4()
+            while not stop.is_set():
+                try:
+                    event_id, response = post(tenant, store, timeout=60)
+                except httpx.TransportError as exc:  # refused/reset: never processed (checked below)
+                    transport_errors.append(type(exc).__name__)
+                    time.sleep(0.05)
+                    continue
+                if response.status_code == 200:
+                    acknowledged.add(event_id)
+                else:
+                    bad_statuses.append(response.status_code)
+
+        loaders = [threading.Thread(target=load) for _ in range(4)]
+        for thread in loaders:
+            thread.start()
+        deadline = time.monotonic() + 30
+        while len(acknowledged) < 15 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        before_sigterm = len(acknowledged)
+
+        # Phase 3: hold two requests inside the workers, SIGTERM, then let them finish.
+        params = connection.get_connection_params()
+        holder = psycopg.connect(
+            host=params.get("host"), port=params.get("port"), user=params.get("user"), dbname=params["dbname"]
+        )
+        holder.execute(
+            "SELECT 1 FROM sequence_counters WHERE tenant_id = %s AND store_id = %s FOR UPDATE", [tenant, held_store]
+        )
+        held: list[tuple[str, Any]] = []
+
+        def held_request() -> None:
+            try:
+                held.append(post(tenant, held_store, timeout=60))
+            except httpx.TransportError as exc:
+                held.append(("", exc))
+
+        held_threads = [threading.Thread(target=held_request) for _ in range(2)]
+        for thread in held_threads:
+            thread.start()
+        wait_for_lock_waiters(2)  # both requests are now inside the workers, queued on the row lock
+        server.send_signal(signal.SIGTERM)
+        time.sleep(1.0)
+        assert server.poll() is None  # still draining
+        holder.rollback()
+        holder.close()
+        for thread in held_threads:
+            thread.join(60)
+        exit_code = server.wait(timeout=45)
+        stop.set()
+        for thread in loaders:
+            thread.join(60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+    assert exit_code == 0, log.read_text()[-3000:]
+    assert len(held) == 2
+    for event_id, response in held:
+        assert isinstance(response, httpx.Response), f"held request cut off: {response!r}"
+        assert response.status_code == 200
+        assert response.json()["events_accepted"] == 1
+        acknowledged.add(event_id)
+    assert before_sigterm > 11
+    assert bad_statuses == []
+    stored = stored_event_ids(tenant)
+    assert acknowledged <= stored, "an acknowledged event is missing"
+    assert stored == acknowledged, "an event was stored but its response never arrived (cut off)"
+    assert "Handling signal: term" in log.read_text()

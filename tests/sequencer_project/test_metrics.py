@@ -1,0 +1,138 @@
+"""``/metrics``: admin only, the seed's names after traffic, bounded labels, cheap hot path."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+import pytest
+from django.test import Client
+from prometheus_client import REGISTRY
+
+from tests.conftest import IngestPoster, Persona, legacy_event
+
+pytestmark = pytest.mark.django_db
+
+SEED_NAMES = [
+    "ingest_requests_total",
+    "ingest_duration_seconds_bucket",
+    "ingest_events_total",
+    "ingest_errors_total",
+    "db_pool_active_connections",
+    "db_pool_idle_connections",
+    "db_query_duration_seconds_bucket",
+    "db_transaction_duration_seconds_bucket",
+    "system_cpu_usage_percent",
+    "system_memory_usage_bytes",
+    "celery_queue_depth",
+]
+
+
+def scrape(admin_client: Any) -> str:
+    response = admin_client.get("/metrics")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    return str(response.content.decode())
+
+
+def test_metrics_need_an_admin_credential(owner: Persona, member: Persona) -> None:
+    anonymous = Client().get("/metrics")
+    reader = member.client.get("/metrics")
+
+    assert anonymous.status_code == 401
+    assert anonymous["Content-Type"] == "application/problem+json"
+    assert reader.status_code == 403
+    assert owner.client.get("/metrics").status_code == 200  # tenant admin key
+
+
+def test_seed_metric_names_are_present_after_traffic(
+    owner: Persona, admin_client: Any, post_ingest: IngestPoster
+) -> None:
+    event = legacy_event(owner.tenant_id, owner.store_id)
+    assert (
+        post_ingest(owner.client, {"events": [event, legacy_event(owner.tenant_id, owner.store_id)]}).status_code == 200
+    )
+    assert post_ingest(owner.client, {"events": [event]}).status_code == 200  # replay: accepted again
+    assert post_ingest(owner.client, b"{not json").status_code == 400
+
+    text = scrape(admin_client)
+
+    for name in SEED_NAMES:
+        assert re.search(rf"^{name}[{{ ]", text, re.MULTILINE), f"{name} missing"
+    assert 'ingest_errors_total{code="malformed_json",endpoint="legacy"}' in text
+    assert 'ingest_requests_total{endpoint="legacy",status="200"}' in text
+    assert "django_http_requests_total_by_view_transport_method_total" in text  # django-prometheus
+
+
+def test_ingest_counters_count_requests_and_events_not_per_event_calls(
+    owner: Persona, post_ingest: IngestPoster
+) -> None:
+    def sample(metric: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(metric, labels) or 0.0
+
+    before_events = sample("ingest_events_total", endpoint="legacy", outcome="accepted")
+    before_requests = sample("ingest_requests_total", endpoint="legacy", status="200")
+    before_tx = sample("db_transaction_duration_seconds_count", name="legacy_ingest")
+    events = [legacy_event(owner.tenant_id, owner.store_id) for _ in range(5)]
+    dup = dict(events[0], event_id=events[0]["event_id"], payload={"other": True})
+
+    assert post_ingest(owner.client, {"events": events}).status_code == 200
+    assert post_ingest(owner.client, {"events": [dup]}).status_code == 200  # rejected: same id, new body
+
+    assert sample("ingest_events_total", endpoint="legacy", outcome="accepted") - before_events == 5
+    assert sample("ingest_events_total", endpoint="legacy", outcome="rejected") >= 1
+    assert sample("ingest_requests_total", endpoint="legacy", status="200") - before_requests == 2
+    assert sample("db_transaction_duration_seconds_count", name="legacy_ingest") - before_tx == 2
+
+
+def test_no_label_carries_a_tenant_or_store_id(owner: Persona, admin_client: Any, post_ingest: IngestPoster) -> None:
+    post_ingest(owner.client, {"events": [legacy_event(owner.tenant_id, owner.store_id)]})
+    owner.client.get(f"/api/v1/head?tenant_id={owner.tenant_id}&store_id={owner.store_id}")
+
+    text = scrape(admin_client)
+
+    assert str(owner.tenant_id) not in text
+    assert str(owner.store_id) not in text
+    assert not re.search(r'="[0-9a-f]{8}-[0-9a-f]{4}-', text)
+
+
+def test_registered_gauge_providers_are_scraped_and_a_failing_one_is_skipped(admin_client: Any) -> None:
+    from sequencer_project import metrics
+
+    def broken() -> float:
+        raise RuntimeError("provider bug")
+
+    name = f"test_provider_{uuid.uuid4().hex[:8]}"
+    metrics.register_gauge_provider(name + "_lag_seconds", "A test gauge.", lambda: 12.5)
+    metrics.register_gauge_provider(name + "_broken", "A broken gauge.", broken)
+    try:
+        text = scrape(admin_client)
+    finally:
+        metrics._providers.pop(name + "_lag_seconds")
+        metrics._providers.pop(name + "_broken")
+
+    assert f"{name}_lag_seconds 12.5" in text
+    assert f"{name}_broken" not in text
+
+
+def test_the_per_request_cost_of_the_operations_middleware_is_small(owner: Persona) -> None:
+    """Guard against regressions: the ingest observation must stay in the microseconds."""
+    from django.http import HttpResponse
+
+    from sequencer_project.api.operations import OperationsMiddleware
+
+    class FakeRequest:
+        path = "/api/v1/events/ingest"
+
+    response = HttpResponse(b"{}", content_type="application/json")
+    response.data = {"events_accepted": 1, "events_rejected": 0}  # type: ignore[attr-defined]
+    middleware = OperationsMiddleware(lambda request: response)
+    rounds = 20_000
+    started = time.perf_counter()
+    for _ in range(rounds):
+        middleware(FakeRequest())  # type: ignore[arg-type]
+    per_call_us = (time.perf_counter() - started) / rounds * 1e6
+
+    assert per_call_us < 100, f"{per_call_us:.1f} µs per request"
