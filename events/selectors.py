@@ -192,7 +192,7 @@ def ves_event_range_list(
     """VES events ``from_seq .. from_seq+limit-1`` (inclusive) with receipts, checked to be contiguous."""
     to_seq = from_seq + limit - 1
     params: dict[str, Any] = {"tenant_id": tenant_id, "store_id": store_id, "from_seq": from_seq, "to_seq": to_seq}
-    with connection.cursor() as cursor:
+    with read_cursor() as cursor:
         cursor.execute(SELECT_VES_EVENT_RANGE, params)
         rows = cursor.fetchall()
     if not rows:
@@ -208,7 +208,7 @@ def ves_event_range_list(
 
 def ves_event_get_for_tenant(*, tenant_id: uuid.UUID, event_id: uuid.UUID) -> StoredVesEvent | None:
     """A VES event by id inside ``tenant_id`` (``None`` when absent). Callers check store scope."""
-    with connection.cursor() as cursor:
+    with read_cursor() as cursor:
         cursor.execute(SELECT_VES_EVENT_BY_ID, {"tenant_id": tenant_id, "event_id": event_id})
         row = cursor.fetchone()
     return _ves_event(row) if row is not None else None

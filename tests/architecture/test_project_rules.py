@@ -10,7 +10,13 @@ ROOT = Path(__file__).resolve().parents[2]
 APPS = ["sequencer_project", "tenants", "events", "commitments", "payments"]
 SQL_LITERAL = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\s", re.IGNORECASE)
 # Trivial one-liners allowed outside sql/ (STYLE.md rule 20): probes and lock helpers.
-ALLOWED_INLINE_SQL = {"SELECT 1", "SELECT pg_advisory_xact_lock(%s, %s)", "SELECT pg_try_advisory_xact_lock(%s, %s)"}
+ALLOWED_INLINE_SQL = {
+    "SELECT 1",
+    "SELECT pg_advisory_xact_lock(%s, %s)",
+    "SELECT pg_try_advisory_xact_lock(%s, %s)",
+    "SELECT pg_try_advisory_lock(%s, %s)",
+    "SELECT pg_advisory_unlock(%s, %s)",
+}
 
 
 def _python_files() -> list[Path]:

@@ -51,9 +51,11 @@ def test_all_components_are_reported(admin_client: Any) -> None:
     assert components["pool"]["max"] >= 1
     assert components["redis"]["status"] == "healthy"
     assert set(components["celery"]["queue_depth"]) == {"commitments", "maintenance", "payments", "projections"}
-    # No Celery worker runs during the tests: degraded, not unhealthy.
-    assert components["celery"]["workers"] == 0
-    assert body["status"] == "degraded"
+    # CI runs no Celery worker (degraded, not unhealthy); a developer's `make run` worker may
+    # be answering on the same broker, and then everything is healthy.
+    workers = components["celery"]["workers"]
+    assert isinstance(workers, int)
+    assert body["status"] == ("healthy" if workers > 0 else "degraded")
     assert isinstance(body["circuit_breakers"], dict)
 
 
