@@ -115,32 +115,5 @@ def agent_keys_get(*, tenant_id: uuid.UUID, agent_id: uuid.UUID, key_ids: Iterab
     }
 
 
-@dataclass(frozen=True, slots=True)
-class AgentKeySummary:
-    """A registered key as the API lists it."""
-
-    key_id: int
-    public_key: bytes
-    status: str
-    valid_from: datetime | None
-    valid_to: datetime | None
-    revoked_at: datetime | None
-    created_at: datetime
-
-
-def agent_key_summary(key: AgentSigningKey) -> AgentKeySummary:
-    return AgentKeySummary(
-        key_id=key.key_id,
-        public_key=bytes(key.public_key),
-        status=key.status,
-        valid_from=key.valid_from,
-        valid_to=key.valid_to,
-        revoked_at=key.revoked_at,
-        created_at=key.created_at,
-    )
-
-
-def agent_key_list(*, tenant_id: uuid.UUID, agent_id: uuid.UUID) -> list[AgentKeySummary]:
-    """The agent's keys in ``key_id`` order (any status)."""
-    keys = AgentSigningKey.objects.filter(tenant_id=tenant_id, agent_id=agent_id).order_by("key_id")
-    return [agent_key_summary(k) for k in keys]
+def agent_key_list(*, tenant_id: uuid.UUID, agent_id: uuid.UUID) -> list[AgentSigningKey]:
+    return list(AgentSigningKey.objects.filter(tenant_id=tenant_id, agent_id=agent_id).order_by("key_id"))

@@ -14,7 +14,8 @@ from sequencer_project.api.errors import InvalidParameterError, InvalidRequestEr
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_uuid
 from tenants.errors import InvalidPublicKeyError
-from tenants.selectors import AgentKeySummary, agent_key_list
+from tenants.models import AgentSigningKey
+from tenants.selectors import agent_key_list
 from tenants.services import agent_key_register, agent_key_revoke
 from ves.rfc3339 import parse_rfc3339
 
@@ -56,10 +57,10 @@ def _public_key(value: Any) -> bytes:
     return key
 
 
-def _key_output(key: AgentKeySummary) -> dict[str, Any]:
+def _key_output(key: AgentSigningKey) -> dict[str, Any]:
     return {
         "keyId": key.key_id,
-        "publicKey": key.public_key.hex(),
+        "publicKey": bytes(key.public_key).hex(),
         "keyAlgorithm": KEY_ALGORITHM,
         "status": key.status,
         "validFrom": key.valid_from,
