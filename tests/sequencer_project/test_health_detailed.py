@@ -114,7 +114,7 @@ print(json.dumps({"status": detailed.status_code, "body": detailed.json(), "elap
     assert result["body"]["status"] == "unhealthy"
     assert result["body"]["components"]["database"]["status"] == "unhealthy"
     assert result["body"]["components"]["redis"]["status"] == "degraded"
-    assert result["elapsed"] < 5
+    assert result["elapsed"] < 15  # bounded by DB_POOL_TIMEOUT_SECONDS=2 plus timeouts; catches a hang only
     assert result["ready"] == 503
     assert result["ready_code"] == "database_unavailable"
     assert result["live"] == 200  # liveness does no I/O
