@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure PostgreSQL and Redis answer on 127.0.0.1, starting them when they are down and
 # installing them from Debian's packages when they are missing. Idempotent; used by
-# `make run`, `make test` and .ci/run.
+# `make run`, `make test` and .ci/run. Also installs promtool (Debian 'prometheus') for the
+# alert-rule tests.
 set -euo pipefail
 
 PG_HOST=127.0.0.1
@@ -71,5 +72,12 @@ ensure_redis() {
   wait_for Redis redis_answers
 }
 
+ensure_promtool() {
+  # The alert-rule tests run `promtool check rules` / `promtool test rules`.
+  command -v promtool >/dev/null 2>&1 && return 0
+  apt_install prometheus
+}
+
 ensure_postgres
 ensure_redis
+ensure_promtool
