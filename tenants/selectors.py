@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -15,7 +16,14 @@ from sequencer_project.api.principal import Principal
 from tenants import services
 from tenants.models import AgentKeyStatus, AgentSigningKey, ApiKey, Tenant
 from tenants.revocation import revocation_epoch
-from tenants.sql import SELECT_AGENT_KEYS, SELECT_API_KEY
+from tenants.sql import (
+    ADMIN_AGENTS,
+    ADMIN_OVERVIEW,
+    ADMIN_STORES,
+    ADMIN_TENANTS,
+    SELECT_AGENT_KEYS,
+    SELECT_API_KEY,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,3 +145,83 @@ def agent_keys_list(*, agent_id: uuid.UUID, tenant_id: uuid.UUID | None) -> list
     if tenant_id is not None:
         keys = keys.filter(tenant_id=tenant_id)
     return list(keys.order_by("created_at", "key_hash"))
+
+
+# --- Admin JSON (issue 11): one statement each, counters and summaries only ----------------
+
+
+@dataclass(frozen=True, slots=True)
+class AdminOverview:
+    tenants: int
+    stores: int
+    agents: int
+    api_keys: int
+    active_api_keys: int
+    total_head_sequence: int
+    total_ves_head_sequence: int
+    active_stores_24h: int
+    last_activity_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AdminTenant:
+    tenant_id: uuid.UUID
+    name: str
+    active: bool
+    created_at: datetime
+    stores: int
+    agents: int
+    api_keys: int
+    active_api_keys: int
+    head_sequence: int
+    ves_head_sequence: int
+    last_activity_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AdminStore:
+    tenant_id: uuid.UUID
+    store_id: uuid.UUID
+    created_at: datetime
+    head_sequence: int | None
+    ves_head_sequence: int | None
+    updated_at: datetime | None
+    agent_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class AdminAgent:
+    tenant_id: uuid.UUID
+    agent_id: uuid.UUID
+    can_write: bool | None
+    can_admin: bool | None
+    store_ids: list[uuid.UUID] | None
+    api_keys: int
+    active_api_keys: int
+    first_key_at: datetime | None
+    last_key_at: datetime | None
+    signing_keys: int
+
+
+def _admin_rows(sql: str, tenant_id: uuid.UUID | None, limit: int) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"tenant_id": tenant_id, "limit": limit})
+        return list(cursor.fetchall())
+
+
+def admin_overview_get(*, tenant_id: uuid.UUID | None) -> AdminOverview:
+    """Totals of one tenant, or of all when ``tenant_id`` is ``None`` (bootstrap admin)."""
+    (row,) = _admin_rows(ADMIN_OVERVIEW, tenant_id, 1)
+    return AdminOverview(*row)
+
+
+def admin_tenants_list(*, tenant_id: uuid.UUID | None, limit: int) -> list[AdminTenant]:
+    return [AdminTenant(*row) for row in _admin_rows(ADMIN_TENANTS, tenant_id, limit)]
+
+
+def admin_stores_list(*, tenant_id: uuid.UUID | None, limit: int) -> list[AdminStore]:
+    return [AdminStore(*row) for row in _admin_rows(ADMIN_STORES, tenant_id, limit)]
+
+
+def admin_agents_list(*, tenant_id: uuid.UUID | None, limit: int) -> list[AdminAgent]:
+    return [AdminAgent(*row) for row in _admin_rows(ADMIN_AGENTS, tenant_id, limit)]

@@ -24,9 +24,18 @@ def agent_key_output(key: AgentSigningKey) -> dict[str, Any]:
 
 def permissions_label(key: ApiKey) -> str:
     """``read``, ``read_write`` (the reference's two) or ``admin``."""
-    if key.can_admin:
+    label = permissions_flags_label(key.can_write, key.can_admin)
+    assert label is not None
+    return label
+
+
+def permissions_flags_label(can_write: bool | None, can_admin: bool | None) -> str | None:
+    """The label of a key's flags; ``None`` for an agent known only from its signing keys."""
+    if can_write is None or can_admin is None:
+        return None
+    if can_admin:
         return "admin"
-    return "read_write" if key.can_write else "read"
+    return "read_write" if can_write else "read"
 
 
 def api_key_output(key: ApiKey) -> dict[str, Any]:
