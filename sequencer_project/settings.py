@@ -241,3 +241,13 @@ if DATABASE_READ_URL:
     _replica["TEST"] = {"MIRROR": "default"}
     DATABASES["replica"] = _replica
 DATABASE_ROUTERS = ["sequencer_project.db.routers.ReadReplicaRouter"]
+
+# =========================================================================================
+# --- Agent self-service and admin JSON (issue 11) -----------------------------------------
+# docs/auth.md "Agents". Public registration is off unless enabled.
+# =========================================================================================
+PUBLIC_AGENT_REGISTRATION_ENABLED: bool = env.bool("PUBLIC_AGENT_REGISTRATION_ENABLED", default=False)
+# Registrations per client IP per RATE_LIMIT_WINDOW_SECONDS, counted in Redis (all processes).
+AGENT_REGISTRATION_RATE_LIMIT: int = env.int("AGENT_REGISTRATION_RATE_LIMIT", default=30)
+# Proxies we run in front of the app: the client IP is that many hops from the right of X-Forwarded-For.
+TRUSTED_PROXY_COUNT: int = env.int("TRUSTED_PROXY_COUNT", default=0)

@@ -1,6 +1,6 @@
 """Errors of the tenants app (codes are public contracts, see docs/errors.md)."""
 
-from sequencer_project.api.errors import BadRequestError, ConflictError, NotFoundError
+from sequencer_project.api.errors import BadRequestError, ConflictError, NotFoundError, SequencerError
 
 
 class TenantNotFoundError(NotFoundError):
@@ -21,3 +21,44 @@ class AgentKeyNotFoundError(NotFoundError):
 class InvalidPublicKeyError(BadRequestError):
     code = "invalid_public_key"
     title = "Public key is not a 32-byte Ed25519 key in hex"
+
+
+# --- Agent self-service (issue 11) ---------------------------------------------------------
+
+
+class RegistrationDisabledError(SequencerError):
+    code = "registration_disabled"
+    http_status = 403
+    title = "Public agent registration is disabled"
+
+
+class TenantIdNotAllowedError(BadRequestError):
+    code = "tenant_id_not_allowed"
+    title = "Registration creates its own tenant"
+
+
+class AdminNotAllowedError(SequencerError):
+    code = "admin_not_allowed"
+    http_status = 403
+    title = "Self-registered agents cannot be admins"
+
+
+class AgentNotFoundError(NotFoundError):
+    code = "agent_not_found"
+    title = "Agent not found"
+
+
+class ApiKeyNotFoundError(NotFoundError):
+    code = "api_key_not_found"
+    title = "API key not found"
+
+
+class KeyPrefixAmbiguousError(ConflictError):
+    code = "key_prefix_ambiguous"
+    title = "Key prefix matches several keys"
+
+
+class PermissionWideningError(SequencerError):
+    code = "permission_widening_denied"
+    http_status = 403
+    title = "A key cannot grant more than its creator has"

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -14,17 +15,28 @@ from django.db import connection
 from sequencer_project.api.principal import Principal
 from tenants import services
 from tenants.models import AgentKeyStatus, AgentSigningKey, ApiKey, Tenant
-from tenants.sql import SELECT_AGENT_KEYS, SELECT_API_KEY
+from tenants.revocation import revocation_epoch
+from tenants.sql import (
+    ADMIN_AGENTS,
+    ADMIN_OVERVIEW,
+    ADMIN_STORES,
+    ADMIN_TENANTS,
+    SELECT_AGENT_KEYS,
+    SELECT_API_KEY,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class _CachedPrincipal:
     principal: Principal | None
     expires_at: float
+    epoch: int | None
 
 
-# Per-process cache of resolved keys. Entries live API_KEY_CACHE_SECONDS (default 1 s), so a
-# revoked key stops working on every process within that time.
+# Per-process cache of resolved keys. An entry is used only while the Redis revocation epoch is
+# the one it was resolved under (tenants/revocation.py), so a revocation reaches every process
+# before its next request; entries also expire after API_KEY_CACHE_SECONDS (default 1 s), which
+# bounds staleness when Redis is unavailable.
 _principal_cache: dict[str, _CachedPrincipal] = {}
 _CACHE_MAX_ENTRIES = 10_000
 
@@ -32,8 +44,9 @@ _CACHE_MAX_ENTRIES = 10_000
 def api_key_principal_get(*, key_hash: str) -> Principal | None:
     """The principal of an active key, or ``None``. One indexed query per key per second."""
     now = time.monotonic()
+    epoch = revocation_epoch()  # read before the database, so a concurrent revocation is never missed
     cached = _principal_cache.get(key_hash)
-    if cached is not None and cached.expires_at > now:
+    if cached is not None and cached.expires_at > now and (epoch is None or cached.epoch == epoch):
         return cached.principal
     with connection.cursor() as cursor:
         cursor.execute(SELECT_API_KEY, {"key_hash": key_hash})
@@ -54,7 +67,7 @@ def api_key_principal_get(*, key_hash: str) -> Principal | None:
         services.api_key_touch(key_hash=key_hash)
     if len(_principal_cache) >= _CACHE_MAX_ENTRIES:
         _principal_cache.clear()
-    _principal_cache[key_hash] = _CachedPrincipal(principal, now + settings.API_KEY_CACHE_SECONDS)
+    _principal_cache[key_hash] = _CachedPrincipal(principal, now + settings.API_KEY_CACHE_SECONDS, epoch)
     return principal
 
 
@@ -117,3 +130,98 @@ def agent_keys_get(*, tenant_id: uuid.UUID, agent_id: uuid.UUID, key_ids: Iterab
 
 def agent_key_list(*, tenant_id: uuid.UUID, agent_id: uuid.UUID) -> list[AgentSigningKey]:
     return list(AgentSigningKey.objects.filter(tenant_id=tenant_id, agent_id=agent_id).order_by("key_id"))
+
+
+# --- Agent self-service (issue 11) ---------------------------------------------------------
+
+
+def agent_keys_list(*, agent_id: uuid.UUID, tenant_id: uuid.UUID | None) -> list[ApiKey]:
+    """The API keys of an agent, oldest first; ``tenant_id=None`` searches every tenant.
+
+    Index: api_keys_tenant_agent (tenant_id, agent_id); the all-tenant form is for the bootstrap
+    admin only.
+    """
+    keys = ApiKey.objects.filter(agent_id=agent_id)
+    if tenant_id is not None:
+        keys = keys.filter(tenant_id=tenant_id)
+    return list(keys.order_by("created_at", "key_hash"))
+
+
+# --- Admin JSON (issue 11): one statement each, counters and summaries only ----------------
+
+
+@dataclass(frozen=True, slots=True)
+class AdminOverview:
+    tenants: int
+    stores: int
+    agents: int
+    api_keys: int
+    active_api_keys: int
+    total_head_sequence: int
+    total_ves_head_sequence: int
+    active_stores_24h: int
+    last_activity_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AdminTenant:
+    tenant_id: uuid.UUID
+    name: str
+    active: bool
+    created_at: datetime
+    stores: int
+    agents: int
+    api_keys: int
+    active_api_keys: int
+    head_sequence: int
+    ves_head_sequence: int
+    last_activity_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AdminStore:
+    tenant_id: uuid.UUID
+    store_id: uuid.UUID
+    created_at: datetime
+    head_sequence: int | None
+    ves_head_sequence: int | None
+    updated_at: datetime | None
+    agent_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class AdminAgent:
+    tenant_id: uuid.UUID
+    agent_id: uuid.UUID
+    can_write: bool | None
+    can_admin: bool | None
+    store_ids: list[uuid.UUID] | None
+    api_keys: int
+    active_api_keys: int
+    first_key_at: datetime | None
+    last_key_at: datetime | None
+    signing_keys: int
+
+
+def _admin_rows(sql: str, tenant_id: uuid.UUID | None, limit: int) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"tenant_id": tenant_id, "limit": limit})
+        return list(cursor.fetchall())
+
+
+def admin_overview_get(*, tenant_id: uuid.UUID | None) -> AdminOverview:
+    """Totals of one tenant, or of all when ``tenant_id`` is ``None`` (bootstrap admin)."""
+    (row,) = _admin_rows(ADMIN_OVERVIEW, tenant_id, 1)
+    return AdminOverview(*row)
+
+
+def admin_tenants_list(*, tenant_id: uuid.UUID | None, limit: int) -> list[AdminTenant]:
+    return [AdminTenant(*row) for row in _admin_rows(ADMIN_TENANTS, tenant_id, limit)]
+
+
+def admin_stores_list(*, tenant_id: uuid.UUID | None, limit: int) -> list[AdminStore]:
+    return [AdminStore(*row) for row in _admin_rows(ADMIN_STORES, tenant_id, limit)]
+
+
+def admin_agents_list(*, tenant_id: uuid.UUID | None, limit: int) -> list[AdminAgent]:
+    return [AdminAgent(*row) for row in _admin_rows(ADMIN_AGENTS, tenant_id, limit)]

@@ -15,6 +15,7 @@ from django.utils import timezone
 from tenants.credentials import api_key_generate, api_key_hash, display_prefix
 from tenants.errors import AgentKeyExistsError, AgentKeyNotFoundError
 from tenants.models import AgentKeyStatus, AgentSigningKey, ApiKey, Tenant
+from tenants.revocation import revocation_publish
 from tenants.sql import TOUCH_API_KEY
 
 
@@ -63,7 +64,8 @@ def api_key_create(
 
 @transaction.atomic(durable=True)
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
-    """Deactivate a key. Every process stops accepting it within ``API_KEY_CACHE_SECONDS``."""
+    """Deactivate a key. Once committed, the Redis revocation epoch is bumped so every process
+    refuses it on its next request (within ``API_KEY_CACHE_SECONDS`` if Redis is unavailable)."""
     from tenants.selectors import api_key_cache_clear
 
     if api_key.active:
@@ -71,6 +73,8 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["active", "revoked_at", "updated_at"])
     api_key_cache_clear()
+    transaction.on_commit(api_key_cache_clear)  # a request between the clear and the commit re-cached it
+    transaction.on_commit(revocation_publish)
     return api_key
 
 
@@ -139,3 +143,43 @@ def agent_key_revoke(*, tenant_id: uuid.UUID, agent_id: uuid.UUID, key_id: int) 
         )
         key.refresh_from_db()
     return key
+
+
+# --- Agent self-service (issue 11) ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredAgent:
+    """A self-registered agent: its new tenant, its id and its first key (shown once)."""
+
+    tenant: Tenant
+    agent_id: uuid.UUID
+    issued: IssuedApiKey
+
+
+@transaction.atomic(durable=True)
+def agent_register(
+    *,
+    name: str,
+    description: str = "",
+    store_ids: Iterable[uuid.UUID] = (),
+    read_only: bool = False,
+    rate_limit: int | None = None,
+) -> RegisteredAgent:
+    """Create a new tenant and an agent in it with one non-admin key, in one transaction."""
+    tenant = Tenant.objects.create(id=uuid.uuid4(), name=name)
+    agent_id = uuid.uuid4()
+    key = api_key_generate(tenant.id)
+    api_key = ApiKey.objects.create(
+        key_hash=api_key_hash(key),
+        tenant=tenant,
+        name=(f"{name}: {description}" if description else name)[:200],
+        display_prefix=display_prefix(key),
+        can_read=True,
+        can_write=not read_only,
+        can_admin=False,
+        store_ids=sorted(set(store_ids), key=str),
+        agent_id=agent_id,
+        rate_limit=rate_limit,
+    )
+    return RegisteredAgent(tenant=tenant, agent_id=agent_id, issued=IssuedApiKey(api_key=api_key, key=key))

@@ -92,7 +92,11 @@ def check_rate_limits(principal: Principal, *, now: float | None = None) -> tupl
     Returns ``(limit, remaining, reset_seconds)`` of the tightest limit, ``None`` when no limit
     applies or Redis is unavailable (fail open); raises :class:`RateLimitedError` when over.
     """
-    limits = limits_for(principal)
+    return enforce_limits(limits_for(principal), now=now)
+
+
+def enforce_limits(limits: list[Limit], *, now: float | None = None) -> tuple[int, int, int] | None:
+    """Count one request against ``limits`` (any scope: key, tenant, client IP); see above."""
     if not limits:
         return None
     window = settings.RATE_LIMIT_WINDOW_SECONDS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tenants.models import AgentSigningKey
+from tenants.models import AgentSigningKey, ApiKey
 
 KEY_ALGORITHM = "ed25519"
 
@@ -19,4 +19,35 @@ def agent_key_output(key: AgentSigningKey) -> dict[str, Any]:
         "validTo": key.valid_to,
         "revokedAt": key.revoked_at,
         "createdAt": key.created_at,
+    }
+
+
+def permissions_label(key: ApiKey) -> str:
+    """``read``, ``read_write`` (the reference's two) or ``admin``."""
+    label = permissions_flags_label(key.can_write, key.can_admin)
+    assert label is not None
+    return label
+
+
+def permissions_flags_label(can_write: bool | None, can_admin: bool | None) -> str | None:
+    """The label of a key's flags; ``None`` for an agent known only from its signing keys."""
+    if can_write is None or can_admin is None:
+        return None
+    if can_admin:
+        return "admin"
+    return "read_write" if can_write else "read"
+
+
+def api_key_output(key: ApiKey) -> dict[str, Any]:
+    """An API key as an agent may see it: never the key or its full hash."""
+    return {
+        "keyHashPrefix": key.hash_prefix,
+        "displayPrefix": key.display_prefix,
+        "active": key.active,
+        "permissions": permissions_label(key),
+        "storeIds": list(key.store_ids),
+        "rateLimit": key.rate_limit,
+        "createdAt": key.created_at,
+        "lastUsedAt": key.last_used_at,
+        "revokedAt": key.revoked_at,
     }

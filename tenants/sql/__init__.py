@@ -5,3 +5,9 @@ from sequencer_project.db.sql import load_sql
 SELECT_API_KEY = load_sql(__file__, "select_api_key.sql")
 TOUCH_API_KEY = load_sql(__file__, "touch_api_key.sql")
 SELECT_AGENT_KEYS = load_sql(__file__, "select_agent_keys.sql")
+
+# Admin JSON (issue 11): counters and summaries only, never the event tables.
+ADMIN_OVERVIEW = load_sql(__file__, "admin_overview.sql")
+ADMIN_TENANTS = load_sql(__file__, "admin_tenants.sql")
+ADMIN_STORES = load_sql(__file__, "admin_stores.sql")
+ADMIN_AGENTS = load_sql(__file__, "admin_agents.sql")

@@ -1,0 +1,291 @@
+"""Agent self-service (``docs/auth.md`` "Agents"): public registration and an agent's own API keys.
+
+Bodies and responses are camelCase, as the reference's. Fixed reference quirks: a revoked key
+is refused by every process on its next request (not only by the one that revoked it); a key
+prefix must be at least 8 hex characters and must name exactly one key (409 otherwise, never
+"the first match"); a non-admin can never mint a key with more permissions, more stores or a
+higher (or no) rate limit than the credential it calls with.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from events.api.views import read_json_body
+from sequencer_project.api.errors import AgentScopeDeniedError, InvalidParameterError, InvalidRequestError
+from sequencer_project.api.principal import Permission, Principal
+from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid
+from sequencer_project.api.throttling import Limit, enforce_limits
+from tenants.api.serializers import api_key_output, permissions_label
+from tenants.errors import (
+    AdminNotAllowedError,
+    AgentNotFoundError,
+    ApiKeyNotFoundError,
+    KeyPrefixAmbiguousError,
+    PermissionWideningError,
+    RegistrationDisabledError,
+    TenantIdNotAllowedError,
+)
+from tenants.selectors import agent_keys_list, tenant_get
+from tenants.services import agent_register, api_key_create, api_key_revoke
+
+NAME_MAX = 128
+DESCRIPTION_MAX = 1024
+STORE_IDS_MAX = 50
+RATE_LIMIT_MAX = 10_000
+KEY_PREFIX_MIN = 8
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address: ``REMOTE_ADDR``, or the ``TRUSTED_PROXY_COUNT``-th hop from the right
+    of ``X-Forwarded-For`` when that many proxies we run sit in front of us."""
+    hops = settings.TRUSTED_PROXY_COUNT
+    if hops > 0:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= hops:
+            return str(forwarded[-hops])
+    return str(request.META.get("REMOTE_ADDR", "unknown"))
+
+
+def _object_body(request: Request) -> dict[str, Any]:
+    body = read_json_body(request)
+    if not isinstance(body, dict):
+        raise InvalidRequestError("The body must be a JSON object.")
+    return body
+
+
+def _invalid(field: str, message: str) -> InvalidRequestError:
+    return InvalidRequestError(f"Invalid value at {field}: {message}", errors={field: [message]})
+
+
+def _store_ids(body: dict[str, Any]) -> list[uuid.UUID] | None:
+    raw = body.get("storeIds")
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or len(raw) > STORE_IDS_MAX:
+        raise _invalid("storeIds", f"Must be a list of at most {STORE_IDS_MAX} UUID strings.")
+    try:
+        return [uuid.UUID(item) for item in raw]
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise _invalid("storeIds", "Every item must be a UUID string.") from exc
+
+
+def _bool(body: dict[str, Any], name: str) -> bool | None:
+    value = body.get(name)
+    if value is None or isinstance(value, bool):
+        return value
+    raise _invalid(name, "Must be a boolean.")
+
+
+def _rate_limit(body: dict[str, Any]) -> int | None:
+    value = body.get("rateLimit")
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= RATE_LIMIT_MAX:
+        raise _invalid("rateLimit", f"Must be an integer in 1..{RATE_LIMIT_MAX}.")
+    return value
+
+
+def _text(body: dict[str, Any], name: str, *, maximum: int, required: bool) -> str:
+    value = body.get(name)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or len(value) > maximum or (required and not value.strip()):
+        raise _invalid(name, f"{'Required; ' if required else ''}a string of at most {maximum} characters.")
+    return value
+
+
+class AgentRegisterApi(APIView):
+    """``POST /api/v1/agents/register`` (no credential): a new tenant with one agent and its key.
+
+    Off unless ``PUBLIC_AGENT_REGISTRATION_ENABLED``; ``AGENT_REGISTRATION_RATE_LIMIT`` requests
+    per client IP per rate-limit window, counted in Redis (shared by every process).
+    """
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_classes: list[Any] = []
+
+    def post(self, request: Request) -> Response:
+        if not settings.PUBLIC_AGENT_REGISTRATION_ENABLED:
+            raise RegistrationDisabledError("Public agent registration is not enabled on this server.")
+        state = enforce_limits(
+            [Limit("client_ip", f"register:{client_ip(request)}", settings.AGENT_REGISTRATION_RATE_LIMIT)]
+        )
+        body = _object_body(request)
+        if "tenantId" in body or "tenant_id" in body:
+            raise TenantIdNotAllowedError("Registration always creates a new tenant; do not send tenantId.")
+        if body.get("admin") is True:
+            raise AdminNotAllowedError("Self-registered agents cannot have the admin permission.")
+        name = _text(body, "name", maximum=NAME_MAX, required=True)
+        description = _text(body, "description", maximum=DESCRIPTION_MAX, required=False)
+        read_only = _bool(body, "readOnly") or False
+        registered = agent_register(
+            name=name,
+            description=description,
+            store_ids=_store_ids(body) or (),
+            read_only=read_only,
+            rate_limit=_rate_limit(body),
+        )
+        headers = dict(NO_STORE)
+        if state is not None:
+            limit, remaining, reset = state
+            headers |= {
+                "RateLimit-Limit": str(limit),
+                "RateLimit-Remaining": str(remaining),
+                "RateLimit-Reset": str(reset),
+            }
+        return Response(
+            {
+                "success": True,
+                "agentId": registered.agent_id,
+                "tenantId": registered.tenant.id,
+                "apiKey": registered.issued.key,
+                "keyHashPrefix": registered.issued.api_key.hash_prefix,
+                "permissions": permissions_label(registered.issued.api_key),
+                "message": "Agent registered. Store the API key now: it is not shown again.",
+            },
+            headers=headers,
+        )
+
+
+class _AgentApi(TenantApiMixin):
+    """The agent itself (same tenant, same agent id) or an admin of the agent's tenant."""
+
+    def agent_keys(self, agent_id: uuid.UUID) -> tuple[uuid.UUID, list[Any]]:
+        """The agent's tenant and keys; 403 for other callers, 404 when the agent has no key."""
+        principal = self.principal
+        if not principal.can_admin and principal.agent_id != agent_id:
+            raise AgentScopeDeniedError("Only the agent itself or an admin of its tenant may do this.")
+        keys = agent_keys_list(agent_id=agent_id, tenant_id=None if principal.is_superadmin else principal.tenant_id)
+        if not keys:
+            if principal.tenant_id is not None and principal.can_admin:
+                return principal.tenant_id, []
+            raise AgentNotFoundError(f"No agent {agent_id} is visible to this credential.")
+        tenant_id = keys[0].tenant_id
+        return tenant_id, [key for key in keys if key.tenant_id == tenant_id]
+
+
+class AgentDetailApi(_AgentApi):
+    """``GET /api/v1/agents/{agent_id}``: the agent as its first API key describes it."""
+
+    def get(self, request: Request, agent_id: str) -> Response:
+        agent = parse_uuid(agent_id, "agent_id")
+        tenant_id, keys = self.agent_keys(agent)
+        if not keys:
+            raise AgentNotFoundError(f"No agent {agent} in this tenant.")
+        first = keys[0]
+        return Response(
+            {
+                "agentId": agent,
+                "tenantId": tenant_id,
+                "active": any(key.active for key in keys),
+                "permissions": permissions_label(first),
+                "storeIds": list(first.store_ids),
+                "rateLimit": first.rate_limit,
+                "apiKeyCount": len(keys),
+                "activeApiKeys": sum(1 for key in keys if key.active),
+            }
+        )
+
+
+def _narrowed(
+    principal: Principal,
+    store_ids: list[uuid.UUID] | None,
+    read_only: bool | None,
+    admin: bool | None,
+    rate: int | None,
+) -> tuple[list[uuid.UUID], bool, bool, int | None]:
+    """The new key's stores, write and admin flags and rate limit, refused when wider than the caller's."""
+    if admin and not principal.can_admin:
+        raise PermissionWideningError("Only an admin credential can mint an admin key.")
+    can_write = not read_only if read_only is not None else principal.can_write or principal.can_admin
+    if can_write and not principal.has(Permission.WRITE):
+        raise PermissionWideningError("A read-only credential can only mint read-only keys.")
+    if principal.can_admin:
+        return list(store_ids or ()), can_write, bool(admin), rate
+    stores = list(principal.store_ids) if store_ids is None else store_ids
+    if principal.store_ids and (not stores or not set(stores) <= principal.store_ids):
+        raise PermissionWideningError("The new key's stores must be among this credential's stores.")
+    if principal.rate_limit is not None and (rate is None or rate > principal.rate_limit):
+        if rate is not None:
+            raise PermissionWideningError(f"The new key's rate limit cannot exceed {principal.rate_limit}.")
+        rate = principal.rate_limit
+    return stores, can_write, False, rate
+
+
+class AgentApiKeysApi(_AgentApi):
+    """``POST/GET /api/v1/agents/{agent_id}/api-keys``: mint or list the agent's API keys."""
+
+    def get(self, request: Request, agent_id: str) -> Response:
+        _, keys = self.agent_keys(parse_uuid(agent_id, "agent_id"))
+        return Response({"keys": [api_key_output(key) for key in keys], "count": len(keys)})
+
+    def post(self, request: Request, agent_id: str) -> Response:
+        agent = parse_uuid(agent_id, "agent_id")
+        body = _object_body(request)
+        store_ids, can_write, can_admin, rate = _narrowed(
+            self.principal, _store_ids(body), _bool(body, "readOnly"), _bool(body, "admin"), _rate_limit(body)
+        )
+        tenant_id, _ = self.agent_keys(agent)
+        tenant = tenant_get(tenant_id=tenant_id)
+        if tenant is None:
+            raise AgentNotFoundError(f"Agent {agent} has no tenant.")
+        issued = api_key_create(
+            tenant=tenant,
+            name=str(body.get("name") or f"agent {agent}")[:200],
+            can_read=True,
+            can_write=can_write,
+            can_admin=can_admin,
+            store_ids=store_ids,
+            agent_id=agent,
+            rate_limit=rate,
+        )
+        return Response(
+            {
+                "success": True,
+                "apiKey": issued.key,
+                "keyHashPrefix": issued.api_key.hash_prefix,
+                "permissions": permissions_label(issued.api_key),
+                "storeIds": list(issued.api_key.store_ids),
+                "rateLimit": issued.api_key.rate_limit,
+                "message": "API key created. Store it now: it is not shown again.",
+            },
+            status=201,
+            headers=NO_STORE,
+        )
+
+
+class AgentApiKeyRevokeApi(_AgentApi):
+    """``DELETE /api/v1/agents/{agent_id}/api-keys/{key_prefix}``: revoke the one key with that hash prefix."""
+
+    def delete(self, request: Request, agent_id: str, key_prefix: str) -> Response:
+        agent = parse_uuid(agent_id, "agent_id")
+        prefix = key_prefix.lower()
+        if not KEY_PREFIX_MIN <= len(prefix) <= 64 or any(c not in "0123456789abcdef" for c in prefix):
+            raise InvalidParameterError(
+                f"'key_prefix' must be {KEY_PREFIX_MIN} to 64 hex characters of the key hash.", parameter="key_prefix"
+            )
+        _, keys = self.agent_keys(agent)
+        matches = [key for key in keys if key.key_hash.startswith(prefix)]
+        if not matches:
+            raise ApiKeyNotFoundError(f"Agent {agent} has no key whose hash starts with {prefix}.")
+        if len(matches) > 1:
+            raise KeyPrefixAmbiguousError(f"{len(matches)} keys of agent {agent} start with {prefix}; send more of it.")
+        revoked = api_key_revoke(api_key=matches[0])
+        return Response(
+            {
+                "success": True,
+                "keyHashPrefix": revoked.hash_prefix,
+                "revokedAt": revoked.revoked_at,
+                "message": "API key revoked on every server.",
+            }
+        )

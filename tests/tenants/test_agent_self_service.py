@@ -1,0 +1,256 @@
+"""Agent self-service: public registration, an agent's own API keys, immediate revocation."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+import redis
+from django.conf import settings as django_settings
+from rest_framework.test import APIClient
+
+from sequencer_project import resilience
+from sequencer_project.redis_client import reset_redis_client
+from tenants.credentials import api_key_hash
+from tenants.models import ApiKey
+from tenants.revocation import EPOCH_KEY, revocation_publish
+from tenants.selectors import api_key_principal_get
+from tests.conftest import Persona, api_client
+from tests.sequencer_project.ops_helpers import closed_port
+from tests.tenants.factories import issue_key
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def registration(settings: Any) -> str:
+    """Registration on, with a per-test client IP so limits never collide between tests."""
+    settings.PUBLIC_AGENT_REGISTRATION_ENABLED = True
+    settings.RATE_LIMIT_WINDOW_SECONDS = 86_400
+    return f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
+
+
+def register(ip: str, body: Any, **extra: Any) -> Any:
+    return APIClient().post("/api/v1/agents/register", data=body, format="json", REMOTE_ADDR=ip, **extra)
+
+
+def test_registration_is_off_by_default() -> None:
+    response = register("10.0.0.1", {"name": "a"})
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "registration_disabled"
+
+
+def test_registration_creates_a_tenant_an_agent_and_a_working_key(registration: str) -> None:
+    response = register(registration, {"name": "bot", "description": "d", "readOnly": False, "rateLimit": 50})
+
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    assert response["RateLimit-Limit"] == "30"
+    body = response.json()
+    assert body["success"] is True
+    assert body["permissions"] == "read_write"
+    stored = ApiKey.objects.get(key_hash=api_key_hash(body["apiKey"]))
+    assert (str(stored.tenant_id), str(stored.agent_id)) == (body["tenantId"], body["agentId"])
+    assert (stored.can_admin, stored.can_write, stored.rate_limit) == (False, True, 50)
+    me = api_client(body["apiKey"]).get(f"/api/v1/agents/{body['agentId']}")
+    assert me.status_code == 200
+    assert me.json()["tenantId"] == body["tenantId"]
+
+
+def test_read_only_registration_mints_a_read_key(registration: str) -> None:
+    body = register(registration, {"name": "reader", "readOnly": True}).json()
+
+    assert body["permissions"] == "read"
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "code"),
+    [
+        ({"name": "x", "tenantId": str(uuid.uuid4())}, 400, "tenant_id_not_allowed"),
+        ({"name": "x", "admin": True}, 403, "admin_not_allowed"),
+        ({}, 422, "invalid_request"),
+        ({"name": "x" * 129}, 422, "invalid_request"),
+        ({"name": "x", "description": "d" * 1025}, 422, "invalid_request"),
+        ({"name": "x", "rateLimit": 0}, 422, "invalid_request"),
+        ({"name": "x", "rateLimit": 10_001}, 422, "invalid_request"),
+        ({"name": "x", "storeIds": ["nope"]}, 422, "invalid_request"),
+        ({"name": "x", "storeIds": [str(uuid.uuid4()) for _ in range(51)]}, 422, "invalid_request"),
+        ({"name": "x", "readOnly": "yes"}, 422, "invalid_request"),
+        (["name"], 422, "invalid_request"),
+    ],
+)
+def test_bad_registrations_are_refused_and_create_nothing(
+    registration: str, payload: Any, status: int, code: str
+) -> None:
+    before = ApiKey.objects.count()
+
+    response = register(registration, payload)
+
+    assert (response.status_code, response.json()["code"]) == (status, code)
+    assert ApiKey.objects.count() == before
+
+
+def test_registration_is_limited_per_client_ip(registration: str, settings: Any) -> None:
+    settings.AGENT_REGISTRATION_RATE_LIMIT = 2
+    statuses = [register(registration, {"name": f"a{i}"}).status_code for i in range(3)]
+    other_ip = register(registration + "1", {"name": "b"})
+
+    assert statuses == [200, 200, 429]
+    refused = register(registration, {"name": "c"})
+    assert refused.json()["code"] == "rate_limited"
+    assert int(refused["Retry-After"]) >= 1
+    assert other_ip.status_code == 200
+
+
+def test_the_client_ip_comes_from_x_forwarded_for_only_behind_trusted_proxies(registration: str, settings: Any) -> None:
+    settings.AGENT_REGISTRATION_RATE_LIMIT = 1
+    settings.TRUSTED_PROXY_COUNT = 1
+
+    first = register("127.0.0.1", {"name": "a"}, HTTP_X_FORWARDED_FOR=f"6.6.6.6, {registration}")
+    spoofed = register("127.0.0.1", {"name": "b"}, HTTP_X_FORWARDED_FOR=f"7.7.7.7, {registration}")
+
+    assert (first.status_code, spoofed.status_code) == (200, 429)
+
+
+@pytest.fixture
+def agent(owner: Persona) -> tuple[uuid.UUID, str]:
+    agent_id = uuid.uuid4()
+    return agent_id, issue_key(owner.tenant, can_write=True, agent_id=agent_id)
+
+
+def test_an_agent_mints_lists_and_revokes_its_own_keys(
+    agent: tuple[uuid.UUID, str], django_capture_on_commit_callbacks: Any
+) -> None:
+    agent_id, key = agent
+    client = api_client(key)
+
+    minted = client.post(f"/api/v1/agents/{agent_id}/api-keys", data={"readOnly": True}, format="json")
+    assert minted.status_code == 201
+    assert minted["Cache-Control"] == "no-store"
+    new_key, prefix = minted.json()["apiKey"], minted.json()["keyHashPrefix"]
+    assert minted.json()["permissions"] == "read"
+    listed = client.get(f"/api/v1/agents/{agent_id}/api-keys").json()
+    assert listed["count"] == 2
+    assert {k["keyHashPrefix"] for k in listed["keys"]} >= {prefix}
+    assert "apiKey" not in str(listed)
+    assert api_client(new_key).get(f"/api/v1/agents/{agent_id}").status_code == 200
+
+    with django_capture_on_commit_callbacks(execute=True):
+        revoked = client.delete(f"/api/v1/agents/{agent_id}/api-keys/{prefix}")
+
+    assert revoked.status_code == 200
+    assert api_client(new_key).get(f"/api/v1/agents/{agent_id}").status_code == 401
+    assert client.get(f"/api/v1/agents/{agent_id}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "scope"),
+    [
+        ({"admin": True}, {}),
+        ({"readOnly": False}, {"can_write": False}),
+        ({"storeIds": [str(uuid.uuid4())]}, {"store_ids": [uuid.UUID(int=1)]}),
+        ({"storeIds": []}, {"store_ids": [uuid.UUID(int=1)]}),
+        ({"rateLimit": 11}, {"rate_limit": 10}),
+    ],
+)
+def test_an_agent_can_never_widen_its_permissions(owner: Persona, body: dict[str, Any], scope: dict[str, Any]) -> None:
+    agent_id = uuid.uuid4()
+    key = issue_key(
+        owner.tenant, can_write=scope.get("can_write", True), agent_id=agent_id, store_ids=scope.get("store_ids", ())
+    )
+    if "rate_limit" in scope:
+        ApiKey.objects.filter(key_hash=api_key_hash(key)).update(rate_limit=scope["rate_limit"])
+    before = ApiKey.objects.count()
+
+    response = api_client(key).post(f"/api/v1/agents/{agent_id}/api-keys", data=body, format="json")
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_widening_denied"
+    assert ApiKey.objects.count() == before
+
+
+def test_a_minted_key_inherits_the_callers_stores_and_rate_limit(owner: Persona) -> None:
+    agent_id, store = uuid.uuid4(), uuid.uuid4()
+    key = issue_key(owner.tenant, can_write=True, agent_id=agent_id, store_ids=[store])
+    ApiKey.objects.filter(key_hash=api_key_hash(key)).update(rate_limit=10)
+
+    minted = api_client(key).post(f"/api/v1/agents/{agent_id}/api-keys", data={}, format="json").json()
+
+    stored = ApiKey.objects.get(key_hash=api_key_hash(minted["apiKey"]))
+    assert (stored.store_ids, stored.rate_limit, stored.can_admin) == ([store], 10, False)
+
+
+def test_other_agents_and_other_tenants_cannot_touch_an_agent(
+    owner: Persona, outsider: Persona, agent: tuple[uuid.UUID, str]
+) -> None:
+    agent_id, _ = agent
+    other_agent = issue_key(owner.tenant, can_write=True, agent_id=uuid.uuid4())
+    outsider_admin = issue_key(outsider.tenant, can_admin=True)
+
+    assert api_client(other_agent).get(f"/api/v1/agents/{agent_id}").json()["code"] == "agent_scope_denied"
+    assert api_client(outsider_admin).get(f"/api/v1/agents/{agent_id}/api-keys").json()["count"] == 0
+    assert api_client(outsider_admin).get(f"/api/v1/agents/{agent_id}").status_code == 404
+
+
+def test_tenant_admin_and_bootstrap_admin_manage_an_agents_keys(
+    owner: Persona, admin_client: APIClient, agent: tuple[uuid.UUID, str]
+) -> None:
+    agent_id, _ = agent
+
+    by_owner = owner.client.post(f"/api/v1/agents/{agent_id}/api-keys", data={"admin": True}, format="json")
+    by_bootstrap = admin_client.get(f"/api/v1/agents/{agent_id}")
+
+    assert by_owner.json()["permissions"] == "admin"
+    assert by_bootstrap.json()["tenantId"] == str(owner.tenant_id)
+    assert by_bootstrap.json()["apiKeyCount"] == 2
+
+
+def test_revocation_needs_a_precise_prefix(owner: Persona, agent: tuple[uuid.UUID, str]) -> None:
+    agent_id, key = agent
+    client = api_client(key)
+
+    assert client.delete(f"/api/v1/agents/{agent_id}/api-keys/abc").json()["code"] == "invalid_parameter"
+    assert client.delete(f"/api/v1/agents/{agent_id}/api-keys/zzzzzzzz").json()["code"] == "invalid_parameter"
+    missing = "0" * 16 if not api_key_hash(key).startswith("0" * 16) else "f" * 16
+    assert client.delete(f"/api/v1/agents/{agent_id}/api-keys/{missing}").json()["code"] == "api_key_not_found"
+
+
+def test_a_revocation_invalidates_other_processes_caches_through_redis(owner: Persona) -> None:
+    """The cache of a process that did not revoke is dropped by the epoch bump alone."""
+    key_hash = api_key_hash(owner.key)
+    assert api_key_principal_get(key_hash=key_hash) is not None  # cached in "this other process"
+    ApiKey.objects.filter(key_hash=key_hash).update(active=False, revoked_at="2026-01-01T00:00:00Z")
+    assert api_key_principal_get(key_hash=key_hash) is not None  # still served from cache
+
+    revocation_publish()
+
+    assert api_key_principal_get(key_hash=key_hash) is None
+
+
+def test_authentication_keeps_working_when_redis_is_down(owner: Persona, settings: Any) -> None:
+    original = settings.REDIS_URL
+    settings.REDIS_URL = f"redis://127.0.0.1:{closed_port()}/0"
+    reset_redis_client()
+    resilience._registry.pop("redis", None)
+    try:
+        statuses = [
+            owner.client.get(f"/api/v1/head?tenant_id={owner.tenant_id}&store_id={owner.store_id}").status_code
+            for _ in range(5)
+        ]
+    finally:
+        settings.REDIS_URL = original
+        reset_redis_client()
+        resilience._registry.pop("redis", None)
+
+    assert statuses == [200] * 5
+
+
+def test_the_epoch_lives_in_redis() -> None:
+    client = redis.Redis.from_url(django_settings.REDIS_URL)
+    before = int(client.get(EPOCH_KEY) or 0)
+
+    revocation_publish()
+
+    assert int(client.get(EPOCH_KEY) or 0) == before + 1

@@ -1,0 +1,68 @@
+"""Client logic that needs no server: retry policy and error typing (httpx.MockTransport)."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from ves.client import NotFoundError, RateLimitedError, SequencerClient, ServerError
+
+STREAM = (uuid.uuid4(), uuid.uuid4())
+
+
+def _client(responses: list[httpx.Response], seen: list[httpx.Request]) -> SequencerClient:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return responses.pop(0)
+
+    return SequencerClient("http://sequencer.test", "ss_k", transport=httpx.MockTransport(handler), backoff=0)
+
+
+def test_a_busy_stream_is_retried_after_retry_after() -> None:
+    seen: list[httpx.Request] = []
+    busy = httpx.Response(503, headers={"Retry-After": "0"}, json={"code": "stream_busy"})
+    client = _client([busy, httpx.Response(200, json={"head_sequence": 7})], seen)
+
+    assert client.head(*STREAM) == 7
+    assert len(seen) == 2
+    assert seen[0].headers["Authorization"] == "ApiKey ss_k"
+
+
+def test_a_persistent_503_becomes_a_server_error_with_its_code() -> None:
+    seen: list[httpx.Request] = []
+    busy = [httpx.Response(503, headers={"Retry-After": "0"}, json={"code": "stream_busy"}) for _ in range(4)]
+
+    with pytest.raises(ServerError) as error:
+        _client(busy, seen).head(*STREAM)
+
+    assert (error.value.code, len(seen)) == ("stream_busy", 4)
+
+
+def test_a_429_is_not_retried_and_exposes_retry_after() -> None:
+    seen: list[httpx.Request] = []
+    limited = httpx.Response(429, headers={"Retry-After": "17"}, json={"code": "rate_limited", "detail": "slow down"})
+
+    with pytest.raises(RateLimitedError) as error:
+        _client([limited], seen).head(*STREAM)
+
+    assert (error.value.retry_after, error.value.detail, len(seen)) == (17.0, "slow down", 1)
+
+
+def test_a_non_json_error_body_still_gets_a_code() -> None:
+    with pytest.raises(NotFoundError) as error:
+        _client([httpx.Response(404, text="nope")], []).agent(uuid.uuid4())
+
+    assert (error.value.code, error.value.detail) == ("http_404", "nope")
+
+
+def test_append_fixes_ids_and_times_before_sending() -> None:
+    seen: list[httpx.Request] = []
+    client = _client([httpx.Response(200, json={"events_accepted": 1})], seen)
+
+    client.append([{"tenant_id": str(STREAM[0]), "store_id": str(STREAM[1]), "payload": {}}])
+
+    sent = httpx.Response(200, content=seen[0].content).json()["events"][0]
+    assert uuid.UUID(sent["event_id"])
+    assert sent["created_at"].endswith("Z")

@@ -1,0 +1,789 @@
+"""Python client of the sequencer's HTTP API (httpx; no Django): sync and async.
+
+>>> with SequencerClient("http://127.0.0.1:8080", api_key="ss_…") as client:  # doctest: +SKIP
+...     client.append([{"tenant_id": t, "store_id": s, "entity_type": "order", ...}])
+
+- Errors are typed (:class:`ApiError` subclasses by HTTP status) and carry the problem+json
+  ``code`` (``docs/errors.md``), ``title``, ``detail`` and the whole body.
+- Appends are idempotent on retry: event ids and ``created_at`` are fixed (generated when
+  missing) before the first attempt and the exact same bytes are re-sent after a timeout or
+  connection failure, so the server answers an exact replay instead of sequencing twice.
+  A 503 with ``Retry-After`` (stream busy, database restarting) is retried the same way.
+- :class:`AppendBatcher` groups single appends into batches per stream, flushed at a size or
+  after a delay.
+
+Endpoints not present on this server build (commitments, proofs, bundles, x402) have no
+methods here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from ves.envelope import signed_envelope
+from ves.signing import public_key_from_seed
+
+__all__ = [
+    "AgentSigner",
+    "ApiError",
+    "AppendBatcher",
+    "AsyncSequencerClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitedError",
+    "SequencerClient",
+    "ServerError",
+    "TransportError",
+    "now_rfc3339",
+]
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_RETRIES = 3
+USER_AGENT = "ves-python-client/0.1"
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+class ClientError(Exception):
+    """Base of every error this client raises."""
+
+
+class TransportError(ClientError):
+    """The server could not be reached or did not answer in time, after every retry."""
+
+
+class ApiError(ClientError):
+    """The server answered with an error (problem+json when it could say more)."""
+
+    def __init__(self, status: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
+        self.status = status
+        self.body = body
+        self.headers = dict(headers or {})
+        problem = body if isinstance(body, dict) else {}
+        self.code: str = str(problem.get("code") or f"http_{status}")
+        self.title: str = str(problem.get("title") or "")
+        self.detail: str = str(problem.get("detail") or (body if isinstance(body, str) else ""))
+        super().__init__(f"{status} {self.code}: {self.detail or self.title}")
+
+
+class BadRequestError(ApiError):
+    """400, 413, 415, 422: the request itself is wrong; retrying will not help."""
+
+
+class AuthenticationError(ApiError):
+    """401: missing, unknown, revoked or expired credential."""
+
+
+class PermissionDeniedError(ApiError):
+    """403: the credential may not do this (``permission_denied``, ``tenant_access_denied``, …)."""
+
+
+class NotFoundError(ApiError):
+    """404."""
+
+
+class ConflictError(ApiError):
+    """409 (``sequence_gap``, ``agent_key_exists``, …)."""
+
+
+class RateLimitedError(ApiError):
+    """429; ``retry_after`` is the server's ``Retry-After`` in seconds."""
+
+    @property
+    def retry_after(self) -> float:
+        try:
+            return float(self.headers.get("retry-after", "1"))
+        except ValueError:
+            return 1.0
+
+
+class ServerError(ApiError):
+    """5xx after every retry."""
+
+
+def _error_for(status: int) -> type[ApiError]:
+    if status == 401:
+        return AuthenticationError
+    if status == 403:
+        return PermissionDeniedError
+    if status == 404:
+        return NotFoundError
+    if status == 409:
+        return ConflictError
+    if status == 429:
+        return RateLimitedError
+    if status >= 500:
+        return ServerError
+    return BadRequestError
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def now_rfc3339() -> str:
+    """The current time as the sequencer writes it: RFC 3339, milliseconds, ``Z``."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _json_bytes(value: Any) -> bytes:
+    """Compact JSON, serialised once per call so every retry re-sends the same bytes."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+@dataclass(frozen=True)
+class AgentSigner:
+    """An agent's Ed25519 signing key: the 32-byte seed, its agent id and its registered key id."""
+
+    seed: bytes
+    agent_id: uuid.UUID
+    key_id: int = 1
+
+    @classmethod
+    def generate(cls, agent_id: uuid.UUID | None = None, key_id: int = 1) -> AgentSigner:
+        return cls(seed=os.urandom(32), agent_id=agent_id or uuid.uuid4(), key_id=key_id)
+
+    @property
+    def public_key(self) -> bytes:
+        return public_key_from_seed(self.seed)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "agentId": str(self.agent_id),
+            "keyId": self.key_id,
+            "seed": self.seed.hex(),
+            "publicKey": self.public_key.hex(),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AgentSigner:
+        return cls(seed=bytes.fromhex(data["seed"]), agent_id=uuid.UUID(data["agentId"]), key_id=int(data["keyId"]))
+
+
+@dataclass(frozen=True)
+class _Call(Generic[T]):
+    """One HTTP exchange, fully built before the first attempt (retries re-send it unchanged)."""
+
+    method: str
+    path: str
+    parse: Callable[[Any], T]
+    params: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    authenticated: bool = True
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _prepare_legacy(event: Mapping[str, Any]) -> dict[str, Any]:
+    prepared = dict(event)
+    prepared.setdefault("event_id", str(uuid.uuid4()))
+    prepared.setdefault("created_at", now_rfc3339())
+    return {key: str(value) if isinstance(value, uuid.UUID) else value for key, value in prepared.items()}
+
+
+def _uuid_text(value: uuid.UUID | str) -> str:
+    return str(uuid.UUID(str(value)))
+
+
+class _Calls:
+    """Request builders shared by the sync and async clients."""
+
+    @staticmethod
+    def append(events: Sequence[Mapping[str, Any]], agent_id: uuid.UUID | str | None) -> _Call[dict[str, Any]]:
+        body: dict[str, Any] = {"events": [_prepare_legacy(e) for e in events]}
+        if agent_id is not None:
+            body["agent_id"] = _uuid_text(agent_id)
+        return _Call("POST", "/api/v1/events/ingest", _identity, body=_json_bytes(body))
+
+    @staticmethod
+    def append_signed(
+        signer: AgentSigner,
+        tenant_id: uuid.UUID | str,
+        store_id: uuid.UUID | str,
+        events: Sequence[Mapping[str, Any]],
+        recipients: Sequence[tuple[int, bytes]] | None,
+    ) -> _Call[dict[str, Any]]:
+        envelopes = [
+            signed_envelope(
+                signer.seed,
+                tenant_id=uuid.UUID(str(tenant_id)),
+                store_id=uuid.UUID(str(store_id)),
+                event_id=uuid.UUID(str(e.get("event_id") or uuid.uuid4())),
+                source_agent_id=signer.agent_id,
+                agent_key_id=signer.key_id,
+                entity_type=e["entity_type"],
+                entity_id=e["entity_id"],
+                event_type=e["event_type"],
+                created_at=e.get("created_at") or now_rfc3339(),
+                payload=e.get("payload"),
+                recipients=recipients,
+                command_id=uuid.UUID(str(e["command_id"])) if e.get("command_id") else None,
+                base_version=e.get("base_version"),
+            )
+            for e in events
+        ]
+        body = {"agentId": str(signer.agent_id), "events": envelopes}
+        return _Call("POST", "/api/v1/ves/events/ingest", _identity, body=_json_bytes(body))
+
+    @staticmethod
+    def stream_params(tenant_id: uuid.UUID | str, store_id: uuid.UUID | str, **extra: int) -> dict[str, str]:
+        params = {"tenant_id": _uuid_text(tenant_id), "store_id": _uuid_text(store_id)}
+        params.update({key: str(value) for key, value in extra.items()})
+        return params
+
+    @staticmethod
+    def head(tenant_id: uuid.UUID | str, store_id: uuid.UUID | str) -> _Call[int]:
+        return _Call(
+            "GET", "/api/v1/head", lambda body: int(body["head_sequence"]), _Calls.stream_params(tenant_id, store_id)
+        )
+
+    @staticmethod
+    def events(
+        tenant_id: uuid.UUID | str, store_id: uuid.UUID | str, from_seq: int, limit: int, ves: bool
+    ) -> _Call[list[dict[str, Any]]]:
+        path = "/api/v1/ves/events" if ves else "/api/v1/events"
+        params = _Calls.stream_params(tenant_id, store_id)
+        params |= {"from": str(from_seq), "limit": str(limit)}
+        return _Call("GET", path, lambda body: list(body["events"]), params)
+
+    @staticmethod
+    def entity_history(
+        tenant_id: uuid.UUID | str, store_id: uuid.UUID | str, entity_type: str, entity_id: str, offset: int, limit: int
+    ) -> _Call[dict[str, Any]]:
+        params = _Calls.stream_params(tenant_id, store_id)
+        params |= {"from": str(offset), "limit": str(limit)}
+        path = f"/api/v1/entities/{quote(entity_type, safe='')}/{quote(entity_id, safe='')}"
+        return _Call("GET", path, _identity, params)
+
+    @staticmethod
+    def register_signing_key(
+        tenant_id: uuid.UUID | str,
+        agent_id: uuid.UUID | str,
+        key_id: int,
+        public_key: bytes,
+        valid_from: str | None,
+        valid_to: str | None,
+    ) -> _Call[dict[str, Any]]:
+        body: dict[str, Any] = {
+            "tenantId": _uuid_text(tenant_id),
+            "agentId": _uuid_text(agent_id),
+            "keyId": key_id,
+            "publicKey": public_key.hex(),
+        }
+        if valid_from is not None:
+            body["validFrom"] = valid_from
+        if valid_to is not None:
+            body["validTo"] = valid_to
+        return _Call("POST", "/api/v1/agents/keys", _identity, body=_json_bytes(body))
+
+    @staticmethod
+    def register_agent(
+        name: str,
+        description: str,
+        store_ids: Sequence[uuid.UUID | str] | None,
+        read_only: bool,
+        rate_limit: int | None,
+    ) -> _Call[dict[str, Any]]:
+        body: dict[str, Any] = {"name": name, "readOnly": read_only}
+        if description:
+            body["description"] = description
+        if store_ids is not None:
+            body["storeIds"] = [_uuid_text(s) for s in store_ids]
+        if rate_limit is not None:
+            body["rateLimit"] = rate_limit
+        return _Call("POST", "/api/v1/agents/register", _identity, body=_json_bytes(body), authenticated=False)
+
+    @staticmethod
+    def agent(agent_id: uuid.UUID | str) -> _Call[dict[str, Any]]:
+        return _Call("GET", f"/api/v1/agents/{_uuid_text(agent_id)}", _identity)
+
+    @staticmethod
+    def create_api_key(
+        agent_id: uuid.UUID | str,
+        store_ids: Sequence[uuid.UUID | str] | None,
+        read_only: bool | None,
+        admin: bool,
+        rate_limit: int | None,
+    ) -> _Call[dict[str, Any]]:
+        body: dict[str, Any] = {}
+        if store_ids is not None:
+            body["storeIds"] = [_uuid_text(s) for s in store_ids]
+        if read_only is not None:
+            body["readOnly"] = read_only
+        if admin:
+            body["admin"] = True
+        if rate_limit is not None:
+            body["rateLimit"] = rate_limit
+        return _Call("POST", f"/api/v1/agents/{_uuid_text(agent_id)}/api-keys", _identity, body=_json_bytes(body))
+
+    @staticmethod
+    def list_api_keys(agent_id: uuid.UUID | str) -> _Call[list[dict[str, Any]]]:
+        return _Call("GET", f"/api/v1/agents/{_uuid_text(agent_id)}/api-keys", lambda body: list(body["keys"]))
+
+    @staticmethod
+    def revoke_api_key(agent_id: uuid.UUID | str, key_hash_prefix: str) -> _Call[dict[str, Any]]:
+        return _Call("DELETE", f"/api/v1/agents/{_uuid_text(agent_id)}/api-keys/{key_hash_prefix}", _identity)
+
+    @staticmethod
+    def admin(section: str) -> _Call[Any]:
+        if section not in {"overview", "tenants", "stores", "agents"}:
+            raise ValueError(f"unknown admin section {section!r}")
+        return _Call("GET", f"/api/v1/admin/{section}", _identity)
+
+
+def _parse_response(response: httpx.Response) -> Any:
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = response.text
+    if response.status_code >= 400:
+        raise _error_for(response.status_code)(response.status_code, body, response.headers)
+    return body
+
+
+def _retry_delay(response: httpx.Response | None, attempt: int, backoff: float) -> float | None:
+    """Seconds to wait before the next attempt, or ``None`` when this answer is final."""
+    if response is None:
+        return backoff * (2.0**attempt)
+    if response.status_code == 503:
+        try:
+            return min(float(response.headers.get("retry-after", "")), 30.0)
+        except ValueError:
+            return backoff * (2.0**attempt)
+    return None
+
+
+class _Base:
+    def __init__(self, base_url: str, api_key: str | None, timeout: float, retries: int, backoff: float) -> None:
+        if retries < 0:
+            raise ValueError("retries must be >= 0")
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+
+    def _headers(self, call: _Call[Any]) -> dict[str, str]:
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        if call.body is not None:
+            headers["Content-Type"] = "application/json"
+        if call.authenticated and self.api_key:
+            headers["Authorization"] = f"ApiKey {self.api_key}"
+        return headers
+
+
+class SequencerClient(_Base):
+    """Synchronous client. Use as a context manager or call :meth:`close`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        backoff: float = 0.2,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(base_url, api_key, timeout, retries, backoff)
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+
+    def __enter__(self) -> SequencerClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _run(self, call: _Call[T]) -> T:
+        headers = self._headers(call)
+        for attempt in range(self.retries + 1):
+            response: httpx.Response | None = None
+            try:
+                response = self._http.request(
+                    call.method, call.path, params=call.params, content=call.body, headers=headers
+                )
+            except (httpx.TimeoutException, httpx.NetworkError) as exc:
+                if attempt == self.retries:
+                    raise TransportError(f"{call.method} {call.path}: {exc!r} after {attempt + 1} attempts") from exc
+            delay = _retry_delay(response, attempt, self.backoff)
+            if response is not None and (delay is None or attempt == self.retries):
+                return call.parse(_parse_response(response))
+            time.sleep(delay or 0)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # Writes
+    def append(self, events: Sequence[Mapping[str, Any]], *, agent_id: uuid.UUID | str | None = None) -> dict[str, Any]:
+        """Legacy ingest of one stream's events (``docs/ingest.md``); ids and times filled in once."""
+        return self._run(_Calls.append(events, agent_id))
+
+    def append_signed(
+        self,
+        signer: AgentSigner,
+        tenant_id: uuid.UUID | str,
+        store_id: uuid.UUID | str,
+        events: Sequence[Mapping[str, Any]],
+        *,
+        recipients: Sequence[tuple[int, bytes]] | None = None,
+    ) -> dict[str, Any]:
+        """VES v1 ingest: each event (``entity_type``, ``entity_id``, ``event_type``, ``payload``,
+        optional ``event_id``/``created_at``/``command_id``/``base_version``) is signed with
+        ``signer``; with ``recipients`` (``(kid, X25519 public key)``) payloads are sealed (VES-ENC-1)."""
+        return self._run(_Calls.append_signed(signer, tenant_id, store_id, events, recipients))
+
+    def register_signing_key(
+        self,
+        tenant_id: uuid.UUID | str,
+        agent_id: uuid.UUID | str,
+        key_id: int,
+        public_key: bytes,
+        *,
+        valid_from: str | None = None,
+        valid_to: str | None = None,
+    ) -> dict[str, Any]:
+        return self._run(_Calls.register_signing_key(tenant_id, agent_id, key_id, public_key, valid_from, valid_to))
+
+    # Reads
+    def head(self, tenant_id: uuid.UUID | str, store_id: uuid.UUID | str) -> int:
+        return self._run(_Calls.head(tenant_id, store_id))
+
+    def events(
+        self,
+        tenant_id: uuid.UUID | str,
+        store_id: uuid.UUID | str,
+        *,
+        from_seq: int = 1,
+        limit: int = 100,
+        ves: bool = False,
+    ) -> list[dict[str, Any]]:
+        return self._run(_Calls.events(tenant_id, store_id, from_seq, limit, ves))
+
+    def entity_history(
+        self,
+        tenant_id: uuid.UUID | str,
+        store_id: uuid.UUID | str,
+        entity_type: str,
+        entity_id: str,
+        *,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> dict[str, Any]:
+        return self._run(_Calls.entity_history(tenant_id, store_id, entity_type, entity_id, offset, limit))
+
+    def tail(
+        self,
+        tenant_id: uuid.UUID | str,
+        store_id: uuid.UUID | str,
+        *,
+        from_seq: int = 1,
+        ves: bool = False,
+        poll_interval: float = 1.0,
+        page_size: int = 500,
+        stop: Callable[[], bool] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every event from ``from_seq`` on, in order, then new ones as they arrive (polling)."""
+        next_seq = max(from_seq, 1)
+        while stop is None or not stop():
+            page = self.events(tenant_id, store_id, from_seq=next_seq, limit=page_size, ves=ves)
+            yield from page
+            next_seq += len(page)
+            if len(page) < page_size:
+                time.sleep(poll_interval)
+
+    # Agents and admin
+    def register_agent(
+        self,
+        name: str,
+        *,
+        description: str = "",
+        store_ids: Sequence[uuid.UUID | str] | None = None,
+        read_only: bool = False,
+        rate_limit: int | None = None,
+    ) -> dict[str, Any]:
+        """Public registration (no credential needed): a new tenant, agent and API key."""
+        return self._run(_Calls.register_agent(name, description, store_ids, read_only, rate_limit))
+
+    def agent(self, agent_id: uuid.UUID | str) -> dict[str, Any]:
+        return self._run(_Calls.agent(agent_id))
+
+    def create_api_key(
+        self,
+        agent_id: uuid.UUID | str,
+        *,
+        store_ids: Sequence[uuid.UUID | str] | None = None,
+        read_only: bool | None = None,
+        admin: bool = False,
+        rate_limit: int | None = None,
+    ) -> dict[str, Any]:
+        return self._run(_Calls.create_api_key(agent_id, store_ids, read_only, admin, rate_limit))
+
+    def list_api_keys(self, agent_id: uuid.UUID | str) -> list[dict[str, Any]]:
+        return self._run(_Calls.list_api_keys(agent_id))
+
+    def revoke_api_key(self, agent_id: uuid.UUID | str, key_hash_prefix: str) -> dict[str, Any]:
+        return self._run(_Calls.revoke_api_key(agent_id, key_hash_prefix))
+
+    def admin(self, section: str = "overview") -> Any:
+        """``overview``, ``tenants``, ``stores`` or ``agents`` (admin credential)."""
+        return self._run(_Calls.admin(section))
+
+    def batcher(self, *, max_events: int = 100, max_delay: float = 0.5) -> AppendBatcher:
+        return AppendBatcher(self, max_events=max_events, max_delay=max_delay)
+
+
+class AsyncSequencerClient(_Base):
+    """Asynchronous client (same methods, awaitable). Use ``async with`` or ``await aclose()``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        backoff: float = 0.2,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(base_url, api_key, timeout, retries, backoff)
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
+
+    async def __aenter__(self) -> AsyncSequencerClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _run(self, call: _Call[T]) -> T:
+        headers = self._headers(call)
+        for attempt in range(self.retries + 1):
+            response: httpx.Response | None = None
+            try:
+                response = await self._http.request(
+                    call.method, call.path, params=call.params, content=call.body, headers=headers
+                )
+            except (httpx.TimeoutException, httpx.NetworkError) as exc:
+                if attempt == self.retries:
+                    raise TransportError(f"{call.method} {call.path}: {exc!r} after {attempt + 1} attempts") from exc
+            delay = _retry_delay(response, attempt, self.backoff)
+            if response is not None and (delay is None or attempt == self.retries):
+                return call.parse(_parse_response(response))
+            await asyncio.sleep(delay or 0)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def append(
+        self, events: Sequence[Mapping[str, Any]], *, agent_id: uuid.UUID | str | None = None
+    ) -> dict[str, Any]:
+        return await self._run(_Calls.append(events, agent_id))
+
+    async def append_signed(
+        self,
+        signer: AgentSigner,
+        tenant_id: uuid.UUID | str,
+        store_id: uuid.UUID | str,
+        events: Sequence[Mapping[str, Any]],
+        *,
+        recipients: Sequence[tuple[int, bytes]] | None = None,
+    ) -> dict[str, Any]:
+        return await self._run(_Calls.append_signed(signer, tenant_id, store_id, events, recipients))
+
+    async def register_signing_key(
+        self,
+        tenant_id: uuid.UUID | str,
+        agent_id: uuid.UUID | str,
+        key_id: int,
+        public_key: bytes,
+        *,
+        valid_from: str | None = None,
+        valid_to: str | None = None,
+    ) -> dict[str, Any]:
+        return await self._run(
+            _Calls.register_signing_key(tenant_id, agent_id, key_id, public_key, valid_from, valid_to)
+        )
+
+    async def head(self, tenant_id: uuid.UUID | str, store_id: uuid.UUID | str) -> int:
+        return await self._run(_Calls.head(tenant_id, store_id))
+
+    async def events(
+        self,
+        tenant_id: uuid.UUID | str,
+        store_id: uuid.UUID | str,
+        *,
+        from_seq: int = 1,
+        limit: int = 100,
+        ves: bool = False,
+    ) -> list[dict[str, Any]]:
+        return await self._run(_Calls.events(tenant_id, store_id, from_seq, limit, ves))
+
+    async def entity_history(
+        self,
+        tenant_id: uuid.UUID | str,
+        store_id: uuid.UUID | str,
+        entity_type: str,
+        entity_id: str,
+        *,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> dict[str, Any]:
+        return await self._run(_Calls.entity_history(tenant_id, store_id, entity_type, entity_id, offset, limit))
+
+    async def tail(
+        self,
+        tenant_id: uuid.UUID | str,
+        store_id: uuid.UUID | str,
+        *,
+        from_seq: int = 1,
+        ves: bool = False,
+        poll_interval: float = 1.0,
+        page_size: int = 500,
+    ) -> AsyncIterator[dict[str, Any]]:
+        next_seq = max(from_seq, 1)
+        while True:
+            page = await self.events(tenant_id, store_id, from_seq=next_seq, limit=page_size, ves=ves)
+            for event in page:
+                yield event
+            next_seq += len(page)
+            if len(page) < page_size:
+                await asyncio.sleep(poll_interval)
+
+    async def register_agent(
+        self,
+        name: str,
+        *,
+        description: str = "",
+        store_ids: Sequence[uuid.UUID | str] | None = None,
+        read_only: bool = False,
+        rate_limit: int | None = None,
+    ) -> dict[str, Any]:
+        return await self._run(_Calls.register_agent(name, description, store_ids, read_only, rate_limit))
+
+    async def agent(self, agent_id: uuid.UUID | str) -> dict[str, Any]:
+        return await self._run(_Calls.agent(agent_id))
+
+    async def create_api_key(
+        self,
+        agent_id: uuid.UUID | str,
+        *,
+        store_ids: Sequence[uuid.UUID | str] | None = None,
+        read_only: bool | None = None,
+        admin: bool = False,
+        rate_limit: int | None = None,
+    ) -> dict[str, Any]:
+        return await self._run(_Calls.create_api_key(agent_id, store_ids, read_only, admin, rate_limit))
+
+    async def list_api_keys(self, agent_id: uuid.UUID | str) -> list[dict[str, Any]]:
+        return await self._run(_Calls.list_api_keys(agent_id))
+
+    async def revoke_api_key(self, agent_id: uuid.UUID | str, key_hash_prefix: str) -> dict[str, Any]:
+        return await self._run(_Calls.revoke_api_key(agent_id, key_hash_prefix))
+
+    async def admin(self, section: str = "overview") -> Any:
+        return await self._run(_Calls.admin(section))
+
+
+class AppendBatcher:
+    """Collects legacy events and appends them in batches per ``(tenant_id, store_id)``.
+
+    A stream's buffer is flushed when it holds ``max_events`` events, and by a background timer
+    ``max_delay`` seconds after its first event. :meth:`close` (or leaving the ``with`` block)
+    flushes the rest. Responses are kept in :attr:`results`; a failed flush is re-raised by the
+    next :meth:`add`, :meth:`flush` or :meth:`close` (its events are in ``error.events``).
+    """
+
+    def __init__(self, client: SequencerClient, *, max_events: int = 100, max_delay: float = 0.5) -> None:
+        if max_events < 1 or max_delay <= 0:
+            raise ValueError("max_events must be >= 1 and max_delay > 0")
+        self.client = client
+        self.max_events = max_events
+        self.max_delay = max_delay
+        self.results: list[dict[str, Any]] = []
+        self._buffers: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._error: Exception | None = None
+
+    def __enter__(self) -> AppendBatcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def add(self, event: Mapping[str, Any]) -> None:
+        self._raise_pending()
+        prepared = _prepare_legacy(event)
+        stream = (str(prepared["tenant_id"]), str(prepared["store_id"]))
+        full: list[dict[str, Any]] | None = None
+        with self._lock:
+            buffer = self._buffers.setdefault(stream, [])
+            buffer.append(prepared)
+            if len(buffer) >= self.max_events:
+                full = self._buffers.pop(stream)
+            elif self._timer is None:
+                self._timer = threading.Timer(self.max_delay, self._flush_on_timer)
+                self._timer.daemon = True
+                self._timer.start()
+        if full is not None:
+            self._send(full)
+            self._raise_pending()
+
+    def flush(self) -> None:
+        with self._lock:
+            pending = list(self._buffers.values())
+            self._buffers.clear()
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        for batch in pending:
+            self._send(batch)
+        self._raise_pending()
+
+    def close(self) -> None:
+        self.flush()
+
+    def _flush_on_timer(self) -> None:
+        with self._lock:
+            self._timer = None
+            pending = list(self._buffers.values())
+            self._buffers.clear()
+        for batch in pending:
+            self._send(batch)
+
+    def _send(self, batch: list[dict[str, Any]]) -> None:
+        try:
+            result = self.client.append(batch)
+        except ClientError as exc:
+            exc.events = batch  # type: ignore[attr-defined]
+            with self._lock:
+                self._error = self._error or exc
+            return
+        with self._lock:
+            self.results.append(result)
+
+    def _raise_pending(self) -> None:
+        with self._lock:
+            error, self._error = self._error, None
+        if error is not None:
+            raise error
