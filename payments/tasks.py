@@ -8,6 +8,7 @@ With the ``evm`` backend it enqueues ``payments.batch_settle`` for each batch it
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from celery import Task, shared_task
@@ -15,6 +16,7 @@ from django.conf import settings
 
 from payments import evm
 from payments.services.batches import batches_assemble_due
+from payments.services.intents import nonces_prune
 from payments.services.settlement import BACKEND_EVM, batch_settle_evm, batch_settlement_fail
 from sequencer_project.db.singleton import singleton_job
 
@@ -49,3 +51,10 @@ def batch_settle(self: Task[Any, Any], batch_id: str) -> str:
             return "failed"
         countdown = min(settings.X402_SETTLEMENT_RETRY_BASE_SECONDS * 2**retries, 600)
         raise self.retry(exc=exc, countdown=countdown) from exc
+
+
+@shared_task(name="payments.nonces_prune", acks_late=True, soft_time_limit=50, time_limit=60)
+@singleton_job("payments.nonces_prune")
+def nonces_prune_task() -> int:
+    """Delete nonce reservations older than twice the 24 h validity cap."""
+    return nonces_prune(older_than=timedelta(seconds=2 * settings.X402_MAX_VALIDITY_SECONDS))

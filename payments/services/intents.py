@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -22,6 +22,7 @@ from events.sql import CREATE_STREAM, LOCK_COUNTER
 from events.streams import StreamKind
 from payments import errors
 from payments.intents import PaymentRequest
+from payments.models import NonceReservation
 from payments.sql import INSERT_INTENT, SELECT_INTENT_BY_IDEMPOTENCY
 from sequencer_project import metrics
 from tenants.selectors import agent_keys_get
@@ -138,3 +139,11 @@ def _sequence(request: PaymentRequest) -> SubmittedIntent:
     if intent_rows != 1 or counter_rows != 1:
         raise AssertionError("x402 counter or intent write lost while the counter lock was held")  # defensive
     return SubmittedIntent(intent_id, "sequenced", head + 1, now, None, False)
+
+
+def nonces_prune(*, older_than: timedelta) -> int:
+    """Forget nonce reservations older than ``older_than`` (default 48 h: twice the validity cap,
+    so an intent signed with a pruned nonce has expired and is refused by the window check)."""
+    cutoff = datetime.now(UTC) - older_than
+    deleted, _ = NonceReservation.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import timedelta
 
 import orjson
 import pytest
 from django.test import override_settings
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from payments.models import BatchStatus, IntentStatus, PaymentBatch, PaymentIntent
+from payments.models import BatchStatus, IntentStatus, NonceReservation, PaymentBatch, PaymentIntent
 from payments.receipts import receipt_verify
 from payments.services.batches import BatchKey, batch_assemble, batches_assemble_due
-from payments.tasks import batches_assemble
+from payments.tasks import batches_assemble, nonces_prune_task
 from tests.conftest import Persona
 from tests.payments.helpers import Payer, post_intent
+from ves.legacy_merkle import build_tree, verify_inclusion
 
 pytestmark = pytest.mark.django_db
 
@@ -130,3 +135,28 @@ def test_unknown_batch_is_404(owner: Persona) -> None:
     response = owner.client.get(f"/api/v1/x402/batches/{uuid.uuid4()}")
     assert response.status_code == 404
     assert response.json()["code"] == "batch_not_found"
+
+
+def test_nonce_prune_forgets_only_old_reservations(owner: Persona, payer: Payer) -> None:
+    _submit(owner, payer, 2)
+    NonceReservation.objects.filter(nonce=0).update(created_at=timezone.now() - timedelta(hours=49))
+    assert nonces_prune_task() == 1
+    assert list(NonceReservation.objects.values_list("nonce", flat=True)) == [1]
+
+
+@given(count=st.integers(min_value=1, max_value=40), data=st.data())
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_every_leaf_proof_verifies_and_tampering_fails(count: int, data: st.DataObject) -> None:
+    """Property: for any batch size, each receipt-shaped proof verifies and only for its own leaf."""
+    leaves = [hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(count)]
+    tree = build_tree(leaves)
+    index = data.draw(st.integers(min_value=0, max_value=count - 1))
+    proof = tree.proof(index)
+    assert verify_inclusion(
+        leaf_hash=leaves[index], root=tree.root, path=proof.path, leaf_index=index, leaf_count=count
+    )
+    other = data.draw(st.integers(min_value=0, max_value=count - 1))
+    if other != index:
+        assert not verify_inclusion(
+            leaf_hash=leaves[other], root=tree.root, path=proof.path, leaf_index=index, leaf_count=count
+        )
