@@ -16,18 +16,17 @@ from __future__ import annotations
 import functools
 import time
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
-from eth_abi.abi import decode, encode
-from eth_account import Account
-from eth_utils.crypto import keccak
-from web3 import EthereumTesterProvider, Web3
-from web3.exceptions import TimeExhausted, Web3Exception
 
+if TYPE_CHECKING:
+    from web3 import Web3
+
+# web3 and the eth-* libraries are imported inside the functions: importing web3 takes seconds,
+# and this module sits on the URLconf's import path (views → settlement service).
 IN_PROCESS_URL = "eth-tester://"
 SIGNATURE = "settleBatch(bytes16,bytes32,bytes32,uint64,uint64,uint64,(string,uint256,uint64)[])"
-SELECTOR = keccak(text=SIGNATURE)[:4]
 _TYPES = ["bytes16", "bytes32", "bytes32", "uint64", "uint64", "uint64", "(string,uint256,uint64)[]"]
 
 
@@ -65,8 +64,18 @@ class MinedTransaction:
     gas_used: int
 
 
+@functools.cache
+def selector() -> bytes:
+    """The 4-byte function selector of :data:`SIGNATURE`."""
+    from eth_utils.crypto import keccak
+
+    return keccak(text=SIGNATURE)[:4]
+
+
 def encode_settlement(s: Settlement) -> bytes:
-    return SELECTOR + encode(
+    from eth_abi.abi import encode
+
+    return selector() + encode(
         _TYPES,
         [s.batch_id, s.merkle_root, s.state_root, s.payment_count, s.sequence_start, s.sequence_end, list(s.totals)],
     )
@@ -74,7 +83,9 @@ def encode_settlement(s: Settlement) -> bytes:
 
 def decode_settlement(data: bytes) -> Settlement:
     """Parse settlement calldata; ``ValueError`` when it is not one."""
-    if data[:4] != SELECTOR:
+    from eth_abi.abi import decode
+
+    if data[:4] != selector():
         raise ValueError("not a settleBatch call")
     values = decode(_TYPES, data[4:])
     return Settlement(
@@ -90,11 +101,15 @@ def decode_settlement(data: bytes) -> Settlement:
 
 @functools.cache
 def _in_process_chain() -> Web3:
+    from web3 import EthereumTesterProvider, Web3
+
     return Web3(EthereumTesterProvider())
 
 
 def chain() -> Web3:
     """The configured chain connection (no network I/O here)."""
+    from web3 import Web3
+
     url = settings.X402_EVM_RPC_URL
     if url == IN_PROCESS_URL:
         return _in_process_chain()
@@ -102,6 +117,8 @@ def chain() -> Web3:
 
 
 def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    from web3.exceptions import TimeExhausted, Web3Exception
+
     try:
         return fn(*args, **kwargs)
     except (OSError, Web3Exception) as exc:
@@ -112,6 +129,9 @@ def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 def send(w3: Web3, data: bytes, *, nonce: int | None = None, min_fee: int = 0, min_tip: int = 0) -> SentTransaction:
     """Sign and send a settlement; ``nonce`` + higher fees replace a stuck transaction."""
+    from eth_account import Account
+    from web3 import Web3
+
     account = Account.from_key(settings.X402_SETTLEMENT_PRIVATE_KEY)
     if nonce is None:
         nonce = int(_call(w3.eth.get_transaction_count, account.address, "pending"))
@@ -136,6 +156,8 @@ def send(w3: Web3, data: bytes, *, nonce: int | None = None, min_fee: int = 0, m
 
 def wait_mined(w3: Web3, tx_hash: str, *, timeout: float) -> MinedTransaction | None:
     """The receipt once mined with the configured confirmations; ``None`` on timeout."""
+    from web3.exceptions import TimeExhausted
+
     try:
         receipt = _call(w3.eth.wait_for_transaction_receipt, tx_hash, timeout=timeout, poll_latency=0.1)
     except TimeExhausted:

@@ -78,13 +78,3 @@ def payment_receipt_get(*, intent: PaymentIntent) -> PaymentReceipt | None:
         raise AssertionError(f"batch {batch.batch_id} no longer matches its stored root")  # defensive
     proof = tree.proof(index)
     return PaymentReceipt(intent=intent, batch=batch, leaf_hash=proof.leaf_hash, proof=proof)
-
-
-def batches_failed_count() -> float:
-    """Batches in ``failed`` (their ``dead`` settlement attempts are the dead letters)."""
-    return float(PaymentBatch.objects.filter(status=BatchStatus.FAILED).count())
-
-
-def intents_waiting_count() -> float:
-    """Intents sequenced and not yet batched (partial index ``x402_intents_ready``)."""
-    return float(PaymentIntent.objects.filter(status="sequenced").count())

@@ -56,5 +56,5 @@ def batch_settle(self: Task[Any, Any], batch_id: str) -> str:
 @shared_task(name="payments.nonces_prune", acks_late=True, soft_time_limit=50, time_limit=60)
 @singleton_job("payments.nonces_prune")
 def nonces_prune_task() -> int:
-    """Delete nonce reservations older than twice the 24 h validity cap."""
+    """Forget nonce reservations older than twice the 24 h validity cap."""
     return nonces_prune(older_than=timedelta(seconds=2 * settings.X402_MAX_VALIDITY_SECONDS))
