@@ -1,3 +1,5 @@
+"""The payments app: x402 intents, batches and settlement (docs/payments.md)."""
+
 from django.apps import AppConfig
 
 

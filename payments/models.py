@@ -1,1 +1,184 @@
-"""Schema of the payments app (models arrive with the payments issue)."""
+"""Schema of the x402 payment engine (REFERENCE.md §5.1, with the fixes of docs/payments.md).
+
+Intents, batches and nonce reservations are plain Django tables: the submission hot path writes
+them with the statements in ``payments/sql``; the ORM is used by the admin, batch assembly and
+reads. Sequence numbers come from ``sequence_counters`` with ``stream_kind = 3`` (ADR 0001).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class IntentStatus(models.TextChoices):
+    PENDING = "pending"
+    SEQUENCED = "sequenced"
+    BATCHED = "batched"
+    SETTLED = "settled"
+    EXPIRED = "expired"
+    FAILED = "failed"
+
+
+class BatchStatus(models.TextChoices):
+    PENDING = "pending"
+    COMMITTED = "committed"
+    SUBMITTED = "submitted"
+    SETTLED = "settled"
+    FAILED = "failed"
+
+
+class PaymentBatch(models.Model):
+    """A Merkle batch of sequenced intents of one ``(tenant, store, network)``."""
+
+    batch_id = models.UUIDField(primary_key=True)
+    status = models.CharField(max_length=16, choices=BatchStatus.choices, default=BatchStatus.PENDING)
+    tenant_id = models.UUIDField()
+    store_id = models.UUIDField()
+    network = models.CharField(max_length=32)
+    chain_id = models.BigIntegerField()
+    payment_count = models.IntegerField()
+    total_amounts = models.JSONField(default=list, help_text="[{asset, total_amount, payment_count}]")
+    merkle_root = models.BinaryField(null=True)
+    prev_state_root = models.BinaryField(null=True)
+    new_state_root = models.BinaryField(null=True)
+    sequence_start = models.BigIntegerField()
+    sequence_end = models.BigIntegerField()
+    tx_hash = models.CharField(max_length=66, null=True, blank=True)
+    block_number = models.BigIntegerField(null=True, blank=True)
+    gas_used = models.BigIntegerField(null=True, blank=True)
+    failure_reason = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    committed_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "x402_payment_batches"
+        indexes = [
+            models.Index(fields=["tenant_id", "store_id", "network"], name="x402_batches_stream"),
+            models.Index(fields=["status"], name="x402_batches_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"batch {self.batch_id} ({self.status}, {self.payment_count})"
+
+
+class PaymentIntent(models.Model):
+    """A signed payment intent; sequenced in the stream's x402 kind at submission."""
+
+    intent_id = models.UUIDField(primary_key=True)
+    x402_version = models.IntegerField(default=1)
+    status = models.CharField(max_length=16, choices=IntentStatus.choices, default=IntentStatus.PENDING)
+    tenant_id = models.UUIDField()
+    store_id = models.UUIDField()
+    source_agent_id = models.UUIDField()
+    agent_key_id = models.BigIntegerField()
+    payer_address = models.CharField(max_length=66)
+    payee_address = models.CharField(max_length=66)
+    amount = models.BigIntegerField()
+    asset = models.CharField(max_length=16)
+    network = models.CharField(max_length=32)
+    chain_id = models.BigIntegerField()
+    token_address = models.CharField(max_length=66, null=True, blank=True)
+    created_at_unix = models.BigIntegerField()
+    valid_until = models.BigIntegerField()
+    nonce = models.BigIntegerField()
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    request_hash = models.BinaryField(help_text="SHA-256 of the normalised request: idempotency conflicts.")
+    resource_uri = models.TextField(null=True, blank=True)
+    description = models.TextField(null=True, blank=True)
+    order_id = models.CharField(max_length=1024, null=True, blank=True)
+    merchant_id = models.CharField(max_length=1024, null=True, blank=True)
+    signing_hash = models.BinaryField()
+    payer_signature = models.BinaryField()
+    payer_public_key = models.BinaryField(null=True)
+    sequence_number = models.BigIntegerField(null=True)
+    sequenced_at = models.DateTimeField(null=True)
+    batch = models.ForeignKey(
+        PaymentBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="intents", db_column="batch_id"
+    )
+    tx_hash = models.CharField(max_length=66, null=True, blank=True)
+    block_number = models.BigIntegerField(null=True, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    metadata = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "x402_payment_intents"
+        indexes = [
+            models.Index(fields=["tenant_id", "store_id", "created_at"], name="x402_intents_stream_created"),
+            models.Index(fields=["payer_address"], name="x402_intents_payer"),
+            models.Index(fields=["payee_address"], name="x402_intents_payee"),
+            models.Index(
+                fields=["tenant_id", "store_id", "network", "sequence_number"],
+                name="x402_intents_ready",
+                condition=models.Q(status="sequenced"),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant_id", "store_id", "idempotency_key"],
+                name="x402_intents_idempotency_key",
+                condition=models.Q(idempotency_key__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["tenant_id", "store_id", "sequence_number"],
+                name="x402_intents_sequence",
+                condition=models.Q(sequence_number__isnull=False),
+            ),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="x402_intents_amount_positive"),
+            models.CheckConstraint(
+                condition=models.Q(valid_until__gte=models.F("created_at_unix")), name="x402_intents_valid_window"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"intent {self.intent_id} #{self.sequence_number} ({self.status})"
+
+
+class NonceReservation(models.Model):
+    """A used nonce of one payer in one ``(tenant, store)``; reserved with its intent."""
+
+    pk = models.CompositePrimaryKey("tenant_id", "store_id", "payer_address", "nonce")
+    tenant_id = models.UUIDField()
+    store_id = models.UUIDField()
+    payer_address = models.CharField(max_length=66)
+    nonce = models.BigIntegerField()
+    intent = models.ForeignKey(PaymentIntent, on_delete=models.CASCADE, db_column="intent_id")
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "x402_nonce_tracking"
+
+    def __str__(self) -> str:
+        return f"{self.payer_address} nonce {self.nonce}"
+
+
+class AttemptOutcome(models.TextChoices):
+    SUBMITTED = "submitted"
+    REPLACED = "replaced"
+    CONFIRMED = "confirmed"
+    ERROR = "error"
+    DEAD = "dead"
+
+
+class SettlementAttempt(models.Model):
+    """One try to settle a batch on chain. ``dead`` rows are the payments dead-letter records."""
+
+    batch = models.ForeignKey(PaymentBatch, on_delete=models.PROTECT, related_name="attempts", db_column="batch_id")
+    attempt = models.IntegerField()
+    backend = models.CharField(max_length=16)
+    outcome = models.CharField(max_length=16, choices=AttemptOutcome.choices)
+    tx_hash = models.CharField(max_length=66, null=True, blank=True)
+    tx_nonce = models.BigIntegerField(null=True, blank=True)
+    max_fee_per_gas = models.BigIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "x402_settlement_attempts"
+        indexes = [models.Index(fields=["batch", "attempt"], name="x402_attempts_batch")]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id} attempt {self.attempt}: {self.outcome}"

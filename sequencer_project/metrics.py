@@ -102,3 +102,20 @@ def register_gauge_provider(name: str, documentation: str, read: Callable[[], fl
 def gauge_providers() -> list[GaugeProvider]:
     with _providers_lock:
         return list(_providers.values())
+
+
+# --- x402 payments (issue 7) ------------------------------------------------------------------
+X402_SEQUENCING_SECONDS = Histogram(
+    "x402_intent_sequencing_seconds",
+    "Intent submission transaction (counter lock to commit).",
+    buckets=DB_BUCKETS,
+)
+X402_BATCH_ASSEMBLY_SECONDS = Histogram(
+    "x402_batch_assembly_seconds", "Building and committing one x402 batch.", buckets=LATENCY_BUCKETS
+)
+X402_SETTLEMENT_SECONDS = Histogram(
+    "x402_settlement_seconds",
+    "Submitting one batch on chain until its confirmations.",
+    buckets=(0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0),
+)
+X402_SETTLEMENTS = Counter("x402_settlements", "Settlement attempts by backend and outcome.", ["backend", "outcome"])

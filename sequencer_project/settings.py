@@ -251,3 +251,32 @@ PUBLIC_AGENT_REGISTRATION_ENABLED: bool = env.bool("PUBLIC_AGENT_REGISTRATION_EN
 AGENT_REGISTRATION_RATE_LIMIT: int = env.int("AGENT_REGISTRATION_RATE_LIMIT", default=30)
 # Proxies we run in front of the app: the client IP is that many hops from the right of X-Forwarded-For.
 TRUSTED_PROXY_COUNT: int = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# --- x402 payments (issue 7): batching and settlement ------------------------------------------
+X402_BATCH_INTERVAL_SECONDS: float = env.float("X402_BATCH_INTERVAL_SECONDS", default=2.0)
+X402_BATCH_MAX_SIZE: int = min(env.int("X402_BATCH_MAX_SIZE", default=100), 1000)
+X402_BATCH_MAX_WAIT_SECONDS: float = env.float("X402_BATCH_MAX_WAIT_SECONDS", default=3.0)
+X402_BATCH_NETWORKS: list[str] = env.list("X402_BATCH_NETWORKS", default=["set_chain"])
+# "record": admin POST /api/v1/x402/batches/settle; "evm": a task sends each batch on chain.
+X402_SETTLEMENT_BACKEND: str = env.str("X402_SETTLEMENT_BACKEND", default="record")
+X402_EVM_RPC_URL: str = env.str("X402_EVM_RPC_URL", default="eth-tester://")
+X402_EVM_RPC_TIMEOUT_SECONDS: float = env.float("X402_EVM_RPC_TIMEOUT_SECONDS", default=5.0)
+X402_SETTLEMENT_ADDRESS: str = env.str("X402_SETTLEMENT_ADDRESS", default="0x" + "00" * 19 + "42")
+X402_SETTLEMENT_PRIVATE_KEY: str = env.str("X402_SETTLEMENT_PRIVATE_KEY", default="")
+X402_SETTLEMENT_PRIORITY_FEE_WEI: int = env.int("X402_SETTLEMENT_PRIORITY_FEE_WEI", default=1_000_000_000)
+X402_SETTLEMENT_CONFIRMATIONS: int = env.int("X402_SETTLEMENT_CONFIRMATIONS", default=1)
+X402_SETTLEMENT_RECEIPT_TIMEOUT_SECONDS: float = env.float("X402_SETTLEMENT_RECEIPT_TIMEOUT_SECONDS", default=20.0)
+X402_SETTLEMENT_MAX_REPLACEMENTS: int = env.int("X402_SETTLEMENT_MAX_REPLACEMENTS", default=3)
+X402_SETTLEMENT_MAX_RETRIES: int = env.int("X402_SETTLEMENT_MAX_RETRIES", default=6)
+X402_SETTLEMENT_RETRY_BASE_SECONDS: int = env.int("X402_SETTLEMENT_RETRY_BASE_SECONDS", default=10)
+X402_MAX_VALIDITY_SECONDS = 86_400  # the reference's cap on valid_until - now; nonces are kept twice as long
+X402_NONCE_CLEANUP_INTERVAL_SECONDS: int = env.int("X402_NONCE_CLEANUP_INTERVAL_SECONDS", default=3600)
+CELERY_BEAT_SCHEDULE["payments.nonces_prune"] = {
+    "task": "payments.nonces_prune",
+    "schedule": X402_NONCE_CLEANUP_INTERVAL_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["payments.batches_assemble"] = {
+    "task": "payments.batches_assemble",
+    "schedule": X402_BATCH_INTERVAL_SECONDS,
+    "options": {"expires": X402_BATCH_INTERVAL_SECONDS * 5},
+}

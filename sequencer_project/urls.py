@@ -17,5 +17,7 @@ urlpatterns = [
     path("metrics", MetricsApi.as_view(), name="metrics"),
     path("api/v1/", include("events.api.urls")),
     path("api/v1/", include("tenants.api.urls")),
+    # x402 payments (issue 7).
+    path("api/v1/", include("payments.api.urls")),
     path("admin/", admin.site.urls),
 ]

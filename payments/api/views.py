@@ -1,0 +1,197 @@
+"""x402 endpoints (REFERENCE.md §2.2, §5; docs/payments.md)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from events.api.views import read_json_body
+from payments import errors
+from payments.api.serializers import (
+    batch_created_output,
+    batch_output,
+    intent_output,
+    intent_status_output,
+    receipt_output,
+    submitted_output,
+)
+from payments.hashing import NETWORKS
+from payments.intents import parse_payment_request
+from payments.selectors import (
+    IntentFilters,
+    payment_batch_get,
+    payment_batch_intent_ids,
+    payment_intent_get,
+    payment_intent_list,
+    payment_receipt_get,
+)
+from payments.services.batches import BatchKey, batch_create_manual
+from payments.services.intents import payment_intent_submit
+from payments.services.settlement import batch_settle_record
+from sequencer_project.api.errors import InvalidParameterError, InvalidRequestError
+from sequencer_project.api.principal import Permission
+from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_int, query_uuid, query_uuid_optional
+
+_MAX_LIST = 1000
+_MAX_OFFSET = 10_000
+
+
+class PaymentListCreateApi(TenantApiMixin):
+    """``POST`` submits a signed intent; ``GET`` lists intents of a tenant (newest first)."""
+
+    def post(self, request: Request) -> Response:
+        parsed = parse_payment_request(read_json_body(request))
+        self.principal.check_agent(parsed.source_agent_id)
+        self.stream_for(parsed.tenant_id, parsed.store_id, Permission.WRITE)
+        submitted = payment_intent_submit(request=parsed)
+        return Response(submitted_output(submitted), status=200 if submitted.replayed else 201)
+
+    def get(self, request: Request) -> Response:
+        tenant_id = query_uuid(request, "tenant_id")
+        store_id = query_uuid_optional(request, "store_id")
+        principal = self.principal
+        if store_id is None and principal.store_ids and not principal.is_superadmin:
+            raise InvalidParameterError("Store-scoped credentials must pass store_id.", parameter="store_id")
+        principal.check_stream(tenant_id, store_id, Permission.READ)
+        params = request.query_params
+        filters = IntentFilters(
+            tenant_id=tenant_id,
+            store_id=store_id,
+            payer_address=params.get("payer_address") or None,
+            payee_address=params.get("payee_address") or None,
+            status=params.get("status") or None,
+            network=params.get("network") or None,
+            asset=(params.get("asset") or "").lower() or None,
+            batch_id=query_uuid_optional(request, "batch_id"),
+            from_date=_date(params.get("from_date"), "from_date"),
+            to_date=_date(params.get("to_date"), "to_date"),
+        )
+        limit = query_int(request, "limit", default=100, minimum=1, maximum=_MAX_LIST)
+        offset = query_int(request, "offset", default=0, minimum=0)
+        if offset > _MAX_OFFSET:
+            raise InvalidParameterError(f"'offset' must be at most {_MAX_OFFSET}.", parameter="offset")
+        intents = payment_intent_list(filters=filters, limit=limit, offset=offset)
+        return Response([intent_output(i) for i in intents])
+
+
+def _date(raw: str | None, name: str) -> datetime | None:
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidParameterError(f"'{name}' must be an RFC 3339 timestamp.", parameter=name) from exc
+    if value.tzinfo is None:
+        raise InvalidParameterError(f"'{name}' must carry a UTC offset.", parameter=name)
+    return value
+
+
+class _IntentApi(TenantApiMixin):
+    def intent(self, intent_id: str) -> Any:
+        self.principal.require(Permission.READ)
+        intent = payment_intent_get(intent_id=parse_uuid(intent_id, "intent_id"))
+        if intent is None or not self.visible(intent.tenant_id, intent.store_id):
+            raise errors.PaymentNotFoundError(f"No payment intent {intent_id} is visible to this credential.")
+        return intent
+
+
+class PaymentDetailApi(_IntentApi):
+    def get(self, request: Request, intent_id: str) -> Response:
+        return Response(intent_status_output(self.intent(intent_id)))
+
+
+class PaymentReceiptApi(_IntentApi):
+    def get(self, request: Request, intent_id: str) -> Response:
+        intent = self.intent(intent_id)
+        receipt = payment_receipt_get(intent=intent)
+        if receipt is None:
+            raise errors.PaymentNotBatchedError(
+                f"Intent {intent_id} is {intent.status}; its receipt exists once its batch is committed.",
+                status=intent.status,
+            )
+        return Response(receipt_output(receipt))
+
+
+def _object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise InvalidRequestError("The request body must be a JSON object.")
+    return body
+
+
+def _optional_int(body: dict[str, Any], name: str) -> int | None:
+    value = body.get(name)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise errors.InvalidBatchRequestError(f"'{name}' must be a non-negative integer.", field=name)
+    return value
+
+
+def _body_uuid(body: dict[str, Any], name: str) -> uuid.UUID:
+    raw = body.get(name)
+    if not isinstance(raw, str):
+        raise errors.InvalidBatchRequestError(f"'{name}' must be a UUID string.", field=name)
+    try:
+        return uuid.UUID(raw)
+    except ValueError as exc:
+        raise errors.InvalidBatchRequestError(f"'{name}' must be a UUID string.", field=name) from exc
+
+
+class BatchCreateApi(TenantApiMixin):
+    """``POST /api/v1/x402/batches`` (admin): batch given or the oldest sequenced intents now."""
+
+    def post(self, request: Request) -> Response:
+        body = _object(read_json_body(request))
+        tenant_id, store_id = _body_uuid(body, "tenant_id"), _body_uuid(body, "store_id")
+        self.stream_for(tenant_id, store_id, Permission.ADMIN)
+        network = body.get("network", "set_chain")
+        if network not in NETWORKS:
+            raise errors.InvalidBatchRequestError(f"Unknown network {network!r}.", field="network")
+        max_size = _optional_int(body, "max_size") or settings.X402_BATCH_MAX_SIZE
+        if not 1 <= max_size <= 1000:
+            raise errors.InvalidBatchRequestError("'max_size' must be between 1 and 1000.", field="max_size")
+        raw_ids = body.get("intent_ids")
+        intent_ids = None
+        if raw_ids is not None:
+            if not isinstance(raw_ids, list):
+                raise errors.InvalidBatchRequestError("'intent_ids' must be a list of UUIDs.", field="intent_ids")
+            intent_ids = [_body_uuid({"id": i}, "id") for i in raw_ids]
+        batch = batch_create_manual(
+            key=BatchKey(tenant_id, store_id, network), intent_ids=intent_ids, max_size=max_size
+        )
+        return Response(batch_created_output(batch), status=201)
+
+
+class BatchDetailApi(TenantApiMixin):
+    def get(self, request: Request, batch_id: str) -> Response:
+        self.principal.require(Permission.READ)
+        parsed = parse_uuid(batch_id, "batch_id")
+        batch = payment_batch_get(batch_id=parsed)
+        if batch is None or not self.visible(batch.tenant_id, batch.store_id):
+            raise errors.BatchNotFoundError(f"No batch {batch_id} is visible to this credential.")
+        return Response({"batch": batch_output(batch, payment_batch_intent_ids(batch_id=parsed))})
+
+
+class BatchSettleApi(TenantApiMixin):
+    """``POST /api/v1/x402/batches/settle`` (admin): record an externally made settlement."""
+
+    def post(self, request: Request) -> Response:
+        body = _object(read_json_body(request))
+        batch_id = _body_uuid(body, "batch_id")
+        batch = payment_batch_get(batch_id=batch_id)
+        if batch is None or not self.visible(batch.tenant_id, batch.store_id):
+            raise errors.BatchNotFoundError(f"No batch {batch_id} is visible to this credential.")
+        self.stream_for(batch.tenant_id, batch.store_id, Permission.ADMIN)
+        tx_hash = body.get("tx_hash")
+        if tx_hash is not None and not isinstance(tx_hash, str):
+            raise errors.InvalidSettlementError("'tx_hash' must be a hex string.", field="tx_hash")
+        settled = batch_settle_record(
+            batch_id=batch_id,
+            tx_hash=tx_hash,
+            block_number=_optional_int(body, "block_number"),
+            gas_used=_optional_int(body, "gas_used"),
+        )
+        return Response({"batch": batch_output(settled, payment_batch_intent_ids(batch_id=batch_id))})

@@ -1,0 +1,68 @@
+"""Errors of the payments app. Codes are public contracts (docs/errors.md)."""
+
+from sequencer_project.api.errors import BadRequestError, ConflictError, NotFoundError
+
+
+class InvalidPaymentFieldError(BadRequestError):
+    code = "invalid_payment_field"
+    title = "A payment intent field is missing or invalid"
+
+
+class PaymentValidityError(BadRequestError):
+    code = "payment_validity_window"
+    title = "valid_until is in the past or more than 24 hours ahead"
+
+
+class SigningHashMismatchError(BadRequestError):
+    code = "signing_hash_mismatch"
+    title = "signing_hash does not match the recomputed x402 signing hash"
+
+
+class PaymentSignatureError(BadRequestError):
+    code = "payment_signature_invalid"
+    title = "payer_signature does not verify"
+
+
+class PayerKeyNotBoundError(BadRequestError):
+    code = "payer_key_not_bound"
+    title = "payer_public_key is not the payer's registered agent key"
+
+
+class PaymentAgentKeyNotFoundError(NotFoundError):
+    code = "payment_agent_key_not_found"
+    title = "No usable registered key for this agent and key id"
+
+
+class NonceAlreadyUsedError(BadRequestError):
+    code = "nonce_already_used"
+    title = "Nonce already used for this payer"
+
+
+class IdempotencyConflictError(ConflictError):
+    code = "idempotency_key_conflict"
+    title = "idempotency_key was already used with different parameters"
+
+
+class PaymentNotFoundError(NotFoundError):
+    code = "payment_not_found"
+    title = "Payment intent not found"
+
+
+class PaymentNotBatchedError(ConflictError):
+    code = "payment_not_batched"
+    title = "The payment intent is not in a committed batch yet"
+
+
+class BatchNotFoundError(NotFoundError):
+    code = "batch_not_found"
+    title = "Payment batch not found"
+
+
+class InvalidBatchRequestError(BadRequestError):
+    code = "invalid_batch_request"
+    title = "The batch cannot be built from these intents"
+
+
+class InvalidSettlementError(BadRequestError):
+    code = "invalid_state_transition"
+    title = "The batch cannot be settled from its current state with these values"

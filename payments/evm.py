@@ -1,0 +1,180 @@
+"""The EVM side of settlement: connect, encode, send, replace, confirm, read back.
+
+A settlement is a plain data transaction to ``X402_SETTLEMENT_ADDRESS`` whose calldata is a
+contract-style call ``settleBatch(bytes16 batchId, bytes32 merkleRoot, bytes32 stateRoot,
+uint64 paymentCount, uint64 sequenceStart, uint64 sequenceEnd, (string,uint256,uint64)[] totals)``
+(4-byte selector + ABI encoding), so a settlement contract can later be deployed at that address
+without changing the format. Anyone can verify a batch by reading the transaction back and
+decoding its input (:func:`decode_settlement`).
+
+``X402_EVM_RPC_URL=eth-tester://`` selects an in-process chain (eth-tester + py-evm), one per
+process, used by tests and local runs; anything else is an HTTP JSON-RPC endpoint.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+from django.conf import settings
+
+if TYPE_CHECKING:
+    from web3 import Web3
+
+# web3 and the eth-* libraries are imported inside the functions: importing web3 takes seconds,
+# and this module sits on the URLconf's import path (views → settlement service).
+IN_PROCESS_URL = "eth-tester://"
+SIGNATURE = "settleBatch(bytes16,bytes32,bytes32,uint64,uint64,uint64,(string,uint256,uint64)[])"
+_TYPES = ["bytes16", "bytes32", "bytes32", "uint64", "uint64", "uint64", "(string,uint256,uint64)[]"]
+
+
+class ChainUnavailableError(Exception):
+    """The RPC endpoint could not be reached or refused the call; retry later."""
+
+
+class SettlementRevertedError(Exception):
+    """The transaction was mined with status 0."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    batch_id: bytes
+    merkle_root: bytes
+    state_root: bytes
+    payment_count: int
+    sequence_start: int
+    sequence_end: int
+    totals: tuple[tuple[str, int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SentTransaction:
+    tx_hash: str
+    nonce: int
+    max_fee_per_gas: int
+    priority_fee: int
+
+
+@dataclass(frozen=True, slots=True)
+class MinedTransaction:
+    tx_hash: str
+    block_number: int
+    gas_used: int
+
+
+@functools.cache
+def selector() -> bytes:
+    """The 4-byte function selector of :data:`SIGNATURE`."""
+    from eth_utils.crypto import keccak
+
+    return keccak(text=SIGNATURE)[:4]
+
+
+def encode_settlement(s: Settlement) -> bytes:
+    from eth_abi.abi import encode
+
+    return selector() + encode(
+        _TYPES,
+        [s.batch_id, s.merkle_root, s.state_root, s.payment_count, s.sequence_start, s.sequence_end, list(s.totals)],
+    )
+
+
+def decode_settlement(data: bytes) -> Settlement:
+    """Parse settlement calldata; ``ValueError`` when it is not one."""
+    from eth_abi.abi import decode
+
+    if data[:4] != selector():
+        raise ValueError("not a settleBatch call")
+    values = decode(_TYPES, data[4:])
+    return Settlement(
+        batch_id=values[0],
+        merkle_root=values[1],
+        state_root=values[2],
+        payment_count=values[3],
+        sequence_start=values[4],
+        sequence_end=values[5],
+        totals=tuple((str(a), int(t), int(c)) for a, t, c in values[6]),
+    )
+
+
+@functools.cache
+def _in_process_chain() -> Web3:
+    from web3 import EthereumTesterProvider, Web3
+
+    return Web3(EthereumTesterProvider())
+
+
+def chain() -> Web3:
+    """The configured chain connection (no network I/O here)."""
+    from web3 import Web3
+
+    url = settings.X402_EVM_RPC_URL
+    if url == IN_PROCESS_URL:
+        return _in_process_chain()
+    return Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": settings.X402_EVM_RPC_TIMEOUT_SECONDS}))
+
+
+def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    from web3.exceptions import TimeExhausted, Web3Exception
+
+    try:
+        return fn(*args, **kwargs)
+    except (OSError, Web3Exception) as exc:
+        if isinstance(exc, TimeExhausted):
+            raise
+        raise ChainUnavailableError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def send(w3: Web3, data: bytes, *, nonce: int | None = None, min_fee: int = 0, min_tip: int = 0) -> SentTransaction:
+    """Sign and send a settlement; ``nonce`` + higher fees replace a stuck transaction."""
+    from eth_account import Account
+    from web3 import Web3
+
+    account = Account.from_key(settings.X402_SETTLEMENT_PRIVATE_KEY)
+    if nonce is None:
+        nonce = int(_call(w3.eth.get_transaction_count, account.address, "pending"))
+    base = int(_call(w3.eth.get_block, "latest").get("baseFeePerGas", 0))
+    tip = max(int(settings.X402_SETTLEMENT_PRIORITY_FEE_WEI), min_tip)
+    fee = max(2 * base + tip, min_fee)
+    tx: dict[str, Any] = {
+        "from": account.address,
+        "to": Web3.to_checksum_address(settings.X402_SETTLEMENT_ADDRESS),
+        "value": 0,
+        "data": data,
+        "nonce": nonce,
+        "chainId": int(_call(lambda: w3.eth.chain_id)),
+        "maxFeePerGas": fee,
+        "maxPriorityFeePerGas": tip,
+    }
+    tx["gas"] = int(_call(w3.eth.estimate_gas, tx))
+    signed = account.sign_transaction(tx)
+    tx_hash = _call(w3.eth.send_raw_transaction, signed.raw_transaction)
+    return SentTransaction("0x" + bytes(tx_hash).hex(), nonce, fee, tip)
+
+
+def wait_mined(w3: Web3, tx_hash: str, *, timeout: float) -> MinedTransaction | None:
+    """The receipt once mined with the configured confirmations; ``None`` on timeout."""
+    from web3.exceptions import TimeExhausted
+
+    try:
+        receipt = _call(w3.eth.wait_for_transaction_receipt, tx_hash, timeout=timeout, poll_latency=0.1)
+    except TimeExhausted:
+        return None
+    if receipt["status"] != 1:
+        raise SettlementRevertedError(f"transaction {tx_hash} reverted")
+    block = int(receipt["blockNumber"])
+    needed = int(settings.X402_SETTLEMENT_CONFIRMATIONS)
+    deadline = time.monotonic() + timeout
+    while int(_call(lambda: w3.eth.block_number)) - block + 1 < needed:
+        if time.monotonic() > deadline:
+            raise ChainUnavailableError(f"{tx_hash} mined in block {block} but not yet {needed} confirmations")
+        time.sleep(0.5)
+    return MinedTransaction(tx_hash, block, int(receipt["gasUsed"]))
+
+
+def read_back(w3: Web3, tx_hash: str) -> Settlement:
+    """Decode the settlement a mined transaction carries."""
+    tx = _call(w3.eth.get_transaction, tx_hash)
+    return decode_settlement(bytes(cast(bytes, tx["input"])))

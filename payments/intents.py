@@ -1,0 +1,191 @@
+"""Parsing and stateless checks of ``POST /api/v1/x402/payments`` (REFERENCE.md §5.2 steps 1-6).
+
+Everything here runs before any transaction: field checks, the 24 h validity window, hex
+parsing, and the signing-hash recomputation. Signature verification needs the agent's keys and
+lives in :mod:`payments.services.intents`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from payments import errors
+from payments.hashing import ASSETS, NETWORKS, TOKEN_ADDRESSES, signing_hash
+from sequencer_project.api.errors import InvalidRequestError, PayloadTooLargeError
+
+MAX_VALIDITY_SECONDS = 86_400
+_I64_MAX = 2**63 - 1
+_LIMITS = {"idempotency_key": 255, "resource_uri": 4096, "description": 8192, "merchant_id": 1024, "order_id": 1024}
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRequest:
+    tenant_id: uuid.UUID
+    store_id: uuid.UUID
+    source_agent_id: uuid.UUID
+    agent_key_id: int
+    payer_address: str
+    payee_address: str
+    amount: int
+    asset: str
+    network: str
+    chain_id: int
+    token_address: str | None
+    valid_until: int
+    nonce: int
+    idempotency_key: str | None
+    resource_uri: str | None
+    description: str | None
+    order_id: str | None
+    merchant_id: str | None
+    metadata: Any
+    signing_hash: bytes
+    payer_signature: bytes
+    payer_public_key: bytes | None
+    request_hash: bytes
+
+
+def _field(body: dict[str, Any], name: str, *, required: bool = True) -> Any:
+    value = body.get(name)
+    if value is None and required:
+        raise errors.InvalidPaymentFieldError(f"'{name}' is required.", field=name)
+    return value
+
+
+def _uuid(body: dict[str, Any], name: str) -> uuid.UUID:
+    raw = _field(body, name)
+    try:
+        value = uuid.UUID(str(raw))
+    except ValueError as exc:
+        raise errors.InvalidPaymentFieldError(f"'{name}' must be a UUID.", field=name) from exc
+    if value.int == 0:
+        raise errors.InvalidPaymentFieldError(f"'{name}' must not be the nil UUID.", field=name)
+    return value
+
+
+def _int(body: dict[str, Any], name: str, *, minimum: int, required: bool = True, default: int = 0) -> int:
+    raw = _field(body, name, required=required)
+    if raw is None:
+        return default
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise errors.InvalidPaymentFieldError(f"'{name}' must be an integer.", field=name)
+    if not minimum <= raw <= _I64_MAX:
+        raise errors.InvalidPaymentFieldError(f"'{name}' must be between {minimum} and {_I64_MAX}.", field=name)
+    return int(raw)
+
+
+def _text(body: dict[str, Any], name: str) -> str | None:
+    raw = body.get(name)
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise errors.InvalidPaymentFieldError(f"'{name}' must be a string.", field=name)
+    if len(raw.encode()) > _LIMITS[name]:
+        raise PayloadTooLargeError(f"'{name}' is longer than {_LIMITS[name]} bytes.", field=name)
+    return raw
+
+
+def _address(body: dict[str, Any], name: str) -> str:
+    raw = _field(body, name)
+    if not isinstance(raw, str):
+        raise errors.InvalidPaymentFieldError(f"'{name}' must be a hex string.", field=name)
+    if len(raw) > 66:
+        raise PayloadTooLargeError(f"'{name}' is longer than 66 characters.", field=name)
+    digits = raw.removeprefix("0x")
+    try:
+        bytes.fromhex(digits)
+    except ValueError as exc:
+        raise errors.InvalidPaymentFieldError(f"'{name}' must be hex.", field=name) from exc
+    if not digits or len(digits) % 2:
+        raise errors.InvalidPaymentFieldError(f"'{name}' must be a non-empty even-length hex string.", field=name)
+    return raw
+
+
+def parse_hex(raw: Any, name: str, lengths: tuple[int, ...]) -> bytes:
+    if not isinstance(raw, str):
+        raise errors.InvalidPaymentFieldError(f"'{name}' must be a hex string.", field=name)
+    try:
+        value = bytes.fromhex(raw.removeprefix("0x"))
+    except ValueError as exc:
+        raise errors.InvalidPaymentFieldError(f"'{name}' must be hex.", field=name) from exc
+    if len(value) not in lengths:
+        raise errors.InvalidPaymentFieldError(f"'{name}' must be {' or '.join(map(str, lengths))} bytes.", field=name)
+    return value
+
+
+def parse_payment_request(body: Any, *, now: int | None = None) -> PaymentRequest:
+    """Validate ``body`` and recompute its signing hash; raises a 4xx ``SequencerError``."""
+    if not isinstance(body, dict):
+        raise InvalidRequestError("The request body must be a JSON object.")
+    now = int(time.time()) if now is None else now
+    tenant_id, store_id = _uuid(body, "tenant_id"), _uuid(body, "store_id")
+    agent_id = _uuid(body, "source_agent_id")
+    key_id = _int(body, "agent_key_id", minimum=1, required=False, default=1)
+    payer, payee = _address(body, "payer_address"), _address(body, "payee_address")
+    if payer.lower().removeprefix("0x") == payee.lower().removeprefix("0x"):
+        raise errors.InvalidPaymentFieldError("payer_address and payee_address must differ.", field="payee_address")
+    amount = _int(body, "amount", minimum=1)
+    asset_raw = _field(body, "asset")
+    asset = asset_raw.lower() if isinstance(asset_raw, str) else ""
+    if asset not in ASSETS:
+        raise errors.InvalidPaymentFieldError(f"'asset' must be one of {', '.join(ASSETS)}.", field="asset")
+    network = _field(body, "network")
+    if network not in NETWORKS:
+        raise errors.InvalidPaymentFieldError(f"'network' must be one of {', '.join(NETWORKS)}.", field="network")
+    valid_until = _int(body, "valid_until", minimum=0)
+    nonce = _int(body, "nonce", minimum=0)
+    texts = {name: _text(body, name) for name in _LIMITS}
+    if valid_until < now or valid_until > now + MAX_VALIDITY_SECONDS:
+        raise errors.PaymentValidityError(
+            f"valid_until must be between now ({now}) and now + {MAX_VALIDITY_SECONDS} s.", field="valid_until"
+        )
+    claimed = parse_hex(_field(body, "signing_hash"), "signing_hash", (32,))
+    signature = parse_hex(_field(body, "payer_signature"), "payer_signature", (64, 65))[:64]
+    raw_key = body.get("payer_public_key")
+    public_key = None if raw_key is None else parse_hex(raw_key, "payer_public_key", (32,))
+    digest = signing_hash(
+        payer=payer, payee=payee, amount=amount, asset=asset, network=network, valid_until=valid_until, nonce=nonce
+    )
+    if digest != claimed:
+        raise errors.SigningHashMismatchError(f"Recomputed signing hash is 0x{digest.hex()}.")
+    metadata = body.get("metadata")
+    normalised = {
+        "agent": str(agent_id),
+        "key": key_id,
+        "hash": digest.hex(),
+        "sig": signature.hex(),
+        "pub": public_key.hex() if public_key else None,
+        **texts,
+        "metadata": metadata,
+    }
+    return PaymentRequest(
+        tenant_id=tenant_id,
+        store_id=store_id,
+        source_agent_id=agent_id,
+        agent_key_id=key_id,
+        payer_address=payer,
+        payee_address=payee,
+        amount=amount,
+        asset=asset,
+        network=network,
+        chain_id=NETWORKS[network],
+        token_address=TOKEN_ADDRESSES.get((asset, network)),
+        valid_until=valid_until,
+        nonce=nonce,
+        idempotency_key=texts["idempotency_key"],
+        resource_uri=texts["resource_uri"],
+        description=texts["description"],
+        order_id=texts["order_id"],
+        merchant_id=texts["merchant_id"],
+        metadata=metadata,
+        signing_hash=digest,
+        payer_signature=signature,
+        payer_public_key=public_key,
+        request_hash=hashlib.sha256(orjson.dumps(normalised, option=orjson.OPT_SORT_KEYS)).digest(),
+    )

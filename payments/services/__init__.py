@@ -1,0 +1,1 @@
+"""Write side of the payments app: intent submission, batch assembly, settlement."""

@@ -1,0 +1,149 @@
+"""Intent submission: verify outside the lock, then sequence gap-free into stream kind 3.
+
+Same design as the ingest paths (ADR 0001): the signature is verified before any transaction;
+one short transaction then locks the stream's x402 counter row, answers an idempotent replay,
+reserves the nonce, inserts the intent as ``sequenced`` with ``head + 1`` and advances the
+counter (``payments/sql/insert_intent.sql``), and commits. A used nonce rolls back everything,
+so a failed submission burns neither a nonce nor a sequence number.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from django.db import connection, transaction
+
+from events.sql import CREATE_STREAM, LOCK_COUNTER
+from events.streams import StreamKind
+from payments import errors
+from payments.intents import PaymentRequest
+from payments.models import NonceReservation
+from payments.sql import INSERT_INTENT, SELECT_INTENT_BY_IDEMPOTENCY
+from sequencer_project import metrics
+from tenants.selectors import agent_keys_get
+from ves.signing import verify
+
+
+@dataclass(frozen=True, slots=True)
+class SubmittedIntent:
+    intent_id: uuid.UUID
+    status: str
+    sequence_number: int
+    sequenced_at: datetime
+    batch_id: uuid.UUID | None
+    replayed: bool
+
+
+def payment_signature_verify(*, request: PaymentRequest) -> None:
+    """Verify the payer signature against the registered agent key (ADR 0006).
+
+    A supplied ``payer_public_key`` must be that registered key: it is never trusted alone.
+    """
+    keys = agent_keys_get(tenant_id=request.tenant_id, agent_id=request.source_agent_id, key_ids=[request.agent_key_id])
+    key = keys.get(request.agent_key_id)
+    if key is None:
+        raise errors.PaymentAgentKeyNotFoundError(
+            f"Agent {request.source_agent_id} has no key {request.agent_key_id} in this tenant."
+        )
+    problem = key.problem_at(datetime.now(UTC))
+    if problem is not None:
+        raise errors.PaymentAgentKeyNotFoundError(f"Agent key {request.agent_key_id} is {problem}.")
+    if request.payer_public_key is not None and request.payer_public_key != key.public_key:
+        raise errors.PayerKeyNotBoundError(
+            "payer_public_key differs from the registered key of source_agent_id/agent_key_id."
+        )
+    if not verify(key.public_key, request.signing_hash, request.payer_signature):
+        raise errors.PaymentSignatureError("payer_signature does not verify over signing_hash.")
+
+
+def payment_intent_submit(*, request: PaymentRequest) -> SubmittedIntent:
+    """Verify and sequence one intent; an idempotent replay returns the original.
+
+    Invariants: the x402 stream's numbers stay exactly ``1..head``; a nonce is used at most once
+    per ``(tenant, store, payer)``; an idempotency key names one request's parameters forever.
+    Locks: the stream's x402 counter row, from the idempotency read to commit.
+    """
+    payment_signature_verify(request=request)
+    started = time.perf_counter()
+    result = _sequence(request)
+    metrics.X402_SEQUENCING_SECONDS.observe(time.perf_counter() - started)
+    return result
+
+
+@transaction.atomic(durable=True)
+def _sequence(request: PaymentRequest) -> SubmittedIntent:
+    stream: dict[str, Any] = {
+        "tenant_id": request.tenant_id,
+        "store_id": request.store_id,
+        "stream_kind": int(StreamKind.X402),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(LOCK_COUNTER, stream)
+        row = cursor.fetchone()
+        if row is None:
+            cursor.execute(CREATE_STREAM, stream)
+            cursor.execute(LOCK_COUNTER, stream)
+            row = cursor.fetchone()
+        head = int(row[0])
+        if request.idempotency_key is not None:
+            cursor.execute(SELECT_INTENT_BY_IDEMPOTENCY, {**stream, "idempotency_key": request.idempotency_key})
+            existing = cursor.fetchone()
+            if existing is not None:
+                if bytes(existing[5]) != request.request_hash:
+                    raise errors.IdempotencyConflictError(
+                        "This idempotency_key was used for a request with different parameters.",
+                        intent_id=str(existing[0]),
+                    )
+                return SubmittedIntent(existing[0], existing[1], existing[2], existing[3], existing[4], True)
+        intent_id = uuid.uuid4()
+        now = datetime.now(UTC)
+        cursor.execute(
+            INSERT_INTENT,
+            {
+                **stream,
+                "intent_id": intent_id,
+                "source_agent_id": request.source_agent_id,
+                "agent_key_id": request.agent_key_id,
+                "payer_address": request.payer_address,
+                "payee_address": request.payee_address,
+                "amount": request.amount,
+                "asset": request.asset,
+                "network": request.network,
+                "chain_id": request.chain_id,
+                "token_address": request.token_address,
+                "created_at_unix": min(int(now.timestamp()), request.valid_until),
+                "valid_until": request.valid_until,
+                "nonce": request.nonce,
+                "idempotency_key": request.idempotency_key,
+                "request_hash": request.request_hash,
+                "resource_uri": request.resource_uri,
+                "description": request.description,
+                "order_id": request.order_id,
+                "merchant_id": request.merchant_id,
+                "signing_hash": request.signing_hash,
+                "payer_signature": request.payer_signature,
+                "payer_public_key": request.payer_public_key,
+                "sequence_number": head + 1,
+                "metadata": None if request.metadata is None else orjson.dumps(request.metadata).decode(),
+                "now": now,
+            },
+        )
+        nonce_rows, intent_rows, counter_rows = cursor.fetchone()
+    if nonce_rows == 0:
+        raise errors.NonceAlreadyUsedError(f"Nonce {request.nonce} was already used by payer {request.payer_address}.")
+    if intent_rows != 1 or counter_rows != 1:
+        raise AssertionError("x402 counter or intent write lost while the counter lock was held")  # defensive
+    return SubmittedIntent(intent_id, "sequenced", head + 1, now, None, False)
+
+
+def nonces_prune(*, older_than: timedelta) -> int:
+    """Forget nonce reservations older than ``older_than`` (default 48 h: twice the validity cap,
+    so an intent signed with a pruned nonce has expired and is refused by the window check)."""
+    cutoff = datetime.now(UTC) - older_than
+    deleted, _ = NonceReservation.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

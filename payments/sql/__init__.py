@@ -1,0 +1,6 @@
+"""SQL statements of the payments app, loaded once at import (one statement per file)."""
+
+from sequencer_project.db.sql import load_sql
+
+SELECT_INTENT_BY_IDEMPOTENCY = load_sql(__file__, "select_intent_by_idempotency.sql")
+INSERT_INTENT = load_sql(__file__, "insert_intent.sql")

@@ -1,0 +1,37 @@
+-- Reserve the payer's nonce, insert the intent as sequenced with the next number, and advance
+-- the x402 counter, all in one statement. Caller holds the counter row lock (lock_counter.sql,
+-- stream_kind 3) and passes head + 1. A used nonce inserts nothing anywhere (nonce_rows = 0).
+-- Index: x402_nonce_tracking pkey, sequence_counters pkey. Locks: inserted rows, counter row.
+-- Rows: exactly 1: (nonce_rows, intent_rows, counter_rows).
+WITH nonce AS (
+    INSERT INTO x402_nonce_tracking (tenant_id, store_id, payer_address, nonce, intent_id, created_at)
+    VALUES (%(tenant_id)s, %(store_id)s, %(payer_address)s, %(nonce)s, %(intent_id)s, %(now)s)
+    ON CONFLICT DO NOTHING
+    RETURNING intent_id
+), intent AS (
+    INSERT INTO x402_payment_intents (
+        intent_id, x402_version, status, tenant_id, store_id, source_agent_id, agent_key_id,
+        payer_address, payee_address, amount, asset, network, chain_id, token_address,
+        created_at_unix, valid_until, nonce, idempotency_key, request_hash, resource_uri,
+        description, order_id, merchant_id, signing_hash, payer_signature, payer_public_key,
+        sequence_number, sequenced_at, batch_id, metadata, created_at, updated_at
+    )
+    SELECT
+        nonce.intent_id, 1, 'sequenced', %(tenant_id)s, %(store_id)s, %(source_agent_id)s,
+        %(agent_key_id)s, %(payer_address)s, %(payee_address)s, %(amount)s, %(asset)s, %(network)s,
+        %(chain_id)s, %(token_address)s, %(created_at_unix)s, %(valid_until)s, %(nonce)s,
+        %(idempotency_key)s, %(request_hash)s, %(resource_uri)s, %(description)s, %(order_id)s,
+        %(merchant_id)s, %(signing_hash)s, %(payer_signature)s, %(payer_public_key)s,
+        %(sequence_number)s, %(now)s, NULL, %(metadata)s::jsonb, %(now)s, %(now)s
+    FROM nonce
+    RETURNING intent_id
+), counter AS (
+    UPDATE sequence_counters
+    SET current_sequence = %(sequence_number)s, updated_at = %(now)s
+    WHERE tenant_id = %(tenant_id)s
+      AND store_id = %(store_id)s
+      AND stream_kind = %(stream_kind)s
+      AND EXISTS (SELECT 1 FROM intent)
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM nonce), (SELECT count(*) FROM intent), (SELECT count(*) FROM counter)

@@ -1,0 +1,60 @@
+"""Celery tasks of the payments queue (routed by ``payments.*``).
+
+``payments.batches_assemble`` runs from beat every ``X402_BATCH_INTERVAL_SECONDS``; the
+singleton lock plus the per-stream ``PAYMENT_BATCH`` advisory lock make concurrent runs safe.
+With the ``evm`` backend it enqueues ``payments.batch_settle`` for each batch it committed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from celery import Task, shared_task
+from django.conf import settings
+
+from payments import evm
+from payments.services.batches import batches_assemble_due
+from payments.services.intents import nonces_prune
+from payments.services.settlement import BACKEND_EVM, batch_settle_evm, batch_settlement_fail
+from sequencer_project.db.singleton import singleton_job
+
+
+@shared_task(name="payments.batches_assemble", acks_late=True, soft_time_limit=50, time_limit=60)
+@singleton_job("payments.batches_assemble")
+def batches_assemble() -> list[str]:
+    """Commit every due batch; returns their ids."""
+    committed = [str(b) for b in batches_assemble_due()]
+    if settings.X402_SETTLEMENT_BACKEND == BACKEND_EVM:
+        for batch_id in committed:
+            batch_settle.delay(batch_id)
+    return committed
+
+
+@shared_task(
+    bind=True,
+    name="payments.batch_settle",
+    acks_late=True,
+    soft_time_limit=300,
+    time_limit=330,
+    max_retries=None,
+)
+def batch_settle(self: Task[Any, Any], batch_id: str) -> str:
+    """Settle one batch on chain; retries with exponential backoff, then dead-letters it."""
+    try:
+        return str(batch_settle_evm(batch_id=uuid.UUID(batch_id)).status)
+    except (evm.ChainUnavailableError, evm.SettlementRevertedError) as exc:
+        retries = self.request.retries or 0
+        if retries >= settings.X402_SETTLEMENT_MAX_RETRIES:
+            batch_settlement_fail(batch_id=uuid.UUID(batch_id), reason=f"after {retries + 1} tries: {exc}")
+            return "failed"
+        countdown = min(settings.X402_SETTLEMENT_RETRY_BASE_SECONDS * 2**retries, 600)
+        raise self.retry(exc=exc, countdown=countdown) from exc
+
+
+@shared_task(name="payments.nonces_prune", acks_late=True, soft_time_limit=50, time_limit=60)
+@singleton_job("payments.nonces_prune")
+def nonces_prune_task() -> int:
+    """Forget nonce reservations older than twice the 24 h validity cap."""
+    return nonces_prune(older_than=timedelta(seconds=2 * settings.X402_MAX_VALIDITY_SECONDS))

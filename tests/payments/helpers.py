@@ -1,0 +1,71 @@
+"""Signed x402 intents for tests: a payer agent with a registered Ed25519 key."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from rest_framework.test import APIClient
+
+from payments.hashing import signing_hash
+from tests.conftest import Persona
+from tests.events.ves_helpers import register_key
+from ves.signing import public_key_from_seed, sign
+
+PAYEE = "0x" + "ab" * 20
+
+
+@dataclass
+class Payer:
+    persona: Persona
+    agent_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    seed: bytes = field(default_factory=lambda: os.urandom(32))
+    address: str = field(default_factory=lambda: "0x" + os.urandom(20).hex())
+
+    @property
+    def public_key(self) -> bytes:
+        return public_key_from_seed(self.seed)
+
+    def register(self) -> Payer:
+        response = register_key(self.persona.client, self.persona.tenant_id, self.agent_id, 1, self.public_key)
+        assert response.status_code in (200, 201), response.content
+        return self
+
+    def intent(self, *, nonce: int, amount: int = 1000, network: str = "set_chain", **overrides: Any) -> dict[str, Any]:
+        valid_until = overrides.pop("valid_until", int(time.time()) + 3600)
+        asset = overrides.pop("asset", "usdc")
+        payee = overrides.pop("payee_address", PAYEE)
+        digest = signing_hash(
+            payer=self.address,
+            payee=payee,
+            amount=amount,
+            asset=asset,
+            network=network,
+            valid_until=valid_until,
+            nonce=nonce,
+        )
+        body: dict[str, Any] = {
+            "tenant_id": str(self.persona.tenant_id),
+            "store_id": str(self.persona.store_id),
+            "source_agent_id": str(self.agent_id),
+            "agent_key_id": 1,
+            "payer_address": self.address,
+            "payee_address": payee,
+            "amount": amount,
+            "asset": asset,
+            "network": network,
+            "valid_until": valid_until,
+            "nonce": nonce,
+            "signing_hash": "0x" + digest.hex(),
+            "payer_signature": "0x" + sign(self.seed, digest).hex(),
+        }
+        body.update(overrides)
+        return body
+
+
+def post_intent(client: APIClient, body: Any) -> Any:
+    return client.post("/api/v1/x402/payments", data=orjson.dumps(body), content_type="application/json")

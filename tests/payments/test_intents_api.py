@@ -1,0 +1,173 @@
+"""POST/GET /api/v1/x402/payments against PostgreSQL: sequencing, replay and validation."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from django.db import connection
+
+from tests.conftest import Persona
+from tests.payments.helpers import Payer, post_intent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def payer(owner: Persona) -> Payer:
+    return Payer(owner).register()
+
+
+def _x402_head(persona: Persona) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_sequence FROM sequence_counters WHERE tenant_id=%s AND store_id=%s AND stream_kind=3",
+            [persona.tenant_id, persona.store_id],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_submit_sequences_gap_free_from_one(payer: Payer, owner: Persona) -> None:
+    numbers = []
+    for nonce in range(3):
+        response = post_intent(owner.client, payer.intent(nonce=nonce))
+        assert response.status_code == 201, response.content
+        body = response.json()
+        assert body["status"] == "sequenced"
+        assert body["batch_id"] is None
+        numbers.append(body["sequence_number"])
+    assert numbers == [1, 2, 3]
+    assert _x402_head(owner) == 3
+    detail = owner.client.get(f"/api/v1/x402/payments/{body['intent_id']}").json()
+    assert detail == {**body, "sequenced_at": detail["sequenced_at"]}
+
+
+def test_replayed_nonce_is_refused_and_burns_nothing(payer: Payer, owner: Persona) -> None:
+    assert post_intent(owner.client, payer.intent(nonce=7)).status_code == 201
+    replay = post_intent(owner.client, payer.intent(nonce=7, amount=5))
+    assert replay.status_code == 400
+    assert replay.json()["code"] == "nonce_already_used"
+    assert _x402_head(owner) == 1
+    following = post_intent(owner.client, payer.intent(nonce=8))
+    assert following.json()["sequence_number"] == 2
+
+
+def test_same_nonce_is_free_for_another_payer(payer: Payer, owner: Persona) -> None:
+    other = Payer(owner).register()
+    assert post_intent(owner.client, payer.intent(nonce=1)).status_code == 201
+    assert post_intent(owner.client, other.intent(nonce=1)).status_code == 201
+
+
+@pytest.mark.parametrize("offset", [-5, 86_400 + 120])
+def test_validity_window(payer: Payer, owner: Persona, offset: int) -> None:
+    response = post_intent(owner.client, payer.intent(nonce=1, valid_until=int(time.time()) + offset))
+    assert response.status_code == 400
+    assert response.json()["code"] == "payment_validity_window"
+
+
+def test_bad_signature_is_refused(payer: Payer, owner: Persona) -> None:
+    body = payer.intent(nonce=1)
+    body["payer_signature"] = "0x" + "11" * 64
+    response = post_intent(owner.client, body)
+    assert response.status_code == 400
+    assert response.json()["code"] == "payment_signature_invalid"
+
+
+def test_signature_with_65th_byte_is_accepted(payer: Payer, owner: Persona) -> None:
+    body = payer.intent(nonce=1)
+    body["payer_signature"] += "1b"
+    assert post_intent(owner.client, body).status_code == 201
+
+
+def test_signing_hash_must_match_recomputation(payer: Payer, owner: Persona) -> None:
+    body = payer.intent(nonce=1)
+    body["amount"] = 999_999
+    response = post_intent(owner.client, body)
+    assert response.status_code == 400
+    assert response.json()["code"] == "signing_hash_mismatch"
+
+
+def test_supplied_public_key_must_be_the_registered_one(payer: Payer, owner: Persona) -> None:
+    impostor = Payer(owner)  # not registered: signs with its own key
+    body = impostor.intent(nonce=1)
+    body["source_agent_id"] = str(payer.agent_id)
+    body["payer_public_key"] = impostor.public_key.hex()
+    response = post_intent(owner.client, body)
+    assert response.status_code == 400
+    assert response.json()["code"] == "payer_key_not_bound"
+    good = payer.intent(nonce=2, payer_public_key=payer.public_key.hex())
+    assert post_intent(owner.client, good).status_code == 201
+
+
+def test_unregistered_agent_is_404(owner: Persona) -> None:
+    response = post_intent(owner.client, Payer(owner).intent(nonce=1))
+    assert response.status_code == 404
+    assert response.json()["code"] == "payment_agent_key_not_found"
+
+
+def test_idempotency_key(payer: Payer, owner: Persona) -> None:
+    first = post_intent(owner.client, payer.intent(nonce=1, idempotency_key="order-1"))
+    assert first.status_code == 201
+    again = post_intent(owner.client, payer.intent(nonce=1, idempotency_key="order-1"))
+    assert again.status_code == 200
+    assert again.json()["intent_id"] == first.json()["intent_id"]
+    changed = post_intent(owner.client, payer.intent(nonce=2, idempotency_key="order-1"))
+    assert changed.status_code == 409
+    assert changed.json()["code"] == "idempotency_key_conflict"
+    assert _x402_head(owner) == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "status"),
+    [
+        ("amount", 0, 400),
+        ("amount", "12", 400),
+        ("payer_address", "0xzz", 400),
+        ("payer_address", "0x" + "a" * 65, 413),
+        ("payee_address", None, 400),
+        ("asset", "doge", 400),
+        ("network", "solana", 400),
+        ("tenant_id", str(uuid.UUID(int=0)), 400),
+        ("signing_hash", "0x1234", 400),
+        ("description", "x" * 9000, 413),
+    ],
+)
+def test_field_checks(payer: Payer, owner: Persona, field: str, value: object, status: int) -> None:
+    body = payer.intent(nonce=1)
+    body[field] = value
+    response = post_intent(owner.client, body)
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/problem+json")
+
+
+def test_payer_equal_to_payee_is_refused(payer: Payer, owner: Persona) -> None:
+    response = post_intent(owner.client, payer.intent(nonce=1, payee_address=payer.address.upper().replace("0X", "0x")))
+    assert response.status_code == 400
+
+
+def test_outsider_cannot_write_or_read(payer: Payer, owner: Persona, outsider: Persona) -> None:
+    assert post_intent(outsider.client, payer.intent(nonce=1)).status_code == 403
+    created = post_intent(owner.client, payer.intent(nonce=1)).json()
+    assert outsider.client.get(f"/api/v1/x402/payments/{created['intent_id']}").status_code == 404
+    listing = outsider.client.get(f"/api/v1/x402/payments?tenant_id={owner.tenant_id}")
+    assert listing.status_code == 403
+
+
+def test_list_filters_and_paging(payer: Payer, owner: Persona) -> None:
+    for nonce in range(4):
+        post_intent(owner.client, payer.intent(nonce=nonce, asset="usdc" if nonce % 2 else "dai"))
+    base = f"/api/v1/x402/payments?tenant_id={owner.tenant_id}&store_id={owner.store_id}"
+    everything = owner.client.get(base).json()
+    assert [i["sequence_number"] for i in everything] == [4, 3, 2, 1]
+    assert [i["sequence_number"] for i in owner.client.get(base + "&asset=USDC").json()] == [4, 2]
+    assert [i["sequence_number"] for i in owner.client.get(base + "&limit=2&offset=1").json()] == [3, 2]
+    assert owner.client.get(base + "&offset=20000").status_code == 400
+
+
+def test_receipt_before_batching_is_409(payer: Payer, owner: Persona) -> None:
+    created = post_intent(owner.client, payer.intent(nonce=1)).json()
+    response = owner.client.get(f"/api/v1/x402/payments/{created['intent_id']}/receipt")
+    assert response.status_code == 409
+    assert response.json()["code"] == "payment_not_batched"
