@@ -241,3 +241,14 @@ if DATABASE_READ_URL:
     _replica["TEST"] = {"MIRROR": "default"}
     DATABASES["replica"] = _replica
 DATABASE_ROUTERS = ["sequencer_project.db.routers.ReadReplicaRouter"]
+
+# --- Schema registry, payload encryption, hot caches (issue 4) ----------------------------------
+# SCHEMA_VALIDATION_MODE: disabled | warn | enforce | required (aliases in schemas/modes.py); a
+# tenant's row in tenant_schema_settings overrides it.
+SCHEMA_VALIDATION_MODE: str = env.str("SCHEMA_VALIDATION_MODE", default="enforce")
+SCHEMA_MAX_BYTES: int = env.int("SCHEMA_MAX_BYTES", default=100 * 1024)
+CACHE_SCHEMA_MAX: int = env.int("CACHE_SCHEMA_MAX", default=10_000)
+CACHE_SCHEMA_TTL_SECS: float = env.float("CACHE_SCHEMA_TTL_SECS", default=300.0)
+HOT_CACHE_CHECK_SECONDS: float = env.float("HOT_CACHE_CHECK_SECONDS", default=0.25)
+HOT_CACHE_DEGRADED_TTL_SECONDS: float = env.float("HOT_CACHE_DEGRADED_TTL_SECONDS", default=1.0)
+INSTALLED_APPS += ["schemas.apps.SchemasConfig"]

@@ -17,5 +17,7 @@ urlpatterns = [
     path("metrics", MetricsApi.as_view(), name="metrics"),
     path("api/v1/", include("events.api.urls")),
     path("api/v1/", include("tenants.api.urls")),
+    # Schema registry (issue 4).
+    path("api/v1/", include("schemas.api.urls")),
     path("admin/", admin.site.urls),
 ]

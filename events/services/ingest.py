@@ -28,6 +28,7 @@ from django.db import DatabaseError, connection, transaction
 from events.envelopes import LegacyEvent
 from events.sql import CLASSIFY_BATCH, CREATE_STREAM, INSERT_BATCH, INSERT_REJECTIONS, LOCK_COUNTER, SELECT_HEAD
 from events.streams import StreamKind
+from schemas.registry import schema_failures
 from sequencer_project.db.instrumentation import timed_transaction
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class RejectionReason:
     DUPLICATE_COMMAND_ID = "DuplicateCommandId"
     VERSION_CONFLICT = "VersionConflict"
     INVALID_PAYLOAD_HASH = "InvalidPayloadHash"
+    SCHEMA_VALIDATION = "SchemaValidation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +112,14 @@ def event_ingest_legacy(
         if not e.supplied_hash_matches
     ]
     candidates = [e for e in events if e.supplied_hash_matches]
+    verdicts = schema_failures(
+        tenant_id=tenant_id, events=[(e.event_type, e.raw["payload"], False) for e in candidates]
+    )
+    schema_rejects = {e.index: f.summary for e, f in zip(candidates, verdicts, strict=True) if f is not None}
     for attempt in range(1, _MAX_ATTEMPTS + 1):
         try:
             with timed_transaction("legacy_ingest"):
-                return _ingest_once(batch_id, tenant_id, store_id, candidates, pre_rejected, request_id)
+                return _ingest_once(batch_id, tenant_id, store_id, candidates, pre_rejected, schema_rejects, request_id)
         except _EventIdRaceError:
             logger.info("event id race on %s/%s, attempt %d; retrying", tenant_id, store_id, attempt)
         except DatabaseError as exc:
@@ -131,6 +137,7 @@ def _ingest_once(
     store_id: uuid.UUID,
     candidates: list[LegacyEvent],
     pre_rejected: list[tuple[Rejection, LegacyEvent]],
+    schema_rejects: dict[int, str],
     request_id: str,
 ) -> IngestResult:
     stream: dict[str, Any] = {"tenant_id": tenant_id, "store_id": store_id, "stream_kind": int(StreamKind.LEGACY)}
@@ -147,7 +154,7 @@ def _ingest_once(
 
         head = _lock_counter(cursor, stream)
         stored, reserved, versions = _read_state(cursor, stream, candidates)
-        result = _classify(candidates, head, stored, reserved, versions, store_id)
+        result = _classify(candidates, head, stored, reserved, versions, store_id, schema_rejects)
         rejections = pre_rejected + result.rejections
         rejections.sort(key=lambda item: item[1].index)
         new_head = head + len(result.accepted)
@@ -225,8 +232,14 @@ def _classify(
     reserved: set[uuid.UUID],
     versions: dict[tuple[str, str], int],
     store_id: uuid.UUID,
+    schema_rejects: dict[int, str] | None = None,
 ) -> _Classification:
-    """Decide each event's fate in request order. Pure: caller holds the counter lock."""
+    """Decide each event's fate in request order. Pure: caller holds the counter lock.
+
+    ``schema_rejects`` (event index -> message) were refused by the schema registry before the
+    transaction; an exact replay of a stored event is still answered with its receipt.
+    """
+    schema_rejects = schema_rejects or {}
     out = _Classification()
     seen_ids: set[uuid.UUID] = set()
     seen_commands: set[uuid.UUID] = set()
@@ -250,6 +263,11 @@ def _classify(
                         event,
                     )
                 )
+            continue
+        if event.index in schema_rejects:
+            out.rejections.append(
+                (_reject(event, RejectionReason.SCHEMA_VALIDATION, schema_rejects[event.index]), event)
+            )
             continue
         if event.command_id is not None and (event.command_id in reserved or event.command_id in seen_commands):
             out.rejections.append(
