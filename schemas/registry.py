@@ -9,6 +9,7 @@ process drops within ``HOT_CACHE_CHECK_SECONDS`` of a registry change.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Sequence
@@ -114,8 +115,13 @@ def _load_mode(tenant_id: uuid.UUID) -> ValidationMode | None:
     return None if row is None else ValidationMode(row[0])
 
 
+@functools.lru_cache(maxsize=8)
+def _parsed_mode(text: str) -> ValidationMode | None:
+    return parse_mode(text)
+
+
 def global_mode() -> ValidationMode:
-    mode = parse_mode(settings.SCHEMA_VALIDATION_MODE)
+    mode = _parsed_mode(settings.SCHEMA_VALIDATION_MODE)
     if mode is None:  # refused at startup by the system check; keep the safe default
         return ValidationMode.ENFORCE
     return mode

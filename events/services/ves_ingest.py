@@ -3,7 +3,8 @@
 Same design as legacy ingest (ADR 0001, ``docs/ves.md``):
 
 1. before any transaction: hash every event (``events.ves_envelopes``), read the agent's keys
-   (one query, uncached, so a revocation takes effect on the next request everywhere) and
+   (one query for the cache misses; cached per process, a revocation reaches every process
+   within 0.25 s, tenants.key_cache) and
    verify the Ed25519 signatures;
 2. one short transaction: lock the VES counter row, classify the batch in one statement
    (stored ids with their receipts, reserved command ids, entity versions), decide each

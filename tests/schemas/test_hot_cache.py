@@ -19,6 +19,7 @@ from schemas.registry import active_schemas_get, schema_cache
 from schemas.services import schema_register, schema_status_set
 from sequencer_project.redis_client import reset_redis_client
 from sequencer_project.resilience import get_breaker
+from tenants.services import agent_key_register, agent_key_revoke
 from tests.schemas.helpers import ORDER_SCHEMA
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,15 +46,43 @@ def test_lookups_are_cached_and_counted(django_assert_num_queries: object) -> No
     assert _hits("hit") - hits == 2
 
 
+def _watch(*args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "DATABASE_URL": _test_database_url()}
+    return subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+        [sys.executable, "-m", "tests.schemas.watch_schema", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_revoked_agent_key_stops_verifying_in_another_process_within_one_second() -> None:
+    tenant_id, agent_id = uuid.uuid4(), uuid.uuid4()
+    agent_key_register(tenant_id=tenant_id, agent_id=agent_id, key_id=1, public_key=b"k" * 32)
+    child = _watch(str(tenant_id), "agent-key", str(agent_id), "1")
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(0.3)  # the child has now cached the key and checked the generation
+        agent_key_revoke(tenant_id=tenant_id, agent_id=agent_id, key_id=1)
+        revoked_at = time.time()
+        seen_at = float(child.stdout.readline())
+        assert child.wait(timeout=10) == 0
+    finally:
+        child.kill()
+    assert seen_at - revoked_at < 1.0
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_archived_schema_stops_validating_in_another_process_within_one_second() -> None:
     tenant_id = uuid.uuid4()
     schema = schema_register(tenant_id=tenant_id, event_type="order.created", schema_json=ORDER_SCHEMA)
-    env = {**os.environ, "DATABASE_URL": _test_database_url()}
     child = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
         [sys.executable, "-m", "tests.schemas.watch_schema", str(tenant_id), "order.created"],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, "DATABASE_URL": _test_database_url()},
         stdout=subprocess.PIPE,
         text=True,
     )
