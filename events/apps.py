@@ -1,6 +1,38 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.core import checks
+
+
+def check_payload_encryption(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Payload encryption settings parse, and ``required`` has a key (docs/encryption.md)."""
+    from django.conf import settings
+
+    from events.payload_crypto import MODES, KeyringConfigError, _keyrings
+
+    mode = settings.PAYLOAD_ENCRYPTION_MODE
+    if mode not in MODES:
+        return [
+            checks.Error(f"PAYLOAD_ENCRYPTION_MODE={mode!r}: use required, optional or disabled.", id="events.E101")
+        ]
+    try:
+        global_ring, by_tenant = _keyrings(settings.PAYLOAD_ENCRYPTION_KEYS, settings.PAYLOAD_ENCRYPTION_KEYS_BY_TENANT)
+    except KeyringConfigError as exc:
+        return [checks.Error(f"Payload encryption keys: {exc}", id="events.E102")]
+    if mode == "required" and global_ring.newest is None and not by_tenant:
+        return [
+            checks.Error(
+                "PAYLOAD_ENCRYPTION_MODE is required but no payload key is configured.",
+                hint="Set PAYLOAD_ENCRYPTION_KEYS (or _FILE), or PAYLOAD_ENCRYPTION_MODE=optional outside production.",
+                id="events.E103",
+            )
+        ]
+    return []
 
 
 class EventsConfig(AppConfig):
     name = "events"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        checks.register(check_payload_encryption)

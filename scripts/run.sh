@@ -12,6 +12,11 @@ if [ ! -f .env ]; then
   printf 'SECRET_KEY=%s\nBOOTSTRAP_ADMIN_API_KEY=%s\n' "$secret" "$admin" > .env
   echo "Wrote .env with a new SECRET_KEY and BOOTSTRAP_ADMIN_API_KEY."
 fi
+# Payload encryption at rest (docs/encryption.md): a local key, so dev stores sealed payloads too.
+if ! grep -q '^PAYLOAD_ENCRYPTION_KEYS=' .env; then
+  printf 'PAYLOAD_ENCRYPTION_KEYS=1:%s\n' "$($PY -c 'import os; print(os.urandom(32).hex())')" >> .env
+  echo "Added a local PAYLOAD_ENCRYPTION_KEYS to .env."
+fi
 
 dbname=$($PY -c 'import os, urllib.parse as u; print(u.urlparse(os.environ["DATABASE_URL"]).path.lstrip("/"))')
 if ! psql "${DATABASE_URL%/*}/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$dbname'" | grep -q 1; then

@@ -280,3 +280,26 @@ CELERY_BEAT_SCHEDULE["payments.batches_assemble"] = {
     "schedule": X402_BATCH_INTERVAL_SECONDS,
     "options": {"expires": X402_BATCH_INTERVAL_SECONDS * 5},
 }
+# --- Schema registry, payload encryption, hot caches (issue 4) ----------------------------------
+# SCHEMA_VALIDATION_MODE: disabled | warn | enforce | required (aliases in schemas/modes.py); a
+# tenant's row in tenant_schema_settings overrides it.
+SCHEMA_VALIDATION_MODE: str = env.str("SCHEMA_VALIDATION_MODE", default="enforce")
+SCHEMA_MAX_BYTES: int = env.int("SCHEMA_MAX_BYTES", default=100 * 1024)
+CACHE_SCHEMA_MAX: int = env.int("CACHE_SCHEMA_MAX", default=10_000)
+CACHE_SCHEMA_TTL_SECS: float = env.float("CACHE_SCHEMA_TTL_SECS", default=300.0)
+HOT_CACHE_CHECK_SECONDS: float = env.float("HOT_CACHE_CHECK_SECONDS", default=0.25)
+HOT_CACHE_DEGRADED_TTL_SECONDS: float = env.float("HOT_CACHE_DEGRADED_TTL_SECONDS", default=1.0)
+INSTALLED_APPS += ["schemas.apps.SchemasConfig"]
+# Payload encryption at rest (docs/encryption.md). Keys: comma-separated "<key_id>:<32 bytes hex or
+# base64>", the first encrypts, all decrypt (PAYLOAD_ENCRYPTION_KEYS_FILE is read too). Per tenant:
+# a JSON object {tenant_uuid: "<keys as above>"} that replaces the global ring for that tenant.
+_ENCRYPTION_DEFAULT = (
+    "optional"
+    if SEQUENCER_ENV.lower() in {"", "local", "dev", "development", "test", "testing", "ci", "staging"}
+    else "required"
+)
+PAYLOAD_ENCRYPTION_MODE: str = env.str("PAYLOAD_ENCRYPTION_MODE", default=_ENCRYPTION_DEFAULT)
+PAYLOAD_ENCRYPTION_KEYS: str = env.str("PAYLOAD_ENCRYPTION_KEYS", default="")
+PAYLOAD_ENCRYPTION_KEYS_BY_TENANT: str = env.str("PAYLOAD_ENCRYPTION_KEYS_BY_TENANT", default="")
+CACHE_AGENT_KEY_MAX: int = env.int("CACHE_AGENT_KEY_MAX", default=10_000)
+CACHE_AGENT_KEY_TTL_SECS: float = env.float("CACHE_AGENT_KEY_TTL_SECS", default=300.0)

@@ -19,5 +19,7 @@ urlpatterns = [
     path("api/v1/", include("tenants.api.urls")),
     # x402 payments (issue 7).
     path("api/v1/", include("payments.api.urls")),
+    # Schema registry (issue 4).
+    path("api/v1/", include("schemas.api.urls")),
     path("admin/", admin.site.urls),
 ]

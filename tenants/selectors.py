@@ -14,6 +14,7 @@ from django.db import connection
 
 from sequencer_project.api.principal import Principal
 from tenants import services
+from tenants.key_cache import agent_key_cache
 from tenants.models import AgentKeyStatus, AgentSigningKey, ApiKey, Tenant
 from tenants.revocation import revocation_epoch
 from tenants.sql import (
@@ -115,17 +116,29 @@ class AgentKeyRecord:
 
 
 def agent_keys_get(*, tenant_id: uuid.UUID, agent_id: uuid.UUID, key_ids: Iterable[int]) -> dict[int, AgentKeyRecord]:
-    """The agent's keys among ``key_ids`` (absent ids are missing from the result). One query, no cache."""
+    """The agent's keys among ``key_ids`` (absent ids are missing from the result).
+
+    Cached per process (``tenants.key_cache``); the misses of a call are read in one query.
+    """
     wanted = sorted(set(key_ids))
     if not wanted:
         return {}
-    with connection.cursor() as cursor:
-        cursor.execute(SELECT_AGENT_KEYS, {"tenant_id": tenant_id, "agent_id": agent_id, "key_ids": wanted})
-        rows = cursor.fetchall()
-    return {
-        key_id: AgentKeyRecord(key_id, bytes(public_key), status, valid_from, valid_to)
-        for key_id, public_key, status, valid_from, valid_to in rows
-    }
+
+    def load(missing: list[tuple[uuid.UUID, uuid.UUID, int]]) -> dict[tuple[uuid.UUID, uuid.UUID, int], Any]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                SELECT_AGENT_KEYS, {"tenant_id": tenant_id, "agent_id": agent_id, "key_ids": [k[2] for k in missing]}
+            )
+            rows = cursor.fetchall()
+        found: dict[tuple[uuid.UUID, uuid.UUID, int], AgentKeyRecord | None] = dict.fromkeys(missing)
+        for key_id, public_key, status, valid_from, valid_to in rows:
+            found[(tenant_id, agent_id, key_id)] = AgentKeyRecord(
+                key_id, bytes(public_key), status, valid_from, valid_to
+            )
+        return found
+
+    cached = agent_key_cache.get_many([(tenant_id, agent_id, k) for k in wanted], load)
+    return {key[2]: record for key, record in cached.items() if record is not None}
 
 
 def agent_key_list(*, tenant_id: uuid.UUID, agent_id: uuid.UUID) -> list[AgentSigningKey]:

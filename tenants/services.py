@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from tenants.credentials import api_key_generate, api_key_hash, display_prefix
 from tenants.errors import AgentKeyExistsError, AgentKeyNotFoundError
+from tenants.key_cache import agent_keys_changed
 from tenants.models import AgentKeyStatus, AgentSigningKey, ApiKey, Tenant
 from tenants.revocation import revocation_publish
 from tenants.sql import TOUCH_API_KEY
@@ -113,7 +114,7 @@ def agent_key_register(
     Tenant.objects.get_or_create(id=tenant_id, defaults={"name": f"tenant {tenant_id}"})
     try:
         with transaction.atomic():
-            return AgentSigningKey.objects.create(
+            key = AgentSigningKey.objects.create(
                 tenant_id=tenant_id,
                 agent_id=agent_id,
                 key_id=key_id,
@@ -125,11 +126,13 @@ def agent_key_register(
         raise AgentKeyExistsError(
             f"Agent {agent_id} already has key {key_id} in tenant {tenant_id}; revoke it and register a new key id."
         ) from exc
+    agent_keys_changed()  # a cached "not found" must go
+    return key
 
 
 @transaction.atomic(durable=True)
 def agent_key_revoke(*, tenant_id: uuid.UUID, agent_id: uuid.UUID, key_id: int) -> AgentSigningKey:
-    """Revoke a key. Verification reads keys uncached, so the next request on any process refuses it."""
+    """Revoke a key. Every process drops its cached keys within 0.25 s of the commit (``tenants.key_cache``)."""
     key = (
         AgentSigningKey.objects.select_for_update()
         .filter(tenant_id=tenant_id, agent_id=agent_id, key_id=key_id)
@@ -142,6 +145,7 @@ def agent_key_revoke(*, tenant_id: uuid.UUID, agent_id: uuid.UUID, key_id: int) 
             status=AgentKeyStatus.REVOKED, revoked_at=timezone.now()
         )
         key.refresh_from_db()
+        agent_keys_changed()
     return key
 
 

@@ -2,7 +2,8 @@
 -- lock_counter.sql and has numbered the rows head+1 .. head+n in request order):
 --   advance the counter (guarded by the head the caller read), insert the events, bump
 --   entity versions, reserve command ids, and log this request's rejections.
--- The rows arrive as one jsonb array (no per-row parameters); payloads travel base64-encoded.
+-- The rows arrive as one jsonb array (no per-row parameters); payloads travel base64-encoded,
+-- already sealed when encrypted at rest (payload_format 1, payload_key_id; events/payload_crypto.py).
 -- Index: events primary key and events_tenant_event_id_key (one partition), primary keys of
 -- the other tables. Locks: the counter row (already held), inserted/updated rows.
 -- Rows: one, with the counts the caller checks (counter=1 when n>0, inserted=n, commands=c).
@@ -12,7 +13,7 @@ WITH batch AS (
         sequence_number bigint, event_id uuid, command_id uuid, envelope_version integer,
         entity_type text, entity_id text, event_type text, payload text, payload_hash text,
         envelope_hash text, base_version bigint, source_agent uuid, signature text,
-        created_at timestamptz)
+        created_at timestamptz, payload_format smallint, payload_key_id smallint)
 ), counter AS (
     UPDATE sequence_counters
     SET current_sequence = %(new_head)s, updated_at = now()
@@ -25,11 +26,11 @@ WITH batch AS (
 ), inserted AS (
     INSERT INTO events (
         tenant_id, store_id, sequence_number, event_id, command_id, envelope_version,
-        entity_type, entity_id, event_type, payload, payload_format, payload_hash,
+        entity_type, entity_id, event_type, payload, payload_format, payload_key_id, payload_hash,
         envelope_hash, base_version, source_agent, signature, created_at)
     SELECT %(tenant_id)s, %(store_id)s, b.sequence_number, b.event_id, b.command_id,
            b.envelope_version, b.entity_type, b.entity_id, b.event_type,
-           decode(b.payload, 'base64'), 0, decode(b.payload_hash, 'hex'),
+           decode(b.payload, 'base64'), b.payload_format, b.payload_key_id, decode(b.payload_hash, 'hex'),
            decode(b.envelope_hash, 'hex'), b.base_version, b.source_agent,
            decode(b.signature, 'hex'), b.created_at
     FROM batch b

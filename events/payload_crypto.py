@@ -1,0 +1,184 @@
+"""Legacy payloads encrypted at rest: AES-256-GCM ``SSE1`` blobs under per-tenant keyrings.
+
+Format (the reference's, ``VES.md`` §8.5): ``b"SSE1" || nonce(12) || AES-256-GCM(key, nonce,
+plaintext, aad)`` with ``aad = SHA256("STATESET_PAYLOAD_ATREST_AAD_V1" || UUID tenant || UUID store
+|| UUID event || U64 seq || STR entity_type || STR entity_id || STR event_type)``, so a blob
+moved to another row (or stream, or sequence) does not decrypt. ``events.payload_format`` is
+0 for plain JSON bytes and 1 for ``SSE1``; ``events.payload_key_id`` names the key that
+encrypted the row, so rotation (``reencrypt_payloads``) finds rows not on the newest key.
+
+Modes (``PAYLOAD_ENCRYPTION_MODE``): ``required`` — every new payload is encrypted, a tenant
+without keys cannot ingest (503); ``optional`` — encrypt when the tenant has keys;
+``disabled`` — store plaintext (existing blobs still decrypt). Hashes are always computed over
+the plaintext's canonical form, before any of this.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import hashlib
+import os
+import uuid
+from dataclasses import dataclass
+
+import orjson
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+
+from sequencer_project.api.errors import SequencerError
+from ves.encoding import str_bytes, u64, uuid_bytes
+
+MAGIC = b"SSE1"
+NONCE_BYTES = 12
+AAD_TAG = b"STATESET_PAYLOAD_ATREST_AAD_V1"
+FORMAT_PLAIN = 0
+FORMAT_SSE1 = 1
+MODES = ("required", "optional", "disabled")
+
+
+class PayloadEncryptionUnavailableError(SequencerError):
+    code = "payload_encryption_unavailable"
+    http_status = 503
+    title = "Payload encryption is required but the tenant has no key"
+
+
+class PayloadDecryptionError(Exception):
+    """A stored blob does not decrypt: wrong or missing key, tampering, or a moved row."""
+
+
+class KeyringConfigError(ValueError):
+    """The key settings cannot be parsed (reported by the system check)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadKey:
+    key_id: int
+    aead: AESGCM
+
+
+@dataclass(frozen=True, slots=True)
+class Keyring:
+    """A tenant's keys, newest (encrypting) first."""
+
+    keys: tuple[PayloadKey, ...]
+
+    @property
+    def newest(self) -> PayloadKey | None:
+        return self.keys[0] if self.keys else None
+
+    def get(self, key_id: int | None) -> PayloadKey | None:
+        return next((k for k in self.keys if k.key_id == key_id), None)
+
+
+def _key_bytes(text: str) -> bytes:
+    text = text.strip()
+    try:
+        raw = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        try:
+            raw = base64.b64decode(
+                text + "=" * (-len(text) % 4), altchars=b"-_" if "-" in text or "_" in text else None
+            )
+        except (binascii.Error, ValueError) as exc:
+            raise KeyringConfigError("a payload key is neither hex nor base64") from exc
+    if len(raw) != 32:
+        raise KeyringConfigError(f"a payload key must be 32 bytes, not {len(raw)}")
+    return raw
+
+
+def parse_keyring(spec: str) -> Keyring:
+    """``"<id>:<key>,<id>:<key>"`` (first encrypts) into a :class:`Keyring`."""
+    keys: list[PayloadKey] = []
+    for item in (part.strip() for part in spec.replace("\n", ",").split(",")):
+        if not item:
+            continue
+        key_id_text, sep, key_text = item.partition(":")
+        if not sep or not key_id_text.strip().isdigit():
+            raise KeyringConfigError("each payload key is '<key_id>:<32 bytes hex or base64>'")
+        key_id = int(key_id_text)
+        if not 1 <= key_id <= 32767:
+            raise KeyringConfigError("payload key ids are 1..32767")
+        if any(k.key_id == key_id for k in keys):
+            raise KeyringConfigError(f"payload key id {key_id} appears twice")
+        keys.append(PayloadKey(key_id, AESGCM(_key_bytes(key_text))))
+    return Keyring(tuple(keys))
+
+
+@functools.cache
+def _keyrings(global_spec: str, by_tenant_spec: str) -> tuple[Keyring, dict[uuid.UUID, Keyring]]:
+    by_tenant: dict[uuid.UUID, Keyring] = {}
+    if by_tenant_spec.strip():
+        try:
+            mapping = orjson.loads(by_tenant_spec)
+        except orjson.JSONDecodeError as exc:
+            raise KeyringConfigError("PAYLOAD_ENCRYPTION_KEYS_BY_TENANT must be a JSON object") from exc
+        if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
+            raise KeyringConfigError("PAYLOAD_ENCRYPTION_KEYS_BY_TENANT maps tenant ids to key strings")
+        try:
+            by_tenant = {uuid.UUID(t): parse_keyring(spec) for t, spec in mapping.items()}
+        except ValueError as exc:
+            raise KeyringConfigError(str(exc)) from exc
+    return parse_keyring(global_spec), by_tenant
+
+
+def keyring_for(tenant_id: uuid.UUID) -> Keyring:
+    """The tenant's keyring: its own when configured, else the global one (may be empty)."""
+    global_ring, by_tenant = _keyrings(settings.PAYLOAD_ENCRYPTION_KEYS, settings.PAYLOAD_ENCRYPTION_KEYS_BY_TENANT)
+    return by_tenant.get(tenant_id, global_ring)
+
+
+def payload_aad(
+    tenant_id: uuid.UUID | str,
+    store_id: uuid.UUID | str,
+    event_id: uuid.UUID | str,
+    sequence_number: int,
+    entity_type: str,
+    entity_id: str,
+    event_type: str,
+) -> bytes:
+    return hashlib.sha256(
+        AAD_TAG
+        + uuid_bytes(tenant_id)
+        + uuid_bytes(store_id)
+        + uuid_bytes(event_id)
+        + u64(sequence_number)
+        + str_bytes(entity_type)
+        + str_bytes(entity_id)
+        + str_bytes(event_type)
+    ).digest()
+
+
+def encrypt_blob(key: PayloadKey, plaintext: bytes, aad: bytes) -> bytes:
+    nonce = os.urandom(NONCE_BYTES)
+    return MAGIC + nonce + key.aead.encrypt(nonce, plaintext, aad)
+
+
+def decrypt_blob(keyring: Keyring, key_id: int | None, blob: bytes, aad: bytes) -> bytes:
+    """Open an ``SSE1`` blob with the named key (all keys when the id is unknown)."""
+    if not blob.startswith(MAGIC) or len(blob) < len(MAGIC) + NONCE_BYTES + 16:
+        raise PayloadDecryptionError("not an SSE1 blob")
+    nonce, sealed = blob[len(MAGIC) : len(MAGIC) + NONCE_BYTES], blob[len(MAGIC) + NONCE_BYTES :]
+    named = keyring.get(key_id)
+    candidates = [named] if named is not None else list(keyring.keys)
+    for key in candidates:
+        try:
+            return key.aead.decrypt(nonce, sealed, aad)
+        except InvalidTag:
+            continue
+    raise PayloadDecryptionError(f"no key opens this payload (key id {key_id})")
+
+
+def encryption_key_for_write(tenant_id: uuid.UUID) -> PayloadKey | None:
+    """The key new payloads of the tenant are sealed with, ``None`` to store plaintext."""
+    mode = settings.PAYLOAD_ENCRYPTION_MODE
+    if mode == "disabled":
+        return None
+    key = keyring_for(tenant_id).newest
+    if key is None and mode == "required":
+        raise PayloadEncryptionUnavailableError(
+            "PAYLOAD_ENCRYPTION_MODE is required and no payload key is configured for this tenant."
+        )
+    return key

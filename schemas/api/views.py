@@ -1,0 +1,245 @@
+"""Schema registry endpoints (``docs/schemas.md``). Bodies and responses are camelCase."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from events.api.views import read_json_body
+from schemas import errors
+from schemas.api.serializers import schema_output, schemas_output
+from schemas.modes import parse_mode
+from schemas.registry import build_validator, global_mode, validate_payload
+from schemas.selectors import (
+    COMPATIBILITIES,
+    STATUSES,
+    EventSchema,
+    schema_get,
+    schema_latest_active_get,
+    schema_list,
+    schema_version_get,
+    tenant_mode_override_get,
+)
+from schemas.services import schema_delete, schema_register, schema_status_set, validation_mode_set
+from sequencer_project.api.errors import InvalidRequestError
+from sequencer_project.api.principal import Permission
+from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_int, query_uuid, query_uuid_optional
+
+MAX_EVENT_TYPE = 256
+MAX_DESCRIPTION = 2048
+
+
+def _object(body: object) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise InvalidRequestError("The body must be a JSON object.")
+    return body
+
+
+def _body_uuid(body: dict[str, Any], name: str) -> uuid.UUID:
+    value = body.get(name)
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            pass
+    raise InvalidRequestError(
+        f"Invalid value at {name}: must be a UUID string.", errors={name: ["This field is required."]}
+    )
+
+
+def _event_type(value: Any, name: str = "eventType") -> str:
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_EVENT_TYPE or "\x00" in value:
+        raise InvalidRequestError(
+            f"Invalid value at {name}: must be a string of 1 to {MAX_EVENT_TYPE} characters.",
+            errors={name: [f"Must be 1 to {MAX_EVENT_TYPE} characters."]},
+        )
+    return value
+
+
+class _SchemaApi(TenantApiMixin):
+    def tenant_param(self, request: Request, permission: Permission) -> uuid.UUID:
+        """``tenant_id`` from the query (defaults to the credential's tenant), authorised."""
+        principal = self.principal
+        tenant_id = query_uuid_optional(request, "tenant_id") or principal.tenant_id
+        if tenant_id is None:
+            tenant_id = query_uuid(request, "tenant_id")
+        principal.check_stream(tenant_id, None, permission)
+        return tenant_id
+
+    def schema_or_404(self, schema_id: str, permission: Permission) -> EventSchema:
+        parsed = parse_uuid(schema_id, "schema_id")
+        schema = schema_get(schema_id=parsed)
+        if schema is None or not self.visible(schema.tenant_id, None):
+            raise errors.SchemaNotFoundError(f"No schema {parsed} is visible to this credential.")
+        self.principal.require(permission)
+        return schema
+
+
+class SchemaCollectionApi(_SchemaApi):
+    """``GET /api/v1/schemas?tenant_id`` lists; ``POST /api/v1/schemas`` registers the next version."""
+
+    def get(self, request: Request) -> Response:
+        tenant_id = self.tenant_param(request, Permission.READ)
+        return Response(schemas_output(schema_list(tenant_id=tenant_id)))
+
+    def post(self, request: Request) -> Response:
+        body = _object(read_json_body(request))
+        tenant_id = _body_uuid(body, "tenantId")
+        event_type = _event_type(body.get("eventType"))
+        if "schemaJson" not in body:
+            raise InvalidRequestError("Invalid value at schemaJson: required.", errors={"schemaJson": ["Required."]})
+        description = body.get("description") or ""
+        if not isinstance(description, str) or len(description) > MAX_DESCRIPTION:
+            raise InvalidRequestError(
+                f"Invalid value at description: at most {MAX_DESCRIPTION} characters.",
+                errors={"description": ["Too long or not a string."]},
+            )
+        compatibility = body.get("compatibility") or "backward"
+        if compatibility not in COMPATIBILITIES:
+            raise InvalidRequestError(
+                "Invalid value at compatibility: must be backward, forward, full or none.",
+                errors={"compatibility": ["Must be backward, forward, full or none."]},
+            )
+        principal = self.principal
+        principal.check_stream(tenant_id, None, Permission.WRITE)
+        schema = schema_register(
+            tenant_id=tenant_id,
+            event_type=event_type,
+            schema_json=body["schemaJson"],
+            compatibility=compatibility,
+            description=description,
+            created_by=str(principal.agent_id or principal.credential_id or ""),
+        )
+        return Response(
+            {
+                "id": schema.id,
+                "eventType": schema.event_type,
+                "version": schema.version,
+                "createdAt": schema.created_at,
+            },
+            status=201,
+        )
+
+
+class SchemaValidateApi(_SchemaApi):
+    """``POST /api/v1/schemas/validate``: check a payload against a version (latest active by default)."""
+
+    def post(self, request: Request) -> Response:
+        body = _object(read_json_body(request))
+        tenant_id = _body_uuid(body, "tenantId")
+        event_type = _event_type(body.get("eventType"))
+        if "payload" not in body:
+            raise InvalidRequestError("Invalid value at payload: required.", errors={"payload": ["Required."]})
+        version = body.get("schemaVersion")
+        if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
+            raise InvalidRequestError(
+                "Invalid value at schemaVersion: must be a positive integer.",
+                errors={"schemaVersion": ["Must be a positive integer."]},
+            )
+        self.principal.check_stream(tenant_id, None, Permission.READ)
+        schema = (
+            schema_latest_active_get(tenant_id=tenant_id, event_type=event_type)
+            if version is None
+            else schema_version_get(tenant_id=tenant_id, event_type=event_type, version=version)
+        )
+        if schema is None:
+            raise errors.SchemaNotFoundError(f"No {'active ' if version is None else ''}schema for {event_type!r}.")
+        problems = validate_payload(build_validator(schema.schema_json), body["payload"])
+        return Response(
+            {
+                "valid": not problems,
+                "schemaId": schema.id,
+                "schemaVersion": schema.version,
+                "errors": [{"path": p.path, "message": p.message} for p in problems],
+            }
+        )
+
+
+class SchemaDetailApi(_SchemaApi):
+    """``GET`` / ``DELETE /api/v1/schemas/{id}`` (delete needs the admin permission)."""
+
+    def get(self, request: Request, schema_id: str) -> Response:
+        return Response(schema_output(self.schema_or_404(schema_id, Permission.READ)))
+
+    def delete(self, request: Request, schema_id: str) -> Response:
+        schema = self.schema_or_404(schema_id, Permission.ADMIN)
+        schema_delete(schema=schema)
+        return Response({"success": True, "deleted_schema_id": schema.id})
+
+
+class SchemaStatusApi(_SchemaApi):
+    """``PUT /api/v1/schemas/{id}/status``: ``{status: active|deprecated|archived}``."""
+
+    def put(self, request: Request, schema_id: str) -> Response:
+        body = _object(read_json_body(request))
+        status = body.get("status")
+        if status not in STATUSES:
+            raise InvalidRequestError(
+                "Invalid value at status: must be active, deprecated or archived.",
+                errors={"status": ["Must be active, deprecated or archived."]},
+            )
+        schema = schema_status_set(schema=self.schema_or_404(schema_id, Permission.WRITE), status=status)
+        return Response({"success": True, "schema_id": schema.id, "new_status": schema.status})
+
+
+class SchemaByTypeApi(_SchemaApi):
+    """``GET /api/v1/schemas/event-type/{type}?tenant_id&version``: one version or all of them."""
+
+    def get(self, request: Request, event_type: str) -> Response:
+        _event_type(event_type, "event_type")
+        tenant_id = self.tenant_param(request, Permission.READ)
+        if request.query_params.get("version"):
+            version = query_int(request, "version", default=1, minimum=1)
+            schema = schema_version_get(tenant_id=tenant_id, event_type=event_type, version=version)
+            if schema is None:
+                raise errors.SchemaNotFoundError(f"No version {version} of {event_type!r}.")
+            return Response({"schema": schema_output(schema)})
+        return Response(schemas_output(schema_list(tenant_id=tenant_id, event_type=event_type)))
+
+
+class SchemaLatestApi(_SchemaApi):
+    """``GET /api/v1/schemas/event-type/{type}/latest?tenant_id``: the latest active version."""
+
+    def get(self, request: Request, event_type: str) -> Response:
+        _event_type(event_type, "event_type")
+        tenant_id = self.tenant_param(request, Permission.READ)
+        schema = schema_latest_active_get(tenant_id=tenant_id, event_type=event_type)
+        if schema is None:
+            raise errors.SchemaNotFoundError(f"No active schema for {event_type!r}.")
+        return Response(schema_output(schema))
+
+
+class ValidationModeApi(_SchemaApi):
+    """``GET`` / ``PUT /api/v1/schemas/validation-mode?tenant_id``: the tenant's mode override."""
+
+    def get(self, request: Request) -> Response:
+        tenant_id = self.tenant_param(request, Permission.READ)
+        override = tenant_mode_override_get(tenant_id=tenant_id)
+        return Response(
+            {
+                "tenantId": tenant_id,
+                "mode": override or global_mode().value,
+                "override": override,
+                "default": global_mode().value,
+            }
+        )
+
+    def put(self, request: Request) -> Response:
+        body = _object(read_json_body(request))
+        tenant_id = _body_uuid(body, "tenantId")
+        raw = body.get("mode")
+        self.principal.check_stream(tenant_id, None, Permission.ADMIN)
+        if raw is None:
+            validation_mode_set(tenant_id=tenant_id, mode=None)
+        else:
+            mode = parse_mode(raw) if isinstance(raw, str) else None
+            if mode is None:
+                raise errors.InvalidValidationModeError(
+                    f"Unknown mode {raw!r}: use disabled, warn, enforce or required.", field="mode"
+                )
+            validation_mode_set(tenant_id=tenant_id, mode=mode)
+        override = tenant_mode_override_get(tenant_id=tenant_id)
+        return Response({"tenantId": tenant_id, "mode": override or global_mode().value, "override": override})

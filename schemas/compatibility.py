@@ -1,0 +1,212 @@
+"""Compatibility of two JSON Schema versions, checked structurally (``docs/schemas.md``).
+
+``widening_problems(old, new)`` lists the reasons why some document valid under ``old`` might
+be invalid under ``new``; an empty list is a proof that ``new`` accepts every document ``old``
+accepts. The check understands a subset of JSON Schema (types, properties, required,
+additionalProperties, items, enum/const, numeric/length/count bounds, pattern, uniqueItems);
+at any level where either schema uses another assertion keyword, the two subschemas must be
+equal. It may refuse compatible pairs, never accept incompatible ones.
+
+* backward: every document valid under the old version is valid under the new one;
+* forward: every document valid under the new version is valid under the old one;
+* full: both; none: no check.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from jsonschema.exceptions import SchemaError
+from jsonschema.validators import validator_for
+
+# Keywords that assert nothing on their own.
+_ANNOTATIONS = frozenset(
+    {
+        "$schema",
+        "$id",
+        "$comment",
+        "$defs",
+        "definitions",
+        "title",
+        "description",
+        "default",
+        "examples",
+        "format",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "contentMediaType",
+        "contentEncoding",
+    }
+)
+# Lower bounds: the new schema may only lower them; upper bounds: only raise them.
+_LOWER = ("minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties")
+_UPPER = ("maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties")
+_UNDERSTOOD = frozenset(
+    {"type", "properties", "required", "additionalProperties", "items", "enum", "const", "pattern", "uniqueItems"}
+    | set(_LOWER)
+    | set(_UPPER)
+    | _ANNOTATIONS
+)
+_JSON_TYPES = frozenset({"null", "boolean", "object", "array", "number", "string", "integer"})
+
+
+def _canonical(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+def _uses_ref(schema: Any) -> bool:
+    if isinstance(schema, dict):
+        return any(k in ("$ref", "$dynamicRef", "$recursiveRef") or _uses_ref(v) for k, v in schema.items())
+    if isinstance(schema, list):
+        return any(_uses_ref(v) for v in schema)
+    return False
+
+
+def _types(schema: dict[str, Any]) -> frozenset[str] | None:
+    """The JSON types a schema's ``type`` allows (``None`` = no ``type`` keyword)."""
+    declared = schema.get("type")
+    if declared is None:
+        return None
+    names = [declared] if isinstance(declared, str) else declared
+    return frozenset(names)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _understood(schema: dict[str, Any]) -> bool:
+    if any(key not in _UNDERSTOOD for key in schema):
+        return False
+    declared = schema.get("type")
+    if declared is not None:
+        names = [declared] if isinstance(declared, str) else declared
+        if not isinstance(names, list) or not all(isinstance(n, str) and n in _JSON_TYPES for n in names):
+            return False
+    if any(k in schema and not _is_number(schema[k]) for k in (*_LOWER, *_UPPER)):
+        return False  # e.g. draft-4 boolean exclusiveMinimum
+    if "items" in schema and not isinstance(schema["items"], dict | bool):
+        return False  # tuple form
+    if "required" in schema and not isinstance(schema["required"], list):
+        return False
+    if "properties" in schema and not isinstance(schema["properties"], dict):
+        return False
+    if "enum" in schema and not isinstance(schema["enum"], list):
+        return False
+    return "additionalProperties" not in schema or isinstance(schema["additionalProperties"], dict | bool)
+
+
+def _values(schema: dict[str, Any]) -> list[Any] | None:
+    """The finite set of values ``enum``/``const`` allows (``None`` = not restricted)."""
+    if "const" in schema:
+        return [schema["const"]]
+    if "enum" in schema:
+        return list(schema["enum"])
+    return None
+
+
+def _valid(schema: Any, instance: Any) -> bool:
+    return bool(validator_for(schema)(schema).is_valid(instance))
+
+
+def _trivial(schema: Any) -> bool:
+    return schema is True or (isinstance(schema, dict) and all(k in _ANNOTATIONS for k in schema))
+
+
+def widening_problems(old: Any, new: Any, path: str = "$") -> list[str]:
+    """Why a document valid under ``old`` might fail ``new`` (empty: none can)."""
+    if old is False or _trivial(new):
+        return []
+    if new is False:
+        return [f"{path}: the new schema rejects every value"]
+    if old is True:
+        old = {}
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return [f"{path}: not a schema object"]
+    if _canonical(old) == _canonical(new):
+        return []
+    if _uses_ref(old) or _uses_ref(new):
+        return [f"{path}: schemas using $ref are only compatible when identical"]
+    old_values = _values(old)
+    if old_values is not None:
+        # Old accepts at most these values: check each one exactly.
+        return [
+            f"{path}: value {_canonical(v).decode()} is no longer accepted"
+            for v in old_values
+            if _valid(old, v) and not _valid(new, v)
+        ]
+    if not _understood(old) or not _understood(new):
+        return [f"{path}: uses keywords the compatibility check does not understand; keep it unchanged"]
+    problems: list[str] = []
+    if _values(new) is not None:
+        problems.append(f"{path}: enum/const added")
+    problems.extend(_type_problems(old, new, path))
+    problems.extend(_bound_problems(old, new, path))
+    if "pattern" in new and new.get("pattern") != old.get("pattern"):
+        problems.append(f"{path}: pattern added or changed")
+    if new.get("uniqueItems") is True and old.get("uniqueItems") is not True:
+        problems.append(f"{path}: uniqueItems added")
+    problems.extend(_object_problems(old, new, path))
+    if "items" in new:
+        problems.extend(widening_problems(old.get("items", True), new["items"], f"{path}[*]"))
+    return problems
+
+
+def _type_problems(old: dict[str, Any], new: dict[str, Any], path: str) -> list[str]:
+    new_types = _types(new)
+    if new_types is None:
+        return []
+    old_types = _types(old)
+    if old_types is None:
+        return [f"{path}: type restricted to {sorted(new_types)}"]
+    lost = {t for t in old_types if t not in new_types and not (t == "integer" and "number" in new_types)}
+    return [f"{path}: type {t} no longer accepted" for t in sorted(lost)]
+
+
+def _bound_problems(old: dict[str, Any], new: dict[str, Any], path: str) -> list[str]:
+    raised = [k for k in _LOWER if k in new and not (k in old and old[k] >= new[k])]
+    lowered = [k for k in _UPPER if k in new and not (k in old and old[k] <= new[k])]
+    return [f"{path}: {k} added or raised" for k in raised] + [f"{path}: {k} added or lowered" for k in lowered]
+
+
+def _object_problems(old: dict[str, Any], new: dict[str, Any], path: str) -> list[str]:
+    problems = [
+        f"{path}: property {name!r} became required"
+        for name in new.get("required", [])
+        if name not in old.get("required", [])
+    ]
+    old_props: dict[str, Any] = old.get("properties", {})
+    new_props: dict[str, Any] = new.get("properties", {})
+    old_extra = old.get("additionalProperties", True)
+    new_extra = new.get("additionalProperties", True)
+    for name in sorted(set(old_props) | set(new_props)):
+        problems.extend(
+            widening_problems(old_props.get(name, old_extra), new_props.get(name, new_extra), f"{path}.{name}")
+        )
+    problems.extend(widening_problems(old_extra, new_extra, f"{path}.*"))
+    return problems
+
+
+def compatibility_problems(mode: str, old: Any, new: Any) -> list[str]:
+    """Problems that make ``new`` an invalid successor of ``old`` under ``mode``."""
+    if mode == "none":
+        return []
+    problems: list[str] = []
+    if mode in ("backward", "full"):
+        problems.extend(f"backward: {p}" for p in widening_problems(old, new))
+    if mode in ("forward", "full"):
+        problems.extend(f"forward: {p}" for p in widening_problems(new, old))
+    return problems
+
+
+def check_schema(schema: Any) -> str | None:
+    """``None`` when ``schema`` is a valid JSON Schema for its draft, else why not."""
+    if not isinstance(schema, dict | bool):
+        return "a schema must be a JSON object or a boolean"
+    try:
+        validator_for(schema).check_schema(schema)  # type: ignore[arg-type]  # booleans are schemas too
+    except SchemaError as exc:
+        return f"{exc.json_path}: {exc.message}"
+    return None

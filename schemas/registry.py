@@ -1,0 +1,169 @@
+"""Hot-path schema lookups and payload validation (``docs/schemas.md``).
+
+Ingest calls :func:`schema_failures` once per request: one cached lookup of the tenant's mode,
+one cached lookup per distinct event type (misses of a request fetched in one query), then a
+validation of each event whose type has an active schema. Validators are built once per
+(tenant, event_type, version) and kept in the in-process :class:`HotCache`, which every
+process drops within ``HOT_CACHE_CHECK_SECONDS`` of a registry change.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.db import connection
+from jsonschema.protocols import Validator
+from jsonschema.validators import validator_for
+from prometheus_client import Counter
+
+from schemas.modes import ValidationMode, parse_mode
+from schemas.sql import SELECT_ACTIVE_SCHEMAS, SELECT_TENANT_MODE
+from sequencer_project.hot_cache import HotCache
+
+logger = logging.getLogger(__name__)
+
+MAX_REPORTED_ERRORS = 10
+
+SCHEMA_VALIDATION_EVENTS = Counter(
+    "schema_validation_events",
+    "Events checked against the schema registry at ingest, by outcome (valid, invalid, warned, missing).",
+    ["outcome"],
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveSchema:
+    """The latest active version of an event type, with its validator built."""
+
+    id: uuid.UUID
+    event_type: str
+    version: int
+    validator: Validator
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaError:
+    path: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaFailure:
+    """Why one event was refused: the errors (JSON paths) or the absence of a schema."""
+
+    event_type: str
+    version: int | None
+    errors: tuple[SchemaError, ...]
+
+    @property
+    def summary(self) -> str:
+        if self.version is None:
+            return f"no active schema for event_type {self.event_type!r} (validation mode required)"
+        details = "; ".join(f"{e.path}: {e.message}" for e in self.errors)
+        return f"payload does not match schema {self.event_type!r} v{self.version}: {details}"
+
+
+def build_validator(schema: Any) -> Validator:
+    """A validator for ``schema`` (its ``$schema`` draft, 2020-12 when absent); formats are annotations."""
+    cls = validator_for(schema)
+    return cls(schema)
+
+
+def validate_payload(validator: Validator, payload: Any) -> tuple[SchemaError, ...]:
+    """Errors of ``payload`` under ``validator``, by JSON path, at most ``MAX_REPORTED_ERRORS``."""
+    found = sorted(validator.iter_errors(payload), key=lambda e: (e.json_path, e.message))
+    return tuple(SchemaError(e.json_path, e.message) for e in found[:MAX_REPORTED_ERRORS])
+
+
+schema_cache: HotCache[tuple[uuid.UUID, str], ActiveSchema | None] = HotCache(
+    "schemas", max_entries=settings.CACHE_SCHEMA_MAX, ttl_seconds=settings.CACHE_SCHEMA_TTL_SECS
+)
+mode_cache: HotCache[uuid.UUID, ValidationMode | None] = HotCache(
+    "schema_modes", max_entries=settings.CACHE_SCHEMA_MAX, ttl_seconds=settings.CACHE_SCHEMA_TTL_SECS
+)
+
+
+def _load_schemas(tenant_id: uuid.UUID, keys: list[tuple[uuid.UUID, str]]) -> dict[tuple[uuid.UUID, str], Any]:
+    with connection.cursor() as cursor:
+        cursor.execute(SELECT_ACTIVE_SCHEMAS, {"tenant_id": tenant_id, "event_types": [k[1] for k in keys]})
+        rows = cursor.fetchall()
+    loaded: dict[tuple[uuid.UUID, str], ActiveSchema | None] = dict.fromkeys(keys)
+    for event_type, schema_id, version, schema_json in rows:
+        body = orjson.loads(schema_json) if isinstance(schema_json, str | bytes) else schema_json
+        loaded[(tenant_id, event_type)] = ActiveSchema(schema_id, event_type, version, build_validator(body))
+    return loaded
+
+
+def active_schemas_get(*, tenant_id: uuid.UUID, event_types: Sequence[str]) -> dict[str, ActiveSchema | None]:
+    """The latest active schema of each event type (``None`` when it has none). Cached."""
+    keys = [(tenant_id, t) for t in dict.fromkeys(event_types)]
+    found = schema_cache.get_many(keys, lambda missing: _load_schemas(tenant_id, missing))
+    return {event_type: found[(tenant_id, event_type)] for _, event_type in keys}
+
+
+def _load_mode(tenant_id: uuid.UUID) -> ValidationMode | None:
+    with connection.cursor() as cursor:
+        cursor.execute(SELECT_TENANT_MODE, {"tenant_id": tenant_id})
+        row = cursor.fetchone()
+    return None if row is None else ValidationMode(row[0])
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_mode(text: str) -> ValidationMode | None:
+    return parse_mode(text)
+
+
+def global_mode() -> ValidationMode:
+    mode = _parsed_mode(settings.SCHEMA_VALIDATION_MODE)
+    if mode is None:  # refused at startup by the system check; keep the safe default
+        return ValidationMode.ENFORCE
+    return mode
+
+
+def validation_mode_get(*, tenant_id: uuid.UUID) -> ValidationMode:
+    """The tenant's effective mode: its override, else ``SCHEMA_VALIDATION_MODE``. Cached."""
+    override = mode_cache.get(tenant_id, _load_mode)
+    return override if override is not None else global_mode()
+
+
+def schema_failures(*, tenant_id: uuid.UUID, events: Sequence[tuple[str, Any, bool]]) -> list[SchemaFailure | None]:
+    """Per event ``(event_type, payload, encrypted)``, the schema failure that refuses it, or ``None``.
+
+    Encrypted payloads cannot be read: they only need a schema to exist in ``required`` mode.
+    In ``warn`` mode failures are logged and counted, never returned.
+    """
+    if not events:
+        return []
+    mode = validation_mode_get(tenant_id=tenant_id)
+    if mode is ValidationMode.DISABLED:
+        return [None] * len(events)
+    schemas = active_schemas_get(tenant_id=tenant_id, event_types=[e[0] for e in events])
+    out: list[SchemaFailure | None] = []
+    for event_type, payload, encrypted in events:
+        schema = schemas[event_type]
+        failure: SchemaFailure | None = None
+        if schema is None:
+            if mode is ValidationMode.REQUIRED:
+                SCHEMA_VALIDATION_EVENTS.labels(outcome="missing").inc()
+                failure = SchemaFailure(event_type, None, ())
+        elif not encrypted:
+            problems = validate_payload(schema.validator, payload)
+            if problems:
+                failure = SchemaFailure(event_type, schema.version, problems)
+                if mode is ValidationMode.WARN:
+                    SCHEMA_VALIDATION_EVENTS.labels(outcome="warned").inc()
+                    logger.warning("schema validation failed (warn mode) for tenant %s: %s", tenant_id, failure.summary)
+                    failure = None
+                else:
+                    SCHEMA_VALIDATION_EVENTS.labels(outcome="invalid").inc()
+            else:
+                SCHEMA_VALIDATION_EVENTS.labels(outcome="valid").inc()
+        out.append(failure)
+    return out

@@ -1,0 +1,98 @@
+"""Writes of the schema registry. Each public service is one transaction; caches are bumped after commit."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.db import transaction
+
+from schemas import errors
+from schemas.compatibility import check_schema, compatibility_problems
+from schemas.models import Compatibility, EventSchema, SchemaStatus, TenantSchemaSettings
+from schemas.modes import ValidationMode
+from schemas.registry import mode_cache, schema_cache
+from tenants.models import Tenant
+
+
+def _bump_schema_cache() -> None:
+    transaction.on_commit(schema_cache.invalidate)
+
+
+@transaction.atomic(durable=True)
+def schema_register(
+    *,
+    tenant_id: uuid.UUID,
+    event_type: str,
+    schema_json: Any,
+    compatibility: str = Compatibility.BACKWARD,
+    description: str = "",
+    created_by: str = "",
+) -> EventSchema:
+    """Register the next version of ``event_type``'s schema.
+
+    The new version must be a valid JSON Schema and, against the latest version that is not
+    archived, satisfy the compatibility the new version declares (``docs/schemas.md``).
+    Locks: the tenant row (FOR NO KEY UPDATE), so versions of a tenant are allocated one at a time.
+    """
+    size = len(orjson.dumps(schema_json))
+    if size > settings.SCHEMA_MAX_BYTES:
+        raise errors.SchemaTooLargeError(
+            f"schemaJson is {size} bytes; the limit is {settings.SCHEMA_MAX_BYTES}.", field="schemaJson"
+        )
+    problem = check_schema(schema_json)
+    if problem is not None:
+        raise errors.InvalidSchemaError(f"schemaJson is not a valid JSON Schema: {problem}", field="schemaJson")
+    Tenant.objects.get_or_create(id=tenant_id, defaults={"name": f"tenant {tenant_id}"})
+    Tenant.objects.select_for_update(no_key=True).filter(id=tenant_id).get()
+    versions = EventSchema.objects.filter(tenant_id=tenant_id, event_type=event_type)
+    latest = versions.order_by("-version").first()
+    previous = versions.exclude(status=SchemaStatus.ARCHIVED).order_by("-version").first()
+    if previous is not None:
+        problems = compatibility_problems(compatibility, previous.schema_json, schema_json)
+        if problems:
+            raise errors.IncompatibleSchemaError(
+                f"The new version breaks {compatibility} compatibility with v{previous.version}: {problems[0]}",
+                problems=problems[:20],
+                against_version=previous.version,
+            )
+    schema = EventSchema.objects.create(
+        tenant_id=tenant_id,
+        event_type=event_type,
+        version=(latest.version if latest is not None else 0) + 1,
+        schema_json=schema_json,
+        compatibility=compatibility,
+        description=description,
+        created_by=created_by,
+    )
+    _bump_schema_cache()
+    return schema
+
+
+@transaction.atomic(durable=True)
+def schema_status_set(*, schema: EventSchema, status: str) -> EventSchema:
+    """Move a version to active, deprecated or archived (archived versions stop validating)."""
+    EventSchema.objects.filter(id=schema.id).update(status=status)
+    schema.refresh_from_db()
+    _bump_schema_cache()
+    return schema
+
+
+@transaction.atomic(durable=True)
+def schema_delete(*, schema: EventSchema) -> None:
+    """Remove one version (admin). Its number is not reused while a later version exists."""
+    EventSchema.objects.filter(id=schema.id).delete()
+    _bump_schema_cache()
+
+
+@transaction.atomic(durable=True)
+def validation_mode_set(*, tenant_id: uuid.UUID, mode: ValidationMode | None) -> None:
+    """Override the tenant's validation mode (``None`` = follow ``SCHEMA_VALIDATION_MODE``)."""
+    if mode is None:
+        TenantSchemaSettings.objects.filter(tenant_id=tenant_id).delete()
+    else:
+        Tenant.objects.get_or_create(id=tenant_id, defaults={"name": f"tenant {tenant_id}"})
+        TenantSchemaSettings.objects.update_or_create(tenant_id=tenant_id, defaults={"validation_mode": mode.value})
+    transaction.on_commit(mode_cache.invalidate)

@@ -1,0 +1,135 @@
+"""In-process LRU+TTL caches invalidated across processes through a Redis version key.
+
+Each cache has a generation counter in Redis (``hotcache:<name>:generation``). A process
+reads it at most every ``HOT_CACHE_CHECK_SECONDS`` (default 0.25 s) and drops its entries
+when it changed; writers bump it after their commit (:meth:`HotCache.invalidate`). So a
+change is seen by every process within that interval, at the cost of one Redis GET per
+interval per process, not per request.
+
+Redis is never a reason to fail or wait: reads go through the ``redis`` circuit breaker
+(50 ms socket timeout). While Redis cannot be read, entries are trusted for at most
+``HOT_CACHE_DEGRADED_TTL_SECONDS`` (default 1 s) instead of the full TTL, so the 1-second
+staleness bound holds without Redis too. Lookups are counted as Prometheus
+``hot_cache_lookups_total{cache, outcome=hit|miss}``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from django.conf import settings
+from prometheus_client import Counter
+
+from sequencer_project.redis_client import REDIS_UNAVAILABLE, guarded
+from sequencer_project.resilience import CircuitOpenError
+
+_UNAVAILABLE: tuple[type[BaseException], ...] = (CircuitOpenError, *REDIS_UNAVAILABLE)
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+HOT_CACHE_LOOKUPS = Counter(
+    "hot_cache_lookups", "In-process cache lookups, by cache and outcome.", ["cache", "outcome"]
+)
+HOT_CACHE_INVALIDATIONS = Counter(
+    "hot_cache_invalidations", "Cache generations observed changing (entries dropped), by cache.", ["cache"]
+)
+
+
+@dataclass(slots=True)
+class _Entry(Generic[V]):
+    value: V
+    loaded_at: float
+
+
+class HotCache(Generic[K, V]):
+    """A bounded LRU with a TTL whose entries every process drops when the generation moves."""
+
+    def __init__(self, name: str, *, max_entries: int, ttl_seconds: float) -> None:
+        self.name = name
+        self.max_entries = max_entries
+        self.ttl_seconds = ttl_seconds
+        self._entries: OrderedDict[K, _Entry[V]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._generation: bytes | None = None
+        self._checked_at = float("-inf")
+        self._redis_ok = True
+        self._hits = HOT_CACHE_LOOKUPS.labels(cache=name, outcome="hit")
+        self._misses = HOT_CACHE_LOOKUPS.labels(cache=name, outcome="miss")
+
+    @property
+    def version_key(self) -> str:
+        return f"hotcache:{self.name}:generation"
+
+    def _refresh_generation(self, now: float) -> None:
+        if now - self._checked_at < settings.HOT_CACHE_CHECK_SECONDS:
+            return
+        self._checked_at = now
+        try:
+            generation = guarded(lambda client: client.get(self.version_key))
+        except _UNAVAILABLE:
+            self._redis_ok = False
+            return
+        self._redis_ok = True
+        if generation != self._generation:
+            with self._lock:
+                if self._generation is not None or self._entries:
+                    HOT_CACHE_INVALIDATIONS.labels(cache=self.name).inc()
+                self._entries.clear()
+                self._generation = generation
+
+    def get_many(self, keys: Iterable[K], load: Callable[[list[K]], dict[K, V]]) -> dict[K, V]:
+        """Values for ``keys``; misses are loaded together by ``load`` (which must return every key)."""
+        now = time.monotonic()
+        self._refresh_generation(now)
+        ttl = self.ttl_seconds if self._redis_ok else min(self.ttl_seconds, settings.HOT_CACHE_DEGRADED_TTL_SECONDS)
+        found: dict[K, V] = {}
+        missing: list[K] = []
+        with self._lock:
+            for key in keys:
+                entry = self._entries.get(key)
+                if entry is not None and now - entry.loaded_at < ttl:
+                    self._entries.move_to_end(key)
+                    found[key] = entry.value
+                else:
+                    missing.append(key)
+        if found:
+            self._hits.inc(len(found))
+        if not missing:
+            return found
+        self._misses.inc(len(missing))
+        loaded = load(missing)
+        with self._lock:
+            for key in missing:
+                self._entries[key] = _Entry(loaded[key], now)
+                self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        found.update(loaded)
+        return found
+
+    def get(self, key: K, load: Callable[[K], V]) -> V:
+        return self.get_many([key], lambda keys: {k: load(k) for k in keys})[key]
+
+    def invalidate(self) -> None:
+        """Drop this process's entries and bump the shared generation (call after commit)."""
+        self.clear()
+        # When Redis is unreadable, other processes already use the degraded TTL.
+        with contextlib.suppress(*_UNAVAILABLE):
+            guarded(lambda client: client.incr(self.version_key))
+
+    def clear(self) -> None:
+        """Forget this process's entries (tests); the next lookup re-reads the generation."""
+        with self._lock:
+            self._entries.clear()
+            self._generation = None
+            self._checked_at = float("-inf")
+
+    def __len__(self) -> int:
+        return len(self._entries)

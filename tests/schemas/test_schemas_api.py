@@ -1,0 +1,135 @@
+"""Registry endpoints: CRUD, versions, compatibility enforcement, tenancy, validate, modes."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.conftest import Persona
+from tests.schemas.helpers import ORDER_SCHEMA, post_json, register, set_mode
+
+pytestmark = pytest.mark.django_db
+
+
+def test_versions_count_up_per_event_type(owner: Persona) -> None:
+    first = register(owner.client, owner.tenant_id)
+    second = register(owner.client, owner.tenant_id, {**ORDER_SCHEMA, "required": []})
+    other = register(owner.client, owner.tenant_id, event_type="order.shipped")
+
+    assert first.status_code == 201, first.content
+    assert [first.json()["version"], second.json()["version"], other.json()["version"]] == [1, 2, 1]
+    listed = owner.client.get(f"/api/v1/schemas?tenant_id={owner.tenant_id}").json()
+    assert listed["count"] == 3
+    detail = owner.client.get(f"/api/v1/schemas/{first.json()['id']}").json()
+    assert detail["schemaJson"] == ORDER_SCHEMA
+    assert detail["status"] == "active"
+    assert detail["compatibility"] == "backward"
+    assert detail["tenantId"] == str(owner.tenant_id)
+
+
+def test_an_incompatible_version_is_refused_with_the_reasons(owner: Persona) -> None:
+    register(owner.client, owner.tenant_id)
+    response = register(owner.client, owner.tenant_id, {**ORDER_SCHEMA, "required": ["total", "currency"]})
+
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "incompatible_schema"
+    assert body["problems"] == ["backward: $: property 'currency' became required"]
+    # compatibility "none" accepts it; archived versions are not compared against
+    assert register(owner.client, owner.tenant_id, {"type": "string"}, compatibility="none").status_code == 201
+
+
+def test_archived_versions_are_skipped_by_the_compatibility_check(owner: Persona) -> None:
+    first = register(owner.client, owner.tenant_id).json()
+    status = post_json(owner.client, f"/api/v1/schemas/{first['id']}/status", {"status": "archived"}, "put")
+    assert status.json() == {"success": True, "schema_id": first["id"], "new_status": "archived"}
+
+    assert register(owner.client, owner.tenant_id, {"type": "string"}).json()["version"] == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"eventType": "x", "schemaJson": {"type": "nope"}}, 400, "invalid_schema"),
+        ({"eventType": "x", "schemaJson": 5}, 400, "invalid_schema"),
+        ({"eventType": "", "schemaJson": {}}, 422, "invalid_request"),
+        ({"eventType": "x"}, 422, "invalid_request"),
+        ({"eventType": "x", "schemaJson": {}, "compatibility": "sideways"}, 422, "invalid_request"),
+        ({"eventType": "x", "schemaJson": {"description": "y" * 200_000}}, 400, "schema_too_large"),
+    ],
+)
+def test_bad_registrations_are_clear_4xx(owner: Persona, body: dict[str, object], status: int, code: str) -> None:
+    response = post_json(owner.client, "/api/v1/schemas", {"tenantId": str(owner.tenant_id), **body})
+
+    assert response.status_code == status, response.content
+    assert response.json()["code"] == code
+
+
+def test_other_tenants_cannot_see_touch_or_register(owner: Persona, outsider: Persona) -> None:
+    schema_id = register(owner.client, owner.tenant_id).json()["id"]
+
+    assert outsider.client.get(f"/api/v1/schemas/{schema_id}").status_code == 404
+    put = post_json(outsider.client, f"/api/v1/schemas/{schema_id}/status", {"status": "archived"}, "put")
+    assert put.status_code == 404
+    assert outsider.client.delete(f"/api/v1/schemas/{schema_id}").status_code == 404
+    assert register(outsider.client, owner.tenant_id).status_code == 403
+    assert outsider.client.get(f"/api/v1/schemas?tenant_id={owner.tenant_id}").status_code == 403
+    assert owner.client.get("/api/v1/schemas/not-a-uuid").status_code == 400
+
+
+def test_delete_needs_admin(owner: Persona, member: Persona, admin_client: APIClient) -> None:
+    schema_id = register(owner.client, owner.tenant_id).json()["id"]
+
+    assert member.client.delete(f"/api/v1/schemas/{schema_id}").status_code == 403
+    deleted = admin_client.delete(f"/api/v1/schemas/{schema_id}")
+    assert deleted.json() == {"success": True, "deleted_schema_id": schema_id}
+    assert owner.client.get(f"/api/v1/schemas/{schema_id}").status_code == 404
+
+
+def test_lookup_by_event_type_version_and_latest_active(owner: Persona) -> None:
+    v1 = register(owner.client, owner.tenant_id).json()
+    v2 = register(owner.client, owner.tenant_id, {**ORDER_SCHEMA, "required": []}).json()
+    post_json(owner.client, f"/api/v1/schemas/{v2['id']}/status", {"status": "deprecated"}, "put")
+    base = "/api/v1/schemas/event-type/order.created"
+
+    assert owner.client.get(f"{base}?tenant_id={owner.tenant_id}").json()["count"] == 2
+    assert owner.client.get(f"{base}?tenant_id={owner.tenant_id}&version=2").json()["schema"]["id"] == v2["id"]
+    assert owner.client.get(f"{base}/latest?tenant_id={owner.tenant_id}").json()["id"] == v1["id"]
+    missing = owner.client.get(f"{base}?tenant_id={owner.tenant_id}&version=9")
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "schema_not_found"
+
+
+def test_validate_reports_json_paths(owner: Persona) -> None:
+    schema_id = register(owner.client, owner.tenant_id).json()["id"]
+    body = {"tenantId": str(owner.tenant_id), "eventType": "order.created", "payload": {"total": -1, "currency": 3}}
+
+    result = post_json(owner.client, "/api/v1/schemas/validate", body).json()
+
+    assert result["valid"] is False
+    assert result["schemaId"] == schema_id
+    assert result["schemaVersion"] == 1
+    assert [e["path"] for e in result["errors"]] == ["$.currency", "$.total"]
+    ok = post_json(owner.client, "/api/v1/schemas/validate", {**body, "payload": {"total": 1}, "schemaVersion": 1})
+    assert ok.json()["valid"] is True
+    unknown = post_json(owner.client, "/api/v1/schemas/validate", {**body, "eventType": "nothing"})
+    assert unknown.status_code == 404
+
+
+def test_the_tenant_mode_override(owner: Persona, member: Persona) -> None:
+    assert set_mode(owner.client, owner.tenant_id, "strict").json()["mode"] == "required"
+    got = owner.client.get(f"/api/v1/schemas/validation-mode?tenant_id={owner.tenant_id}").json()
+    assert got["override"] == "required"
+    assert got["default"] == "enforce"
+    assert set_mode(member.client, owner.tenant_id, "warn").status_code == 403
+    bad = set_mode(owner.client, owner.tenant_id, "loud")
+    assert bad.status_code == 400
+    assert bad.json()["code"] == "invalid_validation_mode"
+    assert set_mode(owner.client, owner.tenant_id, None).json() == {
+        "tenantId": str(owner.tenant_id),
+        "mode": "enforce",
+        "override": None,
+    }
+    assert uuid.UUID(got["tenantId"]) == owner.tenant_id
