@@ -204,6 +204,8 @@ class ProjectionDeadLetter(models.Model):
 
     class Meta:
         db_table = "projection_dead_letters"
+        verbose_name = "projection dead letter"
+        verbose_name_plural = "projection dead letters"
         constraints = [
             models.UniqueConstraint(
                 fields=["projection", "tenant_id", "store_id", "sequence_number"], name="dead_letter_event_unique"
@@ -237,6 +239,8 @@ class AuditLogEntry(models.Model):
 
     class Meta:
         db_table = "audit_log"
+        verbose_name = "audit log entry"
+        verbose_name_plural = "audit log"
         indexes = [models.Index(fields=["-at"], name="audit_log_at_idx")]
 
     def __str__(self) -> str:

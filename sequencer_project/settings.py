@@ -260,3 +260,5 @@ CELERY_BEAT_SCHEDULE["events.projection_run"] = {
     # A tick not picked up before the next one is worthless: drop it instead of piling up.
     "options": {"expires": max(PROJECTION_RUN_INTERVAL_SECONDS * 2, 1.0)},
 }
+# The operator admin site adds keyset pages for composite-key tables (docs/projections.md).
+INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "sequencer_project.admin_site.SequencerAdminConfig"

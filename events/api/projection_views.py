@@ -10,14 +10,11 @@ from events.envelopes import FIELD_LIMITS
 from events.errors import DeadLetterNotFoundError, EntityStateNotFoundError
 from events.projections.entity_state import ENTITY_STATE
 from events.projections.selectors import entity_state_get, projection_lag_list
+from events.services.audit import api_actor
 from events.services.dead_letters import dead_letter_discard, dead_letter_get_for_tenant, dead_letter_retry
 from sequencer_project.api.errors import InvalidParameterError
-from sequencer_project.api.principal import Permission, Principal
+from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin, query_uuid_optional
-
-
-def _actor(principal: Principal) -> str:
-    return f"api:{principal.kind}:{principal.credential_id or 'bootstrap-admin'}"
 
 
 def _dead_letter_id(raw: str) -> int:
@@ -82,7 +79,7 @@ class DeadLetterRetryApi(_DeadLetterActionApi):
 
     def post(self, request: Request, dead_letter_id: str) -> Response:
         entry_id = self.entry_for_admin(dead_letter_id)
-        outcome = dead_letter_retry(dead_letter_id=entry_id, actor=_actor(self.principal))
+        outcome = dead_letter_retry(dead_letter_id=entry_id, actor=api_actor(self.principal))
         return Response({"succeeded": outcome.succeeded, "entry": dead_letter_output(outcome.entry)})
 
 
@@ -91,5 +88,5 @@ class DeadLetterDiscardApi(_DeadLetterActionApi):
 
     def post(self, request: Request, dead_letter_id: str) -> Response:
         entry_id = self.entry_for_admin(dead_letter_id)
-        entry = dead_letter_discard(dead_letter_id=entry_id, actor=_actor(self.principal))
+        entry = dead_letter_discard(dead_letter_id=entry_id, actor=api_actor(self.principal))
         return Response({"entry": dead_letter_output(entry)})

@@ -12,6 +12,7 @@ from typing import Any
 from django.db import transaction
 
 from events.models import AuditLogEntry
+from sequencer_project.api.principal import Principal
 
 
 @transaction.atomic
@@ -33,3 +34,8 @@ def audit_record(
         tenant_id=tenant_id,
         detail=detail or {},
     )
+
+
+def api_actor(principal: Principal) -> str:
+    """How an API credential is named in the audit log (never the secret)."""
+    return f"api:{principal.kind}:{principal.credential_id or 'bootstrap-admin'}"

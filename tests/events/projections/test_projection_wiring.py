@@ -25,7 +25,7 @@ def test_beat_drives_the_runner_every_few_seconds() -> None:
 def test_the_task_is_routed_to_the_projections_queue() -> None:
     from sequencer_project.celery import app
 
-    route = app.amqp.router.route({}, "events.projection_run")
+    route = app.amqp.router.route({}, "events.projection_run")  # type: ignore[attr-defined]
 
     assert route["queue"].name == "projections"
 
