@@ -262,3 +262,8 @@ CELERY_BEAT_SCHEDULE["events.projection_run"] = {
 }
 # The operator admin site adds keyset pages for composite-key tables (docs/projections.md).
 INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "sequencer_project.admin_site.SequencerAdminConfig"
+# The admin's CSS/JS are served by WhiteNoise (from the app finders: no collectstatic needed).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "whitenoise.middleware.WhiteNoiseMiddleware"
+)
+WHITENOISE_USE_FINDERS = True

@@ -26,6 +26,9 @@ class TenantAdmin(admin.ModelAdmin[Tenant]):
     readonly_fields = ("id", "created_at")
     change_form_template = "admin/tenants/tenant/change_form.html"
 
+    def has_delete_permission(self, request: HttpRequest, obj: Tenant | None = None) -> bool:
+        return False  # a tenant owns sequenced events: deactivate it instead
+
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
