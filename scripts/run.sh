@@ -44,7 +44,7 @@ cat <<INFO
 
 INFO
 
-mkdir -p var
+mkdir -p var var/static
 pids=()
 cleanup() { trap - INT TERM EXIT; kill -TERM "${pids[@]}" 2>/dev/null || true; wait || true; }
 trap cleanup INT TERM EXIT
