@@ -6,15 +6,16 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from events.projections.entity_state import ENTITY_STATE
 from events.projections.merge import merge_patch
 from events.projections.registry import projection_register, projection_unregister
 from events.services.projections import projection_advance, projection_rebuild, projection_run_all
-from tests.conftest import IngestPoster, Persona
+from tests.conftest import IngestPoster, Persona, legacy_event
 from tests.events.projections.helpers import PoisonProjection, checkpoint_of, entity_rows, seed
 
 pytestmark = pytest.mark.django_db
@@ -124,3 +125,34 @@ def test_merge_patch_keeps_no_nulls_from_an_object_patch(target: dict[str, Any],
         assert all(key not in merged for key, value in patch.items() if value is None)
     else:
         assert merged == patch
+
+
+small_objects = st.dictionaries(st.sampled_from("xy"), st.integers(0, 3), max_size=2)
+payload_objects = st.dictionaries(
+    st.sampled_from(["a", "b", "c", "d"]), st.none() | st.integers(-5, 5) | small_objects, max_size=3
+)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    payloads=st.lists(st.tuples(st.sampled_from(["e1", "e2", "e3"]), payload_objects), min_size=1, max_size=12),
+    batch_size=st.integers(1, 5),
+)
+def test_any_batching_projects_the_pure_fold_of_the_stream(
+    owner: Persona, post_ingest: IngestPoster, payloads: list[tuple[str, dict[str, Any]]], batch_size: int
+) -> None:
+    store = uuid.uuid4()
+    events = [legacy_event(owner.tenant_id, store, entity_id=entity, payload=p) for entity, p in payloads]
+    assert post_ingest(owner.client, {"events": events}).status_code == 200
+    expected: dict[str, tuple[int, Any]] = {}
+    for entity, payload in payloads:
+        version, state = expected.get(entity, (0, None))
+        expected[entity] = (version + 1, merge_patch(state, payload))
+
+    while projection_advance(
+        projection=ENTITY_STATE, tenant_id=owner.tenant_id, store_id=store, batch_size=batch_size
+    ).applied:
+        pass
+
+    rows = entity_rows(owner.tenant_id, store)
+    assert {entity: (row[0], orjson.loads(row[4])) for (_, entity), row in rows.items()} == expected
