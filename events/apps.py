@@ -36,3 +36,15 @@ class EventsConfig(AppConfig):
 
     def ready(self) -> None:
         checks.register(check_payload_encryption)
+        from events.projections.entity_state import EntityStateProjection
+        from events.projections.registry import projection_register
+        from events.projections.selectors import dead_letter_open_count, projection_lag_max
+        from sequencer_project.metrics import register_gauge_provider
+
+        projection_register(EntityStateProjection())
+        register_gauge_provider(
+            "projection_lag_events",
+            "Largest number of events any projection is behind any stream's head.",
+            projection_lag_max,
+        )
+        register_gauge_provider("dlq_size", "Projection dead letters pending or parked.", dead_letter_open_count)

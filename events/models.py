@@ -126,3 +126,122 @@ class RejectedEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reason} {self.event_id}"
+
+
+# =========================================================================================
+# --- Projections, dead letters and the audit log (issue 6): docs/projections.md -----------
+# Managed tables (ordinary indexes, no partitions): the projection runner writes them with the
+# SQL of events/sql/*projection*.sql and *dead_letter*.sql; the admin reads them.
+# =========================================================================================
+class ProjectionCheckpoint(models.Model):
+    """How far a projection has consumed one stream: every event ``<= last_sequence`` is done.
+
+    Updated in the same transaction as the projection's writes (exactly-once application).
+    """
+
+    pk = models.CompositePrimaryKey("projection", "tenant_id", "store_id")
+    projection = models.CharField(max_length=64)
+    tenant_id = models.UUIDField()
+    store_id = models.UUIDField()
+    stream_kind = models.SmallIntegerField(choices=StreamKindChoices.choices)
+    last_sequence = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "projection_checkpoints"
+
+    def __str__(self) -> str:
+        return f"{self.projection} {self.tenant_id}/{self.store_id}@{self.last_sequence}"
+
+
+class EntityState(models.Model):
+    """Projection ``entity_state``: version, last event and merged state document of an entity."""
+
+    pk = models.CompositePrimaryKey("tenant_id", "store_id", "entity_type", "entity_id")
+    tenant_id = models.UUIDField()
+    store_id = models.UUIDField()
+    entity_type = models.CharField(max_length=128)
+    entity_id = models.CharField(max_length=512)
+    version = models.BigIntegerField()
+    last_sequence = models.BigIntegerField()
+    last_event_id = models.UUIDField()
+    last_event_type = models.CharField(max_length=256)
+    state = models.JSONField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "entity_state"
+
+    def __str__(self) -> str:
+        return f"{self.entity_type}/{self.entity_id}@{self.version}"
+
+
+class DeadLetterStatus(models.TextChoices):
+    PENDING = "pending", "pending (will be retried)"
+    PARKED = "parked", "parked (attempts exhausted)"
+    RESOLVED = "resolved", "resolved (applied on retry)"
+    DISCARDED = "discarded", "discarded by an operator"
+
+
+class ProjectionDeadLetter(models.Model):
+    """An event a projection's handler raised on; the projection went on past it."""
+
+    id = models.BigAutoField(primary_key=True)
+    projection = models.CharField(max_length=64)
+    tenant_id = models.UUIDField()
+    store_id = models.UUIDField()
+    stream_kind = models.SmallIntegerField(choices=StreamKindChoices.choices)
+    sequence_number = models.BigIntegerField()
+    event_id = models.UUIDField()
+    error_class = models.CharField(max_length=200)
+    error_message = models.TextField()
+    attempts = models.IntegerField()
+    status = models.CharField(max_length=16, choices=DeadLetterStatus.choices)
+    next_retry_at = models.DateTimeField(null=True)
+    first_failed_at = models.DateTimeField()
+    last_failed_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "projection_dead_letters"
+        verbose_name = "projection dead letter"
+        verbose_name_plural = "projection dead letters"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["projection", "tenant_id", "store_id", "sequence_number"], name="dead_letter_event_unique"
+            ),
+        ]
+        indexes = [
+            # The retry sweep and the dlq_size gauge only ever look at unresolved rows.
+            models.Index(
+                fields=["next_retry_at"],
+                name="dead_letter_due_idx",
+                condition=models.Q(status="pending"),
+            ),
+            models.Index(fields=["tenant_id", "status", "id"], name="dead_letter_tenant_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.projection} {self.tenant_id}/{self.store_id}#{self.sequence_number} ({self.status})"
+
+
+class AuditLogEntry(models.Model):
+    """Who changed what, and when: one row per operator action (admin or admin API)."""
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.CharField(max_length=200)
+    action = models.CharField(max_length=64)
+    target_type = models.CharField(max_length=64)
+    target_id = models.CharField(max_length=200)
+    tenant_id = models.UUIDField(null=True)
+    detail = models.JSONField(default=dict)
+
+    class Meta:
+        db_table = "audit_log"
+        verbose_name = "audit log entry"
+        verbose_name_plural = "audit log"
+        indexes = [models.Index(fields=["-at"], name="audit_log_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.target_type}:{self.target_id}"

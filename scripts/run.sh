@@ -29,6 +29,8 @@ DEMO_STORE=00000000-0000-0000-0000-000000000001
 $PY manage.py create_tenant --name "Demo tenant" --id "$DEMO_TENANT" --if-missing >/dev/null
 KEY=$($PY manage.py create_api_key --tenant "$DEMO_TENANT" --name "demo (make run)" --permissions read,write,admin)
 PORT="${PORT:-8080}"
+# Operator admin (issue 6): a demo staff login, password reset on every `make run`.
+STAFF_PASSWORD=$($PY manage.py create_demo_staff --username admin)
 
 cat <<INFO
 
@@ -41,10 +43,13 @@ cat <<INFO
     -H "Authorization: ApiKey $KEY" -H 'Content-Type: application/json' \\
     -d '{"events":[{"event_id":"'"\$(python3 -c 'import uuid;print(uuid.uuid4())')"'","tenant_id":"$DEMO_TENANT","store_id":"$DEMO_STORE","entity_type":"order","entity_id":"order-1","event_type":"order.created","payload":{"total":42},"created_at":"2026-01-01T00:00:00Z"}]}'
   curl -s "http://127.0.0.1:$PORT/api/v1/head?tenant_id=$DEMO_TENANT&store_id=$DEMO_STORE" -H "Authorization: ApiKey $KEY"
+  curl -s "http://127.0.0.1:$PORT/api/v1/entities/order/order-1/state?tenant_id=$DEMO_TENANT&store_id=$DEMO_STORE" -H "Authorization: ApiKey $KEY"
+
+  operator admin : http://127.0.0.1:$PORT/admin/   user: admin   password: $STAFF_PASSWORD
 
 INFO
 
-mkdir -p var
+mkdir -p var var/static
 pids=()
 cleanup() { trap - INT TERM EXIT; kill -TERM "${pids[@]}" 2>/dev/null || true; wait || true; }
 trap cleanup INT TERM EXIT

@@ -113,6 +113,11 @@ def detailed_report() -> dict[str, Any]:
     breakers = {name: breaker.snapshot() for name, breaker in sorted(all_breakers().items())}
     gauges: dict[str, Any] = {}
     for provider in gauge_providers():
+        if database["status"] == UNHEALTHY:
+            # Providers read values only the database knows (lag, dead letters): asking each
+            # would wait a pool timeout apiece for nothing (issue 6).
+            gauges[provider.name] = {"error": "database_unavailable"}
+            continue
         try:
             gauges[provider.name] = provider.read()
         except Exception as exc:  # one broken provider must not hide the rest

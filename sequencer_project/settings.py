@@ -303,3 +303,29 @@ PAYLOAD_ENCRYPTION_KEYS: str = env.str("PAYLOAD_ENCRYPTION_KEYS", default="")
 PAYLOAD_ENCRYPTION_KEYS_BY_TENANT: str = env.str("PAYLOAD_ENCRYPTION_KEYS_BY_TENANT", default="")
 CACHE_AGENT_KEY_MAX: int = env.int("CACHE_AGENT_KEY_MAX", default=10_000)
 CACHE_AGENT_KEY_TTL_SECS: float = env.float("CACHE_AGENT_KEY_TTL_SECS", default=300.0)
+
+# =========================================================================================
+# --- Projections and dead letters (issue 6): docs/projections.md ---------------------------
+# =========================================================================================
+# The beat task events.projection_run (queue "projections") advances every projection.
+PROJECTION_RUN_INTERVAL_SECONDS: float = env.float("PROJECTION_RUN_INTERVAL_SECONDS", default=2.0)
+PROJECTION_RUN_BUDGET_SECONDS: float = env.float("PROJECTION_RUN_BUDGET_SECONDS", default=20.0)
+PROJECTION_RUN_SOFT_TIME_LIMIT: int = env.int("PROJECTION_RUN_SOFT_TIME_LIMIT", default=45)
+PROJECTION_BATCH_SIZE: int = env.int("PROJECTION_BATCH_SIZE", default=500)
+# Dead letters: retried after BASE s doubling up to MAX s, parked after MAX_ATTEMPTS failures.
+PROJECTION_DLQ_MAX_ATTEMPTS: int = env.int("PROJECTION_DLQ_MAX_ATTEMPTS", default=10)
+PROJECTION_DLQ_BACKOFF_BASE_SECONDS: int = env.int("PROJECTION_DLQ_BACKOFF_BASE_SECONDS", default=60)
+PROJECTION_DLQ_BACKOFF_MAX_SECONDS: int = env.int("PROJECTION_DLQ_BACKOFF_MAX_SECONDS", default=3600)
+CELERY_BEAT_SCHEDULE["events.projection_run"] = {
+    "task": "events.projection_run",
+    "schedule": PROJECTION_RUN_INTERVAL_SECONDS,
+    # A tick not picked up before the next one is worthless: drop it instead of piling up.
+    "options": {"expires": max(PROJECTION_RUN_INTERVAL_SECONDS * 2, 1.0)},
+}
+# The operator admin site adds keyset pages for composite-key tables (docs/projections.md).
+INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "sequencer_project.admin_site.SequencerAdminConfig"
+# The admin's CSS/JS are served by WhiteNoise (from the app finders: no collectstatic needed).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "whitenoise.middleware.WhiteNoiseMiddleware"
+)
+WHITENOISE_USE_FINDERS = True

@@ -1,8 +1,22 @@
-"""Operator admin for tenancy (read-mostly; key creation and revocation go through services)."""
+"""Operator admin for tenancy. Changes go through services and are written to the audit log."""
 
-from django.contrib import admin
+from __future__ import annotations
 
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from events.admin_selectors import tenant_stream_list
+from events.projections.selectors import projection_lag_list
+from events.services.audit import audit_record
+from tenants.admin_views import admin_actor
 from tenants.models import ApiKey, Tenant
+from tenants.services import api_key_create, api_key_revoke
 
 
 @admin.register(Tenant)
@@ -10,6 +24,42 @@ class TenantAdmin(admin.ModelAdmin[Tenant]):
     list_display = ("name", "id", "is_active", "created_at")
     search_fields = ("=id", "name")
     readonly_fields = ("id", "created_at")
+    change_form_template = "admin/tenants/tenant/change_form.html"
+
+    def has_delete_permission(self, request: HttpRequest, obj: Tenant | None = None) -> bool:
+        return False  # a tenant owns sequenced events: deactivate it instead
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        tenant = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if tenant is not None:
+            extra["streams"] = tenant_stream_list(tenant_id=tenant.id)
+            extra["lags"] = projection_lag_list(tenant_id=tenant.id)
+            extra["stores"] = list(tenant.stores.order_by("created_at")[:200])
+            extra["api_keys"] = list(tenant.api_keys.order_by("-created_at")[:50])
+        return super().change_view(request, object_id, form_url, extra)
+
+    def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        audit_record(
+            actor=admin_actor(request),
+            action="tenant.update" if change else "tenant.create",
+            target_type="tenant",
+            target_id=str(obj.id),
+            tenant_id=obj.id,
+            detail={"changed": list(form.changed_data)},
+        )
+
+
+class ApiKeyCreateForm(forms.Form):
+    tenant = forms.ModelChoiceField(queryset=Tenant.objects.order_by("name"))
+    name = forms.CharField(max_length=200, required=False)
+    can_read = forms.BooleanField(required=False, initial=True)
+    can_write = forms.BooleanField(required=False)
+    can_admin = forms.BooleanField(required=False)
+    rate_limit = forms.IntegerField(required=False, min_value=1, help_text="Requests per minute (empty: none).")
 
 
 @admin.register(ApiKey)
@@ -19,7 +69,73 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
     list_select_related = ("tenant",)
     raw_id_fields = ("tenant",)
     search_fields = ("=tenant__id", "display_prefix", "name")
-    readonly_fields = ("key_hash", "display_prefix", "created_at", "updated_at", "last_used_at", "revoked_at")
+    readonly_fields = (
+        "key_hash",
+        "tenant",
+        "display_prefix",
+        "store_ids",
+        "agent_id",
+        "can_read",
+        "can_write",
+        "can_admin",
+        "active",
+        "created_at",
+        "updated_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    actions = ["revoke_keys"]
 
-    def has_add_permission(self, request: object) -> bool:
-        return False  # keys are minted by the create_api_key command or the API (shown once)
+    def has_delete_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
+        return False  # revoke instead: the row is the record of the key
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """Mint a key through the service; the plaintext is shown once, on the next page."""
+        if not self.has_add_permission(request):
+            return HttpResponseRedirect(reverse("admin:index"))
+        form = ApiKeyCreateForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            issued = api_key_create(
+                tenant=data["tenant"],
+                name=data["name"],
+                can_read=data["can_read"],
+                can_write=data["can_write"],
+                can_admin=data["can_admin"],
+                rate_limit=data["rate_limit"],
+            )
+            audit_record(
+                actor=admin_actor(request),
+                action="api_key.create",
+                target_type="api_key",
+                target_id=issued.api_key.display_prefix,
+                tenant_id=data["tenant"].id,
+                detail={"name": data["name"], "admin": data["can_admin"], "write": data["can_write"]},
+            )
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "API key created",
+                "key": issued.key,
+                "api_key": issued.api_key,
+                "opts": self.opts,
+            }
+            return TemplateResponse(request, "admin/tenants/apikey/created.html", context)
+        context = {**self.admin_site.each_context(request), "title": "Create API key", "form": form, "opts": self.opts}
+        return TemplateResponse(request, "admin/tenants/apikey/create.html", context)
+
+    @admin.action(description="Revoke selected API keys")
+    def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        revoked = 0
+        for api_key in queryset.filter(active=True):
+            api_key_revoke(api_key=api_key)
+            audit_record(
+                actor=admin_actor(request),
+                action="api_key.revoke",
+                target_type="api_key",
+                target_id=api_key.display_prefix,
+                tenant_id=api_key.tenant_id,
+            )
+            revoked += 1
+        self.message_user(request, f"Revoked {revoked} API key(s).", messages.SUCCESS)

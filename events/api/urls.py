@@ -1,6 +1,6 @@
 from django.urls import path
 
-from events.api import ves_views, views
+from events.api import projection_views, ves_views, views
 
 app_name = "events"
 
@@ -13,4 +13,13 @@ urlpatterns = [
     path("events/<str:event_id>", views.EventDetailApi.as_view(), name="detail"),
     path("head", views.HeadApi.as_view(), name="head"),
     path("entities/<str:entity_type>/<str:entity_id>", views.EntityHistoryApi.as_view(), name="entity-history"),
+    # Projections and dead letters (issue 6).
+    path(
+        "entities/<str:entity_type>/<str:entity_id>/state",
+        projection_views.EntityStateApi.as_view(),
+        name="entity-state",
+    ),
+    path("projections/lag", projection_views.ProjectionLagApi.as_view(), name="projection-lag"),
+    path("admin/dlq/<str:dead_letter_id>/retry", projection_views.DeadLetterRetryApi.as_view(), name="dlq-retry"),
+    path("admin/dlq/<str:dead_letter_id>/discard", projection_views.DeadLetterDiscardApi.as_view(), name="dlq-discard"),
 ]

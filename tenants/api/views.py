@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from events.api.views import read_json_body
+from events.services.audit import api_actor, audit_record
 from sequencer_project.api.errors import InvalidParameterError, InvalidRequestError
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_uuid
@@ -91,6 +92,14 @@ class AgentKeyRegisterApi(TenantApiMixin):
             valid_from=valid_from,
             valid_to=valid_to,
         )
+        audit_record(  # issue 6: every admin API action is audited
+            actor=api_actor(self.principal),
+            action="agent_key.register",
+            target_type="agent_key",
+            target_id=f"{agent_id}/{key_id}",
+            tenant_id=tenant_id,
+            detail={"public_key": public_key.hex()},
+        )
         return Response(
             {
                 "success": True,
@@ -130,6 +139,13 @@ class AgentKeyRevokeApi(TenantApiMixin):
         tenant_id = query_uuid(request, "tenant_id")
         self.principal.check_stream(tenant_id, None, Permission.ADMIN)
         key = agent_key_revoke(tenant_id=tenant_id, agent_id=agent, key_id=key_number)
+        audit_record(
+            actor=api_actor(self.principal),
+            action="agent_key.revoke",
+            target_type="agent_key",
+            target_id=f"{agent}/{key_number}",
+            tenant_id=tenant_id,
+        )
         return Response(
             {
                 "success": True,

@@ -95,3 +95,19 @@ def test_revoking_an_unknown_key_is_not_found(owner: Persona) -> None:
     response = owner.client.delete(f"/api/v1/agents/{uuid.uuid4()}/keys/1?tenant_id={owner.tenant_id}")
     assert response.status_code == 404
     assert response.json()["code"] == "agent_key_not_found"
+
+
+def test_registering_and_revoking_through_the_api_is_audited(owner: Persona) -> None:
+    from events.models import AuditLogEntry
+
+    agent = uuid.uuid4()
+    body = {"tenantId": str(owner.tenant_id), "agentId": str(agent), "keyId": 3, "publicKey": "22" * 32}
+    assert owner.client.post("/api/v1/agents/keys", body, format="json").status_code in {200, 201}
+    revoke = owner.client.delete(f"/api/v1/agents/{agent}/keys/3?tenant_id={owner.tenant_id}")
+    assert revoke.status_code == 200
+
+    actions = list(
+        AuditLogEntry.objects.filter(tenant_id=owner.tenant_id).order_by("id").values_list("action", "actor")
+    )
+    assert [a for a, _ in actions] == ["agent_key.register", "agent_key.revoke"]
+    assert all(actor.startswith("api:") and "ss_" not in actor for _, actor in actions)

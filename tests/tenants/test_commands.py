@@ -67,3 +67,22 @@ def test_create_api_key_refuses_bad_input(args: tuple[str, ...]) -> None:
 
     with pytest.raises(CommandError):
         _run("create_api_key", *argv)
+
+
+def test_create_demo_staff_prints_a_working_password_and_resets_it_on_rerun() -> None:
+    from django.contrib.auth import authenticate
+
+    from events.models import AuditLogEntry
+
+    first = _run("create_demo_staff", "--username", "demo-ops")
+    second = _run("create_demo_staff", "--username", "demo-ops")
+
+    assert first != second
+    assert authenticate(username="demo-ops", password=first) is None
+    user = authenticate(username="demo-ops", password=second)
+    assert user is not None
+    assert user.is_staff
+    assert list(AuditLogEntry.objects.filter(target_id="demo-ops").values_list("action", flat=True)) == [
+        "staff.create",
+        "staff.reset_password",
+    ]

@@ -1,0 +1,95 @@
+"""Operator admin for projections: dead letters (retry, discard, bulk) and the audit log.
+
+The event tables have composite keys and are browsed through the keyset pages of
+:mod:`sequencer_project.admin_site`. Actions call services, which write the audit log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from events.models import AuditLogEntry, ProjectionDeadLetter
+from events.services.dead_letters import OPEN, dead_letter_discard, dead_letter_retry
+from sequencer_project.api.errors import SequencerError
+from tenants.admin_views import admin_actor
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin[Any]):
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ProjectionDeadLetter)
+class ProjectionDeadLetterAdmin(_ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "projection",
+        "tenant_id",
+        "store_id",
+        "sequence_number",
+        "status",
+        "attempts",
+        "error_class",
+        "next_retry_at",
+        "last_failed_at",
+    )
+    list_filter = ("status", "projection")
+    search_fields = ("=tenant_id", "=event_id")
+    ordering = ("-id",)
+    actions = ["retry_now", "discard"]
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        return lookup in {"tenant_id__exact", "store_id__exact"} or super().lookup_allowed(lookup, value, request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Actions need "change"; the change form itself stays read-only (every field readonly).
+        return bool(request.user.is_active and request.user.is_staff)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in self.model._meta.fields]
+
+    @admin.action(description="Retry selected entries now")
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[ProjectionDeadLetter]) -> None:
+        succeeded = failed = 0
+        for entry_id in queryset.filter(status__in=OPEN).values_list("id", flat=True):
+            try:
+                outcome = dead_letter_retry(dead_letter_id=entry_id, actor=admin_actor(request))
+            except SequencerError as exc:
+                self.message_user(request, f"Entry {entry_id}: {exc.detail}", messages.WARNING)
+                continue
+            succeeded += outcome.succeeded
+            failed += not outcome.succeeded
+        level = messages.SUCCESS if not failed else messages.WARNING
+        self.message_user(request, f"Retried {succeeded + failed}: {succeeded} applied, {failed} failed again.", level)
+
+    @admin.action(description="Discard selected entries")
+    def discard(self, request: HttpRequest, queryset: QuerySet[ProjectionDeadLetter]) -> None:
+        done = 0
+        for entry_id in queryset.filter(status__in=OPEN).values_list("id", flat=True):
+            dead_letter_discard(dead_letter_id=entry_id, actor=admin_actor(request))
+            done += 1
+        self.message_user(request, f"Discarded {done} entries.", messages.SUCCESS)
+
+
+@admin.register(AuditLogEntry)
+class AuditLogEntryAdmin(_ReadOnlyAdmin):
+    list_display = ("at", "actor", "action", "target_type", "target_id", "tenant_id")
+    list_filter = ("action", "target_type")
+    search_fields = ("=tenant_id", "actor", "=target_id")
+    ordering = ("-at",)
+    date_hierarchy = None
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active and request.user.is_staff)

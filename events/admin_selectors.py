@@ -1,0 +1,109 @@
+"""Reads for the operator admin: keyset pages, never ``COUNT(*)`` over the event tables."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from events.sql import SELECT_EVENTS_ADMIN, SELECT_REJECTED_ADMIN, SELECT_TENANT_STREAMS
+from events.streams import StreamKind
+from sequencer_project.db.replica import read_cursor
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class AdminEventRow:
+    sequence_number: int
+    event_id: uuid.UUID
+    entity_type: str
+    entity_id: str
+    event_type: str
+    payload: str
+    created_at: datetime
+    sequenced_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AdminRejectionRow:
+    rejection_id: int
+    tenant_id: uuid.UUID
+    store_id: uuid.UUID
+    stream_kind: str
+    event_id: uuid.UUID | None
+    reason: str
+    message: str
+    body: str
+    request_id: str
+    rejected_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TenantStreamRow:
+    store_id: uuid.UUID
+    stream_kind: str
+    head: int
+    last_activity: datetime
+
+
+def _text(value: Any, limit: int = 400) -> str:
+    raw = bytes(value) if isinstance(value, memoryview | bytes) else value
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _kind(value: int) -> str:
+    try:
+        return StreamKind(value).name.lower()
+    except ValueError:
+        return str(value)
+
+
+def admin_event_page(
+    *,
+    tenant_id: uuid.UUID,
+    store_id: uuid.UUID,
+    after: int,
+    entity_type: str | None,
+    entity_id: str | None,
+    event_type: str | None,
+) -> tuple[list[AdminEventRow], bool]:
+    """Up to ``PAGE_SIZE`` events after sequence ``after``, and whether more follow."""
+    params = {
+        "tenant_id": tenant_id,
+        "store_id": store_id,
+        "after": after,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "event_type": event_type,
+        "limit": PAGE_SIZE + 1,
+    }
+    with read_cursor() as cursor:
+        cursor.execute(SELECT_EVENTS_ADMIN, params)
+        rows = cursor.fetchall()
+    events = [
+        AdminEventRow(r[0], r[1], r[2], r[3], r[4], _text(r[5] if r[6] == 0 else b"(encrypted payload)"), r[7], r[8])
+        for r in rows[:PAGE_SIZE]
+    ]
+    return events, len(rows) > PAGE_SIZE
+
+
+def admin_rejection_page(*, tenant_id: uuid.UUID | None, before: int) -> tuple[list[AdminRejectionRow], bool]:
+    """Up to ``PAGE_SIZE`` ingest rejections with ``rejection_id < before``, newest first."""
+    with read_cursor() as cursor:
+        cursor.execute(SELECT_REJECTED_ADMIN, {"tenant_id": tenant_id, "before": before, "limit": PAGE_SIZE + 1})
+        rows = cursor.fetchall()
+    page = [
+        AdminRejectionRow(r[0], r[1], r[2], _kind(r[3]), r[4], r[5], r[6], _text(r[7]), r[8], r[9])
+        for r in rows[:PAGE_SIZE]
+    ]
+    return page, len(rows) > PAGE_SIZE
+
+
+def tenant_stream_list(*, tenant_id: uuid.UUID) -> list[TenantStreamRow]:
+    """Head and last write of every stream of a tenant."""
+    with read_cursor() as cursor:
+        cursor.execute(SELECT_TENANT_STREAMS, {"tenant_id": tenant_id})
+        return [TenantStreamRow(r[0], _kind(r[1]), int(r[2]), r[3]) for r in cursor.fetchall()]

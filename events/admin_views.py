@@ -1,0 +1,85 @@
+"""Admin pages over the event tables (read-only, keyset paging): events and ingest rejections."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from events.admin_selectors import AdminEventRow, admin_event_page, admin_rejection_page
+
+MAX_REJECTION_ID = 2**63 - 1
+
+
+def _uuid(request: HttpRequest, name: str, errors: list[str]) -> uuid.UUID | None:
+    raw = request.GET.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        errors.append(f"{name} is not a UUID.")
+        return None
+
+
+def _int(request: HttpRequest, name: str, default: int) -> int:
+    raw = request.GET.get(name, "")
+    return int(raw) if raw.isdigit() and len(raw) < 19 else default
+
+
+def _text(request: HttpRequest, name: str) -> str | None:
+    return request.GET.get(name, "").strip()[:512] or None
+
+
+def event_browser_view(request: HttpRequest) -> HttpResponse:
+    """Events of one stream (tenant and store required), filtered by entity and type."""
+    errors: list[str] = []
+    tenant_id, store_id = _uuid(request, "tenant_id", errors), _uuid(request, "store_id", errors)
+    filters = {name: _text(request, name) for name in ("entity_type", "entity_id", "event_type")}
+    after = _int(request, "after", 0)
+    events: list[AdminEventRow] = []
+    has_more = False
+    if tenant_id and store_id and not errors:
+        events, has_more = admin_event_page(tenant_id=tenant_id, store_id=store_id, after=after, **filters)
+    elif not errors and request.GET:
+        errors.append("Pick a tenant and a store: events are browsed one stream at a time.")
+    query = request.GET.copy()
+    if events:
+        query["after"] = str(events[-1].sequence_number)
+    context = {
+        **admin.site.each_context(request),
+        "title": "Events (by stream)",
+        "errors": errors,
+        "events": events,
+        "has_more": has_more,
+        "next_query": query.urlencode(),
+        "values": {
+            "tenant_id": tenant_id or "",
+            "store_id": store_id or "",
+            **{k: v or "" for k, v in filters.items()},
+        },
+    }
+    return TemplateResponse(request, "admin/event_store/events.html", context)
+
+
+def rejected_event_browser_view(request: HttpRequest) -> HttpResponse:
+    """The ingest-side dead letters, newest first, for all tenants or one."""
+    errors: list[str] = []
+    tenant_id = _uuid(request, "tenant_id", errors)
+    before = _int(request, "before", MAX_REJECTION_ID)
+    rows, has_more = ([], False) if errors else admin_rejection_page(tenant_id=tenant_id, before=before)
+    query = request.GET.copy()
+    if rows:
+        query["before"] = str(rows[-1].rejection_id)
+    context = {
+        **admin.site.each_context(request),
+        "title": "Rejected events (ingest dead letters)",
+        "errors": errors,
+        "rows": rows,
+        "has_more": has_more,
+        "next_query": query.urlencode(),
+        "tenant_id": tenant_id or "",
+    }
+    return TemplateResponse(request, "admin/event_store/rejected.html", context)

@@ -1,0 +1,92 @@
+"""Projection endpoints: entity state, projection lag, dead-letter retry/discard (``docs/projections.md``)."""
+
+from __future__ import annotations
+
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from events.api.projection_serializers import dead_letter_output, entity_state_output, lag_output
+from events.envelopes import FIELD_LIMITS
+from events.errors import DeadLetterNotFoundError, EntityStateNotFoundError
+from events.projections.entity_state import ENTITY_STATE
+from events.projections.selectors import entity_state_get, projection_lag_list
+from events.services.audit import api_actor
+from events.services.dead_letters import dead_letter_discard, dead_letter_get_for_tenant, dead_letter_retry
+from sequencer_project.api.errors import InvalidParameterError
+from sequencer_project.api.principal import Permission
+from sequencer_project.api.tenancy import TenantApiMixin, query_uuid_optional
+
+
+def _dead_letter_id(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 18:
+        raise InvalidParameterError("'id' must be a positive integer.", parameter="id")
+    return int(raw)
+
+
+class EntityStateApi(TenantApiMixin):
+    """``GET /api/v1/entities/{type}/{id}/state?tenant_id&store_id``: the projected state."""
+
+    def get(self, request: Request, entity_type: str, entity_id: str) -> Response:
+        for name, value in (("entity_type", entity_type), ("entity_id", entity_id)):
+            if not 1 <= len(value) <= FIELD_LIMITS[name] or "\x00" in value:
+                raise InvalidParameterError(f"'{name}' must be 1 to {FIELD_LIMITS[name]} characters.", parameter=name)
+        tenant_id, store_id = self.queried_stream(Permission.READ)
+        row = entity_state_get(tenant_id=tenant_id, store_id=store_id, entity_type=entity_type, entity_id=entity_id)
+        if row is None:
+            raise EntityStateNotFoundError(
+                f"No projected state for {entity_type}/{entity_id}: no event of it, or not projected yet."
+            )
+        lags = [
+            lag for lag in projection_lag_list(tenant_id=tenant_id, store_id=store_id) if lag.projection == ENTITY_STATE
+        ]
+        return Response(entity_state_output(row, lags[0] if lags else None))
+
+
+class ProjectionLagApi(TenantApiMixin):
+    """``GET /api/v1/projections/lag?tenant_id[&store_id]``: head, checkpoint and lag per stream."""
+
+    def get(self, request: Request) -> Response:
+        principal = self.principal
+        tenant_id = query_uuid_optional(request, "tenant_id") or principal.tenant_id
+        if tenant_id is None:
+            raise InvalidParameterError("Query parameter 'tenant_id' is required.", parameter="tenant_id")
+        store_id = query_uuid_optional(request, "store_id")
+        self.stream_for(tenant_id, store_id, Permission.READ) if store_id else principal.check_stream(
+            tenant_id, None, Permission.READ
+        )
+        lags = [
+            lag
+            for lag in projection_lag_list(tenant_id=tenant_id, store_id=store_id)
+            if self.visible(tenant_id, lag.store_id)
+        ]
+        return Response({"streams": [lag_output(lag) for lag in lags]})
+
+
+class _DeadLetterActionApi(TenantApiMixin):
+    def entry_for_admin(self, raw_id: str) -> int:
+        """The entry id, when this admin credential may see it (404 for another tenant's)."""
+        principal = self.principal
+        principal.require(Permission.ADMIN)
+        dead_letter_id = _dead_letter_id(raw_id)
+        entry = dead_letter_get_for_tenant(tenant_id=principal.tenant_id, dead_letter_id=dead_letter_id)
+        if not self.visible(entry.tenant_id, entry.store_id):
+            raise DeadLetterNotFoundError(f"No dead-letter entry {dead_letter_id}.")
+        return dead_letter_id
+
+
+class DeadLetterRetryApi(_DeadLetterActionApi):
+    """``POST /api/v1/admin/dlq/{id}/retry``: apply the event again now (admin keys)."""
+
+    def post(self, request: Request, dead_letter_id: str) -> Response:
+        entry_id = self.entry_for_admin(dead_letter_id)
+        outcome = dead_letter_retry(dead_letter_id=entry_id, actor=api_actor(self.principal))
+        return Response({"succeeded": outcome.succeeded, "entry": dead_letter_output(outcome.entry)})
+
+
+class DeadLetterDiscardApi(_DeadLetterActionApi):
+    """``POST /api/v1/admin/dlq/{id}/discard``: never retry this entry again (admin keys)."""
+
+    def post(self, request: Request, dead_letter_id: str) -> Response:
+        entry_id = self.entry_for_admin(dead_letter_id)
+        entry = dead_letter_discard(dead_letter_id=entry_id, actor=api_actor(self.principal))
+        return Response({"entry": dead_letter_output(entry)})

@@ -1,0 +1,70 @@
+"""The projection registry: name -> handler. Filled at app start (``EventsConfig.ready``)."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from events.streams import StreamKind
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectionEvent:
+    """One sequenced event as a projection sees it (payload decoded)."""
+
+    tenant_id: uuid.UUID
+    store_id: uuid.UUID
+    sequence_number: int
+    event_id: uuid.UUID
+    entity_type: str
+    entity_id: str
+    event_type: str
+    payload: Any
+    created_at: datetime
+    sequenced_at: datetime
+
+
+class Projection(Protocol):
+    """A handler consuming one stream kind in sequence order.
+
+    ``apply`` runs inside the runner's transaction (and a savepoint): it writes only through
+    the default connection and raises to send the event to the dead-letter table. ``reset``
+    drops what the projection built for one stream (caller holds the transaction).
+    """
+
+    name: str
+    stream_kind: StreamKind
+
+    def apply(self, event: ProjectionEvent) -> None: ...
+
+    def reset(self, *, tenant_id: uuid.UUID, store_id: uuid.UUID) -> None: ...
+
+
+_registry: dict[str, Projection] = {}
+_lock = threading.Lock()
+
+
+def projection_register(projection: Projection) -> None:
+    """Register (or replace) a projection under its name."""
+    if not 1 <= len(projection.name) <= 64:
+        raise ValueError("a projection name is 1 to 64 characters")
+    with _lock:
+        _registry[projection.name] = projection
+
+
+def projection_unregister(name: str) -> None:
+    with _lock:
+        _registry.pop(name, None)
+
+
+def projection_get(name: str) -> Projection | None:
+    with _lock:
+        return _registry.get(name)
+
+
+def projections() -> list[Projection]:
+    with _lock:
+        return list(_registry.values())

@@ -1,0 +1,98 @@
+"""Reads of projected state, projection lag and dead letters. Never write."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from events.projections.merge import load_json
+from events.projections.registry import projections
+from events.sql import COUNT_DEAD_LETTERS_OPEN, SELECT_ENTITY_STATE, SELECT_PROJECTION_LAG, SELECT_PROJECTION_LAG_MAX
+from sequencer_project.db.replica import read_cursor
+
+
+@dataclass(frozen=True, slots=True)
+class EntityStateRow:
+    entity_type: str
+    entity_id: str
+    version: int
+    last_sequence: int
+    last_event_id: uuid.UUID
+    last_event_type: str
+    state: Any
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectionLag:
+    """A projection's position on one stream: ``lag = head - checkpoint`` events."""
+
+    projection: str
+    store_id: uuid.UUID
+    head: int
+    checkpoint: int
+    updated_at: datetime | None
+
+    @property
+    def lag(self) -> int:
+        return max(self.head - self.checkpoint, 0)
+
+
+def entity_state_get(
+    *, tenant_id: uuid.UUID, store_id: uuid.UUID, entity_type: str, entity_id: str
+) -> EntityStateRow | None:
+    """The ``entity_state`` row of one entity, or ``None`` when no event of it is projected yet."""
+    params = {"tenant_id": tenant_id, "store_id": store_id, "entity_type": entity_type, "entity_id": entity_id}
+    with read_cursor() as cursor:
+        cursor.execute(SELECT_ENTITY_STATE, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    version, last_sequence, last_event_id, last_event_type, state, updated_at = row
+    return EntityStateRow(
+        entity_type, entity_id, version, last_sequence, last_event_id, last_event_type, load_json(state), updated_at
+    )
+
+
+def projection_lag_list(*, tenant_id: uuid.UUID, store_id: uuid.UUID | None = None) -> list[ProjectionLag]:
+    """Every registered projection's lag on the tenant's streams (one store, or all of them)."""
+    result: list[ProjectionLag] = []
+    with read_cursor() as cursor:
+        for handler in projections():
+            cursor.execute(
+                SELECT_PROJECTION_LAG,
+                {
+                    "projection": handler.name,
+                    "stream_kind": int(handler.stream_kind),
+                    "tenant_id": tenant_id,
+                    "store_id": store_id,
+                },
+            )
+            result.extend(
+                ProjectionLag(handler.name, row[0], int(row[1]), int(row[2]), row[3]) for row in cursor.fetchall()
+            )
+    return result
+
+
+def projection_lag_max() -> float | None:
+    """The ``projection_lag_events`` gauge: the largest lag of any projection on any stream."""
+    worst: int | None = None
+    with connection.cursor() as cursor:
+        for handler in projections():
+            cursor.execute(
+                SELECT_PROJECTION_LAG_MAX, {"projection": handler.name, "stream_kind": int(handler.stream_kind)}
+            )
+            value = int(cursor.fetchone()[0])
+            worst = value if worst is None else max(worst, value)
+    return None if worst is None else float(worst)
+
+
+def dead_letter_open_count() -> float:
+    """The ``dlq_size`` gauge: dead letters pending or parked."""
+    with connection.cursor() as cursor:
+        cursor.execute(COUNT_DEAD_LETTERS_OPEN)
+        return float(cursor.fetchone()[0])

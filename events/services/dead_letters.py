@@ -1,0 +1,167 @@
+"""Dead letters of projections: scheduled retries with backoff, retry-now and discard.
+
+A pending entry is retried when ``next_retry_at`` passes (1 min doubling to 1 h by default);
+its ``attempts`` counts every failed application. When ``attempts`` reaches
+``PROJECTION_DLQ_MAX_ATTEMPTS`` it is *parked*: no more scheduled retries, an operator may
+still retry or discard it. The projection never waits for an entry: it went on past it.
+Operator actions (:func:`dead_letter_retry`, :func:`dead_letter_discard`) write the audit log
+in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from events.errors import DeadLetterClosedError, DeadLetterNotFoundError, UnknownProjectionError
+from events.models import DeadLetterStatus, ProjectionDeadLetter
+from events.projections.registry import projection_get
+from events.services.audit import audit_record
+from events.services.projections import (
+    apply_in_savepoint,
+    dead_letter_backoff,
+    projection_event_from_row,
+    projection_lock_key,
+)
+from events.sql import SELECT_PROJECTION_EVENT
+from sequencer_project.db.locks import LockNamespace, advisory_xact_lock
+
+logger = logging.getLogger(__name__)
+
+OPEN = (DeadLetterStatus.PENDING, DeadLetterStatus.PARKED)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryOutcome:
+    entry: ProjectionDeadLetter
+    succeeded: bool
+
+
+def _retry_locked(entry: ProjectionDeadLetter, *, scheduled: bool) -> bool:
+    """Apply the entry's event again and update the row. Caller holds the transaction, the
+    stream's advisory lock and the row lock. A manual retry of a parked entry keeps it parked
+    on failure; a failure that reaches the maximum parks it."""
+    projection = projection_get(entry.projection)
+    if projection is None:
+        raise UnknownProjectionError(f"No projection named {entry.projection!r} is registered.")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            SELECT_PROJECTION_EVENT,
+            {"tenant_id": entry.tenant_id, "store_id": entry.store_id, "sequence_number": entry.sequence_number},
+        )
+        row = cursor.fetchone()
+    now = timezone.now()
+    error: BaseException | None
+    if row is None:
+        error = LookupError(f"event #{entry.sequence_number} is not in the store")
+    else:
+        error = apply_in_savepoint(projection, projection_event_from_row(row, entry.tenant_id, entry.store_id))
+    if error is None:
+        entry.status = DeadLetterStatus.RESOLVED
+        entry.resolved_at = now
+        entry.next_retry_at = None
+        entry.save(update_fields=["status", "resolved_at", "next_retry_at"])
+        return True
+    entry.attempts += 1
+    entry.error_class = f"{type(error).__module__}.{type(error).__qualname__}"[:200]
+    entry.error_message = str(error)[:4000]
+    entry.last_failed_at = now
+    if entry.attempts >= settings.PROJECTION_DLQ_MAX_ATTEMPTS or (
+        not scheduled and entry.status == DeadLetterStatus.PARKED
+    ):
+        entry.status = DeadLetterStatus.PARKED
+        entry.next_retry_at = None
+    else:
+        entry.next_retry_at = now + dead_letter_backoff(entry.attempts)
+    entry.save(update_fields=["attempts", "error_class", "error_message", "last_failed_at", "status", "next_retry_at"])
+    return False
+
+
+def _lock_entry(dead_letter_id: int) -> ProjectionDeadLetter:
+    """Stream advisory lock first, then the row (house lock order). Caller holds the transaction."""
+    found = ProjectionDeadLetter.objects.filter(id=dead_letter_id).first()
+    if found is None:
+        raise DeadLetterNotFoundError(f"No dead-letter entry {dead_letter_id}.")
+    advisory_xact_lock(
+        LockNamespace.PROJECTION_STREAM, projection_lock_key(found.projection, found.tenant_id, found.store_id)
+    )
+    return ProjectionDeadLetter.objects.select_for_update(no_key=True).get(id=dead_letter_id)
+
+
+def dead_letter_get_for_tenant(*, tenant_id: uuid.UUID | None, dead_letter_id: int) -> ProjectionDeadLetter:
+    """The entry, when it belongs to ``tenant_id`` (``None``: any tenant); 404 otherwise."""
+    entry = ProjectionDeadLetter.objects.filter(id=dead_letter_id).first()
+    if entry is None or (tenant_id is not None and entry.tenant_id != tenant_id):
+        raise DeadLetterNotFoundError(f"No dead-letter entry {dead_letter_id}.")
+    return entry
+
+
+@transaction.atomic(durable=True)
+def dead_letter_retry(*, dead_letter_id: int, actor: str) -> RetryOutcome:
+    """Retry an open entry now (operator action), whatever its schedule. Audited.
+
+    Transaction boundary; locks the stream then the row. 409 ``dead_letter_closed`` when the
+    entry is already resolved or discarded.
+    """
+    entry = _lock_entry(dead_letter_id)
+    if entry.status not in OPEN:
+        raise DeadLetterClosedError(f"Dead-letter entry {dead_letter_id} is {entry.status}.")
+    succeeded = _retry_locked(entry, scheduled=False)
+    audit_record(
+        actor=actor,
+        action="dead_letter.retry",
+        target_type="dead_letter",
+        target_id=str(entry.id),
+        tenant_id=entry.tenant_id,
+        detail={"succeeded": succeeded, "status": entry.status, "attempts": entry.attempts},
+    )
+    return RetryOutcome(entry, succeeded)
+
+
+@transaction.atomic(durable=True)
+def dead_letter_discard(*, dead_letter_id: int, actor: str) -> ProjectionDeadLetter:
+    """Give up on an open entry: it is never retried again. Audited. Transaction boundary."""
+    entry = _lock_entry(dead_letter_id)
+    if entry.status not in OPEN:
+        raise DeadLetterClosedError(f"Dead-letter entry {dead_letter_id} is {entry.status}.")
+    entry.status = DeadLetterStatus.DISCARDED
+    entry.resolved_at = timezone.now()
+    entry.next_retry_at = None
+    entry.save(update_fields=["status", "resolved_at", "next_retry_at"])
+    audit_record(
+        actor=actor,
+        action="dead_letter.discard",
+        target_type="dead_letter",
+        target_id=str(entry.id),
+        tenant_id=entry.tenant_id,
+        detail={"attempts": entry.attempts},
+    )
+    return entry
+
+
+def dead_letter_retry_due(*, limit: int) -> int:
+    """Retry the pending entries whose ``next_retry_at`` has passed; how many were retried.
+
+    Each entry is its own transaction; entries locked by another worker are skipped.
+    """
+    due = list(
+        ProjectionDeadLetter.objects.filter(status=DeadLetterStatus.PENDING, next_retry_at__lte=timezone.now())
+        .order_by("next_retry_at")
+        .values_list("id", flat=True)[:limit]
+    )
+    done = 0
+    for dead_letter_id in due:
+        with transaction.atomic(durable=True):
+            entry = _lock_entry(dead_letter_id)
+            if entry.status != DeadLetterStatus.PENDING or entry.next_retry_at is None:
+                continue  # resolved or discarded meanwhile
+            if entry.next_retry_at > timezone.now():
+                continue
+            _retry_locked(entry, scheduled=True)
+            done += 1
+    return done

@@ -1,0 +1,255 @@
+"""The projection runner (``docs/projections.md``).
+
+Exactly once: a batch reads the checkpoint, applies the next events and moves the checkpoint
+in ONE transaction, under a transaction-scoped advisory lock on ``(projection, stream)``. A
+worker killed mid-batch rolls the whole batch back (writes and checkpoint alike); a redelivered
+or concurrent run either waits for nothing (``try`` lock: it skips the stream) or starts from
+the committed checkpoint. So no event is skipped or applied twice.
+
+A handler that raises sends its event to ``projection_dead_letters`` (in the same transaction,
+after rolling back the event's savepoint) and the batch goes on: poison events never block a
+stream. Database connection failures and the Celery soft time limit abort the batch instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.utils import timezone
+
+from events.errors import UnknownProjectionError
+from events.models import DeadLetterStatus
+from events.projections.merge import load_json
+from events.projections.registry import Projection, ProjectionEvent, projection_get, projections
+from events.sql import (
+    ENSURE_PROJECTION_CHECKPOINT,
+    INSERT_DEAD_LETTER,
+    RESET_PROJECTION_CHECKPOINT,
+    SELECT_PROJECTION_CHECKPOINT,
+    SELECT_PROJECTION_EVENTS,
+    SELECT_PROJECTION_STREAMS_DUE,
+    UPDATE_PROJECTION_CHECKPOINT,
+)
+from sequencer_project.db.locks import LockNamespace, advisory_xact_lock, try_advisory_xact_lock
+
+logger = logging.getLogger(__name__)
+
+# Failures that say nothing about the event: abort the batch (it is retried whole next tick).
+ABORT_BATCH: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, SoftTimeLimitExceeded)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What one batch did on one stream. ``locked`` is False when another worker held it."""
+
+    projection: str
+    tenant_id: uuid.UUID
+    store_id: uuid.UUID
+    locked: bool
+    applied: int
+    dead_lettered: int
+    checkpoint: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    streams: int
+    batches: int
+    applied: int
+    dead_lettered: int
+    retried: int
+    exhausted_budget: bool
+
+
+def projection_lock_key(projection: str, tenant_id: uuid.UUID, store_id: uuid.UUID) -> int:
+    """Signed 32-bit key of ``(projection, stream)`` under ``LockNamespace.PROJECTION_STREAM``."""
+    digest = hashlib.sha256(projection.encode() + b"\x00" + tenant_id.bytes + store_id.bytes).digest()
+    return int.from_bytes(digest[:4], "big", signed=True)
+
+
+def dead_letter_backoff(attempts: int) -> timedelta:
+    """Delay before retry number ``attempts + 1``: base doubling per attempt, capped."""
+    base = settings.PROJECTION_DLQ_BACKOFF_BASE_SECONDS
+    cap = settings.PROJECTION_DLQ_BACKOFF_MAX_SECONDS
+    return timedelta(seconds=min(cap, base * 2 ** max(attempts - 1, 0)))
+
+
+def projection_event_from_row(row: tuple[Any, ...], tenant_id: uuid.UUID, store_id: uuid.UUID) -> ProjectionEvent:
+    sequence_number, event_id, entity_type, entity_id, event_type, payload, payload_format = row[:7]
+    if payload_format != 0:
+        raise ValueError(f"unknown payload format {payload_format}")
+    return ProjectionEvent(
+        tenant_id=tenant_id,
+        store_id=store_id,
+        sequence_number=sequence_number,
+        event_id=event_id,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        event_type=event_type,
+        payload=load_json(bytes(payload)),
+        created_at=row[7],
+        sequenced_at=row[8],
+    )
+
+
+def apply_in_savepoint(projection: Projection, event: ProjectionEvent) -> BaseException | None:
+    """Apply one event in a savepoint; the handler's exception is returned, not raised.
+
+    Caller holds the transaction and the stream lock. Batch-aborting failures propagate.
+    """
+    try:
+        with transaction.atomic():
+            projection.apply(event)
+    except ABORT_BATCH:
+        raise
+    except Exception as exc:  # any handler failure dead-letters the event (by design)
+        return exc
+    return None
+
+
+def _require(name: str) -> Projection:
+    projection = projection_get(name)
+    if projection is None:
+        raise UnknownProjectionError(f"No projection named {name!r} is registered.")
+    return projection
+
+
+def _record_dead_letter(projection: Projection, event: ProjectionEvent, exc: BaseException) -> None:
+    """First failure of an event. Caller holds the batch's transaction."""
+    max_attempts = settings.PROJECTION_DLQ_MAX_ATTEMPTS
+    parked = max_attempts <= 1
+    with connection.cursor() as cursor:
+        cursor.execute(
+            INSERT_DEAD_LETTER,
+            {
+                "projection": projection.name,
+                "tenant_id": event.tenant_id,
+                "store_id": event.store_id,
+                "stream_kind": int(projection.stream_kind),
+                "sequence_number": event.sequence_number,
+                "event_id": event.event_id,
+                "error_class": f"{type(exc).__module__}.{type(exc).__qualname__}"[:200],
+                "error_message": str(exc)[:4000],
+                "status": DeadLetterStatus.PARKED if parked else DeadLetterStatus.PENDING,
+                "next_retry_at": None if parked else timezone.now() + dead_letter_backoff(1),
+            },
+        )
+    logger.warning(
+        "projection %s: event %s/%s#%d dead-lettered: %s",
+        projection.name,
+        event.tenant_id,
+        event.store_id,
+        event.sequence_number,
+        type(exc).__name__,
+    )
+
+
+@transaction.atomic(durable=True)
+def projection_advance(*, projection: str, tenant_id: uuid.UUID, store_id: uuid.UUID, batch_size: int) -> BatchResult:
+    """Apply the next ``batch_size`` events of one stream to ``projection``, exactly once.
+
+    Transaction boundary. Locks: ``try`` advisory lock PROJECTION_STREAM(projection, stream)
+    (skips, ``locked=False``, when another worker holds it), then the checkpoint row.
+    Idempotent: re-running after a crash starts from the committed checkpoint.
+    """
+    handler = _require(projection)
+    if not try_advisory_xact_lock(
+        LockNamespace.PROJECTION_STREAM, projection_lock_key(projection, tenant_id, store_id)
+    ):
+        logger.debug("projection %s on %s/%s is running elsewhere", projection, tenant_id, store_id)
+        return BatchResult(projection, tenant_id, store_id, False, 0, 0, -1)
+    key: dict[str, Any] = {"projection": projection, "tenant_id": tenant_id, "store_id": store_id}
+    with connection.cursor() as cursor:
+        cursor.execute(ENSURE_PROJECTION_CHECKPOINT, {**key, "stream_kind": int(handler.stream_kind)})
+        cursor.execute(SELECT_PROJECTION_CHECKPOINT, key)
+        checkpoint = int(cursor.fetchone()[0])
+        cursor.execute(
+            SELECT_PROJECTION_EVENTS,
+            {"tenant_id": tenant_id, "store_id": store_id, "after": checkpoint, "until": checkpoint + batch_size},
+        )
+        rows = cursor.fetchall()
+    applied = failed = 0
+    for row in rows:
+        event = projection_event_from_row(row, tenant_id, store_id)
+        if event.sequence_number != checkpoint + 1:  # the store is gap-free; never skip silently
+            raise RuntimeError(f"sequence gap after {checkpoint} in {tenant_id}/{store_id}")
+        error = apply_in_savepoint(handler, event)
+        if error is None:
+            applied += 1
+        else:
+            _record_dead_letter(handler, event, error)
+            failed += 1
+        checkpoint = event.sequence_number
+    if rows:
+        with connection.cursor() as cursor:
+            cursor.execute(UPDATE_PROJECTION_CHECKPOINT, {**key, "last_sequence": checkpoint})
+    return BatchResult(projection, tenant_id, store_id, True, applied, failed, checkpoint)
+
+
+@transaction.atomic(durable=True)
+def projection_rebuild(*, projection: str, tenant_id: uuid.UUID, store_id: uuid.UUID) -> None:
+    """Forget what ``projection`` built for one stream and rewind it to 0 (replayed by the runner).
+
+    Transaction boundary; waits for the stream's advisory lock (a running batch finishes first).
+    """
+    handler = _require(projection)
+    advisory_xact_lock(LockNamespace.PROJECTION_STREAM, projection_lock_key(projection, tenant_id, store_id))
+    handler.reset(tenant_id=tenant_id, store_id=store_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            RESET_PROJECTION_CHECKPOINT, {"projection": projection, "tenant_id": tenant_id, "store_id": store_id}
+        )
+
+
+def projection_streams_due(*, projection: Projection, limit: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """Streams whose head is past the projection's checkpoint (read on the primary)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            SELECT_PROJECTION_STREAMS_DUE,
+            {"projection": projection.name, "stream_kind": int(projection.stream_kind), "limit": limit},
+        )
+        return [(row[0], row[1]) for row in cursor.fetchall()]
+
+
+def projection_run_all(*, batch_size: int, time_budget_seconds: float, max_streams: int = 500) -> RunResult:
+    """One tick of the runner: retry due dead letters, then advance every due stream.
+
+    Each batch is its own transaction; the loop stops at ``time_budget_seconds`` (checked
+    between batches) so a tick stays well inside the task's soft time limit. Memory: one batch
+    of events at a time. Idempotent: a tick interrupted anywhere loses at most its open batch.
+    """
+    from events.services.dead_letters import dead_letter_retry_due  # runner <-> DLQ are siblings
+
+    started = time.monotonic()
+    deadline = started + time_budget_seconds
+    retried = dead_letter_retry_due(limit=100)
+    streams = batches = applied = failed = 0
+    exhausted = False
+    for handler in projections():
+        due = projection_streams_due(projection=handler, limit=max_streams)
+        streams += len(due)
+        for tenant_id, store_id in due:
+            while True:
+                if time.monotonic() >= deadline:
+                    exhausted = True
+                    break
+                result = projection_advance(
+                    projection=handler.name, tenant_id=tenant_id, store_id=store_id, batch_size=batch_size
+                )
+                batches += 1
+                applied += result.applied
+                failed += result.dead_lettered
+                if not result.locked or result.applied + result.dead_lettered < batch_size:
+                    break
+            if exhausted:
+                break
+    return RunResult(streams, batches, applied, failed, retried, exhausted)

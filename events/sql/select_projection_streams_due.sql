@@ -1,0 +1,11 @@
+-- Streams of one kind whose head is past a projection's checkpoint (work for the runner).
+-- Index: scans sequence_counters (one row per stream and kind), probes the checkpoint primary
+-- key per stream. Locks: none. Rows: at most the given limit, least recently written first.
+SELECT c.tenant_id, c.store_id, c.current_sequence, coalesce(p.last_sequence, 0) AS last_sequence
+FROM sequence_counters c
+LEFT JOIN projection_checkpoints p
+  ON p.projection = %(projection)s AND p.tenant_id = c.tenant_id AND p.store_id = c.store_id
+WHERE c.stream_kind = %(stream_kind)s
+  AND c.current_sequence > coalesce(p.last_sequence, 0)
+ORDER BY c.updated_at
+LIMIT %(limit)s

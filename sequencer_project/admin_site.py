@@ -1,0 +1,58 @@
+"""The operator admin site (``/admin/``): Django's admin plus pages for tables it cannot list.
+
+Django 5.2 refuses to register models with a composite primary key, and the event tables are
+too big for a changelist (``COUNT(*)``, OFFSET paging). Those pages are plain admin views over
+keyset selectors: events of one stream, the ingest rejections (ingest-side dead letters), and a
+tenant's agent signing keys (register, revoke). They appear on the index under "Event store".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.apps import AdminConfig
+from django.http import HttpRequest
+from django.urls import URLPattern, URLResolver, path, reverse
+
+
+class SequencerAdminSite(admin.AdminSite):
+    site_header = "StateSet Sequencer operations"
+    site_title = "Sequencer admin"
+    index_title = "Operations"
+
+    def get_urls(self) -> list[URLResolver | URLPattern]:
+        from events.admin_views import event_browser_view, rejected_event_browser_view
+        from tenants.admin_views import agent_key_view
+
+        extra: list[URLResolver | URLPattern] = [
+            path("event-store/events/", self.admin_view(event_browser_view), name="event_store_events"),
+            path("event-store/rejected/", self.admin_view(rejected_event_browser_view), name="event_store_rejected"),
+            path("event-store/agent-keys/", self.admin_view(agent_key_view), name="event_store_agent_keys"),
+        ]
+        return extra + super().get_urls()
+
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[Any]:
+        app_list = super().get_app_list(request, app_label)
+        if app_label is None and request.user.is_active and request.user.is_staff:
+            app_list.append(
+                {
+                    "name": "Event store",
+                    "app_label": "event_store",
+                    "app_url": reverse("admin:event_store_events"),
+                    "has_module_perms": True,
+                    "models": [
+                        {"name": name, "object_name": name, "admin_url": reverse(url), "view_only": True, "perms": {}}
+                        for name, url in (
+                            ("Events (by stream)", "admin:event_store_events"),
+                            ("Rejected events (ingest dead letters)", "admin:event_store_rejected"),
+                            ("Agent signing keys", "admin:event_store_agent_keys"),
+                        )
+                    ],
+                }
+            )
+        return app_list
+
+
+class SequencerAdminConfig(AdminConfig):
+    default_site = "sequencer_project.admin_site.SequencerAdminSite"

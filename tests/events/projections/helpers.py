@@ -1,0 +1,59 @@
+"""Helpers for projection tests: seeding a stream, a poison projection, snapshots."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import connection
+
+from events.projections.entity_state import EntityStateProjection
+from events.projections.registry import ProjectionEvent
+from events.streams import StreamKind
+from tests.conftest import IngestPoster, Persona, legacy_event
+
+
+def seed(persona: Persona, post_ingest: IngestPoster, payloads: list[Any], entity_id: str = "order-1") -> None:
+    events = [legacy_event(persona.tenant_id, persona.store_id, entity_id=entity_id, payload=p) for p in payloads]
+    response = post_ingest(persona.client, {"events": events})
+    assert response.status_code == 200, response.content
+
+
+class PoisonProjection(EntityStateProjection):
+    """``entity_state`` semantics, but an event whose payload says ``"poison": true`` raises
+    while ``cured`` is False. Registered under its own name, so it has its own checkpoint."""
+
+    stream_kind = StreamKind.LEGACY
+
+    def __init__(self, name: str = "poison_test") -> None:
+        self.name = name
+        self.cured = False
+        self.failures = 0
+
+    def apply(self, event: ProjectionEvent) -> None:
+        if isinstance(event.payload, dict) and event.payload.get("poison") and not self.cured:
+            self.failures += 1
+            raise ValueError(f"cannot project event {event.sequence_number}")
+        super().apply(event)
+
+
+def entity_rows(tenant_id: uuid.UUID, store_id: uuid.UUID) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """The stream's entity_state rows (without timestamps), keyed by entity."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT entity_type, entity_id, version, last_sequence, last_event_id, last_event_type, state::text"
+            " FROM entity_state WHERE tenant_id = %s AND store_id = %s",
+            [tenant_id, store_id],
+        )
+        return {(row[0], row[1]): row[2:] for row in cursor.fetchall()}
+
+
+def checkpoint_of(projection: str, tenant_id: uuid.UUID, store_id: uuid.UUID) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT last_sequence FROM projection_checkpoints"
+            " WHERE projection = %s AND tenant_id = %s AND store_id = %s",
+            [projection, tenant_id, store_id],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0

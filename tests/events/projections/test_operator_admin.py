@@ -1,0 +1,176 @@
+"""The operator admin (Django test client): pages render, actions call services and are audited."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from events.models import AuditLogEntry, DeadLetterStatus, ProjectionDeadLetter
+from events.projections.entity_state import ENTITY_STATE
+from events.projections.registry import projection_register, projection_unregister
+from events.services.projections import projection_advance
+from tenants.models import AgentSigningKey, ApiKey
+from tests.conftest import IngestPoster, Persona
+from tests.events.projections.helpers import PoisonProjection, seed
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client() -> Client:
+    User.objects.create_superuser("operator", "operator@example.com", "a-long-test-password")
+    client = Client()
+    client.login(username="operator", password="a-long-test-password")
+    return client
+
+
+def test_the_index_lists_the_event_store_pages(staff_client: Client) -> None:
+    page = staff_client.get("/admin/").content.decode()
+
+    for text in (
+        "Event store",
+        "Events (by stream)",
+        "Rejected events",
+        "Agent signing keys",
+        "dead letters",
+        "Audit log",
+    ):
+        assert text in page
+
+
+def test_a_tenant_page_shows_streams_heads_and_projection_lag(
+    staff_client: Client, owner: Persona, post_ingest: IngestPoster
+) -> None:
+    seed(owner, post_ingest, [{"a": 1}] * 3)
+    projection_advance(projection=ENTITY_STATE, tenant_id=owner.tenant_id, store_id=owner.store_id, batch_size=2)
+
+    page = staff_client.get(f"/admin/tenants/tenant/{owner.tenant_id}/change/").content.decode()
+
+    assert 'id="tenant-streams"' in page
+    assert str(owner.store_id) in page
+    assert "<td>legacy</td><td>3</td>" in page
+    assert f"<td>{ENTITY_STATE}</td><td>{owner.store_id}</td><td>3</td><td>2</td><td>1</td>" in page
+
+
+def test_creating_a_key_shows_it_once_and_audits(staff_client: Client, owner: Persona) -> None:
+    response = staff_client.post(
+        "/admin/tenants/apikey/add/", {"tenant": str(owner.tenant_id), "name": "ops", "can_read": "on"}
+    )
+
+    page = response.content.decode()
+    created = ApiKey.objects.get(name="ops")
+    assert 'id="new-api-key"' in page
+    assert created.display_prefix in page
+    assert AuditLogEntry.objects.filter(action="api_key.create", tenant_id=owner.tenant_id).count() == 1
+    plaintext = page.split('id="new-api-key">')[1].split("<")[0]
+    assert plaintext.startswith(created.display_prefix[:4])
+    assert plaintext not in staff_client.get(f"/admin/tenants/apikey/{created.pk}/change/").content.decode()
+
+
+def test_revoking_keys_goes_through_the_service_and_audits(staff_client: Client, owner: Persona) -> None:
+    key = ApiKey.objects.get(tenant_id=owner.tenant_id)
+
+    staff_client.post("/admin/tenants/apikey/", {"action": "revoke_keys", "_selected_action": [key.pk]}, follow=True)
+
+    key.refresh_from_db()
+    assert not key.active
+    assert key.revoked_at is not None
+    assert owner.client.get(f"/api/v1/head?tenant_id={owner.tenant_id}&store_id={owner.store_id}").status_code == 401
+    assert AuditLogEntry.objects.get(action="api_key.revoke").target_id == key.display_prefix
+
+
+def test_the_event_browser_filters_one_stream_by_entity(
+    staff_client: Client, owner: Persona, post_ingest: IngestPoster
+) -> None:
+    seed(owner, post_ingest, [{"n": 1}], entity_id="wanted")
+    seed(owner, post_ingest, [{"n": 2}], entity_id="other")
+
+    page = staff_client.get(
+        f"/admin/event-store/events/?tenant_id={owner.tenant_id}&store_id={owner.store_id}&entity_id=wanted"
+    ).content.decode()
+
+    assert "order/wanted" in page
+    assert "order/other" not in page
+
+
+def test_the_event_browser_asks_for_a_stream(staff_client: Client) -> None:
+    page = staff_client.get("/admin/event-store/events/?entity_id=x").content.decode()
+
+    assert "Pick a tenant and a store" in page
+
+
+def test_rejected_events_are_browsable(staff_client: Client, owner: Persona, post_ingest: IngestPoster) -> None:
+    seed(owner, post_ingest, [{"a": 1}])
+    event = {"event_id": str(uuid.uuid4()), "tenant_id": str(owner.tenant_id), "store_id": str(owner.store_id)}
+    twice = {**event, "entity_type": "order", "entity_id": "x", "event_type": "t", "payload": {}}
+    twice["created_at"] = "2026-01-01T00:00:00Z"
+    dup = post_ingest(owner.client, {"events": [twice, twice]})
+    assert dup.status_code == 200
+
+    page = staff_client.get(f"/admin/event-store/rejected/?tenant_id={owner.tenant_id}").content.decode()
+
+    assert event["event_id"] in page
+
+
+def test_agent_keys_are_registered_and_revoked_with_audit(staff_client: Client, owner: Persona) -> None:
+    agent = uuid.uuid4()
+    staff_client.post(
+        "/admin/event-store/agent-keys/",
+        {"action": "register", "tenant_id": str(owner.tenant_id), "agent_id": str(agent), "key_id": "7",
+         "public_key": "11" * 32},
+    )  # fmt: skip
+    key = AgentSigningKey.objects.get(agent_id=agent)
+    assert bytes(key.public_key) == b"\x11" * 32
+
+    staff_client.post(
+        "/admin/event-store/agent-keys/",
+        {"action": "revoke", "tenant_id": str(owner.tenant_id), "agent_id": str(agent), "key_id": "7"},
+    )
+
+    key.refresh_from_db()
+    assert key.status == "revoked"
+    assert list(
+        AuditLogEntry.objects.filter(target_type="agent_key").values_list("action", flat=True).order_by("id")
+    ) == [
+        "agent_key.register",
+        "agent_key.revoke",
+    ]
+
+
+@pytest.fixture
+def poison() -> Iterator[PoisonProjection]:
+    projection = PoisonProjection(f"poison_{uuid.uuid4().hex[:8]}")
+    projection_register(projection)
+    yield projection
+    projection_unregister(projection.name)
+
+
+def test_dead_letters_are_retried_and_discarded_in_bulk(
+    staff_client: Client, owner: Persona, post_ingest: IngestPoster, poison: PoisonProjection
+) -> None:
+    seed(owner, post_ingest, [{"poison": True}, {"poison": True}, {"poison": True}])
+    projection_advance(projection=poison.name, tenant_id=owner.tenant_id, store_id=owner.store_id, batch_size=10)
+    first, second, third = ProjectionDeadLetter.objects.filter(projection=poison.name).order_by("sequence_number")
+    listing = staff_client.get(f"/admin/events/projectiondeadletter/?tenant_id__exact={owner.tenant_id}")
+    assert listing.status_code == 200
+    assert poison.name in listing.content.decode()
+    poison.cured = True
+
+    staff_client.post(
+        "/admin/events/projectiondeadletter/", {"action": "retry_now", "_selected_action": [first.id, second.id]}
+    )
+    staff_client.post("/admin/events/projectiondeadletter/", {"action": "discard", "_selected_action": [third.id]})
+
+    statuses = dict(ProjectionDeadLetter.objects.filter(projection=poison.name).values_list("id", "status"))
+    assert statuses == {
+        first.id: DeadLetterStatus.RESOLVED,
+        second.id: DeadLetterStatus.RESOLVED,
+        third.id: DeadLetterStatus.DISCARDED,
+    }
+    actors = set(AuditLogEntry.objects.filter(target_type="dead_letter").values_list("actor", flat=True))
+    assert actors == {"admin:operator"}
+    assert staff_client.get("/admin/events/auditlogentry/").status_code == 200
