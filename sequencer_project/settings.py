@@ -241,3 +241,15 @@ if DATABASE_READ_URL:
     _replica["TEST"] = {"MIRROR": "default"}
     DATABASES["replica"] = _replica
 DATABASE_ROUTERS = ["sequencer_project.db.routers.ReadReplicaRouter"]
+
+# --- Commitments (issue 5) -------------------------------------------------------------------
+# Automatic commitments: every COMMITMENT_INTERVAL_SECONDS beat runs commitments.commitment_tick,
+# which enqueues one commitments.stream_commit per stream with new events (queue "commitments");
+# each seals at most COMMITMENT_MAX_EVENTS events.
+COMMITMENT_INTERVAL_SECONDS: float = env.float("COMMITMENT_INTERVAL_SECONDS", default=5.0)
+COMMITMENT_MAX_EVENTS: int = env.int("COMMITMENT_MAX_EVENTS", default=10_000)
+CELERY_BEAT_SCHEDULE["commitments.commitment_tick"] = {
+    "task": "commitments.commitment_tick",
+    "schedule": COMMITMENT_INTERVAL_SECONDS,
+    "options": {"queue": "commitments", "expires": COMMITMENT_INTERVAL_SECONDS * 2},
+}

@@ -17,5 +17,7 @@ urlpatterns = [
     path("metrics", MetricsApi.as_view(), name="metrics"),
     path("api/v1/", include("events.api.urls")),
     path("api/v1/", include("tenants.api.urls")),
+    # Commitments and proofs (issue 5).
+    path("api/v1/", include("commitments.api.urls")),
     path("admin/", admin.site.urls),
 ]

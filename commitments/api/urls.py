@@ -1,0 +1,16 @@
+from django.urls import path
+
+from commitments.api import views
+
+app_name = "commitments"
+
+urlpatterns = [
+    path("ves/commitments", views.VesCommitmentsApi.as_view(), name="ves-commitments"),
+    path("ves/commitments/<str:batch_id>", views.VesCommitmentDetailApi.as_view(), name="ves-commitment-detail"),
+    path("ves/proofs/verify", views.VesProofVerifyApi.as_view(), name="ves-proof-verify"),
+    path("ves/proofs/<str:sequence_number>", views.VesProofApi.as_view(), name="ves-proof"),
+    path("commitments", views.LegacyCommitmentsApi.as_view(), name="commitments"),
+    path("commitments/<str:batch_id>", views.LegacyCommitmentDetailApi.as_view(), name="commitment-detail"),
+    path("proofs/verify", views.LegacyProofVerifyApi.as_view(), name="proof-verify"),
+    path("proofs/<str:sequence_number>", views.LegacyProofApi.as_view(), name="proof"),
+]
