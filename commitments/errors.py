@@ -1,6 +1,6 @@
 """Errors of the commitments app. Codes are public contracts (docs/errors.md)."""
 
-from sequencer_project.api.errors import BadRequestError, ConflictError, NotFoundError
+from sequencer_project.api.errors import BadRequestError, ConflictError, NotFoundError, ServiceUnavailableError
 
 
 class InvalidCommitmentRangeError(BadRequestError):
@@ -46,3 +46,18 @@ class SequenceOutsideCommitmentError(BadRequestError):
 class InvalidProofError(BadRequestError):
     code = "invalid_proof_input"
     title = "A proof field is malformed"
+
+
+class CheckpointNotFoundError(NotFoundError):
+    code = "checkpoint_not_found"
+    title = "No checkpoint of this stream at this size"
+
+
+class CheckpointUnsignedError(ServiceUnavailableError):
+    code = "checkpoint_signing_unconfigured"
+    title = "Checkpoints are not signed: no sequencer signing key was configured"
+
+
+class InvalidTreeSizeError(BadRequestError):
+    code = "invalid_tree_size"
+    title = "The tree size is outside the stream's log"

@@ -253,3 +253,6 @@ CELERY_BEAT_SCHEDULE["commitments.commitment_tick"] = {
     "schedule": COMMITMENT_INTERVAL_SECONDS,
     "options": {"queue": "commitments", "expires": COMMITMENT_INTERVAL_SECONDS * 2},
 }
+# Name of this sequencer in RFC 6962 checkpoints: the key name of the signature line and the start
+# of every log origin (<name>/ves|legacy/<tenant>/<store>). No spaces, no "+".
+CHECKPOINT_SEQUENCER_NAME: str = env.str("CHECKPOINT_SEQUENCER_NAME", default="sequencer.local")

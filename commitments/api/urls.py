@@ -1,6 +1,6 @@
 from django.urls import path
 
-from commitments.api import views
+from commitments.api import log_views, views
 
 app_name = "commitments"
 
@@ -13,4 +13,10 @@ urlpatterns = [
     path("commitments/<str:batch_id>", views.LegacyCommitmentDetailApi.as_view(), name="commitment-detail"),
     path("proofs/verify", views.LegacyProofVerifyApi.as_view(), name="proof-verify"),
     path("proofs/<str:sequence_number>", views.LegacyProofApi.as_view(), name="proof"),
+    path("ves/log/checkpoint", log_views.VesCheckpointApi.as_view(), name="ves-log-checkpoint"),
+    path("ves/log/proofs/inclusion", log_views.VesInclusionApi.as_view(), name="ves-log-inclusion"),
+    path("ves/log/proofs/consistency", log_views.VesConsistencyApi.as_view(), name="ves-log-consistency"),
+    path("log/checkpoint", log_views.LegacyCheckpointApi.as_view(), name="log-checkpoint"),
+    path("log/proofs/inclusion", log_views.LegacyInclusionApi.as_view(), name="log-inclusion"),
+    path("log/proofs/consistency", log_views.LegacyConsistencyApi.as_view(), name="log-consistency"),
 ]

@@ -24,6 +24,7 @@ from commitments.selectors import (
     stream_head,
 )
 from commitments.sql import INSERT_COMMITMENT
+from commitments.transparency import log_append_and_checkpoint
 from events.streams import StreamKind
 from sequencer_project.db.locks import LockNamespace, advisory_xact_lock, stream_lock_key
 from ves import legacy_merkle
@@ -130,6 +131,14 @@ def commitment_create(
         with connection.cursor() as cursor:
             cursor.execute(INSERT_COMMITMENT, params)
             row = commitment_from_row(cursor.fetchone())
+        log_append_and_checkpoint(
+            tenant_id=tenant_id,
+            store_id=store_id,
+            kind=kind,
+            old_size=sequence_start - 1,
+            entries=leaves,
+            batch_id=row.batch_id,
+        )
     logger.info(
         "commitment sealed",
         extra={"batch_id": str(row.batch_id), "stream_kind": int(kind), "leaf_count": count},
