@@ -61,3 +61,8 @@ class CheckpointUnsignedError(ServiceUnavailableError):
 class InvalidTreeSizeError(BadRequestError):
     code = "invalid_tree_size"
     title = "The tree size is outside the stream's log"
+
+
+class EventNotCommittedError(ConflictError):
+    code = "event_not_committed"
+    title = "The event is not covered by a commitment yet"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from commitments.api import log_views, views
+from commitments.api import bundle_views, log_views, views
 
 app_name = "commitments"
 
@@ -19,4 +19,6 @@ urlpatterns = [
     path("log/checkpoint", log_views.LegacyCheckpointApi.as_view(), name="log-checkpoint"),
     path("log/proofs/inclusion", log_views.LegacyInclusionApi.as_view(), name="log-inclusion"),
     path("log/proofs/consistency", log_views.LegacyConsistencyApi.as_view(), name="log-consistency"),
+    path("ves/events/<str:event_id>/bundle", bundle_views.VesBundleApi.as_view(), name="ves-event-bundle"),
+    path("events/<str:event_id>/bundle", bundle_views.LegacyBundleApi.as_view(), name="event-bundle"),
 ]
