@@ -14,7 +14,9 @@ import uuid
 from celery import shared_task
 from django.conf import settings
 
+from commitments.anchoring import anchoring_configured
 from commitments.selectors import pending_streams
+from commitments.services.anchoring import commitment_anchor
 from commitments.services.commitments import commitment_seal_next
 from events.streams import StreamKind
 from sequencer_project.db.singleton import singleton_job
@@ -55,3 +57,12 @@ def stream_commit(tenant_id: str, store_id: str, stream_kind: int) -> str | None
     if result is None:
         return None
     return str(result.commitment.batch_id)
+
+
+@shared_task(name="commitments.commitment_anchor", acks_late=True, soft_time_limit=300, time_limit=360)
+def commitment_anchor_task(batch_id: str) -> str | None:
+    """Anchor one commitment (no-op when anchoring is not configured or it is anchored already)."""
+    if not anchoring_configured():
+        return None
+    result = commitment_anchor(batch_id=uuid.UUID(batch_id))
+    return result.commitment.chain_tx_hash.hex() if result.commitment.chain_tx_hash else None

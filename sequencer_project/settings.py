@@ -256,3 +256,12 @@ CELERY_BEAT_SCHEDULE["commitments.commitment_tick"] = {
 # Name of this sequencer in RFC 6962 checkpoints: the key name of the signature line and the start
 # of every log origin (<name>/ves|legacy/<tenant>/<store>). No spaces, no "+".
 CHECKPOINT_SEQUENCER_NAME: str = env.str("CHECKPOINT_SEQUENCER_NAME", default="sequencer.local")
+# Anchoring commitment roots on an EVM chain (commitments/anchoring.py). Both ANCHOR_RPC_URL and
+# ANCHOR_PRIVATE_KEY are needed; without them the anchoring endpoints answer 503. ANCHOR_RPC_URL
+# may be "eth-tester://" for an in-process py-evm chain (development and tests only).
+ANCHOR_RPC_URL: str = env.str("ANCHOR_RPC_URL", default="")
+ANCHOR_PRIVATE_KEY: str = env.str("ANCHOR_PRIVATE_KEY", default="")
+ANCHOR_TO_ADDRESS: str = env.str("ANCHOR_TO_ADDRESS", default="0x000000000000000000000000000000000000a0c5")
+ANCHOR_RPC_TIMEOUT_SECONDS: float = env.float("ANCHOR_RPC_TIMEOUT_SECONDS", default=10.0)
+ANCHOR_RECEIPT_TIMEOUT_SECONDS: float = env.float("ANCHOR_RECEIPT_TIMEOUT_SECONDS", default=120.0)
+ANCHOR_RETRY_ATTEMPTS: int = env.int("ANCHOR_RETRY_ATTEMPTS", default=5)

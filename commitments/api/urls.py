@@ -1,10 +1,17 @@
 from django.urls import path
 
-from commitments.api import bundle_views, log_views, views
+from commitments.api import anchor_views, bundle_views, log_views, views
 
 app_name = "commitments"
 
 urlpatterns = [
+    # Before ves/commitments/<batch_id>, which would otherwise match "anchor".
+    path("ves/commitments/anchor", anchor_views.VesCommitAndAnchorApi.as_view(), name="ves-commit-and-anchor"),
+    path("ves/anchor", anchor_views.VesAnchorApi.as_view(), name="ves-anchor"),
+    path("ves/anchor/<str:batch_id>/verify", anchor_views.VesAnchorVerifyApi.as_view(), name="ves-anchor-verify"),
+    path("anchor/status", anchor_views.AnchorStatusApi.as_view(), name="anchor-status"),
+    path("anchor", anchor_views.LegacyAnchorApi.as_view(), name="anchor"),
+    path("anchor/<str:batch_id>/verify", anchor_views.LegacyAnchorVerifyApi.as_view(), name="anchor-verify"),
     path("ves/commitments", views.VesCommitmentsApi.as_view(), name="ves-commitments"),
     path("ves/commitments/<str:batch_id>", views.VesCommitmentDetailApi.as_view(), name="ves-commitment-detail"),
     path("ves/proofs/verify", views.VesProofVerifyApi.as_view(), name="ves-proof-verify"),

@@ -29,13 +29,13 @@ from ves import merkle as ves_merkle
 MAX_LIST_LIMIT = 1000
 
 
-def _object(body: object) -> dict[str, Any]:
+def json_object(body: object) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidRequestError("The body must be a JSON object.")
     return body
 
 
-def _uuid_field(body: dict[str, Any], name: str) -> uuid.UUID:
+def uuid_field(body: dict[str, Any], name: str) -> uuid.UUID:
     value = body.get(name)
     if not isinstance(value, str):
         raise InvalidRequestError(f"'{name}' must be a UUID string.", errors={name: ["must be a UUID string"]})
@@ -45,7 +45,7 @@ def _uuid_field(body: dict[str, Any], name: str) -> uuid.UUID:
         raise InvalidRequestError(f"'{name}' must be a UUID.", errors={name: ["must be a UUID"]}) from exc
 
 
-def _int_field(body: dict[str, Any], name: str) -> int:
+def int_field(body: dict[str, Any], name: str) -> int:
     value = body.get(name)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
         raise InvalidRequestError(
@@ -131,16 +131,16 @@ class _CommitmentCollection(_CommitmentApi):
         return Response({"commitments": items, "count": len(items)})
 
     def post(self, request: Request) -> Response:
-        body = _object(read_json_body(request))
+        body = json_object(read_json_body(request))
         tenant_id, store_id = self.stream_for(
-            _uuid_field(body, "tenant_id"), _uuid_field(body, "store_id"), Permission.WRITE
+            uuid_field(body, "tenant_id"), uuid_field(body, "store_id"), Permission.WRITE
         )
         result = commitment_create(
             tenant_id=tenant_id,
             store_id=store_id,
             kind=self.kind,
-            sequence_start=_int_field(body, "sequence_start"),
-            sequence_end=_int_field(body, "sequence_end"),
+            sequence_start=int_field(body, "sequence_start"),
+            sequence_end=int_field(body, "sequence_end"),
         )
         return Response(self.output(result.commitment, with_anchor=False), status=201 if result.created else 200)
 
@@ -210,12 +210,12 @@ class VesProofVerifyApi(TenantApiMixin):
 
     def post(self, request: Request) -> Response:
         self.principal.require(Permission.READ)
-        body = _object(read_json_body(request))
+        body = json_object(read_json_body(request))
         leaf, root, path = _hash_field(body, "leaf_hash"), _hash_field(body, "merkle_root"), _path_field(body)
-        index = _int_field(body, "leaf_index")
+        index = int_field(body, "leaf_index")
         try:
             if "tree_depth" in body:
-                leaf_count = _int_field(body, "leaf_count") if "leaf_count" in body else None
+                leaf_count = int_field(body, "leaf_count") if "leaf_count" in body else None
                 directions = body.get("directions")
                 if directions is not None and not (
                     isinstance(directions, list) and all(isinstance(d, bool) for d in directions)
@@ -226,7 +226,7 @@ class VesProofVerifyApi(TenantApiMixin):
                     merkle_root=root,
                     proof_path=path,
                     leaf_index=index,
-                    tree_depth=_int_field(body, "tree_depth"),
+                    tree_depth=int_field(body, "tree_depth"),
                     leaf_count=leaf_count,
                     directions=directions,
                 )
@@ -249,13 +249,13 @@ class LegacyProofVerifyApi(TenantApiMixin):
 
     def post(self, request: Request) -> Response:
         self.principal.require(Permission.READ)
-        body = _object(read_json_body(request))
+        body = json_object(read_json_body(request))
         leaf, root, path = _hash_field(body, "leaf_hash"), _hash_field(body, "events_root"), _path_field(body)
-        index = _int_field(body, "leaf_index")
+        index = int_field(body, "leaf_index")
         directions = body.get("directions")
         try:
             if "leaf_count" in body:
-                count = _int_field(body, "leaf_count")
+                count = int_field(body, "leaf_count")
                 valid = 0 <= index < count and legacy_merkle.verify_inclusion(
                     leaf_hash=leaf, root=root, path=path, leaf_index=index, leaf_count=count
                 )

@@ -15,6 +15,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from commitments import errors
+from commitments.anchoring import anchoring_configured
 from commitments.selectors import (
     CommitmentRow,
     commitment_from_row,
@@ -139,11 +140,19 @@ def commitment_create(
             entries=leaves,
             batch_id=row.batch_id,
         )
+    if anchoring_configured():
+        transaction.on_commit(lambda: _enqueue_anchor(row.batch_id))
     logger.info(
         "commitment sealed",
         extra={"batch_id": str(row.batch_id), "stream_kind": int(kind), "leaf_count": count},
     )
     return CommitmentResult(row, created=True)
+
+
+def _enqueue_anchor(batch_id: uuid.UUID) -> None:
+    from commitments.tasks import commitment_anchor_task  # tasks import this module
+
+    commitment_anchor_task.delay(str(batch_id))
 
 
 def commitment_seal_next(
