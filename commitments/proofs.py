@@ -2,11 +2,15 @@
 
 The tree is rebuilt from the events of the commitment's range and its root compared with the
 stored one before any proof is served: a store that no longer matches its commitment is a
-loud 500, never a proof that does not verify.
+loud 500, never a proof that does not verify. Built trees are kept in a small per-process LRU,
+so the first proof of a batch pays the rebuild and later ones cost a few lookups.
 """
 
 from __future__ import annotations
 
+import threading
+import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from commitments import errors
@@ -39,6 +43,33 @@ def commitment_proof(*, commitment: CommitmentRow, sequence_number: int) -> Even
             f"Sequence {sequence_number} is outside {commitment.sequence_start}..{commitment.sequence_end} "
             f"of commitment {commitment.batch_id}."
         )
+    index = sequence_number - commitment.sequence_start
+    tree = _tree(commitment)
+    if isinstance(tree, ves_merkle.MerkleTree):
+        ves_proof = tree.proof(index)
+        leaf, path, directions = ves_proof.leaf_hash, ves_proof.path, ves_proof.directions
+    else:
+        legacy_proof = tree.proof(index)
+        leaf, path, directions = legacy_proof.leaf_hash, legacy_proof.path, legacy_proof.directions
+    return EventProof(sequence_number, index, leaf, path, directions)
+
+
+Tree = ves_merkle.MerkleTree | legacy_merkle.LegacyMerkleTree
+
+# Built trees of recent commitments, per process. A commitment never changes, and its tree is
+# checked against the stored root when it is built, so a cached tree needs no re-validation; a
+# 10,000-leaf tree holds about 20,000 hashes (~2 MB).
+TREE_CACHE_SIZE = 16
+_trees: OrderedDict[uuid.UUID, Tree] = OrderedDict()
+_trees_lock = threading.Lock()
+
+
+def _tree(commitment: CommitmentRow) -> Tree:
+    with _trees_lock:
+        cached = _trees.get(commitment.batch_id)
+        if cached is not None:
+            _trees.move_to_end(commitment.batch_id)
+            return cached
     leaves = leaf_hashes(
         tenant_id=commitment.tenant_id,
         store_id=commitment.store_id,
@@ -46,18 +77,13 @@ def commitment_proof(*, commitment: CommitmentRow, sequence_number: int) -> Even
         sequence_start=commitment.sequence_start,
         sequence_end=commitment.sequence_end,
     )
-    index = sequence_number - commitment.sequence_start
-    if commitment.stream_kind is StreamKind.VES:
-        tree = ves_merkle.build_tree(leaves)
-        root = tree.root
-        ves_proof = tree.proof(index) if root == commitment.merkle_root else None
-        proof = (ves_proof.leaf_hash, ves_proof.path, ves_proof.directions) if ves_proof else None
-    else:
-        legacy_tree = legacy_merkle.build_tree(leaves)
-        root = legacy_tree.root
-        legacy_proof = legacy_tree.proof(index) if root == commitment.merkle_root else None
-        proof = (legacy_proof.leaf_hash, legacy_proof.path, legacy_proof.directions) if legacy_proof else None
-    if proof is None or len(leaves) != commitment.leaf_count:
+    tree: Tree = (
+        ves_merkle.build_tree(leaves) if commitment.stream_kind is StreamKind.VES else legacy_merkle.build_tree(leaves)
+    )
+    if len(leaves) != commitment.leaf_count or tree.root != commitment.merkle_root:
         raise CommitmentIntegrityError(f"Commitment {commitment.batch_id} does not match the stored events.")
-    leaf, path, directions = proof
-    return EventProof(sequence_number, index, leaf, path, directions)
+    with _trees_lock:
+        _trees[commitment.batch_id] = tree
+        while len(_trees) > TREE_CACHE_SIZE:
+            _trees.popitem(last=False)
+    return tree

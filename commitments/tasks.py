@@ -15,7 +15,8 @@ from celery import shared_task
 from django.conf import settings
 
 from commitments.anchoring import anchoring_configured
-from commitments.selectors import pending_streams
+from commitments.lag import publish_lag
+from commitments.selectors import commitment_lag, pending_streams
 from commitments.services.anchoring import commitment_anchor
 from commitments.services.commitments import commitment_seal_next
 from events.streams import StreamKind
@@ -32,6 +33,7 @@ MAX_STREAMS_PER_TICK = 1000
 def commitment_tick() -> int:
     """Enqueue one ``stream_commit`` per stream with uncommitted events; returns how many."""
     streams = pending_streams(limit=MAX_STREAMS_PER_TICK)
+    publish_lag(commitment_lag())
     for stream in streams:
         stream_commit.delay(str(stream.tenant_id), str(stream.store_id), int(stream.kind))
     return len(streams)

@@ -49,12 +49,8 @@ class PostgresNodeStore:
     def put_nodes(self, nodes: Sequence[tuple[NodeId, bytes]]) -> None:
         if not nodes:
             return
-        params = {
-            **self.stream,
-            "levels": [n[0][0] for n in nodes],
-            "indexes": [n[0][1] for n in nodes],
-            "hashes": [n[1] for n in nodes],
-        }
+        records = b"".join(bytes((level,)) + index.to_bytes(8, "big") + h for (level, index), h in nodes)
+        params = {**self.stream, "records": records, "count": len(nodes)}
         with connection.cursor() as cursor:
             cursor.execute(INSERT_LOG_NODES, params)
 

@@ -20,6 +20,7 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from commitments.lag import read_published_lag
 from commitments.selectors import commitment_list
 from events.streams import StreamKind
 from tests.commitments.helpers import ingest_ves_case
@@ -106,3 +107,5 @@ def test_beat_and_worker_seal_freshly_ingested_events(admin_client: APIClient, b
     proof = admin_client.get(f"/api/v1/ves/proofs/7?tenant_id={t}&store_id={s}").json()
     assert proof["batch_id"] == second["batch_id"]
     assert proof["leaf_hash"] == case["events"][6]["leaf_hash"]
+    # each tick publishes the commitment lag for /metrics; once everything is sealed it is 0
+    _wait_for(lambda: read_published_lag() == 0.0, timeout=30)
