@@ -17,25 +17,30 @@ from __future__ import annotations
 import functools
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from eth_abi.abi import decode, encode
-from eth_account import Account
-from hexbytes import HexBytes
-from web3 import Web3
-from web3.exceptions import TimeExhausted, TransactionNotFound, Web3Exception
 
 from commitments.selectors import CommitmentRow
 from sequencer_project.api.errors import SequencerError, ServiceUnavailableError
 from sequencer_project.resilience import CircuitOpenError, get_breaker, retry_call
 from ves.hashes import stream_id
 
+if TYPE_CHECKING:
+    from web3 import Web3
+
+# web3, eth-abi and eth-account are imported inside the functions that use them: importing web3
+# takes seconds, and this module is imported by the URLconf of every web process.
+
 MAGIC = b"SSA1"
 RECORD_TYPES = ["bytes32", "uint8", "bytes16", "uint64", "uint64", "bytes32", "bytes32"]
 IN_PROCESS_URL = "eth-tester://"
 
-_TRANSIENT = (OSError, TimeoutError, TimeExhausted, Web3Exception)
+
+def _transient() -> tuple[type[BaseException], ...]:
+    from web3.exceptions import TimeExhausted, Web3Exception
+
+    return (OSError, TimeoutError, TimeExhausted, Web3Exception)
 
 
 class AnchoringUnconfiguredError(ServiceUnavailableError):
@@ -78,6 +83,8 @@ def require_anchoring() -> None:
 
 def anchor_calldata(c: CommitmentRow) -> bytes:
     """The calldata that anchors ``c``."""
+    from eth_abi.abi import encode
+
     record = encode(
         RECORD_TYPES,
         [
@@ -98,12 +105,14 @@ _in_process_lock = threading.Lock()
 
 @functools.cache
 def _in_process_web3() -> Web3:
-    from web3 import EthereumTesterProvider  # only development and tests use the in-process chain
+    from web3 import EthereumTesterProvider, Web3  # only development and tests use the in-process chain
 
     return Web3(EthereumTesterProvider())
 
 
 def _web3() -> Web3:
+    from web3 import Web3
+
     url = settings.ANCHOR_RPC_URL
     if url == IN_PROCESS_URL:
         with _in_process_lock:
@@ -112,6 +121,8 @@ def _web3() -> Web3:
 
 
 def _account() -> Any:
+    from eth_account import Account
+
     return Account.from_key(bytes.fromhex(settings.ANCHOR_PRIVATE_KEY.removeprefix("0x")))
 
 
@@ -122,29 +133,32 @@ def _fund_in_process(w3: Web3, address: str) -> None:
 
 
 def _chain_call(fn: Any) -> Any:
+    transient = _transient()
     breaker = get_breaker("anchor", failure_threshold=5, reset_timeout=60.0)
     try:
         return breaker.call(
             lambda: retry_call(
                 fn,
-                retry_on=_TRANSIENT,
+                retry_on=transient,
                 attempts=settings.ANCHOR_RETRY_ATTEMPTS,
                 base_delay=0.5,
                 max_delay=30.0,
             ),
-            failure_types=_TRANSIENT,
+            failure_types=transient,
         )
     except CircuitOpenError as exc:
         raise AnchorUnavailableError(
             "The anchoring circuit breaker is open after repeated chain failures.",
             headers={"Retry-After": str(max(1, int(exc.retry_after)))},
         ) from exc
-    except _TRANSIENT as exc:
+    except transient as exc:
         raise AnchorUnavailableError(f"The anchoring chain did not answer: {type(exc).__name__}.") from exc
 
 
 def anchor_send(c: CommitmentRow) -> AnchorRecord:
     """Send the anchor transaction of ``c``, wait for its receipt, return where it landed."""
+    from web3 import Web3
+
     require_anchoring()
     account = _account()
 
@@ -182,6 +196,9 @@ def anchor_check(c: CommitmentRow) -> AnchorCheck:
     if c.chain_tx_hash is None:
         return AnchorCheck(False, "the commitment has no anchor transaction")
     tx_hash = c.chain_tx_hash
+    from eth_abi.abi import decode
+    from hexbytes import HexBytes
+    from web3.exceptions import TransactionNotFound
 
     def read() -> AnchorCheck:
         w3 = _web3()
