@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class CommitmentsConfig(AppConfig):
     name = "commitments"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from commitments.lag import read_published_lag
+        from sequencer_project import metrics
+
+        metrics.register_gauge_provider(
+            "sequencer_commitment_lag_events",
+            "Largest number of sequenced events of any legacy or VES stream that no commitment covers yet "
+            "(published by each automatic commitment tick).",
+            read_published_lag,
+        )

@@ -329,3 +329,26 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "whitenoise.middleware.WhiteNoiseMiddleware"
 )
 WHITENOISE_USE_FINDERS = True
+# --- Commitments (issue 5) -------------------------------------------------------------------
+# Automatic commitments: every COMMITMENT_INTERVAL_SECONDS beat runs commitments.commitment_tick,
+# which enqueues one commitments.stream_commit per stream with new events (queue "commitments");
+# each seals at most COMMITMENT_MAX_EVENTS events.
+COMMITMENT_INTERVAL_SECONDS: float = env.float("COMMITMENT_INTERVAL_SECONDS", default=5.0)
+COMMITMENT_MAX_EVENTS: int = env.int("COMMITMENT_MAX_EVENTS", default=10_000)
+CELERY_BEAT_SCHEDULE["commitments.commitment_tick"] = {
+    "task": "commitments.commitment_tick",
+    "schedule": COMMITMENT_INTERVAL_SECONDS,
+    "options": {"queue": "commitments", "expires": COMMITMENT_INTERVAL_SECONDS * 2},
+}
+# Name of this sequencer in RFC 6962 checkpoints: the key name of the signature line and the start
+# of every log origin (<name>/ves|legacy/<tenant>/<store>). No spaces, no "+".
+CHECKPOINT_SEQUENCER_NAME: str = env.str("CHECKPOINT_SEQUENCER_NAME", default="sequencer.local")
+# Anchoring commitment roots on an EVM chain (commitments/anchoring.py). Both ANCHOR_RPC_URL and
+# ANCHOR_PRIVATE_KEY are needed; without them the anchoring endpoints answer 503. ANCHOR_RPC_URL
+# may be "eth-tester://" for an in-process py-evm chain (development and tests only).
+ANCHOR_RPC_URL: str = env.str("ANCHOR_RPC_URL", default="")
+ANCHOR_PRIVATE_KEY: str = env.str("ANCHOR_PRIVATE_KEY", default="")
+ANCHOR_TO_ADDRESS: str = env.str("ANCHOR_TO_ADDRESS", default="0x000000000000000000000000000000000000a0c5")
+ANCHOR_RPC_TIMEOUT_SECONDS: float = env.float("ANCHOR_RPC_TIMEOUT_SECONDS", default=10.0)
+ANCHOR_RECEIPT_TIMEOUT_SECONDS: float = env.float("ANCHOR_RECEIPT_TIMEOUT_SECONDS", default=120.0)
+ANCHOR_RETRY_ATTEMPTS: int = env.int("ANCHOR_RETRY_ATTEMPTS", default=5)

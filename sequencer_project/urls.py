@@ -21,5 +21,7 @@ urlpatterns = [
     path("api/v1/", include("payments.api.urls")),
     # Schema registry (issue 4).
     path("api/v1/", include("schemas.api.urls")),
+    # Commitments and proofs (issue 5).
+    path("api/v1/", include("commitments.api.urls")),
     path("admin/", admin.site.urls),
 ]

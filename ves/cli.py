@@ -4,6 +4,7 @@
     ves register-key --key agent.json --tenant ID
     ves append FILE.jsonl [--batch-size N] [--sign agent.json --tenant ID --store ID]
     ves tail --tenant ID --store ID [--from N] [--ves] [--once]
+    ves verify BUNDLE.json --sequencer-key HEX        (offline: no server, no credential)
 
 The server and credential come from ``--url``/``--api-key`` or ``VES_URL``/``VES_API_KEY``.
 Output is JSON (one object per line for ``tail``); errors go to stderr with the problem code
@@ -195,7 +196,33 @@ def parser() -> argparse.ArgumentParser:
     tail.add_argument("--once", action="store_true", help="stop at the current head")
     tail.add_argument("--interval", type=float, default=1.0, help="poll interval in seconds")
     tail.set_defaults(run=cmd_tail)
+
+    verify = commands.add_parser("verify", help="verify an offline proof bundle (no server needed)")
+    verify.add_argument("bundle", help="path of the bundle JSON (from GET .../events/{id}/bundle)")
+    verify.add_argument("--sequencer-key", required=True, help="the sequencer's Ed25519 public key, hex")
+    verify.set_defaults(run=cmd_verify)
     return root
+
+
+def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
+    """One line per check (``PASS name`` / ``FAIL name: reason``); exit 0 verified, 1 rejected, 2 unreadable."""
+    from ves.bundle import verify_bundle
+
+    try:
+        key = bytes.fromhex(args.sequencer_key.removeprefix("0x"))
+        if len(key) != 32:
+            raise ValueError("the sequencer key must be 32 bytes")
+        with open(args.bundle, encoding="utf-8") as handle:
+            bundle = json.load(handle)
+    except (OSError, ValueError) as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    results = verify_bundle(bundle, key)
+    for result in results:
+        out.write(f"PASS {result.name}\n" if result.ok else f"FAIL {result.name}: {result.detail}\n")
+    failed = [r.name for r in results if not r.ok]
+    out.write("bundle verified\n" if not failed else f"bundle REJECTED: {', '.join(failed)}\n")
+    return 0 if not failed else 1
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

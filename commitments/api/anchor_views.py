@@ -1,0 +1,148 @@
+"""Anchoring endpoints (REFERENCE.md §2.2): 503 ``anchoring_unconfigured`` without a chain and key."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from commitments import errors
+from commitments.anchoring import anchor_check, anchoring_configured, require_anchoring
+from commitments.api.views import int_field, json_object, uuid_field
+from commitments.selectors import CommitmentRow, commitment_get, commitment_last, stream_head
+from commitments.services.anchoring import AnchorResult, commitment_anchor
+from commitments.services.commitments import commitment_create
+from events.api.views import read_json_body
+from events.streams import StreamKind
+from sequencer_project.api.errors import InvalidRequestError
+from sequencer_project.api.principal import Permission
+from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid
+
+DEFAULT_ANCHOR_MAX_EVENTS = 1024
+
+
+def _anchor_output(result: AnchorResult) -> dict[str, Any]:
+    c = result.commitment
+    return {
+        "batch_id": c.batch_id,
+        "status": "already_anchored" if result.already_anchored else "anchored",
+        "chain_id": c.chain_id,
+        "chain_tx_hash": c.chain_tx_hash.hex() if c.chain_tx_hash else None,
+        "chain_block_number": c.chain_block_number,
+        "merkle_root": c.merkle_root.hex(),
+        "prev_state_root": c.prev_state_root.hex(),
+        "new_state_root": c.new_state_root.hex(),
+        "sequence_start": c.sequence_start,
+        "sequence_end": c.sequence_end,
+    }
+
+
+class _AnchorApi(TenantApiMixin):
+    kind: ClassVar[StreamKind]
+
+    def commitment(self, batch_id: str, permission: Permission) -> CommitmentRow:
+        parsed = parse_uuid(batch_id, "batch_id")
+        self.principal.require(permission)
+        commitment = commitment_get(batch_id=parsed, kind=self.kind)
+        if commitment is None or not self.visible(commitment.tenant_id, commitment.store_id):
+            raise errors.CommitmentNotFoundError(f"No commitment {parsed} is visible to this credential.")
+        return commitment
+
+
+class _AnchorOneApi(_AnchorApi):
+    """``POST .../anchor`` ``{batch_id}``: anchor an existing commitment (admin)."""
+
+    def post(self, request: Request) -> Response:
+        require_anchoring()
+        body = json_object(read_json_body(request))
+        commitment = self.commitment(str(uuid_field(body, "batch_id")), Permission.ADMIN)
+        self.stream_for(commitment.tenant_id, commitment.store_id, Permission.ADMIN)
+        return Response(_anchor_output(commitment_anchor(batch_id=commitment.batch_id)))
+
+
+class _AnchorVerifyApi(_AnchorApi):
+    """``GET .../anchor/{batch_id}/verify``: read the anchor transaction back from the chain."""
+
+    def get(self, request: Request, batch_id: str) -> Response:
+        require_anchoring()
+        commitment = self.commitment(batch_id, Permission.READ)
+        check = anchor_check(commitment)
+        return Response(
+            {
+                "batch_id": commitment.batch_id,
+                "anchored_on_chain": check.anchored_on_chain,
+                "reason": check.reason,
+                "chain_id": commitment.chain_id,
+                "chain_tx_hash": commitment.chain_tx_hash.hex() if commitment.chain_tx_hash else None,
+                "chain_block_number": commitment.chain_block_number,
+            }
+        )
+
+
+class VesCommitAndAnchorApi(_AnchorApi):
+    """``POST /api/v1/ves/commitments/anchor``: seal (explicit or automatic range) then anchor.
+
+    Body ``{tenant_id, store_id, sequence_start?, sequence_end?, max_events?}``: both bounds or
+    neither; the automatic range is ``last_end + 1 .. min(head, start + max_events - 1)``.
+    """
+
+    kind = StreamKind.VES
+
+    def post(self, request: Request) -> Response:
+        require_anchoring()
+        body = json_object(read_json_body(request))
+        tenant_id, store_id = self.stream_for(
+            uuid_field(body, "tenant_id"), uuid_field(body, "store_id"), Permission.ADMIN
+        )
+        has_start, has_end = "sequence_start" in body, "sequence_end" in body
+        if has_start != has_end:
+            raise InvalidRequestError("Give both sequence_start and sequence_end, or neither.")
+        if has_start:
+            start, end = int_field(body, "sequence_start"), int_field(body, "sequence_end")
+        else:
+            max_events = int_field(body, "max_events") if "max_events" in body else DEFAULT_ANCHOR_MAX_EVENTS
+            if max_events < 1:
+                raise InvalidRequestError("max_events must be at least 1.")
+            last = commitment_last(tenant_id=tenant_id, store_id=store_id, kind=self.kind)
+            start = 1 if last is None else last.sequence_end + 1
+            end = min(stream_head(tenant_id=tenant_id, store_id=store_id, kind=self.kind), start + max_events - 1)
+            if end < start:
+                if last is None:
+                    raise errors.CommitmentBeyondHeadError("The stream has no events to commit.")
+                return Response(_anchor_output(commitment_anchor(batch_id=last.batch_id)))
+        created = commitment_create(
+            tenant_id=tenant_id, store_id=store_id, kind=self.kind, sequence_start=start, sequence_end=end
+        )
+        return Response(_anchor_output(commitment_anchor(batch_id=created.commitment.batch_id)))
+
+
+class AnchorStatusApi(TenantApiMixin):
+    """``GET /api/v1/anchor/status``: whether anchoring is configured."""
+
+    def get(self, request: Request) -> Response:
+        self.principal.require(Permission.READ)
+        enabled = anchoring_configured()
+        message = (
+            f"Anchoring to {settings.ANCHOR_TO_ADDRESS} is enabled."
+            if enabled
+            else "Anchoring is disabled: set ANCHOR_RPC_URL and ANCHOR_PRIVATE_KEY."
+        )
+        return Response({"anchor_enabled": enabled, "message": message})
+
+
+class VesAnchorApi(_AnchorOneApi):
+    kind = StreamKind.VES
+
+
+class VesAnchorVerifyApi(_AnchorVerifyApi):
+    kind = StreamKind.VES
+
+
+class LegacyAnchorApi(_AnchorOneApi):
+    kind = StreamKind.LEGACY
+
+
+class LegacyAnchorVerifyApi(_AnchorVerifyApi):
+    kind = StreamKind.LEGACY

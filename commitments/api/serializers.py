@@ -1,0 +1,76 @@
+"""Response shapes of the commitments API: the reference's field names, bare lowercase hex."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from commitments.proofs import EventProof
+from commitments.selectors import CommitmentRow
+
+
+def _hex(value: bytes | None) -> str | None:
+    return value.hex() if value is not None else None
+
+
+def ves_commitment_output(c: CommitmentRow, *, with_anchor: bool = True) -> dict[str, Any]:
+    """``VesCommitment``: the tree shape, roots and range, and (by default) the anchor fields."""
+    body: dict[str, Any] = {
+        "batch_id": c.batch_id,
+        "tenant_id": c.tenant_id,
+        "store_id": c.store_id,
+        "ves_version": c.ves_version,
+        "tree_depth": c.tree_depth,
+        "leaf_count": c.leaf_count,
+        "padded_leaf_count": c.padded_leaf_count,
+        "merkle_root": c.merkle_root.hex(),
+        "prev_state_root": c.prev_state_root.hex(),
+        "new_state_root": c.new_state_root.hex(),
+        "sequence_start": c.sequence_start,
+        "sequence_end": c.sequence_end,
+        "committed_at": c.committed_at,
+        "is_anchored": c.is_anchored,
+    }
+    if with_anchor:
+        body.update(_anchor_fields(c))
+    return body
+
+
+def legacy_commitment_output(c: CommitmentRow, *, with_anchor: bool = True) -> dict[str, Any]:
+    """Legacy ``BatchCommitment``: ``events_root`` and ``event_count`` instead of the VES names."""
+    body: dict[str, Any] = {
+        "batch_id": c.batch_id,
+        "tenant_id": c.tenant_id,
+        "store_id": c.store_id,
+        "prev_state_root": c.prev_state_root.hex(),
+        "new_state_root": c.new_state_root.hex(),
+        "events_root": c.merkle_root.hex(),
+        "event_count": c.leaf_count,
+        "sequence_start": c.sequence_start,
+        "sequence_end": c.sequence_end,
+        "committed_at": c.committed_at,
+        "is_anchored": c.is_anchored,
+    }
+    if with_anchor:
+        body.update(_anchor_fields(c))
+    return body
+
+
+def _anchor_fields(c: CommitmentRow) -> dict[str, Any]:
+    return {
+        "chain_id": c.chain_id,
+        "chain_tx_hash": _hex(c.chain_tx_hash),
+        "chain_block_number": c.chain_block_number,
+        "anchored_at": c.anchored_at,
+    }
+
+
+def proof_output(proof: EventProof, c: CommitmentRow, *, root_name: str) -> dict[str, Any]:
+    return {
+        "sequence_number": proof.sequence_number,
+        "batch_id": c.batch_id,
+        root_name: c.merkle_root.hex(),
+        "leaf_hash": proof.leaf_hash.hex(),
+        "leaf_index": proof.leaf_index,
+        "proof_path": [p.hex() for p in proof.path],
+        "directions": list(proof.directions),
+    }

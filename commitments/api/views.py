@@ -1,0 +1,272 @@
+"""Commitment and proof endpoints, VES (``/api/v1/ves/...``) and legacy (``/api/v1/...``).
+
+The reference's paths and field names (REFERENCE.md §2.2), with its quirks fixed: hex strings
+everywhere, correct legacy proof directions, list endpoints that list every commitment (with an
+``anchored`` filter), range errors as 400/409 problem+json.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from commitments import errors
+from commitments.api.serializers import legacy_commitment_output, proof_output, ves_commitment_output
+from commitments.proofs import commitment_proof
+from commitments.selectors import CommitmentRow, commitment_covering, commitment_get, commitment_list
+from commitments.services.commitments import commitment_create
+from events.api.views import read_json_body
+from events.streams import StreamKind
+from sequencer_project.api.errors import InvalidParameterError, InvalidRequestError
+from sequencer_project.api.principal import Permission
+from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_int, query_uuid_optional
+from ves import legacy_merkle
+from ves import merkle as ves_merkle
+
+MAX_LIST_LIMIT = 1000
+
+
+def json_object(body: object) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise InvalidRequestError("The body must be a JSON object.")
+    return body
+
+
+def uuid_field(body: dict[str, Any], name: str) -> uuid.UUID:
+    value = body.get(name)
+    if not isinstance(value, str):
+        raise InvalidRequestError(f"'{name}' must be a UUID string.", errors={name: ["must be a UUID string"]})
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise InvalidRequestError(f"'{name}' must be a UUID.", errors={name: ["must be a UUID"]}) from exc
+
+
+def int_field(body: dict[str, Any], name: str) -> int:
+    value = body.get(name)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        raise InvalidRequestError(
+            f"'{name}' must be a non-negative integer.", errors={name: ["must be a non-negative integer"]}
+        )
+    return value
+
+
+def _hash_field(body: dict[str, Any], name: str) -> bytes:
+    value = body.get(name)
+    if not isinstance(value, str):
+        raise errors.InvalidProofError(f"'{name}' must be a hex string.", field=name)
+    text = value.removeprefix("0x")
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError as exc:
+        raise errors.InvalidProofError(f"'{name}' is not hex.", field=name) from exc
+    if len(raw) != 32:
+        raise errors.InvalidProofError(f"'{name}' must be 32 bytes, got {len(raw)}.", field=name)
+    return raw
+
+
+def _path_field(body: dict[str, Any]) -> list[bytes]:
+    value = body.get("proof_path")
+    if not isinstance(value, list):
+        raise errors.InvalidProofError("'proof_path' must be a list of hex strings.", field="proof_path")
+    if len(value) > ves_merkle.MAX_PROOF_ELEMENTS:
+        raise errors.InvalidProofError(
+            f"'proof_path' has at most {ves_merkle.MAX_PROOF_ELEMENTS} elements.", field="proof_path"
+        )
+    return [_hash_field({"proof_path": item}, "proof_path") for item in value]
+
+
+def _anchored_param(request: Request) -> bool | None:
+    raw = request.query_params.get("anchored")
+    if raw is None or raw == "":
+        return None
+    if raw.lower() in ("true", "1"):
+        return True
+    if raw.lower() in ("false", "0"):
+        return False
+    raise InvalidParameterError("'anchored' must be true or false.", parameter="anchored")
+
+
+class _CommitmentApi(TenantApiMixin):
+    kind: ClassVar[StreamKind]
+
+    def output(self, commitment: CommitmentRow, *, with_anchor: bool = True) -> dict[str, Any]:
+        if self.kind is StreamKind.VES:
+            return ves_commitment_output(commitment, with_anchor=with_anchor)
+        return legacy_commitment_output(commitment, with_anchor=with_anchor)
+
+    def visible_commitment(self, batch_id: str) -> CommitmentRow:
+        parsed = parse_uuid(batch_id, "batch_id")
+        self.principal.require(Permission.READ)
+        commitment = commitment_get(batch_id=parsed, kind=self.kind)
+        if commitment is None or not self.visible(commitment.tenant_id, commitment.store_id):
+            raise errors.CommitmentNotFoundError(f"No commitment {parsed} is visible to this credential.")
+        return commitment
+
+
+class _CommitmentCollection(_CommitmentApi):
+    """``GET`` lists all commitments (``tenant_id``, ``store_id``, ``anchored``, ``limit``, ``offset``);
+    ``POST`` seals ``{tenant_id, store_id, sequence_start, sequence_end}``."""
+
+    def get(self, request: Request) -> Response:
+        principal = self.principal
+        principal.require(Permission.READ)
+        tenant_id = query_uuid_optional(request, "tenant_id")
+        store_id = query_uuid_optional(request, "store_id")
+        if principal.tenant_id is not None:
+            tenant_id = tenant_id or principal.tenant_id
+            principal.check_stream(tenant_id, store_id, Permission.READ)
+        rows = commitment_list(
+            kind=self.kind,
+            tenant_id=tenant_id,
+            store_id=store_id,
+            anchored=_anchored_param(request),
+            limit=query_int(request, "limit", default=100, minimum=1, maximum=MAX_LIST_LIMIT),
+            offset=query_int(request, "offset", default=0, minimum=0),
+        )
+        items = [self.output(c) for c in rows if self.visible(c.tenant_id, c.store_id)]
+        return Response({"commitments": items, "count": len(items)})
+
+    def post(self, request: Request) -> Response:
+        body = json_object(read_json_body(request))
+        tenant_id, store_id = self.stream_for(
+            uuid_field(body, "tenant_id"), uuid_field(body, "store_id"), Permission.WRITE
+        )
+        result = commitment_create(
+            tenant_id=tenant_id,
+            store_id=store_id,
+            kind=self.kind,
+            sequence_start=int_field(body, "sequence_start"),
+            sequence_end=int_field(body, "sequence_end"),
+        )
+        return Response(self.output(result.commitment, with_anchor=False), status=201 if result.created else 200)
+
+
+class _CommitmentDetail(_CommitmentApi):
+    def get(self, request: Request, batch_id: str) -> Response:
+        return Response(self.output(self.visible_commitment(batch_id)))
+
+
+class _ProofApi(_CommitmentApi):
+    """``GET .../proofs/{sequence_number}?tenant_id&store_id[&batch_id]``."""
+
+    def get(self, request: Request, sequence_number: str) -> Response:
+        try:
+            seq = int(sequence_number)
+        except ValueError as exc:
+            raise InvalidParameterError("sequence_number must be an integer.", parameter="sequence_number") from exc
+        if not 1 <= seq < 2**63:
+            raise InvalidParameterError("sequence_number must be positive.", parameter="sequence_number")
+        tenant_id, store_id = self.queried_stream(Permission.READ)
+        batch_id = query_uuid_optional(request, "batch_id")
+        if batch_id is not None:
+            commitment = commitment_get(batch_id=batch_id, kind=self.kind)
+            if commitment is None or (commitment.tenant_id, commitment.store_id) != (tenant_id, store_id):
+                raise errors.CommitmentNotFoundError(f"Commitment {batch_id} is not a commitment of this stream.")
+        else:
+            commitment = commitment_covering(
+                tenant_id=tenant_id, store_id=store_id, kind=self.kind, sequence_number=seq
+            )
+            if commitment is None:
+                raise errors.SequenceNotCommittedError(f"No commitment of this stream covers sequence {seq}.")
+        proof = commitment_proof(commitment=commitment, sequence_number=seq)
+        root_name = "merkle_root" if self.kind is StreamKind.VES else "events_root"
+        return Response(proof_output(proof, commitment, root_name=root_name))
+
+
+class VesCommitmentsApi(_CommitmentCollection):
+    kind = StreamKind.VES
+
+
+class VesCommitmentDetailApi(_CommitmentDetail):
+    kind = StreamKind.VES
+
+
+class VesProofApi(_ProofApi):
+    kind = StreamKind.VES
+
+
+class LegacyCommitmentsApi(_CommitmentCollection):
+    kind = StreamKind.LEGACY
+
+
+class LegacyCommitmentDetailApi(_CommitmentDetail):
+    kind = StreamKind.LEGACY
+
+
+class LegacyProofApi(_ProofApi):
+    kind = StreamKind.LEGACY
+
+
+class VesProofVerifyApi(TenantApiMixin):
+    """``POST /api/v1/ves/proofs/verify`` ``{leaf_hash, merkle_root, proof_path, leaf_index}``.
+
+    The reference's verifier (directions from the index). With ``tree_depth`` (and optionally
+    ``leaf_count`` and ``directions``) in the body, the strict verifier binds the tree shape.
+    """
+
+    def post(self, request: Request) -> Response:
+        self.principal.require(Permission.READ)
+        body = json_object(read_json_body(request))
+        leaf, root, path = _hash_field(body, "leaf_hash"), _hash_field(body, "merkle_root"), _path_field(body)
+        index = int_field(body, "leaf_index")
+        try:
+            if "tree_depth" in body:
+                leaf_count = int_field(body, "leaf_count") if "leaf_count" in body else None
+                directions = body.get("directions")
+                if directions is not None and not (
+                    isinstance(directions, list) and all(isinstance(d, bool) for d in directions)
+                ):
+                    raise errors.InvalidProofError("'directions' must be a list of booleans.", field="directions")
+                valid = ves_merkle.verify_inclusion_strict(
+                    leaf_hash=leaf,
+                    merkle_root=root,
+                    proof_path=path,
+                    leaf_index=index,
+                    tree_depth=int_field(body, "tree_depth"),
+                    leaf_count=leaf_count,
+                    directions=directions,
+                )
+            else:
+                valid = ves_merkle.verify_inclusion_reference(
+                    leaf_hash=leaf, merkle_root=root, proof_path=path, leaf_index=index
+                )
+        except ves_merkle.MerkleProofError as exc:
+            raise errors.InvalidProofError(str(exc)) from exc
+        return Response({"valid": valid, "leaf_hash": leaf.hex(), "merkle_root": root.hex()})
+
+
+class LegacyProofVerifyApi(TenantApiMixin):
+    """``POST /api/v1/proofs/verify`` ``{leaf_hash, events_root, proof_path, leaf_index}``.
+
+    With ``leaf_count`` the position is bound by the tree shape; with ``directions`` they are
+    used as given; with neither, directions come from the index bits as in the reference (which
+    is only right where no level of the path was a promoted odd node).
+    """
+
+    def post(self, request: Request) -> Response:
+        self.principal.require(Permission.READ)
+        body = json_object(read_json_body(request))
+        leaf, root, path = _hash_field(body, "leaf_hash"), _hash_field(body, "events_root"), _path_field(body)
+        index = int_field(body, "leaf_index")
+        directions = body.get("directions")
+        try:
+            if "leaf_count" in body:
+                count = int_field(body, "leaf_count")
+                valid = 0 <= index < count and legacy_merkle.verify_inclusion(
+                    leaf_hash=leaf, root=root, path=path, leaf_index=index, leaf_count=count
+                )
+            else:
+                if directions is None:
+                    directions = [not (index >> level) & 1 for level in range(len(path))]
+                if not (isinstance(directions, list) and all(isinstance(d, bool) for d in directions)):
+                    raise errors.InvalidProofError("'directions' must be a list of booleans.", field="directions")
+                valid = len(directions) == len(path) and legacy_merkle.verify_with_directions(
+                    leaf_hash=leaf, root=root, path=path, directions=directions
+                )
+        except legacy_merkle.LegacyProofError as exc:
+            raise errors.InvalidProofError(str(exc)) from exc
+        return Response({"valid": valid, "leaf_hash": leaf.hex(), "events_root": root.hex()})

@@ -1,0 +1,68 @@
+"""Errors of the commitments app. Codes are public contracts (docs/errors.md)."""
+
+from sequencer_project.api.errors import BadRequestError, ConflictError, NotFoundError, ServiceUnavailableError
+
+
+class InvalidCommitmentRangeError(BadRequestError):
+    code = "invalid_commitment_range"
+    title = "The commitment range is empty or malformed"
+
+
+class CommitmentBeyondHeadError(BadRequestError):
+    code = "commitment_beyond_head"
+    title = "The commitment range ends after the stream's head"
+
+
+class CommitmentNotContiguousError(ConflictError):
+    code = "commitment_not_contiguous"
+    title = "The commitment range does not follow the stream's previous commitment"
+
+
+class CommitmentRangeConflictError(ConflictError):
+    code = "commitment_range_conflict"
+    title = "A commitment with this start already covers a different range"
+
+
+class CommitmentEventsMissingError(ConflictError):
+    code = "commitment_events_missing"
+    title = "Events of the range are missing from the store"
+
+
+class CommitmentNotFoundError(NotFoundError):
+    code = "commitment_not_found"
+    title = "Commitment not found"
+
+
+class SequenceNotCommittedError(NotFoundError):
+    code = "sequence_not_committed"
+    title = "No commitment covers this sequence number"
+
+
+class SequenceOutsideCommitmentError(BadRequestError):
+    code = "sequence_outside_commitment"
+    title = "The sequence number is outside the commitment's range"
+
+
+class InvalidProofError(BadRequestError):
+    code = "invalid_proof_input"
+    title = "A proof field is malformed"
+
+
+class CheckpointNotFoundError(NotFoundError):
+    code = "checkpoint_not_found"
+    title = "No checkpoint of this stream at this size"
+
+
+class CheckpointUnsignedError(ServiceUnavailableError):
+    code = "checkpoint_signing_unconfigured"
+    title = "Checkpoints are not signed: no sequencer signing key was configured"
+
+
+class InvalidTreeSizeError(BadRequestError):
+    code = "invalid_tree_size"
+    title = "The tree size is outside the stream's log"
+
+
+class EventNotCommittedError(ConflictError):
+    code = "event_not_committed"
+    title = "The event is not covered by a commitment yet"

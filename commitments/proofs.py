@@ -1,0 +1,89 @@
+"""Inclusion proofs of committed events, rebuilt from the stored leaves.
+
+The tree is rebuilt from the events of the commitment's range and its root compared with the
+stored one before any proof is served: a store that no longer matches its commitment is a
+loud 500, never a proof that does not verify. Built trees are kept in a small per-process LRU,
+so the first proof of a batch pays the rebuild and later ones cost a few lookups.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from commitments import errors
+from commitments.selectors import CommitmentRow, leaf_hashes
+from events.streams import StreamKind
+from sequencer_project.api.errors import SequencerError
+from ves import legacy_merkle
+from ves import merkle as ves_merkle
+
+
+class CommitmentIntegrityError(SequencerError):
+    code = "commitment_integrity"
+    http_status = 500
+    title = "The stored events no longer match their commitment"
+
+
+@dataclass(frozen=True, slots=True)
+class EventProof:
+    sequence_number: int
+    leaf_index: int
+    leaf_hash: bytes
+    path: tuple[bytes, ...]
+    directions: tuple[bool, ...]
+
+
+def commitment_proof(*, commitment: CommitmentRow, sequence_number: int) -> EventProof:
+    """The inclusion proof of ``sequence_number`` in ``commitment`` (VES or legacy tree)."""
+    if not commitment.sequence_start <= sequence_number <= commitment.sequence_end:
+        raise errors.SequenceOutsideCommitmentError(
+            f"Sequence {sequence_number} is outside {commitment.sequence_start}..{commitment.sequence_end} "
+            f"of commitment {commitment.batch_id}."
+        )
+    index = sequence_number - commitment.sequence_start
+    tree = _tree(commitment)
+    if isinstance(tree, ves_merkle.MerkleTree):
+        ves_proof = tree.proof(index)
+        leaf, path, directions = ves_proof.leaf_hash, ves_proof.path, ves_proof.directions
+    else:
+        legacy_proof = tree.proof(index)
+        leaf, path, directions = legacy_proof.leaf_hash, legacy_proof.path, legacy_proof.directions
+    return EventProof(sequence_number, index, leaf, path, directions)
+
+
+Tree = ves_merkle.MerkleTree | legacy_merkle.LegacyMerkleTree
+
+# Built trees of recent commitments, per process. A commitment never changes, and its tree is
+# checked against the stored root when it is built, so a cached tree needs no re-validation; a
+# 10,000-leaf tree holds about 20,000 hashes (~2 MB).
+TREE_CACHE_SIZE = 16
+_trees: OrderedDict[uuid.UUID, Tree] = OrderedDict()
+_trees_lock = threading.Lock()
+
+
+def _tree(commitment: CommitmentRow) -> Tree:
+    with _trees_lock:
+        cached = _trees.get(commitment.batch_id)
+        if cached is not None:
+            _trees.move_to_end(commitment.batch_id)
+            return cached
+    leaves = leaf_hashes(
+        tenant_id=commitment.tenant_id,
+        store_id=commitment.store_id,
+        kind=commitment.stream_kind,
+        sequence_start=commitment.sequence_start,
+        sequence_end=commitment.sequence_end,
+    )
+    tree: Tree = (
+        ves_merkle.build_tree(leaves) if commitment.stream_kind is StreamKind.VES else legacy_merkle.build_tree(leaves)
+    )
+    if len(leaves) != commitment.leaf_count or tree.root != commitment.merkle_root:
+        raise CommitmentIntegrityError(f"Commitment {commitment.batch_id} does not match the stored events.")
+    with _trees_lock:
+        _trees[commitment.batch_id] = tree
+        while len(_trees) > TREE_CACHE_SIZE:
+            _trees.popitem(last=False)
+    return tree

@@ -1,0 +1,214 @@
+"""Reads of commitments and of the leaves they seal. Never write.
+
+Commitment rows come from the primary (they are small and read right after creation); leaves
+are read in one ordered range scan of the event table of the stream kind.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from commitments.sql import (
+    SELECT_COMMITMENT_BY_ID,
+    SELECT_COMMITMENT_BY_START,
+    SELECT_COMMITMENT_COVERING,
+    SELECT_COMMITMENT_LAG,
+    SELECT_COMMITMENTS,
+    SELECT_LAST_COMMITMENT,
+    SELECT_LEGACY_LEAF_INPUTS,
+    SELECT_PENDING_STREAMS,
+    SELECT_STREAM_HEAD,
+    SELECT_VES_LEAF_INPUTS,
+)
+from events.streams import StreamKind
+from ves import legacy_merkle
+from ves import merkle as ves_merkle
+
+
+@dataclass(frozen=True, slots=True)
+class CommitmentRow:
+    """One sealed range. ``merkle_root`` is the VES root or the legacy ``events_root``."""
+
+    batch_id: uuid.UUID
+    tenant_id: uuid.UUID
+    store_id: uuid.UUID
+    stream_kind: StreamKind
+    ves_version: int
+    tree_depth: int
+    leaf_count: int
+    padded_leaf_count: int
+    merkle_root: bytes
+    prev_state_root: bytes
+    new_state_root: bytes
+    sequence_start: int
+    sequence_end: int
+    committed_at: datetime
+    chain_id: int | None
+    chain_tx_hash: bytes | None
+    chain_block_number: int | None
+    anchored_at: datetime | None
+
+    @property
+    def is_anchored(self) -> bool:
+        return self.chain_tx_hash is not None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingStream:
+    tenant_id: uuid.UUID
+    store_id: uuid.UUID
+    kind: StreamKind
+    head: int
+    last_end: int
+
+
+def commitment_from_row(row: tuple[Any, ...]) -> CommitmentRow:
+    return CommitmentRow(
+        batch_id=row[0],
+        tenant_id=row[1],
+        store_id=row[2],
+        stream_kind=StreamKind(row[3]),
+        ves_version=row[4],
+        tree_depth=row[5],
+        leaf_count=row[6],
+        padded_leaf_count=row[7],
+        merkle_root=bytes(row[8]),
+        prev_state_root=bytes(row[9]),
+        new_state_root=bytes(row[10]),
+        sequence_start=row[11],
+        sequence_end=row[12],
+        committed_at=row[13],
+        chain_id=row[14],
+        chain_tx_hash=bytes(row[15]) if row[15] is not None else None,
+        chain_block_number=row[16],
+        anchored_at=row[17],
+    )
+
+
+def _one(sql: str, params: dict[str, Any]) -> CommitmentRow | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return commitment_from_row(row) if row is not None else None
+
+
+def _stream(tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind) -> dict[str, Any]:
+    return {"tenant_id": tenant_id, "store_id": store_id, "stream_kind": int(kind)}
+
+
+def commitment_get(*, batch_id: uuid.UUID, kind: StreamKind) -> CommitmentRow | None:
+    """A commitment by id (``None`` when absent or of the other stream kind). Callers check scope."""
+    return _one(SELECT_COMMITMENT_BY_ID, {"batch_id": batch_id, "stream_kind": int(kind)})
+
+
+def commitment_get_by_start(
+    *, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind, sequence_start: int
+) -> CommitmentRow | None:
+    return _one(SELECT_COMMITMENT_BY_START, {**_stream(tenant_id, store_id, kind), "sequence_start": sequence_start})
+
+
+def commitment_last(*, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind) -> CommitmentRow | None:
+    """The stream's latest commitment, or ``None`` before the first."""
+    return _one(SELECT_LAST_COMMITMENT, _stream(tenant_id, store_id, kind))
+
+
+def commitment_covering(
+    *, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind, sequence_number: int
+) -> CommitmentRow | None:
+    """The commitment whose range holds ``sequence_number``."""
+    return _one(SELECT_COMMITMENT_COVERING, {**_stream(tenant_id, store_id, kind), "sequence_number": sequence_number})
+
+
+def commitment_list(
+    *,
+    kind: StreamKind,
+    tenant_id: uuid.UUID | None,
+    store_id: uuid.UUID | None,
+    anchored: bool | None,
+    limit: int,
+    offset: int,
+) -> list[CommitmentRow]:
+    """All commitments of a kind (filtered by tenant, store, anchored), oldest range first."""
+    params: dict[str, Any] = {
+        "stream_kind": int(kind),
+        "tenant_id": tenant_id,
+        "store_id": store_id,
+        "anchored": anchored,
+        "limit": limit,
+        "offset": offset,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(SELECT_COMMITMENTS, params)
+        return [commitment_from_row(row) for row in cursor.fetchall()]
+
+
+def stream_head(*, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(SELECT_STREAM_HEAD, _stream(tenant_id, store_id, kind))
+        return int(cursor.fetchone()[0])
+
+
+def leaf_hashes(
+    *, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind, sequence_start: int, sequence_end: int
+) -> list[bytes]:
+    """The leaf hashes of ``sequence_start .. sequence_end`` in order (fewer if events are missing).
+
+    VES: ``VES_LEAF_V1`` over the stored signing hash and agent signature. Legacy:
+    ``STATESET_COMMITMENT_LEAF_V1`` over the stored payload hash and entity.
+    """
+    params: dict[str, Any] = {
+        "tenant_id": tenant_id,
+        "store_id": store_id,
+        "sequence_start": sequence_start,
+        "sequence_end": sequence_end,
+    }
+    with connection.cursor() as cursor:
+        if kind is StreamKind.VES:
+            cursor.execute(SELECT_VES_LEAF_INPUTS, params)
+            rows = cursor.fetchall()
+            leaves = [
+                ves_merkle.leaf_hash(
+                    tenant_id=tenant_id,
+                    store_id=store_id,
+                    sequence_number=seq,
+                    event_signing_hash=bytes(signing_hash),
+                    agent_signature=bytes(signature),
+                )
+                for seq, signing_hash, signature in rows
+            ]
+        else:
+            cursor.execute(SELECT_LEGACY_LEAF_INPUTS, params)
+            rows = cursor.fetchall()
+            leaves = [
+                legacy_merkle.leaf_hash(
+                    tenant_id=tenant_id,
+                    store_id=store_id,
+                    sequence_number=seq,
+                    payload_hash=bytes(payload_hash),
+                    entity_type=entity_type,
+                    entity_id=entity_id,
+                )
+                for seq, payload_hash, entity_type, entity_id in rows
+            ]
+    contiguous = all(row[0] == sequence_start + i for i, row in enumerate(rows))
+    return leaves if contiguous else leaves[: next(i for i, row in enumerate(rows) if row[0] != sequence_start + i)]
+
+
+def pending_streams(*, limit: int) -> list[PendingStream]:
+    """Streams with sequenced events that no commitment covers yet, most behind first."""
+    with connection.cursor() as cursor:
+        cursor.execute(SELECT_PENDING_STREAMS, {"limit": limit})
+        rows = cursor.fetchall()
+    return [PendingStream(t, s, StreamKind(k), int(head), int(last)) for t, s, k, head, last in rows]
+
+
+def commitment_lag() -> int:
+    """The largest number of uncommitted events of any legacy or VES stream."""
+    with connection.cursor() as cursor:
+        cursor.execute(SELECT_COMMITMENT_LAG)
+        return int(cursor.fetchone()[0])

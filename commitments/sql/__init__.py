@@ -1,0 +1,21 @@
+"""SQL statements of the commitments app, loaded once at import (one statement per file)."""
+
+from sequencer_project.db.sql import load_sql
+
+SELECT_COMMITMENT_BY_START = load_sql(__file__, "select_commitment_by_start.sql")
+SELECT_LAST_COMMITMENT = load_sql(__file__, "select_last_commitment.sql")
+SELECT_COMMITMENT_BY_ID = load_sql(__file__, "select_commitment_by_id.sql")
+SELECT_COMMITMENT_COVERING = load_sql(__file__, "select_commitment_covering.sql")
+SELECT_COMMITMENTS = load_sql(__file__, "select_commitments.sql")
+INSERT_COMMITMENT = load_sql(__file__, "insert_commitment.sql")
+SELECT_VES_LEAF_INPUTS = load_sql(__file__, "select_ves_leaf_inputs.sql")
+SELECT_LEGACY_LEAF_INPUTS = load_sql(__file__, "select_legacy_leaf_inputs.sql")
+SELECT_STREAM_HEAD = load_sql(__file__, "select_stream_head.sql")
+SELECT_PENDING_STREAMS = load_sql(__file__, "select_pending_streams.sql")
+SELECT_COMMITMENT_LAG = load_sql(__file__, "select_commitment_lag.sql")
+SELECT_LOG_NODES = load_sql(__file__, "select_log_nodes.sql")
+INSERT_LOG_NODES = load_sql(__file__, "insert_log_nodes.sql")
+INSERT_LOG_CHECKPOINT = load_sql(__file__, "insert_log_checkpoint.sql")
+SELECT_LOG_CHECKPOINT = load_sql(__file__, "select_log_checkpoint.sql")
+LOCK_COMMITMENT = load_sql(__file__, "lock_commitment.sql")
+UPDATE_COMMITMENT_ANCHOR = load_sql(__file__, "update_commitment_anchor.sql")

@@ -1,0 +1,9 @@
+-- Commitment lag: the largest number of sequenced but uncommitted events of any stream.
+-- Index: as select_pending_streams.sql. Locks: none.
+SELECT coalesce(max(c.current_sequence - coalesce(m.last_end, 0)), 0)
+FROM sequence_counters c
+LEFT JOIN LATERAL (
+    SELECT max(k.sequence_end) AS last_end FROM commitments k
+    WHERE k.tenant_id = c.tenant_id AND k.store_id = c.store_id AND k.stream_kind = c.stream_kind
+) m ON true
+WHERE c.stream_kind IN (1, 2)

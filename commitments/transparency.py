@@ -1,0 +1,140 @@
+"""The RFC 6962 log of every stream, stored in PostgreSQL (``docs/adr/0005-transparency-log-entries.md``).
+
+Entry ``i`` of a stream's log is the commitment leaf of sequence ``i + 1`` (the VES leaf for a
+VES stream, the legacy leaf for a legacy stream); the log's leaf hash is
+``H(0x00 || entry)``. The log grows only when a commitment is sealed, in the same transaction and
+under the same stream lock, so its size is always the last commitment's ``sequence_end`` and
+every commitment has a checkpoint.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+
+from commitments.sql import INSERT_LOG_CHECKPOINT, INSERT_LOG_NODES, SELECT_LOG_CHECKPOINT, SELECT_LOG_NODES
+from events.streams import StreamKind
+from ves import rfc6962
+from ves.checkpoint import sign_checkpoint
+
+NodeId = tuple[int, int]
+
+
+class PostgresNodeStore:
+    """:class:`ves.rfc6962.NodeStore` over ``log_nodes`` for one stream: one query per call."""
+
+    def __init__(self, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind) -> None:
+        self.stream: dict[str, Any] = {"tenant_id": tenant_id, "store_id": store_id, "stream_kind": int(kind)}
+        self.reads = 0
+
+    def get_nodes(self, ids: Sequence[NodeId]) -> list[bytes]:
+        if not ids:
+            return []
+        params = {**self.stream, "levels": [i[0] for i in ids], "indexes": [i[1] for i in ids]}
+        with connection.cursor() as cursor:
+            cursor.execute(SELECT_LOG_NODES, params)
+            found = {(level, index): bytes(h) for level, index, h in cursor.fetchall()}
+        self.reads += len(ids)
+        try:
+            return [found[i] for i in ids]
+        except KeyError as exc:
+            raise KeyError(f"log node {exc.args[0]} is not stored") from exc
+
+    def put_nodes(self, nodes: Sequence[tuple[NodeId, bytes]]) -> None:
+        if not nodes:
+            return
+        records = b"".join(bytes((level,)) + index.to_bytes(8, "big") + h for (level, index), h in nodes)
+        params = {**self.stream, "records": records, "count": len(nodes)}
+        with connection.cursor() as cursor:
+            cursor.execute(INSERT_LOG_NODES, params)
+
+
+def log_open(*, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind, size: int) -> rfc6962.MerkleLog:
+    """The stream's log at ``size`` leaves (popcount(size) node reads)."""
+    return rfc6962.MerkleLog(PostgresNodeStore(tenant_id, store_id, kind), size)
+
+
+def log_origin_name(kind: StreamKind) -> str:
+    """The ``<sequencer>`` part of the origin line: the configured name and the stream kind."""
+    return f"{settings.CHECKPOINT_SEQUENCER_NAME}/{'ves' if kind is StreamKind.VES else 'legacy'}"
+
+
+def signing_seed() -> bytes | None:
+    raw = settings.VES_SEQUENCER_SIGNING_KEY.removeprefix("0x")
+    return bytes.fromhex(raw) if raw else None
+
+
+def log_append_and_checkpoint(
+    *,
+    tenant_id: uuid.UUID,
+    store_id: uuid.UUID,
+    kind: StreamKind,
+    old_size: int,
+    entries: Sequence[bytes],
+    batch_id: uuid.UUID,
+) -> None:
+    """Append ``entries`` (commitment leaves) and write the signed checkpoint of the new size.
+
+    Caller holds the stream's COMMITMENT_STREAM lock inside the commitment's transaction.
+    """
+    log = log_open(tenant_id=tenant_id, store_id=store_id, kind=kind, size=old_size)
+    size = log.append([rfc6962.leaf_hash(e) for e in entries])
+    root = log.root()
+    seed = signing_seed()
+    note = (
+        sign_checkpoint(
+            seed,
+            key_name=settings.CHECKPOINT_SEQUENCER_NAME,
+            sequencer=log_origin_name(kind),
+            tenant_id=tenant_id,
+            store_id=store_id,
+            tree_size=size,
+            root_hash=root,
+        )
+        if seed is not None
+        else None
+    )
+    params: dict[str, Any] = {
+        "tenant_id": tenant_id,
+        "store_id": store_id,
+        "stream_kind": int(kind),
+        "tree_size": size,
+        "root_hash": root,
+        "note": note,
+        "batch_id": batch_id,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(INSERT_LOG_CHECKPOINT, params)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointRow:
+    tree_size: int
+    root_hash: bytes
+    note: str | None
+    batch_id: uuid.UUID
+    created_at: datetime
+
+
+def checkpoint_get(
+    *, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind, tree_size: int | None
+) -> CheckpointRow | None:
+    """The checkpoint at ``tree_size`` (the latest when ``None``)."""
+    params: dict[str, Any] = {
+        "tenant_id": tenant_id,
+        "store_id": store_id,
+        "stream_kind": int(kind),
+        "tree_size": tree_size,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(SELECT_LOG_CHECKPOINT, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return CheckpointRow(int(row[0]), bytes(row[1]), row[2], row[3], row[4])

@@ -1,0 +1,121 @@
+"""Anchoring on a real in-process EVM (eth-tester + py-evm): send, record, read back, refuse."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+from eth_abi.abi import decode
+from hexbytes import HexBytes
+from rest_framework.test import APIClient
+
+from commitments.anchoring import MAGIC, RECORD_TYPES, _web3
+from sequencer_project.resilience import get_breaker
+from tests.commitments.helpers import create, ingest_ves_case, post_json
+from tests.sequencer_project.ops_helpers import closed_port
+from tests.ves.ves_case_vectors import CASES
+from ves.bundle import verify_bundle
+from ves.hashes import stream_id
+from ves.signing import public_key_from_seed
+
+pytestmark = pytest.mark.django_db
+
+ANCHOR_KEY = "0x" + bytes(range(1, 33)).hex()
+SEED = bytes(range(32))
+CHAIN = {"ANCHOR_RPC_URL": "eth-tester://", "ANCHOR_PRIVATE_KEY": ANCHOR_KEY, "VES_SEQUENCER_SIGNING_KEY": SEED.hex()}
+
+
+@pytest.fixture(autouse=True)
+def _closed_breaker() -> Iterator[None]:
+    get_breaker("anchor", failure_threshold=5, reset_timeout=60.0).reset()
+    yield
+    get_breaker("anchor", failure_threshold=5, reset_timeout=60.0).reset()
+
+
+def test_without_configuration_anchoring_answers_503(admin_client: APIClient) -> None:
+    case = CASES[0]
+    ingest_ves_case(admin_client, case)
+    batch = create(admin_client, "ves/", case["tenant_id"], case["store_id"], 1, 1).json()["batch_id"]
+    for response in (
+        post_json(
+            admin_client,
+            "/api/v1/ves/commitments/anchor",
+            {"tenant_id": case["tenant_id"], "store_id": case["store_id"]},
+        ),
+        post_json(admin_client, "/api/v1/ves/anchor", {"batch_id": batch}),
+        admin_client.get(f"/api/v1/ves/anchor/{batch}/verify"),
+    ):
+        assert response.status_code == 503
+        assert response.json()["code"] == "anchoring_unconfigured"
+    assert admin_client.get("/api/v1/anchor/status").json()["anchor_enabled"] is False
+
+
+@override_settings(**CHAIN)
+def test_anchor_record_and_read_back_from_the_chain(admin_client: APIClient) -> None:
+    case = CASES[3]  # 9 events
+    ingest_ves_case(admin_client, case)
+    t, s = case["tenant_id"], case["store_id"]
+
+    first = post_json(admin_client, "/api/v1/ves/commitments/anchor", {"tenant_id": t, "store_id": s, "max_events": 4})
+    assert first.status_code == 200, first.content
+    body = first.json()
+    assert (body["status"], body["sequence_start"], body["sequence_end"]) == ("anchored", 1, 4)
+    assert len(body["chain_tx_hash"]) == 64
+    w3 = _web3()
+    assert body["chain_id"] == w3.eth.chain_id
+
+    # the transaction on chain records the stream, range and roots
+    tx = w3.eth.get_transaction(HexBytes(body["chain_tx_hash"]))
+    data = bytes(tx["input"])
+    assert data.startswith(MAGIC)
+    fields = decode(RECORD_TYPES, data[len(MAGIC) :])
+    assert fields[0] == stream_id(uuid.UUID(t), uuid.UUID(s))
+    assert fields[2] == uuid.UUID(body["batch_id"]).bytes
+    assert (fields[3], fields[4]) == (1, 4)
+    assert (fields[5].hex(), fields[6].hex()) == (body["merkle_root"], body["new_state_root"])
+    assert w3.eth.get_transaction_receipt(HexBytes(body["chain_tx_hash"]))["blockNumber"] == body["chain_block_number"]
+
+    second = post_json(admin_client, "/api/v1/ves/commitments/anchor", {"tenant_id": t, "store_id": s}).json()
+    assert (second["sequence_start"], second["sequence_end"], second["status"]) == (5, 9, "anchored")
+    assert second["prev_state_root"] == body["new_state_root"]
+    again = post_json(admin_client, "/api/v1/ves/anchor", {"batch_id": body["batch_id"]}).json()
+    assert (again["status"], again["chain_tx_hash"]) == ("already_anchored", body["chain_tx_hash"])
+
+    verified = admin_client.get(f"/api/v1/ves/anchor/{body['batch_id']}/verify").json()
+    assert (verified["anchored_on_chain"], verified["reason"]) == (True, "ok")
+    detail = admin_client.get(f"/api/v1/ves/commitments/{body['batch_id']}").json()
+    assert (detail["is_anchored"], detail["chain_tx_hash"]) == (True, body["chain_tx_hash"])
+    assert detail["anchored_at"] is not None
+    listed = admin_client.get(f"/api/v1/ves/commitments?tenant_id={t}&store_id={s}&anchored=true").json()
+    assert listed["count"] == 2
+
+    bundle = json.loads(
+        admin_client.get(f"/api/v1/ves/events/{case['events'][0]['event_id']}/bundle?tenant_id={t}").content
+    )
+    assert bundle["anchor"]["chain_tx_hash"] == body["chain_tx_hash"]
+    assert [r.name for r in verify_bundle(bundle, public_key_from_seed(SEED)) if not r.ok] == []
+
+    # a commitment whose stored root no longer matches the chain is reported, not confirmed
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE commitments SET merkle_root = %s WHERE batch_id = %s", [b"\x07" * 32, body["batch_id"]])
+    tampered = admin_client.get(f"/api/v1/ves/anchor/{body['batch_id']}/verify").json()
+    assert tampered["anchored_on_chain"] is False
+    assert "calldata" in tampered["reason"]
+
+
+@override_settings(**{**CHAIN, "ANCHOR_RPC_URL": f"http://127.0.0.1:{closed_port()}", "ANCHOR_RETRY_ATTEMPTS": 2})
+def test_an_unreachable_chain_is_503_and_nothing_is_recorded(admin_client: APIClient) -> None:
+    case = CASES[0]
+    ingest_ves_case(admin_client, case)
+    batch = create(admin_client, "ves/", case["tenant_id"], case["store_id"], 1, 1).json()["batch_id"]
+    for _ in range(5):  # retried with backoff each time, then the breaker opens
+        response = post_json(admin_client, "/api/v1/ves/anchor", {"batch_id": batch})
+        assert response.status_code == 503
+        assert response.json()["code"] == "anchor_unavailable"
+    assert get_breaker("anchor").state.value == "open"
+    assert "Retry-After" in post_json(admin_client, "/api/v1/ves/anchor", {"batch_id": batch})
+    assert admin_client.get(f"/api/v1/ves/commitments/{batch}").json()["is_anchored"] is False

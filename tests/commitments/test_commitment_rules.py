@@ -1,0 +1,189 @@
+"""Range rules, idempotency, scoping and errors of the commitment and proof endpoints."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+import pytest
+from django.db import connection, connections
+from rest_framework.test import APIClient
+
+from commitments.selectors import commitment_last
+from commitments.services.commitments import commitment_create, commitment_seal_next
+from events.streams import StreamKind
+from tests.commitments.helpers import create, ingest_ves_case, post_json
+from tests.conftest import IngestPoster, Persona, legacy_event
+from tests.ves.ves_case_vectors import CASES
+
+pytestmark = pytest.mark.django_db
+
+
+def _ingest(persona: Persona, post_ingest: IngestPoster, n: int) -> None:
+    events = [legacy_event(persona.tenant.id, persona.store_id) for _ in range(n)]
+    response = post_ingest(persona.client, {"agent_id": str(uuid.uuid4()), "events": events})
+    assert response.status_code == 200, response.content
+
+
+def _problem(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["code"] == code
+    return body
+
+
+def test_ranges_must_chain_from_one_and_stay_below_head(owner: Persona, post_ingest: IngestPoster) -> None:
+    _ingest(owner, post_ingest, 10)
+    t, s, c = owner.tenant.id, owner.store_id, owner.client
+
+    _problem(create(c, "", t, s, 2, 5), 409, "commitment_not_contiguous")
+    _problem(create(c, "", t, s, 1, 11), 400, "commitment_beyond_head")
+    _problem(create(c, "", t, s, 5, 4), 400, "invalid_commitment_range")
+    _problem(create(c, "", t, s, 0, 4), 400, "invalid_commitment_range")
+    first = create(c, "", t, s, 1, 4)
+    assert first.status_code == 201
+    again = create(c, "", t, s, 1, 4)
+    assert again.status_code == 200
+    assert again.json() == first.json()  # idempotent: the same row
+    _problem(create(c, "", t, s, 1, 5), 409, "commitment_range_conflict")
+    _problem(create(c, "", t, s, 6, 8), 409, "commitment_not_contiguous")
+    second = create(c, "", t, s, 5, 10).json()
+    assert second["prev_state_root"] == first.json()["new_state_root"]
+    assert second["new_state_root"] != first.json()["new_state_root"]
+    # the VES stream of the same (tenant, store) is separate and empty
+    _problem(create(c, "ves/", t, s, 1, 1), 400, "commitment_beyond_head")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        [],
+        {"tenant_id": "nope", "store_id": str(uuid.uuid4()), "sequence_start": 1, "sequence_end": 1},
+        {"tenant_id": str(uuid.uuid4()), "store_id": str(uuid.uuid4()), "sequence_start": "1", "sequence_end": 1},
+        {"tenant_id": str(uuid.uuid4()), "store_id": str(uuid.uuid4()), "sequence_start": True, "sequence_end": 1},
+        {"tenant_id": str(uuid.uuid4()), "store_id": str(uuid.uuid4()), "sequence_start": 1},
+    ],
+)
+def test_malformed_creation_bodies_are_422(admin_client: APIClient, body: Any) -> None:
+    _problem(post_json(admin_client, "/api/v1/commitments", body), 422, "invalid_request")
+
+
+def test_scoping(owner: Persona, outsider: Persona, member: Persona, post_ingest: IngestPoster) -> None:
+    _ingest(owner, post_ingest, 3)
+    t, s = owner.tenant.id, owner.store_id
+    batch = create(owner.client, "", t, s, 1, 3).json()["batch_id"]
+
+    assert create(outsider.client, "", t, s, 1, 3).status_code == 403
+    _problem(outsider.client.get(f"/api/v1/commitments/{batch}"), 404, "commitment_not_found")
+    _problem(member.client.get(f"/api/v1/commitments/{batch}"), 404, "commitment_not_found")  # other store
+    _problem(owner.client.get(f"/api/v1/ves/commitments/{batch}"), 404, "commitment_not_found")  # other kind
+    assert outsider.client.get(f"/api/v1/proofs/1?tenant_id={t}&store_id={s}").status_code == 403
+    assert outsider.client.get("/api/v1/commitments").json() == {"commitments": [], "count": 0}
+    assert owner.client.get("/api/v1/commitments").json()["count"] == 1
+    assert owner.client.get(f"/api/v1/commitments?tenant_id={outsider.tenant.id}").status_code == 403
+
+
+def test_list_shows_every_commitment_with_an_anchored_filter(owner: Persona, post_ingest: IngestPoster) -> None:
+    _ingest(owner, post_ingest, 6)
+    t, s, c = owner.tenant.id, owner.store_id, owner.client
+    a = create(c, "", t, s, 1, 2).json()["batch_id"]
+    b = create(c, "", t, s, 3, 6).json()["batch_id"]
+    with connection.cursor() as cursor:  # as the anchoring service records a transaction
+        cursor.execute(
+            "UPDATE commitments SET chain_id = 1, chain_tx_hash = %s, chain_block_number = 7, anchored_at = now() "
+            "WHERE batch_id = %s",
+            [b"\x11" * 32, a],
+        )
+    base = f"/api/v1/commitments?tenant_id={t}&store_id={s}"
+    assert [x["batch_id"] for x in c.get(base).json()["commitments"]] == [a, b]
+    anchored = c.get(base + "&anchored=true").json()["commitments"]
+    assert [(x["batch_id"], x["is_anchored"], x["chain_tx_hash"]) for x in anchored] == [(a, True, "11" * 32)]
+    assert [x["batch_id"] for x in c.get(base + "&anchored=false").json()["commitments"]] == [b]
+    _problem(c.get(base + "&anchored=maybe"), 400, "invalid_parameter")
+    assert [x["batch_id"] for x in c.get(base + "&limit=1&offset=1").json()["commitments"]] == [b]
+
+
+def test_proof_errors(owner: Persona, post_ingest: IngestPoster) -> None:
+    _ingest(owner, post_ingest, 5)
+    t, s, c = owner.tenant.id, owner.store_id, owner.client
+    batch = create(c, "", t, s, 1, 3).json()["batch_id"]
+    q = f"tenant_id={t}&store_id={s}"
+    _problem(c.get(f"/api/v1/proofs/4?{q}"), 404, "sequence_not_committed")
+    _problem(c.get(f"/api/v1/proofs/4?{q}&batch_id={batch}"), 400, "sequence_outside_commitment")
+    _problem(c.get(f"/api/v1/proofs/x?{q}"), 400, "invalid_parameter")
+    _problem(c.get(f"/api/v1/proofs/1?{q}&batch_id={uuid.uuid4()}"), 404, "commitment_not_found")
+    assert c.get(f"/api/v1/proofs/2?{q}&batch_id={batch}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"leaf_hash": "zz"},
+        {"leaf_hash": "00" * 31},
+        {"proof_path": ["00" * 32] * 65},
+        {"proof_path": "00"},
+        {"proof_path": ["00" * 33]},
+        {"merkle_root": 5},
+    ],
+)
+def test_malformed_proofs_are_400(admin_client: APIClient, change: dict[str, Any]) -> None:
+    body = {"leaf_hash": "00" * 32, "merkle_root": "00" * 32, "proof_path": [], "leaf_index": 0, **change}
+    _problem(post_json(admin_client, "/api/v1/ves/proofs/verify", body), 400, "invalid_proof_input")
+
+
+def test_a_wrong_proof_is_invalid_not_an_error(admin_client: APIClient) -> None:
+    case = CASES[1]
+    body = {"leaf_hash": case["events"][0]["leaf_hash"], "proof_path": case["proofs"][0]["proof_path"]}
+    body.update(merkle_root=case["commitment"]["merkle_root"], leaf_index=1)
+    assert post_json(admin_client, "/api/v1/ves/proofs/verify", body).json()["valid"] is False
+    body["leaf_index"] = 0
+    assert post_json(admin_client, "/api/v1/ves/proofs/verify", body).json()["valid"] is True
+    strict = {**body, "tree_depth": case["commitment"]["tree_depth"] + 1}
+    assert post_json(admin_client, "/api/v1/ves/proofs/verify", strict).json()["valid"] is False
+
+
+def test_seal_next_is_idempotent_and_bounded(admin_client: APIClient) -> None:
+    case = CASES[3]  # 9 events
+    ingest_ves_case(admin_client, case)
+    t, s = uuid.UUID(case["tenant_id"]), uuid.UUID(case["store_id"])
+    first = commitment_seal_next(tenant_id=t, store_id=s, kind=StreamKind.VES, max_events=4)
+    second = commitment_seal_next(tenant_id=t, store_id=s, kind=StreamKind.VES, max_events=4)
+    third = commitment_seal_next(tenant_id=t, store_id=s, kind=StreamKind.VES, max_events=4)
+    assert first
+    assert second
+    assert third
+    ranges = [(r.commitment.sequence_start, r.commitment.sequence_end) for r in (first, second, third)]
+    assert ranges == [(1, 4), (5, 8), (9, 9)]
+    assert commitment_seal_next(tenant_id=t, store_id=s, kind=StreamKind.VES, max_events=4) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_creators_of_one_range_make_one_commitment(admin_client: APIClient) -> None:
+    case = CASES[1]
+    ingest_ves_case(admin_client, case)
+    t, s = uuid.UUID(case["tenant_id"]), uuid.UUID(case["store_id"])
+    results: list[Any] = []
+    barrier = threading.Barrier(4)
+
+    def worker() -> None:
+        barrier.wait()
+        try:
+            results.append(
+                commitment_create(tenant_id=t, store_id=s, kind=StreamKind.VES, sequence_start=1, sequence_end=8)
+            )
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 4
+    assert sum(r.created for r in results) == 1
+    assert len({r.commitment.batch_id for r in results}) == 1
+    last = commitment_last(tenant_id=t, store_id=s, kind=StreamKind.VES)
+    assert last is not None
+    assert last.merkle_root.hex() == case["commitment"]["merkle_root"]

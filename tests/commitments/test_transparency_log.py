@@ -1,0 +1,123 @@
+"""The RFC 6962 log of each stream: stored nodes, signed checkpoints, inclusion and consistency."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from django.test import override_settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rest_framework.test import APIClient
+
+from commitments.transparency import PostgresNodeStore, log_open
+from events.streams import StreamKind
+from tests.commitments.helpers import create, ingest_ves_case
+from tests.ves.ves_case_vectors import CASES
+from ves import rfc6962
+from ves.checkpoint import verify_checkpoint
+from ves.signing import public_key_from_seed
+
+pytestmark = pytest.mark.django_db
+
+SEED = bytes(range(32))
+NAME = "seq.test"
+
+
+def _get(client: APIClient, path: str, **params: Any) -> Any:
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return client.get(f"{path}?{query}")
+
+
+@override_settings(VES_SEQUENCER_SIGNING_KEY=SEED.hex(), CHECKPOINT_SEQUENCER_NAME=NAME)
+def test_checkpoints_and_proofs_of_a_ves_stream(admin_client: APIClient) -> None:
+    case = CASES[3]  # 9 events
+    ingest_ves_case(admin_client, case)
+    t, s = case["tenant_id"], case["store_id"]
+    create(admin_client, "ves/", t, s, 1, 4)
+    create(admin_client, "ves/", t, s, 5, 9)
+    entries = [rfc6962.leaf_hash(bytes.fromhex(e["leaf_hash"])) for e in case["events"]]
+
+    latest = _get(admin_client, "/api/v1/ves/log/checkpoint", tenant_id=t, store_id=s).json()
+    signed = verify_checkpoint(latest["checkpoint"], public_key_from_seed(SEED), key_name=NAME)
+    assert signed.checkpoint.origin == f"{NAME}/ves/{t}/{s}"
+    assert (signed.checkpoint.tree_size, signed.checkpoint.root_hash) == (9, rfc6962.root(entries))
+    assert latest["tree_size"] == 9
+    assert latest["root_hash"] == rfc6962.root(entries).hex()
+    at4 = _get(admin_client, "/api/v1/ves/log/checkpoint", tenant_id=t, store_id=s, tree_size=4).json()
+    assert at4["root_hash"] == rfc6962.root(entries[:4]).hex()
+    assert _get(admin_client, "/api/v1/ves/log/checkpoint", tenant_id=t, store_id=s, tree_size=5).status_code == 404
+    assert _get(admin_client, "/api/v1/ves/log/checkpoint", tenant_id=t, store_id=s, tree_size=10).status_code == 400
+
+    for size in (4, 7, 9):
+        for seq in range(1, size + 1):
+            body = _get(
+                admin_client,
+                "/api/v1/ves/log/proofs/inclusion",
+                tenant_id=t,
+                store_id=s,
+                sequence_number=seq,
+                tree_size=size,
+            ).json()
+            proof = [bytes.fromhex(p) for p in body["proof"]]
+            assert proof == rfc6962.inclusion_proof(seq - 1, entries[:size])
+            assert body["leaf_hash"] == entries[seq - 1].hex()
+            assert rfc6962.verify_inclusion(
+                leaf_index=seq - 1,
+                tree_size=size,
+                leaf_hash=entries[seq - 1],
+                proof=proof,
+                root=rfc6962.root(entries[:size]),
+            )
+    for first in range(0, 10):
+        body = _get(admin_client, "/api/v1/ves/log/proofs/consistency", tenant_id=t, store_id=s, first=first).json()
+        proof = [bytes.fromhex(p) for p in body["proof"]]
+        if 0 < first < 9:
+            assert proof == rfc6962.consistency_proof(first, entries)
+        assert rfc6962.verify_consistency(
+            old_size=first,
+            new_size=9,
+            old_root=bytes.fromhex(body["first_root"]),
+            new_root=signed.checkpoint.root_hash,
+            proof=proof,
+        )
+    bad = _get(admin_client, "/api/v1/ves/log/proofs/inclusion", tenant_id=t, store_id=s, sequence_number=10)
+    assert bad.status_code == 400
+    assert bad.json()["code"] == "invalid_tree_size"
+
+
+@override_settings(VES_SEQUENCER_SIGNING_KEY="")
+def test_without_a_signing_key_checkpoints_answer_503(admin_client: APIClient) -> None:
+    case = CASES[0]
+    ingest_ves_case(admin_client, case)
+    create(admin_client, "ves/", case["tenant_id"], case["store_id"], 1, 1)
+    response = _get(admin_client, "/api/v1/ves/log/checkpoint", tenant_id=case["tenant_id"], store_id=case["store_id"])
+    assert response.status_code == 503
+    assert response.json()["code"] == "checkpoint_signing_unconfigured"
+    empty = _get(admin_client, "/api/v1/log/checkpoint", tenant_id=case["tenant_id"], store_id=case["store_id"])
+    assert empty.status_code == 404
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=st.lists(st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=40), min_size=1, max_size=6))
+def test_postgres_log_matches_the_rfc_definitions(db: None, batches: list[list[bytes]]) -> None:
+    tenant, store = uuid.uuid4(), uuid.uuid4()
+    leaves: list[bytes] = []
+    sizes: list[int] = []
+    for batch in batches:
+        log = log_open(tenant_id=tenant, store_id=store, kind=StreamKind.LEGACY, size=len(leaves))
+        hashed = [rfc6962.leaf_hash(b) for b in batch]
+        log.append(hashed)
+        leaves += hashed
+        sizes.append(len(leaves))
+    store_ = PostgresNodeStore(tenant, store, StreamKind.LEGACY)
+    log = rfc6962.MerkleLog(store_, len(leaves))
+    for size in sizes:
+        assert log.root(size) == rfc6962.root(leaves[:size])
+        index = size // 2
+        assert log.inclusion_proof(index, size) == rfc6962.inclusion_proof(index, leaves[:size])
+        if size < len(leaves):
+            assert log.consistency_proof(size, len(leaves)) == rfc6962.consistency_proof(size, leaves)
+    n = len(leaves)
+    assert store_.reads <= 5 * len(sizes) * (2 * n.bit_length() + 2)  # O(log n) reads, never a rehash

@@ -1,0 +1,15 @@
+"""``python -m ves …``: the same commands as the ``ves`` console script (``ves.cli``).
+
+``python -m ves verify BUNDLE.json --sequencer-key HEX`` checks a proof bundle offline: one line
+per check (``PASS name`` or ``FAIL name: reason``), exit 0 when every check passes, 1 when one
+fails, 2 when the file or key cannot be read. No server and no Django are needed.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ves.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
