@@ -1,4 +1,9 @@
-"""Read-only admin of commitments (rows are written only by the commitment service)."""
+"""Read-only admin of commitments and their signed checkpoints.
+
+Rows are written only by the commitment service. ``log_checkpoints`` has a composite key, which
+the Django admin cannot register, so each commitment's page shows the checkpoint signed when it
+was sealed (tree size = the commitment's ``sequence_end``).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from commitments.models import Commitment
+from commitments.transparency import checkpoint_get
+from events.streams import StreamKind
 
 
 @admin.register(Commitment)
@@ -23,6 +30,19 @@ class CommitmentAdmin(admin.ModelAdmin[Commitment]):
     )
     list_filter = ("stream_kind",)
     search_fields = ("batch_id", "tenant_id", "store_id")
+    show_full_result_count = False
+
+    @admin.display(description="signed checkpoint")
+    def checkpoint(self, obj: Commitment) -> str:
+        row = checkpoint_get(
+            tenant_id=obj.tenant_id, store_id=obj.store_id, kind=StreamKind(obj.stream_kind), tree_size=obj.sequence_end
+        )
+        if row is None:
+            return "—"
+        return row.note or f"tree size {row.tree_size}, root {row.root_hash.hex()}"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in Commitment._meta.fields] + ["checkpoint"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
