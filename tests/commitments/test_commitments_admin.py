@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def staff() -> Client:
     User.objects.create_superuser("operator", "operator@example.com", "a-long-test-password")
     client = Client()
-    client.login(username="operator", password="a-long-test-password")  # noqa: S106
+    client.login(username="operator", password="a-long-test-password")
     return client
 
 
