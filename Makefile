@@ -20,6 +20,7 @@ run: venv services
 	bash scripts/run.sh
 
 test: venv services
+	bash scripts/browser.sh  # chromium for the admin browser tests (installed from Debian when missing)
 	. scripts/env.sh && SECRET_KEY=test-only BOOTSTRAP_ADMIN_API_KEY=test-bootstrap-admin DB_POOL_MAX_SIZE=24 \
 		$(VENV)/bin/pytest -q -n 2
 
