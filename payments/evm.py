@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 
+from sequencer_project.resilience import CircuitOpenError, get_breaker
+
 if TYPE_CHECKING:
     from web3 import Web3
 
@@ -117,14 +119,26 @@ def chain() -> Web3:
 
 
 def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """One JSON-RPC call through the ``x402_chain`` circuit breaker (visible in health/metrics).
+
+    Unreachable or refusing chains count as failures; once the breaker opens, calls fail fast
+    with :class:`ChainUnavailableError` (the settle task retries with backoff) until it half-opens.
+    """
     from web3.exceptions import TimeExhausted, Web3Exception
 
+    def attempt() -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (OSError, Web3Exception) as exc:
+            if isinstance(exc, TimeExhausted):
+                raise
+            raise ChainUnavailableError(f"{type(exc).__name__}: {exc}") from exc
+
+    breaker = get_breaker("x402_chain", failure_threshold=5, reset_timeout=30.0)
     try:
-        return fn(*args, **kwargs)
-    except (OSError, Web3Exception) as exc:
-        if isinstance(exc, TimeExhausted):
-            raise
-        raise ChainUnavailableError(f"{type(exc).__name__}: {exc}") from exc
+        return breaker.call(attempt, failure_types=(ChainUnavailableError,))
+    except CircuitOpenError as exc:
+        raise ChainUnavailableError(str(exc)) from exc
 
 
 def send(w3: Web3, data: bytes, *, nonce: int | None = None, min_fee: int = 0, min_tip: int = 0) -> SentTransaction:
