@@ -1,7 +1,8 @@
 """x402 byte formats (REFERENCE.md §5.2, §5.3): signing hash, batch leaf, state root, networks.
 
 Strings are hashed as raw UTF-8 with no length prefix, integers as big-endian u64, exactly like
-the reference, so a client that signs for the reference signs for us. Payer and payee addresses
+the reference. The signing hash and network table live in :mod:`ves.x402` (pure, shared with
+the SDK). Payer and payee addresses
 are hashed exactly as submitted (and stored exactly as submitted). The batch tree is the
 rs_merkle tree of :mod:`ves.legacy_merkle` (plain SHA-256, odd node promoted).
 """
@@ -11,21 +12,10 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-SIGNING_TAG = b"X402_PAYMENT_V1"
+from ves.x402 import NETWORKS, SIGNING_TAG, signing_hash
+from ves.x402 import u64 as _u64
 
-#: network name → chain id (the reference's static table).
-NETWORKS: dict[str, int] = {
-    "set_chain": 84532001,
-    "set_chain_testnet": 84532002,
-    "arc": 5042001,
-    "arc_testnet": 5042002,
-    "base": 8453,
-    "base_sepolia": 84532,
-    "ethereum": 1,
-    "ethereum_sepolia": 11155111,
-    "arbitrum": 42161,
-    "optimism": 10,
-}
+__all__ = ["ASSETS", "NETWORKS", "SIGNING_TAG", "TOKEN_ADDRESSES", "leaf_hash", "signing_hash", "state_root"]
 
 ASSETS = ("usdc", "usdt", "ssusd", "wssusd", "dai", "eth")
 
@@ -37,28 +27,6 @@ TOKEN_ADDRESSES: dict[tuple[str, str], str] = {
     ("usdt", "ethereum"): "0xdac17f958d2ee523a2206206994597c13d831ec7",
     ("dai", "ethereum"): "0x6b175474e89094c44da98b954eedeac495271d0f",
 }
-
-
-def _u64(value: int) -> bytes:
-    return value.to_bytes(8, "big")
-
-
-def signing_hash(
-    *, payer: str, payee: str, amount: int, asset: str, network: str, valid_until: int, nonce: int
-) -> bytes:
-    """``SHA256("X402_PAYMENT_V1" || payer || payee || BE64(amount) || asset || network ||
-    BE64(chain_id) || BE64(valid_until) || BE64(nonce))``; ``asset`` is lower-cased."""
-    return hashlib.sha256(
-        SIGNING_TAG
-        + payer.encode()
-        + payee.encode()
-        + _u64(amount)
-        + asset.lower().encode()
-        + network.encode()
-        + _u64(NETWORKS[network])
-        + _u64(valid_until)
-        + _u64(nonce)
-    ).digest()
 
 
 def leaf_hash(

@@ -4,6 +4,7 @@
     ves register-key --key agent.json --tenant ID
     ves append FILE.jsonl [--batch-size N] [--sign agent.json --tenant ID --store ID]
     ves tail --tenant ID --store ID [--from N] [--ves] [--once]
+    ves bundle EVENT_ID [--legacy] [--tenant ID] [--out BUNDLE.json]
     ves verify BUNDLE.json --sequencer-key HEX        (offline: no server, no credential)
 
 The server and credential come from ``--url``/``--api-key`` or ``VES_URL``/``VES_API_KEY``.
@@ -162,6 +163,19 @@ def cmd_tail(args: argparse.Namespace, out: TextIO) -> int:
     return 0  # pragma: no cover  (follows until interrupted)
 
 
+def cmd_bundle(args: argparse.Namespace, out: TextIO) -> int:
+    """Fetch an event's offline proof bundle (for ``ves verify``) to ``--out`` or stdout."""
+    with _client(args) as client:
+        bundle = client.bundle(args.event_id, tenant_id=args.tenant, ves=not args.legacy)
+    text = json.dumps(bundle, indent=2, sort_keys=True) + "\n"
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        out.write(json.dumps({"eventId": args.event_id, "out": args.out}) + "\n")
+    else:
+        out.write(text)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="ves", description="StateSet Sequencer client")
     root.add_argument("--url", default=os.environ.get("VES_URL", DEFAULT_URL), help="server base URL (VES_URL)")
@@ -196,6 +210,13 @@ def parser() -> argparse.ArgumentParser:
     tail.add_argument("--once", action="store_true", help="stop at the current head")
     tail.add_argument("--interval", type=float, default=1.0, help="poll interval in seconds")
     tail.set_defaults(run=cmd_tail)
+
+    bundle = commands.add_parser("bundle", help="fetch an event's offline proof bundle (for `ves verify`)")
+    bundle.add_argument("event_id")
+    bundle.add_argument("--legacy", action="store_true", help="a legacy event instead of a VES one")
+    bundle.add_argument("--tenant", help="tenant id (needed with the bootstrap admin key)")
+    bundle.add_argument("--out", help="write the bundle JSON here instead of stdout")
+    bundle.set_defaults(run=cmd_bundle)
 
     verify = commands.add_parser("verify", help="verify an offline proof bundle (no server needed)")
     verify.add_argument("bundle", help="path of the bundle JSON (from GET .../events/{id}/bundle)")

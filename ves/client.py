@@ -12,8 +12,10 @@
 - :class:`AppendBatcher` groups single appends into batches per stream, flushed at a size or
   after a delay.
 
-Endpoints not present on this server build (commitments, proofs, bundles, x402) have no
-methods here.
+- Commitments, inclusion proofs and offline proof bundles are read with :meth:`commitments`,
+  :meth:`proof` and :meth:`bundle`; :meth:`x402_submit` signs an x402 payment intent with the
+  agent's Ed25519 key (``ves.x402.signing_hash``) and submits it with a fixed idempotency key, so
+  a retried submission returns the same intent.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from urllib.parse import quote
 import httpx
 
 from ves.envelope import signed_envelope
-from ves.signing import public_key_from_seed
+from ves.signing import public_key_from_seed, sign
+from ves.x402 import signing_hash
 
 __all__ = [
     "AgentSigner",
@@ -49,12 +52,14 @@ __all__ = [
     "SequencerClient",
     "ServerError",
     "TransportError",
+    "X402Payment",
     "now_rfc3339",
 ]
 
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 10.0
+X402_DEFAULT_VALIDITY = 3600
 DEFAULT_RETRIES = 3
 USER_AGENT = "ves-python-client/0.1"
 
@@ -175,6 +180,29 @@ class AgentSigner:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> AgentSigner:
         return cls(seed=bytes.fromhex(data["seed"]), agent_id=uuid.UUID(data["agentId"]), key_id=int(data["keyId"]))
+
+
+@dataclass(frozen=True)
+class X402Payment:
+    """The business fields of an x402 payment intent; :meth:`SequencerClient.x402_submit` signs it.
+
+    ``valid_until`` (unix seconds) defaults to one hour from now; ``idempotency_key`` to a new
+    UUID fixed for the call's retries.
+    """
+
+    payer_address: str
+    payee_address: str
+    amount: int
+    nonce: int
+    asset: str = "usdc"
+    network: str = "set_chain"
+    valid_until: int | None = None
+    idempotency_key: str | None = None
+    resource_uri: str | None = None
+    description: str | None = None
+    order_id: str | None = None
+    merchant_id: str | None = None
+    metadata: Any = None
 
 
 @dataclass(frozen=True)
@@ -344,6 +372,88 @@ class _Calls:
         return _Call("DELETE", f"/api/v1/agents/{_uuid_text(agent_id)}/api-keys/{key_hash_prefix}", _identity)
 
     @staticmethod
+    def commitments(
+        tenant_id: uuid.UUID | str | None,
+        store_id: uuid.UUID | str | None,
+        anchored: bool | None,
+        limit: int,
+        offset: int,
+        ves: bool,
+    ) -> _Call[list[dict[str, Any]]]:
+        params = {"limit": str(limit), "offset": str(offset)}
+        if tenant_id is not None:
+            params["tenant_id"] = _uuid_text(tenant_id)
+        if store_id is not None:
+            params["store_id"] = _uuid_text(store_id)
+        if anchored is not None:
+            params["anchored"] = "true" if anchored else "false"
+        path = "/api/v1/ves/commitments" if ves else "/api/v1/commitments"
+        return _Call("GET", path, lambda body: list(body["commitments"]), params)
+
+    @staticmethod
+    def proof(
+        sequence_number: int,
+        tenant_id: uuid.UUID | str,
+        store_id: uuid.UUID | str,
+        batch_id: uuid.UUID | str | None,
+        ves: bool,
+    ) -> _Call[dict[str, Any]]:
+        params = _Calls.stream_params(tenant_id, store_id)
+        if batch_id is not None:
+            params["batch_id"] = _uuid_text(batch_id)
+        prefix = "/api/v1/ves/proofs" if ves else "/api/v1/proofs"
+        return _Call("GET", f"{prefix}/{int(sequence_number)}", _identity, params)
+
+    @staticmethod
+    def bundle(event_id: uuid.UUID | str, tenant_id: uuid.UUID | str | None, ves: bool) -> _Call[dict[str, Any]]:
+        params = {} if tenant_id is None else {"tenant_id": _uuid_text(tenant_id)}
+        prefix = "/api/v1/ves/events" if ves else "/api/v1/events"
+        return _Call("GET", f"{prefix}/{_uuid_text(event_id)}/bundle", _identity, params)
+
+    @staticmethod
+    def x402_submit(
+        signer: AgentSigner,
+        tenant_id: uuid.UUID | str,
+        store_id: uuid.UUID | str,
+        fields: X402Payment,
+    ) -> _Call[dict[str, Any]]:
+        valid_until = fields.valid_until if fields.valid_until is not None else int(time.time()) + X402_DEFAULT_VALIDITY
+        digest = signing_hash(
+            payer=fields.payer_address,
+            payee=fields.payee_address,
+            amount=fields.amount,
+            asset=fields.asset,
+            network=fields.network,
+            valid_until=valid_until,
+            nonce=fields.nonce,
+        )
+        body: dict[str, Any] = {
+            "tenant_id": _uuid_text(tenant_id),
+            "store_id": _uuid_text(store_id),
+            "source_agent_id": str(signer.agent_id),
+            "agent_key_id": signer.key_id,
+            "payer_address": fields.payer_address,
+            "payee_address": fields.payee_address,
+            "amount": fields.amount,
+            "asset": fields.asset,
+            "network": fields.network,
+            "valid_until": valid_until,
+            "nonce": fields.nonce,
+            "signing_hash": "0x" + digest.hex(),
+            "payer_signature": "0x" + sign(signer.seed, digest).hex(),
+            "payer_public_key": signer.public_key.hex(),
+            # Fixed before the first attempt: a retry after a timeout is answered with the same intent.
+            "idempotency_key": fields.idempotency_key or str(uuid.uuid4()),
+        }
+        for name in ("resource_uri", "description", "order_id", "merchant_id"):
+            value = getattr(fields, name)
+            if value is not None:
+                body[name] = value
+        if fields.metadata is not None:
+            body["metadata"] = fields.metadata
+        return _Call("POST", "/api/v1/x402/payments", _identity, body=_json_bytes(body))
+
+    @staticmethod
     def admin(section: str) -> _Call[Any]:
         if section not in {"overview", "tenants", "stores", "agents"}:
             raise ValueError(f"unknown admin section {section!r}")
@@ -511,6 +621,45 @@ class SequencerClient(_Base):
             if len(page) < page_size:
                 time.sleep(poll_interval)
 
+    # Commitments, proofs, bundles, payments
+    def commitments(
+        self,
+        tenant_id: uuid.UUID | str | None = None,
+        store_id: uuid.UUID | str | None = None,
+        *,
+        anchored: bool | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        ves: bool = True,
+    ) -> list[dict[str, Any]]:
+        """Commitments visible to the credential (VES, or legacy with ``ves=False``), optionally of one
+        stream and only anchored (``True``) or unanchored (``False``) ones."""
+        return self._run(_Calls.commitments(tenant_id, store_id, anchored, limit, offset, ves))
+
+    def proof(
+        self,
+        sequence_number: int,
+        tenant_id: uuid.UUID | str,
+        store_id: uuid.UUID | str,
+        *,
+        batch_id: uuid.UUID | str | None = None,
+        ves: bool = True,
+    ) -> dict[str, Any]:
+        """Inclusion proof of ``sequence_number`` in ``batch_id`` (default: the commitment covering it)."""
+        return self._run(_Calls.proof(sequence_number, tenant_id, store_id, batch_id, ves))
+
+    def bundle(
+        self, event_id: uuid.UUID | str, *, tenant_id: uuid.UUID | str | None = None, ves: bool = True
+    ) -> dict[str, Any]:
+        """The offline proof bundle of one event (``ves.bundle.verify_bundle`` / ``ves verify``)."""
+        return self._run(_Calls.bundle(event_id, tenant_id, ves))
+
+    def x402_submit(
+        self, signer: AgentSigner, tenant_id: uuid.UUID | str, store_id: uuid.UUID | str, payment: X402Payment
+    ) -> dict[str, Any]:
+        """Sign ``payment`` with ``signer`` (a registered agent key) and sequence it."""
+        return self._run(_Calls.x402_submit(signer, tenant_id, store_id, payment))
+
     # Agents and admin
     def register_agent(
         self,
@@ -668,6 +817,39 @@ class AsyncSequencerClient(_Base):
             next_seq += len(page)
             if len(page) < page_size:
                 await asyncio.sleep(poll_interval)
+
+    async def commitments(
+        self,
+        tenant_id: uuid.UUID | str | None = None,
+        store_id: uuid.UUID | str | None = None,
+        *,
+        anchored: bool | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        ves: bool = True,
+    ) -> list[dict[str, Any]]:
+        return await self._run(_Calls.commitments(tenant_id, store_id, anchored, limit, offset, ves))
+
+    async def proof(
+        self,
+        sequence_number: int,
+        tenant_id: uuid.UUID | str,
+        store_id: uuid.UUID | str,
+        *,
+        batch_id: uuid.UUID | str | None = None,
+        ves: bool = True,
+    ) -> dict[str, Any]:
+        return await self._run(_Calls.proof(sequence_number, tenant_id, store_id, batch_id, ves))
+
+    async def bundle(
+        self, event_id: uuid.UUID | str, *, tenant_id: uuid.UUID | str | None = None, ves: bool = True
+    ) -> dict[str, Any]:
+        return await self._run(_Calls.bundle(event_id, tenant_id, ves))
+
+    async def x402_submit(
+        self, signer: AgentSigner, tenant_id: uuid.UUID | str, store_id: uuid.UUID | str, payment: X402Payment
+    ) -> dict[str, Any]:
+        return await self._run(_Calls.x402_submit(signer, tenant_id, store_id, payment))
 
     async def register_agent(
         self,
