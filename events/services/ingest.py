@@ -34,7 +34,8 @@ from events.payload_crypto import (
     encryption_key_for_write,
     payload_aad,
 )
-from events.sql import CLASSIFY_BATCH, CREATE_STREAM, INSERT_BATCH, INSERT_REJECTIONS, LOCK_COUNTER, SELECT_HEAD
+from events.services.streams import stream_counter_lock
+from events.sql import CLASSIFY_BATCH, INSERT_BATCH, INSERT_REJECTIONS, SELECT_HEAD
 from events.streams import StreamKind
 from schemas.registry import schema_failures
 from sequencer_project.db.instrumentation import timed_transaction
@@ -164,7 +165,7 @@ def _ingest_once(
             head = cursor.fetchone()[0]
             return IngestResult(batch_id, 0, [r for r, _ in pre_rejected], [], None, None, head)
 
-        head = _lock_counter(cursor, stream)
+        head = stream_counter_lock(cursor, stream)
         stored, reserved, versions = _read_state(cursor, stream, candidates)
         result = _classify(candidates, head, stored, reserved, versions, store_id, schema_rejects)
         rejections = pre_rejected + result.rejections
@@ -197,17 +198,6 @@ def _ingest_once(
         sequence_end=new_head if accepted else None,
         head=new_head,
     )
-
-
-def _lock_counter(cursor: Any, stream: dict[str, Any]) -> int:
-    """Lock the counter row, creating stream, store and tenant rows on first write."""
-    cursor.execute(LOCK_COUNTER, stream)
-    row = cursor.fetchone()
-    if row is None:
-        cursor.execute(CREATE_STREAM, stream)
-        cursor.execute(LOCK_COUNTER, stream)
-        row = cursor.fetchone()
-    return int(row[0])
 
 
 def _read_state(

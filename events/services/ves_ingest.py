@@ -30,7 +30,8 @@ import orjson
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
-from events.sql import CLASSIFY_VES_BATCH, CREATE_STREAM, INSERT_VES_BATCH, LOCK_COUNTER
+from events.services.streams import stream_counter_lock
+from events.sql import CLASSIFY_VES_BATCH, INSERT_VES_BATCH
 from events.streams import StreamKind
 from events.ves_envelopes import PreparedVesEvent, VesReason
 from schemas.registry import SchemaFailure, schema_failures
@@ -194,7 +195,7 @@ def _ingest_once(
 ) -> VesIngestResult:
     stream: dict[str, Any] = {"tenant_id": tenant_id, "store_id": store_id, "stream_kind": int(StreamKind.VES)}
     with connection.cursor() as cursor:
-        head = _lock_counter(cursor, stream)
+        head = stream_counter_lock(cursor, stream)
         stored, reserved, versions = _read_state(cursor, stream, events)
         decisions = _decide(tenant_id, store_id, events, failures, head, stored, reserved, versions, signer)
         new_head = head + len(decisions.accepted)
@@ -225,17 +226,6 @@ def _ingest_once(
         sequence_end=new_head if accepted else None,
         head=new_head,
     )
-
-
-def _lock_counter(cursor: Any, stream: dict[str, Any]) -> int:
-    """Lock the VES counter row, creating stream, store and tenant rows on first write."""
-    cursor.execute(LOCK_COUNTER, stream)
-    row = cursor.fetchone()
-    if row is None:
-        cursor.execute(CREATE_STREAM, stream)
-        cursor.execute(LOCK_COUNTER, stream)
-        row = cursor.fetchone()
-    return int(row[0])
 
 
 def _read_state(

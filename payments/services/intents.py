@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from django.db import connection, transaction
 
-from events.sql import CREATE_STREAM, LOCK_COUNTER
+from events.services.streams import stream_counter_lock
 from events.streams import StreamKind
 from payments import errors
 from payments.intents import PaymentRequest
@@ -83,13 +83,7 @@ def _sequence(request: PaymentRequest) -> SubmittedIntent:
         "stream_kind": int(StreamKind.X402),
     }
     with connection.cursor() as cursor:
-        cursor.execute(LOCK_COUNTER, stream)
-        row = cursor.fetchone()
-        if row is None:
-            cursor.execute(CREATE_STREAM, stream)
-            cursor.execute(LOCK_COUNTER, stream)
-            row = cursor.fetchone()
-        head = int(row[0])
+        head = stream_counter_lock(cursor, stream)
         if request.idempotency_key is not None:
             cursor.execute(SELECT_INTENT_BY_IDEMPOTENCY, {**stream, "idempotency_key": request.idempotency_key})
             existing = cursor.fetchone()
