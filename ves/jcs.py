@@ -60,7 +60,9 @@ def format_number(value: float) -> str:
     return sign + out
 
 
-def _string(value: str) -> str:
+def json_string(value: str) -> str:
+    """A JSON string literal escaped as RFC 8785 (and serde_json) do: the two-character escapes,
+    other control characters as lowercase ``\\u00xx``, everything else raw."""
     return '"' + value.translate(_ESCAPES) + '"'
 
 
@@ -81,7 +83,7 @@ def _emit(value: Any, out: list[str], depth: int) -> None:
     elif value is False:
         out.append("false")
     elif isinstance(value, str):
-        out.append(_string(value))
+        out.append(json_string(value))
     elif isinstance(value, int):
         try:
             as_float = float(value)
@@ -100,7 +102,7 @@ def _emit(value: Any, out: list[str], depth: int) -> None:
             if not first:
                 out.append(",")
             first = False
-            out.append(_string(key))
+            out.append(json_string(key))
             out.append(":")
             _emit(value[key], out, depth + 1)
         out.append("}")

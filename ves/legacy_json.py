@@ -17,6 +17,8 @@ from typing import Any
 
 import orjson
 
+from ves.jcs import json_string
+
 __all__ = ["LegacyJsonError", "dumps", "fast_dumps", "payload_hash"]
 
 _MAX_DEPTH = 254  # orjson refuses to serialise deeper documents; stay consistent with it
@@ -24,34 +26,6 @@ _MAX_DEPTH = 254  # orjson refuses to serialise deeper documents; stay consisten
 
 class LegacyJsonError(ValueError):
     """The value cannot be serialised the way the reference does (NaN, lone surrogate, depth)."""
-
-
-_ESCAPES = {
-    '"': '\\"',
-    "\\": "\\\\",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-}
-
-
-def _escape_char(ch: str) -> str:
-    escaped = _ESCAPES.get(ch)
-    if escaped is not None:
-        return escaped
-    return f"\\u{ord(ch):04x}"
-
-
-def _needs_escape(s: str) -> bool:
-    return any(c < " " or c in '"\\' for c in s)
-
-
-def _string(s: str) -> str:
-    if _needs_escape(s):
-        s = "".join(_escape_char(c) if (c < " " or c in '"\\') else c for c in s)
-    return f'"{s}"'
 
 
 def _float(value: float) -> str:
@@ -91,7 +65,7 @@ def _encode(value: Any, out: list[str], depth: int) -> None:
     elif value is False:
         out.append("false")
     elif isinstance(value, str):
-        out.append(_string(value))
+        out.append(json_string(value))
     elif isinstance(value, int):
         out.append(str(value))
     elif isinstance(value, float):
@@ -103,7 +77,7 @@ def _encode(value: Any, out: list[str], depth: int) -> None:
             if not first:
                 out.append(",")
             first = False
-            out.append(_string(key))
+            out.append(json_string(key))
             out.append(":")
             _encode(value[key], out, depth + 1)
         out.append("}")
