@@ -1,9 +1,12 @@
 """gunicorn settings for the web process (``gunicorn -c docker/gunicorn.conf.py sequencer_project.wsgi``).
 
 Measured on the 2-core development machine (docs/performance.md): the service is CPU-bound,
-so workers match the cores, and sync workers beat gthread 2x4 there (151 vs 112 single-event
-ingests/s at 10 virtual users). Every value can be overridden from the environment; gunicorn
-switches to gthread by itself when WEB_THREADS > 1.
+so workers match the cores. Each worker runs WEB_THREADS threads (gthread; gunicorn switches to
+it by itself when WEB_THREADS > 1): concurrent ingest requests for one stream inside a worker
+are then merged into one transaction (group commit, ADR 0014), which is what lets one hot
+stream go past one transaction per WAL flush. WEB_THREADS=1 gives plain sync workers (no
+grouping). Every value can be overridden from the environment; keep DB_POOL_MAX_SIZE at least
+WEB_THREADS.
 """
 
 import multiprocessing
@@ -12,7 +15,7 @@ import os
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8080')}"  # noqa: S104  (container port)
 workers = int(os.environ.get("WEB_WORKERS", multiprocessing.cpu_count()))
 worker_class = os.environ.get("WEB_WORKER_CLASS", "sync")
-threads = int(os.environ.get("WEB_THREADS", "1"))
+threads = int(os.environ.get("WEB_THREADS", "8"))
 # Requests never run longer than the database statement timeout (30 s) plus margin.
 timeout = int(os.environ.get("WEB_TIMEOUT", "40"))
 # SIGTERM: stop accepting, let in-flight requests finish for up to this long.
@@ -55,6 +58,6 @@ def child_exit(server: Any, worker: Any) -> None:
     multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
-# SIGTERM to the master: it stops accepting, each sync worker finishes the request it is
+# SIGTERM to the master: it stops accepting, each worker finishes the requests it is
 # serving, and workers still busy after WEB_GRACEFUL_TIMEOUT are killed. Keep the orchestrator's
 # grace period (docker stop -t, terminationGracePeriodSeconds) above WEB_GRACEFUL_TIMEOUT.

@@ -31,6 +31,11 @@ INGEST_EVENTS = Counter(
     "ingest_events", "Events received by ingest, by outcome (accepted or rejected).", ["endpoint", "outcome"]
 )
 INGEST_ERRORS = Counter("ingest_errors", "Failed ingest requests by problem code.", ["endpoint", "code"])
+INGEST_GROUP_REQUESTS = Histogram(
+    "ingest_group_requests",
+    "Requests served by one group-commit transaction (legacy ingest; one observation per transaction).",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
 
 # --- Database ------------------------------------------------------------------------------
 DB_POOL_ACTIVE = Gauge(

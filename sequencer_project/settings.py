@@ -79,7 +79,7 @@ DB_STATEMENT_TIMEOUT_MS: int = env.int("DB_STATEMENT_TIMEOUT_MS", default=30_000
 DB_LOCK_TIMEOUT_MS: int = env.int("DB_LOCK_TIMEOUT_MS", default=10_000)
 DB_IDLE_IN_TX_TIMEOUT_MS: int = env.int("DB_IDLE_IN_TX_TIMEOUT_MS", default=60_000)
 DB_POOL_MIN_SIZE: int = env.int("DB_POOL_MIN_SIZE", default=1)
-DB_POOL_MAX_SIZE: int = env.int("DB_POOL_MAX_SIZE", default=4)
+DB_POOL_MAX_SIZE: int = env.int("DB_POOL_MAX_SIZE", default=8)  # >= gunicorn WEB_THREADS
 DB_POOL_TIMEOUT_SECONDS: float = env.float("DB_POOL_TIMEOUT_SECONDS", default=10.0)
 
 _database = env.db_url("DATABASE_URL", engine="django_prometheus.db.backends.postgresql")
@@ -143,6 +143,12 @@ API_KEY_CACHE_SECONDS: float = env.float("API_KEY_CACHE_SECONDS", default=1.0)
 MAX_BODY_SIZE_BYTES: int = env.int("MAX_BODY_SIZE_BYTES", default=10 * 1024 * 1024)
 MAX_EVENTS_PER_BATCH: int = env.int("MAX_EVENTS_PER_BATCH", default=1000)
 MAX_EVENT_PAYLOAD_SIZE: int = env.int("MAX_EVENT_PAYLOAD_SIZE", default=1024 * 1024)
+# Group commit (ADR 0014): concurrent legacy ingest requests for one stream in one web process
+# share a transaction of at most GROUP_COMMIT_MAX_EVENTS events. A leader waits up to
+# GROUP_COMMIT_MAX_WAIT_MS for more requests, and only while its stream is contended.
+GROUP_COMMIT_ENABLED: bool = env.bool("GROUP_COMMIT_ENABLED", default=True)
+GROUP_COMMIT_MAX_EVENTS: int = env.int("GROUP_COMMIT_MAX_EVENTS", default=1000)
+GROUP_COMMIT_MAX_WAIT_MS: float = env.float("GROUP_COMMIT_MAX_WAIT_MS", default=1.0)
 # Django reads request bodies up to this size; the ingest views enforce MAX_BODY_SIZE_BYTES.
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_SIZE_BYTES
 EVENT_PARTITIONS: int = 16  # fixed by migration events.0001; changing it needs a migration

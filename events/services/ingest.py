@@ -1,10 +1,14 @@
 """Legacy ingest: sequence a validated batch into its stream, gap-free.
 
-One short transaction per request (``docs/ingest.md``):
+One short transaction per group of concurrent requests for the stream (``docs/ingest.md``;
+group commit, ADR 0014: requests of one web process that wait for the same stream are merged
+into one transaction by ``events.services.group_commit``, each keeps its own outcome):
 
 1. lock the stream's counter row (``lock_counter.sql``; created on first write),
 2. read stored event ids, reserved command ids and entity versions (``classify_batch.sql``),
-3. classify each event in request order in memory (replay, duplicate, command, version),
+3. classify each event in request order in memory (replay, duplicate, command, version);
+   the requests of a group are classified one after the other against a shared state, so a
+   later request sees an earlier one's events exactly as if it had committed first,
 4. write counter, events, versions, command ids and the rejection log in one statement
    (``insert_batch.sql``), commit.
 
@@ -16,6 +20,7 @@ events, rollbacks and races never burn a number.
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import uuid
 from collections.abc import Sequence
@@ -23,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
 from events.envelopes import LegacyEvent
@@ -34,11 +40,13 @@ from events.payload_crypto import (
     encryption_key_for_write,
     payload_aad,
 )
+from events.services.group_commit import GroupCommitter
 from events.services.streams import stream_counter_lock
 from events.sql import CLASSIFY_BATCH, INSERT_BATCH, INSERT_REJECTIONS, SELECT_HEAD
 from events.streams import StreamKind
 from schemas.registry import schema_failures
 from sequencer_project.db.instrumentation import timed_transaction
+from sequencer_project.metrics import INGEST_GROUP_REQUESTS
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +103,34 @@ class _Classification:
     receipts: list[Receipt] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class _StreamState:
+    """What the stream holds as classification goes: the group's accepted events join it."""
+
+    head: int
+    stored: dict[uuid.UUID, _StoredEvent]
+    reserved: set[uuid.UUID]
+    versions: dict[tuple[str, str], int]
+
+
+@dataclass(frozen=True, slots=True)
+class IngestJob:
+    """One request's events, checked and ready to sequence; nothing touched the database yet."""
+
+    batch_id: uuid.UUID
+    tenant_id: uuid.UUID
+    store_id: uuid.UUID
+    candidates: list[LegacyEvent]
+    pre_rejected: list[tuple[Rejection, LegacyEvent]]
+    schema_rejects: dict[int, str]
+    seal: PayloadKey | None
+    request_id: str
+
+    @property
+    def size(self) -> int:
+        return max(len(self.candidates), 1)
+
+
 class _EventIdRaceError(Exception):
     """Another store of the tenant inserted one of our event ids after we classified."""
 
@@ -110,11 +146,22 @@ def event_ingest_legacy(
 
     Invariants: the stream's numbers stay exactly ``1..head``; an exact replay returns its
     original number; nothing of a rejected event is stored but its rejection-log row.
-    Locks: the stream's counter row, held from the classification to the commit.
+    Locks: the stream's counter row, held from the classification to the commit, by this
+    request or by the leader of the group it joined (``GROUP_COMMIT_ENABLED``).
     Retries the whole transaction on deadlock, serialization failure, or an event-id race with
     another store of the same tenant (all rare).
     """
-    batch_id = uuid.uuid4()
+    job = _prepare(tenant_id, store_id, events, request_id)
+    if not job.candidates:
+        return _record_rejections(job)
+    committer = _group_committer()
+    if committer is None:
+        return _run_jobs([job])[0]
+    return committer.submit((tenant_id, store_id), job, _run_group, before_wait=_release_connection)
+
+
+def _prepare(tenant_id: uuid.UUID, store_id: uuid.UUID, events: Sequence[LegacyEvent], request_id: str) -> IngestJob:
+    """Everything that needs no lock: hash and schema checks, the payload key (CPU only)."""
     pre_rejected = [
         (Rejection(e.event_id, RejectionReason.INVALID_PAYLOAD_HASH, "payload_hash does not match the payload"), e)
         for e in events
@@ -126,14 +173,56 @@ def event_ingest_legacy(
     )
     schema_rejects = {e.index: f.summary for e, f in zip(candidates, verdicts, strict=True) if f is not None}
     seal = encryption_key_for_write(tenant_id) if candidates else None
+    return IngestJob(uuid.uuid4(), tenant_id, store_id, candidates, pre_rejected, schema_rejects, seal, request_id)
+
+
+@functools.cache
+def _group_committer() -> GroupCommitter[IngestJob, IngestResult] | None:
+    """This process's combiner (settings are read once; ``cache_clear()`` after changing them)."""
+    if not settings.GROUP_COMMIT_ENABLED:
+        return None
+    return GroupCommitter(
+        max_events=settings.GROUP_COMMIT_MAX_EVENTS, max_wait_seconds=settings.GROUP_COMMIT_MAX_WAIT_MS / 1000
+    )
+
+
+def _release_connection() -> None:
+    """A request about to wait for its group's leader hands its pooled connection back.
+
+    Otherwise waiting followers could hold every pooled connection while the leader waits for
+    one. Outside a transaction only, and only when connections are pooled (closing a
+    persistent connection would cost a reconnect).
+    """
+    pooled = getattr(connection, "pool", None) is not None  # PostgreSQL backend with pooling
+    if pooled and connection.connection is not None and not connection.in_atomic_block:
+        connection.close()
+
+
+def _run_group(jobs: Sequence[IngestJob]) -> list[IngestResult | BaseException]:
+    """Run a group in one transaction; if it fails, run its jobs alone so one cannot fail all."""
+    INGEST_GROUP_REQUESTS.observe(len(jobs))
+    try:
+        return list(_run_jobs(jobs))
+    except Exception as exc:
+        if len(jobs) == 1:
+            return [exc]
+        logger.warning("group of %d ingest requests failed (%s); running them one by one", len(jobs), exc)
+    outcomes: list[IngestResult | BaseException] = []
+    for job in jobs:
+        try:
+            outcomes.append(_run_jobs([job])[0])
+        except Exception as exc:
+            outcomes.append(exc)
+    return outcomes
+
+
+def _run_jobs(jobs: Sequence[IngestJob]) -> list[IngestResult]:
     for attempt in range(1, _MAX_ATTEMPTS + 1):
         try:
             with timed_transaction("legacy_ingest"):
-                return _ingest_once(
-                    batch_id, tenant_id, store_id, candidates, pre_rejected, schema_rejects, seal, request_id
-                )
+                return _ingest_group_once(jobs)
         except _EventIdRaceError:
-            logger.info("event id race on %s/%s, attempt %d; retrying", tenant_id, store_id, attempt)
+            logger.info("event id race on %s/%s, attempt %d; retrying", jobs[0].tenant_id, jobs[0].store_id, attempt)
         except DatabaseError as exc:
             sqlstate = getattr(exc.__cause__, "sqlstate", None)
             if sqlstate not in _RETRYABLE_SQLSTATES or attempt == _MAX_ATTEMPTS:
@@ -142,62 +231,76 @@ def event_ingest_legacy(
     raise DatabaseError("ingest could not complete after retries")
 
 
-@transaction.atomic(durable=True)
-def _ingest_once(
-    batch_id: uuid.UUID,
-    tenant_id: uuid.UUID,
-    store_id: uuid.UUID,
-    candidates: list[LegacyEvent],
-    pre_rejected: list[tuple[Rejection, LegacyEvent]],
-    schema_rejects: dict[int, str],
-    seal: PayloadKey | None,
-    request_id: str,
-) -> IngestResult:
-    stream: dict[str, Any] = {"tenant_id": tenant_id, "store_id": store_id, "stream_kind": int(StreamKind.LEGACY)}
-    with connection.cursor() as cursor:
-        if not candidates:
-            if pre_rejected:
-                cursor.execute(
-                    INSERT_REJECTIONS,
-                    {**stream, "rejections": _rejections_json(pre_rejected), "request_id": request_id},
-                )
-            cursor.execute(SELECT_HEAD, stream)
-            head = cursor.fetchone()[0]
-            return IngestResult(batch_id, 0, [r for r, _ in pre_rejected], [], None, None, head)
+def _record_rejections(job: IngestJob) -> IngestResult:
+    """A request with nothing to sequence: log its rejections (no counter lock) and read the head."""
+    stream = _stream(job)
+    with transaction.atomic(durable=True), connection.cursor() as cursor:
+        if job.pre_rejected:
+            cursor.execute(
+                INSERT_REJECTIONS,
+                {
+                    **stream,
+                    "rejections": _rejections_json(job.pre_rejected, job.request_id),
+                    "request_id": job.request_id,
+                },
+            )
+        cursor.execute(SELECT_HEAD, stream)
+        head = cursor.fetchone()[0]
+    return IngestResult(job.batch_id, 0, [r for r, _ in job.pre_rejected], [], None, None, head)
 
+
+def _stream(job: IngestJob) -> dict[str, Any]:
+    return {"tenant_id": job.tenant_id, "store_id": job.store_id, "stream_kind": int(StreamKind.LEGACY)}
+
+
+@transaction.atomic(durable=True)
+def _ingest_group_once(jobs: Sequence[IngestJob]) -> list[IngestResult]:
+    """Sequence the jobs of one stream, in order, in this transaction (one job when ungrouped)."""
+    stream = _stream(jobs[0])
+    store_id = jobs[0].store_id
+    with connection.cursor() as cursor:
         head = stream_counter_lock(cursor, stream)
-        stored, reserved, versions = _read_state(cursor, stream, candidates)
-        result = _classify(candidates, head, stored, reserved, versions, store_id, schema_rejects)
-        rejections = pre_rejected + result.rejections
-        rejections.sort(key=lambda item: item[1].index)
-        new_head = head + len(result.accepted)
+        stored, reserved, versions = _read_state(cursor, stream, [e for job in jobs for e in job.candidates])
+        state = _StreamState(head, stored, reserved, versions)
+        rows: list[dict[str, Any]] = []
+        rejection_rows: list[dict[str, Any]] = []
+        outcomes: list[tuple[IngestJob, _Classification, list[tuple[Rejection, LegacyEvent]], int]] = []
+        for job in jobs:
+            first = state.head
+            result = _classify(job.candidates, state, store_id, job.schema_rejects)
+            rejections = job.pre_rejected + result.rejections
+            rejections.sort(key=lambda item: item[1].index)
+            rows.extend(_rows(result.accepted, job.tenant_id, store_id, job.seal))
+            rejection_rows.extend(_rejection_rows(rejections, job.request_id))
+            outcomes.append((job, result, rejections, first))
         cursor.execute(
             INSERT_BATCH,
             {
                 **stream,
-                "rows": _rows_json(result.accepted, tenant_id, store_id, seal),
-                "rejections": _rejections_json(rejections),
+                "rows": orjson.dumps(rows).decode(),
+                "rejections": orjson.dumps(rejection_rows).decode(),
                 "expected_head": head,
-                "new_head": new_head,
-                "request_id": request_id,
+                "new_head": state.head,
             },
         )
         counter_rows, inserted_rows, command_rows, _, _ = cursor.fetchone()
-    expected_commands = sum(1 for _, e in result.accepted if e.command_id is not None)
-    if inserted_rows != len(result.accepted) or command_rows != expected_commands:
+    expected_commands = sum(1 for row in rows if row["command_id"] is not None)
+    if inserted_rows != len(rows) or command_rows != expected_commands:
         raise _EventIdRaceError()
-    if result.accepted and counter_rows != 1:
+    if rows and counter_rows != 1:
         raise AssertionError("counter moved while its row lock was held")  # cannot happen: defensive
-    accepted = len(result.accepted)
-    return IngestResult(
-        batch_id=batch_id,
-        accepted=accepted,
-        rejections=[r for r, _ in rejections],
-        receipts=result.receipts,
-        sequence_start=head + 1 if accepted else None,
-        sequence_end=new_head if accepted else None,
-        head=new_head,
-    )
+    return [
+        IngestResult(
+            batch_id=job.batch_id,
+            accepted=len(result.accepted),
+            rejections=[r for r, _ in rejections],
+            receipts=result.receipts,
+            sequence_start=first + 1 if result.accepted else None,
+            sequence_end=first + len(result.accepted) if result.accepted else None,
+            head=state.head,
+        )
+        for job, result, rejections, first in outcomes
+    ]
 
 
 def _read_state(
@@ -229,24 +332,19 @@ def _read_state(
 
 def _classify(
     candidates: list[LegacyEvent],
-    head: int,
-    stored: dict[uuid.UUID, _StoredEvent],
-    reserved: set[uuid.UUID],
-    versions: dict[tuple[str, str], int],
+    state: _StreamState,
     store_id: uuid.UUID,
     schema_rejects: dict[int, str] | None = None,
 ) -> _Classification:
-    """Decide each event's fate in request order. Pure: caller holds the counter lock.
+    """Decide each event's fate in request order and add the accepted ones to ``state``.
 
-    ``schema_rejects`` (event index -> message) were refused by the schema registry before the
-    transaction; an exact replay of a stored event is still answered with its receipt.
+    Pure but for ``state``: the caller holds the counter lock. ``schema_rejects`` (event index
+    -> message) were refused by the schema registry before the transaction; an exact replay of
+    a stored event is still answered with its receipt.
     """
     schema_rejects = schema_rejects or {}
     out = _Classification()
     seen_ids: set[uuid.UUID] = set()
-    seen_commands: set[uuid.UUID] = set()
-    increments: dict[tuple[str, str], int] = {}
-    next_sequence = head
     for event in candidates:
         if event.event_id in seen_ids:
             out.rejections.append(
@@ -254,7 +352,7 @@ def _classify(
             )
             continue
         seen_ids.add(event.event_id)
-        original = stored.get(event.event_id)
+        original = state.stored.get(event.event_id)
         if original is not None:
             if original.store_id == store_id and original.envelope_hash == event.envelope_hash:
                 out.receipts.append(Receipt(event.event_id, original.sequence_number, replayed=True))
@@ -271,24 +369,24 @@ def _classify(
                 (_reject(event, RejectionReason.SCHEMA_VALIDATION, schema_rejects[event.index]), event)
             )
             continue
-        if event.command_id is not None and (event.command_id in reserved or event.command_id in seen_commands):
+        if event.command_id is not None and event.command_id in state.reserved:
             out.rejections.append(
                 (_reject(event, RejectionReason.DUPLICATE_COMMAND_ID, "command_id was already processed"), event)
             )
             continue
         key = (event.entity_type, event.entity_id)
-        if event.base_version is not None:
-            current = versions.get(key, 0) + increments.get(key, 0)
-            if event.base_version != current:
-                message = f"expected {event.base_version}, actual {current}"
-                out.rejections.append((_reject(event, RejectionReason.VERSION_CONFLICT, message), event))
-                continue
+        current = state.versions.get(key, 0)
+        if event.base_version is not None and event.base_version != current:
+            message = f"expected {event.base_version}, actual {current}"
+            out.rejections.append((_reject(event, RejectionReason.VERSION_CONFLICT, message), event))
+            continue
         if event.command_id is not None:
-            seen_commands.add(event.command_id)
-        increments[key] = increments.get(key, 0) + 1
-        next_sequence += 1
-        out.accepted.append((next_sequence, event))
-        out.receipts.append(Receipt(event.event_id, next_sequence, replayed=False))
+            state.reserved.add(event.command_id)
+        state.versions[key] = current + 1
+        state.head += 1
+        state.stored[event.event_id] = _StoredEvent(store_id, state.head, event.envelope_hash)
+        out.accepted.append((state.head, event))
+        out.receipts.append(Receipt(event.event_id, state.head, replayed=False))
     return out
 
 
@@ -307,11 +405,11 @@ def _stored_payload(
     return encrypt_blob(seal, event.payload_json, aad)
 
 
-def _rows_json(
+def _rows(
     accepted: list[tuple[int, LegacyEvent]], tenant_id: uuid.UUID, store_id: uuid.UUID, seal: PayloadKey | None
-) -> str:
+) -> list[dict[str, Any]]:
     """Rows for insert_batch.sql; payloads are sealed here when encrypted at rest (~5 µs per KB)."""
-    rows = [
+    return [
         {
             "sequence_number": sequence,
             "event_id": event.event_id,
@@ -332,17 +430,20 @@ def _rows_json(
         }
         for sequence, event in accepted
     ]
-    return orjson.dumps(rows).decode()
 
 
-def _rejections_json(rejections: list[tuple[Rejection, LegacyEvent]]) -> str:
-    rows = [
+def _rejection_rows(rejections: list[tuple[Rejection, LegacyEvent]], request_id: str) -> list[dict[str, Any]]:
+    return [
         {
             "event_id": rejection.event_id,
             "reason": rejection.reason,
             "message": rejection.message,
             "body": base64.b64encode(orjson.dumps(event.raw)).decode(),
+            "request_id": request_id,
         }
         for rejection, event in rejections
     ]
-    return orjson.dumps(rows).decode()
+
+
+def _rejections_json(rejections: list[tuple[Rejection, LegacyEvent]], request_id: str) -> str:
+    return orjson.dumps(_rejection_rows(rejections, request_id)).decode()

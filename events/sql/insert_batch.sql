@@ -1,7 +1,8 @@
 -- Write an accepted batch in one statement (caller holds the counter lock taken by
 -- lock_counter.sql and has numbered the rows head+1 .. head+n in request order):
 --   advance the counter (guarded by the head the caller read), insert the events, bump
---   entity versions, reserve command ids, and log this request's rejections.
+--   entity versions, reserve command ids, and log the rejections (each row names the request
+--   it came from: with group commit one statement writes several requests' events).
 -- The rows arrive as one jsonb array (no per-row parameters); payloads travel base64-encoded,
 -- already sealed when encrypted at rest (payload_format 1, payload_key_id; events/payload_crypto.py).
 -- Index: events primary key and events_tenant_event_id_key (one partition), primary keys of
@@ -58,8 +59,9 @@ WITH batch AS (
 ), rejections AS (
     INSERT INTO rejected_events (tenant_id, store_id, stream_kind, event_id, reason, message, body, request_id)
     SELECT %(tenant_id)s, %(store_id)s, %(stream_kind)s, x.event_id, x.reason, x.message,
-           decode(x.body, 'base64'), %(request_id)s
-    FROM jsonb_to_recordset(%(rejections)s::jsonb) AS x(event_id uuid, reason text, message text, body text)
+           decode(x.body, 'base64'), x.request_id
+    FROM jsonb_to_recordset(%(rejections)s::jsonb) AS x(
+        event_id uuid, reason text, message text, body text, request_id text)
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM counter) AS counter_rows,

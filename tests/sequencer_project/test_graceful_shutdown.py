@@ -78,7 +78,9 @@ def stored_event_ids(tenant: uuid.UUID) -> set[str]:
 
 
 def test_sigterm_drains_in_flight_requests_and_loses_no_acknowledged_event(tmp_path: Path) -> None:
-    tenant, held_store = uuid.uuid4(), uuid.uuid4()
+    # Two held streams: with gthread workers, two held requests of one stream could share a
+    # group (one waits on the row lock, the other in the process), so each holds its own row.
+    tenant, held_stores = uuid.uuid4(), [uuid.uuid4(), uuid.uuid4()]
     log = tmp_path / "gunicorn.log"
     env = {
         **os.environ,
@@ -110,11 +112,12 @@ def test_sigterm_drains_in_flight_requests_and_loses_no_acknowledged_event(tmp_p
             event_id, response = post(tenant, uuid.uuid4())
             assert response.status_code == 200
             acknowledged.add(event_id)
-        event_id, response = post(tenant, held_store)  # creates the held stream's counter row
-        acknowledged.add(event_id)
+        for held_store in held_stores:  # creates the held streams' counter rows
+            event_id, response = post(tenant, held_store)
+            acknowledged.add(event_id)
         scraped = httpx.get(f"{BASE}/metrics", headers=ADMIN, timeout=10)
         assert scraped.status_code == 200
-        assert re.search(r'^ingest_requests_total\{endpoint="legacy",status="200"\} 11\.0$', scraped.text, re.M)
+        assert re.search(r'^ingest_requests_total\{endpoint="legacy",status="200"\} 12\.0$', scraped.text, re.M)
         assert re.search(r"^db_pool_active_connections ", scraped.text, re.M)
         assert httpx.get(f"{BASE}/metrics", timeout=5).status_code == 401
 
@@ -149,17 +152,18 @@ def test_sigterm_drains_in_flight_requests_and_loses_no_acknowledged_event(tmp_p
             host=params.get("host"), port=params.get("port"), user=params.get("user"), dbname=params["dbname"]
         )
         holder.execute(
-            "SELECT 1 FROM sequence_counters WHERE tenant_id = %s AND store_id = %s FOR UPDATE", [tenant, held_store]
+            "SELECT 1 FROM sequence_counters WHERE tenant_id = %s AND store_id = ANY(%s) FOR UPDATE",
+            [tenant, held_stores],
         )
         held: list[tuple[str, Any]] = []
 
-        def held_request() -> None:
+        def held_request(held_store: uuid.UUID) -> None:
             try:
                 held.append(post(tenant, held_store, timeout=60))
             except httpx.TransportError as exc:
                 held.append(("", exc))
 
-        held_threads = [threading.Thread(target=held_request) for _ in range(2)]
+        held_threads = [threading.Thread(target=held_request, args=(store,)) for store in held_stores]
         for thread in held_threads:
             thread.start()
         wait_for_lock_waiters(2)  # both requests are now inside the workers, queued on the row lock
@@ -186,7 +190,7 @@ def test_sigterm_drains_in_flight_requests_and_loses_no_acknowledged_event(tmp_p
         assert response.status_code == 200
         assert response.json()["events_accepted"] == 1
         acknowledged.add(event_id)
-    assert before_sigterm > 11
+    assert before_sigterm > 12
     assert bad_statuses == []
     stored = stored_event_ids(tenant)
     assert acknowledged <= stored, "an acknowledged event is missing"

@@ -1,0 +1,184 @@
+"""Group commit: concurrent requests for one stream in one web process share a transaction.
+
+Every write of a stream queues on its counter row and pays a commit (a WAL flush) while it
+holds it, so one hot stream is capped at one transaction per flush however fast the rest is.
+``GroupCommitter`` turns the requests that wait for the same stream in one process into a
+single transaction (ADR 0014):
+
+- a request enqueues its prepared job under the stream's key and waits;
+- the first waiter that finds no transaction running for the key becomes the *leader*: it takes
+  the queued jobs in arrival order (bounded by ``max_events``), optionally waits up to
+  ``max_wait`` for more when the stream was contended a moment ago, runs them through
+  ``run_group`` in one transaction, publishes each job's outcome and wakes the others;
+- a waiter whose job was served returns its own outcome; one that was left out (group full)
+  leads the next group.
+
+Nothing is batched across processes: gunicorn workers still meet at the counter row lock.
+With one request at a time per process (sync workers) every group has one job, which runs
+exactly like the ungrouped path.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+
+class Sized(Protocol):
+    @property
+    def size(self) -> int: ...
+
+
+JobT = TypeVar("JobT", bound=Sized)
+ResultT = TypeVar("ResultT")
+
+
+@dataclass(slots=True)
+class _Slot(Generic[JobT, ResultT]):
+    job: JobT
+    done: bool = False
+    result: ResultT | None = None
+    error: BaseException | None = None
+
+
+@dataclass(slots=True)
+class _StreamQueue(Generic[JobT, ResultT]):
+    pending: list[_Slot[JobT, ResultT]] = field(default_factory=list)
+    leading: bool = False
+    last_group_size: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class GroupStats:
+    """What the last group of a stream held (exposed for metrics and tests)."""
+
+    jobs: int
+    events: int
+
+
+class GroupCommitter(Generic[JobT, ResultT]):
+    """Per-process combiner of concurrent jobs that target the same key (one stream)."""
+
+    def __init__(self, *, max_events: int, max_wait_seconds: float = 0.0) -> None:
+        if max_events < 1:
+            raise ValueError("max_events must be positive")
+        self.max_events = max_events
+        self.max_wait_seconds = max(max_wait_seconds, 0.0)
+        self._guard = threading.Lock()
+        self._changed = threading.Condition(self._guard)
+        self._queues: dict[Hashable, _StreamQueue[JobT, ResultT]] = {}
+        self.last_group: GroupStats | None = None
+
+    def submit(
+        self,
+        key: Hashable,
+        job: JobT,
+        run_group: Callable[[Sequence[JobT]], Sequence[ResultT | BaseException]],
+        *,
+        before_wait: Callable[[], None] | None = None,
+    ) -> ResultT:
+        """Run ``job`` in a group of the jobs queued for ``key``; return its own result.
+
+        ``run_group`` receives the jobs in arrival order and returns one outcome per job: its
+        result, or the exception that job must raise. An exception raised by ``run_group``
+        itself fails every job of that group. ``before_wait`` runs (outside the guard) before
+        this thread blocks as a follower, e.g. to hand its database connection back.
+        """
+        slot: _Slot[JobT, ResultT] = _Slot(job)
+        with self._changed:
+            queue = self._queues.get(key)
+            if queue is None:
+                queue = self._queues[key] = _StreamQueue()
+            queue.pending.append(slot)
+            while not slot.done:
+                if queue.leading:
+                    if before_wait is not None:
+                        hook, before_wait = before_wait, None
+                        self._changed.release()
+                        try:
+                            hook()
+                        finally:
+                            self._changed.acquire()
+                    else:
+                        self._changed.wait()
+                    continue
+                queue.leading = True
+                group = self._take_group(queue)
+                outcomes: Sequence[ResultT | BaseException] | None = None
+                self._changed.release()
+                try:
+                    outcomes = self._run(group, run_group)
+                finally:
+                    self._changed.acquire()
+                    self._publish(key, queue, group, outcomes)
+        return self._outcome(slot)
+
+    def _take_group(self, queue: _StreamQueue[JobT, ResultT]) -> list[_Slot[JobT, ResultT]]:
+        """Pop the queued slots that fit in one group (caller holds the guard)."""
+        if self.max_wait_seconds and queue.last_group_size > 1:
+            deadline = time.monotonic() + self.max_wait_seconds
+            while self._events(queue.pending) < self.max_events:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._changed.wait(remaining)
+        group: list[_Slot[JobT, ResultT]] = []
+        events = 0
+        while queue.pending:
+            size = queue.pending[0].job.size
+            if group and events + size > self.max_events:
+                break
+            group.append(queue.pending.pop(0))
+            events += size
+        queue.last_group_size = len(group)
+        self.last_group = GroupStats(jobs=len(group), events=events)
+        return group
+
+    @staticmethod
+    def _events(slots: list[_Slot[JobT, ResultT]]) -> int:
+        return sum(slot.job.size for slot in slots)
+
+    @staticmethod
+    def _run(
+        group: list[_Slot[JobT, ResultT]],
+        run_group: Callable[[Sequence[JobT]], Sequence[ResultT | BaseException]],
+    ) -> Sequence[ResultT | BaseException]:
+        """Run one group (caller does not hold the guard); a failure fails every job of it."""
+        try:
+            outcomes = run_group([slot.job for slot in group])
+        except Exception as exc:
+            return [exc] * len(group)
+        if len(outcomes) != len(group):
+            return [RuntimeError("run_group returned a different number of outcomes than jobs")] * len(group)
+        return outcomes
+
+    def _publish(
+        self,
+        key: Hashable,
+        queue: _StreamQueue[JobT, ResultT],
+        group: list[_Slot[JobT, ResultT]],
+        outcomes: Sequence[ResultT | BaseException] | None,
+    ) -> None:
+        """Hand each job its outcome and the stream to the next leader (caller holds the guard)."""
+        if outcomes is None:  # the leader was interrupted (BaseException): fail the group
+            outcomes = [RuntimeError("the group's leader was interrupted")] * len(group)
+        for slot, outcome in zip(group, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                slot.error = outcome
+            else:
+                slot.result = outcome
+            slot.done = True
+        queue.leading = False
+        if not queue.pending:
+            self._queues.pop(key, None)
+        self._changed.notify_all()
+
+    @staticmethod
+    def _outcome(slot: _Slot[JobT, ResultT]) -> ResultT:
+        if slot.error is not None:
+            raise slot.error
+        assert slot.result is not None
+        return slot.result

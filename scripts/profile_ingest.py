@@ -1,0 +1,120 @@
+"""Profile single-event legacy ingest through Django's WSGI handler, in process.
+
+Calls the WSGI application gunicorn would call (no test client, no HTTP), with a stored API
+key, on one hot stream, and prints CPU per request and (``--profile``) where it goes.
+
+    .venv/bin/python scripts/profile_ingest.py [--requests 2000] [--batch 1] [--payload-bytes 100] [--profile]
+
+``--profile`` prints a cProfile of CPU time (``time.process_time``), sorted by cumulative time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sequencer_project.settings")
+
+import django
+
+django.setup()
+
+import orjson  # noqa: E402
+from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
+
+from tenants.services import api_key_create, tenant_create  # noqa: E402
+
+
+def _environ(body: bytes, key: str) -> dict[str, object]:
+    return {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/api/v1/events/ingest",
+        "QUERY_STRING": "",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8080",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1:8080",
+        "HTTP_AUTHORIZATION": f"ApiKey {key}",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+        "SERVER_PROTOCOL": "HTTP/1.1",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--profile", action="store_true", help="print a CPU-time cProfile")
+    parser.add_argument("--payload-bytes", type=int, default=100)
+    parser.add_argument("--batch", type=int, default=1, help="events per request")
+    args = parser.parse_args()
+
+    tenant = tenant_create(name=f"profile-{uuid.uuid4().hex[:8]}")
+    key = api_key_create(tenant=tenant, name="profile", can_write=True).key
+    store_id = uuid.uuid4()
+    app = WSGIHandler()
+    statuses: dict[str, int] = {}
+
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+        statuses[status] = statuses.get(status, 0) + 1
+
+    def one() -> None:
+        body = orjson.dumps(
+            {
+                "events": [
+                    {
+                        "event_id": str(uuid.uuid4()),
+                        "tenant_id": str(tenant.id),
+                        "store_id": str(store_id),
+                        "entity_type": "order",
+                        "entity_id": f"order-{uuid.uuid4().hex[:6]}",
+                        "event_type": "order.created",
+                        "payload": {"note": "x" * args.payload_bytes},
+                        "created_at": "2026-01-01T00:00:00Z",
+                    }
+                    for _ in range(args.batch)
+                ]
+            }
+        )
+        result = app(_environ(body, key), start_response)
+        b"".join(result)
+        result.close()
+
+    for _ in range(max(200 // args.batch, 5)):
+        one()
+    statuses.clear()
+    cprof = cProfile.Profile(time.process_time)
+    if args.profile:
+        cprof.enable()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    for _ in range(args.requests):
+        one()
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    if args.profile:
+        cprof.disable()
+        pstats.Stats(cprof).sort_stats("cumulative").print_stats(60)
+    print(f"statuses: {statuses}")
+    print(
+        f"{args.requests} requests of {args.batch} events: {cpu / args.requests * 1e3:.3f} ms CPU/request, "
+        f"{wall / args.requests * 1e3:.3f} ms wall/request, {cpu / args.requests / args.batch * 1e6:.1f} us CPU/event"
+    )
+
+
+if __name__ == "__main__":
+    main()

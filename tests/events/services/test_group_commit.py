@@ -1,0 +1,224 @@
+"""The group-commit combiner on its own: real threads, no database.
+
+A gate holds the first leader inside ``run_group`` so that followers pile up behind it; what
+each group held and what each job got back is then checked exactly.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from events.services.group_commit import GroupCommitter
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    size: int = 1
+
+
+class Recorder:
+    """A ``run_group`` that records groups; the first group waits for ``gate``."""
+
+    def __init__(self) -> None:
+        self.groups: list[list[str]] = []
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+        self.fail_names: set[str] = set()
+        self.raise_for_group_with: str | None = None
+
+    def __call__(self, jobs: Sequence[Job]) -> list[str | BaseException]:
+        self.groups.append([job.name for job in jobs])
+        if len(self.groups) == 1:
+            self.entered.set()
+            assert self.gate.wait(10)
+        if self.raise_for_group_with in {job.name for job in jobs}:
+            raise RuntimeError("the whole group failed")
+        return [ValueError(job.name) if job.name in self.fail_names else f"result-{job.name}" for job in jobs]
+
+
+def _submit_all(
+    committer: GroupCommitter[Job, str], recorder: Recorder, jobs: list[Job], key: str = "stream"
+) -> dict[str, str | BaseException]:
+    """Start the first job (it leads and blocks), queue the others behind it, then open the gate."""
+    outcomes: dict[str, str | BaseException] = {}
+    lock = threading.Lock()
+
+    def run(job: Job) -> None:
+        try:
+            value: str | BaseException = committer.submit(key, job, recorder)
+        except BaseException as exc:
+            value = exc
+        with lock:
+            outcomes[job.name] = value
+
+    first = threading.Thread(target=run, args=(jobs[0],))
+    first.start()
+    assert recorder.entered.wait(10)
+    others = []
+    for job in jobs[1:]:
+        thread = threading.Thread(target=run, args=(job,))
+        thread.start()
+        others.append(thread)
+        _wait_until_queued(committer, key, len(others))
+    recorder.gate.set()
+    for thread in [first, *others]:
+        thread.join(10)
+        assert not thread.is_alive()
+    return outcomes
+
+
+def _wait_until_queued(committer: GroupCommitter[Job, str], key: str, count: int) -> None:
+    """Block until ``count`` jobs wait behind the running leader (keeps arrival order exact)."""
+    for _ in range(2000):
+        with committer._guard:
+            queue = committer._queues.get(key)
+            if queue is not None and len(queue.pending) >= count:
+                return
+        threading.Event().wait(0.005)
+    raise AssertionError(f"{count} jobs never queued")
+
+
+def test_requests_waiting_behind_a_leader_run_as_one_group_in_arrival_order() -> None:
+    committer: GroupCommitter[Job, str] = GroupCommitter(max_events=100)
+    recorder = Recorder()
+    jobs = [Job(f"j{i}") for i in range(6)]
+
+    outcomes = _submit_all(committer, recorder, jobs)
+
+    assert recorder.groups == [["j0"], ["j1", "j2", "j3", "j4", "j5"]]
+    assert outcomes == {job.name: f"result-{job.name}" for job in jobs}
+    assert committer.last_group is not None
+    assert (committer.last_group.jobs, committer.last_group.events) == (5, 5)
+    assert committer._queues == {}
+
+
+def test_a_group_never_exceeds_max_events_and_the_rest_lead_the_next_group() -> None:
+    committer: GroupCommitter[Job, str] = GroupCommitter(max_events=5)
+    recorder = Recorder()
+    jobs = [Job("j0"), Job("j1", 2), Job("j2", 2), Job("j3", 2), Job("j4", 1), Job("j5", 9)]
+
+    outcomes = _submit_all(committer, recorder, jobs)
+
+    # j1+j2 = 4 events; j3 would make 6 > 5; j3+j4 = 3, j5 (9) alone exceeds the bound on its own.
+    assert recorder.groups == [["j0"], ["j1", "j2"], ["j3", "j4"], ["j5"]]
+    assert all(outcomes[job.name] == f"result-{job.name}" for job in jobs)
+
+
+def test_a_failed_job_fails_alone_and_a_failed_group_fails_only_its_own_jobs() -> None:
+    committer: GroupCommitter[Job, str] = GroupCommitter(max_events=2)
+    recorder = Recorder()
+    recorder.fail_names = {"j2"}
+    recorder.raise_for_group_with = "j3"
+    jobs = [Job(f"j{i}") for i in range(6)]
+
+    outcomes = _submit_all(committer, recorder, jobs)
+
+    assert recorder.groups == [["j0"], ["j1", "j2"], ["j3", "j4"], ["j5"]]
+    assert outcomes["j0"] == "result-j0"
+    assert outcomes["j1"] == "result-j1"
+    assert isinstance(outcomes["j2"], ValueError)
+    assert str(outcomes["j2"]) == "j2"
+    for name in ("j3", "j4"):
+        assert isinstance(outcomes[name], RuntimeError)
+        assert str(outcomes[name]) == "the whole group failed"
+    assert outcomes["j5"] == "result-j5"
+
+
+def test_different_keys_never_share_a_group() -> None:
+    committer: GroupCommitter[Job, str] = GroupCommitter(max_events=100)
+    seen: list[list[str]] = []
+    barrier = threading.Barrier(8)
+
+    def run_group(jobs: Sequence[Job]) -> list[str | BaseException]:
+        seen.append([job.name for job in jobs])
+        return [job.name for job in jobs]
+
+    def run(index: int) -> None:
+        barrier.wait()
+        assert committer.submit(index % 2, Job(f"k{index % 2}-{index}"), run_group) == f"k{index % 2}-{index}"
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert sorted(name for group in seen for name in group) == sorted(f"k{i % 2}-{i}" for i in range(8))
+    for group in seen:
+        assert len({name.split("-")[0] for name in group}) == 1
+
+
+def test_followers_run_the_before_wait_hook_once_and_the_leader_never() -> None:
+    committer: GroupCommitter[Job, str] = GroupCommitter(max_events=100)
+    recorder = Recorder()
+    calls: list[str] = []
+    lock = threading.Lock()
+
+    def submit(job: Job) -> None:
+        def hook() -> None:
+            with lock:
+                calls.append(job.name)
+
+        committer.submit("s", job, recorder, before_wait=hook)
+
+    leader = threading.Thread(target=submit, args=(Job("leader"),))
+    leader.start()
+    assert recorder.entered.wait(10)
+    followers = [threading.Thread(target=submit, args=(Job(f"f{i}"),)) for i in range(3)]
+    for thread in followers:
+        thread.start()
+    _wait_until_queued(committer, "s", 3)
+    recorder.gate.set()
+    for thread in [leader, *followers]:
+        thread.join(10)
+    assert sorted(calls) == ["f0", "f1", "f2"]
+
+
+def test_max_events_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="max_events"):
+        GroupCommitter(max_events=0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sizes=st.lists(st.integers(min_value=1, max_value=6), min_size=1, max_size=24),
+    max_events=st.integers(min_value=1, max_value=12),
+    wait_ms=st.sampled_from([0.0, 1.0]),
+)
+def test_every_job_gets_its_own_result_once_in_bounded_contiguous_groups(
+    sizes: list[int], max_events: int, wait_ms: float
+) -> None:
+    committer: GroupCommitter[Job, str] = GroupCommitter(max_events=max_events, max_wait_seconds=wait_ms / 1000)
+    groups: list[list[Job]] = []
+    groups_lock = threading.Lock()
+    results: dict[str, str] = {}
+    barrier = threading.Barrier(len(sizes))
+
+    def run_group(jobs: Sequence[Job]) -> list[str | BaseException]:
+        with groups_lock:
+            groups.append(list(jobs))
+        return [f"done-{job.name}" for job in jobs]
+
+    def run(job: Job) -> None:
+        barrier.wait()
+        results[job.name] = committer.submit("one-stream", job, run_group)
+
+    jobs = [Job(f"j{i}", size) for i, size in enumerate(sizes)]
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+        assert not thread.is_alive()
+
+    assert results == {job.name: f"done-{job.name}" for job in jobs}
+    served = [job.name for group in groups for job in group]
+    assert sorted(served) == sorted(job.name for job in jobs)  # each job exactly once
+    for group in groups:
+        assert len(group) == 1 or sum(job.size for job in group) <= max_events
