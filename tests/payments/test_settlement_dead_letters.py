@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test import Client, override_settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from web3 import Web3
 
 from events.models import AuditLogEntry
@@ -187,3 +189,28 @@ def test_the_migration_turns_old_dead_attempts_into_open_dead_letters(owner: Per
     entry = SettlementDeadLetter.objects.get(batch=batch)
     assert (entry.status, entry.attempts, entry.error_message) == (SettlementDeadLetterStatus.OPEN, 2, "try 3")
     assert not SettlementDeadLetter.objects.filter(batch=other).exists()
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=st.lists(st.sampled_from(["fail", "redrive"]), max_size=8))
+def test_give_up_and_redrive_in_any_order_keep_one_open_entry_exactly_while_failed(
+    owner: Persona, chain: Web3, django_capture_on_commit_callbacks: Any, operations: list[str]
+) -> None:
+    batch = assembled_batch(owner, count=1)
+    expected_entries = redrives = 0
+    with django_capture_on_commit_callbacks() as callbacks:
+        for operation in operations:
+            failed = PaymentBatch.objects.get(batch_id=batch.batch_id).status == BatchStatus.FAILED
+            if operation == "fail":
+                batch_settlement_fail(batch_id=batch.batch_id, reason="boom", attempts=1)
+                expected_entries += not failed
+            elif (entry := batch.dead_letters.filter(status=SettlementDeadLetterStatus.OPEN).first()) is not None:
+                settlement_dead_letter_redrive(dead_letter_id=entry.id, actor="test")
+                redrives += 1
+            status = PaymentBatch.objects.get(batch_id=batch.batch_id).status
+            open_entries = batch.dead_letters.filter(status=SettlementDeadLetterStatus.OPEN).count()
+            assert open_entries == (1 if status == BatchStatus.FAILED else 0)
+            assert status in (BatchStatus.FAILED, BatchStatus.COMMITTED)
+    assert batch.dead_letters.count() == expected_entries
+    assert batch.dead_letters.filter(status=SettlementDeadLetterStatus.REDRIVEN).count() == redrives
+    assert len(callbacks) == redrives  # one settlement enqueued per re-drive, none otherwise
