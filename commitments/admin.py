@@ -15,10 +15,11 @@ from django.http import HttpRequest
 from commitments.models import Commitment
 from commitments.transparency import checkpoint_get
 from events.streams import StreamKind
+from sequencer_project.admin_base import ReadOnlyAdmin
 
 
 @admin.register(Commitment)
-class CommitmentAdmin(admin.ModelAdmin[Commitment]):
+class CommitmentAdmin(ReadOnlyAdmin):
     list_display = (
         "batch_id",
         "tenant_id",
@@ -43,12 +44,3 @@ class CommitmentAdmin(admin.ModelAdmin[Commitment]):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in Commitment._meta.fields] + ["checkpoint"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -14,25 +14,13 @@ from django.http import HttpRequest
 
 from events.models import AuditLogEntry, ProjectionDeadLetter
 from events.services.dead_letters import OPEN, dead_letter_discard, dead_letter_retry
+from sequencer_project.admin_base import OperatorActionsAdmin, ReadOnlyAdmin
 from sequencer_project.api.errors import SequencerError
 from tenants.admin_views import admin_actor
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin[Any]):
-    show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(ProjectionDeadLetter)
-class ProjectionDeadLetterAdmin(_ReadOnlyAdmin):
+class ProjectionDeadLetterAdmin(OperatorActionsAdmin):
     list_display = (
         "id",
         "projection",
@@ -52,13 +40,6 @@ class ProjectionDeadLetterAdmin(_ReadOnlyAdmin):
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         return lookup in {"tenant_id__exact", "store_id__exact"} or super().lookup_allowed(lookup, value, request)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Actions need "change"; the change form itself stays read-only (every field readonly).
-        return bool(request.user.is_active and request.user.is_staff)
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [field.name for field in self.model._meta.fields]
 
     @admin.action(description="Retry selected entries now")
     def retry_now(self, request: HttpRequest, queryset: QuerySet[ProjectionDeadLetter]) -> None:
@@ -84,7 +65,7 @@ class ProjectionDeadLetterAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(AuditLogEntry)
-class AuditLogEntryAdmin(_ReadOnlyAdmin):
+class AuditLogEntryAdmin(ReadOnlyAdmin):
     list_display = ("at", "actor", "action", "target_type", "target_id", "tenant_id")
     list_filter = ("action", "target_type")
     search_fields = ("=tenant_id", "actor", "=target_id")

@@ -15,13 +15,66 @@ import os
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
 
 from payments.hashing import signing_hash
 from ves.signing import public_key_from_seed, sign
+
+
+@dataclass(frozen=True)
+class Signer:
+    """One agent of a new tenant, its Ed25519 seed, and a payer/payee pair."""
+
+    tenant_id: uuid.UUID
+    agent_id: uuid.UUID
+    seed: bytes
+    payer: str
+    payee: str
+
+    @classmethod
+    def new(cls) -> Signer:
+        return cls(uuid.uuid4(), uuid.uuid4(), os.urandom(32), "0x" + os.urandom(20).hex(), "0x" + os.urandom(20).hex())
+
+    def register(self, url: str, api_key: str) -> str | None:
+        """Register the agent key through the API; an error message, or ``None`` when done."""
+        key = {
+            "tenantId": str(self.tenant_id),
+            "agentId": str(self.agent_id),
+            "keyId": 1,
+            "publicKey": public_key_from_seed(self.seed).hex(),
+        }
+        headers = {"Authorization": f"ApiKey {api_key}", "Content-Type": "application/json"}
+        response = httpx.post(f"{url}/api/v1/agents/keys", content=orjson.dumps(key), headers=headers, timeout=30)
+        if response.status_code not in (200, 201):
+            return f"key registration failed: {response.status_code} {response.text}"
+        return None
+
+    def body(self, *, store_id: uuid.UUID, nonce: int, valid_until: int) -> dict[str, Any]:
+        """A signed ``POST /api/v1/x402/payments`` body (amount ``1000 + nonce``)."""
+        digest = signing_hash(
+            payer=self.payer, payee=self.payee, amount=1000 + nonce, asset="usdc", network="set_chain",
+            valid_until=valid_until, nonce=nonce,
+        )  # fmt: skip
+        return {
+            "tenant_id": str(self.tenant_id),
+            "store_id": str(store_id),
+            "source_agent_id": str(self.agent_id),
+            "agent_key_id": 1,
+            "payer_address": self.payer,
+            "payee_address": self.payee,
+            "amount": 1000 + nonce,
+            "asset": "usdc",
+            "network": "set_chain",
+            "valid_until": valid_until,
+            "nonce": nonce,
+            "signing_hash": "0x" + digest.hex(),
+            "payer_signature": "0x" + sign(self.seed, digest).hex(),
+        }
 
 
 def main() -> int:
@@ -33,46 +86,18 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
 
-    tenant_id, agent_id, seed = uuid.uuid4(), uuid.uuid4(), os.urandom(32)
+    signer = Signer.new()
     stores = [uuid.uuid4() for _ in range(args.streams)]
-    headers = {"Authorization": f"ApiKey {args.api_key}", "Content-Type": "application/json"}
-    key = {
-        "tenantId": str(tenant_id),
-        "agentId": str(agent_id),
-        "keyId": 1,
-        "publicKey": public_key_from_seed(seed).hex(),
-    }
-    response = httpx.post(f"{args.url}/api/v1/agents/keys", content=orjson.dumps(key), headers=headers, timeout=30)
-    if response.status_code not in (200, 201):
-        print(f"key registration failed: {response.status_code} {response.text}", file=sys.stderr)
+    if (error := signer.register(args.url, args.api_key)) is not None:
+        print(error, file=sys.stderr)
         return 1
-    payer, payee = "0x" + os.urandom(20).hex(), "0x" + os.urandom(20).hex()
     valid_until = int(time.time()) + 3600
-    bodies = []
-    for nonce in range(args.count):
-        digest = signing_hash(
-            payer=payer, payee=payee, amount=1000 + nonce, asset="usdc", network="set_chain",
-            valid_until=valid_until, nonce=nonce,
-        )  # fmt: skip
-        bodies.append(
-            {
-                "tenant_id": str(tenant_id),
-                "store_id": str(stores[nonce % len(stores)]),
-                "source_agent_id": str(agent_id),
-                "agent_key_id": 1,
-                "payer_address": payer,
-                "payee_address": payee,
-                "amount": 1000 + nonce,
-                "asset": "usdc",
-                "network": "set_chain",
-                "valid_until": valid_until,
-                "nonce": nonce,
-                "signing_hash": "0x" + digest.hex(),
-                "payer_signature": "0x" + sign(seed, digest).hex(),
-            }
-        )
+    bodies = [
+        signer.body(store_id=stores[nonce % len(stores)], nonce=nonce, valid_until=valid_until)
+        for nonce in range(args.count)
+    ]
     args.out.write_bytes(orjson.dumps(bodies))
-    print(f"tenant {tenant_id}: {len(bodies)} signed intents over {len(stores)} stores -> {args.out}")
+    print(f"tenant {signer.tenant_id}: {len(bodies)} signed intents over {len(stores)} stores -> {args.out}")
     return 0
 
 

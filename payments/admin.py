@@ -1,10 +1,27 @@
-"""Operator views of intents, batches and settlement attempts (``dead`` rows = dead letters)."""
+"""Operator views of intents, batches, settlement attempts and settlement dead letters.
+
+Dead letters (ADR 0012) have a "Re-drive" action: it calls
+:func:`payments.services.dead_letters.settlement_dead_letter_redrive`, which audits and
+re-enqueues the settlement.
+"""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
-from payments.models import PaymentBatch, PaymentIntent, SettlementAttempt
+from payments.models import (
+    PaymentBatch,
+    PaymentIntent,
+    SettlementAttempt,
+    SettlementDeadLetter,
+    SettlementDeadLetterStatus,
+)
+from payments.services.dead_letters import settlement_dead_letter_redrive
+from sequencer_project.admin_base import OperatorActionsAdmin
+from sequencer_project.api.errors import SequencerError
+from tenants.admin_views import admin_actor
 
 
 @admin.register(PaymentIntent)
@@ -22,19 +39,51 @@ class AttemptInline(admin.TabularInline[SettlementAttempt, PaymentBatch]):
     readonly_fields = ("attempt", "backend", "outcome", "tx_hash", "tx_nonce", "max_fee_per_gas", "error", "created_at")
 
 
+class DeadLetterInline(admin.TabularInline[SettlementDeadLetter, PaymentBatch]):
+    model = SettlementDeadLetter
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("id", "status", "attempts", "error_message", "created_at", "redriven_at", "redriven_by")
+
+
 @admin.register(PaymentBatch)
 class PaymentBatchAdmin(admin.ModelAdmin[PaymentBatch]):
     list_display = ("batch_id", "tenant_id", "store_id", "network", "status", "payment_count", "tx_hash", "created_at")
     list_filter = ("status", "network")
     search_fields = ("batch_id", "tx_hash")
     readonly_fields = [f.name for f in PaymentBatch._meta.fields]
-    inlines = [AttemptInline]
+    inlines = [DeadLetterInline, AttemptInline]
 
 
 @admin.register(SettlementAttempt)
 class SettlementAttemptAdmin(admin.ModelAdmin[SettlementAttempt]):
-    """Filter ``outcome = dead`` for the batches that need an operator."""
+    """Every try, per batch (``dead`` rows predate the dead-letter table)."""
 
     list_display = ("batch", "attempt", "backend", "outcome", "tx_hash", "created_at")
     list_filter = ("outcome", "backend")
     readonly_fields = ("batch", "attempt", "backend", "outcome", "tx_hash", "tx_nonce", "max_fee_per_gas", "error")
+
+
+@admin.register(SettlementDeadLetter)
+class SettlementDeadLetterAdmin(OperatorActionsAdmin):
+    """Failed settlements; "Re-drive" enqueues the settlement again (idempotent)."""
+
+    list_display = ("id", "batch", "tenant_id", "status", "attempts", "error_message", "created_at", "redriven_at")
+    list_filter = ("status",)
+    search_fields = ("=tenant_id", "=batch__batch_id")
+    list_select_related = ("batch",)
+    raw_id_fields = ("batch",)
+    ordering = ("-id",)
+    actions = ["redrive"]
+
+    @admin.action(description="Re-drive selected settlements")
+    def redrive(self, request: HttpRequest, queryset: QuerySet[SettlementDeadLetter]) -> None:
+        done = 0
+        for entry_id in queryset.filter(status=SettlementDeadLetterStatus.OPEN).values_list("id", flat=True):
+            try:
+                settlement_dead_letter_redrive(dead_letter_id=entry_id, actor=admin_actor(request))
+            except SequencerError as exc:
+                self.message_user(request, f"Entry {entry_id}: {exc.detail}", messages.WARNING)
+                continue
+            done += 1
+        self.message_user(request, f"Re-drove {done} settlements: each batch is enqueued again.", messages.SUCCESS)

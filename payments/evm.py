@@ -36,6 +36,15 @@ class ChainUnavailableError(Exception):
     """The RPC endpoint could not be reached or refused the call; retry later."""
 
 
+class NonceUsedError(ChainUnavailableError):
+    """The chain refused a transaction because its nonce is taken ("nonce too low", "already
+    known"): usually the transaction it replaces was mined meanwhile. Look for that receipt."""
+
+
+# How geth, erigon, anvil, Nethermind and eth-tester word a taken nonce (lower case).
+_NONCE_USED = ("nonce too low", "already known", "known transaction", "invalid transaction nonce", "nonce is too low")
+
+
 class SettlementRevertedError(Exception):
     """The transaction was mined with status 0."""
 
@@ -124,13 +133,13 @@ def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
     Unreachable or refusing chains count as failures; once the breaker opens, calls fail fast
     with :class:`ChainUnavailableError` (the settle task retries with backoff) until it half-opens.
     """
-    from web3.exceptions import TimeExhausted, Web3Exception
+    from web3.exceptions import TimeExhausted, TransactionNotFound, Web3Exception
 
     def attempt() -> Any:
         try:
             return fn(*args, **kwargs)
         except (OSError, Web3Exception) as exc:
-            if isinstance(exc, TimeExhausted):
+            if isinstance(exc, TimeExhausted | TransactionNotFound):  # answers, not outages
                 raise
             raise ChainUnavailableError(f"{type(exc).__name__}: {exc}") from exc
 
@@ -162,10 +171,27 @@ def send(w3: Web3, data: bytes, *, nonce: int | None = None, min_fee: int = 0, m
         "maxFeePerGas": fee,
         "maxPriorityFeePerGas": tip,
     }
-    tx["gas"] = int(_call(w3.eth.estimate_gas, tx))
-    signed = account.sign_transaction(tx)
-    tx_hash = _call(w3.eth.send_raw_transaction, signed.raw_transaction)
+    try:
+        tx["gas"] = int(_call(w3.eth.estimate_gas, tx))
+        signed = account.sign_transaction(tx)
+        tx_hash = _call(w3.eth.send_raw_transaction, signed.raw_transaction)
+    except Exception as exc:
+        # The in-process chain raises eth_utils' ValidationError, RPC nodes an error response.
+        if any(words in str(exc).lower() for words in _NONCE_USED):
+            raise NonceUsedError(f"nonce {nonce}: {exc}") from exc
+        raise
     return SentTransaction("0x" + bytes(tx_hash).hex(), nonce, fee, tip)
+
+
+def mined(w3: Web3, tx_hash: str, *, timeout: float) -> MinedTransaction | None:
+    """The receipt of ``tx_hash`` if it is mined now (with confirmations); ``None`` otherwise."""
+    from web3.exceptions import TransactionNotFound
+
+    try:
+        receipt = _call(w3.eth.get_transaction_receipt, tx_hash)
+    except TransactionNotFound:
+        return None
+    return _confirmed(w3, tx_hash, receipt, timeout=timeout)
 
 
 def wait_mined(w3: Web3, tx_hash: str, *, timeout: float) -> MinedTransaction | None:
@@ -176,6 +202,11 @@ def wait_mined(w3: Web3, tx_hash: str, *, timeout: float) -> MinedTransaction | 
         receipt = _call(w3.eth.wait_for_transaction_receipt, tx_hash, timeout=timeout, poll_latency=0.1)
     except TimeExhausted:
         return None
+    return _confirmed(w3, tx_hash, receipt, timeout=timeout)
+
+
+def _confirmed(w3: Web3, tx_hash: str, receipt: Any, *, timeout: float) -> MinedTransaction:
+    """Wait for ``X402_SETTLEMENT_CONFIRMATIONS`` on a mined receipt."""
     if receipt["status"] != 1:
         raise SettlementRevertedError(f"transaction {tx_hash} reverted")
     block = int(receipt["blockNumber"])

@@ -160,11 +160,11 @@ class AttemptOutcome(models.TextChoices):
     REPLACED = "replaced"
     CONFIRMED = "confirmed"
     ERROR = "error"
-    DEAD = "dead"
+    DEAD = "dead", "dead (before x402_settlement_dead_letters; migrated to a dead letter)"
 
 
 class SettlementAttempt(models.Model):
-    """One try to settle a batch on chain. ``dead`` rows are the payments dead-letter records."""
+    """One try to settle a batch on chain: the per-try history (dead letters: see below)."""
 
     batch = models.ForeignKey(PaymentBatch, on_delete=models.PROTECT, related_name="attempts", db_column="batch_id")
     attempt = models.IntegerField()
@@ -182,3 +182,44 @@ class SettlementAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.batch_id} attempt {self.attempt}: {self.outcome}"
+
+
+class SettlementDeadLetterStatus(models.TextChoices):
+    OPEN = "open", "open (waiting for an operator)"
+    REDRIVEN = "redriven", "re-driven (settlement enqueued again)"
+
+
+class SettlementDeadLetter(models.Model):
+    """A batch whose settlement gave up (ADR 0012); an operator re-drives it from the admin.
+
+    At most one ``open`` entry per batch. Re-driving closes the entry and enqueues the
+    settlement again; a new failure opens a new entry, so the rows are the batch's history.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    batch = models.ForeignKey(PaymentBatch, on_delete=models.PROTECT, related_name="dead_letters", db_column="batch_id")
+    tenant_id = models.UUIDField()
+    store_id = models.UUIDField()
+    status = models.CharField(
+        max_length=16, choices=SettlementDeadLetterStatus.choices, default=SettlementDeadLetterStatus.OPEN
+    )
+    attempts = models.IntegerField(help_text="Task runs before giving up.")
+    error_message = models.TextField()
+    tx_hash = models.CharField(max_length=66, null=True, blank=True, help_text="Last transaction sent, if any.")
+    created_at = models.DateTimeField()
+    redriven_at = models.DateTimeField(null=True, blank=True)
+    redriven_by = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        db_table = "x402_settlement_dead_letters"
+        verbose_name = "x402 settlement dead letter"
+        verbose_name_plural = "x402 settlement dead letters"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["batch"], name="x402_dead_letter_one_open", condition=models.Q(status="open")
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "id"], name="x402_dead_letter_status")]
+
+    def __str__(self) -> str:
+        return f"dead letter {self.id}: batch {self.batch_id} ({self.status})"

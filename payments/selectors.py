@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from payments.models import BatchStatus, PaymentBatch, PaymentIntent
+from payments.models import BatchStatus, PaymentBatch, PaymentIntent, SettlementDeadLetter, SettlementDeadLetterStatus
 from payments.services.batches import intent_leaf
 from ves.legacy_merkle import LegacyProof, build_tree
 
@@ -78,3 +78,8 @@ def payment_receipt_get(*, intent: PaymentIntent) -> PaymentReceipt | None:
         raise AssertionError(f"batch {batch.batch_id} no longer matches its stored root")  # defensive
     proof = tree.proof(index)
     return PaymentReceipt(intent=intent, batch=batch, leaf_hash=proof.leaf_hash, proof=proof)
+
+
+def settlement_dead_letter_open_count() -> float:
+    """The ``x402_dlq_size`` gauge: settlement dead letters waiting for an operator."""
+    return float(SettlementDeadLetter.objects.filter(status=SettlementDeadLetterStatus.OPEN).count())

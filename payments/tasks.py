@@ -2,7 +2,8 @@
 
 ``payments.batches_assemble`` runs from beat every ``X402_BATCH_INTERVAL_SECONDS``; the
 singleton lock plus the per-stream ``PAYMENT_BATCH`` advisory lock make concurrent runs safe.
-With the ``evm`` backend it enqueues ``payments.batch_settle`` for each batch it committed.
+With the ``evm`` backend every committed batch (periodic or manual) enqueues
+``payments.batch_settle`` when its transaction commits (``batch_settle_enqueue_if_evm``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.conf import settings
 from payments import evm
 from payments.services.batches import batches_assemble_due
 from payments.services.intents import nonces_prune
-from payments.services.settlement import BACKEND_EVM, batch_settle_evm, batch_settlement_fail
+from payments.services.settlement import batch_settle_evm, batch_settlement_fail
 from sequencer_project.db.singleton import singleton_job
 
 
@@ -25,11 +26,7 @@ from sequencer_project.db.singleton import singleton_job
 @singleton_job("payments.batches_assemble")
 def batches_assemble() -> list[str]:
     """Commit every due batch; returns their ids."""
-    committed = [str(b) for b in batches_assemble_due()]
-    if settings.X402_SETTLEMENT_BACKEND == BACKEND_EVM:
-        for batch_id in committed:
-            batch_settle.delay(batch_id)
-    return committed
+    return [str(b) for b in batches_assemble_due()]
 
 
 @shared_task(
@@ -41,13 +38,17 @@ def batches_assemble() -> list[str]:
     max_retries=None,
 )
 def batch_settle(self: Task[Any, Any], batch_id: str) -> str:
-    """Settle one batch on chain; retries with exponential backoff, then dead-letters it."""
+    """Settle one batch on chain; retries with exponential backoff, then dead-letters it
+    (batch ``failed`` + an open ``x402_settlement_dead_letters`` row). Idempotent: a settled
+    batch returns at once, a submitted one first looks for its sent transactions' receipts."""
     try:
         return str(batch_settle_evm(batch_id=uuid.UUID(batch_id)).status)
     except (evm.ChainUnavailableError, evm.SettlementRevertedError) as exc:
         retries = self.request.retries or 0
         if retries >= settings.X402_SETTLEMENT_MAX_RETRIES:
-            batch_settlement_fail(batch_id=uuid.UUID(batch_id), reason=f"after {retries + 1} tries: {exc}")
+            batch_settlement_fail(
+                batch_id=uuid.UUID(batch_id), reason=f"after {retries + 1} tries: {exc}", attempts=retries + 1
+            )
             return "failed"
         countdown = min(settings.X402_SETTLEMENT_RETRY_BASE_SECONDS * 2**retries, 600)
         raise self.retry(exc=exc, countdown=countdown) from exc

@@ -4,7 +4,8 @@ One transaction per batch: take the stream's ``PAYMENT_BATCH`` advisory lock (th
 assembler *tries* it and skips a stream another assembler holds; the admin endpoint waits),
 lock the oldest sequenced intents in sequence order, compute the rs_merkle root over the
 reference's leaves and the state root, insert the batch as ``committed`` and move the intents
-``sequenced → batched``. Either all of that commits or nothing does.
+``sequenced → batched``. Either all of that commits or nothing does. Under the ``evm`` backend
+the settlement task is enqueued when that transaction commits, for periodic and manual batches.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from events.streams import StreamKind
 from payments import errors
 from payments.hashing import NETWORKS, leaf_hash, state_root
 from payments.models import BatchStatus, IntentStatus, PaymentBatch, PaymentIntent
+from payments.services.settlement import batch_settle_enqueue_if_evm
 from sequencer_project import metrics
 from sequencer_project.db.locks import LockNamespace, advisory_xact_lock, stream_lock_key, try_advisory_xact_lock
 from ves.legacy_merkle import build_tree
@@ -118,6 +120,7 @@ def batch_assemble(*, key: BatchKey, max_size: int, max_wait: timedelta) -> Paym
         if len(intents) < max_size and oldest is not None and datetime.now(UTC) - oldest < max_wait:
             return None
         batch = _commit(key, intents)
+        batch_settle_enqueue_if_evm(batch_id=batch.batch_id)
     metrics.X402_BATCH_ASSEMBLY_SECONDS.observe(time.perf_counter() - started)
     logger.info("x402 batch %s committed: %d intents of %s", batch.batch_id, batch.payment_count, key)
     return batch
@@ -159,6 +162,7 @@ def batch_create_manual(*, key: BatchKey, intent_ids: Sequence[uuid.UUID] | None
                     f"Intents not sequenced on network {key.network}: {', '.join(wrong)}."
                 )
         batch = _commit(key, intents)
+        batch_settle_enqueue_if_evm(batch_id=batch.batch_id)
     metrics.X402_BATCH_ASSEMBLY_SECONDS.observe(time.perf_counter() - started)
     return batch
 

@@ -4,8 +4,9 @@
 state machine (REFERENCE.md §5.4). ``evm`` sends the batch to a chain (:mod:`payments.evm`),
 replaces a transaction stuck past ``X402_SETTLEMENT_RECEIPT_TIMEOUT_SECONDS`` with the same
 nonce and higher fees, reads the mined transaction back, and settles batch and intents in one
-transaction. Every try is a ``settlement_attempts`` row; the last one of a batch that gave up is
-``dead`` and the batch is ``failed`` (the payments dead-letter record, visible in admin).
+transaction. Every try is a ``settlement_attempts`` row; a batch that gave up is ``failed`` with
+an open ``x402_settlement_dead_letters`` row (ADR 0012), re-driven from the admin
+(:mod:`payments.services.dead_letters`).
 """
 
 from __future__ import annotations
@@ -14,13 +15,26 @@ import logging
 import time
 import uuid
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
 
 from payments import errors, evm
-from payments.models import AttemptOutcome, BatchStatus, IntentStatus, PaymentBatch, PaymentIntent, SettlementAttempt
+from payments.models import (
+    AttemptOutcome,
+    BatchStatus,
+    IntentStatus,
+    PaymentBatch,
+    PaymentIntent,
+    SettlementAttempt,
+    SettlementDeadLetter,
+    SettlementDeadLetterStatus,
+)
 from sequencer_project import metrics
+
+if TYPE_CHECKING:
+    from web3 import Web3
 
 logger = logging.getLogger(__name__)
 
@@ -158,12 +172,30 @@ def _mark_submitted(batch: PaymentBatch, tx: evm.SentTransaction, outcome: str) 
     batch.status, batch.tx_hash = BatchStatus.SUBMITTED, tx.tx_hash
 
 
+def _sent_hashes(batch_id: uuid.UUID) -> list[str]:
+    """Every transaction sent for the batch, newest first (original and replacements)."""
+    rows = SettlementAttempt.objects.filter(batch_id=batch_id, tx_hash__isnull=False).order_by("-attempt")
+    return [str(h) for h in rows.values_list("tx_hash", flat=True)]
+
+
+def _mined_any(w3: Web3, batch_id: uuid.UUID, *, timeout: float) -> evm.MinedTransaction | None:
+    """The receipt of whichever of the batch's transactions was mined, if one was.
+
+    Replacements share one nonce, so at most one of them can be mined; it need not be the
+    newest (the original may have been mined while its replacement was being sent).
+    """
+    for tx_hash in _sent_hashes(batch_id):
+        if (found := evm.mined(w3, tx_hash, timeout=timeout)) is not None:
+            return found
+    return None
+
+
 def _send_until_mined(batch: PaymentBatch) -> evm.MinedTransaction:
     w3 = evm.chain()
     timeout = float(settings.X402_SETTLEMENT_RECEIPT_TIMEOUT_SECONDS)
     last = SettlementAttempt.objects.filter(batch_id=batch.batch_id, tx_hash__isnull=False).order_by("-attempt").first()
     if batch.status == BatchStatus.SUBMITTED and batch.tx_hash and last is not None:
-        mined = evm.wait_mined(w3, batch.tx_hash, timeout=timeout)
+        mined = _mined_any(w3, batch.batch_id, timeout=timeout) or evm.wait_mined(w3, batch.tx_hash, timeout=timeout)
         if mined is not None:
             return mined
         sent = evm.SentTransaction(batch.tx_hash, int(last.tx_nonce or 0), int(last.max_fee_per_gas or 0), 0)
@@ -175,21 +207,65 @@ def _send_until_mined(batch: PaymentBatch) -> evm.MinedTransaction:
             return mined
     data = evm.encode_settlement(_settlement_of(batch))
     for _ in range(int(settings.X402_SETTLEMENT_MAX_REPLACEMENTS)):
+        if (mined := _mined_any(w3, batch.batch_id, timeout=timeout)) is not None:
+            return mined  # an earlier transaction was mined while we waited on the newest
         # Stuck: same nonce, fees up by at least 12.5 % (the usual mempool replacement rule).
         bumped = sent.max_fee_per_gas * 5 // 4 + 1
-        sent = evm.send(w3, data, nonce=sent.nonce, min_fee=bumped, min_tip=sent.priority_fee * 5 // 4 + 1)
+        try:
+            sent = evm.send(w3, data, nonce=sent.nonce, min_fee=bumped, min_tip=sent.priority_fee * 5 // 4 + 1)
+        except evm.NonceUsedError as exc:
+            # Not a failure when the nonce went to one of our own transactions for this batch.
+            _attempt(batch.batch_id, AttemptOutcome.ERROR, error=f"replacement refused: {exc}")
+            if (mined := _mined_any(w3, batch.batch_id, timeout=timeout)) is not None:
+                return mined
+            raise
         _mark_submitted(batch, sent, AttemptOutcome.REPLACED)
         mined = evm.wait_mined(w3, sent.tx_hash, timeout=timeout)
         if mined is not None:
             return mined
+    if (mined := _mined_any(w3, batch.batch_id, timeout=timeout)) is not None:
+        return mined
     raise evm.ChainUnavailableError(f"batch {batch.batch_id}: not mined after replacements")
 
 
-@transaction.atomic
-def batch_settlement_fail(*, batch_id: uuid.UUID, reason: str) -> None:
-    """Give up: batch ``failed`` and a ``dead`` attempt row (the dead-letter record)."""
-    PaymentBatch.objects.filter(batch_id=batch_id).exclude(status=BatchStatus.SETTLED).update(
-        status=BatchStatus.FAILED, failure_reason=reason[:4000]
+@transaction.atomic(durable=True)
+def batch_settlement_fail(*, batch_id: uuid.UUID, reason: str, attempts: int) -> SettlementDeadLetter | None:
+    """Give up: the batch becomes ``failed`` and an ``open`` dead letter records why (ADR 0012).
+
+    Transaction boundary; locks the batch row. Idempotent: a settled batch is left alone and a
+    batch that already has an open dead letter gets no second one (``None`` in both cases).
+    """
+    batch = PaymentBatch.objects.select_for_update(no_key=True).filter(batch_id=batch_id).first()
+    if batch is None or batch.status == BatchStatus.SETTLED:
+        return None
+    batch.status, batch.failure_reason = BatchStatus.FAILED, reason[:4000]
+    batch.save(update_fields=["status", "failure_reason"])
+    if batch.dead_letters.filter(status=SettlementDeadLetterStatus.OPEN).exists():
+        return None
+    entry = SettlementDeadLetter.objects.create(
+        batch_id=batch_id,
+        tenant_id=batch.tenant_id,
+        store_id=batch.store_id,
+        attempts=attempts,
+        error_message=reason[:4000],
+        tx_hash=batch.tx_hash,
+        created_at=datetime.now(UTC),
     )
-    _attempt(batch_id, AttemptOutcome.DEAD, error=reason)
-    logger.error("x402 batch %s settlement failed for good: %s", batch_id, reason)
+    metrics.X402_SETTLEMENTS.labels(backend=BACKEND_EVM, outcome="dead_letter").inc()
+    logger.error("x402 batch %s settlement failed for good (dead letter %d): %s", batch_id, entry.id, reason)
+    return entry
+
+
+def batch_settle_enqueue(*, batch_id: uuid.UUID) -> None:
+    """Enqueue ``payments.batch_settle`` once the caller's transaction commits (never before:
+    a worker must find the batch). Outside a transaction it is enqueued at once."""
+    from payments.tasks import batch_settle  # tasks import this module
+
+    transaction.on_commit(lambda: batch_settle.delay(str(batch_id)))
+
+
+def batch_settle_enqueue_if_evm(*, batch_id: uuid.UUID) -> None:
+    """Under the ``evm`` backend every committed batch is settled by a task; ``record`` waits
+    for the admin endpoint."""
+    if settings.X402_SETTLEMENT_BACKEND == BACKEND_EVM:
+        batch_settle_enqueue(batch_id=batch_id)

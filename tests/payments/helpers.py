@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
+import queue
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import orjson
 from rest_framework.test import APIClient
 
 from payments.hashing import signing_hash
+from payments.models import PaymentBatch
+from payments.services.batches import BatchKey, batch_assemble
 from tests.conftest import Persona
 from tests.events.ves_helpers import register_key
 from ves.signing import public_key_from_seed, sign
@@ -69,3 +73,44 @@ class Payer:
 
 def post_intent(client: APIClient, body: Any) -> Any:
     return client.post("/api/v1/x402/payments", data=orjson.dumps(body), content_type="application/json")
+
+
+def take_queued_settlements(batch_ids: set[str], *, timeout: float = 10.0) -> list[str]:
+    """Consume the ``payments.batch_settle`` messages for ``batch_ids`` from the real broker.
+
+    Returns the batch ids of the messages taken, in queue order. Messages of other batches
+    (another xdist process's test) go back to the queue untouched.
+    """
+    from sequencer_project.celery import app
+
+    taken: list[str] = []
+    deadline = time.monotonic() + timeout
+    with app.connection_for_read() as connection:
+        payments = connection.SimpleQueue("payments")  # type: ignore[attr-defined]
+        try:
+            while set(taken) != batch_ids and time.monotonic() < deadline:
+                try:
+                    message = payments.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                args = message.payload[0] if isinstance(message.payload, list) else []
+                if message.headers.get("task") == "payments.batch_settle" and args and args[0] in batch_ids:
+                    taken.append(str(args[0]))
+                    message.ack()
+                else:
+                    message.requeue()
+        finally:
+            payments.close()
+    return taken
+
+
+def assembled_batch(owner: Persona, count: int = 3) -> PaymentBatch:
+    """``count`` intents of a new payer (amounts 100, 101, …), committed as one batch."""
+    payer = Payer(owner).register()
+    for nonce in range(count):
+        assert post_intent(owner.client, payer.intent(nonce=nonce, amount=100 + nonce)).status_code == 201
+    batch = batch_assemble(
+        key=BatchKey(owner.tenant_id, owner.store_id, "set_chain"), max_size=100, max_wait=timedelta(0)
+    )
+    assert batch is not None
+    return batch

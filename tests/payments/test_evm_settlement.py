@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,48 +10,28 @@ from django.test import override_settings
 from eth_account import Account
 from eth_typing import HexStr
 from web3 import Web3
-from web3.types import Wei
 
 from payments import evm
-from payments.models import AttemptOutcome, BatchStatus, IntentStatus, PaymentBatch, PaymentIntent, SettlementAttempt
+from payments.models import (
+    AttemptOutcome,
+    BatchStatus,
+    IntentStatus,
+    PaymentIntent,
+    SettlementAttempt,
+    SettlementDeadLetter,
+    SettlementDeadLetterStatus,
+)
 from payments.receipts import receipt_verify
-from payments.services.batches import BatchKey, batch_assemble
 from payments.services.settlement import batch_settle_evm
 from payments.tasks import batch_settle
 from tests.conftest import Persona
-from tests.payments.helpers import Payer, post_intent
+from tests.payments.helpers import assembled_batch
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def chain() -> Iterator[Web3]:
-    """The in-process chain and a funded settlement key, configured for the test."""
-    with override_settings(X402_EVM_RPC_URL=evm.IN_PROCESS_URL):
-        w3 = evm.chain()
-        account = Account.create()
-        w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": account.address, "value": Wei(10**20)})
-        with override_settings(
-            X402_SETTLEMENT_PRIVATE_KEY=account.key.hex(),
-            X402_SETTLEMENT_RECEIPT_TIMEOUT_SECONDS=5,
-            X402_SETTLEMENT_CONFIRMATIONS=1,
-        ):
-            yield w3
-
-
-def _batch(owner: Persona, count: int = 3) -> PaymentBatch:
-    payer = Payer(owner).register()
-    for nonce in range(count):
-        assert post_intent(owner.client, payer.intent(nonce=nonce, amount=100 + nonce)).status_code == 201
-    batch = batch_assemble(
-        key=BatchKey(owner.tenant_id, owner.store_id, "set_chain"), max_size=100, max_wait=timedelta(0)
-    )
-    assert batch is not None
-    return batch
-
-
 def test_settles_on_chain_and_receipt_verifies_against_onchain_root(owner: Persona, chain: Web3) -> None:
-    batch = _batch(owner)
+    batch = assembled_batch(owner)
     settled = batch_settle_evm(batch_id=batch.batch_id)
     assert settled.status == BatchStatus.SETTLED
     assert settled.tx_hash is not None
@@ -85,7 +63,7 @@ def _key() -> str:
 
 
 def test_chain_unavailable_then_recovering(owner: Persona, chain: Web3) -> None:
-    batch = _batch(owner)
+    batch = assembled_batch(owner)
     with (
         override_settings(X402_EVM_RPC_URL="http://127.0.0.1:8116", X402_EVM_RPC_TIMEOUT_SECONDS=1),
         pytest.raises(evm.ChainUnavailableError),
@@ -99,7 +77,7 @@ def test_chain_unavailable_then_recovering(owner: Persona, chain: Web3) -> None:
 
 
 def test_retries_end_in_failed_batch_and_dead_letter(owner: Persona, chain: Web3) -> None:
-    batch = _batch(owner, count=1)
+    batch = assembled_batch(owner, count=1)
     with override_settings(
         X402_EVM_RPC_URL="http://127.0.0.1:8116",
         X402_EVM_RPC_TIMEOUT_SECONDS=1,
@@ -112,13 +90,16 @@ def test_retries_end_in_failed_batch_and_dead_letter(owner: Persona, chain: Web3
     assert batch.status == BatchStatus.FAILED
     assert "after 3 tries" in batch.failure_reason
     outcomes = list(SettlementAttempt.objects.filter(batch=batch).order_by("attempt").values_list("outcome", flat=True))
-    assert outcomes == [AttemptOutcome.ERROR] * 3 + [AttemptOutcome.DEAD]
+    assert outcomes == [AttemptOutcome.ERROR] * 3
+    dead = SettlementDeadLetter.objects.get(batch=batch)
+    assert (dead.status, dead.attempts, dead.tenant_id) == (SettlementDeadLetterStatus.OPEN, 3, owner.tenant_id)
+    assert "after 3 tries" in dead.error_message
 
 
 def test_stuck_transaction_is_replaced_with_same_nonce(
     owner: Persona, chain: Web3, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    batch = _batch(owner, count=2)
+    batch = assembled_batch(owner, count=2)
     tester = chain.provider.ethereum_tester  # type: ignore[attr-defined]
     replaced = threading.Event()
     real_send = evm.send
@@ -152,3 +133,37 @@ def test_stuck_transaction_is_replaced_with_same_nonce(
     assert (attempts[1].max_fee_per_gas or 0) > (attempts[0].max_fee_per_gas or 0)
     assert settled.tx_hash == attempts[1].tx_hash
     assert chain.eth.get_transaction_receipt(HexStr(settled.tx_hash or ""))["status"] == 1
+
+
+def test_replacement_refused_because_the_original_was_mined_settles_with_the_original(
+    owner: Persona, chain: Web3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The original is mined between the stuck check and the replacement: the chain answers
+    "nonce used", the task finds the original's receipt and settles; no dead letter."""
+    batch = assembled_batch(owner, count=2)
+    tester = chain.provider.ethereum_tester  # type: ignore[attr-defined]
+    real_send = evm.send
+
+    def send_after_the_original_is_mined(*args: Any, **kwargs: Any) -> evm.SentTransaction:
+        if kwargs.get("nonce") is not None:
+            tester.mine_blocks(1)  # the race: the original lands just before its replacement
+        return real_send(*args, **kwargs)
+
+    monkeypatch.setattr(evm, "send", send_after_the_original_is_mined)
+    tester.disable_auto_mine_transactions()
+    try:
+        with override_settings(X402_SETTLEMENT_RECEIPT_TIMEOUT_SECONDS=1, X402_SETTLEMENT_MAX_RETRIES=0):
+            result = batch_settle.apply(args=(str(batch.batch_id),))
+    finally:
+        tester.enable_auto_mine_transactions()
+    assert result.get() == BatchStatus.SETTLED
+    batch.refresh_from_db()
+    attempts = list(SettlementAttempt.objects.filter(batch=batch).order_by("attempt"))
+    assert [a.outcome for a in attempts] == [AttemptOutcome.CONFIRMED, AttemptOutcome.ERROR]
+    assert "nonce" in attempts[1].error.lower()
+    assert batch.status == BatchStatus.SETTLED
+    assert batch.tx_hash == attempts[0].tx_hash
+    receipt = chain.eth.get_transaction_receipt(HexStr(batch.tx_hash or ""))
+    assert (receipt["status"], receipt["blockNumber"]) == (1, batch.block_number)
+    assert evm.read_back(chain, batch.tx_hash or "").merkle_root == bytes(batch.merkle_root or b"")
+    assert not SettlementDeadLetter.objects.filter(batch=batch).exists()

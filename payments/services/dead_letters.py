@@ -1,0 +1,54 @@
+"""Settlement dead letters: the operator's re-drive (ADR 0012, docs/payments.md).
+
+An open entry is written by :func:`payments.services.settlement.batch_settlement_fail` with the
+batch ``failed``. Re-driving puts the batch back where settlement can resume (``submitted``
+when a transaction was sent, so the task first looks for its receipt; ``committed`` otherwise),
+closes the entry, writes the audit log, and enqueues ``payments.batch_settle`` after commit.
+It shares the projection dead letters' error codes (``dead_letter_not_found``,
+``dead_letter_closed``) and audit log.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from events.errors import DeadLetterClosedError, DeadLetterNotFoundError
+from events.services.audit import audit_record
+from payments.models import BatchStatus, PaymentBatch, SettlementDeadLetter, SettlementDeadLetterStatus
+from payments.services.settlement import batch_settle_enqueue
+
+
+@transaction.atomic(durable=True)
+def settlement_dead_letter_redrive(*, dead_letter_id: int, actor: str) -> SettlementDeadLetter:
+    """Re-enqueue the settlement of an open entry's batch. Audited. Transaction boundary.
+
+    Locks the batch row, then the entry (the order :func:`batch_settlement_fail` takes the
+    batch in). Idempotent: an entry re-driven already raises 409 ``dead_letter_closed`` and
+    enqueues nothing; the task itself returns at once for a settled batch.
+    """
+    found = SettlementDeadLetter.objects.filter(id=dead_letter_id).values_list("batch_id", flat=True).first()
+    if found is None:
+        raise DeadLetterNotFoundError(f"No settlement dead letter {dead_letter_id}.")
+    batch = PaymentBatch.objects.select_for_update(no_key=True).get(batch_id=found)
+    entry = SettlementDeadLetter.objects.select_for_update(no_key=True).get(id=dead_letter_id)
+    if entry.status != SettlementDeadLetterStatus.OPEN:
+        raise DeadLetterClosedError(f"Settlement dead letter {dead_letter_id} is {entry.status}.")
+    if batch.status == BatchStatus.FAILED:
+        batch.status = BatchStatus.SUBMITTED if batch.tx_hash else BatchStatus.COMMITTED
+        batch.failure_reason = ""
+        batch.save(update_fields=["status", "failure_reason"])
+    entry.status = SettlementDeadLetterStatus.REDRIVEN
+    entry.redriven_at = timezone.now()
+    entry.redriven_by = actor[:200]
+    entry.save(update_fields=["status", "redriven_at", "redriven_by"])
+    audit_record(
+        actor=actor,
+        action="x402_dead_letter.redrive",
+        target_type="x402_dead_letter",
+        target_id=str(entry.id),
+        tenant_id=entry.tenant_id,
+        detail={"batch_id": str(batch.batch_id), "batch_status": str(batch.status)},
+    )
+    batch_settle_enqueue(batch_id=batch.batch_id)
+    return entry
