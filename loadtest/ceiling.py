@@ -19,6 +19,8 @@ this is what the database and one Python client per connection can do on this ma
 from __future__ import annotations
 
 import base64
+import contextlib
+import math
 import os
 import statistics
 import threading
@@ -262,12 +264,14 @@ def _run_threads(
     totals = [(0, 0)] * connections
     latencies: list[list[float]] = [[] for _ in range(connections)]
     start_barrier = threading.Barrier(connections + 1)
+    go = threading.Event()
     deadline = [0.0]
 
     def loop(index: int) -> None:
         try:
             with psycopg.connect(database_url, autocommit=True) as conn:
                 start_barrier.wait()
+                go.wait()
                 done = events = 0
                 while time.monotonic() < deadline[0]:
                     began = time.perf_counter()
@@ -282,9 +286,11 @@ def _run_threads(
     threads = [threading.Thread(target=loop, args=(i,), daemon=True) for i in range(connections)]
     for thread in threads:
         thread.start()
-    start_barrier.wait()
+    with contextlib.suppress(threading.BrokenBarrierError):  # a thread failed: its error is raised below
+        start_barrier.wait()
     began = time.monotonic()
     deadline[0] = began + seconds
+    go.set()
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - began
@@ -299,7 +305,7 @@ def percentile(values: list[float], q: float) -> float:
     if not values:
         return 0.0
     ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(q * len(ordered) + 0.5) - 1))
+    rank = max(0, min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1))
     return ordered[rank]
 
 
@@ -311,9 +317,15 @@ def measure_ceiling(
     seconds: float,
     payload_bytes: int = 1024,
     reads: ReadFixture | None = None,
+    tenant_id: uuid.UUID | None = None,
+    cleanup: bool = True,
 ) -> CeilingResult:
-    """Run ``shape`` on ``connections`` parallel connections for ``seconds`` and count."""
-    tenant_id = uuid.uuid4()
+    """Run ``shape`` on ``connections`` parallel connections for ``seconds`` and count.
+
+    Writes go to a fresh tenant (``tenant_id``, default a new one), deleted afterwards unless
+    ``cleanup`` is false.
+    """
+    tenant_id = tenant_id or uuid.uuid4()
     work: Work
     if shape.kind == "reads":
         if reads is None:
@@ -325,7 +337,7 @@ def measure_ceiling(
     try:
         transactions, events, latencies, elapsed = _run_threads(database_url, work, connections, seconds)
     finally:
-        if shape.kind != "reads":
+        if cleanup and shape.kind != "reads":
             delete_scratch_tenant(database_url, tenant_id)
     return CeilingResult(
         shape=shape,

@@ -6,8 +6,8 @@ import http from 'k6/http';
 import { check } from 'k6';
 import { Counter } from 'k6/metrics';
 import { SharedArray } from 'k6/data';
-import { uuidv4 } from './lib/uuid.js';
-import { BASE_URL, TENANT_ID, headers, optionsWith, payload, storeId } from './lib/common.js';
+import { BASE_URL, headers, optionsWith, storeId } from './lib/common.js';
+import { postBatch } from './lib/ingest.js';
 import { query } from './queries.js';
 
 const fixture = new SharedArray('mixed-fixture', () => [JSON.parse(open(__ENV.FIXTURE))])[0];
@@ -22,32 +22,6 @@ export const options = optionsWith({
   'http_req_duration{name:entity_history}': ['p(95)<10'],
   'http_req_duration{name:range_100}': ['p(95)<20'],
 });
-
-function ingest() {
-  const store = storeId((__VU * 7 + __ITER) % STREAMS);
-  const createdAt = new Date().toISOString();
-  const events = [];
-  for (let i = 0; i < BATCH; i++) {
-    const eventId = uuidv4();
-    events.push({
-      event_id: eventId,
-      tenant_id: TENANT_ID,
-      store_id: store,
-      entity_type: 'order',
-      entity_id: `order-${eventId}`,
-      event_type: 'order.created',
-      payload: payload(eventId),
-      created_at: createdAt,
-    });
-  }
-  const res = http.post(`${BASE_URL}/api/v1/events/ingest`, JSON.stringify({ events }), {
-    headers,
-    tags: { name: 'ingest' },
-  });
-  if (check(res, { 'ingest status is 200': (r) => r.status === 200 })) {
-    eventsSequenced.add(res.json('events_accepted'));
-  }
-}
 
 function proofs(which) {
   const f = fixture;
@@ -72,7 +46,7 @@ function proofs(which) {
 
 export default function () {
   const r = Math.random();
-  if (r < 0.7) ingest();
+  if (r < 0.7) postBatch(storeId((__VU * 7 + __ITER) % STREAMS), BATCH, eventsSequenced);
   else if (r < 0.9) query(fixture, __ITER % 3);
   else proofs(__ITER % 4);
 }
