@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from loadtest.cpu import descendants, snapshot
-from loadtest.report import ScenarioResult, evaluate, render
+from loadtest.report import ScenarioResult, evaluate, plot_overview, render
 from loadtest.runner import RunConfig, run_scenario
 from loadtest.scenarios import CATALOGUE, SUITES, Scenario
 from loadtest.service import Service, scratch_service
@@ -153,7 +153,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results.append(run_scenario(cfg, scenario, vus))
     title = f"Load test {stamp}: {args.suite + ' suite' if args.suite else name}"
     report_path.parent.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(render(results, title=title, preamble=preamble, report_dir=report_path.parent))
+    overview = cfg.plot_dir / "overview.png"
+    shown = overview if plot_overview(results, overview) else None
+    report_path.write_text(
+        render(results, title=title, preamble=preamble, report_dir=report_path.parent, overview=shown)
+    )
     print(report_path.read_text())
     print(f"[loadtest] report: {report_path}", file=sys.stderr)
     broken = any(r.error for r in results)

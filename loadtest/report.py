@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from loadtest.ceiling import CeilingResult
 from loadtest.cpu import CpuUse
@@ -182,9 +183,18 @@ def ceiling_table(results: Sequence[ScenarioResult]) -> list[str]:
     return lines
 
 
-def render(results: Sequence[ScenarioResult], *, title: str, preamble: Sequence[str], report_dir: Path) -> str:
+def render(
+    results: Sequence[ScenarioResult],
+    *,
+    title: str,
+    preamble: Sequence[str],
+    report_dir: Path,
+    overview: Path | None = None,
+) -> str:
     """The whole Markdown report; plot links are relative to ``report_dir``."""
     lines = [f"# {title}", "", *preamble, "", "## Targets (issue 9)", "", *target_table(results), ""]
+    if overview is not None:
+        lines += [f"![throughput and latency over time]({overview.relative_to(report_dir)})", ""]
     lines += ["## Measured", "", *results_table(results), ""]
     lines += [
         "events/s and requests/s are k6's rates over the test's duration; latencies are over all "
@@ -213,18 +223,11 @@ def render(results: Sequence[ScenarioResult], *, title: str, preamble: Sequence[
     return "\n".join(lines)
 
 
-def plot_series(series: Sequence[Point], path: Path, *, title: str, events: bool) -> None:
-    """Two panels: throughput (events/s, or requests/s) and p50/p99 latency per second."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def _draw(top: Any, bottom: Any, series: Sequence[Point], title: str, events: bool) -> None:
     seconds = [p.second for p in series]
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 5), sharex=True)
     top.plot(seconds, [p.events if events else p.requests for p in series], color="tab:blue")
     top.set_ylabel("events/s" if events else "requests/s")
-    top.set_title(title, fontsize=10)
+    top.set_title(title, fontsize=9)
     top.set_ylim(bottom=0)
     top.grid(alpha=0.3)
     bottom.plot(seconds, [p.p50_ms for p in series], label="p50", color="tab:green")
@@ -233,8 +236,40 @@ def plot_series(series: Sequence[Point], path: Path, *, title: str, events: bool
     bottom.set_xlabel("seconds")
     bottom.set_ylim(bottom=0)
     bottom.grid(alpha=0.3)
-    bottom.legend(loc="upper right")
+    bottom.legend(loc="upper right", fontsize=7)
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, path: Path) -> None:
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=80)
-    plt.close(fig)
+    _pyplot().close(fig)
+
+
+def plot_series(series: Sequence[Point], path: Path, *, title: str, events: bool) -> None:
+    """Two panels: throughput (events/s, or requests/s) and p50/p99 latency per second."""
+    fig, (top, bottom) = _pyplot().subplots(2, 1, figsize=(8, 5), sharex=True)
+    _draw(top, bottom, series, title, events)
+    _save(fig, path)
+
+
+def plot_overview(results: Sequence[ScenarioResult], path: Path) -> bool:
+    """One figure, a row per scenario with a series: throughput left, latency right."""
+    rows = [r for r in results if r.series]
+    if not rows:
+        return False
+    fig, axes = _pyplot().subplots(len(rows), 2, figsize=(11, 2.4 * len(rows)), squeeze=False)
+    for (left, right), r in zip(axes, rows, strict=True):
+        _draw(left, right, r.series, f"{r.scenario.name} ({r.vus} VUs)", r.scenario.fixture != "queries")
+        right.set_title("p50 / p99 per second", fontsize=9)
+    _save(fig, path)
+    return True

@@ -7,7 +7,7 @@ from pathlib import Path
 from loadtest.ceiling import CeilingResult
 from loadtest.cpu import CpuUse
 from loadtest.k6 import Point, Summary
-from loadtest.report import ScenarioResult, evaluate, fmt_number, plot_series, render
+from loadtest.report import ScenarioResult, evaluate, fmt_number, plot_overview, plot_series, render
 from loadtest.scenarios import CATALOGUE, HEADLINE, CeilingShape
 
 
@@ -76,8 +76,12 @@ def test_numbers_are_grouped_and_small_ones_keep_a_decimal() -> None:
     assert fmt_number(12.34) == "12.3"
 
 
-def test_the_plot_is_a_png(tmp_path: Path) -> None:
+def test_the_plots_are_pngs_and_the_overview_needs_a_series(tmp_path: Path) -> None:
     series = [Point(s, 10 + s, 0, 100.0 * s, 5.0, 9.0) for s in range(5)]
     path = tmp_path / "x" / "plot.png"
     plot_series(series, path, title="t", events=True)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with_series = ScenarioResult(CATALOGUE["queries"], 8, series=series)
+    assert plot_overview([with_series, ScenarioResult(HEADLINE[0], 8)], tmp_path / "o.png")
+    assert (tmp_path / "o.png").read_bytes()[:4] == b"\x89PNG"
+    assert not plot_overview([ScenarioResult(HEADLINE[0], 8)], tmp_path / "none.png")
