@@ -102,10 +102,8 @@ def _preamble(args: argparse.Namespace, service: Service, duration: int, started
         else f"a running service at {service.url}"
     )
     if service.pid is not None:
-        processes = snapshot().processes
-        workers = descendants(processes, service.pid) - {service.pid}
-        threads = {p: processes[p].threads for p in workers}
-        how += f"; {len(workers)} gunicorn worker(s), threads per worker: {sorted(set(threads.values()))}"
+        workers = descendants(snapshot().processes, service.pid) - {service.pid}
+        how += f"; gunicorn config resolved to {service.config}; {len(workers)} worker process(es) seen"
     return [
         f"Started {started} UTC at commit `{_commit()}`; profile `{args.profile}`, {duration} s per scenario, "
         f"{args.payload_bytes}-byte payloads, ceiling {args.ceiling_seconds:g} s per scenario. Service: {how}.",

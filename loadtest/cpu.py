@@ -23,7 +23,6 @@ class ProcInfo:
     comm: str
     cmdline: str
     cpu_seconds: float
-    threads: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +47,11 @@ class CpuUse:
     load_end: tuple[float, float, float]
 
 
-def parse_stat(text: str) -> tuple[str, int, float, int]:
-    """``(comm, ppid, utime+stime seconds, threads)`` from the text of /proc/PID/stat."""
+def parse_stat(text: str) -> tuple[str, int, float]:
+    """``(comm, ppid, utime+stime seconds)`` from the text of /proc/PID/stat."""
     comm = text[text.index("(") + 1 : text.rindex(")")]
     rest = text[text.rindex(")") + 2 :].split()
-    return comm, int(rest[1]), (float(rest[11]) + float(rest[12])) / CLOCK_TICKS, int(rest[17])
+    return comm, int(rest[1]), (float(rest[11]) + float(rest[12])) / CLOCK_TICKS
 
 
 def _processes() -> dict[int, ProcInfo]:
@@ -64,10 +63,10 @@ def _processes() -> dict[int, ProcInfo]:
             with open(f"/proc/{name}/cmdline", "rb") as handle:
                 cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
             with open(f"/proc/{name}/stat", encoding="ascii", errors="replace") as handle:
-                comm, ppid, cpu, threads = parse_stat(handle.read())
+                comm, ppid, cpu = parse_stat(handle.read())
         except (OSError, ValueError, IndexError):
             continue
-        found[int(name)] = ProcInfo(int(name), ppid, comm, cmdline, cpu, threads)
+        found[int(name)] = ProcInfo(int(name), ppid, comm, cmdline, cpu)
     return found
 
 

@@ -37,6 +37,7 @@ class Service:
     tenant_id: uuid.UUID
     database_url: str
     pid: int | None  # gunicorn master (None: a service we did not start)
+    config: str = ""  # worker class, workers, threads as docker/gunicorn.conf.py resolved them
 
 
 def with_database(database_url: str, name: str) -> str:
@@ -72,6 +73,18 @@ def _manage(env: dict[str, str], *args: str) -> str:
     if done.returncode != 0:
         raise RuntimeError(f"manage.py {args[0]} failed:\n{done.stderr[-3000:]}")
     return done.stdout.strip()
+
+
+def gunicorn_settings(env: dict[str, str]) -> str:
+    """``worker_class``, ``workers`` and ``threads`` of ``docker/gunicorn.conf.py`` under ``env``."""
+    code = (
+        "import runpy; c = runpy.run_path('docker/gunicorn.conf.py'); "
+        "print(f\"{c['worker_class']} workers, {c['workers']} x {c['threads']} thread(s)\")"
+    )
+    done = subprocess.run(  # noqa: S603  (our interpreter, fixed code)
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    return done.stdout.strip() or "unknown (docker/gunicorn.conf.py did not load)"
 
 
 def wait_ready(url: str, timeout: float = 90.0) -> None:
@@ -121,7 +134,7 @@ def scratch_service(database_url: str, port: int, *, keep_database: bool = False
             wait_ready(url)
         except RuntimeError as exc:
             raise RuntimeError(f"{exc}; gunicorn log: {log.name}") from exc
-        yield Service(url, key, tenant_id, scratch_url, process.pid)
+        yield Service(url, key, tenant_id, scratch_url, process.pid, gunicorn_settings(env))
     finally:
         stop_process(process)
         log.close()

@@ -6,13 +6,12 @@ from loadtest.cpu import CLOCK_TICKS, ProcInfo, Snapshot, cpu_delta, cpu_use, de
 
 
 def _proc(pid: int, ppid: int, cpu: float, comm: str = "gunicorn", cmdline: str = "") -> ProcInfo:
-    return ProcInfo(pid, ppid, comm, cmdline or comm, cpu, 1)
+    return ProcInfo(pid, ppid, comm, cmdline or comm, cpu)
 
 
 def test_stat_lines_parse_even_when_the_command_name_has_spaces_and_parentheses() -> None:
     fields = ["S", "41", *["0"] * 9, str(3 * CLOCK_TICKS), str(CLOCK_TICKS), "0", "0", "20", "0", "5"]
-    comm, ppid, cpu, threads = parse_stat("42 (web (worker) 1) " + " ".join(fields))
-    assert (comm, ppid, cpu, threads) == ("web (worker) 1", 41, 4.0, 5)
+    assert parse_stat("42 (web (worker) 1) " + " ".join(fields)) == ("web (worker) 1", 41, 4.0)
 
 
 def test_the_service_is_its_master_and_every_process_below_it() -> None:
