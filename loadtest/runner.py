@@ -19,6 +19,7 @@ from loadtest.cpu import cpu_use, snapshot
 from loadtest.k6 import THRESHOLDS_CROSSED, parse_summary, read_series, run_k6
 from loadtest.report import ScenarioResult, plot_series
 from loadtest.scenarios import Scenario, k6_thresholds
+from loadtest.sql import SELECT_DATABASE_BACKENDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +41,7 @@ def database_backends(database_url: str) -> set[int]:
     """Pids of the PostgreSQL backends connected to the service's database."""
     dbname = psycopg.conninfo.conninfo_to_dict(database_url).get("dbname")
     with psycopg.connect(database_url, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %(db)s AND pid <> pg_backend_pid()", {"db": dbname}
-        ).fetchall()
+        rows = conn.execute(SELECT_DATABASE_BACKENDS, {"db": dbname}).fetchall()
     return {int(r[0]) for r in rows}
 
 
