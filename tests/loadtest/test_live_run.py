@@ -70,7 +70,8 @@ def test_a_smoke_run_starts_the_service_measures_and_reports_then_stops_everythi
     assert error_percent == 0
     assert ceiling > 0
     assert re.search(r"^\| `queries` \| event_by_id \| [1-9]", text, re.M), text
-    assert len(list(tmp_path.glob("*/*.png"))) == 2
+    plots = sorted(p.name for p in tmp_path.glob("*/*.png"))
+    assert plots == ["ingest-b10-s64-1vu.png", "overview.png", "queries-1vu.png"]
     # Everything started is stopped: the port is free and the scratch database is gone.
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", port)) != 0
