@@ -29,6 +29,7 @@ class Check:
 class ScenarioResult:
     scenario: Scenario
     vus: int
+    peak_vus: int | None = None  # stress profile: k6 ramps from vus to this
     ceiling: CeilingResult | None = None
     summary: Summary | None = None
     cpu: CpuUse | None = None
@@ -125,7 +126,7 @@ def results_table(results: Sequence[ScenarioResult]) -> list[str]:
         ratio = r.ceiling_ratio
         cells = [
             f"`{r.scenario.name}`",
-            str(r.vus),
+            f"{r.vus}→{r.peak_vus}" if r.peak_vus else str(r.vus),
             fmt_number(s.events_per_second) if s and s.events else "—",
             fmt_number(s.requests_per_second) if s else "—",
             *(f"{lat[k]:.1f}" if k in lat else "—" for k, _ in STATS),

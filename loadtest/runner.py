@@ -83,7 +83,7 @@ def run_scenario(cfg: RunConfig, scenario: Scenario, vus: int) -> ScenarioResult
     The smoke profile runs one VU (and one ceiling connection); stress ramps k6 to 4 x ``vus``.
     """
     vus = 1 if cfg.profile == "smoke" else vus
-    result = ScenarioResult(scenario=scenario, vus=vus)
+    result = ScenarioResult(scenario=scenario, vus=vus, peak_vus=4 * vus if cfg.profile == "stress" else None)
     with tempfile.TemporaryDirectory(prefix="loadtest-") as tmp:
         workdir = Path(tmp)
         env = {

@@ -58,7 +58,7 @@ def test_the_report_has_the_target_table_measurements_notes_and_plot_links(tmp_p
         HEADLINE[0], 8, ceiling=ceiling, summary=_summary(23_000, ingest={"p(99)": 80.0}), cpu=cpu, k6_cores=0.3
     )
     ok.plot = tmp_path / "run" / "ingest.png"
-    broken = ScenarioResult(HEADLINE[4], 4, error="RuntimeError: seeding failed")
+    broken = ScenarioResult(HEADLINE[4], 4, peak_vus=16, error="RuntimeError: seeding failed")
     text = render([ok, broken], title="T", preamble=["load average 3.00"], report_dir=tmp_path)
     assert (
         "| batched ingest, 100 events/request, 64 streams (`ingest-b100-s64`) | events/s | ≥ 22,000 | 23,000 | met |"
@@ -66,6 +66,7 @@ def test_the_report_has_the_target_table_measurements_notes_and_plot_links(tmp_p
     )
     assert "| `ingest-b100-s64` | 8 | 23,000 | 10.0 | 5.0 | 9.0 | 12.0 | 0.000% | 40,000 (8) | 0.575 | 1.20 |" in text
     assert "3.00 → 3.50" in text
+    assert "| `ves-b100` | 4→16 | — |" in text
     assert "- `ves-b100`: RuntimeError: seeding failed" in text
     assert "![ingest-b100-s64](run/ingest.png)" in text
     assert "**not met**" in text
