@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -75,6 +76,11 @@ def _manage(env: dict[str, str], *args: str) -> str:
     return done.stdout.strip()
 
 
+def port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def gunicorn_settings(env: dict[str, str]) -> str:
     """``worker_class``, ``workers`` and ``threads`` of ``docker/gunicorn.conf.py`` under ``env``."""
     code = (
@@ -103,6 +109,8 @@ def wait_ready(url: str, timeout: float = 90.0) -> None:
 @contextlib.contextmanager
 def scratch_service(database_url: str, port: int, *, keep_database: bool = False) -> Iterator[Service]:
     """Migrate a scratch database, mint a tenant and an admin key, run gunicorn; stop it after."""
+    if port_in_use(port):
+        raise SystemExit(f"port {port} is already in use; pick another with --port")
     name = scratch_name(database_url)
     scratch_url = with_database(database_url, name)
     _recreate_database(database_url, name)

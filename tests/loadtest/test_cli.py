@@ -29,3 +29,16 @@ def test_the_list_names_every_scenario(capsys: pytest.CaptureFixture[str]) -> No
 def test_a_suite_and_a_scenario_cannot_be_asked_for_together() -> None:
     with pytest.raises(SystemExit):
         main(["--suite", "headline", "--scenario", "queries"])
+
+
+def test_starting_the_service_on_a_busy_port_stops_before_touching_any_database() -> None:
+    import socket
+
+    from loadtest.service import scratch_service
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        with pytest.raises(SystemExit, match="already in use"), scratch_service("postgres://nowhere:1/x", port):
+            pass

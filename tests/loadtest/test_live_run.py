@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 from pathlib import Path
 
 import psycopg
@@ -12,7 +11,7 @@ import pytest
 
 from loadtest.__main__ import main
 from loadtest.k6 import k6_binary
-from loadtest.service import scratch_name, with_database
+from loadtest.service import port_in_use, scratch_name, with_database
 from tests.sequencer_project.ops_helpers import child_database_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -23,9 +22,7 @@ def _port() -> int:
     worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or "0")
     candidates: list[int] = [8126 + worker, *range(8120, 8130)]
     for port in candidates:
-        with socket.socket() as sock:
-            listening = sock.connect_ex(("127.0.0.1", port)) == 0
-        if not listening:
+        if not port_in_use(port):
             return port
     raise RuntimeError("no free port in 8120-8129")
 
@@ -73,7 +70,6 @@ def test_a_smoke_run_starts_the_service_measures_and_reports_then_stops_everythi
     plots = sorted(p.name for p in tmp_path.glob("*/*.png"))
     assert plots == ["ingest-b10-s64-1vu.png", "overview.png", "queries-1vu.png"]
     # Everything started is stopped: the port is free and the scratch database is gone.
-    with socket.socket() as sock:
-        assert sock.connect_ex(("127.0.0.1", port)) != 0
+    assert not port_in_use(port)
     with psycopg.connect(with_database(url, "postgres")) as conn:
         assert conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (scratch_name(url),)).fetchone() is None
