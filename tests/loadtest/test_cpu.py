@@ -1,0 +1,51 @@
+"""CPU accounting from /proc."""
+
+from __future__ import annotations
+
+from loadtest.cpu import CLOCK_TICKS, ProcInfo, Snapshot, cpu_delta, cpu_use, descendants, parse_stat, snapshot
+
+
+def _proc(pid: int, ppid: int, cpu: float, comm: str = "gunicorn", cmdline: str = "") -> ProcInfo:
+    return ProcInfo(pid, ppid, comm, cmdline or comm, cpu)
+
+
+def test_stat_lines_parse_even_when_the_command_name_has_spaces_and_parentheses() -> None:
+    fields = ["S", "41", *["0"] * 9, str(3 * CLOCK_TICKS), str(CLOCK_TICKS), "0", "0", "20", "0", "5"]
+    assert parse_stat("42 (web (worker) 1) " + " ".join(fields)) == ("web (worker) 1", 41, 4.0)
+
+
+def test_the_service_is_its_master_and_every_process_below_it() -> None:
+    procs = {p.pid: p for p in [_proc(1, 0, 0), _proc(10, 1, 0), _proc(11, 10, 0), _proc(12, 10, 0), _proc(20, 1, 0)]}
+    assert descendants(procs, 10) == {10, 11, 12}
+
+
+def test_a_process_born_during_the_run_counts_whole_and_a_reused_pid_starts_from_zero() -> None:
+    before = {1: _proc(1, 0, 5.0), 2: _proc(2, 0, 7.0, comm="old")}
+    after = {1: _proc(1, 0, 6.5), 2: _proc(2, 0, 0.5, comm="new"), 3: _proc(3, 0, 2.0)}
+    assert cpu_delta(before, after, {1, 2, 3, 4}) == 1.5 + 0.5 + 2.0
+
+
+def test_cores_are_cpu_seconds_over_wall_seconds_per_group() -> None:
+    before = Snapshot(0.0, 0.0, 0.0, {10: _proc(10, 1, 1.0), 30: _proc(30, 1, 1.0, "postgres")}, (1.0, 1.0, 1.0))
+    after = Snapshot(
+        10.0,
+        15.0,
+        20.0,
+        {
+            10: _proc(10, 1, 11.0),
+            11: _proc(11, 10, 5.0),
+            30: _proc(30, 1, 6.0, "postgres"),
+            31: _proc(31, 1, 1.0, "postgres"),
+        },
+        (2.0, 1.0, 1.0),
+    )
+    use = cpu_use(before, after, service_root=10, postgres_db_pids={30})
+    assert (use.service_cores, use.postgres_db_cores, use.postgres_all_cores) == (1.5, 0.5, 0.6)
+    assert use.machine_percent == 75.0
+    assert (use.load_start[0], use.load_end[0]) == (1.0, 2.0)
+
+
+def test_a_live_snapshot_sees_this_process() -> None:
+    import os
+
+    assert os.getpid() in snapshot().processes
