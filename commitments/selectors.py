@@ -1,7 +1,7 @@
 """Reads of commitments and of the leaves they seal. Never write.
 
 Commitment rows come from the primary (they are small and read right after creation); leaves
-are read in one ordered range scan of the event table of the stream kind.
+are hashed by the database in one ordered range scan of the event table of the stream kind.
 """
 
 from __future__ import annotations
@@ -20,14 +20,12 @@ from commitments.sql import (
     SELECT_COMMITMENT_LAG,
     SELECT_COMMITMENTS,
     SELECT_LAST_COMMITMENT,
-    SELECT_LEGACY_LEAF_INPUTS,
+    SELECT_LEGACY_LEAVES,
     SELECT_PENDING_STREAMS,
     SELECT_STREAM_HEAD,
-    SELECT_VES_LEAF_INPUTS,
+    SELECT_VES_LEAVES,
 )
 from events.streams import StreamKind
-from ves import legacy_merkle
-from ves import merkle as ves_merkle
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,10 +154,12 @@ def stream_head(*, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind) 
 def leaf_hashes(
     *, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind, sequence_start: int, sequence_end: int
 ) -> list[bytes]:
-    """The leaf hashes of ``sequence_start .. sequence_end`` in order (fewer if events are missing).
+    """The leaf hashes of the stored events of ``sequence_start .. sequence_end``, in order.
 
     VES: ``VES_LEAF_V1`` over the stored signing hash and agent signature. Legacy:
-    ``STATESET_COMMITMENT_LEAF_V1`` over the stored payload hash and entity.
+    ``STATESET_COMMITMENT_LEAF_V1`` over the stored payload hash and entity. The database hashes
+    and packs them (``select_*_leaves.sql``): one row instead of one per event. Fewer leaves than
+    the range holds means events are missing; callers compare the count.
     """
     params: dict[str, Any] = {
         "tenant_id": tenant_id,
@@ -168,35 +168,10 @@ def leaf_hashes(
         "sequence_end": sequence_end,
     }
     with connection.cursor() as cursor:
-        if kind is StreamKind.VES:
-            cursor.execute(SELECT_VES_LEAF_INPUTS, params)
-            rows = cursor.fetchall()
-            leaves = [
-                ves_merkle.leaf_hash(
-                    tenant_id=tenant_id,
-                    store_id=store_id,
-                    sequence_number=seq,
-                    event_signing_hash=bytes(signing_hash),
-                    agent_signature=bytes(signature),
-                )
-                for seq, signing_hash, signature in rows
-            ]
-        else:
-            cursor.execute(SELECT_LEGACY_LEAF_INPUTS, params)
-            rows = cursor.fetchall()
-            leaves = [
-                legacy_merkle.leaf_hash(
-                    tenant_id=tenant_id,
-                    store_id=store_id,
-                    sequence_number=seq,
-                    payload_hash=bytes(payload_hash),
-                    entity_type=entity_type,
-                    entity_id=entity_id,
-                )
-                for seq, payload_hash, entity_type, entity_id in rows
-            ]
-    contiguous = all(row[0] == sequence_start + i for i, row in enumerate(rows))
-    return leaves if contiguous else leaves[: next(i for i, row in enumerate(rows) if row[0] != sequence_start + i)]
+        cursor.execute(SELECT_VES_LEAVES if kind is StreamKind.VES else SELECT_LEGACY_LEAVES, params)
+        count, packed = cursor.fetchone()
+    packed = bytes(packed)
+    return [packed[i : i + 32] for i in range(0, 32 * int(count), 32)]
 
 
 def pending_streams(*, limit: int) -> list[PendingStream]:

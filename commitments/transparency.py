@@ -4,7 +4,7 @@ Entry ``i`` of a stream's log is the commitment leaf of sequence ``i + 1`` (the 
 VES stream, the legacy leaf for a legacy stream); the log's leaf hash is
 ``H(0x00 || entry)``. The log grows only when a commitment is sealed, in the same transaction and
 under the same stream lock, so its size is always the last commitment's ``sequence_end`` and
-every commitment has a checkpoint.
+every commitment has a checkpoint. The nodes are stored as tiles (``ves.tiles``, ADR 0013).
 """
 
 from __future__ import annotations
@@ -18,46 +18,51 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
-from commitments.sql import INSERT_LOG_CHECKPOINT, INSERT_LOG_NODES, SELECT_LOG_CHECKPOINT, SELECT_LOG_NODES
+from commitments.sql import INSERT_LOG_CHECKPOINT, SELECT_LOG_CHECKPOINT, SELECT_LOG_TILES, UPSERT_LOG_TILES
 from events.streams import StreamKind
 from ves import rfc6962
 from ves.checkpoint import sign_checkpoint
+from ves.tiles import TILE_HEIGHT, TiledNodeStore, TileKey, TileWrite
 
-NodeId = tuple[int, int]
 
-
-class PostgresNodeStore:
-    """:class:`ves.rfc6962.NodeStore` over ``log_nodes`` for one stream: one query per call."""
+class PostgresTileStore:
+    """:class:`ves.tiles.TileStore` over ``log_tiles`` for one stream: one query per call (ADR 0013)."""
 
     def __init__(self, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind) -> None:
         self.stream: dict[str, Any] = {"tenant_id": tenant_id, "store_id": store_id, "stream_kind": int(kind)}
-        self.reads = 0
 
-    def get_nodes(self, ids: Sequence[NodeId]) -> list[bytes]:
-        if not ids:
-            return []
-        params = {**self.stream, "levels": [i[0] for i in ids], "indexes": [i[1] for i in ids]}
+    def read_tiles(self, keys: Sequence[TileKey]) -> dict[TileKey, bytes]:
+        if not keys:
+            return {}
+        params = {**self.stream, "tile_levels": [k[0] for k in keys], "tile_indexes": [k[1] for k in keys]}
         with connection.cursor() as cursor:
-            cursor.execute(SELECT_LOG_NODES, params)
-            found = {(level, index): bytes(h) for level, index, h in cursor.fetchall()}
-        self.reads += len(ids)
-        try:
-            return [found[i] for i in ids]
-        except KeyError as exc:
-            raise KeyError(f"log node {exc.args[0]} is not stored") from exc
+            cursor.execute(SELECT_LOG_TILES, params)
+            return {(level, index): bytes(hashes) for level, index, hashes in cursor.fetchall()}
 
-    def put_nodes(self, nodes: Sequence[tuple[NodeId, bytes]]) -> None:
-        if not nodes:
+    def write_tiles(self, writes: Sequence[TileWrite]) -> None:
+        """Caller holds the stream's COMMITMENT_STREAM lock (a tile grows only at its end)."""
+        if not writes:
             return
-        records = b"".join(bytes((level,)) + index.to_bytes(8, "big") + h for (level, index), h in nodes)
-        params = {**self.stream, "records": records, "count": len(nodes)}
+        params = {
+            **self.stream,
+            "tile_levels": [w.key[0] for w in writes],
+            "tile_indexes": [w.key[1] for w in writes],
+            "byte_offsets": [w.offset * 32 for w in writes],
+            "hashes": [w.hashes for w in writes],
+        }
         with connection.cursor() as cursor:
-            cursor.execute(INSERT_LOG_NODES, params)
+            cursor.execute(UPSERT_LOG_TILES, params)
+            written = int(cursor.fetchone()[0])
+        if written != len(writes):
+            raise rfc6962.ProofError(f"{len(writes) - written} of {len(writes)} log tile writes would leave a gap")
 
 
 def log_open(*, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind, size: int) -> rfc6962.MerkleLog:
-    """The stream's log at ``size`` leaves (popcount(size) node reads)."""
-    return rfc6962.MerkleLog(PostgresNodeStore(tenant_id, store_id, kind), size)
+    """The stream's log at ``size`` leaves (one tile query for the frontier; tiles are then kept
+    by the log's node store, so a proof of the same request reads only the tiles it adds)."""
+    return rfc6962.MerkleLog(
+        TiledNodeStore(PostgresTileStore(tenant_id, store_id, kind)), size, level_stride=TILE_HEIGHT
+    )
 
 
 def log_origin_name(kind: StreamKind) -> str:

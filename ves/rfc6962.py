@@ -369,12 +369,14 @@ class CompactRange:
         self.size += 1
         return created
 
-    def extend(self, leaves: Iterable[bytes]) -> list[tuple[NodeId, bytes]]:
+    def extend(self, leaves: Iterable[bytes], *, level_stride: int = 1) -> list[tuple[NodeId, bytes]]:
         """Append many leaf hashes at once; same result as :meth:`append` for each, but faster.
 
         Works level by level: the new nodes of a level form one contiguous run, which is paired
         with list comprehensions after borrowing the frontier's subtree on its left when the run
-        starts at an odd index. Returns every completed node, level by level.
+        starts at an odd index. Returns every completed node, level by level; with
+        ``level_stride`` > 1 only the nodes of levels that are multiples of it (a tiled store
+        keeps nothing else, so the others are never materialised).
         """
         run = list(leaves)
         for leaf in run:
@@ -388,7 +390,8 @@ class CompactRange:
         sha256, prefix = _sha256, _NODE_PREFIX
         start, level = old_size, 0
         while run:
-            created.extend(((level, start + offset), value) for offset, value in enumerate(run))
+            if not level % level_stride:
+                created.extend(((level, start + offset), value) for offset, value in enumerate(run))
             if start & 1:
                 run.insert(0, remaining.pop(level))
                 start -= 1
@@ -414,8 +417,11 @@ class MerkleLog:
     the frontier, so a server process reopens it with ``MerkleLog(store, size)``.
     """
 
-    def __init__(self, store: NodeStore, size: int = 0) -> None:
+    def __init__(self, store: NodeStore, size: int = 0, *, level_stride: int = 1) -> None:
+        """Reopen a log of ``size`` leaves. ``level_stride``: the store keeps only nodes of levels
+        that are multiples of it (``ves.tiles``) and ``append`` hands it nothing else."""
         self.store = store
+        self.level_stride = level_stride
         self._frontier = CompactRange.from_store(size, store)
 
     @property
@@ -434,7 +440,7 @@ class MerkleLog:
         the log at its old size.
         """
         frontier = self.frontier()
-        created = frontier.extend(leaf_hashes)
+        created = frontier.extend(leaf_hashes, level_stride=self.level_stride)
         if created:
             self.store.put_nodes(created)
         self._frontier = frontier

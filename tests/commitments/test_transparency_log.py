@@ -11,13 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from commitments.transparency import PostgresNodeStore, log_open
+from commitments.transparency import PostgresTileStore, log_open
 from events.streams import StreamKind
 from tests.commitments.helpers import create, ingest_ves_case
 from tests.ves.ves_case_vectors import CASES
 from ves import rfc6962
 from ves.checkpoint import verify_checkpoint
 from ves.signing import public_key_from_seed
+from ves.tiles import TILE_HEIGHT, TiledNodeStore
 
 pytestmark = pytest.mark.django_db
 
@@ -111,8 +112,8 @@ def test_postgres_log_matches_the_rfc_definitions(db: None, batches: list[list[b
         log.append(hashed)
         leaves += hashed
         sizes.append(len(leaves))
-    store_ = PostgresNodeStore(tenant, store, StreamKind.LEGACY)
-    log = rfc6962.MerkleLog(store_, len(leaves))
+    store_ = TiledNodeStore(PostgresTileStore(tenant, store, StreamKind.LEGACY))
+    log = rfc6962.MerkleLog(store_, len(leaves), level_stride=TILE_HEIGHT)
     for size in sizes:
         assert log.root(size) == rfc6962.root(leaves[:size])
         index = size // 2
