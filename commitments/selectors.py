@@ -1,7 +1,7 @@
 """Reads of commitments and of the leaves they seal. Never write.
 
 Commitment rows come from the primary (they are small and read right after creation); leaves
-are hashed by the database in one ordered range scan of the event table of the stream kind.
+are packed by the database in one ordered range scan of the event table of the stream kind.
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ from commitments.sql import (
     SELECT_COMMITMENT_LAG,
     SELECT_COMMITMENTS,
     SELECT_LAST_COMMITMENT,
-    SELECT_LEGACY_LEAVES,
+    SELECT_LEGACY_LEAF_RECORDS,
     SELECT_PENDING_STREAMS,
     SELECT_STREAM_HEAD,
-    SELECT_VES_LEAVES,
+    SELECT_VES_LEAF_RECORDS,
 )
 from events.streams import StreamKind
+from ves import leaf_records
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,9 +158,9 @@ def leaf_hashes(
     """The leaf hashes of the stored events of ``sequence_start .. sequence_end``, in order.
 
     VES: ``VES_LEAF_V1`` over the stored signing hash and agent signature. Legacy:
-    ``STATESET_COMMITMENT_LEAF_V1`` over the stored payload hash and entity. The database hashes
-    and packs them (``select_*_leaves.sql``): one row instead of one per event. Fewer leaves than
-    the range holds means events are missing; callers compare the count.
+    ``STATESET_COMMITMENT_LEAF_V1`` over the stored payload hash and entity. The database packs
+    the inputs into one value (``select_*_leaf_records.sql``) and :mod:`ves.leaf_records` hashes
+    them; fewer leaves than the range holds means events are missing (callers compare the count).
     """
     params: dict[str, Any] = {
         "tenant_id": tenant_id,
@@ -167,11 +168,12 @@ def leaf_hashes(
         "sequence_start": sequence_start,
         "sequence_end": sequence_end,
     }
+    is_ves = kind is StreamKind.VES
     with connection.cursor() as cursor:
-        cursor.execute(SELECT_VES_LEAVES if kind is StreamKind.VES else SELECT_LEGACY_LEAVES, params)
-        count, packed = cursor.fetchone()
-    packed = bytes(packed)
-    return [packed[i : i + 32] for i in range(0, 32 * int(count), 32)]
+        cursor.execute(SELECT_VES_LEAF_RECORDS if is_ves else SELECT_LEGACY_LEAF_RECORDS, params)
+        packed = bytes(cursor.fetchone()[0])
+    hash_records = leaf_records.ves_leaves if is_ves else leaf_records.legacy_leaves
+    return hash_records(tenant_id=tenant_id, store_id=store_id, first=sequence_start, packed=packed)
 
 
 def pending_streams(*, limit: int) -> list[PendingStream]:

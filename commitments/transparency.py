@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import accumulate
 from typing import Any
 
 from django.conf import settings
@@ -48,7 +49,9 @@ class PostgresTileStore:
             "tile_levels": [w.key[0] for w in writes],
             "tile_indexes": [w.key[1] for w in writes],
             "byte_offsets": [w.offset * 32 for w in writes],
-            "hashes": [w.hashes for w in writes],
+            "packed": b"".join(w.hashes for w in writes),
+            "starts": list(accumulate((len(w.hashes) for w in writes[:-1]), initial=0)),
+            "lengths": [len(w.hashes) for w in writes],
         }
         with connection.cursor() as cursor:
             cursor.execute(UPSERT_LOG_TILES, params)

@@ -89,23 +89,30 @@ def tile_writes(nodes: Iterable[tuple[NodeId, bytes]]) -> list[TileWrite]:
 
     Nodes of levels that are not multiples of ``TILE_HEIGHT`` are dropped (they are recomputed on
     read). Within a level, nodes must come in consecutive index order, as ``extend`` creates them.
+    A tight loop: 10,000 leaves of one append are sliced into about 40 writes.
     """
-    runs: dict[TileKey, tuple[int, bytearray]] = {}
-    order: list[TileKey] = []
+    writes: list[TileWrite] = []
+    seen: set[TileKey] = set()
+    run: list[bytes] = []
+    key: TileKey = (-1, -1)
+    first = level_of_run = next_index = -1
     for (level, index), value in nodes:
         if level % TILE_HEIGHT:
             continue
+        if level == level_of_run and index == next_index and index & (TILE_WIDTH - 1):
+            run.append(value)
+            next_index += 1
+            continue
+        if run:
+            writes.append(TileWrite(key, first, b"".join(run)))
         key = (level // TILE_HEIGHT, index >> TILE_HEIGHT)
-        offset = index & (TILE_WIDTH - 1)
-        run = runs.get(key)
-        if run is None:
-            runs[key] = (offset, bytearray(value))
-            order.append(key)
-        elif run[0] + len(run[1]) // _HASH_LEN == offset:
-            run[1].extend(value)
-        else:
+        if key in seen:
             raise ProofError(f"node {(level, index)} does not follow the previous node of its tile")
-    return [TileWrite(key, runs[key][0], bytes(runs[key][1])) for key in order]
+        seen.add(key)
+        run, first, level_of_run, next_index = [value], index & (TILE_WIDTH - 1), level, index + 1
+    if run:
+        writes.append(TileWrite(key, first, b"".join(run)))
+    return writes
 
 
 def tile_nodes(key: TileKey, packed: bytes) -> list[tuple[NodeId, bytes]]:

@@ -1,13 +1,16 @@
 -- Store newly completed hashes of one stream's log in its tiles (ves.tiles.TileWrite: tile key,
--- first hash position, packed hashes). A write at position 0 inserts the tile (or rewrites its
+-- first hash position, packed hashes). The writes' hashes arrive concatenated in one bytea with
+-- each write's start and length: psycopg formats a bytea[] element by element as escaped text,
+-- which cost more than the whole statement. A write at position 0 inserts the tile (or rewrites its
 -- prefix when retried); a later position extends the stored tile with overlay(), which both
 -- appends and, for hashes already stored, rewrites the same bytes, so the statement is
 -- idempotent. A write that would leave a gap matches nothing and is missing from the count, which
 -- the caller checks. Runs under the COMMITMENT_STREAM lock in the commitment's transaction.
 -- Index: log_tiles_pkey. Locks: the written rows. Rows: about one per 256 new leaves.
 WITH w AS (
-    SELECT * FROM unnest(%(tile_levels)s::smallint[], %(tile_indexes)s::bigint[], %(byte_offsets)s::integer[],
-                         %(hashes)s::bytea[]) AS w(tile_level, tile_index, byte_offset, hashes)
+    SELECT u.tile_level, u.tile_index, u.byte_offset, substring(%(packed)s::bytea FROM u.start + 1 FOR u.length) AS hashes
+    FROM unnest(%(tile_levels)s::smallint[], %(tile_indexes)s::bigint[], %(byte_offsets)s::integer[],
+                %(starts)s::integer[], %(lengths)s::integer[]) AS u(tile_level, tile_index, byte_offset, start, length)
 ), extended AS (
     UPDATE log_tiles t SET hashes = overlay(t.hashes PLACING w.hashes FROM w.byte_offset + 1)
     FROM w

@@ -55,7 +55,7 @@ def test_tiled_roots_and_proofs_equal_the_rfc_definitions(batches: list[int], pi
 def test_a_log_past_two_tile_levels_matches_the_node_per_row_store() -> None:
     """70,000 leaves reach level 16 (the third stored level); every node agrees with a full store."""
     count = 70_000
-    log, tiles, data = tiled_log([30_000, 1, 39_999])
+    _, tiles, data = tiled_log([30_000, 1, 39_999])
     full = rfc6962.InMemoryNodeStore()
     rfc6962.MerkleLog(full, 0).append(data)
     assert {key[0] for key in tiles.tiles} == {0, 1, 2}
