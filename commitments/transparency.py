@@ -9,7 +9,9 @@ every commitment has a checkpoint. The nodes are stored as tiles (``ves.tiles``,
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +25,15 @@ from commitments.sql import INSERT_LOG_CHECKPOINT, SELECT_LOG_CHECKPOINT, SELECT
 from events.streams import StreamKind
 from ves import rfc6962
 from ves.checkpoint import sign_checkpoint
-from ves.tiles import TILE_HEIGHT, TiledNodeStore, TileKey, TileWrite
+from ves.tiles import TILE_HEIGHT, TILE_WIDTH, TiledNodeStore, TileKey, TileWrite
+
+# Full tiles (256 hashes) never change, so every process keeps the most recently read ones:
+# the upper tiles of a stream, which nearly every proof touches, are then read once. 1,024 tiles
+# of 8 KB = 8 MB a process at most. Partial tiles (a stream's right edge) are always read afresh.
+FULL_TILE_CACHE_SIZE = 1024
+_FULL_TILE_BYTES = TILE_WIDTH * 32
+_full_tiles: OrderedDict[tuple[uuid.UUID, uuid.UUID, int, int, int], bytes] = OrderedDict()
+_full_tiles_lock = threading.Lock()
 
 
 class PostgresTileStore:
@@ -31,14 +41,30 @@ class PostgresTileStore:
 
     def __init__(self, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind) -> None:
         self.stream: dict[str, Any] = {"tenant_id": tenant_id, "store_id": store_id, "stream_kind": int(kind)}
+        self._prefix = (tenant_id, store_id, int(kind))
 
     def read_tiles(self, keys: Sequence[TileKey]) -> dict[TileKey, bytes]:
-        if not keys:
-            return {}
-        params = {**self.stream, "tile_levels": [k[0] for k in keys], "tile_indexes": [k[1] for k in keys]}
+        found: dict[TileKey, bytes] = {}
+        with _full_tiles_lock:
+            for key in keys:
+                cached = _full_tiles.get((*self._prefix, *key))
+                if cached is not None:
+                    _full_tiles.move_to_end((*self._prefix, *key))
+                    found[key] = cached
+        missing = [key for key in keys if key not in found]
+        if not missing:
+            return found
+        params = {**self.stream, "tile_levels": [k[0] for k in missing], "tile_indexes": [k[1] for k in missing]}
         with connection.cursor() as cursor:
             cursor.execute(SELECT_LOG_TILES, params)
-            return {(level, index): bytes(hashes) for level, index, hashes in cursor.fetchall()}
+            read = {(level, index): bytes(hashes) for level, index, hashes in cursor.fetchall()}
+        with _full_tiles_lock:
+            for key, packed in read.items():
+                if len(packed) == _FULL_TILE_BYTES:
+                    _full_tiles[(*self._prefix, *key)] = packed
+            while len(_full_tiles) > FULL_TILE_CACHE_SIZE:
+                _full_tiles.popitem(last=False)
+        return found | read
 
     def write_tiles(self, writes: Sequence[TileWrite]) -> None:
         """Caller holds the stream's COMMITMENT_STREAM lock (a tile grows only at its end)."""
@@ -60,12 +86,17 @@ class PostgresTileStore:
             raise rfc6962.ProofError(f"{len(writes) - written} of {len(writes)} log tile writes would leave a gap")
 
 
-def log_open(*, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind, size: int) -> rfc6962.MerkleLog:
-    """The stream's log at ``size`` leaves (one tile query for the frontier; tiles are then kept
-    by the log's node store, so a proof of the same request reads only the tiles it adds)."""
-    return rfc6962.MerkleLog(
-        TiledNodeStore(PostgresTileStore(tenant_id, store_id, kind)), size, level_stride=TILE_HEIGHT
-    )
+def log_open(
+    *, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind, size: int, proofs_only: bool = False
+) -> rfc6962.MerkleLog:
+    """The stream's log at ``size`` leaves.
+
+    Appending needs the frontier (one tile query, here). ``proofs_only`` skips it: a proof or
+    root then reads just the tiles it needs, in one query, and the log's node store keeps them,
+    so the leaf and root of the same request usually need no further query.
+    """
+    store = TiledNodeStore(PostgresTileStore(tenant_id, store_id, kind))
+    return rfc6962.MerkleLog(store, size, level_stride=TILE_HEIGHT, load_frontier=not proofs_only)
 
 
 def log_origin_name(kind: StreamKind) -> str:

@@ -417,20 +417,27 @@ class MerkleLog:
     the frontier, so a server process reopens it with ``MerkleLog(store, size)``.
     """
 
-    def __init__(self, store: NodeStore, size: int = 0, *, level_stride: int = 1) -> None:
+    def __init__(self, store: NodeStore, size: int = 0, *, level_stride: int = 1, load_frontier: bool = True) -> None:
         """Reopen a log of ``size`` leaves. ``level_stride``: the store keeps only nodes of levels
-        that are multiples of it (``ves.tiles``) and ``append`` hands it nothing else."""
+        that are multiples of it (``ves.tiles``) and ``append`` hands it nothing else.
+        ``load_frontier=False`` defers reading the frontier until an append needs it: a log opened
+        only to serve proofs then reads nothing but the nodes of its proofs and roots (a missing
+        node raises :class:`KeyError` then rather than here)."""
+        _check_size(size, "size")
         self.store = store
         self.level_stride = level_stride
-        self._frontier = CompactRange.from_store(size, store)
+        self._size = size
+        self._frontier: CompactRange | None = CompactRange.from_store(size, store) if load_frontier else None
 
     @property
     def size(self) -> int:
         """Number of leaves appended."""
-        return self._frontier.size
+        return self._size
 
     def frontier(self) -> CompactRange:
         """A copy of the current frontier."""
+        if self._frontier is None:
+            self._frontier = CompactRange.from_store(self._size, self.store)
         return CompactRange(self._frontier.size, self._frontier.hashes)
 
     def append(self, leaf_hashes: Iterable[bytes]) -> int:
@@ -443,16 +450,16 @@ class MerkleLog:
         created = frontier.extend(leaf_hashes, level_stride=self.level_stride)
         if created:
             self.store.put_nodes(created)
-        self._frontier = frontier
+        self._frontier, self._size = frontier, frontier.size
         return frontier.size
 
     def root(self, size: int | None = None) -> bytes:
         """MTH of the first ``size`` leaves (default: all)."""
         size = self._size_arg(size)
-        if size == self.size:
-            return self._frontier.root()
         if size == 0:
             return EMPTY_ROOT
+        if size == self.size and self._frontier is not None:
+            return self._frontier.root()
         return _fold_right(self.store.get_nodes(perfect_subtrees(0, size)))
 
     def inclusion_proof(self, leaf_index: int, size: int | None = None) -> list[bytes]:

@@ -34,7 +34,7 @@ def at_0002() -> Iterator[None]:
 
 
 def executor_leaf_nodes() -> list[tuple[str, str]]:
-    return MigrationExecutor(connection).loader.graph.leaf_nodes()
+    return list(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
 
 def _insert_nodes(tenant: uuid.UUID, store: uuid.UUID, nodes: list[tuple[tuple[int, int], bytes]]) -> None:
