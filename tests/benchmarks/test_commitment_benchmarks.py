@@ -87,7 +87,7 @@ def test_commitment_create_10k(benchmark: BenchmarkFixture, admin_client: APICli
         return dict(response.json())
 
     benchmark.extra_info["events"] = EVENTS
-    created = benchmark.pedantic(create, setup=reset, rounds=15, iterations=1, warmup_rounds=1)  # type: ignore[no-untyped-call]
+    created = benchmark.pedantic(create, setup=reset, rounds=21, iterations=1, warmup_rounds=1)  # type: ignore[no-untyped-call]
 
     leaves = _python_leaves(tenant_id, store_id)
     assert created["merkle_root"] == ves_merkle.merkle_root(leaves).hex()
