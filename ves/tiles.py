@@ -183,6 +183,7 @@ class TiledNodeStore:
         self.reads = 0
         self.tile_reads = 0
         self._cache: dict[TileKey, bytes] = {}
+        self._derived: dict[NodeId, bytes] = {}
 
     def get_nodes(self, ids: Sequence[NodeId]) -> list[bytes]:
         """See :meth:`ves.rfc6962.NodeStore.get_nodes`."""
@@ -198,8 +199,12 @@ class TiledNodeStore:
                 raise KeyError(node_id)
             if count == 1:
                 out.append(packed[offset * _HASH_LEN : (offset + 1) * _HASH_LEN])
-            else:
-                out.append(subtree_root(packed, offset, count))
+                continue
+            derived = self._derived.get(node_id)
+            if derived is None:
+                # A proof and the root of the same size share their right-edge subtrees.
+                derived = self._derived[node_id] = subtree_root(packed, offset, count)
+            out.append(derived)
         self.reads += len(ids)
         return out
 
@@ -210,3 +215,4 @@ class TiledNodeStore:
             self.tiles.write_tiles(writes)
         for write in writes:
             self._cache.pop(write.key, None)
+        self._derived.clear()
