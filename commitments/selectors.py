@@ -1,7 +1,7 @@
 """Reads of commitments and of the leaves they seal. Never write.
 
 Commitment rows come from the primary (they are small and read right after creation); leaves
-are read in one ordered range scan of the event table of the stream kind.
+are packed by the database in one ordered range scan of the event table of the stream kind.
 """
 
 from __future__ import annotations
@@ -20,14 +20,13 @@ from commitments.sql import (
     SELECT_COMMITMENT_LAG,
     SELECT_COMMITMENTS,
     SELECT_LAST_COMMITMENT,
-    SELECT_LEGACY_LEAF_INPUTS,
+    SELECT_LEGACY_LEAF_RECORDS,
     SELECT_PENDING_STREAMS,
     SELECT_STREAM_HEAD,
-    SELECT_VES_LEAF_INPUTS,
+    SELECT_VES_LEAF_RECORDS,
 )
 from events.streams import StreamKind
-from ves import legacy_merkle
-from ves import merkle as ves_merkle
+from ves import leaf_records
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,10 +155,12 @@ def stream_head(*, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind) 
 def leaf_hashes(
     *, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind, sequence_start: int, sequence_end: int
 ) -> list[bytes]:
-    """The leaf hashes of ``sequence_start .. sequence_end`` in order (fewer if events are missing).
+    """The leaf hashes of the stored events of ``sequence_start .. sequence_end``, in order.
 
     VES: ``VES_LEAF_V1`` over the stored signing hash and agent signature. Legacy:
-    ``STATESET_COMMITMENT_LEAF_V1`` over the stored payload hash and entity.
+    ``STATESET_COMMITMENT_LEAF_V1`` over the stored payload hash and entity. The database packs
+    the inputs into one value (``select_*_leaf_records.sql``) and :mod:`ves.leaf_records` hashes
+    them; fewer leaves than the range holds means events are missing (callers compare the count).
     """
     params: dict[str, Any] = {
         "tenant_id": tenant_id,
@@ -167,36 +168,12 @@ def leaf_hashes(
         "sequence_start": sequence_start,
         "sequence_end": sequence_end,
     }
+    is_ves = kind is StreamKind.VES
     with connection.cursor() as cursor:
-        if kind is StreamKind.VES:
-            cursor.execute(SELECT_VES_LEAF_INPUTS, params)
-            rows = cursor.fetchall()
-            leaves = [
-                ves_merkle.leaf_hash(
-                    tenant_id=tenant_id,
-                    store_id=store_id,
-                    sequence_number=seq,
-                    event_signing_hash=bytes(signing_hash),
-                    agent_signature=bytes(signature),
-                )
-                for seq, signing_hash, signature in rows
-            ]
-        else:
-            cursor.execute(SELECT_LEGACY_LEAF_INPUTS, params)
-            rows = cursor.fetchall()
-            leaves = [
-                legacy_merkle.leaf_hash(
-                    tenant_id=tenant_id,
-                    store_id=store_id,
-                    sequence_number=seq,
-                    payload_hash=bytes(payload_hash),
-                    entity_type=entity_type,
-                    entity_id=entity_id,
-                )
-                for seq, payload_hash, entity_type, entity_id in rows
-            ]
-    contiguous = all(row[0] == sequence_start + i for i, row in enumerate(rows))
-    return leaves if contiguous else leaves[: next(i for i, row in enumerate(rows) if row[0] != sequence_start + i)]
+        cursor.execute(SELECT_VES_LEAF_RECORDS if is_ves else SELECT_LEGACY_LEAF_RECORDS, params)
+        packed = bytes(cursor.fetchone()[0])
+    hash_records = leaf_records.ves_leaves if is_ves else leaf_records.legacy_leaves
+    return hash_records(tenant_id=tenant_id, store_id=store_id, first=sequence_start, packed=packed)
 
 
 def pending_streams(*, limit: int) -> list[PendingStream]:

@@ -100,7 +100,7 @@ def main() -> None:
     def reset(agent: Agent) -> None:
         params = [str(agent.tenant_id), str(agent.store_id)]
         with connection.cursor() as cursor:
-            for table in ("log_checkpoints", "log_nodes", "commitments"):
+            for table in ("log_checkpoints", "log_tiles", "commitments"):
                 cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s AND store_id = %s", params)  # noqa: S608
 
     def commit(agent: Agent, n: int) -> None:

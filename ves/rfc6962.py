@@ -369,12 +369,14 @@ class CompactRange:
         self.size += 1
         return created
 
-    def extend(self, leaves: Iterable[bytes]) -> list[tuple[NodeId, bytes]]:
+    def extend(self, leaves: Iterable[bytes], *, level_stride: int = 1) -> list[tuple[NodeId, bytes]]:
         """Append many leaf hashes at once; same result as :meth:`append` for each, but faster.
 
         Works level by level: the new nodes of a level form one contiguous run, which is paired
         with list comprehensions after borrowing the frontier's subtree on its left when the run
-        starts at an odd index. Returns every completed node, level by level.
+        starts at an odd index. Returns every completed node, level by level; with
+        ``level_stride`` > 1 only the nodes of levels that are multiples of it (a tiled store
+        keeps nothing else, so the others are never materialised).
         """
         run = list(leaves)
         for leaf in run:
@@ -388,7 +390,8 @@ class CompactRange:
         sha256, prefix = _sha256, _NODE_PREFIX
         start, level = old_size, 0
         while run:
-            created.extend(((level, start + offset), value) for offset, value in enumerate(run))
+            if not level % level_stride:
+                created.extend(((level, start + offset), value) for offset, value in enumerate(run))
             if start & 1:
                 run.insert(0, remaining.pop(level))
                 start -= 1
@@ -414,17 +417,27 @@ class MerkleLog:
     the frontier, so a server process reopens it with ``MerkleLog(store, size)``.
     """
 
-    def __init__(self, store: NodeStore, size: int = 0) -> None:
+    def __init__(self, store: NodeStore, size: int = 0, *, level_stride: int = 1, load_frontier: bool = True) -> None:
+        """Reopen a log of ``size`` leaves. ``level_stride``: the store keeps only nodes of levels
+        that are multiples of it (``ves.tiles``) and ``append`` hands it nothing else.
+        ``load_frontier=False`` defers reading the frontier until an append needs it: a log opened
+        only to serve proofs then reads nothing but the nodes of its proofs and roots (a missing
+        node raises :class:`KeyError` then rather than here)."""
+        _check_size(size, "size")
         self.store = store
-        self._frontier = CompactRange.from_store(size, store)
+        self.level_stride = level_stride
+        self._size = size
+        self._frontier: CompactRange | None = CompactRange.from_store(size, store) if load_frontier else None
 
     @property
     def size(self) -> int:
         """Number of leaves appended."""
-        return self._frontier.size
+        return self._size
 
     def frontier(self) -> CompactRange:
         """A copy of the current frontier."""
+        if self._frontier is None:
+            self._frontier = CompactRange.from_store(self._size, self.store)
         return CompactRange(self._frontier.size, self._frontier.hashes)
 
     def append(self, leaf_hashes: Iterable[bytes]) -> int:
@@ -434,19 +447,19 @@ class MerkleLog:
         the log at its old size.
         """
         frontier = self.frontier()
-        created = frontier.extend(leaf_hashes)
+        created = frontier.extend(leaf_hashes, level_stride=self.level_stride)
         if created:
             self.store.put_nodes(created)
-        self._frontier = frontier
+        self._frontier, self._size = frontier, frontier.size
         return frontier.size
 
     def root(self, size: int | None = None) -> bytes:
         """MTH of the first ``size`` leaves (default: all)."""
         size = self._size_arg(size)
-        if size == self.size:
-            return self._frontier.root()
         if size == 0:
             return EMPTY_ROOT
+        if size == self.size and self._frontier is not None:
+            return self._frontier.root()
         return _fold_right(self.store.get_nodes(perfect_subtrees(0, size)))
 
     def inclusion_proof(self, leaf_index: int, size: int | None = None) -> list[bytes]:

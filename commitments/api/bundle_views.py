@@ -56,7 +56,13 @@ class _BundleApi(TenantApiMixin):
         if commitment is None or checkpoint is None:
             raise errors.EventNotCommittedError(f"Event {parsed_id} (sequence {seq}) is not committed yet.")
         proof = commitment_proof(commitment=commitment, sequence_number=seq)
-        log = log_open(tenant_id=event.tenant_id, store_id=event.store_id, kind=self.kind, size=checkpoint.tree_size)
+        log = log_open(
+            tenant_id=event.tenant_id,
+            store_id=event.store_id,
+            kind=self.kind,
+            size=checkpoint.tree_size,
+            proofs_only=True,
+        )
         if self.kind is StreamKind.VES:
             event_body, commitment_body, root_name = (
                 ves_event_output(event),

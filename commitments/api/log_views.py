@@ -73,7 +73,7 @@ class _InclusionApi(_LogApi):
         size = self.size_param(request, "tree_size", latest)
         if seq > size:
             raise errors.InvalidTreeSizeError(f"Sequence {seq} is not in the log's first {size} entries.")
-        log = log_open(tenant_id=tenant_id, store_id=store_id, kind=self.kind, size=latest.tree_size)
+        log = log_open(tenant_id=tenant_id, store_id=store_id, kind=self.kind, size=latest.tree_size, proofs_only=True)
         proof = log.inclusion_proof(seq - 1, size)
         leaf = log.store.get_nodes([(0, seq - 1)])[0]
         return Response(
@@ -97,7 +97,7 @@ class _ConsistencyApi(_LogApi):
         first = query_int(request, "first", default=0, minimum=0)
         if first > second:
             raise errors.InvalidTreeSizeError(f"'first' {first} is beyond 'second' {second}.")
-        log = log_open(tenant_id=tenant_id, store_id=store_id, kind=self.kind, size=latest.tree_size)
+        log = log_open(tenant_id=tenant_id, store_id=store_id, kind=self.kind, size=latest.tree_size, proofs_only=True)
         proof = log.consistency_proof(first, second) if 0 < first < second else []
         return Response(
             {

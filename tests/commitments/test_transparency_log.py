@@ -11,13 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from commitments.transparency import PostgresNodeStore, log_open
+from commitments.transparency import PostgresTileStore, log_open
 from events.streams import StreamKind
 from tests.commitments.helpers import create, ingest_ves_case
 from tests.ves.ves_case_vectors import CASES
 from ves import rfc6962
 from ves.checkpoint import verify_checkpoint
 from ves.signing import public_key_from_seed
+from ves.tiles import TILE_HEIGHT, TiledNodeStore
 
 pytestmark = pytest.mark.django_db
 
@@ -111,8 +112,8 @@ def test_postgres_log_matches_the_rfc_definitions(db: None, batches: list[list[b
         log.append(hashed)
         leaves += hashed
         sizes.append(len(leaves))
-    store_ = PostgresNodeStore(tenant, store, StreamKind.LEGACY)
-    log = rfc6962.MerkleLog(store_, len(leaves))
+    store_ = TiledNodeStore(PostgresTileStore(tenant, store, StreamKind.LEGACY))
+    log = rfc6962.MerkleLog(store_, len(leaves), level_stride=TILE_HEIGHT)
     for size in sizes:
         assert log.root(size) == rfc6962.root(leaves[:size])
         index = size // 2
@@ -121,3 +122,24 @@ def test_postgres_log_matches_the_rfc_definitions(db: None, batches: list[list[b
             assert log.consistency_proof(size, len(leaves)) == rfc6962.consistency_proof(size, leaves)
     n = len(leaves)
     assert store_.reads <= 5 * len(sizes) * (2 * n.bit_length() + 2)  # O(log n) reads, never a rehash
+
+
+def test_proofs_over_full_tiles_read_one_query_and_equal_the_rfc_definitions(
+    db: None, django_assert_max_num_queries: Any
+) -> None:
+    """1,300 entries fill five level-0 tiles; proofs-only logs read only the tiles they need, once."""
+    tenant, store = uuid.uuid4(), uuid.uuid4()
+    leaves = [rfc6962.leaf_hash(i.to_bytes(4, "big")) for i in range(1_300)]
+    log_open(tenant_id=tenant, store_id=store, kind=StreamKind.VES, size=0).append(leaves[:700])
+    log_open(tenant_id=tenant, store_id=store, kind=StreamKind.VES, size=700).append(leaves[700:])
+    for _ in range(2):  # the second round serves the full tiles from the process cache
+        for index, size in ((0, 1_300), (511, 1_000), (1_299, 1_300), (700, 701), (5, 256)):
+            with django_assert_max_num_queries(1):
+                log = log_open(tenant_id=tenant, store_id=store, kind=StreamKind.VES, size=1_300, proofs_only=True)
+                proof = log.inclusion_proof(index, size)
+                leaf = log.store.get_nodes([(0, index)])[0]
+                root = log.root(size)
+            assert proof == rfc6962.inclusion_proof(index, leaves[:size])
+            assert (leaf, root) == (leaves[index], rfc6962.root(leaves[:size]))
+        log = log_open(tenant_id=tenant, store_id=store, kind=StreamKind.VES, size=1_300, proofs_only=True)
+        assert log.consistency_proof(300, 1_300) == rfc6962.consistency_proof(300, leaves)
