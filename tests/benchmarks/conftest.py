@@ -1,0 +1,90 @@
+"""The ``calibrated`` fixture and the streams the benchmarks read from (ADR 0007).
+
+Every benchmark goes through ``calibrated(target, rounds=N)``: pytest-benchmark's ``pedantic``
+mode with one call per round, whose untimed ``setup`` hook times the calibration workload every
+few rounds. The calibration samples are therefore spread over the benchmark's own run, and a load
+change during the run slows both. ``extra_info`` carries ``calibration_min``; the gate
+(``scripts/check_regression.py``) divides the benchmark's minimum by it.
+
+``BENCH_QUICK=1`` (set by ``make bench-check``) halves every round count. Under xdist
+(``make test``) pytest-benchmark is disabled and each target runs once, as a smoke test.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+import orjson
+import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
+from rest_framework.test import APIClient
+
+from tests.benchmarks.calibration import CalibrationSampler
+from tests.conftest import legacy_event
+
+T = TypeVar("T")
+
+QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+CALIBRATION_SAMPLES = 30  # per benchmark, spread evenly over its rounds
+
+
+class Calibrated(Protocol):
+    def __call__(self, target: Callable[[], T], *, rounds: int, warmup_rounds: int = ...) -> T: ...
+
+
+def scaled(rounds: int) -> int:
+    """Round count for this run: half in quick mode, never fewer than 10."""
+    return max(10, rounds // 2) if QUICK else rounds
+
+
+@pytest.fixture
+def calibrated(benchmark: BenchmarkFixture) -> Calibrated:
+    def run(target: Callable[[], T], *, rounds: int, warmup_rounds: int = 3) -> T:
+        rounds = scaled(rounds)
+        sampler = CalibrationSampler()
+        every = max(1, rounds // CALIBRATION_SAMPLES)
+        counter = itertools.count()
+
+        def setup() -> None:
+            if next(counter) % every == 0:
+                sampler.sample()
+
+        pedantic: Callable[..., T] = benchmark.pedantic  # untyped in pytest-benchmark; returns target's result
+        result = pedantic(target, setup=setup, rounds=rounds, warmup_rounds=warmup_rounds)
+        sampler.sample()
+        benchmark.extra_info.update(sampler.summary(), quick=QUICK)
+        return result
+
+    return run
+
+
+def payload_of_size(size: int) -> dict[str, Any]:
+    """An order payload whose canonical JSON is ``size`` bytes (± 1)."""
+    payload: dict[str, Any] = {"total": 4200, "currency": "USD", "note": ""}
+    payload["note"] = "x" * max(0, size - len(orjson.dumps(payload)))
+    return payload
+
+
+def ingest_body(tenant_id: uuid.UUID, store_id: uuid.UUID, payload: dict[str, Any], count: int) -> bytes:
+    """One legacy ingest request of ``count`` fresh events, serialised."""
+    return orjson.dumps({"events": [legacy_event(tenant_id, store_id, payload=payload) for _ in range(count)]})
+
+
+def post_json(client: APIClient, path: str, body: bytes) -> Any:
+    return client.post(path, data=body, content_type="application/json")
+
+
+def bodies(factory: Callable[[], bytes], count: int) -> itertools.chain[bytes]:
+    """``count`` request bodies built before the clock starts, then fresh ones if a run wants more."""
+    ready = [factory() for _ in range(count)]
+    return itertools.chain(ready, (factory() for _ in itertools.count()))
+
+
+def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:
+    """Record the load average next to the figures (the machine is shared)."""
+    machine_info["load_average"] = os.getloadavg()
+    machine_info["bench_quick"] = QUICK
