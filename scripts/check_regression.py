@@ -224,10 +224,18 @@ def run_suite(targets: list[str], *, quick: bool, output: Path) -> dict[str, Mea
         "--benchmark-columns=min,median,rounds",
         f"--benchmark-json={output}",
     ]
-    completed = subprocess.run(command, cwd=ROOT, env=env, check=False)  # noqa: S603 - our own interpreter and args
+    log_path = output.with_suffix(".log")
+    started = time.monotonic()
+    with log_path.open("wb") as log:
+        completed = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+            command, cwd=ROOT, env=env, check=False, stdout=log, stderr=subprocess.STDOUT
+        )
     if completed.returncode != 0:
-        raise GateError(f"the benchmark suite failed (pytest exit {completed.returncode})")
-    return load_run(output)
+        print(log_path.read_text("utf-8", errors="replace")[-4000:], file=sys.stderr)
+        raise GateError(f"the benchmark suite failed (pytest exit {completed.returncode}, log {log_path})")
+    run = load_run(output)
+    print(f"measured {len(run)} benchmarks in {time.monotonic() - started:.0f} s ({output.relative_to(ROOT)})")
+    return run
 
 
 def _run_path(label: str) -> Path:
@@ -289,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         baseline = load_baseline(args.baseline)
         print(f"load average before: {load_average()}")
         first = load_run(args.run) if args.run else run_suite([SUITE], quick=args.quick, output=_run_path("check"))
-        started = time.monotonic()
+        retry_started = time.monotonic()
         verdicts = gate(baseline, first, threshold=args.threshold, retries=args.retries, measure=measure)
     except GateError as exc:
         print(f"check_regression: {exc}", file=sys.stderr)
@@ -299,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     retried = sum(v.attempts - 1 for v in verdicts)
     print(
         f"threshold +{args.threshold:.0%} on benchmark/calibration; {len(verdicts)} benchmarks,"
-        f" {len(failed)} failed, {retried} re-measurements ({time.monotonic() - started:.0f} s);"
+        f" {len(failed)} failed, {retried} re-measurements ({time.monotonic() - retry_started:.0f} s);"
         f" load average after: {load_average()}"
     )
     if any(v.status == "MISSING" for v in failed):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
@@ -24,6 +25,7 @@ from pytest_benchmark.fixture import BenchmarkFixture
 from rest_framework.test import APIClient
 
 from tests.benchmarks.calibration import CalibrationSampler
+from tests.benchmarks.clock import CpuClock, backend_pid
 from tests.conftest import legacy_event
 
 T = TypeVar("T")
@@ -33,7 +35,15 @@ CALIBRATION_SAMPLES = 30  # per benchmark, spread evenly over its rounds
 
 
 class Calibrated(Protocol):
-    def __call__(self, target: Callable[[], T], *, rounds: int, warmup_rounds: int = ...) -> T: ...
+    def __call__(
+        self,
+        target: Callable[[], T],
+        *,
+        rounds: int,
+        warmup_rounds: int = ...,
+        database: bool = ...,
+        cpu_clock: bool = ...,
+    ) -> T: ...
 
 
 def scaled(rounds: int) -> int:
@@ -43,9 +53,27 @@ def scaled(rounds: int) -> int:
 
 @pytest.fixture
 def calibrated(benchmark: BenchmarkFixture) -> Calibrated:
-    def run(target: Callable[[], T], *, rounds: int, warmup_rounds: int = 3) -> T:
+    def run(
+        target: Callable[[], T],
+        *,
+        rounds: int,
+        warmup_rounds: int = 3,
+        database: bool = False,
+        cpu_clock: bool = True,
+    ) -> T:
+        """Time ``target`` ``rounds`` times (halved in quick mode), interleaved with the calibration.
+
+        ``database``: the target talks to PostgreSQL, and the clock adds the CPU of the backend
+        serving it. ``cpu_clock=False``: wall time
+        (``perf_counter``), for micro-benchmarks of a few µs, where reading the CPU clock would cost
+        as much as the operation and the minimum of many rounds is steady anyway.
+        """
         rounds = scaled(rounds)
-        sampler = CalibrationSampler()
+        clock: Callable[[], float] = time.perf_counter
+        if cpu_clock:
+            clock = cpu = CpuClock(backend_pid() if database else None)
+            benchmark._timer = cpu  # pytest-benchmark reads its timer from here for every round
+        sampler = CalibrationSampler(clock=clock)
         every = max(1, rounds // CALIBRATION_SAMPLES)
         counter = itertools.count()
 
@@ -54,9 +82,16 @@ def calibrated(benchmark: BenchmarkFixture) -> Calibrated:
                 sampler.sample()
 
         pedantic: Callable[..., T] = benchmark.pedantic  # untyped in pytest-benchmark; returns target's result
-        result = pedantic(target, setup=setup, rounds=rounds, warmup_rounds=warmup_rounds)
-        sampler.sample()
-        benchmark.extra_info.update(sampler.summary(), quick=QUICK)
+        try:
+            result = pedantic(target, setup=setup, rounds=rounds, warmup_rounds=warmup_rounds)
+            sampler.sample()
+            if isinstance(clock, CpuClock) and clock.pid is not None:  # the clock read the right backend
+                assert backend_pid() == clock.pid
+        finally:
+            if isinstance(clock, CpuClock):
+                clock.close()
+        clock_name = "cpu: thread + backend" if database and cpu_clock else "cpu: thread" if cpu_clock else "wall"
+        benchmark.extra_info.update(sampler.summary(), quick=QUICK, clock=clock_name)
         return result
 
     return run

@@ -17,8 +17,8 @@ from tests.tenants.factories import issue_key, make_tenant
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ROUNDS_SINGLE = 200
-ROUNDS_BATCH = 40
+ROUNDS_SINGLE = 300
+ROUNDS_BATCH = 60
 
 
 def _ingest(calibrated: Calibrated, *, payload_bytes: int, events: int, rounds: int) -> None:
@@ -28,7 +28,7 @@ def _ingest(calibrated: Calibrated, *, payload_bytes: int, events: int, rounds: 
     payload = payload_of_size(payload_bytes)
     ready = bodies(lambda: ingest_body(tenant.id, store_id, payload, events), scaled(rounds) + 4)
 
-    response = calibrated(lambda: post_json(client, "/api/v1/events/ingest", next(ready)), rounds=rounds)
+    response = calibrated(lambda: post_json(client, "/api/v1/events/ingest", next(ready)), rounds=rounds, database=True)
 
     assert response.status_code == 200, response.content
     assert response.json()["events_accepted"] == events

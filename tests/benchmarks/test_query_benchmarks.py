@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 STREAM_EVENTS = 1_000
 ENTITY_EVERY = 50
-ROUNDS = 200
+ROUNDS = 300
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def test_query_by_id(calibrated: Calibrated, stream: Stream) -> None:
     """``GET /api/v1/events/{event_id}``."""
     urls = itertools.cycle(f"/api/v1/events/{event_id}" for event_id in stream.event_ids[::7])
 
-    body = calibrated(lambda: _get_ok(stream.client, urls), rounds=ROUNDS)
+    body = calibrated(lambda: _get_ok(stream.client, urls), rounds=ROUNDS, database=True)
 
     assert body["envelope"]["event_id"] in stream.event_ids
 
@@ -71,7 +71,7 @@ def test_query_by_entity(calibrated: Calibrated, stream: Stream) -> None:
     """``GET /api/v1/entities/order/order-hot`` (20 events of 1 KB)."""
     urls = itertools.repeat(f"/api/v1/entities/order/order-hot?{stream.query}")
 
-    body = calibrated(lambda: _get_ok(stream.client, urls), rounds=ROUNDS)
+    body = calibrated(lambda: _get_ok(stream.client, urls), rounds=ROUNDS, database=True)
 
     assert body["count"] == body["total"] == STREAM_EVENTS // ENTITY_EVERY
 
@@ -80,6 +80,6 @@ def test_query_by_range(calibrated: Calibrated, stream: Stream) -> None:
     """``GET /api/v1/events?from&limit=100``: a range of 100 events of 1 KB."""
     urls = itertools.cycle(f"/api/v1/events?{stream.query}&from={start}&limit=100" for start in range(1, 901, 37))
 
-    body = calibrated(lambda: _get_ok(stream.client, urls), rounds=ROUNDS)
+    body = calibrated(lambda: _get_ok(stream.client, urls), rounds=ROUNDS, database=True)
 
     assert body["count"] == 100
