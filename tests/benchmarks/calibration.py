@@ -49,19 +49,26 @@ def calibration_workload() -> int:
 
 @dataclass
 class CalibrationSampler:
-    """Times the workload on demand and keeps the samples (seconds) of one benchmark."""
+    """Times the workload on demand and keeps the samples of one benchmark (seconds per workload).
+
+    ``repeat`` workloads are timed as one chunk, so that a chunk lasts about as long as one round
+    of the benchmark: on a busy machine a 3 ms round is preempted more often than a 0.2 ms one,
+    and each preemption costs CPU (cold caches) that a shorter calibration would not feel.
+    """
 
     clock: Callable[[], float] = time.perf_counter
+    repeat: int = 1
     samples: list[float] = field(default_factory=list)
 
-    def sample(self, times: int = 3) -> None:
-        """Time the workload ``times`` times back to back and keep the fastest."""
+    def sample(self, times: int = 2) -> None:
+        """Time a chunk ``times`` times back to back; keep the fastest, per workload."""
         best = float("inf")
         for _ in range(times):
             start = self.clock()
-            calibration_workload()
+            for _ in range(self.repeat):
+                calibration_workload()
             best = min(best, self.clock() - start)
-        self.samples.append(best)
+        self.samples.append(best / self.repeat)
 
     def summary(self) -> dict[str, float | int | str]:
         """What goes into the benchmark's ``extra_info``."""
@@ -69,4 +76,19 @@ class CalibrationSampler:
             "calibration_min": min(self.samples),
             "calibration_median": statistics.median(self.samples),
             "calibration_samples": len(self.samples),
+            "calibration_repeat": self.repeat,
         }
+
+
+def matched_repeat(clock: Callable[[], float], target: Callable[[], object], probes: int = 3) -> int:
+    """How many workloads last about as long as one call of ``target`` (which is called ``probes`` times)."""
+
+    def fastest(function: Callable[[], object]) -> float:
+        best = float("inf")
+        for _ in range(probes):
+            start = clock()
+            function()
+            best = min(best, clock() - start)
+        return best
+
+    return max(1, round(fastest(target) / fastest(calibration_workload)))

@@ -24,7 +24,7 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 from rest_framework.test import APIClient
 
-from tests.benchmarks.calibration import CalibrationSampler
+from tests.benchmarks.calibration import CalibrationSampler, matched_repeat
 from tests.benchmarks.clock import CpuClock, backend_pid
 from tests.conftest import legacy_event
 
@@ -73,7 +73,9 @@ def calibrated(benchmark: BenchmarkFixture) -> Calibrated:
         if cpu_clock:
             clock = cpu = CpuClock(backend_pid() if database else None)
             benchmark._timer = cpu  # pytest-benchmark reads its timer from here for every round
-        sampler = CalibrationSampler(clock=clock)
+        # Three calls of the target size the calibration chunks (and warm its caches up).
+        repeat = 1 if benchmark.disabled else matched_repeat(clock, target)
+        sampler = CalibrationSampler(clock=clock, repeat=repeat)
         every = max(1, rounds // CALIBRATION_SAMPLES)
         counter = itertools.count()
 
@@ -95,6 +97,13 @@ def calibrated(benchmark: BenchmarkFixture) -> Calibrated:
         return result
 
     return run
+
+
+@pytest.fixture
+def data_scale(benchmark: BenchmarkFixture) -> int:
+    """Divisor for the size of the data a benchmark sets up: 10 when pytest-benchmark is disabled
+    (the xdist suite runs each body once as a smoke test and need not seed 1,000 events), else 1."""
+    return 10 if benchmark.disabled else 1
 
 
 def payload_of_size(size: int) -> dict[str, Any]:

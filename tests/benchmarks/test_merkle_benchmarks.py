@@ -33,20 +33,22 @@ def test_merkle_tree_build(calibrated: Calibrated, leaves: int, rounds: int) -> 
     ["/api/v1/log/proofs/inclusion?sequence_number={seq}&{stream}", "/api/v1/proofs/{seq}?{stream}"],
     ids=["log_inclusion", "commitment"],
 )
-def test_merkle_proof_gen(calibrated: Calibrated, admin_client: APIClient, path: str) -> None:
+def test_merkle_proof_gen(calibrated: Calibrated, admin_client: APIClient, path: str, data_scale: int) -> None:
     """One proof through the API: RFC 6962 log inclusion, or the commitment's own Merkle path.
 
-    The stream holds 1,000 legacy events sealed by one commitment, which also appended them to the
-    stream's RFC 6962 log. Positions rotate; the warm-up rounds fill the commitment tree cache.
+    The stream holds 1,000 legacy events (100 in the xdist smoke run) sealed by one commitment,
+    which also appended them to the stream's RFC 6962 log. Positions rotate; the warm-up rounds
+    fill the commitment tree cache.
     """
     tenant_id, store_id = uuid.uuid4(), uuid.uuid4()
     payload = payload_of_size(100)
-    events = [legacy_event(tenant_id, store_id, payload=payload) for _ in range(LOG_EVENTS)]
+    count = LOG_EVENTS // data_scale
+    events = [legacy_event(tenant_id, store_id, payload=payload) for _ in range(count)]
     assert post_json(admin_client, "/api/v1/events/ingest", orjson.dumps({"events": events})).status_code == 200
-    seal = {"tenant_id": str(tenant_id), "store_id": str(store_id), "sequence_start": 1, "sequence_end": LOG_EVENTS}
+    seal = {"tenant_id": str(tenant_id), "store_id": str(store_id), "sequence_start": 1, "sequence_end": count}
     assert post_json(admin_client, "/api/v1/commitments", orjson.dumps(seal)).status_code == 201
     stream = f"tenant_id={tenant_id}&store_id={store_id}"
-    urls = itertools.cycle(path.format(seq=seq, stream=stream) for seq in range(1, LOG_EVENTS + 1, 13))
+    urls = itertools.cycle(path.format(seq=seq, stream=stream) for seq in range(1, count + 1, 13))
 
     def prove() -> int:
         return admin_client.get(next(urls)).status_code

@@ -1,8 +1,8 @@
 """``query_by_*``: the read endpoints in process (Django test client → view → selector → SQL).
 
-One stream of 1,000 events (1 KB payloads) is ingested through the API first; every 50th event
-belongs to one entity, so its history holds 20 events. Rounds rotate over ids and positions so
-the benchmark does not read one hot row.
+One stream of 1,000 events (1 KB payloads) is ingested through the API first (100 in the xdist
+smoke run); every 50th event belongs to one entity, so its history holds 20 events. Rounds
+rotate over ids and positions so the benchmark does not read one hot row.
 """
 
 from __future__ import annotations
@@ -34,9 +34,13 @@ class Stream:
     query: str
     event_ids: list[str]
 
+    @property
+    def entity_events(self) -> int:
+        return len(self.event_ids[::ENTITY_EVERY])
+
 
 @pytest.fixture
-def stream(db: None) -> Stream:
+def stream(db: None, data_scale: int) -> Stream:
     tenant = make_tenant()
     client = api_client(issue_key(tenant, can_write=True))
     store_id = uuid.uuid4()
@@ -45,10 +49,10 @@ def stream(db: None) -> Stream:
         legacy_event(
             tenant.id, store_id, payload=payload, **({"entity_id": "order-hot"} if i % ENTITY_EVERY == 0 else {})
         )
-        for i in range(STREAM_EVENTS)
+        for i in range(STREAM_EVENTS // data_scale)
     ]
     response = post_json(client, "/api/v1/events/ingest", orjson.dumps({"events": events}))
-    assert response.json()["events_accepted"] == STREAM_EVENTS
+    assert response.json()["events_accepted"] == len(events)
     return Stream(client, f"tenant_id={tenant.id}&store_id={store_id}", [e["event_id"] for e in events])
 
 
@@ -73,12 +77,13 @@ def test_query_by_entity(calibrated: Calibrated, stream: Stream) -> None:
 
     body = calibrated(lambda: _get_ok(stream.client, urls), rounds=ROUNDS, database=True)
 
-    assert body["count"] == body["total"] == STREAM_EVENTS // ENTITY_EVERY
+    assert body["count"] == body["total"] == stream.entity_events
 
 
 def test_query_by_range(calibrated: Calibrated, stream: Stream) -> None:
     """``GET /api/v1/events?from&limit=100``: a range of 100 events of 1 KB."""
-    urls = itertools.cycle(f"/api/v1/events?{stream.query}&from={start}&limit=100" for start in range(1, 901, 37))
+    last_start = len(stream.event_ids) - 99
+    urls = itertools.cycle(f"/api/v1/events?{stream.query}&from={s}&limit=100" for s in range(1, last_start + 1, 37))
 
     body = calibrated(lambda: _get_ok(stream.client, urls), rounds=ROUNDS, database=True)
 
