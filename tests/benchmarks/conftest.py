@@ -24,6 +24,7 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 from rest_framework.test import APIClient
 
+from tests.benchmarks import slowdown
 from tests.benchmarks.calibration import CalibrationSampler, matched_repeat
 from tests.benchmarks.clock import CpuClock, backend_pid
 from tests.conftest import legacy_event
@@ -64,15 +65,19 @@ def calibrated(benchmark: BenchmarkFixture) -> Calibrated:
         """Time ``target`` ``rounds`` times (halved in quick mode), interleaved with the calibration.
 
         ``database``: the target talks to PostgreSQL, and the clock adds the CPU of the backend
-        serving it. ``cpu_clock=False``: wall time
-        (``perf_counter``), for micro-benchmarks of a few µs, where reading the CPU clock would cost
-        as much as the operation and the minimum of many rounds is steady anyway.
+        serving it. ``cpu_clock=False``: wall time (``perf_counter``), for micro-benchmarks of a
+        few µs, where reading the CPU clock would cost as much as the operation and the minimum
+        of many rounds is steady anyway. ``BENCH_SLOWDOWN`` (``slowdown.py``) injects CPU work.
         """
         rounds = scaled(rounds)
         clock: Callable[[], float] = time.perf_counter
         if cpu_clock:
             clock = cpu = CpuClock(backend_pid() if database else None)
             benchmark._timer = cpu  # pytest-benchmark reads its timer from here for every round
+        injected = slowdown.requested().get(benchmark.name.removeprefix("test_"), 0.0)
+        if injected:
+            target = slowdown.slowed(target, clock, injected)
+            benchmark.extra_info["injected_slowdown"] = injected
         # Three calls of the target size the calibration chunks (and warm its caches up).
         repeat = 1 if benchmark.disabled else matched_repeat(clock, target)
         sampler = CalibrationSampler(clock=clock, repeat=repeat)
