@@ -35,7 +35,11 @@ class CpuClock:
 
     def __init__(self, pid: int | None = None) -> None:
         self.pid = pid
-        self._fd = os.open(f"/proc/{pid}/schedstat", os.O_RDONLY) if pid is not None else None
+        self._fd = None
+        if pid is not None:
+            with open(f"/proc/{pid}/comm", encoding="ascii") as comm:  # PostgreSQL not on this host: fail
+                assert comm.read().strip() == "postgres", f"process {pid} is not a local PostgreSQL backend"
+            self._fd = os.open(f"/proc/{pid}/schedstat", os.O_RDONLY)
 
     def __call__(self) -> float:
         seconds = time.thread_time()

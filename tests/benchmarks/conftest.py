@@ -71,7 +71,7 @@ def calibrated(benchmark: BenchmarkFixture) -> Calibrated:
         """
         rounds = scaled(rounds)
         clock: Callable[[], float] = time.perf_counter
-        if cpu_clock:
+        if cpu_clock and not benchmark.disabled:  # the xdist smoke run times nothing
             clock = cpu = CpuClock(backend_pid() if database else None)
             benchmark._timer = cpu  # pytest-benchmark reads its timer from here for every round
         injected = slowdown.requested().get(benchmark.name.removeprefix("test_"), 0.0)
@@ -97,7 +97,7 @@ def calibrated(benchmark: BenchmarkFixture) -> Calibrated:
         finally:
             if isinstance(clock, CpuClock):
                 clock.close()
-        clock_name = "cpu: thread + backend" if database and cpu_clock else "cpu: thread" if cpu_clock else "wall"
+        clock_name = "wall" if clock is time.perf_counter else "cpu: thread + backend" if database else "cpu: thread"
         benchmark.extra_info.update(sampler.summary(), quick=QUICK, clock=clock_name)
         return result
 
