@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import statistics
 import time
 import uuid
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from rest_framework.test import APIClient
 
 from tests.benchmarks import slowdown
 from tests.benchmarks.calibration import CalibrationSampler, matched_repeat
-from tests.benchmarks.clock import CpuClock, backend_pid
+from tests.benchmarks.clock import BackendCpu, backend_pid
 from tests.conftest import legacy_event
 
 T = TypeVar("T")
@@ -64,16 +65,18 @@ def calibrated(benchmark: BenchmarkFixture) -> Calibrated:
     ) -> T:
         """Time ``target`` ``rounds`` times (halved in quick mode), interleaved with the calibration.
 
-        ``database``: the target talks to PostgreSQL, and the clock adds the CPU of the backend
-        serving it. ``cpu_clock=False``: wall time (``perf_counter``), for micro-benchmarks of a
+        ``database``: the target talks to PostgreSQL; the CPU of the backend serving it is recorded
+        (``backend_cpu_min``, not gated). ``cpu_clock=False``: wall time (``perf_counter``), for micro-benchmarks of a
         few µs, where reading the CPU clock would cost as much as the operation and the minimum
         of many rounds is steady anyway. ``BENCH_SLOWDOWN`` (``slowdown.py``) injects CPU work.
         """
         rounds = scaled(rounds)
         clock: Callable[[], float] = time.perf_counter
         if cpu_clock and not benchmark.disabled:  # the xdist smoke run times nothing
-            clock = cpu = CpuClock(backend_pid() if database else None)
-            benchmark._timer = cpu  # pytest-benchmark reads its timer from here for every round
+            clock = time.thread_time
+            benchmark._timer = clock  # pytest-benchmark reads its timer from here for every round
+        backend = BackendCpu(backend_pid()) if database and not benchmark.disabled else None
+        backend_rounds: list[float] = []
         injected = slowdown.requested().get(benchmark.name.removeprefix("test_"), 0.0)
         if injected:
             target = slowdown.slowed(target, clock, injected)
@@ -83,8 +86,13 @@ def calibrated(benchmark: BenchmarkFixture) -> Calibrated:
         sampler = CalibrationSampler(clock=clock, repeat=repeat)
         every = max(1, rounds // CALIBRATION_SAMPLES)
         counter = itertools.count()
+        backend_mark = [backend() if backend else 0.0]
 
         def setup() -> None:
+            if backend is not None:  # the backend's CPU since the previous round started: that round's
+                now = backend()
+                backend_rounds.append(now - backend_mark[0])
+                backend_mark[0] = now
             if next(counter) % every == 0:
                 sampler.sample()
 
@@ -92,13 +100,16 @@ def calibrated(benchmark: BenchmarkFixture) -> Calibrated:
         try:
             result = pedantic(target, setup=setup, rounds=rounds, warmup_rounds=warmup_rounds)
             sampler.sample()
-            if isinstance(clock, CpuClock) and clock.pid is not None:  # the clock read the right backend
-                assert backend_pid() == clock.pid
+            if backend is not None:  # the right backend was read only if the connection stayed
+                assert backend_pid() == backend.pid
         finally:
-            if isinstance(clock, CpuClock):
-                clock.close()
-        clock_name = "wall" if clock is time.perf_counter else "cpu: thread + backend" if database else "cpu: thread"
+            if backend is not None:
+                backend.close()
+        clock_name = "wall" if clock is time.perf_counter else "cpu: this thread"
         benchmark.extra_info.update(sampler.summary(), quick=QUICK, clock=clock_name)
+        if backend_rounds[1:]:  # not gated (ADR 0007): PostgreSQL's CPU per round, for the record
+            benchmark.extra_info["backend_cpu_min"] = min(backend_rounds[1:])
+            benchmark.extra_info["backend_cpu_median"] = statistics.median(backend_rounds[1:])
         return result
 
     return run
