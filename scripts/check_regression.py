@@ -94,12 +94,19 @@ def benchmark_name(raw: str) -> str:
 
 
 def load_run(path: Path) -> dict[str, Measurement]:
-    """The benchmarks of a ``--benchmark-json`` file, by name."""
+    """The calibrated benchmarks of a ``--benchmark-json`` file, by name.
+
+    Benchmarks written with the plain ``benchmark`` fixture carry no ``calibration_min``; they
+    are left out here (``uncalibrated`` names them). A run with no calibrated benchmark at all is
+    an error.
+    """
     try:
         document = json.loads(path.read_text("utf-8"))
         found: dict[str, Measurement] = {}
         for entry in document["benchmarks"]:
             name = benchmark_name(entry["name"])
+            if "calibration_min" not in entry.get("extra_info", {}):
+                continue
             calibration = float(entry["extra_info"]["calibration_min"])
             if calibration <= 0:
                 raise ValueError(f"{name}: calibration_min must be positive")
@@ -110,9 +117,19 @@ def load_run(path: Path) -> dict[str, Measurement]:
                 median_s=float(entry["stats"]["median"]),
                 calibration_s=calibration,
             )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        if not found:
+            raise ValueError("no benchmark carries extra_info.calibration_min")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise GateError(f"{path}: not a calibrated pytest-benchmark run ({exc!r})") from exc
     return found
+
+
+def uncalibrated(path: Path) -> list[str]:
+    """Benchmarks of a run that are not gated because they carry no calibration."""
+    document = json.loads(path.read_text("utf-8"))
+    return sorted(
+        benchmark_name(e["name"]) for e in document["benchmarks"] if "calibration_min" not in e.get("extra_info", {})
+    )
 
 
 def baseline_load(path: Path) -> str:
@@ -305,13 +322,17 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         baseline = load_baseline(args.baseline)
         print(f"load average before: {load_average()}; baseline written at: {baseline_load(args.baseline) or '?'}")
-        first = load_run(args.run) if args.run else run_suite([SUITE], quick=args.quick, output=_run_path("check"))
+        run_path = args.run or _run_path("check")
+        first = load_run(args.run) if args.run else run_suite([SUITE], quick=args.quick, output=run_path)
+        skipped = uncalibrated(run_path)
         retry_started = time.monotonic()
         verdicts = gate(baseline, first, threshold=args.threshold, retries=args.retries, measure=measure)
     except GateError as exc:
         print(f"check_regression: {exc}", file=sys.stderr)
         return 2
     print(table(verdicts))
+    if skipped:
+        print(f"not gated (no calibration, plain benchmark fixture): {', '.join(skipped)}")
     failed = [v for v in verdicts if v.failed]
     retried = sum(v.attempts - 1 for v in verdicts)
     print(

@@ -131,6 +131,18 @@ def test_a_new_benchmark_is_reported_but_does_not_fail(tmp_path: Path, baseline:
     assert next(line for line in result.stdout.splitlines() if line.startswith("query_by_id")).endswith("new")
 
 
+def test_a_benchmark_without_calibration_is_listed_and_not_gated(tmp_path: Path, baseline: Path) -> None:
+    run = write_run(tmp_path / "run.json", {"ingest_small": (2e-3, 2e-4), "merkle_tree_build[100]": (4e-5, 2e-4)})
+    document = json.loads(run.read_text())
+    document["benchmarks"].append({"name": "test_commitment_create_10k", "fullname": "t::c", "stats": {"min": 9.0}})
+    run.write_text(json.dumps(document))
+
+    result = check("--baseline", baseline, "--run", run)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "not gated (no calibration, plain benchmark fixture): commitment_create_10k" in result.stdout
+
+
 @pytest.mark.parametrize(
     "content",
     ["not json", '{"benchmarks": [{"name": "test_a", "stats": {"min": 1}}]}', '{"machine_info": {}}'],
