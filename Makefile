@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint services venv loadtest migrate clean
+.PHONY: run test lint services venv loadtest migrate clean bench bench-check bench-baseline
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -29,6 +29,23 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	. scripts/env.sh && SECRET_KEY=lint $(VENV)/bin/mypy .
 	. scripts/env.sh && SECRET_KEY=lint $(PY) manage.py makemigrations --check --dry-run
+
+# Benchmarks (docs/performance.md, ADR 0007): the full suite, saved as JSON under var/bench/.
+bench: venv services
+	mkdir -p var/bench
+	. scripts/env.sh && SECRET_KEY=test-only BOOTSTRAP_ADMIN_API_KEY=test-bootstrap-admin \
+		$(VENV)/bin/pytest tests/benchmarks -p no:xdist -q --benchmark-only \
+		--benchmark-json=var/bench/$$(date -u +%Y%m%dT%H%M%SZ)-bench.json
+
+# The regression gate CI runs: quick suite, ratios to the calibration workload vs the baseline.
+bench-check: venv services
+	. scripts/env.sh && SECRET_KEY=test-only BOOTSTRAP_ADMIN_API_KEY=test-bootstrap-admin \
+		$(PY) scripts/check_regression.py --threshold 0.10 --quick
+
+# Refresh tests/benchmarks/baseline.json (median of three quick runs); commit it with the change it reflects.
+bench-baseline: venv services
+	. scripts/env.sh && SECRET_KEY=test-only BOOTSTRAP_ADMIN_API_KEY=test-bootstrap-admin \
+		$(PY) scripts/check_regression.py --quick --write-baseline --runs 3
 
 loadtest: venv
 	. scripts/env.sh && $(PY) -m loadtest $(ARGS)

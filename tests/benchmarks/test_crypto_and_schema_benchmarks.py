@@ -1,7 +1,7 @@
-"""Benchmarks named like the seed's (pytest-benchmark; figures in docs/performance.md).
+"""``encrypt_aes_256``, ``encrypt_hpke`` and schema validation (figures in docs/performance.md).
 
-Run: ``pytest tests/benchmarks -p no:xdist --benchmark-only``. Under the normal (xdist) suite
-pytest-benchmark runs each body once, as a smoke test.
+Run the whole suite with ``make bench``; the regression gate is ``make bench-check`` (ADR 0007).
+Under the normal (xdist) suite pytest-benchmark runs each body once, as a smoke test.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import uuid
 from typing import Any
 
 import pytest
-from pytest_benchmark.fixture import BenchmarkFixture
 
 from events.payload_crypto import decrypt_blob, encrypt_blob, parse_keyring, payload_aad
 from schemas.registry import build_validator, validate_payload
+from tests.benchmarks.conftest import Calibrated
 from ves.hpke import derive_key_pair, open_base, seal_base
 
 PAYLOAD_1KB = os.urandom(1024)
@@ -39,23 +39,24 @@ ORDER_SCHEMA: dict[str, Any] = {
 ORDER = {"total": 42, "currency": "USD", "lines": [{"sku": "A-1", "qty": 2}]}
 
 
-def test_encrypt_aes_256(benchmark: BenchmarkFixture) -> None:
+def test_encrypt_aes_256(calibrated: Calibrated) -> None:
     """AES-256-GCM ``SSE1`` seal of a 1 KB payload (at-rest format, with AAD)."""
     assert RING.newest is not None
-    blob = benchmark(encrypt_blob, RING.newest, PAYLOAD_1KB, AAD)
+    key = RING.newest
+    blob = calibrated(lambda: encrypt_blob(key, PAYLOAD_1KB, AAD), rounds=3000, cpu_clock=False)
     assert decrypt_blob(RING, 1, blob, AAD) == PAYLOAD_1KB
 
 
-def test_encrypt_hpke(benchmark: BenchmarkFixture) -> None:
+def test_encrypt_hpke(calibrated: Calibrated) -> None:
     """HPKE base mode X25519/HKDF-SHA256/AES-256-GCM seal of a 1 KB payload to one recipient."""
     private_key, public_key = derive_key_pair(b"benchmark-recipient")
-    enc, sealed = benchmark(seal_base, public_key, b"info", b"aad", PAYLOAD_1KB)
+    enc, sealed = calibrated(lambda: seal_base(public_key, b"info", b"aad", PAYLOAD_1KB), rounds=400)
     assert open_base(private_key, enc, b"info", b"aad", sealed) == PAYLOAD_1KB
 
 
 @pytest.mark.parametrize("payload", [ORDER, {"total": "x", "lines": [{"qty": 0}]}], ids=["valid", "invalid"])
-def test_schema_validation_per_event(benchmark: BenchmarkFixture, payload: Any) -> None:
+def test_schema_validation_per_event(calibrated: Calibrated, payload: Any) -> None:
     """Validating one order payload with a cached validator (the ingest hot path)."""
     validator = build_validator(ORDER_SCHEMA)
-    errors = benchmark(validate_payload, validator, payload)
+    errors = calibrated(lambda: validate_payload(validator, payload), rounds=1000, cpu_clock=False)
     assert (errors == ()) is (payload is ORDER)

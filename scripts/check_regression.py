@@ -1,0 +1,353 @@
+"""Benchmark regression gate: compare a pytest-benchmark run with the committed baseline (ADR 0007).
+
+Usage (with the test environment exported, see ``make bench-check``)::
+
+    .venv/bin/python scripts/check_regression.py --threshold 0.10 --quick        # run the suite, compare
+    .venv/bin/python scripts/check_regression.py --run var/bench/run.json          # compare an existing run
+    .venv/bin/python scripts/check_regression.py --quick --write-baseline --runs 3 # refresh the baseline
+
+Every benchmark in ``tests/benchmarks`` records, next to its own timings, the minimum time of a
+fixed calibration workload sampled *between its rounds* (``extra_info.calibration_min``). The
+compared figure is ``ratio = benchmark min / calibration min``: a slower or busier machine slows
+both, so the ratio stays put while a slower code path moves it. A benchmark fails when its ratio
+exceeds the baseline's by more than ``--threshold``. Failing benchmarks are measured again, alone,
+up to ``--retries`` times and the best ratio counts, so one unlucky run does not block a landing;
+a real regression fails every attempt.
+
+Exit status: 0 all within the threshold, 1 a regression (or a baseline benchmark missing from the
+run), 2 the suite itself failed or an input file is unusable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_BASELINE = ROOT / "tests" / "benchmarks" / "baseline.json"
+RUN_DIR = ROOT / "var" / "bench"
+SUITE = "tests/benchmarks"
+BASELINE_FORMAT = 1
+
+
+class GateError(Exception):
+    """An unusable input or a failed benchmark run (exit status 2)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """One benchmark of one run: its node id, minimum time and calibration minimum (seconds)."""
+
+    name: str
+    nodeid: str
+    min_s: float
+    median_s: float
+    calibration_s: float
+
+    @property
+    def ratio(self) -> float:
+        return self.min_s / self.calibration_s
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    name: str
+    baseline_ratio: float | None
+    measurement: Measurement | None
+    attempts: int
+    threshold: float
+
+    @property
+    def change(self) -> float | None:
+        if self.baseline_ratio is None or self.measurement is None:
+            return None
+        return self.measurement.ratio / self.baseline_ratio - 1
+
+    @property
+    def status(self) -> str:
+        if self.measurement is None:
+            return "MISSING"
+        if self.baseline_ratio is None:
+            return "new"
+        assert self.change is not None
+        return "REGRESSED" if self.change > self.threshold else "ok"
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("MISSING", "REGRESSED")
+
+
+def benchmark_name(raw: str) -> str:
+    """``test_merkle_tree_build[100]`` → ``merkle_tree_build[100]`` (the seed's names)."""
+    return raw.removeprefix("test_")
+
+
+def load_run(path: Path) -> dict[str, Measurement]:
+    """The calibrated benchmarks of a ``--benchmark-json`` file, by name.
+
+    Benchmarks written with the plain ``benchmark`` fixture carry no ``calibration_min``; they
+    are left out here (``uncalibrated`` names them). A run with no calibrated benchmark at all is
+    an error.
+    """
+    try:
+        document = json.loads(path.read_text("utf-8"))
+        found: dict[str, Measurement] = {}
+        for entry in document["benchmarks"]:
+            name = benchmark_name(entry["name"])
+            if "calibration_min" not in entry.get("extra_info", {}):
+                continue
+            calibration = float(entry["extra_info"]["calibration_min"])
+            if calibration <= 0:
+                raise ValueError(f"{name}: calibration_min must be positive")
+            found[name] = Measurement(
+                name=name,
+                nodeid=entry["fullname"],
+                min_s=float(entry["stats"]["min"]),
+                median_s=float(entry["stats"]["median"]),
+                calibration_s=calibration,
+            )
+        if not found:
+            raise ValueError("no benchmark carries extra_info.calibration_min")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise GateError(f"{path}: not a calibrated pytest-benchmark run ({exc!r})") from exc
+    return found
+
+
+def uncalibrated(path: Path) -> list[str]:
+    """Benchmarks of a run that are not gated because they carry no calibration."""
+    document = json.loads(path.read_text("utf-8"))
+    return sorted(
+        benchmark_name(e["name"]) for e in document["benchmarks"] if "calibration_min" not in e.get("extra_info", {})
+    )
+
+
+def baseline_load(path: Path) -> str:
+    """The load averages the baseline was written at, for the report (empty if unknown)."""
+    try:
+        loads = json.loads(path.read_text("utf-8")).get("load_average", [])
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return "; ".join(str(x) for x in loads) if isinstance(loads, list) else ""
+
+
+def load_baseline(path: Path) -> dict[str, float]:
+    """Baseline ratios by benchmark name."""
+    try:
+        document = json.loads(path.read_text("utf-8"))
+        if document.get("format") != BASELINE_FORMAT:
+            raise ValueError(f"format {document.get('format')!r}, expected {BASELINE_FORMAT}")
+        ratios = {name: float(entry["ratio"]) for name, entry in document["benchmarks"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise GateError(f"{path}: not a baseline file ({exc!r})") from exc
+    if any(r <= 0 for r in ratios.values()):
+        raise GateError(f"{path}: ratios must be positive")
+    return ratios
+
+
+def best(*runs: Mapping[str, Measurement]) -> dict[str, Measurement]:
+    """Per benchmark, the measurement with the lowest ratio over several attempts."""
+    merged: dict[str, Measurement] = {}
+    for run in runs:
+        for name, m in run.items():
+            if name not in merged or m.ratio < merged[name].ratio:
+                merged[name] = m
+    return merged
+
+
+def judge(
+    baseline: Mapping[str, float], run: Mapping[str, Measurement], threshold: float, attempts: Mapping[str, int]
+) -> list[Verdict]:
+    names = sorted(set(baseline) | set(run))
+    return [Verdict(n, baseline.get(n), run.get(n), attempts.get(n, 1), threshold) for n in names]
+
+
+Measure = Callable[[list[str]], dict[str, Measurement]]
+
+
+def gate(
+    baseline: Mapping[str, float],
+    first: Mapping[str, Measurement],
+    *,
+    threshold: float,
+    retries: int,
+    measure: Measure,
+    log: Callable[[str], None] = print,
+) -> list[Verdict]:
+    """Judge ``first``; re-measure the regressed benchmarks (by node id) up to ``retries`` times."""
+    current = dict(first)
+    attempts = dict.fromkeys(current, 1)
+    for attempt in range(retries):
+        regressed = [v for v in judge(baseline, current, threshold, attempts) if v.status == "REGRESSED"]
+        if not regressed:
+            break
+        names = ", ".join(v.name for v in regressed)
+        log(f"re-measuring (attempt {attempt + 2} of {retries + 1}): {names}")
+        nodeids = sorted({v.measurement.nodeid for v in regressed if v.measurement is not None})
+        again = measure(nodeids)
+        current = best(current, {n: m for n, m in again.items() if n in {v.name for v in regressed}})
+        for v in regressed:
+            attempts[v.name] += 1
+    return judge(baseline, current, threshold, attempts)
+
+
+def table(verdicts: Iterable[Verdict]) -> str:
+    header = (
+        f"{'benchmark':<36} {'min':>11} {'median':>11} {'calib.':>9} {'ratio':>9} {'baseline':>9}"
+        f" {'change':>8} {'tries':>5}  status"
+    )
+    lines = [header, "-" * len(header)]
+    for v in verdicts:
+        m = v.measurement
+        cells = [
+            f"{v.name:<36}",
+            f"{_ms(m.min_s) if m else '-':>11}",
+            f"{_ms(m.median_s) if m else '-':>11}",
+            f"{f'{m.calibration_s * 1e6:.0f} us' if m else '-':>9}",
+            f"{f'{m.ratio:.4f}' if m else '-':>9}",
+            f"{f'{v.baseline_ratio:.4f}' if v.baseline_ratio is not None else '-':>9}",
+            f"{f'{v.change:+.1%}' if v.change is not None else '-':>8}",
+            f"{v.attempts:>5}",
+            f" {v.status}",
+        ]
+        lines.append(" ".join(cells))
+    return "\n".join(lines)
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.3f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.1f} us"
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def run_suite(targets: list[str], *, quick: bool, output: Path) -> dict[str, Measurement]:
+    """Run pytest-benchmark on ``targets`` (paths or node ids) without xdist; returns the run."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, BENCH_QUICK="1" if quick else "0")
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        *targets,
+        "-p",
+        "no:xdist",
+        "-q",
+        "--reuse-db",
+        "--benchmark-only",
+        "--benchmark-columns=min,median,rounds",
+        f"--benchmark-json={output}",
+    ]
+    log_path = output.with_suffix(".log")
+    started = time.monotonic()
+    with log_path.open("wb") as log:
+        completed = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+            command, cwd=ROOT, env=env, check=False, stdout=log, stderr=subprocess.STDOUT
+        )
+    if completed.returncode != 0:
+        print(log_path.read_text("utf-8", errors="replace")[-4000:], file=sys.stderr)
+        raise GateError(f"the benchmark suite failed (pytest exit {completed.returncode}, log {log_path})")
+    run = load_run(output)
+    print(f"measured {len(run)} benchmarks in {time.monotonic() - started:.0f} s ({output.relative_to(ROOT)})")
+    return run
+
+
+def _run_path(label: str) -> Path:
+    return RUN_DIR / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{label}.json"
+
+
+def write_baseline(path: Path, runs: list[dict[str, Measurement]], *, quick: bool, loads: list[str]) -> None:
+    """Store the median ratio of each benchmark over ``runs`` (a typical run, not the luckiest)."""
+    names = sorted(set.intersection(*(set(r) for r in runs)))
+    document: dict[str, Any] = {
+        "format": BASELINE_FORMAT,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "mode": "quick" if quick else "full",
+        "runs": len(runs),
+        "load_average": loads,
+        "python": platform.python_version(),
+        "command": "scripts/check_regression.py"
+        + (" --quick" if quick else "")
+        + f" --write-baseline --runs {len(runs)}",
+        "benchmarks": {
+            name: {
+                "ratio": round(statistics.median(r[name].ratio for r in runs), 6),
+                "ratios": [round(r[name].ratio, 6) for r in runs],
+                "min_s": [r[name].min_s for r in runs],
+                "calibration_s": [r[name].calibration_s for r in runs],
+            }
+            for name in names
+        },
+    }
+    path.write_text(json.dumps(document, indent=2) + "\n", "utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threshold", type=float, default=0.10, help="allowed ratio increase (default 0.10)")
+    parser.add_argument("--quick", action="store_true", help="run the suite with half the rounds (CI)")
+    parser.add_argument("--baseline", type=Path, default=DEFAULT_BASELINE, help="baseline file")
+    parser.add_argument("--run", type=Path, help="compare this --benchmark-json file instead of running the suite")
+    parser.add_argument("--retries", type=int, default=2, help="re-measurements of a failing benchmark (default 2)")
+    parser.add_argument("--write-baseline", action="store_true", help="run the suite --runs times, write --baseline")
+    parser.add_argument("--runs", type=int, default=3, help="runs behind a new baseline (default 3)")
+    args = parser.parse_args(argv)
+    if args.threshold <= 0 or args.retries < 0 or args.runs < 1:
+        parser.error("--threshold must be positive, --retries ≥ 0 and --runs ≥ 1")
+
+    def measure(targets: list[str]) -> dict[str, Measurement]:
+        return run_suite(targets, quick=args.quick, output=_run_path("retry"))
+
+    try:
+        if args.write_baseline:
+            runs, loads = [], []
+            for i in range(args.runs):
+                print(f"baseline run {i + 1} of {args.runs} (load average {load_average()})")
+                runs.append(run_suite([SUITE], quick=args.quick, output=_run_path("baseline")))
+                loads.append(load_average())
+            write_baseline(args.baseline, runs, quick=args.quick, loads=loads)
+            print(f"wrote {args.baseline} ({len(runs[0])} benchmarks)")
+            return 0
+        baseline = load_baseline(args.baseline)
+        print(f"load average before: {load_average()}; baseline written at: {baseline_load(args.baseline) or '?'}")
+        run_path = args.run or _run_path("check")
+        first = load_run(args.run) if args.run else run_suite([SUITE], quick=args.quick, output=run_path)
+        skipped = uncalibrated(run_path)
+        retry_started = time.monotonic()
+        verdicts = gate(baseline, first, threshold=args.threshold, retries=args.retries, measure=measure)
+    except GateError as exc:
+        print(f"check_regression: {exc}", file=sys.stderr)
+        return 2
+    print(table(verdicts))
+    if skipped:
+        print(f"not gated (no calibration, plain benchmark fixture): {', '.join(skipped)}")
+    failed = [v for v in verdicts if v.failed]
+    retried = sum(v.attempts - 1 for v in verdicts)
+    print(
+        f"threshold +{args.threshold:.0%} on benchmark/calibration; {len(verdicts)} benchmarks,"
+        f" {len(failed)} failed, {retried} re-measurements ({time.monotonic() - retry_started:.0f} s);"
+        f" load average after: {load_average()}"
+    )
+    print(
+        "Database benchmarks read 15-25 % higher on a busy machine than on a quiet one: a baseline"
+        " written at a very different load makes the gate stricter or more lenient (docs/performance.md)."
+    )
+    if any(v.status == "MISSING" for v in failed):
+        print("A baseline benchmark is missing from the run: refresh the baseline (docs/performance.md).")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

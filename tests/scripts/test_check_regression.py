@@ -1,0 +1,245 @@
+"""``scripts/check_regression.py``: the benchmark regression gate, on synthetic run and baseline files.
+
+The command-line tests run the script as CI does (its own process, real files, exit status and
+printed table); ``--retries 0`` keeps them from starting the benchmark suite. The retry logic is
+tested through ``gate`` with a scripted sequence of re-measurements.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "check_regression.py"
+
+
+def _load_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("check_regression", SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["check_regression"] = module  # dataclasses resolve their module by name
+    spec.loader.exec_module(module)
+    return module
+
+
+gate_script = _load_script()
+
+
+def run_entry(name: str, min_s: float, calibration_s: float) -> dict[str, Any]:
+    """One benchmark as pytest-benchmark writes it with ``--benchmark-json``."""
+    return {
+        "name": f"test_{name}",
+        "fullname": f"tests/benchmarks/test_x.py::test_{name}",
+        "stats": {"min": min_s, "median": min_s * 1.2, "rounds": 50},
+        "extra_info": {"calibration_min": calibration_s, "calibration_samples": 30},
+    }
+
+
+def write_run(path: Path, times: dict[str, tuple[float, float]]) -> Path:
+    entries = [run_entry(name, min_s, cal) for name, (min_s, cal) in times.items()]
+    path.write_text(json.dumps({"machine_info": {}, "benchmarks": entries}))
+    return path
+
+
+def write_baseline(path: Path, ratios: dict[str, float]) -> Path:
+    benchmarks = {name: {"ratio": ratio} for name, ratio in ratios.items()}
+    path.write_text(json.dumps({"format": 1, "benchmarks": benchmarks}))
+    return path
+
+
+def check(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, str(SCRIPT), "--retries", "0", *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)  # noqa: S603
+
+
+@pytest.fixture
+def baseline(tmp_path: Path) -> Path:
+    # ratios: ingest_small 10.0, merkle_tree_build[100] 0.2
+    return write_baseline(tmp_path / "baseline.json", {"ingest_small": 10.0, "merkle_tree_build[100]": 0.2})
+
+
+def test_it_passes_a_run_within_the_threshold_and_prints_the_table(tmp_path: Path, baseline: Path) -> None:
+    run = write_run(tmp_path / "run.json", {"ingest_small": (2.19e-3, 2e-4), "merkle_tree_build[100]": (4e-5, 2e-4)})
+
+    result = check("--threshold", "0.10", "--baseline", baseline, "--run", run)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = {
+        line.split()[0]: line.split() for line in result.stdout.splitlines() if line.startswith(("ingest", "merkle"))
+    }
+    assert rows["ingest_small"][-3:] == ["+9.5%", "1", "ok"]  # 10.95 / 10.0
+    assert rows["merkle_tree_build[100]"][-3:] == ["+0.0%", "1", "ok"]
+    assert "0 failed" in result.stdout
+
+
+def test_it_fails_a_ratio_that_regressed_past_the_threshold(tmp_path: Path, baseline: Path) -> None:
+    run = write_run(tmp_path / "run.json", {"ingest_small": (2.3e-3, 2e-4), "merkle_tree_build[100]": (4e-5, 2e-4)})
+
+    result = check("--threshold", "0.10", "--baseline", baseline, "--run", run)
+
+    assert result.returncode == 1
+    row = next(line for line in result.stdout.splitlines() if line.startswith("ingest_small"))
+    assert row.split()[-3:] == ["+15.0%", "1", "REGRESSED"]
+    assert "1 failed" in result.stdout
+
+
+def test_a_uniformly_slower_machine_is_not_a_regression(tmp_path: Path, baseline: Path) -> None:
+    # Everything, calibration included, three times slower: the ratios do not move.
+    run = write_run(tmp_path / "run.json", {"ingest_small": (6e-3, 6e-4), "merkle_tree_build[100]": (1.2e-4, 6e-4)})
+
+    assert check("--baseline", baseline, "--run", run).returncode == 0
+
+
+def test_a_faster_machine_does_not_hide_a_regression(tmp_path: Path, baseline: Path) -> None:
+    # Calibration twice as fast, ingest only 1.6 times as fast: ratio +25 %.
+    run = write_run(tmp_path / "run.json", {"ingest_small": (1.25e-3, 1e-4), "merkle_tree_build[100]": (2e-5, 1e-4)})
+
+    assert check("--baseline", baseline, "--run", run).returncode == 1
+
+
+def test_a_baseline_benchmark_missing_from_the_run_fails(tmp_path: Path, baseline: Path) -> None:
+    run = write_run(tmp_path / "run.json", {"ingest_small": (2e-3, 2e-4)})
+
+    result = check("--baseline", baseline, "--run", run)
+
+    assert result.returncode == 1
+    assert "MISSING" in result.stdout
+    assert "refresh the baseline" in result.stdout
+
+
+def test_a_new_benchmark_is_reported_but_does_not_fail(tmp_path: Path, baseline: Path) -> None:
+    run = write_run(
+        tmp_path / "run.json",
+        {"ingest_small": (2e-3, 2e-4), "merkle_tree_build[100]": (4e-5, 2e-4), "query_by_id": (1e-3, 2e-4)},
+    )
+
+    result = check("--baseline", baseline, "--run", run)
+
+    assert result.returncode == 0
+    assert next(line for line in result.stdout.splitlines() if line.startswith("query_by_id")).endswith("new")
+
+
+def test_a_benchmark_without_calibration_is_listed_and_not_gated(tmp_path: Path, baseline: Path) -> None:
+    run = write_run(tmp_path / "run.json", {"ingest_small": (2e-3, 2e-4), "merkle_tree_build[100]": (4e-5, 2e-4)})
+    document = json.loads(run.read_text())
+    document["benchmarks"].append({"name": "test_commitment_create_10k", "fullname": "t::c", "stats": {"min": 9.0}})
+    run.write_text(json.dumps(document))
+
+    result = check("--baseline", baseline, "--run", run)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "not gated (no calibration, plain benchmark fixture): commitment_create_10k" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["not json", '{"benchmarks": [{"name": "test_a", "stats": {"min": 1}}]}', '{"machine_info": {}}'],
+    ids=["garbage", "no-calibration", "no-benchmarks"],
+)
+def test_an_unusable_run_file_exits_2(tmp_path: Path, baseline: Path, content: str) -> None:
+    run = tmp_path / "run.json"
+    run.write_text(content)
+
+    result = check("--baseline", baseline, "--run", run)
+
+    assert result.returncode == 2
+    assert "not a calibrated pytest-benchmark run" in result.stderr
+
+
+def test_an_unusable_baseline_exits_2(tmp_path: Path) -> None:
+    run = write_run(tmp_path / "run.json", {"ingest_small": (2e-3, 2e-4)})
+    (tmp_path / "baseline.json").write_text('{"format": 99, "benchmarks": {}}')
+
+    result = check("--baseline", tmp_path / "baseline.json", "--run", run)
+
+    assert result.returncode == 2
+    assert "not a baseline file" in result.stderr
+
+
+def test_the_committed_baseline_is_readable_and_names_the_seed_benchmarks() -> None:
+    ratios = gate_script.load_baseline(gate_script.DEFAULT_BASELINE)
+
+    seed = {"ingest_small", "ingest_medium", "ingest_large", "query_by_id", "query_by_entity", "query_by_range"}
+    seed |= {"merkle_tree_build[100]", "merkle_tree_build[1000]", "merkle_tree_build[10000]"}
+    seed |= {"merkle_proof_gen[log_inclusion]", "encrypt_aes_256", "encrypt_hpke"}
+    assert seed <= set(ratios)
+
+
+def measurement(name: str, ratio: float) -> Any:
+    return gate_script.Measurement(name=name, nodeid=f"t::{name}", min_s=ratio * 1e-4, median_s=0, calibration_s=1e-4)
+
+
+def scripted(*attempts: dict[str, float]) -> tuple[list[list[str]], Any]:
+    """A ``measure`` callable that returns the given ratios in turn and records what it was asked."""
+    asked: list[list[str]] = []
+    results: Iterator[dict[str, float]] = iter(attempts)
+
+    def measure(nodeids: list[str]) -> dict[str, Any]:
+        asked.append(nodeids)
+        return {name: measurement(name, ratio) for name, ratio in next(results).items()}
+
+    return asked, measure
+
+
+def test_a_failing_benchmark_is_re_measured_alone_and_passes_when_the_re_measurement_does() -> None:
+    first = {"a": measurement("a", 1.3), "b": measurement("b", 2.0)}
+    asked, measure = scripted({"a": 1.05})
+
+    verdicts = gate_script.gate({"a": 1.0, "b": 2.0}, first, threshold=0.1, retries=2, measure=measure, log=print)
+
+    assert asked == [["t::a"]]
+    assert {v.name: (v.status, v.attempts) for v in verdicts} == {"a": ("ok", 2), "b": ("ok", 1)}
+
+
+def test_a_real_regression_fails_every_re_measurement() -> None:
+    first = {"a": measurement("a", 1.5)}
+    asked, measure = scripted({"a": 1.45}, {"a": 1.6})
+
+    verdicts = gate_script.gate({"a": 1.0}, first, threshold=0.1, retries=2, measure=measure, log=print)
+
+    assert len(asked) == 2
+    assert [(v.status, v.attempts, round(v.change, 2)) for v in verdicts] == [("REGRESSED", 3, 0.45)]
+
+
+def test_re_measurement_keeps_the_best_ratio_of_all_attempts() -> None:
+    first = {"a": measurement("a", 1.2)}
+    _, measure = scripted({"a": 1.4}, {"a": 1.15})
+
+    [verdict] = gate_script.gate({"a": 1.0}, first, threshold=0.1, retries=2, measure=measure, log=print)
+
+    assert verdict.measurement.ratio == pytest.approx(1.15)
+
+
+ratios = st.floats(min_value=1e-3, max_value=1e3, allow_nan=False, allow_infinity=False)
+
+
+@given(
+    baseline_ratio=ratios,
+    change=st.floats(min_value=-0.9, max_value=5, allow_nan=False),
+    threshold=st.floats(min_value=0.01, max_value=1),
+    machine=st.floats(min_value=0.01, max_value=100),
+)
+def test_the_verdict_depends_only_on_the_ratio_change_never_on_machine_speed(
+    baseline_ratio: float, change: float, threshold: float, machine: float
+) -> None:
+    """Scaling a run's times and calibration by any factor leaves the verdict as the change decides."""
+    calibration = 1e-4 * machine
+    m = gate_script.Measurement("a", "t::a", baseline_ratio * (1 + change) * calibration, 0.0, calibration)
+
+    [verdict] = gate_script.judge({"a": baseline_ratio}, {"a": m}, threshold, {})
+
+    assert verdict.change == pytest.approx(change, rel=1e-9, abs=1e-9)
+    if abs(change - threshold) > 1e-9:
+        assert verdict.failed is (change > threshold)
