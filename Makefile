@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint services venv loadtest migrate clean
+.PHONY: run test lint services venv loadtest migrate clean reliability
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -29,6 +29,12 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	. scripts/env.sh && SECRET_KEY=lint $(VENV)/bin/mypy .
 	. scripts/env.sh && SECRET_KEY=lint $(PY) manage.py makemigrations --check --dry-run
+
+# Concurrency, crash and fault scenarios on a private PostgreSQL (:5440), Redis (:6390) and
+# gunicorn (:8140); prints what was tried and what survived (docs/reliability.md).
+# Quick form by default (CI); `make reliability ARGS=--full` for the issue's sizes.
+reliability: venv services
+	$(PY) -m reliability $(ARGS)
 
 loadtest: venv
 	. scripts/env.sh && $(PY) -m loadtest $(ARGS)

@@ -81,6 +81,8 @@ DB_IDLE_IN_TX_TIMEOUT_MS: int = env.int("DB_IDLE_IN_TX_TIMEOUT_MS", default=60_0
 DB_POOL_MIN_SIZE: int = env.int("DB_POOL_MIN_SIZE", default=1)
 DB_POOL_MAX_SIZE: int = env.int("DB_POOL_MAX_SIZE", default=4)
 DB_POOL_TIMEOUT_SECONDS: float = env.float("DB_POOL_TIMEOUT_SECONDS", default=10.0)
+# Pool wait once this process has seen the database unreachable (sequencer_project/db/availability.py).
+DB_POOL_FAIL_FAST_TIMEOUT_SECONDS: float = env.float("DB_POOL_FAIL_FAST_TIMEOUT_SECONDS", default=0.5)
 
 _database = env.db_url("DATABASE_URL", engine="django_prometheus.db.backends.postgresql")
 _database["OPTIONS"] = {
