@@ -102,3 +102,9 @@ print(json.dumps({"first": first.status_code, "code": first.json()["code"], "sec
     assert (result["first"], result["code"], result["second"]) == (503, "database_unavailable", 503)
     assert result["failing_fast"] is True
     assert result["wait"] == 0.25
+
+
+def test_one_chain_of_background_reconnects_is_short(pool: Any) -> None:
+    """After it the pool gives up and the next waiting request starts a fresh chain at once, so
+    recovery never lags PostgreSQL's return by a long backoff (psycopg_pool's default is 300 s)."""
+    assert pool.reconnect_timeout == settings.DB_POOL_RECONNECT_TIMEOUT_SECONDS == 5.0
