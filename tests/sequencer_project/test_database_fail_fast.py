@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def pool() -> Iterator[Any]:
     with connection.cursor() as cursor:  # the pool exists once a connection was taken from it
         cursor.execute("SELECT 1")
-    pool = connection.pool
+    pool = availability._pool()
     assert pool is not None
     yield pool
     availability.statement_succeeded(connection.alias)
