@@ -14,7 +14,7 @@ import time
 import httpx
 
 from reliability.load import Ledger, LoadPlan, new_ledger, run_writers, stop_writers
-from reliability.scenarios import CATCH_UP_SECONDS, Result, _caught_up, _check_streams, _wait_until, load_average
+from reliability.scenarios import CATCH_UP_SECONDS, Result, caught_up, check_streams, load_average, wait_until
 from reliability.stack import BASE_URL, Stack
 
 # A request that takes longer than this during an outage counts as hanging. It is far above the
@@ -77,12 +77,12 @@ def postgres_restart(stack: Stack, *, outage: float, pace: float) -> Result:
     up = time.monotonic()
     stack.postgres.start()
     result.tried.append("pg_ctl start (crash recovery); gunicorn, worker and beat left running")
-    recovered = _wait_until(lambda: _first_ack_after(ledger, up) is not None, 60, step=0.1)
+    recovered = wait_until(lambda: _first_ack_after(ledger, up) is not None, 60, step=0.1)
     time.sleep(pace)
     stop_writers(writers)
     probe.stop_requested.set()
     probe.join()
-    catch_up = _wait_until(lambda: _caught_up(stack, ledger), CATCH_UP_SECONDS)
+    catch_up = wait_until(lambda: caught_up(stack, ledger), CATCH_UP_SECONDS)
 
     with ledger.lock:
         outage_failures = ledger.failures[failures_before:]
@@ -100,7 +100,7 @@ def postgres_restart(stack: Stack, *, outage: float, pace: float) -> Result:
     result.check(
         "commitments and projections caught up after the restart", [] if catch_up is not None else ["not caught up"]
     )
-    _check_streams(result, stack, ledger)
+    check_streams(result, stack, ledger)
     codes = sorted({f"{status} {code}" for status, _, code in outage_failures})
     result.figures.update(
         outage_seconds=round(up - down, 1),
@@ -149,7 +149,7 @@ def redis_stop(stack: Stack, *, outage: float, pace: float) -> Result:
     with ledger.lock:
         outage_failures = ledger.failures[failures_before:]
     acked_while_down = _acks_between(ledger, down, up)
-    catch_up = _wait_until(lambda: _caught_up(stack, ledger), CATCH_UP_SECONDS)
+    catch_up = wait_until(lambda: caught_up(stack, ledger), CATCH_UP_SECONDS)
     result.check("ingest kept acknowledging while Redis was down", [] if acked_while_down else ["nothing acknowledged"])
     result.check(
         "no ingest request failed because Redis was down",
@@ -160,7 +160,7 @@ def redis_stop(stack: Stack, *, outage: float, pace: float) -> Result:
         "commitments and projections resumed and caught up after Redis returned",
         [] if catch_up is not None else [f"not caught up within {CATCH_UP_SECONDS:.0f} s"],
     )
-    _check_streams(result, stack, ledger)
+    check_streams(result, stack, ledger)
     result.figures.update(
         outage_seconds=round(up - down, 1),
         requests_acknowledged_while_down=acked_while_down,

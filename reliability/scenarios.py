@@ -56,7 +56,7 @@ def _wait_for_acks(ledger: Ledger, count: int, writers: list[Writer]) -> None:
         time.sleep(0.05)
 
 
-def _check_streams(result: Result, stack: Stack, ledger: Ledger) -> None:
+def check_streams(result: Result, stack: Stack, ledger: Ledger) -> None:
     with stack.postgres.connect() as conn:
         gaps, facts = checks.streams_gap_free(conn, ledger.tenant_id)
         lost, unacknowledged = checks.acknowledged_events_stored(conn, ledger)
@@ -89,7 +89,7 @@ def concurrent_writers(stack: Stack, *, streams: int, events: int, writers: int 
     started = time.monotonic()
     _join(run_writers(plan, ledger, stores))
     elapsed = time.monotonic() - started
-    _check_streams(result, stack, ledger)
+    check_streams(result, stack, ledger)
     result.figures.update(
         seconds=round(elapsed, 1), events_per_second=round(len(ledger.acks) / elapsed, 1), load_average=load_average()
     )
@@ -178,7 +178,7 @@ class IntentSubmitter(threading.Thread):
         return None
 
 
-def _wait_until(predicate: Callable[[], bool], timeout: float, step: float = 0.5) -> float | None:
+def wait_until(predicate: Callable[[], bool], timeout: float, step: float = 0.5) -> float | None:
     """Seconds until ``predicate()`` held, or None if it never did within ``timeout``."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
@@ -188,7 +188,7 @@ def _wait_until(predicate: Callable[[], bool], timeout: float, step: float = 0.5
     return None
 
 
-def _caught_up(stack: Stack, ledger: Ledger) -> bool:
+def caught_up(stack: Stack, ledger: Ledger) -> bool:
     with stack.postgres.connect() as conn:
         return not (
             checks.commitments_caught_up(conn, ledger.tenant_id)
@@ -237,7 +237,7 @@ def crashes(stack: Stack, *, pace: float) -> Result:
         time.sleep(pace)
         pid = stack.kill9_child("web")
         result.tried.append(f"kill -9 gunicorn worker {pid} at {len(ledger.acks)} acknowledged events")
-        respawn.append(_wait_until(functools.partial(_respawned, stack, "web", pid, web_workers), 30, step=0.05))
+        respawn.append(wait_until(functools.partial(_respawned, stack, "web", pid, web_workers), 30, step=0.05))
     time.sleep(pace)
     pid = stack.kill9("worker")
     result.tried.append(f"kill -9 Celery worker group {pid} (main + pool) at {len(ledger.acks)} acknowledged events")
@@ -254,13 +254,13 @@ def crashes(stack: Stack, *, pace: float) -> Result:
     stop_writers(writers)
     payer.join()
     load_done = time.monotonic()
-    catch_up = _wait_until(lambda: _caught_up(stack, ledger), CATCH_UP_SECONDS)
+    catch_up = wait_until(lambda: caught_up(stack, ledger), CATCH_UP_SECONDS)
     result.figures.update(
         gunicorn_worker_respawn_seconds=respawn,
         catch_up_after_load_seconds=catch_up if catch_up is not None else f"not within {CATCH_UP_SECONDS:.0f}",
         catch_up_after_restart_seconds=None if catch_up is None else round(load_done + catch_up - restarted, 1),
         load_average=load_average(),
     )
-    _check_streams(result, stack, ledger)
+    check_streams(result, stack, ledger)
     _check_background(result, stack, ledger, payer)
     return result
