@@ -39,6 +39,8 @@ class ReadyProbe(threading.Thread):
                     status, code = response.status_code, str(response.json().get("code", ""))
                 except httpx.TransportError:
                     status, code = 0, "transport_error"
+                except ValueError:  # not JSON: recorded, so the checks below can name it
+                    status, code = response.status_code, "not_json"
                 self.samples.append((started, status, time.monotonic() - started, code))
                 time.sleep(0.2)
 
@@ -92,6 +94,14 @@ def postgres_restart(stack: Stack, *, outage: float, pace: float) -> Result:
     ]
     slow += [f"/ready {s} after {seconds:.1f} s" for s, seconds, _ in ready_down if seconds > HANG_SECONDS]
     result.check("/ready answered 503 while PostgreSQL was down", [] if probe.first(503, down) else ["never 503"])
+    result.check(
+        "every /ready answer while PostgreSQL was down: 503 database_unavailable",
+        [
+            f"/ready {s} {code}"
+            for t, s, seconds, code in probe.samples
+            if down <= t and t + seconds < up and (s, code) != (503, "database_unavailable")
+        ],
+    )
     result.check(f"no request hung (> {HANG_SECONDS:.0f} s) while PostgreSQL was down", slow)
     result.check(
         "ingest recovered without restarting the service", [] if recovered is not None else ["no ingest within 60 s"]

@@ -121,7 +121,8 @@ class IntentSubmitter(threading.Thread):
                 "keyId": 1,
                 "publicKey": public_key_from_seed(self.seed).hex(),
             }
-            self._post(client, "/api/v1/agents/keys", orjson.dumps(key))
+            # A re-send after a cut connection may find the key registered: 409 agent_key_exists is fine.
+            self._post(client, "/api/v1/agents/keys", orjson.dumps(key), also_ok=409)
             for nonce in range(1, self.count + 1):
                 if self.stop_requested.is_set():
                     break
@@ -158,7 +159,7 @@ class IntentSubmitter(threading.Thread):
         }
         return orjson.dumps(body)
 
-    def _post(self, client: httpx.Client, path: str, body: bytes) -> dict[str, Any] | None:
+    def _post(self, client: httpx.Client, path: str, body: bytes, also_ok: int = 0) -> dict[str, Any] | None:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             try:
@@ -166,7 +167,7 @@ class IntentSubmitter(threading.Thread):
             except httpx.TransportError:
                 time.sleep(0.05)
                 continue
-            if response.status_code in (200, 201):
+            if response.status_code in (200, 201, also_ok):
                 answer: dict[str, Any] = response.json()
                 return answer
             if response.status_code in (429, 502, 503, 504):
