@@ -154,6 +154,14 @@ def redis_stop(stack: Stack, *, outage: float, pace: float) -> Result:
     fail_open_during = _fail_open_count() - fail_open_before
     stack.redis.start()
     result.tried.append("redis-server started again, empty (queued Celery messages are gone)")
+    # Deployments run the worker and beat under a supervisor (compose: restart: unless-stopped).
+    # Losing the broker while a message is unacknowledged can kill the Celery worker (kombu
+    # 5.7.0 raises an "unrecoverable" AttributeError in restore_unacked): do what the
+    # supervisor does, and say so.
+    exited = [name for name in ("worker", "beat") if not stack.services[name].alive()]
+    for name in exited:
+        stack.start(name)
+        result.tried.append(f"{name} had exited during the outage: restarted, as the supervisor would")
     time.sleep(pace)
     stop_writers(writers)
     with ledger.lock:
@@ -173,6 +181,7 @@ def redis_stop(stack: Stack, *, outage: float, pace: float) -> Result:
     check_streams(result, stack, ledger)
     result.figures.update(
         outage_seconds=round(up - down, 1),
+        exited_during_outage=exited,
         requests_acknowledged_while_down=acked_while_down,
         rate_limit_fail_open_while_down=int(fail_open_during),
         catch_up_after_load_seconds=catch_up,
