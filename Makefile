@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint services venv loadtest migrate clean bench bench-check bench-baseline
+.PHONY: run test lint services venv loadtest migrate clean bench bench-check bench-baseline reliability
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -46,6 +46,12 @@ bench-check: venv services
 bench-baseline: venv services
 	. scripts/env.sh && SECRET_KEY=test-only BOOTSTRAP_ADMIN_API_KEY=test-bootstrap-admin \
 		$(PY) scripts/check_regression.py --quick --write-baseline --runs 3
+
+# Concurrency, crash and fault scenarios on a private PostgreSQL (:5440), Redis (:6390) and
+# gunicorn (:8140); prints what was tried and what survived (docs/reliability.md).
+# Quick form by default (CI); `make reliability ARGS=--full` for the issue's sizes.
+reliability: venv services
+	$(PY) -m reliability $(ARGS)
 
 loadtest: venv
 	. scripts/env.sh && $(PY) -m loadtest $(ARGS)

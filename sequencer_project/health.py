@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from sequencer_project.api.problems import DatabaseUnavailableError, problem_response
+from sequencer_project.db.availability import database_unreachable_observed
 
 try:
     _VERSION = version("stateset-sequencer")
@@ -37,7 +38,8 @@ def ready(request: HttpRequest) -> HttpResponse:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
-    except DatabaseError:
+    except DatabaseError as exc:
+        database_unreachable_observed(exc)
         return problem_response(DatabaseUnavailableError("The database did not answer the readiness probe."))
     elapsed_ms = (time.perf_counter() - started) * 1000
     return JsonResponse({"status": "ready", "database": {"connected": True, "response_time_ms": round(elapsed_ms, 3)}})

@@ -81,6 +81,12 @@ DB_IDLE_IN_TX_TIMEOUT_MS: int = env.int("DB_IDLE_IN_TX_TIMEOUT_MS", default=60_0
 DB_POOL_MIN_SIZE: int = env.int("DB_POOL_MIN_SIZE", default=1)
 DB_POOL_MAX_SIZE: int = env.int("DB_POOL_MAX_SIZE", default=8)  # >= gunicorn WEB_THREADS
 DB_POOL_TIMEOUT_SECONDS: float = env.float("DB_POOL_TIMEOUT_SECONDS", default=10.0)
+# Pool wait once this process has seen the database unreachable (sequencer_project/db/availability.py).
+DB_POOL_FAIL_FAST_TIMEOUT_SECONDS: float = env.float("DB_POOL_FAIL_FAST_TIMEOUT_SECONDS", default=0.5)
+# How long one chain of background reconnect attempts lasts (1 s, 2 s, 4 s ... apart) before the
+# pool gives up and the next waiting request starts a fresh one. psycopg_pool's 300 s default let
+# the delay grow past a minute during an outage, so recovery lagged PostgreSQL's return by as much.
+DB_POOL_RECONNECT_TIMEOUT_SECONDS: float = env.float("DB_POOL_RECONNECT_TIMEOUT_SECONDS", default=5.0)
 
 _database = env.db_url("DATABASE_URL", engine="django_prometheus.db.backends.postgresql")
 _database["OPTIONS"] = {
@@ -101,6 +107,7 @@ if env.bool("DB_POOL_ENABLED", default=True):
         "min_size": DB_POOL_MIN_SIZE,
         "max_size": DB_POOL_MAX_SIZE,
         "timeout": DB_POOL_TIMEOUT_SECONDS,
+        "reconnect_timeout": DB_POOL_RECONNECT_TIMEOUT_SECONDS,
     }
     _database["CONN_MAX_AGE"] = 0
 DATABASES = {"default": _database}

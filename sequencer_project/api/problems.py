@@ -19,6 +19,7 @@ from rest_framework import exceptions as drf
 
 from sequencer_project.api import errors
 from sequencer_project.api.request_id import current_request_id
+from sequencer_project.db.availability import database_unreachable_observed
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +121,7 @@ def to_sequencer_error(exc: BaseException) -> errors.SequencerError | None:
             return StreamBusyError(
                 "The database did not answer within the configured timeout.", headers={"Retry-After": "1"}
             )
+        database_unreachable_observed(exc)  # later requests of this process fail fast
         return DatabaseUnavailableError("The database is not reachable; retry shortly.", headers={"Retry-After": "1"})
     if isinstance(exc, DatabaseError):
         sqlstate = getattr(getattr(exc, "__cause__", None), "sqlstate", None)

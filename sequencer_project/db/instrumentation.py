@@ -2,7 +2,8 @@
 
 Every connection gets an execute wrapper (installed on ``connection_created``) that times the
 statement and labels it with its leading SQL keyword only (a bounded set). Cost: one
-``perf_counter`` pair, a short string scan and one histogram observation per statement.
+``perf_counter`` pair, a short string scan and one histogram observation per statement. The
+same wrapper tells ``availability`` whether the primary answers (one flag test per statement).
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
+
 from sequencer_project import metrics
+from sequencer_project.db import availability
 
 _KEYWORDS = frozenset({"select", "insert", "update", "delete", "with", "set", "create", "lock", "begin", "commit"})
 
@@ -26,7 +30,13 @@ def statement_kind(sql: Any) -> str:
 def time_statement(execute: Callable[..., Any], sql: Any, params: Any, many: bool, context: dict[str, Any]) -> Any:
     started = time.perf_counter()
     try:
-        return execute(sql, params, many, context)
+        result = execute(sql, params, many, context)
+    except (OperationalError, InterfaceError) as exc:
+        availability.database_unreachable_observed(exc, context["connection"].alias)
+        raise
+    else:
+        availability.statement_succeeded(context["connection"].alias)
+        return result
     finally:
         metrics.DB_QUERY_DURATION.labels(statement=statement_kind(sql)).observe(time.perf_counter() - started)
 
