@@ -11,6 +11,8 @@ from typing import Any
 import orjson
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import User
+from django.test import Client
 from rest_framework.test import APIClient
 
 from tenants.models import Tenant
@@ -66,6 +68,15 @@ def outsider(db: None) -> Persona:
     tenant = make_tenant()
     key = issue_key(tenant, can_write=True)
     return Persona(tenant, uuid.uuid4(), key, api_client(key))
+
+
+@pytest.fixture
+def staff_client(db: None) -> Client:
+    """A logged-in superuser of the operator admin."""
+    User.objects.create_superuser("operator", "operator@example.com", "a-long-test-password")
+    client = Client()
+    client.login(username="operator", password="a-long-test-password")
+    return client
 
 
 @pytest.fixture

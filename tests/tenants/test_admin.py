@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 
 from tests.conftest import Persona
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff_client() -> Client:
-    User.objects.create_superuser("operator", "operator@example.com", "a-long-test-password")
-    client = Client()
-    client.login(username="operator", password="a-long-test-password")
-    return client
 
 
 def test_tenants_and_keys_are_listed_without_the_secret(staff_client: Client, owner: Persona) -> None:

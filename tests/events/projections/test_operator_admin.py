@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 
 from events.models import AuditLogEntry, DeadLetterStatus, ProjectionDeadLetter
@@ -18,14 +17,6 @@ from tests.conftest import IngestPoster, Persona
 from tests.events.projections.helpers import PoisonProjection, seed
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff_client() -> Client:
-    User.objects.create_superuser("operator", "operator@example.com", "a-long-test-password")
-    client = Client()
-    client.login(username="operator", password="a-long-test-password")
-    return client
 
 
 def test_the_index_lists_the_event_store_pages(staff_client: Client) -> None:
