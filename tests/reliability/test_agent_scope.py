@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import orjson
 import pytest
 from django.db import connection
 
@@ -69,3 +70,28 @@ def test_a_key_of_one_agent_cannot_submit_an_x402_intent_for_another_payer(owner
     assert signed_by_other.json()["code"] in {"payment_signature_invalid", "payer_key_not_bound"}
     assert _intents(owner.tenant_id) == 0
     assert post_intent(scoped, mine.intent(nonce=3)).status_code == 201
+
+
+def test_a_store_scoped_admin_cannot_change_tenant_wide_resources(owner: Persona, agents: tuple[Agent, Agent]) -> None:
+    """Schemas, validation mode and agent signing keys apply to every store of the tenant."""
+    scoped_admin = api_client(issue_key(owner.tenant, can_write=True, can_admin=True, store_ids=[owner.store_id]))
+    tenant = str(owner.tenant_id)
+    schema = {"tenantId": tenant, "eventType": "scoped.thing", "schemaJson": {"type": "object"}}
+    agent = Agent(owner.tenant_id, owner.store_id)
+    mine, _ = agents
+
+    refused = [
+        scoped_admin.post("/api/v1/schemas", data=orjson.dumps(schema), content_type="application/json"),
+        scoped_admin.put(
+            "/api/v1/schemas/validation-mode",
+            data=orjson.dumps({"tenantId": tenant, "mode": "enforce"}),
+            content_type="application/json",
+        ),
+        register_key(scoped_admin, owner.tenant_id, agent.agent_id, 1, agent.public_key),
+        scoped_admin.delete(f"/api/v1/agents/{mine.agent_id}/keys/1?tenant_id={tenant}"),
+    ]
+
+    for response in refused:
+        _problem(response, 403, "store_access_denied")
+    assert scoped_admin.get(f"/api/v1/schemas?tenant_id={tenant}").status_code == 200
+    assert scoped_admin.get(f"/api/v1/agents/{mine.agent_id}/keys?tenant_id={tenant}").json()["count"] == 1
