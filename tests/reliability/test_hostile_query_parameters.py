@@ -46,4 +46,4 @@ def test_hostile_query_parameters_never_cause_a_server_error() -> None:
                         failures.append((name, parameter, value, response.status_code))
 
     assert failures == []
-    assert sent > 1500
+    assert sent > 2000  # 2,298 when written (docs/reliability.md)

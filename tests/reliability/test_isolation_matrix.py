@@ -151,9 +151,3 @@ def test_an_agent_revoked_through_the_api_is_refused_at_once(
 
     assert revoked.status_code == 200, revoked.content
     assert_outcome(agent.get(head), (401, "invalid_api_key"), "revoked agent")
-
-
-def test_the_matrix_checks_every_operation_for_three_principals() -> None:
-    """The figure quoted in docs/reliability.md."""
-    assert len(MATRIX) == len(routed_operations())
-    assert len({name for name, _ in MATRIX}) == len({name for name, _ in routed_operations()})
