@@ -98,8 +98,8 @@ def build_world() -> World:
     )
 
     payer = Payer(owner).register()
-    intent = _intent_id(_ok(post_intent(owner.client, payer.intent(nonce=1))))
-    spare_intent = _intent_id(_ok(post_intent(owner.client, payer.intent(nonce=2))))
+    intent = _ok(post_intent(owner.client, payer.intent(nonce=1)))["intent_id"]
+    spare_intent = _ok(post_intent(owner.client, payer.intent(nonce=2)))["intent_id"]
     payment_batch = _ok(
         post_json(
             owner.client,
@@ -134,28 +134,16 @@ def build_world() -> World:
         "entity": f"{MARKER}-order",
         "legacy_batch": legacy_batch,
         "ves_batch": ves_batch,
-        "schema": str(_schema_id(schema)),
+        "schema": schema["id"],
         "intent": intent,
         "spare_intent": spare_intent,
-        "payment_batch": _batch_id(payment_batch),
+        "payment_batch": payment_batch["batch_id"],
         "dead_letter": str(dead_letter.id),
         "agent": str(agent.agent_id),
         "agent_key_prefix": api_key_hash(agent_key)[:12],
         "payer_agent": str(payer.agent_id),
     }
     return World(owner, member, outsider, agent, payer, ids)
-
-
-def _schema_id(body: dict[str, Any]) -> Any:
-    return body.get("schemaId") or body.get("id") or body["schema"]["id"]
-
-
-def _intent_id(body: dict[str, Any]) -> str:
-    return str(body.get("intent_id") or body["intent"]["intent_id"])
-
-
-def _batch_id(body: dict[str, Any]) -> str:
-    return str(body.get("batch_id") or body["batch"]["batch_id"])
 
 
 # Tables whose rows are the tenant's state; api_keys' last_used_at is stamped on reads, so it
