@@ -17,7 +17,7 @@ import re
 import struct
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -25,6 +25,7 @@ import orjson
 from events import errors
 from sequencer_project.api.errors import InvalidRequestError
 from ves.legacy_json import LegacyJsonError, fast_dumps
+from ves.rfc3339 import utc_instant
 
 NIL_UUID = uuid.UUID(int=0)
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -116,10 +117,10 @@ def parse_created_at(value: Any, path: str, errs: _Collector) -> datetime | None
         parsed = datetime.fromisoformat(value)
     except ValueError:
         parsed = None
-    if parsed is None or parsed.tzinfo is None or "T" not in value.upper():
-        errs.add(path, "Must be an RFC 3339 timestamp with a UTC offset.")
-        return None
-    return parsed.astimezone(UTC)
+    instant = None if parsed is None or parsed.tzinfo is None or "T" not in value.upper() else utc_instant(parsed)
+    if instant is None:
+        errs.add(path, "Must be an RFC 3339 timestamp with a UTC offset, between years 1 and 9999 in UTC.")
+    return instant
 
 
 def _signature(value: Any, path: str, errs: _Collector) -> bytes | None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-__all__ = ["parse_rfc3339"]
+__all__ = ["parse_rfc3339", "utc_instant"]
 
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:(\d{2})(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})\Z", re.ASCII)
 
@@ -30,6 +30,19 @@ def parse_rfc3339(text: str) -> datetime | None:
         normalised = head + "." + rest
     try:
         parsed = datetime.fromisoformat(normalised)
-    except ValueError:
+        parsed = parsed + timedelta(seconds=1) if leap else parsed
+    except (ValueError, OverflowError):
         return None
-    return parsed + timedelta(seconds=1) if leap else parsed
+    return parsed if utc_instant(parsed) is not None else None
+
+
+def utc_instant(value: datetime) -> datetime | None:
+    """``value`` in UTC, or ``None`` when the instant falls outside years 1..9999 in UTC.
+
+    ``9999-12-31T23:59:59-23:59`` is a valid RFC 3339 string whose UTC instant Python (and so
+    every read of the stored row) cannot represent: such timestamps are refused, not stored.
+    """
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        return None

@@ -35,7 +35,14 @@ from payments.services.intents import payment_intent_submit
 from payments.services.settlement import batch_settle_record
 from sequencer_project.api.errors import InvalidParameterError, InvalidRequestError
 from sequencer_project.api.principal import Permission
-from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_int, query_uuid, query_uuid_optional
+from sequencer_project.api.tenancy import (
+    TenantApiMixin,
+    parse_uuid,
+    query_int,
+    query_text,
+    query_uuid,
+    query_uuid_optional,
+)
 
 _MAX_LIST = 1000
 _MAX_OFFSET = 10_000
@@ -62,11 +69,11 @@ class PaymentListCreateApi(TenantApiMixin):
         filters = IntentFilters(
             tenant_id=tenant_id,
             store_id=store_id,
-            payer_address=params.get("payer_address") or None,
-            payee_address=params.get("payee_address") or None,
-            status=params.get("status") or None,
-            network=params.get("network") or None,
-            asset=(params.get("asset") or "").lower() or None,
+            payer_address=query_text(request, "payer_address"),
+            payee_address=query_text(request, "payee_address"),
+            status=query_text(request, "status"),
+            network=query_text(request, "network"),
+            asset=(query_text(request, "asset") or "").lower() or None,
             batch_id=query_uuid_optional(request, "batch_id"),
             from_date=_date(params.get("from_date"), "from_date"),
             to_date=_date(params.get("to_date"), "to_date"),

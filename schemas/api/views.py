@@ -66,7 +66,7 @@ class _SchemaApi(TenantApiMixin):
         tenant_id = query_uuid_optional(request, "tenant_id") or principal.tenant_id
         if tenant_id is None:
             tenant_id = query_uuid(request, "tenant_id")
-        principal.check_stream(tenant_id, None, permission)
+        principal.check_tenant(tenant_id, permission)
         return tenant_id
 
     def schema_or_404(self, schema_id: str, permission: Permission) -> EventSchema:
@@ -74,7 +74,7 @@ class _SchemaApi(TenantApiMixin):
         schema = schema_get(schema_id=parsed)
         if schema is None or not self.visible(schema.tenant_id, None):
             raise errors.SchemaNotFoundError(f"No schema {parsed} is visible to this credential.")
-        self.principal.require(permission)
+        self.principal.check_tenant(schema.tenant_id, permission)
         return schema
 
 
@@ -104,7 +104,7 @@ class SchemaCollectionApi(_SchemaApi):
                 errors={"compatibility": ["Must be backward, forward, full or none."]},
             )
         principal = self.principal
-        principal.check_stream(tenant_id, None, Permission.WRITE)
+        principal.check_tenant(tenant_id, Permission.WRITE)
         schema = schema_register(
             tenant_id=tenant_id,
             event_type=event_type,
@@ -139,7 +139,7 @@ class SchemaValidateApi(_SchemaApi):
                 "Invalid value at schemaVersion: must be a positive integer.",
                 errors={"schemaVersion": ["Must be a positive integer."]},
             )
-        self.principal.check_stream(tenant_id, None, Permission.READ)
+        self.principal.check_tenant(tenant_id, Permission.READ)
         schema = (
             schema_latest_active_get(tenant_id=tenant_id, event_type=event_type)
             if version is None
@@ -231,7 +231,7 @@ class ValidationModeApi(_SchemaApi):
         body = _object(read_json_body(request))
         tenant_id = _body_uuid(body, "tenantId")
         raw = body.get("mode")
-        self.principal.check_stream(tenant_id, None, Permission.ADMIN)
+        self.principal.check_tenant(tenant_id, Permission.ADMIN)
         if raw is None:
             validation_mode_set(tenant_id=tenant_id, mode=None)
         else:

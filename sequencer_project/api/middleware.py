@@ -13,7 +13,7 @@ from sequencer_project.api import errors
 from sequencer_project.api.problems import problem_response, to_sequencer_error, unhandled_problem
 from sequencer_project.api.request_id import current_request_id, set_request_id
 
-_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _API_PREFIXES = ("/api/", "/v1/")
 
 
@@ -29,7 +29,9 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else str(uuid.uuid4())
+        # fullmatch: ``$`` in match() also accepts a trailing newline, which the response header
+        # refuses (a 500) and which would split a log line.
+        request_id = incoming if _VALID_REQUEST_ID.fullmatch(incoming) else str(uuid.uuid4())
         set_request_id(request_id)
         try:
             response = self.get_response(request)

@@ -68,6 +68,16 @@ class Principal:
                 raise errors.StoreAccessDeniedError("This credential cannot access that store.")
         self.require(permission)
 
+    def check_tenant(self, tenant_id: uuid.UUID, permission: Permission) -> None:
+        """Authorise an operation on a tenant-level resource (schemas, agent signing keys).
+
+        Any reader of the tenant may read them; changing them changes every store of the
+        tenant, so a store-scoped credential may not (403 ``store_access_denied``).
+        """
+        self.check_stream(tenant_id, None, permission)
+        if permission is not Permission.READ and self.store_ids and not self.is_superadmin:
+            raise errors.StoreAccessDeniedError("A store-scoped credential cannot change tenant-wide resources.")
+
     def check_agent(self, agent_id: uuid.UUID | None) -> None:
         """An agent-scoped credential may act only as its own agent."""
         if self.agent_id is not None and agent_id is not None and agent_id != self.agent_id:

@@ -74,9 +74,29 @@ def parse_uuid(raw: str, name: str) -> uuid.UUID:
         raise errors.InvalidParameterError(f"'{name}' must be a UUID.", parameter=name) from exc
 
 
+def query_text(request: Request, name: str) -> str | None:
+    """An optional text filter; NUL characters (which PostgreSQL text cannot hold) are a 400."""
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    if "\x00" in raw:
+        raise errors.InvalidParameterError(f"'{name}' must not contain NUL characters.", parameter=name)
+    return raw
+
+
+_BIGINT_MAX = 2**63 - 1  # every integer parameter ends up compared with a bigint column
+
+
 def query_int(request: Request, name: str, *, default: int, minimum: int, maximum: int | None = None) -> int:
+    """An integer query parameter; a ``default`` below ``minimum`` makes it required.
+
+    Values above ``maximum`` are clamped; without a maximum, values beyond the bigint range
+    are refused (400 ``invalid_parameter``) rather than failing in PostgreSQL.
+    """
     raw = request.query_params.get(name)
     if raw is None or raw == "":
+        if default < minimum:
+            raise errors.InvalidParameterError(f"Query parameter '{name}' is required.", parameter=name)
         return default
     try:
         value = int(raw)
@@ -86,4 +106,6 @@ def query_int(request: Request, name: str, *, default: int, minimum: int, maximu
         raise errors.InvalidParameterError(f"'{name}' must be at least {minimum}.", parameter=name)
     if maximum is not None and value > maximum:
         value = maximum
+    if value > _BIGINT_MAX:
+        raise errors.InvalidParameterError(f"'{name}' must be at most {_BIGINT_MAX}.", parameter=name)
     return value

@@ -80,7 +80,7 @@ class AgentKeyRegisterApi(TenantApiMixin):
         assert tenant_id is not None
         assert agent_id is not None
         assert isinstance(key_id, int)
-        self.principal.check_stream(tenant_id, None, Permission.ADMIN)
+        self.principal.check_tenant(tenant_id, Permission.ADMIN)
         public_key = _public_key(body["publicKey"])
         if valid_from is not None and valid_to is not None and valid_from > valid_to:
             raise InvalidRequestError("validFrom must not be after validTo.", errors={"validTo": ["Before validFrom."]})
@@ -118,7 +118,7 @@ class AgentKeyListApi(TenantApiMixin):
     def get(self, request: Request, agent_id: str) -> Response:
         agent = parse_uuid(agent_id, "agent_id")
         tenant_id = query_uuid(request, "tenant_id")
-        self.principal.check_stream(tenant_id, None, Permission.READ)
+        self.principal.check_tenant(tenant_id, Permission.READ)
         keys = agent_key_list(tenant_id=tenant_id, agent_id=agent)
         return Response(
             {"tenantId": tenant_id, "agentId": agent, "keys": [agent_key_output(k) for k in keys], "count": len(keys)}
@@ -137,7 +137,7 @@ class AgentKeyRevokeApi(TenantApiMixin):
         if not 0 <= key_number <= _U32_MAX:
             raise InvalidParameterError("'key_id' must be in 0..4294967295.", parameter="key_id")
         tenant_id = query_uuid(request, "tenant_id")
-        self.principal.check_stream(tenant_id, None, Permission.ADMIN)
+        self.principal.check_tenant(tenant_id, Permission.ADMIN)
         key = agent_key_revoke(tenant_id=tenant_id, agent_id=agent, key_id=key_number)
         audit_record(
             actor=api_actor(self.principal),

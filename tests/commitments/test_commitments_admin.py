@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -13,23 +12,15 @@ from tests.ves.ves_case_vectors import CASES
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff() -> Client:
-    User.objects.create_superuser("operator", "operator@example.com", "a-long-test-password")
-    client = Client()
-    client.login(username="operator", password="a-long-test-password")
-    return client
-
-
-def test_a_commitment_page_shows_its_signed_checkpoint(staff: Client, admin_client: APIClient) -> None:
+def test_a_commitment_page_shows_its_signed_checkpoint(staff_client: Client, admin_client: APIClient) -> None:
     case = CASES[1]
     ingest_ves_case(admin_client, case)
     batch_id = create(admin_client, "ves/", case["tenant_id"], case["store_id"], 1, len(case["events"])).json()[
         "batch_id"
     ]
 
-    listing = staff.get("/admin/commitments/commitment/")
-    detail = staff.get(f"/admin/commitments/commitment/{batch_id}/change/")
+    listing = staff_client.get("/admin/commitments/commitment/")
+    detail = staff_client.get(f"/admin/commitments/commitment/{batch_id}/change/")
 
     assert listing.status_code == 200
     assert batch_id in listing.content.decode()
@@ -44,5 +35,5 @@ def test_a_commitment_page_shows_its_signed_checkpoint(staff: Client, admin_clie
 @pytest.mark.parametrize(
     "path", ["/admin/payments/paymentintent/", "/admin/payments/paymentbatch/", "/admin/payments/settlementattempt/"]
 )
-def test_x402_pages_render(staff: Client, path: str) -> None:
-    assert staff.get(path).status_code == 200
+def test_x402_pages_render(staff_client: Client, path: str) -> None:
+    assert staff_client.get(path).status_code == 200
