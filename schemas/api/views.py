@@ -26,7 +26,7 @@ from schemas.selectors import (
     tenant_mode_override_get,
 )
 from schemas.services import schema_delete, schema_register, schema_status_set, validation_mode_set
-from sequencer_project.api.errors import InvalidRequestError
+from sequencer_project.api.errors import InvalidParameterError, InvalidRequestError
 from sequencer_project.api.openapi import UUID, json_body, path_param, path_uuid, query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_int, query_uuid, query_uuid_optional
@@ -54,6 +54,13 @@ def _body_uuid(body: dict[str, Any], name: str) -> uuid.UUID:
     raise InvalidRequestError(
         f"Invalid value at {name}: must be a UUID string.", errors={name: ["This field is required."]}
     )
+
+
+def _event_type_param(value: str) -> str:
+    """The ``event_type`` path parameter: 400 ``invalid_parameter`` when it could name no schema."""
+    if not 1 <= len(value) <= MAX_EVENT_TYPE or "\x00" in value:
+        raise InvalidParameterError(f"'event_type' must be 1 to {MAX_EVENT_TYPE} characters.", parameter="event_type")
+    return value
 
 
 def _event_type(value: Any, name: str = "eventType") -> str:
@@ -245,7 +252,7 @@ class SchemaByTypeApi(_SchemaApi):
         responses={200: {"oneOf": [shapes.SCHEMA_ONE, shapes.SCHEMA_LIST]}},
     )
     def get(self, request: Request, event_type: str) -> Response:
-        _event_type(event_type, "event_type")
+        _event_type_param(event_type)
         tenant_id = self.tenant_param(request, Permission.READ)
         if request.query_params.get("version"):
             version = query_int(request, "version", default=1, minimum=1)
@@ -267,7 +274,7 @@ class SchemaLatestApi(_SchemaApi):
         responses={200: shapes.SCHEMA},
     )
     def get(self, request: Request, event_type: str) -> Response:
-        _event_type(event_type, "event_type")
+        _event_type_param(event_type)
         tenant_id = self.tenant_param(request, Permission.READ)
         schema = schema_latest_active_get(tenant_id=tenant_id, event_type=event_type)
         if schema is None:
