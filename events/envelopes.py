@@ -119,7 +119,11 @@ def parse_created_at(value: Any, path: str, errs: _Collector) -> datetime | None
     if parsed is None or parsed.tzinfo is None or "T" not in value.upper():
         errs.add(path, "Must be an RFC 3339 timestamp with a UTC offset.")
         return None
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00:00-05:00 is past year 9999 in UTC
+        errs.add(path, "Must be a timestamp that falls within years 1..9999 in UTC.")
+        return None
 
 
 def _signature(value: Any, path: str, errs: _Collector) -> bytes | None:

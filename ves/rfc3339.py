@@ -32,4 +32,7 @@ def parse_rfc3339(text: str) -> datetime | None:
         parsed = datetime.fromisoformat(normalised)
     except ValueError:
         return None
-    return parsed + timedelta(seconds=1) if leap else parsed
+    try:
+        return parsed + timedelta(seconds=1) if leap else parsed
+    except OverflowError:  # a leap second at the end of year 9999
+        return None

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from events.api.views import read_json_body
+from events.errors import InvalidFieldError
 from sequencer_project.api.errors import AgentScopeDeniedError, InvalidParameterError, InvalidRequestError
 from sequencer_project.api.openapi import extra_problem, json_body, path_param, path_uuid
 from sequencer_project.api.principal import Permission, Principal
@@ -103,6 +104,12 @@ def _text(body: dict[str, Any], name: str, *, maximum: int, required: bool) -> s
         return ""
     if not isinstance(value, str) or len(value) > maximum or (required and not value.strip()):
         raise _invalid(name, f"{'Required; ' if required else ''}a string of at most {maximum} characters.")
+    return _storable(value, name)
+
+
+def _storable(value: str, name: str) -> str:
+    if "\x00" in value:  # PostgreSQL text cannot hold NUL (it used to fail the insert with a 500)
+        raise InvalidFieldError(f"'{name}' holds a NUL character, which cannot be stored.", field=name)
     return value
 
 
@@ -273,7 +280,7 @@ class AgentApiKeysApi(_AgentApi):
             raise AgentNotFoundError(f"Agent {agent} has no tenant.")
         issued = api_key_create(
             tenant=tenant,
-            name=str(body.get("name") or f"agent {agent}")[:200],
+            name=_storable(str(body.get("name") or f"agent {agent}")[:200], "name"),
             can_read=True,
             can_write=can_write,
             can_admin=can_admin,

@@ -58,6 +58,9 @@ def test_archived_versions_are_skipped_by_the_compatibility_check(owner: Persona
         ({"eventType": "x"}, 422, "invalid_request"),
         ({"eventType": "x", "schemaJson": {}, "compatibility": "sideways"}, 422, "invalid_request"),
         ({"eventType": "x", "schemaJson": {"description": "y" * 200_000}}, 400, "schema_too_large"),
+        # PostgreSQL jsonb cannot hold U+0000: found by schemathesis as a 500.
+        ({"eventType": "x", "schemaJson": {"description": "a\x00b"}}, 400, "invalid_field"),
+        ({"eventType": "x", "schemaJson": {"properties": {"a\x00": {}}}}, 400, "invalid_field"),
     ],
 )
 def test_bad_registrations_are_clear_4xx(owner: Persona, body: dict[str, object], status: int, code: str) -> None:
@@ -65,6 +68,15 @@ def test_bad_registrations_are_clear_4xx(owner: Persona, body: dict[str, object]
 
     assert response.status_code == status, response.content
     assert response.json()["code"] == code
+
+
+@pytest.mark.parametrize("path", ["/api/v1/schemas/event-type/{}", "/api/v1/schemas/event-type/{}/latest"])
+def test_an_event_type_path_that_can_name_no_schema_is_an_invalid_parameter(owner: Persona, path: str) -> None:
+    response = owner.client.get(path.format("e" * 257), {"tenant_id": str(owner.tenant_id)})
+
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid_parameter"
+    assert response.json()["parameter"] == "event_type"
 
 
 def test_other_tenants_cannot_see_touch_or_register(owner: Persona, outsider: Persona) -> None:
