@@ -40,6 +40,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.conftest import legacy_event
+from tests.events.ves_helpers import Agent
 from tests.tenants.factories import issue_key, make_tenant
 
 SNAPSHOT = Path(__file__).resolve().parents[2] / "docs" / "openapi" / "openapi.yaml"
@@ -89,6 +90,22 @@ def _aimed_at(case: Any, caller: Caller, aim: bool) -> Any:
     return case
 
 
+def _call_and_check(
+    case: Any, context: str, headers: dict[str, str], base_url: str, tally: Tally, *, expect: int | None = None
+) -> None:
+    """One request; a failed check is recorded (every failure is reported at the end, not only the first)."""
+    response = case.call(base_url=base_url, headers=headers, timeout=30)
+    tally.requests += 1
+    tally.by_status[response.status_code] += 1
+    try:
+        assert expect is None or response.status_code == expect, f"expected {expect}: {response.text[:500]}"
+        case.validate_response(response, checks=CHECKS, headers=headers)
+    except (Failure, FailureGroup, AssertionError) as exc:
+        found = exc.exceptions if isinstance(exc, FailureGroup) else [exc]
+        key = (case.operation.label, ", ".join(sorted({getattr(f, "title", type(f).__name__) for f in found})))
+        tally.failures.setdefault(key, f"{context}: {case.as_curl_command(headers=headers)}\n{str(exc)[:2000]}")
+
+
 def _fuzz(operation: Any, mode: GenerationMode, caller: Caller, base_url: str, tally: Tally) -> None:
     strategy = operation.as_strategy(generation_mode=mode)
     if mode is GenerationMode.POSITIVE:
@@ -105,17 +122,7 @@ def _fuzz(operation: Any, mode: GenerationMode, caller: Caller, base_url: str, t
     )
     @given(case=strategy)
     def run(case: Any) -> None:
-        response = case.call(base_url=base_url, headers=headers, timeout=30)
-        tally.requests += 1
-        tally.by_status[response.status_code] += 1
-        try:
-            case.validate_response(response, checks=CHECKS, headers=headers)
-        except (Failure, FailureGroup, AssertionError) as exc:
-            found = exc.exceptions if isinstance(exc, FailureGroup) else [exc]
-            key = (operation.label, ", ".join(sorted({getattr(f, "title", type(f).__name__) for f in found})))
-            tally.failures.setdefault(
-                key, f"{mode.value} {caller.name}: {case.as_curl_command(headers=headers)}\n{str(exc)[:2000]}"
-            )
+        _call_and_check(case, f"{mode.value} {caller.name}", headers, base_url, tally)
 
     try:
         run()
@@ -125,13 +132,61 @@ def _fuzz(operation: Any, mode: GenerationMode, caller: Caller, base_url: str, t
         tally.no_invalid_input.append(f"{operation.label} ({caller.name})")
 
 
-def _seed(base_url: str, key: str, tenant_id: uuid.UUID, store_id: uuid.UUID) -> None:
-    """A legacy stream with events and a commitment, so reads return real bodies."""
+def _seed(base_url: str, key: str, tenant_id: uuid.UUID, store_id: uuid.UUID) -> dict[str, str]:
+    """A legacy and a VES stream with events and a commitment each, so reads return real bodies.
+
+    Returns the ids the explicit cases use (``_explicit_cases``).
+    """
+    stream = {"tenant_id": str(tenant_id), "store_id": str(store_id)}
+    agent = Agent(tenant_id, store_id)
     with httpx.Client(base_url=base_url, headers={"Authorization": f"ApiKey {key}"}, timeout=30) as client:
         events = [legacy_event(tenant_id, store_id, entity_id=f"order-{n % 2}") for n in range(6)]
         assert client.post("/api/v1/events/ingest", json={"events": events}).status_code == 200
-        body = {"tenant_id": str(tenant_id), "store_id": str(store_id), "sequence_start": 1, "sequence_end": 4}
-        assert client.post("/api/v1/commitments", json=body).status_code == 201
+        legacy = client.post("/api/v1/commitments", json={**stream, "sequence_start": 1, "sequence_end": 4})
+        assert legacy.status_code == 201, legacy.text
+        key_body = {"tenantId": str(tenant_id), "agentId": str(agent.agent_id), "keyId": 1}
+        registered = client.post("/api/v1/agents/keys", json={**key_body, "publicKey": agent.public_key.hex()})
+        assert registered.status_code == 200, registered.text
+        ves_events = [agent.event(entity_id=f"order-{n % 2}") for n in range(5)]
+        ingested = client.post("/api/v1/ves/events/ingest", json={"agentId": str(agent.agent_id), "events": ves_events})
+        assert ingested.json()["eventsAccepted"] == 5, ingested.text
+        ves = client.post("/api/v1/ves/commitments", json={**stream, "sequence_start": 1, "sequence_end": 3})
+        assert ves.status_code == 201, ves.text
+    return {
+        "legacy_event_id": events[0]["event_id"],
+        "legacy_batch_id": legacy.json()["batch_id"],
+        "ves_event_id": str(ves_events[0]["event_id"]),
+        "ves_batch_id": ves.json()["batch_id"],
+        "agent_id": str(agent.agent_id),
+    }
+
+
+def _explicit_cases(ids: dict[str, str], tenant_id: uuid.UUID, store_id: uuid.UUID) -> list[tuple[str, dict[str, Any]]]:
+    """Requests for the seeded resources: generated ids almost never name one, so the success bodies
+    of these operations are checked here (operation id, ``Case`` keyword arguments)."""
+    stream = {"tenant_id": str(tenant_id), "store_id": str(store_id)}
+    return [
+        ("events_get", {"path_parameters": {"event_id": ids["legacy_event_id"]}}),
+        ("events_bundle", {"path_parameters": {"event_id": ids["legacy_event_id"]}}),
+        ("ves_events_get", {"path_parameters": {"event_id": ids["ves_event_id"]}}),
+        ("ves_events_bundle", {"path_parameters": {"event_id": ids["ves_event_id"]}}),
+        ("commitments_get", {"path_parameters": {"batch_id": ids["legacy_batch_id"]}}),
+        ("ves_commitments_get", {"path_parameters": {"batch_id": ids["ves_batch_id"]}}),
+        ("proofs_get", {"path_parameters": {"sequence_number": 2}, "query": stream}),
+        ("ves_proofs_get", {"path_parameters": {"sequence_number": 2}, "query": stream}),
+        ("log_checkpoint", {"query": stream}),
+        ("ves_log_checkpoint", {"query": stream}),
+        ("log_inclusion_proof", {"query": {**stream, "sequence_number": 3}}),
+        ("ves_log_inclusion_proof", {"query": {**stream, "sequence_number": 3}}),
+        ("log_consistency_proof", {"query": {**stream, "first": 2}}),
+        ("ves_log_consistency_proof", {"query": {**stream, "first": 2}}),
+        ("ves_events_list", {"query": stream}),
+        ("entity_history", {"path_parameters": {"entity_type": "order", "entity_id": "order-1"}, "query": stream}),
+        (
+            "agent_keys_list",
+            {"path_parameters": {"agent_id": ids["agent_id"]}, "query": {"tenant_id": stream["tenant_id"]}},
+        ),
+    ]
 
 
 @pytest.mark.slow
@@ -145,7 +200,7 @@ def test_every_operation_survives_generated_valid_and_invalid_input(live_server:
     tenant = make_tenant()
     store_id = uuid.uuid4()
     tenant_key = issue_key(tenant, can_write=True, can_admin=True)
-    _seed(live_server.url, tenant_key, tenant.id, store_id)
+    ids = _seed(live_server.url, tenant_key, tenant.id, store_id)
     callers = [
         Caller("admin", settings.BOOTSTRAP_ADMIN_API_KEY, None, None),
         Caller("tenant", tenant_key, tenant.id, store_id),
@@ -157,6 +212,14 @@ def test_every_operation_survives_generated_valid_and_invalid_input(live_server:
         assert isinstance(result, Ok), result.err()
         operations.append(result.ok())
     tally = Tally()
+    # First the seeded resources, while they are as seeded.
+    tenant_caller = callers[1]
+    explicit = _explicit_cases(ids, tenant.id, store_id)
+    for operation_id, arguments in explicit:
+        case = schema.find_operation_by_id(operation_id).Case(**arguments)
+        headers = {"Authorization": f"Bearer {tenant_caller.key}"}
+        _call_and_check(case, "explicit tenant", headers, live_server.url, tally, expect=200)
+
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             for caller in callers:
@@ -166,7 +229,8 @@ def test_every_operation_survives_generated_valid_and_invalid_input(live_server:
         f"\nschemathesis: {len(operations)} operations, {tally.requests} requests "
         f"({MAX_EXAMPLES} examples per operation, mode and caller), "
         f"statuses {dict(sorted(tally.by_status.items()))}, {len(tally.failures)} distinct failures; "
-        f"no invalid input exists for {len(tally.no_invalid_input)} operation/caller pairs"
+        f"no invalid input exists for {len(tally.no_invalid_input)} operation/caller pairs; "
+        f"{len(explicit)} explicit requests on seeded resources"
     )
     for (label, summary), detail in sorted(tally.failures.items()):
         print(f"FAILURE {label} {summary}\n{detail}\n")  # noqa: T201
