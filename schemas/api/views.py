@@ -207,7 +207,7 @@ class SchemaDetailApi(_SchemaApi):
 
     @extend_schema(
         operation_id="schemas_delete",
-        summary="Delete a schema version (admin)",
+        summary="Remove a schema version (admin)",
         tags=["schemas"],
         parameters=[SCHEMA_ID],
         responses={200: shapes.SCHEMA_DELETED},

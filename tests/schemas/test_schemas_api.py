@@ -145,3 +145,16 @@ def test_the_tenant_mode_override(owner: Persona, member: Persona) -> None:
         "override": None,
     }
     assert uuid.UUID(got["tenantId"]) == owner.tenant_id
+
+
+def test_a_number_jsonb_returns_wider_than_64_bits_is_served_and_compared(owner: Persona) -> None:
+    """Found by schemathesis (a 500): orjson parses 1.8446744073709552e+19 as a float, jsonb stores it
+    exactly and psycopg reads it back as a 65-bit int, which orjson could not write."""
+    schema = {"type": "object", "properties": {"n": {"type": "number", "maximum": 1.8446744073709552e19}}}
+    first = register(owner.client, owner.tenant_id, schema)
+    second = register(owner.client, owner.tenant_id, schema)
+
+    assert (first.status_code, second.status_code) == (201, 201), second.content
+    served = owner.client.get(f"/api/v1/schemas/{first.json()['id']}")
+    assert served.status_code == 200
+    assert served.json()["schemaJson"]["properties"]["n"]["maximum"] == 1.8446744073709552e19
