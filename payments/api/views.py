@@ -92,11 +92,11 @@ class PaymentListCreateApi(TenantApiMixin):
         filters = IntentFilters(
             tenant_id=tenant_id,
             store_id=store_id,
-            payer_address=params.get("payer_address") or None,
-            payee_address=params.get("payee_address") or None,
-            status=params.get("status") or None,
-            network=params.get("network") or None,
-            asset=(params.get("asset") or "").lower() or None,
+            payer_address=_text_param(request, "payer_address"),
+            payee_address=_text_param(request, "payee_address"),
+            status=_text_param(request, "status"),
+            network=_text_param(request, "network"),
+            asset=(_text_param(request, "asset") or "").lower() or None,
             batch_id=query_uuid_optional(request, "batch_id"),
             from_date=_date(params.get("from_date"), "from_date"),
             to_date=_date(params.get("to_date"), "to_date"),
@@ -107,6 +107,13 @@ class PaymentListCreateApi(TenantApiMixin):
             raise InvalidParameterError(f"'offset' must be at most {_MAX_OFFSET}.", parameter="offset")
         intents = payment_intent_list(filters=filters, limit=limit, offset=offset)
         return Response([intent_output(i) for i in intents])
+
+
+def _text_param(request: Request, name: str) -> str | None:
+    raw = request.query_params.get(name) or None
+    if raw is not None and "\x00" in raw:  # PostgreSQL text cannot hold NUL (it was a 500)
+        raise InvalidParameterError(f"'{name}' holds a NUL character.", parameter=name)
+    return raw
 
 
 def _date(raw: str | None, name: str) -> datetime | None:
