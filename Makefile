@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint services venv loadtest migrate clean bench bench-check bench-baseline reliability
+.PHONY: run test lint services venv loadtest migrate clean bench bench-check bench-baseline reliability reliability-fuzz openapi
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -52,6 +52,18 @@ bench-baseline: venv services
 # Quick form by default (CI); `make reliability ARGS=--full` for the issue's sizes.
 reliability: venv services
 	$(PY) -m reliability $(ARGS)
+
+# The OpenAPI snapshot (docs/api.md): regenerate after changing an endpoint.
+openapi: venv
+	. scripts/env.sh && SECRET_KEY=openapi $(PY) manage.py spectacular --validate --fail-on-warn --file docs/openapi/openapi.yaml
+
+# Issue 10: deep API fuzzing (docs/reliability.md "API fuzzing (schemathesis)"); prints its counts.
+# Not part of `make reliability` (CI): 200 examples per operation take tens of minutes; the
+# quick fuzz runs in `make test`.
+reliability-fuzz: venv services
+	. scripts/env.sh && SECRET_KEY=test-only BOOTSTRAP_ADMIN_API_KEY=test-bootstrap-admin DB_POOL_MAX_SIZE=24 \
+		SCHEMATHESIS_MAX_EXAMPLES=$${SCHEMATHESIS_MAX_EXAMPLES:-200} \
+		$(VENV)/bin/pytest -q -p no:xdist -s tests/sequencer_project/test_api_fuzzing.py
 
 loadtest: venv
 	. scripts/env.sh && $(PY) -m loadtest $(ARGS)

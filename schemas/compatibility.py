@@ -20,6 +20,8 @@ import orjson
 from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
 
+from sequencer_project.api.json_numbers import dumps
+
 # Keywords that assert nothing on their own.
 _ANNOTATIONS = frozenset(
     {
@@ -53,7 +55,7 @@ _JSON_TYPES = frozenset({"null", "boolean", "object", "array", "number", "string
 
 
 def _canonical(value: Any) -> bytes:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    return dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def _uses_ref(schema: Any) -> bool:

@@ -9,6 +9,7 @@ import orjson
 from django.conf import settings
 from django.db import transaction
 
+from events.errors import InvalidFieldError
 from schemas import errors
 from schemas.compatibility import check_schema, compatibility_problems
 from schemas.models import Compatibility, EventSchema, SchemaStatus, TenantSchemaSettings
@@ -19,6 +20,22 @@ from tenants.models import Tenant
 
 def _bump_schema_cache() -> None:
     transaction.on_commit(schema_cache.invalidate)
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a parsed JSON value has U+0000 in any string or key (iterative: no recursion limit)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 @transaction.atomic(durable=True)
@@ -42,6 +59,9 @@ def schema_register(
         raise errors.SchemaTooLargeError(
             f"schemaJson is {size} bytes; the limit is {settings.SCHEMA_MAX_BYTES}.", field="schemaJson"
         )
+    if _holds_nul(schema_json):
+        # PostgreSQL jsonb cannot store U+0000 (it used to fail the insert with a 500).
+        raise InvalidFieldError("schemaJson holds a NUL character, which cannot be stored.", field="schemaJson")
     problem = check_schema(schema_json)
     if problem is not None:
         raise errors.InvalidSchemaError(f"schemaJson is not a valid JSON Schema: {problem}", field="schemaJson")

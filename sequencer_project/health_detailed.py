@@ -16,10 +16,12 @@ from typing import Any
 
 import redis
 from django.db import DatabaseError, connection
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from sequencer_project.api.openapi import DATETIME, FREE_OBJECT, obj
 from sequencer_project.api.permissions import IsAdminPrincipal
 from sequencer_project.metrics import gauge_providers
 from sequencer_project.metrics_export import celery_queue_depths
@@ -135,9 +137,29 @@ def detailed_report() -> dict[str, Any]:
     }
 
 
+DETAILED_REPORT = obj(
+    {
+        "status": {"type": "string", "enum": [HEALTHY, DEGRADED, UNHEALTHY]},
+        "timestamp": DATETIME,
+        "components": obj(
+            {name: FREE_OBJECT for name in ("database", "pool", "redis", "celery")},
+            additionalProperties=FREE_OBJECT,
+        ),
+        "circuit_breakers": {"type": "object", "additionalProperties": FREE_OBJECT},
+        "gauges": {"type": "object", "additionalProperties": True},
+    }
+)
+
+
 class DetailedHealthApi(APIView):
     permission_classes = [IsAdminPrincipal]
 
+    @extend_schema(
+        operation_id="health_detailed",
+        summary="Every dependency with an overall status; 503 with the same report when the database is down",
+        tags=["operations"],
+        responses={200: DETAILED_REPORT, 503: DETAILED_REPORT},
+    )
     def get(self, request: Request) -> Response:
         report = detailed_report()
         return Response(report, status=503 if report["status"] == UNHEALTHY else 200)

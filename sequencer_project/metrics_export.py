@@ -20,6 +20,8 @@ import psutil
 import redis
 from django.conf import settings
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
@@ -135,5 +137,11 @@ def render_metrics() -> bytes:
 class MetricsApi(APIView):
     permission_classes = [IsAdminPrincipal]
 
+    @extend_schema(
+        operation_id="metrics",
+        summary="Prometheus metrics of every worker (admin)",
+        tags=["operations"],
+        responses={(200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="Prometheus text format")},
+    )
     def get(self, request: Request) -> HttpResponse:
         return HttpResponse(render_metrics(), content_type=CONTENT_TYPE_LATEST)

@@ -365,3 +365,29 @@ ANCHOR_TO_ADDRESS: str = env.str("ANCHOR_TO_ADDRESS", default="0x000000000000000
 ANCHOR_RPC_TIMEOUT_SECONDS: float = env.float("ANCHOR_RPC_TIMEOUT_SECONDS", default=10.0)
 ANCHOR_RECEIPT_TIMEOUT_SECONDS: float = env.float("ANCHOR_RECEIPT_TIMEOUT_SECONDS", default=120.0)
 ANCHOR_RETRY_ATTEMPTS: int = env.int("ANCHOR_RETRY_ATTEMPTS", default=5)
+# --- OpenAPI schema (issue 10; docs/api.md, ADR 0009) ---------------------------------------
+# drf-spectacular generates /api/schema/; the docs page /api/docs/ loads Swagger UI from the
+# sidecar package (served by WhiteNoise), so it needs no CDN.
+INSTALLED_APPS += ["drf_spectacular", "drf_spectacular_sidecar"]
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "sequencer_project.api.openapi.ProblemAutoSchema"
+SPECTACULAR_SETTINGS = {
+    "TITLE": "StateSet Sequencer API",
+    "DESCRIPTION": (
+        "Multi-tenant verifiable event sequencer. Errors are application/problem+json (RFC 9457) "
+        "with a stable `code` (docs/errors.md)."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],  # the schema and docs page are public: they describe, never serve data
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "sequencer_project.api.openapi.probe_paths",
+    ],
+}

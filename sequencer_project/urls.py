@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from sequencer_project import health
 from sequencer_project.health_detailed import DetailedHealthApi
@@ -23,5 +24,8 @@ urlpatterns = [
     path("api/v1/", include("schemas.api.urls")),
     # Commitments and proofs (issue 5).
     path("api/v1/", include("commitments.api.urls")),
+    # OpenAPI schema and its docs page (issue 10, docs/api.md).
+    path("api/schema/", SpectacularAPIView.as_view(), name="openapi-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="openapi-docs"),
     path("admin/", admin.site.urls),
 ]

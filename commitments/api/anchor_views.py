@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from commitments import errors
 from commitments.anchoring import anchor_check, anchoring_configured, require_anchoring
+from commitments.api import openapi as shapes
 from commitments.api.views import int_field, json_object, uuid_field
 from commitments.selectors import CommitmentRow, commitment_get, commitment_last, stream_head
 from commitments.services.anchoring import AnchorResult, commitment_anchor
@@ -81,6 +82,7 @@ class _AnchorVerifyApi(_AnchorApi):
         )
 
 
+@shapes.commit_and_anchor
 class VesCommitAndAnchorApi(_AnchorApi):
     """``POST /api/v1/ves/commitments/anchor``: seal (explicit or automatic range) then anchor.
 
@@ -118,6 +120,7 @@ class VesCommitAndAnchorApi(_AnchorApi):
         return Response(_anchor_output(commitment_anchor(batch_id=created.commitment.batch_id)))
 
 
+@shapes.anchor_status
 class AnchorStatusApi(TenantApiMixin):
     """``GET /api/v1/anchor/status``: whether anchoring is configured."""
 
@@ -132,17 +135,21 @@ class AnchorStatusApi(TenantApiMixin):
         return Response({"anchor_enabled": enabled, "message": message})
 
 
+@shapes.anchor_one(ves=True)
 class VesAnchorApi(_AnchorOneApi):
     kind = StreamKind.VES
 
 
+@shapes.anchor_verify(ves=True)
 class VesAnchorVerifyApi(_AnchorVerifyApi):
     kind = StreamKind.VES
 
 
+@shapes.anchor_one(ves=False)
 class LegacyAnchorApi(_AnchorOneApi):
     kind = StreamKind.LEGACY
 
 
+@shapes.anchor_verify(ves=False)
 class LegacyAnchorVerifyApi(_AnchorVerifyApi):
     kind = StreamKind.LEGACY

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from commitments import errors
+from commitments.api import openapi as shapes
 from commitments.api.serializers import legacy_commitment_output, proof_output, ves_commitment_output
 from commitments.proofs import commitment_proof
 from commitments.selectors import commitment_covering
@@ -104,9 +105,11 @@ class _BundleApi(TenantApiMixin):
         )
 
 
+@shapes.bundle(ves=True)
 class VesBundleApi(_BundleApi):
     kind = StreamKind.VES
 
 
+@shapes.bundle(ves=False)
 class LegacyBundleApi(_BundleApi):
     kind = StreamKind.LEGACY

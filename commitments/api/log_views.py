@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from commitments import errors
+from commitments.api import openapi as shapes
 from commitments.transparency import CheckpointRow, checkpoint_get, log_open
 from events.streams import StreamKind
 from sequencer_project.api.principal import Permission
@@ -110,25 +111,31 @@ class _ConsistencyApi(_LogApi):
         )
 
 
+@shapes.log_checkpoint(ves=True)
 class VesCheckpointApi(_CheckpointApi):
     kind = StreamKind.VES
 
 
+@shapes.log_inclusion(ves=True)
 class VesInclusionApi(_InclusionApi):
     kind = StreamKind.VES
 
 
+@shapes.log_consistency(ves=True)
 class VesConsistencyApi(_ConsistencyApi):
     kind = StreamKind.VES
 
 
+@shapes.log_checkpoint(ves=False)
 class LegacyCheckpointApi(_CheckpointApi):
     kind = StreamKind.LEGACY
 
 
+@shapes.log_inclusion(ves=False)
 class LegacyInclusionApi(_InclusionApi):
     kind = StreamKind.LEGACY
 
 
+@shapes.log_consistency(ves=False)
 class LegacyConsistencyApi(_ConsistencyApi):
     kind = StreamKind.LEGACY

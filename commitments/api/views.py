@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from commitments import errors
+from commitments.api import openapi as shapes
 from commitments.api.serializers import legacy_commitment_output, proof_output, ves_commitment_output
 from commitments.proofs import commitment_proof
 from commitments.selectors import CommitmentRow, commitment_covering, commitment_get, commitment_list
@@ -177,30 +178,37 @@ class _ProofApi(_CommitmentApi):
         return Response(proof_output(proof, commitment, root_name=root_name))
 
 
+@shapes.commitments_collection(ves=True)
 class VesCommitmentsApi(_CommitmentCollection):
     kind = StreamKind.VES
 
 
+@shapes.commitment_detail(ves=True)
 class VesCommitmentDetailApi(_CommitmentDetail):
     kind = StreamKind.VES
 
 
+@shapes.commitment_proof(ves=True)
 class VesProofApi(_ProofApi):
     kind = StreamKind.VES
 
 
+@shapes.commitments_collection(ves=False)
 class LegacyCommitmentsApi(_CommitmentCollection):
     kind = StreamKind.LEGACY
 
 
+@shapes.commitment_detail(ves=False)
 class LegacyCommitmentDetailApi(_CommitmentDetail):
     kind = StreamKind.LEGACY
 
 
+@shapes.commitment_proof(ves=False)
 class LegacyProofApi(_ProofApi):
     kind = StreamKind.LEGACY
 
 
+@shapes.proof_verify(ves=True)
 class VesProofVerifyApi(TenantApiMixin):
     """``POST /api/v1/ves/proofs/verify`` ``{leaf_hash, merkle_root, proof_path, leaf_index}``.
 
@@ -239,6 +247,7 @@ class VesProofVerifyApi(TenantApiMixin):
         return Response({"valid": valid, "leaf_hash": leaf.hex(), "merkle_root": root.hex()})
 
 
+@shapes.proof_verify(ves=False)
 class LegacyProofVerifyApi(TenantApiMixin):
     """``POST /api/v1/proofs/verify`` ``{leaf_hash, events_root, proof_path, leaf_index}``.
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from events.api import openapi as shapes
 from events.api.projection_serializers import dead_letter_output, entity_state_output, lag_output
 from events.envelopes import FIELD_LIMITS
 from events.errors import DeadLetterNotFoundError, EntityStateNotFoundError
@@ -13,6 +15,7 @@ from events.projections.selectors import entity_state_get, projection_lag_list
 from events.services.audit import api_actor
 from events.services.dead_letters import dead_letter_discard, dead_letter_get_for_tenant, dead_letter_retry
 from sequencer_project.api.errors import InvalidParameterError
+from sequencer_project.api.openapi import UUID, path_param, query, stream_query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin, query_uuid_optional
 
@@ -23,9 +26,25 @@ def _dead_letter_id(raw: str) -> int:
     return int(raw)
 
 
+DEAD_LETTER_ID = path_param(
+    "dead_letter_id", {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}, "Dead-letter entry id."
+)
+
+
 class EntityStateApi(TenantApiMixin):
     """``GET /api/v1/entities/{type}/{id}/state?tenant_id&store_id``: the projected state."""
 
+    @extend_schema(
+        operation_id="entity_state_get",
+        summary="An entity's projected state",
+        tags=["projections"],
+        parameters=[
+            path_param("entity_type", shapes.entity_text("entity_type")),
+            path_param("entity_id", shapes.entity_text("entity_id")),
+            *stream_query(),
+        ],
+        responses={200: shapes.ENTITY_STATE},
+    )
     def get(self, request: Request, entity_type: str, entity_id: str) -> Response:
         for name, value in (("entity_type", entity_type), ("entity_id", entity_id)):
             if not 1 <= len(value) <= FIELD_LIMITS[name] or "\x00" in value:
@@ -45,6 +64,16 @@ class EntityStateApi(TenantApiMixin):
 class ProjectionLagApi(TenantApiMixin):
     """``GET /api/v1/projections/lag?tenant_id[&store_id]``: head, checkpoint and lag per stream."""
 
+    @extend_schema(
+        operation_id="projections_lag",
+        summary="Head, checkpoint and lag of each projection per stream",
+        tags=["projections"],
+        parameters=[
+            query("tenant_id", UUID, "Defaults to the credential's tenant; required for the bootstrap admin."),
+            query("store_id", UUID, "One store only."),
+        ],
+        responses={200: shapes.LAG_LIST},
+    )
     def get(self, request: Request) -> Response:
         principal = self.principal
         tenant_id = query_uuid_optional(request, "tenant_id") or principal.tenant_id
@@ -77,6 +106,14 @@ class _DeadLetterActionApi(TenantApiMixin):
 class DeadLetterRetryApi(_DeadLetterActionApi):
     """``POST /api/v1/admin/dlq/{id}/retry``: apply the event again now (admin keys)."""
 
+    @extend_schema(
+        operation_id="dead_letter_retry",
+        summary="Apply a dead-lettered event again now (admin)",
+        tags=["projections"],
+        parameters=[DEAD_LETTER_ID],
+        request=None,
+        responses={200: shapes.DEAD_LETTER_RETRY},
+    )
     def post(self, request: Request, dead_letter_id: str) -> Response:
         entry_id = self.entry_for_admin(dead_letter_id)
         outcome = dead_letter_retry(dead_letter_id=entry_id, actor=api_actor(self.principal))
@@ -86,6 +123,14 @@ class DeadLetterRetryApi(_DeadLetterActionApi):
 class DeadLetterDiscardApi(_DeadLetterActionApi):
     """``POST /api/v1/admin/dlq/{id}/discard``: never retry this entry again (admin keys)."""
 
+    @extend_schema(
+        operation_id="dead_letter_discard",
+        summary="Never retry a dead-lettered event again (admin)",
+        tags=["projections"],
+        parameters=[DEAD_LETTER_ID],
+        request=None,
+        responses={200: shapes.DEAD_LETTER_DISCARD},
+    )
     def post(self, request: Request, dead_letter_id: str) -> Response:
         entry_id = self.entry_for_admin(dead_letter_id)
         entry = dead_letter_discard(dead_letter_id=entry_id, actor=api_actor(self.principal))

@@ -9,15 +9,18 @@ presence (400) and size (413). Per-event outcomes come back inside a 200.
 from __future__ import annotations
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from events import errors
+from events.api import openapi as shapes
 from events.api.ves_serializers import ves_event_output, ves_ingest_output
-from events.api.views import MAX_RANGE_LIMIT, read_json_body
+from events.api.views import FROM_SEQ, MAX_RANGE_LIMIT, RANGE_LIMIT, TENANT_OF_EVENT, read_json_body
 from events.selectors import ves_event_get_for_tenant, ves_event_range_list
 from events.services.ves_ingest import ves_event_ingest
 from events.ves_envelopes import check_source_agents, check_ves_limits, parse_ves_request, prepare_ves_event
+from sequencer_project.api.openapi import json_body, path_uuid, stream_query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.request_id import current_request_id
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_int, query_uuid, query_uuid_optional
@@ -26,6 +29,13 @@ from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_int,
 class VesEventIngestApi(TenantApiMixin):
     """``POST /api/v1/ves/events/ingest``: verify and sequence signed VES v1 events of one stream."""
 
+    @extend_schema(
+        operation_id="ves_events_ingest",
+        summary="Verify and sequence signed VES v1 events of one stream",
+        tags=["ves"],
+        request=json_body(shapes.VES_INGEST_REQUEST),
+        responses={200: shapes.VES_INGEST_RESPONSE},
+    )
     def post(self, request: Request) -> Response:
         body = read_json_body(request)
         parsed = parse_ves_request(body)
@@ -50,6 +60,13 @@ class VesEventIngestApi(TenantApiMixin):
 class VesEventListApi(TenantApiMixin):
     """``GET /api/v1/ves/events?tenant_id&store_id&from&limit``: a contiguous range with receipts."""
 
+    @extend_schema(
+        operation_id="ves_events_list",
+        summary="A contiguous range of a VES stream, with receipts",
+        tags=["ves"],
+        parameters=[*stream_query(), FROM_SEQ, RANGE_LIMIT],
+        responses={200: shapes.VES_EVENT_LIST},
+    )
     def get(self, request: Request) -> Response:
         tenant_id, store_id = self.queried_stream(Permission.READ)
         from_seq = max(query_int(request, "from", default=1, minimum=0), 1)
@@ -61,6 +78,13 @@ class VesEventListApi(TenantApiMixin):
 class VesEventDetailApi(TenantApiMixin):
     """``GET /api/v1/ves/events/{event_id}``: one VES event of the caller's tenant (404 otherwise)."""
 
+    @extend_schema(
+        operation_id="ves_events_get",
+        summary="One VES event with its receipt",
+        tags=["ves"],
+        parameters=[path_uuid("event_id"), TENANT_OF_EVENT],
+        responses={200: shapes.VES_EVENT},
+    )
     def get(self, request: Request, event_id: str) -> Response:
         parsed_id = parse_uuid(event_id, "event_id")
         principal = self.principal

@@ -10,15 +10,18 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from events import errors
+from events.api import openapi as shapes
 from events.api.serializers import event_output, ingest_output
 from events.envelopes import FIELD_LIMITS, parse_legacy_request
 from events.selectors import entity_history_page, event_get_for_tenant, event_range_list, stream_head_get
 from events.services.ingest import event_ingest_legacy
 from sequencer_project.api.errors import InvalidParameterError, UnsupportedMediaTypeError
+from sequencer_project.api.openapi import json_body, path_param, path_uuid, query, stream_query
 from sequencer_project.api.parsers import loads
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.request_id import current_request_id
@@ -26,6 +29,12 @@ from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_int,
 
 MAX_RANGE_LIMIT = 1000
 MAX_ENTITY_LIMIT = 100
+
+FROM_SEQ = query("from", {"type": "integer", "minimum": 0}, "First sequence number (inclusive); default 1.")
+RANGE_LIMIT = query(
+    "limit", {"type": "integer", "minimum": 1}, f"At most {MAX_RANGE_LIMIT} (larger values are capped)."
+)
+TENANT_OF_EVENT = query("tenant_id", {"type": "string", "format": "uuid"}, "Required for the bootstrap admin.")
 
 
 def read_json_body(request: Request) -> object:
@@ -49,6 +58,13 @@ def read_json_body(request: Request) -> object:
 class EventIngestApi(TenantApiMixin):
     """``POST /api/v1/events/ingest``: sequence a batch of legacy events of one stream."""
 
+    @extend_schema(
+        operation_id="events_ingest",
+        summary="Append a batch of legacy events to one stream",
+        tags=["events"],
+        request=json_body(shapes.LEGACY_INGEST_REQUEST),
+        responses={200: shapes.LEGACY_INGEST_RESPONSE},
+    )
     def post(self, request: Request) -> Response:
         body = read_json_body(request)
         principal = self.principal
@@ -84,6 +100,13 @@ class EventIngestApi(TenantApiMixin):
 class HeadApi(TenantApiMixin):
     """``GET /api/v1/head?tenant_id&store_id``: the legacy stream's head (0 when empty)."""
 
+    @extend_schema(
+        operation_id="head_get",
+        summary="The legacy stream's head",
+        tags=["events"],
+        parameters=stream_query(),
+        responses={200: shapes.HEAD},
+    )
     def get(self, request: Request) -> Response:
         tenant_id, store_id = self.queried_stream(Permission.READ)
         return Response({"head_sequence": stream_head_get(tenant_id=tenant_id, store_id=store_id)})
@@ -92,6 +115,13 @@ class HeadApi(TenantApiMixin):
 class EventListApi(TenantApiMixin):
     """``GET /api/v1/events?tenant_id&store_id&from&limit``: a contiguous range (``from`` inclusive)."""
 
+    @extend_schema(
+        operation_id="events_list",
+        summary="A contiguous range of a legacy stream",
+        tags=["events"],
+        parameters=[*stream_query(), FROM_SEQ, RANGE_LIMIT],
+        responses={200: shapes.EVENT_LIST},
+    )
     def get(self, request: Request) -> Response:
         tenant_id, store_id = self.queried_stream(Permission.READ)
         from_seq = max(query_int(request, "from", default=1, minimum=0), 1)
@@ -103,6 +133,13 @@ class EventListApi(TenantApiMixin):
 class EventDetailApi(TenantApiMixin):
     """``GET /api/v1/events/{event_id}``: one legacy event of the caller's tenant (404 otherwise)."""
 
+    @extend_schema(
+        operation_id="events_get",
+        summary="One legacy event",
+        tags=["events"],
+        parameters=[path_uuid("event_id"), TENANT_OF_EVENT],
+        responses={200: shapes.SEQUENCED_EVENT},
+    )
     def get(self, request: Request, event_id: str) -> Response:
         parsed_id = parse_uuid(event_id, "event_id")
         principal = self.principal
@@ -121,6 +158,19 @@ class EventDetailApi(TenantApiMixin):
 class EntityHistoryApi(TenantApiMixin):
     """``GET /api/v1/entities/{type}/{id}?tenant_id&store_id&from&limit`` (``from`` is an offset)."""
 
+    @extend_schema(
+        operation_id="entity_history",
+        summary="An entity's events, offset-paged",
+        tags=["events"],
+        parameters=[
+            path_param("entity_type", shapes.entity_text("entity_type")),
+            path_param("entity_id", shapes.entity_text("entity_id")),
+            *stream_query(),
+            query("from", {"type": "integer", "minimum": 0}, "Offset into the entity's history."),
+            query("limit", {"type": "integer", "minimum": 0}, f"At most {MAX_ENTITY_LIMIT}; 0 means the maximum."),
+        ],
+        responses={200: shapes.ENTITY_HISTORY},
+    )
     def get(self, request: Request, entity_type: str, entity_id: str) -> Response:
         for name, value in (("entity_type", entity_type), ("entity_id", entity_id)):
             if not 1 <= len(value) <= FIELD_LIMITS[name] or "\x00" in value:

@@ -7,11 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from events.api.views import read_json_body
 from payments import errors
+from payments.api import openapi as shapes
 from payments.api.serializers import (
     batch_created_output,
     batch_output,
@@ -34,6 +36,7 @@ from payments.services.batches import BatchKey, batch_create_manual
 from payments.services.intents import payment_intent_submit
 from payments.services.settlement import batch_settle_record
 from sequencer_project.api.errors import InvalidParameterError, InvalidRequestError
+from sequencer_project.api.openapi import DATETIME, STRING, UUID, json_body, path_uuid, query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import (
     TenantApiMixin,
@@ -51,6 +54,13 @@ _MAX_OFFSET = 10_000
 class PaymentListCreateApi(TenantApiMixin):
     """``POST`` submits a signed intent; ``GET`` lists intents of a tenant (newest first)."""
 
+    @extend_schema(
+        operation_id="x402_payments_submit",
+        summary="Submit a signed payment intent (sequenced at once; replays answer 200)",
+        tags=["x402"],
+        request=json_body(shapes.PAYMENT_SUBMIT),
+        responses={201: shapes.SUBMITTED, 200: shapes.SUBMITTED},
+    )
     def post(self, request: Request) -> Response:
         parsed = parse_payment_request(read_json_body(request))
         self.principal.check_agent(parsed.source_agent_id)
@@ -58,6 +68,26 @@ class PaymentListCreateApi(TenantApiMixin):
         submitted = payment_intent_submit(request=parsed)
         return Response(submitted_output(submitted), status=200 if submitted.replayed else 201)
 
+    @extend_schema(
+        operation_id="x402_payments_list",
+        summary="A tenant's payment intents, newest first",
+        tags=["x402"],
+        parameters=[
+            query("tenant_id", UUID, required=True),
+            query("store_id", UUID, "Required for store-scoped credentials."),
+            query("payer_address", STRING),
+            query("payee_address", STRING),
+            query("status", shapes.INTENT_STATUS),
+            query("network", STRING),
+            query("asset", STRING),
+            query("batch_id", UUID),
+            query("from_date", DATETIME),
+            query("to_date", DATETIME),
+            query("limit", {"type": "integer", "minimum": 1}, f"At most {_MAX_LIST} (capped)."),
+            query("offset", {"type": "integer", "minimum": 0, "maximum": _MAX_OFFSET}),
+        ],
+        responses={200: shapes.INTENT_LIST},
+    )
     def get(self, request: Request) -> Response:
         tenant_id = query_uuid(request, "tenant_id")
         store_id = query_uuid_optional(request, "store_id")
@@ -108,11 +138,25 @@ class _IntentApi(TenantApiMixin):
 
 
 class PaymentDetailApi(_IntentApi):
+    @extend_schema(
+        operation_id="x402_payments_get",
+        summary="A payment intent's status",
+        tags=["x402"],
+        parameters=[path_uuid("intent_id")],
+        responses={200: shapes.INTENT_STATUS_OUT},
+    )
     def get(self, request: Request, intent_id: str) -> Response:
         return Response(intent_status_output(self.intent(intent_id)))
 
 
 class PaymentReceiptApi(_IntentApi):
+    @extend_schema(
+        operation_id="x402_payments_receipt",
+        summary="A batched intent's receipt with its inclusion proof",
+        tags=["x402"],
+        parameters=[path_uuid("intent_id")],
+        responses={200: shapes.RECEIPT},
+    )
     def get(self, request: Request, intent_id: str) -> Response:
         intent = self.intent(intent_id)
         receipt = payment_receipt_get(intent=intent)
@@ -150,6 +194,13 @@ def _body_uuid(body: dict[str, Any], name: str) -> uuid.UUID:
 class BatchCreateApi(TenantApiMixin):
     """``POST /api/v1/x402/batches`` (admin): batch given or the oldest sequenced intents now."""
 
+    @extend_schema(
+        operation_id="x402_batches_create",
+        summary="Batch the given or the oldest sequenced intents now (admin)",
+        tags=["x402"],
+        request=json_body(shapes.BATCH_CREATE),
+        responses={201: shapes.BATCH_CREATED},
+    )
     def post(self, request: Request) -> Response:
         body = _object(read_json_body(request))
         tenant_id, store_id = _body_uuid(body, "tenant_id"), _body_uuid(body, "store_id")
@@ -173,6 +224,13 @@ class BatchCreateApi(TenantApiMixin):
 
 
 class BatchDetailApi(TenantApiMixin):
+    @extend_schema(
+        operation_id="x402_batches_get",
+        summary="One batch with its intents",
+        tags=["x402"],
+        parameters=[path_uuid("batch_id")],
+        responses={200: shapes.BATCH_ENVELOPE},
+    )
     def get(self, request: Request, batch_id: str) -> Response:
         self.principal.require(Permission.READ)
         parsed = parse_uuid(batch_id, "batch_id")
@@ -185,6 +243,13 @@ class BatchDetailApi(TenantApiMixin):
 class BatchSettleApi(TenantApiMixin):
     """``POST /api/v1/x402/batches/settle`` (admin): record an externally made settlement."""
 
+    @extend_schema(
+        operation_id="x402_batches_settle",
+        summary="Record an externally made settlement (admin)",
+        tags=["x402"],
+        request=json_body(shapes.BATCH_SETTLE),
+        responses={200: shapes.BATCH_ENVELOPE},
+    )
     def post(self, request: Request) -> Response:
         body = _object(read_json_body(request))
         batch_id = _body_uuid(body, "batch_id")

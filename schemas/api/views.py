@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from events.api.views import read_json_body
 from schemas import errors
+from schemas.api import openapi as shapes
 from schemas.api.serializers import schema_output, schemas_output
 from schemas.modes import parse_mode
 from schemas.registry import build_validator, global_mode, validate_payload
@@ -24,12 +26,16 @@ from schemas.selectors import (
     tenant_mode_override_get,
 )
 from schemas.services import schema_delete, schema_register, schema_status_set, validation_mode_set
-from sequencer_project.api.errors import InvalidRequestError
+from sequencer_project.api.errors import InvalidParameterError, InvalidRequestError
+from sequencer_project.api.openapi import UUID, json_body, path_param, path_uuid, query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_int, query_uuid, query_uuid_optional
 
 MAX_EVENT_TYPE = 256
 MAX_DESCRIPTION = 2048
+TENANT = query("tenant_id", UUID, "Defaults to the credential's tenant; required for the bootstrap admin.")
+SCHEMA_ID = path_uuid("schema_id")
+EVENT_TYPE = path_param("event_type", shapes.EVENT_TYPE)
 
 
 def _object(body: object) -> dict[str, Any]:
@@ -48,6 +54,13 @@ def _body_uuid(body: dict[str, Any], name: str) -> uuid.UUID:
     raise InvalidRequestError(
         f"Invalid value at {name}: must be a UUID string.", errors={name: ["This field is required."]}
     )
+
+
+def _event_type_param(value: str) -> str:
+    """The ``event_type`` path parameter: 400 ``invalid_parameter`` when it could name no schema."""
+    if not 1 <= len(value) <= MAX_EVENT_TYPE or "\x00" in value:
+        raise InvalidParameterError(f"'event_type' must be 1 to {MAX_EVENT_TYPE} characters.", parameter="event_type")
+    return value
 
 
 def _event_type(value: Any, name: str = "eventType") -> str:
@@ -81,10 +94,24 @@ class _SchemaApi(TenantApiMixin):
 class SchemaCollectionApi(_SchemaApi):
     """``GET /api/v1/schemas?tenant_id`` lists; ``POST /api/v1/schemas`` registers the next version."""
 
+    @extend_schema(
+        operation_id="schemas_list",
+        summary="All schemas of a tenant",
+        tags=["schemas"],
+        parameters=[TENANT],
+        responses={200: shapes.SCHEMA_LIST},
+    )
     def get(self, request: Request) -> Response:
         tenant_id = self.tenant_param(request, Permission.READ)
         return Response(schemas_output(schema_list(tenant_id=tenant_id)))
 
+    @extend_schema(
+        operation_id="schemas_register",
+        summary="Register the next version of an event type's schema",
+        tags=["schemas"],
+        request=json_body(shapes.SCHEMA_REGISTER),
+        responses={201: shapes.SCHEMA_REGISTERED},
+    )
     def post(self, request: Request) -> Response:
         body = _object(read_json_body(request))
         tenant_id = _body_uuid(body, "tenantId")
@@ -127,6 +154,13 @@ class SchemaCollectionApi(_SchemaApi):
 class SchemaValidateApi(_SchemaApi):
     """``POST /api/v1/schemas/validate``: check a payload against a version (latest active by default)."""
 
+    @extend_schema(
+        operation_id="schemas_validate",
+        summary="Validate a payload against a schema version (latest active by default)",
+        tags=["schemas"],
+        request=json_body(shapes.SCHEMA_VALIDATE),
+        responses={200: shapes.VALIDATION_RESULT},
+    )
     def post(self, request: Request) -> Response:
         body = _object(read_json_body(request))
         tenant_id = _body_uuid(body, "tenantId")
@@ -161,9 +195,23 @@ class SchemaValidateApi(_SchemaApi):
 class SchemaDetailApi(_SchemaApi):
     """``GET`` / ``DELETE /api/v1/schemas/{id}`` (delete needs the admin permission)."""
 
+    @extend_schema(
+        operation_id="schemas_get",
+        summary="One schema version",
+        tags=["schemas"],
+        parameters=[SCHEMA_ID],
+        responses={200: shapes.SCHEMA},
+    )
     def get(self, request: Request, schema_id: str) -> Response:
         return Response(schema_output(self.schema_or_404(schema_id, Permission.READ)))
 
+    @extend_schema(
+        operation_id="schemas_delete",
+        summary="Remove a schema version (admin)",
+        tags=["schemas"],
+        parameters=[SCHEMA_ID],
+        responses={200: shapes.SCHEMA_DELETED},
+    )
     def delete(self, request: Request, schema_id: str) -> Response:
         schema = self.schema_or_404(schema_id, Permission.ADMIN)
         schema_delete(schema=schema)
@@ -173,6 +221,14 @@ class SchemaDetailApi(_SchemaApi):
 class SchemaStatusApi(_SchemaApi):
     """``PUT /api/v1/schemas/{id}/status``: ``{status: active|deprecated|archived}``."""
 
+    @extend_schema(
+        operation_id="schemas_status_set",
+        summary="Set a schema version's status",
+        tags=["schemas"],
+        parameters=[SCHEMA_ID],
+        request=json_body(shapes.SCHEMA_STATUS_SET),
+        responses={200: shapes.SCHEMA_STATUS_CHANGED},
+    )
     def put(self, request: Request, schema_id: str) -> Response:
         body = _object(read_json_body(request))
         status = body.get("status")
@@ -188,8 +244,15 @@ class SchemaStatusApi(_SchemaApi):
 class SchemaByTypeApi(_SchemaApi):
     """``GET /api/v1/schemas/event-type/{type}?tenant_id&version``: one version or all of them."""
 
+    @extend_schema(
+        operation_id="schemas_by_event_type",
+        summary="All versions of an event type's schema, or one with ?version",
+        tags=["schemas"],
+        parameters=[EVENT_TYPE, TENANT, query("version", {"type": "integer", "minimum": 1})],
+        responses={200: {"oneOf": [shapes.SCHEMA_ONE, shapes.SCHEMA_LIST]}},
+    )
     def get(self, request: Request, event_type: str) -> Response:
-        _event_type(event_type, "event_type")
+        _event_type_param(event_type)
         tenant_id = self.tenant_param(request, Permission.READ)
         if request.query_params.get("version"):
             version = query_int(request, "version", default=1, minimum=1)
@@ -203,8 +266,15 @@ class SchemaByTypeApi(_SchemaApi):
 class SchemaLatestApi(_SchemaApi):
     """``GET /api/v1/schemas/event-type/{type}/latest?tenant_id``: the latest active version."""
 
+    @extend_schema(
+        operation_id="schemas_latest",
+        summary="The latest active version of an event type's schema",
+        tags=["schemas"],
+        parameters=[EVENT_TYPE, TENANT],
+        responses={200: shapes.SCHEMA},
+    )
     def get(self, request: Request, event_type: str) -> Response:
-        _event_type(event_type, "event_type")
+        _event_type_param(event_type)
         tenant_id = self.tenant_param(request, Permission.READ)
         schema = schema_latest_active_get(tenant_id=tenant_id, event_type=event_type)
         if schema is None:
@@ -215,6 +285,13 @@ class SchemaLatestApi(_SchemaApi):
 class ValidationModeApi(_SchemaApi):
     """``GET`` / ``PUT /api/v1/schemas/validation-mode?tenant_id``: the tenant's mode override."""
 
+    @extend_schema(
+        operation_id="validation_mode_get",
+        summary="The tenant's validation mode",
+        tags=["schemas"],
+        parameters=[TENANT],
+        responses={200: shapes.VALIDATION_MODE},
+    )
     def get(self, request: Request) -> Response:
         tenant_id = self.tenant_param(request, Permission.READ)
         override = tenant_mode_override_get(tenant_id=tenant_id)
@@ -227,6 +304,13 @@ class ValidationModeApi(_SchemaApi):
             }
         )
 
+    @extend_schema(
+        operation_id="validation_mode_set",
+        summary="Set or clear the tenant's validation mode override (admin)",
+        tags=["schemas"],
+        request=json_body(shapes.VALIDATION_MODE_SET),
+        responses={200: shapes.VALIDATION_MODE_CHANGED},
+    )
     def put(self, request: Request) -> Response:
         body = _object(read_json_body(request))
         tenant_id = _body_uuid(body, "tenantId")

@@ -5,6 +5,8 @@ from typing import Any
 import orjson
 from rest_framework.renderers import BaseRenderer
 
+from sequencer_project.api.json_numbers import dumps
+
 
 class OrjsonRenderer(BaseRenderer):
     media_type = "application/json"
@@ -14,4 +16,4 @@ class OrjsonRenderer(BaseRenderer):
     def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
         if data is None:
             return b""
-        return orjson.dumps(data, option=orjson.OPT_UTC_Z)
+        return dumps(data, option=orjson.OPT_UTC_Z)

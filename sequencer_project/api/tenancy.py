@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from sequencer_project.api import errors
 from sequencer_project.api.principal import Permission, Principal
 
+_BIGINT_MAX = 2**63 - 1
 _GUARDED_HOOKS = ("principal", "stream_for", "queried_stream", "visible")
 
 
@@ -106,6 +107,6 @@ def query_int(request: Request, name: str, *, default: int, minimum: int, maximu
         raise errors.InvalidParameterError(f"'{name}' must be at least {minimum}.", parameter=name)
     if maximum is not None and value > maximum:
         value = maximum
-    if value > _BIGINT_MAX:
+    if value > _BIGINT_MAX:  # would fail in PostgreSQL as "bigint out of range" (a 500)
         raise errors.InvalidParameterError(f"'{name}' must be at most {_BIGINT_MAX}.", parameter=name)
     return value

@@ -11,16 +11,20 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from sequencer_project.api.openapi import query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin, query_int
+from tenants.api import openapi as shapes
 from tenants.api.serializers import permissions_flags_label
 from tenants.selectors import admin_agents_list, admin_overview_get, admin_stores_list, admin_tenants_list
 
 LIST_DEFAULT = 200
 LIST_MAX = 1000
+LIMIT = query("limit", {"type": "integer", "minimum": 1}, f"Default {LIST_DEFAULT}, at most {LIST_MAX} (capped).")
 
 
 class _AdminApi(TenantApiMixin):
@@ -35,6 +39,12 @@ class _AdminApi(TenantApiMixin):
 
 
 class AdminOverviewApi(_AdminApi):
+    @extend_schema(
+        operation_id="admin_overview",
+        summary="Totals of the caller's tenant (all tenants for the bootstrap admin) (admin)",
+        tags=["admin"],
+        responses={200: shapes.ADMIN_OVERVIEW},
+    )
     def get(self, request: Request) -> Response:
         o = admin_overview_get(tenant_id=self.scope())
         return Response(
@@ -54,6 +64,13 @@ class AdminOverviewApi(_AdminApi):
 
 
 class AdminTenantsApi(_AdminApi):
+    @extend_schema(
+        operation_id="admin_tenants",
+        summary="Tenants with their counters (admin)",
+        tags=["admin"],
+        parameters=[LIMIT],
+        responses={200: shapes.ADMIN_TENANTS},
+    )
     def get(self, request: Request) -> Response:
         rows = admin_tenants_list(tenant_id=self.scope(), limit=self.limit(request))
         return Response(
@@ -77,6 +94,13 @@ class AdminTenantsApi(_AdminApi):
 
 
 class AdminStoresApi(_AdminApi):
+    @extend_schema(
+        operation_id="admin_stores",
+        summary="Stores with their heads (admin)",
+        tags=["admin"],
+        parameters=[LIMIT],
+        responses={200: shapes.ADMIN_STORES},
+    )
     def get(self, request: Request) -> Response:
         rows = admin_stores_list(tenant_id=self.scope(), limit=self.limit(request))
         return Response(
@@ -99,6 +123,13 @@ class AdminStoresApi(_AdminApi):
 
 
 class AdminAgentsApi(_AdminApi):
+    @extend_schema(
+        operation_id="admin_agents",
+        summary="Agents with their keys (admin)",
+        tags=["admin"],
+        parameters=[LIMIT],
+        responses={200: shapes.ADMIN_AGENTS},
+    )
     def get(self, request: Request) -> Response:
         rows = admin_agents_list(tenant_id=self.scope(), limit=self.limit(request))
         out: list[dict[str, Any]] = [

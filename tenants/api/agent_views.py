@@ -13,16 +13,20 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from events.api.views import read_json_body
+from events.errors import InvalidFieldError
 from sequencer_project.api.errors import AgentScopeDeniedError, InvalidParameterError, InvalidRequestError
+from sequencer_project.api.openapi import extra_problem, json_body, path_param, path_uuid
 from sequencer_project.api.principal import Permission, Principal
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid
 from sequencer_project.api.throttling import Limit, enforce_limits
+from tenants.api import openapi as shapes
 from tenants.api.serializers import api_key_output, permissions_label
 from tenants.errors import (
     AdminNotAllowedError,
@@ -100,6 +104,12 @@ def _text(body: dict[str, Any], name: str, *, maximum: int, required: bool) -> s
         return ""
     if not isinstance(value, str) or len(value) > maximum or (required and not value.strip()):
         raise _invalid(name, f"{'Required; ' if required else ''}a string of at most {maximum} characters.")
+    return _storable(value, name)
+
+
+def _storable(value: str, name: str) -> str:
+    if "\x00" in value:  # PostgreSQL text cannot hold NUL (it used to fail the insert with a 500)
+        raise InvalidFieldError(f"'{name}' holds a NUL character, which cannot be stored.", field=name)
     return value
 
 
@@ -114,6 +124,13 @@ class AgentRegisterApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes: list[Any] = []
 
+    @extend_schema(
+        operation_id="agents_register",
+        summary="Public registration: a new tenant, agent and API key (off by default)",
+        tags=["agents"],
+        request=json_body(shapes.AGENT_REGISTER),
+        responses={200: shapes.AGENT_REGISTERED, **extra_problem(403)},
+    )
     def post(self, request: Request) -> Response:
         if not settings.PUBLIC_AGENT_REGISTRATION_ENABLED:
             raise RegistrationDisabledError("Public agent registration is not enabled on this server.")
@@ -177,6 +194,13 @@ class _AgentApi(TenantApiMixin):
 class AgentDetailApi(_AgentApi):
     """``GET /api/v1/agents/{agent_id}``: the agent as its first API key describes it."""
 
+    @extend_schema(
+        operation_id="agents_get",
+        summary="The agent: tenant, permissions, stores, rate limit",
+        tags=["agents"],
+        parameters=[path_uuid("agent_id")],
+        responses={200: shapes.AGENT},
+    )
     def get(self, request: Request, agent_id: str) -> Response:
         agent = parse_uuid(agent_id, "agent_id")
         tenant_id, keys = self.agent_keys(agent)
@@ -225,10 +249,25 @@ def _narrowed(
 class AgentApiKeysApi(_AgentApi):
     """``POST/GET /api/v1/agents/{agent_id}/api-keys``: mint or list the agent's API keys."""
 
+    @extend_schema(
+        operation_id="agent_api_keys_list",
+        summary="The agent's API keys (never the keys themselves)",
+        tags=["agents"],
+        parameters=[path_uuid("agent_id")],
+        responses={200: shapes.API_KEY_LIST},
+    )
     def get(self, request: Request, agent_id: str) -> Response:
         _, keys = self.agent_keys(parse_uuid(agent_id, "agent_id"))
         return Response({"keys": [api_key_output(key) for key in keys], "count": len(keys)})
 
+    @extend_schema(
+        operation_id="agent_api_keys_create",
+        summary="Mint an API key for the agent, never wider than the caller's",
+        tags=["agents"],
+        parameters=[path_uuid("agent_id")],
+        request=json_body(shapes.API_KEY_CREATE),
+        responses={201: shapes.API_KEY_CREATED},
+    )
     def post(self, request: Request, agent_id: str) -> Response:
         agent = parse_uuid(agent_id, "agent_id")
         body = _object_body(request)
@@ -241,7 +280,7 @@ class AgentApiKeysApi(_AgentApi):
             raise AgentNotFoundError(f"Agent {agent} has no tenant.")
         issued = api_key_create(
             tenant=tenant,
-            name=str(body.get("name") or f"agent {agent}")[:200],
+            name=_storable(str(body.get("name") or f"agent {agent}")[:200], "name"),
             can_read=True,
             can_write=can_write,
             can_admin=can_admin,
@@ -267,6 +306,16 @@ class AgentApiKeysApi(_AgentApi):
 class AgentApiKeyRevokeApi(_AgentApi):
     """``DELETE /api/v1/agents/{agent_id}/api-keys/{key_prefix}``: revoke the one key with that hash prefix."""
 
+    @extend_schema(
+        operation_id="agent_api_keys_revoke",
+        summary="Revoke the one API key of the agent whose hash starts with key_prefix",
+        tags=["agents"],
+        parameters=[
+            path_uuid("agent_id"),
+            path_param("key_prefix", {"type": "string", "pattern": "^[0-9a-fA-F]{8,64}$"}),
+        ],
+        responses={200: shapes.API_KEY_REVOKED},
+    )
     def delete(self, request: Request, agent_id: str, key_prefix: str) -> Response:
         agent = parse_uuid(agent_id, "agent_id")
         prefix = key_prefix.lower()

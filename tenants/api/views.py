@@ -6,14 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from events.api.views import read_json_body
 from events.services.audit import api_actor, audit_record
 from sequencer_project.api.errors import InvalidParameterError, InvalidRequestError
+from sequencer_project.api.openapi import UUID, json_body, path_param, path_uuid, query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_uuid
+from tenants.api import openapi as shapes
 from tenants.api.serializers import KEY_ALGORITHM, agent_key_output
 from tenants.errors import InvalidPublicKeyError
 from tenants.selectors import agent_key_list
@@ -60,6 +63,13 @@ def _public_key(value: Any) -> bytes:
 class AgentKeyRegisterApi(TenantApiMixin):
     """``POST /api/v1/agents/keys``: register an agent's Ed25519 key (admin of that tenant)."""
 
+    @extend_schema(
+        operation_id="agent_keys_register",
+        summary="Register an agent's Ed25519 signing key (tenant admin)",
+        tags=["agents"],
+        request=json_body(shapes.AGENT_KEY_REGISTER),
+        responses={200: shapes.AGENT_KEY_REGISTERED},
+    )
     def post(self, request: Request) -> Response:
         body = read_json_body(request)
         if not isinstance(body, dict):
@@ -115,6 +125,13 @@ class AgentKeyRegisterApi(TenantApiMixin):
 class AgentKeyListApi(TenantApiMixin):
     """``GET /api/v1/agents/{agent_id}/keys?tenant_id=``: the agent's keys (read on that tenant)."""
 
+    @extend_schema(
+        operation_id="agent_keys_list",
+        summary="An agent's signing keys",
+        tags=["agents"],
+        parameters=[path_uuid("agent_id"), query("tenant_id", UUID, required=True)],
+        responses={200: shapes.AGENT_KEY_LIST},
+    )
     def get(self, request: Request, agent_id: str) -> Response:
         agent = parse_uuid(agent_id, "agent_id")
         tenant_id = query_uuid(request, "tenant_id")
@@ -128,6 +145,13 @@ class AgentKeyListApi(TenantApiMixin):
 class AgentKeyRevokeApi(TenantApiMixin):
     """``DELETE /api/v1/agents/{agent_id}/keys/{key_id}?tenant_id=``: revoke (admin of that tenant)."""
 
+    @extend_schema(
+        operation_id="agent_keys_revoke",
+        summary="Revoke an agent's signing key (tenant admin)",
+        tags=["agents"],
+        parameters=[path_uuid("agent_id"), path_param("key_id", shapes.U32), query("tenant_id", UUID, required=True)],
+        responses={200: shapes.AGENT_KEY_REVOKED},
+    )
     def delete(self, request: Request, agent_id: str, key_id: str) -> Response:
         agent = parse_uuid(agent_id, "agent_id")
         try:

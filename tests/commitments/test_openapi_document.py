@@ -1,4 +1,4 @@
-"""``docs/openapi/commitments.yaml`` names exactly the commitments app's routes and methods."""
+"""The generated OpenAPI snapshot names exactly the commitments app's routes and methods."""
 
 from __future__ import annotations
 
@@ -6,32 +6,33 @@ import re
 from pathlib import Path
 
 import yaml
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, get_resolver
 
 from commitments.api import urls as commitment_urls
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "openapi" / "commitments.yaml"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "openapi" / "openapi.yaml"
+METHODS = {"get", "post", "put", "patch", "delete"}
 
 
 def _routes() -> set[str]:
     routes = set()
     for pattern in commitment_urls.urlpatterns:
         assert isinstance(pattern, URLPattern)
-        routes.add("/" + re.sub(r"<str:(\w+)>", r"{\1}", str(pattern.pattern)))
+        routes.add("/api/v1/" + re.sub(r"<str:(\w+)>", r"{\1}", str(pattern.pattern)))
     return routes
 
 
-def test_every_route_is_documented_and_every_documented_method_exists() -> None:
+def test_every_commitments_route_is_documented_with_exactly_the_methods_it_serves() -> None:
     document = yaml.safe_load(DOC.read_text())
-    assert document["openapi"].startswith("3.1")
-    assert set(document["paths"]) == _routes()
+    assert document["openapi"].startswith("3.")
+    routes = _routes()
+    assert routes <= set(document["paths"])
     resolver = get_resolver()
-    assert any(isinstance(p, URLResolver) for p in resolver.url_patterns)
-    for path, operations in document["paths"].items():
-        concrete = "/api/v1" + re.sub(r"\{\w+\}", "00000000-0000-0000-0000-000000000001", path).replace(
+    for path in routes:
+        concrete = re.sub(r"\{\w+\}", "00000000-0000-0000-0000-000000000001", path).replace(
             "proofs/00000000-0000-0000-0000-000000000001", "proofs/1"
         )
-        match = resolver.resolve(concrete)
-        view_class = match.func.view_class  # type: ignore[attr-defined]
-        for method in operations:
-            assert hasattr(view_class, method), f"{method.upper()} {path} is documented but not served"
+        view_class = resolver.resolve(concrete).func.view_class  # type: ignore[attr-defined]
+        served = {m for m in METHODS if hasattr(view_class, m)}
+        documented = set(document["paths"][path]) & METHODS
+        assert documented == served, path

@@ -166,6 +166,17 @@ def test_list_filters_and_paging(payer: Payer, owner: Persona) -> None:
     assert owner.client.get(base + "&offset=20000").status_code == 400
 
 
+@pytest.mark.parametrize("name", ["payer_address", "payee_address", "status", "network", "asset"])
+def test_a_nul_in_a_list_filter_is_an_invalid_parameter(owner: Persona, name: str) -> None:
+    """Found by schemathesis: PostgreSQL refused the NUL, a 500."""
+    response = owner.client.get(
+        "/api/v1/x402/payments", {"tenant_id": str(owner.tenant_id), "store_id": str(owner.store_id), name: "a\x00"}
+    )
+
+    assert response.status_code == 400, response.content
+    assert (response.json()["code"], response.json()["parameter"]) == ("invalid_parameter", name)
+
+
 def test_receipt_before_batching_is_409(payer: Payer, owner: Persona) -> None:
     created = post_intent(owner.client, payer.intent(nonce=1)).json()
     response = owner.client.get(f"/api/v1/x402/payments/{created['intent_id']}/receipt")

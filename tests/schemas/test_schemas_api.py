@@ -58,6 +58,9 @@ def test_archived_versions_are_skipped_by_the_compatibility_check(owner: Persona
         ({"eventType": "x"}, 422, "invalid_request"),
         ({"eventType": "x", "schemaJson": {}, "compatibility": "sideways"}, 422, "invalid_request"),
         ({"eventType": "x", "schemaJson": {"description": "y" * 200_000}}, 400, "schema_too_large"),
+        # PostgreSQL jsonb cannot hold U+0000: found by schemathesis as a 500.
+        ({"eventType": "x", "schemaJson": {"description": "a\x00b"}}, 400, "invalid_field"),
+        ({"eventType": "x", "schemaJson": {"properties": {"a\x00": {}}}}, 400, "invalid_field"),
     ],
 )
 def test_bad_registrations_are_clear_4xx(owner: Persona, body: dict[str, object], status: int, code: str) -> None:
@@ -65,6 +68,15 @@ def test_bad_registrations_are_clear_4xx(owner: Persona, body: dict[str, object]
 
     assert response.status_code == status, response.content
     assert response.json()["code"] == code
+
+
+@pytest.mark.parametrize("path", ["/api/v1/schemas/event-type/{}", "/api/v1/schemas/event-type/{}/latest"])
+def test_an_event_type_path_that_can_name_no_schema_is_an_invalid_parameter(owner: Persona, path: str) -> None:
+    response = owner.client.get(path.format("e" * 257), {"tenant_id": str(owner.tenant_id)})
+
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid_parameter"
+    assert response.json()["parameter"] == "event_type"
 
 
 def test_other_tenants_cannot_see_touch_or_register(owner: Persona, outsider: Persona) -> None:
@@ -133,3 +145,16 @@ def test_the_tenant_mode_override(owner: Persona, member: Persona) -> None:
         "override": None,
     }
     assert uuid.UUID(got["tenantId"]) == owner.tenant_id
+
+
+def test_a_number_jsonb_returns_wider_than_64_bits_is_served_and_compared(owner: Persona) -> None:
+    """Found by schemathesis (a 500): orjson parses 1.8446744073709552e+19 as a float, jsonb stores it
+    exactly and psycopg reads it back as a 65-bit int, which orjson could not write."""
+    schema = {"type": "object", "properties": {"n": {"type": "number", "maximum": 1.8446744073709552e19}}}
+    first = register(owner.client, owner.tenant_id, schema)
+    second = register(owner.client, owner.tenant_id, schema)
+
+    assert (first.status_code, second.status_code) == (201, 201), second.content
+    served = owner.client.get(f"/api/v1/schemas/{first.json()['id']}")
+    assert served.status_code == 200
+    assert served.json()["schemaJson"]["properties"]["n"]["maximum"] == 1.8446744073709552e19

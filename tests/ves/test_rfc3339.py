@@ -35,6 +35,7 @@ def test_valid_timestamps(text: str, expected: datetime) -> None:
         "2025-01-01T00:00:00.Z",
         " 2025-01-01T00:00:00Z",
         "2025-01-01T25:00:00Z",
+        "9999-12-31T23:59:60Z",  # a leap second past the last representable instant
     ],
 )
 def test_invalid_timestamps(text: str) -> None:

@@ -95,6 +95,16 @@ def test_events_refuses_bad_paging(owner: Persona, query: str) -> None:
     assert response.json()["code"] == "invalid_parameter"
 
 
+@pytest.mark.parametrize("path", ["/api/v1/events", "/api/v1/entities/order/order-1"])
+def test_a_position_beyond_bigint_is_an_invalid_parameter(owner: Persona, path: str) -> None:
+    """Found by schemathesis: PostgreSQL refused it as "bigint out of range", a 500."""
+    response = owner.client.get(f"{path}?{_stream(owner)}&from={2**63}")
+
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid_parameter"
+    assert owner.client.get(f"{path}?{_stream(owner)}&from={2**63 - 1}").json()["count"] == 0
+
+
 def test_events_past_the_head_is_empty(owner: Persona, post_ingest: IngestPoster) -> None:
     _seed(owner, post_ingest, 2)
 

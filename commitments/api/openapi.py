@@ -1,0 +1,380 @@
+"""OpenAPI shapes and per-kind annotations of the commitments, proofs, log, bundle and anchor endpoints.
+
+VES (``/ves/...``) and legacy views share their code and differ in field names, so the
+annotations are built per stream kind here and applied to the concrete view classes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema, extend_schema_view
+
+from events.api import openapi as event_shapes
+from sequencer_project.api.openapi import (
+    BOOLEAN,
+    DATETIME,
+    HEX,
+    INTEGER,
+    STRING,
+    UUID,
+    Schema,
+    array,
+    extra_problem,
+    json_body,
+    nullable,
+    obj,
+    path_param,
+    path_uuid,
+    query,
+    stream_query,
+)
+
+HASH_IN: Schema = {"type": "string", "description": "32 bytes of hex, 0x prefix optional"}
+UINT: Schema = {"type": "integer", "minimum": 0}
+_ANCHOR_FIELDS: dict[str, Schema] = {
+    "chain_id": nullable(INTEGER),
+    "chain_tx_hash": nullable(HEX),
+    "chain_block_number": nullable(INTEGER),
+    "anchored_at": nullable(DATETIME),
+}
+_ANCHOR_NAMES = tuple(_ANCHOR_FIELDS)
+
+VES_COMMITMENT = obj(
+    {
+        "batch_id": UUID,
+        "tenant_id": UUID,
+        "store_id": UUID,
+        "ves_version": INTEGER,
+        "tree_depth": INTEGER,
+        "leaf_count": INTEGER,
+        "padded_leaf_count": INTEGER,
+        "merkle_root": HEX,
+        "prev_state_root": HEX,
+        "new_state_root": HEX,
+        "sequence_start": INTEGER,
+        "sequence_end": INTEGER,
+        "committed_at": DATETIME,
+        "is_anchored": BOOLEAN,
+        **_ANCHOR_FIELDS,
+    },
+    optional=_ANCHOR_NAMES,
+)
+LEGACY_COMMITMENT = obj(
+    {
+        "batch_id": UUID,
+        "tenant_id": UUID,
+        "store_id": UUID,
+        "prev_state_root": HEX,
+        "new_state_root": HEX,
+        "events_root": HEX,
+        "event_count": INTEGER,
+        "sequence_start": INTEGER,
+        "sequence_end": INTEGER,
+        "committed_at": DATETIME,
+        "is_anchored": BOOLEAN,
+        **_ANCHOR_FIELDS,
+    },
+    optional=_ANCHOR_NAMES,
+)
+COMMITMENT_CREATE = obj(
+    {"tenant_id": UUID, "store_id": UUID, "sequence_start": UINT, "sequence_end": UINT},
+)
+
+
+def _proof(root_name: str) -> Schema:
+    return obj(
+        {
+            "sequence_number": INTEGER,
+            "batch_id": UUID,
+            root_name: HEX,
+            "leaf_hash": HEX,
+            "leaf_index": INTEGER,
+            "proof_path": array(HEX),
+            "directions": array(BOOLEAN),
+        }
+    )
+
+
+def _verify_request(root_name: str, *, ves: bool) -> Schema:
+    properties: dict[str, Schema] = {
+        "leaf_hash": HASH_IN,
+        root_name: HASH_IN,
+        "proof_path": array(HASH_IN, maxItems=64),
+        "leaf_index": UINT,
+        "leaf_count": UINT,
+        "directions": array(BOOLEAN),
+    }
+    optional: tuple[str, ...] = ("leaf_count", "directions")
+    if ves:
+        properties["tree_depth"] = UINT
+        optional += ("tree_depth",)
+    return obj(properties, optional=optional)
+
+
+def _verify_response(root_name: str) -> Schema:
+    return obj({"valid": BOOLEAN, "leaf_hash": HEX, root_name: HEX})
+
+
+CHECKPOINT = obj(
+    {
+        "tree_size": INTEGER,
+        "root_hash": HEX,
+        "batch_id": UUID,
+        "created_at": DATETIME,
+        "checkpoint": {"type": "string", "description": "signed note (RFC6962.md)"},
+    }
+)
+INCLUSION = obj(
+    {
+        "sequence_number": INTEGER,
+        "leaf_index": INTEGER,
+        "tree_size": INTEGER,
+        "leaf_hash": HEX,
+        "root_hash": HEX,
+        "proof": array(HEX),
+    }
+)
+CONSISTENCY = obj({"first": INTEGER, "second": INTEGER, "first_root": HEX, "second_root": HEX, "proof": array(HEX)})
+
+
+def _bundle(event: Schema, commitment: Schema, root_name: str) -> Schema:
+    return obj(
+        {
+            "format": STRING,
+            "stream_kind": {"type": "string", "enum": ["ves", "legacy"]},
+            "event": event,
+            "commitment": commitment,
+            "inclusion_proof": _proof(root_name),
+            "log": obj(
+                {
+                    "tree_size": INTEGER,
+                    "leaf_index": INTEGER,
+                    "leaf_hash": HEX,
+                    "root_hash": HEX,
+                    "proof": array(HEX),
+                    "checkpoint": nullable(STRING),
+                }
+            ),
+            "anchor": nullable(
+                obj({"chain_id": nullable(INTEGER), "chain_tx_hash": HEX, "chain_block_number": nullable(INTEGER)})
+            ),
+        }
+    )
+
+
+ANCHOR_RESULT = obj(
+    {
+        "batch_id": UUID,
+        "status": {"type": "string", "enum": ["anchored", "already_anchored"]},
+        "chain_id": nullable(INTEGER),
+        "chain_tx_hash": nullable(HEX),
+        "chain_block_number": nullable(INTEGER),
+        "merkle_root": HEX,
+        "prev_state_root": HEX,
+        "new_state_root": HEX,
+        "sequence_start": INTEGER,
+        "sequence_end": INTEGER,
+    }
+)
+ANCHOR_VERIFY = obj(
+    {
+        "batch_id": UUID,
+        "anchored_on_chain": BOOLEAN,
+        "reason": STRING,
+        "chain_id": nullable(INTEGER),
+        "chain_tx_hash": nullable(HEX),
+        "chain_block_number": nullable(INTEGER),
+    }
+)
+ANCHOR_STATUS = obj({"anchor_enabled": BOOLEAN, "message": STRING})
+ANCHOR_ONE_REQUEST = obj({"batch_id": UUID})
+COMMIT_AND_ANCHOR_REQUEST = obj(
+    {
+        "tenant_id": UUID,
+        "store_id": UUID,
+        "sequence_start": UINT,
+        "sequence_end": UINT,
+        "max_events": {"type": "integer", "minimum": 1},
+    },
+    optional=("sequence_start", "sequence_end", "max_events"),
+)
+# 502 anchor_failed: the chain mined the transaction and reverted it.
+ANCHOR_FAILED = extra_problem(502)
+
+_KINDS: dict[bool, dict[str, Any]] = {
+    True: {
+        "prefix": "ves_",
+        "tag": "ves",
+        "commitment": VES_COMMITMENT,
+        "root": "merkle_root",
+        "event": event_shapes.VES_EVENT,
+    },
+    False: {
+        "prefix": "",
+        "tag": "events",
+        "commitment": LEGACY_COMMITMENT,
+        "root": "events_root",
+        "event": event_shapes.SEQUENCED_EVENT,
+    },
+}
+BATCH_ID = path_uuid("batch_id", "Commitment batch id.")
+
+
+def _one(method: str, operation_id: str, summary: str, tag: str, **options: Any) -> Any:
+    """The annotation of a view class serving one operation."""
+    return extend_schema_view(
+        **{method: extend_schema(operation_id=operation_id, summary=summary, tags=[tag], **options)}
+    )
+
+
+def commitments_collection(*, ves: bool) -> Any:
+    k = _KINDS[ves]
+    return extend_schema_view(
+        get=extend_schema(
+            operation_id=f"{k['prefix']}commitments_list",
+            summary="List commitments (newest first), optionally only anchored or unanchored ones",
+            tags=["commitments"],
+            parameters=[
+                *stream_query(required=False),
+                query("anchored", {"type": "string", "enum": ["true", "false", "1", "0"]}),
+                query("limit", {"type": "integer", "minimum": 1}, "At most 1000 (larger values are capped)."),
+                query("offset", {"type": "integer", "minimum": 0}),
+            ],
+            responses={200: obj({"commitments": array(k["commitment"]), "count": INTEGER})},
+        ),
+        post=extend_schema(
+            operation_id=f"{k['prefix']}commitments_create",
+            summary="Seal a contiguous range (idempotent for the same range)",
+            tags=["commitments"],
+            request=json_body(COMMITMENT_CREATE),
+            responses={201: k["commitment"], 200: k["commitment"]},
+        ),
+    )
+
+
+def commitment_detail(*, ves: bool) -> Any:
+    k = _KINDS[ves]
+    return _one(
+        "get",
+        f"{k['prefix']}commitments_get",
+        "One commitment",
+        "commitments",
+        parameters=[BATCH_ID],
+        responses={200: k["commitment"]},
+    )
+
+
+def commitment_proof(*, ves: bool) -> Any:
+    k = _KINDS[ves]
+    sequence_number = path_param("sequence_number", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1})
+    return _one(
+        "get",
+        f"{k['prefix']}proofs_get",
+        "Inclusion proof of a sequence number in the commitment covering it",
+        "proofs",
+        parameters=[sequence_number, *stream_query(), query("batch_id", UUID, "A specific commitment of the stream.")],
+        responses={200: _proof(k["root"])},
+    )
+
+
+def proof_verify(*, ves: bool) -> Any:
+    k = _KINDS[ves]
+    return _one(
+        "post",
+        f"{k['prefix']}proofs_verify",
+        "Verify an inclusion proof",
+        "proofs",
+        request=json_body(_verify_request(k["root"], ves=ves)),
+        responses={200: _verify_response(k["root"])},
+    )
+
+
+def log_checkpoint(*, ves: bool) -> Any:
+    return _one(
+        "get",
+        f"{_KINDS[ves]['prefix']}log_checkpoint",
+        "The stream's latest signed checkpoint (or the one at tree_size)",
+        "transparency log",
+        parameters=[*stream_query(), query("tree_size", UINT)],
+        responses={200: CHECKPOINT},
+    )
+
+
+def log_inclusion(*, ves: bool) -> Any:
+    parameters = [
+        *stream_query(),
+        query("sequence_number", {"type": "integer", "minimum": 1}, required=True),
+        query("tree_size", UINT, "Defaults to the latest checkpoint's size."),
+    ]
+    return _one(
+        "get",
+        f"{_KINDS[ves]['prefix']}log_inclusion_proof",
+        "RFC 6962 inclusion proof of a sequence number in the stream's log",
+        "transparency log",
+        parameters=parameters,
+        responses={200: INCLUSION},
+    )
+
+
+def log_consistency(*, ves: bool) -> Any:
+    parameters = [
+        *stream_query(),
+        query("first", UINT, required=True),
+        query("second", UINT, "Defaults to the latest checkpoint's size."),
+    ]
+    return _one(
+        "get",
+        f"{_KINDS[ves]['prefix']}log_consistency_proof",
+        "RFC 6962 consistency proof between two sizes of the stream's log",
+        "transparency log",
+        parameters=parameters,
+        responses={200: CONSISTENCY},
+    )
+
+
+def bundle(*, ves: bool) -> Any:
+    k = _KINDS[ves]
+    return _one(
+        "get",
+        f"{k['prefix']}events_bundle",
+        "Offline proof bundle of one event (python -m ves verify)",
+        "bundles",
+        parameters=[path_uuid("event_id"), query("tenant_id", UUID, "Required for the bootstrap admin.")],
+        responses={200: _bundle(k["event"], k["commitment"], k["root"])},
+    )
+
+
+def anchor_one(*, ves: bool) -> Any:
+    return _one(
+        "post",
+        f"{_KINDS[ves]['prefix']}anchor",
+        "Anchor an existing commitment on the EVM chain (admin)",
+        "anchoring",
+        request=json_body(ANCHOR_ONE_REQUEST),
+        responses={200: ANCHOR_RESULT, **ANCHOR_FAILED},
+    )
+
+
+def anchor_verify(*, ves: bool) -> Any:
+    return _one(
+        "get",
+        f"{_KINDS[ves]['prefix']}anchor_verify",
+        "Read a commitment's anchor transaction back from the chain",
+        "anchoring",
+        parameters=[BATCH_ID],
+        responses={200: ANCHOR_VERIFY},
+    )
+
+
+commit_and_anchor = _one(
+    "post",
+    "ves_commitments_anchor",
+    "Seal (explicit or automatic range) and anchor (admin)",
+    "anchoring",
+    request=json_body(COMMIT_AND_ANCHOR_REQUEST),
+    responses={200: ANCHOR_RESULT, **ANCHOR_FAILED},
+)
+anchor_status = _one(
+    "get", "anchor_status", "Whether anchoring is configured", "anchoring", responses={200: ANCHOR_STATUS}
+)

@@ -1,0 +1,184 @@
+"""OpenAPI shapes of the x402 endpoints (snake_case; ``docs/payments.md``)."""
+
+from __future__ import annotations
+
+from payments.hashing import ASSETS, NETWORKS
+from payments.intents import _LIMITS as TEXT_LIMITS
+from payments.models import BatchStatus, IntentStatus
+from sequencer_project.api.openapi import (
+    ANY,
+    DATETIME,
+    HEX,
+    HEX_0X,
+    INTEGER,
+    STRING,
+    UUID,
+    Schema,
+    array,
+    nullable,
+    obj,
+)
+
+I64: Schema = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
+ADDRESS: Schema = {"type": "string", "maxLength": 66, "description": "hex address, 0x optional"}
+NETWORK: Schema = {"type": "string", "enum": list(NETWORKS)}
+INTENT_STATUS: Schema = {"type": "string", "enum": list(IntentStatus.values)}
+BATCH_STATUS: Schema = {"type": "string", "enum": list(BatchStatus.values)}
+# Datetimes written with isoformat(): RFC 3339 with an offset.
+ISO: Schema = DATETIME
+
+PAYMENT_SUBMIT = obj(
+    {
+        "tenant_id": UUID,
+        "store_id": UUID,
+        "source_agent_id": UUID,
+        "agent_key_id": nullable({"type": "integer", "minimum": 1}),
+        "payer_address": ADDRESS,
+        "payee_address": ADDRESS,
+        "amount": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+        "asset": {"type": "string", "enum": list(ASSETS)},
+        "network": NETWORK,
+        "valid_until": {**I64, "description": "unix seconds, at most 24 h ahead"},
+        "nonce": I64,
+        "signing_hash": {"type": "string", "description": "32 bytes of hex, 0x optional"},
+        "payer_signature": {"type": "string", "description": "64 or 65 bytes of hex, 0x optional"},
+        "payer_public_key": nullable({"type": "string", "description": "32 bytes of hex"}),
+        "metadata": ANY,
+        **{name: nullable({"type": "string", "maxLength": limit}) for name, limit in TEXT_LIMITS.items()},
+    },
+    optional=("agent_key_id", "payer_public_key", "metadata", *TEXT_LIMITS),
+)
+INTENT_STATUS_BODY: dict[str, Schema] = {
+    "intent_id": UUID,
+    "status": INTENT_STATUS,
+    "sequence_number": nullable(INTEGER),
+    "sequenced_at": nullable(ISO),
+    "batch_id": nullable(UUID),
+}
+SUBMITTED = obj(INTENT_STATUS_BODY)
+INTENT_STATUS_OUT = obj(INTENT_STATUS_BODY)
+INTENT = obj(
+    {
+        **INTENT_STATUS_BODY,
+        "x402_version": INTEGER,
+        "tenant_id": UUID,
+        "store_id": UUID,
+        "source_agent_id": UUID,
+        "agent_key_id": INTEGER,
+        "payer_address": STRING,
+        "payee_address": STRING,
+        "amount": INTEGER,
+        "asset": STRING,
+        "network": STRING,
+        "chain_id": INTEGER,
+        "token_address": nullable(STRING),
+        "created_at_unix": INTEGER,
+        "valid_until": INTEGER,
+        "nonce": INTEGER,
+        **{name: nullable(STRING) for name in TEXT_LIMITS},
+        "signing_hash": HEX_0X,
+        "payer_signature": HEX_0X,
+        "payer_public_key": nullable(HEX),
+        "tx_hash": nullable(STRING),
+        "block_number": nullable(INTEGER),
+        "settled_at": nullable(ISO),
+        "metadata": ANY,
+        "created_at": ISO,
+    }
+)
+INTENT_LIST = array(INTENT)
+BATCH = obj(
+    {
+        "batch_id": UUID,
+        "status": BATCH_STATUS,
+        "tenant_id": UUID,
+        "store_id": UUID,
+        "network": STRING,
+        "chain_id": INTEGER,
+        "payment_count": INTEGER,
+        "total_amounts": array(
+            obj(
+                {
+                    "asset": STRING,
+                    "total_amount": {**STRING, "description": "decimal integer"},
+                    "payment_count": INTEGER,
+                }
+            )
+        ),
+        "merkle_root": nullable(HEX),
+        "prev_state_root": nullable(HEX),
+        "new_state_root": nullable(HEX),
+        "sequence_start": INTEGER,
+        "sequence_end": INTEGER,
+        "tx_hash": nullable(STRING),
+        "block_number": nullable(INTEGER),
+        "gas_used": nullable(INTEGER),
+        "failure_reason": nullable(STRING),
+        "created_at": ISO,
+        "committed_at": nullable(ISO),
+        "submitted_at": nullable(ISO),
+        "settled_at": nullable(ISO),
+        "intent_ids": array(UUID),
+    }
+)
+BATCH_ENVELOPE = obj({"batch": BATCH})
+BATCH_CREATE = obj(
+    {
+        "tenant_id": UUID,
+        "store_id": UUID,
+        "network": NETWORK,
+        "max_size": nullable({"type": "integer", "minimum": 1, "maximum": 1000}),
+        "intent_ids": nullable(array(UUID)),
+    },
+    optional=("network", "max_size", "intent_ids"),
+)
+BATCH_CREATED = obj(
+    {
+        "batch_id": UUID,
+        "status": BATCH_STATUS,
+        "payment_count": INTEGER,
+        "merkle_root": nullable(HEX_0X),
+        "sequence_range": array(INTEGER, minItems=2, maxItems=2),
+    }
+)
+BATCH_SETTLE = obj(
+    {
+        "batch_id": UUID,
+        "tx_hash": nullable(STRING),
+        "block_number": nullable(I64),
+        "gas_used": nullable(I64),
+    },
+    optional=("tx_hash", "block_number", "gas_used"),
+)
+RECEIPT = obj(
+    {
+        "receipt": obj(
+            {
+                "receipt_id": UUID,
+                "intent_id": UUID,
+                "sequence_number": INTEGER,
+                "batch_id": UUID,
+                "batch_status": BATCH_STATUS,
+                "merkle_root": nullable(HEX_0X),
+                "leaf_hash": HEX_0X,
+                "inclusion_proof": array(HEX_0X),
+                "proof_directions": array({"type": "string", "enum": ["left", "right"]}),
+                "leaf_index": INTEGER,
+                "total_leaves": INTEGER,
+                "payer_address": STRING,
+                "payee_address": STRING,
+                "amount": INTEGER,
+                "asset": STRING,
+                "network": STRING,
+                "chain_id": INTEGER,
+                "nonce": INTEGER,
+                "valid_until": INTEGER,
+                "signing_hash": HEX_0X,
+                "payer_signature": HEX_0X,
+                "tx_hash": nullable(STRING),
+                "block_number": nullable(INTEGER),
+                "created_at": ISO,
+            }
+        )
+    }
+)

@@ -1,0 +1,83 @@
+"""OpenAPI shapes of the schema registry endpoints (camelCase, as the reference's)."""
+
+from __future__ import annotations
+
+from schemas.selectors import COMPATIBILITIES, STATUSES
+from sequencer_project.api.openapi import (
+    ANY,
+    BOOLEAN,
+    DATETIME,
+    INTEGER,
+    STRING,
+    SUCCESS_TRUE,
+    UUID,
+    Schema,
+    array,
+    nullable,
+    obj,
+)
+
+EVENT_TYPE: Schema = {"type": "string", "minLength": 1, "maxLength": 256}
+MODE: Schema = {"type": "string", "enum": ["disabled", "warn", "enforce", "required"]}
+
+SCHEMA = obj(
+    {
+        "id": UUID,
+        "tenantId": UUID,
+        "eventType": STRING,
+        "version": INTEGER,
+        "schemaJson": ANY,
+        "status": {"type": "string", "enum": list(STATUSES)},
+        "compatibility": {"type": "string", "enum": list(COMPATIBILITIES)},
+        "description": nullable(STRING),
+        "createdAt": DATETIME,
+        "updatedAt": DATETIME,
+        "createdBy": nullable(STRING),
+    }
+)
+SCHEMA_LIST = obj({"schemas": array(SCHEMA), "count": INTEGER})
+SCHEMA_REGISTER = obj(
+    {
+        "tenantId": UUID,
+        "eventType": EVENT_TYPE,
+        "schemaJson": {"type": "object", "description": "a JSON Schema (draft 2020-12)"},
+        "description": nullable({"type": "string", "maxLength": 2048}),
+        "compatibility": nullable({"type": "string", "enum": list(COMPATIBILITIES)}),
+    },
+    optional=("description", "compatibility"),
+)
+SCHEMA_REGISTERED = obj({"id": UUID, "eventType": STRING, "version": INTEGER, "createdAt": DATETIME})
+SCHEMA_VALIDATE = obj(
+    {
+        "tenantId": UUID,
+        "eventType": EVENT_TYPE,
+        "payload": ANY,
+        "schemaVersion": nullable({"type": "integer", "minimum": 1}),
+    },
+    optional=("schemaVersion",),
+)
+VALIDATION_RESULT = obj(
+    {
+        "valid": BOOLEAN,
+        "schemaId": UUID,
+        "schemaVersion": INTEGER,
+        "errors": array(obj({"path": STRING, "message": STRING})),
+    }
+)
+SCHEMA_DELETED = obj({"success": SUCCESS_TRUE, "deleted_schema_id": UUID})
+SCHEMA_STATUS_SET = obj({"status": {"type": "string", "enum": list(STATUSES)}})
+SCHEMA_STATUS_CHANGED = obj({"success": SUCCESS_TRUE, "schema_id": UUID, "new_status": STRING})
+SCHEMA_ONE = obj({"schema": SCHEMA})
+VALIDATION_MODE = obj({"tenantId": UUID, "mode": MODE, "override": nullable(MODE), "default": MODE})
+VALIDATION_MODE_SET = obj(
+    {
+        "tenantId": UUID,
+        "mode": nullable(
+            {
+                "type": "string",
+                "description": "disabled, warn, enforce or required (aliases accepted); null clears the override",
+            }
+        ),
+    }
+)
+VALIDATION_MODE_CHANGED = obj({"tenantId": UUID, "mode": MODE, "override": nullable(MODE)})

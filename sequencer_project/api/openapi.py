@@ -1,0 +1,253 @@
+"""OpenAPI 3 schema of the whole API (drf-spectacular; ``docs/api.md``, ADR 0009).
+
+The views build their bodies by hand (no DRF serializers on the hot path), so each operation
+declares its request and response shapes with ``extend_schema`` and the small JSON-Schema
+builders below; the shapes live next to the views in ``<app>/api/openapi.py``. What every
+operation shares is added here, once:
+
+* ``ProblemAutoSchema`` documents the ``application/problem+json`` error responses, with the
+  stable codes each status can carry (read from the :class:`SequencerError` hierarchy, so the
+  list cannot drift from the code);
+* ``CredentialAuthenticationScheme`` describes the credentials ``CredentialAuthentication``
+  accepts (``ApiKey``/``Bearer`` ``Authorization`` header, raw ``ss_`` key, ``X-API-Key``);
+* ``probe_paths`` adds the plain Django probes ``/health`` and ``/ready`` (and their ``z``
+  aliases), which are not DRF views.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+
+from sequencer_project.api.errors import SequencerError
+from sequencer_project.api.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE
+
+Schema = dict[str, Any]
+
+# --- JSON-Schema builders -------------------------------------------------------------------
+
+UUID: Schema = {"type": "string", "format": "uuid"}
+STRING: Schema = {"type": "string"}
+INTEGER: Schema = {"type": "integer"}
+BOOLEAN: Schema = {"type": "boolean"}
+DATETIME: Schema = {"type": "string", "format": "date-time"}
+HEX: Schema = {"type": "string", "pattern": "^[0-9a-f]*$", "description": "lowercase hex"}
+HEX_0X: Schema = {"type": "string", "pattern": "^0x[0-9a-f]*$", "description": "0x-prefixed lowercase hex"}
+ANY: Schema = {"description": "any JSON value"}
+FREE_OBJECT: Schema = {"type": "object", "additionalProperties": True}
+
+
+def nullable(schema: Schema) -> Schema:
+    """``schema`` or ``null`` (OpenAPI 3.0 ``nullable``)."""
+    return {**schema, "nullable": True}
+
+
+def array(items: Schema, **extra: Any) -> Schema:
+    return {"type": "array", "items": items, **extra}
+
+
+def obj(properties: dict[str, Schema], *, optional: tuple[str, ...] = (), **extra: Any) -> Schema:
+    """An object whose properties are all required except ``optional``."""
+    schema: Schema = {"type": "object", "properties": properties, **extra}
+    required = [name for name in properties if name not in optional]
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def json_body(schema: Schema) -> dict[str, Schema]:
+    """A request body sent as ``application/json`` (the only media type the API parses)."""
+    return {"application/json": schema}
+
+
+def path_uuid(name: str, description: str = "") -> OpenApiParameter:
+    return OpenApiParameter(name, UUID, OpenApiParameter.PATH, description=description)
+
+
+def path_param(name: str, schema: Schema, description: str = "") -> OpenApiParameter:
+    return OpenApiParameter(name, {**schema}, OpenApiParameter.PATH, description=description)
+
+
+def query(name: str, schema: Schema, description: str = "", *, required: bool = False) -> OpenApiParameter:
+    return OpenApiParameter(name, {**schema}, OpenApiParameter.QUERY, description=description, required=required)
+
+
+def stream_query(*, required: bool = True) -> list[OpenApiParameter]:
+    """``tenant_id`` and ``store_id`` naming one stream."""
+    return [
+        query("tenant_id", UUID, "Tenant of the stream.", required=required),
+        query("store_id", UUID, "Store of the stream.", required=required),
+    ]
+
+
+SUCCESS_TRUE: Schema = {"type": "boolean", "enum": [True]}
+
+# --- problem+json ---------------------------------------------------------------------------
+
+PROBLEM_COMPONENT = "Problem"
+PROBLEM_SCHEMA: Schema = obj(
+    {
+        "type": {"type": "string", "description": f"{PROBLEM_TYPE_BASE}<code>"},
+        "title": STRING,
+        "status": INTEGER,
+        "detail": STRING,
+        "code": {"type": "string", "description": "stable error code (docs/errors.md)"},
+        "instance": {"type": "string", "description": "the request id, also in X-Request-ID"},
+        "errors": {
+            "type": "object",
+            "additionalProperties": array(STRING),
+            "description": "field errors by JSON path",
+        },
+    },
+    optional=("instance", "errors"),
+    additionalProperties=True,
+    description="RFC 9457 problem details; extension members (parameter, field, limit, ...) may follow.",
+)
+
+# Statuses documented on every operation; bodies add the ones only a body can cause.
+_COMMON_STATUSES = (400, 404, 429, 500, 503)
+_AUTH_STATUSES = (401, 403)
+_BODY_STATUSES = (409, 413, 415, 422)
+# Codes raised outside the SequencerError hierarchy's class attributes.
+_EXTRA_CODES: dict[int, tuple[str, ...]] = {401: ("token_expired",)}
+
+
+def _all_error_classes() -> list[type[SequencerError]]:
+    seen: list[type[SequencerError]] = []
+    pending: list[type[SequencerError]] = [SequencerError]
+    while pending:
+        cls = pending.pop()
+        if cls not in seen:
+            seen.append(cls)
+            pending.extend(cls.__subclasses__())
+    return seen
+
+
+def codes_by_status() -> dict[int, list[str]]:
+    """Every stable code of the error hierarchy, grouped by HTTP status."""
+    out: dict[int, set[str]] = {}
+    for cls in _all_error_classes():
+        out.setdefault(cls.http_status, set()).add(cls.code)
+    for status, codes in _EXTRA_CODES.items():
+        out.setdefault(status, set()).update(codes)
+    return {status: sorted(codes) for status, codes in sorted(out.items())}
+
+
+def problem_response(status: int) -> Schema:
+    codes = codes_by_status().get(status, [])
+    listed = ", ".join(f"`{code}`" for code in codes)
+    return {
+        "description": f"Problem ({PROBLEM_CONTENT_TYPE}); codes: {listed}." if listed else "Problem.",
+        "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": f"#/components/schemas/{PROBLEM_COMPONENT}"}}},
+    }
+
+
+def extra_problem(status: int) -> dict[tuple[int, str], OpenApiResponse]:
+    """An ``extend_schema(responses=...)`` entry for a problem status not documented by default
+    (its description, with the codes, is filled in at generation time)."""
+    return {
+        (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(
+            response={"$ref": f"#/components/schemas/{PROBLEM_COMPONENT}"}, description="Problem."
+        )
+    }
+
+
+class ProblemAutoSchema(AutoSchema):
+    """drf-spectacular's schema plus the problem+json responses every operation can return."""
+
+    def _get_response_bodies(self, direction: Any = "response") -> Schema:
+        responses: Schema = super()._get_response_bodies(direction)
+        statuses = list(_COMMON_STATUSES)
+        if self.view.authentication_classes:
+            statuses += _AUTH_STATUSES
+        if self.method in ("POST", "PUT", "PATCH"):
+            statuses += _BODY_STATUSES
+        for status in sorted(statuses):
+            responses.setdefault(str(status), problem_response(status))
+        for code, response in responses.items():
+            if int(code) < 400:
+                continue
+            # Every error status can come as a problem, even one declared with another body
+            # (``/health/detailed`` answers 503 with its JSON report).
+            problem = problem_response(int(code))
+            response.setdefault("content", {}).setdefault(
+                PROBLEM_CONTENT_TYPE, problem["content"][PROBLEM_CONTENT_TYPE]
+            )
+            if len(response["content"]) == 1:
+                response["description"] = problem["description"]
+        return responses
+
+    def _get_request_body(self, direction: Any = "request") -> Schema | None:
+        body: Schema | None = super()._get_request_body(direction)  # type: ignore[no-untyped-call]
+        if body is not None:
+            body["required"] = True  # every body this API reads is mandatory
+        return body
+
+
+class CredentialAuthenticationScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    """The credentials ``CredentialAuthentication`` accepts; any one of them suffices."""
+
+    target_class = "sequencer_project.api.authentication.CredentialAuthentication"
+    name = ["ApiKeyAuth", "BearerAuth", "XApiKeyAuth"]
+
+    def get_security_requirement(self, auto_schema: AutoSchema) -> list[dict[str, list[Any]]]:
+        return [{name: []} for name in self.name]
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> list[Schema]:
+        return [
+            {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Authorization",
+                "description": "`Authorization: ApiKey ss_…` (or the bare `ss_…` key as the whole header value).",
+            },
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "`Authorization: Bearer <ss_… API key or HS256 JWT>` (docs/auth.md).",
+            },
+            {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "`X-API-Key: ss_…`."},
+        ]
+
+
+# --- the plain Django probes ----------------------------------------------------------------
+
+_HEALTH_BODY = obj(
+    {"status": {"type": "string", "enum": ["healthy"]}, "service": STRING, "version": STRING, "timestamp": DATETIME}
+)
+_READY_BODY = obj(
+    {
+        "status": {"type": "string", "enum": ["ready"]},
+        "database": obj({"connected": BOOLEAN, "response_time_ms": {"type": "number"}}),
+    }
+)
+
+
+def _probe(operation_id: str, summary: str, body: Schema, *, ready: bool) -> Schema:
+    responses: Schema = {"200": {"description": summary, "content": {"application/json": {"schema": body}}}}
+    if ready:
+        responses["503"] = problem_response(503)
+    return {
+        "get": {
+            "operationId": operation_id,
+            "summary": summary,
+            "tags": ["probes"],
+            "security": [],
+            "responses": responses,
+        }
+    }
+
+
+def probe_paths(result: Schema, generator: Any, request: Any, public: bool) -> Schema:
+    """Postprocessing hook: the Problem component and the liveness/readiness probes."""
+    result.setdefault("components", {}).setdefault("schemas", {})[PROBLEM_COMPONENT] = PROBLEM_SCHEMA
+    paths = result.setdefault("paths", {})
+    paths["/health"] = _probe("health", "Liveness: no I/O.", _HEALTH_BODY, ready=False)
+    paths["/healthz"] = _probe("healthz", "Liveness (alias of /health).", _HEALTH_BODY, ready=False)
+    paths["/ready"] = _probe("ready", "Readiness: one database round trip; 503 when it fails.", _READY_BODY, ready=True)
+    paths["/readyz"] = _probe("readyz", "Readiness (alias of /ready).", _READY_BODY, ready=True)
+    result["paths"] = dict(sorted(paths.items()))
+    return result

@@ -1,0 +1,208 @@
+"""OpenAPI shapes of the agent key, agent self-service and admin JSON endpoints (camelCase)."""
+
+from __future__ import annotations
+
+from sequencer_project.api.openapi import (
+    BOOLEAN,
+    DATETIME,
+    HEX,
+    INTEGER,
+    STRING,
+    SUCCESS_TRUE,
+    UUID,
+    Schema,
+    array,
+    nullable,
+    obj,
+)
+
+U32: Schema = {"type": "integer", "minimum": 0, "maximum": 4294967295}
+PERMISSIONS: Schema = {"type": "string", "enum": ["read", "read_write", "admin"]}
+KEY_STATUS: Schema = {"type": "string", "description": "active, revoked or expired"}
+
+AGENT_KEY_REGISTER = obj(
+    {
+        "tenantId": UUID,
+        "agentId": UUID,
+        "keyId": U32,
+        "publicKey": {"type": "string", "description": "Ed25519 public key: 32 bytes of hex, 0x optional"},
+        "validFrom": nullable(DATETIME),
+        "validTo": nullable(DATETIME),
+    },
+    optional=("validFrom", "validTo"),
+)
+AGENT_KEY_REGISTERED = obj(
+    {
+        "success": SUCCESS_TRUE,
+        "tenantId": UUID,
+        "agentId": UUID,
+        "keyId": INTEGER,
+        "keyAlgorithm": STRING,
+        "message": STRING,
+    }
+)
+AGENT_KEY = obj(
+    {
+        "keyId": INTEGER,
+        "publicKey": HEX,
+        "keyAlgorithm": STRING,
+        "status": KEY_STATUS,
+        "validFrom": nullable(DATETIME),
+        "validTo": nullable(DATETIME),
+        "revokedAt": nullable(DATETIME),
+        "createdAt": DATETIME,
+    }
+)
+AGENT_KEY_LIST = obj({"tenantId": UUID, "agentId": UUID, "keys": array(AGENT_KEY), "count": INTEGER})
+AGENT_KEY_REVOKED = obj(
+    {
+        "success": SUCCESS_TRUE,
+        "tenantId": UUID,
+        "agentId": UUID,
+        "keyId": INTEGER,
+        "status": KEY_STATUS,
+        "revokedAt": nullable(DATETIME),
+        "message": STRING,
+    }
+)
+
+STORE_IDS: Schema = array(UUID, maxItems=50)
+RATE_LIMIT: Schema = {"type": "integer", "minimum": 1, "maximum": 10_000}
+AGENT_REGISTER = obj(
+    {
+        "name": {"type": "string", "minLength": 1, "maxLength": 128},
+        "description": nullable({"type": "string", "maxLength": 1024}),
+        "storeIds": nullable(STORE_IDS),
+        "readOnly": nullable(BOOLEAN),
+        "rateLimit": nullable(RATE_LIMIT),
+    },
+    optional=("description", "storeIds", "readOnly", "rateLimit"),
+)
+AGENT_REGISTERED = obj(
+    {
+        "success": SUCCESS_TRUE,
+        "agentId": UUID,
+        "tenantId": UUID,
+        "apiKey": {"type": "string", "description": "shown once"},
+        "keyHashPrefix": HEX,
+        "permissions": PERMISSIONS,
+        "message": STRING,
+    }
+)
+AGENT = obj(
+    {
+        "agentId": UUID,
+        "tenantId": UUID,
+        "active": BOOLEAN,
+        "permissions": PERMISSIONS,
+        "storeIds": array(UUID),
+        "rateLimit": nullable(INTEGER),
+        "apiKeyCount": INTEGER,
+        "activeApiKeys": INTEGER,
+    }
+)
+API_KEY = obj(
+    {
+        "keyHashPrefix": HEX,
+        "displayPrefix": STRING,
+        "active": BOOLEAN,
+        "permissions": PERMISSIONS,
+        "storeIds": array(UUID),
+        "rateLimit": nullable(INTEGER),
+        "createdAt": DATETIME,
+        "lastUsedAt": nullable(DATETIME),
+        "revokedAt": nullable(DATETIME),
+    }
+)
+API_KEY_LIST = obj({"keys": array(API_KEY), "count": INTEGER})
+API_KEY_CREATE = obj(
+    {
+        "name": nullable(STRING),
+        "storeIds": nullable(STORE_IDS),
+        "readOnly": nullable(BOOLEAN),
+        "admin": nullable(BOOLEAN),
+        "rateLimit": nullable(RATE_LIMIT),
+    },
+    optional=("name", "storeIds", "readOnly", "admin", "rateLimit"),
+)
+API_KEY_CREATED = obj(
+    {
+        "success": SUCCESS_TRUE,
+        "apiKey": {"type": "string", "description": "shown once"},
+        "keyHashPrefix": HEX,
+        "permissions": PERMISSIONS,
+        "storeIds": array(UUID),
+        "rateLimit": nullable(INTEGER),
+        "message": STRING,
+    }
+)
+API_KEY_REVOKED = obj(
+    {"success": SUCCESS_TRUE, "keyHashPrefix": HEX, "revokedAt": nullable(DATETIME), "message": STRING}
+)
+
+ADMIN_OVERVIEW = obj(
+    {
+        "tenants": INTEGER,
+        "stores": INTEGER,
+        "agents": INTEGER,
+        "apiKeys": INTEGER,
+        "activeApiKeys": INTEGER,
+        "totalHeadSequence": INTEGER,
+        "totalVesHeadSequence": INTEGER,
+        "activeStores24h": INTEGER,
+        "maxProjectionLag": nullable(INTEGER),
+        "lastActivityAt": nullable(DATETIME),
+    }
+)
+ADMIN_TENANTS = array(
+    obj(
+        {
+            "tenantId": UUID,
+            "name": STRING,
+            "active": BOOLEAN,
+            "createdAt": DATETIME,
+            "stores": INTEGER,
+            "agents": INTEGER,
+            "apiKeys": INTEGER,
+            "activeApiKeys": INTEGER,
+            "headSequence": INTEGER,
+            "vesHeadSequence": INTEGER,
+            "lastActivityAt": nullable(DATETIME),
+        }
+    )
+)
+ADMIN_STORES = array(
+    obj(
+        {
+            "tenantId": UUID,
+            "storeId": UUID,
+            "headSequence": INTEGER,
+            "vesHeadSequence": INTEGER,
+            "lastProjectedSequence": nullable(INTEGER),
+            "projectionLag": nullable(INTEGER),
+            "agentCount": INTEGER,
+            "lastAgentSyncAt": nullable(DATETIME),
+            "createdAt": DATETIME,
+            "updatedAt": nullable(DATETIME),
+        }
+    )
+)
+ADMIN_AGENTS = array(
+    obj(
+        {
+            "tenantId": UUID,
+            "agentId": UUID,
+            "permissions": nullable(PERMISSIONS),
+            "storeScope": nullable(array(UUID)),
+            "apiKeyCount": INTEGER,
+            "activeApiKeys": INTEGER,
+            "signingKeyCount": INTEGER,
+            "firstKeyAt": nullable(DATETIME),
+            "lastKeyAt": nullable(DATETIME),
+            "storeId": nullable(UUID),
+            "lastSyncAt": nullable(DATETIME),
+            "lastPushedSequence": nullable(INTEGER),
+            "lastPulledSequence": nullable(INTEGER),
+        }
+    )
+)
