@@ -109,6 +109,9 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("healthz", "GET"): Entry("GET", "/healthz", access=PUBLIC),
     ("ready", "GET"): Entry("GET", "/ready", access=PUBLIC),
     ("readyz", "GET"): Entry("GET", "/readyz", access=PUBLIC),
+    # The OpenAPI document and its docs page describe the API, not any tenant's data.
+    ("openapi-schema", "GET"): Entry("GET", "/api/schema/", access=PUBLIC),
+    ("openapi-docs", "GET"): Entry("GET", "/api/docs/", access=PUBLIC),
     # Process-wide figures without tenant labels: any admin (here: the outsider's tenant admin).
     ("health-detailed", "GET"): Entry("GET", "/health/detailed", access=Access(NOT_ADMIN, ALLOWED)),
     ("metrics", "GET"): Entry("GET", "/metrics", access=Access(NOT_ADMIN, ALLOWED)),
