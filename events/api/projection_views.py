@@ -17,7 +17,7 @@ from events.services.dead_letters import dead_letter_discard, dead_letter_get_fo
 from sequencer_project.api.errors import InvalidParameterError
 from sequencer_project.api.openapi import UUID, path_param, query, stream_query
 from sequencer_project.api.principal import Permission
-from sequencer_project.api.tenancy import TenantApiMixin, query_uuid_optional
+from sequencer_project.api.tenancy import TenantApiMixin, path_text, query_uuid_optional
 
 
 def _dead_letter_id(raw: str) -> int:
@@ -46,9 +46,8 @@ class EntityStateApi(TenantApiMixin):
         responses={200: shapes.ENTITY_STATE},
     )
     def get(self, request: Request, entity_type: str, entity_id: str) -> Response:
-        for name, value in (("entity_type", entity_type), ("entity_id", entity_id)):
-            if not 1 <= len(value) <= FIELD_LIMITS[name] or "\x00" in value:
-                raise InvalidParameterError(f"'{name}' must be 1 to {FIELD_LIMITS[name]} characters.", parameter=name)
+        path_text(entity_type, "entity_type", FIELD_LIMITS["entity_type"])
+        path_text(entity_id, "entity_id", FIELD_LIMITS["entity_id"])
         tenant_id, store_id = self.queried_stream(Permission.READ)
         row = entity_state_get(tenant_id=tenant_id, store_id=store_id, entity_type=entity_type, entity_id=entity_id)
         if row is None:

@@ -20,12 +20,19 @@ from events.api.serializers import event_output, ingest_output
 from events.envelopes import FIELD_LIMITS, parse_legacy_request
 from events.selectors import entity_history_page, event_get_for_tenant, event_range_list, stream_head_get
 from events.services.ingest import event_ingest_legacy
-from sequencer_project.api.errors import InvalidParameterError, UnsupportedMediaTypeError
+from sequencer_project.api.errors import UnsupportedMediaTypeError
 from sequencer_project.api.openapi import json_body, path_param, path_uuid, query, stream_query
 from sequencer_project.api.parsers import loads
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.request_id import current_request_id
-from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_int, query_uuid, query_uuid_optional
+from sequencer_project.api.tenancy import (
+    TenantApiMixin,
+    parse_uuid,
+    path_text,
+    query_int,
+    query_uuid,
+    query_uuid_optional,
+)
 
 MAX_RANGE_LIMIT = 1000
 MAX_ENTITY_LIMIT = 100
@@ -172,9 +179,8 @@ class EntityHistoryApi(TenantApiMixin):
         responses={200: shapes.ENTITY_HISTORY},
     )
     def get(self, request: Request, entity_type: str, entity_id: str) -> Response:
-        for name, value in (("entity_type", entity_type), ("entity_id", entity_id)):
-            if not 1 <= len(value) <= FIELD_LIMITS[name] or "\x00" in value:
-                raise InvalidParameterError(f"'{name}' must be 1 to {FIELD_LIMITS[name]} characters.", parameter=name)
+        path_text(entity_type, "entity_type", FIELD_LIMITS["entity_type"])
+        path_text(entity_id, "entity_id", FIELD_LIMITS["entity_id"])
         tenant_id, store_id = self.queried_stream(Permission.READ)
         offset = query_int(request, "from", default=0, minimum=0)
         limit = (

@@ -238,11 +238,7 @@ def _record_rejections(job: IngestJob) -> IngestResult:
         if job.pre_rejected:
             cursor.execute(
                 INSERT_REJECTIONS,
-                {
-                    **stream,
-                    "rejections": _rejections_json(job.pre_rejected, job.request_id),
-                    "request_id": job.request_id,
-                },
+                {**stream, "rejections": _rejections_json(job.pre_rejected, job.request_id)},
             )
         cursor.execute(SELECT_HEAD, stream)
         head = cursor.fetchone()[0]

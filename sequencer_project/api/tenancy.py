@@ -75,6 +75,13 @@ def parse_uuid(raw: str, name: str) -> uuid.UUID:
         raise errors.InvalidParameterError(f"'{name}' must be a UUID.", parameter=name) from exc
 
 
+def path_text(value: str, name: str, limit: int) -> str:
+    """A text path parameter: 1 to ``limit`` characters without NUL, else 400 ``invalid_parameter``."""
+    if not 1 <= len(value) <= limit or "\x00" in value:
+        raise errors.InvalidParameterError(f"'{name}' must be 1 to {limit} characters.", parameter=name)
+    return value
+
+
 def query_text(request: Request, name: str) -> str | None:
     """An optional text filter; NUL characters (which PostgreSQL text cannot hold) are a 400."""
     raw = request.query_params.get(name)
