@@ -21,8 +21,7 @@ run: venv services
 
 test: venv services
 	bash scripts/browser.sh  # chromium for the admin browser tests (installed from Debian when missing)
-	. scripts/env.sh && SECRET_KEY=test-only BOOTSTRAP_ADMIN_API_KEY=test-bootstrap-admin DB_POOL_MAX_SIZE=24 \
-		$(VENV)/bin/pytest -q -n 2
+	$(VENV)/bin/pytest -q -n 2  # the environment of a `make run` deployment: tests/settings.py
 
 lint: venv
 	$(VENV)/bin/ruff format --check .

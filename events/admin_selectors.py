@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from events.payload_crypto import PayloadDecryptionError, StoredPayload, payload_open
 from events.sql import SELECT_EVENTS_ADMIN, SELECT_REJECTED_ADMIN, SELECT_TENANT_STREAMS
 from events.streams import StreamKind
 from sequencer_project.db.replica import read_cursor
@@ -61,6 +62,18 @@ def _kind(value: int) -> str:
         return str(value)
 
 
+def _payload_text(tenant_id: uuid.UUID, store_id: uuid.UUID, row: tuple[Any, ...]) -> str:
+    """The payload as the operator reads it: opened like every other reader, or why it cannot be."""
+    sequence_number, event_id, entity_type, entity_id, event_type, payload, payload_format = row[:7]
+    stored = StoredPayload(
+        tenant_id, store_id, event_id, sequence_number, entity_type, entity_id, event_type, payload, payload_format
+    )
+    try:
+        return _text(payload_open(stored))
+    except PayloadDecryptionError as exc:
+        return f"(sealed payload that cannot be opened: {exc})"
+
+
 def admin_event_page(
     *,
     tenant_id: uuid.UUID,
@@ -84,7 +97,7 @@ def admin_event_page(
         cursor.execute(SELECT_EVENTS_ADMIN, params)
         rows = cursor.fetchall()
     events = [
-        AdminEventRow(r[0], r[1], r[2], r[3], r[4], _text(r[5] if r[6] == 0 else b"(encrypted payload)"), r[7], r[8])
+        AdminEventRow(r[0], r[1], r[2], r[3], r[4], _payload_text(tenant_id, store_id, r), r[7], r[8])
         for r in rows[:PAGE_SIZE]
     ]
     return events, len(rows) > PAGE_SIZE

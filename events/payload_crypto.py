@@ -49,6 +49,10 @@ class PayloadDecryptionError(Exception):
     """A stored blob does not decrypt: wrong or missing key, tampering, or a moved row."""
 
 
+class UnknownPayloadFormatError(PayloadDecryptionError):
+    """A row written by a newer version, in a format this one cannot read."""
+
+
 class KeyringConfigError(ValueError):
     """The key settings cannot be parsed (reported by the system check)."""
 
@@ -169,6 +173,48 @@ def decrypt_blob(keyring: Keyring, key_id: int | None, blob: bytes, aad: bytes) 
         except InvalidTag:
             continue
     raise PayloadDecryptionError(f"no key opens this payload (key id {key_id})")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPayload:
+    """A legacy payload as a row holds it, with the fields its ``SSE1`` associated data binds."""
+
+    tenant_id: uuid.UUID
+    store_id: uuid.UUID
+    event_id: uuid.UUID
+    sequence_number: int
+    entity_type: str
+    entity_id: str
+    event_type: str
+    payload: bytes | memoryview
+    payload_format: int
+    payload_key_id: int | None = None
+
+
+def payload_open(stored: StoredPayload) -> bytes:
+    """The plaintext JSON bytes of a stored legacy payload, whatever its format.
+
+    The one reader of ``events.payload``: queries, bundles, projections, dead-letter retries,
+    the admin and re-encryption all open payloads here. ``SSE1`` blobs are opened with the
+    named key of the tenant's ring, else with every key of it (rows written before a key id
+    was recorded). Raises :class:`PayloadDecryptionError` when no key opens the blob and
+    :class:`UnknownPayloadFormatError` for a format this version does not know.
+    """
+    blob = bytes(stored.payload)
+    if stored.payload_format == FORMAT_PLAIN:
+        return blob
+    if stored.payload_format == FORMAT_SSE1:
+        aad = payload_aad(
+            stored.tenant_id,
+            stored.store_id,
+            stored.event_id,
+            stored.sequence_number,
+            stored.entity_type,
+            stored.entity_id,
+            stored.event_type,
+        )
+        return decrypt_blob(keyring_for(stored.tenant_id), stored.payload_key_id, blob, aad)
+    raise UnknownPayloadFormatError(f"payload format {stored.payload_format} is not known to this version")
 
 
 def encryption_key_for_write(tenant_id: uuid.UUID) -> PayloadKey | None:

@@ -6,7 +6,6 @@ They read through ``read_cursor()``: the read replica when ``DATABASE_READ_URL``
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import orjson
 
 from events.errors import SequenceGapError
-from events.payload_crypto import FORMAT_PLAIN, FORMAT_SSE1, decrypt_blob, keyring_for, payload_aad
+from events.payload_crypto import StoredPayload, payload_open
 from events.sql import (
     SELECT_ENTITY_EVENTS,
     SELECT_EVENT_BY_ID,
@@ -55,17 +54,6 @@ class EntityHistoryPage:
     total: int
 
 
-def _decode_payload(
-    payload: bytes | memoryview, payload_format: int, aad: Callable[[], bytes], tenant: uuid.UUID
-) -> Any:
-    """The stored payload as JSON; ``SSE1`` blobs are opened with the tenant's keyring."""
-    if payload_format == FORMAT_PLAIN:
-        return orjson.loads(bytes(payload))
-    if payload_format == FORMAT_SSE1:
-        return orjson.loads(decrypt_blob(keyring_for(tenant), None, bytes(payload), aad()))
-    raise ValueError(f"unknown payload format {payload_format}")
-
-
 def _event(row: tuple[Any, ...], tenant_id: uuid.UUID, store_id: uuid.UUID) -> StoredEvent:
     (event_id, command_id, envelope_version, entity_type, entity_id, event_type) = row[:6]
     (payload, payload_format, payload_hash, base_version, source_agent, signature) = row[6:12]
@@ -79,11 +67,20 @@ def _event(row: tuple[Any, ...], tenant_id: uuid.UUID, store_id: uuid.UUID) -> S
         entity_type=entity_type,
         entity_id=entity_id,
         event_type=event_type,
-        payload=_decode_payload(
-            payload,
-            payload_format,
-            lambda: payload_aad(tenant_id, store_id, event_id, sequence_number, entity_type, entity_id, event_type),
-            tenant_id,
+        payload=orjson.loads(
+            payload_open(
+                StoredPayload(
+                    tenant_id,
+                    store_id,
+                    event_id,
+                    sequence_number,
+                    entity_type,
+                    entity_id,
+                    event_type,
+                    payload,
+                    payload_format,
+                )
+            )
         ),
         payload_hash=bytes(payload_hash),
         base_version=base_version,

@@ -5,6 +5,7 @@ values have no defaults and raise at import when missing. ``NAME_FILE`` variants
 accepted for secrets (django-environ's file-aware reader).
 """
 
+import os
 from pathlib import Path
 
 import django_stubs_ext
@@ -16,7 +17,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.FileAwareEnv()
 # A local .env (written by `make run`) is read when present; real deployments set variables.
-environ.FileAwareEnv.read_env(BASE_DIR / ".env", overwrite=False)
+# SEQUENCER_DOTENV names another file, or none when empty (the test run: tests/settings.py).
+_dotenv = os.environ.get("SEQUENCER_DOTENV", str(BASE_DIR / ".env"))
+if _dotenv:
+    environ.FileAwareEnv.read_env(_dotenv, overwrite=False)
 
 # --- Core ------------------------------------------------------------------------------
 SECRET_KEY: str = env.str("SECRET_KEY")

@@ -17,12 +17,12 @@ import orjson
 from django.db import connection, transaction
 
 from events.payload_crypto import (
-    FORMAT_PLAIN,
     PayloadEncryptionUnavailableError,
-    decrypt_blob,
+    StoredPayload,
     encrypt_blob,
     keyring_for,
     payload_aad,
+    payload_open,
 )
 from events.sql import COUNT_PAYLOADS_TO_REENCRYPT, SELECT_PAYLOADS_TO_REENCRYPT, UPDATE_REENCRYPTED_PAYLOADS
 
@@ -70,7 +70,11 @@ def payload_reencrypt_batch(
         updates = []
         for store_id, sequence, event_id, entity_type, entity_id, event_type, payload, fmt, key_id in rows:
             aad = payload_aad(tenant_id, store_id, event_id, sequence, entity_type, entity_id, event_type)
-            plaintext = bytes(payload) if fmt == FORMAT_PLAIN else decrypt_blob(keyring, key_id, bytes(payload), aad)
+            plaintext = payload_open(
+                StoredPayload(
+                    tenant_id, store_id, event_id, sequence, entity_type, entity_id, event_type, payload, fmt, key_id
+                )
+            )
             updates.append(
                 {
                     "store_id": store_id,

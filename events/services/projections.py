@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from events.errors import UnknownProjectionError
 from events.models import DeadLetterStatus
+from events.payload_crypto import PayloadDecryptionError, StoredPayload, payload_open
 from events.projections.merge import load_json
 from events.projections.registry import Projection, ProjectionEvent, projection_get, projections
 from events.sql import (
@@ -85,8 +86,9 @@ def dead_letter_backoff(attempts: int) -> timedelta:
 
 def projection_event_from_row(row: tuple[Any, ...], tenant_id: uuid.UUID, store_id: uuid.UUID) -> ProjectionEvent:
     sequence_number, event_id, entity_type, entity_id, event_type, payload, payload_format = row[:7]
-    if payload_format != 0:
-        raise ValueError(f"unknown payload format {payload_format}")
+    stored = StoredPayload(
+        tenant_id, store_id, event_id, sequence_number, entity_type, entity_id, event_type, payload, payload_format
+    )
     return ProjectionEvent(
         tenant_id=tenant_id,
         store_id=store_id,
@@ -95,7 +97,7 @@ def projection_event_from_row(row: tuple[Any, ...], tenant_id: uuid.UUID, store_
         entity_type=entity_type,
         entity_id=entity_id,
         event_type=event_type,
-        payload=load_json(bytes(payload)),
+        payload=load_json(payload_open(stored)),
         created_at=row[7],
         sequenced_at=row[8],
     )
@@ -242,9 +244,15 @@ def projection_run_all(*, batch_size: int, time_budget_seconds: float, max_strea
                 if time.monotonic() >= deadline:
                     exhausted = True
                     break
-                result = projection_advance(
-                    projection=handler.name, tenant_id=tenant_id, store_id=store_id, batch_size=batch_size
-                )
+                try:
+                    result = projection_advance(
+                        projection=handler.name, tenant_id=tenant_id, store_id=store_id, batch_size=batch_size
+                    )
+                except PayloadDecryptionError as exc:
+                    # A key missing from the ring stops this stream only (in order, nothing
+                    # skipped); /health/detailed reports the stall until the key is back.
+                    logger.error("projection %s stalled on %s/%s: %s", handler.name, tenant_id, store_id, exc)
+                    break
                 batches += 1
                 applied += result.applied
                 failed += result.dead_lettered
