@@ -38,7 +38,13 @@ class EventsConfig(AppConfig):
         checks.register(check_payload_encryption)
         from events.projections.entity_state import EntityStateProjection
         from events.projections.registry import projection_register
-        from events.projections.selectors import dead_letter_open_count, projection_lag_max
+        from events.projections.selectors import (
+            dead_letter_open_count,
+            projection_health,
+            projection_lag_max,
+            projection_stalled_count,
+        )
+        from sequencer_project.health_detailed import register_component_check
         from sequencer_project.metrics import register_gauge_provider
 
         projection_register(EntityStateProjection())
@@ -48,3 +54,9 @@ class EventsConfig(AppConfig):
             projection_lag_max,
         )
         register_gauge_provider("dlq_size", "Projection dead letters pending or parked.", dead_letter_open_count)
+        register_gauge_provider(
+            "projection_stalled_streams",
+            "Streams whose head moves while a projection's checkpoint has not for PROJECTION_STALL_SECONDS.",
+            projection_stalled_count,
+        )
+        register_component_check("projections", projection_health)

@@ -1,22 +1,48 @@
 #!/usr/bin/env bash
 # `make run`: migrate, create the demo tenant and an API key, then run the web server, the
 # Celery worker and beat in the foreground until Ctrl-C (which stops all three).
+#
+# Secrets live in a local env file (.env, or $SEQUENCER_DOTENV): a fresh SECRET_KEY, bootstrap
+# admin key, payload encryption key and VES sequencer signing key are written on the first run
+# and kept afterwards, so sealed payloads and signed receipts stay readable across restarts.
+# Binds 127.0.0.1 unless HOST says otherwise (containers set HOST=0.0.0.0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 PY=.venv/bin/python
+export SEQUENCER_DOTENV="${SEQUENCER_DOTENV:-$PWD/.env}"
+ENV_FILE="$SEQUENCER_DOTENV"
 
-if [ ! -f .env ]; then
-  secret=$($PY -c 'import secrets; print(secrets.token_urlsafe(48))')
-  admin=$($PY -c 'import secrets; print("ss_admin" + secrets.token_urlsafe(32))')
-  printf 'SECRET_KEY=%s\nBOOTSTRAP_ADMIN_API_KEY=%s\n' "$secret" "$admin" > .env
-  echo "Wrote .env with a new SECRET_KEY and BOOTSTRAP_ADMIN_API_KEY."
-fi
+random_hex32() { $PY -c 'import os; print(os.urandom(32).hex())'; }
+add_if_missing() {  # NAME VALUE MESSAGE
+  if ! grep -q "^$1=" "$ENV_FILE"; then
+    printf '%s=%s\n' "$1" "$2" >> "$ENV_FILE"
+    echo "$3"
+  fi
+}
+
+touch "$ENV_FILE"
+chmod 600 "$ENV_FILE"
+add_if_missing SECRET_KEY "$($PY -c 'import secrets; print(secrets.token_urlsafe(48))')" \
+  "Wrote a new SECRET_KEY to $ENV_FILE."
+add_if_missing BOOTSTRAP_ADMIN_API_KEY "$($PY -c 'import secrets; print("ss_admin" + secrets.token_urlsafe(32))')" \
+  "Wrote a new BOOTSTRAP_ADMIN_API_KEY to $ENV_FILE."
 # Payload encryption at rest (docs/encryption.md): a local key, so dev stores sealed payloads too.
-if ! grep -q '^PAYLOAD_ENCRYPTION_KEYS=' .env; then
-  printf 'PAYLOAD_ENCRYPTION_KEYS=1:%s\n' "$($PY -c 'import os; print(os.urandom(32).hex())')" >> .env
-  echo "Added a local PAYLOAD_ENCRYPTION_KEYS to .env."
-fi
+add_if_missing PAYLOAD_ENCRYPTION_KEYS "1:$(random_hex32)" "Added a local PAYLOAD_ENCRYPTION_KEYS to $ENV_FILE."
+# Signed VES receipts, checkpoints and bundles (docs/ves.md): `ves verify --sequencer-key` checks them.
+add_if_missing VES_SEQUENCER_SIGNING_KEY "$(random_hex32)" "Added a local VES_SEQUENCER_SIGNING_KEY to $ENV_FILE."
+# The variables the service reads come from the file; the shell's own values still win.
+SEQUENCER_KEY=$($PY - <<'PY'
+import os
+
+import environ
+
+from ves.signing import public_key_from_seed
+
+environ.Env.read_env(os.environ["SEQUENCER_DOTENV"], overwrite=False)
+print(public_key_from_seed(bytes.fromhex(os.environ["VES_SEQUENCER_SIGNING_KEY"].removeprefix("0x"))).hex())
+PY
+)
 
 dbname=$($PY -c 'import os, urllib.parse as u; print(u.urlparse(os.environ["DATABASE_URL"]).path.lstrip("/"))')
 if ! psql "${DATABASE_URL%/*}/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$dbname'" | grep -q 1; then
@@ -28,24 +54,28 @@ DEMO_TENANT=00000000-0000-0000-0000-000000000001
 DEMO_STORE=00000000-0000-0000-0000-000000000001
 $PY manage.py create_tenant --name "Demo tenant" --id "$DEMO_TENANT" --if-missing >/dev/null
 KEY=$($PY manage.py create_api_key --tenant "$DEMO_TENANT" --name "demo (make run)" --permissions read,write,admin)
-PORT="${PORT:-8080}"
-# Operator admin (issue 6): a demo staff login, password reset on every `make run`.
+export HOST="${HOST:-127.0.0.1}"
+export PORT="${PORT:-8080}"
+URL="http://$HOST:$PORT"
+# Operator admin: a demo staff login, password reset on every `make run`.
 STAFF_PASSWORD=$($PY manage.py create_demo_staff --username admin)
 
 cat <<INFO
 
-  StateSet Sequencer is starting on http://127.0.0.1:$PORT
-  demo tenant : $DEMO_TENANT
-  demo store  : $DEMO_STORE   (any store id works; it is created on first write)
-  API key     : $KEY   (shown once; read, write, admin on the demo tenant)
+  StateSet Sequencer is starting on $URL (web, Celery worker and beat; Ctrl-C stops all three)
+  demo tenant   : $DEMO_TENANT
+  demo store    : $DEMO_STORE   (any store id works; it is created on first write)
+  API key       : $KEY   (shown once; read, write, admin on the demo tenant)
+  sequencer key : $SEQUENCER_KEY   (Ed25519 public key: ves verify bundle.json --sequencer-key …)
+  secrets       : $ENV_FILE (SECRET_KEY, bootstrap admin key, payload and signing keys; kept across runs)
 
-  curl -s -X POST http://127.0.0.1:$PORT/api/v1/events/ingest \\
+  curl -s -X POST $URL/api/v1/events/ingest \\
     -H "Authorization: ApiKey $KEY" -H 'Content-Type: application/json' \\
     -d '{"events":[{"event_id":"'"\$(python3 -c 'import uuid;print(uuid.uuid4())')"'","tenant_id":"$DEMO_TENANT","store_id":"$DEMO_STORE","entity_type":"order","entity_id":"order-1","event_type":"order.created","payload":{"total":42},"created_at":"2026-01-01T00:00:00Z"}]}'
-  curl -s "http://127.0.0.1:$PORT/api/v1/head?tenant_id=$DEMO_TENANT&store_id=$DEMO_STORE" -H "Authorization: ApiKey $KEY"
-  curl -s "http://127.0.0.1:$PORT/api/v1/entities/order/order-1/state?tenant_id=$DEMO_TENANT&store_id=$DEMO_STORE" -H "Authorization: ApiKey $KEY"
+  curl -s "$URL/api/v1/head?tenant_id=$DEMO_TENANT&store_id=$DEMO_STORE" -H "Authorization: ApiKey $KEY"
+  curl -s "$URL/api/v1/entities/order/order-1/state?tenant_id=$DEMO_TENANT&store_id=$DEMO_STORE" -H "Authorization: ApiKey $KEY"
 
-  operator admin : http://127.0.0.1:$PORT/admin/   user: admin   password: $STAFF_PASSWORD
+  operator admin : $URL/admin/   user: admin   password: $STAFF_PASSWORD
 
 INFO
 
@@ -55,8 +85,8 @@ cleanup() { trap - INT TERM EXIT; kill -TERM "${pids[@]}" 2>/dev/null || true; w
 trap cleanup INT TERM EXIT
 .venv/bin/celery -A sequencer_project worker -Q commitments,projections,payments,maintenance -c 1 --loglevel WARNING &
 pids+=($!)
-.venv/bin/celery -A sequencer_project beat --loglevel WARNING --schedule var/celerybeat-schedule &
+.venv/bin/celery -A sequencer_project beat --loglevel WARNING --schedule "${CELERY_BEAT_SCHEDULE:-var/celerybeat-schedule}" &
 pids+=($!)
-PORT="$PORT" .venv/bin/gunicorn -c docker/gunicorn.conf.py sequencer_project.wsgi &
+.venv/bin/gunicorn -c docker/gunicorn.conf.py sequencer_project.wsgi &
 pids+=($!)
 wait -n "${pids[@]}"

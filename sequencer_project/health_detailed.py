@@ -2,8 +2,9 @@
 
 ``unhealthy`` (HTTP 503) when the database does not answer; ``degraded`` (200) when anything
 else is wrong: the pool is nearly exhausted, Redis or the Celery broker is unreachable, no
-Celery worker answers, or a circuit breaker is open. Subsystems add their own figures
-(commitment lag, projection lag, dead-letter size) through
+Celery worker answers, a circuit breaker is open, or a subsystem's own component (registered
+with :func:`register_component_check`: projections stalled or dead letters open) says so.
+Subsystems add their own figures (commitment lag, projection lag, dead-letter size) through
 :func:`sequencer_project.metrics.register_gauge_provider`; they appear under ``"gauges"``.
 Every probe has a short timeout, so the whole check answers in about a second at worst.
 """
@@ -11,6 +12,7 @@ Every probe has a short timeout, so the whole check answers in about a second at
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +33,15 @@ from sequencer_project.resilience import CircuitOpenError, all_breakers
 HEALTHY, DEGRADED, UNHEALTHY = "healthy", "degraded", "unhealthy"
 POOL_DEGRADED_RATIO = 0.9
 CELERY_PING_TIMEOUT_SECONDS = 0.5
+
+
+_component_checks: dict[str, Callable[[], dict[str, Any]]] = {}
+
+
+def register_component_check(name: str, check: Callable[[], dict[str, Any]]) -> None:
+    """Add a subsystem's component to the report (an app's ``ready()``). ``check`` returns a dict
+    with a ``status``; it reads the database, so it is skipped while the database is down."""
+    _component_checks[name] = check
 
 
 def _ms(started: float) -> float:
@@ -112,6 +123,14 @@ def detailed_report() -> dict[str, Any]:
         "redis": redis_report,
         "celery": check_celery(broker_up=redis_report["status"] == HEALTHY),
     }
+    for name, check in sorted(_component_checks.items()):
+        if database["status"] == UNHEALTHY:
+            components[name] = {"status": DEGRADED, "error": "database_unavailable"}
+            continue
+        try:
+            components[name] = check()
+        except Exception as exc:  # a broken check degrades its component, never the report
+            components[name] = {"status": DEGRADED, "error": type(exc).__name__}
     breakers = {name: breaker.snapshot() for name, breaker in sorted(all_breakers().items())}
     gauges: dict[str, Any] = {}
     for provider in gauge_providers():

@@ -329,6 +329,9 @@ PROJECTION_RUN_INTERVAL_SECONDS: float = env.float("PROJECTION_RUN_INTERVAL_SECO
 PROJECTION_RUN_BUDGET_SECONDS: float = env.float("PROJECTION_RUN_BUDGET_SECONDS", default=20.0)
 PROJECTION_RUN_SOFT_TIME_LIMIT: int = env.int("PROJECTION_RUN_SOFT_TIME_LIMIT", default=45)
 PROJECTION_BATCH_SIZE: int = env.int("PROJECTION_BATCH_SIZE", default=500)
+# A stream whose head moved while a projection's checkpoint did not for this long is "stalled":
+# /health/detailed says degraded and the projection_stalled_streams gauge counts it.
+PROJECTION_STALL_SECONDS: float = env.float("PROJECTION_STALL_SECONDS", default=60.0)
 # Dead letters: retried after BASE s doubling up to MAX s, parked after MAX_ATTEMPTS failures.
 PROJECTION_DLQ_MAX_ATTEMPTS: int = env.int("PROJECTION_DLQ_MAX_ATTEMPTS", default=10)
 PROJECTION_DLQ_BACKOFF_BASE_SECONDS: int = env.int("PROJECTION_DLQ_BACKOFF_BASE_SECONDS", default=60)

@@ -12,12 +12,26 @@ import orjson
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
 from tenants.models import Tenant
 from tenants.selectors import api_key_cache_clear
 from tests.tenants.factories import issue_key, make_tenant
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_database_can_be_dropped(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """A run leaves the database server as it found it: before pytest-django drops the test
+    database, end the sessions that still hold it (a SIGKILLed worker's backend outlives the
+    worker for a while, and DROP DATABASE would fail and leave the database behind)."""
+    yield
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -7,11 +7,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 
 from events.projections.merge import load_json
 from events.projections.registry import projections
-from events.sql import COUNT_DEAD_LETTERS_OPEN, SELECT_ENTITY_STATE, SELECT_PROJECTION_LAG, SELECT_PROJECTION_LAG_MAX
+from events.sql import (
+    COUNT_DEAD_LETTERS_OPEN,
+    COUNT_PROJECTION_STALLED,
+    SELECT_ENTITY_STATE,
+    SELECT_PROJECTION_LAG,
+    SELECT_PROJECTION_LAG_MAX,
+)
+from events.streams import StreamKind
 from sequencer_project.db.replica import read_cursor
 
 
@@ -96,3 +104,38 @@ def dead_letter_open_count() -> float:
     with connection.cursor() as cursor:
         cursor.execute(COUNT_DEAD_LETTERS_OPEN)
         return float(cursor.fetchone()[0])
+
+
+def projection_stalled_count() -> float:
+    """The ``projection_stalled_streams`` gauge: streams whose head moves while a projection's
+    checkpoint has not for ``PROJECTION_STALL_SECONDS`` (a missing payload key, a stopped worker)."""
+    stalled = 0
+    with connection.cursor() as cursor:
+        for handler in projections():
+            if handler.stream_kind is not StreamKind.LEGACY:
+                continue
+            cursor.execute(
+                COUNT_PROJECTION_STALLED,
+                {
+                    "projection": handler.name,
+                    "stream_kind": int(handler.stream_kind),
+                    "stall_seconds": settings.PROJECTION_STALL_SECONDS,
+                },
+            )
+            stalled += int(cursor.fetchone()[0])
+    return float(stalled)
+
+
+def projection_health() -> dict[str, Any]:
+    """The ``projections`` component of ``/health/detailed``: degraded while a projection is
+    stalled on some stream or dead letters are open (each needs an operator)."""
+    stalled = int(projection_stalled_count())
+    open_dead_letters = int(dead_letter_open_count())
+    lag = projection_lag_max()
+    return {
+        "status": "degraded" if stalled or open_dead_letters else "healthy",
+        "stalled_streams": stalled,
+        "dead_letters_open": open_dead_letters,
+        "max_lag_events": int(lag or 0),
+        "stall_seconds": settings.PROJECTION_STALL_SECONDS,
+    }

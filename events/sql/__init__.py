@@ -36,6 +36,7 @@ DELETE_ENTITY_STATE_STREAM = load_sql(__file__, "delete_entity_state_stream.sql"
 SELECT_ENTITY_STATE = load_sql(__file__, "select_entity_state.sql")
 INSERT_DEAD_LETTER = load_sql(__file__, "insert_dead_letter.sql")
 COUNT_DEAD_LETTERS_OPEN = load_sql(__file__, "count_dead_letters_open.sql")
+COUNT_PROJECTION_STALLED = load_sql(__file__, "count_projection_stalled.sql")
 SELECT_EVENTS_ADMIN = load_sql(__file__, "select_events_admin.sql")
 SELECT_REJECTED_ADMIN = load_sql(__file__, "select_rejected_admin.sql")
 SELECT_TENANT_STREAMS = load_sql(__file__, "select_tenant_streams.sql")

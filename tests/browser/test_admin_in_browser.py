@@ -1,12 +1,16 @@
 """The operator admin in a real headless browser (Debian's chromium driven by Playwright).
 
 Logs in, opens a tenant, revokes an API key, retries a dead-letter entry, and browses the
-event-store pages; each page is saved as a screenshot under ``docs/images/`` (shown in the
-README). ``scripts/browser.sh`` installs chromium for CI; these tests are never skipped.
+event-store pages; each page is saved as a screenshot. A test run leaves the tree as it found
+it: screenshots go to a temporary directory unless ``ADMIN_SCREENSHOTS_DIR`` names one
+(``ADMIN_SCREENSHOTS_DIR=docs/images make test`` refreshes the README's pictures).
+``scripts/browser.sh`` installs chromium for CI; these tests are never skipped.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +30,6 @@ from tests.events.projections.helpers import PoisonProjection, seed
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = "/usr/bin/chromium"
-IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -37,6 +40,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PASSWORD = "a-long-browser-password"
+IMAGES = Path(os.environ.get("ADMIN_SCREENSHOTS_DIR") or tempfile.mkdtemp(prefix="admin-screenshots-"))
 
 
 @pytest.fixture

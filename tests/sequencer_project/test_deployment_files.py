@@ -34,7 +34,7 @@ EXPORTED = {
     "system_cpu_usage_percent",
     "system_memory_usage_bytes",
 }
-PROVIDED_LATER = {"commitment_lag_seconds", "projection_lag_events", "dlq_size"}
+PROVIDED_LATER = {"commitment_lag_seconds", "projection_lag_events", "dlq_size", "projection_stalled_streams"}
 PROMQL_WORDS = {
     "sum", "by", "rate", "histogram_quantile", "le", "max", "and", "clamp_min", "deriv", "outcome", "status",
     "queue", "breaker", "name", "statement", "scope", "reason", "code", "endpoint", "e", "accepted", "rejected",
@@ -64,6 +64,7 @@ def test_alert_rules_parse_and_name_only_exported_metrics() -> None:
     assert by_name["SequencerIngestErrorRatioHigh"]["for"] == "5m"
     assert "> 0.001" in by_name["SequencerIngestErrorRatioHigh"]["expr"]
     assert {"SequencerCommitmentLagHigh", "SequencerProjectionLagHigh", "SequencerDeadLetterGrowing"} <= set(by_name)
+    assert {"SequencerProjectionStalled", "SequencerDeadLettersOpen"} <= set(by_name)
     for rule in rules:
         assert rule["labels"]["severity"] in {"page", "warning"}
         assert rule["annotations"]["summary"]

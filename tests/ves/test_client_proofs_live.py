@@ -206,30 +206,3 @@ def test_the_cli_bundle_then_verify_round_trip(stream: tuple[str, str, uuid.UUID
     rejected = io.StringIO()
     assert cli_main(["verify", str(ves_file), "--sequencer-key", "00" * 32], out=rejected) == 1
     assert cli_main([*base, "bundle", str(uuid.uuid4())], out=io.StringIO()) == 1
-
-
-README = Path(__file__).resolve().parents[2] / "README.md"
-
-
-def _readme_example() -> str:
-    section = README.read_text(encoding="utf-8").split("## Use it from Python", 1)[1]
-    return section.split("```python\n", 1)[1].split("```", 1)[0]
-
-
-def test_the_readme_example_runs(
-    stream: tuple[str, str, uuid.UUID, uuid.UUID], tmp_path: Path, monkeypatch: Any
-) -> None:
-    url, key, tenant_id, _ = stream
-    code = _readme_example()
-    assert 'URL, KEY = "http://127.0.0.1:8080", "ss_…"' in code
-    assert '"00000000-0000-0000-0000-000000000001"' in code
-    code = code.replace('URL, KEY = "http://127.0.0.1:8080", "ss_…"', f"URL, KEY = {url!r}, {key!r}")
-    code = code.replace('"00000000-0000-0000-0000-000000000001"', repr(str(tenant_id)))
-    monkeypatch.chdir(tmp_path)
-
-    exec(compile(code, "README.md", "exec"), {})  # noqa: S102  (our own documentation, run as written)
-
-    bundle = json.loads((tmp_path / "bundle.json").read_text(encoding="utf-8"))
-    assert all(r.ok for r in verify_bundle(bundle, SEQUENCER_KEY))
-    with SequencerClient(url, key) as client:
-        assert len(client.commitments(tenant_id, anchored=False)) == 1
