@@ -20,6 +20,8 @@ from tenants.models import Tenant
 from tenants.selectors import api_key_cache_clear
 from tests.tenants.factories import issue_key, make_tenant
 
+pytest_plugins = ["tests.events.projections.fixtures"]
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _test_database_can_be_dropped(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +20,6 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from events.models import AuditLogEntry, DeadLetterStatus, ProjectionDeadLetter
 from events.projections.entity_state import ENTITY_STATE
-from events.projections.registry import projection_register, projection_unregister
 from events.services.projections import projection_advance
 from tenants.models import ApiKey
 from tests.conftest import IngestPoster, Persona, legacy_event
@@ -52,14 +50,6 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield launched
         launched.close()
-
-
-@pytest.fixture
-def poison() -> Iterator[PoisonProjection]:
-    projection = PoisonProjection(f"poison_{uuid.uuid4().hex[:8]}")
-    projection_register(projection)
-    yield projection
-    projection_unregister(projection.name)
 
 
 def _shot(page: Page, name: str) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -12,7 +10,6 @@ from django.utils import timezone
 
 from events.errors import DeadLetterClosedError
 from events.models import AuditLogEntry, DeadLetterStatus, ProjectionDeadLetter
-from events.projections.registry import projection_register, projection_unregister
 from events.projections.selectors import dead_letter_open_count
 from events.services.dead_letters import dead_letter_discard, dead_letter_retry, dead_letter_retry_due
 from events.services.projections import dead_letter_backoff, projection_advance
@@ -20,14 +17,6 @@ from tests.conftest import IngestPoster, Persona
 from tests.events.projections.helpers import PoisonProjection, checkpoint_of, entity_rows, seed
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def poison() -> Iterator[PoisonProjection]:
-    projection = PoisonProjection(f"poison_{uuid.uuid4().hex[:8]}")
-    projection_register(projection)
-    yield projection
-    projection_unregister(projection.name)
 
 
 def _project(persona: Persona, poison: PoisonProjection) -> None:

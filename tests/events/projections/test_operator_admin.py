@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from django.test import Client
 
 from events.models import AuditLogEntry, DeadLetterStatus, ProjectionDeadLetter
 from events.projections.entity_state import ENTITY_STATE
-from events.projections.registry import projection_register, projection_unregister
 from events.services.projections import projection_advance
 from tenants.models import AgentSigningKey, ApiKey
 from tests.conftest import IngestPoster, Persona
@@ -130,14 +128,6 @@ def test_agent_keys_are_registered_and_revoked_with_audit(staff_client: Client, 
         "agent_key.register",
         "agent_key.revoke",
     ]
-
-
-@pytest.fixture
-def poison() -> Iterator[PoisonProjection]:
-    projection = PoisonProjection(f"poison_{uuid.uuid4().hex[:8]}")
-    projection_register(projection)
-    yield projection
-    projection_unregister(projection.name)
 
 
 def test_dead_letters_are_retried_and_discarded_in_bulk(

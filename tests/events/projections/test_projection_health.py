@@ -7,8 +7,6 @@ resumes where it stopped once the key is back.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -16,7 +14,6 @@ import pytest
 
 from events.models import ProjectionDeadLetter
 from events.projections.entity_state import ENTITY_STATE
-from events.projections.registry import projection_register, projection_unregister
 from events.projections.selectors import projection_stalled_count
 from events.services.projections import projection_advance, projection_run_all
 from tests.conftest import IngestPoster, Persona
@@ -92,14 +89,6 @@ def test_a_missing_payload_key_stalls_only_its_stream_and_it_resumes_in_order_wh
     state = entity_rows(owner.tenant_id, owner.store_id)[("order", "order-1")][-1]
     assert orjson.loads(state) == {"status": "paid", "total": 1}
     assert _projections(admin_client)["status"] == "healthy"
-
-
-@pytest.fixture
-def poison() -> Iterator[PoisonProjection]:
-    projection = PoisonProjection(f"poison_{uuid.uuid4().hex[:8]}")
-    projection_register(projection)
-    yield projection
-    projection_unregister(projection.name)
 
 
 def test_an_open_dead_letter_degrades_health_until_it_is_resolved(

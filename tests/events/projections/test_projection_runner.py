@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -13,7 +12,6 @@ from hypothesis import strategies as st
 
 from events.projections.entity_state import ENTITY_STATE
 from events.projections.merge import merge_patch
-from events.projections.registry import projection_register, projection_unregister
 from events.services.projections import projection_advance, projection_rebuild, projection_run_all
 from tests.conftest import IngestPoster, Persona, legacy_event
 from tests.events.projections.helpers import PoisonProjection, checkpoint_of, entity_rows, seed
@@ -79,14 +77,6 @@ def test_run_all_advances_every_due_stream(owner: Persona, outsider: Persona, po
     assert result.applied >= 8
     assert checkpoint_of(ENTITY_STATE, owner.tenant_id, owner.store_id) == 3
     assert checkpoint_of(ENTITY_STATE, outsider.tenant_id, outsider.store_id) == 5
-
-
-@pytest.fixture
-def poison() -> Iterator[PoisonProjection]:
-    projection = PoisonProjection(f"poison_{uuid.uuid4().hex[:8]}")
-    projection_register(projection)
-    yield projection
-    projection_unregister(projection.name)
 
 
 def test_a_poison_event_is_dead_lettered_and_later_events_are_projected(
