@@ -6,10 +6,12 @@ runs with legacy payloads sealed at rest under a required keyring and with signe
 whatever ``.env`` holds, and child processes (Celery workers, gunicorn) inherit the same
 variables through ``os.environ``. A test that needs another configuration says so with the
 ``settings`` fixture. Where PostgreSQL and Redis are may be set by the caller (CI); the defaults
-keep the test broker (Redis database 1) apart from a running ``make run`` (database 0).
+keep the test brokers (Redis databases 1 and up, one per xdist worker) apart from a running
+``make run`` (database 0).
 """
 
 import os
+import urllib.parse
 
 DEPLOYMENT = {
     "SEQUENCER_DOTENV": "",  # never read .env
@@ -30,6 +32,14 @@ LOCAL_SERVICES = {
 os.environ.update(DEPLOYMENT)
 for _name, _value in LOCAL_SERVICES.items():
     os.environ.setdefault(_name, _value)
+# Each xdist worker gets a Redis database of its own (the next ones after REDIS_URL's): a real
+# Celery worker started by one process's test must never take another process's tasks.
+_xdist = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _xdist.startswith("gw") and _xdist[2:].isdecimal() and "TEST_REDIS_BASE_URL" not in os.environ:
+    os.environ["TEST_REDIS_BASE_URL"] = os.environ["REDIS_URL"]
+    _base = urllib.parse.urlsplit(os.environ["REDIS_URL"])
+    _index = int(_base.path.strip("/") or 0) + int(_xdist[2:])
+    os.environ["REDIS_URL"] = urllib.parse.urlunsplit(_base._replace(path=f"/{_index}"))
 os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
 
 from sequencer_project.settings import *  # noqa: E402, F403

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
@@ -27,8 +29,25 @@ def test_a_commitment_page_shows_its_signed_checkpoint(staff_client: Client, adm
     assert detail.status_code == 200
     page = detail.content.decode()
     assert case["tenant_id"] in page
-    # Without VES_SEQUENCER_SIGNING_KEY the checkpoint is stored unsigned: size and RFC 6962 root.
+    # Deployed with VES_SEQUENCER_SIGNING_KEY (tests/settings.py): the signed note, line by line.
+    origin = f"sequencer.local/ves/{case['tenant_id']}/{case['store_id']}"
     assert "Signed checkpoint" in page
+    assert f'<div class="readonly">{origin}<br>{len(case["events"])}<br>' in page
+    assert "<br><br>— sequencer.local " in page
+
+
+def test_an_unsigned_checkpoint_shows_its_size_and_root(
+    staff_client: Client, admin_client: APIClient, settings: Any
+) -> None:
+    settings.VES_SEQUENCER_SIGNING_KEY = ""  # no key: the checkpoint is stored unsigned
+    case = CASES[1]
+    ingest_ves_case(admin_client, case)
+    batch_id = create(admin_client, "ves/", case["tenant_id"], case["store_id"], 1, len(case["events"])).json()[
+        "batch_id"
+    ]
+
+    page = staff_client.get(f"/admin/commitments/commitment/{batch_id}/change/").content.decode()
+
     assert f"tree size {len(case['events'])}, root " in page
 
 

@@ -96,7 +96,8 @@ def _assert_nothing_stored(agent: Agent) -> None:
     assert ves_head(agent.tenant_id, agent.store_id) == 0
 
 
-def test_unsigned_receipts_without_a_sequencer_key(owner: Persona, agent: Agent) -> None:
+def test_unsigned_receipts_without_a_sequencer_key(owner: Persona, agent: Agent, settings: Any) -> None:
+    settings.VES_SEQUENCER_SIGNING_KEY = ""
     event = agent.event()
     body = post_ves(owner.client, agent.agent_id, [event]).json()
 

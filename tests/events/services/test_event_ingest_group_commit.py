@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from prometheus_client import REGISTRY
 
 from events.envelopes import LegacyEvent, parse_legacy_request
+from events.payload_crypto import StoredPayload, payload_open
 from events.services.ingest import IngestJob, IngestResult, _prepare, _run_group, _run_jobs, event_ingest_legacy
 from tests.conftest import legacy_event
 from tests.events.helpers import head_of, stored_sequences
@@ -65,8 +66,8 @@ def _answer(result: IngestResult) -> tuple[Any, ...]:
 
 def _stored(tenant_id: uuid.UUID) -> dict[str, list[tuple[Any, ...]]]:
     queries = {
-        "events": "SELECT sequence_number, event_id, entity_id, command_id, base_version, payload FROM events "
-        "WHERE tenant_id = %s ORDER BY sequence_number",
+        "events": "SELECT sequence_number, event_id, entity_id, command_id, base_version, payload_format,"
+        " payload, store_id, entity_type, event_type FROM events WHERE tenant_id = %s ORDER BY sequence_number",
         "versions": "SELECT entity_type, entity_id, version, last_sequence FROM entity_versions "
         "WHERE tenant_id = %s ORDER BY 1, 2",
         "commands": "SELECT command_id, event_id FROM command_dedupe WHERE tenant_id = %s ORDER BY 1",
@@ -78,6 +79,15 @@ def _stored(tenant_id: uuid.UUID) -> dict[str, list[tuple[Any, ...]]]:
         for name, sql in queries.items():
             cursor.execute(sql, [tenant_id])
             out[name] = [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in cursor.fetchall()]
+    # Payloads are sealed at rest with a random nonce and the tenant in the associated data:
+    # compare what they open to, not their bytes.
+    out["events"] = [
+        (
+            *row[:6],
+            payload_open(StoredPayload(tenant_id, row[7], row[1], row[0], row[8], row[2], row[9], row[6], row[5])),
+        )
+        for row in out["events"]
+    ]
     return out
 
 
