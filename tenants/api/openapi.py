@@ -109,6 +109,7 @@ API_KEY = obj(
         "permissions": PERMISSIONS,
         "storeIds": array(UUID),
         "rateLimit": nullable(INTEGER),
+        "expiresAt": nullable(DATETIME),
         "createdAt": DATETIME,
         "lastUsedAt": nullable(DATETIME),
         "revokedAt": nullable(DATETIME),
