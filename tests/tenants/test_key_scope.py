@@ -56,7 +56,7 @@ requests = st.builds(
 )
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(callers, requests, st.sampled_from([TENANT, OTHER_TENANT]))
 def test_a_minted_key_is_refused_or_within_the_caller_and_as_asked(
     caller: Principal, requested: RequestedScope, tenant_id: uuid.UUID
