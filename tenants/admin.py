@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -10,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 
 from events.admin_selectors import tenant_stream_list
 from events.projections.selectors import projection_lag_list
@@ -60,11 +62,28 @@ class ApiKeyCreateForm(forms.Form):
     can_write = forms.BooleanField(required=False)
     can_admin = forms.BooleanField(required=False)
     rate_limit = forms.IntegerField(required=False, min_value=1, help_text="Requests per minute (empty: none).")
+    expires_at = forms.DateTimeField(required=False, help_text="UTC, e.g. 2030-01-01 00:00 (empty: never).")
+
+    def clean_expires_at(self) -> datetime | None:
+        value: datetime | None = self.cleaned_data["expires_at"]
+        if value is not None and value <= timezone.now():
+            raise forms.ValidationError("Must be in the future.")
+        return value
 
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
-    list_display = ("display_prefix", "tenant", "name", "can_read", "can_write", "can_admin", "active", "last_used_at")
+    list_display = (
+        "display_prefix",
+        "tenant",
+        "name",
+        "can_read",
+        "can_write",
+        "can_admin",
+        "active",
+        "expires_at",
+        "last_used_at",
+    )
     list_filter = ("active", "can_admin")
     list_select_related = ("tenant",)
     raw_id_fields = ("tenant",)
@@ -78,6 +97,7 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
         "can_read",
         "can_write",
         "can_admin",
+        "expires_at",
         "active",
         "created_at",
         "updated_at",
@@ -105,6 +125,7 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
                 can_write=data["can_write"],
                 can_admin=data["can_admin"],
                 rate_limit=data["rate_limit"],
+                expires_at=data["expires_at"],
             )
             audit_record(
                 actor=admin_actor(request),
@@ -112,7 +133,12 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
                 target_type="api_key",
                 target_id=issued.api_key.display_prefix,
                 tenant_id=data["tenant"].id,
-                detail={"name": data["name"], "admin": data["can_admin"], "write": data["can_write"]},
+                detail={
+                    "name": data["name"],
+                    "admin": data["can_admin"],
+                    "write": data["can_write"],
+                    "expires_at": data["expires_at"].isoformat() if data["expires_at"] else None,
+                },
             )
             context = {
                 **self.admin_site.each_context(request),

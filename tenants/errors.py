@@ -62,3 +62,8 @@ class PermissionWideningError(SequencerError):
     code = "permission_widening_denied"
     http_status = 403
     title = "A key cannot grant more than its creator has"
+
+
+class KeyExpiryInPastError(BadRequestError):
+    code = "key_expiry_in_past"
+    title = "A new key's expiry must be in the future"

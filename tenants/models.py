@@ -41,7 +41,11 @@ class Store(models.Model):
 
 
 class ApiKey(models.Model):
-    """An API key. Only the SHA-256 of the key is stored; the key is shown once at creation."""
+    """An API key. Only the SHA-256 of the key is stored; the key is shown once at creation.
+
+    ``expires_at`` is set at creation and never changed (a key is revoked, not shortened), so a
+    cached principal's expiry is always the stored one.
+    """
 
     key_hash = models.CharField(max_length=64, primary_key=True)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="api_keys")
@@ -53,6 +57,9 @@ class ApiKey(models.Model):
     can_write = models.BooleanField(default=False)
     can_admin = models.BooleanField(default=False)
     rate_limit = models.PositiveIntegerField(null=True, blank=True, help_text="Requests per minute.")
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Refused at authentication from this instant on. Empty = never."
+    )
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

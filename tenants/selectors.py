@@ -43,7 +43,11 @@ _CACHE_MAX_ENTRIES = 10_000
 
 
 def api_key_principal_get(*, key_hash: str) -> Principal | None:
-    """The principal of an active key, or ``None``. One indexed query per key per second."""
+    """The principal of an active key, or ``None``. One indexed query per key per second.
+
+    The principal of an expired key is returned (and cached) with its ``expires_at``: callers
+    must refuse it (``principal_for_api_key`` does, on every use, so the cache never serves it).
+    """
     now = time.monotonic()
     epoch = revocation_epoch()  # read before the database, so a concurrent revocation is never missed
     cached = _principal_cache.get(key_hash)
@@ -54,7 +58,7 @@ def api_key_principal_get(*, key_hash: str) -> Principal | None:
         row = cursor.fetchone()
     principal = None
     if row is not None:
-        tenant_id, store_ids, agent_id, can_read, can_write, can_admin, rate_limit = row
+        tenant_id, store_ids, agent_id, can_read, can_write, can_admin, rate_limit, expires_at = row
         principal = Principal(
             tenant_id=tenant_id,
             can_read=can_read,
@@ -63,6 +67,7 @@ def api_key_principal_get(*, key_hash: str) -> Principal | None:
             store_ids=frozenset(store_ids or ()),
             agent_id=agent_id,
             rate_limit=rate_limit,
+            expires_at=expires_at,
             credential_id=key_hash[:16],
         )
         services.api_key_touch(key_hash=key_hash)

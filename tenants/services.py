@@ -45,8 +45,12 @@ def api_key_create(
     store_ids: Iterable[uuid.UUID] = (),
     agent_id: uuid.UUID | None = None,
     rate_limit: int | None = None,
+    expires_at: datetime | None = None,
 ) -> IssuedApiKey:
-    """Mint a key for ``tenant``. Returns the key once; only its SHA-256 is stored."""
+    """Mint a key for ``tenant``. Returns the key once; only its SHA-256 is stored.
+
+    No scope check here: callers acting for a principal narrow first (``tenants.key_scope``).
+    """
     key = api_key_generate(tenant.id)
     api_key = ApiKey.objects.create(
         key_hash=api_key_hash(key),
@@ -59,6 +63,7 @@ def api_key_create(
         store_ids=sorted(set(store_ids), key=str),
         agent_id=agent_id,
         rate_limit=rate_limit,
+        expires_at=expires_at,
     )
     return IssuedApiKey(api_key=api_key, key=key)
 

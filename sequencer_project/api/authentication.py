@@ -10,10 +10,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
 from django.conf import settings
+from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
@@ -50,6 +52,8 @@ def principal_for_api_key(key: str) -> Principal:
     principal = api_key_principal_get(key_hash=api_key_hash(key))
     if principal is None:
         raise errors.InvalidCredentialsError("Unknown or revoked API key.", headers={"WWW-Authenticate": "ApiKey"})
+    if principal.expired(timezone.now()):  # checked on every use: a cached key expires on time too
+        raise errors.ApiKeyExpiredError("The API key has expired.", headers={"WWW-Authenticate": "ApiKey"})
     return principal
 
 
@@ -89,6 +93,10 @@ def principal_for_jwt(token: str) -> Principal:
         # The reference lets a nil-tenant token act as super-admin; tokens never do here.
         raise errors.InvalidTokenError("Claim 'sub' must name a real tenant.")
     perms = {p.strip() for p in str(claims.get("perms", "read")).split(",") if p.strip()}
+    try:
+        expires_at = datetime.fromtimestamp(claims["exp"], tz=UTC)
+    except (OverflowError, ValueError, OSError) as exc:
+        raise errors.InvalidTokenError("Claim 'exp' is out of range.") from exc
     agent = claims.get("agent")
     try:
         agent_id = uuid.UUID(str(agent)) if agent else None
@@ -101,6 +109,7 @@ def principal_for_jwt(token: str) -> Principal:
         can_admin="admin" in perms,
         store_ids=_csv_uuids(claims.get("stores"), "stores"),
         agent_id=agent_id,
+        expires_at=expires_at,  # without the leeway: the keys it mints end by then
         credential_id="jwt:" + str(claims.get("jti", "")),
         kind="jwt",
     )

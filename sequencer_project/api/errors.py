@@ -85,6 +85,12 @@ class InvalidCredentialsError(SequencerError):
     title = "Invalid credentials"
 
 
+class ApiKeyExpiredError(SequencerError):
+    code = "api_key_expired"
+    http_status = 401
+    title = "API key expired"
+
+
 class InvalidTokenError(SequencerError):
     code = "invalid_jwt"
     http_status = 401

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sequencer_project.api import errors
 
@@ -22,7 +23,11 @@ class Permission(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """An authenticated caller. ``tenant_id`` is ``None`` only for the bootstrap admin."""
+    """An authenticated caller. ``tenant_id`` is ``None`` only for the bootstrap admin.
+
+    ``expires_at`` is the instant the credential stops working (a key's ``expires_at``, a JWT's
+    ``exp``); ``None``: never.
+    """
 
     tenant_id: uuid.UUID | None
     can_read: bool
@@ -31,6 +36,7 @@ class Principal:
     store_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
     agent_id: uuid.UUID | None = None
     rate_limit: int | None = None
+    expires_at: datetime | None = None
     credential_id: str = ""
     kind: str = "api_key"
 
@@ -39,6 +45,9 @@ class Principal:
     @property
     def is_superadmin(self) -> bool:
         return self.tenant_id is None and self.can_admin
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
 
     def has(self, permission: Permission) -> bool:
         if permission is Permission.READ:

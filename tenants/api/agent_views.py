@@ -3,16 +3,18 @@
 Bodies and responses are camelCase, as the reference's. Fixed reference quirks: a revoked key
 is refused by every process on its next request (not only by the one that revoked it); a key
 prefix must be at least 8 hex characters and must name exactly one key (409 otherwise, never
-"the first match"); a non-admin can never mint a key with more permissions, more stores or a
-higher (or no) rate limit than the credential it calls with.
+"the first match"); no caller, admins included, can mint a key wider than itself in any
+dimension or act for another agent when it is agent-scoped (``tenants/key_scope.py``, ADR 0015).
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -21,9 +23,8 @@ from rest_framework.views import APIView
 
 from events.api.views import read_json_body
 from events.errors import InvalidFieldError
-from sequencer_project.api.errors import AgentScopeDeniedError, InvalidParameterError, InvalidRequestError
+from sequencer_project.api.errors import InvalidParameterError, InvalidRequestError
 from sequencer_project.api.openapi import extra_problem, json_body, path_param, path_uuid
-from sequencer_project.api.principal import Permission, Principal
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid
 from sequencer_project.api.throttling import Limit, enforce_limits
 from tenants.api import openapi as shapes
@@ -33,12 +34,13 @@ from tenants.errors import (
     AgentNotFoundError,
     ApiKeyNotFoundError,
     KeyPrefixAmbiguousError,
-    PermissionWideningError,
     RegistrationDisabledError,
     TenantIdNotAllowedError,
 )
+from tenants.key_scope import RequestedScope, agent_access_check, api_key_scope_narrow
 from tenants.selectors import agent_keys_list, tenant_get
 from tenants.services import agent_register, api_key_create, api_key_revoke
+from ves.rfc3339 import parse_rfc3339
 
 NAME_MAX = 128
 DESCRIPTION_MAX = 1024
@@ -96,6 +98,16 @@ def _rate_limit(body: dict[str, Any]) -> int | None:
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= RATE_LIMIT_MAX:
         raise _invalid("rateLimit", f"Must be an integer in 1..{RATE_LIMIT_MAX}.")
     return value
+
+
+def _expires_at(body: dict[str, Any]) -> datetime | None:
+    value = body.get("expiresAt")
+    if value is None:
+        return None
+    parsed = parse_rfc3339(value) if isinstance(value, str) else None
+    if parsed is None:
+        raise _invalid("expiresAt", "Must be an RFC 3339 timestamp.")
+    return parsed
 
 
 def _text(body: dict[str, Any], name: str, *, maximum: int, required: bool) -> str:
@@ -175,13 +187,13 @@ class AgentRegisterApi(APIView):
 
 
 class _AgentApi(TenantApiMixin):
-    """The agent itself (same tenant, same agent id) or an admin of the agent's tenant."""
+    """The agent itself (same tenant, same agent id) or an admin of the agent's tenant that is
+    not scoped to another agent."""
 
     def agent_keys(self, agent_id: uuid.UUID) -> tuple[uuid.UUID, list[Any]]:
         """The agent's tenant and keys; 403 for other callers, 404 when the agent has no key."""
         principal = self.principal
-        if not principal.can_admin and principal.agent_id != agent_id:
-            raise AgentScopeDeniedError("Only the agent itself or an admin of its tenant may do this.")
+        agent_access_check(principal, agent_id)
         keys = agent_keys_list(agent_id=agent_id, tenant_id=None if principal.is_superadmin else principal.tenant_id)
         if not keys:
             if principal.tenant_id is not None and principal.can_admin:
@@ -221,31 +233,6 @@ class AgentDetailApi(_AgentApi):
         )
 
 
-def _narrowed(
-    principal: Principal,
-    store_ids: list[uuid.UUID] | None,
-    read_only: bool | None,
-    admin: bool | None,
-    rate: int | None,
-) -> tuple[list[uuid.UUID], bool, bool, int | None]:
-    """The new key's stores, write and admin flags and rate limit, refused when wider than the caller's."""
-    if admin and not principal.can_admin:
-        raise PermissionWideningError("Only an admin credential can mint an admin key.")
-    can_write = not read_only if read_only is not None else principal.can_write or principal.can_admin
-    if can_write and not principal.has(Permission.WRITE):
-        raise PermissionWideningError("A read-only credential can only mint read-only keys.")
-    if principal.can_admin:
-        return list(store_ids or ()), can_write, bool(admin), rate
-    stores = list(principal.store_ids) if store_ids is None else store_ids
-    if principal.store_ids and (not stores or not set(stores) <= principal.store_ids):
-        raise PermissionWideningError("The new key's stores must be among this credential's stores.")
-    if principal.rate_limit is not None and (rate is None or rate > principal.rate_limit):
-        if rate is not None:
-            raise PermissionWideningError(f"The new key's rate limit cannot exceed {principal.rate_limit}.")
-        rate = principal.rate_limit
-    return stores, can_write, False, rate
-
-
 class AgentApiKeysApi(_AgentApi):
     """``POST/GET /api/v1/agents/{agent_id}/api-keys``: mint or list the agent's API keys."""
 
@@ -271,22 +258,33 @@ class AgentApiKeysApi(_AgentApi):
     def post(self, request: Request, agent_id: str) -> Response:
         agent = parse_uuid(agent_id, "agent_id")
         body = _object_body(request)
-        store_ids, can_write, can_admin, rate = _narrowed(
-            self.principal, _store_ids(body), _bool(body, "readOnly"), _bool(body, "admin"), _rate_limit(body)
+        stores = _store_ids(body)
+        requested = RequestedScope(
+            agent_id=agent,
+            read_only=_bool(body, "readOnly"),
+            admin=_bool(body, "admin"),
+            store_ids=None if stores is None else frozenset(stores),
+            rate_limit=_rate_limit(body),
+            expires_at=_expires_at(body),
         )
+        name = _storable(str(body.get("name") or f"agent {agent}")[:200], "name")
         tenant_id, _ = self.agent_keys(agent)
-        tenant = tenant_get(tenant_id=tenant_id)
+        scope = api_key_scope_narrow(
+            caller=self.principal, requested=requested, tenant_id=tenant_id, now=timezone.now()
+        )
+        tenant = tenant_get(tenant_id=scope.tenant_id)
         if tenant is None:
             raise AgentNotFoundError(f"Agent {agent} has no tenant.")
         issued = api_key_create(
             tenant=tenant,
-            name=_storable(str(body.get("name") or f"agent {agent}")[:200], "name"),
-            can_read=True,
-            can_write=can_write,
-            can_admin=can_admin,
-            store_ids=store_ids,
-            agent_id=agent,
-            rate_limit=rate,
+            name=name,
+            can_read=scope.can_read,
+            can_write=scope.can_write,
+            can_admin=scope.can_admin,
+            store_ids=scope.store_ids,
+            agent_id=scope.agent_id,
+            rate_limit=scope.rate_limit,
+            expires_at=scope.expires_at,
         )
         return Response(
             {
@@ -296,6 +294,7 @@ class AgentApiKeysApi(_AgentApi):
                 "permissions": permissions_label(issued.api_key),
                 "storeIds": list(issued.api_key.store_ids),
                 "rateLimit": issued.api_key.rate_limit,
+                "expiresAt": issued.api_key.expires_at,
                 "message": "API key created. Store it now: it is not shown again.",
             },
             status=201,

@@ -109,6 +109,7 @@ API_KEY = obj(
         "permissions": PERMISSIONS,
         "storeIds": array(UUID),
         "rateLimit": nullable(INTEGER),
+        "expiresAt": nullable(DATETIME),
         "createdAt": DATETIME,
         "lastUsedAt": nullable(DATETIME),
         "revokedAt": nullable(DATETIME),
@@ -122,8 +123,11 @@ API_KEY_CREATE = obj(
         "readOnly": nullable(BOOLEAN),
         "admin": nullable(BOOLEAN),
         "rateLimit": nullable(RATE_LIMIT),
+        "expiresAt": nullable(
+            {**DATETIME, "description": "RFC 3339; default and upper bound: the caller's own expiry"}
+        ),
     },
-    optional=("name", "storeIds", "readOnly", "admin", "rateLimit"),
+    optional=("name", "storeIds", "readOnly", "admin", "rateLimit", "expiresAt"),
 )
 API_KEY_CREATED = obj(
     {
@@ -133,6 +137,7 @@ API_KEY_CREATED = obj(
         "permissions": PERMISSIONS,
         "storeIds": array(UUID),
         "rateLimit": nullable(INTEGER),
+        "expiresAt": nullable(DATETIME),
         "message": STRING,
     }
 )

@@ -47,6 +47,7 @@ def api_key_output(key: ApiKey) -> dict[str, Any]:
         "permissions": permissions_label(key),
         "storeIds": list(key.store_ids),
         "rateLimit": key.rate_limit,
+        "expiresAt": key.expires_at,
         "createdAt": key.created_at,
         "lastUsedAt": key.last_used_at,
         "revokedAt": key.revoked_at,

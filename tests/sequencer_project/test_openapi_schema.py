@@ -112,7 +112,7 @@ def test_the_credentials_the_code_accepts_are_the_security_schemes(document: dic
 def test_every_stable_error_code_is_listed_under_its_status(document: dict[str, Any]) -> None:
     text = SNAPSHOT.read_text()
     by_status = codes_by_status()
-    assert by_status[401] == ["invalid_api_key", "invalid_jwt", "missing_auth", "token_expired"]
+    assert by_status[401] == ["api_key_expired", "invalid_api_key", "invalid_jwt", "missing_auth", "token_expired"]
     for status, codes in by_status.items():
         if status == 405:
             continue  # answers only methods a path does not serve, which the schema does not list

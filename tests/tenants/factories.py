@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 import factory
@@ -35,6 +36,8 @@ def issue_key(
     can_admin: bool = False,
     store_ids: Iterable[uuid.UUID] = (),
     agent_id: uuid.UUID | None = None,
+    rate_limit: int | None = None,
+    expires_at: datetime | None = None,
 ) -> str:
     """Mint a key through the real service and return the plaintext key."""
     return api_key_create(
@@ -44,4 +47,6 @@ def issue_key(
         can_admin=can_admin,
         store_ids=store_ids,
         agent_id=agent_id,
+        rate_limit=rate_limit,
+        expires_at=expires_at,
     ).key

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from django.test import Client
 
+from tenants.models import ApiKey
 from tests.conftest import Persona
 
 pytestmark = pytest.mark.django_db
@@ -26,3 +29,19 @@ def test_the_key_form_replaces_the_model_form(staff_client: Client) -> None:
 
     assert 'id="apikey-create"' in page
     assert "key_hash" not in page  # keys are minted by the service, never typed in (issue 6)
+
+
+def test_the_key_form_sets_and_shows_an_expiry(staff_client: Client, owner: Persona) -> None:
+    form = {"tenant": str(owner.tenant_id), "name": "expiring", "can_read": "on", "expires_at": "2999-01-01 00:00"}
+
+    created = staff_client.post("/admin/tenants/apikey/add/", form)
+    in_the_past = staff_client.post("/admin/tenants/apikey/add/", {**form, "expires_at": "2001-01-01 00:00"})
+
+    assert created.status_code == 200
+    assert "expires 2999-01-01T00:00:00+00:00" in created.content.decode()
+    stored = ApiKey.objects.get(name="expiring")
+    assert stored.expires_at == datetime(2999, 1, 1, tzinfo=UTC)
+    assert "Must be in the future." in in_the_past.content.decode()
+    assert ApiKey.objects.filter(name="expiring").count() == 1
+    change = staff_client.get(f"/admin/tenants/apikey/{stored.key_hash}/change/").content.decode()
+    assert "Expires at" in change

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import jwt
 import pytest
 from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from sequencer_project.api import authentication
 from tenants.credentials import api_key_hash
 from tenants.models import ApiKey
 from tenants.services import api_key_revoke
-from tests.conftest import Persona
+from tests.conftest import Persona, api_client
+from tests.tenants.factories import issue_key
 
 pytestmark = pytest.mark.django_db
 
@@ -103,6 +109,36 @@ def test_a_revoked_key_stops_working(owner: Persona, django_capture_on_commit_ca
     assert ApiKey.objects.get(key_hash=api_key_hash(owner.key)).revoked_at is not None
 
 
+def test_an_expired_key_is_a_401_with_its_own_code(owner: Persona) -> None:
+    key = issue_key(owner.tenant, can_write=True, expires_at=timezone.now() - timedelta(seconds=1))
+
+    response = _head(api_client(key), owner)
+
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/problem+json"
+    assert response["WWW-Authenticate"] == "ApiKey"
+    assert response.json()["code"] == "api_key_expired"
+
+
+def test_a_key_is_refused_the_moment_it_expires_even_from_the_cache(
+    owner: Persona, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache keeps the key's principal (with its expiry); the expiry is checked on every use."""
+    settings.API_KEY_CACHE_SECONDS = 3600
+    expires_at = timezone.now() + timedelta(minutes=5)
+    client = api_client(issue_key(owner.tenant, can_write=True, expires_at=expires_at))
+    assert _head(client, owner).status_code == 200  # resolved from the database, now cached
+
+    monkeypatch.setattr(authentication, "timezone", SimpleNamespace(now=lambda: expires_at))
+    with CaptureQueriesContext(connection) as queries:
+        response = _head(client, owner)
+
+    assert (response.status_code, response.json()["code"]) == (401, "api_key_expired")
+    assert not [q for q in queries.captured_queries if "api_keys" in q["sql"]], "served from the cache"
+    monkeypatch.setattr(authentication, "timezone", SimpleNamespace(now=lambda: expires_at - timedelta(seconds=1)))
+    assert _head(client, owner).status_code == 200
+
+
 def test_last_used_is_stamped(owner: Persona) -> None:
     _head(owner.client, owner)
 
@@ -153,6 +189,23 @@ def test_bad_jwts_are_refused(owner: Persona, claims: dict[str, Any], code: str)
 
     assert response.status_code == 401
     assert response.json()["code"] == code
+
+
+@override_settings(JWT_SECRET=JWT_SECRET)
+def test_a_jwt_principal_expires_with_its_token(owner: Persona) -> None:
+    exp = int(time.time()) + 120
+
+    principal = authentication.principal_for_jwt(_token(sub=str(owner.tenant_id), exp=exp))
+
+    assert principal.expires_at == datetime.fromtimestamp(exp, tz=UTC)
+
+
+@override_settings(JWT_SECRET=JWT_SECRET)
+def test_a_jwt_whose_exp_no_date_can_hold_is_refused(owner: Persona) -> None:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {_token(sub=str(owner.tenant_id), exp=10**20)}")
+
+    assert _head(client, owner).json()["code"] == "invalid_jwt"
 
 
 @override_settings(JWT_SECRET=JWT_SECRET)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from django.core.management import call_command
@@ -51,12 +52,22 @@ def test_create_api_key_prints_a_working_key_shown_once() -> None:
     assert client.get(f"/api/v1/head?tenant_id={tenant_id}&store_id={store}").status_code == 200
 
 
+def test_create_api_key_sets_an_expiry() -> None:
+    tenant_id = _run("create_tenant", "--name", "Acme")
+
+    key = _run("create_api_key", "--tenant", tenant_id, "--expires-at", "2999-01-01T00:00:00Z")
+
+    assert ApiKey.objects.get(key_hash=api_key_hash(key)).expires_at == datetime(2999, 1, 1, tzinfo=UTC)
+
+
 @pytest.mark.parametrize(
     "args",
     [
         ("--tenant", "00000000-0000-0000-0000-00000000abcd"),
         ("--permissions", "read,root"),
         ("--rate-limit", "0"),
+        ("--expires-at", "2001-01-01T00:00:00Z"),
+        ("--expires-at", "tomorrow"),
     ],
 )
 def test_create_api_key_refuses_bad_input(args: tuple[str, ...]) -> None:

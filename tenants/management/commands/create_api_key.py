@@ -8,9 +8,11 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from tenants.selectors import tenant_get
 from tenants.services import api_key_create
+from ves.rfc3339 import parse_rfc3339
 
 _PERMISSIONS = {"read", "write", "admin"}
 
@@ -25,6 +27,9 @@ class Command(BaseCommand):
         parser.add_argument("--store", type=uuid.UUID, action="append", default=[], help="Limit to a store; repeat.")
         parser.add_argument("--agent", type=uuid.UUID, default=None, help="Scope the key to one agent.")
         parser.add_argument("--rate-limit", type=int, default=None, help="Requests per minute.")
+        parser.add_argument(
+            "--expires-at", default=None, help="RFC 3339 instant the key stops working (default: never)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenant = tenant_get(tenant_id=options["tenant"])
@@ -36,6 +41,11 @@ class Command(BaseCommand):
             raise CommandError(f"Permissions must be a non-empty subset of {sorted(_PERMISSIONS)}.")
         if options["rate_limit"] is not None and options["rate_limit"] <= 0:
             raise CommandError("--rate-limit must be positive.")
+        expires_at = None
+        if options["expires_at"] is not None:
+            expires_at = parse_rfc3339(options["expires_at"])
+            if expires_at is None or expires_at <= timezone.now():
+                raise CommandError("--expires-at must be a future RFC 3339 timestamp, e.g. 2030-01-01T00:00:00Z.")
         issued = api_key_create(
             tenant=tenant,
             name=options["name"],
@@ -45,5 +55,6 @@ class Command(BaseCommand):
             store_ids=options["store"],
             agent_id=options["agent"],
             rate_limit=options["rate_limit"],
+            expires_at=expires_at,
         )
         self.stdout.write(issued.key)
