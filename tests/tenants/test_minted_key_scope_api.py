@@ -348,6 +348,7 @@ def test_a_jwt_caller_mints_keys_that_expire_with_its_token(owner: Persona) -> N
         ("tomorrow", 422, "invalid_request"),
         (1893456000, 422, "invalid_request"),
     ],
+    ids=["past", "not-a-timestamp", "a-number"],  # stable ids: xdist workers must collect the same tests
 )
 def test_a_bad_expiry_is_refused_and_creates_nothing(owner: Persona, expires_at: Any, status: int, code: str) -> None:
     keys_before = ApiKey.objects.count()
