@@ -148,7 +148,10 @@ JWT_SECRET: str = env.str("JWT_SECRET", default="")
 JWT_ISSUER: str = env.str("JWT_ISSUER", default="stateset-sequencer")
 JWT_AUDIENCE: str = env.str("JWT_AUDIENCE", default="stateset-api")
 API_KEY_LAST_USED_INTERVAL_SECONDS: int = env.int("API_KEY_LAST_USED_INTERVAL_SECONDS", default=60)
+# Lifetime of a resolved API key in a process's cache; revocations reach every process within
+# HOT_CACHE_CHECK_SECONDS regardless (tenants/key_cache.py).
 API_KEY_CACHE_SECONDS: float = env.float("API_KEY_CACHE_SECONDS", default=1.0)
+CACHE_API_KEY_MAX: int = env.int("CACHE_API_KEY_MAX", default=10_000)
 
 # --- Ingest limits -----------------------------------------------------------------------
 MAX_BODY_SIZE_BYTES: int = env.int("MAX_BODY_SIZE_BYTES", default=10 * 1024 * 1024)

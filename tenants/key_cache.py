@@ -1,9 +1,11 @@
-"""The per-process agent signing-key cache (``sequencer_project.hot_cache``; issue 4).
+"""Per-process caches of credentials (``sequencer_project.hot_cache``).
 
-Keyed by ``(tenant_id, agent_id, key_id)``; a missing key is cached as ``None``. Register and
-revoke drop this process's entries at once and bump the shared generation after their commit,
-so every web process stops using a revoked key within ``HOT_CACHE_CHECK_SECONDS`` (0.25 s), or
-``HOT_CACHE_DEGRADED_TTL_SECONDS`` (1 s) while Redis cannot be read.
+``agent_key_cache``: agent signing keys by ``(tenant_id, agent_id, key_id)``. ``api_key_cache``:
+the principal of an API key by its hash, for ``API_KEY_CACHE_SECONDS``. A missing key is cached
+as ``None``. A change drops this process's entries at once and bumps the shared generation after
+its commit, so every web process stops using a revoked key within ``HOT_CACHE_CHECK_SECONDS``
+(0.25 s), or ``HOT_CACHE_DEGRADED_TTL_SECONDS`` (1 s) while Redis cannot be read. A request
+costs no Redis call: each process reads the generations at most every 0.25 s.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from django.db import transaction
 from sequencer_project.hot_cache import HotCache
 
 if TYPE_CHECKING:
+    from sequencer_project.api.principal import Principal
     from tenants.selectors import AgentKeyRecord
 
 agent_key_cache: HotCache[tuple[uuid.UUID, uuid.UUID, int], AgentKeyRecord | None] = HotCache(
@@ -28,3 +31,15 @@ def agent_keys_changed() -> None:
     """Call inside the transaction that changed a key: local drop now, everywhere after commit."""
     agent_key_cache.clear()
     transaction.on_commit(agent_key_cache.invalidate)
+
+
+api_key_cache: HotCache[str, Principal | None] = HotCache(
+    "api_keys", max_entries=settings.CACHE_API_KEY_MAX, ttl_seconds=settings.API_KEY_CACHE_SECONDS
+)
+
+
+def api_keys_changed() -> None:
+    """Call inside the transaction that revoked or changed a key: local drop now, everywhere after commit."""
+    api_key_cache.clear()
+    transaction.on_commit(api_key_cache.clear)  # a request between the clear and the commit re-cached it
+    transaction.on_commit(api_key_cache.invalidate)

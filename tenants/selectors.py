@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import connection
 
 from sequencer_project.api.principal import Principal
 from tenants import services
-from tenants.key_cache import agent_key_cache
+from tenants.key_cache import agent_key_cache, api_key_cache
 from tenants.models import AgentKeyStatus, AgentSigningKey, ApiKey, Tenant
-from tenants.revocation import revocation_epoch
 from tenants.sql import (
     ADMIN_AGENTS,
     ADMIN_OVERVIEW,
@@ -27,59 +24,39 @@ from tenants.sql import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class _CachedPrincipal:
-    principal: Principal | None
-    expires_at: float
-    epoch: int | None
-
-
-# Per-process cache of resolved keys. An entry is used only while the Redis revocation epoch is
-# the one it was resolved under (tenants/revocation.py), so a revocation reaches every process
-# before its next request; entries also expire after API_KEY_CACHE_SECONDS (default 1 s), which
-# bounds staleness when Redis is unavailable.
-_principal_cache: dict[str, _CachedPrincipal] = {}
-_CACHE_MAX_ENTRIES = 10_000
-
-
 def api_key_principal_get(*, key_hash: str) -> Principal | None:
-    """The principal of an active key, or ``None``. One indexed query per key per second.
+    """The principal of an active key, or ``None``: from this process's cache, else one indexed query.
 
     The principal of an expired key is returned (and cached) with its ``expires_at``: callers
     must refuse it (``principal_for_api_key`` does, on every use, so the cache never serves it).
     """
-    now = time.monotonic()
-    epoch = revocation_epoch()  # read before the database, so a concurrent revocation is never missed
-    cached = _principal_cache.get(key_hash)
-    if cached is not None and cached.expires_at > now and (epoch is None or cached.epoch == epoch):
-        return cached.principal
+    return api_key_cache.get(key_hash, _api_key_principal_load)
+
+
+def _api_key_principal_load(key_hash: str) -> Principal | None:
     with connection.cursor() as cursor:
         cursor.execute(SELECT_API_KEY, {"key_hash": key_hash})
         row = cursor.fetchone()
-    principal = None
-    if row is not None:
-        tenant_id, store_ids, agent_id, can_read, can_write, can_admin, rate_limit, expires_at = row
-        principal = Principal(
-            tenant_id=tenant_id,
-            can_read=can_read,
-            can_write=can_write,
-            can_admin=can_admin,
-            store_ids=frozenset(store_ids or ()),
-            agent_id=agent_id,
-            rate_limit=rate_limit,
-            expires_at=expires_at,
-            credential_id=key_hash[:16],
-        )
-        services.api_key_touch(key_hash=key_hash)
-    if len(_principal_cache) >= _CACHE_MAX_ENTRIES:
-        _principal_cache.clear()
-    _principal_cache[key_hash] = _CachedPrincipal(principal, now + settings.API_KEY_CACHE_SECONDS, epoch)
-    return principal
+    if row is None:
+        return None
+    tenant_id, store_ids, agent_id, can_read, can_write, can_admin, rate_limit, expires_at = row
+    services.api_key_touch(key_hash=key_hash)
+    return Principal(
+        tenant_id=tenant_id,
+        can_read=can_read,
+        can_write=can_write,
+        can_admin=can_admin,
+        store_ids=frozenset(store_ids or ()),
+        agent_id=agent_id,
+        rate_limit=rate_limit,
+        expires_at=expires_at,
+        credential_id=key_hash[:16],
+    )
 
 
 def api_key_cache_clear() -> None:
-    """Forget cached keys in this process (tests and the revoke service use it)."""
-    _principal_cache.clear()
+    """Forget cached keys in this process (tests)."""
+    api_key_cache.clear()
 
 
 def tenant_get(*, tenant_id: uuid.UUID) -> Tenant | None:

@@ -14,9 +14,8 @@ from django.utils import timezone
 
 from tenants.credentials import api_key_generate, api_key_hash, display_prefix
 from tenants.errors import AgentKeyExistsError, AgentKeyNotFoundError
-from tenants.key_cache import agent_keys_changed
+from tenants.key_cache import agent_keys_changed, api_keys_changed
 from tenants.models import AgentKeyStatus, AgentSigningKey, ApiKey, Tenant
-from tenants.revocation import revocation_publish
 from tenants.sql import TOUCH_API_KEY
 
 
@@ -70,17 +69,13 @@ def api_key_create(
 
 @transaction.atomic(durable=True)
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
-    """Deactivate a key. Once committed, the Redis revocation epoch is bumped so every process
-    refuses it on its next request (within ``API_KEY_CACHE_SECONDS`` if Redis is unavailable)."""
-    from tenants.selectors import api_key_cache_clear
-
+    """Deactivate a key. Once committed, every process refuses it within ``HOT_CACHE_CHECK_SECONDS``
+    (0.25 s; ``HOT_CACHE_DEGRADED_TTL_SECONDS`` while Redis is unavailable), this one at once."""
     if api_key.active:
         api_key.active = False
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["active", "revoked_at", "updated_at"])
-    api_key_cache_clear()
-    transaction.on_commit(api_key_cache_clear)  # a request between the clear and the commit re-cached it
-    transaction.on_commit(revocation_publish)
+    api_keys_changed()
     return api_key
 
 

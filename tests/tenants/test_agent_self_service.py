@@ -13,8 +13,8 @@ from rest_framework.test import APIClient
 from sequencer_project import resilience
 from sequencer_project.redis_client import reset_redis_client
 from tenants.credentials import api_key_hash
+from tenants.key_cache import api_key_cache
 from tenants.models import ApiKey
-from tenants.revocation import EPOCH_KEY, revocation_publish
 from tenants.selectors import api_key_principal_get
 from tests.conftest import Persona, api_client
 from tests.sequencer_project.ops_helpers import closed_port
@@ -220,14 +220,15 @@ def test_revocation_needs_a_precise_prefix(owner: Persona, agent: tuple[uuid.UUI
     assert client.delete(f"/api/v1/agents/{agent_id}/api-keys/{missing}").json()["code"] == "api_key_not_found"
 
 
-def test_a_revocation_invalidates_other_processes_caches_through_redis(owner: Persona) -> None:
-    """The cache of a process that did not revoke is dropped by the epoch bump alone."""
+def test_a_revocation_invalidates_other_processes_caches_through_redis(owner: Persona, settings: Any) -> None:
+    """The cache of a process that did not revoke is dropped by the generation bump alone."""
+    settings.HOT_CACHE_CHECK_SECONDS = 0  # read the generation on every lookup (0.25 s in service)
     key_hash = api_key_hash(owner.key)
     assert api_key_principal_get(key_hash=key_hash) is not None  # cached in "this other process"
     ApiKey.objects.filter(key_hash=key_hash).update(active=False, revoked_at="2026-01-01T00:00:00Z")
     assert api_key_principal_get(key_hash=key_hash) is not None  # still served from cache
 
-    revocation_publish()
+    redis.Redis.from_url(django_settings.REDIS_URL).incr(api_key_cache.version_key)  # what a revoker does
 
     assert api_key_principal_get(key_hash=key_hash) is None
 
@@ -250,10 +251,20 @@ def test_authentication_keeps_working_when_redis_is_down(owner: Persona, setting
     assert statuses == [200] * 5
 
 
-def test_the_epoch_lives_in_redis() -> None:
+def test_a_revocation_bumps_the_generation_in_redis_after_it_commits(
+    owner: Persona, django_capture_on_commit_callbacks: Any
+) -> None:
     client = redis.Redis.from_url(django_settings.REDIS_URL)
-    before = int(client.get(EPOCH_KEY) or 0)
+    before = int(client.get(api_key_cache.version_key) or 0)
+    agent = uuid.uuid4()
+    minted = owner.client.post(f"/api/v1/agents/{agent}/api-keys", data={}, format="json").json()
 
-    revocation_publish()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        revoked = owner.client.delete(f"/api/v1/agents/{agent}/api-keys/{minted['keyHashPrefix']}")
+    assert revoked.status_code == 200
+    assert int(client.get(api_key_cache.version_key) or 0) == before  # not before the commit
 
-    assert int(client.get(EPOCH_KEY) or 0) == before + 1
+    for callback in callbacks:
+        callback()
+
+    assert int(client.get(api_key_cache.version_key) or 0) == before + 1
