@@ -23,6 +23,11 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 DB_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
 
 # --- Ingest (one observation per request, never per event) ------------------------------
+API_REQUESTS = Counter(
+    "api_requests",
+    "Requests on the API path (sequencer_project/api_handler.py) by method and status.",
+    ["method", "status"],
+)
 INGEST_REQUESTS = Counter("ingest_requests", "Ingest requests by endpoint and HTTP status.", ["endpoint", "status"])
 INGEST_DURATION = Histogram(
     "ingest_duration_seconds", "Ingest request latency in the web process.", ["endpoint"], buckets=LATENCY_BUCKETS

@@ -240,6 +240,17 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("django_prometheus.middleware.PrometheusAfterMiddleware"),
     "sequencer_project.api.operations.OperationsMiddleware",
 )
+# The API's own request path (sequencer_project/api_handler.py): API, probe and metrics paths
+# skip sessions, CSRF, auth, messages, static files and django-prometheus; OperationsMiddleware
+# is their one metrics layer (api_requests_total, ingest_*).
+API_MIDDLEWARE = [
+    "sequencer_project.api.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "sequencer_project.api.compression.LargeResponseGZipMiddleware",
+    "sequencer_project.api.middleware.ApiProblemMiddleware",
+    "sequencer_project.api.operations.OperationsMiddleware",
+]
 
 # Security headers (SecurityMiddleware); HSTS only where TLS terminates in front of us.
 SECURE_HSTS_SECONDS: int = env.int("SECURE_HSTS_SECONDS", default=0)

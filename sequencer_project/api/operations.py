@@ -1,4 +1,4 @@
-"""Per-request operations work: ingest metrics, rate-limit headers, pool gauges.
+"""Per-request operations work: request and ingest metrics, rate-limit headers, pool gauges.
 
 Kept to a few microseconds per request (``docs/operations.md`` has the measurement): one
 dictionary lookup for non-ingest paths, a counter and a histogram observation for ingest
@@ -16,6 +16,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
 from sequencer_project import metrics
+from sequencer_project.api_handler import API_PATH_PREFIXES
 
 # Path → endpoint label. Other ingest endpoints (VES, x402) add themselves here.
 INGEST_ENDPOINTS: dict[str, str] = {
@@ -23,6 +24,20 @@ INGEST_ENDPOINTS: dict[str, str] = {
     "/api/v1/ves/events/ingest": "ves",
 }
 RATE_LIMIT_STATE_ATTR = "_sequencer_rate_limit"
+_api_request_counters: dict[tuple[str, int], Any] = {}
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})  # bounded label values
+
+
+def _api_request_counter(method: str, status: int) -> Any:
+    """The ``api_requests_total`` child of (method, status), looked up once per process."""
+    key = (method if method in _METHODS else "OTHER", status)
+    counter = _api_request_counters.get(key)
+    if counter is None:
+        counter = metrics.API_REQUESTS.labels(method=key[0], status=str(status))
+        _api_request_counters[key] = counter
+    return counter
+
+
 _POOL_SAMPLE_SECONDS = 1.0
 _last_pool_sample = 0.0
 
@@ -61,6 +76,8 @@ class OperationsMiddleware:
         endpoint = INGEST_ENDPOINTS.get(request.path)
         started = time.perf_counter()
         response = self.get_response(request)
+        if request.path.startswith(API_PATH_PREFIXES):
+            _api_request_counter(request.method or "", response.status_code).inc()
         if endpoint is not None:
             self._observe_ingest(endpoint, response, time.perf_counter() - started)
         state = getattr(request, RATE_LIMIT_STATE_ATTR, None)

@@ -1,0 +1,48 @@
+"""The API's own request path: a WSGI handler with only the middleware an API request needs.
+
+The operator admin needs sessions, CSRF, authentication, messages and static files; a
+credentialed JSON request needs none of them, and each costs CPU on every request (the
+django-prometheus pair alone writes several multiprocess metric files). ``route_by_path`` sends
+API, probe and metrics paths to a handler built from ``settings.API_MIDDLEWARE`` and everything
+else (``/admin/``, static files) to Django's usual handler with ``settings.MIDDLEWARE``. Both
+handlers share the URLconf, the views, the request signals and the database connections.
+
+The test client runs every request through ``settings.MIDDLEWARE``; what the API path itself
+adds or drops is tested through this WSGI application (``tests/sequencer_project/test_api_handler.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+API_PATH_PREFIXES = ("/api/", "/v1/", "/health", "/ready", "/metrics")
+
+
+class ApiWSGIHandler(WSGIHandler):
+    """``WSGIHandler`` whose middleware chain is ``settings.API_MIDDLEWARE``."""
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        # Django builds the chain from settings.MIDDLEWARE; this runs once, at import time in
+        # each worker, before any request, so swapping the list for the build is not racy.
+        site_middleware = settings.MIDDLEWARE
+        settings.MIDDLEWARE = settings.API_MIDDLEWARE
+        try:
+            super().load_middleware(is_async)
+        finally:
+            settings.MIDDLEWARE = site_middleware
+
+
+def route_by_path(*, api: WSGIApp, site: WSGIApp) -> WSGIApp:
+    """One WSGI application: API paths to ``api``, the rest to ``site``."""
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        handler = api if environ.get("PATH_INFO", "").startswith(API_PATH_PREFIXES) else site
+        return handler(environ, start_response)
+
+    return application
