@@ -118,6 +118,28 @@ def apply_in_savepoint(projection: Projection, event: ProjectionEvent) -> BaseEx
     return None
 
 
+def _apply_batch(handler: Projection, events: list[ProjectionEvent]) -> list[tuple[ProjectionEvent, BaseException]]:
+    """Apply a batch in order; returns the events that failed, with their errors.
+
+    A handler with ``apply_many`` takes the batch at once in a savepoint; if that raises (a
+    database error, say), the savepoint is rolled back and the events are applied one by one,
+    each in its own savepoint, so only the poison events fail. Caller holds the transaction and
+    the stream lock. Batch-aborting failures propagate.
+    """
+    apply_many = getattr(handler, "apply_many", None)
+    if apply_many is not None and events:
+        try:
+            with transaction.atomic():
+                failures: list[tuple[ProjectionEvent, BaseException]] = apply_many(events)
+            return failures
+        except ABORT_BATCH:
+            raise
+        except Exception as exc:  # find the poison event: one savepoint per event
+            logger.info("projection %s: batch failed (%s); applying one by one", handler.name, type(exc).__name__)
+    outcomes = ((event, apply_in_savepoint(handler, event)) for event in events)
+    return [(event, error) for event, error in outcomes if error is not None]
+
+
 def _require(name: str) -> Projection:
     projection = projection_get(name)
     if projection is None:
@@ -179,19 +201,18 @@ def projection_advance(*, projection: str, tenant_id: uuid.UUID, store_id: uuid.
             {"tenant_id": tenant_id, "store_id": store_id, "after": checkpoint, "until": checkpoint + batch_size},
         )
         rows = cursor.fetchall()
-    applied = failed = 0
+    events: list[ProjectionEvent] = []
     for row in rows:
         event = projection_event_from_row(row, tenant_id, store_id)
-        if event.sequence_number != checkpoint + 1:  # the store is gap-free; never skip silently
-            raise RuntimeError(f"sequence gap after {checkpoint} in {tenant_id}/{store_id}")
-        error = apply_in_savepoint(handler, event)
-        if error is None:
-            applied += 1
-        else:
-            _record_dead_letter(handler, event, error)
-            failed += 1
-        checkpoint = event.sequence_number
-    if rows:
+        if event.sequence_number != checkpoint + len(events) + 1:  # the store is gap-free; never skip
+            raise RuntimeError(f"sequence gap after {checkpoint + len(events)} in {tenant_id}/{store_id}")
+        events.append(event)
+    failures = _apply_batch(handler, events)
+    for event, error in failures:
+        _record_dead_letter(handler, event, error)
+    applied, failed = len(events) - len(failures), len(failures)
+    if events:
+        checkpoint = events[-1].sequence_number
         with connection.cursor() as cursor:
             cursor.execute(UPDATE_PROJECTION_CHECKPOINT, {**key, "last_sequence": checkpoint})
     return BatchResult(projection, tenant_id, store_id, True, applied, failed, checkpoint)

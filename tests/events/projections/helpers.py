@@ -30,11 +30,11 @@ class PoisonProjection(EntityStateProjection):
         self.cured = False
         self.failures = 0
 
-    def apply(self, event: ProjectionEvent) -> None:
+    def merge(self, current: Any, event: ProjectionEvent) -> Any:
         if isinstance(event.payload, dict) and event.payload.get("poison") and not self.cured:
             self.failures += 1
             raise ValueError(f"cannot project event {event.sequence_number}")
-        super().apply(event)
+        return super().merge(current, event)
 
 
 def entity_rows(tenant_id: uuid.UUID, store_id: uuid.UUID) -> dict[tuple[str, str], tuple[Any, ...]]:

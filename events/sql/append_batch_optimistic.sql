@@ -1,0 +1,78 @@
+-- Append an accepted batch in ONE autocommit statement, without the counter lock round trip
+-- (events/services/optimistic_append.py): the caller numbered the rows from the head it
+-- believes the stream has, classified them against nothing stored, and sealed the payloads.
+--   The counter moves only when it still holds that head (compare-and-set; the UPDATE waits
+--   for the row lock like every writer and re-checks the head it then sees). Every insert is
+--   conditioned on that move, so a wrong guess writes nothing and returns the head this
+--   statement's snapshot saw. An event id, or a command id, that is already stored fails the
+--   whole statement with a unique violation (no ON CONFLICT here): the caller then runs the
+--   locked path, which classifies it (replay, duplicate). No base_version may be in the batch.
+-- Index: sequence_counters primary key; events primary key and events_tenant_event_id_key (one
+-- partition); primary keys of entity_versions and command_dedupe.
+-- Locks: the counter row and the inserted/updated rows, until the statement commits.
+-- Rows: one: counter_rows (1 = appended, 0 = wrong head or no stream yet), seen_head.
+WITH batch AS (
+    SELECT *
+    FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
+        sequence_number bigint, event_id uuid, command_id uuid, envelope_version integer,
+        entity_type text, entity_id text, event_type text, payload text, payload_hash text,
+        envelope_hash text, base_version bigint, source_agent uuid, signature text,
+        created_at timestamptz, payload_format smallint, payload_key_id smallint)
+), counter AS (
+    UPDATE sequence_counters
+    SET current_sequence = %(new_head)s, updated_at = now()
+    WHERE tenant_id = %(tenant_id)s
+      AND store_id = %(store_id)s
+      AND stream_kind = %(stream_kind)s
+      AND current_sequence = %(expected_head)s
+      AND %(new_head)s > %(expected_head)s
+    RETURNING 1
+), inserted AS (
+    INSERT INTO events (
+        tenant_id, store_id, sequence_number, event_id, command_id, envelope_version,
+        entity_type, entity_id, event_type, payload, payload_format, payload_key_id, payload_hash,
+        envelope_hash, base_version, source_agent, signature, created_at)
+    SELECT %(tenant_id)s, %(store_id)s, b.sequence_number, b.event_id, b.command_id,
+           b.envelope_version, b.entity_type, b.entity_id, b.event_type,
+           decode(b.payload, 'base64'), b.payload_format, b.payload_key_id, decode(b.payload_hash, 'hex'),
+           decode(b.envelope_hash, 'hex'), b.base_version, b.source_agent,
+           decode(b.signature, 'hex'), b.created_at
+    FROM batch b
+    WHERE EXISTS (SELECT 1 FROM counter)
+    RETURNING 1
+), versions AS (
+    INSERT INTO entity_versions (
+        tenant_id, store_id, stream_kind, entity_type, entity_id, version, last_sequence, updated_at)
+    SELECT %(tenant_id)s, %(store_id)s, %(stream_kind)s, b.entity_type, b.entity_id, count(*),
+           max(b.sequence_number), now()
+    FROM batch b
+    WHERE EXISTS (SELECT 1 FROM counter)
+    GROUP BY b.entity_type, b.entity_id
+    ON CONFLICT (tenant_id, store_id, stream_kind, entity_type, entity_id) DO UPDATE
+    SET version = entity_versions.version + EXCLUDED.version,
+        last_sequence = EXCLUDED.last_sequence,
+        updated_at = EXCLUDED.updated_at
+    RETURNING 1
+), commands AS (
+    INSERT INTO command_dedupe (tenant_id, store_id, stream_kind, command_id, event_id, created_at)
+    SELECT %(tenant_id)s, %(store_id)s, %(stream_kind)s, b.command_id, b.event_id, now()
+    FROM batch b
+    WHERE b.command_id IS NOT NULL AND EXISTS (SELECT 1 FROM counter)
+    RETURNING 1
+), rejections AS (
+    INSERT INTO rejected_events (tenant_id, store_id, stream_kind, event_id, reason, message, body, request_id)
+    SELECT %(tenant_id)s, %(store_id)s, %(stream_kind)s, x.event_id, x.reason, x.message,
+           decode(x.body, 'base64'), x.request_id
+    FROM jsonb_to_recordset(%(rejections)s::jsonb) AS x(
+        event_id uuid, reason text, message text, body text, request_id text)
+    WHERE EXISTS (SELECT 1 FROM counter)
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM counter) AS counter_rows,
+       (SELECT count(*) FROM inserted) AS inserted_rows,
+       (SELECT count(*) FROM commands) AS command_rows,
+       (SELECT count(*) FROM versions) AS version_rows,
+       (SELECT count(*) FROM rejections) AS rejection_rows,
+       (SELECT c.current_sequence FROM sequence_counters c
+        WHERE c.tenant_id = %(tenant_id)s AND c.store_id = %(store_id)s
+          AND c.stream_kind = %(stream_kind)s) AS seen_head
