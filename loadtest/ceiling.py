@@ -4,7 +4,7 @@ N threads, each with its own psycopg 3 connection, run the statements one reques
 transaction runs, taken from the project's own SQL files (``events/sql/``), for a fixed time:
 
 * ``legacy``: lock the stream's counter row (``lock_counter.sql``, ``create_stream.sql`` on
-  first write), ``classify_batch.sql``, then ``insert_batch.sql`` (counter update, event rows
+  first write), ``classify_batch.sql``, then ``append_batch.sql`` (counter update, event rows
   with the same columns and a payload of the same size, entity versions), commit;
 * ``ves``: the same with stream kind 2, ``classify_ves_batch.sql`` and ``insert_ves_batch.sql``
   (receipt columns filled with random bytes: signatures are verified before the transaction);
@@ -35,10 +35,10 @@ import orjson
 import psycopg
 
 from events.sql import (
+    APPEND_BATCH,
     CLASSIFY_BATCH,
     CLASSIFY_VES_BATCH,
     CREATE_STREAM,
-    INSERT_BATCH,
     INSERT_VES_BATCH,
     LOCK_COUNTER,
     SELECT_ENTITY_EVENTS,
@@ -90,7 +90,7 @@ def payload_json(size: int) -> bytes:
 
 
 def legacy_rows(first_sequence: int, count: int, payload_b64: str, created_at: str) -> list[dict[str, Any]]:
-    """Rows for ``insert_batch.sql``: the columns the service writes, numbered from ``first_sequence``."""
+    """Rows for ``append_batch.sql``: the columns the service writes, numbered from ``first_sequence``."""
     rows = []
     for sequence in range(first_sequence, first_sequence + count):
         event_id = uuid.uuid4()
@@ -175,7 +175,7 @@ class _Writer:
         ves = shape.kind == "ves"
         self.kind = VES_KIND if ves else LEGACY_KIND
         self.classify = CLASSIFY_VES_BATCH if ves else CLASSIFY_BATCH
-        self.insert = INSERT_VES_BATCH if ves else INSERT_BATCH
+        self.insert = INSERT_VES_BATCH if ves else APPEND_BATCH
         self.rows = ves_rows if ves else legacy_rows
 
     def __call__(self, conn: psycopg.Connection[Any], index: int, iteration: int) -> int:

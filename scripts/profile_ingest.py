@@ -29,8 +29,8 @@ import django
 django.setup()
 
 import orjson  # noqa: E402
-from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
 
+from sequencer_project.wsgi import application as wsgi_application  # noqa: E402
 from tenants.services import api_key_create, tenant_create  # noqa: E402
 
 
@@ -68,7 +68,7 @@ def main() -> None:
     tenant = tenant_create(name=f"profile-{uuid.uuid4().hex[:8]}")
     key = api_key_create(tenant=tenant, name="profile", can_write=True).key
     store_id = uuid.uuid4()
-    app = WSGIHandler()
+    app = wsgi_application  # the application gunicorn serves (the lean API path)
     statuses: dict[str, int] = {}
 
     def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
@@ -94,7 +94,7 @@ def main() -> None:
         )
         result = app(_environ(body, key), start_response)
         b"".join(result)
-        result.close()
+        getattr(result, "close", lambda: None)()  # a Django response: ends the request (signals)
 
     for _ in range(max(200 // args.batch, 5)):
         one()

@@ -161,6 +161,9 @@ MAX_EVENT_PAYLOAD_SIZE: int = env.int("MAX_EVENT_PAYLOAD_SIZE", default=1024 * 1
 # share a transaction of at most GROUP_COMMIT_MAX_EVENTS events. A leader waits up to
 # GROUP_COMMIT_MAX_WAIT_MS for more requests, and only while its stream is contended.
 GROUP_COMMIT_ENABLED: bool = env.bool("GROUP_COMMIT_ENABLED", default=True)
+# Append to a stream this process has written before in one autocommit statement from the head
+# it last saw (events/services/ingest.py); off = always lock, classify, insert (A/B runs).
+INGEST_OPTIMISTIC_APPEND: bool = env.bool("INGEST_OPTIMISTIC_APPEND", default=True)
 GROUP_COMMIT_MAX_EVENTS: int = env.int("GROUP_COMMIT_MAX_EVENTS", default=1000)
 GROUP_COMMIT_MAX_WAIT_MS: float = env.float("GROUP_COMMIT_MAX_WAIT_MS", default=1.0)
 # Django reads request bodies up to this size; the ingest views enforce MAX_BODY_SIZE_BYTES.

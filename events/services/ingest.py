@@ -10,7 +10,12 @@ into one transaction by ``events.services.group_commit``, each keeps its own out
    the requests of a group are classified one after the other against a shared state, so a
    later request sees an earlier one's events exactly as if it had committed first,
 4. write counter, events, versions, command ids and the rejection log in one statement
-   (``insert_batch.sql``), commit.
+   (``append_batch.sql``), commit.
+
+A stream this process has written before usually skips 1-3 and both BEGIN and COMMIT: the
+optimistic append (``_append_optimistic``) classifies against the head it last saw and nothing
+stored, and ``append_batch.sql`` alone checks both (counter compare-and-set, unique indexes);
+when either check fails it writes nothing and the locked path decides.
 
 Hashing and validation happened before (``events.envelopes``); nothing CPU-heavy runs while
 the lock is held. Numbers are consumed only by the commit that inserts the rows, so rejected
@@ -28,8 +33,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+import psycopg
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from events.envelopes import LegacyEvent
 from events.payload_crypto import (
@@ -42,9 +48,10 @@ from events.payload_crypto import (
 )
 from events.services.group_commit import GroupCommitter
 from events.services.streams import stream_counter_lock
-from events.sql import CLASSIFY_BATCH, INSERT_BATCH, INSERT_REJECTIONS, SELECT_HEAD
+from events.sql import APPEND_BATCH, CLASSIFY_BATCH, INSERT_REJECTIONS, SELECT_HEAD
 from events.streams import StreamKind
 from schemas.registry import schema_failures
+from sequencer_project.db import availability
 from sequencer_project.db.instrumentation import timed_transaction
 from sequencer_project.metrics import INGEST_GROUP_REQUESTS
 
@@ -201,6 +208,9 @@ def _release_connection() -> None:
 def _run_group(jobs: Sequence[IngestJob]) -> list[IngestResult | BaseException]:
     """Run a group in one transaction; if it fails, run its jobs alone so one cannot fail all."""
     INGEST_GROUP_REQUESTS.observe(len(jobs))
+    appended = _append_optimistic(jobs)
+    if appended is not None:
+        return list(appended)
     try:
         return list(_run_jobs(jobs))
     except Exception as exc:
@@ -249,54 +259,148 @@ def _stream(job: IngestJob) -> dict[str, Any]:
     return {"tenant_id": job.tenant_id, "store_id": job.store_id, "stream_kind": int(StreamKind.LEGACY)}
 
 
+@dataclass(slots=True)
+class _Plan:
+    """A group's classification against a stream state: the rows to write and each job's outcome."""
+
+    params: dict[str, Any]
+    rows: list[dict[str, Any]]
+    outcomes: list[tuple[IngestJob, _Classification, list[tuple[Rejection, LegacyEvent]], int]]
+    head: int
+
+    def depends_on_stored_rows(self) -> bool:
+        """Whether a rejection could have been decided otherwise with the stream's stored rows.
+
+        The stored-event check comes first for every event, so a command, version or schema
+        rejection made against nothing stored may really be a replay or a duplicate id: only
+        the locked path can tell. Duplicate ids inside the group never depend on stored rows.
+        """
+        return any(
+            rejection.reason != RejectionReason.DUPLICATE_EVENT_ID
+            for _, result, _, _ in self.outcomes
+            for rejection, _ in result.rejections
+        )
+
+    def results(self) -> list[IngestResult]:
+        return [
+            IngestResult(
+                batch_id=job.batch_id,
+                accepted=len(result.accepted),
+                rejections=[r for r, _ in rejections],
+                receipts=result.receipts,
+                sequence_start=first + 1 if result.accepted else None,
+                sequence_end=first + len(result.accepted) if result.accepted else None,
+                head=self.head,
+            )
+            for job, result, rejections, first in self.outcomes
+        ]
+
+
+def _plan(jobs: Sequence[IngestJob], state: _StreamState) -> _Plan:
+    """Classify the jobs one after the other against ``state`` and build the write's parameters."""
+    stream = _stream(jobs[0])
+    store_id = jobs[0].store_id
+    expected_head = state.head
+    rows: list[dict[str, Any]] = []
+    rejection_rows: list[dict[str, Any]] = []
+    outcomes: list[tuple[IngestJob, _Classification, list[tuple[Rejection, LegacyEvent]], int]] = []
+    for job in jobs:
+        first = state.head
+        result = _classify(job.candidates, state, store_id, job.schema_rejects)
+        rejections = job.pre_rejected + result.rejections
+        rejections.sort(key=lambda item: item[1].index)
+        rows.extend(_rows(result.accepted, job.tenant_id, store_id, job.seal))
+        rejection_rows.extend(_rejection_rows(rejections, job.request_id))
+        outcomes.append((job, result, rejections, first))
+    params = {
+        **stream,
+        "rows": orjson.dumps(rows).decode(),
+        "rejections": orjson.dumps(rejection_rows).decode(),
+        "expected_head": expected_head,
+        "new_head": state.head,
+    }
+    return _Plan(params, rows, outcomes, state.head)
+
+
 @transaction.atomic(durable=True)
 def _ingest_group_once(jobs: Sequence[IngestJob]) -> list[IngestResult]:
     """Sequence the jobs of one stream, in order, in this transaction (one job when ungrouped)."""
     stream = _stream(jobs[0])
-    store_id = jobs[0].store_id
     with connection.cursor() as cursor:
         head = stream_counter_lock(cursor, stream)
         stored, reserved, versions = _read_state(cursor, stream, [e for job in jobs for e in job.candidates])
-        state = _StreamState(head, stored, reserved, versions)
-        rows: list[dict[str, Any]] = []
-        rejection_rows: list[dict[str, Any]] = []
-        outcomes: list[tuple[IngestJob, _Classification, list[tuple[Rejection, LegacyEvent]], int]] = []
-        for job in jobs:
-            first = state.head
-            result = _classify(job.candidates, state, store_id, job.schema_rejects)
-            rejections = job.pre_rejected + result.rejections
-            rejections.sort(key=lambda item: item[1].index)
-            rows.extend(_rows(result.accepted, job.tenant_id, store_id, job.seal))
-            rejection_rows.extend(_rejection_rows(rejections, job.request_id))
-            outcomes.append((job, result, rejections, first))
-        cursor.execute(
-            INSERT_BATCH,
-            {
-                **stream,
-                "rows": orjson.dumps(rows).decode(),
-                "rejections": orjson.dumps(rejection_rows).decode(),
-                "expected_head": head,
-                "new_head": state.head,
-            },
-        )
-        counter_rows, inserted_rows, command_rows, _, _ = cursor.fetchone()
-    expected_commands = sum(1 for row in rows if row["command_id"] is not None)
-    if inserted_rows != len(rows) or command_rows != expected_commands:
-        raise _EventIdRaceError()
-    if rows and counter_rows != 1:
+        plan = _plan(jobs, _StreamState(head, stored, reserved, versions))
+        try:
+            cursor.execute(APPEND_BATCH, plan.params)
+        except IntegrityError as exc:  # another store of the tenant inserted one of our event ids
+            raise _EventIdRaceError() from exc
+        counter_rows = cursor.fetchone()[0]
+    if plan.rows and counter_rows != 1:
         raise AssertionError("counter moved while its row lock was held")  # cannot happen: defensive
-    return [
-        IngestResult(
-            batch_id=job.batch_id,
-            accepted=len(result.accepted),
-            rejections=[r for r, _ in rejections],
-            receipts=result.receipts,
-            sequence_start=first + 1 if result.accepted else None,
-            sequence_end=first + len(result.accepted) if result.accepted else None,
-            head=state.head,
-        )
-        for job, result, rejections, first in outcomes
-    ]
+    _known_heads[(jobs[0].tenant_id, jobs[0].store_id)] = plan.head
+    return plan.results()
+
+
+# The head this process last wrote or read per stream: the guess of the optimistic append.
+_known_heads: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
+_KNOWN_HEADS_MAX = 100_000
+
+
+def _append_optimistic(jobs: Sequence[IngestJob]) -> list[IngestResult] | None:
+    """The group in ONE autocommit statement, or ``None`` when the locked path must decide.
+
+    Classifies against the head this process last saw and nothing stored, seals, then appends
+    with ``append_batch_optimistic.sql``, which moves the counter only from that head and fails
+    on any stored event or command id. A wrong head is retried once with the head the statement
+    saw; anything else (a replay, a duplicate, a ``base_version``, a stream this process has not
+    written yet) goes to the locked path, whose answers are the reference: this one only skips
+    its round trips (lock, classification read, BEGIN, COMMIT) when they could not change them.
+    """
+    key = (jobs[0].tenant_id, jobs[0].store_id)
+    head = _known_heads.get(key)
+    if head is None or not settings.INGEST_OPTIMISTIC_APPEND:
+        return None
+    if any(event.base_version is not None for job in jobs for event in job.candidates):
+        return None
+    for _ in range(2):
+        plan = _plan(jobs, _StreamState(head, {}, set(), {}))
+        if plan.head == head or plan.depends_on_stored_rows():
+            return None
+        try:
+            counter_rows, seen_head = _execute_alone(APPEND_BATCH, plan.params)
+        except psycopg.Error:  # a stored event or command id (unique violation), or worse
+            return None
+        if counter_rows == 1:
+            if len(_known_heads) >= _KNOWN_HEADS_MAX:
+                _known_heads.clear()
+            _known_heads[key] = plan.head
+            return plan.results()
+        if seen_head is None:
+            return None
+        head = int(seen_head)
+    return None
+
+
+def _execute_alone(sql: str, params: dict[str, Any]) -> tuple[int, int | None]:
+    """Run one statement as its own transaction on the request's connection, below Django's
+    cursor wrappers (``db_transaction_duration_seconds`` times it). Inside a caller's transaction
+    (tests) it runs in a savepoint, so a failure leaves that transaction usable."""
+    connection.ensure_connection()
+    with timed_transaction("legacy_ingest"):
+        if connection.in_atomic_block:
+            with transaction.atomic():
+                return _raw_fetch(sql, params)
+        return _raw_fetch(sql, params)
+
+
+def _raw_fetch(sql: str, params: dict[str, Any]) -> tuple[int, int | None]:
+    raw: psycopg.Connection[Any] = connection.connection
+    with raw.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    assert row is not None
+    availability.statement_succeeded(connection.alias)
+    return int(row[0]), row[5]
 
 
 def _read_state(
@@ -404,7 +508,7 @@ def _stored_payload(
 def _rows(
     accepted: list[tuple[int, LegacyEvent]], tenant_id: uuid.UUID, store_id: uuid.UUID, seal: PayloadKey | None
 ) -> list[dict[str, Any]]:
-    """Rows for insert_batch.sql; payloads are sealed here when encrypted at rest (~5 µs per KB)."""
+    """Rows for append_batch.sql; payloads are sealed here when encrypted at rest (~5 µs per KB)."""
     return [
         {
             "sequence_number": sequence,

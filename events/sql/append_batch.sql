@@ -1,16 +1,23 @@
--- Append an accepted batch in ONE autocommit statement, without the counter lock round trip
--- (events/services/optimistic_append.py): the caller numbered the rows from the head it
--- believes the stream has, classified them against nothing stored, and sealed the payloads.
---   The counter moves only when it still holds that head (compare-and-set; the UPDATE waits
---   for the row lock like every writer and re-checks the head it then sees). Every insert is
---   conditioned on that move, so a wrong guess writes nothing and returns the head this
---   statement's snapshot saw. An event id, or a command id, that is already stored fails the
---   whole statement with a unique violation (no ON CONFLICT here): the caller then runs the
---   locked path, which classifies it (replay, duplicate). No base_version may be in the batch.
+-- Write a classified batch of one legacy stream in one statement: advance the counter from the
+-- head the rows were numbered from (compare-and-set), insert the events, bump entity versions,
+-- reserve command ids, and log the rejections (each row names the request it came from: with
+-- group commit one statement writes several requests' events). Two callers
+-- (events/services/ingest.py):
+--   * the locked path holds the counter row (lock_counter.sql) and classified against
+--     classify_batch.sql, so the head always matches; an event id another store of the tenant
+--     inserted meanwhile fails the statement (unique violation) and the transaction is retried;
+--   * the optimistic append runs it alone (autocommit) from the head the process last saw,
+--     having classified against nothing stored: a wrong head writes nothing and returns the
+--     head this statement saw; a stored event or command id fails it (no ON CONFLICT here), and
+--     the locked path then classifies the batch (replay, duplicate). No base_version then.
+-- Inserts are conditioned on the counter move, so nothing is written from a wrong head; the
+-- rejection log also when nothing is appended (new_head = expected_head: locked path only).
+-- The rows arrive as one jsonb array (no per-row parameters); payloads travel base64-encoded,
+-- already sealed when encrypted at rest (payload_format 1, payload_key_id; events/payload_crypto.py).
 -- Index: sequence_counters primary key; events primary key and events_tenant_event_id_key (one
 -- partition); primary keys of entity_versions and command_dedupe.
--- Locks: the counter row and the inserted/updated rows, until the statement commits.
--- Rows: one: counter_rows (1 = appended, 0 = wrong head or no stream yet), seen_head.
+-- Locks: the counter row and the inserted/updated rows.
+-- Rows: one: counter_rows (1 = appended), inserted, commands, versions, rejections, seen_head.
 WITH batch AS (
     SELECT *
     FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
@@ -65,7 +72,7 @@ WITH batch AS (
            decode(x.body, 'base64'), x.request_id
     FROM jsonb_to_recordset(%(rejections)s::jsonb) AS x(
         event_id uuid, reason text, message text, body text, request_id text)
-    WHERE EXISTS (SELECT 1 FROM counter)
+    WHERE EXISTS (SELECT 1 FROM counter) OR %(new_head)s = %(expected_head)s
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM counter) AS counter_rows,

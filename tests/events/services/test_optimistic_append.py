@@ -1,0 +1,82 @@
+"""The optimistic append against the real database: whatever the head guess, it answers and
+stores exactly what the locked path would.
+
+The property runs random request sequences (replays, reused event and command ids,
+``base_version``) on two empty streams of two tenants: once with the optimistic append on and a
+head guess that is sometimes right, sometimes stale or ahead (as when another process wrote the
+stream), once with it off (every request locks and classifies). Receipts, rejections and stored
+rows must be equal, and the stream gap-free. Payloads are sealed at rest (tests/settings.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from django.test import override_settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from events.services import ingest
+from events.services.ingest import _known_heads, _run_group
+from tests.events.helpers import head_of, stored_sequences
+from tests.events.services.test_event_ingest_group_commit import _answer, _job, _stored, event_spec
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+guess_shift = st.sampled_from([0, 0, 0, -1, -2, 1, 3, None])  # None: this process never saw the head
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    requests=st.lists(st.lists(event_spec, min_size=1, max_size=3), min_size=1, max_size=6),
+    shifts=st.lists(guess_shift, min_size=6, max_size=6),
+)
+def test_the_optimistic_append_answers_and_stores_what_the_locked_path_would(
+    requests: list[list[dict[str, Any]]], shifts: list[int | None]
+) -> None:
+    optimistic_tenant, locked_tenant, store_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+
+    optimistic = []
+    for specs, shift in zip(requests, shifts, strict=False):
+        key = (optimistic_tenant, store_id)
+        if shift is None:
+            _known_heads.pop(key, None)
+        elif key in _known_heads:
+            _known_heads[key] = max(_known_heads[key] + shift, 0)
+        optimistic.append(_run_group([_job(optimistic_tenant, store_id, specs)])[0])
+    with override_settings(INGEST_OPTIMISTIC_APPEND=False):
+        locked = [_run_group([_job(locked_tenant, store_id, specs)])[0] for specs in requests]
+
+    assert [_answer(r) for r in optimistic] == [_answer(r) for r in locked]  # type: ignore[arg-type]
+    final_head = head_of(locked_tenant, store_id)
+    assert head_of(optimistic_tenant, store_id) == final_head
+    assert _stored(optimistic_tenant) == _stored(locked_tenant)
+    assert stored_sequences(optimistic_tenant, store_id) == list(range(1, final_head + 1))
+
+
+def test_a_written_stream_is_appended_in_one_statement_and_a_replay_still_gets_its_receipt(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tenant_id, store_id = uuid.uuid4(), uuid.uuid4()
+    spec = {"event_id": uuid.uuid4(), "variant": "a", "entity_id": "order-1", "command_id": None, "base_version": None}
+    first = _run_group([_job(tenant_id, store_id, [spec])])[0]  # locked: the stream is new
+    assert _known_heads[(tenant_id, store_id)] == 1
+
+    calls: list[str] = []
+    original = ingest._execute_alone
+
+    def counting(sql: str, params: dict[str, Any]) -> Any:
+        calls.append(sql)
+        return original(sql, params)
+
+    monkeypatch.setattr(ingest, "_execute_alone", counting)
+    second = _run_group([_job(tenant_id, store_id, [{**spec, "event_id": uuid.uuid4()}])])[0]
+    replay = _run_group([_job(tenant_id, store_id, [spec])])[0]
+
+    assert _answer(first)[1][0][1:] == (1, False)  # type: ignore[arg-type]
+    assert _answer(second)[1][0][1:] == (2, False)  # type: ignore[arg-type]
+    assert _answer(replay)[1] == [(spec["event_id"], 1, True)]  # type: ignore[arg-type]
+    assert len(calls) == 2  # second: appended alone; replay: tried alone, refused, then locked
+    assert stored_sequences(tenant_id, store_id) == [1, 2]
