@@ -2,17 +2,20 @@
 
 Each script's ``done()`` prints one line ``WRK_JSON {...}`` (``loadtest/lua/common.lua``):
 wrk's own summary (duration, completed requests, bytes, errors by kind), the threads' count
-of requests sent, and latency percentiles in microseconds from wrk's HdrHistogram.
-``parse_output`` turns it into a :class:`WrkSummary`.
+of requests sent (and, at a fixed rate, started late), latency percentiles in microseconds and,
+with ``WRK_HISTOGRAM=1``, every distinct latency with its count. ``parse_output`` turns it into
+a :class:`WrkSummary`; ``merged_percentiles`` combines the histograms of wrk processes that ran
+side by side (the fixed-rate read mix runs one per request kind).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import resource
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +40,8 @@ class WrkSummary:
     errors: dict[str, int]  # connect, read, write, status (non-2xx/3xx), timeout
     latency_ms: dict[str, float]  # p50, p90, p95, p99, p99.9, min, max, mean
     exhausted_threads: int = 0  # bodies.lua: threads that ran out of prepared bodies
+    late: int = 0  # get.lua at a fixed rate: requests that started > 10 ms after their slot
+    histogram: tuple[tuple[float, int], ...] = ()  # (latency ms, count), with WRK_HISTOGRAM=1
 
     @property
     def failed(self) -> int:
@@ -74,7 +79,31 @@ def parse_output(stdout: str) -> WrkSummary:
         errors={k: int(v) for k, v in data["errors"].items()},
         latency_ms=latency_ms,
         exhausted_threads=int(data.get("exhausted_threads", 0)),
+        late=int(data.get("late", 0)),
+        histogram=tuple((value / 1000, int(count)) for value, count in data.get("histogram", [])),
     )
+
+
+def merged_percentiles(histograms: Sequence[Sequence[tuple[float, int]]], qs: Sequence[float]) -> dict[float, float]:
+    """The ``qs`` quantiles (0..1) of several (value, count) histograms taken together (nearest rank)."""
+    counts: dict[float, int] = {}
+    for histogram in histograms:
+        for value, count in histogram:
+            counts[value] = counts.get(value, 0) + count
+    total = sum(counts.values())
+    out = dict.fromkeys(qs, 0.0)
+    if not total:
+        return out
+    ordered = sorted(counts.items())
+    for q in qs:
+        rank = max(1, math.ceil(q * total))
+        seen = 0
+        for value, count in ordered:
+            seen += count
+            if seen >= rank:
+                out[q] = value
+                break
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +118,60 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+@dataclass(frozen=True, slots=True)
+class WrkSpec:
+    """One wrk process: ``wrk -t threads -c connections -d seconds -s lua/script url`` with ``env``."""
+
+    script: str
+    url: str
+    connections: int
+    threads: int
+    seconds: float
+    env: Mapping[str, str]
+    timeout_seconds: int = 30
+
+    def command(self) -> list[str]:
+        return [
+            wrk_binary(),
+            f"-t{max(1, min(self.threads, self.connections))}",
+            f"-c{self.connections}",
+            f"-d{max(1, round(self.seconds))}s",
+            f"--timeout={self.timeout_seconds}s",
+            "-s",
+            str(LUA / self.script),
+            self.url,
+        ]
+
+
+def run_many(specs: Sequence[WrkSpec]) -> tuple[list[WrkSummary], float]:
+    """Run the wrk processes side by side; their summaries and their CPU seconds together."""
+    before = children_cpu()
+    processes = [
+        subprocess.Popen(  # noqa: S603  (wrk from PATH, our arguments)
+            spec.command(), env=dict(spec.env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for spec in specs
+    ]
+    outputs = []
+    for spec, process in zip(specs, processes, strict=True):
+        try:
+            stdout, stderr = process.communicate(timeout=spec.seconds + 120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            stdout, stderr = process.communicate()
+        outputs.append((process.returncode, stdout, stderr))
+    cpu = children_cpu() - before
+    summaries = []
+    for code, stdout, stderr in outputs:
+        if code != 0:
+            raise RuntimeError(f"wrk exited {code}: {(stderr or stdout)[-1500:]}")
+        try:
+            summaries.append(parse_output(stdout))
+        except (ValueError, KeyError) as exc:
+            raise RuntimeError(f"{exc}; wrk said: {(stdout + stderr)[-1500:]}") from exc
+    return summaries, cpu
+
+
 def run_wrk(
     script: str,
     url: str,
@@ -99,27 +182,7 @@ def run_wrk(
     env: Mapping[str, str],
     timeout_seconds: int = 30,
 ) -> WrkRun:
-    """``wrk -t threads -c connections -d seconds -s lua/script url``; raises when it fails."""
-    threads = max(1, min(threads, connections))
-    command = [
-        wrk_binary(),
-        f"-t{threads}",
-        f"-c{connections}",
-        f"-d{max(1, round(seconds))}s",
-        f"--timeout={timeout_seconds}s",
-        "-s",
-        str(LUA / script),
-        url,
-    ]
-    before = children_cpu()
-    done = subprocess.run(  # noqa: S603  (wrk from PATH, our arguments)
-        command, env=dict(env), capture_output=True, text=True, check=False, timeout=seconds + 120
-    )
-    cpu = children_cpu() - before
-    if done.returncode != 0:
-        raise RuntimeError(f"wrk exited {done.returncode}: {(done.stderr or done.stdout)[-1500:]}")
-    try:
-        summary = parse_output(done.stdout)
-    except (ValueError, KeyError) as exc:
-        raise RuntimeError(f"{exc}; wrk said: {(done.stdout + done.stderr)[-1500:]}") from exc
-    return WrkRun(summary, cpu, command)
+    """One wrk process; raises when it fails."""
+    spec = WrkSpec(script, url, connections, threads, seconds, env, timeout_seconds)
+    [summary], cpu = run_many([spec])
+    return WrkRun(summary, cpu, spec.command())

@@ -8,7 +8,8 @@
 -- threads never share a random sequence. Event ids are v4-shaped UUIDs made of random bits, the
 -- run nonce, the thread number and a per-thread counter: unique within a run by construction,
 -- random in their leading bits like any client's v4 ids (index inserts are not sequential).
--- done() prints one line "WRK_JSON {...}" with wrk's summary and latency percentiles (µs).
+-- done() prints one line "WRK_JSON {...}" with wrk's summary and latency percentiles (µs), and
+-- with WRK_HISTOGRAM=1 every distinct latency with its count.
 -- This file defines wrk's setup() and done() for every script; a script defines init() (calling
 -- common.init()) and request().
 
@@ -106,9 +107,10 @@ end
 
 -- done() runs once in the main state after the threads stopped.
 function done(summary, latency, requests)
-  local sent, exhausted = 0, 0
+  local sent, exhausted, late = 0, 0, 0
   for _, t in ipairs(threads) do
     sent = sent + (t:get("sent") or 0)
+    late = late + (t:get("late") or 0)
     if t:get("exhausted") then
       exhausted = exhausted + 1
     end
@@ -121,6 +123,7 @@ function done(summary, latency, requests)
     string.format('"sent": %d', sent),
     string.format('"threads": %d', #threads),
     string.format('"exhausted_threads": %d', exhausted),
+    string.format('"late": %d', late),
     string.format(
       '"errors": {"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}',
       e.connect,
@@ -145,6 +148,15 @@ function done(summary, latency, requests)
       table.concat(pct, ", ")
     )
   )
+  if os.getenv("WRK_HISTOGRAM") == "1" then
+    -- Every distinct latency (µs) with its count, so the runner can merge several wrk runs exactly.
+    local pairs_ = {}
+    for i = 1, #latency do
+      local value, count = latency(i)
+      table.insert(pairs_, string.format("[%d, %d]", value, count))
+    end
+    table.insert(parts, '"histogram": [' .. table.concat(pairs_, ", ") .. "]")
+  end
   io.write("\nWRK_JSON {" .. table.concat(parts, ", ") .. "}\n")
 end
 
