@@ -137,6 +137,9 @@ class BackgroundSummary:
     projection_zero_after: float | None  # seconds after the load stopped until it was 0 for good
     commitment_zero_after: float | None
     peak_events_per_second: float  # from the sequenced series (1 s buckets)
+    projection_left: int = 0  # backlogs at the last sample (0 when drained)
+    commitment_left: int = 0
+    projection_drain_rate: float = 0.0  # events/s the projection backlog fell by after the load
 
     @property
     def both_zero_after(self) -> float | None:
@@ -170,6 +173,11 @@ def rates(samples: Sequence[LagSample]) -> list[tuple[float, float]]:
 
 def summarize(samples: Sequence[LagSample], load_start: float, load_end: float) -> BackgroundSummary:
     during = [s for s in samples if load_start <= s.t <= load_end]
+    after = [s for s in samples if s.t >= load_end]
+    drain_rate = 0.0
+    if len(after) >= 2 and after[-1].t > after[0].t:
+        drain_rate = max(0.0, (after[0].projection_total - after[-1].projection_total) / (after[-1].t - after[0].t))
+    last = samples[-1] if samples else None
     return BackgroundSummary(
         load_seconds=load_end - load_start,
         max_projection_lag=max((s.projection for s in during), default=0),
@@ -179,4 +187,7 @@ def summarize(samples: Sequence[LagSample], load_start: float, load_end: float) 
         projection_zero_after=zero_for_good(samples, load_end, "projection"),
         commitment_zero_after=zero_for_good(samples, load_end, "commitment"),
         peak_events_per_second=max((r for t, r in rates(samples) if load_start < t <= load_end + 1), default=0.0),
+        projection_left=last.projection_total if last else 0,
+        commitment_left=last.commitment_total if last else 0,
+        projection_drain_rate=drain_rate,
     )

@@ -113,6 +113,13 @@ def sustained_lines(s: SustainedResult, plot: Path | None, report_dir: Path) -> 
         f"{per_event} per event.",
         "",
     ]
+    if not s.drained:
+        lines += [
+            f"Left when the wait ended: {b.projection_left:,} events to project, {b.commitment_left:,} to commit; "
+            f"the projection backlog fell by {fmt_number(b.projection_drain_rate)} events/s after the load "
+            "(raise --drain-timeout to wait longer).",
+            "",
+        ]
     if plot is not None:
         lines += [f"![throughput and lag over time]({plot.relative_to(report_dir)})", ""]
     return lines

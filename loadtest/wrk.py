@@ -130,10 +130,14 @@ class WrkSpec:
     env: Mapping[str, str]
     timeout_seconds: int = 30
 
+    @property
+    def wrk_threads(self) -> int:
+        return max(1, min(self.threads, self.connections))
+
     def command(self) -> list[str]:
         return [
             wrk_binary(),
-            f"-t{max(1, min(self.threads, self.connections))}",
+            f"-t{self.wrk_threads}",
             f"-c{self.connections}",
             f"-d{max(1, round(self.seconds))}s",
             f"--timeout={self.timeout_seconds}s",
@@ -148,7 +152,11 @@ def run_many(specs: Sequence[WrkSpec]) -> tuple[list[WrkSummary], float]:
     before = children_cpu()
     processes = [
         subprocess.Popen(  # noqa: S603  (wrk from PATH, our arguments)
-            spec.command(), env=dict(spec.env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            spec.command(),
+            env={**spec.env, "WRK_THREADS": str(spec.wrk_threads)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for spec in specs
     ]

@@ -16,6 +16,9 @@ function init(args)
 end
 
 function request()
+  if common.dry_run() then
+    return wrk.format("GET", "/")
+  end
   position = position + 1
   if position > #bodies then
     exhausted = true

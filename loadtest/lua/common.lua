@@ -55,14 +55,12 @@ function M.lines(name, keep)
 end
 
 -- setup() runs once per thread in the main Lua state, before the threads start.
+-- wrk starts each thread right after its setup() and init(), before the next thread's setup(),
+-- so the number of threads comes from WRK_THREADS (set by loadtest/wrk.py), not from counting here.
 function setup(thread)
   numbered = numbered + 1
   thread:set("thread_no", numbered)
-  thread:set("thread_count", 0) -- filled below once all are known
   table.insert(threads, thread)
-  for _, t in ipairs(threads) do
-    t:set("thread_count", numbered)
-  end
 end
 
 -- Call from the script's init() (each thread's state; thread_no was set by setup()).
@@ -71,11 +69,25 @@ function M.init()
   for _ = 1, 10 do
     math.random() -- the first values after seeding are poorly mixed in some Lua versions
   end
+  thread_count = tonumber(M.env("WRK_THREADS", "1"))
   M.nonce = tonumber(M.env("WRK_NONCE", "0"), 16) % 4096
   M.counter = 0
   sent = 0 -- read back by done() through thread:get("sent")
   wrk.headers["Authorization"] = "ApiKey " .. M.env("WRK_API_KEY", "none")
   wrk.headers["Content-Type"] = "application/json"
+end
+
+-- wrk calls the first thread's request() once right after its init(), to see how many requests
+-- the returned string holds, and throws the result away. Scripts start request() with
+--   if common.dry_run() then return wrk.format("GET", "/") end
+-- so that call consumes no prepared body and counts nothing.
+local dry_run_done = false
+function M.dry_run()
+  if dry_run_done or thread_no ~= 1 then
+    return false
+  end
+  dry_run_done = true
+  return true
 end
 
 local function hex(n, width)

@@ -37,6 +37,9 @@ if rate > 0 then
 end
 
 function request()
+  if common.dry_run() then
+    return wrk.format("GET", "/")
+  end
   position = position % #paths + 1
   sent = sent + 1
   return wrk.format("GET", paths[position])

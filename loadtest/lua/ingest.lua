@@ -28,6 +28,9 @@ function init(args)
 end
 
 function request()
+  if common.dry_run() then
+    return wrk.format("GET", "/")
+  end
   iteration = iteration + 1
   sent = sent + 1
   local store = store_id((thread_no * 7 + iteration) % streams)
