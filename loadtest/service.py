@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -133,16 +134,17 @@ def server_command(server: str, app: str, env: dict[str, str]) -> list[str]:
     gunicorn reads ``docker/gunicorn.conf.py`` itself; granian gets that file's worker and
     thread counts (and timeout) on its command line.
     """
-    binary = Path(sys.executable).with_name(server)
-    if server == "gunicorn":
-        return [str(binary), "-c", "docker/gunicorn.conf.py", app]
-    if server != "granian":
+    if server not in SERVERS:
         raise ValueError(f"unknown server {server!r}")
-    if not binary.exists():
-        raise SystemExit("granian is not installed in this venv (pip install granian) ")
+    beside = Path(sys.executable).with_name(server)
+    binary = str(beside) if beside.exists() else shutil.which(server)
+    if binary is None:
+        raise SystemExit(f"{server} is not installed (neither in this venv nor on PATH)")
+    if server == "gunicorn":
+        return [binary, "-c", "docker/gunicorn.conf.py", app]
     c = server_settings(env)
     return [
-        str(binary),
+        binary,
         "--interface",
         "wsgi",
         "--host",
