@@ -76,8 +76,11 @@ def _parser() -> argparse.ArgumentParser:
     capacity.add_argument("--warmup", default="2s", help="unmeasured load before each target (default 2s)")
     capacity.add_argument("--rate", type=float, default=200.0, help="requests/s of the fixed-rate reads (200)")
     capacity.add_argument("--sustained", default="60s", help="sustained batched run with lag sampling; 0 = none")
-    capacity.add_argument("--drain-timeout", default="300s", help="longest wait for the background to catch up")
+    capacity.add_argument(
+        "--drain-timeout", default="15m", help="longest wait for the background to catch up (default 15m)"
+    )
     capacity.add_argument("--anchor-port", type=int, help="default: --port + 1")
+    capacity.add_argument("--note", help="a line put at the top of the report (what this run is for)")
     parser.add_argument("--keep-database", action="store_true", help="keep the scratch database afterwards")
     parser.add_argument("--url", "--base-url", dest="url", default=os.environ.get("BASE_URL", "http://127.0.0.1:8080"))
     parser.add_argument("--api-key", default=os.environ.get("API_KEY"))

@@ -39,7 +39,9 @@ def _preamble(args: argparse.Namespace, cfg: CapacityConfig, anchor_config: str,
         else f"a running service at {s.url} (web, worker and beat found by command line unless --service-pid)"
     )
     load = os.getloadavg()
+    note = [f"**{args.note}**", ""] if args.note else []
     return [
+        *note,
         f"Started {started:%Y-%m-%d %H:%M} UTC at commit `{_commit()}`; {cfg.seconds:g} s per target after a "
         f"{cfg.warmup:g} s warm-up, wrk with {cfg.connections} connections on {cfg.threads} threads, ceiling "
         f"{cfg.ceiling_seconds:g} s on {cfg.ceiling_connections} connections, fixed-rate reads at {cfg.rate:g} "

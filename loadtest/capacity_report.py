@@ -206,8 +206,12 @@ def plot_throughput_and_cpu(results: Sequence[WorkloadResult], path: Path) -> bo
         right.set_title(f"CPU µs per {r.workload.unit}", fontsize=9)
         right.invert_yaxis()
         right.grid(alpha=0.3, axis="x")
-    axes[0][1].legend(loc="lower right", fontsize=7)
-    _save(fig, path)
+    handles, labels = axes[0][1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(GROUPS), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / (2.3 * len(rows))))  # room for the legend on top
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
     return True
 
 
