@@ -41,6 +41,7 @@ class WrkSummary:
     latency_ms: dict[str, float]  # p50, p90, p95, p99, p99.9, min, max, mean
     exhausted_threads: int = 0  # bodies.lua: threads that ran out of prepared bodies
     late: int = 0  # get.lua at a fixed rate: requests that started > 10 ms after their slot
+    finished_seconds: float = 0.0  # bodies.lua: every thread ran out; the longest first-to-last time
     histogram: tuple[tuple[float, int], ...] = ()  # (latency ms, count), with WRK_HISTOGRAM=1
 
     @property
@@ -80,6 +81,7 @@ def parse_output(stdout: str) -> WrkSummary:
         latency_ms=latency_ms,
         exhausted_threads=int(data.get("exhausted_threads", 0)),
         late=int(data.get("late", 0)),
+        finished_seconds=int(data.get("finished_us", 0)) / 1e6,
         histogram=tuple((value / 1000, int(count)) for value, count in data.get("histogram", [])),
     )
 

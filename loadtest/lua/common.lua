@@ -119,10 +119,11 @@ end
 
 -- done() runs once in the main state after the threads stopped.
 function done(summary, latency, requests)
-  local sent, exhausted, late = 0, 0, 0
+  local sent, exhausted, late, finished = 0, 0, 0, 0
   for _, t in ipairs(threads) do
     sent = sent + (t:get("sent") or 0)
     late = late + (t:get("late") or 0)
+    finished = math.max(finished, t:get("finished_us") or 0)
     if t:get("exhausted") then
       exhausted = exhausted + 1
     end
@@ -136,6 +137,7 @@ function done(summary, latency, requests)
     string.format('"threads": %d', #threads),
     string.format('"exhausted_threads": %d', exhausted),
     string.format('"late": %d', late),
+    string.format('"finished_us": %d', exhausted == #threads and finished or 0),
     string.format(
       '"errors": {"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}',
       e.connect,

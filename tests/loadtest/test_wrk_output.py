@@ -159,10 +159,14 @@ def test_get_lua_walks_its_paths_and_at_a_fixed_rate_sends_about_that_many(recor
     assert sum(c for _, c in run.summary.histogram) == run.summary.requests
 
 
-def test_bodies_lua_posts_each_prepared_body_once_then_its_threads_stop(recorder: str, tmp_path: Path) -> None:
+def test_bodies_lua_posts_each_prepared_body_once_and_counts_every_answer_before_stopping(
+    recorder: str, tmp_path: Path
+) -> None:
     bodies = tmp_path / "bodies.ndjson"
     bodies.write_text("".join(json.dumps({"events": [{"event_id": str(n)}]}) + "\n" for n in range(7)))
     run = run_wrk("bodies.lua", recorder, connections=2, threads=2, seconds=1, env={"WRK_BODIES": str(bodies)})
     posted = sorted(int(json.loads(b)["events"][0]["event_id"]) for b in _Recorder.bodies)
     assert posted == list(range(7))
     assert run.summary.exhausted_threads == 2
+    assert run.summary.requests == 7  # every answer counted: threads stop only after their last response
+    assert 0 < run.summary.finished_seconds < run.summary.seconds
