@@ -228,6 +228,8 @@ def scratch_service(
         # As `make run` and production: receipts signed, payloads sealed at rest (fresh keys).
         "VES_SEQUENCER_SIGNING_KEY": os.environ.get("VES_SEQUENCER_SIGNING_KEY") or os.urandom(32).hex(),
         "PAYLOAD_ENCRYPTION_KEYS": os.environ.get("PAYLOAD_ENCRYPTION_KEYS") or f"1:{os.urandom(32).hex()}",
+        # With a keyring the default mode already seals; `required` makes a missing key an error.
+        "PAYLOAD_ENCRYPTION_MODE": os.environ.get("PAYLOAD_ENCRYPTION_MODE") or "required",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # gunicorn.conf.py picks a per-port directory
     _manage(env, "migrate", "--no-input", "-v", "0")
