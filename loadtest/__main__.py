@@ -1,8 +1,14 @@
-"""k6 load tests with a same-run database ceiling, Markdown report and plots (issue 9).
+"""k6 load tests with a same-run database ceiling, Markdown report and plots (issue 9); capacity runs with wrk.
 
     python -m loadtest --start-service --suite headline [--duration 60]
     python -m loadtest --url http://127.0.0.1:8080 --api-key KEY --scenario ingest-b100-s64 [--vus 8 16]
+    python -m loadtest --capacity --start-service [--duration 30s] [--connections 16] [--workload NAME ...]
     python -m loadtest --list
+
+``--capacity`` (``loadtest.capacity``, ADR 0015): per workload the raw PostgreSQL ceiling, the
+bare-insert anchor and the service as deployed (web, Celery worker and beat), driven by wrk,
+with CPU per event per process group, then a sustained batched run with projection and
+commitment lag; see docs/performance.md, "Capacity runs (wrk)".
 
 For each scenario: seed what it reads (through the API), measure the raw database ceiling of
 its transaction shape with psycopg (``loadtest.ceiling``), run its k6 script with CPU sampling,
@@ -26,11 +32,12 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from loadtest.capacity import DEFAULT_WORKLOADS, WORKLOADS
 from loadtest.cpu import descendants, snapshot
 from loadtest.report import ScenarioResult, evaluate, plot_overview, render
 from loadtest.runner import RunConfig, run_scenario
 from loadtest.scenarios import CATALOGUE, SUITES, Scenario
-from loadtest.service import Service, scratch_service
+from loadtest.service import SERVERS, Service, scratch_service
 
 HERE = Path(__file__).resolve().parent
 DEMO_TENANT = "00000000-0000-0000-0000-000000000001"
@@ -39,6 +46,8 @@ DEMO_TENANT = "00000000-0000-0000-0000-000000000001"
 def parse_duration(text: str) -> int:
     """Seconds from ``60``, ``60s`` or ``2m``."""
     text = text.strip()
+    if text.endswith("ms"):
+        raise ValueError(f"durations are whole seconds: {text}")
     if text.endswith("m"):
         return int(float(text[:-1]) * 60)
     return int(float(text.removesuffix("s")))
@@ -50,11 +59,28 @@ def _parser() -> argparse.ArgumentParser:
     what.add_argument("--suite", choices=sorted(SUITES), help="headline: every target row of issue 9")
     what.add_argument("--scenario", action="append", choices=sorted(CATALOGUE), help="repeatable")
     what.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    what.add_argument("--capacity", action="store_true", help="capacity run with wrk: ceiling, anchor, service")
     parser.add_argument("--profile", choices=["smoke", "sustained", "stress"], default="sustained")
-    parser.add_argument("--duration", default="60s", help="per scenario (default 60s)")
+    parser.add_argument("--duration", help="per scenario (default 60s) / per target of a capacity workload (30s)")
     parser.add_argument("--vus", type=int, nargs="+", help="override the scenario's VUs; several = one run each")
     parser.add_argument("--start-service", action="store_true", help="gunicorn on a scratch database")
     parser.add_argument("--port", type=int, default=8120, help="port of --start-service (default 8120)")
+    capacity = parser.add_argument_group("capacity runs (--capacity)")
+    capacity.add_argument(
+        "--workload", action="append", choices=sorted(WORKLOADS), help="repeatable; default all but ves-b100"
+    )
+    capacity.add_argument("--server", choices=SERVERS, default="gunicorn", help="web server of the service and anchor")
+    capacity.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
+    capacity.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    capacity.add_argument("--ceiling-connections", type=int, help="default: --connections")
+    capacity.add_argument("--warmup", default="2s", help="unmeasured load before each target (default 2s)")
+    capacity.add_argument("--rate", type=float, default=200.0, help="requests/s of the fixed-rate reads (200)")
+    capacity.add_argument("--sustained", default="60s", help="sustained batched run with lag sampling; 0 = none")
+    capacity.add_argument(
+        "--drain-timeout", default="15m", help="longest wait for the background to catch up (default 15m)"
+    )
+    capacity.add_argument("--anchor-port", type=int, help="default: --port + 1")
+    capacity.add_argument("--note", help="a line put at the top of the report (what this run is for)")
     parser.add_argument("--keep-database", action="store_true", help="keep the scratch database afterwards")
     parser.add_argument("--url", "--base-url", dest="url", default=os.environ.get("BASE_URL", "http://127.0.0.1:8080"))
     parser.add_argument("--api-key", default=os.environ.get("API_KEY"))
@@ -74,7 +100,13 @@ def _service(args: argparse.Namespace) -> Iterator[Service]:
     if not args.database_url:
         raise SystemExit("DATABASE_URL (or --database-url) is required: the ceiling runs on the service's database")
     if args.start_service:
-        with scratch_service(args.database_url, args.port, keep_database=args.keep_database) as service:
+        with scratch_service(
+            args.database_url,
+            args.port,
+            keep_database=args.keep_database,
+            background=args.capacity,
+            server=args.server,
+        ) as service:
             yield service
         return
     if not args.api_key:
@@ -120,7 +152,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.list:
         for name, s in CATALOGUE.items():
             print(f"{name:18} {s.script:18} {s.vus:3} VUs  {s.title}")
+        for name, w in WORKLOADS.items():
+            print(f"{name:18} --capacity{'' if name in DEFAULT_WORKLOADS else ' (opt-in)':10}      {w.title}")
         return 0
+    if args.capacity:
+        from loadtest.capacity_main import run as run_capacity
+
+        return run_capacity(args, _service)
+    args.duration = args.duration or "60s"
     scenarios: tuple[Scenario, ...] = (
         SUITES[args.suite] if args.suite else tuple(CATALOGUE[n] for n in args.scenario or ["reference"])
     )

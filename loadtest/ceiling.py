@@ -8,8 +8,9 @@ transaction runs, taken from the project's own SQL files (``events/sql/``), for 
   with the same columns and a payload of the same size, entity versions), commit;
 * ``ves``: the same with stream kind 2, ``classify_ves_batch.sql`` and ``insert_ves_batch.sql``
   (receipt columns filled with random bytes: signatures are verified before the transaction);
-* ``reads``: ``select_event_by_id.sql``, ``select_entity_events.sql`` (a page of 100) and
-  ``select_event_range.sql`` (100 events), in turn, on the seeded stream.
+* ``reads``: ``select_event_by_id.sql``, ``select_entity_events.sql`` (a page of 100, or the
+  shape's ``page``) and ``select_event_range.sql`` (100 events), in turn, on the seeded stream;
+* ``head``: ``select_head.sql`` on the seeded stream; ``by_id``: ``select_event_by_id.sql``.
 
 Writes go to scratch streams of a fresh tenant, deleted afterwards. Everything the
 application does outside the transaction (HTTP, parsing, validation, hashing) is absent, so
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import math
 import os
 import statistics
 import threading
@@ -44,13 +44,16 @@ from events.sql import (
     SELECT_ENTITY_EVENTS,
     SELECT_EVENT_BY_ID,
     SELECT_EVENT_RANGE,
+    SELECT_HEAD,
 )
 from loadtest.scenarios import CeilingShape
 from loadtest.sql import DELETE_SCRATCH_TENANT
+from loadtest.stats import percentile
 
 LEGACY_KIND = 1
 NIL_AGENT = uuid.UUID(int=0)  # what the service stores when a batch names no agent
 VES_KIND = 2
+READ_KINDS = frozenset({"reads", "head", "by_id"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,7 @@ class CeilingResult:
     events: int
     p50_ms: float
     p99_ms: float
+    p95_ms: float = 0.0
 
     @property
     def events_per_second(self) -> float:
@@ -222,17 +226,21 @@ class _Writer:
 
 
 class _Reader:
-    """One connection's read for the ``reads`` shape: by id, entity page, range, in turn."""
+    """One connection's read: for ``reads`` by id, entity page, range, in turn; else its one read."""
 
-    def __init__(self, fixture: ReadFixture) -> None:
+    def __init__(self, fixture: ReadFixture, shape: CeilingShape) -> None:
         self.fixture = fixture
+        self.shape = shape
 
     def __call__(self, conn: psycopg.Connection[Any], index: int, iteration: int) -> int:
         f = self.fixture
         pick = (index * 7 + iteration) * 2654435761
-        which = iteration % 3
+        which = {"head": 3, "by_id": 0}.get(self.shape.kind, iteration % 3)
         with conn.cursor() as cursor:
-            if which == 0:
+            if which == 3:
+                head = {"tenant_id": f.tenant_id, "store_id": f.store_id, "stream_kind": LEGACY_KIND}
+                cursor.execute(SELECT_HEAD, head)
+            elif which == 0:
                 params: dict[str, Any] = {"tenant_id": f.tenant_id, "event_id": f.event_ids[pick % len(f.event_ids)]}
                 cursor.execute(SELECT_EVENT_BY_ID, params)
             elif which == 1:
@@ -242,7 +250,7 @@ class _Reader:
                     "store_id": f.store_id,
                     "entity_type": entity_type,
                     "entity_id": entity_id,
-                    "limit": 100,
+                    "limit": self.shape.page,
                     "offset": 0,
                 }
                 cursor.execute(SELECT_ENTITY_EVENTS, params)
@@ -258,12 +266,19 @@ Work = Callable[[psycopg.Connection[Any], int, int], int]
 
 
 def _run_threads(
-    database_url: str, work: Work, connections: int, seconds: float
+    database_url: str, work: Work, connections: int, seconds: float, at_end: Callable[[], None] | None = None
 ) -> tuple[int, int, list[float], float]:
+    """``connections`` threads run ``work`` until the deadline; ``at_end`` runs before they disconnect.
+
+    (A backend's CPU can be read from /proc only while it lives, so the caller's CPU snapshot
+    after the run goes in ``at_end``.)
+    """
     errors: list[BaseException] = []
     totals = [(0, 0)] * connections
     latencies: list[list[float]] = [[] for _ in range(connections)]
     start_barrier = threading.Barrier(connections + 1)
+    end_barrier = threading.Barrier(connections + 1)
+    release = threading.Event()
     go = threading.Event()
     deadline = [0.0]
 
@@ -279,9 +294,12 @@ def _run_threads(
                     latencies[index].append(time.perf_counter() - began)
                     done += 1
                 totals[index] = (done, events)
+                end_barrier.wait()
+                release.wait()
         except BaseException as exc:  # reported after the join, the measurement is void
             errors.append(exc)
             start_barrier.abort()
+            end_barrier.abort()
 
     threads = [threading.Thread(target=loop, args=(i,), daemon=True) for i in range(connections)]
     for thread in threads:
@@ -291,22 +309,21 @@ def _run_threads(
     began = time.monotonic()
     deadline[0] = began + seconds
     go.set()
-    for thread in threads:
-        thread.join()
+    with contextlib.suppress(threading.BrokenBarrierError):
+        end_barrier.wait()
     elapsed = time.monotonic() - began
+    try:
+        if at_end is not None and not errors:
+            at_end()
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join()
     if errors:
-        raise RuntimeError(f"ceiling measurement failed: {errors[0]!r}") from errors[0]
+        first = next((e for e in errors if not isinstance(e, threading.BrokenBarrierError)), errors[0])
+        raise RuntimeError(f"ceiling measurement failed: {first!r}") from first
     merged = [x for per in latencies for x in per]
     return sum(t for t, _ in totals), sum(e for _, e in totals), merged, elapsed
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The ``q`` quantile (0..1) of ``values`` (nearest rank; 0 for no values)."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1))
-    return ordered[rank]
 
 
 def measure_ceiling(
@@ -319,25 +336,26 @@ def measure_ceiling(
     reads: ReadFixture | None = None,
     tenant_id: uuid.UUID | None = None,
     cleanup: bool = True,
+    at_end: Callable[[], None] | None = None,
 ) -> CeilingResult:
     """Run ``shape`` on ``connections`` parallel connections for ``seconds`` and count.
 
     Writes go to a fresh tenant (``tenant_id``, default a new one), deleted afterwards unless
-    ``cleanup`` is false.
+    ``cleanup`` is false. ``at_end`` runs when the time is up, while the connections are still open.
     """
     tenant_id = tenant_id or uuid.uuid4()
     work: Work
-    if shape.kind == "reads":
+    if shape.kind in READ_KINDS:
         if reads is None:
-            raise ValueError("the reads ceiling needs the seeded fixture")
-        work = _Reader(reads)
+            raise ValueError(f"the {shape.kind} ceiling needs the seeded fixture")
+        work = _Reader(reads, shape)
     else:
         work = _Writer(shape, tenant_id, payload_bytes)
     # The deadline is set once every thread holds a connection, so connecting is not timed.
     try:
-        transactions, events, latencies, elapsed = _run_threads(database_url, work, connections, seconds)
+        transactions, events, latencies, elapsed = _run_threads(database_url, work, connections, seconds, at_end)
     finally:
-        if cleanup and shape.kind != "reads":
+        if cleanup and shape.kind not in READ_KINDS:
             delete_scratch_tenant(database_url, tenant_id)
     return CeilingResult(
         shape=shape,
@@ -347,6 +365,7 @@ def measure_ceiling(
         events=events,
         p50_ms=statistics.median(latencies) * 1000 if latencies else 0.0,
         p99_ms=percentile(latencies, 0.99) * 1000,
+        p95_ms=percentile(latencies, 0.95) * 1000,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -126,3 +126,14 @@ def cpu_use(before: Snapshot, after: Snapshot, *, service_root: int | None, post
         load_start=before.load,
         load_end=after.load,
     )
+
+
+def tree_cpu(before: Snapshot, after: Snapshot, root: int) -> float:
+    """CPU seconds of ``root`` and every process below it between the snapshots."""
+    pids = descendants(after.processes, root) | descendants(before.processes, root)
+    return cpu_delta(before.processes, after.processes, pids)
+
+
+def matching_cpu(before: Snapshot, after: Snapshot, match: Callable[[ProcInfo], bool]) -> float:
+    """CPU seconds of every process ``match`` accepts (as seen in the later snapshot)."""
+    return cpu_delta(before.processes, after.processes, {p for p, i in after.processes.items() if match(i)})

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loadtest.ceiling import percentile
+from loadtest.stats import percentile
 
 HERE = Path(__file__).resolve().parent
 THRESHOLDS_CROSSED = 99  # k6's exit code when a threshold fails (the run itself completed)

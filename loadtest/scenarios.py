@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 FixtureKind = Literal["none", "queries", "mixed", "ves"]
-CeilingKind = Literal["legacy", "ves", "reads"]
+CeilingKind = Literal["legacy", "ves", "reads", "head", "by_id"]
 
 MAX_ERROR_RATE = 0.001  # issue 9: error rate < 0.1 %
 
@@ -37,11 +37,16 @@ class Target:
 
 @dataclass(frozen=True, slots=True)
 class CeilingShape:
-    """The database work of one request of the scenario, replayed without the application."""
+    """The database work of one request of the scenario, replayed without the application.
+
+    ``reads``: by id, an entity page of ``page`` events, a range of 100, in turn; ``head`` and
+    ``by_id``: that one read statement.
+    """
 
     kind: CeilingKind
     batch: int = 1
     streams: int = 1
+    page: int = 100
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,16 +2,24 @@
 
 The service is started exactly as production starts it (``gunicorn -c docker/gunicorn.conf.py
 sequencer_project.wsgi``), so whatever worker class and counts that file chooses on main are
-what gets measured. Only the port, bind address and database differ. No Celery worker runs:
-the load test measures the web path (background work would compete for the same cores).
-As with ``make run``, receipts are signed and payloads sealed at rest, with fresh keys unless
-``VES_SEQUENCER_SIGNING_KEY`` / ``PAYLOAD_ENCRYPTION_KEYS`` are set.
+what gets measured. Only the port, bind address and database differ. The k6 scenario runs start
+no Celery worker (they measure the web path); capacity runs (``background=True``) also start
+the Celery worker and beat with the commands of ``scripts/run.sh``, as deployed. ``--server
+granian`` serves the same WSGI application with granian at the worker and thread counts that
+``docker/gunicorn.conf.py`` resolves to. As with ``make run``, receipts are signed and payloads
+sealed at rest, with fresh keys unless ``VES_SEQUENCER_SIGNING_KEY`` / ``PAYLOAD_ENCRYPTION_KEYS``
+are set.
+
+``anchor_server`` serves the bare-insert anchor (``loadtest/anchor``) with the same server and
+settings on its own database.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -22,6 +30,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -29,6 +38,9 @@ import psycopg
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+SERVERS = ("gunicorn", "granian")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +51,9 @@ class Service:
     database_url: str
     pid: int | None  # gunicorn master (None: a service we did not start)
     config: str = ""  # worker class, workers, threads as docker/gunicorn.conf.py resolved them
+    worker_pid: int | None = None  # celery worker (capacity runs with background=True)
+    beat_pid: int | None = None  # celery beat
+    server: str = "gunicorn"
 
 
 def with_database(database_url: str, name: str) -> str:
@@ -81,21 +96,84 @@ def port_in_use(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def gunicorn_settings(env: dict[str, str]) -> str:
-    """``worker_class``, ``workers`` and ``threads`` of ``docker/gunicorn.conf.py`` under ``env``."""
+def server_settings(env: dict[str, str]) -> dict[str, Any]:
+    """``worker_class``, ``workers``, ``threads`` and ``timeout`` of ``docker/gunicorn.conf.py`` under ``env``."""
     code = (
-        "import runpy; c = runpy.run_path('docker/gunicorn.conf.py'); "
-        "print(f\"{c['worker_class']} workers, {c['workers']} x {c['threads']} thread(s)\")"
+        "import json, runpy; c = runpy.run_path('docker/gunicorn.conf.py'); "
+        "print(json.dumps({k: c[k] for k in ('worker_class', 'workers', 'threads', 'timeout')}))"
     )
     done = subprocess.run(  # noqa: S603  (our interpreter, fixed code)
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=False
     )
-    return done.stdout.strip() or "unknown (docker/gunicorn.conf.py did not load)"
+    try:
+        settings: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return {}
+    return settings
 
 
-def wait_ready(url: str, timeout: float = 90.0) -> None:
+def gunicorn_settings(env: dict[str, str]) -> str:
+    """``worker_class``, ``workers`` and ``threads`` of ``docker/gunicorn.conf.py`` under ``env``."""
+    c = server_settings(env)
+    if not c:
+        return "unknown (docker/gunicorn.conf.py did not load)"
+    return f"{c['worker_class']} workers, {c['workers']} x {c['threads']} thread(s)"
+
+
+def describe_server(server: str, env: dict[str, str]) -> str:
+    """What ``server_command`` runs, for the report."""
+    if server == "gunicorn":
+        return gunicorn_settings(env)
+    c = server_settings(env)
+    return f"granian wsgi, {c.get('workers', '?')} workers x {c.get('threads', '?')} blocking thread(s)"
+
+
+def server_command(server: str, app: str, env: dict[str, str]) -> list[str]:
+    """The command serving WSGI module ``app`` (its ``application``) on HOST:PORT of ``env``.
+
+    gunicorn reads ``docker/gunicorn.conf.py`` itself; granian gets that file's worker and
+    thread counts (and timeout) on its command line.
+    """
+    if server not in SERVERS:
+        raise ValueError(f"unknown server {server!r}")
+    beside = Path(sys.executable).with_name(server)
+    binary = str(beside) if beside.exists() else shutil.which(server)
+    if binary is None:
+        raise SystemExit(f"{server} is not installed (neither in this venv nor on PATH)")
+    if server == "gunicorn":
+        return [binary, "-c", "docker/gunicorn.conf.py", app]
+    c = server_settings(env)
+    return [
+        binary,
+        "--interface",
+        "wsgi",
+        "--host",
+        env.get("HOST", "127.0.0.1"),
+        "--port",
+        env.get("PORT", "8080"),
+        "--workers",
+        str(c.get("workers", 2)),
+        "--blocking-threads",
+        str(c.get("threads", 1)),
+        "--log-level",
+        "warning",
+        f"{app}:application",
+    ]
+
+
+def start_logged(command: list[str], env: dict[str, str], name: str) -> tuple[subprocess.Popen[bytes], Any]:
+    """Start ``command`` in the project root with its output in a temporary log file."""
+    log = tempfile.NamedTemporaryFile(prefix=f"loadtest-{name}-", suffix=".log", delete=False)  # noqa: SIM115
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+    return process, log
+
+
+def wait_ready(url: str, timeout: float = 90.0, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Poll ``url``/ready until 200; give up after ``timeout`` or when ``process`` has exited."""
     deadline = time.monotonic() + timeout
     while True:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the server for {url} exited with {process.returncode} before it was ready")
         try:
             if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
                 return
@@ -106,9 +184,38 @@ def wait_ready(url: str, timeout: float = 90.0) -> None:
         time.sleep(0.25)
 
 
+def worker_commands(schedule: Path) -> tuple[list[str], list[str]]:
+    """The Celery worker and beat exactly as ``scripts/run.sh`` starts them (beat's schedule file apart)."""
+    celery = str(Path(sys.executable).with_name("celery"))
+    worker = [
+        celery,
+        "-A",
+        "sequencer_project",
+        "worker",
+        "-Q",
+        "commitments,projections,payments,maintenance",
+        "-c",
+        "1",
+        "--loglevel",
+        "WARNING",
+    ]
+    beat = [celery, "-A", "sequencer_project", "beat", "--loglevel", "WARNING", "--schedule", str(schedule)]
+    return worker, beat
+
+
 @contextlib.contextmanager
-def scratch_service(database_url: str, port: int, *, keep_database: bool = False) -> Iterator[Service]:
-    """Migrate a scratch database, mint a tenant and an admin key, run gunicorn; stop it after."""
+def scratch_service(
+    database_url: str,
+    port: int,
+    *,
+    keep_database: bool = False,
+    background: bool = False,
+    server: str = "gunicorn",
+) -> Iterator[Service]:
+    """Migrate a scratch database, mint a tenant and an admin key, run the web server; stop it after.
+
+    ``background``: the Celery worker and beat run too (``scripts/run.sh``'s commands).
+    """
     if port_in_use(port):
         raise SystemExit(f"port {port} is already in use; pick another with --port")
     name = scratch_name(database_url)
@@ -121,6 +228,8 @@ def scratch_service(database_url: str, port: int, *, keep_database: bool = False
         # As `make run` and production: receipts signed, payloads sealed at rest (fresh keys).
         "VES_SEQUENCER_SIGNING_KEY": os.environ.get("VES_SEQUENCER_SIGNING_KEY") or os.urandom(32).hex(),
         "PAYLOAD_ENCRYPTION_KEYS": os.environ.get("PAYLOAD_ENCRYPTION_KEYS") or f"1:{os.urandom(32).hex()}",
+        # With a keyring the default mode already seals; `required` makes a missing key an error.
+        "PAYLOAD_ENCRYPTION_MODE": os.environ.get("PAYLOAD_ENCRYPTION_MODE") or "required",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # gunicorn.conf.py picks a per-port directory
     _manage(env, "migrate", "--no-input", "-v", "0")
@@ -129,25 +238,98 @@ def scratch_service(database_url: str, port: int, *, keep_database: bool = False
         env, "create_api_key", "--tenant", str(tenant_id), "--name", "loadtest", "--permissions", "read,write,admin"
     ).splitlines()[-1]
     url = f"http://127.0.0.1:{port}"
-    log = tempfile.NamedTemporaryFile(prefix=f"loadtest-gunicorn-{port}-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(  # noqa: S603
-        [str(Path(sys.executable).with_name("gunicorn")), "-c", "docker/gunicorn.conf.py", "sequencer_project.wsgi"],
-        cwd=ROOT,
-        env={**env, "HOST": "127.0.0.1", "PORT": str(port), "WEB_LOG_LEVEL": "warning"},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    web_env = {**env, "HOST": "127.0.0.1", "PORT": str(port), "WEB_LOG_LEVEL": "warning"}
+    started: list[tuple[subprocess.Popen[bytes], Any]] = []
+    with tempfile.TemporaryDirectory(prefix="loadtest-beat-") as beat_dir:
+        try:
+            web, log = start_logged(
+                server_command(server, "sequencer_project.wsgi", web_env), web_env, f"{server}-{port}"
+            )
+            started.append((web, log))
+            worker_pid = beat_pid = None
+            if background:
+                worker_command, beat_command = worker_commands(Path(beat_dir) / "celerybeat-schedule")
+                worker, worker_log = start_logged(worker_command, env, "celery-worker")
+                started.append((worker, worker_log))
+                beat, beat_log = start_logged(beat_command, env, "celery-beat")
+                started.append((beat, beat_log))
+                worker_pid, beat_pid = worker.pid, beat.pid
+            try:
+                wait_ready(url, process=web)
+            except RuntimeError as exc:
+                raise RuntimeError(f"{exc}; {server} log: {log.name}") from exc
+            yield Service(
+                url,
+                key,
+                tenant_id,
+                scratch_url,
+                web.pid,
+                describe_server(server, web_env),
+                worker_pid=worker_pid,
+                beat_pid=beat_pid,
+                server=server,
+            )
+        finally:
+            for process, handle in reversed(started):
+                stop_process(process)
+                handle.close()
+            if not keep_database:
+                drop_database(database_url, name)
+
+
+def bench_name(database_url: str) -> str:
+    """The database of a capacity run's ceiling and anchor: ``<your database>_lt_bench``."""
+    return f"{database_name(database_url)}_lt_bench"
+
+
+@contextlib.contextmanager
+def bench_database(database_url: str, *, keep_database: bool = False) -> Iterator[str]:
+    """A fresh, migrated ``<database>_lt_bench`` with the anchor's table; dropped afterwards.
+
+    The write ceilings and the anchor write there, not in the service's database, so the
+    service's Celery worker never projects or commits their rows while they are measured.
+    """
+    from loadtest.anchor.sql import CREATE_TABLE
+
+    name = bench_name(database_url)
+    url = with_database(database_url, name)
+    _recreate_database(database_url, name)
+    try:
+        env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "sequencer_project.settings"}
+        _manage(env, "migrate", "--no-input", "-v", "0")
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(CREATE_TABLE)
+        yield url
+    finally:
+        if not keep_database:
+            drop_database(database_url, name)
+
+
+@contextlib.contextmanager
+def anchor_server(bench_url: str, port: int, *, server: str = "gunicorn") -> Iterator[tuple[str, int, str]]:
+    """Serve ``loadtest.anchor.wsgi`` on ``port`` with the service's server settings: (url, pid, settings)."""
+    if port_in_use(port):
+        raise SystemExit(f"port {port} (the anchor's) is already in use; pick another with --anchor-port")
+    env = {
+        **os.environ,
+        "ANCHOR_DATABASE_URL": bench_url,
+        "DJANGO_SETTINGS_MODULE": "loadtest.anchor.settings",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_LOG_LEVEL": "warning",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    process, log = start_logged(server_command(server, "loadtest.anchor.wsgi", env), env, f"anchor-{port}")
+    url = f"http://127.0.0.1:{port}"
     try:
         try:
-            wait_ready(url)
+            wait_ready(url, timeout=60, process=process)
         except RuntimeError as exc:
-            raise RuntimeError(f"{exc}; gunicorn log: {log.name}") from exc
-        yield Service(url, key, tenant_id, scratch_url, process.pid, gunicorn_settings(env))
+            raise RuntimeError(f"{exc}; anchor log: {log.name}") from exc
+        yield url, process.pid, describe_server(server, env)
     finally:
         stop_process(process)
         log.close()
-        if not keep_database:
-            drop_database(database_url, name)
 
 
 def stop_process(process: subprocess.Popen[bytes], grace: float = 45.0) -> None:

@@ -2,7 +2,8 @@
 # Make sure PostgreSQL and Redis answer on 127.0.0.1, starting them when they are down and
 # installing them from Debian's packages when they are missing. Idempotent; used by
 # `make run`, `make test` and .ci/run. Also installs promtool (Debian 'prometheus') for the
-# alert-rule tests.
+# alert-rule tests and wrk (Debian 'wrk') for the capacity load runs (`make loadtest
+# ARGS=--capacity`).
 set -euo pipefail
 
 PG_HOST=127.0.0.1
@@ -78,6 +79,12 @@ ensure_promtool() {
   apt_install prometheus
 }
 
+ensure_wrk() {
+  # `python -m loadtest --capacity` drives the service with wrk (docs/performance.md).
+  command -v wrk >/dev/null 2>&1 || apt_install wrk
+}
+
 ensure_postgres
 ensure_redis
 ensure_promtool
+ensure_wrk

@@ -16,12 +16,12 @@ from loadtest.ceiling import (
     legacy_rows,
     measure_ceiling,
     payload_json,
-    percentile,
     scratch_store,
     stream_for,
     ves_rows,
 )
 from loadtest.scenarios import CeilingShape
+from loadtest.stats import percentile
 from tests.sequencer_project.ops_helpers import child_database_url
 
 
@@ -131,3 +131,38 @@ def test_the_ceiling_writes_gap_free_streams_reads_them_back_and_cleans_up() -> 
             {"t": tenant_id},
         ).fetchone()
     assert left == (0,)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_head_and_by_id_ceilings_read_and_at_end_runs_while_every_connection_is_open() -> None:
+    url = child_database_url()
+    tenant_id = uuid.uuid4()
+    measure_ceiling(url, CeilingShape("legacy", 5, 1), connections=1, seconds=0.2, tenant_id=tenant_id, cleanup=False)
+    store = scratch_store(tenant_id, 0)
+    with psycopg.connect(url) as conn:
+        ids = [r[0] for r in conn.execute("SELECT event_id FROM events WHERE tenant_id = %s", (tenant_id,))]
+    fixture = ReadFixture(tenant_id, store, ids, [("order", f"order-{ids[0]}")], len(ids))
+    dbname = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    seen: list[int] = []
+
+    def count_backends() -> None:
+        with psycopg.connect(url) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
+                "AND application_name = ''",
+                (dbname,),
+            ).fetchone()
+        seen.append(int(row[0]) if row else 0)
+
+    try:
+        for kind in ("head", "by_id"):
+            result = measure_ceiling(
+                url, CeilingShape(kind), connections=3, seconds=0.2, reads=fixture, at_end=count_backends
+            )
+            assert result.transactions > 0
+            assert result.events == 0
+            assert result.p50_ms <= result.p95_ms <= result.p99_ms
+    finally:
+        delete_scratch_tenant(url, tenant_id)
+    assert len(seen) == 2
+    assert all(n >= 3 for n in seen), seen  # the 3 ceiling connections were still there

@@ -1,0 +1,10 @@
+-- Sequenced but uncommitted events summed over every legacy and VES stream (the capacity runs'
+-- drain series; commitments/sql/select_commitment_lag.sql is the largest per stream).
+-- Index: as select_commitment_lag.sql. Locks: none. Rows: one.
+SELECT coalesce(sum(c.current_sequence - coalesce(m.last_end, 0)), 0)
+FROM sequence_counters c
+LEFT JOIN LATERAL (
+    SELECT max(k.sequence_end) AS last_end FROM commitments k
+    WHERE k.tenant_id = c.tenant_id AND k.store_id = c.store_id AND k.stream_kind = c.stream_kind
+) m ON true
+WHERE c.stream_kind IN (1, 2)
