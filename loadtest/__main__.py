@@ -5,7 +5,7 @@
     python -m loadtest --capacity --start-service [--duration 30s] [--connections 16] [--workload NAME ...]
     python -m loadtest --list
 
-``--capacity`` (``loadtest.capacity``, ADR 0015): per workload the raw PostgreSQL ceiling, the
+``--capacity`` (``loadtest.capacity``, ADR 0017): per workload the raw PostgreSQL ceiling, the
 bare-insert anchor and the service as deployed (web, Celery worker and beat), driven by wrk,
 with CPU per event per process group, then a sustained batched run with projection and
 commitment lag; see docs/performance.md, "Capacity runs (wrk)".

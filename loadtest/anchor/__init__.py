@@ -1,4 +1,4 @@
-"""The bare-insert anchor: the least a Django + DRF service can do per request (ADR 0015).
+"""The bare-insert anchor: the least a Django + DRF service can do per request (ADR 0017).
 
 A tiny Django project of its own (``settings``, ``urls``, ``views``, ``wsgi``), never mounted in
 the product: ``gunicorn -c docker/gunicorn.conf.py loadtest.anchor.wsgi`` serves it with the
