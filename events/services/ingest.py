@@ -383,10 +383,10 @@ def _append_optimistic(jobs: Sequence[IngestJob]) -> list[IngestResult] | None:
 
 def _execute_alone(sql: str, params: dict[str, Any]) -> tuple[int, int | None]:
     """Run one statement as its own transaction on the request's connection, below Django's
-    cursor wrappers (``db_transaction_duration_seconds`` times it). Inside a caller's transaction
+    cursor wrappers (``db_transaction_duration_seconds{name="legacy_append"}`` times it). Inside a caller's transaction
     (tests) it runs in a savepoint, so a failure leaves that transaction usable."""
     connection.ensure_connection()
-    with timed_transaction("legacy_ingest"):
+    with timed_transaction("legacy_append"):
         if connection.in_atomic_block:
             with transaction.atomic():
                 return _raw_fetch(sql, params)

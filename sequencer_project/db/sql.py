@@ -1,7 +1,10 @@
 """Load ``<app>/sql/*.sql`` files once, at import, into string constants.
 
 Each file holds one statement with named parameters (``%(name)s``) and a header comment
-saying what it does, which index or partition pruning it relies on, and what it locks.
+saying what it does, which index or partition pruning it relies on, and what it locks. The
+loaded text drops whole-line comments and indentation: the statement is what the server needs,
+and psycopg caches its parsing of a query only up to 4,096 characters (a header comment pushed
+the ingest statement past that, so every execution re-parsed it).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ def load_sql(package_dir: str | Path, name: str) -> str:
     if path.is_file():
         path = path.parent
     text = (path / name).read_text(encoding="utf-8")
-    if not text.strip():
+    lines = [line.strip() for line in text.splitlines()]
+    statement = "\n".join(line for line in lines if line and not line.startswith("--"))
+    if not statement:
         raise ValueError(f"SQL file {name} is empty")
-    return text
+    return statement
