@@ -48,6 +48,10 @@ logger = logging.getLogger(__name__)
 ABORT_BATCH: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, SoftTimeLimitExceeded)
 
 
+class StreamGapError(RuntimeError):
+    """A hole below the stream's head (never expected: the store is gap-free)."""
+
+
 @dataclass(frozen=True, slots=True)
 class BatchResult:
     """What one batch did on one stream. ``locked`` is False when another worker held it."""
@@ -183,7 +187,7 @@ def projection_advance(*, projection: str, tenant_id: uuid.UUID, store_id: uuid.
     for row in rows:
         event = projection_event_from_row(row, tenant_id, store_id)
         if event.sequence_number != checkpoint + 1:  # the store is gap-free; never skip silently
-            raise RuntimeError(f"sequence gap after {checkpoint} in {tenant_id}/{store_id}")
+            raise StreamGapError(f"sequence gap after {checkpoint} in {tenant_id}/{store_id}")
         error = apply_in_savepoint(handler, event)
         if error is None:
             applied += 1
@@ -248,9 +252,10 @@ def projection_run_all(*, batch_size: int, time_budget_seconds: float, max_strea
                     result = projection_advance(
                         projection=handler.name, tenant_id=tenant_id, store_id=store_id, batch_size=batch_size
                     )
-                except PayloadDecryptionError as exc:
-                    # A key missing from the ring stops this stream only (in order, nothing
-                    # skipped); /health/detailed reports the stall until the key is back.
+                except (PayloadDecryptionError, StreamGapError) as exc:
+                    # A key missing from the ring, or a hole in the store, stops this stream
+                    # only (in order, nothing skipped): the others go on. /health/detailed
+                    # reports the stall until the key is back.
                     logger.error("projection %s stalled on %s/%s: %s", handler.name, tenant_id, store_id, exc)
                     break
                 batches += 1
