@@ -1,0 +1,132 @@
+"""Values PostgreSQL cannot store, deep documents and hostile schemas (ADR 0016): never a 500.
+
+* A payload holding U+0000 rejects its event (legacy ``InvalidPayload``, VES ``invalid_payload``)
+  while the other events of the request are sequenced; the rejection is in the rejection log.
+* Bodies nest at most ``MAX_JSON_DEPTH`` levels; below that, payloads validated against
+  recursive schemas and schemas nested through their keywords are handled.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import orjson
+import pytest
+from django.db import connection
+
+from sequencer_project.api.json_limits import MAX_JSON_DEPTH
+from tests.conftest import IngestPoster, Persona, legacy_event
+from tests.events.ves_helpers import Agent, post_ves, register_key
+
+pytestmark = pytest.mark.django_db
+
+
+def _post(persona: Persona, path: str, body: Any) -> Any:
+    data = body if isinstance(body, bytes) else orjson.dumps(body)
+    return persona.client.post(path, data=data, content_type="application/json")
+
+
+def _rejections(tenant_id: uuid.UUID) -> list[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT event_id::text, reason FROM rejected_events WHERE tenant_id = %s ORDER BY 1", [tenant_id]
+        )
+        return [(row[0], row[1]) for row in cursor.fetchall()]
+
+
+def _levels(levels: int) -> Any:
+    value: Any = {"leaf": True}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize("payload", [{"note": "a\x00b"}, {"k\x00": 1}, {"a": [{"b": ["\x00"]}]}, "\x00"])
+def test_a_legacy_payload_with_nul_rejects_its_event_and_the_others_are_sequenced(
+    owner: Persona, post_ingest: IngestPoster, payload: Any
+) -> None:
+    events = [
+        legacy_event(owner.tenant_id, owner.store_id, entity_id="order-1", payload={"a": 1}),
+        legacy_event(owner.tenant_id, owner.store_id, entity_id="order-1", payload=payload),
+        legacy_event(owner.tenant_id, owner.store_id, entity_id="order-1", payload={"b": 2}),
+    ]
+
+    response = post_ingest(owner.client, {"events": events})
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["events_accepted"], body["assigned_sequence_start"], body["assigned_sequence_end"]) == (2, 1, 2)
+    [rejection] = body["rejections"]
+    assert (rejection["event_id"], rejection["reason"]) == (events[1]["event_id"], "InvalidPayload")
+    assert "U+0000" in rejection["message"]
+    assert _rejections(owner.tenant_id) == [(events[1]["event_id"], "InvalidPayload")]
+    stored = owner.client.get(f"/api/v1/events/{events[2]['event_id']}").json()
+    assert stored["envelope"]["payload"] == {"b": 2}
+
+
+def test_a_ves_payload_with_nul_rejects_its_event_and_the_others_are_sequenced(owner: Persona) -> None:
+    agent = Agent(owner.tenant_id, owner.store_id)
+    assert register_key(owner.client, owner.tenant_id, agent.agent_id, 1, agent.public_key).status_code == 200
+    events = [agent.event({"a": 1}), agent.event({"note": "x\x00"}), agent.event({"b": 2})]
+
+    response = post_ves(owner.client, agent.agent_id, events)
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["eventsAccepted"] == 2
+    assert [(r["event_id"], r["reason"]) for r in body["rejections"]] == [
+        (str(events[1]["event_id"]), "invalid_payload")
+    ]
+    assert _rejections(owner.tenant_id) == [(str(events[1]["event_id"]), "invalid_payload")]
+
+
+def test_nul_outside_ingest_payloads_is_refused_with_its_field(owner: Persona) -> None:
+    body = {"tenantId": str(owner.tenant_id), "eventType": "t", "schemaJson": {"type": "object"}, "description": "\x00"}
+
+    response = _post(owner, "/api/v1/schemas", body)
+
+    assert response.status_code == 400
+    assert (response.json()["code"], response.json()["field"]) == ("invalid_field", "description")
+
+
+def _schema(owner: Persona, event_type: str, schema: Any) -> Any:
+    return _post(
+        owner, "/api/v1/schemas", {"tenantId": str(owner.tenant_id), "eventType": event_type, "schemaJson": schema}
+    )
+
+
+def test_a_deep_payload_meets_a_recursive_schema_on_validate_and_on_ingest(
+    owner: Persona, post_ingest: IngestPoster
+) -> None:
+    recursive = {"anyOf": [{"type": "integer"}, {"type": "object", "properties": {"a": {"$ref": "#"}}}]}
+    assert _schema(owner, "deep.thing", recursive).status_code == 201
+    payload = _levels(MAX_JSON_DEPTH - 3)  # {"events": [{"payload": ...}]} takes three levels
+
+    validated = _post(
+        owner,
+        "/api/v1/schemas/validate",
+        {"tenantId": str(owner.tenant_id), "eventType": "deep.thing", "payload": payload},
+    )
+    event = legacy_event(owner.tenant_id, owner.store_id, event_type="deep.thing", payload=payload)
+    ingested = post_ingest(owner.client, {"events": [event]})
+    too_deep = post_ingest(owner.client, {"events": [{**event, "payload": {"a": payload}}]})
+
+    assert (validated.status_code, validated.json()["valid"]) == (200, True)
+    assert (ingested.status_code, ingested.json()["events_accepted"]) == (200, 1)
+    assert (too_deep.status_code, too_deep.json()["code"]) == (400, "json_too_deep")
+
+
+def test_a_schema_nested_through_its_keywords_is_bounded_by_the_body_limit(owner: Persona) -> None:
+    def nested_properties(levels: int) -> Any:
+        schema: Any = {"type": "integer"}
+        for _ in range(levels):
+            schema = {"type": "object", "properties": {"a": schema}}
+        return schema
+
+    # {"tenantId", "schemaJson": ...} adds one level; each properties level adds two.
+    fits = _schema(owner, "nested.fits", nested_properties((MAX_JSON_DEPTH - 1) // 2))
+    deep = _schema(owner, "nested.deep", nested_properties(100))
+
+    assert fits.status_code == 201, fits.content
+    assert (deep.status_code, deep.json()["code"]) == (400, "json_too_deep")
