@@ -4,6 +4,8 @@
   while the other events of the request are sequenced; the rejection is in the rejection log.
 * Bodies nest at most ``MAX_JSON_DEPTH`` levels; below that, payloads validated against
   recursive schemas and schemas nested through their keywords are handled.
+* A schema whose evaluation cannot end or whose ``$ref`` resolves nowhere is refused at
+  registration, or rejects the events it cannot evaluate.
 """
 
 from __future__ import annotations
@@ -130,3 +132,40 @@ def test_a_schema_nested_through_its_keywords_is_bounded_by_the_body_limit(owner
 
     assert fits.status_code == 201, fits.content
     assert (deep.status_code, deep.json()["code"]) == (400, "json_too_deep")
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"$ref": "#"},
+        {"allOf": [{"$ref": "#"}]},
+        {"$ref": "#/definitions/missing"},
+        {"$ref": "https://example.com/schema.json"},
+        {"$dynamicRef": "#nowhere"},
+        {"$schema": 5},
+    ],
+)
+def test_a_schema_that_cannot_be_evaluated_is_refused_at_registration(owner: Persona, schema: Any) -> None:
+    response = _schema(owner, "broken.thing", schema)
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_schema"), response.content
+
+
+def test_a_reference_only_some_payloads_reach_rejects_those_events(owner: Persona, post_ingest: IngestPoster) -> None:
+    schema = {"type": "object", "properties": {"a": {"$ref": "https://example.com/schema.json"}}}
+    assert _schema(owner, "remote.thing", schema).status_code == 201
+    good = legacy_event(owner.tenant_id, owner.store_id, event_type="remote.thing", payload={"b": 1})
+    bad = legacy_event(owner.tenant_id, owner.store_id, event_type="remote.thing", payload={"a": 1})
+
+    validated = _post(
+        owner,
+        "/api/v1/schemas/validate",
+        {"tenantId": str(owner.tenant_id), "eventType": "remote.thing", "payload": {"a": 1}},
+    )
+    ingested = post_ingest(owner.client, {"events": [good, bad]})
+
+    assert (validated.status_code, validated.json()["valid"]) == (200, False)
+    assert "resolves nowhere" in validated.json()["errors"][0]["message"]
+    assert ingested.status_code == 200, ingested.content
+    assert ingested.json()["events_accepted"] == 1
+    assert [r["reason"] for r in ingested.json()["rejections"]] == ["SchemaValidation"]

@@ -13,6 +13,7 @@ from jsonschema.validators import validator_for
 
 from events.projections.merge import merge_patch
 from schemas.compatibility import check_schema
+from schemas.registry import build_validator, validate_payload
 from sequencer_project.api.errors import (
     InvalidFieldError,
     JsonTooDeepError,
@@ -113,8 +114,21 @@ def test_recursive_consumers_survive_the_limit_with_room_to_spare() -> None:
         assert legacy_dumps(payload) == orjson.dumps(payload)
 
     limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(1000)  # Python's default (importing web3 raises it to 100,000)
+    sys.setrecursionlimit(1000)  # Python's default (importing web3 raises it, see below)
     try:
         _at_stack_depth(300, consume)
     finally:
         sys.setrecursionlimit(limit)
+
+
+@pytest.mark.parametrize(
+    "schema", [{"$ref": "#"}, {"allOf": [{"$ref": "#"}]}, {"$defs": {"a": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}]
+)
+def test_endless_references_are_stopped_even_under_web3s_recursion_limit(schema: Any) -> None:
+    """``import web3`` sets the recursion limit to 100,000 (py_ecc): such a recursion would then
+    overflow the C stack (a segfault) long before Python raised RecursionError."""
+    import web3  # noqa: F401  (the import is the point)
+
+    assert sys.getrecursionlimit() >= 100_000
+    assert check_schema(schema) is not None
+    assert [e.path for e in validate_payload(build_validator(schema), {"a": 1})] == ["$"]
