@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from events.api.views import read_json_body
 from events.services.audit import api_actor, audit_record
 from sequencer_project.api.errors import InvalidParameterError, InvalidRequestError
+from sequencer_project.api.fields import parse_uuid_text
 from sequencer_project.api.openapi import UUID, json_body, path_param, path_uuid, query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_uuid
@@ -27,14 +28,10 @@ _U32_MAX = 2**32 - 1
 
 
 def _uuid_field(body: dict[str, Any], name: str, errors: dict[str, list[str]]) -> uuid.UUID | None:
-    value = body.get(name)
-    if isinstance(value, str):
-        try:
-            return uuid.UUID(value)
-        except ValueError:
-            pass
-    errors[name] = ["This field is required and must be a UUID string."]
-    return None
+    parsed = parse_uuid_text(body.get(name))
+    if parsed is None:
+        errors[name] = ["This field is required and must be a UUID string."]
+    return parsed
 
 
 def _time_field(body: dict[str, Any], name: str, errors: dict[str, list[str]]) -> datetime | None:
