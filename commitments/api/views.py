@@ -23,7 +23,7 @@ from events.streams import StreamKind
 from sequencer_project.api.errors import InvalidParameterError
 from sequencer_project.api.fields import Fields, json_object
 from sequencer_project.api.principal import Permission
-from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_int, query_uuid_optional
+from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, path_int, query_int, query_uuid_optional
 from ves import legacy_merkle
 from ves import merkle as ves_merkle
 
@@ -129,12 +129,7 @@ class _ProofApi(_CommitmentApi):
     """``GET .../proofs/{sequence_number}?tenant_id&store_id[&batch_id]``."""
 
     def get(self, request: Request, sequence_number: str) -> Response:
-        try:
-            seq = int(sequence_number)
-        except ValueError as exc:
-            raise InvalidParameterError("sequence_number must be an integer.", parameter="sequence_number") from exc
-        if not 1 <= seq < 2**63:
-            raise InvalidParameterError("sequence_number must be positive.", parameter="sequence_number")
+        seq = path_int(sequence_number, "sequence_number", minimum=1)
         tenant_id, store_id = self.queried_stream(Permission.READ)
         batch_id = query_uuid_optional(request, "batch_id")
         if batch_id is not None:

@@ -16,12 +16,14 @@ from schemas.compatibility import check_schema
 from schemas.registry import build_validator, validate_payload
 from sequencer_project.api.errors import (
     InvalidFieldError,
+    InvalidParameterError,
     JsonTooDeepError,
     MalformedJsonError,
 )
 from sequencer_project.api.json_limits import MAX_JSON_DEPTH, jsonb_problem, nul_path, too_deep
 from sequencer_project.api.json_numbers import huge_ints_as_floats
 from sequencer_project.api.parsers import loads
+from sequencer_project.api.tenancy import ascii_int, parse_uuid, path_int
 from ves.legacy_json import dumps as legacy_dumps
 
 
@@ -132,3 +134,25 @@ def test_endless_references_are_stopped_even_under_web3s_recursion_limit(schema:
     assert sys.getrecursionlimit() >= 100_000
     assert check_schema(schema) is not None
     assert [e.path for e in validate_payload(build_validator(schema), {"a": 1})] == ["$"]
+
+
+@pytest.mark.parametrize("raw", ["\u00b2", "\u0663", " 1", "1 ", "+1", "1_0", "1e3", "0x10", "", "-", "1" * 20, "\x00"])
+def test_integers_in_request_text_are_ascii_digits_only(raw: str) -> None:
+    assert ascii_int(raw) is None
+    with pytest.raises(InvalidParameterError):
+        path_int(raw, "id")
+
+
+def test_path_integers_are_bounded() -> None:
+    assert path_int("0", "id") == 0
+    assert path_int("9223372036854775807", "id") == 2**63 - 1
+    assert ascii_int("-5") == -5
+    for raw, bounds in (("-1", {}), ("9223372036854775808", {}), ("0", {"minimum": 1}), ("11", {"maximum": 10})):
+        with pytest.raises(InvalidParameterError):
+            path_int(raw, "id", **bounds)
+
+
+@pytest.mark.parametrize("raw", ["\u0663" * 32, "\uff11" * 32, "not-a-uuid", ""])
+def test_uuids_in_request_text_are_ascii(raw: str) -> None:
+    with pytest.raises(InvalidParameterError):
+        parse_uuid(raw, "id")
