@@ -165,7 +165,7 @@ class PaymentReceiptApi(_IntentApi):
         if receipt is None:
             raise errors.PaymentNotBatchedError(
                 f"Intent {intent_id} is {intent.status}; its receipt exists once its batch is committed.",
-                status=intent.status,
+                intent_status=intent.status,
             )
         return Response(receipt_output(receipt))
 

@@ -15,6 +15,7 @@ from events.projections.merge import merge_patch
 from schemas.compatibility import check_schema
 from schemas.registry import build_validator, validate_payload
 from sequencer_project.api.errors import (
+    ConflictError,
     InvalidFieldError,
     InvalidParameterError,
     JsonTooDeepError,
@@ -23,6 +24,7 @@ from sequencer_project.api.errors import (
 from sequencer_project.api.json_limits import MAX_JSON_DEPTH, jsonb_problem, nul_path, too_deep
 from sequencer_project.api.json_numbers import huge_ints_as_floats
 from sequencer_project.api.parsers import loads
+from sequencer_project.api.problems import problem_body
 from sequencer_project.api.tenancy import ascii_int, parse_uuid, path_int
 from ves.legacy_json import dumps as legacy_dumps
 
@@ -156,3 +158,8 @@ def test_path_integers_are_bounded() -> None:
 def test_uuids_in_request_text_are_ascii(raw: str) -> None:
     with pytest.raises(InvalidParameterError):
         parse_uuid(raw, "id")
+
+
+def test_an_extension_member_never_replaces_the_problem_status() -> None:
+    body = problem_body(ConflictError("x", status="sequenced", code="other", title="t"), "req")
+    assert (body["status"], body["code"], body["title"], body["instance"]) == (409, "conflict", "Conflict", "req")
