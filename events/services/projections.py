@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from events.errors import UnknownProjectionError
@@ -122,6 +123,22 @@ def apply_in_savepoint(projection: Projection, event: ProjectionEvent) -> BaseEx
     return None
 
 
+def dead_letter_error(exc: BaseException) -> tuple[str, str]:
+    """The ``(error_class, error_message)`` a dead letter stores and the admin API returns.
+
+    Database errors keep only their SQLSTATE and primary message: psycopg's ``str()`` goes on
+    with ``DETAIL``/``CONTEXT`` lines that quote the statement's data and bound parameters.
+    """
+    error_class = f"{type(exc).__module__}.{type(exc).__qualname__}"[:200]
+    if not isinstance(exc, DatabaseError | psycopg.Error):
+        return error_class, str(exc)[:4000]
+    cause = exc if isinstance(exc, psycopg.Error) else exc.__cause__
+    sqlstate = getattr(cause, "sqlstate", None)
+    diag = getattr(cause, "diag", None)
+    primary = getattr(diag, "message_primary", None) or str(cause or exc).split("\n", 1)[0]
+    return error_class, (f"SQLSTATE {sqlstate}: {primary}" if sqlstate else primary)[:500]
+
+
 def _require(name: str) -> Projection:
     projection = projection_get(name)
     if projection is None:
@@ -133,6 +150,7 @@ def _record_dead_letter(projection: Projection, event: ProjectionEvent, exc: Bas
     """First failure of an event. Caller holds the batch's transaction."""
     max_attempts = settings.PROJECTION_DLQ_MAX_ATTEMPTS
     parked = max_attempts <= 1
+    error_class, error_message = dead_letter_error(exc)
     with connection.cursor() as cursor:
         cursor.execute(
             INSERT_DEAD_LETTER,
@@ -143,8 +161,8 @@ def _record_dead_letter(projection: Projection, event: ProjectionEvent, exc: Bas
                 "stream_kind": int(projection.stream_kind),
                 "sequence_number": event.sequence_number,
                 "event_id": event.event_id,
-                "error_class": f"{type(exc).__module__}.{type(exc).__qualname__}"[:200],
-                "error_message": str(exc)[:4000],
+                "error_class": error_class,
+                "error_message": error_message,
                 "status": DeadLetterStatus.PARKED if parked else DeadLetterStatus.PENDING,
                 "next_retry_at": None if parked else timezone.now() + dead_letter_backoff(1),
             },

@@ -6,17 +6,27 @@
   recursive schemas and schemas nested through their keywords are handled.
 * A schema whose evaluation cannot end or whose ``$ref`` resolves nowhere is refused at
   registration, or rejects the events it cannot evaluate.
+* A dead letter keeps the database error's SQLSTATE and primary message, never its context.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from importlib import import_module
 from typing import Any
 
 import orjson
 import pytest
+from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
+from events.envelopes import parse_legacy_request
+from events.models import ProjectionDeadLetter
+from events.projections.entity_state import ENTITY_STATE
+from events.services.ingest import event_ingest_legacy
+from events.services.projections import projection_advance
 from sequencer_project.api.json_limits import MAX_JSON_DEPTH
 from tests.conftest import IngestPoster, Persona, legacy_event
 from tests.events.ves_helpers import Agent, post_ves, register_key
@@ -169,3 +179,61 @@ def test_a_reference_only_some_payloads_reach_rejects_those_events(owner: Person
     assert ingested.status_code == 200, ingested.content
     assert ingested.json()["events_accepted"] == 1
     assert [r["reason"] for r in ingested.json()["rejections"]] == ["SchemaValidation"]
+
+
+def test_a_dead_letter_keeps_the_sqlstate_and_primary_message_only(owner: Persona) -> None:
+    """A legacy event stored before payloads holding NUL were rejected dead-letters in entity_state
+    (jsonb refuses it); neither the stored entry nor the retry answer quotes the statement's data."""
+    event = legacy_event(owner.tenant_id, owner.store_id, entity_id="order-nul", payload={"secret-data": "x\x00y"})
+    parsed = parse_legacy_request({"events": [event]}, max_events=10, max_payload_bytes=settings.MAX_EVENT_PAYLOAD_SIZE)
+    old_style = [dataclasses.replace(e, payload_problem=None) for e in parsed.events]
+    assert event_ingest_legacy(tenant_id=owner.tenant_id, store_id=owner.store_id, events=old_style).accepted == 1
+
+    projection_advance(projection=ENTITY_STATE, tenant_id=owner.tenant_id, store_id=owner.store_id, batch_size=10)
+    entry = ProjectionDeadLetter.objects.get(tenant_id=owner.tenant_id)
+    response = owner.client.post(f"/api/v1/admin/dlq/{entry.id}/retry")
+
+    assert response.status_code == 200, response.content
+    returned = response.json()["entry"]
+    entry.refresh_from_db()
+    for error_class, message in (
+        (entry.error_class, entry.error_message),
+        (returned["error_class"], returned["error_message"]),
+    ):
+        assert error_class == "django.db.utils.DataError"
+        assert message == "SQLSTATE 22P05: unsupported Unicode escape sequence"
+    assert response.json()["succeeded"] is False
+
+
+def test_the_migration_strips_statement_data_from_stored_dead_letters(owner: Persona) -> None:
+    strip = import_module("events.migrations.0005_dead_letter_messages_without_sql").STRIP_CONTEXT
+    now = timezone.now()
+    common = {
+        "projection": ENTITY_STATE,
+        "tenant_id": owner.tenant_id,
+        "store_id": owner.store_id,
+        "stream_kind": 1,
+        "event_id": uuid.uuid4(),
+        "attempts": 1,
+        "first_failed_at": now,
+        "last_failed_at": now,
+    }
+    database = ProjectionDeadLetter.objects.create(
+        **common,
+        sequence_number=1,
+        error_class="django.db.utils.DataError",
+        error_message='unsupported Unicode escape sequence\nDETAIL:  x\nCONTEXT:  JSON data, line 1: {"secret"...',
+    )
+    other = ProjectionDeadLetter.objects.create(
+        **common, sequence_number=2, error_class="builtins.ValueError", error_message="line one\nline two"
+    )
+
+    with connection.cursor() as cursor:
+        cursor.execute(strip)
+
+    database.refresh_from_db()
+    other.refresh_from_db()
+    assert (database.error_message, other.error_message) == (
+        "unsupported Unicode escape sequence",
+        "line one\nline two",
+    )
