@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from events.admin_selectors import AdminEventRow, admin_event_page, admin_rejection_page
+from sequencer_project.api.tenancy import ascii_int
 
 MAX_REJECTION_ID = 2**63 - 1
 
@@ -25,8 +26,8 @@ def _uuid(request: HttpRequest, name: str, errors: list[str]) -> uuid.UUID | Non
 
 
 def _int(request: HttpRequest, name: str, default: int) -> int:
-    raw = request.GET.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 19 else default
+    value = ascii_int(request.GET.get(name, ""))
+    return value if value is not None and 0 <= value <= MAX_REJECTION_ID else default
 
 
 def _text(request: HttpRequest, name: str) -> str | None:

@@ -24,6 +24,7 @@ import orjson
 
 from events import errors
 from sequencer_project.api.errors import InvalidRequestError
+from sequencer_project.api.json_limits import jsonb_problem
 from ves.legacy_json import LegacyJsonError, fast_dumps
 from ves.rfc3339 import utc_instant
 
@@ -49,6 +50,7 @@ class LegacyEvent:
     payload_json: bytes
     payload_hash: bytes
     supplied_hash_matches: bool
+    payload_problem: str | None  # why jsonb cannot hold the payload (rejected per event), or None
     envelope_hash: bytes
     base_version: int | None
     source_agent: uuid.UUID
@@ -303,6 +305,7 @@ def _parse_event(
         payload_json=payload_json,
         payload_hash=payload_hash,
         supplied_hash_matches=matches,
+        payload_problem=jsonb_problem(payload, payload_json),
         envelope_hash=_envelope_hash(
             tenant_id,
             store_id,

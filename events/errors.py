@@ -2,6 +2,9 @@
 
 from sequencer_project.api.errors import BadRequestError, ConflictError, NotFoundError, PayloadTooLargeError
 
+# Defined with the generic errors (the JSON body reader raises it too); re-exported for this app.
+from sequencer_project.api.errors import InvalidFieldError as InvalidFieldError
+
 
 class MixedStreamError(BadRequestError):
     code = "mixed_stream"
@@ -16,11 +19,6 @@ class SourceAgentMismatchError(BadRequestError):
 class FieldLengthError(BadRequestError):
     code = "invalid_field_length"
     title = "A field is empty or too long"
-
-
-class InvalidFieldError(BadRequestError):
-    code = "invalid_field"
-    title = "A field holds a value that cannot be stored"
 
 
 class TooManyEventsError(PayloadTooLargeError):

@@ -26,6 +26,7 @@ import orjson
 
 from events import errors
 from sequencer_project.api.errors import InvalidRequestError
+from sequencer_project.api.json_limits import jsonb_problem
 from ves.encryption import EncryptedStructureError, cipher_hash_for, parse_encrypted
 from ves.hashes import ZERO_HASH, EventSigningFields, event_signing_preimage, payload_plain_hash
 from ves.jcs import JcsError, canonicalize
@@ -44,6 +45,7 @@ class VesReason:
     UNSUPPORTED_VERSION = "unsupported_version"
     SCHEMA_VALIDATION = "schema_validation"
     INVALID_PAYLOAD_HASH = "invalid_payload_hash"
+    INVALID_PAYLOAD = "invalid_payload"  # a payload PostgreSQL jsonb cannot hold (ADR 0016)
     INVALID_CIPHER_HASH = "invalid_cipher_hash"
     AGENT_KEY_INVALID = "agent_key_invalid"
     INVALID_SIGNATURE = "invalid_signature"
@@ -314,8 +316,10 @@ def prepare_ves_event(event: VesEvent, payload_json: bytes | None) -> PreparedVe
         except JcsError as exc:
             unhashable = (f"{VesReason.SCHEMA_VALIDATION}: payload_encrypted", str(exc))
 
+    problem = jsonb_problem(event.payload, payload_json) if payload_json is not None else None
+    unstorable = _reject(VesReason.INVALID_PAYLOAD, f"payload {problem}") if problem is not None else None
     created_at = parse_rfc3339(f.created_at)
-    failure = _first_failure(event, created_at) or unhashable
+    failure = _first_failure(event, created_at) or unhashable or unstorable
     if failure is None and f.payload_kind == 0 and actual != f.payload_plain_hash:
         failure = _reject(VesReason.INVALID_PAYLOAD_HASH, "payload_plain_hash does not match JCS(payload)")
     if failure is None and f.payload_kind == 1:

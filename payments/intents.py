@@ -17,10 +17,10 @@ import orjson
 
 from payments import errors
 from payments.hashing import ASSETS, NETWORKS, TOKEN_ADDRESSES, signing_hash
-from sequencer_project.api.errors import InvalidRequestError, PayloadTooLargeError
+from sequencer_project.api.errors import PayloadTooLargeError, SequencerError
+from sequencer_project.api.fields import Fields, json_object
 
 MAX_VALIDITY_SECONDS = 86_400
-_I64_MAX = 2**63 - 1
 _LIMITS = {"idempotency_key": 255, "resource_uri": 4096, "description": 8192, "merchant_id": 1024, "order_id": 1024}
 
 
@@ -51,33 +51,22 @@ class PaymentRequest:
     request_hash: bytes
 
 
-def _field(body: dict[str, Any], name: str, *, required: bool = True) -> Any:
+def _field_error(name: str, message: str) -> SequencerError:
+    return errors.InvalidPaymentFieldError(f"'{name}' {message}", field=name)
+
+
+def _field(body: dict[str, Any], name: str) -> Any:
     value = body.get(name)
-    if value is None and required:
-        raise errors.InvalidPaymentFieldError(f"'{name}' is required.", field=name)
+    if value is None:
+        raise _field_error(name, "is required.")
     return value
 
 
-def _uuid(body: dict[str, Any], name: str) -> uuid.UUID:
-    raw = _field(body, name)
-    try:
-        value = uuid.UUID(str(raw))
-    except ValueError as exc:
-        raise errors.InvalidPaymentFieldError(f"'{name}' must be a UUID.", field=name) from exc
+def _uuid(fields: Fields, name: str) -> uuid.UUID:
+    value = fields.uuid(name)
     if value.int == 0:
-        raise errors.InvalidPaymentFieldError(f"'{name}' must not be the nil UUID.", field=name)
+        raise _field_error(name, "must not be the nil UUID.")
     return value
-
-
-def _int(body: dict[str, Any], name: str, *, minimum: int, required: bool = True, default: int = 0) -> int:
-    raw = _field(body, name, required=required)
-    if raw is None:
-        return default
-    if isinstance(raw, bool) or not isinstance(raw, int):
-        raise errors.InvalidPaymentFieldError(f"'{name}' must be an integer.", field=name)
-    if not minimum <= raw <= _I64_MAX:
-        raise errors.InvalidPaymentFieldError(f"'{name}' must be between {minimum} and {_I64_MAX}.", field=name)
-    return int(raw)
 
 
 def _text(body: dict[str, Any], name: str) -> str | None:
@@ -121,25 +110,23 @@ def parse_hex(raw: Any, name: str, lengths: tuple[int, ...]) -> bytes:
 
 def parse_payment_request(body: Any, *, now: int | None = None) -> PaymentRequest:
     """Validate ``body`` and recompute its signing hash; raises a 4xx ``SequencerError``."""
-    if not isinstance(body, dict):
-        raise InvalidRequestError("The request body must be a JSON object.")
+    body = json_object(body)
+    fields = Fields(body, _field_error)
     now = int(time.time()) if now is None else now
-    tenant_id, store_id = _uuid(body, "tenant_id"), _uuid(body, "store_id")
-    agent_id = _uuid(body, "source_agent_id")
-    key_id = _int(body, "agent_key_id", minimum=1, required=False, default=1)
+    tenant_id, store_id = _uuid(fields, "tenant_id"), _uuid(fields, "store_id")
+    agent_id = _uuid(fields, "source_agent_id")
+    key_id = fields.integer("agent_key_id", minimum=1, default=1)
     payer, payee = _address(body, "payer_address"), _address(body, "payee_address")
     if payer.lower().removeprefix("0x") == payee.lower().removeprefix("0x"):
         raise errors.InvalidPaymentFieldError("payer_address and payee_address must differ.", field="payee_address")
-    amount = _int(body, "amount", minimum=1)
+    amount = fields.integer("amount", minimum=1)
     asset_raw = _field(body, "asset")
     asset = asset_raw.lower() if isinstance(asset_raw, str) else ""
     if asset not in ASSETS:
         raise errors.InvalidPaymentFieldError(f"'asset' must be one of {', '.join(ASSETS)}.", field="asset")
-    network = _field(body, "network")
-    if network not in NETWORKS:
-        raise errors.InvalidPaymentFieldError(f"'network' must be one of {', '.join(NETWORKS)}.", field="network")
-    valid_until = _int(body, "valid_until", minimum=0)
-    nonce = _int(body, "nonce", minimum=0)
+    network = fields.choice("network", NETWORKS)
+    valid_until = fields.integer("valid_until")
+    nonce = fields.integer("nonce")
     texts = {name: _text(body, name) for name in _LIMITS}
     if valid_until < now or valid_until > now + MAX_VALIDITY_SECONDS:
         raise errors.PaymentValidityError(

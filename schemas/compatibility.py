@@ -20,6 +20,7 @@ import orjson
 from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
 
+from schemas.registry import UnevaluableSchemaError, build_validator, schema_errors
 from sequencer_project.api.json_numbers import dumps
 
 # Keywords that assert nothing on their own.
@@ -203,12 +204,26 @@ def compatibility_problems(mode: str, old: Any, new: Any) -> list[str]:
     return problems
 
 
+# Documents every schema is tried on at registration: one that cannot evaluate any of them
+# (``{"$ref": "#"}`` recursing forever, a ``$ref`` to nowhere at the top) is refused.
+_PROBES: tuple[Any, ...] = (None, True, 0, 0.5, "", [], {})
+
+
 def check_schema(schema: Any) -> str | None:
     """``None`` when ``schema`` is a valid JSON Schema for its draft, else why not."""
     if not isinstance(schema, dict | bool):
         return "a schema must be a JSON object or a boolean"
+    if isinstance(schema, dict) and not isinstance(schema.get("$schema", ""), str):
+        return "$.$schema: must be a string"
     try:
         validator_for(schema).check_schema(schema)  # type: ignore[arg-type]  # booleans are schemas too
+        validator = build_validator(schema)
+        for probe in _PROBES:
+            schema_errors(validator, probe)
     except SchemaError as exc:
         return f"{exc.json_path}: {exc.message}"
+    except UnevaluableSchemaError as exc:
+        return str(exc)
+    except RecursionError:  # checking against the meta-schema: bounded by the body's depth, never expected
+        return "the schema nests too deeply to check"
     return None

@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from django.conf import settings
 from django.db import connection
+from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
-from jsonschema.validators import validator_for
+from jsonschema.validators import extend, validator_for
 from prometheus_client import Counter
+from referencing.exceptions import Unresolvable
 
 from schemas.modes import ValidationMode, parse_mode
 from schemas.sql import SELECT_ACTIVE_SCHEMAS, SELECT_TENANT_MODE
@@ -70,15 +73,64 @@ class SchemaFailure:
         return f"payload does not match schema {self.event_type!r} v{self.version}: {details}"
 
 
+# Python frames on the stack past which a reference is not followed. Bodies nest at most 64
+# levels (sequencer_project/api/json_limits.py), so only references can recurse without end
+# ({"$ref": "#"}). Python's recursion limit cannot be relied on to stop them: importing web3
+# (anchoring, x402 settlement) raises it to 100,000 (py_ecc), and such a recursion then
+# overflows the C stack and kills the process instead of raising RecursionError.
+MAX_EVALUATION_FRAMES = 900
+_REFERENCE_KEYWORDS = ("$ref", "$dynamicRef", "$recursiveRef")
+
+
+class UnevaluableSchemaError(Exception):
+    """The schema cannot be evaluated on a document: endless recursion, or a reference to nowhere."""
+
+
+def _bounded(keyword: Any) -> Any:
+    def follow(validator: Any, value: Any, instance: Any, schema: Any) -> Iterator[Any]:
+        try:
+            sys._getframe(MAX_EVALUATION_FRAMES)
+        except ValueError:  # the stack is not that deep yet
+            yield from keyword(validator, value, instance, schema)
+            return
+        raise UnevaluableSchemaError("the schema recurses without end (or too deeply) on this document")
+
+    return follow
+
+
+@functools.cache
+def _bounded_class(cls: type[Validator]) -> type[Validator]:
+    """``cls`` whose reference keywords stop at ``MAX_EVALUATION_FRAMES`` (jsonschema's public ``extend``)."""
+    keywords = {name: _bounded(cls.VALIDATORS[name]) for name in _REFERENCE_KEYWORDS if name in cls.VALIDATORS}
+    return extend(cls, validators=keywords)  # type: ignore[no-any-return, no-untyped-call]
+
+
 def build_validator(schema: Any) -> Validator:
     """A validator for ``schema`` (its ``$schema`` draft, 2020-12 when absent); formats are annotations."""
-    cls = validator_for(schema)
-    return cls(schema)
+    return _bounded_class(validator_for(schema))(schema)
+
+
+def schema_errors(validator: Validator, instance: Any) -> list[ValidationError]:
+    """Every error of ``instance``; :class:`UnevaluableSchemaError` when the schema cannot say."""
+    try:
+        return list(validator.iter_errors(instance))
+    except RecursionError as exc:
+        raise UnevaluableSchemaError("the schema recurses without end (or too deeply) on this document") from exc
+    except Unresolvable as exc:
+        raise UnevaluableSchemaError(f"a reference resolves nowhere: {str(exc)[:200]}") from exc
 
 
 def validate_payload(validator: Validator, payload: Any) -> tuple[SchemaError, ...]:
-    """Errors of ``payload`` under ``validator``, by JSON path, at most ``MAX_REPORTED_ERRORS``."""
-    found = sorted(validator.iter_errors(payload), key=lambda e: (e.json_path, e.message))
+    """Errors of ``payload`` under ``validator``, by JSON path, at most ``MAX_REPORTED_ERRORS``.
+
+    A schema that cannot be evaluated on this payload (a reference that resolves nowhere, or
+    one that recurses without end) refuses it with one error at ``$``: ``check_schema`` refuses
+    the schemas that fail on every document, not those that fail only on some.
+    """
+    try:
+        found = sorted(schema_errors(validator, payload), key=lambda e: (e.json_path, e.message))
+    except UnevaluableSchemaError as exc:
+        return (SchemaError("$", str(exc)),)
     return tuple(SchemaError(e.json_path, e.message) for e in found[:MAX_REPORTED_ERRORS])
 
 

@@ -15,27 +15,12 @@ from schemas.compatibility import check_schema, compatibility_problems
 from schemas.models import Compatibility, EventSchema, SchemaStatus, TenantSchemaSettings
 from schemas.modes import ValidationMode
 from schemas.registry import mode_cache, schema_cache
+from sequencer_project.api.json_limits import nul_path
 from tenants.models import Tenant
 
 
 def _bump_schema_cache() -> None:
     transaction.on_commit(schema_cache.invalidate)
-
-
-def _holds_nul(value: Any) -> bool:
-    """Whether a parsed JSON value has U+0000 in any string or key (iterative: no recursion limit)."""
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return True
-        elif isinstance(item, dict):
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-    return False
 
 
 @transaction.atomic(durable=True)
@@ -59,7 +44,7 @@ def schema_register(
         raise errors.SchemaTooLargeError(
             f"schemaJson is {size} bytes; the limit is {settings.SCHEMA_MAX_BYTES}.", field="schemaJson"
         )
-    if _holds_nul(schema_json):
+    if nul_path(schema_json) is not None:
         # PostgreSQL jsonb cannot store U+0000 (it used to fail the insert with a 500).
         raise InvalidFieldError("schemaJson holds a NUL character, which cannot be stored.", field="schemaJson")
     problem = check_schema(schema_json)

@@ -7,7 +7,6 @@ everywhere, correct legacy proof directions, list endpoints that list every comm
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, ClassVar
 
 from rest_framework.request import Request
@@ -21,38 +20,14 @@ from commitments.selectors import CommitmentRow, commitment_covering, commitment
 from commitments.services.commitments import commitment_create
 from events.api.views import read_json_body
 from events.streams import StreamKind
-from sequencer_project.api.errors import InvalidParameterError, InvalidRequestError
+from sequencer_project.api.errors import InvalidParameterError
+from sequencer_project.api.fields import Fields, json_object
 from sequencer_project.api.principal import Permission
-from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_int, query_uuid_optional
+from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, path_int, query_int, query_uuid_optional
 from ves import legacy_merkle
 from ves import merkle as ves_merkle
 
 MAX_LIST_LIMIT = 1000
-
-
-def json_object(body: object) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise InvalidRequestError("The body must be a JSON object.")
-    return body
-
-
-def uuid_field(body: dict[str, Any], name: str) -> uuid.UUID:
-    value = body.get(name)
-    if not isinstance(value, str):
-        raise InvalidRequestError(f"'{name}' must be a UUID string.", errors={name: ["must be a UUID string"]})
-    try:
-        return uuid.UUID(value)
-    except ValueError as exc:
-        raise InvalidRequestError(f"'{name}' must be a UUID.", errors={name: ["must be a UUID"]}) from exc
-
-
-def int_field(body: dict[str, Any], name: str) -> int:
-    value = body.get(name)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
-        raise InvalidRequestError(
-            f"'{name}' must be a non-negative integer.", errors={name: ["must be a non-negative integer"]}
-        )
-    return value
 
 
 def _hash_field(body: dict[str, Any], name: str) -> bytes:
@@ -133,15 +108,14 @@ class _CommitmentCollection(_CommitmentApi):
 
     def post(self, request: Request) -> Response:
         body = json_object(read_json_body(request))
-        tenant_id, store_id = self.stream_for(
-            uuid_field(body, "tenant_id"), uuid_field(body, "store_id"), Permission.WRITE
-        )
+        fields = Fields(body)
+        tenant_id, store_id = self.stream_for(fields.uuid("tenant_id"), fields.uuid("store_id"), Permission.WRITE)
         result = commitment_create(
             tenant_id=tenant_id,
             store_id=store_id,
             kind=self.kind,
-            sequence_start=int_field(body, "sequence_start"),
-            sequence_end=int_field(body, "sequence_end"),
+            sequence_start=fields.integer("sequence_start"),
+            sequence_end=fields.integer("sequence_end"),
         )
         return Response(self.output(result.commitment, with_anchor=False), status=201 if result.created else 200)
 
@@ -155,12 +129,7 @@ class _ProofApi(_CommitmentApi):
     """``GET .../proofs/{sequence_number}?tenant_id&store_id[&batch_id]``."""
 
     def get(self, request: Request, sequence_number: str) -> Response:
-        try:
-            seq = int(sequence_number)
-        except ValueError as exc:
-            raise InvalidParameterError("sequence_number must be an integer.", parameter="sequence_number") from exc
-        if not 1 <= seq < 2**63:
-            raise InvalidParameterError("sequence_number must be positive.", parameter="sequence_number")
+        seq = path_int(sequence_number, "sequence_number", minimum=1)
         tenant_id, store_id = self.queried_stream(Permission.READ)
         batch_id = query_uuid_optional(request, "batch_id")
         if batch_id is not None:
@@ -219,11 +188,12 @@ class VesProofVerifyApi(TenantApiMixin):
     def post(self, request: Request) -> Response:
         self.principal.require(Permission.READ)
         body = json_object(read_json_body(request))
+        fields = Fields(body)
         leaf, root, path = _hash_field(body, "leaf_hash"), _hash_field(body, "merkle_root"), _path_field(body)
-        index = int_field(body, "leaf_index")
+        index = fields.integer("leaf_index")
         try:
             if "tree_depth" in body:
-                leaf_count = int_field(body, "leaf_count") if "leaf_count" in body else None
+                leaf_count = fields.integer("leaf_count") if "leaf_count" in body else None
                 directions = body.get("directions")
                 if directions is not None and not (
                     isinstance(directions, list) and all(isinstance(d, bool) for d in directions)
@@ -234,7 +204,7 @@ class VesProofVerifyApi(TenantApiMixin):
                     merkle_root=root,
                     proof_path=path,
                     leaf_index=index,
-                    tree_depth=int_field(body, "tree_depth"),
+                    tree_depth=fields.integer("tree_depth"),
                     leaf_count=leaf_count,
                     directions=directions,
                 )
@@ -259,12 +229,13 @@ class LegacyProofVerifyApi(TenantApiMixin):
     def post(self, request: Request) -> Response:
         self.principal.require(Permission.READ)
         body = json_object(read_json_body(request))
+        fields = Fields(body)
         leaf, root, path = _hash_field(body, "leaf_hash"), _hash_field(body, "events_root"), _path_field(body)
-        index = int_field(body, "leaf_index")
+        index = fields.integer("leaf_index")
         directions = body.get("directions")
         try:
             if "leaf_count" in body:
-                count = int_field(body, "leaf_count")
+                count = fields.integer("leaf_count")
                 valid = 0 <= index < count and legacy_merkle.verify_inclusion(
                     leaf_hash=leaf, root=root, path=path, leaf_index=index, leaf_count=count
                 )

@@ -17,17 +17,11 @@ from events.services.dead_letters import dead_letter_discard, dead_letter_get_fo
 from sequencer_project.api.errors import InvalidParameterError
 from sequencer_project.api.openapi import UUID, path_param, query, stream_query
 from sequencer_project.api.principal import Permission
-from sequencer_project.api.tenancy import TenantApiMixin, path_text, query_uuid_optional
+from sequencer_project.api.tenancy import TenantApiMixin, path_int, path_text, query_uuid_optional
 
-
-def _dead_letter_id(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 18:
-        raise InvalidParameterError("'id' must be a positive integer.", parameter="id")
-    return int(raw)
-
-
+_MAX_DEAD_LETTER_ID = 10**18 - 1
 DEAD_LETTER_ID = path_param(
-    "dead_letter_id", {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}, "Dead-letter entry id."
+    "dead_letter_id", {"type": "integer", "minimum": 0, "maximum": _MAX_DEAD_LETTER_ID}, "Dead-letter entry id."
 )
 
 
@@ -95,7 +89,7 @@ class _DeadLetterActionApi(TenantApiMixin):
         """The entry id, when this admin credential may see it (404 for another tenant's)."""
         principal = self.principal
         principal.require(Permission.ADMIN)
-        dead_letter_id = _dead_letter_id(raw_id)
+        dead_letter_id = path_int(raw_id, "dead_letter_id", maximum=_MAX_DEAD_LETTER_ID)
         entry = dead_letter_get_for_tenant(tenant_id=principal.tenant_id, dead_letter_id=dead_letter_id)
         if not self.visible(entry.tenant_id, entry.store_id):
             raise DeadLetterNotFoundError(f"No dead-letter entry {dead_letter_id}.")

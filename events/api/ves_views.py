@@ -37,7 +37,7 @@ class VesEventIngestApi(TenantApiMixin):
         responses={200: shapes.VES_INGEST_RESPONSE},
     )
     def post(self, request: Request) -> Response:
-        body = read_json_body(request)
+        body = read_json_body(request, allow_nul=True)
         parsed = parse_ves_request(body)
         principal = self.principal
         principal.check_agent(parsed.agent_id)

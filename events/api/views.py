@@ -44,8 +44,13 @@ RANGE_LIMIT = query(
 TENANT_OF_EVENT = query("tenant_id", {"type": "string", "format": "uuid"}, "Required for the bootstrap admin.")
 
 
-def read_json_body(request: Request) -> object:
-    """Read and parse a JSON body, refusing oversize bodies before reading them."""
+def read_json_body(request: Request, *, allow_nul: bool = False) -> object:
+    """Read and parse a JSON body, refusing oversize bodies before reading them.
+
+    The generic JSON limits (depth, NUL; ``sequencer_project.api.parsers.loads``) apply;
+    ``allow_nul`` is for the ingest endpoints only (event payloads holding NUL are rejected
+    per event there).
+    """
     content_type = request.content_type or ""
     if not content_type.split(";")[0].strip().lower().endswith("json"):
         raise UnsupportedMediaTypeError("Send the body as application/json.")
@@ -59,7 +64,7 @@ def read_json_body(request: Request) -> object:
     body = request.body
     if len(body) > limit:
         raise errors.BodyTooLargeError(f"The body is {len(body)} bytes; the limit is {limit}.", limit=limit)
-    return loads(body)
+    return loads(body, allow_nul=allow_nul)
 
 
 class EventIngestApi(TenantApiMixin):
@@ -73,7 +78,7 @@ class EventIngestApi(TenantApiMixin):
         responses={200: shapes.LEGACY_INGEST_RESPONSE},
     )
     def post(self, request: Request) -> Response:
-        body = read_json_body(request)
+        body = read_json_body(request, allow_nul=True)
         principal = self.principal
         parsed = parse_legacy_request(
             body,

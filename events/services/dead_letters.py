@@ -25,6 +25,7 @@ from events.services.audit import audit_record
 from events.services.projections import (
     apply_in_savepoint,
     dead_letter_backoff,
+    dead_letter_error,
     projection_event_from_row,
     projection_lock_key,
 )
@@ -68,8 +69,7 @@ def _retry_locked(entry: ProjectionDeadLetter, *, scheduled: bool) -> bool:
         entry.save(update_fields=["status", "resolved_at", "next_retry_at"])
         return True
     entry.attempts += 1
-    entry.error_class = f"{type(error).__module__}.{type(error).__qualname__}"[:200]
-    entry.error_message = str(error)[:4000]
+    entry.error_class, entry.error_message = dead_letter_error(error)
     entry.last_failed_at = now
     if entry.attempts >= settings.PROJECTION_DLQ_MAX_ATTEMPTS or (
         not scheduled and entry.status == DeadLetterStatus.PARKED

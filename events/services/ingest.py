@@ -68,6 +68,7 @@ class RejectionReason:
     DUPLICATE_COMMAND_ID = "DuplicateCommandId"
     VERSION_CONFLICT = "VersionConflict"
     INVALID_PAYLOAD_HASH = "InvalidPayloadHash"
+    INVALID_PAYLOAD = "InvalidPayload"  # a payload PostgreSQL jsonb cannot hold (ADR 0016)
     SCHEMA_VALIDATION = "SchemaValidation"
 
 
@@ -168,19 +169,26 @@ def event_ingest_legacy(
 
 
 def _prepare(tenant_id: uuid.UUID, store_id: uuid.UUID, events: Sequence[LegacyEvent], request_id: str) -> IngestJob:
-    """Everything that needs no lock: hash and schema checks, the payload key (CPU only)."""
-    pre_rejected = [
-        (Rejection(e.event_id, RejectionReason.INVALID_PAYLOAD_HASH, "payload_hash does not match the payload"), e)
-        for e in events
-        if not e.supplied_hash_matches
-    ]
-    candidates = [e for e in events if e.supplied_hash_matches]
+    """Everything that needs no lock: payload, hash and schema checks, the payload key (CPU only)."""
+    pre_rejected = [(rejection, e) for e in events if (rejection := _pre_rejection(e)) is not None]
+    candidates = [e for e in events if e.payload_problem is None and e.supplied_hash_matches]
     verdicts = schema_failures(
         tenant_id=tenant_id, events=[(e.event_type, e.raw["payload"], False) for e in candidates]
     )
     schema_rejects = {e.index: f.summary for e, f in zip(candidates, verdicts, strict=True) if f is not None}
     seal = encryption_key_for_write(tenant_id) if candidates else None
     return IngestJob(uuid.uuid4(), tenant_id, store_id, candidates, pre_rejected, schema_rejects, seal, request_id)
+
+
+def _pre_rejection(event: LegacyEvent) -> Rejection | None:
+    """The rejection an event earns before any lock: a payload jsonb cannot hold, or a wrong hash."""
+    if event.payload_problem is not None:
+        return Rejection(event.event_id, RejectionReason.INVALID_PAYLOAD, f"payload {event.payload_problem}")
+    if not event.supplied_hash_matches:
+        return Rejection(
+            event.event_id, RejectionReason.INVALID_PAYLOAD_HASH, "payload_hash does not match the payload"
+        )
+    return None
 
 
 @functools.cache

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from events.errors import UnknownProjectionError
@@ -46,6 +47,10 @@ logger = logging.getLogger(__name__)
 
 # Failures that say nothing about the event: abort the batch (it is retried whole next tick).
 ABORT_BATCH: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, SoftTimeLimitExceeded)
+
+
+class StreamGapError(RuntimeError):
+    """A hole below the stream's head (never expected: the store is gap-free)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +145,22 @@ def _apply_batch(handler: Projection, events: list[ProjectionEvent]) -> list[tup
     return [(event, error) for event, error in outcomes if error is not None]
 
 
+def dead_letter_error(exc: BaseException) -> tuple[str, str]:
+    """The ``(error_class, error_message)`` a dead letter stores and the admin API returns.
+
+    Database errors keep only their SQLSTATE and primary message: psycopg's ``str()`` goes on
+    with ``DETAIL``/``CONTEXT`` lines that quote the statement's data and bound parameters.
+    """
+    error_class = f"{type(exc).__module__}.{type(exc).__qualname__}"[:200]
+    if not isinstance(exc, DatabaseError | psycopg.Error):
+        return error_class, str(exc)[:4000]
+    cause = exc if isinstance(exc, psycopg.Error) else exc.__cause__
+    sqlstate = getattr(cause, "sqlstate", None)
+    diag = getattr(cause, "diag", None)
+    primary = getattr(diag, "message_primary", None) or str(cause or exc).split("\n", 1)[0]
+    return error_class, (f"SQLSTATE {sqlstate}: {primary}" if sqlstate else primary)[:500]
+
+
 def _require(name: str) -> Projection:
     projection = projection_get(name)
     if projection is None:
@@ -151,6 +172,7 @@ def _record_dead_letter(projection: Projection, event: ProjectionEvent, exc: Bas
     """First failure of an event. Caller holds the batch's transaction."""
     max_attempts = settings.PROJECTION_DLQ_MAX_ATTEMPTS
     parked = max_attempts <= 1
+    error_class, error_message = dead_letter_error(exc)
     with connection.cursor() as cursor:
         cursor.execute(
             INSERT_DEAD_LETTER,
@@ -161,8 +183,8 @@ def _record_dead_letter(projection: Projection, event: ProjectionEvent, exc: Bas
                 "stream_kind": int(projection.stream_kind),
                 "sequence_number": event.sequence_number,
                 "event_id": event.event_id,
-                "error_class": f"{type(exc).__module__}.{type(exc).__qualname__}"[:200],
-                "error_message": str(exc)[:4000],
+                "error_class": error_class,
+                "error_message": error_message,
                 "status": DeadLetterStatus.PARKED if parked else DeadLetterStatus.PENDING,
                 "next_retry_at": None if parked else timezone.now() + dead_letter_backoff(1),
             },
@@ -205,7 +227,7 @@ def projection_advance(*, projection: str, tenant_id: uuid.UUID, store_id: uuid.
     for row in rows:
         event = projection_event_from_row(row, tenant_id, store_id)
         if event.sequence_number != checkpoint + len(events) + 1:  # the store is gap-free; never skip
-            raise RuntimeError(f"sequence gap after {checkpoint + len(events)} in {tenant_id}/{store_id}")
+            raise StreamGapError(f"sequence gap after {checkpoint + len(events)} in {tenant_id}/{store_id}")
         events.append(event)
     failures = _apply_batch(handler, events)
     for event, error in failures:
@@ -269,9 +291,10 @@ def projection_run_all(*, batch_size: int, time_budget_seconds: float, max_strea
                     result = projection_advance(
                         projection=handler.name, tenant_id=tenant_id, store_id=store_id, batch_size=batch_size
                     )
-                except PayloadDecryptionError as exc:
-                    # A key missing from the ring stops this stream only (in order, nothing
-                    # skipped); /health/detailed reports the stall until the key is back.
+                except (PayloadDecryptionError, StreamGapError) as exc:
+                    # A key missing from the ring, or a hole in the store, stops this stream
+                    # only (in order, nothing skipped): the others go on. /health/detailed
+                    # reports the stall until the key is back.
                     logger.error("projection %s stalled on %s/%s: %s", handler.name, tenant_id, store_id, exc)
                     break
                 batches += 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -35,7 +34,8 @@ from payments.selectors import (
 from payments.services.batches import BatchKey, batch_create_manual
 from payments.services.intents import payment_intent_submit
 from payments.services.settlement import batch_settle_record
-from sequencer_project.api.errors import InvalidParameterError, InvalidRequestError
+from sequencer_project.api.errors import InvalidParameterError, SequencerError
+from sequencer_project.api.fields import Fields, json_object
 from sequencer_project.api.openapi import DATETIME, STRING, UUID, json_body, path_uuid, query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import (
@@ -49,6 +49,8 @@ from sequencer_project.api.tenancy import (
 
 _MAX_LIST = 1000
 _MAX_OFFSET = 10_000
+_MAX_BATCH = 1000
+_MAX_TX_HASH = 66  # 0x + 32 bytes of hex
 
 
 class PaymentListCreateApi(TenantApiMixin):
@@ -163,32 +165,17 @@ class PaymentReceiptApi(_IntentApi):
         if receipt is None:
             raise errors.PaymentNotBatchedError(
                 f"Intent {intent_id} is {intent.status}; its receipt exists once its batch is committed.",
-                status=intent.status,
+                intent_status=intent.status,
             )
         return Response(receipt_output(receipt))
 
 
-def _object(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise InvalidRequestError("The request body must be a JSON object.")
-    return body
+def _batch_error(name: str, message: str) -> SequencerError:
+    return errors.InvalidBatchRequestError(f"'{name}' {message}", field=name)
 
 
-def _optional_int(body: dict[str, Any], name: str) -> int | None:
-    value = body.get(name)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise errors.InvalidBatchRequestError(f"'{name}' must be a non-negative integer.", field=name)
-    return value
-
-
-def _body_uuid(body: dict[str, Any], name: str) -> uuid.UUID:
-    raw = body.get(name)
-    if not isinstance(raw, str):
-        raise errors.InvalidBatchRequestError(f"'{name}' must be a UUID string.", field=name)
-    try:
-        return uuid.UUID(raw)
-    except ValueError as exc:
-        raise errors.InvalidBatchRequestError(f"'{name}' must be a UUID string.", field=name) from exc
+def _settlement_error(name: str, message: str) -> SequencerError:
+    return errors.InvalidSettlementError(f"'{name}' {message}", field=name)
 
 
 class BatchCreateApi(TenantApiMixin):
@@ -202,21 +189,12 @@ class BatchCreateApi(TenantApiMixin):
         responses={201: shapes.BATCH_CREATED},
     )
     def post(self, request: Request) -> Response:
-        body = _object(read_json_body(request))
-        tenant_id, store_id = _body_uuid(body, "tenant_id"), _body_uuid(body, "store_id")
+        fields = Fields(json_object(read_json_body(request)), _batch_error)
+        tenant_id, store_id = fields.uuid("tenant_id"), fields.uuid("store_id")
         self.stream_for(tenant_id, store_id, Permission.ADMIN)
-        network = body.get("network", "set_chain")
-        if network not in NETWORKS:
-            raise errors.InvalidBatchRequestError(f"Unknown network {network!r}.", field="network")
-        max_size = _optional_int(body, "max_size") or settings.X402_BATCH_MAX_SIZE
-        if not 1 <= max_size <= 1000:
-            raise errors.InvalidBatchRequestError("'max_size' must be between 1 and 1000.", field="max_size")
-        raw_ids = body.get("intent_ids")
-        intent_ids = None
-        if raw_ids is not None:
-            if not isinstance(raw_ids, list):
-                raise errors.InvalidBatchRequestError("'intent_ids' must be a list of UUIDs.", field="intent_ids")
-            intent_ids = [_body_uuid({"id": i}, "id") for i in raw_ids]
+        network = fields.choice("network", NETWORKS, default="set_chain")
+        max_size = fields.integer("max_size", minimum=1, maximum=_MAX_BATCH, default=settings.X402_BATCH_MAX_SIZE)
+        intent_ids = fields.uuid_list("intent_ids", max_items=_MAX_BATCH)
         batch = batch_create_manual(
             key=BatchKey(tenant_id, store_id, network), intent_ids=intent_ids, max_size=max_size
         )
@@ -251,19 +229,17 @@ class BatchSettleApi(TenantApiMixin):
         responses={200: shapes.BATCH_ENVELOPE},
     )
     def post(self, request: Request) -> Response:
-        body = _object(read_json_body(request))
-        batch_id = _body_uuid(body, "batch_id")
+        fields = Fields(json_object(read_json_body(request)), _settlement_error)
+        batch_id = Fields(fields.body, _batch_error).uuid("batch_id")
         batch = payment_batch_get(batch_id=batch_id)
         if batch is None or not self.visible(batch.tenant_id, batch.store_id):
             raise errors.BatchNotFoundError(f"No batch {batch_id} is visible to this credential.")
         self.stream_for(batch.tenant_id, batch.store_id, Permission.ADMIN)
-        tx_hash = body.get("tx_hash")
-        if tx_hash is not None and not isinstance(tx_hash, str):
-            raise errors.InvalidSettlementError("'tx_hash' must be a hex string.", field="tx_hash")
+        tx_hash = None if fields.body.get("tx_hash") is None else fields.text("tx_hash", max_length=_MAX_TX_HASH)
         settled = batch_settle_record(
             batch_id=batch_id,
             tx_hash=tx_hash,
-            block_number=_optional_int(body, "block_number"),
-            gas_used=_optional_int(body, "gas_used"),
+            block_number=fields.optional_integer("block_number"),
+            gas_used=fields.optional_integer("gas_used"),
         )
         return Response({"batch": batch_output(settled, payment_batch_intent_ids(batch_id=batch_id))})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
@@ -26,7 +25,7 @@ from schemas.selectors import (
     tenant_mode_override_get,
 )
 from schemas.services import schema_delete, schema_register, schema_status_set, validation_mode_set
-from sequencer_project.api.errors import InvalidRequestError
+from sequencer_project.api.fields import Fields, invalid_request, json_object
 from sequencer_project.api.openapi import UUID, json_body, path_param, path_uuid, query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import (
@@ -40,27 +39,10 @@ from sequencer_project.api.tenancy import (
 
 MAX_EVENT_TYPE = 256
 MAX_DESCRIPTION = 2048
+MAX_VERSION = 2**31 - 1  # schema versions are PostgreSQL integers
 TENANT = query("tenant_id", UUID, "Defaults to the credential's tenant; required for the bootstrap admin.")
 SCHEMA_ID = path_uuid("schema_id")
 EVENT_TYPE = path_param("event_type", shapes.EVENT_TYPE)
-
-
-def _object(body: object) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise InvalidRequestError("The body must be a JSON object.")
-    return body
-
-
-def _body_uuid(body: dict[str, Any], name: str) -> uuid.UUID:
-    value = body.get(name)
-    if isinstance(value, str):
-        try:
-            return uuid.UUID(value)
-        except ValueError:
-            pass
-    raise InvalidRequestError(
-        f"Invalid value at {name}: must be a UUID string.", errors={name: ["This field is required."]}
-    )
 
 
 def _event_type_param(value: str) -> str:
@@ -68,12 +50,10 @@ def _event_type_param(value: str) -> str:
     return path_text(value, "event_type", MAX_EVENT_TYPE)
 
 
-def _event_type(value: Any, name: str = "eventType") -> str:
-    if not isinstance(value, str) or not 1 <= len(value) <= MAX_EVENT_TYPE or "\x00" in value:
-        raise InvalidRequestError(
-            f"Invalid value at {name}: must be a string of 1 to {MAX_EVENT_TYPE} characters.",
-            errors={name: [f"Must be 1 to {MAX_EVENT_TYPE} characters."]},
-        )
+def _event_type(fields: Fields) -> str:
+    value = fields.text("eventType", max_length=MAX_EVENT_TYPE)
+    if not value:
+        raise invalid_request("eventType", f"must be a string of 1 to {MAX_EVENT_TYPE} characters.")
     return value
 
 
@@ -118,29 +98,19 @@ class SchemaCollectionApi(_SchemaApi):
         responses={201: shapes.SCHEMA_REGISTERED},
     )
     def post(self, request: Request) -> Response:
-        body = _object(read_json_body(request))
-        tenant_id = _body_uuid(body, "tenantId")
-        event_type = _event_type(body.get("eventType"))
-        if "schemaJson" not in body:
-            raise InvalidRequestError("Invalid value at schemaJson: required.", errors={"schemaJson": ["Required."]})
-        description = body.get("description") or ""
-        if not isinstance(description, str) or len(description) > MAX_DESCRIPTION:
-            raise InvalidRequestError(
-                f"Invalid value at description: at most {MAX_DESCRIPTION} characters.",
-                errors={"description": ["Too long or not a string."]},
-            )
-        compatibility = body.get("compatibility") or "backward"
-        if compatibility not in COMPATIBILITIES:
-            raise InvalidRequestError(
-                "Invalid value at compatibility: must be backward, forward, full or none.",
-                errors={"compatibility": ["Must be backward, forward, full or none."]},
-            )
+        fields = Fields(json_object(read_json_body(request)))
+        tenant_id = fields.uuid("tenantId")
+        event_type = _event_type(fields)
+        if "schemaJson" not in fields.body:
+            raise invalid_request("schemaJson", "is required.")
+        description = fields.text("description", max_length=MAX_DESCRIPTION, required=False)
+        compatibility = fields.choice("compatibility", COMPATIBILITIES, default="backward")
         principal = self.principal
         principal.check_tenant(tenant_id, Permission.WRITE)
         schema = schema_register(
             tenant_id=tenant_id,
             event_type=event_type,
-            schema_json=body["schemaJson"],
+            schema_json=fields.body["schemaJson"],
             compatibility=compatibility,
             description=description,
             created_by=str(principal.agent_id or principal.credential_id or ""),
@@ -167,17 +137,12 @@ class SchemaValidateApi(_SchemaApi):
         responses={200: shapes.VALIDATION_RESULT},
     )
     def post(self, request: Request) -> Response:
-        body = _object(read_json_body(request))
-        tenant_id = _body_uuid(body, "tenantId")
-        event_type = _event_type(body.get("eventType"))
-        if "payload" not in body:
-            raise InvalidRequestError("Invalid value at payload: required.", errors={"payload": ["Required."]})
-        version = body.get("schemaVersion")
-        if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
-            raise InvalidRequestError(
-                "Invalid value at schemaVersion: must be a positive integer.",
-                errors={"schemaVersion": ["Must be a positive integer."]},
-            )
+        fields = Fields(json_object(read_json_body(request)))
+        tenant_id = fields.uuid("tenantId")
+        event_type = _event_type(fields)
+        if "payload" not in fields.body:
+            raise invalid_request("payload", "is required.")
+        version = fields.optional_integer("schemaVersion", minimum=1, maximum=MAX_VERSION)
         self.principal.check_tenant(tenant_id, Permission.READ)
         schema = (
             schema_latest_active_get(tenant_id=tenant_id, event_type=event_type)
@@ -186,7 +151,7 @@ class SchemaValidateApi(_SchemaApi):
         )
         if schema is None:
             raise errors.SchemaNotFoundError(f"No {'active ' if version is None else ''}schema for {event_type!r}.")
-        problems = validate_payload(build_validator(schema.schema_json), body["payload"])
+        problems = validate_payload(build_validator(schema.schema_json), fields.body["payload"])
         return Response(
             {
                 "valid": not problems,
@@ -235,13 +200,7 @@ class SchemaStatusApi(_SchemaApi):
         responses={200: shapes.SCHEMA_STATUS_CHANGED},
     )
     def put(self, request: Request, schema_id: str) -> Response:
-        body = _object(read_json_body(request))
-        status = body.get("status")
-        if status not in STATUSES:
-            raise InvalidRequestError(
-                "Invalid value at status: must be active, deprecated or archived.",
-                errors={"status": ["Must be active, deprecated or archived."]},
-            )
+        status = Fields(json_object(read_json_body(request))).choice("status", STATUSES)
         schema = schema_status_set(schema=self.schema_or_404(schema_id, Permission.WRITE), status=status)
         return Response({"success": True, "schema_id": schema.id, "new_status": schema.status})
 
@@ -317,8 +276,8 @@ class ValidationModeApi(_SchemaApi):
         responses={200: shapes.VALIDATION_MODE_CHANGED},
     )
     def put(self, request: Request) -> Response:
-        body = _object(read_json_body(request))
-        tenant_id = _body_uuid(body, "tenantId")
+        body = json_object(read_json_body(request))
+        tenant_id = Fields(body).uuid("tenantId")
         raw = body.get("mode")
         self.principal.check_tenant(tenant_id, Permission.ADMIN)
         if raw is None:

@@ -45,6 +45,21 @@ class MalformedJsonError(SequencerError):
     title = "Malformed JSON"
 
 
+class JsonTooDeepError(SequencerError):
+    """A body nesting objects and arrays deeper than ``json_limits.MAX_JSON_DEPTH``."""
+
+    code = "json_too_deep"
+    http_status = 400
+    title = "JSON nested too deeply"
+
+
+class InvalidFieldError(BadRequestError):
+    """A value PostgreSQL cannot store (U+0000 in text or jsonb, NaN); ``field`` names it."""
+
+    code = "invalid_field"
+    title = "A field holds a value that cannot be stored"
+
+
 class UnsupportedMediaTypeError(SequencerError):
     code = "unsupported_media_type"
     http_status = 415

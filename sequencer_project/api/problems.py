@@ -41,6 +41,8 @@ class StreamBusyError(errors.ServiceUnavailableError):
 
 
 def problem_body(error: errors.SequencerError, instance: str | None) -> dict[str, Any]:
+    """The RFC 9457 body. Extension members never replace a standard one: ``status`` is always
+    the HTTP status (an x402 409 once carried the intent's ``"status": "sequenced"``)."""
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + error.code,
         "title": error.title,
@@ -52,7 +54,8 @@ def problem_body(error: errors.SequencerError, instance: str | None) -> dict[str
         body["instance"] = instance
     if error.errors:
         body["errors"] = error.errors
-    body.update(error.extensions)
+    for name, value in error.extensions.items():
+        body.setdefault(name, value)
     return body
 
 

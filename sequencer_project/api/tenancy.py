@@ -7,6 +7,7 @@ quietly skip the tenant and store checks.
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any, ClassVar
 
@@ -14,9 +15,11 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from sequencer_project.api import errors
+from sequencer_project.api.fields import parse_uuid_text
 from sequencer_project.api.principal import Permission, Principal
 
-_BIGINT_MAX = 2**63 - 1
+_BIGINT_MAX = 2**63 - 1  # every integer parameter ends up compared with a bigint column
+_ASCII_INT = re.compile(r"-?[0-9]{1,19}")
 _GUARDED_HOOKS = ("principal", "stream_for", "queried_stream", "visible")
 
 
@@ -69,10 +72,30 @@ def query_uuid_optional(request: Request, name: str) -> uuid.UUID | None:
 
 
 def parse_uuid(raw: str, name: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except (ValueError, AttributeError, TypeError) as exc:
-        raise errors.InvalidParameterError(f"'{name}' must be a UUID.", parameter=name) from exc
+    """A UUID path or query parameter (400 ``invalid_parameter``); ASCII only, see ``parse_uuid_text``."""
+    parsed = parse_uuid_text(raw)
+    if parsed is None:
+        raise errors.InvalidParameterError(f"'{name}' must be a UUID.", parameter=name)
+    return parsed
+
+
+def ascii_int(raw: str) -> int | None:
+    """The integer ``raw`` spells in ASCII digits (optional ``-``, at most 19 digits), else ``None``.
+
+    ``int()`` alone is too lenient for request text: it reads ``'٣'`` as 3 and accepts blanks,
+    ``+`` and ``_``; ``'²'.isdigit()`` is true but ``int('²')`` fails.
+    """
+    return int(raw) if _ASCII_INT.fullmatch(raw) else None
+
+
+def path_int(raw: str, name: str, *, minimum: int = 0, maximum: int = _BIGINT_MAX) -> int:
+    """An integer path parameter in ``minimum..maximum`` (ASCII digits), else 400 ``invalid_parameter``."""
+    value = ascii_int(raw)
+    if value is None or not minimum <= value <= maximum:
+        raise errors.InvalidParameterError(
+            f"'{name}' must be an integer in {minimum}..{maximum} (ASCII digits).", parameter=name
+        )
+    return value
 
 
 def path_text(value: str, name: str, limit: int) -> str:
@@ -92,9 +115,6 @@ def query_text(request: Request, name: str) -> str | None:
     return raw
 
 
-_BIGINT_MAX = 2**63 - 1  # every integer parameter ends up compared with a bigint column
-
-
 def query_int(request: Request, name: str, *, default: int, minimum: int, maximum: int | None = None) -> int:
     """An integer query parameter; a ``default`` below ``minimum`` makes it required.
 
@@ -106,10 +126,9 @@ def query_int(request: Request, name: str, *, default: int, minimum: int, maximu
         if default < minimum:
             raise errors.InvalidParameterError(f"Query parameter '{name}' is required.", parameter=name)
         return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise errors.InvalidParameterError(f"'{name}' must be an integer.", parameter=name) from exc
+    value = ascii_int(raw)
+    if value is None:
+        raise errors.InvalidParameterError(f"'{name}' must be an integer.", parameter=name)
     if value < minimum:
         raise errors.InvalidParameterError(f"'{name}' must be at least {minimum}.", parameter=name)
     if maximum is not None and value > maximum:

@@ -12,10 +12,11 @@ from rest_framework.response import Response
 
 from events.api.views import read_json_body
 from events.services.audit import api_actor, audit_record
-from sequencer_project.api.errors import InvalidParameterError, InvalidRequestError
+from sequencer_project.api.errors import InvalidRequestError
+from sequencer_project.api.fields import parse_uuid_text
 from sequencer_project.api.openapi import UUID, json_body, path_param, path_uuid, query
 from sequencer_project.api.principal import Permission
-from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_uuid
+from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, path_int, query_uuid
 from tenants.api import openapi as shapes
 from tenants.api.serializers import KEY_ALGORITHM, agent_key_output
 from tenants.errors import InvalidPublicKeyError
@@ -27,14 +28,10 @@ _U32_MAX = 2**32 - 1
 
 
 def _uuid_field(body: dict[str, Any], name: str, errors: dict[str, list[str]]) -> uuid.UUID | None:
-    value = body.get(name)
-    if isinstance(value, str):
-        try:
-            return uuid.UUID(value)
-        except ValueError:
-            pass
-    errors[name] = ["This field is required and must be a UUID string."]
-    return None
+    parsed = parse_uuid_text(body.get(name))
+    if parsed is None:
+        errors[name] = ["This field is required and must be a UUID string."]
+    return parsed
 
 
 def _time_field(body: dict[str, Any], name: str, errors: dict[str, list[str]]) -> datetime | None:
@@ -154,12 +151,7 @@ class AgentKeyRevokeApi(TenantApiMixin):
     )
     def delete(self, request: Request, agent_id: str, key_id: str) -> Response:
         agent = parse_uuid(agent_id, "agent_id")
-        try:
-            key_number = int(key_id)
-        except ValueError as exc:
-            raise InvalidParameterError("'key_id' must be an integer.", parameter="key_id") from exc
-        if not 0 <= key_number <= _U32_MAX:
-            raise InvalidParameterError("'key_id' must be in 0..4294967295.", parameter="key_id")
+        key_number = path_int(key_id, "key_id", maximum=_U32_MAX)
         tenant_id = query_uuid(request, "tenant_id")
         self.principal.check_tenant(tenant_id, Permission.ADMIN)
         key = agent_key_revoke(tenant_id=tenant_id, agent_id=agent, key_id=key_number)

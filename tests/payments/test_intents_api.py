@@ -181,4 +181,6 @@ def test_receipt_before_batching_is_409(payer: Payer, owner: Persona) -> None:
     created = post_intent(owner.client, payer.intent(nonce=1)).json()
     response = owner.client.get(f"/api/v1/x402/payments/{created['intent_id']}/receipt")
     assert response.status_code == 409
-    assert response.json()["code"] == "payment_not_batched"
+    body = response.json()
+    # The problem's status member is the HTTP status; the intent's own state has its own member.
+    assert (body["code"], body["status"], body["intent_status"]) == ("payment_not_batched", 409, "sequenced")

@@ -155,6 +155,10 @@ FIELD_LENGTH = (400, "invalid_field_length")
 # rejected inside a 200 (docs/ves.md) and nothing is sequenced. Status 200 marks that outcome.
 VES_BAD_CREATED_AT = (200, "schema_validation: created_at")
 INVALID_FIELD = (400, "invalid_field")
+TOO_DEEP = (400, "json_too_deep")
+# A payload PostgreSQL jsonb cannot hold (U+0000) rejects its event inside a 200 (ADR 0016).
+LEGACY_UNSTORABLE = (200, "InvalidPayload")
+VES_UNSTORABLE = (200, "invalid_payload")
 
 
 CASES: list[Case] = [
@@ -200,8 +204,10 @@ CASES: list[Case] = [
     Case("numbers", "payload 1e400", field("payload", b'{"n": 1e400}'), MALFORMED),
     Case("numbers", "payload -1e400", field("payload", b"-1e400"), MALFORMED),
     Case("numbers", "a 5000-digit integer", field("payload", b'{"n": ' + b"9" * 5000 + b"}"), MALFORMED),
-    # --- deep nesting (bounded) --------------------------------------------------------------
-    Case("nesting", "payload nested 200 deep", field("payload", nested(200)), INVALID_FIELD),
+    # --- deep nesting (bounded: 64 levels for the whole body, ADR 0016) ----------------------
+    Case("nesting", "body nested 65 deep", whole(b"[" * 65 + b"]" * 65), TOO_DEEP),
+    Case("nesting", "payload nested 62 deep (body 65)", field("payload", b"[" * 62 + b"]" * 62), TOO_DEEP),
+    Case("nesting", "payload nested 200 deep", field("payload", nested(200)), TOO_DEEP),
     Case("nesting", "payload nested 5000 deep", field("payload", nested(5000)), MALFORMED),
     Case("nesting", "body nested 100000 deep", whole(b"[" * 100_000 + b"]" * 100_000), MALFORMED),
     # --- invalid UTF-8 and lone surrogates ---------------------------------------------------
@@ -253,6 +259,11 @@ CASES: list[Case] = [
     Case("nul", "NUL in entity_id", signed(entity_id="\x00"), INVALID_FIELD),
     Case("nul", "NUL in event_type", signed(event_type="order.\x00created"), INVALID_FIELD),
     Case("nul", "raw NUL byte inside a string", field("entity_id", b'"a\x00b"'), MALFORMED),
+    Case("nul", "NUL in agent id", lambda e, s: _agent_id("a\x00")(e, s), INVALID),
+    Case("nul", "NUL in a payload value", signed(payload={"note": "a\x00b"}), LEGACY_UNSTORABLE, VES_UNSTORABLE),
+    Case("nul", "NUL in a payload key", signed(payload={"k\x00": 1}), LEGACY_UNSTORABLE, VES_UNSTORABLE),
+    Case("nul", "NUL deep in a payload", signed(payload={"a": [{"b": ["\x00"]}]}), LEGACY_UNSTORABLE, VES_UNSTORABLE),
+    Case("nul", "payload is the string NUL", signed(payload="\x00"), LEGACY_UNSTORABLE, VES_UNSTORABLE),
 ]
 
 

@@ -4,8 +4,10 @@ The server is pytest-django's ``live_server`` (a real HTTP server in this proces
 PostgreSQL database, with Redis behind the rate limiter and caches. Each operation is called with
 generated valid (positive) and invalid (negative) requests as two callers: the bootstrap admin and a
 tenant admin key, whose requests are pointed at the tenant's own seeded stream half of the time so
-that they reach the business logic and real bodies come back. Checks: no 5xx, and the status code,
-content type and body of every response conform to the schema.
+that they reach the business logic and real bodies come back. Every operation's path parameters,
+query parameters and JSON body (each described in the snapshot) are generated. Checks: no 5xx, the
+status code, content type and body of every response conform to the schema, and every 4xx
+problem's ``status`` member is the HTTP status.
 
 Quick by default (``SCHEMATHESIS_MAX_EXAMPLES`` = 3 examples per operation, mode and caller,
 derandomized); ``make reliability`` runs it with ``SCHEMATHESIS_MAX_EXAMPLES=200`` (random).
@@ -48,7 +50,26 @@ MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "3"))
 DEEP = "SCHEMATHESIS_MAX_EXAMPLES" in os.environ
 # Quick mode does not shrink: a failure is reported as found (deep mode shrinks it).
 PHASES = list(Phase) if DEEP else [Phase.explicit, Phase.reuse, Phase.generate]
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+def problem_status_is_the_http_status(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Every 4xx is a problem whose ``status`` member equals the HTTP status, with a stable ``code``
+    (an x402 409 once said ``"status": "sequenced"``)."""
+    if 400 <= response.status_code < 500:
+        body = response.json()
+        assert isinstance(body, dict), f"a {response.status_code} without a problem body"
+        assert body.get("status") == response.status_code, f"problem status {body.get('status')!r}"
+        assert isinstance(body.get("code"), str), f"problem code {body.get('code')!r}"
+    return None
+
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    problem_status_is_the_http_status,
+]
 SIGNING_SEED = bytes(range(32))
 # Anchoring on the in-process py-evm chain, so the anchor endpoints run for real instead of
 # answering 503 anchoring_unconfigured.

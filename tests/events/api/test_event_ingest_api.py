@@ -502,14 +502,15 @@ def test_integers_beyond_64_bits_become_doubles_as_in_the_reference(owner: Perso
     assert stored["payload_hash"] == hashlib.sha256(b'{"n":1.2345678901234568e29}').hexdigest()
 
 
-def test_a_payload_nested_deeper_than_can_be_hashed_is_refused(owner: Persona, post_ingest: IngestPoster) -> None:
-    deep = legacy_event(owner.tenant_id, owner.store_id, payload=_nested(200))
-    shallow = legacy_event(owner.tenant_id, owner.store_id, payload=_nested(60))
+def test_a_body_nested_deeper_than_the_limit_is_refused(owner: Persona, post_ingest: IngestPoster) -> None:
+    """64 levels for the whole body (ADR 0016): {"events": [{"payload": ...}]} leaves 61 to a payload."""
+    deep = legacy_event(owner.tenant_id, owner.store_id, payload=_nested(31))  # 62 levels
+    shallow = legacy_event(owner.tenant_id, owner.store_id, payload=_nested(30))  # 60 levels
 
     refused = post_ingest(owner.client, json.dumps({"events": [deep]}).encode())
     accepted = post_ingest(owner.client, {"events": [shallow]})
 
-    _problem(refused, 400, "invalid_field")
+    _problem(refused, 400, "json_too_deep")
     assert accepted.json()["events_accepted"] == 1
     assert head_of(owner.tenant_id, owner.store_id) == 1
 
