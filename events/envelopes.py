@@ -12,10 +12,12 @@ defaults to the request's ``agent_id``, and ``agent_id`` itself is optional.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import struct
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -84,7 +86,16 @@ class _Collector:
             )
 
 
-def _uuid(value: Any, path: str, errs: _Collector, *, required: bool) -> uuid.UUID | None:
+@functools.lru_cache(maxsize=4096)
+def _stream_uuid(value: str) -> uuid.UUID:
+    """``uuid.UUID(value)`` for tenant and store ids, which repeat in every event of a request
+    and across requests (parsing one costs ~3 µs; a cache hit, ~0.1 µs)."""
+    return uuid.UUID(value)
+
+
+def _uuid(
+    value: Any, path: str, errs: _Collector, *, required: bool, parse: Callable[[str], uuid.UUID] = uuid.UUID
+) -> uuid.UUID | None:
     if value is None:
         if required:
             errs.add(path, "This field is required.")
@@ -93,7 +104,7 @@ def _uuid(value: Any, path: str, errs: _Collector, *, required: bool) -> uuid.UU
         errs.add(path, "Must be a UUID string.")
         return None
     try:
-        return uuid.UUID(value)
+        return parse(value)
     except ValueError:
         errs.add(path, "Must be a UUID string.")
         return None
@@ -207,8 +218,8 @@ def parse_legacy_request(
         if not isinstance(raw, dict):
             errs.add(prefix, "Each event must be a JSON object.")
             continue
-        event_tenant = _uuid(raw.get("tenant_id"), f"{prefix}.tenant_id", errs, required=True)
-        event_store = _uuid(raw.get("store_id"), f"{prefix}.store_id", errs, required=True)
+        event_tenant = _uuid(raw.get("tenant_id"), f"{prefix}.tenant_id", errs, required=True, parse=_stream_uuid)
+        event_store = _uuid(raw.get("store_id"), f"{prefix}.store_id", errs, required=True, parse=_stream_uuid)
         if event_tenant is not None and event_store is not None:
             if tenant_id is None:
                 tenant_id, store_id = event_tenant, event_store
