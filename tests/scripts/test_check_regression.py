@@ -79,8 +79,8 @@ def test_it_passes_a_run_within_the_threshold_and_prints_the_table(tmp_path: Pat
     rows = {
         line.split()[0]: line.split() for line in result.stdout.splitlines() if line.startswith(("ingest", "merkle"))
     }
-    assert rows["ingest_small"][-3:] == ["+9.5%", "1", "ok"]  # 10.95 / 10.0
-    assert rows["merkle_tree_build[100]"][-3:] == ["+0.0%", "1", "ok"]
+    assert rows["ingest_small"][-4:] == ["+9.5%", "+10%", "1", "ok"]  # 10.95 / 10.0
+    assert rows["merkle_tree_build[100]"][-4:] == ["+0.0%", "+10%", "1", "ok"]
     assert "0 failed" in result.stdout
 
 
@@ -91,8 +91,31 @@ def test_it_fails_a_ratio_that_regressed_past_the_threshold(tmp_path: Path, base
 
     assert result.returncode == 1
     row = next(line for line in result.stdout.splitlines() if line.startswith("ingest_small"))
-    assert row.split()[-3:] == ["+15.0%", "1", "REGRESSED"]
+    assert row.split()[-4:] == ["+15.0%", "+10%", "1", "REGRESSED"]
     assert "1 failed" in result.stdout
+
+
+def test_a_benchmark_may_vary_as_much_as_its_own_baseline_runs_did(tmp_path: Path) -> None:
+    # ingest_small's baseline runs were 10.0 (median), 9.0 and 12.5: +25 % is its own spread.
+    path = tmp_path / "baseline.json"
+    write_baseline(path, {"ingest_small": 10.0, "merkle_tree_build[100]": 0.2})
+    document = json.loads(path.read_text())
+    document["benchmarks"]["ingest_small"]["ratios"] = [9.0, 10.0, 12.5]
+    path.write_text(json.dumps(document))
+    within = write_run(
+        tmp_path / "within.json", {"ingest_small": (2.4e-3, 2e-4), "merkle_tree_build[100]": (4e-5, 2e-4)}
+    )
+    beyond = write_run(
+        tmp_path / "beyond.json", {"ingest_small": (2.6e-3, 2e-4), "merkle_tree_build[100]": (4e-5, 2e-4)}
+    )
+
+    allowed = check("--threshold", "0.10", "--baseline", path, "--run", within)
+    refused = check("--threshold", "0.10", "--baseline", path, "--run", beyond)
+
+    row = next(line for line in allowed.stdout.splitlines() if line.startswith("ingest_small"))
+    assert row.split()[-4:] == ["+20.0%", "+25%", "1", "ok"]
+    assert allowed.returncode == 0, allowed.stdout
+    assert refused.returncode == 1  # +30 %: past its own spread
 
 
 def test_a_uniformly_slower_machine_is_not_a_regression(tmp_path: Path, baseline: Path) -> None:
