@@ -41,7 +41,7 @@ bench-check: venv services
 	. scripts/env.sh && SECRET_KEY=test-only BOOTSTRAP_ADMIN_API_KEY=test-bootstrap-admin \
 		$(PY) scripts/check_regression.py --threshold 0.15 --quick
 
-# Refresh tests/benchmarks/baseline.json (median of three quick runs); commit it with the change it reflects.
+# Refresh tests/benchmarks/baseline.json (median of five quick runs); commit it with the change it reflects.
 bench-baseline: venv services
 	. scripts/env.sh && SECRET_KEY=test-only BOOTSTRAP_ADMIN_API_KEY=test-bootstrap-admin \
 		$(PY) scripts/check_regression.py --quick --write-baseline --runs 5
