@@ -7,8 +7,8 @@ applied on top of the state at that time; ``last_sequence`` keeps the highest ap
 
 The runner hands it whole batches (:meth:`EntityStateProjection.apply_many`): two statements
 per batch whatever its size, the merges in memory, so its cost follows the events, not round
-trips. One event (a dead-letter retry) goes through :meth:`apply`. Both fold with :meth:`merge`,
-the one step a subclass may change.
+trips. One event (a dead-letter retry) goes through :meth:`apply`, a batch of one; both fold
+with :meth:`merge`, the one step a subclass may change.
 """
 
 from __future__ import annotations
@@ -23,9 +23,7 @@ from events.projections.merge import load_json, merge_patch
 from events.projections.registry import ProjectionEvent
 from events.sql import (
     DELETE_ENTITY_STATE_STREAM,
-    SELECT_ENTITY_STATE_FOR_UPDATE,
     SELECT_ENTITY_STATES_FOR_UPDATE,
-    UPSERT_ENTITY_STATE,
     UPSERT_ENTITY_STATES,
 )
 from events.streams import StreamKind
@@ -86,28 +84,12 @@ class EntityStateProjection:
         return failed
 
     def apply(self, event: ProjectionEvent) -> None:
-        """Fold one event into its entity's row. Caller holds the transaction and stream lock."""
-        key: dict[str, Any] = {
-            "tenant_id": event.tenant_id,
-            "store_id": event.store_id,
-            "entity_type": event.entity_type,
-            "entity_id": event.entity_id,
-        }
-        with connection.cursor() as cursor:
-            cursor.execute(SELECT_ENTITY_STATE_FOR_UPDATE, key)
-            row = cursor.fetchone()
-            current = load_json(row[2]) if row is not None else None
-            state = self.merge(current, event)
-            cursor.execute(
-                UPSERT_ENTITY_STATE,
-                {
-                    **key,
-                    "sequence_number": event.sequence_number,
-                    "event_id": event.event_id,
-                    "event_type": event.event_type,
-                    "state": dumps(state).decode(),
-                },
-            )
+        """Fold one event into its entity's row (a dead-letter retry): a batch of one, so both
+        paths write the same way. Raises what :meth:`merge` raised. Caller holds the transaction
+        and stream lock."""
+        failed = self.apply_many([event])
+        if failed:
+            raise failed[0][1]
 
     def reset(self, *, tenant_id: uuid.UUID, store_id: uuid.UUID) -> None:
         """Drop the stream's entity rows. Caller holds the transaction and stream lock."""
