@@ -1,1 +1,1 @@
-"""Contract tests: our answers against the shapes, types and status codes of the Rust reference (docs/adr/0004-reference-compatibility.md)."""
+"""Contract tests: our answers against the reference's shapes, types and status codes (docs/adr/0004)."""
