@@ -13,7 +13,7 @@ import functools
 import logging
 import sys
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +59,7 @@ class SchemaError:
 
 @dataclass(frozen=True, slots=True)
 class SchemaFailure:
-    """Why one event was refused: the errors (JSON paths) or the absence of a schema."""
+    """Why one event was refused: the errors (JSON Pointers) or the absence of a schema."""
 
     event_type: str
     version: int | None
@@ -67,10 +67,11 @@ class SchemaFailure:
 
     @property
     def summary(self) -> str:
+        """The rejection message, worded as the reference's (``path: message`` joined by ``; ``)."""
         if self.version is None:
-            return f"no active schema for event_type {self.event_type!r} (validation mode required)"
+            return f"No schema registered for event type '{self.event_type}'"
         details = "; ".join(f"{e.path}: {e.message}" for e in self.errors)
-        return f"payload does not match schema {self.event_type!r} v{self.version}: {details}"
+        return f"Schema validation failed for event type '{self.event_type}': {details}"
 
 
 # Python frames on the stack past which a reference is not followed. Bodies nest at most 64
@@ -120,18 +121,27 @@ def schema_errors(validator: Validator, instance: Any) -> list[ValidationError]:
         raise UnevaluableSchemaError(f"a reference resolves nowhere: {str(exc)[:200]}") from exc
 
 
+def json_pointer(path: Iterable[str | int]) -> str:
+    """The RFC 6901 JSON Pointer of an instance location (``/items/0/sku``; the root is ``""``),
+    as the reference reports it (``instance_path``)."""
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+
+
 def validate_payload(validator: Validator, payload: Any) -> tuple[SchemaError, ...]:
-    """Errors of ``payload`` under ``validator``, by JSON path, at most ``MAX_REPORTED_ERRORS``.
+    """Errors of ``payload`` under ``validator``, by JSON Pointer, at most ``MAX_REPORTED_ERRORS``.
 
     A schema that cannot be evaluated on this payload (a reference that resolves nowhere, or
-    one that recurses without end) refuses it with one error at ``$``: ``check_schema`` refuses
-    the schemas that fail on every document, not those that fail only on some.
+    one that recurses without end) refuses it with one error at the root (``""``):
+    ``check_schema`` refuses the schemas that fail on every document, not those that fail
+    only on some.
     """
     try:
-        found = sorted(schema_errors(validator, payload), key=lambda e: (e.json_path, e.message))
+        found = sorted(
+            ((json_pointer(e.absolute_path), e.message) for e in schema_errors(validator, payload)),
+        )
     except UnevaluableSchemaError as exc:
-        return (SchemaError("$", str(exc)),)
-    return tuple(SchemaError(e.json_path, e.message) for e in found[:MAX_REPORTED_ERRORS])
+        return (SchemaError("", str(exc)),)
+    return tuple(SchemaError(path, message) for path, message in found[:MAX_REPORTED_ERRORS])
 
 
 schema_cache: HotCache[tuple[uuid.UUID, str], ActiveSchema | None] = HotCache(

@@ -23,6 +23,11 @@ class InvalidPublicKeyError(BadRequestError):
     title = "Public key is not a 32-byte Ed25519 key in hex"
 
 
+class UnsupportedKeyAlgorithmError(BadRequestError):
+    code = "unsupported_key_algorithm"
+    title = "Only Ed25519 agent keys are supported"
+
+
 # --- Agent self-service (issue 11) ---------------------------------------------------------
 
 

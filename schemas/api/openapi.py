@@ -59,9 +59,11 @@ SCHEMA_VALIDATE = obj(
 VALIDATION_RESULT = obj(
     {
         "valid": BOOLEAN,
-        "schemaId": UUID,
-        "schemaVersion": INTEGER,
-        "errors": array(obj({"path": STRING, "message": STRING})),
+        "schemaId": nullable(UUID),
+        "schemaVersion": nullable(INTEGER),
+        "errors": array(
+            obj({"path": {"type": "string", "description": 'JSON Pointer; the root is ""'}, "message": STRING})
+        ),
     }
 )
 SCHEMA_DELETED = obj({"success": SUCCESS_TRUE, "deleted_schema_id": UUID})

@@ -1,10 +1,14 @@
-"""Response shapes of the schema registry (camelCase, as the reference's SchemaResponse)."""
+"""Response shapes of the schema registry (camelCase, as the reference's SchemaResponse).
+
+Timestamps are written as the reference's ``to_rfc3339()`` (``+00:00``, not ``Z``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from schemas.models import EventSchema
+from sequencer_project.api.timestamps import rfc3339_offset
 
 
 def schema_output(schema: EventSchema) -> dict[str, Any]:
@@ -17,11 +21,21 @@ def schema_output(schema: EventSchema) -> dict[str, Any]:
         "status": schema.status,
         "compatibility": schema.compatibility,
         "description": schema.description or None,
-        "createdAt": schema.created_at,
-        "updatedAt": schema.updated_at,
+        "createdAt": rfc3339_offset(schema.created_at),
+        "updatedAt": rfc3339_offset(schema.updated_at),
         "createdBy": schema.created_by or None,
     }
 
 
 def schemas_output(schemas: list[EventSchema]) -> dict[str, Any]:
     return {"schemas": [schema_output(s) for s in schemas], "count": len(schemas)}
+
+
+def registered_output(schema: EventSchema) -> dict[str, Any]:
+    """The answer to a registration: the reference's RegisterSchemaResponse."""
+    return {
+        "id": schema.id,
+        "eventType": schema.event_type,
+        "version": schema.version,
+        "createdAt": rfc3339_offset(schema.created_at),
+    }

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from events.api.views import read_json_body
 from schemas import errors
 from schemas.api import openapi as shapes
-from schemas.api.serializers import schema_output, schemas_output
+from schemas.api.serializers import registered_output, schema_output, schemas_output
 from schemas.modes import parse_mode
 from schemas.registry import build_validator, global_mode, validate_payload
 from schemas.selectors import (
@@ -95,7 +95,7 @@ class SchemaCollectionApi(_SchemaApi):
         summary="Register the next version of an event type's schema",
         tags=["schemas"],
         request=json_body(shapes.SCHEMA_REGISTER),
-        responses={201: shapes.SCHEMA_REGISTERED},
+        responses={200: shapes.SCHEMA_REGISTERED},
     )
     def post(self, request: Request) -> Response:
         fields = Fields(json_object(read_json_body(request)))
@@ -115,15 +115,7 @@ class SchemaCollectionApi(_SchemaApi):
             description=description,
             created_by=str(principal.agent_id or principal.credential_id or ""),
         )
-        return Response(
-            {
-                "id": schema.id,
-                "eventType": schema.event_type,
-                "version": schema.version,
-                "createdAt": schema.created_at,
-            },
-            status=201,
-        )
+        return Response(registered_output(schema))  # 200, as the reference (its clients check for 200)
 
 
 class SchemaValidateApi(_SchemaApi):
@@ -149,8 +141,12 @@ class SchemaValidateApi(_SchemaApi):
             if version is None
             else schema_version_get(tenant_id=tenant_id, event_type=event_type, version=version)
         )
+        if schema is None and version is not None:
+            # The reference answers 500 here; a version that does not exist is a 404.
+            raise errors.SchemaNotFoundError(f"No version {version} of {event_type!r}.")
         if schema is None:
-            raise errors.SchemaNotFoundError(f"No {'active ' if version is None else ''}schema for {event_type!r}.")
+            # As the reference: no active schema means nothing to check, so the payload is valid.
+            return Response({"valid": True, "schemaId": None, "schemaVersion": None, "errors": []})
         problems = validate_payload(build_validator(schema.schema_json), fields.body["payload"])
         return Response(
             {

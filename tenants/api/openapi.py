@@ -28,8 +28,11 @@ AGENT_KEY_REGISTER = obj(
         "publicKey": {"type": "string", "description": "Ed25519 public key: 32 bytes of hex, 0x optional"},
         "validFrom": nullable(DATETIME),
         "validTo": nullable(DATETIME),
+        "keyAlgorithm": nullable(
+            {"type": "integer", "enum": [0, 1], "description": "0 (absent) or 1: Ed25519; other ids are refused"}
+        ),
     },
-    optional=("validFrom", "validTo"),
+    optional=("validFrom", "validTo", "keyAlgorithm"),
 )
 AGENT_KEY_REGISTERED = obj(
     {
@@ -37,7 +40,7 @@ AGENT_KEY_REGISTERED = obj(
         "tenantId": UUID,
         "agentId": UUID,
         "keyId": INTEGER,
-        "keyAlgorithm": STRING,
+        "keyAlgorithm": {"type": "integer", "description": "as sent; 0 when absent"},
         "message": STRING,
     }
 )
@@ -45,7 +48,7 @@ AGENT_KEY = obj(
     {
         "keyId": INTEGER,
         "publicKey": HEX,
-        "keyAlgorithm": STRING,
+        "keyAlgorithm": {"type": "integer", "description": "1: Ed25519"},
         "status": KEY_STATUS,
         "validFrom": nullable(DATETIME),
         "validTo": nullable(DATETIME),

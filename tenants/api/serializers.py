@@ -6,14 +6,25 @@ from typing import Any
 
 from tenants.models import AgentSigningKey, ApiKey
 
-KEY_ALGORITHM = "ed25519"
+# The reference's key algorithm ids (VES-PQC-1). Only Ed25519 is supported: 0 (unspecified,
+# the legacy default) and 1 both mean Ed25519; stored keys say 1.
+KEY_ALGORITHM_NAMES: dict[int, str] = {
+    0: "unspecified (Ed25519)",
+    1: "Ed25519",
+    2: "X25519",
+    3: "ML-DSA-65",
+    4: "ML-KEM-768",
+    5: "Ed25519+ML-DSA-65",
+    6: "X25519+ML-KEM-768",
+}
+SUPPORTED_KEY_ALGORITHMS: frozenset[int | None] = frozenset({None, 0, 1})
 
 
 def agent_key_output(key: AgentSigningKey) -> dict[str, Any]:
     return {
         "keyId": key.key_id,
         "publicKey": bytes(key.public_key).hex(),
-        "keyAlgorithm": KEY_ALGORITHM,
+        "keyAlgorithm": key.key_algorithm,
         "status": key.status,
         "validFrom": key.valid_from,
         "validTo": key.valid_to,

@@ -18,13 +18,14 @@ from sequencer_project.api.openapi import UUID, json_body, path_param, path_uuid
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, path_int, query_uuid
 from tenants.api import openapi as shapes
-from tenants.api.serializers import KEY_ALGORITHM, agent_key_output
-from tenants.errors import InvalidPublicKeyError
+from tenants.api.serializers import KEY_ALGORITHM_NAMES, SUPPORTED_KEY_ALGORITHMS, agent_key_output
+from tenants.errors import InvalidPublicKeyError, UnsupportedKeyAlgorithmError
 from tenants.selectors import agent_key_list
 from tenants.services import agent_key_register, agent_key_revoke
 from ves.rfc3339 import parse_rfc3339
 
 _U32_MAX = 2**32 - 1
+_I32_MIN, _I32_MAX = -(2**31), 2**31 - 1  # keyAlgorithm is an i32 in the reference
 
 
 def _uuid_field(body: dict[str, Any], name: str, errors: dict[str, list[str]]) -> uuid.UUID | None:
@@ -57,6 +58,29 @@ def _public_key(value: Any) -> bytes:
     return key
 
 
+def _check_supported(key_algorithm: int | None, body: dict[str, Any]) -> None:
+    """Only Ed25519 keys (``keyAlgorithm`` absent, 0 or 1) are accepted: 400 otherwise.
+
+    The reference also takes hybrid and post-quantum keys (ids 2..6, a ``publicKeyBundle``,
+    a ``proofOfPossessionBundle``); we cannot verify their signatures, so such a key is refused
+    rather than stored as an Ed25519 key that would verify something else.
+    """
+    if key_algorithm not in SUPPORTED_KEY_ALGORITHMS:
+        name = KEY_ALGORITHM_NAMES.get(key_algorithm, "unknown") if isinstance(key_algorithm, int) else "unknown"
+        raise UnsupportedKeyAlgorithmError(
+            f"keyAlgorithm {key_algorithm} ({name}) is not supported: only Ed25519 (0 or 1).",
+            field="keyAlgorithm",
+            key_algorithm=key_algorithm,
+        )
+    for field in ("publicKeyBundle", "proofOfPossessionBundle"):
+        if body.get(field) is not None:
+            raise UnsupportedKeyAlgorithmError(
+                f"{field} is for hybrid and post-quantum keys, which are not supported: send an Ed25519 publicKey.",
+                field=field,
+                key_algorithm=key_algorithm or 0,
+            )
+
+
 class AgentKeyRegisterApi(TenantApiMixin):
     """``POST /api/v1/agents/keys``: register an agent's Ed25519 key (admin of that tenant)."""
 
@@ -81,6 +105,13 @@ class AgentKeyRegisterApi(TenantApiMixin):
         valid_to = _time_field(body, "validTo", errors)
         if "publicKey" not in body:
             errors["publicKey"] = ["This field is required."]
+        key_algorithm = body.get("keyAlgorithm")
+        if key_algorithm is not None and (
+            not isinstance(key_algorithm, int)
+            or isinstance(key_algorithm, bool)
+            or not _I32_MIN <= key_algorithm <= _I32_MAX
+        ):
+            errors["keyAlgorithm"] = ["Must be an integer (0 or 1: Ed25519)."]
         if errors:
             first = next(iter(errors))
             raise InvalidRequestError(f"Invalid value at {first}: {errors[first][0]}", errors=errors)
@@ -88,6 +119,7 @@ class AgentKeyRegisterApi(TenantApiMixin):
         assert agent_id is not None
         assert isinstance(key_id, int)
         self.principal.check_tenant(tenant_id, Permission.ADMIN)
+        _check_supported(key_algorithm, body)
         public_key = _public_key(body["publicKey"])
         if valid_from is not None and valid_to is not None and valid_from > valid_to:
             raise InvalidRequestError("validFrom must not be after validTo.", errors={"validTo": ["Before validFrom."]})
@@ -113,8 +145,8 @@ class AgentKeyRegisterApi(TenantApiMixin):
                 "tenantId": tenant_id,
                 "agentId": agent_id,
                 "keyId": key_id,
-                "keyAlgorithm": KEY_ALGORITHM,
-                "message": "Agent key registered",
+                "keyAlgorithm": key_algorithm or 0,  # echoed as sent, 0 when absent (as the reference)
+                "message": "Agent key registered successfully",
             }
         )
 

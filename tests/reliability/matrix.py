@@ -168,7 +168,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
         "POST",
         "/api/v1/agents/{agent}/api-keys",
         body=lambda w: {"permissions": "read"},
-        owner=201,
+        owner=200,
         access=Access(AGENT_DENIED, ALLOWED),
     ),
     ("tenants:agent-api-key-revoke", "DELETE"): Entry(
@@ -219,7 +219,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
         "POST",
         "/api/v1/schemas",
         body=lambda w: {"tenantId": w.ids["tenant"], "eventType": "matrix.other", "schemaJson": {"type": "object"}},
-        owner=201,
+        owner=200,
         access=Access(STORE_DENIED, TENANT_DENIED),
     ),
     ("schemas:validate", "POST"): Entry(

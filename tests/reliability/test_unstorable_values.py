@@ -112,7 +112,7 @@ def test_a_deep_payload_meets_a_recursive_schema_on_validate_and_on_ingest(
     owner: Persona, post_ingest: IngestPoster
 ) -> None:
     recursive = {"anyOf": [{"type": "integer"}, {"type": "object", "properties": {"a": {"$ref": "#"}}}]}
-    assert _schema(owner, "deep.thing", recursive).status_code == 201
+    assert _schema(owner, "deep.thing", recursive).status_code == 200
     payload = _levels(MAX_JSON_DEPTH - 3)  # {"events": [{"payload": ...}]} takes three levels
 
     validated = _post(
@@ -140,7 +140,7 @@ def test_a_schema_nested_through_its_keywords_is_bounded_by_the_body_limit(owner
     fits = _schema(owner, "nested.fits", nested_properties((MAX_JSON_DEPTH - 1) // 2))
     deep = _schema(owner, "nested.deep", nested_properties(100))
 
-    assert fits.status_code == 201, fits.content
+    assert fits.status_code == 200, fits.content
     assert (deep.status_code, deep.json()["code"]) == (400, "json_too_deep")
 
 
@@ -163,7 +163,7 @@ def test_a_schema_that_cannot_be_evaluated_is_refused_at_registration(owner: Per
 
 def test_a_reference_only_some_payloads_reach_rejects_those_events(owner: Persona, post_ingest: IngestPoster) -> None:
     schema = {"type": "object", "properties": {"a": {"$ref": "https://example.com/schema.json"}}}
-    assert _schema(owner, "remote.thing", schema).status_code == 201
+    assert _schema(owner, "remote.thing", schema).status_code == 200
     good = legacy_event(owner.tenant_id, owner.store_id, event_type="remote.thing", payload={"b": 1})
     bad = legacy_event(owner.tenant_id, owner.store_id, event_type="remote.thing", payload={"a": 1})
 
