@@ -49,8 +49,14 @@ def test_the_four_scripts_are_extracted_with_only_the_uuid_patch(tmp_path: Path)
 def test_every_check_of_every_reference_script_passes(tmp_path: Path) -> None:
     _k6_or_skip()
     with scratch_service(child_database_url(), _port()) as service:
-        options = {"url": service.url, "api_key": service.api_key, "tenant_id": str(service.tenant_id)}
-        results = run_all(**options, store_id=str(uuid.uuid4()), vus=2, duration="2s")
+        results = run_all(
+            url=service.url,
+            api_key=service.api_key,
+            tenant_id=str(service.tenant_id),
+            store_id=str(uuid.uuid4()),
+            vus=2,
+            duration="2s",
+        )
         # The runner can fail: the unpatched ingest script sends ids like "----" (422 here too).
         unpatched = tmp_path / "unpatched_ingest.js"
         unpatched.write_text(extract_scripts(tmp_path)[0].read_text().replace(UUID_FIX, UUID_BUG))
