@@ -129,7 +129,7 @@ def _url(template: str, query: str, persona: Persona) -> str:
 def _call(method: str, template: str, query: str, client: APIClient, persona: Persona) -> Any:
     url = _url(template, query, persona)
     if method in ("POST", "PUT"):
-        return client.generic(method, url, data=b"{}", content_type="application/json")
+        return client.generic(method, url, data="{}", content_type="application/json")
     return client.generic(method, url)
 
 
