@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint services venv loadtest migrate clean bench bench-check bench-baseline reliability reliability-fuzz openapi
+.PHONY: run test lint services venv loadtest migrate clean bench bench-check bench-baseline reliability reliability-fuzz openapi reference-k6
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -66,6 +66,11 @@ reliability-fuzz: venv services
 
 loadtest: venv
 	. scripts/env.sh && $(PY) -m loadtest $(ARGS)
+
+# The reference's own k6 scripts (its load/*.js, UUID bug patched at run time) against a scratch
+# service; fails unless every check passes (docs/api.md). ARGS e.g. --duration 30s --vus 10.
+reference-k6: venv services
+	. scripts/env.sh && SECRET_KEY=$${SECRET_KEY:-reference-k6} $(PY) -m loadtest.reference_k6 --start-service $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache var

@@ -74,6 +74,16 @@ class InvalidRequestError(SequencerError):
     title = "Invalid request"
 
 
+class InvalidFieldValueError(BadRequestError):
+    """A member of the right JSON type whose value the endpoint refuses (too long, out of the
+    endpoint's range, not one of its accepted words). The reference answers these from its
+    handlers with 400; a missing member or a wrong type is its extractor's 422
+    (:class:`InvalidRequestError`)."""
+
+    code = "invalid_field_value"
+    title = "Invalid field value"
+
+
 class InvalidParameterError(SequencerError):
     """A query-string or path parameter is missing or malformed."""
 

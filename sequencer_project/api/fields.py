@@ -3,8 +3,18 @@
 The body already passed the generic JSON limits (depth, U+0000: ``parsers.loads``). These
 readers check the JSON type before anything compares, hashes or converts the value (``{} in
 NETWORKS`` raised ``TypeError``: a 500), and bound what PostgreSQL would refuse later (bigint
-range, text length). Each endpoint keeps its public error code: a reader raises
-``error(name, message)``, by default 422 ``invalid_request`` with the field in ``errors``.
+range, text length).
+
+Two kinds of field error, as the reference answers them (axum's ``Json<T>`` extractor runs serde
+before the handler sees anything):
+
+* **shape** — a required member missing or null, a member of the wrong JSON type, a value the
+  reference's declared type cannot hold (a negative or oversized ``u32``/``u64``, a UUID that is
+  not one, a word outside a serde ``enum``): serde refuses the body, so 422 ``invalid_request``
+  for every endpoint, by construction.
+* **value** — a member of the right type that the handler then refuses (too long, outside the
+  endpoint's own range, not one of the words a ``String`` field accepts): 400. By default
+  ``invalid_field_value``; an endpoint with its own public 400 code passes ``error``.
 """
 
 from __future__ import annotations
@@ -14,16 +24,26 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sequencer_project.api.errors import InvalidRequestError, SequencerError
+from sequencer_project.api.errors import InvalidFieldValueError, InvalidRequestError, SequencerError
 
 BIGINT_MAX = 2**63 - 1
+
+# Ranges of the integer types the reference declares (serde refuses values outside them: 422).
+U32 = (0, 2**32 - 1)
+U64 = (0, 2**64 - 1)
+I32 = (-(2**31), 2**31 - 1)
 
 FieldError = Callable[[str, str], SequencerError]
 
 
 def invalid_request(name: str, message: str) -> SequencerError:
-    """The default field error: 422 ``invalid_request`` with ``errors = {name: [message]}``."""
+    """A shape error: 422 ``invalid_request`` with ``errors = {name: [message]}``."""
     return InvalidRequestError(f"Invalid value at {name}: {message}", errors={name: [message]})
+
+
+def invalid_field_value(name: str, message: str) -> SequencerError:
+    """The default value error: 400 ``invalid_field_value`` with ``errors = {name: [message]}``."""
+    return InvalidFieldValueError(f"Invalid value at {name}: {message}", errors={name: [message]}, field=name)
 
 
 def json_object(body: object) -> dict[str, Any]:
@@ -45,65 +65,97 @@ def parse_uuid_text(value: object) -> UUID | None:
 
 @dataclass(frozen=True, slots=True)
 class Fields:
-    """The members of one JSON object body; ``error`` builds the endpoint's field error."""
+    """The members of one JSON object body.
+
+    Shape errors are always 422 ``invalid_request``; ``error`` builds the endpoint's value
+    error (400).
+    """
 
     body: dict[str, Any]
-    error: FieldError = invalid_request
+    error: FieldError = invalid_field_value
 
     def _value(self, name: str, required: bool) -> Any:
         value = self.body.get(name)
         if value is None and required:
-            raise self.error(name, "is required.")
+            raise invalid_request(name, "is required.")
         return value
 
     def text(self, name: str, *, max_length: int, required: bool = True, default: str = "") -> str:
-        """A string of at most ``max_length`` characters (``default`` when absent or null)."""
+        """A string (422 otherwise) of at most ``max_length`` characters (400 otherwise);
+        ``default`` when absent or null."""
         value = self._value(name, required)
         if value is None:
             return default
-        if not isinstance(value, str) or len(value) > max_length:
+        if not isinstance(value, str):
+            raise invalid_request(name, "must be a string.")
+        if len(value) > max_length:
             raise self.error(name, f"must be a string of at most {max_length} characters.")
         return value
 
-    def choice(self, name: str, choices: Collection[str], *, default: str | None = None) -> str:
-        """One of ``choices`` (required unless a ``default`` is given)."""
+    def choice(self, name: str, choices: Collection[str], *, default: str | None = None, enum: bool = False) -> str:
+        """One of ``choices`` (required unless a ``default`` is given).
+
+        ``enum=True`` when the reference declares a serde ``enum``: an unknown word is then a
+        shape error (422); otherwise the reference reads a ``String`` and its handler refuses
+        the word (400).
+        """
         value = self._value(name, default is None)
         if value is None:
             assert default is not None
             return default
-        if not isinstance(value, str) or value not in choices:
-            raise self.error(name, f"must be one of {', '.join(sorted(choices))}.")
+        if not isinstance(value, str):
+            raise invalid_request(name, "must be a string.")
+        if value not in choices:
+            message = f"must be one of {', '.join(sorted(choices))}."
+            raise invalid_request(name, message) if enum else self.error(name, message)
         return value
 
     def uuid(self, name: str) -> UUID:
-        """A required UUID string."""
+        """A required UUID string (anything else is a shape error)."""
         parsed = parse_uuid_text(self._value(name, True))
         if parsed is None:
-            raise self.error(name, "must be a UUID string.")
+            raise invalid_request(name, "must be a UUID string.")
         return parsed
 
     def uuid_list(self, name: str, *, max_items: int) -> list[UUID] | None:
-        """An optional list of at most ``max_items`` UUID strings."""
+        """An optional list of UUID strings (422 otherwise) of at most ``max_items`` (400 otherwise)."""
         value = self._value(name, False)
         if value is None:
             return None
         parsed = [parse_uuid_text(item) for item in value] if isinstance(value, list) else [None]
-        if len(parsed) > max_items or None in parsed:
+        if None in parsed:
+            raise invalid_request(name, "must be a list of UUID strings.")
+        if len(parsed) > max_items:
             raise self.error(name, f"must be a list of at most {max_items} UUID strings.")
         return [item for item in parsed if item is not None]
 
-    def integer(self, name: str, *, minimum: int = 0, maximum: int = BIGINT_MAX, default: int | None = None) -> int:
-        """An integer in ``minimum..maximum`` (booleans and floats refused; required without a default)."""
+    def integer(
+        self,
+        name: str,
+        *,
+        minimum: int = 0,
+        maximum: int = BIGINT_MAX,
+        default: int | None = None,
+        type_range: tuple[int, int] = U64,
+    ) -> int:
+        """An integer of the reference's type ``type_range`` (booleans, floats and values the
+        type cannot hold: 422) in ``minimum..maximum`` (400 otherwise); required without a
+        default."""
         value = self._value(name, default is None)
         if value is None:
             assert default is not None
             return default
-        if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        low, high = type_range
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise invalid_request(name, f"must be an integer in {low}..{high}.")
+        if not minimum <= value <= maximum:
             raise self.error(name, f"must be an integer in {minimum}..{maximum}.")
         return int(value)
 
-    def optional_integer(self, name: str, *, minimum: int = 0, maximum: int = BIGINT_MAX) -> int | None:
+    def optional_integer(
+        self, name: str, *, minimum: int = 0, maximum: int = BIGINT_MAX, type_range: tuple[int, int] = U64
+    ) -> int | None:
         """:meth:`integer` when present and not null, else ``None``."""
         if self.body.get(name) is None:
             return None
-        return self.integer(name, minimum=minimum, maximum=maximum)
+        return self.integer(name, minimum=minimum, maximum=maximum, type_range=type_range)

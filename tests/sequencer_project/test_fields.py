@@ -1,0 +1,81 @@
+"""The two kinds of field error of ``sequencer_project.api.fields``: the reference's extractor
+(serde) refuses a missing member, a wrong JSON type or a value its declared type cannot hold with
+422; its handlers refuse a well-typed value with 400."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from sequencer_project.api.errors import BadRequestError, SequencerError
+from sequencer_project.api.fields import I32, U32, Fields
+
+Read = Callable[[Fields], object]
+
+SHAPE: list[tuple[dict[str, Any], Read]] = [
+    ({}, lambda f: f.text("name", max_length=3)),
+    ({"name": None}, lambda f: f.text("name", max_length=3)),
+    ({"name": 5}, lambda f: f.text("name", max_length=3)),
+    ({"name": ["a"]}, lambda f: f.choice("name", {"a"})),
+    ({"name": "b"}, lambda f: f.choice("name", {"a"}, enum=True)),
+    ({"name": "not-a-uuid"}, lambda f: f.uuid("name")),
+    ({"name": "0" * 32}, lambda f: f.uuid_list("name", max_items=5)),
+    ({"name": ["nope"]}, lambda f: f.uuid_list("name", max_items=5)),
+    ({"name": "12"}, lambda f: f.integer("name")),
+    ({"name": True}, lambda f: f.integer("name")),
+    ({"name": 1.0}, lambda f: f.integer("name")),
+    ({"name": -1}, lambda f: f.integer("name")),  # a u64 cannot be negative
+    ({"name": 2**32}, lambda f: f.integer("name", maximum=2**40, type_range=U32)),
+    ({"name": 2**31}, lambda f: f.optional_integer("name", maximum=2**40, type_range=I32)),
+]
+
+VALUE: list[tuple[dict[str, Any], Read]] = [
+    ({"name": "abcd"}, lambda f: f.text("name", max_length=3)),
+    ({"name": "b"}, lambda f: f.choice("name", {"a"})),
+    ({"name": [str(i).zfill(32) for i in range(3)]}, lambda f: f.uuid_list("name", max_items=2)),
+    ({"name": 0}, lambda f: f.integer("name", minimum=1)),
+    ({"name": 11}, lambda f: f.integer("name", maximum=10)),
+    ({"name": 2**63}, lambda f: f.integer("name")),  # a u64, but beyond PostgreSQL bigint
+    ({"name": -5}, lambda f: f.integer("name", minimum=-1, type_range=I32)),
+]
+
+
+def _raised(body: dict[str, Any], read: Read, fields: Fields | None = None) -> SequencerError:
+    with pytest.raises(SequencerError) as caught:
+        read(fields or Fields(body))
+    return caught.value
+
+
+@pytest.mark.parametrize(("body", "read"), SHAPE)
+def test_shape_errors_are_422_invalid_request_naming_the_member(body: dict[str, Any], read: Read) -> None:
+    error = _raised(body, read)
+    assert (error.http_status, error.code) == (422, "invalid_request")
+    assert list(error.errors or {}) == ["name"]
+
+
+@pytest.mark.parametrize(("body", "read"), VALUE)
+def test_value_errors_are_400_invalid_field_value_naming_the_member(body: dict[str, Any], read: Read) -> None:
+    error = _raised(body, read)
+    assert (error.http_status, error.code) == (400, "invalid_field_value")
+    assert list(error.errors or {}) == ["name"]
+    assert error.extensions["field"] == "name"
+
+
+def test_an_endpoint_code_replaces_value_errors_only() -> None:
+    def endpoint_error(name: str, message: str) -> SequencerError:
+        # An existing class: a test subclass would join the hierarchy the OpenAPI document lists.
+        return BadRequestError(message, field=name)
+
+    assert _raised({}, lambda f: f.integer("n", maximum=1), Fields({"n": 2}, endpoint_error)).code == "bad_request"
+    assert _raised({}, lambda f: f.integer("n"), Fields({"n": "2"}, endpoint_error)).code == "invalid_request"
+
+
+def test_well_formed_values_pass() -> None:
+    fields = Fields({"t": "ab", "c": "a", "i": 7, "l": ["0" * 32]})
+    assert fields.text("t", max_length=3) == "ab"
+    assert fields.choice("c", {"a"}, enum=True) == "a"
+    assert fields.integer("i", minimum=1, maximum=7) == 7
+    assert fields.optional_integer("missing") is None
+    assert fields.uuid_list("l", max_items=1) is not None
