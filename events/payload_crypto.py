@@ -27,6 +27,8 @@ import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from sequencer_project.api.errors import SequencerError
 from ves.encoding import str_bytes, u64, uuid_bytes
@@ -128,10 +130,39 @@ def _keyrings(global_spec: str, by_tenant_spec: str) -> tuple[Keyring, dict[uuid
     return parse_keyring(global_spec), by_tenant
 
 
+@dataclass(frozen=True, slots=True)
+class _Configured:
+    """The process's payload settings, read once: ingest and projections ask per event."""
+
+    mode: str
+    global_ring: Keyring
+    by_tenant: dict[uuid.UUID, Keyring]
+
+
+_configured: _Configured | None = None
+
+
+def _configuration() -> _Configured:
+    global _configured
+    configured = _configured
+    if configured is None:
+        global_ring, by_tenant = _keyrings(settings.PAYLOAD_ENCRYPTION_KEYS, settings.PAYLOAD_ENCRYPTION_KEYS_BY_TENANT)
+        configured = _configured = _Configured(settings.PAYLOAD_ENCRYPTION_MODE, global_ring, by_tenant)
+    return configured
+
+
+@receiver(setting_changed)
+def _forget_configuration(*, setting: str, **kwargs: object) -> None:
+    """Tests (and ``override_settings``) change the keys or the mode: read them again."""
+    global _configured
+    if setting.startswith("PAYLOAD_ENCRYPTION_"):
+        _configured = None
+
+
 def keyring_for(tenant_id: uuid.UUID) -> Keyring:
     """The tenant's keyring: its own when configured, else the global one (may be empty)."""
-    global_ring, by_tenant = _keyrings(settings.PAYLOAD_ENCRYPTION_KEYS, settings.PAYLOAD_ENCRYPTION_KEYS_BY_TENANT)
-    return by_tenant.get(tenant_id, global_ring)
+    configured = _configuration()
+    return configured.by_tenant.get(tenant_id, configured.global_ring)
 
 
 def payload_aad(
@@ -219,7 +250,7 @@ def payload_open(stored: StoredPayload) -> bytes:
 
 def encryption_key_for_write(tenant_id: uuid.UUID) -> PayloadKey | None:
     """The key new payloads of the tenant are sealed with, ``None`` to store plaintext."""
-    mode = settings.PAYLOAD_ENCRYPTION_MODE
+    mode = _configuration().mode
     if mode == "disabled":
         return None
     key = keyring_for(tenant_id).newest

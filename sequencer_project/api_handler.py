@@ -13,7 +13,7 @@ adds or drops is tested through this WSGI application (``tests/sequencer_project
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -38,11 +38,13 @@ class ApiWSGIHandler(WSGIHandler):
             settings.MIDDLEWARE = site_middleware
 
 
-def route_by_path(*, api: WSGIApp, site: WSGIApp) -> WSGIApp:
-    """One WSGI application: API paths to ``api``, the rest to ``site``."""
+def route_by_path(*, api: WSGIApp, site: WSGIApp, endpoints: Mapping[str, WSGIApp] | None = None) -> WSGIApp:
+    """One WSGI application: ``endpoints`` by exact path, API paths to ``api``, the rest to ``site``."""
+    exact = dict(endpoints or {})
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        handler = api if environ.get("PATH_INFO", "").startswith(API_PATH_PREFIXES) else site
+        path = environ.get("PATH_INFO", "")
+        handler = exact.get(path) or (api if path.startswith(API_PATH_PREFIXES) else site)
         return handler(environ, start_response)
 
     return application

@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 
 from tenants.models import Tenant
 from tenants.selectors import api_key_cache_clear
+from tests import wsgi
 from tests.tenants.factories import issue_key, make_tenant
 
 pytest_plugins = ["tests.events.projections.fixtures"]
@@ -121,8 +122,12 @@ IngestPoster = Callable[..., Any]
 
 @pytest.fixture
 def post_ingest() -> IngestPoster:
+    """POST a body to legacy ingest with ``client``'s credentials, as gunicorn serves it: through
+    the WSGI endpoint (``events/api/ingest_endpoint.py``), not the test client's DRF view."""
+
     def post(client: APIClient, body: Any, **extra: Any) -> Any:
-        data = body if isinstance(body, bytes | str) else orjson.dumps(body)
-        return client.post("/api/v1/events/ingest", data=data, content_type="application/json", **extra)
+        data = body if isinstance(body, bytes) else body.encode() if isinstance(body, str) else orjson.dumps(body)
+        credentials = getattr(client, "_credentials", {})
+        return wsgi.call("POST", "/api/v1/events/ingest", body=data, **credentials, **extra)
 
     return post

@@ -7,24 +7,19 @@ or serializer runs per event.
 
 from __future__ import annotations
 
-import uuid
-
-from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from events import errors
 from events.api import openapi as shapes
-from events.api.serializers import event_output, ingest_output
-from events.envelopes import FIELD_LIMITS, parse_legacy_request
+from events.api.legacy_ingest import legacy_ingest_answer
+from events.api.serializers import event_output
+from events.envelopes import FIELD_LIMITS
 from events.selectors import entity_history_page, event_get_for_tenant, event_range_list, stream_head_get
-from events.services.ingest import event_ingest_legacy
-from sequencer_project.api.errors import UnsupportedMediaTypeError
+from sequencer_project.api.body import parse_json_body
 from sequencer_project.api.openapi import json_body, path_param, path_uuid, query, stream_query
-from sequencer_project.api.parsers import loads
 from sequencer_project.api.principal import Permission
-from sequencer_project.api.request_id import current_request_id
 from sequencer_project.api.tenancy import (
     TenantApiMixin,
     parse_uuid,
@@ -51,20 +46,12 @@ def read_json_body(request: Request, *, allow_nul: bool = False) -> object:
     ``allow_nul`` is for the ingest endpoints only (event payloads holding NUL are rejected
     per event there).
     """
-    content_type = request.content_type or ""
-    if not content_type.split(";")[0].strip().lower().endswith("json"):
-        raise UnsupportedMediaTypeError("Send the body as application/json.")
-    limit = settings.MAX_BODY_SIZE_BYTES
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > limit:
-        raise errors.BodyTooLargeError(f"The body is {declared} bytes; the limit is {limit}.", limit=limit)
-    body = request.body
-    if len(body) > limit:
-        raise errors.BodyTooLargeError(f"The body is {len(body)} bytes; the limit is {limit}.", limit=limit)
-    return loads(body, allow_nul=allow_nul)
+    return parse_json_body(
+        request.content_type or "",
+        request.META.get("CONTENT_LENGTH"),
+        lambda _limit: request.body,  # Django reads it whole; the declared length was checked first
+        allow_nul=allow_nul,
+    )
 
 
 class EventIngestApi(TenantApiMixin):
@@ -78,35 +65,7 @@ class EventIngestApi(TenantApiMixin):
         responses={200: shapes.LEGACY_INGEST_RESPONSE},
     )
     def post(self, request: Request) -> Response:
-        body = read_json_body(request, allow_nul=True)
-        principal = self.principal
-        parsed = parse_legacy_request(
-            body,
-            max_events=settings.MAX_EVENTS_PER_BATCH,
-            max_payload_bytes=settings.MAX_EVENT_PAYLOAD_SIZE,
-            default_agent=principal.agent_id,
-        )
-        principal.check_agent(parsed.agent_id)
-        if principal.agent_id is not None:
-            for event in parsed.events:
-                principal.check_agent(event.source_agent)
-        if parsed.tenant_id is None or parsed.store_id is None:
-            return Response(
-                {
-                    "batch_id": uuid.uuid4(),
-                    "events_accepted": 0,
-                    "events_rejected": 0,
-                    "assigned_sequence_start": None,
-                    "assigned_sequence_end": None,
-                    "head_sequence": 0,
-                    "receipts": [],
-                }
-            )
-        tenant_id, store_id = self.stream_for(parsed.tenant_id, parsed.store_id, Permission.WRITE)
-        result = event_ingest_legacy(
-            tenant_id=tenant_id, store_id=store_id, events=parsed.events, request_id=current_request_id() or ""
-        )
-        return Response(ingest_output(result))
+        return Response(legacy_ingest_answer(self.principal, read_json_body(request, allow_nul=True)))
 
 
 class HeadApi(TenantApiMixin):

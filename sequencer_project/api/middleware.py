@@ -21,6 +21,15 @@ def is_api_path(path: str) -> bool:
     return path.startswith(_API_PREFIXES)
 
 
+def request_id_for(incoming: str) -> str:
+    """The client's ``X-Request-ID`` when it is sane, else a fresh one.
+
+    ``fullmatch``: ``$`` in ``match()`` also accepts a trailing newline, which the response
+    header refuses (a 500) and which would split a log line.
+    """
+    return incoming if _VALID_REQUEST_ID.fullmatch(incoming) else str(uuid.uuid4())
+
+
 class RequestIdMiddleware:
     """Accept a sane ``X-Request-ID`` or make one; echo it and bind it to log records."""
 
@@ -28,10 +37,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get("X-Request-ID", "")
-        # fullmatch: ``$`` in match() also accepts a trailing newline, which the response header
-        # refuses (a 500) and which would split a log line.
-        request_id = incoming if _VALID_REQUEST_ID.fullmatch(incoming) else str(uuid.uuid4())
+        request_id = request_id_for(request.headers.get("X-Request-ID", ""))
         set_request_id(request_id)
         try:
             response = self.get_response(request)

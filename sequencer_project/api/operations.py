@@ -67,44 +67,65 @@ def _problem_code(response: HttpResponse) -> str:
     return f"http_{response.status_code}"
 
 
+def record_api_request(
+    method: str,
+    status: int,
+    *,
+    ingest_endpoint: str | None = None,
+    elapsed: float = 0.0,
+    data: object = None,
+    problem_code: str = "",
+) -> None:
+    """Count one API request; for ingest endpoints also its duration, events or error code.
+
+    ``data`` is the response body before rendering (a dict for ingest answers), ``problem_code``
+    the ``code`` of an error response. Shared by the middleware and the WSGI ingest endpoint.
+    """
+    global _last_pool_sample
+    _api_request_counter(method, status).inc()
+    if ingest_endpoint is not None:
+        metrics.INGEST_REQUESTS.labels(endpoint=ingest_endpoint, status=str(status)).inc()
+        metrics.INGEST_DURATION.labels(endpoint=ingest_endpoint).observe(elapsed)
+        if status >= 400:
+            metrics.INGEST_ERRORS.labels(endpoint=ingest_endpoint, code=problem_code or f"http_{status}").inc()
+        elif isinstance(data, dict):
+            accepted = data.get("events_accepted")
+            rejected = data.get("events_rejected")
+            if isinstance(accepted, int) and accepted:
+                metrics.INGEST_EVENTS.labels(endpoint=ingest_endpoint, outcome="accepted").inc(accepted)
+            if isinstance(rejected, int) and rejected:
+                metrics.INGEST_EVENTS.labels(endpoint=ingest_endpoint, outcome="rejected").inc(rejected)
+    now = time.monotonic()
+    if now - _last_pool_sample >= _POOL_SAMPLE_SECONDS:
+        _last_pool_sample = now
+        sample_pool_gauges()
+
+
+def rate_limit_headers(state: tuple[int, int, int]) -> list[tuple[str, str]]:
+    limit, remaining, reset = state
+    return [("RateLimit-Limit", str(limit)), ("RateLimit-Remaining", str(remaining)), ("RateLimit-Reset", str(reset))]
+
+
 class OperationsMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        global _last_pool_sample
         endpoint = INGEST_ENDPOINTS.get(request.path)
         started = time.perf_counter()
         response = self.get_response(request)
+        status = response.status_code
         if request.path.startswith(API_PATH_PREFIXES):
-            _api_request_counter(request.method or "", response.status_code).inc()
-        if endpoint is not None:
-            self._observe_ingest(endpoint, response, time.perf_counter() - started)
+            record_api_request(
+                request.method or "",
+                status,
+                ingest_endpoint=endpoint,
+                elapsed=time.perf_counter() - started,
+                data=getattr(response, "data", None),  # DRF Response: the dict before rendering
+                problem_code=_problem_code(response) if endpoint is not None and status >= 400 else "",
+            )
         state = getattr(request, RATE_LIMIT_STATE_ATTR, None)
         if state is not None:
-            limit, remaining, reset = state
-            response["RateLimit-Limit"] = str(limit)
-            response["RateLimit-Remaining"] = str(remaining)
-            response["RateLimit-Reset"] = str(reset)
-        now = time.monotonic()
-        if now - _last_pool_sample >= _POOL_SAMPLE_SECONDS:
-            _last_pool_sample = now
-            sample_pool_gauges()
+            for name, value in rate_limit_headers(state):
+                response[name] = value
         return response
-
-    @staticmethod
-    def _observe_ingest(endpoint: str, response: HttpResponse, elapsed: float) -> None:
-        status = response.status_code
-        metrics.INGEST_REQUESTS.labels(endpoint=endpoint, status=str(status)).inc()
-        metrics.INGEST_DURATION.labels(endpoint=endpoint).observe(elapsed)
-        if status >= 400:
-            metrics.INGEST_ERRORS.labels(endpoint=endpoint, code=_problem_code(response)).inc()
-            return
-        data: Any = getattr(response, "data", None)  # DRF Response: the dict before rendering
-        if isinstance(data, dict):
-            accepted = data.get("events_accepted")
-            rejected = data.get("events_rejected")
-            if isinstance(accepted, int) and accepted:
-                metrics.INGEST_EVENTS.labels(endpoint=endpoint, outcome="accepted").inc(accepted)
-            if isinstance(rejected, int) and rejected:
-                metrics.INGEST_EVENTS.labels(endpoint=endpoint, outcome="rejected").inc(rejected)

@@ -4,18 +4,14 @@ problem+json and metrics; the admin keeps sessions and CSRF."""
 
 from __future__ import annotations
 
-import io
-import wsgiref.util
 from typing import Any
 
 import orjson
 import pytest
 from django.conf import settings
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 from prometheus_client import REGISTRY
 
-from sequencer_project.wsgi import application
+from tests import wsgi
 from tests.conftest import Persona
 
 pytestmark = pytest.mark.django_db
@@ -24,28 +20,9 @@ pytestmark = pytest.mark.django_db
 def _call(
     path: str, *, method: str = "GET", key: str | None = None, query: str = ""
 ) -> tuple[int, dict[str, str], bytes]:
-    environ: dict[str, Any] = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query}
-    wsgiref.util.setup_testing_defaults(environ)
-    environ["wsgi.input"] = io.BytesIO(b"")
-    if key is not None:
-        environ["HTTP_AUTHORIZATION"] = f"ApiKey {key}"
-    started: dict[str, Any] = {}
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
-        started["status"], started["headers"] = int(status.split()[0]), headers
-
-    # As Django's test client does: the request signals must not close the test's connection.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
-        body = b"".join(application(environ, start_response))
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
-    headers: dict[str, str] = {}
-    for name, value in started["headers"]:
-        headers[name.lower()] = f"{headers[name.lower()]}, {value}" if name.lower() in headers else value
-    return started["status"], headers, body
+    extra: dict[str, Any] = {"HTTP_AUTHORIZATION": f"ApiKey {key}"} if key is not None else {}
+    response = wsgi.call(method, path, query=query, **extra)
+    return response.status_code, {name.lower(): value for name, value in response.items()}, response.content
 
 
 def _sample(name: str, labels: dict[str, str]) -> float:

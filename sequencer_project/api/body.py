@@ -1,0 +1,38 @@
+"""Reading a JSON request body: media type, size limit before reading, then the one parser.
+
+Used by every view (``read_json_body``) and by the ingest endpoint served straight from WSGI
+(``events/api/ingest_endpoint.py``), so both refuse the same bodies with the same problems.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+
+from events import errors
+from sequencer_project.api.errors import UnsupportedMediaTypeError
+from sequencer_project.api.parsers import loads
+
+
+def parse_json_body(
+    content_type: str, declared_length: str | None, read: Callable[[int], bytes], *, allow_nul: bool = False
+) -> object:
+    """Check the media type and ``MAX_BODY_SIZE_BYTES`` (declared and actual), read, parse.
+
+    ``read(n)`` returns the body, reading at most ``n`` bytes: a body without a declared length
+    (chunked) is read one byte past the limit, never in full.
+    """
+    if not content_type.split(";")[0].strip().lower().endswith("json"):
+        raise UnsupportedMediaTypeError("Send the body as application/json.")
+    limit = settings.MAX_BODY_SIZE_BYTES
+    try:
+        declared = int(declared_length or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        raise errors.BodyTooLargeError(f"The body is {declared} bytes; the limit is {limit}.", limit=limit)
+    body = read(limit + 1)
+    if len(body) > limit:
+        raise errors.BodyTooLargeError(f"The body is {len(body)} bytes; the limit is {limit}.", limit=limit)
+    return loads(body, allow_nul=allow_nul)

@@ -1,0 +1,61 @@
+"""Requests through the WSGI application gunicorn serves (``sequencer_project.wsgi``), in-process.
+
+Django's test client runs the site handler and ``MIDDLEWARE``; production traffic takes the
+lean API handler and, for legacy ingest, the WSGI endpoint (ADR 0019, ADR 0021). Tests of those
+paths call :func:`call` and get a Django ``HttpResponse`` with ``json()`` like the test client's.
+"""
+
+from __future__ import annotations
+
+import io
+import wsgiref.util
+from typing import Any
+
+import orjson
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from django.http import HttpResponse
+
+
+def call(
+    method: str,
+    path: str,
+    *,
+    body: bytes = b"",
+    content_type: str = "application/json",
+    query: str = "",
+    app: Any = None,
+    **environ_extra: Any,
+) -> HttpResponse:
+    """One request; ``environ_extra`` holds WSGI keys (``HTTP_AUTHORIZATION=...``)."""
+    if app is None:
+        from sequencer_project.wsgi import application as app
+    environ: dict[str, Any] = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query}
+    wsgiref.util.setup_testing_defaults(environ)
+    environ["wsgi.input"] = io.BytesIO(body)
+    if body or method in ("POST", "PUT", "PATCH"):
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ["CONTENT_TYPE"] = content_type
+    environ.update({name: str(value) for name, value in environ_extra.items()})
+    started: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        started["status"], started["headers"] = int(status.split()[0]), headers
+
+    # As Django's test client does: the request signals must not close the test's connection.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        chunks = app(environ, start_response)
+        content = b"".join(chunks)
+        if hasattr(chunks, "close"):
+            chunks.close()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    response = HttpResponse(content, status=started["status"])
+    del response["Content-Type"]
+    for name, value in started["headers"]:
+        response.headers[name] = f"{response.headers[name]}, {value}" if name in response.headers else value
+    response.json = lambda: orjson.loads(content)  # type: ignore[attr-defined]
+    return response
