@@ -4,48 +4,15 @@ problem+json and metrics; the admin keeps sessions and CSRF."""
 
 from __future__ import annotations
 
-import io
-import wsgiref.util
-from typing import Any
-
 import orjson
 import pytest
 from django.conf import settings
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 from prometheus_client import REGISTRY
 
-from sequencer_project.wsgi import application
 from tests.conftest import Persona
+from tests.sequencer_project.wsgi_helpers import wsgi_call
 
 pytestmark = pytest.mark.django_db
-
-
-def _call(
-    path: str, *, method: str = "GET", key: str | None = None, query: str = ""
-) -> tuple[int, dict[str, str], bytes]:
-    environ: dict[str, Any] = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query}
-    wsgiref.util.setup_testing_defaults(environ)
-    environ["wsgi.input"] = io.BytesIO(b"")
-    if key is not None:
-        environ["HTTP_AUTHORIZATION"] = f"ApiKey {key}"
-    started: dict[str, Any] = {}
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
-        started["status"], started["headers"] = int(status.split()[0]), headers
-
-    # As Django's test client does: the request signals must not close the test's connection.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
-        body = b"".join(application(environ, start_response))
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
-    headers: dict[str, str] = {}
-    for name, value in started["headers"]:
-        headers[name.lower()] = f"{headers[name.lower()]}, {value}" if name.lower() in headers else value
-    return started["status"], headers, body
 
 
 def _sample(name: str, labels: dict[str, str]) -> float:
@@ -58,7 +25,7 @@ def test_an_api_request_keeps_ids_headers_and_metrics_and_skips_the_sites_middle
     before = _sample("api_requests_total", counted)
     site_before = _sample("django_http_requests_total_by_method_total", {"method": "GET"})
 
-    status, headers, body = _call("/api/v1/head", key=owner.key, query=query)
+    status, headers, body = wsgi_call("/api/v1/head", key=owner.key, query=query)
 
     assert (status, orjson.loads(body)) == (200, {"head_sequence": 0})
     assert headers["x-request-id"]
@@ -72,7 +39,7 @@ def test_an_api_request_keeps_ids_headers_and_metrics_and_skips_the_sites_middle
 
 
 def test_an_unknown_api_path_is_a_problem_document() -> None:
-    status, headers, body = _call("/api/v1/no-such-endpoint")
+    status, headers, body = wsgi_call("/api/v1/no-such-endpoint")
 
     assert status == 404
     assert headers["content-type"] == "application/problem+json"
@@ -80,12 +47,12 @@ def test_an_unknown_api_path_is_a_problem_document() -> None:
 
 
 def test_probes_answer_on_the_api_path() -> None:
-    assert _call("/health")[0] == 200
-    assert _call("/ready")[0] == 200
+    assert wsgi_call("/health")[0] == 200
+    assert wsgi_call("/ready")[0] == 200
 
 
 def test_the_admin_keeps_sessions_and_csrf() -> None:
-    status, headers, _ = _call("/admin/login/")
+    status, headers, _ = wsgi_call("/admin/login/")
 
     assert status == 200
     assert "csrftoken=" in headers["set-cookie"]
