@@ -1,6 +1,12 @@
 """Errors of the commitments app. Codes are public contracts (docs/errors.md)."""
 
-from sequencer_project.api.errors import BadRequestError, ConflictError, NotFoundError, ServiceUnavailableError
+from sequencer_project.api.errors import (
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ServiceUnavailableError,
+)
 
 
 class InvalidCommitmentRangeError(BadRequestError):
@@ -11,16 +17,6 @@ class InvalidCommitmentRangeError(BadRequestError):
 class CommitmentBeyondHeadError(BadRequestError):
     code = "commitment_beyond_head"
     title = "The commitment range ends after the stream's head"
-
-
-class CommitmentNotContiguousError(ConflictError):
-    code = "commitment_not_contiguous"
-    title = "The commitment range does not follow the stream's previous commitment"
-
-
-class CommitmentRangeConflictError(ConflictError):
-    code = "commitment_range_conflict"
-    title = "A commitment with this start already covers a different range"
 
 
 class CommitmentEventsMissingError(ConflictError):
@@ -66,3 +62,18 @@ class InvalidTreeSizeError(BadRequestError):
 class EventNotCommittedError(ConflictError):
     code = "event_not_committed"
     title = "The event is not covered by a commitment yet"
+
+
+class InvalidAnchorRecordError(BadRequestError):
+    code = "invalid_anchor_record"
+    title = "The reported anchor transaction is malformed"
+
+
+class CommitmentAnchoredElsewhereError(ConflictError):
+    code = "commitment_anchored_elsewhere"
+    title = "The commitment is already anchored by another transaction"
+
+
+class BootstrapAdminRequiredError(PermissionDeniedError):
+    code = "bootstrap_admin_required"
+    title = "Only the bootstrap admin may use the anchor service's routes"

@@ -30,6 +30,8 @@ class Commitment(models.Model):
     chain_tx_hash = models.BinaryField(null=True)
     chain_block_number = models.BigIntegerField(null=True)
     anchored_at = models.DateTimeField(null=True)
+    # False: a link of the stream's chain (and log); True: a range a client asked for (ADR 0020).
+    on_request = models.BooleanField(default=False)
 
     class Meta:
         managed = False

@@ -15,23 +15,30 @@ from django.db import connection
 
 from commitments.sql import (
     SELECT_COMMITMENT_BY_ID,
-    SELECT_COMMITMENT_BY_START,
+    SELECT_COMMITMENT_BY_RANGE,
     SELECT_COMMITMENT_COVERING,
     SELECT_COMMITMENT_LAG,
     SELECT_COMMITMENTS,
     SELECT_LAST_COMMITMENT,
     SELECT_LEGACY_LEAF_RECORDS,
+    SELECT_PENDING_ANCHORS,
     SELECT_PENDING_STREAMS,
+    SELECT_STATE_ROOT_BEFORE,
     SELECT_STREAM_HEAD,
     SELECT_VES_LEAF_RECORDS,
 )
 from events.streams import StreamKind
 from ves import leaf_records
+from ves.hashes import ZERO_HASH
 
 
 @dataclass(frozen=True, slots=True)
 class CommitmentRow:
-    """One sealed range. ``merkle_root`` is the VES root or the legacy ``events_root``."""
+    """One sealed range. ``merkle_root`` is the VES root or the legacy ``events_root``.
+
+    ``on_request``: a range a client asked for beside the stream's chain (ADR 0020); ``False``
+    for the chain's links, which the RFC 6962 log and checkpoints are built from.
+    """
 
     batch_id: uuid.UUID
     tenant_id: uuid.UUID
@@ -51,6 +58,7 @@ class CommitmentRow:
     chain_tx_hash: bytes | None
     chain_block_number: int | None
     anchored_at: datetime | None
+    on_request: bool
 
     @property
     def is_anchored(self) -> bool:
@@ -86,6 +94,7 @@ def commitment_from_row(row: tuple[Any, ...]) -> CommitmentRow:
         chain_tx_hash=bytes(row[15]) if row[15] is not None else None,
         chain_block_number=row[16],
         anchored_at=row[17],
+        on_request=bool(row[18]),
     )
 
 
@@ -105,21 +114,33 @@ def commitment_get(*, batch_id: uuid.UUID, kind: StreamKind) -> CommitmentRow | 
     return _one(SELECT_COMMITMENT_BY_ID, {"batch_id": batch_id, "stream_kind": int(kind)})
 
 
-def commitment_get_by_start(
-    *, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind, sequence_start: int
+def commitment_get_by_range(
+    *, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind, sequence_start: int, sequence_end: int
 ) -> CommitmentRow | None:
-    return _one(SELECT_COMMITMENT_BY_START, {**_stream(tenant_id, store_id, kind), "sequence_start": sequence_start})
+    """The commitment sealing exactly this range (an on-request one first), for idempotent creation."""
+    params = {**_stream(tenant_id, store_id, kind), "sequence_start": sequence_start, "sequence_end": sequence_end}
+    return _one(SELECT_COMMITMENT_BY_RANGE, params)
+
+
+def state_root_before(*, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind, sequence_start: int) -> bytes:
+    """The state root an on-request commitment from ``sequence_start`` follows (zeros when none ends before)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            SELECT_STATE_ROOT_BEFORE, {**_stream(tenant_id, store_id, kind), "sequence_start": sequence_start}
+        )
+        row = cursor.fetchone()
+    return bytes(row[0]) if row is not None else ZERO_HASH
 
 
 def commitment_last(*, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind) -> CommitmentRow | None:
-    """The stream's latest commitment, or ``None`` before the first."""
+    """The stream's chain's latest commitment, or ``None`` before the first."""
     return _one(SELECT_LAST_COMMITMENT, _stream(tenant_id, store_id, kind))
 
 
 def commitment_covering(
     *, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind, sequence_number: int
 ) -> CommitmentRow | None:
-    """The commitment whose range holds ``sequence_number``."""
+    """The chain commitment whose range holds ``sequence_number``."""
     return _one(SELECT_COMMITMENT_COVERING, {**_stream(tenant_id, store_id, kind), "sequence_number": sequence_number})
 
 
@@ -128,21 +149,31 @@ def commitment_list(
     kind: StreamKind,
     tenant_id: uuid.UUID | None,
     store_id: uuid.UUID | None,
+    store_ids: frozenset[uuid.UUID] | None = None,
     anchored: bool | None,
     limit: int,
     offset: int,
 ) -> list[CommitmentRow]:
-    """All commitments of a kind (filtered by tenant, store, anchored), oldest range first."""
+    """All commitments of a kind, oldest range first, filtered by tenant, store, anchored and a
+    store scope (``store_ids``: only those stores; ``None`` or empty: every store)."""
     params: dict[str, Any] = {
         "stream_kind": int(kind),
         "tenant_id": tenant_id,
         "store_id": store_id,
+        "store_ids": sorted(store_ids) if store_ids else None,
         "anchored": anchored,
         "limit": limit,
         "offset": offset,
     }
     with connection.cursor() as cursor:
         cursor.execute(SELECT_COMMITMENTS, params)
+        return [commitment_from_row(row) for row in cursor.fetchall()]
+
+
+def commitments_pending_anchor(*, limit: int) -> list[CommitmentRow]:
+    """Unanchored VES commitments of every tenant, oldest first (the separate anchor service's queue)."""
+    with connection.cursor() as cursor:
+        cursor.execute(SELECT_PENDING_ANCHORS, {"limit": limit})
         return [commitment_from_row(row) for row in cursor.fetchall()]
 
 

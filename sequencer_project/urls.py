@@ -1,4 +1,4 @@
-"""Root URLs: versioned API under /api/v1/, probes and the operator admin at the root."""
+"""Root URLs: versioned API under /api/v1/ (and the anchor service's /v1/), probes and the operator admin."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -24,6 +24,8 @@ urlpatterns = [
     path("api/v1/", include("schemas.api.urls")),
     # Commitments and proofs (issue 5).
     path("api/v1/", include("commitments.api.urls")),
+    # The separate anchor service's root-level routes (the reference's anchor_compat_router).
+    path("v1/", include("commitments.api.anchor_compat_urls")),
     # OpenAPI schema and its docs page (issue 10, docs/api.md).
     path("api/schema/", SpectacularAPIView.as_view(), name="openapi-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="openapi-docs"),

@@ -59,3 +59,12 @@ def call(
         response.headers[name] = f"{response.headers[name]}, {value}" if name in response.headers else value
     response.json = lambda: orjson.loads(content)  # type: ignore[attr-defined]
     return response
+
+
+def exchange(
+    path: str, *, method: str = "GET", key: str | None = None, query: str = "", body: bytes = b""
+) -> tuple[int, dict[str, str], bytes]:
+    """``(status, headers with lower-case names, body)``; ``key`` is sent as ``ApiKey``."""
+    extra: dict[str, Any] = {"HTTP_AUTHORIZATION": f"ApiKey {key}"} if key is not None else {}
+    response = call(method, path, query=query, body=body, **extra)
+    return response.status_code, {name.lower(): value for name, value in response.items()}, response.content

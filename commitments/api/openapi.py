@@ -199,6 +199,36 @@ COMMIT_AND_ANCHOR_REQUEST = obj(
     },
     optional=("sequence_start", "sequence_end", "max_events"),
 )
+HEX_0X: Schema = {"type": "string", "pattern": "^0x[0-9a-f]{64}$"}
+PENDING_COMMITMENT = obj(
+    {
+        "batch_id": UUID,
+        "tenant_id": UUID,
+        "store_id": UUID,
+        "prev_state_root": HEX_0X,
+        "new_state_root": HEX_0X,
+        "events_root": HEX_0X,
+        "sequence_start": INTEGER,
+        "sequence_end": INTEGER,
+        "event_count": INTEGER,
+        "committed_at": DATETIME,
+        "chain_tx_hash": nullable(HEX_0X),
+    }
+)
+ANCHORED_REQUEST = obj(
+    {"chain_tx_hash": HASH_IN, "chain_id": UINT, "block_number": nullable(UINT), "gas_used": nullable(UINT)},
+    optional=("block_number", "gas_used"),
+)
+ANCHORED_RESULT = obj(
+    {
+        "batch_id": UUID,
+        "status": {"type": "string", "enum": ["anchored", "already_anchored"]},
+        "chain_tx_hash": HEX_0X,
+        "chain_id": INTEGER,
+        "block_number": nullable(INTEGER),
+    },
+    optional=("chain_tx_hash", "chain_id", "block_number"),
+)
 # 502 anchor_failed: the chain mined the transaction and reverted it.
 ANCHOR_FAILED = extra_problem(502)
 
@@ -245,10 +275,10 @@ def commitments_collection(*, ves: bool) -> Any:
         ),
         post=extend_schema(
             operation_id=f"{k['prefix']}commitments_create",
-            summary="Seal a contiguous range (idempotent for the same range)",
+            summary="Seal any range up to the head (idempotent for the same range; 200, new or not)",
             tags=["commitments"],
             request=json_body(COMMITMENT_CREATE),
-            responses={201: k["commitment"], 200: k["commitment"]},
+            responses={200: k["commitment"]},
         ),
     )
 
@@ -377,4 +407,21 @@ commit_and_anchor = _one(
 )
 anchor_status = _one(
     "get", "anchor_status", "Whether anchoring is configured", "anchoring", responses={200: ANCHOR_STATUS}
+)
+pending_anchors = _one(
+    "get",
+    "anchor_service_pending",
+    "Unanchored VES commitments of every tenant, oldest first (bootstrap admin; the anchor service)",
+    "anchoring",
+    parameters=[query("limit", {"type": "integer", "minimum": 0}, "Default 1000, at most 5000 (capped).")],
+    responses={200: obj({"commitments": array(PENDING_COMMITMENT), "total": INTEGER})},
+)
+anchored_notice = _one(
+    "post",
+    "anchor_service_anchored",
+    "Record the transaction that anchored a VES commitment (bootstrap admin; the anchor service)",
+    "anchoring",
+    parameters=[BATCH_ID],
+    request=json_body(ANCHORED_REQUEST),
+    responses={200: ANCHORED_RESULT},
 )

@@ -1,8 +1,13 @@
-"""Sealing ranges of a stream into commitments (``docs/commitments.md``).
+"""Sealing ranges of a stream into commitments (``docs/commitments.md``, ADR 0020).
+
+Each stream has a chain: contiguous commitments from sequence 1, each following the previous
+one's state root, which the RFC 6962 log and its checkpoints grow with. The automatic task
+extends it; a client's request extends it too when the range is exactly the chain's next one,
+and otherwise becomes an on-request commitment beside the chain, which the log never sees.
 
 Creation runs in one transaction under ``pg_advisory_xact_lock(COMMITMENT_STREAM, stream)``, so
-two creators of the same stream are serialised: the second sees the first's row and either
-returns it (same range: idempotent) or refuses a range that no longer follows it.
+two creators of the same stream are serialised: the second finds the first's row for the same
+range and returns it (idempotent).
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ from commitments.anchoring import anchoring_configured
 from commitments.selectors import (
     CommitmentRow,
     commitment_from_row,
-    commitment_get_by_start,
+    commitment_get_by_range,
     commitment_last,
     leaf_hashes,
+    state_root_before,
     stream_head,
 )
 from commitments.sql import INSERT_COMMITMENT
@@ -57,81 +63,107 @@ def _check_range(sequence_start: int, sequence_end: int) -> None:
         )
 
 
+def _lock_stream(tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind) -> None:
+    advisory_xact_lock(LockNamespace.COMMITMENT_STREAM, stream_lock_key(tenant_id, store_id, int(kind)))
+
+
 def commitment_create(
     *, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind, sequence_start: int, sequence_end: int
 ) -> CommitmentResult:
-    """Seal ``sequence_start .. sequence_end`` of a stream; return the existing row for a retry.
+    """Seal ``sequence_start .. sequence_end`` of a stream as a client asked; the same range again
+    returns the same row.
 
-    The first commitment of a stream starts at 1 and every later one at the previous end + 1
-    (409 ``commitment_not_contiguous``); the range must not pass the head (400
-    ``commitment_beyond_head``).
+    Any range ``1 ≤ start ≤ end ≤ head`` is accepted (400 ``commitment_beyond_head`` past the
+    head). The chain's next range extends the chain; any other is an on-request commitment.
     """
     _check_range(sequence_start, sequence_end)
     with transaction.atomic():
-        advisory_xact_lock(LockNamespace.COMMITMENT_STREAM, stream_lock_key(tenant_id, store_id, int(kind)))
-        existing = commitment_get_by_start(
-            tenant_id=tenant_id, store_id=store_id, kind=kind, sequence_start=sequence_start
+        _lock_stream(tenant_id, store_id, kind)
+        existing = commitment_get_by_range(
+            tenant_id=tenant_id, store_id=store_id, kind=kind, sequence_start=sequence_start, sequence_end=sequence_end
         )
         if existing is not None:
-            if existing.sequence_end != sequence_end:
-                raise errors.CommitmentRangeConflictError(
-                    f"Commitment {existing.batch_id} already seals {existing.sequence_start}..{existing.sequence_end}.",
-                    batch_id=str(existing.batch_id),
-                )
             return CommitmentResult(existing, created=False)
-        last = commitment_last(tenant_id=tenant_id, store_id=store_id, kind=kind)
-        expected_start = 1 if last is None else last.sequence_end + 1
-        if sequence_start != expected_start:
-            raise errors.CommitmentNotContiguousError(
-                f"The next commitment of this stream must start at {expected_start}.",
-                expected_start=expected_start,
-            )
         head = stream_head(tenant_id=tenant_id, store_id=store_id, kind=kind)
         if sequence_end > head:
             raise errors.CommitmentBeyondHeadError(
                 f"sequence_end {sequence_end} is beyond the stream's head {head}.", head=head
             )
-        leaves = leaf_hashes(
-            tenant_id=tenant_id, store_id=store_id, kind=kind, sequence_start=sequence_start, sequence_end=sequence_end
-        )
-        count = sequence_end - sequence_start + 1
-        if len(leaves) != count:
-            raise errors.CommitmentEventsMissingError(
-                f"Only {len(leaves)} of the {count} events of {sequence_start}..{sequence_end} are stored."
-            )
-        if kind is StreamKind.VES:
-            root = ves_merkle.merkle_root(leaves)
-            depth, padded = ves_merkle.tree_depth(count), ves_merkle.padded_leaf_count(count)
+        last = commitment_last(tenant_id=tenant_id, store_id=store_id, kind=kind)
+        chain_next = 1 if last is None else last.sequence_end + 1
+        if sequence_start == chain_next:
+            prev, on_request = (last.new_state_root if last is not None else ZERO_HASH), False
         else:
-            root = legacy_merkle.events_root(leaves)
-            depth, padded = max(count - 1, 0).bit_length(), count
-        prev = last.new_state_root if last is not None else ZERO_HASH
-        new_state = ves_merkle.state_root(
-            stream_id=stream_id(tenant_id, store_id),
-            prev_state_root=prev,
-            merkle_root=root,
+            prev = state_root_before(tenant_id=tenant_id, store_id=store_id, kind=kind, sequence_start=sequence_start)
+            on_request = True
+        row = _seal(
+            tenant_id=tenant_id,
+            store_id=store_id,
+            kind=kind,
             sequence_start=sequence_start,
             sequence_end=sequence_end,
-            leaf_count=count,
+            prev_state_root=prev,
+            on_request=on_request,
         )
-        params: dict[str, Any] = {
-            "batch_id": uuid.uuid4(),
-            "tenant_id": tenant_id,
-            "store_id": store_id,
-            "stream_kind": int(kind),
-            "ves_version": VES_VERSION,
-            "tree_depth": depth,
-            "leaf_count": count,
-            "padded_leaf_count": padded,
-            "merkle_root": root,
-            "prev_state_root": prev,
-            "new_state_root": new_state,
-            "sequence_start": sequence_start,
-            "sequence_end": sequence_end,
-        }
-        with connection.cursor() as cursor:
-            cursor.execute(INSERT_COMMITMENT, params)
-            row = commitment_from_row(cursor.fetchone())
+    return CommitmentResult(row, created=True)
+
+
+def _seal(
+    *,
+    tenant_id: uuid.UUID,
+    store_id: uuid.UUID,
+    kind: StreamKind,
+    sequence_start: int,
+    sequence_end: int,
+    prev_state_root: bytes,
+    on_request: bool,
+) -> CommitmentRow:
+    """Build the tree of a range and store the commitment; a chain link also grows the log.
+
+    Caller holds the transaction and the COMMITMENT_STREAM lock and checked the range.
+    """
+    leaves = leaf_hashes(
+        tenant_id=tenant_id, store_id=store_id, kind=kind, sequence_start=sequence_start, sequence_end=sequence_end
+    )
+    count = sequence_end - sequence_start + 1
+    if len(leaves) != count:
+        raise errors.CommitmentEventsMissingError(
+            f"Only {len(leaves)} of the {count} events of {sequence_start}..{sequence_end} are stored."
+        )
+    if kind is StreamKind.VES:
+        root = ves_merkle.merkle_root(leaves)
+        depth, padded = ves_merkle.tree_depth(count), ves_merkle.padded_leaf_count(count)
+    else:
+        root = legacy_merkle.events_root(leaves)
+        depth, padded = max(count - 1, 0).bit_length(), count
+    new_state = ves_merkle.state_root(
+        stream_id=stream_id(tenant_id, store_id),
+        prev_state_root=prev_state_root,
+        merkle_root=root,
+        sequence_start=sequence_start,
+        sequence_end=sequence_end,
+        leaf_count=count,
+    )
+    params: dict[str, Any] = {
+        "batch_id": uuid.uuid4(),
+        "tenant_id": tenant_id,
+        "store_id": store_id,
+        "stream_kind": int(kind),
+        "ves_version": VES_VERSION,
+        "tree_depth": depth,
+        "leaf_count": count,
+        "padded_leaf_count": padded,
+        "merkle_root": root,
+        "prev_state_root": prev_state_root,
+        "new_state_root": new_state,
+        "sequence_start": sequence_start,
+        "sequence_end": sequence_end,
+        "on_request": on_request,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(INSERT_COMMITMENT, params)
+        row = commitment_from_row(cursor.fetchone())
+    if not on_request:
         log_append_and_checkpoint(
             tenant_id=tenant_id,
             store_id=store_id,
@@ -144,9 +176,9 @@ def commitment_create(
         transaction.on_commit(lambda: _enqueue_anchor(row.batch_id))
     logger.info(
         "commitment sealed",
-        extra={"batch_id": str(row.batch_id), "stream_kind": int(kind), "leaf_count": count},
+        extra={"batch_id": str(row.batch_id), "stream_kind": int(kind), "leaf_count": count, "on_request": on_request},
     )
-    return CommitmentResult(row, created=True)
+    return row
 
 
 def _enqueue_anchor(batch_id: uuid.UUID) -> None:
@@ -158,23 +190,26 @@ def _enqueue_anchor(batch_id: uuid.UUID) -> None:
 def commitment_seal_next(
     *, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind, max_events: int
 ) -> CommitmentResult | None:
-    """Seal ``last_end + 1 .. min(head, last_end + max_events)``; ``None`` when nothing is new.
+    """Extend the chain by ``last_end + 1 .. min(head, last_end + max_events)``; ``None`` when nothing is new.
 
     What the automatic commitment task runs for one stream: safe to run twice or concurrently,
-    since the range is derived from the committed state under the stream lock.
+    since the range is derived from the committed chain under the stream lock. An on-request
+    commitment of the same range does not stand in for the chain's link.
     """
     with transaction.atomic():
-        advisory_xact_lock(LockNamespace.COMMITMENT_STREAM, stream_lock_key(tenant_id, store_id, int(kind)))
+        _lock_stream(tenant_id, store_id, kind)
         last = commitment_last(tenant_id=tenant_id, store_id=store_id, kind=kind)
         start = 1 if last is None else last.sequence_end + 1
         head = stream_head(tenant_id=tenant_id, store_id=store_id, kind=kind)
         if head < start:
             return None
-        # Nested atomic: the stream lock is re-entrant within this transaction.
-        return commitment_create(
+        row = _seal(
             tenant_id=tenant_id,
             store_id=store_id,
             kind=kind,
             sequence_start=start,
-            sequence_end=min(head, start + max_events - 1),
+            sequence_end=min(head, start + max_events - 1, start + MAX_COMMITMENT_EVENTS - 1),
+            prev_state_root=last.new_state_root if last is not None else ZERO_HASH,
+            on_request=False,
         )
+    return CommitmentResult(row, created=True)

@@ -2,7 +2,9 @@
 
 from sequencer_project.db.sql import load_sql
 
-SELECT_COMMITMENT_BY_START = load_sql(__file__, "select_commitment_by_start.sql")
+SELECT_COMMITMENT_BY_RANGE = load_sql(__file__, "select_commitment_by_range.sql")
+SELECT_STATE_ROOT_BEFORE = load_sql(__file__, "select_state_root_before.sql")
+SELECT_PENDING_ANCHORS = load_sql(__file__, "select_pending_anchors.sql")
 SELECT_LAST_COMMITMENT = load_sql(__file__, "select_last_commitment.sql")
 SELECT_COMMITMENT_BY_ID = load_sql(__file__, "select_commitment_by_id.sql")
 SELECT_COMMITMENT_COVERING = load_sql(__file__, "select_commitment_covering.sql")

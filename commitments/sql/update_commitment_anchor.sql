@@ -6,4 +6,4 @@ SET chain_id = %(chain_id)s, chain_tx_hash = %(chain_tx_hash)s, chain_block_numb
 WHERE batch_id = %(batch_id)s AND chain_tx_hash IS NULL
 RETURNING batch_id, tenant_id, store_id, stream_kind, ves_version, tree_depth, leaf_count, padded_leaf_count,
        merkle_root, prev_state_root, new_state_root, sequence_start, sequence_end, committed_at,
-       chain_id, chain_tx_hash, chain_block_number, anchored_at
+       chain_id, chain_tx_hash, chain_block_number, anchored_at, on_request

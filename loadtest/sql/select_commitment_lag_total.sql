@@ -6,5 +6,6 @@ FROM sequence_counters c
 LEFT JOIN LATERAL (
     SELECT max(k.sequence_end) AS last_end FROM commitments k
     WHERE k.tenant_id = c.tenant_id AND k.store_id = c.store_id AND k.stream_kind = c.stream_kind
+      AND NOT k.on_request  -- the chain's end (on-request rows are beside it, ADR 0020)
 ) m ON true
 WHERE c.stream_kind IN (1, 2)

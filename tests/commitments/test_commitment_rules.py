@@ -34,24 +34,38 @@ def _problem(response: Any, status: int, code: str) -> dict[str, Any]:
     return body
 
 
-def test_ranges_must_chain_from_one_and_stay_below_head(owner: Persona, post_ingest: IngestPoster) -> None:
+def test_any_range_up_to_the_head_is_sealed_once_and_only_the_next_range_extends_the_chain(
+    owner: Persona, post_ingest: IngestPoster
+) -> None:
     _ingest(owner, post_ingest, 10)
     t, s, c = owner.tenant.id, owner.store_id, owner.client
 
-    _problem(create(c, "", t, s, 2, 5), 409, "commitment_not_contiguous")
     _problem(create(c, "", t, s, 1, 11), 400, "commitment_beyond_head")
     _problem(create(c, "", t, s, 5, 4), 400, "invalid_commitment_range")
     _problem(create(c, "", t, s, 0, 4), 400, "invalid_commitment_range")
-    first = create(c, "", t, s, 1, 4)
-    assert first.status_code == 201
-    again = create(c, "", t, s, 1, 4)
-    assert again.status_code == 200
-    assert again.json() == first.json()  # idempotent: the same row
-    _problem(create(c, "", t, s, 1, 5), 409, "commitment_range_conflict")
-    _problem(create(c, "", t, s, 6, 8), 409, "commitment_not_contiguous")
-    second = create(c, "", t, s, 5, 10).json()
+    beside = create(c, "", t, s, 2, 5)  # not the chain's next range (1): sealed on request
+    assert beside.status_code == 200, beside.content
+    assert beside.json()["prev_state_root"] == "00" * 32  # nothing ends at 1
+    first = create(c, "", t, s, 1, 4)  # the chain's first link
+    assert first.status_code == 200
+    assert create(c, "", t, s, 1, 4).json() == first.json()  # idempotent: the same row
+    assert create(c, "", t, s, 2, 5).json() == beside.json()
+    overlapping = create(c, "", t, s, 1, 5)
+    assert overlapping.status_code == 200
+    assert overlapping.json()["prev_state_root"] == "00" * 32
+    assert overlapping.json()["events_root"] not in (first.json()["events_root"], beside.json()["events_root"])
+    later = create(c, "", t, s, 6, 8).json()  # on request: follows the oldest commitment ending at 5
+    assert later["prev_state_root"] == beside.json()["new_state_root"]
+    second = create(c, "", t, s, 5, 10).json()  # the chain's next link
     assert second["prev_state_root"] == first.json()["new_state_root"]
-    assert second["new_state_root"] != first.json()["new_state_root"]
+    chain = commitment_last(tenant_id=t, store_id=s, kind=StreamKind.LEGACY)
+    assert chain is not None
+    assert (chain.batch_id, chain.on_request) == (uuid.UUID(second["batch_id"]), False)
+    with connection.cursor() as cursor:  # the log grew with the chain only: checkpoints at 4 and 10
+        cursor.execute(
+            "SELECT tree_size FROM log_checkpoints WHERE tenant_id = %s AND store_id = %s ORDER BY 1", [t, s]
+        )
+        assert [r[0] for r in cursor.fetchall()] == [4, 10]
     # the VES stream of the same (tenant, store) is separate and empty
     _problem(create(c, "ves/", t, s, 1, 1), 400, "commitment_beyond_head")
 

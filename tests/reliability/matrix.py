@@ -30,6 +30,7 @@ TENANT_DENIED: Outcome = (403, "tenant_access_denied")
 STORE_DENIED: Outcome = (403, "store_access_denied")
 NOT_ADMIN: Outcome = (403, "permission_denied")
 AGENT_DENIED: Outcome = (403, "agent_scope_denied")
+BOOTSTRAP_ONLY: Outcome = (403, "bootstrap_admin_required")
 
 Q = "?tenant_id={tenant}&store_id={store}"
 T = "?tenant_id={tenant}"
@@ -260,6 +261,17 @@ MATRIX: dict[tuple[str, str], Entry] = {
         "POST", "/api/v1/ves/commitments/anchor", body=_stream, access=STREAM
     ),
     ("commitments:anchor-status", "GET"): Entry("GET", "/api/v1/anchor/status", access=STATELESS),
+    # The separate anchor service's routes: the bootstrap admin only, even a tenant admin is refused.
+    ("anchor-compat:pending", "GET"): Entry(
+        "GET", "/v1/commitments/pending", owner=403, access=Access(BOOTSTRAP_ONLY, BOOTSTRAP_ONLY)
+    ),
+    ("anchor-compat:anchored", "POST"): Entry(
+        "POST",
+        "/v1/commitments/{ves_batch}/anchored",
+        body=lambda w: {"chain_tx_hash": "ab" * 32, "chain_id": 1},
+        owner=403,
+        access=Access(BOOTSTRAP_ONLY, BOOTSTRAP_ONLY),
+    ),
 }
 
 
@@ -283,7 +295,7 @@ def _commitment_family(ves: bool) -> dict[tuple[str, str], Entry]:
         ),
         (f"{name}anchor-verify", "GET"): Entry("GET", f"{url}anchor/{batch}/verify", access=commitment_hidden),
         (f"{name}commitments", "GET"): Entry("GET", f"{url}commitments{Q}", access=STREAM),
-        (f"{name}commitments", "POST"): Entry("POST", f"{url}commitments", body=next_range, owner=201, access=STREAM),
+        (f"{name}commitments", "POST"): Entry("POST", f"{url}commitments", body=next_range, access=STREAM),
         (f"{name}commitment-detail", "GET"): Entry("GET", f"{url}commitments/{batch}", access=commitment_hidden),
         (f"{name}proof-verify", "POST"): Entry("POST", f"{url}proofs/verify", body=_zero_proof(root), access=STATELESS),
         (f"{name}proof", "GET"): Entry("GET", f"{url}proofs/1{Q}", access=STREAM),

@@ -164,7 +164,7 @@ def _seed(base_url: str, key: str, tenant_id: uuid.UUID, store_id: uuid.UUID) ->
         events = [legacy_event(tenant_id, store_id, entity_id=f"order-{n % 2}") for n in range(6)]
         assert client.post("/api/v1/events/ingest", json={"events": events}).status_code == 200
         legacy = client.post("/api/v1/commitments", json={**stream, "sequence_start": 1, "sequence_end": 4})
-        assert legacy.status_code == 201, legacy.text
+        assert legacy.status_code == 200, legacy.text
         key_body = {"tenantId": str(tenant_id), "agentId": str(agent.agent_id), "keyId": 1}
         registered = client.post("/api/v1/agents/keys", json={**key_body, "publicKey": agent.public_key.hex()})
         assert registered.status_code == 200, registered.text
@@ -172,7 +172,7 @@ def _seed(base_url: str, key: str, tenant_id: uuid.UUID, store_id: uuid.UUID) ->
         ingested = client.post("/api/v1/ves/events/ingest", json={"agentId": str(agent.agent_id), "events": ves_events})
         assert ingested.json()["eventsAccepted"] == 5, ingested.text
         ves = client.post("/api/v1/ves/commitments", json={**stream, "sequence_start": 1, "sequence_end": 3})
-        assert ves.status_code == 201, ves.text
+        assert ves.status_code == 200, ves.text
     return {
         "legacy_event_id": events[0]["event_id"],
         "legacy_batch_id": legacy.json()["batch_id"],

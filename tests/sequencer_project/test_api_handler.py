@@ -4,8 +4,6 @@ problem+json and metrics; the admin keeps sessions and CSRF."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 import pytest
 from django.conf import settings
@@ -17,12 +15,7 @@ from tests.conftest import Persona
 pytestmark = pytest.mark.django_db
 
 
-def _call(
-    path: str, *, method: str = "GET", key: str | None = None, query: str = ""
-) -> tuple[int, dict[str, str], bytes]:
-    extra: dict[str, Any] = {"HTTP_AUTHORIZATION": f"ApiKey {key}"} if key is not None else {}
-    response = wsgi.call(method, path, query=query, **extra)
-    return response.status_code, {name.lower(): value for name, value in response.items()}, response.content
+_call = wsgi.exchange
 
 
 def _sample(name: str, labels: dict[str, str]) -> float:

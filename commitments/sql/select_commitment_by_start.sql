@@ -1,8 +1,0 @@
--- The commitment of a stream that starts at sequence_start (idempotent re-creation).
--- Index: commitments_stream_start_key. Locks: none (caller holds the COMMITMENT_STREAM lock).
-SELECT batch_id, tenant_id, store_id, stream_kind, ves_version, tree_depth, leaf_count, padded_leaf_count,
-       merkle_root, prev_state_root, new_state_root, sequence_start, sequence_end, committed_at,
-       chain_id, chain_tx_hash, chain_block_number, anchored_at
-FROM commitments
-WHERE tenant_id = %(tenant_id)s AND store_id = %(store_id)s AND stream_kind = %(stream_kind)s
-  AND sequence_start = %(sequence_start)s
