@@ -200,3 +200,53 @@ def test_a_key_without_admin_gets_a_403_problem(member: Persona, endpoint: str) 
     assert response.status_code == 403
     assert response["Content-Type"].startswith("application/problem+json")
     assert (response.json()["status"], response.json()["code"]) == (403, "permission_denied")
+
+
+# --- the reference's `stark` routes (src/api/mod.rs ves_proof_routes): mounted, 501 -----------
+
+STARK_ROUTES = [
+    ("GET", "/api/v1/ves/validity/{id}/inputs"),
+    ("GET", "/api/v1/ves/validity/{id}/proofs"),
+    ("POST", "/api/v1/ves/validity/{id}/proofs"),
+    ("GET", "/api/v1/ves/validity/proofs/{id}"),
+    ("GET", "/api/v1/ves/validity/proofs/{id}/verify"),
+    ("POST", "/api/v1/ves/compliance/{id}/inputs"),
+    ("GET", "/api/v1/ves/compliance/{id}/proofs"),
+    ("POST", "/api/v1/ves/compliance/{id}/proofs"),
+    ("GET", "/api/v1/ves/compliance/proofs/{id}"),
+    ("GET", "/api/v1/ves/compliance/proofs/{id}/verify"),
+]
+
+
+def _call(client: APIClient, method: str, path: str) -> Any:
+    url = path.format(id=uuid.uuid4())
+    if method == "POST":
+        return client.post(url, data={"proofType": "stark", "proofB64": "AA=="}, format="json")
+    return client.get(url)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("method", "path"), STARK_ROUTES)
+def test_every_stark_route_of_the_reference_answers_501_after_authentication(
+    owner: Persona, member: Persona, admin_client: APIClient, method: str, path: str
+) -> None:
+    for client in (owner.client, member.client, admin_client):
+        response = _call(client, method, path)
+
+        assert response.status_code == 501, response.content[:300]
+        assert response["Content-Type"].startswith("application/problem+json")
+        body = response.json()
+        assert (body["status"], body["code"], body["feature"]) == (501, "not_implemented", "stark")
+        assert "stark" in body["detail"].lower()
+
+    anonymous = _call(APIClient(), method, path)
+    assert anonymous.status_code == 401
+    assert anonymous.json()["code"] == "missing_auth"
+
+
+@pytest.mark.django_db
+def test_a_method_the_reference_does_not_mount_on_a_stark_route_is_405(owner: Persona) -> None:
+    response = owner.client.delete(f"/api/v1/ves/validity/{uuid.uuid4()}/proofs")
+
+    assert response.status_code == 405
+    assert response["Content-Type"].startswith("application/problem+json")
