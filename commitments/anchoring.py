@@ -23,7 +23,7 @@ from django.conf import settings
 
 from commitments.selectors import CommitmentRow
 from sequencer_project.api.errors import SequencerError, ServiceUnavailableError
-from sequencer_project.resilience import CircuitOpenError, get_breaker, retry_call
+from sequencer_project.resilience import CircuitOpenError, all_breakers, get_breaker, retry_call
 from ves.hashes import stream_id
 
 if TYPE_CHECKING:
@@ -74,6 +74,24 @@ class AnchorCheck:
 
 def anchoring_configured() -> bool:
     return bool(settings.ANCHOR_RPC_URL and settings.ANCHOR_PRIVATE_KEY)
+
+
+def anchor_service_health() -> dict[str, Any] | None:
+    """``components.anchor_service`` of ``/health/detailed`` as the reference derives it from the
+    anchor circuit breaker; ``None`` (left out) when anchoring is not configured."""
+    if not anchoring_configured():
+        return None
+    breaker = all_breakers().get("anchor")
+    snapshot = breaker.snapshot() if breaker is not None else None
+    if snapshot is None:
+        status, message = "healthy", "Configured"
+    elif snapshot["state"] == "open":
+        status, message = "unhealthy", f"Circuit breaker open ({snapshot['failures']} failures)"
+    elif snapshot["state"] == "half_open":
+        status, message = "degraded", "Circuit breaker half-open (recovering)"
+    else:
+        status, message = "healthy", f"Operational ({snapshot['successes']} successes)"
+    return {"name": "anchor_service", "status": status, "message": message}
 
 
 def require_anchoring() -> None:

@@ -13,10 +13,11 @@ from django.views.decorators.http import require_GET
 from sequencer_project.api.problems import DatabaseUnavailableError, problem_response
 from sequencer_project.db.availability import database_unreachable_observed
 
+SERVICE_NAME = "stateset-sequencer"
 try:
-    _VERSION = version("stateset-sequencer")
+    SERVICE_VERSION = version("stateset-sequencer")
 except PackageNotFoundError:  # running from a source tree without installation
-    _VERSION = "0.0.0"
+    SERVICE_VERSION = "0.0.0"
 
 
 @require_GET
@@ -24,8 +25,8 @@ def health(request: HttpRequest) -> HttpResponse:
     return JsonResponse(
         {
             "status": "healthy",
-            "service": "stateset-sequencer",
-            "version": _VERSION,
+            "service": SERVICE_NAME,
+            "version": SERVICE_VERSION,
             "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         }
     )

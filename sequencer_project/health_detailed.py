@@ -7,10 +7,21 @@ with :func:`register_component_check`: projections stalled or dead letters open)
 Subsystems add their own figures (commitment lag, projection lag, dead-letter size) through
 :func:`sequencer_project.metrics.register_gauge_provider`; they appear under ``"gauges"``.
 Every probe has a short timeout, so the whole check answers in about a second at worst.
+
+The body carries every member of the reference's ``DetailedHealthResponse``
+(``src/api/handlers/health.rs``): ``status, service, version, timestamp`` (chrono's
+``to_rfc3339``, ``+00:00``), ``components.database`` (``name: "postgresql"``, integer
+``response_time_ms``, ``message`` on failure), ``components.pool`` (``total_connections,
+active_connections, idle_connections, max_connections`` integers, ``utilization_percent``),
+``components.circuit_breakers`` (a list of ``{name, state, successes, failures, rejected}``),
+``components.anchor_service`` when anchoring is configured, and ``system``. Ours sit beside
+them: Redis, Celery, subsystem components, ``gauges``, and the breakers again at the top level
+as a map by name (the reference's troubleshooting guide reads ``jq '.circuit_breakers'``).
 """
 
 from __future__ import annotations
 
+import platform
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -23,24 +34,31 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from sequencer_project.api.openapi import DATETIME, FREE_OBJECT, obj
+from sequencer_project.api.openapi import DATETIME, FREE_OBJECT, INTEGER, STRING, array, obj
 from sequencer_project.api.permissions import IsAdminPrincipal
+from sequencer_project.api.timestamps import chrono_rfc3339
+from sequencer_project.health import SERVICE_NAME, SERVICE_VERSION
 from sequencer_project.metrics import gauge_providers
 from sequencer_project.metrics_export import celery_queue_depths
 from sequencer_project.redis_client import REDIS_UNAVAILABLE, guarded
 from sequencer_project.resilience import CircuitOpenError, all_breakers
 
 HEALTHY, DEGRADED, UNHEALTHY = "healthy", "degraded", "unhealthy"
+NUMBER: dict[str, Any] = {"type": "number"}
 POOL_DEGRADED_RATIO = 0.9
 CELERY_PING_TIMEOUT_SECONDS = 0.5
 
 
-_component_checks: dict[str, Callable[[], dict[str, Any]]] = {}
+_STARTED = time.monotonic()
+
+ComponentCheck = Callable[[], dict[str, Any] | None]
+_component_checks: dict[str, ComponentCheck] = {}
 
 
-def register_component_check(name: str, check: Callable[[], dict[str, Any]]) -> None:
+def register_component_check(name: str, check: ComponentCheck) -> None:
     """Add a subsystem's component to the report (an app's ``ready()``). ``check`` returns a dict
-    with a ``status``; it reads the database, so it is skipped while the database is down."""
+    with a ``status``, or ``None`` to leave the component out (a subsystem not configured); it
+    may read the database, so it is skipped while the database is down."""
     _component_checks[name] = check
 
 
@@ -49,20 +67,36 @@ def _ms(started: float) -> float:
 
 
 def check_database() -> dict[str, Any]:
+    """The reference's ``ComponentStatus``: whole milliseconds, as Rust's ``as_millis``."""
     started = time.perf_counter()
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except DatabaseError as exc:
-        return {"status": UNHEALTHY, "error": type(exc).__name__, "response_time_ms": _ms(started)}
-    return {"status": HEALTHY, "response_time_ms": _ms(started)}
+        return {
+            "name": "postgresql",
+            "status": UNHEALTHY,
+            "message": "Connection failed",
+            "response_time_ms": int(_ms(started)),
+            "error": type(exc).__name__,
+        }
+    return {"name": "postgresql", "status": HEALTHY, "response_time_ms": int(_ms(started))}
 
 
-def check_pool() -> dict[str, Any]:
+def check_pool(database_status: str) -> dict[str, Any]:
+    """The reference's ``PoolStatus`` members first, then ours (this process's pool only)."""
     pool = getattr(connection, "pool", None)
-    if pool is None:
-        return {"status": HEALTHY, "enabled": False}
+    if pool is None:  # as the reference without a pool monitor: zeros, status of the database
+        return {
+            "status": HEALTHY if database_status == HEALTHY else UNHEALTHY,
+            "total_connections": 0,
+            "active_connections": 0,
+            "idle_connections": 0,
+            "max_connections": 0,
+            "utilization_percent": 0.0,
+            "enabled": False,
+        }
     stats = pool.get_stats()
     size, idle = int(stats.get("pool_size", 0)), int(stats.get("pool_available", 0))
     maximum, waiting = int(stats.get("pool_max", 0)), int(stats.get("requests_waiting", 0))
@@ -71,6 +105,11 @@ def check_pool() -> dict[str, Any]:
     status = DEGRADED if waiting > 0 or utilization >= POOL_DEGRADED_RATIO else HEALTHY
     return {
         "status": status,
+        "total_connections": size,
+        "active_connections": active,
+        "idle_connections": idle,
+        "max_connections": maximum,
+        "utilization_percent": round(utilization * 100, 1),
         "enabled": True,
         "scope": "this process",
         "active": active,
@@ -114,12 +153,28 @@ def check_celery(broker_up: bool) -> dict[str, Any]:
     }
 
 
+def breaker_list(breakers: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The reference's ``CircuitBreakerStatus`` list: calls counted since this process started."""
+    return [
+        {
+            "name": name,
+            "state": b["state"],
+            "successes": b["successes"],
+            "failures": b["failures"],
+            "rejected": b["rejected"],
+        }
+        for name, b in breakers.items()
+    ]
+
+
 def detailed_report() -> dict[str, Any]:
     database = check_database()
     redis_report = check_redis()
+    breakers = {name: breaker.snapshot() for name, breaker in sorted(all_breakers().items())}
     components: dict[str, Any] = {
         "database": database,
-        "pool": check_pool(),
+        "pool": check_pool(database["status"]),
+        "circuit_breakers": breaker_list(breakers),
         "redis": redis_report,
         "celery": check_celery(broker_up=redis_report["status"] == HEALTHY),
     }
@@ -128,10 +183,11 @@ def detailed_report() -> dict[str, Any]:
             components[name] = {"status": DEGRADED, "error": "database_unavailable"}
             continue
         try:
-            components[name] = check()
+            result = check()
         except Exception as exc:  # a broken check degrades its component, never the report
-            components[name] = {"status": DEGRADED, "error": type(exc).__name__}
-    breakers = {name: breaker.snapshot() for name, breaker in sorted(all_breakers().items())}
+            result = {"status": DEGRADED, "error": type(exc).__name__}
+        if result is not None:
+            components[name] = result
     gauges: dict[str, Any] = {}
     for provider in gauge_providers():
         if database["status"] == UNHEALTHY:
@@ -143,27 +199,56 @@ def detailed_report() -> dict[str, Any]:
             gauges[provider.name] = provider.read()
         except Exception as exc:  # one broken provider must not hide the rest
             gauges[provider.name] = {"error": type(exc).__name__}
-    statuses = [c["status"] for c in components.values()]
+    statuses = [c["status"] for c in components.values() if isinstance(c, dict)]
     if any(b["state"] == "open" for b in breakers.values()):
         statuses.append(DEGRADED)
-    overall = UNHEALTHY if database["status"] == UNHEALTHY else DEGRADED if DEGRADED in statuses else HEALTHY
+    healthy = all(status == HEALTHY for status in statuses)
+    overall = UNHEALTHY if database["status"] == UNHEALTHY else HEALTHY if healthy else DEGRADED
     return {
         "status": overall,
-        "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "service": SERVICE_NAME,
+        "version": SERVICE_VERSION,
+        "timestamp": chrono_rfc3339(datetime.now(UTC)),
         "components": components,
+        # The reference writes {uptime_secs?, rust_version}; we run on Python, not Rust.
+        "system": {"uptime_secs": int(time.monotonic() - _STARTED), "python_version": platform.python_version()},
         "circuit_breakers": breakers,
         "gauges": gauges,
     }
 
 
+_STATUS: dict[str, Any] = {"type": "string", "enum": [HEALTHY, DEGRADED, UNHEALTHY]}
+_BREAKER = obj(
+    {"name": STRING, "state": {"type": "string", "enum": ["closed", "open", "half_open"]}}
+    | {n: INTEGER for n in ("successes", "failures", "rejected")}
+)
 DETAILED_REPORT = obj(
     {
-        "status": {"type": "string", "enum": [HEALTHY, DEGRADED, UNHEALTHY]},
-        "timestamp": DATETIME,
+        "status": _STATUS,
+        "service": {"type": "string", "enum": [SERVICE_NAME]},
+        "version": STRING,
+        "timestamp": {**DATETIME, "description": "RFC 3339, +00:00 offset (chrono to_rfc3339)"},
         "components": obj(
-            {name: FREE_OBJECT for name in ("database", "pool", "redis", "celery")},
+            {
+                "database": obj(
+                    {"name": STRING, "status": _STATUS, "message": STRING, "response_time_ms": INTEGER},
+                    optional=("message",),
+                    additionalProperties=True,
+                ),
+                "pool": obj(
+                    {n: INTEGER for n in ("total_connections", "active_connections", "idle_connections")}
+                    | {"status": _STATUS, "max_connections": INTEGER, "utilization_percent": NUMBER},
+                    additionalProperties=True,
+                ),
+                "circuit_breakers": array(_BREAKER),
+                "anchor_service": obj({"name": STRING, "status": _STATUS, "message": STRING}),
+                "redis": FREE_OBJECT,
+                "celery": FREE_OBJECT,
+            },
+            optional=("anchor_service",),
             additionalProperties=FREE_OBJECT,
         ),
+        "system": obj({"uptime_secs": INTEGER, "python_version": STRING}),
         "circuit_breakers": {"type": "object", "additionalProperties": FREE_OBJECT},
         "gauges": {"type": "object", "additionalProperties": True},
     }

@@ -72,6 +72,10 @@ class CircuitBreaker:
         self._opened_at = 0.0
         self._reset_timeout = reset_timeout
         self._probes_in_flight = 0
+        # Calls since the process started, for /health/detailed (the reference's member names).
+        self._successes = 0
+        self._failures_total = 0
+        self._rejected = 0
         metrics.CIRCUIT_BREAKER_STATE.labels(breaker=name).set(0)
 
     @property
@@ -88,6 +92,9 @@ class CircuitBreaker:
                 "state": self._state.value,
                 "consecutive_failures": self._failures,
                 "retry_in_seconds": round(retry_in, 3) if self._state is BreakerState.OPEN else 0.0,
+                "successes": self._successes,
+                "failures": self._failures_total,
+                "rejected": self._rejected,
             }
 
     def _advance(self) -> None:
@@ -114,11 +121,13 @@ class CircuitBreaker:
                 self._probes_in_flight += 1
                 return
             retry_after = max(0.0, self._opened_at + self._reset_timeout - self._clock())
+            self._rejected += 1
         metrics.CIRCUIT_BREAKER_REJECTIONS.labels(breaker=self.name).inc()
         raise CircuitOpenError(self.name, retry_after)
 
     def on_success(self) -> None:
         with self._lock:
+            self._successes += 1
             self._failures = 0
             if self._state is not BreakerState.CLOSED:
                 self._reset_timeout = self.base_reset_timeout
@@ -127,6 +136,7 @@ class CircuitBreaker:
 
     def on_failure(self) -> None:
         with self._lock:
+            self._failures_total += 1
             self._failures += 1
             if self._state is BreakerState.HALF_OPEN:
                 # A failed probe reopens at once, waiting twice as long before the next probe.

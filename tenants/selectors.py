@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import connection
 
+from events.projections.registry import projections
 from sequencer_project.api.principal import Principal
 from tenants import services
 from tenants.key_cache import agent_key_cache, api_key_cache
@@ -155,6 +156,7 @@ class AdminOverview:
     total_head_sequence: int
     total_ves_head_sequence: int
     active_stores_24h: int
+    max_projection_lag: int
     last_activity_at: datetime | None
 
 
@@ -170,6 +172,9 @@ class AdminTenant:
     active_api_keys: int
     head_sequence: int
     ves_head_sequence: int
+    active_stores_24h: int
+    max_projection_lag: int
+    last_key_at: datetime | None
     last_activity_at: datetime | None
 
 
@@ -178,19 +183,24 @@ class AdminStore:
     tenant_id: uuid.UUID
     store_id: uuid.UUID
     created_at: datetime
-    head_sequence: int | None
-    ves_head_sequence: int | None
-    updated_at: datetime | None
+    head_sequence: int
+    ves_head_sequence: int
+    last_projected_sequence: int
+    projection_lag: int
     agent_count: int
+    updated_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
 class AdminAgent:
+    """An agent; ``has_admin``/``has_write``/``all_stores`` are ``None`` without an API key."""
+
     tenant_id: uuid.UUID
     agent_id: uuid.UUID
-    can_write: bool | None
-    can_admin: bool | None
-    store_ids: list[uuid.UUID] | None
+    has_admin: bool | None
+    has_write: bool | None
+    all_stores: bool | None
+    store_ids: list[uuid.UUID]
     api_keys: int
     active_api_keys: int
     first_key_at: datetime | None
@@ -199,8 +209,15 @@ class AdminAgent:
 
 
 def _admin_rows(sql: str, tenant_id: uuid.UUID | None, limit: int) -> list[tuple[Any, ...]]:
+    registered = projections()
+    params = {
+        "tenant_id": tenant_id,
+        "limit": limit,
+        "projections": [p.name for p in registered],
+        "projection_kinds": [int(p.stream_kind) for p in registered],
+    }
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"tenant_id": tenant_id, "limit": limit})
+        cursor.execute(sql, params)
         return list(cursor.fetchall())
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from commitments.api import anchor_views, bundle_views, log_views, views
+from commitments.api import anchor_views, bundle_views, log_views, stark_views, views
 
 app_name = "commitments"
 
@@ -28,4 +28,31 @@ urlpatterns = [
     path("log/proofs/consistency", log_views.LegacyConsistencyApi.as_view(), name="log-consistency"),
     path("ves/events/<str:event_id>/bundle", bundle_views.VesBundleApi.as_view(), name="ves-event-bundle"),
     path("events/<str:event_id>/bundle", bundle_views.LegacyBundleApi.as_view(), name="event-bundle"),
+    # The reference's `stark` feature: mounted, answering 501 not_implemented (stark_views.py).
+    path("ves/validity/proofs/<str:proof_id>", stark_views.VesValidityProofApi.as_view(), name="ves-validity-proof"),
+    path(
+        "ves/validity/proofs/<str:proof_id>/verify",
+        stark_views.VesValidityProofVerifyApi.as_view(),
+        name="ves-validity-proof-verify",
+    ),
+    path("ves/validity/<str:batch_id>/inputs", stark_views.VesValidityInputsApi.as_view(), name="ves-validity-inputs"),
+    path("ves/validity/<str:batch_id>/proofs", stark_views.VesValidityProofsApi.as_view(), name="ves-validity-proofs"),
+    path(
+        "ves/compliance/proofs/<str:proof_id>", stark_views.VesComplianceProofApi.as_view(), name="ves-compliance-proof"
+    ),
+    path(
+        "ves/compliance/proofs/<str:proof_id>/verify",
+        stark_views.VesComplianceProofVerifyApi.as_view(),
+        name="ves-compliance-proof-verify",
+    ),
+    path(
+        "ves/compliance/<str:event_id>/inputs",
+        stark_views.VesComplianceInputsApi.as_view(),
+        name="ves-compliance-inputs",
+    ),
+    path(
+        "ves/compliance/<str:event_id>/proofs",
+        stark_views.VesComplianceProofsApi.as_view(),
+        name="ves-compliance-proofs",
+    ),
 ]

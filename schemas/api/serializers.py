@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.models import EventSchema
-from sequencer_project.api.timestamps import rfc3339_offset
+from sequencer_project.api.timestamps import chrono_rfc3339
 
 
 def schema_output(schema: EventSchema) -> dict[str, Any]:
@@ -21,8 +21,8 @@ def schema_output(schema: EventSchema) -> dict[str, Any]:
         "status": schema.status,
         "compatibility": schema.compatibility,
         "description": schema.description or None,
-        "createdAt": rfc3339_offset(schema.created_at),
-        "updatedAt": rfc3339_offset(schema.updated_at),
+        "createdAt": chrono_rfc3339(schema.created_at),
+        "updatedAt": chrono_rfc3339(schema.updated_at),
         "createdBy": schema.created_by or None,
     }
 
@@ -37,5 +37,5 @@ def registered_output(schema: EventSchema) -> dict[str, Any]:
         "id": schema.id,
         "eventType": schema.event_type,
         "version": schema.version,
-        "createdAt": rfc3339_offset(schema.created_at),
+        "createdAt": chrono_rfc3339(schema.created_at),
     }

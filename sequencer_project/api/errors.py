@@ -164,6 +164,14 @@ class ConflictError(SequencerError):
     title = "Conflict"
 
 
+class NotImplementedFeatureError(SequencerError):
+    """A route of the reference whose feature this service does not build (extension ``feature``)."""
+
+    code = "not_implemented"
+    http_status = 501
+    title = "Not implemented"
+
+
 class ServiceUnavailableError(SequencerError):
     code = "service_unavailable"
     http_status = 503

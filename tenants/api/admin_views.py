@@ -1,9 +1,12 @@
-"""Admin JSON (``GET /api/v1/admin/{overview,tenants,stores,agents}``), camelCase as the reference's.
+"""Admin JSON (``GET /api/v1/admin/{overview,tenants,stores,agents}``), as the reference's dashboard reads it.
 
 Admin permission required. A tenant admin sees its own tenant; the bootstrap admin sees all.
-Every figure comes from counters and summaries (``sequence_counters``, ``stores``, ``api_keys``,
-``agent_signing_keys``) in one statement per request, never from the event tables. Projection
-and agent-sync fields of the reference are ``null``: those subsystems do not exist here yet.
+Every member the reference's ``AdminOverviewResponse``/``Admin*Summary`` serialise is present with
+its type and casing (counts are integers, never null; ``permissions`` and ``storeScope`` are
+strings; timestamps are written as chrono's ``to_rfc3339``), followed by our extra members.
+Every figure comes from counters and summaries (``sequence_counters``, ``projection_checkpoints``,
+``stores``, ``api_keys``, ``agent_signing_keys``) in one set-based statement per request, never
+from the event tables. Agent-sync fields are ``null``: this service has no agent sync state.
 """
 
 from __future__ import annotations
@@ -18,9 +21,16 @@ from rest_framework.response import Response
 from sequencer_project.api.openapi import query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin, query_int
+from sequencer_project.api.timestamps import chrono_rfc3339, chrono_rfc3339_or_none
 from tenants.api import openapi as shapes
 from tenants.api.serializers import permissions_flags_label
-from tenants.selectors import admin_agents_list, admin_overview_get, admin_stores_list, admin_tenants_list
+from tenants.selectors import (
+    AdminAgent,
+    admin_agents_list,
+    admin_overview_get,
+    admin_stores_list,
+    admin_tenants_list,
+)
 
 LIST_DEFAULT = 200
 LIST_MAX = 1000
@@ -49,16 +59,18 @@ class AdminOverviewApi(_AdminApi):
         o = admin_overview_get(tenant_id=self.scope())
         return Response(
             {
+                # The reference's AdminOverviewResponse, in its order.
                 "tenants": o.tenants,
                 "stores": o.stores,
                 "agents": o.agents,
                 "apiKeys": o.api_keys,
                 "activeApiKeys": o.active_api_keys,
                 "totalHeadSequence": o.total_head_sequence,
-                "totalVesHeadSequence": o.total_ves_head_sequence,
                 "activeStores24h": o.active_stores_24h,
-                "maxProjectionLag": None,
-                "lastActivityAt": o.last_activity_at,
+                "maxProjectionLag": o.max_projection_lag,
+                "lastActivityAt": chrono_rfc3339_or_none(o.last_activity_at),
+                # Ours.
+                "totalVesHeadSequence": o.total_ves_head_sequence,
             }
         )
 
@@ -76,17 +88,26 @@ class AdminTenantsApi(_AdminApi):
         return Response(
             [
                 {
+                    # The reference's AdminTenantSummary, in its order.
                     "tenantId": t.tenant_id,
-                    "name": t.name,
-                    "active": t.active,
-                    "createdAt": t.created_at,
+                    "agentCount": t.agents,
+                    "apiKeyCount": t.api_keys,
+                    "activeApiKeys": t.active_api_keys,
+                    "storeCount": t.stores,
+                    "totalHeadSequence": t.head_sequence,
+                    "activeStores24h": t.active_stores_24h,
+                    "maxProjectionLag": t.max_projection_lag,
+                    "lastKeyAt": chrono_rfc3339_or_none(t.last_key_at),
+                    "lastActivityAt": chrono_rfc3339_or_none(t.last_activity_at),
+                    # Ours (the first four name the same figures as above, kept for our clients).
                     "stores": t.stores,
                     "agents": t.agents,
                     "apiKeys": t.api_keys,
-                    "activeApiKeys": t.active_api_keys,
                     "headSequence": t.head_sequence,
+                    "name": t.name,
+                    "active": t.active,
+                    "createdAt": chrono_rfc3339(t.created_at),
                     "vesHeadSequence": t.ves_head_sequence,
-                    "lastActivityAt": t.last_activity_at,
                 }
                 for t in rows
             ]
@@ -106,20 +127,29 @@ class AdminStoresApi(_AdminApi):
         return Response(
             [
                 {
+                    # The reference's AdminStoreSummary, in its order.
                     "tenantId": s.tenant_id,
                     "storeId": s.store_id,
-                    "headSequence": s.head_sequence or 0,
-                    "vesHeadSequence": s.ves_head_sequence or 0,
-                    "lastProjectedSequence": None,
-                    "projectionLag": None,
+                    "headSequence": s.head_sequence,
+                    "lastProjectedSequence": s.last_projected_sequence,
+                    "projectionLag": s.projection_lag,
                     "agentCount": s.agent_count,
                     "lastAgentSyncAt": None,
-                    "createdAt": s.created_at,
-                    "updatedAt": s.updated_at,
+                    "updatedAt": chrono_rfc3339(s.updated_at),
+                    # Ours.
+                    "vesHeadSequence": s.ves_head_sequence,
+                    "createdAt": chrono_rfc3339(s.created_at),
                 }
                 for s in rows
             ]
         )
+
+
+def _permissions(agent: AdminAgent) -> str:
+    """The reference's label of an agent's widest key; ``none`` for an agent without an API key."""
+    if agent.has_admin is None:
+        return "none"
+    return permissions_flags_label(bool(agent.has_write), bool(agent.has_admin)) or "none"
 
 
 class AdminAgentsApi(_AdminApi):
@@ -134,19 +164,22 @@ class AdminAgentsApi(_AdminApi):
         rows = admin_agents_list(tenant_id=self.scope(), limit=self.limit(request))
         out: list[dict[str, Any]] = [
             {
+                # The reference's AdminAgentSummary, in its order.
                 "tenantId": a.tenant_id,
                 "agentId": a.agent_id,
-                "permissions": permissions_flags_label(a.can_write, a.can_admin),
-                "storeScope": a.store_ids,
+                "permissions": _permissions(a),
+                "storeScope": "all" if a.all_stores else "scoped",
                 "apiKeyCount": a.api_keys,
                 "activeApiKeys": a.active_api_keys,
-                "signingKeyCount": a.signing_keys,
-                "firstKeyAt": a.first_key_at,
-                "lastKeyAt": a.last_key_at,
+                "firstKeyAt": chrono_rfc3339_or_none(a.first_key_at),
+                "lastKeyAt": chrono_rfc3339_or_none(a.last_key_at),
                 "storeId": None,
                 "lastSyncAt": None,
                 "lastPushedSequence": None,
                 "lastPulledSequence": None,
+                # Ours.
+                "storeIds": a.store_ids,
+                "signingKeyCount": a.signing_keys,
             }
             for a in rows
         ]

@@ -148,6 +148,7 @@ API_KEY_REVOKED = obj(
     {"success": SUCCESS_TRUE, "keyHashPrefix": HEX, "revokedAt": nullable(DATETIME), "message": STRING}
 )
 
+RFC3339 = {**DATETIME, "description": "RFC 3339, +00:00 offset (chrono to_rfc3339)"}
 ADMIN_OVERVIEW = obj(
     {
         "tenants": INTEGER,
@@ -156,26 +157,33 @@ ADMIN_OVERVIEW = obj(
         "apiKeys": INTEGER,
         "activeApiKeys": INTEGER,
         "totalHeadSequence": INTEGER,
-        "totalVesHeadSequence": INTEGER,
         "activeStores24h": INTEGER,
-        "maxProjectionLag": nullable(INTEGER),
-        "lastActivityAt": nullable(DATETIME),
+        "maxProjectionLag": INTEGER,
+        "lastActivityAt": nullable(RFC3339),
+        "totalVesHeadSequence": INTEGER,
     }
 )
 ADMIN_TENANTS = array(
     obj(
         {
             "tenantId": UUID,
-            "name": STRING,
-            "active": BOOLEAN,
-            "createdAt": DATETIME,
+            "agentCount": INTEGER,
+            "apiKeyCount": INTEGER,
+            "activeApiKeys": INTEGER,
+            "storeCount": INTEGER,
+            "totalHeadSequence": INTEGER,
+            "activeStores24h": INTEGER,
+            "maxProjectionLag": INTEGER,
+            "lastKeyAt": nullable(RFC3339),
+            "lastActivityAt": nullable(RFC3339),
             "stores": INTEGER,
             "agents": INTEGER,
             "apiKeys": INTEGER,
-            "activeApiKeys": INTEGER,
             "headSequence": INTEGER,
+            "name": STRING,
+            "active": BOOLEAN,
+            "createdAt": RFC3339,
             "vesHeadSequence": INTEGER,
-            "lastActivityAt": nullable(DATETIME),
         }
     )
 )
@@ -185,13 +193,13 @@ ADMIN_STORES = array(
             "tenantId": UUID,
             "storeId": UUID,
             "headSequence": INTEGER,
-            "vesHeadSequence": INTEGER,
-            "lastProjectedSequence": nullable(INTEGER),
-            "projectionLag": nullable(INTEGER),
+            "lastProjectedSequence": INTEGER,
+            "projectionLag": INTEGER,
             "agentCount": INTEGER,
-            "lastAgentSyncAt": nullable(DATETIME),
-            "createdAt": DATETIME,
-            "updatedAt": nullable(DATETIME),
+            "lastAgentSyncAt": nullable(RFC3339),
+            "updatedAt": RFC3339,
+            "vesHeadSequence": INTEGER,
+            "createdAt": RFC3339,
         }
     )
 )
@@ -200,17 +208,18 @@ ADMIN_AGENTS = array(
         {
             "tenantId": UUID,
             "agentId": UUID,
-            "permissions": nullable(PERMISSIONS),
-            "storeScope": nullable(array(UUID)),
+            "permissions": {"type": "string", "enum": ["read", "read_write", "admin", "none"]},
+            "storeScope": {"type": "string", "enum": ["all", "scoped"]},
             "apiKeyCount": INTEGER,
             "activeApiKeys": INTEGER,
-            "signingKeyCount": INTEGER,
-            "firstKeyAt": nullable(DATETIME),
-            "lastKeyAt": nullable(DATETIME),
+            "firstKeyAt": nullable(RFC3339),
+            "lastKeyAt": nullable(RFC3339),
             "storeId": nullable(UUID),
-            "lastSyncAt": nullable(DATETIME),
+            "lastSyncAt": nullable(RFC3339),
             "lastPushedSequence": nullable(INTEGER),
             "lastPulledSequence": nullable(INTEGER),
+            "storeIds": array(UUID),
+            "signingKeyCount": INTEGER,
         }
     )
 )

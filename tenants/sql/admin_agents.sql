@@ -1,31 +1,41 @@
--- Admin: one row per (tenant, agent) known from API keys or signing keys, with the permissions
--- and store scope of its oldest API key and key counts. Reads api_keys and agent_signing_keys only.
--- Index: api_keys_tenant_agent, agent_keys_tenant_agent. Locks: none. Rows: at most %(limit)s.
-WITH agents AS (
-    SELECT tenant_id, agent_id FROM api_keys
+-- Admin: one row per (tenant, agent) known from API keys or signing keys, with the reference
+-- dashboard's figures: the widest permission and store scope over its API keys (as the
+-- reference: any admin key -> admin, any unscoped key -> all stores), the union of the stores
+-- its scoped keys name, key counts and key times. Set-based: api_keys, their store ids and
+-- agent_signing_keys are each aggregated once (GROUP BY tenant, agent) and joined.
+-- Index: api_keys_tenant_agent, agent_keys_tenant_agent when a tenant is given.
+-- Locks: none. Rows: at most %(limit)s.
+WITH keys AS (
+    SELECT tenant_id, agent_id,
+           bool_or(can_admin) AS has_admin, bool_or(can_write) AS has_write,
+           bool_or(cardinality(store_ids) = 0) AS all_stores,
+           count(*) AS api_keys, count(*) FILTER (WHERE active) AS active_api_keys,
+           min(created_at) AS first_key_at, max(updated_at) AS last_key_at
+    FROM api_keys
     WHERE agent_id IS NOT NULL AND (%(tenant_id)s::uuid IS NULL OR tenant_id = %(tenant_id)s::uuid)
-    UNION
-    SELECT tenant_id, agent_id FROM agent_signing_keys
+    GROUP BY tenant_id, agent_id
+), key_stores AS (
+    SELECT k.tenant_id, k.agent_id, array_agg(DISTINCT sid ORDER BY sid) AS store_ids
+    FROM api_keys k CROSS JOIN LATERAL unnest(k.store_ids) AS sid
+    WHERE k.agent_id IS NOT NULL AND (%(tenant_id)s::uuid IS NULL OR k.tenant_id = %(tenant_id)s::uuid)
+    GROUP BY k.tenant_id, k.agent_id
+), signing AS (
+    SELECT tenant_id, agent_id, count(*) AS signing_keys
+    FROM agent_signing_keys
     WHERE (%(tenant_id)s::uuid IS NULL OR tenant_id = %(tenant_id)s::uuid)
+    GROUP BY tenant_id, agent_id
 )
 SELECT
-    a.tenant_id, a.agent_id,
-    first_key.can_write, first_key.can_admin, first_key.store_ids,
-    coalesce(counts.api_keys, 0) AS api_keys,
-    coalesce(counts.active_api_keys, 0) AS active_api_keys,
-    counts.first_key_at, counts.last_key_at,
-    (SELECT count(*) FROM agent_signing_keys sk
-     WHERE sk.tenant_id = a.tenant_id AND sk.agent_id = a.agent_id) AS signing_keys
-FROM agents a
-LEFT JOIN LATERAL (
-    SELECT k.can_write, k.can_admin, k.store_ids FROM api_keys k
-    WHERE k.tenant_id = a.tenant_id AND k.agent_id = a.agent_id
-    ORDER BY k.created_at, k.key_hash LIMIT 1
-) AS first_key ON true
-LEFT JOIN LATERAL (
-    SELECT count(*) AS api_keys, count(*) FILTER (WHERE k.active) AS active_api_keys,
-           min(k.created_at) AS first_key_at, max(k.created_at) AS last_key_at
-    FROM api_keys k WHERE k.tenant_id = a.tenant_id AND k.agent_id = a.agent_id
-) AS counts ON true
-ORDER BY counts.last_key_at DESC NULLS LAST, a.tenant_id, a.agent_id
+    coalesce(k.tenant_id, sg.tenant_id) AS tenant_id,
+    coalesce(k.agent_id, sg.agent_id) AS agent_id,
+    k.has_admin, k.has_write, k.all_stores,
+    coalesce(ks.store_ids, '{}'::uuid[]) AS store_ids,
+    coalesce(k.api_keys, 0) AS api_keys,
+    coalesce(k.active_api_keys, 0) AS active_api_keys,
+    k.first_key_at, k.last_key_at,
+    coalesce(sg.signing_keys, 0) AS signing_keys
+FROM keys k
+FULL JOIN signing sg ON sg.tenant_id = k.tenant_id AND sg.agent_id = k.agent_id
+LEFT JOIN key_stores ks ON ks.tenant_id = k.tenant_id AND ks.agent_id = k.agent_id
+ORDER BY k.last_key_at DESC NULLS LAST, 1, 2
 LIMIT %(limit)s

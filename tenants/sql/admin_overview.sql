@@ -1,28 +1,16 @@
--- Admin overview: counts and heads of every tenant (%(tenant_id)s NULL) or of one tenant.
--- Reads only tenants, stores, api_keys, agent_signing_keys and sequence_counters (never the
--- event tables). Index: primary keys / api_keys_tenant_agent when a tenant is given.
+-- Admin overview: the totals of the tenant summaries in scope (every tenant when %(tenant_id)s
+-- is NULL, else one). Composed after the CTEs `streams` and `summaries`
+-- (tenants/sql/__init__.py); an agent belongs to one tenant, so per-tenant counts add up.
 -- Locks: none. Rows: one.
-WITH agents AS (
-    SELECT tenant_id, agent_id FROM api_keys
-    WHERE agent_id IS NOT NULL AND (%(tenant_id)s::uuid IS NULL OR tenant_id = %(tenant_id)s::uuid)
-    UNION
-    SELECT tenant_id, agent_id FROM agent_signing_keys
-    WHERE (%(tenant_id)s::uuid IS NULL OR tenant_id = %(tenant_id)s::uuid)
-), counters AS (
-    SELECT tenant_id, store_id, stream_kind, current_sequence, updated_at FROM sequence_counters
-    WHERE (%(tenant_id)s::uuid IS NULL OR tenant_id = %(tenant_id)s::uuid)
-), keys AS (
-    SELECT active FROM api_keys
-    WHERE (%(tenant_id)s::uuid IS NULL OR tenant_id = %(tenant_id)s::uuid)
-)
 SELECT
-    (SELECT count(*) FROM tenants WHERE (%(tenant_id)s::uuid IS NULL OR id = %(tenant_id)s::uuid)) AS tenants,
-    (SELECT count(*) FROM stores WHERE (%(tenant_id)s::uuid IS NULL OR tenant_id = %(tenant_id)s::uuid)) AS stores,
-    (SELECT count(*) FROM agents) AS agents,
-    (SELECT count(*) FROM keys) AS api_keys,
-    (SELECT count(*) FROM keys WHERE active) AS active_api_keys,
-    (SELECT coalesce(sum(current_sequence), 0)::bigint FROM counters WHERE stream_kind = 1) AS total_head_sequence,
-    (SELECT coalesce(sum(current_sequence), 0)::bigint FROM counters WHERE stream_kind = 2) AS total_ves_head_sequence,
-    (SELECT count(DISTINCT (tenant_id, store_id)) FROM counters
-     WHERE current_sequence > 0 AND updated_at > now() - interval '24 hours') AS active_stores_24h,
-    (SELECT max(updated_at) FROM counters WHERE current_sequence > 0) AS last_activity_at
+    count(*) AS tenants,
+    coalesce(sum(stores), 0)::bigint AS stores,
+    coalesce(sum(agents), 0)::bigint AS agents,
+    coalesce(sum(api_keys), 0)::bigint AS api_keys,
+    coalesce(sum(active_api_keys), 0)::bigint AS active_api_keys,
+    coalesce(sum(head_sequence), 0)::bigint AS total_head_sequence,
+    coalesce(sum(ves_head_sequence), 0)::bigint AS total_ves_head_sequence,
+    coalesce(sum(active_stores_24h), 0)::bigint AS active_stores_24h,
+    coalesce(max(max_projection_lag), 0)::bigint AS max_projection_lag,
+    max(last_activity_at) AS last_activity_at
+FROM summaries

@@ -1,20 +1,32 @@
--- Admin: one row per store with its legacy and VES heads and how many agents may use it
--- (agents with an active key whose store scope is empty or names the store). Newest activity first.
--- Reads stores, sequence_counters and api_keys only (never events).
--- Index: sequence_counters primary key; api_keys_tenant_agent. Locks: none. Rows: at most %(limit)s.
+-- Admin: one row per store with its legacy and VES heads, the legacy stream's projection
+-- position and how many agents may use it (agents with an active key whose store scope is
+-- empty or names the store). Newest activity first. Composed after the CTE `streams`
+-- (tenants/sql/__init__.py). Set-based: agents per store come from one join of stores and
+-- api_keys grouped by store, never a per-row subquery. Reads stores, api_keys and `streams`
+-- only (never events). Index: stores primary key; api_keys_tenant_agent. Locks: none.
+-- Rows: at most %(limit)s.
 SELECT
     s.tenant_id, s.store_id, s.created_at,
-    legacy.current_sequence AS head_sequence,
-    ves.current_sequence AS ves_head_sequence,
-    greatest(legacy.updated_at, ves.updated_at) AS updated_at,
-    (SELECT count(DISTINCT k.agent_id) FROM api_keys k
-     WHERE k.tenant_id = s.tenant_id AND k.agent_id IS NOT NULL AND k.active
-       AND (cardinality(k.store_ids) = 0 OR s.store_id = ANY(k.store_ids))) AS agent_count
+    coalesce(legacy.current_sequence, 0) AS head_sequence,
+    coalesce(ves.current_sequence, 0) AS ves_head_sequence,
+    coalesce(legacy.last_projected, 0) AS last_projected_sequence,
+    greatest(coalesce(legacy.current_sequence - legacy.last_projected, 0), 0) AS projection_lag,
+    coalesce(a.agent_count, 0) AS agent_count,
+    coalesce(greatest(legacy.updated_at, ves.updated_at), s.created_at) AS updated_at
 FROM stores s
-LEFT JOIN sequence_counters legacy
+LEFT JOIN streams legacy
     ON legacy.tenant_id = s.tenant_id AND legacy.store_id = s.store_id AND legacy.stream_kind = 1
-LEFT JOIN sequence_counters ves
+LEFT JOIN streams ves
     ON ves.tenant_id = s.tenant_id AND ves.store_id = s.store_id AND ves.stream_kind = 2
+LEFT JOIN (
+    SELECT st.tenant_id, st.store_id, count(DISTINCT k.agent_id) AS agent_count
+    FROM stores st
+    JOIN api_keys k
+        ON k.tenant_id = st.tenant_id AND k.agent_id IS NOT NULL AND k.active
+       AND (cardinality(k.store_ids) = 0 OR st.store_id = ANY(k.store_ids))
+    WHERE (%(tenant_id)s::uuid IS NULL OR st.tenant_id = %(tenant_id)s::uuid)
+    GROUP BY st.tenant_id, st.store_id
+) AS a ON a.tenant_id = s.tenant_id AND a.store_id = s.store_id
 WHERE (%(tenant_id)s::uuid IS NULL OR s.tenant_id = %(tenant_id)s::uuid)
-ORDER BY greatest(legacy.updated_at, ves.updated_at) DESC NULLS LAST, s.tenant_id, s.store_id
+ORDER BY coalesce(greatest(legacy.updated_at, ves.updated_at), s.created_at) DESC, s.tenant_id, s.store_id
 LIMIT %(limit)s

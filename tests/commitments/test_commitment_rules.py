@@ -54,8 +54,8 @@ def test_any_range_up_to_the_head_is_sealed_once_and_only_the_next_range_extends
     assert overlapping.status_code == 200
     assert overlapping.json()["prev_state_root"] == "00" * 32
     assert overlapping.json()["events_root"] not in (first.json()["events_root"], beside.json()["events_root"])
-    later = create(c, "", t, s, 6, 8).json()  # on request: follows the oldest commitment ending at 5
-    assert later["prev_state_root"] == beside.json()["new_state_root"]
+    later = create(c, "", t, s, 6, 8).json()  # on request: follows the lowest-starting one ending at 5
+    assert later["prev_state_root"] == overlapping.json()["new_state_root"]
     second = create(c, "", t, s, 5, 10).json()  # the chain's next link
     assert second["prev_state_root"] == first.json()["new_state_root"]
     chain = commitment_last(tenant_id=t, store_id=s, kind=StreamKind.LEGACY)

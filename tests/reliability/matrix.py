@@ -309,6 +309,27 @@ def _commitment_family(ves: bool) -> dict[tuple[str, str], Entry]:
 MATRIX.update(_commitment_family(ves=False))
 MATRIX.update(_commitment_family(ves=True))
 
+# The reference's `stark` routes: every caller, after authentication, gets 501 (no data read).
+NOT_IMPLEMENTED: Outcome = (501, "not_implemented")
+_STARK = Access(NOT_IMPLEMENTED, NOT_IMPLEMENTED)
+MATRIX.update(
+    {
+        (f"commitments:{name}", method): Entry(method, path, access=_STARK, owner=501)
+        for name, method, path in (
+            ("ves-validity-inputs", "GET", "/api/v1/ves/validity/{ves_batch}/inputs"),
+            ("ves-validity-proofs", "GET", "/api/v1/ves/validity/{ves_batch}/proofs"),
+            ("ves-validity-proofs", "POST", "/api/v1/ves/validity/{ves_batch}/proofs"),
+            ("ves-validity-proof", "GET", "/api/v1/ves/validity/proofs/{ves_batch}"),
+            ("ves-validity-proof-verify", "GET", "/api/v1/ves/validity/proofs/{ves_batch}/verify"),
+            ("ves-compliance-inputs", "POST", "/api/v1/ves/compliance/{ves_event}/inputs"),
+            ("ves-compliance-proofs", "GET", "/api/v1/ves/compliance/{ves_event}/proofs"),
+            ("ves-compliance-proofs", "POST", "/api/v1/ves/compliance/{ves_event}/proofs"),
+            ("ves-compliance-proof", "GET", "/api/v1/ves/compliance/proofs/{ves_event}"),
+            ("ves-compliance-proof-verify", "GET", "/api/v1/ves/compliance/proofs/{ves_event}/verify"),
+        )
+    }
+)
+
 # The Django admin site is for staff sessions, not API credentials (tests/reliability/test_secrets.py).
 EXCLUDED_NAMESPACES = frozenset({"admin"})
 _METHODS = ("get", "post", "put", "patch", "delete")

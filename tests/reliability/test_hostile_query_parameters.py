@@ -40,7 +40,8 @@ def test_hostile_query_parameters_never_cause_a_server_error() -> None:
                     response = world.owner.client.get(f"{path}{separator}{parameter}={quote(value)}")
                     transaction.savepoint_rollback(savepoint)
                     sent += 1
-                    if response.status_code >= 500 or (
+                    # 501 not_implemented: the reference's `stark` routes, refused on purpose.
+                    if (response.status_code >= 500 and response.status_code != 501) or (
                         response.status_code >= 400 and response["Content-Type"] != "application/problem+json"
                     ):
                         failures.append((name, parameter, value, response.status_code))

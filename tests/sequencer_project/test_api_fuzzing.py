@@ -63,8 +63,17 @@ def problem_status_is_the_http_status(ctx: Any, response: Any, case: Any) -> boo
     return None
 
 
+def not_a_server_error_but_a_refused_reference_route(ctx: Any, response: Any, case: Any) -> bool | None:
+    """``not_a_server_error``, except the documented 501 ``not_implemented`` of the reference's
+    ``stark`` routes (commitments/api/stark_views.py): a deliberate answer, not a failure."""
+    if response.status_code == 501 and response.json().get("code") == "not_implemented":
+        return None
+    result: bool | None = not_a_server_error(ctx, response, case)
+    return result
+
+
 CHECKS = [
-    not_a_server_error,
+    not_a_server_error_but_a_refused_reference_route,
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,

@@ -67,7 +67,8 @@ def test_every_operation_has_an_id_a_success_body_and_problem_responses(document
             operation = item[method]
             assert operation["operationId"], (method, path)
             successes = [code for code in operation["responses"] if code.startswith("2")]
-            assert successes, (method, path)
+            # A route of the reference we mount only to refuse (501 not_implemented) has none.
+            assert successes or "501" in operation["responses"], (method, path)
             for code in successes:
                 assert operation["responses"][code].get("content"), (method, path, code)
             problems = [

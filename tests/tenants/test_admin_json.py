@@ -51,7 +51,7 @@ def test_a_tenant_admin_sees_its_own_tenant(busy_owner: Persona, outsider: Perso
     assert overview["totalHeadSequence"] == 5
     assert overview["activeStores24h"] == 2
     assert overview["lastActivityAt"] is not None
-    assert overview["maxProjectionLag"] is None
+    assert overview["maxProjectionLag"] == 3  # no projection has run: the fuller store's head
     assert [t["tenantId"] for t in tenants] == [str(busy_owner.tenant_id)]
     assert tenants[0]["headSequence"] == 5
     assert {s["storeId"]: s["headSequence"] for s in stores}[str(busy_owner.store_id)] == 3
@@ -116,4 +116,9 @@ def test_an_agent_known_only_by_signing_keys_is_listed(owner: Persona) -> None:
     agents = api_client(owner.key).get("/api/v1/admin/agents").json()
 
     (row,) = [a for a in agents if a["agentId"] == str(agent_id)]
-    assert (row["permissions"], row["apiKeyCount"], row["signingKeyCount"]) == (None, 0, 1)
+    assert (row["permissions"], row["storeScope"], row["apiKeyCount"], row["signingKeyCount"]) == (
+        "none",
+        "scoped",
+        0,
+        1,
+    )
