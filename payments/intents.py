@@ -88,6 +88,8 @@ def _text(body: dict[str, Any], name: str) -> str | None:
         raise errors.InvalidPaymentFieldError(f"'{name}' must be a string.", field=name)
     if len(raw.encode()) > _LIMITS[name]:
         raise PayloadTooLargeError(f"'{name}' is longer than {_LIMITS[name]} bytes.", field=name)
+    if not raw.strip():
+        raise errors.InvalidPaymentFieldError(f"'{name}' must not be empty (leave it out instead).", field=name)
     return raw
 
 
