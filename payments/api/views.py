@@ -39,7 +39,7 @@ from payments.services.intents import payment_intent_submit
 from payments.services.settlement import batch_settle_record
 from sequencer_project.api.errors import InvalidParameterError, SequencerError
 from sequencer_project.api.fields import Fields, json_object
-from sequencer_project.api.openapi import DATETIME, STRING, UUID, json_body, path_uuid, query
+from sequencer_project.api.openapi import DATETIME, STRING, UUID, extra_problem, json_body, path_uuid, query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import (
     TenantApiMixin,
@@ -95,7 +95,7 @@ class PaymentListCreateApi(TenantApiMixin):
             query("limit", {"type": "integer", "minimum": 1}, f"At most {_MAX_LIST} (413 batch_too_large above)."),
             query("offset", {"type": "integer", "minimum": 0, "maximum": _MAX_OFFSET}),
         ],
-        responses={200: shapes.INTENT_LIST},
+        responses={200: shapes.INTENT_LIST, **extra_problem(413)},
     )
     def get(self, request: Request) -> Response:
         tenant_id = query_uuid(request, "tenant_id")
