@@ -283,11 +283,9 @@ def test_source_agent_id_is_an_alias_of_agent_id(agent: ReferenceAgent) -> None:
 
 @pytest.mark.parametrize("name", ["idempotency_key", "resource_uri", "description", "merchant_id", "order_id"])
 def test_a_blank_optional_text_is_refused_as_the_reference_does(agent: ReferenceAgent, name: str) -> None:
-    _problem(
-        _post(agent.persona.client, f"{X402}/payments", agent.body(nonce=1, **{name: "  "})),
-        400,
-        "invalid_payment_field",
-    )
+    body = agent.body(nonce=1)
+    body[name] = "  "
+    _problem(_post(agent.persona.client, f"{X402}/payments", body), 400, "invalid_payment_field")
 
 
 @pytest.mark.parametrize(("sent", "stored"), [("ss_usd", "ssusd"), ("wss_usd", "wssusd"), ("ssusd", "ssusd")])
