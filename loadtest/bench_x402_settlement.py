@@ -62,7 +62,7 @@ def main() -> int:
             body = signer.body(store_id=stores[nonce % len(stores)], nonce=nonce, valid_until=valid_until)
             before = time.time()
             response = client.post("/api/v1/x402/payments", content=orjson.dumps(body))
-            if response.status_code != 201:
+            if response.status_code != 200:
                 print(f"submit failed: {response.status_code} {response.text}", file=sys.stderr)
                 return 1
             intent_id = response.json()["intent_id"]

@@ -63,7 +63,7 @@ class Signer:
         return {
             "tenant_id": str(self.tenant_id),
             "store_id": str(store_id),
-            "source_agent_id": str(self.agent_id),
+            "agent_id": str(self.agent_id),
             "agent_key_id": 1,
             "payer_address": self.payer,
             "payee_address": self.payee,

@@ -42,5 +42,5 @@ export default function () {
     headers,
     tags: { name: 'x402_submit' },
   });
-  check(res, { 'sequenced (201)': (r) => r.status === 201 });
+  check(res, { 'sequenced (200)': (r) => r.status === 200 });
 }

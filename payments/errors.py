@@ -1,6 +1,6 @@
 """Errors of the payments app. Codes are public contracts (docs/errors.md)."""
 
-from sequencer_project.api.errors import BadRequestError, ConflictError, NotFoundError
+from sequencer_project.api.errors import BadRequestError, ConflictError, NotFoundError, PayloadTooLargeError
 
 
 class InvalidPaymentFieldError(BadRequestError):
@@ -61,6 +61,14 @@ class BatchNotFoundError(NotFoundError):
 class InvalidBatchRequestError(BadRequestError):
     code = "invalid_batch_request"
     title = "The batch cannot be built from these intents"
+
+
+class BatchTooLargeError(PayloadTooLargeError):
+    """The reference's ``BATCH_TOO_LARGE`` (413): a list ``limit``, a batch ``max_size`` or
+    ``intent_ids`` over their caps."""
+
+    code = "batch_too_large"
+    title = "More items than one request may ask for"
 
 
 class InvalidSettlementError(BadRequestError):

@@ -15,17 +15,47 @@ import uuid
 from ves.x402 import NETWORKS, SIGNING_TAG, signing_hash
 from ves.x402 import u64 as _u64
 
-__all__ = ["ASSETS", "NETWORKS", "SIGNING_TAG", "TOKEN_ADDRESSES", "leaf_hash", "signing_hash", "state_root"]
+__all__ = [
+    "ASSETS",
+    "ASSET_ALIASES",
+    "NETWORKS",
+    "SIGNING_TAG",
+    "TOKEN_ADDRESSES",
+    "canonical_asset",
+    "leaf_hash",
+    "signing_hash",
+    "state_root",
+]
 
+#: Canonical asset names: what is stored, hashed and answered (the reference's serde names).
 ASSETS = ("usdc", "usdt", "ssusd", "wssusd", "dai", "eth")
+#: Other spellings the reference's asset parser accepts; they mean the canonical asset, so a
+#: ``ss_usd`` intent is signed, hashed and stored as ``ssusd`` exactly as the reference does.
+ASSET_ALIASES = {"ss_usd": "ssusd", "wss_usd": "wssusd"}
 
-#: (asset, network) → token contract; native ETH and unknown pairs have none.
+
+def canonical_asset(raw: object) -> str | None:
+    """The canonical name of an asset (any case, aliases accepted), ``None`` when unknown."""
+    if not isinstance(raw, str):
+        return None
+    name = raw.lower()
+    name = ASSET_ALIASES.get(name, name)
+    return name if name in ASSETS else None
+
+
+#: (asset, network) → token contract, in the reference's (EIP-55) spelling; native ETH and
+#: pairs the reference does not know have none. Two deliberate differences: the reference's DAI
+#: address is truncated (19 bytes), ours is the real contract; USDC on Base Sepolia is an extra.
 TOKEN_ADDRESSES: dict[tuple[str, str], str] = {
-    ("usdc", "base"): "0x833589fcd6edb6e08f4c7c32d4f71b54bda02913",
-    ("usdc", "base_sepolia"): "0x036cbd53842c5426634e7929541ec2318f3dcf7e",
-    ("usdc", "ethereum"): "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48",
-    ("usdt", "ethereum"): "0xdac17f958d2ee523a2206206994597c13d831ec7",
-    ("dai", "ethereum"): "0x6b175474e89094c44da98b954eedeac495271d0f",
+    ("usdc", "set_chain"): "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
+    ("ssusd", "set_chain"): "0x0000000000000000000000000000000000001001",
+    ("usdc", "arc"): "0x3600000000000000000000000000000000000000",
+    ("usdc", "arc_testnet"): "0x3600000000000000000000000000000000000000",
+    ("usdc", "base"): "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
+    ("usdc", "base_sepolia"): "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
+    ("usdc", "ethereum"): "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48",
+    ("usdt", "ethereum"): "0xdAC17F958D2ee523a2206206994597C13D831ec7",
+    ("dai", "ethereum"): "0x6B175474E89094C44Da98b954EedeAC495271d0F",
 }
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from payments import errors
-from payments.hashing import ASSETS, NETWORKS, TOKEN_ADDRESSES, signing_hash
+from payments.hashing import ASSETS, NETWORKS, TOKEN_ADDRESSES, canonical_asset, signing_hash
 from sequencer_project.api.errors import PayloadTooLargeError, SequencerError
 from sequencer_project.api.fields import Fields, json_object
 
@@ -69,6 +69,17 @@ def _uuid(fields: Fields, name: str) -> uuid.UUID:
     return value
 
 
+def _agent_id(fields: Fields) -> uuid.UUID:
+    """``agent_id`` (the reference's name); ``source_agent_id`` (ours before) is an alias."""
+    given = [name for name in ("agent_id", "source_agent_id") if fields.body.get(name) is not None]
+    if not given:
+        raise _field_error("agent_id", "is required.")
+    values = [_uuid(fields, name) for name in given]
+    if len(set(values)) > 1:
+        raise _field_error("agent_id", "and 'source_agent_id' name different agents.")
+    return values[0]
+
+
 def _text(body: dict[str, Any], name: str) -> str | None:
     raw = body.get(name)
     if raw is None:
@@ -77,6 +88,8 @@ def _text(body: dict[str, Any], name: str) -> str | None:
         raise errors.InvalidPaymentFieldError(f"'{name}' must be a string.", field=name)
     if len(raw.encode()) > _LIMITS[name]:
         raise PayloadTooLargeError(f"'{name}' is longer than {_LIMITS[name]} bytes.", field=name)
+    if not raw.strip():
+        raise errors.InvalidPaymentFieldError(f"'{name}' must not be empty (leave it out instead).", field=name)
     return raw
 
 
@@ -114,15 +127,14 @@ def parse_payment_request(body: Any, *, now: int | None = None) -> PaymentReques
     fields = Fields(body, _field_error)
     now = int(time.time()) if now is None else now
     tenant_id, store_id = _uuid(fields, "tenant_id"), _uuid(fields, "store_id")
-    agent_id = _uuid(fields, "source_agent_id")
+    agent_id = _agent_id(fields)
     key_id = fields.integer("agent_key_id", minimum=1, default=1)
     payer, payee = _address(body, "payer_address"), _address(body, "payee_address")
     if payer.lower().removeprefix("0x") == payee.lower().removeprefix("0x"):
         raise errors.InvalidPaymentFieldError("payer_address and payee_address must differ.", field="payee_address")
     amount = fields.integer("amount", minimum=1)
-    asset_raw = _field(body, "asset")
-    asset = asset_raw.lower() if isinstance(asset_raw, str) else ""
-    if asset not in ASSETS:
+    asset = canonical_asset(_field(body, "asset"))
+    if asset is None:
         raise errors.InvalidPaymentFieldError(f"'asset' must be one of {', '.join(ASSETS)}.", field="asset")
     network = fields.choice("network", NETWORKS)
     valid_until = fields.integer("valid_until")

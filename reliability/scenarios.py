@@ -144,7 +144,7 @@ class IntentSubmitter(threading.Thread):
         body = {
             "tenant_id": self.ledger.tenant_id,
             "store_id": self.store_id,
-            "source_agent_id": self.agent_id,
+            "agent_id": self.agent_id,
             "agent_key_id": 1,
             "payer_address": self.payer,
             "payee_address": payee,

@@ -430,7 +430,7 @@ class _Calls:
         body: dict[str, Any] = {
             "tenant_id": _uuid_text(tenant_id),
             "store_id": _uuid_text(store_id),
-            "source_agent_id": str(signer.agent_id),
+            "agent_id": str(signer.agent_id),
             "agent_key_id": signer.key_id,
             "payer_address": fields.payer_address,
             "payee_address": fields.payee_address,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from payments.hashing import ASSETS, NETWORKS
+from payments.hashing import ASSET_ALIASES, ASSETS, NETWORKS
 from payments.intents import _LIMITS as TEXT_LIMITS
 from payments.models import BatchStatus, IntentStatus
 from sequencer_project.api.openapi import (
@@ -22,21 +22,27 @@ from sequencer_project.api.openapi import (
 I64: Schema = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
 ADDRESS: Schema = {"type": "string", "maxLength": 66, "description": "hex address, 0x optional"}
 NETWORK: Schema = {"type": "string", "enum": list(NETWORKS)}
+ASSET: Schema = {
+    "type": "string",
+    "enum": [*ASSETS, *ASSET_ALIASES],
+    "description": "any case; ss_usd and wss_usd mean ssusd and wssusd (answers use the canonical name)",
+}
 INTENT_STATUS: Schema = {"type": "string", "enum": list(IntentStatus.values)}
 BATCH_STATUS: Schema = {"type": "string", "enum": list(BatchStatus.values)}
-# Datetimes written with isoformat(): RFC 3339 with an offset.
-ISO: Schema = DATETIME
+# Datetimes as the reference's serde writes chrono's DateTime<Utc>: RFC 3339 ending in Z.
+ISO: Schema = {**DATETIME, "description": "RFC 3339, UTC, ending in Z"}
 
 PAYMENT_SUBMIT = obj(
     {
         "tenant_id": UUID,
         "store_id": UUID,
-        "source_agent_id": UUID,
+        "agent_id": UUID,
+        "source_agent_id": {**UUID, "description": "alias of agent_id; when both are given they must be equal"},
         "agent_key_id": nullable({"type": "integer", "minimum": 1}),
         "payer_address": ADDRESS,
         "payee_address": ADDRESS,
         "amount": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
-        "asset": {"type": "string", "enum": list(ASSETS)},
+        "asset": ASSET,
         "network": NETWORK,
         "valid_until": {**I64, "description": "unix seconds, at most 24 h ahead"},
         "nonce": I64,
@@ -46,7 +52,7 @@ PAYMENT_SUBMIT = obj(
         "metadata": ANY,
         **{name: nullable({"type": "string", "maxLength": limit}) for name, limit in TEXT_LIMITS.items()},
     },
-    optional=("agent_key_id", "payer_public_key", "metadata", *TEXT_LIMITS),
+    optional=("source_agent_id", "agent_key_id", "payer_public_key", "metadata", *TEXT_LIMITS),
 )
 INTENT_STATUS_BODY: dict[str, Schema] = {
     "intent_id": UUID,
@@ -78,13 +84,15 @@ INTENT = obj(
         **{name: nullable(STRING) for name in TEXT_LIMITS},
         "signing_hash": HEX_0X,
         "payer_signature": HEX_0X,
-        "payer_public_key": nullable(HEX),
+        "payer_public_key": {**HEX, "description": "absent when the request had none"},
         "tx_hash": nullable(STRING),
         "block_number": nullable(INTEGER),
         "settled_at": nullable(ISO),
         "metadata": ANY,
         "created_at": ISO,
-    }
+        "updated_at": ISO,
+    },
+    optional=("payer_public_key",),
 )
 INTENT_LIST = array(INTENT)
 BATCH = obj(
@@ -100,16 +108,17 @@ BATCH = obj(
             obj(
                 {
                     "asset": STRING,
-                    "total_amount": {**STRING, "description": "decimal integer"},
+                    "total_amount": {**INTEGER, "minimum": 0, "description": "sum of amounts, saturating at 2^64-1"},
                     "payment_count": INTEGER,
                 }
             )
         ),
-        "merkle_root": nullable(HEX),
-        "prev_state_root": nullable(HEX),
-        "new_state_root": nullable(HEX),
+        "merkle_root": HEX,
+        "prev_state_root": HEX,
+        "new_state_root": HEX,
         "sequence_start": INTEGER,
         "sequence_end": INTEGER,
+        "intent_ids": {**array(UUID), "description": "the batch's intents in leaf order (the reference: always [])"},
         "tx_hash": nullable(STRING),
         "block_number": nullable(INTEGER),
         "gas_used": nullable(INTEGER),
@@ -118,8 +127,8 @@ BATCH = obj(
         "committed_at": nullable(ISO),
         "submitted_at": nullable(ISO),
         "settled_at": nullable(ISO),
-        "intent_ids": array(UUID),
-    }
+    },
+    optional=("merkle_root", "prev_state_root", "new_state_root"),
 )
 BATCH_ENVELOPE = obj({"batch": BATCH})
 BATCH_CREATE = obj(
@@ -150,6 +159,16 @@ BATCH_SETTLE = obj(
     },
     optional=("tx_hash", "block_number", "gas_used"),
 )
+SETTLED = obj(
+    {
+        "batch_id": UUID,
+        "status": BATCH_STATUS,
+        "tx_hash": nullable(STRING),
+        "block_number": nullable(INTEGER),
+        "gas_used": nullable(INTEGER),
+        "message": STRING,
+    }
+)
 RECEIPT = obj(
     {
         "receipt": obj(
@@ -177,7 +196,7 @@ RECEIPT = obj(
                 "payer_signature": HEX_0X,
                 "tx_hash": nullable(STRING),
                 "block_number": nullable(INTEGER),
-                "created_at": ISO,
+                "created_at": {**ISO, "description": "when this receipt was made (as receipt_id, new on every call)"},
             }
         )
     }

@@ -1,17 +1,34 @@
-"""Response shapes of the x402 endpoints (REFERENCE.md §2.2: snake_case, reference casing of hex)."""
+"""Response shapes of the x402 endpoints: the reference's field names, JSON types and hex casing
+(REFERENCE.md §2.2), plus our documented extras (docs/payments.md "Wire format").
+
+Datetimes are passed through as ``datetime`` objects: the renderer writes them as RFC 3339 with
+``Z`` (``orjson.OPT_UTC_Z``), which is how the reference's serde writes chrono's
+``DateTime<Utc>`` in every x402 body. Optional 32-byte hashes that the reference serialises with
+``skip_serializing_if = "Option::is_none"`` are left out when absent, not written as ``null``.
+"""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from payments.models import PaymentBatch, PaymentIntent
 from payments.selectors import PaymentReceipt
 from payments.services.intents import SubmittedIntent
+from payments.services.settlement import SettlementRecorded
+
+_U64_MAX = 2**64 - 1  # the reference's batch totals are u64 sums that saturate
 
 
 def _hex(value: Any, prefix: str = "0x") -> str | None:
     return None if value is None else prefix + bytes(value).hex()
+
+
+def _present_hex(out: dict[str, Any], name: str, value: Any) -> None:
+    """Set ``out[name]`` to plain hex when ``value`` exists (the reference omits absent ones)."""
+    if value is not None:
+        out[name] = bytes(value).hex()
 
 
 def submitted_output(s: SubmittedIntent) -> dict[str, Any]:
@@ -19,7 +36,7 @@ def submitted_output(s: SubmittedIntent) -> dict[str, Any]:
         "intent_id": str(s.intent_id),
         "status": s.status,
         "sequence_number": s.sequence_number,
-        "sequenced_at": s.sequenced_at.isoformat(),
+        "sequenced_at": s.sequenced_at,
         "batch_id": None if s.batch_id is None else str(s.batch_id),
     }
 
@@ -29,13 +46,13 @@ def intent_status_output(i: PaymentIntent) -> dict[str, Any]:
         "intent_id": str(i.intent_id),
         "status": i.status,
         "sequence_number": i.sequence_number,
-        "sequenced_at": i.sequenced_at.isoformat() if i.sequenced_at else None,
+        "sequenced_at": i.sequenced_at,
         "batch_id": None if i.batch_id is None else str(i.batch_id),
     }
 
 
 def intent_output(i: PaymentIntent) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         **intent_status_output(i),
         "x402_version": i.x402_version,
         "tenant_id": str(i.tenant_id),
@@ -59,17 +76,35 @@ def intent_output(i: PaymentIntent) -> dict[str, Any]:
         "merchant_id": i.merchant_id,
         "signing_hash": _hex(i.signing_hash),
         "payer_signature": _hex(i.payer_signature),
-        "payer_public_key": _hex(i.payer_public_key, ""),
-        "tx_hash": i.tx_hash,
-        "block_number": i.block_number,
-        "settled_at": i.settled_at.isoformat() if i.settled_at else None,
-        "metadata": i.metadata,
-        "created_at": i.created_at.isoformat(),
     }
+    _present_hex(out, "payer_public_key", i.payer_public_key)
+    out.update(
+        {
+            "tx_hash": i.tx_hash,
+            "block_number": i.block_number,
+            "settled_at": i.settled_at,
+            "metadata": i.metadata,
+            "created_at": i.created_at,
+            "updated_at": i.updated_at,
+        }
+    )
+    return out
+
+
+def _totals(stored: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Stored totals are exact decimal strings; the wire has the reference's JSON numbers."""
+    return [
+        {
+            "asset": t["asset"],
+            "total_amount": min(int(t["total_amount"]), _U64_MAX),
+            "payment_count": int(t["payment_count"]),
+        }
+        for t in stored
+    ]
 
 
 def batch_output(b: PaymentBatch, intent_ids: list[uuid.UUID]) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "batch_id": str(b.batch_id),
         "status": b.status,
         "tenant_id": str(b.tenant_id),
@@ -77,22 +112,27 @@ def batch_output(b: PaymentBatch, intent_ids: list[uuid.UUID]) -> dict[str, Any]
         "network": b.network,
         "chain_id": b.chain_id,
         "payment_count": b.payment_count,
-        "total_amounts": b.total_amounts,
-        "merkle_root": _hex(b.merkle_root, ""),
-        "prev_state_root": _hex(b.prev_state_root, ""),
-        "new_state_root": _hex(b.new_state_root, ""),
-        "sequence_start": b.sequence_start,
-        "sequence_end": b.sequence_end,
-        "tx_hash": b.tx_hash,
-        "block_number": b.block_number,
-        "gas_used": b.gas_used,
-        "failure_reason": b.failure_reason or None,
-        "created_at": b.created_at.isoformat(),
-        "committed_at": b.committed_at.isoformat() if b.committed_at else None,
-        "submitted_at": b.submitted_at.isoformat() if b.submitted_at else None,
-        "settled_at": b.settled_at.isoformat() if b.settled_at else None,
-        "intent_ids": [str(i) for i in intent_ids],
+        "total_amounts": _totals(b.total_amounts),
     }
+    _present_hex(out, "merkle_root", b.merkle_root)
+    _present_hex(out, "prev_state_root", b.prev_state_root)
+    _present_hex(out, "new_state_root", b.new_state_root)
+    out.update(
+        {
+            "sequence_start": b.sequence_start,
+            "sequence_end": b.sequence_end,
+            "intent_ids": [str(i) for i in intent_ids],
+            "tx_hash": b.tx_hash,
+            "block_number": b.block_number,
+            "gas_used": b.gas_used,
+            "failure_reason": b.failure_reason or None,
+            "created_at": b.created_at,
+            "committed_at": b.committed_at,
+            "submitted_at": b.submitted_at,
+            "settled_at": b.settled_at,
+        }
+    )
+    return out
 
 
 def batch_created_output(b: PaymentBatch) -> dict[str, Any]:
@@ -105,7 +145,22 @@ def batch_created_output(b: PaymentBatch) -> dict[str, Any]:
     }
 
 
+def settlement_output(s: SettlementRecorded) -> dict[str, Any]:
+    b = s.batch
+    return {
+        "batch_id": str(b.batch_id),
+        "status": b.status,
+        "tx_hash": b.tx_hash,
+        "block_number": b.block_number,
+        "gas_used": b.gas_used,
+        "message": s.message,
+    }
+
+
 def receipt_output(r: PaymentReceipt) -> dict[str, Any]:
+    """The receipt as the reference builds it: a new ``receipt_id`` and ``created_at`` (now) on
+    every call, settlement fields from the intent. Extras: ``batch_status``, ``leaf_hash``,
+    ``proof_directions``."""
     i, b = r.intent, r.batch
     return {
         "receipt": {
@@ -130,8 +185,8 @@ def receipt_output(r: PaymentReceipt) -> dict[str, Any]:
             "valid_until": i.valid_until,
             "signing_hash": _hex(i.signing_hash),
             "payer_signature": _hex(i.payer_signature),
-            "tx_hash": b.tx_hash,
-            "block_number": b.block_number,
-            "created_at": i.created_at.isoformat(),
+            "tx_hash": i.tx_hash,
+            "block_number": i.block_number,
+            "created_at": datetime.now(UTC),
         }
     }

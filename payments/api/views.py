@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -19,10 +20,12 @@ from payments.api.serializers import (
     intent_output,
     intent_status_output,
     receipt_output,
+    settlement_output,
     submitted_output,
 )
-from payments.hashing import NETWORKS
+from payments.hashing import ASSETS, NETWORKS, canonical_asset
 from payments.intents import parse_payment_request
+from payments.models import IntentStatus
 from payments.selectors import (
     IntentFilters,
     payment_batch_get,
@@ -36,7 +39,7 @@ from payments.services.intents import payment_intent_submit
 from payments.services.settlement import batch_settle_record
 from sequencer_project.api.errors import InvalidParameterError, SequencerError
 from sequencer_project.api.fields import Fields, json_object
-from sequencer_project.api.openapi import DATETIME, STRING, UUID, json_body, path_uuid, query
+from sequencer_project.api.openapi import DATETIME, STRING, UUID, extra_problem, json_body, path_uuid, query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import (
     TenantApiMixin,
@@ -51,6 +54,9 @@ _MAX_LIST = 1000
 _MAX_OFFSET = 10_000
 _MAX_BATCH = 1000
 _MAX_TX_HASH = 66  # 0x + 32 bytes of hex
+# intent_ids are read up to this many so that a list over max_size is the reference's 413
+# ``batch_too_large``, not a type error; the body size limit bounds the list long before.
+_MAX_INTENT_IDS_READ = 100_000
 
 
 class PaymentListCreateApi(TenantApiMixin):
@@ -58,17 +64,18 @@ class PaymentListCreateApi(TenantApiMixin):
 
     @extend_schema(
         operation_id="x402_payments_submit",
-        summary="Submit a signed payment intent (sequenced at once; replays answer 200)",
+        summary="Submit a signed payment intent (sequenced at once; an idempotent replay answers the original)",
         tags=["x402"],
         request=json_body(shapes.PAYMENT_SUBMIT),
-        responses={201: shapes.SUBMITTED, 200: shapes.SUBMITTED},
+        responses={200: shapes.SUBMITTED},
     )
     def post(self, request: Request) -> Response:
         parsed = parse_payment_request(read_json_body(request))
         self.principal.check_agent(parsed.source_agent_id)
         self.stream_for(parsed.tenant_id, parsed.store_id, Permission.WRITE)
         submitted = payment_intent_submit(request=parsed)
-        return Response(submitted_output(submitted), status=200 if submitted.replayed else 201)
+        # 200 for a new intent and for a replay alike, as the reference answers.
+        return Response(submitted_output(submitted))
 
     @extend_schema(
         operation_id="x402_payments_list",
@@ -80,15 +87,15 @@ class PaymentListCreateApi(TenantApiMixin):
             query("payer_address", STRING),
             query("payee_address", STRING),
             query("status", shapes.INTENT_STATUS),
-            query("network", STRING),
-            query("asset", STRING),
+            query("network", shapes.NETWORK),
+            query("asset", shapes.ASSET),
             query("batch_id", UUID),
             query("from_date", DATETIME),
             query("to_date", DATETIME),
-            query("limit", {"type": "integer", "minimum": 1}, f"At most {_MAX_LIST} (capped)."),
+            query("limit", {"type": "integer", "minimum": 1}, f"At most {_MAX_LIST} (413 batch_too_large above)."),
             query("offset", {"type": "integer", "minimum": 0, "maximum": _MAX_OFFSET}),
         ],
-        responses={200: shapes.INTENT_LIST},
+        responses={200: shapes.INTENT_LIST, **extra_problem(413)},
     )
     def get(self, request: Request) -> Response:
         tenant_id = query_uuid(request, "tenant_id")
@@ -103,19 +110,41 @@ class PaymentListCreateApi(TenantApiMixin):
             store_id=store_id,
             payer_address=query_text(request, "payer_address"),
             payee_address=query_text(request, "payee_address"),
-            status=query_text(request, "status"),
-            network=query_text(request, "network"),
-            asset=(query_text(request, "asset") or "").lower() or None,
+            status=_choice(request, "status", IntentStatus.values),
+            network=_choice(request, "network", NETWORKS),
+            asset=_asset(request),
             batch_id=query_uuid_optional(request, "batch_id"),
             from_date=_date(params.get("from_date"), "from_date"),
             to_date=_date(params.get("to_date"), "to_date"),
         )
-        limit = query_int(request, "limit", default=100, minimum=1, maximum=_MAX_LIST)
+        if filters.from_date and filters.to_date and filters.from_date > filters.to_date:
+            raise InvalidParameterError("'from_date' must not be after 'to_date'.", parameter="from_date")
+        limit = query_int(request, "limit", default=100, minimum=1)
+        if limit > _MAX_LIST:
+            raise errors.BatchTooLargeError(f"'limit' must be at most {_MAX_LIST}.", parameter="limit")
         offset = query_int(request, "offset", default=0, minimum=0)
         if offset > _MAX_OFFSET:
             raise InvalidParameterError(f"'offset' must be at most {_MAX_OFFSET}.", parameter="offset")
         intents = payment_intent_list(filters=filters, limit=limit, offset=offset)
         return Response([intent_output(i) for i in intents])
+
+
+def _choice(request: Request, name: str, choices: Collection[str]) -> str | None:
+    """An enum filter: an unknown value is a 400, as the reference's typed query refuses it."""
+    value = query_text(request, name)
+    if value is not None and value not in choices:
+        raise InvalidParameterError(f"'{name}' must be one of {', '.join(choices)}.", parameter=name)
+    return value
+
+
+def _asset(request: Request) -> str | None:
+    raw = query_text(request, "asset")
+    if raw is None:
+        return None
+    asset = canonical_asset(raw)
+    if asset is None:
+        raise InvalidParameterError(f"'asset' must be one of {', '.join(ASSETS)}.", parameter="asset")
+    return asset
 
 
 def _date(raw: str | None, name: str) -> datetime | None:
@@ -186,19 +215,21 @@ class BatchCreateApi(TenantApiMixin):
         summary="Batch the given or the oldest sequenced intents now (admin)",
         tags=["x402"],
         request=json_body(shapes.BATCH_CREATE),
-        responses={201: shapes.BATCH_CREATED},
+        responses={200: shapes.BATCH_CREATED},
     )
     def post(self, request: Request) -> Response:
         fields = Fields(json_object(read_json_body(request)), _batch_error)
         tenant_id, store_id = fields.uuid("tenant_id"), fields.uuid("store_id")
-        self.stream_for(tenant_id, store_id, Permission.ADMIN)
         network = fields.choice("network", NETWORKS, default="set_chain")
-        max_size = fields.integer("max_size", minimum=1, maximum=_MAX_BATCH, default=settings.X402_BATCH_MAX_SIZE)
-        intent_ids = fields.uuid_list("intent_ids", max_items=_MAX_BATCH)
+        max_size = fields.integer("max_size", minimum=1, default=settings.X402_BATCH_MAX_SIZE)
+        if max_size > _MAX_BATCH:
+            raise errors.BatchTooLargeError(f"'max_size' must be at most {_MAX_BATCH}.", field="max_size")
+        self.stream_for(tenant_id, store_id, Permission.ADMIN)
+        intent_ids = fields.uuid_list("intent_ids", max_items=_MAX_INTENT_IDS_READ)
         batch = batch_create_manual(
             key=BatchKey(tenant_id, store_id, network), intent_ids=intent_ids, max_size=max_size
         )
-        return Response(batch_created_output(batch), status=201)
+        return Response(batch_created_output(batch))
 
 
 class BatchDetailApi(TenantApiMixin):
@@ -226,7 +257,7 @@ class BatchSettleApi(TenantApiMixin):
         summary="Record an externally made settlement (admin)",
         tags=["x402"],
         request=json_body(shapes.BATCH_SETTLE),
-        responses={200: shapes.BATCH_ENVELOPE},
+        responses={200: shapes.SETTLED},
     )
     def post(self, request: Request) -> Response:
         fields = Fields(json_object(read_json_body(request)), _settlement_error)
@@ -236,10 +267,10 @@ class BatchSettleApi(TenantApiMixin):
             raise errors.BatchNotFoundError(f"No batch {batch_id} is visible to this credential.")
         self.stream_for(batch.tenant_id, batch.store_id, Permission.ADMIN)
         tx_hash = None if fields.body.get("tx_hash") is None else fields.text("tx_hash", max_length=_MAX_TX_HASH)
-        settled = batch_settle_record(
+        recorded = batch_settle_record(
             batch_id=batch_id,
             tx_hash=tx_hash,
             block_number=fields.optional_integer("block_number"),
             gas_used=fields.optional_integer("gas_used"),
         )
-        return Response({"batch": batch_output(settled, payment_batch_intent_ids(batch_id=batch_id))})
+        return Response(settlement_output(recorded))

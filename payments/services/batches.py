@@ -127,17 +127,20 @@ def batch_assemble(*, key: BatchKey, max_size: int, max_wait: timedelta) -> Paym
 
 
 def batch_create_manual(*, key: BatchKey, intent_ids: Sequence[uuid.UUID] | None, max_size: int) -> PaymentBatch:
-    """Admin batch: the given intents (all sequenced, same stream and network) or the oldest ones.
+    """Admin batch: the given intents (all sequenced, same stream and network) or, when none
+    are given (absent or empty list), the oldest ones.
 
-    Raises :class:`~payments.errors.InvalidBatchRequestError` when nothing can be batched.
+    Raises :class:`~payments.errors.InvalidBatchRequestError` when nothing can be batched,
+    :class:`~payments.errors.PaymentNotFoundError` for an intent not in the stream and
+    :class:`~payments.errors.BatchTooLargeError` for more than ``max_size`` intents.
     """
-    if intent_ids is not None:
-        if not intent_ids:
-            raise errors.InvalidBatchRequestError("intent_ids is empty.")
+    if not intent_ids:
+        intent_ids = None  # an empty list selects the oldest intents, as in the reference
+    else:
+        if len(intent_ids) > max_size:
+            raise errors.BatchTooLargeError(f"At most {max_size} intents fit in one batch.", field="intent_ids")
         if len(set(intent_ids)) != len(intent_ids):
             raise errors.InvalidBatchRequestError("intent_ids contains duplicates.")
-        if len(intent_ids) > max_size:
-            raise errors.InvalidBatchRequestError(f"At most {max_size} intents fit in one batch.")
     started = time.perf_counter()
     with transaction.atomic():
         advisory_xact_lock(LockNamespace.PAYMENT_BATCH, _lock_key(key))
@@ -153,7 +156,7 @@ def batch_create_manual(*, key: BatchKey, intent_ids: Sequence[uuid.UUID] | None
             found = {i.intent_id: i for i in intents}
             missing = [str(i) for i in intent_ids if i not in found]
             if missing:
-                raise errors.InvalidBatchRequestError(f"Unknown intents in this stream: {', '.join(missing)}.")
+                raise errors.PaymentNotFoundError(f"Unknown intents in this stream: {', '.join(missing)}.")
             wrong = [
                 str(i.intent_id) for i in intents if i.status != IntentStatus.SEQUENCED or i.network != key.network
             ]

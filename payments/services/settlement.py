@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -63,11 +64,23 @@ def _parse_tx_hash(value: str) -> str:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class SettlementRecorded:
+    """What ``POST /api/v1/x402/batches/settle`` did: the batch after it and the reference's message."""
+
+    batch: PaymentBatch
+    message: str
+
+
 @transaction.atomic
 def batch_settle_record(
     *, batch_id: uuid.UUID, tx_hash: str | None, block_number: int | None, gas_used: int | None
-) -> PaymentBatch:
-    """The reference's settlement state machine; idempotent on a settled batch with equal values."""
+) -> SettlementRecorded:
+    """The reference's settlement state machine; idempotent on a settled batch with equal values.
+
+    As in the reference, ``gas_used`` is recorded when the batch settles (a submission without
+    ``block_number`` records only the transaction hash).
+    """
     batch = PaymentBatch.objects.select_for_update().filter(batch_id=batch_id).first()
     if batch is None:
         raise errors.BatchNotFoundError(f"No batch {batch_id}.")
@@ -76,30 +89,32 @@ def batch_settle_record(
     if batch.status == BatchStatus.COMMITTED:
         if tx_hash is None:
             raise errors.InvalidSettlementError("A committed batch needs tx_hash.", field="tx_hash")
+        batch.submitted_at = datetime.now(UTC)
         if block_number is None:
-            batch.status, batch.tx_hash, batch.submitted_at = BatchStatus.SUBMITTED, tx_hash, datetime.now(UTC)
-            batch.gas_used = gas_used
-            batch.save(update_fields=["status", "tx_hash", "submitted_at", "gas_used"])
+            batch.status, batch.tx_hash = BatchStatus.SUBMITTED, tx_hash
+            batch.save(update_fields=["status", "tx_hash", "submitted_at"])
+            message = "Batch submission recorded"
         else:
-            batch.submitted_at = datetime.now(UTC)
             _settle(batch, tx_hash=tx_hash, block_number=block_number, gas_used=gas_used)
+            message = "Batch submitted and settled"
     elif batch.status == BatchStatus.SUBMITTED:
         if block_number is None:
             raise errors.InvalidSettlementError("A submitted batch needs block_number.", field="block_number")
         if tx_hash is not None and tx_hash != batch.tx_hash:
             raise errors.InvalidSettlementError("tx_hash differs from the submitted one.", field="tx_hash")
         assert batch.tx_hash is not None
-        _settle(batch, tx_hash=batch.tx_hash, block_number=block_number, gas_used=gas_used or batch.gas_used)
+        _settle(batch, tx_hash=batch.tx_hash, block_number=block_number, gas_used=gas_used)
+        message = "Batch settlement confirmed"
     elif batch.status == BatchStatus.SETTLED:
-        same = (tx_hash is None or tx_hash == batch.tx_hash) and (
-            block_number is None or block_number == batch.block_number
-        )
-        if not same:
-            raise errors.InvalidSettlementError("The batch is settled with other values.")
+        for name, given in (("tx_hash", tx_hash), ("block_number", block_number), ("gas_used", gas_used)):
+            stored = getattr(batch, name)
+            if given is not None and stored is not None and given != stored:
+                raise errors.InvalidSettlementError(f"The batch is settled with another {name}.", field=name)
+        message = "Batch already settled"
     else:
         raise errors.InvalidSettlementError(f"A {batch.status} batch cannot be settled.")
     metrics.X402_SETTLEMENTS.labels(backend=BACKEND_RECORD, outcome=batch.status).inc()
-    return batch
+    return SettlementRecorded(batch=batch, message=message)
 
 
 def _attempt(batch_id: uuid.UUID, outcome: str, *, tx: evm.SentTransaction | None = None, error: str = "") -> None:

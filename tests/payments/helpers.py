@@ -55,7 +55,7 @@ class Payer:
         body: dict[str, Any] = {
             "tenant_id": str(self.persona.tenant_id),
             "store_id": str(self.persona.store_id),
-            "source_agent_id": str(self.agent_id),
+            "agent_id": str(self.agent_id),
             "agent_key_id": 1,
             "payer_address": self.address,
             "payee_address": payee,
@@ -108,7 +108,7 @@ def assembled_batch(owner: Persona, count: int = 3) -> PaymentBatch:
     """``count`` intents of a new payer (amounts 100, 101, …), committed as one batch."""
     payer = Payer(owner).register()
     for nonce in range(count):
-        assert post_intent(owner.client, payer.intent(nonce=nonce, amount=100 + nonce)).status_code == 201
+        assert post_intent(owner.client, payer.intent(nonce=nonce, amount=100 + nonce)).status_code == 200
     batch = batch_assemble(
         key=BatchKey(owner.tenant_id, owner.store_id, "set_chain"), max_size=100, max_wait=timedelta(0)
     )

@@ -33,7 +33,7 @@ def _submit(owner: Persona, payer: Payer, count: int, **extra: object) -> list[s
     ids = []
     for nonce in range(count):
         response = post_intent(owner.client, payer.intent(nonce=nonce, **extra))  # type: ignore[arg-type]
-        assert response.status_code == 201, response.content
+        assert response.status_code == 200, response.content
         ids.append(response.json()["intent_id"])
     return ids
 
@@ -72,7 +72,9 @@ def test_totals_and_roots(owner: Persona, payer: Payer) -> None:
     _submit(owner, payer, 3, amount=250)
     batch = batch_assemble(key=_key(owner), max_size=3, max_wait=timedelta(0))
     assert batch is not None
-    assert batch.total_amounts == [{"asset": "usdc", "total_amount": "750", "payment_count": 3}]
+    assert batch.total_amounts == [{"asset": "usdc", "total_amount": "750", "payment_count": 3}]  # stored exact
+    wire = owner.client.get(f"/api/v1/x402/batches/{batch.batch_id}").json()["batch"]["total_amounts"]
+    assert wire == [{"asset": "usdc", "total_amount": 750, "payment_count": 3}]
     assert batch.merkle_root is not None
     assert len(bytes(batch.merkle_root)) == 32
     assert len(bytes(batch.new_state_root or b"")) == 32
@@ -84,7 +86,7 @@ def test_manual_batch_receipt_proofs_and_record_settlement(owner: Persona, payer
     created = owner.client.post(
         "/api/v1/x402/batches", data=orjson.dumps({**body, "intent_ids": ids[:3]}), content_type="application/json"
     )
-    assert created.status_code == 201, created.content
+    assert created.status_code == 200, created.content
     batch = created.json()
     assert batch["sequence_range"] == [1, 3]
     assert batch["status"] == "committed"
@@ -110,13 +112,14 @@ def test_manual_batch_receipt_proofs_and_record_settlement(owner: Persona, payer
 
     assert post({"batch_id": batch["batch_id"], "block_number": 5}).status_code == 400  # type: ignore[attr-defined]
     submitted = post({"batch_id": batch["batch_id"], "tx_hash": tx})
-    assert submitted.json()["batch"]["status"] == "submitted"  # type: ignore[attr-defined]
+    assert submitted.json()["status"] == "submitted"  # type: ignore[attr-defined]
     wrong = post({"batch_id": batch["batch_id"], "tx_hash": "0x" + "cd" * 32, "block_number": 9})
     assert wrong.json()["code"] == "invalid_state_transition"  # type: ignore[attr-defined]
     settled = post({"batch_id": batch["batch_id"], "block_number": 9, "gas_used": 21000})
-    assert settled.json()["batch"]["status"] == "settled"  # type: ignore[attr-defined]
+    assert settled.json()["status"] == "settled"  # type: ignore[attr-defined]
     assert post({"batch_id": batch["batch_id"], "block_number": 9}).status_code == 200  # type: ignore[attr-defined]
     assert post({"batch_id": batch["batch_id"], "block_number": 10}).status_code == 400  # type: ignore[attr-defined]
+    assert post({"batch_id": batch["batch_id"], "gas_used": 1}).status_code == 400  # type: ignore[attr-defined]
     statuses = set(PaymentIntent.objects.filter(batch_id=batch["batch_id"]).values_list("status", flat=True))
     assert statuses == {IntentStatus.SETTLED}
     receipt = owner.client.get(f"/api/v1/x402/payments/{ids[0]}/receipt").json()["receipt"]
@@ -129,6 +132,7 @@ def test_manual_batch_requires_admin(owner: Persona, member: Persona) -> None:
     assert response.status_code == 403
     empty = owner.client.post("/api/v1/x402/batches", data=orjson.dumps(body), content_type="application/json")
     assert empty.status_code == 400
+    assert empty.json()["code"] == "invalid_batch_request"
 
 
 def test_unknown_batch_is_404(owner: Persona) -> None:

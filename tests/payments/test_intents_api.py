@@ -33,7 +33,7 @@ def test_submit_sequences_gap_free_from_one(payer: Payer, owner: Persona) -> Non
     numbers = []
     for nonce in range(3):
         response = post_intent(owner.client, payer.intent(nonce=nonce))
-        assert response.status_code == 201, response.content
+        assert response.status_code == 200, response.content
         body = response.json()
         assert body["status"] == "sequenced"
         assert body["batch_id"] is None
@@ -45,7 +45,7 @@ def test_submit_sequences_gap_free_from_one(payer: Payer, owner: Persona) -> Non
 
 
 def test_replayed_nonce_is_refused_and_burns_nothing(payer: Payer, owner: Persona) -> None:
-    assert post_intent(owner.client, payer.intent(nonce=7)).status_code == 201
+    assert post_intent(owner.client, payer.intent(nonce=7)).status_code == 200
     replay = post_intent(owner.client, payer.intent(nonce=7, amount=5))
     assert replay.status_code == 400
     assert replay.json()["code"] == "nonce_already_used"
@@ -56,8 +56,8 @@ def test_replayed_nonce_is_refused_and_burns_nothing(payer: Payer, owner: Person
 
 def test_same_nonce_is_free_for_another_payer(payer: Payer, owner: Persona) -> None:
     other = Payer(owner).register()
-    assert post_intent(owner.client, payer.intent(nonce=1)).status_code == 201
-    assert post_intent(owner.client, other.intent(nonce=1)).status_code == 201
+    assert post_intent(owner.client, payer.intent(nonce=1)).status_code == 200
+    assert post_intent(owner.client, other.intent(nonce=1)).status_code == 200
 
 
 @pytest.mark.parametrize("offset", [-5, 86_400 + 120])
@@ -78,7 +78,7 @@ def test_bad_signature_is_refused(payer: Payer, owner: Persona) -> None:
 def test_signature_with_65th_byte_is_accepted(payer: Payer, owner: Persona) -> None:
     body = payer.intent(nonce=1)
     body["payer_signature"] += "1b"
-    assert post_intent(owner.client, body).status_code == 201
+    assert post_intent(owner.client, body).status_code == 200
 
 
 def test_signing_hash_must_match_recomputation(payer: Payer, owner: Persona) -> None:
@@ -92,13 +92,13 @@ def test_signing_hash_must_match_recomputation(payer: Payer, owner: Persona) -> 
 def test_supplied_public_key_must_be_the_registered_one(payer: Payer, owner: Persona) -> None:
     impostor = Payer(owner)  # not registered: signs with its own key
     body = impostor.intent(nonce=1)
-    body["source_agent_id"] = str(payer.agent_id)
+    body["agent_id"] = str(payer.agent_id)
     body["payer_public_key"] = impostor.public_key.hex()
     response = post_intent(owner.client, body)
     assert response.status_code == 400
     assert response.json()["code"] == "payer_key_not_bound"
     good = payer.intent(nonce=2, payer_public_key=payer.public_key.hex())
-    assert post_intent(owner.client, good).status_code == 201
+    assert post_intent(owner.client, good).status_code == 200
 
 
 def test_unregistered_agent_is_404(owner: Persona) -> None:
@@ -109,7 +109,7 @@ def test_unregistered_agent_is_404(owner: Persona) -> None:
 
 def test_idempotency_key(payer: Payer, owner: Persona) -> None:
     first = post_intent(owner.client, payer.intent(nonce=1, idempotency_key="order-1"))
-    assert first.status_code == 201
+    assert first.status_code == 200
     again = post_intent(owner.client, payer.intent(nonce=1, idempotency_key="order-1"))
     assert again.status_code == 200
     assert again.json()["intent_id"] == first.json()["intent_id"]

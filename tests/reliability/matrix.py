@@ -190,7 +190,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("tenants:admin-stores", "GET"): Entry("GET", "/api/v1/admin/stores", access=Access(NOT_ADMIN, ALLOWED)),
     ("tenants:admin-agents", "GET"): Entry("GET", "/api/v1/admin/agents", access=Access(NOT_ADMIN, ALLOWED)),
     # --- x402 payments -----------------------------------------------------------------------
-    ("payments:payments", "POST"): Entry("POST", "/api/v1/x402/payments", body=_intent_body, owner=201, access=STREAM),
+    ("payments:payments", "POST"): Entry("POST", "/api/v1/x402/payments", body=_intent_body, owner=200, access=STREAM),
     ("payments:payments", "GET"): Entry("GET", "/api/v1/x402/payments" + Q, access=STREAM),
     ("payments:payment-detail", "GET"): Entry(
         "GET", "/api/v1/x402/payments/{intent}", access=_by_id("payment_not_found")
@@ -202,7 +202,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
         "POST",
         "/api/v1/x402/batches",
         body=lambda w: {**_stream(w), "intent_ids": [w.ids["spare_intent"]]},
-        owner=201,
+        owner=200,
         access=STREAM,
     ),
     ("payments:batch-settle", "POST"): Entry(

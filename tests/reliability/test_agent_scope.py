@@ -63,13 +63,13 @@ def test_a_key_of_one_agent_cannot_submit_an_x402_intent_for_another_payer(owner
 
     for_other = post_intent(scoped, other.intent(nonce=1))
     theirs = other.intent(nonce=2)
-    signed_by_other = post_intent(scoped, {**theirs, "source_agent_id": str(mine.agent_id)})
+    signed_by_other = post_intent(scoped, {**theirs, "agent_id": str(mine.agent_id)})
 
     _problem(for_other, 403, "agent_scope_denied")
     assert signed_by_other.status_code == 400, signed_by_other.content
     assert signed_by_other.json()["code"] in {"payment_signature_invalid", "payer_key_not_bound"}
     assert _intents(owner.tenant_id) == 0
-    assert post_intent(scoped, mine.intent(nonce=3)).status_code == 201
+    assert post_intent(scoped, mine.intent(nonce=3)).status_code == 200
 
 
 def test_a_store_scoped_admin_cannot_change_tenant_wide_resources(owner: Persona, agents: tuple[Agent, Agent]) -> None:
