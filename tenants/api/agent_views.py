@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 from events.api.views import read_json_body
 from events.errors import InvalidFieldError
 from sequencer_project.api.errors import InvalidParameterError, InvalidRequestError
+from sequencer_project.api.fields import invalid_field_value, invalid_request
 from sequencer_project.api.openapi import extra_problem, json_body, path_param, path_uuid
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid
 from sequencer_project.api.throttling import Limit, enforce_limits
@@ -68,35 +69,33 @@ def _object_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def _invalid(field: str, message: str) -> InvalidRequestError:
-    return InvalidRequestError(f"Invalid value at {field}: {message}", errors={field: [message]})
-
-
 def _store_ids(body: dict[str, Any]) -> list[uuid.UUID] | None:
     raw = body.get("storeIds")
     if raw is None:
         return None
     if not isinstance(raw, list) or len(raw) > STORE_IDS_MAX:
-        raise _invalid("storeIds", f"Must be a list of at most {STORE_IDS_MAX} UUID strings.")
+        raise invalid_request("storeIds", f"Must be a list of at most {STORE_IDS_MAX} UUID strings.")
     try:
         return [uuid.UUID(item) for item in raw]
     except (ValueError, TypeError, AttributeError) as exc:
-        raise _invalid("storeIds", "Every item must be a UUID string.") from exc
+        raise invalid_request("storeIds", "Every item must be a UUID string.") from exc
 
 
 def _bool(body: dict[str, Any], name: str) -> bool | None:
     value = body.get(name)
     if value is None or isinstance(value, bool):
         return value
-    raise _invalid(name, "Must be a boolean.")
+    raise invalid_request(name, "Must be a boolean.")
 
 
 def _rate_limit(body: dict[str, Any]) -> int | None:
     value = body.get("rateLimit")
     if value is None:
         return None
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= RATE_LIMIT_MAX:
-        raise _invalid("rateLimit", f"Must be an integer in 1..{RATE_LIMIT_MAX}.")
+    if not isinstance(value, int) or isinstance(value, bool):  # the reference's serde type: 422
+        raise invalid_request("rateLimit", f"Must be an integer in 1..{RATE_LIMIT_MAX}.")
+    if not 1 <= value <= RATE_LIMIT_MAX:  # the reference's handler check: 400
+        raise invalid_field_value("rateLimit", f"Must be an integer in 1..{RATE_LIMIT_MAX}.")
     return value
 
 
@@ -106,7 +105,7 @@ def _expires_at(body: dict[str, Any]) -> datetime | None:
         return None
     parsed = parse_rfc3339(value) if isinstance(value, str) else None
     if parsed is None:
-        raise _invalid("expiresAt", "Must be an RFC 3339 timestamp.")
+        raise invalid_request("expiresAt", "Must be an RFC 3339 timestamp.")
     return parsed
 
 
@@ -114,8 +113,11 @@ def _text(body: dict[str, Any], name: str, *, maximum: int, required: bool) -> s
     value = body.get(name)
     if value is None and not required:
         return ""
-    if not isinstance(value, str) or len(value) > maximum or (required and not value.strip()):
-        raise _invalid(name, f"{'Required; ' if required else ''}a string of at most {maximum} characters.")
+    message = f"{'Required; ' if required else ''}a string of at most {maximum} characters."
+    if not isinstance(value, str):  # missing or not a string: the reference's serde type (422)
+        raise invalid_request(name, message)
+    if len(value) > maximum or (required and not value.strip()):  # its handler checks (400)
+        raise invalid_field_value(name, message)
     return _storable(value, name)
 
 

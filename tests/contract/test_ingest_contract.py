@@ -246,7 +246,6 @@ def test_ves_ingest_statuses(owner: Persona, agent: Agent, mutate: Any, status: 
 
 
 # --- POST /api/v1/agents/register ------------------------------------------------------------
-AGENT_READERS = pytest.mark.xfail(strict=True, reason="agent views answer handler value errors 422 (branch schemakeys)")
 
 
 def _register(body: Any, ip: str = "10.9.8.7") -> Any:
@@ -288,12 +287,10 @@ def test_registration_answers_the_reference_shape(open_registration: None) -> No
         ({"name": 5}, 422),
         ({"name": "a", "readOnly": "yes"}, 422),
         ({"name": "a", "storeIds": ["nope"]}, 422),
-        # Handler checks in the reference; tenants/api/agent_views.py has its own readers (not
-        # sequencer_project.api.fields) and still answers 422. The agent routes belong to branch
-        # schemakeys: the lead flips these at merge once they read through Fields.
-        pytest.param({"name": ""}, 400, marks=AGENT_READERS),
-        pytest.param({"name": "n" * 129}, 400, marks=AGENT_READERS),
-        pytest.param({"name": "a", "rateLimit": 0}, 400, marks=AGENT_READERS),
+        # Handler checks in the reference (400).
+        ({"name": ""}, 400),
+        ({"name": "n" * 129}, 400),
+        ({"name": "a", "rateLimit": 0}, 400),
         ({"name": "a", "tenantId": str(uuid.uuid4())}, 400),
         ({"name": "a", "admin": True}, 403),
     ],
