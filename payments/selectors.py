@@ -6,11 +6,21 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from payments.models import BatchStatus, PaymentBatch, PaymentIntent, SettlementDeadLetter, SettlementDeadLetterStatus
+from payments.models import (
+    BatchStatus,
+    IntentStatus,
+    PaymentBatch,
+    PaymentIntent,
+    SettlementDeadLetter,
+    SettlementDeadLetterStatus,
+)
 from payments.services.batches import intent_leaf
 from ves.legacy_merkle import LegacyProof, build_tree
 
 _RECEIPT_BATCH_STATES = (BatchStatus.COMMITTED, BatchStatus.SUBMITTED, BatchStatus.SETTLED)
+
+
+INTENT_STATUSES: tuple[str, ...] = tuple(IntentStatus.values)  # the list filter's words
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,8 +25,8 @@ from payments.api.serializers import (
 )
 from payments.hashing import ASSETS, NETWORKS, canonical_asset
 from payments.intents import parse_payment_request
-from payments.models import IntentStatus
 from payments.selectors import (
+    INTENT_STATUSES,
     IntentFilters,
     payment_batch_get,
     payment_batch_intent_ids,
@@ -110,7 +110,7 @@ class PaymentListCreateApi(TenantApiMixin):
             store_id=store_id,
             payer_address=query_text(request, "payer_address"),
             payee_address=query_text(request, "payee_address"),
-            status=_choice(request, "status", IntentStatus.values),
+            status=_choice(request, "status", INTENT_STATUSES),
             network=_choice(request, "network", NETWORKS),
             asset=_asset(request),
             batch_id=query_uuid_optional(request, "batch_id"),

@@ -48,7 +48,7 @@ def stream(live_server: Any, settings: Any) -> tuple[str, str, uuid.UUID, uuid.U
 def _commit(url: str, key: str, prefix: str, tenant_id: uuid.UUID, store_id: uuid.UUID, start: int, end: int) -> Any:
     body = {"tenant_id": str(tenant_id), "store_id": str(store_id), "sequence_start": start, "sequence_end": end}
     response = httpx.post(f"{url}/api/v1/{prefix}commitments", json=body, headers={"Authorization": f"ApiKey {key}"})
-    assert response.status_code == 201, response.text
+    assert response.status_code == 200, response.text
     return response.json()
 
 
