@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -129,36 +128,13 @@ def describe_server(server: str, env: dict[str, str]) -> str:
 
 
 def server_command(server: str, app: str, env: dict[str, str]) -> list[str]:
-    """The command serving WSGI module ``app`` (its ``application``) on HOST:PORT of ``env``.
-
-    gunicorn reads ``docker/gunicorn.conf.py`` itself; granian gets that file's worker and
-    thread counts (and timeout) on its command line.
-    """
+    """The command serving WSGI module ``app`` (its ``application``) on HOST:PORT of ``env``:
+    ``scripts/web.sh``, the launcher ``make run`` and the image use, with ``WEB_SERVER`` and
+    ``WEB_APP`` set in ``env`` (so the multiprocess metrics set-up is the deployed one too)."""
     if server not in SERVERS:
         raise ValueError(f"unknown server {server!r}")
-    beside = Path(sys.executable).with_name(server)
-    binary = str(beside) if beside.exists() else shutil.which(server)
-    if binary is None:
-        raise SystemExit(f"{server} is not installed (neither in this venv nor on PATH)")
-    if server == "gunicorn":
-        return [binary, "-c", "docker/gunicorn.conf.py", app]
-    c = server_settings(env)
-    return [
-        binary,
-        "--interface",
-        "wsgi",
-        "--host",
-        env.get("HOST", "127.0.0.1"),
-        "--port",
-        env.get("PORT", "8080"),
-        "--workers",
-        str(c.get("workers", 2)),
-        "--blocking-threads",
-        str(c.get("threads", 1)),
-        "--log-level",
-        "warning",
-        f"{app}:application",
-    ]
+    env["WEB_SERVER"], env["WEB_APP"] = server, app
+    return ["bash", str(ROOT / "scripts" / "web.sh")]
 
 
 def start_logged(command: list[str], env: dict[str, str], name: str) -> tuple[subprocess.Popen[bytes], Any]:

@@ -87,6 +87,6 @@ trap cleanup INT TERM EXIT
 pids+=($!)
 .venv/bin/celery -A sequencer_project beat --loglevel WARNING --schedule "${CELERY_BEAT_SCHEDULE:-var/celerybeat-schedule}" &
 pids+=($!)
-.venv/bin/gunicorn -c docker/gunicorn.conf.py sequencer_project.wsgi &
+bash scripts/web.sh &  # WEB_SERVER=granian for the Rust-backed server (docs/performance.md)
 pids+=($!)
 wait -n "${pids[@]}"

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
 import yaml
 
-from tests.sequencer_project.ops_helpers import ROOT
+from tests.sequencer_project.ops_helpers import ROOT, child_database_url
 
 DOCKER = ROOT / "docker"
 # Names the service exports (metrics.py, metrics_export.py) and the gauges other subsystems
@@ -120,8 +126,8 @@ def test_compose_runs_the_readme_commands_with_graceful_stop_periods() -> None:
     run_script = (ROOT / "scripts" / "run.sh").read_text()
 
     assert {"web", "worker", "beat", "postgres", "redis", "prometheus", "grafana"} <= set(services)
-    assert services["web"]["command"] == ["gunicorn", "-c", "docker/gunicorn.conf.py", "sequencer_project.wsgi"]
-    assert "gunicorn -c docker/gunicorn.conf.py sequencer_project.wsgi" in run_script
+    assert services["web"]["command"] == ["bash", "scripts/web.sh"]
+    assert "bash scripts/web.sh" in run_script
     worker = services["worker"]["command"]
     assert worker[:4] == ["celery", "-A", "sequencer_project", "worker"]
     assert worker[worker.index("-Q") + 1] == "commitments,projections,payments,maintenance"
@@ -148,4 +154,55 @@ def test_the_dockerfile_copies_every_package_and_runs_gunicorn_as_a_non_root_use
     for package in re.findall(r'"(\w+)\*"', packages.group(1)):
         assert f"COPY {package} ./{package}" in dockerfile
     assert "USER app" in dockerfile
-    assert 'CMD ["gunicorn", "-c", "docker/gunicorn.conf.py", "sequencer_project.wsgi"]' in dockerfile
+    assert 'CMD ["bash", "scripts/web.sh"]' in dockerfile
+    assert "COPY scripts/web.sh ./scripts/web.sh" in dockerfile
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("server", ["gunicorn", "granian"])
+def test_the_web_launcher_serves_the_application_under_either_server(server: str, tmp_path: Path) -> None:
+    """scripts/web.sh as `make run` and the image use it: /health answers and /metrics merges the
+    workers' multiprocess files from a directory the launcher emptied first."""
+    port = _free_port()
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    (metrics_dir / "counter_stale.db").write_bytes(b"left over from an earlier run")
+    env = {
+        **os.environ,
+        "WEB_SERVER": server,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_WORKERS": "1",
+        "WEB_THREADS": "2",
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "DATABASE_URL": child_database_url(),
+    }
+    process = subprocess.Popen(["bash", "scripts/web.sh"], cwd=ROOT, env=env, start_new_session=True)  # noqa: S607
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        assert health.status_code == 200
+        metrics = httpx.get(
+            f"http://127.0.0.1:{port}/metrics",
+            headers={"Authorization": f"ApiKey {os.environ['BOOTSTRAP_ADMIN_API_KEY']}"},
+            timeout=5,
+        )
+        assert metrics.status_code == 200, metrics.text[:300]
+        assert "api_requests_total" in metrics.text
+        assert not (metrics_dir / "counter_stale.db").exists()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=40)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
