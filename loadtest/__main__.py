@@ -149,6 +149,8 @@ def _preamble(args: argparse.Namespace, service: Service, duration: int, started
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.start_service:  # a fresh machine has no .env yet (`make run` writes one); scratch services need none
+        os.environ.setdefault("SECRET_KEY", os.urandom(32).hex())
     if args.list:
         for name, s in CATALOGUE.items():
             print(f"{name:18} {s.script:18} {s.vus:3} VUs  {s.title}")

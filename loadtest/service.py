@@ -201,8 +201,6 @@ def scratch_service(
         **os.environ,
         "DATABASE_URL": scratch_url,
         "DJANGO_SETTINGS_MODULE": "sequencer_project.settings",
-        # A fresh machine has no .env yet (`make run` writes one): the scratch service needs none.
-        "SECRET_KEY": os.environ.get("SECRET_KEY") or os.urandom(32).hex(),
         # As `make run` and production: receipts signed, payloads sealed at rest (fresh keys).
         "VES_SEQUENCER_SIGNING_KEY": os.environ.get("VES_SEQUENCER_SIGNING_KEY") or os.urandom(32).hex(),
         "PAYLOAD_ENCRYPTION_KEYS": os.environ.get("PAYLOAD_ENCRYPTION_KEYS") or f"1:{os.urandom(32).hex()}",
