@@ -28,7 +28,7 @@ from sequencer_project.db.replica import read_cursor
 
 @dataclass(frozen=True, slots=True)
 class StoredEvent:
-    """A sequenced legacy event as read back (payload decoded)."""
+    """A sequenced legacy event as read back (payload opened, its JSON text not parsed)."""
 
     tenant_id: uuid.UUID
     store_id: uuid.UUID
@@ -38,7 +38,7 @@ class StoredEvent:
     entity_type: str
     entity_id: str
     event_type: str
-    payload: Any
+    payload_json: bytes  # the payload's JSON text as ingest stored it (orjson's output)
     payload_hash: bytes
     base_version: int | None
     source_agent: uuid.UUID
@@ -46,6 +46,11 @@ class StoredEvent:
     created_at: datetime
     sequence_number: int
     sequenced_at: datetime
+
+    @property
+    def payload(self) -> Any:
+        """The payload as a value (parsed on each access; responses splice ``payload_json``)."""
+        return orjson.loads(self.payload_json)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,19 +72,17 @@ def _event(row: tuple[Any, ...], tenant_id: uuid.UUID, store_id: uuid.UUID) -> S
         entity_type=entity_type,
         entity_id=entity_id,
         event_type=event_type,
-        payload=orjson.loads(
-            payload_open(
-                StoredPayload(
-                    tenant_id,
-                    store_id,
-                    event_id,
-                    sequence_number,
-                    entity_type,
-                    entity_id,
-                    event_type,
-                    payload,
-                    payload_format,
-                )
+        payload_json=payload_open(
+            StoredPayload(
+                tenant_id,
+                store_id,
+                event_id,
+                sequence_number,
+                entity_type,
+                entity_id,
+                event_type,
+                payload,
+                payload_format,
             )
         ),
         payload_hash=bytes(payload_hash),

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from events.selectors import StoredEvent
 from events.services.ingest import IngestResult
 
@@ -21,7 +23,7 @@ def event_output(event: StoredEvent) -> dict[str, Any]:
         "entity_type": event.entity_type,
         "entity_id": event.entity_id,
         "event_type": event.event_type,
-        "payload": event.payload,
+        "payload": orjson.Fragment(event.payload_json),  # stored as orjson wrote it: spliced, not re-parsed
         "payload_hash": event.payload_hash.hex(),
         "created_at": event.created_at,
         "sequence_number": event.sequence_number,
