@@ -21,7 +21,7 @@ import functools
 import hashlib
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 from cryptography.exceptions import InvalidTag
@@ -70,13 +70,17 @@ class Keyring:
     """A tenant's keys, newest (encrypting) first."""
 
     keys: tuple[PayloadKey, ...]
+    by_id: dict[int, PayloadKey] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_id", {key.key_id: key for key in self.keys})
 
     @property
     def newest(self) -> PayloadKey | None:
         return self.keys[0] if self.keys else None
 
     def get(self, key_id: int | None) -> PayloadKey | None:
-        return next((k for k in self.keys if k.key_id == key_id), None)
+        return self.by_id.get(key_id) if key_id is not None else None
 
 
 def _key_bytes(text: str) -> bytes:

@@ -218,6 +218,9 @@ def projection_advance(*, projection: str, tenant_id: uuid.UUID, store_id: uuid.
         cursor.execute(ENSURE_PROJECTION_CHECKPOINT, {**key, "stream_kind": int(handler.stream_kind)})
         cursor.execute(SELECT_PROJECTION_CHECKPOINT, key)
         checkpoint = int(cursor.fetchone()[0])
+        # Binary results: psycopg's C loaders read the two timestamps of each row; Django's text
+        # loader for timestamptz parsed them in Python (a fifth of the worker's samples).
+        cursor.cursor.format = psycopg.pq.Format.BINARY
         cursor.execute(
             SELECT_PROJECTION_EVENTS,
             {"tenant_id": tenant_id, "store_id": store_id, "after": checkpoint, "until": checkpoint + batch_size},
