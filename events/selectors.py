@@ -110,7 +110,7 @@ def event_range_list(*, tenant_id: uuid.UUID, store_id: uuid.UUID, from_seq: int
     """
     to_seq = from_seq + limit - 1
     params: dict[str, Any] = {"tenant_id": tenant_id, "store_id": store_id, "from_seq": from_seq, "to_seq": to_seq}
-    with read_cursor() as cursor:
+    with read_cursor(binary=True) as cursor:
         cursor.execute(SELECT_EVENT_RANGE, params)
         rows = cursor.fetchall()
     if not rows:
@@ -126,7 +126,7 @@ def event_range_list(*, tenant_id: uuid.UUID, store_id: uuid.UUID, from_seq: int
 
 def event_get_for_tenant(*, tenant_id: uuid.UUID, event_id: uuid.UUID) -> StoredEvent | None:
     """A legacy event by id inside ``tenant_id`` (``None`` when absent). Callers check store scope."""
-    with read_cursor() as cursor:
+    with read_cursor(binary=True) as cursor:
         cursor.execute(SELECT_EVENT_BY_ID, {"tenant_id": tenant_id, "event_id": event_id})
         row = cursor.fetchone()
     if row is None:
@@ -146,7 +146,7 @@ def entity_history_page(
         "offset": offset,
         "limit": limit,
     }
-    with read_cursor() as cursor:
+    with read_cursor(binary=True) as cursor:
         cursor.execute(SELECT_ENTITY_EVENTS, params)
         rows = cursor.fetchall()
     total = int(rows[0][0])

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 
@@ -54,9 +55,17 @@ def read_alias() -> str:
 
 
 @contextlib.contextmanager
-def read_cursor() -> Iterator[Any]:
-    """A cursor for a read-only query endpoint (replica if possible, primary otherwise)."""
+def read_cursor(*, binary: bool = False) -> Iterator[Any]:
+    """A cursor for a read-only query endpoint (replica if possible, primary otherwise).
+
+    ``binary``: rows come back in PostgreSQL's binary format, read by psycopg's C loaders
+    (Django's text loader for ``timestamptz`` parses each value in Python); for statements
+    whose columns have binary loaders that return the same Python values (uuid, bytea, integers,
+    text, timestamptz), never ``jsonb``.
+    """
     with connections[read_alias()].cursor() as cursor:
+        if binary:
+            cursor.cursor.format = psycopg.pq.Format.BINARY
         yield cursor
 
 
