@@ -15,10 +15,9 @@ does what those layers did for this one operation, in a straight line:
    error through the same conversion as the rest of the API, and the same metrics.
 
 Requests this endpoint does not take as they are (another method, a query string, an ``Accept``
-other than JSON, ``SECURE_SSL_REDIRECT`` on) go to the full API handler, unchanged. A worker
-thread keeps its pooled database connection from one ingest request to the next while it is
-healthy (``_hand_back_connection``). That the two paths answer alike is tested request by request
-(``tests/events/api/test_ingest_endpoint.py``).
+other than JSON, ``SECURE_SSL_REDIRECT`` on) go to the full API handler, unchanged. The request
+signals still fire, so database connections are handed back exactly as Django does. That the two
+paths answer alike is tested request by request (``tests/events/test_ingest_endpoint.py``).
 """
 
 from __future__ import annotations
@@ -33,7 +32,7 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.db import connection
+from django.core import signals
 from django.middleware.gzip import re_accepts_gzip
 from django.utils.text import compress_string
 
@@ -125,25 +124,6 @@ def _principal(environ: dict[str, Any]) -> Principal:
     return principal_for_jwt(value) if scheme == "jwt" else principal_for_api_key(value)
 
 
-def _hand_back_connection(*, failed: bool) -> None:
-    """After a request: keep this thread's pooled connection for its next ingest request.
-
-    Django returns a pooled connection at the end of every request and checks one out at the
-    first query of the next (about a tenth of this endpoint's CPU under load). A thread here
-    keeps its own instead, as long as it is healthy: after a server error or a database error
-    it goes back (or is discarded), so the next request starts on a fresh one. Any other
-    request the thread serves goes through Django's handler, whose request signals hand it
-    back as usual. Without a pool, Django's persistent-connection rules apply. Inside a
-    caller's transaction (tests) nothing is closed.
-    """
-    if connection.in_atomic_block:
-        return
-    if getattr(connection, "pool", None) is None:
-        connection.close_if_unusable_or_obsolete()
-    elif failed or connection.errors_occurred:
-        connection.close()
-
-
 def _read(environ: dict[str, Any]) -> Callable[[int], bytes]:
     stream = environ["wsgi.input"]
     declared = environ.get("CONTENT_LENGTH")
@@ -181,16 +161,15 @@ class LegacyIngestEndpoint:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if not takes(environ):
             return self.fallback(environ, start_response)
+        signals.request_started.send(sender=self.__class__, environ=environ)
         started = time.perf_counter()
         request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
         set_request_id(request_id)
-        failed = True
         try:
             outcome = _serve(environ, request_id)
-            failed = outcome.status >= 500
         finally:
             set_request_id(None)
-            _hand_back_connection(failed=failed)
+            signals.request_finished.send(sender=self.__class__)
         body, encoding = _gzip(environ, outcome.body)
         start_response(
             _STATUS_LINES.get(outcome.status, str(outcome.status)),

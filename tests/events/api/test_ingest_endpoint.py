@@ -232,21 +232,3 @@ def test_an_unexpected_error_is_a_logged_500_problem(owner: Persona, monkeypatch
     assert response.json()["status"] == 500  # type: ignore[attr-defined]
     assert "a bug" not in response.content.decode()
     assert uuid.UUID(response["X-Request-ID"])
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_thread_keeps_its_pooled_connection_between_ingest_requests_until_it_fails(owner: Persona) -> None:
-    from django.db import connection
-
-    assert connection.pool is not None  # the deployment's pooled backend
-    connection.close()
-    endpoint({"events": [legacy_event(owner.tenant_id, owner.store_id)]}, key=owner.key)
-    kept = connection.connection
-    assert kept is not None and not kept.closed
-
-    endpoint({"events": [legacy_event(owner.tenant_id, owner.store_id)]}, key=owner.key)
-    assert connection.connection is kept  # no checkout, no hand-back
-
-    connection.errors_occurred = True  # as after a database error on this connection
-    endpoint({"events": [legacy_event(owner.tenant_id, owner.store_id)]}, key=owner.key)
-    assert connection.connection is None  # handed back: the next request checks out a fresh one
