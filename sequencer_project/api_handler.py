@@ -38,13 +38,25 @@ class ApiWSGIHandler(WSGIHandler):
             settings.MIDDLEWARE = site_middleware
 
 
-def route_by_path(*, api: WSGIApp, site: WSGIApp, endpoints: Mapping[str, WSGIApp] | None = None) -> WSGIApp:
-    """One WSGI application: ``endpoints`` by exact path, API paths to ``api``, the rest to ``site``."""
+def route_by_path(
+    *,
+    api: WSGIApp,
+    site: WSGIApp,
+    endpoints: Mapping[str, WSGIApp] | None = None,
+    prefixed: Mapping[str, WSGIApp] | None = None,
+) -> WSGIApp:
+    """One WSGI application: ``endpoints`` by exact path, then ``prefixed`` by path prefix (each
+    endpoint checks the rest and falls back itself), API paths to ``api``, the rest to ``site``."""
     exact = dict(endpoints or {})
+    prefixes = tuple((prefix, app) for prefix, app in (prefixed or {}).items())
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        handler = exact.get(path) or (api if path.startswith(API_PATH_PREFIXES) else site)
+        handler = exact.get(path)
+        if handler is None:
+            handler = next((app for prefix, app in prefixes if path.startswith(prefix)), None)
+        if handler is None:
+            handler = api if path.startswith(API_PATH_PREFIXES) else site
         return handler(environ, start_response)
 
     return application

@@ -168,9 +168,10 @@ GROUP_COMMIT_ENABLED: bool = env.bool("GROUP_COMMIT_ENABLED", default=True)
 # Append to a stream this process has written before in one autocommit statement from the head
 # it last saw (events/services/ingest.py); off = always lock, classify, insert (A/B runs).
 INGEST_OPTIMISTIC_APPEND: bool = env.bool("INGEST_OPTIMISTIC_APPEND", default=True)
-# gunicorn/granian serve POST /api/v1/events/ingest straight from WSGI, below Django's and DRF's
-# request layers (events/api/ingest_endpoint.py, ADR 0021); off = the DRF view (A/B runs).
-INGEST_WSGI_ENDPOINT: bool = env.bool("INGEST_WSGI_ENDPOINT", default=True)
+# gunicorn/granian serve POST /api/v1/events/ingest and GET /api/v1/head straight from WSGI, below
+# Django's and DRF's request layers (sequencer_project/api/wsgi_endpoint.py, ADR 0021); off = the
+# DRF views (A/B runs).
+API_WSGI_ENDPOINTS: bool = env.bool("API_WSGI_ENDPOINTS", default=True)
 GROUP_COMMIT_MAX_EVENTS: int = env.int("GROUP_COMMIT_MAX_EVENTS", default=1000)
 GROUP_COMMIT_MAX_WAIT_MS: float = env.float("GROUP_COMMIT_MAX_WAIT_MS", default=1.0)
 # Django reads request bodies up to this size; the ingest views enforce MAX_BODY_SIZE_BYTES.

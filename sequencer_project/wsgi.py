@@ -10,11 +10,16 @@ site = get_wsgi_application()  # sets Django up
 
 from django.conf import settings  # noqa: E402
 
-from events.api import ingest_endpoint  # noqa: E402
+from events.api import event_by_id, head, ingest_endpoint  # noqa: E402
 from sequencer_project.api_handler import ApiWSGIHandler, route_by_path  # noqa: E402  (after setup)
 
 api = ApiWSGIHandler()
-# The hottest operation skips Django's and DRF's request layers (ADR 0021); the rest of the API
+# The hottest operations skip Django's and DRF's request layers (ADR 0021); the rest of the API
 # takes the lean handler (ADR 0019), the admin and static files the site's.
-endpoints = {ingest_endpoint.PATH: ingest_endpoint.LegacyIngestEndpoint(api)} if settings.INGEST_WSGI_ENDPOINT else {}
-application = route_by_path(api=api, site=site, endpoints=endpoints)
+endpoints = (
+    {ingest_endpoint.PATH: ingest_endpoint.LegacyIngestEndpoint(api), head.PATH: head.HeadEndpoint(api)}
+    if settings.API_WSGI_ENDPOINTS
+    else {}
+)
+prefixed = {event_by_id.PREFIX: event_by_id.EventByIdEndpoint(api)} if settings.API_WSGI_ENDPOINTS else {}
+application = route_by_path(api=api, site=site, endpoints=endpoints, prefixed=prefixed)

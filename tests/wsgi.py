@@ -68,3 +68,19 @@ def exchange(
     extra: dict[str, Any] = {"HTTP_AUTHORIZATION": f"ApiKey {key}"} if key is not None else {}
     response = call(method, path, query=query, body=body, **extra)
     return response.status_code, {name.lower(): value for name, value in response.items()}, response.content
+
+
+PER_REQUEST_HEADERS = frozenset({"x-request-id", "content-length"})
+
+
+def assert_same_answer(a: HttpResponse, b: HttpResponse) -> dict[str, Any]:
+    """Two answers to one request (a WSGI endpoint's and its view's) are the same: status, JSON
+    body (but the problem's ``instance``, a request id) and headers (but per-request ones)."""
+    assert a.status_code == b.status_code, (a.content, b.content)
+    first, second = a.json(), b.json()  # type: ignore[attr-defined]
+    for body in (first, second):
+        body.pop("instance", None)
+    assert first == second
+    headers = [{k.lower(): v for k, v in r.items() if k.lower() not in PER_REQUEST_HEADERS} for r in (a, b)]
+    assert headers[0] == headers[1]
+    return dict(first)

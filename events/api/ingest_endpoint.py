@@ -1,226 +1,28 @@
 """``POST /api/v1/events/ingest`` served straight from WSGI (ADR 0021).
 
-A single-event ingest request is the service's hottest path, and under gunicorn about a third
-of its CPU went to layers that decide nothing for it: Django's request object, middleware chain
-and URL resolver, then DRF's request wrapper, dispatch, negotiation and renderer. This endpoint
-does what those layers did for this one operation, in a straight line:
-
-1. request id (the client's ``X-Request-ID`` when sane) bound to logs and problem bodies;
-2. authentication (the same credential rules and per-process key cache), permission, the
-   Redis rate limits;
-3. the JSON body (media type, size limit before reading, the one parser);
-4. :func:`events.api.legacy_ingest.legacy_ingest_answer`, which the DRF view calls too;
-5. the response: orjson, the API's headers (security, ``no-store``, rate limit, DRF's
-   ``Allow``), gzip above ``GZIP_MIN_BYTES``, ``application/problem+json`` for every
-   error through the same conversion as the rest of the API, and the same metrics.
-
-Requests this endpoint does not take as they are (another method, a query string, an ``Accept``
-other than JSON, ``SECURE_SSL_REDIRECT`` on) go to the full API handler, unchanged. The request
-signals still fire, so database connections are handed back exactly as Django does. That the two
-paths answer alike is tested request by request (``tests/events/test_ingest_endpoint.py``).
+The same answer as the DRF view (``events.api.views.EventIngestApi``): both call
+:func:`events.api.legacy_ingest.legacy_ingest_answer` on the body read by the one body reader.
+``tests/events/api/test_ingest_endpoint.py`` holds the two equal request by request.
 """
 
 from __future__ import annotations
 
-import http
-import logging
-import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-import orjson
-from django.conf import settings
-from django.core import signals
-from django.middleware.gzip import re_accepts_gzip
-from django.utils.text import compress_string
-
 from events.api.legacy_ingest import legacy_ingest_answer
-from sequencer_project.api import errors
-from sequencer_project.api.authentication import credential_from_headers, principal_for_api_key, principal_for_jwt
 from sequencer_project.api.body import parse_json_body
-from sequencer_project.api.json_numbers import dumps
-from sequencer_project.api.middleware import request_id_for
-from sequencer_project.api.operations import rate_limit_headers, record_api_request
 from sequencer_project.api.principal import Principal
-from sequencer_project.api.problems import PROBLEM_CONTENT_TYPE, problem_body, to_sequencer_error
-from sequencer_project.api.request_id import set_request_id
-from sequencer_project.api.throttling import check_rate_limits
-
-logger = logging.getLogger("events.api.views")
+from sequencer_project.api.wsgi_endpoint import WsgiEndpoint, read_body
 
 PATH = "/api/v1/events/ingest"
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-_ACCEPTS_JSON = frozenset({"", "*/*", "application/json"})  # as SingleRendererNegotiation
-_STATUS_LINES = {status.value: f"{status.value} {status.phrase}" for status in http.HTTPStatus}
-_BODY_METHOD = "POST"
 
 
-class _EnvironHeaders:
-    """``headers.get(name, default)`` over a WSGI environ (what ``credential_from_headers`` reads)."""
+class LegacyIngestEndpoint(WsgiEndpoint):
+    method = "POST"
+    allow = "POST, OPTIONS"
+    ingest_label = "legacy"
 
-    __slots__ = ("_environ",)
-
-    def __init__(self, environ: dict[str, Any]) -> None:
-        self._environ = environ
-
-    def get(self, name: str, default: str = "") -> str:
-        value = self._environ.get("HTTP_" + name.upper().replace("-", "_"), default)
-        return value if isinstance(value, str) else default
-
-
-def takes(environ: dict[str, Any]) -> bool:
-    """Whether this endpoint serves the request as it is (else the full API handler does)."""
-    return (
-        environ.get("REQUEST_METHOD") == _BODY_METHOD
-        and not environ.get("QUERY_STRING")
-        and environ.get("HTTP_ACCEPT", "") in _ACCEPTS_JSON
-        and not settings.SECURE_SSL_REDIRECT
-    )
-
-
-@cache
-def _fixed_headers() -> tuple[tuple[str, str], ...]:
-    """Headers every API response carries (the API middleware's and DRF's), read once."""
-    headers = [("Cache-Control", "no-store"), ("Allow", "POST, OPTIONS")]
-    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
-        headers.append(("X-Content-Type-Options", "nosniff"))
-    if settings.SECURE_REFERRER_POLICY:
-        headers.append(("Referrer-Policy", settings.SECURE_REFERRER_POLICY))
-    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
-        headers.append(("Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY))
-    headers.append(("X-Frame-Options", settings.X_FRAME_OPTIONS))
-    return tuple(headers)
-
-
-def _hsts(environ: dict[str, Any]) -> list[tuple[str, str]]:
-    """``Strict-Transport-Security`` on secure requests when configured (as SecurityMiddleware)."""
-    if not settings.SECURE_HSTS_SECONDS or not _is_secure(environ):
-        return []
-    value = f"max-age={settings.SECURE_HSTS_SECONDS}"
-    if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
-        value += "; includeSubDomains"
-    if settings.SECURE_HSTS_PRELOAD:
-        value += "; preload"
-    return [("Strict-Transport-Security", value)]
-
-
-def _is_secure(environ: dict[str, Any]) -> bool:
-    proxy_header = settings.SECURE_PROXY_SSL_HEADER
-    if proxy_header:
-        name, secure_value = proxy_header
-        return str(environ.get(name, "")).split(",")[0].strip() == secure_value
-    return environ.get("wsgi.url_scheme") == "https"
-
-
-def _principal(environ: dict[str, Any]) -> Principal:
-    credential = credential_from_headers(_EnvironHeaders(environ))
-    if credential is None:
-        raise errors.AuthenticationRequiredError(
-            "Authentication credentials were not provided.", headers={"WWW-Authenticate": "ApiKey"}
-        )
-    scheme, value = credential
-    return principal_for_jwt(value) if scheme == "jwt" else principal_for_api_key(value)
-
-
-def _read(environ: dict[str, Any]) -> Callable[[int], bytes]:
-    stream = environ["wsgi.input"]
-    declared = environ.get("CONTENT_LENGTH")
-
-    def read(limit: int) -> bytes:
-        length = int(declared) if declared and declared.isdigit() else 0  # checked against the limit before
-        # Without a declared length (chunked): at most one byte past the limit.
-        return bytes(stream.read(length if length else limit))
-
-    return read
-
-
-def _gzip(environ: dict[str, Any], body: bytes) -> tuple[bytes, list[tuple[str, str]]]:
-    """Django's GZipMiddleware for bodies above ``GZIP_MIN_BYTES`` (randomised length, BREACH).
-
-    DRF adds no ``Vary: Accept`` with a single renderer, so ``Accept-Encoding`` is the only one.
-    """
-    if len(body) < settings.GZIP_MIN_BYTES:
-        return body, []
-    vary = [("Vary", "Accept-Encoding")]
-    if not re_accepts_gzip.search(environ.get("HTTP_ACCEPT_ENCODING", "")):
-        return body, vary
-    compressed = compress_string(body, max_random_bytes=100)
-    if len(compressed) >= len(body):
-        return body, vary
-    return compressed, [*vary, ("Content-Encoding", "gzip")]
-
-
-class LegacyIngestEndpoint:
-    """The WSGI application of ``POST /api/v1/events/ingest``; ``fallback`` serves the rest."""
-
-    def __init__(self, fallback: WSGIApp) -> None:
-        self.fallback = fallback
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if not takes(environ):
-            return self.fallback(environ, start_response)
-        signals.request_started.send(sender=self.__class__, environ=environ)
-        started = time.perf_counter()
-        request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
-        set_request_id(request_id)
-        try:
-            outcome = _serve(environ, request_id)
-        finally:
-            set_request_id(None)
-            signals.request_finished.send(sender=self.__class__)
-        body, encoding = _gzip(environ, outcome.body)
-        start_response(
-            _STATUS_LINES.get(outcome.status, str(outcome.status)),
-            [
-                *outcome.headers,
-                *encoding,
-                ("Content-Length", str(len(body))),
-                ("X-Request-ID", request_id),
-                *_fixed_headers(),
-                *_hsts(environ),
-            ],
-        )
-        record_api_request(
-            _BODY_METHOD,
-            outcome.status,
-            ingest_endpoint="legacy",
-            elapsed=time.perf_counter() - started,
-            data=outcome.answer,
-            problem_code=outcome.problem_code,
-        )
-        return [body]
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    status: int
-    body: bytes
-    headers: list[tuple[str, str]]
-    answer: dict[str, Any] | None = None  # the 200 answer before rendering (metrics count its events)
-    problem_code: str = ""
-
-
-def _serve(environ: dict[str, Any], request_id: str) -> _Outcome:
-    """The request's answer, or its problem document."""
-    limits: list[tuple[str, str]] = []
-    try:
-        principal = _principal(environ)
-        state = check_rate_limits(principal)
-        if state is not None:
-            limits = rate_limit_headers(state)
+    def answer(self, principal: Principal, environ: dict[str, Any]) -> dict[str, Any]:
         content_type = environ.get("CONTENT_TYPE", "")
-        body = parse_json_body(content_type, environ.get("CONTENT_LENGTH"), _read(environ), allow_nul=True)
-        answer = legacy_ingest_answer(principal, body)
-    except Exception as exc:  # every error leaves as problem+json, as in the API middleware
-        error = to_sequencer_error(exc)
-        if error is None:
-            logger.error("unhandled error on POST %s", PATH, exc_info=exc)
-            error = errors.SequencerError("An unexpected error occurred; it has been logged.")
-        elif error.http_status >= 500:
-            logger.warning("request failed with %s: %s", error.code, exc)
-        headers = [("Content-Type", PROBLEM_CONTENT_TYPE), *error.headers.items(), *limits]
-        return _Outcome(error.http_status, orjson.dumps(problem_body(error, request_id)), headers, None, error.code)
-    body = dumps(answer, option=orjson.OPT_UTC_Z)
-    return _Outcome(200, body, [("Content-Type", "application/json"), *limits], answer)
+        body = parse_json_body(content_type, environ.get("CONTENT_LENGTH"), read_body(environ), allow_nul=True)
+        return legacy_ingest_answer(principal, body)

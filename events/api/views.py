@@ -11,22 +11,20 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from events import errors
 from events.api import openapi as shapes
+from events.api.event_by_id import event_answer
+from events.api.head import head_answer
 from events.api.legacy_ingest import legacy_ingest_answer
 from events.api.serializers import event_output
 from events.envelopes import FIELD_LIMITS
-from events.selectors import entity_history_page, event_get_for_tenant, event_range_list, stream_head_get
+from events.selectors import entity_history_page, event_range_list
 from sequencer_project.api.body import parse_json_body
 from sequencer_project.api.openapi import json_body, path_param, path_uuid, query, stream_query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import (
     TenantApiMixin,
-    parse_uuid,
     path_text,
     query_int,
-    query_uuid,
-    query_uuid_optional,
 )
 
 MAX_RANGE_LIMIT = 1000
@@ -79,8 +77,7 @@ class HeadApi(TenantApiMixin):
         responses={200: shapes.HEAD},
     )
     def get(self, request: Request) -> Response:
-        tenant_id, store_id = self.queried_stream(Permission.READ)
-        return Response({"head_sequence": stream_head_get(tenant_id=tenant_id, store_id=store_id)})
+        return Response(head_answer(self.principal, request.query_params))
 
 
 class EventListApi(TenantApiMixin):
@@ -112,18 +109,7 @@ class EventDetailApi(TenantApiMixin):
         responses={200: shapes.SEQUENCED_EVENT},
     )
     def get(self, request: Request, event_id: str) -> Response:
-        parsed_id = parse_uuid(event_id, "event_id")
-        principal = self.principal
-        principal.require(Permission.READ)
-        tenant_id = (
-            query_uuid(request, "tenant_id")
-            if principal.tenant_id is None
-            else query_uuid_optional(request, "tenant_id") or principal.tenant_id
-        )
-        event = event_get_for_tenant(tenant_id=tenant_id, event_id=parsed_id) if self.visible(tenant_id, None) else None
-        if event is None or not self.visible(event.tenant_id, event.store_id):
-            raise errors.EventNotFoundError(f"No event {parsed_id} is visible to this credential.")
-        return Response(event_output(event))
+        return Response(event_answer(self.principal, event_id, request.query_params))
 
 
 class EntityHistoryApi(TenantApiMixin):

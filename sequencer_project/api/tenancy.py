@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from rest_framework.request import Request
@@ -60,7 +61,12 @@ class TenantApiMixin(APIView):
 
 def query_uuid(request: Request, name: str) -> uuid.UUID:
     """A required UUID query parameter (400 ``invalid_parameter`` when missing or malformed)."""
-    raw = request.query_params.get(name)
+    return query_uuid_in(request.query_params, name)
+
+
+def query_uuid_in(params: Mapping[str, str], name: str) -> uuid.UUID:
+    """:func:`query_uuid` over parsed query parameters (a ``QueryDict``: its last value counts)."""
+    raw = params.get(name)
     if raw is None or raw == "":
         raise errors.InvalidParameterError(f"Query parameter '{name}' is required.", parameter=name)
     return parse_uuid(raw, name)

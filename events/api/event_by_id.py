@@ -1,0 +1,51 @@
+"""``GET /api/v1/events/{event_id}``: one legacy event of the caller's tenant (404 otherwise).
+
+:func:`event_answer` is the operation; the DRF view (``events.api.views.EventDetailApi``) and
+:class:`EventByIdEndpoint` (gunicorn and granian, ADR 0021) both call it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.http import QueryDict
+
+from events import errors
+from events.api.serializers import event_output
+from events.selectors import event_get_for_tenant
+from sequencer_project.api.principal import Permission, Principal
+from sequencer_project.api.tenancy import parse_uuid, query_uuid_in
+from sequencer_project.api.wsgi_endpoint import WsgiEndpoint
+
+PREFIX = "/api/v1/events/"
+
+
+def event_answer(principal: Principal, event_id: str, query: Mapping[str, str]) -> dict[str, Any]:
+    """The event, when the credential may see it; the bootstrap admin names the tenant."""
+    parsed_id = parse_uuid(event_id, "event_id")
+    principal.require(Permission.READ)
+    if principal.tenant_id is None:
+        tenant_id = query_uuid_in(query, "tenant_id")
+    else:
+        tenant_id = query_uuid_in(query, "tenant_id") if query.get("tenant_id") else principal.tenant_id
+    event = (
+        event_get_for_tenant(tenant_id=tenant_id, event_id=parsed_id) if principal.can_see(tenant_id, None) else None
+    )
+    if event is None or not principal.can_see(event.tenant_id, event.store_id):
+        raise errors.EventNotFoundError(f"No event {parsed_id} is visible to this credential.")
+    return event_output(event)
+
+
+class EventByIdEndpoint(WsgiEndpoint):
+    """Serves ``PREFIX`` + one ASCII path segment; anything else under the prefix falls back."""
+
+    reads_query = True
+
+    def takes(self, environ: dict[str, Any]) -> bool:
+        segment = environ.get("PATH_INFO", "")[len(PREFIX) :]
+        return bool(segment) and "/" not in segment and segment.isascii() and super().takes(environ)
+
+    def answer(self, principal: Principal, environ: dict[str, Any]) -> dict[str, Any]:
+        query = QueryDict(environ.get("QUERY_STRING", "").encode("iso-8859-1"))  # as Django's request.GET
+        return event_answer(principal, environ["PATH_INFO"][len(PREFIX) :], query)
