@@ -188,7 +188,7 @@ def test_a_server_error_logs_and_answers_no_secret(owner: Persona, monkeypatch: 
     def explode(**_: Any) -> int:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("events.api.views.stream_head_get", explode)
+    monkeypatch.setattr("events.api.head.stream_head_get", explode)
     client = Client(raise_request_exception=False)
     with every_log_line() as lines:
         response = client.get(

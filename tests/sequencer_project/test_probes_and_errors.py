@@ -61,12 +61,12 @@ def test_unknown_api_paths_are_problem_404s() -> None:
 
 
 def test_an_unexpected_error_is_a_500_problem_without_internals(monkeypatch: pytest.MonkeyPatch) -> None:
-    from events.api import views
+    from events.api import head
 
     def explode(**kwargs: Any) -> int:
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(views, "stream_head_get", explode)
+    monkeypatch.setattr(head, "stream_head_get", explode)
     client = Client(raise_request_exception=False)
 
     response = client.get(
