@@ -20,6 +20,7 @@ Each endpoint's answers are held equal to its view's request by request in the t
 
 from __future__ import annotations
 
+import abc
 import http
 import logging
 import time
@@ -137,7 +138,7 @@ def _gzip(environ: dict[str, Any], body: bytes) -> tuple[bytes, list[tuple[str, 
     return compressed, [*vary, ("Content-Encoding", "gzip")]
 
 
-class WsgiEndpoint:
+class WsgiEndpoint(abc.ABC):
     """One API operation as a WSGI application; ``fallback`` serves what it does not take.
 
     A subclass names its ``method``, whether it reads a query string, its ``allow`` header (what
@@ -152,8 +153,9 @@ class WsgiEndpoint:
     def __init__(self, fallback: WSGIApp) -> None:
         self.fallback = fallback
 
+    @abc.abstractmethod
     def answer(self, principal: Principal, environ: dict[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
+        """The operation's 200 body; raise a ``SequencerError`` (or any mapped error) to refuse."""
 
     def takes(self, environ: dict[str, Any]) -> bool:
         """Whether this endpoint serves the request as it is (else the full API handler does)."""
