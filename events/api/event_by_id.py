@@ -9,14 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.http import QueryDict
-
 from events import errors
 from events.api.serializers import event_output
 from events.selectors import event_get_for_tenant
 from sequencer_project.api.principal import Permission, Principal
 from sequencer_project.api.tenancy import parse_uuid, query_uuid_in
-from sequencer_project.api.wsgi_endpoint import WsgiEndpoint
+from sequencer_project.api.wsgi_endpoint import WsgiEndpoint, query_params
 
 PREFIX = "/api/v1/events/"
 
@@ -47,5 +45,4 @@ class EventByIdEndpoint(WsgiEndpoint):
         return bool(segment) and "/" not in segment and segment.isascii() and super().takes(environ)
 
     def answer(self, principal: Principal, environ: dict[str, Any]) -> dict[str, Any]:
-        query = QueryDict(environ.get("QUERY_STRING", "").encode("iso-8859-1"))  # as Django's request.GET
-        return event_answer(principal, environ["PATH_INFO"][len(PREFIX) :], query)
+        return event_answer(principal, environ["PATH_INFO"][len(PREFIX) :], query_params(environ))

@@ -9,12 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.http import QueryDict
-
 from events.selectors import stream_head_get
 from sequencer_project.api.principal import Permission, Principal
 from sequencer_project.api.tenancy import query_uuid_in
-from sequencer_project.api.wsgi_endpoint import WsgiEndpoint
+from sequencer_project.api.wsgi_endpoint import WsgiEndpoint, query_params
 
 PATH = "/api/v1/head"
 
@@ -30,5 +28,4 @@ class HeadEndpoint(WsgiEndpoint):
     reads_query = True
 
     def answer(self, principal: Principal, environ: dict[str, Any]) -> dict[str, Any]:
-        # As Django builds request.GET: the WSGI string's bytes, decoded as UTF-8.
-        return head_answer(principal, QueryDict(environ.get("QUERY_STRING", "").encode("iso-8859-1")))
+        return head_answer(principal, query_params(environ))

@@ -32,6 +32,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.core import signals
+from django.http import QueryDict
 from django.middleware.gzip import re_accepts_gzip
 from django.utils.text import compress_string
 
@@ -107,6 +108,11 @@ def _principal(environ: dict[str, Any]) -> Principal:
         )
     scheme, value = credential
     return principal_for_jwt(value) if scheme == "jwt" else principal_for_api_key(value)
+
+
+def query_params(environ: dict[str, Any]) -> QueryDict:
+    """The query string parsed as Django builds ``request.GET`` (the WSGI string's bytes, as UTF-8)."""
+    return QueryDict(environ.get("QUERY_STRING", "").encode("iso-8859-1"))
 
 
 def read_body(environ: dict[str, Any]) -> Callable[[int], bytes]:
