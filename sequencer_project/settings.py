@@ -91,6 +91,10 @@ DB_POOL_FAIL_FAST_TIMEOUT_SECONDS: float = env.float("DB_POOL_FAIL_FAST_TIMEOUT_
 # pool gives up and the next waiting request starts a fresh one. psycopg_pool's 300 s default let
 # the delay grow past a minute during an outage, so recovery lagged PostgreSQL's return by as much.
 DB_POOL_RECONNECT_TIMEOUT_SECONDS: float = env.float("DB_POOL_RECONNECT_TIMEOUT_SECONDS", default=5.0)
+# How long a server thread may keep its pooled connection between requests of the operations
+# served straight from WSGI (sequencer_project/db/kept_connections.py, ADR 0023); 0 hands it back
+# after every request, as Django does.
+DB_POOL_KEEP_SECONDS: float = env.float("DB_POOL_KEEP_SECONDS", default=30.0)
 
 # Django's own backend: our execute wrapper (sequencer_project/db/instrumentation.py) is the one
 # statement metrics layer. django-prometheus' backend wrapped every cursor in a class it built

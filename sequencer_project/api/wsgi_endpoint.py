@@ -10,8 +10,10 @@ in a straight line:
 3. the operation's :meth:`WsgiEndpoint.answer` (the same function its DRF view calls);
 4. the response: orjson, the API's headers (security, ``no-store``, rate limit, DRF's
    ``Allow``), gzip above ``GZIP_MIN_BYTES``, ``application/problem+json`` for every error
-   through the same conversion as the rest of the API, and the same metrics; the request
-   signals fire as under Django, so pooled connections go back after every request.
+   through the same conversion as the rest of the API, and the same metrics;
+5. the thread keeps its pooled database connection for its next such request while it is
+   healthy, instead of Django's hand-back at every request end
+   (:mod:`sequencer_project.db.kept_connections`, ADR 0023).
 
 Requests an endpoint does not take as they are (another method, DRF's ``format`` override, an
 ``Accept`` other than JSON, ``SECURE_SSL_REDIRECT`` on) go to the full API handler, unchanged.
@@ -31,7 +33,6 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.core import signals
 from django.http import QueryDict
 from django.middleware.gzip import re_accepts_gzip
 from django.utils.text import compress_string
@@ -45,6 +46,7 @@ from sequencer_project.api.principal import Principal
 from sequencer_project.api.problems import PROBLEM_CONTENT_TYPE, problem_body, to_sequencer_error
 from sequencer_project.api.request_id import set_request_id
 from sequencer_project.api.throttling import check_rate_limits
+from sequencer_project.db import kept_connections
 
 logger = logging.getLogger("sequencer_project.api")
 
@@ -177,15 +179,17 @@ class WsgiEndpoint(abc.ABC):
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if not self.takes(environ):
             return self.fallback(environ, start_response)
-        signals.request_started.send(sender=self.__class__, environ=environ)
+        kept_connections.request_started()
         started = time.perf_counter()
         request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
         set_request_id(request_id)
+        failed = True
         try:
             outcome = self._serve(environ, request_id)
+            failed = outcome.status >= 500
         finally:
             set_request_id(None)
-            signals.request_finished.send(sender=self.__class__)
+            kept_connections.request_finished(failed=failed)
         body, encoding = _gzip(environ, outcome.body)
         start_response(
             _STATUS_LINES.get(outcome.status, str(outcome.status)),

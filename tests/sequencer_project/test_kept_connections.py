@@ -1,0 +1,130 @@
+"""A server thread keeps its pooled connection between requests of the WSGI endpoints, and gives
+it back whenever keeping it could hurt (``sequencer_project/db/kept_connections.py``, ADR 0023).
+
+Real pool, real PostgreSQL, real threads: the connection a request used is observed from the
+thread that served it; what "handed back" means is shown by who can get a connection next.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from typing import Any
+
+import pytest
+from django.db import close_old_connections, connection
+
+from events.api import head
+from tests import wsgi
+from tests.conftest import Persona
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _head(persona: Persona) -> int:
+    query = f"tenant_id={persona.tenant_id}&store_id={persona.store_id}"
+    response = wsgi.call("GET", "/api/v1/head", query=query, HTTP_AUTHORIZATION=f"ApiKey {persona.key}")
+    return response.status_code
+
+
+def _pool() -> Any:
+    """The psycopg pool behind Django's PostgreSQL backend (its ``pool`` property)."""
+    return getattr(connection, "pool")  # noqa: B009  (the base wrapper type does not declare it)
+
+
+def _in_thread(work: Any) -> Any:
+    """Run ``work()`` in a new thread that ends afterwards; its result (or its exception)."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    gc.collect()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+def test_a_thread_keeps_its_connection_from_one_request_to_the_next(owner: Persona) -> None:
+    assert _head(owner) == 200
+    first = connection.connection
+    assert first is not None
+    assert not first.closed
+
+    assert _head(owner) == 200
+
+    assert connection.connection is first
+    close_old_connections()  # what Django's handler does before any other request of the thread
+    assert connection.connection is None
+
+
+def test_nothing_is_kept_when_keeping_is_switched_off(owner: Persona, settings: Any) -> None:
+    settings.DB_POOL_KEEP_SECONDS = 0
+
+    assert _head(owner) == 200
+
+    assert connection.connection is None
+
+
+def test_a_failed_request_hands_its_connection_back(owner: Persona, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        connection.ensure_connection()
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(head, "head_answer", broken)
+
+    assert _head(owner) == 500
+
+    assert connection.connection is None
+
+
+def test_threads_that_end_give_their_connections_back(owner: Persona) -> None:
+    """More threads than the pool holds, one after another, each ending after one request: were a
+    dead thread's connection lost, the pool would run dry and a request would time out (503)."""
+    pool_size = _pool().max_size
+
+    statuses = [_in_thread(lambda: _head(owner)) for _ in range(pool_size + 3)]
+
+    assert statuses == [200] * (pool_size + 3)
+
+
+def test_a_kept_connection_goes_back_when_someone_waits_for_one(owner: Persona) -> None:
+    pool = _pool()
+    close_old_connections()
+    served_once, go_again, done = threading.Event(), threading.Event(), threading.Event()
+    statuses: list[int] = []
+
+    def server_thread() -> None:  # keeps its connection, then serves again while someone waits
+        statuses.append(_head(owner))
+        served_once.set()
+        go_again.wait(30)
+        statuses.append(_head(owner))
+        done.set()
+        close_old_connections()
+
+    thread = threading.Thread(target=server_thread)
+    thread.start()
+    assert served_once.wait(30)
+    held = [pool.getconn(timeout=5) for _ in range(pool.max_size - 1)]  # all but the kept one
+    got: list[Any] = []
+    waiter = threading.Thread(target=lambda: got.append(pool.getconn(timeout=20)))
+    try:
+        waiter.start()
+        while not pool.get_stats().get("requests_waiting"):
+            threading.Event().wait(0.01)
+        go_again.set()
+        waiter.join(30)
+        assert done.wait(30)
+        assert statuses == [200, 200]
+        assert len(got) == 1  # the kept connection went back at the end of the second request
+    finally:
+        thread.join(30)
+        for conn in held + got:
+            pool.putconn(conn)
