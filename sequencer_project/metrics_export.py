@@ -29,6 +29,7 @@ from prometheus_client.registry import Collector
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from sequencer_project import metrics
 from sequencer_project.api.permissions import IsAdminPrincipal
 from sequencer_project.metrics import gauge_providers
 from sequencer_project.resilience import CircuitBreaker, CircuitOpenError, get_breaker
@@ -135,6 +136,7 @@ class LiveCollector(Collector):
 
 
 def render_metrics() -> bytes:
+    metrics.TALLY.flush()  # this process's last second of hot-path counts
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]

@@ -53,7 +53,7 @@ from events.streams import StreamKind
 from schemas.registry import schema_failures
 from sequencer_project.db import availability
 from sequencer_project.db.instrumentation import timed_transaction
-from sequencer_project.metrics import INGEST_GROUP_REQUESTS
+from sequencer_project.metrics import INGEST_GROUP_REQUESTS, TALLY
 
 logger = logging.getLogger(__name__)
 
@@ -215,7 +215,7 @@ def _release_connection() -> None:
 
 def _run_group(jobs: Sequence[IngestJob]) -> list[IngestResult | BaseException]:
     """Run a group in one transaction; if it fails, run its jobs alone so one cannot fail all."""
-    INGEST_GROUP_REQUESTS.observe(len(jobs))
+    TALLY.observe(INGEST_GROUP_REQUESTS, len(jobs))
     appended = _append_optimistic(jobs)
     if appended is not None:
         return list(appended)

@@ -82,19 +82,21 @@ def record_api_request(
     the ``code`` of an error response. Shared by the middleware and the WSGI ingest endpoint.
     """
     global _last_pool_sample
-    _api_request_counter(method, status).inc()
+    tally = metrics.TALLY
+    tally.inc(_api_request_counter(method, status))
     if ingest_endpoint is not None:
-        metrics.INGEST_REQUESTS.labels(endpoint=ingest_endpoint, status=str(status)).inc()
-        metrics.INGEST_DURATION.labels(endpoint=ingest_endpoint).observe(elapsed)
+        tally.inc(metrics.INGEST_REQUESTS.labels(endpoint=ingest_endpoint, status=str(status)))
+        tally.observe(metrics.INGEST_DURATION.labels(endpoint=ingest_endpoint), elapsed)
         if status >= 400:
-            metrics.INGEST_ERRORS.labels(endpoint=ingest_endpoint, code=problem_code or f"http_{status}").inc()
+            code = problem_code or f"http_{status}"
+            tally.inc(metrics.INGEST_ERRORS.labels(endpoint=ingest_endpoint, code=code))
         elif isinstance(data, dict):
             accepted = data.get("events_accepted")
             rejected = data.get("events_rejected")
             if isinstance(accepted, int) and accepted:
-                metrics.INGEST_EVENTS.labels(endpoint=ingest_endpoint, outcome="accepted").inc(accepted)
+                tally.inc(metrics.INGEST_EVENTS.labels(endpoint=ingest_endpoint, outcome="accepted"), accepted)
             if isinstance(rejected, int) and rejected:
-                metrics.INGEST_EVENTS.labels(endpoint=ingest_endpoint, outcome="rejected").inc(rejected)
+                tally.inc(metrics.INGEST_EVENTS.labels(endpoint=ingest_endpoint, outcome="rejected"), rejected)
     now = time.monotonic()
     if now - _last_pool_sample >= _POOL_SAMPLE_SECONDS:
         _last_pool_sample = now

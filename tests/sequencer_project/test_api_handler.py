@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from prometheus_client import REGISTRY
 
+from sequencer_project.metrics import TALLY
 from tests import wsgi
 from tests.conftest import Persona
 
@@ -19,6 +20,7 @@ _call = wsgi.exchange
 
 
 def _sample(name: str, labels: dict[str, str]) -> float:
+    TALLY.flush()
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 

@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from prometheus_client import REGISTRY
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 
+from sequencer_project.metrics import LATENCY_BUCKETS, TALLY, Tally
 from tests.conftest import IngestPoster, Persona, legacy_event
 
 pytestmark = pytest.mark.django_db
@@ -69,6 +72,7 @@ def test_ingest_counters_count_requests_and_events_not_per_event_calls(
     owner: Persona, post_ingest: IngestPoster
 ) -> None:
     def sample(metric: str, **labels: str) -> float:
+        TALLY.flush()
         return REGISTRY.get_sample_value(metric, labels) or 0.0
 
     before_events = sample("ingest_events_total", endpoint="legacy", outcome="accepted")
@@ -114,3 +118,50 @@ def test_registered_gauge_providers_are_scraped_and_a_failing_one_is_skipped(adm
 
     assert f"{name}_lag_seconds 12.5" in text
     assert f"{name}_broken" not in text
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    observations=st.lists(
+        st.one_of(
+            st.sampled_from([0.0, 0.001, 0.0025, 0.05, 10.0, 10.000001, -1.0]),  # the bounds and past them
+            st.floats(min_value=-5, max_value=50, allow_nan=False),
+        ),
+        max_size=40,
+    ),
+    increments=st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), max_size=10),
+)
+def test_a_tally_exposes_what_direct_updates_would(observations: list[float], increments: list[float]) -> None:
+    """The hot path's tally (``sequencer_project.metrics.Tally``) writes the same buckets, sums and
+    counts as ``observe`` and ``inc`` called one by one would, and nothing before it flushes."""
+
+    def metrics(registry: CollectorRegistry) -> tuple[Histogram, Counter]:
+        histogram = Histogram("t_seconds", "t", ["e"], buckets=LATENCY_BUCKETS, registry=registry)
+        return histogram, Counter("t_events", "t", ["e"], registry=registry)
+
+    direct, tallied = CollectorRegistry(), CollectorRegistry()
+    direct_histogram, direct_counter = metrics(direct)
+    tallied_histogram, tallied_counter = metrics(tallied)
+    tally = Tally(flush_seconds=3600)
+    for value in observations:
+        direct_histogram.labels(e="x").observe(value)
+        tally.observe(tallied_histogram.labels(e="x"), value)
+    for amount in increments:
+        direct_counter.labels(e="x").inc(amount)
+        tally.inc(tallied_counter.labels(e="x"), amount)
+
+    assert tallied.get_sample_value("t_seconds_count", {"e": "x"}) in (None, 0.0)
+    tally.flush()
+
+    def samples(registry: CollectorRegistry) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in registry.collect()
+            for s in family.samples
+            if not s.name.endswith("_created")
+        }
+
+    expected, got = samples(direct), samples(tallied)
+    assert expected.keys() == got.keys()
+    for key, value in expected.items():
+        assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-9), key

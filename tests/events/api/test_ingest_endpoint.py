@@ -18,6 +18,7 @@ from prometheus_client import REGISTRY
 
 from sequencer_project import wsgi as served
 from sequencer_project.api_handler import route_by_path
+from sequencer_project.metrics import TALLY
 from tests import wsgi
 from tests.conftest import Persona, legacy_event
 from tests.tenants.factories import issue_key
@@ -202,6 +203,7 @@ def test_requests_the_endpoint_does_not_take_reach_the_view(owner: Persona, extr
 
 def test_it_counts_requests_events_and_errors_in_the_same_metrics(owner: Persona) -> None:
     def sample(name: str, **labels: str) -> float:
+        TALLY.flush()
         return REGISTRY.get_sample_value(name, labels) or 0.0
 
     before = (

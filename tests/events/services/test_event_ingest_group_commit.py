@@ -23,6 +23,7 @@ from prometheus_client import REGISTRY
 from events.envelopes import LegacyEvent, parse_legacy_request
 from events.payload_crypto import StoredPayload, payload_open
 from events.services.ingest import IngestJob, IngestResult, _prepare, _run_group, _run_jobs, event_ingest_legacy
+from sequencer_project.metrics import TALLY
 from tests.conftest import legacy_event
 from tests.events.helpers import head_of, stored_sequences
 
@@ -198,6 +199,7 @@ def _spec(i: int) -> dict[str, Any]:
 
 
 def _group_histogram() -> tuple[float, float]:
+    TALLY.flush()
     count = REGISTRY.get_sample_value("ingest_group_requests_count") or 0.0
     total = REGISTRY.get_sample_value("ingest_group_requests_sum") or 0.0
     return count, total
