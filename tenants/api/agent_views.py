@@ -21,9 +21,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from events.api.views import read_json_body
-from events.errors import InvalidFieldError
-from sequencer_project.api.errors import InvalidParameterError, InvalidRequestError
+from sequencer_project.api.body import read_json_body
+from sequencer_project.api.errors import InvalidFieldError, InvalidParameterError, InvalidRequestError
 from sequencer_project.api.fields import invalid_field_value, invalid_request
 from sequencer_project.api.openapi import extra_problem, json_body, path_param, path_uuid
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid

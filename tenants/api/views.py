@@ -10,8 +10,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from events.api.views import read_json_body
 from events.services.audit import api_actor, audit_record
+from sequencer_project.api.body import read_json_body
 from sequencer_project.api.errors import InvalidRequestError
 from sequencer_project.api.fields import parse_uuid_text
 from sequencer_project.api.openapi import UUID, json_body, path_param, path_uuid, query
