@@ -32,9 +32,9 @@ from commitments.selectors import (
 )
 from commitments.sql import INSERT_COMMITMENT
 from commitments.transparency import log_append_and_checkpoint
-from events.streams import StreamKind
 from sequencer_project.celery import task_enqueue_on_commit
 from sequencer_project.db.locks import LockNamespace, advisory_xact_lock, stream_lock_key
+from streams.kinds import StreamKind
 from ves import legacy_merkle
 from ves import merkle as ves_merkle
 from ves.hashes import ZERO_HASH, stream_id
