@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from events.services.audit import api_actor, audit_record
+from audit.services import api_actor, audit_record
 from sequencer_project.api.body import read_json_body
 from sequencer_project.api.errors import InvalidRequestError
 from sequencer_project.api.fields import parse_uuid_text
