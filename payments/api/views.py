@@ -23,7 +23,7 @@ from payments.api.serializers import (
     submitted_output,
 )
 from payments.hashing import ASSETS, NETWORKS, canonical_asset
-from payments.intents import parse_payment_request
+from payments.intent_requests import parse_payment_request
 from payments.selectors import (
     INTENT_STATUSES,
     IntentFilters,

@@ -19,7 +19,7 @@ import orjson
 from django.db import connection, transaction
 
 from payments import errors
-from payments.intents import PaymentRequest
+from payments.intent_requests import PaymentRequest
 from payments.models import NonceReservation
 from payments.sql import INSERT_INTENT, SELECT_INTENT_BY_IDEMPOTENCY
 from sequencer_project import metrics
