@@ -14,8 +14,8 @@ from django.http import HttpRequest
 
 from commitments.models import Commitment
 from commitments.transparency import checkpoint_get
-from events.streams import StreamKind
 from sequencer_project.admin_base import ReadOnlyAdmin
+from streams.kinds import StreamKind
 
 
 @admin.register(Commitment)

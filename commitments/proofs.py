@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from commitments import errors
 from commitments.selectors import CommitmentRow, leaf_hashes
-from events.streams import StreamKind
 from sequencer_project.api.errors import SequencerError
+from streams.kinds import StreamKind
 from ves import legacy_merkle
 from ves import merkle as ves_merkle
 

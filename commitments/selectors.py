@@ -27,7 +27,7 @@ from commitments.sql import (
     SELECT_STREAM_HEAD,
     SELECT_VES_LEAF_RECORDS,
 )
-from events.streams import StreamKind
+from streams.kinds import StreamKind
 from ves import leaf_records
 from ves.hashes import ZERO_HASH
 

@@ -19,8 +19,8 @@ from commitments.lag import publish_lag
 from commitments.selectors import commitment_lag, pending_streams
 from commitments.services.anchoring import commitment_anchor
 from commitments.services.commitments import commitment_seal_next
-from events.streams import StreamKind
 from sequencer_project.db.singleton import singleton_job
+from streams.kinds import StreamKind
 
 logger = logging.getLogger(__name__)
 

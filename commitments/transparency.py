@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import connection
 
 from commitments.sql import INSERT_LOG_CHECKPOINT, SELECT_LOG_CHECKPOINT, SELECT_LOG_TILES, UPSERT_LOG_TILES
-from events.streams import StreamKind
+from streams.kinds import StreamKind
 from ves import rfc6962
 from ves.checkpoint import sign_checkpoint
 from ves.tiles import TILE_HEIGHT, TILE_WIDTH, TiledNodeStore, TileKey, TileWrite

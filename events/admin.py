@@ -6,15 +6,13 @@ The event tables have composite keys and are browsed through the keyset pages of
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from events.models import AuditLogEntry, ProjectionDeadLetter
+from events.models import ProjectionDeadLetter
 from events.services.dead_letters import OPEN, dead_letter_discard, dead_letter_retry
-from sequencer_project.admin_base import OperatorActionsAdmin, ReadOnlyAdmin
+from sequencer_project.admin_base import OperatorActionsAdmin
 from sequencer_project.api.errors import SequencerError
 from tenants.admin_views import admin_actor
 
@@ -62,15 +60,3 @@ class ProjectionDeadLetterAdmin(OperatorActionsAdmin):
             dead_letter_discard(dead_letter_id=entry_id, actor=admin_actor(request))
             done += 1
         self.message_user(request, f"Discarded {done} entries.", messages.SUCCESS)
-
-
-@admin.register(AuditLogEntry)
-class AuditLogEntryAdmin(ReadOnlyAdmin):
-    list_display = ("at", "actor", "action", "target_type", "target_id", "tenant_id")
-    list_filter = ("action", "target_type")
-    search_fields = ("=tenant_id", "actor", "=target_id")
-    ordering = ("-at",)
-    date_hierarchy = None
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(request.user.is_active and request.user.is_staff)

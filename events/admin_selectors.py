@@ -9,8 +9,8 @@ from typing import Any
 
 from events.payload_crypto import PayloadDecryptionError, StoredPayload, payload_open
 from events.sql import SELECT_EVENTS_ADMIN, SELECT_REJECTED_ADMIN, SELECT_TENANT_STREAMS
-from events.streams import StreamKind
 from sequencer_project.db.replica import read_cursor
+from streams.kinds import StreamKind
 
 PAGE_SIZE = 50
 

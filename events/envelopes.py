@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from events import errors
-from sequencer_project.api.errors import InvalidRequestError
+from sequencer_project.api.errors import InvalidFieldError, InvalidRequestError
 from sequencer_project.api.json_limits import jsonb_problem
 from ves.legacy_json import LegacyJsonError, fast_dumps
 from ves.rfc3339 import utc_instant
@@ -118,7 +118,7 @@ def _text(value: Any, path: str, name: str, errs: _Collector) -> str:
     if not 1 <= len(value) <= limit:
         raise errors.FieldLengthError(f"{path} must be 1 to {limit} characters long.", field=path)
     if "\x00" in value:
-        raise errors.InvalidFieldError(f"{path} must not contain NUL characters.", field=path)
+        raise InvalidFieldError(f"{path} must not contain NUL characters.", field=path)
     return value
 
 
@@ -295,7 +295,7 @@ def _parse_event(
         payload_json = orjson.dumps(payload)
         canonical = fast_dumps(payload)
     except (LegacyJsonError, orjson.JSONEncodeError) as exc:
-        raise errors.InvalidFieldError(f"{prefix}.payload cannot be stored: {exc}", field=f"{prefix}.payload") from exc
+        raise InvalidFieldError(f"{prefix}.payload cannot be stored: {exc}", field=f"{prefix}.payload") from exc
     if len(payload_json) > max_payload_bytes:
         raise errors.EventPayloadTooLargeError(
             f"{prefix}.payload is {len(payload_json)} bytes; the limit is {max_payload_bytes}.",

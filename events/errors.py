@@ -2,9 +2,6 @@
 
 from sequencer_project.api.errors import BadRequestError, ConflictError, NotFoundError, PayloadTooLargeError
 
-# Defined with the generic errors (the JSON body reader raises it too); re-exported for this app.
-from sequencer_project.api.errors import InvalidFieldError as InvalidFieldError
-
 
 class MixedStreamError(BadRequestError):
     code = "mixed_stream"
@@ -29,11 +26,6 @@ class TooManyEventsError(PayloadTooLargeError):
 class EventPayloadTooLargeError(PayloadTooLargeError):
     code = "event_payload_too_large"
     title = "An event payload is too large"
-
-
-class BodyTooLargeError(PayloadTooLargeError):
-    code = "body_too_large"
-    title = "Request body too large"
 
 
 class EventNotFoundError(NotFoundError):

@@ -22,8 +22,8 @@ from events.sql import (
     SELECT_VES_EVENT_BY_ID,
     SELECT_VES_EVENT_RANGE,
 )
-from events.streams import StreamKind
 from sequencer_project.db.replica import read_cursor
+from streams.kinds import StreamKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from events import errors
-from sequencer_project.api.errors import InvalidRequestError
+from sequencer_project.api.errors import InvalidFieldError, InvalidRequestError
 from sequencer_project.api.json_limits import jsonb_problem
 from ves.encryption import EncryptedStructureError, cipher_hash_for, parse_encrypted
 from ves.hashes import ZERO_HASH, EventSigningFields, event_signing_preimage, payload_plain_hash
@@ -260,7 +260,7 @@ def check_ves_limits(request: VesIngestRequest, *, max_events: int, max_payload_
             if not 1 <= len(value.encode("utf-8")) <= limit:
                 raise errors.FieldLengthError(f"{path} must be 1 to {limit} bytes long (UTF-8).", field=path)
             if "\x00" in value:  # PostgreSQL text cannot hold NUL
-                raise errors.InvalidFieldError(f"{path} must not contain NUL characters.", field=path)
+                raise InvalidFieldError(f"{path} must not contain NUL characters.", field=path)
     payloads: list[bytes | None] = []
     for event in request.events:
         path = f"events[{event.index}]"
@@ -271,7 +271,7 @@ def check_ves_limits(request: VesIngestRequest, *, max_events: int, max_payload_
         try:
             serialised = orjson.dumps(body)
         except orjson.JSONEncodeError as exc:
-            raise errors.InvalidFieldError(f"{path}.{name} cannot be stored: {exc}", field=f"{path}.{name}") from exc
+            raise InvalidFieldError(f"{path}.{name} cannot be stored: {exc}", field=f"{path}.{name}") from exc
         if len(serialised) > max_payload_bytes:
             raise errors.EventPayloadTooLargeError(
                 f"{path}.{name} is {len(serialised)} bytes; the limit is {max_payload_bytes}.", field=f"{path}.{name}"

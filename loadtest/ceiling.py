@@ -38,9 +38,7 @@ from events.sql import (
     APPEND_BATCH,
     CLASSIFY_BATCH,
     CLASSIFY_VES_BATCH,
-    CREATE_STREAM,
     INSERT_VES_BATCH,
-    LOCK_COUNTER,
     SELECT_ENTITY_EVENTS,
     SELECT_EVENT_BY_ID,
     SELECT_EVENT_RANGE,
@@ -49,6 +47,7 @@ from events.sql import (
 from loadtest.scenarios import CeilingShape
 from loadtest.sql import DELETE_SCRATCH_TENANT
 from loadtest.stats import percentile
+from streams.sql import CREATE_STREAM, LOCK_COUNTER
 
 LEGACY_KIND = 1
 NIL_AGENT = uuid.UUID(int=0)  # what the service stores when a batch names no agent

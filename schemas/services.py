@@ -9,12 +9,12 @@ import orjson
 from django.conf import settings
 from django.db import transaction
 
-from events.errors import InvalidFieldError
 from schemas import errors
 from schemas.compatibility import check_schema, compatibility_problems
 from schemas.models import Compatibility, EventSchema, SchemaStatus, TenantSchemaSettings
 from schemas.modes import ValidationMode
 from schemas.registry import mode_cache, schema_cache
+from sequencer_project.api.errors import InvalidFieldError
 from sequencer_project.api.json_limits import nul_path
 from tenants.models import Tenant
 

@@ -79,7 +79,7 @@ def main() -> None:
     from rest_framework.test import APIClient
 
     from commitments.transparency import log_open
-    from events.streams import StreamKind
+    from streams.kinds import StreamKind
     from tests.events.ves_helpers import Agent, post_ves, register_key
     from ves import rfc6962
 

@@ -68,8 +68,8 @@ def main() -> None:
     from django.db import connection
 
     from commitments.services.commitments import commitment_seal_next
-    from events.streams import StreamKind
     from sequencer_project.db.sql import load_sql
+    from streams.kinds import StreamKind
 
     if not settings.VES_SEQUENCER_SIGNING_KEY:
         settings.VES_SEQUENCER_SIGNING_KEY = bytes(range(32)).hex()  # a throwaway key: sign checkpoints too

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django_prometheus",
     "sequencer_project.apps.SequencerProjectConfig",
     "tenants.apps.TenantsConfig",
+    "audit.apps.AuditConfig",
     "events.apps.EventsConfig",
     "commitments.apps.CommitmentsConfig",
     "payments.apps.PaymentsConfig",

@@ -13,9 +13,9 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.services import audit_record
 from events.admin_selectors import tenant_stream_list
 from events.projections.selectors import projection_lag_list
-from events.services.audit import audit_record
 from tenants.admin_views import admin_actor
 from tenants.models import ApiKey, Tenant
 from tenants.services import api_key_create, api_key_revoke

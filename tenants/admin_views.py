@@ -12,7 +12,7 @@ from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 
-from events.services.audit import audit_record
+from audit.services import audit_record
 from sequencer_project.api.errors import SequencerError
 from tenants.models import AgentSigningKey
 from tenants.services import agent_key_register, agent_key_revoke

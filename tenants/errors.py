@@ -3,11 +3,6 @@
 from sequencer_project.api.errors import BadRequestError, ConflictError, NotFoundError, SequencerError
 
 
-class TenantNotFoundError(NotFoundError):
-    code = "tenant_not_found"
-    title = "Tenant not found"
-
-
 class AgentKeyExistsError(ConflictError):
     code = "agent_key_exists"
     title = "Agent signing key already registered"

@@ -64,10 +64,6 @@ def tenant_get(*, tenant_id: uuid.UUID) -> Tenant | None:
     return Tenant.objects.filter(id=tenant_id).first()
 
 
-def api_key_list_for_tenant(*, tenant_id: uuid.UUID) -> list[ApiKey]:
-    return list(ApiKey.objects.filter(tenant_id=tenant_id).order_by("-created_at"))
-
-
 class AgentKeyProblem:
     """Why a key cannot verify now (the reference's ``agent_key_invalid: <text>`` texts)."""
 
@@ -124,14 +120,14 @@ def agent_keys_get(*, tenant_id: uuid.UUID, agent_id: uuid.UUID, key_ids: Iterab
     return {key[2]: record for key, record in cached.items() if record is not None}
 
 
-def agent_key_list(*, tenant_id: uuid.UUID, agent_id: uuid.UUID) -> list[AgentSigningKey]:
+def agent_signing_key_list(*, tenant_id: uuid.UUID, agent_id: uuid.UUID) -> list[AgentSigningKey]:
     return list(AgentSigningKey.objects.filter(tenant_id=tenant_id, agent_id=agent_id).order_by("key_id"))
 
 
 # --- Agent self-service (issue 11) ---------------------------------------------------------
 
 
-def agent_keys_list(*, agent_id: uuid.UUID, tenant_id: uuid.UUID | None) -> list[ApiKey]:
+def agent_api_key_list(*, agent_id: uuid.UUID, tenant_id: uuid.UUID | None) -> list[ApiKey]:
     """The API keys of an agent, oldest first; ``tenant_id=None`` searches every tenant.
 
     Index: api_keys_tenant_agent (tenant_id, agent_id); the all-tenant form is for the bootstrap

@@ -16,7 +16,7 @@ from commitments import errors
 from commitments.api import openapi as shapes
 from commitments.selectors import CommitmentRow, commitments_pending_anchor
 from commitments.services.anchoring import commitment_record_anchor
-from events.api.views import read_json_body
+from sequencer_project.api.body import read_json_body
 from sequencer_project.api.fields import Fields, json_object
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_int
 

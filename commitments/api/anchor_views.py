@@ -14,12 +14,12 @@ from commitments.api import openapi as shapes
 from commitments.selectors import CommitmentRow, commitment_get, commitment_last, stream_head
 from commitments.services.anchoring import AnchorResult, commitment_anchor
 from commitments.services.commitments import commitment_create
-from events.api.views import read_json_body
-from events.streams import StreamKind
+from sequencer_project.api.body import read_json_body
 from sequencer_project.api.errors import InvalidRequestError
 from sequencer_project.api.fields import Fields, json_object
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid
+from streams.kinds import StreamKind
 
 DEFAULT_ANCHOR_MAX_EVENTS = 1024
 

@@ -23,9 +23,9 @@ from events import errors as event_errors
 from events.api.serializers import event_output
 from events.api.ves_serializers import ves_event_output
 from events.selectors import event_get_for_tenant, ves_event_get_for_tenant
-from events.streams import StreamKind
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_uuid, query_uuid_optional
+from streams.kinds import StreamKind
 from ves.bundle import BUNDLE_FORMAT
 
 

@@ -14,9 +14,9 @@ from rest_framework.response import Response
 from commitments import errors
 from commitments.api import openapi as shapes
 from commitments.transparency import CheckpointRow, checkpoint_get, log_open
-from events.streams import StreamKind
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin, query_int
+from streams.kinds import StreamKind
 
 
 def _checkpoint_output(c: CheckpointRow) -> dict[str, Any]:

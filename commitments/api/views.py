@@ -19,12 +19,12 @@ from commitments.api.serializers import legacy_commitment_output, proof_output, 
 from commitments.proofs import commitment_proof
 from commitments.selectors import CommitmentRow, commitment_covering, commitment_get, commitment_list
 from commitments.services.commitments import commitment_create
-from events.api.views import read_json_body
-from events.streams import StreamKind
+from sequencer_project.api.body import read_json_body
 from sequencer_project.api.errors import InvalidParameterError
 from sequencer_project.api.fields import Fields, json_object
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, path_int, query_int, query_uuid_optional
+from streams.kinds import StreamKind
 from ves import legacy_merkle
 from ves import merkle as ves_merkle
 

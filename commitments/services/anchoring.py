@@ -13,7 +13,7 @@ from commitments import errors
 from commitments.anchoring import anchor_send, require_anchoring
 from commitments.selectors import CommitmentRow, commitment_from_row
 from commitments.sql import LOCK_COMMITMENT, UPDATE_COMMITMENT_ANCHOR
-from events.streams import StreamKind
+from streams.kinds import StreamKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,8 +32,9 @@ from commitments.selectors import (
 )
 from commitments.sql import INSERT_COMMITMENT
 from commitments.transparency import log_append_and_checkpoint
-from events.streams import StreamKind
+from sequencer_project.celery import task_enqueue_on_commit
 from sequencer_project.db.locks import LockNamespace, advisory_xact_lock, stream_lock_key
+from streams.kinds import StreamKind
 from ves import legacy_merkle
 from ves import merkle as ves_merkle
 from ves.hashes import ZERO_HASH, stream_id
@@ -173,18 +174,12 @@ def _seal(
             batch_id=row.batch_id,
         )
     if anchoring_configured():
-        transaction.on_commit(lambda: _enqueue_anchor(row.batch_id))
+        task_enqueue_on_commit("commitments.commitment_anchor", str(row.batch_id))
     logger.info(
         "commitment sealed",
         extra={"batch_id": str(row.batch_id), "stream_kind": int(kind), "leaf_count": count, "on_request": on_request},
     )
     return row
-
-
-def _enqueue_anchor(batch_id: uuid.UUID) -> None:
-    from commitments.tasks import commitment_anchor_task  # tasks import this module
-
-    commitment_anchor_task.delay(str(batch_id))
 
 
 def commitment_seal_next(

@@ -6,13 +6,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from audit.services import api_actor
 from events.api import openapi as shapes
 from events.api.projection_serializers import dead_letter_output, entity_state_output, lag_output
 from events.envelopes import FIELD_LIMITS
 from events.errors import DeadLetterNotFoundError, EntityStateNotFoundError
 from events.projections.entity_state import ENTITY_STATE
 from events.projections.selectors import entity_state_get, projection_lag_list
-from events.services.audit import api_actor
 from events.services.dead_letters import dead_letter_discard, dead_letter_get_for_tenant, dead_letter_retry
 from sequencer_project.api.errors import InvalidParameterError
 from sequencer_project.api.openapi import UUID, path_param, query, stream_query

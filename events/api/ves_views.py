@@ -16,10 +16,11 @@ from rest_framework.response import Response
 from events import errors
 from events.api import openapi as shapes
 from events.api.ves_serializers import ves_event_output, ves_ingest_output
-from events.api.views import FROM_SEQ, MAX_RANGE_LIMIT, RANGE_LIMIT, TENANT_OF_EVENT, read_json_body
+from events.api.views import FROM_SEQ, MAX_RANGE_LIMIT, RANGE_LIMIT, TENANT_OF_EVENT
 from events.selectors import ves_event_get_for_tenant, ves_event_range_list
 from events.services.ves_ingest import ves_event_ingest
 from events.ves_envelopes import check_source_agents, check_ves_limits, parse_ves_request, prepare_ves_event
+from sequencer_project.api.body import read_json_body
 from sequencer_project.api.openapi import json_body, path_uuid, stream_query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.request_id import current_request_id

@@ -18,7 +18,7 @@ from events.api.legacy_ingest import legacy_ingest_answer
 from events.api.serializers import event_output
 from events.envelopes import FIELD_LIMITS
 from events.selectors import entity_history_page, event_range_list
-from sequencer_project.api.body import parse_json_body
+from sequencer_project.api.body import read_json_body
 from sequencer_project.api.openapi import json_body, path_param, path_uuid, query, stream_query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import (
@@ -35,21 +35,6 @@ RANGE_LIMIT = query(
     "limit", {"type": "integer", "minimum": 1}, f"At most {MAX_RANGE_LIMIT} (larger values are capped)."
 )
 TENANT_OF_EVENT = query("tenant_id", {"type": "string", "format": "uuid"}, "Required for the bootstrap admin.")
-
-
-def read_json_body(request: Request, *, allow_nul: bool = False) -> object:
-    """Read and parse a JSON body, refusing oversize bodies before reading them.
-
-    The generic JSON limits (depth, NUL; ``sequencer_project.api.parsers.loads``) apply;
-    ``allow_nul`` is for the ingest endpoints only (event payloads holding NUL are rejected
-    per event there).
-    """
-    return parse_json_body(
-        request.content_type or "",
-        request.META.get("CONTENT_LENGTH"),
-        lambda _limit: request.body,  # Django reads it whole; the declared length was checked first
-        allow_nul=allow_nul,
-    )
 
 
 class EventIngestApi(TenantApiMixin):

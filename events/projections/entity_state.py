@@ -26,8 +26,8 @@ from events.sql import (
     SELECT_ENTITY_STATES_FOR_UPDATE,
     UPSERT_ENTITY_STATES,
 )
-from events.streams import StreamKind
 from sequencer_project.api.json_numbers import dumps
+from streams.kinds import StreamKind
 
 ENTITY_STATE = "entity_state"
 

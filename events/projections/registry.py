@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from events.streams import StreamKind
+from streams.kinds import StreamKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,8 @@ from events.sql import (
     SELECT_PROJECTION_LAG,
     SELECT_PROJECTION_LAG_MAX,
 )
-from events.streams import StreamKind
 from sequencer_project.db.replica import read_cursor
+from streams.kinds import StreamKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,10 +18,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from audit.services import audit_record
 from events.errors import DeadLetterClosedError, DeadLetterNotFoundError, UnknownProjectionError
 from events.models import DeadLetterStatus, ProjectionDeadLetter
 from events.projections.registry import projection_get
-from events.services.audit import audit_record
 from events.services.projections import (
     apply_in_savepoint,
     dead_letter_backoff,

@@ -47,13 +47,13 @@ from events.payload_crypto import (
     payload_aad,
 )
 from events.services.group_commit import GroupCommitter
-from events.services.streams import stream_counter_lock
 from events.sql import APPEND_BATCH, CLASSIFY_BATCH, INSERT_REJECTIONS, SELECT_HEAD
-from events.streams import StreamKind
 from schemas.registry import schema_failures
 from sequencer_project.db import availability
 from sequencer_project.db.instrumentation import timed_transaction
 from sequencer_project.metrics import INGEST_GROUP_REQUESTS, TALLY
+from streams.counters import stream_counter_lock
+from streams.kinds import StreamKind
 
 logger = logging.getLogger(__name__)
 

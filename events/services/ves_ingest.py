@@ -30,11 +30,11 @@ import orjson
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
-from events.services.streams import stream_counter_lock
 from events.sql import CLASSIFY_VES_BATCH, INSERT_VES_BATCH
-from events.streams import StreamKind
 from events.ves_envelopes import PreparedVesEvent, VesReason
 from schemas.registry import SchemaFailure, schema_failures
+from streams.counters import stream_counter_lock
+from streams.kinds import StreamKind
 from tenants.selectors import AgentKeyProblem, AgentKeyRecord, agent_keys_get
 from ves.hashes import receipt_hash
 from ves.signing import public_key_from_seed, sign, verify

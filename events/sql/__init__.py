@@ -2,8 +2,6 @@
 
 from sequencer_project.db.sql import load_sql
 
-LOCK_COUNTER = load_sql(__file__, "lock_counter.sql")
-CREATE_STREAM = load_sql(__file__, "create_stream.sql")
 CLASSIFY_BATCH = load_sql(__file__, "classify_batch.sql")
 APPEND_BATCH = load_sql(__file__, "append_batch.sql")
 INSERT_REJECTIONS = load_sql(__file__, "insert_rejections.sql")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from payments.hashing import ASSET_ALIASES, ASSETS, NETWORKS
-from payments.intents import _LIMITS as TEXT_LIMITS
+from payments.intent_requests import _LIMITS as TEXT_LIMITS
 from payments.models import BatchStatus, IntentStatus
 from sequencer_project.api.openapi import (
     ANY,

@@ -11,7 +11,6 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from events.api.views import read_json_body
 from payments import errors
 from payments.api import openapi as shapes
 from payments.api.serializers import (
@@ -24,7 +23,7 @@ from payments.api.serializers import (
     submitted_output,
 )
 from payments.hashing import ASSETS, NETWORKS, canonical_asset
-from payments.intents import parse_payment_request
+from payments.intent_requests import parse_payment_request
 from payments.selectors import (
     INTENT_STATUSES,
     IntentFilters,
@@ -37,6 +36,7 @@ from payments.selectors import (
 from payments.services.batches import BatchKey, batch_create_manual
 from payments.services.intents import payment_intent_submit
 from payments.services.settlement import batch_settle_record
+from sequencer_project.api.body import read_json_body
 from sequencer_project.api.errors import InvalidParameterError, SequencerError
 from sequencer_project.api.fields import Fields, json_object
 from sequencer_project.api.openapi import DATETIME, STRING, UUID, extra_problem, json_body, path_uuid, query

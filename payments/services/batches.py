@@ -21,13 +21,13 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 
-from events.streams import StreamKind
 from payments import errors
 from payments.hashing import NETWORKS, leaf_hash, state_root
 from payments.models import BatchStatus, IntentStatus, PaymentBatch, PaymentIntent
 from payments.services.settlement import batch_settle_enqueue_if_evm
 from sequencer_project import metrics
 from sequencer_project.db.locks import LockNamespace, advisory_xact_lock, stream_lock_key, try_advisory_xact_lock
+from streams.kinds import StreamKind
 from ves.legacy_merkle import build_tree
 
 logger = logging.getLogger(__name__)

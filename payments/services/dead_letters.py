@@ -13,8 +13,8 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services import audit_record
 from events.errors import DeadLetterClosedError, DeadLetterNotFoundError
-from events.services.audit import audit_record
 from payments.models import BatchStatus, PaymentBatch, SettlementDeadLetter, SettlementDeadLetterStatus
 from payments.services.settlement import batch_settle_enqueue
 

@@ -18,13 +18,13 @@ from typing import Any
 import orjson
 from django.db import connection, transaction
 
-from events.services.streams import stream_counter_lock
-from events.streams import StreamKind
 from payments import errors
-from payments.intents import PaymentRequest
+from payments.intent_requests import PaymentRequest
 from payments.models import NonceReservation
 from payments.sql import INSERT_INTENT, SELECT_INTENT_BY_IDEMPOTENCY
 from sequencer_project import metrics
+from streams.counters import stream_counter_lock
+from streams.kinds import StreamKind
 from tenants.selectors import agent_keys_get
 from ves.signing import verify
 

@@ -33,6 +33,7 @@ from payments.models import (
     SettlementDeadLetterStatus,
 )
 from sequencer_project import metrics
+from sequencer_project.celery import task_enqueue_on_commit
 
 if TYPE_CHECKING:
     from web3 import Web3
@@ -274,9 +275,7 @@ def batch_settlement_fail(*, batch_id: uuid.UUID, reason: str, attempts: int) ->
 def batch_settle_enqueue(*, batch_id: uuid.UUID) -> None:
     """Enqueue ``payments.batch_settle`` once the caller's transaction commits (never before:
     a worker must find the batch). Outside a transaction it is enqueued at once."""
-    from payments.tasks import batch_settle  # tasks import this module
-
-    transaction.on_commit(lambda: batch_settle.delay(str(batch_id)))
+    task_enqueue_on_commit("payments.batch_settle", str(batch_id))
 
 
 def batch_settle_enqueue_if_evm(*, batch_id: uuid.UUID) -> None:

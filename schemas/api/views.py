@@ -8,7 +8,6 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from events.api.views import read_json_body
 from schemas import errors
 from schemas.api import openapi as shapes
 from schemas.api.serializers import registered_output, schema_output, schemas_output
@@ -25,6 +24,7 @@ from schemas.selectors import (
     tenant_mode_override_get,
 )
 from schemas.services import schema_delete, schema_register, schema_status_set, validation_mode_set
+from sequencer_project.api.body import read_json_body
 from sequencer_project.api.fields import Fields, invalid_request, json_object
 from sequencer_project.api.openapi import UUID, json_body, path_param, path_uuid, query
 from sequencer_project.api.principal import Permission

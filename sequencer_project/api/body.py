@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
+from rest_framework.request import Request
 
-from events import errors
-from sequencer_project.api.errors import UnsupportedMediaTypeError
+from sequencer_project.api.errors import BodyTooLargeError, UnsupportedMediaTypeError
 from sequencer_project.api.parsers import loads
 
 
@@ -31,8 +31,23 @@ def parse_json_body(
     except ValueError:
         declared = 0
     if declared > limit:
-        raise errors.BodyTooLargeError(f"The body is {declared} bytes; the limit is {limit}.", limit=limit)
+        raise BodyTooLargeError(f"The body is {declared} bytes; the limit is {limit}.", limit=limit)
     body = read(limit + 1)
     if len(body) > limit:
-        raise errors.BodyTooLargeError(f"The body is {len(body)} bytes; the limit is {limit}.", limit=limit)
+        raise BodyTooLargeError(f"The body is {len(body)} bytes; the limit is {limit}.", limit=limit)
     return loads(body, allow_nul=allow_nul)
+
+
+def read_json_body(request: Request, *, allow_nul: bool = False) -> object:
+    """Read and parse a JSON body, refusing oversize bodies before reading them.
+
+    The generic JSON limits (depth, NUL; ``sequencer_project.api.parsers.loads``) apply;
+    ``allow_nul`` is for the ingest endpoints only (event payloads holding NUL are rejected
+    per event there).
+    """
+    return parse_json_body(
+        request.content_type or "",
+        request.META.get("CONTENT_LENGTH"),
+        lambda _limit: request.body,  # Django reads it whole; the declared length was checked first
+        allow_nul=allow_nul,
+    )

@@ -98,6 +98,11 @@ class PayloadTooLargeError(SequencerError):
     title = "Payload too large"
 
 
+class BodyTooLargeError(PayloadTooLargeError):
+    code = "body_too_large"
+    title = "Request body too large"
+
+
 class AuthenticationRequiredError(SequencerError):
     code = "missing_auth"
     http_status = 401

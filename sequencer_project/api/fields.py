@@ -26,7 +26,7 @@ from uuid import UUID
 
 from sequencer_project.api.errors import InvalidFieldValueError, InvalidRequestError, SequencerError
 
-BIGINT_MAX = 2**63 - 1
+BIGINT_MAX = 2**63 - 1  # every integer parameter ends up compared with a bigint column
 
 # Ranges of the integer types the reference declares (serde refuses values outside them: 422).
 U32 = (0, 2**32 - 1)

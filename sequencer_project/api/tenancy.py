@@ -16,10 +16,9 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from sequencer_project.api import errors
-from sequencer_project.api.fields import parse_uuid_text
+from sequencer_project.api.fields import BIGINT_MAX, parse_uuid_text
 from sequencer_project.api.principal import Permission, Principal
 
-_BIGINT_MAX = 2**63 - 1  # every integer parameter ends up compared with a bigint column
 _ASCII_INT = re.compile(r"-?[0-9]{1,19}")
 _GUARDED_HOOKS = ("principal", "stream_for", "queried_stream", "visible")
 
@@ -94,7 +93,7 @@ def ascii_int(raw: str) -> int | None:
     return int(raw) if _ASCII_INT.fullmatch(raw) else None
 
 
-def path_int(raw: str, name: str, *, minimum: int = 0, maximum: int = _BIGINT_MAX) -> int:
+def path_int(raw: str, name: str, *, minimum: int = 0, maximum: int = BIGINT_MAX) -> int:
     """An integer path parameter in ``minimum..maximum`` (ASCII digits), else 400 ``invalid_parameter``."""
     value = ascii_int(raw)
     if value is None or not minimum <= value <= maximum:
@@ -139,6 +138,6 @@ def query_int(request: Request, name: str, *, default: int, minimum: int, maximu
         raise errors.InvalidParameterError(f"'{name}' must be at least {minimum}.", parameter=name)
     if maximum is not None and value > maximum:
         value = maximum
-    if value > _BIGINT_MAX:  # would fail in PostgreSQL as "bigint out of range" (a 500)
-        raise errors.InvalidParameterError(f"'{name}' must be at most {_BIGINT_MAX}.", parameter=name)
+    if value > BIGINT_MAX:  # would fail in PostgreSQL as "bigint out of range" (a 500)
+        raise errors.InvalidParameterError(f"'{name}' must be at most {BIGINT_MAX}.", parameter=name)
     return value

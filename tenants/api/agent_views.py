@@ -21,9 +21,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from events.api.views import read_json_body
-from events.errors import InvalidFieldError
-from sequencer_project.api.errors import InvalidParameterError, InvalidRequestError
+from sequencer_project.api.body import read_json_body
+from sequencer_project.api.errors import InvalidFieldError, InvalidParameterError, InvalidRequestError
 from sequencer_project.api.fields import invalid_field_value, invalid_request
 from sequencer_project.api.openapi import extra_problem, json_body, path_param, path_uuid
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid
@@ -39,7 +38,7 @@ from tenants.errors import (
     TenantIdNotAllowedError,
 )
 from tenants.key_scope import RequestedScope, agent_access_check, api_key_scope_narrow
-from tenants.selectors import agent_keys_list, tenant_get
+from tenants.selectors import agent_api_key_list, tenant_get
 from tenants.services import agent_register, api_key_create, api_key_revoke
 from ves.rfc3339 import parse_rfc3339
 
@@ -196,7 +195,7 @@ class _AgentApi(TenantApiMixin):
         """The agent's tenant and keys; 403 for other callers, 404 when the agent has no key."""
         principal = self.principal
         agent_access_check(principal, agent_id)
-        keys = agent_keys_list(agent_id=agent_id, tenant_id=None if principal.is_superadmin else principal.tenant_id)
+        keys = agent_api_key_list(agent_id=agent_id, tenant_id=None if principal.is_superadmin else principal.tenant_id)
         if not keys:
             if principal.tenant_id is not None and principal.can_admin:
                 return principal.tenant_id, []

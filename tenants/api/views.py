@@ -10,8 +10,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from events.api.views import read_json_body
-from events.services.audit import api_actor, audit_record
+from audit.services import api_actor, audit_record
+from sequencer_project.api.body import read_json_body
 from sequencer_project.api.errors import InvalidRequestError
 from sequencer_project.api.fields import parse_uuid_text
 from sequencer_project.api.openapi import UUID, json_body, path_param, path_uuid, query
@@ -20,7 +20,7 @@ from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, path_int, 
 from tenants.api import openapi as shapes
 from tenants.api.serializers import KEY_ALGORITHM_NAMES, SUPPORTED_KEY_ALGORITHMS, agent_key_output
 from tenants.errors import InvalidPublicKeyError, UnsupportedKeyAlgorithmError
-from tenants.selectors import agent_key_list
+from tenants.selectors import agent_signing_key_list
 from tenants.services import agent_key_register, agent_key_revoke
 from ves.rfc3339 import parse_rfc3339
 
@@ -165,7 +165,7 @@ class AgentKeyListApi(TenantApiMixin):
         agent = parse_uuid(agent_id, "agent_id")
         tenant_id = query_uuid(request, "tenant_id")
         self.principal.check_tenant(tenant_id, Permission.READ)
-        keys = agent_key_list(tenant_id=tenant_id, agent_id=agent)
+        keys = agent_signing_key_list(tenant_id=tenant_id, agent_id=agent)
         return Response(
             {"tenantId": tenant_id, "agentId": agent, "keys": [agent_key_output(k) for k in keys], "count": len(keys)}
         )

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ["sequencer_project", "tenants", "events", "commitments", "payments", "schemas"]
+APPS = ["sequencer_project", "tenants", "events", "commitments", "payments", "schemas", "streams", "audit"]
 SQL_LITERAL = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\s", re.IGNORECASE)
 # Trivial one-liners allowed outside sql/ (STYLE.md rule 20): probes and lock helpers.
 ALLOWED_INLINE_SQL = {

@@ -18,7 +18,8 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from events.models import AuditLogEntry, DeadLetterStatus, ProjectionDeadLetter
+from audit.models import AuditLogEntry
+from events.models import DeadLetterStatus, ProjectionDeadLetter
 from events.projections.entity_state import ENTITY_STATE
 from events.services.projections import projection_advance
 from tenants.models import ApiKey
@@ -112,7 +113,7 @@ def test_an_operator_logs_in_revokes_a_key_and_retries_a_dead_letter(
     page.goto(f"{base}/admin/event-store/rejected/?tenant_id={owner.tenant_id}")
     assert "duplicate" in page.inner_text("#result_list").lower()
     _shot(page, "admin-rejected-events")
-    page.goto(f"{base}/admin/events/auditlogentry/")
+    page.goto(f"{base}/admin/audit/auditlogentry/")
     assert "dead_letter.retry" in page.inner_text("#result_list")
     _shot(page, "admin-audit-log")
     page.close()

@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 
 from commitments.lag import read_published_lag
 from commitments.selectors import commitment_list
-from events.streams import StreamKind
+from streams.kinds import StreamKind
 from tests.commitments.helpers import ingest_ves_case
 from tests.sequencer_project.ops_helpers import ROOT, child_database_url
 from tests.ves.ves_case_vectors import CASES

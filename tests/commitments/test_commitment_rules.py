@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from commitments.selectors import commitment_last
 from commitments.services.commitments import commitment_create, commitment_seal_next
-from events.streams import StreamKind
+from streams.kinds import StreamKind
 from tests.commitments.helpers import create, ingest_ves_case, post_json
 from tests.conftest import IngestPoster, Persona, legacy_event
 from tests.ves.ves_case_vectors import CASES

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from commitments.selectors import leaf_hashes
-from events.streams import StreamKind
+from streams.kinds import StreamKind
 from tests.conftest import legacy_event
 from tests.events.ves_helpers import Agent, post_ves, register_key
 from ves import legacy_merkle

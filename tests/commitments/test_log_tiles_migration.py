@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from commitments.transparency import log_open
-from events.streams import StreamKind
+from streams.kinds import StreamKind
 from ves import rfc6962
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from commitments.transparency import PostgresTileStore, log_open
-from events.streams import StreamKind
+from streams.kinds import StreamKind
 from tests.commitments.helpers import create, ingest_ves_case
 from tests.ves.ves_case_vectors import CASES
 from ves import rfc6962

@@ -19,7 +19,7 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from commitments.services.commitments import commitment_seal_next
-from events.streams import StreamKind
+from streams.kinds import StreamKind
 from tests.commitments.helpers import create, ingest_ves_case, post_json
 from tests.conftest import IngestPoster, Persona, api_client, legacy_event
 from tests.ves.ves_case_vectors import CASES

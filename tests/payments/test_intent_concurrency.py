@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from payments import errors
-from payments.intents import parse_payment_request
+from payments.intent_requests import parse_payment_request
 from payments.models import PaymentIntent
 from payments.services.intents import payment_intent_submit
 from tests.conftest import Persona

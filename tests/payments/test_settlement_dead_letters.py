@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from web3 import Web3
 
-from events.models import AuditLogEntry
+from audit.models import AuditLogEntry
 from payments import evm
 from payments.models import (
     AttemptOutcome,

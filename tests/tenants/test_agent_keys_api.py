@@ -99,7 +99,7 @@ def test_revoking_an_unknown_key_is_not_found(owner: Persona) -> None:
 
 
 def test_registering_and_revoking_through_the_api_is_audited(owner: Persona) -> None:
-    from events.models import AuditLogEntry
+    from audit.models import AuditLogEntry
 
     agent = uuid.uuid4()
     body = {"tenantId": str(owner.tenant_id), "agentId": str(agent), "keyId": 3, "publicKey": "22" * 32}

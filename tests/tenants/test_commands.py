@@ -83,7 +83,7 @@ def test_create_api_key_refuses_bad_input(args: tuple[str, ...]) -> None:
 def test_create_demo_staff_prints_a_working_password_and_resets_it_on_rerun() -> None:
     from django.contrib.auth import authenticate
 
-    from events.models import AuditLogEntry
+    from audit.models import AuditLogEntry
 
     first = _run("create_demo_staff", "--username", "demo-ops")
     second = _run("create_demo_staff", "--username", "demo-ops")

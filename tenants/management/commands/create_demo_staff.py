@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from events.services.audit import audit_record
+from audit.services import audit_record
 
 
 class Command(BaseCommand):

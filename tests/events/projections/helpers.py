@@ -9,7 +9,7 @@ from django.db import connection
 
 from events.projections.entity_state import EntityStateProjection
 from events.projections.registry import ProjectionEvent
-from events.streams import StreamKind
+from streams.kinds import StreamKind
 from tests.conftest import IngestPoster, Persona, legacy_event
 
 

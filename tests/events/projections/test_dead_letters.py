@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from audit.models import AuditLogEntry
 from events.errors import DeadLetterClosedError
-from events.models import AuditLogEntry, DeadLetterStatus, ProjectionDeadLetter
+from events.models import DeadLetterStatus, ProjectionDeadLetter
 from events.projections.selectors import dead_letter_open_count
 from events.services.dead_letters import dead_letter_discard, dead_letter_retry, dead_letter_retry_due
 from events.services.projections import dead_letter_backoff, projection_advance

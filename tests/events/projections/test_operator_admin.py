@@ -7,7 +7,8 @@ import uuid
 import pytest
 from django.test import Client
 
-from events.models import AuditLogEntry, DeadLetterStatus, ProjectionDeadLetter
+from audit.models import AuditLogEntry
+from events.models import DeadLetterStatus, ProjectionDeadLetter
 from events.projections.entity_state import ENTITY_STATE
 from events.services.projections import projection_advance
 from tenants.models import AgentSigningKey, ApiKey
@@ -154,4 +155,4 @@ def test_dead_letters_are_retried_and_discarded_in_bulk(
     }
     actors = set(AuditLogEntry.objects.filter(target_type="dead_letter").values_list("actor", flat=True))
     assert actors == {"admin:operator"}
-    assert staff_client.get("/admin/events/auditlogentry/").status_code == 200
+    assert staff_client.get("/admin/audit/auditlogentry/").status_code == 200

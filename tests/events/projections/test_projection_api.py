@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 from rest_framework.test import APIClient
 
-from events.models import AuditLogEntry, DeadLetterStatus, ProjectionDeadLetter
+from audit.models import AuditLogEntry
+from events.models import DeadLetterStatus, ProjectionDeadLetter
 from events.projections.entity_state import ENTITY_STATE
 from events.projections.registry import projection_register, projection_unregister
 from events.services.projections import projection_advance

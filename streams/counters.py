@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from events.sql import CREATE_STREAM, LOCK_COUNTER
+from streams.sql import CREATE_STREAM, LOCK_COUNTER
 
 
 def stream_counter_lock(cursor: Any, stream: dict[str, Any]) -> int:

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db import transaction
 
-from events.models import AuditLogEntry
+from audit.models import AuditLogEntry
 from sequencer_project.api.principal import Principal
 
 

@@ -1,0 +1,1 @@
+"""The operator audit log: who changed what, and when (one row per operator action)."""

@@ -1,0 +1,6 @@
+"""Streams: the gap-free sequence spaces every sequencing path shares (ADR 0001).
+
+``streams.kinds`` names the kinds; ``streams.counters`` locks a stream's counter row. Both
+ingest paths (``events``) and x402 payments (``payments``) sequence through them, so neither
+app reaches into the other for its numbers.
+"""
