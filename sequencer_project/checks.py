@@ -6,11 +6,11 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
 
-_NON_PRODUCTION = {"", "local", "dev", "development", "test", "testing", "ci", "staging"}
+from sequencer_project import environments
 
 
 def is_production() -> bool:
-    return settings.SEQUENCER_ENV.lower() not in _NON_PRODUCTION
+    return environments.is_production(settings.SEQUENCER_ENV)
 
 
 @register()
