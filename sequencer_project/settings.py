@@ -6,7 +6,7 @@ accepted for secrets (django-environ's file-aware reader).
 
 Each setting is declared once, in the section of its subject. Rules that tie settings
 together are system checks (``sequencer_project/checks.py``, ids ``sequencer.E0NN``), run by
-``manage.py check`` and at every server start.
+``manage.py check``, ``migrate`` (so ``make run``) and ``runserver``.
 """
 
 import os
