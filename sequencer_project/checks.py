@@ -13,10 +13,9 @@ from django.core.checks import CheckMessage, Error, register
 from django.core.checks import Warning as CheckWarning
 
 from sequencer_project import environments
+from sequencer_project.evm_client import IN_PROCESS_URL
 from ves.checkpoint import CheckpointError, checkpoint_origin
 
-# The in-process py-evm chain (anchoring and x402 settlement): development and tests only.
-IN_PROCESS_CHAIN_URL = "eth-tester://"
 X402_SETTLEMENT_BACKENDS = ("record", "evm")
 
 
@@ -145,12 +144,12 @@ def check_chain_settings(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
             ("ANCHOR_RPC_URL", settings.ANCHOR_RPC_URL, True),
             ("X402_EVM_RPC_URL", settings.X402_EVM_RPC_URL, backend == "evm"),
         )
-        if used and url == IN_PROCESS_CHAIN_URL
+        if used and url == IN_PROCESS_URL
     ]
     if in_process and is_production():
         errors.append(
             Error(
-                f"{' and '.join(in_process)}: the in-process chain ({IN_PROCESS_CHAIN_URL}) forgets every "
+                f"{' and '.join(in_process)}: the in-process chain ({IN_PROCESS_URL}) forgets every "
                 "transaction when the process exits; it is for development and tests only.",
                 id="sequencer.E037",
             )
