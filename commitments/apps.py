@@ -6,7 +6,7 @@ class CommitmentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from commitments.anchoring import anchor_service_health
+        from commitments.anchor_chain import anchor_service_health
         from commitments.lag import read_published_lag
         from sequencer_project import metrics
         from sequencer_project.health_detailed import register_component_check

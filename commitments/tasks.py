@@ -14,7 +14,7 @@ import uuid
 from celery import shared_task
 from django.conf import settings
 
-from commitments.anchoring import anchoring_configured
+from commitments.anchor_chain import anchoring_configured
 from commitments.lag import publish_lag
 from commitments.selectors import commitment_lag, pending_streams
 from commitments.services.anchoring import commitment_anchor

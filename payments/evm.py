@@ -8,7 +8,8 @@ without changing the format. Anyone can verify a batch by reading the transactio
 decoding its input (:func:`decode_settlement`).
 
 ``X402_EVM_RPC_URL=eth-tester://`` selects an in-process chain (eth-tester + py-evm), one per
-process, used by tests and local runs; anything else is an HTTP JSON-RPC endpoint.
+process, used by tests and local runs; anything else is an HTTP JSON-RPC endpoint. Connections
+and calls go through the shared web3 client (``sequencer_project/evm_client.py``).
 """
 
 from __future__ import annotations
@@ -20,20 +21,19 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 
-from sequencer_project.resilience import CircuitOpenError, get_breaker
+# Re-exported: the settlement service, tasks and load tests name them payments.evm.*.
+from sequencer_project.evm_client import IN_PROCESS_URL as IN_PROCESS_URL
+from sequencer_project.evm_client import ChainUnavailableError as ChainUnavailableError
+from sequencer_project.evm_client import rpc_call, rpc_send, web3_connect
+from sequencer_project.resilience import CircuitBreaker, get_breaker
 
 if TYPE_CHECKING:
     from web3 import Web3
 
 # web3 and the eth-* libraries are imported inside the functions: importing web3 takes seconds,
 # and this module sits on the URLconf's import path (views → settlement service).
-IN_PROCESS_URL = "eth-tester://"
 SIGNATURE = "settleBatch(bytes16,bytes32,bytes32,uint64,uint64,uint64,(string,uint256,uint64)[])"
 _TYPES = ["bytes16", "bytes32", "bytes32", "uint64", "uint64", "uint64", "(string,uint256,uint64)[]"]
-
-
-class ChainUnavailableError(Exception):
-    """The RPC endpoint could not be reached or refused the call; retry later."""
 
 
 class NonceUsedError(ChainUnavailableError):
@@ -110,44 +110,19 @@ def decode_settlement(data: bytes) -> Settlement:
     )
 
 
-@functools.cache
-def _in_process_chain() -> Web3:
-    from web3 import EthereumTesterProvider, Web3
-
-    return Web3(EthereumTesterProvider())
-
-
 def chain() -> Web3:
     """The configured chain connection (no network I/O here)."""
-    from web3 import Web3
-
-    url = settings.X402_EVM_RPC_URL
-    if url == IN_PROCESS_URL:
-        return _in_process_chain()
-    return Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": settings.X402_EVM_RPC_TIMEOUT_SECONDS}))
+    return web3_connect(settings.X402_EVM_RPC_URL, timeout_seconds=settings.X402_EVM_RPC_TIMEOUT_SECONDS)
 
 
 def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """One JSON-RPC call through the ``x402_chain`` circuit breaker (visible in health/metrics).
+    """One JSON-RPC call through the ``x402_chain`` circuit breaker, tried once: the settle task
+    retries with backoff (:class:`ChainUnavailableError`) and replaces by nonce."""
+    return rpc_call(fn, *args, breaker=_breaker(), **kwargs)
 
-    Unreachable or refusing chains count as failures; once the breaker opens, calls fail fast
-    with :class:`ChainUnavailableError` (the settle task retries with backoff) until it half-opens.
-    """
-    from web3.exceptions import TimeExhausted, TransactionNotFound, Web3Exception
 
-    def attempt() -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (OSError, Web3Exception) as exc:
-            if isinstance(exc, TimeExhausted | TransactionNotFound):  # answers, not outages
-                raise
-            raise ChainUnavailableError(f"{type(exc).__name__}: {exc}") from exc
-
-    breaker = get_breaker("x402_chain", failure_threshold=5, reset_timeout=30.0)
-    try:
-        return breaker.call(attempt, failure_types=(ChainUnavailableError,))
-    except CircuitOpenError as exc:
-        raise ChainUnavailableError(str(exc)) from exc
+def _breaker() -> CircuitBreaker:
+    return get_breaker("x402_chain", failure_threshold=5, reset_timeout=30.0)
 
 
 def send(w3: Web3, data: bytes, *, nonce: int | None = None, min_fee: int = 0, min_tip: int = 0) -> SentTransaction:
@@ -174,13 +149,13 @@ def send(w3: Web3, data: bytes, *, nonce: int | None = None, min_fee: int = 0, m
     try:
         tx["gas"] = int(_call(w3.eth.estimate_gas, tx))
         signed = account.sign_transaction(tx)
-        tx_hash = _call(w3.eth.send_raw_transaction, signed.raw_transaction)
+        tx_hash = rpc_send(w3, signed.raw_transaction, breaker=_breaker())
     except Exception as exc:
         # The in-process chain raises eth_utils' ValidationError, RPC nodes an error response.
         if any(words in str(exc).lower() for words in _NONCE_USED):
             raise NonceUsedError(f"nonce {nonce}: {exc}") from exc
         raise
-    return SentTransaction("0x" + bytes(tx_hash).hex(), nonce, fee, tip)
+    return SentTransaction("0x" + tx_hash.hex(), nonce, fee, tip)
 
 
 def mined(w3: Web3, tx_hash: str, *, timeout: float) -> MinedTransaction | None:

@@ -1,16 +1,26 @@
-"""Cross-setting invariants as Django system checks (ids are stable: ``sequencer.E00N``)."""
+"""Cross-setting invariants as Django system checks (ids are stable: ``sequencer.E0NN``).
+
+They run with ``manage.py check``, ``migrate`` (so ``make run``) and ``runserver``; the ids are
+listed in docs/operations.md. Checks of one app's own settings live in that app's ``apps.py``
+(``events.E101``-``E103`` for payload encryption, ``schemas.E001``).
+"""
 
 import uuid
 from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
+from django.core.checks import Warning as CheckWarning
 
-_NON_PRODUCTION = {"", "local", "dev", "development", "test", "testing", "ci", "staging"}
+from sequencer_project import environments
+from sequencer_project.evm_client import IN_PROCESS_URL
+from ves.checkpoint import CheckpointError, checkpoint_origin
+
+X402_SETTLEMENT_BACKENDS = ("record", "evm")
 
 
 def is_production() -> bool:
-    return settings.SEQUENCER_ENV.lower() not in _NON_PRODUCTION
+    return environments.is_production(settings.SEQUENCER_ENV)
 
 
 @register()
@@ -42,29 +52,114 @@ def check_settings(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     if settings.MAX_EVENTS_PER_BATCH < 1 or settings.MAX_EVENT_PAYLOAD_SIZE < 1:
         errors.append(Error("Ingest limits must be positive.", id="sequencer.E007"))
     errors.extend(_ves_errors())
+    errors.extend(_limit_errors())
     return errors
+
+
+def _is_hex_bytes(value: str, size: int) -> bool:
+    """``value`` is ``size`` bytes of hex, with or without a ``0x`` prefix."""
+    try:
+        return len(bytes.fromhex(value.removeprefix("0x"))) == size
+    except ValueError:
+        return False
 
 
 def _ves_errors() -> list[CheckMessage]:
     errors: list[CheckMessage] = []
-    seed = settings.VES_SEQUENCER_SIGNING_KEY.removeprefix("0x")
-    try:
-        valid_seed = not seed or len(bytes.fromhex(seed)) == 32
-    except ValueError:
-        valid_seed = False
-    if not valid_seed:
+    seed = settings.VES_SEQUENCER_SIGNING_KEY
+    if seed and not _is_hex_bytes(seed, 32):
         errors.append(Error("VES_SEQUENCER_SIGNING_KEY must be 32 bytes of hex.", id="sequencer.E008"))
     try:
         uuid.UUID(settings.VES_SEQUENCER_ID)
     except ValueError:
         errors.append(Error("VES_SEQUENCER_ID must be a UUID.", id="sequencer.E009"))
+    try:
+        checkpoint_origin(
+            sequencer=settings.CHECKPOINT_SEQUENCER_NAME, tenant_id=uuid.UUID(int=0), store_id=uuid.UUID(int=0)
+        )
+    except CheckpointError as exc:
+        errors.append(Error(f"CHECKPOINT_SEQUENCER_NAME: {exc}.", id="sequencer.E013"))
     return errors
 
 
-# --- Operations (issue 8) --------------------------------------------------------------------
+def _limit_errors() -> list[CheckMessage]:
+    """Time limits and pool sizes that only work in one order."""
+    errors: list[CheckMessage] = []
+    if settings.CELERY_TASK_SOFT_TIME_LIMIT >= settings.CELERY_TASK_TIME_LIMIT:
+        errors.append(
+            Error(
+                "CELERY_TASK_SOFT_TIME_LIMIT must be below CELERY_TASK_TIME_LIMIT, or tasks are killed "
+                "without the chance to clean up.",
+                id="sequencer.E010",
+            )
+        )
+    if settings.PROJECTION_RUN_BUDGET_SECONDS >= settings.PROJECTION_RUN_SOFT_TIME_LIMIT:
+        errors.append(
+            Error(
+                "PROJECTION_RUN_BUDGET_SECONDS must be below PROJECTION_RUN_SOFT_TIME_LIMIT, or a run is "
+                "interrupted mid-batch instead of stopping between batches.",
+                id="sequencer.E011",
+            )
+        )
+    if not 1 <= settings.DB_POOL_MIN_SIZE <= settings.DB_POOL_MAX_SIZE:
+        errors.append(Error("DB_POOL_MIN_SIZE must be >= 1 and <= DB_POOL_MAX_SIZE.", id="sequencer.E012"))
+    return errors
+
+
+@register()
+def check_chain_settings(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """Anchoring (``ANCHOR_*``) and x402 settlement (``X402_*``) are configured whole or not at all."""
+    errors: list[CheckMessage] = []
+    backend = settings.X402_SETTLEMENT_BACKEND
+    if backend not in X402_SETTLEMENT_BACKENDS:
+        errors.append(Error(f"X402_SETTLEMENT_BACKEND={backend!r}: use 'record' or 'evm'.", id="sequencer.E030"))
+    if backend == "evm":
+        if not _is_hex_bytes(settings.X402_SETTLEMENT_PRIVATE_KEY, 32):
+            errors.append(
+                Error(
+                    "X402_SETTLEMENT_BACKEND=evm needs X402_SETTLEMENT_PRIVATE_KEY (32 bytes of hex).",
+                    id="sequencer.E031",
+                )
+            )
+        if not _is_hex_bytes(settings.X402_SETTLEMENT_ADDRESS, 20):
+            errors.append(Error("X402_SETTLEMENT_ADDRESS must be a 20-byte hex address.", id="sequencer.E032"))
+        if not settings.X402_EVM_RPC_URL:
+            errors.append(Error("X402_SETTLEMENT_BACKEND=evm needs X402_EVM_RPC_URL.", id="sequencer.E033"))
+    anchoring = (settings.ANCHOR_RPC_URL, settings.ANCHOR_PRIVATE_KEY)
+    if any(anchoring) and not all(anchoring):
+        errors.append(
+            Error(
+                "ANCHOR_RPC_URL and ANCHOR_PRIVATE_KEY are set together or not at all; with one alone "
+                "anchoring is silently off (503 anchoring_unconfigured).",
+                id="sequencer.E034",
+            )
+        )
+    if settings.ANCHOR_PRIVATE_KEY and not _is_hex_bytes(settings.ANCHOR_PRIVATE_KEY, 32):
+        errors.append(Error("ANCHOR_PRIVATE_KEY must be 32 bytes of hex.", id="sequencer.E035"))
+    if all(anchoring) and not _is_hex_bytes(settings.ANCHOR_TO_ADDRESS, 20):
+        errors.append(Error("ANCHOR_TO_ADDRESS must be a 20-byte hex address.", id="sequencer.E036"))
+    in_process = [
+        name
+        for name, url, used in (
+            ("ANCHOR_RPC_URL", settings.ANCHOR_RPC_URL, True),
+            ("X402_EVM_RPC_URL", settings.X402_EVM_RPC_URL, backend == "evm"),
+        )
+        if used and url == IN_PROCESS_URL
+    ]
+    if in_process and is_production():
+        errors.append(
+            Error(
+                f"{' and '.join(in_process)}: the in-process chain ({IN_PROCESS_URL}) forgets every "
+                "transaction when the process exits; it is for development and tests only.",
+                id="sequencer.E037",
+            )
+        )
+    return errors
+
+
 @register()
 def check_operations_settings(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
-    from django.core.checks import Warning as CheckWarning
+    """Logs, rate limits, the Redis breaker and HSTS (docs/operations.md)."""
 
     messages: list[CheckMessage] = []
     if settings.LOG_FORMAT not in ("plain", "json"):

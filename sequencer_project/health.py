@@ -32,13 +32,18 @@ def health(request: HttpRequest) -> HttpResponse:
     )
 
 
+def database_ping() -> None:
+    """``SELECT 1`` on the default database; ``DatabaseError`` when it does not answer."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
 @require_GET
 def ready(request: HttpRequest) -> HttpResponse:
     started = time.perf_counter()
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
+        database_ping()
     except DatabaseError as exc:
         database_unreachable_observed(exc)
         return problem_response(DatabaseUnavailableError("The database did not answer the readiness probe."))

@@ -37,7 +37,7 @@ from rest_framework.views import APIView
 from sequencer_project.api.openapi import DATETIME, FREE_OBJECT, INTEGER, STRING, array, obj
 from sequencer_project.api.permissions import IsAdminPrincipal
 from sequencer_project.api.timestamps import chrono_rfc3339
-from sequencer_project.health import SERVICE_NAME, SERVICE_VERSION
+from sequencer_project.health import SERVICE_NAME, SERVICE_VERSION, database_ping
 from sequencer_project.metrics import gauge_providers
 from sequencer_project.metrics_export import celery_queue_depths
 from sequencer_project.redis_client import REDIS_UNAVAILABLE, guarded
@@ -70,9 +70,7 @@ def check_database() -> dict[str, Any]:
     """The reference's ``ComponentStatus``: whole milliseconds, as Rust's ``as_millis``."""
     started = time.perf_counter()
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
+        database_ping()
     except DatabaseError as exc:
         return {
             "name": "postgresql",

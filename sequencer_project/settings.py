@@ -3,6 +3,10 @@
 There is one settings module; environments differ only by their variables. Required
 values have no defaults and raise at import when missing. ``NAME_FILE`` variants are
 accepted for secrets (django-environ's file-aware reader).
+
+Each setting is declared once, in the section of its subject. Rules that tie settings
+together are system checks (``sequencer_project/checks.py``, ids ``sequencer.E0NN``), run by
+``manage.py check``, ``migrate`` (so ``make run``) and ``runserver``.
 """
 
 import os
@@ -10,6 +14,8 @@ from pathlib import Path
 
 import django_stubs_ext
 import environ
+
+from sequencer_project.environments import is_production
 
 django_stubs_ext.monkeypatch()
 
@@ -26,10 +32,13 @@ if _dotenv:
 SECRET_KEY: str = env.str("SECRET_KEY")
 DEBUG: bool = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+# Names outside sequencer_project/environments.py's short list are production.
 SEQUENCER_ENV: str = env.str("SEQUENCER_ENV", default="development")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with the operator site: keyset pages for composite-key tables
+    # (docs/projections.md).
+    "sequencer_project.admin_site.SequencerAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -43,12 +52,21 @@ INSTALLED_APPS = [
     "events.apps.EventsConfig",
     "commitments.apps.CommitmentsConfig",
     "payments.apps.PaymentsConfig",
+    "schemas.apps.SchemasConfig",
+    # /api/schema/ and the /api/docs/ page (docs/api.md, ADR 0009); Swagger UI comes from the
+    # sidecar package, served by WhiteNoise, so the page needs no CDN.
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
+# The admin's request path. django-prometheus' middleware stands first and last (NetBox's way).
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "sequencer_project.api.compression.LargeResponseGZipMiddleware",
     "sequencer_project.api.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # The admin's CSS/JS, from the app finders (WHITENOISE_USE_FINDERS): no collectstatic needed.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -56,8 +74,22 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "sequencer_project.api.middleware.ApiProblemMiddleware",
+    "sequencer_project.api.operations.OperationsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+# The API's own request path (sequencer_project/api_handler.py): API, probe and metrics paths
+# skip sessions, CSRF, auth, messages, static files and django-prometheus; OperationsMiddleware
+# is their one metrics layer (api_requests_total, ingest_*).
+API_MIDDLEWARE = [
+    "sequencer_project.api.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "sequencer_project.api.compression.LargeResponseGZipMiddleware",
+    "sequencer_project.api.middleware.ApiProblemMiddleware",
+    "sequencer_project.api.operations.OperationsMiddleware",
+]
+# Responses of at least GZIP_MIN_BYTES are compressed when the client accepts gzip.
+GZIP_MIN_BYTES: int = env.int("GZIP_MIN_BYTES", default=1024)
 
 ROOT_URLCONF = "sequencer_project.urls"
 WSGI_APPLICATION = "sequencer_project.wsgi.application"
@@ -125,9 +157,22 @@ if env.bool("DB_POOL_ENABLED", default=True):
     _database["CONN_MAX_AGE"] = 0
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Optional read replica for query endpoints; reads fall back to the primary when it fails.
+DATABASE_READ_URL: str = env.str("DATABASE_READ_URL", default="")
+if DATABASE_READ_URL:
+    _replica = env.db_url_config(DATABASE_READ_URL, engine="django.db.backends.postgresql")
+    _replica["OPTIONS"] = dict(_database["OPTIONS"])
+    _replica["CONN_MAX_AGE"] = _database.get("CONN_MAX_AGE", 0)
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica
+DATABASE_ROUTERS = ["sequencer_project.db.routers.ReadReplicaRouter"]
 
 # --- Redis and Celery --------------------------------------------------------------------
 REDIS_URL: str = env.str("REDIS_URL")
+# Redis on the request path (rate limits, health): short timeouts and a circuit breaker.
+REDIS_SOCKET_TIMEOUT_MS: int = env.int("REDIS_SOCKET_TIMEOUT_MS", default=50)
+REDIS_BREAKER_FAILURES: int = env.int("REDIS_BREAKER_FAILURES", default=3)
+REDIS_BREAKER_RESET_SECONDS: float = env.float("REDIS_BREAKER_RESET_SECONDS", default=5.0)
 CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -148,266 +193,29 @@ CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {
     "events.projection_*": {"queue": "projections"},
     "payments.*": {"queue": "payments"},
 }
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# CELERY_BEAT_SCHEDULE is the last section: it schedules tasks at the intervals set below.
 
-# --- Authentication ----------------------------------------------------------------------
-AUTH_MODE: str = env.str("AUTH_MODE", default="required")
-BOOTSTRAP_ADMIN_API_KEY: str = env.str("BOOTSTRAP_ADMIN_API_KEY", default="")
-JWT_SECRET: str = env.str("JWT_SECRET", default="")
-JWT_ISSUER: str = env.str("JWT_ISSUER", default="stateset-sequencer")
-JWT_AUDIENCE: str = env.str("JWT_AUDIENCE", default="stateset-api")
-API_KEY_LAST_USED_INTERVAL_SECONDS: int = env.int("API_KEY_LAST_USED_INTERVAL_SECONDS", default=60)
-# Lifetime of a resolved API key in a process's cache; revocations reach every process within
-# HOT_CACHE_CHECK_SECONDS regardless (tenants/key_cache.py).
-API_KEY_CACHE_SECONDS: float = env.float("API_KEY_CACHE_SECONDS", default=1.0)
-CACHE_API_KEY_MAX: int = env.int("CACHE_API_KEY_MAX", default=10_000)
-
-# --- Ingest limits -----------------------------------------------------------------------
-MAX_BODY_SIZE_BYTES: int = env.int("MAX_BODY_SIZE_BYTES", default=10 * 1024 * 1024)
-MAX_EVENTS_PER_BATCH: int = env.int("MAX_EVENTS_PER_BATCH", default=1000)
-MAX_EVENT_PAYLOAD_SIZE: int = env.int("MAX_EVENT_PAYLOAD_SIZE", default=1024 * 1024)
-# Group commit (ADR 0014): concurrent legacy ingest requests for one stream in one web process
-# share a transaction of at most GROUP_COMMIT_MAX_EVENTS events. A leader waits up to
-# GROUP_COMMIT_MAX_WAIT_MS for more requests, and only while its stream is contended.
-GROUP_COMMIT_ENABLED: bool = env.bool("GROUP_COMMIT_ENABLED", default=True)
-# Append to a stream this process has written before in one autocommit statement from the head
-# it last saw (events/services/ingest.py); off = always lock, classify, insert (A/B runs).
-INGEST_OPTIMISTIC_APPEND: bool = env.bool("INGEST_OPTIMISTIC_APPEND", default=True)
-# gunicorn/granian serve POST /api/v1/events/ingest and GET /api/v1/head straight from WSGI, below
-# Django's and DRF's request layers (sequencer_project/api/wsgi_endpoint.py, ADR 0021); off = the
-# DRF views (A/B runs).
-API_WSGI_ENDPOINTS: bool = env.bool("API_WSGI_ENDPOINTS", default=True)
-GROUP_COMMIT_MAX_EVENTS: int = env.int("GROUP_COMMIT_MAX_EVENTS", default=1000)
-GROUP_COMMIT_MAX_WAIT_MS: float = env.float("GROUP_COMMIT_MAX_WAIT_MS", default=1.0)
-# Django reads request bodies up to this size; the ingest views enforce MAX_BODY_SIZE_BYTES.
-DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_SIZE_BYTES
-EVENT_PARTITIONS: int = 16  # fixed by migration events.0001; changing it needs a migration
-
-# --- VES receipts --------------------------------------------------------------------------
-# Hex Ed25519 seed (32 bytes) that signs receipt hashes; empty = receipts unsigned ("none").
-VES_SEQUENCER_SIGNING_KEY: str = env.str("VES_SEQUENCER_SIGNING_KEY", default="")
-# Stable identity of this sequencer in receipts; keep it fixed across restarts and nodes.
-VES_SEQUENCER_ID: str = env.str("VES_SEQUENCER_ID", default="7c9e6679-7425-40de-944b-e07fc1f90ae7")
-
-# --- Django REST framework ---------------------------------------------------------------
+# --- API (Django REST framework, OpenAPI) ------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["sequencer_project.api.authentication.CredentialAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["sequencer_project.api.permissions.IsPrincipal"],
+    "DEFAULT_THROTTLE_CLASSES": ["sequencer_project.api.throttling.RedisRateLimit"],
     "DEFAULT_RENDERER_CLASSES": ["sequencer_project.api.renderers.OrjsonRenderer"],
     "DEFAULT_PARSER_CLASSES": ["sequencer_project.api.parsers.OrjsonParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "sequencer_project.api.negotiation.SingleRendererNegotiation",
+    "DEFAULT_SCHEMA_CLASS": "sequencer_project.api.openapi.ProblemAutoSchema",
     "EXCEPTION_HANDLER": "sequencer_project.api.problems.problem_exception_handler",
     "UNAUTHENTICATED_USER": None,
     "UNAUTHENTICATED_TOKEN": None,
 }
-
-# --- Security headers --------------------------------------------------------------------
-SECURE_CONTENT_TYPE_NOSNIFF = True
-X_FRAME_OPTIONS = "DENY"
-SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE: bool = env.bool("SESSION_COOKIE_SECURE", default=False)
-CSRF_COOKIE_SECURE: bool = env.bool("CSRF_COOKIE_SECURE", default=False)
-
-# --- Observability -----------------------------------------------------------------------
-PROMETHEUS_EXPORT_MIGRATIONS = False
-LOG_LEVEL: str = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "sequencer_project.api.middleware.RequestIdLogFilter"}},
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-    },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]},
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-}
-
-# --- Internationalisation and static files -----------------------------------------------
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
-USE_I18N = False
-USE_TZ = True
-STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
-
-# =========================================================================================
-# --- Operations (issue 8): metrics, protection, logs, read replica ------------------------
-# Appended as one block so other branches' edits above merge cleanly. docs/operations.md.
-# =========================================================================================
-# Redis on the request path (rate limits, health): short timeouts and a circuit breaker.
-REDIS_SOCKET_TIMEOUT_MS: int = env.int("REDIS_SOCKET_TIMEOUT_MS", default=50)
-REDIS_BREAKER_FAILURES: int = env.int("REDIS_BREAKER_FAILURES", default=3)
-REDIS_BREAKER_RESET_SECONDS: float = env.float("REDIS_BREAKER_RESET_SECONDS", default=5.0)
-
 # Rate limits: per API key from its `rate_limit` column, per tenant from this (0 = off).
 RATE_LIMIT_PER_MINUTE: int = env.int("RATE_LIMIT_PER_MINUTE", default=0)
 RATE_LIMIT_WINDOW_SECONDS: int = env.int("RATE_LIMIT_WINDOW_SECONDS", default=60)
-REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["sequencer_project.api.throttling.RedisRateLimit"]
-
-# Responses of at least GZIP_MIN_BYTES are compressed when the client accepts gzip.
-GZIP_MIN_BYTES: int = env.int("GZIP_MIN_BYTES", default=1024)
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django_prometheus.middleware.PrometheusBeforeMiddleware") + 1,
-    "sequencer_project.api.compression.LargeResponseGZipMiddleware",
-)
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django_prometheus.middleware.PrometheusAfterMiddleware"),
-    "sequencer_project.api.operations.OperationsMiddleware",
-)
-# The API's own request path (sequencer_project/api_handler.py): API, probe and metrics paths
-# skip sessions, CSRF, auth, messages, static files and django-prometheus; OperationsMiddleware
-# is their one metrics layer (api_requests_total, ingest_*).
-API_MIDDLEWARE = [
-    "sequencer_project.api.middleware.RequestIdMiddleware",
-    "django.middleware.security.SecurityMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "sequencer_project.api.compression.LargeResponseGZipMiddleware",
-    "sequencer_project.api.middleware.ApiProblemMiddleware",
-    "sequencer_project.api.operations.OperationsMiddleware",
-]
-
-# Security headers (SecurityMiddleware); HSTS only where TLS terminates in front of us.
-SECURE_HSTS_SECONDS: int = env.int("SECURE_HSTS_SECONDS", default=0)
-SECURE_REFERRER_POLICY = "same-origin"
-SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-
-# Logs: LOG_FORMAT=json writes one JSON object per line (with request_id).
-LOG_FORMAT: str = env.str("LOG_FORMAT", default="plain")
-LOGGING["formatters"]["json"] = {"()": "sequencer_project.logs.JsonFormatter"}  # type: ignore[index]
-if LOG_FORMAT == "json":
-    LOGGING["handlers"]["console"]["formatter"] = "json"  # type: ignore[index]
-
-# Optional read replica for query endpoints; reads fall back to the primary when it fails.
-DATABASE_READ_URL: str = env.str("DATABASE_READ_URL", default="")
-if DATABASE_READ_URL:
-    _replica = env.db_url_config(DATABASE_READ_URL, engine="django.db.backends.postgresql")
-    _replica["OPTIONS"] = dict(_database["OPTIONS"])
-    _replica["CONN_MAX_AGE"] = _database.get("CONN_MAX_AGE", 0)
-    _replica["TEST"] = {"MIRROR": "default"}
-    DATABASES["replica"] = _replica
-DATABASE_ROUTERS = ["sequencer_project.db.routers.ReadReplicaRouter"]
-
-# =========================================================================================
-# --- Agent self-service and admin JSON (issue 11) -----------------------------------------
-# docs/auth.md "Agents". Public registration is off unless enabled.
-# =========================================================================================
-PUBLIC_AGENT_REGISTRATION_ENABLED: bool = env.bool("PUBLIC_AGENT_REGISTRATION_ENABLED", default=False)
-# Registrations per client IP per RATE_LIMIT_WINDOW_SECONDS, counted in Redis (all processes).
-AGENT_REGISTRATION_RATE_LIMIT: int = env.int("AGENT_REGISTRATION_RATE_LIMIT", default=30)
-# Proxies we run in front of the app: the client IP is that many hops from the right of X-Forwarded-For.
-TRUSTED_PROXY_COUNT: int = env.int("TRUSTED_PROXY_COUNT", default=0)
-
-# --- x402 payments (issue 7): batching and settlement ------------------------------------------
-X402_BATCH_INTERVAL_SECONDS: float = env.float("X402_BATCH_INTERVAL_SECONDS", default=2.0)
-X402_BATCH_MAX_SIZE: int = min(env.int("X402_BATCH_MAX_SIZE", default=100), 1000)
-X402_BATCH_MAX_WAIT_SECONDS: float = env.float("X402_BATCH_MAX_WAIT_SECONDS", default=3.0)
-X402_BATCH_NETWORKS: list[str] = env.list("X402_BATCH_NETWORKS", default=["set_chain"])
-# "record": admin POST /api/v1/x402/batches/settle; "evm": a task sends each batch on chain.
-X402_SETTLEMENT_BACKEND: str = env.str("X402_SETTLEMENT_BACKEND", default="record")
-X402_EVM_RPC_URL: str = env.str("X402_EVM_RPC_URL", default="eth-tester://")
-X402_EVM_RPC_TIMEOUT_SECONDS: float = env.float("X402_EVM_RPC_TIMEOUT_SECONDS", default=5.0)
-X402_SETTLEMENT_ADDRESS: str = env.str("X402_SETTLEMENT_ADDRESS", default="0x" + "00" * 19 + "42")
-X402_SETTLEMENT_PRIVATE_KEY: str = env.str("X402_SETTLEMENT_PRIVATE_KEY", default="")
-X402_SETTLEMENT_PRIORITY_FEE_WEI: int = env.int("X402_SETTLEMENT_PRIORITY_FEE_WEI", default=1_000_000_000)
-X402_SETTLEMENT_CONFIRMATIONS: int = env.int("X402_SETTLEMENT_CONFIRMATIONS", default=1)
-X402_SETTLEMENT_RECEIPT_TIMEOUT_SECONDS: float = env.float("X402_SETTLEMENT_RECEIPT_TIMEOUT_SECONDS", default=20.0)
-X402_SETTLEMENT_MAX_REPLACEMENTS: int = env.int("X402_SETTLEMENT_MAX_REPLACEMENTS", default=3)
-X402_SETTLEMENT_MAX_RETRIES: int = env.int("X402_SETTLEMENT_MAX_RETRIES", default=6)
-X402_SETTLEMENT_RETRY_BASE_SECONDS: int = env.int("X402_SETTLEMENT_RETRY_BASE_SECONDS", default=10)
-X402_MAX_VALIDITY_SECONDS = 86_400  # the reference's cap on valid_until - now; nonces are kept twice as long
-X402_NONCE_CLEANUP_INTERVAL_SECONDS: int = env.int("X402_NONCE_CLEANUP_INTERVAL_SECONDS", default=3600)
-CELERY_BEAT_SCHEDULE["payments.nonces_prune"] = {
-    "task": "payments.nonces_prune",
-    "schedule": X402_NONCE_CLEANUP_INTERVAL_SECONDS,
-}
-CELERY_BEAT_SCHEDULE["payments.batches_assemble"] = {
-    "task": "payments.batches_assemble",
-    "schedule": X402_BATCH_INTERVAL_SECONDS,
-    "options": {"expires": X402_BATCH_INTERVAL_SECONDS * 5},
-}
-# --- Schema registry, payload encryption, hot caches (issue 4) ----------------------------------
-# SCHEMA_VALIDATION_MODE: disabled | warn | enforce | required (aliases in schemas/modes.py); a
-# tenant's row in tenant_schema_settings overrides it.
-SCHEMA_VALIDATION_MODE: str = env.str("SCHEMA_VALIDATION_MODE", default="enforce")
-SCHEMA_MAX_BYTES: int = env.int("SCHEMA_MAX_BYTES", default=100 * 1024)
-CACHE_SCHEMA_MAX: int = env.int("CACHE_SCHEMA_MAX", default=10_000)
-CACHE_SCHEMA_TTL_SECS: float = env.float("CACHE_SCHEMA_TTL_SECS", default=300.0)
-HOT_CACHE_CHECK_SECONDS: float = env.float("HOT_CACHE_CHECK_SECONDS", default=0.25)
-HOT_CACHE_DEGRADED_TTL_SECONDS: float = env.float("HOT_CACHE_DEGRADED_TTL_SECONDS", default=1.0)
-INSTALLED_APPS += ["schemas.apps.SchemasConfig"]
-# Payload encryption at rest (docs/encryption.md). Keys: comma-separated "<key_id>:<32 bytes hex or
-# base64>", the first encrypts, all decrypt (PAYLOAD_ENCRYPTION_KEYS_FILE is read too). Per tenant:
-# a JSON object {tenant_uuid: "<keys as above>"} that replaces the global ring for that tenant.
-_ENCRYPTION_DEFAULT = (
-    "optional"
-    if SEQUENCER_ENV.lower() in {"", "local", "dev", "development", "test", "testing", "ci", "staging"}
-    else "required"
-)
-PAYLOAD_ENCRYPTION_MODE: str = env.str("PAYLOAD_ENCRYPTION_MODE", default=_ENCRYPTION_DEFAULT)
-PAYLOAD_ENCRYPTION_KEYS: str = env.str("PAYLOAD_ENCRYPTION_KEYS", default="")
-PAYLOAD_ENCRYPTION_KEYS_BY_TENANT: str = env.str("PAYLOAD_ENCRYPTION_KEYS_BY_TENANT", default="")
-CACHE_AGENT_KEY_MAX: int = env.int("CACHE_AGENT_KEY_MAX", default=10_000)
-CACHE_AGENT_KEY_TTL_SECS: float = env.float("CACHE_AGENT_KEY_TTL_SECS", default=300.0)
-
-# =========================================================================================
-# --- Projections and dead letters (issue 6): docs/projections.md ---------------------------
-# =========================================================================================
-# The beat task events.projection_run (queue "projections") advances every projection.
-PROJECTION_RUN_INTERVAL_SECONDS: float = env.float("PROJECTION_RUN_INTERVAL_SECONDS", default=2.0)
-PROJECTION_RUN_BUDGET_SECONDS: float = env.float("PROJECTION_RUN_BUDGET_SECONDS", default=20.0)
-PROJECTION_RUN_SOFT_TIME_LIMIT: int = env.int("PROJECTION_RUN_SOFT_TIME_LIMIT", default=45)
-PROJECTION_BATCH_SIZE: int = env.int("PROJECTION_BATCH_SIZE", default=500)
-# A stream whose head moved while a projection's checkpoint did not for this long is "stalled":
-# /health/detailed says degraded and the projection_stalled_streams gauge counts it.
-PROJECTION_STALL_SECONDS: float = env.float("PROJECTION_STALL_SECONDS", default=60.0)
-# Dead letters: retried after BASE s doubling up to MAX s, parked after MAX_ATTEMPTS failures.
-PROJECTION_DLQ_MAX_ATTEMPTS: int = env.int("PROJECTION_DLQ_MAX_ATTEMPTS", default=10)
-PROJECTION_DLQ_BACKOFF_BASE_SECONDS: int = env.int("PROJECTION_DLQ_BACKOFF_BASE_SECONDS", default=60)
-PROJECTION_DLQ_BACKOFF_MAX_SECONDS: int = env.int("PROJECTION_DLQ_BACKOFF_MAX_SECONDS", default=3600)
-CELERY_BEAT_SCHEDULE["events.projection_run"] = {
-    "task": "events.projection_run",
-    "schedule": PROJECTION_RUN_INTERVAL_SECONDS,
-    # A tick not picked up before the next one is worthless: drop it instead of piling up.
-    "options": {"expires": max(PROJECTION_RUN_INTERVAL_SECONDS * 2, 1.0)},
-}
-# The operator admin site adds keyset pages for composite-key tables (docs/projections.md).
-INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "sequencer_project.admin_site.SequencerAdminConfig"
-# The admin's CSS/JS are served by WhiteNoise (from the app finders: no collectstatic needed).
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "whitenoise.middleware.WhiteNoiseMiddleware"
-)
-WHITENOISE_USE_FINDERS = True
-# --- Commitments (issue 5) -------------------------------------------------------------------
-# Automatic commitments: every COMMITMENT_INTERVAL_SECONDS beat runs commitments.commitment_tick,
-# which enqueues one commitments.stream_commit per stream with new events (queue "commitments");
-# each seals at most COMMITMENT_MAX_EVENTS events.
-COMMITMENT_INTERVAL_SECONDS: float = env.float("COMMITMENT_INTERVAL_SECONDS", default=5.0)
-COMMITMENT_MAX_EVENTS: int = env.int("COMMITMENT_MAX_EVENTS", default=10_000)
-CELERY_BEAT_SCHEDULE["commitments.commitment_tick"] = {
-    "task": "commitments.commitment_tick",
-    "schedule": COMMITMENT_INTERVAL_SECONDS,
-    "options": {"queue": "commitments", "expires": COMMITMENT_INTERVAL_SECONDS * 2},
-}
-# Name of this sequencer in RFC 6962 checkpoints: the key name of the signature line and the start
-# of every log origin (<name>/ves|legacy/<tenant>/<store>). No spaces, no "+".
-CHECKPOINT_SEQUENCER_NAME: str = env.str("CHECKPOINT_SEQUENCER_NAME", default="sequencer.local")
-# Anchoring commitment roots on an EVM chain (commitments/anchoring.py). Both ANCHOR_RPC_URL and
-# ANCHOR_PRIVATE_KEY are needed; without them the anchoring endpoints answer 503. ANCHOR_RPC_URL
-# may be "eth-tester://" for an in-process py-evm chain (development and tests only).
-ANCHOR_RPC_URL: str = env.str("ANCHOR_RPC_URL", default="")
-ANCHOR_PRIVATE_KEY: str = env.str("ANCHOR_PRIVATE_KEY", default="")
-ANCHOR_TO_ADDRESS: str = env.str("ANCHOR_TO_ADDRESS", default="0x000000000000000000000000000000000000a0c5")
-ANCHOR_RPC_TIMEOUT_SECONDS: float = env.float("ANCHOR_RPC_TIMEOUT_SECONDS", default=10.0)
-ANCHOR_RECEIPT_TIMEOUT_SECONDS: float = env.float("ANCHOR_RECEIPT_TIMEOUT_SECONDS", default=120.0)
-ANCHOR_RETRY_ATTEMPTS: int = env.int("ANCHOR_RETRY_ATTEMPTS", default=5)
-# --- OpenAPI schema (issue 10; docs/api.md, ADR 0009) ---------------------------------------
-# drf-spectacular generates /api/schema/; the docs page /api/docs/ loads Swagger UI from the
-# sidecar package (served by WhiteNoise), so it needs no CDN.
-INSTALLED_APPS += ["drf_spectacular", "drf_spectacular_sidecar"]
-REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "sequencer_project.api.openapi.ProblemAutoSchema"
+# gunicorn/granian serve POST /api/v1/events/ingest and GET /api/v1/head straight from WSGI, below
+# Django's and DRF's request layers (sequencer_project/api/wsgi_endpoint.py, ADR 0021); off = the
+# DRF views (A/B runs).
+API_WSGI_ENDPOINTS: bool = env.bool("API_WSGI_ENDPOINTS", default=True)
+# drf-spectacular generates /api/schema/ (docs/api.md, ADR 0009).
 SPECTACULAR_SETTINGS = {
     "TITLE": "StateSet Sequencer API",
     "DESCRIPTION": (
@@ -429,3 +237,187 @@ SPECTACULAR_SETTINGS = {
         "sequencer_project.api.openapi.probe_paths",
     ],
 }
+
+# --- Authentication and agents -------------------------------------------------------------
+AUTH_MODE: str = env.str("AUTH_MODE", default="required")
+BOOTSTRAP_ADMIN_API_KEY: str = env.str("BOOTSTRAP_ADMIN_API_KEY", default="")
+JWT_SECRET: str = env.str("JWT_SECRET", default="")
+JWT_ISSUER: str = env.str("JWT_ISSUER", default="stateset-sequencer")
+JWT_AUDIENCE: str = env.str("JWT_AUDIENCE", default="stateset-api")
+API_KEY_LAST_USED_INTERVAL_SECONDS: int = env.int("API_KEY_LAST_USED_INTERVAL_SECONDS", default=60)
+# Lifetime of a resolved API key in a process's cache; revocations reach every process within
+# HOT_CACHE_CHECK_SECONDS regardless (tenants/key_cache.py).
+API_KEY_CACHE_SECONDS: float = env.float("API_KEY_CACHE_SECONDS", default=1.0)
+CACHE_API_KEY_MAX: int = env.int("CACHE_API_KEY_MAX", default=10_000)
+CACHE_AGENT_KEY_MAX: int = env.int("CACHE_AGENT_KEY_MAX", default=10_000)
+CACHE_AGENT_KEY_TTL_SECS: float = env.float("CACHE_AGENT_KEY_TTL_SECS", default=300.0)
+# Agent self-service (docs/auth.md "Agents"): public registration is off unless enabled.
+PUBLIC_AGENT_REGISTRATION_ENABLED: bool = env.bool("PUBLIC_AGENT_REGISTRATION_ENABLED", default=False)
+# Registrations per client IP per RATE_LIMIT_WINDOW_SECONDS, counted in Redis (all processes).
+AGENT_REGISTRATION_RATE_LIMIT: int = env.int("AGENT_REGISTRATION_RATE_LIMIT", default=30)
+# Proxies we run in front of the app: the client IP is that many hops from the right of X-Forwarded-For.
+TRUSTED_PROXY_COUNT: int = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# --- Security headers and cookies --------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# HSTS (SecurityMiddleware) only where TLS terminates in front of us.
+SECURE_HSTS_SECONDS: int = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE: bool = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE: bool = env.bool("CSRF_COOKIE_SECURE", default=False)
+
+# --- Ingest ------------------------------------------------------------------------------
+MAX_BODY_SIZE_BYTES: int = env.int("MAX_BODY_SIZE_BYTES", default=10 * 1024 * 1024)
+MAX_EVENTS_PER_BATCH: int = env.int("MAX_EVENTS_PER_BATCH", default=1000)
+MAX_EVENT_PAYLOAD_SIZE: int = env.int("MAX_EVENT_PAYLOAD_SIZE", default=1024 * 1024)
+# Group commit (ADR 0014): concurrent legacy ingest requests for one stream in one web process
+# share a transaction of at most GROUP_COMMIT_MAX_EVENTS events. A leader waits up to
+# GROUP_COMMIT_MAX_WAIT_MS for more requests, and only while its stream is contended.
+GROUP_COMMIT_ENABLED: bool = env.bool("GROUP_COMMIT_ENABLED", default=True)
+# Append to a stream this process has written before in one autocommit statement from the head
+# it last saw (events/services/ingest.py); off = always lock, classify, insert (A/B runs).
+INGEST_OPTIMISTIC_APPEND: bool = env.bool("INGEST_OPTIMISTIC_APPEND", default=True)
+GROUP_COMMIT_MAX_EVENTS: int = env.int("GROUP_COMMIT_MAX_EVENTS", default=1000)
+GROUP_COMMIT_MAX_WAIT_MS: float = env.float("GROUP_COMMIT_MAX_WAIT_MS", default=1.0)
+# Django reads request bodies up to this size; the ingest views enforce MAX_BODY_SIZE_BYTES.
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_SIZE_BYTES
+EVENT_PARTITIONS: int = 16  # fixed by migration events.0001; changing it needs a migration
+# Per-process caches (API keys, schemas, agent keys) ask Redis this often whether to drop entries.
+HOT_CACHE_CHECK_SECONDS: float = env.float("HOT_CACHE_CHECK_SECONDS", default=0.25)
+HOT_CACHE_DEGRADED_TTL_SECONDS: float = env.float("HOT_CACHE_DEGRADED_TTL_SECONDS", default=1.0)
+
+# --- Schema registry ---------------------------------------------------------------------
+# SCHEMA_VALIDATION_MODE: disabled | warn | enforce | required (aliases in schemas/modes.py); a
+# tenant's row in tenant_schema_settings overrides it.
+SCHEMA_VALIDATION_MODE: str = env.str("SCHEMA_VALIDATION_MODE", default="enforce")
+SCHEMA_MAX_BYTES: int = env.int("SCHEMA_MAX_BYTES", default=100 * 1024)
+CACHE_SCHEMA_MAX: int = env.int("CACHE_SCHEMA_MAX", default=10_000)
+CACHE_SCHEMA_TTL_SECS: float = env.float("CACHE_SCHEMA_TTL_SECS", default=300.0)
+
+# --- Payload keys and receipt signing ----------------------------------------------------
+# Payload encryption at rest (docs/encryption.md). Keys: comma-separated "<key_id>:<32 bytes hex or
+# base64>", the first encrypts, all decrypt (PAYLOAD_ENCRYPTION_KEYS_FILE is read too). Per tenant:
+# a JSON object {tenant_uuid: "<keys as above>"} that replaces the global ring for that tenant.
+PAYLOAD_ENCRYPTION_MODE: str = env.str(
+    "PAYLOAD_ENCRYPTION_MODE", default="required" if is_production(SEQUENCER_ENV) else "optional"
+)
+PAYLOAD_ENCRYPTION_KEYS: str = env.str("PAYLOAD_ENCRYPTION_KEYS", default="")
+PAYLOAD_ENCRYPTION_KEYS_BY_TENANT: str = env.str("PAYLOAD_ENCRYPTION_KEYS_BY_TENANT", default="")
+# Hex Ed25519 seed (32 bytes) that signs VES receipt hashes; empty = receipts unsigned ("none").
+VES_SEQUENCER_SIGNING_KEY: str = env.str("VES_SEQUENCER_SIGNING_KEY", default="")
+# Stable identity of this sequencer in receipts; keep it fixed across restarts and nodes.
+VES_SEQUENCER_ID: str = env.str("VES_SEQUENCER_ID", default="7c9e6679-7425-40de-944b-e07fc1f90ae7")
+
+# --- Projections and dead letters (docs/projections.md) ----------------------------------
+# The beat task events.projection_run (queue "projections") advances every projection.
+PROJECTION_RUN_INTERVAL_SECONDS: float = env.float("PROJECTION_RUN_INTERVAL_SECONDS", default=2.0)
+PROJECTION_RUN_BUDGET_SECONDS: float = env.float("PROJECTION_RUN_BUDGET_SECONDS", default=20.0)
+PROJECTION_RUN_SOFT_TIME_LIMIT: int = env.int("PROJECTION_RUN_SOFT_TIME_LIMIT", default=45)
+PROJECTION_BATCH_SIZE: int = env.int("PROJECTION_BATCH_SIZE", default=500)
+# A stream whose head moved while a projection's checkpoint did not for this long is "stalled":
+# /health/detailed says degraded and the projection_stalled_streams gauge counts it.
+PROJECTION_STALL_SECONDS: float = env.float("PROJECTION_STALL_SECONDS", default=60.0)
+# Dead letters: retried after BASE s doubling up to MAX s, parked after MAX_ATTEMPTS failures.
+PROJECTION_DLQ_MAX_ATTEMPTS: int = env.int("PROJECTION_DLQ_MAX_ATTEMPTS", default=10)
+PROJECTION_DLQ_BACKOFF_BASE_SECONDS: int = env.int("PROJECTION_DLQ_BACKOFF_BASE_SECONDS", default=60)
+PROJECTION_DLQ_BACKOFF_MAX_SECONDS: int = env.int("PROJECTION_DLQ_BACKOFF_MAX_SECONDS", default=3600)
+
+# --- Commitments and anchoring (docs/commitments.md) -------------------------------------
+# Automatic commitments: every COMMITMENT_INTERVAL_SECONDS beat runs commitments.commitment_tick,
+# which enqueues one commitments.stream_commit per stream with new events (queue "commitments");
+# each seals at most COMMITMENT_MAX_EVENTS events.
+COMMITMENT_INTERVAL_SECONDS: float = env.float("COMMITMENT_INTERVAL_SECONDS", default=5.0)
+COMMITMENT_MAX_EVENTS: int = env.int("COMMITMENT_MAX_EVENTS", default=10_000)
+# Name of this sequencer in RFC 6962 checkpoints: the key name of the signature line and the start
+# of every log origin (<name>/ves|legacy/<tenant>/<store>). No spaces, no "+".
+CHECKPOINT_SEQUENCER_NAME: str = env.str("CHECKPOINT_SEQUENCER_NAME", default="sequencer.local")
+# Anchoring commitment roots on an EVM chain (commitments/anchor_chain.py). Both ANCHOR_RPC_URL and
+# ANCHOR_PRIVATE_KEY are needed; without them the anchoring endpoints answer 503. ANCHOR_RPC_URL
+# may be "eth-tester://" for an in-process py-evm chain (development and tests only).
+ANCHOR_RPC_URL: str = env.str("ANCHOR_RPC_URL", default="")
+ANCHOR_PRIVATE_KEY: str = env.str("ANCHOR_PRIVATE_KEY", default="")
+ANCHOR_TO_ADDRESS: str = env.str("ANCHOR_TO_ADDRESS", default="0x000000000000000000000000000000000000a0c5")
+ANCHOR_RPC_TIMEOUT_SECONDS: float = env.float("ANCHOR_RPC_TIMEOUT_SECONDS", default=10.0)
+ANCHOR_RECEIPT_TIMEOUT_SECONDS: float = env.float("ANCHOR_RECEIPT_TIMEOUT_SECONDS", default=120.0)
+ANCHOR_RETRY_ATTEMPTS: int = env.int("ANCHOR_RETRY_ATTEMPTS", default=5)
+
+# --- x402 payments: batching and settlement (docs/payments.md) ---------------------------
+X402_BATCH_INTERVAL_SECONDS: float = env.float("X402_BATCH_INTERVAL_SECONDS", default=2.0)
+X402_BATCH_MAX_SIZE: int = min(env.int("X402_BATCH_MAX_SIZE", default=100), 1000)
+X402_BATCH_MAX_WAIT_SECONDS: float = env.float("X402_BATCH_MAX_WAIT_SECONDS", default=3.0)
+X402_BATCH_NETWORKS: list[str] = env.list("X402_BATCH_NETWORKS", default=["set_chain"])
+# "record": admin POST /api/v1/x402/batches/settle; "evm": a task sends each batch on chain.
+X402_SETTLEMENT_BACKEND: str = env.str("X402_SETTLEMENT_BACKEND", default="record")
+X402_EVM_RPC_URL: str = env.str("X402_EVM_RPC_URL", default="eth-tester://")
+X402_EVM_RPC_TIMEOUT_SECONDS: float = env.float("X402_EVM_RPC_TIMEOUT_SECONDS", default=5.0)
+X402_SETTLEMENT_ADDRESS: str = env.str("X402_SETTLEMENT_ADDRESS", default="0x" + "00" * 19 + "42")
+X402_SETTLEMENT_PRIVATE_KEY: str = env.str("X402_SETTLEMENT_PRIVATE_KEY", default="")
+X402_SETTLEMENT_PRIORITY_FEE_WEI: int = env.int("X402_SETTLEMENT_PRIORITY_FEE_WEI", default=1_000_000_000)
+X402_SETTLEMENT_CONFIRMATIONS: int = env.int("X402_SETTLEMENT_CONFIRMATIONS", default=1)
+X402_SETTLEMENT_RECEIPT_TIMEOUT_SECONDS: float = env.float("X402_SETTLEMENT_RECEIPT_TIMEOUT_SECONDS", default=20.0)
+X402_SETTLEMENT_MAX_REPLACEMENTS: int = env.int("X402_SETTLEMENT_MAX_REPLACEMENTS", default=3)
+X402_SETTLEMENT_MAX_RETRIES: int = env.int("X402_SETTLEMENT_MAX_RETRIES", default=6)
+X402_SETTLEMENT_RETRY_BASE_SECONDS: int = env.int("X402_SETTLEMENT_RETRY_BASE_SECONDS", default=10)
+X402_MAX_VALIDITY_SECONDS = 86_400  # the reference's cap on valid_until - now; nonces are kept twice as long
+X402_NONCE_CLEANUP_INTERVAL_SECONDS: int = env.int("X402_NONCE_CLEANUP_INTERVAL_SECONDS", default=3600)
+
+# --- Periodic tasks (Celery beat) ---------------------------------------------------------
+# The schedule is code (not DB rows), at the intervals declared in the sections above.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "payments.nonces_prune": {
+        "task": "payments.nonces_prune",
+        "schedule": X402_NONCE_CLEANUP_INTERVAL_SECONDS,
+    },
+    "payments.batches_assemble": {
+        "task": "payments.batches_assemble",
+        "schedule": X402_BATCH_INTERVAL_SECONDS,
+        "options": {"expires": X402_BATCH_INTERVAL_SECONDS * 5},
+    },
+    "events.projection_run": {
+        "task": "events.projection_run",
+        "schedule": PROJECTION_RUN_INTERVAL_SECONDS,
+        # A tick not picked up before the next one is worthless: drop it instead of piling up.
+        "options": {"expires": max(PROJECTION_RUN_INTERVAL_SECONDS * 2, 1.0)},
+    },
+    "commitments.commitment_tick": {
+        "task": "commitments.commitment_tick",
+        "schedule": COMMITMENT_INTERVAL_SECONDS,
+        "options": {"queue": "commitments", "expires": COMMITMENT_INTERVAL_SECONDS * 2},
+    },
+}
+
+# --- Observability -----------------------------------------------------------------------
+PROMETHEUS_EXPORT_MIGRATIONS = False
+LOG_LEVEL: str = env.str("LOG_LEVEL", default="INFO")
+# LOG_FORMAT=json writes one JSON object per line (with request_id).
+LOG_FORMAT: str = env.str("LOG_FORMAT", default="plain")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "sequencer_project.api.middleware.RequestIdLogFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "sequencer_project.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}
+
+# --- Internationalisation and static files -----------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+WHITENOISE_USE_FINDERS = True

@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from commitments import errors
-from commitments.anchoring import anchor_check, anchoring_configured, require_anchoring
+from commitments.anchor_chain import anchor_check, anchoring_configured, require_anchoring
 from commitments.api import openapi as shapes
 from commitments.selectors import CommitmentRow, commitment_get, commitment_last, stream_head
 from commitments.services.anchoring import AnchorResult, commitment_anchor

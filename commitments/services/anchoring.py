@@ -10,7 +10,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from commitments import errors
-from commitments.anchoring import anchor_send, require_anchoring
+from commitments.anchor_chain import anchor_send, require_anchoring
 from commitments.selectors import CommitmentRow, commitment_from_row
 from commitments.sql import LOCK_COMMITMENT, UPDATE_COMMITMENT_ANCHOR
 from streams.kinds import StreamKind

@@ -20,7 +20,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from commitments import errors
-from commitments.anchoring import anchoring_configured
+from commitments.anchor_chain import anchoring_configured
 from commitments.selectors import (
     CommitmentRow,
     commitment_from_row,

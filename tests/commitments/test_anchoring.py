@@ -13,7 +13,7 @@ from eth_abi.abi import decode
 from hexbytes import HexBytes
 from rest_framework.test import APIClient
 
-from commitments.anchoring import MAGIC, RECORD_TYPES, _web3
+from commitments.anchor_chain import MAGIC, RECORD_TYPES, _web3
 from sequencer_project.resilience import get_breaker
 from tests.commitments.helpers import create, ingest_ves_case, post_json
 from tests.sequencer_project.ops_helpers import closed_port

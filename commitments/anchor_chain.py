@@ -8,14 +8,17 @@ back from the chain and decodes the calldata.
 
 ``ANCHOR_RPC_URL`` is an HTTP(S) JSON-RPC endpoint, or ``eth-tester://`` for an in-process py-evm
 chain (development and tests: one per process, the anchoring account funded from its prefunded
-accounts). Chain calls go through :func:`sequencer_project.resilience.retry_call` (backoff with
-jitter) inside the ``anchor`` circuit breaker.
+accounts). Chain calls go through the shared web3 client (``sequencer_project/evm_client.py``)
+inside the ``anchor`` circuit breaker: each read is retried up to ``ANCHOR_RETRY_ATTEMPTS``
+times with jittered backoff, the anchor transaction is sent once.
+
+The anchoring service, which locks the commitment and records the transaction, is
+``commitments/services/anchoring.py``.
 """
 
 from __future__ import annotations
 
-import functools
-import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +26,8 @@ from django.conf import settings
 
 from commitments.selectors import CommitmentRow
 from sequencer_project.api.errors import SequencerError, ServiceUnavailableError
-from sequencer_project.resilience import CircuitOpenError, all_breakers, get_breaker, retry_call
+from sequencer_project.evm_client import IN_PROCESS_URL, ChainUnavailableError, rpc_call, rpc_send, web3_connect
+from sequencer_project.resilience import CircuitBreaker, all_breakers, get_breaker
 from ves.hashes import stream_id
 
 if TYPE_CHECKING:
@@ -34,13 +38,6 @@ if TYPE_CHECKING:
 
 MAGIC = b"SSA1"
 RECORD_TYPES = ["bytes32", "uint8", "bytes16", "uint64", "uint64", "bytes32", "bytes32"]
-IN_PROCESS_URL = "eth-tester://"
-
-
-def _transient() -> tuple[type[BaseException], ...]:
-    from web3.exceptions import TimeExhausted, Web3Exception
-
-    return (OSError, TimeoutError, TimeExhausted, Web3Exception)
 
 
 class AnchoringUnconfiguredError(ServiceUnavailableError):
@@ -118,24 +115,8 @@ def anchor_calldata(c: CommitmentRow) -> bytes:
     return MAGIC + record
 
 
-_in_process_lock = threading.Lock()
-
-
-@functools.cache
-def _in_process_web3() -> Web3:
-    from web3 import EthereumTesterProvider, Web3  # only development and tests use the in-process chain
-
-    return Web3(EthereumTesterProvider())
-
-
 def _web3() -> Web3:
-    from web3 import Web3
-
-    url = settings.ANCHOR_RPC_URL
-    if url == IN_PROCESS_URL:
-        with _in_process_lock:
-            return _in_process_web3()
-    return Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": settings.ANCHOR_RPC_TIMEOUT_SECONDS}))
+    return web3_connect(settings.ANCHOR_RPC_URL, timeout_seconds=settings.ANCHOR_RPC_TIMEOUT_SECONDS)
 
 
 def _account() -> Any:
@@ -150,62 +131,63 @@ def _fund_in_process(w3: Web3, address: str) -> None:
         w3.eth.wait_for_transaction_receipt(funded)
 
 
-def _chain_call(fn: Any) -> Any:
-    transient = _transient()
-    breaker = get_breaker("anchor", failure_threshold=5, reset_timeout=60.0)
-    try:
-        return breaker.call(
-            lambda: retry_call(
-                fn,
-                retry_on=transient,
-                attempts=settings.ANCHOR_RETRY_ATTEMPTS,
-                base_delay=0.5,
-                max_delay=30.0,
-            ),
-            failure_types=transient,
-        )
-    except CircuitOpenError as exc:
-        raise AnchorUnavailableError(
+def _breaker() -> CircuitBreaker:
+    return get_breaker("anchor", failure_threshold=5, reset_timeout=60.0)
+
+
+def _read(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """One chain read through the ``anchor`` breaker, retried up to ``ANCHOR_RETRY_ATTEMPTS`` times."""
+    return rpc_call(fn, *args, breaker=_breaker(), attempts=settings.ANCHOR_RETRY_ATTEMPTS, **kwargs)
+
+
+def _unavailable(exc: ChainUnavailableError) -> AnchorUnavailableError:
+    if exc.retry_after is not None:
+        return AnchorUnavailableError(
             "The anchoring circuit breaker is open after repeated chain failures.",
             headers={"Retry-After": str(max(1, int(exc.retry_after)))},
-        ) from exc
-    except transient as exc:
-        raise AnchorUnavailableError(f"The anchoring chain did not answer: {type(exc).__name__}.") from exc
+        )
+    return AnchorUnavailableError(f"The anchoring chain did not answer: {exc}.")
 
 
 def anchor_send(c: CommitmentRow) -> AnchorRecord:
     """Send the anchor transaction of ``c``, wait for its receipt, return where it landed."""
     from web3 import Web3
+    from web3.exceptions import TimeExhausted
 
     require_anchoring()
     account = _account()
-
-    def send() -> AnchorRecord:
-        w3 = _web3()
+    w3 = _web3()
+    try:
         if settings.ANCHOR_RPC_URL == IN_PROCESS_URL:
             _fund_in_process(w3, account.address)
-        chain_id = w3.eth.chain_id
-        base_fee = w3.eth.get_block("latest").get("baseFeePerGas", 0)
-        tip = w3.eth.max_priority_fee
-        tx = {
+        chain_id = int(_read(lambda: w3.eth.chain_id))
+        base_fee = int(_read(w3.eth.get_block, "latest").get("baseFeePerGas", 0))
+        tip = int(_read(lambda: w3.eth.max_priority_fee))
+        tx: dict[str, Any] = {
             "to": Web3.to_checksum_address(settings.ANCHOR_TO_ADDRESS),
             "value": 0,
             "data": anchor_calldata(c),
-            "nonce": w3.eth.get_transaction_count(account.address, "pending"),
+            "nonce": int(_read(w3.eth.get_transaction_count, account.address, "pending")),
             "chainId": chain_id,
             "maxPriorityFeePerGas": tip,
             "maxFeePerGas": 2 * base_fee + tip,
         }
-        tx["gas"] = w3.eth.estimate_gas({**tx, "from": account.address})  # type: ignore[typeddict-item]
+        tx["gas"] = int(_read(w3.eth.estimate_gas, {**tx, "from": account.address}))
         signed = account.sign_transaction(tx)
-        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
-        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=settings.ANCHOR_RECEIPT_TIMEOUT_SECONDS)
-        if receipt["status"] != 1:
-            raise AnchorFailedError(f"Anchor transaction {tx_hash.hex()} reverted.")
-        return AnchorRecord(chain_id=chain_id, tx_hash=bytes(tx_hash), block_number=int(receipt["blockNumber"]))
-
-    result: AnchorRecord = _chain_call(send)
-    return result
+        tx_hash = rpc_send(w3, signed.raw_transaction, breaker=_breaker())
+    except ChainUnavailableError as exc:
+        raise _unavailable(exc) from exc
+    try:
+        receipt = _read(w3.eth.wait_for_transaction_receipt, tx_hash, timeout=settings.ANCHOR_RECEIPT_TIMEOUT_SECONDS)
+    except ChainUnavailableError as exc:
+        raise _unavailable(exc) from exc
+    except TimeExhausted as exc:
+        raise AnchorUnavailableError(
+            f"The anchor transaction 0x{tx_hash.hex()} was sent but not mined within ANCHOR_RECEIPT_TIMEOUT_SECONDS."
+        ) from exc
+    if receipt["status"] != 1:
+        raise AnchorFailedError(f"Anchor transaction 0x{tx_hash.hex()} reverted.")
+    return AnchorRecord(chain_id=chain_id, tx_hash=tx_hash, block_number=int(receipt["blockNumber"]))
 
 
 def anchor_check(c: CommitmentRow) -> AnchorCheck:
@@ -220,11 +202,11 @@ def anchor_check(c: CommitmentRow) -> AnchorCheck:
 
     def read() -> AnchorCheck:
         w3 = _web3()
-        if w3.eth.chain_id != c.chain_id:
+        if _read(lambda: w3.eth.chain_id) != c.chain_id:
             return AnchorCheck(False, "the configured chain is not the chain the commitment was anchored on")
         try:
-            tx = w3.eth.get_transaction(HexBytes(tx_hash))
-            receipt = w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+            tx = _read(w3.eth.get_transaction, HexBytes(tx_hash))
+            receipt = _read(w3.eth.get_transaction_receipt, HexBytes(tx_hash))
         except TransactionNotFound:
             return AnchorCheck(False, "the transaction is not on chain")
         if receipt["status"] != 1 or int(receipt["blockNumber"]) != c.chain_block_number:
@@ -239,5 +221,7 @@ def anchor_check(c: CommitmentRow) -> AnchorCheck:
             return AnchorCheck(False, f"the calldata does not record this commitment ({fields is not None})")
         return AnchorCheck(True, "ok")
 
-    result: AnchorCheck = _chain_call(read)
-    return result
+    try:
+        return read()
+    except ChainUnavailableError as exc:
+        raise _unavailable(exc) from exc

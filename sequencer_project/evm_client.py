@@ -1,0 +1,106 @@
+"""The one web3 client: connecting to an EVM chain and making JSON-RPC calls, for commitment
+anchoring (``commitments/anchor_chain.py``) and x402 settlement (``payments/evm.py``).
+
+Connections. ``eth-tester://`` (:data:`IN_PROCESS_URL`) is an in-process py-evm chain for
+development and tests: one per process, created under a lock so that concurrent first callers
+share it (system check ``sequencer.E037`` refuses it in production). Anything else is an HTTP(S)
+JSON-RPC endpoint with a per-request timeout.
+
+Calls. Every call goes through its caller's circuit breaker (``anchor``, ``x402_chain``; visible in
+``/health/detailed`` and metrics). An unreachable or refusing chain (``OSError`` or a web3 error)
+becomes :class:`ChainUnavailableError` and counts as a breaker failure; ``TimeExhausted`` and
+``TransactionNotFound`` are answers, not outages, and pass through untouched. Once the breaker is
+open, calls fail fast with :class:`ChainUnavailableError` carrying ``retry_after``.
+
+Retries: a read may be retried, a send never. :func:`rpc_call` retries one idempotent read up to
+``attempts`` times with full-jitter backoff (0.5 s doubling to 30 s) inside the breaker, so an
+exhausted call is one breaker failure. :func:`rpc_send` sends a signed transaction exactly once.
+Of the two policies this replaces, the x402 one (each call once, the settle task retries with
+backoff and replaces by nonce) was the safe one; anchoring retried its whole
+send-and-wait-for-receipt, so a receipt timeout sent a second anchor transaction for the same
+commitment. Retrying only single reads keeps anchoring's resilience to a blip without that.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sequencer_project.resilience import CircuitBreaker, CircuitOpenError, retry_call
+
+if TYPE_CHECKING:
+    from web3 import Web3
+
+# web3 and the eth-* libraries are imported inside the functions: importing web3 takes seconds,
+# and the modules using this one sit on the URLconf's import path.
+IN_PROCESS_URL = "eth-tester://"
+_RETRY_BASE_DELAY_SECONDS = 0.5
+_RETRY_MAX_DELAY_SECONDS = 30.0
+
+
+class ChainUnavailableError(Exception):
+    """The RPC endpoint could not be reached or refused the call, or its breaker is open; retry
+    later (after ``retry_after`` seconds when the breaker said so)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+_in_process_lock = threading.Lock()
+
+
+@functools.cache
+def _in_process_web3() -> Web3:
+    from web3 import EthereumTesterProvider, Web3  # only development and tests use the in-process chain
+
+    return Web3(EthereumTesterProvider())
+
+
+def web3_connect(url: str, *, timeout_seconds: float) -> Web3:
+    """The chain at ``url`` (no network I/O here)."""
+    from web3 import Web3
+
+    if url == IN_PROCESS_URL:
+        with _in_process_lock:
+            return _in_process_web3()
+    return Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout_seconds}))
+
+
+def _once(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    from web3.exceptions import TimeExhausted, TransactionNotFound, Web3Exception
+
+    try:
+        return fn(*args, **kwargs)
+    except (OSError, Web3Exception) as exc:
+        if isinstance(exc, TimeExhausted | TransactionNotFound):  # answers, not outages
+            raise
+        raise ChainUnavailableError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _through(breaker: CircuitBreaker, call: Callable[[], Any]) -> Any:
+    try:
+        return breaker.call(call, failure_types=(ChainUnavailableError,))
+    except CircuitOpenError as exc:
+        raise ChainUnavailableError(str(exc), retry_after=exc.retry_after) from exc
+
+
+def rpc_call(fn: Callable[..., Any], *args: Any, breaker: CircuitBreaker, attempts: int = 1, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``, one idempotent JSON-RPC read, tried up to ``attempts`` times."""
+    return _through(
+        breaker,
+        lambda: retry_call(
+            lambda: _once(fn, *args, **kwargs),
+            retry_on=(ChainUnavailableError,),
+            attempts=attempts,
+            base_delay=_RETRY_BASE_DELAY_SECONDS,
+            max_delay=_RETRY_MAX_DELAY_SECONDS,
+        ),
+    )
+
+
+def rpc_send(w3: Web3, raw_transaction: bytes, *, breaker: CircuitBreaker) -> bytes:
+    """Send a signed transaction, exactly once; its hash."""
+    return bytes(_through(breaker, lambda: _once(w3.eth.send_raw_transaction, raw_transaction)))

@@ -1,0 +1,84 @@
+"""The system checks of sequencer_project/checks.py: each fires on the inconsistency it names and
+stays quiet on the deployment's settings (tests/settings.py, the `make run` environment)."""
+
+from typing import Any
+
+import pytest
+from django.core.checks import run_checks
+
+KEY = "11" * 32
+ADDRESS = "0x" + "ab" * 20
+
+
+def _ids() -> set[str]:
+    return {message.id or "" for message in run_checks()}
+
+
+def test_it_is_quiet_on_the_deployment_settings() -> None:
+    assert not {i for i in _ids() if i.startswith("sequencer.")}
+
+
+def test_it_is_quiet_on_a_whole_evm_and_anchoring_configuration(settings: Any) -> None:
+    settings.X402_SETTLEMENT_BACKEND = "evm"
+    settings.X402_SETTLEMENT_PRIVATE_KEY = "0x" + KEY
+    settings.ANCHOR_RPC_URL = "eth-tester://"
+    settings.ANCHOR_PRIVATE_KEY = KEY
+
+    assert not {i for i in _ids() if i.startswith("sequencer.")}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "check_id"),
+    [
+        ({"CELERY_TASK_SOFT_TIME_LIMIT": 90, "CELERY_TASK_TIME_LIMIT": 90}, "sequencer.E010"),
+        ({"PROJECTION_RUN_BUDGET_SECONDS": 45.0, "PROJECTION_RUN_SOFT_TIME_LIMIT": 45}, "sequencer.E011"),
+        ({"DB_POOL_MIN_SIZE": 9, "DB_POOL_MAX_SIZE": 8}, "sequencer.E012"),
+        ({"CHECKPOINT_SEQUENCER_NAME": "my sequencer"}, "sequencer.E013"),
+        ({"CHECKPOINT_SEQUENCER_NAME": "a+b"}, "sequencer.E013"),
+        ({"X402_SETTLEMENT_BACKEND": "chain"}, "sequencer.E030"),
+        ({"X402_SETTLEMENT_BACKEND": "evm", "X402_SETTLEMENT_PRIVATE_KEY": ""}, "sequencer.E031"),
+        ({"X402_SETTLEMENT_BACKEND": "evm", "X402_SETTLEMENT_PRIVATE_KEY": "0xzz"}, "sequencer.E031"),
+        (
+            {"X402_SETTLEMENT_BACKEND": "evm", "X402_SETTLEMENT_PRIVATE_KEY": KEY, "X402_SETTLEMENT_ADDRESS": "0x42"},
+            "sequencer.E032",
+        ),
+        (
+            {"X402_SETTLEMENT_BACKEND": "evm", "X402_SETTLEMENT_PRIVATE_KEY": KEY, "X402_EVM_RPC_URL": ""},
+            "sequencer.E033",
+        ),
+        ({"ANCHOR_RPC_URL": "http://127.0.0.1:8545"}, "sequencer.E034"),
+        ({"ANCHOR_PRIVATE_KEY": KEY}, "sequencer.E034"),
+        ({"ANCHOR_RPC_URL": "eth-tester://", "ANCHOR_PRIVATE_KEY": "not hex"}, "sequencer.E035"),
+        ({"ANCHOR_RPC_URL": "eth-tester://", "ANCHOR_PRIVATE_KEY": KEY, "ANCHOR_TO_ADDRESS": "a0c5"}, "sequencer.E036"),
+        (
+            {"SEQUENCER_ENV": "production", "ANCHOR_RPC_URL": "eth-tester://", "ANCHOR_PRIVATE_KEY": KEY},
+            "sequencer.E037",
+        ),
+        (
+            {"SEQUENCER_ENV": "production", "X402_SETTLEMENT_BACKEND": "evm", "X402_SETTLEMENT_PRIVATE_KEY": KEY},
+            "sequencer.E037",
+        ),
+    ],
+)
+def test_it_refuses_inconsistent_settings(settings: Any, overrides: dict[str, Any], check_id: str) -> None:
+    for name, value in overrides.items():
+        setattr(settings, name, value)
+
+    assert check_id in _ids()
+
+
+def test_the_in_process_chain_is_allowed_outside_production(settings: Any) -> None:
+    settings.ANCHOR_RPC_URL = "eth-tester://"
+    settings.ANCHOR_PRIVATE_KEY = KEY
+    settings.X402_SETTLEMENT_BACKEND = "evm"
+    settings.X402_SETTLEMENT_PRIVATE_KEY = KEY
+
+    assert "sequencer.E037" not in _ids()
+
+
+def test_a_record_backend_needs_no_chain(settings: Any) -> None:
+    settings.X402_SETTLEMENT_BACKEND = "record"
+    settings.X402_SETTLEMENT_PRIVATE_KEY = ""
+    settings.SEQUENCER_ENV = "production"
+
+    assert not {"sequencer.E031", "sequencer.E037"} & _ids()
