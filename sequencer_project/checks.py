@@ -61,7 +61,7 @@ def _ves_errors() -> list[CheckMessage]:
     return errors
 
 
-# --- Operations (issue 8) --------------------------------------------------------------------
+# --- Operations (docs/operations.md) --------------------------------------------------------------------
 @register()
 def check_operations_settings(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     from django.core.checks import Warning as CheckWarning
