@@ -56,7 +56,7 @@ reliability: venv services
 openapi: venv
 	. scripts/env.sh && SECRET_KEY=openapi $(PY) manage.py spectacular --validate --fail-on-warn --file docs/openapi/openapi.yaml
 
-# Issue 10: deep API fuzzing (docs/reliability.md "API fuzzing (schemathesis)"); prints its counts.
+# Deep API fuzzing (docs/reliability.md "API fuzzing (schemathesis)"); prints its counts.
 # Not part of `make reliability` (CI): 200 examples per operation take tens of minutes; the
 # quick fuzz runs in `make test`.
 reliability-fuzz: venv services

@@ -28,7 +28,7 @@ accesslog = os.environ.get("WEB_ACCESS_LOG", None)
 errorlog = "-"
 loglevel = os.environ.get("WEB_LOG_LEVEL", "info")
 
-# --- Operations (issue 8): metrics from every worker, graceful shutdown ------------------------
+# --- Operations (docs/operations.md): metrics from every worker, graceful shutdown -------------
 # prometheus_client multiprocess mode: each worker writes its metrics to files in this
 # directory and /metrics merges them. It must be set before any worker imports
 # prometheus_client (this file is read by the master first), and emptied at start so a

@@ -50,7 +50,7 @@ class MissingPayloadError(BadRequestError):
     title = "An event lacks the payload its payload_kind requires"
 
 
-# --- Projections and dead letters (issue 6) ---------------------------------------------------
+# --- Projections and dead letters (docs/projections.md) ---------------------------------------
 class EntityStateNotFoundError(NotFoundError):
     code = "entity_state_not_found"
     title = "No projected state for this entity (yet)"

@@ -129,7 +129,7 @@ class RejectedEvent(models.Model):
 
 
 # =========================================================================================
-# --- Projections, dead letters and the audit log (issue 6): docs/projections.md -----------
+# --- Projections, dead letters and the audit log: docs/projections.md ---------------------
 # Managed tables (ordinary indexes, no partitions): the projection runner writes them with the
 # SQL of events/sql/*projection*.sql and *dead_letter*.sql; the admin reads them.
 # =========================================================================================

@@ -1,6 +1,6 @@
 """What the schema registry and payload encryption add per legacy single-event ingest request.
 
-Times, in this process with warm caches, the two steps issue 4 put on the path of
+Times, in this process with warm caches, the two steps the schema registry and encryption put on the path of
 ``POST /api/v1/events/ingest`` with one event: ``schema_failures`` (mode lookup + one event
 type lookup + validation when a schema exists) and the ``SSE1`` seal of the payload.
 Run against a migrated database: ``.venv/bin/python scripts/measure_ingest_overhead.py``.

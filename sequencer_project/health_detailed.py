@@ -190,7 +190,7 @@ def detailed_report() -> dict[str, Any]:
     for provider in gauge_providers():
         if database["status"] == UNHEALTHY:
             # Providers read values only the database knows (lag, dead letters): asking each
-            # would wait a pool timeout apiece for nothing (issue 6).
+            # would wait a pool timeout apiece for nothing (ADR 0010).
             gauges[provider.name] = {"error": "database_unavailable"}
             continue
         try:

@@ -13,20 +13,20 @@ urlpatterns = [
     path("healthz", health.health, name="healthz"),
     path("ready", health.ready, name="ready"),
     path("readyz", health.ready, name="readyz"),
-    # Operations (issue 8): admin credential required.
+    # Operations (docs/operations.md): admin credential required.
     path("health/detailed", DetailedHealthApi.as_view(), name="health-detailed"),
     path("metrics", MetricsApi.as_view(), name="metrics"),
     path("api/v1/", include("events.api.urls")),
     path("api/v1/", include("tenants.api.urls")),
-    # x402 payments (issue 7).
+    # x402 payments (docs/payments.md).
     path("api/v1/", include("payments.api.urls")),
-    # Schema registry (issue 4).
+    # Schema registry (docs/schemas.md).
     path("api/v1/", include("schemas.api.urls")),
-    # Commitments and proofs (issue 5).
+    # Commitments and proofs (docs/commitments.md).
     path("api/v1/", include("commitments.api.urls")),
     # The separate anchor service's root-level routes (the reference's anchor_compat_router).
     path("v1/", include("commitments.api.anchor_compat_urls")),
-    # OpenAPI schema and its docs page (issue 10, docs/api.md).
+    # OpenAPI schema and its docs page (docs/api.md, ADR 0009).
     path("api/schema/", SpectacularAPIView.as_view(), name="openapi-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="openapi-docs"),
     path("admin/", admin.site.urls),

@@ -23,7 +23,7 @@ class UnsupportedKeyAlgorithmError(BadRequestError):
     title = "Only Ed25519 agent keys are supported"
 
 
-# --- Agent self-service (issue 11) ---------------------------------------------------------
+# --- Agent self-service (docs/auth.md) ---------------------------------------------------------
 
 
 class RegistrationDisabledError(SequencerError):

@@ -124,7 +124,7 @@ def agent_signing_key_list(*, tenant_id: uuid.UUID, agent_id: uuid.UUID) -> list
     return list(AgentSigningKey.objects.filter(tenant_id=tenant_id, agent_id=agent_id).order_by("key_id"))
 
 
-# --- Agent self-service (issue 11) ---------------------------------------------------------
+# --- Agent self-service (docs/auth.md) ---------------------------------------------------------
 
 
 def agent_api_key_list(*, agent_id: uuid.UUID, tenant_id: uuid.UUID | None) -> list[ApiKey]:
@@ -139,7 +139,7 @@ def agent_api_key_list(*, agent_id: uuid.UUID, tenant_id: uuid.UUID | None) -> l
     return list(keys.order_by("created_at", "key_hash"))
 
 
-# --- Admin JSON (issue 11): one statement each, counters and summaries only ----------------
+# --- Admin JSON (docs/auth.md): one statement each, counters and summaries only ----------------
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,7 +149,7 @@ def agent_key_revoke(*, tenant_id: uuid.UUID, agent_id: uuid.UUID, key_id: int) 
     return key
 
 
-# --- Agent self-service (issue 11) ---------------------------------------------------------
+# --- Agent self-service (docs/auth.md) ---------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ urlpatterns = [
     path("events/<str:event_id>", views.EventDetailApi.as_view(), name="detail"),
     path("head", views.HeadApi.as_view(), name="head"),
     path("entities/<str:entity_type>/<str:entity_id>", views.EntityHistoryApi.as_view(), name="entity-history"),
-    # Projections and dead letters (issue 6).
+    # Projections and dead letters (docs/projections.md).
     path(
         "entities/<str:entity_type>/<str:entity_id>/state",
         projection_views.EntityStateApi.as_view(),

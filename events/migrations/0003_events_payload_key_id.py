@@ -1,4 +1,4 @@
-"""Payload encryption at rest (issue 4): which key sealed a row (NULL for plaintext rows).
+"""Payload encryption at rest (docs/encryption.md): which key sealed a row (NULL for plaintext rows).
 
 ``payload_format`` already distinguishes plain JSON (0) from ``SSE1`` blobs (1); the key id lets
 ``reencrypt_payloads`` find the rows not yet on a tenant's newest key.

@@ -13,12 +13,12 @@ CLASSIFY_VES_BATCH = load_sql(__file__, "classify_ves_batch.sql")
 INSERT_VES_BATCH = load_sql(__file__, "insert_ves_batch.sql")
 SELECT_VES_EVENT_RANGE = load_sql(__file__, "select_ves_event_range.sql")
 SELECT_VES_EVENT_BY_ID = load_sql(__file__, "select_ves_event_by_id.sql")
-# Payload encryption at rest (issue 4).
+# Payload encryption at rest (docs/encryption.md).
 SELECT_PAYLOADS_TO_REENCRYPT = load_sql(__file__, "select_payloads_to_reencrypt.sql")
 COUNT_PAYLOADS_TO_REENCRYPT = load_sql(__file__, "count_payloads_to_reencrypt.sql")
 UPDATE_REENCRYPTED_PAYLOADS = load_sql(__file__, "update_reencrypted_payloads.sql")
 
-# --- Projections and dead letters (issue 6) ---------------------------------------------------
+# --- Projections and dead letters (docs/projections.md) ---------------------------------------
 ENSURE_PROJECTION_CHECKPOINT = load_sql(__file__, "ensure_projection_checkpoint.sql")
 SELECT_PROJECTION_CHECKPOINT = load_sql(__file__, "select_projection_checkpoint.sql")
 UPDATE_PROJECTION_CHECKPOINT = load_sql(__file__, "update_projection_checkpoint.sql")

@@ -131,7 +131,7 @@ class AgentKeyRegisterApi(TenantApiMixin):
             valid_from=valid_from,
             valid_to=valid_to,
         )
-        audit_record(  # issue 6: every admin API action is audited
+        audit_record(  # every admin API action is audited (docs/projections.md)
             actor=api_actor(self.principal),
             action="agent_key.register",
             target_type="agent_key",

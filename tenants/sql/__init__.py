@@ -6,7 +6,7 @@ SELECT_API_KEY = load_sql(__file__, "select_api_key.sql")
 TOUCH_API_KEY = load_sql(__file__, "touch_api_key.sql")
 SELECT_AGENT_KEYS = load_sql(__file__, "select_agent_keys.sql")
 
-# Admin JSON (issue 11): counters and summaries only, never the event tables. Each statement
+# Admin JSON (docs/auth.md): counters and summaries only, never the event tables. Each statement
 # is its own file preceded by the CTE fragments it reads, composed here once: `streams` (heads
 # and projection positions) and `summaries` (per-tenant figures), so the figures are defined in
 # one place for the overview, the tenant list and the store list.

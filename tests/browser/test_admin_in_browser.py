@@ -3,7 +3,7 @@
 Logs in, opens a tenant, revokes an API key, retries a dead-letter entry, and browses the
 event-store pages; each page is saved as a screenshot. A test run leaves the tree as it found
 it: screenshots go to a temporary directory unless ``ADMIN_SCREENSHOTS_DIR`` names one
-(``ADMIN_SCREENSHOTS_DIR=docs/images make test`` refreshes the README's pictures).
+(``ADMIN_SCREENSHOTS_DIR=docs/images make test`` refreshes the pictures in docs/projections.md).
 ``scripts/browser.sh`` installs chromium for CI; these tests are never skipped.
 """
 

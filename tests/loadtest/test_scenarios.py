@@ -1,4 +1,4 @@
-"""The catalogue: issue 9's rows, their k6 thresholds, and scripts that exist."""
+"""The catalogue: the target rows of loadtest/scenarios.py, their k6 thresholds, and scripts that exist."""
 
 from __future__ import annotations
 

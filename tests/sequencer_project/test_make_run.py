@@ -3,9 +3,9 @@
 ``scripts/run.sh`` (what ``make run`` runs after installing) starts on a scratch database, a
 Redis database of its own, a free port and a temporary env file, with none of the test run's
 variables: it writes its own secrets, payload key and signing key like on a fresh clone. Then
-the three commands it prints are run exactly as printed, the README's Python example exactly as
-written (only the URL and the key filled in, as its comment says), and the README's
-``ves verify`` command with the sequencer key ``make run`` printed. Payloads must be sealed at
+the three commands it prints are run exactly as printed, the Python examples of the README and of
+``docs/sdk.md`` exactly as written (only the URL and the key filled in, as their comments say),
+and the README's ``ves verify`` command with the sequencer key ``make run`` printed. Payloads must be sealed at
 rest, receipts signed, and the worker and beat must project and commit within seconds.
 """
 
@@ -38,6 +38,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
+SDK_DOC = ROOT / "docs" / "sdk.md"
 # What the test run fixes (tests/settings.py) must not leak into the deployment under test.
 TEST_ONLY = (
     "DJANGO_SETTINGS_MODULE",
@@ -162,8 +163,8 @@ def _until(what: str, check: Any, seconds: float = 20) -> Any:
         time.sleep(0.25)
 
 
-def _readme_python() -> str:
-    section = README.read_text(encoding="utf-8").split("## Use it from Python", 1)[1]
+def _python_example(document: Path) -> str:
+    section = document.read_text(encoding="utf-8").split("## Use it from Python", 1)[1]
     return section.split("```python\n", 1)[1].split("```", 1)[0]
 
 
@@ -196,22 +197,24 @@ def test_the_printed_commands_sequence_seal_and_project_an_event(deployment: Dep
         assert re.search(rf"^{name}=\S+", written, re.MULTILINE), name
 
 
-def test_the_readme_example_and_ves_verify_run_as_written(
+def test_the_python_examples_and_ves_verify_run_as_written(
     deployment: Deployment, tmp_path: Path, monkeypatch: Any
 ) -> None:
-    code = _readme_python()
-    placeholder = 'URL, KEY = "http://127.0.0.1:8080", "ss_…"'
-    assert placeholder in code
-    assert f'"{DEMO_TENANT}"' in code
-    code = code.replace(placeholder, f"URL, KEY = {deployment.url!r}, {deployment.key!r}")
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".venv").symlink_to(ROOT / ".venv")  # as if run from the checkout, like `make run`
-    printed = io.StringIO()
+    # docs/sdk.md's whole tour first; the README's example then writes the bundle verified below.
+    for document in (SDK_DOC, README):
+        code = _python_example(document)
+        placeholder = 'URL, KEY = "http://127.0.0.1:8080", "ss_…"'
+        assert placeholder in code, document
+        assert f'"{DEMO_TENANT}"' in code, document
+        code = code.replace(placeholder, f"URL, KEY = {deployment.url!r}, {deployment.key!r}")
+        printed = io.StringIO()
 
-    with contextlib.redirect_stdout(printed):
-        exec(compile(code, "README.md", "exec"), {})  # noqa: S102  (our own documentation, run as written)
+        with contextlib.redirect_stdout(printed):
+            exec(compile(code, document.name, "exec"), {})  # noqa: S102  (our own documentation, run as written)
 
-    assert "'signatureAlg': 'ed25519'" in printed.getvalue()  # receipts are signed
+        assert "'signatureAlg': 'ed25519'" in printed.getvalue(), document  # receipts are signed
     verify = _readme_verify_command()
     done = subprocess.run(  # noqa: S603  (the README's command)
         [BASH, "-c", verify],

@@ -28,7 +28,7 @@ def test_the_key_form_replaces_the_model_form(staff_client: Client) -> None:
     page = staff_client.get("/admin/tenants/apikey/add/").content.decode()
 
     assert 'id="apikey-create"' in page
-    assert "key_hash" not in page  # keys are minted by the service, never typed in (issue 6)
+    assert "key_hash" not in page  # keys are minted by the service, never typed in (docs/auth.md)
 
 
 def test_the_key_form_sets_and_shows_an_expiry(staff_client: Client, owner: Persona) -> None:

@@ -1,4 +1,4 @@
-"""A hypothesis state machine of the sequencer against the real database (issue 10).
+"""A hypothesis state machine of the sequencer against the real database (docs/reliability.md).
 
 Random interleavings of appends (with and without ``base_version`` and ``command_id``), exact
 replays and id clashes over two stores of one tenant must agree, after every step, with a few
