@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 
 from commitments.selectors import CommitmentRow
+from sequencer_project import local_chain
 from sequencer_project.api.errors import SequencerError, ServiceUnavailableError
 from sequencer_project.resilience import CircuitOpenError, all_breakers, get_breaker, retry_call
 from ves.hashes import stream_id
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 MAGIC = b"SSA1"
 RECORD_TYPES = ["bytes32", "uint8", "bytes16", "uint64", "uint64", "bytes32", "bytes32"]
-IN_PROCESS_URL = "eth-tester://"
+IN_PROCESS_URL = local_chain.IN_PROCESS_URL
 
 
 def _transient() -> tuple[type[BaseException], ...]:
@@ -123,9 +124,7 @@ _in_process_lock = threading.Lock()
 
 @functools.cache
 def _in_process_web3() -> Web3:
-    from web3 import EthereumTesterProvider, Web3  # only development and tests use the in-process chain
-
-    return Web3(EthereumTesterProvider())
+    return local_chain.in_process_web3("ANCHOR_RPC_URL")  # only development and tests use it
 
 
 def _web3() -> Web3:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 
+from sequencer_project import local_chain
 from sequencer_project.resilience import CircuitOpenError, get_breaker
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 # web3 and the eth-* libraries are imported inside the functions: importing web3 takes seconds,
 # and this module sits on the URLconf's import path (views → settlement service).
-IN_PROCESS_URL = "eth-tester://"
+IN_PROCESS_URL = local_chain.IN_PROCESS_URL
 SIGNATURE = "settleBatch(bytes16,bytes32,bytes32,uint64,uint64,uint64,(string,uint256,uint64)[])"
 _TYPES = ["bytes16", "bytes32", "bytes32", "uint64", "uint64", "uint64", "(string,uint256,uint64)[]"]
 
@@ -112,9 +113,7 @@ def decode_settlement(data: bytes) -> Settlement:
 
 @functools.cache
 def _in_process_chain() -> Web3:
-    from web3 import EthereumTesterProvider, Web3
-
-    return Web3(EthereumTesterProvider())
+    return local_chain.in_process_web3("X402_EVM_RPC_URL")
 
 
 def chain() -> Web3:
