@@ -5,10 +5,15 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint services venv loadtest migrate clean bench bench-check bench-baseline reliability reliability-fuzz openapi reference-k6
 
-$(STAMP): pyproject.toml
+# The ves distribution (stateset-ves/) on the same command line as the server, so the server's
+# dependency on it is met from the checkout; dev brings the local-chain extra (ADR 0023). A server
+# installed before ves was split out owns bin/ves: remove it first, or its uninstall, which pip runs
+# after installing stateset-ves, would take the new script with it.
+$(STAMP): pyproject.toml stateset-ves/pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip uninstall -qq -y stateset-sequencer
+	$(PY) -m pip install -q -e ./stateset-ves -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -48,7 +53,7 @@ bench-baseline: venv services
 
 # Concurrency, crash and fault scenarios on a private PostgreSQL (:5440), Redis (:6390) and
 # gunicorn (:8140); prints what was tried and what survived (docs/reliability.md).
-# Quick form by default (CI); `make reliability ARGS=--full` for the issue's sizes.
+# Quick form by default (CI); `make reliability ARGS=--full` for the full sizes (docs/reliability.md).
 reliability: venv services
 	$(PY) -m reliability $(ARGS)
 

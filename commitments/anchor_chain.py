@@ -116,7 +116,9 @@ def anchor_calldata(c: CommitmentRow) -> bytes:
 
 
 def _web3() -> Web3:
-    return web3_connect(settings.ANCHOR_RPC_URL, timeout_seconds=settings.ANCHOR_RPC_TIMEOUT_SECONDS)
+    return web3_connect(
+        settings.ANCHOR_RPC_URL, timeout_seconds=settings.ANCHOR_RPC_TIMEOUT_SECONDS, setting="ANCHOR_RPC_URL"
+    )
 
 
 def _account() -> Any:

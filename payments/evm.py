@@ -112,7 +112,9 @@ def decode_settlement(data: bytes) -> Settlement:
 
 def chain() -> Web3:
     """The configured chain connection (no network I/O here)."""
-    return web3_connect(settings.X402_EVM_RPC_URL, timeout_seconds=settings.X402_EVM_RPC_TIMEOUT_SECONDS)
+    return web3_connect(
+        settings.X402_EVM_RPC_URL, timeout_seconds=settings.X402_EVM_RPC_TIMEOUT_SECONDS, setting="X402_EVM_RPC_URL"
+    )
 
 
 def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:

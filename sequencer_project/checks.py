@@ -180,3 +180,22 @@ def check_operations_settings(app_configs: Any, **kwargs: Any) -> list[CheckMess
             )
         )
     return messages
+
+
+# --- In-process chain (sequencer_project/local_chain.py) -------------------------------------
+@register()
+def check_local_chain(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """``eth-tester://`` in a setting that is in use needs the ``local-chain`` extra (ADR 0023).
+
+    ``X402_EVM_RPC_URL`` defaults to it, so it counts only under the ``evm`` settlement backend.
+    """
+    from sequencer_project import local_chain
+
+    in_use = []
+    if settings.X402_SETTLEMENT_BACKEND == "evm" and settings.X402_EVM_RPC_URL == local_chain.IN_PROCESS_URL:
+        in_use.append("X402_EVM_RPC_URL")
+    if settings.ANCHOR_RPC_URL == local_chain.IN_PROCESS_URL:
+        in_use.append("ANCHOR_RPC_URL")
+    if not in_use or local_chain.local_chain_installed():
+        return []
+    return [Error(local_chain.missing_message(setting), id="sequencer.E038") for setting in in_use]

@@ -28,6 +28,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sequencer_project import local_chain
 from sequencer_project.resilience import CircuitBreaker, CircuitOpenError, retry_call
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
 # web3 and the eth-* libraries are imported inside the functions: importing web3 takes seconds,
 # and the modules using this one sit on the URLconf's import path.
-IN_PROCESS_URL = "eth-tester://"
+IN_PROCESS_URL = local_chain.IN_PROCESS_URL
 _RETRY_BASE_DELAY_SECONDS = 0.5
 _RETRY_MAX_DELAY_SECONDS = 30.0
 
@@ -53,19 +54,17 @@ _in_process_lock = threading.Lock()
 
 
 @functools.cache
-def _in_process_web3() -> Web3:
-    from web3 import EthereumTesterProvider, Web3  # only development and tests use the in-process chain
-
-    return Web3(EthereumTesterProvider())
+def _in_process_web3(setting: str) -> Web3:
+    return local_chain.in_process_web3(setting)  # only development and tests use the in-process chain
 
 
-def web3_connect(url: str, *, timeout_seconds: float) -> Web3:
-    """The chain at ``url`` (no network I/O here)."""
+def web3_connect(url: str, *, timeout_seconds: float, setting: str) -> Web3:
+    """The chain at ``url``, read from ``setting`` (no network I/O here)."""
     from web3 import Web3
 
     if url == IN_PROCESS_URL:
         with _in_process_lock:
-            return _in_process_web3()
+            return _in_process_web3(setting)
     return Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout_seconds}))
 
 

@@ -121,7 +121,7 @@ def gauge_providers() -> list[GaugeProvider]:
         return list(_providers.values())
 
 
-# --- x402 payments (issue 7) ------------------------------------------------------------------
+# --- x402 payments (docs/payments.md) --------------------------------------------------------------
 X402_SEQUENCING_SECONDS = Histogram(
     "x402_intent_sequencing_seconds",
     "Intent submission transaction (counter lock to commit).",

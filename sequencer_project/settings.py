@@ -1,4 +1,4 @@
-"""Settings, read only from the environment (see ``.env.example`` and the README table).
+"""Settings, read only from the environment (``docs/configuration.md`` lists every variable; ``.env.example``).
 
 There is one settings module; environments differ only by their variables. Required
 values have no defaults and raise at import when missing. ``NAME_FILE`` variants are
@@ -125,7 +125,7 @@ DB_POOL_FAIL_FAST_TIMEOUT_SECONDS: float = env.float("DB_POOL_FAIL_FAST_TIMEOUT_
 # the delay grow past a minute during an outage, so recovery lagged PostgreSQL's return by as much.
 DB_POOL_RECONNECT_TIMEOUT_SECONDS: float = env.float("DB_POOL_RECONNECT_TIMEOUT_SECONDS", default=5.0)
 # How long a server thread may keep its pooled connection between requests of the operations
-# served straight from WSGI (sequencer_project/db/kept_connections.py, ADR 0023); 0 hands it back
+# served straight from WSGI (sequencer_project/db/kept_connections.py, ADR 0024); 0 hands it back
 # after every request, as Django does.
 DB_POOL_KEEP_SECONDS: float = env.float("DB_POOL_KEEP_SECONDS", default=30.0)
 

@@ -52,13 +52,12 @@ from schemas.registry import schema_failures
 from sequencer_project.db import availability
 from sequencer_project.db.instrumentation import timed_transaction
 from sequencer_project.metrics import INGEST_GROUP_REQUESTS, TALLY
+from sequencer_project.retry import MAX_ATTEMPTS as _MAX_ATTEMPTS
+from sequencer_project.retry import RETRYABLE_SQLSTATES as _RETRYABLE_SQLSTATES
 from streams.counters import stream_counter_lock
 from streams.kinds import StreamKind
 
 logger = logging.getLogger(__name__)
-
-_MAX_ATTEMPTS = 3
-_RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock
 
 
 class RejectionReason:

@@ -33,6 +33,8 @@ from django.db import DatabaseError, connection, transaction
 from events.sql import CLASSIFY_VES_BATCH, INSERT_VES_BATCH
 from events.ves_envelopes import PreparedVesEvent, VesReason
 from schemas.registry import SchemaFailure, schema_failures
+from sequencer_project.retry import MAX_ATTEMPTS as _MAX_ATTEMPTS
+from sequencer_project.retry import RETRYABLE_SQLSTATES as _RETRYABLE_SQLSTATES
 from streams.counters import stream_counter_lock
 from streams.kinds import StreamKind
 from tenants.selectors import AgentKeyProblem, AgentKeyRecord, agent_keys_get
@@ -41,8 +43,6 @@ from ves.signing import public_key_from_seed, sign, verify
 
 logger = logging.getLogger(__name__)
 
-_MAX_ATTEMPTS = 3
-_RETRYABLE_SQLSTATES = {"40001", "40P01"}
 SIGNATURE_ALG_ED25519 = "ed25519"
 SIGNATURE_ALG_NONE = "none"
 

@@ -13,7 +13,7 @@ in a straight line:
    through the same conversion as the rest of the API, and the same metrics;
 5. the thread keeps its pooled database connection for its next such request while it is
    healthy, instead of Django's hand-back at every request end
-   (:mod:`sequencer_project.db.kept_connections`, ADR 0023).
+   (:mod:`sequencer_project.db.kept_connections`, ADR 0024).
 
 Requests an endpoint does not take as they are (another method, DRF's ``format`` override, an
 ``Accept`` other than JSON, ``SECURE_SSL_REDIRECT`` on) go to the full API handler, unchanged.

@@ -1,4 +1,4 @@
-"""Pooled connections a server thread keeps from one hot API request to the next (ADR 0023).
+"""Pooled connections a server thread keeps from one hot API request to the next (ADR 0024).
 
 Django hands a pooled connection back at the end of every request (``request_finished`` →
 ``close_old_connections``) and checks one out again at the next request's first statement:

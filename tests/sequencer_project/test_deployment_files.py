@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -150,9 +151,13 @@ def test_the_dockerfile_copies_every_package_and_runs_gunicorn_as_a_non_root_use
     pyproject = (ROOT / "pyproject.toml").read_text()
     packages = re.search(r"include = \[([^\]]*)\]", pyproject)
     assert packages is not None
+    ves_distribution = tomllib.loads((ROOT / "stateset-ves" / "pyproject.toml").read_text())
 
-    for package in re.findall(r'"(\w+)\*"', packages.group(1)):
+    for package in re.findall(r'"(\w+)\*"', packages.group(1)) + ves_distribution["tool"]["setuptools"]["packages"]:
         assert f"COPY {package} ./{package}" in dockerfile
+    # Both distributions are installed: the server depends on stateset-ves (ADR 0023).
+    assert "COPY stateset-ves ./stateset-ves" in dockerfile
+    assert "pip install --no-deps ./stateset-ves ." in dockerfile
     assert "USER app" in dockerfile
     assert 'CMD ["bash", "scripts/web.sh"]' in dockerfile
     assert "COPY scripts/web.sh ./scripts/web.sh" in dockerfile

@@ -1,5 +1,5 @@
 """A server thread keeps its pooled connection between requests of the WSGI endpoints, and gives
-it back whenever keeping it could hurt (``sequencer_project/db/kept_connections.py``, ADR 0023).
+it back whenever keeping it could hurt (``sequencer_project/db/kept_connections.py``, ADR 0024).
 
 Real pool, real PostgreSQL, real threads: the connection a request used is observed from the
 thread that served it; what "handed back" means is shown by who can get a connection next.
