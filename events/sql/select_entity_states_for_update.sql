@@ -1,9 +1,19 @@
 -- The projected states of a batch's entities, locked for the handler's read-merge-write.
+-- Driven by the batch's keys (unnest) and probing the primary key once per key (LATERAL ...
+-- LIMIT 1, as classify_batch.sql), so its cost never grows with the stream's size whatever the
+-- planner's statistics say. A plain join let a generic plan made while entity_state was small
+-- scan the whole stream's states for every batch (10 ms per projected event at 50,000 states).
 -- Index: entity_state primary key, one probe per distinct entity of the batch.
 -- Locks: the rows (FOR NO KEY UPDATE). Rows: at most one per entity.
-SELECT s.entity_type, s.entity_id, s.state
+SELECT k.entity_type, k.entity_id, s.state
 FROM unnest(%(entity_types)s::text[], %(entity_ids)s::text[]) AS k(entity_type, entity_id)
-JOIN entity_state s
-  ON s.tenant_id = %(tenant_id)s AND s.store_id = %(store_id)s
- AND s.entity_type = k.entity_type AND s.entity_id = k.entity_id
-FOR NO KEY UPDATE OF s
+CROSS JOIN LATERAL (
+    SELECT e.state
+    FROM entity_state e
+    WHERE e.tenant_id = %(tenant_id)s
+      AND e.store_id = %(store_id)s
+      AND e.entity_type = k.entity_type
+      AND e.entity_id = k.entity_id
+    LIMIT 1
+    FOR NO KEY UPDATE
+) AS s
