@@ -170,8 +170,8 @@ def worker_commands(schedule: Path) -> tuple[list[str], list[str]]:
         "worker",
         "-Q",
         "commitments,projections,payments,maintenance",
-        "-c",
-        "1",
+        "--concurrency",
+        "2",  # as docker/compose.yml: projections and commitments run side by side
         "--loglevel",
         "WARNING",
     ]
