@@ -94,7 +94,9 @@ class AgentKeyRecord:
         return None
 
 
-def agent_keys_get(*, tenant_id: uuid.UUID, agent_id: uuid.UUID, key_ids: Iterable[int]) -> dict[int, AgentKeyRecord]:
+def agent_signing_key_records_by_id(
+    *, tenant_id: uuid.UUID, agent_id: uuid.UUID, key_ids: Iterable[int]
+) -> dict[int, AgentKeyRecord]:
     """The agent's keys among ``key_ids`` (absent ids are missing from the result).
 
     Cached per process (``tenants.key_cache``); the misses of a call are read in one query.
