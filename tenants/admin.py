@@ -13,15 +13,18 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from events.admin_selectors import tenant_stream_list
-from events.projections.selectors import projection_lag_list
 from tenants.admin_views import admin_actor
 from tenants.models import ApiKey, Tenant
 from tenants.services import api_key_create, api_key_revoke, tenant_create, tenant_update
 
 
-@admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin[Tenant]):
+    """The tenant pages: its stores and API keys on the change page.
+
+    Registered by ``events/admin.py``, whose subclass adds the tenant's streams and projection
+    lag (events' to read; tenants never imports events).
+    """
+
     list_display = ("name", "id", "is_active", "created_at")
     search_fields = ("=id", "name")
     readonly_fields = ("id", "created_at")
@@ -47,13 +50,15 @@ class TenantAdmin(admin.ModelAdmin[Tenant]):
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         tenant = self.get_object(request, object_id)
-        extra = dict(extra_context or {})
-        if tenant is not None:
-            extra["streams"] = tenant_stream_list(tenant_id=tenant.id)
-            extra["lags"] = projection_lag_list(tenant_id=tenant.id)
-            extra["stores"] = list(tenant.stores.order_by("created_at")[:200])
-            extra["api_keys"] = list(tenant.api_keys.order_by("-created_at")[:50])
-        return super().change_view(request, object_id, form_url, extra)
+        panels = self.panels(tenant) if tenant is not None else {}
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **panels})
+
+    def panels(self, tenant: Tenant) -> dict[str, Any]:
+        """The change page's context below the form; a subclass adds its own."""
+        return {
+            "stores": list(tenant.stores.order_by("created_at")[:200]),
+            "api_keys": list(tenant.api_keys.order_by("-created_at")[:50]),
+        }
 
     def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:
         if change:
