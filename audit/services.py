@@ -1,7 +1,9 @@
-"""The operator audit log: every admin action and admin API action writes one row.
+"""The operator audit log: every audited change writes one row, in the change's own transaction.
 
-``audit_record`` joins the caller's transaction when there is one (so the change and its
-record commit together) and otherwise commits on its own.
+The services that change audited state (tenants, API keys, agent signing keys, dead letters,
+operator logins) take the ``actor`` and call :func:`audit_record` inside their
+``transaction.atomic(durable=True)``, so a change and its record commit together or not at all.
+Callers (views, admin actions, management commands) never write audit rows themselves.
 """
 
 from __future__ import annotations
@@ -9,13 +11,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db import transaction
+from django.db import connection
+from django.db.transaction import TransactionManagementError
 
 from audit.models import AuditLogEntry
 from sequencer_project.api.principal import Principal
 
 
-@transaction.atomic
 def audit_record(
     *,
     actor: str,
@@ -25,7 +27,13 @@ def audit_record(
     tenant_id: uuid.UUID | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditLogEntry:
-    """Write who did what to which object. ``actor`` names the user or credential."""
+    """Write who did what to which object. ``actor`` names the user or credential.
+
+    Caller holds the transaction of the change it records: outside one this raises
+    ``TransactionManagementError`` rather than commit a record apart from its change.
+    """
+    if not connection.in_atomic_block:
+        raise TransactionManagementError("audit_record runs inside the transaction of the change it records.")
     return AuditLogEntry.objects.create(
         actor=actor[:200],
         action=action[:64],

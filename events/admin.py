@@ -1,4 +1,7 @@
-"""Operator admin for projections: dead letters (retry, discard, bulk) and the audit log.
+"""Operator admin for projections: dead letters (retry, discard, bulk), and the tenant page.
+
+The tenant page is tenants' ``TenantAdmin`` with the tenant's streams and projection lag added:
+those are events' to read, and tenants never imports events, so events registers it.
 
 The event tables have composite keys and are browsed through the keyset pages of
 :mod:`sequencer_project.admin_site`. Actions call services, which write the audit log.
@@ -6,15 +9,33 @@ The event tables have composite keys and are browsed through the keyset pages of
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from events.admin_selectors import tenant_stream_list
 from events.models import ProjectionDeadLetter
+from events.projections.selectors import projection_lag_list
 from events.services.dead_letters import OPEN, dead_letter_discard, dead_letter_retry
 from sequencer_project.admin_base import OperatorActionsAdmin
 from sequencer_project.api.errors import SequencerError
+from tenants.admin import TenantAdmin
 from tenants.admin_views import admin_actor
+from tenants.models import Tenant
+
+
+@admin.register(Tenant)
+class TenantWithStreamsAdmin(TenantAdmin):
+    change_form_template = "admin/event_store/tenant_change_form.html"
+
+    def panels(self, tenant: Tenant) -> dict[str, Any]:
+        return {
+            **super().panels(tenant),
+            "streams": tenant_stream_list(tenant_id=tenant.id),
+            "lags": projection_lag_list(tenant_id=tenant.id),
+        }
 
 
 @admin.register(ProjectionDeadLetter)

@@ -1,4 +1,5 @@
-"""Reads for the operator admin: keyset pages, never ``COUNT(*)`` over the event tables."""
+"""Reads for the operator admin (pages and admin JSON): keyset pages and counters, never ``COUNT(*)``
+over the event tables."""
 
 from __future__ import annotations
 
@@ -7,8 +8,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
+
 from events.payload_crypto import PayloadDecryptionError, StoredPayload, payload_open
-from events.sql import SELECT_EVENTS_ADMIN, SELECT_REJECTED_ADMIN, SELECT_TENANT_STREAMS
+from events.projections.registry import projections
+from events.sql import (
+    ADMIN_AGENTS,
+    ADMIN_OVERVIEW,
+    ADMIN_STORES,
+    ADMIN_TENANTS,
+    SELECT_EVENTS_ADMIN,
+    SELECT_REJECTED_ADMIN,
+    SELECT_TENANT_STREAMS,
+)
 from sequencer_project.db.replica import read_cursor
 from streams.kinds import StreamKind
 
@@ -120,3 +132,99 @@ def tenant_stream_list(*, tenant_id: uuid.UUID) -> list[TenantStreamRow]:
     with read_cursor() as cursor:
         cursor.execute(SELECT_TENANT_STREAMS, {"tenant_id": tenant_id})
         return [TenantStreamRow(r[0], _kind(r[1]), int(r[2]), r[3]) for r in cursor.fetchall()]
+
+
+# --- Admin JSON (docs/auth.md): one statement each, counters and summaries only ----------------
+
+
+@dataclass(frozen=True, slots=True)
+class AdminOverview:
+    tenants: int
+    stores: int
+    agents: int
+    api_keys: int
+    active_api_keys: int
+    total_head_sequence: int
+    total_ves_head_sequence: int
+    active_stores_24h: int
+    max_projection_lag: int
+    last_activity_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AdminTenant:
+    tenant_id: uuid.UUID
+    name: str
+    active: bool
+    created_at: datetime
+    stores: int
+    agents: int
+    api_keys: int
+    active_api_keys: int
+    head_sequence: int
+    ves_head_sequence: int
+    active_stores_24h: int
+    max_projection_lag: int
+    last_key_at: datetime | None
+    last_activity_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AdminStore:
+    tenant_id: uuid.UUID
+    store_id: uuid.UUID
+    created_at: datetime
+    head_sequence: int
+    ves_head_sequence: int
+    last_projected_sequence: int
+    projection_lag: int
+    agent_count: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AdminAgent:
+    """An agent; ``has_admin``/``has_write``/``all_stores`` are ``None`` without an API key."""
+
+    tenant_id: uuid.UUID
+    agent_id: uuid.UUID
+    has_admin: bool | None
+    has_write: bool | None
+    all_stores: bool | None
+    store_ids: list[uuid.UUID]
+    api_keys: int
+    active_api_keys: int
+    first_key_at: datetime | None
+    last_key_at: datetime | None
+    signing_keys: int
+
+
+def _admin_rows(sql: str, tenant_id: uuid.UUID | None, limit: int) -> list[tuple[Any, ...]]:
+    registered = projections()
+    params = {
+        "tenant_id": tenant_id,
+        "limit": limit,
+        "projections": [p.name for p in registered],
+        "projection_kinds": [int(p.stream_kind) for p in registered],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+def admin_overview_get(*, tenant_id: uuid.UUID | None) -> AdminOverview:
+    """Totals of one tenant, or of all when ``tenant_id`` is ``None`` (bootstrap admin)."""
+    (row,) = _admin_rows(ADMIN_OVERVIEW, tenant_id, 1)
+    return AdminOverview(*row)
+
+
+def admin_tenants_list(*, tenant_id: uuid.UUID | None, limit: int) -> list[AdminTenant]:
+    return [AdminTenant(*row) for row in _admin_rows(ADMIN_TENANTS, tenant_id, limit)]
+
+
+def admin_stores_list(*, tenant_id: uuid.UUID | None, limit: int) -> list[AdminStore]:
+    return [AdminStore(*row) for row in _admin_rows(ADMIN_STORES, tenant_id, limit)]
+
+
+def admin_agents_list(*, tenant_id: uuid.UUID | None, limit: int) -> list[AdminAgent]:
+    return [AdminAgent(*row) for row in _admin_rows(ADMIN_AGENTS, tenant_id, limit)]

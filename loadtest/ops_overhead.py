@@ -41,7 +41,9 @@ def main() -> None:
         drf_settings.api_settings.reload()
         APIView.throttle_classes = []
     tenant = Tenant.objects.create(name=f"ops-overhead-{variant}")
-    key = api_key_create(tenant=tenant, can_read=True, can_write=True, can_admin=False, store_ids=(), agent_id=None).key
+    key = api_key_create(
+        tenant=tenant, can_read=True, can_write=True, can_admin=False, store_ids=(), agent_id=None, actor="loadtest"
+    ).key
     if variant == "ratelimited":
         ApiKey.objects.filter(key_hash=api_key_hash(key)).update(rate_limit=1_000_000_000)
     client = Client()

@@ -65,8 +65,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1, help="events per request")
     args = parser.parse_args()
 
-    tenant = tenant_create(name=f"profile-{uuid.uuid4().hex[:8]}")
-    key = api_key_create(tenant=tenant, name="profile", can_write=True).key
+    tenant = tenant_create(name=f"profile-{uuid.uuid4().hex[:8]}", actor="cli:profile_ingest")
+    key = api_key_create(tenant=tenant, name="profile", can_write=True, actor="cli:profile_ingest").key
     store_id = uuid.uuid4()
     app = wsgi_application  # the application gunicorn serves (the lean API path)
     statuses: dict[str, int] = {}

@@ -1,6 +1,6 @@
 """Admin page for agent signing keys (composite key: not a ModelAdmin): list, register, revoke.
 
-Register and revoke call the tenants services and write the audit log.
+Register and revoke call the tenants services, which write the audit log.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 
-from audit.services import audit_record
 from sequencer_project.api.errors import SequencerError
 from tenants.models import AgentSigningKey
 from tenants.services import agent_key_register, agent_key_revoke
@@ -55,14 +54,7 @@ def agent_key_view(request: HttpRequest) -> HttpResponse:
                 tenant_id = uuid.UUID(request.POST["tenant_id"])
                 agent_id = uuid.UUID(request.POST["agent_id"])
                 key_id = int(request.POST["key_id"])
-                agent_key_revoke(tenant_id=tenant_id, agent_id=agent_id, key_id=key_id)
-                audit_record(
-                    actor=admin_actor(request),
-                    action="agent_key.revoke",
-                    target_type="agent_key",
-                    target_id=f"{agent_id}/{key_id}",
-                    tenant_id=tenant_id,
-                )
+                agent_key_revoke(tenant_id=tenant_id, agent_id=agent_id, key_id=key_id, actor=admin_actor(request))
                 messages.success(request, f"Revoked key {key_id} of agent {agent_id}.")
                 return HttpResponseRedirect(f"?tenant_id={tenant_id}")
             form = AgentKeyRegisterForm(request.POST)
@@ -73,14 +65,7 @@ def agent_key_view(request: HttpRequest) -> HttpResponse:
                     agent_id=data["agent_id"],
                     key_id=data["key_id"],
                     public_key=data["public_key"],
-                )
-                audit_record(
                     actor=admin_actor(request),
-                    action="agent_key.register",
-                    target_type="agent_key",
-                    target_id=f"{data['agent_id']}/{data['key_id']}",
-                    tenant_id=data["tenant_id"],
-                    detail={"public_key": data["public_key"].hex()},
                 )
                 messages.success(request, f"Registered key {data['key_id']} of agent {data['agent_id']}.")
                 return HttpResponseRedirect(f"?tenant_id={data['tenant_id']}")

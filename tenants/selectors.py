@@ -10,19 +10,11 @@ from typing import Any
 
 from django.db import connection
 
-from events.projections.registry import projections
 from sequencer_project.api.principal import Principal
 from tenants import services
 from tenants.key_cache import agent_key_cache, api_key_cache
 from tenants.models import AgentKeyStatus, AgentSigningKey, ApiKey, Tenant
-from tenants.sql import (
-    ADMIN_AGENTS,
-    ADMIN_OVERVIEW,
-    ADMIN_STORES,
-    ADMIN_TENANTS,
-    SELECT_AGENT_KEYS,
-    SELECT_API_KEY,
-)
+from tenants.sql import SELECT_AGENT_KEYS, SELECT_API_KEY
 
 
 def api_key_principal_get(*, key_hash: str) -> Principal | None:
@@ -94,7 +86,9 @@ class AgentKeyRecord:
         return None
 
 
-def agent_keys_get(*, tenant_id: uuid.UUID, agent_id: uuid.UUID, key_ids: Iterable[int]) -> dict[int, AgentKeyRecord]:
+def agent_signing_key_records_by_id(
+    *, tenant_id: uuid.UUID, agent_id: uuid.UUID, key_ids: Iterable[int]
+) -> dict[int, AgentKeyRecord]:
     """The agent's keys among ``key_ids`` (absent ids are missing from the result).
 
     Cached per process (``tenants.key_cache``); the misses of a call are read in one query.
@@ -137,99 +131,3 @@ def agent_api_key_list(*, agent_id: uuid.UUID, tenant_id: uuid.UUID | None) -> l
     if tenant_id is not None:
         keys = keys.filter(tenant_id=tenant_id)
     return list(keys.order_by("created_at", "key_hash"))
-
-
-# --- Admin JSON (docs/auth.md): one statement each, counters and summaries only ----------------
-
-
-@dataclass(frozen=True, slots=True)
-class AdminOverview:
-    tenants: int
-    stores: int
-    agents: int
-    api_keys: int
-    active_api_keys: int
-    total_head_sequence: int
-    total_ves_head_sequence: int
-    active_stores_24h: int
-    max_projection_lag: int
-    last_activity_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class AdminTenant:
-    tenant_id: uuid.UUID
-    name: str
-    active: bool
-    created_at: datetime
-    stores: int
-    agents: int
-    api_keys: int
-    active_api_keys: int
-    head_sequence: int
-    ves_head_sequence: int
-    active_stores_24h: int
-    max_projection_lag: int
-    last_key_at: datetime | None
-    last_activity_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class AdminStore:
-    tenant_id: uuid.UUID
-    store_id: uuid.UUID
-    created_at: datetime
-    head_sequence: int
-    ves_head_sequence: int
-    last_projected_sequence: int
-    projection_lag: int
-    agent_count: int
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class AdminAgent:
-    """An agent; ``has_admin``/``has_write``/``all_stores`` are ``None`` without an API key."""
-
-    tenant_id: uuid.UUID
-    agent_id: uuid.UUID
-    has_admin: bool | None
-    has_write: bool | None
-    all_stores: bool | None
-    store_ids: list[uuid.UUID]
-    api_keys: int
-    active_api_keys: int
-    first_key_at: datetime | None
-    last_key_at: datetime | None
-    signing_keys: int
-
-
-def _admin_rows(sql: str, tenant_id: uuid.UUID | None, limit: int) -> list[tuple[Any, ...]]:
-    registered = projections()
-    params = {
-        "tenant_id": tenant_id,
-        "limit": limit,
-        "projections": [p.name for p in registered],
-        "projection_kinds": [int(p.stream_kind) for p in registered],
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return list(cursor.fetchall())
-
-
-def admin_overview_get(*, tenant_id: uuid.UUID | None) -> AdminOverview:
-    """Totals of one tenant, or of all when ``tenant_id`` is ``None`` (bootstrap admin)."""
-    (row,) = _admin_rows(ADMIN_OVERVIEW, tenant_id, 1)
-    return AdminOverview(*row)
-
-
-def admin_tenants_list(*, tenant_id: uuid.UUID | None, limit: int) -> list[AdminTenant]:
-    return [AdminTenant(*row) for row in _admin_rows(ADMIN_TENANTS, tenant_id, limit)]
-
-
-def admin_stores_list(*, tenant_id: uuid.UUID | None, limit: int) -> list[AdminStore]:
-    return [AdminStore(*row) for row in _admin_rows(ADMIN_STORES, tenant_id, limit)]
-
-
-def admin_agents_list(*, tenant_id: uuid.UUID | None, limit: int) -> list[AdminAgent]:
-    return [AdminAgent(*row) for row in _admin_rows(ADMIN_AGENTS, tenant_id, limit)]

@@ -1,22 +1,41 @@
-"""Writes of tenancy data: tenants, stores, API keys. Each public service is a transaction."""
+"""Writes of tenancy data: tenants, API keys, agent signing keys, operator logins.
+
+Each public service is a transaction (``durable=True``) that takes the ``actor`` and writes the
+audit row of its change inside it (``audit.services``): the change and its record commit
+together or not at all, and callers never write audit rows. ``api_key_touch`` is the exception:
+a usage stamp, not a change anyone made.
+"""
 
 from __future__ import annotations
 
+import secrets
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from audit.services import audit_record
 from tenants.credentials import api_key_generate, api_key_hash, display_prefix
 from tenants.errors import AgentKeyExistsError, AgentKeyNotFoundError
 from tenants.key_cache import agent_keys_changed, api_keys_changed
 from tenants.models import AgentKeyStatus, AgentSigningKey, ApiKey, Tenant
 from tenants.sql import TOUCH_API_KEY
+
+
+def _audited(actor: str, action: str, target_id: str, tenant_id: uuid.UUID, **detail: Any) -> None:
+    """The audit row of a tenancy change; ``action`` is ``<target type>.<verb>``. Caller holds
+    the change's transaction."""
+    target_type = action.split(".", 1)[0]
+    audit_record(
+        actor=actor, action=action, target_type=target_type, target_id=target_id, tenant_id=tenant_id, detail=detail
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,15 +47,26 @@ class IssuedApiKey:
 
 
 @transaction.atomic(durable=True)
-def tenant_create(*, name: str, tenant_id: uuid.UUID | None = None) -> Tenant:
-    """Create a tenant (optionally with a chosen id)."""
-    return Tenant.objects.create(id=tenant_id or uuid.uuid4(), name=name)
+def tenant_create(*, name: str, actor: str, tenant_id: uuid.UUID | None = None, is_active: bool = True) -> Tenant:
+    """Create a tenant (optionally with a chosen id). Audited (``tenant.create``)."""
+    tenant = Tenant.objects.create(id=tenant_id or uuid.uuid4(), name=name, is_active=is_active)
+    _audited(actor, "tenant.create", str(tenant.id), tenant.id, name=name, is_active=is_active)
+    return tenant
+
+
+@transaction.atomic(durable=True)
+def tenant_update(*, tenant: Tenant, changed: Sequence[str], actor: str) -> Tenant:
+    """Save the ``changed`` fields of an edited tenant (the admin form). Audited (``tenant.update``)."""
+    tenant.save(update_fields=list(changed))
+    _audited(actor, "tenant.update", str(tenant.id), tenant.id, changed=list(changed))
+    return tenant
 
 
 @transaction.atomic(durable=True)
 def api_key_create(
     *,
     tenant: Tenant,
+    actor: str,
     name: str = "",
     can_read: bool = True,
     can_write: bool = False,
@@ -46,7 +76,8 @@ def api_key_create(
     rate_limit: int | None = None,
     expires_at: datetime | None = None,
 ) -> IssuedApiKey:
-    """Mint a key for ``tenant``. Returns the key once; only its SHA-256 is stored.
+    """Mint a key for ``tenant``. Returns the key once; only its SHA-256 is stored. Audited
+    (``api_key.create``, named by its display prefix).
 
     No scope check here: callers acting for a principal narrow first (``tenants.key_scope``).
     """
@@ -64,17 +95,33 @@ def api_key_create(
         rate_limit=rate_limit,
         expires_at=expires_at,
     )
+    expiry = expires_at.isoformat() if expires_at else None
+    _audited(
+        actor,
+        "api_key.create",
+        api_key.display_prefix,
+        tenant.id,
+        name=name,
+        admin=can_admin,
+        write=can_write,
+        expires_at=expiry,
+    )
     return IssuedApiKey(api_key=api_key, key=key)
 
 
 @transaction.atomic(durable=True)
-def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+def api_key_revoke(*, api_key: ApiKey, actor: str) -> ApiKey:
     """Deactivate a key. Once committed, every process refuses it within ``HOT_CACHE_CHECK_SECONDS``
-    (0.25 s; ``HOT_CACHE_DEGRADED_TTL_SECONDS`` while Redis is unavailable), this one at once."""
+    (0.25 s; ``HOT_CACHE_DEGRADED_TTL_SECONDS`` while Redis is unavailable), this one at once.
+
+    Audited (``api_key.revoke``) when it deactivates the key; revoking a revoked key changes
+    nothing and records nothing.
+    """
     if api_key.active:
         api_key.active = False
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["active", "revoked_at", "updated_at"])
+        _audited(actor, "api_key.revoke", api_key.display_prefix, api_key.tenant_id)
     api_keys_changed()
     return api_key
 
@@ -103,10 +150,12 @@ def agent_key_register(
     agent_id: uuid.UUID,
     key_id: int,
     public_key: bytes,
+    actor: str,
     valid_from: datetime | None = None,
     valid_to: datetime | None = None,
 ) -> AgentSigningKey:
     """Register an agent's Ed25519 public key; a second registration of the same id is a 409.
+    Audited (``agent_key.register``).
 
     The tenant row is created when missing (a bootstrap admin may provision a new tenant's
     agents before its first event, as events themselves create tenants on first write).
@@ -126,13 +175,18 @@ def agent_key_register(
         raise AgentKeyExistsError(
             f"Agent {agent_id} already has key {key_id} in tenant {tenant_id}; revoke it and register a new key id."
         ) from exc
+    _audited(actor, "agent_key.register", f"{agent_id}/{key_id}", tenant_id, public_key=public_key.hex())
     agent_keys_changed()  # a cached "not found" must go
     return key
 
 
 @transaction.atomic(durable=True)
-def agent_key_revoke(*, tenant_id: uuid.UUID, agent_id: uuid.UUID, key_id: int) -> AgentSigningKey:
-    """Revoke a key. Every process drops its cached keys within 0.25 s of the commit (``tenants.key_cache``)."""
+def agent_key_revoke(*, tenant_id: uuid.UUID, agent_id: uuid.UUID, key_id: int, actor: str) -> AgentSigningKey:
+    """Revoke a key. Every process drops its cached keys within 0.25 s of the commit (``tenants.key_cache``).
+
+    Audited (``agent_key.revoke``), also when the key was revoked already: the operator's
+    request is recorded as before this service wrote the row itself.
+    """
     key = (
         AgentSigningKey.objects.select_for_update()
         .filter(tenant_id=tenant_id, agent_id=agent_id, key_id=key_id)
@@ -146,6 +200,7 @@ def agent_key_revoke(*, tenant_id: uuid.UUID, agent_id: uuid.UUID, key_id: int) 
         )
         key.refresh_from_db()
         agent_keys_changed()
+    _audited(actor, "agent_key.revoke", f"{agent_id}/{key_id}", tenant_id)
     return key
 
 
@@ -165,12 +220,16 @@ class RegisteredAgent:
 def agent_register(
     *,
     name: str,
+    actor: str,
     description: str = "",
     store_ids: Iterable[uuid.UUID] = (),
     read_only: bool = False,
     rate_limit: int | None = None,
 ) -> RegisteredAgent:
-    """Create a new tenant and an agent in it with one non-admin key, in one transaction."""
+    """Create a new tenant and an agent in it with one non-admin key, in one transaction.
+
+    Audited (``agent.register``, naming the new tenant and the key's display prefix).
+    """
     tenant = Tenant.objects.create(id=uuid.uuid4(), name=name)
     agent_id = uuid.uuid4()
     key = api_key_generate(tenant.id)
@@ -186,4 +245,41 @@ def agent_register(
         agent_id=agent_id,
         rate_limit=rate_limit,
     )
+    _audited(
+        actor,
+        "agent.register",
+        str(agent_id),
+        tenant.id,
+        name=name,
+        api_key=api_key.display_prefix,
+        write=not read_only,
+    )
     return RegisteredAgent(tenant=tenant, agent_id=agent_id, issued=IssuedApiKey(api_key=api_key, key=key))
+
+
+# --- Operator logins (the admin site) ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StaffLogin:
+    """A staff login and its new password (shown once, never stored in clear)."""
+
+    username: str
+    password: str
+    created: bool
+
+
+@transaction.atomic(durable=True)
+def staff_login_reset(*, username: str, actor: str) -> StaffLogin:
+    """Create a staff superuser, or reset its password when it exists. Audited
+    (``staff.create`` or ``staff.reset_password``)."""
+    password = secrets.token_urlsafe(12)
+    user, created = get_user_model().objects.get_or_create(username=username)
+    user.is_staff = True
+    user.is_superuser = True
+    user.is_active = True
+    user.set_password(password)
+    user.save()
+    action = "staff.create" if created else "staff.reset_password"
+    audit_record(actor=actor, action=action, target_type="user", target_id=user.get_username())
+    return StaffLogin(username=user.get_username(), password=password, created=created)

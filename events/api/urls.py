@@ -1,6 +1,6 @@
 from django.urls import path
 
-from events.api import projection_views, ves_views, views
+from events.api import admin_views, projection_views, ves_views, views
 
 app_name = "events"
 
@@ -22,4 +22,9 @@ urlpatterns = [
     path("projections/lag", projection_views.ProjectionLagApi.as_view(), name="projection-lag"),
     path("admin/dlq/<str:dead_letter_id>/retry", projection_views.DeadLetterRetryApi.as_view(), name="dlq-retry"),
     path("admin/dlq/<str:dead_letter_id>/discard", projection_views.DeadLetterDiscardApi.as_view(), name="dlq-discard"),
+    # Admin JSON (docs/auth.md "Admin JSON").
+    path("admin/overview", admin_views.AdminOverviewApi.as_view(), name="admin-overview"),
+    path("admin/tenants", admin_views.AdminTenantsApi.as_view(), name="admin-tenants"),
+    path("admin/stores", admin_views.AdminStoresApi.as_view(), name="admin-stores"),
+    path("admin/agents", admin_views.AdminAgentsApi.as_view(), name="admin-agents"),
 ]

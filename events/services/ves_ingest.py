@@ -37,7 +37,7 @@ from sequencer_project.retry import MAX_ATTEMPTS as _MAX_ATTEMPTS
 from sequencer_project.retry import RETRYABLE_SQLSTATES as _RETRYABLE_SQLSTATES
 from streams.counters import stream_counter_lock
 from streams.kinds import StreamKind
-from tenants.selectors import AgentKeyProblem, AgentKeyRecord, agent_keys_get
+from tenants.selectors import AgentKeyProblem, AgentKeyRecord, agent_signing_key_records_by_id
 from ves.hashes import receipt_hash
 from ves.signing import public_key_from_seed, sign, verify
 
@@ -153,7 +153,7 @@ def ves_event_ingest(
     """
     batch_id = uuid.uuid4()
     needed = {e.event.fields.agent_key_id for e in events if e.failure is None}
-    keys = agent_keys_get(tenant_id=tenant_id, agent_id=agent_id, key_ids=needed) if needed else {}
+    keys = agent_signing_key_records_by_id(tenant_id=tenant_id, agent_id=agent_id, key_ids=needed) if needed else {}
     now = datetime.now(UTC)
     checked = [e for e in events if e.failure is None]
     verdicts = schema_failures(

@@ -25,7 +25,7 @@ from payments.sql import INSERT_INTENT, SELECT_INTENT_BY_IDEMPOTENCY
 from sequencer_project import metrics
 from streams.counters import stream_counter_lock
 from streams.kinds import StreamKind
-from tenants.selectors import agent_keys_get
+from tenants.selectors import agent_signing_key_records_by_id
 from ves.signing import verify
 
 
@@ -44,7 +44,9 @@ def payment_signature_verify(*, request: PaymentRequest) -> None:
 
     A supplied ``payer_public_key`` must be that registered key: it is never trusted alone.
     """
-    keys = agent_keys_get(tenant_id=request.tenant_id, agent_id=request.source_agent_id, key_ids=[request.agent_key_id])
+    keys = agent_signing_key_records_by_id(
+        tenant_id=request.tenant_id, agent_id=request.source_agent_id, key_ids=[request.agent_key_id]
+    )
     key = keys.get(request.agent_key_id)
     if key is None:
         raise errors.PaymentAgentKeyNotFoundError(

@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.services import api_actor
 from sequencer_project.api.body import read_json_body
 from sequencer_project.api.errors import InvalidFieldError, InvalidParameterError, InvalidRequestError
 from sequencer_project.api.fields import invalid_field_value, invalid_request
@@ -48,6 +49,7 @@ STORE_IDS_MAX = 50
 RATE_LIMIT_MAX = 10_000
 KEY_PREFIX_MIN = 8
 NO_STORE = {"Cache-Control": "no-store"}
+PUBLIC_REGISTRATION_ACTOR = "api:public-registration"  # the audit log's actor: no credential yet
 
 
 def client_ip(request: Request) -> str:
@@ -164,6 +166,7 @@ class AgentRegisterApi(APIView):
             store_ids=_store_ids(body) or (),
             read_only=read_only,
             rate_limit=_rate_limit(body),
+            actor=PUBLIC_REGISTRATION_ACTOR,
         )
         headers = dict(NO_STORE)
         if state is not None:
@@ -286,6 +289,7 @@ class AgentApiKeysApi(_AgentApi):
             agent_id=scope.agent_id,
             rate_limit=scope.rate_limit,
             expires_at=scope.expires_at,
+            actor=api_actor(self.principal),
         )
         return Response(
             {
@@ -328,7 +332,7 @@ class AgentApiKeyRevokeApi(_AgentApi):
             raise ApiKeyNotFoundError(f"Agent {agent} has no key whose hash starts with {prefix}.")
         if len(matches) > 1:
             raise KeyPrefixAmbiguousError(f"{len(matches)} keys of agent {agent} start with {prefix}; send more of it.")
-        revoked = api_key_revoke(api_key=matches[0])
+        revoked = api_key_revoke(api_key=matches[0], actor=api_actor(self.principal))
         return Response(
             {
                 "success": True,

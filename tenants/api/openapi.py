@@ -1,4 +1,4 @@
-"""OpenAPI shapes of the agent key, agent self-service and admin JSON endpoints (camelCase)."""
+"""OpenAPI shapes of the agent key and agent self-service endpoints (camelCase)."""
 
 from __future__ import annotations
 
@@ -146,80 +146,4 @@ API_KEY_CREATED = obj(
 )
 API_KEY_REVOKED = obj(
     {"success": SUCCESS_TRUE, "keyHashPrefix": HEX, "revokedAt": nullable(DATETIME), "message": STRING}
-)
-
-RFC3339 = {**DATETIME, "description": "RFC 3339, +00:00 offset (chrono to_rfc3339)"}
-ADMIN_OVERVIEW = obj(
-    {
-        "tenants": INTEGER,
-        "stores": INTEGER,
-        "agents": INTEGER,
-        "apiKeys": INTEGER,
-        "activeApiKeys": INTEGER,
-        "totalHeadSequence": INTEGER,
-        "activeStores24h": INTEGER,
-        "maxProjectionLag": INTEGER,
-        "lastActivityAt": nullable(RFC3339),
-        "totalVesHeadSequence": INTEGER,
-    }
-)
-ADMIN_TENANTS = array(
-    obj(
-        {
-            "tenantId": UUID,
-            "agentCount": INTEGER,
-            "apiKeyCount": INTEGER,
-            "activeApiKeys": INTEGER,
-            "storeCount": INTEGER,
-            "totalHeadSequence": INTEGER,
-            "activeStores24h": INTEGER,
-            "maxProjectionLag": INTEGER,
-            "lastKeyAt": nullable(RFC3339),
-            "lastActivityAt": nullable(RFC3339),
-            "stores": INTEGER,
-            "agents": INTEGER,
-            "apiKeys": INTEGER,
-            "headSequence": INTEGER,
-            "name": STRING,
-            "active": BOOLEAN,
-            "createdAt": RFC3339,
-            "vesHeadSequence": INTEGER,
-        }
-    )
-)
-ADMIN_STORES = array(
-    obj(
-        {
-            "tenantId": UUID,
-            "storeId": UUID,
-            "headSequence": INTEGER,
-            "lastProjectedSequence": INTEGER,
-            "projectionLag": INTEGER,
-            "agentCount": INTEGER,
-            "lastAgentSyncAt": nullable(RFC3339),
-            "updatedAt": RFC3339,
-            "vesHeadSequence": INTEGER,
-            "createdAt": RFC3339,
-        }
-    )
-)
-ADMIN_AGENTS = array(
-    obj(
-        {
-            "tenantId": UUID,
-            "agentId": UUID,
-            "permissions": {"type": "string", "enum": ["read", "read_write", "admin", "none"]},
-            "storeScope": {"type": "string", "enum": ["all", "scoped"]},
-            "apiKeyCount": INTEGER,
-            "activeApiKeys": INTEGER,
-            "firstKeyAt": nullable(RFC3339),
-            "lastKeyAt": nullable(RFC3339),
-            "storeId": nullable(UUID),
-            "lastSyncAt": nullable(RFC3339),
-            "lastPushedSequence": nullable(INTEGER),
-            "lastPulledSequence": nullable(INTEGER),
-            "storeIds": array(UUID),
-            "signingKeyCount": INTEGER,
-        }
-    )
 )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tenants.api import admin_views, agent_views, views
+from tenants.api import agent_views, views
 
 app_name = "tenants"
 
@@ -17,9 +17,4 @@ urlpatterns = [
     ),
     path("agents/<str:agent_id>/keys", views.AgentKeyListApi.as_view(), name="agent-key-list"),
     path("agents/<str:agent_id>/keys/<str:key_id>", views.AgentKeyRevokeApi.as_view(), name="agent-key-revoke"),
-    # Admin JSON (docs/auth.md "Admin JSON").
-    path("admin/overview", admin_views.AdminOverviewApi.as_view(), name="admin-overview"),
-    path("admin/tenants", admin_views.AdminTenantsApi.as_view(), name="admin-tenants"),
-    path("admin/stores", admin_views.AdminStoresApi.as_view(), name="admin-stores"),
-    path("admin/agents", admin_views.AdminAgentsApi.as_view(), name="admin-agents"),
 ]

@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from audit.services import api_actor, audit_record
+from audit.services import api_actor
 from sequencer_project.api.body import read_json_body
 from sequencer_project.api.errors import InvalidRequestError
 from sequencer_project.api.fields import parse_uuid_text
@@ -130,14 +130,7 @@ class AgentKeyRegisterApi(TenantApiMixin):
             public_key=public_key,
             valid_from=valid_from,
             valid_to=valid_to,
-        )
-        audit_record(  # every admin API action is audited (docs/projections.md)
             actor=api_actor(self.principal),
-            action="agent_key.register",
-            target_type="agent_key",
-            target_id=f"{agent_id}/{key_id}",
-            tenant_id=tenant_id,
-            detail={"public_key": public_key.hex()},
         )
         return Response(
             {
@@ -186,14 +179,7 @@ class AgentKeyRevokeApi(TenantApiMixin):
         key_number = path_int(key_id, "key_id", maximum=_U32_MAX)
         tenant_id = query_uuid(request, "tenant_id")
         self.principal.check_tenant(tenant_id, Permission.ADMIN)
-        key = agent_key_revoke(tenant_id=tenant_id, agent_id=agent, key_id=key_number)
-        audit_record(
-            actor=api_actor(self.principal),
-            action="agent_key.revoke",
-            target_type="agent_key",
-            target_id=f"{agent}/{key_number}",
-            tenant_id=tenant_id,
-        )
+        key = agent_key_revoke(tenant_id=tenant_id, agent_id=agent, key_id=key_number, actor=api_actor(self.principal))
         return Response(
             {
                 "success": True,

@@ -35,11 +35,6 @@ EXCEPTIONS: dict[str, set[str]] = {
     # DRF's authentication class (named by path in settings) resolves a credential through
     # tenants' selectors; the principal it builds is sequencer_project's.
     "sequencer_project/api/authentication.py": {"tenants"},
-    # Not yet moved: the tenant admin page shows the tenant's streams and projection lag, and
-    # the admin JSON figures join the registered projections. Remove each line once it moves;
-    # the test fails while a listed exception is no longer needed.
-    "tenants/admin.py": {"events"},
-    "tenants/selectors.py": {"events"},
 }
 
 

@@ -185,10 +185,10 @@ MATRIX: dict[tuple[str, str], Entry] = {
         access=Access(NOT_ADMIN, TENANT_DENIED),
     ),
     # A tenant admin sees its own tenant only (checked for leaks below).
-    ("tenants:admin-overview", "GET"): Entry("GET", "/api/v1/admin/overview", access=Access(NOT_ADMIN, ALLOWED)),
-    ("tenants:admin-tenants", "GET"): Entry("GET", "/api/v1/admin/tenants", access=Access(NOT_ADMIN, ALLOWED)),
-    ("tenants:admin-stores", "GET"): Entry("GET", "/api/v1/admin/stores", access=Access(NOT_ADMIN, ALLOWED)),
-    ("tenants:admin-agents", "GET"): Entry("GET", "/api/v1/admin/agents", access=Access(NOT_ADMIN, ALLOWED)),
+    ("events:admin-overview", "GET"): Entry("GET", "/api/v1/admin/overview", access=Access(NOT_ADMIN, ALLOWED)),
+    ("events:admin-tenants", "GET"): Entry("GET", "/api/v1/admin/tenants", access=Access(NOT_ADMIN, ALLOWED)),
+    ("events:admin-stores", "GET"): Entry("GET", "/api/v1/admin/stores", access=Access(NOT_ADMIN, ALLOWED)),
+    ("events:admin-agents", "GET"): Entry("GET", "/api/v1/admin/agents", access=Access(NOT_ADMIN, ALLOWED)),
     # --- x402 payments -----------------------------------------------------------------------
     ("payments:payments", "POST"): Entry("POST", "/api/v1/x402/payments", body=_intent_body, owner=200, access=STREAM),
     ("payments:payments", "GET"): Entry("GET", "/api/v1/x402/payments" + Q, access=STREAM),

@@ -120,7 +120,7 @@ def test_a_revoked_key_is_refused_on_every_endpoint_at_its_next_request(
     assert member.client.get("/api/v1/schemas?tenant_id=" + world.ids["tenant"]).status_code == 200  # cached now
 
     with django_capture_on_commit_callbacks(execute=True):
-        api_key_revoke(api_key=ApiKey.objects.get(key_hash=api_key_hash(member.key)))
+        api_key_revoke(api_key=ApiKey.objects.get(key_hash=api_key_hash(member.key)), actor="test")
 
     before = tenant_fingerprint(world.owner.tenant_id)
     refused = 0

@@ -150,7 +150,7 @@ def test_authentication_failures_log_and_answer_no_secret(
 ) -> None:
     revoked = issue_key(owner.tenant, can_write=True)
     with django_capture_on_commit_callbacks(execute=True):
-        api_key_revoke(api_key=ApiKey.objects.get(key_hash=api_key_hash(revoked)))
+        api_key_revoke(api_key=ApiKey.objects.get(key_hash=api_key_hash(revoked)), actor="test")
     bad_jwt = jwt.encode({"sub": str(owner.tenant_id)}, JWT_SECRET + "x", algorithm="HS256")
     expired = jwt.encode(
         {"sub": str(owner.tenant_id), "exp": 1, "iat": 0, "iss": settings.JWT_ISSUER, "aud": settings.JWT_AUDIENCE},

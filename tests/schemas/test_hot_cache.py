@@ -60,13 +60,13 @@ def _watch(*args: str) -> subprocess.Popen[str]:
 @pytest.mark.django_db(transaction=True)
 def test_a_revoked_agent_key_stops_verifying_in_another_process_within_one_second() -> None:
     tenant_id, agent_id = uuid.uuid4(), uuid.uuid4()
-    agent_key_register(tenant_id=tenant_id, agent_id=agent_id, key_id=1, public_key=b"k" * 32)
+    agent_key_register(tenant_id=tenant_id, agent_id=agent_id, key_id=1, public_key=b"k" * 32, actor="test")
     child = _watch(str(tenant_id), "agent-key", str(agent_id), "1")
     try:
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "ready"
         time.sleep(0.3)  # the child has now cached the key and checked the generation
-        agent_key_revoke(tenant_id=tenant_id, agent_id=agent_id, key_id=1)
+        agent_key_revoke(tenant_id=tenant_id, agent_id=agent_id, key_id=1, actor="test")
         revoked_at = time.time()
         seen_at = float(child.stdout.readline())
         assert child.wait(timeout=10) == 0

@@ -22,7 +22,7 @@ def main() -> None:
     from datetime import UTC, datetime
 
     from schemas.registry import active_schemas_get
-    from tenants.selectors import agent_keys_get
+    from tenants.selectors import agent_signing_key_records_by_id
 
     tenant_id, event_type = uuid.UUID(sys.argv[1]), sys.argv[2]
 
@@ -30,7 +30,9 @@ def main() -> None:
         if event_type != "agent-key":
             return active_schemas_get(tenant_id=tenant_id, event_types=[event_type])[event_type] is not None
         key_id = int(sys.argv[4])
-        key = agent_keys_get(tenant_id=tenant_id, agent_id=uuid.UUID(sys.argv[3]), key_ids=[key_id]).get(key_id)
+        key = agent_signing_key_records_by_id(
+            tenant_id=tenant_id, agent_id=uuid.UUID(sys.argv[3]), key_ids=[key_id]
+        ).get(key_id)
         return key is not None and key.problem_at(datetime.now(UTC)) is None
 
     deadline = time.monotonic() + 20

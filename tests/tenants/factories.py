@@ -49,4 +49,5 @@ def issue_key(
         agent_id=agent_id,
         rate_limit=rate_limit,
         expires_at=expires_at,
+        actor="test",
     ).key

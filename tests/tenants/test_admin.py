@@ -45,3 +45,22 @@ def test_the_key_form_sets_and_shows_an_expiry(staff_client: Client, owner: Pers
     assert ApiKey.objects.filter(name="expiring").count() == 1
     change = staff_client.get(f"/admin/tenants/apikey/{stored.key_hash}/change/").content.decode()
     assert "Expires at" in change
+
+
+def test_creating_and_renaming_a_tenant_goes_through_the_audited_services(staff_client: Client) -> None:
+    from audit.models import AuditLogEntry
+    from tenants.models import Tenant
+
+    created = staff_client.post("/admin/tenants/tenant/add/", {"name": "Acme", "is_active": "on"})
+    tenant = Tenant.objects.get(name="Acme")
+    renamed = staff_client.post(f"/admin/tenants/tenant/{tenant.id}/change/", {"name": "Acme 2", "is_active": "on"})
+
+    assert created.status_code == 302
+    assert renamed.status_code == 302
+    assert Tenant.objects.get(id=tenant.id).name == "Acme 2"
+    assert list(
+        AuditLogEntry.objects.filter(tenant_id=tenant.id).order_by("id").values_list("action", "actor", "detail")
+    ) == [
+        ("tenant.create", "admin:operator", {"name": "Acme", "is_active": True}),
+        ("tenant.update", "admin:operator", {"changed": ["name"]}),
+    ]

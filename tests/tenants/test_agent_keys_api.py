@@ -108,7 +108,9 @@ def test_registering_and_revoking_through_the_api_is_audited(owner: Persona) -> 
     assert revoke.status_code == 200
 
     actions = list(
-        AuditLogEntry.objects.filter(tenant_id=owner.tenant_id).order_by("id").values_list("action", "actor")
+        AuditLogEntry.objects.filter(tenant_id=owner.tenant_id, target_type="agent_key")
+        .order_by("id")
+        .values_list("action", "actor")
     )
     assert [a for a, _ in actions] == ["agent_key.register", "agent_key.revoke"]
     assert all(actor.startswith("api:") and "ss_" not in actor for _, actor in actions)

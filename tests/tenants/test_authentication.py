@@ -102,7 +102,7 @@ def test_a_revoked_key_stops_working(owner: Persona, django_capture_on_commit_ca
     assert _head(owner.client, owner).status_code == 200
 
     with django_capture_on_commit_callbacks(execute=True):
-        api_key_revoke(api_key=ApiKey.objects.get(key_hash=api_key_hash(owner.key)))
+        api_key_revoke(api_key=ApiKey.objects.get(key_hash=api_key_hash(owner.key)), actor="test")
 
     response = _head(owner.client, owner)
     assert response.status_code == 401

@@ -64,7 +64,7 @@ def test_another_process_refuses_a_revoked_key_on_its_next_lookup(settings: Any)
         assert child.stdout.readline().strip() == "ready"
         time.sleep(0.2)  # the child is now answering from its cache
         revoked_at = time.time()
-        api_key_revoke(api_key=ApiKey.objects.get(key_hash=key_hash))
+        api_key_revoke(api_key=ApiKey.objects.get(key_hash=key_hash), actor="test")
         result = json.loads(child.stdout.readline())
     finally:
         child.wait(timeout=30)

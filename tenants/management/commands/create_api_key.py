@@ -1,6 +1,6 @@
 """``manage.py create_api_key --tenant UUID [--permissions read,write,admin] ...``.
 
-Prints the key once; only its SHA-256 is stored.
+Prints the key once; only its SHA-256 is stored. Audited.
 """
 
 import uuid
@@ -56,5 +56,6 @@ class Command(BaseCommand):
             agent_id=options["agent"],
             rate_limit=options["rate_limit"],
             expires_at=expires_at,
+            actor="cli:create_api_key",
         )
         self.stdout.write(issued.key)

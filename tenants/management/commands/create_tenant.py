@@ -1,4 +1,4 @@
-"""``manage.py create_tenant --name NAME [--id UUID] [--if-missing]``: prints the tenant id."""
+"""``manage.py create_tenant --name NAME [--id UUID] [--if-missing]``: prints the tenant id. Audited."""
 
 import uuid
 from argparse import ArgumentParser
@@ -25,5 +25,5 @@ class Command(BaseCommand):
                 raise CommandError(f"Tenant {tenant_id} already exists.")
             self.stdout.write(str(existing.id))
             return
-        tenant = tenant_create(name=options["name"], tenant_id=tenant_id)
+        tenant = tenant_create(name=options["name"], tenant_id=tenant_id, actor="cli:create_tenant")
         self.stdout.write(str(tenant.id))

@@ -21,7 +21,9 @@ def test_parallel_signed_requests_on_one_stream_get_distinct_contiguous_numbers(
     tenant = make_tenant()
     key = issue_key(tenant, can_write=True)
     agent = Agent(tenant.id, uuid.uuid4())
-    agent_key_register(tenant_id=tenant.id, agent_id=agent.agent_id, key_id=1, public_key=agent.public_key)
+    agent_key_register(
+        tenant_id=tenant.id, agent_id=agent.agent_id, key_id=1, public_key=agent.public_key, actor="test"
+    )
     batches = [[agent.event(entity_id="order-hot") for _ in range(5)] for _ in range(32)]
 
     def post(events: list[dict[str, Any]]) -> dict[str, Any]:

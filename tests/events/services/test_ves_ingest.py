@@ -31,7 +31,9 @@ def _ingest(agent: Agent, events: list[dict[str, Any]]) -> VesIngestResult:
 
 def _agent(store_id: uuid.UUID | None = None, tenant_id: uuid.UUID | None = None) -> Agent:
     agent = Agent(tenant_id or uuid.uuid4(), store_id or uuid.uuid4())
-    agent_key_register(tenant_id=agent.tenant_id, agent_id=agent.agent_id, key_id=1, public_key=agent.public_key)
+    agent_key_register(
+        tenant_id=agent.tenant_id, agent_id=agent.agent_id, key_id=1, public_key=agent.public_key, actor="test"
+    )
     return agent
 
 

@@ -1,7 +1,7 @@
 -- Admin: one row per store with its legacy and VES heads, the legacy stream's projection
 -- position and how many agents may use it (agents with an active key whose store scope is
 -- empty or names the store). Newest activity first. Composed after the CTE `streams`
--- (tenants/sql/__init__.py). Set-based: agents per store come from one join of stores and
+-- (events/sql/__init__.py). Set-based: agents per store come from one join of stores and
 -- api_keys grouped by store, never a per-row subquery. Reads stores, api_keys and `streams`
 -- only (never events). Index: stores primary key; api_keys_tenant_agent. Locks: none.
 -- Rows: at most %(limit)s.

@@ -1,5 +1,5 @@
 -- Fragment, not a statement: the CTE `summaries` of the admin statements (composed in
--- tenants/sql/__init__.py after `streams`). One row per tenant in scope with the reference
+-- events/sql/__init__.py after `streams`). One row per tenant in scope with the reference
 -- dashboard's figures. Set-based: each table is aggregated once (GROUP BY tenant) and joined;
 -- no per-row subquery. Reads tenants, stores, api_keys, agent_signing_keys and `streams` only
 -- (never the event tables). Index: the tenant-leading key of each table when a tenant is

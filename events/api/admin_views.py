@@ -7,6 +7,8 @@ strings; timestamps are written as chrono's ``to_rfc3339``), followed by our ext
 Every figure comes from counters and summaries (``sequence_counters``, ``projection_checkpoints``,
 ``stores``, ``api_keys``, ``agent_signing_keys``) in one set-based statement per request, never
 from the event tables. Agent-sync fields are ``null``: this service has no agent sync state.
+They are events' endpoints, not tenants': the figures join tenancy with stream heads and the
+registered projections (``events.projections.registry``), and tenants never imports events.
 """
 
 from __future__ import annotations
@@ -18,19 +20,19 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from sequencer_project.api.openapi import query
-from sequencer_project.api.principal import Permission
-from sequencer_project.api.tenancy import TenantApiMixin, query_int
-from sequencer_project.api.timestamps import chrono_rfc3339, chrono_rfc3339_or_none
-from tenants.api import openapi as shapes
-from tenants.api.serializers import permissions_flags_label
-from tenants.selectors import (
+from events.admin_selectors import (
     AdminAgent,
     admin_agents_list,
     admin_overview_get,
     admin_stores_list,
     admin_tenants_list,
 )
+from events.api import openapi as shapes
+from sequencer_project.api.openapi import query
+from sequencer_project.api.principal import Permission
+from sequencer_project.api.tenancy import TenantApiMixin, query_int
+from sequencer_project.api.timestamps import chrono_rfc3339, chrono_rfc3339_or_none
+from tenants.api.serializers import permissions_flags_label
 
 LIST_DEFAULT = 200
 LIST_MAX = 1000

@@ -1,5 +1,5 @@
 -- Fragment, not a statement: the CTE `streams` of the admin statements (composed in
--- tenants/sql/__init__.py). One row per stream (tenant, store, kind) in scope with its head and
+-- events/sql/__init__.py). One row per stream (tenant, store, kind) in scope with its head and
 -- the position of the slowest registered projection consuming that kind: %(projections)s and
 -- %(projection_kinds)s are parallel arrays (name, stream kind) of the registered projections;
 -- a projection without a checkpoint row has projected nothing (0). `last_projected` is NULL
