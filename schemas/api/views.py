@@ -32,8 +32,6 @@ from sequencer_project.api.tenancy import (
     parse_uuid,
     path_text,
     query_int,
-    query_uuid,
-    query_uuid_optional,
 )
 
 MAX_EVENT_TYPE = 256
@@ -59,11 +57,8 @@ def _event_type(fields: Fields) -> str:
 class _SchemaApi(TenantApiMixin):
     def tenant_param(self, request: Request, permission: Permission) -> uuid.UUID:
         """``tenant_id`` from the query (defaults to the credential's tenant), authorised."""
-        principal = self.principal
-        tenant_id = query_uuid_optional(request, "tenant_id") or principal.tenant_id
-        if tenant_id is None:
-            tenant_id = query_uuid(request, "tenant_id")
-        principal.check_tenant(tenant_id, permission)
+        tenant_id = self.queried_tenant()
+        self.principal.check_tenant(tenant_id, permission)
         return tenant_id
 
     def schema_or_404(self, schema_id: str, permission: Permission) -> EventSchema:
