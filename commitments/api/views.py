@@ -198,8 +198,7 @@ class VesProofVerifyApi(TenantApiMixin):
     """``POST /api/v1/ves/proofs/verify`` ``{leaf_hash, merkle_root, proof_path, leaf_index}``.
 
     The reference's verifier (directions from the index). With ``tree_depth`` (and optionally
-    ``leaf_count`` and ``directions``) in the body, the strict verifier binds the tree shape
-    (``commitments.proofs.ves_proof_verify``).
+    ``leaf_count`` and ``directions``) in the body, the strict verifier binds the tree shape.
     """
 
     def post(self, request: Request) -> Response:
@@ -217,8 +216,12 @@ class VesProofVerifyApi(TenantApiMixin):
 
 @shapes.proof_verify(ves=False)
 class LegacyProofVerifyApi(TenantApiMixin):
-    """``POST /api/v1/proofs/verify`` ``{leaf_hash, events_root, proof_path, leaf_index}``,
-    optionally ``leaf_count`` or ``directions`` (``commitments.proofs.legacy_proof_verify``)."""
+    """``POST /api/v1/proofs/verify`` ``{leaf_hash, events_root, proof_path, leaf_index}``.
+
+    With ``leaf_count`` the position is bound by the tree shape; with ``directions`` they are
+    used as given; with neither, directions come from the index bits as in the reference (which
+    is only right where no level of the path was a promoted odd node).
+    """
 
     def post(self, request: Request) -> Response:
         self.principal.require(Permission.READ)
