@@ -87,3 +87,66 @@ def _tree(commitment: CommitmentRow) -> Tree:
         while len(_trees) > TREE_CACHE_SIZE:
             _trees.popitem(last=False)
     return tree
+
+
+@dataclass(frozen=True, slots=True)
+class InclusionClaim:
+    """A client's claim that ``leaf_hash`` sits at ``leaf_index`` under ``root`` along ``path``."""
+
+    leaf_hash: bytes
+    root: bytes
+    path: tuple[bytes, ...]
+    leaf_index: int
+
+
+def ves_proof_verify(
+    *, claim: InclusionClaim, tree_depth: int | None, leaf_count: int | None, directions: list[bool] | None
+) -> bool:
+    """A client's VES inclusion proof checked (``POST /api/v1/ves/proofs/verify``).
+
+    Without ``tree_depth``, the reference's verifier (directions from the index bits);
+    with it, the strict verifier, which binds the tree shape (``leaf_count`` and ``directions``
+    when given). A malformed proof is 400 ``invalid_proof``; one that does not lead to the root
+    is ``False``. Reads nothing.
+    """
+    leaf, root, path, index = claim.leaf_hash, claim.root, claim.path, claim.leaf_index
+    try:
+        if tree_depth is None:
+            return ves_merkle.verify_inclusion_reference(
+                leaf_hash=leaf, merkle_root=root, proof_path=path, leaf_index=index
+            )
+        return ves_merkle.verify_inclusion_strict(
+            leaf_hash=leaf,
+            merkle_root=root,
+            proof_path=path,
+            leaf_index=index,
+            tree_depth=tree_depth,
+            leaf_count=leaf_count,
+            directions=directions,
+        )
+    except ves_merkle.MerkleProofError as exc:
+        raise errors.InvalidProofError(str(exc)) from exc
+
+
+def legacy_proof_verify(*, claim: InclusionClaim, leaf_count: int | None, directions: list[bool] | None) -> bool:
+    """A client's legacy inclusion proof checked (``POST /api/v1/proofs/verify``).
+
+    With ``leaf_count`` the position is bound by the tree shape (``directions`` are not read);
+    otherwise ``directions`` are used as given, or, when absent, come from the index bits as in
+    the reference (which is only right where no level of the path was a promoted odd node).
+    A malformed proof is 400 ``invalid_proof``; one that does not lead to the root is ``False``.
+    Reads nothing.
+    """
+    leaf, root, path, index = claim.leaf_hash, claim.root, claim.path, claim.leaf_index
+    try:
+        if leaf_count is not None:
+            return 0 <= index < leaf_count and legacy_merkle.verify_inclusion(
+                leaf_hash=leaf, root=root, path=path, leaf_index=index, leaf_count=leaf_count
+            )
+        if directions is None:
+            directions = [not (index >> level) & 1 for level in range(len(path))]
+        return len(directions) == len(path) and legacy_merkle.verify_with_directions(
+            leaf_hash=leaf, root=root, path=path, directions=directions
+        )
+    except legacy_merkle.LegacyProofError as exc:
+        raise errors.InvalidProofError(str(exc)) from exc

@@ -121,10 +121,11 @@ def parse_hex(raw: Any, name: str, lengths: tuple[int, ...]) -> bytes:
     return value
 
 
-def parse_payment_request(body: Any, *, now: int | None = None) -> PaymentRequest:
-    """Validate ``body`` and recompute its signing hash; raises a 4xx ``SequencerError``."""
-    body = json_object(body)
-    fields = Fields(body, _field_error)
+def parse_payment_request(body: object, *, now: int | None = None) -> PaymentRequest:
+    """Validate ``body`` (the request's :class:`Fields`, or a parsed body) and recompute its
+    signing hash; raises a 4xx ``SequencerError``."""
+    fields = (body if isinstance(body, Fields) else Fields(json_object(body))).with_error(_field_error)
+    body = fields.body
     now = int(time.time()) if now is None else now
     tenant_id, store_id = _uuid(fields, "tenant_id"), _uuid(fields, "store_id")
     agent_id = _agent_id(fields)

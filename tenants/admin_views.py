@@ -13,8 +13,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 
 from sequencer_project.api.errors import SequencerError
-from tenants.models import AgentSigningKey
+from tenants.selectors import agent_signing_key_recent_list
 from tenants.services import agent_key_register, agent_key_revoke
+
+LISTED_KEYS = 200
 
 
 def admin_actor(request: HttpRequest) -> str:
@@ -36,13 +38,6 @@ class AgentKeyRegisterForm(forms.Form):
         if len(key) != 32:
             raise forms.ValidationError(f"Must be 32 bytes, not {len(key)}.")
         return key
-
-
-def _list(tenant_id: uuid.UUID | None) -> list[AgentSigningKey]:
-    query = AgentSigningKey.objects.order_by("-created_at")
-    if tenant_id is not None:
-        query = query.filter(tenant_id=tenant_id)
-    return list(query[:200])
 
 
 def agent_key_view(request: HttpRequest) -> HttpResponse:
@@ -79,10 +74,11 @@ def agent_key_view(request: HttpRequest) -> HttpResponse:
         shown = uuid.UUID(raw_tenant) if raw_tenant else None
     except ValueError:
         messages.error(request, "tenant_id is not a UUID.")
+    keys = agent_signing_key_recent_list(tenant_id=shown, limit=LISTED_KEYS)
     context = {
         **admin.site.each_context(request),
         "title": "Agent signing keys",
-        "keys": [(key, bytes(key.public_key).hex()) for key in _list(shown)],
+        "keys": [(key, bytes(key.public_key).hex()) for key in keys],
         "form": form,
         "tenant_id": shown or "",
     }

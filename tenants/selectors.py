@@ -118,6 +118,14 @@ def agent_signing_key_list(*, tenant_id: uuid.UUID, agent_id: uuid.UUID) -> list
     return list(AgentSigningKey.objects.filter(tenant_id=tenant_id, agent_id=agent_id).order_by("key_id"))
 
 
+def agent_signing_key_recent_list(*, tenant_id: uuid.UUID | None, limit: int) -> list[AgentSigningKey]:
+    """The newest ``limit`` agent signing keys, of one tenant or (``None``, the admin page) of all."""
+    query = AgentSigningKey.objects.order_by("-created_at")
+    if tenant_id is not None:
+        query = query.filter(tenant_id=tenant_id)
+    return list(query[:limit])
+
+
 # --- Agent self-service (docs/auth.md) ---------------------------------------------------------
 
 

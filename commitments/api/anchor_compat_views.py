@@ -16,8 +16,7 @@ from commitments import errors
 from commitments.api import openapi as shapes
 from commitments.selectors import CommitmentRow, commitments_pending_anchor
 from commitments.services.anchoring import commitment_record_anchor
-from sequencer_project.api.body import read_json_body
-from sequencer_project.api.fields import Fields, json_object
+from sequencer_project.api.fields import Fields, request_fields
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_int
 
 DEFAULT_PENDING_LIMIT = 1000
@@ -80,7 +79,7 @@ class AnchoredNoticeApi(_AnchorServiceApi):
     def post(self, request: Request, batch_id: str) -> Response:
         self.require_bootstrap_admin()
         parsed = parse_uuid(batch_id, "batch_id")
-        fields = Fields(json_object(read_json_body(request)))
+        fields = request_fields(request)
         chain_id = fields.integer("chain_id")
         block_number = fields.optional_integer("block_number")
         fields.optional_integer("gas_used")  # accepted and checked, not stored (as the reference)

@@ -14,9 +14,8 @@ from commitments.api import openapi as shapes
 from commitments.selectors import CommitmentRow, commitment_get, commitment_last, stream_head
 from commitments.services.anchoring import AnchorResult, commitment_anchor
 from commitments.services.commitments import commitment_create
-from sequencer_project.api.body import read_json_body
 from sequencer_project.api.errors import InvalidRequestError
-from sequencer_project.api.fields import Fields, json_object
+from sequencer_project.api.fields import request_fields
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid
 from streams.kinds import StreamKind
@@ -57,7 +56,7 @@ class _AnchorOneApi(_AnchorApi):
 
     def post(self, request: Request) -> Response:
         require_anchoring()
-        batch_id = Fields(json_object(read_json_body(request))).uuid("batch_id")
+        batch_id = request_fields(request).uuid("batch_id")
         commitment = self.commitment(str(batch_id), Permission.ADMIN)
         self.stream_for(commitment.tenant_id, commitment.store_id, Permission.ADMIN)
         return Response(_anchor_output(commitment_anchor(batch_id=commitment.batch_id)))
@@ -94,16 +93,15 @@ class VesCommitAndAnchorApi(_AnchorApi):
 
     def post(self, request: Request) -> Response:
         require_anchoring()
-        body = json_object(read_json_body(request))
-        fields = Fields(body)
+        fields = request_fields(request)
         tenant_id, store_id = self.stream_for(fields.uuid("tenant_id"), fields.uuid("store_id"), Permission.ADMIN)
-        has_start, has_end = "sequence_start" in body, "sequence_end" in body
+        has_start, has_end = fields.has("sequence_start"), fields.has("sequence_end")
         if has_start != has_end:
             raise InvalidRequestError("Give both sequence_start and sequence_end, or neither.")
         if has_start:
             start, end = fields.integer("sequence_start"), fields.integer("sequence_end")
         else:
-            max_events = fields.integer("max_events") if "max_events" in body else DEFAULT_ANCHOR_MAX_EVENTS
+            max_events = fields.integer("max_events") if fields.has("max_events") else DEFAULT_ANCHOR_MAX_EVENTS
             if max_events < 1:
                 raise InvalidRequestError("max_events must be at least 1.")
             last = commitment_last(tenant_id=tenant_id, store_id=store_id, kind=self.kind)

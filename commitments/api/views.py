@@ -16,23 +16,20 @@ from rest_framework.response import Response
 from commitments import errors
 from commitments.api import openapi as shapes
 from commitments.api.serializers import legacy_commitment_output, proof_output, ves_commitment_output
-from commitments.proofs import commitment_proof
+from commitments.proofs import InclusionClaim, commitment_proof, legacy_proof_verify, ves_proof_verify
 from commitments.selectors import CommitmentRow, commitment_covering, commitment_get, commitment_list
 from commitments.services.commitments import commitment_create
-from sequencer_project.api.body import read_json_body
 from sequencer_project.api.errors import InvalidParameterError
-from sequencer_project.api.fields import Fields, json_object
+from sequencer_project.api.fields import Fields, request_fields
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, path_int, query_int, query_uuid_optional
 from streams.kinds import StreamKind
-from ves import legacy_merkle
 from ves import merkle as ves_merkle
 
 MAX_LIST_LIMIT = 1000
 
 
-def _hash_field(body: dict[str, Any], name: str) -> bytes:
-    value = body.get(name)
+def _hash_value(value: Any, name: str) -> bytes:
     if not isinstance(value, str):
         raise errors.InvalidProofError(f"'{name}' must be a hex string.", field=name)
     text = value.removeprefix("0x")
@@ -45,15 +42,31 @@ def _hash_field(body: dict[str, Any], name: str) -> bytes:
     return raw
 
 
-def _path_field(body: dict[str, Any]) -> list[bytes]:
-    value = body.get("proof_path")
+def _hash_field(fields: Fields, name: str) -> bytes:
+    return _hash_value(fields.raw(name), name)
+
+
+def _path_field(fields: Fields) -> list[bytes]:
+    value = fields.raw("proof_path")
     if not isinstance(value, list):
         raise errors.InvalidProofError("'proof_path' must be a list of hex strings.", field="proof_path")
     if len(value) > ves_merkle.MAX_PROOF_ELEMENTS:
         raise errors.InvalidProofError(
             f"'proof_path' has at most {ves_merkle.MAX_PROOF_ELEMENTS} elements.", field="proof_path"
         )
-    return [_hash_field({"proof_path": item}, "proof_path") for item in value]
+    return [_hash_value(item, "proof_path") for item in value]
+
+
+def _claim(fields: Fields, root_name: str) -> InclusionClaim:
+    leaf, root, path = _hash_field(fields, "leaf_hash"), _hash_field(fields, root_name), _path_field(fields)
+    return InclusionClaim(leaf_hash=leaf, root=root, path=tuple(path), leaf_index=fields.integer("leaf_index"))
+
+
+def _directions_field(fields: Fields) -> list[bool] | None:
+    directions = fields.raw("directions")
+    if directions is not None and not (isinstance(directions, list) and all(isinstance(d, bool) for d in directions)):
+        raise errors.InvalidProofError("'directions' must be a list of booleans.", field="directions")
+    return directions
 
 
 def _anchored_param(request: Request) -> bool | None:
@@ -110,8 +123,7 @@ class _CommitmentCollection(_CommitmentApi):
         return Response({"commitments": items, "count": len(items)})
 
     def post(self, request: Request) -> Response:
-        body = json_object(read_json_body(request))
-        fields = Fields(body)
+        fields = request_fields(request)
         tenant_id, store_id = self.stream_for(fields.uuid("tenant_id"), fields.uuid("store_id"), Permission.WRITE)
         result = commitment_create(
             tenant_id=tenant_id,
@@ -191,34 +203,15 @@ class VesProofVerifyApi(TenantApiMixin):
 
     def post(self, request: Request) -> Response:
         self.principal.require(Permission.READ)
-        body = json_object(read_json_body(request))
-        fields = Fields(body)
-        leaf, root, path = _hash_field(body, "leaf_hash"), _hash_field(body, "merkle_root"), _path_field(body)
-        index = fields.integer("leaf_index")
-        try:
-            if "tree_depth" in body:
-                leaf_count = fields.integer("leaf_count") if "leaf_count" in body else None
-                directions = body.get("directions")
-                if directions is not None and not (
-                    isinstance(directions, list) and all(isinstance(d, bool) for d in directions)
-                ):
-                    raise errors.InvalidProofError("'directions' must be a list of booleans.", field="directions")
-                valid = ves_merkle.verify_inclusion_strict(
-                    leaf_hash=leaf,
-                    merkle_root=root,
-                    proof_path=path,
-                    leaf_index=index,
-                    tree_depth=fields.integer("tree_depth"),
-                    leaf_count=leaf_count,
-                    directions=directions,
-                )
-            else:
-                valid = ves_merkle.verify_inclusion_reference(
-                    leaf_hash=leaf, merkle_root=root, proof_path=path, leaf_index=index
-                )
-        except ves_merkle.MerkleProofError as exc:
-            raise errors.InvalidProofError(str(exc)) from exc
-        return Response({"valid": valid, "leaf_hash": leaf.hex(), "merkle_root": root.hex()})
+        fields = request_fields(request)
+        claim = _claim(fields, "merkle_root")
+        tree_depth = leaf_count = directions = None
+        if fields.has("tree_depth"):  # the shape is read only for the strict verifier
+            leaf_count = fields.integer("leaf_count") if fields.has("leaf_count") else None
+            directions = _directions_field(fields)
+            tree_depth = fields.integer("tree_depth")
+        valid = ves_proof_verify(claim=claim, tree_depth=tree_depth, leaf_count=leaf_count, directions=directions)
+        return Response({"valid": valid, "leaf_hash": claim.leaf_hash.hex(), "merkle_root": claim.root.hex()})
 
 
 @shapes.proof_verify(ves=False)
@@ -232,25 +225,9 @@ class LegacyProofVerifyApi(TenantApiMixin):
 
     def post(self, request: Request) -> Response:
         self.principal.require(Permission.READ)
-        body = json_object(read_json_body(request))
-        fields = Fields(body)
-        leaf, root, path = _hash_field(body, "leaf_hash"), _hash_field(body, "events_root"), _path_field(body)
-        index = fields.integer("leaf_index")
-        directions = body.get("directions")
-        try:
-            if "leaf_count" in body:
-                count = fields.integer("leaf_count")
-                valid = 0 <= index < count and legacy_merkle.verify_inclusion(
-                    leaf_hash=leaf, root=root, path=path, leaf_index=index, leaf_count=count
-                )
-            else:
-                if directions is None:
-                    directions = [not (index >> level) & 1 for level in range(len(path))]
-                if not (isinstance(directions, list) and all(isinstance(d, bool) for d in directions)):
-                    raise errors.InvalidProofError("'directions' must be a list of booleans.", field="directions")
-                valid = len(directions) == len(path) and legacy_merkle.verify_with_directions(
-                    leaf_hash=leaf, root=root, path=path, directions=directions
-                )
-        except legacy_merkle.LegacyProofError as exc:
-            raise errors.InvalidProofError(str(exc)) from exc
-        return Response({"valid": valid, "leaf_hash": leaf.hex(), "events_root": root.hex()})
+        fields = request_fields(request)
+        claim = _claim(fields, "events_root")
+        leaf_count = fields.integer("leaf_count") if fields.has("leaf_count") else None
+        directions = None if leaf_count is not None else _directions_field(fields)
+        valid = legacy_proof_verify(claim=claim, leaf_count=leaf_count, directions=directions)
+        return Response({"valid": valid, "leaf_hash": claim.leaf_hash.hex(), "events_root": claim.root.hex()})

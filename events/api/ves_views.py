@@ -24,7 +24,7 @@ from sequencer_project.api.body import read_json_body
 from sequencer_project.api.openapi import json_body, path_uuid, stream_query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.request_id import current_request_id
-from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_int, query_uuid, query_uuid_optional
+from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_int
 
 
 class VesEventIngestApi(TenantApiMixin):
@@ -90,11 +90,7 @@ class VesEventDetailApi(TenantApiMixin):
         parsed_id = parse_uuid(event_id, "event_id")
         principal = self.principal
         principal.require(Permission.READ)
-        tenant_id = (
-            query_uuid(request, "tenant_id")
-            if principal.tenant_id is None
-            else query_uuid_optional(request, "tenant_id") or principal.tenant_id
-        )
+        tenant_id = self.queried_tenant()
         event = (
             ves_event_get_for_tenant(tenant_id=tenant_id, event_id=parsed_id) if self.visible(tenant_id, None) else None
         )

@@ -36,9 +36,8 @@ from payments.selectors import (
 from payments.services.batches import BatchKey, batch_create_manual
 from payments.services.intents import payment_intent_submit
 from payments.services.settlement import batch_settle_record
-from sequencer_project.api.body import read_json_body
 from sequencer_project.api.errors import InvalidParameterError, SequencerError
-from sequencer_project.api.fields import Fields, json_object
+from sequencer_project.api.fields import request_fields
 from sequencer_project.api.openapi import DATETIME, STRING, UUID, extra_problem, json_body, path_uuid, query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import (
@@ -70,7 +69,7 @@ class PaymentListCreateApi(TenantApiMixin):
         responses={200: shapes.SUBMITTED},
     )
     def post(self, request: Request) -> Response:
-        parsed = parse_payment_request(read_json_body(request))
+        parsed = parse_payment_request(request_fields(request))
         self.principal.check_agent(parsed.source_agent_id)
         self.stream_for(parsed.tenant_id, parsed.store_id, Permission.WRITE)
         submitted = payment_intent_submit(request=parsed)
@@ -218,7 +217,7 @@ class BatchCreateApi(TenantApiMixin):
         responses={200: shapes.BATCH_CREATED},
     )
     def post(self, request: Request) -> Response:
-        fields = Fields(json_object(read_json_body(request)), _batch_error)
+        fields = request_fields(request, _batch_error)
         tenant_id, store_id = fields.uuid("tenant_id"), fields.uuid("store_id")
         network = fields.choice("network", NETWORKS, default="set_chain")
         max_size = fields.integer("max_size", minimum=1, default=settings.X402_BATCH_MAX_SIZE)
@@ -260,13 +259,13 @@ class BatchSettleApi(TenantApiMixin):
         responses={200: shapes.SETTLED},
     )
     def post(self, request: Request) -> Response:
-        fields = Fields(json_object(read_json_body(request)), _settlement_error)
-        batch_id = Fields(fields.body, _batch_error).uuid("batch_id")
+        fields = request_fields(request, _settlement_error)
+        batch_id = fields.with_error(_batch_error).uuid("batch_id")
         batch = payment_batch_get(batch_id=batch_id)
         if batch is None or not self.visible(batch.tenant_id, batch.store_id):
             raise errors.BatchNotFoundError(f"No batch {batch_id} is visible to this credential.")
         self.stream_for(batch.tenant_id, batch.store_id, Permission.ADMIN)
-        tx_hash = None if fields.body.get("tx_hash") is None else fields.text("tx_hash", max_length=_MAX_TX_HASH)
+        tx_hash = None if fields.raw("tx_hash") is None else fields.text("tx_hash", max_length=_MAX_TX_HASH)
         recorded = batch_settle_record(
             batch_id=batch_id,
             tx_hash=tx_hash,

@@ -24,8 +24,7 @@ from schemas.selectors import (
     tenant_mode_override_get,
 )
 from schemas.services import schema_delete, schema_register, schema_status_set, validation_mode_set
-from sequencer_project.api.body import read_json_body
-from sequencer_project.api.fields import Fields, invalid_request, json_object
+from sequencer_project.api.fields import Fields, invalid_request, request_fields
 from sequencer_project.api.openapi import UUID, json_body, path_param, path_uuid, query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import (
@@ -33,8 +32,6 @@ from sequencer_project.api.tenancy import (
     parse_uuid,
     path_text,
     query_int,
-    query_uuid,
-    query_uuid_optional,
 )
 
 MAX_EVENT_TYPE = 256
@@ -60,11 +57,8 @@ def _event_type(fields: Fields) -> str:
 class _SchemaApi(TenantApiMixin):
     def tenant_param(self, request: Request, permission: Permission) -> uuid.UUID:
         """``tenant_id`` from the query (defaults to the credential's tenant), authorised."""
-        principal = self.principal
-        tenant_id = query_uuid_optional(request, "tenant_id") or principal.tenant_id
-        if tenant_id is None:
-            tenant_id = query_uuid(request, "tenant_id")
-        principal.check_tenant(tenant_id, permission)
+        tenant_id = self.queried_tenant()
+        self.principal.check_tenant(tenant_id, permission)
         return tenant_id
 
     def schema_or_404(self, schema_id: str, permission: Permission) -> EventSchema:
@@ -98,11 +92,10 @@ class SchemaCollectionApi(_SchemaApi):
         responses={200: shapes.SCHEMA_REGISTERED},
     )
     def post(self, request: Request) -> Response:
-        fields = Fields(json_object(read_json_body(request)))
+        fields = request_fields(request)
         tenant_id = fields.uuid("tenantId")
         event_type = _event_type(fields)
-        if "schemaJson" not in fields.body:
-            raise invalid_request("schemaJson", "is required.")
+        schema_json = fields.member("schemaJson")
         description = fields.text("description", max_length=MAX_DESCRIPTION, required=False)
         compatibility = fields.choice("compatibility", COMPATIBILITIES, default="backward")
         principal = self.principal
@@ -110,7 +103,7 @@ class SchemaCollectionApi(_SchemaApi):
         schema = schema_register(
             tenant_id=tenant_id,
             event_type=event_type,
-            schema_json=fields.body["schemaJson"],
+            schema_json=schema_json,
             compatibility=compatibility,
             description=description,
             created_by=str(principal.agent_id or principal.credential_id or ""),
@@ -129,11 +122,10 @@ class SchemaValidateApi(_SchemaApi):
         responses={200: shapes.VALIDATION_RESULT},
     )
     def post(self, request: Request) -> Response:
-        fields = Fields(json_object(read_json_body(request)))
+        fields = request_fields(request)
         tenant_id = fields.uuid("tenantId")
         event_type = _event_type(fields)
-        if "payload" not in fields.body:
-            raise invalid_request("payload", "is required.")
+        payload = fields.member("payload")
         version = fields.optional_integer("schemaVersion", minimum=1, maximum=MAX_VERSION)
         self.principal.check_tenant(tenant_id, Permission.READ)
         schema = (
@@ -147,7 +139,7 @@ class SchemaValidateApi(_SchemaApi):
         if schema is None:
             # As the reference: no active schema means nothing to check, so the payload is valid.
             return Response({"valid": True, "schemaId": None, "schemaVersion": None, "errors": []})
-        problems = validate_payload(build_validator(schema.schema_json), fields.body["payload"])
+        problems = validate_payload(build_validator(schema.schema_json), payload)
         return Response(
             {
                 "valid": not problems,
@@ -196,7 +188,7 @@ class SchemaStatusApi(_SchemaApi):
         responses={200: shapes.SCHEMA_STATUS_CHANGED},
     )
     def put(self, request: Request, schema_id: str) -> Response:
-        status = Fields(json_object(read_json_body(request))).choice("status", STATUSES)
+        status = request_fields(request).choice("status", STATUSES)
         schema = schema_status_set(schema=self.schema_or_404(schema_id, Permission.WRITE), status=status)
         return Response({"success": True, "schema_id": schema.id, "new_status": schema.status})
 
@@ -272,9 +264,9 @@ class ValidationModeApi(_SchemaApi):
         responses={200: shapes.VALIDATION_MODE_CHANGED},
     )
     def put(self, request: Request) -> Response:
-        body = json_object(read_json_body(request))
-        tenant_id = Fields(body).uuid("tenantId")
-        raw = body.get("mode")
+        fields = request_fields(request)
+        tenant_id = fields.uuid("tenantId")
+        raw = fields.raw("mode")
         self.principal.check_tenant(tenant_id, Permission.ADMIN)
         if raw is None:
             validation_mode_set(tenant_id=tenant_id, mode=None)

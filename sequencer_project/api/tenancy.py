@@ -20,7 +20,7 @@ from sequencer_project.api.fields import BIGINT_MAX, parse_uuid_text
 from sequencer_project.api.principal import Permission, Principal
 
 _ASCII_INT = re.compile(r"-?[0-9]{1,19}")
-_GUARDED_HOOKS = ("principal", "stream_for", "queried_stream", "visible")
+_GUARDED_HOOKS = ("principal", "stream_for", "queried_stream", "queried_tenant", "visible")
 
 
 class TenantApiMixin(APIView):
@@ -53,6 +53,10 @@ class TenantApiMixin(APIView):
         """The stream named by the ``tenant_id`` and ``store_id`` query parameters, authorised."""
         return self.stream_for(query_uuid(self.request, "tenant_id"), query_uuid(self.request, "store_id"), permission)
 
+    def queried_tenant(self) -> uuid.UUID:
+        """The tenant a read names (:func:`query_tenant_in`); not yet authorised."""
+        return query_tenant_in(self.request.query_params, self.principal)
+
     def visible(self, tenant_id: uuid.UUID, store_id: uuid.UUID | None) -> bool:
         """Whether a fetched resource may be shown; callers answer 404 when it may not."""
         return self.principal.can_see(tenant_id, store_id)
@@ -69,6 +73,17 @@ def query_uuid_in(params: Mapping[str, str], name: str) -> uuid.UUID:
     if raw is None or raw == "":
         raise errors.InvalidParameterError(f"Query parameter '{name}' is required.", parameter=name)
     return parse_uuid(raw, name)
+
+
+def query_tenant_in(params: Mapping[str, str], principal: Principal) -> uuid.UUID:
+    """The ``tenant_id`` query parameter, defaulting to the credential's tenant.
+
+    The bootstrap admin has no tenant, so it must name one (400 ``invalid_parameter``
+    otherwise). The caller still authorises the tenant.
+    """
+    if principal.tenant_id is None or params.get("tenant_id"):
+        return query_uuid_in(params, "tenant_id")
+    return principal.tenant_id
 
 
 def query_uuid_optional(request: Request, name: str) -> uuid.UUID | None:

@@ -10,7 +10,6 @@ dimension or act for another agent when it is agent-scoped (``tenants/key_scope.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -22,9 +21,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.services import api_actor
-from sequencer_project.api.body import read_json_body
-from sequencer_project.api.errors import InvalidFieldError, InvalidParameterError, InvalidRequestError
-from sequencer_project.api.fields import invalid_field_value, invalid_request
+from sequencer_project.api.errors import InvalidFieldError, InvalidParameterError
+from sequencer_project.api.fields import Fields, invalid_field_value, invalid_request, request_fields
 from sequencer_project.api.openapi import extra_problem, json_body, path_param, path_uuid
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid
 from sequencer_project.api.throttling import Limit, enforce_limits
@@ -41,13 +39,13 @@ from tenants.errors import (
 from tenants.key_scope import RequestedScope, agent_access_check, api_key_scope_narrow
 from tenants.selectors import agent_api_key_list, tenant_get
 from tenants.services import agent_register, api_key_create, api_key_revoke
-from ves.rfc3339 import parse_rfc3339
 
 NAME_MAX = 128
 DESCRIPTION_MAX = 1024
 STORE_IDS_MAX = 50
 RATE_LIMIT_MAX = 10_000
 KEY_PREFIX_MIN = 8
+_BOOLEAN = "Must be a boolean."
 NO_STORE = {"Cache-Control": "no-store"}
 PUBLIC_REGISTRATION_ACTOR = "api:public-registration"  # the audit log's actor: no credential yet
 
@@ -63,15 +61,8 @@ def client_ip(request: Request) -> str:
     return str(request.META.get("REMOTE_ADDR", "unknown"))
 
 
-def _object_body(request: Request) -> dict[str, Any]:
-    body = read_json_body(request)
-    if not isinstance(body, dict):
-        raise InvalidRequestError("The body must be a JSON object.")
-    return body
-
-
-def _store_ids(body: dict[str, Any]) -> list[uuid.UUID] | None:
-    raw = body.get("storeIds")
+def _store_ids(fields: Fields) -> list[uuid.UUID] | None:
+    raw = fields.raw("storeIds")
     if raw is None:
         return None
     if not isinstance(raw, list) or len(raw) > STORE_IDS_MAX:
@@ -82,15 +73,8 @@ def _store_ids(body: dict[str, Any]) -> list[uuid.UUID] | None:
         raise invalid_request("storeIds", "Every item must be a UUID string.") from exc
 
 
-def _bool(body: dict[str, Any], name: str) -> bool | None:
-    value = body.get(name)
-    if value is None or isinstance(value, bool):
-        return value
-    raise invalid_request(name, "Must be a boolean.")
-
-
-def _rate_limit(body: dict[str, Any]) -> int | None:
-    value = body.get("rateLimit")
+def _rate_limit(fields: Fields) -> int | None:
+    value = fields.raw("rateLimit")
     if value is None:
         return None
     if not isinstance(value, int) or isinstance(value, bool):  # the reference's serde type: 422
@@ -100,18 +84,8 @@ def _rate_limit(body: dict[str, Any]) -> int | None:
     return value
 
 
-def _expires_at(body: dict[str, Any]) -> datetime | None:
-    value = body.get("expiresAt")
-    if value is None:
-        return None
-    parsed = parse_rfc3339(value) if isinstance(value, str) else None
-    if parsed is None:
-        raise invalid_request("expiresAt", "Must be an RFC 3339 timestamp.")
-    return parsed
-
-
-def _text(body: dict[str, Any], name: str, *, maximum: int, required: bool) -> str:
-    value = body.get(name)
+def _text(fields: Fields, name: str, *, maximum: int, required: bool) -> str:
+    value = fields.raw(name)
     if value is None and not required:
         return ""
     message = f"{'Required; ' if required else ''}a string of at most {maximum} characters."
@@ -152,20 +126,20 @@ class AgentRegisterApi(APIView):
         state = enforce_limits(
             [Limit("client_ip", f"register:{client_ip(request)}", settings.AGENT_REGISTRATION_RATE_LIMIT)]
         )
-        body = _object_body(request)
-        if "tenantId" in body or "tenant_id" in body:
+        fields = request_fields(request)
+        if fields.has("tenantId") or fields.has("tenant_id"):
             raise TenantIdNotAllowedError("Registration always creates a new tenant; do not send tenantId.")
-        if body.get("admin") is True:
+        if fields.raw("admin") is True:
             raise AdminNotAllowedError("Self-registered agents cannot have the admin permission.")
-        name = _text(body, "name", maximum=NAME_MAX, required=True)
-        description = _text(body, "description", maximum=DESCRIPTION_MAX, required=False)
-        read_only = _bool(body, "readOnly") or False
+        name = _text(fields, "name", maximum=NAME_MAX, required=True)
+        description = _text(fields, "description", maximum=DESCRIPTION_MAX, required=False)
+        read_only = fields.boolean("readOnly", message=_BOOLEAN) or False
         registered = agent_register(
             name=name,
             description=description,
-            store_ids=_store_ids(body) or (),
+            store_ids=_store_ids(fields) or (),
             read_only=read_only,
-            rate_limit=_rate_limit(body),
+            rate_limit=_rate_limit(fields),
             actor=PUBLIC_REGISTRATION_ACTOR,
         )
         headers = dict(NO_STORE)
@@ -261,17 +235,17 @@ class AgentApiKeysApi(_AgentApi):
     )
     def post(self, request: Request, agent_id: str) -> Response:
         agent = parse_uuid(agent_id, "agent_id")
-        body = _object_body(request)
-        stores = _store_ids(body)
+        fields = request_fields(request)
+        stores = _store_ids(fields)
         requested = RequestedScope(
             agent_id=agent,
-            read_only=_bool(body, "readOnly"),
-            admin=_bool(body, "admin"),
+            read_only=fields.boolean("readOnly", message=_BOOLEAN),
+            admin=fields.boolean("admin", message=_BOOLEAN),
             store_ids=None if stores is None else frozenset(stores),
-            rate_limit=_rate_limit(body),
-            expires_at=_expires_at(body),
+            rate_limit=_rate_limit(fields),
+            expires_at=fields.timestamp("expiresAt", message="Must be an RFC 3339 timestamp."),
         )
-        name = _storable(str(body.get("name") or f"agent {agent}")[:200], "name")
+        name = _storable(str(fields.raw("name") or f"agent {agent}")[:200], "name")
         tenant_id, _ = self.agent_keys(agent)
         scope = api_key_scope_narrow(
             caller=self.principal, requested=requested, tenant_id=tenant_id, now=timezone.now()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
@@ -11,9 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audit.services import api_actor
-from sequencer_project.api.body import read_json_body
 from sequencer_project.api.errors import InvalidRequestError
-from sequencer_project.api.fields import parse_uuid_text
+from sequencer_project.api.fields import I32, U32, Fields, ShapeErrors, request_fields
 from sequencer_project.api.openapi import UUID, json_body, path_param, path_uuid, query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, path_int, query_uuid
@@ -22,27 +19,12 @@ from tenants.api.serializers import KEY_ALGORITHM_NAMES, SUPPORTED_KEY_ALGORITHM
 from tenants.errors import InvalidPublicKeyError, UnsupportedKeyAlgorithmError
 from tenants.selectors import agent_signing_key_list
 from tenants.services import agent_key_register, agent_key_revoke
-from ves.rfc3339 import parse_rfc3339
 
-_U32_MAX = 2**32 - 1
-_I32_MIN, _I32_MAX = -(2**31), 2**31 - 1  # keyAlgorithm is an i32 in the reference
-
-
-def _uuid_field(body: dict[str, Any], name: str, errors: dict[str, list[str]]) -> uuid.UUID | None:
-    parsed = parse_uuid_text(body.get(name))
-    if parsed is None:
-        errors[name] = ["This field is required and must be a UUID string."]
-    return parsed
-
-
-def _time_field(body: dict[str, Any], name: str, errors: dict[str, list[str]]) -> datetime | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    parsed = parse_rfc3339(value) if isinstance(value, str) else None
-    if parsed is None:
-        errors[name] = ["Must be an RFC 3339 timestamp."]
-    return parsed
+_U32_MAX = U32[1]
+_REQUIRED_UUID = "This field is required and must be a UUID string."
+_REQUIRED_U32 = f"This field is required and must be an integer in 0..{_U32_MAX}."
+_TIMESTAMP = "Must be an RFC 3339 timestamp."
+_KEY_ALGORITHM = "Must be an integer (0 or 1: Ed25519)."  # an i32 in the reference
 
 
 def _public_key(value: Any) -> bytes:
@@ -58,7 +40,7 @@ def _public_key(value: Any) -> bytes:
     return key
 
 
-def _check_supported(key_algorithm: int | None, body: dict[str, Any]) -> None:
+def _check_supported(key_algorithm: int | None, fields: Fields) -> None:
     """Only Ed25519 keys (``keyAlgorithm`` absent, 0 or 1) are accepted: 400 otherwise.
 
     The reference also takes hybrid and post-quantum keys (ids 2..6, a ``publicKeyBundle``,
@@ -73,7 +55,7 @@ def _check_supported(key_algorithm: int | None, body: dict[str, Any]) -> None:
             key_algorithm=key_algorithm,
         )
     for field in ("publicKeyBundle", "proofOfPossessionBundle"):
-        if body.get(field) is not None:
+        if fields.raw(field) is not None:
             raise UnsupportedKeyAlgorithmError(
                 f"{field} is for hybrid and post-quantum keys, which are not supported: send an Ed25519 publicKey.",
                 field=field,
@@ -92,35 +74,26 @@ class AgentKeyRegisterApi(TenantApiMixin):
         responses={200: shapes.AGENT_KEY_REGISTERED},
     )
     def post(self, request: Request) -> Response:
-        body = read_json_body(request)
-        if not isinstance(body, dict):
-            raise InvalidRequestError("The body must be a JSON object.")
-        errors: dict[str, list[str]] = {}
-        tenant_id = _uuid_field(body, "tenantId", errors)
-        agent_id = _uuid_field(body, "agentId", errors)
-        key_id = body.get("keyId")
-        if not isinstance(key_id, int) or isinstance(key_id, bool) or not 0 <= key_id <= _U32_MAX:
-            errors["keyId"] = ["This field is required and must be an integer in 0..4294967295."]
-        valid_from = _time_field(body, "validFrom", errors)
-        valid_to = _time_field(body, "validTo", errors)
-        if "publicKey" not in body:
-            errors["publicKey"] = ["This field is required."]
-        key_algorithm = body.get("keyAlgorithm")
-        if key_algorithm is not None and (
-            not isinstance(key_algorithm, int)
-            or isinstance(key_algorithm, bool)
-            or not _I32_MIN <= key_algorithm <= _I32_MAX
-        ):
-            errors["keyAlgorithm"] = ["Must be an integer (0 or 1: Ed25519)."]
-        if errors:
-            first = next(iter(errors))
-            raise InvalidRequestError(f"Invalid value at {first}: {errors[first][0]}", errors=errors)
+        fields = request_fields(request)
+        shape = ShapeErrors()  # the reference answers every ill-typed member at once
+        tenant_id = shape.read(lambda: fields.uuid("tenantId", message=_REQUIRED_UUID))
+        agent_id = shape.read(lambda: fields.uuid("agentId", message=_REQUIRED_UUID))
+        key_id = shape.read(lambda: fields.integer("keyId", type_range=U32, message=_REQUIRED_U32))
+        valid_from = shape.read(lambda: fields.timestamp("validFrom", message=_TIMESTAMP))
+        valid_to = shape.read(lambda: fields.timestamp("validTo", message=_TIMESTAMP))
+        public_key_hex = shape.read(lambda: fields.member("publicKey", message="This field is required."))
+        key_algorithm = shape.read(
+            lambda: fields.optional_integer(
+                "keyAlgorithm", minimum=I32[0], maximum=I32[1], type_range=I32, message=_KEY_ALGORITHM
+            )
+        )
+        shape.check()
         assert tenant_id is not None
         assert agent_id is not None
-        assert isinstance(key_id, int)
+        assert key_id is not None
         self.principal.check_tenant(tenant_id, Permission.ADMIN)
-        _check_supported(key_algorithm, body)
-        public_key = _public_key(body["publicKey"])
+        _check_supported(key_algorithm, fields)
+        public_key = _public_key(public_key_hex)
         if valid_from is not None and valid_to is not None and valid_from > valid_to:
             raise InvalidRequestError("validFrom must not be after validTo.", errors={"validTo": ["Before validFrom."]})
         agent_key_register(

@@ -40,19 +40,48 @@ def test_no_sql_statements_outside_sql_directories() -> None:
     assert offenders == []
 
 
-def test_views_never_import_models() -> None:
-    offenders = []
-    for path in ROOT.glob("*/api/views.py"):
-        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.endswith(".models"):
-                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {node.module}")
-            if (
-                isinstance(node, ast.ImportFrom)
-                and node.module == "django.db"
-                and any(alias.name == "connection" for alias in node.names)
-            ):
-                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} touches the database")
+def _view_modules() -> list[Path]:
+    """Every API view module and admin view module (STYLE.md rule 13 applies to all of them)."""
+    found = {*ROOT.glob("*/api/views.py"), *ROOT.glob("*/api/*_views.py"), *ROOT.glob("*/admin_views.py")}
+    return sorted(path for path in found if path.parts[-3] != ".venv")
+
+
+def orm_uses(source: str) -> list[str]:
+    """``line: what`` for each models import, database connection or manager use in ``source``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.endswith(".models"):
+            found.append(f"{node.lineno}: imports {node.module}")
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "django.db"
+            and any(alias.name in ("connection", "connections", "transaction") for alias in node.names)
+        ):
+            found.append(f"{node.lineno}: touches the database")
+        if isinstance(node, ast.Attribute) and node.attr == "objects":
+            found.append(f"{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_views_never_import_models_or_touch_the_orm() -> None:
+    modules = _view_modules()
+    assert {"tenants/admin_views.py", "events/admin_views.py", "commitments/api/bundle_views.py"} <= {
+        str(path.relative_to(ROOT)) for path in modules
+    }
+    offenders = [f"{path.relative_to(ROOT)}:{use}" for path in modules for use in orm_uses(path.read_text("utf-8"))]
     assert offenders == []
+
+
+def test_the_view_rule_flags_models_managers_and_connections() -> None:
+    source = """
+from tenants.models import Tenant
+from django.db import connection
+from tenants.selectors import tenant_get
+
+def view(request):
+    return Tenant.objects.filter(id=1), tenant_get(tenant_id=1)
+"""
+    assert orm_uses(source) == ["2: imports tenants.models", "3: touches the database", "7: Tenant.objects"]
 
 
 def test_every_sql_file_starts_with_a_header_comment() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from sequencer_project.api.errors import BadRequestError, SequencerError
-from sequencer_project.api.fields import I32, U32, Fields
+from sequencer_project.api.fields import I32, U32, Fields, ShapeErrors
 
 Read = Callable[[Fields], object]
 
@@ -29,6 +29,11 @@ SHAPE: list[tuple[dict[str, Any], Read]] = [
     ({"name": -1}, lambda f: f.integer("name")),  # a u64 cannot be negative
     ({"name": 2**32}, lambda f: f.integer("name", maximum=2**40, type_range=U32)),
     ({"name": 2**31}, lambda f: f.optional_integer("name", maximum=2**40, type_range=I32)),
+    ({}, lambda f: f.member("name")),
+    ({"name": "yes"}, lambda f: f.boolean("name")),
+    ({"name": 0}, lambda f: f.boolean("name")),
+    ({"name": "2024-13-01T00:00:00Z"}, lambda f: f.timestamp("name")),
+    ({"name": 1700000000}, lambda f: f.timestamp("name")),
 ]
 
 VALUE: list[tuple[dict[str, Any], Read]] = [
@@ -79,3 +84,43 @@ def test_well_formed_values_pass() -> None:
     assert fields.integer("i", minimum=1, maximum=7) == 7
     assert fields.optional_integer("missing") is None
     assert fields.uuid_list("l", max_items=1) is not None
+
+
+def test_optional_members_pass_absent_or_null_and_a_required_member_may_be_null() -> None:
+    fields = Fields({"b": True, "s": "2024-01-02T03:04:05Z", "n": None})
+    assert fields.boolean("b") is True
+    assert fields.boolean("n") is None
+    assert fields.timestamp("s") is not None
+    assert fields.timestamp("missing") is None
+    assert fields.member("n") is None  # present: a free JSON member may be null
+    assert (fields.has("n"), fields.has("missing")) == (True, False)
+
+
+def test_a_message_words_both_a_missing_and_an_ill_typed_member() -> None:
+    message = "Required; a UUID."
+    for body in ({}, {"name": "nope"}):
+        assert _raised(body, lambda f: f.uuid("name", message=message)).errors == {"name": [message]}
+    assert _raised({"name": -1}, lambda f: f.integer("name", message=message)).errors == {"name": [message]}
+
+
+def test_shape_errors_collect_every_refused_member_in_reading_order() -> None:
+    fields = Fields({"a": "nope", "b": 1, "c": 5})
+    shape = ShapeErrors()
+    assert shape.read(lambda: fields.uuid("a")) is None
+    assert shape.read(lambda: fields.integer("b")) == 1
+    assert shape.read(lambda: fields.boolean("c")) is None
+    assert shape.read(lambda: fields.member("d")) is None
+    with pytest.raises(SequencerError) as caught:
+        shape.check()
+    error = caught.value
+    assert (error.http_status, error.code) == (422, "invalid_request")
+    assert list(error.errors or {}) == ["a", "c", "d"]
+    assert error.detail == "Invalid value at a: must be a UUID string."
+
+
+def test_shape_errors_let_value_errors_through_at_once() -> None:
+    shape = ShapeErrors()
+    with pytest.raises(SequencerError) as caught:
+        shape.read(lambda: Fields({"n": 11}).integer("n", maximum=10))
+    assert caught.value.code == "invalid_field_value"
+    shape.check()  # nothing collected: no error

@@ -114,3 +114,32 @@ def test_registering_and_revoking_through_the_api_is_audited(owner: Persona) -> 
     )
     assert [a for a, _ in actions] == ["agent_key.register", "agent_key.revoke"]
     assert all(actor.startswith("api:") and "ss_" not in actor for _, actor in actions)
+
+
+def test_every_ill_typed_member_is_answered_at_once_in_body_order(owner: Persona) -> None:
+    body = {"tenantId": "nope", "keyId": True, "validFrom": 5, "keyAlgorithm": 2**31, "publicKey": None}
+
+    response = owner.client.post("/api/v1/agents/keys", body, format="json")
+
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["code"] == "invalid_request"
+    assert problem["detail"] == "Invalid value at tenantId: This field is required and must be a UUID string."
+    assert problem["errors"] == {
+        "tenantId": ["This field is required and must be a UUID string."],
+        "agentId": ["This field is required and must be a UUID string."],
+        "keyId": ["This field is required and must be an integer in 0..4294967295."],
+        "validFrom": ["Must be an RFC 3339 timestamp."],
+        "keyAlgorithm": ["Must be an integer (0 or 1: Ed25519)."],
+    }
+
+
+def test_a_missing_public_key_is_named_with_the_other_members(owner: Persona) -> None:
+    body = {"tenantId": str(owner.tenant_id), "agentId": str(uuid.uuid4()), "keyId": 1, "validTo": "later"}
+
+    problem = owner.client.post("/api/v1/agents/keys", body, format="json").json()
+
+    assert problem["errors"] == {
+        "validTo": ["Must be an RFC 3339 timestamp."],
+        "publicKey": ["This field is required."],
+    }

@@ -1,0 +1,66 @@
+"""What an offline proof bundle holds, read in one call (``ves/bundle.py`` has the format).
+
+The bundle of an event is the event, the commitment covering it with its inclusion proof, and
+its RFC 6962 inclusion proof under the latest signed checkpoint of its stream.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from commitments import errors
+from commitments.proofs import EventProof, commitment_proof
+from commitments.selectors import CommitmentRow, commitment_covering
+from commitments.transparency import CheckpointRow, checkpoint_get, log_open
+from events import errors as event_errors
+from events.selectors import StoredEvent, StoredVesEvent, event_get_for_tenant, ves_event_get_for_tenant
+from streams.kinds import StreamKind
+
+Visible = Callable[[uuid.UUID, uuid.UUID | None], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class EventBundle:
+    event: StoredEvent | StoredVesEvent
+    commitment: CommitmentRow
+    proof: EventProof
+    checkpoint: CheckpointRow
+    leaf_hash: bytes  # the event's leaf in the stream's log
+    log_proof: tuple[bytes, ...]  # its inclusion proof under ``checkpoint``
+
+
+def event_bundle_get(*, tenant_id: uuid.UUID, event_id: uuid.UUID, kind: StreamKind, visible: Visible) -> EventBundle:
+    """The bundle of event ``event_id`` of ``tenant_id``.
+
+    ``visible(tenant_id, store_id)`` is the caller's scope: an event outside it is 404
+    ``event_not_found`` (checked before anything else is read, so nothing tells it apart from an
+    absent one); an event no commitment or checkpoint covers yet is 409
+    ``event_not_committed``. Reads only.
+    """
+    event: StoredEvent | StoredVesEvent | None = None
+    if visible(tenant_id, None):
+        if kind is StreamKind.VES:
+            event = ves_event_get_for_tenant(tenant_id=tenant_id, event_id=event_id)
+        else:
+            event = event_get_for_tenant(tenant_id=tenant_id, event_id=event_id)
+    if event is None or not visible(event.tenant_id, event.store_id):
+        raise event_errors.EventNotFoundError(f"No event {event_id} is visible to this credential.")
+    seq = event.sequence_number
+    commitment = commitment_covering(tenant_id=event.tenant_id, store_id=event.store_id, kind=kind, sequence_number=seq)
+    checkpoint = checkpoint_get(tenant_id=event.tenant_id, store_id=event.store_id, kind=kind, tree_size=None)
+    if commitment is None or checkpoint is None:
+        raise errors.EventNotCommittedError(f"Event {event_id} (sequence {seq}) is not committed yet.")
+    proof = commitment_proof(commitment=commitment, sequence_number=seq)
+    log = log_open(
+        tenant_id=event.tenant_id, store_id=event.store_id, kind=kind, size=checkpoint.tree_size, proofs_only=True
+    )
+    return EventBundle(
+        event=event,
+        commitment=commitment,
+        proof=proof,
+        checkpoint=checkpoint,
+        leaf_hash=log.store.get_nodes([(0, seq - 1)])[0],
+        log_proof=tuple(log.inclusion_proof(seq - 1, checkpoint.tree_size)),
+    )
