@@ -17,7 +17,7 @@ from commitments import errors
 from commitments.api import openapi as shapes
 from commitments.api.serializers import legacy_commitment_output, proof_output, ves_commitment_output
 from commitments.proofs import commitment_proof
-from commitments.selectors import CommitmentRow, commitment_covering, commitment_get, commitment_list
+from commitments.selectors import CommitmentRow, commitment_covering, commitment_get_for_tenant, commitment_list
 from commitments.services.commitments import commitment_create
 from sequencer_project.api.body import read_json_body
 from sequencer_project.api.errors import InvalidParameterError
@@ -78,7 +78,7 @@ class _CommitmentApi(TenantApiMixin):
     def visible_commitment(self, batch_id: str) -> CommitmentRow:
         parsed = parse_uuid(batch_id, "batch_id")
         self.principal.require(Permission.READ)
-        commitment = commitment_get(batch_id=parsed, kind=self.kind)
+        commitment = commitment_get_for_tenant(tenant_id=self.principal.tenant_id, batch_id=parsed, kind=self.kind)
         if commitment is None or not self.visible(commitment.tenant_id, commitment.store_id):
             raise errors.CommitmentNotFoundError(f"No commitment {parsed} is visible to this credential.")
         return commitment
@@ -137,7 +137,7 @@ class _ProofApi(_CommitmentApi):
         tenant_id, store_id = self.queried_stream(Permission.READ)
         batch_id = query_uuid_optional(request, "batch_id")
         if batch_id is not None:
-            commitment = commitment_get(batch_id=batch_id, kind=self.kind)
+            commitment = commitment_get_for_tenant(tenant_id=tenant_id, batch_id=batch_id, kind=self.kind)
             if commitment is None or (commitment.tenant_id, commitment.store_id) != (tenant_id, store_id):
                 raise errors.CommitmentNotFoundError(f"Commitment {batch_id} is not a commitment of this stream.")
         else:

@@ -75,14 +75,14 @@ class SettlementRecorded:
 
 @transaction.atomic
 def batch_settle_record(
-    *, batch_id: uuid.UUID, tx_hash: str | None, block_number: int | None, gas_used: int | None
+    *, tenant_id: uuid.UUID, batch_id: uuid.UUID, tx_hash: str | None, block_number: int | None, gas_used: int | None
 ) -> SettlementRecorded:
     """The reference's settlement state machine; idempotent on a settled batch with equal values.
 
     As in the reference, ``gas_used`` is recorded when the batch settles (a submission without
     ``block_number`` records only the transaction hash).
     """
-    batch = PaymentBatch.objects.select_for_update().filter(batch_id=batch_id).first()
+    batch = PaymentBatch.objects.select_for_update().filter(tenant_id=tenant_id, batch_id=batch_id).first()
     if batch is None:
         raise errors.BatchNotFoundError(f"No batch {batch_id}.")
     if tx_hash is not None:
