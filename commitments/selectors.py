@@ -25,6 +25,7 @@ from commitments.sql import (
     SELECT_PENDING_STREAMS,
     SELECT_STATE_ROOT_BEFORE,
     SELECT_STREAM_HEAD,
+    SELECT_TENANT_COMMITMENT_BY_ID,
     SELECT_VES_LEAF_RECORDS,
 )
 from streams.kinds import StreamKind
@@ -109,9 +110,16 @@ def _stream(tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind) -> dict
     return {"tenant_id": tenant_id, "store_id": store_id, "stream_kind": int(kind)}
 
 
-def commitment_get(*, batch_id: uuid.UUID, kind: StreamKind) -> CommitmentRow | None:
-    """A commitment by id (``None`` when absent or of the other stream kind). Callers check scope."""
-    return _one(SELECT_COMMITMENT_BY_ID, {"batch_id": batch_id, "stream_kind": int(kind)})
+def commitment_get_for_tenant(
+    *, tenant_id: uuid.UUID | None, batch_id: uuid.UUID, kind: StreamKind
+) -> CommitmentRow | None:
+    """A commitment of ``tenant_id`` by id; ``None`` when absent, of another tenant or of the other
+    stream kind. ``tenant_id`` is the caller's: ``None`` only for the bootstrap admin, who sees
+    every tenant (a read by id alone). Callers still check the credential's store scope."""
+    params: dict[str, Any] = {"batch_id": batch_id, "stream_kind": int(kind)}
+    if tenant_id is None:
+        return _one(SELECT_COMMITMENT_BY_ID, params)
+    return _one(SELECT_TENANT_COMMITMENT_BY_ID, {**params, "tenant_id": tenant_id})
 
 
 def commitment_get_by_range(

@@ -139,7 +139,7 @@ class ProjectionCheckpoint(models.Model):
     Updated in the same transaction as the projection's writes (exactly-once application).
     """
 
-    pk = models.CompositePrimaryKey("projection", "tenant_id", "store_id")
+    pk = models.CompositePrimaryKey("tenant_id", "store_id", "projection")
     projection = models.CharField(max_length=64)
     tenant_id = models.UUIDField()
     store_id = models.UUIDField()
@@ -184,7 +184,11 @@ class DeadLetterStatus(models.TextChoices):
 
 
 class ProjectionDeadLetter(models.Model):
-    """An event a projection's handler raised on; the projection went on past it."""
+    """An event a projection's handler raised on; the projection went on past it.
+
+    Keyed ``(tenant_id, id)`` in the database (docs/scaling.md, migration 0008); Django's state
+    keeps ``id`` as the primary key (unique in practice) and a plain index on it serves reads by id.
+    """
 
     id = models.BigAutoField(primary_key=True)
     projection = models.CharField(max_length=64)
@@ -208,7 +212,7 @@ class ProjectionDeadLetter(models.Model):
         verbose_name_plural = "projection dead letters"
         constraints = [
             models.UniqueConstraint(
-                fields=["projection", "tenant_id", "store_id", "sequence_number"], name="dead_letter_event_unique"
+                fields=["tenant_id", "projection", "store_id", "sequence_number"], name="dead_letter_event_unique"
             ),
         ]
         indexes = [

@@ -1,5 +1,11 @@
 """Schema of the x402 payment engine (REFERENCE.md §5.1, with the fixes of docs/payments.md).
 
+Every table is keyed by ``tenant_id`` first in the database (docs/scaling.md, migration 0003):
+the primary keys are ``(tenant_id, <id>)`` and the foreign keys between these tables are
+``(tenant_id, <id>)`` pairs declared in SQL, so the Django foreign keys carry
+``db_constraint=False``. Django's state keeps the single-column id as each model's primary key
+(ids are unique in practice), and a plain index on it serves reads by id.
+
 Intents, batches and nonce reservations are plain Django tables: the submission hot path writes
 them with the statements in ``payments/sql``; the ORM is used by the admin, batch assembly and
 reads. Sequence numbers come from ``sequence_counters`` with ``stream_kind = 3`` (ADR 0001).
@@ -8,6 +14,13 @@ reads. Sequence numbers come from ``sequence_counters`` with ``stream_kind = 3``
 from __future__ import annotations
 
 from django.db import models
+
+
+def batch_foreign_key(*, related_name: str) -> models.ForeignKey[PaymentBatch, PaymentBatch]:
+    """A required reference to a batch; the database's is ``(tenant_id, batch_id)`` (migration 0003)."""
+    return models.ForeignKey(
+        "PaymentBatch", on_delete=models.PROTECT, related_name=related_name, db_column="batch_id", db_constraint=False
+    )
 
 
 class IntentStatus(models.TextChoices):
@@ -95,7 +108,13 @@ class PaymentIntent(models.Model):
     sequence_number = models.BigIntegerField(null=True)
     sequenced_at = models.DateTimeField(null=True)
     batch = models.ForeignKey(
-        PaymentBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="intents", db_column="batch_id"
+        PaymentBatch,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="intents",
+        db_column="batch_id",
+        db_constraint=False,  # (tenant_id, batch_id) in SQL: migration 0003
     )
     tx_hash = models.CharField(max_length=66, null=True, blank=True)
     block_number = models.BigIntegerField(null=True, blank=True)
@@ -145,7 +164,12 @@ class NonceReservation(models.Model):
     store_id = models.UUIDField()
     payer_address = models.CharField(max_length=66)
     nonce = models.BigIntegerField()
-    intent = models.ForeignKey(PaymentIntent, on_delete=models.CASCADE, db_column="intent_id")
+    intent = models.ForeignKey(
+        PaymentIntent,
+        on_delete=models.CASCADE,
+        db_column="intent_id",
+        db_constraint=False,  # (tenant_id, intent_id) in SQL: migration 0003
+    )
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:
@@ -166,7 +190,8 @@ class AttemptOutcome(models.TextChoices):
 class SettlementAttempt(models.Model):
     """One try to settle a batch on chain: the per-try history (dead letters: see below)."""
 
-    batch = models.ForeignKey(PaymentBatch, on_delete=models.PROTECT, related_name="attempts", db_column="batch_id")
+    batch = batch_foreign_key(related_name="attempts")
+    tenant_id = models.UUIDField(help_text="The batch's tenant (the distribution key; docs/scaling.md).")
     attempt = models.IntegerField()
     backend = models.CharField(max_length=16)
     outcome = models.CharField(max_length=16, choices=AttemptOutcome.choices)
@@ -197,7 +222,7 @@ class SettlementDeadLetter(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    batch = models.ForeignKey(PaymentBatch, on_delete=models.PROTECT, related_name="dead_letters", db_column="batch_id")
+    batch = batch_foreign_key(related_name="dead_letters")
     tenant_id = models.UUIDField()
     store_id = models.UUIDField()
     status = models.CharField(
@@ -216,7 +241,7 @@ class SettlementDeadLetter(models.Model):
         verbose_name_plural = "x402 settlement dead letters"
         constraints = [
             models.UniqueConstraint(
-                fields=["batch"], name="x402_dead_letter_one_open", condition=models.Q(status="open")
+                fields=["tenant_id", "batch"], name="x402_dead_letter_one_open", condition=models.Q(status="open")
             ),
         ]
         indexes = [models.Index(fields=["status", "id"], name="x402_dead_letter_status")]

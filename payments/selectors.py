@@ -37,8 +37,15 @@ class IntentFilters:
     to_date: datetime | None = None
 
 
-def payment_intent_get(*, intent_id: uuid.UUID) -> PaymentIntent | None:
-    return PaymentIntent.objects.filter(intent_id=intent_id).first()
+def _of_tenant(tenant_id: uuid.UUID | None) -> dict[str, uuid.UUID]:
+    """The tenant filter of a read by id: the caller's tenant (keys and shards start with it);
+    none for the bootstrap admin (``tenant_id is None``), who sees every tenant."""
+    return {} if tenant_id is None else {"tenant_id": tenant_id}
+
+
+def payment_intent_get_for_tenant(*, tenant_id: uuid.UUID | None, intent_id: uuid.UUID) -> PaymentIntent | None:
+    """An intent of the caller's tenant (another tenant's reads as ``None``); see :func:`_of_tenant`."""
+    return PaymentIntent.objects.filter(intent_id=intent_id, **_of_tenant(tenant_id)).first()
 
 
 def payment_intent_list(*, filters: IntentFilters, limit: int, offset: int) -> list[PaymentIntent]:
@@ -55,15 +62,15 @@ def payment_intent_list(*, filters: IntentFilters, limit: int, offset: int) -> l
     return list(query.order_by("-created_at", "-sequence_number")[offset : offset + limit])
 
 
-def payment_batch_get(*, batch_id: uuid.UUID) -> PaymentBatch | None:
-    return PaymentBatch.objects.filter(batch_id=batch_id).first()
+def payment_batch_get_for_tenant(*, tenant_id: uuid.UUID | None, batch_id: uuid.UUID) -> PaymentBatch | None:
+    """A batch of the caller's tenant (another tenant's reads as ``None``); see :func:`_of_tenant`."""
+    return PaymentBatch.objects.filter(batch_id=batch_id, **_of_tenant(tenant_id)).first()
 
 
-def payment_batch_intent_ids(*, batch_id: uuid.UUID) -> list[uuid.UUID]:
+def payment_batch_intent_ids(*, batch: PaymentBatch) -> list[uuid.UUID]:
     """The batch's intents in sequence (= leaf) order."""
-    return list(
-        PaymentIntent.objects.filter(batch_id=batch_id).order_by("sequence_number").values_list("intent_id", flat=True)
-    )
+    members = PaymentIntent.objects.filter(tenant_id=batch.tenant_id, batch_id=batch.batch_id)
+    return list(members.order_by("sequence_number").values_list("intent_id", flat=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +85,12 @@ def payment_receipt_get(*, intent: PaymentIntent) -> PaymentReceipt | None:
     """The inclusion proof of ``intent`` in its batch; ``None`` before its batch is committed."""
     if intent.batch_id is None:
         return None
-    batch = payment_batch_get(batch_id=intent.batch_id)
+    batch = payment_batch_get_for_tenant(tenant_id=intent.tenant_id, batch_id=intent.batch_id)
     if batch is None or batch.status not in _RECEIPT_BATCH_STATES:
         return None
-    members = list(PaymentIntent.objects.filter(batch_id=batch.batch_id).order_by("sequence_number"))
+    members = list(
+        PaymentIntent.objects.filter(tenant_id=batch.tenant_id, batch_id=batch.batch_id).order_by("sequence_number")
+    )
     tree = build_tree([intent_leaf(m) for m in members])
     index = next(i for i, m in enumerate(members) if m.intent_id == intent.intent_id)
     if tree.root != bytes(batch.merkle_root or b""):

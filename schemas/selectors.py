@@ -11,8 +11,11 @@ STATUSES: tuple[str, ...] = tuple(SchemaStatus.values)
 COMPATIBILITIES: tuple[str, ...] = tuple(Compatibility.values)
 
 
-def schema_get(*, schema_id: uuid.UUID) -> EventSchema | None:
-    return EventSchema.objects.filter(id=schema_id).first()
+def schema_get_for_tenant(*, tenant_id: uuid.UUID | None, schema_id: uuid.UUID) -> EventSchema | None:
+    """A schema of the caller's tenant (another tenant's reads as ``None``); ``tenant_id`` is
+    ``None`` only for the bootstrap admin, who sees every tenant (a read by id alone)."""
+    rows = EventSchema.objects.filter(id=schema_id)
+    return (rows if tenant_id is None else rows.filter(tenant_id=tenant_id)).first()
 
 
 def schema_list(*, tenant_id: uuid.UUID, event_type: str | None = None) -> list[EventSchema]:

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from commitments import errors
 from commitments.anchor_chain import anchor_check, anchoring_configured, require_anchoring
 from commitments.api import openapi as shapes
-from commitments.selectors import CommitmentRow, commitment_get, commitment_last, stream_head
+from commitments.selectors import CommitmentRow, commitment_get_for_tenant, commitment_last, stream_head
 from commitments.services.anchoring import AnchorResult, commitment_anchor
 from commitments.services.commitments import commitment_create
 from sequencer_project.api.errors import InvalidRequestError
@@ -45,7 +45,7 @@ class _AnchorApi(TenantApiMixin):
     def commitment(self, batch_id: str, permission: Permission) -> CommitmentRow:
         parsed = parse_uuid(batch_id, "batch_id")
         self.principal.require(permission)
-        commitment = commitment_get(batch_id=parsed, kind=self.kind)
+        commitment = commitment_get_for_tenant(tenant_id=self.principal.tenant_id, batch_id=parsed, kind=self.kind)
         if commitment is None or not self.visible(commitment.tenant_id, commitment.store_id):
             raise errors.CommitmentNotFoundError(f"No commitment {parsed} is visible to this credential.")
         return commitment

@@ -17,7 +17,7 @@ from commitments import errors
 from commitments.api import openapi as shapes
 from commitments.api.serializers import legacy_commitment_output, proof_output, ves_commitment_output
 from commitments.proofs import InclusionClaim, commitment_proof, legacy_proof_verify, ves_proof_verify
-from commitments.selectors import CommitmentRow, commitment_covering, commitment_get, commitment_list
+from commitments.selectors import CommitmentRow, commitment_covering, commitment_get_for_tenant, commitment_list
 from commitments.services.commitments import commitment_create
 from sequencer_project.api.errors import InvalidParameterError
 from sequencer_project.api.fields import Fields, request_fields
@@ -91,7 +91,7 @@ class _CommitmentApi(TenantApiMixin):
     def visible_commitment(self, batch_id: str) -> CommitmentRow:
         parsed = parse_uuid(batch_id, "batch_id")
         self.principal.require(Permission.READ)
-        commitment = commitment_get(batch_id=parsed, kind=self.kind)
+        commitment = commitment_get_for_tenant(tenant_id=self.principal.tenant_id, batch_id=parsed, kind=self.kind)
         if commitment is None or not self.visible(commitment.tenant_id, commitment.store_id):
             raise errors.CommitmentNotFoundError(f"No commitment {parsed} is visible to this credential.")
         return commitment
@@ -149,7 +149,7 @@ class _ProofApi(_CommitmentApi):
         tenant_id, store_id = self.queried_stream(Permission.READ)
         batch_id = query_uuid_optional(request, "batch_id")
         if batch_id is not None:
-            commitment = commitment_get(batch_id=batch_id, kind=self.kind)
+            commitment = commitment_get_for_tenant(tenant_id=tenant_id, batch_id=batch_id, kind=self.kind)
             if commitment is None or (commitment.tenant_id, commitment.store_id) != (tenant_id, store_id):
                 raise errors.CommitmentNotFoundError(f"Commitment {batch_id} is not a commitment of this stream.")
         else:

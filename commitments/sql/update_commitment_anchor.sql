@@ -1,5 +1,5 @@
 -- Record where a commitment was anchored (only once: a recorded anchor is never overwritten).
--- Index: primary key. Locks: the row.
+-- Index: commitments_batch_id_idx. Locks: the row.
 UPDATE commitments
 SET chain_id = %(chain_id)s, chain_tx_hash = %(chain_tx_hash)s, chain_block_number = %(chain_block_number)s,
     anchored_at = now()

@@ -6,7 +6,7 @@ INSERT INTO projection_dead_letters (projection, tenant_id, store_id, stream_kin
                                      next_retry_at, first_failed_at, last_failed_at)
 VALUES (%(projection)s, %(tenant_id)s, %(store_id)s, %(stream_kind)s, %(sequence_number)s,
         %(event_id)s, %(error_class)s, %(error_message)s, 1, %(status)s, %(next_retry_at)s, now(), now())
-ON CONFLICT (projection, tenant_id, store_id, sequence_number) DO UPDATE
+ON CONFLICT (tenant_id, projection, store_id, sequence_number) DO UPDATE
 SET error_class = excluded.error_class, error_message = excluded.error_message,
     attempts = 1, status = excluded.status, next_retry_at = excluded.next_retry_at,
     last_failed_at = now(), resolved_at = NULL

@@ -27,9 +27,9 @@ from payments.intent_requests import parse_payment_request
 from payments.selectors import (
     INTENT_STATUSES,
     IntentFilters,
-    payment_batch_get,
+    payment_batch_get_for_tenant,
     payment_batch_intent_ids,
-    payment_intent_get,
+    payment_intent_get_for_tenant,
     payment_intent_list,
     payment_receipt_get,
 )
@@ -161,7 +161,9 @@ def _date(raw: str | None, name: str) -> datetime | None:
 class _IntentApi(TenantApiMixin):
     def intent(self, intent_id: str) -> Any:
         self.principal.require(Permission.READ)
-        intent = payment_intent_get(intent_id=parse_uuid(intent_id, "intent_id"))
+        intent = payment_intent_get_for_tenant(
+            tenant_id=self.principal.tenant_id, intent_id=parse_uuid(intent_id, "intent_id")
+        )
         if intent is None or not self.visible(intent.tenant_id, intent.store_id):
             raise errors.PaymentNotFoundError(f"No payment intent {intent_id} is visible to this credential.")
         return intent
@@ -242,10 +244,10 @@ class BatchDetailApi(TenantApiMixin):
     def get(self, request: Request, batch_id: str) -> Response:
         self.principal.require(Permission.READ)
         parsed = parse_uuid(batch_id, "batch_id")
-        batch = payment_batch_get(batch_id=parsed)
+        batch = payment_batch_get_for_tenant(tenant_id=self.principal.tenant_id, batch_id=parsed)
         if batch is None or not self.visible(batch.tenant_id, batch.store_id):
             raise errors.BatchNotFoundError(f"No batch {batch_id} is visible to this credential.")
-        return Response({"batch": batch_output(batch, payment_batch_intent_ids(batch_id=parsed))})
+        return Response({"batch": batch_output(batch, payment_batch_intent_ids(batch=batch))})
 
 
 class BatchSettleApi(TenantApiMixin):
@@ -261,12 +263,13 @@ class BatchSettleApi(TenantApiMixin):
     def post(self, request: Request) -> Response:
         fields = request_fields(request, _settlement_error)
         batch_id = fields.with_error(_batch_error).uuid("batch_id")
-        batch = payment_batch_get(batch_id=batch_id)
+        batch = payment_batch_get_for_tenant(tenant_id=self.principal.tenant_id, batch_id=batch_id)
         if batch is None or not self.visible(batch.tenant_id, batch.store_id):
             raise errors.BatchNotFoundError(f"No batch {batch_id} is visible to this credential.")
         self.stream_for(batch.tenant_id, batch.store_id, Permission.ADMIN)
         tx_hash = None if fields.raw("tx_hash") is None else fields.text("tx_hash", max_length=_MAX_TX_HASH)
         recorded = batch_settle_record(
+            tenant_id=batch.tenant_id,
             batch_id=batch_id,
             tx_hash=tx_hash,
             block_number=fields.optional_integer("block_number"),

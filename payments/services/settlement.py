@@ -75,14 +75,14 @@ class SettlementRecorded:
 
 @transaction.atomic
 def batch_settle_record(
-    *, batch_id: uuid.UUID, tx_hash: str | None, block_number: int | None, gas_used: int | None
+    *, tenant_id: uuid.UUID, batch_id: uuid.UUID, tx_hash: str | None, block_number: int | None, gas_used: int | None
 ) -> SettlementRecorded:
     """The reference's settlement state machine; idempotent on a settled batch with equal values.
 
     As in the reference, ``gas_used`` is recorded when the batch settles (a submission without
     ``block_number`` records only the transaction hash).
     """
-    batch = PaymentBatch.objects.select_for_update().filter(batch_id=batch_id).first()
+    batch = PaymentBatch.objects.select_for_update().filter(tenant_id=tenant_id, batch_id=batch_id).first()
     if batch is None:
         raise errors.BatchNotFoundError(f"No batch {batch_id}.")
     if tx_hash is not None:
@@ -118,10 +118,11 @@ def batch_settle_record(
     return SettlementRecorded(batch=batch, message=message)
 
 
-def _attempt(batch_id: uuid.UUID, outcome: str, *, tx: evm.SentTransaction | None = None, error: str = "") -> None:
-    count = SettlementAttempt.objects.filter(batch_id=batch_id).count()
+def _attempt(batch: PaymentBatch, outcome: str, *, tx: evm.SentTransaction | None = None, error: str = "") -> None:
+    count = SettlementAttempt.objects.filter(tenant_id=batch.tenant_id, batch_id=batch.batch_id).count()
     SettlementAttempt.objects.create(
-        batch_id=batch_id,
+        batch_id=batch.batch_id,
+        tenant_id=batch.tenant_id,
         attempt=count + 1,
         backend=BACKEND_EVM,
         outcome=outcome,
@@ -151,7 +152,7 @@ def batch_settle_evm(*, batch_id: uuid.UUID) -> PaymentBatch:
         w3 = evm.chain()
         on_chain = evm.read_back(w3, mined.tx_hash)
     except (evm.ChainUnavailableError, evm.SettlementRevertedError) as exc:
-        _attempt(batch_id, AttemptOutcome.ERROR, error=str(exc))
+        _attempt(batch, AttemptOutcome.ERROR, error=str(exc))
         raise
     if on_chain.merkle_root != bytes(batch.merkle_root or b"") or on_chain.batch_id != batch_id.bytes:
         raise AssertionError(f"transaction {mined.tx_hash} does not carry batch {batch_id}")  # defensive
@@ -184,7 +185,7 @@ def _mark_submitted(batch: PaymentBatch, tx: evm.SentTransaction, outcome: str) 
         PaymentBatch.objects.filter(batch_id=batch.batch_id).update(
             status=BatchStatus.SUBMITTED, tx_hash=tx.tx_hash, submitted_at=datetime.now(UTC)
         )
-        _attempt(batch.batch_id, outcome, tx=tx)
+        _attempt(batch, outcome, tx=tx)
     batch.status, batch.tx_hash = BatchStatus.SUBMITTED, tx.tx_hash
 
 
@@ -231,7 +232,7 @@ def _send_until_mined(batch: PaymentBatch) -> evm.MinedTransaction:
             sent = evm.send(w3, data, nonce=sent.nonce, min_fee=bumped, min_tip=sent.priority_fee * 5 // 4 + 1)
         except evm.NonceUsedError as exc:
             # Not a failure when the nonce went to one of our own transactions for this batch.
-            _attempt(batch.batch_id, AttemptOutcome.ERROR, error=f"replacement refused: {exc}")
+            _attempt(batch, AttemptOutcome.ERROR, error=f"replacement refused: {exc}")
             if (mined := _mined_any(w3, batch.batch_id, timeout=timeout)) is not None:
                 return mined
             raise

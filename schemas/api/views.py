@@ -17,7 +17,7 @@ from schemas.selectors import (
     COMPATIBILITIES,
     STATUSES,
     EventSchema,
-    schema_get,
+    schema_get_for_tenant,
     schema_latest_active_get,
     schema_list,
     schema_version_get,
@@ -63,7 +63,7 @@ class _SchemaApi(TenantApiMixin):
 
     def schema_or_404(self, schema_id: str, permission: Permission) -> EventSchema:
         parsed = parse_uuid(schema_id, "schema_id")
-        schema = schema_get(schema_id=parsed)
+        schema = schema_get_for_tenant(tenant_id=self.principal.tenant_id, schema_id=parsed)
         if schema is None or not self.visible(schema.tenant_id, None):
             raise errors.SchemaNotFoundError(f"No schema {parsed} is visible to this credential.")
         self.principal.check_tenant(schema.tenant_id, permission)

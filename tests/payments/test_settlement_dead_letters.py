@@ -169,7 +169,12 @@ def test_the_migration_turns_old_dead_attempts_into_open_dead_letters(owner: Per
     PaymentBatch.objects.filter(batch_id=batch.batch_id).update(status=BatchStatus.FAILED)
     for number, outcome in enumerate([AttemptOutcome.ERROR, AttemptOutcome.ERROR, AttemptOutcome.DEAD], 1):
         SettlementAttempt.objects.create(
-            batch=batch, attempt=number, backend="evm", outcome=outcome, error=f"try {number}"
+            batch=batch,
+            tenant_id=batch.tenant_id,
+            attempt=number,
+            backend="evm",
+            outcome=outcome,
+            error=f"try {number}",
         )
     other = PaymentBatch.objects.create(
         batch_id=uuid.uuid4(),

@@ -1,0 +1,23 @@
+"""Reads of schemas by id name the caller's tenant (STYLE rule 7)."""
+
+from __future__ import annotations
+
+import uuid
+
+from schemas.selectors import schema_get_for_tenant
+from tests.conftest import Persona
+from tests.schemas.helpers import register
+
+
+def test_a_schema_is_found_for_its_tenant_and_the_operator_and_not_for_another_tenant(
+    owner: Persona, outsider: Persona
+) -> None:
+    schema_id = uuid.UUID(register(owner.client, owner.tenant_id).json()["id"])
+
+    def get(tenant_id: uuid.UUID | None) -> uuid.UUID | None:
+        found = schema_get_for_tenant(tenant_id=tenant_id, schema_id=schema_id)
+        return None if found is None else found.id
+
+    assert get(owner.tenant_id) == schema_id
+    assert get(None) == schema_id
+    assert get(outsider.tenant_id) is None
