@@ -37,14 +37,8 @@ def commitment_proof(*, commitment: CommitmentRow, sequence_number: int) -> Even
             f"of commitment {commitment.batch_id}."
         )
     index = sequence_number - commitment.sequence_start
-    tree = _tree(commitment)
-    if isinstance(tree, ves_merkle.MerkleTree):
-        ves_proof = tree.proof(index)
-        leaf, path, directions = ves_proof.leaf_hash, ves_proof.path, ves_proof.directions
-    else:
-        legacy_proof = tree.proof(index)
-        leaf, path, directions = legacy_proof.leaf_hash, legacy_proof.path, legacy_proof.directions
-    return EventProof(sequence_number, index, leaf, path, directions)
+    proof = _tree(commitment).proof(index)  # a VES or a legacy proof: the same three fields
+    return EventProof(sequence_number, index, proof.leaf_hash, proof.path, proof.directions)
 
 
 Tree = ves_merkle.MerkleTree | legacy_merkle.LegacyMerkleTree
