@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["JcsError", "JsonErrors", "canonicalize", "format_number", "json_string", "json_writer", "shortest_digits"]
+__all__ = ["JcsError", "canonicalize", "format_number"]
 
 _MAX_DEPTH = 128
 
