@@ -22,6 +22,7 @@ from typing import Any
 __all__ = ["JcsError", "canonicalize", "format_number"]
 
 _MAX_DEPTH = 128
+_EXACT_INT = 2**53  # every integer of smaller magnitude is exactly a double
 
 
 class JcsError(ValueError):
@@ -162,6 +163,8 @@ def _sorted_keys(value: dict[Any, Any]) -> list[str]:
 
 
 def _integer(value: int) -> str:
+    if -_EXACT_INT < value < _EXACT_INT:
+        return str(value)  # exact as a double, and ECMAScript prints such a double's integer digits
     try:
         as_float = float(value)
     except OverflowError as exc:
