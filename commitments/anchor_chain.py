@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
+from commitments.errors import AnchorFailedError, AnchoringUnconfiguredError, AnchorUnavailableError
 from commitments.selectors import CommitmentRow
-from sequencer_project.api.errors import SequencerError, ServiceUnavailableError
 from sequencer_project.evm_client import IN_PROCESS_URL, ChainUnavailableError, rpc_call, rpc_send, web3_connect
 from sequencer_project.resilience import CircuitBreaker, all_breakers, get_breaker
 from ves.hashes import stream_id
@@ -38,22 +38,6 @@ if TYPE_CHECKING:
 
 MAGIC = b"SSA1"
 RECORD_TYPES = ["bytes32", "uint8", "bytes16", "uint64", "uint64", "bytes32", "bytes32"]
-
-
-class AnchoringUnconfiguredError(ServiceUnavailableError):
-    code = "anchoring_unconfigured"
-    title = "Anchoring is not configured (set ANCHOR_RPC_URL and ANCHOR_PRIVATE_KEY)"
-
-
-class AnchorUnavailableError(ServiceUnavailableError):
-    code = "anchor_unavailable"
-    title = "The anchoring chain is unavailable"
-
-
-class AnchorFailedError(SequencerError):
-    code = "anchor_failed"
-    http_status = 502
-    title = "The anchoring transaction failed on chain"
 
 
 @dataclass(frozen=True, slots=True)

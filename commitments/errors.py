@@ -5,6 +5,7 @@ from sequencer_project.api.errors import (
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
+    SequencerError,
     ServiceUnavailableError,
 )
 
@@ -77,3 +78,25 @@ class CommitmentAnchoredElsewhereError(ConflictError):
 class BootstrapAdminRequiredError(PermissionDeniedError):
     code = "bootstrap_admin_required"
     title = "Only the bootstrap admin may use the anchor service's routes"
+
+
+class CommitmentIntegrityError(SequencerError):
+    code = "commitment_integrity"
+    http_status = 500
+    title = "The stored events no longer match their commitment"
+
+
+class AnchoringUnconfiguredError(ServiceUnavailableError):
+    code = "anchoring_unconfigured"
+    title = "Anchoring is not configured (set ANCHOR_RPC_URL and ANCHOR_PRIVATE_KEY)"
+
+
+class AnchorUnavailableError(ServiceUnavailableError):
+    code = "anchor_unavailable"
+    title = "The anchoring chain is unavailable"
+
+
+class AnchorFailedError(SequencerError):
+    code = "anchor_failed"
+    http_status = 502
+    title = "The anchoring transaction failed on chain"

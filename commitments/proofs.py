@@ -15,16 +15,9 @@ from dataclasses import dataclass
 
 from commitments import errors
 from commitments.selectors import CommitmentRow, leaf_hashes
-from sequencer_project.api.errors import SequencerError
 from streams.kinds import StreamKind
 from ves import legacy_merkle
 from ves import merkle as ves_merkle
-
-
-class CommitmentIntegrityError(SequencerError):
-    code = "commitment_integrity"
-    http_status = 500
-    title = "The stored events no longer match their commitment"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,14 +37,8 @@ def commitment_proof(*, commitment: CommitmentRow, sequence_number: int) -> Even
             f"of commitment {commitment.batch_id}."
         )
     index = sequence_number - commitment.sequence_start
-    tree = _tree(commitment)
-    if isinstance(tree, ves_merkle.MerkleTree):
-        ves_proof = tree.proof(index)
-        leaf, path, directions = ves_proof.leaf_hash, ves_proof.path, ves_proof.directions
-    else:
-        legacy_proof = tree.proof(index)
-        leaf, path, directions = legacy_proof.leaf_hash, legacy_proof.path, legacy_proof.directions
-    return EventProof(sequence_number, index, leaf, path, directions)
+    proof = _tree(commitment).proof(index)  # a VES or a legacy proof: the same three fields
+    return EventProof(sequence_number, index, proof.leaf_hash, proof.path, proof.directions)
 
 
 Tree = ves_merkle.MerkleTree | legacy_merkle.LegacyMerkleTree
@@ -81,7 +68,7 @@ def _tree(commitment: CommitmentRow) -> Tree:
         ves_merkle.build_tree(leaves) if commitment.stream_kind is StreamKind.VES else legacy_merkle.build_tree(leaves)
     )
     if len(leaves) != commitment.leaf_count or tree.root != commitment.merkle_root:
-        raise CommitmentIntegrityError(f"Commitment {commitment.batch_id} does not match the stored events.")
+        raise errors.CommitmentIntegrityError(f"Commitment {commitment.batch_id} does not match the stored events.")
     with _trees_lock:
         _trees[commitment.batch_id] = tree
         while len(_trees) > TREE_CACHE_SIZE:

@@ -470,16 +470,8 @@ def _parse_response(response: httpx.Response) -> Any:
     return body
 
 
-def _retry_delay(response: httpx.Response | None, attempt: int, backoff: float) -> float | None:
-    """Seconds to wait before the next attempt, or ``None`` when this answer is final."""
-    if response is None:
-        return backoff * (2.0**attempt)
-    if response.status_code == 503:
-        try:
-            return min(float(response.headers.get("retry-after", "")), 30.0)
-        except ValueError:
-            return backoff * (2.0**attempt)
-    return None
+# Failures after which the request may not have reached the server: re-sent unchanged.
+_TRANSIENT = (httpx.TimeoutException, httpx.NetworkError)
 
 
 class _Base:
@@ -491,6 +483,25 @@ class _Base:
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
+
+    def _wait_after_failure(self, call: _Call[Any], attempt: int, exc: Exception) -> float:
+        """Seconds before the next attempt after ``exc``; :class:`TransportError` after the last one."""
+        if attempt == self.retries:
+            raise TransportError(f"{call.method} {call.path}: {exc!r} after {attempt + 1} attempts") from exc
+        return self.backoff * (2.0**attempt)
+
+    def _wait_after_answer(self, response: httpx.Response, attempt: int) -> float | None:
+        """Seconds before the next attempt, or ``None`` when ``response`` is the answer to return.
+
+        Only a 503 (stream busy, database restarting) is retried, after its ``Retry-After`` (at most
+        30 s; exponential backoff without one), and not after the last attempt.
+        """
+        if response.status_code != 503 or attempt == self.retries:
+            return None
+        try:
+            return min(float(response.headers.get("retry-after", "")), 30.0)
+        except ValueError:
+            return self.backoff * (2.0**attempt)
 
     def _headers(self, call: _Call[Any]) -> dict[str, str]:
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
@@ -529,18 +540,17 @@ class SequencerClient(_Base):
     def _run(self, call: _Call[T]) -> T:
         headers = self._headers(call)
         for attempt in range(self.retries + 1):
-            response: httpx.Response | None = None
             try:
                 response = self._http.request(
                     call.method, call.path, params=call.params, content=call.body, headers=headers
                 )
-            except (httpx.TimeoutException, httpx.NetworkError) as exc:
-                if attempt == self.retries:
-                    raise TransportError(f"{call.method} {call.path}: {exc!r} after {attempt + 1} attempts") from exc
-            delay = _retry_delay(response, attempt, self.backoff)
-            if response is not None and (delay is None or attempt == self.retries):
+            except _TRANSIENT as exc:
+                time.sleep(self._wait_after_failure(call, attempt, exc))
+                continue
+            delay = self._wait_after_answer(response, attempt)
+            if delay is None:
                 return call.parse(_parse_response(response))
-            time.sleep(delay or 0)
+            time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     # Writes
@@ -729,18 +739,17 @@ class AsyncSequencerClient(_Base):
     async def _run(self, call: _Call[T]) -> T:
         headers = self._headers(call)
         for attempt in range(self.retries + 1):
-            response: httpx.Response | None = None
             try:
                 response = await self._http.request(
                     call.method, call.path, params=call.params, content=call.body, headers=headers
                 )
-            except (httpx.TimeoutException, httpx.NetworkError) as exc:
-                if attempt == self.retries:
-                    raise TransportError(f"{call.method} {call.path}: {exc!r} after {attempt + 1} attempts") from exc
-            delay = _retry_delay(response, attempt, self.backoff)
-            if response is not None and (delay is None or attempt == self.retries):
+            except _TRANSIENT as exc:
+                await asyncio.sleep(self._wait_after_failure(call, attempt, exc))
+                continue
+            delay = self._wait_after_answer(response, attempt)
+            if delay is None:
                 return call.parse(_parse_response(response))
-            await asyncio.sleep(delay or 0)
+            await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def append(

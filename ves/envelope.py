@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from ves.encryption import seal
@@ -63,14 +64,7 @@ def signed_envelope(
         sealed = seal(fields, payload, recipients)
         kind, plain, cipher = 1, sealed.payload_plain_hash, sealed.payload_cipher_hash
         body["payload_encrypted"] = sealed.payload_encrypted
-    signed = EventSigningFields(
-        **{
-            **{name: getattr(fields, name) for name in EventSigningFields.__slots__},
-            "payload_kind": kind,
-            "payload_plain_hash": plain,
-            "payload_cipher_hash": cipher,
-        }
-    )
+    signed = replace(fields, payload_kind=kind, payload_plain_hash=plain, payload_cipher_hash=cipher)
     envelope: dict[str, Any] = {
         "ves_version": ves_version,
         "event_id": str(event_id),

@@ -15,11 +15,14 @@ the reference accepts.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["JcsError", "canonicalize", "format_number"]
 
 _MAX_DEPTH = 128
+_EXACT_INT = 2**53  # every integer of smaller magnitude is exactly a double
 
 
 class JcsError(ValueError):
@@ -30,6 +33,21 @@ _ESCAPES: dict[int, str] = {i: f"\\u{i:04x}" for i in range(0x20)}
 _ESCAPES.update({ord('"'): '\\"', ord("\\"): "\\\\", 8: "\\b", 12: "\\f", 10: "\\n", 13: "\\r", 9: "\\t"})
 
 
+def shortest_digits(value: float) -> tuple[str, int]:
+    """The shortest round-trip digits of a positive finite double and where its point goes.
+
+    Returns ``(digits, point)`` with ``value = 0.<digits> x 10^point``, no leading or trailing
+    zeros in ``digits``. Python's ``repr`` already is the shortest round-trip digit string, so both
+    number printers (ECMAScript here, ``ryu`` in ``ves.legacy_json``) only place the point.
+    """
+    mantissa, _, exp_text = repr(value).partition("e")
+    int_part, _, frac_part = mantissa.partition(".")
+    all_digits = int_part + frac_part
+    stripped = all_digits.lstrip("0")
+    point = len(int_part) + int(exp_text or 0) - (len(all_digits) - len(stripped))
+    return stripped.rstrip("0"), point
+
+
 def format_number(value: float) -> str:
     """ECMAScript ``Number.prototype.toString`` of a double (shortest round-trip digits)."""
     if math.isnan(value) or math.isinf(value):
@@ -37,15 +55,7 @@ def format_number(value: float) -> str:
     if value == 0:
         return "0"  # also -0
     sign = "-" if value < 0 else ""
-    text = repr(abs(value))  # Python's repr is the shortest round-trip digit string
-    mantissa, _, exp_text = text.partition("e")
-    exponent = int(exp_text) if exp_text else 0
-    int_part, _, frac_part = mantissa.partition(".")
-    digits = int_part + frac_part
-    n = len(int_part) + exponent  # value = 0.<digits> x 10^n
-    stripped = digits.lstrip("0")
-    n -= len(digits) - len(stripped)
-    digits = stripped.rstrip("0")
+    digits, n = shortest_digits(abs(value))
     k = len(digits)
     if k <= n <= 21:
         out = digits + "0" * (n - k)
@@ -66,6 +76,78 @@ def json_string(value: str) -> str:
     return '"' + value.translate(_ESCAPES) + '"'
 
 
+@dataclass(frozen=True, slots=True)
+class JsonErrors:
+    """What a :func:`json_writer` raises for a value it cannot write, and each message."""
+
+    error: type[ValueError]
+    too_deep: str
+    not_json: str  # ``{type}`` is replaced by the value's type name
+    lone_surrogate: str
+
+
+def json_writer(
+    *,
+    integer: Callable[[int], str],
+    double: Callable[[float], str],
+    sorted_keys: Callable[[dict[Any, Any]], list[str]],
+    max_depth: int,
+    errors: JsonErrors,
+) -> Callable[[Any], bytes]:
+    """A serialiser of parsed JSON values to compact UTF-8 JSON text with sorted object keys.
+
+    The one walk behind :func:`canonicalize` and ``ves.legacy_json.dumps``: they differ only in
+    how numbers print, how keys sort (``sorted_keys`` also checks them), how deep a value may
+    nest and what they raise. Strings escape as :func:`json_string`.
+    """
+
+    def emit(value: Any, out: list[str], depth: int) -> None:
+        if depth > max_depth:
+            raise errors.error(errors.too_deep)
+        if value is None:
+            out.append("null")
+        elif value is True:
+            out.append("true")
+        elif value is False:
+            out.append("false")
+        elif isinstance(value, str):
+            out.append(json_string(value))
+        elif isinstance(value, int):
+            out.append(integer(value))
+        elif isinstance(value, float):
+            out.append(double(value))
+        elif isinstance(value, dict):
+            out.append("{")
+            first = True
+            for key in sorted_keys(value):
+                if not first:
+                    out.append(",")
+                first = False
+                out.append(json_string(key))
+                out.append(":")
+                emit(value[key], out, depth + 1)
+            out.append("}")
+        elif isinstance(value, list | tuple):
+            out.append("[")
+            for i, item in enumerate(value):
+                if i:
+                    out.append(",")
+                emit(item, out, depth + 1)
+            out.append("]")
+        else:
+            raise errors.error(errors.not_json.format(type=type(value).__name__))
+
+    def dumps(value: Any) -> bytes:
+        out: list[str] = []
+        emit(value, out, 0)
+        try:
+            return "".join(out).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise errors.error(errors.lone_surrogate) from exc
+
+    return dumps
+
+
 def _key_order(key: str) -> bytes:
     try:
         return key.encode("utf-16-be")
@@ -73,55 +155,31 @@ def _key_order(key: str) -> bytes:
         raise JcsError("object key contains a lone surrogate") from exc
 
 
-def _emit(value: Any, out: list[str], depth: int) -> None:
-    if depth > _MAX_DEPTH:
-        raise JcsError(f"nesting deeper than {_MAX_DEPTH}")
-    if value is None:
-        out.append("null")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif isinstance(value, str):
-        out.append(json_string(value))
-    elif isinstance(value, int):
-        try:
-            as_float = float(value)
-        except OverflowError as exc:
-            raise JcsError("integer outside the double range") from exc
-        out.append(format_number(as_float))
-    elif isinstance(value, float):
-        out.append(format_number(value))
-    elif isinstance(value, dict):
-        for key in value:
-            if not isinstance(key, str):
-                raise JcsError("object keys must be strings")
-        out.append("{")
-        first = True
-        for key in sorted(value, key=_key_order):
-            if not first:
-                out.append(",")
-            first = False
-            out.append(json_string(key))
-            out.append(":")
-            _emit(value[key], out, depth + 1)
-        out.append("}")
-    elif isinstance(value, list | tuple):
-        out.append("[")
-        for i, item in enumerate(value):
-            if i:
-                out.append(",")
-            _emit(item, out, depth + 1)
-        out.append("]")
-    else:
-        raise JcsError(f"{type(value).__name__} is not a JSON value")
+def _sorted_keys(value: dict[Any, Any]) -> list[str]:
+    for key in value:
+        if not isinstance(key, str):
+            raise JcsError("object keys must be strings")
+    return sorted(value, key=_key_order)
+
+
+def _integer(value: int) -> str:
+    if -_EXACT_INT < value < _EXACT_INT:
+        return str(value)  # exact as a double, and ECMAScript prints such a double's integer digits
+    try:
+        as_float = float(value)
+    except OverflowError as exc:
+        raise JcsError("integer outside the double range") from exc
+    return format_number(as_float)
+
+
+_ERRORS = JsonErrors(
+    JcsError, f"nesting deeper than {_MAX_DEPTH}", "{type} is not a JSON value", "string contains a lone surrogate"
+)
+_canonical = json_writer(
+    integer=_integer, double=format_number, sorted_keys=_sorted_keys, max_depth=_MAX_DEPTH, errors=_ERRORS
+)
 
 
 def canonicalize(value: Any) -> bytes:
     """The RFC 8785 canonical UTF-8 bytes of a parsed JSON value."""
-    out: list[str] = []
-    _emit(value, out, 0)
-    try:
-        return "".join(out).encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise JcsError("string contains a lone surrogate") from exc
+    return _canonical(value)

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from ves.jcs import json_string
+from ves.jcs import JsonErrors, json_writer, shortest_digits
 
 __all__ = ["LegacyJsonError", "dumps", "fast_dumps", "payload_hash"]
 
@@ -35,13 +35,7 @@ def _float(value: float) -> str:
     if value == 0.0:
         return "-0.0" if str(value).startswith("-") else "0.0"
     sign = "-" if value < 0 else ""
-    # repr() yields the shortest round-trip digits: value = 0.<digits> * 10**point.
-    mantissa, _, exp_text = repr(abs(value)).partition("e")
-    int_part, _, frac_part = mantissa.partition(".")
-    all_digits = int_part + frac_part
-    stripped = all_digits.lstrip("0")
-    point = len(int_part) + int(exp_text or 0) - (len(all_digits) - len(stripped))
-    digits = stripped.rstrip("0")
+    digits, point = shortest_digits(abs(value))
     length = len(digits)
     if point - length >= 0 and point <= 16:
         return f"{sign}{digits}{'0' * (point - length)}.0"
@@ -55,51 +49,23 @@ def _float(value: float) -> str:
     return f"{sign}{digits[0]}.{digits[1:]}e{exp}"
 
 
-def _encode(value: Any, out: list[str], depth: int) -> None:
-    if depth > _MAX_DEPTH:
-        raise LegacyJsonError("nesting too deep")
-    if value is None:
-        out.append("null")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif isinstance(value, str):
-        out.append(json_string(value))
-    elif isinstance(value, int):
-        out.append(str(value))
-    elif isinstance(value, float):
-        out.append(_float(value))
-    elif isinstance(value, dict):
-        out.append("{")
-        first = True
-        for key in sorted(value, key=lambda k: k.encode("utf-8", "surrogatepass")):
-            if not first:
-                out.append(",")
-            first = False
-            out.append(json_string(key))
-            out.append(":")
-            _encode(value[key], out, depth + 1)
-        out.append("}")
-    elif isinstance(value, list | tuple):
-        out.append("[")
-        for index, item in enumerate(value):
-            if index:
-                out.append(",")
-            _encode(item, out, depth + 1)
-        out.append("]")
-    else:
-        raise LegacyJsonError(f"unsupported JSON value of type {type(value).__name__}")
+def _sorted_keys(value: dict[str, Any]) -> list[str]:
+    """BTreeMap order: by UTF-8 bytes (lone surrogates sort too; the final encode rejects them)."""
+    return sorted(value, key=lambda k: k.encode("utf-8", "surrogatepass"))
+
+
+_ERRORS = JsonErrors(
+    LegacyJsonError,
+    "nesting too deep",
+    "unsupported JSON value of type {type}",
+    "lone surrogates are not valid JSON text",
+)
+_dumps = json_writer(integer=str, double=_float, sorted_keys=_sorted_keys, max_depth=_MAX_DEPTH, errors=_ERRORS)
 
 
 def dumps(value: Any) -> bytes:
     """Serialise ``value`` exactly as ``serde_json::to_vec`` of a ``serde_json::Value``."""
-    out: list[str] = []
-    _encode(value, out, 0)
-    try:
-        return "".join(out).encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise LegacyJsonError("lone surrogates are not valid JSON text") from exc
+    return _dumps(value)
 
 
 def fast_dumps(value: Any) -> bytes:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
 import pytest
 
-from ves.client import NotFoundError, RateLimitedError, SequencerClient, ServerError
+from ves.client import (
+    AsyncSequencerClient,
+    NotFoundError,
+    RateLimitedError,
+    SequencerClient,
+    ServerError,
+    TransportError,
+)
 
 STREAM = (uuid.uuid4(), uuid.uuid4())
 
@@ -66,3 +74,54 @@ def test_append_fixes_ids_and_times_before_sending() -> None:
     sent = httpx.Response(200, content=seen[0].content).json()["events"][0]
     assert uuid.UUID(sent["event_id"])
     assert sent["created_at"].endswith("Z")
+
+
+def _timing_out(failures: int, seen: list[httpx.Request]) -> httpx.MockTransport:
+    """A transport whose first ``failures`` requests time out; later ones answer head 7."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if len(seen) <= failures:
+            raise httpx.ConnectTimeout("no answer", request=request)
+        return httpx.Response(200, json={"head_sequence": 7})
+
+    return httpx.MockTransport(handler)
+
+
+def test_an_append_that_timed_out_is_resent_with_the_same_bytes() -> None:
+    seen: list[httpx.Request] = []
+    client = SequencerClient("http://sequencer.test", transport=_timing_out(2, seen), backoff=0)
+
+    client.append([{"tenant_id": str(STREAM[0]), "store_id": str(STREAM[1]), "payload": {}}])
+
+    assert len(seen) == 3
+    assert seen[0].content == seen[1].content == seen[2].content
+
+
+def test_a_server_that_never_answers_is_a_transport_error_after_every_retry() -> None:
+    seen: list[httpx.Request] = []
+    client = SequencerClient("http://sequencer.test", transport=_timing_out(99, seen), retries=2, backoff=0)
+
+    with pytest.raises(TransportError, match="after 3 attempts"):
+        client.head(*STREAM)
+    assert len(seen) == 3
+
+
+def test_the_async_client_retries_like_the_sync_one() -> None:
+    seen: list[httpx.Request] = []
+    answers = iter([httpx.Response(503, headers={"Retry-After": "0"}, json={"code": "stream_busy"})])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if len(seen) == 1:
+            raise httpx.ReadTimeout("no answer", request=request)
+        return next(answers, httpx.Response(200, json={"head_sequence": 7}))
+
+    async def head() -> int:
+        async with AsyncSequencerClient(
+            "http://sequencer.test", transport=httpx.MockTransport(handler), backoff=0
+        ) as client:
+            return await client.head(*STREAM)
+
+    assert asyncio.run(head()) == 7
+    assert len(seen) == 3

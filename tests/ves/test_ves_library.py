@@ -185,6 +185,15 @@ def test_numbers_print_like_ecmascript(value: float, text: str) -> None:
     assert jcs.canonicalize(value).decode() == text
 
 
+@settings(max_examples=500, deadline=None)
+@given(
+    st.integers(min_value=-(2**60), max_value=2**60)
+    | st.sampled_from([2**53 - 1, 2**53, 2**53 + 1, -(2**53) + 1, -(2**53), -(2**53) - 1])
+)
+def test_an_integer_prints_as_the_double_it_rounds_to(value: int) -> None:
+    assert jcs.canonicalize(value).decode() == jcs.format_number(float(value))
+
+
 def test_keys_sort_by_utf16_units_and_strings_escape_like_rfc8785() -> None:
     value = {"\ufb33": 1, "\U0001f600": 2, "a": 3, "\u2028": '\x1f\u007f/\u2028\n"\\'}
     assert (
