@@ -1,4 +1,4 @@
-"""k6 load tests with a same-run database ceiling, Markdown report and plots (issue 9); capacity runs with wrk.
+"""k6 load tests with a same-run database ceiling, Markdown report and plots (ADR 0008); capacity runs with wrk.
 
     python -m loadtest --start-service --suite headline [--duration 60]
     python -m loadtest --url http://127.0.0.1:8080 --api-key KEY --scenario ingest-b100-s64 [--vus 8 16]
@@ -56,7 +56,7 @@ def parse_duration(text: str) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     what = parser.add_mutually_exclusive_group()
-    what.add_argument("--suite", choices=sorted(SUITES), help="headline: every target row of issue 9")
+    what.add_argument("--suite", choices=sorted(SUITES), help="headline: every row of the scenario target table")
     what.add_argument("--scenario", action="append", choices=sorted(CATALOGUE), help="repeatable")
     what.add_argument("--list", action="store_true", help="list the scenarios and exit")
     what.add_argument("--capacity", action="store_true", help="capacity run with wrk: ceiling, anchor, service")

@@ -99,7 +99,7 @@ def _cell(ok: bool) -> str:
 
 
 def target_table(results: Sequence[ScenarioResult]) -> list[str]:
-    """Issue 9's table: one line per bound, target vs measured."""
+    """The target table: one line per bound, target vs measured."""
     lines = ["| workload | bound | target | measured | |", "|---|---|---|---|---|"]
     for r in results:
         for n, check in enumerate(evaluate(r.scenario.target, r.summary, r.ceiling_ratio)):
@@ -193,7 +193,7 @@ def render(
     overview: Path | None = None,
 ) -> str:
     """The whole Markdown report; plot links are relative to ``report_dir``."""
-    lines = [f"# {title}", "", *preamble, "", "## Targets (issue 9)", "", *target_table(results), ""]
+    lines = [f"# {title}", "", *preamble, "", "## Targets", "", *target_table(results), ""]
     if overview is not None:
         lines += [f"![throughput and latency over time]({overview.relative_to(report_dir)})", ""]
     lines += ["## Measured", "", *results_table(results), ""]

@@ -1,4 +1,4 @@
-"""The load-test catalogue: scenarios, their targets (issue 9's table) and the suites.
+"""The load-test catalogue: scenarios, their targets (the scenario target table of docs/performance.md) and the suites.
 
 This module is the single source of the numbers: the runner turns each scenario's target into
 k6 thresholds (``k6_thresholds``) and into the "target vs measured" rows of the report.
@@ -12,7 +12,7 @@ from typing import Literal
 FixtureKind = Literal["none", "queries", "mixed", "ves"]
 CeilingKind = Literal["legacy", "ves", "reads", "head", "by_id"]
 
-MAX_ERROR_RATE = 0.001  # issue 9: error rate < 0.1 %
+MAX_ERROR_RATE = 0.001  # the targets' error rate: < 0.1 %
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +26,7 @@ class LatencyBound:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """One row of issue 9's target table (``None``: no bound of that kind)."""
+    """One row of the scenario target table (``None``: no bound of that kind)."""
 
     text: str
     min_events_per_second: float | None = None
@@ -146,7 +146,7 @@ CATALOGUE: dict[str, Scenario] = {
     ]
 }
 
-# Issue 9's target table, row by row.
+# The scenario target table (docs/performance.md, "Load tests"), row by row.
 HEADLINE: tuple[Scenario, ...] = (
     _headline(
         CATALOGUE["ingest-b100-s64"],
