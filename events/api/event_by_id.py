@@ -13,7 +13,7 @@ from events import errors
 from events.api.serializers import event_output
 from events.selectors import event_get_for_tenant
 from sequencer_project.api.principal import Permission, Principal
-from sequencer_project.api.tenancy import parse_uuid, query_uuid_in
+from sequencer_project.api.tenancy import parse_uuid, query_tenant_in
 from sequencer_project.api.wsgi_endpoint import WsgiEndpoint, query_params
 
 PREFIX = "/api/v1/events/"
@@ -23,10 +23,7 @@ def event_answer(principal: Principal, event_id: str, query: Mapping[str, str]) 
     """The event, when the credential may see it; the bootstrap admin names the tenant."""
     parsed_id = parse_uuid(event_id, "event_id")
     principal.require(Permission.READ)
-    if principal.tenant_id is None:
-        tenant_id = query_uuid_in(query, "tenant_id")
-    else:
-        tenant_id = query_uuid_in(query, "tenant_id") if query.get("tenant_id") else principal.tenant_id
+    tenant_id = query_tenant_in(query, principal)
     event = (
         event_get_for_tenant(tenant_id=tenant_id, event_id=parsed_id) if principal.can_see(tenant_id, None) else None
     )
