@@ -212,7 +212,7 @@ _sha256 = hashlib.sha256
 
 
 def _uuid_bytes(value: uuid.UUID | str) -> bytes:
-    return value.bytes if isinstance(value, uuid.UUID) else uuid.UUID(value).bytes
+    return (value if value.__class__ is uuid.UUID else uuid.UUID(str(value))).bytes
 
 
 def encrypt_blob(key: PayloadKey, plaintext: bytes, aad: bytes) -> bytes:
