@@ -31,6 +31,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from sequencer_project.api.errors import SequencerError
+from ves.encoding import str_bytes, u64, uuid_bytes
 
 MAGIC = b"SSE1"
 NONCE_BYTES = 12
@@ -177,42 +178,16 @@ def payload_aad(
     entity_id: str,
     event_type: str,
 ) -> bytes:
-    """SHA-256 of ``AAD_TAG || UUID(tenant) || UUID(store) || UUID(event) || U64(sequence) ||
-    STR(entity_type) || STR(entity_id) || STR(event_type)`` (``ves.encoding``'s primitives).
-
-    Written out in one join: it runs once per event sealed at ingest and opened by the worker,
-    and the composition of the primitives cost twice as much (``tests/events/test_payload_encryption.py``
-    holds the two equal).
-    """
-    entity_type_bytes, entity_id_bytes, event_type_bytes = (
-        entity_type.encode(),
-        entity_id.encode(),
-        event_type.encode(),
-    )
-    return _sha256(
-        b"".join(
-            (
-                AAD_TAG,
-                _uuid_bytes(tenant_id),
-                _uuid_bytes(store_id),
-                _uuid_bytes(event_id),
-                sequence_number.to_bytes(8, "big"),
-                len(entity_type_bytes).to_bytes(4, "big"),
-                entity_type_bytes,
-                len(entity_id_bytes).to_bytes(4, "big"),
-                entity_id_bytes,
-                len(event_type_bytes).to_bytes(4, "big"),
-                event_type_bytes,
-            )
-        )
+    return hashlib.sha256(
+        AAD_TAG
+        + uuid_bytes(tenant_id)
+        + uuid_bytes(store_id)
+        + uuid_bytes(event_id)
+        + u64(sequence_number)
+        + str_bytes(entity_type)
+        + str_bytes(entity_id)
+        + str_bytes(event_type)
     ).digest()
-
-
-_sha256 = hashlib.sha256
-
-
-def _uuid_bytes(value: uuid.UUID | str) -> bytes:
-    return (value if value.__class__ is uuid.UUID else uuid.UUID(str(value))).bytes
 
 
 def encrypt_blob(key: PayloadKey, plaintext: bytes, aad: bytes) -> bytes:

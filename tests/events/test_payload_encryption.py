@@ -12,11 +12,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, connections
 from django.test import override_settings
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from events.payload_crypto import (
-    AAD_TAG,
     PayloadDecryptionError,
     decrypt_blob,
     encrypt_blob,
@@ -26,7 +23,6 @@ from events.payload_crypto import (
 from events.selectors import event_range_list
 from events.services.payload_rotation import payload_reencrypt_batch
 from tests.conftest import IngestPoster, Persona, legacy_event
-from ves.encoding import str_bytes, u64, uuid_bytes
 from ves.legacy_json import fast_dumps
 
 KEY_1 = "1:" + "11" * 32
@@ -174,29 +170,3 @@ def test_rotation_is_resumable_and_reads_keep_working(owner: Persona, post_inges
 
     with override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS=KEY_2):  # old key retired
         assert _read(owner) == payloads
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    ids=st.tuples(st.uuids(), st.uuids(), st.uuids()),
-    as_text=st.booleans(),
-    sequence=st.integers(min_value=0, max_value=2**64 - 1),
-    names=st.tuples(st.text(max_size=40), st.text(max_size=600), st.text(max_size=60)),
-)
-def test_the_associated_data_is_the_documented_composition(
-    ids: tuple[uuid.UUID, uuid.UUID, uuid.UUID], as_text: bool, sequence: int, names: tuple[str, str, str]
-) -> None:
-    """payload_aad is SHA-256 of the tag and ves.encoding's primitives, whichever form the ids take."""
-    tenant, store, event = (str(i) for i in ids) if as_text else ids
-    expected = hashlib.sha256(
-        AAD_TAG
-        + uuid_bytes(ids[0])
-        + uuid_bytes(ids[1])
-        + uuid_bytes(ids[2])
-        + u64(sequence)
-        + str_bytes(names[0])
-        + str_bytes(names[1])
-        + str_bytes(names[2])
-    ).digest()
-
-    assert payload_aad(tenant, store, event, sequence, *names) == expected
