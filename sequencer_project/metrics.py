@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import bisect
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -136,6 +137,16 @@ X402_SETTLEMENT_SECONDS = Histogram(
     buckets=(0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0),
 )
 X402_SETTLEMENTS = Counter("x402_settlements", "Settlement attempts by backend and outcome.", ["backend", "outcome"])
+
+
+@functools.cache
+def labelled(metric: Any, *values: str) -> Any:
+    """``metric.labels(*values)`` (in label-name order), looked up once per process.
+
+    ``labels`` takes the metric's lock and builds the key on every call; the hot path's label
+    values are bounded sets (an endpoint, a status, a problem code), so each child is cached.
+    """
+    return metric.labels(*values)
 
 
 class Tally:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
 import orjson
 from django.db import connection
@@ -24,18 +23,7 @@ INGEST_ENDPOINTS: dict[str, str] = {
     "/api/v1/ves/events/ingest": "ves",
 }
 RATE_LIMIT_STATE_ATTR = "_sequencer_rate_limit"
-_api_request_counters: dict[tuple[str, int], Any] = {}
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})  # bounded label values
-
-
-def _api_request_counter(method: str, status: int) -> Any:
-    """The ``api_requests_total`` child of (method, status), looked up once per process."""
-    key = (method if method in _METHODS else "OTHER", status)
-    counter = _api_request_counters.get(key)
-    if counter is None:
-        counter = metrics.API_REQUESTS.labels(method=key[0], status=str(status))
-        _api_request_counters[key] = counter
-    return counter
 
 
 _POOL_SAMPLE_SECONDS = 1.0
@@ -82,21 +70,20 @@ def record_api_request(
     the ``code`` of an error response. Shared by the middleware and the WSGI ingest endpoint.
     """
     global _last_pool_sample
-    tally = metrics.TALLY
-    tally.inc(_api_request_counter(method, status))
+    tally, labelled = metrics.TALLY, metrics.labelled
+    tally.inc(labelled(metrics.API_REQUESTS, method if method in _METHODS else "OTHER", str(status)))
     if ingest_endpoint is not None:
-        tally.inc(metrics.INGEST_REQUESTS.labels(endpoint=ingest_endpoint, status=str(status)))
-        tally.observe(metrics.INGEST_DURATION.labels(endpoint=ingest_endpoint), elapsed)
+        tally.inc(labelled(metrics.INGEST_REQUESTS, ingest_endpoint, str(status)))
+        tally.observe(labelled(metrics.INGEST_DURATION, ingest_endpoint), elapsed)
         if status >= 400:
-            code = problem_code or f"http_{status}"
-            tally.inc(metrics.INGEST_ERRORS.labels(endpoint=ingest_endpoint, code=code))
+            tally.inc(labelled(metrics.INGEST_ERRORS, ingest_endpoint, problem_code or f"http_{status}"))
         elif isinstance(data, dict):
             accepted = data.get("events_accepted")
             rejected = data.get("events_rejected")
             if isinstance(accepted, int) and accepted:
-                tally.inc(metrics.INGEST_EVENTS.labels(endpoint=ingest_endpoint, outcome="accepted"), accepted)
+                tally.inc(labelled(metrics.INGEST_EVENTS, ingest_endpoint, "accepted"), accepted)
             if isinstance(rejected, int) and rejected:
-                tally.inc(metrics.INGEST_EVENTS.labels(endpoint=ingest_endpoint, outcome="rejected"), rejected)
+                tally.inc(labelled(metrics.INGEST_EVENTS, ingest_endpoint, "rejected"), rejected)
     now = time.monotonic()
     if now - _last_pool_sample >= _POOL_SAMPLE_SECONDS:
         _last_pool_sample = now

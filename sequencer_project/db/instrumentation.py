@@ -54,4 +54,4 @@ def timed_transaction(name: str) -> Iterator[None]:
     try:
         yield
     finally:
-        metrics.TALLY.observe(metrics.DB_TRANSACTION_DURATION.labels(name=name), time.perf_counter() - started)
+        metrics.TALLY.observe(metrics.labelled(metrics.DB_TRANSACTION_DURATION, name), time.perf_counter() - started)
