@@ -30,7 +30,8 @@ def _scans(node: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_each_entity_is_one_primary_key_probe_under_a_generic_plan() -> None:
     tenant_id, store_id = uuid.uuid4(), uuid.uuid4()
-    raw = connection.cursor().connection  # psycopg, to prepare the statement as the worker's connection does
+    connection.ensure_connection()
+    raw = connection.connection  # psycopg, to prepare the statement as the worker's connection does
     with raw.cursor() as cursor:
         cursor.execute(
             "INSERT INTO entity_state (tenant_id, store_id, entity_type, entity_id, version, last_sequence,"
