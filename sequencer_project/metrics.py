@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import bisect
 import functools
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -157,21 +158,29 @@ class Tally:
     mode); a single-event ingest request made nine of them, about 7 % of its GIL time. The hot
     path adds to this tally instead: a dictionary update under one lock. The sums reach the
     metric values at most ``flush_seconds`` later (one write per counter, histogram bucket and
-    sum), whenever this process renders ``/metrics``, and at exit. Scrapes see every count;
-    a scrape may see the last second of another process's counts one scrape later.
+    sum): on the next count after that, from a daemon thread of the process when no count
+    follows (an idle worker's last requests are not held back until its next one), whenever
+    this process renders ``/metrics``, and at exit. A scrape may see the last second of another
+    process's counts one scrape later.
 
     A histogram child is tallied by its bucket index and sum exactly as ``Histogram.observe``
     does (``tests/sequencer_project/test_metrics.py`` holds the two equal), which reads the
     child's ``_upper_bounds``, ``_buckets`` and ``_sum`` (prometheus_client, pinned).
     """
 
-    def __init__(self, flush_seconds: float = 1.0) -> None:
+    def __init__(self, flush_seconds: float = 1.0, *, flush_in_background: bool = True) -> None:
         self.flush_seconds = flush_seconds
         self._lock = threading.Lock()
         self._counts: dict[Any, float] = {}
         self._buckets: dict[tuple[Any, int], int] = {}
         self._sums: dict[Any, float] = {}
         self._due = time.monotonic() + flush_seconds
+        # True also stands for "never start one" (a tally a test flushes by hand).
+        self._flusher_running = not flush_in_background
+
+    def forget_flusher(self) -> None:
+        """After a fork: the child (a gunicorn worker) has the parent's memory, not its threads."""
+        self._flusher_running = False
 
     def inc(self, child: Any, amount: float = 1.0) -> None:
         """``child.inc(amount)``, tallied (``child``: a counter with its labels applied)."""
@@ -190,6 +199,25 @@ class Tally:
     def _flush_when_due(self) -> None:
         if time.monotonic() >= self._due:
             self.flush()
+        elif not self._flusher_running:
+            self._start_flusher()
+
+    def _start_flusher(self) -> None:
+        with self._lock:
+            if self._flusher_running:
+                return
+            self._flusher_running = True
+        threading.Thread(target=self._flush_periodically, name="metrics-tally", daemon=True).start()
+
+    def _flush_periodically(self) -> None:
+        # Runs while counts keep coming; ends after an idle period (the next count starts another).
+        while True:
+            time.sleep(self.flush_seconds)
+            with self._lock:
+                if not (self._counts or self._buckets or self._sums):
+                    self._flusher_running = False
+                    return
+            self.flush()
 
     def flush(self) -> None:
         """Write every sum to its metric now."""
@@ -207,3 +235,4 @@ class Tally:
 
 TALLY = Tally()
 atexit.register(TALLY.flush)
+os.register_at_fork(after_in_child=TALLY.forget_flusher)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from typing import Any
 
@@ -142,7 +143,7 @@ def test_a_tally_exposes_what_direct_updates_would(observations: list[float], in
     direct, tallied = CollectorRegistry(), CollectorRegistry()
     direct_histogram, direct_counter = metrics(direct)
     tallied_histogram, tallied_counter = metrics(tallied)
-    tally = Tally(flush_seconds=3600)
+    tally = Tally(flush_seconds=3600, flush_in_background=False)
     for value in observations:
         direct_histogram.labels(e="x").observe(value)
         tally.observe(tallied_histogram.labels(e="x"), value)
@@ -165,3 +166,20 @@ def test_a_tally_exposes_what_direct_updates_would(observations: list[float], in
     assert expected.keys() == got.keys()
     for key, value in expected.items():
         assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-9), key
+
+
+def test_an_idle_process_writes_its_last_counts_without_another_request() -> None:
+    """Counts tallied just before a process goes idle reach the metric from the tally's own
+    thread (an idle gunicorn worker's last requests would otherwise wait for its next one)."""
+    registry = CollectorRegistry()
+    counter = Counter("idle_events", "t", ["e"], registry=registry)
+    tally = Tally(flush_seconds=0.05)
+    tally.inc(counter.labels(e="x"), 3)
+    deadline = time.monotonic() + 10
+    while registry.get_sample_value("idle_events_total", {"e": "x"}) != 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert registry.get_sample_value("idle_events_total", {"e": "x"}) == 3
+    tally.inc(counter.labels(e="x"), 2)  # the thread ended when idle; a new count starts another
+    while registry.get_sample_value("idle_events_total", {"e": "x"}) != 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert registry.get_sample_value("idle_events_total", {"e": "x"}) == 5
