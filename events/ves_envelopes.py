@@ -96,6 +96,27 @@ class PreparedVesEvent:
     encrypted_json: dict[str, Any] | None
     failure: tuple[str, str] | None
 
+    # What stream classification reads (streams.classification.Sequenceable).
+    @property
+    def event_id(self) -> uuid.UUID:
+        return self.event.fields.event_id
+
+    @property
+    def command_id(self) -> uuid.UUID | None:
+        return self.event.command_id
+
+    @property
+    def entity_type(self) -> str:
+        return self.event.fields.entity_type
+
+    @property
+    def entity_id(self) -> str:
+        return self.event.fields.entity_id
+
+    @property
+    def base_version(self) -> int | None:
+        return self.event.base_version
+
 
 class _Errors:
     def __init__(self) -> None:

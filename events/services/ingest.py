@@ -54,6 +54,13 @@ from sequencer_project.db.instrumentation import timed_transaction
 from sequencer_project.metrics import INGEST_GROUP_REQUESTS, TALLY
 from sequencer_project.retry import MAX_ATTEMPTS as _MAX_ATTEMPTS
 from sequencer_project.retry import RETRYABLE_SQLSTATES as _RETRYABLE_SQLSTATES
+from streams.classification import (
+    RejectionWords,
+    StreamState,
+    classification_keys,
+    classify,
+    stream_state_from_rows,
+)
 from streams.counters import stream_counter_lock
 from streams.kinds import StreamKind
 
@@ -96,13 +103,6 @@ class IngestResult:
     head: int
 
 
-@dataclass(frozen=True, slots=True)
-class _StoredEvent:
-    store_id: uuid.UUID
-    sequence_number: int
-    envelope_hash: bytes
-
-
 @dataclass(slots=True)
 class _Classification:
     accepted: list[tuple[int, LegacyEvent]] = field(default_factory=list)
@@ -110,14 +110,11 @@ class _Classification:
     receipts: list[Receipt] = field(default_factory=list)
 
 
-@dataclass(slots=True)
-class _StreamState:
-    """What the stream holds as classification goes: the group's accepted events join it."""
-
-    head: int
-    stored: dict[uuid.UUID, _StoredEvent]
-    reserved: set[uuid.UUID]
-    versions: dict[tuple[str, str], int]
+_WORDS = RejectionWords(
+    duplicate_event_id=RejectionReason.DUPLICATE_EVENT_ID,
+    duplicate_command_id=RejectionReason.DUPLICATE_COMMAND_ID,
+    version_conflict=RejectionReason.VERSION_CONFLICT,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,7 +300,7 @@ class _Plan:
         ]
 
 
-def _plan(jobs: Sequence[IngestJob], state: _StreamState) -> _Plan:
+def _plan(jobs: Sequence[IngestJob], state: StreamState) -> _Plan:
     """Classify the jobs one after the other against ``state`` and build the write's parameters."""
     stream = _stream(jobs[0])
     store_id = jobs[0].store_id
@@ -335,8 +332,8 @@ def _ingest_group_once(jobs: Sequence[IngestJob]) -> list[IngestResult]:
     stream = _stream(jobs[0])
     with connection.cursor() as cursor:
         head = stream_counter_lock(cursor, stream)
-        stored, reserved, versions = _read_state(cursor, stream, [e for job in jobs for e in job.candidates])
-        plan = _plan(jobs, _StreamState(head, stored, reserved, versions))
+        state = _read_state(cursor, stream, head, [e for job in jobs for e in job.candidates])
+        plan = _plan(jobs, state)
         try:
             cursor.execute(APPEND_BATCH, plan.params)
         except IntegrityError as exc:  # another store of the tenant inserted one of our event ids
@@ -370,7 +367,7 @@ def _append_optimistic(jobs: Sequence[IngestJob]) -> list[IngestResult] | None:
     if any(event.base_version is not None for job in jobs for event in job.candidates):
         return None
     for _ in range(2):
-        plan = _plan(jobs, _StreamState(head, {}, set(), {}))
+        plan = _plan(jobs, StreamState(head))
         if plan.head == head or plan.depends_on_stored_rows():
             return None
         try:
@@ -410,95 +407,33 @@ def _raw_fetch(sql: str, params: dict[str, Any]) -> tuple[int, int | None]:
     return int(row[0]), row[5]
 
 
-def _read_state(
-    cursor: Any, stream: dict[str, Any], candidates: list[LegacyEvent]
-) -> tuple[dict[uuid.UUID, _StoredEvent], set[uuid.UUID], dict[tuple[str, str], int]]:
-    versioned = {(e.entity_type, e.entity_id) for e in candidates if e.base_version is not None}
-    cursor.execute(
-        CLASSIFY_BATCH,
-        {
-            **stream,
-            "event_ids": [e.event_id for e in candidates],
-            "command_ids": [e.command_id for e in candidates if e.command_id is not None],
-            "entity_types": [k[0] for k in versioned],
-            "entity_ids": [k[1] for k in versioned],
-        },
-    )
-    stored: dict[uuid.UUID, _StoredEvent] = {}
-    reserved: set[uuid.UUID] = set()
-    versions: dict[tuple[str, str], int] = {}
-    for kind, key, row_store, sequence, envelope_hash, entity_type, entity_id, version in cursor.fetchall():
-        if kind == "e":
-            stored[key] = _StoredEvent(row_store, sequence, bytes(envelope_hash))
-        elif kind == "c":
-            reserved.add(key)
-        else:
-            versions[(entity_type, entity_id)] = version
-    return stored, reserved, versions
+def _read_state(cursor: Any, stream: dict[str, Any], head: int, candidates: list[LegacyEvent]) -> StreamState:
+    cursor.execute(CLASSIFY_BATCH, {**stream, **classification_keys(candidates)})
+    return stream_state_from_rows(head, cursor.fetchall())
 
 
 def _classify(
     candidates: list[LegacyEvent],
-    state: _StreamState,
+    state: StreamState,
     store_id: uuid.UUID,
     schema_rejects: dict[int, str] | None = None,
 ) -> _Classification:
-    """Decide each event's fate in request order and add the accepted ones to ``state``.
-
-    Pure but for ``state``: the caller holds the counter lock. ``schema_rejects`` (event index
-    -> message) were refused by the schema registry before the transaction; an exact replay of
-    a stored event is still answered with its receipt.
-    """
-    schema_rejects = schema_rejects or {}
-    out = _Classification()
-    seen_ids: set[uuid.UUID] = set()
-    for event in candidates:
-        if event.event_id in seen_ids:
-            out.rejections.append(
-                (_reject(event, RejectionReason.DUPLICATE_EVENT_ID, "event_id appears twice in this request"), event)
-            )
-            continue
-        seen_ids.add(event.event_id)
-        original = state.stored.get(event.event_id)
-        if original is not None:
-            if original.store_id == store_id and original.envelope_hash == event.envelope_hash:
-                out.receipts.append(Receipt(event.event_id, original.sequence_number, replayed=True))
-            else:
-                out.rejections.append(
-                    (
-                        _reject(event, RejectionReason.DUPLICATE_EVENT_ID, "event_id already used by another event"),
-                        event,
-                    )
-                )
-            continue
-        if event.index in schema_rejects:
-            out.rejections.append(
-                (_reject(event, RejectionReason.SCHEMA_VALIDATION, schema_rejects[event.index]), event)
-            )
-            continue
-        if event.command_id is not None and event.command_id in state.reserved:
-            out.rejections.append(
-                (_reject(event, RejectionReason.DUPLICATE_COMMAND_ID, "command_id was already processed"), event)
-            )
-            continue
-        key = (event.entity_type, event.entity_id)
-        current = state.versions.get(key, 0)
-        if event.base_version is not None and event.base_version != current:
-            message = f"expected {event.base_version}, actual {current}"
-            out.rejections.append((_reject(event, RejectionReason.VERSION_CONFLICT, message), event))
-            continue
-        if event.command_id is not None:
-            state.reserved.add(event.command_id)
-        state.versions[key] = current + 1
-        state.head += 1
-        state.stored[event.event_id] = _StoredEvent(store_id, state.head, event.envelope_hash)
-        out.accepted.append((state.head, event))
-        out.receipts.append(Receipt(event.event_id, state.head, replayed=False))
-    return out
-
-
-def _reject(event: LegacyEvent, reason: str, message: str) -> Rejection:
-    return Rejection(event.event_id, reason, message)
+    """Decide each event's fate in request order (``streams.classification``) and add the
+    accepted ones to ``state``. ``schema_rejects`` (event index -> message) were refused by the
+    schema registry before the transaction; an exact replay of a stored event is still answered
+    with its receipt."""
+    failures = None
+    if schema_rejects:
+        failures = [
+            (RejectionReason.SCHEMA_VALIDATION, schema_rejects[e.index]) if e.index in schema_rejects else None
+            for e in candidates
+        ]
+    outcome = classify(candidates, state, store_id, _WORDS, failures)
+    return _Classification(
+        accepted=outcome.accepted,
+        rejections=[(Rejection(e.event_id, reason, message), e) for e, reason, message in outcome.rejected],
+        receipts=[Receipt(e.event_id, sequence, original is not None) for e, sequence, original in outcome.answered],
+    )
 
 
 def _stored_payload(

@@ -35,6 +35,13 @@ from events.ves_envelopes import PreparedVesEvent, VesReason
 from schemas.registry import SchemaFailure, schema_failures
 from sequencer_project.retry import MAX_ATTEMPTS as _MAX_ATTEMPTS
 from sequencer_project.retry import RETRYABLE_SQLSTATES as _RETRYABLE_SQLSTATES
+from streams.classification import (
+    RejectionWords,
+    StreamState,
+    classification_keys,
+    classify,
+    stream_state_from_rows,
+)
 from streams.counters import stream_counter_lock
 from streams.kinds import StreamKind
 from tenants.selectors import AgentKeyProblem, AgentKeyRecord, agent_signing_key_records_by_id
@@ -98,13 +105,6 @@ def _sequencer_key(seed_hex: str, sequencer_id: str) -> SequencerKey:
 def sequencer_key() -> SequencerKey:
     """The configured receipt signer (``VES_SEQUENCER_SIGNING_KEY``, ``VES_SEQUENCER_ID``)."""
     return _sequencer_key(settings.VES_SEQUENCER_SIGNING_KEY, settings.VES_SEQUENCER_ID)
-
-
-@dataclass(frozen=True, slots=True)
-class _Stored:
-    store_id: uuid.UUID
-    envelope_hash: bytes
-    receipt: VesReceipt
 
 
 @dataclass(slots=True)
@@ -196,8 +196,8 @@ def _ingest_once(
     stream: dict[str, Any] = {"tenant_id": tenant_id, "store_id": store_id, "stream_kind": int(StreamKind.VES)}
     with connection.cursor() as cursor:
         head = stream_counter_lock(cursor, stream)
-        stored, reserved, versions = _read_state(cursor, stream, events)
-        decisions = _decide(tenant_id, store_id, events, failures, head, stored, reserved, versions, signer)
+        state = _read_state(cursor, stream, head, events)
+        decisions = _decide(tenant_id, store_id, events, failures, state, signer)
         new_head = head + len(decisions.accepted)
         cursor.execute(
             INSERT_VES_BATCH,
@@ -228,60 +228,31 @@ def _ingest_once(
     )
 
 
-def _read_state(
-    cursor: Any, stream: dict[str, Any], events: list[PreparedVesEvent]
-) -> tuple[dict[uuid.UUID, _Stored], set[uuid.UUID], dict[tuple[str, str], int]]:
-    versioned = {
-        (e.event.fields.entity_type, e.event.fields.entity_id) for e in events if e.event.base_version is not None
-    }
-    cursor.execute(
-        CLASSIFY_VES_BATCH,
-        {
-            **stream,
-            "event_ids": [e.event.event_id for e in events],
-            "command_ids": [e.event.command_id for e in events if e.event.command_id is not None],
-            "entity_types": [k[0] for k in versioned],
-            "entity_ids": [k[1] for k in versioned],
-        },
+_WORDS = RejectionWords(
+    duplicate_event_id=VesReason.DUPLICATE_EVENT_ID,
+    duplicate_command_id=VesReason.DUPLICATE_COMMAND_ID,
+    version_conflict=f"{VesReason.VERSION_CONFLICT}: {{detail}}",
+)
+
+
+def _read_state(cursor: Any, stream: dict[str, Any], head: int, events: list[PreparedVesEvent]) -> StreamState:
+    cursor.execute(CLASSIFY_VES_BATCH, {**stream, **classification_keys(events)})
+    return stream_state_from_rows(head, cursor.fetchall(), _stored_receipt)
+
+
+def _stored_receipt(row: Sequence[Any]) -> VesReceipt:
+    """A stored event's receipt from its classification row (``classify_ves_batch.sql``)."""
+    sequenced_at, sequencer_id, receipt, alg, signature, key_version = row[8:14]
+    return VesReceipt(
+        sequencer_id=sequencer_id,
+        event_id=row[1],
+        sequence_number=row[3],
+        sequenced_at=sequenced_at,
+        receipt_hash=bytes(receipt),
+        signature_alg=alg,
+        sequencer_signature=bytes(signature) if signature is not None else b"",
+        sequencer_key_version=key_version,
     )
-    stored: dict[uuid.UUID, _Stored] = {}
-    reserved: set[uuid.UUID] = set()
-    versions: dict[tuple[str, str], int] = {}
-    for row in cursor.fetchall():
-        kind, key = row[0], row[1]
-        if kind == "e":
-            (
-                _,
-                _,
-                row_store,
-                sequence,
-                envelope_hash,
-                sequenced_at,
-                sequencer_id,
-                receipt,
-                alg,
-                signature,
-                key_version,
-            ) = row[:11]
-            stored[key] = _Stored(
-                row_store,
-                bytes(envelope_hash),
-                VesReceipt(
-                    sequencer_id=sequencer_id,
-                    event_id=key,
-                    sequence_number=sequence,
-                    sequenced_at=sequenced_at,
-                    receipt_hash=bytes(receipt),
-                    signature_alg=alg,
-                    sequencer_signature=bytes(signature) if signature is not None else b"",
-                    sequencer_key_version=key_version,
-                ),
-            )
-        elif kind == "c":
-            reserved.add(key)
-        else:
-            versions[(row[11], row[12])] = row[13]
-    return stored, reserved, versions
 
 
 def _decide(
@@ -289,62 +260,28 @@ def _decide(
     store_id: uuid.UUID,
     events: list[PreparedVesEvent],
     failures: list[tuple[str, str] | None],
-    head: int,
-    stored: dict[uuid.UUID, _Stored],
-    reserved: set[uuid.UUID],
-    versions: dict[tuple[str, str], int],
+    state: StreamState,
     signer: SequencerKey,
 ) -> _Decisions:
-    """Decide each event's fate in request order. Caller holds the VES counter lock."""
-    out = _Decisions()
-    seen_ids: set[uuid.UUID] = set()
-    seen_commands: set[uuid.UUID] = set()
-    increments: dict[tuple[str, str], int] = {}
-    next_sequence = head
+    """Classify in request order (``streams.classification``) and sign the accepted events'
+    receipts. Caller holds the VES counter lock."""
+    outcome = classify(events, state, store_id, _WORDS, failures)
     sequenced_at = datetime.now(UTC)
-
-    def reject(event: PreparedVesEvent, reason: str, message: str) -> None:
-        out.rejections.append((VesRejection(event.event.event_id, reason, message), event))
-
-    for event, failure in zip(events, failures, strict=True):
-        envelope = event.event
-        if envelope.event_id in seen_ids:
-            reject(event, VesReason.DUPLICATE_EVENT_ID, "event_id appears twice in this request")
-            continue
-        seen_ids.add(envelope.event_id)
-        original = stored.get(envelope.event_id)
+    alg = SIGNATURE_ALG_ED25519 if signer.seed else SIGNATURE_ALG_NONE
+    out = _Decisions()
+    out.rejections = [(VesRejection(e.event_id, reason, message), e) for e, reason, message in outcome.rejected]
+    for event, sequence, original in outcome.answered:
         if original is not None:
-            if original.store_id == store_id and original.envelope_hash == event.envelope_hash:
-                out.receipts.append(original.receipt)
-            else:
-                reject(event, VesReason.DUPLICATE_EVENT_ID, "event_id already used by another event")
+            out.receipts.append(original.receipt)
             continue
-        if failure is not None:
-            reject(event, *failure)
-            continue
-        command = envelope.command_id
-        if command is not None and (command in reserved or command in seen_commands):
-            reject(event, VesReason.DUPLICATE_COMMAND_ID, "command_id was already processed")
-            continue
-        key = (envelope.fields.entity_type, envelope.fields.entity_id)
-        if envelope.base_version is not None:
-            current = versions.get(key, 0) + increments.get(key, 0)
-            if envelope.base_version != current:
-                text = f"expected {envelope.base_version}, actual {current}"
-                reject(event, f"{VesReason.VERSION_CONFLICT}: {text}", text)
-                continue
-        if command is not None:
-            seen_commands.add(command)
-        increments[key] = increments.get(key, 0) + 1
-        next_sequence += 1
-        digest = receipt_hash(tenant_id, store_id, envelope.event_id, next_sequence, event.signing_hash)
+        digest = receipt_hash(tenant_id, store_id, event.event_id, sequence, event.signing_hash)
         receipt = VesReceipt(
             sequencer_id=signer.sequencer_id,
-            event_id=envelope.event_id,
-            sequence_number=next_sequence,
+            event_id=event.event_id,
+            sequence_number=sequence,
             sequenced_at=sequenced_at,
             receipt_hash=digest,
-            signature_alg=SIGNATURE_ALG_ED25519 if signer.seed else SIGNATURE_ALG_NONE,
+            signature_alg=alg,
             sequencer_signature=sign(signer.seed, digest) if signer.seed else b"",
             sequencer_key_version=0,
         )

@@ -6,9 +6,11 @@
 --   'v' rows: current VES versions of entities whose events carry a base_version.
 -- Index: ves_events_tenant_event_id_key (one partition), the primary keys of command_dedupe
 -- and entity_versions, each probed once per key. Locks: none. Rows: at most 3 per event.
-SELECT 'e' AS kind, e.event_id, e.store_id, e.sequence_number, e.envelope_hash, e.sequenced_at,
-       e.sequencer_id, e.receipt_hash, e.signature_alg, e.sequencer_signature, e.sequencer_key_version,
-       NULL::text AS entity_type, NULL::text AS entity_id, NULL::bigint AS version
+-- The first eight columns are classify_batch.sql's (streams.classification reads both); the
+-- receipt columns follow.
+SELECT 'e' AS kind, e.event_id, e.store_id, e.sequence_number, e.envelope_hash, NULL::text AS entity_type,
+       NULL::text AS entity_id, NULL::bigint AS version, e.sequenced_at, e.sequencer_id, e.receipt_hash,
+       e.signature_alg, e.sequencer_signature, e.sequencer_key_version
 FROM ves_events e
 WHERE e.tenant_id = %(tenant_id)s
   AND e.event_id = ANY(%(event_ids)s::uuid[])
@@ -25,7 +27,7 @@ CROSS JOIN LATERAL (
     LIMIT 1
 ) AS d
 UNION ALL
-SELECT 'v', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, k.entity_type, k.entity_id, v.version
+SELECT 'v', NULL, NULL, NULL, NULL, k.entity_type, k.entity_id, v.version, NULL, NULL, NULL, NULL, NULL, NULL
 FROM unnest(%(entity_types)s::text[], %(entity_ids)s::text[]) AS k(entity_type, entity_id)
 CROSS JOIN LATERAL (
     SELECT ev.version

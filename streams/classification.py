@@ -1,0 +1,171 @@
+"""The one classification state machine of a stream: replay, duplicate, command, version.
+
+Legacy and VES ingest decide every event's fate the same way, in request order, against what
+the stream holds under its counter lock (ADR 0001, ``docs/ingest.md``):
+
+1. an event id seen earlier in the same request is a duplicate;
+2. a stored event with the id is an exact replay (same store, same envelope hash: answered with
+   its stored sequence number or receipt) or a duplicate id;
+3. a failure found before the transaction (schema, signature, payload hash) rejects it;
+4. a command id already reserved in the stream kind (or by an earlier event here) is a duplicate;
+5. a ``base_version`` that is not the entity's current version is a conflict;
+6. otherwise it takes the next number, and the state moves on: its id is stored, its command id
+   reserved, its entity one version further. The requests of a group commit are classified one
+   after the other against one state, so a later one sees an earlier one's events.
+
+The callers differ only in words (reason strings), in what a stored row carries (a VES receipt)
+and in what they build from the outcome; the rules are here once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+
+class Sequenceable(Protocol):
+    """What classification reads of an event (both ingest paths' prepared events provide it)."""
+
+    @property
+    def event_id(self) -> uuid.UUID: ...
+    @property
+    def envelope_hash(self) -> bytes: ...
+    @property
+    def command_id(self) -> uuid.UUID | None: ...
+    @property
+    def entity_type(self) -> str: ...
+    @property
+    def entity_id(self) -> str: ...
+    @property
+    def base_version(self) -> int | None: ...
+
+
+E = TypeVar("E", bound=Sequenceable)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """A stored event of the tenant with an id the batch uses (``receipt``: VES only)."""
+
+    store_id: uuid.UUID
+    sequence_number: int
+    envelope_hash: bytes
+    receipt: Any = None
+
+
+@dataclass(slots=True)
+class StreamState:
+    """What the stream holds as classification goes (the caller holds its counter lock)."""
+
+    head: int
+    stored: dict[uuid.UUID, StoredEvent] = field(default_factory=dict)
+    reserved: set[uuid.UUID] = field(default_factory=set)
+    versions: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RejectionWords:
+    """A path's reason strings; ``version_conflict`` may name ``{detail}`` ("expected 2, actual 3")."""
+
+    duplicate_event_id: str
+    duplicate_command_id: str
+    version_conflict: str
+
+
+@dataclass(slots=True)
+class Classification(Generic[E]):
+    """The outcome of one request's events.
+
+    ``answered``: in request order, every event that gets a receipt, with ``None`` when it was
+    accepted now or its stored row when it is an exact replay. ``accepted``: (sequence number,
+    event). ``rejected``: (event, reason, message).
+    """
+
+    accepted: list[tuple[int, E]] = field(default_factory=list)
+    rejected: list[tuple[E, str, str]] = field(default_factory=list)
+    answered: list[tuple[E, int, StoredEvent | None]] = field(default_factory=list)
+
+
+def classify(
+    events: Sequence[E],
+    state: StreamState,
+    store_id: uuid.UUID,
+    words: RejectionWords,
+    failures: Sequence[tuple[str, str] | None] | None = None,
+) -> Classification[E]:
+    """Decide each event's fate in request order and move ``state`` on by the accepted ones.
+
+    ``failures`` (parallel to ``events``; ``None`` = no failures) are the checks that failed
+    before the transaction, as ``(reason, message)``: an exact replay is still answered with
+    its stored row, so it is never re-judged.
+    """
+    out: Classification[E] = Classification()
+    seen: set[uuid.UUID] = set()
+    stored, reserved, versions = state.stored, state.reserved, state.versions
+    for position, event in enumerate(events):
+        event_id = event.event_id
+        if event_id in seen:
+            out.rejected.append((event, words.duplicate_event_id, "event_id appears twice in this request"))
+            continue
+        seen.add(event_id)
+        original = stored.get(event_id)
+        if original is not None:
+            if original.store_id == store_id and original.envelope_hash == event.envelope_hash:
+                out.answered.append((event, original.sequence_number, original))
+            else:
+                out.rejected.append((event, words.duplicate_event_id, "event_id already used by another event"))
+            continue
+        if failures is not None and (failure := failures[position]) is not None:
+            out.rejected.append((event, failure[0], failure[1]))
+            continue
+        command_id = event.command_id
+        if command_id is not None and command_id in reserved:
+            out.rejected.append((event, words.duplicate_command_id, "command_id was already processed"))
+            continue
+        key = (event.entity_type, event.entity_id)
+        current = versions.get(key, 0)
+        base_version = event.base_version
+        if base_version is not None and base_version != current:
+            detail = f"expected {base_version}, actual {current}"
+            out.rejected.append((event, words.version_conflict.format(detail=detail), detail))
+            continue
+        if command_id is not None:
+            reserved.add(command_id)
+        versions[key] = current + 1
+        state.head += 1
+        stored[event_id] = StoredEvent(store_id, state.head, event.envelope_hash)
+        out.accepted.append((state.head, event))
+        out.answered.append((event, state.head, None))
+    return out
+
+
+def classification_keys(events: Iterable[Sequenceable]) -> dict[str, list[Any]]:
+    """The parameters of a classification read (``classify_batch.sql``, ``classify_ves_batch.sql``):
+    the batch's event ids, command ids, and the entities whose events carry a ``base_version``."""
+    events = list(events)
+    versioned = {(e.entity_type, e.entity_id) for e in events if e.base_version is not None}
+    return {
+        "event_ids": [e.event_id for e in events],
+        "command_ids": [e.command_id for e in events if e.command_id is not None],
+        "entity_types": [k[0] for k in versioned],
+        "entity_ids": [k[1] for k in versioned],
+    }
+
+
+def stream_state_from_rows(head: int, rows: Iterable[Sequence[Any]], receipt_of: Any = None) -> StreamState:
+    """A state from a classification read's rows: ``(kind, event_id, store_id, sequence_number,
+    envelope_hash, entity_type, entity_id, version, …)``; ``receipt_of(row)`` reads a stored
+    event's receipt from the row's further columns (VES)."""
+    state = StreamState(head)
+    for row in rows:
+        kind = row[0]
+        if kind == "e":
+            receipt = receipt_of(row) if receipt_of is not None else None
+            state.stored[row[1]] = StoredEvent(row[2], row[3], bytes(row[4]), receipt)
+        elif kind == "c":
+            state.reserved.add(row[1])
+        else:
+            state.versions[(row[5], row[6])] = row[7]
+    return state
