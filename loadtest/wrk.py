@@ -13,22 +13,20 @@ from __future__ import annotations
 import json
 import math
 import resource
-import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loadtest.executables import executable
+
 LUA = Path(__file__).resolve().parent / "lua"
 MARKER = "WRK_JSON "
 
 
 def wrk_binary() -> str:
-    found = shutil.which("wrk")
-    if not found:
-        raise SystemExit("wrk is not installed; run `bash scripts/services.sh` (it installs Debian's wrk).")
-    return found
+    return executable("wrk", install_hint="run `bash scripts/services.sh` (it installs Debian's wrk)")
 
 
 @dataclass(frozen=True, slots=True)

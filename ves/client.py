@@ -21,15 +21,16 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, ParamSpec, TypeVar, overload
 from urllib.parse import quote
 
 import httpx
@@ -57,6 +58,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+P = ParamSpec("P")
+TransportT = TypeVar("TransportT", httpx.BaseTransport, httpx.AsyncBaseTransport)
 
 DEFAULT_TIMEOUT = 10.0
 X402_DEFAULT_VALIDITY = 3600
@@ -236,7 +239,10 @@ class _Calls:
     """Request builders shared by the sync and async clients."""
 
     @staticmethod
-    def append(events: Sequence[Mapping[str, Any]], agent_id: uuid.UUID | str | None) -> _Call[dict[str, Any]]:
+    def append(
+        events: Sequence[Mapping[str, Any]], *, agent_id: uuid.UUID | str | None = None
+    ) -> _Call[dict[str, Any]]:
+        """Legacy ingest of one stream's events (``docs/ingest.md``); ids and times filled in once."""
         body: dict[str, Any] = {"events": [_prepare_legacy(e) for e in events]}
         if agent_id is not None:
             body["agent_id"] = _uuid_text(agent_id)
@@ -248,8 +254,12 @@ class _Calls:
         tenant_id: uuid.UUID | str,
         store_id: uuid.UUID | str,
         events: Sequence[Mapping[str, Any]],
-        recipients: Sequence[tuple[int, bytes]] | None,
+        *,
+        recipients: Sequence[tuple[int, bytes]] | None = None,
     ) -> _Call[dict[str, Any]]:
+        """VES v1 ingest: each event (``entity_type``, ``entity_id``, ``event_type``, ``payload``,
+        optional ``event_id``/``created_at``/``command_id``/``base_version``) is signed with
+        ``signer``; with ``recipients`` (``(kid, X25519 public key)``) payloads are sealed (VES-ENC-1)."""
         envelopes = [
             signed_envelope(
                 signer.seed,
@@ -286,7 +296,12 @@ class _Calls:
 
     @staticmethod
     def events(
-        tenant_id: uuid.UUID | str, store_id: uuid.UUID | str, from_seq: int, limit: int, ves: bool
+        tenant_id: uuid.UUID | str,
+        store_id: uuid.UUID | str,
+        *,
+        from_seq: int = 1,
+        limit: int = 100,
+        ves: bool = False,
     ) -> _Call[list[dict[str, Any]]]:
         path = "/api/v1/ves/events" if ves else "/api/v1/events"
         params = _Calls.stream_params(tenant_id, store_id)
@@ -295,7 +310,13 @@ class _Calls:
 
     @staticmethod
     def entity_history(
-        tenant_id: uuid.UUID | str, store_id: uuid.UUID | str, entity_type: str, entity_id: str, offset: int, limit: int
+        tenant_id: uuid.UUID | str,
+        store_id: uuid.UUID | str,
+        entity_type: str,
+        entity_id: str,
+        *,
+        offset: int = 0,
+        limit: int = 100,
     ) -> _Call[dict[str, Any]]:
         params = _Calls.stream_params(tenant_id, store_id)
         params |= {"from": str(offset), "limit": str(limit)}
@@ -308,8 +329,9 @@ class _Calls:
         agent_id: uuid.UUID | str,
         key_id: int,
         public_key: bytes,
-        valid_from: str | None,
-        valid_to: str | None,
+        *,
+        valid_from: str | None = None,
+        valid_to: str | None = None,
     ) -> _Call[dict[str, Any]]:
         body: dict[str, Any] = {
             "tenantId": _uuid_text(tenant_id),
@@ -326,11 +348,13 @@ class _Calls:
     @staticmethod
     def register_agent(
         name: str,
-        description: str,
-        store_ids: Sequence[uuid.UUID | str] | None,
-        read_only: bool,
-        rate_limit: int | None,
+        *,
+        description: str = "",
+        store_ids: Sequence[uuid.UUID | str] | None = None,
+        read_only: bool = False,
+        rate_limit: int | None = None,
     ) -> _Call[dict[str, Any]]:
+        """Public registration (no credential needed): a new tenant, agent and API key."""
         body: dict[str, Any] = {"name": name, "readOnly": read_only}
         if description:
             body["description"] = description
@@ -347,10 +371,11 @@ class _Calls:
     @staticmethod
     def create_api_key(
         agent_id: uuid.UUID | str,
-        store_ids: Sequence[uuid.UUID | str] | None,
-        read_only: bool | None,
-        admin: bool,
-        rate_limit: int | None,
+        *,
+        store_ids: Sequence[uuid.UUID | str] | None = None,
+        read_only: bool | None = None,
+        admin: bool = False,
+        rate_limit: int | None = None,
     ) -> _Call[dict[str, Any]]:
         body: dict[str, Any] = {}
         if store_ids is not None:
@@ -373,13 +398,16 @@ class _Calls:
 
     @staticmethod
     def commitments(
-        tenant_id: uuid.UUID | str | None,
-        store_id: uuid.UUID | str | None,
-        anchored: bool | None,
-        limit: int,
-        offset: int,
-        ves: bool,
+        tenant_id: uuid.UUID | str | None = None,
+        store_id: uuid.UUID | str | None = None,
+        *,
+        anchored: bool | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        ves: bool = True,
     ) -> _Call[list[dict[str, Any]]]:
+        """Commitments visible to the credential (VES, or legacy with ``ves=False``), optionally of one
+        stream and only anchored (``True``) or unanchored (``False``) ones."""
         params = {"limit": str(limit), "offset": str(offset)}
         if tenant_id is not None:
             params["tenant_id"] = _uuid_text(tenant_id)
@@ -395,9 +423,11 @@ class _Calls:
         sequence_number: int,
         tenant_id: uuid.UUID | str,
         store_id: uuid.UUID | str,
-        batch_id: uuid.UUID | str | None,
-        ves: bool,
+        *,
+        batch_id: uuid.UUID | str | None = None,
+        ves: bool = True,
     ) -> _Call[dict[str, Any]]:
+        """Inclusion proof of ``sequence_number`` in ``batch_id`` (default: the commitment covering it)."""
         params = _Calls.stream_params(tenant_id, store_id)
         if batch_id is not None:
             params["batch_id"] = _uuid_text(batch_id)
@@ -405,7 +435,10 @@ class _Calls:
         return _Call("GET", f"{prefix}/{int(sequence_number)}", _identity, params)
 
     @staticmethod
-    def bundle(event_id: uuid.UUID | str, tenant_id: uuid.UUID | str | None, ves: bool) -> _Call[dict[str, Any]]:
+    def bundle(
+        event_id: uuid.UUID | str, *, tenant_id: uuid.UUID | str | None = None, ves: bool = True
+    ) -> _Call[dict[str, Any]]:
+        """The offline proof bundle of one event (``ves.bundle.verify_bundle`` / ``ves verify``)."""
         params = {} if tenant_id is None else {"tenant_id": _uuid_text(tenant_id)}
         prefix = "/api/v1/ves/events" if ves else "/api/v1/events"
         return _Call("GET", f"{prefix}/{_uuid_text(event_id)}/bundle", _identity, params)
@@ -415,46 +448,50 @@ class _Calls:
         signer: AgentSigner,
         tenant_id: uuid.UUID | str,
         store_id: uuid.UUID | str,
-        fields: X402Payment,
+        payment: X402Payment,
     ) -> _Call[dict[str, Any]]:
-        valid_until = fields.valid_until if fields.valid_until is not None else int(time.time()) + X402_DEFAULT_VALIDITY
+        """Sign ``payment`` with ``signer`` (a registered agent key) and sequence it."""
+        valid_until = (
+            payment.valid_until if payment.valid_until is not None else int(time.time()) + X402_DEFAULT_VALIDITY
+        )
         digest = signing_hash(
-            payer=fields.payer_address,
-            payee=fields.payee_address,
-            amount=fields.amount,
-            asset=fields.asset,
-            network=fields.network,
+            payer=payment.payer_address,
+            payee=payment.payee_address,
+            amount=payment.amount,
+            asset=payment.asset,
+            network=payment.network,
             valid_until=valid_until,
-            nonce=fields.nonce,
+            nonce=payment.nonce,
         )
         body: dict[str, Any] = {
             "tenant_id": _uuid_text(tenant_id),
             "store_id": _uuid_text(store_id),
             "agent_id": str(signer.agent_id),
             "agent_key_id": signer.key_id,
-            "payer_address": fields.payer_address,
-            "payee_address": fields.payee_address,
-            "amount": fields.amount,
-            "asset": fields.asset,
-            "network": fields.network,
+            "payer_address": payment.payer_address,
+            "payee_address": payment.payee_address,
+            "amount": payment.amount,
+            "asset": payment.asset,
+            "network": payment.network,
             "valid_until": valid_until,
-            "nonce": fields.nonce,
+            "nonce": payment.nonce,
             "signing_hash": "0x" + digest.hex(),
             "payer_signature": "0x" + sign(signer.seed, digest).hex(),
             "payer_public_key": signer.public_key.hex(),
             # Fixed before the first attempt: a retry after a timeout is answered with the same intent.
-            "idempotency_key": fields.idempotency_key or str(uuid.uuid4()),
+            "idempotency_key": payment.idempotency_key or str(uuid.uuid4()),
         }
         for name in ("resource_uri", "description", "order_id", "merchant_id"):
-            value = getattr(fields, name)
+            value = getattr(payment, name)
             if value is not None:
                 body[name] = value
-        if fields.metadata is not None:
-            body["metadata"] = fields.metadata
+        if payment.metadata is not None:
+            body["metadata"] = payment.metadata
         return _Call("POST", "/api/v1/x402/payments", _identity, body=_json_bytes(body))
 
     @staticmethod
-    def admin(section: str) -> _Call[Any]:
+    def admin(section: str = "overview") -> _Call[Any]:
+        """``overview``, ``tenants``, ``stores`` or ``agents`` (admin credential)."""
         if section not in {"overview", "tenants", "stores", "agents"}:
             raise ValueError(f"unknown admin section {section!r}")
         return _Call("GET", f"/api/v1/admin/{section}", _identity)
@@ -474,46 +511,95 @@ def _parse_response(response: httpx.Response) -> Any:
 _TRANSIENT = (httpx.TimeoutException, httpx.NetworkError)
 
 
-class _Base:
-    def __init__(self, base_url: str, api_key: str | None, timeout: float, retries: int, backoff: float) -> None:
-        if retries < 0:
-            raise ValueError("retries must be >= 0")
-        self.base_url = base_url.rstrip("/")
-        self.api_key = api_key
-        self.timeout = timeout
-        self.retries = retries
-        self.backoff = backoff
+class _Exchange(Generic[T]):
+    """One call's retry decisions, free of I/O, shared by both clients.
 
-    def _wait_after_failure(self, call: _Call[Any], attempt: int, exc: Exception) -> float:
-        """Seconds before the next attempt after ``exc``; :class:`TransportError` after the last one."""
-        if attempt == self.retries:
-            raise TransportError(f"{call.method} {call.path}: {exc!r} after {attempt + 1} attempts") from exc
-        return self.backoff * (2.0**attempt)
+    The client sends :attr:`request` (the same bytes every time) and hands :meth:`after` the
+    response or the transient exception; it waits the seconds returned and re-sends, or stops when
+    :meth:`after` returns ``None`` with the parsed answer in :attr:`answer`.
+    """
+
+    answer: T
+
+    def __init__(self, call: _Call[T], *, headers: dict[str, str], retries: int, backoff: float) -> None:
+        self.call = call
+        self.request: dict[str, Any] = {
+            "method": call.method,
+            "url": call.path,
+            "params": call.params,
+            "content": call.body,
+            "headers": headers,
+        }
+        self._retries = retries
+        self._backoff = backoff
+        self._attempt = 0
+
+    def after(self, outcome: httpx.Response | Exception) -> float | None:
+        """Seconds before re-sending after ``outcome``, or ``None`` once :attr:`answer` is set.
+
+        An error answer raises its :class:`ApiError`; a failure on the last attempt raises
+        :class:`TransportError`.
+        """
+        attempt, self._attempt = self._attempt, self._attempt + 1
+        if isinstance(outcome, Exception):
+            return self._wait_after_failure(attempt, outcome)
+        delay = self._wait_after_answer(outcome, attempt)
+        if delay is None:
+            self.answer = self.call.parse(_parse_response(outcome))
+        return delay
+
+    def _wait_after_failure(self, attempt: int, exc: Exception) -> float:
+        if attempt == self._retries:
+            raise TransportError(f"{self.call.method} {self.call.path}: {exc!r} after {attempt + 1} attempts") from exc
+        return self._backoff * (2.0**attempt)
 
     def _wait_after_answer(self, response: httpx.Response, attempt: int) -> float | None:
-        """Seconds before the next attempt, or ``None`` when ``response`` is the answer to return.
-
-        Only a 503 (stream busy, database restarting) is retried, after its ``Retry-After`` (at most
-        30 s; exponential backoff without one), and not after the last attempt.
-        """
-        if response.status_code != 503 or attempt == self.retries:
+        """Only a 503 (stream busy, database restarting) is retried, after its ``Retry-After`` (at most
+        30 s; exponential backoff without one), and not after the last attempt."""
+        if response.status_code != 503 or attempt == self._retries:
             return None
         try:
             return min(float(response.headers.get("retry-after", "")), 30.0)
         except ValueError:
-            return self.backoff * (2.0**attempt)
-
-    def _headers(self, call: _Call[Any]) -> dict[str, str]:
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        if call.body is not None:
-            headers["Content-Type"] = "application/json"
-        if call.authenticated and self.api_key:
-            headers["Authorization"] = f"ApiKey {self.api_key}"
-        return headers
+            return self._backoff * (2.0**attempt)
 
 
-class SequencerClient(_Base):
-    """Synchronous client. Use as a context manager or call :meth:`close`."""
+class _Endpoint(Generic[P, T]):
+    """A public method of both clients, said once: the request builder's signature and docstring.
+
+    Read from a :class:`SequencerClient` it returns ``T``; from an :class:`AsyncSequencerClient`,
+    a coroutine function returning ``T``.
+    """
+
+    def __init__(self, build: Callable[P, _Call[T]]) -> None:
+        self._build = build
+        self.__doc__ = build.__doc__
+
+    @overload
+    def __get__(self, client: None, owner: type[Any]) -> _Endpoint[P, T]: ...
+
+    @overload
+    def __get__(self, client: AsyncSequencerClient, owner: type[Any]) -> Callable[P, Coroutine[Any, Any, T]]: ...
+
+    @overload
+    def __get__(self, client: SequencerClient, owner: type[Any]) -> Callable[P, T]: ...
+
+    def __get__(self, client: _Base[Any] | None, owner: type[Any]) -> Any:
+        if client is None:
+            return self
+        build, run = self._build, client._run
+
+        async def awaitable(*args: P.args, **kwargs: P.kwargs) -> T:
+            return await run(build(*args, **kwargs))  # type: ignore[no-any-return]
+
+        def blocking(*args: P.args, **kwargs: P.kwargs) -> T:
+            return run(build(*args, **kwargs))  # type: ignore[no-any-return]
+
+        return functools.wraps(build)(awaitable if isinstance(client, AsyncSequencerClient) else blocking)
+
+
+class _Base(Generic[TransportT]):
+    """What both clients share: settings, headers, and every request method (:class:`_Endpoint`)."""
 
     def __init__(
         self,
@@ -523,10 +609,60 @@ class SequencerClient(_Base):
         timeout: float = DEFAULT_TIMEOUT,
         retries: int = DEFAULT_RETRIES,
         backoff: float = 0.2,
-        transport: httpx.BaseTransport | None = None,
+        transport: TransportT | None = None,
     ) -> None:
-        super().__init__(base_url, api_key, timeout, retries, backoff)
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+        if retries < 0:
+            raise ValueError("retries must be >= 0")
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self._http = self._open(transport)
+
+    def _open(self, transport: TransportT | None) -> Any:
+        raise NotImplementedError
+
+    def _run(self, call: _Call[T]) -> Any:
+        raise NotImplementedError
+
+    def _exchange(self, call: _Call[T]) -> _Exchange[T]:
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        if call.body is not None:
+            headers["Content-Type"] = "application/json"
+        if call.authenticated and self.api_key:
+            headers["Authorization"] = f"ApiKey {self.api_key}"
+        return _Exchange(call, headers=headers, retries=self.retries, backoff=self.backoff)
+
+    # Writes
+    append = _Endpoint(_Calls.append)
+    append_signed = _Endpoint(_Calls.append_signed)
+    register_signing_key = _Endpoint(_Calls.register_signing_key)
+    # Reads
+    head = _Endpoint(_Calls.head)
+    events = _Endpoint(_Calls.events)
+    entity_history = _Endpoint(_Calls.entity_history)
+    # Commitments, proofs, bundles, payments
+    commitments = _Endpoint(_Calls.commitments)
+    proof = _Endpoint(_Calls.proof)
+    bundle = _Endpoint(_Calls.bundle)
+    x402_submit = _Endpoint(_Calls.x402_submit)
+    # Agents and admin
+    register_agent = _Endpoint(_Calls.register_agent)
+    agent = _Endpoint(_Calls.agent)
+    create_api_key = _Endpoint(_Calls.create_api_key)
+    list_api_keys = _Endpoint(_Calls.list_api_keys)
+    revoke_api_key = _Endpoint(_Calls.revoke_api_key)
+    admin = _Endpoint(_Calls.admin)
+
+
+class SequencerClient(_Base[httpx.BaseTransport]):
+    """Synchronous client. Use as a context manager or call :meth:`close`."""
+
+    _http: httpx.Client
+
+    def _open(self, transport: httpx.BaseTransport | None) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=self.timeout, transport=transport)
 
     def __enter__(self) -> SequencerClient:
         return self
@@ -538,78 +674,16 @@ class SequencerClient(_Base):
         self._http.close()
 
     def _run(self, call: _Call[T]) -> T:
-        headers = self._headers(call)
-        for attempt in range(self.retries + 1):
-            try:
-                response = self._http.request(
-                    call.method, call.path, params=call.params, content=call.body, headers=headers
-                )
-            except _TRANSIENT as exc:
-                time.sleep(self._wait_after_failure(call, attempt, exc))
-                continue
-            delay = self._wait_after_answer(response, attempt)
-            if delay is None:
-                return call.parse(_parse_response(response))
+        exchange = self._exchange(call)
+        while (delay := exchange.after(self._send(exchange.request))) is not None:
             time.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return exchange.answer
 
-    # Writes
-    def append(self, events: Sequence[Mapping[str, Any]], *, agent_id: uuid.UUID | str | None = None) -> dict[str, Any]:
-        """Legacy ingest of one stream's events (``docs/ingest.md``); ids and times filled in once."""
-        return self._run(_Calls.append(events, agent_id))
-
-    def append_signed(
-        self,
-        signer: AgentSigner,
-        tenant_id: uuid.UUID | str,
-        store_id: uuid.UUID | str,
-        events: Sequence[Mapping[str, Any]],
-        *,
-        recipients: Sequence[tuple[int, bytes]] | None = None,
-    ) -> dict[str, Any]:
-        """VES v1 ingest: each event (``entity_type``, ``entity_id``, ``event_type``, ``payload``,
-        optional ``event_id``/``created_at``/``command_id``/``base_version``) is signed with
-        ``signer``; with ``recipients`` (``(kid, X25519 public key)``) payloads are sealed (VES-ENC-1)."""
-        return self._run(_Calls.append_signed(signer, tenant_id, store_id, events, recipients))
-
-    def register_signing_key(
-        self,
-        tenant_id: uuid.UUID | str,
-        agent_id: uuid.UUID | str,
-        key_id: int,
-        public_key: bytes,
-        *,
-        valid_from: str | None = None,
-        valid_to: str | None = None,
-    ) -> dict[str, Any]:
-        return self._run(_Calls.register_signing_key(tenant_id, agent_id, key_id, public_key, valid_from, valid_to))
-
-    # Reads
-    def head(self, tenant_id: uuid.UUID | str, store_id: uuid.UUID | str) -> int:
-        return self._run(_Calls.head(tenant_id, store_id))
-
-    def events(
-        self,
-        tenant_id: uuid.UUID | str,
-        store_id: uuid.UUID | str,
-        *,
-        from_seq: int = 1,
-        limit: int = 100,
-        ves: bool = False,
-    ) -> list[dict[str, Any]]:
-        return self._run(_Calls.events(tenant_id, store_id, from_seq, limit, ves))
-
-    def entity_history(
-        self,
-        tenant_id: uuid.UUID | str,
-        store_id: uuid.UUID | str,
-        entity_type: str,
-        entity_id: str,
-        *,
-        offset: int = 0,
-        limit: int = 100,
-    ) -> dict[str, Any]:
-        return self._run(_Calls.entity_history(tenant_id, store_id, entity_type, entity_id, offset, limit))
+    def _send(self, request: dict[str, Any]) -> httpx.Response | Exception:
+        try:
+            return self._http.request(**request)
+        except _TRANSIENT as exc:
+            return exc
 
     def tail(
         self,
@@ -631,101 +705,17 @@ class SequencerClient(_Base):
             if len(page) < page_size:
                 time.sleep(poll_interval)
 
-    # Commitments, proofs, bundles, payments
-    def commitments(
-        self,
-        tenant_id: uuid.UUID | str | None = None,
-        store_id: uuid.UUID | str | None = None,
-        *,
-        anchored: bool | None = None,
-        limit: int = 100,
-        offset: int = 0,
-        ves: bool = True,
-    ) -> list[dict[str, Any]]:
-        """Commitments visible to the credential (VES, or legacy with ``ves=False``), optionally of one
-        stream and only anchored (``True``) or unanchored (``False``) ones."""
-        return self._run(_Calls.commitments(tenant_id, store_id, anchored, limit, offset, ves))
-
-    def proof(
-        self,
-        sequence_number: int,
-        tenant_id: uuid.UUID | str,
-        store_id: uuid.UUID | str,
-        *,
-        batch_id: uuid.UUID | str | None = None,
-        ves: bool = True,
-    ) -> dict[str, Any]:
-        """Inclusion proof of ``sequence_number`` in ``batch_id`` (default: the commitment covering it)."""
-        return self._run(_Calls.proof(sequence_number, tenant_id, store_id, batch_id, ves))
-
-    def bundle(
-        self, event_id: uuid.UUID | str, *, tenant_id: uuid.UUID | str | None = None, ves: bool = True
-    ) -> dict[str, Any]:
-        """The offline proof bundle of one event (``ves.bundle.verify_bundle`` / ``ves verify``)."""
-        return self._run(_Calls.bundle(event_id, tenant_id, ves))
-
-    def x402_submit(
-        self, signer: AgentSigner, tenant_id: uuid.UUID | str, store_id: uuid.UUID | str, payment: X402Payment
-    ) -> dict[str, Any]:
-        """Sign ``payment`` with ``signer`` (a registered agent key) and sequence it."""
-        return self._run(_Calls.x402_submit(signer, tenant_id, store_id, payment))
-
-    # Agents and admin
-    def register_agent(
-        self,
-        name: str,
-        *,
-        description: str = "",
-        store_ids: Sequence[uuid.UUID | str] | None = None,
-        read_only: bool = False,
-        rate_limit: int | None = None,
-    ) -> dict[str, Any]:
-        """Public registration (no credential needed): a new tenant, agent and API key."""
-        return self._run(_Calls.register_agent(name, description, store_ids, read_only, rate_limit))
-
-    def agent(self, agent_id: uuid.UUID | str) -> dict[str, Any]:
-        return self._run(_Calls.agent(agent_id))
-
-    def create_api_key(
-        self,
-        agent_id: uuid.UUID | str,
-        *,
-        store_ids: Sequence[uuid.UUID | str] | None = None,
-        read_only: bool | None = None,
-        admin: bool = False,
-        rate_limit: int | None = None,
-    ) -> dict[str, Any]:
-        return self._run(_Calls.create_api_key(agent_id, store_ids, read_only, admin, rate_limit))
-
-    def list_api_keys(self, agent_id: uuid.UUID | str) -> list[dict[str, Any]]:
-        return self._run(_Calls.list_api_keys(agent_id))
-
-    def revoke_api_key(self, agent_id: uuid.UUID | str, key_hash_prefix: str) -> dict[str, Any]:
-        return self._run(_Calls.revoke_api_key(agent_id, key_hash_prefix))
-
-    def admin(self, section: str = "overview") -> Any:
-        """``overview``, ``tenants``, ``stores`` or ``agents`` (admin credential)."""
-        return self._run(_Calls.admin(section))
-
     def batcher(self, *, max_events: int = 100, max_delay: float = 0.5) -> AppendBatcher:
         return AppendBatcher(self, max_events=max_events, max_delay=max_delay)
 
 
-class AsyncSequencerClient(_Base):
+class AsyncSequencerClient(_Base[httpx.AsyncBaseTransport]):
     """Asynchronous client (same methods, awaitable). Use ``async with`` or ``await aclose()``."""
 
-    def __init__(
-        self,
-        base_url: str,
-        api_key: str | None = None,
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-        retries: int = DEFAULT_RETRIES,
-        backoff: float = 0.2,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        super().__init__(base_url, api_key, timeout, retries, backoff)
-        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
+    _http: httpx.AsyncClient
+
+    def _open(self, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout, transport=transport)
 
     async def __aenter__(self) -> AsyncSequencerClient:
         return self
@@ -737,76 +727,16 @@ class AsyncSequencerClient(_Base):
         await self._http.aclose()
 
     async def _run(self, call: _Call[T]) -> T:
-        headers = self._headers(call)
-        for attempt in range(self.retries + 1):
-            try:
-                response = await self._http.request(
-                    call.method, call.path, params=call.params, content=call.body, headers=headers
-                )
-            except _TRANSIENT as exc:
-                await asyncio.sleep(self._wait_after_failure(call, attempt, exc))
-                continue
-            delay = self._wait_after_answer(response, attempt)
-            if delay is None:
-                return call.parse(_parse_response(response))
+        exchange = self._exchange(call)
+        while (delay := exchange.after(await self._send(exchange.request))) is not None:
             await asyncio.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return exchange.answer
 
-    async def append(
-        self, events: Sequence[Mapping[str, Any]], *, agent_id: uuid.UUID | str | None = None
-    ) -> dict[str, Any]:
-        return await self._run(_Calls.append(events, agent_id))
-
-    async def append_signed(
-        self,
-        signer: AgentSigner,
-        tenant_id: uuid.UUID | str,
-        store_id: uuid.UUID | str,
-        events: Sequence[Mapping[str, Any]],
-        *,
-        recipients: Sequence[tuple[int, bytes]] | None = None,
-    ) -> dict[str, Any]:
-        return await self._run(_Calls.append_signed(signer, tenant_id, store_id, events, recipients))
-
-    async def register_signing_key(
-        self,
-        tenant_id: uuid.UUID | str,
-        agent_id: uuid.UUID | str,
-        key_id: int,
-        public_key: bytes,
-        *,
-        valid_from: str | None = None,
-        valid_to: str | None = None,
-    ) -> dict[str, Any]:
-        return await self._run(
-            _Calls.register_signing_key(tenant_id, agent_id, key_id, public_key, valid_from, valid_to)
-        )
-
-    async def head(self, tenant_id: uuid.UUID | str, store_id: uuid.UUID | str) -> int:
-        return await self._run(_Calls.head(tenant_id, store_id))
-
-    async def events(
-        self,
-        tenant_id: uuid.UUID | str,
-        store_id: uuid.UUID | str,
-        *,
-        from_seq: int = 1,
-        limit: int = 100,
-        ves: bool = False,
-    ) -> list[dict[str, Any]]:
-        return await self._run(_Calls.events(tenant_id, store_id, from_seq, limit, ves))
-
-    async def entity_history(
-        self,
-        tenant_id: uuid.UUID | str,
-        store_id: uuid.UUID | str,
-        entity_type: str,
-        entity_id: str,
-        *,
-        offset: int = 0,
-        limit: int = 100,
-    ) -> dict[str, Any]:
-        return await self._run(_Calls.entity_history(tenant_id, store_id, entity_type, entity_id, offset, limit))
+    async def _send(self, request: dict[str, Any]) -> httpx.Response | Exception:
+        try:
+            return await self._http.request(**request)
+        except _TRANSIENT as exc:
+            return exc
 
     async def tail(
         self,
@@ -826,73 +756,6 @@ class AsyncSequencerClient(_Base):
             next_seq += len(page)
             if len(page) < page_size:
                 await asyncio.sleep(poll_interval)
-
-    async def commitments(
-        self,
-        tenant_id: uuid.UUID | str | None = None,
-        store_id: uuid.UUID | str | None = None,
-        *,
-        anchored: bool | None = None,
-        limit: int = 100,
-        offset: int = 0,
-        ves: bool = True,
-    ) -> list[dict[str, Any]]:
-        return await self._run(_Calls.commitments(tenant_id, store_id, anchored, limit, offset, ves))
-
-    async def proof(
-        self,
-        sequence_number: int,
-        tenant_id: uuid.UUID | str,
-        store_id: uuid.UUID | str,
-        *,
-        batch_id: uuid.UUID | str | None = None,
-        ves: bool = True,
-    ) -> dict[str, Any]:
-        return await self._run(_Calls.proof(sequence_number, tenant_id, store_id, batch_id, ves))
-
-    async def bundle(
-        self, event_id: uuid.UUID | str, *, tenant_id: uuid.UUID | str | None = None, ves: bool = True
-    ) -> dict[str, Any]:
-        return await self._run(_Calls.bundle(event_id, tenant_id, ves))
-
-    async def x402_submit(
-        self, signer: AgentSigner, tenant_id: uuid.UUID | str, store_id: uuid.UUID | str, payment: X402Payment
-    ) -> dict[str, Any]:
-        return await self._run(_Calls.x402_submit(signer, tenant_id, store_id, payment))
-
-    async def register_agent(
-        self,
-        name: str,
-        *,
-        description: str = "",
-        store_ids: Sequence[uuid.UUID | str] | None = None,
-        read_only: bool = False,
-        rate_limit: int | None = None,
-    ) -> dict[str, Any]:
-        return await self._run(_Calls.register_agent(name, description, store_ids, read_only, rate_limit))
-
-    async def agent(self, agent_id: uuid.UUID | str) -> dict[str, Any]:
-        return await self._run(_Calls.agent(agent_id))
-
-    async def create_api_key(
-        self,
-        agent_id: uuid.UUID | str,
-        *,
-        store_ids: Sequence[uuid.UUID | str] | None = None,
-        read_only: bool | None = None,
-        admin: bool = False,
-        rate_limit: int | None = None,
-    ) -> dict[str, Any]:
-        return await self._run(_Calls.create_api_key(agent_id, store_ids, read_only, admin, rate_limit))
-
-    async def list_api_keys(self, agent_id: uuid.UUID | str) -> list[dict[str, Any]]:
-        return await self._run(_Calls.list_api_keys(agent_id))
-
-    async def revoke_api_key(self, agent_id: uuid.UUID | str, key_hash_prefix: str) -> dict[str, Any]:
-        return await self._run(_Calls.revoke_api_key(agent_id, key_hash_prefix))
-
-    async def admin(self, section: str = "overview") -> Any:
-        return await self._run(_Calls.admin(section))
 
 
 class AppendBatcher:

@@ -1,6 +1,8 @@
--- Commitment lag: the largest number of sequenced but uncommitted events of any stream.
--- Index: as select_pending_streams.sql. Locks: none.
-SELECT coalesce(max(c.current_sequence - coalesce(m.last_end, 0)), 0)
+-- Commitment lag, in sequenced but uncommitted events: the largest of any legacy or VES stream
+-- (what commitment_tick publishes), then the sum over all of them (the load tests' drain series).
+-- Index: as select_pending_streams.sql. Locks: none. Rows: one.
+SELECT coalesce(max(c.current_sequence - coalesce(m.last_end, 0)), 0),
+       coalesce(sum(c.current_sequence - coalesce(m.last_end, 0)), 0)
 FROM sequence_counters c
 LEFT JOIN LATERAL (
     SELECT max(k.sequence_end) AS last_end FROM commitments k
