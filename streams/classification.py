@@ -74,18 +74,48 @@ class RejectionWords:
     version_conflict: str
 
 
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why one event was not sequenced (``reason``: the path's word, see :class:`RejectionWords`)."""
+
+    event_id: uuid.UUID
+    reason: str
+    message: str
+
+
 @dataclass(slots=True)
 class Classification(Generic[E]):
     """The outcome of one request's events.
 
     ``answered``: in request order, every event that gets a receipt, with ``None`` when it was
     accepted now or its stored row when it is an exact replay. ``accepted``: (sequence number,
-    event). ``rejected``: (event, reason, message).
+    event). ``rejected``: (rejection, event).
     """
 
     accepted: list[tuple[int, E]] = field(default_factory=list)
-    rejected: list[tuple[E, str, str]] = field(default_factory=list)
+    rejected: list[tuple[Rejection, E]] = field(default_factory=list)
     answered: list[tuple[E, int, StoredEvent | None]] = field(default_factory=list)
+
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class SequencedBatch(Generic[R]):
+    """What an ingest request gets back: its receipts (``R``: the path's receipt) and rejections."""
+
+    batch_id: uuid.UUID
+    accepted: int
+    rejections: list[Rejection]
+    receipts: list[R]
+    sequence_start: int | None
+    sequence_end: int | None
+    head: int
+
+
+_TWICE = "event_id appears twice in this request"
+_TAKEN = "event_id already used by another event"
+_PROCESSED = "command_id was already processed"
 
 
 def classify(
@@ -107,7 +137,7 @@ def classify(
     for position, event in enumerate(events):
         event_id = event.event_id
         if event_id in seen:
-            out.rejected.append((event, words.duplicate_event_id, "event_id appears twice in this request"))
+            out.rejected.append((Rejection(event_id, words.duplicate_event_id, _TWICE), event))
             continue
         seen.add(event_id)
         original = stored.get(event_id)
@@ -115,21 +145,21 @@ def classify(
             if original.store_id == store_id and original.envelope_hash == event.envelope_hash:
                 out.answered.append((event, original.sequence_number, original))
             else:
-                out.rejected.append((event, words.duplicate_event_id, "event_id already used by another event"))
+                out.rejected.append((Rejection(event_id, words.duplicate_event_id, _TAKEN), event))
             continue
         if failures is not None and (failure := failures[position]) is not None:
-            out.rejected.append((event, failure[0], failure[1]))
+            out.rejected.append((Rejection(event_id, failure[0], failure[1]), event))
             continue
         command_id = event.command_id
         if command_id is not None and command_id in reserved:
-            out.rejected.append((event, words.duplicate_command_id, "command_id was already processed"))
+            out.rejected.append((Rejection(event_id, words.duplicate_command_id, _PROCESSED), event))
             continue
         key = (event.entity_type, event.entity_id)
         current = versions.get(key, 0)
         base_version = event.base_version
         if base_version is not None and base_version != current:
             detail = f"expected {base_version}, actual {current}"
-            out.rejected.append((event, words.version_conflict.format(detail=detail), detail))
+            out.rejected.append((Rejection(event_id, words.version_conflict.format(detail=detail), detail), event))
             continue
         if command_id is not None:
             reserved.add(command_id)
@@ -141,7 +171,7 @@ def classify(
     return out
 
 
-def classification_keys(events: Iterable[Sequenceable]) -> dict[str, list[Any]]:
+def read_parameters(events: Iterable[Sequenceable]) -> dict[str, list[Any]]:
     """The parameters of a classification read (``classify_batch.sql``, ``classify_ves_batch.sql``):
     the batch's event ids, command ids, and the entities whose events carry a ``base_version``."""
     events = list(events)
@@ -154,7 +184,7 @@ def classification_keys(events: Iterable[Sequenceable]) -> dict[str, list[Any]]:
     }
 
 
-def stream_state_from_rows(head: int, rows: Iterable[Sequence[Any]], receipt_of: Any = None) -> StreamState:
+def state_from_rows(head: int, rows: Iterable[Sequence[Any]], receipt_of: Any = None) -> StreamState:
     """A state from a classification read's rows: ``(kind, event_id, store_id, sequence_number,
     envelope_hash, entity_type, entity_id, version, …)``; ``receipt_of(row)`` reads a stored
     event's receipt from the row's further columns (VES)."""

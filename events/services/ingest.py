@@ -54,13 +54,8 @@ from sequencer_project.db.instrumentation import timed_transaction
 from sequencer_project.metrics import INGEST_GROUP_REQUESTS, TALLY
 from sequencer_project.retry import MAX_ATTEMPTS as _MAX_ATTEMPTS
 from sequencer_project.retry import RETRYABLE_SQLSTATES as _RETRYABLE_SQLSTATES
-from streams.classification import (
-    RejectionWords,
-    StreamState,
-    classification_keys,
-    classify,
-    stream_state_from_rows,
-)
+from streams import classification
+from streams.classification import Rejection, StreamState
 from streams.counters import stream_counter_lock
 from streams.kinds import StreamKind
 
@@ -79,28 +74,14 @@ class RejectionReason:
 
 
 @dataclass(frozen=True, slots=True)
-class Rejection:
-    event_id: uuid.UUID
-    reason: str
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
 class Receipt:
     event_id: uuid.UUID
     sequence_number: int
     replayed: bool
 
 
-@dataclass(frozen=True, slots=True)
-class IngestResult:
-    batch_id: uuid.UUID
-    accepted: int
-    rejections: list[Rejection]
-    receipts: list[Receipt]
-    sequence_start: int | None
-    sequence_end: int | None
-    head: int
+class IngestResult(classification.SequencedBatch[Receipt]):
+    __slots__ = ()
 
 
 @dataclass(slots=True)
@@ -110,7 +91,7 @@ class _Classification:
     receipts: list[Receipt] = field(default_factory=list)
 
 
-_WORDS = RejectionWords(
+_WORDS = classification.RejectionWords(
     duplicate_event_id=RejectionReason.DUPLICATE_EVENT_ID,
     duplicate_command_id=RejectionReason.DUPLICATE_COMMAND_ID,
     version_conflict=RejectionReason.VERSION_CONFLICT,
@@ -408,8 +389,8 @@ def _raw_fetch(sql: str, params: dict[str, Any]) -> tuple[int, int | None]:
 
 
 def _read_state(cursor: Any, stream: dict[str, Any], head: int, candidates: list[LegacyEvent]) -> StreamState:
-    cursor.execute(CLASSIFY_BATCH, {**stream, **classification_keys(candidates)})
-    return stream_state_from_rows(head, cursor.fetchall())
+    cursor.execute(CLASSIFY_BATCH, {**stream, **classification.read_parameters(candidates)})
+    return classification.state_from_rows(head, cursor.fetchall())
 
 
 def _classify(
@@ -428,10 +409,10 @@ def _classify(
             (RejectionReason.SCHEMA_VALIDATION, schema_rejects[e.index]) if e.index in schema_rejects else None
             for e in candidates
         ]
-    outcome = classify(candidates, state, store_id, _WORDS, failures)
+    outcome = classification.classify(candidates, state, store_id, _WORDS, failures)
     return _Classification(
         accepted=outcome.accepted,
-        rejections=[(Rejection(e.event_id, reason, message), e) for e, reason, message in outcome.rejected],
+        rejections=outcome.rejected,
         receipts=[Receipt(e.event_id, sequence, original is not None) for e, sequence, original in outcome.answered],
     )
 

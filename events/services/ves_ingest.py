@@ -35,13 +35,8 @@ from events.ves_envelopes import PreparedVesEvent, VesReason
 from schemas.registry import SchemaFailure, schema_failures
 from sequencer_project.retry import MAX_ATTEMPTS as _MAX_ATTEMPTS
 from sequencer_project.retry import RETRYABLE_SQLSTATES as _RETRYABLE_SQLSTATES
-from streams.classification import (
-    RejectionWords,
-    StreamState,
-    classification_keys,
-    classify,
-    stream_state_from_rows,
-)
+from streams import classification
+from streams.classification import Rejection, StreamState
 from streams.counters import stream_counter_lock
 from streams.kinds import StreamKind
 from tenants.selectors import AgentKeyProblem, AgentKeyRecord, agent_signing_key_records_by_id
@@ -66,22 +61,8 @@ class VesReceipt:
     sequencer_key_version: int
 
 
-@dataclass(frozen=True, slots=True)
-class VesRejection:
-    event_id: uuid.UUID
-    reason: str
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class VesIngestResult:
-    batch_id: uuid.UUID
-    accepted: int
-    rejections: list[VesRejection]
-    receipts: list[VesReceipt]
-    sequence_start: int | None
-    sequence_end: int | None
-    head: int
+class VesIngestResult(classification.SequencedBatch[VesReceipt]):
+    __slots__ = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +91,7 @@ def sequencer_key() -> SequencerKey:
 @dataclass(slots=True)
 class _Decisions:
     accepted: list[tuple[PreparedVesEvent, VesReceipt]] = field(default_factory=list)
-    rejections: list[tuple[VesRejection, PreparedVesEvent]] = field(default_factory=list)
+    rejections: list[tuple[Rejection, PreparedVesEvent]] = field(default_factory=list)
     receipts: list[VesReceipt] = field(default_factory=list)
 
 
@@ -228,7 +209,7 @@ def _ingest_once(
     )
 
 
-_WORDS = RejectionWords(
+_WORDS = classification.RejectionWords(
     duplicate_event_id=VesReason.DUPLICATE_EVENT_ID,
     duplicate_command_id=VesReason.DUPLICATE_COMMAND_ID,
     version_conflict=f"{VesReason.VERSION_CONFLICT}: {{detail}}",
@@ -236,8 +217,8 @@ _WORDS = RejectionWords(
 
 
 def _read_state(cursor: Any, stream: dict[str, Any], head: int, events: list[PreparedVesEvent]) -> StreamState:
-    cursor.execute(CLASSIFY_VES_BATCH, {**stream, **classification_keys(events)})
-    return stream_state_from_rows(head, cursor.fetchall(), _stored_receipt)
+    cursor.execute(CLASSIFY_VES_BATCH, {**stream, **classification.read_parameters(events)})
+    return classification.state_from_rows(head, cursor.fetchall(), _stored_receipt)
 
 
 def _stored_receipt(row: Sequence[Any]) -> VesReceipt:
@@ -265,11 +246,11 @@ def _decide(
 ) -> _Decisions:
     """Classify in request order (``streams.classification``) and sign the accepted events'
     receipts. Caller holds the VES counter lock."""
-    outcome = classify(events, state, store_id, _WORDS, failures)
+    outcome = classification.classify(events, state, store_id, _WORDS, failures)
     sequenced_at = datetime.now(UTC)
     alg = SIGNATURE_ALG_ED25519 if signer.seed else SIGNATURE_ALG_NONE
     out = _Decisions()
-    out.rejections = [(VesRejection(e.event_id, reason, message), e) for e, reason, message in outcome.rejected]
+    out.rejections = outcome.rejected
     for event, sequence, original in outcome.answered:
         if original is not None:
             out.receipts.append(original.receipt)
@@ -327,7 +308,7 @@ def _rows_json(accepted: list[tuple[PreparedVesEvent, VesReceipt]]) -> str:
     return orjson.dumps(rows).decode()
 
 
-def _rejections_json(rejections: list[tuple[VesRejection, PreparedVesEvent]]) -> str:
+def _rejections_json(rejections: list[tuple[Rejection, PreparedVesEvent]]) -> str:
     rows = [
         {
             "event_id": rejection.event_id,

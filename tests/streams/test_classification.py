@@ -65,7 +65,7 @@ def test_every_event_has_one_fate_and_accepted_numbers_follow_the_head(
     before = _copy(state)
     out = classify(batch, state, STORE, WORDS, failed[: len(batch)])
 
-    fates = [e for _, e in out.accepted] + [e for e, _, _ in out.rejected]
+    fates = [e for _, e in out.accepted] + [e for _, e in out.rejected]
     fates += [e for e, _, original in out.answered if original is not None]
     assert sorted(map(id, fates)) == sorted(map(id, batch))
     assert [n for n, _ in out.accepted] == list(range(before.head + 1, state.head + 1))
@@ -121,7 +121,7 @@ def test_words_name_each_reason() -> None:
         Event(IDS[2], b"a", None, "order", "o1", None),
     ]
     out = classify(batch, state, STORE, WORDS)
-    assert [(e.event_id, reason, message) for e, reason, message in out.rejected] == [
+    assert [(r.event_id, r.reason, r.message) for r, _ in out.rejected] == [
         (IDS[0], "dup_id", "event_id already used by another event"),
         (IDS[1], "dup_command", "command_id was already processed"),
         (IDS[2], "conflict: expected 1, actual 2", "expected 1, actual 2"),
