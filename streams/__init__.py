@@ -1,6 +1,7 @@
 """Streams: the gap-free sequence spaces every sequencing path shares (ADR 0001).
 
-``streams.kinds`` names the kinds; ``streams.counters`` locks a stream's counter row. Both
+``streams.kinds`` names the kinds; ``streams.counters`` locks a stream's counter row;
+``streams.classification`` decides each event's fate against the locked stream. Both
 ingest paths (``events``) and x402 payments (``payments``) sequence through them, so neither
 app reaches into the other for its numbers.
 """
