@@ -95,6 +95,16 @@ def _event(row: tuple[Any, ...], tenant_id: uuid.UUID, store_id: uuid.UUID) -> S
     )
 
 
+def _check_contiguous(stream: str, *, found: int, first: int, head: int, from_seq: int, to_seq: int) -> None:
+    """Raise :class:`SequenceGapError` unless a range read of ``from_seq..to_seq`` found every
+    number up to the head: ``found`` rows, the first of them numbered ``first``."""
+    expected = max(0, min(head, to_seq) - from_seq + 1)
+    if found != expected or first != from_seq:
+        raise SequenceGapError(
+            f"{stream} has {found} events in {from_seq}..{min(head, to_seq)}; expected {expected}.",
+        )
+
+
 def stream_head_get(*, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind = StreamKind.LEGACY) -> int:
     """The stream's head (0 for a stream never written). One primary-key lookup."""
     with read_cursor() as cursor:
@@ -115,12 +125,9 @@ def event_range_list(*, tenant_id: uuid.UUID, store_id: uuid.UUID, from_seq: int
         rows = cursor.fetchall()
     if not rows:
         return []
-    head = rows[0][15] or 0
-    expected = max(0, min(head, to_seq) - from_seq + 1)
-    if len(rows) != expected or rows[0][13] != from_seq:
-        raise SequenceGapError(
-            f"Stream has {len(rows)} events in {from_seq}..{min(head, to_seq)}; expected {expected}.",
-        )
+    _check_contiguous(
+        "Stream", found=len(rows), first=rows[0][13], head=rows[0][15] or 0, from_seq=from_seq, to_seq=to_seq
+    )
     return [_event(row, tenant_id, store_id) for row in rows]
 
 
@@ -209,12 +216,9 @@ def ves_event_range_list(
         rows = cursor.fetchall()
     if not rows:
         return []
-    head = rows[0][26] or 0
-    expected = max(0, min(head, to_seq) - from_seq + 1)
-    if len(rows) != expected or rows[0][2] != from_seq:
-        raise SequenceGapError(
-            f"VES stream has {len(rows)} events in {from_seq}..{min(head, to_seq)}; expected {expected}.",
-        )
+    _check_contiguous(
+        "VES stream", found=len(rows), first=rows[0][2], head=rows[0][26] or 0, from_seq=from_seq, to_seq=to_seq
+    )
     return [_ves_event(row) for row in rows]
 
 
