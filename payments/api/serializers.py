@@ -31,17 +31,9 @@ def _present_hex(out: dict[str, Any], name: str, value: Any) -> None:
         out[name] = bytes(value).hex()
 
 
-def submitted_output(s: SubmittedIntent) -> dict[str, Any]:
-    return {
-        "intent_id": str(s.intent_id),
-        "status": s.status,
-        "sequence_number": s.sequence_number,
-        "sequenced_at": s.sequenced_at,
-        "batch_id": None if s.batch_id is None else str(s.batch_id),
-    }
-
-
-def intent_status_output(i: PaymentIntent) -> dict[str, Any]:
+def intent_status_output(i: PaymentIntent | SubmittedIntent) -> dict[str, Any]:
+    """An intent's id, status, place in its stream and batch: the whole answer to a submission
+    (new or replayed) and to ``GET /x402/payments/{id}``, and the head of every listed intent."""
     return {
         "intent_id": str(i.intent_id),
         "status": i.status,
