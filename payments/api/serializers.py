@@ -43,6 +43,15 @@ def intent_status_output(i: PaymentIntent | SubmittedIntent) -> dict[str, Any]:
     }
 
 
+# Who pays whom how much of what, on which chain: members of an intent and of its receipt,
+# named as the intent's fields.
+_TERMS = ("payer_address", "payee_address", "amount", "asset", "network", "chain_id")
+
+
+def _terms(i: PaymentIntent) -> dict[str, Any]:
+    return {name: getattr(i, name) for name in _TERMS}
+
+
 def intent_output(i: PaymentIntent) -> dict[str, Any]:
     out: dict[str, Any] = {
         **intent_status_output(i),
@@ -51,12 +60,7 @@ def intent_output(i: PaymentIntent) -> dict[str, Any]:
         "store_id": str(i.store_id),
         "source_agent_id": str(i.source_agent_id),
         "agent_key_id": i.agent_key_id,
-        "payer_address": i.payer_address,
-        "payee_address": i.payee_address,
-        "amount": i.amount,
-        "asset": i.asset,
-        "network": i.network,
-        "chain_id": i.chain_id,
+        **_terms(i),
         "token_address": i.token_address,
         "created_at_unix": i.created_at_unix,
         "valid_until": i.valid_until,
@@ -167,12 +171,7 @@ def receipt_output(r: PaymentReceipt) -> dict[str, Any]:
             "proof_directions": ["left" if d else "right" for d in r.proof.directions],
             "leaf_index": r.proof.leaf_index,
             "total_leaves": r.proof.leaf_count,
-            "payer_address": i.payer_address,
-            "payee_address": i.payee_address,
-            "amount": i.amount,
-            "asset": i.asset,
-            "network": i.network,
-            "chain_id": i.chain_id,
+            **_terms(i),
             "nonce": i.nonce,
             "valid_until": i.valid_until,
             "signing_hash": _hex(i.signing_hash),
