@@ -34,6 +34,23 @@ def _text(request: HttpRequest, name: str) -> str | None:
     return request.GET.get(name, "").strip()[:512] or None
 
 
+def _keyset_context(
+    request: HttpRequest, *, errors: list[str], has_more: bool, cursor: tuple[str, int] | None
+) -> dict[str, object]:
+    """The context every keyset page shares; ``next_query`` is this page's query with ``cursor``
+    (the parameter and the key of the page's last row; ``None`` when it has no rows) set."""
+    query = request.GET.copy()
+    if cursor is not None:
+        name, key = cursor
+        query[name] = str(key)
+    return {
+        **admin.site.each_context(request),
+        "errors": errors,
+        "has_more": has_more,
+        "next_query": query.urlencode(),
+    }
+
+
 def event_browser_view(request: HttpRequest) -> HttpResponse:
     """Events of one stream (tenant and store required), filtered by entity and type."""
     errors: list[str] = []
@@ -46,16 +63,12 @@ def event_browser_view(request: HttpRequest) -> HttpResponse:
         events, has_more = admin_event_page(tenant_id=tenant_id, store_id=store_id, after=after, **filters)
     elif not errors and request.GET:
         errors.append("Pick a tenant and a store: events are browsed one stream at a time.")
-    query = request.GET.copy()
-    if events:
-        query["after"] = str(events[-1].sequence_number)
     context = {
-        **admin.site.each_context(request),
+        **_keyset_context(
+            request, errors=errors, has_more=has_more, cursor=("after", events[-1].sequence_number) if events else None
+        ),
         "title": "Events (by stream)",
-        "errors": errors,
         "events": events,
-        "has_more": has_more,
-        "next_query": query.urlencode(),
         "values": {
             "tenant_id": tenant_id or "",
             "store_id": store_id or "",
@@ -71,16 +84,12 @@ def rejected_event_browser_view(request: HttpRequest) -> HttpResponse:
     tenant_id = _uuid(request, "tenant_id", errors)
     before = _int(request, "before", MAX_REJECTION_ID)
     rows, has_more = ([], False) if errors else admin_rejection_page(tenant_id=tenant_id, before=before)
-    query = request.GET.copy()
-    if rows:
-        query["before"] = str(rows[-1].rejection_id)
     context = {
-        **admin.site.each_context(request),
+        **_keyset_context(
+            request, errors=errors, has_more=has_more, cursor=("before", rows[-1].rejection_id) if rows else None
+        ),
         "title": "Rejected events (ingest dead letters)",
-        "errors": errors,
         "rows": rows,
-        "has_more": has_more,
-        "next_query": query.urlencode(),
         "tenant_id": tenant_id or "",
     }
     return TemplateResponse(request, "admin/event_store/rejected.html", context)

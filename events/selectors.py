@@ -95,6 +95,45 @@ def _event(row: tuple[Any, ...], tenant_id: uuid.UUID, store_id: uuid.UUID) -> S
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _RangeRead:
+    """A range statement and where its rows carry their sequence number and the stream's head."""
+
+    statement: str
+    stream: str  # how a gap error names the stream
+    binary: bool
+    sequence_at: int
+    head_at: int
+
+
+_LEGACY_RANGE = _RangeRead(SELECT_EVENT_RANGE, "Stream", binary=True, sequence_at=13, head_at=15)
+_VES_RANGE = _RangeRead(SELECT_VES_EVENT_RANGE, "VES stream", binary=False, sequence_at=2, head_at=26)
+
+
+def _contiguous_rows(
+    read: _RangeRead, *, tenant_id: uuid.UUID, store_id: uuid.UUID, from_seq: int, limit: int
+) -> list[tuple[Any, ...]]:
+    """Rows ``from_seq .. from_seq+limit-1`` of ``read``'s stream, checked to be contiguous.
+
+    Raises :class:`SequenceGapError` if a number below the head is missing (the invariant
+    says it never is; the check turns silent corruption into a loud 409).
+    """
+    to_seq = from_seq + limit - 1
+    params: dict[str, Any] = {"tenant_id": tenant_id, "store_id": store_id, "from_seq": from_seq, "to_seq": to_seq}
+    with read_cursor(binary=read.binary) as cursor:
+        cursor.execute(read.statement, params)
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    if not rows:
+        return []
+    head = rows[0][read.head_at] or 0
+    expected = max(0, min(head, to_seq) - from_seq + 1)
+    if len(rows) != expected or rows[0][read.sequence_at] != from_seq:
+        raise SequenceGapError(
+            f"{read.stream} has {len(rows)} events in {from_seq}..{min(head, to_seq)}; expected {expected}.",
+        )
+    return rows
+
+
 def stream_head_get(*, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind = StreamKind.LEGACY) -> int:
     """The stream's head (0 for a stream never written). One primary-key lookup."""
     with read_cursor() as cursor:
@@ -105,22 +144,10 @@ def stream_head_get(*, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKi
 def event_range_list(*, tenant_id: uuid.UUID, store_id: uuid.UUID, from_seq: int, limit: int) -> list[StoredEvent]:
     """Events ``from_seq .. from_seq+limit-1`` (inclusive), checked to be contiguous.
 
-    Raises :class:`SequenceGapError` if a number below the head is missing (the invariant
-    says it never is; the check turns silent corruption into a loud 409).
+    Raises :class:`SequenceGapError` if a number below the head is missing (see
+    :func:`_contiguous_rows`).
     """
-    to_seq = from_seq + limit - 1
-    params: dict[str, Any] = {"tenant_id": tenant_id, "store_id": store_id, "from_seq": from_seq, "to_seq": to_seq}
-    with read_cursor(binary=True) as cursor:
-        cursor.execute(SELECT_EVENT_RANGE, params)
-        rows = cursor.fetchall()
-    if not rows:
-        return []
-    head = rows[0][15] or 0
-    expected = max(0, min(head, to_seq) - from_seq + 1)
-    if len(rows) != expected or rows[0][13] != from_seq:
-        raise SequenceGapError(
-            f"Stream has {len(rows)} events in {from_seq}..{min(head, to_seq)}; expected {expected}.",
-        )
+    rows = _contiguous_rows(_LEGACY_RANGE, tenant_id=tenant_id, store_id=store_id, from_seq=from_seq, limit=limit)
     return [_event(row, tenant_id, store_id) for row in rows]
 
 
@@ -202,19 +229,7 @@ def ves_event_range_list(
     *, tenant_id: uuid.UUID, store_id: uuid.UUID, from_seq: int, limit: int
 ) -> list[StoredVesEvent]:
     """VES events ``from_seq .. from_seq+limit-1`` (inclusive) with receipts, checked to be contiguous."""
-    to_seq = from_seq + limit - 1
-    params: dict[str, Any] = {"tenant_id": tenant_id, "store_id": store_id, "from_seq": from_seq, "to_seq": to_seq}
-    with read_cursor() as cursor:
-        cursor.execute(SELECT_VES_EVENT_RANGE, params)
-        rows = cursor.fetchall()
-    if not rows:
-        return []
-    head = rows[0][26] or 0
-    expected = max(0, min(head, to_seq) - from_seq + 1)
-    if len(rows) != expected or rows[0][2] != from_seq:
-        raise SequenceGapError(
-            f"VES stream has {len(rows)} events in {from_seq}..{min(head, to_seq)}; expected {expected}.",
-        )
+    rows = _contiguous_rows(_VES_RANGE, tenant_id=tenant_id, store_id=store_id, from_seq=from_seq, limit=limit)
     return [_ves_event(row) for row in rows]
 
 

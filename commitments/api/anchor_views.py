@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from django.conf import settings
 from rest_framework.request import Request
@@ -11,13 +11,14 @@ from rest_framework.response import Response
 from commitments import errors
 from commitments.anchor_chain import anchor_check, anchoring_configured, require_anchoring
 from commitments.api import openapi as shapes
-from commitments.selectors import CommitmentRow, commitment_get_for_tenant, commitment_last, stream_head
+from commitments.api.views import CommitmentKindApi
+from commitments.selectors import commitment_last, stream_head
 from commitments.services.anchoring import AnchorResult, commitment_anchor
 from commitments.services.commitments import commitment_create
 from sequencer_project.api.errors import InvalidRequestError
 from sequencer_project.api.fields import request_fields
 from sequencer_project.api.principal import Permission
-from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid
+from sequencer_project.api.tenancy import TenantApiMixin
 from streams.kinds import StreamKind
 
 DEFAULT_ANCHOR_MAX_EVENTS = 1024
@@ -39,16 +40,9 @@ def _anchor_output(result: AnchorResult) -> dict[str, Any]:
     }
 
 
-class _AnchorApi(TenantApiMixin):
-    kind: ClassVar[StreamKind]
-
-    def commitment(self, batch_id: str, permission: Permission) -> CommitmentRow:
-        parsed = parse_uuid(batch_id, "batch_id")
-        self.principal.require(permission)
-        commitment = commitment_get_for_tenant(tenant_id=self.principal.tenant_id, batch_id=parsed, kind=self.kind)
-        if commitment is None or not self.visible(commitment.tenant_id, commitment.store_id):
-            raise errors.CommitmentNotFoundError(f"No commitment {parsed} is visible to this credential.")
-        return commitment
+# Anchor routes look a commitment up as the commitment routes do (``visible_commitment``).
+class _AnchorApi(CommitmentKindApi):
+    pass
 
 
 class _AnchorOneApi(_AnchorApi):
@@ -57,7 +51,7 @@ class _AnchorOneApi(_AnchorApi):
     def post(self, request: Request) -> Response:
         require_anchoring()
         batch_id = request_fields(request).uuid("batch_id")
-        commitment = self.commitment(str(batch_id), Permission.ADMIN)
+        commitment = self.visible_commitment(str(batch_id), Permission.ADMIN)
         self.stream_for(commitment.tenant_id, commitment.store_id, Permission.ADMIN)
         return Response(_anchor_output(commitment_anchor(batch_id=commitment.batch_id)))
 
@@ -67,7 +61,7 @@ class _AnchorVerifyApi(_AnchorApi):
 
     def get(self, request: Request, batch_id: str) -> Response:
         require_anchoring()
-        commitment = self.commitment(batch_id, Permission.READ)
+        commitment = self.visible_commitment(batch_id)
         check = anchor_check(commitment)
         return Response(
             {

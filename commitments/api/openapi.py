@@ -39,6 +39,14 @@ _ANCHOR_FIELDS: dict[str, Schema] = {
     "anchored_at": nullable(DATETIME),
 }
 _ANCHOR_NAMES = tuple(_ANCHOR_FIELDS)
+# The members both commitment kinds end with (commitments.api.serializers._range_and_anchor).
+_RANGE_AND_ANCHOR: dict[str, Schema] = {
+    "sequence_start": INTEGER,
+    "sequence_end": INTEGER,
+    "committed_at": DATETIME,
+    "is_anchored": BOOLEAN,
+    **_ANCHOR_FIELDS,
+}
 
 VES_COMMITMENT = obj(
     {
@@ -52,11 +60,7 @@ VES_COMMITMENT = obj(
         "merkle_root": HEX,
         "prev_state_root": HEX,
         "new_state_root": HEX,
-        "sequence_start": INTEGER,
-        "sequence_end": INTEGER,
-        "committed_at": DATETIME,
-        "is_anchored": BOOLEAN,
-        **_ANCHOR_FIELDS,
+        **_RANGE_AND_ANCHOR,
     },
     optional=_ANCHOR_NAMES,
 )
@@ -69,11 +73,7 @@ LEGACY_COMMITMENT = obj(
         "new_state_root": HEX,
         "events_root": HEX,
         "event_count": INTEGER,
-        "sequence_start": INTEGER,
-        "sequence_end": INTEGER,
-        "committed_at": DATETIME,
-        "is_anchored": BOOLEAN,
-        **_ANCHOR_FIELDS,
+        **_RANGE_AND_ANCHOR,
     },
     optional=_ANCHOR_NAMES,
 )

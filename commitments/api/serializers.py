@@ -14,7 +14,7 @@ def _hex(value: bytes | None) -> str | None:
 
 def ves_commitment_output(c: CommitmentRow, *, with_anchor: bool = True) -> dict[str, Any]:
     """``VesCommitment``: the tree shape, roots and range, and (by default) the anchor fields."""
-    body: dict[str, Any] = {
+    return {
         "batch_id": c.batch_id,
         "tenant_id": c.tenant_id,
         "store_id": c.store_id,
@@ -25,19 +25,13 @@ def ves_commitment_output(c: CommitmentRow, *, with_anchor: bool = True) -> dict
         "merkle_root": c.merkle_root.hex(),
         "prev_state_root": c.prev_state_root.hex(),
         "new_state_root": c.new_state_root.hex(),
-        "sequence_start": c.sequence_start,
-        "sequence_end": c.sequence_end,
-        "committed_at": c.committed_at,
-        "is_anchored": c.is_anchored,
+        **_range_and_anchor(c, with_anchor=with_anchor),
     }
-    if with_anchor:
-        body.update(_anchor_fields(c))
-    return body
 
 
 def legacy_commitment_output(c: CommitmentRow, *, with_anchor: bool = True) -> dict[str, Any]:
     """Legacy ``BatchCommitment``: ``events_root`` and ``event_count`` instead of the VES names."""
-    body: dict[str, Any] = {
+    return {
         "batch_id": c.batch_id,
         "tenant_id": c.tenant_id,
         "store_id": c.store_id,
@@ -45,23 +39,26 @@ def legacy_commitment_output(c: CommitmentRow, *, with_anchor: bool = True) -> d
         "new_state_root": c.new_state_root.hex(),
         "events_root": c.merkle_root.hex(),
         "event_count": c.leaf_count,
+        **_range_and_anchor(c, with_anchor=with_anchor),
+    }
+
+
+def _range_and_anchor(c: CommitmentRow, *, with_anchor: bool) -> dict[str, Any]:
+    """The members both kinds end with: the range, the commit time and the anchor state."""
+    tail: dict[str, Any] = {
         "sequence_start": c.sequence_start,
         "sequence_end": c.sequence_end,
         "committed_at": c.committed_at,
         "is_anchored": c.is_anchored,
     }
     if with_anchor:
-        body.update(_anchor_fields(c))
-    return body
-
-
-def _anchor_fields(c: CommitmentRow) -> dict[str, Any]:
-    return {
-        "chain_id": c.chain_id,
-        "chain_tx_hash": _hex(c.chain_tx_hash),
-        "chain_block_number": c.chain_block_number,
-        "anchored_at": c.anchored_at,
-    }
+        tail.update(
+            chain_id=c.chain_id,
+            chain_tx_hash=_hex(c.chain_tx_hash),
+            chain_block_number=c.chain_block_number,
+            anchored_at=c.anchored_at,
+        )
+    return tail
 
 
 def proof_output(proof: EventProof, c: CommitmentRow, *, root_name: str) -> dict[str, Any]:

@@ -80,7 +80,9 @@ def _anchored_param(request: Request) -> bool | None:
     raise InvalidParameterError("'anchored' must be true or false.", parameter="anchored")
 
 
-class _CommitmentApi(TenantApiMixin):
+# Base of the views over commitments of one stream ``kind`` (here and in ``anchor_views``). A
+# comment, not a docstring: drf-spectacular would publish a docstring as the operations' description.
+class CommitmentKindApi(TenantApiMixin):
     kind: ClassVar[StreamKind]
 
     def output(self, commitment: CommitmentRow, *, with_anchor: bool = True) -> dict[str, Any]:
@@ -88,16 +90,17 @@ class _CommitmentApi(TenantApiMixin):
             return ves_commitment_output(commitment, with_anchor=with_anchor)
         return legacy_commitment_output(commitment, with_anchor=with_anchor)
 
-    def visible_commitment(self, batch_id: str) -> CommitmentRow:
+    def visible_commitment(self, batch_id: str, permission: Permission = Permission.READ) -> CommitmentRow:
+        """The commitment of this view's kind, after ``permission``; 404 when this credential may not see it."""
         parsed = parse_uuid(batch_id, "batch_id")
-        self.principal.require(Permission.READ)
+        self.principal.require(permission)
         commitment = commitment_get_for_tenant(tenant_id=self.principal.tenant_id, batch_id=parsed, kind=self.kind)
         if commitment is None or not self.visible(commitment.tenant_id, commitment.store_id):
             raise errors.CommitmentNotFoundError(f"No commitment {parsed} is visible to this credential.")
         return commitment
 
 
-class _CommitmentCollection(_CommitmentApi):
+class _CommitmentCollection(CommitmentKindApi):
     """``GET`` lists all commitments (``tenant_id``, ``store_id``, ``anchored``, ``limit``, ``offset``);
     ``POST`` seals ``{tenant_id, store_id, sequence_start, sequence_end}``."""
 
@@ -136,12 +139,12 @@ class _CommitmentCollection(_CommitmentApi):
         return Response(self.output(result.commitment, with_anchor=False))
 
 
-class _CommitmentDetail(_CommitmentApi):
+class _CommitmentDetail(CommitmentKindApi):
     def get(self, request: Request, batch_id: str) -> Response:
         return Response(self.output(self.visible_commitment(batch_id)))
 
 
-class _ProofApi(_CommitmentApi):
+class _ProofApi(CommitmentKindApi):
     """``GET .../proofs/{sequence_number}?tenant_id&store_id[&batch_id]``."""
 
     def get(self, request: Request, sequence_number: str) -> Response:

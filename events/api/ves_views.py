@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from events import errors
 from events.api import openapi as shapes
 from events.api.ves_serializers import ves_event_output, ves_ingest_output
-from events.api.views import FROM_SEQ, MAX_RANGE_LIMIT, RANGE_LIMIT, TENANT_OF_EVENT
+from events.api.views import FROM_SEQ, RANGE_LIMIT, TENANT_OF_EVENT, range_query
 from events.selectors import ves_event_get_for_tenant, ves_event_range_list
 from events.services.ves_ingest import ves_event_ingest
 from events.ves_envelopes import check_source_agents, check_ves_limits, parse_ves_request, prepare_ves_event
@@ -24,7 +24,7 @@ from sequencer_project.api.body import read_json_body
 from sequencer_project.api.openapi import json_body, path_uuid, stream_query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.request_id import current_request_id
-from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_int
+from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid
 
 
 class VesEventIngestApi(TenantApiMixin):
@@ -70,8 +70,7 @@ class VesEventListApi(TenantApiMixin):
     )
     def get(self, request: Request) -> Response:
         tenant_id, store_id = self.queried_stream(Permission.READ)
-        from_seq = max(query_int(request, "from", default=1, minimum=0), 1)
-        limit = query_int(request, "limit", default=100, minimum=1, maximum=MAX_RANGE_LIMIT)
+        from_seq, limit = range_query(request)
         events = ves_event_range_list(tenant_id=tenant_id, store_id=store_id, from_seq=from_seq, limit=limit)
         return Response({"events": [ves_event_output(e) for e in events], "count": len(events)})
 

@@ -37,6 +37,13 @@ RANGE_LIMIT = query(
 TENANT_OF_EVENT = query("tenant_id", {"type": "string", "format": "uuid"}, "Required for the bootstrap admin.")
 
 
+def range_query(request: Request) -> tuple[int, int]:
+    """``from`` (``FROM_SEQ``; 0 reads as 1) and ``limit`` (``RANGE_LIMIT``) of a legacy or VES range read."""
+    from_seq = max(query_int(request, "from", default=1, minimum=0), 1)
+    limit = query_int(request, "limit", default=100, minimum=1, maximum=MAX_RANGE_LIMIT)
+    return from_seq, limit
+
+
 class EventIngestApi(TenantApiMixin):
     """``POST /api/v1/events/ingest``: sequence a batch of legacy events of one stream."""
 
@@ -77,8 +84,7 @@ class EventListApi(TenantApiMixin):
     )
     def get(self, request: Request) -> Response:
         tenant_id, store_id = self.queried_stream(Permission.READ)
-        from_seq = max(query_int(request, "from", default=1, minimum=0), 1)
-        limit = query_int(request, "limit", default=100, minimum=1, maximum=MAX_RANGE_LIMIT)
+        from_seq, limit = range_query(request)
         events = event_range_list(tenant_id=tenant_id, store_id=store_id, from_seq=from_seq, limit=limit)
         return Response({"events": [event_output(e) for e in events], "count": len(events)})
 

@@ -31,17 +31,9 @@ def _present_hex(out: dict[str, Any], name: str, value: Any) -> None:
         out[name] = bytes(value).hex()
 
 
-def submitted_output(s: SubmittedIntent) -> dict[str, Any]:
-    return {
-        "intent_id": str(s.intent_id),
-        "status": s.status,
-        "sequence_number": s.sequence_number,
-        "sequenced_at": s.sequenced_at,
-        "batch_id": None if s.batch_id is None else str(s.batch_id),
-    }
-
-
-def intent_status_output(i: PaymentIntent) -> dict[str, Any]:
+def intent_status_output(i: PaymentIntent | SubmittedIntent) -> dict[str, Any]:
+    """An intent's id, status, place in its stream and batch: the whole answer to a submission
+    (new or replayed) and to ``GET /x402/payments/{id}``, and the head of every listed intent."""
     return {
         "intent_id": str(i.intent_id),
         "status": i.status,
@@ -49,6 +41,15 @@ def intent_status_output(i: PaymentIntent) -> dict[str, Any]:
         "sequenced_at": i.sequenced_at,
         "batch_id": None if i.batch_id is None else str(i.batch_id),
     }
+
+
+# Who pays whom how much of what, on which chain: members of an intent and of its receipt,
+# named as the intent's fields.
+_TERMS = ("payer_address", "payee_address", "amount", "asset", "network", "chain_id")
+
+
+def _terms(i: PaymentIntent) -> dict[str, Any]:
+    return {name: getattr(i, name) for name in _TERMS}
 
 
 def intent_output(i: PaymentIntent) -> dict[str, Any]:
@@ -59,12 +60,7 @@ def intent_output(i: PaymentIntent) -> dict[str, Any]:
         "store_id": str(i.store_id),
         "source_agent_id": str(i.source_agent_id),
         "agent_key_id": i.agent_key_id,
-        "payer_address": i.payer_address,
-        "payee_address": i.payee_address,
-        "amount": i.amount,
-        "asset": i.asset,
-        "network": i.network,
-        "chain_id": i.chain_id,
+        **_terms(i),
         "token_address": i.token_address,
         "created_at_unix": i.created_at_unix,
         "valid_until": i.valid_until,
@@ -175,12 +171,7 @@ def receipt_output(r: PaymentReceipt) -> dict[str, Any]:
             "proof_directions": ["left" if d else "right" for d in r.proof.directions],
             "leaf_index": r.proof.leaf_index,
             "total_leaves": r.proof.leaf_count,
-            "payer_address": i.payer_address,
-            "payee_address": i.payee_address,
-            "amount": i.amount,
-            "asset": i.asset,
-            "network": i.network,
-            "chain_id": i.chain_id,
+            **_terms(i),
             "nonce": i.nonce,
             "valid_until": i.valid_until,
             "signing_hash": _hex(i.signing_hash),

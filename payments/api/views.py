@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
@@ -20,7 +21,6 @@ from payments.api.serializers import (
     intent_status_output,
     receipt_output,
     settlement_output,
-    submitted_output,
 )
 from payments.hashing import ASSETS, NETWORKS, canonical_asset
 from payments.intent_requests import parse_payment_request
@@ -74,7 +74,7 @@ class PaymentListCreateApi(TenantApiMixin):
         self.stream_for(parsed.tenant_id, parsed.store_id, Permission.WRITE)
         submitted = payment_intent_submit(request=parsed)
         # 200 for a new intent and for a replay alike, as the reference answers.
-        return Response(submitted_output(submitted))
+        return Response(intent_status_output(submitted))
 
     @extend_schema(
         operation_id="x402_payments_list",
@@ -233,7 +233,16 @@ class BatchCreateApi(TenantApiMixin):
         return Response(batch_created_output(batch))
 
 
-class BatchDetailApi(TenantApiMixin):
+class _BatchApi(TenantApiMixin):
+    def batch(self, batch_id: uuid.UUID, named: str) -> Any:
+        """The batch, when this credential may see it; 404 naming it as ``named`` otherwise."""
+        batch = payment_batch_get_for_tenant(tenant_id=self.principal.tenant_id, batch_id=batch_id)
+        if batch is None or not self.visible(batch.tenant_id, batch.store_id):
+            raise errors.BatchNotFoundError(f"No batch {named} is visible to this credential.")
+        return batch
+
+
+class BatchDetailApi(_BatchApi):
     @extend_schema(
         operation_id="x402_batches_get",
         summary="One batch with its intents",
@@ -243,14 +252,11 @@ class BatchDetailApi(TenantApiMixin):
     )
     def get(self, request: Request, batch_id: str) -> Response:
         self.principal.require(Permission.READ)
-        parsed = parse_uuid(batch_id, "batch_id")
-        batch = payment_batch_get_for_tenant(tenant_id=self.principal.tenant_id, batch_id=parsed)
-        if batch is None or not self.visible(batch.tenant_id, batch.store_id):
-            raise errors.BatchNotFoundError(f"No batch {batch_id} is visible to this credential.")
+        batch = self.batch(parse_uuid(batch_id, "batch_id"), batch_id)
         return Response({"batch": batch_output(batch, payment_batch_intent_ids(batch=batch))})
 
 
-class BatchSettleApi(TenantApiMixin):
+class BatchSettleApi(_BatchApi):
     """``POST /api/v1/x402/batches/settle`` (admin): record an externally made settlement."""
 
     @extend_schema(
@@ -263,9 +269,7 @@ class BatchSettleApi(TenantApiMixin):
     def post(self, request: Request) -> Response:
         fields = request_fields(request, _settlement_error)
         batch_id = fields.with_error(_batch_error).uuid("batch_id")
-        batch = payment_batch_get_for_tenant(tenant_id=self.principal.tenant_id, batch_id=batch_id)
-        if batch is None or not self.visible(batch.tenant_id, batch.store_id):
-            raise errors.BatchNotFoundError(f"No batch {batch_id} is visible to this credential.")
+        batch = self.batch(batch_id, str(batch_id))
         self.stream_for(batch.tenant_id, batch.store_id, Permission.ADMIN)
         tx_hash = None if fields.raw("tx_hash") is None else fields.text("tx_hash", max_length=_MAX_TX_HASH)
         recorded = batch_settle_record(
