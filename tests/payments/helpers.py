@@ -75,27 +75,27 @@ def post_intent(client: APIClient, body: Any) -> Any:
     return client.post("/api/v1/x402/payments", data=orjson.dumps(body), content_type="application/json")
 
 
-def take_queued_settlements(batch_ids: set[str], *, timeout: float = 10.0) -> list[str]:
+def take_queued_settlements(batch_ids: set[str], *, timeout: float = 10.0) -> list[tuple[str, ...]]:
     """Consume the ``payments.batch_settle`` messages for ``batch_ids`` from the real broker.
 
-    Returns the batch ids of the messages taken, in queue order. Messages of other batches
-    (another xdist process's test) go back to the queue untouched.
+    Returns the arguments of the messages taken, ``(tenant_id, batch_id)``, in queue order.
+    Messages of other batches (another xdist process's test) go back to the queue untouched.
     """
     from sequencer_project.celery import app
 
-    taken: list[str] = []
+    taken: list[tuple[str, ...]] = []
     deadline = time.monotonic() + timeout
     with app.connection_for_read() as connection:
         payments = connection.SimpleQueue("payments")  # type: ignore[attr-defined]
         try:
-            while set(taken) != batch_ids and time.monotonic() < deadline:
+            while {args[-1] for args in taken} != batch_ids and time.monotonic() < deadline:
                 try:
                     message = payments.get(timeout=0.2)
                 except queue.Empty:
                     continue
                 args = message.payload[0] if isinstance(message.payload, list) else []
-                if message.headers.get("task") == "payments.batch_settle" and args and args[0] in batch_ids:
-                    taken.append(str(args[0]))
+                if message.headers.get("task") == "payments.batch_settle" and args and args[-1] in batch_ids:
+                    taken.append(tuple(str(arg) for arg in args))
                     message.ack()
                 else:
                     message.requeue()
