@@ -88,7 +88,7 @@ def _commit(key: BatchKey, intents: list[PaymentIntent]) -> PaymentBatch:
         committed_at=now,
     )
     moved = PaymentIntent.objects.filter(
-        intent_id__in=[i.intent_id for i in intents], status=IntentStatus.SEQUENCED
+        tenant_id=key.tenant_id, intent_id__in=[i.intent_id for i in intents], status=IntentStatus.SEQUENCED
     ).update(status=IntentStatus.BATCHED, batch=batch, updated_at=now)
     if moved != len(intents):
         raise AssertionError("an intent left 'sequenced' while its row lock was held")  # defensive

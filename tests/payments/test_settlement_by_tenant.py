@@ -1,4 +1,4 @@
-"""Settlement and its re-drive act on one tenant's rows only (docs/scaling.md).
+"""Batch assembly, settlement and its re-drive act on one tenant's rows only (docs/scaling.md).
 
 The tables are keyed ``(tenant_id, id)``, so another tenant may hold a batch, or a dead letter,
 with the very same id (its twin here). The task, the give-up and the re-drive name the tenant
@@ -9,19 +9,21 @@ runs (its tenant is looked up once, by id).
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
 from web3 import Web3
 
-from payments.models import BatchStatus, PaymentBatch, SettlementDeadLetter, SettlementDeadLetterStatus
+from payments.models import BatchStatus, PaymentBatch, PaymentIntent, SettlementDeadLetter, SettlementDeadLetterStatus
+from payments.services.batches import BatchKey, batch_assemble
 from payments.services.dead_letters import settlement_dead_letter_redrive
 from payments.services.settlement import batch_settlement_fail
 from payments.tasks import batch_settle
 from sequencer_project.api.errors import SequencerError
 from tests.conftest import Persona, api_client
-from tests.payments.helpers import assembled_batch, take_queued_settlements
+from tests.payments.helpers import Payer, assembled_batch, post_intent, take_queued_settlements
 from tests.tenants.factories import issue_key, make_tenant
 
 pytestmark = pytest.mark.django_db
@@ -56,6 +58,23 @@ def _admin_of_another_tenant() -> Persona:
 
 def _status(persona: Persona, batch: PaymentBatch) -> str:
     return str(PaymentBatch.objects.get(tenant_id=persona.tenant_id, batch_id=batch.batch_id).status)
+
+
+def test_assembling_a_batch_moves_only_its_tenants_intents(owner: Persona, outsider: Persona) -> None:
+    payer = Payer(owner).register()
+    for nonce in range(2):
+        assert post_intent(owner.client, payer.intent(nonce=nonce)).status_code == 200
+    for intent in PaymentIntent.objects.filter(tenant_id=owner.tenant_id):
+        intent.tenant_id, intent.store_id = outsider.tenant_id, outsider.store_id
+        intent.save(force_insert=True)  # a twin: same intent id, another tenant
+
+    batch = batch_assemble(
+        key=BatchKey(owner.tenant_id, owner.store_id, "set_chain"), max_size=100, max_wait=timedelta(0)
+    )
+
+    assert batch is not None
+    twins = PaymentIntent.objects.filter(tenant_id=outsider.tenant_id)
+    assert [(i.status, i.batch_id) for i in twins] == [("sequenced", None)] * 2
 
 
 def test_settling_a_batch_leaves_another_tenants_twin_alone(owner: Persona, outsider: Persona, chain: Web3) -> None:
