@@ -2,7 +2,9 @@
 
 Rows are written only by the commitment service. ``log_checkpoints`` has a composite key, which
 the Django admin cannot register, so each commitment's page shows the checkpoint signed when it
-was sealed (tree size = the commitment's ``sequence_end``).
+was sealed (tree size = the commitment's ``sequence_end``). The admin reads across tenants by
+design, by batch id alone on the change page: a coordinator-only path (docs/scaling.md, "Paths
+that fan out"); it has no actions that write.
 """
 
 from __future__ import annotations

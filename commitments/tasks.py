@@ -15,11 +15,14 @@ from celery import shared_task
 from django.conf import settings
 
 from commitments.anchor_chain import anchoring_configured
+from commitments.errors import CommitmentNotFoundError
 from commitments.lag import publish_lag
 from commitments.selectors import commitment_lag, pending_streams
 from commitments.services.anchoring import commitment_anchor
 from commitments.services.commitments import commitment_seal_next
+from commitments.tenant_selectors import commitment_tenant_id
 from sequencer_project.db.singleton import singleton_job
+from sequencer_project.tenant_keys import task_tenant_and_id
 from streams.kinds import StreamKind
 
 logger = logging.getLogger(__name__)
@@ -62,9 +65,14 @@ def stream_commit(tenant_id: str, store_id: str, stream_kind: int) -> str | None
 
 
 @shared_task(name="commitments.commitment_anchor", acks_late=True, soft_time_limit=300, time_limit=360)
-def commitment_anchor_task(batch_id: str) -> str | None:
-    """Anchor one commitment (no-op when anchoring is not configured or it is anchored already)."""
+def commitment_anchor_task(tenant_id: str, batch_id: str | None = None) -> str | None:
+    """Anchor commitment ``(tenant_id, batch_id)`` (no-op when anchoring is not configured or it is
+    anchored already). A message of the previous release carries the batch id alone (it arrives
+    as ``tenant_id``): its tenant is looked up once by id (:mod:`sequencer_project.tenant_keys`)."""
     if not anchoring_configured():
         return None
-    result = commitment_anchor(batch_id=uuid.UUID(batch_id))
+    tenant, batch = task_tenant_and_id(tenant_id, batch_id, tenant_of=commitment_tenant_id)
+    if tenant is None:
+        raise CommitmentNotFoundError(f"No commitment {batch}.")
+    result = commitment_anchor(tenant_id=tenant, batch_id=batch)
     return result.commitment.chain_tx_hash.hex() if result.commitment.chain_tx_hash else None

@@ -4,7 +4,9 @@ The tenant page is tenants' ``TenantAdmin`` with the tenant's streams and projec
 those are events' to read, and tenants never imports events, so events registers it.
 
 The event tables have composite keys and are browsed through the keyset pages of
-:mod:`sequencer_project.admin_site`. Actions call services, which write the audit log.
+:mod:`sequencer_project.admin_site`. Actions call services with each entry's tenant, which
+write the audit log. The admin reads across tenants by design (its change page finds an entry
+by id alone): a coordinator-only path (docs/scaling.md, "Paths that fan out").
 """
 
 from __future__ import annotations
@@ -63,9 +65,9 @@ class ProjectionDeadLetterAdmin(OperatorActionsAdmin):
     @admin.action(description="Retry selected entries now")
     def retry_now(self, request: HttpRequest, queryset: QuerySet[ProjectionDeadLetter]) -> None:
         succeeded = failed = 0
-        for entry_id in queryset.filter(status__in=OPEN).values_list("id", flat=True):
+        for tenant_id, entry_id in queryset.filter(status__in=OPEN).values_list("tenant_id", "id"):
             try:
-                outcome = dead_letter_retry(dead_letter_id=entry_id, actor=admin_actor(request))
+                outcome = dead_letter_retry(tenant_id=tenant_id, dead_letter_id=entry_id, actor=admin_actor(request))
             except SequencerError as exc:
                 self.message_user(request, f"Entry {entry_id}: {exc.detail}", messages.WARNING)
                 continue
@@ -77,7 +79,7 @@ class ProjectionDeadLetterAdmin(OperatorActionsAdmin):
     @admin.action(description="Discard selected entries")
     def discard(self, request: HttpRequest, queryset: QuerySet[ProjectionDeadLetter]) -> None:
         done = 0
-        for entry_id in queryset.filter(status__in=OPEN).values_list("id", flat=True):
-            dead_letter_discard(dead_letter_id=entry_id, actor=admin_actor(request))
+        for tenant_id, entry_id in queryset.filter(status__in=OPEN).values_list("tenant_id", "id"):
+            dead_letter_discard(tenant_id=tenant_id, dead_letter_id=entry_id, actor=admin_actor(request))
             done += 1
         self.message_user(request, f"Discarded {done} entries.", messages.SUCCESS)

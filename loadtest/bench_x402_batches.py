@@ -47,7 +47,7 @@ def main() -> int:
             if batch is None:
                 break
             assembly.append(time.perf_counter() - started)
-            batches.append(batch.batch_id)
+            batches.append((batch.tenant_id, batch.batch_id))
     if not batches:
         print("no sequenced intents waiting")
         return 1
@@ -55,9 +55,9 @@ def main() -> int:
     with override_settings(X402_EVM_RPC_URL=evm.IN_PROCESS_URL, X402_SETTLEMENT_PRIVATE_KEY=account.key.hex()):
         w3 = evm.chain()
         w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": account.address, "value": Wei(10**21)})
-        for batch_id in batches:
+        for tenant_id, batch_id in batches:
             started = time.perf_counter()
-            batch_settle_evm(batch_id=batch_id)
+            batch_settle_evm(tenant_id=tenant_id, batch_id=batch_id)
             settlement.append(time.perf_counter() - started)
     print(_summary(f"batch assembly ({settings.X402_BATCH_MAX_SIZE}/batch)", assembly))
     print(_summary("EVM settlement (eth-tester, 1 confirmation)", settlement))

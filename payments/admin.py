@@ -1,8 +1,9 @@
 """Operator views of intents, batches, settlement attempts and settlement dead letters.
 
 Dead letters (ADR 0012) have a "Re-drive" action: it calls
-:func:`payments.services.dead_letters.settlement_dead_letter_redrive`, which audits and
-re-enqueues the settlement.
+:func:`payments.services.dead_letters.settlement_dead_letter_redrive` with each entry's tenant,
+which audits and re-enqueues the settlement. The admin's lists and change pages read across
+tenants by design: a coordinator-only path (docs/scaling.md, "Paths that fan out").
 """
 
 from __future__ import annotations
@@ -79,9 +80,11 @@ class SettlementDeadLetterAdmin(OperatorActionsAdmin):
     @admin.action(description="Re-drive selected settlements")
     def redrive(self, request: HttpRequest, queryset: QuerySet[SettlementDeadLetter]) -> None:
         done = 0
-        for entry_id in queryset.filter(status=SettlementDeadLetterStatus.OPEN).values_list("id", flat=True):
+        for tenant_id, entry_id in queryset.filter(status=SettlementDeadLetterStatus.OPEN).values_list(
+            "tenant_id", "id"
+        ):
             try:
-                settlement_dead_letter_redrive(dead_letter_id=entry_id, actor=admin_actor(request))
+                settlement_dead_letter_redrive(tenant_id=tenant_id, dead_letter_id=entry_id, actor=admin_actor(request))
             except SequencerError as exc:
                 self.message_user(request, f"Entry {entry_id}: {exc.detail}", messages.WARNING)
                 continue

@@ -8,7 +8,6 @@ With the ``evm`` backend every committed batch (periodic or manual) enqueues
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -16,10 +15,13 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from payments import evm
+from payments.errors import BatchNotFoundError
 from payments.services.batches import batches_assemble_due
 from payments.services.intents import nonces_prune
 from payments.services.settlement import batch_settle_evm, batch_settlement_fail
+from payments.tenant_selectors import payment_batch_tenant_id
 from sequencer_project.db.singleton import singleton_job
+from sequencer_project.tenant_keys import task_tenant_and_id
 
 
 @shared_task(name="payments.batches_assemble", acks_late=True, soft_time_limit=50, time_limit=60)
@@ -37,17 +39,24 @@ def batches_assemble() -> list[str]:
     time_limit=330,
     max_retries=None,
 )
-def batch_settle(self: Task[Any, Any], batch_id: str) -> str:
-    """Settle one batch on chain; retries with exponential backoff, then dead-letters it
-    (batch ``failed`` + an open ``x402_settlement_dead_letters`` row). Idempotent: a settled
-    batch returns at once, a submitted one first looks for its sent transactions' receipts."""
+def batch_settle(self: Task[Any, Any], tenant_id: str, batch_id: str | None = None) -> str:
+    """Settle batch ``(tenant_id, batch_id)`` on chain; retries with exponential backoff, then
+    dead-letters it (batch ``failed`` + an open ``x402_settlement_dead_letters`` row). Idempotent:
+    a settled batch returns at once, a submitted one first looks for its sent transactions' receipts.
+
+    A message of the previous release carries the batch id alone (it arrives as ``tenant_id``):
+    its tenant is looked up once by id (:mod:`sequencer_project.tenant_keys`).
+    """
+    tenant, batch = task_tenant_and_id(tenant_id, batch_id, tenant_of=payment_batch_tenant_id)
+    if tenant is None:
+        raise BatchNotFoundError(f"No batch {batch}.")
     try:
-        return str(batch_settle_evm(batch_id=uuid.UUID(batch_id)).status)
+        return str(batch_settle_evm(tenant_id=tenant, batch_id=batch).status)
     except (evm.ChainUnavailableError, evm.SettlementRevertedError) as exc:
         retries = self.request.retries or 0
         if retries >= settings.X402_SETTLEMENT_MAX_RETRIES:
             batch_settlement_fail(
-                batch_id=uuid.UUID(batch_id), reason=f"after {retries + 1} tries: {exc}", attempts=retries + 1
+                tenant_id=tenant, batch_id=batch, reason=f"after {retries + 1} tries: {exc}", attempts=retries + 1
             )
             return "failed"
         countdown = min(settings.X402_SETTLEMENT_RETRY_BASE_SECONDS * 2**retries, 600)

@@ -8,13 +8,10 @@ from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from commitments import errors
 from commitments.anchor_chain import anchor_check, anchoring_configured, require_anchoring
 from commitments.api import openapi as shapes
 from commitments.api.views import CommitmentKindApi
-from commitments.selectors import commitment_last, stream_head
-from commitments.services.anchoring import AnchorResult, commitment_anchor
-from commitments.services.commitments import commitment_create
+from commitments.services.anchoring import AnchorResult, commitment_anchor, commitment_commit_and_anchor
 from sequencer_project.api.errors import InvalidRequestError
 from sequencer_project.api.fields import request_fields
 from sequencer_project.api.principal import Permission
@@ -53,7 +50,7 @@ class _AnchorOneApi(_AnchorApi):
         batch_id = request_fields(request).uuid("batch_id")
         commitment = self.visible_commitment(str(batch_id), Permission.ADMIN)
         self.stream_for(commitment.tenant_id, commitment.store_id, Permission.ADMIN)
-        return Response(_anchor_output(commitment_anchor(batch_id=commitment.batch_id)))
+        return Response(_anchor_output(commitment_anchor(tenant_id=commitment.tenant_id, batch_id=commitment.batch_id)))
 
 
 class _AnchorVerifyApi(_AnchorApi):
@@ -92,23 +89,16 @@ class VesCommitAndAnchorApi(_AnchorApi):
         has_start, has_end = fields.has("sequence_start"), fields.has("sequence_end")
         if has_start != has_end:
             raise InvalidRequestError("Give both sequence_start and sequence_end, or neither.")
-        if has_start:
-            start, end = fields.integer("sequence_start"), fields.integer("sequence_end")
-        else:
-            max_events = fields.integer("max_events") if fields.has("max_events") else DEFAULT_ANCHOR_MAX_EVENTS
+        sequence_range = (fields.integer("sequence_start"), fields.integer("sequence_end")) if has_start else None
+        max_events = DEFAULT_ANCHOR_MAX_EVENTS
+        if sequence_range is None and fields.has("max_events"):
+            max_events = fields.integer("max_events")
             if max_events < 1:
                 raise InvalidRequestError("max_events must be at least 1.")
-            last = commitment_last(tenant_id=tenant_id, store_id=store_id, kind=self.kind)
-            start = 1 if last is None else last.sequence_end + 1
-            end = min(stream_head(tenant_id=tenant_id, store_id=store_id, kind=self.kind), start + max_events - 1)
-            if end < start:
-                if last is None:
-                    raise errors.CommitmentBeyondHeadError("The stream has no events to commit.")
-                return Response(_anchor_output(commitment_anchor(batch_id=last.batch_id)))
-        created = commitment_create(
-            tenant_id=tenant_id, store_id=store_id, kind=self.kind, sequence_start=start, sequence_end=end
+        result = commitment_commit_and_anchor(
+            tenant_id=tenant_id, store_id=store_id, kind=self.kind, sequence_range=sequence_range, max_events=max_events
         )
-        return Response(_anchor_output(commitment_anchor(batch_id=created.commitment.batch_id)))
+        return Response(_anchor_output(result))
 
 
 @shapes.anchor_status

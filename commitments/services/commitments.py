@@ -174,7 +174,7 @@ def _seal(
             batch_id=row.batch_id,
         )
     if anchoring_configured():
-        task_enqueue_on_commit("commitments.commitment_anchor", str(row.batch_id))
+        task_enqueue_on_commit("commitments.commitment_anchor", str(tenant_id), str(row.batch_id))
     logger.info(
         "commitment sealed",
         extra={"batch_id": str(row.batch_id), "stream_kind": int(kind), "leaf_count": count, "on_request": on_request},

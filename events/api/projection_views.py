@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -85,15 +87,15 @@ class ProjectionLagApi(TenantApiMixin):
 
 
 class _DeadLetterActionApi(TenantApiMixin):
-    def entry_for_admin(self, raw_id: str) -> int:
-        """The entry id, when this admin credential may see it (404 for another tenant's)."""
+    def entry_for_admin(self, raw_id: str) -> tuple[uuid.UUID, int]:
+        """The entry's tenant and id, when this admin credential may see it (404 for another tenant's)."""
         principal = self.principal
         principal.require(Permission.ADMIN)
         dead_letter_id = path_int(raw_id, "dead_letter_id", maximum=_MAX_DEAD_LETTER_ID)
         entry = dead_letter_get_for_tenant(tenant_id=principal.tenant_id, dead_letter_id=dead_letter_id)
         if not self.visible(entry.tenant_id, entry.store_id):
             raise DeadLetterNotFoundError(f"No dead-letter entry {dead_letter_id}.")
-        return dead_letter_id
+        return entry.tenant_id, dead_letter_id
 
 
 class DeadLetterRetryApi(_DeadLetterActionApi):
@@ -108,8 +110,8 @@ class DeadLetterRetryApi(_DeadLetterActionApi):
         responses={200: shapes.DEAD_LETTER_RETRY},
     )
     def post(self, request: Request, dead_letter_id: str) -> Response:
-        entry_id = self.entry_for_admin(dead_letter_id)
-        outcome = dead_letter_retry(dead_letter_id=entry_id, actor=api_actor(self.principal))
+        tenant_id, entry_id = self.entry_for_admin(dead_letter_id)
+        outcome = dead_letter_retry(tenant_id=tenant_id, dead_letter_id=entry_id, actor=api_actor(self.principal))
         return Response({"succeeded": outcome.succeeded, "entry": dead_letter_output(outcome.entry)})
 
 
@@ -125,6 +127,6 @@ class DeadLetterDiscardApi(_DeadLetterActionApi):
         responses={200: shapes.DEAD_LETTER_DISCARD},
     )
     def post(self, request: Request, dead_letter_id: str) -> Response:
-        entry_id = self.entry_for_admin(dead_letter_id)
-        entry = dead_letter_discard(dead_letter_id=entry_id, actor=api_actor(self.principal))
+        tenant_id, entry_id = self.entry_for_admin(dead_letter_id)
+        entry = dead_letter_discard(tenant_id=tenant_id, dead_letter_id=entry_id, actor=api_actor(self.principal))
         return Response({"entry": dead_letter_output(entry)})

@@ -5,7 +5,9 @@ its ``attempts`` counts every failed application. When ``attempts`` reaches
 ``PROJECTION_DLQ_MAX_ATTEMPTS`` it is *parked*: no more scheduled retries, an operator may
 still retry or discard it. The projection never waits for an entry: it went on past it.
 Operator actions (:func:`dead_letter_retry`, :func:`dead_letter_discard`) write the audit log
-in the same transaction.
+in the same transaction. Every statement on an entry names its tenant (the table is keyed
+``(tenant_id, id)``: one shard when distributed, docs/scaling.md), so another tenant's entry
+with the same id is never read, locked or written.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from events.services.projections import (
 )
 from events.sql import SELECT_PROJECTION_EVENT
 from sequencer_project.db.locks import LockNamespace, advisory_xact_lock
+from sequencer_project.tenant_keys import tenant_row_update
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +69,7 @@ def _retry_locked(entry: ProjectionDeadLetter, *, scheduled: bool) -> bool:
         entry.status = DeadLetterStatus.RESOLVED
         entry.resolved_at = now
         entry.next_retry_at = None
-        entry.save(update_fields=["status", "resolved_at", "next_retry_at"])
+        tenant_row_update(entry, "status", "resolved_at", "next_retry_at")
         return True
     entry.attempts += 1
     entry.error_class, entry.error_message = dead_letter_error(error)
@@ -78,37 +81,41 @@ def _retry_locked(entry: ProjectionDeadLetter, *, scheduled: bool) -> bool:
         entry.next_retry_at = None
     else:
         entry.next_retry_at = now + dead_letter_backoff(entry.attempts)
-    entry.save(update_fields=["attempts", "error_class", "error_message", "last_failed_at", "status", "next_retry_at"])
+    tenant_row_update(entry, "attempts", "error_class", "error_message", "last_failed_at", "status", "next_retry_at")
     return False
 
 
-def _lock_entry(dead_letter_id: int) -> ProjectionDeadLetter:
+def _lock_entry(tenant_id: uuid.UUID, dead_letter_id: int) -> ProjectionDeadLetter:
     """Stream advisory lock first, then the row (house lock order). Caller holds the transaction."""
-    found = ProjectionDeadLetter.objects.filter(id=dead_letter_id).first()
+    entries = ProjectionDeadLetter.objects.filter(tenant_id=tenant_id, id=dead_letter_id)
+    found = entries.first()
     if found is None:
         raise DeadLetterNotFoundError(f"No dead-letter entry {dead_letter_id}.")
     advisory_xact_lock(
         LockNamespace.PROJECTION_STREAM, projection_lock_key(found.projection, found.tenant_id, found.store_id)
     )
-    return ProjectionDeadLetter.objects.select_for_update(no_key=True).get(id=dead_letter_id)
+    return entries.select_for_update(no_key=True).get()
 
 
 def dead_letter_get_for_tenant(*, tenant_id: uuid.UUID | None, dead_letter_id: int) -> ProjectionDeadLetter:
-    """The entry, when it belongs to ``tenant_id`` (``None``: any tenant); 404 otherwise."""
-    entry = ProjectionDeadLetter.objects.filter(id=dead_letter_id).first()
-    if entry is None or (tenant_id is not None and entry.tenant_id != tenant_id):
+    """The entry, when it belongs to ``tenant_id``; 404 otherwise. ``None`` (the bootstrap admin)
+    reads by id alone, across tenants."""
+    entries = ProjectionDeadLetter.objects.filter(id=dead_letter_id)
+    entry = (entries if tenant_id is None else entries.filter(tenant_id=tenant_id)).first()
+    if entry is None:
         raise DeadLetterNotFoundError(f"No dead-letter entry {dead_letter_id}.")
     return entry
 
 
 @transaction.atomic(durable=True)
-def dead_letter_retry(*, dead_letter_id: int, actor: str) -> RetryOutcome:
-    """Retry an open entry now (operator action), whatever its schedule. Audited.
+def dead_letter_retry(*, tenant_id: uuid.UUID, dead_letter_id: int, actor: str) -> RetryOutcome:
+    """Retry an open entry of ``tenant_id`` now (operator action), whatever its schedule. Audited.
 
-    Transaction boundary; locks the stream then the row. 409 ``dead_letter_closed`` when the
-    entry is already resolved or discarded.
+    Transaction boundary; locks the stream then the row. 404 ``dead_letter_not_found`` for
+    another tenant's id; 409 ``dead_letter_closed`` when the entry is already resolved or
+    discarded.
     """
-    entry = _lock_entry(dead_letter_id)
+    entry = _lock_entry(tenant_id, dead_letter_id)
     if entry.status not in OPEN:
         raise DeadLetterClosedError(f"Dead-letter entry {dead_letter_id} is {entry.status}.")
     succeeded = _retry_locked(entry, scheduled=False)
@@ -124,15 +131,16 @@ def dead_letter_retry(*, dead_letter_id: int, actor: str) -> RetryOutcome:
 
 
 @transaction.atomic(durable=True)
-def dead_letter_discard(*, dead_letter_id: int, actor: str) -> ProjectionDeadLetter:
-    """Give up on an open entry: it is never retried again. Audited. Transaction boundary."""
-    entry = _lock_entry(dead_letter_id)
+def dead_letter_discard(*, tenant_id: uuid.UUID, dead_letter_id: int, actor: str) -> ProjectionDeadLetter:
+    """Give up on an open entry of ``tenant_id``: it is never retried again. Audited. Transaction
+    boundary; 404 / 409 as :func:`dead_letter_retry`."""
+    entry = _lock_entry(tenant_id, dead_letter_id)
     if entry.status not in OPEN:
         raise DeadLetterClosedError(f"Dead-letter entry {dead_letter_id} is {entry.status}.")
     entry.status = DeadLetterStatus.DISCARDED
     entry.resolved_at = timezone.now()
     entry.next_retry_at = None
-    entry.save(update_fields=["status", "resolved_at", "next_retry_at"])
+    tenant_row_update(entry, "status", "resolved_at", "next_retry_at")
     audit_record(
         actor=actor,
         action="dead_letter.discard",
@@ -147,17 +155,18 @@ def dead_letter_discard(*, dead_letter_id: int, actor: str) -> ProjectionDeadLet
 def dead_letter_retry_due(*, limit: int) -> int:
     """Retry the pending entries whose ``next_retry_at`` has passed; how many were retried.
 
-    Each entry is its own transaction; entries locked by another worker are skipped.
+    The scan reads every tenant (a beat tick); each entry is then its own transaction under its
+    tenant. An entry another worker holds is waited for, then skipped once found handled.
     """
     due = list(
         ProjectionDeadLetter.objects.filter(status=DeadLetterStatus.PENDING, next_retry_at__lte=timezone.now())
         .order_by("next_retry_at")
-        .values_list("id", flat=True)[:limit]
+        .values_list("tenant_id", "id")[:limit]
     )
     done = 0
-    for dead_letter_id in due:
+    for tenant_id, dead_letter_id in due:
         with transaction.atomic(durable=True):
-            entry = _lock_entry(dead_letter_id)
+            entry = _lock_entry(tenant_id, dead_letter_id)
             if entry.status != DeadLetterStatus.PENDING or entry.next_retry_at is None:
                 continue  # resolved or discarded meanwhile
             if entry.next_retry_at > timezone.now():

@@ -28,7 +28,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.utils import timezone
 
 from events.errors import UnknownProjectionError
-from events.models import DeadLetterStatus
+from events.models import DeadLetterStatus, ProjectionDeadLetter
 from events.payload_crypto import PayloadDecryptionError, StoredPayload, payload_open
 from events.projections.merge import load_json
 from events.projections.registry import Projection, ProjectionEvent, projection_get, projections
@@ -199,21 +199,15 @@ def _record_dead_letter(projection: Projection, event: ProjectionEvent, exc: Bas
     )
 
 
-@transaction.atomic(durable=True)
-def projection_advance(*, projection: str, tenant_id: uuid.UUID, store_id: uuid.UUID, batch_size: int) -> BatchResult:
-    """Apply the next ``batch_size`` events of one stream to ``projection``, exactly once.
+def _advance_locked(
+    handler: Projection, tenant_id: uuid.UUID, store_id: uuid.UUID, batch_size: int
+) -> tuple[int, int, int]:
+    """Apply the next ``batch_size`` events of one stream; ``(applied, dead_lettered, checkpoint)``.
 
-    Transaction boundary. Locks: ``try`` advisory lock PROJECTION_STREAM(projection, stream)
-    (skips, ``locked=False``, when another worker holds it), then the checkpoint row.
-    Idempotent: re-running after a crash starts from the committed checkpoint.
+    Caller holds the transaction and the stream's PROJECTION_STREAM advisory lock; this locks
+    the checkpoint row and moves it past the batch.
     """
-    handler = _require(projection)
-    if not try_advisory_xact_lock(
-        LockNamespace.PROJECTION_STREAM, projection_lock_key(projection, tenant_id, store_id)
-    ):
-        logger.debug("projection %s on %s/%s is running elsewhere", projection, tenant_id, store_id)
-        return BatchResult(projection, tenant_id, store_id, False, 0, 0, -1)
-    key: dict[str, Any] = {"projection": projection, "tenant_id": tenant_id, "store_id": store_id}
+    key: dict[str, Any] = {"projection": handler.name, "tenant_id": tenant_id, "store_id": store_id}
     with connection.cursor() as cursor:
         cursor.execute(ENSURE_PROJECTION_CHECKPOINT, {**key, "stream_kind": int(handler.stream_kind)})
         cursor.execute(SELECT_PROJECTION_CHECKPOINT, key)
@@ -235,19 +229,57 @@ def projection_advance(*, projection: str, tenant_id: uuid.UUID, store_id: uuid.
     failures = _apply_batch(handler, events)
     for event, error in failures:
         _record_dead_letter(handler, event, error)
-    applied, failed = len(events) - len(failures), len(failures)
     if events:
         checkpoint = events[-1].sequence_number
         with connection.cursor() as cursor:
             cursor.execute(UPDATE_PROJECTION_CHECKPOINT, {**key, "last_sequence": checkpoint})
-    return BatchResult(projection, tenant_id, store_id, True, applied, failed, checkpoint)
+    return len(events) - len(failures), len(failures), checkpoint
 
 
 @transaction.atomic(durable=True)
-def projection_rebuild(*, projection: str, tenant_id: uuid.UUID, store_id: uuid.UUID) -> None:
-    """Forget what ``projection`` built for one stream and rewind it to 0 (replayed by the runner).
+def projection_advance(*, projection: str, tenant_id: uuid.UUID, store_id: uuid.UUID, batch_size: int) -> BatchResult:
+    """Apply the next ``batch_size`` events of one stream to ``projection``, exactly once.
 
-    Transaction boundary; waits for the stream's advisory lock (a running batch finishes first).
+    Transaction boundary. Locks: ``try`` advisory lock PROJECTION_STREAM(projection, stream)
+    (skips, ``locked=False``, when another worker holds it), then the checkpoint row.
+    Idempotent: re-running after a crash starts from the committed checkpoint.
+    """
+    handler = _require(projection)
+    if not try_advisory_xact_lock(
+        LockNamespace.PROJECTION_STREAM, projection_lock_key(projection, tenant_id, store_id)
+    ):
+        logger.debug("projection %s on %s/%s is running elsewhere", projection, tenant_id, store_id)
+        return BatchResult(projection, tenant_id, store_id, False, 0, 0, -1)
+    applied, failed, checkpoint = _advance_locked(handler, tenant_id, store_id, batch_size)
+    return BatchResult(projection, tenant_id, store_id, True, applied, failed, checkpoint)
+
+
+@dataclass(frozen=True, slots=True)
+class RebuildResult:
+    """What a rebuild replayed: every event of the stream up to ``checkpoint``."""
+
+    projection: str
+    tenant_id: uuid.UUID
+    store_id: uuid.UUID
+    applied: int
+    dead_lettered: int
+    checkpoint: int
+
+
+@transaction.atomic(durable=True)
+def projection_rebuild(*, projection: str, tenant_id: uuid.UUID, store_id: uuid.UUID, batch_size: int) -> RebuildResult:
+    """Rebuild ``projection`` for one stream from the event log, in ONE transaction.
+
+    Forgets what the projection built for the stream, closes the stream's open dead letters
+    (the replay applies their events again; one that fails again is re-opened, attempt 1), then
+    applies every event up to the head, ``batch_size`` at a time, and leaves the checkpoint
+    there. Transaction boundary. Locks: waits for the advisory lock PROJECTION_STREAM(projection,
+    stream) (a running batch or dead-letter retry finishes first) and holds it to the commit, so
+    the runner, whose lock is a ``try``, skips the stream meanwhile and nothing interleaves;
+    then the checkpoint row. Readers see the old state until the commit, then the rebuilt one.
+    Budget: one batch of events in memory; the transaction lasts as long as the replay.
+    Idempotent: running it again rebuilds the same state. Operators run it as
+    ``manage.py projections_rebuild`` (``docs/projections.md``).
     """
     handler = _require(projection)
     advisory_xact_lock(LockNamespace.PROJECTION_STREAM, projection_lock_key(projection, tenant_id, store_id))
@@ -256,6 +288,18 @@ def projection_rebuild(*, projection: str, tenant_id: uuid.UUID, store_id: uuid.
         cursor.execute(
             RESET_PROJECTION_CHECKPOINT, {"projection": projection, "tenant_id": tenant_id, "store_id": store_id}
         )
+    ProjectionDeadLetter.objects.filter(
+        tenant_id=tenant_id,
+        projection=projection,
+        store_id=store_id,
+        status__in=(DeadLetterStatus.PENDING, DeadLetterStatus.PARKED),
+    ).update(status=DeadLetterStatus.RESOLVED, resolved_at=timezone.now(), next_retry_at=None)
+    applied = failed = 0
+    while True:
+        batch_applied, batch_failed, checkpoint = _advance_locked(handler, tenant_id, store_id, batch_size)
+        applied, failed = applied + batch_applied, failed + batch_failed
+        if batch_applied + batch_failed < batch_size:
+            return RebuildResult(projection, tenant_id, store_id, applied, failed, checkpoint)
 
 
 def projection_streams_due(*, projection: Projection, limit: int) -> list[tuple[uuid.UUID, uuid.UUID]]:

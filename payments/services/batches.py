@@ -88,7 +88,7 @@ def _commit(key: BatchKey, intents: list[PaymentIntent]) -> PaymentBatch:
         committed_at=now,
     )
     moved = PaymentIntent.objects.filter(
-        intent_id__in=[i.intent_id for i in intents], status=IntentStatus.SEQUENCED
+        tenant_id=key.tenant_id, intent_id__in=[i.intent_id for i in intents], status=IntentStatus.SEQUENCED
     ).update(status=IntentStatus.BATCHED, batch=batch, updated_at=now)
     if moved != len(intents):
         raise AssertionError("an intent left 'sequenced' while its row lock was held")  # defensive
@@ -120,7 +120,7 @@ def batch_assemble(*, key: BatchKey, max_size: int, max_wait: timedelta) -> Paym
         if len(intents) < max_size and oldest is not None and datetime.now(UTC) - oldest < max_wait:
             return None
         batch = _commit(key, intents)
-        batch_settle_enqueue_if_evm(batch_id=batch.batch_id)
+        batch_settle_enqueue_if_evm(tenant_id=batch.tenant_id, batch_id=batch.batch_id)
     metrics.X402_BATCH_ASSEMBLY_SECONDS.observe(time.perf_counter() - started)
     logger.info("x402 batch %s committed: %d intents of %s", batch.batch_id, batch.payment_count, key)
     return batch
@@ -165,7 +165,7 @@ def batch_create_manual(*, key: BatchKey, intent_ids: Sequence[uuid.UUID] | None
                     f"Intents not sequenced on network {key.network}: {', '.join(wrong)}."
                 )
         batch = _commit(key, intents)
-        batch_settle_enqueue_if_evm(batch_id=batch.batch_id)
+        batch_settle_enqueue_if_evm(tenant_id=batch.tenant_id, batch_id=batch.batch_id)
     metrics.X402_BATCH_ASSEMBLY_SECONDS.observe(time.perf_counter() - started)
     return batch
 

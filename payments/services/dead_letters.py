@@ -10,6 +10,8 @@ It shares the projection dead letters' error codes (``dead_letter_not_found``,
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,31 +19,35 @@ from audit.services import audit_record
 from events.errors import DeadLetterClosedError, DeadLetterNotFoundError
 from payments.models import BatchStatus, PaymentBatch, SettlementDeadLetter, SettlementDeadLetterStatus
 from payments.services.settlement import batch_settle_enqueue
+from sequencer_project.tenant_keys import tenant_row_update
 
 
 @transaction.atomic(durable=True)
-def settlement_dead_letter_redrive(*, dead_letter_id: int, actor: str) -> SettlementDeadLetter:
+def settlement_dead_letter_redrive(*, tenant_id: uuid.UUID, dead_letter_id: int, actor: str) -> SettlementDeadLetter:
     """Re-enqueue the settlement of an open entry's batch. Audited. Transaction boundary.
 
-    Locks the batch row, then the entry (the order :func:`batch_settlement_fail` takes the
-    batch in). Idempotent: an entry re-driven already raises 409 ``dead_letter_closed`` and
-    enqueues nothing; the task itself returns at once for a settled batch.
+    Every statement names ``tenant_id`` (the entry's: one shard when distributed, docs/scaling.md);
+    another tenant's entry is 404 ``dead_letter_not_found``. Locks the batch row, then the entry
+    (the order :func:`batch_settlement_fail` takes the batch in). Idempotent: an entry re-driven
+    already raises 409 ``dead_letter_closed`` and enqueues nothing; the task itself returns at
+    once for a settled batch.
     """
-    found = SettlementDeadLetter.objects.filter(id=dead_letter_id).values_list("batch_id", flat=True).first()
+    entries = SettlementDeadLetter.objects.filter(tenant_id=tenant_id, id=dead_letter_id)
+    found = entries.values_list("batch_id", flat=True).first()
     if found is None:
         raise DeadLetterNotFoundError(f"No settlement dead letter {dead_letter_id}.")
-    batch = PaymentBatch.objects.select_for_update(no_key=True).get(batch_id=found)
-    entry = SettlementDeadLetter.objects.select_for_update(no_key=True).get(id=dead_letter_id)
+    batch = PaymentBatch.objects.select_for_update(no_key=True).get(tenant_id=tenant_id, batch_id=found)
+    entry = entries.select_for_update(no_key=True).get()
     if entry.status != SettlementDeadLetterStatus.OPEN:
         raise DeadLetterClosedError(f"Settlement dead letter {dead_letter_id} is {entry.status}.")
     if batch.status == BatchStatus.FAILED:
         batch.status = BatchStatus.SUBMITTED if batch.tx_hash else BatchStatus.COMMITTED
         batch.failure_reason = ""
-        batch.save(update_fields=["status", "failure_reason"])
+        tenant_row_update(batch, "status", "failure_reason")
     entry.status = SettlementDeadLetterStatus.REDRIVEN
     entry.redriven_at = timezone.now()
     entry.redriven_by = actor[:200]
-    entry.save(update_fields=["status", "redriven_at", "redriven_by"])
+    tenant_row_update(entry, "status", "redriven_at", "redriven_by")
     audit_record(
         actor=actor,
         action="x402_dead_letter.redrive",
@@ -50,5 +56,5 @@ def settlement_dead_letter_redrive(*, dead_letter_id: int, actor: str) -> Settle
         tenant_id=entry.tenant_id,
         detail={"batch_id": str(batch.batch_id), "batch_status": str(batch.status)},
     )
-    batch_settle_enqueue(batch_id=batch.batch_id)
+    batch_settle_enqueue(tenant_id=tenant_id, batch_id=batch.batch_id)
     return entry

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 
 from payments import errors, evm
 from payments.models import (
@@ -34,6 +35,7 @@ from payments.models import (
 )
 from sequencer_project import metrics
 from sequencer_project.celery import task_enqueue_on_commit
+from sequencer_project.tenant_keys import tenant_row_update
 
 if TYPE_CHECKING:
     from web3 import Web3
@@ -49,8 +51,8 @@ def _settle(batch: PaymentBatch, *, tx_hash: str, block_number: int, gas_used: i
     now = datetime.now(UTC)
     batch.status = BatchStatus.SETTLED
     batch.tx_hash, batch.block_number, batch.gas_used, batch.settled_at = tx_hash, block_number, gas_used, now
-    batch.save(update_fields=["status", "tx_hash", "block_number", "gas_used", "settled_at"])
-    PaymentIntent.objects.filter(batch_id=batch.batch_id).update(
+    tenant_row_update(batch, "status", "tx_hash", "block_number", "gas_used", "settled_at")
+    PaymentIntent.objects.filter(tenant_id=batch.tenant_id, batch_id=batch.batch_id).update(
         status=IntentStatus.SETTLED, tx_hash=tx_hash, block_number=block_number, settled_at=now, updated_at=now
     )
 
@@ -93,7 +95,7 @@ def batch_settle_record(
         batch.submitted_at = datetime.now(UTC)
         if block_number is None:
             batch.status, batch.tx_hash = BatchStatus.SUBMITTED, tx_hash
-            batch.save(update_fields=["status", "tx_hash", "submitted_at"])
+            tenant_row_update(batch, "status", "tx_hash", "submitted_at")
             message = "Batch submission recorded"
         else:
             _settle(batch, tx_hash=tx_hash, block_number=block_number, gas_used=gas_used)
@@ -134,14 +136,18 @@ def _attempt(batch: PaymentBatch, outcome: str, *, tx: evm.SentTransaction | Non
     metrics.X402_SETTLEMENTS.labels(backend=BACKEND_EVM, outcome=outcome).inc()
 
 
-def batch_settle_evm(*, batch_id: uuid.UUID) -> PaymentBatch:
-    """Send ``batch_id`` on chain and settle it once mined with its confirmations.
+def batch_settle_evm(*, tenant_id: uuid.UUID, batch_id: uuid.UUID) -> PaymentBatch:
+    """Send ``batch_id`` of ``tenant_id`` on chain and settle it once mined with its confirmations.
 
+    Every statement names the tenant (one shard when distributed, docs/scaling.md).
     Idempotent: a settled batch is returned as is; a submitted one first waits for its recorded
     transaction. Raises :class:`payments.evm.ChainUnavailableError` (retry later) after recording
-    an ``error`` attempt; the batch stays committed/submitted.
+    an ``error`` attempt; the batch stays committed/submitted; :class:`payments.errors.BatchNotFoundError`
+    when the tenant has no such batch.
     """
-    batch = PaymentBatch.objects.get(batch_id=batch_id)
+    batch = PaymentBatch.objects.filter(tenant_id=tenant_id, batch_id=batch_id).first()
+    if batch is None:
+        raise errors.BatchNotFoundError(f"No batch {batch_id}.")
     if batch.status == BatchStatus.SETTLED:
         return batch
     if batch.status not in (BatchStatus.COMMITTED, BatchStatus.SUBMITTED):
@@ -157,10 +163,10 @@ def batch_settle_evm(*, batch_id: uuid.UUID) -> PaymentBatch:
     if on_chain.merkle_root != bytes(batch.merkle_root or b"") or on_chain.batch_id != batch_id.bytes:
         raise AssertionError(f"transaction {mined.tx_hash} does not carry batch {batch_id}")  # defensive
     with transaction.atomic():
-        locked = PaymentBatch.objects.select_for_update().get(batch_id=batch_id)
+        locked = PaymentBatch.objects.select_for_update().get(tenant_id=batch.tenant_id, batch_id=batch_id)
         if locked.status != BatchStatus.SETTLED:
             _settle(locked, tx_hash=mined.tx_hash, block_number=mined.block_number, gas_used=mined.gas_used)
-        SettlementAttempt.objects.filter(batch_id=batch_id, tx_hash=mined.tx_hash).update(
+        SettlementAttempt.objects.filter(tenant_id=batch.tenant_id, batch_id=batch_id, tx_hash=mined.tx_hash).update(
             outcome=AttemptOutcome.CONFIRMED
         )
     metrics.X402_SETTLEMENT_SECONDS.observe(time.perf_counter() - started)
@@ -182,26 +188,27 @@ def _settlement_of(batch: PaymentBatch) -> evm.Settlement:
 
 def _mark_submitted(batch: PaymentBatch, tx: evm.SentTransaction, outcome: str) -> None:
     with transaction.atomic():
-        PaymentBatch.objects.filter(batch_id=batch.batch_id).update(
+        PaymentBatch.objects.filter(tenant_id=batch.tenant_id, batch_id=batch.batch_id).update(
             status=BatchStatus.SUBMITTED, tx_hash=tx.tx_hash, submitted_at=datetime.now(UTC)
         )
         _attempt(batch, outcome, tx=tx)
     batch.status, batch.tx_hash = BatchStatus.SUBMITTED, tx.tx_hash
 
 
-def _sent_hashes(batch_id: uuid.UUID) -> list[str]:
-    """Every transaction sent for the batch, newest first (original and replacements)."""
-    rows = SettlementAttempt.objects.filter(batch_id=batch_id, tx_hash__isnull=False).order_by("-attempt")
-    return [str(h) for h in rows.values_list("tx_hash", flat=True)]
+def _sent(batch: PaymentBatch) -> QuerySet[SettlementAttempt]:
+    """The batch's attempts that sent a transaction, newest first (original and replacements)."""
+    return SettlementAttempt.objects.filter(
+        tenant_id=batch.tenant_id, batch_id=batch.batch_id, tx_hash__isnull=False
+    ).order_by("-attempt")
 
 
-def _mined_any(w3: Web3, batch_id: uuid.UUID, *, timeout: float) -> evm.MinedTransaction | None:
+def _mined_any(w3: Web3, batch: PaymentBatch, *, timeout: float) -> evm.MinedTransaction | None:
     """The receipt of whichever of the batch's transactions was mined, if one was.
 
     Replacements share one nonce, so at most one of them can be mined; it need not be the
     newest (the original may have been mined while its replacement was being sent).
     """
-    for tx_hash in _sent_hashes(batch_id):
+    for tx_hash in (str(h) for h in _sent(batch).values_list("tx_hash", flat=True)):
         if (found := evm.mined(w3, tx_hash, timeout=timeout)) is not None:
             return found
     return None
@@ -210,9 +217,9 @@ def _mined_any(w3: Web3, batch_id: uuid.UUID, *, timeout: float) -> evm.MinedTra
 def _send_until_mined(batch: PaymentBatch) -> evm.MinedTransaction:
     w3 = evm.chain()
     timeout = float(settings.X402_SETTLEMENT_RECEIPT_TIMEOUT_SECONDS)
-    last = SettlementAttempt.objects.filter(batch_id=batch.batch_id, tx_hash__isnull=False).order_by("-attempt").first()
+    last = _sent(batch).first()
     if batch.status == BatchStatus.SUBMITTED and batch.tx_hash and last is not None:
-        mined = _mined_any(w3, batch.batch_id, timeout=timeout) or evm.wait_mined(w3, batch.tx_hash, timeout=timeout)
+        mined = _mined_any(w3, batch, timeout=timeout) or evm.wait_mined(w3, batch.tx_hash, timeout=timeout)
         if mined is not None:
             return mined
         sent = evm.SentTransaction(batch.tx_hash, int(last.tx_nonce or 0), int(last.max_fee_per_gas or 0), 0)
@@ -224,7 +231,7 @@ def _send_until_mined(batch: PaymentBatch) -> evm.MinedTransaction:
             return mined
     data = evm.encode_settlement(_settlement_of(batch))
     for _ in range(int(settings.X402_SETTLEMENT_MAX_REPLACEMENTS)):
-        if (mined := _mined_any(w3, batch.batch_id, timeout=timeout)) is not None:
+        if (mined := _mined_any(w3, batch, timeout=timeout)) is not None:
             return mined  # an earlier transaction was mined while we waited on the newest
         # Stuck: same nonce, fees up by at least 12.5 % (the usual mempool replacement rule).
         bumped = sent.max_fee_per_gas * 5 // 4 + 1
@@ -233,31 +240,37 @@ def _send_until_mined(batch: PaymentBatch) -> evm.MinedTransaction:
         except evm.NonceUsedError as exc:
             # Not a failure when the nonce went to one of our own transactions for this batch.
             _attempt(batch, AttemptOutcome.ERROR, error=f"replacement refused: {exc}")
-            if (mined := _mined_any(w3, batch.batch_id, timeout=timeout)) is not None:
+            if (mined := _mined_any(w3, batch, timeout=timeout)) is not None:
                 return mined
             raise
         _mark_submitted(batch, sent, AttemptOutcome.REPLACED)
         mined = evm.wait_mined(w3, sent.tx_hash, timeout=timeout)
         if mined is not None:
             return mined
-    if (mined := _mined_any(w3, batch.batch_id, timeout=timeout)) is not None:
+    if (mined := _mined_any(w3, batch, timeout=timeout)) is not None:
         return mined
     raise evm.ChainUnavailableError(f"batch {batch.batch_id}: not mined after replacements")
 
 
 @transaction.atomic(durable=True)
-def batch_settlement_fail(*, batch_id: uuid.UUID, reason: str, attempts: int) -> SettlementDeadLetter | None:
+def batch_settlement_fail(
+    *, tenant_id: uuid.UUID, batch_id: uuid.UUID, reason: str, attempts: int
+) -> SettlementDeadLetter | None:
     """Give up: the batch becomes ``failed`` and an ``open`` dead letter records why (ADR 0012).
 
-    Transaction boundary; locks the batch row. Idempotent: a settled batch is left alone and a
-    batch that already has an open dead letter gets no second one (``None`` in both cases).
+    Transaction boundary; locks the batch row of ``tenant_id`` (one shard). Idempotent: a settled
+    batch is left alone and a batch that already has an open dead letter gets no second one
+    (``None`` in both cases, and when the tenant has no such batch).
     """
-    batch = PaymentBatch.objects.select_for_update(no_key=True).filter(batch_id=batch_id).first()
+    batch = PaymentBatch.objects.select_for_update(no_key=True).filter(tenant_id=tenant_id, batch_id=batch_id).first()
     if batch is None or batch.status == BatchStatus.SETTLED:
         return None
     batch.status, batch.failure_reason = BatchStatus.FAILED, reason[:4000]
-    batch.save(update_fields=["status", "failure_reason"])
-    if batch.dead_letters.filter(status=SettlementDeadLetterStatus.OPEN).exists():
+    tenant_row_update(batch, "status", "failure_reason")
+    open_entries = SettlementDeadLetter.objects.filter(
+        tenant_id=tenant_id, batch_id=batch_id, status=SettlementDeadLetterStatus.OPEN
+    )
+    if open_entries.exists():
         return None
     entry = SettlementDeadLetter.objects.create(
         batch_id=batch_id,
@@ -273,14 +286,15 @@ def batch_settlement_fail(*, batch_id: uuid.UUID, reason: str, attempts: int) ->
     return entry
 
 
-def batch_settle_enqueue(*, batch_id: uuid.UUID) -> None:
-    """Enqueue ``payments.batch_settle`` once the caller's transaction commits (never before:
-    a worker must find the batch). Outside a transaction it is enqueued at once."""
-    task_enqueue_on_commit("payments.batch_settle", str(batch_id))
+def batch_settle_enqueue(*, tenant_id: uuid.UUID, batch_id: uuid.UUID) -> None:
+    """Enqueue ``payments.batch_settle(tenant_id, batch_id)`` once the caller's transaction
+    commits (never before: a worker must find the batch). Outside a transaction it is enqueued
+    at once."""
+    task_enqueue_on_commit("payments.batch_settle", str(tenant_id), str(batch_id))
 
 
-def batch_settle_enqueue_if_evm(*, batch_id: uuid.UUID) -> None:
+def batch_settle_enqueue_if_evm(*, tenant_id: uuid.UUID, batch_id: uuid.UUID) -> None:
     """Under the ``evm`` backend every committed batch is settled by a task; ``record`` waits
     for the admin endpoint."""
     if settings.X402_SETTLEMENT_BACKEND == BACKEND_EVM:
-        batch_settle_enqueue(batch_id=batch_id)
+        batch_settle_enqueue(tenant_id=tenant_id, batch_id=batch_id)

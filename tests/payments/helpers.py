@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import queue
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from payments.models import PaymentBatch
 from payments.services.batches import BatchKey, batch_assemble
 from tests.conftest import Persona
 from tests.events.ves_helpers import register_key
+from tests.sequencer_project.broker_helpers import take_task_messages
 from ves.signing import public_key_from_seed, sign
 
 PAYEE = "0x" + "ab" * 20
@@ -75,33 +75,18 @@ def post_intent(client: APIClient, body: Any) -> Any:
     return client.post("/api/v1/x402/payments", data=orjson.dumps(body), content_type="application/json")
 
 
-def take_queued_settlements(batch_ids: set[str], *, timeout: float = 10.0) -> list[str]:
+def take_queued_settlements(batch_ids: set[str], *, timeout: float = 10.0) -> list[tuple[str, ...]]:
     """Consume the ``payments.batch_settle`` messages for ``batch_ids`` from the real broker.
 
-    Returns the batch ids of the messages taken, in queue order. Messages of other batches
-    (another xdist process's test) go back to the queue untouched.
+    Returns the arguments of the messages taken, ``(tenant_id, batch_id)``, in queue order.
     """
-    from sequencer_project.celery import app
-
-    taken: list[str] = []
-    deadline = time.monotonic() + timeout
-    with app.connection_for_read() as connection:
-        payments = connection.SimpleQueue("payments")  # type: ignore[attr-defined]
-        try:
-            while set(taken) != batch_ids and time.monotonic() < deadline:
-                try:
-                    message = payments.get(timeout=0.2)
-                except queue.Empty:
-                    continue
-                args = message.payload[0] if isinstance(message.payload, list) else []
-                if message.headers.get("task") == "payments.batch_settle" and args and args[0] in batch_ids:
-                    taken.append(str(args[0]))
-                    message.ack()
-                else:
-                    message.requeue()
-        finally:
-            payments.close()
-    return taken
+    return take_task_messages(
+        "payments",
+        "payments.batch_settle",
+        wanted=lambda args: args[-1] in batch_ids,
+        count=len(batch_ids),
+        timeout=timeout,
+    )
 
 
 def assembled_batch(owner: Persona, count: int = 3) -> PaymentBatch:

@@ -27,7 +27,7 @@ from payments.devchain import DevChain
 from payments.models import BatchStatus, IntentStatus, PaymentBatch, PaymentIntent
 from payments.receipts import receipt_verify
 from tests.conftest import Persona
-from tests.payments.helpers import Payer, post_intent
+from tests.payments.helpers import Payer, assembled_batch, post_intent
 from tests.sequencer_project.ops_helpers import ROOT, child_database_url, throwaway_redis
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -119,6 +119,22 @@ def _stop(workers: list[subprocess.Popen[bytes]]) -> None:
             worker.wait()
 
 
+def _start_evm_worker(broker_url: str, log: Path, name: str, chain: DevChain, key: str) -> subprocess.Popen[bytes]:
+    """A worker settling with the ``evm`` backend on ``chain`` (served over HTTP) with ``key``."""
+    return _start_worker(
+        broker_url,
+        log,
+        f"{name}-{uuid.uuid4().hex[:6]}",
+        {
+            "X402_SETTLEMENT_BACKEND": "evm",
+            "X402_EVM_RPC_URL": chain.url,
+            "X402_SETTLEMENT_PRIVATE_KEY": key,
+            "X402_SETTLEMENT_CONFIRMATIONS": "1",
+            "X402_SETTLEMENT_RECEIPT_TIMEOUT_SECONDS": "10",
+        },
+    )
+
+
 def _chain_port() -> int:
     """A free port of this worktree's range (8160-8169)."""
     for port in range(8160, 8170):
@@ -133,18 +149,7 @@ def test_a_worker_assembles_and_settles_on_a_chain_over_http(broker: str, owner:
     settlement_key = Account.create()
     with DevChain(port=_chain_port()).serving() as chain:
         chain.fund(settlement_key.address)
-        worker = _start_worker(
-            broker,
-            log,
-            f"settle-{uuid.uuid4().hex[:6]}",
-            {
-                "X402_SETTLEMENT_BACKEND": "evm",
-                "X402_EVM_RPC_URL": chain.url,
-                "X402_SETTLEMENT_PRIVATE_KEY": settlement_key.key.hex(),
-                "X402_SETTLEMENT_CONFIRMATIONS": "1",
-                "X402_SETTLEMENT_RECEIPT_TIMEOUT_SECONDS": "10",
-            },
-        )
+        worker = _start_evm_worker(broker, log, "settle", chain, settlement_key.key.hex())
         try:
             _wait_ready([log])
             payer = Payer(owner).register()
@@ -177,3 +182,28 @@ def test_a_worker_assembles_and_settles_on_a_chain_over_http(broker: str, owner:
         assert (body["batch_status"], body["tx_hash"]) == ("settled", batch.tx_hash)
         assert receipt_verify(body, root=on_chain.merkle_root)
     assert "payments.batch_settle" in log.read_text()
+
+
+def test_a_worker_settles_tasks_of_both_argument_shapes(broker: str, owner: Persona, tmp_path: Path) -> None:
+    """``(tenant_id, batch_id)`` as sent today, and ``(batch_id,)`` as queued by the previous release."""
+    log = tmp_path / "shapes.log"
+    settlement_key = Account.create()
+    old_shape, new_shape = assembled_batch(owner), assembled_batch(owner)
+    with DevChain(port=_chain_port()).serving() as chain:
+        chain.fund(settlement_key.address)
+        worker = _start_evm_worker(broker, log, "shapes", chain, settlement_key.key.hex())
+        try:
+            _wait_ready([log])
+            sender = Celery("x402-test-sender", broker=broker)
+            sender.conf.task_serializer = "json"
+            sender.send_task("payments.batch_settle", args=[str(old_shape.batch_id)], queue="payments")
+            sender.send_task(
+                "payments.batch_settle", args=[str(owner.tenant_id), str(new_shape.batch_id)], queue="payments"
+            )
+            deadline = time.monotonic() + 90
+            while PaymentBatch.objects.filter(tenant_id=owner.tenant_id, status=BatchStatus.SETTLED).count() < 2:
+                assert time.monotonic() < deadline, log.read_text()[-4000:]
+                time.sleep(0.1)
+        finally:
+            _stop([worker])
+    assert log.read_text().count("payments.batch_settle") >= 2

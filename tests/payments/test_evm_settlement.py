@@ -32,7 +32,7 @@ pytestmark = pytest.mark.django_db
 
 def test_settles_on_chain_and_receipt_verifies_against_onchain_root(owner: Persona, chain: Web3) -> None:
     batch = assembled_batch(owner)
-    settled = batch_settle_evm(batch_id=batch.batch_id)
+    settled = batch_settle_evm(tenant_id=batch.tenant_id, batch_id=batch.batch_id)
     assert settled.status == BatchStatus.SETTLED
     assert settled.tx_hash is not None
     assert settled.gas_used is not None
@@ -52,7 +52,7 @@ def test_settles_on_chain_and_receipt_verifies_against_onchain_root(owner: Perso
     body = owner.client.get(f"/api/v1/x402/payments/{intent.intent_id}/receipt").json()["receipt"]
     assert body["tx_hash"] == settled.tx_hash
     assert receipt_verify(body, root=on_chain.merkle_root)
-    assert batch_settle_evm(batch_id=batch.batch_id).tx_hash == settled.tx_hash  # idempotent
+    assert batch_settle_evm(tenant_id=batch.tenant_id, batch_id=batch.batch_id).tx_hash == settled.tx_hash  # idempotent
     assert chain.eth.get_transaction_count(Account.from_key(_key()).address) == 1
 
 
@@ -68,11 +68,11 @@ def test_chain_unavailable_then_recovering(owner: Persona, chain: Web3) -> None:
         override_settings(X402_EVM_RPC_URL="http://127.0.0.1:8116", X402_EVM_RPC_TIMEOUT_SECONDS=1),
         pytest.raises(evm.ChainUnavailableError),
     ):
-        batch_settle_evm(batch_id=batch.batch_id)
+        batch_settle_evm(tenant_id=batch.tenant_id, batch_id=batch.batch_id)
     batch.refresh_from_db()
     assert batch.status == BatchStatus.COMMITTED
     assert SettlementAttempt.objects.get(batch=batch).outcome == AttemptOutcome.ERROR
-    settled = batch_settle_evm(batch_id=batch.batch_id)
+    settled = batch_settle_evm(tenant_id=batch.tenant_id, batch_id=batch.batch_id)
     assert settled.status == BatchStatus.SETTLED
 
 
@@ -84,7 +84,7 @@ def test_retries_end_in_failed_batch_and_dead_letter(owner: Persona, chain: Web3
         X402_SETTLEMENT_MAX_RETRIES=2,
         X402_SETTLEMENT_RETRY_BASE_SECONDS=0,
     ):
-        result = batch_settle.apply(args=(str(batch.batch_id),))
+        result = batch_settle.apply(args=(str(batch.tenant_id), str(batch.batch_id)))
     assert result.get() == "failed"
     batch.refresh_from_db()
     assert batch.status == BatchStatus.FAILED
@@ -121,7 +121,7 @@ def test_stuck_transaction_is_replaced_with_same_nonce(
     try:
         with override_settings(X402_SETTLEMENT_RECEIPT_TIMEOUT_SECONDS=1):
             miner.start()
-            settled = batch_settle_evm(batch_id=batch.batch_id)
+            settled = batch_settle_evm(tenant_id=batch.tenant_id, batch_id=batch.batch_id)
     finally:
         replaced.set()
         miner.join()
@@ -153,7 +153,7 @@ def test_replacement_refused_because_the_original_was_mined_settles_with_the_ori
     tester.disable_auto_mine_transactions()
     try:
         with override_settings(X402_SETTLEMENT_RECEIPT_TIMEOUT_SECONDS=1, X402_SETTLEMENT_MAX_RETRIES=0):
-            result = batch_settle.apply(args=(str(batch.batch_id),))
+            result = batch_settle.apply(args=(str(batch.tenant_id), str(batch.batch_id)))
     finally:
         tester.enable_auto_mine_transactions()
     assert result.get() == BatchStatus.SETTLED

@@ -46,7 +46,7 @@ def _fail_on_a_dead_chain(batch: PaymentBatch) -> None:
         X402_SETTLEMENT_MAX_RETRIES=1,
         X402_SETTLEMENT_RETRY_BASE_SECONDS=0,
     ):
-        assert batch_settle.apply(args=(str(batch.batch_id),)).get() == "failed"
+        assert batch_settle.apply(args=(str(batch.tenant_id), str(batch.batch_id))).get() == "failed"
     get_breaker("x402_chain").reset()  # the chain is back: what the breaker's half-open probe finds
 
 
@@ -71,15 +71,17 @@ def test_a_failed_settlement_is_an_open_dead_letter_with_the_batch_failed(owner:
 def test_giving_up_twice_keeps_one_open_entry_and_never_touches_a_settled_batch(owner: Persona, chain: Web3) -> None:
     batch = assembled_batch(owner)
 
-    first = batch_settlement_fail(batch_id=batch.batch_id, reason="boom", attempts=3)
-    second = batch_settlement_fail(batch_id=batch.batch_id, reason="boom again", attempts=3)
+    first = batch_settlement_fail(tenant_id=batch.tenant_id, batch_id=batch.batch_id, reason="boom", attempts=3)
+    second = batch_settlement_fail(tenant_id=batch.tenant_id, batch_id=batch.batch_id, reason="boom again", attempts=3)
 
     assert first is not None
     assert second is None
     assert SettlementDeadLetter.objects.filter(batch=batch).count() == 1
     settled = assembled_batch(owner, count=1)
     PaymentBatch.objects.filter(batch_id=settled.batch_id).update(status=BatchStatus.SETTLED)
-    assert batch_settlement_fail(batch_id=settled.batch_id, reason="late", attempts=1) is None
+    assert (
+        batch_settlement_fail(tenant_id=settled.tenant_id, batch_id=settled.batch_id, reason="late", attempts=1) is None
+    )
     assert PaymentBatch.objects.get(batch_id=settled.batch_id).status == BatchStatus.SETTLED
 
 
@@ -127,9 +129,9 @@ def test_redrive_from_admin_enqueues_once_and_the_batch_settles(
     assert audit.tenant_id == owner.tenant_id
     assert audit.detail == {"batch_id": str(batch.batch_id), "batch_status": "committed"}
     queued = take_queued_settlements({str(batch.batch_id)})
-    assert queued == [str(batch.batch_id)]
+    assert queued == [(str(owner.tenant_id), str(batch.batch_id))]
 
-    assert batch_settle.apply(args=tuple(queued)).get() == BatchStatus.SETTLED  # the chain is back
+    assert batch_settle.apply(args=queued[0]).get() == BatchStatus.SETTLED  # the chain is back
 
     batch.refresh_from_db()
     assert batch.status == BatchStatus.SETTLED
@@ -138,14 +140,14 @@ def test_redrive_from_admin_enqueues_once_and_the_batch_settles(
 
 def test_redrive_of_a_closed_or_unknown_entry_is_refused(owner: Persona, chain: Web3) -> None:
     batch = assembled_batch(owner)
-    entry = batch_settlement_fail(batch_id=batch.batch_id, reason="boom", attempts=1)
+    entry = batch_settlement_fail(tenant_id=batch.tenant_id, batch_id=batch.batch_id, reason="boom", attempts=1)
     assert entry is not None
-    settlement_dead_letter_redrive(dead_letter_id=entry.id, actor="test")
+    settlement_dead_letter_redrive(tenant_id=owner.tenant_id, dead_letter_id=entry.id, actor="test")
 
     with pytest.raises(SequencerError) as closed:
-        settlement_dead_letter_redrive(dead_letter_id=entry.id, actor="test")
+        settlement_dead_letter_redrive(tenant_id=owner.tenant_id, dead_letter_id=entry.id, actor="test")
     with pytest.raises(SequencerError) as unknown:
-        settlement_dead_letter_redrive(dead_letter_id=entry.id + 10_000, actor="test")
+        settlement_dead_letter_redrive(tenant_id=owner.tenant_id, dead_letter_id=entry.id + 10_000, actor="test")
 
     assert (closed.value.code, closed.value.http_status) == ("dead_letter_closed", 409)
     assert (unknown.value.code, unknown.value.http_status) == ("dead_letter_not_found", 404)
@@ -154,11 +156,11 @@ def test_redrive_of_a_closed_or_unknown_entry_is_refused(owner: Persona, chain: 
 def test_a_batch_that_sent_a_transaction_is_redriven_as_submitted(owner: Persona, chain: Web3) -> None:
     batch = assembled_batch(owner)
     PaymentBatch.objects.filter(batch_id=batch.batch_id).update(tx_hash="0x" + "11" * 32)
-    entry = batch_settlement_fail(batch_id=batch.batch_id, reason="no receipt", attempts=7)
+    entry = batch_settlement_fail(tenant_id=batch.tenant_id, batch_id=batch.batch_id, reason="no receipt", attempts=7)
     assert entry is not None
     assert entry.tx_hash == "0x" + "11" * 32
 
-    settlement_dead_letter_redrive(dead_letter_id=entry.id, actor="test")
+    settlement_dead_letter_redrive(tenant_id=owner.tenant_id, dead_letter_id=entry.id, actor="test")
 
     assert PaymentBatch.objects.get(batch_id=batch.batch_id).status == BatchStatus.SUBMITTED
 
@@ -207,10 +209,10 @@ def test_give_up_and_redrive_in_any_order_keep_one_open_entry_exactly_while_fail
         for operation in operations:
             failed = PaymentBatch.objects.get(batch_id=batch.batch_id).status == BatchStatus.FAILED
             if operation == "fail":
-                batch_settlement_fail(batch_id=batch.batch_id, reason="boom", attempts=1)
+                batch_settlement_fail(tenant_id=batch.tenant_id, batch_id=batch.batch_id, reason="boom", attempts=1)
                 expected_entries += not failed
             elif (entry := batch.dead_letters.filter(status=SettlementDeadLetterStatus.OPEN).first()) is not None:
-                settlement_dead_letter_redrive(dead_letter_id=entry.id, actor="test")
+                settlement_dead_letter_redrive(tenant_id=owner.tenant_id, dead_letter_id=entry.id, actor="test")
                 redrives += 1
             status = PaymentBatch.objects.get(batch_id=batch.batch_id).status
             open_entries = batch.dead_letters.filter(status=SettlementDeadLetterStatus.OPEN).count()

@@ -45,8 +45,8 @@ def test_a_manual_batch_is_enqueued_after_commit_and_settles_on_chain(
     batch_id = created.json()["batch_id"]
     assert len(callbacks) == 1
     queued = take_queued_settlements({batch_id})
-    assert queued == [batch_id]
-    assert batch_settle.apply(args=tuple(queued)).get() == BatchStatus.SETTLED
+    assert queued == [(str(owner.tenant_id), batch_id)]  # tenant first: one shard (docs/scaling.md)
+    assert batch_settle.apply(args=queued[0]).get() == BatchStatus.SETTLED
     batch = PaymentBatch.objects.get(batch_id=batch_id)
     assert batch.status == BatchStatus.SETTLED
     assert evm.read_back(chain, batch.tx_hash or "").payment_count == 3
@@ -63,7 +63,7 @@ def test_a_periodic_batch_is_enqueued_after_commit(
     mine = [b for b in committed if PaymentBatch.objects.filter(batch_id=b, tenant_id=owner.tenant_id).exists()]
     assert len(mine) == 1
     assert len(callbacks) >= 1
-    assert take_queued_settlements(set(mine)) == mine
+    assert take_queued_settlements(set(mine)) == [(str(owner.tenant_id), b) for b in mine]
 
 
 def test_the_record_backend_enqueues_nothing(owner: Persona, django_capture_on_commit_callbacks: Any) -> None:

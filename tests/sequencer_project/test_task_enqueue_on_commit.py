@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import ast
-import queue
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -13,31 +11,16 @@ import pytest
 from django.db import transaction
 
 from sequencer_project.celery import app, task_enqueue_on_commit
+from tests.sequencer_project.broker_helpers import take_task_messages
 
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _take(queue_name: str, task: str, arg: str, *, timeout: float = 10.0) -> bool:
+def _take(queue_name: str, task: str, arg: str) -> bool:
     """Take the message of ``task`` whose first argument is ``arg`` off ``queue_name``; others go back."""
-    deadline = time.monotonic() + timeout
-    with app.connection_for_read() as connection:
-        q = connection.SimpleQueue(queue_name)  # type: ignore[attr-defined]
-        try:
-            while time.monotonic() < deadline:
-                try:
-                    message = q.get(timeout=0.2)
-                except queue.Empty:
-                    continue
-                args = message.payload[0] if isinstance(message.payload, list) else []
-                if message.headers.get("task") == task and args and args[0] == arg:
-                    message.ack()
-                    return True
-                message.requeue()
-        finally:
-            q.close()
-    return False
+    return bool(take_task_messages(queue_name, task, wanted=lambda args: args[0] == arg, count=1))
 
 
 def test_it_sends_the_named_task_to_its_routed_queue_once_the_transaction_commits(

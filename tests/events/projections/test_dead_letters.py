@@ -93,7 +93,9 @@ def test_retry_now_applies_the_event_once_cured_and_is_audited(
     _project(owner, poison)
     poison.cured = True
 
-    outcome = dead_letter_retry(dead_letter_id=_entry(poison).id, actor="admin:alice")
+    outcome = dead_letter_retry(
+        tenant_id=_entry(poison).tenant_id, dead_letter_id=_entry(poison).id, actor="admin:alice"
+    )
 
     assert outcome.succeeded
     assert outcome.entry.status == DeadLetterStatus.RESOLVED
@@ -103,7 +105,7 @@ def test_retry_now_applies_the_event_once_cured_and_is_audited(
     audit = AuditLogEntry.objects.get(target_type="dead_letter", target_id=str(outcome.entry.id))
     assert (audit.actor, audit.action, audit.tenant_id) == ("admin:alice", "dead_letter.retry", owner.tenant_id)
     with pytest.raises(DeadLetterClosedError):
-        dead_letter_retry(dead_letter_id=outcome.entry.id, actor="admin:alice")
+        dead_letter_retry(tenant_id=outcome.entry.tenant_id, dead_letter_id=outcome.entry.id, actor="admin:alice")
 
 
 def test_retry_now_that_fails_again_counts_the_attempt(
@@ -112,7 +114,7 @@ def test_retry_now_that_fails_again_counts_the_attempt(
     seed(owner, post_ingest, [{"poison": True}])
     _project(owner, poison)
 
-    outcome = dead_letter_retry(dead_letter_id=_entry(poison).id, actor="admin:bob")
+    outcome = dead_letter_retry(tenant_id=_entry(poison).tenant_id, dead_letter_id=_entry(poison).id, actor="admin:bob")
 
     assert not outcome.succeeded
     assert (outcome.entry.attempts, outcome.entry.status) == (2, DeadLetterStatus.PENDING)
@@ -124,11 +126,11 @@ def test_discard_closes_the_entry_for_good(owner: Persona, post_ingest: IngestPo
     _project(owner, poison)
     entry = _entry(poison)
 
-    discarded = dead_letter_discard(dead_letter_id=entry.id, actor="admin:carol")
+    discarded = dead_letter_discard(tenant_id=entry.tenant_id, dead_letter_id=entry.id, actor="admin:carol")
 
     assert discarded.status == DeadLetterStatus.DISCARDED
     ProjectionDeadLetter.objects.filter(id=entry.id).update(next_retry_at=timezone.now() - timedelta(seconds=1))
     assert dead_letter_retry_due(limit=100) == 0
     assert AuditLogEntry.objects.filter(action="dead_letter.discard", target_id=str(entry.id)).count() == 1
     with pytest.raises(DeadLetterClosedError):
-        dead_letter_discard(dead_letter_id=entry.id, actor="admin:carol")
+        dead_letter_discard(tenant_id=entry.tenant_id, dead_letter_id=entry.id, actor="admin:carol")

@@ -48,10 +48,11 @@ def test_small_batches_give_the_same_state_as_one_batch(owner: Persona, post_ing
 
     _run(owner, batch_size=4)
     in_small_batches = entity_rows(owner.tenant_id, owner.store_id)
-    projection_rebuild(projection=ENTITY_STATE, tenant_id=owner.tenant_id, store_id=owner.store_id)
-    assert entity_rows(owner.tenant_id, owner.store_id) == {}
-    _run(owner, batch_size=500)
+    rebuilt = projection_rebuild(
+        projection=ENTITY_STATE, tenant_id=owner.tenant_id, store_id=owner.store_id, batch_size=500
+    )
 
+    assert (rebuilt.applied, rebuilt.checkpoint) == (23, 23)
     assert entity_rows(owner.tenant_id, owner.store_id) == in_small_batches
     assert in_small_batches[("order", "a")][0] == 10
     assert in_small_batches[("order", "b")][0] == 13
