@@ -37,12 +37,7 @@ def _anchor_output(result: AnchorResult) -> dict[str, Any]:
     }
 
 
-# Anchor routes look a commitment up as the commitment routes do (``visible_commitment``).
-class _AnchorApi(CommitmentKindApi):
-    pass
-
-
-class _AnchorOneApi(_AnchorApi):
+class _AnchorOneApi(CommitmentKindApi):
     """``POST .../anchor`` ``{batch_id}``: anchor an existing commitment (admin)."""
 
     def post(self, request: Request) -> Response:
@@ -53,7 +48,7 @@ class _AnchorOneApi(_AnchorApi):
         return Response(_anchor_output(commitment_anchor(tenant_id=commitment.tenant_id, batch_id=commitment.batch_id)))
 
 
-class _AnchorVerifyApi(_AnchorApi):
+class _AnchorVerifyApi(CommitmentKindApi):
     """``GET .../anchor/{batch_id}/verify``: read the anchor transaction back from the chain."""
 
     def get(self, request: Request, batch_id: str) -> Response:
@@ -73,7 +68,7 @@ class _AnchorVerifyApi(_AnchorApi):
 
 
 @shapes.commit_and_anchor
-class VesCommitAndAnchorApi(_AnchorApi):
+class VesCommitAndAnchorApi(CommitmentKindApi):
     """``POST /api/v1/ves/commitments/anchor``: seal (explicit or automatic range) then anchor.
 
     Body ``{tenant_id, store_id, sequence_start?, sequence_end?, max_events?}``: both bounds or
