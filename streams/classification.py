@@ -20,7 +20,7 @@ and in what they build from the outcome; the rules are here once.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -184,7 +184,9 @@ def read_parameters(events: Iterable[Sequenceable]) -> dict[str, list[Any]]:
     }
 
 
-def state_from_rows(head: int, rows: Iterable[Sequence[Any]], receipt_of: Any = None) -> StreamState:
+def state_from_rows(
+    head: int, rows: Iterable[Sequence[Any]], receipt_of: Callable[[Sequence[Any]], Any] | None = None
+) -> StreamState:
     """A state from a classification read's rows: ``(kind, event_id, store_id, sequence_number,
     envelope_hash, entity_type, entity_id, version, …)``; ``receipt_of(row)`` reads a stored
     event's receipt from the row's further columns (VES)."""

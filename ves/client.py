@@ -27,6 +27,7 @@ import os
 import threading
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -598,7 +599,7 @@ class _Endpoint(Generic[P, T]):
         return functools.wraps(build)(awaitable if isinstance(client, AsyncSequencerClient) else blocking)
 
 
-class _Base(Generic[TransportT]):
+class _Base(ABC, Generic[TransportT]):
     """What both clients share: settings, headers, and every request method (:class:`_Endpoint`)."""
 
     def __init__(
@@ -620,11 +621,13 @@ class _Base(Generic[TransportT]):
         self.backoff = backoff
         self._http = self._open(transport)
 
+    @abstractmethod
     def _open(self, transport: TransportT | None) -> Any:
-        raise NotImplementedError
+        """The httpx client (sync or async) this client sends with."""
 
+    @abstractmethod
     def _run(self, call: _Call[T]) -> Any:
-        raise NotImplementedError
+        """Send ``call`` with its retries and return the parsed answer (awaitable in the async client)."""
 
     def _exchange(self, call: _Call[T]) -> _Exchange[T]:
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
