@@ -3,18 +3,39 @@
 Services enqueue their side effects with :func:`task_enqueue_on_commit`, by the task's stable
 name (STYLE.md rules 10 and 31), so no service imports a ``tasks`` module (which imports the
 services it calls).
+
+Database connections: Celery's Django fixup would close every connection around each task and,
+in a prefork child, the whole psycopg pool, so every task opened a new PostgreSQL backend and
+lost its prepared statements. ``CELERY_DB_REUSE_MAX`` (settings) stops that; after each task
+:func:`_hand_connections_back` returns the task's connection to the pool, which checks it is
+alive before the next checkout (ADR 0025).
 """
 
 import os
+from typing import Any
 
-from celery import Celery
-from django.db import transaction
+from celery import Celery, signals
+from django.db import close_old_connections, transaction
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sequencer_project.settings")
 
 app = Celery("sequencer_project")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.task_postrun.connect
+def _hand_connections_back(sender: Any = None, **kwargs: Any) -> None:
+    """Return the task's database connections to the pool (or close a broken one).
+
+    With pooling and ``CONN_MAX_AGE = 0`` every open connection is "obsolete" here, so
+    ``close_old_connections`` hands it back to this process's pool, which keeps the PostgreSQL
+    backend (and its prepared statements) for the next task; a connection that failed is
+    discarded by the pool. Not for a task run eagerly (``.apply()``): it runs in its caller's
+    connection and maybe transaction, as Celery's own fixup assumes.
+    """
+    if not getattr(getattr(sender, "request", None), "is_eager", False):
+        close_old_connections()
 
 
 def task_enqueue_on_commit(name: str, *args: str | int) -> None:

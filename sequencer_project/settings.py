@@ -155,6 +155,12 @@ if env.bool("DB_POOL_ENABLED", default=True):
         "reconnect_timeout": DB_POOL_RECONNECT_TIMEOUT_SECONDS,
     }
     _database["CONN_MAX_AGE"] = 0
+    # With a pool, Django's health checks make each checkout first ask the connection whether
+    # it is alive (psycopg_pool's check, one round trip): a backend killed while its connection
+    # sat in the pool is replaced instead of failing the caller. The hot WSGI endpoints keep
+    # their connection between requests (DB_POOL_KEEP_SECONDS) and a Celery task checks out
+    # once, so this is not paid per event.
+    _database["CONN_HEALTH_CHECKS"] = env.bool("DB_POOL_CHECK", default=True)
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Optional read replica for query endpoints; reads fall back to the primary when it fails.
@@ -181,6 +187,12 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes every connection before and after each task and, in a prefork
+# child, the whole psycopg pool: every task then opened a new PostgreSQL backend (26 a second
+# under single-event load) and lost its prepared statements. It now recycles the pool only every
+# CELERY_DB_REUSE_MAX tasks; sequencer_project.celery hands the connection back to the pool
+# after each task instead (ADR 0025).
+CELERY_DB_REUSE_MAX: int = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
 CELERY_BROKER_TRANSPORT_OPTIONS = {

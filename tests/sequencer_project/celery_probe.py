@@ -1,4 +1,4 @@
-"""A task for the Celery shutdown tests only (loaded with ``celery worker -I``)."""
+"""Tasks for the Celery worker tests only (loaded with ``celery worker -I``)."""
 
 from __future__ import annotations
 
@@ -16,3 +16,14 @@ def probe_slow(token: str, seconds: float) -> None:
     client.incr(f"probe:started:{token}")
     time.sleep(seconds)
     client.incr(f"probe:done:{token}")
+
+
+@app.task(name="tests.probe_backend")
+def probe_backend(token: str) -> None:
+    """Record which PostgreSQL backend served this task (through Django's connection)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    redis.Redis.from_url(os.environ["REDIS_URL"]).rpush(f"probe:backends:{token}", pid)

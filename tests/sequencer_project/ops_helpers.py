@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,22 @@ def child_database_url() -> str:
     host = params.get("HOST") or "127.0.0.1"
     port = params.get("PORT") or 5432
     return f"postgres://{params.get('USER') or 'postgres'}@{host}:{port}/{params['NAME']}"
+
+
+def start_probe_worker(broker_url: str, log: Path, pool: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A real ``celery worker`` on the ``maintenance`` queue with the probe tasks loaded
+    (``celery_probe.py``), its output appended to ``log``; ``pool`` is e.g. ``["--pool", "solo"]``."""
+    child_env = {**os.environ, "REDIS_URL": broker_url, "CELERY_BROKER_URL": broker_url, **env}
+    child_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    with log.open("ab") as sink:
+        return subprocess.Popen(  # noqa: S603  (our own virtualenv's celery)
+            [
+                str(ROOT / ".venv" / "bin" / "celery"), "-A", "sequencer_project", "worker",
+                "-I", "tests.sequencer_project.celery_probe", "-Q", "maintenance", *pool,
+                "--loglevel", "INFO", "-n", f"probe-{uuid.uuid4().hex[:6]}@%h",
+            ],
+            cwd=ROOT, env=child_env, stdout=sink, stderr=subprocess.STDOUT,
+        )  # fmt: skip
 
 
 def run_django(code: str, env: dict[str, str], timeout: float = 60) -> Any:

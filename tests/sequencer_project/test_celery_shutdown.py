@@ -7,7 +7,6 @@ CELERY_VISIBILITY_TIMEOUT = 3600 s by default; it is Celery's own behaviour and 
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
@@ -19,7 +18,7 @@ import pytest
 import redis
 from celery import Celery
 
-from tests.sequencer_project.ops_helpers import ROOT, throwaway_redis
+from tests.sequencer_project.ops_helpers import start_probe_worker, throwaway_redis
 
 pytestmark = pytest.mark.slow
 
@@ -31,24 +30,8 @@ def broker() -> Iterator[str]:
 
 
 def start_worker(broker_url: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "REDIS_URL": broker_url,
-        "CELERY_BROKER_URL": broker_url,
-        "CELERY_TASK_SOFT_TIME_LIMIT": "20",
-        "CELERY_TASK_TIME_LIMIT": "30",
-        "CELERY_VISIBILITY_TIMEOUT": "60",
-    }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    with log.open("ab") as sink:
-        return subprocess.Popen(  # noqa: S603  (our own virtualenv's celery)
-            [
-                str(ROOT / ".venv" / "bin" / "celery"), "-A", "sequencer_project", "worker",
-                "-I", "tests.sequencer_project.celery_probe", "-Q", "maintenance",
-                "--pool", "solo", "--loglevel", "INFO", "-n", f"probe-{uuid.uuid4().hex[:6]}@%h",
-            ],
-            cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    limits = {"CELERY_TASK_SOFT_TIME_LIMIT": "20", "CELERY_TASK_TIME_LIMIT": "30", "CELERY_VISIBILITY_TIMEOUT": "60"}
+    return start_probe_worker(broker_url, log, ["--pool", "solo"], limits)
 
 
 def send(broker_url: str, token: str, seconds: float) -> None:
