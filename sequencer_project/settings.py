@@ -293,6 +293,9 @@ GROUP_COMMIT_ENABLED: bool = env.bool("GROUP_COMMIT_ENABLED", default=True)
 # Append to a stream this process has written before in one autocommit statement from the head
 # it last saw (events/services/ingest.py); off = always lock, classify, insert (A/B runs).
 INGEST_OPTIMISTIC_APPEND: bool = env.bool("INGEST_OPTIMISTIC_APPEND", default=True)
+# Group commit across streams (ADR 0025): the optimistic appends of a process's concurrent
+# requests share one statement and one commit whatever their streams (append_streams.sql).
+GROUP_COMMIT_ACROSS_STREAMS: bool = env.bool("GROUP_COMMIT_ACROSS_STREAMS", default=True)
 GROUP_COMMIT_MAX_EVENTS: int = env.int("GROUP_COMMIT_MAX_EVENTS", default=1000)
 GROUP_COMMIT_MAX_WAIT_MS: float = env.float("GROUP_COMMIT_MAX_WAIT_MS", default=1.0)
 # Django reads request bodies up to this size; the ingest views enforce MAX_BODY_SIZE_BYTES.

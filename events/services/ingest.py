@@ -47,7 +47,7 @@ from events.payload_crypto import (
     payload_aad,
 )
 from events.services.group_commit import GroupCommitter
-from events.sql import APPEND_BATCH, CLASSIFY_BATCH, INSERT_REJECTIONS, SELECT_HEAD
+from events.sql import APPEND_BATCH, APPEND_STREAMS, CLASSIFY_BATCH, INSERT_REJECTIONS, SELECT_HEAD
 from schemas.registry import schema_failures
 from sequencer_project.db import availability
 from sequencer_project.db.instrumentation import timed_transaction
@@ -142,6 +142,11 @@ def event_ingest_legacy(
     committer = _group_committer()
     if committer is None:
         return _run_jobs([job])[0]
+    across = _cross_stream_committer()
+    if across is not None:
+        outcome = across.submit(_ACROSS_STREAMS, job, _append_across_streams, before_wait=_release_connection)
+        if isinstance(outcome, IngestResult):
+            return outcome
     return committer.submit((tenant_id, store_id), job, _run_group, before_wait=_release_connection)
 
 
@@ -172,6 +177,24 @@ def _pre_rejection(event: LegacyEvent) -> Rejection | None:
 def _group_committer() -> GroupCommitter[IngestJob, IngestResult] | None:
     """This process's combiner (settings are read once; ``cache_clear()`` after changing them)."""
     if not settings.GROUP_COMMIT_ENABLED:
+        return None
+    return GroupCommitter(
+        max_events=settings.GROUP_COMMIT_MAX_EVENTS, max_wait_seconds=settings.GROUP_COMMIT_MAX_WAIT_MS / 1000
+    )
+
+
+class _StreamPath:
+    """The outcome of a job the cross-stream append left to its stream's own path."""
+
+
+_STREAM_PATH = _StreamPath()
+_ACROSS_STREAMS = "legacy"  # the one key of the cross-stream combiner: every stream shares it
+
+
+@functools.cache
+def _cross_stream_committer() -> GroupCommitter[IngestJob, IngestResult | _StreamPath] | None:
+    """This process's combiner across streams (ADR 0025), or ``None`` when it is off."""
+    if not (settings.GROUP_COMMIT_ACROSS_STREAMS and settings.INGEST_OPTIMISTIC_APPEND):
         return None
     return GroupCommitter(
         max_events=settings.GROUP_COMMIT_MAX_EVENTS, max_wait_seconds=settings.GROUP_COMMIT_MAX_WAIT_MS / 1000
@@ -233,7 +256,7 @@ def _record_rejections(job: IngestJob) -> IngestResult:
         if job.pre_rejected:
             cursor.execute(
                 INSERT_REJECTIONS,
-                {**stream, "rejections": _rejections_json(job.pre_rejected, job.request_id)},
+                {**stream, "rejections": _rejections_json(job)},
             )
         cursor.execute(SELECT_HEAD, stream)
         head = cursor.fetchone()[0]
@@ -248,10 +271,23 @@ def _stream(job: IngestJob) -> dict[str, Any]:
 class _Plan:
     """A group's classification against a stream state: the rows to write and each job's outcome."""
 
-    params: dict[str, Any]
+    stream: dict[str, Any]
     rows: list[dict[str, Any]]
+    rejection_rows: list[dict[str, Any]]
     outcomes: list[tuple[IngestJob, _Classification, list[tuple[Rejection, LegacyEvent]], int]]
+    expected_head: int
     head: int
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The parameters of ``append_batch.sql`` (this stream alone)."""
+        return {
+            **self.stream,
+            "rows": orjson.dumps(self.rows).decode(),
+            "rejections": orjson.dumps(self.rejection_rows).decode(),
+            "expected_head": self.expected_head,
+            "new_head": self.head,
+        }
 
     def depends_on_stored_rows(self) -> bool:
         """Whether a rejection could have been decided otherwise with the stream's stored rows.
@@ -295,16 +331,9 @@ def _plan(jobs: Sequence[IngestJob], state: StreamState) -> _Plan:
         rejections = job.pre_rejected + result.rejections
         rejections.sort(key=lambda item: item[1].index)
         rows.extend(_rows(result.accepted, job.tenant_id, store_id, job.seal))
-        rejection_rows.extend(_rejection_rows(rejections, job.request_id))
+        rejection_rows.extend(_rejection_rows(rejections, job.tenant_id, store_id, job.request_id))
         outcomes.append((job, result, rejections, first))
-    params = {
-        **stream,
-        "rows": orjson.dumps(rows).decode(),
-        "rejections": orjson.dumps(rejection_rows).decode(),
-        "expected_head": expected_head,
-        "new_head": state.head,
-    }
-    return _Plan(params, rows, outcomes, state.head)
+    return _Plan(stream, rows, rejection_rows, outcomes, expected_head, state.head)
 
 
 @transaction.atomic(durable=True)
@@ -322,7 +351,7 @@ def _ingest_group_once(jobs: Sequence[IngestJob]) -> list[IngestResult]:
         counter_rows = cursor.fetchone()[0]
     if plan.rows and counter_rows != 1:
         raise AssertionError("counter moved while its row lock was held")  # cannot happen: defensive
-    _known_heads[(jobs[0].tenant_id, jobs[0].store_id)] = plan.head
+    _remember_head((jobs[0].tenant_id, jobs[0].store_id), plan.head)
     return plan.results()
 
 
@@ -331,42 +360,106 @@ _known_heads: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
 _KNOWN_HEADS_MAX = 100_000
 
 
+StreamKey = tuple[uuid.UUID, uuid.UUID]
+
+
 def _append_optimistic(jobs: Sequence[IngestJob]) -> list[IngestResult] | None:
-    """The group in ONE autocommit statement, or ``None`` when the locked path must decide.
+    """A group of ONE stream in one autocommit statement, or ``None`` when the locked path must
+    decide (see :func:`_append_optimistic_streams`)."""
+    outcomes = _append_optimistic_streams(jobs)
+    if any(isinstance(outcome, _StreamPath) for outcome in outcomes):
+        return None
+    return [outcome for outcome in outcomes if isinstance(outcome, IngestResult)]
 
-    Classifies against the head this process last saw and nothing stored, seals, then appends
-    with ``append_batch_optimistic.sql``, which moves the counter only from that head and fails
-    on any stored event or command id. A wrong head is retried once with the head the statement
-    saw; anything else (a replay, a duplicate, a ``base_version``, a stream this process has not
-    written yet) goes to the locked path, whose answers are the reference: this one only skips
-    its round trips (lock, classification read, BEGIN, COMMIT) when they could not change them.
+
+def _append_optimistic_streams(jobs: Sequence[IngestJob]) -> list[IngestResult | _StreamPath]:
+    """The jobs of any streams in ONE autocommit statement; each job's result, or
+    ``_STREAM_PATH`` for a job its stream's locked path must decide.
+
+    Classifies each stream's jobs against the head this process last saw and nothing stored,
+    seals, then appends with ``append_batch.sql`` (one stream) or ``append_streams.sql``
+    (several: group commit across streams, ADR 0025), which move each counter only from that
+    head and fail on any stored event or command id. A stream whose head moved is retried once
+    with the head the statement saw, while the others are written; anything else (a replay, a
+    duplicate, a ``base_version``, a stream this process has not written yet) goes to the locked
+    path, whose answers are the reference: this one only skips its round trips (lock,
+    classification read, BEGIN, COMMIT) when they could not change them.
     """
-    key = (jobs[0].tenant_id, jobs[0].store_id)
-    head = _known_heads.get(key)
-    if head is None or not settings.INGEST_OPTIMISTIC_APPEND:
-        return None
-    if any(event.base_version is not None for job in jobs for event in job.candidates):
-        return None
+    by_stream: dict[StreamKey, list[IngestJob]] = {}
+    for job in jobs:
+        by_stream.setdefault((job.tenant_id, job.store_id), []).append(job)
+    heads: dict[StreamKey, int] = {}
+    if settings.INGEST_OPTIMISTIC_APPEND:
+        for key, stream_jobs in by_stream.items():
+            head = _known_heads.get(key)
+            if head is not None and all(e.base_version is None for job in stream_jobs for e in job.candidates):
+                heads[key] = head
+    decided: dict[int, IngestResult] = {}
     for _ in range(2):
-        plan = _plan(jobs, StreamState(head))
-        if plan.head == head or plan.depends_on_stored_rows():
-            return None
+        plans = {key: _plan(by_stream[key], StreamState(head)) for key, head in heads.items()}
+        plans = {
+            key: plan for key, plan in plans.items() if plan.head != heads[key] and not plan.depends_on_stored_rows()
+        }
+        if not plans:
+            break
         try:
-            counter_rows, seen_head = _execute_alone(APPEND_BATCH, plan.params)
+            seen = _append_plans(plans)
         except psycopg.Error:  # a stored event or command id (unique violation), or worse
-            return None
-        if counter_rows == 1:
-            if len(_known_heads) >= _KNOWN_HEADS_MAX:
-                _known_heads.clear()
-            _known_heads[key] = plan.head
-            return plan.results()
-        if seen_head is None:
-            return None
-        head = int(seen_head)
-    return None
+            break
+        heads = {}
+        for key, plan in plans.items():
+            if key not in seen:  # no counter row: the stream was never written
+                continue
+            seen_head = seen[key]
+            if seen_head is None:
+                _remember_head(key, plan.head)
+                decided.update(zip(map(id, by_stream[key]), plan.results(), strict=True))
+            else:
+                _remember_head(key, seen_head)
+                heads[key] = seen_head
+    return [decided.get(id(job), _STREAM_PATH) for job in jobs]
 
 
-def _execute_alone(sql: str, params: dict[str, Any]) -> tuple[int, int | None]:
+def _append_plans(plans: dict[StreamKey, _Plan]) -> dict[StreamKey, int | None]:
+    """Write the plans in one statement: per stream ``None`` when appended, else the head the
+    statement saw; a stream without a counter row is missing."""
+    if len(plans) == 1:
+        ((key, plan),) = plans.items()
+        row = _execute_alone(APPEND_BATCH, plan.params)[0]
+        if int(row[0]) == 1:
+            return {key: None}
+        return {} if row[5] is None else {key: int(row[5])}
+    every = [plans[key] for key in sorted(plans)]  # counter rows are locked in this order
+    params = {
+        "tenant_ids": [plan.stream["tenant_id"] for plan in every],
+        "store_ids": [plan.stream["store_id"] for plan in every],
+        "expected_heads": [plan.expected_head for plan in every],
+        "new_heads": [plan.head for plan in every],
+        "stream_kind": int(StreamKind.LEGACY),
+        "rows": orjson.dumps([row for plan in every for row in plan.rows]).decode(),
+        "rejections": orjson.dumps([row for plan in every for row in plan.rejection_rows]).decode(),
+    }
+    rows = _execute_alone(APPEND_STREAMS, params)
+    return {(tenant_id, store_id): None if appended else int(seen) for tenant_id, store_id, appended, seen in rows}
+
+
+def _remember_head(key: StreamKey, head: int) -> None:
+    if len(_known_heads) >= _KNOWN_HEADS_MAX:
+        _known_heads.clear()
+    _known_heads[key] = head
+
+
+def _append_across_streams(jobs: Sequence[IngestJob]) -> list[IngestResult | _StreamPath]:
+    """A group of the cross-stream combiner: what can be appended optimistically, in one
+    statement; the rest goes to each stream's own group (``_run_group``), outside this one."""
+    outcomes = _append_optimistic_streams(jobs)
+    appended = sum(1 for outcome in outcomes if isinstance(outcome, IngestResult))
+    if appended:  # the others are counted with the stream's group that decides them
+        TALLY.observe(INGEST_GROUP_REQUESTS, appended)
+    return outcomes
+
+
+def _execute_alone(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     """Run one statement as its own transaction on the request's connection, below Django's
     cursor wrappers (``db_transaction_duration_seconds{name="legacy_append"}`` times it). Inside a caller's transaction
     (tests) it runs in a savepoint, so a failure leaves that transaction usable."""
@@ -378,14 +471,13 @@ def _execute_alone(sql: str, params: dict[str, Any]) -> tuple[int, int | None]:
         return _raw_fetch(sql, params)
 
 
-def _raw_fetch(sql: str, params: dict[str, Any]) -> tuple[int, int | None]:
+def _raw_fetch(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     raw: psycopg.Connection[Any] = connection.connection
     with raw.cursor() as cursor:
         cursor.execute(sql, params)
-        row = cursor.fetchone()
-    assert row is not None
+        rows = cursor.fetchall()
     availability.statement_succeeded(connection.alias)
-    return int(row[0]), row[5]
+    return rows
 
 
 def _read_state(cursor: Any, stream: dict[str, Any], head: int, candidates: list[LegacyEvent]) -> StreamState:
@@ -434,6 +526,8 @@ def _rows(
     """Rows for append_batch.sql; payloads are sealed here when encrypted at rest (~5 µs per KB)."""
     return [
         {
+            "tenant_id": tenant_id,
+            "store_id": store_id,
             "sequence_number": sequence,
             "event_id": event.event_id,
             "command_id": event.command_id,
@@ -455,9 +549,13 @@ def _rows(
     ]
 
 
-def _rejection_rows(rejections: list[tuple[Rejection, LegacyEvent]], request_id: str) -> list[dict[str, Any]]:
+def _rejection_rows(
+    rejections: list[tuple[Rejection, LegacyEvent]], tenant_id: uuid.UUID, store_id: uuid.UUID, request_id: str
+) -> list[dict[str, Any]]:
     return [
         {
+            "tenant_id": tenant_id,
+            "store_id": store_id,
             "event_id": rejection.event_id,
             "reason": rejection.reason,
             "message": rejection.message,
@@ -468,5 +566,6 @@ def _rejection_rows(rejections: list[tuple[Rejection, LegacyEvent]], request_id:
     ]
 
 
-def _rejections_json(rejections: list[tuple[Rejection, LegacyEvent]], request_id: str) -> str:
-    return orjson.dumps(_rejection_rows(rejections, request_id)).decode()
+def _rejections_json(job: IngestJob) -> str:
+    """The rejections of a request with nothing to sequence, for ``insert_rejections.sql``."""
+    return orjson.dumps(_rejection_rows(job.pre_rejected, job.tenant_id, job.store_id, job.request_id)).decode()

@@ -4,6 +4,7 @@ from sequencer_project.db.sql import load_sql
 
 CLASSIFY_BATCH = load_sql(__file__, "classify_batch.sql")
 APPEND_BATCH = load_sql(__file__, "append_batch.sql")
+APPEND_STREAMS = load_sql(__file__, "append_streams.sql")
 INSERT_REJECTIONS = load_sql(__file__, "insert_rejections.sql")
 SELECT_HEAD = load_sql(__file__, "select_head.sql")
 SELECT_EVENT_RANGE = load_sql(__file__, "select_event_range.sql")

@@ -66,13 +66,14 @@ def _answer(result: IngestResult) -> tuple[Any, ...]:
 
 
 def _stored(tenant_id: uuid.UUID) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row the requests wrote for the tenant, by stream, payloads opened."""
     queries = {
-        "events": "SELECT sequence_number, event_id, entity_id, command_id, base_version, payload_format,"
-        " payload, store_id, entity_type, event_type FROM events WHERE tenant_id = %s ORDER BY sequence_number",
-        "versions": "SELECT entity_type, entity_id, version, last_sequence FROM entity_versions "
-        "WHERE tenant_id = %s ORDER BY 1, 2",
-        "commands": "SELECT command_id, event_id FROM command_dedupe WHERE tenant_id = %s ORDER BY 1",
-        "rejections": "SELECT event_id, reason, message FROM rejected_events WHERE tenant_id = %s "
+        "events": "SELECT store_id, sequence_number, event_id, entity_id, command_id, base_version, payload_format,"
+        " payload, entity_type, event_type FROM events WHERE tenant_id = %s ORDER BY store_id, sequence_number",
+        "versions": "SELECT store_id, entity_type, entity_id, version, last_sequence FROM entity_versions "
+        "WHERE tenant_id = %s ORDER BY 1, 2, 3",
+        "commands": "SELECT store_id, command_id, event_id FROM command_dedupe WHERE tenant_id = %s ORDER BY 1, 2",
+        "rejections": "SELECT store_id, event_id, reason, message FROM rejected_events WHERE tenant_id = %s "
         "ORDER BY rejection_id",
     }
     out: dict[str, list[tuple[Any, ...]]] = {}
@@ -84,8 +85,8 @@ def _stored(tenant_id: uuid.UUID) -> dict[str, list[tuple[Any, ...]]]:
     # compare what they open to, not their bytes.
     out["events"] = [
         (
-            *row[:6],
-            payload_open(StoredPayload(tenant_id, row[7], row[1], row[0], row[8], row[2], row[9], row[6], row[5])),
+            *row[:7],
+            payload_open(StoredPayload(tenant_id, row[0], row[2], row[1], row[8], row[3], row[9], row[7], row[6])),
         )
         for row in out["events"]
     ]

@@ -28,6 +28,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 guess_shift = st.sampled_from([0, 0, 0, -1, -2, 1, 3, None])  # None: this process never saw the head
 
 
+def shift_guess(key: tuple[uuid.UUID, uuid.UUID], shift: int | None) -> None:
+    """Move this process's guess of a stream's head, as another process's writes would; None
+    forgets it (a stream this process never wrote)."""
+    if shift is None:
+        _known_heads.pop(key, None)
+    elif key in _known_heads:
+        _known_heads[key] = max(_known_heads[key] + shift, 0)
+
+
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     requests=st.lists(st.lists(event_spec, min_size=1, max_size=3), min_size=1, max_size=6),
@@ -40,11 +49,7 @@ def test_the_optimistic_append_answers_and_stores_what_the_locked_path_would(
 
     optimistic = []
     for specs, shift in zip(requests, shifts, strict=False):
-        key = (optimistic_tenant, store_id)
-        if shift is None:
-            _known_heads.pop(key, None)
-        elif key in _known_heads:
-            _known_heads[key] = max(_known_heads[key] + shift, 0)
+        shift_guess((optimistic_tenant, store_id), shift)
         optimistic.append(_run_group([_job(optimistic_tenant, store_id, specs)])[0])
     with override_settings(INGEST_OPTIMISTIC_APPEND=False):
         locked = [_run_group([_job(locked_tenant, store_id, specs)])[0] for specs in requests]
