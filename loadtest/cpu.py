@@ -23,6 +23,13 @@ class ProcInfo:
     comm: str
     cmdline: str
     cpu_seconds: float
+    # CPU of its children that exited and were reaped (cutime + cstime): a PostgreSQL backend
+    # that lived less than a run is only ever counted here, in the postmaster.
+    reaped_children_cpu_seconds: float = 0.0
+
+    @property
+    def total_cpu_seconds(self) -> float:
+        return self.cpu_seconds + self.reaped_children_cpu_seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +54,13 @@ class CpuUse:
     load_end: tuple[float, float, float]
 
 
-def parse_stat(text: str) -> tuple[str, int, float]:
-    """``(comm, ppid, utime+stime seconds)`` from the text of /proc/PID/stat."""
+def parse_stat(text: str) -> tuple[str, int, float, float]:
+    """``(comm, ppid, utime+stime, cutime+cstime)`` (seconds) from the text of /proc/PID/stat."""
     comm = text[text.index("(") + 1 : text.rindex(")")]
     rest = text[text.rindex(")") + 2 :].split()
-    return comm, int(rest[1]), (float(rest[11]) + float(rest[12])) / CLOCK_TICKS
+    own = (float(rest[11]) + float(rest[12])) / CLOCK_TICKS
+    reaped = (float(rest[13]) + float(rest[14])) / CLOCK_TICKS
+    return comm, int(rest[1]), own, reaped
 
 
 def _processes() -> dict[int, ProcInfo]:
@@ -63,10 +72,10 @@ def _processes() -> dict[int, ProcInfo]:
             with open(f"/proc/{name}/cmdline", "rb") as handle:
                 cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
             with open(f"/proc/{name}/stat", encoding="ascii", errors="replace") as handle:
-                comm, ppid, cpu = parse_stat(handle.read())
+                comm, ppid, cpu, reaped = parse_stat(handle.read())
         except (OSError, ValueError, IndexError):
             continue
-        found[int(name)] = ProcInfo(int(name), ppid, comm, cmdline, cpu)
+        found[int(name)] = ProcInfo(int(name), ppid, comm, cmdline, cpu, reaped)
     return found
 
 
@@ -94,13 +103,18 @@ def descendants(processes: dict[int, ProcInfo], root: int) -> set[int]:
 
 
 def cpu_delta(before: dict[int, ProcInfo], after: dict[int, ProcInfo], pids: Iterable[int]) -> float:
-    """CPU seconds ``pids`` used between the snapshots (a process born in between counts whole)."""
+    """CPU seconds ``pids`` used between the snapshots, their reaped children's included.
+
+    A process born in between counts whole; one that exited in between counts through its
+    parent's reaped-children CPU (when the parent is in ``pids``) less what it had used before
+    the first snapshot; a reused pid (another command name) starts from zero.
+    """
     total = 0.0
     for pid in pids:
-        if pid in after:
-            earlier = before.get(pid)
-            same = earlier is not None and earlier.comm == after[pid].comm
-            total += after[pid].cpu_seconds - (earlier.cpu_seconds if same and earlier else 0.0)
+        now, then = after.get(pid), before.get(pid)
+        if now is not None and then is not None and then.comm != now.comm:
+            then = None
+        total += (now.total_cpu_seconds if now else 0.0) - (then.total_cpu_seconds if then else 0.0)
     return total
 
 
@@ -115,7 +129,7 @@ def cpu_use(before: Snapshot, after: Snapshot, *, service_root: int | None, post
         service = descendants(after.processes, service_root) | descendants(before.processes, service_root)
     else:
         service = {p for p, i in after.processes.items() if "gunicorn" in i.cmdline}
-    postgres = {p for p, i in after.processes.items() if is_postgres(i)}
+    postgres = {p for p, i in (*before.processes.items(), *after.processes.items()) if is_postgres(i)}
     busy = (after.machine_busy - before.machine_busy) / max(after.machine_total - before.machine_total, 1e-9)
     return CpuUse(
         seconds=elapsed,
@@ -135,5 +149,6 @@ def tree_cpu(before: Snapshot, after: Snapshot, root: int) -> float:
 
 
 def matching_cpu(before: Snapshot, after: Snapshot, match: Callable[[ProcInfo], bool]) -> float:
-    """CPU seconds of every process ``match`` accepts (as seen in the later snapshot)."""
-    return cpu_delta(before.processes, after.processes, {p for p, i in after.processes.items() if match(i)})
+    """CPU seconds of every process ``match`` accepts in either snapshot."""
+    pids = {p for p, i in (*before.processes.items(), *after.processes.items()) if match(i)}
+    return cpu_delta(before.processes, after.processes, pids)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from loadtest.cpu import CLOCK_TICKS, ProcInfo, Snapshot, cpu_delta, cpu_use, descendants, parse_stat, snapshot
 
 
-def _proc(pid: int, ppid: int, cpu: float, comm: str = "gunicorn", cmdline: str = "") -> ProcInfo:
-    return ProcInfo(pid, ppid, comm, cmdline or comm, cpu)
+def _proc(pid: int, ppid: int, cpu: float, comm: str = "gunicorn", cmdline: str = "", reaped: float = 0.0) -> ProcInfo:
+    return ProcInfo(pid, ppid, comm, cmdline or comm, cpu, reaped)
 
 
 def test_stat_lines_parse_even_when_the_command_name_has_spaces_and_parentheses() -> None:
-    fields = ["S", "41", *["0"] * 9, str(3 * CLOCK_TICKS), str(CLOCK_TICKS), "0", "0", "20", "0", "5"]
-    assert parse_stat("42 (web (worker) 1) " + " ".join(fields)) == ("web (worker) 1", 41, 4.0)
+    fields = ["S", "41", *["0"] * 9, str(3 * CLOCK_TICKS), str(CLOCK_TICKS), str(2 * CLOCK_TICKS), "0", "20", "0"]
+    assert parse_stat("42 (web (worker) 1) " + " ".join(fields)) == ("web (worker) 1", 41, 4.0, 2.0)
 
 
 def test_the_service_is_its_master_and_every_process_below_it() -> None:
@@ -23,6 +23,14 @@ def test_a_process_born_during_the_run_counts_whole_and_a_reused_pid_starts_from
     before = {1: _proc(1, 0, 5.0), 2: _proc(2, 0, 7.0, comm="old")}
     after = {1: _proc(1, 0, 6.5), 2: _proc(2, 0, 0.5, comm="new"), 3: _proc(3, 0, 2.0)}
     assert cpu_delta(before, after, {1, 2, 3, 4}) == 1.5 + 0.5 + 2.0
+
+
+def test_a_child_that_exited_counts_through_its_parent_for_the_part_it_used_in_between() -> None:
+    # A backend alive at the first snapshot (0.5 s used) exits after 1.25 s in all; one born
+    # and gone in between used 2.0 s. Both end up in the postmaster's reaped-children CPU.
+    before = {1: _proc(1, 0, 1.0, "postgres"), 7: _proc(7, 1, 0.5, "postgres")}
+    after = {1: _proc(1, 0, 1.5, "postgres", reaped=1.25 + 2.0)}
+    assert cpu_delta(before, after, {1, 7}) == 0.5 + (1.25 - 0.5) + 2.0
 
 
 def test_cores_are_cpu_seconds_over_wall_seconds_per_group() -> None:
