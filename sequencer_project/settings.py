@@ -296,6 +296,9 @@ INGEST_OPTIMISTIC_APPEND: bool = env.bool("INGEST_OPTIMISTIC_APPEND", default=Tr
 # Group commit across streams (ADR 0025): the optimistic appends of a process's concurrent
 # requests share one statement and one commit whatever their streams (append_streams.sql).
 GROUP_COMMIT_ACROSS_STREAMS: bool = env.bool("GROUP_COMMIT_ACROSS_STREAMS", default=True)
+# Requests of more events, and groups above this many, keep to their stream's own group: the
+# combiner runs one statement at a time per process, which would serialise large appends.
+GROUP_COMMIT_ACROSS_MAX_EVENTS: int = env.int("GROUP_COMMIT_ACROSS_MAX_EVENTS", default=64)
 GROUP_COMMIT_MAX_EVENTS: int = env.int("GROUP_COMMIT_MAX_EVENTS", default=1000)
 GROUP_COMMIT_MAX_WAIT_MS: float = env.float("GROUP_COMMIT_MAX_WAIT_MS", default=1.0)
 # Django reads request bodies up to this size; the ingest views enforce MAX_BODY_SIZE_BYTES.

@@ -143,11 +143,14 @@ def event_ingest_legacy(
     if committer is None:
         return _run_jobs([job])[0]
     across = _cross_stream_committer()
-    if across is not None:
-        outcome = across.submit(_ACROSS_STREAMS, job, _append_across_streams, before_wait=_release_connection)
-        if isinstance(outcome, IngestResult):
-            return outcome
-    return committer.submit((tenant_id, store_id), job, _run_group, before_wait=_release_connection)
+    if across is None or len(job.candidates) > settings.GROUP_COMMIT_ACROSS_MAX_EVENTS:
+        return committer.submit((tenant_id, store_id), job, _run_group, before_wait=_release_connection)
+    outcome = across.submit(_ACROSS_STREAMS, job, _append_across_streams, before_wait=_release_connection)
+    if isinstance(outcome, IngestResult):
+        return outcome
+    # The optimistic append already tried and could not decide: the stream's group goes straight
+    # to the locked path.
+    return committer.submit((tenant_id, store_id), job, _run_locked_group, before_wait=_release_connection)
 
 
 def _prepare(tenant_id: uuid.UUID, store_id: uuid.UUID, events: Sequence[LegacyEvent], request_id: str) -> IngestJob:
@@ -193,11 +196,17 @@ _ACROSS_STREAMS = "legacy"  # the one key of the cross-stream combiner: every st
 
 @functools.cache
 def _cross_stream_committer() -> GroupCommitter[IngestJob, IngestResult | _StreamPath] | None:
-    """This process's combiner across streams (ADR 0025), or ``None`` when it is off."""
+    """This process's combiner across streams (ADR 0025), or ``None`` when it is off.
+
+    One statement at a time per process: it serves small requests, whose cost is mostly per
+    statement; a larger request (``GROUP_COMMIT_ACROSS_MAX_EVENTS``) goes to its stream's group,
+    so large appends of different streams still run side by side.
+    """
     if not (settings.GROUP_COMMIT_ACROSS_STREAMS and settings.INGEST_OPTIMISTIC_APPEND):
         return None
     return GroupCommitter(
-        max_events=settings.GROUP_COMMIT_MAX_EVENTS, max_wait_seconds=settings.GROUP_COMMIT_MAX_WAIT_MS / 1000
+        max_events=settings.GROUP_COMMIT_ACROSS_MAX_EVENTS,
+        max_wait_seconds=settings.GROUP_COMMIT_MAX_WAIT_MS / 1000,
     )
 
 
@@ -214,11 +223,18 @@ def _release_connection() -> None:
 
 
 def _run_group(jobs: Sequence[IngestJob]) -> list[IngestResult | BaseException]:
-    """Run a group in one transaction; if it fails, run its jobs alone so one cannot fail all."""
-    TALLY.observe(INGEST_GROUP_REQUESTS, len(jobs))
+    """Run a group in one statement when the optimistic append can, else in one locked
+    transaction; if that fails, run its jobs alone so one cannot fail all."""
     appended = _append_optimistic(jobs)
     if appended is not None:
+        TALLY.observe(INGEST_GROUP_REQUESTS, len(jobs))
         return list(appended)
+    return _run_locked_group(jobs)
+
+
+def _run_locked_group(jobs: Sequence[IngestJob]) -> list[IngestResult | BaseException]:
+    """Run a group in one locked transaction; if it fails, run its jobs alone."""
+    TALLY.observe(INGEST_GROUP_REQUESTS, len(jobs))
     try:
         return list(_run_jobs(jobs))
     except Exception as exc:
