@@ -12,17 +12,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
-from celery import Celery
-from django.conf import settings
 
 from events.models import ProjectionDeadLetter
 from events.projections.entity_state import ENTITY_STATE
 from tests.conftest import IngestPoster, Persona, legacy_event
+from tests.events.helpers import tick_projections_until
 from tests.events.projections.helpers import checkpoint_of
 from tests.sequencer_project.ops_helpers import ROOT, child_database_url
 
@@ -65,14 +63,9 @@ def test_a_nul_payload_is_rejected_at_ingest_and_the_worker_projects_the_rest(
     log = tmp_path / "worker.log"
     worker = _start_worker(queue, log)
     try:
-        sender = Celery("unstorable-test-sender", broker=settings.CELERY_BROKER_URL)
-        sender.conf.task_serializer = "json"
-        sender.send_task("events.projection_run", queue=queue)
-        deadline = time.monotonic() + 90
-        while checkpoint_of(ENTITY_STATE, owner.tenant_id, owner.store_id) < 3:
-            assert time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
-            assert worker.poll() is None, log.read_text(errors="replace")[-3000:]
-            time.sleep(0.2)
+        tick_projections_until(
+            lambda: checkpoint_of(ENTITY_STATE, owner.tenant_id, owner.store_id) >= 3, queue, worker, log, 90
+        )
     finally:
         worker.terminate()
         try:

@@ -21,13 +21,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from celery import Celery
-from django.conf import settings
 from django.db import connection
 
 from events.projections.entity_state import ENTITY_STATE
 from events.services.projections import projection_rebuild
 from tests.conftest import IngestPoster, Persona, legacy_event
+from tests.events.helpers import tick_projections_until
 from tests.events.projections.helpers import checkpoint_of, entity_rows
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -63,12 +62,6 @@ def _start_worker(queue: str, log: Path) -> subprocess.Popen[bytes]:
             ],
             cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT,
         )  # fmt: skip
-
-
-def _send_run(queue: str) -> None:
-    sender = Celery("projection-test-sender", broker=settings.CELERY_BROKER_URL)
-    sender.conf.task_serializer = "json"
-    sender.send_task("events.projection_run", queue=queue)
 
 
 def _progress(stores: list[uuid.UUID], tenant_id: uuid.UUID) -> int:
@@ -107,12 +100,8 @@ def test_a_worker_killed_mid_batch_neither_skips_nor_double_applies(
 
     worker = _start_worker(queue, log)
     try:
-        _send_run(queue)
         deadline = time.monotonic() + 120
-        while _progress(stores, owner.tenant_id) < total // 5:
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            assert worker.poll() is None, log.read_text()[-3000:]
-            time.sleep(0.02)
+        tick_projections_until(lambda: _progress(stores, owner.tenant_id) >= total // 5, queue, worker, log, 120, 0.02)
         while not _worker_transaction_open():  # kill inside a batch's open transaction
             assert time.monotonic() < deadline, log.read_text()[-3000:]
         worker.send_signal(signal.SIGKILL)
@@ -129,12 +118,7 @@ def test_a_worker_killed_mid_batch_neither_skips_nor_double_applies(
 
     worker = _start_worker(queue, log)
     try:
-        deadline = time.monotonic() + 180
-        _send_run(queue)
-        while _progress(stores, owner.tenant_id) < total:
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            assert worker.poll() is None, log.read_text()[-3000:]
-            time.sleep(0.2)
+        tick_projections_until(lambda: _progress(stores, owner.tenant_id) >= total, queue, worker, log, 180)
     finally:
         worker.send_signal(signal.SIGTERM)
         try:
