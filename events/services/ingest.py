@@ -381,11 +381,30 @@ StreamKey = tuple[uuid.UUID, uuid.UUID]
 
 def _append_optimistic(jobs: Sequence[IngestJob]) -> list[IngestResult] | None:
     """A group of ONE stream in one autocommit statement, or ``None`` when the locked path must
-    decide (see :func:`_append_optimistic_streams`)."""
-    outcomes = _append_optimistic_streams(jobs)
-    if any(isinstance(outcome, _StreamPath) for outcome in outcomes):
+    decide (see :func:`_append_optimistic_streams`, of which this is the one-stream case)."""
+    key = (jobs[0].tenant_id, jobs[0].store_id)
+    head = _known_heads.get(key)
+    if head is None or not settings.INGEST_OPTIMISTIC_APPEND:
         return None
-    return [outcome for outcome in outcomes if isinstance(outcome, IngestResult)]
+    if any(event.base_version is not None for job in jobs for event in job.candidates):
+        return None
+    for _ in range(2):
+        plan = _plan(jobs, StreamState(head))
+        if plan.head == head or plan.depends_on_stored_rows():
+            return None
+        try:
+            seen = _append_plans({key: plan})
+        except psycopg.Error:  # a stored event or command id (unique violation), or worse
+            return None
+        if key not in seen:
+            return None
+        seen_head = seen[key]
+        if seen_head is None:
+            _remember_head(key, plan.head)
+            return plan.results()
+        _remember_head(key, seen_head)
+        head = seen_head
+    return None
 
 
 def _append_optimistic_streams(jobs: Sequence[IngestJob]) -> list[IngestResult | _StreamPath]:
