@@ -381,7 +381,11 @@ StreamKey = tuple[uuid.UUID, uuid.UUID]
 
 def _append_optimistic(jobs: Sequence[IngestJob]) -> list[IngestResult] | None:
     """A group of ONE stream in one autocommit statement, or ``None`` when the locked path must
-    decide (see :func:`_append_optimistic_streams`, of which this is the one-stream case)."""
+    decide (see :func:`_append_optimistic_streams`, of which this is the one-stream case).
+
+    Kept apart from it on purpose: routed through the general function, the in-process
+    100-event benchmark cost 25-30 % more thread CPU (``docs/performance.md``, "Worker
+    connections and group commit across streams"); the cause is not known yet."""
     key = (jobs[0].tenant_id, jobs[0].store_id)
     head = _known_heads.get(key)
     if head is None or not settings.INGEST_OPTIMISTIC_APPEND:
