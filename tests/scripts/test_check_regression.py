@@ -266,3 +266,56 @@ def test_the_verdict_depends_only_on_the_ratio_change_never_on_machine_speed(
     assert verdict.change == pytest.approx(change, rel=1e-9, abs=1e-9)
     if abs(change - threshold) > 1e-9:
         assert verdict.failed is (change > threshold)
+
+
+def test_waiting_for_quiet_stops_at_the_first_quiet_window() -> None:
+    shares = iter([0.9, 0.6, 0.1, 0.9])
+    said: list[str] = []
+
+    busy = gate_script.wait_for_quiet(share=lambda _window: next(shares), window=2.0, log=said.append)
+
+    assert busy == 0.1
+    assert said == ["waited 4 s for the machine to quiet down: 10% busy (quiet)"]
+
+
+def test_waiting_for_quiet_gives_up_after_its_patience_and_says_so() -> None:
+    said: list[str] = []
+    windows: list[float] = []
+
+    def always_busy(window: float) -> float:
+        windows.append(window)
+        return 0.8
+
+    busy = gate_script.wait_for_quiet(share=always_busy, window=2.0, patience=6.0, log=said.append)
+
+    assert busy == 0.8
+    assert len(windows) == 4  # the first look, then three more windows within the patience
+    assert said == ["waited 6 s for the machine to quiet down: 80% busy (still busy, measuring anyway)"]
+
+
+def test_a_quiet_machine_is_measured_at_once_without_a_word() -> None:
+    said: list[str] = []
+
+    assert gate_script.wait_for_quiet(share=lambda _window: 0.05, log=said.append) == 0.05
+    assert said == []
+
+
+def test_busy_share_is_the_busy_part_of_the_elapsed_cpu_time() -> None:
+    readings = iter([(100.0, 1000.0), (130.0, 1100.0)])
+
+    assert gate_script.busy_share(0.0, read=lambda: next(readings)) == pytest.approx(0.3)
+
+
+def test_the_busiest_process_is_named_with_its_share_of_a_core() -> None:
+    spinner = subprocess.Popen(
+        [sys.executable, "-c", "import time\nend = time.time() + 30\nwhile time.time() < end: pass"]
+    )
+    try:
+        busiest = gate_script.busiest_processes(seconds=1.0, top=3)
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+    cores_by_pid = {pid: cores for cores, pid, _name in busiest}
+    assert spinner.pid in cores_by_pid, busiest
+    assert 0.3 < cores_by_pid[spinner.pid] <= 1.05
