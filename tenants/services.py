@@ -23,10 +23,11 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from tenants.credentials import api_key_generate, api_key_hash, display_prefix
-from tenants.errors import AgentKeyExistsError, AgentKeyNotFoundError
+from tenants.errors import AgentKeyExistsError, AgentKeyNotFoundError, InvalidPublicKeyError
 from tenants.key_cache import agent_keys_changed, api_keys_changed
 from tenants.models import AgentKeyStatus, AgentSigningKey, ApiKey, Tenant
 from tenants.sql import TOUCH_API_KEY
+from ves.signing import is_usable_public_key
 
 
 def _audited(actor: str, action: str, target_id: str, tenant_id: uuid.UUID, **detail: Any) -> None:
@@ -159,7 +160,15 @@ def agent_key_register(
 
     The tenant row is created when missing (a bootstrap admin may provision a new tenant's
     agents before its first event, as events themselves create tenants on first write).
+    A key that is not a canonical point of Ed25519's prime-order subgroup is refused (400): no
+    honest agent holds one, and one of small order verifies forged signatures (ADR 0026).
     """
+    if not is_usable_public_key(public_key):
+        raise InvalidPublicKeyError(
+            "publicKey is not an Ed25519 public key an agent can hold: not a canonical point of the"
+            " prime-order subgroup (a small-order key would verify forged signatures).",
+            field="publicKey",
+        )
     Tenant.objects.get_or_create(id=tenant_id, defaults={"name": f"tenant {tenant_id}"})
     try:
         with transaction.atomic():

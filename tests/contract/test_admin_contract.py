@@ -21,6 +21,9 @@ from rest_framework.test import APIClient
 from events.projections.entity_state import ENTITY_STATE
 from events.services.projections import projection_advance
 from tests.conftest import IngestPoster, Persona, legacy_event
+from ves.signing import public_key_from_seed
+
+AGENT_KEY = public_key_from_seed(b"\x22" * 32)
 
 RFC3339_PLUS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3}|\.\d{6})?\+00:00$")
 
@@ -182,7 +185,12 @@ def test_projection_lag_is_an_integer_that_falls_to_zero_when_the_projection_cat
 @pytest.mark.django_db
 def test_an_agent_with_only_a_signing_key_still_gets_string_permissions(owner: Persona) -> None:
     agent_id = uuid.uuid4()
-    body = {"tenantId": str(owner.tenant_id), "agentId": str(agent_id), "keyId": 1, "publicKey": "22" * 32}
+    body = {
+        "tenantId": str(owner.tenant_id),
+        "agentId": str(agent_id),
+        "keyId": 1,
+        "publicKey": public_key_from_seed(b"\x22" * 32).hex(),
+    }
     assert owner.client.post("/api/v1/agents/keys", data=body, format="json").status_code == 200
 
     agent = own(admin(owner.client, "agents"), "agentId", agent_id)

@@ -31,10 +31,11 @@ from tests.contract.wire import (
     uuid_text,
 )
 from tests.tenants.factories import issue_key
+from ves.signing import public_key_from_seed
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC_KEY = bytes(range(32))
+PUBLIC_KEY = public_key_from_seed(bytes(range(32)))
 HASH_PREFIX = re.compile(r"^[0-9a-f]{16}$")
 
 

@@ -21,6 +21,7 @@ from sequencer_project.redis_client import reset_redis_client
 from sequencer_project.resilience import get_breaker
 from tenants.services import agent_key_register, agent_key_revoke
 from tests.schemas.helpers import ORDER_SCHEMA
+from ves.signing import public_key_from_seed
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,7 +61,9 @@ def _watch(*args: str) -> subprocess.Popen[str]:
 @pytest.mark.django_db(transaction=True)
 def test_a_revoked_agent_key_stops_verifying_in_another_process_within_one_second() -> None:
     tenant_id, agent_id = uuid.uuid4(), uuid.uuid4()
-    agent_key_register(tenant_id=tenant_id, agent_id=agent_id, key_id=1, public_key=b"k" * 32, actor="test")
+    agent_key_register(
+        tenant_id=tenant_id, agent_id=agent_id, key_id=1, public_key=public_key_from_seed(b"k" * 32), actor="test"
+    )
     child = _watch(str(tenant_id), "agent-key", str(agent_id), "1")
     try:
         assert child.stdout is not None

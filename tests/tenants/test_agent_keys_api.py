@@ -10,10 +10,11 @@ from rest_framework.test import APIClient
 from tests.conftest import Persona, api_client
 from tests.events.ves_helpers import register_key
 from tests.tenants.factories import issue_key
+from ves.signing import public_key_from_seed
 
 pytestmark = pytest.mark.django_db
 
-KEY = bytes(range(32))
+KEY = public_key_from_seed(bytes(range(32)))
 
 
 def test_register_list_and_revoke(owner: Persona) -> None:
@@ -47,7 +48,7 @@ def test_a_duplicate_registration_is_a_conflict(owner: Persona) -> None:
     agent_id = uuid.uuid4()
     register_key(owner.client, owner.tenant_id, agent_id, 1, KEY)
 
-    response = register_key(owner.client, owner.tenant_id, agent_id, 1, bytes(32))
+    response = register_key(owner.client, owner.tenant_id, agent_id, 1, public_key_from_seed(bytes(32)))
 
     assert response.status_code == 409
     assert response["Content-Type"] == "application/problem+json"
@@ -73,6 +74,9 @@ def test_only_admins_of_the_tenant_may_register_or_revoke(owner: Persona, outsid
     [
         ({"publicKey": "0x" + "ab" * 31}, 400, "invalid_public_key"),
         ({"publicKey": "zz" * 32}, 400, "invalid_public_key"),
+        ({"publicKey": "01" + "00" * 31}, 400, "invalid_public_key"),  # the identity point: small order
+        ({"publicKey": "ec" + "ff" * 30 + "7f"}, 400, "invalid_public_key"),  # y = p - 1: small order
+        ({"publicKey": "ed" + "ff" * 30 + "7f"}, 400, "invalid_public_key"),  # y = p: not canonical
         ({"keyId": -1}, 422, "invalid_request"),
         ({"keyId": 2**32}, 422, "invalid_request"),
         ({"agentId": "nope"}, 422, "invalid_request"),
@@ -102,7 +106,7 @@ def test_registering_and_revoking_through_the_api_is_audited(owner: Persona) -> 
     from audit.models import AuditLogEntry
 
     agent = uuid.uuid4()
-    body = {"tenantId": str(owner.tenant_id), "agentId": str(agent), "keyId": 3, "publicKey": "22" * 32}
+    body = {"tenantId": str(owner.tenant_id), "agentId": str(agent), "keyId": 3, "publicKey": KEY.hex()}
     assert owner.client.post("/api/v1/agents/keys", body, format="json").status_code == 200
     revoke = owner.client.delete(f"/api/v1/agents/{agent}/keys/3?tenant_id={owner.tenant_id}")
     assert revoke.status_code == 200

@@ -30,10 +30,11 @@ from tenants.services import (
     tenant_update,
 )
 from tests.tenants.factories import make_tenant
+from ves.signing import public_key_from_seed
 
 REFUSED = "refused-actor"
 AGENT = uuid.UUID("00000000-0000-4000-8000-00000000a9e1")
-KEY = b"\x07" * 32
+KEY = public_key_from_seed(b"\x07" * 32)
 
 
 @dataclass(frozen=True)

@@ -75,5 +75,6 @@ def test_the_ves_distribution_installs_and_runs_without_the_server(tmp_path: Pat
         "cryptography",
         "httpx",
         "orjson",
+        "pynacl",
     ]
     assert probe["importable"] == []

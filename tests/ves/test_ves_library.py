@@ -7,6 +7,8 @@ import uuid
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -460,3 +462,43 @@ def test_signed_envelope_reproduces_the_plaintext_vector_events(
     )
     assert envelope["agent_signature"] == "0x" + event["agent_signature"]
     assert envelope["payload_plain_hash"] == event["payload_plain_hash"]
+
+
+# ---- Ed25519 on libsodium (ADR 0026) ----------------------------------------------------------
+
+
+@given(seed=st.binary(min_size=32, max_size=32), message=st.binary(min_size=32, max_size=32))
+def test_signatures_are_those_of_openssl_and_verify_under_both(seed: bytes, message: bytes) -> None:
+    openssl_key = Ed25519PrivateKey.from_private_bytes(seed)
+    public_key = openssl_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+    signature = signing.sign(seed, message)
+
+    assert signature == openssl_key.sign(message)  # deterministic: byte for byte alike
+    assert signing.public_key_from_seed(seed) == public_key
+    assert signing.verify(public_key, message, signature)
+    assert signing.is_usable_public_key(public_key)
+    flipped = bytes([signature[0] ^ 1]) + signature[1:]
+    assert not signing.verify(public_key, message, flipped)
+    assert not signing.verify(public_key, bytes([message[0] ^ 1]) + message[1:], signature)
+
+
+def test_a_small_order_key_verifies_no_forgery_although_openssl_would() -> None:
+    identity = bytes([1]) + bytes(31)
+    forged = identity + bytes(32)  # R the identity, S = 0: "valid" for every message under OpenSSL
+    message = bytes(range(32))
+    Ed25519PublicKey.from_public_bytes(identity).verify(forged, message)  # OpenSSL accepts it
+
+    assert not signing.verify(identity, message, forged)
+    assert not signing.is_usable_public_key(identity)
+
+
+def test_a_signature_with_a_non_canonical_s_is_invalid() -> None:
+    seed = bytes(range(32))
+    message = bytes(32)
+    signature = signing.sign(seed, message)
+    order = 2**252 + 27742317777372353535851937790883648493
+    s = int.from_bytes(signature[32:], "little") + order  # the same point equation, S ≥ L
+    assert s < 2**256
+
+    assert not signing.verify(signing.public_key_from_seed(seed), message, signature[:32] + s.to_bytes(32, "little"))

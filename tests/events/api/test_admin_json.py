@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from tests.conftest import IngestPoster, Persona, api_client, legacy_event
 from tests.tenants.factories import issue_key
+from ves.signing import public_key_from_seed
 
 pytestmark = pytest.mark.django_db
 
@@ -109,7 +110,7 @@ def test_an_agent_known_only_by_signing_keys_is_listed(owner: Persona) -> None:
         "tenantId": str(owner.tenant_id),
         "agentId": str(agent_id),
         "keyId": 1,
-        "publicKey": "11" * 32,
+        "publicKey": public_key_from_seed(b"\x11" * 32).hex(),
     }
     assert owner.client.post("/api/v1/agents/keys", data=body, format="json").status_code == 200
 
