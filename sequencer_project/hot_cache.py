@@ -26,6 +26,7 @@ from typing import Generic, TypeVar
 from django.conf import settings
 from prometheus_client import Counter
 
+from sequencer_project.metrics import TALLY
 from sequencer_project.redis_client import REDIS_UNAVAILABLE, guarded
 from sequencer_project.resilience import CircuitOpenError
 
@@ -100,10 +101,10 @@ class HotCache(Generic[K, V]):
                 else:
                     missing.append(key)
         if found:
-            self._hits.inc(len(found))
+            TALLY.inc(self._hits, len(found))
         if not missing:
             return found
-        self._misses.inc(len(missing))
+        TALLY.inc(self._misses, len(missing))
         loaded = load(missing)
         with self._lock:
             for key in missing:

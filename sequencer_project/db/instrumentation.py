@@ -2,8 +2,9 @@
 
 Every connection gets an execute wrapper (installed on ``connection_created``) that times the
 statement and labels it with its leading SQL keyword only (a bounded set). Cost: one
-``perf_counter`` pair, a short string scan and one histogram observation per statement. The
-same wrapper tells ``availability`` whether the primary answers (one flag test per statement).
+``perf_counter`` pair, a short string scan and one histogram observation per statement,
+added to the metrics tally (ADR 0024). The same wrapper tells ``availability`` whether the
+primary answers (one flag test per statement).
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ def time_statement(execute: Callable[..., Any], sql: Any, params: Any, many: boo
         availability.statement_succeeded(context["connection"].alias)
         return result
     finally:
-        metrics.DB_QUERY_DURATION.labels(statement=statement_kind(sql)).observe(time.perf_counter() - started)
+        metrics.TALLY.observe(
+            metrics.labelled(metrics.DB_QUERY_DURATION, statement_kind(sql)), time.perf_counter() - started
+        )
 
 
 def install_on_connection(sender: Any, connection: Any, **kwargs: Any) -> None:

@@ -17,6 +17,7 @@ from prometheus_client import REGISTRY
 from schemas.models import EventSchema
 from schemas.registry import active_schemas_get, schema_cache
 from schemas.services import schema_register, schema_status_set
+from sequencer_project.metrics import TALLY
 from sequencer_project.redis_client import reset_redis_client
 from sequencer_project.resilience import get_breaker
 from tenants.services import agent_key_register, agent_key_revoke
@@ -27,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _hits(outcome: str) -> float:
+    TALLY.flush()  # lookups are tallied in the process and written in bulk (ADR 0024)
     return REGISTRY.get_sample_value("hot_cache_lookups_total", {"cache": "schemas", "outcome": outcome}) or 0.0
 
 
