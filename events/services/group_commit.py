@@ -59,6 +59,10 @@ class GroupStats:
     events: int
 
 
+# How often a follower whose ``before_wait`` hook declined asks it again while it waits.
+BEFORE_WAIT_RECHECK_SECONDS = 0.002
+
+
 class GroupCommitter(Generic[JobT, ResultT]):
     """Per-process combiner of concurrent jobs that target the same key (one stream)."""
 
@@ -78,14 +82,16 @@ class GroupCommitter(Generic[JobT, ResultT]):
         job: JobT,
         run_group: Callable[[Sequence[JobT]], Sequence[ResultT | BaseException]],
         *,
-        before_wait: Callable[[], None] | None = None,
+        before_wait: Callable[[], bool] | None = None,
     ) -> ResultT:
         """Run ``job`` in a group of the jobs queued for ``key``; return its own result.
 
         ``run_group`` receives the jobs in arrival order and returns one outcome per job: its
         result, or the exception that job must raise. An exception raised by ``run_group``
         itself fails every job of that group. ``before_wait`` runs (outside the guard) before
-        this thread blocks as a follower, e.g. to hand its database connection back.
+        this thread blocks as a follower, e.g. to hand its database connection back; while it
+        returns False it is asked again every ``BEFORE_WAIT_RECHECK_SECONDS`` of waiting (a
+        follower keeps its connection until someone needs it).
         """
         slot: _Slot[JobT, ResultT] = _Slot(job)
         with self._changed:
@@ -95,15 +101,18 @@ class GroupCommitter(Generic[JobT, ResultT]):
             queue.pending.append(slot)
             while not slot.done:
                 if queue.leading:
-                    if before_wait is not None:
-                        hook, before_wait = before_wait, None
-                        self._changed.release()
-                        try:
-                            hook()
-                        finally:
-                            self._changed.acquire()
-                    else:
+                    if before_wait is None:
                         self._changed.wait()
+                        continue
+                    self._changed.release()
+                    try:
+                        settled = before_wait()
+                    finally:
+                        self._changed.acquire()
+                    if settled:
+                        before_wait = None
+                    elif not slot.done:
+                        self._changed.wait(BEFORE_WAIT_RECHECK_SECONDS)
                     continue
                 queue.leading = True
                 group = self._take_group(queue)

@@ -210,16 +210,24 @@ def _cross_stream_committer() -> GroupCommitter[IngestJob, IngestResult | _Strea
     )
 
 
-def _release_connection() -> None:
-    """A request about to wait for its group's leader hands its pooled connection back.
+def _release_connection() -> bool:
+    """A request waiting for its group's leader hands its pooled connection back once someone
+    waits for one of the pool; True when it did or holds none (``GroupCommitter.submit`` asks
+    again every ~2 ms while it is False).
 
-    Otherwise waiting followers could hold every pooled connection while the leader waits for
-    one. Outside a transaction only, and only when connections are pooled (closing a
-    persistent connection would cost a reconnect).
+    Followers that kept their connections could hold all of them while the leader waits for
+    one; handing back at once, needed or not, made each follower's next request check a
+    connection out and test it (``CONN_HEALTH_CHECKS``, one round trip): 8.7 % of the GIL
+    samples of single-event ingest under gunicorn (``docs/performance.md``). Outside a
+    transaction only, and only when connections are pooled.
     """
-    pooled = getattr(connection, "pool", None) is not None  # PostgreSQL backend with pooling
-    if pooled and connection.connection is not None and not connection.in_atomic_block:
+    pool = getattr(connection, "pool", None)  # PostgreSQL backend with pooling
+    if pool is None or connection.connection is None or connection.in_atomic_block:
+        return True
+    if getattr(pool, "_waiting", ()):  # psycopg_pool's queue of waiting getconn() calls
         connection.close()
+        return True
+    return False
 
 
 def _run_group(jobs: Sequence[IngestJob]) -> list[IngestResult | BaseException]:

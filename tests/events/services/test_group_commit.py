@@ -161,9 +161,10 @@ def test_followers_run_the_before_wait_hook_once_and_the_leader_never() -> None:
     lock = threading.Lock()
 
     def submit(job: Job) -> None:
-        def hook() -> None:
+        def hook() -> bool:
             with lock:
                 calls.append(job.name)
+            return True
 
         committer.submit("s", job, recorder, before_wait=hook)
 
@@ -178,6 +179,51 @@ def test_followers_run_the_before_wait_hook_once_and_the_leader_never() -> None:
     for thread in [leader, *followers]:
         thread.join(10)
     assert sorted(calls) == ["f0", "f1", "f2"]
+
+
+def test_a_follower_keeps_its_resource_until_the_leader_comes_to_need_it() -> None:
+    """The pooled-connection case: one connection, held by a follower; the leader needs it."""
+    committer: GroupCommitter[Job, str] = GroupCommitter(max_events=100)
+    pool = threading.Semaphore(0)  # its only connection is the follower's
+    leading, first_asked, waiting = threading.Event(), threading.Event(), threading.Event()
+    asked: list[bool] = []
+
+    def run_group(jobs: Sequence[Job]) -> list[str | BaseException]:
+        if jobs[0].name == "leader":
+            leading.set()
+            assert first_asked.wait(5)  # the follower is waiting, its connection kept
+            waiting.set()
+            if not pool.acquire(timeout=5):  # without the hand-back this waits forever
+                return [RuntimeError("the leader never got a connection")] * len(jobs)
+            pool.release()
+        return [job.name for job in jobs]
+
+    def hand_back_when_needed() -> bool:
+        needed = waiting.is_set()
+        asked.append(needed)
+        first_asked.set()
+        if needed:
+            pool.release()
+        return needed
+
+    results: dict[str, str] = {}
+    leader = threading.Thread(target=lambda: results.update(leader=committer.submit("s", Job("leader"), run_group)))
+    leader.start()
+    follower_job = Job("follower")
+    follower = threading.Thread(
+        target=lambda: results.update(
+            follower=committer.submit("s", follower_job, run_group, before_wait=hand_back_when_needed)
+        )
+    )
+    assert leading.wait(5)
+    follower.start()
+    for thread in (leader, follower):
+        thread.join(10)
+
+    assert results == {"leader": "leader", "follower": "follower"}
+    assert asked[0] is False  # nobody needed it when the follower began to wait: kept
+    assert asked[-1] is True  # handed back once the leader waited for it
+    assert asked.count(True) == 1
 
 
 def test_max_events_must_be_positive() -> None:
