@@ -560,8 +560,7 @@ def run_workload(cfg: CapacityConfig, workload: Workload, fixtures: Fixtures) ->
         _drain(cfg, result)
     except Exception as exc:
         result.errors.append(f"drain: {type(exc).__name__}: {exc}")
-    if workload.kind in {"get", "reads"}:
-        _analyze(cfg, result)
+    _analyze(cfg, result)
     steps: list[tuple[str, Callable[[], Measurement]]] = []
     if workload.ceiling is not None:
         steps.append(("ceiling", lambda: measure_ceiling_cpu(cfg, workload, fixtures)))
@@ -585,7 +584,7 @@ def run_workload(cfg: CapacityConfig, workload: Workload, fixtures: Fixtures) ->
 
 
 def _analyze(cfg: CapacityConfig, result: WorkloadResult) -> None:
-    """Planner statistics for both databases before a read workload, as autovacuum keeps them.
+    """Planner statistics for both databases before each workload, as autovacuum keeps them.
 
     A PostgreSQL run with ``autovacuum = off`` (this machine's CI configuration) never analyzes
     the tables the earlier workloads filled; with no statistics the by-id lookup's plan took the
@@ -599,7 +598,7 @@ def _analyze(cfg: CapacityConfig, result: WorkloadResult) -> None:
             conn.execute("ANALYZE")
     state = "on" if autovacuum and autovacuum[0] == "on" else "off"
     result.notes.append(
-        f"ANALYZE of both databases before the reads ({time.monotonic() - started:.1f} s; autovacuum {state})"
+        f"ANALYZE of both databases before the workload ({time.monotonic() - started:.1f} s; autovacuum {state})"
     )
 
 
