@@ -27,6 +27,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 import redis
 from django.db import DatabaseError, connection
 from drf_spectacular.utils import extend_schema
@@ -71,7 +72,7 @@ def check_database() -> dict[str, Any]:
     started = time.perf_counter()
     try:
         database_ping()
-    except DatabaseError as exc:
+    except (DatabaseError, psycopg.Error) as exc:
         return {
             "name": "postgresql",
             "status": UNHEALTHY,

@@ -104,6 +104,33 @@ print(json.dumps({"first": first.status_code, "code": first.json()["code"], "sec
     assert result["wait"] == 0.25
 
 
+def test_ready_never_waits_the_pools_full_wait_for_a_connection() -> None:
+    """The probe bounds its own wait: with every pooled connection taken (as right after an
+    outage, before anything in the process has seen it), it answers 503 after the short wait."""
+    code = """
+import json, time
+from django.db import connection
+from django.test import Client
+connection.ensure_connection()
+connection.close()  # the pool exists now; its connections are all taken below
+held = [connection.pool.getconn() for _ in range(connection.pool.max_size)]
+started = time.monotonic()
+answer = Client().get("/ready")
+print(json.dumps({"status": answer.status_code, "code": answer.json()["code"], "seconds": time.monotonic() - started}))
+"""
+    env = {
+        "DATABASE_URL": child_database_url(),
+        "DB_POOL_MAX_SIZE": "2",
+        "DB_POOL_TIMEOUT_SECONDS": "20",
+        "DB_POOL_FAIL_FAST_TIMEOUT_SECONDS": "0.25",
+    }
+
+    result = run_django(code, env)
+
+    assert (result["status"], result["code"]) == (503, "database_unavailable")
+    assert result["seconds"] < 20  # the pool's wait would have been 20 s; the probe's is 0.25 s
+
+
 def test_one_chain_of_background_reconnects_is_short(pool: Any) -> None:
     """After it the pool gives up and the next waiting request starts a fresh chain at once, so
     recovery never lags PostgreSQL's return by a long backoff (psycopg_pool's default is 300 s)."""

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test import Client
 from psycopg import sql
 
+from sequencer_project import health
 from sequencer_project.db.partitions import create_hash_partitions, partition_name
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +36,7 @@ def test_ready_is_a_503_problem_when_the_database_fails(monkeypatch: pytest.Monk
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(connection, "cursor", broken)
+    monkeypatch.setattr(health, "database_ping", broken)
 
     response = Client().get("/ready")
 
