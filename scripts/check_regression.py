@@ -37,6 +37,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from loadtest.cpu import Snapshot, snapshot  # noqa: E402  (the repository root is on the path now)
+
 DEFAULT_BASELINE = ROOT / "tests" / "benchmarks" / "baseline.json"
 RUN_DIR = ROOT / "var" / "bench"
 SUITE = "tests/benchmarks"
@@ -259,21 +263,13 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:.3f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.1f} us"
 
 
-def cpu_times() -> tuple[float, float]:
-    """(busy, total) jiffies of all CPUs since boot, from ``/proc/stat`` (steal counts as busy)."""
-    fields = [float(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)  # idle + iowait
-    total = sum(fields[:8])  # guest time is already inside user time
-    return total - idle, total
-
-
-def busy_share(seconds: float, *, read: Callable[[], tuple[float, float]] = cpu_times) -> float:
+def busy_share(seconds: float, *, read: Callable[[], Snapshot] = snapshot) -> float:
     """The share of the machine's CPU time that was busy over the next ``seconds`` (0..1)."""
-    busy_before, total_before = read()
+    before = read()
     time.sleep(seconds)
-    busy_after, total_after = read()
-    elapsed = total_after - total_before
-    return (busy_after - busy_before) / elapsed if elapsed > 0 else 0.0
+    after = read()
+    elapsed = after.machine_total - before.machine_total
+    return (after.machine_busy - before.machine_busy) / elapsed if elapsed > 0 else 0.0
 
 
 def wait_for_quiet(
@@ -305,27 +301,13 @@ def wait_for_quiet(
 
 def busiest_processes(seconds: float = 2.0, top: int = 5) -> list[tuple[float, int, str]]:
     """The processes that used the most CPU over the next ``seconds``: (cores, pid, command)."""
-
-    def sample() -> dict[int, tuple[float, str]]:
-        found: dict[int, tuple[float, str]] = {}
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                text = stat.read_text()
-            except OSError:  # the process ended
-                continue
-            name = text[text.index("(") + 1 : text.rindex(")")]
-            fields = text[text.rindex(")") + 2 :].split()
-            found[int(stat.parent.name)] = (float(fields[11]) + float(fields[12]), name)  # utime + stime
-        return found
-
-    hertz = os.sysconf("SC_CLK_TCK")
-    before = sample()
+    before = snapshot().processes
     time.sleep(seconds)
-    after = sample()
+    after = snapshot().processes
     used = [
-        ((ticks - before[pid][0]) / hertz / seconds, pid, name)
-        for pid, (ticks, name) in after.items()
-        if pid in before and ticks > before[pid][0]
+        ((info.cpu_seconds - before[pid].cpu_seconds) / seconds, pid, info.comm)
+        for pid, info in after.items()
+        if pid in before and info.cpu_seconds > before[pid].cpu_seconds
     ]
     return sorted(used, reverse=True)[:top]
 

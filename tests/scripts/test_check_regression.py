@@ -20,6 +20,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from loadtest.cpu import Snapshot
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "check_regression.py"
 
@@ -301,7 +303,9 @@ def test_a_quiet_machine_is_measured_at_once_without_a_word() -> None:
 
 
 def test_busy_share_is_the_busy_part_of_the_elapsed_cpu_time() -> None:
-    readings = iter([(100.0, 1000.0), (130.0, 1100.0)])
+    readings = iter(
+        [Snapshot(0.0, busy, total, {}, (0.0, 0.0, 0.0)) for busy, total in ((100.0, 1000.0), (130.0, 1100.0))]
+    )
 
     assert gate_script.busy_share(0.0, read=lambda: next(readings)) == pytest.approx(0.3)
 
