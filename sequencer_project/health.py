@@ -6,7 +6,6 @@ import time
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 
-import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -35,8 +34,7 @@ def health(request: HttpRequest) -> HttpResponse:
 
 
 def database_ping() -> None:
-    """``SELECT 1`` on the default database; ``DatabaseError`` or ``psycopg.Error`` when it does
-    not answer.
+    """``SELECT 1`` on the default database; ``DatabaseError`` when it does not answer.
 
     With a pool, the probe takes its own connection and waits for one at most
     ``DB_POOL_FAIL_FAST_TIMEOUT_SECONDS``, not the pool's full wait: right after PostgreSQL went
@@ -49,9 +47,10 @@ def database_ping() -> None:
             cursor.execute("SELECT 1")
             cursor.fetchone()
         return
-    pool.open()  # Django opens its pool at the first checkout; idempotent
-    with pool.connection(timeout=settings.DB_POOL_FAIL_FAST_TIMEOUT_SECONDS) as raw:
-        raw.execute("SELECT 1").fetchone()
+    with connection.wrap_database_errors:  # psycopg's errors as Django's, as on a cursor
+        pool.open()  # Django opens its pool at the first checkout; idempotent
+        with pool.connection(timeout=settings.DB_POOL_FAIL_FAST_TIMEOUT_SECONDS) as raw:
+            raw.execute("SELECT 1").fetchone()
     statement_succeeded(DEFAULT_DB_ALIAS)
 
 
@@ -60,7 +59,7 @@ def ready(request: HttpRequest) -> HttpResponse:
     started = time.perf_counter()
     try:
         database_ping()
-    except (DatabaseError, psycopg.Error) as exc:
+    except DatabaseError as exc:
         database_unreachable_observed(exc)
         return problem_response(DatabaseUnavailableError("The database did not answer the readiness probe."))
     elapsed_ms = (time.perf_counter() - started) * 1000

@@ -27,7 +27,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
 import redis
 from django.db import DatabaseError, connection
 from drf_spectacular.utils import extend_schema
@@ -72,7 +71,7 @@ def check_database() -> dict[str, Any]:
     started = time.perf_counter()
     try:
         database_ping()
-    except (DatabaseError, psycopg.Error) as exc:
+    except DatabaseError as exc:
         return {
             "name": "postgresql",
             "status": UNHEALTHY,

@@ -51,6 +51,7 @@ from events.sql import APPEND_BATCH, APPEND_STREAMS, CLASSIFY_BATCH, INSERT_REJE
 from schemas.registry import schema_failures
 from sequencer_project.db import availability
 from sequencer_project.db.instrumentation import timed_transaction
+from sequencer_project.db.kept_connections import pool_has_waiters
 from sequencer_project.metrics import INGEST_GROUP_REQUESTS, TALLY
 from sequencer_project.retry import MAX_ATTEMPTS as _MAX_ATTEMPTS
 from sequencer_project.retry import RETRYABLE_SQLSTATES as _RETRYABLE_SQLSTATES
@@ -224,7 +225,7 @@ def _release_connection() -> bool:
     pool = getattr(connection, "pool", None)  # PostgreSQL backend with pooling
     if pool is None or connection.connection is None or connection.in_atomic_block:
         return True
-    if getattr(pool, "_waiting", ()):  # psycopg_pool's queue of waiting getconn() calls
+    if pool_has_waiters(pool):
         connection.close()
         return True
     return False

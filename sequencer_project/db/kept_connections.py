@@ -96,5 +96,10 @@ def _must_hand_back(wrapper: BaseDatabaseWrapper, pool: Any, failed: bool) -> bo
         or wrapper.errors_occurred
         or wrapper.get_autocommit() != wrapper.settings_dict["AUTOCOMMIT"]
         or now - guard.since >= settings.DB_POOL_KEEP_SECONDS
-        or bool(getattr(pool, "_waiting", ()))  # psycopg_pool's queue of waiting getconn() calls
+        or pool_has_waiters(pool)
     )
+
+
+def pool_has_waiters(pool: Any) -> bool:
+    """Whether a ``getconn()`` waits on ``pool`` right now (psycopg_pool's queue of waiters)."""
+    return bool(getattr(pool, "_waiting", ()))
