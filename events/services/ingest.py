@@ -35,7 +35,7 @@ from typing import Any
 import orjson
 import psycopg
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from events.envelopes import LegacyEvent
 from events.payload_crypto import (
@@ -47,14 +47,13 @@ from events.payload_crypto import (
     payload_aad,
 )
 from events.services.group_commit import GroupCommitter
+from events.services.ingest_retry import EventIdRaceError, ingest_with_retries
 from events.sql import APPEND_BATCH, APPEND_STREAMS, CLASSIFY_BATCH, INSERT_REJECTIONS, SELECT_HEAD
 from schemas.registry import schema_failures
 from sequencer_project.db import availability
 from sequencer_project.db.instrumentation import timed_transaction
 from sequencer_project.db.kept_connections import pool_has_waiters
 from sequencer_project.metrics import INGEST_GROUP_REQUESTS, TALLY
-from sequencer_project.retry import MAX_ATTEMPTS as _MAX_ATTEMPTS
-from sequencer_project.retry import RETRYABLE_SQLSTATES as _RETRYABLE_SQLSTATES
 from streams import classification
 from streams.classification import Rejection, StreamState
 from streams.counters import stream_counter_lock
@@ -115,10 +114,6 @@ class IngestJob:
     @property
     def size(self) -> int:
         return max(len(self.candidates), 1)
-
-
-class _EventIdRaceError(Exception):
-    """Another store of the tenant inserted one of our event ids after we classified."""
 
 
 def event_ingest_legacy(
@@ -260,18 +255,11 @@ def _run_locked_group(jobs: Sequence[IngestJob]) -> list[IngestResult | BaseExce
 
 
 def _run_jobs(jobs: Sequence[IngestJob]) -> list[IngestResult]:
-    for attempt in range(1, _MAX_ATTEMPTS + 1):
-        try:
-            with timed_transaction("legacy_ingest"):
-                return _ingest_group_once(jobs)
-        except _EventIdRaceError:
-            logger.info("event id race on %s/%s, attempt %d; retrying", jobs[0].tenant_id, jobs[0].store_id, attempt)
-        except DatabaseError as exc:
-            sqlstate = getattr(exc.__cause__, "sqlstate", None)
-            if sqlstate not in _RETRYABLE_SQLSTATES or attempt == _MAX_ATTEMPTS:
-                raise
-            logger.info("retrying ingest after sqlstate %s, attempt %d", sqlstate, attempt)
-    raise DatabaseError("ingest could not complete after retries")
+    def run_once() -> list[IngestResult]:
+        with timed_transaction("legacy_ingest"):
+            return _ingest_group_once(jobs)
+
+    return ingest_with_retries(run_once, tenant_id=jobs[0].tenant_id, store_id=jobs[0].store_id, label="", log=logger)
 
 
 def _record_rejections(job: IngestJob) -> IngestResult:
@@ -372,7 +360,7 @@ def _ingest_group_once(jobs: Sequence[IngestJob]) -> list[IngestResult]:
         try:
             cursor.execute(APPEND_BATCH, plan.params)
         except IntegrityError as exc:  # another store of the tenant inserted one of our event ids
-            raise _EventIdRaceError() from exc
+            raise EventIdRaceError() from exc
         counter_rows = cursor.fetchone()[0]
     if plan.rows and counter_rows != 1:
         raise AssertionError("counter moved while its row lock was held")  # cannot happen: defensive

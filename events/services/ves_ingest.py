@@ -28,13 +28,12 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 
+from events.services.ingest_retry import EventIdRaceError, ingest_with_retries
 from events.sql import CLASSIFY_VES_BATCH, INSERT_VES_BATCH
 from events.ves_envelopes import PreparedVesEvent, VesReason
 from schemas.registry import SchemaFailure, schema_failures
-from sequencer_project.retry import MAX_ATTEMPTS as _MAX_ATTEMPTS
-from sequencer_project.retry import RETRYABLE_SQLSTATES as _RETRYABLE_SQLSTATES
 from streams import classification
 from streams.classification import Rejection, StreamState
 from streams.counters import stream_counter_lock
@@ -95,10 +94,6 @@ class _Decisions:
     receipts: list[VesReceipt] = field(default_factory=list)
 
 
-class _EventIdRaceError(Exception):
-    """Another store of the tenant inserted one of our event ids after we classified."""
-
-
 def _key_failure(event: PreparedVesEvent, keys: dict[int, AgentKeyRecord], now: datetime) -> tuple[str, str] | None:
     key = keys.get(event.event.fields.agent_key_id)
     problem = AgentKeyProblem.NOT_FOUND if key is None else key.problem_at(now)
@@ -151,17 +146,11 @@ def ves_event_ingest(
         for e in events
     ]
     signer = sequencer_key()
-    for attempt in range(1, _MAX_ATTEMPTS + 1):
-        try:
-            return _ingest_once(batch_id, tenant_id, store_id, list(events), failures, signer, request_id)
-        except _EventIdRaceError:
-            logger.info("VES event id race on %s/%s, attempt %d; retrying", tenant_id, store_id, attempt)
-        except DatabaseError as exc:
-            sqlstate = getattr(exc.__cause__, "sqlstate", None)
-            if sqlstate not in _RETRYABLE_SQLSTATES or attempt == _MAX_ATTEMPTS:
-                raise
-            logger.info("retrying VES ingest after sqlstate %s, attempt %d", sqlstate, attempt)
-    raise DatabaseError("VES ingest could not complete after retries")
+
+    def run_once() -> VesIngestResult:
+        return _ingest_once(batch_id, tenant_id, store_id, list(events), failures, signer, request_id)
+
+    return ingest_with_retries(run_once, tenant_id=tenant_id, store_id=store_id, label="VES ", log=logger)
 
 
 @transaction.atomic(durable=True)
@@ -194,7 +183,7 @@ def _ingest_once(
         counter_rows, inserted_rows, command_rows, _, _ = cursor.fetchone()
     expected_commands = sum(1 for e, _ in decisions.accepted if e.event.command_id is not None)
     if inserted_rows != len(decisions.accepted) or command_rows != expected_commands:
-        raise _EventIdRaceError()
+        raise EventIdRaceError()
     if decisions.accepted and counter_rows != 1:
         raise AssertionError("VES counter moved while its row lock was held")  # defensive
     accepted = len(decisions.accepted)

@@ -1,0 +1,45 @@
+"""The retry loop both ingest paths (legacy and VES) run their write transaction in.
+
+A transaction is run again when another store of the tenant took one of its event ids after it
+classified (:class:`EventIdRaceError`), or when PostgreSQL aborted it with one of the sqlstates
+of :mod:`sequencer_project.retry`; anything else is raised at once. The loop runs once per
+request (or request group), never per event.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.db import DatabaseError
+
+from sequencer_project.retry import MAX_ATTEMPTS, RETRYABLE_SQLSTATES
+
+T = TypeVar("T")
+
+
+class EventIdRaceError(Exception):
+    """Another store of the tenant inserted one of our event ids after we classified."""
+
+
+def ingest_with_retries(
+    run_once: Callable[[], T], *, tenant_id: uuid.UUID, store_id: uuid.UUID, label: str, log: logging.Logger
+) -> T:
+    """``run_once()`` (one write transaction), retried up to ``MAX_ATTEMPTS`` times.
+
+    ``label`` prefixes the log lines and the final error (``""`` for legacy, ``"VES "``);
+    ``log`` is the calling module's logger.
+    """
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            return run_once()
+        except EventIdRaceError:
+            log.info("%sevent id race on %s/%s, attempt %d; retrying", label, tenant_id, store_id, attempt)
+        except DatabaseError as exc:
+            sqlstate = getattr(exc.__cause__, "sqlstate", None)
+            if sqlstate not in RETRYABLE_SQLSTATES or attempt == MAX_ATTEMPTS:
+                raise
+            log.info("retrying %singest after sqlstate %s, attempt %d", label, sqlstate, attempt)
+    raise DatabaseError(f"{label}ingest could not complete after retries")
