@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 
 from events import errors
+from events.field_errors import FieldErrors
 from sequencer_project.api.errors import InvalidFieldError, InvalidRequestError
 from sequencer_project.api.json_limits import jsonb_problem
 from ves.legacy_json import LegacyJsonError, fast_dumps
@@ -69,23 +70,6 @@ class LegacyIngestRequest:
     events: list[LegacyEvent]
 
 
-class _Collector:
-    """Collects 422 field errors by JSON path."""
-
-    def __init__(self) -> None:
-        self.errors: dict[str, list[str]] = {}
-
-    def add(self, path: str, message: str) -> None:
-        self.errors.setdefault(path, []).append(message)
-
-    def raise_if_any(self) -> None:
-        if self.errors:
-            first = next(iter(self.errors))
-            raise InvalidRequestError(
-                f"Invalid value at {first}: {self.errors[first][0]}", errors=dict(list(self.errors.items())[:50])
-            )
-
-
 @functools.lru_cache(maxsize=4096)
 def _stream_uuid(value: str) -> uuid.UUID:
     """``uuid.UUID(value)`` for tenant and store ids, which repeat in every event of a request
@@ -94,7 +78,7 @@ def _stream_uuid(value: str) -> uuid.UUID:
 
 
 def _uuid(
-    value: Any, path: str, errs: _Collector, *, required: bool, parse: Callable[[str], uuid.UUID] = uuid.UUID
+    value: Any, path: str, errs: FieldErrors, *, required: bool, parse: Callable[[str], uuid.UUID] = uuid.UUID
 ) -> uuid.UUID | None:
     if value is None:
         if required:
@@ -110,7 +94,7 @@ def _uuid(
         return None
 
 
-def _text(value: Any, path: str, name: str, errs: _Collector) -> str:
+def _text(value: Any, path: str, name: str, errs: FieldErrors) -> str:
     if not isinstance(value, str):
         errs.add(path, "This field is required and must be a string." if value is None else "Must be a string.")
         return ""
@@ -122,7 +106,7 @@ def _text(value: Any, path: str, name: str, errs: _Collector) -> str:
     return value
 
 
-def parse_created_at(value: Any, path: str, errs: _Collector) -> datetime | None:
+def parse_created_at(value: Any, path: str, errs: FieldErrors) -> datetime | None:
     if not isinstance(value, str):
         errs.add(path, "This field is required and must be an RFC 3339 timestamp.")
         return None
@@ -136,7 +120,7 @@ def parse_created_at(value: Any, path: str, errs: _Collector) -> datetime | None
     return instant
 
 
-def _signature(value: Any, path: str, errs: _Collector) -> bytes | None:
+def _signature(value: Any, path: str, errs: FieldErrors) -> bytes | None:
     if value is None:
         return None
     if isinstance(value, list) and all(isinstance(b, int) and not isinstance(b, bool) and 0 <= b <= 255 for b in value):
@@ -194,7 +178,7 @@ def parse_legacy_request(
     ``source_agent`` defaults to the request's ``agent_id``, else ``default_agent`` (the
     credential's agent), else the nil UUID.
     """
-    errs = _Collector()
+    errs = FieldErrors()
     if not isinstance(body, dict):
         raise InvalidRequestError("The body must be a JSON object with an 'events' array.")
     raw_events = body.get("events")
@@ -247,10 +231,10 @@ def _parse_event(
     fallback_agent: uuid.UUID | None,
     tenant_id: uuid.UUID,
     store_id: uuid.UUID,
-    errs: _Collector,
+    errs: FieldErrors,
     max_payload_bytes: int,
 ) -> LegacyEvent | None:
-    before = len(errs.errors)
+    before = len(errs.items)
     event_id = _uuid(raw.get("event_id"), f"{prefix}.event_id", errs, required=True)
     command_id = _uuid(raw.get("command_id"), f"{prefix}.command_id", errs, required=False)
     entity_type = _text(raw.get("entity_type"), f"{prefix}.entity_type", "entity_type", errs)
@@ -287,7 +271,7 @@ def _parse_event(
 
     if "payload" not in raw:
         errs.add(f"{prefix}.payload", "This field is required.")
-    if len(errs.errors) > before:
+    if len(errs.items) > before:
         return None
 
     payload = raw["payload"]

@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 
 from events import errors
+from events.field_errors import FieldErrors
 from sequencer_project.api.errors import InvalidFieldError, InvalidRequestError
 from sequencer_project.api.json_limits import jsonb_problem
 from ves.encryption import EncryptedStructureError, cipher_hash_for, parse_encrypted
@@ -118,22 +119,7 @@ class PreparedVesEvent:
         return self.event.base_version
 
 
-class _Errors:
-    def __init__(self) -> None:
-        self.items: dict[str, list[str]] = {}
-
-    def add(self, path: str, message: str) -> None:
-        self.items.setdefault(path, []).append(message)
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            first = next(iter(self.items))
-            raise InvalidRequestError(
-                f"Invalid value at {first}: {self.items[first][0]}", errors=dict(list(self.items.items())[:50])
-            )
-
-
-def _uuid(value: Any, path: str, errs: _Errors, *, required: bool = True) -> uuid.UUID | None:
+def _uuid(value: Any, path: str, errs: FieldErrors, *, required: bool = True) -> uuid.UUID | None:
     if value is None and not required:
         return None
     if isinstance(value, str):
@@ -145,21 +131,21 @@ def _uuid(value: Any, path: str, errs: _Errors, *, required: bool = True) -> uui
     return None
 
 
-def _uint(value: Any, path: str, errs: _Errors, maximum: int) -> int | None:
+def _uint(value: Any, path: str, errs: FieldErrors, maximum: int) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= maximum:
         return value
     errs.add(path, f"Must be an integer in 0..{maximum}.")
     return None
 
 
-def _string(value: Any, path: str, errs: _Errors) -> str:
+def _string(value: Any, path: str, errs: FieldErrors) -> str:
     if isinstance(value, str):
         return value
     errs.add(path, "This field is required and must be a string.")
     return ""
 
 
-def _hex(value: Any, path: str, errs: _Errors, size: int) -> bytes:
+def _hex(value: Any, path: str, errs: FieldErrors, size: int) -> bytes:
     match = _HEX.match(value) if isinstance(value, str) else None
     if match is None or len(match.group(1)) != 2 * size:
         errs.add(path, f"Must be {size} bytes of hex (0x prefix optional).")
@@ -169,7 +155,7 @@ def _hex(value: Any, path: str, errs: _Errors, size: int) -> bytes:
 
 def parse_ves_request(body: Any) -> VesIngestRequest:
     """Shape and type checks (422), then empty list (400) and mixed stream (400)."""
-    errs = _Errors()
+    errs = FieldErrors()
     if not isinstance(body, dict):
         raise InvalidRequestError("The body must be a JSON object with 'agentId' and 'events'.")
     agent_id = _uuid(body.get("agentId"), "agentId", errs)
@@ -201,7 +187,7 @@ def parse_ves_request(body: Any) -> VesIngestRequest:
     return VesIngestRequest(agent_id=agent_id, tenant_id=first.tenant_id, store_id=first.store_id, events=events)
 
 
-def _parse_event(raw: dict[str, Any], index: int, errs: _Errors) -> VesEvent | None:
+def _parse_event(raw: dict[str, Any], index: int, errs: FieldErrors) -> VesEvent | None:
     p = f"events[{index}]."
     before = len(errs.items)
     ves_version = _uint(raw.get("ves_version"), p + "ves_version", errs, _U32_MAX)
