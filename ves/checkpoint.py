@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from ves.length_checks import HASH_LEN, hash_check
+
 __all__ = [
     "ED25519_SIGNATURE_TYPE",
     "Checkpoint",
@@ -59,7 +61,6 @@ _SIGNATURE_PREFIX = "\u2014 "  # EM DASH, then a space
 _MAX_NOTE_BYTES = 1 << 16
 _MAX_SIGNATURES = 100
 _U64_MAX = 2**64 - 1
-_HASH_LEN = 32
 
 
 class CheckpointError(ValueError):
@@ -109,6 +110,9 @@ class SignedCheckpoint:
     signatures: tuple[NoteSignature, ...]
 
 
+_check_hash = hash_check(CheckpointError)
+
+
 def _check_key_name(key_name: str) -> None:
     if not key_name or "+" in key_name or any(ch.isspace() for ch in key_name):
         raise CheckpointError("a key name must be non-empty, without spaces or '+'")
@@ -147,8 +151,7 @@ def checkpoint_body(
     """The text that gets signed: origin, size, base64 root, extension lines, each ending in ``\\n``."""
     if not 0 <= tree_size <= _U64_MAX:
         raise CheckpointError("tree_size must fit in an unsigned 64-bit integer")
-    if len(root_hash) != _HASH_LEN:
-        raise CheckpointError(f"root_hash must be {_HASH_LEN} bytes, got {len(root_hash)}")
+    _check_hash(root_hash, "root_hash")
     for line in extensions:
         _check_line(line, "an extension line")
     origin = checkpoint_origin(sequencer=sequencer, tenant_id=tenant_id, store_id=store_id)
@@ -366,8 +369,8 @@ def _parse_body(body: str) -> Checkpoint:
         raise CheckpointError("a checkpoint has an origin, a tree size and a root hash")
     sequencer, tenant_id, store_id = _parse_origin(lines[0])
     root_hash = _strict_b64decode(lines[2], "the root hash")
-    if len(root_hash) != _HASH_LEN:
-        raise CheckpointError(f"the root hash must be {_HASH_LEN} bytes")
+    if len(root_hash) != HASH_LEN:
+        raise CheckpointError(f"the root hash must be {HASH_LEN} bytes")
     return Checkpoint(
         sequencer=sequencer,
         tenant_id=tenant_id,

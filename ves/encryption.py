@@ -14,7 +14,7 @@ import itertools
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeGuard
 
 import orjson
@@ -207,14 +207,7 @@ def seal(
     if len(ephemerals) != len(recipients):
         raise ValueError("one ephemeral key per recipient")
     plain_hash = payload_plain_hash_salted(salt, payload)
-    context = EventSigningFields(
-        **{
-            **_fields_dict(fields),
-            "payload_kind": 1,
-            "payload_plain_hash": plain_hash,
-            "payload_cipher_hash": bytes(32),
-        }
-    )
+    context = replace(fields, payload_kind=1, payload_plain_hash=plain_hash, payload_cipher_hash=bytes(32))
     aad = payload_aad_for(context)
     sealed = AESGCM(dek).encrypt(nonce, salt + canonicalize(payload), aad)
     ciphertext, tag = sealed[:-16], sealed[-16:]
@@ -239,10 +232,6 @@ def seal(
         ],
     }
     return SealedPayload(plain_hash, cipher_hash, aad, body)
-
-
-def _fields_dict(fields: EventSigningFields) -> dict[str, Any]:
-    return {name: getattr(fields, name) for name in EventSigningFields.__slots__}
 
 
 def open_payload(fields: EventSigningFields, payload_encrypted: Any, kid: int, private_key: bytes) -> Any:

@@ -24,6 +24,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ves.length_checks import hash_check, proof_check
+
 __all__ = [
     "EMPTY_ROOT",
     "LEAF_TAG",
@@ -42,7 +44,6 @@ __all__ = [
 LEAF_TAG = b"STATESET_COMMITMENT_LEAF_V1"
 EMPTY_ROOT = bytes(32)
 
-_HASH_LEN = 32
 _MAX_PROOF_ELEMENTS = 64
 _sha256 = hashlib.sha256
 
@@ -58,9 +59,8 @@ def _str(value: str) -> bytes:
     return len(data).to_bytes(4, "big") + data
 
 
-def _check_hash(value: bytes, what: str) -> None:
-    if len(value) != _HASH_LEN:
-        raise LegacyProofError(f"{what} must be {_HASH_LEN} bytes, got {len(value)}")
+_check_hash = hash_check(LegacyProofError)
+_check_path = proof_check(LegacyProofError, max_elements=_MAX_PROOF_ELEMENTS)
 
 
 def leaf_hash(
@@ -181,10 +181,7 @@ def events_root(leaves: Sequence[bytes]) -> bytes:
 
 
 def _check_proof_input(leaf_hash: bytes, root: bytes, path: Sequence[bytes]) -> None:
-    if len(path) > _MAX_PROOF_ELEMENTS:
-        raise LegacyProofError(f"a proof has at most {_MAX_PROOF_ELEMENTS} elements, got {len(path)}")
-    for element in path:
-        _check_hash(element, "proof element")
+    _check_path(path)
     _check_hash(leaf_hash, "leaf_hash")
     _check_hash(root, "root")
 

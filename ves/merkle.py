@@ -24,6 +24,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ves.length_checks import hash_check, proof_check
+
 __all__ = [
     "EMPTY_ROOT",
     "LEAF_TAG",
@@ -54,7 +56,6 @@ EMPTY_ROOT = bytes(32)
 #: The reference's verify endpoint refuses longer paths before decoding them.
 MAX_PROOF_ELEMENTS = 64
 
-_HASH_LEN = 32
 _SIGNATURE_LEN = 64
 _U32_MAX = 2**32 - 1
 _U64_MAX = 2**64 - 1
@@ -81,9 +82,7 @@ def _u64(value: int) -> bytes:
     return value.to_bytes(8, "big")
 
 
-def _check_hash(value: bytes, what: str) -> None:
-    if len(value) != _HASH_LEN:
-        raise MerkleProofError(f"{what} must be {_HASH_LEN} bytes, got {len(value)}")
+_check_hash = hash_check(MerkleProofError)
 
 
 def leaf_hash(
@@ -231,11 +230,7 @@ def _fold(leaf: bytes, path: Sequence[bytes], leaf_index: int) -> bytes:
     return current
 
 
-def _check_path(proof_path: Sequence[bytes]) -> None:
-    if len(proof_path) > MAX_PROOF_ELEMENTS:
-        raise MerkleProofError(f"a proof has at most {MAX_PROOF_ELEMENTS} elements, got {len(proof_path)}")
-    for element in proof_path:
-        _check_hash(element, "proof element")
+_check_path = proof_check(MerkleProofError, max_elements=MAX_PROOF_ELEMENTS)
 
 
 def verify_inclusion_reference(

@@ -29,6 +29,8 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
+from ves.length_checks import hash_check, proof_check
+
 __all__ = [
     "EMPTY_ROOT",
     "CompactRange",
@@ -83,16 +85,8 @@ def _split(size: int) -> int:
     return 1 << ((size - 1).bit_length() - 1)
 
 
-def _check_hash(value: bytes, what: str) -> None:
-    if len(value) != _HASH_LEN:
-        raise ProofError(f"{what} must be {_HASH_LEN} bytes, got {len(value)}")
-
-
-def _check_proof(proof: Sequence[bytes]) -> None:
-    if len(proof) > _MAX_PROOF_ELEMENTS:
-        raise ProofError(f"a proof has at most {_MAX_PROOF_ELEMENTS} elements, got {len(proof)}")
-    for element in proof:
-        _check_hash(element, "proof element")
+_check_hash = hash_check(ProofError)
+_check_proof = proof_check(ProofError, max_elements=_MAX_PROOF_ELEMENTS)
 
 
 def _check_size(value: int, what: str) -> None:
