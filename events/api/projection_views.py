@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from audit.services import api_actor
 from events.api import openapi as shapes
 from events.api.projection_serializers import dead_letter_output, entity_state_output, lag_output
-from events.envelopes import FIELD_LIMITS
+from events.api.views import ENTITY_PATH, entity_path
 from events.errors import DeadLetterNotFoundError, EntityStateNotFoundError
 from events.projections.entity_state import ENTITY_STATE
 from events.projections.selectors import entity_state_get, projection_lag_list
@@ -19,7 +19,7 @@ from events.services.dead_letters import dead_letter_discard, dead_letter_get_fo
 from sequencer_project.api.errors import InvalidParameterError
 from sequencer_project.api.openapi import UUID, path_param, query, stream_query
 from sequencer_project.api.principal import Permission
-from sequencer_project.api.tenancy import TenantApiMixin, path_int, path_text, query_uuid_optional
+from sequencer_project.api.tenancy import TenantApiMixin, path_int, query_uuid_optional
 
 _MAX_DEAD_LETTER_ID = 10**18 - 1
 DEAD_LETTER_ID = path_param(
@@ -34,16 +34,11 @@ class EntityStateApi(TenantApiMixin):
         operation_id="entity_state_get",
         summary="An entity's projected state",
         tags=["projections"],
-        parameters=[
-            path_param("entity_type", shapes.entity_text("entity_type")),
-            path_param("entity_id", shapes.entity_text("entity_id")),
-            *stream_query(),
-        ],
+        parameters=[*ENTITY_PATH, *stream_query()],
         responses={200: shapes.ENTITY_STATE},
     )
     def get(self, request: Request, entity_type: str, entity_id: str) -> Response:
-        path_text(entity_type, "entity_type", FIELD_LIMITS["entity_type"])
-        path_text(entity_id, "entity_id", FIELD_LIMITS["entity_id"])
+        entity_path(entity_type, entity_id)
         tenant_id, store_id = self.queried_stream(Permission.READ)
         row = entity_state_get(tenant_id=tenant_id, store_id=store_id, entity_type=entity_type, entity_id=entity_id)
         if row is None:

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from events import errors
 from events.api import openapi as shapes
 from events.api.ves_serializers import ves_event_output, ves_ingest_output
-from events.api.views import FROM_SEQ, RANGE_LIMIT, TENANT_OF_EVENT, range_query
+from events.api.views import FROM_SEQ, RANGE_LIMIT, TENANT_OF_EVENT, StreamRangeApi
 from events.selectors import ves_event_get_for_tenant, ves_event_range_list
 from events.services.ves_ingest import ves_event_ingest
 from events.ves_envelopes import check_source_agents, check_ves_limits, parse_ves_request, prepare_ves_event
@@ -58,7 +58,7 @@ class VesEventIngestApi(TenantApiMixin):
         return Response(ves_ingest_output(result))
 
 
-class VesEventListApi(TenantApiMixin):
+class VesEventListApi(StreamRangeApi):
     """``GET /api/v1/ves/events?tenant_id&store_id&from&limit``: a contiguous range with receipts."""
 
     @extend_schema(
@@ -69,10 +69,7 @@ class VesEventListApi(TenantApiMixin):
         responses={200: shapes.VES_EVENT_LIST},
     )
     def get(self, request: Request) -> Response:
-        tenant_id, store_id = self.queried_stream(Permission.READ)
-        from_seq, limit = range_query(request)
-        events = ves_event_range_list(tenant_id=tenant_id, store_id=store_id, from_seq=from_seq, limit=limit)
-        return Response({"events": [ves_event_output(e) for e in events], "count": len(events)})
+        return self.range_answer(request, ves_event_range_list, ves_event_output)
 
 
 class VesEventDetailApi(TenantApiMixin):

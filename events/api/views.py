@@ -7,6 +7,10 @@ or serializer runs per event.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -29,19 +33,44 @@ from sequencer_project.api.tenancy import (
 
 MAX_RANGE_LIMIT = 1000
 MAX_ENTITY_LIMIT = 100
+EventT = TypeVar("EventT")
 
 FROM_SEQ = query("from", {"type": "integer", "minimum": 0}, "First sequence number (inclusive); default 1.")
 RANGE_LIMIT = query(
     "limit", {"type": "integer", "minimum": 1}, f"At most {MAX_RANGE_LIMIT} (larger values are capped)."
 )
 TENANT_OF_EVENT = query("tenant_id", {"type": "string", "format": "uuid"}, "Required for the bootstrap admin.")
+ENTITY_PATH = [
+    path_param("entity_type", shapes.entity_text("entity_type")),
+    path_param("entity_id", shapes.entity_text("entity_id")),
+]
 
 
-def range_query(request: Request) -> tuple[int, int]:
-    """``from`` (``FROM_SEQ``; 0 reads as 1) and ``limit`` (``RANGE_LIMIT``) of a legacy or VES range read."""
-    from_seq = max(query_int(request, "from", default=1, minimum=0), 1)
-    limit = query_int(request, "limit", default=100, minimum=1, maximum=MAX_RANGE_LIMIT)
-    return from_seq, limit
+def entity_path(entity_type: str, entity_id: str) -> None:
+    """Check the ``ENTITY_PATH`` parameters: 400 when one could name no entity of an envelope."""
+    path_text(entity_type, "entity_type", FIELD_LIMITS["entity_type"])
+    path_text(entity_id, "entity_id", FIELD_LIMITS["entity_id"])
+
+
+class RangeSelector(Protocol[EventT]):
+    """A selector of a contiguous range of one stream (``events.selectors``)."""
+
+    def __call__(self, *, tenant_id: uuid.UUID, store_id: uuid.UUID, from_seq: int, limit: int) -> list[EventT]: ...
+
+
+class StreamRangeApi(TenantApiMixin):
+    """Base of the legacy and VES range reads (``?tenant_id&store_id&from&limit``)."""
+
+    def range_answer(
+        self, request: Request, selector: RangeSelector[EventT], output: Callable[[EventT], dict[str, Any]]
+    ) -> Response:
+        """``{events, count}``: the range from ``from`` (``FROM_SEQ``; 0 reads as 1) of at most
+        ``limit`` (``RANGE_LIMIT``) events, read on the queried stream."""
+        tenant_id, store_id = self.queried_stream(Permission.READ)
+        from_seq = max(query_int(request, "from", default=1, minimum=0), 1)
+        limit = query_int(request, "limit", default=100, minimum=1, maximum=MAX_RANGE_LIMIT)
+        events = selector(tenant_id=tenant_id, store_id=store_id, from_seq=from_seq, limit=limit)
+        return Response({"events": [output(e) for e in events], "count": len(events)})
 
 
 class EventIngestApi(TenantApiMixin):
@@ -72,7 +101,7 @@ class HeadApi(TenantApiMixin):
         return Response(head_answer(self.principal, request.query_params))
 
 
-class EventListApi(TenantApiMixin):
+class EventListApi(StreamRangeApi):
     """``GET /api/v1/events?tenant_id&store_id&from&limit``: a contiguous range (``from`` inclusive)."""
 
     @extend_schema(
@@ -83,10 +112,7 @@ class EventListApi(TenantApiMixin):
         responses={200: shapes.EVENT_LIST},
     )
     def get(self, request: Request) -> Response:
-        tenant_id, store_id = self.queried_stream(Permission.READ)
-        from_seq, limit = range_query(request)
-        events = event_range_list(tenant_id=tenant_id, store_id=store_id, from_seq=from_seq, limit=limit)
-        return Response({"events": [event_output(e) for e in events], "count": len(events)})
+        return self.range_answer(request, event_range_list, event_output)
 
 
 class EventDetailApi(TenantApiMixin):
@@ -111,8 +137,7 @@ class EntityHistoryApi(TenantApiMixin):
         summary="An entity's events, offset-paged",
         tags=["events"],
         parameters=[
-            path_param("entity_type", shapes.entity_text("entity_type")),
-            path_param("entity_id", shapes.entity_text("entity_id")),
+            *ENTITY_PATH,
             *stream_query(),
             query("from", {"type": "integer", "minimum": 0}, "Offset into the entity's history."),
             query("limit", {"type": "integer", "minimum": 0}, f"At most {MAX_ENTITY_LIMIT}; 0 means the maximum."),
@@ -120,8 +145,7 @@ class EntityHistoryApi(TenantApiMixin):
         responses={200: shapes.ENTITY_HISTORY},
     )
     def get(self, request: Request, entity_type: str, entity_id: str) -> Response:
-        path_text(entity_type, "entity_type", FIELD_LIMITS["entity_type"])
-        path_text(entity_id, "entity_id", FIELD_LIMITS["entity_id"])
+        entity_path(entity_type, entity_id)
         tenant_id, store_id = self.queried_stream(Permission.READ)
         offset = query_int(request, "from", default=0, minimum=0)
         limit = (
