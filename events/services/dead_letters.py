@@ -97,6 +97,14 @@ def _lock_entry(tenant_id: uuid.UUID, dead_letter_id: int) -> ProjectionDeadLett
     return entries.select_for_update(no_key=True).get()
 
 
+def _lock_open_entry(tenant_id: uuid.UUID, dead_letter_id: int) -> ProjectionDeadLetter:
+    """:func:`_lock_entry`, then 409 ``dead_letter_closed`` unless the entry is pending or parked."""
+    entry = _lock_entry(tenant_id, dead_letter_id)
+    if entry.status not in OPEN:
+        raise DeadLetterClosedError(f"Dead-letter entry {dead_letter_id} is {entry.status}.")
+    return entry
+
+
 def dead_letter_get_for_tenant(*, tenant_id: uuid.UUID | None, dead_letter_id: int) -> ProjectionDeadLetter:
     """The entry, when it belongs to ``tenant_id``; 404 otherwise. ``None`` (the bootstrap admin)
     reads by id alone, across tenants."""
@@ -115,9 +123,7 @@ def dead_letter_retry(*, tenant_id: uuid.UUID, dead_letter_id: int, actor: str) 
     another tenant's id; 409 ``dead_letter_closed`` when the entry is already resolved or
     discarded.
     """
-    entry = _lock_entry(tenant_id, dead_letter_id)
-    if entry.status not in OPEN:
-        raise DeadLetterClosedError(f"Dead-letter entry {dead_letter_id} is {entry.status}.")
+    entry = _lock_open_entry(tenant_id, dead_letter_id)
     succeeded = _retry_locked(entry, scheduled=False)
     audit_record(
         actor=actor,
@@ -134,9 +140,7 @@ def dead_letter_retry(*, tenant_id: uuid.UUID, dead_letter_id: int, actor: str) 
 def dead_letter_discard(*, tenant_id: uuid.UUID, dead_letter_id: int, actor: str) -> ProjectionDeadLetter:
     """Give up on an open entry of ``tenant_id``: it is never retried again. Audited. Transaction
     boundary; 404 / 409 as :func:`dead_letter_retry`."""
-    entry = _lock_entry(tenant_id, dead_letter_id)
-    if entry.status not in OPEN:
-        raise DeadLetterClosedError(f"Dead-letter entry {dead_letter_id} is {entry.status}.")
+    entry = _lock_open_entry(tenant_id, dead_letter_id)
     entry.status = DeadLetterStatus.DISCARDED
     entry.resolved_at = timezone.now()
     entry.next_retry_at = None

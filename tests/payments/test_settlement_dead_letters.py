@@ -126,7 +126,7 @@ def test_redrive_from_admin_enqueues_once_and_the_batch_settles(
     assert batch.status == BatchStatus.COMMITTED
     assert batch.failure_reason == ""
     audit = AuditLogEntry.objects.get(action="x402_dead_letter.redrive", target_id=str(entry.id))
-    assert audit.tenant_id == owner.tenant_id
+    assert (audit.tenant_id, audit.target_type) == (owner.tenant_id, "x402_dead_letter")
     assert audit.detail == {"batch_id": str(batch.batch_id), "batch_status": "committed"}
     queued = take_queued_settlements({str(batch.batch_id)})
     assert queued == [(str(owner.tenant_id), str(batch.batch_id))]
