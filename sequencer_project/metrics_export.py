@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,15 +31,13 @@ from rest_framework.views import APIView
 from sequencer_project import metrics
 from sequencer_project.api.permissions import IsAdminPrincipal
 from sequencer_project.metrics import gauge_providers
-from sequencer_project.resilience import CircuitBreaker, CircuitOpenError, get_breaker
+from sequencer_project.redis_client import REDIS_UNAVAILABLE, ProcessRedisClient, redis_breaker
+from sequencer_project.resilience import CircuitBreaker, CircuitOpenError
 
 logger = logging.getLogger(__name__)
 
 # kombu's Redis transport keeps one list per queue and priority step (0 is the bare name).
 _PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
-
-_broker: redis.Redis[bytes] | None = None
-_broker_lock = threading.Lock()
 
 
 def celery_queue_names() -> list[str]:
@@ -50,30 +47,17 @@ def celery_queue_names() -> list[str]:
 
 
 def broker_breaker() -> CircuitBreaker:
-    return get_breaker(
-        "celery_broker",
-        failure_threshold=settings.REDIS_BREAKER_FAILURES,
-        reset_timeout=settings.REDIS_BREAKER_RESET_SECONDS,
-    )
+    return redis_breaker("celery_broker")
 
 
-def _broker_client() -> redis.Redis[bytes]:
-    global _broker
-    with _broker_lock:
-        if _broker is None:
-            timeout = max(settings.REDIS_SOCKET_TIMEOUT_MS / 1000, 0.2)
-            _broker = redis.Redis.from_url(
-                settings.CELERY_BROKER_URL, socket_timeout=timeout, socket_connect_timeout=timeout
-            )
-        return _broker
+def _connect_broker() -> redis.Redis[bytes]:
+    timeout = max(settings.REDIS_SOCKET_TIMEOUT_MS / 1000, 0.2)
+    return redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=timeout, socket_connect_timeout=timeout)
 
 
-def reset_broker_client() -> None:
-    global _broker
-    with _broker_lock:
-        if _broker is not None:
-            _broker.close()
-        _broker = None
+_broker = ProcessRedisClient(_connect_broker)
+_broker_client = _broker.get
+reset_broker_client = _broker.reset
 
 
 def celery_queue_depths() -> dict[str, int]:
@@ -87,7 +71,7 @@ def celery_queue_depths() -> dict[str, int]:
                 pipe.llen(name + suffix)
         return pipe.execute()
 
-    lengths = broker_breaker().call(read, failure_types=(redis.ConnectionError, redis.TimeoutError, OSError))
+    lengths = broker_breaker().call(read, failure_types=REDIS_UNAVAILABLE)
     step = len(_PRIORITY_SUFFIXES)
     return {name: sum(int(n) for n in lengths[i * step : (i + 1) * step]) for i, name in enumerate(names)}
 

@@ -20,44 +20,59 @@ from sequencer_project.resilience import CircuitBreaker, get_breaker
 
 T = TypeVar("T")
 
-_client: redis.Redis[bytes] | None = None
-_client_lock = threading.Lock()
-
 # Failures that mean "Redis is not answering", as opposed to a bad command (a bug).
 REDIS_UNAVAILABLE: tuple[type[BaseException], ...] = (redis.ConnectionError, redis.TimeoutError, OSError)
 
 
-def redis_breaker() -> CircuitBreaker:
+def redis_breaker(name: str = "redis") -> CircuitBreaker:
+    """The breaker ``name`` (``redis``: this client's; ``celery_broker``: the broker's), tuned by
+    the ``REDIS_BREAKER_*`` settings."""
     return get_breaker(
-        "redis",
+        name,
         failure_threshold=settings.REDIS_BREAKER_FAILURES,
         reset_timeout=settings.REDIS_BREAKER_RESET_SECONDS,
     )
 
 
-def get_redis() -> redis.Redis[bytes]:
-    global _client
-    if _client is None:
-        with _client_lock:
-            if _client is None:
-                timeout = settings.REDIS_SOCKET_TIMEOUT_MS / 1000
-                _client = redis.Redis.from_url(
-                    settings.REDIS_URL,
-                    socket_timeout=timeout,
-                    socket_connect_timeout=timeout,
-                    retry_on_timeout=False,
-                    health_check_interval=30,
-                )
-    return _client
+class ProcessRedisClient:
+    """One Redis client a process, made by ``connect`` on first use (safe after a fork, see above)."""
+
+    def __init__(self, connect: Callable[[], redis.Redis[bytes]]) -> None:
+        self._connect = connect
+        self._client: redis.Redis[bytes] | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> redis.Redis[bytes]:
+        client = self._client
+        if client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._connect()
+                client = self._client
+        return client
+
+    def reset(self) -> None:
+        """Close and drop the client; the next :meth:`get` connects again (tests point URLs elsewhere)."""
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+            self._client = None
 
 
-def reset_redis_client() -> None:
-    """Drop the client (tests point REDIS_URL elsewhere)."""
-    global _client
-    with _client_lock:
-        if _client is not None:
-            _client.close()
-        _client = None
+def _connect() -> redis.Redis[bytes]:
+    timeout = settings.REDIS_SOCKET_TIMEOUT_MS / 1000
+    return redis.Redis.from_url(
+        settings.REDIS_URL,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry_on_timeout=False,
+        health_check_interval=30,
+    )
+
+
+_client = ProcessRedisClient(_connect)
+get_redis = _client.get
+reset_redis_client = _client.reset
 
 
 def guarded(fn: Callable[[redis.Redis[bytes]], T]) -> T:
