@@ -3,7 +3,6 @@ from django.apps import AppConfig
 
 class CommitmentsConfig(AppConfig):
     name = "commitments"
-    default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
         from commitments.anchor_chain import anchor_service_health

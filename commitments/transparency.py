@@ -36,11 +36,16 @@ _full_tiles: OrderedDict[tuple[uuid.UUID, uuid.UUID, int, int, int], bytes] = Or
 _full_tiles_lock = threading.Lock()
 
 
+def stream_params(tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind) -> dict[str, Any]:
+    """The named SQL parameters that pick one stream (``commitments/sql``)."""
+    return {"tenant_id": tenant_id, "store_id": store_id, "stream_kind": int(kind)}
+
+
 class PostgresTileStore:
     """:class:`ves.tiles.TileStore` over ``log_tiles`` for one stream: one query per call (ADR 0013)."""
 
     def __init__(self, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind) -> None:
-        self.stream: dict[str, Any] = {"tenant_id": tenant_id, "store_id": store_id, "stream_kind": int(kind)}
+        self.stream = stream_params(tenant_id, store_id, kind)
         self._prefix = (tenant_id, store_id, int(kind))
 
     def read_tiles(self, keys: Sequence[TileKey]) -> dict[TileKey, bytes]:
@@ -139,17 +144,9 @@ def log_append_and_checkpoint(
         if seed is not None
         else None
     )
-    params: dict[str, Any] = {
-        "tenant_id": tenant_id,
-        "store_id": store_id,
-        "stream_kind": int(kind),
-        "tree_size": size,
-        "root_hash": root,
-        "note": note,
-        "batch_id": batch_id,
-    }
+    checkpoint: dict[str, Any] = {"tree_size": size, "root_hash": root, "note": note, "batch_id": batch_id}
     with connection.cursor() as cursor:
-        cursor.execute(INSERT_LOG_CHECKPOINT, params)
+        cursor.execute(INSERT_LOG_CHECKPOINT, {**stream_params(tenant_id, store_id, kind), **checkpoint})
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,14 +162,8 @@ def checkpoint_get(
     *, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind, tree_size: int | None
 ) -> CheckpointRow | None:
     """The checkpoint at ``tree_size`` (the latest when ``None``)."""
-    params: dict[str, Any] = {
-        "tenant_id": tenant_id,
-        "store_id": store_id,
-        "stream_kind": int(kind),
-        "tree_size": tree_size,
-    }
     with connection.cursor() as cursor:
-        cursor.execute(SELECT_LOG_CHECKPOINT, params)
+        cursor.execute(SELECT_LOG_CHECKPOINT, {**stream_params(tenant_id, store_id, kind), "tree_size": tree_size})
         row = cursor.fetchone()
     if row is None:
         return None

@@ -32,7 +32,6 @@ def check_payload_encryption(app_configs: Any, **kwargs: Any) -> list[checks.Che
 
 class EventsConfig(AppConfig):
     name = "events"
-    default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
         checks.register(check_payload_encryption)

@@ -16,12 +16,24 @@ class StreamKindChoices(models.IntegerChoices):
     X402 = 3, "x402"
 
 
-class Event(models.Model):
+class EventStoreTable(models.Model):
+    """The key columns every event-store table starts with: its rows belong to one ``(tenant, store)``.
+
+    Unmanaged: migration ``0001`` creates these tables in raw SQL (see the module docstring).
+    """
+
+    tenant_id = models.UUIDField()
+    store_id = models.UUIDField()
+
+    class Meta:
+        abstract = True
+        managed = False
+
+
+class Event(EventStoreTable):
     """A sequenced legacy event. Partitioned by ``HASH (tenant_id)`` into 16 partitions."""
 
     pk = models.CompositePrimaryKey("tenant_id", "store_id", "sequence_number")
-    tenant_id = models.UUIDField()
-    store_id = models.UUIDField()
     sequence_number = models.BigIntegerField()
     event_id = models.UUIDField()
     command_id = models.UUIDField(null=True)
@@ -39,38 +51,32 @@ class Event(models.Model):
     created_at = models.DateTimeField()
     sequenced_at = models.DateTimeField()
 
-    class Meta:
-        managed = False
+    class Meta(EventStoreTable.Meta):
         db_table = "events"
 
     def __str__(self) -> str:
         return f"{self.tenant_id}/{self.store_id}#{self.sequence_number}"
 
 
-class SequenceCounter(models.Model):
+class SequenceCounter(EventStoreTable):
     """The head of one stream kind of a ``(tenant, store)``; the row lock serialises writers."""
 
     pk = models.CompositePrimaryKey("tenant_id", "store_id", "stream_kind")
-    tenant_id = models.UUIDField()
-    store_id = models.UUIDField()
     stream_kind = models.SmallIntegerField(choices=StreamKindChoices.choices)
     current_sequence = models.BigIntegerField()
     updated_at = models.DateTimeField()
 
-    class Meta:
-        managed = False
+    class Meta(EventStoreTable.Meta):
         db_table = "sequence_counters"
 
     def __str__(self) -> str:
         return f"{self.tenant_id}/{self.store_id}/{self.stream_kind}={self.current_sequence}"
 
 
-class EntityVersion(models.Model):
+class EntityVersion(EventStoreTable):
     """Optimistic-concurrency version of an entity within one stream kind."""
 
     pk = models.CompositePrimaryKey("tenant_id", "store_id", "stream_kind", "entity_type", "entity_id")
-    tenant_id = models.UUIDField()
-    store_id = models.UUIDField()
     stream_kind = models.SmallIntegerField(choices=StreamKindChoices.choices)
     entity_type = models.CharField(max_length=128)
     entity_id = models.CharField(max_length=512)
@@ -78,40 +84,34 @@ class EntityVersion(models.Model):
     last_sequence = models.BigIntegerField()
     updated_at = models.DateTimeField()
 
-    class Meta:
-        managed = False
+    class Meta(EventStoreTable.Meta):
         db_table = "entity_versions"
 
     def __str__(self) -> str:
         return f"{self.entity_type}/{self.entity_id}@{self.version}"
 
 
-class CommandDedupe(models.Model):
+class CommandDedupe(EventStoreTable):
     """A reserved ``command_id`` of a stream kind; reserved only by accepted events."""
 
     pk = models.CompositePrimaryKey("tenant_id", "store_id", "stream_kind", "command_id")
-    tenant_id = models.UUIDField()
-    store_id = models.UUIDField()
     stream_kind = models.SmallIntegerField(choices=StreamKindChoices.choices)
     command_id = models.UUIDField()
     event_id = models.UUIDField()
     created_at = models.DateTimeField()
 
-    class Meta:
-        managed = False
+    class Meta(EventStoreTable.Meta):
         db_table = "command_dedupe"
 
     def __str__(self) -> str:
         return str(self.command_id)
 
 
-class RejectedEvent(models.Model):
+class RejectedEvent(EventStoreTable):
     """The ingest-side dead letters: every per-event rejection, with the body received."""
 
     pk = models.CompositePrimaryKey("tenant_id", "rejection_id")
-    tenant_id = models.UUIDField()
     rejection_id = models.BigIntegerField()
-    store_id = models.UUIDField()
     stream_kind = models.SmallIntegerField(choices=StreamKindChoices.choices)
     event_id = models.UUIDField(null=True)
     reason = models.CharField(max_length=64)
@@ -120,8 +120,7 @@ class RejectedEvent(models.Model):
     request_id = models.CharField(max_length=128)
     rejected_at = models.DateTimeField()
 
-    class Meta:
-        managed = False
+    class Meta(EventStoreTable.Meta):
         db_table = "rejected_events"
 
     def __str__(self) -> str:

@@ -22,7 +22,6 @@ def check_validation_mode(app_configs: Any, **kwargs: Any) -> list[checks.CheckM
 
 class SchemasConfig(AppConfig):
     name = "schemas"
-    default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
         checks.register(check_validation_mode)

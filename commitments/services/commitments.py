@@ -31,7 +31,7 @@ from commitments.selectors import (
     stream_head,
 )
 from commitments.sql import INSERT_COMMITMENT
-from commitments.transparency import log_append_and_checkpoint
+from commitments.transparency import log_append_and_checkpoint, stream_params
 from sequencer_project.celery import task_enqueue_on_commit
 from sequencer_project.db.locks import LockNamespace, advisory_xact_lock, stream_lock_key
 from streams.kinds import StreamKind
@@ -146,10 +146,8 @@ def _seal(
         leaf_count=count,
     )
     params: dict[str, Any] = {
+        **stream_params(tenant_id, store_id, kind),
         "batch_id": uuid.uuid4(),
-        "tenant_id": tenant_id,
-        "store_id": store_id,
-        "stream_kind": int(kind),
         "ves_version": VES_VERSION,
         "tree_depth": depth,
         "leaf_count": count,
