@@ -7,20 +7,14 @@ import http from 'k6/http';
 import { check, sleep } from 'k6';
 import { Counter } from 'k6/metrics';
 import { uuidv4 } from './lib/uuid.js';
-import { optionsWith } from './lib/common.js';
+import { BASE_URL, TENANT_ID, headers, optionsWith } from './lib/common.js';
+import { orderEvent } from './lib/ingest.js';
 
-const BASE_URL = __ENV.BASE_URL || 'http://127.0.0.1:8080';
-const API_KEY = __ENV.API_KEY;
-const TENANT_ID = __ENV.TENANT_ID || '00000000-0000-0000-0000-000000000001';
 const STORE_ID = __ENV.STORE_ID || '00000000-0000-0000-0000-000000000001';
 const AGENT_ID = __ENV.AGENT_ID || '00000000-0000-0000-0000-000000000000';
 const HEAD_EVERY = parseInt(__ENV.HEAD_EVERY || '4', 10);
 const STREAMS = parseInt(__ENV.STREAMS || '1', 10);
 const SLEEP = parseFloat(__ENV.SLEEP || '0');
-
-if (!API_KEY) {
-  throw new Error('API_KEY is required');
-}
 
 export const eventsSequenced = new Counter('events_sequenced');
 
@@ -29,8 +23,6 @@ export const options = optionsWith({
   'http_req_duration{name:ingest}': ['p(99)<1000'],
   'http_req_duration{name:head}': ['p(95)<100'],
 });
-
-const headers = { 'Content-Type': 'application/json', Authorization: `ApiKey ${API_KEY}` };
 
 function storeFor(vu) {
   if (STREAMS <= 1) return STORE_ID;
@@ -43,18 +35,7 @@ export default function () {
   const store = storeFor(__VU);
   const body = JSON.stringify({
     agent_id: AGENT_ID,
-    events: [
-      {
-        event_id: eventId,
-        tenant_id: TENANT_ID,
-        store_id: store,
-        entity_type: 'order',
-        entity_id: `order-${eventId}`,
-        event_type: 'order.created',
-        payload: { order_id: eventId, total: 42 },
-        created_at: new Date().toISOString(),
-      },
-    ],
+    events: [orderEvent(eventId, store, { order_id: eventId, total: 42 }, new Date().toISOString())],
   });
   const res = http.post(`${BASE_URL}/api/v1/events/ingest`, body, { headers, tags: { name: 'ingest' } });
   const ok = check(res, {

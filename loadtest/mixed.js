@@ -4,20 +4,16 @@
 // FIXTURE as in queries.js plus ves_store_id, legacy_committed, ves_committed (loadtest/seed.py).
 import http from 'k6/http';
 import { check } from 'k6';
-import { Counter } from 'k6/metrics';
 import { SharedArray } from 'k6/data';
-import { BASE_URL, headers, optionsWith, storeId } from './lib/common.js';
-import { postBatch } from './lib/ingest.js';
+import { BASE_URL, headers, optionsWith } from './lib/common.js';
+import { INGEST_THRESHOLDS, batchWriter } from './lib/ingest.js';
 import { query } from './queries.js';
 
 const fixture = new SharedArray('mixed-fixture', () => [JSON.parse(open(__ENV.FIXTURE))])[0];
-const BATCH = parseInt(__ENV.BATCH || '10', 10);
-const STREAMS = parseInt(__ENV.STREAMS || '64', 10);
+const writeBatch = batchWriter(10);
 
-export const eventsSequenced = new Counter('events_sequenced');
 export const options = optionsWith({
-  http_req_failed: ['rate<0.001'],
-  'http_req_duration{name:ingest}': ['p(99)<100'],
+  ...INGEST_THRESHOLDS,
   'http_req_duration{name:event_by_id}': ['p(95)<5'],
   'http_req_duration{name:entity_history}': ['p(95)<10'],
   'http_req_duration{name:range_100}': ['p(95)<20'],
@@ -46,7 +42,7 @@ function proofs(which) {
 
 export default function () {
   const r = Math.random();
-  if (r < 0.7) postBatch(storeId((__VU * 7 + __ITER) % STREAMS), BATCH, eventsSequenced);
+  if (r < 0.7) writeBatch();
   else if (r < 0.9) query(fixture, __ITER % 3);
   else proofs(__ITER % 4);
 }

@@ -22,8 +22,7 @@ from typing import Any
 import httpx
 import orjson
 
-from payments.hashing import signing_hash
-from ves.signing import public_key_from_seed, sign
+from loadtest.x402_intents import agent_key_body, signed_intent_body
 
 
 @dataclass(frozen=True)
@@ -42,12 +41,7 @@ class Signer:
 
     def register(self, url: str, api_key: str) -> str | None:
         """Register the agent key through the API; an error message, or ``None`` when done."""
-        key = {
-            "tenantId": str(self.tenant_id),
-            "agentId": str(self.agent_id),
-            "keyId": 1,
-            "publicKey": public_key_from_seed(self.seed).hex(),
-        }
+        key = agent_key_body(tenant_id=str(self.tenant_id), agent_id=str(self.agent_id), seed=self.seed)
         headers = {"Authorization": f"ApiKey {api_key}", "Content-Type": "application/json"}
         response = httpx.post(f"{url}/api/v1/agents/keys", content=orjson.dumps(key), headers=headers, timeout=30)
         if response.status_code not in (200, 201):
@@ -56,25 +50,17 @@ class Signer:
 
     def body(self, *, store_id: uuid.UUID, nonce: int, valid_until: int) -> dict[str, Any]:
         """A signed ``POST /api/v1/x402/payments`` body (amount ``1000 + nonce``)."""
-        digest = signing_hash(
-            payer=self.payer, payee=self.payee, amount=1000 + nonce, asset="usdc", network="set_chain",
-            valid_until=valid_until, nonce=nonce,
-        )  # fmt: skip
-        return {
-            "tenant_id": str(self.tenant_id),
-            "store_id": str(store_id),
-            "agent_id": str(self.agent_id),
-            "agent_key_id": 1,
-            "payer_address": self.payer,
-            "payee_address": self.payee,
-            "amount": 1000 + nonce,
-            "asset": "usdc",
-            "network": "set_chain",
-            "valid_until": valid_until,
-            "nonce": nonce,
-            "signing_hash": "0x" + digest.hex(),
-            "payer_signature": "0x" + sign(self.seed, digest).hex(),
-        }
+        return signed_intent_body(
+            seed=self.seed,
+            tenant_id=str(self.tenant_id),
+            store_id=str(store_id),
+            agent_id=str(self.agent_id),
+            payer=self.payer,
+            payee=self.payee,
+            amount=1000 + nonce,
+            nonce=nonce,
+            valid_until=valid_until,
+        )
 
 
 def main() -> int:

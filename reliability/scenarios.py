@@ -18,11 +18,10 @@ from typing import Any
 import httpx
 import orjson
 
+from loadtest.x402_intents import agent_key_body, signed_intent_body
 from reliability import checks
 from reliability.load import Ledger, LoadPlan, Writer, new_ledger, run_writers, stop_writers
 from reliability.stack import BASE_URL, Stack
-from ves.signing import public_key_from_seed, sign
-from ves.x402 import signing_hash
 
 CATCH_UP_SECONDS = 180.0
 
@@ -115,12 +114,7 @@ class IntentSubmitter(threading.Thread):
     def run(self) -> None:
         headers = {"Authorization": f"ApiKey {self.ledger.api_key}", "Content-Type": "application/json"}
         with httpx.Client(base_url=BASE_URL, headers=headers, timeout=30) as client:
-            key = {
-                "tenantId": self.ledger.tenant_id,
-                "agentId": self.agent_id,
-                "keyId": 1,
-                "publicKey": public_key_from_seed(self.seed).hex(),
-            }
+            key = agent_key_body(tenant_id=self.ledger.tenant_id, agent_id=self.agent_id, seed=self.seed)
             # A re-send after a cut connection may find the key registered: 409 agent_key_exists is fine.
             self._post(client, "/api/v1/agents/keys", orjson.dumps(key), also_ok=409)
             for nonce in range(1, self.count + 1):
@@ -132,31 +126,18 @@ class IntentSubmitter(threading.Thread):
 
     def _intent(self, nonce: int) -> bytes:
         payee, valid_until = "0x" + "ab" * 20, int(time.time()) + 3600
-        digest = signing_hash(
+        body = signed_intent_body(
+            seed=self.seed,
+            tenant_id=self.ledger.tenant_id,
+            store_id=self.store_id,
+            agent_id=self.agent_id,
             payer=self.payer,
             payee=payee,
             amount=1000,
-            asset="usdc",
-            network="set_chain",
-            valid_until=valid_until,
             nonce=nonce,
+            valid_until=valid_until,
         )
-        body = {
-            "tenant_id": self.ledger.tenant_id,
-            "store_id": self.store_id,
-            "agent_id": self.agent_id,
-            "agent_key_id": 1,
-            "payer_address": self.payer,
-            "payee_address": payee,
-            "amount": 1000,
-            "asset": "usdc",
-            "network": "set_chain",
-            "valid_until": valid_until,
-            "nonce": nonce,
-            "signing_hash": "0x" + digest.hex(),
-            "payer_signature": "0x" + sign(self.seed, digest).hex(),
-            "idempotency_key": f"reliability-{nonce}",
-        }
+        body["idempotency_key"] = f"reliability-{nonce}"
         return orjson.dumps(body)
 
     def _post(self, client: httpx.Client, path: str, body: bytes, also_ok: int = 0) -> dict[str, Any] | None:
