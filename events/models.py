@@ -165,11 +165,22 @@ class EntityState(models.Model):
     last_sequence = models.BigIntegerField()
     last_event_id = models.UUIDField()
     last_event_type = models.CharField(max_length=256)
-    state = models.JSONField()
+    # The merged state: plain JSON in ``state``, or sealed at rest in ``state_sealed`` under
+    # payload key ``state_key_id`` (events/projections/state_crypto.py); the other form is NULL.
+    state = models.JSONField(null=True)
+    state_sealed = models.BinaryField(null=True)
+    state_key_id = models.SmallIntegerField(null=True)
     updated_at = models.DateTimeField()
 
     class Meta:
         db_table = "entity_state"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state_sealed__isnull=True)
+                | models.Q(state_key_id__isnull=False, state__isnull=True),
+                name="entity_state_sealed_names_its_key",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.entity_type}/{self.entity_id}@{self.version}"

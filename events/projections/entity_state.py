@@ -19,8 +19,10 @@ from typing import Any
 
 from django.db import connection
 
-from events.projections.merge import load_json, merge_patch
+from events.payload_crypto import encryption_key_for_write
+from events.projections.merge import merge_patch
 from events.projections.registry import ProjectionEvent
+from events.projections.state_crypto import EntityKey, state_columns, state_open
 from events.sql import (
     DELETE_ENTITY_STATE_STREAM,
     SELECT_ENTITY_STATES_FOR_UPDATE,
@@ -52,14 +54,19 @@ class EntityStateProjection:
         if not events:
             return []
         first = events[0]
-        stream = {"tenant_id": first.tenant_id, "store_id": first.store_id}
+        tenant_id, store_id = first.tenant_id, first.store_id
+        stream = {"tenant_id": tenant_id, "store_id": store_id}
+        seal = encryption_key_for_write(tenant_id)  # states are sealed as the payloads are
         keys = list(dict.fromkeys((e.entity_type, e.entity_id) for e in events))
         with connection.cursor() as cursor:
             cursor.execute(
                 SELECT_ENTITY_STATES_FOR_UPDATE,
                 {**stream, "entity_types": [k[0] for k in keys], "entity_ids": [k[1] for k in keys]},
             )
-            states: dict[tuple[str, str], Any] = {(r[0], r[1]): load_json(r[2]) for r in cursor.fetchall()}
+            states: dict[tuple[str, str], Any] = {
+                (r[0], r[1]): state_open(EntityKey(tenant_id, store_id, r[0], r[1]), r[2], r[3], r[4])
+                for r in cursor.fetchall()
+            }
             rows: dict[tuple[str, str], dict[str, Any]] = {}
             failed: list[tuple[ProjectionEvent, Exception]] = []
             for event in events:
@@ -78,7 +85,7 @@ class EntityStateProjection:
                 row["last_event_id"] = event.event_id
                 row["last_event_type"] = event.event_type
             for key, row in rows.items():
-                row["state"] = states[key]
+                row.update(state_columns(EntityKey(tenant_id, store_id, *key), states[key], seal))
             if rows:
                 cursor.execute(UPSERT_ENTITY_STATES, {**stream, "rows": dumps(list(rows.values())).decode()})
         return failed

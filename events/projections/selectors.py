@@ -10,8 +10,8 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
-from events.projections.merge import load_json
 from events.projections.registry import projections
+from events.projections.state_crypto import EntityKey, state_open
 from events.sql import (
     COUNT_DEAD_LETTERS_OPEN,
     COUNT_PROJECTION_STALLED,
@@ -60,9 +60,10 @@ def entity_state_get(
         row = cursor.fetchone()
     if row is None:
         return None
-    version, last_sequence, last_event_id, last_event_type, state, updated_at = row
+    version, last_sequence, last_event_id, last_event_type, state, sealed, key_id, updated_at = row
+    state = state_open(EntityKey(tenant_id, store_id, entity_type, entity_id), state, sealed, key_id)
     return EntityStateRow(
-        entity_type, entity_id, version, last_sequence, last_event_id, last_event_type, load_json(state), updated_at
+        entity_type, entity_id, version, last_sequence, last_event_id, last_event_type, state, updated_at
     )
 
 

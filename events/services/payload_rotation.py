@@ -1,4 +1,5 @@
-"""Re-seal a tenant's stored legacy payloads with its newest key (``reencrypt_payloads``).
+"""Re-seal a tenant's stored legacy payloads, and the entity states projected from them, with
+its newest key (``reencrypt_payloads``).
 
 Batches walk the tenant's rows in primary-key order; each batch is one short transaction that
 rewrites only rows still on an older key (or plaintext), guarded by what it read. Readers are
@@ -18,21 +19,44 @@ from django.db import connection, transaction
 
 from events.payload_crypto import (
     PayloadEncryptionUnavailableError,
+    PayloadKey,
     StoredPayload,
     encrypt_blob,
     keyring_for,
     payload_aad,
     payload_open,
 )
-from events.sql import COUNT_PAYLOADS_TO_REENCRYPT, SELECT_PAYLOADS_TO_REENCRYPT, UPDATE_REENCRYPTED_PAYLOADS
+from events.projections.state_crypto import EntityKey, state_columns, state_open
+from events.sql import (
+    COUNT_PAYLOADS_TO_REENCRYPT,
+    COUNT_STATES_TO_REENCRYPT,
+    SELECT_PAYLOADS_TO_REENCRYPT,
+    SELECT_STATES_TO_REENCRYPT,
+    UPDATE_REENCRYPTED_PAYLOADS,
+    UPDATE_REENCRYPTED_STATES,
+)
 
 _START = (uuid.UUID(int=0), 0)
+_STATES_START = (uuid.UUID(int=0), "", "")
 
 
 @dataclass(frozen=True, slots=True)
 class RotationBatch:
     rewritten: int
     position: tuple[uuid.UUID, int] | None  # None: nothing left after this batch
+
+
+@dataclass(frozen=True, slots=True)
+class StateRotationBatch:
+    rewritten: int
+    position: tuple[uuid.UUID, str, str] | None  # (store, entity type, entity id); None: done
+
+
+def _newest_key(tenant_id: uuid.UUID) -> PayloadKey:
+    newest = keyring_for(tenant_id).newest
+    if newest is None:
+        raise PayloadEncryptionUnavailableError("The tenant has no payload key to rotate to.")
+    return newest
 
 
 def payloads_to_reencrypt_count(*, tenant_id: uuid.UUID) -> int:
@@ -94,3 +118,55 @@ def payload_reencrypt_batch(
             rewritten = 0
     position = (rows[-1][0], rows[-1][1]) if len(rows) == batch_size else None
     return RotationBatch(rewritten, position)
+
+
+def states_to_reencrypt_count(*, tenant_id: uuid.UUID) -> int:
+    """How many of the tenant's projected entity states are plain or sealed with an older key."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            COUNT_STATES_TO_REENCRYPT, {"tenant_id": tenant_id, "newest_key_id": _newest_key(tenant_id).key_id}
+        )
+        return int(cursor.fetchone()[0])
+
+
+@transaction.atomic(durable=True)
+def state_reencrypt_batch(
+    *, tenant_id: uuid.UUID, after: tuple[uuid.UUID, str, str] = _STATES_START, batch_size: int = 500
+) -> StateRotationBatch:
+    """Re-seal the next ``batch_size`` entity states after ``after`` with the newest key.
+
+    A state the projection changes meanwhile is left alone (it is sealed with the newest key
+    by then). Locks: the rewritten rows, for the length of one batch.
+    """
+    newest = _newest_key(tenant_id)
+    params: dict[str, Any] = {
+        "tenant_id": tenant_id,
+        "after_store": after[0],
+        "after_type": after[1],
+        "after_id": after[2],
+        "newest_key_id": newest.key_id,
+        "batch_size": batch_size,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(SELECT_STATES_TO_REENCRYPT, params)
+        rows = cursor.fetchall()
+        updates = []
+        for store_id, entity_type, entity_id, version, state, sealed, key_id in rows:
+            entity = EntityKey(tenant_id, store_id, entity_type, entity_id)
+            columns = state_columns(entity, state_open(entity, state, sealed, key_id), newest)
+            updates.append(
+                {
+                    "store_id": store_id,
+                    "entity_type": entity_type,
+                    "entity_id": entity_id,
+                    "old_version": version,
+                    "state_sealed": columns["state_sealed"],
+                    "new_key_id": newest.key_id,
+                }
+            )
+        rewritten = 0
+        if updates:
+            cursor.execute(UPDATE_REENCRYPTED_STATES, {"tenant_id": tenant_id, "rows": orjson.dumps(updates).decode()})
+            rewritten = cursor.rowcount
+    position = (rows[-1][0], rows[-1][1], rows[-1][2]) if len(rows) == batch_size else None
+    return StateRotationBatch(rewritten, position)

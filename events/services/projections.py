@@ -29,7 +29,12 @@ from django.utils import timezone
 
 from events.errors import UnknownProjectionError
 from events.models import DeadLetterStatus, ProjectionDeadLetter
-from events.payload_crypto import PayloadDecryptionError, StoredPayload, payload_open
+from events.payload_crypto import (
+    PayloadDecryptionError,
+    PayloadEncryptionUnavailableError,
+    StoredPayload,
+    payload_open,
+)
 from events.projections.merge import load_json
 from events.projections.registry import Projection, ProjectionEvent, projection_get, projections
 from events.sql import (
@@ -46,7 +51,15 @@ from sequencer_project.db.locks import LockNamespace, advisory_xact_lock, try_ad
 logger = logging.getLogger(__name__)
 
 # Failures that say nothing about the event: abort the batch (it is retried whole next tick).
-ABORT_BATCH: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, SoftTimeLimitExceeded)
+# A state that no key opens, or no key to seal one with, stalls the stream like a payload that
+# no key opens (projection_run_all), instead of dead-lettering every event of the entity.
+ABORT_BATCH: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    SoftTimeLimitExceeded,
+    PayloadDecryptionError,
+    PayloadEncryptionUnavailableError,
+)
 
 
 class StreamGapError(RuntimeError):
@@ -338,8 +351,9 @@ def projection_run_all(*, batch_size: int, time_budget_seconds: float, max_strea
                     result = projection_advance(
                         projection=handler.name, tenant_id=tenant_id, store_id=store_id, batch_size=batch_size
                     )
-                except (PayloadDecryptionError, StreamGapError) as exc:
-                    # A key missing from the ring, or a hole in the store, stops this stream
+                except (PayloadDecryptionError, PayloadEncryptionUnavailableError, StreamGapError) as exc:
+                    # A key missing from the ring (to open a payload or a state, or to seal a
+                    # state when sealing is required), or a hole in the store, stops this stream
                     # only (in order, nothing skipped): the others go on. /health/detailed
                     # reports the stall until the key is back.
                     logger.error("projection %s stalled on %s/%s: %s", handler.name, tenant_id, store_id, exc)

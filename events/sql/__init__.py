@@ -18,6 +18,9 @@ SELECT_VES_EVENT_BY_ID = load_sql(__file__, "select_ves_event_by_id.sql")
 SELECT_PAYLOADS_TO_REENCRYPT = load_sql(__file__, "select_payloads_to_reencrypt.sql")
 COUNT_PAYLOADS_TO_REENCRYPT = load_sql(__file__, "count_payloads_to_reencrypt.sql")
 UPDATE_REENCRYPTED_PAYLOADS = load_sql(__file__, "update_reencrypted_payloads.sql")
+SELECT_STATES_TO_REENCRYPT = load_sql(__file__, "select_states_to_reencrypt.sql")
+COUNT_STATES_TO_REENCRYPT = load_sql(__file__, "count_states_to_reencrypt.sql")
+UPDATE_REENCRYPTED_STATES = load_sql(__file__, "update_reencrypted_states.sql")
 
 # --- Projections and dead letters (docs/projections.md) ---------------------------------------
 ENSURE_PROJECTION_CHECKPOINT = load_sql(__file__, "ensure_projection_checkpoint.sql")

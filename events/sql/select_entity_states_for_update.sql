@@ -4,11 +4,12 @@
 -- planner's statistics say. A plain join let a generic plan made while entity_state was small
 -- scan the whole stream's states for every batch (10 ms per projected event at 50,000 states).
 -- Index: entity_state primary key, one probe per distinct entity of the batch.
--- Locks: the rows (FOR NO KEY UPDATE). Rows: at most one per entity.
-SELECT k.entity_type, k.entity_id, s.state
+-- Locks: the rows (FOR NO KEY UPDATE). Rows: at most one per entity; the state is either plain
+-- (state) or sealed (state_sealed, state_key_id: events/projections/state_crypto.py).
+SELECT k.entity_type, k.entity_id, s.state, s.state_sealed, s.state_key_id
 FROM unnest(%(entity_types)s::text[], %(entity_ids)s::text[]) AS k(entity_type, entity_id)
 CROSS JOIN LATERAL (
-    SELECT e.state
+    SELECT e.state, e.state_sealed, e.state_key_id
     FROM entity_state e
     WHERE e.tenant_id = %(tenant_id)s
       AND e.store_id = %(store_id)s

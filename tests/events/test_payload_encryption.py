@@ -165,7 +165,8 @@ def test_rotation_is_resumable_and_reads_keep_working(owner: Persona, post_inges
         lines = out.getvalue().splitlines()
         assert lines[0] == f"tenant {owner.tenant_id}: 36 payloads to re-encrypt with key 2"
         assert "re-encrypted 3/36" in lines
-        assert lines[-1] == "done: 36 re-encrypted, 0 left"
+        assert f"tenant {owner.tenant_id}: 0 entity states to re-encrypt with key 2" in lines  # none projected
+        assert lines[-1] == "done: 36 re-encrypted, 0 left; 0 entity states re-encrypted, 0 left"
         assert {(fmt, key_id) for _, _, fmt, key_id in _rows(owner)} == {(1, 2)}
 
     with override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS=KEY_2):  # old key retired

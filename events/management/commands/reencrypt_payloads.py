@@ -1,22 +1,30 @@
-"""``manage.py reencrypt_payloads --tenant UUID [--batch-size N]``: rotate payloads to the newest key.
+"""``manage.py reencrypt_payloads --tenant UUID [--batch-size N]``: rotate payloads, and the
+entity states projected from them, to the newest key.
 
 Put the new key first in the tenant's ring (keeping the old ones), deploy, then run this.
 Resumable: interrupt it and run it again; progress goes to stdout. Remove an old key only
-after a run reports 0 rows left.
+after a run reports 0 payloads and 0 states left.
 """
 
+import functools
 import uuid
 from argparse import ArgumentParser
+from collections.abc import Callable
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
 from events.payload_crypto import PayloadDecryptionError, PayloadEncryptionUnavailableError, keyring_for
-from events.services.payload_rotation import payload_reencrypt_batch, payloads_to_reencrypt_count
+from events.services.payload_rotation import (
+    payload_reencrypt_batch,
+    payloads_to_reencrypt_count,
+    state_reencrypt_batch,
+    states_to_reencrypt_count,
+)
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt a tenant's stored legacy payloads with its newest payload key."
+    help = "Re-encrypt a tenant's stored legacy payloads and projected entity states with its newest payload key."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--tenant", type=uuid.UUID, required=True)
@@ -28,19 +36,31 @@ class Command(BaseCommand):
         if not 1 <= batch_size <= 10_000:
             raise CommandError("--batch-size must be 1..10000.")
         try:
-            total = payloads_to_reencrypt_count(tenant_id=tenant_id)
+            payloads = payloads_to_reencrypt_count(tenant_id=tenant_id)
             newest = keyring_for(tenant_id).newest
             assert newest is not None  # checked by the count
-            self.stdout.write(f"tenant {tenant_id}: {total} payloads to re-encrypt with key {newest.key_id}")
-            done = 0
-            batch = payload_reencrypt_batch(tenant_id=tenant_id, batch_size=batch_size)
-            while True:
-                done += batch.rewritten
-                self.stdout.write(f"re-encrypted {done}/{total}")
-                if batch.position is None:
-                    break
-                batch = payload_reencrypt_batch(tenant_id=tenant_id, after=batch.position, batch_size=batch_size)
+            self.stdout.write(f"tenant {tenant_id}: {payloads} payloads to re-encrypt with key {newest.key_id}")
+            done = self._walk(functools.partial(payload_reencrypt_batch, tenant_id=tenant_id), batch_size, "", payloads)
             left = payloads_to_reencrypt_count(tenant_id=tenant_id)
+            states = states_to_reencrypt_count(tenant_id=tenant_id)
+            self.stdout.write(f"tenant {tenant_id}: {states} entity states to re-encrypt with key {newest.key_id}")
+            states_done = self._walk(
+                functools.partial(state_reencrypt_batch, tenant_id=tenant_id), batch_size, "states ", states
+            )
+            states_left = states_to_reencrypt_count(tenant_id=tenant_id)
         except (PayloadEncryptionUnavailableError, PayloadDecryptionError) as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"done: {done} re-encrypted, {left} left")
+        self.stdout.write(
+            f"done: {done} re-encrypted, {left} left; {states_done} entity states re-encrypted, {states_left} left"
+        )
+
+    def _walk(self, reencrypt_batch: Callable[..., Any], batch_size: int, what: str, total: int) -> int:
+        """Run ``reencrypt_batch`` from the start to the end of the keyset, printing progress."""
+        done = 0
+        batch = reencrypt_batch(batch_size=batch_size)
+        while True:
+            done += int(batch.rewritten)
+            self.stdout.write(f"re-encrypted {what}{done}/{total}")
+            if batch.position is None:
+                return done
+            batch = reencrypt_batch(after=batch.position, batch_size=batch_size)

@@ -48,7 +48,9 @@ def test_the_rebuilt_state_equals_the_incrementally_projected_one(
     outsiders = entity_rows(outsider.tenant_id, outsider.store_id)
     with connection.cursor() as cursor:  # the bug the rebuild repairs: a wrong state, an entity lost
         cursor.execute(
-            "UPDATE entity_state SET state = '{}' WHERE tenant_id = %s AND entity_id = 'a'", [owner.tenant_id]
+            "UPDATE entity_state SET state = '{}', state_sealed = NULL, state_key_id = NULL"
+            " WHERE tenant_id = %s AND entity_id = 'a'",
+            [owner.tenant_id],
         )
         cursor.execute("DELETE FROM entity_state WHERE tenant_id = %s AND entity_id = 'b'", [owner.tenant_id])
 

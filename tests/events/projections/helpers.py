@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import orjson
 from django.db import connection
 
 from events.projections.entity_state import EntityStateProjection
 from events.projections.registry import ProjectionEvent
+from events.projections.state_crypto import EntityKey, state_open
 from streams.kinds import StreamKind
 from tests.conftest import IngestPoster, Persona, legacy_event
 
@@ -38,14 +40,23 @@ class PoisonProjection(EntityStateProjection):
 
 
 def entity_rows(tenant_id: uuid.UUID, store_id: uuid.UUID) -> dict[tuple[str, str], tuple[Any, ...]]:
-    """The stream's entity_state rows (without timestamps), keyed by entity."""
+    """The stream's entity_state rows (without timestamps), keyed by entity; the state as
+    PostgreSQL's jsonb text of it, opened first when it is sealed at rest."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT entity_type, entity_id, version, last_sequence, last_event_id, last_event_type, state::text"
-            " FROM entity_state WHERE tenant_id = %s AND store_id = %s",
+            "SELECT entity_type, entity_id, version, last_sequence, last_event_id, last_event_type, state::text,"
+            " state_sealed, state_key_id FROM entity_state WHERE tenant_id = %s AND store_id = %s",
             [tenant_id, store_id],
         )
-        return {(row[0], row[1]): row[2:] for row in cursor.fetchall()}
+        rows = cursor.fetchall()
+        result: dict[tuple[str, str], tuple[Any, ...]] = {}
+        for entity_type, entity_id, *columns, state, sealed, key_id in rows:
+            if sealed is not None:
+                opened = state_open(EntityKey(tenant_id, store_id, entity_type, entity_id), None, sealed, key_id)
+                cursor.execute("SELECT %s::jsonb::text", [orjson.dumps(opened).decode()])
+                state = cursor.fetchone()[0]
+            result[(entity_type, entity_id)] = (*columns, state)
+        return result
 
 
 def checkpoint_of(projection: str, tenant_id: uuid.UUID, store_id: uuid.UUID) -> int:

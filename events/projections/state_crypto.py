@@ -1,0 +1,68 @@
+"""Projected entity states sealed at rest, as the payloads they are merged from.
+
+``entity_state.state`` is the merge of an entity's payloads: with payloads sealed at rest
+(``docs/encryption.md``) it would otherwise be their plaintext, readable by anyone who can
+read the table or a backup. When the tenant's payloads are sealed (``encryption_key_for_write``),
+the projection stores the state's JSON bytes as an ``SSE1`` blob in ``state_sealed`` (with
+``state_key_id``; ``state`` is NULL), under the tenant's newest payload key and
+
+    aad = SHA256("STATESET_ENTITY_STATE_AAD_V1" || UUID tenant || UUID store || STR entity_type
+                 || STR entity_id)
+
+so a blob copied to another entity, stream or tenant does not open. Otherwise ``state`` holds
+the JSON (rows written before sealing existed read the same way, and are sealed by their
+entity's next event or by ``reencrypt_payloads``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from events.payload_crypto import PayloadKey, decrypt_blob, encrypt_blob, keyring_for
+from events.projections.merge import load_json
+from sequencer_project.api.json_numbers import dumps
+from ves.encoding import str_bytes, uuid_bytes
+
+STATE_AAD_TAG = b"STATESET_ENTITY_STATE_AAD_V1"
+
+
+@dataclass(frozen=True, slots=True)
+class EntityKey:
+    """Which entity a state belongs to: what its seal's associated data binds."""
+
+    tenant_id: uuid.UUID
+    store_id: uuid.UUID
+    entity_type: str
+    entity_id: str
+
+
+def state_aad(entity: EntityKey) -> bytes:
+    return hashlib.sha256(
+        STATE_AAD_TAG
+        + uuid_bytes(entity.tenant_id)
+        + uuid_bytes(entity.store_id)
+        + str_bytes(entity.entity_type)
+        + str_bytes(entity.entity_id)
+    ).digest()
+
+
+def state_columns(entity: EntityKey, state: Any, key: PayloadKey | None) -> dict[str, Any]:
+    """The ``state``, ``state_sealed`` (base64) and ``state_key_id`` members of an
+    ``upsert_entity_states.sql`` row: sealed with ``key``, or plain JSON when it is ``None``."""
+    if key is None:
+        return {"state": state, "state_sealed": None, "state_key_id": None}
+    blob = encrypt_blob(key, dumps(state), state_aad(entity))
+    return {"state": None, "state_sealed": base64.b64encode(blob).decode(), "state_key_id": key.key_id}
+
+
+def state_open(entity: EntityKey, state: Any, sealed: bytes | memoryview | None, key_id: int | None) -> Any:
+    """The entity's state from its row's ``state`` (jsonb, as loaded), ``state_sealed`` and
+    ``state_key_id``. Raises ``PayloadDecryptionError`` when no key of the tenant opens it."""
+    if sealed is None:
+        return load_json(state)
+    plaintext = decrypt_blob(keyring_for(entity.tenant_id), key_id, bytes(sealed), state_aad(entity))
+    return load_json(plaintext)
