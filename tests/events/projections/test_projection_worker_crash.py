@@ -130,6 +130,13 @@ def test_a_worker_killed_mid_batch_neither_skips_nor_double_applies(
     recovered = {store: entity_rows(owner.tenant_id, store) for store in stores}
     for (store, entity), count in expected_versions.items():
         assert recovered[store][("order", entity)][0] == count
+    with connection.cursor() as cursor:  # the real worker sealed every state (make run's settings)
+        cursor.execute(
+            "SELECT count(*) FILTER (WHERE state_sealed IS NULL), count(*) FROM entity_state WHERE tenant_id = %s",
+            [owner.tenant_id],
+        )
+        plain, states = cursor.fetchone()
+    assert (plain, states) == (0, len(expected_versions))
     for store in stores:
         projection_rebuild(projection=ENTITY_STATE, tenant_id=owner.tenant_id, store_id=store, batch_size=1000)
         assert entity_rows(owner.tenant_id, store) == recovered[store]
