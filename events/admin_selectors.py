@@ -12,6 +12,7 @@ from django.db import connection
 
 from events.payload_crypto import PayloadDecryptionError, StoredPayload, payload_open
 from events.projections.registry import projections
+from events.rejected_bodies import rejected_body_open
 from events.sql import (
     ADMIN_AGENTS,
     ADMIN_OVERVIEW,
@@ -121,10 +122,29 @@ def admin_rejection_page(*, tenant_id: uuid.UUID | None, before: int) -> tuple[l
         cursor.execute(SELECT_REJECTED_ADMIN, {"tenant_id": tenant_id, "before": before, "limit": PAGE_SIZE + 1})
         rows = cursor.fetchall()
     page = [
-        AdminRejectionRow(r[0], r[1], r[2], _kind(r[3]), r[4], r[5], r[6], _text(r[7]), r[8], r[9])
+        AdminRejectionRow(r[0], r[1], r[2], _kind(r[3]), r[4], r[5], r[6], _rejected_body(r), r[8], r[9])
         for r in rows[:PAGE_SIZE]
     ]
     return page, len(rows) > PAGE_SIZE
+
+
+def _rejected_body(row: tuple[Any, ...]) -> str:
+    """The body of a ``select_rejected_admin.sql`` row as received, opened when sealed."""
+    _, tenant_id, store_id, stream_kind, event_id, _, _, body, request_id, _, body_format, key_id = row
+    try:
+        opened = rejected_body_open(
+            body,
+            body_format=body_format,
+            body_key_id=key_id,
+            tenant_id=tenant_id,
+            store_id=store_id,
+            stream_kind=stream_kind,
+            event_id=event_id,
+            request_id=request_id,
+        )
+    except PayloadDecryptionError:
+        return f"(sealed with payload key {key_id}, which no key of the tenant's ring opens)"
+    return _text(opened)
 
 
 def tenant_stream_list(*, tenant_id: uuid.UUID) -> list[TenantStreamRow]:

@@ -116,7 +116,12 @@ class RejectedEvent(EventStoreTable):
     event_id = models.UUIDField(null=True)
     reason = models.CharField(max_length=64)
     message = models.TextField()
-    body = models.BinaryField()
+    body = models.BinaryField()  # plain (body_format 0) or sealed (1): events/rejected_bodies.py
+    body_format = models.SmallIntegerField()
+    body_key_id = models.SmallIntegerField(null=True)
+    # NULL: the event named no entity as a string (or the row predates the column).
+    entity_type = models.TextField(null=True)  # noqa: DJ001
+    entity_id = models.TextField(null=True)  # noqa: DJ001
     request_id = models.CharField(max_length=128)
     rejected_at = models.DateTimeField()
 

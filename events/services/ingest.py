@@ -46,6 +46,7 @@ from events.payload_crypto import (
     encryption_key_for_write,
     payload_aad,
 )
+from events.rejected_bodies import rejected_body_columns
 from events.services.group_commit import GroupCommitter
 from events.services.ingest_retry import EventIdRaceError, ingest_with_retries
 from events.sql import APPEND_BATCH, APPEND_STREAMS, CLASSIFY_BATCH, INSERT_REJECTIONS, SELECT_HEAD
@@ -157,7 +158,7 @@ def _prepare(tenant_id: uuid.UUID, store_id: uuid.UUID, events: Sequence[LegacyE
         tenant_id=tenant_id, events=[(e.event_type, e.raw["payload"], False) for e in candidates]
     )
     schema_rejects = {e.index: f.summary for e, f in zip(candidates, verdicts, strict=True) if f is not None}
-    seal = encryption_key_for_write(tenant_id) if candidates else None
+    seal = encryption_key_for_write(tenant_id)  # payloads and the bodies of rejected events
     return IngestJob(uuid.uuid4(), tenant_id, store_id, candidates, pre_rejected, schema_rejects, seal, request_id)
 
 
@@ -344,7 +345,7 @@ def _plan(jobs: Sequence[IngestJob], state: StreamState) -> _Plan:
         rejections = job.pre_rejected + result.rejections
         rejections.sort(key=lambda item: item[1].index)
         rows.extend(_rows(result.accepted, job.tenant_id, store_id, job.seal))
-        rejection_rows.extend(_rejection_rows(rejections, job.tenant_id, store_id, job.request_id))
+        rejection_rows.extend(_rejection_rows(rejections, job, store_id))
         outcomes.append((job, result, rejections, first))
     return _Plan(stream, rows, rejection_rows, outcomes, expected_head, state.head)
 
@@ -586,17 +587,26 @@ def _rows(
 
 
 def _rejection_rows(
-    rejections: list[tuple[Rejection, LegacyEvent]], tenant_id: uuid.UUID, store_id: uuid.UUID, request_id: str
+    rejections: list[tuple[Rejection, LegacyEvent]], job: IngestJob, store_id: uuid.UUID
 ) -> list[dict[str, Any]]:
+    """Rows for the rejection log; bodies sealed as the job's payloads are (``events.rejected_bodies``)."""
     return [
         {
-            "tenant_id": tenant_id,
+            "tenant_id": job.tenant_id,
             "store_id": store_id,
             "event_id": rejection.event_id,
             "reason": rejection.reason,
             "message": rejection.message,
-            "body": base64.b64encode(orjson.dumps(event.raw)).decode(),
-            "request_id": request_id,
+            "request_id": job.request_id,
+            **rejected_body_columns(
+                event.raw,
+                tenant_id=job.tenant_id,
+                store_id=store_id,
+                stream_kind=StreamKind.LEGACY,
+                event_id=rejection.event_id,
+                request_id=job.request_id,
+                seal=job.seal,
+            ),
         }
         for rejection, event in rejections
     ]
@@ -604,4 +614,4 @@ def _rejection_rows(
 
 def _rejections_json(job: IngestJob) -> str:
     """The rejections of a request with nothing to sequence, for ``insert_rejections.sql``."""
-    return orjson.dumps(_rejection_rows(job.pre_rejected, job.tenant_id, job.store_id, job.request_id)).decode()
+    return orjson.dumps(_rejection_rows(job.pre_rejected, job, job.store_id)).decode()

@@ -1,9 +1,9 @@
 -- One page of the ingest-side dead letters (rejected_events) for the operator admin, newest
 -- first, optionally for one tenant. Index: rejected_events primary key (tenant_id,
 -- rejection_id) per partition, merged; keyset paging on rejection_id, no COUNT(*).
--- Locks: none. Rows: at most the page size plus one.
+-- Locks: none. Rows: at most the page size plus one; bodies plain or sealed (events/rejected_bodies.py).
 SELECT r.rejection_id, r.tenant_id, r.store_id, r.stream_kind, r.event_id, r.reason, r.message,
-       r.body, r.request_id, r.rejected_at
+       r.body, r.request_id, r.rejected_at, r.body_format, r.body_key_id
 FROM rejected_events r
 WHERE (%(tenant_id)s::uuid IS NULL OR r.tenant_id = %(tenant_id)s::uuid)
   AND r.rejection_id < %(before)s

@@ -142,8 +142,8 @@ def test_rejected_events_log_counts_rejections_made_through_the_api(owner: Perso
     (c_id, c_seq, c_type, c_entity, c_reason, expected, actual), nul_row = rows
     assert (str(c_id), c_seq, c_type, c_entity) == (conflict["event_id"], None, "order", conflict["entity_id"])
     assert (c_reason, expected, actual) == ("VersionConflict", 3, 0)
-    # A body jsonb cannot hold (U+0000) is still listed; its entity fields are unknown.
-    assert (str(nul_row[0]), nul_row[2], nul_row[3]) == (nul["event_id"], None, None)
+    # A body jsonb cannot hold (U+0000) is still listed, with the entity it named.
+    assert (str(nul_row[0]), nul_row[2], nul_row[3]) == (nul["event_id"], "order", nul["entity_id"])
 
 
 def test_metrics_exposes_every_metric_the_seed_lists(admin_client: APIClient) -> None:

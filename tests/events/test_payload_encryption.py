@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import threading
 import uuid
 from io import StringIO
 from typing import Any
 
+import orjson
 import pytest
 from django.core.management import call_command
 from django.db import connection, connections
@@ -20,6 +22,7 @@ from events.payload_crypto import (
     parse_keyring,
     payload_aad,
 )
+from events.rejected_bodies import rejected_body_columns, rejected_body_open
 from events.selectors import event_range_list
 from events.services.payload_rotation import payload_reencrypt_batch
 from tests.conftest import IngestPoster, Persona, legacy_event
@@ -171,3 +174,34 @@ def test_rotation_is_resumable_and_reads_keep_working(owner: Persona, post_inges
 
     with override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS=KEY_2):  # old key retired
         assert _read(owner) == payloads
+
+
+@override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS=KEY_1)
+def test_a_sealed_rejected_body_opens_only_for_its_own_rejection() -> None:
+    tenant, store, event = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    raw = {"event_id": str(event), "entity_type": "order", "entity_id": "o-1", "payload": {"card": "4111"}}
+    where: dict[str, Any] = {
+        "tenant_id": tenant,
+        "store_id": store,
+        "stream_kind": 1,
+        "event_id": event,
+        "request_id": "req-1",
+    }
+    columns = rejected_body_columns(raw, **where, seal=parse_keyring(KEY_1).newest)
+    body = base64.b64decode(columns["body"])
+    assert (columns["body_format"], columns["body_key_id"]) == (1, 1)
+    assert (columns["entity_type"], columns["entity_id"]) == ("order", "o-1")  # kept in clear
+    assert b"4111" not in body
+    assert orjson.loads(rejected_body_open(body, body_format=1, body_key_id=1, **where)) == raw
+    moves: list[dict[str, Any]] = [
+        {"event_id": uuid.uuid4()},
+        {"request_id": "req-2"},
+        {"store_id": uuid.uuid4()},
+        {"stream_kind": 2},
+    ]
+    for moved in moves:
+        with pytest.raises(PayloadDecryptionError):
+            rejected_body_open(body, body_format=1, body_key_id=1, **{**where, **moved})
+    plain = rejected_body_columns(raw, **where, seal=None)
+    assert (plain["body_format"], plain["body_key_id"]) == (0, None)
+    assert orjson.loads(base64.b64decode(plain["body"])) == raw

@@ -11,6 +11,7 @@ import orjson
 import pytest
 from django.test import override_settings
 
+from events.rejected_bodies import rejected_body_open
 from tenants.models import Store, Tenant
 from tests.conftest import IngestPoster, Persona, api_client, legacy_event
 from tests.events.helpers import count_rows, head_of, rejection_reasons, stored_sequences
@@ -188,13 +189,30 @@ def test_rejected_events_are_logged_with_the_body_received(owner: Persona, post_
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT event_id, reason, message, body FROM rejected_events WHERE tenant_id = %s", [owner.tenant_id]
+            "SELECT event_id, reason, message, body, body_format, body_key_id, request_id, entity_type, entity_id"
+            " FROM rejected_events WHERE tenant_id = %s",
+            [owner.tenant_id],
         )
-        event_id, reason, message, body = cursor.fetchone()
+        event_id, reason, message, body, body_format, key_id, request_id, entity_type, entity_id = cursor.fetchone()
     assert str(event_id) == bad["event_id"]
     assert reason == "VersionConflict"
     assert message == "expected 3, actual 0"
-    assert orjson.loads(bytes(body)) == bad
+    assert (entity_type, entity_id) == (bad["entity_type"], bad["entity_id"])
+    # Sealed at rest as accepted payloads are (make run's settings), and opened as received.
+    assert (body_format, key_id) == (1, 1)
+    assert bytes(body).startswith(b"SSE1")
+    assert b"payload" not in bytes(body)
+    opened = rejected_body_open(
+        body,
+        body_format=body_format,
+        body_key_id=key_id,
+        tenant_id=owner.tenant_id,
+        store_id=owner.store_id,
+        stream_kind=1,
+        event_id=event_id,
+        request_id=request_id,
+    )
+    assert orjson.loads(opened) == bad
 
 
 # --- the reference's own load-script bodies, unchanged -----------------------------------

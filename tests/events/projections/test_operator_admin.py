@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from audit.models import AuditLogEntry
@@ -101,7 +102,7 @@ def test_the_event_browser_asks_for_a_stream(staff_client: Client) -> None:
 def test_rejected_events_are_browsable(staff_client: Client, owner: Persona, post_ingest: IngestPoster) -> None:
     seed(owner, post_ingest, [{"a": 1}])
     event = {"event_id": str(uuid.uuid4()), "tenant_id": str(owner.tenant_id), "store_id": str(owner.store_id)}
-    twice = {**event, "entity_type": "order", "entity_id": "x", "event_type": "t", "payload": {}}
+    twice = {**event, "entity_type": "order", "entity_id": "x", "event_type": "t", "payload": {"card": "4111-x"}}
     twice["created_at"] = "2026-01-01T00:00:00Z"
     dup = post_ingest(owner.client, {"events": [twice, twice]})
     assert dup.status_code == 200
@@ -109,6 +110,12 @@ def test_rejected_events_are_browsable(staff_client: Client, owner: Persona, pos
     page = staff_client.get(f"/admin/event-store/rejected/?tenant_id={owner.tenant_id}").content.decode()
 
     assert event["event_id"] in page
+    assert "4111-x" in page  # the body as received, opened for the operator
+    with connection.cursor() as cursor:  # and sealed at rest
+        cursor.execute("SELECT body, body_format FROM rejected_events WHERE tenant_id = %s", [owner.tenant_id])
+        [(body, body_format)] = cursor.fetchall()
+    assert body_format == 1
+    assert b"4111-x" not in bytes(body)
 
 
 def test_agent_keys_are_registered_and_revoked_with_audit(staff_client: Client, owner: Persona) -> None:
