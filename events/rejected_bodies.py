@@ -65,9 +65,30 @@ def rejected_body_columns(
     }
     if seal is None:
         return {**columns, "body": base64.b64encode(body).decode(), "body_format": FORMAT_PLAIN, "body_key_id": None}
-    aad = rejected_body_aad(tenant_id, store_id, stream_kind, event_id, request_id)
-    blob = encrypt_blob(seal, body, aad)
+    blob = rejected_body_seal(
+        body,
+        tenant_id=tenant_id,
+        store_id=store_id,
+        stream_kind=stream_kind,
+        event_id=event_id,
+        request_id=request_id,
+        key=seal,
+    )
     return {**columns, "body": base64.b64encode(blob).decode(), "body_format": FORMAT_SSE1, "body_key_id": seal.key_id}
+
+
+def rejected_body_seal(
+    body: bytes,
+    *,
+    tenant_id: uuid.UUID,
+    store_id: uuid.UUID,
+    stream_kind: int,
+    event_id: uuid.UUID | None,
+    request_id: str,
+    key: PayloadKey,
+) -> bytes:
+    """The ``SSE1`` blob of a rejection's body bytes under ``key``."""
+    return encrypt_blob(key, body, rejected_body_aad(tenant_id, store_id, stream_kind, event_id, request_id))
 
 
 def rejected_body_open(

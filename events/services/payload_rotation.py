@@ -1,5 +1,5 @@
-"""Re-seal a tenant's stored legacy payloads, and the entity states projected from them, with
-its newest key (``reencrypt_payloads``).
+"""Re-seal a tenant's stored legacy payloads, the entity states projected from them and the
+bodies of its rejected legacy events with its newest key (``reencrypt_payloads``).
 
 Batches walk the tenant's rows in primary-key order; each batch is one short transaction that
 rewrites only rows still on an older key (or plaintext), guarded by what it read. Readers are
@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
 from django.db import connection, transaction
@@ -27,12 +27,16 @@ from events.payload_crypto import (
     payload_open,
 )
 from events.projections.state_crypto import EntityKey, state_columns, state_open
+from events.rejected_bodies import rejected_body_open, rejected_body_seal
 from events.sql import (
     COUNT_PAYLOADS_TO_REENCRYPT,
+    COUNT_REJECTED_BODIES_TO_REENCRYPT,
     COUNT_STATES_TO_REENCRYPT,
     SELECT_PAYLOADS_TO_REENCRYPT,
+    SELECT_REJECTED_BODIES_TO_REENCRYPT,
     SELECT_STATES_TO_REENCRYPT,
     UPDATE_REENCRYPTED_PAYLOADS,
+    UPDATE_REENCRYPTED_REJECTED_BODIES,
     UPDATE_REENCRYPTED_STATES,
 )
 
@@ -40,16 +44,15 @@ _START = (uuid.UUID(int=0), 0)
 _STATES_START = (uuid.UUID(int=0), "", "")
 
 
-@dataclass(frozen=True, slots=True)
-class RotationBatch:
-    rewritten: int
-    position: tuple[uuid.UUID, int] | None  # None: nothing left after this batch
+Position = TypeVar("Position")
 
 
 @dataclass(frozen=True, slots=True)
-class StateRotationBatch:
+class RotationBatch(Generic[Position]):
+    """What one batch rewrote, and the keyset position to go on from (``None``: nothing left)."""
+
     rewritten: int
-    position: tuple[uuid.UUID, str, str] | None  # (store, entity type, entity id); None: done
+    position: Position | None
 
 
 def _newest_key(tenant_id: uuid.UUID) -> PayloadKey:
@@ -71,7 +74,7 @@ def payloads_to_reencrypt_count(*, tenant_id: uuid.UUID) -> int:
 @transaction.atomic(durable=True)
 def payload_reencrypt_batch(
     *, tenant_id: uuid.UUID, after: tuple[uuid.UUID, int] = _START, batch_size: int = 500
-) -> RotationBatch:
+) -> RotationBatch[tuple[uuid.UUID, int]]:
     """Re-seal the next ``batch_size`` rows after ``after`` with the newest key.
 
     Hashes are untouched (they are over the plaintext). Locks: the rewritten rows, for the
@@ -132,7 +135,7 @@ def states_to_reencrypt_count(*, tenant_id: uuid.UUID) -> int:
 @transaction.atomic(durable=True)
 def state_reencrypt_batch(
     *, tenant_id: uuid.UUID, after: tuple[uuid.UUID, str, str] = _STATES_START, batch_size: int = 500
-) -> StateRotationBatch:
+) -> RotationBatch[tuple[uuid.UUID, str, str]]:
     """Re-seal the next ``batch_size`` entity states after ``after`` with the newest key.
 
     A state the projection changes meanwhile is left alone (it is sealed with the newest key
@@ -169,4 +172,55 @@ def state_reencrypt_batch(
             cursor.execute(UPDATE_REENCRYPTED_STATES, {"tenant_id": tenant_id, "rows": orjson.dumps(updates).decode()})
             rewritten = cursor.rowcount
     position = (rows[-1][0], rows[-1][1], rows[-1][2]) if len(rows) == batch_size else None
-    return StateRotationBatch(rewritten, position)
+    return RotationBatch(rewritten, position)
+
+
+def rejected_bodies_to_reencrypt_count(*, tenant_id: uuid.UUID) -> int:
+    """How many of the tenant's rejected legacy event bodies are plain or on an older key."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            COUNT_REJECTED_BODIES_TO_REENCRYPT, {"tenant_id": tenant_id, "newest_key_id": _newest_key(tenant_id).key_id}
+        )
+        return int(cursor.fetchone()[0])
+
+
+@transaction.atomic(durable=True)
+def rejected_body_reencrypt_batch(*, tenant_id: uuid.UUID, after: int = 0, batch_size: int = 500) -> RotationBatch[int]:
+    """Re-seal the next ``batch_size`` rejected legacy bodies after rejection ``after`` with the
+    newest key. Locks: the rewritten rows, for the length of one batch."""
+    newest = _newest_key(tenant_id)
+    params: dict[str, Any] = {
+        "tenant_id": tenant_id,
+        "after": after,
+        "newest_key_id": newest.key_id,
+        "batch_size": batch_size,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(SELECT_REJECTED_BODIES_TO_REENCRYPT, params)
+        rows = cursor.fetchall()
+        updates = []
+        for rejection_id, store_id, event_id, request_id, body, body_format, key_id in rows:
+            where: dict[str, Any] = {
+                "tenant_id": tenant_id,
+                "store_id": store_id,
+                "stream_kind": 1,
+                "event_id": event_id,
+                "request_id": request_id,
+            }
+            opened = rejected_body_open(body, body_format=body_format, body_key_id=key_id, **where)
+            updates.append(
+                {
+                    "rejection_id": rejection_id,
+                    "body": base64.b64encode(rejected_body_seal(opened, **where, key=newest)).decode(),
+                    "old_format": body_format,
+                    "old_key_id": key_id,
+                    "new_key_id": newest.key_id,
+                }
+            )
+        rewritten = 0
+        if updates:
+            cursor.execute(
+                UPDATE_REENCRYPTED_REJECTED_BODIES, {"tenant_id": tenant_id, "rows": orjson.dumps(updates).decode()}
+            )
+            rewritten = cursor.rowcount
+    return RotationBatch(rewritten, rows[-1][0] if len(rows) == batch_size else None)

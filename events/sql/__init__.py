@@ -21,6 +21,9 @@ UPDATE_REENCRYPTED_PAYLOADS = load_sql(__file__, "update_reencrypted_payloads.sq
 SELECT_STATES_TO_REENCRYPT = load_sql(__file__, "select_states_to_reencrypt.sql")
 COUNT_STATES_TO_REENCRYPT = load_sql(__file__, "count_states_to_reencrypt.sql")
 UPDATE_REENCRYPTED_STATES = load_sql(__file__, "update_reencrypted_states.sql")
+SELECT_REJECTED_BODIES_TO_REENCRYPT = load_sql(__file__, "select_rejected_bodies_to_reencrypt.sql")
+COUNT_REJECTED_BODIES_TO_REENCRYPT = load_sql(__file__, "count_rejected_bodies_to_reencrypt.sql")
+UPDATE_REENCRYPTED_REJECTED_BODIES = load_sql(__file__, "update_reencrypted_rejected_bodies.sql")
 
 # --- Projections and dead letters (docs/projections.md) ---------------------------------------
 ENSURE_PROJECTION_CHECKPOINT = load_sql(__file__, "ensure_projection_checkpoint.sql")

@@ -169,7 +169,10 @@ def test_rotation_is_resumable_and_reads_keep_working(owner: Persona, post_inges
         assert lines[0] == f"tenant {owner.tenant_id}: 36 payloads to re-encrypt with key 2"
         assert "re-encrypted 3/36" in lines
         assert f"tenant {owner.tenant_id}: 0 entity states to re-encrypt with key 2" in lines  # none projected
-        assert lines[-1] == "done: 36 re-encrypted, 0 left; 0 entity states re-encrypted, 0 left"
+        assert lines[-1] == (
+            "done: 36 re-encrypted, 0 left; 0 entity states re-encrypted, 0 left;"
+            " 0 rejected event bodies re-encrypted, 0 left"
+        )
         assert {(fmt, key_id) for _, _, fmt, key_id in _rows(owner)} == {(1, 2)}
 
     with override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS=KEY_2):  # old key retired
@@ -205,3 +208,49 @@ def test_a_sealed_rejected_body_opens_only_for_its_own_rejection() -> None:
     plain = rejected_body_columns(raw, **where, seal=None)
     assert (plain["body_format"], plain["body_key_id"]) == (0, None)
     assert orjson.loads(base64.b64decode(plain["body"])) == raw
+
+
+@pytest.mark.django_db
+def test_rotation_reseals_rejected_bodies_so_the_old_key_can_be_retired(
+    owner: Persona, post_ingest: IngestPoster
+) -> None:
+    def refused(payload: Any) -> dict[str, Any]:
+        return legacy_event(owner.tenant_id, owner.store_id, base_version=7, payload=payload)  # a version conflict
+
+    with override_settings(PAYLOAD_ENCRYPTION_MODE="disabled"):
+        post_ingest(owner.client, {"events": [refused({"n": 0})]})  # a plain body from before sealing
+    with override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS=KEY_1):
+        post_ingest(owner.client, {"events": [refused({"n": 1}), refused({"n": 2})]})
+
+    with override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS=f"{KEY_2},{KEY_1}"):
+        out = StringIO()
+        call_command("reencrypt_payloads", tenant=str(owner.tenant_id), batch_size=2, stdout=out)
+        lines = out.getvalue().splitlines()
+        assert f"tenant {owner.tenant_id}: 3 rejected event bodies to re-encrypt with key 2" in lines
+        assert lines[-1].endswith("; 3 rejected event bodies re-encrypted, 0 left")
+
+    with override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS=KEY_2):  # old key retired
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT store_id, event_id, request_id, body, body_format, body_key_id FROM rejected_events"
+                " WHERE tenant_id = %s ORDER BY rejection_id",
+                [owner.tenant_id],
+            )
+            rows = cursor.fetchall()
+        assert {(fmt, key_id) for *_, fmt, key_id in rows} == {(1, 2)}
+        payloads = [
+            orjson.loads(
+                rejected_body_open(
+                    body,
+                    body_format=fmt,
+                    body_key_id=key_id,
+                    tenant_id=owner.tenant_id,
+                    store_id=store_id,
+                    stream_kind=1,
+                    event_id=event_id,
+                    request_id=request_id,
+                )
+            )["payload"]
+            for store_id, event_id, request_id, body, fmt, key_id in rows
+        ]
+        assert payloads == [{"n": 0}, {"n": 1}, {"n": 2}]

@@ -1,9 +1,9 @@
-"""``manage.py reencrypt_payloads --tenant UUID [--batch-size N]``: rotate payloads, and the
-entity states projected from them, to the newest key.
+"""``manage.py reencrypt_payloads --tenant UUID [--batch-size N]``: rotate a tenant's payloads,
+the entity states projected from them and its rejected event bodies to the newest key.
 
 Put the new key first in the tenant's ring (keeping the old ones), deploy, then run this.
 Resumable: interrupt it and run it again; progress goes to stdout. Remove an old key only
-after a run reports 0 payloads and 0 states left.
+after a run reports 0 payloads, 0 states and 0 bodies left.
 """
 
 import functools
@@ -18,13 +18,18 @@ from events.payload_crypto import PayloadDecryptionError, PayloadEncryptionUnava
 from events.services.payload_rotation import (
     payload_reencrypt_batch,
     payloads_to_reencrypt_count,
+    rejected_bodies_to_reencrypt_count,
+    rejected_body_reencrypt_batch,
     state_reencrypt_batch,
     states_to_reencrypt_count,
 )
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt a tenant's stored legacy payloads and projected entity states with its newest payload key."
+    help = (
+        "Re-encrypt a tenant's stored legacy payloads, projected entity states and rejected event bodies"
+        " with its newest payload key."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--tenant", type=uuid.UUID, required=True)
@@ -48,10 +53,19 @@ class Command(BaseCommand):
                 functools.partial(state_reencrypt_batch, tenant_id=tenant_id), batch_size, "states ", states
             )
             states_left = states_to_reencrypt_count(tenant_id=tenant_id)
+            bodies = rejected_bodies_to_reencrypt_count(tenant_id=tenant_id)
+            self.stdout.write(
+                f"tenant {tenant_id}: {bodies} rejected event bodies to re-encrypt with key {newest.key_id}"
+            )
+            bodies_done = self._walk(
+                functools.partial(rejected_body_reencrypt_batch, tenant_id=tenant_id), batch_size, "bodies ", bodies
+            )
+            bodies_left = rejected_bodies_to_reencrypt_count(tenant_id=tenant_id)
         except (PayloadEncryptionUnavailableError, PayloadDecryptionError) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(
-            f"done: {done} re-encrypted, {left} left; {states_done} entity states re-encrypted, {states_left} left"
+            f"done: {done} re-encrypted, {left} left; {states_done} entity states re-encrypted, {states_left} left;"
+            f" {bodies_done} rejected event bodies re-encrypted, {bodies_left} left"
         )
 
     def _walk(self, reencrypt_batch: Callable[..., Any], batch_size: int, what: str, total: int) -> int:
