@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -43,8 +44,8 @@ from events.sql import (
 _START = (uuid.UUID(int=0), 0)
 _STATES_START = (uuid.UUID(int=0), "", "")
 
-
 Position = TypeVar("Position")
+Row = tuple[Any, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +63,40 @@ def _newest_key(tenant_id: uuid.UUID) -> PayloadKey:
     return newest
 
 
-def payloads_to_reencrypt_count(*, tenant_id: uuid.UUID) -> int:
-    newest = keyring_for(tenant_id).newest
-    if newest is None:
-        raise PayloadEncryptionUnavailableError("The tenant has no payload key to rotate to.")
+def _count(sql: str, tenant_id: uuid.UUID) -> int:
     with connection.cursor() as cursor:
-        cursor.execute(COUNT_PAYLOADS_TO_REENCRYPT, {"tenant_id": tenant_id, "newest_key_id": newest.key_id})
+        cursor.execute(sql, {"tenant_id": tenant_id, "newest_key_id": _newest_key(tenant_id).key_id})
         return int(cursor.fetchone()[0])
+
+
+def _reseal_batch(
+    *,
+    tenant_id: uuid.UUID,
+    select: str,
+    update: str,
+    keyset: dict[str, Any],
+    batch_size: int,
+    reseal: Callable[[Row, PayloadKey], dict[str, Any]],
+    position: Callable[[Row], Position],
+) -> RotationBatch[Position]:
+    """One batch of a rotation: read the rows after ``keyset`` that are not on the newest key,
+    ``reseal`` each (the update row, guarded by what was read), write them in one statement.
+    Caller holds the transaction."""
+    newest = _newest_key(tenant_id)
+    params = {"tenant_id": tenant_id, **keyset, "newest_key_id": newest.key_id, "batch_size": batch_size}
+    with connection.cursor() as cursor:
+        cursor.execute(select, params)
+        rows = cursor.fetchall()
+        updates = [reseal(row, newest) for row in rows]
+        rewritten = 0
+        if updates:
+            cursor.execute(update, {"tenant_id": tenant_id, "rows": orjson.dumps(updates).decode()})
+            rewritten = cursor.rowcount
+    return RotationBatch(rewritten, position(rows[-1]) if len(rows) == batch_size else None)
+
+
+def payloads_to_reencrypt_count(*, tenant_id: uuid.UUID) -> int:
+    return _count(COUNT_PAYLOADS_TO_REENCRYPT, tenant_id)
 
 
 @transaction.atomic(durable=True)
@@ -80,56 +108,36 @@ def payload_reencrypt_batch(
     Hashes are untouched (they are over the plaintext). Locks: the rewritten rows, for the
     length of one batch.
     """
-    keyring = keyring_for(tenant_id)
-    newest = keyring.newest
-    if newest is None:
-        raise PayloadEncryptionUnavailableError("The tenant has no payload key to rotate to.")
-    params: dict[str, Any] = {
-        "tenant_id": tenant_id,
-        "after_store": after[0],
-        "after_sequence": after[1],
-        "newest_key_id": newest.key_id,
-        "batch_size": batch_size,
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(SELECT_PAYLOADS_TO_REENCRYPT, params)
-        rows = cursor.fetchall()
-        updates = []
-        for store_id, sequence, event_id, entity_type, entity_id, event_type, payload, fmt, key_id in rows:
-            aad = payload_aad(tenant_id, store_id, event_id, sequence, entity_type, entity_id, event_type)
-            plaintext = payload_open(
-                StoredPayload(
-                    tenant_id, store_id, event_id, sequence, entity_type, entity_id, event_type, payload, fmt, key_id
-                )
-            )
-            updates.append(
-                {
-                    "store_id": store_id,
-                    "sequence_number": sequence,
-                    "payload": base64.b64encode(encrypt_blob(newest, plaintext, aad)).decode(),
-                    "old_format": fmt,
-                    "old_key_id": key_id,
-                    "new_key_id": newest.key_id,
-                }
-            )
-        if updates:
-            cursor.execute(
-                UPDATE_REENCRYPTED_PAYLOADS, {"tenant_id": tenant_id, "rows": orjson.dumps(updates).decode()}
-            )
-            rewritten = cursor.rowcount
-        else:
-            rewritten = 0
-    position = (rows[-1][0], rows[-1][1]) if len(rows) == batch_size else None
-    return RotationBatch(rewritten, position)
+
+    def reseal(row: Row, newest: PayloadKey) -> dict[str, Any]:
+        store_id, sequence, event_id, entity_type, entity_id, event_type, payload, fmt, key_id = row
+        stored = StoredPayload(
+            tenant_id, store_id, event_id, sequence, entity_type, entity_id, event_type, payload, fmt, key_id
+        )
+        aad = payload_aad(tenant_id, store_id, event_id, sequence, entity_type, entity_id, event_type)
+        return {
+            "store_id": store_id,
+            "sequence_number": sequence,
+            "payload": base64.b64encode(encrypt_blob(newest, payload_open(stored), aad)).decode(),
+            "old_format": fmt,
+            "old_key_id": key_id,
+            "new_key_id": newest.key_id,
+        }
+
+    return _reseal_batch(
+        tenant_id=tenant_id,
+        select=SELECT_PAYLOADS_TO_REENCRYPT,
+        update=UPDATE_REENCRYPTED_PAYLOADS,
+        keyset={"after_store": after[0], "after_sequence": after[1]},
+        batch_size=batch_size,
+        reseal=reseal,
+        position=lambda row: (row[0], row[1]),
+    )
 
 
 def states_to_reencrypt_count(*, tenant_id: uuid.UUID) -> int:
     """How many of the tenant's projected entity states are plain or sealed with an older key."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            COUNT_STATES_TO_REENCRYPT, {"tenant_id": tenant_id, "newest_key_id": _newest_key(tenant_id).key_id}
-        )
-        return int(cursor.fetchone()[0])
+    return _count(COUNT_STATES_TO_REENCRYPT, tenant_id)
 
 
 @transaction.atomic(durable=True)
@@ -141,86 +149,65 @@ def state_reencrypt_batch(
     A state the projection changes meanwhile is left alone (it is sealed with the newest key
     by then). Locks: the rewritten rows, for the length of one batch.
     """
-    newest = _newest_key(tenant_id)
-    params: dict[str, Any] = {
-        "tenant_id": tenant_id,
-        "after_store": after[0],
-        "after_type": after[1],
-        "after_id": after[2],
-        "newest_key_id": newest.key_id,
-        "batch_size": batch_size,
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(SELECT_STATES_TO_REENCRYPT, params)
-        rows = cursor.fetchall()
-        updates = []
-        for store_id, entity_type, entity_id, version, state, sealed, key_id in rows:
-            entity = EntityKey(tenant_id, store_id, entity_type, entity_id)
-            columns = state_columns(entity, state_open(entity, state, sealed, key_id), newest)
-            updates.append(
-                {
-                    "store_id": store_id,
-                    "entity_type": entity_type,
-                    "entity_id": entity_id,
-                    "old_version": version,
-                    "state_sealed": columns["state_sealed"],
-                    "new_key_id": newest.key_id,
-                }
-            )
-        rewritten = 0
-        if updates:
-            cursor.execute(UPDATE_REENCRYPTED_STATES, {"tenant_id": tenant_id, "rows": orjson.dumps(updates).decode()})
-            rewritten = cursor.rowcount
-    position = (rows[-1][0], rows[-1][1], rows[-1][2]) if len(rows) == batch_size else None
-    return RotationBatch(rewritten, position)
+
+    def reseal(row: Row, newest: PayloadKey) -> dict[str, Any]:
+        store_id, entity_type, entity_id, version, state, sealed, key_id = row
+        entity = EntityKey(tenant_id, store_id, entity_type, entity_id)
+        columns = state_columns(entity, state_open(entity, state, sealed, key_id), newest)
+        return {
+            "store_id": store_id,
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "old_version": version,
+            "state_sealed": columns["state_sealed"],
+            "new_key_id": newest.key_id,
+        }
+
+    return _reseal_batch(
+        tenant_id=tenant_id,
+        select=SELECT_STATES_TO_REENCRYPT,
+        update=UPDATE_REENCRYPTED_STATES,
+        keyset={"after_store": after[0], "after_type": after[1], "after_id": after[2]},
+        batch_size=batch_size,
+        reseal=reseal,
+        position=lambda row: (row[0], row[1], row[2]),
+    )
 
 
 def rejected_bodies_to_reencrypt_count(*, tenant_id: uuid.UUID) -> int:
     """How many of the tenant's rejected legacy event bodies are plain or on an older key."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            COUNT_REJECTED_BODIES_TO_REENCRYPT, {"tenant_id": tenant_id, "newest_key_id": _newest_key(tenant_id).key_id}
-        )
-        return int(cursor.fetchone()[0])
+    return _count(COUNT_REJECTED_BODIES_TO_REENCRYPT, tenant_id)
 
 
 @transaction.atomic(durable=True)
 def rejected_body_reencrypt_batch(*, tenant_id: uuid.UUID, after: int = 0, batch_size: int = 500) -> RotationBatch[int]:
     """Re-seal the next ``batch_size`` rejected legacy bodies after rejection ``after`` with the
     newest key. Locks: the rewritten rows, for the length of one batch."""
-    newest = _newest_key(tenant_id)
-    params: dict[str, Any] = {
-        "tenant_id": tenant_id,
-        "after": after,
-        "newest_key_id": newest.key_id,
-        "batch_size": batch_size,
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(SELECT_REJECTED_BODIES_TO_REENCRYPT, params)
-        rows = cursor.fetchall()
-        updates = []
-        for rejection_id, store_id, event_id, request_id, body, body_format, key_id in rows:
-            where: dict[str, Any] = {
-                "tenant_id": tenant_id,
-                "store_id": store_id,
-                "stream_kind": 1,
-                "event_id": event_id,
-                "request_id": request_id,
-            }
-            opened = rejected_body_open(body, body_format=body_format, body_key_id=key_id, **where)
-            updates.append(
-                {
-                    "rejection_id": rejection_id,
-                    "body": base64.b64encode(rejected_body_seal(opened, **where, key=newest)).decode(),
-                    "old_format": body_format,
-                    "old_key_id": key_id,
-                    "new_key_id": newest.key_id,
-                }
-            )
-        rewritten = 0
-        if updates:
-            cursor.execute(
-                UPDATE_REENCRYPTED_REJECTED_BODIES, {"tenant_id": tenant_id, "rows": orjson.dumps(updates).decode()}
-            )
-            rewritten = cursor.rowcount
-    return RotationBatch(rewritten, rows[-1][0] if len(rows) == batch_size else None)
+
+    def reseal(row: Row, newest: PayloadKey) -> dict[str, Any]:
+        rejection_id, store_id, event_id, request_id, body, body_format, key_id = row
+        where: dict[str, Any] = {
+            "tenant_id": tenant_id,
+            "store_id": store_id,
+            "stream_kind": 1,
+            "event_id": event_id,
+            "request_id": request_id,
+        }
+        opened = rejected_body_open(body, body_format=body_format, body_key_id=key_id, **where)
+        return {
+            "rejection_id": rejection_id,
+            "body": base64.b64encode(rejected_body_seal(opened, **where, key=newest)).decode(),
+            "old_format": body_format,
+            "old_key_id": key_id,
+            "new_key_id": newest.key_id,
+        }
+
+    return _reseal_batch(
+        tenant_id=tenant_id,
+        select=SELECT_REJECTED_BODIES_TO_REENCRYPT,
+        update=UPDATE_REENCRYPTED_REJECTED_BODIES,
+        keyset={"after": after},
+        batch_size=batch_size,
+        reseal=reseal,
+        position=lambda row: int(row[0]),
+    )
