@@ -1,13 +1,15 @@
 """``GET /api/v1/events/{event_id}``: one legacy event of the caller's tenant (404 otherwise).
 
 :func:`event_answer` is the operation; the DRF view (``events.api.views.EventDetailApi``) and
-:class:`EventByIdEndpoint` (gunicorn and granian, ADR 0021) both call it.
+:class:`EventByIdEndpoint` (gunicorn and granian, ADR 0021) both call it. :func:`visible_event`
+is the lookup with its visibility rule, which the VES event view shares.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeVar
 
 from events import errors
 from events.api.serializers import event_output
@@ -19,17 +21,40 @@ from sequencer_project.api.wsgi_endpoint import WsgiEndpoint, query_params
 PREFIX = "/api/v1/events/"
 
 
-def event_answer(principal: Principal, event_id: str, query: Mapping[str, str]) -> dict[str, Any]:
-    """The event, when the credential may see it; the bootstrap admin names the tenant."""
+class StoredEvent(Protocol):
+    @property
+    def tenant_id(self) -> uuid.UUID: ...
+
+    @property
+    def store_id(self) -> uuid.UUID: ...
+
+
+EventT = TypeVar("EventT", bound=StoredEvent)
+
+
+def visible_event(
+    principal: Principal,
+    event_id: str,
+    query: Mapping[str, str],
+    *,
+    get: Callable[..., EventT | None],
+    what: str = "event",
+) -> EventT:
+    """The event ``get`` finds (``tenant_id``, ``event_id``: a legacy or a VES selector), when the
+    credential may read it; 404 ``event_not_found`` otherwise. The bootstrap admin names the
+    tenant (``tenant_id`` query parameter)."""
     parsed_id = parse_uuid(event_id, "event_id")
     principal.require(Permission.READ)
     tenant_id = query_tenant_in(query, principal)
-    event = (
-        event_get_for_tenant(tenant_id=tenant_id, event_id=parsed_id) if principal.can_see(tenant_id, None) else None
-    )
+    event = get(tenant_id=tenant_id, event_id=parsed_id) if principal.can_see(tenant_id, None) else None
     if event is None or not principal.can_see(event.tenant_id, event.store_id):
-        raise errors.EventNotFoundError(f"No event {parsed_id} is visible to this credential.")
-    return event_output(event)
+        raise errors.EventNotFoundError(f"No {what} {parsed_id} is visible to this credential.")
+    return event
+
+
+def event_answer(principal: Principal, event_id: str, query: Mapping[str, str]) -> dict[str, Any]:
+    """The legacy event, when the credential may see it."""
+    return event_output(visible_event(principal, event_id, query, get=event_get_for_tenant))
 
 
 class EventByIdEndpoint(WsgiEndpoint):

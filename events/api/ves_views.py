@@ -13,8 +13,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from events import errors
 from events.api import openapi as shapes
+from events.api.event_by_id import visible_event
 from events.api.ves_serializers import ves_event_output, ves_ingest_output
 from events.api.views import FROM_SEQ, RANGE_LIMIT, TENANT_OF_EVENT, StreamRangeApi
 from events.selectors import ves_event_get_for_tenant, ves_event_range_list
@@ -24,7 +24,7 @@ from sequencer_project.api.body import read_json_body
 from sequencer_project.api.openapi import json_body, path_uuid, stream_query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.request_id import current_request_id
-from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid
+from sequencer_project.api.tenancy import TenantApiMixin
 
 
 class VesEventIngestApi(TenantApiMixin):
@@ -83,13 +83,7 @@ class VesEventDetailApi(TenantApiMixin):
         responses={200: shapes.VES_EVENT},
     )
     def get(self, request: Request, event_id: str) -> Response:
-        parsed_id = parse_uuid(event_id, "event_id")
-        principal = self.principal
-        principal.require(Permission.READ)
-        tenant_id = self.queried_tenant()
-        event = (
-            ves_event_get_for_tenant(tenant_id=tenant_id, event_id=parsed_id) if self.visible(tenant_id, None) else None
+        event = visible_event(
+            self.principal, event_id, request.query_params, get=ves_event_get_for_tenant, what="VES event"
         )
-        if event is None or not self.visible(event.tenant_id, event.store_id):
-            raise errors.EventNotFoundError(f"No VES event {parsed_id} is visible to this credential.")
         return Response(ves_event_output(event))
