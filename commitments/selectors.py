@@ -28,7 +28,7 @@ from commitments.sql import (
     SELECT_TENANT_COMMITMENT_BY_ID,
     SELECT_VES_LEAF_RECORDS,
 )
-from streams.kinds import StreamKind
+from streams.kinds import StreamKind, stream_params
 from ves import leaf_records
 from ves.hashes import ZERO_HASH
 
@@ -106,10 +106,6 @@ def _one(sql: str, params: dict[str, Any]) -> CommitmentRow | None:
     return commitment_from_row(row) if row is not None else None
 
 
-def _stream(tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind) -> dict[str, Any]:
-    return {"tenant_id": tenant_id, "store_id": store_id, "stream_kind": int(kind)}
-
-
 def commitment_get_for_tenant(
     *, tenant_id: uuid.UUID | None, batch_id: uuid.UUID, kind: StreamKind
 ) -> CommitmentRow | None:
@@ -126,7 +122,11 @@ def commitment_get_by_range(
     *, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind, sequence_start: int, sequence_end: int
 ) -> CommitmentRow | None:
     """The commitment sealing exactly this range (an on-request one first), for idempotent creation."""
-    params = {**_stream(tenant_id, store_id, kind), "sequence_start": sequence_start, "sequence_end": sequence_end}
+    params = {
+        **stream_params(tenant_id, store_id, kind),
+        "sequence_start": sequence_start,
+        "sequence_end": sequence_end,
+    }
     return _one(SELECT_COMMITMENT_BY_RANGE, params)
 
 
@@ -134,7 +134,7 @@ def state_root_before(*, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: Stream
     """The state root an on-request commitment from ``sequence_start`` follows (zeros when none ends before)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            SELECT_STATE_ROOT_BEFORE, {**_stream(tenant_id, store_id, kind), "sequence_start": sequence_start}
+            SELECT_STATE_ROOT_BEFORE, {**stream_params(tenant_id, store_id, kind), "sequence_start": sequence_start}
         )
         row = cursor.fetchone()
     return bytes(row[0]) if row is not None else ZERO_HASH
@@ -142,14 +142,16 @@ def state_root_before(*, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: Stream
 
 def commitment_last(*, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind) -> CommitmentRow | None:
     """The stream's chain's latest commitment, or ``None`` before the first."""
-    return _one(SELECT_LAST_COMMITMENT, _stream(tenant_id, store_id, kind))
+    return _one(SELECT_LAST_COMMITMENT, stream_params(tenant_id, store_id, kind))
 
 
 def commitment_covering(
     *, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind, sequence_number: int
 ) -> CommitmentRow | None:
     """The chain commitment whose range holds ``sequence_number``."""
-    return _one(SELECT_COMMITMENT_COVERING, {**_stream(tenant_id, store_id, kind), "sequence_number": sequence_number})
+    return _one(
+        SELECT_COMMITMENT_COVERING, {**stream_params(tenant_id, store_id, kind), "sequence_number": sequence_number}
+    )
 
 
 def commitment_list(
@@ -187,7 +189,7 @@ def commitments_pending_anchor(*, limit: int) -> list[CommitmentRow]:
 
 def stream_head(*, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind) -> int:
     with connection.cursor() as cursor:
-        cursor.execute(SELECT_STREAM_HEAD, _stream(tenant_id, store_id, kind))
+        cursor.execute(SELECT_STREAM_HEAD, stream_params(tenant_id, store_id, kind))
         return int(cursor.fetchone()[0])
 
 

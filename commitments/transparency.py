@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import connection
 
 from commitments.sql import INSERT_LOG_CHECKPOINT, SELECT_LOG_CHECKPOINT, SELECT_LOG_TILES, UPSERT_LOG_TILES
-from streams.kinds import StreamKind
+from streams.kinds import StreamKind, stream_params
 from ves import rfc6962
 from ves.checkpoint import sign_checkpoint
 from ves.tiles import TILE_HEIGHT, TILE_WIDTH, TiledNodeStore, TileKey, TileWrite
@@ -34,11 +34,6 @@ FULL_TILE_CACHE_SIZE = 1024
 _FULL_TILE_BYTES = TILE_WIDTH * 32
 _full_tiles: OrderedDict[tuple[uuid.UUID, uuid.UUID, int, int, int], bytes] = OrderedDict()
 _full_tiles_lock = threading.Lock()
-
-
-def stream_params(tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind) -> dict[str, Any]:
-    """The named SQL parameters that pick one stream (``commitments/sql``)."""
-    return {"tenant_id": tenant_id, "store_id": store_id, "stream_kind": int(kind)}
 
 
 class PostgresTileStore:

@@ -23,7 +23,7 @@ from events.sql import (
     SELECT_VES_EVENT_RANGE,
 )
 from sequencer_project.db.replica import read_cursor
-from streams.kinds import StreamKind
+from streams.kinds import StreamKind, stream_params
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +137,7 @@ def _contiguous_rows(
 def stream_head_get(*, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind = StreamKind.LEGACY) -> int:
     """The stream's head (0 for a stream never written). One primary-key lookup."""
     with read_cursor() as cursor:
-        cursor.execute(SELECT_HEAD, {"tenant_id": tenant_id, "store_id": store_id, "stream_kind": int(kind)})
+        cursor.execute(SELECT_HEAD, stream_params(tenant_id, store_id, kind))
         return int(cursor.fetchone()[0])
 
 

@@ -31,10 +31,10 @@ from commitments.selectors import (
     stream_head,
 )
 from commitments.sql import INSERT_COMMITMENT
-from commitments.transparency import log_append_and_checkpoint, stream_params
+from commitments.transparency import log_append_and_checkpoint
 from sequencer_project.celery import task_enqueue_on_commit
 from sequencer_project.db.locks import LockNamespace, advisory_xact_lock, stream_lock_key
-from streams.kinds import StreamKind
+from streams.kinds import StreamKind, stream_params
 from ves import legacy_merkle
 from ves import merkle as ves_merkle
 from ves.hashes import ZERO_HASH, stream_id

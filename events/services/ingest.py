@@ -58,7 +58,7 @@ from sequencer_project.metrics import INGEST_GROUP_REQUESTS, TALLY
 from streams import classification
 from streams.classification import Rejection, StreamState
 from streams.counters import stream_counter_lock
-from streams.kinds import StreamKind
+from streams.kinds import StreamKind, stream_params
 
 logger = logging.getLogger(__name__)
 
@@ -278,7 +278,7 @@ def _record_rejections(job: IngestJob) -> IngestResult:
 
 
 def _stream(job: IngestJob) -> dict[str, Any]:
-    return {"tenant_id": job.tenant_id, "store_id": job.store_id, "stream_kind": int(StreamKind.LEGACY)}
+    return stream_params(job.tenant_id, job.store_id, StreamKind.LEGACY)
 
 
 @dataclass(slots=True)

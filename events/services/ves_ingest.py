@@ -37,7 +37,7 @@ from schemas.registry import SchemaFailure, schema_failures
 from streams import classification
 from streams.classification import Rejection, StreamState
 from streams.counters import stream_counter_lock
-from streams.kinds import StreamKind
+from streams.kinds import StreamKind, stream_params
 from tenants.selectors import AgentKeyProblem, AgentKeyRecord, agent_signing_key_records_by_id
 from ves.hashes import receipt_hash
 from ves.signing import public_key_from_seed, sign, verify
@@ -163,7 +163,7 @@ def _ingest_once(
     signer: SequencerKey,
     request_id: str,
 ) -> VesIngestResult:
-    stream: dict[str, Any] = {"tenant_id": tenant_id, "store_id": store_id, "stream_kind": int(StreamKind.VES)}
+    stream = stream_params(tenant_id, store_id, StreamKind.VES)
     with connection.cursor() as cursor:
         head = stream_counter_lock(cursor, stream)
         state = _read_state(cursor, stream, head, events)
