@@ -41,7 +41,7 @@ from loadtest import background, seed
 from loadtest.anchor.sql import INSERT as ANCHOR_INSERT
 from loadtest.ceiling import READ_KINDS, ReadFixture, delete_scratch_tenant, measure_ceiling
 from loadtest.cpu import ProcInfo, Snapshot, cpu_delta, is_postgres, matching_cpu, snapshot, tree_cpu
-from loadtest.runner import database_backends, ves_body_count
+from loadtest.runner import WalCounters, database_backends, ves_body_count, wal_counters
 from loadtest.scenarios import CeilingShape
 from loadtest.service import Service
 from loadtest.wrk import WrkRun, WrkSpec, WrkSummary, merged_percentiles, run_many, run_wrk
@@ -155,6 +155,7 @@ class Measurement:
     late: int = 0  # fixed rate: requests that started > 10 ms after their slot
     exhausted: bool = False  # prepared bodies ran out before the duration ended
     stored_events: int | None = None  # what the database gained in the window
+    wal: WalCounters = field(default_factory=WalCounters)  # the cluster's, over the window
 
     @property
     def units(self) -> int:
@@ -278,11 +279,14 @@ class _Window:
     seconds: float = 0.0
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    wal: WalCounters = field(default_factory=WalCounters)
     _before: Snapshot | None = None
     _pg_before: set[int] = field(default_factory=set)
+    _wal_before: WalCounters = field(default_factory=WalCounters)
 
     def start(self) -> _Window:
         self._pg_before = _backends(self.cfg)
+        self._wal_before = wal_counters(self.cfg.service.database_url)
         self._before = snapshot()
         return self
 
@@ -294,10 +298,12 @@ class _Window:
         self.pg_db = cpu_delta(before.processes, after.processes, self._pg_before | _backends(self.cfg))
         self.seconds = after.wall - before.wall
         self.load_before, self.load_after = before.load, after.load
+        self.wal = wal_counters(self.cfg.service.database_url) - self._wal_before
 
     def fill(self, m: Measurement) -> Measurement:
         m.cpu.update(self.cpu)
         m.pg_db_cpu = self.pg_db
+        m.wal = self.wal
         m.window = self.seconds
         m.load_before, m.load_after = self.load_before, self.load_after
         return m

@@ -160,19 +160,28 @@ def render(
             "",
         ]
     lines += [
-        "### PostgreSQL backends of this run's databases",
+        "### PostgreSQL backends of this run's databases, and the cluster's WAL",
         "",
-        "| workload | target | cores | µs/unit |",
-        "|---|---|---:|---:|",
+        "| workload | target | cores | µs/unit | WAL bytes/unit | full-page images/unit | checkpoints |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         for m in r.rows():
             per = m.pg_db_cpu / m.units * 1e6 if m.units else None
+            wal = m.wal.wal_bytes / m.units if m.units else None
+            fpi = m.wal.full_page_images / m.units if m.units else None
             lines.append(
                 f"| `{r.workload.name}` | {m.target} | {m.pg_db_cpu / max(m.window, 1e-9):.2f} | "
-                f"{fmt_number(per) if per is not None else '—'} |"
+                f"{fmt_number(per) if per is not None else '—'} | {fmt_number(wal) if wal is not None else '—'} | "
+                f"{f'{fpi:.2f}' if fpi is not None else '—'} | {m.wal.checkpoints} |"
             )
-    lines.append("")
+    lines += [
+        "",
+        "WAL bytes and full-page images are the whole cluster's over the window (`pg_stat_wal`): after "
+        "a checkpoint, the first change to each page writes the whole page, so a run that meets "
+        "checkpoints pays more PostgreSQL CPU per event for the same statements.",
+        "",
+    ]
     problems = [(r.workload.name, t) for r in results for t in (*r.errors, *r.notes)]
     if problems:
         lines += ["### Notes", "", *(f"- `{name}`: {text}" for name, text in problems), ""]

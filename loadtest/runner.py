@@ -19,7 +19,7 @@ from loadtest.cpu import cpu_use, snapshot
 from loadtest.k6 import THRESHOLDS_CROSSED, parse_summary, read_series, run_k6
 from loadtest.report import ScenarioResult, plot_series
 from loadtest.scenarios import Scenario, k6_thresholds
-from loadtest.sql import SELECT_DATABASE_BACKENDS
+from loadtest.sql import SELECT_DATABASE_BACKENDS, SELECT_WAL_COUNTERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,32 @@ def database_backends(database_url: str) -> set[int]:
     with psycopg.connect(database_url, autocommit=True) as conn:
         rows = conn.execute(SELECT_DATABASE_BACKENDS, {"db": dbname}).fetchall()
     return {int(r[0]) for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class WalCounters:
+    """Cluster-wide WAL bytes, full-page images and checkpoints so far (``pg_stat_wal``)."""
+
+    wal_bytes: int = 0
+    full_page_images: int = 0
+    checkpoints: int = 0
+
+    def __sub__(self, other: WalCounters) -> WalCounters:
+        return WalCounters(
+            self.wal_bytes - other.wal_bytes,
+            self.full_page_images - other.full_page_images,
+            self.checkpoints - other.checkpoints,
+        )
+
+
+def wal_counters(database_url: str) -> WalCounters:
+    """The cluster's WAL counters now; zeros when the server cannot say (a stats reset is rare)."""
+    try:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            row = conn.execute(SELECT_WAL_COUNTERS).fetchone()
+    except psycopg.Error:
+        return WalCounters()
+    return WalCounters(*(int(v) for v in row)) if row else WalCounters()
 
 
 def ves_body_count(duration_seconds: int, budget: int, batch: int, profile: str) -> int:

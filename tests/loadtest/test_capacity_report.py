@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
 import pytest
+from django.db import connection
 
 from loadtest.background import PROJECTIONS, LagSample, rates, summarize, zero_for_good
 from loadtest.capacity import WORKLOADS, Measurement, SustainedResult, WorkloadResult
 from loadtest.capacity_report import cpu_cell, render, table
+from loadtest.runner import WalCounters, wal_counters
 
 
 def _m(target: str, *, events: int = 0, requests: int = 100, seconds: float = 10.0, **cpu: float) -> Measurement:
@@ -137,3 +140,28 @@ def test_the_sampled_projections_are_those_the_service_registers() -> None:
     from events.projections import projections
 
     assert sorted((p.name, int(p.stream_kind)) for p in projections()) == sorted(PROJECTIONS)
+
+
+def test_the_postgresql_table_reports_wal_bytes_and_full_page_images_per_unit(tmp_path: Path) -> None:
+    service = _m("service", events=1_000, web=1.0)
+    service.wal = WalCounters(wal_bytes=2_500_000, full_page_images=1_500, checkpoints=1)
+    r = WorkloadResult(WORKLOADS["single-s64"], anchor=_m("anchor", events=1_000, web=1.0), service=service)
+    text = render([r], None, title="t", preamble=["p"], report_dir=tmp_path)
+    assert "| `single-s64` | service | 0.00 | 0.0 | 2,500 | 1.50 | 1 |" in text
+
+
+@pytest.mark.django_db
+def test_wal_counters_are_read_from_the_running_server_and_grow_with_logged_writes() -> None:
+    settings = connection.settings_dict
+    url = (
+        f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{settings['NAME']}"
+    )
+    before = wal_counters(url)
+    with psycopg.connect(url, autocommit=True) as conn:  # committed: the WAL is written
+        conn.execute("CREATE TABLE wal_probe AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 2000) AS g")
+        conn.execute("DROP TABLE wal_probe")
+    grown = wal_counters(url) - before
+
+    assert before.wal_bytes > 0
+    assert grown.wal_bytes >= 2000 * 200  # at least the rows' bytes
+    assert grown.checkpoints >= 0
