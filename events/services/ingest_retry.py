@@ -1,9 +1,10 @@
 """The retry loop both ingest paths (legacy and VES) run their write transaction in.
 
-A transaction is run again when another store of the tenant took one of its event ids after it
-classified (:class:`EventIdRaceError`), or when PostgreSQL aborted it with one of the sqlstates
-of :mod:`sequencer_project.retry`; anything else is raised at once. The loop runs once per
-request (or request group), never per event.
+A transaction is run again, up to :data:`MAX_ATTEMPTS` times, when another store of the tenant
+took one of its event ids after it classified (:class:`EventIdRaceError`), or when PostgreSQL
+aborted it for a conflict with another transaction (:data:`RETRYABLE_SQLSTATES`: the same
+statements may succeed when run again); anything else is raised at once. The loop runs once
+per request (or request group), never per event.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from typing import TypeVar
 
 from django.db import DatabaseError
 
-from sequencer_project.retry import MAX_ATTEMPTS, RETRYABLE_SQLSTATES
-
 T = TypeVar("T")
+
+MAX_ATTEMPTS = 3
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock detected
 
 
 class EventIdRaceError(Exception):

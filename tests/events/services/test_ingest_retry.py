@@ -9,8 +9,7 @@ from collections.abc import Callable
 import pytest
 from django.db import DatabaseError
 
-from events.services.ingest_retry import EventIdRaceError, ingest_with_retries
-from sequencer_project.retry import MAX_ATTEMPTS
+from events.services.ingest_retry import MAX_ATTEMPTS, EventIdRaceError, ingest_with_retries
 
 TENANT, STORE = uuid.UUID(int=1), uuid.UUID(int=2)
 LOG = logging.getLogger("tests.ingest_retry")
