@@ -40,6 +40,7 @@ from events.sql import (
     UPDATE_REENCRYPTED_REJECTED_BODIES,
     UPDATE_REENCRYPTED_STATES,
 )
+from streams.kinds import StreamKind
 
 _START = (uuid.UUID(int=0), 0)
 _STATES_START = (uuid.UUID(int=0), "", "")
@@ -189,7 +190,7 @@ def rejected_body_reencrypt_batch(*, tenant_id: uuid.UUID, after: int = 0, batch
         where: dict[str, Any] = {
             "tenant_id": tenant_id,
             "store_id": store_id,
-            "stream_kind": 1,
+            "stream_kind": StreamKind.LEGACY,  # VES bodies stay as received
             "event_id": event_id,
             "request_id": request_id,
         }
