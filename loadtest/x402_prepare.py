@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import orjson
 
-from loadtest.x402_intents import agent_key_body, signed_intent_body
+from ves.client import AgentSigner, X402Payment, signing_key_body, x402_intent_body
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,15 @@ class Signer:
     def new(cls) -> Signer:
         return cls(uuid.uuid4(), uuid.uuid4(), os.urandom(32), "0x" + os.urandom(20).hex(), "0x" + os.urandom(20).hex())
 
+    @property
+    def signer(self) -> AgentSigner:
+        """The agent's key as the SDK signs with it (key id 1)."""
+        return AgentSigner(seed=self.seed, agent_id=self.agent_id, key_id=1)
+
     def register(self, url: str, api_key: str) -> str | None:
         """Register the agent key through the API; an error message, or ``None`` when done."""
-        key = agent_key_body(tenant_id=str(self.tenant_id), agent_id=str(self.agent_id), seed=self.seed)
+        signer = self.signer
+        key = signing_key_body(self.tenant_id, signer.agent_id, signer.key_id, signer.public_key)
         headers = {"Authorization": f"ApiKey {api_key}", "Content-Type": "application/json"}
         response = httpx.post(f"{url}/api/v1/agents/keys", content=orjson.dumps(key), headers=headers, timeout=30)
         if response.status_code not in (200, 201):
@@ -50,17 +56,14 @@ class Signer:
 
     def body(self, *, store_id: uuid.UUID, nonce: int, valid_until: int) -> dict[str, Any]:
         """A signed ``POST /api/v1/x402/payments`` body (amount ``1000 + nonce``)."""
-        return signed_intent_body(
-            seed=self.seed,
-            tenant_id=str(self.tenant_id),
-            store_id=str(store_id),
-            agent_id=str(self.agent_id),
-            payer=self.payer,
-            payee=self.payee,
+        payment = X402Payment(
+            payer_address=self.payer,
+            payee_address=self.payee,
             amount=1000 + nonce,
             nonce=nonce,
             valid_until=valid_until,
         )
+        return x402_intent_body(self.signer, self.tenant_id, store_id, payment)
 
 
 def main() -> int:

@@ -10,7 +10,6 @@ import functools
 import os
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,10 +17,10 @@ from typing import Any
 import httpx
 import orjson
 
-from loadtest.x402_intents import agent_key_body, signed_intent_body
 from reliability import checks
 from reliability.load import Ledger, LoadPlan, Writer, new_ledger, run_writers, stop_writers
 from reliability.stack import BASE_URL, Stack
+from ves.client import AgentSigner, X402Payment, signing_key_body, x402_intent_body
 
 CATCH_UP_SECONDS = 180.0
 
@@ -104,8 +103,7 @@ class IntentSubmitter(threading.Thread):
     def __init__(self, ledger: Ledger, store_id: str, count: int) -> None:
         super().__init__(name="x402", daemon=True)
         self.ledger, self.store_id, self.count = ledger, store_id, count
-        self.agent_id = str(uuid.uuid4())
-        self.seed = os.urandom(32)
+        self.signer = AgentSigner.generate()  # key id 1
         self.payer = "0x" + os.urandom(20).hex()
         self.acknowledged: dict[str, int] = {}
         self.problems: list[str] = []
@@ -114,7 +112,8 @@ class IntentSubmitter(threading.Thread):
     def run(self) -> None:
         headers = {"Authorization": f"ApiKey {self.ledger.api_key}", "Content-Type": "application/json"}
         with httpx.Client(base_url=BASE_URL, headers=headers, timeout=30) as client:
-            key = agent_key_body(tenant_id=self.ledger.tenant_id, agent_id=self.agent_id, seed=self.seed)
+            signer = self.signer
+            key = signing_key_body(self.ledger.tenant_id, signer.agent_id, signer.key_id, signer.public_key)
             # A re-send after a cut connection may find the key registered: 409 agent_key_exists is fine.
             self._post(client, "/api/v1/agents/keys", orjson.dumps(key), also_ok=409)
             for nonce in range(1, self.count + 1):
@@ -126,18 +125,15 @@ class IntentSubmitter(threading.Thread):
 
     def _intent(self, nonce: int) -> bytes:
         payee, valid_until = "0x" + "ab" * 20, int(time.time()) + 3600
-        body = signed_intent_body(
-            seed=self.seed,
-            tenant_id=self.ledger.tenant_id,
-            store_id=self.store_id,
-            agent_id=self.agent_id,
-            payer=self.payer,
-            payee=payee,
+        payment = X402Payment(
+            payer_address=self.payer,
+            payee_address=payee,
             amount=1000,
             nonce=nonce,
             valid_until=valid_until,
+            idempotency_key=f"reliability-{nonce}",
         )
-        body["idempotency_key"] = f"reliability-{nonce}"
+        body = x402_intent_body(self.signer, self.ledger.tenant_id, self.store_id, payment)
         return orjson.dumps(body)
 
     def _post(self, client: httpx.Client, path: str, body: bytes, also_ok: int = 0) -> dict[str, Any] | None:

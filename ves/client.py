@@ -56,6 +56,8 @@ __all__ = [
     "TransportError",
     "X402Payment",
     "now_rfc3339",
+    "signing_key_body",
+    "x402_intent_body",
 ]
 
 T = TypeVar("T")
@@ -209,6 +211,73 @@ class X402Payment:
     metadata: Any = None
 
 
+# --- request bodies (also for drivers that send them themselves: load tests, reliability) -----
+
+
+def signing_key_body(
+    tenant_id: uuid.UUID | str,
+    agent_id: uuid.UUID | str,
+    key_id: int,
+    public_key: bytes,
+    *,
+    valid_from: str | None = None,
+    valid_to: str | None = None,
+) -> dict[str, Any]:
+    """The ``POST /api/v1/agents/keys`` body registering an agent's Ed25519 public key."""
+    body: dict[str, Any] = {
+        "tenantId": _uuid_text(tenant_id),
+        "agentId": _uuid_text(agent_id),
+        "keyId": key_id,
+        "publicKey": public_key.hex(),
+    }
+    if valid_from is not None:
+        body["validFrom"] = valid_from
+    if valid_to is not None:
+        body["validTo"] = valid_to
+    return body
+
+
+def x402_intent_body(
+    signer: AgentSigner, tenant_id: uuid.UUID | str, store_id: uuid.UUID | str, payment: X402Payment
+) -> dict[str, Any]:
+    """The ``POST /api/v1/x402/payments`` body of ``payment``, signed with ``signer``'s key."""
+    valid_until = payment.valid_until if payment.valid_until is not None else int(time.time()) + X402_DEFAULT_VALIDITY
+    digest = signing_hash(
+        payer=payment.payer_address,
+        payee=payment.payee_address,
+        amount=payment.amount,
+        asset=payment.asset,
+        network=payment.network,
+        valid_until=valid_until,
+        nonce=payment.nonce,
+    )
+    body: dict[str, Any] = {
+        "tenant_id": _uuid_text(tenant_id),
+        "store_id": _uuid_text(store_id),
+        "agent_id": str(signer.agent_id),
+        "agent_key_id": signer.key_id,
+        "payer_address": payment.payer_address,
+        "payee_address": payment.payee_address,
+        "amount": payment.amount,
+        "asset": payment.asset,
+        "network": payment.network,
+        "valid_until": valid_until,
+        "nonce": payment.nonce,
+        "signing_hash": "0x" + digest.hex(),
+        "payer_signature": "0x" + sign(signer.seed, digest).hex(),
+        "payer_public_key": signer.public_key.hex(),
+        # Fixed before the first attempt: a retry after a timeout is answered with the same intent.
+        "idempotency_key": payment.idempotency_key or str(uuid.uuid4()),
+    }
+    for name in ("resource_uri", "description", "order_id", "merchant_id"):
+        value = getattr(payment, name)
+        if value is not None:
+            body[name] = value
+    if payment.metadata is not None:
+        body["metadata"] = payment.metadata
+    return body
+
+
 @dataclass(frozen=True)
 class _Call(Generic[T]):
     """One HTTP exchange, fully built before the first attempt (retries re-send it unchanged)."""
@@ -334,16 +403,7 @@ class _Calls:
         valid_from: str | None = None,
         valid_to: str | None = None,
     ) -> _Call[dict[str, Any]]:
-        body: dict[str, Any] = {
-            "tenantId": _uuid_text(tenant_id),
-            "agentId": _uuid_text(agent_id),
-            "keyId": key_id,
-            "publicKey": public_key.hex(),
-        }
-        if valid_from is not None:
-            body["validFrom"] = valid_from
-        if valid_to is not None:
-            body["validTo"] = valid_to
+        body = signing_key_body(tenant_id, agent_id, key_id, public_key, valid_from=valid_from, valid_to=valid_to)
         return _Call("POST", "/api/v1/agents/keys", _identity, body=_json_bytes(body))
 
     @staticmethod
@@ -452,42 +512,7 @@ class _Calls:
         payment: X402Payment,
     ) -> _Call[dict[str, Any]]:
         """Sign ``payment`` with ``signer`` (a registered agent key) and sequence it."""
-        valid_until = (
-            payment.valid_until if payment.valid_until is not None else int(time.time()) + X402_DEFAULT_VALIDITY
-        )
-        digest = signing_hash(
-            payer=payment.payer_address,
-            payee=payment.payee_address,
-            amount=payment.amount,
-            asset=payment.asset,
-            network=payment.network,
-            valid_until=valid_until,
-            nonce=payment.nonce,
-        )
-        body: dict[str, Any] = {
-            "tenant_id": _uuid_text(tenant_id),
-            "store_id": _uuid_text(store_id),
-            "agent_id": str(signer.agent_id),
-            "agent_key_id": signer.key_id,
-            "payer_address": payment.payer_address,
-            "payee_address": payment.payee_address,
-            "amount": payment.amount,
-            "asset": payment.asset,
-            "network": payment.network,
-            "valid_until": valid_until,
-            "nonce": payment.nonce,
-            "signing_hash": "0x" + digest.hex(),
-            "payer_signature": "0x" + sign(signer.seed, digest).hex(),
-            "payer_public_key": signer.public_key.hex(),
-            # Fixed before the first attempt: a retry after a timeout is answered with the same intent.
-            "idempotency_key": payment.idempotency_key or str(uuid.uuid4()),
-        }
-        for name in ("resource_uri", "description", "order_id", "merchant_id"):
-            value = getattr(payment, name)
-            if value is not None:
-                body[name] = value
-        if payment.metadata is not None:
-            body["metadata"] = payment.metadata
+        body = x402_intent_body(signer, tenant_id, store_id, payment)
         return _Call("POST", "/api/v1/x402/payments", _identity, body=_json_bytes(body))
 
     @staticmethod
