@@ -19,7 +19,7 @@ from typing import Any
 
 from django.db import connection
 
-from events.payload_crypto import encryption_key_for_write
+from events.payload_crypto import PayloadKey, encryption_key_for_write
 from events.projections.merge import merge_patch
 from events.projections.registry import ProjectionEvent
 from events.projections.state_crypto import EntityKey, state_columns, state_open
@@ -28,7 +28,6 @@ from events.sql import (
     SELECT_ENTITY_STATES_FOR_UPDATE,
     UPSERT_ENTITY_STATES,
 )
-from sequencer_project.api.json_numbers import dumps
 from streams.kinds import StreamKind
 
 ENTITY_STATE = "entity_state"
@@ -67,27 +66,20 @@ class EntityStateProjection:
                 (r[0], r[1]): state_open(EntityKey(tenant_id, store_id, r[0], r[1]), r[2], r[3], r[4])
                 for r in cursor.fetchall()
             }
-            rows: dict[tuple[str, str], dict[str, Any]] = {}
+            last: dict[tuple[str, str], ProjectionEvent] = {}  # each entity's last applied event
+            applied: dict[tuple[str, str], int] = {}
             failed: list[tuple[ProjectionEvent, Exception]] = []
             for event in events:
                 key = (event.entity_type, event.entity_id)
                 try:
-                    state = self.merge(states.get(key), event)
+                    states[key] = self.merge(states.get(key), event)
                 except Exception as exc:  # a handler failure dead-letters the event (by design)
                     failed.append((event, exc))
                     continue
-                states[key] = state
-                row = rows.get(key)
-                if row is None:
-                    rows[key] = row = {"entity_type": key[0], "entity_id": key[1], "applied": 0}
-                row["applied"] += 1
-                row["last_sequence"] = event.sequence_number
-                row["last_event_id"] = event.event_id
-                row["last_event_type"] = event.event_type
-            for key, row in rows.items():
-                row.update(state_columns(EntityKey(tenant_id, store_id, *key), states[key], seal))
-            if rows:
-                cursor.execute(UPSERT_ENTITY_STATES, {**stream, "rows": dumps(list(rows.values())).decode()})
+                last[key] = event
+                applied[key] = applied.get(key, 0) + 1
+            if last:
+                cursor.execute(UPSERT_ENTITY_STATES, {**stream, **_upsert_columns(stream, states, last, applied, seal)})
         return failed
 
     def apply(self, event: ProjectionEvent) -> None:
@@ -102,3 +94,27 @@ class EntityStateProjection:
         """Drop the stream's entity rows. Caller holds the transaction and stream lock."""
         with connection.cursor() as cursor:
             cursor.execute(DELETE_ENTITY_STATE_STREAM, {"tenant_id": tenant_id, "store_id": store_id})
+
+
+def _upsert_columns(
+    stream: dict[str, Any],
+    states: dict[tuple[str, str], Any],
+    last: dict[tuple[str, str], ProjectionEvent],
+    applied: dict[tuple[str, str], int],
+    seal: PayloadKey | None,
+) -> dict[str, list[Any]]:
+    """The array parameters of ``upsert_entity_states.sql``: one element per entity written."""
+    tenant_id, store_id = stream["tenant_id"], stream["store_id"]
+    stored = [state_columns(EntityKey(tenant_id, store_id, *key), states[key], seal) for key in last]
+    events = list(last.values())
+    return {
+        "entity_types": [key[0] for key in last],
+        "entity_ids": [key[1] for key in last],
+        "applied": list(applied.values()),
+        "last_sequences": [e.sequence_number for e in events],
+        "last_event_ids": [e.event_id for e in events],
+        "last_event_types": [e.event_type for e in events],
+        "states": [c.state for c in stored],
+        "states_sealed": [c.sealed for c in stored],
+        "state_key_ids": [c.key_id for c in stored],
+    }

@@ -16,11 +16,10 @@ entity's next event or by ``reencrypt_payloads``).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from events.payload_crypto import PayloadKey, decrypt_blob, encrypt_blob, keyring_for
 from events.projections.merge import load_json
@@ -50,13 +49,25 @@ def state_aad(entity: EntityKey) -> bytes:
     ).digest()
 
 
-def state_columns(entity: EntityKey, state: Any, key: PayloadKey | None) -> dict[str, Any]:
-    """The ``state``, ``state_sealed`` (base64) and ``state_key_id`` members of an
-    ``upsert_entity_states.sql`` row: sealed with ``key``, or plain JSON when it is ``None``."""
+class StateColumns(NamedTuple):
+    """How a state is stored: ``state`` (JSON text) when plain, else ``sealed`` and ``key_id``."""
+
+    state: str | None
+    sealed: bytes | None
+    key_id: int | None
+
+
+def state_columns(entity: EntityKey, state: Any, key: PayloadKey | None) -> StateColumns:
+    """The ``state``, ``state_sealed`` and ``state_key_id`` columns of an entity's row: sealed
+    with ``key``, or plain JSON when it is ``None``."""
     if key is None:
-        return {"state": state, "state_sealed": None, "state_key_id": None}
-    blob = encrypt_blob(key, dumps(state), state_aad(entity))
-    return {"state": None, "state_sealed": base64.b64encode(blob).decode(), "state_key_id": key.key_id}
+        return StateColumns(dumps(state).decode(), None, None)
+    return StateColumns(None, state_seal(entity, state, key), key.key_id)
+
+
+def state_seal(entity: EntityKey, state: Any, key: PayloadKey) -> bytes:
+    """The entity's state as an ``SSE1`` blob under ``key``."""
+    return encrypt_blob(key, dumps(state), state_aad(entity))
 
 
 def state_open(entity: EntityKey, state: Any, sealed: bytes | memoryview | None, key_id: int | None) -> Any:

@@ -27,7 +27,7 @@ from events.payload_crypto import (
     payload_aad,
     payload_open,
 )
-from events.projections.state_crypto import EntityKey, state_columns, state_open
+from events.projections.state_crypto import EntityKey, state_open, state_seal
 from events.rejected_bodies import rejected_body_open, rejected_body_seal
 from events.sql import (
     COUNT_PAYLOADS_TO_REENCRYPT,
@@ -154,13 +154,13 @@ def state_reencrypt_batch(
     def reseal(row: Row, newest: PayloadKey) -> dict[str, Any]:
         store_id, entity_type, entity_id, version, state, sealed, key_id = row
         entity = EntityKey(tenant_id, store_id, entity_type, entity_id)
-        columns = state_columns(entity, state_open(entity, state, sealed, key_id), newest)
+        blob = state_seal(entity, state_open(entity, state, sealed, key_id), newest)
         return {
             "store_id": store_id,
             "entity_type": entity_type,
             "entity_id": entity_id,
             "old_version": version,
-            "state_sealed": columns["state_sealed"],
+            "state_sealed": base64.b64encode(blob).decode(),
             "new_key_id": newest.key_id,
         }
 

@@ -7,7 +7,7 @@
 -- Locks: the rows (FOR NO KEY UPDATE). Rows: at most one per entity; the state is either plain
 -- (state) or sealed (state_sealed, state_key_id: events/projections/state_crypto.py).
 SELECT k.entity_type, k.entity_id, s.state, s.state_sealed, s.state_key_id
-FROM unnest(%(entity_types)s::text[], %(entity_ids)s::text[]) AS k(entity_type, entity_id)
+FROM unnest(%(entity_types)b::text[], %(entity_ids)b::text[]) AS k(entity_type, entity_id)
 CROSS JOIN LATERAL (
     SELECT e.state, e.state_sealed, e.state_key_id
     FROM entity_state e

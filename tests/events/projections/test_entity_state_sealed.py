@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 from io import StringIO
 from typing import Any
@@ -68,8 +67,10 @@ def test_a_sealed_state_opens_only_for_its_own_entity() -> None:
     tenant, store = uuid.uuid4(), uuid.uuid4()
     entity = EntityKey(tenant, store, "order", "order-1")
     columns = state_columns(entity, {"total": 1}, keyring_for(tenant).newest)
-    sealed = base64.b64decode(columns["state_sealed"])
-    assert state_open(entity, None, sealed, columns["state_key_id"]) == {"total": 1}
+    sealed = columns.sealed
+    assert sealed is not None
+    assert columns.state is None
+    assert state_open(entity, None, sealed, columns.key_id) == {"total": 1}
     for other in (
         EntityKey(tenant, store, "order", "order-2"),
         EntityKey(tenant, uuid.uuid4(), "order", "order-1"),
@@ -77,7 +78,7 @@ def test_a_sealed_state_opens_only_for_its_own_entity() -> None:
         EntityKey(tenant, store, "invoice", "order-1"),
     ):
         with pytest.raises(PayloadDecryptionError):
-            state_open(other, None, sealed, columns["state_key_id"])
+            state_open(other, None, sealed, columns.key_id)
 
 
 def test_plain_states_are_read_and_sealed_by_their_entity_s_next_event(
