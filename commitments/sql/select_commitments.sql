@@ -10,7 +10,7 @@ FROM commitments
 WHERE stream_kind = %(stream_kind)s
   AND (%(tenant_id)s::uuid IS NULL OR tenant_id = %(tenant_id)s::uuid)
   AND (%(store_id)s::uuid IS NULL OR store_id = %(store_id)s::uuid)
-  AND (%(store_ids)s::uuid[] IS NULL OR store_id = ANY(%(store_ids)s::uuid[]))
+  AND (%(store_ids)b::uuid[] IS NULL OR store_id = ANY(%(store_ids)b::uuid[]))
   AND (%(anchored)s::boolean IS NULL OR (chain_tx_hash IS NOT NULL) = %(anchored)s::boolean)
 ORDER BY tenant_id, store_id, sequence_start, sequence_end, batch_id
 LIMIT %(limit)s OFFSET %(offset)s

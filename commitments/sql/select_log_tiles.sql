@@ -4,7 +4,7 @@
 -- forces a nested loop driven by the requested keys, so the planner never scans the stream's
 -- tiles instead. Each tile is one TOASTed value of at most 8 KB. Locks: none.
 SELECT want.tile_level, want.tile_index, t.hashes
-FROM unnest(%(tile_levels)s::smallint[], %(tile_indexes)s::bigint[]) AS want(tile_level, tile_index)
+FROM unnest(%(tile_levels)b::smallint[], %(tile_indexes)b::bigint[]) AS want(tile_level, tile_index)
 CROSS JOIN LATERAL (
     SELECT l.hashes FROM log_tiles l
     WHERE l.tenant_id = %(tenant_id)s AND l.store_id = %(store_id)s AND l.stream_kind = %(stream_kind)s

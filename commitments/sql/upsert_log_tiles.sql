@@ -9,8 +9,8 @@
 -- Index: log_tiles_pkey. Locks: the written rows. Rows: about one per 256 new leaves.
 WITH w AS (
     SELECT u.tile_level, u.tile_index, u.byte_offset, substring(%(packed)s::bytea FROM u.start + 1 FOR u.length) AS hashes
-    FROM unnest(%(tile_levels)s::smallint[], %(tile_indexes)s::bigint[], %(byte_offsets)s::integer[],
-                %(starts)s::integer[], %(lengths)s::integer[]) AS u(tile_level, tile_index, byte_offset, start, length)
+    FROM unnest(%(tile_levels)b::smallint[], %(tile_indexes)b::bigint[], %(byte_offsets)b::integer[],
+                %(starts)b::integer[], %(lengths)b::integer[]) AS u(tile_level, tile_index, byte_offset, start, length)
 ), extended AS (
     UPDATE log_tiles t SET hashes = overlay(t.hashes PLACING w.hashes FROM w.byte_offset + 1)
     FROM w

@@ -9,7 +9,7 @@
 SELECT s.tenant_id, s.store_id, s.stream_kind, s.current_sequence, s.updated_at,
        min(CASE WHEN p.projection IS NULL THEN NULL ELSE coalesce(c.last_sequence, 0) END) AS last_projected
 FROM sequence_counters s
-LEFT JOIN unnest(%(projections)s::text[], %(projection_kinds)s::smallint[]) AS p(projection, stream_kind)
+LEFT JOIN unnest(%(projections)b::text[], %(projection_kinds)b::smallint[]) AS p(projection, stream_kind)
     ON p.stream_kind = s.stream_kind
 LEFT JOIN projection_checkpoints c
     ON c.projection = p.projection AND c.tenant_id = s.tenant_id AND c.store_id = s.store_id

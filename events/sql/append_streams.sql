@@ -17,8 +17,8 @@
 -- head before this statement).
 WITH streams AS (
     SELECT *
-    FROM unnest(%(tenant_ids)s::uuid[], %(store_ids)s::uuid[], %(expected_heads)s::bigint[],
-                %(new_heads)s::bigint[]) AS s(tenant_id, store_id, expected_head, new_head)
+    FROM unnest(%(tenant_ids)b::uuid[], %(store_ids)b::uuid[], %(expected_heads)b::bigint[],
+                %(new_heads)b::bigint[]) AS s(tenant_id, store_id, expected_head, new_head)
 ), locked AS (
     -- One primary-key probe per stream, in the arrays' order (the caller sorts them).
     SELECT c.tenant_id, c.store_id, c.current_sequence

@@ -13,10 +13,10 @@ SELECT 'e' AS kind, e.event_id, e.store_id, e.sequence_number, e.envelope_hash, 
        e.signature_alg, e.sequencer_signature, e.sequencer_key_version
 FROM ves_events e
 WHERE e.tenant_id = %(tenant_id)s
-  AND e.event_id = ANY(%(event_ids)s::uuid[])
+  AND e.event_id = ANY(%(event_ids)b::uuid[])
 UNION ALL
 SELECT 'c', d.command_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-FROM unnest(%(command_ids)s::uuid[]) AS k(command_id)
+FROM unnest(%(command_ids)b::uuid[]) AS k(command_id)
 CROSS JOIN LATERAL (
     SELECT c.command_id
     FROM command_dedupe c
@@ -28,7 +28,7 @@ CROSS JOIN LATERAL (
 ) AS d
 UNION ALL
 SELECT 'v', NULL, NULL, NULL, NULL, k.entity_type, k.entity_id, v.version, NULL, NULL, NULL, NULL, NULL, NULL
-FROM unnest(%(entity_types)s::text[], %(entity_ids)s::text[]) AS k(entity_type, entity_id)
+FROM unnest(%(entity_types)b::text[], %(entity_ids)b::text[]) AS k(entity_type, entity_id)
 CROSS JOIN LATERAL (
     SELECT ev.version
     FROM entity_versions ev

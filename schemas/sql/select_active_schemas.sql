@@ -5,6 +5,6 @@
 SELECT DISTINCT ON (event_type) event_type, id, version, schema_json
 FROM event_schemas
 WHERE tenant_id = %(tenant_id)s
-  AND event_type = ANY(%(event_types)s::text[])
+  AND event_type = ANY(%(event_types)b::text[])
   AND status = 'active'
 ORDER BY event_type, version DESC

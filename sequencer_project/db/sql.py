@@ -1,6 +1,8 @@
 """Load ``<app>/sql/*.sql`` files once, at import, into string constants.
 
-Each file holds one statement with named parameters (``%(name)s``) and a header comment
+Each file holds one statement with named parameters (``%(name)s``; arrays as ``%(name)b``,
+bound in binary: psycopg writes a text array element by element in Python, about five times
+slower, and a ``bytea`` array's elements as escaped text, fifty times) and a header comment
 saying what it does, which index or partition pruning it relies on, and what it locks. The
 loaded text drops whole-line comments and indentation: the statement is what the server needs,
 and psycopg caches its parsing of a query only up to 4,096 characters (a header comment pushed

@@ -6,4 +6,4 @@ SELECT key_id, public_key, status, valid_from, valid_to
 FROM agent_signing_keys
 WHERE tenant_id = %(tenant_id)s
   AND agent_id = %(agent_id)s
-  AND key_id = ANY(%(key_ids)s::bigint[])
+  AND key_id = ANY(%(key_ids)b::bigint[])

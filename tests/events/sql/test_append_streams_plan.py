@@ -49,7 +49,7 @@ def test_each_stream_is_one_primary_key_probe_under_a_generic_plan() -> None:
             names.append(match.group(1))
         return f"${names.index(match.group(1)) + 1}"
 
-    statement = re.sub(r"%\((\w+)\)s", numbered, APPEND_STREAMS)
+    statement = re.sub(r"%\((\w+)\)[sb]", numbered, APPEND_STREAMS)
     connection.ensure_connection()
     with ClientCursor(connection.connection) as cursor:
         cursor.execute(
