@@ -171,7 +171,7 @@ def worker_commands(schedule: Path) -> tuple[list[str], list[str]]:
         "-Q",
         "commitments,projections,payments,maintenance",
         "--concurrency",
-        "2",  # as docker/compose.yml: projections and commitments run side by side
+        "3",  # as docker/compose.yml: two projection shards and commitments run side by side
         "--loglevel",
         "WARNING",
     ]

@@ -196,7 +196,7 @@ class Stack:
                     "-Q",
                     "commitments,projections,payments,maintenance",
                     "-c",
-                    "2",
+                    "3",
                     "--loglevel",
                     "INFO",
                 ],

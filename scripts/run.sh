@@ -83,7 +83,7 @@ mkdir -p var var/static
 pids=()
 cleanup() { trap - INT TERM EXIT; kill -TERM "${pids[@]}" 2>/dev/null || true; wait || true; }
 trap cleanup INT TERM EXIT
-.venv/bin/celery -A sequencer_project worker -Q commitments,projections,payments,maintenance --concurrency 2 --loglevel WARNING &
+.venv/bin/celery -A sequencer_project worker -Q commitments,projections,payments,maintenance --concurrency 3 --loglevel WARNING &
 pids+=($!)
 .venv/bin/celery -A sequencer_project beat --loglevel WARNING --schedule "${CELERY_BEAT_SCHEDULE:-var/celerybeat-schedule}" &
 pids+=($!)

@@ -331,7 +331,10 @@ VES_SEQUENCER_SIGNING_KEY: str = env.str("VES_SEQUENCER_SIGNING_KEY", default=""
 VES_SEQUENCER_ID: str = env.str("VES_SEQUENCER_ID", default="7c9e6679-7425-40de-944b-e07fc1f90ae7")
 
 # --- Projections and dead letters (docs/projections.md) ----------------------------------
-# The beat task events.projection_run (queue "projections") advances every projection.
+# The beat task events.projection_run (queue "projections") advances every projection, in
+# PROJECTION_SHARDS ticks side by side, each on the streams of its shard (keep the worker's
+# concurrency above it, so commitments and payments still find a free process).
+PROJECTION_SHARDS: int = env.int("PROJECTION_SHARDS", default=2)
 PROJECTION_RUN_INTERVAL_SECONDS: float = env.float("PROJECTION_RUN_INTERVAL_SECONDS", default=2.0)
 PROJECTION_RUN_BUDGET_SECONDS: float = env.float("PROJECTION_RUN_BUDGET_SECONDS", default=20.0)
 PROJECTION_RUN_SOFT_TIME_LIMIT: int = env.int("PROJECTION_RUN_SOFT_TIME_LIMIT", default=45)
@@ -395,11 +398,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": X402_BATCH_INTERVAL_SECONDS,
         "options": {"expires": X402_BATCH_INTERVAL_SECONDS * 5},
     },
-    "events.projection_run": {
-        "task": "events.projection_run",
-        "schedule": PROJECTION_RUN_INTERVAL_SECONDS,
-        # A tick not picked up before the next one is worthless: drop it instead of piling up.
-        "options": {"expires": max(PROJECTION_RUN_INTERVAL_SECONDS * 2, 1.0)},
+    **{
+        f"events.projection_run.{shard}": {
+            "task": "events.projection_run",
+            "schedule": PROJECTION_RUN_INTERVAL_SECONDS,
+            "args": (shard, PROJECTION_SHARDS),
+            # A tick not picked up before the next one is worthless: drop it instead of piling up.
+            "options": {"expires": max(PROJECTION_RUN_INTERVAL_SECONDS * 2, 1.0)},
+        }
+        for shard in range(PROJECTION_SHARDS)
     },
     "commitments.commitment_tick": {
         "task": "commitments.commitment_tick",

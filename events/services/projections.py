@@ -315,32 +315,59 @@ def projection_rebuild(*, projection: str, tenant_id: uuid.UUID, store_id: uuid.
             return RebuildResult(projection, tenant_id, store_id, applied, failed, checkpoint)
 
 
-def projection_streams_due(*, projection: Projection, limit: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    """Streams whose head is past the projection's checkpoint (read on the primary)."""
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """Which streams a tick advances: those whose hash modulo ``of`` is ``index``."""
+
+    index: int = 0
+    of: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index < self.of:
+            raise ValueError(f"shard {self.index} of {self.of} does not exist")
+
+
+EVERY_STREAM = Shard()
+
+
+def projection_streams_due(
+    *, projection: Projection, limit: int, shard: Shard = EVERY_STREAM
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """Streams of ``shard`` whose head is past the projection's checkpoint (read on the primary)."""
     with connection.cursor() as cursor:
         cursor.execute(
             SELECT_PROJECTION_STREAMS_DUE,
-            {"projection": projection.name, "stream_kind": int(projection.stream_kind), "limit": limit},
+            {
+                "projection": projection.name,
+                "stream_kind": int(projection.stream_kind),
+                "limit": limit,
+                "shard": shard.index,
+                "shards": shard.of,
+            },
         )
         return [(row[0], row[1]) for row in cursor.fetchall()]
 
 
-def projection_run_all(*, batch_size: int, time_budget_seconds: float, max_streams: int = 500) -> RunResult:
-    """One tick of the runner: retry due dead letters, then advance every due stream.
+def projection_run_all(
+    *, batch_size: int, time_budget_seconds: float, max_streams: int = 500, shard: Shard = EVERY_STREAM
+) -> RunResult:
+    """One tick of the runner on the streams of ``shard``: retry due dead letters (shard 0
+    only), then advance every due stream.
 
     Each batch is its own transaction; the loop stops at ``time_budget_seconds`` (checked
     between batches) so a tick stays well inside the task's soft time limit. Memory: one batch
     of events at a time. Idempotent: a tick interrupted anywhere loses at most its open batch.
+    Ticks of different shards run side by side on disjoint streams.
     """
     from events.services.dead_letters import dead_letter_retry_due  # runner <-> DLQ are siblings
 
     started = time.monotonic()
     deadline = started + time_budget_seconds
-    retried = dead_letter_retry_due(limit=100)
+    retried = dead_letter_retry_due(limit=100) if shard.index == 0 else 0
     streams = batches = applied = failed = 0
     exhausted = False
     for handler in projections():
-        due = projection_streams_due(projection=handler, limit=max_streams)
+        due = projection_streams_due(projection=handler, limit=max_streams, shard=shard)
         streams += len(due)
         for tenant_id, store_id in due:
             while True:

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from django.conf import settings
 
 from tests.sequencer_project.ops_helpers import ROOT, child_database_url
 
@@ -133,6 +134,10 @@ def test_compose_runs_the_readme_commands_with_graceful_stop_periods() -> None:
     assert worker[:4] == ["celery", "-A", "sequencer_project", "worker"]
     assert worker[worker.index("-Q") + 1] == "commitments,projections,payments,maintenance"
     assert "-Q commitments,projections,payments,maintenance" in run_script
+    # Every projection shard's tick can run while a process is left for commitments and payments.
+    concurrency = int(worker[worker.index("--concurrency") + 1])
+    assert f"--concurrency {concurrency} " in run_script
+    assert concurrency > settings.PROJECTION_SHARDS
     assert services["beat"]["command"][:4] == ["celery", "-A", "sequencer_project", "beat"]
     assert int(services["web"]["stop_grace_period"].rstrip("s")) > int(
         services["web"]["environment"]["WEB_GRACEFUL_TIMEOUT"]

@@ -15,11 +15,13 @@ from tests.events.projections.helpers import checkpoint_of, seed
 pytestmark = pytest.mark.django_db
 
 
-def test_beat_drives_the_runner_every_few_seconds() -> None:
-    entry = settings.CELERY_BEAT_SCHEDULE["events.projection_run"]
+def test_beat_drives_one_tick_per_shard_every_few_seconds() -> None:
+    shards = settings.PROJECTION_SHARDS
+    entries = [e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "events.projection_run"]
 
-    assert entry["task"] == "events.projection_run"
-    assert float(entry["schedule"]) <= 5  # type: ignore[arg-type]
+    assert shards >= 2
+    assert sorted(e["args"] for e in entries) == [(k, shards) for k in range(shards)]  # type: ignore[type-var]
+    assert all(float(e["schedule"]) <= 5 for e in entries)  # type: ignore[arg-type]
 
 
 def test_the_task_is_routed_to_the_projections_queue() -> None:
@@ -37,9 +39,18 @@ def test_entity_state_is_registered_at_start() -> None:
 def test_the_task_body_projects_new_events(owner: Persona, post_ingest: IngestPoster) -> None:
     seed(owner, post_ingest, [{"a": 1}, {"b": 2}])
 
-    projection_run()
+    projection_run()  # no arguments (an older release's message): every stream
 
     assert checkpoint_of(ENTITY_STATE, owner.tenant_id, owner.store_id) == 2
+
+
+def test_each_shard_tick_projects_its_own_streams(owner: Persona, post_ingest: IngestPoster) -> None:
+    seed(owner, post_ingest, [{"a": 1}])
+
+    projection_run(0, 2)
+    projection_run(1, 2)
+
+    assert checkpoint_of(ENTITY_STATE, owner.tenant_id, owner.store_id) == 1
 
 
 def test_lag_and_dead_letter_gauges_are_published(
