@@ -352,7 +352,7 @@ def projection_run_all(
     *, batch_size: int, time_budget_seconds: float, max_streams: int = 500, shard: Shard = EVERY_STREAM
 ) -> RunResult:
     """One tick of the runner on the streams of ``shard``: retry due dead letters (shard 0
-    only), then advance every due stream.
+    only), then advance every due stream, a batch per stream in turn, until each is caught up.
 
     Each batch is its own transaction; the loop stops at ``time_budget_seconds`` (checked
     between batches) so a tick stays well inside the task's soft time limit. Memory: one batch
@@ -367,10 +367,13 @@ def projection_run_all(
     streams = batches = applied = failed = 0
     exhausted = False
     for handler in projections():
-        due = projection_streams_due(projection=handler, limit=max_streams, shard=shard)
-        streams += len(due)
-        for tenant_id, store_id in due:
-            while True:
+        # Round robin: one batch per due stream per pass, again for the streams whose batch
+        # was full, so a long backlog on one stream never holds the others' events back.
+        pending = projection_streams_due(projection=handler, limit=max_streams, shard=shard)
+        streams += len(pending)
+        while pending and not exhausted:
+            full: list[tuple[uuid.UUID, uuid.UUID]] = []
+            for tenant_id, store_id in pending:
                 if time.monotonic() >= deadline:
                     exhausted = True
                     break
@@ -384,12 +387,13 @@ def projection_run_all(
                     # only (in order, nothing skipped): the others go on. /health/detailed
                     # reports the stall until the key is back.
                     logger.error("projection %s stalled on %s/%s: %s", handler.name, tenant_id, store_id, exc)
-                    break
+                    continue
                 batches += 1
                 applied += result.applied
                 failed += result.dead_lettered
-                if not result.locked or result.applied + result.dead_lettered < batch_size:
-                    break
-            if exhausted:
-                break
+                if result.locked and result.applied + result.dead_lettered == batch_size:
+                    full.append((tenant_id, store_id))
+            pending = full
+        if exhausted:
+            break
     return RunResult(streams, batches, applied, failed, retried, exhausted)

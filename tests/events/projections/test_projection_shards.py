@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Sequence
 
 import pytest
 from django.db import connection, connections
 
-from events.projections.entity_state import ENTITY_STATE
-from events.projections.registry import projection_get
+from events.projections.entity_state import ENTITY_STATE, EntityStateProjection
+from events.projections.registry import ProjectionEvent, projection_get, projection_register, projection_unregister
 from events.services.projections import EVERY_STREAM, Shard, projection_run_all, projection_streams_due
 from tests.conftest import IngestPoster, Persona, legacy_event
 from tests.events.projections.helpers import checkpoint_of, entity_rows
@@ -89,3 +90,37 @@ def test_shards_and_an_overlapping_full_tick_apply_every_event_once(owner: Perso
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM projection_dead_letters WHERE tenant_id = %s", [owner.tenant_id])
         assert cursor.fetchone()[0] == 0
+
+
+class _BatchLog(EntityStateProjection):
+    """``entity_state`` semantics under its own name, noting which stream each batch came from."""
+
+    def __init__(self) -> None:
+        self.name = f"batch_log_{uuid.uuid4().hex[:8]}"
+        self.batches: list[uuid.UUID] = []
+
+    def apply_many(self, events: Sequence[ProjectionEvent]) -> list[tuple[ProjectionEvent, Exception]]:
+        self.batches.append(events[0].store_id)
+        return super().apply_many(events)
+
+
+@pytest.mark.django_db
+def test_a_tick_takes_one_batch_per_stream_in_turn(owner: Persona, post_ingest: IngestPoster) -> None:
+    """A long backlog on one stream must not hold back the others' events until it is drained."""
+    (long,) = _seed_streams(owner, post_ingest, streams=1, events=8)
+    short = _seed_streams(owner, post_ingest, streams=2, events=2)
+    log = _BatchLog()
+    projection_register(log)
+    try:
+        with connection.cursor() as cursor:  # other tests' streams stay out of this tick
+            cursor.execute("DELETE FROM sequence_counters WHERE tenant_id <> %s", [owner.tenant_id])
+        projection_run_all(batch_size=2, time_budget_seconds=30)
+    finally:
+        projection_unregister(log.name)
+
+    mine = [store for store in log.batches if store in {long, *short}]
+    assert mine.count(long) == 4
+    assert all(checkpoint_of(log.name, owner.tenant_id, store) == 2 for store in short)
+    assert checkpoint_of(log.name, owner.tenant_id, long) == 8
+    second_of_long = [i for i, store in enumerate(mine) if store == long][1]
+    assert all(mine.index(store) < second_of_long for store in short)
