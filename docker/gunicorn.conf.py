@@ -11,6 +11,7 @@ WEB_THREADS.
 
 import multiprocessing
 import os
+import sys
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8080')}"  # noqa: S104  (container port)
 workers = int(os.environ.get("WEB_WORKERS", multiprocessing.cpu_count()))
@@ -24,6 +25,11 @@ keepalive = int(os.environ.get("WEB_KEEPALIVE", "5"))
 # Recycle workers now and then (with jitter so they do not restart together).
 max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "100000"))
 max_requests_jitter = int(os.environ.get("WEB_MAX_REQUESTS_JITTER", "10000"))
+# How long a thread may hold the GIL while another waits for it (Python's default: 5 ms). A
+# request thread back from PostgreSQL waits that long for the GIL behind a busy one, and the
+# group leader does so while it holds its stream's counter lock. Set here, in the master, so
+# every forked worker inherits it.
+sys.setswitchinterval(float(os.environ.get("WEB_GIL_SWITCH_INTERVAL_MS", "1")) / 1000)
 accesslog = os.environ.get("WEB_ACCESS_LOG", None)
 errorlog = "-"
 loglevel = os.environ.get("WEB_LOG_LEVEL", "info")

@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import tomllib
 from pathlib import Path
@@ -216,3 +217,21 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize(("setting", "interval"), [(None, 0.001), ("5", 0.005)])
+def test_gunicorn_workers_inherit_a_short_gil_switch_interval(
+    setting: str | None, interval: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The master sets it before forking: a thread back from PostgreSQL (perhaps holding its
+    stream's counter lock) waits at most this long for the GIL behind a busy request thread."""
+    if setting is None:
+        monkeypatch.delenv("WEB_GIL_SWITCH_INTERVAL_MS", raising=False)
+    else:
+        monkeypatch.setenv("WEB_GIL_SWITCH_INTERVAL_MS", setting)
+    script = "import runpy, sys; runpy.run_path('docker/gunicorn.conf.py'); print(sys.getswitchinterval())"
+    out = subprocess.run(  # noqa: S603  (our interpreter, our script)
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+
+    assert float(out.stdout.strip()) == pytest.approx(interval)
