@@ -258,7 +258,10 @@ def _run_locked_group(jobs: Sequence[IngestJob]) -> list[IngestResult | BaseExce
 def _run_jobs(jobs: Sequence[IngestJob]) -> list[IngestResult]:
     def run_once() -> list[IngestResult]:
         with timed_transaction("legacy_ingest"):
-            return _ingest_group_once(jobs)
+            try:
+                return _ingest_group_once(jobs, read_stored=False)
+            except _StoredRowsNeededError:
+                return _ingest_group_once(jobs, read_stored=True)
 
     return ingest_with_retries(run_once, tenant_id=jobs[0].tenant_id, store_id=jobs[0].store_id, label="", log=logger)
 
@@ -350,23 +353,46 @@ def _plan(jobs: Sequence[IngestJob], state: StreamState) -> _Plan:
     return _Plan(stream, rows, rejection_rows, outcomes, expected_head, state.head)
 
 
+class _StoredRowsNeededError(Exception):
+    """A plan made against nothing stored met a stored event or command id: classify instead."""
+
+
 @transaction.atomic(durable=True)
-def _ingest_group_once(jobs: Sequence[IngestJob]) -> list[IngestResult]:
-    """Sequence the jobs of one stream, in order, in this transaction (one job when ungrouped)."""
+def _ingest_group_once(jobs: Sequence[IngestJob], *, read_stored: bool) -> list[IngestResult]:
+    """Sequence the jobs of one stream, in order, in this transaction (one job when ungrouped).
+
+    With ``read_stored`` False the plan is made, as the optimistic append's, against the head
+    alone and nothing stored (one round trip less while the counter lock is held); a stored
+    event or command id then fails the append and :class:`_StoredRowsNeededError` asks the
+    caller to run again with ``read_stored`` True, which classifies against the stored rows
+    (replays, duplicates). A batch with a ``base_version`` is always classified.
+    """
     stream = _stream(jobs[0])
     with connection.cursor() as cursor:
         head = stream_counter_lock(cursor, stream)
-        state = _read_state(cursor, stream, head, [e for job in jobs for e in job.candidates])
-        plan = _plan(jobs, state)
+        plan = None if read_stored else _plan_without_stored_rows(jobs, head)
+        if plan is None:
+            state = _read_state(cursor, stream, head, [e for job in jobs for e in job.candidates])
+            plan = _plan(jobs, state)
         try:
             cursor.execute(APPEND_BATCH, plan.params)
-        except IntegrityError as exc:  # another store of the tenant inserted one of our event ids
-            raise EventIdRaceError() from exc
+        except IntegrityError as exc:
+            if not read_stored:  # a replay, a duplicate id, or another store's event id
+                raise _StoredRowsNeededError() from exc
+            raise EventIdRaceError() from exc  # another store of the tenant inserted one of our ids
         counter_rows = cursor.fetchone()[0]
     if plan.rows and counter_rows != 1:
         raise AssertionError("counter moved while its row lock was held")  # cannot happen: defensive
     _remember_head((jobs[0].tenant_id, jobs[0].store_id), plan.head)
     return plan.results()
+
+
+def _plan_without_stored_rows(jobs: Sequence[IngestJob], head: int) -> _Plan | None:
+    """The plan against ``head`` and nothing stored, or ``None`` when stored rows could change it."""
+    if any(event.base_version is not None for job in jobs for event in job.candidates):
+        return None
+    plan = _plan(jobs, StreamState(head))
+    return None if plan.depends_on_stored_rows() else plan
 
 
 # The head this process last wrote or read per stream: the guess of the optimistic append.

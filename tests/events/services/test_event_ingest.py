@@ -42,8 +42,35 @@ def test_the_first_write_to_a_stream_creates_it_in_two_more(django_assert_num_qu
     event = legacy_event(uuid.uuid4(), uuid.uuid4())
     # The tenant's schema-registry lookups are cached per process (schemas.registry); warm them.
     schema_failures(tenant_id=uuid.UUID(event["tenant_id"]), events=[(event["event_type"], event["payload"], False)])
-    with django_assert_num_queries(7):  # BEGIN, lock (miss), create stream, lock, classify, insert, COMMIT
+    # BEGIN, lock (miss), create stream, lock, insert, COMMIT: nothing is classified against the
+    # stored rows unless the insert meets a stored event or command id
+    with django_assert_num_queries(6):
         _ingest([event])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_locked_path_classifies_when_the_plain_plan_meets_stored_ids(
+    django_assert_num_queries: Any, settings: Any
+) -> None:
+    """Without a base_version the locked path appends without reading the stored rows; a
+    replay or a used command id fails that insert, and the batch is classified and written."""
+    settings.INGEST_OPTIMISTIC_APPEND = False
+    tenant_id, store_id, command = uuid.uuid4(), uuid.uuid4(), str(uuid.uuid4())
+    first = [legacy_event(tenant_id, store_id), legacy_event(tenant_id, store_id, command_id=command)]
+    _ingest(first)
+    fresh = legacy_event(tenant_id, store_id)
+    same_command = legacy_event(tenant_id, store_id, command_id=command)
+
+    with django_assert_num_queries(4):  # BEGIN, lock, insert, COMMIT
+        alone = _ingest([fresh])
+    # BEGIN, lock, insert (unique violation), ROLLBACK; BEGIN, lock, classify, insert, COMMIT
+    with django_assert_num_queries(9):
+        mixed = _ingest([first[0], same_command, legacy_event(tenant_id, store_id)])
+
+    assert (alone.accepted, alone.sequence_start) == (1, 3)
+    assert [r.sequence_number for r in mixed.receipts] == [1, 4]  # the replay keeps its number
+    assert [r.reason for r in mixed.rejections] == ["DuplicateCommandId"]
+    assert mixed.head == 4
 
 
 @pytest.mark.django_db(transaction=True)
