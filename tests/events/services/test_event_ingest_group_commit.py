@@ -73,8 +73,10 @@ def _stored(tenant_id: uuid.UUID) -> dict[str, list[tuple[Any, ...]]]:
         "versions": "SELECT store_id, entity_type, entity_id, version, last_sequence FROM entity_versions "
         "WHERE tenant_id = %s ORDER BY 1, 2, 3",
         "commands": "SELECT store_id, command_id, event_id FROM command_dedupe WHERE tenant_id = %s ORDER BY 1, 2",
+        # In log order per stream: one cross-stream statement (ADR 0025) logs its streams'
+        # rejections stream by stream, in key order, not in the order its requests arrived.
         "rejections": "SELECT store_id, event_id, reason, message FROM rejected_events WHERE tenant_id = %s "
-        "ORDER BY rejection_id",
+        "ORDER BY store_id, rejection_id",
     }
     out: dict[str, list[tuple[Any, ...]]] = {}
     with connection.cursor() as cursor:
