@@ -7,7 +7,10 @@
   (``commitments/sql/select_commitment_lag.sql``, whose largest is what ``commitment_tick`` publishes);
 * the projection lag summed over all streams (``loadtest/sql/select_projection_lag_total.sql``):
   with the commitment sum, the backlog;
-* events sequenced so far (``loadtest/sql/select_sequenced_total.sql``), for the throughput series.
+* events sequenced so far (``loadtest/sql/select_sequenced_total.sql``), for the throughput series;
+* each lag in time: how long ago the oldest event not yet projected (or not yet committed) of
+  any legacy stream was sequenced (``loadtest/sql/select_projection_lag_age.sql``,
+  ``select_commitment_lag_age.sql``), what "lag < 5 s" is about.
 
 All three read the service's database directly (one connection, autocommit), so a sample does
 not depend on beat publishing the gauge. ``summarize`` is pure (unit-tested).
@@ -27,7 +30,12 @@ import psycopg
 
 from commitments.sql import SELECT_COMMITMENT_LAG
 from events.sql import SELECT_PROJECTION_LAG_MAX
-from loadtest.sql import SELECT_PROJECTION_LAG_TOTAL, SELECT_SEQUENCED_TOTAL
+from loadtest.sql import (
+    SELECT_COMMITMENT_LAG_AGE,
+    SELECT_PROJECTION_LAG_AGE,
+    SELECT_PROJECTION_LAG_TOTAL,
+    SELECT_SEQUENCED_TOTAL,
+)
 
 # The projections events/apps.py registers: (name, stream kind). A test checks it against the registry.
 PROJECTIONS: tuple[tuple[str, int], ...] = (("entity_state", 1),)
@@ -41,6 +49,8 @@ class LagSample:
     sequenced: int  # events sequenced on all streams so far
     projection_total: int = 0  # summed over all streams: the projection's backlog
     commitment_total: int = 0
+    projection_age: float = 0.0  # seconds since the oldest event not yet projected was sequenced
+    commitment_age: float = 0.0  # the same for commitment
 
 
 def _one(conn: psycopg.Connection[Any], query: str, params: dict[str, Any] | None = None) -> int:
@@ -48,12 +58,19 @@ def _one(conn: psycopg.Connection[Any], query: str, params: dict[str, Any] | Non
     return int(row[0]) if row else 0
 
 
+def _seconds(conn: psycopg.Connection[Any], query: str, params: dict[str, Any] | None = None) -> float:
+    row = conn.execute(query, params).fetchone()
+    return float(row[0]) if row else 0.0
+
+
 def sample(conn: psycopg.Connection[Any], t: float) -> LagSample:
     projection = projection_total = 0
+    projection_age = 0.0
     for name, kind in PROJECTIONS:
         params = {"projection": name, "stream_kind": kind}
         projection = max(projection, _one(conn, SELECT_PROJECTION_LAG_MAX, params))
         projection_total += _one(conn, SELECT_PROJECTION_LAG_TOTAL, params)
+        projection_age = max(projection_age, _seconds(conn, SELECT_PROJECTION_LAG_AGE, {"projection": name}))
     commitment = conn.execute(SELECT_COMMITMENT_LAG).fetchone() or (0, 0)
     return LagSample(
         t,
@@ -62,6 +79,8 @@ def sample(conn: psycopg.Connection[Any], t: float) -> LagSample:
         _one(conn, SELECT_SEQUENCED_TOTAL, {"tenant_id": None}),
         projection_total,
         int(commitment[1]),
+        projection_age,
+        _seconds(conn, SELECT_COMMITMENT_LAG_AGE),
     )
 
 
@@ -142,6 +161,8 @@ class BackgroundSummary:
     projection_left: int = 0  # backlogs at the last sample (0 when drained)
     commitment_left: int = 0
     projection_drain_rate: float = 0.0  # events/s the projection backlog fell by after the load
+    max_projection_age: float = 0.0  # during the load: the oldest unprojected event's age, max (s)
+    max_commitment_age: float = 0.0
 
     @property
     def both_zero_after(self) -> float | None:
@@ -192,4 +213,6 @@ def summarize(samples: Sequence[LagSample], load_start: float, load_end: float) 
         projection_left=last.projection_total if last else 0,
         commitment_left=last.commitment_total if last else 0,
         projection_drain_rate=drain_rate,
+        max_projection_age=max((s.projection_age for s in during), default=0.0),
+        max_commitment_age=max((s.commitment_age for s in during), default=0.0),
     )

@@ -97,6 +97,8 @@ def sustained_lines(s: SustainedResult, plot: Path | None, report_dir: Path) -> 
         f"{b.max_commitment_lag:,} |",
         f"| backlog over all streams during the load, max (events) | {b.max_projection_backlog:,} | "
         f"{b.max_commitment_backlog:,} |",
+        f"| oldest event not yet applied, age during the load, max | {b.max_projection_age:.1f} s | "
+        f"{b.max_commitment_age:.1f} s |",
         f"| time to 0 after the load stopped | {after(b.projection_zero_after)} | {after(b.commitment_zero_after)} |",
         "",
     ]

@@ -105,13 +105,14 @@ def test_the_summary_takes_maxima_during_the_load_and_times_the_drain_from_its_e
     samples = [
         LagSample(0.0, 0, 0, 0, 0, 0),
         LagSample(1.0, 100, 200, 1_000, 3_000, 4_000),
-        LagSample(2.0, 300, 100, 3_000, 5_000, 2_000),
-        LagSample(3.0, 50, 700, 3_000, 500, 7_000),  # after the load: not a maximum "during"
+        LagSample(2.0, 300, 100, 3_000, 5_000, 2_000, 4.5, 2.0),
+        LagSample(3.0, 50, 700, 3_000, 500, 7_000, 9.0, 9.0),  # after the load: not a maximum "during"
         LagSample(5.0, 0, 0, 3_000, 0, 0),
     ]
     s = summarize(samples, 0.0, 2.0)
     assert (s.max_projection_lag, s.max_commitment_lag) == (300, 200)
     assert (s.max_projection_backlog, s.max_commitment_backlog) == (5_000, 4_000)
+    assert (s.max_projection_age, s.max_commitment_age) == (4.5, 2.0)
     assert (s.projection_zero_after, s.commitment_zero_after, s.both_zero_after) == (3.0, 3.0, 3.0)
     assert s.peak_events_per_second == pytest.approx(2_000.0)
     assert rates(samples) == [(1.0, 1000.0), (2.0, 2000.0), (3.0, 0.0), (5.0, 0.0)]
@@ -125,7 +126,7 @@ def test_the_summary_takes_maxima_during_the_load_and_times_the_drain_from_its_e
 def test_the_report_has_the_table_notes_and_the_background_section(tmp_path: Path) -> None:
     r = WorkloadResult(WORKLOADS["head"], anchor=_m("anchor", web=1.0), service=_m("service", web=2.0))
     r.notes.append("something to know")
-    samples = [LagSample(0.0, 0, 0, 0), LagSample(1.0, 10, 10, 100), LagSample(3.0, 0, 0, 100)]
+    samples = [LagSample(0.0, 0, 0, 0), LagSample(1.0, 10, 10, 100, 10, 10, 0.75, 1.5), LagSample(3.0, 0, 0, 100)]
     sustained = SustainedResult(seconds=1.0, load=_m("service", events=100, worker=0.1), samples=samples, load_end=1.0)
     sustained.summary = summarize(samples, 0.0, 1.0)
     sustained.drained, sustained.drain_seconds = True, 2.0
@@ -134,6 +135,7 @@ def test_the_report_has_the_table_notes_and_the_background_section(tmp_path: Pat
     assert "| `head` | service |" in text
     assert "- `head`: something to know" in text
     assert "time to 0 after the load stopped | 2 s | 2 s |" in text
+    assert "oldest event not yet applied, age during the load, max | 0.8 s | 1.5 s |" in text
 
 
 def test_the_sampled_projections_are_those_the_service_registers() -> None:
