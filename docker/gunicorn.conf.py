@@ -30,6 +30,10 @@ max_requests_jitter = int(os.environ.get("WEB_MAX_REQUESTS_JITTER", "10000"))
 # group leader does so while it holds its stream's counter lock. Set here, in the master, so
 # every forked worker inherits it.
 sys.setswitchinterval(float(os.environ.get("WEB_GIL_SWITCH_INTERVAL_MS", "1")) / 1000)
+# When web, worker and PostgreSQL share saturated cores, a positive niceness lets the Celery
+# worker (projections, commitments) keep up, at the cost of ingest throughput; 0 leaves the
+# scheduler's even split. Set in the master, inherited by its workers.
+os.nice(int(os.environ.get("WEB_NICE", "0")))
 accesslog = os.environ.get("WEB_ACCESS_LOG", None)
 errorlog = "-"
 loglevel = os.environ.get("WEB_LOG_LEVEL", "info")

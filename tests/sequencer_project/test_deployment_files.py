@@ -235,3 +235,15 @@ def test_gunicorn_workers_inherit_a_short_gil_switch_interval(
     )
 
     assert float(out.stdout.strip()) == pytest.approx(interval)
+
+
+def test_gunicorn_workers_inherit_the_configured_niceness(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEB_NICE", "3")
+    script = (
+        "import os, runpy; before = os.nice(0); runpy.run_path('docker/gunicorn.conf.py'); print(os.nice(0) - before)"
+    )
+    out = subprocess.run(  # noqa: S603  (our interpreter, our script)
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+
+    assert out.stdout.strip() == "3"
