@@ -414,11 +414,9 @@ def _append_optimistic(jobs: Sequence[IngestJob]) -> list[IngestResult] | None:
     head = _known_heads.get(key)
     if head is None or not settings.INGEST_OPTIMISTIC_APPEND:
         return None
-    if any(event.base_version is not None for job in jobs for event in job.candidates):
-        return None
     for _ in range(2):
-        plan = _plan(jobs, StreamState(head))
-        if plan.head == head or plan.depends_on_stored_rows():
+        plan = _plan_without_stored_rows(jobs, head)
+        if plan is None or plan.head == head:
             return None
         try:
             seen = _append_plans({key: plan})
@@ -453,15 +451,16 @@ def _append_optimistic_streams(jobs: Sequence[IngestJob]) -> list[IngestResult |
         by_stream.setdefault((job.tenant_id, job.store_id), []).append(job)
     heads: dict[StreamKey, int] = {}
     if settings.INGEST_OPTIMISTIC_APPEND:
-        for key, stream_jobs in by_stream.items():
+        for key in by_stream:
             head = _known_heads.get(key)
-            if head is not None and all(e.base_version is None for job in stream_jobs for e in job.candidates):
+            if head is not None:
                 heads[key] = head
     decided: dict[int, IngestResult] = {}
     for _ in range(2):
-        plans = {key: _plan(by_stream[key], StreamState(head)) for key, head in heads.items()}
         plans = {
-            key: plan for key, plan in plans.items() if plan.head != heads[key] and not plan.depends_on_stored_rows()
+            key: plan
+            for key, head in heads.items()
+            if (plan := _plan_without_stored_rows(by_stream[key], head)) is not None and plan.head != head
         }
         if not plans:
             break
