@@ -54,13 +54,16 @@ class LagSample:
 
 
 def _one(conn: psycopg.Connection[Any], query: str, params: dict[str, Any] | None = None) -> int:
-    row = conn.execute(query, params).fetchone()
-    return int(row[0]) if row else 0
+    return int(_scalar(conn, query, params))
 
 
 def _seconds(conn: psycopg.Connection[Any], query: str, params: dict[str, Any] | None = None) -> float:
+    return float(_scalar(conn, query, params))
+
+
+def _scalar(conn: psycopg.Connection[Any], query: str, params: dict[str, Any] | None) -> Any:
     row = conn.execute(query, params).fetchone()
-    return float(row[0]) if row else 0.0
+    return row[0] if row else 0
 
 
 def sample(conn: psycopg.Connection[Any], t: float) -> LagSample:

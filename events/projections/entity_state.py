@@ -110,7 +110,7 @@ def _upsert_columns(
     return {
         "entity_types": [key[0] for key in last],
         "entity_ids": [key[1] for key in last],
-        "applied": list(applied.values()),
+        "applied": [applied[key] for key in last],
         "last_sequences": [e.sequence_number for e in events],
         "last_event_ids": [e.event_id for e in events],
         "last_event_types": [e.event_type for e in events],
