@@ -414,9 +414,11 @@ def _append_optimistic(jobs: Sequence[IngestJob]) -> list[IngestResult] | None:
     head = _known_heads.get(key)
     if head is None or not settings.INGEST_OPTIMISTIC_APPEND:
         return None
+    if any(event.base_version is not None for job in jobs for event in job.candidates):
+        return None
     for _ in range(2):
-        plan = _plan_without_stored_rows(jobs, head)
-        if plan is None or plan.head == head:
+        plan = _plan(jobs, StreamState(head))
+        if plan.head == head or plan.depends_on_stored_rows():
             return None
         try:
             seen = _append_plans({key: plan})
@@ -451,16 +453,15 @@ def _append_optimistic_streams(jobs: Sequence[IngestJob]) -> list[IngestResult |
         by_stream.setdefault((job.tenant_id, job.store_id), []).append(job)
     heads: dict[StreamKey, int] = {}
     if settings.INGEST_OPTIMISTIC_APPEND:
-        for key in by_stream:
+        for key, stream_jobs in by_stream.items():
             head = _known_heads.get(key)
-            if head is not None:
+            if head is not None and all(e.base_version is None for job in stream_jobs for e in job.candidates):
                 heads[key] = head
     decided: dict[int, IngestResult] = {}
     for _ in range(2):
+        plans = {key: _plan(by_stream[key], StreamState(head)) for key, head in heads.items()}
         plans = {
-            key: plan
-            for key, head in heads.items()
-            if (plan := _plan_without_stored_rows(by_stream[key], head)) is not None and plan.head != head
+            key: plan for key, plan in plans.items() if plan.head != heads[key] and not plan.depends_on_stored_rows()
         }
         if not plans:
             break
