@@ -103,6 +103,10 @@ def _limit_errors() -> list[CheckMessage]:
         )
     if not 1 <= settings.PROJECTION_SHARDS <= 64:
         errors.append(Error("PROJECTION_SHARDS must be between 1 and 64.", id="sequencer.E014"))
+    if settings.PROJECTION_BATCH_SIZE < 1 or settings.PROJECTION_TRANSACTION_EVENTS < 1:
+        errors.append(
+            Error("PROJECTION_BATCH_SIZE and PROJECTION_TRANSACTION_EVENTS must be at least 1.", id="sequencer.E015")
+        )
     if not 1 <= settings.DB_POOL_MIN_SIZE <= settings.DB_POOL_MAX_SIZE:
         errors.append(Error("DB_POOL_MIN_SIZE must be >= 1 and <= DB_POOL_MAX_SIZE.", id="sequencer.E012"))
     return errors

@@ -338,7 +338,10 @@ PROJECTION_SHARDS: int = env.int("PROJECTION_SHARDS", default=2)
 PROJECTION_RUN_INTERVAL_SECONDS: float = env.float("PROJECTION_RUN_INTERVAL_SECONDS", default=2.0)
 PROJECTION_RUN_BUDGET_SECONDS: float = env.float("PROJECTION_RUN_BUDGET_SECONDS", default=20.0)
 PROJECTION_RUN_SOFT_TIME_LIMIT: int = env.int("PROJECTION_RUN_SOFT_TIME_LIMIT", default=45)
+# At most PROJECTION_BATCH_SIZE events of a stream per transaction, and streams grouped into one
+# transaction up to PROJECTION_TRANSACTION_EVENTS events (ADR 0028).
 PROJECTION_BATCH_SIZE: int = env.int("PROJECTION_BATCH_SIZE", default=500)
+PROJECTION_TRANSACTION_EVENTS: int = env.int("PROJECTION_TRANSACTION_EVENTS", default=2000)
 # A stream whose head moved while a projection's checkpoint did not for this long is "stalled":
 # /health/detailed says degraded and the projection_stalled_streams gauge counts it.
 PROJECTION_STALL_SECONDS: float = env.float("PROJECTION_STALL_SECONDS", default=60.0)

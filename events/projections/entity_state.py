@@ -5,10 +5,11 @@ counts the events applied to the entity, ``state`` is the RFC 7386 merge of thei
 application order (:mod:`events.projections.merge`). A dead-lettered event retried later is
 applied on top of the state at that time; ``last_sequence`` keeps the highest applied number.
 
-The runner hands it whole batches (:meth:`EntityStateProjection.apply_many`): two statements
-per batch whatever its size, the merges in memory, so its cost follows the events, not round
-trips. One event (a dead-letter retry) goes through :meth:`apply`, a batch of one; both fold
-with :meth:`merge`, the one step a subclass may change.
+The runner hands it whole batches (:meth:`EntityStateProjection.apply_many`), of every stream a
+projection transaction advances: two statements per batch whatever its size and streams, the
+merges in memory, so its cost follows the events, not round trips. One event (a dead-letter
+retry) goes through :meth:`apply`, a batch of one; both fold with :meth:`merge`, the one step a
+subclass may change.
 """
 
 from __future__ import annotations
@@ -44,33 +45,28 @@ class EntityStateProjection:
         return merge_patch(current, event.payload)
 
     def apply_many(self, events: Sequence[ProjectionEvent]) -> list[tuple[ProjectionEvent, Exception]]:
-        """Fold a batch of one stream's events (in sequence order) into their entities' rows.
+        """Fold a batch into its entities' rows: events of one or more streams, each stream's in
+        sequence order (the runner hands it a whole transaction's streams at once).
 
         Returns the events whose :meth:`merge` raised (not applied: the caller dead-letters
         them); the others are applied. A database error propagates: the caller rolls the batch
-        back and applies its events one by one. Caller holds the transaction and stream lock.
+        back and applies its events one by one. Caller holds the transaction and the streams'
+        locks.
         """
         if not events:
             return []
-        first = events[0]
-        tenant_id, store_id = first.tenant_id, first.store_id
-        stream = {"tenant_id": tenant_id, "store_id": store_id}
-        seal = encryption_key_for_write(tenant_id)  # states are sealed as the payloads are
-        keys = list(dict.fromkeys((e.entity_type, e.entity_id) for e in events))
+        keys = list(dict.fromkeys((e.tenant_id, e.store_id, e.entity_type, e.entity_id) for e in events))
         with connection.cursor() as cursor:
-            cursor.execute(
-                SELECT_ENTITY_STATES_FOR_UPDATE,
-                {**stream, "entity_types": [k[0] for k in keys], "entity_ids": [k[1] for k in keys]},
-            )
-            states: dict[tuple[str, str], Any] = {
-                (r[0], r[1]): state_open(EntityKey(tenant_id, store_id, r[0], r[1]), r[2], r[3], r[4])
+            cursor.execute(SELECT_ENTITY_STATES_FOR_UPDATE, _key_columns(keys))
+            states: dict[_Key, Any] = {
+                (r[0], r[1], r[2], r[3]): state_open(EntityKey(r[0], r[1], r[2], r[3]), r[4], r[5], r[6])
                 for r in cursor.fetchall()
             }
-            last: dict[tuple[str, str], ProjectionEvent] = {}  # each entity's last applied event
-            applied: dict[tuple[str, str], int] = {}
+            last: dict[_Key, ProjectionEvent] = {}  # each entity's last applied event
+            applied: dict[_Key, int] = {}
             failed: list[tuple[ProjectionEvent, Exception]] = []
             for event in events:
-                key = (event.entity_type, event.entity_id)
+                key = (event.tenant_id, event.store_id, event.entity_type, event.entity_id)
                 try:
                     states[key] = self.merge(states.get(key), event)
                 except Exception as exc:  # a handler failure dead-letters the event (by design)
@@ -79,7 +75,7 @@ class EntityStateProjection:
                 last[key] = event
                 applied[key] = applied.get(key, 0) + 1
             if last:
-                cursor.execute(UPSERT_ENTITY_STATES, {**stream, **_upsert_columns(stream, states, last, applied, seal)})
+                cursor.execute(UPSERT_ENTITY_STATES, _upsert_columns(states, last, applied))
         return failed
 
     def apply(self, event: ProjectionEvent) -> None:
@@ -96,20 +92,34 @@ class EntityStateProjection:
             cursor.execute(DELETE_ENTITY_STATE_STREAM, {"tenant_id": tenant_id, "store_id": store_id})
 
 
+_Key = tuple[uuid.UUID, uuid.UUID, str, str]  # tenant, store, entity type, entity id
+
+
+def _key_columns(keys: Sequence[_Key]) -> dict[str, list[Any]]:
+    """The entity-key array parameters of both statements: one element per entity."""
+    return {
+        "tenant_ids": [key[0] for key in keys],
+        "store_ids": [key[1] for key in keys],
+        "entity_types": [key[2] for key in keys],
+        "entity_ids": [key[3] for key in keys],
+    }
+
+
 def _upsert_columns(
-    stream: dict[str, Any],
-    states: dict[tuple[str, str], Any],
-    last: dict[tuple[str, str], ProjectionEvent],
-    applied: dict[tuple[str, str], int],
-    seal: PayloadKey | None,
+    states: dict[_Key, Any], last: dict[_Key, ProjectionEvent], applied: dict[_Key, int]
 ) -> dict[str, list[Any]]:
-    """The array parameters of ``upsert_entity_states.sql``: one element per entity written."""
-    tenant_id, store_id = stream["tenant_id"], stream["store_id"]
-    stored = [state_columns(EntityKey(tenant_id, store_id, *key), states[key], seal) for key in last]
+    """The array parameters of ``upsert_entity_states.sql``: one element per entity written,
+    sealed with its tenant's write key as the payloads are."""
+    seals: dict[uuid.UUID, PayloadKey | None] = {}
+    stored = []
+    for key in last:
+        tenant_id = key[0]
+        if tenant_id not in seals:
+            seals[tenant_id] = encryption_key_for_write(tenant_id)
+        stored.append(state_columns(EntityKey(*key), states[key], seals[tenant_id]))
     events = list(last.values())
     return {
-        "entity_types": [key[0] for key in last],
-        "entity_ids": [key[1] for key in last],
+        **_key_columns(list(last)),
         "applied": [applied[key] for key in last],
         "last_sequences": [e.sequence_number for e in events],
         "last_event_ids": [e.event_id for e in events],

@@ -33,9 +33,11 @@ class Projection(Protocol):
     ``apply`` runs inside the runner's transaction (and a savepoint): it writes only through
     the default connection and raises to send the event to the dead-letter table. ``reset``
     drops what the projection built for one stream (caller holds the transaction). A handler
-    may also offer ``apply_many(events) -> [(event, error), ...]``: a whole batch of one stream
-    at once, returning the events it could not apply; the runner uses it when present and
-    falls back to ``apply`` per event when it raises (``events.services.projections``).
+    may also offer ``apply_many(events) -> [(event, error), ...]``: a whole batch at once, the
+    events of every stream one projection transaction advances (each stream's in sequence
+    order), returning the events it could not apply; the runner uses it when present and, when
+    it raises, applies each stream again alone, then ``apply`` per event
+    (``events.services.projections``).
     """
 
     name: str

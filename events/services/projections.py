@@ -17,6 +17,7 @@ import hashlib
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -38,15 +39,15 @@ from events.payload_crypto import (
 from events.projections.merge import load_json
 from events.projections.registry import Projection, ProjectionEvent, projection_get, projections
 from events.sql import (
-    ENSURE_PROJECTION_CHECKPOINT,
+    ENSURE_PROJECTION_CHECKPOINTS,
     INSERT_DEAD_LETTER,
+    LOCK_PROJECTION_STREAMS,
     RESET_PROJECTION_CHECKPOINT,
-    SELECT_PROJECTION_CHECKPOINT,
-    SELECT_PROJECTION_EVENTS,
+    SELECT_PROJECTION_BATCHES,
     SELECT_PROJECTION_STREAMS_DUE,
-    UPDATE_PROJECTION_CHECKPOINT,
+    UPDATE_PROJECTION_CHECKPOINTS,
 )
-from sequencer_project.db.locks import LockNamespace, advisory_xact_lock, try_advisory_xact_lock
+from sequencer_project.db.locks import LockNamespace, advisory_xact_lock
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,10 @@ ABORT_BATCH: tuple[type[BaseException], ...] = (
     PayloadDecryptionError,
     PayloadEncryptionUnavailableError,
 )
+# Of those, what ends a whole projection transaction (it is retried next tick), and what stops
+# one stream of it (the others commit).
+_ABORT_TRANSACTION: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, SoftTimeLimitExceeded)
+_STALL_STREAM: tuple[type[BaseException], ...] = (PayloadDecryptionError, PayloadEncryptionUnavailableError)
 
 
 class StreamGapError(RuntimeError):
@@ -212,41 +217,169 @@ def _record_dead_letter(projection: Projection, event: ProjectionEvent, exc: Bas
     )
 
 
-def _advance_locked(
-    handler: Projection, tenant_id: uuid.UUID, store_id: uuid.UUID, batch_size: int
-) -> tuple[int, int, int]:
-    """Apply the next ``batch_size`` events of one stream; ``(applied, dead_lettered, checkpoint)``.
+@dataclass(frozen=True, slots=True)
+class DueStream:
+    """A stream with events past a projection's checkpoint, as the runner listed it."""
 
-    Caller holds the transaction and the stream's PROJECTION_STREAM advisory lock; this locks
-    the checkpoint row and moves it past the batch.
-    """
-    key: dict[str, Any] = {"projection": handler.name, "tenant_id": tenant_id, "store_id": store_id}
+    tenant_id: uuid.UUID
+    store_id: uuid.UUID
+    backlog: int  # events past the checkpoint when listed
+    has_checkpoint: bool = True
+
+
+@dataclass(slots=True)
+class _StreamBatch:
+    """One stream's part of a projection transaction: its next events, or why it stalled."""
+
+    stream: DueStream
+    checkpoint: int
+    events: list[ProjectionEvent]
+    stalled: BaseException | None = None
+    dead_lettered: int = 0
+
+
+def _ensure_checkpoints(handler: Projection, streams: Sequence[DueStream]) -> None:
+    """Create the missing checkpoint rows (at 0) of ``streams``; one statement."""
     with connection.cursor() as cursor:
-        cursor.execute(ENSURE_PROJECTION_CHECKPOINT, {**key, "stream_kind": int(handler.stream_kind)})
-        cursor.execute(SELECT_PROJECTION_CHECKPOINT, key)
-        checkpoint = int(cursor.fetchone()[0])
+        cursor.execute(
+            ENSURE_PROJECTION_CHECKPOINTS,
+            {
+                "projection": handler.name,
+                "stream_kind": int(handler.stream_kind),
+                "tenant_ids": [s.tenant_id for s in streams],
+                "store_ids": [s.store_id for s in streams],
+            },
+        )
+
+
+def _lock_streams(handler: Projection, streams: Sequence[DueStream]) -> list[DueStream]:
+    """The streams of ``streams`` whose advisory lock this transaction now holds (``try``:
+    the others are being advanced, rebuilt or retried elsewhere). One statement."""
+    keys = [projection_lock_key(handler.name, s.tenant_id, s.store_id) for s in streams]
+    with connection.cursor() as cursor:
+        cursor.execute(LOCK_PROJECTION_STREAMS, {"namespace": int(LockNamespace.PROJECTION_STREAM), "lock_keys": keys})
+        return [streams[row[0] - 1] for row in cursor.fetchall()]
+
+
+def _read_batches(handler: Projection, streams: Sequence[DueStream], caps: Sequence[int]) -> list[_StreamBatch]:
+    """Lock the checkpoints of ``streams`` (their advisory locks held) and read each one's next
+    events, at most its cap, in one statement. A stream with a hole below its head or a payload
+    no key opens comes back stalled, with no events: nothing of it is applied or skipped."""
+    with connection.cursor() as cursor:
         # Binary results: psycopg's C loaders read the two timestamps of each row; Django's text
         # loader for timestamptz parsed them in Python (a fifth of the worker's samples).
         cursor.cursor.format = psycopg.pq.Format.BINARY
         cursor.execute(
-            SELECT_PROJECTION_EVENTS,
-            {"tenant_id": tenant_id, "store_id": store_id, "after": checkpoint, "until": checkpoint + batch_size},
+            SELECT_PROJECTION_BATCHES,
+            {
+                "projection": handler.name,
+                "tenant_ids": [s.tenant_id for s in streams],
+                "store_ids": [s.store_id for s in streams],
+                "caps": list(caps),
+            },
         )
         rows = cursor.fetchall()
-    events: list[ProjectionEvent] = []
+    batches: dict[int, _StreamBatch] = {}
     for row in rows:
-        event = projection_event_from_row(row, tenant_id, store_id)
-        if event.sequence_number != checkpoint + len(events) + 1:  # the store is gap-free; never skip
-            raise StreamGapError(f"sequence gap after {checkpoint + len(events)} in {tenant_id}/{store_id}")
-        events.append(event)
-    failures = _apply_batch(handler, events)
+        batch = batches.get(row[0])
+        if batch is None:
+            batch = batches[row[0]] = _StreamBatch(streams[row[0] - 1], int(row[1]), [])
+        if row[2] is None or batch.stalled is not None:
+            continue
+        stream = batch.stream
+        expected = batch.checkpoint + len(batch.events) + 1
+        try:
+            if row[2] != expected:  # the store is gap-free; never skip
+                raise StreamGapError(f"sequence gap after {expected - 1} in {stream.tenant_id}/{stream.store_id}")
+            batch.events.append(projection_event_from_row(row[2:], stream.tenant_id, stream.store_id))
+        except (StreamGapError, PayloadDecryptionError) as exc:
+            batch.stalled, batch.events = exc, []
+    return list(batches.values())
+
+
+def _apply_together(handler: Projection, batches: list[_StreamBatch]) -> None:
+    """Apply the events of every ready batch: all at once through the handler's ``apply_many``
+    (one savepoint), else, or when that raises, each stream alone in a savepoint
+    (:func:`_apply_batch`), where a state no key opens or seals stalls that stream only.
+    Dead-letters the events the handler refused. Caller holds the transaction and the locks."""
+    ready = [b for b in batches if b.events and b.stalled is None]
+    apply_many = getattr(handler, "apply_many", None)
+    if ready and apply_many is not None:
+        try:
+            with transaction.atomic():
+                failures: list[tuple[ProjectionEvent, BaseException]] = apply_many(
+                    [event for batch in ready for event in batch.events]
+                )
+        except _ABORT_TRANSACTION:
+            raise
+        except Exception as exc:  # one stream's failure must not hold the others: stream by stream
+            logger.info("projection %s: batch of %d streams failed (%s)", handler.name, len(ready), type(exc).__name__)
+        else:
+            by_stream = {(b.stream.tenant_id, b.stream.store_id): b for b in ready}
+            for event, error in failures:
+                by_stream[(event.tenant_id, event.store_id)].dead_lettered += 1
+                _record_dead_letter(handler, event, error)
+            return
+    for batch in ready:
+        try:
+            with transaction.atomic():
+                failures = _apply_batch(handler, batch.events)
+        except _STALL_STREAM as exc:
+            batch.stalled = exc
+            continue
+        batch.dead_lettered = len(failures)
+        for event, error in failures:
+            _record_dead_letter(handler, event, error)
+
+
+def _move_checkpoints(handler: Projection, batches: Sequence[_StreamBatch]) -> None:
+    """Move each applied batch's checkpoint past its last event; one statement."""
+    moved = [b for b in batches if b.events and b.stalled is None]
+    if not moved:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            UPDATE_PROJECTION_CHECKPOINTS,
+            {
+                "projection": handler.name,
+                "tenant_ids": [b.stream.tenant_id for b in moved],
+                "store_ids": [b.stream.store_id for b in moved],
+                "last_sequences": [b.events[-1].sequence_number for b in moved],
+            },
+        )
+
+
+@transaction.atomic(durable=True)
+def _advance_streams(handler: Projection, streams: Sequence[DueStream], batch_size: int) -> list[_StreamBatch]:
+    """One transaction advancing several streams of ``handler`` by a batch each (at most
+    ``batch_size`` events, and no more than each stream's listed backlog): lock what is free,
+    read, apply together, move the checkpoints. Skipped (locked elsewhere) streams are absent
+    from the result; stalled ones carry their error and moved nothing. About six statements
+    whatever the number of streams (ADR 0028)."""
+    held = _lock_streams(handler, streams)
+    if not held:
+        return []
+    batches = _read_batches(handler, held, [min(batch_size, max(s.backlog, 1)) for s in held])
+    _apply_together(handler, batches)
+    _move_checkpoints(handler, batches)
+    return batches
+
+
+def _advance_held(handler: Projection, stream: DueStream, batch_size: int) -> tuple[int, int, int]:
+    """Apply the next ``batch_size`` events of one stream; ``(applied, dead_lettered, checkpoint)``.
+
+    Caller holds the transaction and the stream's advisory lock. A stall raises (rolling the
+    caller's transaction back), as for an operator's command it should."""
+    _ensure_checkpoints(handler, [stream])
+    (batch,) = _read_batches(handler, [stream], [batch_size])
+    if batch.stalled is not None:
+        raise batch.stalled
+    failures = _apply_batch(handler, batch.events)
     for event, error in failures:
         _record_dead_letter(handler, event, error)
-    if events:
-        checkpoint = events[-1].sequence_number
-        with connection.cursor() as cursor:
-            cursor.execute(UPDATE_PROJECTION_CHECKPOINT, {**key, "last_sequence": checkpoint})
-    return len(events) - len(failures), len(failures), checkpoint
+    _move_checkpoints(handler, [batch])
+    checkpoint = batch.events[-1].sequence_number if batch.events else batch.checkpoint
+    return len(batch.events) - len(failures), len(failures), checkpoint
 
 
 @transaction.atomic(durable=True)
@@ -258,12 +391,11 @@ def projection_advance(*, projection: str, tenant_id: uuid.UUID, store_id: uuid.
     Idempotent: re-running after a crash starts from the committed checkpoint.
     """
     handler = _require(projection)
-    if not try_advisory_xact_lock(
-        LockNamespace.PROJECTION_STREAM, projection_lock_key(projection, tenant_id, store_id)
-    ):
+    stream = DueStream(tenant_id, store_id, batch_size)
+    if not _lock_streams(handler, [stream]):
         logger.debug("projection %s on %s/%s is running elsewhere", projection, tenant_id, store_id)
         return BatchResult(projection, tenant_id, store_id, False, 0, 0, -1)
-    applied, failed, checkpoint = _advance_locked(handler, tenant_id, store_id, batch_size)
+    applied, failed, checkpoint = _advance_held(handler, stream, batch_size)
     return BatchResult(projection, tenant_id, store_id, True, applied, failed, checkpoint)
 
 
@@ -308,8 +440,9 @@ def projection_rebuild(*, projection: str, tenant_id: uuid.UUID, store_id: uuid.
         status__in=(DeadLetterStatus.PENDING, DeadLetterStatus.PARKED),
     ).update(status=DeadLetterStatus.RESOLVED, resolved_at=timezone.now(), next_retry_at=None)
     applied = failed = 0
+    stream = DueStream(tenant_id, store_id, batch_size)
     while True:
-        batch_applied, batch_failed, checkpoint = _advance_locked(handler, tenant_id, store_id, batch_size)
+        batch_applied, batch_failed, checkpoint = _advance_held(handler, stream, batch_size)
         applied, failed = applied + batch_applied, failed + batch_failed
         if batch_applied + batch_failed < batch_size:
             return RebuildResult(projection, tenant_id, store_id, applied, failed, checkpoint)
@@ -330,9 +463,7 @@ class Shard:
 EVERY_STREAM = Shard()
 
 
-def projection_streams_due(
-    *, projection: Projection, limit: int, shard: Shard = EVERY_STREAM
-) -> list[tuple[uuid.UUID, uuid.UUID]]:
+def projection_streams_due(*, projection: Projection, limit: int, shard: Shard = EVERY_STREAM) -> list[DueStream]:
     """Streams of ``shard`` whose head is past the projection's checkpoint (read on the primary)."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -345,24 +476,47 @@ def projection_streams_due(
                 "shards": shard.of,
             },
         )
-        return [(row[0], row[1]) for row in cursor.fetchall()]
+        return [DueStream(row[0], row[1], int(row[2]) - int(row[3]), bool(row[4])) for row in cursor.fetchall()]
+
+
+def _transactions(streams: list[DueStream], batch_size: int, events_per_transaction: int) -> list[list[DueStream]]:
+    """``streams`` in order, grouped so that a transaction reads at most ``events_per_transaction``
+    events (by the listed backlogs, a batch at most per stream; a group has one stream at least)."""
+    groups: list[list[DueStream]] = []
+    room = 0
+    for stream in streams:
+        size = min(batch_size, max(stream.backlog, 1))
+        if not groups or size > room:
+            groups.append([])
+            room = events_per_transaction
+        groups[-1].append(stream)
+        room -= size
+    return groups
 
 
 def projection_run_all(
-    *, batch_size: int, time_budget_seconds: float, max_streams: int = 500, shard: Shard = EVERY_STREAM
+    *,
+    batch_size: int,
+    time_budget_seconds: float,
+    max_streams: int = 500,
+    shard: Shard = EVERY_STREAM,
+    events_per_transaction: int | None = None,
 ) -> RunResult:
     """One tick of the runner on the streams of ``shard``: retry due dead letters (shard 0
     only), then advance every due stream, a batch per stream in turn, until each is caught up.
 
-    Each batch is its own transaction; the loop stops at ``time_budget_seconds`` (checked
-    between batches) so a tick stays well inside the task's soft time limit. Memory: one batch
-    of events at a time. Idempotent: a tick interrupted anywhere loses at most its open batch.
-    Ticks of different shards run side by side on disjoint streams.
+    The due streams are advanced several per transaction (:func:`_advance_streams`: at most
+    ``events_per_transaction`` events, default ``PROJECTION_TRANSACTION_EVENTS``), so the
+    statements a tick runs follow its events, not its streams (ADR 0028); each transaction is
+    exactly once for each of its streams. The loop stops at ``time_budget_seconds`` (checked
+    between transactions) so a tick stays well inside the task's soft time limit. Memory: one
+    transaction's events at a time. Idempotent: a tick interrupted anywhere loses at most its
+    open transaction. Ticks of different shards run side by side on disjoint streams.
     """
     from events.services.dead_letters import dead_letter_retry_due  # runner <-> DLQ are siblings
 
-    started = time.monotonic()
-    deadline = started + time_budget_seconds
+    per_transaction = events_per_transaction or settings.PROJECTION_TRANSACTION_EVENTS
+    deadline = time.monotonic() + time_budget_seconds
     retried = dead_letter_retry_due(limit=100) if shard.index == 0 else 0
     streams = batches = applied = failed = 0
     exhausted = False
@@ -371,28 +525,34 @@ def projection_run_all(
         # was full, so a long backlog on one stream never holds the others' events back.
         pending = projection_streams_due(projection=handler, limit=max_streams, shard=shard)
         streams += len(pending)
+        if new := [s for s in pending if not s.has_checkpoint]:
+            _ensure_checkpoints(handler, new)
         while pending and not exhausted:
-            full: list[tuple[uuid.UUID, uuid.UUID]] = []
-            for tenant_id, store_id in pending:
+            full: list[DueStream] = []
+            for group in _transactions(pending, batch_size, per_transaction):
                 if time.monotonic() >= deadline:
                     exhausted = True
                     break
-                try:
-                    result = projection_advance(
-                        projection=handler.name, tenant_id=tenant_id, store_id=store_id, batch_size=batch_size
-                    )
-                except (PayloadDecryptionError, PayloadEncryptionUnavailableError, StreamGapError) as exc:
-                    # A key missing from the ring (to open a payload or a state, or to seal a
-                    # state when sealing is required), or a hole in the store, stops this stream
-                    # only (in order, nothing skipped): the others go on. /health/detailed
-                    # reports the stall until the key is back.
-                    logger.error("projection %s stalled on %s/%s: %s", handler.name, tenant_id, store_id, exc)
-                    continue
-                batches += 1
-                applied += result.applied
-                failed += result.dead_lettered
-                if result.locked and result.applied + result.dead_lettered == batch_size:
-                    full.append((tenant_id, store_id))
+                for batch in _advance_streams(handler, group, batch_size):
+                    stream = batch.stream
+                    if batch.stalled is not None:
+                        # A key missing from the ring (to open a payload or a state, or to seal
+                        # a state when sealing is required), or a hole in the store, stops this
+                        # stream only (in order, nothing skipped): the others go on.
+                        # /health/detailed reports the stall until the key is back.
+                        logger.error(
+                            "projection %s stalled on %s/%s: %s",
+                            handler.name,
+                            stream.tenant_id,
+                            stream.store_id,
+                            batch.stalled,
+                        )
+                        continue
+                    batches += 1
+                    applied += len(batch.events) - batch.dead_lettered
+                    failed += batch.dead_lettered
+                    if len(batch.events) == batch_size:
+                        full.append(DueStream(stream.tenant_id, stream.store_id, stream.backlog - batch_size))
             pending = full
         if exhausted:
             break

@@ -26,11 +26,11 @@ COUNT_REJECTED_BODIES_TO_REENCRYPT = load_sql(__file__, "count_rejected_bodies_t
 UPDATE_REENCRYPTED_REJECTED_BODIES = load_sql(__file__, "update_reencrypted_rejected_bodies.sql")
 
 # --- Projections and dead letters (docs/projections.md) ---------------------------------------
-ENSURE_PROJECTION_CHECKPOINT = load_sql(__file__, "ensure_projection_checkpoint.sql")
-SELECT_PROJECTION_CHECKPOINT = load_sql(__file__, "select_projection_checkpoint.sql")
-UPDATE_PROJECTION_CHECKPOINT = load_sql(__file__, "update_projection_checkpoint.sql")
+ENSURE_PROJECTION_CHECKPOINTS = load_sql(__file__, "ensure_projection_checkpoints.sql")
+LOCK_PROJECTION_STREAMS = load_sql(__file__, "lock_projection_streams.sql")
+SELECT_PROJECTION_BATCHES = load_sql(__file__, "select_projection_batches.sql")
+UPDATE_PROJECTION_CHECKPOINTS = load_sql(__file__, "update_projection_checkpoints.sql")
 RESET_PROJECTION_CHECKPOINT = load_sql(__file__, "reset_projection_checkpoint.sql")
-SELECT_PROJECTION_EVENTS = load_sql(__file__, "select_projection_events.sql")
 SELECT_PROJECTION_EVENT = load_sql(__file__, "select_projection_event.sql")
 SELECT_PROJECTION_STREAMS_DUE = load_sql(__file__, "select_projection_streams_due.sql")
 SELECT_PROJECTION_LAG = load_sql(__file__, "select_projection_lag.sql")

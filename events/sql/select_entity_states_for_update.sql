@@ -1,4 +1,5 @@
--- The projected states of a batch's entities, locked for the handler's read-merge-write.
+-- The projected states of a batch's entities (of one or more streams: one array element per
+-- entity), locked for the handler's read-merge-write.
 -- Driven by the batch's keys (unnest) and probing the primary key once per key (LATERAL ...
 -- LIMIT 1, as classify_batch.sql), so its cost never grows with the stream's size whatever the
 -- planner's statistics say. A plain join let a generic plan made while entity_state was small
@@ -6,13 +7,14 @@
 -- Index: entity_state primary key, one probe per distinct entity of the batch.
 -- Locks: the rows (FOR NO KEY UPDATE). Rows: at most one per entity; the state is either plain
 -- (state) or sealed (state_sealed, state_key_id: events/projections/state_crypto.py).
-SELECT k.entity_type, k.entity_id, s.state, s.state_sealed, s.state_key_id
-FROM unnest(%(entity_types)b::text[], %(entity_ids)b::text[]) AS k(entity_type, entity_id)
+SELECT k.tenant_id, k.store_id, k.entity_type, k.entity_id, s.state, s.state_sealed, s.state_key_id
+FROM unnest(%(tenant_ids)b::uuid[], %(store_ids)b::uuid[], %(entity_types)b::text[], %(entity_ids)b::text[])
+     AS k(tenant_id, store_id, entity_type, entity_id)
 CROSS JOIN LATERAL (
     SELECT e.state, e.state_sealed, e.state_key_id
     FROM entity_state e
-    WHERE e.tenant_id = %(tenant_id)s
-      AND e.store_id = %(store_id)s
+    WHERE e.tenant_id = k.tenant_id
+      AND e.store_id = k.store_id
       AND e.entity_type = k.entity_type
       AND e.entity_id = k.entity_id
     LIMIT 1

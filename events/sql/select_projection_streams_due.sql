@@ -3,8 +3,10 @@
 -- PROJECTION_SHARDS workers advance disjoint streams at once (shards = 1: every stream).
 -- The split only spreads work: exactly-once comes from the per-stream advisory lock.
 -- Index: scans sequence_counters (one row per stream and kind), probes the checkpoint primary
--- key per stream. Locks: none. Rows: at most the given limit, least recently written first.
-SELECT c.tenant_id, c.store_id, c.current_sequence, coalesce(p.last_sequence, 0) AS last_sequence
+-- key per stream. Locks: none. Rows: at most the given limit, least recently written first;
+-- has_checkpoint false for a stream the projection has never advanced (no checkpoint row yet).
+SELECT c.tenant_id, c.store_id, c.current_sequence, coalesce(p.last_sequence, 0) AS last_sequence,
+       p.projection IS NOT NULL AS has_checkpoint
 FROM sequence_counters c
 LEFT JOIN projection_checkpoints p
   ON p.projection = %(projection)s AND p.tenant_id = c.tenant_id AND p.store_id = c.store_id

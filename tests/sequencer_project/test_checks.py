@@ -33,6 +33,8 @@ def test_it_is_quiet_on_a_whole_evm_and_anchoring_configuration(settings: Any) -
         ({"CELERY_TASK_SOFT_TIME_LIMIT": 90, "CELERY_TASK_TIME_LIMIT": 90}, "sequencer.E010"),
         ({"PROJECTION_RUN_BUDGET_SECONDS": 45.0, "PROJECTION_RUN_SOFT_TIME_LIMIT": 45}, "sequencer.E011"),
         ({"DB_POOL_MIN_SIZE": 9, "DB_POOL_MAX_SIZE": 8}, "sequencer.E012"),
+        ({"PROJECTION_BATCH_SIZE": 0}, "sequencer.E015"),
+        ({"PROJECTION_TRANSACTION_EVENTS": 0}, "sequencer.E015"),
         ({"CHECKPOINT_SEQUENCER_NAME": "my sequencer"}, "sequencer.E013"),
         ({"CHECKPOINT_SEQUENCER_NAME": "a+b"}, "sequencer.E013"),
         ({"X402_SETTLEMENT_BACKEND": "chain"}, "sequencer.E030"),

@@ -42,8 +42,8 @@ def test_each_entity_is_one_primary_key_probe_under_a_generic_plan() -> None:
         )
         cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
         params = {
-            "tenant_id": tenant_id,
-            "store_id": store_id,
+            "tenant_ids": [tenant_id] * 3,
+            "store_ids": [store_id] * 3,
             "entity_types": ["order"] * 3,
             "entity_ids": ["order-1", "order-2", "order-3"],
         }

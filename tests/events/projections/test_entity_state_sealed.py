@@ -100,15 +100,17 @@ def test_plain_states_are_read_and_sealed_by_their_entity_s_next_event(
 
 
 def test_a_state_no_key_opens_stalls_its_stream_and_dead_letters_nothing(
-    owner: Persona, post_ingest: IngestPoster
+    owner: Persona, outsider: Persona, post_ingest: IngestPoster
 ) -> None:
     with override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS=KEY_1):
         seed(owner, post_ingest, [{"total": 1}])
         _project(owner)
     with override_settings(PAYLOAD_ENCRYPTION_MODE="optional", PAYLOAD_ENCRYPTION_KEYS=""):
         seed(owner, post_ingest, [{"status": "paid"}])  # plain payload: only the state needs key 1
+        seed(outsider, post_ingest, [{"total": 7}])  # advanced in the same transaction as owner's
         projection_run_all(batch_size=100, time_budget_seconds=10)
         assert checkpoint_of(ENTITY_STATE, owner.tenant_id, owner.store_id) == 1  # stalled, in order
+        assert checkpoint_of(ENTITY_STATE, outsider.tenant_id, outsider.store_id) == 1  # not held back
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM projection_dead_letters WHERE tenant_id = %s", [owner.tenant_id])
             assert cursor.fetchone()[0] == 0

@@ -7,13 +7,14 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from django.db import connection, connections
 
 from events.projections.entity_state import ENTITY_STATE, EntityStateProjection
 from events.projections.registry import ProjectionEvent, projection_get, projection_register, projection_unregister
-from events.services.projections import EVERY_STREAM, Shard, projection_run_all, projection_streams_due
+from events.services.projections import EVERY_STREAM, DueStream, Shard, projection_run_all, projection_streams_due
 from tests.conftest import IngestPoster, Persona, legacy_event
 from tests.events.projections.helpers import checkpoint_of, entity_rows
 
@@ -32,8 +33,8 @@ def _seed_streams(owner: Persona, post_ingest: IngestPoster, streams: int, event
     return stores
 
 
-def _owned(due: list[tuple[uuid.UUID, uuid.UUID]], owner: Persona) -> set[uuid.UUID]:
-    return {store for tenant, store in due if tenant == owner.tenant_id}
+def _owned(due: list[DueStream], owner: Persona) -> set[uuid.UUID]:
+    return {stream.store_id for stream in due if stream.tenant_id == owner.tenant_id}
 
 
 def test_a_shard_must_exist() -> None:
@@ -93,15 +94,28 @@ def test_shards_and_an_overlapping_full_tick_apply_every_event_once(owner: Perso
 
 
 class _BatchLog(EntityStateProjection):
-    """``entity_state`` semantics under its own name, noting which stream each batch came from."""
+    """``entity_state`` semantics under its own name, noting which streams each call applied."""
 
     def __init__(self) -> None:
         self.name = f"batch_log_{uuid.uuid4().hex[:8]}"
-        self.batches: list[uuid.UUID] = []
+        self.calls: list[set[uuid.UUID]] = []
 
     def apply_many(self, events: Sequence[ProjectionEvent]) -> list[tuple[ProjectionEvent, Exception]]:
-        self.batches.append(events[0].store_id)
+        self.calls.append({event.store_id for event in events})
         return super().apply_many(events)
+
+
+def _tick_logged(owner: Persona, **run: Any) -> _BatchLog:
+    """One tick over ``owner``'s streams alone, with a :class:`_BatchLog` registered for it."""
+    log = _BatchLog()
+    projection_register(log)
+    try:
+        with connection.cursor() as cursor:  # other tests' streams stay out of this tick
+            cursor.execute("DELETE FROM sequence_counters WHERE tenant_id <> %s", [owner.tenant_id])
+        projection_run_all(time_budget_seconds=30, **run)
+    finally:
+        projection_unregister(log.name)
+    return log
 
 
 @pytest.mark.django_db
@@ -109,18 +123,23 @@ def test_a_tick_takes_one_batch_per_stream_in_turn(owner: Persona, post_ingest: 
     """A long backlog on one stream must not hold back the others' events until it is drained."""
     (long,) = _seed_streams(owner, post_ingest, streams=1, events=8)
     short = _seed_streams(owner, post_ingest, streams=2, events=2)
-    log = _BatchLog()
-    projection_register(log)
-    try:
-        with connection.cursor() as cursor:  # other tests' streams stay out of this tick
-            cursor.execute("DELETE FROM sequence_counters WHERE tenant_id <> %s", [owner.tenant_id])
-        projection_run_all(batch_size=2, time_budget_seconds=30)
-    finally:
-        projection_unregister(log.name)
+    log = _tick_logged(owner, batch_size=2)
 
-    mine = [store for store in log.batches if store in {long, *short}]
-    assert mine.count(long) == 4
+    with_long = [i for i, stores in enumerate(log.calls) if long in stores]
+    assert len(with_long) == 4  # 8 events, batches of 2
     assert all(checkpoint_of(log.name, owner.tenant_id, store) == 2 for store in short)
     assert checkpoint_of(log.name, owner.tenant_id, long) == 8
-    second_of_long = [i for i, store in enumerate(mine) if store == long][1]
-    assert all(mine.index(store) < second_of_long for store in short)
+    for store in short:
+        assert min(i for i, stores in enumerate(log.calls) if store in stores) < with_long[1]
+
+
+@pytest.mark.django_db
+def test_a_tick_advances_many_streams_in_one_transaction(owner: Persona, post_ingest: IngestPoster) -> None:
+    """Streams share a transaction up to the event budget, so a tick's statements follow its
+    events, not its streams; each stream still moves by exactly its own events."""
+    stores = _seed_streams(owner, post_ingest, streams=6, events=3)
+    log = _tick_logged(owner, batch_size=10, events_per_transaction=9)
+
+    assert [len(stores_of_call) for stores_of_call in log.calls] == [3, 3]  # 3 streams x 3 events each
+    assert set().union(*log.calls) == set(stores)
+    assert all(checkpoint_of(log.name, owner.tenant_id, store) == 3 for store in stores)
