@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -105,6 +106,18 @@ def _lock_open_entry(tenant_id: uuid.UUID, dead_letter_id: int) -> ProjectionDea
     return entry
 
 
+def _audit(entry: ProjectionDeadLetter, action: str, *, actor: str, detail: dict[str, Any]) -> None:
+    """Record the operator ``action`` on ``entry`` in the audit log, in the caller's transaction."""
+    audit_record(
+        actor=actor,
+        action=action,
+        target_type="dead_letter",
+        target_id=str(entry.id),
+        tenant_id=entry.tenant_id,
+        detail=detail,
+    )
+
+
 def dead_letter_get_for_tenant(*, tenant_id: uuid.UUID | None, dead_letter_id: int) -> ProjectionDeadLetter:
     """The entry, when it belongs to ``tenant_id``; 404 otherwise. ``None`` (the bootstrap admin)
     reads by id alone, across tenants."""
@@ -125,12 +138,10 @@ def dead_letter_retry(*, tenant_id: uuid.UUID, dead_letter_id: int, actor: str) 
     """
     entry = _lock_open_entry(tenant_id, dead_letter_id)
     succeeded = _retry_locked(entry, scheduled=False)
-    audit_record(
+    _audit(
+        entry,
+        "dead_letter.retry",
         actor=actor,
-        action="dead_letter.retry",
-        target_type="dead_letter",
-        target_id=str(entry.id),
-        tenant_id=entry.tenant_id,
         detail={"succeeded": succeeded, "status": entry.status, "attempts": entry.attempts},
     )
     return RetryOutcome(entry, succeeded)
@@ -145,14 +156,7 @@ def dead_letter_discard(*, tenant_id: uuid.UUID, dead_letter_id: int, actor: str
     entry.resolved_at = timezone.now()
     entry.next_retry_at = None
     tenant_row_update(entry, "status", "resolved_at", "next_retry_at")
-    audit_record(
-        actor=actor,
-        action="dead_letter.discard",
-        target_type="dead_letter",
-        target_id=str(entry.id),
-        tenant_id=entry.tenant_id,
-        detail={"attempts": entry.attempts},
-    )
+    _audit(entry, "dead_letter.discard", actor=actor, detail={"attempts": entry.attempts})
     return entry
 
 
