@@ -32,12 +32,13 @@ from sequencer_project.api.openapi import (
 
 HASH_IN: Schema = {"type": "string", "description": "32 bytes of hex, 0x prefix optional"}
 UINT: Schema = {"type": "integer", "minimum": 0}
-_ANCHOR_FIELDS: dict[str, Schema] = {
+# The anchoring transaction (commitments.api.serializers.anchor_transaction_output).
+_ANCHOR_TRANSACTION: dict[str, Schema] = {
     "chain_id": nullable(INTEGER),
     "chain_tx_hash": nullable(HEX),
     "chain_block_number": nullable(INTEGER),
-    "anchored_at": nullable(DATETIME),
 }
+_ANCHOR_FIELDS: dict[str, Schema] = {**_ANCHOR_TRANSACTION, "anchored_at": nullable(DATETIME)}
 _ANCHOR_NAMES = tuple(_ANCHOR_FIELDS)
 # The members both commitment kinds end with (commitments.api.serializers._range_and_anchor).
 _RANGE_AND_ANCHOR: dict[str, Schema] = {
@@ -167,9 +168,7 @@ ANCHOR_RESULT = obj(
     {
         "batch_id": UUID,
         "status": {"type": "string", "enum": ["anchored", "already_anchored"]},
-        "chain_id": nullable(INTEGER),
-        "chain_tx_hash": nullable(HEX),
-        "chain_block_number": nullable(INTEGER),
+        **_ANCHOR_TRANSACTION,
         "merkle_root": HEX,
         "prev_state_root": HEX,
         "new_state_root": HEX,
@@ -182,9 +181,7 @@ ANCHOR_VERIFY = obj(
         "batch_id": UUID,
         "anchored_on_chain": BOOLEAN,
         "reason": STRING,
-        "chain_id": nullable(INTEGER),
-        "chain_tx_hash": nullable(HEX),
-        "chain_block_number": nullable(INTEGER),
+        **_ANCHOR_TRANSACTION,
     }
 )
 ANCHOR_STATUS = obj({"anchor_enabled": BOOLEAN, "message": STRING})
