@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
@@ -52,6 +53,21 @@ def _event_type(fields: Fields) -> str:
     if not value:
         raise invalid_request("eventType", f"must be a string of 1 to {MAX_EVENT_TYPE} characters.")
     return value
+
+
+def _schema_version(tenant_id: uuid.UUID, event_type: str, version: int) -> EventSchema:
+    """One version of the event type's schema; 404 ``schema_not_found`` when there is none
+    (where the reference's validate endpoint answers 500)."""
+    schema = schema_version_get(tenant_id=tenant_id, event_type=event_type, version=version)
+    if schema is None:
+        raise errors.SchemaNotFoundError(f"No version {version} of {event_type!r}.")
+    return schema
+
+
+def _validation_mode_output(tenant_id: uuid.UUID) -> dict[str, Any]:
+    """The tenant's effective mode: its override, else the global one."""
+    override = tenant_mode_override_get(tenant_id=tenant_id)
+    return {"tenantId": tenant_id, "mode": override or global_mode().value, "override": override}
 
 
 class _SchemaApi(TenantApiMixin):
@@ -131,11 +147,8 @@ class SchemaValidateApi(_SchemaApi):
         schema = (
             schema_latest_active_get(tenant_id=tenant_id, event_type=event_type)
             if version is None
-            else schema_version_get(tenant_id=tenant_id, event_type=event_type, version=version)
+            else _schema_version(tenant_id, event_type, version)
         )
-        if schema is None and version is not None:
-            # The reference answers 500 here; a version that does not exist is a 404.
-            raise errors.SchemaNotFoundError(f"No version {version} of {event_type!r}.")
         if schema is None:
             # As the reference: no active schema means nothing to check, so the payload is valid.
             return Response({"valid": True, "schemaId": None, "schemaVersion": None, "errors": []})
@@ -208,10 +221,7 @@ class SchemaByTypeApi(_SchemaApi):
         tenant_id = self.tenant_param(request, Permission.READ)
         if request.query_params.get("version"):
             version = query_int(request, "version", default=1, minimum=1)
-            schema = schema_version_get(tenant_id=tenant_id, event_type=event_type, version=version)
-            if schema is None:
-                raise errors.SchemaNotFoundError(f"No version {version} of {event_type!r}.")
-            return Response({"schema": schema_output(schema)})
+            return Response({"schema": schema_output(_schema_version(tenant_id, event_type, version))})
         return Response(schemas_output(schema_list(tenant_id=tenant_id, event_type=event_type)))
 
 
@@ -246,15 +256,7 @@ class ValidationModeApi(_SchemaApi):
     )
     def get(self, request: Request) -> Response:
         tenant_id = self.tenant_param(request, Permission.READ)
-        override = tenant_mode_override_get(tenant_id=tenant_id)
-        return Response(
-            {
-                "tenantId": tenant_id,
-                "mode": override or global_mode().value,
-                "override": override,
-                "default": global_mode().value,
-            }
-        )
+        return Response({**_validation_mode_output(tenant_id), "default": global_mode().value})
 
     @extend_schema(
         operation_id="validation_mode_set",
@@ -277,5 +279,4 @@ class ValidationModeApi(_SchemaApi):
                     f"Unknown mode {raw!r}: use disabled, warn, enforce or required.", field="mode"
                 )
             validation_mode_set(tenant_id=tenant_id, mode=mode)
-        override = tenant_mode_override_get(tenant_id=tenant_id)
-        return Response({"tenantId": tenant_id, "mode": override or global_mode().value, "override": override})
+        return Response(_validation_mode_output(tenant_id))
