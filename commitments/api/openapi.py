@@ -49,11 +49,18 @@ _RANGE_AND_ANCHOR: dict[str, Schema] = {
     **_ANCHOR_FIELDS,
 }
 
-VES_COMMITMENT = obj(
+
+def _commitment(kind_members: dict[str, Schema]) -> Schema:
+    """A commitment of either kind (``commitments.api.serializers``): its ids, the members of its
+    kind, then the range and anchor members; the anchor ones are left out of a seal's answer."""
+    return obj(
+        {"batch_id": UUID, "tenant_id": UUID, "store_id": UUID, **kind_members, **_RANGE_AND_ANCHOR},
+        optional=_ANCHOR_NAMES,
+    )
+
+
+VES_COMMITMENT = _commitment(
     {
-        "batch_id": UUID,
-        "tenant_id": UUID,
-        "store_id": UUID,
         "ves_version": INTEGER,
         "tree_depth": INTEGER,
         "leaf_count": INTEGER,
@@ -61,22 +68,10 @@ VES_COMMITMENT = obj(
         "merkle_root": HEX,
         "prev_state_root": HEX,
         "new_state_root": HEX,
-        **_RANGE_AND_ANCHOR,
-    },
-    optional=_ANCHOR_NAMES,
+    }
 )
-LEGACY_COMMITMENT = obj(
-    {
-        "batch_id": UUID,
-        "tenant_id": UUID,
-        "store_id": UUID,
-        "prev_state_root": HEX,
-        "new_state_root": HEX,
-        "events_root": HEX,
-        "event_count": INTEGER,
-        **_RANGE_AND_ANCHOR,
-    },
-    optional=_ANCHOR_NAMES,
+LEGACY_COMMITMENT = _commitment(
+    {"prev_state_root": HEX, "new_state_root": HEX, "events_root": HEX, "event_count": INTEGER}
 )
 COMMITMENT_CREATE = obj(
     {"tenant_id": UUID, "store_id": UUID, "sequence_start": UINT, "sequence_end": UINT},
