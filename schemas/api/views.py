@@ -26,7 +26,7 @@ from schemas.selectors import (
 )
 from schemas.services import schema_delete, schema_register, schema_status_set, validation_mode_set
 from sequencer_project.api.fields import Fields, invalid_request, request_fields
-from sequencer_project.api.openapi import UUID, json_body, path_param, path_uuid, query
+from sequencer_project.api.openapi import QUERIED_TENANT, json_body, path_param, path_uuid, query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import (
     TenantApiMixin,
@@ -38,7 +38,6 @@ from sequencer_project.api.tenancy import (
 MAX_EVENT_TYPE = 256
 MAX_DESCRIPTION = 2048
 MAX_VERSION = 2**31 - 1  # schema versions are PostgreSQL integers
-TENANT = query("tenant_id", UUID, "Defaults to the credential's tenant; required for the bootstrap admin.")
 SCHEMA_ID = path_uuid("schema_id")
 EVENT_TYPE = path_param("event_type", shapes.EVENT_TYPE)
 
@@ -93,7 +92,7 @@ class SchemaCollectionApi(_SchemaApi):
         operation_id="schemas_list",
         summary="All schemas of a tenant",
         tags=["schemas"],
-        parameters=[TENANT],
+        parameters=[QUERIED_TENANT],
         responses={200: shapes.SCHEMA_LIST},
     )
     def get(self, request: Request) -> Response:
@@ -213,7 +212,7 @@ class SchemaByTypeApi(_SchemaApi):
         operation_id="schemas_by_event_type",
         summary="All versions of an event type's schema, or one with ?version",
         tags=["schemas"],
-        parameters=[EVENT_TYPE, TENANT, query("version", {"type": "integer", "minimum": 1})],
+        parameters=[EVENT_TYPE, QUERIED_TENANT, query("version", {"type": "integer", "minimum": 1})],
         responses={200: {"oneOf": [shapes.SCHEMA_ONE, shapes.SCHEMA_LIST]}},
     )
     def get(self, request: Request, event_type: str) -> Response:
@@ -232,7 +231,7 @@ class SchemaLatestApi(_SchemaApi):
         operation_id="schemas_latest",
         summary="The latest active version of an event type's schema",
         tags=["schemas"],
-        parameters=[EVENT_TYPE, TENANT],
+        parameters=[EVENT_TYPE, QUERIED_TENANT],
         responses={200: shapes.SCHEMA},
     )
     def get(self, request: Request, event_type: str) -> Response:
@@ -251,7 +250,7 @@ class ValidationModeApi(_SchemaApi):
         operation_id="validation_mode_get",
         summary="The tenant's validation mode",
         tags=["schemas"],
-        parameters=[TENANT],
+        parameters=[QUERIED_TENANT],
         responses={200: shapes.VALIDATION_MODE},
     )
     def get(self, request: Request) -> Response:
