@@ -17,8 +17,8 @@ import orjson
 
 from payments import errors
 from payments.hashing import ASSETS, NETWORKS, TOKEN_ADDRESSES, canonical_asset, signing_hash
-from sequencer_project.api.errors import PayloadTooLargeError, SequencerError
-from sequencer_project.api.fields import Fields, json_object
+from sequencer_project.api.errors import PayloadTooLargeError
+from sequencer_project.api.fields import Fields, field_value_error, json_object
 
 MAX_VALIDITY_SECONDS = 86_400
 _LIMITS = {"idempotency_key": 255, "resource_uri": 4096, "description": 8192, "merchant_id": 1024, "order_id": 1024}
@@ -51,8 +51,7 @@ class PaymentRequest:
     request_hash: bytes
 
 
-def _field_error(name: str, message: str) -> SequencerError:
-    return errors.InvalidPaymentFieldError(f"'{name}' {message}", field=name)
+_field_error = field_value_error(errors.InvalidPaymentFieldError)
 
 
 def _field(body: dict[str, Any], name: str) -> Any:

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from commitments.anchor_chain import anchor_check, anchoring_configured, require_anchoring
 from commitments.api import openapi as shapes
+from commitments.api.serializers import anchor_transaction_output
 from commitments.api.views import CommitmentKindApi
 from commitments.services.anchoring import AnchorResult, commitment_anchor, commitment_commit_and_anchor
 from sequencer_project.api.errors import InvalidRequestError
@@ -26,9 +27,7 @@ def _anchor_output(result: AnchorResult) -> dict[str, Any]:
     return {
         "batch_id": c.batch_id,
         "status": "already_anchored" if result.already_anchored else "anchored",
-        "chain_id": c.chain_id,
-        "chain_tx_hash": c.chain_tx_hash.hex() if c.chain_tx_hash else None,
-        "chain_block_number": c.chain_block_number,
+        **anchor_transaction_output(c),
         "merkle_root": c.merkle_root.hex(),
         "prev_state_root": c.prev_state_root.hex(),
         "new_state_root": c.new_state_root.hex(),
@@ -60,9 +59,7 @@ class _AnchorVerifyApi(CommitmentKindApi):
                 "batch_id": commitment.batch_id,
                 "anchored_on_chain": check.anchored_on_chain,
                 "reason": check.reason,
-                "chain_id": commitment.chain_id,
-                "chain_tx_hash": commitment.chain_tx_hash.hex() if commitment.chain_tx_hash else None,
-                "chain_block_number": commitment.chain_block_number,
+                **anchor_transaction_output(commitment),
             }
         )
 

@@ -14,7 +14,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from commitments.api import openapi as shapes
-from commitments.api.serializers import legacy_commitment_output, proof_output, ves_commitment_output
+from commitments.api.serializers import (
+    anchor_transaction_output,
+    legacy_commitment_output,
+    proof_output,
+    ves_commitment_output,
+)
 from commitments.bundles import EventBundle, event_bundle_get
 from events.api.serializers import event_output
 from events.api.ves_serializers import ves_event_output
@@ -40,15 +45,7 @@ def _bundle_output(bundle: EventBundle) -> dict[str, Any]:
             legacy_commitment_output(commitment),
             "events_root",
         )
-    anchor = (
-        {
-            "chain_id": commitment.chain_id,
-            "chain_tx_hash": commitment.chain_tx_hash.hex(),
-            "chain_block_number": commitment.chain_block_number,
-        }
-        if commitment.chain_tx_hash is not None
-        else None
-    )
+    anchor = anchor_transaction_output(commitment) if commitment.chain_tx_hash is not None else None
     return {
         "format": BUNDLE_FORMAT,
         "stream_kind": "ves" if isinstance(event, StoredVesEvent) else "legacy",

@@ -32,12 +32,13 @@ from sequencer_project.api.openapi import (
 
 HASH_IN: Schema = {"type": "string", "description": "32 bytes of hex, 0x prefix optional"}
 UINT: Schema = {"type": "integer", "minimum": 0}
-_ANCHOR_FIELDS: dict[str, Schema] = {
+# The anchoring transaction (commitments.api.serializers.anchor_transaction_output).
+_ANCHOR_TRANSACTION: dict[str, Schema] = {
     "chain_id": nullable(INTEGER),
     "chain_tx_hash": nullable(HEX),
     "chain_block_number": nullable(INTEGER),
-    "anchored_at": nullable(DATETIME),
 }
+_ANCHOR_FIELDS: dict[str, Schema] = {**_ANCHOR_TRANSACTION, "anchored_at": nullable(DATETIME)}
 _ANCHOR_NAMES = tuple(_ANCHOR_FIELDS)
 # The members both commitment kinds end with (commitments.api.serializers._range_and_anchor).
 _RANGE_AND_ANCHOR: dict[str, Schema] = {
@@ -48,11 +49,18 @@ _RANGE_AND_ANCHOR: dict[str, Schema] = {
     **_ANCHOR_FIELDS,
 }
 
-VES_COMMITMENT = obj(
+
+def _commitment(kind_members: dict[str, Schema]) -> Schema:
+    """A commitment of either kind (``commitments.api.serializers``): its ids, the members of its
+    kind, then the range and anchor members; the anchor ones are left out of a seal's answer."""
+    return obj(
+        {"batch_id": UUID, "tenant_id": UUID, "store_id": UUID, **kind_members, **_RANGE_AND_ANCHOR},
+        optional=_ANCHOR_NAMES,
+    )
+
+
+VES_COMMITMENT = _commitment(
     {
-        "batch_id": UUID,
-        "tenant_id": UUID,
-        "store_id": UUID,
         "ves_version": INTEGER,
         "tree_depth": INTEGER,
         "leaf_count": INTEGER,
@@ -60,22 +68,10 @@ VES_COMMITMENT = obj(
         "merkle_root": HEX,
         "prev_state_root": HEX,
         "new_state_root": HEX,
-        **_RANGE_AND_ANCHOR,
-    },
-    optional=_ANCHOR_NAMES,
+    }
 )
-LEGACY_COMMITMENT = obj(
-    {
-        "batch_id": UUID,
-        "tenant_id": UUID,
-        "store_id": UUID,
-        "prev_state_root": HEX,
-        "new_state_root": HEX,
-        "events_root": HEX,
-        "event_count": INTEGER,
-        **_RANGE_AND_ANCHOR,
-    },
-    optional=_ANCHOR_NAMES,
+LEGACY_COMMITMENT = _commitment(
+    {"prev_state_root": HEX, "new_state_root": HEX, "events_root": HEX, "event_count": INTEGER}
 )
 COMMITMENT_CREATE = obj(
     {"tenant_id": UUID, "store_id": UUID, "sequence_start": UINT, "sequence_end": UINT},
@@ -167,9 +163,7 @@ ANCHOR_RESULT = obj(
     {
         "batch_id": UUID,
         "status": {"type": "string", "enum": ["anchored", "already_anchored"]},
-        "chain_id": nullable(INTEGER),
-        "chain_tx_hash": nullable(HEX),
-        "chain_block_number": nullable(INTEGER),
+        **_ANCHOR_TRANSACTION,
         "merkle_root": HEX,
         "prev_state_root": HEX,
         "new_state_root": HEX,
@@ -182,9 +176,7 @@ ANCHOR_VERIFY = obj(
         "batch_id": UUID,
         "anchored_on_chain": BOOLEAN,
         "reason": STRING,
-        "chain_id": nullable(INTEGER),
-        "chain_tx_hash": nullable(HEX),
-        "chain_block_number": nullable(INTEGER),
+        **_ANCHOR_TRANSACTION,
     }
 )
 ANCHOR_STATUS = obj({"anchor_enabled": BOOLEAN, "message": STRING})

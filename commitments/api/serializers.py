@@ -52,13 +52,17 @@ def _range_and_anchor(c: CommitmentRow, *, with_anchor: bool) -> dict[str, Any]:
         "is_anchored": c.is_anchored,
     }
     if with_anchor:
-        tail.update(
-            chain_id=c.chain_id,
-            chain_tx_hash=_hex(c.chain_tx_hash),
-            chain_block_number=c.chain_block_number,
-            anchored_at=c.anchored_at,
-        )
+        tail.update(anchor_transaction_output(c), anchored_at=c.anchored_at)
     return tail
+
+
+def anchor_transaction_output(c: CommitmentRow) -> dict[str, Any]:
+    """The transaction that anchored the commitment: chain id, hash and block, ``null`` until anchored."""
+    return {
+        "chain_id": c.chain_id,
+        "chain_tx_hash": _hex(c.chain_tx_hash),
+        "chain_block_number": c.chain_block_number,
+    }
 
 
 def proof_output(proof: EventProof, c: CommitmentRow, *, root_name: str) -> dict[str, Any]:

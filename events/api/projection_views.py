@@ -16,8 +16,7 @@ from events.errors import DeadLetterNotFoundError, EntityStateNotFoundError
 from events.projections.entity_state import ENTITY_STATE
 from events.projections.selectors import entity_state_get, projection_lag_list
 from events.services.dead_letters import dead_letter_discard, dead_letter_get_for_tenant, dead_letter_retry
-from sequencer_project.api.errors import InvalidParameterError
-from sequencer_project.api.openapi import UUID, path_param, query, stream_query
+from sequencer_project.api.openapi import QUERIED_TENANT, UUID, path_param, query, stream_query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin, path_int, query_uuid_optional
 
@@ -58,17 +57,12 @@ class ProjectionLagApi(TenantApiMixin):
         operation_id="projections_lag",
         summary="Head, checkpoint and lag of each projection per stream",
         tags=["projections"],
-        parameters=[
-            query("tenant_id", UUID, "Defaults to the credential's tenant; required for the bootstrap admin."),
-            query("store_id", UUID, "One store only."),
-        ],
+        parameters=[QUERIED_TENANT, query("store_id", UUID, "One store only.")],
         responses={200: shapes.LAG_LIST},
     )
     def get(self, request: Request) -> Response:
         principal = self.principal
-        tenant_id = query_uuid_optional(request, "tenant_id") or principal.tenant_id
-        if tenant_id is None:
-            raise InvalidParameterError("Query parameter 'tenant_id' is required.", parameter="tenant_id")
+        tenant_id = self.queried_tenant()
         store_id = query_uuid_optional(request, "store_id")
         self.stream_for(tenant_id, store_id, Permission.READ) if store_id else principal.check_stream(
             tenant_id, None, Permission.READ

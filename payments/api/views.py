@@ -36,8 +36,8 @@ from payments.selectors import (
 from payments.services.batches import BatchKey, batch_create_manual
 from payments.services.intents import payment_intent_submit
 from payments.services.settlement import batch_settle_record
-from sequencer_project.api.errors import InvalidParameterError, SequencerError
-from sequencer_project.api.fields import request_fields
+from sequencer_project.api.errors import InvalidParameterError
+from sequencer_project.api.fields import field_value_error, request_fields
 from sequencer_project.api.openapi import DATETIME, STRING, UUID, extra_problem, json_body, path_uuid, query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import (
@@ -200,12 +200,8 @@ class PaymentReceiptApi(_IntentApi):
         return Response(receipt_output(receipt))
 
 
-def _batch_error(name: str, message: str) -> SequencerError:
-    return errors.InvalidBatchRequestError(f"'{name}' {message}", field=name)
-
-
-def _settlement_error(name: str, message: str) -> SequencerError:
-    return errors.InvalidSettlementError(f"'{name}' {message}", field=name)
+_batch_error = field_value_error(errors.InvalidBatchRequestError)
+_settlement_error = field_value_error(errors.InvalidSettlementError)
 
 
 class BatchCreateApi(TenantApiMixin):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
@@ -25,7 +26,7 @@ from schemas.selectors import (
 )
 from schemas.services import schema_delete, schema_register, schema_status_set, validation_mode_set
 from sequencer_project.api.fields import Fields, invalid_request, request_fields
-from sequencer_project.api.openapi import UUID, json_body, path_param, path_uuid, query
+from sequencer_project.api.openapi import QUERIED_TENANT, json_body, path_param, path_uuid, query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import (
     TenantApiMixin,
@@ -37,7 +38,6 @@ from sequencer_project.api.tenancy import (
 MAX_EVENT_TYPE = 256
 MAX_DESCRIPTION = 2048
 MAX_VERSION = 2**31 - 1  # schema versions are PostgreSQL integers
-TENANT = query("tenant_id", UUID, "Defaults to the credential's tenant; required for the bootstrap admin.")
 SCHEMA_ID = path_uuid("schema_id")
 EVENT_TYPE = path_param("event_type", shapes.EVENT_TYPE)
 
@@ -52,6 +52,21 @@ def _event_type(fields: Fields) -> str:
     if not value:
         raise invalid_request("eventType", f"must be a string of 1 to {MAX_EVENT_TYPE} characters.")
     return value
+
+
+def _schema_version(tenant_id: uuid.UUID, event_type: str, version: int) -> EventSchema:
+    """One version of the event type's schema; 404 ``schema_not_found`` when there is none
+    (where the reference's validate endpoint answers 500)."""
+    schema = schema_version_get(tenant_id=tenant_id, event_type=event_type, version=version)
+    if schema is None:
+        raise errors.SchemaNotFoundError(f"No version {version} of {event_type!r}.")
+    return schema
+
+
+def _validation_mode_output(tenant_id: uuid.UUID) -> dict[str, Any]:
+    """The tenant's effective mode: its override, else the global one."""
+    override = tenant_mode_override_get(tenant_id=tenant_id)
+    return {"tenantId": tenant_id, "mode": override or global_mode().value, "override": override}
 
 
 class _SchemaApi(TenantApiMixin):
@@ -77,7 +92,7 @@ class SchemaCollectionApi(_SchemaApi):
         operation_id="schemas_list",
         summary="All schemas of a tenant",
         tags=["schemas"],
-        parameters=[TENANT],
+        parameters=[QUERIED_TENANT],
         responses={200: shapes.SCHEMA_LIST},
     )
     def get(self, request: Request) -> Response:
@@ -131,11 +146,8 @@ class SchemaValidateApi(_SchemaApi):
         schema = (
             schema_latest_active_get(tenant_id=tenant_id, event_type=event_type)
             if version is None
-            else schema_version_get(tenant_id=tenant_id, event_type=event_type, version=version)
+            else _schema_version(tenant_id, event_type, version)
         )
-        if schema is None and version is not None:
-            # The reference answers 500 here; a version that does not exist is a 404.
-            raise errors.SchemaNotFoundError(f"No version {version} of {event_type!r}.")
         if schema is None:
             # As the reference: no active schema means nothing to check, so the payload is valid.
             return Response({"valid": True, "schemaId": None, "schemaVersion": None, "errors": []})
@@ -200,7 +212,7 @@ class SchemaByTypeApi(_SchemaApi):
         operation_id="schemas_by_event_type",
         summary="All versions of an event type's schema, or one with ?version",
         tags=["schemas"],
-        parameters=[EVENT_TYPE, TENANT, query("version", {"type": "integer", "minimum": 1})],
+        parameters=[EVENT_TYPE, QUERIED_TENANT, query("version", {"type": "integer", "minimum": 1})],
         responses={200: {"oneOf": [shapes.SCHEMA_ONE, shapes.SCHEMA_LIST]}},
     )
     def get(self, request: Request, event_type: str) -> Response:
@@ -208,10 +220,7 @@ class SchemaByTypeApi(_SchemaApi):
         tenant_id = self.tenant_param(request, Permission.READ)
         if request.query_params.get("version"):
             version = query_int(request, "version", default=1, minimum=1)
-            schema = schema_version_get(tenant_id=tenant_id, event_type=event_type, version=version)
-            if schema is None:
-                raise errors.SchemaNotFoundError(f"No version {version} of {event_type!r}.")
-            return Response({"schema": schema_output(schema)})
+            return Response({"schema": schema_output(_schema_version(tenant_id, event_type, version))})
         return Response(schemas_output(schema_list(tenant_id=tenant_id, event_type=event_type)))
 
 
@@ -222,7 +231,7 @@ class SchemaLatestApi(_SchemaApi):
         operation_id="schemas_latest",
         summary="The latest active version of an event type's schema",
         tags=["schemas"],
-        parameters=[EVENT_TYPE, TENANT],
+        parameters=[EVENT_TYPE, QUERIED_TENANT],
         responses={200: shapes.SCHEMA},
     )
     def get(self, request: Request, event_type: str) -> Response:
@@ -241,20 +250,12 @@ class ValidationModeApi(_SchemaApi):
         operation_id="validation_mode_get",
         summary="The tenant's validation mode",
         tags=["schemas"],
-        parameters=[TENANT],
+        parameters=[QUERIED_TENANT],
         responses={200: shapes.VALIDATION_MODE},
     )
     def get(self, request: Request) -> Response:
         tenant_id = self.tenant_param(request, Permission.READ)
-        override = tenant_mode_override_get(tenant_id=tenant_id)
-        return Response(
-            {
-                "tenantId": tenant_id,
-                "mode": override or global_mode().value,
-                "override": override,
-                "default": global_mode().value,
-            }
-        )
+        return Response({**_validation_mode_output(tenant_id), "default": global_mode().value})
 
     @extend_schema(
         operation_id="validation_mode_set",
@@ -277,5 +278,4 @@ class ValidationModeApi(_SchemaApi):
                     f"Unknown mode {raw!r}: use disabled, warn, enforce or required.", field="mode"
                 )
             validation_mode_set(tenant_id=tenant_id, mode=mode)
-        override = tenant_mode_override_get(tenant_id=tenant_id)
-        return Response({"tenantId": tenant_id, "mode": override or global_mode().value, "override": override})
+        return Response(_validation_mode_output(tenant_id))

@@ -52,6 +52,16 @@ def invalid_field_value(name: str, message: str) -> SequencerError:
     return InvalidFieldValueError(f"Invalid value at {name}: {message}", errors={name: [message]}, field=name)
 
 
+def field_value_error(error: type[SequencerError]) -> FieldError:
+    """The value error of an endpoint with its own public 400 code: ``error`` with the detail
+    ``'name' message`` and the ``field`` extension."""
+
+    def refuse(name: str, message: str) -> SequencerError:
+        return error(f"'{name}' {message}", field=name)
+
+    return refuse
+
+
 def json_object(body: object) -> dict[str, Any]:
     """The parsed body, which must be a JSON object (422 ``invalid_request`` otherwise)."""
     if not isinstance(body, dict):

@@ -83,6 +83,9 @@ def stream_query(*, required: bool = True) -> list[OpenApiParameter]:
     ]
 
 
+# The ``tenant_id`` a read names (``TenantApiMixin.queried_tenant``).
+QUERIED_TENANT = query("tenant_id", UUID, "Defaults to the credential's tenant; required for the bootstrap admin.")
+
 SUCCESS_TRUE: Schema = {"type": "boolean", "enum": [True]}
 
 # --- problem+json ---------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from sequencer_project.api.openapi import extra_problem, json_body, path_param, 
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid
 from sequencer_project.api.throttling import Limit, enforce_limits
 from tenants.api import openapi as shapes
-from tenants.api.serializers import api_key_output, permissions_label
+from tenants.api.serializers import api_key_output, issued_key_output, permissions_label
 from tenants.errors import (
     AdminNotAllowedError,
     AgentNotFoundError,
@@ -155,9 +155,7 @@ class AgentRegisterApi(APIView):
                 "success": True,
                 "agentId": registered.agent_id,
                 "tenantId": registered.tenant.id,
-                "apiKey": registered.issued.key,
-                "keyHashPrefix": registered.issued.api_key.hash_prefix,
-                "permissions": permissions_label(registered.issued.api_key),
+                **issued_key_output(registered.issued),
                 "message": "Agent registered successfully. Store your API key securely - it cannot be retrieved later.",
             },
             headers=headers,
@@ -268,9 +266,7 @@ class AgentApiKeysApi(_AgentApi):
         return Response(
             {
                 "success": True,
-                "apiKey": issued.key,
-                "keyHashPrefix": issued.api_key.hash_prefix,
-                "permissions": permissions_label(issued.api_key),
+                **issued_key_output(issued),
                 "storeIds": list(issued.api_key.store_ids),
                 "rateLimit": issued.api_key.rate_limit,
                 "expiresAt": issued.api_key.expires_at,

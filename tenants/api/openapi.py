@@ -71,6 +71,12 @@ AGENT_KEY_REVOKED = obj(
 
 STORE_IDS: Schema = array(UUID, maxItems=50)
 RATE_LIMIT: Schema = {"type": "integer", "minimum": 1, "maximum": 10_000}
+# A key just minted (tenants.api.serializers.issued_key_output).
+ISSUED_KEY: dict[str, Schema] = {
+    "apiKey": {"type": "string", "description": "shown once"},
+    "keyHashPrefix": HEX,
+    "permissions": PERMISSIONS,
+}
 AGENT_REGISTER = obj(
     {
         "name": {"type": "string", "minLength": 1, "maxLength": 128},
@@ -86,9 +92,7 @@ AGENT_REGISTERED = obj(
         "success": SUCCESS_TRUE,
         "agentId": UUID,
         "tenantId": UUID,
-        "apiKey": {"type": "string", "description": "shown once"},
-        "keyHashPrefix": HEX,
-        "permissions": PERMISSIONS,
+        **ISSUED_KEY,
         "message": STRING,
     }
 )
@@ -135,9 +139,7 @@ API_KEY_CREATE = obj(
 API_KEY_CREATED = obj(
     {
         "success": SUCCESS_TRUE,
-        "apiKey": {"type": "string", "description": "shown once"},
-        "keyHashPrefix": HEX,
-        "permissions": PERMISSIONS,
+        **ISSUED_KEY,
         "storeIds": array(UUID),
         "rateLimit": nullable(INTEGER),
         "expiresAt": nullable(DATETIME),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tenants.models import AgentSigningKey, ApiKey
+from tenants.services import IssuedApiKey
 
 # The reference's key algorithm ids (VES-PQC-1). Only Ed25519 is supported: 0 (unspecified,
 # the legacy default) and 1 both mean Ed25519; stored keys say 1.
@@ -62,4 +63,13 @@ def api_key_output(key: ApiKey) -> dict[str, Any]:
         "createdAt": key.created_at,
         "lastUsedAt": key.last_used_at,
         "revokedAt": key.revoked_at,
+    }
+
+
+def issued_key_output(issued: IssuedApiKey) -> dict[str, Any]:
+    """A key just minted, the one time it is shown, with its hash prefix and permissions."""
+    return {
+        "apiKey": issued.key,
+        "keyHashPrefix": issued.api_key.hash_prefix,
+        "permissions": permissions_label(issued.api_key),
     }
