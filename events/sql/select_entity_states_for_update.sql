@@ -6,10 +6,11 @@
 -- scan the whole stream's states for every batch (10 ms per projected event at 50,000 states).
 -- Index: entity_state primary key, one probe per distinct entity of the batch.
 -- Locks: the rows (FOR NO KEY UPDATE). Rows: at most one per entity; the state is either plain
--- (state) or sealed (state_sealed, state_key_id: events/projections/state_crypto.py).
-SELECT k.tenant_id, k.store_id, k.entity_type, k.entity_id, s.state, s.state_sealed, s.state_key_id
+-- (state) or sealed (state_sealed, state_key_id: events/projections/state_crypto.py), named by
+-- the 1-based position of its entity in the arrays.
+SELECT k.position, s.state, s.state_sealed, s.state_key_id
 FROM unnest(%(tenant_ids)b::uuid[], %(store_ids)b::uuid[], %(entity_types)b::text[], %(entity_ids)b::text[])
-     AS k(tenant_id, store_id, entity_type, entity_id)
+     WITH ORDINALITY AS k(tenant_id, store_id, entity_type, entity_id, position)
 CROSS JOIN LATERAL (
     SELECT e.state, e.state_sealed, e.state_key_id
     FROM entity_state e
