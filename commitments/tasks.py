@@ -1,17 +1,21 @@
-"""Automatic commitments (``docs/commitments.md``): beat ticks, one idempotent task per stream.
+"""Automatic commitments (``docs/commitments.md``): beat ticks that seal the due streams, and an
+idempotent task per stream for what a tick leaves.
 
 ``commitments.commitment_tick`` runs every ``COMMITMENT_INTERVAL_SECONDS`` on one node at a time
-(``@singleton_job``) and enqueues ``commitments.stream_commit`` for every stream whose head is past
-its last commitment. That task derives its range from the committed state under the stream lock,
-so a duplicate or redelivered message seals nothing twice.
+(``@singleton_job``) and seals every stream whose head is past its last commitment, itself for up
+to ``COMMITMENT_TICK_SEAL_SECONDS``, then through ``commitments.stream_commit`` messages. A seal
+derives its range from the committed state under the stream lock, so a duplicate or redelivered
+message seals nothing twice.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from commitments.anchor_chain import anchoring_configured
@@ -27,19 +31,44 @@ from streams.kinds import StreamKind
 
 logger = logging.getLogger(__name__)
 
-# A tick enqueues at most this many streams; the rest wait for the next tick (most behind first).
+# A tick takes at most this many streams; the rest wait for the next tick (most behind first).
 MAX_STREAMS_PER_TICK = 1000
 
 
 @shared_task(name="commitments.commitment_tick", acks_late=True, soft_time_limit=30, time_limit=60)
 @singleton_job("commitments.commitment_tick")
 def commitment_tick() -> int:
-    """Enqueue one ``stream_commit`` per stream with uncommitted events; returns how many."""
+    """Seal the next range of every stream with uncommitted events (most behind first); returns
+    how many streams were due.
+
+    The tick seals them itself, one transaction per stream, for up to
+    ``COMMITMENT_TICK_SEAL_SECONDS``: a ``stream_commit`` message per stream cost the worker a
+    task's overhead per stream every interval (docs/commitments.md). The streams left when the
+    time is up, and any whose seal failed here, go to ``stream_commit`` tasks, which retry and
+    run on the worker's other processes.
+    """
     streams = pending_streams(limit=MAX_STREAMS_PER_TICK)
     publish_lag(commitment_lag())
+    deadline = time.monotonic() + settings.COMMITMENT_TICK_SEAL_SECONDS
     for stream in streams:
+        if time.monotonic() < deadline and _seal_here(stream.tenant_id, stream.store_id, stream.kind):
+            continue
         stream_commit.delay(str(stream.tenant_id), str(stream.store_id), int(stream.kind))
     return len(streams)
+
+
+def _seal_here(tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind) -> bool:
+    """Seal one stream's next range in the tick; ``False`` when it failed (its task retries it)."""
+    try:
+        commitment_seal_next(
+            tenant_id=tenant_id, store_id=store_id, kind=kind, max_events=settings.COMMITMENT_MAX_EVENTS
+        )
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception:  # one stream's failure must not hold the others; stream_commit retries it
+        logger.exception("commitment of %s/%s failed in the tick; handing it to stream_commit", tenant_id, store_id)
+        return False
+    return True
 
 
 @shared_task(

@@ -107,6 +107,14 @@ def _limit_errors() -> list[CheckMessage]:
         errors.append(
             Error("PROJECTION_BATCH_SIZE and PROJECTION_TRANSACTION_EVENTS must be at least 1.", id="sequencer.E015")
         )
+    if not 0 <= settings.COMMITMENT_TICK_SEAL_SECONDS <= 20:
+        errors.append(
+            Error(
+                "COMMITMENT_TICK_SEAL_SECONDS must be between 0 and 20, below the commitment tick's 30 s soft "
+                "time limit.",
+                id="sequencer.E016",
+            )
+        )
     if not 1 <= settings.DB_POOL_MIN_SIZE <= settings.DB_POOL_MAX_SIZE:
         errors.append(Error("DB_POOL_MIN_SIZE must be >= 1 and <= DB_POOL_MAX_SIZE.", id="sequencer.E012"))
     return errors

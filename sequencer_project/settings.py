@@ -351,11 +351,14 @@ PROJECTION_DLQ_BACKOFF_BASE_SECONDS: int = env.int("PROJECTION_DLQ_BACKOFF_BASE_
 PROJECTION_DLQ_BACKOFF_MAX_SECONDS: int = env.int("PROJECTION_DLQ_BACKOFF_MAX_SECONDS", default=3600)
 
 # --- Commitments and anchoring (docs/commitments.md) -------------------------------------
-# Automatic commitments: every COMMITMENT_INTERVAL_SECONDS beat runs commitments.commitment_tick,
-# which enqueues one commitments.stream_commit per stream with new events (queue "commitments");
-# each seals at most COMMITMENT_MAX_EVENTS events.
+# Automatic commitments: every COMMITMENT_INTERVAL_SECONDS beat runs commitments.commitment_tick
+# (queue "commitments"), which seals every stream with new events, at most COMMITMENT_MAX_EVENTS
+# events each.
 COMMITMENT_INTERVAL_SECONDS: float = env.float("COMMITMENT_INTERVAL_SECONDS", default=5.0)
 COMMITMENT_MAX_EVENTS: int = env.int("COMMITMENT_MAX_EVENTS", default=10_000)
+# The tick seals streams itself for this long, then hands the rest to commitments.stream_commit
+# tasks (keep it well below the tick's 30 s soft time limit: system check sequencer.E016).
+COMMITMENT_TICK_SEAL_SECONDS: float = env.float("COMMITMENT_TICK_SEAL_SECONDS", default=10.0)
 # Name of this sequencer in RFC 6962 checkpoints: the key name of the signature line and the start
 # of every log origin (<name>/ves|legacy/<tenant>/<store>). No spaces, no "+".
 CHECKPOINT_SEQUENCER_NAME: str = env.str("CHECKPOINT_SEQUENCER_NAME", default="sequencer.local")

@@ -35,6 +35,7 @@ def test_it_is_quiet_on_a_whole_evm_and_anchoring_configuration(settings: Any) -
         ({"DB_POOL_MIN_SIZE": 9, "DB_POOL_MAX_SIZE": 8}, "sequencer.E012"),
         ({"PROJECTION_BATCH_SIZE": 0}, "sequencer.E015"),
         ({"PROJECTION_TRANSACTION_EVENTS": 0}, "sequencer.E015"),
+        ({"COMMITMENT_TICK_SEAL_SECONDS": 25.0}, "sequencer.E016"),
         ({"CHECKPOINT_SEQUENCER_NAME": "my sequencer"}, "sequencer.E013"),
         ({"CHECKPOINT_SEQUENCER_NAME": "a+b"}, "sequencer.E013"),
         ({"X402_SETTLEMENT_BACKEND": "chain"}, "sequencer.E030"),

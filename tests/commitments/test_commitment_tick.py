@@ -1,0 +1,56 @@
+"""The commitment tick seals the due streams itself, then hands what is left to stream_commit.
+
+The whole path through a real beat and worker is ``test_auto_commitments_worker.py``; here the
+tick runs in the test's process against PostgreSQL, so what it sealed itself is visible at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.test import override_settings
+
+from commitments.selectors import commitment_last, stream_head
+from commitments.tasks import commitment_tick
+from streams.kinds import StreamKind
+from tests.conftest import IngestPoster, Persona, legacy_event
+
+pytestmark = pytest.mark.django_db
+
+
+def _streams_with_events(owner: Persona, post_ingest: IngestPoster, streams: int) -> list[uuid.UUID]:
+    stores = [uuid.uuid4() for _ in range(streams)]
+    for n, store in enumerate(stores):
+        body = {"events": [legacy_event(owner.tenant_id, store) for _ in range(n + 1)]}
+        assert post_ingest(owner.client, body).status_code == 200
+    return stores
+
+
+def _sealed_to(owner: Persona, store: uuid.UUID) -> int:
+    last = commitment_last(tenant_id=owner.tenant_id, store_id=store, kind=StreamKind.LEGACY)
+    return 0 if last is None else last.sequence_end
+
+
+def test_the_tick_seals_every_due_stream_itself(owner: Persona, post_ingest: IngestPoster) -> None:
+    stores = _streams_with_events(owner, post_ingest, streams=3)
+
+    due = commitment_tick()  # None only when another tick holds the job's lock
+    assert due is not None and due >= 3
+
+    for store in stores:
+        head = stream_head(tenant_id=owner.tenant_id, store_id=store, kind=StreamKind.LEGACY)
+        assert head > 0
+        assert _sealed_to(owner, store) == head
+
+
+def test_with_no_time_to_seal_the_tick_leaves_every_stream_to_its_task(
+    owner: Persona, post_ingest: IngestPoster
+) -> None:
+    stores = _streams_with_events(owner, post_ingest, streams=2)
+
+    with override_settings(COMMITMENT_TICK_SEAL_SECONDS=0.0):
+        due = commitment_tick()
+    assert due is not None and due >= 2
+
+    assert all(_sealed_to(owner, store) == 0 for store in stores)  # queued for stream_commit instead
