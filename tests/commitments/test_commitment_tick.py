@@ -36,7 +36,8 @@ def test_the_tick_seals_every_due_stream_itself(owner: Persona, post_ingest: Ing
     stores = _streams_with_events(owner, post_ingest, streams=3)
 
     due = commitment_tick()  # None only when another tick holds the job's lock
-    assert due is not None and due >= 3
+    assert due is not None
+    assert due >= 3
 
     for store in stores:
         head = stream_head(tenant_id=owner.tenant_id, store_id=store, kind=StreamKind.LEGACY)
@@ -51,6 +52,7 @@ def test_with_no_time_to_seal_the_tick_leaves_every_stream_to_its_task(
 
     with override_settings(COMMITMENT_TICK_SEAL_SECONDS=0.0):
         due = commitment_tick()
-    assert due is not None and due >= 2
+    assert due is not None
+    assert due >= 2
 
     assert all(_sealed_to(owner, store) == 0 for store in stores)  # queued for stream_commit instead
