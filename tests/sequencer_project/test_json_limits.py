@@ -9,6 +9,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from jsonschema.validators import validator_for
 
 from events.projections.merge import merge_patch
@@ -163,3 +165,27 @@ def test_uuids_in_request_text_are_ascii(raw: str) -> None:
 def test_an_extension_member_never_replaces_the_problem_status() -> None:
     body = problem_body(ConflictError("x", status="sequenced", code="other", title="t"), "req")
     assert (body["status"], body["code"], body["title"], body["instance"]) == (409, "conflict", "Conflict", "req")
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.text(alphabet='[]{}a"\\', max_size=4),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=4),
+    max_leaves=40,
+)
+
+
+@given(value=_JSON, limit=st.integers(min_value=1, max_value=8))
+def test_too_deep_says_whether_the_nesting_passes_the_limit(value: Any, limit: int) -> None:
+    raw = orjson.dumps(value)
+    assert too_deep(raw, orjson.loads(raw), limit) == (_depth(value) > limit)
