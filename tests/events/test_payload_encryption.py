@@ -14,18 +14,23 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, connections
 from django.test import override_settings
+from hypothesis import given
+from hypothesis import strategies as st
 
 from events.payload_crypto import (
+    AAD_TAG,
     PayloadDecryptionError,
     decrypt_blob,
     encrypt_blob,
     parse_keyring,
     payload_aad,
 )
+from events.projections.state_crypto import STATE_AAD_TAG, EntityKey, state_aad
 from events.rejected_bodies import rejected_body_columns, rejected_body_open
 from events.selectors import event_range_list
 from events.services.payload_rotation import payload_reencrypt_batch
 from tests.conftest import IngestPoster, Persona, legacy_event
+from ves.encoding import str_bytes, u64, uuid_bytes
 from ves.legacy_json import fast_dumps
 
 KEY_1 = "1:" + "11" * 32
@@ -254,3 +259,43 @@ def test_rotation_reseals_rejected_bodies_so_the_old_key_can_be_retired(
             for store_id, event_id, request_id, body, fmt, key_id in rows
         ]
         assert payloads == [{"n": 0}, {"n": 1}, {"n": 2}]
+
+
+_FIXED = (
+    uuid.UUID("11111111-2222-3333-4444-555555555555"),
+    uuid.UUID("66666666-7777-8888-9999-aaaaaaaaaaaa"),
+    uuid.UUID("bbbbbbbb-cccc-dddd-eeee-ffffffffffff"),
+)
+
+
+def test_the_associated_data_of_payloads_and_states_keeps_its_bytes() -> None:
+    """Blobs sealed by earlier releases open only if these bytes never change (values computed
+    by the composed form before it was written out)."""
+    tenant, store, event = _FIXED
+    assert payload_aad(tenant, store, event, 42, "order", "order-ü1", "order.created").hex() == (
+        "246bf5cddb5da58d77e29131788c5667e047d42760c77a2c0ba3fe92611a8bdf"
+    )
+    assert payload_aad(str(tenant), str(store), str(event), 42, "order", "order-ü1", "order.created") == (
+        payload_aad(tenant, store, event, 42, "order", "order-ü1", "order.created")
+    )
+    assert state_aad(EntityKey(tenant, store, "order", "order-ü1")).hex() == (
+        "89f2f561f0c37fec718e7f31202f1a0c4f4638c1f1caf8ea2fbece38623920c1"
+    )
+
+
+@given(
+    ids=st.tuples(st.uuids(), st.uuids(), st.uuids()),
+    sequence=st.integers(min_value=0, max_value=2**64 - 1),
+    texts=st.tuples(st.text(), st.text(), st.text()),
+)
+def test_the_associated_data_is_the_documented_preimage(
+    ids: tuple[uuid.UUID, uuid.UUID, uuid.UUID], sequence: int, texts: tuple[str, str, str]
+) -> None:
+    tenant, store, event = ids
+    entity_type, entity_id, event_type = texts
+    spelled = AAD_TAG + b"".join(map(uuid_bytes, ids)) + u64(sequence) + b"".join(map(str_bytes, texts))
+    assert payload_aad(tenant, store, event, sequence, entity_type, entity_id, event_type) == (
+        hashlib.sha256(spelled).digest()
+    )
+    state = STATE_AAD_TAG + uuid_bytes(tenant) + uuid_bytes(store) + str_bytes(entity_type) + str_bytes(entity_id)
+    assert state_aad(EntityKey(tenant, store, entity_type, entity_id)) == hashlib.sha256(state).digest()
