@@ -28,5 +28,8 @@ def str_bytes(s: str) -> bytes:
 
 
 def uuid_bytes(u: uuid.UUID | str) -> bytes:
-    """``UUID(u)``: the 16 bytes in RFC 4122 order (``uuid.UUID.bytes``, never ``bytes_le``)."""
-    return (u if isinstance(u, uuid.UUID) else uuid.UUID(u)).bytes
+    """``UUID(u)``: the 16 bytes in RFC 4122 order (``uuid.UUID.bytes``, never ``bytes_le``).
+
+    Read from ``.int`` directly: ``.bytes`` is a Python-level property computing the same, and
+    this runs several times per event sealed, opened or signed."""
+    return (u if isinstance(u, uuid.UUID) else uuid.UUID(u)).int.to_bytes(16, "big")

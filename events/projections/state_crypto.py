@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 from events.payload_crypto import PayloadKey, decrypt_blob, encrypt_blob, keyring_for
 from events.projections.merge import load_json
 from sequencer_project.api.json_numbers import dumps
+from ves.encoding import str_bytes, uuid_bytes
 
 STATE_AAD_TAG = b"STATESET_ENTITY_STATE_AAD_V1"
 
@@ -38,24 +39,15 @@ class EntityKey:
     entity_id: str
 
 
-def _uuid16(value: uuid.UUID | str) -> bytes:
-    return (value if isinstance(value, uuid.UUID) else uuid.UUID(value)).int.to_bytes(16, "big")
-
-
 def state_aad(entity: EntityKey) -> bytes:
-    """``SHA-256(STATE_AAD_TAG || UUID(tenant) || UUID(store) || STR(entity_type) ||
-    STR(entity_id))``, written out as ``payload_aad`` is (once per state sealed or opened)."""
-    entity_type, entity_id = entity.entity_type.encode(), entity.entity_id.encode()
     return hashlib.sha256(
         b"".join(
             (
                 STATE_AAD_TAG,
-                _uuid16(entity.tenant_id),
-                _uuid16(entity.store_id),
-                len(entity_type).to_bytes(4, "big"),
-                entity_type,
-                len(entity_id).to_bytes(4, "big"),
-                entity_id,
+                uuid_bytes(entity.tenant_id),
+                uuid_bytes(entity.store_id),
+                str_bytes(entity.entity_type),
+                str_bytes(entity.entity_id),
             )
         )
     ).digest()
