@@ -226,6 +226,10 @@ class DueStream:
     backlog: int  # events past the checkpoint when listed
     has_checkpoint: bool = True
 
+    def cap(self, batch_size: int) -> int:
+        """Events to read for it in one transaction: a batch at most, no more than its backlog."""
+        return min(batch_size, max(self.backlog, 1))
+
 
 @dataclass(slots=True)
 class _StreamBatch:
@@ -359,7 +363,7 @@ def _advance_streams(handler: Projection, streams: Sequence[DueStream], batch_si
     held = _lock_streams(handler, streams)
     if not held:
         return []
-    batches = _read_batches(handler, held, [min(batch_size, max(s.backlog, 1)) for s in held])
+    batches = _read_batches(handler, held, [s.cap(batch_size) for s in held])
     _apply_together(handler, batches)
     _move_checkpoints(handler, batches)
     return batches
@@ -372,14 +376,12 @@ def _advance_held(handler: Projection, stream: DueStream, batch_size: int) -> tu
     caller's transaction back), as for an operator's command it should."""
     _ensure_checkpoints(handler, [stream])
     (batch,) = _read_batches(handler, [stream], [batch_size])
+    _apply_together(handler, [batch])
     if batch.stalled is not None:
         raise batch.stalled
-    failures = _apply_batch(handler, batch.events)
-    for event, error in failures:
-        _record_dead_letter(handler, event, error)
     _move_checkpoints(handler, [batch])
     checkpoint = batch.events[-1].sequence_number if batch.events else batch.checkpoint
-    return len(batch.events) - len(failures), len(failures), checkpoint
+    return len(batch.events) - batch.dead_lettered, batch.dead_lettered, checkpoint
 
 
 @transaction.atomic(durable=True)
@@ -485,7 +487,7 @@ def _transactions(streams: list[DueStream], batch_size: int, events_per_transact
     groups: list[list[DueStream]] = []
     room = 0
     for stream in streams:
-        size = min(batch_size, max(stream.backlog, 1))
+        size = stream.cap(batch_size)
         if not groups or size > room:
             groups.append([])
             room = events_per_transaction
