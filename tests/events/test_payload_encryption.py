@@ -270,7 +270,7 @@ _FIXED = (
 
 def test_the_associated_data_of_payloads_and_states_keeps_its_bytes() -> None:
     """Blobs sealed by earlier releases open only if these bytes never change (values computed
-    by the composed form before it was written out)."""
+    with the implementation that sealed them, before any rewrite)."""
     tenant, store, event = _FIXED
     assert payload_aad(tenant, store, event, 42, "order", "order-ü1", "order.created").hex() == (
         "246bf5cddb5da58d77e29131788c5667e047d42760c77a2c0ba3fe92611a8bdf"
