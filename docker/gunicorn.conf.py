@@ -30,10 +30,15 @@ max_requests_jitter = int(os.environ.get("WEB_MAX_REQUESTS_JITTER", "10000"))
 # group leader does so while it holds its stream's counter lock. Set here, in the master, so
 # every forked worker inherits it.
 sys.setswitchinterval(float(os.environ.get("WEB_GIL_SWITCH_INTERVAL_MS", "1")) / 1000)
-# When web, worker and PostgreSQL share saturated cores, a positive niceness lets the Celery
-# worker (projections, commitments) keep up, at the cost of ingest throughput; 0 leaves the
-# scheduler's even split. Set in the master, inherited by its workers.
-os.nice(int(os.environ.get("WEB_NICE", "0")))
+# The background before intake (ADR 0030): on cores the web shares with the Celery worker and
+# PostgreSQL, the web runs at a lower priority, so when they are saturated the worker keeps
+# projections and commitments within seconds and PostgreSQL (which every request waits on) runs
+# first; ingest takes what is left. Idle cores still go to the web. 0 gives the scheduler's even
+# split (the web then outruns the background under sustained load). No effect across
+# containers, which the runtime's CPU weights split. Set in the master, inherited by its workers
+# (scripts/web.sh applies it to granian too).
+nice = int(os.environ.get("WEB_NICE", "10"))
+os.nice(nice)
 accesslog = os.environ.get("WEB_ACCESS_LOG", None)
 errorlog = "-"
 loglevel = os.environ.get("WEB_LOG_LEVEL", "info")

@@ -3,7 +3,7 @@
 #
 # One launcher for `make run`, the container image, compose and the load tests, so each runs the
 # server exactly as deployed. Both read the same variables: HOST, PORT, WEB_WORKERS (default: the
-# cores), WEB_THREADS (8), WEB_TIMEOUT, WEB_GRACEFUL_TIMEOUT (docker/gunicorn.conf.py resolves
+# cores), WEB_THREADS (8), WEB_TIMEOUT, WEB_GRACEFUL_TIMEOUT, WEB_NICE (10) (docker/gunicorn.conf.py resolves
 # them; granian gets the resolved values). granian (Rust HTTP, WSGI on blocking threads) serves
 # HTTP/1.1 and HTTP/2 (h2c with prior knowledge, or h2 with TLS in front); measured side by side
 # in docs/performance.md ("Servers"). Metrics: both write prometheus_client's multiprocess files
@@ -22,16 +22,16 @@ case "${WEB_SERVER:-gunicorn}" in
     ;;
   granian)
     # The values docker/gunicorn.conf.py resolves from the environment, and its metrics directory.
-    read -r workers threads graceful multiproc < <("$PY" - <<'PY'
+    read -r workers threads graceful nice multiproc < <("$PY" - <<'PY'
 import runpy
 c = runpy.run_path("docker/gunicorn.conf.py")
 import os
-print(c["workers"], c["threads"], c["graceful_timeout"], os.environ["PROMETHEUS_MULTIPROC_DIR"])
+print(c["workers"], c["threads"], c["graceful_timeout"], c["nice"], os.environ["PROMETHEUS_MULTIPROC_DIR"])
 PY
 )
     export PROMETHEUS_MULTIPROC_DIR="$multiproc"
     rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
-    exec "$(tool granian)" --interface wsgi --host "$HOST" --port "$PORT" \
+    exec nice -n "$nice" "$(tool granian)" --interface wsgi --host "$HOST" --port "$PORT" \
       --workers "$workers" --blocking-threads "$threads" --http auto \
       --workers-kill-timeout "$graceful" --respawn-failed-workers \
       --log-level "${WEB_LOG_LEVEL:-info}" "$APP:application"

@@ -172,8 +172,9 @@ def test_the_dockerfile_copies_every_package_and_runs_gunicorn_as_a_non_root_use
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("server", ["gunicorn", "granian"])
 def test_the_web_launcher_serves_the_application_under_either_server(server: str, tmp_path: Path) -> None:
-    """scripts/web.sh as `make run` and the image use it: /health answers and /metrics merges the
-    workers' multiprocess files from a directory the launcher emptied first."""
+    """scripts/web.sh as `make run` and the image use it: /health answers, /metrics merges the
+    workers' multiprocess files from a directory the launcher emptied first, and the server runs
+    at WEB_NICE above the launcher's niceness (ADR 0030)."""
     port = _free_port()
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
@@ -185,6 +186,7 @@ def test_the_web_launcher_serves_the_application_under_either_server(server: str
         "PORT": str(port),
         "WEB_WORKERS": "1",
         "WEB_THREADS": "2",
+        "WEB_NICE": "7",
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
         "DATABASE_URL": child_database_url(),
     }
@@ -208,6 +210,8 @@ def test_the_web_launcher_serves_the_application_under_either_server(server: str
         assert metrics.status_code == 200, metrics.text[:300]
         assert "api_requests_total" in metrics.text
         assert not (metrics_dir / "counter_stale.db").exists()
+        # bash execs the server, so the launcher's pid is the server's (master or main process)
+        assert os.getpriority(os.PRIO_PROCESS, process.pid) - os.getpriority(os.PRIO_PROCESS, 0) == 7
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=40)
@@ -237,8 +241,15 @@ def test_gunicorn_workers_inherit_a_short_gil_switch_interval(
     assert float(out.stdout.strip()) == pytest.approx(interval)
 
 
-def test_gunicorn_workers_inherit_the_configured_niceness(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WEB_NICE", "3")
+@pytest.mark.parametrize(("setting", "niceness"), [(None, 10), ("3", 3), ("0", 0)])
+def test_gunicorn_workers_inherit_the_configured_niceness(
+    monkeypatch: pytest.MonkeyPatch, setting: str | None, niceness: int
+) -> None:
+    """By default the web runs 10 below the worker and PostgreSQL on shared cores (ADR 0030)."""
+    if setting is None:
+        monkeypatch.delenv("WEB_NICE", raising=False)
+    else:
+        monkeypatch.setenv("WEB_NICE", setting)
     script = (
         "import os, runpy; before = os.nice(0); runpy.run_path('docker/gunicorn.conf.py'); print(os.nice(0) - before)"
     )
@@ -246,4 +257,4 @@ def test_gunicorn_workers_inherit_the_configured_niceness(monkeypatch: pytest.Mo
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
     )
 
-    assert out.stdout.strip() == "3"
+    assert out.stdout.strip() == str(niceness)
