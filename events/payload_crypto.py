@@ -19,6 +19,7 @@ import base64
 import binascii
 import functools
 import hashlib
+import os
 import uuid
 from dataclasses import dataclass, field
 
@@ -29,11 +30,11 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from events.nonce_pool import NONCE_BYTES, random_nonce
 from sequencer_project.api.errors import SequencerError
 from ves.encoding import str_bytes, u64, uuid_bytes
 
 MAGIC = b"SSE1"
+NONCE_BYTES = 12
 AAD_TAG = b"STATESET_PAYLOAD_ATREST_AAD_V1"
 FORMAT_PLAIN = 0
 FORMAT_SSE1 = 1
@@ -194,7 +195,7 @@ def payload_aad(
 
 
 def encrypt_blob(key: PayloadKey, plaintext: bytes, aad: bytes) -> bytes:
-    nonce = random_nonce()
+    nonce = os.urandom(NONCE_BYTES)
     return MAGIC + nonce + key.aead.encrypt(nonce, plaintext, aad)
 
 
