@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-import struct
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,12 +27,14 @@ from events import errors
 from events.field_errors import FieldErrors
 from sequencer_project.api.errors import InvalidFieldError, InvalidRequestError
 from sequencer_project.api.json_limits import jsonb_problem
+from ves.encoding import str_bytes, u32, uuid_bytes
 from ves.legacy_json import LegacyJsonError, fast_dumps
 from ves.rfc3339 import utc_instant
 
 NIL_UUID = uuid.UUID(int=0)
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 _ENVELOPE_TAG = b"SEQ_LEGACY_ENVELOPE_V1"
+_NO_COMMAND = bytes(16)
 _MAX_BASE_VERSION = 2**63 - 1
 
 FIELD_LIMITS = {"entity_type": 128, "entity_id": 512, "event_type": 256}
@@ -149,25 +150,34 @@ def _envelope_hash(
     signature: bytes | None,
     created_at: datetime,
 ) -> bytes:
-    """Fingerprint of everything a client sent for an event: equal only for an exact replay."""
-    parts = [
-        _ENVELOPE_TAG,
-        tenant_id.bytes,
-        store_id.bytes,
-        event_id.bytes,
-        command_id.bytes if command_id else b"\x00" * 16,
-        struct.pack(">I", envelope_version),
-    ]
-    for text in (entity_type, entity_id, event_type):
-        encoded = text.encode("utf-8")
-        parts.append(struct.pack(">I", len(encoded)))
-        parts.append(encoded)
-    parts.append(payload_hash)
-    parts.append(b"\x01" + struct.pack(">q", base_version) if base_version is not None else b"\x00")
-    parts.append(source_agent.bytes)
-    parts.append(b"\x01" + struct.pack(">I", len(signature)) + signature if signature is not None else b"\x00")
-    parts.append(struct.pack(">q", int(created_at.timestamp() * 1_000_000)))
-    return hashlib.sha256(b"".join(parts)).digest()
+    """Fingerprint of everything a client sent for an event: equal only for an exact replay.
+
+    Stored with the event and compared on replay, so its bytes never change (pinned in
+    ``tests/events/test_envelope_hash.py``): ``SEQ_LEGACY_ENVELOPE_V1 || UUID tenant || UUID store
+    || UUID event || UUID command (16 zero bytes when none) || U32 envelope_version || STR
+    entity_type || STR entity_id || STR event_type || payload_hash || (0x01 || I64 base_version |
+    0x00) || UUID source_agent || (0x01 || U32 len || signature | 0x00) || I64 created_at µs``.
+    """
+    return hashlib.sha256(
+        b"".join(
+            (
+                _ENVELOPE_TAG,
+                uuid_bytes(tenant_id),
+                uuid_bytes(store_id),
+                uuid_bytes(event_id),
+                uuid_bytes(command_id) if command_id is not None else _NO_COMMAND,
+                u32(envelope_version),
+                str_bytes(entity_type),
+                str_bytes(entity_id),
+                str_bytes(event_type),
+                payload_hash,
+                b"\x01" + base_version.to_bytes(8, "big", signed=True) if base_version is not None else b"\x00",
+                uuid_bytes(source_agent),
+                b"\x01" + u32(len(signature)) + signature if signature is not None else b"\x00",
+                int(created_at.timestamp() * 1_000_000).to_bytes(8, "big", signed=True),
+            )
+        )
+    ).digest()
 
 
 def parse_legacy_request(
