@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import functools
 import logging
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -398,9 +399,35 @@ def _plan_without_stored_rows(jobs: Sequence[IngestJob], head: int) -> _Plan | N
 # The head this process last wrote or read per stream: the guess of the optimistic append.
 _known_heads: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
 _KNOWN_HEADS_MAX = 100_000
+# Streams another process kept moving under this one's guesses: both optimistic attempts found
+# the head moved. Until the monotonic time stored here their groups go straight to the locked
+# path, which waits for the counter row instead of writing nothing twice (one hot stream written
+# by several web processes; docs/performance.md, "One hot stream across processes").
+_contended_until: dict[tuple[uuid.UUID, uuid.UUID], float] = {}
+CONTENDED_SECONDS = 1.0
 
 
 StreamKey = tuple[uuid.UUID, uuid.UUID]
+
+
+def _head_guess(key: StreamKey) -> int | None:
+    """The head the optimistic append starts from, or ``None`` when the locked path must go first
+    (a stream this process has not written, or one other processes are contending for)."""
+    head = _known_heads.get(key)
+    if head is None or not settings.INGEST_OPTIMISTIC_APPEND:
+        return None
+    until = _contended_until.get(key)
+    if until is not None:
+        if time.monotonic() < until:
+            return None
+        del _contended_until[key]
+    return head
+
+
+def _note_contention(key: StreamKey) -> None:
+    if len(_contended_until) >= _KNOWN_HEADS_MAX:
+        _contended_until.clear()
+    _contended_until[key] = time.monotonic() + CONTENDED_SECONDS
 
 
 def _append_optimistic(jobs: Sequence[IngestJob]) -> list[IngestResult] | None:
@@ -411,8 +438,8 @@ def _append_optimistic(jobs: Sequence[IngestJob]) -> list[IngestResult] | None:
     100-event benchmark cost 25-30 % more thread CPU (``docs/performance.md``, "Worker
     connections and group commit across streams"); the cause is not known yet."""
     key = (jobs[0].tenant_id, jobs[0].store_id)
-    head = _known_heads.get(key)
-    if head is None or not settings.INGEST_OPTIMISTIC_APPEND:
+    head = _head_guess(key)
+    if head is None:
         return None
     if any(event.base_version is not None for job in jobs for event in job.candidates):
         return None
@@ -432,6 +459,7 @@ def _append_optimistic(jobs: Sequence[IngestJob]) -> list[IngestResult] | None:
             return plan.results()
         _remember_head(key, seen_head)
         head = seen_head
+    _note_contention(key)
     return None
 
 
@@ -452,13 +480,12 @@ def _append_optimistic_streams(jobs: Sequence[IngestJob]) -> list[IngestResult |
     for job in jobs:
         by_stream.setdefault((job.tenant_id, job.store_id), []).append(job)
     heads: dict[StreamKey, int] = {}
-    if settings.INGEST_OPTIMISTIC_APPEND:
-        for key, stream_jobs in by_stream.items():
-            head = _known_heads.get(key)
-            if head is not None and all(e.base_version is None for job in stream_jobs for e in job.candidates):
-                heads[key] = head
+    for key, stream_jobs in by_stream.items():
+        head = _head_guess(key)
+        if head is not None and all(e.base_version is None for job in stream_jobs for e in job.candidates):
+            heads[key] = head
     decided: dict[int, IngestResult] = {}
-    for _ in range(2):
+    for attempt in range(2):
         plans = {key: _plan(by_stream[key], StreamState(head)) for key, head in heads.items()}
         plans = {
             key: plan for key, plan in plans.items() if plan.head != heads[key] and not plan.depends_on_stored_rows()
@@ -480,6 +507,8 @@ def _append_optimistic_streams(jobs: Sequence[IngestJob]) -> list[IngestResult |
             else:
                 _remember_head(key, seen_head)
                 heads[key] = seen_head
+                if attempt == 1:  # moved under both attempts
+                    _note_contention(key)
     return [decided.get(id(job), _STREAM_PATH) for job in jobs]
 
 

@@ -85,3 +85,53 @@ def test_a_written_stream_is_appended_in_one_statement_and_a_replay_still_gets_i
     assert _answer(replay)[1] == [(spec["event_id"], 1, True)]  # type: ignore[arg-type]
     assert len(calls) == 2  # second: appended alone; replay: tried alone, refused, then locked
     assert stored_sequences(tenant_id, store_id) == [1, 2]
+
+
+def test_a_stream_another_process_keeps_moving_goes_to_the_locked_path_for_a_while(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Both optimistic attempts find the head moved (another web process writing the same hot
+    stream): the request is decided by the locked path, and the stream's next groups skip the
+    optimistic append, which would write nothing, until ``CONTENDED_SECONDS`` have passed."""
+    tenant_id, store_id = uuid.uuid4(), uuid.uuid4()
+    key = (tenant_id, store_id)
+
+    def spec() -> dict[str, Any]:
+        return {
+            "event_id": uuid.uuid4(),
+            "variant": "a",
+            "entity_id": "order-1",
+            "command_id": None,
+            "base_version": None,
+        }
+
+    _run_group([_job(tenant_id, store_id, [spec()])])  # locked: the stream is new; head 1
+    appends: list[str] = []
+    original = ingest._execute_alone
+
+    def other_process_writes_first(sql: str, params: dict[str, Any]) -> Any:
+        appends.append(sql)
+        with override_settings(INGEST_OPTIMISTIC_APPEND=False):  # the other process's write
+            _run_group([_job(tenant_id, store_id, [spec()])])
+        return original(sql, params)
+
+    monkeypatch.setattr(ingest, "_execute_alone", other_process_writes_first)
+    contended = _run_group([_job(tenant_id, store_id, [spec()])])[0]
+    assert len(appends) == 2  # tried from head 1, then from the head it saw: moved both times
+    assert _answer(contended)[1][0][1] == 4  # type: ignore[arg-type]  # heads 2 and 3: the other's
+
+    def counted(sql: str, params: dict[str, Any]) -> Any:
+        appends.append(sql)
+        return original(sql, params)
+
+    monkeypatch.setattr(ingest, "_execute_alone", counted)
+    locked = _run_group([_job(tenant_id, store_id, [spec()])])[0]
+    assert len(appends) == 2  # straight to the locked path
+    assert _answer(locked)[1][0][1] == 5  # type: ignore[arg-type]
+
+    monkeypatch.setitem(ingest._contended_until, key, 0.0)  # the contention has expired
+    optimistic = _run_group([_job(tenant_id, store_id, [spec()])])[0]
+    assert len(appends) == 3  # one optimistic statement again
+    assert _answer(optimistic)[1][0][1] == 6  # type: ignore[arg-type]
+    assert key not in ingest._contended_until
+    assert stored_sequences(tenant_id, store_id) == [1, 2, 3, 4, 5, 6]
