@@ -140,6 +140,44 @@ def test_one_statement_appends_the_streams_whose_head_held_and_retries_the_one_t
     assert stored_sequences(tenant_id, new) == []
 
 
+def test_a_stream_moved_under_both_attempts_is_left_to_its_locked_path_for_a_while(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another process writes the hot stream before each of this group's statements: the other
+    stream is appended, the hot one goes to its own path, and the next groups leave it out of
+    the shared statement until ``CONTENDED_SECONDS`` have passed."""
+    tenant_id = uuid.uuid4()
+    calm, hot = STORES[0], STORES[1]
+    for store_id in (calm, hot):
+        _run_group([_job(tenant_id, store_id, [_spec()])])
+    written: list[set[uuid.UUID]] = []
+    original = ingest._append_plans
+
+    def other_process_writes_hot_first(plans: dict[Any, Any]) -> Any:
+        written.append({store_id for _, store_id in plans})
+        if (tenant_id, hot) in plans:
+            with override_settings(INGEST_OPTIMISTIC_APPEND=False):
+                _run_group([_job(tenant_id, hot, [_spec()])])
+        return original(plans)
+
+    monkeypatch.setattr(ingest, "_append_plans", other_process_writes_hot_first)
+    first = _append_optimistic_streams([_job(tenant_id, calm, [_spec()]), _job(tenant_id, hot, [_spec()])])
+    assert written == [{calm, hot}, {hot}]  # both, then the hot one again from the head it saw
+    assert isinstance(first[0], IngestResult)
+    assert first[0].sequence_start == 2
+    assert not isinstance(first[1], IngestResult)  # left to the hot stream's own path
+    assert (tenant_id, hot) in ingest._contended_until
+    assert (tenant_id, calm) not in ingest._contended_until
+
+    second = _append_optimistic_streams([_job(tenant_id, calm, [_spec()]), _job(tenant_id, hot, [_spec()])])
+    assert written[2:] == [{calm}]  # the contended stream is not tried again
+    assert isinstance(second[0], IngestResult)
+    assert second[0].sequence_start == 3
+    assert not isinstance(second[1], IngestResult)
+    assert stored_sequences(tenant_id, calm) == [1, 2, 3]
+    assert stored_sequences(tenant_id, hot) == [1, 2, 3]  # the other process's two writes
+
+
 def test_a_stored_event_id_sends_the_whole_group_to_the_streams_own_paths() -> None:
     tenant_id = uuid.uuid4()
     stored = _spec()
