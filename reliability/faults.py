@@ -72,8 +72,10 @@ def postgres_restart(stack: Stack, *, outage: float, pace: float) -> Result:
     time.sleep(pace)
     with ledger.lock:
         failures_before = len(ledger.failures)
-    down = time.monotonic()
     stack.postgres.stop("immediate")
+    # pg_ctl -w returns once the postmaster has exited: PostgreSQL is down from here (a /ready
+    # that started while pg_ctl was still stopping it may rightly have answered 200).
+    down = time.monotonic()
     result.tried.append(f"pg_ctl stop -m immediate at {len(ledger.acks)} acknowledged events; down for {outage:.0f} s")
     time.sleep(outage)
     up = time.monotonic()
