@@ -405,6 +405,8 @@ _KNOWN_HEADS_MAX = 100_000
 # by several web processes; docs/performance.md, "One hot stream across processes").
 _contended_until: dict[tuple[uuid.UUID, uuid.UUID], float] = {}
 CONTENDED_SECONDS = 1.0
+# Appends from a guessed head per group: the guess, then once more from the head the statement saw.
+_OPTIMISTIC_ATTEMPTS = 2
 
 
 StreamKey = tuple[uuid.UUID, uuid.UUID]
@@ -443,7 +445,7 @@ def _append_optimistic(jobs: Sequence[IngestJob]) -> list[IngestResult] | None:
         return None
     if any(event.base_version is not None for job in jobs for event in job.candidates):
         return None
-    for _ in range(2):
+    for _ in range(_OPTIMISTIC_ATTEMPTS):
         plan = _plan(jobs, StreamState(head))
         if plan.head == head or plan.depends_on_stored_rows():
             return None
@@ -485,7 +487,7 @@ def _append_optimistic_streams(jobs: Sequence[IngestJob]) -> list[IngestResult |
         if head is not None and all(e.base_version is None for job in stream_jobs for e in job.candidates):
             heads[key] = head
     decided: dict[int, IngestResult] = {}
-    for attempt in range(2):
+    for attempt in range(_OPTIMISTIC_ATTEMPTS):
         plans = {key: _plan(by_stream[key], StreamState(head)) for key, head in heads.items()}
         plans = {
             key: plan for key, plan in plans.items() if plan.head != heads[key] and not plan.depends_on_stored_rows()
@@ -507,7 +509,7 @@ def _append_optimistic_streams(jobs: Sequence[IngestJob]) -> list[IngestResult |
             else:
                 _remember_head(key, seen_head)
                 heads[key] = seen_head
-                if attempt == 1:  # moved under both attempts
+                if attempt == _OPTIMISTIC_ATTEMPTS - 1:  # moved under every attempt
                     _note_contention(key)
     return [decided.get(id(job), _STREAM_PATH) for job in jobs]
 

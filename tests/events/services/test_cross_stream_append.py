@@ -35,7 +35,7 @@ from events.services.ingest import (
 from tests.conftest import legacy_event
 from tests.events.helpers import stored_sequences
 from tests.events.services.test_event_ingest_group_commit import COMMAND_IDS, _answer, _job, _stored
-from tests.events.services.test_optimistic_append import shift_guess
+from tests.events.services.test_optimistic_append import _spec, shift_guess
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -243,10 +243,6 @@ def test_parallel_requests_on_many_streams_share_statements_and_every_stream_sta
 def _decided(outcome: IngestResult | BaseException) -> IngestResult:
     assert isinstance(outcome, IngestResult), outcome
     return outcome
-
-
-def _spec() -> dict[str, Any]:
-    return {"event_id": uuid.uuid4(), "variant": "a", "entity_id": "order-1", "command_id": None, "base_version": None}
 
 
 def _id(spec: dict[str, Any]) -> dict[str, Any]:

@@ -28,6 +28,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 guess_shift = st.sampled_from([0, 0, 0, -1, -2, 1, 3, None])  # None: this process never saw the head
 
 
+def _spec() -> dict[str, Any]:
+    """A new event of entity ``order-1`` (no command id, no base_version)."""
+    return {"event_id": uuid.uuid4(), "variant": "a", "entity_id": "order-1", "command_id": None, "base_version": None}
+
+
 def shift_guess(key: tuple[uuid.UUID, uuid.UUID], shift: int | None) -> None:
     """Move this process's guess of a stream's head, as another process's writes would; None
     forgets it (a stream this process never wrote)."""
@@ -96,27 +101,18 @@ def test_a_stream_another_process_keeps_moving_goes_to_the_locked_path_for_a_whi
     tenant_id, store_id = uuid.uuid4(), uuid.uuid4()
     key = (tenant_id, store_id)
 
-    def spec() -> dict[str, Any]:
-        return {
-            "event_id": uuid.uuid4(),
-            "variant": "a",
-            "entity_id": "order-1",
-            "command_id": None,
-            "base_version": None,
-        }
-
-    _run_group([_job(tenant_id, store_id, [spec()])])  # locked: the stream is new; head 1
+    _run_group([_job(tenant_id, store_id, [_spec()])])  # locked: the stream is new; head 1
     appends: list[str] = []
     original = ingest._execute_alone
 
     def other_process_writes_first(sql: str, params: dict[str, Any]) -> Any:
         appends.append(sql)
         with override_settings(INGEST_OPTIMISTIC_APPEND=False):  # the other process's write
-            _run_group([_job(tenant_id, store_id, [spec()])])
+            _run_group([_job(tenant_id, store_id, [_spec()])])
         return original(sql, params)
 
     monkeypatch.setattr(ingest, "_execute_alone", other_process_writes_first)
-    contended = _run_group([_job(tenant_id, store_id, [spec()])])[0]
+    contended = _run_group([_job(tenant_id, store_id, [_spec()])])[0]
     assert len(appends) == 2  # tried from head 1, then from the head it saw: moved both times
     assert _answer(contended)[1][0][1] == 4  # type: ignore[arg-type]  # heads 2 and 3: the other's
 
@@ -125,12 +121,12 @@ def test_a_stream_another_process_keeps_moving_goes_to_the_locked_path_for_a_whi
         return original(sql, params)
 
     monkeypatch.setattr(ingest, "_execute_alone", counted)
-    locked = _run_group([_job(tenant_id, store_id, [spec()])])[0]
+    locked = _run_group([_job(tenant_id, store_id, [_spec()])])[0]
     assert len(appends) == 2  # straight to the locked path
     assert _answer(locked)[1][0][1] == 5  # type: ignore[arg-type]
 
     monkeypatch.setitem(ingest._contended_until, key, 0.0)  # the contention has expired
-    optimistic = _run_group([_job(tenant_id, store_id, [spec()])])[0]
+    optimistic = _run_group([_job(tenant_id, store_id, [_spec()])])[0]
     assert len(appends) == 3  # one optimistic statement again
     assert _answer(optimistic)[1][0][1] == 6  # type: ignore[arg-type]
     assert key not in ingest._contended_until
