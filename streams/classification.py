@@ -45,9 +45,13 @@ class Sequenceable(Protocol):
 E = TypeVar("E", bound=Sequenceable)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StoredEvent:
-    """A stored event of the tenant with an id the batch uses (``receipt``: VES only)."""
+    """A stored event of the tenant with an id the batch uses (``receipt``: VES only).
+
+    Not frozen, like the other per-event records of the hot path (``LegacyEvent``, ``Receipt``):
+    one is built for every accepted event, and a frozen dataclass costs about twice as much to
+    build. Nothing changes one after it is built."""
 
     store_id: uuid.UUID
     sequence_number: int
