@@ -1,6 +1,7 @@
 """Reads of the event store: head, ranges, one event, entity history. Never write.
 
-They read through ``read_cursor()``: the read replica when ``DATABASE_READ_URL`` is set.
+They read through ``read_cursor()``, or ``kept_cursor.fetch`` on ``read_alias()`` for the one-statement
+hot reads (head, event by id): the read replica when ``DATABASE_READ_URL`` is set.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from events.sql import (
     SELECT_VES_EVENT_BY_ID,
     SELECT_VES_EVENT_RANGE,
 )
-from sequencer_project.db.replica import read_cursor
+from sequencer_project.db.kept_cursor import fetch
+from sequencer_project.db.replica import read_alias, read_cursor
 from streams.kinds import StreamKind, stream_params
 
 
@@ -136,9 +138,8 @@ def _contiguous_rows(
 
 def stream_head_get(*, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind = StreamKind.LEGACY) -> int:
     """The stream's head (0 for a stream never written). One primary-key lookup."""
-    with read_cursor() as cursor:
-        cursor.execute(SELECT_HEAD, stream_params(tenant_id, store_id, kind))
-        return int(cursor.fetchone()[0])
+    rows = fetch(SELECT_HEAD, stream_params(tenant_id, store_id, kind), alias=read_alias())
+    return int(rows[0][0])
 
 
 def event_range_list(*, tenant_id: uuid.UUID, store_id: uuid.UUID, from_seq: int, limit: int) -> list[StoredEvent]:
@@ -153,11 +154,10 @@ def event_range_list(*, tenant_id: uuid.UUID, store_id: uuid.UUID, from_seq: int
 
 def event_get_for_tenant(*, tenant_id: uuid.UUID, event_id: uuid.UUID) -> StoredEvent | None:
     """A legacy event by id inside ``tenant_id`` (``None`` when absent). Callers check store scope."""
-    with read_cursor(binary=True) as cursor:
-        cursor.execute(SELECT_EVENT_BY_ID, {"tenant_id": tenant_id, "event_id": event_id})
-        row = cursor.fetchone()
-    if row is None:
+    rows = fetch(SELECT_EVENT_BY_ID, {"tenant_id": tenant_id, "event_id": event_id}, alias=read_alias(), binary=True)
+    if not rows:
         return None
+    row = rows[0]
     return _event(row, row[15], row[16])
 
 

@@ -56,6 +56,7 @@ from schemas.registry import schema_failures
 from sequencer_project.db import availability
 from sequencer_project.db.instrumentation import timed_transaction
 from sequencer_project.db.kept_connections import pool_has_waiters
+from sequencer_project.db.kept_cursor import kept_cursor
 from sequencer_project.metrics import INGEST_GROUP_REQUESTS, TALLY
 from streams import classification
 from streams.classification import Rejection, StreamState
@@ -567,10 +568,9 @@ def _execute_alone(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
 
 
 def _raw_fetch(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    raw: psycopg.Connection[Any] = connection.connection
-    with raw.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    cursor = kept_cursor(connection)
+    cursor.execute(sql, params)
+    rows = cursor.fetchall()
     availability.statement_succeeded(connection.alias)
     return rows
 
