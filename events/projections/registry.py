@@ -11,9 +11,12 @@ from typing import Any, Protocol
 from streams.kinds import StreamKind
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ProjectionEvent:
-    """One sequenced event as a projection sees it (payload decoded)."""
+    """One sequenced event as a projection sees it (payload decoded).
+
+    Handlers must not change it (it is not frozen because the runner builds one per event, and a
+    frozen dataclass of ten fields costs ~1.1 µs to build against ~0.2)."""
 
     tenant_id: uuid.UUID
     store_id: uuid.UUID
