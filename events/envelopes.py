@@ -27,7 +27,7 @@ from events import errors
 from events.field_errors import FieldErrors
 from sequencer_project.api.errors import InvalidFieldError, InvalidRequestError
 from sequencer_project.api.json_limits import jsonb_problem
-from ves.encoding import str3_bytes, uuid_bytes
+from ves.encoding import str_bytes, u32, uuid_bytes
 from ves.legacy_json import LegacyJsonError, fast_dumps
 from ves.rfc3339 import utc_instant
 
@@ -136,11 +136,6 @@ def _signature(value: Any, path: str, errs: FieldErrors) -> bytes | None:
     return None
 
 
-@functools.lru_cache(maxsize=4096)
-def _envelope_prefix(tenant_id: uuid.UUID, store_id: uuid.UUID) -> bytes:
-    return _ENVELOPE_TAG + uuid_bytes(tenant_id) + uuid_bytes(store_id)
-
-
 def _envelope_hash(
     tenant_id: uuid.UUID,
     store_id: uuid.UUID,
@@ -163,22 +158,23 @@ def _envelope_hash(
     || UUID event || UUID command (16 zero bytes when none) || U32 envelope_version || STR
     entity_type || STR entity_id || STR event_type || payload_hash || (0x01 || I64 base_version |
     0x00) || UUID source_agent || (0x01 || U32 len || signature | 0x00) || I64 created_at µs``.
-    Written with the ``ves.encoding`` encodings inline after a per-stream prefix (the three
-    strings in one ``str3_bytes`` call): this runs once per event, and the helper calls were
-    half its cost (2.2 µs against 1.0 µs per call).
     """
     return hashlib.sha256(
         b"".join(
             (
-                _envelope_prefix(tenant_id, store_id),
-                event_id.bytes,
-                command_id.bytes if command_id is not None else _NO_COMMAND,
-                envelope_version.to_bytes(4, "big"),
-                str3_bytes(entity_type, entity_id, event_type),
+                _ENVELOPE_TAG,
+                uuid_bytes(tenant_id),
+                uuid_bytes(store_id),
+                uuid_bytes(event_id),
+                uuid_bytes(command_id) if command_id is not None else _NO_COMMAND,
+                u32(envelope_version),
+                str_bytes(entity_type),
+                str_bytes(entity_id),
+                str_bytes(event_type),
                 payload_hash,
                 b"\x01" + base_version.to_bytes(8, "big", signed=True) if base_version is not None else b"\x00",
-                source_agent.bytes,
-                b"\x01" + len(signature).to_bytes(4, "big") + signature if signature is not None else b"\x00",
+                uuid_bytes(source_agent),
+                b"\x01" + u32(len(signature)) + signature if signature is not None else b"\x00",
                 int(created_at.timestamp() * 1_000_000).to_bytes(8, "big", signed=True),
             )
         )

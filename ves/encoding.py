@@ -29,8 +29,8 @@ def str_bytes(s: str) -> bytes:
 
 def str3_bytes(first: str, second: str, third: str) -> bytes:
     """``STR(first) || STR(second) || STR(third)`` in one call: entity type, entity id and event
-    type stand together in the preimages hashed once per event (the payload AAD, the legacy
-    envelope hash), where three :func:`str_bytes` calls cost more than the hashing."""
+    type stand together in the payload AAD, hashed once per event sealed or opened, where three
+    :func:`str_bytes` calls cost more than the hashing."""
     a, b, c = first.encode("utf-8"), second.encode("utf-8"), third.encode("utf-8")
     return b"".join((len(a).to_bytes(4, "big"), a, len(b).to_bytes(4, "big"), b, len(c).to_bytes(4, "big"), c))
 

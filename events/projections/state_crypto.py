@@ -16,7 +16,6 @@ entity's next event or by ``reencrypt_payloads``).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from typing import Any, NamedTuple
 from events.payload_crypto import PayloadKey, decrypt_blob, encrypt_blob, keyring_for
 from events.projections.merge import load_json
 from sequencer_project.api.json_numbers import dumps
-from ves.encoding import uuid_bytes
+from ves.encoding import str_bytes, uuid_bytes
 
 STATE_AAD_TAG = b"STATESET_ENTITY_STATE_AAD_V1"
 
@@ -44,19 +43,14 @@ def state_aad(entity: EntityKey) -> bytes:
     return hashlib.sha256(
         b"".join(
             (
-                _state_aad_prefix(entity.tenant_id, entity.store_id),
-                len(kind := entity.entity_type.encode()).to_bytes(4, "big"),
-                kind,
-                len(ident := entity.entity_id.encode()).to_bytes(4, "big"),
-                ident,
+                STATE_AAD_TAG,
+                uuid_bytes(entity.tenant_id),
+                uuid_bytes(entity.store_id),
+                str_bytes(entity.entity_type),
+                str_bytes(entity.entity_id),
             )
         )
     ).digest()
-
-
-@functools.lru_cache(maxsize=4096)
-def _state_aad_prefix(tenant_id: uuid.UUID, store_id: uuid.UUID) -> bytes:
-    return STATE_AAD_TAG + uuid_bytes(tenant_id) + uuid_bytes(store_id)
 
 
 class StateColumns(NamedTuple):
