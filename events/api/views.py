@@ -22,7 +22,7 @@ from events.api.legacy_ingest import legacy_ingest_answer
 from events.api.serializers import event_output
 from events.envelopes import FIELD_LIMITS
 from events.selectors import entity_history_page, event_range_list
-from sequencer_project.api.body import read_json_body
+from sequencer_project.api.body import request_json_bytes
 from sequencer_project.api.openapi import json_body, path_param, path_uuid, query, stream_query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import (
@@ -84,7 +84,7 @@ class EventIngestApi(TenantApiMixin):
         responses={200: shapes.LEGACY_INGEST_RESPONSE},
     )
     def post(self, request: Request) -> Response:
-        return Response(legacy_ingest_answer(self.principal, read_json_body(request, allow_nul=True)))
+        return Response(legacy_ingest_answer(self.principal, request_json_bytes(request)))
 
 
 class HeadApi(TenantApiMixin):

@@ -157,9 +157,7 @@ def _prepare(tenant_id: uuid.UUID, store_id: uuid.UUID, events: Sequence[LegacyE
     """Everything that needs no lock: payload, hash and schema checks, the payload key (CPU only)."""
     pre_rejected = [(rejection, e) for e in events if (rejection := _pre_rejection(e)) is not None]
     candidates = [e for e in events if e.payload_problem is None and e.supplied_hash_matches]
-    verdicts = schema_failures(
-        tenant_id=tenant_id, events=[(e.event_type, e.raw["payload"], False) for e in candidates]
-    )
+    verdicts = schema_failures(tenant_id=tenant_id, events=[(e.event_type, e.payload, False) for e in candidates])
     schema_rejects = {e.index: f.summary for e, f in zip(candidates, verdicts, strict=True) if f is not None}
     seal = encryption_key_for_write(tenant_id)  # payloads and the bodies of rejected events
     return IngestJob(uuid.uuid4(), tenant_id, store_id, candidates, pre_rejected, schema_rejects, seal, request_id)

@@ -18,10 +18,16 @@ from sequencer_project.api.parsers import loads
 def parse_json_body(
     content_type: str, declared_length: str | None, read: Callable[[int], bytes], *, allow_nul: bool = False
 ) -> object:
-    """Check the media type and ``MAX_BODY_SIZE_BYTES`` (declared and actual), read, parse.
+    """:func:`read_json_bytes`, then the one parser (:func:`sequencer_project.api.parsers.loads`)."""
+    return loads(read_json_bytes(content_type, declared_length, read), allow_nul=allow_nul)
+
+
+def read_json_bytes(content_type: str, declared_length: str | None, read: Callable[[int], bytes]) -> bytes:
+    """Check the media type and ``MAX_BODY_SIZE_BYTES`` (declared and actual), read; the bytes.
 
     ``read(n)`` returns the body, reading at most ``n`` bytes: a body without a declared length
-    (chunked) is read one byte past the limit, never in full.
+    (chunked) is read one byte past the limit, never in full. For the ingest endpoints, which
+    decode well-formed bodies themselves before falling back to :func:`loads`.
     """
     if not content_type.split(";")[0].strip().lower().endswith("json"):
         raise UnsupportedMediaTypeError("Send the body as application/json.")
@@ -35,7 +41,16 @@ def parse_json_body(
     body = read(limit + 1)
     if len(body) > limit:
         raise BodyTooLargeError(f"The body is {len(body)} bytes; the limit is {limit}.", limit=limit)
-    return loads(body, allow_nul=allow_nul)
+    return body
+
+
+def request_json_bytes(request: Request) -> bytes:
+    """:func:`read_json_bytes` of a DRF request."""
+    return read_json_bytes(
+        request.content_type or "",
+        request.META.get("CONTENT_LENGTH"),
+        lambda _limit: request.body,  # Django reads it whole; the declared length was checked first
+    )
 
 
 def read_json_body(request: Request, *, allow_nul: bool = False) -> object:
@@ -45,9 +60,4 @@ def read_json_body(request: Request, *, allow_nul: bool = False) -> object:
     ``allow_nul`` is for the ingest endpoints only (event payloads holding NUL are rejected
     per event there).
     """
-    return parse_json_body(
-        request.content_type or "",
-        request.META.get("CONTENT_LENGTH"),
-        lambda _limit: request.body,  # Django reads it whole; the declared length was checked first
-        allow_nul=allow_nul,
-    )
+    return loads(request_json_bytes(request), allow_nul=allow_nul)
