@@ -109,13 +109,13 @@ def _order_rows(first_sequence: int, count: int, created_at: str) -> Iterator[di
         }
 
 
-def legacy_rows(first_sequence: int, count: int, payload_b64: str, created_at: str) -> list[dict[str, Any]]:
-    """Rows for ``append_batch.sql``: the columns the service writes, numbered from ``first_sequence``."""
+def legacy_rows(first_sequence: int, count: int, created_at: str) -> list[dict[str, Any]]:
+    """Rows for ``append_batch.sql``: the columns the service writes, numbered from ``first_sequence``
+    (the payloads go beside them, as one ``bytea[]``)."""
     return [
         row
         | {
             "envelope_version": 1,
-            "payload": payload_b64,
             "payload_format": 0,
             "payload_key_id": None,
             "payload_hash": os.urandom(32).hex(),
@@ -169,12 +169,13 @@ class _Writer:
     def __init__(self, shape: CeilingShape, tenant_id: uuid.UUID, payload_bytes: int) -> None:
         self.shape = shape
         self.tenant_id = tenant_id
-        self.payload_b64 = base64.b64encode(payload_json(payload_bytes)).decode()
+        self.payload = payload_json(payload_bytes)
+        self.payload_b64 = base64.b64encode(self.payload).decode()
         ves = shape.kind == "ves"
         self.kind = VES_KIND if ves else LEGACY_KIND
         self.classify = CLASSIFY_VES_BATCH if ves else CLASSIFY_BATCH
         self.insert = INSERT_VES_BATCH if ves else APPEND_BATCH
-        self.rows = ves_rows if ves else legacy_rows
+        self.ves = ves
 
     def __call__(self, conn: psycopg.Connection[Any], index: int, iteration: int) -> int:
         stream = {
@@ -190,7 +191,10 @@ class _Writer:
                 row = cursor.execute(LOCK_COUNTER, stream).fetchone()
             assert row is not None
             head = int(row[0])
-            rows = self.rows(head + 1, self.shape.batch, self.payload_b64, created_at)
+            if self.ves:
+                rows, payloads = ves_rows(head + 1, self.shape.batch, self.payload_b64, created_at), []
+            else:
+                rows, payloads = legacy_rows(head + 1, self.shape.batch, created_at), [self.payload] * self.shape.batch
             cursor.execute(
                 self.classify,
                 {
@@ -207,6 +211,7 @@ class _Writer:
                 {
                     **stream,
                     "rows": orjson.dumps(rows).decode(),
+                    "payloads": payloads,
                     "rejections": "[]",
                     "expected_head": head,
                     "new_head": head + self.shape.batch,

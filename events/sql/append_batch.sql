@@ -12,7 +12,8 @@
 --     the locked path then classifies the batch (replay, duplicate). No base_version then.
 -- Inserts are conditioned on the counter move, so nothing is written from a wrong head; the
 -- rejection log also when nothing is appended (new_head = expected_head: locked path only).
--- The rows arrive as one jsonb array (no per-row parameters); payloads travel base64-encoded,
+-- The rows arrive as one jsonb array (no per-row parameters) and their payloads as one binary
+-- bytea[] in the same order (a payload's base64 text cost PostgreSQL's JSON parse ~5 us per KB),
 -- already sealed when encrypted at rest (payload_format 1, payload_key_id; events/payload_crypto.py).
 -- Index: sequence_counters primary key; events primary key and events_tenant_event_id_key (one
 -- partition); primary keys of entity_versions and command_dedupe.
@@ -20,11 +21,12 @@
 -- Rows: one: counter_rows (1 = appended), inserted, commands, versions, rejections, seen_head.
 WITH batch AS (
     SELECT *
-    FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
+    FROM ROWS FROM (jsonb_to_recordset(%(rows)s::jsonb) AS (
         sequence_number bigint, event_id uuid, command_id uuid, envelope_version integer,
-        entity_type text, entity_id text, event_type text, payload text, payload_hash text,
+        entity_type text, entity_id text, event_type text, payload_hash text,
         envelope_hash text, base_version bigint, source_agent uuid, signature text,
-        created_at timestamptz, payload_format smallint, payload_key_id smallint)
+        created_at timestamptz, payload_format smallint, payload_key_id smallint)) WITH ORDINALITY AS r
+    JOIN unnest(%(payloads)b::bytea[]) WITH ORDINALITY AS p(payload, ordinality) USING (ordinality)
 ), counter AS (
     UPDATE sequence_counters
     SET current_sequence = %(new_head)s, updated_at = now()
@@ -41,7 +43,7 @@ WITH batch AS (
         envelope_hash, base_version, source_agent, signature, created_at)
     SELECT %(tenant_id)s, %(store_id)s, b.sequence_number, b.event_id, b.command_id,
            b.envelope_version, b.entity_type, b.entity_id, b.event_type,
-           decode(b.payload, 'base64'), b.payload_format, b.payload_key_id, decode(b.payload_hash, 'hex'),
+           b.payload, b.payload_format, b.payload_key_id, decode(b.payload_hash, 'hex'),
            decode(b.envelope_hash, 'hex'), b.base_version, b.source_agent,
            decode(b.signature, 'hex'), b.created_at
     FROM batch b

@@ -7,8 +7,9 @@
 -- caller then runs each stream on its own path, which classifies replays and duplicates.
 -- No base_version here (classification would depend on stored versions).
 -- Streams arrive as four arrays (tenant_ids, store_ids, expected_heads, new_heads); rows and
--- rejections (jsonb arrays) carry their stream's tenant_id and store_id. Payloads travel base64-encoded,
--- already sealed when encrypted at rest (events/payload_crypto.py).
+-- rejections (jsonb arrays) carry their stream's tenant_id and store_id; the rows' payloads come as
+-- one binary bytea[] in the rows' order (as append_batch.sql's), already sealed when encrypted at
+-- rest (events/payload_crypto.py).
 -- Index: sequence_counters primary key; events primary key and events_tenant_event_id_key;
 -- primary keys of entity_versions and command_dedupe.
 -- Locks: the streams' counter rows, taken in the order of the arrays, which the caller sorts by
@@ -41,12 +42,13 @@ WITH streams AS (
       AND s.new_head > s.expected_head
     RETURNING c.tenant_id, c.store_id
 ), batch AS (
-    SELECT r.*
-    FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
+    SELECT r.*, p.payload
+    FROM ROWS FROM (jsonb_to_recordset(%(rows)s::jsonb) AS (
         tenant_id uuid, store_id uuid, sequence_number bigint, event_id uuid, command_id uuid,
-        envelope_version integer, entity_type text, entity_id text, event_type text, payload text,
+        envelope_version integer, entity_type text, entity_id text, event_type text,
         payload_hash text, envelope_hash text, source_agent uuid, signature text,
-        created_at timestamptz, payload_format smallint, payload_key_id smallint)
+        created_at timestamptz, payload_format smallint, payload_key_id smallint)) WITH ORDINALITY AS r
+    JOIN unnest(%(payloads)b::bytea[]) WITH ORDINALITY AS p(payload, ordinality) USING (ordinality)
     JOIN counter c ON c.tenant_id = r.tenant_id AND c.store_id = r.store_id
 ), inserted AS (
     INSERT INTO events (
@@ -55,7 +57,7 @@ WITH streams AS (
         envelope_hash, base_version, source_agent, signature, created_at)
     SELECT b.tenant_id, b.store_id, b.sequence_number, b.event_id, b.command_id,
            b.envelope_version, b.entity_type, b.entity_id, b.event_type,
-           decode(b.payload, 'base64'), b.payload_format, b.payload_key_id, decode(b.payload_hash, 'hex'),
+           b.payload, b.payload_format, b.payload_key_id, decode(b.payload_hash, 'hex'),
            decode(b.envelope_hash, 'hex'), NULL, b.source_agent,
            decode(b.signature, 'hex'), b.created_at
     FROM batch b

@@ -29,6 +29,7 @@ TYPES = {
     "new_heads": "bigint[]",
     "stream_kind": "smallint",
     "rows": "text",
+    "payloads": "bytea[]",
     "rejections": "text",
 }
 
@@ -67,6 +68,7 @@ def test_each_stream_is_one_primary_key_probe_under_a_generic_plan() -> None:
             "new_heads": [1, 1],
             "stream_kind": int(StreamKind.LEGACY),
             "rows": "[]",
+            "payloads": [],
             "rejections": "[]",
         }
         arguments = ", ".join(f"%s::{TYPES[n]}" for n in names)
