@@ -20,7 +20,15 @@ EXEMPT: dict[str, set[str]] = {
     "events/api/ves_views.py": {"VesEventIngestApi.post"},
 }
 # Calls that read or parse a body; a view gets its body from ``request_fields`` instead.
-BODY_READERS = {"read_json_body", "parse_json_body", "json_object", "loads", "Fields"}
+BODY_READERS = {
+    "read_json_body",
+    "parse_json_body",
+    "request_json_bytes",
+    "read_json_bytes",
+    "json_object",
+    "loads",
+    "Fields",
+}
 # Attributes holding the raw or parsed body (``Fields.body`` included: use its readers).
 BODY_ATTRIBUTES = {"data", "body", "POST", "stream"}
 
