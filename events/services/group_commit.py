@@ -91,9 +91,11 @@ class GroupCommitter(Generic[JobT, ResultT]):
         itself fails every job of that group. ``before_wait`` runs (outside the guard) before
         this thread blocks as a follower, e.g. to hand its database connection back; while it
         returns False it is asked again every ``BEFORE_WAIT_RECHECK_SECONDS`` of waiting (a
-        follower keeps its connection until someone needs it).
+        follower keeps its connection until someone needs it), not at every wake-up: every
+        group a process publishes wakes all its waiting threads.
         """
         slot: _Slot[JobT, ResultT] = _Slot(job)
+        recheck_at = 0.0  # when ``before_wait`` is due again (every wake-up would be too often)
         with self._changed:
             queue = self._queues.get(key)
             if queue is None:
@@ -104,15 +106,19 @@ class GroupCommitter(Generic[JobT, ResultT]):
                     if before_wait is None:
                         self._changed.wait()
                         continue
-                    self._changed.release()
-                    try:
-                        settled = before_wait()
-                    finally:
-                        self._changed.acquire()
-                    if settled:
-                        before_wait = None
-                    elif not slot.done:
-                        self._changed.wait(BEFORE_WAIT_RECHECK_SECONDS)
+                    now = time.monotonic()
+                    if now >= recheck_at:
+                        self._changed.release()
+                        try:
+                            settled = before_wait()
+                        finally:
+                            self._changed.acquire()
+                        if settled:
+                            before_wait = None
+                            continue
+                        recheck_at = now + BEFORE_WAIT_RECHECK_SECONDS
+                    if not slot.done:
+                        self._changed.wait(recheck_at - now)
                     continue
                 queue.leading = True
                 group = self._take_group(queue)

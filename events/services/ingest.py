@@ -218,11 +218,12 @@ def _release_connection() -> bool:
     samples of single-event ingest under gunicorn (``docs/performance.md``). Outside a
     transaction only, and only when connections are pooled.
     """
-    pool = getattr(connection, "pool", None)  # PostgreSQL backend with pooling
-    if pool is None or connection.connection is None or connection.in_atomic_block:
+    wrapper = connections[DEFAULT_DB_ALIAS]  # once: each read through ``connection`` costs ~1.5 µs
+    pool = getattr(wrapper, "pool", None)  # PostgreSQL backend with pooling
+    if pool is None or wrapper.connection is None or wrapper.in_atomic_block:
         return True
     if pool_has_waiters(pool):
-        connection.close()
+        wrapper.close()
         return True
     return False
 

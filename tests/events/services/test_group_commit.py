@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from events.services import group_commit
 from events.services.group_commit import GroupCommitter
 
 
@@ -224,6 +225,36 @@ def test_a_follower_keeps_its_resource_until_the_leader_comes_to_need_it() -> No
     assert asked[0] is False  # nobody needed it when the follower began to wait: kept
     assert asked[-1] is True  # handed back once the leader waited for it
     assert asked.count(True) == 1
+
+
+def test_a_waiting_follower_is_not_asked_again_at_every_wake_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every published group wakes all of a process's waiting threads; the hook is asked again
+    only when ``BEFORE_WAIT_RECHECK_SECONDS`` have passed (here the clock stands still)."""
+    monkeypatch.setattr(group_commit.time, "monotonic", lambda: 1000.0)
+    committer: GroupCommitter[Job, str] = GroupCommitter(max_events=100)
+    recorder = Recorder()
+    asked = threading.Event()
+    calls: list[str] = []
+
+    def hook() -> bool:
+        calls.append("asked")
+        asked.set()
+        return False  # keeps its resource: would be asked again at the next check
+
+    leader = threading.Thread(target=committer.submit, args=("s", Job("leader"), recorder))
+    leader.start()
+    assert recorder.entered.wait(10)
+    follower = threading.Thread(
+        target=committer.submit, args=("s", Job("follower"), recorder), kwargs={"before_wait": hook}
+    )
+    follower.start()
+    assert asked.wait(10)
+    for i in range(20):  # twenty groups of another stream, each waking every waiting thread
+        assert committer.submit(f"other-{i}", Job(f"o{i}"), recorder) == f"result-o{i}"
+    recorder.gate.set()
+    for thread in (leader, follower):
+        thread.join(10)
+    assert calls == ["asked"]
 
 
 def test_max_events_must_be_positive() -> None:
