@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
@@ -230,7 +231,7 @@ def test_a_follower_keeps_its_resource_until_the_leader_comes_to_need_it() -> No
 def test_a_waiting_follower_is_not_asked_again_at_every_wake_up(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every published group wakes all of a process's waiting threads; the hook is asked again
     only when ``BEFORE_WAIT_RECHECK_SECONDS`` have passed (here the clock stands still)."""
-    monkeypatch.setattr(group_commit.time, "monotonic", lambda: 1000.0)
+    monkeypatch.setattr(group_commit, "time", SimpleNamespace(monotonic=lambda: 1000.0))
     committer: GroupCommitter[Job, str] = GroupCommitter(max_events=100)
     recorder = Recorder()
     asked = threading.Event()
