@@ -4,8 +4,9 @@ The ingest hot path (``docs/performance.md``, "Typed decoding of legacy bodies")
 the body into typed structs in C, checking every envelope field's JSON type, UUID form, length
 and range on the way, with no intermediate dicts. It only ever *accepts*: any body it cannot take
 whole (a field it does not model, a type or range it refuses, a NUL escape, a payload too deep,
-a mixed stream, an agent mismatch, ...) returns ``None``, and the caller reads the body with the
-general parser (:func:`events.envelopes.parse_legacy_request`), which decides every answer.
+a mixed stream, an agent mismatch, ...) returns ``None``, and :func:`read_legacy_body` reads it
+with the general parser (:func:`events.envelopes.parse_legacy_request`), which decides every
+answer.
 So the problems clients see never depend on this module; ``tests/events/test_legacy_decoder.py``
 holds that every body it accepts parses to the same events through the general parser.
 
@@ -31,10 +32,12 @@ from events.envelopes import (
     RequestEvents,
     legacy_event,
     parse_created_at,
+    parse_legacy_request,
     parse_signature,
 )
 from events.field_errors import FieldErrors
 from sequencer_project.api.json_limits import MAX_JSON_DEPTH, too_deep
+from sequencer_project.api.parsers import loads
 
 # A payload sits three levels down (body object, events array, event object).
 _PAYLOAD_DEPTH_LIMIT = MAX_JSON_DEPTH - 3
@@ -73,6 +76,25 @@ class _Body(msgspec.Struct, forbid_unknown_fields=True):
 _DECODER = msgspec.json.Decoder(_Body)
 
 
+def read_legacy_body(
+    body: bytes, *, max_events: int, max_payload_bytes: int, default_agent: uuid.UUID | None = None
+) -> LegacyIngestRequest:
+    """The request's events from the JSON ``body``: the typed path when it takes the body,
+    else the general parser (``loads`` + :func:`events.envelopes.parse_legacy_request`), which
+    raises every problem a client can see."""
+    decoded = decode_legacy_body(
+        body, max_events=max_events, max_payload_bytes=max_payload_bytes, default_agent=default_agent
+    )
+    if decoded is not None:
+        return decoded
+    return parse_legacy_request(
+        loads(body, allow_nul=True),
+        max_events=max_events,
+        max_payload_bytes=max_payload_bytes,
+        default_agent=default_agent,
+    )
+
+
 def decode_legacy_body(
     body: bytes, *, max_events: int, max_payload_bytes: int, default_agent: uuid.UUID | None = None
 ) -> LegacyIngestRequest | None:
@@ -93,7 +115,7 @@ def decode_legacy_body(
     agent_id = decoded.agent_id
     fallback_agent = agent_id or default_agent or NIL_UUID
     tenant_id, store_id = raw_events[0].tenant_id, raw_events[0].store_id
-    unused = FieldErrors()  # the shared field helpers report here; any report sends the body back
+    reports = FieldErrors()  # the shared field helpers report here; any report sends the body back
     # Every check first: the general parser refuses a body (too deep, malformed) before it
     # looks at any event, so an event's own error may only be raised once all are known good.
     checked: list[tuple[_Event, uuid.UUID, bytes | None, datetime, object]] = []
@@ -107,9 +129,9 @@ def decode_legacy_body(
             return None
         if raw.payload_hash is not None and not PAYLOAD_HASH_HEX.match(raw.payload_hash):
             return None
-        signature = parse_signature(raw.signature, "", unused) if raw.signature is not None else None
-        created_at = parse_created_at(raw.created_at, "", unused)
-        if unused.items or created_at is None:
+        signature = parse_signature(raw.signature, "", reports) if raw.signature is not None else None
+        created_at = parse_created_at(raw.created_at, "", reports)
+        if reports.items or created_at is None:
             return None
         payload_text = bytes(raw.payload)
         try:

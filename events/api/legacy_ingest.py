@@ -13,10 +13,8 @@ from typing import Any
 from django.conf import settings
 
 from events.api.serializers import ingest_output
-from events.envelopes import parse_legacy_request
-from events.legacy_decoder import decode_legacy_body
+from events.legacy_decoder import read_legacy_body
 from events.services.ingest import event_ingest_legacy
-from sequencer_project.api.parsers import loads
 from sequencer_project.api.principal import Permission, Principal
 from sequencer_project.api.request_id import current_request_id
 
@@ -29,17 +27,12 @@ def legacy_ingest_answer(principal: Principal, body: bytes) -> dict[str, Any]:
     batch (the reference does); anything else names exactly one stream, on which the caller
     needs ``write``.
     """
-    max_events, max_payload_bytes = settings.MAX_EVENTS_PER_BATCH, settings.MAX_EVENT_PAYLOAD_SIZE
-    parsed = decode_legacy_body(
-        body, max_events=max_events, max_payload_bytes=max_payload_bytes, default_agent=principal.agent_id
+    parsed = read_legacy_body(
+        body,
+        max_events=settings.MAX_EVENTS_PER_BATCH,
+        max_payload_bytes=settings.MAX_EVENT_PAYLOAD_SIZE,
+        default_agent=principal.agent_id,
     )
-    if parsed is None:
-        parsed = parse_legacy_request(
-            loads(body, allow_nul=True),
-            max_events=max_events,
-            max_payload_bytes=max_payload_bytes,
-            default_agent=principal.agent_id,
-        )
     principal.check_agent(parsed.agent_id)
     if principal.agent_id is not None:
         for event in parsed.events:
