@@ -14,17 +14,16 @@ from typing import Any
 from django.db import connection
 
 from commitments.sql import (
+    SELECT_CHAIN_TIP,
     SELECT_COMMITMENT_BY_ID,
     SELECT_COMMITMENT_BY_RANGE,
     SELECT_COMMITMENT_COVERING,
     SELECT_COMMITMENT_LAG,
     SELECT_COMMITMENTS,
-    SELECT_LAST_COMMITMENT,
     SELECT_LEGACY_LEAF_RECORDS,
     SELECT_PENDING_ANCHORS,
     SELECT_PENDING_STREAMS,
     SELECT_STATE_ROOT_BEFORE,
-    SELECT_STREAM_HEAD,
     SELECT_TENANT_COMMITMENT_BY_ID,
     SELECT_VES_LEAF_RECORDS,
 )
@@ -140,9 +139,26 @@ def state_root_before(*, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: Stream
     return bytes(row[0]) if row is not None else ZERO_HASH
 
 
-def commitment_last(*, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind) -> CommitmentRow | None:
-    """The stream's chain's latest commitment, or ``None`` before the first."""
-    return _one(SELECT_LAST_COMMITMENT, stream_params(tenant_id, store_id, kind))
+@dataclass(frozen=True, slots=True)
+class ChainTip:
+    """Where a stream's chain stands: its latest link (``None`` before the first) and the head."""
+
+    last: CommitmentRow | None
+    head: int
+
+    @property
+    def next_start(self) -> int:
+        """The first sequence number the chain's next link seals."""
+        return 1 if self.last is None else self.last.sequence_end + 1
+
+
+def chain_tip(*, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind) -> ChainTip:
+    """The stream's chain's latest commitment and the stream's head, in one round trip (the
+    three callers that extend or anchor the chain need both)."""
+    with connection.cursor() as cursor:
+        cursor.execute(SELECT_CHAIN_TIP, stream_params(tenant_id, store_id, kind))
+        row = cursor.fetchone()
+    return ChainTip(commitment_from_row(row) if row[0] is not None else None, int(row[19]))
 
 
 def commitment_covering(
@@ -185,12 +201,6 @@ def commitments_pending_anchor(*, limit: int) -> list[CommitmentRow]:
     with connection.cursor() as cursor:
         cursor.execute(SELECT_PENDING_ANCHORS, {"limit": limit})
         return [commitment_from_row(row) for row in cursor.fetchall()]
-
-
-def stream_head(*, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(SELECT_STREAM_HEAD, stream_params(tenant_id, store_id, kind))
-        return int(cursor.fetchone()[0])
 
 
 def leaf_hashes(

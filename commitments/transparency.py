@@ -16,12 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import accumulate
-from typing import Any
 
 from django.conf import settings
 from django.db import connection
 
-from commitments.sql import INSERT_LOG_CHECKPOINT, SELECT_LOG_CHECKPOINT, SELECT_LOG_TILES, UPSERT_LOG_TILES
+from commitments.sql import SELECT_LOG_CHECKPOINT, SELECT_LOG_TILES, UPSERT_LOG_TILES
 from streams.kinds import StreamKind, stream_params
 from ves import rfc6962
 from ves.checkpoint import sign_checkpoint
@@ -109,16 +108,21 @@ def signing_seed() -> bytes | None:
     return bytes.fromhex(raw) if raw else None
 
 
-def log_append_and_checkpoint(
-    *,
-    tenant_id: uuid.UUID,
-    store_id: uuid.UUID,
-    kind: StreamKind,
-    old_size: int,
-    entries: Sequence[bytes],
-    batch_id: uuid.UUID,
-) -> None:
-    """Append ``entries`` (commitment leaves) and write the signed checkpoint of the new size.
+@dataclass(frozen=True, slots=True)
+class SignedCheckpoint:
+    """A log's new size and root with its signed note (``None`` without a signing key): what
+    the commitment that grew the log stores beside itself (``insert_commitment.sql``)."""
+
+    tree_size: int
+    root_hash: bytes
+    note: str | None
+
+
+def log_append(
+    *, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind, old_size: int, entries: Sequence[bytes]
+) -> SignedCheckpoint:
+    """Append ``entries`` (commitment leaves) to the stream's log and sign the checkpoint of the
+    new size; the caller stores it with the commitment, in the same statement.
 
     Caller holds the stream's COMMITMENT_STREAM lock inside the commitment's transaction.
     """
@@ -139,9 +143,7 @@ def log_append_and_checkpoint(
         if seed is not None
         else None
     )
-    checkpoint: dict[str, Any] = {"tree_size": size, "root_hash": root, "note": note, "batch_id": batch_id}
-    with connection.cursor() as cursor:
-        cursor.execute(INSERT_LOG_CHECKPOINT, {**stream_params(tenant_id, store_id, kind), **checkpoint})
+    return SignedCheckpoint(size, root, note)
 
 
 @dataclass(frozen=True, slots=True)

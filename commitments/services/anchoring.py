@@ -16,7 +16,7 @@ from django.db import connection, transaction
 
 from commitments import errors
 from commitments.anchor_chain import anchor_send, require_anchoring
-from commitments.selectors import CommitmentRow, commitment_from_row, commitment_last, stream_head
+from commitments.selectors import CommitmentRow, chain_tip, commitment_from_row
 from commitments.services.commitments import commitment_create
 from commitments.sql import LOCK_COMMITMENT, LOCK_TENANT_COMMITMENT, UPDATE_TENANT_COMMITMENT_ANCHOR
 from streams.kinds import StreamKind
@@ -89,13 +89,13 @@ def commitment_commit_and_anchor(
     """
     require_anchoring()
     if sequence_range is None:
-        last = commitment_last(tenant_id=tenant_id, store_id=store_id, kind=kind)
-        start = 1 if last is None else last.sequence_end + 1
-        end = min(stream_head(tenant_id=tenant_id, store_id=store_id, kind=kind), start + max_events - 1)
+        tip = chain_tip(tenant_id=tenant_id, store_id=store_id, kind=kind)
+        start = tip.next_start
+        end = min(tip.head, start + max_events - 1)
         if end < start:
-            if last is None:
+            if tip.last is None:
                 raise errors.CommitmentBeyondHeadError("The stream has no events to commit.")
-            return commitment_anchor(tenant_id=tenant_id, batch_id=last.batch_id)
+            return commitment_anchor(tenant_id=tenant_id, batch_id=tip.last.batch_id)
         sequence_range = (start, end)
     created = commitment_create(
         tenant_id=tenant_id,

@@ -23,15 +23,14 @@ from commitments import errors
 from commitments.anchor_chain import anchoring_configured
 from commitments.selectors import (
     CommitmentRow,
+    chain_tip,
     commitment_from_row,
     commitment_get_by_range,
-    commitment_last,
     leaf_hashes,
     state_root_before,
-    stream_head,
 )
 from commitments.sql import INSERT_COMMITMENT
-from commitments.transparency import log_append_and_checkpoint
+from commitments.transparency import SignedCheckpoint, log_append
 from sequencer_project.celery import task_enqueue_on_commit
 from sequencer_project.db.locks import LockNamespace, advisory_xact_lock, stream_lock_key
 from streams.kinds import StreamKind, stream_params
@@ -85,15 +84,13 @@ def commitment_create(
         )
         if existing is not None:
             return CommitmentResult(existing, created=False)
-        head = stream_head(tenant_id=tenant_id, store_id=store_id, kind=kind)
-        if sequence_end > head:
+        tip = chain_tip(tenant_id=tenant_id, store_id=store_id, kind=kind)
+        if sequence_end > tip.head:
             raise errors.CommitmentBeyondHeadError(
-                f"sequence_end {sequence_end} is beyond the stream's head {head}.", head=head
+                f"sequence_end {sequence_end} is beyond the stream's head {tip.head}.", head=tip.head
             )
-        last = commitment_last(tenant_id=tenant_id, store_id=store_id, kind=kind)
-        chain_next = 1 if last is None else last.sequence_end + 1
-        if sequence_start == chain_next:
-            prev, on_request = (last.new_state_root if last is not None else ZERO_HASH), False
+        if sequence_start == tip.next_start:
+            prev, on_request = (tip.last.new_state_root if tip.last is not None else ZERO_HASH), False
         else:
             prev = state_root_before(tenant_id=tenant_id, store_id=store_id, kind=kind, sequence_start=sequence_start)
             on_request = True
@@ -119,7 +116,8 @@ def _seal(
     prev_state_root: bytes,
     on_request: bool,
 ) -> CommitmentRow:
-    """Build the tree of a range and store the commitment; a chain link also grows the log.
+    """Build the tree of a range and store the commitment; a chain link also grows the log and
+    stores its signed checkpoint with the commitment, in one statement.
 
     Caller holds the transaction and the COMMITMENT_STREAM lock and checked the range.
     """
@@ -145,8 +143,14 @@ def _seal(
         sequence_end=sequence_end,
         leaf_count=count,
     )
+    checkpoint = (
+        None
+        if on_request
+        else log_append(tenant_id=tenant_id, store_id=store_id, kind=kind, old_size=sequence_start - 1, entries=leaves)
+    )
     params: dict[str, Any] = {
         **stream_params(tenant_id, store_id, kind),
+        **_checkpoint_params(checkpoint),
         "batch_id": uuid.uuid4(),
         "ves_version": VES_VERSION,
         "tree_depth": depth,
@@ -162,22 +166,20 @@ def _seal(
     with connection.cursor() as cursor:
         cursor.execute(INSERT_COMMITMENT, params)
         row = commitment_from_row(cursor.fetchone())
-    if not on_request:
-        log_append_and_checkpoint(
-            tenant_id=tenant_id,
-            store_id=store_id,
-            kind=kind,
-            old_size=sequence_start - 1,
-            entries=leaves,
-            batch_id=row.batch_id,
-        )
     if anchoring_configured():
         task_enqueue_on_commit("commitments.commitment_anchor", str(tenant_id), str(row.batch_id))
-    logger.info(
+    logger.debug(
         "commitment sealed",
         extra={"batch_id": str(row.batch_id), "stream_kind": int(kind), "leaf_count": count, "on_request": on_request},
     )
     return row
+
+
+def _checkpoint_params(checkpoint: SignedCheckpoint | None) -> dict[str, Any]:
+    """``insert_commitment.sql``'s checkpoint columns (all ``None``: no checkpoint row)."""
+    if checkpoint is None:
+        return {"tree_size": None, "root_hash": None, "note": None}
+    return {"tree_size": checkpoint.tree_size, "root_hash": checkpoint.root_hash, "note": checkpoint.note}
 
 
 def commitment_seal_next(
@@ -191,18 +193,17 @@ def commitment_seal_next(
     """
     with transaction.atomic():
         _lock_stream(tenant_id, store_id, kind)
-        last = commitment_last(tenant_id=tenant_id, store_id=store_id, kind=kind)
-        start = 1 if last is None else last.sequence_end + 1
-        head = stream_head(tenant_id=tenant_id, store_id=store_id, kind=kind)
-        if head < start:
+        tip = chain_tip(tenant_id=tenant_id, store_id=store_id, kind=kind)
+        start = tip.next_start
+        if tip.head < start:
             return None
         row = _seal(
             tenant_id=tenant_id,
             store_id=store_id,
             kind=kind,
             sequence_start=start,
-            sequence_end=min(head, start + max_events - 1, start + MAX_COMMITMENT_EVENTS - 1),
-            prev_state_root=last.new_state_root if last is not None else ZERO_HASH,
+            sequence_end=min(tip.head, start + max_events - 1, start + MAX_COMMITMENT_EVENTS - 1),
+            prev_state_root=tip.last.new_state_root if tip.last is not None else ZERO_HASH,
             on_request=False,
         )
     return CommitmentResult(row, created=True)

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection, connections
 from rest_framework.test import APIClient
 
-from commitments.selectors import commitment_last
+from commitments.selectors import chain_tip
 from commitments.services.commitments import commitment_create, commitment_seal_next
 from streams.kinds import StreamKind
 from tests.commitments.helpers import create, ingest_ves_case, post_json
@@ -58,7 +58,7 @@ def test_any_range_up_to_the_head_is_sealed_once_and_only_the_next_range_extends
     assert later["prev_state_root"] == overlapping.json()["new_state_root"]
     second = create(c, "", t, s, 5, 10).json()  # the chain's next link
     assert second["prev_state_root"] == first.json()["new_state_root"]
-    chain = commitment_last(tenant_id=t, store_id=s, kind=StreamKind.LEGACY)
+    chain = chain_tip(tenant_id=t, store_id=s, kind=StreamKind.LEGACY).last
     assert chain is not None
     assert (chain.batch_id, chain.on_request) == (uuid.UUID(second["batch_id"]), False)
     with connection.cursor() as cursor:  # the log grew with the chain only: checkpoints at 4 and 10
@@ -198,6 +198,6 @@ def test_concurrent_creators_of_one_range_make_one_commitment(admin_client: APIC
     assert len(results) == 4
     assert sum(r.created for r in results) == 1
     assert len({r.commitment.batch_id for r in results}) == 1
-    last = commitment_last(tenant_id=t, store_id=s, kind=StreamKind.VES)
+    last = chain_tip(tenant_id=t, store_id=s, kind=StreamKind.VES).last
     assert last is not None
     assert last.merkle_root.hex() == case["commitment"]["merkle_root"]
