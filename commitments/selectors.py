@@ -7,6 +7,7 @@ are packed by the database in one ordered range scan of the event table of the s
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 from django.db import connection
 
 from commitments.sql import (
-    SELECT_CHAIN_TIP,
+    SELECT_CHAIN_TIPS,
     SELECT_COMMITMENT_BY_ID,
     SELECT_COMMITMENT_BY_RANGE,
     SELECT_COMMITMENT_COVERING,
@@ -152,13 +153,34 @@ class ChainTip:
         return 1 if self.last is None else self.last.sequence_end + 1
 
 
+@dataclass(frozen=True, slots=True)
+class StreamRange:
+    """``sequence_start .. sequence_end`` of one stream (the kind is the caller's)."""
+
+    tenant_id: uuid.UUID
+    store_id: uuid.UUID
+    sequence_start: int
+    sequence_end: int
+
+
+def chain_tips(*, kind: StreamKind, streams: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> list[ChainTip]:
+    """Each stream's chain's latest commitment and head (``(tenant_id, store_id)`` pairs of one
+    kind), in one round trip and one snapshot, in the order given."""
+    params: dict[str, Any] = {
+        "stream_kind": int(kind),
+        "tenant_ids": [tenant_id for tenant_id, _ in streams],
+        "store_ids": [store_id for _, store_id in streams],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(SELECT_CHAIN_TIPS, params)
+        rows = cursor.fetchall()
+    return [ChainTip(commitment_from_row(row) if row[0] is not None else None, int(row[19])) for row in rows]
+
+
 def chain_tip(*, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind) -> ChainTip:
     """The stream's chain's latest commitment and the stream's head, in one round trip (the
-    three callers that extend or anchor the chain need both)."""
-    with connection.cursor() as cursor:
-        cursor.execute(SELECT_CHAIN_TIP, stream_params(tenant_id, store_id, kind))
-        row = cursor.fetchone()
-    return ChainTip(commitment_from_row(row) if row[0] is not None else None, int(row[19]))
+    callers that extend or anchor the chain need both)."""
+    return chain_tips(kind=kind, streams=[(tenant_id, store_id)])[0]
 
 
 def commitment_covering(
@@ -206,25 +228,36 @@ def commitments_pending_anchor(*, limit: int) -> list[CommitmentRow]:
 def leaf_hashes(
     *, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind, sequence_start: int, sequence_end: int
 ) -> list[bytes]:
-    """The leaf hashes of the stored events of ``sequence_start .. sequence_end``, in order.
+    """The leaf hashes of the stored events of ``sequence_start .. sequence_end``, in order
+    (:func:`leaf_hashes_of_ranges` for one range)."""
+    return leaf_hashes_of_ranges(kind=kind, ranges=[StreamRange(tenant_id, store_id, sequence_start, sequence_end)])[0]
+
+
+def leaf_hashes_of_ranges(*, kind: StreamKind, ranges: Sequence[StreamRange]) -> list[list[bytes]]:
+    """The leaf hashes of the stored events of each range (streams of one kind), in one round
+    trip, in the order given.
 
     VES: ``VES_LEAF_V1`` over the stored signing hash and agent signature. Legacy:
     ``STATESET_COMMITMENT_LEAF_V1`` over the stored payload hash and entity. The database packs
-    the inputs into one value (``select_*_leaf_records.sql``) and :mod:`ves.leaf_records` hashes
-    them; fewer leaves than the range holds means events are missing (callers compare the count).
+    each range's inputs into one value (``select_*_leaf_records.sql``) and :mod:`ves.leaf_records`
+    hashes them; fewer leaves than a range holds means events are missing (callers compare the
+    count).
     """
     params: dict[str, Any] = {
-        "tenant_id": tenant_id,
-        "store_id": store_id,
-        "sequence_start": sequence_start,
-        "sequence_end": sequence_end,
+        "tenant_ids": [r.tenant_id for r in ranges],
+        "store_ids": [r.store_id for r in ranges],
+        "sequence_starts": [r.sequence_start for r in ranges],
+        "sequence_ends": [r.sequence_end for r in ranges],
     }
     is_ves = kind is StreamKind.VES
     with connection.cursor() as cursor:
         cursor.execute(SELECT_VES_LEAF_RECORDS if is_ves else SELECT_LEGACY_LEAF_RECORDS, params)
-        packed = bytes(cursor.fetchone()[0])
+        packed = [bytes(row[0]) for row in cursor.fetchall()]
     hash_records = leaf_records.ves_leaves if is_ves else leaf_records.legacy_leaves
-    return hash_records(tenant_id=tenant_id, store_id=store_id, first=sequence_start, packed=packed)
+    return [
+        hash_records(tenant_id=r.tenant_id, store_id=r.store_id, first=r.sequence_start, packed=p)
+        for r, p in zip(ranges, packed, strict=True)
+    ]
 
 
 def pending_streams(*, limit: int) -> list[PendingStream]:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import accumulate
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -24,7 +25,7 @@ from commitments.sql import SELECT_LOG_CHECKPOINT, SELECT_LOG_TILES, UPSERT_LOG_
 from streams.kinds import StreamKind, stream_params
 from ves import rfc6962
 from ves.checkpoint import sign_checkpoint
-from ves.tiles import TILE_HEIGHT, TILE_WIDTH, TiledNodeStore, TileKey, TileWrite
+from ves.tiles import TILE_HEIGHT, TILE_WIDTH, TiledNodeStore, TileKey, TileWrite, node_location
 
 # Full tiles (256 hashes) never change, so every process keeps the most recently read ones:
 # the upper tiles of a stream, which nearly every proof touches, are then read once. 1,024 tiles
@@ -35,54 +36,103 @@ _full_tiles: OrderedDict[tuple[uuid.UUID, uuid.UUID, int, int, int], bytes] = Or
 _full_tiles_lock = threading.Lock()
 
 
+_TileRef = tuple[uuid.UUID, uuid.UUID, TileKey]  # a tile of one stream's log: tenant, store, key
+
+
+def _read_tiles(kind: StreamKind, wanted: Sequence[_TileRef]) -> dict[_TileRef, bytes]:
+    """Tiles of the logs of one kind, several streams' in one query; absent ones are left out.
+    Full tiles come from (and go to) the process cache."""
+    found: dict[_TileRef, bytes] = {}
+    with _full_tiles_lock:
+        for tenant_id, store_id, key in wanted:
+            cache_key = (tenant_id, store_id, int(kind), *key)
+            cached = _full_tiles.get(cache_key)
+            if cached is not None:
+                _full_tiles.move_to_end(cache_key)
+                found[(tenant_id, store_id, key)] = cached
+    missing = [ref for ref in dict.fromkeys(wanted) if ref not in found]
+    if not missing:
+        return found
+    params: dict[str, Any] = {
+        "stream_kind": int(kind),
+        "tenant_ids": [ref[0] for ref in missing],
+        "store_ids": [ref[1] for ref in missing],
+        "tile_levels": [ref[2][0] for ref in missing],
+        "tile_indexes": [ref[2][1] for ref in missing],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(SELECT_LOG_TILES, params)
+        read = {missing[position - 1]: bytes(hashes) for position, hashes in cursor.fetchall()}
+    with _full_tiles_lock:
+        for (tenant_id, store_id, key), packed in read.items():
+            if len(packed) == _FULL_TILE_BYTES:
+                _full_tiles[(tenant_id, store_id, int(kind), *key)] = packed
+        while len(_full_tiles) > FULL_TILE_CACHE_SIZE:
+            _full_tiles.popitem(last=False)
+    return found | read
+
+
+def _write_tiles(kind: StreamKind, writes: Sequence[tuple[uuid.UUID, uuid.UUID, TileWrite]]) -> None:
+    """Store tile writes of several streams' logs in one statement. Caller holds each stream's
+    COMMITMENT_STREAM lock (a tile grows only at its end)."""
+    if not writes:
+        return
+    params: dict[str, Any] = {
+        "stream_kind": int(kind),
+        "tenant_ids": [tenant_id for tenant_id, _, _ in writes],
+        "store_ids": [store_id for _, store_id, _ in writes],
+        "tile_levels": [w.key[0] for _, _, w in writes],
+        "tile_indexes": [w.key[1] for _, _, w in writes],
+        "byte_offsets": [w.offset * 32 for _, _, w in writes],
+        "packed": b"".join(w.hashes for _, _, w in writes),
+        "starts": list(accumulate((len(w.hashes) for _, _, w in writes[:-1]), initial=0)),
+        "lengths": [len(w.hashes) for _, _, w in writes],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(UPSERT_LOG_TILES, params)
+        written = int(cursor.fetchone()[0])
+    if written != len(writes):
+        raise rfc6962.ProofError(f"{len(writes) - written} of {len(writes)} log tile writes would leave a gap")
+
+
 class PostgresTileStore:
     """:class:`ves.tiles.TileStore` over ``log_tiles`` for one stream: one query per call (ADR 0013)."""
 
     def __init__(self, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind) -> None:
-        self.stream = stream_params(tenant_id, store_id, kind)
-        self._prefix = (tenant_id, store_id, int(kind))
+        self.tenant_id, self.store_id, self.kind = tenant_id, store_id, kind
 
     def read_tiles(self, keys: Sequence[TileKey]) -> dict[TileKey, bytes]:
-        found: dict[TileKey, bytes] = {}
-        with _full_tiles_lock:
-            for key in keys:
-                cached = _full_tiles.get((*self._prefix, *key))
-                if cached is not None:
-                    _full_tiles.move_to_end((*self._prefix, *key))
-                    found[key] = cached
-        missing = [key for key in keys if key not in found]
-        if not missing:
-            return found
-        params = {**self.stream, "tile_levels": [k[0] for k in missing], "tile_indexes": [k[1] for k in missing]}
-        with connection.cursor() as cursor:
-            cursor.execute(SELECT_LOG_TILES, params)
-            read = {(level, index): bytes(hashes) for level, index, hashes in cursor.fetchall()}
-        with _full_tiles_lock:
-            for key, packed in read.items():
-                if len(packed) == _FULL_TILE_BYTES:
-                    _full_tiles[(*self._prefix, *key)] = packed
-            while len(_full_tiles) > FULL_TILE_CACHE_SIZE:
-                _full_tiles.popitem(last=False)
-        return found | read
+        read = _read_tiles(self.kind, [(self.tenant_id, self.store_id, key) for key in keys])
+        return {ref[2]: packed for ref, packed in read.items()}
 
     def write_tiles(self, writes: Sequence[TileWrite]) -> None:
         """Caller holds the stream's COMMITMENT_STREAM lock (a tile grows only at its end)."""
-        if not writes:
-            return
-        params = {
-            **self.stream,
-            "tile_levels": [w.key[0] for w in writes],
-            "tile_indexes": [w.key[1] for w in writes],
-            "byte_offsets": [w.offset * 32 for w in writes],
-            "packed": b"".join(w.hashes for w in writes),
-            "starts": list(accumulate((len(w.hashes) for w in writes[:-1]), initial=0)),
-            "lengths": [len(w.hashes) for w in writes],
-        }
-        with connection.cursor() as cursor:
-            cursor.execute(UPSERT_LOG_TILES, params)
-            written = int(cursor.fetchone()[0])
-        if written != len(writes):
-            raise rfc6962.ProofError(f"{len(writes) - written} of {len(writes)} log tile writes would leave a gap")
+        _write_tiles(self.kind, [(self.tenant_id, self.store_id, w) for w in writes])
+
+
+class _AppendingTileStore(PostgresTileStore):
+    """One stream's tiles while :func:`log_append_many` grows several logs: reads come from the
+    tiles read for all of them at once (the database for any other), writes wait in ``pending``
+    for the one statement that stores them all."""
+
+    def __init__(
+        self,
+        tenant_id: uuid.UUID,
+        store_id: uuid.UUID,
+        kind: StreamKind,
+        read: dict[_TileRef, bytes],
+        pending: list[tuple[uuid.UUID, uuid.UUID, TileWrite]],
+    ) -> None:
+        super().__init__(tenant_id, store_id, kind)
+        self._read, self._pending = read, pending
+
+    def read_tiles(self, keys: Sequence[TileKey]) -> dict[TileKey, bytes]:
+        found = {key: self._read[ref] for key in keys if (ref := (self.tenant_id, self.store_id, key)) in self._read}
+        unread = [key for key in keys if (self.tenant_id, self.store_id, key) not in self._read]
+        return found | (super().read_tiles(unread) if unread else {})
+
+    def write_tiles(self, writes: Sequence[TileWrite]) -> None:
+        self._pending.extend((self.tenant_id, self.store_id, w) for w in writes)
 
 
 def log_open(
@@ -118,32 +168,56 @@ class SignedCheckpoint:
     note: str | None
 
 
-def log_append(
-    *, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind, old_size: int, entries: Sequence[bytes]
-) -> SignedCheckpoint:
-    """Append ``entries`` (commitment leaves) to the stream's log and sign the checkpoint of the
-    new size; the caller stores it with the commitment, in the same statement.
+@dataclass(frozen=True, slots=True)
+class LogAppend:
+    """Leaves to append to one stream's log, which has ``old_size`` of them now."""
 
-    Caller holds the stream's COMMITMENT_STREAM lock inside the commitment's transaction.
+    tenant_id: uuid.UUID
+    store_id: uuid.UUID
+    old_size: int
+    entries: Sequence[bytes]
+
+
+def log_append_many(*, kind: StreamKind, appends: Sequence[LogAppend]) -> list[SignedCheckpoint]:
+    """Append to the logs of several streams of one kind (each at most once) and sign each new
+    checkpoint, in two statements whatever their number: one reads every log's frontier tiles,
+    one writes every completed tile. The callers store the checkpoints with their commitments.
+
+    Caller holds each stream's COMMITMENT_STREAM lock inside the commitments' transaction.
     """
-    log = log_open(tenant_id=tenant_id, store_id=store_id, kind=kind, size=old_size)
-    size = log.append([rfc6962.leaf_hash(e) for e in entries])
-    root = log.root()
+    streams = [(a.tenant_id, a.store_id) for a in appends]
+    if len(set(streams)) != len(streams):
+        raise ValueError("a stream's log is appended to at most once per call")
+    read = _read_tiles(kind, [(a.tenant_id, a.store_id, key) for a in appends for key in frontier_tiles(a.old_size)])
+    pending: list[tuple[uuid.UUID, uuid.UUID, TileWrite]] = []
     seed = signing_seed()
-    note = (
-        sign_checkpoint(
-            seed,
-            key_name=settings.CHECKPOINT_SEQUENCER_NAME,
-            sequencer=log_origin_name(kind),
-            tenant_id=tenant_id,
-            store_id=store_id,
-            tree_size=size,
-            root_hash=root,
+    checkpoints: list[SignedCheckpoint] = []
+    for a in appends:
+        store = TiledNodeStore(_AppendingTileStore(a.tenant_id, a.store_id, kind, read, pending))
+        log = rfc6962.MerkleLog(store, a.old_size, level_stride=TILE_HEIGHT)
+        size = log.append([rfc6962.leaf_hash(e) for e in a.entries])
+        root = log.root()  # from the in-memory frontier: the pending writes are never read back
+        note = (
+            sign_checkpoint(
+                seed,
+                key_name=settings.CHECKPOINT_SEQUENCER_NAME,
+                sequencer=log_origin_name(kind),
+                tenant_id=a.tenant_id,
+                store_id=a.store_id,
+                tree_size=size,
+                root_hash=root,
+            )
+            if seed is not None
+            else None
         )
-        if seed is not None
-        else None
-    )
-    return SignedCheckpoint(size, root, note)
+        checkpoints.append(SignedCheckpoint(size, root, note))
+    _write_tiles(kind, pending)
+    return checkpoints
+
+
+def frontier_tiles(size: int) -> list[TileKey]:
+    """The tiles holding the frontier of a log of ``size`` leaves (what an append reads)."""
+    return list(dict.fromkeys(node_location(node)[0] for node in rfc6962.CompactRange.node_ids_for(size)))
 
 
 @dataclass(frozen=True, slots=True)

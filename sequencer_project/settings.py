@@ -357,6 +357,9 @@ PROJECTION_DLQ_BACKOFF_MAX_SECONDS: int = env.int("PROJECTION_DLQ_BACKOFF_MAX_SE
 # commitment lag (2 s: under 5 s with the tick's own time; ADR 0030).
 COMMITMENT_INTERVAL_SECONDS: float = env.float("COMMITMENT_INTERVAL_SECONDS", default=2.0)
 COMMITMENT_MAX_EVENTS: int = env.int("COMMITMENT_MAX_EVENTS", default=10_000)
+# The tick seals streams of one kind together, one transaction up to this many events (at least
+# one stream each): its statements then serve every stream of it (docs/commitments.md).
+COMMITMENT_TRANSACTION_EVENTS: int = env.int("COMMITMENT_TRANSACTION_EVENTS", default=20_000)
 # The tick seals streams itself for this long, then hands the rest to commitments.stream_commit
 # tasks (keep it well below the tick's 30 s soft time limit: system check sequencer.E016).
 COMMITMENT_TICK_SEAL_SECONDS: float = env.float("COMMITMENT_TICK_SEAL_SECONDS", default=10.0)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,17 +24,19 @@ from commitments import errors
 from commitments.anchor_chain import anchoring_configured
 from commitments.selectors import (
     CommitmentRow,
+    StreamRange,
     chain_tip,
+    chain_tips,
     commitment_from_row,
     commitment_get_by_range,
-    leaf_hashes,
+    leaf_hashes_of_ranges,
     state_root_before,
 )
-from commitments.sql import INSERT_COMMITMENT
-from commitments.transparency import SignedCheckpoint, log_append
+from commitments.sql import INSERT_COMMITMENT, LOCK_COMMITMENT_STREAMS
+from commitments.transparency import LogAppend, log_append_many
 from sequencer_project.celery import task_enqueue_on_commit
 from sequencer_project.db.locks import LockNamespace, advisory_xact_lock, stream_lock_key
-from streams.kinds import StreamKind, stream_params
+from streams.kinds import StreamKind
 from ves import legacy_merkle
 from ves import merkle as ves_merkle
 from ves.hashes import ZERO_HASH, stream_id
@@ -65,6 +68,13 @@ def _check_range(sequence_start: int, sequence_end: int) -> None:
 
 def _lock_stream(tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind) -> None:
     advisory_xact_lock(LockNamespace.COMMITMENT_STREAM, stream_lock_key(tenant_id, store_id, int(kind)))
+
+
+def _lock_streams(kind: StreamKind, streams: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> None:
+    """The streams' COMMITMENT_STREAM locks, ascending by key (``lock_commitment_streams.sql``)."""
+    keys = sorted({stream_lock_key(tenant_id, store_id, int(kind)) for tenant_id, store_id in streams})
+    with connection.cursor() as cursor:
+        cursor.execute(LOCK_COMMITMENT_STREAMS, {"namespace": int(LockNamespace.COMMITMENT_STREAM), "keys": keys})
 
 
 def commitment_create(
@@ -106,6 +116,18 @@ def commitment_create(
     return CommitmentResult(row, created=True)
 
 
+@dataclass(frozen=True, slots=True)
+class _Seal:
+    """One range to seal: a link of the stream's chain, or an on-request commitment."""
+
+    tenant_id: uuid.UUID
+    store_id: uuid.UUID
+    sequence_start: int
+    sequence_end: int
+    prev_state_root: bytes
+    on_request: bool
+
+
 def _seal(
     *,
     tenant_id: uuid.UUID,
@@ -116,18 +138,85 @@ def _seal(
     prev_state_root: bytes,
     on_request: bool,
 ) -> CommitmentRow:
-    """Build the tree of a range and store the commitment; a chain link also grows the log and
-    stores its signed checkpoint with the commitment, in one statement.
+    """:func:`_seal_many` of one range."""
+    seal = _Seal(tenant_id, store_id, sequence_start, sequence_end, prev_state_root, on_request)
+    return _seal_many(kind, [seal])[0]
 
-    Caller holds the transaction and the COMMITMENT_STREAM lock and checked the range.
+
+def _seal_many(kind: StreamKind, seals: Sequence[_Seal]) -> list[CommitmentRow]:
+    """Build the tree of each range and store the commitments; chain links also grow their logs
+    and store the signed checkpoints with the commitments. Three statements whatever the number of
+    ranges (leaf records, and for links the frontier tiles and the tile writes) and one more that
+    writes every commitment and checkpoint.
+
+    Caller holds the transaction and the ranges' streams' COMMITMENT_STREAM locks and checked the
+    ranges (links: at most one per stream).
     """
-    leaves = leaf_hashes(
-        tenant_id=tenant_id, store_id=store_id, kind=kind, sequence_start=sequence_start, sequence_end=sequence_end
+    ranges = [StreamRange(s.tenant_id, s.store_id, s.sequence_start, s.sequence_end) for s in seals]
+    leaves_of = leaf_hashes_of_ranges(kind=kind, ranges=ranges)
+    trees = [_tree(kind, seal, leaves) for seal, leaves in zip(seals, leaves_of, strict=True)]
+    links = [(seal, leaves) for seal, leaves in zip(seals, leaves_of, strict=True) if not seal.on_request]
+    signed = iter(
+        log_append_many(
+            kind=kind,
+            appends=[LogAppend(s.tenant_id, s.store_id, s.sequence_start - 1, leaves) for s, leaves in links],
+        )
     )
-    count = sequence_end - sequence_start + 1
+    checkpoints = [None if seal.on_request else next(signed) for seal in seals]
+    params: dict[str, Any] = {
+        "stream_kind": int(kind),
+        "ves_version": VES_VERSION,
+        "batch_ids": [uuid.uuid4() for _ in seals],
+        "tenant_ids": [s.tenant_id for s in seals],
+        "store_ids": [s.store_id for s in seals],
+        "tree_depths": [t.depth for t in trees],
+        "leaf_counts": [t.count for t in trees],
+        "padded_leaf_counts": [t.padded for t in trees],
+        "merkle_roots": [t.root for t in trees],
+        "prev_state_roots": [s.prev_state_root for s in seals],
+        "new_state_roots": [t.new_state_root for t in trees],
+        "sequence_starts": [s.sequence_start for s in seals],
+        "sequence_ends": [s.sequence_end for s in seals],
+        "on_requests": [s.on_request for s in seals],
+        "tree_sizes": [c.tree_size if c else None for c in checkpoints],
+        "root_hashes": [c.root_hash if c else None for c in checkpoints],
+        "notes": [c.note if c else None for c in checkpoints],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(INSERT_COMMITMENT, params)
+        rows = [commitment_from_row(row) for row in cursor.fetchall()]
+    anchoring = anchoring_configured()
+    for row in rows:
+        if anchoring:
+            task_enqueue_on_commit("commitments.commitment_anchor", str(row.tenant_id), str(row.batch_id))
+        logger.debug(
+            "commitment sealed",
+            extra={
+                "batch_id": str(row.batch_id),
+                "stream_kind": int(kind),
+                "leaf_count": row.leaf_count,
+                "on_request": row.on_request,
+            },
+        )
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class _Tree:
+    root: bytes
+    depth: int
+    count: int
+    padded: int
+    new_state_root: bytes
+
+
+def _tree(kind: StreamKind, seal: _Seal, leaves: list[bytes]) -> _Tree:
+    """The range's Merkle tree and the state root it moves its stream to; raises when events of
+    the range are missing."""
+    count = seal.sequence_end - seal.sequence_start + 1
     if len(leaves) != count:
         raise errors.CommitmentEventsMissingError(
-            f"Only {len(leaves)} of the {count} events of {sequence_start}..{sequence_end} are stored."
+            f"Only {len(leaves)} of the {count} events of {seal.sequence_start}..{seal.sequence_end} are stored."
         )
     if kind is StreamKind.VES:
         root = ves_merkle.merkle_root(leaves)
@@ -136,50 +225,14 @@ def _seal(
         root = legacy_merkle.events_root(leaves)
         depth, padded = max(count - 1, 0).bit_length(), count
     new_state = ves_merkle.state_root(
-        stream_id=stream_id(tenant_id, store_id),
-        prev_state_root=prev_state_root,
+        stream_id=stream_id(seal.tenant_id, seal.store_id),
+        prev_state_root=seal.prev_state_root,
         merkle_root=root,
-        sequence_start=sequence_start,
-        sequence_end=sequence_end,
+        sequence_start=seal.sequence_start,
+        sequence_end=seal.sequence_end,
         leaf_count=count,
     )
-    checkpoint = (
-        None
-        if on_request
-        else log_append(tenant_id=tenant_id, store_id=store_id, kind=kind, old_size=sequence_start - 1, entries=leaves)
-    )
-    params: dict[str, Any] = {
-        **stream_params(tenant_id, store_id, kind),
-        **_checkpoint_params(checkpoint),
-        "batch_id": uuid.uuid4(),
-        "ves_version": VES_VERSION,
-        "tree_depth": depth,
-        "leaf_count": count,
-        "padded_leaf_count": padded,
-        "merkle_root": root,
-        "prev_state_root": prev_state_root,
-        "new_state_root": new_state,
-        "sequence_start": sequence_start,
-        "sequence_end": sequence_end,
-        "on_request": on_request,
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(INSERT_COMMITMENT, params)
-        row = commitment_from_row(cursor.fetchone())
-    if anchoring_configured():
-        task_enqueue_on_commit("commitments.commitment_anchor", str(tenant_id), str(row.batch_id))
-    logger.debug(
-        "commitment sealed",
-        extra={"batch_id": str(row.batch_id), "stream_kind": int(kind), "leaf_count": count, "on_request": on_request},
-    )
-    return row
-
-
-def _checkpoint_params(checkpoint: SignedCheckpoint | None) -> dict[str, Any]:
-    """``insert_commitment.sql``'s checkpoint columns (all ``None``: no checkpoint row)."""
-    if checkpoint is None:
-        return {"tree_size": None, "root_hash": None, "note": None}
-    return {"tree_size": checkpoint.tree_size, "root_hash": checkpoint.root_hash, "note": checkpoint.note}
+    return _Tree(root, depth, count, padded, new_state)
 
 
 def commitment_seal_next(
@@ -187,23 +240,43 @@ def commitment_seal_next(
 ) -> CommitmentResult | None:
     """Extend the chain by ``last_end + 1 .. min(head, last_end + max_events)``; ``None`` when nothing is new.
 
-    What the automatic commitment task runs for one stream: safe to run twice or concurrently,
-    since the range is derived from the committed chain under the stream lock. An on-request
-    commitment of the same range does not stand in for the chain's link.
+    What the automatic commitment task runs for one stream (:func:`commitment_seal_streams` of
+    one): safe to run twice or concurrently, since the range is derived from the committed chain
+    under the stream lock. An on-request commitment of the same range does not stand in for the
+    chain's link.
     """
+    rows = commitment_seal_streams(kind=kind, streams=[(tenant_id, store_id)], max_events=max_events)
+    return CommitmentResult(rows[0], created=True) if rows else None
+
+
+def commitment_seal_streams(
+    *, kind: StreamKind, streams: Sequence[tuple[uuid.UUID, uuid.UUID]], max_events: int
+) -> list[CommitmentRow]:
+    """Extend the chains of several streams of one kind, each by ``last_end + 1 .. min(head,
+    last_end + max_events)``, in one transaction; the new links (none for a stream with nothing
+    new).
+
+    Six statements whatever the number of streams: the streams' locks (ascending, so two callers
+    never deadlock), their chain tips, and :func:`_seal_many`'s four. A seal's cost is then mostly
+    its events', not a round trip per statement per stream: the commitment tick seals a
+    transaction's worth of streams at once (``docs/commitments.md``). All or nothing: one stream's
+    failure rolls every one of them back (the tick then seals them one by one).
+    """
+    if len(set(streams)) != len(streams):
+        raise ValueError("each stream at most once")
     with transaction.atomic():
-        _lock_stream(tenant_id, store_id, kind)
-        tip = chain_tip(tenant_id=tenant_id, store_id=store_id, kind=kind)
-        start = tip.next_start
-        if tip.head < start:
-            return None
-        row = _seal(
-            tenant_id=tenant_id,
-            store_id=store_id,
-            kind=kind,
-            sequence_start=start,
-            sequence_end=min(tip.head, start + max_events - 1, start + MAX_COMMITMENT_EVENTS - 1),
-            prev_state_root=tip.last.new_state_root if tip.last is not None else ZERO_HASH,
-            on_request=False,
-        )
-    return CommitmentResult(row, created=True)
+        _lock_streams(kind, streams)
+        tips = chain_tips(kind=kind, streams=streams)
+        seals = [
+            _Seal(
+                tenant_id,
+                store_id,
+                tip.next_start,
+                min(tip.head, tip.next_start + max_events - 1, tip.next_start + MAX_COMMITMENT_EVENTS - 1),
+                tip.last.new_state_root if tip.last is not None else ZERO_HASH,
+                on_request=False,
+            )
+            for (tenant_id, store_id), tip in zip(streams, tips, strict=True)
+            if tip.head >= tip.next_start
+        ]
+        return _seal_many(kind, seals) if seals else []
