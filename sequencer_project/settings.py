@@ -342,6 +342,9 @@ PROJECTION_RUN_SOFT_TIME_LIMIT: int = env.int("PROJECTION_RUN_SOFT_TIME_LIMIT", 
 # transaction up to PROJECTION_TRANSACTION_EVENTS events (ADR 0028).
 PROJECTION_BATCH_SIZE: int = env.int("PROJECTION_BATCH_SIZE", default=500)
 PROJECTION_TRANSACTION_EVENTS: int = env.int("PROJECTION_TRANSACTION_EVENTS", default=2000)
+# A tick whose round over the due streams applied at least this many events lists them again at
+# once (within PROJECTION_RUN_BUDGET_SECONDS) instead of leaving the new events to the next tick.
+PROJECTION_RELIST_EVENTS: int = env.int("PROJECTION_RELIST_EVENTS", default=5000)
 # A stream whose head moved while a projection's checkpoint did not for this long is "stalled":
 # /health/detailed says degraded and the projection_stalled_streams gauge counts it.
 PROJECTION_STALL_SECONDS: float = env.float("PROJECTION_STALL_SECONDS", default=60.0)

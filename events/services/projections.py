@@ -481,6 +481,14 @@ def projection_streams_due(*, projection: Projection, limit: int, shard: Shard =
         return [DueStream(row[0], row[1], int(row[2]) - int(row[3]), bool(row[4])) for row in cursor.fetchall()]
 
 
+def _due(handler: Projection, max_streams: int, shard: Shard) -> list[DueStream]:
+    """The shard's streams with new events for ``handler``, their checkpoint rows made first."""
+    due = projection_streams_due(projection=handler, limit=max_streams, shard=shard)
+    if new := [s for s in due if not s.has_checkpoint]:
+        _ensure_checkpoints(handler, new)
+    return due
+
+
 def _transactions(streams: list[DueStream], batch_size: int, events_per_transaction: int) -> list[list[DueStream]]:
     """``streams`` in order, grouped so that a transaction reads at most ``events_per_transaction``
     events (by the listed backlogs, a batch at most per stream; a group has one stream at least)."""
@@ -525,10 +533,9 @@ def projection_run_all(
     for handler in projections():
         # Round robin: one batch per due stream per pass, again for the streams whose batch
         # was full, so a long backlog on one stream never holds the others' events back.
-        pending = projection_streams_due(projection=handler, limit=max_streams, shard=shard)
+        pending = _due(handler, max_streams, shard)
         streams += len(pending)
-        if new := [s for s in pending if not s.has_checkpoint]:
-            _ensure_checkpoints(handler, new)
+        round_applied = 0
         while pending and not exhausted:
             full: list[DueStream] = []
             for group in _transactions(pending, batch_size, per_transaction):
@@ -552,10 +559,19 @@ def projection_run_all(
                         continue
                     batches += 1
                     applied += len(batch.events) - batch.dead_lettered
+                    round_applied += len(batch.events)
                     failed += batch.dead_lettered
                     if len(batch.events) == batch_size:
                         full.append(DueStream(stream.tenant_id, stream.store_id, stream.backlog - batch_size))
             pending = full
+            if not pending and round_applied >= settings.PROJECTION_RELIST_EVENTS and not exhausted:
+                # A round this large took long enough for every stream to have new events again:
+                # take them now rather than a tick later, when they would have waited a round
+                # and an interval (the lag would grow with the load). A small round ends the
+                # tick, so light load keeps its batches large.
+                pending = _due(handler, max_streams, shard)
+                streams += len(pending)
+                round_applied = 0
         if exhausted:
             break
     return RunResult(streams, batches, applied, failed, retried, exhausted)
