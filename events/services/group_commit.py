@@ -39,6 +39,7 @@ ResultT = TypeVar("ResultT")
 @dataclass(slots=True)
 class _Slot(Generic[JobT, ResultT]):
     job: JobT
+    wake: threading.Condition  # this job's thread waits here (on the committer's guard)
     done: bool = False
     result: ResultT | None = None
     error: BaseException | None = None
@@ -49,6 +50,7 @@ class _StreamQueue(Generic[JobT, ResultT]):
     pending: list[_Slot[JobT, ResultT]] = field(default_factory=list)
     leading: bool = False
     last_group_size: int = 0
+    collecting: _Slot[JobT, ResultT] | None = None  # the leader's, while it waits for more jobs
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +74,6 @@ class GroupCommitter(Generic[JobT, ResultT]):
         self.max_events = max_events
         self.max_wait_seconds = max(max_wait_seconds, 0.0)
         self._guard = threading.Lock()
-        self._changed = threading.Condition(self._guard)
         self._queues: dict[Hashable, _StreamQueue[JobT, ResultT]] = {}
         self.last_group: GroupStats | None = None
 
@@ -91,55 +92,66 @@ class GroupCommitter(Generic[JobT, ResultT]):
         itself fails every job of that group. ``before_wait`` runs (outside the guard) before
         this thread blocks as a follower, e.g. to hand its database connection back; while it
         returns False it is asked again every ``BEFORE_WAIT_RECHECK_SECONDS`` of waiting (a
-        follower keeps its connection until someone needs it), not at every wake-up: every
-        group a process publishes wakes all its waiting threads.
+        follower keeps its connection until someone needs it), not whenever it wakes.
+
+        Each thread waits on its own condition: a published group wakes its own jobs' threads
+        and the next leader, not every thread of the process (waking all of them cost 6.7 % of a
+        web worker's GIL samples under single-event load, ``docs/performance.md``).
         """
-        slot: _Slot[JobT, ResultT] = _Slot(job)
+        slot: _Slot[JobT, ResultT] = _Slot(job, threading.Condition(self._guard))
         recheck_at = 0.0  # when ``before_wait`` is due again (every wake-up would be too often)
-        with self._changed:
+        with self._guard:
             queue = self._queues.get(key)
             if queue is None:
                 queue = self._queues[key] = _StreamQueue()
             queue.pending.append(slot)
+            if queue.collecting is not None:  # a leader waits for more jobs
+                queue.collecting.wake.notify()
             while not slot.done:
                 if queue.leading:
                     if before_wait is None:
-                        self._changed.wait()
+                        slot.wake.wait()
                         continue
                     now = time.monotonic()
                     if now >= recheck_at:
-                        self._changed.release()
+                        self._guard.release()
                         try:
                             settled = before_wait()
                         finally:
-                            self._changed.acquire()
+                            self._guard.acquire()
                         if settled:
                             before_wait = None
                             continue
                         recheck_at = now + BEFORE_WAIT_RECHECK_SECONDS
                     if not slot.done:
-                        self._changed.wait(recheck_at - now)
+                        slot.wake.wait(recheck_at - now)
                     continue
                 queue.leading = True
-                group = self._take_group(queue)
+                group = self._take_group(queue, slot)
                 outcomes: Sequence[ResultT | BaseException] | None = None
-                self._changed.release()
+                self._guard.release()
                 try:
                     outcomes = self._run(group, run_group)
                 finally:
-                    self._changed.acquire()
+                    self._guard.acquire()
                     self._publish(key, queue, group, outcomes)
         return self._outcome(slot)
 
-    def _take_group(self, queue: _StreamQueue[JobT, ResultT]) -> list[_Slot[JobT, ResultT]]:
+    def _take_group(
+        self, queue: _StreamQueue[JobT, ResultT], leader: _Slot[JobT, ResultT]
+    ) -> list[_Slot[JobT, ResultT]]:
         """Pop the queued slots that fit in one group (caller holds the guard)."""
         if self.max_wait_seconds and queue.last_group_size > 1:
             deadline = time.monotonic() + self.max_wait_seconds
-            while self._events(queue.pending) < self.max_events:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self._changed.wait(remaining)
+            queue.collecting = leader
+            try:
+                while self._events(queue.pending) < self.max_events:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    leader.wake.wait(remaining)
+            finally:
+                queue.collecting = None
         group: list[_Slot[JobT, ResultT]] = []
         events = 0
         while queue.pending:
@@ -177,7 +189,8 @@ class GroupCommitter(Generic[JobT, ResultT]):
         group: list[_Slot[JobT, ResultT]],
         outcomes: Sequence[ResultT | BaseException] | None,
     ) -> None:
-        """Hand each job its outcome and the stream to the next leader (caller holds the guard)."""
+        """Hand each job its outcome and the stream to the next leader (caller holds the guard):
+        wakes the group's threads and the first one still queued, no other."""
         if outcomes is None:  # the leader was interrupted (BaseException): fail the group
             outcomes = [RuntimeError("the group's leader was interrupted")] * len(group)
         for slot, outcome in zip(group, outcomes, strict=True):
@@ -186,10 +199,12 @@ class GroupCommitter(Generic[JobT, ResultT]):
             else:
                 slot.result = outcome
             slot.done = True
+            slot.wake.notify()
         queue.leading = False
-        if not queue.pending:
+        if queue.pending:
+            queue.pending[0].wake.notify()  # leads the next group
+        else:
             self._queues.pop(key, None)
-        self._changed.notify_all()
 
     @staticmethod
     def _outcome(slot: _Slot[JobT, ResultT]) -> ResultT:

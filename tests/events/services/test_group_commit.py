@@ -7,6 +7,7 @@ each group held and what each job got back is then checked exactly.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -229,7 +230,7 @@ def test_a_follower_keeps_its_resource_until_the_leader_comes_to_need_it() -> No
 
 
 def test_a_waiting_follower_is_not_asked_again_at_every_wake_up(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every published group wakes all of a process's waiting threads; the hook is asked again
+    """Other groups published while a follower waits do not make it ask its hook again: it asks
     only when ``BEFORE_WAIT_RECHECK_SECONDS`` have passed (here the clock stands still)."""
     monkeypatch.setattr(group_commit, "time", SimpleNamespace(monotonic=lambda: 1000.0))
     committer: GroupCommitter[Job, str] = GroupCommitter(max_events=100)
@@ -256,6 +257,56 @@ def test_a_waiting_follower_is_not_asked_again_at_every_wake_up(monkeypatch: pyt
     for thread in (leader, follower):
         thread.join(10)
     assert calls == ["asked"]
+
+
+def test_a_published_group_wakes_its_own_threads_and_the_next_leader_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each waiting thread has its own condition: groups of other streams never wake it, and a
+    group's outcome wakes the threads of its jobs (and the first job still queued) once."""
+    woken: dict[str, int] = {}
+
+    class Counted(threading.Condition):
+        name = ""
+
+        def notify(self, n: int = 1) -> None:
+            woken[self.name] = woken.get(self.name, 0) + 1
+            super().notify(n)
+
+    conditions: list[Counted] = []
+
+    def condition(lock: threading.Lock) -> Counted:
+        made = Counted(lock)
+        conditions.append(made)
+        return made
+
+    monkeypatch.setattr(group_commit, "threading", SimpleNamespace(Lock=threading.Lock, Condition=condition))
+    committer: GroupCommitter[Job, str] = GroupCommitter(max_events=2)
+    recorder = Recorder()
+    leader = threading.Thread(target=committer.submit, args=("s", Job("leader"), recorder))
+    leader.start()
+    assert recorder.entered.wait(10)
+    conditions[0].name = "leader"
+    followers = []
+    for name in ("f1", "f2", "f3"):  # f1 and f2 fill the next group (max 2 events), f3 the one after
+        followers.append(threading.Thread(target=committer.submit, args=("s", Job(name), recorder)))
+        followers[-1].start()
+        deadline = time.monotonic() + 10
+        while len(conditions) < len(followers) + 1 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        conditions[-1].name = name
+    time.sleep(0.05)  # the followers are waiting now
+    for i in range(10):  # groups of other streams
+        assert committer.submit(f"other-{i}", Job(f"o{i}"), recorder) == f"result-o{i}"
+    assert {name: woken.get(name, 0) for name in ("f1", "f2", "f3")} == {"f1": 0, "f2": 0, "f3": 0}
+
+    recorder.gate.set()
+    for thread in (leader, *followers):
+        thread.join(10)
+        assert not thread.is_alive()
+    # leader's group: the leader; then f1 leads (woken once as next leader), its group f1+f2 wakes
+    # both, and f3 is woken to lead the last group, which wakes it once more.
+    assert woken["f2"] == 1
+    assert woken["f1"] == 2
+    assert woken["f3"] == 2
 
 
 def test_max_events_must_be_positive() -> None:
