@@ -9,8 +9,8 @@ single transaction (ADR 0014):
 - the first waiter that finds no transaction running for the key becomes the *leader*: it takes
   the queued jobs in arrival order (bounded by ``max_events``), optionally waits up to
   ``max_wait`` for more when the stream was contended a moment ago, runs them through
-  ``run_group`` in one transaction, publishes each job's outcome and wakes those jobs' threads and the next leader (each thread
-  waits on its own condition, so no other thread of the process wakes);
+  ``run_group`` in one transaction, publishes each job's outcome and wakes those jobs' threads
+  and the next leader (each thread waits on its own condition: no other thread wakes);
 - a waiter whose job was served returns its own outcome; one that was left out (group full)
   leads the next group.
 
