@@ -188,7 +188,7 @@ def log_append_many(*, kind: StreamKind, appends: Sequence[LogAppend]) -> list[S
     streams = [(a.tenant_id, a.store_id) for a in appends]
     if len(set(streams)) != len(streams):
         raise ValueError("a stream's log is appended to at most once per call")
-    read = _read_tiles(kind, [(a.tenant_id, a.store_id, key) for a in appends for key in frontier_tiles(a.old_size)])
+    read = _read_tiles(kind, [(a.tenant_id, a.store_id, key) for a in appends for key in _frontier_tiles(a.old_size)])
     pending: list[tuple[uuid.UUID, uuid.UUID, TileWrite]] = []
     seed = signing_seed()
     checkpoints: list[SignedCheckpoint] = []
@@ -215,7 +215,7 @@ def log_append_many(*, kind: StreamKind, appends: Sequence[LogAppend]) -> list[S
     return checkpoints
 
 
-def frontier_tiles(size: int) -> list[TileKey]:
+def _frontier_tiles(size: int) -> list[TileKey]:
     """The tiles holding the frontier of a log of ``size`` leaves (what an append reads)."""
     return list(dict.fromkeys(node_location(node)[0] for node in rfc6962.CompactRange.node_ids_for(size)))
 

@@ -40,7 +40,7 @@ ResultT = TypeVar("ResultT")
 @dataclass(slots=True)
 class _Slot(Generic[JobT, ResultT]):
     job: JobT
-    wake: threading.Condition  # this job's thread waits here (on the committer's guard)
+    wake: threading.Condition | None = None  # made when this job's thread first waits (guard's)
     done: bool = False
     result: ResultT | None = None
     error: BaseException | None = None
@@ -99,7 +99,7 @@ class GroupCommitter(Generic[JobT, ResultT]):
         and the next leader, not every thread of the process (waking all of them cost 6.7 % of a
         web worker's GIL samples under single-event load, ``docs/performance.md``).
         """
-        slot: _Slot[JobT, ResultT] = _Slot(job, threading.Condition(self._guard))
+        slot: _Slot[JobT, ResultT] = _Slot(job)
         recheck_at = 0.0  # when ``before_wait`` is due again (every wake-up would be too often)
         with self._guard:
             queue = self._queues.get(key)
@@ -107,11 +107,11 @@ class GroupCommitter(Generic[JobT, ResultT]):
                 queue = self._queues[key] = _StreamQueue()
             queue.pending.append(slot)
             if queue.collecting is not None:  # a leader waits for more jobs
-                queue.collecting.wake.notify()
+                self._wake(queue.collecting)
             while not slot.done:
                 if queue.leading:
                     if before_wait is None:
-                        slot.wake.wait()
+                        self._wait(slot)
                         continue
                     now = time.monotonic()
                     if now >= recheck_at:
@@ -125,7 +125,7 @@ class GroupCommitter(Generic[JobT, ResultT]):
                             continue
                         recheck_at = now + BEFORE_WAIT_RECHECK_SECONDS
                     if not slot.done:
-                        slot.wake.wait(recheck_at - now)
+                        self._wait(slot, recheck_at - now)
                     continue
                 queue.leading = True
                 group = self._take_group(queue, slot)
@@ -150,7 +150,7 @@ class GroupCommitter(Generic[JobT, ResultT]):
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         break
-                    leader.wake.wait(remaining)
+                    self._wait(leader, remaining)
             finally:
                 queue.collecting = None
         group: list[_Slot[JobT, ResultT]] = []
@@ -164,6 +164,21 @@ class GroupCommitter(Generic[JobT, ResultT]):
         queue.last_group_size = len(group)
         self.last_group = GroupStats(jobs=len(group), events=events)
         return group
+
+    def _wait(self, slot: _Slot[JobT, ResultT], timeout: float | None = None) -> None:
+        """Block this slot's thread until woken or ``timeout`` (caller holds the guard). Its
+        condition is made on the first wait: most leaders never wait, and a condition costs
+        ~1.7 µs to make."""
+        if slot.wake is None:
+            slot.wake = threading.Condition(self._guard)
+        slot.wake.wait(timeout)
+
+    @staticmethod
+    def _wake(slot: _Slot[JobT, ResultT]) -> None:
+        """Wake the slot's thread if it waits (caller holds the guard; a thread that has not
+        waited yet sees the new state under the guard before it would)."""
+        if slot.wake is not None:
+            slot.wake.notify()
 
     @staticmethod
     def _events(slots: list[_Slot[JobT, ResultT]]) -> int:
@@ -200,10 +215,10 @@ class GroupCommitter(Generic[JobT, ResultT]):
             else:
                 slot.result = outcome
             slot.done = True
-            slot.wake.notify()
+            self._wake(slot)
         queue.leading = False
         if queue.pending:
-            queue.pending[0].wake.notify()  # leads the next group
+            self._wake(queue.pending[0])  # leads the next group
         else:
             self._queues.pop(key, None)
 

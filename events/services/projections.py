@@ -86,7 +86,7 @@ class BatchResult:
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
-    streams: int
+    streams: int  # due streams listed, counted again when a large round lists them again
     batches: int
     applied: int
     dead_lettered: int
