@@ -41,7 +41,8 @@ bench: venv services
 		$(VENV)/bin/pytest tests/benchmarks -p no:xdist -q --benchmark-only \
 		--benchmark-json=var/bench/$$(date -u +%Y%m%dT%H%M%SZ)-bench.json
 
-# The regression gate CI runs: quick suite, ratios to the calibration workload vs the baseline.
+# The regression gate CI runs: quick suite, ratios to the calibration workload vs the baseline;
+# a benchmark still failing is measured side by side with the baseline's commit (ADR 0035).
 bench-check: venv services
 	. scripts/env.sh && SECRET_KEY=test-only BOOTSTRAP_ADMIN_API_KEY=test-bootstrap-admin \
 		$(PY) scripts/check_regression.py --threshold 0.15 --quick

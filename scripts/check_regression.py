@@ -16,6 +16,12 @@ a real regression fails every attempt. Before the run and each re-measurement th
 to two minutes, then one) for the machine to be less than a quarter busy, and before a
 re-measurement it names the processes that were using the CPU.
 
+A benchmark that still fails is then measured **side by side** with the commit that wrote the
+baseline (``--side-by-side`` alternating rounds, a git worktree under ``var/bench/``): a baseline
+holds for one boot of the machine, and its ratios moved by a quarter across reboots while the
+code did not (docs/performance.md). The verdict is then the change against that commit measured
+now, on the same machine; the baseline file only decides which benchmarks need it.
+
 Exit status: 0 all within the threshold, 1 a regression (or a baseline benchmark missing from the
 run), 2 the suite itself failed or an input file is unusable.
 """
@@ -23,6 +29,7 @@ run), 2 the suite itself failed or an input file is unusable.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -30,7 +37,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,12 +74,27 @@ class Measurement:
 
 
 @dataclass(frozen=True, slots=True)
+class SideBySide:
+    """A benchmark measured alternately here and at the baseline's commit: the best ratio of each."""
+
+    commit: str
+    here: float
+    there: float
+    rounds: int
+
+    @property
+    def change(self) -> float:
+        return self.here / self.there - 1
+
+
+@dataclass(frozen=True, slots=True)
 class Verdict:
     name: str
     baseline_ratio: float | None
     measurement: Measurement | None
     attempts: int
     threshold: float
+    reference: SideBySide | None = None
 
     @property
     def change(self) -> float | None:
@@ -86,6 +108,8 @@ class Verdict:
             return "MISSING"
         if self.baseline_ratio is None:
             return "new"
+        if self.reference is not None:
+            return "REGRESSED" if self.reference.change > self.threshold else "ok (side by side)"
         assert self.change is not None
         return "REGRESSED" if self.change > self.threshold else "ok"
 
@@ -235,6 +259,105 @@ def gate(
     return judge(baseline, current, threshold, attempts, spreads)
 
 
+def side_by_side(
+    verdicts: list[Verdict],
+    *,
+    commit: str,
+    rounds: int,
+    measure_here: Measure,
+    measure_there: Measure,
+    log: Callable[[str], None] = print,
+    before_measuring: Callable[[], object] = lambda: None,
+) -> list[Verdict]:
+    """Judge the regressed verdicts again against ``commit`` measured now, alternating sides.
+
+    Each round measures the regressed benchmarks here, then at the reference commit; the best
+    ratio of each side over the rounds (and, here, the gate's earlier attempts) is compared with
+    the verdict's own threshold. A benchmark the reference commit does not have stays regressed.
+    """
+    regressed = [v for v in verdicts if v.status == "REGRESSED" and v.measurement is not None]
+    if not regressed or rounds < 1:
+        return verdicts
+    nodeids = sorted({v.measurement.nodeid for v in regressed if v.measurement is not None})
+    here: dict[str, Measurement] = {v.name: v.measurement for v in regressed if v.measurement is not None}
+    there: dict[str, Measurement] = {}
+    for n in range(rounds):
+        log(f"side by side with {commit[:12]} (round {n + 1} of {rounds}): {', '.join(sorted(here))}")
+        before_measuring()
+        here = best(here, {k: m for k, m in measure_here(nodeids).items() if k in here})
+        before_measuring()
+        there = best(there, {k: m for k, m in measure_there(nodeids).items() if k in here})
+    judged = {
+        name: SideBySide(commit=commit, here=here[name].ratio, there=there[name].ratio, rounds=rounds)
+        for name in here
+        if name in there
+    }
+    return [
+        Verdict(
+            v.name,
+            v.baseline_ratio,
+            here.get(v.name, v.measurement) if v.measurement is not None else None,
+            v.attempts + (rounds if v.name in here else 0),
+            v.threshold,
+            judged.get(v.name),
+        )
+        for v in verdicts
+    ]
+
+
+def side_by_side_table(verdicts: Iterable[Verdict]) -> str:
+    """One line per benchmark judged against the reference commit."""
+    lines = [
+        f"{v.name}: ratio {v.reference.here:.4f} here, {v.reference.there:.4f} at {v.reference.commit[:12]}"
+        f" ({v.reference.change:+.1%}, allowed +{v.threshold:.0%}, best of {v.reference.rounds} alternating"
+        f" rounds each): {v.status}"
+        for v in verdicts
+        if v.reference is not None
+    ]
+    return "\n".join(lines)
+
+
+def baseline_commit(baseline: Path) -> str | None:
+    """The commit that last wrote ``baseline`` (None outside a git checkout or if never committed)."""
+    try:
+        completed = subprocess.run(  # noqa: S603 - git with our own arguments
+            ["git", "log", "-1", "--format=%H", "--", baseline.name],  # noqa: S607 - git from PATH
+            cwd=baseline.parent,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        return None
+    commit = completed.stdout.strip()
+    return commit if completed.returncode == 0 and commit else None
+
+
+@contextlib.contextmanager
+def worktree(commit: str, *, repository: Path = ROOT) -> Iterator[Path]:
+    """A detached git worktree of ``commit`` under ``var/bench/``, removed afterwards."""
+    path = repository / "var" / "bench" / f"reference-{commit[:12]}"
+    git = ["git", "-C", str(repository), "worktree"]
+    subprocess.run([*git, "remove", "--force", str(path)], capture_output=True, check=False)  # noqa: S603
+    subprocess.run([*git, "prune"], capture_output=True, check=False)  # noqa: S603
+    subprocess.run([*git, "add", "--detach", "-q", str(path), commit], capture_output=True, check=True)  # noqa: S603
+    try:
+        yield path
+    finally:
+        subprocess.run([*git, "remove", "--force", str(path)], capture_output=True, check=False)  # noqa: S603
+
+
+def reference_environment() -> dict[str, str]:
+    """The environment of a reference run: its own test database, so its migrations stay its own,
+    and no ``BENCH_SLOWDOWN`` (that stands for a change in this checkout)."""
+    env = {k: v for k, v in os.environ.items() if k != "BENCH_SLOWDOWN"}
+    url = env.get("DATABASE_URL", "")
+    if url:
+        base, _, name = url.rpartition("/")
+        env["DATABASE_URL"] = f"{base}/{name.split('?')[0]}_reference"
+    return env
+
+
 def table(verdicts: Iterable[Verdict]) -> str:
     header = (
         f"{'benchmark':<36} {'min':>11} {'median':>11} {'calib.':>9} {'ratio':>9} {'baseline':>9}"
@@ -322,10 +445,18 @@ def load_average() -> str:
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
-def run_suite(targets: list[str], *, quick: bool, output: Path) -> dict[str, Measurement]:
-    """Run pytest-benchmark on ``targets`` (paths or node ids) without xdist; returns the run."""
+def run_suite(
+    targets: list[str],
+    *,
+    quick: bool,
+    output: Path,
+    checkout: Path = ROOT,
+    environment: Mapping[str, str] | None = None,
+    create_db: bool = False,
+) -> dict[str, Measurement]:
+    """Run pytest-benchmark on ``targets`` (paths or node ids) in ``checkout`` without xdist."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, BENCH_QUICK="1" if quick else "0")
+    env = dict(environment if environment is not None else os.environ, BENCH_QUICK="1" if quick else "0")
     command = [
         sys.executable,
         "-m",
@@ -334,7 +465,7 @@ def run_suite(targets: list[str], *, quick: bool, output: Path) -> dict[str, Mea
         "-p",
         "no:xdist",
         "-q",
-        "--reuse-db",
+        "--create-db" if create_db else "--reuse-db",
         "--benchmark-only",
         "--benchmark-columns=min,median,rounds",
         f"--benchmark-json={output}",
@@ -343,13 +474,14 @@ def run_suite(targets: list[str], *, quick: bool, output: Path) -> dict[str, Mea
     started = time.monotonic()
     with log_path.open("wb") as log:
         completed = subprocess.run(  # noqa: S603 - our own interpreter and arguments
-            command, cwd=ROOT, env=env, check=False, stdout=log, stderr=subprocess.STDOUT
+            command, cwd=checkout, env=env, check=False, stdout=log, stderr=subprocess.STDOUT
         )
     if completed.returncode != 0:
         print(log_path.read_text("utf-8", errors="replace")[-4000:], file=sys.stderr)
         raise GateError(f"the benchmark suite failed (pytest exit {completed.returncode}, log {log_path})")
     run = load_run(output)
-    print(f"measured {len(run)} benchmarks in {time.monotonic() - started:.0f} s ({output.relative_to(ROOT)})")
+    where = "" if checkout == ROOT else f" at {checkout.name}"
+    print(f"measured {len(run)} benchmarks{where} in {time.monotonic() - started:.0f} s ({output.relative_to(ROOT)})")
     return run
 
 
@@ -383,6 +515,54 @@ def write_baseline(path: Path, runs: list[dict[str, Measurement]], *, quick: boo
     path.write_text(json.dumps(document, indent=2) + "\n", "utf-8")
 
 
+def compare_with_reference(verdicts: list[Verdict], baseline: Path, *, rounds: int, quick: bool) -> list[Verdict]:
+    """Measure what still fails side by side with the baseline's commit (a no-op when nothing does)."""
+    if rounds < 1 or not any(v.status == "REGRESSED" for v in verdicts):
+        return verdicts
+    commit = baseline_commit(baseline)
+    if commit is None:
+        print(f"{baseline} has no commit to measure side by side with: the baseline decides")
+        return verdicts
+    try:
+        with worktree(commit) as checkout:
+            return side_by_side(
+                verdicts,
+                commit=commit,
+                rounds=rounds,
+                measure_here=lambda targets: run_suite(targets, quick=quick, output=_run_path("here")),
+                measure_there=_reference_runner(checkout, quick=quick),
+                before_measuring=lambda: wait_for_quiet(patience=60.0),
+            )
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"no worktree of {commit[:12]} ({exc}): the baseline decides")
+        return verdicts
+
+
+def _reference_runner(checkout: Path, *, quick: bool) -> Measure:
+    """Runs benchmarks in ``checkout`` on its own test database (created by the first run)."""
+    environment = reference_environment()
+    runs = 0
+
+    def measure(targets: list[str]) -> dict[str, Measurement]:
+        nonlocal runs
+        try:
+            run = run_suite(
+                targets,
+                quick=quick,
+                output=_run_path("reference"),
+                checkout=checkout,
+                environment=environment,
+                create_db=runs == 0,
+            )
+        except GateError as exc:  # e.g. the benchmark is newer than the baseline's commit
+            print(f"the reference run failed, the baseline decides: {exc}")
+            return {}
+        runs += 1
+        return run
+
+    return measure
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threshold", type=float, default=0.10, help="allowed ratio increase (default 0.10)")
@@ -392,9 +572,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--retries", type=int, default=2, help="re-measurements of a failing benchmark (default 2)")
     parser.add_argument("--write-baseline", action="store_true", help="run the suite --runs times, write --baseline")
     parser.add_argument("--runs", type=int, default=3, help="runs behind a new baseline (default 3)")
+    parser.add_argument(
+        "--side-by-side",
+        type=int,
+        default=3,
+        metavar="ROUNDS",
+        help="alternating rounds against the baseline's commit for a benchmark still failing (default 3; 0: off)",
+    )
     args = parser.parse_args(argv)
-    if args.threshold <= 0 or args.retries < 0 or args.runs < 1:
-        parser.error("--threshold must be positive, --retries ≥ 0 and --runs ≥ 1")
+    if args.threshold <= 0 or args.retries < 0 or args.runs < 1 or args.side_by_side < 0:
+        parser.error("--threshold must be positive, --retries ≥ 0, --runs ≥ 1 and --side-by-side ≥ 0")
 
     def settle() -> None:
         """Before a re-measurement: say what else runs, then wait for it to calm down."""
@@ -432,10 +619,13 @@ def main(argv: list[str] | None = None) -> int:
             spreads=load_spreads(args.baseline),
             before_measuring=settle,
         )
+        verdicts = compare_with_reference(verdicts, args.baseline, rounds=args.side_by_side, quick=args.quick)
     except GateError as exc:
         print(f"check_regression: {exc}", file=sys.stderr)
         return 2
     print(table(verdicts))
+    if any(v.reference is not None for v in verdicts):
+        print(side_by_side_table(verdicts))
     if skipped:
         print(f"not gated (no calibration, plain benchmark fixture): {', '.join(skipped)}")
     failed = [v for v in verdicts if v.failed]

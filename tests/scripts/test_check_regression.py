@@ -1,8 +1,9 @@
 """``scripts/check_regression.py``: the benchmark regression gate, on synthetic run and baseline files.
 
 The command-line tests run the script as CI does (its own process, real files, exit status and
-printed table); ``--retries 0`` keeps them from starting the benchmark suite. The retry logic is
-tested through ``gate`` with a scripted sequence of re-measurements.
+printed table); ``--retries 0 --side-by-side 0`` keeps them from starting the benchmark suite. The
+retry logic and the side-by-side verdict are tested through ``gate`` and ``side_by_side`` with
+scripted measurements; the reference worktree on a scratch git repository.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def write_baseline(path: Path, ratios: dict[str, float]) -> Path:
 
 
 def check(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, str(SCRIPT), "--retries", "0", *map(str, args)]
+    command = [sys.executable, str(SCRIPT), "--retries", "0", "--side-by-side", "0", *map(str, args)]
     return subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)  # noqa: S603
 
 
@@ -245,6 +246,110 @@ def test_re_measurement_keeps_the_best_ratio_of_all_attempts() -> None:
     [verdict] = gate_script.gate({"a": 1.0}, first, threshold=0.1, retries=2, measure=measure, log=print)
 
     assert verdict.measurement.ratio == pytest.approx(1.15)
+
+
+def regressed(name: str, ratio: float, baseline: float = 1.0, threshold: float = 0.15) -> Any:
+    return gate_script.Verdict(name, baseline, measurement(name, ratio), 3, threshold)
+
+
+def test_side_by_side_passes_what_the_baseline_commit_measures_as_slow_now() -> None:
+    asked_here, here = scripted({"a": 1.32}, {"a": 1.28})
+    asked_there, there = scripted({"a": 1.25}, {"a": 1.20})
+    verdicts = [regressed("a", 1.30), gate_script.Verdict("b", 2.0, measurement("b", 2.0), 1, 0.15)]
+
+    judged = gate_script.side_by_side(
+        verdicts, commit="c0ffee" * 7, rounds=2, measure_here=here, measure_there=there, log=print
+    )
+
+    assert asked_here == asked_there == [["t::a"], ["t::a"]]
+    a, b = judged
+    assert a.status == "ok (side by side)"
+    assert (a.reference.here, a.reference.there) == (pytest.approx(1.28), pytest.approx(1.20))
+    assert a.attempts == 5
+    assert (b.status, b.reference) == ("ok", None)
+
+
+def test_side_by_side_fails_a_change_slower_than_the_baseline_commit_measured_now() -> None:
+    _, here = scripted({"a": 1.45}, {"a": 1.40}, {"a": 1.50})
+    _, there = scripted({"a": 1.10}, {"a": 1.05}, {"a": 1.12})
+
+    [verdict] = gate_script.side_by_side(
+        [regressed("a", 1.5)], commit="c0ffee" * 7, rounds=3, measure_here=here, measure_there=there, log=print
+    )
+
+    assert verdict.status == "REGRESSED"
+    assert verdict.reference.change == pytest.approx(1.40 / 1.05 - 1)
+
+
+def test_a_benchmark_the_baseline_commit_lacks_stays_regressed() -> None:
+    _, here = scripted({"a": 1.4})
+    _, there = scripted({})
+
+    [verdict] = gate_script.side_by_side(
+        [regressed("a", 1.5)], commit="c0ffee" * 7, rounds=1, measure_here=here, measure_there=there, log=print
+    )
+
+    assert (verdict.status, verdict.reference) == ("REGRESSED", None)
+
+
+def test_nothing_is_measured_side_by_side_when_nothing_regressed() -> None:
+    asked, measure = scripted()
+    verdicts = [gate_script.Verdict("a", 1.0, measurement("a", 1.05), 1, 0.15)]
+
+    assert gate_script.side_by_side(verdicts, commit="x", rounds=3, measure_here=measure, measure_there=measure) == (
+        verdicts
+    )
+    assert asked == []
+
+
+def _git(repository: Path, *args: str) -> str:
+    completed = subprocess.run(  # noqa: S603
+        ["git", "-C", str(repository), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return completed.stdout.strip()
+
+
+def test_the_reference_is_the_commit_that_last_wrote_the_baseline_checked_out_apart(tmp_path: Path) -> None:
+    repository = tmp_path / "repo"
+    (repository / "bench").mkdir(parents=True)
+    _git(repository, "init", "-q")
+    (repository / "bench" / "baseline.json").write_text("{}")
+    (repository / "code.py").write_text("old = 1\n")
+    _git(repository, "add", ".")
+    _git(repository, "commit", "-q", "-m", "baseline")
+    wrote_baseline = _git(repository, "rev-parse", "HEAD")
+    (repository / "code.py").write_text("new = 2\n")
+    _git(repository, "commit", "-q", "-am", "a later change")
+
+    commit = gate_script.baseline_commit(repository / "bench" / "baseline.json")
+    assert commit == wrote_baseline
+    with gate_script.worktree(commit, repository=repository) as checkout:
+        assert (checkout / "code.py").read_text() == "old = 1\n"
+        assert checkout.parent == repository / "var" / "bench"
+    assert not checkout.exists()
+    assert str(checkout) not in _git(repository, "worktree", "list")
+    assert (repository / "code.py").read_text() == "new = 2\n"
+
+
+def test_a_baseline_outside_git_has_no_reference(tmp_path: Path) -> None:
+    (tmp_path / "baseline.json").write_text("{}")
+
+    assert gate_script.baseline_commit(tmp_path / "baseline.json") is None
+
+
+def test_the_reference_runs_on_its_own_database_without_the_simulated_slowdown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sequencer")
+    monkeypatch.setenv("BENCH_SLOWDOWN", "ingest_small:20")
+
+    env = gate_script.reference_environment()
+
+    assert env["DATABASE_URL"] == "postgres://postgres@127.0.0.1:5432/sequencer_reference"
+    assert "BENCH_SLOWDOWN" not in env
 
 
 ratios = st.floats(min_value=1e-3, max_value=1e3, allow_nan=False, allow_infinity=False)
