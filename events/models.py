@@ -172,9 +172,13 @@ class EntityState(models.Model):
     last_event_type = models.CharField(max_length=256)
     # The merged state: plain JSON in ``state``, or sealed at rest in ``state_sealed`` under
     # payload key ``state_key_id`` (events/projections/state_crypto.py); the other form is NULL.
+    # Or, for an entity of one event, by reference: ``state_event_sequence`` names that event (its
+    # ``last_sequence``) and the state is its payload merged into nothing; the three are NULL
+    # (ADR 0036, events/projections/entity_state.py).
     state = models.JSONField(null=True)
     state_sealed = models.BinaryField(null=True)
     state_key_id = models.SmallIntegerField(null=True)
+    state_event_sequence = models.BigIntegerField(null=True)
     updated_at = models.DateTimeField()
 
     class Meta:
@@ -184,7 +188,18 @@ class EntityState(models.Model):
                 condition=models.Q(state_sealed__isnull=True)
                 | models.Q(state_key_id__isnull=False, state__isnull=True),
                 name="entity_state_sealed_names_its_key",
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state_event_sequence__isnull=True)
+                | models.Q(
+                    version=1,
+                    state_event_sequence=models.F("last_sequence"),
+                    state__isnull=True,
+                    state_sealed__isnull=True,
+                    state_key_id__isnull=True,
+                ),
+                name="entity_state_by_reference_is_its_one_event",
+            ),
         ]
 
     def __str__(self) -> str:

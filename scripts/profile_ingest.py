@@ -149,6 +149,7 @@ def _measure_background(rounds: int, ingest: Callable[[], object], args: argpars
     """Per round: ingest, then one projection tick and one commitment tick, each measured."""
     events = args.requests * args.batch
     totals = {"projections": [0.0, 0.0], "commitments": [0.0, 0.0]}
+    profiles = {"projections": cProfile.Profile(time.process_time), "commitments": cProfile.Profile(time.process_time)}
     ticks: dict[str, Callable[[], object]] = {
         "projections": lambda: projection_run_all(batch_size=settings.PROJECTION_BATCH_SIZE, time_budget_seconds=60),
         "commitments": commitment_tick,
@@ -157,8 +158,13 @@ def _measure_background(rounds: int, ingest: Callable[[], object], args: argpars
         ingest()
         line = []
         for name, tick in ticks.items():
+            profiling = args.profile and round_number > 0
             before, cpu0 = snapshot(), time.process_time()
+            if profiling:
+                profiles[name].enable()
             tick()
+            if profiling:
+                profiles[name].disable()
             cpu, after = time.process_time() - cpu0, snapshot()
             postgres = matching_cpu(before, after, is_postgres)
             line.append(f"{name} worker {cpu / events * 1e6:.1f} PostgreSQL {postgres / events * 1e6:.1f}")
@@ -176,6 +182,10 @@ def _measure_background(rounds: int, ingest: Callable[[], object], args: argpars
         )
         + f" (load average {os.getloadavg()[0]:.2f})"
     )
+    if args.profile:  # after the figures: the profiler's own cost is in them
+        for name, profile in profiles.items():
+            print(f"--- {name}, CPU time by function (own time first)")
+            pstats.Stats(profile).sort_stats("tottime").print_stats(25)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ applied on top of the state at that time; ``last_sequence`` keeps the highest ap
 
 The runner hands it whole batches (:meth:`EntityStateProjection.apply_many`), of every stream a
 projection transaction advances: two statements per batch whatever its size and streams, the
-merges in memory, so its cost follows the events, not round trips. One event (a dead-letter
+merges in memory, so its cost follows the events, not round trips. An entity's first event is
+not opened at all: the row refers to it and readers merge its payload (ADR 0036). One event (a dead-letter
 retry) goes through :meth:`apply`, a batch of one; both fold with :meth:`merge`, the one step a
 subclass may change.
 """
@@ -23,7 +24,7 @@ from django.db import connection
 from events.payload_crypto import encryption_key_for_write
 from events.projections.merge import merge_patch
 from events.projections.registry import ProjectionEvent
-from events.projections.state_crypto import EntityKey, state_columns, state_open
+from events.projections.state_crypto import EntityKey, StateColumns, state_columns, state_of_reference, state_open
 from events.sql import (
     DELETE_ENTITY_STATE_STREAM,
     SELECT_ENTITY_STATES_FOR_UPDATE,
@@ -35,7 +36,7 @@ ENTITY_STATE = "entity_state"
 
 
 class EntityStateProjection:
-    """The ``entity_state`` handler. Two statements per event: lock-and-read, then upsert."""
+    """The ``entity_state`` handler. Two statements per batch: lock-and-read, then upsert."""
 
     name = ENTITY_STATE
     stream_kind = StreamKind.LEGACY
@@ -48,26 +49,41 @@ class EntityStateProjection:
         """Fold a batch into its entities' rows: events of one or more streams, each stream's in
         sequence order (the runner hands it a whole transaction's streams at once).
 
+        An entity with no row yet and one event in the batch is stored by reference to that
+        event (ADR 0036): its state is that payload merged into nothing, which readers compute,
+        so the payload is neither opened nor sealed again here. Every other entity's state is
+        read (opening a state by reference from its event), merged and written sealed.
+
         Returns the events whose :meth:`merge` raised (not applied: the caller dead-letters
-        them); the others are applied. A database error propagates: the caller rolls the batch
-        back and applies its events one by one. Caller holds the transaction and the streams'
-        locks.
+        them); the others are applied. A payload or state no key opens, and a database error,
+        propagate: the caller rolls the batch back and applies its streams alone (stalling the
+        one whose key is missing). Caller holds the transaction and the streams' locks.
         """
         if not events:
             return []
         streams = _Streams()
         keyed = [((streams.number(e), e.entity_type, e.entity_id), e) for e in events]
-        entities = list(dict.fromkeys(key for key, _ in keyed))
+        counts: dict[_Key, int] = {}
+        for key, _ in keyed:
+            counts[key] = counts.get(key, 0) + 1
+        entities = list(counts)
+        by_reference = type(self).merge is EntityStateProjection.merge  # a subclass merges every event
         with connection.cursor() as cursor:
             cursor.execute(SELECT_ENTITY_STATES_FOR_UPDATE, streams.key_columns(entities))
             states: dict[_Key, Any] = {}
-            for position, state, sealed, key_id in cursor.fetchall():
+            for position, state, sealed, key_id, *referenced in cursor.fetchall():
                 key = entities[position - 1]
-                states[key] = state_open(streams.entity(key), state, sealed, key_id)
+                states[key] = _stored_state(streams.entity(key), state, sealed, key_id, referenced)
             last: dict[_Key, ProjectionEvent] = {}  # each entity's last applied event
             applied: dict[_Key, int] = {}
+            referenced_keys: set[_Key] = set()
             failed: list[tuple[ProjectionEvent, Exception]] = []
             for key, event in keyed:
+                if by_reference and counts[key] == 1 and key not in states:
+                    referenced_keys.add(key)
+                    last[key], applied[key] = event, 1
+                    continue
+                event.payload  # noqa: B018 - opened outside the try: a missing key stalls, never dead-letters
                 try:
                     states[key] = self.merge(states.get(key), event)
                 except Exception as exc:  # a handler failure dead-letters the event (by design)
@@ -76,7 +92,8 @@ class EntityStateProjection:
                 last[key] = event
                 applied[key] = applied.get(key, 0) + 1
             if last:
-                cursor.execute(UPSERT_ENTITY_STATES, _upsert_columns(streams, states, last, applied))
+                columns = _upsert_columns(streams, states, last, applied, referenced_keys)
+                cursor.execute(UPSERT_ENTITY_STATES, columns)
         return failed
 
     def apply(self, event: ProjectionEvent) -> None:
@@ -131,13 +148,31 @@ class _Streams:
         }
 
 
+def _stored_state(
+    entity: EntityKey, state: Any, sealed: bytes | memoryview | None, key_id: int | None, referenced: list[Any]
+) -> Any:
+    """An entity's current state from its row: opened, or computed from the event it refers to
+    (``referenced``: state_event_sequence, event_id, event_type, payload, payload_format)."""
+    sequence, event_id, event_type, payload, payload_format = referenced
+    if sequence is None:
+        return state_open(entity, state, sealed, key_id)
+    return state_of_reference(entity, sequence, event_id, event_type, payload, payload_format)
+
+
 def _upsert_columns(
-    streams: _Streams, states: dict[_Key, Any], last: dict[_Key, ProjectionEvent], applied: dict[_Key, int]
+    streams: _Streams,
+    states: dict[_Key, Any],
+    last: dict[_Key, ProjectionEvent],
+    applied: dict[_Key, int],
+    referenced: set[_Key],
 ) -> dict[str, list[Any]]:
     """The array parameters of ``upsert_entity_states.sql``: one element per entity written,
-    sealed with its tenant's write key as the payloads are."""
+    sealed with its tenant's write key as the payloads are, or by reference to its one event."""
     seals = [encryption_key_for_write(tenant_id) for tenant_id, _ in streams.ids]
-    stored = [state_columns(streams.entity(key), states[key], seals[key[0]]) for key in last]
+    stored = [
+        _BY_REFERENCE if key in referenced else state_columns(streams.entity(key), states[key], seals[key[0]])
+        for key in last
+    ]
     events = list(last.values())
     return {
         **streams.key_columns(list(last)),
@@ -148,4 +183,8 @@ def _upsert_columns(
         "states": [c.state for c in stored],
         "states_sealed": [c.sealed for c in stored],
         "state_key_ids": [c.key_id for c in stored],
+        "by_reference": [key in referenced for key in last],
     }
+
+
+_BY_REFERENCE = StateColumns(None, None, None)

@@ -21,8 +21,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from events.payload_crypto import PayloadKey, decrypt_blob, encrypt_blob, keyring_for
-from events.projections.merge import load_json
+from events.payload_crypto import PayloadKey, StoredPayload, decrypt_blob, encrypt_blob, keyring_for, payload_open
+from events.projections.merge import load_json, merge_patch
 from sequencer_project.api.json_numbers import dumps
 from ves.encoding import str_bytes, uuid_bytes
 
@@ -81,3 +81,31 @@ def state_open(entity: EntityKey, state: Any, sealed: bytes | memoryview | None,
         return load_json(state)
     plaintext = decrypt_blob(keyring_for(entity.tenant_id), key_id, bytes(sealed), state_aad(entity))
     return load_json(plaintext)
+
+
+def state_of_reference(
+    entity: EntityKey,
+    sequence_number: int,
+    event_id: uuid.UUID | None,
+    event_type: str | None,
+    payload: bytes | memoryview | None,
+    payload_format: int | None,
+) -> Any:
+    """The state of an entity stored by reference to its one event (ADR 0036): that event's
+    payload merged into nothing (RFC 7386: its null members dropped). Raises
+    ``PayloadDecryptionError`` when no key of the tenant opens the payload, ``LookupError`` when
+    the event is not in the store (never expected: events are never deleted)."""
+    if event_id is None or event_type is None or payload is None or payload_format is None:
+        raise LookupError(f"event #{sequence_number} of {entity.entity_type}/{entity.entity_id} is not in the store")
+    stored = StoredPayload(
+        entity.tenant_id,
+        entity.store_id,
+        event_id,
+        sequence_number,
+        entity.entity_type,
+        entity.entity_id,
+        event_type,
+        payload,
+        payload_format,
+    )
+    return merge_patch(None, load_json(payload_open(stored)))

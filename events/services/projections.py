@@ -30,13 +30,7 @@ from django.utils import timezone
 
 from events.errors import UnknownProjectionError
 from events.models import DeadLetterStatus, ProjectionDeadLetter
-from events.payload_crypto import (
-    PayloadDecryptionError,
-    PayloadEncryptionUnavailableError,
-    StoredPayload,
-    payload_open,
-)
-from events.projections.merge import load_json
+from events.payload_crypto import PayloadDecryptionError, PayloadEncryptionUnavailableError, StoredPayload
 from events.projections.registry import Projection, ProjectionEvent, projection_get, projections
 from events.sql import (
     ENSURE_PROJECTION_CHECKPOINTS,
@@ -108,21 +102,13 @@ def dead_letter_backoff(attempts: int) -> timedelta:
 
 
 def projection_event_from_row(row: tuple[Any, ...], tenant_id: uuid.UUID, store_id: uuid.UUID) -> ProjectionEvent:
+    """The event of a ``select_projection_*`` row, its payload left as stored (opened on use)."""
     sequence_number, event_id, entity_type, entity_id, event_type, payload, payload_format = row[:7]
     stored = StoredPayload(
         tenant_id, store_id, event_id, sequence_number, entity_type, entity_id, event_type, payload, payload_format
     )
     return ProjectionEvent(
-        tenant_id=tenant_id,
-        store_id=store_id,
-        sequence_number=sequence_number,
-        event_id=event_id,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        event_type=event_type,
-        payload=load_json(payload_open(stored)),
-        created_at=row[7],
-        sequenced_at=row[8],
+        tenant_id, store_id, sequence_number, event_id, entity_type, entity_id, event_type, stored, row[7], row[8]
     )
 
 
@@ -267,8 +253,9 @@ def _lock_streams(handler: Projection, streams: Sequence[DueStream]) -> list[Due
 
 def _read_batches(handler: Projection, streams: Sequence[DueStream], caps: Sequence[int]) -> list[_StreamBatch]:
     """Lock the checkpoints of ``streams`` (their advisory locks held) and read each one's next
-    events, at most its cap, in one statement. A stream with a hole below its head or a payload
-    no key opens comes back stalled, with no events: nothing of it is applied or skipped."""
+    events, at most its cap, in one statement. A stream with a hole below its head comes back
+    stalled, with no events: nothing of it is applied or skipped. Payloads stay as stored until a
+    handler reads them; one no key opens stalls its stream then (:func:`_apply_together`)."""
     with connection.cursor() as cursor:
         # Binary results: psycopg's C loaders read the two timestamps of each row; Django's text
         # loader for timestamptz parsed them in Python (a fifth of the worker's samples).
@@ -292,19 +279,19 @@ def _read_batches(handler: Projection, streams: Sequence[DueStream], caps: Seque
             continue
         stream = batch.stream
         expected = batch.checkpoint + len(batch.events) + 1
-        try:
-            if row[2] != expected:  # the store is gap-free; never skip
-                raise StreamGapError(f"sequence gap after {expected - 1} in {stream.tenant_id}/{stream.store_id}")
-            batch.events.append(projection_event_from_row(row[2:], stream.tenant_id, stream.store_id))
-        except (StreamGapError, PayloadDecryptionError) as exc:
-            batch.stalled, batch.events = exc, []
+        if row[2] != expected:  # the store is gap-free; never skip
+            gap = StreamGapError(f"sequence gap after {expected - 1} in {stream.tenant_id}/{stream.store_id}")
+            batch.stalled, batch.events = gap, []
+            continue
+        batch.events.append(projection_event_from_row(row[2:], stream.tenant_id, stream.store_id))
     return list(batches.values())
 
 
 def _apply_together(handler: Projection, batches: list[_StreamBatch]) -> None:
     """Apply the events of every ready batch: all at once through the handler's ``apply_many``
     (one savepoint), else, or when that raises, each stream alone in a savepoint
-    (:func:`_apply_batch`), where a state no key opens or seals stalls that stream only.
+    (:func:`_apply_batch`), where a payload or state no key opens, or a state no key seals,
+    stalls that stream only.
     Dead-letters the events the handler refused. Caller holds the transaction and the locks."""
     ready = [b for b in batches if b.events and b.stalled is None]
     apply_many = getattr(handler, "apply_many", None)

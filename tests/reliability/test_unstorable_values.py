@@ -184,10 +184,14 @@ def test_a_dead_letter_keeps_the_sqlstate_and_primary_message_only(owner: Person
     """A legacy event stored before payloads holding NUL were rejected dead-letters in a plain
     entity_state (jsonb refuses it; a sealed state is bytes and holds it); neither the stored
     entry nor the retry answer quotes the statement's data."""
+    # The entity's second event: its first alone would be stored by reference, unmerged (ADR 0036).
+    first = legacy_event(owner.tenant_id, owner.store_id, entity_id="order-nul", payload={"total": 1})
     event = legacy_event(owner.tenant_id, owner.store_id, entity_id="order-nul", payload={"secret-data": "x\x00y"})
-    parsed = parse_legacy_request({"events": [event]}, max_events=10, max_payload_bytes=settings.MAX_EVENT_PAYLOAD_SIZE)
+    parsed = parse_legacy_request(
+        {"events": [first, event]}, max_events=10, max_payload_bytes=settings.MAX_EVENT_PAYLOAD_SIZE
+    )
     old_style = [dataclasses.replace(e, payload_problem=None) for e in parsed.events]
-    assert event_ingest_legacy(tenant_id=owner.tenant_id, store_id=owner.store_id, events=old_style).accepted == 1
+    assert event_ingest_legacy(tenant_id=owner.tenant_id, store_id=owner.store_id, events=old_style).accepted == 2
     settings.PAYLOAD_ENCRYPTION_MODE = "disabled"  # states stored plain (the sealed payload still opens)
 
     projection_advance(projection=ENTITY_STATE, tenant_id=owner.tenant_id, store_id=owner.store_id, batch_size=10)

@@ -10,6 +10,7 @@ from django.db import connection
 
 from events.projections.entity_state import EntityStateProjection
 from events.projections.registry import ProjectionEvent
+from events.projections.selectors import entity_state_get
 from events.projections.state_crypto import EntityKey, state_open
 from streams.kinds import StreamKind
 from tests.conftest import IngestPoster, Persona, legacy_event
@@ -41,18 +42,28 @@ class PoisonProjection(EntityStateProjection):
 
 def entity_rows(tenant_id: uuid.UUID, store_id: uuid.UUID) -> dict[tuple[str, str], tuple[Any, ...]]:
     """The stream's entity_state rows (without timestamps), keyed by entity; the state as
-    PostgreSQL's jsonb text of it, opened first when it is sealed at rest."""
+    PostgreSQL's jsonb text of it: opened first when it is sealed at rest, read as the API reads
+    it (``entity_state_get``) when it is stored by reference to the entity's one event."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT entity_type, entity_id, version, last_sequence, last_event_id, last_event_type, state::text,"
-            " state_sealed, state_key_id FROM entity_state WHERE tenant_id = %s AND store_id = %s",
+            " state_sealed, state_key_id, state_event_sequence FROM entity_state"
+            " WHERE tenant_id = %s AND store_id = %s",
             [tenant_id, store_id],
         )
         rows = cursor.fetchall()
         result: dict[tuple[str, str], tuple[Any, ...]] = {}
-        for entity_type, entity_id, *columns, state, sealed, key_id in rows:
-            if sealed is not None:
+        for entity_type, entity_id, *columns, state, sealed, key_id, reference in rows:
+            opened: Any = None
+            if reference is not None:
+                found = entity_state_get(
+                    tenant_id=tenant_id, store_id=store_id, entity_type=entity_type, entity_id=entity_id
+                )
+                assert found is not None
+                opened = found.state
+            elif sealed is not None:
                 opened = state_open(EntityKey(tenant_id, store_id, entity_type, entity_id), None, sealed, key_id)
+            if reference is not None or sealed is not None:
                 cursor.execute("SELECT %s::jsonb::text", [orjson.dumps(opened).decode()])
                 state = cursor.fetchone()[0]
             result[(entity_type, entity_id)] = (*columns, state)

@@ -85,49 +85,51 @@ def test_plain_states_are_read_and_sealed_by_their_entity_s_next_event(
     owner: Persona, post_ingest: IngestPoster
 ) -> None:
     with override_settings(PAYLOAD_ENCRYPTION_MODE="disabled"):
-        seed(owner, post_ingest, [{"total": 1}])
+        seed(owner, post_ingest, [{"total": 1}, {"lines": 2}])  # two events: a merged state, not a reference
         _project(owner)
-        assert _stored(owner) == ('{"total": 1}', None, None)
+        assert _stored(owner) == ('{"lines": 2, "total": 1}', None, None)
 
     with override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS=KEY_1):
-        assert _state_answer(owner) == {"total": 1}  # a plain state from before still reads
+        assert _state_answer(owner) == {"total": 1, "lines": 2}  # a plain state from before still reads
         seed(owner, post_ingest, [{"status": "paid"}])
         _project(owner)
         state, sealed, key_id = _stored(owner)
         assert (state, key_id) == (None, 1)
         assert sealed is not None
-        assert _state_answer(owner) == {"total": 1, "status": "paid"}
+        assert _state_answer(owner) == {"total": 1, "lines": 2, "status": "paid"}
 
 
 def test_a_state_no_key_opens_stalls_its_stream_and_dead_letters_nothing(
     owner: Persona, outsider: Persona, post_ingest: IngestPoster
 ) -> None:
     with override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS=KEY_1):
-        seed(owner, post_ingest, [{"total": 1}])
+        seed(owner, post_ingest, [{"total": 1}, {"lines": 2}])
         _project(owner)
     with override_settings(PAYLOAD_ENCRYPTION_MODE="optional", PAYLOAD_ENCRYPTION_KEYS=""):
         seed(owner, post_ingest, [{"status": "paid"}])  # plain payload: only the state needs key 1
         seed(outsider, post_ingest, [{"total": 7}])  # advanced in the same transaction as owner's
         projection_run_all(batch_size=100, time_budget_seconds=10)
-        assert checkpoint_of(ENTITY_STATE, owner.tenant_id, owner.store_id) == 1  # stalled, in order
+        assert checkpoint_of(ENTITY_STATE, owner.tenant_id, owner.store_id) == 2  # stalled, in order
         assert checkpoint_of(ENTITY_STATE, outsider.tenant_id, outsider.store_id) == 1  # not held back
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM projection_dead_letters WHERE tenant_id = %s", [owner.tenant_id])
             assert cursor.fetchone()[0] == 0
     with override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS=KEY_1):  # the key is back
         projection_run_all(batch_size=100, time_budget_seconds=10)
-        assert checkpoint_of(ENTITY_STATE, owner.tenant_id, owner.store_id) == 2
-        assert _state_answer(owner) == {"total": 1, "status": "paid"}
+        assert checkpoint_of(ENTITY_STATE, owner.tenant_id, owner.store_id) == 3
+        assert _state_answer(owner) == {"total": 1, "lines": 2, "status": "paid"}
 
 
 @pytest.mark.django_db(transaction=True)
 def test_rotation_reseals_states_so_the_old_key_can_be_retired(owner: Persona, post_ingest: IngestPoster) -> None:
+    # Two events per entity: merged states (an entity of one event refers to it, ADR 0036).
     with override_settings(PAYLOAD_ENCRYPTION_MODE="disabled"):
-        seed(owner, post_ingest, [{"plain": True}], entity_id="order-plain")
+        seed(owner, post_ingest, [{"plain": True}, {"x": None}], entity_id="order-plain")
         _project(owner)
     with override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS=KEY_1):
         for n in range(5):
-            seed(owner, post_ingest, [{"n": n}], entity_id=f"order-{n}")
+            seed(owner, post_ingest, [{"n": n}, {"x": None}], entity_id=f"order-{n}")
+        seed(owner, post_ingest, [{"single": True}], entity_id="order-single")  # by reference: nothing to seal
         _project(owner)
 
     with override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS=f"{KEY_2},{KEY_1}"):
@@ -135,9 +137,11 @@ def test_rotation_reseals_states_so_the_old_key_can_be_retired(owner: Persona, p
         call_command("reencrypt_payloads", tenant=str(owner.tenant_id), batch_size=2, stdout=out)
         lines = out.getvalue().splitlines()
         assert f"tenant {owner.tenant_id}: 6 entity states to re-encrypt with key 2" in lines
-        assert lines[-1].startswith("done: 6 re-encrypted, 0 left; 6 entity states re-encrypted, 0 left;")
+        assert lines[-1].startswith("done: 13 re-encrypted, 0 left; 6 entity states re-encrypted, 0 left;")
 
     with override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS=KEY_2):  # old key retired
         assert _state_answer(owner, "order-plain") == {"plain": True}
         assert [_state_answer(owner, f"order-{n}") for n in range(5)] == [{"n": n} for n in range(5)]
         assert {_stored(owner, f"order-{n}")[2] for n in range(5)} == {2}
+        assert _state_answer(owner, "order-single") == {"single": True}  # its payload was re-encrypted
+        assert _stored(owner, "order-single") == (None, None, None)
