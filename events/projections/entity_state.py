@@ -6,11 +6,11 @@ application order (:mod:`events.projections.merge`). A dead-lettered event retri
 applied on top of the state at that time; ``last_sequence`` keeps the highest applied number.
 
 The runner hands it whole batches (:meth:`EntityStateProjection.apply_many`), of every stream a
-projection transaction advances: two statements per batch whatever its size and streams, the
-merges in memory, so its cost follows the events, not round trips. An entity's first event is
-not opened at all: the row refers to it and readers merge its payload (ADR 0036). One event (a dead-letter
-retry) goes through :meth:`apply`, a batch of one; both fold with :meth:`merge`, the one step a
-subclass may change.
+projection transaction advances: at most three statements per batch whatever its size and
+streams, the merges in memory, so its cost follows the events, not round trips. A new entity's
+one event is not opened at all: its row refers to the event and readers merge its payload (ADR
+0036). One event (a dead-letter retry) goes through :meth:`apply`, a batch of one; both fold
+with :meth:`merge`, the one step a subclass may change.
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from django.db import connection
 from events.payload_crypto import encryption_key_for_write
 from events.projections.merge import merge_patch
 from events.projections.registry import ProjectionEvent
-from events.projections.state_crypto import EntityKey, StateColumns, state_columns, state_of_reference, state_open
+from events.projections.state_crypto import EntityKey, state_columns, state_of_reference, state_open
 from events.sql import (
     DELETE_ENTITY_STATE_STREAM,
+    INSERT_ENTITY_STATE_REFERENCES,
     SELECT_ENTITY_STATES_FOR_UPDATE,
     UPSERT_ENTITY_STATES,
 )
@@ -36,7 +37,8 @@ ENTITY_STATE = "entity_state"
 
 
 class EntityStateProjection:
-    """The ``entity_state`` handler. Two statements per batch: lock-and-read, then upsert."""
+    """The ``entity_state`` handler. Per batch: the new entities' references, then the others'
+    lock-and-read and upsert (one to three statements)."""
 
     name = ENTITY_STATE
     stream_kind = StreamKind.LEGACY
@@ -51,8 +53,9 @@ class EntityStateProjection:
 
         An entity with no row yet and one event in the batch is stored by reference to that
         event (ADR 0036): its state is that payload merged into nothing, which readers compute,
-        so the payload is neither opened nor sealed again here. Every other entity's state is
-        read (opening a state by reference from its event), merged and written sealed.
+        so the payload is neither opened nor sealed again here, and one statement writes every
+        such row. Every other entity's state is read (opening a state by reference from its
+        event), merged and written sealed: two more statements.
 
         Returns the events whose :meth:`merge` raised (not applied: the caller dead-letters
         them); the others are applied. A payload or state no key opens, and a database error,
@@ -66,34 +69,59 @@ class EntityStateProjection:
         counts: dict[_Key, int] = {}
         for key, _ in keyed:
             counts[key] = counts.get(key, 0) + 1
-        entities = list(counts)
-        by_reference = type(self).merge is EntityStateProjection.merge  # a subclass merges every event
         with connection.cursor() as cursor:
-            cursor.execute(SELECT_ENTITY_STATES_FOR_UPDATE, streams.key_columns(entities))
-            states: dict[_Key, Any] = {}
-            for position, state, sealed, key_id, *referenced in cursor.fetchall():
-                key = entities[position - 1]
-                states[key] = _stored_state(streams.entity(key), state, sealed, key_id, referenced)
-            last: dict[_Key, ProjectionEvent] = {}  # each entity's last applied event
-            applied: dict[_Key, int] = {}
-            referenced_keys: set[_Key] = set()
-            failed: list[tuple[ProjectionEvent, Exception]] = []
-            for key, event in keyed:
-                if by_reference and counts[key] == 1 and key not in states:
-                    referenced_keys.add(key)
-                    last[key], applied[key] = event, 1
-                    continue
-                event.payload  # noqa: B018 - opened outside the try: a missing key stalls, never dead-letters
-                try:
-                    states[key] = self.merge(states.get(key), event)
-                except Exception as exc:  # a handler failure dead-letters the event (by design)
-                    failed.append((event, exc))
-                    continue
-                last[key] = event
-                applied[key] = applied.get(key, 0) + 1
-            if last:
-                columns = _upsert_columns(streams, states, last, applied, referenced_keys)
-                cursor.execute(UPSERT_ENTITY_STATES, columns)
+            referenced = self._insert_references(cursor, streams, keyed, counts)
+            merged = [(key, event) for key, event in keyed if key not in referenced]
+            return self._merge(cursor, streams, merged) if merged else []
+
+    def _insert_references(
+        self, cursor: Any, streams: _Streams, keyed: list[tuple[_Key, ProjectionEvent]], counts: dict[_Key, int]
+    ) -> set[_Key]:
+        """Write the rows of the batch's new entities of one event by reference to it (one
+        statement); the keys written. Only the built-in merge: a subclass merges every event."""
+        if type(self).merge is not EntityStateProjection.merge:
+            return set()
+        candidates = [(key, event) for key, event in keyed if counts[key] == 1]
+        if not candidates:
+            return set()
+        keys = [key for key, _ in candidates]
+        cursor.execute(
+            INSERT_ENTITY_STATE_REFERENCES,
+            {
+                **streams.key_columns(keys),
+                "sequence_numbers": [e.sequence_number for _, e in candidates],
+                "event_ids": [e.event_id for _, e in candidates],
+                "event_types": [e.event_type for _, e in candidates],
+            },
+        )
+        existing = {keys[position - 1] for (position,) in cursor.fetchall()}  # rows there before: merged
+        return set(keys) - existing if existing else set(keys)
+
+    def _merge(
+        self, cursor: Any, streams: _Streams, keyed: list[tuple[_Key, ProjectionEvent]]
+    ) -> list[tuple[ProjectionEvent, Exception]]:
+        """Read the entities' states (locked), fold their events in, write the results sealed
+        (two statements); the events whose merge raised."""
+        entities = list(dict.fromkeys(key for key, _ in keyed))
+        cursor.execute(SELECT_ENTITY_STATES_FOR_UPDATE, streams.key_columns(entities))
+        states: dict[_Key, Any] = {}
+        for position, state, sealed, key_id, *referenced in cursor.fetchall():
+            key = entities[position - 1]
+            states[key] = _stored_state(streams.entity(key), state, sealed, key_id, referenced)
+        last: dict[_Key, ProjectionEvent] = {}  # each entity's last applied event
+        applied: dict[_Key, int] = {}
+        failed: list[tuple[ProjectionEvent, Exception]] = []
+        for key, event in keyed:
+            event.payload  # noqa: B018 - opened outside the try: a missing key stalls, never dead-letters
+            try:
+                states[key] = self.merge(states.get(key), event)
+            except Exception as exc:  # a handler failure dead-letters the event (by design)
+                failed.append((event, exc))
+                continue
+            last[key] = event
+            applied[key] = applied.get(key, 0) + 1
+        if last:
+            cursor.execute(UPSERT_ENTITY_STATES, _upsert_columns(streams, states, last, applied))
         return failed
 
     def apply(self, event: ProjectionEvent) -> None:
@@ -160,19 +188,12 @@ def _stored_state(
 
 
 def _upsert_columns(
-    streams: _Streams,
-    states: dict[_Key, Any],
-    last: dict[_Key, ProjectionEvent],
-    applied: dict[_Key, int],
-    referenced: set[_Key],
+    streams: _Streams, states: dict[_Key, Any], last: dict[_Key, ProjectionEvent], applied: dict[_Key, int]
 ) -> dict[str, list[Any]]:
     """The array parameters of ``upsert_entity_states.sql``: one element per entity written,
-    sealed with its tenant's write key as the payloads are, or by reference to its one event."""
+    sealed with its tenant's write key as the payloads are."""
     seals = [encryption_key_for_write(tenant_id) for tenant_id, _ in streams.ids]
-    stored = [
-        _BY_REFERENCE if key in referenced else state_columns(streams.entity(key), states[key], seals[key[0]])
-        for key in last
-    ]
+    stored = [state_columns(streams.entity(key), states[key], seals[key[0]]) for key in last]
     events = list(last.values())
     return {
         **streams.key_columns(list(last)),
@@ -183,8 +204,4 @@ def _upsert_columns(
         "states": [c.state for c in stored],
         "states_sealed": [c.sealed for c in stored],
         "state_key_ids": [c.key_id for c in stored],
-        "by_reference": [key in referenced for key in last],
     }
-
-
-_BY_REFERENCE = StateColumns(None, None, None)
