@@ -35,8 +35,6 @@ from typing import Any
 from django.conf import settings
 from django.db import connections, reset_queries
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.backends.signals import connection_created
-from django.dispatch import receiver
 
 
 class _Guard:
@@ -67,21 +65,6 @@ def _guards() -> dict[str, _Guard]:
     if guards is None:
         guards = _local.guards = {}
     return guards
-
-
-@receiver(connection_created)
-def _forget_guard(*, connection: BaseDatabaseWrapper, **kwargs: object) -> None:
-    """A checkout in this thread (Django connects on first use): what the thread kept before was
-    handed back, whoever did it, so the new connection's keep period starts at its first request.
-
-    The pool gives the same connection object out again; a guard left from its earlier checkout
-    matched it, counted its age from then, and handed it back after every request from then on.
-    The guard is disarmed before it is dropped: its finaliser must not hand back the connection
-    this checkout just took."""
-    guards: dict[str, _Guard] | None = getattr(_local, "guards", None)
-    guard = guards.pop(connection.alias, None) if guards else None
-    if guard is not None:
-        guard.raw = None
 
 
 def request_started() -> None:
