@@ -24,7 +24,7 @@ from django.db import connection
 from events.payload_crypto import encryption_key_for_write
 from events.projections.merge import merge_patch
 from events.projections.registry import ProjectionEvent
-from events.projections.state_crypto import EntityKey, state_columns, state_of_reference, state_open
+from events.projections.state_crypto import EntityKey, state_columns, state_of_row
 from events.sql import (
     DELETE_ENTITY_STATE_STREAM,
     INSERT_ENTITY_STATE_REFERENCES,
@@ -105,9 +105,9 @@ class EntityStateProjection:
         entities = list(dict.fromkeys(key for key, _ in keyed))
         cursor.execute(SELECT_ENTITY_STATES_FOR_UPDATE, streams.key_columns(entities))
         states: dict[_Key, Any] = {}
-        for position, state, sealed, key_id, *referenced in cursor.fetchall():
+        for position, *columns in cursor.fetchall():
             key = entities[position - 1]
-            states[key] = _stored_state(streams.entity(key), state, sealed, key_id, referenced)
+            states[key] = state_of_row(streams.entity(key), *columns)
         last: dict[_Key, ProjectionEvent] = {}  # each entity's last applied event
         applied: dict[_Key, int] = {}
         failed: list[tuple[ProjectionEvent, Exception]] = []
@@ -174,17 +174,6 @@ class _Streams:
             "entity_types": [key[1] for key in keys],
             "entity_ids": [key[2] for key in keys],
         }
-
-
-def _stored_state(
-    entity: EntityKey, state: Any, sealed: bytes | memoryview | None, key_id: int | None, referenced: list[Any]
-) -> Any:
-    """An entity's current state from its row: opened, or computed from the event it refers to
-    (``referenced``: state_event_sequence, event_id, event_type, payload, payload_format)."""
-    sequence, event_id, event_type, payload, payload_format = referenced
-    if sequence is None:
-        return state_open(entity, state, sealed, key_id)
-    return state_of_reference(entity, sequence, event_id, event_type, payload, payload_format)
 
 
 def _upsert_columns(

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import connection
 
 from events.projections.registry import projections
-from events.projections.state_crypto import EntityKey, state_of_reference, state_open
+from events.projections.state_crypto import EntityKey, state_of_row
 from events.sql import (
     COUNT_DEAD_LETTERS_OPEN,
     COUNT_PROJECTION_STALLED,
@@ -62,11 +62,7 @@ def entity_state_get(
         return None
     version, last_sequence, last_event_id, last_event_type, state, sealed, key_id, updated_at = row[:8]
     entity = EntityKey(tenant_id, store_id, entity_type, entity_id)
-    reference, event_id, event_type, payload, payload_format = row[8:]
-    if reference is None:
-        state = state_open(entity, state, sealed, key_id)
-    else:
-        state = state_of_reference(entity, reference, event_id, event_type, payload, payload_format)
+    state = state_of_row(entity, state, sealed, key_id, *row[8:])
     return EntityStateRow(
         entity_type, entity_id, version, last_sequence, last_event_id, last_event_type, state, updated_at
     )

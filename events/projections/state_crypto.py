@@ -109,3 +109,22 @@ def state_of_reference(
         payload_format,
     )
     return merge_patch(None, load_json(payload_open(stored)))
+
+
+def state_of_row(
+    entity: EntityKey,
+    state: Any,
+    sealed: bytes | memoryview | None,
+    key_id: int | None,
+    reference: int | None,
+    event_id: uuid.UUID | None,
+    event_type: str | None,
+    payload: bytes | memoryview | None,
+    payload_format: int | None,
+) -> Any:
+    """An entity's state from its ``entity_state`` row in any of its forms: plain or sealed
+    (``state_open``), or by reference to its one event (``state_event_sequence`` and that event's
+    payload columns, ``state_of_reference``). Both readers of states select these columns."""
+    if reference is None:
+        return state_open(entity, state, sealed, key_id)
+    return state_of_reference(entity, reference, event_id, event_type, payload, payload_format)
