@@ -53,16 +53,22 @@ def _in_thread(work: Any) -> Any:
 
 
 def test_a_thread_keeps_its_connection_from_one_request_to_the_next(owner: Persona) -> None:
-    assert _head(owner) == 200
-    first = connection.connection
-    assert first is not None
-    assert not first.closed
+    # In a thread of its own: the test process's main thread may hold a guard from an earlier
+    # test's checkout of the same pooled connection, which hands it back once 30 s old
+    # (docs/performance.md, "Kept connections after their first 30 s": a known bug).
+    def serve() -> None:
+        assert _head(owner) == 200
+        first = connection.connection
+        assert first is not None
+        assert not first.closed
 
-    assert _head(owner) == 200
+        assert _head(owner) == 200
 
-    assert connection.connection is first
-    close_old_connections()  # what Django's handler does before any other request of the thread
-    assert connection.connection is None
+        assert connection.connection is first
+        close_old_connections()  # what Django's handler does before any other request of the thread
+        assert connection.connection is None
+
+    _in_thread(serve)
 
 
 def test_nothing_is_kept_when_keeping_is_switched_off(owner: Persona, settings: Any) -> None:
