@@ -27,7 +27,7 @@ from events import errors
 from events.field_errors import FieldErrors
 from sequencer_project.api.errors import InvalidFieldError, InvalidRequestError
 from sequencer_project.api.json_limits import jsonb_problem
-from ves.encoding import str_bytes, u32, uuid_bytes
+from ves.encoding import uuid_bytes
 from ves.legacy_json import LegacyJsonError, fast_dumps
 from ves.rfc3339 import utc_instant
 
@@ -162,9 +162,13 @@ def parse_signature(value: Any, path: str, errs: FieldErrors) -> bytes | None:
     return None
 
 
+def envelope_hash_prefix(tenant_id: uuid.UUID, store_id: uuid.UUID) -> bytes:
+    """The first bytes of every envelope-hash preimage of one stream: computed once per request."""
+    return _ENVELOPE_TAG + uuid_bytes(tenant_id) + uuid_bytes(store_id)
+
+
 def _envelope_hash(
-    tenant_id: uuid.UUID,
-    store_id: uuid.UUID,
+    stream_prefix: bytes,
     event_id: uuid.UUID,
     command_id: uuid.UUID | None,
     envelope_version: int,
@@ -180,27 +184,36 @@ def _envelope_hash(
     """Fingerprint of everything a client sent for an event: equal only for an exact replay.
 
     Stored with the event and compared on replay, so its bytes never change (pinned in
-    ``tests/events/test_envelope_hash.py``): ``SEQ_LEGACY_ENVELOPE_V1 || UUID tenant || UUID store
-    || UUID event || UUID command (16 zero bytes when none) || U32 envelope_version || STR
-    entity_type || STR entity_id || STR event_type || payload_hash || (0x01 || I64 base_version |
-    0x00) || UUID source_agent || (0x01 || U32 len || signature | 0x00) || I64 created_at µs``.
+    ``tests/events/test_envelope_hash.py``): ``SEQ_LEGACY_ENVELOPE_V1 || UUID tenant || UUID
+    store`` (the ``stream_prefix``, :func:`envelope_hash_prefix`) ``|| UUID event || UUID command
+    (16 zero bytes when none) || U32 envelope_version || STR entity_type || STR entity_id || STR
+    event_type || payload_hash || (0x01 || I64 base_version | 0x00) || UUID source_agent || (0x01
+    || U32 len || signature | 0x00) || I64 created_at µs``.
     """
+    # Inlined encodings (``ves.encoding``'s helpers, one call each, were ~30 % of this function,
+    # which runs once per event ingested; docs/performance.md, "Stream prefixes").
+    entity_type_bytes, entity_id_bytes, event_type_bytes = (
+        entity_type.encode("utf-8"),
+        entity_id.encode("utf-8"),
+        event_type.encode("utf-8"),
+    )
     return hashlib.sha256(
         b"".join(
             (
-                _ENVELOPE_TAG,
-                uuid_bytes(tenant_id),
-                uuid_bytes(store_id),
-                uuid_bytes(event_id),
-                uuid_bytes(command_id) if command_id is not None else _NO_COMMAND,
-                u32(envelope_version),
-                str_bytes(entity_type),
-                str_bytes(entity_id),
-                str_bytes(event_type),
+                stream_prefix,
+                event_id.int.to_bytes(16, "big"),
+                command_id.int.to_bytes(16, "big") if command_id is not None else _NO_COMMAND,
+                envelope_version.to_bytes(4, "big"),
+                len(entity_type_bytes).to_bytes(4, "big"),
+                entity_type_bytes,
+                len(entity_id_bytes).to_bytes(4, "big"),
+                entity_id_bytes,
+                len(event_type_bytes).to_bytes(4, "big"),
+                event_type_bytes,
                 payload_hash,
                 b"\x01" + base_version.to_bytes(8, "big", signed=True) if base_version is not None else b"\x00",
-                uuid_bytes(source_agent),
-                b"\x01" + u32(len(signature)) + signature if signature is not None else b"\x00",
+                source_agent.int.to_bytes(16, "big"),
+                b"\x01" + len(signature).to_bytes(4, "big") + signature if signature is not None else b"\x00",
                 int(created_at.timestamp() * 1_000_000).to_bytes(8, "big", signed=True),
             )
         )
@@ -336,8 +349,7 @@ def _parse_event(
         source_agent,
         signature,
         created_at,
-        tenant_id,
-        store_id,
+        envelope_hash_prefix(tenant_id, store_id),
         max_payload_bytes,
         source,
     )
@@ -357,8 +369,7 @@ def legacy_event(
     source_agent: uuid.UUID,
     signature: bytes | None,
     created_at: datetime,
-    tenant_id: uuid.UUID,
-    store_id: uuid.UUID,
+    stream_prefix: bytes,
     max_payload_bytes: int,
     source: RequestEvents,
     nul_free: bool = False,
@@ -396,8 +407,7 @@ def legacy_event(
         matches,
         None if nul_free else jsonb_problem(payload, payload_json),
         _envelope_hash(
-            tenant_id,
-            store_id,
+            stream_prefix,
             event_id,
             command_id,
             envelope_version,

@@ -30,6 +30,7 @@ from events.envelopes import (
     PAYLOAD_HASH_HEX,
     LegacyIngestRequest,
     RequestEvents,
+    envelope_hash_prefix,
     legacy_event,
     parse_created_at,
     parse_legacy_request,
@@ -142,6 +143,7 @@ def decode_legacy_body(
             return None
         checked.append((raw, source_agent, signature, created_at, payload))
     source = RequestEvents(body=body)
+    stream_prefix = envelope_hash_prefix(tenant_id, store_id)
     events = [
         legacy_event(  # positional: ~0.6 µs less per event than keywords
             index,
@@ -157,8 +159,7 @@ def decode_legacy_body(
             source_agent,
             signature,
             created_at,
-            tenant_id,
-            store_id,
+            stream_prefix,
             max_payload_bytes,
             source,
             nul_free=True,  # the body has no \u0000 escape

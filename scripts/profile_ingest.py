@@ -40,6 +40,7 @@ django.setup()
 
 import orjson  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
 
 from commitments.tasks import commitment_tick  # noqa: E402
 from events.services.projections import projection_run_all  # noqa: E402
@@ -149,16 +150,20 @@ def _measure_background(rounds: int, ingest: Callable[[], object], args: argpars
     """Per round: ingest, then one projection tick and one commitment tick, each measured."""
     events = args.requests * args.batch
     totals = {"projections": [0.0, 0.0], "commitments": [0.0, 0.0]}
+    wal_totals = {"ingest": 0, "projections": 0, "commitments": 0}
     profiles = {"projections": cProfile.Profile(time.process_time), "commitments": cProfile.Profile(time.process_time)}
     ticks: dict[str, Callable[[], object]] = {
         "projections": lambda: projection_run_all(batch_size=settings.PROJECTION_BATCH_SIZE, time_budget_seconds=60),
         "commitments": commitment_tick,
     }
     for round_number in range(rounds + 1):
+        wal = {"ingest": _wal_position()}
         ingest()
+        wal["ingest"] = _wal_position() - wal["ingest"]
         line = []
         for name, tick in ticks.items():
             profiling = args.profile and round_number > 0
+            wal[name] = _wal_position()
             before, cpu0 = snapshot(), time.process_time()
             if profiling:
                 profiles[name].enable()
@@ -166,11 +171,15 @@ def _measure_background(rounds: int, ingest: Callable[[], object], args: argpars
             if profiling:
                 profiles[name].disable()
             cpu, after = time.process_time() - cpu0, snapshot()
+            wal[name] = _wal_position() - wal[name]
             postgres = matching_cpu(before, after, is_postgres)
             line.append(f"{name} worker {cpu / events * 1e6:.1f} PostgreSQL {postgres / events * 1e6:.1f}")
             if round_number:  # the first round warms up
                 totals[name][0] += cpu
                 totals[name][1] += postgres
+        if round_number:
+            for name, written in wal.items():
+                wal_totals[name] += written
         print(f"round {round_number}{' (warm-up)' if not round_number else ''}: {events} events; " + "; ".join(line))
     counted = events * rounds
     print(
@@ -182,10 +191,20 @@ def _measure_background(rounds: int, ingest: Callable[[], object], args: argpars
         )
         + f" (load average {os.getloadavg()[0]:.2f})"
     )
+    print(
+        "WAL bytes per event: " + "; ".join(f"{name} {written / counted:,.0f}" for name, written in wal_totals.items())
+    )
     if args.profile:  # after the figures: the profiler's own cost is in them
         for name, profile in profiles.items():
             print(f"--- {name}, CPU time by function (own time first)")
             pstats.Stats(profile).sort_stats("tottime").print_stats(25)
+
+
+def _wal_position() -> int:
+    """The cluster's WAL insert position in bytes (every database's writes, checkpoints' included)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_insert_lsn() - '0/0'")
+        return int(cursor.fetchone()[0])
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from events.envelopes import _envelope_hash
+from events.envelopes import _envelope_hash, envelope_hash_prefix
 
 TENANT = uuid.UUID("00000000-0000-0000-0000-000000000001")
 STORE = uuid.UUID("00000000-0000-0000-0000-000000000002")
@@ -23,8 +23,7 @@ CREATED = datetime(2026, 12, 4, 18, 0, 0, 123456, tzinfo=UTC)
 
 def test_the_envelope_hash_of_a_full_envelope_is_pinned() -> None:
     digest = _envelope_hash(
-        TENANT,
-        STORE,
+        envelope_hash_prefix(TENANT, STORE),
         EVENT,
         uuid.UUID("11111111-2222-4333-8444-555555555555"),
         1,
@@ -43,8 +42,7 @@ def test_the_envelope_hash_of_a_full_envelope_is_pinned() -> None:
 
 def test_the_envelope_hash_without_the_optional_fields_is_pinned() -> None:
     digest = _envelope_hash(
-        TENANT,
-        STORE,
+        envelope_hash_prefix(TENANT, STORE),
         EVENT,
         None,
         1,
@@ -114,7 +112,16 @@ def test_the_envelope_hash_is_the_documented_preimage(
     )
 
     digest = _envelope_hash(
-        tenant, store, event, command, version, *texts, payload_hash, base_version, agent, signature, created_at
+        envelope_hash_prefix(tenant, store),
+        event,
+        command,
+        version,
+        *texts,
+        payload_hash,
+        base_version,
+        agent,
+        signature,
+        created_at,
     )
 
     assert digest == expected

@@ -76,6 +76,19 @@ def test_payloads_are_sealed_at_rest_and_read_back_in_clear(owner: Persona, post
 
 
 @pytest.mark.django_db
+@override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS=KEY_1)
+def test_every_payload_of_a_batch_is_sealed_under_its_own_nonce(owner: Persona, post_ingest: IngestPoster) -> None:
+    """A batch's nonces are drawn in one call: each still differs, and every blob opens."""
+    payloads = [{"n": n} for n in range(50)]
+    _ingest(owner, post_ingest, payloads)
+
+    rows = _rows(owner)
+    nonces = {blob[4:16] for _, blob, _, _ in rows}
+    assert len(nonces) == len(payloads)
+    assert _read(owner) == payloads
+
+
+@pytest.mark.django_db
 @override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS="")
 def test_required_without_a_key_refuses_ingest(owner: Persona, post_ingest: IngestPoster) -> None:
     response = post_ingest(owner.client, {"events": [legacy_event(owner.tenant_id, owner.store_id)]})
