@@ -147,6 +147,10 @@ def test_compose_runs_the_readme_commands_with_graceful_stop_periods() -> None:
     for name in ("web", "worker", "beat"):
         env = services[name]["environment"]
         assert {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "BOOTSTRAP_ADMIN_API_KEY"} <= set(env)
+    settings_flags = services["postgres"]["command"]
+    assert settings_flags[0] == "postgres"
+    assert {flag.split("=")[0] for flag in settings_flags[2::2]} == {"shared_buffers", "max_wal_size"}
+    assert all(flag == "-c" for flag in settings_flags[1::2])
     mounted = " ".join(services["prometheus"]["volumes"] + services["grafana"]["volumes"])
     for path in re.findall(r"\./([\w./-]+):", mounted):
         assert (DOCKER / path).exists(), path
