@@ -27,7 +27,7 @@ from events import errors
 from events.field_errors import FieldErrors
 from sequencer_project.api.errors import InvalidFieldError, InvalidRequestError
 from sequencer_project.api.json_limits import jsonb_problem
-from ves.encoding import uuid_bytes
+from ves.encoding import str3_bytes, uuid_bytes
 from ves.legacy_json import LegacyJsonError, fast_dumps
 from ves.rfc3339 import utc_instant
 
@@ -190,13 +190,7 @@ def _envelope_hash(
     event_type || payload_hash || (0x01 || I64 base_version | 0x00) || UUID source_agent || (0x01
     || U32 len || signature | 0x00) || I64 created_at µs``.
     """
-    # Inlined encodings (``ves.encoding``'s helpers, one call each, were ~30 % of this function,
-    # which runs once per event ingested; docs/performance.md, "Stream prefixes").
-    entity_type_bytes, entity_id_bytes, event_type_bytes = (
-        entity_type.encode("utf-8"),
-        entity_id.encode("utf-8"),
-        event_type.encode("utf-8"),
-    )
+    # Few calls: this runs once per event ingested (docs/performance.md, "Stream prefixes").
     return hashlib.sha256(
         b"".join(
             (
@@ -204,12 +198,7 @@ def _envelope_hash(
                 event_id.int.to_bytes(16, "big"),
                 command_id.int.to_bytes(16, "big") if command_id is not None else _NO_COMMAND,
                 envelope_version.to_bytes(4, "big"),
-                len(entity_type_bytes).to_bytes(4, "big"),
-                entity_type_bytes,
-                len(entity_id_bytes).to_bytes(4, "big"),
-                entity_id_bytes,
-                len(event_type_bytes).to_bytes(4, "big"),
-                event_type_bytes,
+                str3_bytes(entity_type, entity_id, event_type),
                 payload_hash,
                 b"\x01" + base_version.to_bytes(8, "big", signed=True) if base_version is not None else b"\x00",
                 source_agent.int.to_bytes(16, "big"),

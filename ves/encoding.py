@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-__all__ = ["str_bytes", "u16", "u32", "u64", "uuid_bytes"]
+__all__ = ["str3_bytes", "str_bytes", "u16", "u32", "u64", "uuid_bytes"]
 
 
 def u16(n: int) -> bytes:
@@ -25,6 +25,14 @@ def str_bytes(s: str) -> bytes:
     """``STR(s)``: ``U32(byte length of UTF-8)`` then the UTF-8 bytes (no terminator)."""
     data = s.encode("utf-8")
     return u32(len(data)) + data
+
+
+def str3_bytes(first: str, second: str, third: str) -> bytes:
+    """``STR(first) || STR(second) || STR(third)`` in one call: entity type, entity id and event
+    type stand together in the payload AAD and the legacy envelope hash, each computed once per
+    event ingested, where three :func:`str_bytes` calls cost more than the hashing."""
+    a, b, c = first.encode("utf-8"), second.encode("utf-8"), third.encode("utf-8")
+    return b"".join((len(a).to_bytes(4, "big"), a, len(b).to_bytes(4, "big"), b, len(c).to_bytes(4, "big"), c))
 
 
 def uuid_bytes(u: uuid.UUID | str) -> bytes:

@@ -124,6 +124,13 @@ def test_sig_1_encodings() -> None:
         encoding.u32(2**32)
 
 
+@given(st.text(), st.text(), st.text())
+def test_three_strings_encode_as_three_str_in_a_row(first: str, second: str, third: str) -> None:
+    expected = encoding.str_bytes(first) + encoding.str_bytes(second) + encoding.str_bytes(third)
+
+    assert encoding.str3_bytes(first, second, third) == expected
+
+
 def test_domain_tags_match_the_reference_hex() -> None:
     ours = {
         "DOMAIN_EVENTSIG": hashes.TAG_EVENTSIG,
