@@ -1,7 +1,8 @@
 """Profile single-event legacy ingest through Django's WSGI handler, in process.
 
 Calls the WSGI application gunicorn would call (no test client, no HTTP), with a stored API
-key, on one hot stream, and prints CPU per request and (``--profile``) where it goes.
+key, on one hot stream, and prints CPU per request, the CPU its PostgreSQL backend spent per
+event, and (``--profile``) where the request's goes.
 
     .venv/bin/python scripts/profile_ingest.py [--requests 2000] [--batch 1] [--payload-bytes 100] [--profile]
     .venv/bin/python scripts/profile_ingest.py --background 4 --streams 64 --requests 2368 [--batch 1]
@@ -132,10 +133,13 @@ def main() -> None:
     cprof = cProfile.Profile(time.process_time)
     if args.profile:
         cprof.enable()
+    backend = _backend_pid()
+    backend_cpu0 = _process_cpu(backend)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     for request_body in bodies:
         one(request_body)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    backend_cpu = _process_cpu(backend) - backend_cpu0
     if args.profile:
         cprof.disable()
         pstats.Stats(cprof).sort_stats("cumulative").print_stats(60)
@@ -144,6 +148,23 @@ def main() -> None:
         f"{args.requests} requests of {args.batch} events: {cpu / args.requests * 1e3:.3f} ms CPU/request, "
         f"{wall / args.requests * 1e3:.3f} ms wall/request, {cpu / args.requests / args.batch * 1e6:.1f} us CPU/event"
     )
+    same = "" if _backend_pid() == backend else " (the connection changed during the run: not comparable)"
+    print(f"PostgreSQL backend: {backend_cpu / args.requests / args.batch * 1e6:.1f} us CPU/event{same}")
+
+
+def _backend_pid() -> int:
+    """The PostgreSQL backend serving this thread's connection (the one the requests use)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        row = cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a local process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _measure_background(rounds: int, ingest: Callable[[], object], args: argparse.Namespace) -> None:
