@@ -5,8 +5,8 @@ so workers match the cores. Each worker runs WEB_THREADS threads (gthread; gunic
 it by itself when WEB_THREADS > 1): concurrent ingest requests for one stream inside a worker
 are then merged into one transaction (group commit, ADR 0014), which is what lets one hot
 stream go past one transaction per WAL flush. WEB_THREADS=1 gives plain sync workers (no
-grouping). Every value can be overridden from the environment; keep DB_POOL_MAX_SIZE at least
-WEB_THREADS.
+grouping). Every value can be overridden from the environment; keep DB_POOL_MAX_SIZE above
+WEB_THREADS (a thread keeps its pooled connection only while one stays free for others).
 """
 
 import multiprocessing

@@ -12,5 +12,7 @@ class SequencerProjectConfig(AppConfig):
 
         from sequencer_project import checks  # noqa: F401  (registers system checks)
         from sequencer_project.db.instrumentation import install_on_connection
+        from sequencer_project.db.kept_connections import connection_checked_out
 
         connection_created.connect(install_on_connection, dispatch_uid="sequencer_db_query_metrics")
+        connection_created.connect(connection_checked_out, dispatch_uid="sequencer_kept_connections")

@@ -116,7 +116,9 @@ DB_STATEMENT_TIMEOUT_MS: int = env.int("DB_STATEMENT_TIMEOUT_MS", default=30_000
 DB_LOCK_TIMEOUT_MS: int = env.int("DB_LOCK_TIMEOUT_MS", default=10_000)
 DB_IDLE_IN_TX_TIMEOUT_MS: int = env.int("DB_IDLE_IN_TX_TIMEOUT_MS", default=60_000)
 DB_POOL_MIN_SIZE: int = env.int("DB_POOL_MIN_SIZE", default=1)
-DB_POOL_MAX_SIZE: int = env.int("DB_POOL_MAX_SIZE", default=8)  # >= gunicorn WEB_THREADS
+# Above gunicorn's WEB_THREADS (8): every server thread can keep a connection and one stays free
+# (sequencer_project/db/kept_connections.py).
+DB_POOL_MAX_SIZE: int = env.int("DB_POOL_MAX_SIZE", default=9)
 DB_POOL_TIMEOUT_SECONDS: float = env.float("DB_POOL_TIMEOUT_SECONDS", default=10.0)
 # Pool wait once this process has seen the database unreachable (sequencer_project/db/availability.py).
 DB_POOL_FAIL_FAST_TIMEOUT_SECONDS: float = env.float("DB_POOL_FAIL_FAST_TIMEOUT_SECONDS", default=0.5)

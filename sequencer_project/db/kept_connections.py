@@ -11,13 +11,21 @@ thread keeps its connection while it is healthy. It goes back to the pool:
 
 - after a failed request (a 5xx answer) or a database error on it, or when the application
   left the connection out of autocommit: the next request starts on a clean one, as before;
-- when someone is waiting for a connection of the pool: a kept connection never starves a
-  request (more server threads than pooled connections, a management command in process);
+- when keeping it would leave the pool nothing to give (no idle connection and no room to open
+  one), or someone is waiting for one: kept connections are never more than the pool's size
+  less one, so a caller of the pool (more server threads than pooled connections, a management
+  command or test in process) always has a connection that is not kept coming back to it, even
+  while every keeper sits idle (``DB_POOL_MAX_SIZE`` above ``WEB_THREADS`` lets every server
+  thread keep one);
 - after ``DB_POOL_KEEP_SECONDS`` (30 s; 0 keeps nothing, Django's behaviour), so the pool's
   lifetime and idle rules still apply;
 - when the thread ends: granian retires idle threads, and a connection held by a thread that is
   gone would otherwise never return (the service hung that way once). The thread's guard is
   freed with the thread's locals and hands the connection back from its finaliser.
+
+A keeping period starts at each checkout (``connection_created``): the pool may hand this
+thread the very connection it kept and handed back before, and the age of the earlier
+checkout would otherwise hand it back after every request.
 
 Any other request the thread serves goes through Django's handler, whose ``request_started``
 closes the kept connection first (pooled connections have ``CONN_MAX_AGE`` 0), so nothing but
@@ -48,8 +56,8 @@ class _Guard:
         self.since = since
 
     def __del__(self) -> None:
-        raw = self.wrapper.connection
-        if raw is None or raw is not self.raw:
+        raw = self.raw  # None once retired: the connection went back or was checked out anew
+        if raw is None or self.wrapper.connection is not raw:
             return
         self.wrapper.connection = None
         # At interpreter shutdown the pool may be gone already: nothing left to hand back to.
@@ -65,6 +73,17 @@ def _guards() -> dict[str, _Guard]:
     if guards is None:
         guards = _local.guards = {}
     return guards
+
+
+def connection_checked_out(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+    """``connection_created`` receiver: a checkout of this thread starts a new keeping period.
+
+    The guard of an earlier period is retired first, so that its finaliser never hands back a
+    connection this thread holds again."""
+    guards: dict[str, _Guard] | None = getattr(_local, "guards", None)
+    guard = guards.pop(connection.alias, None) if guards else None
+    if guard is not None:
+        guard.raw = None
 
 
 def request_started() -> None:
@@ -90,12 +109,15 @@ def _must_hand_back(wrapper: BaseDatabaseWrapper, pool: Any, failed: bool) -> bo
     guards = _guards()
     guard = guards.get(wrapper.alias)
     if guard is None or guard.wrapper is not wrapper or guard.raw is not wrapper.connection:
+        if guard is not None:
+            guard.raw = None
         guard = guards[wrapper.alias] = _Guard(wrapper, wrapper.connection, now)
     return (
         failed
         or wrapper.errors_occurred
         or wrapper.get_autocommit() != wrapper.settings_dict["AUTOCOMMIT"]
         or now - guard.since >= settings.DB_POOL_KEEP_SECONDS
+        or not pool_has_room(pool)
         or pool_has_waiters(pool)
     )
 
@@ -103,3 +125,11 @@ def _must_hand_back(wrapper: BaseDatabaseWrapper, pool: Any, failed: bool) -> bo
 def pool_has_waiters(pool: Any) -> bool:
     """Whether a ``getconn()`` waits on ``pool`` right now (psycopg_pool's queue of waiters)."""
     return bool(getattr(pool, "_waiting", ()))
+
+
+def pool_has_room(pool: Any) -> bool:
+    """Whether ``pool`` could give a connection now without waiting: an idle one, or room to open
+    one (psycopg_pool's idle queue and its count of connections, read without its lock: a
+    keeper that reads a stale count keeps at most one connection too many, until it or another
+    keeper next finishes a request and reads again)."""
+    return bool(pool._pool) or pool._nconns < pool.max_size

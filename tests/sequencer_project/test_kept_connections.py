@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from typing import Any
 
 import pytest
 from django.db import close_old_connections, connection
 
 from events.api import head
+from sequencer_project.db.kept_connections import pool_has_room
 from tests import wsgi
 from tests.conftest import Persona
 
@@ -53,9 +55,6 @@ def _in_thread(work: Any) -> Any:
 
 
 def test_a_thread_keeps_its_connection_from_one_request_to_the_next(owner: Persona) -> None:
-    # In a thread of its own: the test process's main thread may hold a guard from an earlier
-    # test's checkout of the same pooled connection, which hands it back once 30 s old
-    # (docs/performance.md, "Kept connections after their first 30 s": a known bug).
     def serve() -> None:
         assert _head(owner) == 200
         first = connection.connection
@@ -133,4 +132,96 @@ def test_a_kept_connection_goes_back_when_someone_waits_for_one(owner: Persona) 
     finally:
         thread.join(30)
         for conn in held + got:
+            pool.putconn(conn)
+
+
+def test_a_connection_drawn_again_starts_a_new_keeping_period(owner: Persona, settings: Any) -> None:
+    """The pool may give a thread back the very connection it kept and handed back: that is a new
+    checkout, kept again, not one as old as the first checkout and handed back after every
+    request (the guard of the first period used to match it: docs/performance.md, "Kept
+    connections after their first 30 s")."""
+    settings.DB_POOL_KEEP_SECONDS = 0.5
+    pool = _pool()
+    kept_after: list[bool] = []
+    held: list[Any] = []
+
+    def serve() -> None:
+        assert _head(owner) == 200
+        first = connection.connection
+        time.sleep(0.6)
+        assert _head(owner) == 200  # older than the keeping period: handed back
+        kept_after.append(connection.connection is not None)
+        idle = [pool.getconn(timeout=5) for _ in range(pool.get_stats()["pool_available"])]
+        assert any(conn is first for conn in idle)
+        others = [conn for conn in idle if conn is not first]
+        pool.putconn(first)  # first in the queue of idle connections: the next request draws it
+        if others:
+            pool.putconn(others.pop())  # and one after it, so that keeping leaves the pool one
+        held.extend(others)
+        for _ in range(3):
+            assert _head(owner) == 200
+            kept_after.append(connection.connection is first)
+        close_old_connections()
+
+    try:
+        _in_thread(serve)
+    finally:
+        for conn in held:
+            pool.putconn(conn)
+
+    assert kept_after == [False, True, True, True]
+
+
+def test_keepers_leave_the_pool_a_connection_for_everyone_else(owner: Persona) -> None:
+    """Two connections left to give: the first server thread keeps one, the second hands its
+    back although nobody waits yet, and a caller then gets a connection at once while both
+    threads sit idle (an idle keeper looks at the pool only when its next request ends)."""
+    pool = _pool()
+    close_old_connections()
+    held = [pool.getconn(timeout=5) for _ in range(pool.max_size - 2)]
+    served: dict[str, threading.Event] = {name: threading.Event() for name in ("first", "second")}
+    finish = threading.Event()
+    kept: dict[str, bool] = {}
+
+    def server_thread(name: str) -> None:
+        assert _head(owner) == 200
+        kept[name] = connection.connection is not None
+        served[name].set()
+        finish.wait(30)
+
+    threads = [threading.Thread(target=server_thread, args=(name,)) for name in served]
+    got: list[Any] = []
+    try:
+        for thread, event in zip(threads, served.values(), strict=True):
+            thread.start()
+            assert event.wait(30)
+        assert kept == {"first": True, "second": False}
+        got.append(pool.getconn(timeout=2))
+    finally:
+        finish.set()
+        for thread in threads:
+            thread.join(30)
+        gc.collect()
+        for conn in held + got:
+            pool.putconn(conn)
+
+
+def test_room_in_the_pool_agrees_with_its_statistics() -> None:
+    """``pool_has_room`` reads psycopg_pool's private state; its statistics say the same."""
+    pool = _pool()
+    close_old_connections()
+
+    def room_by_stats() -> bool:
+        stats = pool.get_stats()
+        return bool(stats["pool_available"] > 0 or stats["pool_size"] < pool.max_size)
+
+    held: list[Any] = []
+    try:
+        assert pool_has_room(pool) is room_by_stats() is True
+        held.extend(pool.getconn(timeout=5) for _ in range(pool.max_size))
+        assert pool_has_room(pool) is room_by_stats() is False
+        pool.putconn(held.pop())
+        assert pool_has_room(pool) is room_by_stats() is True
+    finally:
+        for conn in held:
             pool.putconn(conn)
