@@ -21,7 +21,7 @@ from django.conf import settings
 from commitments.anchor_chain import anchoring_configured
 from commitments.errors import CommitmentNotFoundError
 from commitments.lag import publish_lag
-from commitments.selectors import PendingStream, commitment_lag, pending_streams
+from commitments.selectors import PendingStream, pending_streams
 from commitments.services.anchoring import commitment_anchor
 from commitments.services.commitments import commitment_seal_next, commitment_seal_streams
 from commitments.tenant_selectors import commitment_tenant_id
@@ -49,7 +49,9 @@ def commitment_tick() -> int:
     alone, go to ``stream_commit`` tasks, which retry and run on the worker's other processes.
     """
     streams = pending_streams(limit=MAX_STREAMS_PER_TICK)
-    publish_lag(commitment_lag())
+    # The most behind first: its backlog is the lag (commitments.selectors.commitment_lag), read
+    # without a second scan of every stream.
+    publish_lag(streams[0].head - streams[0].last_end if streams else 0)
     started = time.monotonic()
     deadline = started + settings.COMMITMENT_TICK_SEAL_SECONDS
     handed = 0

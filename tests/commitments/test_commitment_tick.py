@@ -11,7 +11,8 @@ import uuid
 import pytest
 from django.test import override_settings
 
-from commitments.selectors import chain_tip
+from commitments.lag import read_published_lag
+from commitments.selectors import chain_tip, commitment_lag
 from commitments.tasks import commitment_tick
 from streams.kinds import StreamKind
 from tests.conftest import IngestPoster, Persona, legacy_event
@@ -55,3 +56,13 @@ def test_with_no_time_to_seal_the_tick_leaves_every_stream_to_its_task(
     assert due >= 2
 
     assert all(_sealed_to(owner, store) == 0 for store in stores)  # queued for stream_commit instead
+
+
+def test_the_tick_publishes_the_largest_backlog_it_found(owner: Persona, post_ingest: IngestPoster) -> None:
+    _streams_with_events(owner, post_ingest, streams=3)
+    lag = commitment_lag()
+    assert lag >= 3
+
+    assert commitment_tick() is not None
+
+    assert read_published_lag() == lag
