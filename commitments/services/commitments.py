@@ -104,15 +104,8 @@ def commitment_create(
         else:
             prev = state_root_before(tenant_id=tenant_id, store_id=store_id, kind=kind, sequence_start=sequence_start)
             on_request = True
-        row = _seal(
-            tenant_id=tenant_id,
-            store_id=store_id,
-            kind=kind,
-            sequence_start=sequence_start,
-            sequence_end=sequence_end,
-            prev_state_root=prev,
-            on_request=on_request,
-        )
+        seal = _Seal(tenant_id, store_id, sequence_start, sequence_end, prev, on_request)
+        row = _seal_many(kind, [seal])[0]
     return CommitmentResult(row, created=True)
 
 
@@ -126,21 +119,6 @@ class _Seal:
     sequence_end: int
     prev_state_root: bytes
     on_request: bool
-
-
-def _seal(
-    *,
-    tenant_id: uuid.UUID,
-    store_id: uuid.UUID,
-    kind: StreamKind,
-    sequence_start: int,
-    sequence_end: int,
-    prev_state_root: bytes,
-    on_request: bool,
-) -> CommitmentRow:
-    """:func:`_seal_many` of one range."""
-    seal = _Seal(tenant_id, store_id, sequence_start, sequence_end, prev_state_root, on_request)
-    return _seal_many(kind, [seal])[0]
 
 
 def _seal_many(kind: StreamKind, seals: Sequence[_Seal]) -> list[CommitmentRow]:
