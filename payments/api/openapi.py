@@ -61,7 +61,17 @@ INTENT_STATUS_BODY: dict[str, Schema] = {
     "sequenced_at": nullable(ISO),
     "batch_id": nullable(UUID),
 }
-SUBMITTED = obj(INTENT_STATUS_BODY)
+# Who pays whom how much of what, on which chain: members of an intent and of its receipt
+# (payments.api.serializers._TERMS).
+TERMS: dict[str, Schema] = {
+    "payer_address": STRING,
+    "payee_address": STRING,
+    "amount": INTEGER,
+    "asset": STRING,
+    "network": STRING,
+    "chain_id": INTEGER,
+}
+# The whole answer to a submission (new or replayed) and to GET /x402/payments/{id}.
 INTENT_STATUS_OUT = obj(INTENT_STATUS_BODY)
 INTENT = obj(
     {
@@ -71,12 +81,7 @@ INTENT = obj(
         "store_id": UUID,
         "source_agent_id": UUID,
         "agent_key_id": INTEGER,
-        "payer_address": STRING,
-        "payee_address": STRING,
-        "amount": INTEGER,
-        "asset": STRING,
-        "network": STRING,
-        "chain_id": INTEGER,
+        **TERMS,
         "token_address": nullable(STRING),
         "created_at_unix": INTEGER,
         "valid_until": INTEGER,
@@ -184,12 +189,7 @@ RECEIPT = obj(
                 "proof_directions": array({"type": "string", "enum": ["left", "right"]}),
                 "leaf_index": INTEGER,
                 "total_leaves": INTEGER,
-                "payer_address": STRING,
-                "payee_address": STRING,
-                "amount": INTEGER,
-                "asset": STRING,
-                "network": STRING,
-                "chain_id": INTEGER,
+                **TERMS,
                 "nonce": INTEGER,
                 "valid_until": INTEGER,
                 "signing_hash": HEX_0X,

@@ -66,7 +66,7 @@ class PaymentListCreateApi(TenantApiMixin):
         summary="Submit a signed payment intent (sequenced at once; an idempotent replay answers the original)",
         tags=["x402"],
         request=json_body(shapes.PAYMENT_SUBMIT),
-        responses={200: shapes.SUBMITTED},
+        responses={200: shapes.INTENT_STATUS_OUT},
     )
     def post(self, request: Request) -> Response:
         parsed = parse_payment_request(request_fields(request))
