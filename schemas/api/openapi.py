@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from schemas.limits import MAX_DESCRIPTION, MAX_EVENT_TYPE
 from schemas.selectors import COMPATIBILITIES, STATUSES
 from sequencer_project.api.openapi import (
     ANY,
@@ -17,7 +18,7 @@ from sequencer_project.api.openapi import (
     obj,
 )
 
-EVENT_TYPE: Schema = {"type": "string", "minLength": 1, "maxLength": 256}
+EVENT_TYPE: Schema = {"type": "string", "minLength": 1, "maxLength": MAX_EVENT_TYPE}
 MODE: Schema = {"type": "string", "enum": ["disabled", "warn", "enforce", "required"]}
 
 SCHEMA = obj(
@@ -41,7 +42,7 @@ SCHEMA_REGISTER = obj(
         "tenantId": UUID,
         "eventType": EVENT_TYPE,
         "schemaJson": {"type": "object", "description": "a JSON Schema (draft 2020-12)"},
-        "description": nullable({"type": "string", "maxLength": 2048}),
+        "description": nullable({"type": "string", "maxLength": MAX_DESCRIPTION}),
         "compatibility": nullable({"type": "string", "enum": list(COMPATIBILITIES)}),
     },
     optional=("description", "compatibility"),

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from schemas import errors
 from schemas.api import openapi as shapes
 from schemas.api.serializers import registered_output, schema_output, schemas_output
+from schemas.limits import MAX_DESCRIPTION, MAX_EVENT_TYPE
 from schemas.modes import parse_mode
 from schemas.registry import build_validator, global_mode, validate_payload
 from schemas.selectors import (
@@ -35,8 +36,6 @@ from sequencer_project.api.tenancy import (
     query_int,
 )
 
-MAX_EVENT_TYPE = 256
-MAX_DESCRIPTION = 2048
 MAX_VERSION = 2**31 - 1  # schema versions are PostgreSQL integers
 SCHEMA_ID = path_uuid("schema_id")
 EVENT_TYPE = path_param("event_type", shapes.EVENT_TYPE)
