@@ -37,14 +37,12 @@ from tenants.errors import (
     TenantIdNotAllowedError,
 )
 from tenants.key_scope import RequestedScope, agent_access_check, api_key_scope_narrow
+from tenants.limits import DESCRIPTION_MAX, NAME_MAX, RATE_LIMIT_MAX, RATE_LIMIT_MIN, STORE_IDS_MAX
 from tenants.selectors import agent_api_key_list, tenant_get
 from tenants.services import agent_register, api_key_create, api_key_revoke
 
-NAME_MAX = 128
-DESCRIPTION_MAX = 1024
-STORE_IDS_MAX = 50
-RATE_LIMIT_MAX = 10_000
 KEY_PREFIX_MIN = 8
+KEY_PREFIX_MAX = 64  # a whole SHA-256 hex digest
 _BOOLEAN = "Must be a boolean."
 NO_STORE = {"Cache-Control": "no-store"}
 PUBLIC_REGISTRATION_ACTOR = "api:public-registration"  # the audit log's actor: no credential yet
@@ -78,9 +76,9 @@ def _rate_limit(fields: Fields) -> int | None:
     if value is None:
         return None
     if not isinstance(value, int) or isinstance(value, bool):  # the reference's serde type: 422
-        raise invalid_request("rateLimit", f"Must be an integer in 1..{RATE_LIMIT_MAX}.")
-    if not 1 <= value <= RATE_LIMIT_MAX:  # the reference's handler check: 400
-        raise invalid_field_value("rateLimit", f"Must be an integer in 1..{RATE_LIMIT_MAX}.")
+        raise invalid_request("rateLimit", f"Must be an integer in {RATE_LIMIT_MIN}..{RATE_LIMIT_MAX}.")
+    if not RATE_LIMIT_MIN <= value <= RATE_LIMIT_MAX:  # the reference's handler check: 400
+        raise invalid_field_value("rateLimit", f"Must be an integer in {RATE_LIMIT_MIN}..{RATE_LIMIT_MAX}.")
     return value
 
 
@@ -285,16 +283,19 @@ class AgentApiKeyRevokeApi(_AgentApi):
         tags=["agents"],
         parameters=[
             path_uuid("agent_id"),
-            path_param("key_prefix", {"type": "string", "pattern": "^[0-9a-fA-F]{8,64}$"}),
+            path_param(
+                "key_prefix", {"type": "string", "pattern": f"^[0-9a-fA-F]{{{KEY_PREFIX_MIN},{KEY_PREFIX_MAX}}}$"}
+            ),
         ],
         responses={200: shapes.API_KEY_REVOKED},
     )
     def delete(self, request: Request, agent_id: str, key_prefix: str) -> Response:
         agent = parse_uuid(agent_id, "agent_id")
         prefix = key_prefix.lower()
-        if not KEY_PREFIX_MIN <= len(prefix) <= 64 or any(c not in "0123456789abcdef" for c in prefix):
+        if not KEY_PREFIX_MIN <= len(prefix) <= KEY_PREFIX_MAX or any(c not in "0123456789abcdef" for c in prefix):
             raise InvalidParameterError(
-                f"'key_prefix' must be {KEY_PREFIX_MIN} to 64 hex characters of the key hash.", parameter="key_prefix"
+                f"'key_prefix' must be {KEY_PREFIX_MIN} to {KEY_PREFIX_MAX} hex characters of the key hash.",
+                parameter="key_prefix",
             )
         _, keys = self.agent_keys(agent)
         matches = [key for key in keys if key.key_hash.startswith(prefix)]

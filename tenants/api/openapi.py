@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sequencer_project.api.fields import U32 as U32_RANGE
 from sequencer_project.api.openapi import (
     BOOLEAN,
     DATETIME,
@@ -15,8 +16,9 @@ from sequencer_project.api.openapi import (
     nullable,
     obj,
 )
+from tenants.limits import DESCRIPTION_MAX, NAME_MAX, RATE_LIMIT_MAX, RATE_LIMIT_MIN, STORE_IDS_MAX
 
-U32: Schema = {"type": "integer", "minimum": 0, "maximum": 4294967295}
+U32: Schema = {"type": "integer", "minimum": U32_RANGE[0], "maximum": U32_RANGE[1]}
 PERMISSIONS: Schema = {"type": "string", "enum": ["read", "read_write", "admin"]}
 KEY_STATUS: Schema = {"type": "string", "description": "active, revoked or expired"}
 
@@ -69,8 +71,8 @@ AGENT_KEY_REVOKED = obj(
     }
 )
 
-STORE_IDS: Schema = array(UUID, maxItems=50)
-RATE_LIMIT: Schema = {"type": "integer", "minimum": 1, "maximum": 10_000}
+STORE_IDS: Schema = array(UUID, maxItems=STORE_IDS_MAX)
+RATE_LIMIT: Schema = {"type": "integer", "minimum": RATE_LIMIT_MIN, "maximum": RATE_LIMIT_MAX}
 # A key just minted (tenants.api.serializers.issued_key_output).
 ISSUED_KEY: dict[str, Schema] = {
     "apiKey": {"type": "string", "description": "shown once"},
@@ -79,8 +81,8 @@ ISSUED_KEY: dict[str, Schema] = {
 }
 AGENT_REGISTER = obj(
     {
-        "name": {"type": "string", "minLength": 1, "maxLength": 128},
-        "description": nullable({"type": "string", "maxLength": 1024}),
+        "name": {"type": "string", "minLength": 1, "maxLength": NAME_MAX},
+        "description": nullable({"type": "string", "maxLength": DESCRIPTION_MAX}),
         "storeIds": nullable(STORE_IDS),
         "readOnly": nullable(BOOLEAN),
         "rateLimit": nullable(RATE_LIMIT),
