@@ -14,13 +14,12 @@ from rest_framework.response import Response
 
 from commitments import errors
 from commitments.api import openapi as shapes
+from commitments.limits import DEFAULT_PENDING_LIMIT, MAX_PENDING_LIMIT
 from commitments.selectors import CommitmentRow, commitments_pending_anchor
 from commitments.services.anchoring import commitment_record_anchor
 from sequencer_project.api.fields import Fields, request_fields
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_int
 
-DEFAULT_PENDING_LIMIT = 1000
-MAX_PENDING_LIMIT = 5000
 MAX_CHAIN_ID = 2**32 - 1  # the reference stores it as u32
 
 

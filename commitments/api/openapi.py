@@ -10,7 +10,9 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
+from commitments.limits import DEFAULT_PENDING_LIMIT, MAX_LIST_LIMIT, MAX_PENDING_LIMIT
 from events.api import openapi as event_shapes
+from sequencer_project.api.fields import BIGINT_MAX
 from sequencer_project.api.openapi import (
     BOOLEAN,
     DATETIME,
@@ -29,6 +31,7 @@ from sequencer_project.api.openapi import (
     query,
     stream_query,
 )
+from ves.merkle import MAX_PROOF_ELEMENTS
 
 HASH_IN: Schema = {"type": "string", "description": "32 bytes of hex, 0x prefix optional"}
 UINT: Schema = {"type": "integer", "minimum": 0}
@@ -96,7 +99,7 @@ def _verify_request(root_name: str, *, ves: bool) -> Schema:
     properties: dict[str, Schema] = {
         "leaf_hash": HASH_IN,
         root_name: HASH_IN,
-        "proof_path": array(HASH_IN, maxItems=64),
+        "proof_path": array(HASH_IN, maxItems=MAX_PROOF_ELEMENTS),
         "leaf_index": UINT,
         "leaf_count": UINT,
         "directions": array(BOOLEAN),
@@ -260,7 +263,9 @@ def commitments_collection(*, ves: bool) -> Any:
             parameters=[
                 *stream_query(required=False),
                 query("anchored", {"type": "string", "enum": ["true", "false", "1", "0"]}),
-                query("limit", {"type": "integer", "minimum": 1}, "At most 1000 (larger values are capped)."),
+                query(
+                    "limit", {"type": "integer", "minimum": 1}, f"At most {MAX_LIST_LIMIT} (larger values are capped)."
+                ),
                 query("offset", {"type": "integer", "minimum": 0}),
             ],
             responses={200: obj({"commitments": array(k["commitment"]), "count": INTEGER})},
@@ -289,7 +294,7 @@ def commitment_detail(*, ves: bool) -> Any:
 
 def commitment_proof(*, ves: bool) -> Any:
     k = _KINDS[ves]
-    sequence_number = path_param("sequence_number", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1})
+    sequence_number = path_param("sequence_number", {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX})
     return _one(
         "get",
         f"{k['prefix']}proofs_get",
@@ -405,7 +410,13 @@ pending_anchors = _one(
     "anchor_service_pending",
     "Unanchored VES commitments of every tenant, oldest first (bootstrap admin; the anchor service)",
     "anchoring",
-    parameters=[query("limit", {"type": "integer", "minimum": 0}, "Default 1000, at most 5000 (capped).")],
+    parameters=[
+        query(
+            "limit",
+            {"type": "integer", "minimum": 0},
+            f"Default {DEFAULT_PENDING_LIMIT}, at most {MAX_PENDING_LIMIT} (capped).",
+        )
+    ],
     responses={200: obj({"commitments": array(PENDING_COMMITMENT), "total": INTEGER})},
 )
 anchored_notice = _one(

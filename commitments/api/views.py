@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from commitments import errors
 from commitments.api import openapi as shapes
 from commitments.api.serializers import legacy_commitment_output, proof_output, ves_commitment_output
+from commitments.limits import MAX_LIST_LIMIT
 from commitments.proofs import InclusionClaim, commitment_proof, legacy_proof_verify, ves_proof_verify
 from commitments.selectors import CommitmentRow, commitment_covering, commitment_get_for_tenant, commitment_list
 from commitments.services.commitments import commitment_create
@@ -25,8 +26,6 @@ from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, path_int, query_int, query_uuid_optional
 from streams.kinds import StreamKind
 from ves import merkle as ves_merkle
-
-MAX_LIST_LIMIT = 1000
 
 
 def _hash_value(value: Any, name: str) -> bytes:
