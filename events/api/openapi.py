@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from events.envelopes import FIELD_LIMITS
+from sequencer_project.api.fields import U32
 from sequencer_project.api.openapi import (
     ANY,
     BOOLEAN,
@@ -114,12 +115,12 @@ ENTITY_HISTORY = obj(
 _HEX_BYTES = {"type": "string", "description": "hex, 0x prefix optional"}
 VES_EVENT_IN = obj(
     {
-        "ves_version": {"type": "integer", "minimum": 0, "maximum": 4294967295},
+        "ves_version": {"type": "integer", "minimum": U32[0], "maximum": U32[1]},
         "event_id": UUID,
         "tenant_id": UUID,
         "store_id": UUID,
         "source_agent_id": UUID,
-        "agent_key_id": {"type": "integer", "minimum": 0, "maximum": 4294967295},
+        "agent_key_id": {"type": "integer", "minimum": U32[0], "maximum": U32[1]},
         "entity_type": STRING,
         "entity_id": STRING,
         "event_type": STRING,

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from payments.hashing import ASSET_ALIASES, ASSETS, NETWORKS
 from payments.intent_requests import _LIMITS as TEXT_LIMITS
+from payments.intent_requests import MAX_VALIDITY_SECONDS
+from payments.limits import MAX_BATCH_SIZE
 from payments.models import BatchStatus, IntentStatus
+from sequencer_project.api.fields import BIGINT_MAX
 from sequencer_project.api.openapi import (
     ANY,
     DATETIME,
@@ -19,7 +22,7 @@ from sequencer_project.api.openapi import (
     obj,
 )
 
-I64: Schema = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
+I64: Schema = {"type": "integer", "minimum": 0, "maximum": BIGINT_MAX}
 ADDRESS: Schema = {"type": "string", "maxLength": 66, "description": "hex address, 0x optional"}
 NETWORK: Schema = {"type": "string", "enum": list(NETWORKS)}
 ASSET: Schema = {
@@ -41,10 +44,10 @@ PAYMENT_SUBMIT = obj(
         "agent_key_id": nullable({"type": "integer", "minimum": 1}),
         "payer_address": ADDRESS,
         "payee_address": ADDRESS,
-        "amount": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+        "amount": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX},
         "asset": ASSET,
         "network": NETWORK,
-        "valid_until": {**I64, "description": "unix seconds, at most 24 h ahead"},
+        "valid_until": {**I64, "description": f"unix seconds, at most {MAX_VALIDITY_SECONDS // 3600} h ahead"},
         "nonce": I64,
         "signing_hash": {"type": "string", "description": "32 bytes of hex, 0x optional"},
         "payer_signature": {"type": "string", "description": "64 or 65 bytes of hex, 0x optional"},
@@ -141,7 +144,7 @@ BATCH_CREATE = obj(
         "tenant_id": UUID,
         "store_id": UUID,
         "network": NETWORK,
-        "max_size": nullable({"type": "integer", "minimum": 1, "maximum": 1000}),
+        "max_size": nullable({"type": "integer", "minimum": 1, "maximum": MAX_BATCH_SIZE}),
         "intent_ids": nullable(array(UUID)),
     },
     optional=("network", "max_size", "intent_ids"),

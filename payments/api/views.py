@@ -24,6 +24,7 @@ from payments.api.serializers import (
 )
 from payments.hashing import ASSETS, NETWORKS, canonical_asset
 from payments.intent_requests import parse_payment_request
+from payments.limits import MAX_BATCH_SIZE
 from payments.selectors import (
     INTENT_STATUSES,
     IntentFilters,
@@ -51,7 +52,6 @@ from sequencer_project.api.tenancy import (
 
 _MAX_LIST = 1000
 _MAX_OFFSET = 10_000
-_MAX_BATCH = 1000
 _MAX_TX_HASH = 66  # 0x + 32 bytes of hex
 # intent_ids are read up to this many so that a list over max_size is the reference's 413
 # ``batch_too_large``, not a type error; the body size limit bounds the list long before.
@@ -219,8 +219,8 @@ class BatchCreateApi(TenantApiMixin):
         tenant_id, store_id = fields.uuid("tenant_id"), fields.uuid("store_id")
         network = fields.choice("network", NETWORKS, default="set_chain")
         max_size = fields.integer("max_size", minimum=1, default=settings.X402_BATCH_MAX_SIZE)
-        if max_size > _MAX_BATCH:
-            raise errors.BatchTooLargeError(f"'max_size' must be at most {_MAX_BATCH}.", field="max_size")
+        if max_size > MAX_BATCH_SIZE:
+            raise errors.BatchTooLargeError(f"'max_size' must be at most {MAX_BATCH_SIZE}.", field="max_size")
         self.stream_for(tenant_id, store_id, Permission.ADMIN)
         intent_ids = fields.uuid_list("intent_ids", max_items=_MAX_INTENT_IDS_READ)
         batch = batch_create_manual(
