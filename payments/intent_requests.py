@@ -17,6 +17,7 @@ import orjson
 
 from payments import errors
 from payments.hashing import ASSETS, NETWORKS, TOKEN_ADDRESSES, canonical_asset, signing_hash
+from payments.limits import MAX_ADDRESS_LENGTH
 from sequencer_project.api.errors import PayloadTooLargeError
 from sequencer_project.api.fields import Fields, field_value_error, json_object
 
@@ -96,8 +97,8 @@ def _address(body: dict[str, Any], name: str) -> str:
     raw = _field(body, name)
     if not isinstance(raw, str):
         raise errors.InvalidPaymentFieldError(f"'{name}' must be a hex string.", field=name)
-    if len(raw) > 66:
-        raise PayloadTooLargeError(f"'{name}' is longer than 66 characters.", field=name)
+    if len(raw) > MAX_ADDRESS_LENGTH:
+        raise PayloadTooLargeError(f"'{name}' is longer than {MAX_ADDRESS_LENGTH} characters.", field=name)
     digits = raw.removeprefix("0x")
     try:
         bytes.fromhex(digits)

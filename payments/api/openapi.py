@@ -5,7 +5,7 @@ from __future__ import annotations
 from payments.hashing import ASSET_ALIASES, ASSETS, NETWORKS
 from payments.intent_requests import _LIMITS as TEXT_LIMITS
 from payments.intent_requests import MAX_VALIDITY_SECONDS
-from payments.limits import MAX_BATCH_SIZE
+from payments.limits import MAX_ADDRESS_LENGTH, MAX_BATCH_SIZE
 from payments.models import BatchStatus, IntentStatus
 from sequencer_project.api.fields import BIGINT_MAX
 from sequencer_project.api.openapi import (
@@ -23,7 +23,7 @@ from sequencer_project.api.openapi import (
 )
 
 I64: Schema = {"type": "integer", "minimum": 0, "maximum": BIGINT_MAX}
-ADDRESS: Schema = {"type": "string", "maxLength": 66, "description": "hex address, 0x optional"}
+ADDRESS: Schema = {"type": "string", "maxLength": MAX_ADDRESS_LENGTH, "description": "hex address, 0x optional"}
 NETWORK: Schema = {"type": "string", "enum": list(NETWORKS)}
 ASSET: Schema = {
     "type": "string",

@@ -16,7 +16,6 @@ BOUNDS = {"maxLength", "maxItems", "maximum"}
 ALLOWED: dict[tuple[str, str, int], str] = {
     ("events/api/openapi.py", "maximum", 255): "an element of a byte array",
     ("payments/api/openapi.py", "maxItems", 2): "sequence_range is a [start, end] pair",
-    ("payments/api/openapi.py", "maxLength", 66): "payments/intent_requests.py checks a literal 66 too",
 }
 
 
