@@ -34,6 +34,20 @@ def _pool() -> Any:
     return getattr(connection, "pool")  # noqa: B009  (the base wrapper type does not declare it)
 
 
+def _obtainable(pool: Any) -> int:
+    """Connections ``pool`` could give now without waiting: idle ones and room to open more."""
+    stats = pool.get_stats()
+    return int(stats["pool_available"] + pool.max_size - stats["pool_size"])
+
+
+def _hold_until(pool: Any, left: int, held: list[Any]) -> None:
+    """Check connections out into ``held`` until only ``left`` could still be had without
+    waiting, whatever else the test process holds (a live server's thread idle on a keep-alive
+    connection keeps one)."""
+    while _obtainable(pool) > left:
+        held.append(pool.getconn(timeout=5))
+
+
 def _in_thread(work: Any) -> Any:
     """Run ``work()`` in a new thread that ends afterwards; its result (or its exception)."""
     outcome: dict[str, Any] = {}
@@ -103,11 +117,14 @@ def test_threads_that_end_give_their_connections_back(owner: Persona) -> None:
 def test_a_kept_connection_goes_back_when_someone_waits_for_one(owner: Persona) -> None:
     pool = _pool()
     close_old_connections()
+    assert _obtainable(pool) >= 2  # so that the server thread may keep its connection
     served_once, go_again, done = threading.Event(), threading.Event(), threading.Event()
     statuses: list[int] = []
+    kept: list[bool] = []
 
     def server_thread() -> None:  # keeps its connection, then serves again while someone waits
         statuses.append(_head(owner))
+        kept.append(connection.connection is not None)
         served_once.set()
         go_again.wait(30)
         statuses.append(_head(owner))
@@ -116,11 +133,13 @@ def test_a_kept_connection_goes_back_when_someone_waits_for_one(owner: Persona) 
 
     thread = threading.Thread(target=server_thread)
     thread.start()
-    assert served_once.wait(30)
-    held = [pool.getconn(timeout=5) for _ in range(pool.max_size - 1)]  # all but the kept one
+    held: list[Any] = []
     got: list[Any] = []
     waiter = threading.Thread(target=lambda: got.append(pool.getconn(timeout=20)))
     try:
+        assert served_once.wait(30)
+        assert kept == [True]
+        _hold_until(pool, 0, held)  # every other connection: the next caller has to wait
         waiter.start()
         while not pool.get_stats().get("requests_waiting"):
             threading.Event().wait(0.01)
@@ -130,7 +149,10 @@ def test_a_kept_connection_goes_back_when_someone_waits_for_one(owner: Persona) 
         assert statuses == [200, 200]
         assert len(got) == 1  # the kept connection went back at the end of the second request
     finally:
+        go_again.set()
         thread.join(30)
+        if waiter.ident is not None:  # started
+            waiter.join(30)
         for conn in held + got:
             pool.putconn(conn)
 
@@ -142,22 +164,25 @@ def test_a_connection_drawn_again_starts_a_new_keeping_period(owner: Persona, se
     connections after their first 30 s")."""
     settings.DB_POOL_KEEP_SECONDS = 0.5
     pool = _pool()
+    close_old_connections()
+    assert _obtainable(pool) >= 2  # so that the thread may keep its connection
     kept_after: list[bool] = []
     held: list[Any] = []
 
     def serve() -> None:
         assert _head(owner) == 200
         first = connection.connection
+        assert first is not None
         time.sleep(0.6)
         assert _head(owner) == 200  # older than the keeping period: handed back
         kept_after.append(connection.connection is not None)
-        idle = [pool.getconn(timeout=5) for _ in range(pool.get_stats()["pool_available"])]
-        assert any(conn is first for conn in idle)
-        others = [conn for conn in idle if conn is not first]
+        for _ in range(pool.get_stats()["pool_available"]):  # every idle connection, first among them
+            held.append(pool.getconn(timeout=5))
+        assert any(conn is first for conn in held)
+        held.remove(first)
         pool.putconn(first)  # first in the queue of idle connections: the next request draws it
-        if others:
-            pool.putconn(others.pop())  # and one after it, so that keeping leaves the pool one
-        held.extend(others)
+        if held:
+            pool.putconn(held.pop())  # and one after it, so that keeping leaves the pool one
         for _ in range(3):
             assert _head(owner) == 200
             kept_after.append(connection.connection is first)
@@ -178,7 +203,7 @@ def test_keepers_leave_the_pool_a_connection_for_everyone_else(owner: Persona) -
     threads sit idle (an idle keeper looks at the pool only when its next request ends)."""
     pool = _pool()
     close_old_connections()
-    held = [pool.getconn(timeout=5) for _ in range(pool.max_size - 2)]
+    held: list[Any] = []
     served: dict[str, threading.Event] = {name: threading.Event() for name in ("first", "second")}
     finish = threading.Event()
     kept: dict[str, bool] = {}
@@ -192,6 +217,7 @@ def test_keepers_leave_the_pool_a_connection_for_everyone_else(owner: Persona) -
     threads = [threading.Thread(target=server_thread, args=(name,)) for name in served]
     got: list[Any] = []
     try:
+        _hold_until(pool, 2, held)
         for thread, event in zip(threads, served.values(), strict=True):
             thread.start()
             assert event.wait(30)
@@ -200,7 +226,8 @@ def test_keepers_leave_the_pool_a_connection_for_everyone_else(owner: Persona) -
     finally:
         finish.set()
         for thread in threads:
-            thread.join(30)
+            if thread.ident is not None:  # started
+                thread.join(30)
         gc.collect()
         for conn in held + got:
             pool.putconn(conn)
@@ -218,7 +245,7 @@ def test_room_in_the_pool_agrees_with_its_statistics() -> None:
     held: list[Any] = []
     try:
         assert pool_has_room(pool) is room_by_stats() is True
-        held.extend(pool.getconn(timeout=5) for _ in range(pool.max_size))
+        _hold_until(pool, 0, held)
         assert pool_has_room(pool) is room_by_stats() is False
         pool.putconn(held.pop())
         assert pool_has_room(pool) is room_by_stats() is True
