@@ -7,6 +7,8 @@ import uuid
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
+from tenants.limits import API_KEY_NAME_MAX
+
 
 class Tenant(models.Model):
     """An isolated customer. Every tenant-scoped row carries ``tenant_id`` first in its key."""
@@ -49,7 +51,7 @@ class ApiKey(models.Model):
 
     key_hash = models.CharField(max_length=64, primary_key=True)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="api_keys")
-    name = models.CharField(max_length=200, blank=True, default="")
+    name = models.CharField(max_length=API_KEY_NAME_MAX, blank=True, default="")
     display_prefix = models.CharField(max_length=16)
     store_ids = ArrayField(models.UUIDField(), default=list, blank=True, help_text="Empty = all stores.")
     agent_id = models.UUIDField(null=True, blank=True)

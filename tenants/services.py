@@ -245,7 +245,7 @@ def agent_register(
     api_key = ApiKey.objects.create(
         key_hash=api_key_hash(key),
         tenant=tenant,
-        name=(f"{name}: {description}" if description else name)[:200],
+        name=f"{name}: {description}" if description else name,
         display_prefix=display_prefix(key),
         can_read=True,
         can_write=not read_only,

@@ -37,7 +37,7 @@ from tenants.errors import (
     TenantIdNotAllowedError,
 )
 from tenants.key_scope import RequestedScope, agent_access_check, api_key_scope_narrow
-from tenants.limits import DESCRIPTION_MAX, NAME_MAX, RATE_LIMIT_MAX, RATE_LIMIT_MIN, STORE_IDS_MAX
+from tenants.limits import API_KEY_NAME_MAX, DESCRIPTION_MAX, NAME_MAX, RATE_LIMIT_MAX, RATE_LIMIT_MIN, STORE_IDS_MAX
 from tenants.selectors import agent_api_key_list, tenant_get
 from tenants.services import agent_register, api_key_create, api_key_revoke
 
@@ -241,7 +241,7 @@ class AgentApiKeysApi(_AgentApi):
             rate_limit=_rate_limit(fields),
             expires_at=fields.timestamp("expiresAt", message="Must be an RFC 3339 timestamp."),
         )
-        name = _storable(str(fields.raw("name") or f"agent {agent}")[:200], "name")
+        name = _text(fields, "name", maximum=API_KEY_NAME_MAX, required=False) or f"agent {agent}"
         tenant_id, _ = self.agent_keys(agent)
         scope = api_key_scope_narrow(
             caller=self.principal, requested=requested, tenant_id=tenant_id, now=timezone.now()

@@ -16,7 +16,7 @@ from sequencer_project.api.openapi import (
     nullable,
     obj,
 )
-from tenants.limits import DESCRIPTION_MAX, NAME_MAX, RATE_LIMIT_MAX, RATE_LIMIT_MIN, STORE_IDS_MAX
+from tenants.limits import API_KEY_NAME_MAX, DESCRIPTION_MAX, NAME_MAX, RATE_LIMIT_MAX, RATE_LIMIT_MIN, STORE_IDS_MAX
 
 U32: Schema = {"type": "integer", "minimum": U32_RANGE[0], "maximum": U32_RANGE[1]}
 PERMISSIONS: Schema = {"type": "string", "enum": ["read", "read_write", "admin"]}
@@ -127,7 +127,7 @@ API_KEY = obj(
 API_KEY_LIST = obj({"keys": array(API_KEY), "count": INTEGER})
 API_KEY_CREATE = obj(
     {
-        "name": nullable(STRING),
+        "name": nullable({"type": "string", "maxLength": API_KEY_NAME_MAX}),
         "storeIds": nullable(STORE_IDS),
         "readOnly": nullable(BOOLEAN),
         "admin": nullable(BOOLEAN),

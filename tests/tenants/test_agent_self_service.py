@@ -14,6 +14,7 @@ from sequencer_project import resilience
 from sequencer_project.redis_client import reset_redis_client
 from tenants.credentials import api_key_hash
 from tenants.key_cache import api_key_cache
+from tenants.limits import API_KEY_NAME_MAX, DESCRIPTION_MAX, NAME_MAX
 from tenants.models import ApiKey
 from tenants.selectors import api_key_principal_get
 from tests.conftest import Persona, api_client
@@ -268,3 +269,50 @@ def test_a_revocation_bumps_the_generation_in_redis_after_it_commits(
         callback()
 
     assert int(client.get(api_key_cache.version_key) or 0) == before + 1
+
+
+def test_a_registration_labels_its_key_with_the_whole_name_and_description(registration: str) -> None:
+    name, description = "n" * NAME_MAX, "d" * DESCRIPTION_MAX
+
+    response = register(registration, {"name": name, "description": description})
+
+    assert response.status_code == 200
+    stored = ApiKey.objects.get(key_hash=api_key_hash(response.json()["apiKey"]))
+    assert stored.name == f"{name}: {description}"  # once cut to its first 200 characters
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"name": "n" * (API_KEY_NAME_MAX + 1)}, 400, "invalid_field_value"),  # once cut to 200
+        ({"name": 5}, 422, "invalid_request"),  # once stored as "5"
+        ({"name": {"a": 1}}, 422, "invalid_request"),  # once stored as "{'a': 1}"
+        ({"name": "a\x00b"}, 400, "invalid_field"),
+    ],
+)
+def test_a_minted_keys_name_is_checked_not_changed(
+    agent: tuple[uuid.UUID, str], body: dict[str, Any], status: int, code: str
+) -> None:
+    agent_id, key = agent
+    before = ApiKey.objects.count()
+
+    response = api_client(key).post(f"/api/v1/agents/{agent_id}/api-keys", data=body, format="json")
+
+    assert response.status_code == status
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert response.json()["code"] == code
+    assert response.json()["status"] == status
+    assert ApiKey.objects.count() == before
+
+
+@pytest.mark.parametrize(
+    ("name", "stored"), [("n" * API_KEY_NAME_MAX, "n" * API_KEY_NAME_MAX), (None, "agent {agent}")]
+)
+def test_a_minted_key_keeps_the_name_it_was_given(agent: tuple[uuid.UUID, str], name: str | None, stored: str) -> None:
+    agent_id, key = agent
+    body = {} if name is None else {"name": name}
+
+    response = api_client(key).post(f"/api/v1/agents/{agent_id}/api-keys", data=body, format="json")
+
+    assert response.status_code == 200
+    assert ApiKey.objects.get(key_hash=api_key_hash(response.json()["apiKey"])).name == stored.format(agent=agent_id)

@@ -68,6 +68,7 @@ def test_create_api_key_sets_an_expiry() -> None:
         ("--rate-limit", "0"),
         ("--expires-at", "2001-01-01T00:00:00Z"),
         ("--expires-at", "tomorrow"),
+        ("--name", "n" * 1155),  # longer than the column (tenants.limits.API_KEY_NAME_MAX)
     ],
 )
 def test_create_api_key_refuses_bad_input(args: tuple[str, ...]) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from tenants.limits import API_KEY_NAME_MAX
 from tenants.selectors import tenant_get
 from tenants.services import api_key_create
 from ves.rfc3339 import parse_rfc3339
@@ -39,6 +40,8 @@ class Command(BaseCommand):
         unknown = permissions - _PERMISSIONS
         if unknown or not permissions:
             raise CommandError(f"Permissions must be a non-empty subset of {sorted(_PERMISSIONS)}.")
+        if len(options["name"]) > API_KEY_NAME_MAX or "\x00" in options["name"]:
+            raise CommandError(f"--name must be at most {API_KEY_NAME_MAX} characters, with no NUL.")
         if options["rate_limit"] is not None and options["rate_limit"] <= 0:
             raise CommandError("--rate-limit must be positive.")
         expires_at = None
