@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from events.admin_selectors import AdminEventRow, admin_event_page, admin_rejection_page
+from events.envelopes import FIELD_LIMITS
 from sequencer_project.api.tenancy import ascii_int
 
 MAX_REJECTION_ID = 2**63 - 1
@@ -30,8 +31,14 @@ def _int(request: HttpRequest, name: str, default: int) -> int:
     return value if value is not None and 0 <= value <= MAX_REJECTION_ID else default
 
 
-def _text(request: HttpRequest, name: str) -> str | None:
-    return request.GET.get(name, "").strip()[:512] or None
+def _text(request: HttpRequest, name: str, errors: list[str]) -> str | None:
+    """A filter on an envelope field; one longer than the field can hold is an error, not cut
+    (a cut filter would match the events whose value it begins)."""
+    value = request.GET.get(name, "").strip()
+    if len(value) > FIELD_LIMITS[name]:
+        errors.append(f"{name} is longer than {FIELD_LIMITS[name]} characters.")
+        return None
+    return value or None
 
 
 def _keyset_context(
@@ -55,7 +62,7 @@ def event_browser_view(request: HttpRequest) -> HttpResponse:
     """Events of one stream (tenant and store required), filtered by entity and type."""
     errors: list[str] = []
     tenant_id, store_id = _uuid(request, "tenant_id", errors), _uuid(request, "store_id", errors)
-    filters = {name: _text(request, name) for name in ("entity_type", "entity_id", "event_type")}
+    filters = {name: _text(request, name, errors) for name in ("entity_type", "entity_id", "event_type")}
     after = _int(request, "after", 0)
     events: list[AdminEventRow] = []
     has_more = False

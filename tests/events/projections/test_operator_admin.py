@@ -93,6 +93,20 @@ def test_the_event_browser_filters_one_stream_by_entity(
     assert "order/other" not in page
 
 
+def test_the_event_browser_refuses_a_filter_longer_than_its_field(
+    staff_client: Client, owner: Persona, post_ingest: IngestPoster
+) -> None:
+    entity_id = "e" * 512  # the longest an entity id can be
+    seed(owner, post_ingest, [{"n": 1}], entity_id=entity_id)
+
+    page = staff_client.get(
+        f"/admin/event-store/events/?tenant_id={owner.tenant_id}&store_id={owner.store_id}&entity_id={entity_id}x"
+    ).content.decode()
+
+    assert "entity_id is longer than 512 characters." in page
+    assert f"order/{entity_id}" not in page  # a filter cut to 512 characters matched this event
+
+
 def test_the_event_browser_asks_for_a_stream(staff_client: Client) -> None:
     page = staff_client.get("/admin/event-store/events/?entity_id=x").content.decode()
 
