@@ -17,11 +17,10 @@ import orjson
 
 from payments import errors
 from payments.hashing import ASSETS, NETWORKS, TOKEN_ADDRESSES, canonical_asset, signing_hash
-from payments.limits import MAX_ADDRESS_LENGTH
+from payments.limits import MAX_ADDRESS_LENGTH, MAX_VALIDITY_SECONDS
 from sequencer_project.api.errors import PayloadTooLargeError
 from sequencer_project.api.fields import Fields, field_value_error, json_object
 
-MAX_VALIDITY_SECONDS = 86_400
 _LIMITS = {"idempotency_key": 255, "resource_uri": 4096, "description": 8192, "merchant_id": 1024, "order_id": 1024}
 
 

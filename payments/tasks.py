@@ -16,6 +16,7 @@ from django.conf import settings
 
 from payments import evm
 from payments.errors import BatchNotFoundError
+from payments.limits import MAX_VALIDITY_SECONDS
 from payments.services.batches import batches_assemble_due
 from payments.services.intents import nonces_prune
 from payments.services.settlement import batch_settle_evm, batch_settlement_fail
@@ -67,4 +68,4 @@ def batch_settle(self: Task[Any, Any], tenant_id: str, batch_id: str | None = No
 @singleton_job("payments.nonces_prune")
 def nonces_prune_task() -> int:
     """Forget nonce reservations older than twice the 24 h validity cap."""
-    return nonces_prune(older_than=timedelta(seconds=2 * settings.X402_MAX_VALIDITY_SECONDS))
+    return nonces_prune(older_than=timedelta(seconds=2 * MAX_VALIDITY_SECONDS))

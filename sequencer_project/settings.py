@@ -398,7 +398,6 @@ X402_SETTLEMENT_RECEIPT_TIMEOUT_SECONDS: float = env.float("X402_SETTLEMENT_RECE
 X402_SETTLEMENT_MAX_REPLACEMENTS: int = env.int("X402_SETTLEMENT_MAX_REPLACEMENTS", default=3)
 X402_SETTLEMENT_MAX_RETRIES: int = env.int("X402_SETTLEMENT_MAX_RETRIES", default=6)
 X402_SETTLEMENT_RETRY_BASE_SECONDS: int = env.int("X402_SETTLEMENT_RETRY_BASE_SECONDS", default=10)
-X402_MAX_VALIDITY_SECONDS = 86_400  # the reference's cap on valid_until - now; nonces are kept twice as long
 X402_NONCE_CLEANUP_INTERVAL_SECONDS: int = env.int("X402_NONCE_CLEANUP_INTERVAL_SECONDS", default=3600)
 
 # --- Periodic tasks (Celery beat) ---------------------------------------------------------

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from payments.hashing import ASSET_ALIASES, ASSETS, NETWORKS
 from payments.intent_requests import _LIMITS as TEXT_LIMITS
-from payments.intent_requests import MAX_VALIDITY_SECONDS
-from payments.limits import MAX_ADDRESS_LENGTH, MAX_BATCH_SIZE
+from payments.limits import MAX_ADDRESS_LENGTH, MAX_BATCH_SIZE, MAX_VALIDITY_SECONDS
 from payments.models import BatchStatus, IntentStatus
 from sequencer_project.api.fields import BIGINT_MAX
 from sequencer_project.api.openapi import (

@@ -13,6 +13,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from payments.limits import MAX_VALIDITY_SECONDS
 from payments.models import BatchStatus, IntentStatus, NonceReservation, PaymentBatch, PaymentIntent
 from payments.receipts import receipt_verify
 from payments.services.batches import BatchKey, batch_assemble, batches_assemble_due
@@ -142,10 +143,13 @@ def test_unknown_batch_is_404(owner: Persona) -> None:
 
 
 def test_nonce_prune_forgets_only_old_reservations(owner: Persona, payer: Payer) -> None:
-    _submit(owner, payer, 2)
-    NonceReservation.objects.filter(nonce=0).update(created_at=timezone.now() - timedelta(hours=49))
+    _submit(owner, payer, 3)
+    now = timezone.now()
+    NonceReservation.objects.filter(nonce=0).update(created_at=now - timedelta(hours=49))
+    # kept until twice the longest validity an intent can claim has passed
+    NonceReservation.objects.filter(nonce=1).update(created_at=now - timedelta(seconds=2 * MAX_VALIDITY_SECONDS - 60))
     assert nonces_prune_task() == 1
-    assert list(NonceReservation.objects.values_list("nonce", flat=True)) == [1]
+    assert sorted(NonceReservation.objects.values_list("nonce", flat=True)) == [1, 2]
 
 
 @given(count=st.integers(min_value=1, max_value=40), data=st.data())
