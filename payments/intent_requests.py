@@ -17,11 +17,9 @@ import orjson
 
 from payments import errors
 from payments.hashing import ASSETS, NETWORKS, TOKEN_ADDRESSES, canonical_asset, signing_hash
-from payments.limits import MAX_ADDRESS_LENGTH, MAX_VALIDITY_SECONDS
+from payments.limits import INTENT_TEXT_MAX_BYTES, MAX_ADDRESS_LENGTH, MAX_VALIDITY_SECONDS
 from sequencer_project.api.errors import PayloadTooLargeError
 from sequencer_project.api.fields import Fields, field_value_error, json_object
-
-_LIMITS = {"idempotency_key": 255, "resource_uri": 4096, "description": 8192, "merchant_id": 1024, "order_id": 1024}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +83,8 @@ def _text(body: dict[str, Any], name: str) -> str | None:
         return None
     if not isinstance(raw, str):
         raise errors.InvalidPaymentFieldError(f"'{name}' must be a string.", field=name)
-    if len(raw.encode()) > _LIMITS[name]:
-        raise PayloadTooLargeError(f"'{name}' is longer than {_LIMITS[name]} bytes.", field=name)
+    if len(raw.encode()) > INTENT_TEXT_MAX_BYTES[name]:
+        raise PayloadTooLargeError(f"'{name}' is longer than {INTENT_TEXT_MAX_BYTES[name]} bytes.", field=name)
     if not raw.strip():
         raise errors.InvalidPaymentFieldError(f"'{name}' must not be empty (leave it out instead).", field=name)
     return raw
@@ -139,7 +137,7 @@ def parse_payment_request(body: object, *, now: int | None = None) -> PaymentReq
     network = fields.choice("network", NETWORKS)
     valid_until = fields.integer("valid_until")
     nonce = fields.integer("nonce")
-    texts = {name: _text(body, name) for name in _LIMITS}
+    texts = {name: _text(body, name) for name in INTENT_TEXT_MAX_BYTES}
     if valid_until < now or valid_until > now + MAX_VALIDITY_SECONDS:
         raise errors.PaymentValidityError(
             f"valid_until must be between now ({now}) and now + {MAX_VALIDITY_SECONDS} s.", field="valid_until"

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from payments.hashing import ASSET_ALIASES, ASSETS, NETWORKS
-from payments.intent_requests import _LIMITS as TEXT_LIMITS
-from payments.limits import MAX_ADDRESS_LENGTH, MAX_BATCH_SIZE, MAX_VALIDITY_SECONDS
+from payments.limits import INTENT_TEXT_MAX_BYTES, MAX_ADDRESS_LENGTH, MAX_BATCH_SIZE, MAX_VALIDITY_SECONDS
 from payments.models import BatchStatus, IntentStatus
 from sequencer_project.api.fields import BIGINT_MAX
 from sequencer_project.api.openapi import (
@@ -52,9 +51,12 @@ PAYMENT_SUBMIT = obj(
         "payer_signature": {"type": "string", "description": "64 or 65 bytes of hex, 0x optional"},
         "payer_public_key": nullable({"type": "string", "description": "32 bytes of hex"}),
         "metadata": ANY,
-        **{name: nullable({"type": "string", "maxLength": limit}) for name, limit in TEXT_LIMITS.items()},
+        **{
+            name: nullable({"type": "string", "maxLength": limit, "description": f"at most {limit} bytes of UTF-8"})
+            for name, limit in INTENT_TEXT_MAX_BYTES.items()
+        },
     },
-    optional=("source_agent_id", "agent_key_id", "payer_public_key", "metadata", *TEXT_LIMITS),
+    optional=("source_agent_id", "agent_key_id", "payer_public_key", "metadata", *INTENT_TEXT_MAX_BYTES),
 )
 INTENT_STATUS_BODY: dict[str, Schema] = {
     "intent_id": UUID,
@@ -88,7 +90,7 @@ INTENT = obj(
         "created_at_unix": INTEGER,
         "valid_until": INTEGER,
         "nonce": INTEGER,
-        **{name: nullable(STRING) for name in TEXT_LIMITS},
+        **{name: nullable(STRING) for name in INTENT_TEXT_MAX_BYTES},
         "signing_hash": HEX_0X,
         "payer_signature": HEX_0X,
         "payer_public_key": {**HEX, "description": "absent when the request had none"},
