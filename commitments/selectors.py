@@ -19,7 +19,6 @@ from commitments.sql import (
     SELECT_COMMITMENT_BY_ID,
     SELECT_COMMITMENT_BY_RANGE,
     SELECT_COMMITMENT_COVERING,
-    SELECT_COMMITMENT_LAG,
     SELECT_COMMITMENTS,
     SELECT_LEGACY_LEAF_RECORDS,
     SELECT_PENDING_ANCHORS,
@@ -73,6 +72,11 @@ class PendingStream:
     kind: StreamKind
     head: int
     last_end: int
+
+    @property
+    def backlog(self) -> int:
+        """Sequenced events no commitment covers yet."""
+        return self.head - self.last_end
 
 
 def commitment_from_row(row: tuple[Any, ...]) -> CommitmentRow:
@@ -266,10 +270,3 @@ def pending_streams(*, limit: int) -> list[PendingStream]:
         cursor.execute(SELECT_PENDING_STREAMS, {"limit": limit})
         rows = cursor.fetchall()
     return [PendingStream(t, s, StreamKind(k), int(head), int(last)) for t, s, k, head, last in rows]
-
-
-def commitment_lag() -> int:
-    """The largest number of uncommitted events of any legacy or VES stream."""
-    with connection.cursor() as cursor:
-        cursor.execute(SELECT_COMMITMENT_LAG)
-        return int(cursor.fetchone()[0])

@@ -49,9 +49,7 @@ def commitment_tick() -> int:
     alone, go to ``stream_commit`` tasks, which retry and run on the worker's other processes.
     """
     streams = pending_streams(limit=MAX_STREAMS_PER_TICK)
-    # The most behind first: its backlog is the lag (commitments.selectors.commitment_lag), read
-    # without a second scan of every stream.
-    publish_lag(streams[0].head - streams[0].last_end if streams else 0)
+    publish_lag(streams[0].backlog if streams else 0)  # the most behind first: its backlog is the lag
     started = time.monotonic()
     deadline = started + settings.COMMITMENT_TICK_SEAL_SECONDS
     handed = 0
@@ -80,7 +78,7 @@ def _transactions(streams: list[PendingStream]) -> list[list[PendingStream]]:
     groups: list[list[PendingStream]] = []
     open_groups: dict[StreamKind, tuple[list[PendingStream], int]] = {}
     for stream in streams:
-        events = min(stream.head - stream.last_end, cap)
+        events = min(stream.backlog, cap)
         group, total = open_groups.get(stream.kind, ([], 0))
         if group and total + events > budget:
             group, total = [], 0

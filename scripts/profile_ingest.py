@@ -45,7 +45,7 @@ from django.db import connection  # noqa: E402
 
 from commitments.tasks import commitment_tick  # noqa: E402
 from events.services.projections import projection_run_all  # noqa: E402
-from loadtest.cpu import is_postgres, matching_cpu, snapshot  # noqa: E402
+from loadtest.cpu import is_postgres, matching_cpu, parse_stat, snapshot  # noqa: E402
 from sequencer_project.wsgi import application as wsgi_application  # noqa: E402
 from tenants.services import api_key_create, tenant_create  # noqa: E402
 
@@ -134,12 +134,12 @@ def main() -> None:
     if args.profile:
         cprof.enable()
     backend = _backend_pid()
-    backend_cpu0 = _process_cpu(backend)
+    backend_cpu0 = _backend_cpu(backend)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     for request_body in bodies:
         one(request_body)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    backend_cpu = _process_cpu(backend) - backend_cpu0
+    backend_cpu = _backend_cpu(backend) - backend_cpu0
     if args.profile:
         cprof.disable()
         pstats.Stats(cprof).sort_stats("cumulative").print_stats(60)
@@ -161,10 +161,9 @@ def _backend_pid() -> int:
     return int(row[0])
 
 
-def _process_cpu(pid: int) -> float:
-    """User + system CPU seconds of a local process, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _backend_cpu(pid: int) -> float:
+    """User + system CPU seconds of the (local) backend so far."""
+    return parse_stat(Path(f"/proc/{pid}/stat").read_text())[2]
 
 
 def _measure_background(rounds: int, ingest: Callable[[], object], args: argparse.Namespace) -> None:

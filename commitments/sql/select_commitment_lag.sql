@@ -1,5 +1,6 @@
 -- Commitment lag, in sequenced but uncommitted events: the largest of any legacy or VES stream
--- (what commitment_tick publishes), then the sum over all of them (the load tests' drain series).
+-- (equal to what commitment_tick publishes: the backlog of the first of select_pending_streams.sql),
+-- then the sum over all of them (the load tests' drain series; loadtest/background.py).
 -- Index: as select_pending_streams.sql. Locks: none. Rows: one.
 SELECT coalesce(max(c.current_sequence - coalesce(m.last_end, 0)), 0),
        coalesce(sum(c.current_sequence - coalesce(m.last_end, 0)), 0)
