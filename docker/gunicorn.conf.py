@@ -1,12 +1,14 @@
 """gunicorn settings for the web process (``gunicorn -c docker/gunicorn.conf.py sequencer_project.wsgi``).
 
 Measured on the 2-core development machine (docs/performance.md): the service is CPU-bound,
-so workers match the cores. Each worker runs WEB_THREADS threads (gthread; gunicorn switches to
-it by itself when WEB_THREADS > 1): concurrent ingest requests for one stream inside a worker
-are then merged into one transaction (group commit, ADR 0014), which is what lets one hot
-stream go past one transaction per WAL flush. WEB_THREADS=1 gives plain sync workers (no
-grouping). Every value can be overridden from the environment; keep DB_POOL_MAX_SIZE above
-WEB_THREADS (a thread keeps its pooled connection only while one stays free for others).
+so workers match the cores. Each worker runs WEB_THREADS threads (gthread, as
+``sequencer_project.gunicorn_worker.RebalancingThreadWorker``, which closes a keep-alive
+connection after WEB_KEEPALIVE_REQUESTS requests so that connections opened together do not stay
+on one worker): concurrent ingest requests for one stream inside a worker are then merged into
+one transaction (group commit, ADR 0014), which is what lets one hot stream go past one
+transaction per WAL flush (ADR 0037 for the worker class). WEB_THREADS=1 gives plain sync
+workers (no grouping). Every value can be overridden from the environment; keep DB_POOL_MAX_SIZE
+above WEB_THREADS (a thread keeps its pooled connection only while one stays free for others).
 """
 
 import multiprocessing
@@ -15,8 +17,10 @@ import sys
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8080')}"  # noqa: S104  (container port)
 workers = int(os.environ.get("WEB_WORKERS", multiprocessing.cpu_count()))
-worker_class = os.environ.get("WEB_WORKER_CLASS", "sync")
 threads = int(os.environ.get("WEB_THREADS", "8"))
+worker_class = os.environ.get("WEB_WORKER_CLASS") or (
+    "sequencer_project.gunicorn_worker.RebalancingThreadWorker" if threads > 1 else "sync"
+)
 # Requests never run longer than the database statement timeout (30 s) plus margin.
 timeout = int(os.environ.get("WEB_TIMEOUT", "40"))
 # SIGTERM: stop accepting, let in-flight requests finish for up to this long.

@@ -70,6 +70,26 @@ def child_database_url() -> str:
     return f"postgres://{params.get('USER') or 'postgres'}@{host}:{port}/{params['NAME']}"
 
 
+def server_env(port: int, **settings: str) -> dict[str, str]:
+    """The environment of a web server a test starts on ``port``: this one, the test database,
+    127.0.0.1, and ``settings`` (``WEB_WORKERS="2"``, ...)."""
+    return {**os.environ, "DATABASE_URL": child_database_url(), "HOST": "127.0.0.1", "PORT": str(port), **settings}
+
+
+def start_gunicorn(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """gunicorn as deployed (``docker/gunicorn.conf.py``) serving ``sequencer_project.wsgi`` in
+    its own session, its output in ``log``."""
+    with log.open("wb") as sink:
+        return subprocess.Popen(  # noqa: S603  (our own virtualenv's gunicorn)
+            [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "docker/gunicorn.conf.py", "sequencer_project.wsgi"],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 def start_probe_worker(broker_url: str, log: Path, pool: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     """A real ``celery worker`` on the ``maintenance`` queue with the probe tasks loaded
     (``celery_probe.py``), its output appended to ``log``; ``pool`` is e.g. ``["--pool", "solo"]``."""

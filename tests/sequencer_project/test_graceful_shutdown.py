@@ -12,7 +12,6 @@ Before that, /metrics is scraped to show that the counters of both workers are m
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -29,7 +28,7 @@ import pytest
 from django.db import connection
 
 from tests.conftest import legacy_event
-from tests.sequencer_project.ops_helpers import ROOT, child_database_url
+from tests.sequencer_project.ops_helpers import server_env, start_gunicorn
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -82,25 +81,15 @@ def test_sigterm_drains_in_flight_requests_and_loses_no_acknowledged_event(tmp_p
     # group (one waits on the row lock, the other in the process), so each holds its own row.
     tenant, held_stores = uuid.uuid4(), [uuid.uuid4(), uuid.uuid4()]
     log = tmp_path / "gunicorn.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": child_database_url(),
-        "HOST": "127.0.0.1",
-        "PORT": str(PORT),
-        "WEB_WORKERS": "2",
-        "WEB_GRACEFUL_TIMEOUT": "30",
-        "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="sequencer-metrics-test-"),
-        "BOOTSTRAP_ADMIN_API_KEY": "test-bootstrap-admin",
-        "DB_POOL_MAX_SIZE": "4",
-    }
-    with log.open("wb") as sink:
-        server = subprocess.Popen(  # noqa: S603  (our own virtualenv's gunicorn)
-            [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "docker/gunicorn.conf.py", "sequencer_project.wsgi"],
-            cwd=ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
+    env = server_env(
+        PORT,
+        WEB_WORKERS="2",
+        WEB_GRACEFUL_TIMEOUT="30",
+        PROMETHEUS_MULTIPROC_DIR=tempfile.mkdtemp(prefix="sequencer-metrics-test-"),
+        BOOTSTRAP_ADMIN_API_KEY="test-bootstrap-admin",
+        DB_POOL_MAX_SIZE="4",
+    )
+    server = start_gunicorn(env, log)
     try:
         wait_until_serving(server, log)
         acknowledged: set[str] = set()
