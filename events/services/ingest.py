@@ -28,7 +28,7 @@ import functools
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,14 +144,15 @@ def event_ingest_legacy(
     if committer is None:
         return _run_jobs([job])[0]
     across = _cross_stream_committer()
+    release = _connection_releaser()
     if across is None or len(job.candidates) > settings.GROUP_COMMIT_ACROSS_MAX_EVENTS:
-        return committer.submit((tenant_id, store_id), job, _run_group, before_wait=_release_connection)
-    outcome = across.submit(_ACROSS_STREAMS, job, _append_across_streams, before_wait=_release_connection)
+        return committer.submit((tenant_id, store_id), job, _run_group, before_wait=release)
+    outcome = across.submit(_ACROSS_STREAMS, job, _append_across_streams, before_wait=release)
     if isinstance(outcome, IngestResult):
         return outcome
     # The optimistic append already tried and could not decide: the stream's group goes straight
     # to the locked path.
-    return committer.submit((tenant_id, store_id), job, _run_locked_group, before_wait=_release_connection)
+    return committer.submit((tenant_id, store_id), job, _run_locked_group, before_wait=release)
 
 
 def _prepare(tenant_id: uuid.UUID, store_id: uuid.UUID, events: Sequence[LegacyEvent], request_id: str) -> IngestJob:
@@ -209,8 +210,8 @@ def _cross_stream_committer() -> GroupCommitter[IngestJob, IngestResult | _Strea
     )
 
 
-def _release_connection() -> bool:
-    """A request waiting for its group's leader hands its pooled connection back once someone
+def _connection_releaser() -> Callable[[], bool]:
+    """The ``before_wait`` hook of one request: hands its pooled connection back once someone
     waits for one of the pool; True when it did or holds none (``GroupCommitter.submit`` asks
     again every ~2 ms while it is False).
 
@@ -218,16 +219,25 @@ def _release_connection() -> bool:
     one; handing back at once, needed or not, made each follower's next request check a
     connection out and test it (``CONN_HEALTH_CHECKS``, one round trip): 8.7 % of the GIL
     samples of single-event ingest under gunicorn (``docs/performance.md``). Outside a
-    transaction only, and only when connections are pooled.
+    transaction only, and only when connections are pooled. The thread's Django connection is
+    looked up on the first ask and kept for the others: each lookup goes through a
+    thread-critical local (~1.5 µs), and a waiting follower asks every ~2 ms.
     """
-    wrapper = connections[DEFAULT_DB_ALIAS]  # once: each read through ``connection`` costs ~1.5 µs
-    pool = getattr(wrapper, "pool", None)  # PostgreSQL backend with pooling
-    if pool is None or wrapper.connection is None or wrapper.in_atomic_block:
-        return True
-    if pool_has_waiters(pool):
-        wrapper.close()
-        return True
-    return False
+    wrapper: BaseDatabaseWrapper | None = None
+
+    def release() -> bool:
+        nonlocal wrapper
+        if wrapper is None:
+            wrapper = connections[DEFAULT_DB_ALIAS]
+        pool = getattr(wrapper, "pool", None)  # PostgreSQL backend with pooling
+        if pool is None or wrapper.connection is None or wrapper.in_atomic_block:
+            return True
+        if pool_has_waiters(pool):
+            wrapper.close()
+            return True
+        return False
+
+    return release
 
 
 def _run_group(jobs: Sequence[IngestJob]) -> list[IngestResult | BaseException]:

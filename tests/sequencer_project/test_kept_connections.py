@@ -19,6 +19,7 @@ from events.api import head
 from sequencer_project.db.kept_connections import pool_has_room
 from tests import wsgi
 from tests.conftest import Persona
+from tests.sequencer_project.pool_helpers import default_pool, hold_until, obtainable
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,25 +28,6 @@ def _head(persona: Persona) -> int:
     query = f"tenant_id={persona.tenant_id}&store_id={persona.store_id}"
     response = wsgi.call("GET", "/api/v1/head", query=query, HTTP_AUTHORIZATION=f"ApiKey {persona.key}")
     return response.status_code
-
-
-def _pool() -> Any:
-    """The psycopg pool behind Django's PostgreSQL backend (its ``pool`` property)."""
-    return getattr(connection, "pool")  # noqa: B009  (the base wrapper type does not declare it)
-
-
-def _obtainable(pool: Any) -> int:
-    """Connections ``pool`` could give now without waiting: idle ones and room to open more."""
-    stats = pool.get_stats()
-    return int(stats["pool_available"] + pool.max_size - stats["pool_size"])
-
-
-def _hold_until(pool: Any, left: int, held: list[Any]) -> None:
-    """Check connections out into ``held`` until only ``left`` could still be had without
-    waiting, whatever else the test process holds (a live server's thread idle on a keep-alive
-    connection keeps one)."""
-    while _obtainable(pool) > left:
-        held.append(pool.getconn(timeout=5))
 
 
 def _in_thread(work: Any) -> Any:
@@ -107,7 +89,7 @@ def test_a_failed_request_hands_its_connection_back(owner: Persona, monkeypatch:
 def test_threads_that_end_give_their_connections_back(owner: Persona) -> None:
     """More threads than the pool holds, one after another, each ending after one request: were a
     dead thread's connection lost, the pool would run dry and a request would time out (503)."""
-    pool_size = _pool().max_size
+    pool_size = default_pool().max_size
 
     statuses = [_in_thread(lambda: _head(owner)) for _ in range(pool_size + 3)]
 
@@ -115,9 +97,9 @@ def test_threads_that_end_give_their_connections_back(owner: Persona) -> None:
 
 
 def test_a_kept_connection_goes_back_when_someone_waits_for_one(owner: Persona) -> None:
-    pool = _pool()
+    pool = default_pool()
     close_old_connections()
-    assert _obtainable(pool) >= 2  # so that the server thread may keep its connection
+    assert obtainable(pool) >= 2  # so that the server thread may keep its connection
     served_once, go_again, done = threading.Event(), threading.Event(), threading.Event()
     statuses: list[int] = []
     kept: list[bool] = []
@@ -139,7 +121,7 @@ def test_a_kept_connection_goes_back_when_someone_waits_for_one(owner: Persona) 
     try:
         assert served_once.wait(30)
         assert kept == [True]
-        _hold_until(pool, 0, held)  # every other connection: the next caller has to wait
+        hold_until(pool, 0, held)  # every other connection: the next caller has to wait
         waiter.start()
         while not pool.get_stats().get("requests_waiting"):
             threading.Event().wait(0.01)
@@ -163,9 +145,9 @@ def test_a_connection_drawn_again_starts_a_new_keeping_period(owner: Persona, se
     request (the guard of the first period used to match it: docs/performance.md, "Kept
     connections after their first 30 s")."""
     settings.DB_POOL_KEEP_SECONDS = 0.5
-    pool = _pool()
+    pool = default_pool()
     close_old_connections()
-    assert _obtainable(pool) >= 2  # so that the thread may keep its connection
+    assert obtainable(pool) >= 2  # so that the thread may keep its connection
     kept_after: list[bool] = []
     held: list[Any] = []
 
@@ -201,7 +183,7 @@ def test_keepers_leave_the_pool_a_connection_for_everyone_else(owner: Persona) -
     """Two connections left to give: the first server thread keeps one, the second hands its
     back although nobody waits yet, and a caller then gets a connection at once while both
     threads sit idle (an idle keeper looks at the pool only when its next request ends)."""
-    pool = _pool()
+    pool = default_pool()
     close_old_connections()
     held: list[Any] = []
     served: dict[str, threading.Event] = {name: threading.Event() for name in ("first", "second")}
@@ -217,7 +199,7 @@ def test_keepers_leave_the_pool_a_connection_for_everyone_else(owner: Persona) -
     threads = [threading.Thread(target=server_thread, args=(name,)) for name in served]
     got: list[Any] = []
     try:
-        _hold_until(pool, 2, held)
+        hold_until(pool, 2, held)
         for thread, event in zip(threads, served.values(), strict=True):
             thread.start()
             assert event.wait(30)
@@ -235,7 +217,7 @@ def test_keepers_leave_the_pool_a_connection_for_everyone_else(owner: Persona) -
 
 def test_room_in_the_pool_agrees_with_its_statistics() -> None:
     """``pool_has_room`` reads psycopg_pool's private state; its statistics say the same."""
-    pool = _pool()
+    pool = default_pool()
     close_old_connections()
 
     def room_by_stats() -> bool:
@@ -245,7 +227,7 @@ def test_room_in_the_pool_agrees_with_its_statistics() -> None:
     held: list[Any] = []
     try:
         assert pool_has_room(pool) is room_by_stats() is True
-        _hold_until(pool, 0, held)
+        hold_until(pool, 0, held)
         assert pool_has_room(pool) is room_by_stats() is False
         pool.putconn(held.pop())
         assert pool_has_room(pool) is room_by_stats() is True
