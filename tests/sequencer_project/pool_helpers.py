@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from django.db import connection
@@ -24,3 +25,12 @@ def hold_until(pool: Any, left: int, held: list[Any]) -> None:
     connection keeps one)."""
     while obtainable(pool) > left:
         held.append(pool.getconn(timeout=5))
+
+
+def make_someone_wait(pool: Any, waiter: threading.Thread, held: list[Any]) -> None:
+    """Hold every connection ``pool`` could still give (into ``held``), start ``waiter`` (a thread
+    that asks the pool for one) and return once the pool counts it as waiting."""
+    hold_until(pool, 0, held)
+    waiter.start()
+    while not pool.get_stats().get("requests_waiting"):
+        threading.Event().wait(0.01)

@@ -19,7 +19,7 @@ from events.api import head
 from sequencer_project.db.kept_connections import pool_has_room
 from tests import wsgi
 from tests.conftest import Persona
-from tests.sequencer_project.pool_helpers import default_pool, hold_until, obtainable
+from tests.sequencer_project.pool_helpers import default_pool, hold_until, make_someone_wait, obtainable
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -121,10 +121,7 @@ def test_a_kept_connection_goes_back_when_someone_waits_for_one(owner: Persona) 
     try:
         assert served_once.wait(30)
         assert kept == [True]
-        hold_until(pool, 0, held)  # every other connection: the next caller has to wait
-        waiter.start()
-        while not pool.get_stats().get("requests_waiting"):
-            threading.Event().wait(0.01)
+        make_someone_wait(pool, waiter, held)  # every other connection held: the waiter waits
         go_again.set()
         waiter.join(30)
         assert done.wait(30)

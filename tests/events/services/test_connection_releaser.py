@@ -14,7 +14,7 @@ import pytest
 from django.db import close_old_connections, connection, transaction
 
 from events.services.ingest import _connection_releaser
-from tests.sequencer_project.pool_helpers import default_pool, hold_until, obtainable
+from tests.sequencer_project.pool_helpers import default_pool, make_someone_wait, obtainable
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,10 +48,7 @@ def test_the_connection_is_kept_until_someone_waits_and_then_handed_back() -> No
     thread.start()
     try:
         assert asked_once.wait(30)
-        hold_until(pool, 0, held)  # every other connection: the next caller has to wait
-        waiter.start()
-        while not pool.get_stats().get("requests_waiting"):
-            threading.Event().wait(0.01)
+        make_someone_wait(pool, waiter, held)  # every other connection held: the waiter waits
         someone_waits.set()
         waiter.join(30)
         assert done.wait(30)
