@@ -40,7 +40,17 @@ import psycopg
 from loadtest import background, seed
 from loadtest.anchor.sql import INSERT as ANCHOR_INSERT
 from loadtest.ceiling import READ_KINDS, ReadFixture, delete_scratch_tenant, measure_ceiling
-from loadtest.cpu import ProcInfo, Snapshot, cpu_delta, is_postgres, matching_cpu, snapshot, tree_cpu
+from loadtest.cpu import (
+    ProcInfo,
+    Snapshot,
+    child_trees_cpu,
+    cpu_delta,
+    is_postgres,
+    matching_cpu,
+    snapshot,
+    tree_cpu,
+    uneven_split,
+)
 from loadtest.runner import WalCounters, database_backends, ves_body_count, wal_counters
 from loadtest.scenarios import CeilingShape
 from loadtest.service import Service
@@ -156,6 +166,7 @@ class Measurement:
     exhausted: bool = False  # prepared bodies ran out before the duration ended
     stored_events: int | None = None  # what the database gained in the window
     wal: WalCounters = field(default_factory=WalCounters)  # the cluster's, over the window
+    web_processes: list[float] = field(default_factory=list)  # cores of each web worker process
 
     @property
     def units(self) -> int:
@@ -275,6 +286,7 @@ class _Window:
     web_root: int | None
     web: bool = True
     cpu: dict[str, float] = field(default_factory=dict)
+    web_processes: list[float] = field(default_factory=list)  # cores of each child of web_root
     pg_db: float = 0.0
     seconds: float = 0.0
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -297,11 +309,15 @@ class _Window:
         self.cpu = Groups(self.cfg.service).cpu(before, after, self.web_root, self.web)
         self.pg_db = cpu_delta(before.processes, after.processes, self._pg_before | _backends(self.cfg))
         self.seconds = after.wall - before.wall
+        if self.web and self.web_root is not None:
+            seconds = max(self.seconds, 1e-9)
+            self.web_processes = [cpu / seconds for cpu in child_trees_cpu(before, after, self.web_root)]
         self.load_before, self.load_after = before.load, after.load
         self.wal = wal_counters(self.cfg.service.database_url) - self._wal_before
 
     def fill(self, m: Measurement) -> Measurement:
         m.cpu.update(self.cpu)
+        m.web_processes = self.web_processes
         m.pg_db_cpu = self.pg_db
         m.wal = self.wal
         m.window = self.seconds
@@ -585,7 +601,7 @@ def run_workload(cfg: CapacityConfig, workload: Workload, fixtures: Fixtures) ->
             setattr(result, target, step())
         except Exception as exc:  # one broken target must not stop the run
             result.errors.append(f"{target}: {type(exc).__name__}: {exc}")
-    _check(result, fixtures)
+    add_notes(result, fixtures)
     return result
 
 
@@ -608,13 +624,19 @@ def _analyze(cfg: CapacityConfig, result: WorkloadResult) -> None:
     )
 
 
-def _check(result: WorkloadResult, fixtures: Fixtures) -> None:
+def add_notes(result: WorkloadResult, fixtures: Fixtures) -> None:
     """Notes on what a reader should know about the rows (failures, short runs, lost events)."""
     for m in (result.anchor, result.service):
         if m is None:
             continue
         if m.failed:
             result.notes.append(f"{m.target}: {m.failed} failed requests ({m.error_rate:.2%})")
+        if uneven_split(m.web_processes):
+            cores = " / ".join(f"{c:.2f}" for c in m.web_processes)
+            result.notes.append(
+                f"{m.target}: its web processes used {cores} cores: the load sat unevenly on them "
+                "(connections that stay on one worker, ADR 0037)"
+            )
         if m.stored_events is not None and m.stored_events < m.events:
             result.notes.append(
                 f"{m.target}: {m.events:,} events acknowledged but the database gained only {m.stored_events:,}"

@@ -152,3 +152,17 @@ def matching_cpu(before: Snapshot, after: Snapshot, match: Callable[[ProcInfo], 
     """CPU seconds of every process ``match`` accepts in either snapshot."""
     pids = {p for p, i in (*before.processes.items(), *after.processes.items()) if match(i)}
     return cpu_delta(before.processes, after.processes, pids)
+
+
+def child_trees_cpu(before: Snapshot, after: Snapshot, root: int) -> list[float]:
+    """CPU seconds of each child of ``root`` with everything below it (a server's worker
+    processes), in pid order; ``root``'s own CPU is in none of them."""
+    children = sorted({p for p, i in (*before.processes.items(), *after.processes.items()) if i.ppid == root})
+    return [tree_cpu(before, after, child) for child in children]
+
+
+def uneven_split(cores: list[float], *, busy: float = 0.2, share: float = 0.25) -> bool:
+    """Whether processes that should share the load did not: at least two, the busiest used at
+    least ``busy`` cores and the idlest less than ``share`` of that (connections that stayed on
+    one worker, ADR 0037)."""
+    return len(cores) > 1 and max(cores) >= busy and min(cores) < share * max(cores)

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from loadtest.background import PROJECTIONS, LagSample, rates, summarize, zero_for_good
-from loadtest.capacity import WORKLOADS, Measurement, SustainedResult, WorkloadResult
+from loadtest.capacity import WORKLOADS, Fixtures, Measurement, SustainedResult, WorkloadResult, add_notes
 from loadtest.capacity_report import cpu_cell, render, table
 from loadtest.runner import WalCounters, wal_counters
 
@@ -167,3 +167,16 @@ def test_wal_counters_are_read_from_the_running_server_and_grow_with_logged_writ
     assert before.wal_bytes > 0
     assert grown.wal_bytes >= 2000 * 200  # at least the rows' bytes
     assert grown.checkpoints >= 0
+
+
+def test_a_row_whose_web_processes_split_the_load_unevenly_gets_a_note() -> None:
+    anchor, service = _m("anchor", web=10.0), _m("service", web=10.0)
+    anchor.web_processes, service.web_processes = [0.61, 0.58], [0.0, 1.05]
+    result = WorkloadResult(WORKLOADS["head"], anchor=anchor, service=service)
+
+    add_notes(result, Fixtures())
+
+    assert result.notes == [
+        "service: its web processes used 0.00 / 1.05 cores: the load sat unevenly on them "
+        "(connections that stay on one worker, ADR 0037)"
+    ]

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from loadtest.cpu import CLOCK_TICKS, ProcInfo, Snapshot, cpu_delta, cpu_use, descendants, parse_stat, snapshot
+from loadtest.cpu import (
+    CLOCK_TICKS,
+    ProcInfo,
+    Snapshot,
+    child_trees_cpu,
+    cpu_delta,
+    cpu_use,
+    descendants,
+    parse_stat,
+    snapshot,
+    uneven_split,
+)
 
 
 def _proc(pid: int, ppid: int, cpu: float, comm: str = "gunicorn", cmdline: str = "", reaped: float = 0.0) -> ProcInfo:
@@ -51,6 +62,27 @@ def test_cores_are_cpu_seconds_over_wall_seconds_per_group() -> None:
     assert (use.service_cores, use.postgres_db_cores, use.postgres_all_cores) == (1.5, 0.5, 0.6)
     assert use.machine_percent == 75.0
     assert (use.load_start[0], use.load_end[0]) == (1.0, 2.0)
+
+
+def test_each_worker_of_a_server_counts_with_what_runs_below_it_and_the_master_in_none() -> None:
+    before = Snapshot(0.0, 0.0, 0.0, {10: _proc(10, 1, 1.0), 11: _proc(11, 10, 2.0), 12: _proc(12, 10, 2.0)}, (1, 1, 1))
+    after = Snapshot(
+        10.0,
+        0.0,
+        0.0,
+        {10: _proc(10, 1, 1.5), 11: _proc(11, 10, 9.0), 12: _proc(12, 10, 2.5), 13: _proc(13, 12, 1.0)},
+        (1, 1, 1),
+    )
+    assert child_trees_cpu(before, after, 10) == [7.0, 1.5]
+
+
+def test_a_split_is_uneven_when_the_idlest_did_under_a_quarter_of_the_busiest() -> None:
+    assert uneven_split([0.0, 1.05])
+    assert uneven_split([1.1, 0.2])
+    assert not uneven_split([0.8, 0.7])
+    assert not uneven_split([0.6, 0.15])  # a quarter exactly is still sharing
+    assert not uneven_split([0.1, 0.0])  # too little load to tell
+    assert not uneven_split([1.0])  # one process shares with nobody
 
 
 def test_a_live_snapshot_sees_this_process() -> None:
