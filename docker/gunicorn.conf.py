@@ -3,12 +3,13 @@
 Measured on the 2-core development machine (docs/performance.md): the service is CPU-bound,
 so workers match the cores. Each worker runs WEB_THREADS threads (gthread, as
 ``sequencer_project.gunicorn_worker.RebalancingThreadWorker``, which closes a keep-alive
-connection after WEB_KEEPALIVE_REQUESTS requests so that connections opened together do not stay
-on one worker): concurrent ingest requests for one stream inside a worker are then merged into
-one transaction (group commit, ADR 0014), which is what lets one hot stream go past one
-transaction per WAL flush (ADR 0037 for the worker class). WEB_THREADS=1 gives plain sync
-workers (no grouping). Every value can be overridden from the environment; keep DB_POOL_MAX_SIZE
-above WEB_THREADS (a thread keeps its pooled connection only while one stays free for others).
+connection after WEB_KEEPALIVE_REQUESTS requests or WEB_KEEPALIVE_MAX_AGE_SECONDS so that
+connections opened together do not stay on one worker; ADR 0037): concurrent ingest requests
+for one stream inside a worker are then merged into one transaction (group commit, ADR 0014),
+which is what lets one hot stream go past one transaction per WAL flush. WEB_THREADS=1 gives
+plain sync workers (no grouping). Every value can be overridden from the environment; keep
+DB_POOL_MAX_SIZE above WEB_THREADS (a thread keeps its pooled connection only while one stays
+free for others).
 """
 
 import multiprocessing
