@@ -20,7 +20,9 @@ A benchmark that still fails is then measured **side by side** with the commit t
 baseline (``--side-by-side`` alternating rounds, a git worktree under ``var/bench/``): a baseline
 holds for one boot of the machine, and its ratios moved by a quarter across reboots while the
 code did not (docs/performance.md). The verdict is then the change against that commit measured
-now, on the same machine; the baseline file only decides which benchmarks need it.
+now, on the same machine: the median over the rounds of here's ratio over the reference's, each
+pair measured a moment apart (``SideBySide``); the baseline file only decides which benchmarks
+need it.
 
 Exit status: 0 all within the threshold, 1 a regression (or a baseline benchmark missing from the
 run), 2 the suite itself failed or an input file is unusable.
@@ -75,16 +77,27 @@ class Measurement:
 
 @dataclass(frozen=True, slots=True)
 class SideBySide:
-    """A benchmark measured alternately here and at the baseline's commit: the best ratio of each."""
+    """A benchmark measured alternately here and at the baseline's commit.
+
+    ``here`` and ``there`` are each side's best ratio (shown); the verdict is ``change``, the
+    median over the rounds of each round's pair (here's ratio over the reference's, measured a
+    moment apart). A benchmark's ratio divides its fastest time by a calibration sampled around
+    it, and on a machine whose speed swings the fastest moments of the two do not always meet:
+    one slow calibration sample makes a ratio look fast, and the best ratio of a side picks
+    exactly that one (docs/performance.md, ADR 0035). A real slow-down shifts every pair.
+    """
 
     commit: str
     here: float
     there: float
     rounds: int
+    pairs: tuple[float, ...] = ()
 
     @property
     def change(self) -> float:
-        return self.here / self.there - 1
+        if not self.pairs:
+            return self.here / self.there - 1
+        return statistics.median(self.pairs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,9 +284,9 @@ def side_by_side(
 ) -> list[Verdict]:
     """Judge the regressed verdicts again against ``commit`` measured now, alternating sides.
 
-    Each round measures the regressed benchmarks here, then at the reference commit; the best
-    ratio of each side over the rounds (and, here, the gate's earlier attempts) is compared with
-    the verdict's own threshold. A benchmark the reference commit does not have stays regressed.
+    Each round measures the regressed benchmarks here, then at the reference commit; the median
+    of the rounds' pairs (here's ratio over the reference's) is compared with the verdict's own
+    threshold (``SideBySide``). A benchmark the reference commit does not have stays regressed.
     """
     regressed = [v for v in verdicts if v.status == "REGRESSED" and v.measurement is not None]
     if not regressed or rounds < 1:
@@ -281,14 +294,25 @@ def side_by_side(
     nodeids = sorted({v.measurement.nodeid for v in regressed if v.measurement is not None})
     here: dict[str, Measurement] = {v.name: v.measurement for v in regressed if v.measurement is not None}
     there: dict[str, Measurement] = {}
+    pairs: dict[str, list[float]] = {}
     for n in range(rounds):
         log(f"side by side with {commit[:12]} (round {n + 1} of {rounds}): {', '.join(sorted(here))}")
         before_measuring()
-        here = best(here, {k: m for k, m in measure_here(nodeids).items() if k in here})
+        this_round = {k: m for k, m in measure_here(nodeids).items() if k in here}
+        here = best(here, this_round)
         before_measuring()
-        there = best(there, {k: m for k, m in measure_there(nodeids).items() if k in here})
+        that_round = {k: m for k, m in measure_there(nodeids).items() if k in here}
+        there = best(there, that_round)
+        for name in this_round.keys() & that_round.keys():
+            pairs.setdefault(name, []).append(this_round[name].ratio / that_round[name].ratio - 1)
     judged = {
-        name: SideBySide(commit=commit, here=here[name].ratio, there=there[name].ratio, rounds=rounds)
+        name: SideBySide(
+            commit=commit,
+            here=here[name].ratio,
+            there=there[name].ratio,
+            rounds=rounds,
+            pairs=tuple(pairs.get(name, ())),
+        )
         for name in here
         if name in there
     }
@@ -308,9 +332,9 @@ def side_by_side(
 def side_by_side_table(verdicts: Iterable[Verdict]) -> str:
     """One line per benchmark judged against the reference commit."""
     lines = [
-        f"{v.name}: ratio {v.reference.here:.4f} here, {v.reference.there:.4f} at {v.reference.commit[:12]}"
-        f" ({v.reference.change:+.1%}, allowed +{v.threshold:.0%}, best of {v.reference.rounds} alternating"
-        f" rounds each): {v.status}"
+        f"{v.name}: best ratio {v.reference.here:.4f} here, {v.reference.there:.4f} at {v.reference.commit[:12]};"
+        f" median of {len(v.reference.pairs) or v.reference.rounds} alternating pairs {v.reference.change:+.1%}"
+        f" (allowed +{v.threshold:.0%}): {v.status}"
         for v in verdicts
         if v.reference is not None
     ]

@@ -278,7 +278,24 @@ def test_side_by_side_fails_a_change_slower_than_the_baseline_commit_measured_no
     )
 
     assert verdict.status == "REGRESSED"
-    assert verdict.reference.change == pytest.approx(1.40 / 1.05 - 1)
+    assert verdict.reference.pairs == pytest.approx((1.45 / 1.10 - 1, 1.40 / 1.05 - 1, 1.50 / 1.12 - 1))
+    assert verdict.reference.change == pytest.approx(1.40 / 1.05 - 1)  # the median pair
+
+
+def test_side_by_side_judges_the_median_pair_not_one_lucky_reference_round() -> None:
+    """Measured on a machine whose speed swung (CI, 2026-12-05): the reference's one slow
+    calibration sample made its best ratio 0.156 while both sides' times stood at ~160 µs; the
+    best ratios differed by +27 %, the pairs by -15 %, 0 % and +49 %."""
+    _, here = scripted({"a": 0.198}, {"a": 0.233}, {"a": 0.233})
+    _, there = scripted({"a": 0.232}, {"a": 0.232}, {"a": 0.156})
+
+    [verdict] = gate_script.side_by_side(
+        [regressed("a", 0.2, baseline=0.157)], commit="c0ffee" * 7, rounds=3, measure_here=here, measure_there=there
+    )
+
+    assert (verdict.reference.here, verdict.reference.there) == (pytest.approx(0.198), pytest.approx(0.156))
+    assert verdict.reference.change == pytest.approx(0.233 / 0.232 - 1)
+    assert verdict.status == "ok (side by side)"
 
 
 def test_a_benchmark_the_baseline_commit_lacks_stays_regressed() -> None:
