@@ -61,7 +61,7 @@ def _assert_same_problem(a: HttpResponse, b: HttpResponse, status: int, code: st
     assert (a.status_code, b.status_code) == (status, status), (a.content, b.content)
     assert _problem(a) == _problem(b)
     assert _problem(a)["code"] == code
-    assert _headers(a) == _headers(b)
+    wsgi.assert_same_headers(a, b)
 
 
 def test_an_accepted_event_gets_the_same_answer_and_headers(owner: Persona) -> None:
@@ -165,7 +165,7 @@ def test_rate_limits_count_and_refuse_alike(owner: Persona) -> None:
     assert (ok_a.status_code, ok_b.status_code) == (200, 200)
     assert ok_a["RateLimit-Remaining"] == ok_b["RateLimit-Remaining"] == "0"
     _assert_same_problem(refused_a, refused_b, 429, "rate_limited")
-    assert refused_a["Retry-After"]
+    assert int(refused_a["Retry-After"]) > 0
 
 
 def test_large_answers_are_gzipped_alike_and_request_ids_echoed(owner: Persona) -> None:
