@@ -69,6 +69,10 @@ def on_starting(server: Any) -> None:
     if directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
+    # The workers share one table of stream heads, the optimistic append's guesses (ADR 0038).
+    from streams import head_hints
+
+    head_hints.share_before_fork()
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -50,6 +50,14 @@ INGEST_GROUP_REQUESTS = Histogram(
     "Requests served by one group-commit transaction (legacy ingest; one observation per transaction).",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
 )
+INGEST_HEAD_GUESSES = Counter(
+    "ingest_head_guesses",
+    "Streams the optimistic append wrote from a guessed head (legacy ingest), by outcome: right, or "
+    "moved (another process had written the stream; the events were planned and sealed again).",
+    ["outcome"],
+)
+HEAD_GUESS_RIGHT = INGEST_HEAD_GUESSES.labels("right")
+HEAD_GUESS_MOVED = INGEST_HEAD_GUESSES.labels("moved")
 
 # --- Database ------------------------------------------------------------------------------
 DB_POOL_ACTIVE = Gauge(

@@ -58,8 +58,8 @@ from sequencer_project.db import availability
 from sequencer_project.db.instrumentation import timed_transaction
 from sequencer_project.db.kept_connections import pool_has_waiters
 from sequencer_project.db.kept_cursor import kept_cursor
-from sequencer_project.metrics import INGEST_GROUP_REQUESTS, TALLY
-from streams import classification
+from sequencer_project.metrics import HEAD_GUESS_MOVED, HEAD_GUESS_RIGHT, INGEST_GROUP_REQUESTS, TALLY
+from streams import classification, head_hints
 from streams.classification import Rejection, StreamState
 from streams.counters import stream_counter_lock
 from streams.kinds import StreamKind, stream_params
@@ -412,9 +412,8 @@ def _plan_without_stored_rows(jobs: Sequence[IngestJob], head: int) -> _Plan | N
     return None if plan.depends_on_stored_rows() else plan
 
 
-# The head this process last wrote or read per stream: the guess of the optimistic append.
-_known_heads: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
-_KNOWN_HEADS_MAX = 100_000
+# The heads the web processes last wrote or read (shared memory): the optimistic append's guesses.
+_CONTENDED_MAX = 100_000
 # Streams another process kept moving under this one's guesses: both optimistic attempts found
 # the head moved. Until the monotonic time stored here their groups go straight to the locked
 # path, which waits for the counter row instead of writing nothing twice (one hot stream written
@@ -431,8 +430,10 @@ StreamKey = tuple[uuid.UUID, uuid.UUID]
 def _head_guess(key: StreamKey) -> int | None:
     """The head the optimistic append starts from, or ``None`` when the locked path must go first
     (a stream this process has not written, or one other processes are contending for)."""
-    head = _known_heads.get(key)
-    if head is None or not settings.INGEST_OPTIMISTIC_APPEND:
+    if not settings.INGEST_OPTIMISTIC_APPEND:
+        return None
+    head = head_hints.shared().guess(*key)
+    if head is None:
         return None
     until = _contended_until.get(key)
     if until is not None:
@@ -443,7 +444,7 @@ def _head_guess(key: StreamKey) -> int | None:
 
 
 def _note_contention(key: StreamKey) -> None:
-    if len(_contended_until) >= _KNOWN_HEADS_MAX:
+    if len(_contended_until) >= _CONTENDED_MAX:
         _contended_until.clear()
     _contended_until[key] = time.monotonic() + CONTENDED_SECONDS
 
@@ -536,9 +537,11 @@ def _append_plans(plans: dict[StreamKey, _Plan]) -> dict[StreamKey, int | None]:
     if len(plans) == 1:
         ((key, plan),) = plans.items()
         row = _execute_alone(APPEND_BATCH, plan.params)[0]
-        if int(row[0]) == 1:
-            return {key: None}
-        return {} if row[5] is None else {key: int(row[5])}
+        seen: dict[StreamKey, int | None] = {key: None}
+        if int(row[0]) != 1:  # the head this statement saw, or none: no counter row
+            seen = {} if row[5] is None else {key: int(row[5])}
+        _count_guesses(seen)
+        return seen
     every = [plans[key] for key in sorted(plans)]  # counter rows are locked in this order
     params = {
         "tenant_ids": [plan.stream["tenant_id"] for plan in every],
@@ -551,13 +554,20 @@ def _append_plans(plans: dict[StreamKey, _Plan]) -> dict[StreamKey, int | None]:
         "rejections": orjson.dumps([row for plan in every for row in plan.rejection_rows]).decode(),
     }
     rows = _execute_alone(APPEND_STREAMS, params)
-    return {(tenant_id, store_id): None if appended else int(seen) for tenant_id, store_id, appended, seen in rows}
+    seen = {(tenant_id, store_id): None if appended else int(head) for tenant_id, store_id, appended, head in rows}
+    _count_guesses(seen)
+    return seen
+
+
+def _count_guesses(seen: dict[StreamKey, int | None]) -> None:
+    moved = sum(1 for head in seen.values() if head is not None)
+    TALLY.inc(HEAD_GUESS_RIGHT, len(seen) - moved)
+    if moved:
+        TALLY.inc(HEAD_GUESS_MOVED, moved)
 
 
 def _remember_head(key: StreamKey, head: int) -> None:
-    if len(_known_heads) >= _KNOWN_HEADS_MAX:
-        _known_heads.clear()
-    _known_heads[key] = head
+    head_hints.shared().remember(*key, head)
 
 
 def _append_across_streams(jobs: Sequence[IngestJob]) -> list[IngestResult | _StreamPath]:

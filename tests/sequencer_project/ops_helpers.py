@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import redis
 from django.db import connection
 
@@ -88,6 +90,38 @@ def start_gunicorn(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+def wait_until_serving(base_url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> None:
+    """Until the server at ``base_url`` answers ``/health`` with 200; fails with its log's tail if
+    it exits or does not answer within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text()[-3000:]
+        try:
+            if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError("the server did not start: " + log.read_text()[-3000:])
+
+
+@contextlib.contextmanager
+def serving_gunicorn(tmp_path: Path, **settings: str) -> Iterator[tuple[int, Path]]:
+    """gunicorn as deployed on a free port with ``settings`` in its environment (its own metrics
+    directory under ``tmp_path``; ``WEB_WORKER_CLASS`` left to the configuration), serving once
+    ``/health`` answers: yields the port and the server's log, stops the server after."""
+    port = free_port()
+    log = tmp_path / "gunicorn.log"
+    env = server_env(port, PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"), **settings)
+    env.pop("WEB_WORKER_CLASS", None)
+    server = start_gunicorn(env, log)
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}", server, log)
+        yield port, log
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=40)
 
 
 def start_probe_worker(broker_url: str, log: Path, pool: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import signal
-import subprocess
 import tempfile
 import threading
 import time
@@ -28,7 +27,7 @@ import pytest
 from django.db import connection
 
 from tests.conftest import legacy_event
-from tests.sequencer_project.ops_helpers import server_env, start_gunicorn
+from tests.sequencer_project.ops_helpers import server_env, start_gunicorn, wait_until_serving
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -41,18 +40,6 @@ def post(tenant: uuid.UUID, store: uuid.UUID, timeout: float = 30) -> tuple[str,
     event = legacy_event(tenant, store)
     response = httpx.post(f"{BASE}/api/v1/events/ingest", json={"events": [event]}, headers=ADMIN, timeout=timeout)
     return event["event_id"], response
-
-
-def wait_until_serving(process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text()[-3000:]
-        try:
-            if httpx.get(f"{BASE}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise AssertionError("gunicorn did not start: " + log.read_text()[-3000:])
 
 
 def wait_for_lock_waiters(count: int, timeout: float = 30) -> None:
@@ -91,7 +78,7 @@ def test_sigterm_drains_in_flight_requests_and_loses_no_acknowledged_event(tmp_p
     )
     server = start_gunicorn(env, log)
     try:
-        wait_until_serving(server, log)
+        wait_until_serving(BASE, server, log)
         acknowledged: set[str] = set()
         transport_errors: list[str] = []
         bad_statuses: list[int] = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from sequencer_project.gunicorn_worker import (
     keepalive_max_age,
     keepalive_requests,
 )
-from tests.sequencer_project.ops_helpers import ROOT, free_port, server_env, start_gunicorn
+from tests.sequencer_project.ops_helpers import ROOT, serving_gunicorn
 
 WORKER = "sequencer_project.gunicorn_worker.RebalancingThreadWorker"
 
@@ -102,33 +101,10 @@ def _read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
 def _serving(tmp_path: Path, **settings: str) -> Iterator[tuple[socket.socket, bytes, Path]]:
     """gunicorn as deployed, one worker, ``settings`` in its environment: a connected socket, a
     ``GET /health`` request to send on it, and the server's log."""
-    port = free_port()
-    log = tmp_path / "gunicorn.log"
-    env = server_env(
-        port,
-        WEB_WORKERS="1",
-        WEB_THREADS="2",
-        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
-        DB_POOL_MAX_SIZE="3",
-        **settings,
-    )
-    env.pop("WEB_WORKER_CLASS", None)
-    server = start_gunicorn(env, log)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-                break
-            except OSError:
-                assert server.poll() is None, log.read_text()[-3000:]
-                assert time.monotonic() < deadline, log.read_text()[-3000:]
-                time.sleep(0.1)
+    with serving_gunicorn(tmp_path, WEB_WORKERS="1", WEB_THREADS="2", DB_POOL_MAX_SIZE="3", **settings) as (port, log):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
         with sock:
             yield sock, f"GET /health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode(), log
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=40)
 
 
 def _connection_headers(sock: socket.socket, request: bytes, count: int) -> list[str]:

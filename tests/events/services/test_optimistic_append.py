@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from events.services import ingest
-from events.services.ingest import _known_heads, _run_group
+from events.services.ingest import _run_group
+from streams import head_hints
 from tests.events.helpers import head_of, stored_sequences
 from tests.events.services.test_event_ingest_group_commit import _answer, _job, _stored, event_spec
 
@@ -36,10 +37,11 @@ def _spec() -> dict[str, Any]:
 def shift_guess(key: tuple[uuid.UUID, uuid.UUID], shift: int | None) -> None:
     """Move this process's guess of a stream's head, as another process's writes would; None
     forgets it (a stream this process never wrote)."""
+    hints = head_hints.shared()
     if shift is None:
-        _known_heads.pop(key, None)
-    elif key in _known_heads:
-        _known_heads[key] = max(_known_heads[key] + shift, 0)
+        hints.forget(*key)
+    elif (guess := hints.guess(*key)) is not None:
+        hints.remember(*key, max(guess + shift, 0))
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -72,7 +74,7 @@ def test_a_written_stream_is_appended_in_one_statement_and_a_replay_still_gets_i
     tenant_id, store_id = uuid.uuid4(), uuid.uuid4()
     spec = {"event_id": uuid.uuid4(), "variant": "a", "entity_id": "order-1", "command_id": None, "base_version": None}
     first = _run_group([_job(tenant_id, store_id, [spec])])[0]  # locked: the stream is new
-    assert _known_heads[(tenant_id, store_id)] == 1
+    assert head_hints.shared().guess(tenant_id, store_id) == 1
 
     calls: list[str] = []
     original = ingest._execute_alone

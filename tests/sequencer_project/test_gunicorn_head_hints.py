@@ -1,0 +1,55 @@
+"""gunicorn as deployed maps the table of stream heads before it forks (``docker/gunicorn.conf.py``,
+ADR 0038): a worker forked later guesses the head an earlier worker wrote.
+
+Each worker serves one request and is replaced (``max_requests`` 1), so every request of the
+stream reaches a fresh process; the optimistic append's outcomes are read from ``/metrics``
+(``ingest_head_guesses_total``). Without the shared table no worker would have a guess: every
+request would go to the locked path and no guess would be counted.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import legacy_event
+from tests.sequencer_project.ops_helpers import serving_gunicorn
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+ADMIN = {"Authorization": "ApiKey test-bootstrap-admin"}
+
+
+def _guesses(metrics: str) -> dict[str, float]:
+    found = re.findall(r'^ingest_head_guesses_total\{outcome="(\w+)"\} (\S+)$', metrics, re.MULTILINE)
+    return {outcome: float(value) for outcome, value in found}
+
+
+def test_a_worker_forked_after_another_wrote_a_stream_guesses_its_head(tmp_path: Path) -> None:
+    settings = {
+        "WEB_WORKERS": "1",
+        "WEB_THREADS": "1",
+        "WEB_MAX_REQUESTS": "1",  # every request meets a newly forked worker
+        "WEB_MAX_REQUESTS_JITTER": "0",
+        "INGEST_OPTIMISTIC_APPEND": "true",
+    }
+    with serving_gunicorn(tmp_path, **settings) as (port, _):
+        base = f"http://127.0.0.1:{port}"
+        tenant, store = uuid.uuid4(), uuid.uuid4()
+        sequences = []
+        for _ in range(4):
+            body = {"events": [legacy_event(tenant, store)]}
+            response = httpx.post(f"{base}/api/v1/events/ingest", json=body, headers=ADMIN, timeout=30)
+            assert response.status_code == 200, response.text
+            sequences.append(response.json()["assigned_sequence_start"])
+        # The workers that counted have exited (their tallies are written at exit).
+        metrics = httpx.get(f"{base}/metrics", headers=ADMIN, timeout=30).text
+
+    assert sequences == [1, 2, 3, 4]
+    # The first request found no head (the locked path wrote the stream); each later one, in a
+    # process forked after the one before had written, guessed the head that process left.
+    assert _guesses(metrics) == {"right": 3.0, "moved": 0.0}
