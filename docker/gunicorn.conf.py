@@ -69,10 +69,12 @@ def on_starting(server: Any) -> None:
     if directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
-    # The workers share one table of stream heads, the optimistic append's guesses (ADR 0038).
-    from streams import head_hints
+    # The workers share the stream heads the optimistic append guesses from, and the turns to
+    # write a contended stream (ADR 0038).
+    from streams import head_hints, turns
 
-    head_hints.share_before_fork()
+    head_hints.SHARED.share_before_fork()
+    turns.SHARED.share_before_fork()
 
 
 def child_exit(server: Any, worker: Any) -> None:

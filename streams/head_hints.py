@@ -25,6 +25,8 @@ import mmap
 import struct
 import uuid
 
+from streams.fork_shared import ForkShared
+
 _ENTRY = struct.Struct("<QQQ")
 _SEAL = 0x5EC0_E4CE_4EAD_5EA1
 _MASK = (1 << 64) - 1
@@ -70,19 +72,4 @@ class HeadHints:
         self._memory[:] = bytes(len(self._memory))
 
 
-_shared: HeadHints | None = None
-
-
-def share_before_fork(slots: int = DEFAULT_SLOTS) -> HeadHints:
-    """Map this process's table now, so that the processes it forks share it (server master)."""
-    global _shared
-    _shared = HeadHints(slots)
-    return _shared
-
-
-def shared() -> HeadHints:
-    """The table this process shares with its siblings, or its own when it inherited none."""
-    global _shared
-    if _shared is None:
-        _shared = HeadHints()
-    return _shared
+SHARED: ForkShared[HeadHints] = ForkShared(HeadHints)

@@ -59,7 +59,7 @@ from sequencer_project.db.instrumentation import timed_transaction
 from sequencer_project.db.kept_connections import pool_has_waiters
 from sequencer_project.db.kept_cursor import kept_cursor
 from sequencer_project.metrics import HEAD_GUESS_MOVED, HEAD_GUESS_RIGHT, INGEST_GROUP_REQUESTS, TALLY
-from streams import classification, head_hints
+from streams import classification, head_hints, turns
 from streams.classification import Rejection, StreamState
 from streams.counters import stream_counter_lock
 from streams.kinds import StreamKind, stream_params
@@ -251,7 +251,11 @@ def _run_group(jobs: Sequence[IngestJob]) -> list[IngestResult | BaseException]:
 
 
 def _run_locked_group(jobs: Sequence[IngestJob]) -> list[IngestResult | BaseException]:
-    """Run a group in one locked transaction; if it fails, run its jobs alone."""
+    """Run a group in one locked transaction, or in the stream's turn when it is contended;
+    if the transaction fails, run its jobs alone."""
+    appended = _append_in_turn(jobs)
+    if appended is not None:
+        return list(appended)
     TALLY.observe(INGEST_GROUP_REQUESTS, len(jobs))
     try:
         return list(_run_jobs(jobs))
@@ -412,12 +416,12 @@ def _plan_without_stored_rows(jobs: Sequence[IngestJob], head: int) -> _Plan | N
     return None if plan.depends_on_stored_rows() else plan
 
 
-# The heads the web processes last wrote or read (shared memory): the optimistic append's guesses.
+# The optimistic append guesses from the heads the web processes last wrote or read
+# (``streams.head_hints``, shared memory). Streams another process kept moving under this one's
+# guesses (both optimistic attempts found the head moved): until the monotonic time stored here
+# their groups are written in the stream's turn (``_append_in_turn``), else by the locked path,
+# instead of writing nothing twice (one hot stream written by several web processes; ADR 0038).
 _CONTENDED_MAX = 100_000
-# Streams another process kept moving under this one's guesses: both optimistic attempts found
-# the head moved. Until the monotonic time stored here their groups go straight to the locked
-# path, which waits for the counter row instead of writing nothing twice (one hot stream written
-# by several web processes; docs/performance.md, "One hot stream across processes").
 _contended_until: dict[tuple[uuid.UUID, uuid.UUID], float] = {}
 CONTENDED_SECONDS = 1.0
 # Appends from a guessed head per group: the guess, then once more from the head the statement saw.
@@ -432,7 +436,7 @@ def _head_guess(key: StreamKey) -> int | None:
     (a stream this process has not written, or one other processes are contending for)."""
     if not settings.INGEST_OPTIMISTIC_APPEND:
         return None
-    head = head_hints.shared().guess(*key)
+    head = head_hints.SHARED.get().guess(*key)
     if head is None:
         return None
     until = _contended_until.get(key)
@@ -463,23 +467,55 @@ def _append_optimistic(jobs: Sequence[IngestJob]) -> list[IngestResult] | None:
     if any(event.base_version is not None for job in jobs for event in job.candidates):
         return None
     for _ in range(_OPTIMISTIC_ATTEMPTS):
-        plan = _plan(jobs, StreamState(head))
-        if plan.head == head or plan.depends_on_stored_rows():
-            return None
-        try:
-            seen = _append_plans({key: plan})
-        except psycopg.Error:  # a stored event or command id (unique violation), or worse
-            return None
-        if key not in seen:
-            return None
-        seen_head = seen[key]
-        if seen_head is None:
-            _remember_head(key, plan.head)
-            return plan.results()
-        _remember_head(key, seen_head)
-        head = seen_head
+        outcome = _append_stream_from(key, jobs, head)
+        if not isinstance(outcome, int):
+            return outcome
+        head = outcome
     _note_contention(key)
     return None
+
+
+def _append_stream_from(key: StreamKey, jobs: Sequence[IngestJob], head: int) -> list[IngestResult] | int | None:
+    """One append of a one-stream group planned against ``head`` and nothing stored: the jobs'
+    results, the head the statement saw when the stream's had moved (remembered either way), or
+    ``None`` when the locked path must decide (a rejection could depend on stored rows, a stored
+    id, a stream without a counter row)."""
+    plan = _plan(jobs, StreamState(head))
+    if plan.head == head or plan.depends_on_stored_rows():
+        return None
+    try:
+        seen = _append_plans({key: plan})
+    except psycopg.Error:  # a stored event or command id (unique violation), or worse
+        return None
+    if key not in seen:
+        return None
+    seen_head = seen[key]
+    if seen_head is not None:
+        _remember_head(key, seen_head)
+        return seen_head
+    _remember_head(key, plan.head)
+    return plan.results()
+
+
+def _append_in_turn(jobs: Sequence[IngestJob]) -> list[IngestResult] | None:
+    """A group of ONE contended stream in one autocommit statement, in the stream's turn
+    (``streams.turns``): the web processes take turns, so the head the last holder left is the
+    stream's and the group is planned and sealed once. ``None`` when the locked path must decide:
+    the stream is not contended, this server never saw its head, an event carries a
+    ``base_version``, a rejection could depend on stored rows, or the head had moved anyway
+    (another server, a process that has not found the stream contended yet)."""
+    key = (jobs[0].tenant_id, jobs[0].store_id)
+    if not settings.INGEST_OPTIMISTIC_APPEND or key not in _contended_until:
+        return None
+    if any(event.base_version is not None for job in jobs for event in job.candidates):
+        return None
+    with turns.SHARED.get().turn(*key):
+        head = head_hints.SHARED.get().guess(*key)
+        outcome = None if head is None else _append_stream_from(key, jobs, head)
+    if not isinstance(outcome, list):
+        return None
+    TALLY.observe(INGEST_GROUP_REQUESTS, len(jobs))
+    return outcome
 
 
 def _append_optimistic_streams(jobs: Sequence[IngestJob]) -> list[IngestResult | _StreamPath]:
@@ -567,7 +603,7 @@ def _count_guesses(seen: dict[StreamKey, int | None]) -> None:
 
 
 def _remember_head(key: StreamKey, head: int) -> None:
-    head_hints.shared().remember(*key, head)
+    head_hints.SHARED.get().remember(*key, head)
 
 
 def _append_across_streams(jobs: Sequence[IngestJob]) -> list[IngestResult | _StreamPath]:

@@ -1,5 +1,6 @@
-"""gunicorn as deployed maps the table of stream heads before it forks (``docker/gunicorn.conf.py``,
-ADR 0038): a worker forked later guesses the head an earlier worker wrote.
+"""gunicorn as deployed maps the table of stream heads and opens the turns before it forks
+(``docker/gunicorn.conf.py``, ADR 0038): a worker forked later guesses the head an earlier
+worker wrote.
 
 Each worker serves one request and is replaced (``max_requests`` 1), so every request of the
 stream reaches a fresh process; the optimistic append's outcomes are read from ``/metrics``
@@ -9,7 +10,10 @@ request would go to the locked path and no guess would be counted.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -17,7 +21,7 @@ import httpx
 import pytest
 
 from tests.conftest import legacy_event
-from tests.sequencer_project.ops_helpers import serving_gunicorn
+from tests.sequencer_project.ops_helpers import ROOT, serving_gunicorn
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -53,3 +57,17 @@ def test_a_worker_forked_after_another_wrote_a_stream_guesses_its_head(tmp_path:
     # The first request found no head (the locked path wrote the stream); each later one, in a
     # process forked after the one before had written, guessed the head that process left.
     assert _guesses(metrics) == {"right": 3.0, "moved": 0.0}
+
+
+def test_the_master_makes_the_heads_and_the_turns_before_it_forks(tmp_path: Path) -> None:
+    script = (
+        "import runpy; from streams import head_hints, turns; "
+        "runpy.run_path('docker/gunicorn.conf.py')['on_starting'](None); "
+        "print(head_hints.SHARED._instance is not None, turns.SHARED._instance is not None)"
+    )
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"), "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(  # noqa: S603  (our interpreter, our configuration)
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+
+    assert out.stdout.split() == ["True", "True"]

@@ -123,7 +123,7 @@ def test_one_statement_appends_the_streams_whose_head_held_and_retries_the_one_t
     first, second, new = STORES[0], STORES[1], uuid.uuid4()
     for store_id in (first, second):  # the locked path writes each stream once: its head is known
         _run_group([_job(tenant_id, store_id, [_spec()])])
-    head_hints.shared().remember(tenant_id, second, 0)  # as if another process had written it since
+    head_hints.SHARED.get().remember(tenant_id, second, 0)  # as if another process had written it since
 
     jobs = [_job(tenant_id, store_id, [_spec()]) for store_id in (first, second, new, first)]
     outcomes = _append_optimistic_streams(jobs)

@@ -10,6 +10,7 @@ rows must be equal, and the stream gap-free. Payloads are sealed at rest (tests/
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -37,7 +38,7 @@ def _spec() -> dict[str, Any]:
 def shift_guess(key: tuple[uuid.UUID, uuid.UUID], shift: int | None) -> None:
     """Move this process's guess of a stream's head, as another process's writes would; None
     forgets it (a stream this process never wrote)."""
-    hints = head_hints.shared()
+    hints = head_hints.SHARED.get()
     if shift is None:
         hints.forget(*key)
     elif (guess := hints.guess(*key)) is not None:
@@ -74,7 +75,7 @@ def test_a_written_stream_is_appended_in_one_statement_and_a_replay_still_gets_i
     tenant_id, store_id = uuid.uuid4(), uuid.uuid4()
     spec = {"event_id": uuid.uuid4(), "variant": "a", "entity_id": "order-1", "command_id": None, "base_version": None}
     first = _run_group([_job(tenant_id, store_id, [spec])])[0]  # locked: the stream is new
-    assert head_hints.shared().guess(tenant_id, store_id) == 1
+    assert head_hints.SHARED.get().guess(tenant_id, store_id) == 1
 
     calls: list[str] = []
     original = ingest._execute_alone
@@ -94,18 +95,20 @@ def test_a_written_stream_is_appended_in_one_statement_and_a_replay_still_gets_i
     assert stored_sequences(tenant_id, store_id) == [1, 2]
 
 
-def test_a_stream_another_process_keeps_moving_goes_to_the_locked_path_for_a_while(
+def test_a_stream_another_process_keeps_moving_is_written_in_its_turn_for_a_while(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Both optimistic attempts find the head moved (another web process writing the same hot
-    stream): the request is decided by the locked path, and the stream's next groups skip the
-    optimistic append, which would write nothing, until ``CONTENDED_SECONDS`` have passed."""
+    stream): the request is decided by the locked path, and until ``CONTENDED_SECONDS`` have
+    passed the stream's groups are written in the stream's turn (``streams.turns``): one
+    statement from the head the last writer left, no locked transaction."""
     tenant_id, store_id = uuid.uuid4(), uuid.uuid4()
     key = (tenant_id, store_id)
 
     _run_group([_job(tenant_id, store_id, [_spec()])])  # locked: the stream is new; head 1
     appends: list[str] = []
-    original = ingest._execute_alone
+    locked_groups: list[int] = []
+    original, original_locked = ingest._execute_alone, ingest._run_jobs
 
     def other_process_writes_first(sql: str, params: dict[str, Any]) -> Any:
         appends.append(sql)
@@ -115,21 +118,52 @@ def test_a_stream_another_process_keeps_moving_goes_to_the_locked_path_for_a_whi
 
     monkeypatch.setattr(ingest, "_execute_alone", other_process_writes_first)
     contended = _run_group([_job(tenant_id, store_id, [_spec()])])[0]
-    assert len(appends) == 2  # tried from head 1, then from the head it saw: moved both times
-    assert _answer(contended)[1][0][1] == 4  # type: ignore[arg-type]  # heads 2 and 3: the other's
+    # Tried from head 1, then from the head it saw, then in its turn: moved every time (heads 2-4
+    # are the other's), so the locked path decided.
+    assert len(appends) == 3
+    assert _answer(contended)[1][0][1] == 5  # type: ignore[arg-type]
 
     def counted(sql: str, params: dict[str, Any]) -> Any:
         appends.append(sql)
         return original(sql, params)
 
+    def counted_locked(jobs: Any) -> Any:
+        locked_groups.append(len(jobs))
+        return original_locked(jobs)
+
     monkeypatch.setattr(ingest, "_execute_alone", counted)
-    locked = _run_group([_job(tenant_id, store_id, [_spec()])])[0]
-    assert len(appends) == 2  # straight to the locked path
-    assert _answer(locked)[1][0][1] == 5  # type: ignore[arg-type]
+    monkeypatch.setattr(ingest, "_run_jobs", counted_locked)
+    in_turn = _run_group([_job(tenant_id, store_id, [_spec()])])[0]
+    assert len(appends) == 4  # one statement, in the stream's turn
+    assert locked_groups == []
+    assert _answer(in_turn)[1][0][1] == 6  # type: ignore[arg-type]
 
     monkeypatch.setitem(ingest._contended_until, key, 0.0)  # the contention has expired
     optimistic = _run_group([_job(tenant_id, store_id, [_spec()])])[0]
-    assert len(appends) == 3  # one optimistic statement again
-    assert _answer(optimistic)[1][0][1] == 6  # type: ignore[arg-type]
+    assert len(appends) == 5  # one optimistic statement, no turn
+    assert _answer(optimistic)[1][0][1] == 7  # type: ignore[arg-type]
     assert key not in ingest._contended_until
-    assert stored_sequences(tenant_id, store_id) == [1, 2, 3, 4, 5, 6]
+    assert locked_groups == []
+    assert stored_sequences(tenant_id, store_id) == [1, 2, 3, 4, 5, 6, 7]
+
+
+def test_a_contended_stream_whose_remembered_head_is_stale_is_decided_by_the_locked_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In its turn a stream can still have moved (another server, a process that has not found it
+    contended): the statement writes nothing, the locked path decides, and the head it saw is
+    remembered for the next turn."""
+    tenant_id, store_id = uuid.uuid4(), uuid.uuid4()
+    key = (tenant_id, store_id)
+    for _ in range(3):
+        _run_group([_job(tenant_id, store_id, [_spec()])])
+    head_hints.SHARED.get().remember(tenant_id, store_id, 1)  # as if written elsewhere since
+    monkeypatch.setitem(ingest._contended_until, key, time.monotonic() + 60)
+
+    decided = _run_group([_job(tenant_id, store_id, [_spec()])])[0]
+
+    assert _answer(decided)[1][0][1] == 4  # type: ignore[arg-type]
+    assert head_hints.SHARED.get().guess(tenant_id, store_id) == 4
+    in_turn = _run_group([_job(tenant_id, store_id, [_spec()])])[0]
+    assert _answer(in_turn)[1][0][1] == 5  # type: ignore[arg-type]
+    assert stored_sequences(tenant_id, store_id) == [1, 2, 3, 4, 5]

@@ -1,0 +1,112 @@
+"""Turns to write a stream (``streams.turns``): one holder at a time across the processes forked
+after the turns were opened and across the threads of one process; a dead holder's turn is free."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+
+import pytest
+
+from streams.turns import StreamTurns
+
+TENANT = uuid.UUID("7d8b1a4e-0000-4000-8000-000000000002")
+STREAM = uuid.UUID("7d8b1a4e-0000-4000-8000-0000000000aa")
+
+
+def _fork(child: object) -> int:
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            child()  # type: ignore[operator]
+            status = 0
+        finally:
+            os._exit(status)
+    return pid
+
+
+def _exit_code(pid: int) -> int:
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def test_a_process_waits_for_the_turn_another_process_holds(tmp_path: object) -> None:
+    turns = StreamTurns(stripes=64)
+    ready_r, ready_w = os.pipe()
+    marker = f"{tmp_path}/released"
+
+    def hold_then_release() -> None:
+        with turns.turn(TENANT, STREAM):
+            os.write(ready_w, b"h")
+            time.sleep(0.3)
+            with open(marker, "w") as handle:  # written while the turn is still held
+                handle.write("done")
+
+    pid = _fork(hold_then_release)
+    try:
+        os.read(ready_r, 1)
+        with turns.turn(TENANT, STREAM):
+            assert os.path.exists(marker)  # the holder had finished its turn before this one began
+    finally:
+        assert _exit_code(pid) == 0
+        os.close(ready_r)
+        os.close(ready_w)
+
+
+def test_the_turn_of_a_process_that_died_holding_it_is_free() -> None:
+    turns = StreamTurns(stripes=64)
+
+    def die_holding() -> None:
+        turns.turn(TENANT, STREAM).__enter__()  # never left
+        os._exit(0)
+
+    pid = _fork(die_holding)
+    assert _exit_code(pid) == 0
+    taken = threading.Event()
+
+    def take() -> None:
+        with turns.turn(TENANT, STREAM):
+            taken.set()
+
+    thread = threading.Thread(target=take, daemon=True)
+    thread.start()
+    thread.join(timeout=30)
+    assert taken.is_set()
+
+
+def test_threads_of_one_process_take_a_shared_stripe_one_at_a_time() -> None:
+    turns = StreamTurns(stripes=1)  # every stream on the same stripe
+    holding = threading.Event()
+    release = threading.Event()
+    order: list[str] = []
+
+    def first() -> None:
+        with turns.turn(TENANT, uuid.uuid4()):
+            holding.set()
+            release.wait(timeout=30)
+            order.append("first leaves")
+
+    def second() -> None:
+        with turns.turn(TENANT, uuid.uuid4()):
+            order.append("second enters")
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert holding.wait(timeout=30)
+    two = threading.Thread(target=second)
+    two.start()
+    two.join(timeout=0.3)
+    assert two.is_alive()  # still waiting for the stripe
+    release.set()
+    one.join(timeout=30)
+    two.join(timeout=30)
+
+    assert order == ["first leaves", "second enters"]
+
+
+def test_turns_need_a_stripe() -> None:
+    with pytest.raises(ValueError, match="stripes"):
+        StreamTurns(stripes=0)
