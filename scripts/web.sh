@@ -31,7 +31,8 @@ PY
 )
     export PROMETHEUS_MULTIPROC_DIR="$multiproc"
     rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
-    exec nice -n "$nice" "$(tool granian)" --interface wsgi --host "$HOST" --port "$PORT" \
+    # granian's own command line, after the objects its workers share are made (ADR 0038).
+    exec nice -n "$nice" "$PY" -m sequencer_project.granian_main --interface wsgi --host "$HOST" --port "$PORT" \
       --workers "$workers" --blocking-threads "$threads" --http auto \
       --workers-kill-timeout "$graceful" --respawn-failed-workers \
       --log-level "${WEB_LOG_LEVEL:-info}" "$APP:application"

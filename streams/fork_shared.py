@@ -2,8 +2,9 @@
 
 ``streams.head_hints`` and ``streams.turns`` hold memory or a file that only processes forked
 after it was made can share. gunicorn's master makes them in ``on_starting``
-(``docker/gunicorn.conf.py``); a process that inherited none (tests, Celery, granian's workers)
-makes its own on first use, which shares nothing and changes no answer.
+(``docker/gunicorn.conf.py``), granian's main process before it starts its command line
+(``sequencer_project/granian_main.py``); a process that inherited none (tests, Celery) makes its
+own on first use, which shares nothing and changes no answer.
 """
 
 from __future__ import annotations
