@@ -9,6 +9,7 @@ own on first use, which shares nothing and changes no answer.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -21,6 +22,7 @@ class ForkShared(Generic[T]):
     def __init__(self, make: Callable[[], T]) -> None:
         self._make = make
         self._instance: T | None = None
+        self._making = threading.Lock()  # first use by two threads at once makes one instance
 
     def share_before_fork(self) -> T:
         """Make the instance now, so that the processes this one forks share it (server master)."""
@@ -29,6 +31,10 @@ class ForkShared(Generic[T]):
 
     def get(self) -> T:
         """The instance this process shares with its siblings, or its own when it inherited none."""
-        if self._instance is None:
-            self._instance = self._make()
-        return self._instance
+        instance = self._instance
+        if instance is None:
+            with self._making:
+                if self._instance is None:
+                    self._instance = self._make()
+                instance = self._instance
+        return instance

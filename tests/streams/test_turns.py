@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 
+from streams.fork_shared import ForkShared
 from streams.turns import StreamTurns
 
 TENANT = uuid.UUID("7d8b1a4e-0000-4000-8000-000000000002")
@@ -110,3 +111,23 @@ def test_threads_of_one_process_take_a_shared_stripe_one_at_a_time() -> None:
 def test_turns_need_a_stripe() -> None:
     with pytest.raises(ValueError, match="stripes"):
         StreamTurns(stripes=0)
+
+
+def test_threads_that_first_use_the_shared_turns_at_once_get_the_same_ones() -> None:
+    made: list[object] = []
+
+    def make() -> object:
+        time.sleep(0.05)  # a slow first use: the other threads arrive meanwhile
+        made.append(object())
+        return made[-1]
+
+    holder = ForkShared(make)
+    seen: list[object] = []
+    threads = [threading.Thread(target=lambda: seen.append(holder.get())) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert len(made) == 1
+    assert seen == made * 4
