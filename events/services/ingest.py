@@ -433,7 +433,7 @@ StreamKey = tuple[uuid.UUID, uuid.UUID]
 
 def _head_guess(key: StreamKey) -> int | None:
     """The head the optimistic append starts from, or ``None`` when the locked path must go first
-    (a stream this process has not written, or one other processes are contending for)."""
+    (a stream the web processes have not written or read, or one they are contending for)."""
     if not settings.INGEST_OPTIMISTIC_APPEND:
         return None
     head = head_hints.SHARED.get().guess(*key)
@@ -522,12 +522,12 @@ def _append_optimistic_streams(jobs: Sequence[IngestJob]) -> list[IngestResult |
     """The jobs of any streams in ONE autocommit statement; each job's result, or
     ``_STREAM_PATH`` for a job its stream's locked path must decide.
 
-    Classifies each stream's jobs against the head this process last saw and nothing stored,
+    Classifies each stream's jobs against the head the web processes last saw and nothing stored,
     seals, then appends with ``append_batch.sql`` (one stream) or ``append_streams.sql``
     (several: group commit across streams, ADR 0025), which move each counter only from that
     head and fail on any stored event or command id. A stream whose head moved is retried once
     with the head the statement saw, while the others are written; anything else (a replay, a
-    duplicate, a ``base_version``, a stream this process has not written yet) goes to the locked
+    duplicate, a ``base_version``, a stream the web processes have not written yet) goes to the locked
     path, whose answers are the reference: this one only skips its round trips (lock,
     classification read, BEGIN, COMMIT) when they could not change them.
     """
