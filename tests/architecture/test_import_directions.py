@@ -35,6 +35,9 @@ EXCEPTIONS: dict[str, set[str]] = {
     # DRF's authentication class (named by path in settings) resolves a credential through
     # tenants' selectors; the principal it builds is sequencer_project's.
     "sequencer_project/api/authentication.py": {"tenants"},
+    # The granian launcher, a composition root like the WSGI module: it makes the objects the web
+    # processes share (stream heads and turns, ADR 0038) before granian forks its workers.
+    "sequencer_project/granian_main.py": {"streams"},
 }
 
 
