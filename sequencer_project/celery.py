@@ -11,10 +11,12 @@ lost its prepared statements. ``CELERY_DB_REUSE_MAX`` (settings) stops that; aft
 alive before the next checkout (ADR 0025).
 """
 
+import gc
 import os
 from typing import Any
 
 from celery import Celery, signals
+from django.conf import settings
 from django.db import close_old_connections, transaction
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sequencer_project.settings")
@@ -36,6 +38,19 @@ def _hand_connections_back(sender: Any = None, **kwargs: Any) -> None:
     """
     if not getattr(getattr(sender, "request", None), "is_eager", False):
         close_old_connections()
+
+
+@signals.worker_process_init.connect
+def _tune_garbage_collector(**kwargs: Any) -> None:
+    """In each worker process, once it has started: leave the started heap (Django, the tasks'
+    modules) out of every collection from now on, and collect the youngest generation less
+    often (``WORKER_GC_GEN0_THRESHOLD``; 0 leaves Python's defaults). A projection batch makes
+    thousands of short-lived objects; with Python's defaults the full collections they trigger
+    walked the whole started process (docs/performance.md, "The worker's garbage collector")."""
+    threshold = settings.WORKER_GC_GEN0_THRESHOLD
+    if threshold > 0:
+        gc.freeze()
+        gc.set_threshold(threshold, *gc.get_threshold()[1:])
 
 
 def task_enqueue_on_commit(name: str, *args: str | int) -> None:

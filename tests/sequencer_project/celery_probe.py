@@ -27,3 +27,13 @@ def probe_backend(token: str) -> None:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
     redis.Redis.from_url(os.environ["REDIS_URL"]).rpush(f"probe:backends:{token}", pid)
+
+
+@app.task(name="tests.probe_gc")
+def probe_gc(token: str) -> None:
+    """Record the collector's youngest threshold and the frozen object count of this process."""
+    import gc
+
+    redis.Redis.from_url(os.environ["REDIS_URL"]).rpush(
+        f"probe:gc:{token}", f"{gc.get_threshold()[0]} {gc.get_freeze_count()}"
+    )
