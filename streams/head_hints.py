@@ -50,7 +50,7 @@ class HeadHints:
     def guess(self, tenant_id: uuid.UUID, store_id: uuid.UUID) -> int | None:
         """The head last remembered for the stream, or ``None`` (never seen, slot taken, torn)."""
         tag = fingerprint(tenant_id, store_id)
-        stored, head, check = _ENTRY.unpack_from(self._memory, (tag % self.slots) * _ENTRY.size)
+        stored, head, check = _ENTRY.unpack_from(self._memory, self._offset(tag))
         if stored != tag or check != stored ^ head ^ _SEAL:
             return None
         return int(head)
@@ -58,18 +58,17 @@ class HeadHints:
     def remember(self, tenant_id: uuid.UUID, store_id: uuid.UUID, head: int) -> None:
         """Record ``head`` for the stream (the last writer wins: a stale one costs one attempt)."""
         tag = fingerprint(tenant_id, store_id)
-        _ENTRY.pack_into(self._memory, (tag % self.slots) * _ENTRY.size, tag, head, tag ^ head ^ _SEAL)
+        _ENTRY.pack_into(self._memory, self._offset(tag), tag, head, tag ^ head ^ _SEAL)
 
     def forget(self, tenant_id: uuid.UUID, store_id: uuid.UUID) -> None:
         """Drop the stream's head if its slot still holds it (the next guess is ``None``)."""
         tag = fingerprint(tenant_id, store_id)
-        offset = (tag % self.slots) * _ENTRY.size
+        offset = self._offset(tag)
         if _ENTRY.unpack_from(self._memory, offset)[0] == tag:
             _ENTRY.pack_into(self._memory, offset, 0, 0, 0)
 
-    def forget_all(self) -> None:
-        """Empty every slot (tests; the table of a server is never emptied)."""
-        self._memory[:] = bytes(len(self._memory))
+    def _offset(self, tag: int) -> int:
+        return (tag % self.slots) * _ENTRY.size
 
 
 SHARED: ForkShared[HeadHints] = ForkShared(HeadHints)
