@@ -37,7 +37,7 @@ from events.envelopes import (
     parse_signature,
 )
 from events.field_errors import FieldErrors
-from sequencer_project.api.json_limits import MAX_JSON_DEPTH, too_deep
+from sequencer_project.api.json_limits import MAX_JSON_DEPTH, has_nul_escape, too_deep
 from sequencer_project.api.parsers import loads
 
 # A payload sits three levels down (body object, events array, event object).
@@ -104,7 +104,7 @@ def decode_legacy_body(
     Same arguments and result as :func:`events.envelopes.parse_legacy_request`, for bodies it
     would accept; raises only what that function would raise for the same body.
     """
-    if b"\\u0000" in body:  # NUL: refused in envelope fields, rejected per event in payloads
+    if has_nul_escape(body):  # NUL: refused in envelope fields, rejected per event in payloads
         return None
     try:
         decoded = _DECODER.decode(body)

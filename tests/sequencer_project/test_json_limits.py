@@ -23,12 +23,19 @@ from sequencer_project.api.errors import (
     JsonTooDeepError,
     MalformedJsonError,
 )
-from sequencer_project.api.json_limits import MAX_JSON_DEPTH, jsonb_problem, nul_path, too_deep
+from sequencer_project.api.json_limits import MAX_JSON_DEPTH, has_nul_escape, jsonb_problem, nul_path, too_deep
 from sequencer_project.api.json_numbers import huge_ints_as_floats
 from sequencer_project.api.parsers import loads
 from sequencer_project.api.problems import problem_body
 from sequencer_project.api.tenancy import ascii_int, parse_uuid, path_int
 from ves.legacy_json import dumps as legacy_dumps
+
+
+@given(st.lists(st.sampled_from([b"\\u0000", b"\\u00001", b"\\", b"u0000", b"\\n", b"x", b"0", b'"']), max_size=12))
+def test_the_nul_escape_is_found_wherever_it_stands(parts: list[bytes]) -> None:
+    raw = b"".join(parts)
+
+    assert has_nul_escape(raw) is (b"\\u0000" in raw)
 
 
 def _arrays(depth: int) -> bytes:
