@@ -59,6 +59,13 @@ INGEST_HEAD_GUESSES = Counter(
 HEAD_GUESS_RIGHT = INGEST_HEAD_GUESSES.labels("right")
 HEAD_GUESS_MOVED = INGEST_HEAD_GUESSES.labels("moved")
 
+# --- Web server ------------------------------------------------------------------------------
+WEB_REQUESTS_KEPT = Counter(
+    "web_requests_kept",
+    "Requests a gunicorn thread read from the keep-alive connection it had just answered, without "
+    "handing the connection back to its worker's main thread (WEB_CONNECTION_LINGER_SECONDS).",
+)
+
 # --- Database ------------------------------------------------------------------------------
 DB_POOL_ACTIVE = Gauge(
     "db_pool_active_connections", "Pooled connections in use (sum of live processes).", multiprocess_mode="livesum"

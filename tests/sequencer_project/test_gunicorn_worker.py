@@ -5,24 +5,30 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
+import httpx
 import pytest
 
 from sequencer_project.gunicorn_worker import (
+    DEFAULT_CONNECTION_LINGER_SECONDS,
     DEFAULT_KEEPALIVE_MAX_AGE_SECONDS,
     DEFAULT_KEEPALIVE_REQUESTS,
+    connection_linger,
     keepalive_max_age,
     keepalive_requests,
 )
 from tests.sequencer_project.ops_helpers import ROOT, serving_gunicorn
 
 WORKER = "sequencer_project.gunicorn_worker.RebalancingThreadWorker"
+ADMIN = {"Authorization": "ApiKey test-bootstrap-admin"}
 
 
 def _conf_worker_class(env: dict[str, str]) -> str:
@@ -48,30 +54,44 @@ def test_the_configuration_runs_the_rebalancing_worker_whenever_there_are_thread
     assert _conf_worker_class(env) == expected
 
 
-@pytest.mark.parametrize(("raw", "value"), [(None, DEFAULT_KEEPALIVE_REQUESTS), ("1", 1), ("250", 250)])
-def test_keepalive_requests_reads_the_environment(raw: str | None, value: int) -> None:
-    environ = {} if raw is None else {"WEB_KEEPALIVE_REQUESTS": raw}
-
-    assert keepalive_requests(environ) == value
-
-
-@pytest.mark.parametrize("raw", ["0", "-3", "ten", "1.5", ""])
-def test_keepalive_requests_refuses_what_is_not_a_positive_whole_number(raw: str) -> None:
-    with pytest.raises(ValueError, match="WEB_KEEPALIVE_REQUESTS"):
-        keepalive_requests({"WEB_KEEPALIVE_REQUESTS": raw})
+_SETTINGS: dict[str, Callable[[Mapping[str, str]], float]] = {
+    "WEB_KEEPALIVE_REQUESTS": keepalive_requests,
+    "WEB_KEEPALIVE_MAX_AGE_SECONDS": keepalive_max_age,
+    "WEB_CONNECTION_LINGER_SECONDS": connection_linger,
+}
 
 
-@pytest.mark.parametrize(("raw", "value"), [(None, DEFAULT_KEEPALIVE_MAX_AGE_SECONDS), ("0.25", 0.25), ("30", 30.0)])
-def test_keepalive_max_age_reads_the_environment(raw: str | None, value: float) -> None:
-    environ = {} if raw is None else {"WEB_KEEPALIVE_MAX_AGE_SECONDS": raw}
+@pytest.mark.parametrize(
+    ("name", "raw", "value"),
+    [
+        ("WEB_KEEPALIVE_REQUESTS", None, DEFAULT_KEEPALIVE_REQUESTS),
+        ("WEB_KEEPALIVE_REQUESTS", "1", 1),
+        ("WEB_KEEPALIVE_REQUESTS", "250", 250),
+        ("WEB_KEEPALIVE_MAX_AGE_SECONDS", None, DEFAULT_KEEPALIVE_MAX_AGE_SECONDS),
+        ("WEB_KEEPALIVE_MAX_AGE_SECONDS", "0.25", 0.25),
+        ("WEB_KEEPALIVE_MAX_AGE_SECONDS", "30", 30.0),
+        ("WEB_CONNECTION_LINGER_SECONDS", None, DEFAULT_CONNECTION_LINGER_SECONDS),
+        ("WEB_CONNECTION_LINGER_SECONDS", "0", 0.0),
+        ("WEB_CONNECTION_LINGER_SECONDS", "0.01", 0.01),
+    ],
+)
+def test_the_worker_settings_read_the_environment(name: str, raw: str | None, value: float) -> None:
+    environ = {} if raw is None else {name: raw}
 
-    assert keepalive_max_age(environ) == value
+    assert _SETTINGS[name](environ) == value
 
 
-@pytest.mark.parametrize("raw", ["0", "-1", "nan", "inf", "soon", ""])
-def test_keepalive_max_age_refuses_what_is_not_a_positive_finite_number(raw: str) -> None:
-    with pytest.raises(ValueError, match="WEB_KEEPALIVE_MAX_AGE_SECONDS"):
-        keepalive_max_age({"WEB_KEEPALIVE_MAX_AGE_SECONDS": raw})
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        *(("WEB_KEEPALIVE_REQUESTS", raw) for raw in ["0", "-3", "ten", "1.5", ""]),  # positive whole numbers
+        *(("WEB_KEEPALIVE_MAX_AGE_SECONDS", raw) for raw in ["0", "-1", "nan", "inf", "soon", ""]),  # positive
+        *(("WEB_CONNECTION_LINGER_SECONDS", raw) for raw in ["-0.001", "nan", "inf", "soon", ""]),  # from zero
+    ],
+)
+def test_the_worker_settings_refuse_what_is_out_of_range(name: str, raw: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        _SETTINGS[name]({name: raw})
 
 
 def _read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
@@ -143,3 +163,84 @@ def test_a_connection_is_closed_at_its_first_request_past_its_age(tmp_path: Path
         time.sleep(0.7)
         assert _connection_headers(sock, request, 1) == ["close"]
         assert sock.recv(1) == b""
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("linger", "pause_before", "kept"),
+    [("0.5", None, 9), ("0", None, 0), ("0.05", 6, 8)],
+    ids=["next-request-at-once", "linger-off", "idle-gap-goes-to-the-poller"],
+)
+def test_a_thread_serves_the_next_request_of_its_connection_when_it_comes_at_once(
+    tmp_path: Path, linger: str, pause_before: int | None, kept: int
+) -> None:
+    """Ten requests on one connection, each sent as soon as the last is answered: the thread that
+    answered one reads the next itself (``web_requests_kept_total``: all but the first). With the
+    linger off every request goes through the main thread's poller, as in gthread; a pause longer
+    than the linger hands the connection back, and the request after it is served all the same."""
+    settings = {"WEB_CONNECTION_LINGER_SECONDS": linger, "WEB_KEEPALIVE_MAX_AGE_SECONDS": "60"}
+    with _serving(tmp_path, **settings) as (sock, request, _):
+        answers = []
+        for number in range(1, 11):
+            if number == pause_before:
+                time.sleep(0.3)
+            answers += _connection_headers(sock, request, 1)
+        port = sock.getpeername()[1]
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", headers=ADMIN, timeout=30).text
+
+    assert answers == ["keep-alive"] * 10
+    assert re.findall(r"^web_requests_kept_total (\S+)$", metrics, re.MULTILINE) == [f"{kept:.1f}"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_threads_waiting_on_their_connections_leave_a_third_connection_served(tmp_path: Path) -> None:
+    """Two threads, three connections taking turns: while both threads wait on the connections
+    they answered, the third connection's request waits in the poller and is served when a
+    linger ends, every time."""
+    settings = {"WEB_CONNECTION_LINGER_SECONDS": "0.2", "WEB_KEEPALIVE_MAX_AGE_SECONDS": "60"}
+    with _serving(tmp_path, **settings) as (first, request, _):
+        address = first.getpeername()
+        with (
+            socket.create_connection(address, timeout=10) as second,
+            socket.create_connection(address, timeout=10) as third,
+        ):
+            answers = [_connection_headers(sock, request, 1)[0] for _ in range(4) for sock in (first, second, third)]
+
+    assert answers == ["keep-alive"] * 12
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_a_busy_connection_gives_its_thread_up_while_another_request_waits(tmp_path: Path) -> None:
+    """Two threads kept busy by two connections that send request after request: a third
+    connection's request is served at their next request boundary, not after they are done."""
+    settings = {
+        "WEB_CONNECTION_LINGER_SECONDS": "0.5",
+        "WEB_KEEPALIVE_MAX_AGE_SECONDS": "60",
+        "WEB_KEEPALIVE_REQUESTS": "10000",
+    }
+    with _serving(tmp_path, **settings) as (first, request, _):
+        address = first.getpeername()
+        answered = {"first": 0, "second": 0}
+
+        def busy(name: str, sock: socket.socket) -> None:
+            for _ in range(500):
+                _connection_headers(sock, request, 1)
+                answered[name] += 1
+
+        with socket.create_connection(address, timeout=10) as second:
+            workers = [threading.Thread(target=busy, args=item) for item in (("first", first), ("second", second))]
+            for worker in workers:
+                worker.start()
+            while min(answered.values()) < 5:
+                time.sleep(0.001)
+            with socket.create_connection(address, timeout=10) as third:
+                assert _connection_headers(third, request, 1) == ["keep-alive"]
+                seen_then = dict(answered)
+            for worker in workers:
+                worker.join()
+
+    assert max(seen_then.values()) < 500, seen_then
+    assert answered == {"first": 500, "second": 500}
