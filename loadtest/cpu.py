@@ -156,8 +156,16 @@ def matching_cpu(before: Snapshot, after: Snapshot, match: Callable[[ProcInfo], 
 
 def child_trees_cpu(before: Snapshot, after: Snapshot, root: int) -> list[float]:
     """CPU seconds of each child of ``root`` with everything below it (a server's worker
-    processes), in pid order; ``root``'s own CPU is in none of them."""
-    children = sorted({p for p, i in (*before.processes.items(), *after.processes.items()) if i.ppid == root})
+    processes), in pid order; ``root``'s own CPU is in none of them.
+
+    Only children that ran through both snapshots: one that exited in between (a worker recycled
+    after its ``max_requests``) left its CPU in ``root``'s reaped-children time, which no child
+    can be given, and its replacement ran only part of the interval, so neither is compared."""
+    children = sorted(
+        pid
+        for pid, info in after.processes.items()
+        if info.ppid == root and (then := before.processes.get(pid)) is not None and then.comm == info.comm
+    )
     return [tree_cpu(before, after, child) for child in children]
 
 

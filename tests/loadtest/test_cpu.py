@@ -76,6 +76,17 @@ def test_each_worker_of_a_server_counts_with_what_runs_below_it_and_the_master_i
     assert child_trees_cpu(before, after, 10) == [7.0, 1.5]
 
 
+def test_a_worker_replaced_in_between_is_in_no_split() -> None:
+    """Worker 12 exited (recycled) and 14 replaced it: the master holds 12's reaped CPU, 14 ran
+    part of the time; only 11 ran throughout (a capacity report once read -2.75 cores here)."""
+    before = Snapshot(
+        0.0, 0.0, 0.0, {10: _proc(10, 1, 1.0), 11: _proc(11, 10, 2.0), 12: _proc(12, 10, 30.0)}, (1, 1, 1)
+    )
+    after = Snapshot(10.0, 0.0, 0.0, {10: _proc(10, 1, 1.5), 11: _proc(11, 10, 9.0), 14: _proc(14, 10, 0.5)}, (1, 1, 1))
+
+    assert child_trees_cpu(before, after, 10) == [7.0]
+
+
 def test_a_split_is_uneven_when_the_idlest_did_under_a_quarter_of_the_busiest() -> None:
     assert uneven_split([0.0, 1.05])
     assert uneven_split([1.1, 0.2])
