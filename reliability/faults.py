@@ -20,6 +20,11 @@ from reliability.stack import BASE_URL, Stack
 # A request that takes longer than this during an outage counts as hanging. It is far above the
 # pool wait (DB_POOL_TIMEOUT_SECONDS, 10 s) and below gunicorn's worker timeout (40 s).
 HANG_SECONDS = 30.0
+# How long /ready may take to answer 200 again after PostgreSQL is back. A web process whose pool
+# was in the middle of psycopg_pool's reconnection back-off (1 s, then 2 s, ...) when PostgreSQL
+# returned opens no connection until that wait ends: measured up to ~1.8 s after ingest (served
+# by the other process) had recovered (docs/reliability.md).
+READY_RECOVERY_SECONDS = 10.0
 
 
 class ReadyProbe(threading.Thread):
@@ -83,6 +88,7 @@ def postgres_restart(stack: Stack, *, outage: float, pace: float) -> Result:
     result.tried.append("pg_ctl start (crash recovery); gunicorn, worker and beat left running")
     recovered = wait_until(lambda: _first_ack_after(ledger, up) is not None, 60, step=0.1)
     time.sleep(pace)
+    wait_until(lambda: probe.first(200, up) is not None, READY_RECOVERY_SECONDS, step=0.1)
     stop_writers(writers)
     probe.stop_requested.set()
     probe.join()
@@ -108,7 +114,12 @@ def postgres_restart(stack: Stack, *, outage: float, pace: float) -> Result:
     result.check(
         "ingest recovered without restarting the service", [] if recovered is not None else ["no ingest within 60 s"]
     )
-    result.check("/ready back to 200", [] if probe.first(200, up) else ["never 200 again"])
+    result.check(
+        "/ready back to 200",
+        []
+        if probe.first(200, up)
+        else [f"not 200 within {pace + READY_RECOVERY_SECONDS:.0f} s after ingest recovered"],
+    )
     result.check(
         "commitments and projections caught up after the restart", [] if catch_up is not None else ["not caught up"]
     )

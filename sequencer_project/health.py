@@ -6,10 +6,12 @@ import time
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 
+import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
+from psycopg_pool import ConnectionPool
 
 from sequencer_project.api.problems import DatabaseUnavailableError, problem_response
 from sequencer_project.db.availability import database_unreachable_observed, statement_succeeded
@@ -40,6 +42,13 @@ def database_ping() -> None:
     ``DB_POOL_FAIL_FAST_TIMEOUT_SECONDS``, not the pool's full wait: right after PostgreSQL went
     away, before any request of this process has seen the failure, a probe that waited the full
     ten seconds answered nothing for the whole outage (``make reliability``, once in CI).
+
+    After PostgreSQL restarts, the pool still holds its idle connections from before, broken. Its
+    checkout check drops one and then waits a second before it tries the next (psycopg_pool's
+    back-off), longer than the probe's wait: each probe answered 503 having dropped one, and
+    ``/ready`` stayed 503 for up to ~2 s after ingest had recovered (``make reliability``, in
+    CI). So when the probe's checkout fails, the pool checks all its idle connections at once;
+    if that dropped any, the probe asks once more.
     """
     pool = getattr(connection, "pool", None)
     if pool is None or connection.connection is not None or connection.in_atomic_block:
@@ -49,9 +58,20 @@ def database_ping() -> None:
         return
     with connection.wrap_database_errors:  # psycopg's errors as Django's, as on a cursor
         pool.open()  # Django opens its pool at the first checkout; idempotent
-        with pool.connection(timeout=settings.DB_POOL_FAIL_FAST_TIMEOUT_SECONDS) as raw:
-            raw.execute("SELECT 1").fetchone()
+        try:
+            _select_one(pool)
+        except psycopg.OperationalError:  # PoolTimeout too: the checkout dropped a broken connection
+            lost = pool.get_stats().get("connections_lost", 0)
+            pool.check()
+            if pool.get_stats().get("connections_lost", 0) == lost:
+                raise  # nothing idle was broken: the database does not answer
+            _select_one(pool)
     statement_succeeded(DEFAULT_DB_ALIAS)
+
+
+def _select_one(pool: ConnectionPool) -> None:
+    with pool.connection(timeout=settings.DB_POOL_FAIL_FAST_TIMEOUT_SECONDS) as raw:
+        raw.execute("SELECT 1").fetchone()
 
 
 @require_GET

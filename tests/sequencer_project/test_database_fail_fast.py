@@ -135,3 +135,30 @@ def test_one_chain_of_background_reconnects_is_short(pool: Any) -> None:
     """After it the pool gives up and the next waiting request starts a fresh chain at once, so
     recovery never lags PostgreSQL's return by a long backoff (psycopg_pool's default is 300 s)."""
     assert pool.reconnect_timeout == settings.DB_POOL_RECONNECT_TIMEOUT_SECONDS == 5.0
+
+
+def test_ready_answers_200_when_the_pool_holds_connections_from_before_a_restart() -> None:
+    """Every idle pooled connection's session is gone (as after PostgreSQL restarted): the probe
+    drops them and answers from a new connection, instead of answering 503 once per broken one."""
+    code = """
+import json, psycopg
+from django.db import connection
+from django.test import Client
+connection.ensure_connection()
+connection.close()  # the pool exists now
+pool = connection.pool
+held = [pool.getconn() for _ in range(pool.max_size)]
+pids = [conn.info.backend_pid for conn in held]
+for conn in held:
+    pool.putconn(conn)
+with psycopg.connect(connection.settings_dict["_URL"], autocommit=True) as admin:
+    for pid in pids:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+answer = Client().get("/ready")
+print(json.dumps({"status": answer.status_code, "terminated": len(pids)}))
+"""
+    env = {"DATABASE_URL": child_database_url(), "DB_POOL_MIN_SIZE": "3", "DB_POOL_MAX_SIZE": "3"}
+
+    result = run_django(code.replace('connection.settings_dict["_URL"]', repr(child_database_url())), env)
+
+    assert result == {"status": 200, "terminated": 3}
