@@ -20,7 +20,7 @@ A thread that has answered a kept-alive connection waits up to ``WEB_CONNECTION_
 (default 0.002) for the connection's next request and serves it itself. gthread hands every
 answered connection back to its main thread instead (a pipe write and a wake-up, an epoll
 registration, a wake-up again when the next request comes, a hand-off to the pool): measured
-at ~180 µs of web CPU per single-event request and ~500 per 100-event request (ADR 0039). A
+at ~180 µs of web CPU per single-event request and ~450 per 100-event request (ADR 0039). A
 client that sends its next request at once (a pool under load) keeps its thread; an idle one
 goes back to the main thread's poller as before, so idle connections hold no thread, and so
 does every connection while another's request waits for a thread (no connection starves).
