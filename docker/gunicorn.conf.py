@@ -73,8 +73,8 @@ def on_starting(server: Any) -> None:
     # write a contended stream (ADR 0038).
     from streams import head_hints, turns
 
-    head_hints.SHARED.share_before_fork()
-    turns.SHARED.share_before_fork()
+    head_hints.SHARED.make_now()
+    turns.SHARED.make_now()
 
 
 def child_exit(server: Any, worker: Any) -> None:

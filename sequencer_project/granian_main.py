@@ -15,8 +15,8 @@ from streams import head_hints, turns
 
 
 def main() -> None:
-    head_hints.SHARED.share_before_fork()
-    turns.SHARED.share_before_fork()
+    head_hints.SHARED.make_now()
+    turns.SHARED.make_now()
     entrypoint()  # type: ignore[no-untyped-call]  # a click command, untyped
 
 

@@ -31,7 +31,7 @@ from rest_framework.views import APIView
 from sequencer_project import metrics
 from sequencer_project.api.permissions import IsAdminPrincipal
 from sequencer_project.metrics import gauge_providers
-from sequencer_project.redis_client import REDIS_UNAVAILABLE, ProcessRedisClient, redis_breaker
+from sequencer_project.redis_client import REDIS_UNAVAILABLE, process_redis_client, redis_breaker
 from sequencer_project.resilience import CircuitBreaker, CircuitOpenError
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def _connect_broker() -> redis.Redis[bytes]:
     return redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=timeout, socket_connect_timeout=timeout)
 
 
-_broker = ProcessRedisClient(_connect_broker)
+_broker = process_redis_client(_connect_broker)
 _broker_client = _broker.get
 reset_broker_client = _broker.reset
 

@@ -9,13 +9,13 @@ after a fork, so one client per process is safe under gunicorn.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import TypeVar
 
 import redis
 from django.conf import settings
 
+from sequencer_project.process_instance import ProcessInstance
 from sequencer_project.resilience import CircuitBreaker, get_breaker
 
 T = TypeVar("T")
@@ -34,29 +34,10 @@ def redis_breaker(name: str = "redis") -> CircuitBreaker:
     )
 
 
-class ProcessRedisClient:
-    """One Redis client a process, made by ``connect`` on first use (safe after a fork, see above)."""
-
-    def __init__(self, connect: Callable[[], redis.Redis[bytes]]) -> None:
-        self._connect = connect
-        self._client: redis.Redis[bytes] | None = None
-        self._lock = threading.Lock()
-
-    def get(self) -> redis.Redis[bytes]:
-        client = self._client
-        if client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = self._connect()
-                client = self._client
-        return client
-
-    def reset(self) -> None:
-        """Close and drop the client; the next :meth:`get` connects again (tests point URLs elsewhere)."""
-        with self._lock:
-            if self._client is not None:
-                self._client.close()
-            self._client = None
+def process_redis_client(connect: Callable[[], redis.Redis[bytes]]) -> ProcessInstance[redis.Redis[bytes]]:
+    """One Redis client a process, made by ``connect`` on first use (safe after a fork, see
+    above); ``reset`` closes it."""
+    return ProcessInstance(connect, close=lambda client: client.close())
 
 
 def _connect() -> redis.Redis[bytes]:
@@ -70,7 +51,7 @@ def _connect() -> redis.Redis[bytes]:
     )
 
 
-_client = ProcessRedisClient(_connect)
+_client = process_redis_client(_connect)
 get_redis = _client.get
 reset_redis_client = _client.reset
 

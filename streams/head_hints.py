@@ -25,7 +25,7 @@ import mmap
 import struct
 import uuid
 
-from streams.fork_shared import ForkShared
+from sequencer_project.process_instance import ProcessInstance
 
 _ENTRY = struct.Struct("<QQQ")
 _SEAL = 0x5EC0_E4CE_4EAD_5EA1
@@ -71,4 +71,4 @@ class HeadHints:
         return (tag % self.slots) * _ENTRY.size
 
 
-SHARED: ForkShared[HeadHints] = ForkShared(HeadHints)
+SHARED: ProcessInstance[HeadHints] = ProcessInstance(HeadHints)

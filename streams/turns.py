@@ -26,7 +26,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 
-from streams.fork_shared import ForkShared
+from sequencer_project.process_instance import ProcessInstance
 from streams.head_hints import fingerprint
 
 DEFAULT_STRIPES = 4096
@@ -54,4 +54,4 @@ class StreamTurns:
                 fcntl.lockf(self._file, fcntl.LOCK_UN, 1, stripe)
 
 
-SHARED: ForkShared[StreamTurns] = ForkShared(StreamTurns)
+SHARED: ProcessInstance[StreamTurns] = ProcessInstance(StreamTurns)

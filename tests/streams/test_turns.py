@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from streams.fork_shared import ForkShared
+from sequencer_project.process_instance import ProcessInstance
 from streams.turns import StreamTurns
 
 TENANT = uuid.UUID("7d8b1a4e-0000-4000-8000-000000000002")
@@ -121,7 +121,7 @@ def test_threads_that_first_use_the_shared_turns_at_once_get_the_same_ones() -> 
         made.append(object())
         return made[-1]
 
-    holder = ForkShared(make)
+    holder = ProcessInstance(make)
     seen: list[object] = []
     threads = [threading.Thread(target=lambda: seen.append(holder.get())) for _ in range(4)]
     for thread in threads:
