@@ -408,9 +408,15 @@ def _ingest_group_once(jobs: Sequence[IngestJob], *, read_stored: bool) -> list[
     return plan.results()
 
 
+def _expects_versions(jobs: Sequence[IngestJob]) -> bool:
+    """Whether an event of ``jobs`` names a ``base_version``: its check reads the stored entity
+    versions, so only the locked path can answer it."""
+    return any(event.base_version is not None for job in jobs for event in job.candidates)
+
+
 def _plan_without_stored_rows(jobs: Sequence[IngestJob], head: int) -> _Plan | None:
     """The plan against ``head`` and nothing stored, or ``None`` when stored rows could change it."""
-    if any(event.base_version is not None for job in jobs for event in job.candidates):
+    if _expects_versions(jobs):
         return None
     plan = _plan(jobs, StreamState(head))
     return None if plan.depends_on_stored_rows() else plan
@@ -464,7 +470,7 @@ def _append_optimistic(jobs: Sequence[IngestJob]) -> list[IngestResult] | None:
     head = _head_guess(key)
     if head is None:
         return None
-    if any(event.base_version is not None for job in jobs for event in job.candidates):
+    if _expects_versions(jobs):
         return None
     for _ in range(_OPTIMISTIC_ATTEMPTS):
         outcome = _append_stream_from(key, jobs, head)
@@ -507,7 +513,7 @@ def _append_in_turn(jobs: Sequence[IngestJob]) -> list[IngestResult] | None:
     key = (jobs[0].tenant_id, jobs[0].store_id)
     if not settings.INGEST_OPTIMISTIC_APPEND or key not in _contended_until:
         return None
-    if any(event.base_version is not None for job in jobs for event in job.candidates):
+    if _expects_versions(jobs):
         return None
     with turns.SHARED.get().turn(*key):
         head = head_hints.SHARED.get().guess(*key)
@@ -537,7 +543,7 @@ def _append_optimistic_streams(jobs: Sequence[IngestJob]) -> list[IngestResult |
     heads: dict[StreamKey, int] = {}
     for key, stream_jobs in by_stream.items():
         head = _head_guess(key)
-        if head is not None and all(e.base_version is None for job in stream_jobs for e in job.candidates):
+        if head is not None and not _expects_versions(stream_jobs):
             heads[key] = head
     decided: dict[int, IngestResult] = {}
     for attempt in range(_OPTIMISTIC_ATTEMPTS):
