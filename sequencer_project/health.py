@@ -14,7 +14,11 @@ from django.views.decorators.http import require_GET
 from psycopg_pool import ConnectionPool
 
 from sequencer_project.api.problems import DatabaseUnavailableError, problem_response
-from sequencer_project.db.availability import database_unreachable_observed, statement_succeeded
+from sequencer_project.db.availability import (
+    database_unreachable_observed,
+    drop_broken_idle_connections,
+    statement_succeeded,
+)
 
 SERVICE_NAME = "stateset-sequencer"
 try:
@@ -43,12 +47,9 @@ def database_ping() -> None:
     away, before any request of this process has seen the failure, a probe that waited the full
     ten seconds answered nothing for the whole outage (``make reliability``, once in CI).
 
-    After PostgreSQL restarts, the pool still holds its idle connections from before, broken. Its
-    checkout check drops one and then waits a second before it tries the next (psycopg_pool's
-    back-off), longer than the probe's wait: each probe answered 503 having dropped one, and
-    ``/ready`` stayed 503 for up to ~2 s after ingest had recovered (``make reliability``, in
-    CI). So when the probe's checkout fails, the pool checks all its idle connections at once;
-    if that dropped any, the probe asks once more.
+    When the checkout fails, the pool's idle connections are all checked at once and, if that
+    dropped any (they died with a PostgreSQL restart), the probe asks once more
+    (:func:`sequencer_project.db.availability.drop_broken_idle_connections`).
     """
     pool = getattr(connection, "pool", None)
     if pool is None or connection.connection is not None or connection.in_atomic_block:
@@ -61,9 +62,7 @@ def database_ping() -> None:
         try:
             _select_one(pool)
         except psycopg.OperationalError:  # PoolTimeout too: the checkout dropped a broken connection
-            lost = pool.get_stats().get("connections_lost", 0)
-            pool.check()
-            if pool.get_stats().get("connections_lost", 0) == lost:
+            if not drop_broken_idle_connections(pool):
                 raise  # nothing idle was broken: the database does not answer
             _select_one(pool)
     statement_succeeded(DEFAULT_DB_ALIAS)

@@ -9,6 +9,13 @@ grow), the pool's wait drops to ``DB_POOL_FAIL_FAST_TIMEOUT_SECONDS``; the next 
 succeeds on the primary restores the normal wait. Per process and without I/O of its own: the
 pool keeps reconnecting in the background, so recovery needs no restart.
 
+After PostgreSQL restarts, the pool still holds its idle connections from before, broken. Its
+checkout check drops one and then waits a second before it tries the next (psycopg_pool's
+back-off): a request in the 0.5 s fail-fast wait dropped one and answered 503, and ``/ready``
+stayed 503 for ~2 s after ingest had recovered (``make reliability``, in CI). So the statement
+that ends the outage has the pool check every idle connection at once
+(:func:`drop_broken_idle_connections`), as does a ``/ready`` whose checkout fails.
+
 A pool timeout while every connection exists is saturation, not an outage: it changes nothing.
 """
 
@@ -65,7 +72,15 @@ def statement_succeeded(alias: str) -> None:
     pool = _pool()
     if pool is not None:
         pool.timeout = settings.DB_POOL_TIMEOUT_SECONDS
+        drop_broken_idle_connections(pool)
     logger.warning("database reachable again")
+
+
+def drop_broken_idle_connections(pool: Any) -> bool:
+    """Check every idle connection of ``pool`` now and drop the broken ones; whether any was."""
+    lost = pool.get_stats().get("connections_lost", 0)
+    pool.check()
+    return bool(pool.get_stats().get("connections_lost", 0) > lost)
 
 
 def failing_fast() -> bool:

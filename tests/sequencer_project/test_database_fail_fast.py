@@ -57,6 +57,25 @@ def test_a_terminated_session_makes_the_process_fail_fast_until_a_statement_succ
     assert pool.timeout == settings.DB_POOL_TIMEOUT_SECONDS
 
 
+def test_the_statement_that_ends_an_outage_drops_the_broken_idle_connections(pool: Any) -> None:
+    """Idle sessions from before a restart are gone: the pool would drop them one checkout (and
+    one second of back-off) at a time; the first statement that succeeds drops them all."""
+    held = [pool.getconn() for _ in range(3)]
+    pids = [conn.info.backend_pid for conn in held]
+    for conn in held:
+        pool.putconn(conn)
+    with psycopg.connect(child_database_url(), autocommit=True) as admin:
+        for pid in pids:
+            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    availability.database_unreachable_observed(_wrapped(psycopg.OperationalError("server closed the connection")))
+    lost_before = pool.get_stats().get("connections_lost", 0)
+
+    availability.statement_succeeded(connection.alias)
+
+    assert pool.get_stats().get("connections_lost", 0) - lost_before == 3
+    assert pool.timeout == settings.DB_POOL_TIMEOUT_SECONDS
+
+
 @pytest.mark.parametrize(
     "cause",
     [psycopg.errors.LockNotAvailable(), psycopg.errors.QueryCanceled(), psycopg.errors.SerializationFailure()],
