@@ -43,36 +43,38 @@ DEFAULT_KEEPALIVE_MAX_AGE_SECONDS = 1.0
 DEFAULT_CONNECTION_LINGER_SECONDS = 0.002
 
 
-def _positive(
-    environ: Mapping[str, str], name: str, default: float, kind: type[int] | type[float], *, zero: bool = False
+def _finite_setting(
+    environ: Mapping[str, str], name: str, default: float, kind: type[int] | type[float], *, zero_allowed: bool = False
 ) -> float:
     """``environ[name]`` (or ``default``) read as ``kind``, refused unless positive (or, with
-    ``zero``, zero) and finite."""
+    ``zero_allowed``, zero) and finite."""
     raw = environ.get(name, str(default))
     try:
         value = kind(raw)
     except ValueError:
         raise ValueError(f"{name} must be a {'whole ' if kind is int else ''}number, not {raw!r}") from None
-    above_floor = value >= 0 if zero else value > 0  # False for NaN
+    above_floor = value >= 0 if zero_allowed else value > 0  # False for NaN
     if not above_floor or value == float("inf"):
-        raise ValueError(f"{name} must be {'zero or ' if zero else ''}positive and finite, not {raw!r}")
+        raise ValueError(f"{name} must be {'zero or ' if zero_allowed else ''}positive and finite, not {raw!r}")
     return value
 
 
 def keepalive_requests(environ: Mapping[str, str] = os.environ) -> int:
     """Requests one connection may carry (``WEB_KEEPALIVE_REQUESTS``)."""
-    return int(_positive(environ, "WEB_KEEPALIVE_REQUESTS", DEFAULT_KEEPALIVE_REQUESTS, int))
+    return int(_finite_setting(environ, "WEB_KEEPALIVE_REQUESTS", DEFAULT_KEEPALIVE_REQUESTS, int))
 
 
 def keepalive_max_age(environ: Mapping[str, str] = os.environ) -> float:
     """Seconds after its first request a connection ends (``WEB_KEEPALIVE_MAX_AGE_SECONDS``)."""
-    return _positive(environ, "WEB_KEEPALIVE_MAX_AGE_SECONDS", DEFAULT_KEEPALIVE_MAX_AGE_SECONDS, float)
+    return _finite_setting(environ, "WEB_KEEPALIVE_MAX_AGE_SECONDS", DEFAULT_KEEPALIVE_MAX_AGE_SECONDS, float)
 
 
 def connection_linger(environ: Mapping[str, str] = os.environ) -> float:
     """Seconds a thread waits for the next request of the connection it answered
     (``WEB_CONNECTION_LINGER_SECONDS``; 0: back to the main thread at once, as gthread does)."""
-    return _positive(environ, "WEB_CONNECTION_LINGER_SECONDS", DEFAULT_CONNECTION_LINGER_SECONDS, float, zero=True)
+    return _finite_setting(
+        environ, "WEB_CONNECTION_LINGER_SECONDS", DEFAULT_CONNECTION_LINGER_SECONDS, float, zero_allowed=True
+    )
 
 
 def _next_request_waiting(conn: Any, linger: float) -> bool:
