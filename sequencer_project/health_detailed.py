@@ -29,12 +29,11 @@ from typing import Any
 
 import redis
 from django.db import DatabaseError, connection
-from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from sequencer_project.api.openapi import DATETIME, FREE_OBJECT, INTEGER, STRING, array, obj
+from sequencer_project.api.openapi import DATETIME, FREE_OBJECT, INTEGER, STRING, array, obj, operation
 from sequencer_project.api.permissions import IsAdminPrincipal
 from sequencer_project.api.timestamps import chrono_rfc3339
 from sequencer_project.health import SERVICE_NAME, SERVICE_VERSION, database_ping
@@ -256,11 +255,12 @@ DETAILED_REPORT = obj(
 class DetailedHealthApi(APIView):
     permission_classes = [IsAdminPrincipal]
 
-    @extend_schema(
-        operation_id="health_detailed",
-        summary="Every dependency with an overall status; 503 with the same report when the database is down",
-        tags=["operations"],
-        responses={200: DETAILED_REPORT, 503: DETAILED_REPORT},
+    @operation(
+        "operations",
+        "health_detailed",
+        "Every dependency with an overall status; 503 with the same report when the database is down",
+        responses={503: DETAILED_REPORT},
+        ok=DETAILED_REPORT,
     )
     def get(self, request: Request) -> Response:
         report = detailed_report()

@@ -20,7 +20,7 @@ import redis
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric, UnknownMetricFamily
@@ -29,6 +29,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from sequencer_project import metrics
+from sequencer_project.api.openapi import operation
 from sequencer_project.api.permissions import IsAdminPrincipal
 from sequencer_project.metrics import gauge_providers
 from sequencer_project.redis_client import REDIS_UNAVAILABLE, process_redis_client, redis_breaker
@@ -135,10 +136,10 @@ def render_metrics() -> bytes:
 class MetricsApi(APIView):
     permission_classes = [IsAdminPrincipal]
 
-    @extend_schema(
-        operation_id="metrics",
-        summary="Prometheus metrics of every worker (admin)",
-        tags=["operations"],
+    @operation(
+        "operations",
+        "metrics",
+        "Prometheus metrics of every worker (admin)",
         responses={(200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="Prometheus text format")},
     )
     def get(self, request: Request) -> HttpResponse:

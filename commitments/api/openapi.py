@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema_view
 
 from commitments.limits import DEFAULT_PENDING_LIMIT, MAX_LIST_LIMIT, MAX_PENDING_LIMIT
 from events.api import openapi as event_shapes
@@ -23,13 +23,14 @@ from sequencer_project.api.openapi import (
     Schema,
     array,
     extra_problem,
-    json_body,
     nullable,
     obj,
+    operation,
     path_param,
     path_uuid,
     query,
     stream_query,
+    view_operation,
 )
 from ves.merkle import MAX_PROOF_ELEMENTS
 
@@ -246,20 +247,13 @@ _KINDS: dict[bool, dict[str, Any]] = {
 BATCH_ID = path_uuid("batch_id", "Commitment batch id.")
 
 
-def _one(method: str, operation_id: str, summary: str, tag: str, **options: Any) -> Any:
-    """The annotation of a view class serving one operation."""
-    return extend_schema_view(
-        **{method: extend_schema(operation_id=operation_id, summary=summary, tags=[tag], **options)}
-    )
-
-
 def commitments_collection(*, ves: bool) -> Any:
     k = _KINDS[ves]
     return extend_schema_view(
-        get=extend_schema(
-            operation_id=f"{k['prefix']}commitments_list",
-            summary="List commitments (newest first), optionally only anchored or unanchored ones",
-            tags=["commitments"],
+        get=operation(
+            "commitments",
+            f"{k['prefix']}commitments_list",
+            "List commitments (newest first), optionally only anchored or unanchored ones",
             parameters=[
                 *stream_query(required=False),
                 query("anchored", {"type": "string", "enum": ["true", "false", "1", "0"]}),
@@ -268,63 +262,63 @@ def commitments_collection(*, ves: bool) -> Any:
                 ),
                 query("offset", {"type": "integer", "minimum": 0}),
             ],
-            responses={200: obj({"commitments": array(k["commitment"]), "count": INTEGER})},
+            ok=obj({"commitments": array(k["commitment"]), "count": INTEGER}),
         ),
-        post=extend_schema(
-            operation_id=f"{k['prefix']}commitments_create",
-            summary="Seal any range up to the head (idempotent for the same range; 200, new or not)",
-            tags=["commitments"],
-            request=json_body(COMMITMENT_CREATE),
-            responses={200: k["commitment"]},
+        post=operation(
+            "commitments",
+            f"{k['prefix']}commitments_create",
+            "Seal any range up to the head (idempotent for the same range; 200, new or not)",
+            body=COMMITMENT_CREATE,
+            ok=k["commitment"],
         ),
     )
 
 
 def commitment_detail(*, ves: bool) -> Any:
     k = _KINDS[ves]
-    return _one(
+    return view_operation(
         "get",
+        "commitments",
         f"{k['prefix']}commitments_get",
         "One commitment",
-        "commitments",
         parameters=[BATCH_ID],
-        responses={200: k["commitment"]},
+        ok=k["commitment"],
     )
 
 
 def commitment_proof(*, ves: bool) -> Any:
     k = _KINDS[ves]
     sequence_number = path_param("sequence_number", {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX})
-    return _one(
+    return view_operation(
         "get",
+        "proofs",
         f"{k['prefix']}proofs_get",
         "Inclusion proof of a sequence number in the commitment covering it",
-        "proofs",
         parameters=[sequence_number, *stream_query(), query("batch_id", UUID, "A specific commitment of the stream.")],
-        responses={200: _proof(k["root"])},
+        ok=_proof(k["root"]),
     )
 
 
 def proof_verify(*, ves: bool) -> Any:
     k = _KINDS[ves]
-    return _one(
+    return view_operation(
         "post",
+        "proofs",
         f"{k['prefix']}proofs_verify",
         "Verify an inclusion proof",
-        "proofs",
-        request=json_body(_verify_request(k["root"], ves=ves)),
-        responses={200: _verify_response(k["root"])},
+        body=_verify_request(k["root"], ves=ves),
+        ok=_verify_response(k["root"]),
     )
 
 
 def log_checkpoint(*, ves: bool) -> Any:
-    return _one(
+    return view_operation(
         "get",
+        "transparency log",
         f"{_KINDS[ves]['prefix']}log_checkpoint",
         "The stream's latest signed checkpoint (or the one at tree_size)",
-        "transparency log",
         parameters=[*stream_query(), query("tree_size", UINT)],
-        responses={200: CHECKPOINT},
+        ok=CHECKPOINT,
     )
 
 
@@ -334,13 +328,13 @@ def log_inclusion(*, ves: bool) -> Any:
         query("sequence_number", {"type": "integer", "minimum": 1}, required=True),
         query("tree_size", UINT, "Defaults to the latest checkpoint's size."),
     ]
-    return _one(
+    return view_operation(
         "get",
+        "transparency log",
         f"{_KINDS[ves]['prefix']}log_inclusion_proof",
         "RFC 6962 inclusion proof of a sequence number in the stream's log",
-        "transparency log",
         parameters=parameters,
-        responses={200: INCLUSION},
+        ok=INCLUSION,
     )
 
 
@@ -350,66 +344,66 @@ def log_consistency(*, ves: bool) -> Any:
         query("first", UINT, required=True),
         query("second", UINT, "Defaults to the latest checkpoint's size."),
     ]
-    return _one(
+    return view_operation(
         "get",
+        "transparency log",
         f"{_KINDS[ves]['prefix']}log_consistency_proof",
         "RFC 6962 consistency proof between two sizes of the stream's log",
-        "transparency log",
         parameters=parameters,
-        responses={200: CONSISTENCY},
+        ok=CONSISTENCY,
     )
 
 
 def bundle(*, ves: bool) -> Any:
     k = _KINDS[ves]
-    return _one(
+    return view_operation(
         "get",
+        "bundles",
         f"{k['prefix']}events_bundle",
         "Offline proof bundle of one event (python -m ves verify)",
-        "bundles",
         parameters=[path_uuid("event_id"), query("tenant_id", UUID, "Required for the bootstrap admin.")],
-        responses={200: _bundle(k["event"], k["commitment"], k["root"])},
+        ok=_bundle(k["event"], k["commitment"], k["root"]),
     )
 
 
 def anchor_one(*, ves: bool) -> Any:
-    return _one(
+    return view_operation(
         "post",
+        "anchoring",
         f"{_KINDS[ves]['prefix']}anchor",
         "Anchor an existing commitment on the EVM chain (admin)",
-        "anchoring",
-        request=json_body(ANCHOR_ONE_REQUEST),
-        responses={200: ANCHOR_RESULT, **ANCHOR_FAILED},
+        body=ANCHOR_ONE_REQUEST,
+        responses=ANCHOR_FAILED,
+        ok=ANCHOR_RESULT,
     )
 
 
 def anchor_verify(*, ves: bool) -> Any:
-    return _one(
+    return view_operation(
         "get",
+        "anchoring",
         f"{_KINDS[ves]['prefix']}anchor_verify",
         "Read a commitment's anchor transaction back from the chain",
-        "anchoring",
         parameters=[BATCH_ID],
-        responses={200: ANCHOR_VERIFY},
+        ok=ANCHOR_VERIFY,
     )
 
 
-commit_and_anchor = _one(
+commit_and_anchor = view_operation(
     "post",
+    "anchoring",
     "ves_commitments_anchor",
     "Seal (explicit or automatic range) and anchor (admin)",
-    "anchoring",
-    request=json_body(COMMIT_AND_ANCHOR_REQUEST),
-    responses={200: ANCHOR_RESULT, **ANCHOR_FAILED},
+    body=COMMIT_AND_ANCHOR_REQUEST,
+    responses=ANCHOR_FAILED,
+    ok=ANCHOR_RESULT,
 )
-anchor_status = _one(
-    "get", "anchor_status", "Whether anchoring is configured", "anchoring", responses={200: ANCHOR_STATUS}
-)
-pending_anchors = _one(
+anchor_status = view_operation("get", "anchoring", "anchor_status", "Whether anchoring is configured", ok=ANCHOR_STATUS)
+pending_anchors = view_operation(
     "get",
+    "anchoring",
     "anchor_service_pending",
     "Unanchored VES commitments of every tenant, oldest first (bootstrap admin; the anchor service)",
-    "anchoring",
     parameters=[
         query(
             "limit",
@@ -417,14 +411,14 @@ pending_anchors = _one(
             f"Default {DEFAULT_PENDING_LIMIT}, at most {MAX_PENDING_LIMIT} (capped).",
         )
     ],
-    responses={200: obj({"commitments": array(PENDING_COMMITMENT), "total": INTEGER})},
+    ok=obj({"commitments": array(PENDING_COMMITMENT), "total": INTEGER}),
 )
-anchored_notice = _one(
+anchored_notice = view_operation(
     "post",
+    "anchoring",
     "anchor_service_anchored",
     "Record the transaction that anchored a VES commitment (bootstrap admin; the anchor service)",
-    "anchoring",
+    body=ANCHORED_REQUEST,
     parameters=[BATCH_ID],
-    request=json_body(ANCHORED_REQUEST),
-    responses={200: ANCHORED_RESULT},
+    ok=ANCHORED_RESULT,
 )

@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NoReturn
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
 
 from sequencer_project.api.errors import NotImplementedFeatureError
-from sequencer_project.api.openapi import extra_problem, path_uuid
+from sequencer_project.api.openapi import extra_problem, operation, path_uuid
 from sequencer_project.api.tenancy import TenantApiMixin
 
 FEATURE = "stark"
@@ -32,11 +32,11 @@ Handler = Callable[..., NoReturn]
 def _not_implemented(
     method: str, operation_id: str, summary: str, parameter: OpenApiParameter
 ) -> Callable[[Handler], Handler]:
-    return extend_schema(
+    return operation(
+        "proofs",
+        operation_id,
+        f"{summary} — not implemented: 501 `not_implemented` (the reference's `stark` feature)",
         methods=[method],
-        operation_id=operation_id,
-        summary=f"{summary} — not implemented: 501 `not_implemented` (the reference's `stark` feature)",
-        tags=["proofs"],
         parameters=[parameter],
         request=None,
         responses=extra_problem(501),

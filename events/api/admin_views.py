@@ -16,7 +16,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -28,7 +27,7 @@ from events.admin_selectors import (
     admin_tenants_list,
 )
 from events.api import openapi as shapes
-from sequencer_project.api.openapi import query
+from sequencer_project.api.openapi import operation, query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin, query_int
 from sequencer_project.api.timestamps import chrono_rfc3339, chrono_rfc3339_or_none
@@ -51,11 +50,11 @@ class _AdminApi(TenantApiMixin):
 
 
 class AdminOverviewApi(_AdminApi):
-    @extend_schema(
-        operation_id="admin_overview",
-        summary="Totals of the caller's tenant (all tenants for the bootstrap admin) (admin)",
-        tags=["admin"],
-        responses={200: shapes.ADMIN_OVERVIEW},
+    @operation(
+        "admin",
+        "admin_overview",
+        "Totals of the caller's tenant (all tenants for the bootstrap admin) (admin)",
+        ok=shapes.ADMIN_OVERVIEW,
     )
     def get(self, request: Request) -> Response:
         o = admin_overview_get(tenant_id=self.scope())
@@ -78,12 +77,8 @@ class AdminOverviewApi(_AdminApi):
 
 
 class AdminTenantsApi(_AdminApi):
-    @extend_schema(
-        operation_id="admin_tenants",
-        summary="Tenants with their counters (admin)",
-        tags=["admin"],
-        parameters=[LIMIT],
-        responses={200: shapes.ADMIN_TENANTS},
+    @operation(
+        "admin", "admin_tenants", "Tenants with their counters (admin)", parameters=[LIMIT], ok=shapes.ADMIN_TENANTS
     )
     def get(self, request: Request) -> Response:
         rows = admin_tenants_list(tenant_id=self.scope(), limit=self.limit(request))
@@ -117,13 +112,7 @@ class AdminTenantsApi(_AdminApi):
 
 
 class AdminStoresApi(_AdminApi):
-    @extend_schema(
-        operation_id="admin_stores",
-        summary="Stores with their heads (admin)",
-        tags=["admin"],
-        parameters=[LIMIT],
-        responses={200: shapes.ADMIN_STORES},
-    )
+    @operation("admin", "admin_stores", "Stores with their heads (admin)", parameters=[LIMIT], ok=shapes.ADMIN_STORES)
     def get(self, request: Request) -> Response:
         rows = admin_stores_list(tenant_id=self.scope(), limit=self.limit(request))
         return Response(
@@ -155,13 +144,7 @@ def _permissions(agent: AdminAgent) -> str:
 
 
 class AdminAgentsApi(_AdminApi):
-    @extend_schema(
-        operation_id="admin_agents",
-        summary="Agents with their keys (admin)",
-        tags=["admin"],
-        parameters=[LIMIT],
-        responses={200: shapes.ADMIN_AGENTS},
-    )
+    @operation("admin", "admin_agents", "Agents with their keys (admin)", parameters=[LIMIT], ok=shapes.ADMIN_AGENTS)
     def get(self, request: Request) -> Response:
         rows = admin_agents_list(tenant_id=self.scope(), limit=self.limit(request))
         out: list[dict[str, Any]] = [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -16,7 +15,7 @@ from events.errors import DeadLetterNotFoundError, EntityStateNotFoundError
 from events.projections.entity_state import ENTITY_STATE
 from events.projections.selectors import entity_state_get, projection_lag_list
 from events.services.dead_letters import dead_letter_discard, dead_letter_get_for_tenant, dead_letter_retry
-from sequencer_project.api.openapi import QUERIED_TENANT, UUID, path_param, query, stream_query
+from sequencer_project.api.openapi import QUERIED_TENANT, UUID, operation, path_param, query, stream_query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin, path_int, query_uuid_optional
 
@@ -29,12 +28,12 @@ DEAD_LETTER_ID = path_param(
 class EntityStateApi(TenantApiMixin):
     """``GET /api/v1/entities/{type}/{id}/state?tenant_id&store_id``: the projected state."""
 
-    @extend_schema(
-        operation_id="entity_state_get",
-        summary="An entity's projected state",
-        tags=["projections"],
+    @operation(
+        "projections",
+        "entity_state_get",
+        "An entity's projected state",
         parameters=[*ENTITY_PATH, *stream_query()],
-        responses={200: shapes.ENTITY_STATE},
+        ok=shapes.ENTITY_STATE,
     )
     def get(self, request: Request, entity_type: str, entity_id: str) -> Response:
         entity_path(entity_type, entity_id)
@@ -53,12 +52,12 @@ class EntityStateApi(TenantApiMixin):
 class ProjectionLagApi(TenantApiMixin):
     """``GET /api/v1/projections/lag?tenant_id[&store_id]``: head, checkpoint and lag per stream."""
 
-    @extend_schema(
-        operation_id="projections_lag",
-        summary="Head, checkpoint and lag of each projection per stream",
-        tags=["projections"],
+    @operation(
+        "projections",
+        "projections_lag",
+        "Head, checkpoint and lag of each projection per stream",
         parameters=[QUERIED_TENANT, query("store_id", UUID, "One store only.")],
-        responses={200: shapes.LAG_LIST},
+        ok=shapes.LAG_LIST,
     )
     def get(self, request: Request) -> Response:
         principal = self.principal
@@ -90,13 +89,13 @@ class _DeadLetterActionApi(TenantApiMixin):
 class DeadLetterRetryApi(_DeadLetterActionApi):
     """``POST /api/v1/admin/dlq/{id}/retry``: apply the event again now (admin keys)."""
 
-    @extend_schema(
-        operation_id="dead_letter_retry",
-        summary="Apply a dead-lettered event again now (admin)",
-        tags=["projections"],
+    @operation(
+        "projections",
+        "dead_letter_retry",
+        "Apply a dead-lettered event again now (admin)",
         parameters=[DEAD_LETTER_ID],
         request=None,
-        responses={200: shapes.DEAD_LETTER_RETRY},
+        ok=shapes.DEAD_LETTER_RETRY,
     )
     def post(self, request: Request, dead_letter_id: str) -> Response:
         tenant_id, entry_id = self.entry_for_admin(dead_letter_id)
@@ -107,13 +106,13 @@ class DeadLetterRetryApi(_DeadLetterActionApi):
 class DeadLetterDiscardApi(_DeadLetterActionApi):
     """``POST /api/v1/admin/dlq/{id}/discard``: never retry this entry again (admin keys)."""
 
-    @extend_schema(
-        operation_id="dead_letter_discard",
-        summary="Never retry a dead-lettered event again (admin)",
-        tags=["projections"],
+    @operation(
+        "projections",
+        "dead_letter_discard",
+        "Never retry a dead-lettered event again (admin)",
         parameters=[DEAD_LETTER_ID],
         request=None,
-        responses={200: shapes.DEAD_LETTER_DISCARD},
+        ok=shapes.DEAD_LETTER_DISCARD,
     )
     def post(self, request: Request, dead_letter_id: str) -> Response:
         tenant_id, entry_id = self.entry_for_admin(dead_letter_id)

@@ -9,7 +9,6 @@ presence (400) and size (413). Per-event outcomes come back inside a 200.
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -21,7 +20,7 @@ from events.selectors import ves_event_get_for_tenant, ves_event_range_list
 from events.services.ves_ingest import ves_event_ingest
 from events.ves_envelopes import check_source_agents, check_ves_limits, parse_ves_request, prepare_ves_event
 from sequencer_project.api.body import read_json_body
-from sequencer_project.api.openapi import json_body, path_uuid, stream_query
+from sequencer_project.api.openapi import operation, path_uuid, stream_query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.request_id import current_request_id
 from sequencer_project.api.tenancy import TenantApiMixin
@@ -30,12 +29,12 @@ from sequencer_project.api.tenancy import TenantApiMixin
 class VesEventIngestApi(TenantApiMixin):
     """``POST /api/v1/ves/events/ingest``: verify and sequence signed VES v1 events of one stream."""
 
-    @extend_schema(
-        operation_id="ves_events_ingest",
-        summary="Verify and sequence signed VES v1 events of one stream",
-        tags=["ves"],
-        request=json_body(shapes.VES_INGEST_REQUEST),
-        responses={200: shapes.VES_INGEST_RESPONSE},
+    @operation(
+        "ves",
+        "ves_events_ingest",
+        "Verify and sequence signed VES v1 events of one stream",
+        body=shapes.VES_INGEST_REQUEST,
+        ok=shapes.VES_INGEST_RESPONSE,
     )
     def post(self, request: Request) -> Response:
         body = read_json_body(request, allow_nul=True)
@@ -61,12 +60,12 @@ class VesEventIngestApi(TenantApiMixin):
 class VesEventListApi(StreamRangeApi):
     """``GET /api/v1/ves/events?tenant_id&store_id&from&limit``: a contiguous range with receipts."""
 
-    @extend_schema(
-        operation_id="ves_events_list",
-        summary="A contiguous range of a VES stream, with receipts",
-        tags=["ves"],
+    @operation(
+        "ves",
+        "ves_events_list",
+        "A contiguous range of a VES stream, with receipts",
         parameters=[*stream_query(), FROM_SEQ, RANGE_LIMIT],
-        responses={200: shapes.VES_EVENT_LIST},
+        ok=shapes.VES_EVENT_LIST,
     )
     def get(self, request: Request) -> Response:
         return self.range_answer(request, ves_event_range_list, ves_event_output)
@@ -75,12 +74,12 @@ class VesEventListApi(StreamRangeApi):
 class VesEventDetailApi(TenantApiMixin):
     """``GET /api/v1/ves/events/{event_id}``: one VES event of the caller's tenant (404 otherwise)."""
 
-    @extend_schema(
-        operation_id="ves_events_get",
-        summary="One VES event with its receipt",
-        tags=["ves"],
+    @operation(
+        "ves",
+        "ves_events_get",
+        "One VES event with its receipt",
         parameters=[path_uuid("event_id"), TENANT_OF_EVENT],
-        responses={200: shapes.VES_EVENT},
+        ok=shapes.VES_EVENT,
     )
     def get(self, request: Request, event_id: str) -> Response:
         event = visible_event(

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -23,7 +22,7 @@ from events.api.serializers import event_output
 from events.envelopes import FIELD_LIMITS
 from events.selectors import entity_history_page, event_range_list
 from sequencer_project.api.body import request_json_bytes
-from sequencer_project.api.openapi import json_body, path_param, path_uuid, query, stream_query
+from sequencer_project.api.openapi import operation, path_param, path_uuid, query, stream_query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import (
     TenantApiMixin,
@@ -76,12 +75,12 @@ class StreamRangeApi(TenantApiMixin):
 class EventIngestApi(TenantApiMixin):
     """``POST /api/v1/events/ingest``: sequence a batch of legacy events of one stream."""
 
-    @extend_schema(
-        operation_id="events_ingest",
-        summary="Append a batch of legacy events to one stream",
-        tags=["events"],
-        request=json_body(shapes.LEGACY_INGEST_REQUEST),
-        responses={200: shapes.LEGACY_INGEST_RESPONSE},
+    @operation(
+        "events",
+        "events_ingest",
+        "Append a batch of legacy events to one stream",
+        body=shapes.LEGACY_INGEST_REQUEST,
+        ok=shapes.LEGACY_INGEST_RESPONSE,
     )
     def post(self, request: Request) -> Response:
         return Response(legacy_ingest_answer(self.principal, request_json_bytes(request)))
@@ -90,13 +89,7 @@ class EventIngestApi(TenantApiMixin):
 class HeadApi(TenantApiMixin):
     """``GET /api/v1/head?tenant_id&store_id``: the legacy stream's head (0 when empty)."""
 
-    @extend_schema(
-        operation_id="head_get",
-        summary="The legacy stream's head",
-        tags=["events"],
-        parameters=stream_query(),
-        responses={200: shapes.HEAD},
-    )
+    @operation("events", "head_get", "The legacy stream's head", parameters=stream_query(), ok=shapes.HEAD)
     def get(self, request: Request) -> Response:
         return Response(head_answer(self.principal, request.query_params))
 
@@ -104,12 +97,12 @@ class HeadApi(TenantApiMixin):
 class EventListApi(StreamRangeApi):
     """``GET /api/v1/events?tenant_id&store_id&from&limit``: a contiguous range (``from`` inclusive)."""
 
-    @extend_schema(
-        operation_id="events_list",
-        summary="A contiguous range of a legacy stream",
-        tags=["events"],
+    @operation(
+        "events",
+        "events_list",
+        "A contiguous range of a legacy stream",
         parameters=[*stream_query(), FROM_SEQ, RANGE_LIMIT],
-        responses={200: shapes.EVENT_LIST},
+        ok=shapes.EVENT_LIST,
     )
     def get(self, request: Request) -> Response:
         return self.range_answer(request, event_range_list, event_output)
@@ -118,12 +111,12 @@ class EventListApi(StreamRangeApi):
 class EventDetailApi(TenantApiMixin):
     """``GET /api/v1/events/{event_id}``: one legacy event of the caller's tenant (404 otherwise)."""
 
-    @extend_schema(
-        operation_id="events_get",
-        summary="One legacy event",
-        tags=["events"],
+    @operation(
+        "events",
+        "events_get",
+        "One legacy event",
         parameters=[path_uuid("event_id"), TENANT_OF_EVENT],
-        responses={200: shapes.SEQUENCED_EVENT},
+        ok=shapes.SEQUENCED_EVENT,
     )
     def get(self, request: Request, event_id: str) -> Response:
         return Response(event_answer(self.principal, event_id, request.query_params))
@@ -132,17 +125,17 @@ class EventDetailApi(TenantApiMixin):
 class EntityHistoryApi(TenantApiMixin):
     """``GET /api/v1/entities/{type}/{id}?tenant_id&store_id&from&limit`` (``from`` is an offset)."""
 
-    @extend_schema(
-        operation_id="entity_history",
-        summary="An entity's events, offset-paged",
-        tags=["events"],
+    @operation(
+        "events",
+        "entity_history",
+        "An entity's events, offset-paged",
         parameters=[
             *ENTITY_PATH,
             *stream_query(),
             query("from", {"type": "integer", "minimum": 0}, "Offset into the entity's history."),
             query("limit", {"type": "integer", "minimum": 0}, f"At most {MAX_ENTITY_LIMIT}; 0 means the maximum."),
         ],
-        responses={200: shapes.ENTITY_HISTORY},
+        ok=shapes.ENTITY_HISTORY,
     )
     def get(self, request: Request, entity_type: str, entity_id: str) -> Response:
         entity_path(entity_type, entity_id)

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -39,7 +38,7 @@ from payments.services.intents import payment_intent_submit
 from payments.services.settlement import batch_settle_record
 from sequencer_project.api.errors import InvalidParameterError
 from sequencer_project.api.fields import field_value_error, request_fields
-from sequencer_project.api.openapi import DATETIME, STRING, UUID, extra_problem, json_body, path_uuid, query
+from sequencer_project.api.openapi import DATETIME, STRING, UUID, extra_problem, operation, path_uuid, query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import (
     TenantApiMixin,
@@ -61,12 +60,12 @@ _MAX_INTENT_IDS_READ = 100_000
 class PaymentListCreateApi(TenantApiMixin):
     """``POST`` submits a signed intent; ``GET`` lists intents of a tenant (newest first)."""
 
-    @extend_schema(
-        operation_id="x402_payments_submit",
-        summary="Submit a signed payment intent (sequenced at once; an idempotent replay answers the original)",
-        tags=["x402"],
-        request=json_body(shapes.PAYMENT_SUBMIT),
-        responses={200: shapes.INTENT_STATUS_OUT},
+    @operation(
+        "x402",
+        "x402_payments_submit",
+        "Submit a signed payment intent (sequenced at once; an idempotent replay answers the original)",
+        body=shapes.PAYMENT_SUBMIT,
+        ok=shapes.INTENT_STATUS_OUT,
     )
     def post(self, request: Request) -> Response:
         parsed = parse_payment_request(request_fields(request))
@@ -76,10 +75,10 @@ class PaymentListCreateApi(TenantApiMixin):
         # 200 for a new intent and for a replay alike, as the reference answers.
         return Response(intent_status_output(submitted))
 
-    @extend_schema(
-        operation_id="x402_payments_list",
-        summary="A tenant's payment intents, newest first",
-        tags=["x402"],
+    @operation(
+        "x402",
+        "x402_payments_list",
+        "A tenant's payment intents, newest first",
         parameters=[
             query("tenant_id", UUID, required=True),
             query("store_id", UUID, "Required for store-scoped credentials."),
@@ -94,7 +93,8 @@ class PaymentListCreateApi(TenantApiMixin):
             query("limit", {"type": "integer", "minimum": 1}, f"At most {_MAX_LIST} (413 batch_too_large above)."),
             query("offset", {"type": "integer", "minimum": 0, "maximum": _MAX_OFFSET}),
         ],
-        responses={200: shapes.INTENT_LIST, **extra_problem(413)},
+        responses=extra_problem(413),
+        ok=shapes.INTENT_LIST,
     )
     def get(self, request: Request) -> Response:
         tenant_id = query_uuid(request, "tenant_id")
@@ -170,24 +170,24 @@ class _IntentApi(TenantApiMixin):
 
 
 class PaymentDetailApi(_IntentApi):
-    @extend_schema(
-        operation_id="x402_payments_get",
-        summary="A payment intent's status",
-        tags=["x402"],
+    @operation(
+        "x402",
+        "x402_payments_get",
+        "A payment intent's status",
         parameters=[path_uuid("intent_id")],
-        responses={200: shapes.INTENT_STATUS_OUT},
+        ok=shapes.INTENT_STATUS_OUT,
     )
     def get(self, request: Request, intent_id: str) -> Response:
         return Response(intent_status_output(self.intent(intent_id)))
 
 
 class PaymentReceiptApi(_IntentApi):
-    @extend_schema(
-        operation_id="x402_payments_receipt",
-        summary="A batched intent's receipt with its inclusion proof",
-        tags=["x402"],
+    @operation(
+        "x402",
+        "x402_payments_receipt",
+        "A batched intent's receipt with its inclusion proof",
         parameters=[path_uuid("intent_id")],
-        responses={200: shapes.RECEIPT},
+        ok=shapes.RECEIPT,
     )
     def get(self, request: Request, intent_id: str) -> Response:
         intent = self.intent(intent_id)
@@ -207,12 +207,12 @@ _settlement_error = field_value_error(errors.InvalidSettlementError)
 class BatchCreateApi(TenantApiMixin):
     """``POST /api/v1/x402/batches`` (admin): batch given or the oldest sequenced intents now."""
 
-    @extend_schema(
-        operation_id="x402_batches_create",
-        summary="Batch the given or the oldest sequenced intents now (admin)",
-        tags=["x402"],
-        request=json_body(shapes.BATCH_CREATE),
-        responses={200: shapes.BATCH_CREATED},
+    @operation(
+        "x402",
+        "x402_batches_create",
+        "Batch the given or the oldest sequenced intents now (admin)",
+        body=shapes.BATCH_CREATE,
+        ok=shapes.BATCH_CREATED,
     )
     def post(self, request: Request) -> Response:
         fields = request_fields(request, _batch_error)
@@ -239,12 +239,12 @@ class _BatchApi(TenantApiMixin):
 
 
 class BatchDetailApi(_BatchApi):
-    @extend_schema(
-        operation_id="x402_batches_get",
-        summary="One batch with its intents",
-        tags=["x402"],
+    @operation(
+        "x402",
+        "x402_batches_get",
+        "One batch with its intents",
         parameters=[path_uuid("batch_id")],
-        responses={200: shapes.BATCH_ENVELOPE},
+        ok=shapes.BATCH_ENVELOPE,
     )
     def get(self, request: Request, batch_id: str) -> Response:
         self.principal.require(Permission.READ)
@@ -255,12 +255,12 @@ class BatchDetailApi(_BatchApi):
 class BatchSettleApi(_BatchApi):
     """``POST /api/v1/x402/batches/settle`` (admin): record an externally made settlement."""
 
-    @extend_schema(
-        operation_id="x402_batches_settle",
-        summary="Record an externally made settlement (admin)",
-        tags=["x402"],
-        request=json_body(shapes.BATCH_SETTLE),
-        responses={200: shapes.SETTLED},
+    @operation(
+        "x402",
+        "x402_batches_settle",
+        "Record an externally made settlement (admin)",
+        body=shapes.BATCH_SETTLE,
+        ok=shapes.SETTLED,
     )
     def post(self, request: Request) -> Response:
         fields = request_fields(request, _settlement_error)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -27,7 +26,7 @@ from schemas.selectors import (
 )
 from schemas.services import schema_delete, schema_register, schema_status_set, validation_mode_set
 from sequencer_project.api.fields import Fields, invalid_request, request_fields
-from sequencer_project.api.openapi import QUERIED_TENANT, json_body, path_param, path_uuid, query
+from sequencer_project.api.openapi import QUERIED_TENANT, operation, path_param, path_uuid, query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import (
     TenantApiMixin,
@@ -87,23 +86,17 @@ class _SchemaApi(TenantApiMixin):
 class SchemaCollectionApi(_SchemaApi):
     """``GET /api/v1/schemas?tenant_id`` lists; ``POST /api/v1/schemas`` registers the next version."""
 
-    @extend_schema(
-        operation_id="schemas_list",
-        summary="All schemas of a tenant",
-        tags=["schemas"],
-        parameters=[QUERIED_TENANT],
-        responses={200: shapes.SCHEMA_LIST},
-    )
+    @operation("schemas", "schemas_list", "All schemas of a tenant", parameters=[QUERIED_TENANT], ok=shapes.SCHEMA_LIST)
     def get(self, request: Request) -> Response:
         tenant_id = self.tenant_param(request, Permission.READ)
         return Response(schemas_output(schema_list(tenant_id=tenant_id)))
 
-    @extend_schema(
-        operation_id="schemas_register",
-        summary="Register the next version of an event type's schema",
-        tags=["schemas"],
-        request=json_body(shapes.SCHEMA_REGISTER),
-        responses={200: shapes.SCHEMA_REGISTERED},
+    @operation(
+        "schemas",
+        "schemas_register",
+        "Register the next version of an event type's schema",
+        body=shapes.SCHEMA_REGISTER,
+        ok=shapes.SCHEMA_REGISTERED,
     )
     def post(self, request: Request) -> Response:
         fields = request_fields(request)
@@ -128,12 +121,12 @@ class SchemaCollectionApi(_SchemaApi):
 class SchemaValidateApi(_SchemaApi):
     """``POST /api/v1/schemas/validate``: check a payload against a version (latest active by default)."""
 
-    @extend_schema(
-        operation_id="schemas_validate",
-        summary="Validate a payload against a schema version (latest active by default)",
-        tags=["schemas"],
-        request=json_body(shapes.SCHEMA_VALIDATE),
-        responses={200: shapes.VALIDATION_RESULT},
+    @operation(
+        "schemas",
+        "schemas_validate",
+        "Validate a payload against a schema version (latest active by default)",
+        body=shapes.SCHEMA_VALIDATE,
+        ok=shapes.VALIDATION_RESULT,
     )
     def post(self, request: Request) -> Response:
         fields = request_fields(request)
@@ -164,22 +157,12 @@ class SchemaValidateApi(_SchemaApi):
 class SchemaDetailApi(_SchemaApi):
     """``GET`` / ``DELETE /api/v1/schemas/{id}`` (delete needs the admin permission)."""
 
-    @extend_schema(
-        operation_id="schemas_get",
-        summary="One schema version",
-        tags=["schemas"],
-        parameters=[SCHEMA_ID],
-        responses={200: shapes.SCHEMA},
-    )
+    @operation("schemas", "schemas_get", "One schema version", parameters=[SCHEMA_ID], ok=shapes.SCHEMA)
     def get(self, request: Request, schema_id: str) -> Response:
         return Response(schema_output(self.schema_or_404(schema_id, Permission.READ)))
 
-    @extend_schema(
-        operation_id="schemas_delete",
-        summary="Remove a schema version (admin)",
-        tags=["schemas"],
-        parameters=[SCHEMA_ID],
-        responses={200: shapes.SCHEMA_DELETED},
+    @operation(
+        "schemas", "schemas_delete", "Remove a schema version (admin)", parameters=[SCHEMA_ID], ok=shapes.SCHEMA_DELETED
     )
     def delete(self, request: Request, schema_id: str) -> Response:
         schema = self.schema_or_404(schema_id, Permission.ADMIN)
@@ -190,13 +173,13 @@ class SchemaDetailApi(_SchemaApi):
 class SchemaStatusApi(_SchemaApi):
     """``PUT /api/v1/schemas/{id}/status``: ``{status: active|deprecated|archived}``."""
 
-    @extend_schema(
-        operation_id="schemas_status_set",
-        summary="Set a schema version's status",
-        tags=["schemas"],
+    @operation(
+        "schemas",
+        "schemas_status_set",
+        "Set a schema version's status",
+        body=shapes.SCHEMA_STATUS_SET,
         parameters=[SCHEMA_ID],
-        request=json_body(shapes.SCHEMA_STATUS_SET),
-        responses={200: shapes.SCHEMA_STATUS_CHANGED},
+        ok=shapes.SCHEMA_STATUS_CHANGED,
     )
     def put(self, request: Request, schema_id: str) -> Response:
         status = request_fields(request).choice("status", STATUSES)
@@ -207,12 +190,12 @@ class SchemaStatusApi(_SchemaApi):
 class SchemaByTypeApi(_SchemaApi):
     """``GET /api/v1/schemas/event-type/{type}?tenant_id&version``: one version or all of them."""
 
-    @extend_schema(
-        operation_id="schemas_by_event_type",
-        summary="All versions of an event type's schema, or one with ?version",
-        tags=["schemas"],
+    @operation(
+        "schemas",
+        "schemas_by_event_type",
+        "All versions of an event type's schema, or one with ?version",
         parameters=[EVENT_TYPE, QUERIED_TENANT, query("version", {"type": "integer", "minimum": 1})],
-        responses={200: {"oneOf": [shapes.SCHEMA_ONE, shapes.SCHEMA_LIST]}},
+        ok={"oneOf": [shapes.SCHEMA_ONE, shapes.SCHEMA_LIST]},
     )
     def get(self, request: Request, event_type: str) -> Response:
         _event_type_param(event_type)
@@ -226,12 +209,12 @@ class SchemaByTypeApi(_SchemaApi):
 class SchemaLatestApi(_SchemaApi):
     """``GET /api/v1/schemas/event-type/{type}/latest?tenant_id``: the latest active version."""
 
-    @extend_schema(
-        operation_id="schemas_latest",
-        summary="The latest active version of an event type's schema",
-        tags=["schemas"],
+    @operation(
+        "schemas",
+        "schemas_latest",
+        "The latest active version of an event type's schema",
         parameters=[EVENT_TYPE, QUERIED_TENANT],
-        responses={200: shapes.SCHEMA},
+        ok=shapes.SCHEMA,
     )
     def get(self, request: Request, event_type: str) -> Response:
         _event_type_param(event_type)
@@ -245,23 +228,23 @@ class SchemaLatestApi(_SchemaApi):
 class ValidationModeApi(_SchemaApi):
     """``GET`` / ``PUT /api/v1/schemas/validation-mode?tenant_id``: the tenant's mode override."""
 
-    @extend_schema(
-        operation_id="validation_mode_get",
-        summary="The tenant's validation mode",
-        tags=["schemas"],
+    @operation(
+        "schemas",
+        "validation_mode_get",
+        "The tenant's validation mode",
         parameters=[QUERIED_TENANT],
-        responses={200: shapes.VALIDATION_MODE},
+        ok=shapes.VALIDATION_MODE,
     )
     def get(self, request: Request) -> Response:
         tenant_id = self.tenant_param(request, Permission.READ)
         return Response({**_validation_mode_output(tenant_id), "default": global_mode().value})
 
-    @extend_schema(
-        operation_id="validation_mode_set",
-        summary="Set or clear the tenant's validation mode override (admin)",
-        tags=["schemas"],
-        request=json_body(shapes.VALIDATION_MODE_SET),
-        responses={200: shapes.VALIDATION_MODE_CHANGED},
+    @operation(
+        "schemas",
+        "validation_mode_set",
+        "Set or clear the tenant's validation mode override (admin)",
+        body=shapes.VALIDATION_MODE_SET,
+        ok=shapes.VALIDATION_MODE_CHANGED,
     )
     def put(self, request: Request) -> Response:
         fields = request_fields(request)

@@ -16,16 +16,18 @@ operation shares is added here, once:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 
 from sequencer_project.api.errors import SequencerError
 from sequencer_project.api.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE
 
 Schema = dict[str, Any]
+_Annotated = TypeVar("_Annotated", bound=Callable[..., Any])  # the view method or class annotated
 
 # --- JSON-Schema builders -------------------------------------------------------------------
 
@@ -61,6 +63,33 @@ def obj(properties: dict[str, Schema], *, optional: tuple[str, ...] = (), **extr
 def json_body(schema: Schema) -> dict[str, Schema]:
     """A request body sent as ``application/json`` (the only media type the API parses)."""
     return {"application/json": schema}
+
+
+def operation(
+    tag: str,
+    operation_id: str,
+    summary: str,
+    *,
+    body: Schema | None = None,
+    ok: Schema | OpenApiResponse | None = None,
+    **options: Any,
+) -> Callable[[_Annotated], _Annotated]:
+    """The annotation of one view method: the operation's ``tag``, id and summary, its JSON
+    request ``body`` and its ``ok`` (200) response; ``options`` go to ``extend_schema`` as they are
+    (``parameters``, other ``responses``, ...). Problem responses are added for every operation
+    by :class:`ProblemAutoSchema`."""
+    if body is not None:
+        options["request"] = json_body(body)
+    if ok is not None:
+        options["responses"] = {200: ok, **options.get("responses", {})}
+    return extend_schema(operation_id=operation_id, summary=summary, tags=[tag], **options)
+
+
+def view_operation(
+    method: str, tag: str, operation_id: str, summary: str, **options: Any
+) -> Callable[[_Annotated], _Annotated]:
+    """The annotation of a view class whose ``method`` serves one operation (:func:`operation`)."""
+    return extend_schema_view(**{method: operation(tag, operation_id, summary, **options)})
 
 
 def path_uuid(name: str, description: str = "") -> OpenApiParameter:

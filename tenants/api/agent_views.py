@@ -14,7 +14,6 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,7 +22,7 @@ from rest_framework.views import APIView
 from audit.services import api_actor
 from sequencer_project.api.errors import InvalidFieldError, InvalidParameterError
 from sequencer_project.api.fields import Fields, invalid_field_value, invalid_request, request_fields
-from sequencer_project.api.openapi import extra_problem, json_body, path_param, path_uuid
+from sequencer_project.api.openapi import extra_problem, operation, path_param, path_uuid
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid
 from sequencer_project.api.throttling import Limit, enforce_limits
 from tenants.api import openapi as shapes
@@ -111,12 +110,13 @@ class AgentRegisterApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes: list[Any] = []
 
-    @extend_schema(
-        operation_id="agents_register",
-        summary="Public registration: a new tenant, agent and API key (off by default)",
-        tags=["agents"],
-        request=json_body(shapes.AGENT_REGISTER),
-        responses={200: shapes.AGENT_REGISTERED, **extra_problem(403)},
+    @operation(
+        "agents",
+        "agents_register",
+        "Public registration: a new tenant, agent and API key (off by default)",
+        body=shapes.AGENT_REGISTER,
+        responses=extra_problem(403),
+        ok=shapes.AGENT_REGISTERED,
     )
     def post(self, request: Request) -> Response:
         if not settings.PUBLIC_AGENT_REGISTRATION_ENABLED:
@@ -180,12 +180,12 @@ class _AgentApi(TenantApiMixin):
 class AgentDetailApi(_AgentApi):
     """``GET /api/v1/agents/{agent_id}``: the agent as its first API key describes it."""
 
-    @extend_schema(
-        operation_id="agents_get",
-        summary="The agent: tenant, permissions, stores, rate limit",
-        tags=["agents"],
+    @operation(
+        "agents",
+        "agents_get",
+        "The agent: tenant, permissions, stores, rate limit",
         parameters=[path_uuid("agent_id")],
-        responses={200: shapes.AGENT},
+        ok=shapes.AGENT,
     )
     def get(self, request: Request, agent_id: str) -> Response:
         agent = parse_uuid(agent_id, "agent_id")
@@ -210,24 +210,24 @@ class AgentDetailApi(_AgentApi):
 class AgentApiKeysApi(_AgentApi):
     """``POST/GET /api/v1/agents/{agent_id}/api-keys``: mint or list the agent's API keys."""
 
-    @extend_schema(
-        operation_id="agent_api_keys_list",
-        summary="The agent's API keys (never the keys themselves)",
-        tags=["agents"],
+    @operation(
+        "agents",
+        "agent_api_keys_list",
+        "The agent's API keys (never the keys themselves)",
         parameters=[path_uuid("agent_id")],
-        responses={200: shapes.API_KEY_LIST},
+        ok=shapes.API_KEY_LIST,
     )
     def get(self, request: Request, agent_id: str) -> Response:
         _, keys = self.agent_keys(parse_uuid(agent_id, "agent_id"))
         return Response({"keys": [api_key_output(key) for key in keys], "count": len(keys)})
 
-    @extend_schema(
-        operation_id="agent_api_keys_create",
-        summary="Mint an API key for the agent, never wider than the caller's",
-        tags=["agents"],
+    @operation(
+        "agents",
+        "agent_api_keys_create",
+        "Mint an API key for the agent, never wider than the caller's",
+        body=shapes.API_KEY_CREATE,
         parameters=[path_uuid("agent_id")],
-        request=json_body(shapes.API_KEY_CREATE),
-        responses={200: shapes.API_KEY_CREATED},
+        ok=shapes.API_KEY_CREATED,
     )
     def post(self, request: Request, agent_id: str) -> Response:
         agent = parse_uuid(agent_id, "agent_id")
@@ -277,17 +277,17 @@ class AgentApiKeysApi(_AgentApi):
 class AgentApiKeyRevokeApi(_AgentApi):
     """``DELETE /api/v1/agents/{agent_id}/api-keys/{key_prefix}``: revoke the one key with that hash prefix."""
 
-    @extend_schema(
-        operation_id="agent_api_keys_revoke",
-        summary="Revoke the one API key of the agent whose hash starts with key_prefix",
-        tags=["agents"],
+    @operation(
+        "agents",
+        "agent_api_keys_revoke",
+        "Revoke the one API key of the agent whose hash starts with key_prefix",
         parameters=[
             path_uuid("agent_id"),
             path_param(
                 "key_prefix", {"type": "string", "pattern": f"^[0-9a-fA-F]{{{KEY_PREFIX_MIN},{KEY_PREFIX_MAX}}}$"}
             ),
         ],
-        responses={200: shapes.API_KEY_REVOKED},
+        ok=shapes.API_KEY_REVOKED,
     )
     def delete(self, request: Request, agent_id: str, key_prefix: str) -> Response:
         agent = parse_uuid(agent_id, "agent_id")

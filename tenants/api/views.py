@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audit.services import api_actor
 from sequencer_project.api.errors import InvalidRequestError
 from sequencer_project.api.fields import I32, U32, Fields, ShapeErrors, request_fields
-from sequencer_project.api.openapi import UUID, json_body, path_param, path_uuid, query
+from sequencer_project.api.openapi import UUID, operation, path_param, path_uuid, query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, path_int, query_uuid
 from tenants.api import openapi as shapes
@@ -66,12 +65,12 @@ def _check_supported(key_algorithm: int | None, fields: Fields) -> None:
 class AgentKeyRegisterApi(TenantApiMixin):
     """``POST /api/v1/agents/keys``: register an agent's Ed25519 key (admin of that tenant)."""
 
-    @extend_schema(
-        operation_id="agent_keys_register",
-        summary="Register an agent's Ed25519 signing key (tenant admin)",
-        tags=["agents"],
-        request=json_body(shapes.AGENT_KEY_REGISTER),
-        responses={200: shapes.AGENT_KEY_REGISTERED},
+    @operation(
+        "agents",
+        "agent_keys_register",
+        "Register an agent's Ed25519 signing key (tenant admin)",
+        body=shapes.AGENT_KEY_REGISTER,
+        ok=shapes.AGENT_KEY_REGISTERED,
     )
     def post(self, request: Request) -> Response:
         fields = request_fields(request)
@@ -120,12 +119,12 @@ class AgentKeyRegisterApi(TenantApiMixin):
 class AgentKeyListApi(TenantApiMixin):
     """``GET /api/v1/agents/{agent_id}/keys?tenant_id=``: the agent's keys (read on that tenant)."""
 
-    @extend_schema(
-        operation_id="agent_keys_list",
-        summary="An agent's signing keys",
-        tags=["agents"],
+    @operation(
+        "agents",
+        "agent_keys_list",
+        "An agent's signing keys",
         parameters=[path_uuid("agent_id"), query("tenant_id", UUID, required=True)],
-        responses={200: shapes.AGENT_KEY_LIST},
+        ok=shapes.AGENT_KEY_LIST,
     )
     def get(self, request: Request, agent_id: str) -> Response:
         agent = parse_uuid(agent_id, "agent_id")
@@ -140,12 +139,12 @@ class AgentKeyListApi(TenantApiMixin):
 class AgentKeyRevokeApi(TenantApiMixin):
     """``DELETE /api/v1/agents/{agent_id}/keys/{key_id}?tenant_id=``: revoke (admin of that tenant)."""
 
-    @extend_schema(
-        operation_id="agent_keys_revoke",
-        summary="Revoke an agent's signing key (tenant admin)",
-        tags=["agents"],
+    @operation(
+        "agents",
+        "agent_keys_revoke",
+        "Revoke an agent's signing key (tenant admin)",
         parameters=[path_uuid("agent_id"), path_param("key_id", shapes.U32), query("tenant_id", UUID, required=True)],
-        responses={200: shapes.AGENT_KEY_REVOKED},
+        ok=shapes.AGENT_KEY_REVOKED,
     )
     def delete(self, request: Request, agent_id: str, key_id: str) -> Response:
         agent = parse_uuid(agent_id, "agent_id")
