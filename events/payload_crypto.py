@@ -189,9 +189,7 @@ def payload_aad(
         payload_aad_prefix(tenant_id, store_id),
         event_id if isinstance(event_id, uuid.UUID) else uuid.UUID(event_id),
         sequence_number,
-        entity_type,
-        entity_id,
-        event_type,
+        str3_bytes(entity_type, entity_id, event_type),
     )
 
 
@@ -200,18 +198,18 @@ def payload_aad_prefix(tenant_id: uuid.UUID | str, store_id: uuid.UUID | str) ->
     return AAD_TAG + uuid_bytes(tenant_id) + uuid_bytes(store_id)
 
 
-def payload_aad_in_stream(
-    stream_prefix: bytes, event_id: uuid.UUID, sequence_number: int, entity_type: str, entity_id: str, event_type: str
-) -> bytes:
-    """:func:`payload_aad` after the stream's :func:`payload_aad_prefix`: it runs once per event
-    sealed or opened (docs/performance.md, "Stream prefixes")."""
+def payload_aad_in_stream(stream_prefix: bytes, event_id: uuid.UUID, sequence_number: int, names: bytes) -> bytes:
+    """:func:`payload_aad` after the stream's :func:`payload_aad_prefix`, with the event's
+    ``names`` already encoded (``str3_bytes(entity_type, entity_id, event_type)``; ingest encodes
+    them once for this and the envelope hash): it runs once per event sealed or opened
+    (docs/performance.md, "Stream prefixes")."""
     return hashlib.sha256(
         b"".join(
             (
                 stream_prefix,
                 event_id.int.to_bytes(16, "big"),
                 sequence_number.to_bytes(8, "big"),
-                str3_bytes(entity_type, entity_id, event_type),
+                names,
             )
         )
     ).digest()

@@ -716,9 +716,7 @@ def _payloads(
         encrypt_blob(
             seal,
             event.payload_json,
-            payload_aad_in_stream(
-                prefix, event.event_id, sequence, event.entity_type, event.entity_id, event.event_type
-            ),
+            payload_aad_in_stream(prefix, event.event_id, sequence, event.names),
             nonce,
         )
         for (sequence, event), nonce in zip(accepted, random_nonces(len(accepted)), strict=True)

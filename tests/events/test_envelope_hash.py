@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from events.envelopes import _envelope_hash, envelope_hash_prefix
+from ves.encoding import str3_bytes
 
 TENANT = uuid.UUID("00000000-0000-0000-0000-000000000001")
 STORE = uuid.UUID("00000000-0000-0000-0000-000000000002")
@@ -27,9 +28,7 @@ def test_the_envelope_hash_of_a_full_envelope_is_pinned() -> None:
         EVENT,
         uuid.UUID("11111111-2222-4333-8444-555555555555"),
         1,
-        "order",
-        "order-é1",
-        "order.created",
+        str3_bytes("order", "order-é1", "order.created"),
         bytes(range(32)),
         7,
         AGENT,
@@ -46,9 +45,7 @@ def test_the_envelope_hash_without_the_optional_fields_is_pinned() -> None:
         EVENT,
         None,
         1,
-        "order",
-        "order-é1",
-        "order.created",
+        str3_bytes("order", "order-é1", "order.created"),
         bytes(range(32)),
         None,
         AGENT,
@@ -116,7 +113,7 @@ def test_the_envelope_hash_is_the_documented_preimage(
         event,
         command,
         version,
-        *texts,
+        str3_bytes(*texts),
         payload_hash,
         base_version,
         agent,
