@@ -61,11 +61,14 @@ class StoredEvent:
 
 @dataclass(slots=True)
 class StreamState:
-    """What the stream holds as classification goes (the caller holds its counter lock)."""
+    """What the stream holds as classification goes (the caller holds its counter lock).
+
+    Event and command ids are keyed by their 128-bit integers (``UUID.int``): ``UUID.__hash__``
+    is Python code, and classification looks each event's id up about four times."""
 
     head: int
-    stored: dict[uuid.UUID, StoredEvent] = field(default_factory=dict)
-    reserved: set[uuid.UUID] = field(default_factory=set)
+    stored: dict[int, StoredEvent] = field(default_factory=dict)
+    reserved: set[int] = field(default_factory=set)
     versions: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
@@ -136,15 +139,16 @@ def classify(
     its stored row, so it is never re-judged.
     """
     out: Classification[E] = Classification()
-    seen: set[uuid.UUID] = set()
+    seen: set[int] = set()
     stored, reserved, versions = state.stored, state.reserved, state.versions
     for position, event in enumerate(events):
         event_id = event.event_id
-        if event_id in seen:
+        id_key = event_id.int
+        if id_key in seen:
             out.rejected.append((Rejection(event_id, words.duplicate_event_id, _TWICE), event))
             continue
-        seen.add(event_id)
-        original = stored.get(event_id)
+        seen.add(id_key)
+        original = stored.get(id_key)
         if original is not None:
             if original.store_id == store_id and original.envelope_hash == event.envelope_hash:
                 out.answered.append((event, original.sequence_number, original))
@@ -155,7 +159,7 @@ def classify(
             out.rejected.append((Rejection(event_id, failure[0], failure[1]), event))
             continue
         command_id = event.command_id
-        if command_id is not None and command_id in reserved:
+        if command_id is not None and command_id.int in reserved:
             out.rejected.append((Rejection(event_id, words.duplicate_command_id, _PROCESSED), event))
             continue
         key = (event.entity_type, event.entity_id)
@@ -166,10 +170,10 @@ def classify(
             out.rejected.append((Rejection(event_id, words.version_conflict.format(detail=detail), detail), event))
             continue
         if command_id is not None:
-            reserved.add(command_id)
+            reserved.add(command_id.int)
         versions[key] = current + 1
         state.head += 1
-        stored[event_id] = StoredEvent(store_id, state.head, event.envelope_hash)
+        stored[id_key] = StoredEvent(store_id, state.head, event.envelope_hash)
         out.accepted.append((state.head, event))
         out.answered.append((event, state.head, None))
     return out
@@ -199,9 +203,9 @@ def state_from_rows(
         kind = row[0]
         if kind == "e":
             receipt = receipt_of(row) if receipt_of is not None else None
-            state.stored[row[1]] = StoredEvent(row[2], row[3], bytes(row[4]), receipt)
+            state.stored[row[1].int] = StoredEvent(row[2], row[3], bytes(row[4]), receipt)
         elif kind == "c":
-            state.reserved.add(row[1])
+            state.reserved.add(row[1].int)
         else:
             state.versions[(row[5], row[6])] = row[7]
     return state

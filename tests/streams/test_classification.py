@@ -46,10 +46,10 @@ failures = st.lists(st.none() | st.just(("schema", "bad")), min_size=12, max_siz
 def states(draw: st.DrawFn) -> StreamState:
     head = draw(st.integers(0, 5))
     stored = {
-        event_id: StoredEvent(draw(st.sampled_from([STORE, OTHER_STORE])), draw(st.integers(1, 5)), b"a")
+        event_id.int: StoredEvent(draw(st.sampled_from([STORE, OTHER_STORE])), draw(st.integers(1, 5)), b"a")
         for event_id in draw(st.sets(st.sampled_from(IDS), max_size=2))
     }
-    reserved = draw(st.sets(st.sampled_from(COMMANDS), max_size=1))
+    reserved = {command.int for command in draw(st.sets(st.sampled_from(COMMANDS), max_size=1))}
     versions = {("order", e): draw(st.integers(0, 2)) for e in draw(st.sets(st.sampled_from(["o1", "o2"])))}
     return StreamState(head, stored, reserved, versions)
 
@@ -73,10 +73,10 @@ def test_every_event_has_one_fate_and_accepted_numbers_follow_the_head(
 
     accepted = [e for _, e in out.accepted]
     assert len({e.event_id for e in accepted}) == len(accepted)
-    assert not {e.event_id for e in accepted} & before.stored.keys()
+    assert not {e.event_id.int for e in accepted} & before.stored.keys()
     commands = [e.command_id for e in accepted if e.command_id is not None]
     assert len(set(commands)) == len(commands)
-    assert not set(commands) & before.reserved
+    assert not {command.int for command in commands} & before.reserved
     for position, event in enumerate(batch):
         if any(event is e for e in accepted):
             assert failed[position] is None
@@ -90,7 +90,7 @@ def test_every_event_has_one_fate_and_accepted_numbers_follow_the_head(
 
     for event, sequence, original in out.answered:
         if original is not None:  # a replay: same store, same envelope, its stored number
-            assert original is before.stored[event.event_id]
+            assert original is before.stored[event.event_id.int]
             assert (original.store_id, original.envelope_hash, sequence) == (
                 STORE,
                 event.envelope_hash,
@@ -113,7 +113,7 @@ def test_sending_the_same_request_again_replays_every_accepted_event_with_its_nu
 
 
 def test_words_name_each_reason() -> None:
-    state = StreamState(0, {IDS[0]: StoredEvent(OTHER_STORE, 1, b"a")}, {COMMANDS[0]}, {("order", "o1"): 2})
+    state = StreamState(0, {IDS[0].int: StoredEvent(OTHER_STORE, 1, b"a")}, {COMMANDS[0].int}, {("order", "o1"): 2})
     batch = [
         Event(IDS[0], b"a", None, "order", "o1", None),
         Event(IDS[1], b"a", COMMANDS[0], "order", "o1", None),
