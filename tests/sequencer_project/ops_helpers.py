@@ -94,12 +94,16 @@ def start_gunicorn(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 
 def wait_until_serving(base_url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> None:
     """Until the server at ``base_url`` answers ``/health`` with 200; fails with its log's tail if
-    it exits or does not answer within ``timeout``."""
+    it exits or does not answer within ``timeout``.
+
+    Each probe waits as long as is left: a worker still importing the application answers late,
+    and one that serves a single request (``WEB_MAX_REQUESTS=1``) spends it on the probe, so a
+    probe that gave up early would leave every worker's answer unread on a slow machine."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while (left := deadline - time.monotonic()) > 0:
         assert process.poll() is None, log.read_text()[-3000:]
         try:
-            if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
+            if httpx.get(f"{base_url}/health", timeout=max(left, 1)).status_code == 200:
                 return
         except httpx.TransportError:
             time.sleep(0.1)
