@@ -1,8 +1,9 @@
 """OpenAPI 3 schema of the whole API (drf-spectacular; ``docs/api.md``, ADR 0009).
 
 The views build their bodies by hand (no DRF serializers on the hot path), so each operation
-declares its request and response shapes with ``extend_schema`` and the small JSON-Schema
-builders below; the shapes live next to the views in ``<app>/api/openapi.py``. What every
+declares its request and response shapes with :func:`operation` (drf-spectacular's
+``extend_schema``) and the small JSON-Schema builders below; the shapes live next to the views
+in ``<app>/api/openapi.py``. What every
 operation shares is added here, once:
 
 * ``ProblemAutoSchema`` documents the ``application/problem+json`` error responses, with the
