@@ -116,12 +116,13 @@ def decode_legacy_body(
     agent_id = decoded.agent_id
     fallback_agent = agent_id or default_agent or NIL_UUID
     tenant_id, store_id = raw_events[0].tenant_id, raw_events[0].store_id
+    tenant_int, store_int = tenant_id.int, store_id.int  # UUID.__eq__ is Python code; int's is not
     reports = FieldErrors()  # the shared field helpers report here; any report sends the body back
     # Every check first: the general parser refuses a body (too deep, malformed) before it
     # looks at any event, so an event's own error may only be raised once all are known good.
     checked: list[tuple[_Event, uuid.UUID, bytes | None, datetime, object]] = []
     for raw in raw_events:
-        if raw.tenant_id != tenant_id or raw.store_id != store_id:
+        if raw.tenant_id.int != tenant_int or raw.store_id.int != store_int:
             return None
         source_agent = raw.source_agent
         if source_agent is None:
