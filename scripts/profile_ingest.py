@@ -7,7 +7,8 @@ event, and (``--profile``) where the request's goes.
     .venv/bin/python scripts/profile_ingest.py [--requests 2000] [--batch 1] [--payload-bytes 100] [--profile]
     .venv/bin/python scripts/profile_ingest.py --background 4 --streams 64 --requests 2368 [--batch 1]
 
-``--profile`` prints a cProfile of CPU time (``time.process_time``), sorted by cumulative time.
+``--profile`` prints a cProfile of CPU time (``time.process_time``), sorted by cumulative time
+(``--sort tottime``: by each function's own time).
 
 ``--background ROUNDS``: the background's cost per event at an ingest shape instead. Each round
 sends ``--requests`` requests round robin over ``--streams`` stores, then runs one projection
@@ -77,6 +78,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--profile", action="store_true", help="print a CPU-time cProfile")
+    parser.add_argument("--sort", default="cumulative", help="the profile's order: cumulative, tottime, ...")
     parser.add_argument("--payload-bytes", type=int, default=100)
     parser.add_argument("--batch", type=int, default=1, help="events per request")
     parser.add_argument("--streams", type=int, default=1, help="stores the requests go to, round robin")
@@ -142,7 +144,7 @@ def main() -> None:
     backend_cpu = _backend_cpu(backend) - backend_cpu0
     if args.profile:
         cprof.disable()
-        pstats.Stats(cprof).sort_stats("cumulative").print_stats(60)
+        pstats.Stats(cprof).sort_stats(args.sort).print_stats(60)
     print(f"statuses: {statuses}")
     print(
         f"{args.requests} requests of {args.batch} events: {cpu / args.requests * 1e3:.3f} ms CPU/request, "
