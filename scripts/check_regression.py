@@ -284,9 +284,11 @@ def side_by_side(
 ) -> list[Verdict]:
     """Judge the regressed verdicts again against ``commit`` measured now, alternating sides.
 
-    Each round measures the regressed benchmarks here, then at the reference commit; the median
-    of the rounds' pairs (here's ratio over the reference's) is compared with the verdict's own
-    threshold (``SideBySide``). A benchmark the reference commit does not have stays regressed.
+    Each round measures the regressed benchmarks on both sides, here first in even rounds and
+    the reference first in odd ones (a machine that drifts within a round favours neither); the
+    median of the rounds' pairs (here's ratio over the reference's) is compared with the
+    verdict's own threshold (``SideBySide``). A benchmark the reference commit does not have
+    stays regressed.
     """
     regressed = [v for v in verdicts if v.status == "REGRESSED" and v.measurement is not None]
     if not regressed or rounds < 1:
@@ -297,11 +299,13 @@ def side_by_side(
     pairs: dict[str, list[float]] = {}
     for n in range(rounds):
         log(f"side by side with {commit[:12]} (round {n + 1} of {rounds}): {', '.join(sorted(here))}")
-        before_measuring()
-        this_round = {k: m for k, m in measure_here(nodeids).items() if k in here}
+        measured: dict[str, dict[str, Measurement]] = {}
+        for side in ("here", "there") if n % 2 == 0 else ("there", "here"):
+            before_measuring()
+            measure = measure_here if side == "here" else measure_there
+            measured[side] = {k: m for k, m in measure(nodeids).items() if k in here}
+        this_round, that_round = measured["here"], measured["there"]
         here = best(here, this_round)
-        before_measuring()
-        that_round = {k: m for k, m in measure_there(nodeids).items() if k in here}
         there = best(there, that_round)
         for name in this_round.keys() & that_round.keys():
             pairs.setdefault(name, []).append(this_round[name].ratio / that_round[name].ratio - 1)
@@ -599,9 +603,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--side-by-side",
         type=int,
-        default=3,
+        default=5,
         metavar="ROUNDS",
-        help="alternating rounds against the baseline's commit for a benchmark still failing (default 3; 0: off)",
+        help="alternating rounds against the baseline's commit for a benchmark still failing (default 5; 0: off)",
     )
     args = parser.parse_args(argv)
     if args.threshold <= 0 or args.retries < 0 or args.runs < 1 or args.side_by_side < 0:

@@ -298,6 +298,30 @@ def test_side_by_side_judges_the_median_pair_not_one_lucky_reference_round() -> 
     assert verdict.status == "ok (side by side)"
 
 
+def test_side_by_side_takes_turns_at_measuring_first() -> None:
+    order: list[str] = []
+    _, here = scripted(*[{"a": 1.3}] * 4)
+    _, there = scripted(*[{"a": 1.2}] * 4)
+
+    def recorded(side: str, measure: Any) -> Any:
+        def run(nodeids: list[str]) -> dict[str, Any]:
+            order.append(side)
+            return dict(measure(nodeids))
+
+        return run
+
+    gate_script.side_by_side(
+        [regressed("a", 1.5)],
+        commit="c0ffee" * 7,
+        rounds=4,
+        measure_here=recorded("here", here),
+        measure_there=recorded("there", there),
+        log=print,
+    )
+
+    assert order == ["here", "there", "there", "here", "here", "there", "there", "here"]
+
+
 def test_a_benchmark_the_baseline_commit_lacks_stays_regressed() -> None:
     _, here = scripted({"a": 1.4})
     _, there = scripted({})
