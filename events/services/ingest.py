@@ -147,6 +147,10 @@ def event_ingest_legacy(
     release = _connection_releaser()
     if across is None or len(job.candidates) > settings.GROUP_COMMIT_ACROSS_MAX_EVENTS:
         return committer.submit((tenant_id, store_id), job, _run_group, before_wait=release)
+    if _contended((tenant_id, store_id)):
+        # The cross-stream append leaves a contended stream out: its own group writes it in its
+        # turn (ADR 0038), without a pass through the cross-stream queue first.
+        return committer.submit((tenant_id, store_id), job, _run_locked_group, before_wait=release)
     outcome = across.submit(_ACROSS_STREAMS, job, _append_across_streams, before_wait=release)
     if isinstance(outcome, IngestResult):
         return outcome
@@ -435,6 +439,12 @@ _OPTIMISTIC_ATTEMPTS = 2
 
 
 StreamKey = tuple[uuid.UUID, uuid.UUID]
+
+
+def _contended(key: StreamKey) -> bool:
+    """Whether the web processes take turns on the stream now (:func:`_note_contention`)."""
+    until = _contended_until.get(key)
+    return until is not None and time.monotonic() < until
 
 
 def _head_guess(key: StreamKey) -> int | None:

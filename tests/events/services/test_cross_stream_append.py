@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -247,3 +248,35 @@ def _decided(outcome: IngestResult | BaseException) -> IngestResult:
 
 def _id(spec: dict[str, Any]) -> dict[str, Any]:
     return {"event_id": spec["event_id"]}
+
+
+def _ingest_one(tenant_id: uuid.UUID, store_id: uuid.UUID) -> IngestResult:
+    events = parse_legacy_request(
+        {"events": [legacy_event(tenant_id, store_id)]}, max_events=10, max_payload_bytes=1 << 20
+    ).events
+    return event_ingest_legacy(tenant_id=tenant_id, store_id=store_id, events=events)
+
+
+def test_a_contended_stream_goes_to_its_own_group_without_the_cross_stream_queue(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cross-stream append would leave a contended stream to its own path anyway: its
+    requests skip that queue (and its leader's wake-ups) and are written in the stream's turn."""
+    tenant_id, calm, hot = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    across = ingest._cross_stream_committer()
+    assert across is not None  # the service's settings: group commit across streams is on
+    for store_id in (calm, hot):
+        _ingest_one(tenant_id, store_id)
+    monkeypatch.setitem(ingest._contended_until, (tenant_id, hot), time.monotonic() + 60)
+
+    across.last_group = None
+    assert _ingest_one(tenant_id, hot).sequence_start == 2
+    assert across.last_group is None  # no group of the cross-stream queue ran it
+    assert _ingest_one(tenant_id, calm).sequence_start == 2
+    assert across.last_group is not None  # a calm stream still goes through it
+
+    monkeypatch.setitem(ingest._contended_until, (tenant_id, hot), 0.0)  # the contention has expired
+    across.last_group = None
+    assert _ingest_one(tenant_id, hot).sequence_start == 3
+    assert across.last_group is not None
+    assert stored_sequences(tenant_id, hot) == [1, 2, 3]
