@@ -15,6 +15,7 @@ from pathlib import Path
 
 from loadtest.capacity import DEFAULT_WORKLOADS, WORKLOADS, CapacityConfig, run_capacity
 from loadtest.capacity_report import plot_sustained, plot_throughput_and_cpu, render
+from loadtest.machine_speed import additions_seconds, speed_sentence
 from loadtest.service import Service, anchor_server, bench_database
 from loadtest.wrk import wrk_binary
 
@@ -27,7 +28,9 @@ def _seconds(text: str) -> int:
     return parse_duration(text)
 
 
-def _preamble(args: argparse.Namespace, cfg: CapacityConfig, anchor_config: str, started: datetime) -> list[str]:
+def _preamble(
+    args: argparse.Namespace, cfg: CapacityConfig, anchor_config: str, started: datetime, speed: tuple[float, float]
+) -> list[str]:
     from loadtest.__main__ import _commit
 
     s = cfg.service
@@ -51,7 +54,7 @@ def _preamble(args: argparse.Namespace, cfg: CapacityConfig, anchor_config: str,
         f"Machine: {os.cpu_count()} cores ({platform.machine()}, Python {platform.python_version()}) shared by the "
         "service, PostgreSQL, the load generator and anything else running; load average "
         f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1 / 5 / 15 min) when the report was written, and per "
-        "row below. Figures from a busy machine are indicative only.",
+        "row below. Figures from a busy machine are indicative only. " + speed_sentence(*speed),
     ]
 
 
@@ -75,6 +78,7 @@ def run(args: argparse.Namespace, service_factory: ServiceFactory) -> int:
     name = "capacity" if not args.workload else "capacity-" + "-".join(names)
     report_path: Path = args.report_dir / f"{stamp}-{name}.md"
     plot_dir: Path = args.report_dir / f"{stamp}-{name}"
+    speed_before = additions_seconds()  # before anything of the run is started
     with tempfile.TemporaryDirectory(prefix="loadtest-capacity-") as tmp, _stack(args, service_factory) as stack:
         service, bench_url, anchor_url, anchor_pid, anchor_config = stack
         cfg = CapacityConfig(
@@ -96,8 +100,8 @@ def run(args: argparse.Namespace, service_factory: ServiceFactory) -> int:
             workdir=Path(tmp),
             background=service.worker_pid is not None or not args.start_service,
         )
-        preamble = _preamble(args, cfg, anchor_config, started)
         results, sustained = run_capacity(cfg, workloads)
+    preamble = _preamble(args, cfg, anchor_config, started, (speed_before, additions_seconds()))
     plots = []
     overview = plot_dir / "throughput-cpu.png"
     if plot_throughput_and_cpu(results, overview):

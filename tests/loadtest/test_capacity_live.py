@@ -84,6 +84,7 @@ def test_a_short_capacity_run_reports_ceiling_anchor_and_service_with_their_cpu(
     assert float(rows["service"]["service ÷ anchor"]) > 0
     assert float(rows["service"]["service ÷ ceiling"]) > 0
     assert "Celery worker and beat" in text
+    assert "additions took" in text  # the machine's speed, before and after
     assert [p.name for p in tmp_path.glob("*/*.png")] == ["throughput-cpu.png"]
     # Everything started is stopped: both ports are free and both scratch databases are gone.
     assert not port_in_use(port)
