@@ -161,23 +161,25 @@ def event_ingest_legacy(
 
 def _prepare(tenant_id: uuid.UUID, store_id: uuid.UUID, events: Sequence[LegacyEvent], request_id: str) -> IngestJob:
     """Everything that needs no lock: payload, hash and schema checks, the payload key (CPU only)."""
-    pre_rejected = [(rejection, e) for e in events if (rejection := _pre_rejection(e)) is not None]
-    candidates = [e for e in events if e.payload_problem is None and e.supplied_hash_matches]
+    candidates: list[LegacyEvent] = []
+    pre_rejected: list[tuple[Rejection, LegacyEvent]] = []
+    for event in events:  # one pass, no call for an event that passes (most do)
+        if event.payload_problem is None and event.supplied_hash_matches:
+            candidates.append(event)
+        else:
+            pre_rejected.append((_pre_rejection(event), event))
     verdicts = schema_failures(tenant_id=tenant_id, events=[(e.event_type, e.payload, False) for e in candidates])
     schema_rejects = {e.index: f.summary for e, f in zip(candidates, verdicts, strict=True) if f is not None}
     seal = encryption_key_for_write(tenant_id)  # payloads and the bodies of rejected events
     return IngestJob(uuid.uuid4(), tenant_id, store_id, candidates, pre_rejected, schema_rejects, seal, request_id)
 
 
-def _pre_rejection(event: LegacyEvent) -> Rejection | None:
-    """The rejection an event earns before any lock: a payload jsonb cannot hold, or a wrong hash."""
+def _pre_rejection(event: LegacyEvent) -> Rejection:
+    """The rejection of an event refused before any lock: a payload jsonb cannot hold, or else a
+    ``payload_hash`` that does not match."""
     if event.payload_problem is not None:
         return Rejection(event.event_id, RejectionReason.INVALID_PAYLOAD, f"payload {event.payload_problem}")
-    if not event.supplied_hash_matches:
-        return Rejection(
-            event.event_id, RejectionReason.INVALID_PAYLOAD_HASH, "payload_hash does not match the payload"
-        )
-    return None
+    return Rejection(event.event_id, RejectionReason.INVALID_PAYLOAD_HASH, "payload_hash does not match the payload")
 
 
 @functools.cache
