@@ -455,13 +455,9 @@ def _head_guess(key: StreamKey) -> int | None:
     if not settings.INGEST_OPTIMISTIC_APPEND:
         return None
     head = head_hints.SHARED.get().guess(*key)
-    if head is None:
+    if head is None or _contended(key):
         return None
-    until = _contended_until.get(key)
-    if until is not None:
-        if time.monotonic() < until:
-            return None
-        del _contended_until[key]
+    _contended_until.pop(key, None)  # a contention that has expired: optimism again
     return head
 
 

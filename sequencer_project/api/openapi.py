@@ -3,8 +3,7 @@
 The views build their bodies by hand (no DRF serializers on the hot path), so each operation
 declares its request and response shapes with :func:`operation` (drf-spectacular's
 ``extend_schema``) and the small JSON-Schema builders below; the shapes live next to the views
-in ``<app>/api/openapi.py``. What every
-operation shares is added here, once:
+in ``<app>/api/openapi.py``. What every operation shares is added here, once:
 
 * ``ProblemAutoSchema`` documents the ``application/problem+json`` error responses, with the
   stable codes each status can carry (read from the :class:`SequencerError` hierarchy, so the
