@@ -7,6 +7,9 @@ event, and (``--profile``) where the request's goes.
     .venv/bin/python scripts/profile_ingest.py [--requests 2000] [--batch 1] [--payload-bytes 100] [--profile]
     .venv/bin/python scripts/profile_ingest.py --background 4 --streams 64 --requests 2368 [--batch 1]
 
+``--threads N`` sends them from N threads at once (CPU is then the whole process's; PostgreSQL's
+every backend's of the machine).
+
 ``--profile`` prints a cProfile of CPU time (``time.process_time``), sorted by cumulative time
 (``--sort tottime``: by each function's own time).
 
@@ -27,6 +30,7 @@ import itertools
 import os
 import pstats
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -82,6 +86,7 @@ def main() -> None:
     parser.add_argument("--payload-bytes", type=int, default=100)
     parser.add_argument("--batch", type=int, default=1, help="events per request")
     parser.add_argument("--streams", type=int, default=1, help="stores the requests go to, round robin")
+    parser.add_argument("--threads", type=int, default=1, help="threads sending the requests at once, as a server's")
     parser.add_argument("--background", type=int, default=0, metavar="ROUNDS", help="measure the background instead")
     args = parser.parse_args()
 
@@ -91,9 +96,11 @@ def main() -> None:
     store_turn = itertools.cycle(stores)
     app = wsgi_application  # the application gunicorn serves (the lean API path)
     statuses: dict[str, int] = {}
+    counting = threading.Lock()
 
     def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
-        statuses[status] = statuses.get(status, 0) + 1
+        with counting:
+            statuses[status] = statuses.get(status, 0) + 1
 
     def body() -> bytes:
         store_id = next(store_turn)
@@ -131,17 +138,26 @@ def main() -> None:
     for _ in range(max(200 // args.batch, 5)):
         one(body())
     bodies = [body() for _ in range(args.requests)]  # built before the clock: only the service is measured
+    threaded = None
+    if args.threads > 1:
+        warm_ups = [body() for _ in range(args.threads * 10)]
+        threaded = _warmed_threads(bodies, warm_ups, one, args.threads)
     statuses.clear()
     cprof = cProfile.Profile(time.process_time)
     if args.profile:
         cprof.enable()
     backend = _backend_pid()
-    backend_cpu0 = _backend_cpu(backend)
+    backend_cpu0, machine0 = _backend_cpu(backend), snapshot()
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    for request_body in bodies:
-        one(request_body)
+    if threaded is None:
+        for request_body in bodies:
+            one(request_body)
+    else:
+        threaded()
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     backend_cpu = _backend_cpu(backend) - backend_cpu0
+    if args.threads > 1:  # each thread has its own connection: every backend of the machine
+        backend_cpu = matching_cpu(machine0, snapshot(), is_postgres)
     if args.profile:
         cprof.disable()
         pstats.Stats(cprof).sort_stats(args.sort).print_stats(60)
@@ -150,8 +166,49 @@ def main() -> None:
         f"{args.requests} requests of {args.batch} events: {cpu / args.requests * 1e3:.3f} ms CPU/request, "
         f"{wall / args.requests * 1e3:.3f} ms wall/request, {cpu / args.requests / args.batch * 1e6:.1f} us CPU/event"
     )
+    if args.threads > 1:
+        print(f"PostgreSQL (every backend): {backend_cpu / args.requests / args.batch * 1e6:.1f} us CPU/event")
+        return
     same = "" if _backend_pid() == backend else " (the connection changed during the run: not comparable)"
     print(f"PostgreSQL backend: {backend_cpu / args.requests / args.batch * 1e6:.1f} us CPU/event{same}")
+
+
+def _warmed_threads(
+    bodies: list[bytes], warm_ups: list[bytes], one: Callable[[bytes], None], threads: int
+) -> Callable[[], None]:
+    """``threads`` threads that have each sent their share of ``warm_ups`` (a connection of their
+    own, its prepared statements) and wait; the function returned lets them send every body once,
+    taking turns as a threaded server's would, and returns when they are done."""
+    queue = iter(bodies)
+    taking = threading.Lock()
+    warmed = threading.Barrier(threads + 1)
+    go = threading.Event()
+
+    def serve(own_warm_ups: list[bytes]) -> None:
+        for request_body in own_warm_ups:
+            one(request_body)
+        warmed.wait()
+        go.wait()
+        while True:
+            with taking:
+                request_body = next(queue, None)
+            if request_body is None:
+                connection.close()
+                return
+            one(request_body)
+
+    connection.close()  # back to the pool: the server's threads have it to themselves
+    workers = [threading.Thread(target=serve, args=(warm_ups[index::threads],)) for index in range(threads)]
+    for worker in workers:
+        worker.start()
+    warmed.wait()
+
+    def send() -> None:
+        go.set()
+        for worker in workers:
+            worker.join()
+
+    return send
 
 
 def _backend_pid() -> int:
