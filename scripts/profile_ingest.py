@@ -185,8 +185,8 @@ def _warmed_threads(
     go = threading.Event()
 
     def serve(own_warm_ups: list[bytes]) -> None:
-        for request_body in own_warm_ups:
-            one(request_body)
+        for warm_up in own_warm_ups:
+            one(warm_up)
         warmed.wait()
         go.wait()
         while True:
