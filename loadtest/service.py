@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,9 +81,9 @@ def drop_database(database_url: str, name: str) -> None:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def _manage(env: dict[str, str], *args: str) -> str:
+def _manage(env: dict[str, str], *args: str, root: Path = ROOT) -> str:
     done = subprocess.run(  # noqa: S603  (our interpreter, fixed arguments)
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+        [sys.executable, "manage.py", *args], cwd=root, env=env, capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
         raise RuntimeError(f"manage.py {args[0]} failed:\n{done.stderr[-3000:]}")
@@ -127,20 +127,23 @@ def describe_server(server: str, env: dict[str, str]) -> str:
     return f"granian wsgi, {c.get('workers', '?')} workers x {c.get('threads', '?')} blocking thread(s)"
 
 
-def server_command(server: str, app: str, env: dict[str, str]) -> list[str]:
+def server_command(server: str, app: str, env: dict[str, str], root: Path = ROOT) -> list[str]:
     """The command serving WSGI module ``app`` (its ``application``) on HOST:PORT of ``env``:
-    ``scripts/web.sh``, the launcher ``make run`` and the image use, with ``WEB_SERVER`` and
-    ``WEB_APP`` set in ``env`` (so the multiprocess metrics set-up is the deployed one too)."""
+    ``scripts/web.sh`` of the checkout ``root``, the launcher ``make run`` and the image use, with
+    ``WEB_SERVER`` and ``WEB_APP`` set in ``env`` (so the multiprocess metrics set-up is the
+    deployed one too)."""
     if server not in SERVERS:
         raise ValueError(f"unknown server {server!r}")
     env["WEB_SERVER"], env["WEB_APP"] = server, app
-    return ["bash", str(ROOT / "scripts" / "web.sh")]
+    return ["bash", str(root / "scripts" / "web.sh")]
 
 
-def start_logged(command: list[str], env: dict[str, str], name: str) -> tuple[subprocess.Popen[bytes], Any]:
-    """Start ``command`` in the project root with its output in a temporary log file."""
+def start_logged(
+    command: list[str], env: dict[str, str], name: str, root: Path = ROOT
+) -> tuple[subprocess.Popen[bytes], Any]:
+    """Start ``command`` in the checkout ``root`` with its output in a temporary log file."""
     log = tempfile.NamedTemporaryFile(prefix=f"loadtest-{name}-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+    process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
     return process, log
 
 
@@ -187,10 +190,14 @@ def scratch_service(
     keep_database: bool = False,
     background: bool = False,
     server: str = "gunicorn",
+    root: Path = ROOT,
+    settings: Mapping[str, str] | None = None,
 ) -> Iterator[Service]:
     """Migrate a scratch database, mint a tenant and an admin key, run the web server; stop it after.
 
     ``background``: the Celery worker and beat run too (``scripts/run.sh``'s commands).
+    ``root``: the checkout whose code serves (its own directory and ``PYTHONPATH``: a side-by-side
+    run serves two commits at once); ``settings``: environment variables on top of this one's.
     """
     if port_in_use(port):
         raise SystemExit(f"port {port} is already in use; pick another with --port")
@@ -206,12 +213,23 @@ def scratch_service(
         "PAYLOAD_ENCRYPTION_KEYS": os.environ.get("PAYLOAD_ENCRYPTION_KEYS") or f"1:{os.urandom(32).hex()}",
         # With a keyring the default mode already seals; `required` makes a missing key an error.
         "PAYLOAD_ENCRYPTION_MODE": os.environ.get("PAYLOAD_ENCRYPTION_MODE") or "required",
+        **(settings or {}),
     }
+    if root != ROOT:  # the checkout's code before any other (celery's entry point puts its own directory first)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(root), env.get("PYTHONPATH", ""))))
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # gunicorn.conf.py picks a per-port directory
-    _manage(env, "migrate", "--no-input", "-v", "0")
-    tenant_id = uuid.UUID(_manage(env, "create_tenant", "--name", "loadtest").splitlines()[-1])
+    _manage(env, "migrate", "--no-input", "-v", "0", root=root)
+    tenant_id = uuid.UUID(_manage(env, "create_tenant", "--name", "loadtest", root=root).splitlines()[-1])
     key = _manage(
-        env, "create_api_key", "--tenant", str(tenant_id), "--name", "loadtest", "--permissions", "read,write,admin"
+        env,
+        "create_api_key",
+        "--tenant",
+        str(tenant_id),
+        "--name",
+        "loadtest",
+        "--permissions",
+        "read,write,admin",
+        root=root,
     ).splitlines()[-1]
     url = f"http://127.0.0.1:{port}"
     web_env = {**env, "HOST": "127.0.0.1", "PORT": str(port), "WEB_LOG_LEVEL": "warning"}
@@ -219,15 +237,15 @@ def scratch_service(
     with tempfile.TemporaryDirectory(prefix="loadtest-beat-") as beat_dir:
         try:
             web, log = start_logged(
-                server_command(server, "sequencer_project.wsgi", web_env), web_env, f"{server}-{port}"
+                server_command(server, "sequencer_project.wsgi", web_env, root), web_env, f"{server}-{port}", root
             )
             started.append((web, log))
             worker_pid = beat_pid = None
             if background:
                 worker_command, beat_command = worker_commands(Path(beat_dir) / "celerybeat-schedule")
-                worker, worker_log = start_logged(worker_command, env, "celery-worker")
+                worker, worker_log = start_logged(worker_command, env, "celery-worker", root)
                 started.append((worker, worker_log))
-                beat, beat_log = start_logged(beat_command, env, "celery-beat")
+                beat, beat_log = start_logged(beat_command, env, "celery-beat", root)
                 started.append((beat, beat_log))
                 worker_pid, beat_pid = worker.pid, beat.pid
             try:
