@@ -12,7 +12,10 @@ single transaction (ADR 0014):
   ``run_group`` in one transaction, publishes each job's outcome and wakes those jobs' threads
   and the next leader (each thread waits on its own condition: no other thread wakes);
 - a waiter whose job was served returns its own outcome; one that was left out (group full)
-  leads the next group.
+  leads the next group;
+- with a ``gate`` (the stream's turn among the web processes, ADR 0038), the leader passes the
+  gate before it takes its group: the jobs that arrived while it waited join the group instead
+  of waiting for the next one.
 
 Nothing is batched across processes: gunicorn workers still meet at the counter row lock.
 With one request at a time per process (sync workers) every group has one job, which runs
@@ -21,6 +24,7 @@ exactly like the ungrouped path.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
@@ -85,6 +89,7 @@ class GroupCommitter(Generic[JobT, ResultT]):
         run_group: Callable[[Sequence[JobT]], Sequence[ResultT | BaseException]],
         *,
         before_wait: Callable[[], bool] | None = None,
+        gate: Callable[[], contextlib.AbstractContextManager[object]] | None = None,
     ) -> ResultT:
         """Run ``job`` in a group of the jobs queued for ``key``; return its own result.
 
@@ -94,6 +99,11 @@ class GroupCommitter(Generic[JobT, ResultT]):
         this thread blocks as a follower, e.g. to hand its database connection back; while it
         returns False it is asked again every ``BEFORE_WAIT_RECHECK_SECONDS`` of waiting (a
         follower keeps its connection until someone needs it), not whenever it wakes.
+
+        ``gate``: a context the leader enters (outside the guard) before it takes its group and
+        leaves once the group has run, before it publishes; the group is every job queued by then
+        (no ``max_wait`` of its own: waiting at the gate collects). A gate that fails to open is
+        passed by: it may only order the work, never decide it.
 
         Each thread waits on its own condition: a published group wakes its own jobs' threads
         and the next leader, not every thread of the process (waking all of them cost 6.7 % of a
@@ -128,21 +138,48 @@ class GroupCommitter(Generic[JobT, ResultT]):
                         self._wait(slot, recheck_at - now)
                     continue
                 queue.leading = True
-                group = self._take_group(queue, slot)
+                held = contextlib.ExitStack()
+                if gate is not None:
+                    self._pass_gate(key, queue, slot, gate, held)
+                group = self._take_group(queue, slot, collect=gate is None)
                 outcomes: Sequence[ResultT | BaseException] | None = None
                 self._guard.release()
                 try:
-                    outcomes = self._run(group, run_group)
+                    with held:
+                        outcomes = self._run(group, run_group)
                 finally:
                     self._guard.acquire()
                     self._publish(key, queue, group, outcomes)
         return self._outcome(slot)
 
+    def _pass_gate(
+        self,
+        key: Hashable,
+        queue: _StreamQueue[JobT, ResultT],
+        leader: _Slot[JobT, ResultT],
+        gate: Callable[[], contextlib.AbstractContextManager[object]],
+        held: contextlib.ExitStack,
+    ) -> None:
+        """Enter ``gate`` into ``held`` outside the guard (caller holds it, and has it back after).
+        Interrupted there, the leader leaves the queue and hands the stream to the next one."""
+        self._guard.release()
+        try:
+            held.enter_context(gate())
+        except Exception:  # noqa: S110  (the gate only orders the work: pass it by)
+            pass
+        except BaseException:
+            self._guard.acquire()
+            queue.pending.remove(leader)
+            self._publish(key, queue, [], None)
+            raise
+        self._guard.acquire()
+
     def _take_group(
-        self, queue: _StreamQueue[JobT, ResultT], leader: _Slot[JobT, ResultT]
+        self, queue: _StreamQueue[JobT, ResultT], leader: _Slot[JobT, ResultT], *, collect: bool = True
     ) -> list[_Slot[JobT, ResultT]]:
-        """Pop the queued slots that fit in one group (caller holds the guard)."""
-        if self.max_wait_seconds and queue.last_group_size > 1:
+        """Pop the queued slots that fit in one group (caller holds the guard); ``collect``: wait
+        up to ``max_wait`` for more first when the last group had several."""
+        if collect and self.max_wait_seconds and queue.last_group_size > 1:
             deadline = time.monotonic() + self.max_wait_seconds
             queue.collecting = leader
             try:

@@ -24,6 +24,7 @@ events, rollbacks and races never burn a number.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import time
@@ -143,20 +144,27 @@ def event_ingest_legacy(
     committer = _group_committer()
     if committer is None:
         return _run_jobs([job])[0]
-    across = _cross_stream_committer()
+    key = (tenant_id, store_id)
     release = _connection_releaser()
+    if _contended(key):
+        # The processes take turns on the stream (ADR 0038): its group's leader takes the turn
+        # first, so what arrived while the other process held it joins the group; nothing goes
+        # through the cross-stream queue, whose append leaves a contended stream out.
+        return committer.submit(key, job, _run_group_in_turn, before_wait=release, gate=_turn_gate(key))
+    across = _cross_stream_committer()
     if across is None or len(job.candidates) > settings.GROUP_COMMIT_ACROSS_MAX_EVENTS:
-        return committer.submit((tenant_id, store_id), job, _run_group, before_wait=release)
-    if _contended((tenant_id, store_id)):
-        # The cross-stream append leaves a contended stream out: its own group writes it in its
-        # turn (ADR 0038), without a pass through the cross-stream queue first.
-        return committer.submit((tenant_id, store_id), job, _run_locked_group, before_wait=release)
+        return committer.submit(key, job, _run_group, before_wait=release)
     outcome = across.submit(_ACROSS_STREAMS, job, _append_across_streams, before_wait=release)
     if isinstance(outcome, IngestResult):
         return outcome
     # The optimistic append already tried and could not decide: the stream's group goes straight
     # to the locked path.
-    return committer.submit((tenant_id, store_id), job, _run_locked_group, before_wait=release)
+    return committer.submit(key, job, _run_locked_group, before_wait=release)
+
+
+def _turn_gate(key: StreamKey) -> Callable[[], contextlib.AbstractContextManager[object]]:
+    """The group committer's ``gate`` for a contended stream: its turn among the web processes."""
+    return lambda: turns.SHARED.get().turn(*key)
 
 
 def _prepare(tenant_id: uuid.UUID, store_id: uuid.UUID, events: Sequence[LegacyEvent], request_id: str) -> IngestJob:
@@ -256,10 +264,15 @@ def _run_group(jobs: Sequence[IngestJob]) -> list[IngestResult | BaseException]:
     return _run_locked_group(jobs)
 
 
-def _run_locked_group(jobs: Sequence[IngestJob]) -> list[IngestResult | BaseException]:
+def _run_group_in_turn(jobs: Sequence[IngestJob]) -> list[IngestResult | BaseException]:
+    """:func:`_run_locked_group` for a group whose leader holds the stream's turn already."""
+    return _run_locked_group(jobs, turn_held=True)
+
+
+def _run_locked_group(jobs: Sequence[IngestJob], *, turn_held: bool = False) -> list[IngestResult | BaseException]:
     """Run a group in one locked transaction, or in the stream's turn when it is contended;
     if the transaction fails, run its jobs alone."""
-    appended = _append_in_turn(jobs)
+    appended = _append_in_turn(jobs, turn_held=turn_held)
     if appended is not None:
         return list(appended)
     TALLY.observe(INGEST_GROUP_REQUESTS, len(jobs))
@@ -511,19 +524,20 @@ def _append_stream_from(key: StreamKey, jobs: Sequence[IngestJob], head: int) ->
     return plan.results()
 
 
-def _append_in_turn(jobs: Sequence[IngestJob]) -> list[IngestResult] | None:
+def _append_in_turn(jobs: Sequence[IngestJob], *, turn_held: bool = False) -> list[IngestResult] | None:
     """A group of ONE contended stream in one autocommit statement, in the stream's turn
     (``streams.turns``): the web processes take turns, so the head the last holder left is the
     stream's and the group is planned and sealed once. ``None`` when the locked path must decide:
     the stream is not contended, this server never saw its head, an event carries a
     ``base_version``, a rejection could depend on stored rows, or the head had moved anyway
-    (another server, a process that has not found the stream contended yet)."""
+    (another server, a process that has not found the stream contended yet). ``turn_held``: the
+    caller holds the turn (the group committer's gate)."""
     key = (jobs[0].tenant_id, jobs[0].store_id)
     if not settings.INGEST_OPTIMISTIC_APPEND or key not in _contended_until:
         return None
     if _expects_versions(jobs):
         return None
-    with turns.SHARED.get().turn(*key):
+    with contextlib.nullcontext() if turn_held else turns.SHARED.get().turn(*key):
         head = head_hints.SHARED.get().guess(*key)
         outcome = None if head is None else _append_stream_from(key, jobs, head)
     if not isinstance(outcome, list):

@@ -12,10 +12,12 @@ rest (tests/settings.py).
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -32,7 +34,7 @@ from events.services.ingest import (
     _run_group,
     event_ingest_legacy,
 )
-from streams import head_hints
+from streams import head_hints, turns
 from tests.conftest import legacy_event
 from tests.events.helpers import stored_sequences
 from tests.events.services.test_event_ingest_group_commit import COMMAND_IDS, _answer, _job, _stored
@@ -280,3 +282,56 @@ def test_a_contended_stream_goes_to_its_own_group_without_the_cross_stream_queue
     assert _ingest_one(tenant_id, hot).sequence_start == 3
     assert across.last_group is not None
     assert stored_sequences(tenant_id, hot) == [1, 2, 3]
+
+
+class _RecordingTurns:
+    """The shared turns, recording each turn taken and whether one is held."""
+
+    def __init__(self) -> None:
+        self.taken: list[tuple[uuid.UUID, uuid.UUID]] = []
+        self.held = False
+        self.queued_at_entry: list[int] = []  # jobs of the stream's group queue when the turn was taken
+
+    def get(self) -> _RecordingTurns:
+        return self
+
+    @contextlib.contextmanager
+    def turn(self, tenant_id: uuid.UUID, store_id: uuid.UUID) -> Iterator[None]:
+        assert not self.held, "a turn taken inside a turn of the same stream would never be granted"
+        self.taken.append((tenant_id, store_id))
+        committer = ingest._group_committer()
+        assert committer is not None
+        queue = committer._queues.get((tenant_id, store_id))
+        self.queued_at_entry.append(len(queue.pending) if queue is not None else 0)
+        self.held = True
+        try:
+            yield
+        finally:
+            self.held = False
+
+
+def test_a_contended_streams_group_is_written_in_the_turn_its_leader_took_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The leader takes the turn before it takes its group (``GroupCommitter``'s gate), so what
+    queued meanwhile joins the group; the append inside does not take the turn again."""
+    tenant_id, hot = uuid.uuid4(), uuid.uuid4()
+    _ingest_one(tenant_id, hot)
+    recording = _RecordingTurns()
+    monkeypatch.setattr(turns, "SHARED", recording)
+    held_while_appending: list[bool] = []
+    append = ingest._append_stream_from
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        held_while_appending.append(recording.held)
+        return append(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "_append_stream_from", watched)
+    monkeypatch.setitem(ingest._contended_until, (tenant_id, hot), time.monotonic() + 60)
+
+    assert _ingest_one(tenant_id, hot).sequence_start == 2
+    assert recording.taken == [(tenant_id, hot)]
+    assert recording.queued_at_entry == [1]  # the leader's own job, not yet taken into a group
+    assert held_while_appending == [True]
+    assert not recording.held
+    assert stored_sequences(tenant_id, hot) == [1, 2]

@@ -6,11 +6,13 @@ each group held and what each job got back is then checked exactly.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -339,3 +341,122 @@ def test_every_job_gets_its_own_result_once_in_bounded_contiguous_groups(
     assert sorted(served) == sorted(job.name for job in jobs)  # each job exactly once
     for group in groups:
         assert len(group) == 1 or sum(job.size for job in group) <= max_events
+
+
+class Turn:
+    """A gate like the stream's turn among processes: held by 'another process' (the test)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.log: list[str] = []
+        self.waiting = threading.Event()
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        self.waiting.set()
+        with self.lock:
+            self.log.append("enter")
+            yield
+            self.log.append("exit")
+
+
+def _run_in_thread(
+    committer: GroupCommitter[Job, str], job: Job, run_group: Any, outcomes: dict[str, Any], **kw: Any
+) -> threading.Thread:
+    def run() -> None:
+        try:
+            outcomes[job.name] = committer.submit("stream", job, run_group, **kw)
+        except BaseException as exc:
+            outcomes[job.name] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_a_leader_waiting_at_the_gate_takes_the_jobs_that_arrived_meanwhile() -> None:
+    committer: GroupCommitter[Job, str] = GroupCommitter(max_events=100, max_wait_seconds=0.5)
+    turn = Turn()
+    groups: list[tuple[list[str], bool]] = []
+
+    def run_group(jobs: Sequence[Job]) -> list[str | BaseException]:
+        groups.append(([job.name for job in jobs], turn.lock.locked()))
+        turn.log.append("run")
+        return [f"result-{job.name}" for job in jobs]
+
+    outcomes: dict[str, Any] = {}
+    turn.lock.acquire()  # the other process holds the turn
+    threads = [_run_in_thread(committer, Job("j0"), run_group, outcomes, gate=turn)]
+    assert turn.waiting.wait(10)
+    for index in range(1, 5):
+        threads.append(_run_in_thread(committer, Job(f"j{index}"), run_group, outcomes, gate=turn))
+        _wait_until_queued(committer, "stream", index + 1)  # j0 stays queued while it waits
+    turn.lock.release()
+    for thread in threads:
+        thread.join(10)
+        assert not thread.is_alive()
+
+    assert groups == [(["j0", "j1", "j2", "j3", "j4"], True)]
+    assert turn.log == ["enter", "run", "exit"]
+    assert outcomes == {f"j{i}": f"result-j{i}" for i in range(5)}
+    assert committer._queues == {}
+
+
+def test_the_gate_is_left_before_the_outcomes_are_published_even_when_the_group_fails() -> None:
+    committer: GroupCommitter[Job, str] = GroupCommitter(max_events=100)
+    turn = Turn()
+
+    def run_group(jobs: Sequence[Job]) -> list[str | BaseException]:
+        raise RuntimeError("the statement failed")
+
+    with pytest.raises(RuntimeError, match="the statement failed"):
+        committer.submit("stream", Job("j0"), run_group, gate=turn)
+    assert turn.log == ["enter", "exit"]
+    assert not turn.lock.locked()
+    assert committer._queues == {}
+
+
+def test_a_gate_that_cannot_open_is_passed_by() -> None:
+    committer: GroupCommitter[Job, str] = GroupCommitter(max_events=100)
+
+    def broken_gate() -> contextlib.AbstractContextManager[object]:
+        raise OSError("no lock today")
+
+    assert committer.submit("stream", Job("j0"), lambda jobs: [f"result-{j.name}" for j in jobs], gate=broken_gate) == (
+        "result-j0"
+    )
+    assert committer._queues == {}
+
+
+def test_a_leader_interrupted_at_the_gate_hands_the_stream_to_the_next_job() -> None:
+    committer: GroupCommitter[Job, str] = GroupCommitter(max_events=100)
+    turn = Turn()
+    release_interrupt = threading.Event()
+
+    @contextlib.contextmanager
+    def interrupted_gate() -> Iterator[None]:
+        turn.waiting.set()
+        assert release_interrupt.wait(10)
+        raise KeyboardInterrupt
+        yield  # pragma: no cover
+
+    ran: list[list[str]] = []
+
+    def run_group(jobs: Sequence[Job]) -> list[str | BaseException]:
+        ran.append([job.name for job in jobs])
+        return [f"result-{job.name}" for job in jobs]
+
+    outcomes: dict[str, Any] = {}
+    first = _run_in_thread(committer, Job("j0"), run_group, outcomes, gate=interrupted_gate)
+    assert turn.waiting.wait(10)
+    second = _run_in_thread(committer, Job("j1"), run_group, outcomes, gate=turn)
+    _wait_until_queued(committer, "stream", 2)
+    release_interrupt.set()
+    for thread in (first, second):
+        thread.join(10)
+        assert not thread.is_alive()
+
+    assert isinstance(outcomes["j0"], KeyboardInterrupt)
+    assert outcomes["j1"] == "result-j1"
+    assert ran == [["j1"]]  # the interrupted leader's job never ran
+    assert committer._queues == {}
