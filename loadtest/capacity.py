@@ -54,7 +54,7 @@ from loadtest.cpu import (
 from loadtest.runner import WalCounters, database_backends, ves_body_count, wal_counters
 from loadtest.scenarios import CeilingShape
 from loadtest.service import Service
-from loadtest.wrk import WrkRun, WrkSpec, WrkSummary, merged_percentiles, run_many, run_wrk
+from loadtest.wrk import WrkRun, WrkSpec, WrkSummary, merged_percentiles, run_many, run_wrk, script_env
 
 GROUPS = ("web", "worker", "beat", "pg", "load")
 SERVICE_SIDE = ("web", "worker", "beat", "pg")  # what the service costs (the load generator apart)
@@ -401,14 +401,7 @@ def prepare_ves(cfg: CapacityConfig, fixtures: Fixtures) -> None:
 
 
 def _wrk_env(cfg: CapacityConfig, workload: Workload, fixtures: Fixtures) -> tuple[str, dict[str, str]]:
-    env = {
-        **os.environ,
-        "WRK_API_KEY": cfg.service.api_key,
-        "WRK_TENANT": str(cfg.service.tenant_id),
-        "WRK_STORE_PREFIX": uuid.uuid4().hex[:8],
-        "WRK_NONCE": os.urandom(2).hex(),
-        "WRK_PAYLOAD_BYTES": str(cfg.payload_bytes),
-    }
+    env = {**os.environ, **script_env(cfg.service.api_key, cfg.service.tenant_id, cfg.payload_bytes)}
     if workload.kind == "ingest":
         return "ingest.lua", {**env, "WRK_BATCH": str(workload.batch), "WRK_STREAMS": str(workload.streams)}
     if workload.kind == "ves":

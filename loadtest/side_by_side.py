@@ -22,7 +22,6 @@ import contextlib
 import os
 import re
 import statistics
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +29,8 @@ from pathlib import Path
 import httpx
 
 from loadtest.cpu import Snapshot, is_postgres, matching_cpu, snapshot, tree_cpu
-from loadtest.service import ROOT, Service, scratch_service
-from loadtest.wrk import WrkRun, run_wrk
+from loadtest.service import Service, scratch_service
+from loadtest.wrk import WrkRun, run_wrk, script_env
 
 _GROUPS = re.compile(r"^ingest_group_requests_(count|sum)(?:\{[^}]*\})? ([0-9.e+-]+)$", re.MULTILINE)
 
@@ -139,19 +138,15 @@ def _group_totals_of(service: Service) -> tuple[float, float]:
 
 def _measure(service: Service, args: argparse.Namespace) -> Point:
     env = {
-        "WRK_API_KEY": service.api_key,
-        "WRK_TENANT": str(service.tenant_id),
-        "WRK_STORE_PREFIX": uuid.uuid4().hex[:8],
-        "WRK_NONCE": os.urandom(2).hex(),
+        **script_env(service.api_key, service.tenant_id, args.payload_bytes),
         "WRK_STREAMS": str(args.streams),
         "WRK_BATCH": str(args.batch),
-        "WRK_PAYLOAD_BYTES": str(args.payload_bytes),
     }
     assert service.pid is not None
     count0, sum0 = _group_totals_of(service)
     before = snapshot()
     run = run_wrk(
-        str(ROOT / "loadtest" / "lua" / "ingest.lua"),
+        "ingest.lua",
         service.url,
         connections=args.connections,
         threads=2,

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import resource
 import subprocess
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,6 +118,18 @@ class WrkRun:
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def script_env(api_key: str, tenant_id: uuid.UUID, payload_bytes: int) -> dict[str, str]:
+    """What the Lua scripts of ``loadtest/lua`` read of every run: the key, the tenant, a fresh
+    store prefix and event-id nonce (two runs never share a stream or an id), the payload size."""
+    return {
+        "WRK_API_KEY": api_key,
+        "WRK_TENANT": str(tenant_id),
+        "WRK_STORE_PREFIX": uuid.uuid4().hex[:8],
+        "WRK_NONCE": os.urandom(2).hex(),
+        "WRK_PAYLOAD_BYTES": str(payload_bytes),
+    }
 
 
 @dataclass(frozen=True, slots=True)

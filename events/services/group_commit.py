@@ -66,6 +66,9 @@ class GroupStats:
     events: int
 
 
+# What an ungated leader leaves after its group: nothing (reusable, made once).
+_UNGATED: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+
 # How often a follower whose ``before_wait`` hook declined asks it again while it waits.
 BEFORE_WAIT_RECHECK_SECONDS = 0.002
 
@@ -138,9 +141,7 @@ class GroupCommitter(Generic[JobT, ResultT]):
                         self._wait(slot, recheck_at - now)
                     continue
                 queue.leading = True
-                held = contextlib.ExitStack()
-                if gate is not None:
-                    self._pass_gate(key, queue, slot, gate, held)
+                held = _UNGATED if gate is None else self._pass_gate(key, queue, slot, gate)
                 group = self._take_group(queue, slot, collect=gate is None)
                 outcomes: Sequence[ResultT | BaseException] | None = None
                 self._guard.release()
@@ -158,10 +159,11 @@ class GroupCommitter(Generic[JobT, ResultT]):
         queue: _StreamQueue[JobT, ResultT],
         leader: _Slot[JobT, ResultT],
         gate: Callable[[], contextlib.AbstractContextManager[object]],
-        held: contextlib.ExitStack,
-    ) -> None:
-        """Enter ``gate`` into ``held`` outside the guard (caller holds it, and has it back after).
-        Interrupted there, the leader leaves the queue and hands the stream to the next one."""
+    ) -> contextlib.AbstractContextManager[object]:
+        """Enter ``gate`` outside the guard (the caller holds it, and has it back after); what to
+        leave once the group has run. Interrupted there, the leader leaves the queue and hands
+        the stream to the next one."""
+        held = contextlib.ExitStack()
         self._guard.release()
         try:
             held.enter_context(gate())
@@ -173,6 +175,7 @@ class GroupCommitter(Generic[JobT, ResultT]):
             self._publish(key, queue, [], None)
             raise
         self._guard.acquire()
+        return held
 
     def _take_group(
         self, queue: _StreamQueue[JobT, ResultT], leader: _Slot[JobT, ResultT], *, collect: bool = True
