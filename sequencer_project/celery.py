@@ -11,13 +11,14 @@ lost its prepared statements. ``CELERY_DB_REUSE_MAX`` (settings) stops that; aft
 alive before the next checkout (ADR 0025).
 """
 
-import gc
 import os
 from typing import Any
 
 from celery import Celery, signals
 from django.conf import settings
 from django.db import close_old_connections, transaction
+
+from sequencer_project.collector import leave_started_heap_out
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sequencer_project.settings")
 
@@ -47,10 +48,7 @@ def _tune_garbage_collector(**kwargs: Any) -> None:
     often (``WORKER_GC_GEN0_THRESHOLD``; 0 leaves Python's defaults). A projection batch makes
     thousands of short-lived objects; with Python's defaults the full collections they trigger
     walked the whole started process (docs/performance.md, "The worker's garbage collector")."""
-    threshold = settings.WORKER_GC_GEN0_THRESHOLD
-    if threshold > 0:
-        gc.freeze()
-        gc.set_threshold(threshold, *gc.get_threshold()[1:])
+    leave_started_heap_out(settings.WORKER_GC_GEN0_THRESHOLD)
 
 
 def task_enqueue_on_commit(name: str, *args: str | int) -> None:
