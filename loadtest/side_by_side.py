@@ -1,13 +1,16 @@
 """Two builds of the service side by side under the real server, taking turns under the same load.
 
-    python -m loadtest.side_by_side BASE CHANGED [--streams 64] [--batch 1] [--rounds 6] [--seconds 10]
+    python -m loadtest.side_by_side BASE CHANGED [--workload ingest|head|by-id] [--streams 64] [--batch 1]
+        [--rounds 6] [--seconds 10]
 
 Each side is a checkout (a ``git worktree`` of the commit to compare, with ``.venv`` linked or
 its own) and, after a colon, settings for it: ``/tmp/wt_base``, ``.:GROUP_COMMIT_MAX_WAIT_MS=0``.
 Both are served at once, each from its own directory and ``PYTHONPATH`` on its own scratch
 database (``loadtest.service.scratch_service``: gunicorn or granian as deployed, sealed payloads,
 signed receipts, no Celery worker), and wrk drives one and then the other with single or batched
-legacy ingest (``loadtest/lua/ingest.lua``), the order swapped every round, so that both meet
+legacy ingest (``loadtest/lua/ingest.lua``), or with reads of a stream of 1,000 events seeded on
+each side first (``--workload head``: its head; ``by-id``: its events by id, ``loadtest/lua/get.lua``),
+the order swapped every round, so that both meet
 the same drift of a shared machine (``docs/performance.md``: whole runs a few minutes apart
 differ by a quarter). Per point: requests/s, the web's and PostgreSQL's CPU per request (from
 ``/proc``), wrk's own (the machine's canary: it does the same work per request whatever the
@@ -22,16 +25,19 @@ import contextlib
 import os
 import re
 import statistics
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
+from loadtest import seed
 from loadtest.cpu import Snapshot, is_postgres, matching_cpu, snapshot, tree_cpu
 from loadtest.service import Service, scratch_service
 from loadtest.wrk import WrkRun, run_wrk, script_env
 
+WORKLOADS = ("ingest", "head", "by-id")
 _GROUPS = re.compile(r"^ingest_group_requests_(count|sum)(?:\{[^}]*\})? ([0-9.e+-]+)$", re.MULTILINE)
 
 
@@ -136,17 +142,32 @@ def _group_totals_of(service: Service) -> tuple[float, float]:
     return group_totals(response.text)
 
 
-def _measure(service: Service, args: argparse.Namespace) -> Point:
+def read_paths(service: Service, workload: str, directory: Path, payload_bytes: int) -> Path:
+    """A file of the paths ``get.lua`` asks for: a stream of 1,000 events seeded on ``service``,
+    then its head (``head``) or each of its events (``by-id``)."""
+    with seed.client(service.url, service.api_key) as http:
+        stream = seed.seed_legacy_stream(http, service.tenant_id, payload_bytes)
+    if workload == "head":
+        paths = [f"/api/v1/head?tenant_id={stream.tenant_id}&store_id={stream.store_id}"]
+    else:
+        paths = [f"/api/v1/events/{event_id}" for event_id in stream.event_ids]
+    path = directory / f"{service.tenant_id}.paths"
+    path.write_text("\n".join(paths) + "\n")
+    return path
+
+
+def _measure(service: Service, args: argparse.Namespace, paths: Path | None) -> Point:
     env = {
         **script_env(service.api_key, service.tenant_id, args.payload_bytes),
         "WRK_STREAMS": str(args.streams),
         "WRK_BATCH": str(args.batch),
+        **({"WRK_PATHS": str(paths)} if paths else {}),
     }
     assert service.pid is not None
     count0, sum0 = _group_totals_of(service)
     before = snapshot()
     run = run_wrk(
-        "ingest.lua",
+        "get.lua" if paths else "ingest.lua",
         service.url,
         connections=args.connections,
         threads=2,
@@ -155,6 +176,8 @@ def _measure(service: Service, args: argparse.Namespace) -> Point:
     )
     after = snapshot()
     count1, sum1 = _group_totals_of(service)
+    if paths:  # reads: what the seeding's groups flushed meanwhile is not theirs
+        count1, sum1 = count0, sum0
     return point(run, before, after, service.pid, (count1 - count0, sum1 - sum0))
 
 
@@ -173,10 +196,15 @@ def run(args: argparse.Namespace, sides: Sequence[Side], say: Callable[[str], No
             )
             for index, side in enumerate(sides)
         ]
+        directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="side-by-side-")))
+        paths = [
+            read_paths(service, args.workload, directory, args.payload_bytes) if args.workload != "ingest" else None
+            for service in services
+        ]
         for round_number in range(args.rounds):
             order = [0, 1] if round_number % 2 == 0 else [1, 0]
             for index in order:
-                measured = _measure(services[index], args)
+                measured = _measure(services[index], args, paths[index])
                 points[index].append(measured)
                 groups = "-" if measured.requests_per_group is None else f"{measured.requests_per_group:.2f}"
                 say(
@@ -192,8 +220,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m loadtest.side_by_side", description=__doc__.split("\n\n")[0])
     parser.add_argument("base", help="ROOT[:NAME=VALUE,...] (the first side)")
     parser.add_argument("changed", help="ROOT[:NAME=VALUE,...] (the side compared with it)")
-    parser.add_argument("--streams", type=int, default=64)
-    parser.add_argument("--batch", type=int, default=1, help="events per request")
+    parser.add_argument("--workload", choices=WORKLOADS, default="ingest")
+    parser.add_argument("--streams", type=int, default=64, help="ingest: streams written round robin")
+    parser.add_argument("--batch", type=int, default=1, help="ingest: events per request")
     parser.add_argument("--payload-bytes", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--seconds", type=float, default=10.0, help="wrk's duration per point")
