@@ -30,11 +30,12 @@ keepalive = int(os.environ.get("WEB_KEEPALIVE", "5"))
 # Recycle workers now and then (with jitter so they do not restart together).
 max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "100000"))
 max_requests_jitter = int(os.environ.get("WEB_MAX_REQUESTS_JITTER", "10000"))
-# How long a thread may hold the GIL while another waits for it (Python's default: 5 ms). A
-# request thread back from PostgreSQL waits that long for the GIL behind a busy one, and the
-# group leader does so while it holds its stream's counter lock. Set here, in the master, so
-# every forked worker inherits it.
-sys.setswitchinterval(float(os.environ.get("WEB_GIL_SWITCH_INTERVAL_MS", "1")) / 1000)
+# How long a thread may hold the GIL while another waits for it: Python's 5 ms by default.
+# 1 ms was the default until two builds side by side under the same load (docs/performance.md,
+# "The web's garbage collector; Python's switch interval") showed 5 ms ahead on every workload:
+# 4-15 % more requests/s and 5-12 % less web CPU per request. Set here, in the master, so every
+# forked worker inherits it.
+sys.setswitchinterval(float(os.environ.get("WEB_GIL_SWITCH_INTERVAL_MS", "5")) / 1000)
 # The background before intake (ADR 0030): on cores the web shares with the Celery worker and
 # PostgreSQL, the web runs at a lower priority, so when they are saturated the worker keeps
 # projections and commitments within seconds and PostgreSQL (which every request waits on) runs
