@@ -374,10 +374,10 @@ def seed_reads(cfg: CapacityConfig, fixtures: Fixtures) -> None:
     ]
     with psycopg.connect(cfg.bench_url, autocommit=True) as conn, conn.cursor() as cursor:
         cursor.executemany(ANCHOR_INSERT, rows)
-    stream = f"tenant_id={f.tenant_id}&store_id={f.store_id}"
+    stream = f.stream_query
     fixtures.reads = f
-    fixtures.head_paths = _write_lines(cfg.workdir / "head.paths", [f"/api/v1/head?{stream}"])
-    by_id = [f"/api/v1/events/{e}" for e in f.event_ids]
+    fixtures.head_paths = _write_lines(cfg.workdir / "head.paths", [f.head_path])
+    by_id = f.by_id_paths
     fixtures.by_id_paths = _write_lines(cfg.workdir / "by_id.paths", by_id)
     fixtures.reads_plan = {
         "event_by_id": by_id,

@@ -85,6 +85,18 @@ class ReadFixture:
     entities: list[tuple[str, str]]
     head: int
 
+    @property
+    def stream_query(self) -> str:
+        return f"tenant_id={self.tenant_id}&store_id={self.store_id}"
+
+    @property
+    def head_path(self) -> str:
+        return f"/api/v1/head?{self.stream_query}"
+
+    @property
+    def by_id_paths(self) -> list[str]:
+        return [f"/api/v1/events/{event_id}" for event_id in self.event_ids]
+
 
 def payload_json(size: int) -> bytes:
     """A JSON object exactly ``size`` bytes long (at least its 28-byte skeleton)."""

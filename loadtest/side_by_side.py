@@ -147,38 +147,27 @@ def read_paths(service: Service, workload: str, directory: Path, payload_bytes: 
     then its head (``head``) or each of its events (``by-id``)."""
     with seed.client(service.url, service.api_key) as http:
         stream = seed.seed_legacy_stream(http, service.tenant_id, payload_bytes)
-    if workload == "head":
-        paths = [f"/api/v1/head?tenant_id={stream.tenant_id}&store_id={stream.store_id}"]
-    else:
-        paths = [f"/api/v1/events/{event_id}" for event_id in stream.event_ids]
+    paths = [stream.head_path] if workload == "head" else stream.by_id_paths
     path = directory / f"{service.tenant_id}.paths"
     path.write_text("\n".join(paths) + "\n")
     return path
 
 
 def _measure(service: Service, args: argparse.Namespace, paths: Path | None) -> Point:
-    env = {
-        **script_env(service.api_key, service.tenant_id, args.payload_bytes),
-        "WRK_STREAMS": str(args.streams),
-        "WRK_BATCH": str(args.batch),
-        **({"WRK_PATHS": str(paths)} if paths else {}),
-    }
+    """One wrk run on ``service``: ingest, or reads of ``paths`` (no group-commit figure then)."""
+    env = script_env(service.api_key, service.tenant_id, args.payload_bytes)
+    if paths:
+        script, env = "get.lua", {**env, "WRK_PATHS": str(paths)}
+    else:
+        script, env = "ingest.lua", {**env, "WRK_STREAMS": str(args.streams), "WRK_BATCH": str(args.batch)}
     assert service.pid is not None
-    count0, sum0 = _group_totals_of(service)
+    groups_before = (0.0, 0.0) if paths else _group_totals_of(service)
     before = snapshot()
-    run = run_wrk(
-        "get.lua" if paths else "ingest.lua",
-        service.url,
-        connections=args.connections,
-        threads=2,
-        seconds=args.seconds,
-        env=env,
-    )
+    run = run_wrk(script, service.url, connections=args.connections, threads=2, seconds=args.seconds, env=env)
     after = snapshot()
-    count1, sum1 = _group_totals_of(service)
-    if paths:  # reads: what the seeding's groups flushed meanwhile is not theirs
-        count1, sum1 = count0, sum0
-    return point(run, before, after, service.pid, (count1 - count0, sum1 - sum0))
+    groups_after = (0.0, 0.0) if paths else _group_totals_of(service)
+    groups = (groups_after[0] - groups_before[0], groups_after[1] - groups_before[1])
+    return point(run, before, after, service.pid, groups)
 
 
 def run(args: argparse.Namespace, sides: Sequence[Side], say: Callable[[str], None] = print) -> list[list[Point]]:

@@ -14,13 +14,12 @@ from __future__ import annotations
 import gc
 
 
-def leave_started_heap_out(gen0_threshold: int) -> bool:
+def leave_started_heap_out(gen0_threshold: int) -> None:
     """Freeze the objects alive now (``gc.freeze``) and collect the youngest generation every
     ``gen0_threshold`` allocations instead of Python's 700; ``0`` leaves the collector as it is.
-    Returns whether it changed anything. Cycles made later are still collected."""
+    Cycles made later are still collected."""
     if gen0_threshold <= 0:
-        return False
+        return
     gc.collect()  # what is already garbage is not frozen with the rest
     gc.freeze()
     gc.set_threshold(gen0_threshold, *gc.get_threshold()[1:])
-    return True
