@@ -44,8 +44,8 @@ from loadtest.cpu import (
     ProcInfo,
     Snapshot,
     child_trees_cpu,
-    cpu_delta,
     is_postgres,
+    living_cpu_delta,
     matching_cpu,
     snapshot,
     tree_cpu,
@@ -307,7 +307,7 @@ class _Window:
         before = self._before
         assert before is not None
         self.cpu = Groups(self.cfg.service).cpu(before, after, self.web_root, self.web)
-        self.pg_db = cpu_delta(before.processes, after.processes, self._pg_before | _backends(self.cfg))
+        self.pg_db = living_cpu_delta(before.processes, after.processes, self._pg_before | _backends(self.cfg))
         self.seconds = after.wall - before.wall
         if self.web and self.web_root is not None:
             seconds = max(self.seconds, 1e-9)

@@ -179,6 +179,9 @@ def render(
             )
     lines += [
         "",
+        "Backends that exited inside a window (a pool replacing a connection) are left out of its "
+        "cores: their CPU went to the postmaster, which serves every database.",
+        "",
         "WAL bytes and full-page images are the whole cluster's over the window (`pg_stat_wal`): after "
         "a checkpoint, the first change to each page writes the whole page, so a run that meets "
         "checkpoints pays more PostgreSQL CPU per event for the same statements.",

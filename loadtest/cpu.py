@@ -118,6 +118,14 @@ def cpu_delta(before: dict[int, ProcInfo], after: dict[int, ProcInfo], pids: Ite
     return total
 
 
+def living_cpu_delta(before: dict[int, ProcInfo], after: dict[int, ProcInfo], pids: Iterable[int]) -> float:
+    """CPU seconds of those of ``pids`` still running at ``after``, for a set without their
+    parent (a database's backends without the postmaster): one that exited in between took its
+    CPU to the parent, so :func:`cpu_delta` would subtract what it had used before the first
+    snapshot and never add it back. Such a process is left out: a lower bound, never negative."""
+    return cpu_delta(before, after, (pid for pid in pids if pid in after))
+
+
 def is_postgres(info: ProcInfo) -> bool:
     return info.comm.startswith("postgres") or info.cmdline.startswith("postgres:")
 
@@ -135,7 +143,7 @@ def cpu_use(before: Snapshot, after: Snapshot, *, service_root: int | None, post
         seconds=elapsed,
         machine_percent=100 * busy,
         service_cores=cpu_delta(before.processes, after.processes, service) / elapsed,
-        postgres_db_cores=cpu_delta(before.processes, after.processes, set(postgres_db_pids)) / elapsed,
+        postgres_db_cores=living_cpu_delta(before.processes, after.processes, postgres_db_pids) / elapsed,
         postgres_all_cores=cpu_delta(before.processes, after.processes, postgres) / elapsed,
         load_start=before.load,
         load_end=after.load,

@@ -10,6 +10,7 @@ from loadtest.cpu import (
     cpu_delta,
     cpu_use,
     descendants,
+    living_cpu_delta,
     parse_stat,
     snapshot,
     uneven_split,
@@ -42,6 +43,15 @@ def test_a_child_that_exited_counts_through_its_parent_for_the_part_it_used_in_b
     before = {1: _proc(1, 0, 1.0, "postgres"), 7: _proc(7, 1, 0.5, "postgres")}
     after = {1: _proc(1, 0, 1.5, "postgres", reaped=1.25 + 2.0)}
     assert cpu_delta(before, after, {1, 7}) == 0.5 + (1.25 - 0.5) + 2.0
+
+
+def test_backends_without_their_postmaster_never_count_negative_when_one_exits() -> None:
+    # Backend 7 used 30 s before the first snapshot and exited in between: its CPU went to the
+    # postmaster, which is not in the set; backend 8 used 2 s in between and is still running.
+    before = {7: _proc(7, 1, 30.0, "postgres"), 8: _proc(8, 1, 1.0, "postgres")}
+    after = {8: _proc(8, 1, 3.0, "postgres")}
+    assert cpu_delta(before, after, {7, 8}) == -28.0
+    assert living_cpu_delta(before, after, {7, 8}) == 2.0
 
 
 def test_cores_are_cpu_seconds_over_wall_seconds_per_group() -> None:
