@@ -144,7 +144,11 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpRe
         return None  # re-raised by DRF; ApiProblemMiddleware turns it into a logged 500
     if error.http_status >= 500:
         logger.warning("request failed with %s: %s", error.code, exc)
-    return problem_response(error)
+    response = problem_response(error)
+    # Named as on DRF's own responses: the API handler releases the view's reference cycles
+    # through it once the response is out (sequencer_project.api_handler.release_view).
+    response.renderer_context = context  # type: ignore[attr-defined]
+    return response
 
 
 def unhandled_problem(request: HttpRequest, exc: BaseException) -> HttpResponse:

@@ -4,14 +4,18 @@ problem+json and metrics; the admin keeps sessions and CSRF."""
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Callable
+
 import orjson
 import pytest
 from django.conf import settings
 from prometheus_client import REGISTRY
 
+from sequencer_project import api_handler
 from sequencer_project.metrics import TALLY
 from tests import wsgi
-from tests.conftest import Persona
+from tests.conftest import Persona, legacy_event
 
 pytestmark = pytest.mark.django_db
 
@@ -62,3 +66,84 @@ def test_the_admin_keeps_sessions_and_csrf() -> None:
     assert status == 200
     assert "csrftoken=" in headers["set-cookie"]
     assert "django_prometheus.middleware.PrometheusBeforeMiddleware" in settings.MIDDLEWARE
+
+
+def _cyclic_garbage_of(request: Callable[[], object]) -> list[object]:
+    """What ``request`` left that only the cyclic collector could free (nothing else collects
+    between the two ``gc.collect`` calls: the collector is paused around the request)."""
+    request()  # warm up: caches and lazily made objects of a first request are not garbage
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        request()
+        gc.collect()
+        return list(gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+
+
+def test_a_drf_views_request_leaves_nothing_for_the_cyclic_collector(owner: Persona) -> None:
+    """The view, its request and its response, a problem response's too, are freed by reference
+    counting once the response is out, not by a collection of the web process
+    (docs/performance.md, "The reads' tail")."""
+    query = f"tenant_id={owner.tenant_id}&store_id={owner.store_id}"
+    ingest = wsgi.call(
+        "POST",
+        "/api/v1/events/ingest",
+        body=orjson.dumps(
+            {
+                "events": [
+                    legacy_event(owner.tenant_id, owner.store_id, entity_type="order", entity_id="order-1")
+                    for _ in range(3)
+                ]
+            }
+        ),
+        HTTP_AUTHORIZATION=f"ApiKey {owner.key}",
+    )
+    assert ingest.status_code == 200
+
+    def history() -> object:
+        response = wsgi.call(
+            "GET", "/api/v1/entities/order/order-1", query=query, HTTP_AUTHORIZATION=f"ApiKey {owner.key}"
+        )
+        assert response.status_code == 200
+        assert len(orjson.loads(response.content)["events"]) == 3
+        return response
+
+    def event_range() -> object:
+        response = wsgi.call(
+            "GET", "/api/v1/events", query=query + "&from=1&limit=3", HTTP_AUTHORIZATION=f"ApiKey {owner.key}"
+        )
+        assert response.status_code == 200
+        assert len(orjson.loads(response.content)["events"]) == 3
+        return response
+
+    def refused() -> object:  # a problem response of a DRF view
+        response = wsgi.call("GET", "/api/v1/events", query="tenant_id=nope", HTTP_AUTHORIZATION=f"ApiKey {owner.key}")
+        assert response.status_code == 400
+        return response
+
+    for request in (history, event_range, refused):
+        left = _cyclic_garbage_of(request)
+        assert [type(o).__qualname__ for o in left if type(o).__name__ in ("WSGIRequest", "Request", "Response")] == []
+        assert len(left) == 0
+
+
+def test_without_the_release_a_drf_views_request_is_left_in_cycles(
+    owner: Persona, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check above can fail: Django's view aliases ``head`` to its own ``get`` and DRF's
+    request and response name the view, so without ``release_view`` the request is cyclic garbage."""
+    monkeypatch.setattr(api_handler, "release_view", lambda response: None)
+    query = f"tenant_id={owner.tenant_id}&store_id={owner.store_id}"
+
+    def head_through_drf() -> object:
+        return wsgi.call(
+            "GET", "/api/v1/events", query=query + "&from=1&limit=1", HTTP_AUTHORIZATION=f"ApiKey {owner.key}"
+        )
+
+    names = {type(o).__name__ for o in _cyclic_garbage_of(head_through_drf)}
+    assert {"WSGIRequest", "Request", "Response", "EventListApi"} <= names
