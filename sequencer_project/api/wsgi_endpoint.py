@@ -223,16 +223,23 @@ class WsgiEndpoint(abc.ABC):
                 limits = rate_limit_headers(state)
             answer = self.answer(principal, environ)
         except Exception as exc:  # every error leaves as problem+json, as in the API middleware
-            error = to_sequencer_error(exc)
-            if error is None:
-                logger.error("unhandled error on %s %s", self.method, environ.get("PATH_INFO"), exc_info=exc)
-                error = errors.SequencerError("An unexpected error occurred; it has been logged.")
-            elif error.http_status >= 500:
-                logger.warning("request failed with %s: %s", error.code, exc)
-            headers = [("Content-Type", PROBLEM_CONTENT_TYPE), *error.headers.items(), *limits]
-            return _Outcome(error.http_status, orjson.dumps(problem_body(error, request_id)), headers, None, error.code)
+            # In a function of its own: a local here naming the error would hold it in a cycle
+            # with its traceback, which holds this frame (ADR 0041).
+            return self._problem(exc, environ, request_id, limits)
         body = dumps(answer, option=orjson.OPT_UTC_Z)
         return _Outcome(200, body, [("Content-Type", "application/json"), *limits], answer)
+
+    def _problem(
+        self, exc: Exception, environ: dict[str, Any], request_id: str, limits: list[tuple[str, str]]
+    ) -> _Outcome:
+        error = to_sequencer_error(exc)
+        if error is None:
+            logger.error("unhandled error on %s %s", self.method, environ.get("PATH_INFO"), exc_info=exc)
+            error = errors.SequencerError("An unexpected error occurred; it has been logged.")
+        elif error.http_status >= 500:
+            logger.warning("request failed with %s: %s", error.code, exc)
+        headers = [("Content-Type", PROBLEM_CONTENT_TYPE), *error.headers.items(), *limits]
+        return _Outcome(error.http_status, orjson.dumps(problem_body(error, request_id)), headers, None, error.code)
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,8 +87,8 @@ def _cyclic_garbage_of(request: Callable[[], object]) -> list[object]:
 
 def test_a_drf_views_request_leaves_nothing_for_the_cyclic_collector(owner: Persona) -> None:
     """The view, its request and its response, a problem response's too, are freed by reference
-    counting once the response is out, not by a collection of the web process
-    (docs/performance.md, "The reads' tail")."""
+    counting once the response is out, not by a collection of the web process; so are an unknown
+    path's and a WSGI endpoint's problem answers (docs/performance.md, "The reads' tail")."""
     query = f"tenant_id={owner.tenant_id}&store_id={owner.store_id}"
     ingest = wsgi.call(
         "POST",
@@ -126,7 +126,18 @@ def test_a_drf_views_request_leaves_nothing_for_the_cyclic_collector(owner: Pers
         assert response.status_code == 400
         return response
 
-    for request in (history, event_range, refused):
+    def unknown_path() -> object:  # Django's 404 page would search templates first
+        response = wsgi.call("GET", "/api/v1/no-such-endpoint", HTTP_AUTHORIZATION=f"ApiKey {owner.key}")
+        assert response.status_code == 404
+        assert response["Content-Type"] == "application/problem+json"
+        return response
+
+    def malformed_ingest() -> object:  # a WSGI endpoint's problem answer
+        response = wsgi.call("POST", "/api/v1/events/ingest", body=b"{nope", HTTP_AUTHORIZATION=f"ApiKey {owner.key}")
+        assert response.status_code == 400
+        return response
+
+    for request in (history, event_range, refused, unknown_path, malformed_ingest):
         left = _cyclic_garbage_of(request)
         assert [type(o).__qualname__ for o in left if type(o).__name__ in ("WSGIRequest", "Request", "Response")] == []
         assert len(left) == 0
