@@ -57,9 +57,7 @@ def release_view(response: HttpResponseBase) -> None:
     cyclic collector, and the web processes' collections, each walking thousands of such objects,
     stall every thread of the process for 15-50 ms (docs/performance.md, "The reads' tail").
     """
-    # DRF's APIView.finalize_response sets renderer_context on its responses (its stubs do not
-    # declare it), the API's exception handler on the problem responses of DRF views.
-    context: dict[str, Any] | None = getattr(response, "renderer_context", None)
+    context: dict[str, Any] | None = getattr(response, "renderer_context", None)  # not in DRF's stubs
     if not context:
         return
     response.renderer_context = None  # type: ignore[attr-defined]

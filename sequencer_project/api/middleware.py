@@ -63,7 +63,7 @@ class ApiProblemMiddleware:
             and response.status_code == 404
             and not response.get("Content-Type", "").startswith(("application/json", "application/problem+json"))
         ):
-            return problem_response(errors.NotFoundError(f"No endpoint at {request.path}."))
+            return no_endpoint(request)
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
@@ -81,8 +81,13 @@ def api_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     of that search leave ~190 objects per request in reference cycles (ADR 0041): a client
     probing unknown paths would fill the web processes' young generation with them."""
     if is_api_path(request.path):
-        return problem_response(errors.NotFoundError(f"No endpoint at {request.path}."))
+        return no_endpoint(request)
     return defaults.page_not_found(request, exception)
+
+
+def no_endpoint(request: HttpRequest) -> HttpResponse:
+    """The problem document of an API path that names no operation."""
+    return problem_response(errors.NotFoundError(f"No endpoint at {request.path}."))
 
 
 class RequestIdLogFilter(logging.Filter):
