@@ -374,15 +374,14 @@ def seed_reads(cfg: CapacityConfig, fixtures: Fixtures) -> None:
     ]
     with psycopg.connect(cfg.bench_url, autocommit=True) as conn, conn.cursor() as cursor:
         cursor.executemany(ANCHOR_INSERT, rows)
-    stream = f.stream_query
     fixtures.reads = f
     fixtures.head_paths = _write_lines(cfg.workdir / "head.paths", [f.head_path])
     by_id = f.by_id_paths
     fixtures.by_id_paths = _write_lines(cfg.workdir / "by_id.paths", by_id)
     fixtures.reads_plan = {
         "event_by_id": by_id,
-        "entity_history": [f"/api/v1/entities/{t}/{e}?{stream}&limit=20" for t, e in f.entities],
-        "range_100": [f"/api/v1/events?{stream}&from={n}&limit=100" for n in range(1, max(2, f.head - 98), 37)],
+        "entity_history": f.history_paths,
+        "range_100": f.range_paths,
     }
 
 

@@ -97,6 +97,16 @@ class ReadFixture:
     def by_id_paths(self) -> list[str]:
         return [f"/api/v1/events/{event_id}" for event_id in self.event_ids]
 
+    @property
+    def history_paths(self) -> list[str]:
+        """Each entity's latest 20 events."""
+        return [f"/api/v1/entities/{t}/{e}?{self.stream_query}&limit=20" for t, e in self.entities]
+
+    @property
+    def range_paths(self) -> list[str]:
+        """Pages of 100 events from every 37th sequence number."""
+        return [f"/api/v1/events?{self.stream_query}&from={n}&limit=100" for n in range(1, max(2, self.head - 98), 37)]
+
 
 def payload_json(size: int) -> bytes:
     """A JSON object exactly ``size`` bytes long (at least its 28-byte skeleton)."""

@@ -1,6 +1,6 @@
 """Two builds of the service side by side under the real server, taking turns under the same load.
 
-    python -m loadtest.side_by_side BASE CHANGED [--workload ingest|head|by-id] [--streams 64] [--batch 1]
+    python -m loadtest.side_by_side BASE CHANGED [--workload ingest|head|by-id|history|range] [--streams 64] [--batch 1]
         [--rounds 6] [--seconds 10]
 
 Each side is a checkout (a ``git worktree`` of the commit to compare, with ``.venv`` linked or
@@ -9,7 +9,8 @@ Both are served at once, each from its own directory and ``PYTHONPATH`` on its o
 database (``loadtest.service.scratch_service``: gunicorn or granian as deployed, sealed payloads,
 signed receipts, no Celery worker), and wrk drives one and then the other with single or batched
 legacy ingest (``loadtest/lua/ingest.lua``), or with reads of a stream of 1,000 events seeded on
-each side first (``--workload head``: its head; ``by-id``: its events by id, ``loadtest/lua/get.lua``),
+each side first (``--workload head``: its head; ``by-id``: its events by id; ``history``: its
+entities' latest 20 events; ``range``: pages of 100 events; ``loadtest/lua/get.lua``),
 the order swapped every round, so that both meet
 the same drift of a shared machine (``docs/performance.md``: whole runs a few minutes apart
 differ by a quarter). Per point: requests/s, the web's and PostgreSQL's CPU per request (from
@@ -37,7 +38,7 @@ from loadtest.cpu import Snapshot, is_postgres, matching_cpu, snapshot, tree_cpu
 from loadtest.service import Service, scratch_service
 from loadtest.wrk import WrkRun, run_wrk, script_env
 
-WORKLOADS = ("ingest", "head", "by-id")
+WORKLOADS = ("ingest", "head", "by-id", "history", "range")
 _GROUPS = re.compile(r"^ingest_group_requests_(count|sum)(?:\{[^}]*\})? ([0-9.e+-]+)$", re.MULTILINE)
 
 
@@ -144,10 +145,16 @@ def _group_totals_of(service: Service) -> tuple[float, float]:
 
 def read_paths(service: Service, workload: str, directory: Path, payload_bytes: int) -> Path:
     """A file of the paths ``get.lua`` asks for: a stream of 1,000 events seeded on ``service``,
-    then its head (``head``) or each of its events (``by-id``)."""
+    then its head (``head``), each of its events (``by-id``), its entities' histories (``history``)
+    or its pages of 100 (``range``)."""
     with seed.client(service.url, service.api_key) as http:
         stream = seed.seed_legacy_stream(http, service.tenant_id, payload_bytes)
-    paths = [stream.head_path] if workload == "head" else stream.by_id_paths
+    paths = {
+        "head": [stream.head_path],
+        "by-id": stream.by_id_paths,
+        "history": stream.history_paths,
+        "range": stream.range_paths,
+    }[workload]
     path = directory / f"{service.tenant_id}.paths"
     path.write_text("\n".join(paths) + "\n")
     return path
