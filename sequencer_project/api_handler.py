@@ -5,7 +5,12 @@ credentialed JSON request needs none of them, and each costs CPU on every reques
 django-prometheus pair alone writes several multiprocess metric files). ``route_by_path`` sends
 API, probe and metrics paths to a handler built from ``settings.API_MIDDLEWARE`` and everything
 else (``/admin/``, static files) to Django's usual handler with ``settings.MIDDLEWARE``. Both
-handlers share the URLconf, the views, the request signals and the database connections.
+handlers share the URLconf, the views and the database connections.
+
+An API request keeps its server thread's pooled connection, as the WSGI endpoints do (ADR 0024,
+ADR 0042): the handler calls ``kept_connections.request_started`` / ``request_finished`` instead
+of sending Django's request signals, whose receivers would hand the connection back to the pool
+after every request and check one out (with the pool's health check) at the next.
 
 The test client runs every request through ``settings.MIDDLEWARE``; what the API path itself
 adds or drops is tested through this WSGI application (``tests/sequencer_project/test_api_handler.py``).
@@ -13,13 +18,18 @@ adds or drops is tested through this WSGI application (``tests/sequencer_project
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
-from django.core.handlers.wsgi import WSGIHandler
+from django.core.handlers.wsgi import WSGIHandler, get_script_name
 from django.http import HttpRequest, HttpResponseBase
+from django.urls import set_script_prefix
 from rest_framework.request import Request
+
+from sequencer_project.db import kept_connections
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -39,10 +49,43 @@ class ApiWSGIHandler(WSGIHandler):
         finally:
             settings.MIDDLEWARE = site_middleware
 
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        """Django's ``WSGIHandler.__call__`` with the kept connections' request start and finish
+        in place of the ``request_started`` / ``request_finished`` signals."""
+        set_script_prefix(get_script_name(environ))
+        kept_connections.request_started()
+        try:
+            response = self.get_response(self.request_class(environ))
+        except BaseException:
+            kept_connections.request_finished(failed=True)
+            raise
+        # The server calls ``close`` once the body is sent (a streamed body may still read).
+        response.close = functools.partial(_close, response, failed=response.status_code >= 500)  # type: ignore[method-assign]
+        start_response(
+            f"{response.status_code} {response.reason_phrase}",
+            [*response.items(), *(("Set-Cookie", c.output(header="")) for c in response.cookies.values())],
+        )
+        return response
+
     def get_response(self, request: HttpRequest) -> HttpResponseBase:
         response = super().get_response(request)
         release_view(response)
         return response
+
+
+def _close(response: HttpResponseBase, *, failed: bool) -> None:
+    """``HttpResponseBase.close`` without the ``request_finished`` signal: the response's own
+    closers, then the thread's connections kept or handed back. Drops itself from the response,
+    which it names: left there, the two would wait for the cyclic collector (ADR 0041)."""
+    del response.close
+    try:
+        for closer in response._resource_closers:  # type: ignore[attr-defined]  # Django's, as its close
+            with contextlib.suppress(Exception):  # as Django's close: a closer's failure ends nothing
+                closer()
+        response._resource_closers.clear()  # type: ignore[attr-defined]
+        response.closed = True
+    finally:
+        kept_connections.request_finished(failed=failed)
 
 
 def release_view(response: HttpResponseBase) -> None:

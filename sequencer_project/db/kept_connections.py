@@ -1,4 +1,4 @@
-"""Pooled connections a server thread keeps from one hot API request to the next (ADR 0024).
+"""Pooled connections a server thread keeps from one API request to the next (ADR 0024, ADR 0042).
 
 Django hands a pooled connection back at the end of every request (``request_finished`` →
 ``close_old_connections``) and checks one out again at the next request's first statement:
@@ -27,9 +27,10 @@ A keeping period starts at each checkout (``connection_created``): the pool may 
 thread the very connection it kept and handed back before, and the age of the earlier
 checkout would otherwise hand it back after every request.
 
-Any other request the thread serves goes through Django's handler, whose ``request_started``
-closes the kept connection first (pooled connections have ``CONN_MAX_AGE`` 0), so nothing but
-these operations ever sees a kept connection. Without a pool, Django's persistent-connection
+The API's own handler does the same for every other API request (``sequencer_project.api_handler``,
+ADR 0042). The site's requests (the admin, static files) go through Django's handler, whose
+``request_started`` closes the kept connection first (pooled connections have ``CONN_MAX_AGE`` 0),
+so they never see a kept connection. Without a pool, Django's persistent-connection
 rules apply unchanged. Inside a caller's transaction (tests) nothing is touched.
 """
 

@@ -1,5 +1,6 @@
-"""A server thread keeps its pooled connection between requests of the WSGI endpoints, and gives
-it back whenever keeping it could hurt (``sequencer_project/db/kept_connections.py``, ADR 0024).
+"""A server thread keeps its pooled connection between API requests, the WSGI endpoints' and the
+API handler's, and gives it back whenever keeping it could hurt
+(``sequencer_project/db/kept_connections.py``, ADR 0024, ADR 0042).
 
 Real pool, real PostgreSQL, real threads: the connection a request used is observed from the
 thread that served it; what "handed back" means is shown by who can get a connection next.
@@ -10,24 +11,41 @@ from __future__ import annotations
 import gc
 import threading
 import time
+import wsgiref.util
 from typing import Any
 
 import pytest
 from django.db import close_old_connections, connection
 
-from events.api import head
+from events.api import head, views
+from sequencer_project import wsgi as served
+from sequencer_project.api_handler import route_by_path
 from sequencer_project.db.kept_connections import pool_has_room
-from tests import wsgi
 from tests.conftest import Persona
 from tests.sequencer_project.pool_helpers import default_pool, hold_until, make_someone_wait, obtainable
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+drf_only = route_by_path(api=served.api, site=served.site)  # every API operation through its DRF view
 
-def _head(persona: Persona) -> int:
+
+def _head(persona: Persona, app: Any = None) -> int:
     query = f"tenant_id={persona.tenant_id}&store_id={persona.store_id}"
-    response = wsgi.call("GET", "/api/v1/head", query=query, HTTP_AUTHORIZATION=f"ApiKey {persona.key}")
-    return response.status_code
+    status = _serve(app or served.application, "/api/v1/head", query, HTTP_AUTHORIZATION=f"ApiKey {persona.key}")
+    return int(status.split()[0])
+
+
+def _serve(app: Any, path: str, query: str = "", **extra: str) -> str:
+    """One GET as the server makes it, Django's request signals connected (``tests.wsgi.call``
+    disconnects their connection closing, as Django's test client does); the status line."""
+    environ: dict[str, Any] = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query, **extra}
+    wsgiref.util.setup_testing_defaults(environ)
+    started: list[str] = []
+    response = app(environ, lambda status, headers, exc_info=None: started.append(status))
+    b"".join(response)
+    if hasattr(response, "close"):
+        response.close()
+    return started[0]
 
 
 def _in_thread(work: Any) -> Any:
@@ -62,6 +80,40 @@ def test_a_thread_keeps_its_connection_from_one_request_to_the_next(owner: Perso
         assert connection.connection is first
         close_old_connections()  # what Django's handler does before any other request of the thread
         assert connection.connection is None
+
+    _in_thread(serve)
+
+
+def test_the_api_handlers_requests_keep_it_too_and_the_sites_hand_it_back(owner: Persona) -> None:
+    def serve() -> None:
+        assert _head(owner, drf_only) == 200  # the DRF view, through the API handler
+        first = connection.connection
+        assert first is not None
+
+        assert _head(owner, drf_only) == 200
+        assert _head(owner) == 200  # the WSGI endpoint
+
+        assert connection.connection is first
+        assert _serve(served.application, "/admin/login/") == "200 OK"  # the site: Django's handler
+        assert connection.connection is None
+
+    _in_thread(serve)
+
+
+def test_a_failed_request_through_the_api_handler_hands_its_connection_back(
+    owner: Persona, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        connection.ensure_connection()
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(views, "head_answer", broken)
+
+    def serve() -> None:
+        assert _head(owner, drf_only) == 500
+        assert connection.connection is None
+        assert _head(owner) == 200  # the endpoint keeps its own reference
+        assert connection.connection is not None
 
     _in_thread(serve)
 
