@@ -9,8 +9,9 @@ from rest_framework.response import Response
 
 from audit.services import api_actor
 from events.api import openapi as shapes
+from events.api.entity_history import entity_path
 from events.api.projection_serializers import dead_letter_output, entity_state_output, lag_output
-from events.api.views import ENTITY_PATH, entity_path
+from events.api.views import ENTITY_PATH
 from events.errors import DeadLetterNotFoundError, EntityStateNotFoundError
 from events.projections.entity_state import ENTITY_STATE
 from events.projections.selectors import entity_state_get, projection_lag_list

@@ -14,8 +14,9 @@ from rest_framework.response import Response
 
 from events.api import openapi as shapes
 from events.api.event_by_id import visible_event
+from events.api.event_range import range_answer
 from events.api.ves_serializers import ves_event_output, ves_ingest_output
-from events.api.views import FROM_SEQ, RANGE_LIMIT, TENANT_OF_EVENT, StreamRangeApi
+from events.api.views import FROM_SEQ, RANGE_LIMIT, TENANT_OF_EVENT
 from events.selectors import ves_event_get_for_tenant, ves_event_range_list
 from events.services.ves_ingest import ves_event_ingest
 from events.ves_envelopes import check_source_agents, check_ves_limits, parse_ves_request, prepare_ves_event
@@ -57,7 +58,7 @@ class VesEventIngestApi(TenantApiMixin):
         return Response(ves_ingest_output(result))
 
 
-class VesEventListApi(StreamRangeApi):
+class VesEventListApi(TenantApiMixin):
     """``GET /api/v1/ves/events?tenant_id&store_id&from&limit``: a contiguous range with receipts."""
 
     @operation(
@@ -68,7 +69,7 @@ class VesEventListApi(StreamRangeApi):
         ok=shapes.VES_EVENT_LIST,
     )
     def get(self, request: Request) -> Response:
-        return self.range_answer(request, ves_event_range_list, ves_event_output)
+        return Response(range_answer(self.principal, request.query_params, ves_event_range_list, ves_event_output))
 
 
 class VesEventDetailApi(TenantApiMixin):

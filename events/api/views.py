@@ -7,32 +7,18 @@ or serializer runs per event.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
-
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from events.api import openapi as shapes
+from events.api.entity_history import MAX_ENTITY_LIMIT, entity_history_answer
 from events.api.event_by_id import event_answer
+from events.api.event_range import MAX_RANGE_LIMIT, event_range_answer
 from events.api.head import head_answer
 from events.api.legacy_ingest import legacy_ingest_answer
-from events.api.serializers import event_output
-from events.envelopes import FIELD_LIMITS
-from events.selectors import entity_history_page, event_range_list
 from sequencer_project.api.body import request_json_bytes
 from sequencer_project.api.openapi import operation, path_param, path_uuid, query, stream_query
-from sequencer_project.api.principal import Permission
-from sequencer_project.api.tenancy import (
-    TenantApiMixin,
-    path_text,
-    query_int,
-)
-
-MAX_RANGE_LIMIT = 1000
-MAX_ENTITY_LIMIT = 100
-EventT = TypeVar("EventT")
+from sequencer_project.api.tenancy import TenantApiMixin
 
 FROM_SEQ = query("from", {"type": "integer", "minimum": 0}, "First sequence number (inclusive); default 1.")
 RANGE_LIMIT = query(
@@ -43,33 +29,6 @@ ENTITY_PATH = [
     path_param("entity_type", shapes.entity_text("entity_type")),
     path_param("entity_id", shapes.entity_text("entity_id")),
 ]
-
-
-def entity_path(entity_type: str, entity_id: str) -> None:
-    """Check the ``ENTITY_PATH`` parameters: 400 when one could name no entity of an envelope."""
-    path_text(entity_type, "entity_type", FIELD_LIMITS["entity_type"])
-    path_text(entity_id, "entity_id", FIELD_LIMITS["entity_id"])
-
-
-class RangeSelector(Protocol[EventT]):
-    """A selector of a contiguous range of one stream (``events.selectors``)."""
-
-    def __call__(self, *, tenant_id: uuid.UUID, store_id: uuid.UUID, from_seq: int, limit: int) -> list[EventT]: ...
-
-
-class StreamRangeApi(TenantApiMixin):
-    """Base of the legacy and VES range reads (``?tenant_id&store_id&from&limit``)."""
-
-    def range_answer(
-        self, request: Request, selector: RangeSelector[EventT], output: Callable[[EventT], dict[str, Any]]
-    ) -> Response:
-        """``{events, count}``: the range from ``from`` (``FROM_SEQ``; 0 reads as 1) of at most
-        ``limit`` (``RANGE_LIMIT``) events, read on the queried stream."""
-        tenant_id, store_id = self.queried_stream(Permission.READ)
-        from_seq = max(query_int(request, "from", default=1, minimum=0), 1)
-        limit = query_int(request, "limit", default=100, minimum=1, maximum=MAX_RANGE_LIMIT)
-        events = selector(tenant_id=tenant_id, store_id=store_id, from_seq=from_seq, limit=limit)
-        return Response({"events": [output(e) for e in events], "count": len(events)})
 
 
 class EventIngestApi(TenantApiMixin):
@@ -94,7 +53,7 @@ class HeadApi(TenantApiMixin):
         return Response(head_answer(self.principal, request.query_params))
 
 
-class EventListApi(StreamRangeApi):
+class EventListApi(TenantApiMixin):
     """``GET /api/v1/events?tenant_id&store_id&from&limit``: a contiguous range (``from`` inclusive)."""
 
     @operation(
@@ -105,7 +64,7 @@ class EventListApi(StreamRangeApi):
         ok=shapes.EVENT_LIST,
     )
     def get(self, request: Request) -> Response:
-        return self.range_answer(request, event_range_list, event_output)
+        return Response(event_range_answer(self.principal, request.query_params))
 
 
 class EventDetailApi(TenantApiMixin):
@@ -138,28 +97,4 @@ class EntityHistoryApi(TenantApiMixin):
         ok=shapes.ENTITY_HISTORY,
     )
     def get(self, request: Request, entity_type: str, entity_id: str) -> Response:
-        entity_path(entity_type, entity_id)
-        tenant_id, store_id = self.queried_stream(Permission.READ)
-        offset = query_int(request, "from", default=0, minimum=0)
-        limit = (
-            query_int(request, "limit", default=MAX_ENTITY_LIMIT, minimum=0, maximum=MAX_ENTITY_LIMIT)
-            or MAX_ENTITY_LIMIT
-        )
-        page = entity_history_page(
-            tenant_id=tenant_id,
-            store_id=store_id,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            offset=offset,
-            limit=limit,
-        )
-        return Response(
-            {
-                "entity_type": entity_type,
-                "entity_id": entity_id,
-                "events": [event_output(e) for e in page.events],
-                "count": len(page.events),
-                "total": page.total,
-                "has_more": offset + len(page.events) < page.total,
-            }
-        )
+        return Response(entity_history_answer(self.principal, entity_type, entity_id, request.query_params))

@@ -141,7 +141,14 @@ def query_int(request: Request, name: str, *, default: int, minimum: int, maximu
     Values above ``maximum`` are clamped; without a maximum, values beyond the bigint range
     are refused (400 ``invalid_parameter``) rather than failing in PostgreSQL.
     """
-    raw = request.query_params.get(name)
+    return query_int_in(request.query_params, name, default=default, minimum=minimum, maximum=maximum)
+
+
+def query_int_in(
+    params: Mapping[str, str], name: str, *, default: int, minimum: int, maximum: int | None = None
+) -> int:
+    """:func:`query_int` over parsed query parameters."""
+    raw = params.get(name)
     if raw is None or raw == "":
         if default < minimum:
             raise errors.InvalidParameterError(f"Query parameter '{name}' is required.", parameter=name)

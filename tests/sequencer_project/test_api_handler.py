@@ -13,11 +13,15 @@ from django.conf import settings
 from prometheus_client import REGISTRY
 
 from sequencer_project import api_handler
+from sequencer_project import wsgi as served
 from sequencer_project.metrics import TALLY
 from tests import wsgi
 from tests.conftest import Persona, legacy_event
 
 pytestmark = pytest.mark.django_db
+
+# The API without its WSGI endpoints: every operation through its DRF view.
+drf_only = api_handler.route_by_path(api=served.api, site=served.site)
 
 
 _call = wsgi.exchange
@@ -105,24 +109,26 @@ def test_a_drf_views_request_leaves_nothing_for_the_cyclic_collector(owner: Pers
     )
     assert ingest.status_code == 200
 
-    def history() -> object:
+    def history(app: object = None) -> object:
         response = wsgi.call(
-            "GET", "/api/v1/entities/order/order-1", query=query, HTTP_AUTHORIZATION=f"ApiKey {owner.key}"
+            "GET", "/api/v1/entities/order/order-1", query=query, HTTP_AUTHORIZATION=f"ApiKey {owner.key}", app=app
         )
         assert response.status_code == 200
         assert len(orjson.loads(response.content)["events"]) == 3
         return response
 
-    def event_range() -> object:
+    def event_range(app: object = None) -> object:
         response = wsgi.call(
-            "GET", "/api/v1/events", query=query + "&from=1&limit=3", HTTP_AUTHORIZATION=f"ApiKey {owner.key}"
+            "GET", "/api/v1/events", query=query + "&from=1&limit=3", HTTP_AUTHORIZATION=f"ApiKey {owner.key}", app=app
         )
         assert response.status_code == 200
         assert len(orjson.loads(response.content)["events"]) == 3
         return response
 
-    def refused() -> object:  # a problem response of a DRF view
-        response = wsgi.call("GET", "/api/v1/events", query="tenant_id=nope", HTTP_AUTHORIZATION=f"ApiKey {owner.key}")
+    def refused(app: object = None) -> object:  # a problem response
+        response = wsgi.call(
+            "GET", "/api/v1/events", query="tenant_id=nope", HTTP_AUTHORIZATION=f"ApiKey {owner.key}", app=app
+        )
         assert response.status_code == 400
         return response
 
@@ -137,7 +143,21 @@ def test_a_drf_views_request_leaves_nothing_for_the_cyclic_collector(owner: Pers
         assert response.status_code == 400
         return response
 
-    for request in (history, event_range, refused, unknown_path, malformed_ingest):
+    def through_drf_views(request: Callable[[object], object]) -> Callable[[], object]:
+        def drf_request() -> object:
+            return request(drf_only)
+
+        drf_request.__name__ = f"{request.__name__} through its DRF view"
+        return drf_request
+
+    for request in (
+        history,
+        event_range,
+        refused,  # the WSGI endpoints' answers
+        *(through_drf_views(r) for r in (history, event_range, refused)),  # as the test client serves them
+        unknown_path,
+        malformed_ingest,
+    ):
         assert [type(o).__qualname__ for o in _cyclic_garbage_of(request)] == [], request.__name__
 
 
@@ -151,7 +171,11 @@ def test_without_the_release_a_drf_views_request_is_left_in_cycles(
 
     def head_through_drf() -> object:
         return wsgi.call(
-            "GET", "/api/v1/events", query=query + "&from=1&limit=1", HTTP_AUTHORIZATION=f"ApiKey {owner.key}"
+            "GET",
+            "/api/v1/events",
+            query=query + "&from=1&limit=1",
+            HTTP_AUTHORIZATION=f"ApiKey {owner.key}",
+            app=drf_only,
         )
 
     names = {type(o).__name__ for o in _cyclic_garbage_of(head_through_drf)}

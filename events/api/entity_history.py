@@ -1,0 +1,71 @@
+"""``GET /api/v1/entities/{entity_type}/{entity_id}?tenant_id&store_id&from&limit``: an entity's
+events, offset-paged.
+
+:func:`entity_history_answer` is the operation; the DRF view (``events.api.views.EntityHistoryApi``)
+and :class:`EntityHistoryEndpoint` (gunicorn and granian, ADR 0021, ADR 0042) both call it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from events.api.serializers import event_output
+from events.envelopes import FIELD_LIMITS
+from events.selectors import entity_history_page
+from sequencer_project.api.principal import Permission, Principal
+from sequencer_project.api.tenancy import path_text, query_int_in, query_uuid_in
+from sequencer_project.api.wsgi_endpoint import WsgiEndpoint, query_params
+
+PREFIX = "/api/v1/entities/"
+MAX_ENTITY_LIMIT = 100
+
+
+def entity_path(entity_type: str, entity_id: str) -> None:
+    """Check an entity's path parameters: 400 when one could name no entity of an envelope."""
+    path_text(entity_type, "entity_type", FIELD_LIMITS["entity_type"])
+    path_text(entity_id, "entity_id", FIELD_LIMITS["entity_id"])
+
+
+def entity_history_answer(
+    principal: Principal, entity_type: str, entity_id: str, query: Mapping[str, str]
+) -> dict[str, Any]:
+    """The page from offset ``from`` of at most ``limit`` events (0 or more than
+    ``MAX_ENTITY_LIMIT`` read as the maximum) of the entity in the stream the query names."""
+    entity_path(entity_type, entity_id)
+    tenant_id, store_id = query_uuid_in(query, "tenant_id"), query_uuid_in(query, "store_id")
+    principal.check_stream(tenant_id, store_id, Permission.READ)
+    offset = query_int_in(query, "from", default=0, minimum=0)
+    limit = query_int_in(query, "limit", default=MAX_ENTITY_LIMIT, minimum=0, maximum=MAX_ENTITY_LIMIT)
+    page = entity_history_page(
+        tenant_id=tenant_id,
+        store_id=store_id,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        offset=offset,
+        limit=limit or MAX_ENTITY_LIMIT,
+    )
+    return {
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "events": [event_output(e) for e in page.events],
+        "count": len(page.events),
+        "total": page.total,
+        "has_more": offset + len(page.events) < page.total,
+    }
+
+
+class EntityHistoryEndpoint(WsgiEndpoint):
+    """Serves ``PREFIX`` + two ASCII path segments; anything else under the prefix (an entity's
+    ``/state``, a non-ASCII name) falls back to the API handler."""
+
+    reads_query = True
+
+    def takes(self, environ: dict[str, Any]) -> bool:
+        rest = environ.get("PATH_INFO", "")[len(PREFIX) :]
+        segments = rest.split("/")
+        return len(segments) == 2 and all(segments) and rest.isascii() and super().takes(environ)
+
+    def answer(self, principal: Principal, environ: dict[str, Any]) -> dict[str, Any]:
+        entity_type, entity_id = environ["PATH_INFO"][len(PREFIX) :].split("/")
+        return entity_history_answer(principal, entity_type, entity_id, query_params(environ))
