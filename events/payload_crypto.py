@@ -268,21 +268,44 @@ def payload_open(stored: StoredPayload) -> bytes:
     was recorded). Raises :class:`PayloadDecryptionError` when no key opens the blob and
     :class:`UnknownPayloadFormatError` for a format this version does not know.
     """
-    blob = bytes(stored.payload)
-    if stored.payload_format == FORMAT_PLAIN:
-        return blob
-    if stored.payload_format == FORMAT_SSE1:
-        aad = payload_aad(
-            stored.tenant_id,
-            stored.store_id,
-            stored.event_id,
-            stored.sequence_number,
-            stored.entity_type,
-            stored.entity_id,
-            stored.event_type,
-        )
-        return decrypt_blob(keyring_for(stored.tenant_id), stored.payload_key_id, blob, aad)
-    raise UnknownPayloadFormatError(f"payload format {stored.payload_format} is not known to this version")
+    return StreamPayloads(stored.tenant_id, stored.store_id).open(
+        stored.event_id,
+        stored.sequence_number,
+        str3_bytes(stored.entity_type, stored.entity_id, stored.event_type),
+        stored.payload,
+        stored.payload_format,
+        stored.payload_key_id,
+    )
+
+
+class StreamPayloads:
+    """Opens the stored payloads of one stream, as :func:`payload_open` does: the associated data's
+    stream prefix and the tenant's keyring are found once for a range or a history, not per event."""
+
+    __slots__ = ("_keyring", "_prefix")
+
+    def __init__(self, tenant_id: uuid.UUID, store_id: uuid.UUID) -> None:
+        self._prefix = payload_aad_prefix(tenant_id, store_id)
+        self._keyring = keyring_for(tenant_id)
+
+    def open(
+        self,
+        event_id: uuid.UUID,
+        sequence_number: int,
+        names: bytes,
+        payload: bytes | memoryview,
+        payload_format: int,
+        key_id: int | None = None,
+    ) -> bytes:
+        """The plaintext of one event's payload; ``names``: ``str3_bytes(entity_type, entity_id,
+        event_type)``."""
+        blob = bytes(payload)
+        if payload_format == FORMAT_PLAIN:
+            return blob
+        if payload_format == FORMAT_SSE1:
+            aad = payload_aad_in_stream(self._prefix, event_id, sequence_number, names)
+            return decrypt_blob(self._keyring, key_id, blob, aad)
+        raise UnknownPayloadFormatError(f"payload format {payload_format} is not known to this version")
 
 
 def encryption_key_for_write(tenant_id: uuid.UUID) -> PayloadKey | None:

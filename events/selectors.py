@@ -1,7 +1,8 @@
 """Reads of the event store: head, ranges, one event, entity history. Never write.
 
-They read through ``read_cursor()``, or ``kept_cursor.fetch`` on ``read_alias()`` for the one-statement
-hot reads (head, event by id): the read replica when ``DATABASE_READ_URL`` is set.
+Each is one statement, run by ``kept_cursor.fetch`` on ``read_alias()`` (the read replica when
+``DATABASE_READ_URL`` is set): the thread's kept psycopg cursor, without Django's cursor wrapper
+(ADR 0031).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import orjson
 
 from events.errors import SequenceGapError
-from events.payload_crypto import StoredPayload, payload_open
+from events.payload_crypto import StreamPayloads
 from events.sql import (
     SELECT_ENTITY_EVENTS,
     SELECT_EVENT_BY_ID,
@@ -24,11 +25,12 @@ from events.sql import (
     SELECT_VES_EVENT_RANGE,
 )
 from sequencer_project.db.kept_cursor import fetch
-from sequencer_project.db.replica import read_alias, read_cursor
+from sequencer_project.db.replica import read_alias
 from streams.kinds import StreamKind, stream_params
+from ves.encoding import str3_bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a range builds 100 of these (~1 µs each frozen); nothing changes one
 class StoredEvent:
     """A sequenced legacy event as read back (payload opened, its JSON text not parsed)."""
 
@@ -61,39 +63,31 @@ class EntityHistoryPage:
     total: int
 
 
-def _event(row: tuple[Any, ...], tenant_id: uuid.UUID, store_id: uuid.UUID) -> StoredEvent:
+def _event(row: tuple[Any, ...], tenant_id: uuid.UUID, store_id: uuid.UUID, payloads: StreamPayloads) -> StoredEvent:
+    """The event of a row of ``select_event_range.sql``, ``select_event_by_id.sql`` or (after its
+    first column) ``select_entity_events.sql``, its payload opened by ``payloads`` (its stream's)."""
     (event_id, command_id, envelope_version, entity_type, entity_id, event_type) = row[:6]
     (payload, payload_format, payload_hash, base_version, source_agent, signature) = row[6:12]
     (created_at, sequence_number, sequenced_at) = row[12:15]
     return StoredEvent(
-        tenant_id=tenant_id,
-        store_id=store_id,
-        event_id=event_id,
-        command_id=command_id,
-        envelope_version=envelope_version,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        event_type=event_type,
-        payload_json=payload_open(
-            StoredPayload(
-                tenant_id,
-                store_id,
-                event_id,
-                sequence_number,
-                entity_type,
-                entity_id,
-                event_type,
-                payload,
-                payload_format,
-            )
+        tenant_id,
+        store_id,
+        event_id,
+        command_id,
+        envelope_version,
+        entity_type,
+        entity_id,
+        event_type,
+        payloads.open(
+            event_id, sequence_number, str3_bytes(entity_type, entity_id, event_type), payload, payload_format
         ),
-        payload_hash=bytes(payload_hash),
-        base_version=base_version,
-        source_agent=source_agent,
-        signature=bytes(signature) if signature is not None else None,
-        created_at=created_at,
-        sequence_number=sequence_number,
-        sequenced_at=sequenced_at,
+        bytes(payload_hash),
+        base_version,
+        source_agent,
+        bytes(signature) if signature is not None else None,
+        created_at,
+        sequence_number,
+        sequenced_at,
     )
 
 
@@ -122,9 +116,7 @@ def _contiguous_rows(
     """
     to_seq = from_seq + limit - 1
     params: dict[str, Any] = {"tenant_id": tenant_id, "store_id": store_id, "from_seq": from_seq, "to_seq": to_seq}
-    with read_cursor(binary=read.binary) as cursor:
-        cursor.execute(read.statement, params)
-        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    rows = fetch(read.statement, params, alias=read_alias(), binary=read.binary)
     if not rows:
         return []
     head = rows[0][read.head_at] or 0
@@ -149,7 +141,8 @@ def event_range_list(*, tenant_id: uuid.UUID, store_id: uuid.UUID, from_seq: int
     :func:`_contiguous_rows`).
     """
     rows = _contiguous_rows(_LEGACY_RANGE, tenant_id=tenant_id, store_id=store_id, from_seq=from_seq, limit=limit)
-    return [_event(row, tenant_id, store_id) for row in rows]
+    payloads = StreamPayloads(tenant_id, store_id)
+    return [_event(row, tenant_id, store_id, payloads) for row in rows]
 
 
 def event_get_for_tenant(*, tenant_id: uuid.UUID, event_id: uuid.UUID) -> StoredEvent | None:
@@ -158,7 +151,7 @@ def event_get_for_tenant(*, tenant_id: uuid.UUID, event_id: uuid.UUID) -> Stored
     if not rows:
         return None
     row = rows[0]
-    return _event(row, row[15], row[16])
+    return _event(row, row[15], row[16], StreamPayloads(row[15], row[16]))
 
 
 def entity_history_page(
@@ -173,11 +166,10 @@ def entity_history_page(
         "offset": offset,
         "limit": limit,
     }
-    with read_cursor(binary=True) as cursor:
-        cursor.execute(SELECT_ENTITY_EVENTS, params)
-        rows = cursor.fetchall()
+    rows = fetch(SELECT_ENTITY_EVENTS, params, alias=read_alias(), binary=True)
     total = int(rows[0][0])
-    events = [_event(row[1:], tenant_id, store_id) for row in rows if row[1] is not None]
+    payloads = StreamPayloads(tenant_id, store_id)
+    events = [_event(row[1:], tenant_id, store_id, payloads) for row in rows if row[1] is not None]
     return EntityHistoryPage(events=events, total=total)
 
 
@@ -235,7 +227,5 @@ def ves_event_range_list(
 
 def ves_event_get_for_tenant(*, tenant_id: uuid.UUID, event_id: uuid.UUID) -> StoredVesEvent | None:
     """A VES event by id inside ``tenant_id`` (``None`` when absent). Callers check store scope."""
-    with read_cursor() as cursor:
-        cursor.execute(SELECT_VES_EVENT_BY_ID, {"tenant_id": tenant_id, "event_id": event_id})
-        row = cursor.fetchone()
-    return _ves_event(row) if row is not None else None
+    rows = fetch(SELECT_VES_EVENT_BY_ID, {"tenant_id": tenant_id, "event_id": event_id}, alias=read_alias())
+    return _ves_event(rows[0]) if rows else None

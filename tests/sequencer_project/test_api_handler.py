@@ -150,14 +150,15 @@ def test_a_drf_views_request_leaves_nothing_for_the_cyclic_collector(owner: Pers
         drf_request.__name__ = f"{request.__name__} through its DRF view"
         return drf_request
 
-    for request in (
+    requests: list[Callable[[], object]] = [
         history,
         event_range,
         refused,  # the WSGI endpoints' answers
         *(through_drf_views(r) for r in (history, event_range, refused)),  # as the test client serves them
         unknown_path,
         malformed_ingest,
-    ):
+    ]
+    for request in requests:
         assert [type(o).__qualname__ for o in _cyclic_garbage_of(request)] == [], request.__name__
 
 
