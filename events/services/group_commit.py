@@ -10,7 +10,7 @@ single transaction (ADR 0014):
   the queued jobs in arrival order (bounded by ``max_events``), optionally waits up to
   ``max_wait`` for more when the stream was contended a moment ago, runs them through
   ``run_group`` in one transaction, publishes each job's outcome and wakes those jobs' threads
-  and the next leader (each thread waits on its own condition: no other thread wakes);
+  and the next leader (each thread waits on its own lock: no other thread wakes);
 - a waiter whose job was served returns its own outcome; one that was left out (group full)
   leads the next group;
 - with a ``gate`` (the stream's turn among the web processes, ADR 0038), the leader passes the
@@ -24,6 +24,7 @@ exactly like the ungrouped path.
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import threading
 import time
@@ -44,7 +45,7 @@ ResultT = TypeVar("ResultT")
 @dataclass(slots=True)
 class _Slot(Generic[JobT, ResultT]):
     job: JobT
-    wake: threading.Condition | None = None  # made when this job's thread first waits (guard's)
+    wake: _thread.LockType | None = None  # held while this job's thread may sleep; made at its first wait
     done: bool = False
     result: ResultT | None = None
     error: BaseException | None = None
@@ -108,7 +109,7 @@ class GroupCommitter(Generic[JobT, ResultT]):
         (no ``max_wait`` of its own: waiting at the gate collects). A gate that fails to open is
         passed by: it may only order the work, never decide it.
 
-        Each thread waits on its own condition: a published group wakes its own jobs' threads
+        Each thread waits on its own lock: a published group wakes its own jobs' threads
         and the next leader, not every thread of the process (waking all of them cost 6.7 % of a
         web worker's GIL samples under single-event load, ``docs/performance.md``).
         """
@@ -206,19 +207,32 @@ class GroupCommitter(Generic[JobT, ResultT]):
         return group
 
     def _wait(self, slot: _Slot[JobT, ResultT], timeout: float | None = None) -> None:
-        """Block this slot's thread until woken or ``timeout`` (caller holds the guard). Its
-        condition is made on the first wait: most leaders never wait, and a condition costs
-        ~1.7 µs to make."""
-        if slot.wake is None:
-            slot.wake = threading.Condition(self._guard)
-        slot.wake.wait(timeout)
+        """Block this slot's thread until woken or ``timeout`` (caller holds the guard, and holds
+        it again on return; the caller checks the state again, as with a condition).
+
+        The slot's own lock, not a ``threading.Condition``: a condition makes, queues and drops a
+        lock of its own in Python at every wait and notify. The lock is held ("armed") while the
+        thread may sleep on it; :meth:`_wake` releases it, and the sleeper's acquire takes it
+        back, armed for the next wait. A wake that finds the thread awake (the lock free) leaves
+        it free, so the next wait returns at once: no wake is lost. Made at the first wait: most
+        leaders never wait."""
+        wake = slot.wake
+        if wake is None:
+            wake = slot.wake = _thread.allocate_lock()
+            wake.acquire()
+        self._guard.release()
+        try:
+            wake.acquire(True, -1 if timeout is None else max(timeout, 0.0))
+        finally:
+            self._guard.acquire()
 
     @staticmethod
     def _wake(slot: _Slot[JobT, ResultT]) -> None:
-        """Wake the slot's thread if it waits (caller holds the guard; a thread that has not
+        """Wake the slot's thread if it may sleep (caller holds the guard; a thread that has not
         waited yet sees the new state under the guard before it would)."""
-        if slot.wake is not None:
-            slot.wake.notify()
+        wake = slot.wake
+        if wake is not None and wake.locked():
+            wake.release()
 
     @staticmethod
     def _events(slots: list[_Slot[JobT, ResultT]]) -> int:

@@ -6,6 +6,7 @@ each group held and what each job got back is then checked exactly.
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import threading
 import time
@@ -262,20 +263,28 @@ def test_a_waiting_follower_is_not_asked_again_at_every_wake_up(monkeypatch: pyt
 
 
 def test_a_published_group_wakes_its_own_threads_and_the_next_leader_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each waiting thread has its own condition: groups of other streams never wake it, and a
+    """Each waiting thread has its own lock: groups of other streams never wake it, and a
     group's outcome wakes the threads of its jobs (and the first job still queued) once."""
     woken: dict[str, int] = {}
 
-    class Counted(threading.Condition):
-        def __init__(self, lock: threading.Lock) -> None:
-            super().__init__(lock)
+    class Counted:
+        """A lock that counts the wakes (releases) of the thread that made it."""
+
+        def __init__(self) -> None:
+            self.lock = _thread.allocate_lock()
             self.name = threading.current_thread().name  # made by the thread that waits on it
 
-        def notify(self, n: int = 1) -> None:
-            woken[self.name] = woken.get(self.name, 0) + 1
-            super().notify(n)
+        def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+            return self.lock.acquire(blocking, timeout)
 
-    monkeypatch.setattr(group_commit, "threading", SimpleNamespace(Lock=threading.Lock, Condition=Counted))
+        def locked(self) -> bool:
+            return self.lock.locked()
+
+        def release(self) -> None:
+            woken[self.name] = woken.get(self.name, 0) + 1
+            self.lock.release()
+
+    monkeypatch.setattr(group_commit, "_thread", SimpleNamespace(allocate_lock=Counted))
     committer: GroupCommitter[Job, str] = GroupCommitter(max_events=2)
     recorder = Recorder()
     leader = threading.Thread(target=committer.submit, args=("s", Job("leader"), recorder), name="leader")
