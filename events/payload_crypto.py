@@ -263,7 +263,8 @@ def payload_open(stored: StoredPayload) -> bytes:
     """The plaintext JSON bytes of a stored legacy payload, whatever its format.
 
     The one reader of ``events.payload``: queries, bundles, projections, dead-letter retries,
-    the admin and re-encryption all open payloads here. ``SSE1`` blobs are opened with the
+    the admin and re-encryption all open payloads here, or through :class:`StreamPayloads`
+    (which this calls) when they open many of one stream. ``SSE1`` blobs are opened with the
     named key of the tenant's ring, else with every key of it (rows written before a key id
     was recorded). Raises :class:`PayloadDecryptionError` when no key opens the blob and
     :class:`UnknownPayloadFormatError` for a format this version does not know.

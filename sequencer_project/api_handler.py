@@ -51,7 +51,8 @@ class ApiWSGIHandler(WSGIHandler):
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         """Django's ``WSGIHandler.__call__`` with the kept connections' request start and finish
-        in place of the ``request_started`` / ``request_finished`` signals."""
+        in place of the ``request_started`` / ``request_finished`` signals (the API answers no
+        file, so ``wsgi.file_wrapper`` is not used)."""
         set_script_prefix(get_script_name(environ))
         kept_connections.request_started()
         try:

@@ -14,7 +14,7 @@ from events.api.serializers import event_output
 from events.envelopes import FIELD_LIMITS
 from events.selectors import entity_history_page
 from sequencer_project.api.principal import Permission, Principal
-from sequencer_project.api.tenancy import path_text, query_int_in, query_uuid_in
+from sequencer_project.api.tenancy import path_text, queried_stream_in, query_int_in
 from sequencer_project.api.wsgi_endpoint import WsgiEndpoint, query_params
 
 PREFIX = "/api/v1/entities/"
@@ -33,8 +33,7 @@ def entity_history_answer(
     """The page from offset ``from`` of at most ``limit`` events (0 or more than
     ``MAX_ENTITY_LIMIT`` read as the maximum) of the entity in the stream the query names."""
     entity_path(entity_type, entity_id)
-    tenant_id, store_id = query_uuid_in(query, "tenant_id"), query_uuid_in(query, "store_id")
-    principal.check_stream(tenant_id, store_id, Permission.READ)
+    tenant_id, store_id = queried_stream_in(query, principal, Permission.READ)
     offset = query_int_in(query, "from", default=0, minimum=0)
     limit = query_int_in(query, "limit", default=MAX_ENTITY_LIMIT, minimum=0, maximum=MAX_ENTITY_LIMIT)
     page = entity_history_page(

@@ -15,7 +15,7 @@ from typing import Any, Protocol, TypeVar
 from events.api.serializers import event_output
 from events.selectors import event_range_list
 from sequencer_project.api.principal import Permission, Principal
-from sequencer_project.api.tenancy import query_int_in, query_uuid_in
+from sequencer_project.api.tenancy import queried_stream_in, query_int_in
 from sequencer_project.api.wsgi_endpoint import WsgiEndpoint, query_params
 
 PATH = "/api/v1/events"
@@ -37,8 +37,7 @@ def range_answer(
 ) -> dict[str, Any]:
     """``{events, count}``: from ``from`` (0 reads as 1) at most ``limit`` events (capped at
     ``MAX_RANGE_LIMIT``) of the stream the query names; ``read`` on it is required."""
-    tenant_id, store_id = query_uuid_in(query, "tenant_id"), query_uuid_in(query, "store_id")
-    principal.check_stream(tenant_id, store_id, Permission.READ)
+    tenant_id, store_id = queried_stream_in(query, principal, Permission.READ)
     from_seq = max(query_int_in(query, "from", default=1, minimum=0), 1)
     limit = query_int_in(query, "limit", default=100, minimum=1, maximum=MAX_RANGE_LIMIT)
     events = selector(tenant_id=tenant_id, store_id=store_id, from_seq=from_seq, limit=limit)

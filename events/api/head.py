@@ -11,7 +11,7 @@ from typing import Any
 
 from events.selectors import stream_head_get
 from sequencer_project.api.principal import Permission, Principal
-from sequencer_project.api.tenancy import query_uuid_in
+from sequencer_project.api.tenancy import queried_stream_in
 from sequencer_project.api.wsgi_endpoint import WsgiEndpoint, query_params
 
 PATH = "/api/v1/head"
@@ -19,8 +19,7 @@ PATH = "/api/v1/head"
 
 def head_answer(principal: Principal, query: Mapping[str, str]) -> dict[str, Any]:
     """The head of the stream the query names; ``read`` on it is required."""
-    tenant_id, store_id = query_uuid_in(query, "tenant_id"), query_uuid_in(query, "store_id")
-    principal.check_stream(tenant_id, store_id, Permission.READ)
+    tenant_id, store_id = queried_stream_in(query, principal, Permission.READ)
     return {"head_sequence": stream_head_get(tenant_id=tenant_id, store_id=store_id)}
 
 

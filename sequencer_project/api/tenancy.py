@@ -51,7 +51,7 @@ class TenantApiMixin(APIView):
 
     def queried_stream(self, permission: Permission) -> tuple[uuid.UUID, uuid.UUID]:
         """The stream named by the ``tenant_id`` and ``store_id`` query parameters, authorised."""
-        return self.stream_for(query_uuid(self.request, "tenant_id"), query_uuid(self.request, "store_id"), permission)
+        return queried_stream_in(self.request.query_params, self.principal, permission)
 
     def queried_tenant(self) -> uuid.UUID:
         """The tenant a read names (:func:`query_tenant_in`); not yet authorised."""
@@ -73,6 +73,17 @@ def query_uuid_in(params: Mapping[str, str], name: str) -> uuid.UUID:
     if raw is None or raw == "":
         raise errors.InvalidParameterError(f"Query parameter '{name}' is required.", parameter=name)
     return parse_uuid(raw, name)
+
+
+def queried_stream_in(
+    params: Mapping[str, str], principal: Principal, permission: Permission
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """The stream the ``tenant_id`` and ``store_id`` query parameters name, authorised for
+    ``permission`` (400 ``invalid_parameter`` when either is missing or malformed, 403 outside the
+    credential's scope)."""
+    tenant_id, store_id = query_uuid_in(params, "tenant_id"), query_uuid_in(params, "store_id")
+    principal.check_stream(tenant_id, store_id, permission)
+    return tenant_id, store_id
 
 
 def query_tenant_in(params: Mapping[str, str], principal: Principal) -> uuid.UUID:
