@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -54,9 +55,9 @@ def _start_worker(
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     with log.open("ab") as sink:
-        return subprocess.Popen(  # noqa: S603  (our own virtualenv's celery)
+        return subprocess.Popen(  # noqa: S603  (this interpreter's celery)
             [
-                str(ROOT / ".venv" / "bin" / "celery"), "-A", "sequencer_project", "worker",
+                sys.executable, "-m", "celery", "-A", "sequencer_project", "worker",
                 "-Q", "payments", "--pool", "solo", "--loglevel", "INFO", "-n", f"{name}@%h",
             ],
             cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT,

@@ -82,8 +82,8 @@ def start_gunicorn(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """gunicorn as deployed (``docker/gunicorn.conf.py``) serving ``sequencer_project.wsgi`` in
     its own session, its output in ``log``."""
     with log.open("wb") as sink:
-        return subprocess.Popen(  # noqa: S603  (our own virtualenv's gunicorn)
-            [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "docker/gunicorn.conf.py", "sequencer_project.wsgi"],
+        return subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "docker/gunicorn.conf.py", "sequencer_project.wsgi"],
             cwd=ROOT,
             env=env,
             stdout=sink,
@@ -134,14 +134,29 @@ def start_probe_worker(broker_url: str, log: Path, pool: list[str], env: dict[st
     child_env = {**os.environ, "REDIS_URL": broker_url, "CELERY_BROKER_URL": broker_url, **env}
     child_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     with log.open("ab") as sink:
-        return subprocess.Popen(  # noqa: S603  (our own virtualenv's celery)
+        return subprocess.Popen(  # noqa: S603  (this interpreter's celery)
             [
-                str(ROOT / ".venv" / "bin" / "celery"), "-A", "sequencer_project", "worker",
+                sys.executable, "-m", "celery", "-A", "sequencer_project", "worker",
                 "-I", "tests.sequencer_project.celery_probe", "-Q", "maintenance", *pool,
                 "--loglevel", "INFO", "-n", f"probe-{uuid.uuid4().hex[:6]}@%h",
             ],
             cwd=ROOT, env=child_env, stdout=sink, stderr=subprocess.STDOUT,
         )  # fmt: skip
+
+
+def bare_interpreter_collector() -> tuple[int, int]:
+    """Python's own collector settings in a fresh interpreter of this Python: the youngest
+    generation's threshold (700 up to 3.12, 2,000 on 3.13) and the objects it holds frozen before
+    any import (none, but a few hundred of its own on 3.12)."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import gc; print(gc.get_threshold()[0], gc.get_freeze_count())"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    threshold, frozen = done.stdout.split()
+    return int(threshold), int(frozen)
 
 
 def run_django(code: str, env: dict[str, str], timeout: float = 60) -> Any:

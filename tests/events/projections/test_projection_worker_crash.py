@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -54,9 +55,9 @@ def _start_worker(queue: str, log: Path) -> subprocess.Popen[bytes]:
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     with log.open("ab") as sink:
-        return subprocess.Popen(  # noqa: S603  (our own virtualenv's celery)
+        return subprocess.Popen(  # noqa: S603  (this interpreter's celery)
             [
-                str(ROOT / ".venv" / "bin" / "celery"), "-A", "sequencer_project", "worker", "-Q", queue,
+                sys.executable, "-m", "celery", "-A", "sequencer_project", "worker", "-Q", queue,
                 "--pool", "solo", "--loglevel", "INFO", "-n", f"{queue}@%h", "--without-heartbeat",
                 "--without-gossip", "--without-mingle",
             ],
