@@ -77,10 +77,10 @@ def test_a_written_stream_is_appended_in_one_statement_and_a_replay_still_gets_i
     first = _run_group([_job(tenant_id, store_id, [spec])])[0]  # locked: the stream is new
     assert head_hints.SHARED.get().guess(tenant_id, store_id) == 1
 
-    calls: list[str] = []
+    calls: list[Any] = []
     original = ingest._execute_alone
 
-    def counting(sql: str, params: dict[str, Any]) -> Any:
+    def counting(sql: Any, params: dict[str, Any]) -> Any:
         calls.append(sql)
         return original(sql, params)
 
@@ -106,11 +106,11 @@ def test_a_stream_another_process_keeps_moving_is_written_in_its_turn_for_a_whil
     key = (tenant_id, store_id)
 
     _run_group([_job(tenant_id, store_id, [_spec()])])  # locked: the stream is new; head 1
-    appends: list[str] = []
+    appends: list[Any] = []
     locked_groups: list[int] = []
     original, original_locked = ingest._execute_alone, ingest._run_jobs
 
-    def other_process_writes_first(sql: str, params: dict[str, Any]) -> Any:
+    def other_process_writes_first(sql: Any, params: dict[str, Any]) -> Any:
         appends.append(sql)
         with override_settings(INGEST_OPTIMISTIC_APPEND=False):  # the other process's write
             _run_group([_job(tenant_id, store_id, [_spec()])])
@@ -123,7 +123,7 @@ def test_a_stream_another_process_keeps_moving_is_written_in_its_turn_for_a_whil
     assert len(appends) == 3
     assert _answer(contended)[1][0][1] == 5  # type: ignore[arg-type]
 
-    def counted(sql: str, params: dict[str, Any]) -> Any:
+    def counted(sql: Any, params: dict[str, Any]) -> Any:
         appends.append(sql)
         return original(sql, params)
 
