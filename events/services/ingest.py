@@ -686,12 +686,13 @@ def _execute_alone(statement: PreparedStatement, params: dict[str, Any]) -> list
     again in a thread-critical local (~1.5 µs)."""
     wrapper = connections[DEFAULT_DB_ALIAS]
     wrapper.ensure_connection()
+    named = bool(wrapper.settings_dict["OPTIONS"].get("server_side_binding"))  # DB_SERVER_SIDE_BINDING
     with timed_transaction("legacy_append"):
         if wrapper.in_atomic_block:
             with transaction.atomic():
-                rows = statement.run(wrapper.connection, params)
+                rows = statement.run(wrapper.connection, params, named=named)
         else:
-            rows = statement.run(wrapper.connection, params)
+            rows = statement.run(wrapper.connection, params, named=named)
     availability.statement_succeeded(DEFAULT_DB_ALIAS)
     return rows
 

@@ -157,13 +157,20 @@ class PreparedStatement:
         self._types = [codec.oid for codec in self._codecs]
         self._formats = [_BINARY if codec.binary else _TEXT for codec in self._codecs]
 
-    def run(self, conn: psycopg.Connection[Any], params: Mapping[str, Any]) -> list[Row]:
-        """The statement's rows on ``conn`` (in its transaction, if one is open)."""
+    def run(self, conn: psycopg.Connection[Any], params: Mapping[str, Any], *, named: bool = True) -> list[Row]:
+        """The statement's rows on ``conn`` (in its transaction, if one is open).
+
+        ``named`` False sends it as the unnamed statement, parsed and planned each time, for a
+        deployment without server-side prepared statements (``DB_SERVER_SIDE_BINDING=false``:
+        a connection pooler in transaction mode that cannot keep them)."""
         values = [
             None if (value := params[parameter]) is None else codec.encode(value)
             for parameter, codec in zip(self._names, self._codecs, strict=True)
         ]
         with conn.lock:
+            if not named:
+                conn.pgconn.send_query_params(self._sql, values, self._types, self._formats, _TEXT)
+                return self._rows(conn)
             prepared: set[bytes] | None = getattr(conn, _ATTRIBUTE, None)
             if prepared is None:
                 prepared = set()
@@ -182,9 +189,12 @@ class PreparedStatement:
         _one_result(conn, conn.wait(execute(conn.pgconn)), pq.ExecStatus.COMMAND_OK)
 
     def _execute(self, conn: psycopg.Connection[Any], values: list[bytes | None]) -> list[Row]:
-        pgconn = conn.pgconn
-        pgconn.send_query_prepared(self.name, values, self._formats, _TEXT)
-        result = _one_result(conn, conn.wait(execute(pgconn)), pq.ExecStatus.TUPLES_OK)
+        conn.pgconn.send_query_prepared(self.name, values, self._formats, _TEXT)
+        return self._rows(conn)
+
+    @staticmethod
+    def _rows(conn: psycopg.Connection[Any]) -> list[Row]:
+        result = _one_result(conn, conn.wait(execute(conn.pgconn)), pq.ExecStatus.TUPLES_OK)
         columns = range(result.nfields)
         return [tuple(result.get_value(row, column) for column in columns) for row in range(result.ntuples)]
 

@@ -132,11 +132,6 @@ def test_a_statement_is_prepared_once_per_session_and_again_when_the_session_for
     assert row[0] == b"7"
     assert _prepared(raw) == 1
 
-    connection.close()  # a new session prepares it anew
-    (row,) = _ECHO.run(_raw(), _params(small=8))
-    assert row[0] == b"8"
-    assert _prepared(_raw()) == 1
-
 
 def test_it_runs_in_the_callers_transaction() -> None:
     see = PreparedStatement("test_prepared_see", "SELECT count(*) FROM pg_temp.scratch WHERE n = %(n)s", {"n": BIGINT})
@@ -187,3 +182,14 @@ def _prepared(raw: psycopg.Connection[Any]) -> int:
         row = cursor.fetchone()
     assert row is not None
     return int(row[0])
+
+
+def test_unnamed_it_runs_the_same_and_prepares_nothing() -> None:
+    raw = _raw()
+    with raw.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # whatever earlier tests prepared on this pooled session
+    (row,) = _ECHO.run(raw, _params(small=9, blobs=[b"\x01", b""]), named=False)
+
+    assert row[0] == b"9"
+    assert row[4] == b"01,"
+    assert _prepared(raw) == 0

@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -77,14 +78,7 @@ def test_a_written_stream_is_appended_in_one_statement_and_a_replay_still_gets_i
     first = _run_group([_job(tenant_id, store_id, [spec])])[0]  # locked: the stream is new
     assert head_hints.SHARED.get().guess(tenant_id, store_id) == 1
 
-    calls: list[Any] = []
-    original = ingest._execute_alone
-
-    def counting(sql: Any, params: dict[str, Any]) -> Any:
-        calls.append(sql)
-        return original(sql, params)
-
-    monkeypatch.setattr(ingest, "_execute_alone", counting)
+    calls = _counted_appends(monkeypatch)
     second = _run_group([_job(tenant_id, store_id, [{**spec, "event_id": uuid.uuid4()}])])[0]
     replay = _run_group([_job(tenant_id, store_id, [spec])])[0]
 
@@ -167,3 +161,47 @@ def test_a_contended_stream_whose_remembered_head_is_stale_is_decided_by_the_loc
     in_turn = _run_group([_job(tenant_id, store_id, [_spec()])])[0]
     assert _answer(in_turn)[1][0][1] == 5  # type: ignore[arg-type]
     assert stored_sequences(tenant_id, store_id) == [1, 2, 3, 4, 5]
+
+
+def _counted_appends(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The statements the optimistic append runs from now on (each still runs)."""
+    calls: list[Any] = []
+    original = ingest._execute_alone
+
+    def counting(statement: Any, params: dict[str, Any]) -> Any:
+        calls.append(statement)
+        return original(statement, params)
+
+    monkeypatch.setattr(ingest, "_execute_alone", counting)
+    return calls
+
+
+def _appends_prepared() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'sequencer_append%'")
+        row = cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@pytest.mark.parametrize("server_side_binding", [True, False])
+def test_the_append_is_a_named_prepared_statement_only_with_server_side_binding(
+    monkeypatch: pytest.MonkeyPatch, server_side_binding: bool
+) -> None:
+    """``DB_SERVER_SIDE_BINDING=false`` (a pooler in transaction mode that cannot keep prepared
+    statements): the append goes as the unnamed statement and leaves nothing prepared on the
+    session; with it on, the append is prepared once per session. The answers are the same."""
+    monkeypatch.setitem(connection.settings_dict["OPTIONS"], "server_side_binding", server_side_binding)
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # nothing prepared on this pooled session any more
+    tenant_id, store_id = uuid.uuid4(), uuid.uuid4()
+    _run_group([_job(tenant_id, store_id, [_spec()])])  # locked: the stream is new
+    appended = _counted_appends(monkeypatch)
+    second = _run_group([_job(tenant_id, store_id, [_spec()])])[0]
+    third = _run_group([_job(tenant_id, store_id, [_spec()])])[0]
+
+    assert len(appended) == 2  # both optimistic, one statement each
+    assert _answer(second)[1][0][1:] == (2, False)  # type: ignore[arg-type]
+    assert _answer(third)[1][0][1:] == (3, False)  # type: ignore[arg-type]
+    assert _appends_prepared() == (1 if server_side_binding else 0)
+    assert stored_sequences(tenant_id, store_id) == [1, 2, 3]
