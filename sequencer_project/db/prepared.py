@@ -1,10 +1,10 @@
 """The append statements on libpq's prepared-statement call, below psycopg's cursor.
 
 A psycopg cursor's ``execute`` converts the query, picks and runs a dumper for every parameter,
-asks its prepare manager, then builds a loader for every column of the result: ~70 µs of client
-CPU for a seven-parameter statement on the project's machine, against ~15 to 20 µs for the same
-statement sent with ``PGconn.send_query_prepared`` and parameters already in PostgreSQL's wire
-formats (``docs/performance.md``, "The append statements below psycopg's cursor"). The
+asks its prepare manager, then builds a loader for every column of the result: 50 to 72 µs of
+client CPU for a seven-parameter statement on the project's machine, against 8 to 10 µs for the
+same statement sent with ``PGconn.send_query_prepared`` and parameters already in PostgreSQL's
+wire formats (``docs/performance.md``, "The appends below psycopg's cursor"; ADR 0043). The
 optimistic appends of legacy ingest run once per request, so that difference is spent on every
 single event.
 
@@ -13,9 +13,10 @@ placeholders (``%(name)s``, ``%(name)b``; the ``.sql`` file stays readable and t
 be run by a cursor), and every parameter names its :class:`Codec`. It is prepared on a
 connection the first time it runs there (under its own name, apart from psycopg's automatic
 ``_pg3_*`` statements), prepared again if the server has forgotten it, and runs on the caller's
-psycopg connection holding that connection's lock, as psycopg's own calls do. Rows come back in
-PostgreSQL's text format, as ``bytes`` (``None`` for NULL): ``int(value)`` reads integers,
-:func:`as_uuid` and :func:`as_bool` the rest. A failed statement raises the same
+psycopg connection holding that connection's lock, as psycopg's own calls do; without
+server-side binding it goes as the unnamed statement instead (``run(..., named=False)``). Rows
+come back in PostgreSQL's text format, as ``bytes`` (``None`` for NULL): :func:`as_int`,
+:func:`as_uuid` and :func:`as_bool` read them. A failed statement raises the same
 ``psycopg.errors`` class psycopg's cursor would (``UniqueViolation``, ...), so callers catch what
 they caught before.
 """

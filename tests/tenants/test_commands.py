@@ -94,7 +94,7 @@ def test_create_demo_staff_prints_a_working_password_and_resets_it_on_rerun() ->
     user = authenticate(username="demo-ops", password=second)
     assert user is not None
     assert user.is_staff
-    assert list(AuditLogEntry.objects.filter(target_id="demo-ops").values_list("action", flat=True)) == [
+    assert list(AuditLogEntry.objects.filter(target_id="demo-ops").order_by("id").values_list("action", flat=True)) == [
         "staff.create",
         "staff.reset_password",
     ]
