@@ -58,7 +58,7 @@ from schemas.registry import schema_failures
 from sequencer_project.db import availability, prepared
 from sequencer_project.db.instrumentation import timed_transaction
 from sequencer_project.db.kept_connections import pool_has_waiters
-from sequencer_project.db.prepared import PreparedStatement, Row, as_bool, as_int, as_uuid
+from sequencer_project.db.prepared import PreparedStatement, Row, as_bool, as_int
 from sequencer_project.metrics import HEAD_GUESS_MOVED, HEAD_GUESS_RIGHT, INGEST_GROUP_REQUESTS, TALLY
 from streams import classification, head_hints, turns
 from streams.classification import Rejection, StreamState
@@ -636,7 +636,8 @@ def _append_plans(plans: dict[StreamKey, _Plan]) -> dict[StreamKey, int | None]:
             seen = {} if row[5] is None else {key: as_int(row[5])}
         _count_guesses(seen)
         return seen
-    every = [plans[key] for key in sorted(plans)]  # counter rows are locked in this order
+    keys = sorted(plans)  # counter rows are locked in this order; the rows name a stream by its index here
+    every = [plans[key] for key in keys]
     params = {
         "tenant_ids": [plan.stream["tenant_id"] for plan in every],
         "store_ids": [plan.stream["store_id"] for plan in every],
@@ -649,8 +650,7 @@ def _append_plans(plans: dict[StreamKey, _Plan]) -> dict[StreamKey, int | None]:
     }
     rows = _execute_alone(_APPEND_STREAMS, params)
     seen = {
-        (as_uuid(tenant_id), as_uuid(store_id)): None if as_bool(appended) else as_int(head)
-        for tenant_id, store_id, appended, head in rows
+        keys[as_int(position) - 1]: None if as_bool(appended) else as_int(head) for position, appended, head in rows
     }
     _count_guesses(seen)
     return seen

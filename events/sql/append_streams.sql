@@ -14,15 +14,15 @@
 -- primary keys of entity_versions and command_dedupe.
 -- Locks: the streams' counter rows, taken in the order of the arrays, which the caller sorts by
 -- (tenant_id, store_id) so two such statements cannot deadlock; then the inserted and updated rows.
--- Rows: one per stream that has a counter row: tenant_id, store_id, appended, seen_head (the
--- head before this statement).
+-- Rows: one per stream that has a counter row: position (the stream's 1-based index in the
+-- arrays), appended, seen_head (the head before this statement).
 WITH streams AS (
     SELECT *
     FROM unnest(%(tenant_ids)b::uuid[], %(store_ids)b::uuid[], %(expected_heads)b::bigint[],
-                %(new_heads)b::bigint[]) AS s(tenant_id, store_id, expected_head, new_head)
+                %(new_heads)b::bigint[]) WITH ORDINALITY AS s(tenant_id, store_id, expected_head, new_head, position)
 ), locked AS (
     -- One primary-key probe per stream, in the arrays' order (the caller sorts them).
-    SELECT c.tenant_id, c.store_id, c.current_sequence
+    SELECT s.position, c.tenant_id, c.store_id, c.current_sequence
     FROM streams s
     CROSS JOIN LATERAL (
         SELECT k.tenant_id, k.store_id, k.current_sequence
@@ -92,7 +92,7 @@ WITH streams AS (
     JOIN counter c ON c.tenant_id = x.tenant_id AND c.store_id = x.store_id
     RETURNING 1
 )
-SELECT l.tenant_id, l.store_id,
+SELECT l.position,
        EXISTS (SELECT 1 FROM counter c WHERE c.tenant_id = l.tenant_id AND c.store_id = l.store_id) AS appended,
        l.current_sequence AS seen_head
 FROM locked l

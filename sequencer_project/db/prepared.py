@@ -15,8 +15,8 @@ connection the first time it runs there (under its own name, apart from psycopg'
 ``_pg3_*`` statements), prepared again if the server has forgotten it, and runs on the caller's
 psycopg connection holding that connection's lock, as psycopg's own calls do; without
 server-side binding it goes as the unnamed statement instead (``run(..., named=False)``). Rows
-come back in PostgreSQL's text format, as ``bytes`` (``None`` for NULL): :func:`as_int`,
-:func:`as_uuid` and :func:`as_bool` read them. A failed statement raises the same
+come back in PostgreSQL's text format, as ``bytes`` (``None`` for NULL): :func:`as_int` and
+:func:`as_bool` read them. A failed statement raises the same
 ``psycopg.errors`` class psycopg's cursor would (``UniqueViolation``, ...), so callers catch what
 they caught before.
 """
@@ -47,15 +47,14 @@ __all__ = [
     "Row",
     "as_bool",
     "as_int",
-    "as_uuid",
 ]
 
 Row = tuple[bytes | None, ...]
 
 _PLACEHOLDER = re.compile(r"%(?:\((?P<name>[A-Za-z_][A-Za-z0-9_]*)\)(?P<kind>[sbt])|(?P<percent>%))")
 _TEXT, _BINARY = 0, 1
-_INVALID_STATEMENT_NAME = "26000"  # the server does not know the prepared statement (a new session)
 _ARRAY_HEADER = struct.Struct("!iiIii")  # dimensions, has-nulls flag, element type, length, lower bound
+_EMPTY_ARRAY_HEADER = struct.Struct("!iiI")  # no dimensions: no length or lower bound follows
 _LENGTH = struct.Struct("!i")
 
 
@@ -72,7 +71,7 @@ class Codec:
 def _binary_array(element_oid: int, items: Sequence[bytes]) -> bytes:
     """A one-dimensional array without NULLs in PostgreSQL's binary format."""
     if not items:  # an empty array has no dimensions
-        return _ARRAY_HEADER.pack(0, 0, element_oid, 0, 0)[:12]
+        return _EMPTY_ARRAY_HEADER.pack(0, 0, element_oid)
     pack = _LENGTH.pack
     return b"".join(
         (
@@ -109,13 +108,6 @@ def as_int(value: bytes | None) -> int:
     if value is None:
         raise TypeError("expected an integer, the column is NULL")
     return int(value)
-
-
-def as_uuid(value: bytes | None) -> uuid.UUID:
-    """A non-NULL uuid column."""
-    if value is None:
-        raise TypeError("expected a uuid, the column is NULL")
-    return uuid.UUID(value.decode())
 
 
 def as_bool(value: bytes | None) -> bool:

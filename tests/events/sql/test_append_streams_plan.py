@@ -9,7 +9,6 @@ the generic plan a prepared statement gets, on a tenant with 2,000 streams.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from typing import Any
 
@@ -18,6 +17,7 @@ from django.db import connection
 from psycopg import ClientCursor
 
 from events.sql import APPEND_STREAMS
+from sequencer_project.db.prepared import positional
 from streams.kinds import StreamKind
 
 pytestmark = pytest.mark.django_db
@@ -43,14 +43,7 @@ def _scans(node: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_each_stream_is_one_primary_key_probe_under_a_generic_plan() -> None:
     tenant_id = uuid.uuid4()
-    names: list[str] = []
-
-    def numbered(match: re.Match[str]) -> str:
-        if match.group(1) not in names:
-            names.append(match.group(1))
-        return f"${names.index(match.group(1)) + 1}"
-
-    statement = re.sub(r"%\((\w+)\)[sb]", numbered, APPEND_STREAMS)
+    statement, names = positional(APPEND_STREAMS)  # the numbering the appends are prepared with
     connection.ensure_connection()
     with ClientCursor(connection.connection) as cursor:
         cursor.execute(
