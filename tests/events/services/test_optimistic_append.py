@@ -184,6 +184,16 @@ def _appends_prepared() -> int:
     return int(row[0])
 
 
+def _deallocate_appends() -> None:
+    """Only the appends: ``DEALLOCATE ALL`` would also drop what psycopg prepared for Django's own
+    queries on this session, and those would fail later in the test or its teardown."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements WHERE name LIKE 'sequencer_append%'")
+        names = [name for (name,) in cursor.fetchall()]
+        for name in names:
+            cursor.execute(f'DEALLOCATE "{name}"')
+
+
 @pytest.mark.parametrize("server_side_binding", [True, False])
 def test_the_append_is_a_named_prepared_statement_only_with_server_side_binding(
     monkeypatch: pytest.MonkeyPatch, server_side_binding: bool
@@ -192,8 +202,7 @@ def test_the_append_is_a_named_prepared_statement_only_with_server_side_binding(
     statements): the append goes as the unnamed statement and leaves nothing prepared on the
     session; with it on, the append is prepared once per session. The answers are the same."""
     monkeypatch.setitem(connection.settings_dict["OPTIONS"], "server_side_binding", server_side_binding)
-    with connection.cursor() as cursor:
-        cursor.execute("DEALLOCATE ALL")  # nothing prepared on this pooled session any more
+    _deallocate_appends()  # nothing of ours prepared on this pooled session any more
     tenant_id, store_id = uuid.uuid4(), uuid.uuid4()
     _run_group([_job(tenant_id, store_id, [_spec()])])  # locked: the stream is new
     appended = _counted_appends(monkeypatch)
