@@ -57,7 +57,7 @@ from events.sql import APPEND_BATCH, APPEND_STREAMS, CLASSIFY_BATCH, INSERT_REJE
 from schemas.registry import schema_failures
 from sequencer_project.db import availability, prepared
 from sequencer_project.db.instrumentation import timed_transaction
-from sequencer_project.db.kept_connections import pool_has_waiters
+from sequencer_project.db.kept_connections import pool_has_room, pool_has_waiters
 from sequencer_project.db.prepared import PreparedStatement, Row, as_bool, as_int
 from sequencer_project.metrics import HEAD_GUESS_MOVED, HEAD_GUESS_RIGHT, INGEST_GROUP_REQUESTS, TALLY
 from streams import classification, head_hints, turns
@@ -255,17 +255,21 @@ def _cross_stream_committer() -> GroupCommitter[IngestJob, IngestResult | _Strea
 
 
 def _connection_releaser() -> Callable[[], bool]:
-    """The ``before_wait`` hook of one request: hands its pooled connection back once someone
-    waits for one of the pool; True when it did or holds none (``GroupCommitter.submit`` asks
-    again every ~2 ms while it is False).
+    """The ``before_wait`` hook of one request: hands its pooled connection back when the pool
+    could not give another thread one without it (no idle connection and no room to open one)
+    or someone already waits for one; True when it did or holds none (``GroupCommitter.submit``
+    asks again every ~20 ms while it is False: the pool may fill while the follower waits).
 
     Followers that kept their connections could hold all of them while the leader waits for
     one; handing back at once, needed or not, made each follower's next request check a
     connection out and test it (``CONN_HEALTH_CHECKS``, one round trip): 8.7 % of the GIL
-    samples of single-event ingest under gunicorn (``docs/performance.md``). Outside a
-    transaction only, and only when connections are pooled. The thread's Django connection is
-    looked up on the first ask and kept for the others: each lookup goes through a
-    thread-critical local (~1.5 µs), and a waiting follower asks every ~2 ms.
+    samples of single-event ingest under gunicorn (``docs/performance.md``). Asking only
+    whether someone waits, every 2 ms, woke a follower ~1.5 times per request for nothing
+    (``docs/performance.md``, "Context switches per request"). With ``DB_POOL_MAX_SIZE`` above
+    the server's threads (the deployed setting) the pool always has room and nothing is handed
+    back. Outside a transaction only, and only when connections are pooled. The thread's Django
+    connection is looked up on the first ask and kept for the others: each lookup goes through a
+    thread-critical local (~1.5 µs).
     """
     wrapper: BaseDatabaseWrapper | None = None
 
@@ -276,7 +280,7 @@ def _connection_releaser() -> Callable[[], bool]:
         pool = getattr(wrapper, "pool", None)  # PostgreSQL backend with pooling
         if pool is None or wrapper.connection is None or wrapper.in_atomic_block:
             return True
-        if pool_has_waiters(pool):
+        if pool_has_waiters(pool) or not pool_has_room(pool):
             wrapper.close()
             return True
         return False

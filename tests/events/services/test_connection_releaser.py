@@ -1,5 +1,6 @@
 """The hook a waiting follower of a group commit asks (``events/services/ingest.py``): it keeps the
-request's pooled connection while nobody needs it and hands it back once someone waits for one.
+request's pooled connection while the pool could serve another thread without it, and hands it
+back once someone waits for one or the pool has nothing else to give.
 
 Real pool, real PostgreSQL, real threads; the follower's side runs in its own thread (a
 connection belongs to the thread that opened it).
@@ -14,7 +15,7 @@ import pytest
 from django.db import close_old_connections, connection, transaction
 
 from events.services.ingest import _connection_releaser
-from tests.sequencer_project.pool_helpers import default_pool, make_someone_wait, obtainable
+from tests.sequencer_project.pool_helpers import default_pool, hold_until, make_someone_wait, obtainable
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -61,6 +62,45 @@ def test_the_connection_is_kept_until_someone_waits_and_then_handed_back() -> No
         if waiter.ident is not None:
             waiter.join(30)
         for conn in held + got:
+            pool.putconn(conn)
+
+
+def test_the_connection_goes_back_at_once_when_the_pool_has_nothing_else_to_give() -> None:
+    """Nobody waits yet, but every other connection is out: the leader of the follower's group
+    would wait for this one, so it is handed back without waiting for the next ask."""
+    pool = default_pool()
+    close_old_connections()
+    follower_holds, pool_full, done = threading.Event(), threading.Event(), threading.Event()
+    answers: list[bool] = []
+    held_after: list[bool] = []
+
+    def follower() -> None:
+        try:
+            connection.ensure_connection()
+            follower_holds.set()
+            assert pool_full.wait(30)
+            answers.append(_connection_releaser()())
+            held_after.append(connection.connection is not None)
+        finally:
+            done.set()
+            close_old_connections()
+
+    held: list[Any] = []
+    thread = threading.Thread(target=follower)
+    thread.start()
+    try:
+        assert follower_holds.wait(30)
+        hold_until(pool, 0, held)  # no idle connection and no room to open one; nobody waits
+        assert not pool.get_stats().get("requests_waiting")
+        pool_full.set()
+        assert done.wait(30)
+        assert answers == [True]
+        assert held_after == [False]
+        assert obtainable(pool) == 1  # the follower's connection, back in the pool
+    finally:
+        pool_full.set()
+        thread.join(30)
+        for conn in held:
             pool.putconn(conn)
 
 
