@@ -39,7 +39,7 @@ import psycopg
 
 from loadtest import background, seed
 from loadtest.anchor.sql import INSERT as ANCHOR_INSERT
-from loadtest.ceiling import READ_KINDS, ReadFixture, delete_scratch_tenant, measure_ceiling
+from loadtest.ceiling import READ_KINDS, ReadFixture, connections_available, delete_scratch_tenant, measure_ceiling
 from loadtest.cpu import (
     ProcInfo,
     Snapshot,
@@ -516,18 +516,24 @@ def measure_load(
     return w.fill(m)
 
 
-def measure_ceiling_cpu(cfg: CapacityConfig, workload: Workload, fixtures: Fixtures) -> Measurement:
+def measure_ceiling_cpu(cfg: CapacityConfig, workload: Workload, fixtures: Fixtures, notes: list[str]) -> Measurement:
     shape = workload.ceiling
     assert shape is not None
     reads = shape.kind in READ_KINDS
     database = cfg.service.database_url if reads else cfg.bench_url
+    connections = connections_available(database, cfg.ceiling_connections)
+    if connections < cfg.ceiling_connections:
+        notes.append(
+            f"ceiling: on {connections} connections, not {cfg.ceiling_connections}: PostgreSQL's "
+            "max_connections left no more beside the service's and the anchor's open pools"
+        )
     tenant = uuid.uuid4()
     own = resource.getrusage(resource.RUSAGE_SELF)
     w = _Window(cfg, None, web=False).start()
     c = measure_ceiling(
         database,
         shape,
-        connections=cfg.ceiling_connections,
+        connections=connections,
         seconds=cfg.ceiling_seconds,
         payload_bytes=cfg.payload_bytes,
         reads=fixtures.reads,
@@ -577,7 +583,7 @@ def run_workload(cfg: CapacityConfig, workload: Workload, fixtures: Fixtures) ->
     _analyze(cfg, result)
     steps: list[tuple[str, Callable[[], Measurement]]] = []
     if workload.ceiling is not None:
-        steps.append(("ceiling", lambda: measure_ceiling_cpu(cfg, workload, fixtures)))
+        steps.append(("ceiling", lambda: measure_ceiling_cpu(cfg, workload, fixtures, result.notes)))
     steps.append(
         ("anchor", lambda: measure_load(cfg, workload, fixtures, "anchor", cfg.anchor_url, cfg.anchor_pid, cfg.seconds))
     )

@@ -45,7 +45,7 @@ from events.sql import (
     SELECT_HEAD,
 )
 from loadtest.scenarios import CeilingShape
-from loadtest.sql import DELETE_SCRATCH_TENANT
+from loadtest.sql import DELETE_SCRATCH_TENANT, SELECT_FREE_CONNECTIONS
 from loadtest.stats import percentile
 from streams.sql import CREATE_STREAM, LOCK_COUNTER
 
@@ -345,6 +345,21 @@ def _run_threads(
         raise RuntimeError(f"ceiling measurement failed: {first!r}") from first
     merged = [x for per in latencies for x in per]
     return sum(t for t, _ in totals), sum(e for _, e in totals), merged, elapsed
+
+
+# Connections a ceiling leaves PostgreSQL beyond its own: the runner's queries, and a pool of the
+# idle service or anchor that opens one more.
+CONNECTION_HEADROOM = 4
+
+
+def connections_available(database_url: str, wanted: int) -> int:
+    """``wanted``, or fewer when PostgreSQL would refuse that many more connections now (the
+    service's and the anchor's pools stay open during the ceiling; at 64 connections the three
+    together passed ``max_connections`` 100 and the ceiling failed with "too many clients")."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute(SELECT_FREE_CONNECTIONS).fetchone()
+    free = int(row[0]) + 1 if row else wanted  # this connection closes before the ceiling opens its own
+    return max(1, min(wanted, free - CONNECTION_HEADROOM))
 
 
 def measure_ceiling(

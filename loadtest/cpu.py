@@ -168,11 +168,16 @@ def child_trees_cpu(before: Snapshot, after: Snapshot, root: int) -> list[float]
 
     Only children that ran through both snapshots: one that exited in between (a worker recycled
     after its ``max_requests``) left its CPU in ``root``'s reaped-children time, which no child
-    can be given, and its replacement ran only part of the interval, so neither is compared."""
+    can be given, and its replacement ran only part of the interval, so neither is compared. A
+    child without a command line is not a worker either: a process that exited and was not
+    reaped yet (granian's launcher keeps one such zombie, which read as an idle third worker)."""
     children = sorted(
         pid
         for pid, info in after.processes.items()
-        if info.ppid == root and (then := before.processes.get(pid)) is not None and then.comm == info.comm
+        if info.ppid == root
+        and info.cmdline
+        and (then := before.processes.get(pid)) is not None
+        and then.comm == info.comm
     )
     return [tree_cpu(before, after, child) for child in children]
 

@@ -11,7 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from loadtest.ceiling import (
+    CONNECTION_HEADROOM,
     ReadFixture,
+    connections_available,
     delete_scratch_tenant,
     legacy_rows,
     measure_ceiling,
@@ -168,3 +170,41 @@ def test_the_head_and_by_id_ceilings_read_and_at_end_runs_while_every_connection
         delete_scratch_tenant(url, tenant_id)
     assert len(seen) == 2
     assert all(n >= 3 for n in seen), seen  # the 3 ceiling connections were still there
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_ceiling_asks_for_no_more_connections_than_postgresql_would_still_accept() -> None:
+    """What is free now, less the headroom; three connections held lower it by three; never more
+    than wanted. The other test workers open and close connections too, so each comparison is
+    taken again until one pair of readings was not disturbed (20 tries)."""
+    url = child_database_url()
+    assert connections_available(url, 1) == 1
+
+    def free_now() -> int:
+        with psycopg.connect(url, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT current_setting('max_connections')::int"
+                " - current_setting('superuser_reserved_connections')::int"
+                " - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')"
+            ).fetchone()
+        assert row is not None
+        return int(row[0]) + 1  # this reading's own connection is closed again
+
+    matched: list[str] = []
+    for _ in range(20):
+        free, available = free_now(), connections_available(url, 10_000)
+        if available == free - CONNECTION_HEADROOM:
+            matched.append("free less headroom")
+            break
+    for _ in range(20):
+        before = connections_available(url, 10_000)
+        held = [psycopg.connect(url, autocommit=True) for _ in range(3)]
+        try:
+            after = connections_available(url, 10_000)
+        finally:
+            for conn in held:
+                conn.close()
+        if before - after == 3:
+            matched.append("three held, three fewer")
+            break
+    assert matched == ["free less headroom", "three held, three fewer"]

@@ -97,6 +97,21 @@ def test_a_worker_replaced_in_between_is_in_no_split() -> None:
     assert child_trees_cpu(before, after, 10) == [7.0]
 
 
+def test_a_child_that_exited_unreaped_is_no_worker() -> None:
+    """A zombie (no command line left) beside two workers: only the workers are compared."""
+    zombie = ProcInfo(13, 10, "python", "", 0.06)
+    before = Snapshot(
+        0.0, 0.0, 0.0, {10: _proc(10, 1, 1.0), 11: _proc(11, 10, 2.0), 12: _proc(12, 10, 3.0), 13: zombie}, (1, 1, 1)
+    )
+    after = Snapshot(
+        10.0, 0.0, 0.0, {10: _proc(10, 1, 1.0), 11: _proc(11, 10, 6.7), 12: _proc(12, 10, 7.6), 13: zombie}, (1, 1, 1)
+    )
+
+    split = child_trees_cpu(before, after, 10)
+    assert split == [4.7, 4.6]
+    assert not uneven_split([cpu / 10 for cpu in split])
+
+
 def test_a_split_is_uneven_when_the_idlest_did_under_a_quarter_of_the_busiest() -> None:
     assert uneven_split([0.0, 1.05])
     assert uneven_split([1.1, 0.2])
