@@ -57,7 +57,7 @@ from events.sql import APPEND_BATCH, APPEND_STREAMS, CLASSIFY_BATCH, INSERT_REJE
 from schemas.registry import schema_failures
 from sequencer_project.db import availability, prepared
 from sequencer_project.db.instrumentation import timed_transaction
-from sequencer_project.db.kept_connections import pool_has_room, pool_has_waiters
+from sequencer_project.db.kept_connections import pool_wants_it_back
 from sequencer_project.db.prepared import PreparedStatement, Row, as_bool, as_int
 from sequencer_project.metrics import HEAD_GUESS_MOVED, HEAD_GUESS_RIGHT, INGEST_GROUP_REQUESTS, TALLY
 from streams import classification, head_hints, turns
@@ -280,7 +280,7 @@ def _connection_releaser() -> Callable[[], bool]:
         pool = getattr(wrapper, "pool", None)  # PostgreSQL backend with pooling
         if pool is None or wrapper.connection is None or wrapper.in_atomic_block:
             return True
-        if pool_has_waiters(pool) or not pool_has_room(pool):
+        if pool_wants_it_back(pool):
             wrapper.close()
             return True
         return False

@@ -118,9 +118,15 @@ def _must_hand_back(wrapper: BaseDatabaseWrapper, pool: Any, failed: bool) -> bo
         or wrapper.errors_occurred
         or wrapper.get_autocommit() != wrapper.settings_dict["AUTOCOMMIT"]
         or now - guard.since >= settings.DB_POOL_KEEP_SECONDS
-        or not pool_has_room(pool)
-        or pool_has_waiters(pool)
+        or pool_wants_it_back(pool)
     )
+
+
+def pool_wants_it_back(pool: Any) -> bool:
+    """Whether a connection held outside ``pool`` should go back to it now: someone waits for one,
+    or the pool could not give one without waiting (a server thread at the end of its request,
+    and a group-commit follower while it waits, both ask)."""
+    return pool_has_waiters(pool) or not pool_has_room(pool)
 
 
 def pool_has_waiters(pool: Any) -> bool:

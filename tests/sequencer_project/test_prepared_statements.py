@@ -28,6 +28,7 @@ from sequencer_project.db.prepared import (
     as_int,
     positional,
 )
+from tests.sequencer_project.prepared_helpers import deallocate_prepared, prepared_names
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -126,9 +127,7 @@ def test_a_statement_is_prepared_once_per_session_and_again_when_the_session_for
     assert _prepared(raw) == 1
 
     with raw.cursor() as cursor:
-        # as a pooler's DISCARD ALL would; only ours, since DEALLOCATE ALL would also drop the
-        # statements psycopg prepared for Django's queries on this session and fail them later
-        cursor.execute("DEALLOCATE test_prepared_echo")
+        cursor.execute("DEALLOCATE test_prepared_echo")  # as a pooler's DISCARD ALL would, for ours
     assert _prepared(raw) == 0
     (row,) = _ECHO.run(raw, _params(small=7))
     assert row[0] == b"7"
@@ -179,18 +178,12 @@ def _params(**changes: Any) -> dict[str, Any]:
 
 
 def _prepared(raw: psycopg.Connection[Any]) -> int:
-    with raw.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name = 'test_prepared_echo'")
-        row = cursor.fetchone()
-    assert row is not None
-    return int(row[0])
+    return len(prepared_names(raw, "test_prepared_echo"))
 
 
 def test_unnamed_it_runs_the_same_and_prepares_nothing() -> None:
     raw = _raw()
-    if _prepared(raw):  # an earlier test prepared it on this pooled session
-        with raw.cursor() as cursor:
-            cursor.execute("DEALLOCATE test_prepared_echo")
+    deallocate_prepared(raw, "test_prepared_echo")  # if an earlier test prepared it on this pooled session
     (row,) = _ECHO.run(raw, _params(small=9, blobs=[b"\x01", b""]), named=False)
 
     assert row[0] == b"9"

@@ -25,6 +25,7 @@ from events.services.ingest import _run_group
 from streams import head_hints
 from tests.events.helpers import head_of, stored_sequences
 from tests.events.services.test_event_ingest_group_commit import _answer, _job, _stored, event_spec
+from tests.sequencer_project.prepared_helpers import deallocate_prepared, prepared_names
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -177,21 +178,7 @@ def _counted_appends(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
 
 def _appends_prepared() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'sequencer_append%'")
-        row = cursor.fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-def _deallocate_appends() -> None:
-    """Only the appends: ``DEALLOCATE ALL`` would also drop what psycopg prepared for Django's own
-    queries on this session, and those would fail later in the test or its teardown."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT name FROM pg_prepared_statements WHERE name LIKE 'sequencer_append%'")
-        names = [name for (name,) in cursor.fetchall()]
-        for name in names:
-            cursor.execute(f'DEALLOCATE "{name}"')
+    return len(prepared_names(connection, "sequencer_append%"))
 
 
 @pytest.mark.parametrize("server_side_binding", [True, False])
@@ -202,7 +189,7 @@ def test_the_append_is_a_named_prepared_statement_only_with_server_side_binding(
     statements): the append goes as the unnamed statement and leaves nothing prepared on the
     session; with it on, the append is prepared once per session. The answers are the same."""
     monkeypatch.setitem(connection.settings_dict["OPTIONS"], "server_side_binding", server_side_binding)
-    _deallocate_appends()  # nothing of ours prepared on this pooled session any more
+    deallocate_prepared(connection, "sequencer_append%")  # nothing of ours prepared on this session any more
     tenant_id, store_id = uuid.uuid4(), uuid.uuid4()
     _run_group([_job(tenant_id, store_id, [_spec()])])  # locked: the stream is new
     appended = _counted_appends(monkeypatch)
