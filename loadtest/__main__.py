@@ -53,6 +53,17 @@ def parse_duration(text: str) -> int:
     return int(float(text.removesuffix("s")))
 
 
+def _positive(text: str) -> int:
+    """A whole number of at least 1 (argparse reports anything else as a usage error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of at least 1, not {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     what = parser.add_mutually_exclusive_group()
@@ -81,6 +92,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     capacity.add_argument("--anchor-port", type=int, help="default: --port + 1")
     capacity.add_argument("--note", help="a line put at the top of the report (what this run is for)")
+    capacity.add_argument(
+        "--pairs",
+        type=_positive,
+        default=1,
+        help="anchor and service alternate this many times per ingest or get workload; the rows show the median pair",
+    )
     parser.add_argument("--keep-database", action="store_true", help="keep the scratch database afterwards")
     parser.add_argument("--url", "--base-url", dest="url", default=os.environ.get("BASE_URL", "http://127.0.0.1:8080"))
     parser.add_argument("--api-key", default=os.environ.get("API_KEY"))

@@ -10,6 +10,12 @@ For each workload, in one run and in this order:
 3. **anchor**: the bare-insert anchor (``loadtest/anchor``) under the same load generator;
 4. **service**: the service as deployed (web server, Celery worker and beat).
 
+With ``--pairs N`` the anchor and the service alternate N times (anchor, service, anchor, …):
+on shared cores whose speed drifts within minutes, one pair's ratio can be far from the next's,
+so the report shows the pair whose ratio is the median and lists every pair in a note. Signed
+VES bodies and fixed-rate reads are measured once (the bodies could only be replayed, and both
+targets are held to the rate).
+
 Load comes from wrk (``loadtest/lua/``), except the fixed-rate read mix, which
 ``loadtest.fixed_rate`` sends open-loop at ``--rate`` requests/s. Around each measurement the
 CPU of every process group is read from /proc (web = the server's process tree, worker, beat,
@@ -142,6 +148,7 @@ class CapacityConfig:
     sustained: float = 60.0  # 0: no sustained run
     workdir: Path = Path()  # fixtures' files (the runner passes a temporary directory)
     background: bool = True  # a Celery worker serves the service: drain before each workload
+    pairs: int = 1  # anchor and service alternate this many times (ingest and get workloads)
 
 
 @dataclass(slots=True)
@@ -216,15 +223,48 @@ class WorkloadResult:
     service: Measurement | None = None
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    pairs: list[tuple[Measurement | None, Measurement | None]] = field(default_factory=list)  # (anchor, service)
 
     def rows(self) -> list[Measurement]:
         return [m for m in (self.ceiling, self.anchor, self.service) if m is not None]
 
     def ratio(self, other: Measurement | None) -> float | None:
         """Service throughput / ``other``'s; None at a fixed rate (both are held to it)."""
-        if self.workload.kind == "reads" or self.service is None or other is None or not other.throughput:
-            return None
-        return self.service.throughput / other.throughput
+        return pair_ratio(self.workload, other, self.service)
+
+
+def pair_ratio(workload: Workload, anchor: Measurement | None, service: Measurement | None) -> float | None:
+    """``service``'s throughput over ``anchor``'s (or the ceiling's); None at a fixed rate or when one is missing."""
+    if workload.kind == "reads" or service is None or anchor is None or not anchor.throughput:
+        return None
+    return service.throughput / anchor.throughput
+
+
+def median_pair(workload: Workload, pairs: list[tuple[Measurement | None, Measurement | None]]) -> int:
+    """The index of the pair whose service ÷ anchor ratio is the median (the lower middle one of an
+    even count); pairs without a ratio (a failed target) are passed over unless all are."""
+    rated = [(ratio, index) for index, (a, s) in enumerate(pairs) if (ratio := pair_ratio(workload, a, s)) is not None]
+    if not rated:
+        return len(pairs) - 1
+    rated.sort()
+    return rated[(len(rated) - 1) // 2][1]
+
+
+def pairs_note(workload: Workload, pairs: list[tuple[Measurement | None, Measurement | None]], shown: int) -> str:
+    """What the alternation measured, pair by pair, and which pair the rows show."""
+
+    def side(m: Measurement | None) -> str:
+        return "failed" if m is None else f"{m.throughput:,.0f}"
+
+    unit = "events/s" if workload.kind in {"ingest", "ves"} else "requests/s"
+    listed = "; ".join(
+        f"{side(a)} → {side(s)}" + (f" ({ratio:.2f})" if (ratio := pair_ratio(workload, a, s)) is not None else "")
+        for a, s in pairs
+    )
+    return (
+        f"anchor and service alternated {len(pairs)} times ({unit}, anchor → service, ratio): {listed}; "
+        f"the rows show pair {shown + 1}, the median ratio"
+    )
 
 
 @dataclass(slots=True)
@@ -574,33 +614,47 @@ def _drain(cfg: CapacityConfig, result: WorkloadResult | None) -> None:
 
 
 def run_workload(cfg: CapacityConfig, workload: Workload, fixtures: Fixtures) -> WorkloadResult:
-    """Ceiling, anchor, service; a failure is recorded and the next target still runs."""
+    """Ceiling, then anchor and service (``cfg.pairs`` times); a failure is recorded and the next target still runs."""
     result = WorkloadResult(workload)
     try:
         _drain(cfg, result)
     except Exception as exc:
         result.errors.append(f"drain: {type(exc).__name__}: {exc}")
     _analyze(cfg, result)
-    steps: list[tuple[str, Callable[[], Measurement]]] = []
     if workload.ceiling is not None:
-        steps.append(("ceiling", lambda: measure_ceiling_cpu(cfg, workload, fixtures, result.notes)))
-    steps.append(
-        ("anchor", lambda: measure_load(cfg, workload, fixtures, "anchor", cfg.anchor_url, cfg.anchor_pid, cfg.seconds))
-    )
-    steps.append(
-        (
+        _log(f"{workload.name}: ceiling …")
+        result.ceiling = _attempt(result, "ceiling", lambda: measure_ceiling_cpu(cfg, workload, fixtures, result.notes))
+    pairs = cfg.pairs if workload.kind in {"ingest", "get"} else 1
+    for number in range(1, pairs + 1):
+        which = f" (pair {number} of {pairs})" if pairs > 1 else ""
+        _log(f"{workload.name}: anchor{which} …")
+        anchor = _attempt(
+            result,
+            "anchor",
+            lambda: measure_load(cfg, workload, fixtures, "anchor", cfg.anchor_url, cfg.anchor_pid, cfg.seconds),
+        )
+        _log(f"{workload.name}: service{which} …")
+        service = _attempt(
+            result,
             "service",
             lambda: measure_load(cfg, workload, fixtures, "service", cfg.service.url, cfg.service.pid, cfg.seconds),
         )
-    )
-    for target, step in steps:
-        _log(f"{workload.name}: {target} …")
-        try:
-            setattr(result, target, step())
-        except Exception as exc:  # one broken target must not stop the run
-            result.errors.append(f"{target}: {type(exc).__name__}: {exc}")
+        result.pairs.append((anchor, service))
+    shown = median_pair(workload, result.pairs)
+    result.anchor, result.service = result.pairs[shown]
+    if pairs > 1:
+        result.notes.append(pairs_note(workload, result.pairs, shown))
     add_notes(result, fixtures)
     return result
+
+
+def _attempt(result: WorkloadResult, target: str, step: Callable[[], Measurement]) -> Measurement | None:
+    """``step``'s measurement, or None with the failure recorded: one broken target must not stop the run."""
+    try:
+        return step()
+    except Exception as exc:
+        result.errors.append(f"{target}: {type(exc).__name__}: {exc}")
+        return None
 
 
 def _analyze(cfg: CapacityConfig, result: WorkloadResult) -> None:

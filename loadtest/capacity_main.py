@@ -99,6 +99,7 @@ def run(args: argparse.Namespace, service_factory: ServiceFactory) -> int:
             sustained=_seconds(args.sustained),
             workdir=Path(tmp),
             background=service.worker_pid is not None or not args.start_service,
+            pairs=args.pairs,
         )
         results, sustained = run_capacity(cfg, workloads)
     preamble = _preamble(args, cfg, anchor_config, started, (speed_before, additions_seconds()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -39,7 +40,9 @@ def _cores(cell: str) -> float:
     return float(cell.split("·")[0])
 
 
-def test_a_short_capacity_run_reports_ceiling_anchor_and_service_with_their_cpu(tmp_path: Path) -> None:
+def test_a_short_capacity_run_reports_ceiling_anchor_and_service_with_their_cpu_and_the_median_pair(
+    tmp_path: Path,
+) -> None:
     if shutil.which("wrk") is None:
         pytest.skip("wrk is not installed (scripts/services.sh installs it)")
     url = child_database_url()
@@ -66,6 +69,8 @@ def test_a_short_capacity_run_reports_ceiling_anchor_and_service_with_their_cpu(
             "0",
             "--drain-timeout",
             "60s",
+            "--pairs",
+            "2",
             "--report-dir",
             str(tmp_path),
         ]
@@ -82,6 +87,11 @@ def test_a_short_capacity_run_reports_ceiling_anchor_and_service_with_their_cpu(
         assert _cores(rows[target]["web cores · µs/unit"]) > 0, text
         assert rows[target]["errors"] == "0.00%", text
     assert float(rows["service"]["service ÷ anchor"]) > 0
+    # Anchor and service alternated twice; the rows are the pair with the lower (median) ratio.
+    [note] = [line for line in text.splitlines() if "alternated 2 times" in line]
+    listed = [float(r) for r in re.findall(r"\((\d+\.\d\d)\)", note)]
+    assert len(listed) == 2, note
+    assert rows["service"]["service ÷ anchor"] == f"{min(listed):.2f}", note
     assert float(rows["service"]["service ÷ ceiling"]) > 0
     assert "Celery worker and beat" in text
     assert "additions took" in text  # the machine's speed, before and after

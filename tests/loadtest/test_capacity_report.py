@@ -9,7 +9,16 @@ import pytest
 from django.db import connection
 
 from loadtest.background import PROJECTIONS, LagSample, rates, summarize, zero_for_good
-from loadtest.capacity import WORKLOADS, Fixtures, Measurement, SustainedResult, WorkloadResult, add_notes
+from loadtest.capacity import (
+    WORKLOADS,
+    Fixtures,
+    Measurement,
+    SustainedResult,
+    WorkloadResult,
+    add_notes,
+    median_pair,
+    pairs_note,
+)
 from loadtest.capacity_report import cpu_cell, render, table
 from loadtest.runner import WalCounters, wal_counters
 
@@ -68,6 +77,37 @@ def test_ratios_divide_the_services_throughput_and_are_absent_at_a_fixed_rate() 
     fixed = WorkloadResult(WORKLOADS["reads-fixed"], anchor=_m("anchor"), service=_m("service"))
     assert fixed.ratio(fixed.anchor) is None
     assert WorkloadResult(WORKLOADS["head"], service=_m("service")).ratio(None) is None
+
+
+def test_the_rows_show_the_pair_whose_ratio_is_the_median_and_pass_over_failed_pairs() -> None:
+    single = WORKLOADS["single-s64"]
+
+    def pair(anchor: int, service: int) -> tuple[Measurement, Measurement]:
+        return _m("anchor", events=anchor, requests=anchor), _m("service", events=service, requests=service)
+
+    # Ratios 1.5, 0.9, 1.3: the median is the third pair's, whatever order they came in.
+    assert median_pair(single, [pair(1000, 1500), pair(1000, 900), pair(1000, 1300)]) == 2
+    # An even count shows the lower middle ratio (the less flattering of the two).
+    assert median_pair(single, [pair(1000, 1500), pair(1000, 900)]) == 1
+    failed: tuple[Measurement | None, Measurement | None] = (_m("anchor", events=1000, requests=1000), None)
+    assert median_pair(single, [failed, pair(1000, 1100), pair(1000, 1200)]) == 1
+    assert median_pair(single, [failed, (None, None)]) == 1  # nothing to rank: the last pair
+    assert median_pair(single, [pair(1000, 1500)]) == 0
+
+
+def test_the_pairs_note_lists_every_pair_with_its_ratio_and_names_the_one_shown() -> None:
+    single = WORKLOADS["single-s64"]
+    pairs: list[tuple[Measurement | None, Measurement | None]] = [
+        (_m("anchor", events=17_720, requests=17_720), _m("service", events=26_200, requests=26_200)),
+        (_m("anchor", events=19_140, requests=19_140), None),
+    ]
+    note = pairs_note(single, pairs, 0)
+    assert note == (
+        "anchor and service alternated 2 times (events/s, anchor → service, ratio): "
+        "1,772 → 2,620 (1.48); 1,914 → failed; the rows show pair 1, the median ratio"
+    )
+    reads = pairs_note(WORKLOADS["head"], [(_m("anchor", requests=30_000), _m("service", requests=45_000))], 0)
+    assert "(requests/s, anchor → service, ratio): 3,000 → 4,500 (1.50)" in reads
 
 
 def test_the_table_has_a_row_per_target_with_cores_and_microseconds_per_unit() -> None:

@@ -42,3 +42,11 @@ def test_starting_the_service_on_a_busy_port_stops_before_touching_any_database(
         port = server.getsockname()[1]
         with pytest.raises(SystemExit, match="already in use"), scratch_service("postgres://nowhere:1/x", port):
             pass
+
+
+@pytest.mark.parametrize("pairs", ["0", "-2", "two", "1.5"])
+def test_pairs_must_be_a_whole_number_of_at_least_one(pairs: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--capacity", "--pairs", pairs])
+    assert exited.value.code == 2
+    assert "--pairs: a whole number of at least 1" in capsys.readouterr().err
