@@ -10,7 +10,8 @@ For each workload, in one run and in this order:
 3. **anchor**: the bare-insert anchor (``loadtest/anchor``) under the same load generator;
 4. **service**: the service as deployed (web server, Celery worker and beat).
 
-With ``--pairs N`` the anchor and the service alternate N times (anchor, service, anchor, …):
+With ``--pairs N`` the anchor and the service alternate N times (anchor, service, anchor, …), the
+background let drain before each pair:
 on shared cores whose speed drifts within minutes, one pair's ratio can be far from the next's,
 so the report shows the pair whose ratio is the median and lists every pair in a note. Signed
 VES bodies and fixed-rate reads are measured once (the bodies could only be replayed, and both
@@ -604,22 +605,19 @@ def _log(text: str) -> None:
     print(f"[loadtest] {text}", file=sys.stderr, flush=True)
 
 
-def _drain(cfg: CapacityConfig, result: WorkloadResult | None) -> None:
+def _drain(cfg: CapacityConfig, result: WorkloadResult | None, before: str = "the ceiling") -> None:
     if not cfg.background:
         return
     drained, waited = background.drain(cfg.service.database_url, cfg.drain_timeout)
     if result is not None and (not drained or waited > 5):
         state = "drained" if drained else f"still lagging after {cfg.drain_timeout:.0f} s (went on)"
-        result.notes.append(f"background {state}: waited {waited:.0f} s before the ceiling")
+        result.notes.append(f"background {state}: waited {waited:.0f} s before {before}")
 
 
 def run_workload(cfg: CapacityConfig, workload: Workload, fixtures: Fixtures) -> WorkloadResult:
     """Ceiling, then anchor and service (``cfg.pairs`` times); a failure is recorded and the next target still runs."""
     result = WorkloadResult(workload)
-    try:
-        _drain(cfg, result)
-    except Exception as exc:
-        result.errors.append(f"drain: {type(exc).__name__}: {exc}")
+    _attempt_drain(cfg, result)
     _analyze(cfg, result)
     if workload.ceiling is not None:
         _log(f"{workload.name}: ceiling …")
@@ -627,6 +625,8 @@ def run_workload(cfg: CapacityConfig, workload: Workload, fixtures: Fixtures) ->
     pairs = cfg.pairs if workload.kind in {"ingest", "get"} else 1
     for number in range(1, pairs + 1):
         which = f" (pair {number} of {pairs})" if pairs > 1 else ""
+        if number > 1:  # the previous pair's events are the worker's to project, not the anchor's to compete with
+            _attempt_drain(cfg, result, f"pair {number}")
         _log(f"{workload.name}: anchor{which} …")
         anchor = _attempt(
             result,
@@ -646,6 +646,13 @@ def run_workload(cfg: CapacityConfig, workload: Workload, fixtures: Fixtures) ->
         result.notes.append(pairs_note(workload, result.pairs, shown))
     add_notes(result, fixtures)
     return result
+
+
+def _attempt_drain(cfg: CapacityConfig, result: WorkloadResult, before: str = "the ceiling") -> None:
+    try:
+        _drain(cfg, result, before)
+    except Exception as exc:
+        result.errors.append(f"drain: {type(exc).__name__}: {exc}")
 
 
 def _attempt(result: WorkloadResult, target: str, step: Callable[[], Measurement]) -> Measurement | None:
