@@ -10,12 +10,11 @@ For each workload, in one run and in this order:
 3. **anchor**: the bare-insert anchor (``loadtest/anchor``) under the same load generator;
 4. **service**: the service as deployed (web server, Celery worker and beat).
 
-With ``--pairs N`` the anchor and the service alternate N times (anchor, service, anchor, …), the
-background let drain before each pair:
-on shared cores whose speed drifts within minutes, one pair's ratio can be far from the next's,
-so the report shows the pair whose ratio is the median and lists every pair in a note. Signed
-VES bodies and fixed-rate reads are measured once (the bodies could only be replayed, and both
-targets are held to the rate).
+With ``--pairs N`` the anchor and the service alternate N times (anchor, service, anchor, …),
+the background let drain before each pair. On shared cores whose speed drifts within minutes one
+pair's ratio can be far from the next's, so the report shows the pair whose ratio is the median
+and lists every pair in a note. Signed VES bodies and fixed-rate reads are measured once (the
+bodies could only be replayed, and both targets are held to the rate).
 
 Load comes from wrk (``loadtest/lua/``), except the fixed-rate read mix, which
 ``loadtest.fixed_rate`` sends open-loop at ``--rate`` requests/s. Around each measurement the
@@ -257,7 +256,7 @@ def pairs_note(workload: Workload, pairs: list[tuple[Measurement | None, Measure
     def side(m: Measurement | None) -> str:
         return "failed" if m is None else f"{m.throughput:,.0f}"
 
-    unit = "events/s" if workload.kind in {"ingest", "ves"} else "requests/s"
+    unit = "events/s" if workload.kind == "ingest" else "requests/s"
     listed = "; ".join(
         f"{side(a)} → {side(s)}" + (f" ({ratio:.2f})" if (ratio := pair_ratio(workload, a, s)) is not None else "")
         for a, s in pairs
