@@ -604,7 +604,7 @@ def _log(text: str) -> None:
     print(f"[loadtest] {text}", file=sys.stderr, flush=True)
 
 
-def _drain(cfg: CapacityConfig, result: WorkloadResult | None, before: str = "the ceiling") -> None:
+def _drain(cfg: CapacityConfig, result: WorkloadResult | None, before: str) -> None:
     if not cfg.background:
         return
     drained, waited = background.drain(cfg.service.database_url, cfg.drain_timeout)
@@ -616,7 +616,7 @@ def _drain(cfg: CapacityConfig, result: WorkloadResult | None, before: str = "th
 def run_workload(cfg: CapacityConfig, workload: Workload, fixtures: Fixtures) -> WorkloadResult:
     """Ceiling, then anchor and service (``cfg.pairs`` times); a failure is recorded and the next target still runs."""
     result = WorkloadResult(workload)
-    _attempt_drain(cfg, result)
+    _attempt_drain(cfg, result, "the ceiling")
     _analyze(cfg, result)
     if workload.ceiling is not None:
         _log(f"{workload.name}: ceiling …")
@@ -647,7 +647,7 @@ def run_workload(cfg: CapacityConfig, workload: Workload, fixtures: Fixtures) ->
     return result
 
 
-def _attempt_drain(cfg: CapacityConfig, result: WorkloadResult, before: str = "the ceiling") -> None:
+def _attempt_drain(cfg: CapacityConfig, result: WorkloadResult, before: str) -> None:
     try:
         _drain(cfg, result, before)
     except Exception as exc:
@@ -717,7 +717,7 @@ def run_sustained(cfg: CapacityConfig, fixtures: Fixtures) -> SustainedResult:
     result = SustainedResult(seconds=cfg.sustained)
     workload = WORKLOADS[SUSTAINED_WORKLOAD]
     try:
-        _drain(cfg, None)
+        _drain(cfg, None, "the sustained run")
         sampler = background.Sampler(cfg.service.database_url, interval=1.0).start()
         try:
             load_start = sampler.now()

@@ -23,6 +23,7 @@ from loadtest.ceiling import (
     ves_rows,
 )
 from loadtest.scenarios import CeilingShape
+from loadtest.sql import SELECT_FREE_CONNECTIONS
 from loadtest.stats import percentile
 from tests.sequencer_project.ops_helpers import child_database_url
 
@@ -182,11 +183,7 @@ def test_the_ceiling_asks_for_no_more_connections_than_postgresql_would_still_ac
 
     def free_now() -> int:
         with psycopg.connect(url, autocommit=True) as conn:
-            row = conn.execute(
-                "SELECT current_setting('max_connections')::int"
-                " - current_setting('superuser_reserved_connections')::int"
-                " - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')"
-            ).fetchone()
+            row = conn.execute(SELECT_FREE_CONNECTIONS).fetchone()
         assert row is not None
         return int(row[0]) + 1  # this reading's own connection is closed again
 

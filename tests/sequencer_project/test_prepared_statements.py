@@ -126,8 +126,7 @@ def test_a_statement_is_prepared_once_per_session_and_again_when_the_session_for
     _ECHO.run(raw, _params())
     assert _prepared(raw) == 1
 
-    with raw.cursor() as cursor:
-        cursor.execute("DEALLOCATE test_prepared_echo")  # as a pooler's DISCARD ALL would, for ours
+    deallocate_prepared(raw, "test_prepared_echo")  # as a pooler's DISCARD ALL would, for ours
     assert _prepared(raw) == 0
     (row,) = _ECHO.run(raw, _params(small=7))
     assert row[0] == b"7"
