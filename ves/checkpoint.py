@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import uuid
 from collections.abc import Sequence
@@ -177,11 +178,19 @@ def sign_note(body: str, seed: bytes, *, key_name: str) -> str:
     """One signature line (with its ``\\n``) over ``body``, by the Ed25519 key with this 32-byte seed."""
     if len(seed) != 32:
         raise CheckpointError("an Ed25519 seed is 32 bytes")
-    private_key = Ed25519PrivateKey.from_private_bytes(seed)
-    public_key = private_key.public_key().public_bytes_raw()
+    private_key, note_key_id = _note_key(seed, key_name)
     signature = private_key.sign(body.encode("utf-8"))
-    encoded = base64.b64encode(key_id(key_name, public_key) + signature).decode("ascii")
+    encoded = base64.b64encode(note_key_id + signature).decode("ascii")
     return f"{_SIGNATURE_PREFIX}{key_name} {encoded}\n"
+
+
+@functools.lru_cache(maxsize=8)
+def _note_key(seed: bytes, key_name: str) -> tuple[Ed25519PrivateKey, bytes]:
+    """The private key of ``seed`` and its note key id under ``key_name``: a server signs every
+    stream's checkpoint with one key, and deriving the public key for the id costs more than
+    the signature (``docs/performance.md``, "Where the worker's time goes")."""
+    private_key = Ed25519PrivateKey.from_private_bytes(seed)
+    return private_key, key_id(key_name, private_key.public_key().public_bytes_raw())
 
 
 def sign_checkpoint(

@@ -163,6 +163,25 @@ def test_unknown_signatures_are_ignored_and_cosignatures_verify() -> None:
     assert verify_checkpoint(unknown, PUBLIC).checkpoint.tree_size == 12
 
 
+@settings(max_examples=40)
+@given(
+    st.lists(
+        st.tuples(st.binary(min_size=32, max_size=32), st.sampled_from(["a.example", "b.example"])),
+        min_size=2,
+        max_size=12,
+    )
+)
+def test_each_note_is_signed_by_its_own_seed_and_name_in_any_order(signers: list[tuple[bytes, str]]) -> None:
+    """A server keeps its signing key between notes; notes by other seeds or names, interleaved,
+    still carry their own key's id and signature."""
+    for seed, name in signers:
+        public = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
+        body = f"{name}/{seed.hex()}\n1\n{base64.b64encode(ROOT).decode()}\n"
+        line = sign_note(body, seed, key_name=name)
+        assert base64.b64decode(line.split(" ")[2])[:4] == key_id(name, public)
+        assert verify_note(f"{body}\n{line}", public, key_name=name).body == body
+
+
 def test_verification_fails_for_the_wrong_key_name_or_a_forged_line() -> None:
     text = signed()
     other_public = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"x").digest()).public_key().public_bytes_raw()
