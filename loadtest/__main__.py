@@ -35,7 +35,7 @@ from pathlib import Path
 from loadtest.capacity import DEFAULT_WORKLOADS, WORKLOADS
 from loadtest.cpu import descendants, snapshot
 from loadtest.report import ScenarioResult, evaluate, plot_overview, render
-from loadtest.runner import RunConfig, run_scenario
+from loadtest.runner import K6_VES_BUDGET, RunConfig, run_scenario
 from loadtest.scenarios import CATALOGUE, SUITES, Scenario
 from loadtest.service import SERVERS, Service, scratch_service
 
@@ -106,7 +106,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--ceiling-seconds", type=float, default=10.0)
     parser.add_argument("--payload-bytes", type=int, default=1024)
-    parser.add_argument("--ves-budget", type=int, default=2500, help="signed VES events prepared per second of run")
+    parser.add_argument(
+        "--ves-budget",
+        type=_positive,
+        help="signed VES events prepared per second of run (default: 8,000 for --capacity, 2,500 for k6)",
+    )
     parser.add_argument("--report-dir", type=Path, default=HERE / "reports")
     parser.add_argument("--fail-on-target", action="store_true", help="exit 1 when a target is not met")
     return parser
@@ -199,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             duration_seconds=duration,
             ceiling_seconds=args.ceiling_seconds,
             payload_bytes=args.payload_bytes,
-            ves_budget=args.ves_budget,
+            ves_budget=args.ves_budget or K6_VES_BUDGET,
             plot_dir=args.report_dir / f"{stamp}-{name}",
         )
         preamble = _preamble(args, service, duration, started.strftime("%Y-%m-%d %H:%M"))

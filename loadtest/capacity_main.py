@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from loadtest.capacity import DEFAULT_WORKLOADS, WORKLOADS, CapacityConfig, run_capacity
+from loadtest.capacity import CAPACITY_VES_BUDGET, DEFAULT_WORKLOADS, WORKLOADS, CapacityConfig, run_capacity
 from loadtest.capacity_report import plot_sustained, plot_throughput_and_cpu, render
 from loadtest.machine_speed import additions_seconds, speed_sentence
 from loadtest.service import Service, anchor_server, bench_database
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace, service_factory: ServiceFactory) -> int:
             ceiling_connections=args.ceiling_connections or args.connections,
             payload_bytes=args.payload_bytes,
             rate=args.rate,
-            ves_budget=args.ves_budget,
+            ves_budget=args.ves_budget or CAPACITY_VES_BUDGET,
             drain_timeout=_seconds(args.drain_timeout),
             sustained=_seconds(args.sustained),
             workdir=Path(tmp),

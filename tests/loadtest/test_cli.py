@@ -44,9 +44,12 @@ def test_starting_the_service_on_a_busy_port_stops_before_touching_any_database(
             pass
 
 
-@pytest.mark.parametrize("pairs", ["0", "-2", "two", "1.5"])
-def test_pairs_must_be_a_whole_number_of_at_least_one(pairs: str, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("option", ["--pairs", "--ves-budget"])
+@pytest.mark.parametrize("value", ["0", "-2", "two", "1.5"])
+def test_counts_must_be_whole_numbers_of_at_least_one(
+    option: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as exited:
-        main(["--capacity", "--pairs", pairs])
+        main(["--capacity", option, value])
     assert exited.value.code == 2
-    assert "--pairs: a whole number of at least 1" in capsys.readouterr().err
+    assert f"{option}: a whole number of at least 1" in capsys.readouterr().err
