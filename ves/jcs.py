@@ -9,7 +9,10 @@ like the reference, ``1.0`` prints ``1`` and ``1e21`` prints ``1e+21``). NaN, in
 integers beyond the double range and lone surrogates are rejected with :class:`JcsError`.
 
 The PyPI ``rfc8785`` package is deliberately not used: it raises on integers >= 2^53, which
-the reference accepts.
+the reference accepts. :func:`canonicalize` takes orjson's sorted output whenever it already is
+the canonical form (no double printed with an exponent or as an integral value, no integer that a
+double would round, no character beyond the Basic Multilingual Plane, every value a JSON one)
+and writes the rest itself; the two are property-tested equal (``tests/ves/test_jcs_fast_path.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 __all__ = ["JcsError", "canonicalize", "format_number"]
 
@@ -180,6 +185,53 @@ _canonical = json_writer(
 )
 
 
+# orjson refuses datetimes, dataclasses, subclasses of str, int, dict and list, and integers a
+# double would round (beyond 2^53 - 1) with these, so they reach the writer above, which decides;
+# it writes UUIDs and enums, which the round trip below tells apart from the JSON they print as.
+_ORJSON_OPTIONS = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_STRICT_INTEGER
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+_FOUR_BYTE_LEADS = (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")
+_INTEGRAL_DOUBLES = (b".0,", b".0]", b".0}")  # ``15.0`` before the next separator
+
+
 def canonicalize(value: Any) -> bytes:
     """The RFC 8785 canonical UTF-8 bytes of a parsed JSON value."""
-    return _canonical(value)
+    fast = _orjson_if_canonical(value)
+    return fast if fast is not None else _canonical(value)
+
+
+def _orjson_if_canonical(value: Any) -> bytes | None:
+    """orjson's sorted output of ``value`` when it is RFC 8785's, else ``None``.
+
+    Both print a double's shortest round-trip digits, and orjson prints them without an exponent
+    only between 1e-5 and 1e16, where ECMAScript does too. The output can still differ in three
+    ways, each refused here with C-speed byte searches: a double that orjson prints with an
+    exponent or as an integral value (``15.0``, where ECMAScript prints ``15``), a key order
+    (orjson sorts by code point, RFC 8785 by UTF-16 code unit: the orders differ only beyond the
+    Basic Multilingual Plane, whose characters take four UTF-8 bytes) and a value that only
+    prints like JSON (a UUID, an enum, a tuple, NaN, which orjson writes as ``null``).
+    """
+    try:
+        out = orjson.dumps(value, option=_ORJSON_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError too: a lone surrogate, a non-str key, too deep
+        return None
+    if not out.isascii() and any(lead in out for lead in _FOUR_BYTE_LEADS):
+        return None
+    if b"\\" in out and b'\\"' in out:  # an escaped quote: splitting at quotes would not find the strings
+        return None
+    outside = b"".join(out.split(b'"')[::2])  # brackets, separators, numbers and literals
+    if (
+        b"e" in outside.replace(b"true", b"").replace(b"false", b"")  # an exponent
+        or any(integral in outside for integral in _INTEGRAL_DOUBLES)
+        or outside.endswith(b".0")
+        or outside.count(b"[") + outside.count(b"{") > _MAX_DEPTH
+    ):
+        return None
+    if orjson.loads(out) != value:
+        return None
+    return out
