@@ -19,7 +19,6 @@ this is what the database and one Python client per connection can do on this ma
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import os
 import statistics
@@ -148,8 +147,9 @@ def legacy_rows(first_sequence: int, count: int, created_at: str) -> list[dict[s
     ]
 
 
-def ves_rows(first_sequence: int, count: int, payload_b64: str, created_at: str) -> list[dict[str, Any]]:
-    """Rows for ``insert_ves_batch.sql`` with random hashes and signatures of the right sizes."""
+def ves_rows(first_sequence: int, count: int, created_at: str) -> list[dict[str, Any]]:
+    """Rows for ``insert_ves_batch.sql`` with random hashes and signatures of the right sizes (the
+    payloads go beside them, as one ``bytea[]``)."""
     agent = uuid.uuid4()
     return [
         row
@@ -159,7 +159,6 @@ def ves_rows(first_sequence: int, count: int, payload_b64: str, created_at: str)
             "agent_key_id": 1,
             "created_at_str": created_at,
             "payload_kind": 0,
-            "payload": payload_b64,
             "payload_encrypted": None,
             "payload_plain_hash": os.urandom(32).hex(),
             "payload_cipher_hash": os.urandom(32).hex(),
@@ -192,7 +191,6 @@ class _Writer:
         self.shape = shape
         self.tenant_id = tenant_id
         self.payload = payload_json(payload_bytes)
-        self.payload_b64 = base64.b64encode(self.payload).decode()
         ves = shape.kind == "ves"
         self.kind = VES_KIND if ves else LEGACY_KIND
         self.classify = CLASSIFY_VES_BATCH if ves else CLASSIFY_BATCH
@@ -214,9 +212,10 @@ class _Writer:
             assert row is not None
             head = int(row[0])
             if self.ves:
-                rows, payloads = ves_rows(head + 1, self.shape.batch, self.payload_b64, created_at), []
+                rows = ves_rows(head + 1, self.shape.batch, created_at)
             else:
-                rows, payloads = legacy_rows(head + 1, self.shape.batch, created_at), [self.payload] * self.shape.batch
+                rows = legacy_rows(head + 1, self.shape.batch, created_at)
+            payloads = [self.payload] * self.shape.batch
             cursor.execute(
                 self.classify,
                 {

@@ -174,6 +174,7 @@ def _ingest_once(
             {
                 **stream,
                 "rows": _rows_json(decisions.accepted),
+                "payloads": [event.payload_json for event, _ in decisions.accepted],  # bytea[], rows' order
                 "rejections": _rejections_json(decisions.rejections),
                 "expected_head": head,
                 "new_head": new_head,
@@ -278,7 +279,6 @@ def _rows_json(accepted: list[tuple[PreparedVesEvent, VesReceipt]]) -> str:
                 "created_at": event.created_at,
                 "created_at_str": f.created_at,
                 "payload_kind": f.payload_kind,
-                "payload": base64.b64encode(event.payload_json).decode() if event.payload_json is not None else None,
                 "payload_encrypted": event.encrypted_json,
                 "payload_plain_hash": f.payload_plain_hash.hex(),
                 "payload_cipher_hash": f.payload_cipher_hash.hex(),

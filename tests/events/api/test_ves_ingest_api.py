@@ -201,6 +201,30 @@ def test_encrypted_events_are_accepted_and_a_wrong_cipher_hash_is_rejected(owner
     assert "payload" not in stored["envelope"]
 
 
+def test_each_stored_event_keeps_its_own_payload_in_a_mixed_batch(owner: Persona, agent: Agent) -> None:
+    """Plaintext payloads travel beside the rows in request order: with encrypted and rejected
+    events between them, each accepted event reads back its own."""
+    recipient = derive_key_pair(b"recipient")
+    first = agent.event({"n": 1, "note": "first"})
+    sealed = agent.event({"n": 2}, encrypted_for=[(5, recipient[1])])
+    refused = agent.event({"n": 3})
+    refused["payload_plain_hash"] = "0x" + "00" * 32
+    last = agent.event({"n": 4, "lines": [{"sku": "a", "price": 9.5}]})
+
+    body = post_ves(owner.client, agent.agent_id, [first, sealed, refused, last]).json()
+
+    assert body["eventsAccepted"] == 3
+    read = {
+        e["event_id"]: owner.client.get(f"/api/v1/ves/events/{e['event_id']}").json()["envelope"]
+        for e in (first, sealed, last)
+    }
+    assert read[first["event_id"]]["payload"] == {"n": 1, "note": "first"}
+    assert read[last["event_id"]]["payload"] == {"n": 4, "lines": [{"sku": "a", "price": 9.5}]}
+    assert "payload" not in read[sealed["event_id"]]
+    assert read[sealed["event_id"]]["payload_encrypted"] == sealed["payload_encrypted"]
+    assert owner.client.get(f"/api/v1/ves/events/{refused['event_id']}").status_code == 404
+
+
 @pytest.mark.parametrize(
     ("mutate", "reason"),
     [
