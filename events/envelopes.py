@@ -100,9 +100,9 @@ class LegacyIngestRequest:
 
 
 @functools.lru_cache(maxsize=4096)
-def _stream_uuid(value: str) -> uuid.UUID:
-    """``uuid.UUID(value)`` for tenant and store ids, which repeat in every event of a request
-    and across requests (parsing one costs ~3 µs; a cache hit, ~0.1 µs)."""
+def repeated_uuid(value: str) -> uuid.UUID:
+    """``uuid.UUID(value)`` for ids that repeat in every event of a request and across requests
+    (tenant, store, agent): parsing one costs ~1.4-3 µs, a cache hit ~0.1 µs."""
     return uuid.UUID(value)
 
 
@@ -241,8 +241,8 @@ def parse_legacy_request(
         if not isinstance(raw, dict):
             errs.add(prefix, "Each event must be a JSON object.")
             continue
-        event_tenant = _uuid(raw.get("tenant_id"), f"{prefix}.tenant_id", errs, required=True, parse=_stream_uuid)
-        event_store = _uuid(raw.get("store_id"), f"{prefix}.store_id", errs, required=True, parse=_stream_uuid)
+        event_tenant = _uuid(raw.get("tenant_id"), f"{prefix}.tenant_id", errs, required=True, parse=repeated_uuid)
+        event_store = _uuid(raw.get("store_id"), f"{prefix}.store_id", errs, required=True, parse=repeated_uuid)
         if event_tenant is not None and event_store is not None:
             if tenant_id is None:
                 tenant_id, store_id = event_tenant, event_store

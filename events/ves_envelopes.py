@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 import orjson
 
 from events import errors
+from events.envelopes import repeated_uuid
 from events.field_errors import FieldErrors
 from sequencer_project.api.errors import InvalidFieldError, InvalidRequestError
 from sequencer_project.api.json_limits import jsonb_problem
@@ -119,12 +121,14 @@ class PreparedVesEvent:
         return self.event.base_version
 
 
-def _uuid(value: Any, path: str, errs: FieldErrors, *, required: bool = True) -> uuid.UUID | None:
+def _uuid(
+    value: Any, path: str, errs: FieldErrors, *, required: bool = True, parse: Callable[[str], uuid.UUID] = uuid.UUID
+) -> uuid.UUID | None:
     if value is None and not required:
         return None
     if isinstance(value, str):
         try:
-            return uuid.UUID(value)
+            return parse(value)
         except ValueError:
             pass
     errs.add(path, "This field is required and must be a UUID string." if value is None else "Must be a UUID string.")
@@ -158,7 +162,7 @@ def parse_ves_request(body: Any) -> VesIngestRequest:
     errs = FieldErrors()
     if not isinstance(body, dict):
         raise InvalidRequestError("The body must be a JSON object with 'agentId' and 'events'.")
-    agent_id = _uuid(body.get("agentId"), "agentId", errs)
+    agent_id = _uuid(body.get("agentId"), "agentId", errs, parse=repeated_uuid)
     raw_events = body.get("events")
     if not isinstance(raw_events, list):
         errs.add("events", "This field is required and must be an array.")
@@ -192,9 +196,9 @@ def _parse_event(raw: dict[str, Any], index: int, errs: FieldErrors) -> VesEvent
     before = len(errs.items)
     ves_version = _uint(raw.get("ves_version"), p + "ves_version", errs, _U32_MAX)
     event_id = _uuid(raw.get("event_id"), p + "event_id", errs)
-    tenant_id = _uuid(raw.get("tenant_id"), p + "tenant_id", errs)
-    store_id = _uuid(raw.get("store_id"), p + "store_id", errs)
-    source_agent_id = _uuid(raw.get("source_agent_id"), p + "source_agent_id", errs)
+    tenant_id = _uuid(raw.get("tenant_id"), p + "tenant_id", errs, parse=repeated_uuid)
+    store_id = _uuid(raw.get("store_id"), p + "store_id", errs, parse=repeated_uuid)
+    source_agent_id = _uuid(raw.get("source_agent_id"), p + "source_agent_id", errs, parse=repeated_uuid)
     agent_key_id = _uint(raw.get("agent_key_id"), p + "agent_key_id", errs, _U32_MAX)
     entity_type = _string(raw.get("entity_type"), p + "entity_type", errs)
     entity_id = _string(raw.get("entity_id"), p + "entity_id", errs)
