@@ -109,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--ves-budget",
         type=_positive,
-        help="signed VES events prepared per second of run (default: 8,000 for --capacity, 2,500 for k6)",
+        help="signed VES events prepared per second of run (default: 14,000 for --capacity, 2,500 for k6)",
     )
     parser.add_argument("--report-dir", type=Path, default=HERE / "reports")
     parser.add_argument("--fail-on-target", action="store_true", help="exit 1 when a target is not met")
