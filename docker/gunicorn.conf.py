@@ -27,9 +27,14 @@ timeout = int(os.environ.get("WEB_TIMEOUT", "40"))
 # SIGTERM: stop accepting, let in-flight requests finish for up to this long.
 graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", "30"))
 keepalive = int(os.environ.get("WEB_KEEPALIVE", "5"))
-# Recycle workers now and then (with jitter so they do not restart together).
-max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "100000"))
-max_requests_jitter = int(os.environ.get("WEB_MAX_REQUESTS_JITTER", "10000"))
+# Workers are not recycled unless WEB_MAX_REQUESTS is set (then after that many requests, plus up
+# to WEB_MAX_REQUESTS_JITTER). A recycled worker's replacement imports the application (~0.7 s
+# of CPU) before it accepts; when the other worker recycles within that time no process accepts,
+# and every request waits 0.25-0.45 s: at the old default of 100,000 this hit busy services
+# every minute or so, a p99 of 440 ms against 22 without recycling. The workers' memory stays
+# flat under load (docs/performance.md, "Workers not recycled").
+max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "0"))
+max_requests_jitter = int(os.environ.get("WEB_MAX_REQUESTS_JITTER", "0"))
 # How long a thread may hold the GIL while another waits for it: Python's 5 ms by default.
 # 1 ms was the default until two builds side by side under the same load (docs/performance.md,
 # "The web's garbage collector; Python's switch interval") showed 5 ms ahead on every workload:

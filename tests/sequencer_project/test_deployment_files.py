@@ -262,3 +262,23 @@ def test_gunicorn_workers_inherit_the_configured_niceness(
     )
 
     assert out.stdout.strip() == str(niceness)
+
+
+@pytest.mark.parametrize(("setting", "jitter", "expected"), [(None, None, "0 0"), ("500000", "50000", "500000 50000")])
+def test_gunicorn_recycles_workers_only_when_asked(
+    monkeypatch: pytest.MonkeyPatch, setting: str | None, jitter: str | None, expected: str
+) -> None:
+    """A recycled worker's replacement starts for ~0.7 s of CPU before it accepts; with both
+    workers recycling in that time nobody accepts (docs/performance.md, "Workers not recycled")."""
+    for name, value in (("WEB_MAX_REQUESTS", setting), ("WEB_MAX_REQUESTS_JITTER", jitter)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    read = "c = runpy.run_path('docker/gunicorn.conf.py'); print(c['max_requests'], c['max_requests_jitter'])"
+    script = f"import runpy; {read}"
+    out = subprocess.run(  # noqa: S603  (our interpreter, our script)
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+
+    assert out.stdout.strip() == expected
