@@ -30,9 +30,10 @@ keepalive = int(os.environ.get("WEB_KEEPALIVE", "5"))
 # Workers are not recycled unless WEB_MAX_REQUESTS is set (then after that many requests, plus up
 # to WEB_MAX_REQUESTS_JITTER). A recycled worker's replacement imports the application (~0.7 s
 # of CPU) before it accepts; when the other worker recycles within that time no process accepts,
-# and every request waits 0.25-0.45 s: at the old default of 100,000 this hit busy services
-# every minute or so, a p99 of 440 ms against 22 without recycling. The workers' memory stays
-# flat under load (docs/performance.md, "Workers not recycled").
+# and every request waits (0.24-0.46 s measured). The old default of 100,000 recycled each worker
+# about every minute under load; event by id read p99 441.5 ms with recycling against 21.7 ms
+# without. The workers' memory stays flat under load (docs/performance.md, "Workers not
+# recycled"; ADR 0044).
 max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "0"))
 max_requests_jitter = int(os.environ.get("WEB_MAX_REQUESTS_JITTER", "0"))
 # How long a thread may hold the GIL while another waits for it: Python's 5 ms by default.
