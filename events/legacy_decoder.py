@@ -37,8 +37,9 @@ from events.envelopes import (
     parse_signature,
 )
 from events.field_errors import FieldErrors
-from sequencer_project.api.json_limits import MAX_JSON_DEPTH, has_nul_escape, too_deep
+from sequencer_project.api.json_limits import MAX_JSON_DEPTH, has_nul_escape
 from sequencer_project.api.parsers import loads
+from ves.json_depth import too_deep
 
 # A payload sits three levels down (body object, events array, event object).
 _PAYLOAD_DEPTH_LIMIT = MAX_JSON_DEPTH - 3

@@ -24,6 +24,8 @@ from typing import Any
 
 import orjson
 
+from ves.json_depth import too_deep
+
 __all__ = ["JcsError", "canonicalize", "format_number"]
 
 _MAX_DEPTH = 128
@@ -229,7 +231,7 @@ def _orjson_if_canonical(value: Any) -> bytes | None:
         b"e" in outside.replace(b"true", b"").replace(b"false", b"")  # an exponent
         or any(integral in outside for integral in _INTEGRAL_DOUBLES)
         or outside.endswith(b".0")
-        or outside.count(b"[") + outside.count(b"{") > _MAX_DEPTH
+        or too_deep(outside, value, _MAX_DEPTH)  # the writer refuses it; a wide value is fine
     ):
         return None
     if orjson.loads(out) != value:

@@ -11,9 +11,10 @@ new endpoint gets them without doing anything (ADR 0016, ``docs/reliability.md``
 * **NUL.** PostgreSQL ``text`` and ``jsonb`` cannot hold U+0000 (``jsonb`` fails with
   ``unsupported Unicode escape sequence``); JSON can only carry it as the escape ``\\u0000``.
 
-Both checks are cheap when they cannot fail: the depth walk is skipped when the body has fewer
-``[`` plus ``{`` bytes than the limit, the NUL walk when the raw bytes hold no ``\\u0000``.
-Otherwise they walk the parsed value iteratively (no recursion, so no recursion limit).
+Both checks are cheap when they cannot fail: the depth walk (:func:`ves.json_depth.too_deep`,
+which RFC 8785 canonicalisation uses too) is skipped when the body has fewer ``[`` plus ``{``
+bytes than the limit, the NUL walk when the raw bytes hold no ``\\u0000``. Otherwise they walk
+the parsed value iteratively (no recursion, so no recursion limit).
 """
 
 from __future__ import annotations
@@ -22,23 +23,6 @@ from typing import Any
 
 MAX_JSON_DEPTH = 64
 NUL_ESCAPE = b"\\u0000"
-_CONTAINERS = (dict, list)
-
-
-def too_deep(raw: bytes, value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether ``value`` (parsed from ``raw``) nests objects and arrays more than ``limit`` levels."""
-    if raw.count(b"[") + raw.count(b"{") <= limit:  # each level needs one of them
-        return False
-    pending: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, _CONTAINERS) else []
-    while pending:
-        node, depth = pending.pop()
-        children = node.values() if isinstance(node, dict) else node
-        for child in children:
-            if isinstance(child, _CONTAINERS):
-                if depth >= limit:
-                    return True
-                pending.append((child, depth + 1))
-    return False
 
 
 def _printable(text: str) -> str:

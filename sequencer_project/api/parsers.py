@@ -12,7 +12,8 @@ import orjson
 from rest_framework.parsers import BaseParser
 
 from sequencer_project.api.errors import InvalidFieldError, JsonTooDeepError, MalformedJsonError
-from sequencer_project.api.json_limits import MAX_JSON_DEPTH, raw_nul_path, too_deep
+from sequencer_project.api.json_limits import MAX_JSON_DEPTH, raw_nul_path
+from ves.json_depth import too_deep
 
 
 def loads(body: bytes, *, allow_nul: bool = False) -> Any:
@@ -25,7 +26,7 @@ def loads(body: bytes, *, allow_nul: bool = False) -> Any:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise MalformedJsonError(f"The body is not valid JSON: {exc}") from exc
-    if too_deep(body, value):
+    if too_deep(body, value, MAX_JSON_DEPTH):
         raise JsonTooDeepError(
             f"The body nests objects and arrays more than {MAX_JSON_DEPTH} levels deep.", limit=MAX_JSON_DEPTH
         )

@@ -23,11 +23,12 @@ from sequencer_project.api.errors import (
     JsonTooDeepError,
     MalformedJsonError,
 )
-from sequencer_project.api.json_limits import MAX_JSON_DEPTH, has_nul_escape, jsonb_problem, nul_path, too_deep
+from sequencer_project.api.json_limits import MAX_JSON_DEPTH, has_nul_escape, jsonb_problem, nul_path
 from sequencer_project.api.json_numbers import huge_ints_as_floats
 from sequencer_project.api.parsers import loads
 from sequencer_project.api.problems import problem_body
 from sequencer_project.api.tenancy import ascii_int, parse_uuid, path_int
+from ves.json_depth import too_deep
 from ves.legacy_json import dumps as legacy_dumps
 
 
@@ -51,10 +52,10 @@ def test_the_body_may_nest_exactly_the_limit() -> None:
 
 def test_depth_counts_objects_and_arrays_but_not_brackets_in_strings() -> None:
     mixed = b'{"a":' * 32 + b"[" * 32 + b"]" * 32 + b"}" * 32
-    assert not too_deep(mixed, orjson.loads(mixed))
-    assert too_deep(b'{"b":' + mixed + b"}", orjson.loads(b'{"b":' + mixed + b"}"))
+    assert not too_deep(mixed, orjson.loads(mixed), MAX_JSON_DEPTH)
+    assert too_deep(b'{"b":' + mixed + b"}", orjson.loads(b'{"b":' + mixed + b"}"), MAX_JSON_DEPTH)
     wide = orjson.dumps([[1]] * 1000 + ["[[[[" * 100])  # many brackets, depth 2
-    assert not too_deep(wide, orjson.loads(wide))
+    assert not too_deep(wide, orjson.loads(wide), MAX_JSON_DEPTH)
 
 
 @pytest.mark.parametrize(

@@ -142,3 +142,14 @@ def test_the_fast_path_serves_plain_payloads() -> None:
     payload = {"order": {"id": "o-1", "lines": [{"sku": "s1", "qty": 2, "price": 19.99}]}, "note": "caf\u00e9 \u2603"}
     assert jcs.canonicalize(payload) == jcs._canonical(payload)
     assert jcs._orjson_if_canonical(payload) == jcs._canonical(payload)
+
+
+def test_a_wide_value_takes_orjson_however_many_containers_it_holds() -> None:
+    """Only depth sends a value to the writer: an order of 300 lines (600 objects, depth 3) is
+    canonical as orjson prints it."""
+    order = {"lines": [{"sku": f"s{i}", "qty": i, "price": {"amount": i, "currency": "USD"}} for i in range(300)]}
+
+    fast = jcs._orjson_if_canonical(order)
+
+    assert fast is not None
+    assert fast == jcs._canonical(order)
