@@ -1,5 +1,8 @@
 """Operator views of intents, batches, settlement attempts and settlement dead letters.
 
+Read-only: intents are sequenced, batched and settled only by the services (an edited amount or
+a deleted intent would break the ledger the chain settled); no page adds, changes or deletes.
+
 Dead letters (ADR 0012) have a "Re-drive" action: it calls
 :func:`payments.services.dead_letters.settlement_dead_letter_redrive` with each entry's tenant,
 which audits and re-enqueues the settlement. The admin's lists and change pages read across
@@ -20,13 +23,13 @@ from payments.models import (
     SettlementDeadLetterStatus,
 )
 from payments.services.dead_letters import settlement_dead_letter_redrive
-from sequencer_project.admin_base import OperatorActionsAdmin
+from sequencer_project.admin_base import OperatorActionsAdmin, ReadOnlyAdmin
 from sequencer_project.api.errors import SequencerError
 from tenants.admin_views import admin_actor
 
 
 @admin.register(PaymentIntent)
-class PaymentIntentAdmin(admin.ModelAdmin[PaymentIntent]):
+class PaymentIntentAdmin(ReadOnlyAdmin):
     list_display = ("intent_id", "tenant_id", "store_id", "sequence_number", "status", "amount", "asset", "network")
     list_filter = ("status", "network", "asset")
     search_fields = ("intent_id", "payer_address", "payee_address", "idempotency_key")
@@ -48,7 +51,7 @@ class DeadLetterInline(admin.TabularInline[SettlementDeadLetter, PaymentBatch]):
 
 
 @admin.register(PaymentBatch)
-class PaymentBatchAdmin(admin.ModelAdmin[PaymentBatch]):
+class PaymentBatchAdmin(ReadOnlyAdmin):
     list_display = ("batch_id", "tenant_id", "store_id", "network", "status", "payment_count", "tx_hash", "created_at")
     list_filter = ("status", "network")
     search_fields = ("batch_id", "tx_hash")
@@ -57,7 +60,7 @@ class PaymentBatchAdmin(admin.ModelAdmin[PaymentBatch]):
 
 
 @admin.register(SettlementAttempt)
-class SettlementAttemptAdmin(admin.ModelAdmin[SettlementAttempt]):
+class SettlementAttemptAdmin(ReadOnlyAdmin):
     """Every try, per batch (``dead`` rows predate the dead-letter table)."""
 
     list_display = ("batch", "attempt", "backend", "outcome", "tx_hash", "created_at")

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from schemas import errors
 from schemas.compatibility import check_schema, compatibility_problems
@@ -16,6 +17,7 @@ from schemas.modes import ValidationMode
 from schemas.registry import mode_cache, schema_cache
 from sequencer_project.api.errors import InvalidFieldError
 from sequencer_project.api.json_limits import nul_path
+from sequencer_project.tenant_keys import tenant_row_update
 from tenants.models import Tenant
 
 
@@ -79,8 +81,8 @@ def schema_register(
 @transaction.atomic(durable=True)
 def schema_status_set(*, schema: EventSchema, status: str) -> EventSchema:
     """Move a version to active, deprecated or archived (archived versions stop validating)."""
-    EventSchema.objects.filter(id=schema.id).update(status=status)
-    schema.refresh_from_db()
+    schema.status, schema.updated_at = status, timezone.now()
+    tenant_row_update(schema, "status", "updated_at")  # by (tenant_id, id): one shard on a distributed PostgreSQL
     _bump_schema_cache()
     return schema
 
@@ -88,7 +90,7 @@ def schema_status_set(*, schema: EventSchema, status: str) -> EventSchema:
 @transaction.atomic(durable=True)
 def schema_delete(*, schema: EventSchema) -> None:
     """Remove one version (admin). Its number is not reused while a later version exists."""
-    EventSchema.objects.filter(id=schema.id).delete()
+    EventSchema.objects.filter(tenant_id=schema.tenant_id, id=schema.id).delete()
     _bump_schema_cache()
 
 

@@ -101,15 +101,17 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
     list_select_related = ("tenant",)
     raw_id_fields = ("tenant",)
     search_fields = ("=tenant__id", "display_prefix", "name")
-    readonly_fields = (
+    readonly_fields = (  # every field: a key is minted and revoked through the services, never edited
         "key_hash",
         "tenant",
+        "name",
         "display_prefix",
         "store_ids",
         "agent_id",
         "can_read",
         "can_write",
         "can_admin",
+        "rate_limit",
         "expires_at",
         "active",
         "created_at",

@@ -204,10 +204,10 @@ def agent_key_revoke(*, tenant_id: uuid.UUID, agent_id: uuid.UUID, key_id: int, 
     if key is None:
         raise AgentKeyNotFoundError(f"Agent {agent_id} has no key {key_id} in tenant {tenant_id}.")
     if key.status != AgentKeyStatus.REVOKED:
+        key.status, key.revoked_at = AgentKeyStatus.REVOKED, timezone.now()
         AgentSigningKey.objects.filter(tenant_id=tenant_id, agent_id=agent_id, key_id=key_id).update(
-            status=AgentKeyStatus.REVOKED, revoked_at=timezone.now()
+            status=key.status, revoked_at=key.revoked_at
         )
-        key.refresh_from_db()
         agent_keys_changed()
     _audited(actor, "agent_key.revoke", f"{agent_id}/{key_id}", tenant_id)
     return key
