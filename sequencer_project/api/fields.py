@@ -57,7 +57,7 @@ def field_value_error(error: type[SequencerError]) -> FieldError:
     ``'name' message`` and the ``field`` extension."""
 
     def refuse(name: str, message: str) -> SequencerError:
-        return error(f"'{name}' {message}", field=name)
+        return error(f"'{name}' {message}", errors={name: [message]}, field=name)
 
     return refuse
 
@@ -86,6 +86,27 @@ def parse_uuid_text(value: object) -> UUID | None:
         return UUID(value)
     except ValueError:
         return None
+
+
+def hex_bytes(value: object, name: str, error: FieldError, *, lengths: Collection[int] = ()) -> bytes:
+    """``value`` read as hex: an optional ``0x`` or ``0X``, then an even number of ASCII hex
+    digits and nothing else (``bytes.fromhex`` alone also skips spaces and reads no prefix).
+
+    Not a string: 422 ``invalid_request``. Not such hex, or a byte length outside ``lengths``
+    (any non-empty length when empty): ``error``, the endpoint's 400.
+    """
+    if not isinstance(value, str):
+        raise invalid_request(name, "must be a hex string.")
+    digits = value[2:] if value[:2] in ("0x", "0X") else value
+    if not digits or len(digits) % 2 or not digits.isascii() or not digits.isalnum():
+        raise error(name, "must be an even number of hex digits, optionally after 0x.")
+    try:
+        raw = bytes.fromhex(digits)
+    except ValueError:
+        raise error(name, "must be an even number of hex digits, optionally after 0x.") from None
+    if lengths and len(raw) not in lengths:
+        raise error(name, f"must be {' or '.join(map(str, lengths))} bytes of hex, not {len(raw)}.")
+    return raw
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +191,11 @@ class Fields:
             message = f"must be one of {', '.join(sorted(choices))}."
             raise invalid_request(name, message) if enum else self.error(name, message)
         return value
+
+    def hex(self, name: str, *, lengths: Collection[int] = (), required: bool = True) -> bytes | None:
+        """Member ``name`` as hex bytes (:func:`hex_bytes`); ``None`` when optional and absent or null."""
+        value = self._value(name, required)
+        return None if value is None else hex_bytes(value, name, self.error, lengths=lengths)
 
     def uuid(self, name: str, *, message: str | None = None) -> UUID:
         """A required UUID string (anything else is a shape error; ``message`` words both)."""

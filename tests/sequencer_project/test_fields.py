@@ -8,9 +8,19 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from sequencer_project.api.errors import BadRequestError, SequencerError
-from sequencer_project.api.fields import I32, U32, Fields, ShapeErrors
+from sequencer_project.api.errors import BadRequestError, InvalidFieldValueError, InvalidRequestError, SequencerError
+from sequencer_project.api.fields import (
+    I32,
+    U32,
+    Fields,
+    ShapeErrors,
+    field_value_error,
+    hex_bytes,
+    invalid_field_value,
+)
 
 Read = Callable[[Fields], object]
 
@@ -124,3 +134,49 @@ def test_shape_errors_let_value_errors_through_at_once() -> None:
         shape.read(lambda: Fields({"n": 11}).integer("n", maximum=10))
     assert caught.value.code == "invalid_field_value"
     shape.check()  # nothing collected: no error
+
+
+@given(st.binary(min_size=1, max_size=64), st.sampled_from(["", "0x", "0X"]), st.booleans())
+def test_hex_reads_back_any_bytes_with_or_without_a_prefix_in_either_case(raw: bytes, prefix: str, upper: bool) -> None:
+    text = prefix + (raw.hex().upper() if upper else raw.hex())
+
+    assert Fields({"h": text}).hex("h") == raw
+    assert hex_bytes(text, "h", invalid_field_value, lengths=(len(raw),)) == raw
+
+
+@pytest.mark.parametrize(
+    "text", ["", "0x", "abc", "ab cd", " abcd", "abcd\n", "zz", "0xg0", "\u0660\u0661", "ab\uff10"]
+)
+def test_hex_refuses_anything_but_even_ascii_hex_digits_with_the_endpoints_400(text: str) -> None:
+    with pytest.raises(SequencerError) as refused:
+        Fields({"h": text}, field_value_error(InvalidFieldValueError)).hex("h")
+
+    assert refused.value.http_status == 400
+    assert refused.value.errors == {"h": ["must be an even number of hex digits, optionally after 0x."]}
+
+
+@given(st.text(max_size=80))
+def test_hex_answers_any_text_with_bytes_or_a_400_never_another_error(text: str) -> None:
+    try:
+        hex_bytes(text, "h", invalid_field_value)
+    except InvalidFieldValueError as refused:
+        assert refused.errors is not None and list(refused.errors) == ["h"]
+
+
+def test_hex_of_the_wrong_type_is_a_shape_error_and_a_wrong_length_names_the_lengths() -> None:
+    for value in (12, ["ab"], {"a": 1}, True):
+        with pytest.raises(InvalidRequestError):
+            Fields({"h": value}).hex("h")
+    with pytest.raises(InvalidFieldValueError) as refused:
+        Fields({"h": "ab" * 31}).hex("h", lengths=(32,))
+    assert refused.value.errors == {"h": ["must be 32 bytes of hex, not 31."]}
+    assert Fields({}).hex("h", required=False) is None
+    with pytest.raises(InvalidRequestError):
+        Fields({}).hex("h")
+
+
+def test_an_endpoint_value_error_carries_the_errors_map_too() -> None:
+    refused = field_value_error(InvalidFieldValueError)("amount", "must be positive.")
+
+    assert refused.errors == {"amount": ["must be positive."]}
+    assert refused.extensions == {"field": "amount"}
