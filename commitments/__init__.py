@@ -1,1 +1,1 @@
-"""The commitments app (grows with its issue; see docs/architecture.md)."""
+"""Merkle commitments, RFC 6962 proofs, signed checkpoints, bundles and EVM anchoring (docs/commitments.md)."""

@@ -1,4 +1,4 @@
-// k6: the mixed workload of issue 9 by request share: 70 % legacy ingest (BATCH events, default
+// k6: the mixed workload (docs/performance.md "Load tests") by request share: 70 % legacy ingest (BATCH events, default
 // 10, over STREAMS streams), 20 % queries (queries.js), 10 % commitments and proofs (a legacy
 // proof, the VES log checkpoint, a VES log inclusion proof, the commitments list).
 // FIXTURE as in queries.js plus ves_store_id, legacy_committed, ves_committed (loadtest/seed.py).

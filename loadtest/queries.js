@@ -1,4 +1,4 @@
-// k6: the three read shapes of issue 9, in equal shares: one event by id, an entity's history
+// k6: the three read shapes of the read targets (docs/performance.md), in equal shares: one event by id, an entity's history
 // (one page of 100), a contiguous range of 100. FIXTURE is the JSON file the Python runner
 // writes after seeding (loadtest/seed.py): tenant_id, store_id, event_ids, entities, head.
 import http from 'k6/http';

@@ -1,1 +1,1 @@
-"""The payments app (grows with its issue; see docs/architecture.md)."""
+"""x402 payment intents: sequenced, batched and settled on an EVM chain (docs/payments.md)."""

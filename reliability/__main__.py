@@ -2,7 +2,7 @@
 what was tried and what survived (docs/reliability.md). Exit status 1 when a property failed.
 
 The quick form (CI, ``make reliability``) runs every scenario with fewer events; ``--full`` runs
-the issue's sizes (20,000 events per writer scenario).
+the full sizes of docs/reliability.md (20,000 events per writer scenario).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def _print(result: Result) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m reliability", description=__doc__)
-    parser.add_argument("--full", action="store_true", help="the issue's sizes (slow: tens of minutes)")
+    parser.add_argument("--full", action="store_true", help="the full sizes (slow: tens of minutes)")
     parser.add_argument("--only", nargs="*", default=None, help="scenario names: writers crashes postgres redis")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs) afterwards")
     args = parser.parse_args()

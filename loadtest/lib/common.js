@@ -2,7 +2,7 @@
 //   PROFILE   smoke | sustained (default) | stress
 //   VUS       virtual users (sustained; stress ramps to 4x), DURATION (default 60s)
 //   THRESHOLDS JSON object overriding a script's thresholds (the Python runner passes the
-//             targets of issue 9 from loadtest/scenarios.py, the single source of the numbers)
+//             targets from loadtest/scenarios.py, the single source of the numbers)
 const PROFILE = __ENV.PROFILE || 'sustained';
 const VUS = parseInt(__ENV.VUS || '8', 10);
 const DURATION = __ENV.DURATION || '60s';

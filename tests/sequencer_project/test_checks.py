@@ -1,6 +1,8 @@
 """The system checks of sequencer_project/checks.py: each fires on the inconsistency it names and
 stays quiet on the deployment's settings (tests/settings.py, the `make run` environment)."""
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -85,3 +87,27 @@ def test_a_record_backend_needs_no_chain(settings: Any) -> None:
     settings.SEQUENCER_ENV = "production"
 
     assert not {"sequencer.E031", "sequencer.E037"} & _ids()
+
+
+def _documented_check_ids(text: str) -> set[str]:
+    """Every id the docs tables name: `app.E001` alone, or `app.E004` to `E006` (en dash or comma between)."""
+    found: set[str] = set()
+    for app, kind, first, last in re.findall(r"`([a-z]+)\.([EW])(\d{3})`(?:(?:\u2013|, )`[EW](\d{3})`)?", text):
+        for number in range(int(first), int(last or first) + 1):
+            found.add(f"{app}.{kind}{number:03d}")
+    return found
+
+
+def test_docs_operations_lists_every_system_check_id_the_code_raises() -> None:
+    root = Path(__file__).resolve().parents[2]
+    raised = {
+        match
+        for app in ("sequencer_project", "events", "schemas", "commitments", "payments", "tenants", "audit", "streams")
+        for path in (root / app).rglob("*.py")
+        for match in re.findall(r'id="([a-z]+\.[EW]\d{3})"', path.read_text())
+    }
+    documented = _documented_check_ids((root / "docs" / "operations.md").read_text())
+
+    assert len(raised) >= 30
+    assert raised - documented == set()
+    assert documented - raised == set()
