@@ -4,7 +4,7 @@
     ves register-key --key agent.json --tenant ID
     ves append FILE.jsonl [--batch-size N] [--sign agent.json --tenant ID --store ID]
     ves tail --tenant ID --store ID [--from N] [--ves] [--once]
-    ves bundle EVENT_ID [--legacy] [--tenant ID] [--out BUNDLE.json]
+    ves bundle EVENT_ID [--legacy] [--tenant ID] [--out BUNDLE.json] [--wait SECONDS]
     ves verify BUNDLE.json --sequencer-key HEX        (offline: no server, no credential)
 
 The server and credential come from ``--url``/``--api-key`` or ``VES_URL``/``VES_API_KEY``.
@@ -166,7 +166,12 @@ def cmd_tail(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_bundle(args: argparse.Namespace, out: TextIO) -> int:
     """Fetch an event's offline proof bundle (for ``ves verify``) to ``--out`` or stdout."""
     with _client(args) as client:
-        bundle = client.bundle(args.event_id, tenant_id=args.tenant, ves=not args.legacy)
+        if args.wait > 0:
+            bundle = client.wait_for_bundle(
+                args.event_id, tenant_id=args.tenant, ves=not args.legacy, timeout=args.wait
+            )
+        else:
+            bundle = client.bundle(args.event_id, tenant_id=args.tenant, ves=not args.legacy)
     text = json.dumps(bundle, indent=2, sort_keys=True) + "\n"
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
@@ -216,6 +221,13 @@ def parser() -> argparse.ArgumentParser:
     bundle.add_argument("--legacy", action="store_true", help="a legacy event instead of a VES one")
     bundle.add_argument("--tenant", help="tenant id (needed with the bootstrap admin key)")
     bundle.add_argument("--out", help="write the bundle JSON here instead of stdout")
+    bundle.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="while the event is not sealed into a commitment yet (409), ask again for up to SECONDS",
+    )
     bundle.set_defaults(run=cmd_bundle)
 
     verify = commands.add_parser("verify", help="verify an offline proof bundle (no server needed)")
@@ -255,7 +267,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except ApiError as exc:
         sys.stderr.write(f"ves: {exc.status} {exc.code}: {exc.detail or exc.title}\n")
         return 1
-    except ClientError as exc:
+    except (ClientError, TimeoutError) as exc:  # TimeoutError: bundle --wait ran out
         sys.stderr.write(f"ves: {exc}\n")
         return 1
     except KeyboardInterrupt:

@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import os
@@ -288,6 +289,18 @@ class _Call(Generic[T]):
     params: dict[str, str] = field(default_factory=dict)
     body: bytes | None = None
     authenticated: bool = True
+    poll: _Poll | None = None
+
+
+@dataclass(frozen=True)
+class _Poll:
+    """Ask again every ``interval`` seconds while the server answers 409 ``code`` (the state the
+    caller waits for is not reached yet), for up to ``timeout`` seconds, then ``TimeoutError``."""
+
+    code: str
+    timeout: float
+    interval: float
+    gave_up: str
 
 
 def _identity(value: Any) -> Any:
@@ -505,6 +518,24 @@ class _Calls:
         return _Call("GET", f"{prefix}/{_uuid_text(event_id)}/bundle", _identity, params)
 
     @staticmethod
+    def wait_for_bundle(
+        event_id: uuid.UUID | str,
+        *,
+        tenant_id: uuid.UUID | str | None = None,
+        ves: bool = True,
+        timeout: float = 30.0,
+        poll_interval: float = 0.5,
+    ) -> _Call[dict[str, Any]]:
+        """:meth:`bundle`, once the worker has sealed the event into a commitment (every few
+        seconds): asks again while the answer is 409 ``event_not_committed``; ``TimeoutError``
+        when that still holds after ``timeout`` seconds."""
+        if timeout < 0 or poll_interval <= 0:
+            raise ValueError("timeout must be >= 0 and poll_interval > 0")
+        gave_up = f"event {event_id} was not sealed into a commitment in {timeout:g} s: is the worker running?"
+        poll = _Poll("event_not_committed", timeout, poll_interval, gave_up)
+        return dataclasses.replace(_Calls.bundle(event_id, tenant_id=tenant_id, ves=ves), poll=poll)
+
+    @staticmethod
     def x402_submit(
         signer: AgentSigner,
         tenant_id: uuid.UUID | str,
@@ -559,6 +590,7 @@ class _Exchange(Generic[T]):
         self._retries = retries
         self._backoff = backoff
         self._attempt = 0
+        self._poll_until = None if call.poll is None else time.monotonic() + call.poll.timeout
 
     def after(self, outcome: httpx.Response | Exception) -> float | None:
         """Seconds before re-sending after ``outcome``, or ``None`` once :attr:`answer` is set.
@@ -581,13 +613,29 @@ class _Exchange(Generic[T]):
 
     def _wait_after_answer(self, response: httpx.Response, attempt: int) -> float | None:
         """Only a 503 (stream busy, database restarting) is retried, after its ``Retry-After`` (at most
-        30 s; exponential backoff without one), and not after the last attempt."""
+        30 s; exponential backoff without one), and not after the last attempt; and the 409 a
+        polling call waits out (:class:`_Poll`)."""
+        poll = self.call.poll
+        if poll is not None and response.status_code == 409 and _problem_code(response) == poll.code:
+            assert self._poll_until is not None
+            left = self._poll_until - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(poll.gave_up)
+            return min(poll.interval, left)
         if response.status_code != 503 or attempt == self._retries:
             return None
         try:
             return min(float(response.headers.get("retry-after", "")), 30.0)
         except ValueError:
             return self._backoff * (2.0**attempt)
+
+
+def _problem_code(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("code") if isinstance(body, dict) else None
 
 
 class _Endpoint(Generic[P, T]):
@@ -674,6 +722,7 @@ class _Base(ABC, Generic[TransportT]):
     commitments = _Endpoint(_Calls.commitments)
     proof = _Endpoint(_Calls.proof)
     bundle = _Endpoint(_Calls.bundle)
+    wait_for_bundle = _Endpoint(_Calls.wait_for_bundle)
     x402_submit = _Endpoint(_Calls.x402_submit)
     # Agents and admin
     register_agent = _Endpoint(_Calls.register_agent)

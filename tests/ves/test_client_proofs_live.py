@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -63,6 +64,12 @@ def _signed_events(count: int) -> list[dict[str, Any]]:
         }
         for n in range(count)
     ]
+
+
+def _registered_signer(client: SequencerClient, tenant_id: uuid.UUID) -> AgentSigner:
+    signer = AgentSigner.generate()
+    client.register_signing_key(tenant_id, signer.agent_id, signer.key_id, signer.public_key)
+    return signer
 
 
 def test_ves_commitments_proofs_and_bundles(stream: tuple[str, str, uuid.UUID, uuid.UUID]) -> None:
@@ -206,3 +213,34 @@ def test_the_cli_bundle_then_verify_round_trip(stream: tuple[str, str, uuid.UUID
     rejected = io.StringIO()
     assert cli_main(["verify", str(ves_file), "--sequencer-key", "00" * 32], out=rejected) == 1
     assert cli_main([*base, "bundle", str(uuid.uuid4())], out=io.StringIO()) == 1
+
+
+def test_the_cli_waits_for_an_event_to_be_sealed(
+    stream: tuple[str, str, uuid.UUID, uuid.UUID], tmp_path: Path, capsys: Any
+) -> None:
+    url, key, tenant_id, store_id = stream
+    events = _signed_events(2)
+    with SequencerClient(url, key) as client:
+        client.append_signed(_registered_signer(client, tenant_id), tenant_id, store_id, events)
+    base = ["--url", url, "--api-key", key]
+
+    # Not sealed and nobody seals it: the wait runs out (exit 1, and says so).
+    assert cli_main([*base, "bundle", events[1]["event_id"], "--wait", "0.3"], out=io.StringIO()) == 1
+    assert "not sealed into a commitment in time" in capsys.readouterr().err
+
+    # Sealed a second after the CLI starts asking: it waits, then writes the bundle.
+    sealer = threading.Timer(1.0, _commit, (url, key, "ves/", tenant_id, store_id, 1, 2))
+    sealer.start()
+    started = time.monotonic()
+    out = tmp_path / "bundle.json"
+    try:
+        assert (
+            cli_main([*base, "bundle", events[1]["event_id"], "--wait", "30", "--out", str(out)], out=io.StringIO())
+            == 0
+        )
+    finally:
+        sealer.join()
+    assert time.monotonic() - started >= 1.0
+    results = verify_bundle(json.loads(out.read_text()), SEQUENCER_KEY)
+    assert results
+    assert all(result.ok for result in results)

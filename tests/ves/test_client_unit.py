@@ -10,6 +10,7 @@ import pytest
 
 from ves.client import (
     AsyncSequencerClient,
+    ConflictError,
     NotFoundError,
     RateLimitedError,
     SequencerClient,
@@ -125,3 +126,44 @@ def test_the_async_client_retries_like_the_sync_one() -> None:
 
     assert asyncio.run(head()) == 7
     assert len(seen) == 3
+
+
+def _not_committed() -> httpx.Response:
+    return httpx.Response(409, json={"code": "event_not_committed", "status": 409})
+
+
+def test_wait_for_bundle_asks_again_while_the_event_is_not_sealed() -> None:
+    seen: list[httpx.Request] = []
+    event_id = uuid.uuid4()
+    client = _client([_not_committed(), _not_committed(), httpx.Response(200, json={"bundle": 1})], seen)
+
+    assert client.wait_for_bundle(event_id, timeout=5, poll_interval=0.01) == {"bundle": 1}
+    assert [r.url.path for r in seen] == [f"/api/v1/ves/events/{event_id}/bundle"] * 3
+
+
+def test_wait_for_bundle_raises_another_conflict_at_once_and_times_out_on_a_stuck_worker() -> None:
+    seen: list[httpx.Request] = []
+    gap = httpx.Response(409, json={"code": "sequence_gap", "status": 409})
+    with pytest.raises(ConflictError) as refused:
+        _client([gap], seen).wait_for_bundle(uuid.uuid4(), timeout=5, poll_interval=0.01)
+    assert refused.value.code == "sequence_gap"
+    assert len(seen) == 1
+
+    seen.clear()
+    with pytest.raises(TimeoutError):
+        _client([_not_committed() for _ in range(100)], seen).wait_for_bundle(
+            uuid.uuid4(), timeout=0.05, poll_interval=0.01
+        )
+    assert 2 <= len(seen) < 100
+
+
+def test_the_async_client_waits_for_a_bundle_too() -> None:
+    responses = [_not_committed(), httpx.Response(200, json={"bundle": 2})]
+
+    async def run() -> object:
+        transport = httpx.MockTransport(lambda request: responses.pop(0))
+        async with AsyncSequencerClient("http://sequencer.test", "ss_k", transport=transport, backoff=0) as client:
+            return await client.wait_for_bundle(uuid.uuid4(), ves=False, timeout=5, poll_interval=0.01)
+
+    assert asyncio.run(run()) == {"bundle": 2}
+    assert responses == []
