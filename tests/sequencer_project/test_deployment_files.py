@@ -282,3 +282,19 @@ def test_gunicorn_recycles_workers_only_when_asked(
     )
 
     assert out.stdout.strip() == expected
+
+
+def test_the_server_pins_every_dependency_and_the_library_bounds_each_one() -> None:
+    """The server installs exactly what the suite ran on; ``stateset-ves``, a library installed
+    beside other packages, takes ranges with an upper bound (pyproject.toml's comments)."""
+    server = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    library = tomllib.loads((ROOT / "stateset-ves" / "pyproject.toml").read_text())["project"]
+    extras = server["optional-dependencies"]
+    requirements = server["dependencies"] + extras["local-chain"] + extras["dev"]
+
+    unpinned = [r for r in requirements if not re.fullmatch(r"[\w.-]+(\[[\w,-]+\])?==[\w.]+", r)]
+    assert unpinned == ["stateset-sequencer[local-chain]"]  # the project's own extra
+    for requirement in library["dependencies"]:
+        assert re.fullmatch(r"[\w.-]+>=[\w.]+,<[\w.]+", requirement), requirement
+    names = {re.split(r"[\[=]", r)[0].lower() for r in server["dependencies"]}
+    assert {re.split(r"[>\[]", r)[0].lower() for r in library["dependencies"]} <= names

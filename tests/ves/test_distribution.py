@@ -4,13 +4,15 @@ The wheel is built from a copy of ``stateset-ves/`` (the ``ves`` symlink followe
 would carry it) and installed into a fresh venv with its own dependencies only, from the package
 index pip is configured with (as ``make venv`` installs). There, outside the checkout and without
 PYTHONPATH, the ``ves`` console script runs, every ``ves`` module imports, and Django, Celery,
-web3 and the server's apps are not importable.
+web3 and the server's apps are not importable, and the library's own tests pass.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -78,3 +80,57 @@ def test_the_ves_distribution_installs_and_runs_without_the_server(tmp_path: Pat
         "pynacl",
     ]
     assert probe["importable"] == []
+
+    # The library's own tests run there too: every tests/ves file that needs nothing but the
+    # library, its dependencies, pytest and hypothesis (the others talk to a live server).
+    # The same layout as here (tests/ves, tests/vectors), so the vector helpers find their files.
+    alone = tmp_path / "library_tests"
+    (alone / "tests" / "ves").mkdir(parents=True)
+    shutil.copytree(ROOT / "tests" / "vectors", alone / "tests" / "vectors")
+    for copied in (*LIBRARY_ONLY_TESTS, *LIBRARY_TEST_HELPERS, ROOT / "tests" / "ves" / "__init__.py"):
+        shutil.copy(copied, alone / "tests" / "ves" / copied.name)
+    (alone / "tests" / "__init__.py").write_text("")
+    runner = [f"{name}=={importlib.metadata.version(name)}" for name in ("pytest", "hypothesis")]
+    install = subprocess.run(  # noqa: S603 - the suite's own pytest and hypothesis versions
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", *runner],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert install.returncode == 0, install.stdout + install.stderr
+    report = run(str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", str(alone / "tests" / "ves"))
+    passed = re.search(r"^(\d+) passed", report, re.MULTILINE)
+    assert passed is not None, report
+    assert int(passed.group(1)) >= 300, report
+    assert "failed" not in report
+    assert "error" not in report
+
+
+# Test modules that load the shared vectors (tests/vectors) and need nothing but the library.
+LIBRARY_TEST_HELPERS = (ROOT / "tests" / "ves" / "vectors.py", ROOT / "tests" / "ves" / "ves_case_vectors.py")
+
+
+def _library_only(test_file: Path) -> bool:
+    """Whether ``test_file`` imports nothing but the standard library, the ves distribution's
+    dependencies, pytest, hypothesis and the vector helpers."""
+    allowed = set(sys.stdlib_module_names) | {"ves", "cryptography", "nacl", "httpx", "orjson", "pytest", "hypothesis"}
+    helpers = {f"tests.ves.{helper.stem}" for helper in LIBRARY_TEST_HELPERS}
+    imported = re.findall(r"^(?:from|import) ([\w.]+)", test_file.read_text(), re.MULTILINE)
+    return all(name in helpers or name.split(".")[0] in allowed for name in imported)
+
+
+LIBRARY_ONLY_TESTS = sorted(
+    path
+    for path in (ROOT / "tests" / "ves").glob("test_*.py")
+    if _library_only(path) and path.name != Path(__file__).name  # this file builds the wheel itself
+)
+
+
+def test_the_library_only_tests_are_found_and_exclude_the_server_ones() -> None:
+    names = {path.name for path in LIBRARY_ONLY_TESTS}
+    assert {"test_client_unit.py", "test_ves_library.py", "test_rfc6962.py", "test_merkle.py"} <= names
+    assert all(_library_only(helper) for helper in LIBRARY_TEST_HELPERS)
+    assert "test_client_live.py" not in names  # Django's live server
+    assert "test_distribution.py" not in names  # builds the wheel with the suite's pip
