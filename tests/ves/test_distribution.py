@@ -50,20 +50,16 @@ def test_the_ves_distribution_installs_and_runs_without_the_server(tmp_path: Pat
     python = venv / "bin" / "python"
     # This process's pip installs into the new venv (--python), which saves bootstrapping a pip there.
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DJANGO_SETTINGS_MODULE")}
-    install = subprocess.run(  # noqa: S603 - pip on our own copy of stateset-ves/
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", str(source)],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert install.returncode == 0, install.stdout + install.stderr
 
-    def run(*argv: str) -> str:
-        done = subprocess.run(argv, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)  # noqa: S603 - the new venv's own programs
+    def run(*argv: str, timeout: float = 60) -> str:
+        done = subprocess.run(argv, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=timeout)  # noqa: S603 - pip and the new venv's own programs
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout
+
+    def pip_install(*requirements: str) -> None:
+        run(sys.executable, "-m", "pip", "--python", str(python), "install", "-q", *requirements, timeout=240)
+
+    pip_install(str(source))  # our own copy of stateset-ves/
 
     assert "register-key" in run(str(venv / "bin" / "ves"), "--help")
     key = json.loads(run(str(venv / "bin" / "ves"), "keygen", "--key-id", "7"))
@@ -91,15 +87,7 @@ def test_the_ves_distribution_installs_and_runs_without_the_server(tmp_path: Pat
         shutil.copy(copied, alone / "tests" / "ves" / copied.name)
     (alone / "tests" / "__init__.py").write_text("")
     runner = [f"{name}=={importlib.metadata.version(name)}" for name in ("pytest", "hypothesis")]
-    install = subprocess.run(  # noqa: S603 - the suite's own pytest and hypothesis versions
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", *runner],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert install.returncode == 0, install.stdout + install.stderr
+    pip_install(*runner)  # the suite's own pytest and hypothesis versions
     report = run(str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", str(alone / "tests" / "ves"))
     passed = re.search(r"^(\d+) passed", report, re.MULTILINE)
     assert passed is not None, report
