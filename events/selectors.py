@@ -1,20 +1,23 @@
-"""Reads of the event store: head, ranges, one event, entity history. Never write.
+"""Reads of the event store: head, ranges, one event, entity history; and one dead letter. Never write.
 
-Each is one statement, run by ``kept_cursor.fetch`` on ``read_alias()`` (the read replica when
-``DATABASE_READ_URL`` is set): the thread's kept psycopg cursor, without Django's cursor wrapper
-(ADR 0031).
+Each event-store read is one statement, run by ``kept_cursor.fetch`` on ``read_alias()`` (the read
+replica when ``DATABASE_READ_URL`` is set): the thread's kept psycopg cursor, without Django's
+cursor wrapper (ADR 0031). The dead-letter read goes through the ORM on the primary: the
+operator services lock the entry it finds, inside their transaction.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
 
-from events.errors import SequenceGapError
+from events.errors import DeadLetterNotFoundError, SequenceGapError
+from events.models import ProjectionDeadLetter
 from events.payload_crypto import StreamPayloads
 from events.sql import (
     SELECT_ENTITY_EVENTS,
@@ -229,3 +232,20 @@ def ves_event_get_for_tenant(*, tenant_id: uuid.UUID, event_id: uuid.UUID) -> St
     """A VES event by id inside ``tenant_id`` (``None`` when absent). Callers check store scope."""
     rows = fetch(SELECT_VES_EVENT_BY_ID, {"tenant_id": tenant_id, "event_id": event_id}, alias=read_alias())
     return _ves_event(rows[0]) if rows else None
+
+
+def dead_letter_get_for_tenant(
+    *, tenant_id: uuid.UUID | None, dead_letter_id: int, store_ids: Collection[uuid.UUID] | None = None
+) -> ProjectionDeadLetter:
+    """The entry, when it belongs to ``tenant_id`` and (unless ``None``) to one of ``store_ids``:
+    404 ``dead_letter_not_found`` otherwise. Tenant ``None`` (the bootstrap admin) reads by id
+    alone, across tenants. One statement on the primary."""
+    entries = ProjectionDeadLetter.objects.filter(id=dead_letter_id)
+    if tenant_id is not None:
+        entries = entries.filter(tenant_id=tenant_id)
+    if store_ids is not None:
+        entries = entries.filter(store_id__in=store_ids)
+    entry = entries.first()
+    if entry is None:
+        raise DeadLetterNotFoundError(f"No dead-letter entry {dead_letter_id}.")
+    return entry

@@ -22,7 +22,7 @@ class SequencerAdminSite(admin.AdminSite):
     index_title = "Operations"
 
     def get_urls(self) -> list[URLResolver | URLPattern]:
-        from events.admin_views import event_browser_view, rejected_event_browser_view
+        from events.admin_pages import event_browser_view, rejected_event_browser_view
         from tenants.admin_views import agent_key_view
 
         extra: list[URLResolver | URLPattern] = [

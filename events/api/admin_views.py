@@ -40,10 +40,11 @@ LIMIT = query("limit", {"type": "integer", "minimum": 1}, f"Default {LIST_DEFAUL
 
 class _AdminApi(TenantApiMixin):
     def scope(self) -> uuid.UUID | None:
-        """The tenant the caller administers, or ``None`` (all tenants) for the bootstrap admin."""
+        """The tenant the caller administers: ``None`` (all tenants) for the bootstrap admin, the
+        only credential without a tenant."""
         principal = self.principal
         principal.require(Permission.ADMIN)
-        return None if principal.is_superadmin else principal.tenant_id
+        return principal.tenant_id
 
     def limit(self, request: Request) -> int:
         return query_int(request, "limit", default=LIST_DEFAULT, minimum=1, maximum=LIST_MAX)

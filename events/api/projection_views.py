@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,12 +13,11 @@ from events.api import openapi as shapes
 from events.api.entity_history import entity_path
 from events.api.projection_serializers import dead_letter_output, entity_state_output, lag_output
 from events.api.views import ENTITY_PATH
-from events.errors import DeadLetterNotFoundError, EntityStateNotFoundError
-from events.projections.entity_state import ENTITY_STATE
-from events.projections.selectors import entity_state_get, projection_lag_list
-from events.services.dead_letters import dead_letter_discard, dead_letter_get_for_tenant, dead_letter_retry
+from events.errors import EntityStateNotFoundError
+from events.projections.selectors import entity_state_with_lag_get, projection_lag_list
+from events.services.dead_letters import dead_letter_discard, dead_letter_retry
 from sequencer_project.api.openapi import QUERIED_TENANT, UUID, operation, path_param, query, stream_query
-from sequencer_project.api.principal import Permission
+from sequencer_project.api.principal import Permission, Principal
 from sequencer_project.api.tenancy import TenantApiMixin, path_int, query_uuid_optional
 
 _MAX_DEAD_LETTER_ID = 10**18 - 1
@@ -39,15 +39,14 @@ class EntityStateApi(TenantApiMixin):
     def get(self, request: Request, entity_type: str, entity_id: str) -> Response:
         entity_path(entity_type, entity_id)
         tenant_id, store_id = self.queried_stream(Permission.READ)
-        row = entity_state_get(tenant_id=tenant_id, store_id=store_id, entity_type=entity_type, entity_id=entity_id)
-        if row is None:
+        found = entity_state_with_lag_get(
+            tenant_id=tenant_id, store_id=store_id, entity_type=entity_type, entity_id=entity_id
+        )
+        if found is None:
             raise EntityStateNotFoundError(
                 f"No projected state for {entity_type}/{entity_id}: no event of it, or not projected yet."
             )
-        lags = [
-            lag for lag in projection_lag_list(tenant_id=tenant_id, store_id=store_id) if lag.projection == ENTITY_STATE
-        ]
-        return Response(entity_state_output(row, lags[0] if lags else None))
+        return Response(entity_state_output(found.state, found.lag))
 
 
 class ProjectionLagApi(TenantApiMixin):
@@ -64,27 +63,23 @@ class ProjectionLagApi(TenantApiMixin):
         principal = self.principal
         tenant_id = self.queried_tenant()
         store_id = query_uuid_optional(request, "store_id")
-        self.stream_for(tenant_id, store_id, Permission.READ) if store_id else principal.check_stream(
-            tenant_id, None, Permission.READ
-        )
-        lags = [
-            lag
-            for lag in projection_lag_list(tenant_id=tenant_id, store_id=store_id)
-            if self.visible(tenant_id, lag.store_id)
-        ]
+        principal.check_stream(tenant_id, store_id, Permission.READ)
+        lags = projection_lag_list(tenant_id=tenant_id, store_ids=[store_id] if store_id else _store_scope(principal))
         return Response({"streams": [lag_output(lag) for lag in lags]})
 
 
+def _store_scope(principal: Principal) -> Collection[uuid.UUID] | None:
+    """The stores ``principal`` may see in its tenant: its store scope, or ``None`` for every store."""
+    return None if principal.is_superadmin else principal.store_ids or None
+
+
 class _DeadLetterActionApi(TenantApiMixin):
-    def entry_for_admin(self, raw_id: str) -> tuple[uuid.UUID, int]:
-        """The entry's tenant and id, when this admin credential may see it (404 for another tenant's)."""
+    def admin_and_entry(self, raw_id: str) -> tuple[Principal, int]:
+        """This admin credential and the entry id it names (the service answers 404 for an entry
+        outside the credential's tenant and stores)."""
         principal = self.principal
         principal.require(Permission.ADMIN)
-        dead_letter_id = path_int(raw_id, "dead_letter_id", maximum=_MAX_DEAD_LETTER_ID)
-        entry = dead_letter_get_for_tenant(tenant_id=principal.tenant_id, dead_letter_id=dead_letter_id)
-        if not self.visible(entry.tenant_id, entry.store_id):
-            raise DeadLetterNotFoundError(f"No dead-letter entry {dead_letter_id}.")
-        return entry.tenant_id, dead_letter_id
+        return principal, path_int(raw_id, "dead_letter_id", maximum=_MAX_DEAD_LETTER_ID)
 
 
 class DeadLetterRetryApi(_DeadLetterActionApi):
@@ -99,8 +94,10 @@ class DeadLetterRetryApi(_DeadLetterActionApi):
         ok=shapes.DEAD_LETTER_RETRY,
     )
     def post(self, request: Request, dead_letter_id: str) -> Response:
-        tenant_id, entry_id = self.entry_for_admin(dead_letter_id)
-        outcome = dead_letter_retry(tenant_id=tenant_id, dead_letter_id=entry_id, actor=api_actor(self.principal))
+        admin, entry_id = self.admin_and_entry(dead_letter_id)
+        outcome = dead_letter_retry(
+            tenant_id=admin.tenant_id, store_ids=_store_scope(admin), dead_letter_id=entry_id, actor=api_actor(admin)
+        )
         return Response({"succeeded": outcome.succeeded, "entry": dead_letter_output(outcome.entry)})
 
 
@@ -116,6 +113,8 @@ class DeadLetterDiscardApi(_DeadLetterActionApi):
         ok=shapes.DEAD_LETTER_DISCARD,
     )
     def post(self, request: Request, dead_letter_id: str) -> Response:
-        tenant_id, entry_id = self.entry_for_admin(dead_letter_id)
-        entry = dead_letter_discard(tenant_id=tenant_id, dead_letter_id=entry_id, actor=api_actor(self.principal))
+        admin, entry_id = self.admin_and_entry(dead_letter_id)
+        entry = dead_letter_discard(
+            tenant_id=admin.tenant_id, store_ids=_store_scope(admin), dead_letter_id=entry_id, actor=api_actor(admin)
+        )
         return Response({"entry": dead_letter_output(entry)})

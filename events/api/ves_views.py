@@ -1,29 +1,23 @@
 """VES endpoints: signed ingest and reads of stored VES events (``docs/ves.md``).
 
-The ingest view applies the request-level checks in the reference's order (REFERENCE.md
-§2.3.2): shape (422), empty (400), mixed stream (400), agent-scoped credential (403),
-source agents (400), write permission (403), batch size (413), field lengths (400), payload
-presence (400) and size (413). Per-event outcomes come back inside a 200.
+The ingest view reads the body and hands it to :func:`events.api.ves_ingest.ves_ingest_answer`,
+which applies the request-level checks in the reference's order and sequences.
 """
 
 from __future__ import annotations
 
-from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from events.api import openapi as shapes
 from events.api.event_by_id import visible_event
 from events.api.event_range import range_answer
-from events.api.ves_serializers import ves_event_output, ves_ingest_output
+from events.api.ves_ingest import ves_ingest_answer
+from events.api.ves_serializers import ves_event_output
 from events.api.views import FROM_SEQ, RANGE_LIMIT, TENANT_OF_EVENT
 from events.selectors import ves_event_get_for_tenant, ves_event_range_list
-from events.services.ves_ingest import ves_event_ingest
-from events.ves_envelopes import check_source_agents, check_ves_limits, parse_ves_request, prepare_ves_event
 from sequencer_project.api.body import read_json_body
 from sequencer_project.api.openapi import operation, path_uuid, stream_query
-from sequencer_project.api.principal import Permission
-from sequencer_project.api.request_id import current_request_id
 from sequencer_project.api.tenancy import TenantApiMixin
 
 
@@ -39,23 +33,7 @@ class VesEventIngestApi(TenantApiMixin):
     )
     def post(self, request: Request) -> Response:
         body = read_json_body(request, allow_nul=True)
-        parsed = parse_ves_request(body)
-        principal = self.principal
-        principal.check_agent(parsed.agent_id)
-        check_source_agents(parsed)
-        self.stream_for(parsed.tenant_id, parsed.store_id, Permission.WRITE)
-        payloads = check_ves_limits(
-            parsed, max_events=settings.MAX_EVENTS_PER_BATCH, max_payload_bytes=settings.MAX_EVENT_PAYLOAD_SIZE
-        )
-        prepared = [prepare_ves_event(e, p) for e, p in zip(parsed.events, payloads, strict=True)]
-        result = ves_event_ingest(
-            tenant_id=parsed.tenant_id,
-            store_id=parsed.store_id,
-            agent_id=parsed.agent_id,
-            events=prepared,
-            request_id=current_request_id() or "",
-        )
-        return Response(ves_ingest_output(result))
+        return Response(ves_ingest_answer(self.principal, body))
 
 
 class VesEventListApi(TenantApiMixin):

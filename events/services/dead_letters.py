@@ -5,15 +5,18 @@ its ``attempts`` counts every failed application. When ``attempts`` reaches
 ``PROJECTION_DLQ_MAX_ATTEMPTS`` it is *parked*: no more scheduled retries, an operator may
 still retry or discard it. The projection never waits for an entry: it went on past it.
 Operator actions (:func:`dead_letter_retry`, :func:`dead_letter_discard`) write the audit log
-in the same transaction. Every statement on an entry names its tenant (the table is keyed
-``(tenant_id, id)``: one shard when distributed, docs/scaling.md), so another tenant's entry
-with the same id is never read, locked or written.
+in the same transaction; they find the entry themselves (:func:`events.selectors.dead_letter_get_for_tenant`,
+within the caller's tenant and store scope: 404 outside it). Every statement on an entry names its
+tenant (the table is keyed ``(tenant_id, id)``: one shard when distributed, docs/scaling.md), so
+another tenant's entry with the same id is never read, locked or written; only the bootstrap
+admin's lookup (tenant ``None``) reads by id alone, then locks and writes under the tenant found.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,9 +25,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
-from events.errors import DeadLetterClosedError, DeadLetterNotFoundError, UnknownProjectionError
+from events.errors import DeadLetterClosedError, UnknownProjectionError
 from events.models import DeadLetterStatus, ProjectionDeadLetter
 from events.projections.registry import projection_get
+from events.selectors import dead_letter_get_for_tenant
 from events.services.projections import (
     apply_in_savepoint,
     dead_letter_backoff,
@@ -86,21 +90,24 @@ def _retry_locked(entry: ProjectionDeadLetter, *, scheduled: bool) -> bool:
     return False
 
 
-def _lock_entry(tenant_id: uuid.UUID, dead_letter_id: int) -> ProjectionDeadLetter:
-    """Stream advisory lock first, then the row (house lock order). Caller holds the transaction."""
-    entries = ProjectionDeadLetter.objects.filter(tenant_id=tenant_id, id=dead_letter_id)
-    found = entries.first()
-    if found is None:
-        raise DeadLetterNotFoundError(f"No dead-letter entry {dead_letter_id}.")
+def _lock_entry(
+    tenant_id: uuid.UUID | None, dead_letter_id: int, store_ids: Collection[uuid.UUID] | None = None
+) -> ProjectionDeadLetter:
+    """The entry (404 outside ``tenant_id`` and ``store_ids``), locked: stream advisory lock first,
+    then the row under the entry's tenant (house lock order). Caller holds the transaction."""
+    found = dead_letter_get_for_tenant(tenant_id=tenant_id, dead_letter_id=dead_letter_id, store_ids=store_ids)
     advisory_xact_lock(
         LockNamespace.PROJECTION_STREAM, projection_lock_key(found.projection, found.tenant_id, found.store_id)
     )
+    entries = ProjectionDeadLetter.objects.filter(tenant_id=found.tenant_id, id=found.id)
     return entries.select_for_update(no_key=True).get()
 
 
-def _lock_open_entry(tenant_id: uuid.UUID, dead_letter_id: int) -> ProjectionDeadLetter:
+def _lock_open_entry(
+    tenant_id: uuid.UUID | None, dead_letter_id: int, store_ids: Collection[uuid.UUID] | None
+) -> ProjectionDeadLetter:
     """:func:`_lock_entry`, then 409 ``dead_letter_closed`` unless the entry is pending or parked."""
-    entry = _lock_entry(tenant_id, dead_letter_id)
+    entry = _lock_entry(tenant_id, dead_letter_id, store_ids)
     if entry.status not in OPEN:
         raise DeadLetterClosedError(f"Dead-letter entry {dead_letter_id} is {entry.status}.")
     return entry
@@ -118,25 +125,22 @@ def _audit(entry: ProjectionDeadLetter, action: str, *, actor: str, detail: dict
     )
 
 
-def dead_letter_get_for_tenant(*, tenant_id: uuid.UUID | None, dead_letter_id: int) -> ProjectionDeadLetter:
-    """The entry, when it belongs to ``tenant_id``; 404 otherwise. ``None`` (the bootstrap admin)
-    reads by id alone, across tenants."""
-    entries = ProjectionDeadLetter.objects.filter(id=dead_letter_id)
-    entry = (entries if tenant_id is None else entries.filter(tenant_id=tenant_id)).first()
-    if entry is None:
-        raise DeadLetterNotFoundError(f"No dead-letter entry {dead_letter_id}.")
-    return entry
-
-
 @transaction.atomic(durable=True)
-def dead_letter_retry(*, tenant_id: uuid.UUID, dead_letter_id: int, actor: str) -> RetryOutcome:
+def dead_letter_retry(
+    *,
+    tenant_id: uuid.UUID | None,
+    dead_letter_id: int,
+    actor: str,
+    store_ids: Collection[uuid.UUID] | None = None,
+) -> RetryOutcome:
     """Retry an open entry of ``tenant_id`` now (operator action), whatever its schedule. Audited.
 
-    Transaction boundary; locks the stream then the row. 404 ``dead_letter_not_found`` for
-    another tenant's id; 409 ``dead_letter_closed`` when the entry is already resolved or
-    discarded.
+    ``tenant_id`` ``None`` (the bootstrap admin) finds the entry in any tenant; ``store_ids``
+    (a store-scoped caller's stores; ``None``: every store) narrows it further. Transaction
+    boundary; locks the stream then the row. 404 ``dead_letter_not_found`` for an id outside
+    that scope; 409 ``dead_letter_closed`` when the entry is already resolved or discarded.
     """
-    entry = _lock_open_entry(tenant_id, dead_letter_id)
+    entry = _lock_open_entry(tenant_id, dead_letter_id, store_ids)
     succeeded = _retry_locked(entry, scheduled=False)
     _audit(
         entry,
@@ -148,10 +152,16 @@ def dead_letter_retry(*, tenant_id: uuid.UUID, dead_letter_id: int, actor: str) 
 
 
 @transaction.atomic(durable=True)
-def dead_letter_discard(*, tenant_id: uuid.UUID, dead_letter_id: int, actor: str) -> ProjectionDeadLetter:
+def dead_letter_discard(
+    *,
+    tenant_id: uuid.UUID | None,
+    dead_letter_id: int,
+    actor: str,
+    store_ids: Collection[uuid.UUID] | None = None,
+) -> ProjectionDeadLetter:
     """Give up on an open entry of ``tenant_id``: it is never retried again. Audited. Transaction
-    boundary; 404 / 409 as :func:`dead_letter_retry`."""
-    entry = _lock_open_entry(tenant_id, dead_letter_id)
+    boundary; scope, 404 and 409 as :func:`dead_letter_retry`."""
+    entry = _lock_open_entry(tenant_id, dead_letter_id, store_ids)
     entry.status = DeadLetterStatus.DISCARDED
     entry.resolved_at = timezone.now()
     entry.next_retry_at = None

@@ -6,6 +6,7 @@ may hold an entry with the very same id (its twin here, same projection and sequ
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -103,3 +104,34 @@ def test_the_admin_retries_each_selected_row_under_its_tenant(
 
     assert _row(owner, entry) == (DeadLetterStatus.RESOLVED, 1)
     assert _row(outsider, entry) == (DeadLetterStatus.PENDING, 2)
+
+
+def test_a_store_scope_outside_the_entrys_store_is_not_found(
+    owner: Persona, post_ingest: IngestPoster, poison: PoisonProjection
+) -> None:
+    entry = _entry(owner, post_ingest, poison)
+    elsewhere = [uuid.uuid4()]
+
+    with pytest.raises(DeadLetterNotFoundError):
+        dead_letter_retry(tenant_id=owner.tenant_id, store_ids=elsewhere, dead_letter_id=entry.id, actor="admin:eve")
+    with pytest.raises(DeadLetterNotFoundError):
+        dead_letter_discard(tenant_id=owner.tenant_id, store_ids=elsewhere, dead_letter_id=entry.id, actor="admin:eve")
+
+    assert _row(owner, entry) == (DeadLetterStatus.PENDING, 1)
+    discarded = dead_letter_discard(
+        tenant_id=owner.tenant_id, store_ids=[owner.store_id, *elsewhere], dead_letter_id=entry.id, actor="admin:eve"
+    )
+    assert (discarded.tenant_id, discarded.status) == (owner.tenant_id, DeadLetterStatus.DISCARDED)
+
+
+def test_without_a_tenant_the_entry_is_found_by_id_and_changed_under_its_own_tenant(
+    owner: Persona, post_ingest: IngestPoster, poison: PoisonProjection
+) -> None:
+    entry = _entry(owner, post_ingest, poison)
+    poison.cured = True
+
+    outcome = dead_letter_retry(tenant_id=None, dead_letter_id=entry.id, actor="api:bootstrap")
+
+    assert outcome.succeeded
+    assert outcome.entry.tenant_id == owner.tenant_id
+    assert _row(owner, entry) == (DeadLetterStatus.RESOLVED, 1)

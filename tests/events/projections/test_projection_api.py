@@ -80,6 +80,26 @@ def test_projection_lag_lists_the_tenants_streams(owner: Persona, post_ingest: I
     assert [(s["store_id"], s["head"], s["checkpoint"], s["lag"]) for s in mine] == [(str(owner.store_id), 4, 0, 4)]
 
 
+def test_a_store_scoped_caller_gets_the_lag_of_its_stores_only(
+    owner: Persona, member: Persona, post_ingest: IngestPoster
+) -> None:
+    seed(owner, post_ingest, [{"a": 1}] * 2)
+    seed(member, post_ingest, [{"a": 1}] * 3)
+    two_stores = api_client(issue_key(owner.tenant, store_ids=[member.store_id, uuid.uuid4()]))
+
+    for client in (member.client, two_stores):
+        body = client.get(f"/api/v1/projections/lag?tenant_id={owner.tenant_id}").json()
+        mine = [(s["store_id"], s["head"]) for s in body["streams"] if s["projection"] == ENTITY_STATE]
+        assert mine == [(str(member.store_id), 3)]
+    everything = owner.client.get(f"/api/v1/projections/lag?tenant_id={owner.tenant_id}").json()
+    assert sorted((s["store_id"], s["head"]) for s in everything["streams"] if s["projection"] == ENTITY_STATE) == (
+        sorted([(str(owner.store_id), 2), (str(member.store_id), 3)])
+    )
+    outside = member.client.get(f"/api/v1/projections/lag?tenant_id={owner.tenant_id}&store_id={owner.store_id}")
+    assert outside.status_code == 403
+    assert outside.json()["code"] == "store_access_denied"
+
+
 def test_projection_lag_of_another_tenant_is_refused(owner: Persona, outsider: Persona) -> None:
     response = outsider.client.get(f"/api/v1/projections/lag?tenant_id={owner.tenant_id}")
 
@@ -131,6 +151,25 @@ def test_another_tenants_entry_is_not_found(outsider: Persona, dead_letter: tupl
     assert response.status_code == 404
     assert response.json()["code"] == "dead_letter_not_found"
     assert ProjectionDeadLetter.objects.get(id=entry_id).attempts == 1
+
+
+def test_a_store_scoped_admin_finds_only_the_entries_of_its_stores(
+    owner: Persona, dead_letter: tuple[PoisonProjection, int]
+) -> None:
+    projection, entry_id = dead_letter
+    projection.cured = True
+    other_store_admin = api_client(issue_key(owner.tenant, can_admin=True, store_ids=[uuid.uuid4()]))
+    own_store_admin = api_client(issue_key(owner.tenant, can_admin=True, store_ids=[owner.store_id]))
+
+    for action in ("retry", "discard"):
+        response = other_store_admin.post(f"/api/v1/admin/dlq/{entry_id}/{action}")
+        assert response.status_code == 404
+        assert response.json()["code"] == "dead_letter_not_found"
+    assert ProjectionDeadLetter.objects.get(id=entry_id).status == DeadLetterStatus.PENDING
+
+    response = own_store_admin.post(f"/api/v1/admin/dlq/{entry_id}/retry")
+    assert response.status_code == 200
+    assert response.json()["entry"]["status"] == "resolved"
 
 
 def test_a_non_admin_key_may_not_retry(member: Persona, dead_letter: tuple[PoisonProjection, int]) -> None:

@@ -1,4 +1,8 @@
-"""Admin pages over the event tables (read-only, keyset paging): events and ingest rejections."""
+"""Django admin pages over the event tables (read-only, keyset paging): events and ingest rejections.
+
+Not the admin JSON API (``events.api.admin_views``). The site wires them in
+``sequencer_project.admin_site``.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,8 @@ from django.template.response import TemplateResponse
 
 from events.admin_selectors import AdminEventRow, admin_event_page, admin_rejection_page
 from events.envelopes import FIELD_LIMITS
+from sequencer_project.api.fields import BIGINT_MAX
 from sequencer_project.api.tenancy import ascii_int
-
-MAX_REJECTION_ID = 2**63 - 1
 
 
 def _uuid(request: HttpRequest, name: str, errors: list[str]) -> uuid.UUID | None:
@@ -28,7 +31,7 @@ def _uuid(request: HttpRequest, name: str, errors: list[str]) -> uuid.UUID | Non
 
 def _int(request: HttpRequest, name: str, default: int) -> int:
     value = ascii_int(request.GET.get(name, ""))
-    return value if value is not None and 0 <= value <= MAX_REJECTION_ID else default
+    return value if value is not None and 0 <= value <= BIGINT_MAX else default
 
 
 def _text(request: HttpRequest, name: str, errors: list[str]) -> str | None:
@@ -89,7 +92,7 @@ def rejected_event_browser_view(request: HttpRequest) -> HttpResponse:
     """The ingest-side dead letters, newest first, for all tenants or one."""
     errors: list[str] = []
     tenant_id = _uuid(request, "tenant_id", errors)
-    before = _int(request, "before", MAX_REJECTION_ID)
+    before = _int(request, "before", BIGINT_MAX)
     rows, has_more = ([], False) if errors else admin_rejection_page(tenant_id=tenant_id, before=before)
     context = {
         **_keyset_context(
