@@ -26,6 +26,7 @@ import orjson
 from events import errors
 from events.field_errors import FieldErrors
 from sequencer_project.api.errors import InvalidFieldError, InvalidRequestError
+from sequencer_project.api.fields import BIGINT_MAX
 from sequencer_project.api.json_limits import jsonb_problem
 from ves.encoding import str3_bytes, uuid_bytes
 from ves.legacy_json import LegacyJsonError, fast_dumps
@@ -35,7 +36,7 @@ NIL_UUID = uuid.UUID(int=0)
 PAYLOAD_HASH_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 _ENVELOPE_TAG = b"SEQ_LEGACY_ENVELOPE_V1"
 _NO_COMMAND = bytes(16)
-MAX_BASE_VERSION = 2**63 - 1
+MAX_BASE_VERSION = BIGINT_MAX  # base_version is compared with a bigint column
 
 FIELD_LIMITS = {"entity_type": 128, "entity_id": 512, "event_type": 256}
 

@@ -29,6 +29,7 @@ from events import errors
 from events.envelopes import repeated_uuid
 from events.field_errors import FieldErrors
 from sequencer_project.api.errors import InvalidFieldError, InvalidRequestError
+from sequencer_project.api.fields import BIGINT_MAX, U32
 from sequencer_project.api.json_limits import jsonb_problem
 from ves.encryption import EncryptedStructureError, cipher_hash_for, parse_encrypted
 from ves.hashes import ZERO_HASH, EventSigningFields, event_signing_preimage, payload_plain_hash
@@ -37,8 +38,7 @@ from ves.rfc3339 import parse_rfc3339
 
 VES_FIELD_LIMITS = {"entity_type": 128, "entity_id": 512, "event_type": 256}  # bytes of UTF-8
 _HEX = re.compile(r"^(?:0[xX])?([0-9a-fA-F]*)\Z")
-_U32_MAX = 2**32 - 1
-_I64_MAX = 2**63 - 1
+_U32_MAX = U32[1]
 _FINGERPRINT_TAG = b"SEQ_VES_ENVELOPE_V1"
 
 
@@ -213,7 +213,7 @@ def _parse_event(raw: dict[str, Any], index: int, errs: FieldErrors) -> VesEvent
     command_id = _uuid(raw.get("command_id"), p + "command_id", errs, required=False)
     base_version = raw.get("base_version")
     if base_version is not None:
-        base_version = _uint(base_version, p + "base_version", errs, _I64_MAX)
+        base_version = _uint(base_version, p + "base_version", errs, BIGINT_MAX)
     encrypted = raw.get("payload_encrypted")
     if encrypted is not None and not isinstance(encrypted, dict):
         errs.add(p + "payload_encrypted", "Must be an object.")
