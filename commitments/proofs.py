@@ -14,7 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from commitments import errors
-from commitments.selectors import CommitmentRow, leaf_hashes
+from commitments.selectors import CommitmentRow, commitment_covering, commitment_get_for_tenant, leaf_hashes
 from streams.kinds import StreamKind
 from ves import legacy_merkle
 from ves import merkle as ves_merkle
@@ -39,6 +39,42 @@ def commitment_proof(*, commitment: CommitmentRow, sequence_number: int) -> Even
     index = sequence_number - commitment.sequence_start
     proof = _tree(commitment).proof(index)  # a VES or a legacy proof: the same three fields
     return EventProof(sequence_number, index, proof.leaf_hash, proof.path, proof.directions)
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedProof:
+    """An event's inclusion proof and the commitment it leads to."""
+
+    commitment: CommitmentRow
+    proof: EventProof
+
+
+def stream_proof_get(
+    *,
+    tenant_id: uuid.UUID,
+    store_id: uuid.UUID,
+    kind: StreamKind,
+    sequence_number: int,
+    batch_id: uuid.UUID | None,
+) -> CommittedProof:
+    """The inclusion proof of ``sequence_number`` of one stream, in commitment ``batch_id`` or,
+    when ``None``, in the stream's chain commitment covering it.
+
+    404 ``commitment_not_found`` when ``batch_id`` is not a commitment of this stream (and kind),
+    404 ``sequence_not_committed`` when no chain commitment covers the sequence, 400
+    ``sequence_outside_commitment`` when ``batch_id`` does not cover it. Reads only.
+    """
+    if batch_id is not None:
+        commitment = commitment_get_for_tenant(tenant_id=tenant_id, batch_id=batch_id, kind=kind)
+        if commitment is None or (commitment.tenant_id, commitment.store_id) != (tenant_id, store_id):
+            raise errors.CommitmentNotFoundError(f"Commitment {batch_id} is not a commitment of this stream.")
+    else:
+        commitment = commitment_covering(
+            tenant_id=tenant_id, store_id=store_id, kind=kind, sequence_number=sequence_number
+        )
+        if commitment is None:
+            raise errors.SequenceNotCommittedError(f"No commitment of this stream covers sequence {sequence_number}.")
+    return CommittedProof(commitment, commitment_proof(commitment=commitment, sequence_number=sequence_number))
 
 
 Tree = ves_merkle.MerkleTree | legacy_merkle.LegacyMerkleTree

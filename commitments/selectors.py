@@ -1,4 +1,4 @@
-"""Reads of commitments and of the leaves they seal. Never write.
+"""Reads of commitments, of the leaves they seal and of each stream's RFC 6962 log. Never write.
 
 Commitment rows come from the primary (they are small and read right after creation); leaves
 are packed by the database in one ordered range scan of the event table of the stream kind.
@@ -7,13 +7,14 @@ are packed by the database in one ordered range scan of the event table of the s
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db import connection
 
+from commitments import errors
 from commitments.sql import (
     SELECT_CHAIN_TIPS,
     SELECT_COMMITMENT_BY_ID,
@@ -27,9 +28,14 @@ from commitments.sql import (
     SELECT_TENANT_COMMITMENT_BY_ID,
     SELECT_VES_LEAF_RECORDS,
 )
+from commitments.transparency import CheckpointRow, checkpoint_get, log_open
 from streams.kinds import StreamKind, stream_params
 from ves import leaf_records
 from ves.hashes import ZERO_HASH
+
+# The caller's scope: whether a resource of ``(tenant_id, store_id)`` may be shown at all
+# (``TenantApiMixin.visible``); a resource outside it reads as absent.
+Visible = Callable[[uuid.UUID, uuid.UUID | None], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +126,17 @@ def commitment_get_for_tenant(
     if tenant_id is None:
         return _one(SELECT_COMMITMENT_BY_ID, params)
     return _one(SELECT_TENANT_COMMITMENT_BY_ID, {**params, "tenant_id": tenant_id})
+
+
+def commitment_get_visible(
+    *, tenant_id: uuid.UUID | None, batch_id: uuid.UUID, kind: StreamKind, visible: Visible
+) -> CommitmentRow:
+    """:func:`commitment_get_for_tenant` inside the caller's scope ``visible``: 404
+    ``commitment_not_found`` when absent, of another tenant or kind, or outside the scope."""
+    commitment = commitment_get_for_tenant(tenant_id=tenant_id, batch_id=batch_id, kind=kind)
+    if commitment is None or not visible(commitment.tenant_id, commitment.store_id):
+        raise errors.CommitmentNotFoundError(f"No commitment {batch_id} is visible to this credential.")
+    return commitment
 
 
 def commitment_get_by_range(
@@ -270,3 +287,110 @@ def pending_streams(*, limit: int) -> list[PendingStream]:
         cursor.execute(SELECT_PENDING_STREAMS, {"limit": limit})
         rows = cursor.fetchall()
     return [PendingStream(t, s, StreamKind(k), int(head), int(last)) for t, s, k, head, last in rows]
+
+
+# --- the RFC 6962 log of a stream (``commitments.transparency``) ----------------------------
+
+
+def _log_latest(*, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind) -> CheckpointRow:
+    """The stream's latest checkpoint: 404 ``checkpoint_not_found`` while its log is empty."""
+    latest = checkpoint_get(tenant_id=tenant_id, store_id=store_id, kind=kind, tree_size=None)
+    if latest is None:
+        raise errors.CheckpointNotFoundError("This stream has no commitment yet, so its log is empty.")
+    return latest
+
+
+def _log_size(name: str, size: int | None, latest: CheckpointRow) -> int:
+    """The size a client named as ``name`` (the latest when ``None``): 400 ``invalid_tree_size``
+    beyond the log's size."""
+    if size is None:
+        return latest.tree_size
+    if size > latest.tree_size:
+        raise errors.InvalidTreeSizeError(
+            f"'{name}' {size} is beyond the log's size {latest.tree_size}.", tree_size=latest.tree_size
+        )
+    return size
+
+
+def log_checkpoint_get(
+    *, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind, tree_size: int | None
+) -> CheckpointRow:
+    """The stream's signed checkpoint at ``tree_size`` (the latest when ``None``).
+
+    404 ``checkpoint_not_found`` when the log is empty or no checkpoint was signed at that size,
+    400 ``invalid_tree_size`` beyond the log's size, 503 ``checkpoint_signing_unconfigured`` when
+    the checkpoint carries no signed note.
+    """
+    checkpoint = _log_latest(tenant_id=tenant_id, store_id=store_id, kind=kind)
+    if tree_size is not None:
+        size = _log_size("tree_size", tree_size, checkpoint)
+        found = checkpoint_get(tenant_id=tenant_id, store_id=store_id, kind=kind, tree_size=size)
+        if found is None:
+            raise errors.CheckpointNotFoundError(f"No checkpoint was signed at size {size}.")
+        checkpoint = found
+    if checkpoint.note is None:
+        raise errors.CheckpointUnsignedError("Set VES_SEQUENCER_SIGNING_KEY to sign checkpoints.")
+    return checkpoint
+
+
+@dataclass(frozen=True, slots=True)
+class LogInclusionProof:
+    """The log entry of ``sequence_number`` (``leaf_index``) and its proof under the log's
+    first ``tree_size`` entries, whose root is ``root_hash``."""
+
+    sequence_number: int
+    leaf_index: int
+    tree_size: int
+    leaf_hash: bytes
+    root_hash: bytes
+    proof: tuple[bytes, ...]
+
+
+def log_inclusion_proof(
+    *, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind, sequence_number: int, tree_size: int | None
+) -> LogInclusionProof:
+    """The inclusion proof of sequence ``sequence_number`` (from 1) in the stream's log at
+    ``tree_size`` (the latest when ``None``).
+
+    404 ``checkpoint_not_found`` while the log is empty; 400 ``invalid_tree_size`` for a size
+    beyond the log's or a sequence number beyond the size.
+    """
+    latest = _log_latest(tenant_id=tenant_id, store_id=store_id, kind=kind)
+    size = _log_size("tree_size", tree_size, latest)
+    if sequence_number > size:
+        raise errors.InvalidTreeSizeError(f"Sequence {sequence_number} is not in the log's first {size} entries.")
+    index = sequence_number - 1
+    log = log_open(tenant_id=tenant_id, store_id=store_id, kind=kind, size=latest.tree_size, proofs_only=True)
+    proof = log.inclusion_proof(index, size)
+    leaf = log.store.get_nodes([(0, index)])[0]
+    return LogInclusionProof(sequence_number, index, size, leaf, log.root(size), tuple(proof))
+
+
+@dataclass(frozen=True, slots=True)
+class LogConsistencyProof:
+    """The proof that the log's first ``first`` entries (root ``first_root``) are a prefix of
+    its first ``second`` (root ``second_root``)."""
+
+    first: int
+    second: int
+    first_root: bytes
+    second_root: bytes
+    proof: tuple[bytes, ...]
+
+
+def log_consistency_proof(
+    *, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind, first: int, second: int | None
+) -> LogConsistencyProof:
+    """The consistency proof between sizes ``first`` and ``second`` (the latest when ``None``) of
+    the stream's log.
+
+    404 ``checkpoint_not_found`` while the log is empty; 400 ``invalid_tree_size`` for a
+    ``second`` beyond the log's size or a ``first`` beyond ``second``.
+    """
+    latest = _log_latest(tenant_id=tenant_id, store_id=store_id, kind=kind)
+    second = _log_size("second", second, latest)
+    if first > second:
+        raise errors.InvalidTreeSizeError(f"'first' {first} is beyond 'second' {second}.")
+    log = log_open(tenant_id=tenant_id, store_id=store_id, kind=kind, size=latest.tree_size, proofs_only=True)
+    proof = log.consistency_proof(first, second) if 0 < first < second else []
+    return LogConsistencyProof(first, second, log.root(first), log.root(second), tuple(proof))

@@ -17,10 +17,10 @@ from commitments.api import openapi as shapes
 from commitments.limits import DEFAULT_PENDING_LIMIT, MAX_PENDING_LIMIT
 from commitments.selectors import CommitmentRow, commitments_pending_anchor
 from commitments.services.anchoring import commitment_record_anchor
-from sequencer_project.api.fields import Fields, request_fields
+from sequencer_project.api.fields import U32, Fields, field_value_error, hex_bytes, request_fields
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_int
 
-MAX_CHAIN_ID = 2**32 - 1  # the reference stores it as u32
+MAX_CHAIN_ID = U32[1]  # the reference stores it as u32
 
 
 def _0x(value: bytes) -> str:
@@ -44,14 +44,10 @@ def _pending_output(c: CommitmentRow) -> dict[str, Any]:
 
 
 def _tx_hash(fields: Fields) -> bytes:
-    text = fields.text("chain_tx_hash", max_length=200).strip()
-    try:
-        raw = bytes.fromhex(text.removeprefix("0x")) if text.isascii() else b""
-    except ValueError:
-        raw = b""
-    if len(raw) != 32:
-        raise errors.InvalidAnchorRecordError("'chain_tx_hash' must be 32 bytes of hex.", field="chain_tx_hash")
-    return raw
+    """``chain_tx_hash``: 32 bytes of hex, ``0x`` optional. Blanks around it are ignored: the
+    anchor-service contract accepts a padded hash (``tests/contract/test_commitments_contract.py``)."""
+    text = fields.text("chain_tx_hash", max_length=200)
+    return hex_bytes(text.strip(), "chain_tx_hash", fields.error, lengths=(32,))
 
 
 class _AnchorServiceApi(TenantApiMixin):
@@ -79,13 +75,12 @@ class AnchoredNoticeApi(_AnchorServiceApi):
         self.require_bootstrap_admin()
         parsed = parse_uuid(batch_id, "batch_id")
         fields = request_fields(request)
-        chain_id = fields.integer("chain_id")
+        record = fields.with_error(field_value_error(errors.InvalidAnchorRecordError))  # the hash and chain id
+        chain_id = record.integer("chain_id", maximum=MAX_CHAIN_ID)
         block_number = fields.optional_integer("block_number")
         fields.optional_integer("gas_used")  # accepted and checked, not stored (as the reference)
-        if chain_id > MAX_CHAIN_ID:
-            raise errors.InvalidAnchorRecordError(f"'chain_id' must be at most {MAX_CHAIN_ID}.", field="chain_id")
         result = commitment_record_anchor(
-            batch_id=parsed, chain_id=chain_id, chain_tx_hash=_tx_hash(fields), chain_block_number=block_number
+            batch_id=parsed, chain_id=chain_id, chain_tx_hash=_tx_hash(record), chain_block_number=block_number
         )
         if result.already_anchored:
             return Response({"batch_id": parsed, "status": "already_anchored"})

@@ -8,15 +8,19 @@ from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from commitments.anchor_chain import anchor_check, anchoring_configured, require_anchoring
+from commitments.anchor_chain import anchoring_configured, require_anchoring
 from commitments.api import openapi as shapes
 from commitments.api.serializers import anchor_transaction_output
 from commitments.api.views import CommitmentKindApi
-from commitments.services.anchoring import AnchorResult, commitment_anchor, commitment_commit_and_anchor
-from sequencer_project.api.errors import InvalidRequestError
-from sequencer_project.api.fields import request_fields
+from commitments.services.anchoring import (
+    AnchorResult,
+    commitment_anchor_for_tenant,
+    commitment_anchor_verify,
+    commitment_commit_and_anchor,
+)
+from sequencer_project.api.fields import invalid_request, request_fields
 from sequencer_project.api.principal import Permission
-from sequencer_project.api.tenancy import TenantApiMixin
+from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid
 from streams.kinds import StreamKind
 
 DEFAULT_ANCHOR_MAX_EVENTS = 1024
@@ -42,9 +46,11 @@ class _AnchorOneApi(CommitmentKindApi):
     def post(self, request: Request) -> Response:
         require_anchoring()
         batch_id = request_fields(request).uuid("batch_id")
-        commitment = self.visible_commitment(str(batch_id), Permission.ADMIN)
-        self.stream_for(commitment.tenant_id, commitment.store_id, Permission.ADMIN)
-        return Response(_anchor_output(commitment_anchor(tenant_id=commitment.tenant_id, batch_id=commitment.batch_id)))
+        self.principal.require(Permission.ADMIN)
+        result = commitment_anchor_for_tenant(
+            tenant_id=self.principal.tenant_id, batch_id=batch_id, kind=self.kind, visible=self.visible
+        )
+        return Response(_anchor_output(result))
 
 
 class _AnchorVerifyApi(CommitmentKindApi):
@@ -52,14 +58,17 @@ class _AnchorVerifyApi(CommitmentKindApi):
 
     def get(self, request: Request, batch_id: str) -> Response:
         require_anchoring()
-        commitment = self.visible_commitment(batch_id)
-        check = anchor_check(commitment)
+        parsed = parse_uuid(batch_id, "batch_id")
+        self.principal.require(Permission.READ)
+        verified = commitment_anchor_verify(
+            tenant_id=self.principal.tenant_id, batch_id=parsed, kind=self.kind, visible=self.visible
+        )
         return Response(
             {
-                "batch_id": commitment.batch_id,
-                "anchored_on_chain": check.anchored_on_chain,
-                "reason": check.reason,
-                **anchor_transaction_output(commitment),
+                "batch_id": verified.commitment.batch_id,
+                "anchored_on_chain": verified.check.anchored_on_chain,
+                "reason": verified.check.reason,
+                **anchor_transaction_output(verified.commitment),
             }
         )
 
@@ -80,13 +89,15 @@ class VesCommitAndAnchorApi(CommitmentKindApi):
         tenant_id, store_id = self.stream_for(fields.uuid("tenant_id"), fields.uuid("store_id"), Permission.ADMIN)
         has_start, has_end = fields.has("sequence_start"), fields.has("sequence_end")
         if has_start != has_end:
-            raise InvalidRequestError("Give both sequence_start and sequence_end, or neither.")
+            given, missing = ("sequence_start", "sequence_end") if has_start else ("sequence_end", "sequence_start")
+            raise invalid_request(missing, f"is required with {given} (give both bounds or neither).")
         sequence_range = (fields.integer("sequence_start"), fields.integer("sequence_end")) if has_start else None
-        max_events = DEFAULT_ANCHOR_MAX_EVENTS
-        if sequence_range is None and fields.has("max_events"):
-            max_events = fields.integer("max_events")
-            if max_events < 1:
-                raise InvalidRequestError("max_events must be at least 1.")
+        # The automatic range's length: not read with explicit bounds.
+        max_events = (
+            fields.integer("max_events", minimum=1, default=DEFAULT_ANCHOR_MAX_EVENTS)
+            if sequence_range is None
+            else DEFAULT_ANCHOR_MAX_EVENTS
+        )
         result = commitment_commit_and_anchor(
             tenant_id=tenant_id, store_id=store_id, kind=self.kind, sequence_range=sequence_range, max_events=max_events
         )

@@ -17,54 +17,43 @@ from commitments import errors
 from commitments.api import openapi as shapes
 from commitments.api.serializers import legacy_commitment_output, proof_output, ves_commitment_output
 from commitments.limits import MAX_LIST_LIMIT
-from commitments.proofs import InclusionClaim, commitment_proof, legacy_proof_verify, ves_proof_verify
-from commitments.selectors import CommitmentRow, commitment_covering, commitment_get_for_tenant, commitment_list
+from commitments.proofs import InclusionClaim, legacy_proof_verify, stream_proof_get, ves_proof_verify
+from commitments.selectors import CommitmentRow, commitment_get_visible, commitment_list
 from commitments.services.commitments import commitment_create
 from sequencer_project.api.errors import InvalidParameterError
-from sequencer_project.api.fields import Fields, request_fields
+from sequencer_project.api.fields import Fields, field_value_error, hex_bytes, invalid_request, request_fields
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, path_int, query_int, query_uuid_optional
 from streams.kinds import StreamKind
 from ves import merkle as ves_merkle
 
-
-def _hash_value(value: Any, name: str) -> bytes:
-    if not isinstance(value, str):
-        raise errors.InvalidProofError(f"'{name}' must be a hex string.", field=name)
-    text = value.removeprefix("0x")
-    try:
-        raw = bytes.fromhex(text)
-    except ValueError as exc:
-        raise errors.InvalidProofError(f"'{name}' is not hex.", field=name) from exc
-    if len(raw) != 32:
-        raise errors.InvalidProofError(f"'{name}' must be 32 bytes, got {len(raw)}.", field=name)
-    return raw
+# A hash that is not 32 bytes of hex, or a path too long, is the verify endpoints' own 400
+# (invalid_proof_input); a member of the wrong JSON type is 422 invalid_request.
+_PROOF_ERROR = field_value_error(errors.InvalidProofError)
 
 
 def _hash_field(fields: Fields, name: str) -> bytes:
-    return _hash_value(fields.raw(name), name)
+    return hex_bytes(fields.member(name), name, _PROOF_ERROR, lengths=(32,))
 
 
-def _path_field(fields: Fields) -> list[bytes]:
-    value = fields.raw("proof_path")
+def _path_field(fields: Fields) -> tuple[bytes, ...]:
+    value = fields.member("proof_path")
     if not isinstance(value, list):
-        raise errors.InvalidProofError("'proof_path' must be a list of hex strings.", field="proof_path")
+        raise invalid_request("proof_path", "must be a list of hex strings.")
     if len(value) > ves_merkle.MAX_PROOF_ELEMENTS:
-        raise errors.InvalidProofError(
-            f"'proof_path' has at most {ves_merkle.MAX_PROOF_ELEMENTS} elements.", field="proof_path"
-        )
-    return [_hash_value(item, "proof_path") for item in value]
+        raise _PROOF_ERROR("proof_path", f"has at most {ves_merkle.MAX_PROOF_ELEMENTS} elements.")
+    return tuple(hex_bytes(item, f"proof_path[{i}]", _PROOF_ERROR, lengths=(32,)) for i, item in enumerate(value))
 
 
 def _claim(fields: Fields, root_name: str) -> InclusionClaim:
     leaf, root, path = _hash_field(fields, "leaf_hash"), _hash_field(fields, root_name), _path_field(fields)
-    return InclusionClaim(leaf_hash=leaf, root=root, path=tuple(path), leaf_index=fields.integer("leaf_index"))
+    return InclusionClaim(leaf_hash=leaf, root=root, path=path, leaf_index=fields.integer("leaf_index"))
 
 
 def _directions_field(fields: Fields) -> list[bool] | None:
     directions = fields.raw("directions")
     if directions is not None and not (isinstance(directions, list) and all(isinstance(d, bool) for d in directions)):
-        raise errors.InvalidProofError("'directions' must be a list of booleans.", field="directions")
+        raise invalid_request("directions", "must be a list of booleans.")
     return directions
 
 
@@ -89,15 +78,6 @@ class CommitmentKindApi(TenantApiMixin):
             return ves_commitment_output(commitment, with_anchor=with_anchor)
         return legacy_commitment_output(commitment, with_anchor=with_anchor)
 
-    def visible_commitment(self, batch_id: str, permission: Permission = Permission.READ) -> CommitmentRow:
-        """The commitment of this view's kind, after ``permission``; 404 when this credential may not see it."""
-        parsed = parse_uuid(batch_id, "batch_id")
-        self.principal.require(permission)
-        commitment = commitment_get_for_tenant(tenant_id=self.principal.tenant_id, batch_id=parsed, kind=self.kind)
-        if commitment is None or not self.visible(commitment.tenant_id, commitment.store_id):
-            raise errors.CommitmentNotFoundError(f"No commitment {parsed} is visible to this credential.")
-        return commitment
-
 
 class _CommitmentCollection(CommitmentKindApi):
     """``GET`` lists all commitments (``tenant_id``, ``store_id``, ``anchored``, ``limit``, ``offset``);
@@ -106,10 +86,11 @@ class _CommitmentCollection(CommitmentKindApi):
     def get(self, request: Request) -> Response:
         principal = self.principal
         principal.require(Permission.READ)
-        tenant_id = query_uuid_optional(request, "tenant_id")
+        # The bootstrap admin may name no tenant: it then lists every tenant's commitments.
+        every_tenant = principal.tenant_id is None and not request.query_params.get("tenant_id")
+        tenant_id = None if every_tenant else self.queried_tenant()
         store_id = query_uuid_optional(request, "store_id")
-        if principal.tenant_id is not None:
-            tenant_id = tenant_id or principal.tenant_id
+        if tenant_id is not None:
             principal.check_stream(tenant_id, store_id, Permission.READ)
         # The credential's scope is a filter of the query (not of the page), so pages are full.
         rows = commitment_list(
@@ -140,7 +121,12 @@ class _CommitmentCollection(CommitmentKindApi):
 
 class _CommitmentDetail(CommitmentKindApi):
     def get(self, request: Request, batch_id: str) -> Response:
-        return Response(self.output(self.visible_commitment(batch_id)))
+        parsed = parse_uuid(batch_id, "batch_id")
+        self.principal.require(Permission.READ)
+        commitment = commitment_get_visible(
+            tenant_id=self.principal.tenant_id, batch_id=parsed, kind=self.kind, visible=self.visible
+        )
+        return Response(self.output(commitment))
 
 
 class _ProofApi(CommitmentKindApi):
@@ -150,19 +136,11 @@ class _ProofApi(CommitmentKindApi):
         seq = path_int(sequence_number, "sequence_number", minimum=1)
         tenant_id, store_id = self.queried_stream(Permission.READ)
         batch_id = query_uuid_optional(request, "batch_id")
-        if batch_id is not None:
-            commitment = commitment_get_for_tenant(tenant_id=tenant_id, batch_id=batch_id, kind=self.kind)
-            if commitment is None or (commitment.tenant_id, commitment.store_id) != (tenant_id, store_id):
-                raise errors.CommitmentNotFoundError(f"Commitment {batch_id} is not a commitment of this stream.")
-        else:
-            commitment = commitment_covering(
-                tenant_id=tenant_id, store_id=store_id, kind=self.kind, sequence_number=seq
-            )
-            if commitment is None:
-                raise errors.SequenceNotCommittedError(f"No commitment of this stream covers sequence {seq}.")
-        proof = commitment_proof(commitment=commitment, sequence_number=seq)
+        found = stream_proof_get(
+            tenant_id=tenant_id, store_id=store_id, kind=self.kind, sequence_number=seq, batch_id=batch_id
+        )
         root_name = "merkle_root" if self.kind is StreamKind.VES else "events_root"
-        return Response(proof_output(proof, commitment, root_name=root_name))
+        return Response(proof_output(found.proof, found.commitment, root_name=root_name))
 
 
 @shapes.commitments_collection(ves=True)

@@ -15,8 +15,8 @@ from typing import Any
 from django.db import connection, transaction
 
 from commitments import errors
-from commitments.anchor_chain import anchor_send, require_anchoring
-from commitments.selectors import CommitmentRow, chain_tip, commitment_from_row
+from commitments.anchor_chain import AnchorCheck, anchor_check, anchor_send, require_anchoring
+from commitments.selectors import CommitmentRow, Visible, chain_tip, commitment_from_row, commitment_get_visible
 from commitments.services.commitments import commitment_create
 from commitments.sql import LOCK_COMMITMENT, LOCK_TENANT_COMMITMENT, UPDATE_TENANT_COMMITMENT_ANCHOR
 from streams.kinds import StreamKind
@@ -69,6 +69,34 @@ def commitment_anchor(*, tenant_id: uuid.UUID, batch_id: uuid.UUID) -> AnchorRes
             commitment, chain_id=record.chain_id, tx_hash=record.tx_hash, block_number=record.block_number
         )
     return AnchorResult(updated, already_anchored=False)
+
+
+def commitment_anchor_for_tenant(
+    *, tenant_id: uuid.UUID | None, batch_id: uuid.UUID, kind: StreamKind, visible: Visible
+) -> AnchorResult:
+    """Anchor commitment ``batch_id`` of the caller's tenant (``None``: the bootstrap admin, any
+    tenant) as :func:`commitment_anchor` does (``POST /api/v1/ves/anchor``); 404
+    ``commitment_not_found`` when it is of another kind or outside the caller's scope ``visible``."""
+    commitment = commitment_get_visible(tenant_id=tenant_id, batch_id=batch_id, kind=kind, visible=visible)
+    return commitment_anchor(tenant_id=commitment.tenant_id, batch_id=commitment.batch_id)
+
+
+# A read, kept beside the anchoring it checks: ``selectors`` cannot import ``anchor_chain``
+# (which imports ``selectors``).
+@dataclass(frozen=True, slots=True)
+class AnchorVerification:
+    commitment: CommitmentRow
+    check: AnchorCheck
+
+
+def commitment_anchor_verify(
+    *, tenant_id: uuid.UUID | None, batch_id: uuid.UUID, kind: StreamKind, visible: Visible
+) -> AnchorVerification:
+    """Commitment ``batch_id`` of the caller's tenant with its recorded anchor transaction read
+    back from the chain (``GET /api/v1/ves/anchor/{batch_id}/verify``); 404 as
+    :func:`commitment_anchor_for_tenant`. Reads only (the row and the chain), writes nothing."""
+    commitment = commitment_get_visible(tenant_id=tenant_id, batch_id=batch_id, kind=kind, visible=visible)
+    return AnchorVerification(commitment, anchor_check(commitment))
 
 
 def commitment_commit_and_anchor(

@@ -119,3 +119,37 @@ def test_an_unreachable_chain_is_503_and_nothing_is_recorded(admin_client: APICl
     assert get_breaker("anchor").state.value == "open"
     assert "Retry-After" in post_json(admin_client, "/api/v1/ves/anchor", {"batch_id": batch})
     assert admin_client.get(f"/api/v1/ves/commitments/{batch}").json()["is_anchored"] is False
+
+
+@override_settings(**CHAIN)
+def test_commit_and_anchor_refuses_its_members_naming_them(admin_client: APIClient) -> None:
+    url = "/api/v1/ves/commitments/anchor"
+    stream = {"tenant_id": str(uuid.uuid4()), "store_id": str(uuid.uuid4())}
+    for given, missing in (("sequence_start", "sequence_end"), ("sequence_end", "sequence_start")):
+        response = post_json(admin_client, url, stream | {given: 1})
+        assert (response.status_code, response.json()["code"]) == (422, "invalid_request")
+        assert list(response.json()["errors"]) == [missing]
+    zero = post_json(admin_client, url, stream | {"max_events": 0})
+    assert (zero.status_code, zero.json()["code"], list(zero.json()["errors"])) == (
+        400,
+        "invalid_field_value",
+        ["max_events"],
+    )
+    # with both bounds max_events is not read: the empty stream's range is refused instead
+    bounded = post_json(admin_client, url, stream | {"sequence_start": 1, "sequence_end": 1, "max_events": 0})
+    assert (bounded.status_code, bounded.json()["code"]) == (400, "commitment_beyond_head")
+
+
+def test_a_malformed_anchor_notice_names_its_member(admin_client: APIClient) -> None:
+    url = f"/v1/commitments/{uuid.uuid4()}/anchored"
+    for body, member in (
+        ({"chain_tx_hash": "ab" * 31, "chain_id": 1}, "chain_tx_hash"),
+        ({"chain_tx_hash": "ab" * 16 + " " + "ab" * 16, "chain_id": 1}, "chain_tx_hash"),
+        ({"chain_tx_hash": "ab" * 32, "chain_id": 2**32}, "chain_id"),
+    ):
+        response = post_json(admin_client, url, body)
+        assert (response.status_code, response.json()["code"]) == (400, "invalid_anchor_record"), body
+        assert (response.json()["field"], list(response.json()["errors"])) == (member, [member])
+    # blanks around the hash are ignored (the anchor-service contract); the batch is then unknown
+    padded = post_json(admin_client, url, {"chain_tx_hash": " 0x" + "ab" * 32 + "\n", "chain_id": 1})
+    assert (padded.status_code, padded.json()["code"]) == (404, "commitment_not_found")

@@ -99,6 +99,26 @@ def test_scoping(owner: Persona, outsider: Persona, member: Persona, post_ingest
     assert owner.client.get(f"/api/v1/commitments?tenant_id={outsider.tenant.id}").status_code == 403
 
 
+def test_the_bootstrap_admin_lists_every_tenant_unless_it_names_one(
+    admin_client: APIClient, owner: Persona, outsider: Persona, post_ingest: IngestPoster
+) -> None:
+    _ingest(owner, post_ingest, 2)
+    _ingest(outsider, post_ingest, 2)
+    mine = create(owner.client, "", owner.tenant.id, owner.store_id, 1, 2).json()["batch_id"]
+    theirs = create(outsider.client, "", outsider.tenant.id, outsider.store_id, 1, 2).json()["batch_id"]
+
+    def listed(client: APIClient, query: str = "") -> list[str]:
+        return [c["batch_id"] for c in client.get(f"/api/v1/commitments?limit=1000{query}").json()["commitments"]]
+
+    assert {mine, theirs} <= set(listed(admin_client))
+    assert listed(admin_client, "&tenant_id=") == listed(admin_client)  # an empty tenant_id names none
+    assert listed(admin_client, f"&tenant_id={outsider.tenant.id}") == [theirs]
+    _problem(admin_client.get("/api/v1/commitments?tenant_id=nope"), 400, "invalid_parameter")
+    # a tenant's credential reads its own tenant by default, and no other
+    assert listed(owner.client) == listed(owner.client, "&tenant_id=") == [mine]
+    _problem(owner.client.get(f"/api/v1/commitments?tenant_id={outsider.tenant.id}"), 403, "tenant_access_denied")
+
+
 def test_list_shows_every_commitment_with_an_anchored_filter(owner: Persona, post_ingest: IngestPoster) -> None:
     _ingest(owner, post_ingest, 6)
     t, s, c = owner.tenant.id, owner.store_id, owner.client
@@ -131,20 +151,52 @@ def test_proof_errors(owner: Persona, post_ingest: IngestPoster) -> None:
     assert c.get(f"/api/v1/proofs/2?{q}&batch_id={batch}").status_code == 200
 
 
+VERIFY_BODY = {"leaf_hash": "00" * 32, "merkle_root": "00" * 32, "proof_path": [], "leaf_index": 0}
+
+
 @pytest.mark.parametrize(
-    "change",
+    ("change", "field"),
     [
-        {"leaf_hash": "zz"},
-        {"leaf_hash": "00" * 31},
-        {"proof_path": ["00" * 32] * 65},
-        {"proof_path": "00"},
-        {"proof_path": ["00" * 33]},
-        {"merkle_root": 5},
+        ({"leaf_hash": "zz"}, "leaf_hash"),
+        ({"leaf_hash": "00" * 31}, "leaf_hash"),
+        ({"merkle_root": " " + "00" * 32}, "merkle_root"),
+        ({"proof_path": ["00" * 32] * 65}, "proof_path"),
+        ({"proof_path": ["00" * 32, "00" * 33]}, "proof_path[1]"),
+        ({"proof_path": ["0x" + "00" * 32, "00 " * 32]}, "proof_path[1]"),
     ],
 )
-def test_malformed_proofs_are_400(admin_client: APIClient, change: dict[str, Any]) -> None:
-    body = {"leaf_hash": "00" * 32, "merkle_root": "00" * 32, "proof_path": [], "leaf_index": 0, **change}
-    _problem(post_json(admin_client, "/api/v1/ves/proofs/verify", body), 400, "invalid_proof_input")
+def test_malformed_proofs_are_400_naming_the_field(admin_client: APIClient, change: dict[str, Any], field: str) -> None:
+    body = _problem(
+        post_json(admin_client, "/api/v1/ves/proofs/verify", VERIFY_BODY | change), 400, "invalid_proof_input"
+    )
+    assert (body["field"], list(body["errors"])) == (field, [field])
+
+
+@pytest.mark.parametrize(
+    ("path", "change", "field"),
+    [
+        ("ves/", {"merkle_root": 5}, "merkle_root"),
+        ("ves/", {"leaf_hash": None}, "leaf_hash"),
+        ("ves/", {"proof_path": "00"}, "proof_path"),
+        ("ves/", {"proof_path": ["00" * 32, 7]}, "proof_path[1]"),
+        ("ves/", {"tree_depth": 0, "directions": [1]}, "directions"),
+        ("", {"directions": "true"}, "directions"),
+    ],
+)
+def test_proof_members_of_the_wrong_json_type_are_422(
+    admin_client: APIClient, path: str, change: dict[str, Any], field: str
+) -> None:
+    body = VERIFY_BODY | change
+    if not path:  # the legacy verifier names its root events_root
+        body["events_root"] = body.pop("merkle_root")
+    problem = _problem(post_json(admin_client, f"/api/v1/{path}proofs/verify", body), 422, "invalid_request")
+    assert list(problem["errors"]) == [field]
+
+
+def test_a_proof_without_its_path_is_422(admin_client: APIClient) -> None:
+    body = {k: v for k, v in VERIFY_BODY.items() if k != "proof_path"}
+    problem = _problem(post_json(admin_client, "/api/v1/ves/proofs/verify", body), 422, "invalid_request")
+    assert list(problem["errors"]) == ["proof_path"]
 
 
 def test_a_wrong_proof_is_invalid_not_an_error(admin_client: APIClient) -> None:

@@ -100,6 +100,29 @@ def test_without_a_signing_key_checkpoints_answer_503(admin_client: APIClient) -
     assert empty.status_code == 404
 
 
+@override_settings(VES_SEQUENCER_SIGNING_KEY=SEED.hex(), CHECKPOINT_SEQUENCER_NAME=NAME)
+def test_log_reads_of_an_empty_log_and_beyond_its_size_are_refused(admin_client: APIClient) -> None:
+    case = CASES[0]
+    ingest_ves_case(admin_client, case)
+    t, s = case["tenant_id"], case["store_id"]
+    base = "/api/v1/ves/log/"
+    for path, params in (("checkpoint", {}), ("proofs/inclusion", {"sequence_number": 1}), ("proofs/consistency", {})):
+        empty = _get(admin_client, base + path, tenant_id=t, store_id=s, **params)
+        assert (empty.status_code, empty.json()["code"]) == (404, "checkpoint_not_found"), path
+    create(admin_client, "ves/", t, s, 1, 1)
+    beyond = _get(admin_client, base + "proofs/consistency", tenant_id=t, store_id=s, second=2)
+    assert (beyond.status_code, beyond.json()["code"], beyond.json()["tree_size"]) == (400, "invalid_tree_size", 1)
+    crossed = _get(admin_client, base + "proofs/consistency", tenant_id=t, store_id=s, first=1, second=0)
+    assert (crossed.status_code, crossed.json()["code"]) == (400, "invalid_tree_size")
+    whole = _get(admin_client, base + "proofs/consistency", tenant_id=t, store_id=s, first=1).json()
+    assert (whole["first"], whole["second"], whole["proof"]) == (1, 1, [])
+    assert (
+        whole["first_root"]
+        == whole["second_root"]
+        == rfc6962.leaf_hash(bytes.fromhex(case["events"][0]["leaf_hash"])).hex()
+    )
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batches=st.lists(st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=40), min_size=1, max_size=6))
 def test_postgres_log_matches_the_rfc_definitions(db: None, batches: list[list[bytes]]) -> None:
