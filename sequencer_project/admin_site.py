@@ -23,12 +23,22 @@ class SequencerAdminSite(admin.AdminSite):
 
     def get_urls(self) -> list[URLResolver | URLPattern]:
         from events.admin_pages import event_browser_view, rejected_event_browser_view
-        from tenants.admin_views import agent_key_view
+        from tenants.admin_views import agent_key_register_view, agent_key_revoke_view, agent_key_view
 
         extra: list[URLResolver | URLPattern] = [
             path("event-store/events/", self.admin_view(event_browser_view), name="event_store_events"),
             path("event-store/rejected/", self.admin_view(rejected_event_browser_view), name="event_store_rejected"),
             path("event-store/agent-keys/", self.admin_view(agent_key_view), name="event_store_agent_keys"),
+            path(
+                "event-store/agent-keys/register/",
+                self.admin_view(agent_key_register_view),
+                name="event_store_agent_key_register",
+            ),
+            path(
+                "event-store/agent-keys/revoke/",
+                self.admin_view(agent_key_revoke_view),
+                name="event_store_agent_key_revoke",
+            ),
         ]
         return extra + super().get_urls()
 

@@ -1,6 +1,7 @@
-"""Admin page for agent signing keys (composite key: not a ModelAdmin): list, register, revoke.
+"""Admin pages for agent signing keys (composite key: not a ModelAdmin), one view per operation:
+the list (``agent_key_view``), register and revoke.
 
-Register and revoke call the tenants services, which write the audit log.
+Each POST is parsed by a Django form and calls one tenants service, which writes the audit log.
 """
 
 from __future__ import annotations
@@ -11,75 +12,114 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
 
 from sequencer_project.api.errors import SequencerError
+from sequencer_project.api.fields import U32, field_value_error, hex_bytes
+from tenants.errors import InvalidPublicKeyError
 from tenants.selectors import agent_signing_key_recent_list
 from tenants.services import agent_key_register, agent_key_revoke
 
 LISTED_KEYS = 200
+KEY_ID_MAX = U32[1]  # a u32, as the API's keyId
 
 
 def admin_actor(request: HttpRequest) -> str:
     return f"admin:{request.user.get_username()}"
 
 
-class AgentKeyRegisterForm(forms.Form):
+class AgentKeyListForm(forms.Form):
+    """The list's filter: one tenant, or (empty) the newest keys of all."""
+
+    tenant_id = forms.UUIDField(required=False)
+
+
+class AgentKeyRevokeForm(forms.Form):
+    """One agent signing key, by its composite key."""
+
     tenant_id = forms.UUIDField()
     agent_id = forms.UUIDField()
-    key_id = forms.IntegerField(min_value=0, max_value=2**32 - 1)
-    public_key = forms.CharField(max_length=66, help_text="32-byte Ed25519 public key, hex.")
+    key_id = forms.IntegerField(min_value=0, max_value=KEY_ID_MAX)
+
+
+class AgentKeyRegisterForm(AgentKeyRevokeForm):
+    """The key's composite key and its public key."""
+
+    public_key = forms.CharField(max_length=66, help_text="32-byte Ed25519 public key, hex (0x optional).")
 
     def clean_public_key(self) -> bytes:
-        text = self.cleaned_data["public_key"].strip().removeprefix("0x")
+        """The API's hex reader (``sequencer_project.api.fields.hex_bytes``), its refusal as a form error."""
         try:
-            key = bytes.fromhex(text)
-        except ValueError as exc:
-            raise forms.ValidationError("Not hex.") from exc
-        if len(key) != 32:
-            raise forms.ValidationError(f"Must be 32 bytes, not {len(key)}.")
-        return key
-
-
-def agent_key_view(request: HttpRequest) -> HttpResponse:
-    """GET: keys (one tenant, or the 200 newest). POST: register or revoke (audited)."""
-    form = AgentKeyRegisterForm()
-    if request.method == "POST":
-        try:
-            if request.POST.get("action") == "revoke":
-                tenant_id = uuid.UUID(request.POST["tenant_id"])
-                agent_id = uuid.UUID(request.POST["agent_id"])
-                key_id = int(request.POST["key_id"])
-                agent_key_revoke(tenant_id=tenant_id, agent_id=agent_id, key_id=key_id, actor=admin_actor(request))
-                messages.success(request, f"Revoked key {key_id} of agent {agent_id}.")
-                return HttpResponseRedirect(f"?tenant_id={tenant_id}")
-            form = AgentKeyRegisterForm(request.POST)
-            if form.is_valid():
-                data = form.cleaned_data
-                agent_key_register(
-                    tenant_id=data["tenant_id"],
-                    agent_id=data["agent_id"],
-                    key_id=data["key_id"],
-                    public_key=data["public_key"],
-                    actor=admin_actor(request),
-                )
-                messages.success(request, f"Registered key {data['key_id']} of agent {data['agent_id']}.")
-                return HttpResponseRedirect(f"?tenant_id={data['tenant_id']}")
-        except (KeyError, ValueError) as exc:
-            messages.error(request, f"Bad request: {exc}")
+            return hex_bytes(
+                self.cleaned_data["public_key"], "public_key", field_value_error(InvalidPublicKeyError), lengths=(32,)
+            )
         except SequencerError as exc:
-            messages.error(request, str(exc.detail))
-    raw_tenant = request.GET.get("tenant_id", "").strip()
+            raise forms.ValidationError(str(exc.detail)) from exc
+
+
+def _list_url(tenant_id: uuid.UUID | None) -> str:
+    url = reverse("admin:event_store_agent_keys")
+    return f"{url}?tenant_id={tenant_id}" if tenant_id else url
+
+
+@require_GET
+def agent_key_view(request: HttpRequest) -> HttpResponse:
+    """The keys of one tenant (``?tenant_id=``), or the 200 newest of all; the register form."""
+    query = AgentKeyListForm(request.GET)
     shown: uuid.UUID | None = None
-    try:
-        shown = uuid.UUID(raw_tenant) if raw_tenant else None
-    except ValueError:
+    if query.is_valid():
+        shown = query.cleaned_data["tenant_id"]
+    else:
         messages.error(request, "tenant_id is not a UUID.")
     keys = agent_signing_key_recent_list(tenant_id=shown, limit=LISTED_KEYS)
     context = {
         **admin.site.each_context(request),
         "title": "Agent signing keys",
         "keys": [(key, bytes(key.public_key).hex()) for key in keys],
-        "form": form,
+        "form": AgentKeyRegisterForm(),
         "tenant_id": shown or "",
     }
     return TemplateResponse(request, "admin/event_store/agent_keys.html", context)
+
+
+def agent_key_register_view(request: HttpRequest) -> HttpResponse:
+    """GET: the register form. POST: register the key (audited), then back to the tenant's list;
+    a refused form or key is shown again with its errors."""
+    form = AgentKeyRegisterForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            agent_key_register(
+                tenant_id=data["tenant_id"],
+                agent_id=data["agent_id"],
+                key_id=data["key_id"],
+                public_key=data["public_key"],
+                actor=admin_actor(request),
+            )
+        except SequencerError as exc:  # a duplicate key id, a key no agent can hold
+            form.add_error(None, str(exc.detail))
+        else:
+            messages.success(request, f"Registered key {data['key_id']} of agent {data['agent_id']}.")
+            return HttpResponseRedirect(_list_url(data["tenant_id"]))
+    context = {**admin.site.each_context(request), "title": "Register an agent signing key", "form": form}
+    return TemplateResponse(request, "admin/event_store/agent_key_register.html", context)
+
+
+@require_POST
+def agent_key_revoke_view(request: HttpRequest) -> HttpResponse:
+    """Revoke one key (audited), then back to its tenant's list."""
+    form = AgentKeyRevokeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Bad request: {form.errors.as_text()}")
+        return HttpResponseRedirect(_list_url(None))
+    data = form.cleaned_data
+    try:
+        agent_key_revoke(
+            tenant_id=data["tenant_id"], agent_id=data["agent_id"], key_id=data["key_id"], actor=admin_actor(request)
+        )
+    except SequencerError as exc:
+        messages.error(request, str(exc.detail))
+    else:
+        messages.success(request, f"Revoked key {data['key_id']} of agent {data['agent_id']}.")
+    return HttpResponseRedirect(_list_url(data["tenant_id"]))

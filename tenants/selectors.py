@@ -12,7 +12,9 @@ from django.db import connection
 
 from sequencer_project.api.principal import Principal
 from tenants import services
+from tenants.errors import AgentNotFoundError
 from tenants.key_cache import agent_key_cache, api_key_cache
+from tenants.key_scope import agent_access_check
 from tenants.models import AgentKeyStatus, AgentSigningKey, ApiKey, Tenant
 from tenants.sql import SELECT_AGENT_KEYS, SELECT_API_KEY
 
@@ -129,13 +131,43 @@ def agent_signing_key_recent_list(*, tenant_id: uuid.UUID | None, limit: int) ->
 # --- Agent self-service (docs/auth.md) ---------------------------------------------------------
 
 
-def agent_api_key_list(*, agent_id: uuid.UUID, tenant_id: uuid.UUID | None) -> list[ApiKey]:
-    """The API keys of an agent, oldest first; ``tenant_id=None`` searches every tenant.
+@dataclass(frozen=True, slots=True)
+class AgentApiKeys:
+    """An agent's API keys in its tenant, oldest first (empty: an admin of the tenant before the
+    agent's first key)."""
 
-    Index: api_keys_tenant_agent (tenant_id, agent_id); the all-tenant form is for the bootstrap
-    admin only.
+    tenant_id: uuid.UUID
+    keys: list[ApiKey]
+
+
+def agent_api_keys_get(*, agent_id: uuid.UUID, tenant_id: uuid.UUID | None) -> AgentApiKeys | None:
+    """The agent's API keys in ``tenant_id``, or ``None`` when it has none there.
+
+    ``tenant_id=None`` is the bootstrap admin's (``Principal.tenant_id``): the agent's tenant is
+    then the tenant of its oldest key. Index: api_keys_tenant_agent (tenant_id, agent_id); the
+    all-tenant form reads the agent's keys of every tenant.
     """
-    keys = ApiKey.objects.filter(agent_id=agent_id)
+    query = ApiKey.objects.filter(agent_id=agent_id)
     if tenant_id is not None:
-        keys = keys.filter(tenant_id=tenant_id)
-    return list(keys.order_by("created_at", "key_hash"))
+        query = query.filter(tenant_id=tenant_id)
+    keys = list(query.order_by("created_at", "key_hash"))
+    if not keys:
+        return None
+    tenant = keys[0].tenant_id
+    return AgentApiKeys(tenant_id=tenant, keys=[key for key in keys if key.tenant_id == tenant])
+
+
+def agent_api_keys_get_for_caller(*, caller: Principal, agent_id: uuid.UUID) -> AgentApiKeys:
+    """The agent's API keys as ``caller`` may see them: the agent itself, or an admin of the
+    agent's tenant not scoped to another agent (403 ``agent_scope_denied`` otherwise).
+
+    404 ``agent_not_found`` when the agent has no key visible to the caller, except for an admin
+    of a tenant, who gets its tenant with no keys (it may mint the agent's first one).
+    """
+    agent_access_check(caller, agent_id)
+    found = agent_api_keys_get(agent_id=agent_id, tenant_id=caller.tenant_id)
+    if found is not None:
+        return found
+    if caller.tenant_id is not None and caller.can_admin:
+        return AgentApiKeys(tenant_id=caller.tenant_id, keys=[])
+    raise AgentNotFoundError(f"No agent {agent_id} is visible to this credential.")

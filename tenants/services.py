@@ -22,9 +22,19 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
+from sequencer_project.api.principal import Principal
+from tenants import selectors
 from tenants.credentials import api_key_generate, api_key_hash, display_prefix
-from tenants.errors import AgentKeyExistsError, AgentKeyNotFoundError, InvalidPublicKeyError
+from tenants.errors import (
+    AgentKeyExistsError,
+    AgentKeyNotFoundError,
+    AgentNotFoundError,
+    ApiKeyNotFoundError,
+    InvalidPublicKeyError,
+    KeyPrefixAmbiguousError,
+)
 from tenants.key_cache import agent_keys_changed, api_keys_changed
+from tenants.key_scope import RequestedScope, api_key_scope_narrow
 from tenants.models import AgentKeyStatus, AgentSigningKey, ApiKey, Tenant
 from tenants.sql import TOUCH_API_KEY
 from ves.signing import is_usable_public_key
@@ -63,8 +73,7 @@ def tenant_update(*, tenant: Tenant, changed: Sequence[str], actor: str) -> Tena
     return tenant
 
 
-@transaction.atomic(durable=True)
-def api_key_create(
+def _api_key_insert(
     *,
     tenant: Tenant,
     actor: str,
@@ -78,9 +87,11 @@ def api_key_create(
     expires_at: datetime | None = None,
 ) -> IssuedApiKey:
     """Mint a key for ``tenant``. Returns the key once; only its SHA-256 is stored. Audited
-    (``api_key.create``, named by its display prefix).
+    (``api_key.create``, named by its display prefix). Caller holds the transaction:
+    :func:`api_key_create` is this in a transaction of its own.
 
-    No scope check here: callers acting for a principal narrow first (``tenants.key_scope``).
+    No scope check here: callers acting for a principal narrow first (``tenants.key_scope``), as
+    :func:`agent_api_key_create` does.
     """
     key = api_key_generate(tenant.id)
     api_key = ApiKey.objects.create(
@@ -110,6 +121,10 @@ def api_key_create(
     return IssuedApiKey(api_key=api_key, key=key)
 
 
+# The public service: the insert in a durable transaction of its own (one signature, not two).
+api_key_create = transaction.atomic(durable=True)(_api_key_insert)
+
+
 @transaction.atomic(durable=True)
 def api_key_revoke(*, api_key: ApiKey, actor: str) -> ApiKey:
     """Deactivate a key. Once committed, every process refuses it within ``HOT_CACHE_CHECK_SECONDS``
@@ -118,6 +133,11 @@ def api_key_revoke(*, api_key: ApiKey, actor: str) -> ApiKey:
     Audited (``api_key.revoke``) when it deactivates the key; revoking a revoked key changes
     nothing and records nothing.
     """
+    return _api_key_deactivate(api_key=api_key, actor=actor)
+
+
+def _api_key_deactivate(*, api_key: ApiKey, actor: str) -> ApiKey:
+    """:func:`api_key_revoke`'s update and audit row. Caller holds the transaction."""
     if api_key.active:
         api_key.active = False
         api_key.revoked_at = timezone.now()
@@ -264,6 +284,52 @@ def agent_register(
         write=not read_only,
     )
     return RegisteredAgent(tenant=tenant, agent_id=agent_id, issued=IssuedApiKey(api_key=api_key, key=key))
+
+
+@transaction.atomic(durable=True)
+def agent_api_key_create(*, caller: Principal, requested: RequestedScope, name: str, actor: str) -> IssuedApiKey:
+    """Mint an API key for agent ``requested.agent_id`` in the agent's tenant, never wider than
+    ``caller`` (``tenants.key_scope``). Audited (``api_key.create``).
+
+    403 ``agent_scope_denied`` unless the caller is the agent or an admin of its tenant; 404
+    ``agent_not_found`` when the agent has no key visible to the caller or no tenant.
+    """
+    agent = selectors.agent_api_keys_get_for_caller(caller=caller, agent_id=requested.agent_id)
+    scope = api_key_scope_narrow(caller=caller, requested=requested, tenant_id=agent.tenant_id, now=timezone.now())
+    tenant = selectors.tenant_get(tenant_id=scope.tenant_id)
+    if tenant is None:  # a JWT may name a tenant that has no row yet
+        raise AgentNotFoundError(f"Agent {requested.agent_id} has no tenant.")
+    return _api_key_insert(
+        tenant=tenant,
+        actor=actor,
+        name=name,
+        can_read=scope.can_read,
+        can_write=scope.can_write,
+        can_admin=scope.can_admin,
+        store_ids=scope.store_ids,
+        agent_id=scope.agent_id,
+        rate_limit=scope.rate_limit,
+        expires_at=scope.expires_at,
+    )
+
+
+@transaction.atomic(durable=True)
+def agent_api_key_revoke_by_prefix(*, caller: Principal, agent_id: uuid.UUID, key_prefix: str, actor: str) -> ApiKey:
+    """Revoke the one API key of the agent whose hash starts with ``key_prefix`` (lower-case hex),
+    as :func:`api_key_revoke`. Audited (``api_key.revoke``).
+
+    Access as :func:`agent_api_key_create`; 404 ``api_key_not_found`` when no key of the agent
+    matches, 409 ``key_prefix_ambiguous`` when several do (never "the first match").
+    """
+    agent = selectors.agent_api_keys_get_for_caller(caller=caller, agent_id=agent_id)
+    matches = [key for key in agent.keys if key.key_hash.startswith(key_prefix)]
+    if not matches:
+        raise ApiKeyNotFoundError(f"Agent {agent_id} has no key whose hash starts with {key_prefix}.")
+    if len(matches) > 1:
+        raise KeyPrefixAmbiguousError(
+            f"{len(matches)} keys of agent {agent_id} start with {key_prefix}; send more of it."
+        )
+    return _api_key_deactivate(api_key=matches[0], actor=actor)
 
 
 # --- Operator logins (the admin site) ---------------------------------------------------------

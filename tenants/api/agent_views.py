@@ -9,40 +9,31 @@ dimension or act for another agent when it is agent-scoped (``tenants/key_scope.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django.conf import settings
-from django.utils import timezone
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.services import api_actor
-from sequencer_project.api.errors import InvalidFieldError, InvalidParameterError
-from sequencer_project.api.fields import Fields, invalid_field_value, invalid_request, request_fields
+from sequencer_project.api.errors import InvalidParameterError
+from sequencer_project.api.fields import BIGINT_MAX, Fields, request_fields
 from sequencer_project.api.openapi import extra_problem, operation, path_param, path_uuid
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid
 from sequencer_project.api.throttling import Limit, enforce_limits
 from tenants.api import openapi as shapes
 from tenants.api.serializers import api_key_output, issued_key_output, permissions_label
-from tenants.errors import (
-    AdminNotAllowedError,
-    AgentNotFoundError,
-    ApiKeyNotFoundError,
-    KeyPrefixAmbiguousError,
-    RegistrationDisabledError,
-    TenantIdNotAllowedError,
-)
-from tenants.key_scope import RequestedScope, agent_access_check, api_key_scope_narrow
+from tenants.errors import AdminNotAllowedError, AgentNotFoundError, RegistrationDisabledError, TenantIdNotAllowedError
+from tenants.key_scope import RequestedScope
 from tenants.limits import API_KEY_NAME_MAX, DESCRIPTION_MAX, NAME_MAX, RATE_LIMIT_MAX, RATE_LIMIT_MIN, STORE_IDS_MAX
-from tenants.selectors import agent_api_key_list, tenant_get
-from tenants.services import agent_register, api_key_create, api_key_revoke
+from tenants.selectors import agent_api_keys_get_for_caller
+from tenants.services import agent_api_key_create, agent_api_key_revoke_by_prefix, agent_register
 
 KEY_PREFIX_MIN = 8
 KEY_PREFIX_MAX = 64  # a whole SHA-256 hex digest
-_BOOLEAN = "Must be a boolean."
+_BIGINT = (-BIGINT_MAX - 1, BIGINT_MAX)
 NO_STORE = {"Cache-Control": "no-store"}
 PUBLIC_REGISTRATION_ACTOR = "api:public-registration"  # the audit log's actor: no credential yet
 
@@ -58,45 +49,17 @@ def client_ip(request: Request) -> str:
     return str(request.META.get("REMOTE_ADDR", "unknown"))
 
 
-def _store_ids(fields: Fields) -> list[uuid.UUID] | None:
-    raw = fields.raw("storeIds")
-    if raw is None:
-        return None
-    if not isinstance(raw, list) or len(raw) > STORE_IDS_MAX:
-        raise invalid_request("storeIds", f"Must be a list of at most {STORE_IDS_MAX} UUID strings.")
-    try:
-        return [uuid.UUID(item) for item in raw]
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise invalid_request("storeIds", "Every item must be a UUID string.") from exc
+def _required_text(fields: Fields, name: str, *, max_length: int) -> str:
+    """:meth:`Fields.text`, required and not blank (a blank one is the reference handler's 400)."""
+    value = fields.text(name, max_length=max_length)
+    if not value.strip():
+        raise fields.error(name, "must not be blank.")
+    return value
 
 
 def _rate_limit(fields: Fields) -> int | None:
-    value = fields.raw("rateLimit")
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool):  # the reference's serde type: 422
-        raise invalid_request("rateLimit", f"Must be an integer in {RATE_LIMIT_MIN}..{RATE_LIMIT_MAX}.")
-    if not RATE_LIMIT_MIN <= value <= RATE_LIMIT_MAX:  # the reference's handler check: 400
-        raise invalid_field_value("rateLimit", f"Must be an integer in {RATE_LIMIT_MIN}..{RATE_LIMIT_MAX}.")
-    return value
-
-
-def _text(fields: Fields, name: str, *, maximum: int, required: bool) -> str:
-    value = fields.raw(name)
-    if value is None and not required:
-        return ""
-    message = f"{'Required; ' if required else ''}a string of at most {maximum} characters."
-    if not isinstance(value, str):  # missing or not a string: the reference's serde type (422)
-        raise invalid_request(name, message)
-    if len(value) > maximum or (required and not value.strip()):  # its handler checks (400)
-        raise invalid_field_value(name, message)
-    return _storable(value, name)
-
-
-def _storable(value: str, name: str) -> str:
-    if "\x00" in value:  # PostgreSQL text cannot hold NUL (it used to fail the insert with a 500)
-        raise InvalidFieldError(f"'{name}' holds a NUL character, which cannot be stored.", field=name)
-    return value
+    """Optional; any integer a bigint holds outside the range is the handler's 400, not a shape error."""
+    return fields.optional_integer("rateLimit", minimum=RATE_LIMIT_MIN, maximum=RATE_LIMIT_MAX, type_range=_BIGINT)
 
 
 class AgentRegisterApi(APIView):
@@ -129,14 +92,11 @@ class AgentRegisterApi(APIView):
             raise TenantIdNotAllowedError("Registration always creates a new tenant; do not send tenantId.")
         if fields.raw("admin") is True:
             raise AdminNotAllowedError("Self-registered agents cannot have the admin permission.")
-        name = _text(fields, "name", maximum=NAME_MAX, required=True)
-        description = _text(fields, "description", maximum=DESCRIPTION_MAX, required=False)
-        read_only = fields.boolean("readOnly", message=_BOOLEAN) or False
         registered = agent_register(
-            name=name,
-            description=description,
-            store_ids=_store_ids(fields) or (),
-            read_only=read_only,
+            name=_required_text(fields, "name", max_length=NAME_MAX),
+            description=fields.text("description", max_length=DESCRIPTION_MAX, required=False),
+            read_only=fields.boolean("readOnly") or False,
+            store_ids=fields.uuid_list("storeIds", max_items=STORE_IDS_MAX) or (),
             rate_limit=_rate_limit(fields),
             actor=PUBLIC_REGISTRATION_ACTOR,
         )
@@ -160,24 +120,7 @@ class AgentRegisterApi(APIView):
         )
 
 
-class _AgentApi(TenantApiMixin):
-    """The agent itself (same tenant, same agent id) or an admin of the agent's tenant that is
-    not scoped to another agent."""
-
-    def agent_keys(self, agent_id: uuid.UUID) -> tuple[uuid.UUID, list[Any]]:
-        """The agent's tenant and keys; 403 for other callers, 404 when the agent has no key."""
-        principal = self.principal
-        agent_access_check(principal, agent_id)
-        keys = agent_api_key_list(agent_id=agent_id, tenant_id=None if principal.is_superadmin else principal.tenant_id)
-        if not keys:
-            if principal.tenant_id is not None and principal.can_admin:
-                return principal.tenant_id, []
-            raise AgentNotFoundError(f"No agent {agent_id} is visible to this credential.")
-        tenant_id = keys[0].tenant_id
-        return tenant_id, [key for key in keys if key.tenant_id == tenant_id]
-
-
-class AgentDetailApi(_AgentApi):
+class AgentDetailApi(TenantApiMixin):
     """``GET /api/v1/agents/{agent_id}``: the agent as its first API key describes it."""
 
     @operation(
@@ -189,14 +132,15 @@ class AgentDetailApi(_AgentApi):
     )
     def get(self, request: Request, agent_id: str) -> Response:
         agent = parse_uuid(agent_id, "agent_id")
-        tenant_id, keys = self.agent_keys(agent)
+        found = agent_api_keys_get_for_caller(caller=self.principal, agent_id=agent)
+        keys = found.keys
         if not keys:
             raise AgentNotFoundError(f"No agent {agent} in this tenant.")
         first = keys[0]
         return Response(
             {
                 "agentId": agent,
-                "tenantId": tenant_id,
+                "tenantId": found.tenant_id,
                 "active": any(key.active for key in keys),
                 "permissions": permissions_label(first),
                 "storeIds": list(first.store_ids),
@@ -207,7 +151,7 @@ class AgentDetailApi(_AgentApi):
         )
 
 
-class AgentApiKeysApi(_AgentApi):
+class AgentApiKeysApi(TenantApiMixin):
     """``POST/GET /api/v1/agents/{agent_id}/api-keys``: mint or list the agent's API keys."""
 
     @operation(
@@ -218,7 +162,7 @@ class AgentApiKeysApi(_AgentApi):
         ok=shapes.API_KEY_LIST,
     )
     def get(self, request: Request, agent_id: str) -> Response:
-        _, keys = self.agent_keys(parse_uuid(agent_id, "agent_id"))
+        keys = agent_api_keys_get_for_caller(caller=self.principal, agent_id=parse_uuid(agent_id, "agent_id")).keys
         return Response({"keys": [api_key_output(key) for key in keys], "count": len(keys)})
 
     @operation(
@@ -232,34 +176,18 @@ class AgentApiKeysApi(_AgentApi):
     def post(self, request: Request, agent_id: str) -> Response:
         agent = parse_uuid(agent_id, "agent_id")
         fields = request_fields(request)
-        stores = _store_ids(fields)
+        stores = fields.uuid_list("storeIds", max_items=STORE_IDS_MAX)
         requested = RequestedScope(
             agent_id=agent,
-            read_only=fields.boolean("readOnly", message=_BOOLEAN),
-            admin=fields.boolean("admin", message=_BOOLEAN),
+            read_only=fields.boolean("readOnly"),
+            admin=fields.boolean("admin"),
             store_ids=None if stores is None else frozenset(stores),
             rate_limit=_rate_limit(fields),
-            expires_at=fields.timestamp("expiresAt", message="Must be an RFC 3339 timestamp."),
+            expires_at=fields.timestamp("expiresAt"),
         )
-        name = _text(fields, "name", maximum=API_KEY_NAME_MAX, required=False) or f"agent {agent}"
-        tenant_id, _ = self.agent_keys(agent)
-        scope = api_key_scope_narrow(
-            caller=self.principal, requested=requested, tenant_id=tenant_id, now=timezone.now()
-        )
-        tenant = tenant_get(tenant_id=scope.tenant_id)
-        if tenant is None:
-            raise AgentNotFoundError(f"Agent {agent} has no tenant.")
-        issued = api_key_create(
-            tenant=tenant,
-            name=name,
-            can_read=scope.can_read,
-            can_write=scope.can_write,
-            can_admin=scope.can_admin,
-            store_ids=scope.store_ids,
-            agent_id=scope.agent_id,
-            rate_limit=scope.rate_limit,
-            expires_at=scope.expires_at,
-            actor=api_actor(self.principal),
+        name = fields.text("name", max_length=API_KEY_NAME_MAX, required=False) or f"agent {agent}"
+        issued = agent_api_key_create(
+            caller=self.principal, requested=requested, name=name, actor=api_actor(self.principal)
         )
         return Response(
             {
@@ -274,7 +202,7 @@ class AgentApiKeysApi(_AgentApi):
         )
 
 
-class AgentApiKeyRevokeApi(_AgentApi):
+class AgentApiKeyRevokeApi(TenantApiMixin):
     """``DELETE /api/v1/agents/{agent_id}/api-keys/{key_prefix}``: revoke the one key with that hash prefix."""
 
     @operation(
@@ -297,13 +225,9 @@ class AgentApiKeyRevokeApi(_AgentApi):
                 f"'key_prefix' must be {KEY_PREFIX_MIN} to {KEY_PREFIX_MAX} hex characters of the key hash.",
                 parameter="key_prefix",
             )
-        _, keys = self.agent_keys(agent)
-        matches = [key for key in keys if key.key_hash.startswith(prefix)]
-        if not matches:
-            raise ApiKeyNotFoundError(f"Agent {agent} has no key whose hash starts with {prefix}.")
-        if len(matches) > 1:
-            raise KeyPrefixAmbiguousError(f"{len(matches)} keys of agent {agent} start with {prefix}; send more of it.")
-        revoked = api_key_revoke(api_key=matches[0], actor=api_actor(self.principal))
+        revoked = agent_api_key_revoke_by_prefix(
+            caller=self.principal, agent_id=agent, key_prefix=prefix, actor=api_actor(self.principal)
+        )
         return Response(
             {
                 "success": True,

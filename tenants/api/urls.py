@@ -1,11 +1,11 @@
 from django.urls import path
 
-from tenants.api import agent_views, views
+from tenants.api import agent_views, signing_key_views
 
 app_name = "tenants"
 
 urlpatterns = [
-    path("agents/keys", views.AgentKeyRegisterApi.as_view(), name="agent-key-register"),
+    path("agents/keys", signing_key_views.AgentKeyRegisterApi.as_view(), name="agent-key-register"),
     # Agent self-service (docs/auth.md "Agents").
     path("agents/register", agent_views.AgentRegisterApi.as_view(), name="agent-register"),
     path("agents/<str:agent_id>", agent_views.AgentDetailApi.as_view(), name="agent-detail"),
@@ -15,6 +15,10 @@ urlpatterns = [
         agent_views.AgentApiKeyRevokeApi.as_view(),
         name="agent-api-key-revoke",
     ),
-    path("agents/<str:agent_id>/keys", views.AgentKeyListApi.as_view(), name="agent-key-list"),
-    path("agents/<str:agent_id>/keys/<str:key_id>", views.AgentKeyRevokeApi.as_view(), name="agent-key-revoke"),
+    path("agents/<str:agent_id>/keys", signing_key_views.AgentKeyListApi.as_view(), name="agent-key-list"),
+    path(
+        "agents/<str:agent_id>/keys/<str:key_id>",
+        signing_key_views.AgentKeyRevokeApi.as_view(),
+        name="agent-key-revoke",
+    ),
 ]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import pytest
 from django.test import Client
 
-from tenants.models import ApiKey
+from audit.models import AuditLogEntry
+from tenants.models import AgentSigningKey, ApiKey
 from tests.conftest import Persona
+from ves.signing import public_key_from_seed
 
 pytestmark = pytest.mark.django_db
 
@@ -64,3 +67,74 @@ def test_creating_and_renaming_a_tenant_goes_through_the_audited_services(staff_
         ("tenant.create", "admin:operator", {"name": "Acme", "is_active": True}),
         ("tenant.update", "admin:operator", {"changed": ["name"]}),
     ]
+
+
+AGENT_KEYS = "/admin/event-store/agent-keys/"
+PUBLIC_KEY = public_key_from_seed(b"\x22" * 32)
+
+
+def _signing_key(owner: Persona, agent: uuid.UUID, **extra: str) -> dict[str, str]:
+    return {"tenant_id": str(owner.tenant_id), "agent_id": str(agent), "key_id": "7", **extra}
+
+
+def test_agent_signing_keys_have_one_admin_view_per_operation(staff_client: Client, owner: Persona) -> None:
+    agent = uuid.uuid4()
+
+    registered = staff_client.post(f"{AGENT_KEYS}register/", _signing_key(owner, agent, public_key=PUBLIC_KEY.hex()))
+    listed = staff_client.get(f"{AGENT_KEYS}?tenant_id={owner.tenant_id}")
+    revoked = staff_client.post(f"{AGENT_KEYS}revoke/", _signing_key(owner, agent))
+
+    assert (registered.status_code, registered["Location"]) == (302, f"{AGENT_KEYS}?tenant_id={owner.tenant_id}")
+    assert PUBLIC_KEY.hex() in listed.content.decode()
+    assert 'action="register/"' in listed.content.decode()
+    assert (revoked.status_code, revoked["Location"]) == (302, f"{AGENT_KEYS}?tenant_id={owner.tenant_id}")
+    key = AgentSigningKey.objects.get(tenant_id=owner.tenant_id, agent_id=agent, key_id=7)
+    assert key.status == "revoked"
+    assert list(AuditLogEntry.objects.filter(target_id=f"{agent}/7").order_by("id").values_list("action", "actor")) == [
+        ("agent_key.register", "admin:operator"),
+        ("agent_key.revoke", "admin:operator"),
+    ]
+    assert staff_client.post(AGENT_KEYS, _signing_key(owner, agent)).status_code == 405  # the list only lists
+
+
+@pytest.mark.parametrize(
+    "public_key",
+    ["zz" * 32, "ab" * 31, PUBLIC_KEY.hex()[:32] + " " + PUBLIC_KEY.hex()[32:], "01" + "00" * 31],
+)
+def test_a_refused_signing_key_is_shown_again_with_its_error(
+    staff_client: Client, owner: Persona, public_key: str
+) -> None:
+    response = staff_client.post(f"{AGENT_KEYS}register/", _signing_key(owner, uuid.uuid4(), public_key=public_key))
+
+    assert response.status_code == 200
+    assert "errorlist" in response.content.decode()
+    assert not AgentSigningKey.objects.filter(tenant_id=owner.tenant_id).exists()
+
+
+def test_a_duplicate_signing_key_is_refused_by_the_service(staff_client: Client, owner: Persona) -> None:
+    body = _signing_key(owner, uuid.uuid4(), public_key="0x" + PUBLIC_KEY.hex())
+    staff_client.post(f"{AGENT_KEYS}register/", body)
+
+    again = staff_client.post(f"{AGENT_KEYS}register/", body)
+
+    assert again.status_code == 200
+    assert "already has key 7" in again.content.decode()
+    assert AgentSigningKey.objects.filter(tenant_id=owner.tenant_id).count() == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"tenant_id": "nope", "agent_id": str(uuid.uuid4()), "key_id": "7"}, {"key_id": "x"}, {}],
+)
+def test_a_malformed_revocation_is_a_message_not_an_error(staff_client: Client, body: dict[str, str]) -> None:
+    response = staff_client.post(f"{AGENT_KEYS}revoke/", body, follow=True)
+
+    assert response.status_code == 200
+    assert "Bad request" in response.content.decode()
+
+
+def test_revoking_an_unknown_signing_key_is_a_message(staff_client: Client, owner: Persona) -> None:
+    response = staff_client.post(f"{AGENT_KEYS}revoke/", _signing_key(owner, uuid.uuid4()), follow=True)
+
+    assert response.status_code == 200
+    assert "has no key 7" in response.content.decode()

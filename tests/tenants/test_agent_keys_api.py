@@ -74,6 +74,11 @@ def test_only_admins_of_the_tenant_may_register_or_revoke(owner: Persona, outsid
     [
         ({"publicKey": "0x" + "ab" * 31}, 400, "invalid_public_key"),
         ({"publicKey": "zz" * 32}, 400, "invalid_public_key"),
+        ({"publicKey": KEY.hex()[:32] + "\n" + KEY.hex()[32:]}, 400, "invalid_public_key"),  # once read as hex
+        ({"publicKey": KEY.hex()[:62] + "\u0661\u0661"}, 400, "invalid_public_key"),
+        ({"publicKey": 5}, 422, "invalid_request"),  # a wrong JSON type (once 400)
+        ({"publicKey": None}, 422, "invalid_request"),
+        ({"publicKey": ["ab"] * 32}, 422, "invalid_request"),
         ({"publicKey": "01" + "00" * 31}, 400, "invalid_public_key"),  # the identity point: small order
         ({"publicKey": "ec" + "ff" * 30 + "7f"}, 400, "invalid_public_key"),  # y = p - 1: small order
         ({"publicKey": "ed" + "ff" * 30 + "7f"}, 400, "invalid_public_key"),  # y = p: not canonical
@@ -94,6 +99,26 @@ def test_bad_registrations_are_problems(
     response = owner.client.post("/api/v1/agents/keys", data=orjson.dumps(body), content_type="application/json")
     assert response.status_code == status, response.content
     assert response.json()["code"] == code
+
+
+@pytest.mark.parametrize("public_key", ["0x" + KEY.hex(), "0X" + KEY.hex(), KEY.hex(), KEY.hex().upper()])
+def test_a_public_key_is_hex_with_an_optional_prefix(owner: Persona, public_key: str) -> None:
+    agent_id = uuid.uuid4()
+    body = {"tenantId": str(owner.tenant_id), "agentId": str(agent_id), "keyId": 1, "publicKey": public_key}
+
+    response = owner.client.post("/api/v1/agents/keys", body, format="json")
+
+    assert response.status_code == 200, response.content
+    listed = owner.client.get(f"/api/v1/agents/{agent_id}/keys?tenant_id={owner.tenant_id}").json()
+    assert listed["keys"][0]["publicKey"] == KEY.hex()
+
+
+def test_access_is_checked_before_the_public_key(owner: Persona, outsider: Persona) -> None:
+    body = {"tenantId": str(owner.tenant_id), "agentId": str(uuid.uuid4()), "keyId": 1, "publicKey": 5}
+
+    response = outsider.client.post("/api/v1/agents/keys", body, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (403, "tenant_access_denied")
 
 
 def test_revoking_an_unknown_key_is_not_found(owner: Persona) -> None:

@@ -77,7 +77,17 @@ def test_read_only_registration_mints_a_read_key(registration: str) -> None:
         ({"name": "x", "rateLimit": 0}, 400, "invalid_field_value"),
         ({"name": "x", "rateLimit": 10_001}, 400, "invalid_field_value"),
         ({"name": "x", "storeIds": ["nope"]}, 422, "invalid_request"),
-        ({"name": "x", "storeIds": [str(uuid.uuid4()) for _ in range(51)]}, 422, "invalid_request"),
+        # Over the handler's limit: 400, as every list limit (once 422 here).
+        ({"name": "x", "storeIds": [str(uuid.uuid4()) for _ in range(51)]}, 400, "invalid_field_value"),
+        # Arabic-Indic digits: uuid.UUID reads them, but a UUID is ASCII (once accepted).
+        ({"name": "x", "storeIds": ["\u0661" * 32]}, 422, "invalid_request"),
+        ({"name": "x", "storeIds": "nope"}, 422, "invalid_request"),
+        ({"name": " \t "}, 400, "invalid_field_value"),
+        ({"name": None}, 422, "invalid_request"),
+        ({"name": "x", "description": 5}, 422, "invalid_request"),
+        ({"name": "x", "rateLimit": -1}, 400, "invalid_field_value"),
+        ({"name": "x", "rateLimit": 1.5}, 422, "invalid_request"),
+        ({"name": "x", "rateLimit": True}, 422, "invalid_request"),
         ({"name": "x", "readOnly": "yes"}, 422, "invalid_request"),
         (["name"], 422, "invalid_request"),
         # NUL cannot be stored in PostgreSQL text: found by schemathesis as a 500.
@@ -219,6 +229,54 @@ def test_revocation_needs_a_precise_prefix(owner: Persona, agent: tuple[uuid.UUI
     assert client.delete(f"/api/v1/agents/{agent_id}/api-keys/zzzzzzzz").json()["code"] == "invalid_parameter"
     missing = "0" * 16 if not api_key_hash(key).startswith("0" * 16) else "f" * 16
     assert client.delete(f"/api/v1/agents/{agent_id}/api-keys/{missing}").json()["code"] == "api_key_not_found"
+
+
+def _key_with_hash(owner: Persona, agent_id: uuid.UUID, key_hash: str) -> ApiKey:
+    return ApiKey.objects.create(key_hash=key_hash, tenant=owner.tenant, display_prefix="ss_fixed", agent_id=agent_id)
+
+
+def test_a_prefix_naming_several_keys_of_the_agent_revokes_none(owner: Persona, agent: tuple[uuid.UUID, str]) -> None:
+    agent_id, _ = agent
+    shared = "abcdef12"
+    first, second = (_key_with_hash(owner, agent_id, shared + tail * 56) for tail in "01")
+    _key_with_hash(owner, uuid.uuid4(), shared + "2" * 56)  # another agent's key never counts
+
+    ambiguous = owner.client.delete(f"/api/v1/agents/{agent_id}/api-keys/{shared.upper()}")
+    precise = owner.client.delete(f"/api/v1/agents/{agent_id}/api-keys/{shared}1")
+
+    assert (ambiguous.status_code, ambiguous.json()["code"]) == (409, "key_prefix_ambiguous")
+    assert precise.status_code == 200
+    assert precise.json()["keyHashPrefix"] == second.key_hash[:16]
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.active, second.active) == (True, False)
+
+
+def test_the_bootstrap_admin_acts_in_the_agents_tenant(
+    owner: Persona, admin_client: APIClient, agent: tuple[uuid.UUID, str]
+) -> None:
+    agent_id, key = agent
+
+    minted = admin_client.post(f"/api/v1/agents/{agent_id}/api-keys", data={"readOnly": True}, format="json")
+    revoked = admin_client.delete(f"/api/v1/agents/{agent_id}/api-keys/{api_key_hash(key)[:16]}")
+    unknown = admin_client.post(f"/api/v1/agents/{uuid.uuid4()}/api-keys", data={}, format="json")
+
+    assert minted.status_code == 200
+    assert ApiKey.objects.get(key_hash=api_key_hash(minted.json()["apiKey"])).tenant_id == owner.tenant_id
+    assert revoked.status_code == 200
+    assert not ApiKey.objects.get(key_hash=api_key_hash(key)).active
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "agent_not_found")
+
+
+def test_a_tenant_admin_mints_an_agents_first_key(owner: Persona) -> None:
+    agent_id = uuid.uuid4()
+
+    minted = owner.client.post(f"/api/v1/agents/{agent_id}/api-keys", data={"name": "first"}, format="json")
+    detail = owner.client.get(f"/api/v1/agents/{agent_id}")
+
+    assert minted.status_code == 200
+    assert detail.json()["tenantId"] == str(owner.tenant_id)
+    assert detail.json()["apiKeyCount"] == 1
 
 
 def test_a_revocation_invalidates_other_processes_caches_through_redis(owner: Persona, settings: Any) -> None:

@@ -135,16 +135,16 @@ def test_rejected_events_are_browsable(staff_client: Client, owner: Persona, pos
 def test_agent_keys_are_registered_and_revoked_with_audit(staff_client: Client, owner: Persona) -> None:
     agent = uuid.uuid4()
     staff_client.post(
-        "/admin/event-store/agent-keys/",
-        {"action": "register", "tenant_id": str(owner.tenant_id), "agent_id": str(agent), "key_id": "7",
+        "/admin/event-store/agent-keys/register/",
+        {"tenant_id": str(owner.tenant_id), "agent_id": str(agent), "key_id": "7",
          "public_key": public_key_from_seed(b"\x11" * 32).hex()},
     )  # fmt: skip
     key = AgentSigningKey.objects.get(agent_id=agent)
     assert bytes(key.public_key) == public_key_from_seed(b"\x11" * 32)
 
     staff_client.post(
-        "/admin/event-store/agent-keys/",
-        {"action": "revoke", "tenant_id": str(owner.tenant_id), "agent_id": str(agent), "key_id": "7"},
+        "/admin/event-store/agent-keys/revoke/",
+        {"tenant_id": str(owner.tenant_id), "agent_id": str(agent), "key_id": "7"},
     )
 
     key.refresh_from_db()

@@ -1,15 +1,16 @@
-"""Agent signing keys: register, list, revoke (``docs/ves.md``). Bodies and responses are camelCase."""
+"""Agent signing keys (Ed25519 keys that sign VES events): register, list, revoke (``docs/ves.md``).
+
+An agent's API keys (credentials) are ``tenants.api.agent_views``. Bodies and responses are camelCase.
+"""
 
 from __future__ import annotations
-
-from typing import Any
 
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audit.services import api_actor
 from sequencer_project.api.errors import InvalidRequestError
-from sequencer_project.api.fields import I32, U32, Fields, ShapeErrors, request_fields
+from sequencer_project.api.fields import I32, U32, Fields, ShapeErrors, field_value_error, request_fields
 from sequencer_project.api.openapi import UUID, operation, path_param, path_uuid, query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, path_int, query_uuid
@@ -24,19 +25,6 @@ _REQUIRED_UUID = "This field is required and must be a UUID string."
 _REQUIRED_U32 = f"This field is required and must be an integer in 0..{_U32_MAX}."
 _TIMESTAMP = "Must be an RFC 3339 timestamp."
 _KEY_ALGORITHM = "Must be an integer (0 or 1: Ed25519)."  # an i32 in the reference
-
-
-def _public_key(value: Any) -> bytes:
-    if not isinstance(value, str):
-        raise InvalidPublicKeyError("publicKey must be a hex string.", field="publicKey")
-    text = value.removeprefix("0x").removeprefix("0X")
-    try:
-        key = bytes.fromhex(text)
-    except ValueError as exc:
-        raise InvalidPublicKeyError("publicKey is not hex.", field="publicKey") from exc
-    if len(key) != 32 or " " in text:
-        raise InvalidPublicKeyError(f"publicKey must be 32 bytes, not {len(key)}.", field="publicKey")
-    return key
 
 
 def _check_supported(key_algorithm: int | None, fields: Fields) -> None:
@@ -80,7 +68,7 @@ class AgentKeyRegisterApi(TenantApiMixin):
         key_id = shape.read(lambda: fields.integer("keyId", type_range=U32, message=_REQUIRED_U32))
         valid_from = shape.read(lambda: fields.timestamp("validFrom", message=_TIMESTAMP))
         valid_to = shape.read(lambda: fields.timestamp("validTo", message=_TIMESTAMP))
-        public_key_hex = shape.read(lambda: fields.member("publicKey", message="This field is required."))
+        shape.read(lambda: fields.member("publicKey", message="This field is required."))  # its value: after the checks
         key_algorithm = shape.read(
             lambda: fields.optional_integer(
                 "keyAlgorithm", minimum=I32[0], maximum=I32[1], type_range=I32, message=_KEY_ALGORITHM
@@ -92,7 +80,8 @@ class AgentKeyRegisterApi(TenantApiMixin):
         assert key_id is not None
         self.principal.check_tenant(tenant_id, Permission.ADMIN)
         _check_supported(key_algorithm, fields)
-        public_key = _public_key(public_key_hex)
+        public_key = fields.with_error(field_value_error(InvalidPublicKeyError)).hex("publicKey", lengths=(32,))
+        assert public_key is not None  # required
         if valid_from is not None and valid_to is not None and valid_from > valid_to:
             raise InvalidRequestError("validFrom must not be after validTo.", errors={"validTo": ["Before validFrom."]})
         agent_key_register(
