@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.transaction import TransactionManagementError
+from django.http import HttpRequest
 
 from audit.models import AuditLogEntry
 from sequencer_project.api.principal import Principal
@@ -42,6 +43,11 @@ def audit_record(
         tenant_id=tenant_id,
         detail=detail or {},
     )
+
+
+def admin_actor(request: HttpRequest) -> str:
+    """How an operator of the Django admin is named in the audit log."""
+    return f"admin:{request.user.get_username()}"
 
 
 def api_actor(principal: Principal) -> str:

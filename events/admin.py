@@ -17,6 +17,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from audit.services import admin_actor
 from events.admin_selectors import tenant_stream_list
 from events.models import ProjectionDeadLetter
 from events.projections.selectors import projection_lag_list
@@ -24,7 +25,6 @@ from events.services.dead_letters import OPEN, dead_letter_discard, dead_letter_
 from sequencer_project.admin_base import OperatorActionsAdmin
 from sequencer_project.api.errors import SequencerError
 from tenants.admin import TenantAdmin
-from tenants.admin_views import admin_actor
 from tenants.models import Tenant
 
 

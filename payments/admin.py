@@ -15,6 +15,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from audit.services import admin_actor
 from payments.models import (
     PaymentBatch,
     PaymentIntent,
@@ -25,7 +26,6 @@ from payments.models import (
 from payments.services.dead_letters import settlement_dead_letter_redrive
 from sequencer_project.admin_base import OperatorActionsAdmin, ReadOnlyAdmin
 from sequencer_project.api.errors import SequencerError
-from tenants.admin_views import admin_actor
 
 
 @admin.register(PaymentIntent)

@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from audit.services import admin_actor
 from sequencer_project.api.errors import SequencerError
 from sequencer_project.api.fields import U32, field_value_error, hex_bytes
 from tenants.errors import InvalidPublicKeyError
@@ -23,10 +24,6 @@ from tenants.services import agent_key_register, agent_key_revoke
 
 LISTED_KEYS = 200
 KEY_ID_MAX = U32[1]  # a u32, as the API's keyId
-
-
-def admin_actor(request: HttpRequest) -> str:
-    return f"admin:{request.user.get_username()}"
 
 
 class AgentKeyListForm(forms.Form):
