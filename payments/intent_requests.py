@@ -3,6 +3,10 @@
 Everything here runs before any transaction: field checks, the 24 h validity window, hex
 parsing, and the signing-hash recomputation. Signature verification needs the agent's keys and
 lives in :mod:`payments.services.intents`.
+
+Members are read with :mod:`sequencer_project.api.fields`: a missing member or a wrong JSON type
+is 422 ``invalid_request`` (the reference's extractor), a refused value 400
+``invalid_payment_field``. Texts limited in bytes (413) and addresses have small readers on top.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from payments import errors
 from payments.hashing import ASSETS, NETWORKS, TOKEN_ADDRESSES, canonical_asset, signing_hash
 from payments.limits import INTENT_TEXT_MAX_BYTES, MAX_ADDRESS_LENGTH, MAX_VALIDITY_SECONDS
 from sequencer_project.api.errors import PayloadTooLargeError
-from sequencer_project.api.fields import Fields, field_value_error, json_object
+from sequencer_project.api.fields import Fields, field_value_error, hex_bytes, invalid_request, json_object
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +54,7 @@ class PaymentRequest:
 
 
 _field_error = field_value_error(errors.InvalidPaymentFieldError)
-
-
-def _field(body: dict[str, Any], name: str) -> Any:
-    value = body.get(name)
-    if value is None:
-        raise _field_error(name, "is required.")
-    return value
+_MAX_ASSET = 64  # longer than every asset name and alias
 
 
 def _uuid(fields: Fields, name: str) -> uuid.UUID:
@@ -67,8 +65,12 @@ def _uuid(fields: Fields, name: str) -> uuid.UUID:
 
 
 def _agent_id(fields: Fields) -> uuid.UUID:
-    """``agent_id`` (the reference's name); ``source_agent_id`` (ours before) is an alias."""
-    given = [name for name in ("agent_id", "source_agent_id") if fields.body.get(name) is not None]
+    """``agent_id`` (the reference's name); ``source_agent_id`` (ours before) is an alias.
+
+    Neither given is 400 ``invalid_payment_field``, as ``tests/contract`` pins it (a missing
+    member is otherwise the collector's 422).
+    """
+    given = [name for name in ("agent_id", "source_agent_id") if fields.raw(name) is not None]
     if not given:
         raise _field_error("agent_id", "is required.")
     values = [_uuid(fields, name) for name in given]
@@ -77,44 +79,36 @@ def _agent_id(fields: Fields) -> uuid.UUID:
     return values[0]
 
 
-def _text(body: dict[str, Any], name: str) -> str | None:
-    raw = body.get(name)
-    if raw is None:
+def _text(fields: Fields, name: str) -> str | None:
+    """An optional text of at most ``INTENT_TEXT_MAX_BYTES[name]`` UTF-8 bytes (413 above; a
+    limit in bytes, which ``Fields.text`` does not count), not blank (400), as the reference."""
+    value = fields.raw(name)
+    if value is None:
         return None
-    if not isinstance(raw, str):
-        raise errors.InvalidPaymentFieldError(f"'{name}' must be a string.", field=name)
-    if len(raw.encode()) > INTENT_TEXT_MAX_BYTES[name]:
+    if not isinstance(value, str):
+        raise invalid_request(name, "must be a string.")
+    if len(value.encode()) > INTENT_TEXT_MAX_BYTES[name]:
         raise PayloadTooLargeError(f"'{name}' is longer than {INTENT_TEXT_MAX_BYTES[name]} bytes.", field=name)
-    if not raw.strip():
-        raise errors.InvalidPaymentFieldError(f"'{name}' must not be empty (leave it out instead).", field=name)
-    return raw
+    if not value.strip():
+        raise _field_error(name, "must not be empty (leave it out instead).")
+    return value
 
 
-def _address(body: dict[str, Any], name: str) -> str:
-    raw = _field(body, name)
-    if not isinstance(raw, str):
-        raise errors.InvalidPaymentFieldError(f"'{name}' must be a hex string.", field=name)
-    if len(raw) > MAX_ADDRESS_LENGTH:
+def _address(fields: Fields, name: str) -> str:
+    """A required address: any non-empty even-length hex after an optional ``0x`` of at most
+    ``MAX_ADDRESS_LENGTH`` characters (413 above), returned as submitted (it is hashed so)."""
+    value = fields.raw(name)
+    if value is None:
+        raise invalid_request(name, "is required.")
+    if isinstance(value, str) and len(value) > MAX_ADDRESS_LENGTH:
         raise PayloadTooLargeError(f"'{name}' is longer than {MAX_ADDRESS_LENGTH} characters.", field=name)
-    digits = raw.removeprefix("0x")
-    try:
-        bytes.fromhex(digits)
-    except ValueError as exc:
-        raise errors.InvalidPaymentFieldError(f"'{name}' must be hex.", field=name) from exc
-    if not digits or len(digits) % 2:
-        raise errors.InvalidPaymentFieldError(f"'{name}' must be a non-empty even-length hex string.", field=name)
-    return raw
+    hex_bytes(value, name, _field_error)
+    return str(value)
 
 
-def parse_hex(raw: Any, name: str, lengths: tuple[int, ...]) -> bytes:
-    if not isinstance(raw, str):
-        raise errors.InvalidPaymentFieldError(f"'{name}' must be a hex string.", field=name)
-    try:
-        value = bytes.fromhex(raw.removeprefix("0x"))
-    except ValueError as exc:
-        raise errors.InvalidPaymentFieldError(f"'{name}' must be hex.", field=name) from exc
-    if len(value) not in lengths:
-        raise errors.InvalidPaymentFieldError(f"'{name}' must be {' or '.join(map(str, lengths))} bytes.", field=name)
+def _required_hex(fields: Fields, name: str, lengths: tuple[int, ...]) -> bytes:
+    value = fields.hex(name, lengths=lengths)
+    assert value is not None  # required: Fields.hex refused an absent or null member
     return value
 
 
@@ -122,36 +116,34 @@ def parse_payment_request(body: object, *, now: int | None = None) -> PaymentReq
     """Validate ``body`` (the request's :class:`Fields`, or a parsed body) and recompute its
     signing hash; raises a 4xx ``SequencerError``."""
     fields = (body if isinstance(body, Fields) else Fields(json_object(body))).with_error(_field_error)
-    body = fields.body
     now = int(time.time()) if now is None else now
     tenant_id, store_id = _uuid(fields, "tenant_id"), _uuid(fields, "store_id")
     agent_id = _agent_id(fields)
     key_id = fields.integer("agent_key_id", minimum=1, default=1)
-    payer, payee = _address(body, "payer_address"), _address(body, "payee_address")
+    payer, payee = _address(fields, "payer_address"), _address(fields, "payee_address")
     if payer.lower().removeprefix("0x") == payee.lower().removeprefix("0x"):
-        raise errors.InvalidPaymentFieldError("payer_address and payee_address must differ.", field="payee_address")
+        raise _field_error("payee_address", "must differ from payer_address.")
     amount = fields.integer("amount", minimum=1)
-    asset = canonical_asset(_field(body, "asset"))
+    asset = canonical_asset(fields.text("asset", max_length=_MAX_ASSET))
     if asset is None:
-        raise errors.InvalidPaymentFieldError(f"'asset' must be one of {', '.join(ASSETS)}.", field="asset")
+        raise _field_error("asset", f"must be one of {', '.join(ASSETS)}.")
     network = fields.choice("network", NETWORKS)
     valid_until = fields.integer("valid_until")
     nonce = fields.integer("nonce")
-    texts = {name: _text(body, name) for name in INTENT_TEXT_MAX_BYTES}
+    texts = {name: _text(fields, name) for name in INTENT_TEXT_MAX_BYTES}
     if valid_until < now or valid_until > now + MAX_VALIDITY_SECONDS:
         raise errors.PaymentValidityError(
             f"valid_until must be between now ({now}) and now + {MAX_VALIDITY_SECONDS} s.", field="valid_until"
         )
-    claimed = parse_hex(_field(body, "signing_hash"), "signing_hash", (32,))
-    signature = parse_hex(_field(body, "payer_signature"), "payer_signature", (64, 65))[:64]
-    raw_key = body.get("payer_public_key")
-    public_key = None if raw_key is None else parse_hex(raw_key, "payer_public_key", (32,))
+    claimed = _required_hex(fields, "signing_hash", (32,))
+    signature = _required_hex(fields, "payer_signature", (64, 65))[:64]
+    public_key = fields.hex("payer_public_key", lengths=(32,), required=False)
     digest = signing_hash(
         payer=payer, payee=payee, amount=amount, asset=asset, network=network, valid_until=valid_until, nonce=nonce
     )
     if digest != claimed:
         raise errors.SigningHashMismatchError(f"Recomputed signing hash is 0x{digest.hex()}.")
-    metadata = body.get("metadata")
+    metadata = fields.raw("metadata")
     normalised = {
         "agent": str(agent_id),
         "key": key_id,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from payments import errors
 from payments.models import (
     BatchStatus,
     IntentStatus,
@@ -21,6 +23,9 @@ _RECEIPT_BATCH_STATES = (BatchStatus.COMMITTED, BatchStatus.SUBMITTED, BatchStat
 
 
 INTENT_STATUSES: tuple[str, ...] = tuple(IntentStatus.values)  # the list filter's words
+
+# The caller's scope, ``visible(tenant_id, store_id)``: what it may not see reads as not found.
+Visible = Callable[[uuid.UUID, uuid.UUID | None], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,14 @@ def payment_intent_get_for_tenant(*, tenant_id: uuid.UUID | None, intent_id: uui
     return PaymentIntent.objects.filter(intent_id=intent_id, **_of_tenant(tenant_id)).first()
 
 
+def payment_intent_get_visible(*, tenant_id: uuid.UUID | None, intent_id: uuid.UUID, visible: Visible) -> PaymentIntent:
+    """:func:`payment_intent_get_for_tenant` within the caller's scope; 404 ``payment_not_found`` otherwise."""
+    intent = payment_intent_get_for_tenant(tenant_id=tenant_id, intent_id=intent_id)
+    if intent is None or not visible(intent.tenant_id, intent.store_id):
+        raise errors.PaymentNotFoundError(f"No payment intent {intent_id} is visible to this credential.")
+    return intent
+
+
 def payment_intent_list(*, filters: IntentFilters, limit: int, offset: int) -> list[PaymentIntent]:
     """Newest first (the reference's order), filtered as ``GET /api/v1/x402/payments``."""
     query = PaymentIntent.objects.filter(tenant_id=filters.tenant_id)
@@ -67,10 +80,30 @@ def payment_batch_get_for_tenant(*, tenant_id: uuid.UUID | None, batch_id: uuid.
     return PaymentBatch.objects.filter(batch_id=batch_id, **_of_tenant(tenant_id)).first()
 
 
+def payment_batch_get_visible(*, tenant_id: uuid.UUID | None, batch_id: uuid.UUID, visible: Visible) -> PaymentBatch:
+    """:func:`payment_batch_get_for_tenant` within the caller's scope; 404 ``batch_not_found`` otherwise."""
+    batch = payment_batch_get_for_tenant(tenant_id=tenant_id, batch_id=batch_id)
+    if batch is None or not visible(batch.tenant_id, batch.store_id):
+        raise errors.BatchNotFoundError(f"No batch {batch_id} is visible to this credential.")
+    return batch
+
+
 def payment_batch_intent_ids(*, batch: PaymentBatch) -> list[uuid.UUID]:
     """The batch's intents in sequence (= leaf) order."""
     members = PaymentIntent.objects.filter(tenant_id=batch.tenant_id, batch_id=batch.batch_id)
     return list(members.order_by("sequence_number").values_list("intent_id", flat=True))
+
+
+@dataclass(frozen=True, slots=True)
+class BatchDetail:
+    batch: PaymentBatch
+    intent_ids: list[uuid.UUID]  # in sequence (= leaf) order
+
+
+def payment_batch_detail_get(*, tenant_id: uuid.UUID | None, batch_id: uuid.UUID, visible: Visible) -> BatchDetail:
+    """A batch in the caller's scope with its intents (``GET /api/v1/x402/batches/{id}``); 404 otherwise."""
+    batch = payment_batch_get_visible(tenant_id=tenant_id, batch_id=batch_id, visible=visible)
+    return BatchDetail(batch=batch, intent_ids=payment_batch_intent_ids(batch=batch))
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +130,21 @@ def payment_receipt_get(*, intent: PaymentIntent) -> PaymentReceipt | None:
         raise AssertionError(f"batch {batch.batch_id} no longer matches its stored root")  # defensive
     proof = tree.proof(index)
     return PaymentReceipt(intent=intent, batch=batch, leaf_hash=proof.leaf_hash, proof=proof)
+
+
+def payment_receipt_get_visible(
+    *, tenant_id: uuid.UUID | None, intent_id: uuid.UUID, visible: Visible
+) -> PaymentReceipt:
+    """The receipt of an intent in the caller's scope (``GET …/payments/{id}/receipt``): 404
+    ``payment_not_found`` outside it, 409 ``payment_not_batched`` before its batch is committed."""
+    intent = payment_intent_get_visible(tenant_id=tenant_id, intent_id=intent_id, visible=visible)
+    receipt = payment_receipt_get(intent=intent)
+    if receipt is None:
+        raise errors.PaymentNotBatchedError(
+            f"Intent {intent_id} is {intent.status}; its receipt exists once its batch is committed.",
+            intent_status=intent.status,
+        )
+    return receipt
 
 
 def settlement_dead_letter_open_count() -> float:

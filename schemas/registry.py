@@ -189,10 +189,14 @@ def global_mode() -> ValidationMode:
     return mode
 
 
-def validation_mode_get(*, tenant_id: uuid.UUID) -> ValidationMode:
-    """The tenant's effective mode: its override, else ``SCHEMA_VALIDATION_MODE``. Cached."""
-    override = mode_cache.get(tenant_id, _load_mode)
+def effective_mode(override: ValidationMode | None) -> ValidationMode:
+    """A tenant's effective mode given its ``override``: the override, else ``SCHEMA_VALIDATION_MODE``."""
     return override if override is not None else global_mode()
+
+
+def validation_mode_get(*, tenant_id: uuid.UUID) -> ValidationMode:
+    """The tenant's effective mode (:func:`effective_mode` of its override). Cached."""
+    return effective_mode(mode_cache.get(tenant_id, _load_mode))
 
 
 def schema_failures(*, tenant_id: uuid.UUID, events: Sequence[tuple[str, Any, bool]]) -> list[SchemaFailure | None]:

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
+from schemas import errors
 from schemas.models import Compatibility, SchemaStatus, TenantSchemaSettings
 from schemas.models import EventSchema as EventSchema  # re-exported: views name the row type, never models
+from schemas.modes import ValidationMode
+from schemas.registry import SchemaError, build_validator, effective_mode, global_mode, validate_payload
 
 STATUSES: tuple[str, ...] = tuple(SchemaStatus.values)
 COMPATIBILITIES: tuple[str, ...] = tuple(Compatibility.values)
@@ -16,6 +21,15 @@ def schema_get_for_tenant(*, tenant_id: uuid.UUID | None, schema_id: uuid.UUID) 
     ``None`` only for the bootstrap admin, who sees every tenant (a read by id alone)."""
     rows = EventSchema.objects.filter(id=schema_id)
     return (rows if tenant_id is None else rows.filter(tenant_id=tenant_id)).first()
+
+
+def schema_get_for_tenant_or_404(*, tenant_id: uuid.UUID | None, schema_id: uuid.UUID) -> EventSchema:
+    """:func:`schema_get_for_tenant`, or 404 ``schema_not_found``. Schemas belong to no store, so
+    the caller's tenant is its whole scope: another tenant's schema is not found."""
+    schema = schema_get_for_tenant(tenant_id=tenant_id, schema_id=schema_id)
+    if schema is None:
+        raise errors.SchemaNotFoundError(f"No schema {schema_id} is visible to this credential.")
+    return schema
 
 
 def schema_list(*, tenant_id: uuid.UUID, event_type: str | None = None) -> list[EventSchema]:
@@ -29,6 +43,23 @@ def schema_version_get(*, tenant_id: uuid.UUID, event_type: str, version: int) -
     return EventSchema.objects.filter(tenant_id=tenant_id, event_type=event_type, version=version).first()
 
 
+def schema_version_get_or_404(*, tenant_id: uuid.UUID, event_type: str, version: int) -> EventSchema:
+    """One version of the event type's schema; 404 ``schema_not_found`` when there is none
+    (where the reference's validate endpoint answers 500)."""
+    schema = schema_version_get(tenant_id=tenant_id, event_type=event_type, version=version)
+    if schema is None:
+        raise errors.SchemaNotFoundError(f"No version {version} of {event_type!r}.")
+    return schema
+
+
+def schema_versions_get(*, tenant_id: uuid.UUID, event_type: str, version: int | None) -> list[EventSchema]:
+    """Every version of the event type's schema, newest first; with ``version``, that one alone
+    (404 ``schema_not_found`` when there is none)."""
+    if version is None:
+        return schema_list(tenant_id=tenant_id, event_type=event_type)
+    return [schema_version_get_or_404(tenant_id=tenant_id, event_type=event_type, version=version)]
+
+
 def schema_latest_active_get(*, tenant_id: uuid.UUID, event_type: str) -> EventSchema | None:
     return (
         EventSchema.objects.filter(tenant_id=tenant_id, event_type=event_type, status=SchemaStatus.ACTIVE)
@@ -37,6 +68,54 @@ def schema_latest_active_get(*, tenant_id: uuid.UUID, event_type: str) -> EventS
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SchemaValidation:
+    """A payload checked against a schema version; ``schema`` is ``None`` when the event type has
+    no active schema (nothing to check: valid, as in the reference)."""
+
+    schema: EventSchema | None
+    errors: tuple[SchemaError, ...]
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+
+def schema_validate(*, tenant_id: uuid.UUID, event_type: str, version: int | None, payload: Any) -> SchemaValidation:
+    """Validate ``payload`` against ``version`` of the event type's schema (404 when there is no
+    such version), or against its latest active version when ``version`` is ``None``."""
+    schema = (
+        schema_latest_active_get(tenant_id=tenant_id, event_type=event_type)
+        if version is None
+        else schema_version_get_or_404(tenant_id=tenant_id, event_type=event_type, version=version)
+    )
+    if schema is None:
+        return SchemaValidation(schema=None, errors=())
+    return SchemaValidation(schema=schema, errors=validate_payload(build_validator(schema.schema_json), payload))
+
+
 def tenant_mode_override_get(*, tenant_id: uuid.UUID) -> str | None:
     row = TenantSchemaSettings.objects.filter(tenant_id=tenant_id).first()
     return None if row is None else row.validation_mode
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationModeState:
+    tenant_id: uuid.UUID
+    mode: ValidationMode  # the effective mode
+    override: ValidationMode | None  # the tenant's own, if any
+    default: ValidationMode  # SCHEMA_VALIDATION_MODE
+
+
+def validation_mode_state(*, tenant_id: uuid.UUID, override: ValidationMode | None) -> ValidationModeState:
+    """The state a tenant with ``override`` has (:func:`schemas.registry.effective_mode`)."""
+    return ValidationModeState(
+        tenant_id=tenant_id, mode=effective_mode(override), override=override, default=global_mode()
+    )
+
+
+def validation_mode_state_get(*, tenant_id: uuid.UUID) -> ValidationModeState:
+    """The tenant's validation mode as stored now (read past the ingest path's cache, so the API
+    answers a change at once)."""
+    override = tenant_mode_override_get(tenant_id=tenant_id)
+    return validation_mode_state(tenant_id=tenant_id, override=None if override is None else ValidationMode(override))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -15,6 +16,7 @@ from schemas.compatibility import check_schema, compatibility_problems
 from schemas.models import Compatibility, EventSchema, SchemaStatus, TenantSchemaSettings
 from schemas.modes import ValidationMode
 from schemas.registry import mode_cache, schema_cache
+from schemas.selectors import ValidationModeState, schema_get_for_tenant_or_404, validation_mode_state
 from sequencer_project.api.errors import InvalidFieldError
 from sequencer_project.api.json_limits import nul_path
 from sequencer_project.tenant_keys import tenant_row_update
@@ -78,9 +80,25 @@ def schema_register(
     return schema
 
 
+# The caller's check on the tenant of the schema it names: raises (403) when it may not act there.
+Authorise = Callable[[uuid.UUID], object]
+
+
+def _schema_for(tenant_id: uuid.UUID | None, schema_id: uuid.UUID, authorise: Authorise) -> EventSchema:
+    """Schema ``schema_id`` of ``tenant_id`` (404 otherwise), after ``authorise(its tenant)``."""
+    schema = schema_get_for_tenant_or_404(tenant_id=tenant_id, schema_id=schema_id)
+    authorise(schema.tenant_id)
+    return schema
+
+
 @transaction.atomic(durable=True)
-def schema_status_set(*, schema: EventSchema, status: str) -> EventSchema:
-    """Move a version to active, deprecated or archived (archived versions stop validating)."""
+def schema_status_set(
+    *, tenant_id: uuid.UUID | None, schema_id: uuid.UUID, status: str, authorise: Authorise
+) -> EventSchema:
+    """Move version ``schema_id`` of ``tenant_id`` (``None``: the bootstrap admin, any tenant) to
+    active, deprecated or archived (archived versions stop validating). 404 ``schema_not_found``
+    for another tenant's schema; ``authorise`` is the caller's 403."""
+    schema = _schema_for(tenant_id, schema_id, authorise)
     schema.status, schema.updated_at = status, timezone.now()
     tenant_row_update(schema, "status", "updated_at")  # by (tenant_id, id): one shard on a distributed PostgreSQL
     _bump_schema_cache()
@@ -88,18 +106,23 @@ def schema_status_set(*, schema: EventSchema, status: str) -> EventSchema:
 
 
 @transaction.atomic(durable=True)
-def schema_delete(*, schema: EventSchema) -> None:
-    """Remove one version (admin). Its number is not reused while a later version exists."""
-    EventSchema.objects.filter(tenant_id=schema.tenant_id, id=schema.id).delete()
+def schema_delete(*, tenant_id: uuid.UUID | None, schema_id: uuid.UUID, authorise: Authorise) -> EventSchema:
+    """Remove version ``schema_id`` of ``tenant_id`` (admin; found and authorised as
+    :func:`schema_status_set`) and return it. Its number is not reused while a later version exists."""
+    schema = _schema_for(tenant_id, schema_id, authorise)
+    EventSchema.objects.filter(tenant_id=schema.tenant_id, id=schema.id).delete()  # by (tenant_id, id)
     _bump_schema_cache()
+    return schema
 
 
 @transaction.atomic(durable=True)
-def validation_mode_set(*, tenant_id: uuid.UUID, mode: ValidationMode | None) -> None:
-    """Override the tenant's validation mode (``None`` = follow ``SCHEMA_VALIDATION_MODE``)."""
+def validation_mode_set(*, tenant_id: uuid.UUID, mode: ValidationMode | None) -> ValidationModeState:
+    """Override the tenant's validation mode (``None`` = follow ``SCHEMA_VALIDATION_MODE``); the
+    tenant's state afterwards."""
     if mode is None:
         TenantSchemaSettings.objects.filter(tenant_id=tenant_id).delete()
     else:
         Tenant.objects.get_or_create(id=tenant_id, defaults={"name": f"tenant {tenant_id}"})
         TenantSchemaSettings.objects.update_or_create(tenant_id=tenant_id, defaults={"validation_mode": mode.value})
     transaction.on_commit(mode_cache.invalidate)
+    return validation_mode_state(tenant_id=tenant_id, override=mode)

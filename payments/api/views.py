@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any
+from functools import partial
 
 from django.conf import settings
 from rest_framework.request import Request
@@ -27,17 +26,16 @@ from payments.limits import MAX_BATCH_SIZE
 from payments.selectors import (
     INTENT_STATUSES,
     IntentFilters,
-    payment_batch_get_for_tenant,
-    payment_batch_intent_ids,
-    payment_intent_get_for_tenant,
+    payment_batch_detail_get,
+    payment_intent_get_visible,
     payment_intent_list,
-    payment_receipt_get,
+    payment_receipt_get_visible,
 )
 from payments.services.batches import BatchKey, batch_create_manual
 from payments.services.intents import payment_intent_submit
 from payments.services.settlement import batch_settle_record
 from sequencer_project.api.errors import InvalidParameterError
-from sequencer_project.api.fields import field_value_error, request_fields
+from sequencer_project.api.fields import field_value_error, hex_bytes, request_fields
 from sequencer_project.api.openapi import DATETIME, STRING, UUID, extra_problem, operation, path_uuid, query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import (
@@ -97,13 +95,14 @@ class PaymentListCreateApi(TenantApiMixin):
         ok=shapes.INTENT_LIST,
     )
     def get(self, request: Request) -> Response:
-        tenant_id = query_uuid(request, "tenant_id")
-        store_id = query_uuid_optional(request, "store_id")
-        principal = self.principal
-        if store_id is None and principal.store_ids and not principal.is_superadmin:
-            raise InvalidParameterError("Store-scoped credentials must pass store_id.", parameter="store_id")
-        principal.check_stream(tenant_id, store_id, Permission.READ)
         params = request.query_params
+        if params.get("store_id"):
+            tenant_id, store_id = self.queried_stream(Permission.READ)
+        else:  # the whole tenant, which a store-scoped credential may not list
+            tenant_id, store_id = query_uuid(request, "tenant_id"), None
+            if self.principal.store_ids and not self.principal.is_superadmin:
+                raise InvalidParameterError("Store-scoped credentials must pass store_id.", parameter="store_id")
+            self.principal.check_tenant(tenant_id, Permission.READ)
         filters = IntentFilters(
             tenant_id=tenant_id,
             store_id=store_id,
@@ -158,18 +157,7 @@ def _date(raw: str | None, name: str) -> datetime | None:
     return value
 
 
-class _IntentApi(TenantApiMixin):
-    def intent(self, intent_id: str) -> Any:
-        self.principal.require(Permission.READ)
-        intent = payment_intent_get_for_tenant(
-            tenant_id=self.principal.tenant_id, intent_id=parse_uuid(intent_id, "intent_id")
-        )
-        if intent is None or not self.visible(intent.tenant_id, intent.store_id):
-            raise errors.PaymentNotFoundError(f"No payment intent {intent_id} is visible to this credential.")
-        return intent
-
-
-class PaymentDetailApi(_IntentApi):
+class PaymentDetailApi(TenantApiMixin):
     @operation(
         "x402",
         "x402_payments_get",
@@ -178,10 +166,14 @@ class PaymentDetailApi(_IntentApi):
         ok=shapes.INTENT_STATUS_OUT,
     )
     def get(self, request: Request, intent_id: str) -> Response:
-        return Response(intent_status_output(self.intent(intent_id)))
+        self.principal.require(Permission.READ)
+        intent = payment_intent_get_visible(
+            tenant_id=self.principal.tenant_id, intent_id=parse_uuid(intent_id, "intent_id"), visible=self.visible
+        )
+        return Response(intent_status_output(intent))
 
 
-class PaymentReceiptApi(_IntentApi):
+class PaymentReceiptApi(TenantApiMixin):
     @operation(
         "x402",
         "x402_payments_receipt",
@@ -190,13 +182,10 @@ class PaymentReceiptApi(_IntentApi):
         ok=shapes.RECEIPT,
     )
     def get(self, request: Request, intent_id: str) -> Response:
-        intent = self.intent(intent_id)
-        receipt = payment_receipt_get(intent=intent)
-        if receipt is None:
-            raise errors.PaymentNotBatchedError(
-                f"Intent {intent_id} is {intent.status}; its receipt exists once its batch is committed.",
-                intent_status=intent.status,
-            )
+        self.principal.require(Permission.READ)
+        receipt = payment_receipt_get_visible(
+            tenant_id=self.principal.tenant_id, intent_id=parse_uuid(intent_id, "intent_id"), visible=self.visible
+        )
         return Response(receipt_output(receipt))
 
 
@@ -229,16 +218,7 @@ class BatchCreateApi(TenantApiMixin):
         return Response(batch_created_output(batch))
 
 
-class _BatchApi(TenantApiMixin):
-    def batch(self, batch_id: uuid.UUID, named: str) -> Any:
-        """The batch, when this credential may see it; 404 naming it as ``named`` otherwise."""
-        batch = payment_batch_get_for_tenant(tenant_id=self.principal.tenant_id, batch_id=batch_id)
-        if batch is None or not self.visible(batch.tenant_id, batch.store_id):
-            raise errors.BatchNotFoundError(f"No batch {named} is visible to this credential.")
-        return batch
-
-
-class BatchDetailApi(_BatchApi):
+class BatchDetailApi(TenantApiMixin):
     @operation(
         "x402",
         "x402_batches_get",
@@ -248,11 +228,13 @@ class BatchDetailApi(_BatchApi):
     )
     def get(self, request: Request, batch_id: str) -> Response:
         self.principal.require(Permission.READ)
-        batch = self.batch(parse_uuid(batch_id, "batch_id"), batch_id)
-        return Response({"batch": batch_output(batch, payment_batch_intent_ids(batch=batch))})
+        detail = payment_batch_detail_get(
+            tenant_id=self.principal.tenant_id, batch_id=parse_uuid(batch_id, "batch_id"), visible=self.visible
+        )
+        return Response({"batch": batch_output(detail.batch, detail.intent_ids)})
 
 
-class BatchSettleApi(_BatchApi):
+class BatchSettleApi(TenantApiMixin):
     """``POST /api/v1/x402/batches/settle`` (admin): record an externally made settlement."""
 
     @operation(
@@ -265,14 +247,16 @@ class BatchSettleApi(_BatchApi):
     def post(self, request: Request) -> Response:
         fields = request_fields(request, _settlement_error)
         batch_id = fields.with_error(_batch_error).uuid("batch_id")
-        batch = self.batch(batch_id, str(batch_id))
-        self.stream_for(batch.tenant_id, batch.store_id, Permission.ADMIN)
         tx_hash = None if fields.raw("tx_hash") is None else fields.text("tx_hash", max_length=_MAX_TX_HASH)
+        if tx_hash is not None:
+            hex_bytes(tx_hash, "tx_hash", _settlement_error, lengths=(32,))  # stored as submitted
         recorded = batch_settle_record(
-            tenant_id=batch.tenant_id,
+            tenant_id=self.principal.tenant_id,
             batch_id=batch_id,
             tx_hash=tx_hash,
             block_number=fields.optional_integer("block_number"),
             gas_used=fields.optional_integer("gas_used"),
+            visible=self.visible,
+            authorise=partial(self.stream_for, permission=Permission.ADMIN),
         )
         return Response(settlement_output(recorded))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -57,16 +58,6 @@ def _settle(batch: PaymentBatch, *, tx_hash: str, block_number: int, gas_used: i
     )
 
 
-def _parse_tx_hash(value: str) -> str:
-    try:
-        ok = len(bytes.fromhex(value.removeprefix("0x"))) == 32
-    except ValueError:
-        ok = False
-    if not ok:
-        raise errors.InvalidSettlementError("tx_hash must be 32 bytes of hex.", field="tx_hash")
-    return value
-
-
 @dataclass(frozen=True, slots=True)
 class SettlementRecorded:
     """What ``POST /api/v1/x402/batches/settle`` did: the batch after it and the reference's message."""
@@ -75,20 +66,33 @@ class SettlementRecorded:
     message: str
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def batch_settle_record(
-    *, tenant_id: uuid.UUID, batch_id: uuid.UUID, tx_hash: str | None, block_number: int | None, gas_used: int | None
+    *,
+    tenant_id: uuid.UUID | None,
+    batch_id: uuid.UUID,
+    tx_hash: str | None,
+    block_number: int | None,
+    gas_used: int | None,
+    visible: Callable[[uuid.UUID, uuid.UUID | None], bool],
+    authorise: Callable[[uuid.UUID, uuid.UUID], object],
 ) -> SettlementRecorded:
     """The reference's settlement state machine; idempotent on a settled batch with equal values.
 
-    As in the reference, ``gas_used`` is recorded when the batch settles (a submission without
-    ``block_number`` records only the transaction hash).
+    Fetches and locks batch ``batch_id`` of ``tenant_id`` (``None``: the bootstrap admin's read
+    by id alone). A batch missing or outside ``visible(tenant_id, store_id)`` is 404
+    ``batch_not_found``; ``authorise(tenant_id, store_id)`` then raises when the caller may not
+    settle it (the view's 403). Transaction boundary; locks the batch row.
+
+    ``tx_hash`` is 32 bytes of hex as submitted (the view checks it). As in the reference,
+    ``gas_used`` is recorded when the batch settles (a submission without ``block_number``
+    records only the transaction hash).
     """
-    batch = PaymentBatch.objects.select_for_update().filter(tenant_id=tenant_id, batch_id=batch_id).first()
-    if batch is None:
-        raise errors.BatchNotFoundError(f"No batch {batch_id}.")
-    if tx_hash is not None:
-        tx_hash = _parse_tx_hash(tx_hash)
+    of_tenant = {} if tenant_id is None else {"tenant_id": tenant_id}
+    batch = PaymentBatch.objects.select_for_update().filter(batch_id=batch_id, **of_tenant).first()
+    if batch is None or not visible(batch.tenant_id, batch.store_id):
+        raise errors.BatchNotFoundError(f"No batch {batch_id} is visible to this credential.")
+    authorise(batch.tenant_id, batch.store_id)
     if batch.status == BatchStatus.COMMITTED:
         if tx_hash is None:
             raise errors.InvalidSettlementError("A committed batch needs tx_hash.", field="tx_hash")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Any
 
 from rest_framework.request import Request
@@ -12,20 +13,20 @@ from schemas import errors
 from schemas.api import openapi as shapes
 from schemas.api.serializers import registered_output, schema_output, schemas_output
 from schemas.limits import MAX_DESCRIPTION, MAX_EVENT_TYPE
-from schemas.modes import parse_mode
-from schemas.registry import build_validator, global_mode, validate_payload
+from schemas.modes import ValidationMode, parse_mode
 from schemas.selectors import (
     COMPATIBILITIES,
     STATUSES,
-    EventSchema,
-    schema_get_for_tenant,
+    ValidationModeState,
+    schema_get_for_tenant_or_404,
     schema_latest_active_get,
     schema_list,
-    schema_version_get,
-    tenant_mode_override_get,
+    schema_validate,
+    schema_versions_get,
+    validation_mode_state_get,
 )
 from schemas.services import schema_delete, schema_register, schema_status_set, validation_mode_set
-from sequencer_project.api.fields import Fields, invalid_request, request_fields
+from sequencer_project.api.fields import Fields, field_value_error, invalid_request, request_fields
 from sequencer_project.api.openapi import QUERIED_TENANT, operation, path_param, path_uuid, query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import (
@@ -36,6 +37,7 @@ from sequencer_project.api.tenancy import (
 )
 
 MAX_VERSION = 2**31 - 1  # schema versions are PostgreSQL integers
+MAX_MODE = 32  # longer than every spelling of a mode
 SCHEMA_ID = path_uuid("schema_id")
 EVENT_TYPE = path_param("event_type", shapes.EVENT_TYPE)
 
@@ -52,19 +54,22 @@ def _event_type(fields: Fields) -> str:
     return value
 
 
-def _schema_version(tenant_id: uuid.UUID, event_type: str, version: int) -> EventSchema:
-    """One version of the event type's schema; 404 ``schema_not_found`` when there is none
-    (where the reference's validate endpoint answers 500)."""
-    schema = schema_version_get(tenant_id=tenant_id, event_type=event_type, version=version)
-    if schema is None:
-        raise errors.SchemaNotFoundError(f"No version {version} of {event_type!r}.")
-    return schema
+def _mode(fields: Fields) -> ValidationMode | None:
+    """``mode``: a spelling of a mode (400 ``invalid_validation_mode`` otherwise), or absent or
+    null to clear the override."""
+    if fields.raw("mode") is None:
+        return None
+    refuse = field_value_error(errors.InvalidValidationModeError)
+    raw = fields.with_error(refuse).text("mode", max_length=MAX_MODE)
+    mode = parse_mode(raw)
+    if mode is None:
+        raise refuse("mode", f"{raw!r} is not a mode: use disabled, warn, enforce or required.")
+    return mode
 
 
-def _validation_mode_output(tenant_id: uuid.UUID) -> dict[str, Any]:
-    """The tenant's effective mode: its override, else the global one."""
-    override = tenant_mode_override_get(tenant_id=tenant_id)
-    return {"tenantId": tenant_id, "mode": override or global_mode().value, "override": override}
+def _validation_mode_output(state: ValidationModeState) -> dict[str, Any]:
+    override = None if state.override is None else state.override.value
+    return {"tenantId": state.tenant_id, "mode": state.mode.value, "override": override}
 
 
 class _SchemaApi(TenantApiMixin):
@@ -73,14 +78,6 @@ class _SchemaApi(TenantApiMixin):
         tenant_id = self.queried_tenant()
         self.principal.check_tenant(tenant_id, permission)
         return tenant_id
-
-    def schema_or_404(self, schema_id: str, permission: Permission) -> EventSchema:
-        parsed = parse_uuid(schema_id, "schema_id")
-        schema = schema_get_for_tenant(tenant_id=self.principal.tenant_id, schema_id=parsed)
-        if schema is None or not self.visible(schema.tenant_id, None):
-            raise errors.SchemaNotFoundError(f"No schema {parsed} is visible to this credential.")
-        self.principal.check_tenant(schema.tenant_id, permission)
-        return schema
 
 
 class SchemaCollectionApi(_SchemaApi):
@@ -135,21 +132,13 @@ class SchemaValidateApi(_SchemaApi):
         payload = fields.member("payload")
         version = fields.optional_integer("schemaVersion", minimum=1, maximum=MAX_VERSION)
         self.principal.check_tenant(tenant_id, Permission.READ)
-        schema = (
-            schema_latest_active_get(tenant_id=tenant_id, event_type=event_type)
-            if version is None
-            else _schema_version(tenant_id, event_type, version)
-        )
-        if schema is None:
-            # As the reference: no active schema means nothing to check, so the payload is valid.
-            return Response({"valid": True, "schemaId": None, "schemaVersion": None, "errors": []})
-        problems = validate_payload(build_validator(schema.schema_json), payload)
+        checked = schema_validate(tenant_id=tenant_id, event_type=event_type, version=version, payload=payload)
         return Response(
             {
-                "valid": not problems,
-                "schemaId": schema.id,
-                "schemaVersion": schema.version,
-                "errors": [{"path": p.path, "message": p.message} for p in problems],
+                "valid": checked.valid,
+                "schemaId": None if checked.schema is None else checked.schema.id,
+                "schemaVersion": None if checked.schema is None else checked.schema.version,
+                "errors": [{"path": p.path, "message": p.message} for p in checked.errors],
             }
         )
 
@@ -159,14 +148,20 @@ class SchemaDetailApi(_SchemaApi):
 
     @operation("schemas", "schemas_get", "One schema version", parameters=[SCHEMA_ID], ok=shapes.SCHEMA)
     def get(self, request: Request, schema_id: str) -> Response:
-        return Response(schema_output(self.schema_or_404(schema_id, Permission.READ)))
+        parsed = parse_uuid(schema_id, "schema_id")
+        schema = schema_get_for_tenant_or_404(tenant_id=self.principal.tenant_id, schema_id=parsed)
+        self.principal.check_tenant(schema.tenant_id, Permission.READ)
+        return Response(schema_output(schema))
 
     @operation(
         "schemas", "schemas_delete", "Remove a schema version (admin)", parameters=[SCHEMA_ID], ok=shapes.SCHEMA_DELETED
     )
     def delete(self, request: Request, schema_id: str) -> Response:
-        schema = self.schema_or_404(schema_id, Permission.ADMIN)
-        schema_delete(schema=schema)
+        schema = schema_delete(
+            tenant_id=self.principal.tenant_id,
+            schema_id=parse_uuid(schema_id, "schema_id"),
+            authorise=partial(self.principal.check_tenant, permission=Permission.ADMIN),
+        )
         return Response({"success": True, "deleted_schema_id": schema.id})
 
 
@@ -183,7 +178,12 @@ class SchemaStatusApi(_SchemaApi):
     )
     def put(self, request: Request, schema_id: str) -> Response:
         status = request_fields(request).choice("status", STATUSES)
-        schema = schema_status_set(schema=self.schema_or_404(schema_id, Permission.WRITE), status=status)
+        schema = schema_status_set(
+            tenant_id=self.principal.tenant_id,
+            schema_id=parse_uuid(schema_id, "schema_id"),
+            status=status,
+            authorise=partial(self.principal.check_tenant, permission=Permission.WRITE),
+        )
         return Response({"success": True, "schema_id": schema.id, "new_status": schema.status})
 
 
@@ -200,10 +200,11 @@ class SchemaByTypeApi(_SchemaApi):
     def get(self, request: Request, event_type: str) -> Response:
         _event_type_param(event_type)
         tenant_id = self.tenant_param(request, Permission.READ)
-        if request.query_params.get("version"):
-            version = query_int(request, "version", default=1, minimum=1)
-            return Response({"schema": schema_output(_schema_version(tenant_id, event_type, version))})
-        return Response(schemas_output(schema_list(tenant_id=tenant_id, event_type=event_type)))
+        version = query_int(request, "version", default=1, minimum=1) if request.query_params.get("version") else None
+        schemas = schema_versions_get(tenant_id=tenant_id, event_type=event_type, version=version)
+        if version is not None:
+            return Response({"schema": schema_output(schemas[0])})
+        return Response(schemas_output(schemas))
 
 
 class SchemaLatestApi(_SchemaApi):
@@ -236,8 +237,8 @@ class ValidationModeApi(_SchemaApi):
         ok=shapes.VALIDATION_MODE,
     )
     def get(self, request: Request) -> Response:
-        tenant_id = self.tenant_param(request, Permission.READ)
-        return Response({**_validation_mode_output(tenant_id), "default": global_mode().value})
+        state = validation_mode_state_get(tenant_id=self.tenant_param(request, Permission.READ))
+        return Response({**_validation_mode_output(state), "default": state.default.value})
 
     @operation(
         "schemas",
@@ -249,15 +250,6 @@ class ValidationModeApi(_SchemaApi):
     def put(self, request: Request) -> Response:
         fields = request_fields(request)
         tenant_id = fields.uuid("tenantId")
-        raw = fields.raw("mode")
+        mode = _mode(fields)
         self.principal.check_tenant(tenant_id, Permission.ADMIN)
-        if raw is None:
-            validation_mode_set(tenant_id=tenant_id, mode=None)
-        else:
-            mode = parse_mode(raw) if isinstance(raw, str) else None
-            if mode is None:
-                raise errors.InvalidValidationModeError(
-                    f"Unknown mode {raw!r}: use disabled, warn, enforce or required.", field="mode"
-                )
-            validation_mode_set(tenant_id=tenant_id, mode=mode)
-        return Response(_validation_mode_output(tenant_id))
+        return Response(_validation_mode_output(validation_mode_set(tenant_id=tenant_id, mode=mode)))

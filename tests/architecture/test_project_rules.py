@@ -89,6 +89,77 @@ def view(request):
     assert orm_uses(source) == ["2: imports tenants.models", "3: touches the database", "7: Tenant.objects"]
 
 
+# Names a handler may call besides its one data call: how the audit log names the caller.
+NOT_DATA_CALLS = {"api_actor", "admin_actor"}
+
+
+def data_calls(source: str) -> list[str]:
+    """``line handler: calls`` for each request handler (an ``APIView`` method named after an HTTP
+    verb, or a module-level function taking ``request``) that calls more than one function imported
+    from a ``services`` or ``selectors`` module (classes from there, e.g. filters, are records)."""
+    tree = ast.parse(source)
+    imported = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and {"services", "selectors"} & set(node.module.split("."))
+        for alias in node.names
+        if not alias.name[:1].isupper() and alias.name not in NOT_DATA_CALLS
+    }
+    handlers = [
+        (f"{cls.name}.{fn.name}", fn)
+        for cls in tree.body
+        if isinstance(cls, ast.ClassDef)
+        for fn in cls.body
+        if isinstance(fn, ast.FunctionDef) and fn.name in ("get", "post", "put", "patch", "delete")
+    ] + [
+        (fn.name, fn)
+        for fn in tree.body
+        if isinstance(fn, ast.FunctionDef) and fn.args.args and fn.args.args[0].arg == "request"
+    ]
+    found = []
+    for name, handler in handlers:
+        calls = [
+            node.func.id
+            for node in ast.walk(handler)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in imported
+        ]
+        if len(calls) > 1:
+            found.append(f"{handler.lineno} {name}: {', '.join(calls)}")
+    return found
+
+
+def test_a_handler_calls_one_service_or_selector() -> None:
+    """STYLE.md rule 13: a view parses, calls one service or selector, then serializes."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{found}" for path in _view_modules() for found in data_calls(path.read_text("utf-8"))
+    ]
+    assert offenders == []
+
+
+def test_the_one_call_rule_flags_two_data_calls_and_passes_records_and_actors() -> None:
+    source = """
+from audit.services import api_actor
+from payments.selectors import IntentFilters, payment_intent_list, payment_receipt_get
+from tenants.services import api_key_revoke
+
+class ReceiptApi:
+    def get(self, request, intent_id):
+        intent = payment_intent_list(filters=IntentFilters(limit=1))
+        return intent, payment_receipt_get(intent_id=intent_id)
+
+    def delete(self, request, key):
+        return api_key_revoke(key=key, actor=api_actor(request.user))
+
+def revoke_view(request):
+    api_key_revoke(key=1, actor="x")
+    api_key_revoke(key=2, actor="x")
+"""
+    assert data_calls(source) == [
+        "7 ReceiptApi.get: payment_intent_list, payment_receipt_get",
+        "14 revoke_view: api_key_revoke, api_key_revoke",
+    ]
+
+
 def test_every_sql_file_starts_with_a_header_comment() -> None:
     files = list(ROOT.glob("*/sql/*.sql"))
     assert files

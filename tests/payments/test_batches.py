@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 import orjson
 import pytest
@@ -18,8 +20,9 @@ from payments.models import BatchStatus, IntentStatus, NonceReservation, Payment
 from payments.receipts import receipt_verify
 from payments.services.batches import BatchKey, batch_assemble, batches_assemble_due
 from payments.tasks import batches_assemble, nonces_prune_task
-from tests.conftest import Persona
-from tests.payments.helpers import Payer, post_intent
+from tests.conftest import Persona, api_client
+from tests.payments.helpers import Payer, assembled_batch, post_intent
+from tests.tenants.factories import issue_key
 from ves.legacy_merkle import build_tree, verify_inclusion
 
 pytestmark = pytest.mark.django_db
@@ -168,3 +171,38 @@ def test_every_leaf_proof_verifies_and_tampering_fails(count: int, data: st.Data
         assert not verify_inclusion(
             leaf_hash=leaves[other], root=tree.root, path=proof.path, leaf_index=index, leaf_count=count
         )
+
+
+def _store_key(owner: Persona, store_id: uuid.UUID, *, can_admin: bool) -> Persona:
+    key = issue_key(owner.tenant, can_write=True, can_admin=can_admin, store_ids=[store_id])
+    return Persona(owner.tenant, store_id, key, api_client(key))
+
+
+def _settle(persona: Persona, body: Mapping[str, object]) -> Any:
+    data = orjson.dumps(body)
+    return persona.client.post("/api/v1/x402/batches/settle", data=data, content_type="application/json")
+
+
+def test_settle_finds_and_authorises_the_batch_itself(owner: Persona, member: Persona, outsider: Persona) -> None:
+    batch = assembled_batch(owner, count=1)
+    body = {"batch_id": str(batch.batch_id), "tx_hash": "0x" + "ab" * 32}
+    assert _settle(outsider, body).json()["code"] == "batch_not_found"
+    # a store-scoped key sees only its stores: another store's batch is not found, not forbidden
+    assert _settle(member, body).json()["code"] == "batch_not_found"
+    writer = _store_key(owner, batch.store_id, can_admin=False)
+    assert (_settle(writer, body).status_code, _settle(writer, body).json()["code"]) == (403, "permission_denied")
+    assert _settle(_store_key(owner, batch.store_id, can_admin=True), body).status_code == 200
+    stored = PaymentBatch.objects.get(tenant_id=owner.tenant_id, batch_id=batch.batch_id)
+    assert (stored.status, stored.tx_hash) == (BatchStatus.SUBMITTED, body["tx_hash"])
+
+
+def test_settle_refuses_a_tx_hash_with_blanks_and_parses_before_looking_the_batch_up(owner: Persona) -> None:
+    batch = assembled_batch(owner, count=1)
+    spaced = _settle(owner, {"batch_id": str(batch.batch_id), "tx_hash": "0x" + "ab" * 31 + "  ab"})
+    # bytes.fromhex skips blanks: this was recorded as the batch's transaction
+    assert (spaced.status_code, spaced.json()["code"]) == (400, "invalid_state_transition"), spaced.content
+    assert list(spaced.json()["errors"]) == ["tx_hash"]
+    assert PaymentBatch.objects.get(tenant_id=owner.tenant_id, batch_id=batch.batch_id).status == BatchStatus.COMMITTED
+    # the view parses the body, then calls the service: a mistyped member is 422 before any lookup
+    unknown = _settle(owner, {"batch_id": str(uuid.uuid4()), "block_number": "9"})
+    assert (unknown.status_code, unknown.json()["code"]) == (422, "invalid_request")

@@ -155,6 +155,26 @@ def test_the_tenant_mode_override(owner: Persona, member: Persona) -> None:
     assert uuid.UUID(got["tenantId"]) == owner.tenant_id
 
 
+@pytest.mark.parametrize("mode", [5, True, ["warn"], {"mode": "warn"}])
+def test_a_mode_of_the_wrong_json_type_is_the_collectors_422(owner: Persona, mode: object) -> None:
+    """It answered 400 ``invalid_validation_mode``, the code of an unknown spelling."""
+    response = post_json(
+        owner.client, "/api/v1/schemas/validation-mode", {"tenantId": str(owner.tenant_id), "mode": mode}, "put"
+    )
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_request"), response.content
+    assert list(response.json()["errors"]) == ["mode"]
+
+
+def test_a_mode_is_any_spelling_and_a_long_one_is_unknown(owner: Persona) -> None:
+    assert set_mode(owner.client, owner.tenant_id, "  Strict ").json()["override"] == "required"
+    long = set_mode(owner.client, owner.tenant_id, "w" * 1000)
+    assert (long.status_code, long.json()["code"], list(long.json()["errors"])) == (
+        400,
+        "invalid_validation_mode",
+        ["mode"],
+    )
+
+
 def test_a_number_jsonb_returns_wider_than_64_bits_is_served_and_compared(owner: Persona) -> None:
     """Found by schemathesis (a 500): orjson parses 1.8446744073709552e+19 as a float, jsonb stores it
     exactly and psycopg reads it back as a 65-bit int, which orjson could not write."""

@@ -6,13 +6,19 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from django.db import connection
 
+from schemas.errors import SchemaNotFoundError
 from schemas.models import EventSchema
-from schemas.selectors import schema_get_for_tenant
-from schemas.services import schema_delete, schema_status_set
+from schemas.services import Authorise, schema_delete, schema_status_set
+from sequencer_project.api.errors import PermissionDeniedError
 from tests.conftest import Persona
 from tests.schemas.helpers import register
+
+
+def _any(tenant_id: uuid.UUID) -> None:
+    """A caller that may act on every tenant."""
 
 
 def _twin_in(tenant_id: uuid.UUID, schema_id: uuid.UUID) -> None:
@@ -35,17 +41,39 @@ def _status(tenant_id: uuid.UUID, schema_id: uuid.UUID) -> str | None:
 def test_a_status_change_and_a_delete_touch_only_the_callers_row(owner: Persona, outsider: Persona) -> None:
     schema_id = uuid.UUID(register(owner.client, owner.tenant_id).json()["id"])
     _twin_in(outsider.tenant_id, schema_id)
-    mine = schema_get_for_tenant(tenant_id=owner.tenant_id, schema_id=schema_id)
-    assert mine is not None
-
-    changed = schema_status_set(schema=mine, status="deprecated")
+    changed = schema_status_set(tenant_id=owner.tenant_id, schema_id=schema_id, status="deprecated", authorise=_any)
 
     assert changed.status == "deprecated"
     assert _status(owner.tenant_id, schema_id) == "deprecated"
     assert _status(outsider.tenant_id, schema_id) == "active"
     assert EventSchema.objects.get(tenant_id=owner.tenant_id, id=schema_id).updated_at == changed.updated_at
 
-    schema_delete(schema=changed)
+    assert schema_delete(tenant_id=owner.tenant_id, schema_id=schema_id, authorise=_any).id == schema_id
 
     assert _status(owner.tenant_id, schema_id) is None
     assert _status(outsider.tenant_id, schema_id) == "active"
+
+
+def _write(kind: str, tenant_id: uuid.UUID | None, schema_id: uuid.UUID, authorise: Authorise) -> object:
+    if kind == "status":
+        return schema_status_set(tenant_id=tenant_id, schema_id=schema_id, status="archived", authorise=authorise)
+    return schema_delete(tenant_id=tenant_id, schema_id=schema_id, authorise=authorise)
+
+
+@pytest.mark.parametrize("kind", ["status", "delete"])
+def test_the_writes_find_the_schema_in_the_callers_tenant_and_authorise_before_writing(
+    owner: Persona, outsider: Persona, kind: str
+) -> None:
+    schema_id = uuid.UUID(register(owner.client, owner.tenant_id).json()["id"])
+    with pytest.raises(SchemaNotFoundError):
+        _write(kind, outsider.tenant_id, schema_id, _any)
+    seen: list[uuid.UUID] = []
+
+    def refuse(tenant_id: uuid.UUID) -> None:
+        seen.append(tenant_id)
+        raise PermissionDeniedError("no")
+
+    with pytest.raises(PermissionDeniedError):
+        _write(kind, None, schema_id, refuse)  # the bootstrap admin's read by id alone finds it; the check refuses
+    assert seen == [owner.tenant_id]
+    assert _status(owner.tenant_id, schema_id) == "active"
