@@ -162,9 +162,9 @@ class Fields:
             raise invalid_request(name, message)
         return parsed
 
-    def text(self, name: str, *, max_length: int, required: bool = True, default: str = "") -> str:
+    def text(self, name: str, *, max_length: int, required: bool = True, default: str = "", blank: bool = True) -> str:
         """A string (422 otherwise) of at most ``max_length`` characters (400 otherwise);
-        ``default`` when absent or null."""
+        ``default`` when absent or null. ``blank=False`` refuses one of only white space (400)."""
         value = self._value(name, required)
         if value is None:
             return default
@@ -172,6 +172,8 @@ class Fields:
             raise invalid_request(name, "must be a string.")
         if len(value) > max_length:
             raise self.error(name, f"must be a string of at most {max_length} characters.")
+        if not blank and not value.strip():
+            raise self.error(name, "must not be blank.")
         return value
 
     def choice(self, name: str, choices: Collection[str], *, default: str | None = None, enum: bool = False) -> str:

@@ -49,14 +49,6 @@ def client_ip(request: Request) -> str:
     return str(request.META.get("REMOTE_ADDR", "unknown"))
 
 
-def _required_text(fields: Fields, name: str, *, max_length: int) -> str:
-    """:meth:`Fields.text`, required and not blank (a blank one is the reference handler's 400)."""
-    value = fields.text(name, max_length=max_length)
-    if not value.strip():
-        raise fields.error(name, "must not be blank.")
-    return value
-
-
 def _rate_limit(fields: Fields) -> int | None:
     """Optional; any integer a bigint holds outside the range is the handler's 400, not a shape error."""
     return fields.optional_integer("rateLimit", minimum=RATE_LIMIT_MIN, maximum=RATE_LIMIT_MAX, type_range=_BIGINT)
@@ -93,7 +85,7 @@ class AgentRegisterApi(APIView):
         if fields.raw("admin") is True:
             raise AdminNotAllowedError("Self-registered agents cannot have the admin permission.")
         registered = agent_register(
-            name=_required_text(fields, "name", max_length=NAME_MAX),
+            name=fields.text("name", max_length=NAME_MAX, blank=False),
             description=fields.text("description", max_length=DESCRIPTION_MAX, required=False),
             read_only=fields.boolean("readOnly") or False,
             store_ids=fields.uuid_list("storeIds", max_items=STORE_IDS_MAX) or (),
