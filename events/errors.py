@@ -56,18 +56,6 @@ class EntityStateNotFoundError(NotFoundError):
     title = "No projected state for this entity (yet)"
 
 
-class DeadLetterNotFoundError(NotFoundError):
-    code = "dead_letter_not_found"
-    title = "Dead-letter entry not found"
-
-
-class DeadLetterClosedError(ConflictError):
-    """Retry or discard of an entry already resolved or discarded."""
-
-    code = "dead_letter_closed"
-    title = "The dead-letter entry is already resolved or discarded"
-
-
 class UnknownProjectionError(NotFoundError):
     code = "unknown_projection"
     title = "No projection of that name is registered"

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from events.errors import DeadLetterNotFoundError, SequenceGapError
+from events.errors import SequenceGapError
 from events.models import ProjectionDeadLetter
 from events.payload_crypto import StreamPayloads
 from events.sql import (
@@ -27,6 +27,7 @@ from events.sql import (
     SELECT_VES_EVENT_BY_ID,
     SELECT_VES_EVENT_RANGE,
 )
+from sequencer_project.api.errors import DeadLetterNotFoundError
 from sequencer_project.db.kept_cursor import fetch
 from sequencer_project.db.replica import read_alias
 from streams.kinds import StreamKind, stream_params

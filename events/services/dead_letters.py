@@ -25,7 +25,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
-from events.errors import DeadLetterClosedError, UnknownProjectionError
+from events.errors import UnknownProjectionError
 from events.models import DeadLetterStatus, ProjectionDeadLetter
 from events.projections.registry import projection_get
 from events.selectors import dead_letter_get_for_tenant
@@ -37,6 +37,7 @@ from events.services.projections import (
     projection_lock_key,
 )
 from events.sql import SELECT_PROJECTION_EVENT
+from sequencer_project.api.errors import DeadLetterClosedError
 from sequencer_project.db.locks import LockNamespace, advisory_xact_lock
 from sequencer_project.tenant_keys import tenant_row_update
 

@@ -16,9 +16,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit_record
-from events.errors import DeadLetterClosedError, DeadLetterNotFoundError
 from payments.models import BatchStatus, PaymentBatch, SettlementDeadLetter, SettlementDeadLetterStatus
 from payments.services.settlement import batch_settle_enqueue
+from sequencer_project.api.errors import DeadLetterClosedError, DeadLetterNotFoundError
 from sequencer_project.tenant_keys import tenant_row_update
 
 

@@ -169,6 +169,20 @@ class ConflictError(SequencerError):
     title = "Conflict"
 
 
+class DeadLetterNotFoundError(NotFoundError):
+    """An entry of either dead-letter queue (projections, x402 settlement) the caller may not see."""
+
+    code = "dead_letter_not_found"
+    title = "Dead-letter entry not found"
+
+
+class DeadLetterClosedError(ConflictError):
+    """Retry, re-drive or discard of a dead-letter entry already resolved or discarded."""
+
+    code = "dead_letter_closed"
+    title = "The dead-letter entry is already resolved or discarded"
+
+
 class NotImplementedFeatureError(SequencerError):
     """A route of the reference whose feature this service does not build (extension ``feature``)."""
 

@@ -9,11 +9,11 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditLogEntry
-from events.errors import DeadLetterClosedError
 from events.models import DeadLetterStatus, ProjectionDeadLetter
 from events.projections.selectors import dead_letter_open_count
 from events.services.dead_letters import dead_letter_discard, dead_letter_retry, dead_letter_retry_due
 from events.services.projections import dead_letter_backoff, projection_advance
+from sequencer_project.api.errors import DeadLetterClosedError
 from tests.conftest import IngestPoster, Persona
 from tests.events.projections.helpers import PoisonProjection, checkpoint_of, entity_rows, seed
 

@@ -13,10 +13,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from events.errors import DeadLetterNotFoundError
 from events.models import DeadLetterStatus, ProjectionDeadLetter
 from events.services.dead_letters import dead_letter_discard, dead_letter_retry, dead_letter_retry_due
 from events.services.projections import projection_advance
+from sequencer_project.api.errors import DeadLetterNotFoundError
 from tests.conftest import IngestPoster, Persona
 from tests.events.projections.helpers import PoisonProjection, seed
 
