@@ -17,7 +17,7 @@ from commitments.api import openapi as shapes
 from commitments.limits import DEFAULT_PENDING_LIMIT, MAX_PENDING_LIMIT
 from commitments.selectors import CommitmentRow, commitments_pending_anchor
 from commitments.services.anchoring import commitment_record_anchor
-from sequencer_project.api.fields import U32, Fields, field_value_error, hex_bytes, request_fields
+from sequencer_project.api.fields import U32, U64, Fields, field_value_error, hex_bytes, request_fields
 from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_int
 
 MAX_CHAIN_ID = U32[1]  # the reference stores it as u32
@@ -76,11 +76,15 @@ class AnchoredNoticeApi(_AnchorServiceApi):
         parsed = parse_uuid(batch_id, "batch_id")
         fields = request_fields(request)
         record = fields.with_error(field_value_error(errors.InvalidAnchorRecordError))  # the hash and chain id
-        chain_id = record.integer("chain_id", maximum=MAX_CHAIN_ID)
+        # Every member's JSON type first (422, the reference's extractor), then the values (400).
+        chain_id = record.integer("chain_id", maximum=U64[1])
         block_number = fields.optional_integer("block_number")
         fields.optional_integer("gas_used")  # accepted and checked, not stored (as the reference)
+        tx_hash = _tx_hash(record)
+        if chain_id > MAX_CHAIN_ID:
+            raise record.error("chain_id", f"must be an integer in 0..{MAX_CHAIN_ID}.")
         result = commitment_record_anchor(
-            batch_id=parsed, chain_id=chain_id, chain_tx_hash=_tx_hash(record), chain_block_number=block_number
+            batch_id=parsed, chain_id=chain_id, chain_tx_hash=tx_hash, chain_block_number=block_number
         )
         if result.already_anchored:
             return Response({"batch_id": parsed, "status": "already_anchored"})

@@ -153,3 +153,17 @@ def test_a_malformed_anchor_notice_names_its_member(admin_client: APIClient) -> 
     # blanks around the hash are ignored (the anchor-service contract); the batch is then unknown
     padded = post_json(admin_client, url, {"chain_tx_hash": " 0x" + "ab" * 32 + "\n", "chain_id": 1})
     assert (padded.status_code, padded.json()["code"]) == (404, "commitment_not_found")
+
+
+def test_an_anchor_notice_refuses_wrong_types_before_out_of_range_values(admin_client: APIClient) -> None:
+    """The reference's extractor reads every member's type (422) before its handler checks the
+    values (400): a chain id beyond u32 beside an ill-typed block number is the 422."""
+    url = f"/v1/commitments/{uuid.uuid4()}/anchored"
+    for body, member in (
+        ({"chain_tx_hash": "ab" * 32, "chain_id": 2**32, "block_number": "x"}, "block_number"),
+        ({"chain_tx_hash": 5, "chain_id": 2**32}, "chain_tx_hash"),
+        ({"chain_tx_hash": "ab" * 32, "chain_id": -1}, "chain_id"),
+    ):
+        response = post_json(admin_client, url, body)
+        assert (response.status_code, response.json()["code"]) == (422, "invalid_request"), body
+        assert list(response.json()["errors"]) == [member]
