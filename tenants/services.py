@@ -73,7 +73,8 @@ def tenant_update(*, tenant: Tenant, changed: Sequence[str], actor: str) -> Tena
     return tenant
 
 
-def _api_key_insert(
+@transaction.atomic(durable=True)
+def api_key_create(
     *,
     tenant: Tenant,
     actor: str,
@@ -87,8 +88,7 @@ def _api_key_insert(
     expires_at: datetime | None = None,
 ) -> IssuedApiKey:
     """Mint a key for ``tenant``. Returns the key once; only its SHA-256 is stored. Audited
-    (``api_key.create``, named by its display prefix). Caller holds the transaction:
-    :func:`api_key_create` is this in a transaction of its own.
+    (``api_key.create``, named by its display prefix).
 
     No scope check here: callers acting for a principal narrow first (``tenants.key_scope``), as
     :func:`agent_api_key_create` does.
@@ -119,10 +119,6 @@ def _api_key_insert(
         expires_at=expiry,
     )
     return IssuedApiKey(api_key=api_key, key=key)
-
-
-# The public service: the insert in a durable transaction of its own (one signature, not two).
-api_key_create = transaction.atomic(durable=True)(_api_key_insert)
 
 
 @transaction.atomic(durable=True)
@@ -286,10 +282,10 @@ def agent_register(
     return RegisteredAgent(tenant=tenant, agent_id=agent_id, issued=IssuedApiKey(api_key=api_key, key=key))
 
 
-@transaction.atomic(durable=True)
 def agent_api_key_create(*, caller: Principal, requested: RequestedScope, name: str, actor: str) -> IssuedApiKey:
     """Mint an API key for agent ``requested.agent_id`` in the agent's tenant, never wider than
-    ``caller`` (``tenants.key_scope``). Audited (``api_key.create``).
+    ``caller`` (``tenants.key_scope``). Audited (``api_key.create``). The access check reads
+    first; the insert and its audit row are :func:`api_key_create`'s transaction.
 
     403 ``agent_scope_denied`` unless the caller is the agent or an admin of its tenant; 404
     ``agent_not_found`` when the agent has no key visible to the caller or no tenant.
@@ -299,7 +295,7 @@ def agent_api_key_create(*, caller: Principal, requested: RequestedScope, name: 
     tenant = selectors.tenant_get(tenant_id=scope.tenant_id)
     if tenant is None:  # a JWT may name a tenant that has no row yet
         raise AgentNotFoundError(f"Agent {requested.agent_id} has no tenant.")
-    return _api_key_insert(
+    return api_key_create(
         tenant=tenant,
         actor=actor,
         name=name,

@@ -598,6 +598,8 @@ class _Exchange(Generic[T]):
         An error answer raises its :class:`ApiError`; a failure on the last attempt raises
         :class:`TransportError`.
         """
+        if not isinstance(outcome, Exception) and (wait := self._wait_while_polling(outcome)) is not None:
+            return wait  # the state polled for is not reached yet: not a failed attempt
         attempt, self._attempt = self._attempt, self._attempt + 1
         if isinstance(outcome, Exception):
             return self._wait_after_failure(attempt, outcome)
@@ -606,23 +608,27 @@ class _Exchange(Generic[T]):
             self.answer = self.call.parse(_parse_response(outcome))
         return delay
 
+    def _wait_while_polling(self, response: httpx.Response) -> float | None:
+        """For a polling call (:class:`_Poll`), the wait before asking again after its 409, at most
+        until the deadline; ``TimeoutError`` once that has passed; ``None`` for any other answer."""
+        poll = self.call.poll
+        if poll is None or response.status_code != 409 or _problem_code(response) != poll.code:
+            return None
+        assert self._poll_until is not None
+        left = self._poll_until - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(poll.gave_up)
+        return min(poll.interval, left)
+
     def _wait_after_failure(self, attempt: int, exc: Exception) -> float:
-        if attempt == self._retries:
+        if attempt >= self._retries:
             raise TransportError(f"{self.call.method} {self.call.path}: {exc!r} after {attempt + 1} attempts") from exc
         return self._backoff * (2.0**attempt)
 
     def _wait_after_answer(self, response: httpx.Response, attempt: int) -> float | None:
         """Only a 503 (stream busy, database restarting) is retried, after its ``Retry-After`` (at most
-        30 s; exponential backoff without one), and not after the last attempt; and the 409 a
-        polling call waits out (:class:`_Poll`)."""
-        poll = self.call.poll
-        if poll is not None and response.status_code == 409 and _problem_code(response) == poll.code:
-            assert self._poll_until is not None
-            left = self._poll_until - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(poll.gave_up)
-            return min(poll.interval, left)
-        if response.status_code != 503 or attempt == self._retries:
+        30 s; exponential backoff without one), and not after the last attempt."""
+        if response.status_code != 503 or attempt >= self._retries:
             return None
         try:
             return min(float(response.headers.get("retry-after", "")), 30.0)

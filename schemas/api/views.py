@@ -54,16 +54,26 @@ def _event_type(fields: Fields) -> str:
     return value
 
 
-def _mode(fields: Fields) -> ValidationMode | None:
-    """``mode``: a spelling of a mode (400 ``invalid_validation_mode`` otherwise), or absent or
-    null to clear the override."""
-    if fields.raw("mode") is None:
+_REFUSE_MODE = field_value_error(errors.InvalidValidationModeError)
+
+
+def _mode_text(fields: Fields) -> str | None:
+    """``mode`` as sent: a string (422 otherwise) or absent or null (clear the override)."""
+    text = fields.raw("mode")
+    if text is not None and not isinstance(text, str):
+        raise invalid_request("mode", "must be a string.")
+    return text
+
+
+def _mode(text: str | None) -> ValidationMode | None:
+    """The mode ``text`` spells (400 ``invalid_validation_mode`` otherwise); ``None`` clears."""
+    if text is None:
         return None
-    refuse = field_value_error(errors.InvalidValidationModeError)
-    raw = fields.with_error(refuse).text("mode", max_length=MAX_MODE)
-    mode = parse_mode(raw)
+    if len(text) > MAX_MODE:
+        raise _REFUSE_MODE("mode", f"must be a string of at most {MAX_MODE} characters.")
+    mode = parse_mode(text)
     if mode is None:
-        raise refuse("mode", f"{raw!r} is not a mode: use disabled, warn, enforce or required.")
+        raise _REFUSE_MODE("mode", f"{text!r} is not a mode: use disabled, warn, enforce or required.")
     return mode
 
 
@@ -249,7 +259,7 @@ class ValidationModeApi(_SchemaApi):
     )
     def put(self, request: Request) -> Response:
         fields = request_fields(request)
-        tenant_id = fields.uuid("tenantId")
-        mode = _mode(fields)
-        self.principal.check_tenant(tenant_id, Permission.ADMIN)
+        tenant_id, text = fields.uuid("tenantId"), _mode_text(fields)  # shapes (422) first
+        self.principal.check_tenant(tenant_id, Permission.ADMIN)  # then the caller (403)
+        mode = _mode(text)  # then the value (400)
         return Response(_validation_mode_output(validation_mode_set(tenant_id=tenant_id, mode=mode)))

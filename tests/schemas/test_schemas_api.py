@@ -144,6 +144,8 @@ def test_the_tenant_mode_override(owner: Persona, member: Persona) -> None:
     assert got["override"] == "required"
     assert got["default"] == "enforce"
     assert set_mode(member.client, owner.tenant_id, "warn").status_code == 403
+    assert set_mode(member.client, owner.tenant_id, "loud").status_code == 403  # the caller before the value
+    assert set_mode(member.client, owner.tenant_id, "w" * 1000).status_code == 403
     bad = set_mode(owner.client, owner.tenant_id, "loud")
     assert bad.status_code == 400
     assert bad.json()["code"] == "invalid_validation_mode"

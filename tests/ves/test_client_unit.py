@@ -167,3 +167,14 @@ def test_the_async_client_waits_for_a_bundle_too() -> None:
 
     assert asyncio.run(run()) == {"bundle": 2}
     assert responses == []
+
+
+def test_waiting_for_a_bundle_leaves_the_retry_budget_to_503s_and_failures() -> None:
+    """Polls are not attempts: after many 409s a 503 is still retried only ``retries`` times."""
+    seen: list[httpx.Request] = []
+    busy = [httpx.Response(503, headers={"Retry-After": "0"}, json={"code": "stream_busy"}) for _ in range(40)]
+    client = _client([*(_not_committed() for _ in range(6)), *busy], seen)
+
+    with pytest.raises(ServerError):
+        client.wait_for_bundle(uuid.uuid4(), timeout=5, poll_interval=0.001)
+    assert len(seen) == 6 + client.retries + 1
