@@ -106,12 +106,6 @@ def _address(fields: Fields, name: str) -> str:
     return str(value)
 
 
-def _required_hex(fields: Fields, name: str, lengths: tuple[int, ...]) -> bytes:
-    value = fields.hex(name, lengths=lengths)
-    assert value is not None  # required: Fields.hex refused an absent or null member
-    return value
-
-
 def parse_payment_request(body: object, *, now: int | None = None) -> PaymentRequest:
     """Validate ``body`` (the request's :class:`Fields`, or a parsed body) and recompute its
     signing hash; raises a 4xx ``SequencerError``."""
@@ -135,9 +129,9 @@ def parse_payment_request(body: object, *, now: int | None = None) -> PaymentReq
         raise errors.PaymentValidityError(
             f"valid_until must be between now ({now}) and now + {MAX_VALIDITY_SECONDS} s.", field="valid_until"
         )
-    claimed = _required_hex(fields, "signing_hash", (32,))
-    signature = _required_hex(fields, "payer_signature", (64, 65))[:64]
-    public_key = fields.hex("payer_public_key", lengths=(32,), required=False)
+    claimed = fields.hex("signing_hash", lengths=(32,))
+    signature = fields.hex("payer_signature", lengths=(64, 65))[:64]
+    public_key = fields.optional_hex("payer_public_key", lengths=(32,))
     digest = signing_hash(
         payer=payer, payee=payee, amount=amount, asset=asset, network=network, valid_until=valid_until, nonce=nonce
     )

@@ -194,10 +194,13 @@ class Fields:
             raise invalid_request(name, message) if enum else self.error(name, message)
         return value
 
-    def hex(self, name: str, *, lengths: Collection[int] = (), required: bool = True) -> bytes | None:
-        """Member ``name`` as hex bytes (:func:`hex_bytes`); ``None`` when optional and absent or null."""
-        value = self._value(name, required)
-        return None if value is None else hex_bytes(value, name, self.error, lengths=lengths)
+    def hex(self, name: str, *, lengths: Collection[int] = ()) -> bytes:
+        """Required member ``name`` as hex bytes (:func:`hex_bytes`); 422 when absent or null."""
+        return hex_bytes(self._value(name, True), name, self.error, lengths=lengths)
+
+    def optional_hex(self, name: str, *, lengths: Collection[int] = ()) -> bytes | None:
+        """:meth:`hex` when present and not null, else ``None``."""
+        return None if self.body.get(name) is None else self.hex(name, lengths=lengths)
 
     def uuid(self, name: str, *, message: str | None = None) -> UUID:
         """A required UUID string (anything else is a shape error; ``message`` words both)."""

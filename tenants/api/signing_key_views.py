@@ -81,7 +81,6 @@ class AgentKeyRegisterApi(TenantApiMixin):
         self.principal.check_tenant(tenant_id, Permission.ADMIN)
         _check_supported(key_algorithm, fields)
         public_key = fields.with_error(field_value_error(InvalidPublicKeyError)).hex("publicKey", lengths=(32,))
-        assert public_key is not None  # required
         if valid_from is not None and valid_to is not None and valid_from > valid_to:
             raise InvalidRequestError("validFrom must not be after validTo.", errors={"validTo": ["Before validFrom."]})
         agent_key_register(

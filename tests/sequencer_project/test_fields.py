@@ -173,7 +173,9 @@ def test_hex_of_the_wrong_type_is_a_shape_error_and_a_wrong_length_names_the_len
     with pytest.raises(InvalidFieldValueError) as refused:
         Fields({"h": "ab" * 31}).hex("h", lengths=(32,))
     assert refused.value.errors == {"h": ["must be 32 bytes of hex, not 31."]}
-    assert Fields({}).hex("h", required=False) is None
+    assert Fields({}).optional_hex("h") is None
+    assert Fields({"h": None}).optional_hex("h") is None
+    assert Fields({"h": "0xab"}).optional_hex("h") == b"\xab"
     with pytest.raises(InvalidRequestError):
         Fields({}).hex("h")
 
