@@ -17,9 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from jsonschema.exceptions import SchemaError
-from jsonschema.validators import validator_for
 
+from schemas.references import UnknownDraftError, metaschema_error, unresolvable_reference, validator_class
 from schemas.registry import UnevaluableSchemaError, build_validator, schema_errors
 from sequencer_project.api.json_numbers import dumps
 
@@ -111,7 +110,7 @@ def _values(schema: dict[str, Any]) -> list[Any] | None:
 
 
 def _valid(schema: Any, instance: Any) -> bool:
-    return bool(validator_for(schema)(schema).is_valid(instance))
+    return bool(build_validator(schema).is_valid(instance))
 
 
 def _trivial(schema: Any) -> bool:
@@ -210,18 +209,25 @@ _PROBES: tuple[Any, ...] = (None, True, 0, 0.5, "", [], {})
 
 
 def check_schema(schema: Any) -> str | None:
-    """``None`` when ``schema`` is a valid JSON Schema for its draft, else why not."""
+    """``None`` when ``schema`` is a valid JSON Schema for its draft, every reference of which
+    resolves inside it, else why not. Nothing is fetched (``schemas.references``)."""
     if not isinstance(schema, dict | bool):
         return "a schema must be a JSON object or a boolean"
     if isinstance(schema, dict) and not isinstance(schema.get("$schema", ""), str):
         return "$.$schema: must be a string"
     try:
-        validator_for(schema).check_schema(schema)  # type: ignore[arg-type]  # booleans are schemas too
+        cls = validator_class(schema)
+        error = metaschema_error(cls, schema)
+        if error is not None:
+            return f"{error.json_path}: {error.message}"
+        dangling = unresolvable_reference(cls, schema)
+        if dangling is not None:
+            return dangling
         validator = build_validator(schema)
         for probe in _PROBES:
             schema_errors(validator, probe)
-    except SchemaError as exc:
-        return f"{exc.json_path}: {exc.message}"
+    except UnknownDraftError as exc:
+        return str(exc)
     except UnevaluableSchemaError as exc:
         return str(exc)
     except RecursionError:  # checking against the meta-schema: bounded by the body's depth, never expected

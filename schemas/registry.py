@@ -22,11 +22,12 @@ from django.conf import settings
 from django.db import connection
 from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
-from jsonschema.validators import extend, validator_for
+from jsonschema.validators import extend
 from prometheus_client import Counter
 from referencing.exceptions import Unresolvable
 
 from schemas.modes import ValidationMode, parse_mode
+from schemas.references import LOCAL_REGISTRY, validator_class
 from schemas.sql import SELECT_ACTIVE_SCHEMAS, SELECT_TENANT_MODE
 from sequencer_project.hot_cache import HotCache
 
@@ -107,8 +108,10 @@ def _bounded_class(cls: type[Validator]) -> type[Validator]:
 
 
 def build_validator(schema: Any) -> Validator:
-    """A validator for ``schema`` (its ``$schema`` draft, 2020-12 when absent); formats are annotations."""
-    return _bounded_class(validator_for(schema))(schema)
+    """A validator for ``schema`` (its ``$schema`` draft, 2020-12 when absent or unknown); formats
+    are annotations. References resolve inside the schema only: nothing is ever fetched
+    (``schemas.references``), so a reference that leaves the schema fails closed."""
+    return _bounded_class(validator_class(schema, strict=False))(schema, registry=LOCAL_REGISTRY)
 
 
 def schema_errors(validator: Validator, instance: Any) -> list[ValidationError]:
@@ -118,7 +121,7 @@ def schema_errors(validator: Validator, instance: Any) -> list[ValidationError]:
     except RecursionError as exc:
         raise UnevaluableSchemaError("the schema recurses without end (or too deeply) on this document") from exc
     except Unresolvable as exc:
-        raise UnevaluableSchemaError(f"a reference resolves nowhere: {str(exc)[:200]}") from exc
+        raise UnevaluableSchemaError(f"a reference resolves nowhere (nothing is fetched): {str(exc)[:200]}") from exc
 
 
 def json_pointer(path: Iterable[str | int]) -> str:

@@ -26,6 +26,7 @@ from events.models import ProjectionDeadLetter
 from events.projections.entity_state import ENTITY_STATE
 from events.services.ingest import event_ingest_legacy
 from events.services.projections import projection_advance
+from schemas.models import EventSchema
 from sequencer_project.api.json_limits import MAX_JSON_DEPTH
 from tests.conftest import IngestPoster, Persona, legacy_event
 from tests.events.ves_helpers import Agent, post_ves, register_key
@@ -161,8 +162,11 @@ def test_a_schema_that_cannot_be_evaluated_is_refused_at_registration(owner: Per
 
 
 def test_a_reference_only_some_payloads_reach_rejects_those_events(owner: Persona, post_ingest: IngestPoster) -> None:
+    """Registration refuses a reference that leaves the schema; a version stored before it did
+    (written through the model here) rejects exactly the events that reach the reference."""
     schema = {"type": "object", "properties": {"a": {"$ref": "https://example.com/schema.json"}}}
-    assert _schema(owner, "remote.thing", schema).status_code == 200
+    assert _schema(owner, "remote.thing", schema).json()["code"] == "invalid_schema"
+    EventSchema.objects.create(tenant_id=owner.tenant_id, event_type="remote.thing", version=1, schema_json=schema)
     good = legacy_event(owner.tenant_id, owner.store_id, event_type="remote.thing", payload={"b": 1})
     bad = legacy_event(owner.tenant_id, owner.store_id, event_type="remote.thing", payload={"a": 1})
 

@@ -1,0 +1,195 @@
+"""Local-only references and metaschemas for every JSON Schema validator (``docs/schemas.md``).
+
+jsonschema's default registry retrieves any ``$ref`` it cannot resolve over ``urllib``, with no
+timeout: a registered schema could make the server fetch an arbitrary URL and echo the answer
+in validation errors. Every validator the project builds takes its draft from
+:func:`validator_class` (bundled drafts only: ``$schema`` is never fetched) and gets
+:data:`LOCAL_REGISTRY`, whose ``retrieve`` refuses every URI, so a reference resolves only
+inside the schema (or, for a schema stored before registration refused them, to a metaschema
+bundled with jsonschema). Registration goes further with :func:`unresolvable_reference`: every
+reference must resolve inside the schema itself (a JSON Pointer, or a ``$id``, ``$anchor`` or
+``$dynamicAnchor`` declared in it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import referencing
+import referencing.jsonschema
+from jsonschema import (
+    Draft3Validator,
+    Draft4Validator,
+    Draft6Validator,
+    Draft7Validator,
+    Draft201909Validator,
+    Draft202012Validator,
+)
+from jsonschema.exceptions import SchemaError
+from jsonschema.protocols import Validator
+from referencing.exceptions import NoSuchResource, Unresolvable
+
+if TYPE_CHECKING:
+    from referencing._core import Resolver  # not re-exported by the package; only annotated here
+
+__all__ = [
+    "LOCAL_REGISTRY",
+    "UnknownDraftError",
+    "metaschema_error",
+    "unresolvable_reference",
+    "validator_class",
+]
+
+_REFERENCE_KEYWORDS = ("$ref", "$dynamicRef", "$recursiveRef")
+_QUOTED_MAX = 200
+
+
+def _refuse_to_retrieve(uri: str) -> referencing.Resource[Any]:
+    """Never fetch: a URI that is neither in the schema nor a bundled metaschema resolves nowhere."""
+    raise NoSuchResource(ref=uri)  # type: ignore[call-arg]  # attrs field
+
+
+# Nothing but what a validator registers itself: its schema's resources, and (jsonschema adds
+# them to any registry it is given) the metaschemas bundled with jsonschema.
+LOCAL_REGISTRY: referencing.jsonschema.SchemaRegistry = referencing.Registry(
+    retrieve=_refuse_to_retrieve,  # type: ignore[call-arg]  # attrs alias
+)
+
+
+def _dialect(cls: type[Validator]) -> str:
+    """The URI of ``cls``'s metaschema (``$id``; ``id`` before draft 6)."""
+    return str(cls.META_SCHEMA.get("$id", cls.META_SCHEMA.get("id", "")))
+
+
+_DRAFTS: dict[str, type[Validator]] = {
+    _dialect(cls).rstrip("#"): cls
+    for cls in (
+        Draft3Validator,
+        Draft4Validator,
+        Draft6Validator,
+        Draft7Validator,
+        Draft201909Validator,
+        Draft202012Validator,
+    )
+}
+
+
+class UnknownDraftError(Exception):
+    """``$schema`` names no draft bundled with jsonschema (metaschemas are never fetched)."""
+
+
+def validator_class(schema: Any, *, strict: bool = True) -> type[Validator]:
+    """The draft ``schema``'s ``$schema`` names (2020-12 when absent), from the bundled drafts.
+
+    ``$schema`` is matched with or without its trailing ``#``. An unknown one raises
+    :class:`UnknownDraftError` when ``strict`` (registration), else falls back to 2020-12 (a
+    schema stored before unknown drafts were refused keeps validating as it did).
+    """
+    declared = schema.get("$schema") if isinstance(schema, dict) else None
+    if declared is None:
+        return Draft202012Validator
+    found = _DRAFTS.get(declared.rstrip("#")) if isinstance(declared, str) else None
+    if found is not None:
+        return found
+    if strict:
+        raise UnknownDraftError(
+            f"$.$schema: {_quoted(declared)} is not a JSON Schema draft this server bundles "
+            f"({', '.join(sorted(_DRAFTS))}); metaschemas are never fetched"
+        )
+    return Draft202012Validator
+
+
+def metaschema_error(cls: type[Validator], schema: Any) -> SchemaError | None:
+    """The first error of ``schema`` against ``cls``'s metaschema, as jsonschema's
+    ``check_schema`` finds it, but resolved through :data:`LOCAL_REGISTRY`."""
+    meta = _DRAFTS.get(str(cls.META_SCHEMA.get("$schema", "")).rstrip("#"), cls)
+    checker = meta(cls.META_SCHEMA, format_checker=meta.FORMAT_CHECKER, registry=LOCAL_REGISTRY)
+    for error in checker.iter_errors(schema):
+        return SchemaError.create_from(error)
+    return None
+
+
+def _quoted(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _QUOTED_MAX else text[: _QUOTED_MAX - 3] + "..."
+
+
+def _child_paths(contents: Any, path: str) -> dict[int, str]:
+    """JSON paths of the objects one or two levels under ``contents`` (where subschemas sit:
+    ``$.not``, ``$.properties.a``, ``$.allOf[0]``), by ``id``."""
+    found: dict[int, str] = {}
+    if not isinstance(contents, dict):
+        return found
+    for key, value in contents.items():
+        here = f"{path}.{key}"
+        found.setdefault(id(value), here)
+        if isinstance(value, dict):
+            for sub_key, sub in value.items():
+                found.setdefault(id(sub), f"{here}.{sub_key}")
+        elif isinstance(value, list):
+            for index, sub in enumerate(value):
+                found.setdefault(id(sub), f"{here}[{index}]")
+    return found
+
+
+def _dangling(
+    root: referencing.Resource[Any],
+    resolver: Resolver[Any],
+    specification: referencing.Specification[Any],
+) -> Iterator[tuple[str, str, str]]:
+    """``(path, keyword, reference)`` of each reference reachable from ``root`` that resolves nowhere.
+
+    Walks the subschemas the draft defines, and the target of every reference that resolves (a
+    pointer can reach a subschema under a keyword the draft does not define), as validation
+    would descend into them. Each object is visited once; iterative, so a long chain of
+    references cannot exhaust the stack. A reference this misses still cannot fetch: the
+    validators' registry refuses every retrieval.
+    """
+    seen: dict[int, Any] = {}  # id -> object, kept alive so that ids are not reused
+    stack: list[tuple[referencing.Resource[Any], Resolver[Any], str]] = [(root, resolver, "$")]
+    while stack:
+        resource, resolver, path = stack.pop()
+        contents = resource.contents
+        if id(contents) in seen:
+            continue
+        seen[id(contents)] = contents
+        if isinstance(contents, dict):
+            for keyword in _REFERENCE_KEYWORDS:
+                reference = contents.get(keyword)
+                if not isinstance(reference, str):
+                    continue
+                try:
+                    resolved = resolver.lookup(reference)
+                except (Unresolvable, ValueError):  # ValueError: a URI urllib cannot split
+                    yield path, keyword, reference
+                    continue
+                target = referencing.Resource.from_contents(resolved.contents, default_specification=specification)
+                stack.append((target, resolved.resolver, f"{path}.{keyword} -> {reference!r}"))
+        paths = _child_paths(contents, path)
+        stack.extend(
+            (sub, resolver.in_subresource(sub), paths.get(id(sub.contents), path)) for sub in resource.subresources()
+        )
+
+
+def unresolvable_reference(cls: type[Validator], schema: Any) -> str | None:
+    """Why a reference of ``schema`` (validated by ``cls``) cannot be followed, or ``None``.
+
+    Only references inside the schema resolve (not even the bundled metaschemas); nothing is
+    fetched.
+    """
+    specification = referencing.jsonschema.specification_with(
+        _dialect(cls) or "urn:unknown-dialect", default=referencing.Specification.OPAQUE
+    )
+    root = specification.create_resource(schema)
+    base = root.id() or ""
+    # Crawled once up front: a resolver over an uncrawled registry crawls the whole schema again
+    # on every lookup.
+    resolver = LOCAL_REGISTRY.with_resource(base, root).crawl().resolver(base_uri=base)
+    for path, keyword, reference in _dangling(root, resolver, specification):
+        return (
+            f"{path}.{keyword}: {_quoted(reference)} does not resolve inside the schema; only local "
+            "references are followed (a JSON Pointer such as '#/$defs/name', or a $id or $anchor "
+            "declared in the schema), never fetched"
+        )
+    return None
