@@ -26,7 +26,14 @@ from django.conf import settings
 
 from commitments.errors import AnchorFailedError, AnchoringUnconfiguredError, AnchorUnavailableError
 from commitments.selectors import CommitmentRow
-from sequencer_project.evm_client import IN_PROCESS_URL, ChainUnavailableError, rpc_call, rpc_send, web3_connect
+from sequencer_project.evm_client import (
+    IN_PROCESS_URL,
+    ChainUnavailableError,
+    receipt_wait,
+    rpc_call,
+    transaction_send,
+    web3_connect,
+)
 from sequencer_project.resilience import CircuitBreaker, all_breakers, get_breaker
 from ves.hashes import stream_id
 
@@ -137,43 +144,37 @@ def _unavailable(exc: ChainUnavailableError) -> AnchorUnavailableError:
 
 def anchor_send(c: CommitmentRow) -> AnchorRecord:
     """Send the anchor transaction of ``c``, wait for its receipt, return where it landed."""
-    from web3 import Web3
-    from web3.exceptions import TimeExhausted
-
     require_anchoring()
     account = _account()
     w3 = _web3()
     try:
         if settings.ANCHOR_RPC_URL == IN_PROCESS_URL:
             _fund_in_process(w3, account.address)
-        chain_id = int(_read(lambda: w3.eth.chain_id))
-        base_fee = int(_read(w3.eth.get_block, "latest").get("baseFeePerGas", 0))
-        tip = int(_read(lambda: w3.eth.max_priority_fee))
-        tx: dict[str, Any] = {
-            "to": Web3.to_checksum_address(settings.ANCHOR_TO_ADDRESS),
-            "value": 0,
-            "data": anchor_calldata(c),
-            "nonce": int(_read(w3.eth.get_transaction_count, account.address, "pending")),
-            "chainId": chain_id,
-            "maxPriorityFeePerGas": tip,
-            "maxFeePerGas": 2 * base_fee + tip,
-        }
-        tx["gas"] = int(_read(w3.eth.estimate_gas, {**tx, "from": account.address}))
-        signed = account.sign_transaction(tx)
-        tx_hash = rpc_send(w3, signed.raw_transaction, breaker=_breaker())
+        sent = transaction_send(
+            w3,
+            account,
+            to=settings.ANCHOR_TO_ADDRESS,
+            data=anchor_calldata(c),
+            breaker=_breaker(),
+            attempts=settings.ANCHOR_RETRY_ATTEMPTS,
+        )
+        receipt = receipt_wait(
+            w3,
+            sent.tx_hash,
+            timeout=settings.ANCHOR_RECEIPT_TIMEOUT_SECONDS,
+            breaker=_breaker(),
+            attempts=settings.ANCHOR_RETRY_ATTEMPTS,
+        )
     except ChainUnavailableError as exc:
         raise _unavailable(exc) from exc
-    try:
-        receipt = _read(w3.eth.wait_for_transaction_receipt, tx_hash, timeout=settings.ANCHOR_RECEIPT_TIMEOUT_SECONDS)
-    except ChainUnavailableError as exc:
-        raise _unavailable(exc) from exc
-    except TimeExhausted as exc:
+    if receipt is None:
         raise AnchorUnavailableError(
-            f"The anchor transaction 0x{tx_hash.hex()} was sent but not mined within ANCHOR_RECEIPT_TIMEOUT_SECONDS."
-        ) from exc
+            f"The anchor transaction 0x{sent.tx_hash.hex()} was sent"
+            " but not mined within ANCHOR_RECEIPT_TIMEOUT_SECONDS."
+        )
     if receipt["status"] != 1:
-        raise AnchorFailedError(f"Anchor transaction 0x{tx_hash.hex()} reverted.")
-    return AnchorRecord(chain_id=chain_id, tx_hash=tx_hash, block_number=int(receipt["blockNumber"]))
+        raise AnchorFailedError(f"Anchor transaction 0x{sent.tx_hash.hex()} reverted.")
+    return AnchorRecord(chain_id=sent.chain_id, tx_hash=sent.tx_hash, block_number=int(receipt["blockNumber"]))
 
 
 def anchor_check(c: CommitmentRow) -> AnchorCheck:

@@ -24,7 +24,8 @@ from django.conf import settings
 # Re-exported: the settlement service, tasks and load tests name them payments.evm.*.
 from sequencer_project.evm_client import IN_PROCESS_URL as IN_PROCESS_URL
 from sequencer_project.evm_client import ChainUnavailableError as ChainUnavailableError
-from sequencer_project.evm_client import rpc_call, rpc_send, web3_connect
+from sequencer_project.evm_client import NonceUsedError as NonceUsedError
+from sequencer_project.evm_client import receipt_wait, rpc_call, transaction_send, web3_connect
 from sequencer_project.resilience import CircuitBreaker, get_breaker
 
 if TYPE_CHECKING:
@@ -34,15 +35,6 @@ if TYPE_CHECKING:
 # and this module sits on the URLconf's import path (views → settlement service).
 SIGNATURE = "settleBatch(bytes16,bytes32,bytes32,uint64,uint64,uint64,(string,uint256,uint64)[])"
 _TYPES = ["bytes16", "bytes32", "bytes32", "uint64", "uint64", "uint64", "(string,uint256,uint64)[]"]
-
-
-class NonceUsedError(ChainUnavailableError):
-    """The chain refused a transaction because its nonce is taken ("nonce too low", "already
-    known"): usually the transaction it replaces was mined meanwhile. Look for that receipt."""
-
-
-# How geth, erigon, anvil, Nethermind and eth-tester word a taken nonce (lower case).
-_NONCE_USED = ("nonce too low", "already known", "known transaction", "invalid transaction nonce", "nonce is too low")
 
 
 class SettlementRevertedError(Exception):
@@ -130,34 +122,18 @@ def _breaker() -> CircuitBreaker:
 def send(w3: Web3, data: bytes, *, nonce: int | None = None, min_fee: int = 0, min_tip: int = 0) -> SentTransaction:
     """Sign and send a settlement; ``nonce`` + higher fees replace a stuck transaction."""
     from eth_account import Account
-    from web3 import Web3
 
-    account = Account.from_key(settings.X402_SETTLEMENT_PRIVATE_KEY)
-    if nonce is None:
-        nonce = int(_call(w3.eth.get_transaction_count, account.address, "pending"))
-    base = int(_call(w3.eth.get_block, "latest").get("baseFeePerGas", 0))
-    tip = max(int(settings.X402_SETTLEMENT_PRIORITY_FEE_WEI), min_tip)
-    fee = max(2 * base + tip, min_fee)
-    tx: dict[str, Any] = {
-        "from": account.address,
-        "to": Web3.to_checksum_address(settings.X402_SETTLEMENT_ADDRESS),
-        "value": 0,
-        "data": data,
-        "nonce": nonce,
-        "chainId": int(_call(lambda: w3.eth.chain_id)),
-        "maxFeePerGas": fee,
-        "maxPriorityFeePerGas": tip,
-    }
-    try:
-        tx["gas"] = int(_call(w3.eth.estimate_gas, tx))
-        signed = account.sign_transaction(tx)
-        tx_hash = rpc_send(w3, signed.raw_transaction, breaker=_breaker())
-    except Exception as exc:
-        # The in-process chain raises eth_utils' ValidationError, RPC nodes an error response.
-        if any(words in str(exc).lower() for words in _NONCE_USED):
-            raise NonceUsedError(f"nonce {nonce}: {exc}") from exc
-        raise
-    return SentTransaction("0x" + tx_hash.hex(), nonce, fee, tip)
+    sent = transaction_send(
+        w3,
+        Account.from_key(settings.X402_SETTLEMENT_PRIVATE_KEY),
+        to=settings.X402_SETTLEMENT_ADDRESS,
+        data=data,
+        breaker=_breaker(),
+        nonce=nonce,
+        tip=max(int(settings.X402_SETTLEMENT_PRIORITY_FEE_WEI), min_tip),
+        min_fee=min_fee,
+    )
+    return SentTransaction("0x" + sent.tx_hash.hex(), sent.nonce, sent.max_fee_per_gas, sent.priority_fee)
 
 
 def mined(w3: Web3, tx_hash: str, *, timeout: float) -> MinedTransaction | None:
@@ -173,11 +149,8 @@ def mined(w3: Web3, tx_hash: str, *, timeout: float) -> MinedTransaction | None:
 
 def wait_mined(w3: Web3, tx_hash: str, *, timeout: float) -> MinedTransaction | None:
     """The receipt once mined with the configured confirmations; ``None`` on timeout."""
-    from web3.exceptions import TimeExhausted
-
-    try:
-        receipt = _call(w3.eth.wait_for_transaction_receipt, tx_hash, timeout=timeout, poll_latency=0.1)
-    except TimeExhausted:
+    receipt = receipt_wait(w3, tx_hash, timeout=timeout, breaker=_breaker())
+    if receipt is None:
         return None
     return _confirmed(w3, tx_hash, receipt, timeout=timeout)
 

@@ -19,6 +19,13 @@ Of the two policies this replaces, the x402 one (each call once, the settle task
 backoff and replaces by nonce) was the safe one; anchoring retried its whole
 send-and-wait-for-receipt, so a receipt timeout sent a second anchor transaction for the same
 commitment. Retrying only single reads keeps anchoring's resilience to a blip without that.
+
+Transactions. Both callers send a plain EIP-1559 data transaction with value 0
+(:func:`transaction_send`: chain id, base fee, tip, pending nonce, ``maxFeePerGas = 2 * base fee
++ tip``, estimated gas, signed locally, sent once) and wait for its receipt
+(:func:`receipt_wait`). What the receipt means (a reverted transaction, confirmations, a timeout)
+stays with the caller: anchoring answers 503/502 problems, settlement replaces the transaction by
+nonce. A chain refusing a transaction because its nonce is taken raises :class:`NonceUsedError`.
 """
 
 from __future__ import annotations
@@ -26,13 +33,16 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sequencer_project import local_chain
 from sequencer_project.resilience import CircuitBreaker, CircuitOpenError, retry_call
 
 if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
     from web3 import Web3
+    from web3.types import TxReceipt
 
 # web3 and the eth-* libraries are imported inside the functions: importing web3 takes seconds,
 # and the modules using this one sit on the URLconf's import path.
@@ -48,6 +58,24 @@ class ChainUnavailableError(Exception):
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class NonceUsedError(ChainUnavailableError):
+    """The chain refused a transaction because its nonce is taken ("nonce too low", "already
+    known"): usually the transaction it replaces was mined meanwhile. Look for that receipt."""
+
+
+# How geth, erigon, anvil, Nethermind and eth-tester word a taken nonce (lower case).
+_NONCE_USED = ("nonce too low", "already known", "known transaction", "invalid transaction nonce", "nonce is too low")
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionSent:
+    tx_hash: bytes
+    chain_id: int
+    nonce: int
+    max_fee_per_gas: int
+    priority_fee: int
 
 
 _in_process_lock = threading.Lock()
@@ -103,3 +131,78 @@ def rpc_call(fn: Callable[..., Any], *args: Any, breaker: CircuitBreaker, attemp
 def rpc_send(w3: Web3, raw_transaction: bytes, *, breaker: CircuitBreaker) -> bytes:
     """Send a signed transaction, exactly once; its hash."""
     return bytes(_through(breaker, lambda: _once(w3.eth.send_raw_transaction, raw_transaction)))
+
+
+def transaction_send(
+    w3: Web3,
+    account: LocalAccount,
+    *,
+    to: str,
+    data: bytes,
+    breaker: CircuitBreaker,
+    attempts: int = 1,
+    nonce: int | None = None,
+    tip: int | None = None,
+    min_fee: int = 0,
+) -> TransactionSent:
+    """Sign a data transaction (value 0, EIP-1559) from ``account`` to ``to`` and send it once.
+
+    Each read goes through ``breaker``, tried up to ``attempts`` times (:func:`rpc_call`): the
+    chain id, the latest block's base fee, the chain's priority fee unless ``tip`` is given, the
+    account's pending nonce unless ``nonce`` is given (a replacement passes the nonce it
+    replaces), then the gas estimate. ``maxFeePerGas`` is ``2 * base fee + tip``, at least
+    ``min_fee``. Raises :class:`NonceUsedError` when the chain refuses the estimate or the send
+    because the nonce is taken, :class:`ChainUnavailableError` when it does not answer.
+    """
+    from web3 import Web3
+
+    def read(fn: Callable[..., Any], *args: Any) -> int:
+        return int(rpc_call(fn, *args, breaker=breaker, attempts=attempts))
+
+    chain_id = read(lambda: w3.eth.chain_id)
+    base_fee = int(rpc_call(w3.eth.get_block, "latest", breaker=breaker, attempts=attempts).get("baseFeePerGas", 0))
+    if tip is None:
+        tip = read(lambda: w3.eth.max_priority_fee)
+    if nonce is None:
+        nonce = read(w3.eth.get_transaction_count, account.address, "pending")
+    max_fee = max(2 * base_fee + tip, min_fee)
+    tx: dict[str, Any] = {
+        "to": Web3.to_checksum_address(to),
+        "value": 0,
+        "data": data,
+        "nonce": nonce,
+        "chainId": chain_id,
+        "maxPriorityFeePerGas": tip,
+        "maxFeePerGas": max_fee,
+    }
+    try:
+        tx["gas"] = read(w3.eth.estimate_gas, {**tx, "from": account.address})
+        signed = account.sign_transaction(tx)
+        tx_hash = rpc_send(w3, signed.raw_transaction, breaker=breaker)
+    except Exception as exc:
+        # The in-process chain raises eth_utils' ValidationError, RPC nodes an error response.
+        if any(words in str(exc).lower() for words in _NONCE_USED):
+            raise NonceUsedError(f"nonce {nonce}: {exc}") from exc
+        raise
+    return TransactionSent(tx_hash, chain_id, nonce, max_fee, tip)
+
+
+def receipt_wait(
+    w3: Web3, tx_hash: bytes | str, *, timeout: float, breaker: CircuitBreaker, attempts: int = 1
+) -> TxReceipt | None:
+    """The receipt of ``tx_hash`` once it is mined (whatever its status), polled every 0.1 s
+    through ``breaker``; ``None`` when it is not mined within ``timeout`` seconds."""
+    from web3.exceptions import TimeExhausted
+
+    try:
+        receipt: TxReceipt = rpc_call(
+            w3.eth.wait_for_transaction_receipt,
+            tx_hash,
+            timeout=timeout,
+            poll_latency=0.1,
+            breaker=breaker,
+            attempts=attempts,
+        )
+    except TimeExhausted:
+        return None
+    return receipt

@@ -19,7 +19,8 @@ from django.test import override_settings
 
 from commitments.selectors import PendingStream, chain_tip, leaf_hashes
 from commitments.services.commitments import commitment_seal_streams
-from commitments.tasks import _transactions, commitment_tick
+from commitments.services.sealing import _transactions
+from commitments.tasks import commitment_tick
 from commitments.transparency import checkpoint_get, log_open
 from streams.kinds import StreamKind
 from tests.conftest import IngestPoster, Persona, legacy_event

@@ -7,6 +7,7 @@ tick runs in the test's process against PostgreSQL, so what it sealed itself is 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -18,6 +19,7 @@ from commitments.sql import SELECT_COMMITMENT_LAG
 from commitments.tasks import commitment_tick
 from streams.kinds import StreamKind
 from tests.conftest import IngestPoster, Persona, legacy_event
+from tests.sequencer_project.broker_helpers import take_task_messages
 
 pytestmark = pytest.mark.django_db
 
@@ -48,16 +50,24 @@ def test_the_tick_seals_every_due_stream_itself(owner: Persona, post_ingest: Ing
 
 
 def test_with_no_time_to_seal_the_tick_leaves_every_stream_to_its_task(
-    owner: Persona, post_ingest: IngestPoster
+    owner: Persona, post_ingest: IngestPoster, django_capture_on_commit_callbacks: Any
 ) -> None:
     stores = _streams_with_events(owner, post_ingest, streams=2)
 
-    with override_settings(COMMITMENT_TICK_SEAL_SECONDS=0.0):
+    with override_settings(COMMITMENT_TICK_SEAL_SECONDS=0.0), django_capture_on_commit_callbacks(execute=True):
         due = commitment_tick()
     assert due is not None
     assert due >= 2
 
     assert all(_sealed_to(owner, store) == 0 for store in stores)  # queued for stream_commit instead
+    ours = {str(store) for store in stores}
+    handed = take_task_messages(
+        "commitments",
+        "commitments.stream_commit",
+        wanted=lambda args: args[0] == str(owner.tenant_id) and args[1] in ours,
+        count=len(stores),
+    )
+    assert sorted(handed) == sorted((str(owner.tenant_id), store, str(int(StreamKind.LEGACY))) for store in ours)
 
 
 def test_the_tick_publishes_the_largest_backlog_it_found(owner: Persona, post_ingest: IngestPoster) -> None:
