@@ -1,13 +1,17 @@
-"""The audit log in the operator admin: read-only, for staff."""
+"""The audit log in the operator admin (read-only, for staff), and the audited staff pages."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
+from django.db import transaction
 from django.http import HttpRequest
 
 from audit.models import AuditLogEntry
+from audit.services import admin_actor, staff_change_record
 from sequencer_project.admin_base import ReadOnlyAdmin
 
 
@@ -21,3 +25,44 @@ class AuditLogEntryAdmin(ReadOnlyAdmin):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.is_active and request.user.is_staff)
+
+
+class AuditedStaffAdminMixin(admin.ModelAdmin[Any]):
+    """Staff users and groups (Django's own pages): every change the admin logs in
+    ``django_admin_log`` also writes an ``audit_log`` row naming the operator, in the change's
+    transaction (``audit.services.staff_change_record``). Making or removing an operator is the
+    admin's most powerful act; it was the one change the audit log never saw.
+    """
+
+    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        staff_change_record(actor=admin_actor(request), verb="create", target=obj, message=message)
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        staff_change_record(actor=admin_actor(request), verb="update", target=obj, message=message)
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request: HttpRequest, queryset: Any) -> Any:
+        for obj in queryset:
+            staff_change_record(actor=admin_actor(request), verb="delete", target=obj, message=[])
+        return super().log_deletions(request, queryset)
+
+    def response_action(self, request: HttpRequest, queryset: Any) -> Any:
+        with transaction.atomic():  # "delete selected": the rows, Django's log and ours together
+            return super().response_action(request, queryset)
+
+
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class StaffUserAdmin(AuditedStaffAdminMixin, UserAdmin[User]):
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> Any:
+        with transaction.atomic():  # Django saves the password, then logs it: one transaction
+            return super().user_change_password(request, id, form_url)
+
+
+@admin.register(Group)
+class StaffGroupAdmin(AuditedStaffAdminMixin, GroupAdmin):
+    pass

@@ -1,7 +1,7 @@
 """The operator audit log: every audited change writes one row, in the change's own transaction.
 
 The services that change audited state (tenants, API keys, agent signing keys, dead letters,
-operator logins) take the ``actor`` and call :func:`audit_record` inside their
+operator logins, staff users and groups) take the ``actor`` and call :func:`audit_record` inside their
 ``transaction.atomic(durable=True)``, so a change and its record commit together or not at all.
 Callers (views, admin actions, management commands) never write audit rows themselves.
 """
@@ -43,6 +43,21 @@ def audit_record(
         tenant_id=tenant_id,
         detail=detail or {},
     )
+
+
+def staff_change_record(*, actor: str, verb: str, target: Any, message: Any) -> AuditLogEntry:
+    """The audit row of a change to a staff user or group made in the admin (``user.create``,
+    ``group.update``, ...): what Django's admin log says changed, never a password. Caller holds
+    the change's transaction."""
+    kind = target._meta.model_name
+    detail: dict[str, Any] = {"name": str(target)}
+    if isinstance(message, list):  # Django's structured change message: the fields, never values
+        changed = sorted({field for entry in message for field in entry.get("changed", {}).get("fields", [])})
+        if changed:
+            detail["changed"] = changed
+    if kind == "user":
+        detail.update(staff=bool(target.is_staff), superuser=bool(target.is_superuser), active=bool(target.is_active))
+    return audit_record(actor=actor, action=f"{kind}.{verb}", target_type=kind, target_id=str(target.pk), detail=detail)
 
 
 def admin_actor(request: HttpRequest) -> str:

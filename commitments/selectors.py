@@ -7,7 +7,7 @@ are packed by the database in one ordered range scan of the event table of the s
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,13 +29,11 @@ from commitments.sql import (
     SELECT_VES_LEAF_RECORDS,
 )
 from commitments.transparency import CheckpointRow, checkpoint_get, log_open
+from sequencer_project.db.tenant_scope import TenantScope, tenant_id_param, visible_or_not_found
+from sequencer_project.db.tenant_scope import Visible as Visible  # re-exported: services name the scope type here
 from streams.kinds import StreamKind, stream_params
 from ves import leaf_records
 from ves.hashes import ZERO_HASH
-
-# The caller's scope: whether a resource of ``(tenant_id, store_id)`` may be shown at all
-# (``TenantApiMixin.visible``); a resource outside it reads as absent.
-Visible = Callable[[uuid.UUID, uuid.UUID | None], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,27 +114,27 @@ def _one(sql: str, params: dict[str, Any]) -> CommitmentRow | None:
     return commitment_from_row(row) if row is not None else None
 
 
-def commitment_get_for_tenant(
-    *, tenant_id: uuid.UUID | None, batch_id: uuid.UUID, kind: StreamKind
-) -> CommitmentRow | None:
+def commitment_get_for_tenant(*, tenant_id: TenantScope, batch_id: uuid.UUID, kind: StreamKind) -> CommitmentRow | None:
     """A commitment of ``tenant_id`` by id; ``None`` when absent, of another tenant or of the other
-    stream kind. ``tenant_id`` is the caller's: ``None`` only for the bootstrap admin, who sees
-    every tenant (a read by id alone). Callers still check the credential's store scope."""
+    stream kind. ``tenant_id`` is the caller's, or ``EVERY_TENANT`` for the bootstrap admin (a
+    read by id alone). Callers still check the credential's store scope."""
     params: dict[str, Any] = {"batch_id": batch_id, "stream_kind": int(kind)}
-    if tenant_id is None:
+    tenant = tenant_id_param(tenant_id)
+    if tenant is None:
         return _one(SELECT_COMMITMENT_BY_ID, params)
-    return _one(SELECT_TENANT_COMMITMENT_BY_ID, {**params, "tenant_id": tenant_id})
+    return _one(SELECT_TENANT_COMMITMENT_BY_ID, {**params, "tenant_id": tenant})
 
 
 def commitment_get_visible(
-    *, tenant_id: uuid.UUID | None, batch_id: uuid.UUID, kind: StreamKind, visible: Visible
+    *, tenant_id: TenantScope, batch_id: uuid.UUID, kind: StreamKind, visible: Visible
 ) -> CommitmentRow:
     """:func:`commitment_get_for_tenant` inside the caller's scope ``visible``: 404
     ``commitment_not_found`` when absent, of another tenant or kind, or outside the scope."""
-    commitment = commitment_get_for_tenant(tenant_id=tenant_id, batch_id=batch_id, kind=kind)
-    if commitment is None or not visible(commitment.tenant_id, commitment.store_id):
-        raise errors.CommitmentNotFoundError(f"No commitment {batch_id} is visible to this credential.")
-    return commitment
+    return visible_or_not_found(
+        commitment_get_for_tenant(tenant_id=tenant_id, batch_id=batch_id, kind=kind),
+        visible,
+        lambda: errors.CommitmentNotFoundError(f"No commitment {batch_id} is visible to this credential."),
+    )
 
 
 def commitment_get_by_range(
@@ -216,18 +214,19 @@ def commitment_covering(
 def commitment_list(
     *,
     kind: StreamKind,
-    tenant_id: uuid.UUID | None,
+    tenant_id: TenantScope,
     store_id: uuid.UUID | None,
     store_ids: frozenset[uuid.UUID] | None = None,
     anchored: bool | None,
     limit: int,
     offset: int,
 ) -> list[CommitmentRow]:
-    """All commitments of a kind, oldest range first, filtered by tenant, store, anchored and a
-    store scope (``store_ids``: only those stores; ``None`` or empty: every store)."""
+    """All commitments of a kind, oldest range first, filtered by tenant (``EVERY_TENANT``: the
+    bootstrap admin's list across tenants), store, anchored and a store scope (``store_ids``: only
+    those stores; ``None`` or empty: every store)."""
     params: dict[str, Any] = {
         "stream_kind": int(kind),
-        "tenant_id": tenant_id,
+        "tenant_id": tenant_id_param(tenant_id),
         "store_id": store_id,
         "store_ids": sorted(store_ids) if store_ids else None,
         "anchored": anchored,

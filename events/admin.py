@@ -18,9 +18,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from audit.services import admin_actor
-from events.admin_selectors import tenant_stream_list
+from events.admin_selectors import tenant_streams_panel_get
 from events.models import ProjectionDeadLetter
-from events.projections.selectors import projection_lag_list
 from events.services.dead_letters import OPEN, dead_letter_discard, dead_letter_retry
 from sequencer_project.admin_base import OperatorActionsAdmin
 from sequencer_project.api.errors import SequencerError
@@ -33,11 +32,8 @@ class TenantWithStreamsAdmin(TenantAdmin):
     change_form_template = "admin/event_store/tenant_change_form.html"
 
     def panels(self, tenant: Tenant) -> dict[str, Any]:
-        return {
-            **super().panels(tenant),
-            "streams": tenant_stream_list(tenant_id=tenant.id),
-            "lags": projection_lag_list(tenant_id=tenant.id),
-        }
+        panel = tenant_streams_panel_get(tenant_id=tenant.id)
+        return {**super().panels(tenant), "streams": panel.streams, "lags": panel.lags}
 
 
 @admin.register(ProjectionDeadLetter)

@@ -13,20 +13,19 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from events.admin_selectors import AdminEventRow, admin_event_page, admin_rejection_page
-from events.envelopes import FIELD_LIMITS
-from sequencer_project.api.fields import BIGINT_MAX
-from sequencer_project.api.tenancy import ascii_int
+from events.envelopes import FIELD_LIMITS, uuid_field
+from events.field_errors import FieldErrors
+from sequencer_project.api.fields import BIGINT_MAX, ascii_int
 
 
 def _uuid(request: HttpRequest, name: str, errors: list[str]) -> uuid.UUID | None:
     raw = request.GET.get(name, "").strip()
     if not raw:
         return None
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
+    parsed = uuid_field(raw, name, FieldErrors(), required=False)
+    if parsed is None:
         errors.append(f"{name} is not a UUID.")
-        return None
+    return parsed
 
 
 def _int(request: HttpRequest, name: str, default: int) -> int:

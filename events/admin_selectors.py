@@ -4,6 +4,7 @@ over the event tables."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,7 @@ from django.db import connection
 
 from events.payload_crypto import PayloadDecryptionError, StoredPayload, payload_open
 from events.projections.registry import projections
+from events.projections.selectors import ProjectionLag
 from events.rejected_bodies import rejected_body_open
 from events.sql import (
     ADMIN_AGENTS,
@@ -20,7 +22,7 @@ from events.sql import (
     ADMIN_TENANTS,
     SELECT_EVENTS_ADMIN,
     SELECT_REJECTED_ADMIN,
-    SELECT_TENANT_STREAMS,
+    SELECT_TENANT_STREAM_PANEL,
 )
 from sequencer_project.db.replica import read_cursor
 from streams.kinds import StreamKind
@@ -147,11 +149,38 @@ def _rejected_body(row: tuple[Any, ...]) -> str:
     return _text(opened)
 
 
-def tenant_stream_list(*, tenant_id: uuid.UUID) -> list[TenantStreamRow]:
-    """Head and last write of every stream of a tenant."""
+@dataclass(frozen=True, slots=True)
+class TenantStreamsPanel:
+    """The tenant page's streams panel: each stream's head and last write (by store, then kind),
+    and each registered projection's lag on the streams of its kind (by registration order, then
+    store)."""
+
+    streams: list[TenantStreamRow]
+    lags: list[ProjectionLag]
+
+
+def tenant_streams_panel_get(*, tenant_id: uuid.UUID) -> TenantStreamsPanel:
+    """Heads, last writes and projection lags of every stream of a tenant, in one statement."""
+    registered = projections()
+    params = {
+        "tenant_id": tenant_id,
+        "projections": [p.name for p in registered],
+        "projection_kinds": [int(p.stream_kind) for p in registered],
+    }
     with read_cursor() as cursor:
-        cursor.execute(SELECT_TENANT_STREAMS, {"tenant_id": tenant_id})
-        return [TenantStreamRow(r[0], _kind(r[1]), int(r[2]), r[3]) for r in cursor.fetchall()]
+        cursor.execute(SELECT_TENANT_STREAM_PANEL, params)
+        rows = cursor.fetchall()
+    streams: list[TenantStreamRow] = []
+    lags: list[tuple[int, ProjectionLag]] = []
+    previous: tuple[uuid.UUID, int] | None = None
+    for store_id, kind, head, updated_at, projection, order, checkpoint, checkpoint_updated_at in rows:
+        if previous != (store_id, kind):  # a stream's rows are adjacent (ORDER BY store, kind)
+            previous = (store_id, kind)
+            streams.append(TenantStreamRow(store_id, _kind(kind), int(head), updated_at))
+        if projection is not None:
+            lags.append((order, ProjectionLag(projection, store_id, int(head), int(checkpoint), checkpoint_updated_at)))
+    lags.sort(key=lambda item: (item[0], item[1].store_id))
+    return TenantStreamsPanel(streams=streams, lags=[lag for _, lag in lags])
 
 
 # --- Admin JSON (docs/auth.md): one statement each, counters and summaries only ----------------
@@ -219,10 +248,13 @@ class AdminAgent:
     signing_keys: int
 
 
-def _admin_rows(sql: str, tenant_id: uuid.UUID | None, limit: int) -> list[tuple[Any, ...]]:
+def _admin_rows(
+    sql: str, tenant_id: uuid.UUID | None, store_ids: Collection[uuid.UUID] | None, limit: int
+) -> list[tuple[Any, ...]]:
     registered = projections()
     params = {
         "tenant_id": tenant_id,
+        "store_ids": None if store_ids is None else sorted(store_ids),
         "limit": limit,
         "projections": [p.name for p in registered],
         "projection_kinds": [int(p.stream_kind) for p in registered],
@@ -232,19 +264,32 @@ def _admin_rows(sql: str, tenant_id: uuid.UUID | None, limit: int) -> list[tuple
         return list(cursor.fetchall())
 
 
-def admin_overview_get(*, tenant_id: uuid.UUID | None) -> AdminOverview:
+# Scope of the four: ``tenant_id`` ``None`` is every tenant (the bootstrap admin); ``store_ids``
+# ``None`` is every store of it, else a store-scoped caller's stores, which limit every figure,
+# counts and sums included, in SQL (docs/auth.md, "Admin JSON").
+
+
+def admin_overview_get(*, tenant_id: uuid.UUID | None, store_ids: Collection[uuid.UUID] | None) -> AdminOverview:
     """Totals of one tenant, or of all when ``tenant_id`` is ``None`` (bootstrap admin)."""
-    (row,) = _admin_rows(ADMIN_OVERVIEW, tenant_id, 1)
+    (row,) = _admin_rows(ADMIN_OVERVIEW, tenant_id, store_ids, 1)
     return AdminOverview(*row)
 
 
-def admin_tenants_list(*, tenant_id: uuid.UUID | None, limit: int) -> list[AdminTenant]:
-    return [AdminTenant(*row) for row in _admin_rows(ADMIN_TENANTS, tenant_id, limit)]
+def admin_tenants_list(
+    *, tenant_id: uuid.UUID | None, store_ids: Collection[uuid.UUID] | None, limit: int
+) -> list[AdminTenant]:
+    return [AdminTenant(*row) for row in _admin_rows(ADMIN_TENANTS, tenant_id, store_ids, limit)]
 
 
-def admin_stores_list(*, tenant_id: uuid.UUID | None, limit: int) -> list[AdminStore]:
-    return [AdminStore(*row) for row in _admin_rows(ADMIN_STORES, tenant_id, limit)]
+def admin_stores_list(
+    *, tenant_id: uuid.UUID | None, store_ids: Collection[uuid.UUID] | None, limit: int
+) -> list[AdminStore]:
+    return [AdminStore(*row) for row in _admin_rows(ADMIN_STORES, tenant_id, store_ids, limit)]
 
 
-def admin_agents_list(*, tenant_id: uuid.UUID | None, limit: int) -> list[AdminAgent]:
-    return [AdminAgent(*row) for row in _admin_rows(ADMIN_AGENTS, tenant_id, limit)]
+def admin_agents_list(
+    *, tenant_id: uuid.UUID | None, store_ids: Collection[uuid.UUID] | None, limit: int
+) -> list[AdminAgent]:
+    """Agents with an API key or a signing key; for a store-scoped caller, only the agents with
+    an API key scoped within its stores, their figures over those keys alone."""
+    return [AdminAgent(*row) for row in _admin_rows(ADMIN_AGENTS, tenant_id, store_ids, limit)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,15 +16,13 @@ from payments.models import (
     SettlementDeadLetterStatus,
 )
 from payments.services.batches import intent_leaf
+from sequencer_project.db.tenant_scope import TenantScope, Visible, tenant_filter, visible_or_not_found
 from ves.legacy_merkle import LegacyProof, build_tree
 
 _RECEIPT_BATCH_STATES = (BatchStatus.COMMITTED, BatchStatus.SUBMITTED, BatchStatus.SETTLED)
 
 
 INTENT_STATUSES: tuple[str, ...] = tuple(IntentStatus.values)  # the list filter's words
-
-# The caller's scope, ``visible(tenant_id, store_id)``: what it may not see reads as not found.
-Visible = Callable[[uuid.UUID, uuid.UUID | None], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,23 +39,19 @@ class IntentFilters:
     to_date: datetime | None = None
 
 
-def _of_tenant(tenant_id: uuid.UUID | None) -> dict[str, uuid.UUID]:
-    """The tenant filter of a read by id: the caller's tenant (keys and shards start with it);
-    none for the bootstrap admin (``tenant_id is None``), who sees every tenant."""
-    return {} if tenant_id is None else {"tenant_id": tenant_id}
+def payment_intent_get_for_tenant(*, tenant_id: TenantScope, intent_id: uuid.UUID) -> PaymentIntent | None:
+    """An intent of the caller's tenant (another tenant's reads as ``None``; keys and shards start
+    with the tenant), or of any tenant for ``EVERY_TENANT`` (the bootstrap admin)."""
+    return PaymentIntent.objects.filter(intent_id=intent_id, **tenant_filter(tenant_id)).first()
 
 
-def payment_intent_get_for_tenant(*, tenant_id: uuid.UUID | None, intent_id: uuid.UUID) -> PaymentIntent | None:
-    """An intent of the caller's tenant (another tenant's reads as ``None``); see :func:`_of_tenant`."""
-    return PaymentIntent.objects.filter(intent_id=intent_id, **_of_tenant(tenant_id)).first()
-
-
-def payment_intent_get_visible(*, tenant_id: uuid.UUID | None, intent_id: uuid.UUID, visible: Visible) -> PaymentIntent:
+def payment_intent_get_visible(*, tenant_id: TenantScope, intent_id: uuid.UUID, visible: Visible) -> PaymentIntent:
     """:func:`payment_intent_get_for_tenant` within the caller's scope; 404 ``payment_not_found`` otherwise."""
-    intent = payment_intent_get_for_tenant(tenant_id=tenant_id, intent_id=intent_id)
-    if intent is None or not visible(intent.tenant_id, intent.store_id):
-        raise errors.PaymentNotFoundError(f"No payment intent {intent_id} is visible to this credential.")
-    return intent
+    return visible_or_not_found(
+        payment_intent_get_for_tenant(tenant_id=tenant_id, intent_id=intent_id),
+        visible,
+        lambda: errors.PaymentNotFoundError(f"No payment intent {intent_id} is visible to this credential."),
+    )
 
 
 def payment_intent_list(*, filters: IntentFilters, limit: int, offset: int) -> list[PaymentIntent]:
@@ -75,17 +68,19 @@ def payment_intent_list(*, filters: IntentFilters, limit: int, offset: int) -> l
     return list(query.order_by("-created_at", "-sequence_number")[offset : offset + limit])
 
 
-def payment_batch_get_for_tenant(*, tenant_id: uuid.UUID | None, batch_id: uuid.UUID) -> PaymentBatch | None:
-    """A batch of the caller's tenant (another tenant's reads as ``None``); see :func:`_of_tenant`."""
-    return PaymentBatch.objects.filter(batch_id=batch_id, **_of_tenant(tenant_id)).first()
+def payment_batch_get_for_tenant(*, tenant_id: TenantScope, batch_id: uuid.UUID) -> PaymentBatch | None:
+    """A batch of the caller's tenant (another tenant's reads as ``None``), or of any tenant for
+    ``EVERY_TENANT`` (the bootstrap admin)."""
+    return PaymentBatch.objects.filter(batch_id=batch_id, **tenant_filter(tenant_id)).first()
 
 
-def payment_batch_get_visible(*, tenant_id: uuid.UUID | None, batch_id: uuid.UUID, visible: Visible) -> PaymentBatch:
+def payment_batch_get_visible(*, tenant_id: TenantScope, batch_id: uuid.UUID, visible: Visible) -> PaymentBatch:
     """:func:`payment_batch_get_for_tenant` within the caller's scope; 404 ``batch_not_found`` otherwise."""
-    batch = payment_batch_get_for_tenant(tenant_id=tenant_id, batch_id=batch_id)
-    if batch is None or not visible(batch.tenant_id, batch.store_id):
-        raise errors.BatchNotFoundError(f"No batch {batch_id} is visible to this credential.")
-    return batch
+    return visible_or_not_found(
+        payment_batch_get_for_tenant(tenant_id=tenant_id, batch_id=batch_id),
+        visible,
+        lambda: errors.BatchNotFoundError(f"No batch {batch_id} is visible to this credential."),
+    )
 
 
 def payment_batch_intent_ids(*, batch: PaymentBatch) -> list[uuid.UUID]:
@@ -100,7 +95,7 @@ class BatchDetail:
     intent_ids: list[uuid.UUID]  # in sequence (= leaf) order
 
 
-def payment_batch_detail_get(*, tenant_id: uuid.UUID | None, batch_id: uuid.UUID, visible: Visible) -> BatchDetail:
+def payment_batch_detail_get(*, tenant_id: TenantScope, batch_id: uuid.UUID, visible: Visible) -> BatchDetail:
     """A batch in the caller's scope with its intents (``GET /api/v1/x402/batches/{id}``); 404 otherwise."""
     batch = payment_batch_get_visible(tenant_id=tenant_id, batch_id=batch_id, visible=visible)
     return BatchDetail(batch=batch, intent_ids=payment_batch_intent_ids(batch=batch))
@@ -132,9 +127,7 @@ def payment_receipt_get(*, intent: PaymentIntent) -> PaymentReceipt | None:
     return PaymentReceipt(intent=intent, batch=batch, leaf_hash=proof.leaf_hash, proof=proof)
 
 
-def payment_receipt_get_visible(
-    *, tenant_id: uuid.UUID | None, intent_id: uuid.UUID, visible: Visible
-) -> PaymentReceipt:
+def payment_receipt_get_visible(*, tenant_id: TenantScope, intent_id: uuid.UUID, visible: Visible) -> PaymentReceipt:
     """The receipt of an intent in the caller's scope (``GET …/payments/{id}/receipt``): 404
     ``payment_not_found`` outside it, 409 ``payment_not_batched`` before its batch is committed."""
     intent = payment_intent_get_visible(tenant_id=tenant_id, intent_id=intent_id, visible=visible)

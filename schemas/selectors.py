@@ -11,19 +11,19 @@ from schemas.models import Compatibility, SchemaStatus, TenantSchemaSettings
 from schemas.models import EventSchema as EventSchema  # re-exported: views name the row type, never models
 from schemas.modes import ValidationMode
 from schemas.registry import SchemaError, build_validator, effective_mode, global_mode, validate_payload
+from sequencer_project.db.tenant_scope import TenantScope, tenant_filter
 
 STATUSES: tuple[str, ...] = tuple(SchemaStatus.values)
 COMPATIBILITIES: tuple[str, ...] = tuple(Compatibility.values)
 
 
-def schema_get_for_tenant(*, tenant_id: uuid.UUID | None, schema_id: uuid.UUID) -> EventSchema | None:
-    """A schema of the caller's tenant (another tenant's reads as ``None``); ``tenant_id`` is
-    ``None`` only for the bootstrap admin, who sees every tenant (a read by id alone)."""
-    rows = EventSchema.objects.filter(id=schema_id)
-    return (rows if tenant_id is None else rows.filter(tenant_id=tenant_id)).first()
+def schema_get_for_tenant(*, tenant_id: TenantScope, schema_id: uuid.UUID) -> EventSchema | None:
+    """A schema of the caller's tenant (another tenant's reads as ``None``), or of any tenant for
+    ``EVERY_TENANT`` (the bootstrap admin's read by id alone)."""
+    return EventSchema.objects.filter(id=schema_id, **tenant_filter(tenant_id)).first()
 
 
-def schema_get_for_tenant_or_404(*, tenant_id: uuid.UUID | None, schema_id: uuid.UUID) -> EventSchema:
+def schema_get_for_tenant_or_404(*, tenant_id: TenantScope, schema_id: uuid.UUID) -> EventSchema:
     """:func:`schema_get_for_tenant`, or 404 ``schema_not_found``. Schemas belong to no store, so
     the caller's tenant is its whole scope: another tenant's schema is not found."""
     schema = schema_get_for_tenant(tenant_id=tenant_id, schema_id=schema_id)

@@ -19,6 +19,7 @@ from schemas.registry import mode_cache, schema_cache
 from schemas.selectors import ValidationModeState, schema_get_for_tenant_or_404, validation_mode_state
 from sequencer_project.api.errors import InvalidFieldError
 from sequencer_project.api.json_limits import nul_path
+from sequencer_project.db.tenant_scope import TenantScope
 from sequencer_project.tenant_keys import tenant_row_update
 from tenants.models import Tenant
 
@@ -84,7 +85,7 @@ def schema_register(
 Authorise = Callable[[uuid.UUID], object]
 
 
-def _schema_for(tenant_id: uuid.UUID | None, schema_id: uuid.UUID, authorise: Authorise) -> EventSchema:
+def _schema_for(tenant_id: TenantScope, schema_id: uuid.UUID, authorise: Authorise) -> EventSchema:
     """Schema ``schema_id`` of ``tenant_id`` (404 otherwise), after ``authorise(its tenant)``."""
     schema = schema_get_for_tenant_or_404(tenant_id=tenant_id, schema_id=schema_id)
     authorise(schema.tenant_id)
@@ -93,9 +94,9 @@ def _schema_for(tenant_id: uuid.UUID | None, schema_id: uuid.UUID, authorise: Au
 
 @transaction.atomic(durable=True)
 def schema_status_set(
-    *, tenant_id: uuid.UUID | None, schema_id: uuid.UUID, status: str, authorise: Authorise
+    *, tenant_id: TenantScope, schema_id: uuid.UUID, status: str, authorise: Authorise
 ) -> EventSchema:
-    """Move version ``schema_id`` of ``tenant_id`` (``None``: the bootstrap admin, any tenant) to
+    """Move version ``schema_id`` of ``tenant_id`` (``EVERY_TENANT``: the bootstrap admin) to
     active, deprecated or archived (archived versions stop validating). 404 ``schema_not_found``
     for another tenant's schema; ``authorise`` is the caller's 403."""
     schema = _schema_for(tenant_id, schema_id, authorise)
@@ -106,7 +107,7 @@ def schema_status_set(
 
 
 @transaction.atomic(durable=True)
-def schema_delete(*, tenant_id: uuid.UUID | None, schema_id: uuid.UUID, authorise: Authorise) -> EventSchema:
+def schema_delete(*, tenant_id: TenantScope, schema_id: uuid.UUID, authorise: Authorise) -> EventSchema:
     """Remove version ``schema_id`` of ``tenant_id`` (admin; found and authorised as
     :func:`schema_status_set`) and return it. Its number is not reused while a later version exists."""
     schema = _schema_for(tenant_id, schema_id, authorise)

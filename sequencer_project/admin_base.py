@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 
 class ReadOnlyAdmin(admin.ModelAdmin[Any]):
@@ -34,3 +36,19 @@ class OperatorActionsAdmin(ReadOnlyAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in self.model._meta.fields]
+
+    def response_action(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
+        return refuse_malformed_selection(self, request) or super().response_action(request, queryset)
+
+
+def refuse_malformed_selection(model_admin: admin.ModelAdmin[Any], request: HttpRequest) -> HttpResponse | None:
+    """Back to the list with a message when a selected id is not one of the model's keys (a
+    posted ``_selected_action=abc`` reached the query and answered 500); ``None`` when all are."""
+    key = model_admin.model._meta.pk
+    try:
+        for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+            key.run_validators(key.to_python(value))
+    except ValidationError:
+        model_admin.message_user(request, "The selection holds an id that is not one of these rows'.", messages.ERROR)
+        return HttpResponseRedirect(request.get_full_path())
+    return None

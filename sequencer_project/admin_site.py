@@ -8,12 +8,44 @@ tenant's agent signing keys (register, revoke). They appear on the index under "
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
-from django.http import HttpRequest
+from django.db import DataError
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import URLPattern, URLResolver, path, reverse
+
+logger = logging.getLogger(__name__)
+
+_ViewType = TypeVar("_ViewType", bound=Callable[..., Any])
+
+
+def refusing_unstorable_input(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """An admin page answers 400, never 500, to input the database cannot hold: U+0000 anywhere
+    in the path, a query or form parameter (PostgreSQL text refuses it), or a filter value out of
+    its column's range (``DataError``)."""
+
+    @functools.wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if "\x00" in request.path or any(
+            "\x00" in name or any("\x00" in value for value in values)
+            for params in (request.GET, request.POST)
+            for name, values in params.lists()
+        ):
+            return HttpResponseBadRequest("A parameter holds U+0000 (NUL), which nothing here can store or match.")
+        try:
+            return view(request, *args, **kwargs)
+        except DataError as exc:
+            logger.info("admin page refused a value the database cannot hold: %s", exc)
+            return HttpResponseBadRequest(
+                "A parameter holds a value its column cannot hold (out of range or malformed)."
+            )
+
+    return guarded
 
 
 class SequencerAdminSite(admin.AdminSite):
@@ -21,9 +53,13 @@ class SequencerAdminSite(admin.AdminSite):
     site_title = "Sequencer admin"
     index_title = "Operations"
 
+    def admin_view(self, view: _ViewType, cacheable: bool = False) -> _ViewType:
+        """Every page (the model admins' too: they wrap their views here) refuses unstorable input."""
+        return super().admin_view(cast("_ViewType", refusing_unstorable_input(view)), cacheable)
+
     def get_urls(self) -> list[URLResolver | URLPattern]:
         from events.admin_pages import event_browser_view, rejected_event_browser_view
-        from tenants.admin_views import agent_key_register_view, agent_key_revoke_view, agent_key_view
+        from tenants.admin_pages import agent_key_register_view, agent_key_revoke_view, agent_key_view
 
         extra: list[URLResolver | URLPattern] = [
             path("event-store/events/", self.admin_view(event_browser_view), name="event_store_events"),

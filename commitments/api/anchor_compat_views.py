@@ -17,8 +17,17 @@ from commitments.api import openapi as shapes
 from commitments.limits import DEFAULT_PENDING_LIMIT, MAX_PENDING_LIMIT
 from commitments.selectors import CommitmentRow, commitments_pending_anchor
 from commitments.services.anchoring import commitment_record_anchor
-from sequencer_project.api.fields import U32, U64, Fields, field_value_error, hex_bytes, request_fields
-from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, query_int
+from sequencer_project.api.fields import (
+    U32,
+    U64,
+    Fields,
+    field_value_error,
+    hex_bytes,
+    parse_uuid,
+    query_int,
+    request_fields,
+)
+from sequencer_project.api.tenancy import TenantApiMixin
 
 MAX_CHAIN_ID = U32[1]  # the reference stores it as u32
 

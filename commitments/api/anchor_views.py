@@ -18,9 +18,9 @@ from commitments.services.anchoring import (
     commitment_anchor_verify,
     commitment_commit_and_anchor,
 )
-from sequencer_project.api.fields import invalid_request, request_fields
+from sequencer_project.api.fields import invalid_request, parse_uuid, request_fields
 from sequencer_project.api.principal import Permission
-from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid
+from sequencer_project.api.tenancy import TenantApiMixin
 from streams.kinds import StreamKind
 
 DEFAULT_ANCHOR_MAX_EVENTS = 1024
@@ -48,7 +48,7 @@ class _AnchorOneApi(CommitmentKindApi):
         batch_id = request_fields(request).uuid("batch_id")
         self.principal.require(Permission.ADMIN)
         result = commitment_anchor_for_tenant(
-            tenant_id=self.principal.tenant_id, batch_id=batch_id, kind=self.kind, visible=self.visible
+            tenant_id=self.tenant_scope, batch_id=batch_id, kind=self.kind, visible=self.visible
         )
         return Response(_anchor_output(result))
 
@@ -61,7 +61,7 @@ class _AnchorVerifyApi(CommitmentKindApi):
         parsed = parse_uuid(batch_id, "batch_id")
         self.principal.require(Permission.READ)
         verified = commitment_anchor_verify(
-            tenant_id=self.principal.tenant_id, batch_id=parsed, kind=self.kind, visible=self.visible
+            tenant_id=self.tenant_scope, batch_id=parsed, kind=self.kind, visible=self.visible
         )
         return Response(
             {

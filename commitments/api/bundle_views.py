@@ -24,8 +24,9 @@ from commitments.bundles import EventBundle, event_bundle_get
 from events.api.serializers import event_output
 from events.api.ves_serializers import ves_event_output
 from events.selectors import StoredEvent, StoredVesEvent
+from sequencer_project.api.fields import parse_uuid
 from sequencer_project.api.principal import Permission
-from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid
+from sequencer_project.api.tenancy import TenantApiMixin
 from streams.kinds import StreamKind
 from ves.bundle import BUNDLE_FORMAT
 

@@ -14,8 +14,9 @@ from rest_framework.response import Response
 from commitments.api import openapi as shapes
 from commitments.selectors import log_checkpoint_get, log_consistency_proof, log_inclusion_proof
 from commitments.transparency import CheckpointRow
+from sequencer_project.api.fields import query_int
 from sequencer_project.api.principal import Permission
-from sequencer_project.api.tenancy import TenantApiMixin, query_int
+from sequencer_project.api.tenancy import TenantApiMixin
 from streams.kinds import StreamKind
 
 

@@ -54,11 +54,11 @@ _RANGE_AND_ANCHOR: dict[str, Schema] = {
 }
 
 
-def _commitment(kind_members: dict[str, Schema]) -> Schema:
+def _commitment(kind_members: dict[str, Schema], extra: dict[str, Schema] | None = None) -> Schema:
     """A commitment of either kind (``commitments.api.serializers``): its ids, the members of its
     kind, then the range and anchor members; the anchor ones are left out of a seal's answer."""
     return obj(
-        {"batch_id": UUID, "tenant_id": UUID, "store_id": UUID, **kind_members, **_RANGE_AND_ANCHOR},
+        {"batch_id": UUID, "tenant_id": UUID, "store_id": UUID, **kind_members, **_RANGE_AND_ANCHOR, **(extra or {})},
         optional=_ANCHOR_NAMES,
     )
 
@@ -74,8 +74,17 @@ VES_COMMITMENT = _commitment(
         "new_state_root": HEX,
     }
 )
-LEGACY_COMMITMENT = _commitment(
-    {"prev_state_root": HEX, "new_state_root": HEX, "events_root": HEX, "event_count": INTEGER}
+_LEGACY_MEMBERS: dict[str, Schema] = {
+    "prev_state_root": HEX,
+    "new_state_root": HEX,
+    "events_root": HEX,
+    "event_count": INTEGER,
+}
+LEGACY_COMMITMENT = _commitment(_LEGACY_MEMBERS)
+# GET /api/v1/commitments/{batch_id}: the reference serializes its whole BatchCommitment there.
+LEGACY_COMMITMENT_DETAIL = _commitment(
+    _LEGACY_MEMBERS,
+    {"sequence_range": array(INTEGER, minItems=2, maxItems=2, description="[sequence_start, sequence_end]")},
 )
 COMMITMENT_CREATE = obj(
     {"tenant_id": UUID, "store_id": UUID, "sequence_start": UINT, "sequence_end": UINT},
@@ -233,6 +242,7 @@ _KINDS: dict[bool, dict[str, Any]] = {
         "prefix": "ves_",
         "tag": "ves",
         "commitment": VES_COMMITMENT,
+        "detail": VES_COMMITMENT,
         "root": "merkle_root",
         "event": event_shapes.VES_EVENT,
     },
@@ -240,6 +250,7 @@ _KINDS: dict[bool, dict[str, Any]] = {
         "prefix": "",
         "tag": "events",
         "commitment": LEGACY_COMMITMENT,
+        "detail": LEGACY_COMMITMENT_DETAIL,
         "root": "events_root",
         "event": event_shapes.SEQUENCED_EVENT,
     },
@@ -282,7 +293,7 @@ def commitment_detail(*, ves: bool) -> Any:
         f"{k['prefix']}commitments_get",
         "One commitment",
         parameters=[BATCH_ID],
-        ok=k["commitment"],
+        ok=k["detail"],
     )
 
 

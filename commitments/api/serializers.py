@@ -29,8 +29,15 @@ def ves_commitment_output(c: CommitmentRow, *, with_anchor: bool = True) -> dict
     }
 
 
-def legacy_commitment_output(c: CommitmentRow, *, with_anchor: bool = True) -> dict[str, Any]:
-    """Legacy ``BatchCommitment``: ``events_root`` and ``event_count`` instead of the VES names."""
+def legacy_commitment_output(
+    c: CommitmentRow, *, with_anchor: bool = True, sequence_range: bool = False
+) -> dict[str, Any]:
+    """Legacy ``BatchCommitment``: ``events_root`` and ``event_count`` instead of the VES names.
+
+    ``sequence_range``: also the reference's ``sequence_range: [start, end]``, which its
+    ``GET /api/v1/commitments/{batch_id}`` answers (it serializes the whole struct there; its
+    other commitment answers spell the range ``sequence_start``/``sequence_end`` alone).
+    """
     return {
         "batch_id": c.batch_id,
         "tenant_id": c.tenant_id,
@@ -39,18 +46,16 @@ def legacy_commitment_output(c: CommitmentRow, *, with_anchor: bool = True) -> d
         "new_state_root": c.new_state_root.hex(),
         "events_root": c.merkle_root.hex(),
         "event_count": c.leaf_count,
-        **_range_and_anchor(c, with_anchor=with_anchor),
+        **_range_and_anchor(c, with_anchor=with_anchor, sequence_range=sequence_range),
     }
 
 
-def _range_and_anchor(c: CommitmentRow, *, with_anchor: bool) -> dict[str, Any]:
+def _range_and_anchor(c: CommitmentRow, *, with_anchor: bool, sequence_range: bool = False) -> dict[str, Any]:
     """The members both kinds end with: the range, the commit time and the anchor state."""
-    tail: dict[str, Any] = {
-        "sequence_start": c.sequence_start,
-        "sequence_end": c.sequence_end,
-        "committed_at": c.committed_at,
-        "is_anchored": c.is_anchored,
-    }
+    tail: dict[str, Any] = {"sequence_start": c.sequence_start, "sequence_end": c.sequence_end}
+    if sequence_range:
+        tail["sequence_range"] = [c.sequence_start, c.sequence_end]
+    tail.update(committed_at=c.committed_at, is_anchored=c.is_anchored)
     if with_anchor:
         tail.update(anchor_transaction_output(c), anchored_at=c.anchored_at)
     return tail

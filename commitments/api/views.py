@@ -20,10 +20,21 @@ from commitments.limits import MAX_LIST_LIMIT
 from commitments.proofs import InclusionClaim, legacy_proof_verify, stream_proof_get, ves_proof_verify
 from commitments.selectors import CommitmentRow, commitment_get_visible, commitment_list
 from commitments.services.commitments import commitment_create
-from sequencer_project.api.errors import InvalidParameterError
-from sequencer_project.api.fields import Fields, field_value_error, hex_bytes, invalid_request, request_fields
+from sequencer_project.api.fields import (
+    Fields,
+    field_value_error,
+    hex_bytes,
+    invalid_request,
+    parse_uuid,
+    path_int,
+    query_bool,
+    query_int,
+    query_uuid_optional,
+    request_fields,
+)
 from sequencer_project.api.principal import Permission
-from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, path_int, query_int, query_uuid_optional
+from sequencer_project.api.tenancy import TenantApiMixin
+from sequencer_project.db.tenant_scope import EVERY_TENANT
 from streams.kinds import StreamKind
 from ves import merkle as ves_merkle
 
@@ -57,26 +68,17 @@ def _directions_field(fields: Fields) -> list[bool] | None:
     return directions
 
 
-def _anchored_param(request: Request) -> bool | None:
-    raw = request.query_params.get("anchored")
-    if raw is None or raw == "":
-        return None
-    if raw.lower() in ("true", "1"):
-        return True
-    if raw.lower() in ("false", "0"):
-        return False
-    raise InvalidParameterError("'anchored' must be true or false.", parameter="anchored")
-
-
 # Base of the views over commitments of one stream ``kind`` (here and in ``anchor_views``). A
 # comment, not a docstring: drf-spectacular would publish a docstring as the operations' description.
 class CommitmentKindApi(TenantApiMixin):
     kind: ClassVar[StreamKind]
 
-    def output(self, commitment: CommitmentRow, *, with_anchor: bool = True) -> dict[str, Any]:
+    def output(self, commitment: CommitmentRow, *, with_anchor: bool = True, detail: bool = False) -> dict[str, Any]:
+        """The commitment as this kind answers it; ``detail``: as ``GET .../commitments/{batch_id}``
+        answers it (legacy: the reference's whole ``BatchCommitment``, ``sequence_range`` too)."""
         if self.kind is StreamKind.VES:
             return ves_commitment_output(commitment, with_anchor=with_anchor)
-        return legacy_commitment_output(commitment, with_anchor=with_anchor)
+        return legacy_commitment_output(commitment, with_anchor=with_anchor, sequence_range=detail)
 
 
 class _CommitmentCollection(CommitmentKindApi):
@@ -87,18 +89,17 @@ class _CommitmentCollection(CommitmentKindApi):
         principal = self.principal
         principal.require(Permission.READ)
         # The bootstrap admin may name no tenant: it then lists every tenant's commitments.
-        every_tenant = principal.tenant_id is None and not request.query_params.get("tenant_id")
-        tenant_id = None if every_tenant else self.queried_tenant()
+        tenant_id = self.queried_tenant(every_tenant=True)
         store_id = query_uuid_optional(request, "store_id")
-        if tenant_id is not None:
+        if tenant_id is not EVERY_TENANT:
             principal.check_stream(tenant_id, store_id, Permission.READ)
         # The credential's scope is a filter of the query (not of the page), so pages are full.
         rows = commitment_list(
             kind=self.kind,
             tenant_id=tenant_id,
             store_id=store_id,
-            store_ids=None if principal.is_superadmin else principal.store_ids,
-            anchored=_anchored_param(request),
+            store_ids=principal.store_scope,
+            anchored=query_bool(request, "anchored"),
             limit=query_int(request, "limit", default=100, minimum=1, maximum=MAX_LIST_LIMIT),
             offset=query_int(request, "offset", default=0, minimum=0),
         )
@@ -124,9 +125,9 @@ class _CommitmentDetail(CommitmentKindApi):
         parsed = parse_uuid(batch_id, "batch_id")
         self.principal.require(Permission.READ)
         commitment = commitment_get_visible(
-            tenant_id=self.principal.tenant_id, batch_id=parsed, kind=self.kind, visible=self.visible
+            tenant_id=self.tenant_scope, batch_id=parsed, kind=self.kind, visible=self.visible
         )
-        return Response(self.output(commitment))
+        return Response(self.output(commitment, detail=True))
 
 
 class _ProofApi(CommitmentKindApi):

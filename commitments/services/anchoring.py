@@ -19,6 +19,7 @@ from commitments.anchor_chain import AnchorCheck, anchor_check, anchor_send, req
 from commitments.selectors import CommitmentRow, Visible, chain_tip, commitment_from_row, commitment_get_visible
 from commitments.services.commitments import commitment_create
 from commitments.sql import LOCK_COMMITMENT, LOCK_TENANT_COMMITMENT, UPDATE_TENANT_COMMITMENT_ANCHOR
+from sequencer_project.db.tenant_scope import TenantScope
 from streams.kinds import StreamKind
 
 
@@ -72,10 +73,10 @@ def commitment_anchor(*, tenant_id: uuid.UUID, batch_id: uuid.UUID) -> AnchorRes
 
 
 def commitment_anchor_for_tenant(
-    *, tenant_id: uuid.UUID | None, batch_id: uuid.UUID, kind: StreamKind, visible: Visible
+    *, tenant_id: TenantScope, batch_id: uuid.UUID, kind: StreamKind, visible: Visible
 ) -> AnchorResult:
-    """Anchor commitment ``batch_id`` of the caller's tenant (``None``: the bootstrap admin, any
-    tenant) as :func:`commitment_anchor` does (``POST /api/v1/ves/anchor``); 404
+    """Anchor commitment ``batch_id`` of the caller's tenant (``EVERY_TENANT``: the bootstrap
+    admin, any tenant) as :func:`commitment_anchor` does (``POST /api/v1/ves/anchor``); 404
     ``commitment_not_found`` when it is of another kind or outside the caller's scope ``visible``."""
     commitment = commitment_get_visible(tenant_id=tenant_id, batch_id=batch_id, kind=kind, visible=visible)
     return commitment_anchor(tenant_id=commitment.tenant_id, batch_id=commitment.batch_id)
@@ -90,7 +91,7 @@ class AnchorVerification:
 
 
 def commitment_anchor_verify(
-    *, tenant_id: uuid.UUID | None, batch_id: uuid.UUID, kind: StreamKind, visible: Visible
+    *, tenant_id: TenantScope, batch_id: uuid.UUID, kind: StreamKind, visible: Visible
 ) -> AnchorVerification:
     """Commitment ``batch_id`` of the caller's tenant with its recorded anchor transaction read
     back from the chain (``GET /api/v1/ves/anchor/{batch_id}/verify``); 404 as

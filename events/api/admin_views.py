@@ -1,6 +1,8 @@
 """Admin JSON (``GET /api/v1/admin/{overview,tenants,stores,agents}``), as the reference's dashboard reads it.
 
-Admin permission required. A tenant admin sees its own tenant; the bootstrap admin sees all.
+Admin permission required. A tenant admin sees its own tenant; the bootstrap admin sees all; a
+store-scoped admin sees only its stores and the keys and agents scoped within them (in SQL,
+counts and sums included; docs/auth.md).
 Every member the reference's ``AdminOverviewResponse``/``Admin*Summary`` serialise is present with
 its type and casing (counts are integers, never null; ``permissions`` and ``storeScope`` are
 strings; timestamps are written as chrono's ``to_rfc3339``), followed by our extra members.
@@ -27,9 +29,10 @@ from events.admin_selectors import (
     admin_tenants_list,
 )
 from events.api import openapi as shapes
+from sequencer_project.api.fields import query_int
 from sequencer_project.api.openapi import operation, query
 from sequencer_project.api.principal import Permission
-from sequencer_project.api.tenancy import TenantApiMixin, query_int
+from sequencer_project.api.tenancy import TenantApiMixin
 from sequencer_project.api.timestamps import chrono_rfc3339, chrono_rfc3339_or_none
 from tenants.api.serializers import permissions_flags_label
 
@@ -39,12 +42,14 @@ LIMIT = query("limit", {"type": "integer", "minimum": 1}, f"Default {LIST_DEFAUL
 
 
 class _AdminApi(TenantApiMixin):
-    def scope(self) -> uuid.UUID | None:
-        """The tenant the caller administers: ``None`` (all tenants) for the bootstrap admin, the
-        only credential without a tenant."""
+    def scope(self) -> tuple[uuid.UUID | None, frozenset[uuid.UUID] | None]:
+        """The tenant and stores the caller administers: tenant ``None`` (all tenants) for the
+        bootstrap admin, the only credential without a tenant; stores ``None`` (all of them)
+        unless the credential is store-scoped, whose stores then limit every figure."""
         principal = self.principal
         principal.require(Permission.ADMIN)
-        return principal.tenant_id
+        stores = None if principal.is_superadmin else principal.store_ids or None
+        return principal.tenant_id, stores
 
     def limit(self, request: Request) -> int:
         return query_int(request, "limit", default=LIST_DEFAULT, minimum=1, maximum=LIST_MAX)
@@ -58,7 +63,8 @@ class AdminOverviewApi(_AdminApi):
         ok=shapes.ADMIN_OVERVIEW,
     )
     def get(self, request: Request) -> Response:
-        o = admin_overview_get(tenant_id=self.scope())
+        tenant_id, store_ids = self.scope()
+        o = admin_overview_get(tenant_id=tenant_id, store_ids=store_ids)
         return Response(
             {
                 # The reference's AdminOverviewResponse, in its order.
@@ -82,7 +88,8 @@ class AdminTenantsApi(_AdminApi):
         "admin", "admin_tenants", "Tenants with their counters (admin)", parameters=[LIMIT], ok=shapes.ADMIN_TENANTS
     )
     def get(self, request: Request) -> Response:
-        rows = admin_tenants_list(tenant_id=self.scope(), limit=self.limit(request))
+        tenant_id, store_ids = self.scope()
+        rows = admin_tenants_list(tenant_id=tenant_id, store_ids=store_ids, limit=self.limit(request))
         return Response(
             [
                 {
@@ -115,7 +122,8 @@ class AdminTenantsApi(_AdminApi):
 class AdminStoresApi(_AdminApi):
     @operation("admin", "admin_stores", "Stores with their heads (admin)", parameters=[LIMIT], ok=shapes.ADMIN_STORES)
     def get(self, request: Request) -> Response:
-        rows = admin_stores_list(tenant_id=self.scope(), limit=self.limit(request))
+        tenant_id, store_ids = self.scope()
+        rows = admin_stores_list(tenant_id=tenant_id, store_ids=store_ids, limit=self.limit(request))
         return Response(
             [
                 {
@@ -147,7 +155,8 @@ def _permissions(agent: AdminAgent) -> str:
 class AdminAgentsApi(_AdminApi):
     @operation("admin", "admin_agents", "Agents with their keys (admin)", parameters=[LIMIT], ok=shapes.ADMIN_AGENTS)
     def get(self, request: Request) -> Response:
-        rows = admin_agents_list(tenant_id=self.scope(), limit=self.limit(request))
+        tenant_id, store_ids = self.scope()
+        rows = admin_agents_list(tenant_id=tenant_id, store_ids=store_ids, limit=self.limit(request))
         out: list[dict[str, Any]] = [
             {
                 # The reference's AdminAgentSummary, in its order.

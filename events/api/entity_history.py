@@ -13,8 +13,9 @@ from typing import Any
 from events.api.serializers import event_output
 from events.envelopes import FIELD_LIMITS
 from events.selectors import entity_history_page
+from sequencer_project.api.fields import path_text, query_int_in
 from sequencer_project.api.principal import Permission, Principal
-from sequencer_project.api.tenancy import path_text, queried_stream_in, query_int_in
+from sequencer_project.api.tenancy import queried_stream_in
 from sequencer_project.api.wsgi_endpoint import WsgiEndpoint, query_params
 
 PREFIX = "/api/v1/entities/"
@@ -58,6 +59,7 @@ class EntityHistoryEndpoint(WsgiEndpoint):
     """Serves ``PREFIX`` + two ASCII path segments; anything else under the prefix (an entity's
     ``/state``, a non-ASCII name) falls back to the API handler."""
 
+    route = PREFIX + ":entity_type/:entity_id"
     reads_query = True
 
     def takes(self, environ: dict[str, Any]) -> bool:

@@ -14,8 +14,9 @@ from typing import Any, Protocol, TypeVar
 from events import errors
 from events.api.serializers import event_output
 from events.selectors import event_get_for_tenant
+from sequencer_project.api.fields import parse_uuid
 from sequencer_project.api.principal import Permission, Principal
-from sequencer_project.api.tenancy import parse_uuid, query_tenant_in
+from sequencer_project.api.tenancy import query_tenant_in
 from sequencer_project.api.wsgi_endpoint import WsgiEndpoint, query_params
 
 PREFIX = "/api/v1/events/"
@@ -60,6 +61,7 @@ def event_answer(principal: Principal, event_id: str, query: Mapping[str, str]) 
 class EventByIdEndpoint(WsgiEndpoint):
     """Serves ``PREFIX`` + one ASCII path segment; anything else under the prefix falls back."""
 
+    route = PREFIX + ":event_id"
     reads_query = True
 
     def takes(self, environ: dict[str, Any]) -> bool:

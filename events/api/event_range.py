@@ -14,8 +14,9 @@ from typing import Any, Protocol, TypeVar
 
 from events.api.serializers import event_output
 from events.selectors import event_range_list
+from sequencer_project.api.fields import query_int_in
 from sequencer_project.api.principal import Permission, Principal
-from sequencer_project.api.tenancy import queried_stream_in, query_int_in
+from sequencer_project.api.tenancy import queried_stream_in
 from sequencer_project.api.wsgi_endpoint import WsgiEndpoint, query_params
 
 PATH = "/api/v1/events"
@@ -50,6 +51,7 @@ def event_range_answer(principal: Principal, query: Mapping[str, str]) -> dict[s
 
 
 class EventRangeEndpoint(WsgiEndpoint):
+    route = PATH
     reads_query = True
 
     def answer(self, principal: Principal, environ: dict[str, Any]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ def head_answer(principal: Principal, query: Mapping[str, str]) -> dict[str, Any
 
 
 class HeadEndpoint(WsgiEndpoint):
+    route = PATH
     reads_query = True
 
     def answer(self, principal: Principal, environ: dict[str, Any]) -> dict[str, Any]:

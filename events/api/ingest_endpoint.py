@@ -18,6 +18,7 @@ PATH = "/api/v1/events/ingest"
 
 
 class LegacyIngestEndpoint(WsgiEndpoint):
+    route = PATH
     method = "POST"
     allow = "POST, OPTIONS"
     ingest_label = "legacy"

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Collection
-
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -16,9 +13,10 @@ from events.api.views import ENTITY_PATH
 from events.errors import EntityStateNotFoundError
 from events.projections.selectors import entity_state_with_lag_get, projection_lag_list
 from events.services.dead_letters import dead_letter_discard, dead_letter_retry
+from sequencer_project.api.fields import path_int, query_uuid_optional
 from sequencer_project.api.openapi import QUERIED_TENANT, UUID, operation, path_param, query, stream_query
 from sequencer_project.api.principal import Permission, Principal
-from sequencer_project.api.tenancy import TenantApiMixin, path_int, query_uuid_optional
+from sequencer_project.api.tenancy import TenantApiMixin
 
 _MAX_DEAD_LETTER_ID = 10**18 - 1
 DEAD_LETTER_ID = path_param(
@@ -64,13 +62,8 @@ class ProjectionLagApi(TenantApiMixin):
         tenant_id = self.queried_tenant()
         store_id = query_uuid_optional(request, "store_id")
         principal.check_stream(tenant_id, store_id, Permission.READ)
-        lags = projection_lag_list(tenant_id=tenant_id, store_ids=[store_id] if store_id else _store_scope(principal))
+        lags = projection_lag_list(tenant_id=tenant_id, store_ids=[store_id] if store_id else principal.store_scope)
         return Response({"streams": [lag_output(lag) for lag in lags]})
-
-
-def _store_scope(principal: Principal) -> Collection[uuid.UUID] | None:
-    """The stores ``principal`` may see in its tenant: its store scope, or ``None`` for every store."""
-    return None if principal.is_superadmin else principal.store_ids or None
 
 
 class _DeadLetterActionApi(TenantApiMixin):
@@ -96,7 +89,7 @@ class DeadLetterRetryApi(_DeadLetterActionApi):
     def post(self, request: Request, dead_letter_id: str) -> Response:
         admin, entry_id = self.admin_and_entry(dead_letter_id)
         outcome = dead_letter_retry(
-            tenant_id=admin.tenant_id, store_ids=_store_scope(admin), dead_letter_id=entry_id, actor=api_actor(admin)
+            tenant_id=admin.tenant_id, store_ids=admin.store_scope, dead_letter_id=entry_id, actor=api_actor(admin)
         )
         return Response({"succeeded": outcome.succeeded, "entry": dead_letter_output(outcome.entry)})
 
@@ -115,6 +108,6 @@ class DeadLetterDiscardApi(_DeadLetterActionApi):
     def post(self, request: Request, dead_letter_id: str) -> Response:
         admin, entry_id = self.admin_and_entry(dead_letter_id)
         entry = dead_letter_discard(
-            tenant_id=admin.tenant_id, store_ids=_store_scope(admin), dead_letter_id=entry_id, actor=api_actor(admin)
+            tenant_id=admin.tenant_id, store_ids=admin.store_scope, dead_letter_id=entry_id, actor=api_actor(admin)
         )
         return Response({"entry": dead_letter_output(entry)})

@@ -45,7 +45,7 @@ COUNT_DEAD_LETTERS_OPEN = load_sql(__file__, "count_dead_letters_open.sql")
 COUNT_PROJECTION_STALLED = load_sql(__file__, "count_projection_stalled.sql")
 SELECT_EVENTS_ADMIN = load_sql(__file__, "select_events_admin.sql")
 SELECT_REJECTED_ADMIN = load_sql(__file__, "select_rejected_admin.sql")
-SELECT_TENANT_STREAMS = load_sql(__file__, "select_tenant_streams.sql")
+SELECT_TENANT_STREAM_PANEL = load_sql(__file__, "select_tenant_stream_panel.sql")
 
 # --- Admin JSON (docs/auth.md): counters and summaries only, never the event tables ----------
 # Each statement

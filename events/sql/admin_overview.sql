@@ -1,5 +1,6 @@
 -- Admin overview: the totals of the tenant summaries in scope (every tenant when %(tenant_id)s
--- is NULL, else one). Composed after the CTEs `streams` and `summaries`
+-- is NULL, else one; only the stores %(store_ids)s when not NULL, as `summaries` says).
+-- Composed after the CTEs `streams` and `summaries`
 -- (events/sql/__init__.py); an agent belongs to one tenant, so per-tenant counts add up.
 -- Locks: none. Rows: one.
 SELECT

@@ -1,10 +1,13 @@
 -- Admin: one row per store with its legacy and VES heads, the legacy stream's projection
 -- position and how many agents may use it (agents with an active key whose store scope is
 -- empty or names the store). Newest activity first. Composed after the CTE `streams`
--- (events/sql/__init__.py). Set-based: agents per store come from one join of stores and
--- api_keys grouped by store, never a per-row subquery. Reads stores, api_keys and `streams`
--- only (never events). Index: stores primary key; api_keys_tenant_agent. Locks: none.
--- Rows: at most %(limit)s.
+-- (events/sql/__init__.py). Scope (docs/auth.md): the tenant %(tenant_id)s (every tenant when
+-- NULL); with %(store_ids)s (a store-scoped caller's stores; NULL: every store) only those
+-- stores, and only the keys scoped within them count towards `agent_count` (an all-stores key
+-- is outside a store-scoped caller's view). Set-based: agents per store come from one join of
+-- stores and api_keys grouped by store, never a per-row subquery. Reads stores, api_keys and
+-- `streams` only (never events). Index: stores primary key (tenant_id, store_id);
+-- api_keys_tenant_agent. Locks: none. Rows: at most %(limit)s.
 SELECT
     s.tenant_id, s.store_id, s.created_at,
     coalesce(legacy.current_sequence, 0) AS head_sequence,
@@ -25,8 +28,12 @@ LEFT JOIN (
         ON k.tenant_id = st.tenant_id AND k.agent_id IS NOT NULL AND k.active
        AND (cardinality(k.store_ids) = 0 OR st.store_id = ANY(k.store_ids))
     WHERE (%(tenant_id)s::uuid IS NULL OR st.tenant_id = %(tenant_id)s::uuid)
+      AND (%(store_ids)b::uuid[] IS NULL
+           OR (st.store_id = ANY(%(store_ids)b::uuid[])
+               AND cardinality(k.store_ids) > 0 AND k.store_ids <@ %(store_ids)b::uuid[]))
     GROUP BY st.tenant_id, st.store_id
 ) AS a ON a.tenant_id = s.tenant_id AND a.store_id = s.store_id
 WHERE (%(tenant_id)s::uuid IS NULL OR s.tenant_id = %(tenant_id)s::uuid)
+  AND (%(store_ids)b::uuid[] IS NULL OR s.store_id = ANY(%(store_ids)b::uuid[]))
 ORDER BY coalesce(greatest(legacy.updated_at, ves.updated_at), s.created_at) DESC, s.tenant_id, s.store_id
 LIMIT %(limit)s

@@ -2,26 +2,34 @@
 -- events/sql/__init__.py after `streams`). One row per tenant in scope with the reference
 -- dashboard's figures. Set-based: each table is aggregated once (GROUP BY tenant) and joined;
 -- no per-row subquery. Reads tenants, stores, api_keys, agent_signing_keys and `streams` only
--- (never the event tables). Index: the tenant-leading key of each table when a tenant is
--- given; otherwise one scan of each. Locks: none.
+-- (never the event tables). Scope (docs/auth.md): the tenant %(tenant_id)s (every tenant when
+-- NULL); with %(store_ids)s (a store-scoped caller's stores; NULL: every store) only those
+-- stores, the API keys scoped within them (an all-stores key is not) and the agents holding
+-- such a key (an agent known only from signing keys has no store scope, so is left out).
+-- Index: the tenant-leading key of each table when a tenant is given; otherwise one scan of
+-- each. Locks: none.
 WITH store_counts AS (
     SELECT tenant_id, count(*) AS stores FROM stores
     WHERE (%(tenant_id)s::uuid IS NULL OR tenant_id = %(tenant_id)s::uuid)
+      AND (%(store_ids)b::uuid[] IS NULL OR store_id = ANY(%(store_ids)b::uuid[]))
     GROUP BY tenant_id
+), visible_keys AS (
+    SELECT tenant_id, agent_id, active, updated_at FROM api_keys
+    WHERE (%(tenant_id)s::uuid IS NULL OR tenant_id = %(tenant_id)s::uuid)
+      AND (%(store_ids)b::uuid[] IS NULL
+           OR (cardinality(store_ids) > 0 AND store_ids <@ %(store_ids)b::uuid[]))
 ), agent_counts AS (
     SELECT tenant_id, count(*) AS agents FROM (
-        SELECT tenant_id, agent_id FROM api_keys
-        WHERE agent_id IS NOT NULL AND (%(tenant_id)s::uuid IS NULL OR tenant_id = %(tenant_id)s::uuid)
+        SELECT tenant_id, agent_id FROM visible_keys WHERE agent_id IS NOT NULL
         UNION
         SELECT tenant_id, agent_id FROM agent_signing_keys
-        WHERE (%(tenant_id)s::uuid IS NULL OR tenant_id = %(tenant_id)s::uuid)
+        WHERE (%(tenant_id)s::uuid IS NULL OR tenant_id = %(tenant_id)s::uuid) AND %(store_ids)b::uuid[] IS NULL
     ) AS known
     GROUP BY tenant_id
 ), key_counts AS (
     SELECT tenant_id, count(*) AS api_keys, count(*) FILTER (WHERE active) AS active_api_keys,
            max(updated_at) AS last_key_at
-    FROM api_keys
-    WHERE (%(tenant_id)s::uuid IS NULL OR tenant_id = %(tenant_id)s::uuid)
+    FROM visible_keys
     GROUP BY tenant_id
 ), heads AS (
     SELECT tenant_id,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from datetime import datetime
 from functools import partial
 
 from django.conf import settings
@@ -35,17 +33,20 @@ from payments.services.batches import BatchKey, batch_create_manual
 from payments.services.intents import payment_intent_submit
 from payments.services.settlement import batch_settle_record
 from sequencer_project.api.errors import InvalidParameterError
-from sequencer_project.api.fields import field_value_error, hex_bytes, request_fields
-from sequencer_project.api.openapi import DATETIME, STRING, UUID, extra_problem, operation, path_uuid, query
-from sequencer_project.api.principal import Permission
-from sequencer_project.api.tenancy import (
-    TenantApiMixin,
+from sequencer_project.api.fields import (
+    field_value_error,
+    hex_bytes,
     parse_uuid,
+    query_choice,
     query_int,
     query_text,
-    query_uuid,
+    query_timestamp,
     query_uuid_optional,
+    request_fields,
 )
+from sequencer_project.api.openapi import DATETIME, STRING, UUID, extra_problem, operation, path_uuid, query
+from sequencer_project.api.principal import Permission
+from sequencer_project.api.tenancy import TenantApiMixin
 
 _MAX_LIST = 1000
 _MAX_OFFSET = 10_000
@@ -95,25 +96,23 @@ class PaymentListCreateApi(TenantApiMixin):
         ok=shapes.INTENT_LIST,
     )
     def get(self, request: Request) -> Response:
-        params = request.query_params
-        if params.get("store_id"):
-            tenant_id, store_id = self.queried_stream(Permission.READ)
-        else:  # the whole tenant, which a store-scoped credential may not list
-            tenant_id, store_id = query_uuid(request, "tenant_id"), None
-            if self.principal.store_ids and not self.principal.is_superadmin:
-                raise InvalidParameterError("Store-scoped credentials must pass store_id.", parameter="store_id")
-            self.principal.check_tenant(tenant_id, Permission.READ)
+        principal = self.principal
+        tenant_id = self.queried_tenant(required=True)  # not the credential's by default, as the reference
+        store_id = query_uuid_optional(request, "store_id")
+        if store_id is None and principal.store_scope is not None:  # the whole tenant: not for store-scoped keys
+            raise InvalidParameterError("Store-scoped credentials must pass store_id.", parameter="store_id")
+        principal.check_stream(tenant_id, store_id, Permission.READ)
         filters = IntentFilters(
             tenant_id=tenant_id,
             store_id=store_id,
             payer_address=query_text(request, "payer_address"),
             payee_address=query_text(request, "payee_address"),
-            status=_choice(request, "status", INTENT_STATUSES),
-            network=_choice(request, "network", NETWORKS),
-            asset=_asset(request),
+            status=query_choice(request, "status", INTENT_STATUSES),
+            network=query_choice(request, "network", NETWORKS),
+            asset=query_choice(request, "asset", ASSETS, canonical=canonical_asset),
             batch_id=query_uuid_optional(request, "batch_id"),
-            from_date=_date(params.get("from_date"), "from_date"),
-            to_date=_date(params.get("to_date"), "to_date"),
+            from_date=query_timestamp(request, "from_date"),
+            to_date=query_timestamp(request, "to_date"),
         )
         if filters.from_date and filters.to_date and filters.from_date > filters.to_date:
             raise InvalidParameterError("'from_date' must not be after 'to_date'.", parameter="from_date")
@@ -127,36 +126,6 @@ class PaymentListCreateApi(TenantApiMixin):
         return Response([intent_output(i) for i in intents])
 
 
-def _choice(request: Request, name: str, choices: Collection[str]) -> str | None:
-    """An enum filter: an unknown value is a 400, as the reference's typed query refuses it."""
-    value = query_text(request, name)
-    if value is not None and value not in choices:
-        raise InvalidParameterError(f"'{name}' must be one of {', '.join(choices)}.", parameter=name)
-    return value
-
-
-def _asset(request: Request) -> str | None:
-    raw = query_text(request, "asset")
-    if raw is None:
-        return None
-    asset = canonical_asset(raw)
-    if asset is None:
-        raise InvalidParameterError(f"'asset' must be one of {', '.join(ASSETS)}.", parameter="asset")
-    return asset
-
-
-def _date(raw: str | None, name: str) -> datetime | None:
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise InvalidParameterError(f"'{name}' must be an RFC 3339 timestamp.", parameter=name) from exc
-    if value.tzinfo is None:
-        raise InvalidParameterError(f"'{name}' must carry a UTC offset.", parameter=name)
-    return value
-
-
 class PaymentDetailApi(TenantApiMixin):
     @operation(
         "x402",
@@ -168,7 +137,7 @@ class PaymentDetailApi(TenantApiMixin):
     def get(self, request: Request, intent_id: str) -> Response:
         self.principal.require(Permission.READ)
         intent = payment_intent_get_visible(
-            tenant_id=self.principal.tenant_id, intent_id=parse_uuid(intent_id, "intent_id"), visible=self.visible
+            tenant_id=self.tenant_scope, intent_id=parse_uuid(intent_id, "intent_id"), visible=self.visible
         )
         return Response(intent_status_output(intent))
 
@@ -184,7 +153,7 @@ class PaymentReceiptApi(TenantApiMixin):
     def get(self, request: Request, intent_id: str) -> Response:
         self.principal.require(Permission.READ)
         receipt = payment_receipt_get_visible(
-            tenant_id=self.principal.tenant_id, intent_id=parse_uuid(intent_id, "intent_id"), visible=self.visible
+            tenant_id=self.tenant_scope, intent_id=parse_uuid(intent_id, "intent_id"), visible=self.visible
         )
         return Response(receipt_output(receipt))
 
@@ -229,7 +198,7 @@ class BatchDetailApi(TenantApiMixin):
     def get(self, request: Request, batch_id: str) -> Response:
         self.principal.require(Permission.READ)
         detail = payment_batch_detail_get(
-            tenant_id=self.principal.tenant_id, batch_id=parse_uuid(batch_id, "batch_id"), visible=self.visible
+            tenant_id=self.tenant_scope, batch_id=parse_uuid(batch_id, "batch_id"), visible=self.visible
         )
         return Response({"batch": batch_output(detail.batch, detail.intent_ids)})
 

@@ -26,15 +26,18 @@ from schemas.selectors import (
     validation_mode_state_get,
 )
 from schemas.services import schema_delete, schema_register, schema_status_set, validation_mode_set
-from sequencer_project.api.fields import Fields, field_value_error, invalid_request, request_fields
-from sequencer_project.api.openapi import QUERIED_TENANT, operation, path_param, path_uuid, query
-from sequencer_project.api.principal import Permission
-from sequencer_project.api.tenancy import (
-    TenantApiMixin,
+from sequencer_project.api.fields import (
+    Fields,
+    field_value_error,
+    invalid_request,
     parse_uuid,
     path_text,
     query_int,
+    request_fields,
 )
+from sequencer_project.api.openapi import QUERIED_TENANT, operation, path_param, path_uuid, query
+from sequencer_project.api.principal import Permission
+from sequencer_project.api.tenancy import TenantApiMixin
 
 MAX_VERSION = 2**31 - 1  # schema versions are PostgreSQL integers
 MAX_MODE = 32  # longer than every spelling of a mode
@@ -159,7 +162,7 @@ class SchemaDetailApi(_SchemaApi):
     @operation("schemas", "schemas_get", "One schema version", parameters=[SCHEMA_ID], ok=shapes.SCHEMA)
     def get(self, request: Request, schema_id: str) -> Response:
         parsed = parse_uuid(schema_id, "schema_id")
-        schema = schema_get_for_tenant_or_404(tenant_id=self.principal.tenant_id, schema_id=parsed)
+        schema = schema_get_for_tenant_or_404(tenant_id=self.tenant_scope, schema_id=parsed)
         self.principal.check_tenant(schema.tenant_id, Permission.READ)
         return Response(schema_output(schema))
 
@@ -168,7 +171,7 @@ class SchemaDetailApi(_SchemaApi):
     )
     def delete(self, request: Request, schema_id: str) -> Response:
         schema = schema_delete(
-            tenant_id=self.principal.tenant_id,
+            tenant_id=self.tenant_scope,
             schema_id=parse_uuid(schema_id, "schema_id"),
             authorise=partial(self.principal.check_tenant, permission=Permission.ADMIN),
         )
@@ -189,7 +192,7 @@ class SchemaStatusApi(_SchemaApi):
     def put(self, request: Request, schema_id: str) -> Response:
         status = request_fields(request).choice("status", STATUSES)
         schema = schema_status_set(
-            tenant_id=self.principal.tenant_id,
+            tenant_id=self.tenant_scope,
             schema_id=parse_uuid(schema_id, "schema_id"),
             status=status,
             authorise=partial(self.principal.check_tenant, permission=Permission.WRITE),

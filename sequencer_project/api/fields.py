@@ -1,4 +1,5 @@
-"""Typed readers of JSON body members: a wrong type or an unusable value is a 4xx naming the field.
+"""Typed readers of request input: JSON body members, then query and path parameters. A wrong
+type or an unusable value is a 4xx naming the field or parameter.
 
 The body already passed the generic JSON limits (depth, U+0000: ``parsers.loads``). These
 readers check the JSON type before anything compares, hashes or converts the value (``{} in
@@ -15,11 +16,16 @@ before the handler sees anything):
 * **value** — a member of the right type that the handler then refuses (too long, outside the
   endpoint's own range, not one of the words a ``String`` field accepts): 400. By default
   ``invalid_field_value``; an endpoint with its own public 400 code passes ``error``.
+
+Query and path parameters are text, so they have no shape errors: anything missing, malformed
+or out of range is 400 ``invalid_parameter`` naming the parameter (``query_*``, ``path_*``). An
+empty query parameter (``?name=``) reads as absent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+import re
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -28,7 +34,12 @@ from uuid import UUID
 from rest_framework.request import Request
 
 from sequencer_project.api.body import read_json_body
-from sequencer_project.api.errors import InvalidFieldValueError, InvalidRequestError, SequencerError
+from sequencer_project.api.errors import (
+    InvalidFieldValueError,
+    InvalidParameterError,
+    InvalidRequestError,
+    SequencerError,
+)
 from ves.rfc3339 import parse_rfc3339
 
 BIGINT_MAX = 2**63 - 1  # every integer parameter ends up compared with a bigint column
@@ -40,6 +51,9 @@ I32 = (-(2**31), 2**31 - 1)
 
 FieldError = Callable[[str, str], SequencerError]
 T = TypeVar("T")
+
+_ASCII_INT = re.compile(r"-?[0-9]{1,19}")
+_TRUE, _FALSE = ("true", "1"), ("false", "0")
 
 
 def invalid_request(name: str, message: str) -> SequencerError:
@@ -282,3 +296,143 @@ class ShapeErrors:
         if self.errors:
             first = next(iter(self.errors))
             raise InvalidRequestError(f"Invalid value at {first}: {self.errors[first][0]}", errors=self.errors)
+
+
+# --- query and path parameters: 400 ``invalid_parameter`` naming the parameter ---------------
+
+
+def parse_uuid(raw: str, name: str) -> UUID:
+    """A UUID path or query parameter (400 ``invalid_parameter``); ASCII only, see ``parse_uuid_text``."""
+    parsed = parse_uuid_text(raw)
+    if parsed is None:
+        raise InvalidParameterError(f"'{name}' must be a UUID.", parameter=name)
+    return parsed
+
+
+def ascii_int(raw: str) -> int | None:
+    """The integer ``raw`` spells in ASCII digits (optional ``-``, at most 19 digits), else ``None``.
+
+    ``int()`` alone is too lenient for request text: it reads ``'٣'`` as 3 and accepts blanks,
+    ``+`` and ``_``; ``'²'.isdigit()`` is true but ``int('²')`` fails.
+    """
+    return int(raw) if _ASCII_INT.fullmatch(raw) else None
+
+
+def path_int(raw: str, name: str, *, minimum: int = 0, maximum: int = BIGINT_MAX) -> int:
+    """An integer path parameter in ``minimum..maximum`` (ASCII digits), else 400 ``invalid_parameter``."""
+    value = ascii_int(raw)
+    if value is None or not minimum <= value <= maximum:
+        raise InvalidParameterError(
+            f"'{name}' must be an integer in {minimum}..{maximum} (ASCII digits).", parameter=name
+        )
+    return value
+
+
+def path_text(value: str, name: str, limit: int) -> str:
+    """A text path parameter: 1 to ``limit`` characters without NUL, else 400 ``invalid_parameter``."""
+    if not 1 <= len(value) <= limit or "\x00" in value:
+        raise InvalidParameterError(f"'{name}' must be 1 to {limit} characters.", parameter=name)
+    return value
+
+
+def query_uuid(request: Request, name: str) -> UUID:
+    """A required UUID query parameter (400 ``invalid_parameter`` when missing or malformed)."""
+    return query_uuid_in(request.query_params, name)
+
+
+def query_uuid_in(params: Mapping[str, str], name: str) -> UUID:
+    """:func:`query_uuid` over parsed query parameters (a ``QueryDict``: its last value counts)."""
+    raw = params.get(name)
+    if raw is None or raw == "":
+        raise InvalidParameterError(f"Query parameter '{name}' is required.", parameter=name)
+    return parse_uuid(raw, name)
+
+
+def query_uuid_optional(request: Request, name: str) -> UUID | None:
+    """An optional UUID query parameter: ``None`` when absent or empty, 400 when malformed."""
+    raw = request.query_params.get(name)
+    return None if raw is None or raw == "" else parse_uuid(raw, name)
+
+
+def query_text(request: Request, name: str) -> str | None:
+    """An optional text filter; NUL characters (which PostgreSQL text cannot hold) are a 400."""
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    if "\x00" in raw:
+        raise InvalidParameterError(f"'{name}' must not contain NUL characters.", parameter=name)
+    return raw
+
+
+def query_choice(
+    request: Request,
+    name: str,
+    choices: Collection[str],
+    *,
+    canonical: Callable[[str], str | None] | None = None,
+) -> str | None:
+    """An optional word of ``choices`` (an enum filter: an unknown word is a 400, as the
+    reference's typed query refuses it). ``canonical`` maps what a client may send (another case,
+    an alias) to the word, ``None`` for an unknown one; without it the word must match exactly."""
+    raw = query_text(request, name)
+    if raw is None:
+        return None
+    value = canonical(raw) if canonical is not None else raw if raw in choices else None
+    if value is None:
+        raise InvalidParameterError(f"'{name}' must be one of {', '.join(sorted(choices))}.", parameter=name)
+    return value
+
+
+def query_bool(request: Request, name: str) -> bool | None:
+    """An optional boolean: ``true``/``1`` or ``false``/``0`` in any case, else 400."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    word = raw.lower()
+    if word in _TRUE or word in _FALSE:
+        return word in _TRUE
+    raise InvalidParameterError(f"'{name}' must be true or false.", parameter=name)
+
+
+def query_timestamp(request: Request, name: str) -> datetime | None:
+    """An optional RFC 3339 timestamp (the same reader as :meth:`Fields.timestamp` and event
+    ``created_at``: ``parse_rfc3339``), in UTC; 400 when it is not one."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    parsed = parse_rfc3339(raw)
+    if parsed is None:
+        raise InvalidParameterError(
+            f"'{name}' must be an RFC 3339 timestamp with a UTC offset, e.g. 2026-01-01T00:00:00Z.", parameter=name
+        )
+    return parsed
+
+
+def query_int(request: Request, name: str, *, default: int, minimum: int, maximum: int | None = None) -> int:
+    """An integer query parameter; a ``default`` below ``minimum`` makes it required.
+
+    Values above ``maximum`` are clamped; without a maximum, values beyond the bigint range
+    are refused (400 ``invalid_parameter``) rather than failing in PostgreSQL.
+    """
+    return query_int_in(request.query_params, name, default=default, minimum=minimum, maximum=maximum)
+
+
+def query_int_in(
+    params: Mapping[str, str], name: str, *, default: int, minimum: int, maximum: int | None = None
+) -> int:
+    """:func:`query_int` over parsed query parameters."""
+    raw = params.get(name)
+    if raw is None or raw == "":
+        if default < minimum:
+            raise InvalidParameterError(f"Query parameter '{name}' is required.", parameter=name)
+        return default
+    value = ascii_int(raw)
+    if value is None:  # not an integer, or one of more than 19 digits (past any bigint)
+        raise InvalidParameterError(f"'{name}' must be an integer from {minimum} to {BIGINT_MAX}.", parameter=name)
+    if value < minimum:
+        raise InvalidParameterError(f"'{name}' must be at least {minimum}.", parameter=name)
+    if maximum is not None and value > maximum:
+        value = maximum
+    if value > BIGINT_MAX:  # would fail in PostgreSQL as "bigint out of range" (a 500)
+        raise InvalidParameterError(f"'{name}' must be at most {BIGINT_MAX}.", parameter=name)
+    return value

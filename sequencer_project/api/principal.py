@@ -26,7 +26,8 @@ class Principal:
     """An authenticated caller. ``tenant_id`` is ``None`` only for the bootstrap admin.
 
     ``expires_at`` is the instant the credential stops working (a key's ``expires_at``, a JWT's
-    ``exp``); ``None``: never.
+    ``exp``); ``None``: never. ``tenant_active`` is false once an operator deactivated the
+    tenant: authentication then refuses the credential (403 ``tenant_inactive``).
     """
 
     tenant_id: uuid.UUID | None
@@ -39,6 +40,10 @@ class Principal:
     expires_at: datetime | None = None
     credential_id: str = ""
     kind: str = "api_key"
+    # The budgets of the keys this one was minted from, (credential id, requests per window), the
+    # minter's last: a request counts against each as well as against ``rate_limit`` (ADR 0015).
+    shared_rate_limits: tuple[tuple[str, int], ...] = ()
+    tenant_active: bool = True
 
     is_authenticated = True  # DRF/Django treat request.user as logged in
 
@@ -91,3 +96,9 @@ class Principal:
         """An agent-scoped credential may act only as its own agent."""
         if self.agent_id is not None and agent_id is not None and agent_id != self.agent_id:
             raise errors.AgentScopeDeniedError("This credential may only act as its own agent.")
+
+    @property
+    def store_scope(self) -> frozenset[uuid.UUID] | None:
+        """The stores this credential may read in its tenant: ``None`` for every store (the
+        bootstrap admin, or a credential without a store scope), else its ``store_ids``."""
+        return None if self.is_superadmin or not self.store_ids else self.store_ids

@@ -2,25 +2,25 @@
 
 Every tenant-scoped view inherits it. The principal is resolved once by authentication;
 subclasses cannot override the scoping hooks (checked at class creation), so no view can
-quietly skip the tenant and store checks.
+quietly skip the tenant and store checks. The readers of query and path parameters live in
+``sequencer_project.api.fields``.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, overload
 
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from sequencer_project.api import errors
-from sequencer_project.api.fields import BIGINT_MAX, parse_uuid_text
+from sequencer_project.api.fields import query_uuid_in
 from sequencer_project.api.principal import Permission, Principal
+from sequencer_project.db.tenant_scope import EVERY_TENANT, TenantScope
 
-_ASCII_INT = re.compile(r"-?[0-9]{1,19}")
-_GUARDED_HOOKS = ("principal", "stream_for", "queried_stream", "queried_tenant", "visible")
+_GUARDED_HOOKS = ("principal", "stream_for", "queried_stream", "queried_tenant", "tenant_scope", "visible")
 
 
 class TenantApiMixin(APIView):
@@ -42,6 +42,12 @@ class TenantApiMixin(APIView):
             raise errors.AuthenticationRequiredError()
         return user
 
+    @property
+    def tenant_scope(self) -> TenantScope:
+        """The tenants a read by id may look in (selectors' ``tenant_id``): the credential's
+        tenant, or ``EVERY_TENANT`` for the bootstrap admin. Callers still apply :meth:`visible`."""
+        return tenant_scope_of(self.principal)
+
     def stream_for(
         self, tenant_id: uuid.UUID, store_id: uuid.UUID, permission: Permission
     ) -> tuple[uuid.UUID, uuid.UUID]:
@@ -53,26 +59,28 @@ class TenantApiMixin(APIView):
         """The stream named by the ``tenant_id`` and ``store_id`` query parameters, authorised."""
         return queried_stream_in(self.request.query_params, self.principal, permission)
 
-    def queried_tenant(self) -> uuid.UUID:
+    @overload
+    def queried_tenant(self, *, required: bool = False, every_tenant: Literal[False] = False) -> uuid.UUID: ...
+
+    @overload
+    def queried_tenant(self, *, required: bool = False, every_tenant: bool) -> TenantScope: ...
+
+    def queried_tenant(self, *, required: bool = False, every_tenant: bool = False) -> TenantScope:
         """The tenant a read names (:func:`query_tenant_in`); not yet authorised."""
-        return query_tenant_in(self.request.query_params, self.principal)
+        return query_tenant_in(self.request.query_params, self.principal, required=required, every_tenant=every_tenant)
 
     def visible(self, tenant_id: uuid.UUID, store_id: uuid.UUID | None) -> bool:
         """Whether a fetched resource may be shown; callers answer 404 when it may not."""
         return self.principal.can_see(tenant_id, store_id)
 
 
-def query_uuid(request: Request, name: str) -> uuid.UUID:
-    """A required UUID query parameter (400 ``invalid_parameter`` when missing or malformed)."""
-    return query_uuid_in(request.query_params, name)
-
-
-def query_uuid_in(params: Mapping[str, str], name: str) -> uuid.UUID:
-    """:func:`query_uuid` over parsed query parameters (a ``QueryDict``: its last value counts)."""
-    raw = params.get(name)
-    if raw is None or raw == "":
-        raise errors.InvalidParameterError(f"Query parameter '{name}' is required.", parameter=name)
-    return parse_uuid(raw, name)
+def tenant_scope_of(principal: Principal) -> TenantScope:
+    """:attr:`TenantApiMixin.tenant_scope` of ``principal``."""
+    if principal.is_superadmin:
+        return EVERY_TENANT
+    if principal.tenant_id is None:  # only the bootstrap admin has no tenant
+        raise errors.TenantAccessDeniedError("This credential belongs to no tenant.")
+    return principal.tenant_id
 
 
 def queried_stream_in(
@@ -86,91 +94,33 @@ def queried_stream_in(
     return tenant_id, store_id
 
 
-def query_tenant_in(params: Mapping[str, str], principal: Principal) -> uuid.UUID:
-    """The ``tenant_id`` query parameter, defaulting to the credential's tenant.
+@overload
+def query_tenant_in(
+    params: Mapping[str, str], principal: Principal, *, required: bool = False, every_tenant: Literal[False] = False
+) -> uuid.UUID: ...
 
-    The bootstrap admin has no tenant, so it must name one (400 ``invalid_parameter``
-    otherwise). The caller still authorises the tenant.
+
+@overload
+def query_tenant_in(
+    params: Mapping[str, str], principal: Principal, *, required: bool = False, every_tenant: bool
+) -> TenantScope: ...
+
+
+def query_tenant_in(
+    params: Mapping[str, str], principal: Principal, *, required: bool = False, every_tenant: bool = False
+) -> TenantScope:
+    """The tenant a read names in its ``tenant_id`` query parameter (400 ``invalid_parameter``
+    when malformed); the caller still authorises it. The one rule for an absent ``tenant_id``:
+
+    * by default, the credential's tenant; the bootstrap admin has none, so it must name one (400);
+    * ``every_tenant=True``: the same, except that the bootstrap admin then reads
+      ``EVERY_TENANT`` (a list across tenants);
+    * ``required=True``: 400 for every caller (the x402 list, as the reference answers).
     """
-    if principal.tenant_id is None or params.get("tenant_id"):
+    if params.get("tenant_id") or required:
+        return query_uuid_in(params, "tenant_id")
+    if every_tenant and principal.is_superadmin:
+        return EVERY_TENANT
+    if principal.tenant_id is None:
         return query_uuid_in(params, "tenant_id")
     return principal.tenant_id
-
-
-def query_uuid_optional(request: Request, name: str) -> uuid.UUID | None:
-    raw = request.query_params.get(name)
-    return None if raw is None or raw == "" else parse_uuid(raw, name)
-
-
-def parse_uuid(raw: str, name: str) -> uuid.UUID:
-    """A UUID path or query parameter (400 ``invalid_parameter``); ASCII only, see ``parse_uuid_text``."""
-    parsed = parse_uuid_text(raw)
-    if parsed is None:
-        raise errors.InvalidParameterError(f"'{name}' must be a UUID.", parameter=name)
-    return parsed
-
-
-def ascii_int(raw: str) -> int | None:
-    """The integer ``raw`` spells in ASCII digits (optional ``-``, at most 19 digits), else ``None``.
-
-    ``int()`` alone is too lenient for request text: it reads ``'٣'`` as 3 and accepts blanks,
-    ``+`` and ``_``; ``'²'.isdigit()`` is true but ``int('²')`` fails.
-    """
-    return int(raw) if _ASCII_INT.fullmatch(raw) else None
-
-
-def path_int(raw: str, name: str, *, minimum: int = 0, maximum: int = BIGINT_MAX) -> int:
-    """An integer path parameter in ``minimum..maximum`` (ASCII digits), else 400 ``invalid_parameter``."""
-    value = ascii_int(raw)
-    if value is None or not minimum <= value <= maximum:
-        raise errors.InvalidParameterError(
-            f"'{name}' must be an integer in {minimum}..{maximum} (ASCII digits).", parameter=name
-        )
-    return value
-
-
-def path_text(value: str, name: str, limit: int) -> str:
-    """A text path parameter: 1 to ``limit`` characters without NUL, else 400 ``invalid_parameter``."""
-    if not 1 <= len(value) <= limit or "\x00" in value:
-        raise errors.InvalidParameterError(f"'{name}' must be 1 to {limit} characters.", parameter=name)
-    return value
-
-
-def query_text(request: Request, name: str) -> str | None:
-    """An optional text filter; NUL characters (which PostgreSQL text cannot hold) are a 400."""
-    raw = request.query_params.get(name)
-    if not raw:
-        return None
-    if "\x00" in raw:
-        raise errors.InvalidParameterError(f"'{name}' must not contain NUL characters.", parameter=name)
-    return raw
-
-
-def query_int(request: Request, name: str, *, default: int, minimum: int, maximum: int | None = None) -> int:
-    """An integer query parameter; a ``default`` below ``minimum`` makes it required.
-
-    Values above ``maximum`` are clamped; without a maximum, values beyond the bigint range
-    are refused (400 ``invalid_parameter``) rather than failing in PostgreSQL.
-    """
-    return query_int_in(request.query_params, name, default=default, minimum=minimum, maximum=maximum)
-
-
-def query_int_in(
-    params: Mapping[str, str], name: str, *, default: int, minimum: int, maximum: int | None = None
-) -> int:
-    """:func:`query_int` over parsed query parameters."""
-    raw = params.get(name)
-    if raw is None or raw == "":
-        if default < minimum:
-            raise errors.InvalidParameterError(f"Query parameter '{name}' is required.", parameter=name)
-        return default
-    value = ascii_int(raw)
-    if value is None:
-        raise errors.InvalidParameterError(f"'{name}' must be an integer.", parameter=name)
-    if value < minimum:
-        raise errors.InvalidParameterError(f"'{name}' must be at least {minimum}.", parameter=name)
-    if maximum is not None and value > maximum:
-        value = maximum
-    if value > BIGINT_MAX:  # would fail in PostgreSQL as "bigint out of range" (a 500)
-        raise errors.InvalidParameterError(f"'{name}' must be at most {BIGINT_MAX}.", parameter=name)
-    return value

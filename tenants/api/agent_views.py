@@ -19,9 +19,9 @@ from rest_framework.views import APIView
 
 from audit.services import api_actor
 from sequencer_project.api.errors import InvalidParameterError
-from sequencer_project.api.fields import BIGINT_MAX, Fields, request_fields
+from sequencer_project.api.fields import BIGINT_MAX, Fields, parse_uuid, request_fields
 from sequencer_project.api.openapi import extra_problem, operation, path_param, path_uuid
-from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid
+from sequencer_project.api.tenancy import TenantApiMixin
 from sequencer_project.api.throttling import Limit, enforce_limits
 from tenants.api import openapi as shapes
 from tenants.api.serializers import api_key_output, issued_key_output, permissions_label

@@ -10,10 +10,20 @@ from rest_framework.response import Response
 
 from audit.services import api_actor
 from sequencer_project.api.errors import InvalidRequestError
-from sequencer_project.api.fields import I32, U32, Fields, ShapeErrors, field_value_error, request_fields
+from sequencer_project.api.fields import (
+    I32,
+    U32,
+    Fields,
+    ShapeErrors,
+    field_value_error,
+    parse_uuid,
+    path_int,
+    query_uuid,
+    request_fields,
+)
 from sequencer_project.api.openapi import UUID, operation, path_param, path_uuid, query
 from sequencer_project.api.principal import Permission
-from sequencer_project.api.tenancy import TenantApiMixin, parse_uuid, path_int, query_uuid
+from sequencer_project.api.tenancy import TenantApiMixin
 from tenants.api import openapi as shapes
 from tenants.api.serializers import KEY_ALGORITHM_NAMES, SUPPORTED_KEY_ALGORITHMS, agent_key_output
 from tenants.errors import InvalidPublicKeyError, UnsupportedKeyAlgorithmError
@@ -51,7 +61,8 @@ def _check_supported(key_algorithm: int | None, fields: Fields) -> None:
 
 
 class AgentKeyRegisterApi(TenantApiMixin):
-    """``POST /api/v1/agents/keys``: register an agent's Ed25519 key (admin of that tenant)."""
+    """``POST /api/v1/agents/keys``: register an agent's Ed25519 key (admin of that tenant; an
+    agent-scoped admin only its own agent's)."""
 
     @operation(
         "agents",
@@ -79,6 +90,7 @@ class AgentKeyRegisterApi(TenantApiMixin):
         assert agent_id is not None
         assert key_id is not None
         self.principal.check_tenant(tenant_id, Permission.ADMIN)
+        self.principal.check_agent(agent_id)
         _check_supported(key_algorithm, fields)
         public_key = fields.with_error(field_value_error(InvalidPublicKeyError)).hex("publicKey", lengths=(32,))
         if valid_from is not None and valid_to is not None and valid_from > valid_to:
@@ -125,7 +137,8 @@ class AgentKeyListApi(TenantApiMixin):
 
 
 class AgentKeyRevokeApi(TenantApiMixin):
-    """``DELETE /api/v1/agents/{agent_id}/keys/{key_id}?tenant_id=``: revoke (admin of that tenant)."""
+    """``DELETE /api/v1/agents/{agent_id}/keys/{key_id}?tenant_id=``: revoke (admin of that tenant;
+    an agent-scoped admin only its own agent's)."""
 
     @operation(
         "agents",
@@ -139,6 +152,7 @@ class AgentKeyRevokeApi(TenantApiMixin):
         key_number = path_int(key_id, "key_id", maximum=_U32_MAX)
         tenant_id = query_uuid(request, "tenant_id")
         self.principal.check_tenant(tenant_id, Permission.ADMIN)
+        self.principal.check_agent(agent)
         key = agent_key_revoke(tenant_id=tenant_id, agent_id=agent, key_id=key_number, actor=api_actor(self.principal))
         return Response(
             {

@@ -16,6 +16,7 @@ BOUNDS = {"maxLength", "maxItems", "maximum"}
 ALLOWED: dict[tuple[str, str, int], str] = {
     ("events/api/openapi.py", "maximum", 255): "an element of a byte array",
     ("payments/api/openapi.py", "maxItems", 2): "sequence_range is a [start, end] pair",
+    ("commitments/api/openapi.py", "maxItems", 2): "sequence_range is a [start, end] pair",
 }
 
 

@@ -49,6 +49,10 @@ LEGACY_LIST_ITEM = {
     k: LEGACY_CREATE[k]
     for k in ("batch_id", "tenant_id", "store_id", "events_root", "event_count", "sequence_start", "sequence_end")
 } | {"committed_at": "time", "is_anchored": bool}
+# GET /api/v1/commitments/{batch_id}: the reference serializes its whole ``BatchCommitment``
+# (src/domain/commitment.rs), so ``sequence_range: [start, end]`` and ``chain_tx_hash`` too; the
+# roots stay hex and ``sequence_start``/``sequence_end`` stay, as the reference's own guide shows.
+LEGACY_DETAIL = LEGACY_CREATE | {"sequence_range": list, "chain_tx_hash": (str, type(None)), "is_anchored": bool}
 VES_CREATE = {
     "batch_id": "uuid",
     "tenant_id": "uuid",
@@ -174,6 +178,26 @@ def test_legacy_commitment_of_a_range_the_chain_already_sealed(owner: Persona, p
     # the chain and its log are as the automatic task left them
     assert c.get(f"/api/v1/log/checkpoint?tenant_id={t}&store_id={s}").json()["tree_size"] == 8
     assert _seal_chain(t, s, StreamKind.LEGACY, 3) == []
+
+
+def test_legacy_commitment_detail_carries_the_references_sequence_range(
+    owner: Persona, post_ingest: IngestPoster
+) -> None:
+    _ingest_legacy(owner, post_ingest, 5)
+    t, s, c = owner.tenant.id, owner.store_id, owner.client
+    created = create(c, "", t, s, 2, 4)
+    assert created.status_code == 200, created.content
+
+    detail = c.get(f"/api/v1/commitments/{created.json()['batch_id']}")
+    assert detail.status_code == 200, detail.content
+    body = detail.json()
+    _conforms(body, LEGACY_DETAIL)
+    assert body["sequence_range"] == [2, 4] == [body["sequence_start"], body["sequence_end"]]
+    # The reference's create and list answers spell the range as two members only.
+    assert "sequence_range" not in created.json()
+    listed = c.get(f"/api/v1/commitments?tenant_id={t}&store_id={s}").json()["commitments"]
+    assert listed
+    assert all("sequence_range" not in item for item in listed)
 
 
 def test_ves_commitment_of_a_range_the_chain_already_sealed(admin_client: APIClient) -> None:

@@ -226,6 +226,24 @@ def test_list_filters_and_paging(payer: Payer, owner: Persona) -> None:
     assert owner.client.get(base + "&offset=20000").status_code == 400
 
 
+def test_list_dates_are_rfc_3339_as_every_timestamp_the_api_reads(payer: Payer, owner: Persona) -> None:
+    post_intent(owner.client, payer.intent(nonce=1))
+    base = {"tenant_id": str(owner.tenant_id), "store_id": str(owner.store_id)}
+
+    def listed(**dates: str) -> list[int]:
+        response = owner.client.get("/api/v1/x402/payments", {**base, **dates})
+        assert response.status_code == 200, response.content
+        return [i["sequence_number"] for i in response.json()]
+
+    assert listed(from_date="2000-01-01T00:00:00Z", to_date="2999-01-01T00:00:00+02:00") == [1]
+    assert listed(from_date="2999-01-01t00:00:00z") == []  # RFC 3339 allows the lower case
+    # ISO 8601 forms that are not RFC 3339 (datetime.fromisoformat read them): 400 as elsewhere.
+    for raw in ("2000-01-01", "2000-01-01T00:00:00", "20000101T000000Z", "2000-01-01T00:00Z"):
+        response = owner.client.get("/api/v1/x402/payments", {**base, "from_date": raw})
+        assert response.status_code == 400, raw
+        assert (response.json()["code"], response.json()["parameter"]) == ("invalid_parameter", "from_date")
+
+
 @pytest.mark.parametrize("name", ["payer_address", "payee_address", "status", "network", "asset"])
 def test_a_nul_in_a_list_filter_is_an_invalid_parameter(owner: Persona, name: str) -> None:
     """Found by schemathesis: PostgreSQL refused the NUL, a 500."""

@@ -13,6 +13,7 @@ from schemas.errors import SchemaNotFoundError
 from schemas.models import EventSchema
 from schemas.services import Authorise, schema_delete, schema_status_set
 from sequencer_project.api.errors import PermissionDeniedError
+from sequencer_project.db.tenant_scope import EVERY_TENANT, TenantScope
 from tests.conftest import Persona
 from tests.schemas.helpers import register
 
@@ -54,7 +55,7 @@ def test_a_status_change_and_a_delete_touch_only_the_callers_row(owner: Persona,
     assert _status(outsider.tenant_id, schema_id) == "active"
 
 
-def _write(kind: str, tenant_id: uuid.UUID | None, schema_id: uuid.UUID, authorise: Authorise) -> object:
+def _write(kind: str, tenant_id: TenantScope, schema_id: uuid.UUID, authorise: Authorise) -> object:
     if kind == "status":
         return schema_status_set(tenant_id=tenant_id, schema_id=schema_id, status="archived", authorise=authorise)
     return schema_delete(tenant_id=tenant_id, schema_id=schema_id, authorise=authorise)
@@ -74,6 +75,6 @@ def test_the_writes_find_the_schema_in_the_callers_tenant_and_authorise_before_w
         raise PermissionDeniedError("no")
 
     with pytest.raises(PermissionDeniedError):
-        _write(kind, None, schema_id, refuse)  # the bootstrap admin's read by id alone finds it; the check refuses
+        _write(kind, EVERY_TENANT, schema_id, refuse)  # the bootstrap admin's read by id alone; the check refuses
     assert seen == [owner.tenant_id]
     assert _status(owner.tenant_id, schema_id) == "active"

@@ -23,11 +23,11 @@ from sequencer_project.api.errors import (
     JsonTooDeepError,
     MalformedJsonError,
 )
+from sequencer_project.api.fields import ascii_int, parse_uuid, path_int
 from sequencer_project.api.json_limits import MAX_JSON_DEPTH, has_nul_escape, jsonb_problem, nul_path
 from sequencer_project.api.json_numbers import huge_ints_as_floats
 from sequencer_project.api.parsers import loads
 from sequencer_project.api.problems import problem_body
-from sequencer_project.api.tenancy import ascii_int, parse_uuid, path_int
 from ves.json_depth import too_deep
 from ves.legacy_json import dumps as legacy_dumps
 

@@ -1,0 +1,162 @@
+"""Query parameters are read by ``sequencer_project.api.fields`` (400 ``invalid_parameter`` naming
+the parameter) and a read's tenant by one rule (``sequencer_project.api.tenancy``); no database."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
+
+from payments.hashing import ASSETS, canonical_asset
+from sequencer_project.api.errors import InvalidParameterError, TenantAccessDeniedError
+from sequencer_project.api.fields import query_bool, query_choice, query_timestamp
+from sequencer_project.api.principal import Principal
+from sequencer_project.api.tenancy import TenantApiMixin, query_tenant_in, tenant_scope_of
+from sequencer_project.db.tenant_scope import EVERY_TENANT, tenant_filter, tenant_id_param, visible_or_not_found
+
+TENANT, OTHER, STORE = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+ADMIN = Principal(tenant_id=None, can_read=True, can_write=True, can_admin=True, kind="bootstrap")
+READER = Principal(tenant_id=TENANT, can_read=True, can_write=False, can_admin=False)
+STORE_READER = Principal(
+    tenant_id=TENANT, can_read=True, can_write=False, can_admin=False, store_ids=frozenset({STORE})
+)
+
+
+def _request(**params: str) -> Request:
+    return Request(APIRequestFactory().get("/", params))
+
+
+def _refused(parameter: str) -> pytest.RaisesExc[InvalidParameterError]:
+    return pytest.raises(InvalidParameterError, check=lambda e: e.extensions["parameter"] == parameter)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2026-01-02T03:04:05Z", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)),
+        ("2026-01-02t03:04:05.5z", datetime(2026, 1, 2, 3, 4, 5, 500000, tzinfo=UTC)),
+        ("2026-01-02T05:04:05+02:00", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)),
+    ],
+)
+def test_a_query_timestamp_is_rfc_3339_read_in_utc(raw: str, expected: datetime) -> None:
+    assert query_timestamp(_request(at=raw), "at") == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2026-01-02",  # a date alone
+        "2026-01-02T03:04:05",  # no offset
+        "20260102T030405Z",  # ISO 8601 basic format, which datetime.fromisoformat reads
+        "2026-01-02T03:04Z",  # no seconds, which datetime.fromisoformat reads
+        "2026-W01-1T00:00:00Z",  # an ISO week date, which datetime.fromisoformat reads
+        "0001-01-01T00:00:00+01:00",  # before year 1 in UTC
+        "now",
+    ],
+)
+def test_anything_but_an_rfc_3339_timestamp_is_an_invalid_parameter(raw: str) -> None:
+    with _refused("at"):
+        query_timestamp(_request(at=raw), "at")
+
+
+def test_an_absent_or_empty_query_parameter_reads_as_absent() -> None:
+    empty = _request(at="")
+    assert query_timestamp(empty, "at") is None
+    assert query_bool(empty, "at") is None
+    assert query_choice(empty, "at", ("a",)) is None
+    assert query_timestamp(_request(), "at") is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("true", True), ("TRUE", True), ("1", True), ("False", False), ("0", False)]
+)
+def test_a_query_boolean_is_true_or_false_or_one_or_zero(raw: str, expected: bool) -> None:
+    assert query_bool(_request(flag=raw), "flag") is expected
+
+
+@pytest.mark.parametrize("raw", ["yes", "2", "t", " true", "true\x00"])
+def test_another_boolean_word_is_an_invalid_parameter(raw: str) -> None:
+    with _refused("flag"):
+        query_bool(_request(flag=raw), "flag")
+
+
+def test_a_query_choice_is_exact_unless_a_canonical_spelling_is_given() -> None:
+    assert query_choice(_request(status="sequenced"), "status", ("sequenced", "batched")) == "sequenced"
+    with _refused("status"):
+        query_choice(_request(status="SEQUENCED"), "status", ("sequenced", "batched"))
+    assert query_choice(_request(asset="SS_USD"), "asset", ASSETS, canonical=canonical_asset) == "ssusd"
+    with _refused("asset"):
+        query_choice(_request(asset="doge"), "asset", ASSETS, canonical=canonical_asset)
+    with _refused("status"):  # PostgreSQL text cannot hold it: refused before any comparison
+        query_choice(_request(status="a\x00"), "status", ("a\x00",))
+
+
+def test_a_reads_tenant_defaults_to_the_credentials_and_the_bootstrap_admin_must_name_one() -> None:
+    assert query_tenant_in({}, READER) == TENANT
+    assert query_tenant_in({"tenant_id": str(OTHER)}, READER) == OTHER  # named: the caller authorises it
+    assert query_tenant_in({"tenant_id": str(OTHER)}, ADMIN) == OTHER
+    with _refused("tenant_id"):
+        query_tenant_in({}, ADMIN)
+    with _refused("tenant_id"):
+        query_tenant_in({"tenant_id": "nope"}, READER)
+
+
+def test_every_tenant_is_only_the_bootstrap_admins_unnamed_tenant_and_required_refuses_every_default() -> None:
+    assert query_tenant_in({}, ADMIN, every_tenant=True) is EVERY_TENANT
+    assert query_tenant_in({}, READER, every_tenant=True) == TENANT
+    assert query_tenant_in({"tenant_id": str(OTHER)}, ADMIN, every_tenant=True) == OTHER
+    for principal in (READER, ADMIN):
+        with _refused("tenant_id"):
+            query_tenant_in({}, principal, required=True)
+    assert query_tenant_in({"tenant_id": str(OTHER)}, READER, required=True) == OTHER
+
+
+def test_the_tenant_scope_of_a_read_by_id_is_every_tenant_for_the_bootstrap_admin_alone() -> None:
+    assert tenant_scope_of(ADMIN) is EVERY_TENANT
+    assert tenant_scope_of(READER) == TENANT
+    tenantless = Principal(tenant_id=None, can_read=True, can_write=False, can_admin=False)
+    with pytest.raises(TenantAccessDeniedError):
+        tenant_scope_of(tenantless)
+
+
+def test_the_store_scope_is_none_for_every_store() -> None:
+    assert ADMIN.store_scope is None
+    assert READER.store_scope is None
+    assert STORE_READER.store_scope == frozenset({STORE})
+    scoped_admin = Principal(
+        tenant_id=None, can_read=True, can_write=True, can_admin=True, store_ids=frozenset({STORE})
+    )
+    assert scoped_admin.store_scope is None  # the bootstrap admin sees every store whatever it holds
+
+
+def test_a_tenant_filter_never_reads_none_as_every_tenant() -> None:
+    assert tenant_id_param(TENANT) == TENANT
+    assert tenant_id_param(EVERY_TENANT) is None
+    assert tenant_filter(TENANT) == {"tenant_id": TENANT}
+    assert tenant_filter(EVERY_TENANT) == {}
+    for wrong in (None, str(TENANT)):
+        with pytest.raises(TypeError, match="EVERY_TENANT"):
+            tenant_filter(wrong)  # type: ignore[arg-type]
+
+
+def test_what_the_caller_may_not_see_reads_as_not_found() -> None:
+    row = type("Row", (), {"tenant_id": TENANT, "store_id": STORE})()
+
+    class Missing(Exception):
+        pass
+
+    assert visible_or_not_found(row, READER.can_see, Missing) is row
+    with pytest.raises(Missing):
+        visible_or_not_found(
+            row, Principal(tenant_id=OTHER, can_read=True, can_write=False, can_admin=False).can_see, Missing
+        )
+    with pytest.raises(Missing):
+        visible_or_not_found(None, ADMIN.can_see, Missing)
+
+
+def test_a_view_may_not_override_the_tenant_scope() -> None:
+    with pytest.raises(TypeError, match="tenant_scope"):
+        type("Sneaky", (TenantApiMixin,), {"tenant_scope": property(lambda self: EVERY_TENANT)})
