@@ -112,6 +112,7 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
         "can_write",
         "can_admin",
         "rate_limit",
+        "shared_rate_limits",
         "expires_at",
         "active",
         "created_at",

@@ -64,6 +64,15 @@ class PermissionWideningError(SequencerError):
     title = "A key cannot grant more than its creator has"
 
 
+class KeyLineageTooDeepError(SequencerError):
+    """A key minted from a chain of rate-limited keys as long as ``MINTED_RATE_LIMITS_MAX``: each of
+    its requests would count against every budget of the chain."""
+
+    code = "key_lineage_too_deep"
+    http_status = 403
+    title = "A key minted from this one would share too many rate limits"
+
+
 class KeyExpiryInPastError(BadRequestError):
     code = "key_expiry_in_past"
     title = "A new key's expiry must be in the future"

@@ -1,7 +1,8 @@
 """Per-process caches of credentials (``sequencer_project.hot_cache``).
 
 ``agent_key_cache``: agent signing keys by ``(tenant_id, agent_id, key_id)``. ``api_key_cache``:
-the principal of an API key by its hash, for ``API_KEY_CACHE_SECONDS``. A missing key is cached
+the principal of an API key by its hash, for ``API_KEY_CACHE_SECONDS``; ``tenant_active_cache``:
+whether a tenant is active, for credentials without a key row (JWTs). A missing key is cached
 as ``None``. A change drops this process's entries at once and bumps the shared generation after
 its commit, so every web process stops using a revoked key within ``HOT_CACHE_CHECK_SECONDS``
 (0.25 s), or ``HOT_CACHE_DEGRADED_TTL_SECONDS`` (1 s) while Redis cannot be read. A request
@@ -36,6 +37,20 @@ def agent_keys_changed() -> None:
 api_key_cache: HotCache[str, Principal | None] = HotCache(
     "api_keys", max_entries=settings.CACHE_API_KEY_MAX, ttl_seconds=settings.API_KEY_CACHE_SECONDS
 )
+
+
+tenant_active_cache: HotCache[uuid.UUID, bool] = HotCache(
+    "tenants_active", max_entries=settings.CACHE_API_KEY_MAX, ttl_seconds=settings.API_KEY_CACHE_SECONDS
+)
+
+
+def tenants_changed() -> None:
+    """Call inside the transaction that (de)activated a tenant: its credentials, cached by key or
+    by tenant, are dropped here at once and everywhere after commit."""
+    tenant_active_cache.clear()
+    transaction.on_commit(tenant_active_cache.clear)
+    transaction.on_commit(tenant_active_cache.invalidate)
+    api_keys_changed()
 
 
 def api_keys_changed() -> None:

@@ -13,7 +13,7 @@ database, no clock of its own (``now`` is passed in), so it is tested as a prope
 | write | the caller's write | ``readOnly: false`` without write |
 | admin | no admin | ``admin: true`` without admin; with ``readOnly: true`` (422: an admin key can write) |
 | stores | the caller's stores | ``[]`` (all) or any store outside the caller's, when the caller is store-scoped |
-| rate limit | the caller's | above the caller's |
+| rate limit | the caller's | above the caller's; a caller with a limit shares its budget with the key |
 | expiry | the caller's | after the caller's; in the past (400 ``key_expiry_in_past``) |
 """
 
@@ -25,7 +25,9 @@ from datetime import datetime
 
 from sequencer_project.api.errors import AgentScopeDeniedError, InvalidRequestError, TenantAccessDeniedError
 from sequencer_project.api.principal import Permission, Principal
-from tenants.errors import KeyExpiryInPastError, PermissionWideningError
+from tenants.errors import KeyExpiryInPastError, KeyLineageTooDeepError, PermissionWideningError
+
+MINTED_RATE_LIMITS_MAX = 8  # one Redis counter each per request (one round trip for all)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,7 @@ class KeyScope:
     store_ids: frozenset[uuid.UUID]
     rate_limit: int | None
     expires_at: datetime | None
+    shared_rate_limits: tuple[tuple[str, int], ...] = ()
 
 
 def agent_access_check(caller: Principal, agent_id: uuid.UUID) -> None:
@@ -83,6 +86,7 @@ def api_key_scope_narrow(
         store_ids=_stores(caller, requested.store_ids),
         rate_limit=_rate_limit(caller, requested.rate_limit),
         expires_at=_expiry(caller, requested.expires_at, now),
+        shared_rate_limits=_shared_rate_limits(caller),
     )
 
 
@@ -120,6 +124,20 @@ def _rate_limit(caller: Principal, wanted: int | None) -> int | None:
     if caller.rate_limit is not None and wanted > caller.rate_limit:
         raise PermissionWideningError(f"The new key's rate limit cannot exceed {caller.rate_limit}.")
     return wanted
+
+
+def _shared_rate_limits(caller: Principal) -> tuple[tuple[str, int], ...]:
+    """The budgets the new key's requests count against besides its own: its caller's, and those
+    the caller shares with its own minters. A key's own limit alone would let a key limited to
+    N requests mint keys with N each and multiply its rate."""
+    shared = caller.shared_rate_limits
+    if caller.rate_limit is not None and caller.credential_id:
+        shared = (*shared, (caller.credential_id, caller.rate_limit))
+    if len(shared) > MINTED_RATE_LIMITS_MAX:
+        raise KeyLineageTooDeepError(
+            f"A key minted here would count against {len(shared)} rate limits; at most {MINTED_RATE_LIMITS_MAX}."
+        )
+    return shared
 
 
 def _expiry(caller: Principal, wanted: datetime | None, now: datetime) -> datetime | None:

@@ -59,6 +59,12 @@ class ApiKey(models.Model):
     can_write = models.BooleanField(default=False)
     can_admin = models.BooleanField(default=False)
     rate_limit = models.PositiveIntegerField(null=True, blank=True, help_text="Requests per minute.")
+    shared_rate_limits = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The budgets of the keys it was minted from, [[credential id, requests per minute], ...]: "
+        "its requests count against each (a minted key never adds to its minter's).",
+    )
     expires_at = models.DateTimeField(
         null=True, blank=True, help_text="Refused at authentication from this instant on. Empty = never."
     )

@@ -8,15 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from django.db import connection
 
 from sequencer_project.api.principal import Principal
 from tenants import services
 from tenants.errors import AgentNotFoundError
-from tenants.key_cache import agent_key_cache, api_key_cache
+from tenants.key_cache import agent_key_cache, api_key_cache, tenant_active_cache
 from tenants.key_scope import agent_access_check
 from tenants.models import AgentKeyStatus, AgentSigningKey, ApiKey, Tenant
-from tenants.sql import SELECT_AGENT_KEYS, SELECT_API_KEY
+from tenants.sql import SELECT_AGENT_KEYS, SELECT_API_KEY, SELECT_TENANT_ACTIVE
 
 
 def api_key_principal_get(*, key_hash: str) -> Principal | None:
@@ -34,7 +35,7 @@ def _api_key_principal_load(key_hash: str) -> Principal | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    tenant_id, store_ids, agent_id, can_read, can_write, can_admin, rate_limit, expires_at = row
+    tenant_id, store_ids, agent_id, can_read, can_write, can_admin, rate_limit, expires_at, shared, active = row
     services.api_key_touch(key_hash=key_hash)
     return Principal(
         tenant_id=tenant_id,
@@ -46,7 +47,28 @@ def _api_key_principal_load(key_hash: str) -> Principal | None:
         rate_limit=rate_limit,
         expires_at=expires_at,
         credential_id=key_hash[:16],
+        shared_rate_limits=_budgets(shared),
+        tenant_active=active,
     )
+
+
+def _budgets(stored: str | list[list[Any]]) -> tuple[tuple[str, int], ...]:
+    """``api_keys.shared_rate_limits`` as the principal holds it (Django's cursors leave jsonb as text)."""
+    pairs = orjson.loads(stored) if isinstance(stored, str) else stored
+    return tuple((str(credential), int(limit)) for credential, limit in pairs)
+
+
+def tenant_active_get(*, tenant_id: uuid.UUID) -> bool:
+    """Whether ``tenant_id`` may act: false once an operator deactivated it; a tenant with no row
+    yet (a JWT may name one) is active. From this process's cache, else one indexed query."""
+    return tenant_active_cache.get(tenant_id, _tenant_active_load)
+
+
+def _tenant_active_load(tenant_id: uuid.UUID) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(SELECT_TENANT_ACTIVE, {"tenant_id": tenant_id})
+        row = cursor.fetchone()
+    return row is None or bool(row[0])
 
 
 def api_key_cache_clear() -> None:

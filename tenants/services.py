@@ -33,7 +33,7 @@ from tenants.errors import (
     InvalidPublicKeyError,
     KeyPrefixAmbiguousError,
 )
-from tenants.key_cache import agent_keys_changed, api_keys_changed
+from tenants.key_cache import agent_keys_changed, api_keys_changed, tenants_changed
 from tenants.key_scope import RequestedScope, api_key_scope_narrow
 from tenants.models import AgentKeyStatus, AgentSigningKey, ApiKey, Tenant
 from tenants.sql import TOUCH_API_KEY
@@ -67,9 +67,15 @@ def tenant_create(*, name: str, actor: str, tenant_id: uuid.UUID | None = None, 
 
 @transaction.atomic(durable=True)
 def tenant_update(*, tenant: Tenant, changed: Sequence[str], actor: str) -> Tenant:
-    """Save the ``changed`` fields of an edited tenant (the admin form). Audited (``tenant.update``)."""
+    """Save the ``changed`` fields of an edited tenant (the admin form). Audited (``tenant.update``).
+
+    Deactivating it (``is_active``) refuses its credentials everywhere within
+    ``HOT_CACHE_CHECK_SECONDS`` of the commit (403 ``tenant_inactive``); the bootstrap admin still
+    acts on it."""
     tenant.save(update_fields=list(changed))
     _audited(actor, "tenant.update", str(tenant.id), tenant.id, changed=list(changed))
+    if "is_active" in changed:  # its credentials stop (or start) working everywhere
+        tenants_changed()
     return tenant
 
 
@@ -86,13 +92,56 @@ def api_key_create(
     agent_id: uuid.UUID | None = None,
     rate_limit: int | None = None,
     expires_at: datetime | None = None,
+    shared_rate_limits: Sequence[tuple[str, int]] = (),
 ) -> IssuedApiKey:
     """Mint a key for ``tenant``. Returns the key once; only its SHA-256 is stored. Audited
     (``api_key.create``, named by its display prefix).
 
     No scope check here: callers acting for a principal narrow first (``tenants.key_scope``), as
-    :func:`agent_api_key_create` does.
+    :func:`agent_api_key_create` does. ``shared_rate_limits``: the budgets of the keys it is
+    minted from, which its requests count against too.
     """
+    issued = _api_key_insert(
+        tenant=tenant,
+        name=name,
+        can_read=can_read,
+        can_write=can_write,
+        can_admin=can_admin,
+        store_ids=store_ids,
+        agent_id=agent_id,
+        rate_limit=rate_limit,
+        expires_at=expires_at,
+        shared_rate_limits=shared_rate_limits,
+    )
+    api_key = issued.api_key
+    expiry = expires_at.isoformat() if expires_at else None
+    _audited(
+        actor,
+        "api_key.create",
+        api_key.display_prefix,
+        tenant.id,
+        name=name,
+        admin=can_admin,
+        write=can_write,
+        expires_at=expiry,
+    )
+    return issued
+
+
+def _api_key_insert(
+    *,
+    tenant: Tenant,
+    name: str,
+    can_read: bool,
+    can_write: bool,
+    can_admin: bool,
+    store_ids: Iterable[uuid.UUID],
+    agent_id: uuid.UUID | None,
+    rate_limit: int | None,
+    expires_at: datetime | None = None,
+    shared_rate_limits: Sequence[tuple[str, int]] = (),
+) -> IssuedApiKey:
+    """A new key's row (only its hash) and the key itself. Caller holds the transaction and audits."""
     key = api_key_generate(tenant.id)
     api_key = ApiKey.objects.create(
         key_hash=api_key_hash(key),
@@ -106,17 +155,7 @@ def api_key_create(
         agent_id=agent_id,
         rate_limit=rate_limit,
         expires_at=expires_at,
-    )
-    expiry = expires_at.isoformat() if expires_at else None
-    _audited(
-        actor,
-        "api_key.create",
-        api_key.display_prefix,
-        tenant.id,
-        name=name,
-        admin=can_admin,
-        write=can_write,
-        expires_at=expiry,
+        shared_rate_limits=[list(budget) for budget in shared_rate_limits],
     )
     return IssuedApiKey(api_key=api_key, key=key)
 
@@ -257,19 +296,17 @@ def agent_register(
     """
     tenant = Tenant.objects.create(id=uuid.uuid4(), name=name)
     agent_id = uuid.uuid4()
-    key = api_key_generate(tenant.id)
-    api_key = ApiKey.objects.create(
-        key_hash=api_key_hash(key),
+    issued = _api_key_insert(
         tenant=tenant,
         name=f"{name}: {description}" if description else name,
-        display_prefix=display_prefix(key),
         can_read=True,
         can_write=not read_only,
         can_admin=False,
-        store_ids=sorted(set(store_ids), key=str),
+        store_ids=store_ids,
         agent_id=agent_id,
         rate_limit=rate_limit,
     )
+    api_key = issued.api_key
     _audited(
         actor,
         "agent.register",
@@ -279,7 +316,7 @@ def agent_register(
         api_key=api_key.display_prefix,
         write=not read_only,
     )
-    return RegisteredAgent(tenant=tenant, agent_id=agent_id, issued=IssuedApiKey(api_key=api_key, key=key))
+    return RegisteredAgent(tenant=tenant, agent_id=agent_id, issued=issued)
 
 
 def agent_api_key_create(*, caller: Principal, requested: RequestedScope, name: str, actor: str) -> IssuedApiKey:
@@ -306,6 +343,7 @@ def agent_api_key_create(*, caller: Principal, requested: RequestedScope, name: 
         agent_id=scope.agent_id,
         rate_limit=scope.rate_limit,
         expires_at=scope.expires_at,
+        shared_rate_limits=scope.shared_rate_limits,
     )
 
 

@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from sequencer_project.api import errors
 from sequencer_project.api.principal import Principal
 from tenants.credentials import API_KEY_PREFIX, api_key_hash
-from tenants.selectors import api_key_principal_get
+from tenants.selectors import api_key_principal_get, tenant_active_get
 
 _JWT_LEEWAY_SECONDS = 60
 
@@ -54,6 +54,8 @@ def principal_for_api_key(key: str) -> Principal:
         raise errors.InvalidCredentialsError("Unknown or revoked API key.", headers={"WWW-Authenticate": "ApiKey"})
     if principal.expired(timezone.now()):  # checked on every use: a cached key expires on time too
         raise errors.ApiKeyExpiredError("The API key has expired.", headers={"WWW-Authenticate": "ApiKey"})
+    if not principal.tenant_active:
+        raise errors.TenantInactiveError("This credential's tenant has been deactivated.")
     return principal
 
 
@@ -80,9 +82,7 @@ def principal_for_jwt(token: str) -> Principal:
             options={"require": ["sub", "exp", "iat", "iss", "aud"]},
         )
     except jwt.ExpiredSignatureError as exc:
-        error = errors.InvalidTokenError("The token has expired.")
-        error.code = "token_expired"  # type: ignore[misc]
-        raise error from exc
+        raise errors.TokenExpiredError("The token has expired.") from exc
     except jwt.PyJWTError as exc:
         raise errors.InvalidTokenError(f"Invalid token: {exc}") from exc
     try:
@@ -102,6 +102,8 @@ def principal_for_jwt(token: str) -> Principal:
         agent_id = uuid.UUID(str(agent)) if agent else None
     except ValueError as exc:
         raise errors.InvalidTokenError("Claim 'agent' must be a UUID.") from exc
+    if not tenant_active_get(tenant_id=tenant_id):
+        raise errors.TenantInactiveError("This token's tenant has been deactivated.")
     return Principal(
         tenant_id=tenant_id,
         can_read="read" in perms,

@@ -122,9 +122,20 @@ class ApiKeyExpiredError(SequencerError):
 
 
 class InvalidTokenError(SequencerError):
+    """A bearer token (JWT) that does not authenticate; names the scheme, as every 401 must (RFC 9110)."""
+
     code = "invalid_jwt"
     http_status = 401
     title = "Invalid token"
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        super().__init__(detail, **kwargs)
+
+
+class TokenExpiredError(InvalidTokenError):
+    code = "token_expired"
+    title = "Token expired"
 
 
 class PermissionDeniedError(SequencerError):
@@ -137,6 +148,14 @@ class TenantAccessDeniedError(SequencerError):
     code = "tenant_access_denied"
     http_status = 403
     title = "Tenant access denied"
+
+
+class TenantInactiveError(SequencerError):
+    """The credential's tenant was deactivated by an operator (the admin's "Is active")."""
+
+    code = "tenant_inactive"
+    http_status = 403
+    title = "Tenant deactivated"
 
 
 class StoreAccessDeniedError(SequencerError):

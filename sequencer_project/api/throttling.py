@@ -2,7 +2,8 @@
 
 Two fixed-window limits, both optional:
 
-- per API key: the key's ``rate_limit`` column (requests per window);
+- per API key: the key's ``rate_limit`` column (requests per window), and the budget of every
+  key it was minted from (``shared_rate_limits``): a minted key never adds to its minter's;
 - per tenant: ``RATE_LIMIT_PER_MINUTE`` for every tenant credential.
 
 Windows are aligned to the clock (``RATE_LIMIT_WINDOW_SECONDS``, default 60). One Lua script
@@ -68,6 +69,8 @@ def limits_for(principal: Principal) -> list[Limit]:
     limits: list[Limit] = []
     if principal.rate_limit:
         limits.append(Limit("api_key", f"key:{principal.credential_id}", principal.rate_limit))
+    for credential_id, limit in principal.shared_rate_limits:  # its minters' budgets (ADR 0015)
+        limits.append(Limit("api_key", f"key:{credential_id}", limit))
     if settings.RATE_LIMIT_PER_MINUTE > 0 and principal.tenant_id is not None:
         limits.append(Limit("tenant", f"tenant:{principal.tenant_id}", settings.RATE_LIMIT_PER_MINUTE))
     return limits

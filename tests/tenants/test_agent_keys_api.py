@@ -69,6 +69,24 @@ def test_only_admins_of_the_tenant_may_register_or_revoke(owner: Persona, outsid
     assert response.status_code == 403
 
 
+def test_an_agent_scoped_admin_registers_and_revokes_only_its_own_agents_keys(owner: Persona) -> None:
+    """An agent-scoped credential, admin or not, acts only as its agent (docs/auth.md): another
+    agent's signing keys would let it revoke that agent's identity or plant one it controls."""
+    mine, theirs = uuid.uuid4(), uuid.uuid4()
+    agent_admin = api_client(issue_key(owner.tenant, can_write=True, can_admin=True, agent_id=mine))
+    assert register_key(owner.client, owner.tenant_id, theirs, 21, KEY).status_code == 200
+
+    planted = register_key(agent_admin, owner.tenant_id, theirs, 22, public_key_from_seed(bytes(32)))
+    revoked = agent_admin.delete(f"/api/v1/agents/{theirs}/keys/21?tenant_id={owner.tenant_id}")
+
+    assert (planted.status_code, planted.json()["code"]) == (403, "agent_scope_denied")
+    assert (revoked.status_code, revoked.json()["code"]) == (403, "agent_scope_denied")
+    listed = owner.client.get(f"/api/v1/agents/{theirs}/keys?tenant_id={owner.tenant_id}").json()
+    assert [(key["keyId"], key["status"]) for key in listed["keys"]] == [(21, "active")]
+    assert register_key(agent_admin, owner.tenant_id, mine, 1, KEY).status_code == 200
+    assert agent_admin.delete(f"/api/v1/agents/{mine}/keys/1?tenant_id={owner.tenant_id}").status_code == 200
+
+
 @pytest.mark.parametrize(
     ("body_override", "status", "code"),
     [

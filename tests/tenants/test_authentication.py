@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 from sequencer_project.api import authentication
 from tenants.credentials import api_key_hash
 from tenants.models import ApiKey
-from tenants.services import api_key_revoke
+from tenants.services import api_key_revoke, tenant_update
 from tests.conftest import Persona, api_client
 from tests.tenants.factories import issue_key
 
@@ -186,9 +186,22 @@ def test_bad_jwts_are_refused(owner: Persona, claims: dict[str, Any], code: str)
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
 
     response = _head(client, owner)
+    through_drf = client.get(f"/api/v1/schemas?tenant_id={owner.tenant_id}")
 
-    assert response.status_code == 401
-    assert response.json()["code"] == code
+    for answer in (response, through_drf):
+        assert answer.status_code == 401
+        assert answer.json()["code"] == code
+        assert answer["WWW-Authenticate"] == 'Bearer error="invalid_token"'  # every 401 names a scheme (RFC 9110)
+
+
+def test_a_jwt_without_jwt_configured_is_refused_with_a_scheme(owner: Persona) -> None:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {_token(sub=str(owner.tenant_id))}")
+
+    response = _head(client, owner)
+
+    assert (response.status_code, response.json()["code"]) == (401, "invalid_jwt")
+    assert response["WWW-Authenticate"] == 'Bearer error="invalid_token"'
 
 
 @override_settings(JWT_SECRET=JWT_SECRET)
@@ -215,3 +228,34 @@ def test_a_jwt_signed_with_another_secret_is_refused(owner: Persona) -> None:
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
 
     assert _head(client, owner).status_code == 401
+
+
+@override_settings(JWT_SECRET=JWT_SECRET)
+def test_a_deactivated_tenants_credentials_are_refused_until_it_is_active_again(
+    owner: Persona, outsider: Persona, admin_client: APIClient
+) -> None:
+    """The admin's "Is active" once changed nothing: keys and tokens of a deactivated tenant worked."""
+    jwt_client = APIClient()
+    jwt_client.credentials(HTTP_AUTHORIZATION=f"Bearer {_token(sub=str(owner.tenant_id), perms='read,write')}")
+    assert _head(owner.client, owner).status_code == 200  # cached in this process from here on
+    assert _head(jwt_client, owner).status_code == 200
+
+    owner.tenant.is_active = False
+    tenant_update(tenant=owner.tenant, changed=["is_active"], actor="test")
+    refused = [
+        _head(owner.client, owner),
+        _head(jwt_client, owner),
+        owner.client.get(f"/api/v1/schemas?tenant_id={owner.tenant_id}"),
+        owner.client.post("/api/v1/events/ingest", data={"events": []}, format="json"),
+    ]
+
+    assert [(r.status_code, r["Content-Type"], r.json()["code"]) for r in refused] == [
+        (403, "application/problem+json", "tenant_inactive")
+    ] * 4
+    assert _head(outsider.client, outsider).status_code == 200  # other tenants are untouched
+    assert _head(admin_client, owner).status_code == 200  # the operator still acts on it
+
+    owner.tenant.is_active = True
+    tenant_update(tenant=owner.tenant, changed=["is_active"], actor="test")
+    assert _head(owner.client, owner).status_code == 200
+    assert _head(jwt_client, owner).status_code == 200

@@ -312,6 +312,48 @@ def test_a_rate_limited_admin_cannot_mint_a_faster_or_unlimited_key(owner: Perso
     assert (inherited.rate_limit, slower.rate_limit) == (10, 5)
 
 
+@override_settings(RATE_LIMIT_WINDOW_SECONDS=86_400)
+def test_a_minted_lineage_serves_no_more_than_its_first_limited_key(owner: Persona) -> None:
+    """Minting keys with the minter's limit once multiplied it: each child had its own counter."""
+    agent = uuid.uuid4()
+    parent_key = _mint(owner.client, agent, rateLimit=4).json()["apiKey"]
+    parent = api_client(parent_key)
+    child_keys = [_mint(parent, agent).json()["apiKey"] for _ in range(2)]  # two of the parent's four
+    children = [api_client(key) for key in child_keys]
+    grandchild_key = _mint(children[0], agent).json()["apiKey"]  # the third
+    grandchild = api_client(grandchild_key)
+
+    answers = [
+        client.get(f"/api/v1/head?tenant_id={owner.tenant_id}&store_id={owner.store_id}")
+        for client in (children[1], grandchild, parent, children[0], grandchild)
+    ]
+
+    assert [r.status_code for r in answers] == [200, 429, 429, 429, 429]
+    refused = answers[1].json()
+    assert (refused["code"], refused["scope"], refused["limit"]) == ("rate_limited", "api_key", 4)
+    parent_id, child_id = api_key_hash(parent_key)[:16], api_key_hash(child_keys[0])[:16]
+    assert ApiKey.objects.get(key_hash=api_key_hash(parent_key)).shared_rate_limits == []  # minted without a limit
+    assert ApiKey.objects.get(key_hash=api_key_hash(child_keys[1])).shared_rate_limits == [[parent_id, 4]]
+    assert ApiKey.objects.get(key_hash=api_key_hash(grandchild_key)).shared_rate_limits == [
+        [parent_id, 4],
+        [child_id, 4],
+    ]
+
+
+def test_a_lineage_shares_at_most_eight_budgets(owner: Persona) -> None:
+    agent = uuid.uuid4()
+    caller = owner.client
+    for _ in range(9):  # the first is minted by the unlimited admin: eight limited minters follow
+        minted = _mint(caller, agent, rateLimit=1000)
+        assert minted.status_code == 200, minted.content
+        caller = api_client(minted.json()["apiKey"])
+
+    refused = _mint(caller, agent)
+
+    assert (refused.status_code, refused.json()["code"]) == (403, "key_lineage_too_deep")
+
+
+# --- Expiry ---------------------------------------------------------------------------------
 # --- Expiry ---------------------------------------------------------------------------------
 
 
