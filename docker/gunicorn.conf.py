@@ -27,6 +27,10 @@ timeout = int(os.environ.get("WEB_TIMEOUT", "40"))
 # SIGTERM: stop accepting, let in-flight requests finish for up to this long.
 graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", "30"))
 keepalive = int(os.environ.get("WEB_KEEPALIVE", "5"))
+# The longest request line (method, path with query, version) gunicorn reads before answering 414
+# in HTML, outside the API's problems: gunicorn's ceiling rather than its 4,094-byte default, as
+# the header-field limit (docs/errors.md, "Answered by the server").
+limit_request_line = int(os.environ.get("WEB_LIMIT_REQUEST_LINE", "8190"))
 # Workers are not recycled unless WEB_MAX_REQUESTS is set (then after that many requests, plus up
 # to WEB_MAX_REQUESTS_JITTER). A recycled worker's replacement imports the application (~0.7 s
 # of CPU) before it accepts; when the other worker recycles within that time no process accepts,

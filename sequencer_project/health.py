@@ -1,19 +1,30 @@
-"""Liveness and readiness probes (``/health`` does no I/O; ``/ready`` asks the database)."""
+"""Liveness and readiness probes (``/health`` does no I/O; ``/ready`` asks the database).
+
+Their bodies are the reference's (``src/api/handlers/health.rs``) as serde writes them: compact
+JSON (its e2e script greps ``"status":"healthy"``), chrono's ``to_rfc3339`` timestamp, and for
+``/ready`` whole milliseconds, a ``pool`` member always present (``null`` without a pool) and the
+members in key order (a ``json!`` map).
+"""
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
+import orjson
 import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.http import require_GET
+from django.http import HttpRequest, HttpResponse
 from psycopg_pool import ConnectionPool
 
+from sequencer_project.api.errors import MethodNotAllowedError
 from sequencer_project.api.problems import DatabaseUnavailableError, problem_response
+from sequencer_project.api.timestamps import chrono_rfc3339
 from sequencer_project.db.availability import (
     database_unreachable_observed,
     drop_broken_idle_connections,
@@ -27,14 +38,38 @@ except PackageNotFoundError:  # running from a source tree without installation
     SERVICE_VERSION = "0.0.0"
 
 
-@require_GET
+# The reference's PoolMonitorConfig thresholds (share of the pool in use) and names.
+_POOL_LEVELS = ((0.95, "critical"), (0.8, "stressed"), (0.5, "moderate"))
+
+
+def probe(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
+    """A probe answers ``GET`` (and ``HEAD``); any other method is a 405 problem with ``Allow``,
+    not Django's empty HTML 405 (``require_GET``)."""
+
+    @functools.wraps(view)
+    def only_get(request: HttpRequest) -> HttpResponse:
+        if request.method not in {"GET", "HEAD"}:
+            problem = MethodNotAllowedError(
+                f"{request.method} is not allowed here; use GET.", headers={"Allow": "GET, HEAD"}
+            )
+            return problem_response(problem)
+        return view(request)
+
+    return only_get
+
+
+def _json(body: dict[str, Any], option: int = 0) -> HttpResponse:
+    return HttpResponse(orjson.dumps(body, option=option), content_type="application/json")
+
+
+@probe
 def health(request: HttpRequest) -> HttpResponse:
-    return JsonResponse(
+    return _json(
         {
             "status": "healthy",
             "service": SERVICE_NAME,
             "version": SERVICE_VERSION,
-            "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "timestamp": chrono_rfc3339(datetime.now(UTC)),
         }
     )
 
@@ -73,7 +108,7 @@ def _select_one(pool: ConnectionPool) -> None:
         raw.execute("SELECT 1").fetchone()
 
 
-@require_GET
+@probe
 def ready(request: HttpRequest) -> HttpResponse:
     started = time.perf_counter()
     try:
@@ -81,5 +116,22 @@ def ready(request: HttpRequest) -> HttpResponse:
     except DatabaseError as exc:
         database_unreachable_observed(exc)
         return problem_response(DatabaseUnavailableError("The database did not answer the readiness probe."))
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    return JsonResponse({"status": "ready", "database": {"connected": True, "response_time_ms": round(elapsed_ms, 3)}})
+    elapsed_ms = int((time.perf_counter() - started) * 1000)  # whole ms, as Rust's as_millis()
+    body = {"status": "ready", "database": {"connected": True, "response_time_ms": elapsed_ms}, "pool": pool()}
+    return _json(body, orjson.OPT_SORT_KEYS)  # the reference's json! value: serde_json's sorted map
+
+
+def pool() -> dict[str, Any] | None:
+    """The reference's ``pool`` member of ``/ready`` for this process's psycopg pool (``None``
+    without one, as the reference without a pool monitor): ``status`` by share in use,
+    ``utilization`` as ``"12.5%"``, ``active`` and ``idle`` connections."""
+    connection_pool = getattr(connection, "pool", None)
+    if connection_pool is None:
+        return None
+    stats = connection_pool.get_stats()
+    idle = int(stats.get("pool_available", 0))
+    active = max(int(stats.get("pool_size", 0)) - idle, 0)
+    maximum = int(stats.get("pool_max", 0))
+    utilization = active / maximum if maximum else 0.0
+    status = next((name for floor, name in _POOL_LEVELS if utilization >= floor), "healthy")
+    return {"status": status, "utilization": f"{utilization * 100:.1f}%", "active": active, "idle": idle}

@@ -31,12 +31,22 @@ from prometheus_client import Counter, Gauge, Histogram
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 DB_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
 
-# --- Ingest (one observation per request, never per event) ------------------------------
-API_REQUESTS = Counter(
-    "api_requests",
-    "Requests on the API path (sequencer_project/api_handler.py) by method and status.",
-    ["method", "status"],
+# --- Requests (the reference's names: its alert rules and dashboards read them) ---------------
+# ``path`` is the matched route template as the reference's axum ``MatchedPath`` spells it
+# ("/api/v1/events/:event_id"), or ``UNMATCHED_ROUTE`` (sequencer_project/api/operations.py).
+HTTP_REQUESTS = Counter(
+    "sequencer_http_requests",
+    "Requests on the API path (API, probes, /metrics) by method, route template and status.",
+    ["method", "path", "status"],
 )
+HTTP_REQUEST_LATENCY = Histogram(
+    "sequencer_http_request_latency_seconds",
+    "Request latency in the web process by method, route template and status.",
+    ["method", "path", "status"],
+    buckets=LATENCY_BUCKETS,
+)
+
+# --- Ingest (one observation per request, never per event) ------------------------------
 INGEST_REQUESTS = Counter("ingest_requests", "Ingest requests by endpoint and HTTP status.", ["endpoint", "status"])
 INGEST_DURATION = Histogram(
     "ingest_duration_seconds", "Ingest request latency in the web process.", ["endpoint"], buckets=LATENCY_BUCKETS
@@ -77,6 +87,19 @@ DB_POOL_WAITING = Gauge(
     "db_pool_waiting_requests", "Requests waiting for a pooled connection.", multiprocess_mode="livesum"
 )
 DB_POOL_MAX = Gauge("db_pool_max_connections", "Pool capacity (sum of live processes).", multiprocess_mode="livesum")
+POOL_UTILIZATION = Gauge(
+    "sequencer_pool_utilization",
+    "Pooled connections in use / pool capacity, 0..1 (the most used live process's pool).",
+    multiprocess_mode="livemax",
+)
+# A running total exported under the reference's exact name: a prometheus_client Counter would be
+# renamed ``…_total``, which its alert rule does not read. "sum" keeps a dead process's count.
+POOL_TIMED_OUT_ACQUISITIONS = Gauge(
+    "sequencer_pool_timed_out_acquisitions",
+    "Pool checkouts that gave up (psycopg_pool requests_errors: timed out or too many waiting), "
+    "since start, every process.",
+    multiprocess_mode="sum",
+)
 DB_QUERY_DURATION = Histogram(
     "db_query_duration_seconds", "Statement latency by leading SQL keyword.", ["statement"], buckets=DB_BUCKETS
 )
@@ -209,6 +232,16 @@ class Tally:
         with self._lock:
             self._buckets[bucket] = self._buckets.get(bucket, 0) + 1
             self._sums[child] = self._sums.get(child, 0.0) + value
+        self._flush_when_due()
+
+    def inc_observe(self, counter: Any, histogram: Any, value: float) -> None:
+        """``counter.inc()`` and ``histogram.observe(value)`` under one lock (a request's count
+        and latency)."""
+        bucket = (histogram, bisect.bisect_left(histogram._upper_bounds, value))
+        with self._lock:
+            self._counts[counter] = self._counts.get(counter, 0.0) + 1.0
+            self._buckets[bucket] = self._buckets.get(bucket, 0) + 1
+            self._sums[histogram] = self._sums.get(histogram, 0.0) + value
         self._flush_when_due()
 
     def _flush_when_due(self) -> None:

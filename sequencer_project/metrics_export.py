@@ -3,7 +3,7 @@
 With ``PROMETHEUS_MULTIPROC_DIR`` set (gunicorn, see ``docker/gunicorn.conf.py``) the
 counters and histograms of all live and dead workers are merged from their files; without it
 (tests, a single process) the default registry is exported. Values only the scraping moment
-knows (system CPU, memory and disk I/O, Celery queue depth, providers registered with
+knows (uptime, system CPU, memory and disk I/O, Celery queue depth, providers registered with
 :func:`sequencer_project.metrics.register_gauge_provider`) are appended by
 :class:`LiveCollector`. Every remote read here goes through a circuit breaker.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +31,7 @@ from rest_framework.views import APIView
 
 from sequencer_project import metrics
 from sequencer_project.api.openapi import operation
+from sequencer_project.api.operations import sample_pool_gauges
 from sequencer_project.api.permissions import IsAdminPrincipal
 from sequencer_project.metrics import gauge_providers
 from sequencer_project.redis_client import REDIS_UNAVAILABLE, process_redis_client, redis_breaker
@@ -39,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 # kombu's Redis transport keeps one list per queue and priority step (0 is the bare name).
 _PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+# When this process started (a gunicorn worker: its fork; workers are not recycled by default).
+_STARTED = psutil.Process().create_time()
 
 
 def celery_queue_names() -> list[str]:
@@ -81,6 +85,9 @@ class LiveCollector(Collector):
     """Values read when scraped, in the scraping process."""
 
     def collect(self) -> Iterator[Metric]:
+        uptime = GaugeMetricFamily("sequencer_uptime_seconds", "Seconds since the scraped process started.")
+        uptime.add_metric([], float(int(time.time() - _STARTED)))  # whole seconds, as the reference
+        yield uptime
         cpu = GaugeMetricFamily("system_cpu_usage_percent", "Machine CPU use since the previous scrape, percent.")
         cpu.add_metric([], psutil.cpu_percent(interval=None))
         yield cpu
@@ -122,6 +129,7 @@ class LiveCollector(Collector):
 
 def render_metrics() -> bytes:
     metrics.TALLY.flush()  # this process's last second of hot-path counts
+    sample_pool_gauges()  # and its pool now, not as of its last request's sample
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]

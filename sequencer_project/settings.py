@@ -79,7 +79,7 @@ MIDDLEWARE = [
 ]
 # The API's own request path (sequencer_project/api_handler.py): API, probe and metrics paths
 # skip sessions, CSRF, auth, messages, static files and django-prometheus; OperationsMiddleware
-# is their one metrics layer (api_requests_total, ingest_*).
+# is their one metrics layer (sequencer_http_requests_total and its latency histogram, ingest_*).
 API_MIDDLEWARE = [
     "sequencer_project.api.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -221,7 +221,12 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["sequencer_project.api.throttling.RedisRateLimit"],
     "DEFAULT_RENDERER_CLASSES": ["sequencer_project.api.renderers.OrjsonRenderer"],
     "DEFAULT_PARSER_CLASSES": ["sequencer_project.api.parsers.OrjsonParser"],
+    # JSON whatever Accept says; no 406 (sequencer_project/api/negotiation.py, docs/api.md).
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "sequencer_project.api.negotiation.SingleRendererNegotiation",
+    # `?format=` is an ordinary query parameter, never DRF's renderer override (which answered 404
+    # to `?format=xml` on any route); no route has a format suffix either.
+    "URL_FORMAT_OVERRIDE": None,
+    "FORMAT_SUFFIX_KWARG": None,
     "DEFAULT_SCHEMA_CLASS": "sequencer_project.api.openapi.ProblemAutoSchema",
     "EXCEPTION_HANDLER": "sequencer_project.api.problems.problem_exception_handler",
     "UNAUTHENTICATED_USER": None,

@@ -7,11 +7,12 @@ Used by every view (``read_json_body``) and by the ingest endpoint served straig
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from rest_framework.request import Request
 
-from sequencer_project.api.errors import BodyTooLargeError, UnsupportedMediaTypeError
+from sequencer_project.api.errors import BadRequestError, BodyTooLargeError, UnsupportedMediaTypeError
 from sequencer_project.api.parsers import loads
 
 
@@ -45,12 +46,38 @@ def read_json_bytes(content_type: str, declared_length: str | None, read: Callab
 
 
 def request_json_bytes(request: Request) -> bytes:
-    """:func:`read_json_bytes` of a DRF request."""
-    return read_json_bytes(
-        request.content_type or "",
-        request.META.get("CONTENT_LENGTH"),
-        lambda _limit: request.body,  # Django reads it whole; the declared length was checked first
-    )
+    """:func:`read_json_bytes` of a DRF request, chunked bodies included."""
+    declared = request.META.get("CONTENT_LENGTH")
+    return read_json_bytes(request.content_type or "", declared, _request_reader(request, declared))
+
+
+def _request_reader(request: Request, declared: str | None) -> Callable[[int], bytes]:
+    """``read(limit)`` of a request's body.
+
+    With a declared length Django reads the body whole (the length was checked first). Without
+    one (``Transfer-Encoding: chunked``, an HTTP/2 body without ``content-length``) Django's
+    ``request.body`` is empty, so the body is read from the server's input instead, at most
+    ``limit`` bytes, as the WSGI endpoints do (``sequencer_project.api.wsgi_endpoint.read_body``).
+    Only from a server that ends that input at the body's end (``wsgi.input_terminated``:
+    gunicorn, granian); from another one a read without a length could wait for the client to
+    close the connection. The server decodes the chunks as they are read: a chunk it cannot
+    decode (a size that is not hex, a chunk longer than its size, a body cut short) is the
+    client's, 400 ``bad_request``, never a 500.
+    """
+    environ = request.META
+    if declared or not environ.get("wsgi.input_terminated"):
+        return lambda _limit: request.body
+    stream = environ["wsgi.input"]
+    return lambda limit: server_input_read(stream, limit)
+
+
+def server_input_read(stream: Any, size: int) -> bytes:
+    """At most ``size`` bytes of a WSGI server's request input. The server decodes a chunked body
+    as it is read: a chunk it cannot decode is the client's error, 400 ``bad_request``."""
+    try:
+        return bytes(stream.read(size))
+    except Exception as exc:  # the server's own errors (gunicorn: InvalidChunkSize, NoMoreData, ...)
+        raise BadRequestError("The request body's chunked framing is malformed.") from exc
 
 
 def read_json_body(request: Request, *, allow_nul: bool = False) -> object:

@@ -32,7 +32,8 @@ def request_id_for(incoming: str) -> str:
 
 
 class RequestIdMiddleware:
-    """Accept a sane ``X-Request-ID`` or make one; echo it and bind it to log records."""
+    """Accept a sane ``X-Request-ID`` or make one; echo it and bind it to log records; the
+    reference's security headers on every response."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -45,8 +46,13 @@ class RequestIdMiddleware:
         finally:
             set_request_id(None)
         response["X-Request-ID"] = request_id
-        if is_api_path(request.path):
-            response.setdefault("Cache-Control", "no-store")
+        # As the reference's request-id middleware, on every answer (probes, /metrics, root 404s):
+        # kept where set already (the admin's never_cache, static files' max-age, a view exempt
+        # from X-Frame-Options, the X-Frame-Options and nosniff of Django's middleware).
+        response.setdefault("Cache-Control", "no-store")
+        response.setdefault("X-Content-Type-Options", "nosniff")
+        if not getattr(response, "xframe_options_exempt", False):
+            response.setdefault("X-Frame-Options", "DENY")
         return response
 
 

@@ -253,7 +253,18 @@ _HEALTH_BODY = obj(
 _READY_BODY = obj(
     {
         "status": {"type": "string", "enum": ["ready"]},
-        "database": obj({"connected": BOOLEAN, "response_time_ms": {"type": "number"}}),
+        "database": obj({"connected": BOOLEAN, "response_time_ms": INTEGER}),
+        "pool": nullable(
+            obj(
+                {
+                    "status": {"type": "string", "enum": ["healthy", "moderate", "stressed", "critical"]},
+                    "utilization": {"type": "string", "description": 'share of the pool in use, e.g. "12.5%"'},
+                    "active": INTEGER,
+                    "idle": INTEGER,
+                },
+                description="this process's connection pool; null without one",
+            )
+        ),
     }
 )
 

@@ -9,6 +9,7 @@ logged with its traceback.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import orjson
@@ -19,6 +20,7 @@ from rest_framework import exceptions as drf
 
 from sequencer_project.api import errors
 from sequencer_project.api.request_id import current_request_id
+from sequencer_project.api.throttling import RateLimitedError
 from sequencer_project.db.availability import database_unreachable_observed
 
 logger = logging.getLogger(__name__)
@@ -70,27 +72,46 @@ def problem_response(error: errors.SequencerError) -> HttpResponse:
     return response
 
 
+# DRF exceptions by status, each to the documented code of that status (docs/errors.md). The
+# API raises its own errors; these come from DRF's machinery (dispatch, parsers, a view's
+# ``self.http_method_not_allowed``) or third-party views.
+_DRF_BY_STATUS: dict[int, type[errors.SequencerError]] = {
+    400: errors.BadRequestError,
+    403: errors.PermissionDeniedError,
+    404: errors.NotFoundError,
+    405: errors.MethodNotAllowedError,
+    409: errors.ConflictError,
+    413: errors.PayloadTooLargeError,
+    415: errors.UnsupportedMediaTypeError,
+}
+
+
 def _from_drf(exc: drf.APIException) -> errors.SequencerError:
+    """The documented error of a DRF exception; its ``status`` is always the response's.
+
+    A status no documented code has (406, which negotiation no longer raises; a third-party
+    418) becomes 400 ``bad_request`` for a client error and 500 ``internal_error`` otherwise:
+    never ``internal_error`` with a client status.
+    """
     detail = exc.detail if isinstance(exc.detail, str) else None
     if isinstance(exc, drf.NotAuthenticated):
         return errors.AuthenticationRequiredError(detail, headers={"WWW-Authenticate": "ApiKey"})
-    if isinstance(exc, drf.AuthenticationFailed):
+    if isinstance(exc, drf.AuthenticationFailed) or exc.status_code == 401:
         return errors.InvalidCredentialsError(detail, headers={"WWW-Authenticate": "ApiKey"})
-    if isinstance(exc, drf.PermissionDenied):
-        return errors.PermissionDeniedError(detail)
-    if isinstance(exc, drf.NotFound):
-        return errors.NotFoundError(detail)
-    if isinstance(exc, drf.MethodNotAllowed):
-        return errors.MethodNotAllowedError(detail)
-    if isinstance(exc, drf.UnsupportedMediaType):
-        return errors.UnsupportedMediaTypeError(detail)
     if isinstance(exc, drf.ParseError):
         return errors.MalformedJsonError(detail)
     if isinstance(exc, drf.ValidationError):
         return errors.InvalidRequestError("The request body failed validation.", errors=_field_errors(exc.detail))
-    error = errors.SequencerError(detail)
-    error.http_status = exc.status_code  # type: ignore[misc]
-    return error
+    if isinstance(exc, drf.Throttled) or exc.status_code == 429:
+        wait = getattr(exc, "wait", None)
+        headers = {"Retry-After": str(max(1, math.ceil(wait)))} if wait is not None else {}
+        return RateLimitedError(detail, headers=headers)
+    known = _DRF_BY_STATUS.get(exc.status_code)
+    if known is not None:
+        return known(detail)
+    if 400 <= exc.status_code < 500:
+        return errors.BadRequestError(detail)
+    return errors.SequencerError()  # 500 internal_error; DRF's detail may name internals
 
 
 def _field_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:

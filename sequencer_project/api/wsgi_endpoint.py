@@ -39,6 +39,7 @@ from django.utils.text import compress_string
 
 from sequencer_project.api import errors
 from sequencer_project.api.authentication import credential_from_headers, principal_for_api_key, principal_for_jwt
+from sequencer_project.api.body import server_input_read
 from sequencer_project.api.json_numbers import dumps
 from sequencer_project.api.middleware import request_id_for
 from sequencer_project.api.operations import rate_limit_headers, record_api_request
@@ -125,7 +126,7 @@ def read_body(environ: dict[str, Any]) -> Callable[[int], bytes]:
     def read(limit: int) -> bytes:
         length = int(declared) if declared and declared.isdigit() else 0  # checked against the limit before
         # Without a declared length (chunked): at most one byte past the limit.
-        return bytes(stream.read(length if length else limit))
+        return server_input_read(stream, length if length else limit)
 
     return read
 
@@ -150,9 +151,12 @@ class WsgiEndpoint(abc.ABC):
     """One API operation as a WSGI application; ``fallback`` serves what it does not take.
 
     A subclass names its ``method``, whether it reads a query string, its ``allow`` header (what
-    DRF's view would send), its ingest metrics label if any, and :meth:`answer`.
+    DRF's view would send), its ``route`` (the template its view's URL pattern gives in the
+    request metrics' ``path`` label, known here without a resolve), its ingest metrics label if
+    any, and :meth:`answer`.
     """
 
+    route: str
     method: str = "GET"
     reads_query: bool = False
     allow: str = "GET, HEAD, OPTIONS"
@@ -206,8 +210,9 @@ class WsgiEndpoint(abc.ABC):
         record_api_request(
             self.method,
             outcome.status,
-            ingest_endpoint=self.ingest_label,
+            route=self.route,
             elapsed=time.perf_counter() - started,
+            ingest_endpoint=self.ingest_label,
             data=outcome.answer,
             problem_code=outcome.problem_code,
         )

@@ -34,8 +34,8 @@ def _sample(name: str, labels: dict[str, str]) -> float:
 
 def test_an_api_request_keeps_ids_headers_and_metrics_and_skips_the_sites_middleware(owner: Persona) -> None:
     query = f"tenant_id={owner.tenant_id}&store_id={owner.store_id}"
-    counted = {"method": "GET", "status": "200"}
-    before = _sample("api_requests_total", counted)
+    counted = {"method": "GET", "path": "/api/v1/head", "status": "200"}
+    before = _sample("sequencer_http_requests_total", counted)
     site_before = _sample("django_http_requests_total_by_method_total", {"method": "GET"})
 
     status, headers, body = _call("/api/v1/head", key=owner.key, query=query)
@@ -47,7 +47,7 @@ def test_an_api_request_keeps_ids_headers_and_metrics_and_skips_the_sites_middle
     assert headers["cache-control"] == "no-store"
     assert "set-cookie" not in headers
     assert "cookie" not in headers.get("vary", "").lower()
-    assert _sample("api_requests_total", counted) == before + 1
+    assert _sample("sequencer_http_requests_total", counted) == before + 1
     assert _sample("django_http_requests_total_by_method_total", {"method": "GET"}) == site_before
 
 

@@ -20,6 +20,7 @@ import pytest
 import yaml
 from django.conf import settings
 
+from sequencer_project.metrics import gauge_providers
 from tests.sequencer_project.ops_helpers import ROOT, child_database_url
 
 DOCKER = ROOT / "docker"
@@ -43,7 +44,13 @@ EXPORTED = {
     "system_cpu_usage_percent",
     "system_memory_usage_bytes",
 }
-PROVIDED_LATER = {"commitment_lag_seconds", "projection_lag_events", "dlq_size", "projection_stalled_streams"}
+PROVIDED_LATER = {
+    "sequencer_commitment_lag_events",
+    "projection_lag_events",
+    "dlq_size",
+    "projection_stalled_streams",
+    "x402_dlq_size",
+}
 PROMQL_WORDS = {
     "sum", "by", "rate", "histogram_quantile", "le", "max", "and", "clamp_min", "deriv", "outcome", "status",
     "queue", "breaker", "name", "statement", "scope", "reason", "code", "endpoint", "e", "accepted", "rejected",
@@ -59,6 +66,11 @@ def metric_names(expr: str) -> set[str]:
 def alert_rules() -> list[dict[str, Any]]:
     document = yaml.safe_load((DOCKER / "prometheus" / "alerts.yml").read_text())
     return [rule for group in document["groups"] for rule in group["rules"]]
+
+
+def test_the_gauges_read_at_scrape_time_are_the_ones_the_apps_register() -> None:
+    """An alert once named ``commitment_lag_seconds``, a gauge no app ever registered."""
+    assert {provider.name for provider in gauge_providers()} == PROVIDED_LATER
 
 
 def test_alert_rules_parse_and_name_only_exported_metrics() -> None:
@@ -212,7 +224,7 @@ def test_the_web_launcher_serves_the_application_under_either_server(server: str
             timeout=5,
         )
         assert metrics.status_code == 200, metrics.text[:300]
-        assert "api_requests_total" in metrics.text
+        assert 'sequencer_http_requests_total{method="GET",path="/health",status="200"}' in metrics.text
         assert not (metrics_dir / "counter_stale.db").exists()
         # bash execs the server, so the launcher's pid is the server's (master or main process)
         assert os.getpriority(os.PRIO_PROCESS, process.pid) - os.getpriority(os.PRIO_PROCESS, 0) == 7

@@ -207,7 +207,7 @@ def test_it_counts_requests_events_and_errors_in_the_same_metrics(owner: Persona
         return REGISTRY.get_sample_value(name, labels) or 0.0
 
     before = (
-        sample("api_requests_total", method="POST", status="200"),
+        sample("sequencer_http_requests_total", method="POST", path="/api/v1/events/ingest", status="200"),
         sample("ingest_events_total", endpoint="legacy", outcome="accepted"),
         sample("ingest_errors_total", endpoint="legacy", code="malformed_json"),
     )
@@ -215,7 +215,9 @@ def test_it_counts_requests_events_and_errors_in_the_same_metrics(owner: Persona
     endpoint({"events": [legacy_event(owner.tenant_id, owner.store_id) for _ in range(3)]}, key=owner.key)
     endpoint(raw=b"{oops", key=owner.key)
 
-    assert sample("api_requests_total", method="POST", status="200") == before[0] + 1
+    assert sample("sequencer_http_requests_total", method="POST", path="/api/v1/events/ingest", status="200") == (
+        before[0] + 1
+    )
     assert sample("ingest_events_total", endpoint="legacy", outcome="accepted") == before[1] + 3
     assert sample("ingest_errors_total", endpoint="legacy", code="malformed_json") == before[2] + 1
 
