@@ -40,6 +40,7 @@ from events.field_errors import FieldErrors
 from sequencer_project.api.json_limits import MAX_JSON_DEPTH, has_nul_escape
 from sequencer_project.api.parsers import loads
 from ves.json_depth import too_deep
+from ves.legacy_json import loads_as_serde, may_hold_minus_zero
 
 # A payload sits three levels down (body object, events array, event object).
 _PAYLOAD_DEPTH_LIMIT = MAX_JSON_DEPTH - 3
@@ -89,8 +90,11 @@ def read_legacy_body(
     )
     if decoded is not None:
         return decoded
+    parsed = loads(body, allow_nul=True)  # every error a client can see, as orjson reads the body
+    if may_hold_minus_zero(body):  # the literal -0 is serde_json's -0.0, which the reference hashes so
+        parsed = loads_as_serde(body)
     return parse_legacy_request(
-        loads(body, allow_nul=True),
+        parsed,
         max_events=max_events,
         max_payload_bytes=max_payload_bytes,
         default_agent=default_agent,
@@ -137,6 +141,8 @@ def decode_legacy_body(
         if reports.items or created_at is None:
             return None
         payload_text = bytes(raw.payload)
+        if may_hold_minus_zero(payload_text):  # serde_json's -0.0: the general parser reads it so
+            return None
         try:
             payload = orjson.loads(payload_text)
         except orjson.JSONDecodeError:

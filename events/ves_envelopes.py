@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,7 +25,7 @@ from typing import Any
 import orjson
 
 from events import errors
-from events.envelopes import repeated_uuid
+from events.envelopes import uuid_field
 from events.field_errors import FieldErrors
 from sequencer_project.api.errors import InvalidFieldError, InvalidRequestError
 from sequencer_project.api.fields import BIGINT_MAX, U32
@@ -40,6 +39,7 @@ VES_FIELD_LIMITS = {"entity_type": 128, "entity_id": 512, "event_type": 256}  # 
 _HEX = re.compile(r"^(?:0[xX])?([0-9a-fA-F]*)\Z")
 _U32_MAX = U32[1]
 _FINGERPRINT_TAG = b"SEQ_VES_ENVELOPE_V1"
+_MISSING_UUID = "This field is required and must be a UUID string."  # legacy ingest says only the first half
 
 
 class VesReason:
@@ -121,20 +121,6 @@ class PreparedVesEvent:
         return self.event.base_version
 
 
-def _uuid(
-    value: Any, path: str, errs: FieldErrors, *, required: bool = True, parse: Callable[[str], uuid.UUID] = uuid.UUID
-) -> uuid.UUID | None:
-    if value is None and not required:
-        return None
-    if isinstance(value, str):
-        try:
-            return parse(value)
-        except ValueError:
-            pass
-    errs.add(path, "This field is required and must be a UUID string." if value is None else "Must be a UUID string.")
-    return None
-
-
 def _uint(value: Any, path: str, errs: FieldErrors, maximum: int) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= maximum:
         return value
@@ -162,7 +148,7 @@ def parse_ves_request(body: Any) -> VesIngestRequest:
     errs = FieldErrors()
     if not isinstance(body, dict):
         raise InvalidRequestError("The body must be a JSON object with 'agentId' and 'events'.")
-    agent_id = _uuid(body.get("agentId"), "agentId", errs, parse=repeated_uuid)
+    agent_id = uuid_field(body.get("agentId"), "agentId", errs, required=True, repeats=True, missing=_MISSING_UUID)
     raw_events = body.get("events")
     if not isinstance(raw_events, list):
         errs.add("events", "This field is required and must be an array.")
@@ -195,22 +181,26 @@ def _parse_event(raw: dict[str, Any], index: int, errs: FieldErrors) -> VesEvent
     p = f"events[{index}]."
     before = len(errs.items)
     ves_version = _uint(raw.get("ves_version"), p + "ves_version", errs, _U32_MAX)
-    event_id = _uuid(raw.get("event_id"), p + "event_id", errs)
-    tenant_id = _uuid(raw.get("tenant_id"), p + "tenant_id", errs, parse=repeated_uuid)
-    store_id = _uuid(raw.get("store_id"), p + "store_id", errs, parse=repeated_uuid)
-    source_agent_id = _uuid(raw.get("source_agent_id"), p + "source_agent_id", errs, parse=repeated_uuid)
+    event_id = uuid_field(raw.get("event_id"), p + "event_id", errs, required=True, missing=_MISSING_UUID)
+    tenant_id = uuid_field(
+        raw.get("tenant_id"), p + "tenant_id", errs, required=True, repeats=True, missing=_MISSING_UUID
+    )
+    store_id = uuid_field(raw.get("store_id"), p + "store_id", errs, required=True, repeats=True, missing=_MISSING_UUID)
+    source_agent_id = uuid_field(
+        raw.get("source_agent_id"), p + "source_agent_id", errs, required=True, repeats=True, missing=_MISSING_UUID
+    )
     agent_key_id = _uint(raw.get("agent_key_id"), p + "agent_key_id", errs, _U32_MAX)
     entity_type = _string(raw.get("entity_type"), p + "entity_type", errs)
     entity_id = _string(raw.get("entity_id"), p + "entity_id", errs)
     event_type = _string(raw.get("event_type"), p + "event_type", errs)
     created_at = _string(raw.get("created_at"), p + "created_at", errs)
     payload_kind = raw.get("payload_kind")
-    if payload_kind not in (0, 1) or isinstance(payload_kind, bool):
+    if type(payload_kind) is not int or payload_kind not in (0, 1):  # not 0.0 or True: an integer type
         errs.add(p + "payload_kind", "Must be 0 (plaintext) or 1 (encrypted).")
     plain_hash = _hex(raw.get("payload_plain_hash"), p + "payload_plain_hash", errs, 32)
     cipher_hash = _hex(raw.get("payload_cipher_hash"), p + "payload_cipher_hash", errs, 32)
     signature = _hex(raw.get("agent_signature"), p + "agent_signature", errs, 64)
-    command_id = _uuid(raw.get("command_id"), p + "command_id", errs, required=False)
+    command_id = uuid_field(raw.get("command_id"), p + "command_id", errs, required=False)
     base_version = raw.get("base_version")
     if base_version is not None:
         base_version = _uint(base_version, p + "base_version", errs, BIGINT_MAX)

@@ -13,13 +13,15 @@ without doubles.
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from typing import Any
 
 import orjson
 
 from ves.jcs import JsonErrors, json_writer, shortest_digits
 
-__all__ = ["LegacyJsonError", "dumps", "fast_dumps", "payload_hash"]
+__all__ = ["LegacyJsonError", "dumps", "fast_dumps", "loads_as_serde", "may_hold_minus_zero", "payload_hash"]
 
 _MAX_DEPTH = 254  # orjson refuses to serialise deeper documents; stay consistent with it
 
@@ -88,3 +90,33 @@ def fast_dumps(value: Any) -> bytes:
 def payload_hash(value: Any) -> bytes:
     """The legacy ``payload_hash``: SHA-256 of :func:`dumps`, no domain tag."""
     return hashlib.sha256(fast_dumps(value)).digest()
+
+
+def _integer(text: str) -> int | float:
+    # serde_json reads the literal -0 as the double -0.0 (an i64 cannot hold a negative zero)
+    return -0.0 if text == "-0" else int(text)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+# "-0" not followed by a fraction, an exponent or more digits: the integer literal -0 (or the
+# same characters inside a string, a harmless false positive). Dates ("2026-01-05") never match.
+_MINUS_ZERO = re.compile(rb"-0(?![.eE0-9])")
+
+
+def may_hold_minus_zero(text: bytes) -> bool:
+    """Whether valid JSON ``text`` may hold the integer literal ``-0`` (see :func:`loads_as_serde`)."""
+    return b"-0" in text and _MINUS_ZERO.search(text) is not None
+
+
+def loads_as_serde(text: bytes) -> Any:
+    """The value ``serde_json`` reads from valid JSON ``text``: as ``orjson.loads`` reads it,
+    except that the integer literal ``-0`` is the double ``-0.0``, which serializes (and so
+    hashes) as ``-0.0`` (orjson, like Python, reads it as the integer 0, which prints ``0``).
+
+    Only for text orjson has already accepted (depth, encoding and range checked): callers call
+    it when :func:`may_hold_minus_zero`, the one case where the two readings differ.
+    """
+    return json.loads(text, parse_int=_integer, parse_constant=_no_constant)

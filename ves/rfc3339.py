@@ -11,8 +11,11 @@ _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:(\d{2})(?:\.\d+)?(?:[
 
 
 def parse_rfc3339(text: str) -> datetime | None:
-    """The aware datetime of an RFC 3339 ``date-time`` string, or ``None`` if it is not one.
+    """The instant of an RFC 3339 ``date-time`` string, in UTC, or ``None`` if it is not one
+    (or its instant falls outside years 1..9999 in UTC).
 
+    In UTC because RFC 3339 allows offsets to ±23:59 and PostgreSQL's ``timestamptz`` input only
+    to ±15:59: ``2026-01-01T00:00:00+16:00`` is a valid timestamp it would refuse as written.
     The original string must be kept for signatures: ``.123Z``, ``.123000Z`` and ``+00:00``
     are the same instant but different signed bytes.
     """
@@ -33,7 +36,7 @@ def parse_rfc3339(text: str) -> datetime | None:
         parsed = parsed + timedelta(seconds=1) if leap else parsed
     except (ValueError, OverflowError):
         return None
-    return parsed if utc_instant(parsed) is not None else None
+    return utc_instant(parsed)
 
 
 def utc_instant(value: datetime) -> datetime | None:

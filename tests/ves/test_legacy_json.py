@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ves.legacy_json import LegacyJsonError, dumps, fast_dumps, payload_hash
+from ves.legacy_json import LegacyJsonError, dumps, fast_dumps, loads_as_serde, may_hold_minus_zero, payload_hash
 
 VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "legacy_payload_hashes.json").read_text("utf-8"))
 
@@ -85,3 +85,42 @@ def test_key_order_of_the_input_does_not_matter(mapping: dict[str, int]) -> None
     reversed_mapping = dict(reversed(list(mapping.items())))
 
     assert dumps(mapping) == dumps(reversed_mapping)
+
+
+@given(json_values)
+@settings(max_examples=300)
+def test_serdes_reading_is_orjsons_wherever_no_integer_minus_zero_is_written(value: Any) -> None:
+    """orjson never writes the integer literal ``-0`` (it writes ``0`` and ``-0.0``), so every
+    such text reads the same both ways, strings holding "-0" included."""
+    text = orjson.dumps(value)
+    as_serde, as_orjson = loads_as_serde(text), orjson.loads(text)
+
+    assert as_serde == as_orjson
+    assert dumps(as_serde) == dumps(as_orjson)
+
+
+@pytest.mark.parametrize(
+    ("text", "serialised"),
+    [
+        (b'{"x":-0}', b'{"x":-0.0}'),
+        (b'{"x":-0.0}', b'{"x":-0.0}'),
+        (b'[-0,0,-0e1,-0.5,"-0",-0.0e0]', b'[-0.0,0,-0.0,-0.5,"-0",-0.0]'),
+        (b'{"x":-10}', b'{"x":-10}'),
+    ],
+)
+def test_the_literal_minus_zero_is_serdes_negative_double(text: bytes, serialised: bytes) -> None:
+    """serde_json reads ``-0`` as ``-0.0`` (an i64 holds no negative zero): so the reference hashes it."""
+    assert dumps(loads_as_serde(text)) == serialised
+
+
+@pytest.mark.parametrize(
+    ("text", "holds"),
+    [
+        (b'{"x":-0}', True),
+        (b"[1,-0]", True),
+        (b'{"at":"2026-01-05T10:00:00-05:00","n":-0.5,"e":-0e1,"m":-01}', False),
+        (b'{"id":"order-0"}', True),  # inside a string: read the slow way, still the same value
+    ],
+)
+def test_only_texts_that_may_hold_the_literal_take_the_slow_reading(text: bytes, holds: bool) -> None:
+    assert may_hold_minus_zero(text) is holds

@@ -24,6 +24,17 @@ def test_valid_timestamps(text: str, expected: datetime) -> None:
 
 
 @pytest.mark.parametrize(
+    "text", ["2026-01-01T00:00:00+16:00", "2026-01-01T00:00:00-23:59", "2025-01-01T00:00:00+02:00"]
+)
+def test_the_instant_is_in_utc_whatever_the_offset(text: str) -> None:
+    """PostgreSQL's timestamptz input refuses offsets beyond ±15:59 that RFC 3339 allows."""
+    parsed = parse_rfc3339(text)
+    assert parsed is not None
+    assert parsed.utcoffset() == timedelta(0)
+    assert parsed == datetime.fromisoformat(text)
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "2025-01-01",

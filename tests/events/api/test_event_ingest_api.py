@@ -58,6 +58,25 @@ def test_it_computes_the_payload_hash_like_the_reference(owner: Persona, post_in
     assert stored["envelope"]["payload_hash"] == hashlib.sha256(serde_bytes).hexdigest()
 
 
+@pytest.mark.parametrize("other_events", [0, 2])  # alone (the general parser) or in a batch
+def test_the_literal_minus_zero_hashes_as_serde_reads_it(
+    owner: Persona, post_ingest: IngestPoster, other_events: int
+) -> None:
+    """serde_json reads ``-0`` as the double ``-0.0``: the reference's hash of ``{"x":-0}`` is that of
+    ``{"x":-0.0}``. Its clients' hashes were once refused as ``InvalidPayloadHash``."""
+    reference_hash = hashlib.sha256(b'{"x":-0.0}').hexdigest()
+    event = legacy_event(owner.tenant_id, owner.store_id, payload_hash=reference_hash)
+    others = [legacy_event(owner.tenant_id, owner.store_id) for _ in range(other_events)]
+    body = orjson.dumps({"events": [*others, {**event, "payload": "PAYLOAD"}]}).replace(b'"PAYLOAD"', b'{"x":-0}')
+
+    answer = post_ingest(owner.client, body).json()
+    stored = owner.client.get(f"/api/v1/events/{event['event_id']}").json()
+
+    assert (answer["events_accepted"], answer["events_rejected"]) == (1 + other_events, 0), answer
+    assert stored["envelope"]["payload_hash"] == reference_hash
+    assert stored["envelope"]["payload"] == {"x": -0.0}
+
+
 def test_it_accepts_a_supplied_correct_payload_hash(owner: Persona, post_ingest: IngestPoster) -> None:
     payload = {"total": 12.5}
     event = legacy_event(owner.tenant_id, owner.store_id, payload=payload, payload_hash=payload_hash(payload).hex())

@@ -274,6 +274,20 @@ def test_created_at_is_kept_verbatim(owner: Persona, agent: Agent) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "created_at", ["2026-01-01T00:00:00+16:00", "2026-01-01T00:00:00-23:59", "0001-01-01T23:59:59+23:59"]
+)
+def test_every_rfc3339_offset_is_stored_with_its_batch(owner: Persona, agent: Agent, created_at: str) -> None:
+    """RFC 3339 allows offsets to ±23:59; PostgreSQL's timestamptz input only to ±15:59. Such an
+    event once failed its whole batch with a 500; now it is stored as its UTC instant, kept verbatim."""
+    events = [agent.event(), agent.event(created_at=created_at)]
+    response = post_ves(owner.client, agent.agent_id, events)
+    assert response.status_code == 200, response.content
+    assert response.json()["eventsAccepted"] == 2
+    stored = owner.client.get(f"/api/v1/ves/events/{events[1]['event_id']}").json()
+    assert stored["envelope"]["created_at"] == created_at
+
+
 def test_replays_duplicates_commands_and_versions(owner: Persona, agent: Agent) -> None:
     command = str(uuid.uuid4())
     first = agent.event(entity_id="order-1", base_version=0, command_id=command)
@@ -341,9 +355,10 @@ def test_request_level_errors(owner: Persona, agent: Agent, outsider: Persona) -
     missing = agent.event()
     del missing["payload"]
     _problem(post_ves(client, agent.agent_id, [missing]), 400, "missing_payload")
-    wrong_kind = agent.event()
-    wrong_kind["payload_kind"] = 2
-    _problem(post_ves(client, agent.agent_id, [wrong_kind]), 422, "invalid_request")
+    for kind in (2, 0.0, 1.0, True):  # an integer type, as agent_key_id and ves_version (0.0 was once taken)
+        wrong_kind = agent.event()
+        wrong_kind["payload_kind"] = kind
+        _problem(post_ves(client, agent.agent_id, [wrong_kind]), 422, "invalid_request")
     for bad_hex in ("0x1234", agent.event()["agent_signature"] + "\n"):
         bad_sig = agent.event()
         bad_sig["agent_signature"] = bad_hex
@@ -371,3 +386,23 @@ def test_reads_are_scoped_to_the_tenant(owner: Persona, agent: Agent, outsider: 
         "tenant_access_denied",
     )
     assert owner.client.get(f"/api/v1/ves/events/{uuid.uuid4()}").status_code == 404
+
+
+def test_accepted_and_rejected_events_are_counted_under_ves(owner: Persona, agent: Agent) -> None:
+    """The VES answer says ``eventsAccepted``: its events were once never counted at all."""
+    from prometheus_client import REGISTRY
+
+    from sequencer_project.metrics import TALLY
+
+    def sample(outcome: str) -> float:
+        TALLY.flush()
+        return REGISTRY.get_sample_value("ingest_events_total", {"endpoint": "ves", "outcome": outcome}) or 0.0
+
+    before = sample("accepted"), sample("rejected")
+    forged = agent.event()
+    forged["agent_signature"] = "0x" + "00" * 64
+
+    response = post_ves(owner.client, agent.agent_id, [agent.event(), agent.event(), forged])
+
+    assert (response.json()["eventsAccepted"], response.json()["eventsRejected"]) == (2, 1)
+    assert (sample("accepted"), sample("rejected")) == (before[0] + 2, before[1] + 1)
