@@ -31,6 +31,12 @@ keepalive = int(os.environ.get("WEB_KEEPALIVE", "5"))
 # in HTML, outside the API's problems: gunicorn's ceiling rather than its 4,094-byte default, as
 # the header-field limit (docs/errors.md, "Answered by the server").
 limit_request_line = int(os.environ.get("WEB_LIMIT_REQUEST_LINE", "8190"))
+# gunicorn's runtime control socket (gunicornc: worker counts, reload, shutdown) only where asked
+# for: by default every gunicorn of a user shares one path ($HOME/.gunicorn/gunicorn.ctl), so a
+# second instance on the machine (tests, load tests, a second service) took over the first's.
+control_socket_disable = not os.environ.get("WEB_CONTROL_SOCKET")
+if os.environ.get("WEB_CONTROL_SOCKET"):
+    control_socket = os.environ["WEB_CONTROL_SOCKET"]
 # Workers are not recycled unless WEB_MAX_REQUESTS is set (then after that many requests, plus up
 # to WEB_MAX_REQUESTS_JITTER). A recycled worker's replacement imports the application (~0.7 s
 # of CPU) before it accepts; when the other worker recycles within that time no process accepts,

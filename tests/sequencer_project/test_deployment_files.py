@@ -296,6 +296,26 @@ def test_gunicorn_recycles_workers_only_when_asked(
     assert out.stdout.strip() == expected
 
 
+@pytest.mark.parametrize(
+    ("path", "expected"), [(None, "True None"), ("/run/sequencer/web.ctl", "False /run/sequencer/web.ctl")]
+)
+def test_gunicorns_control_socket_is_off_unless_a_path_is_given(
+    monkeypatch: pytest.MonkeyPatch, path: str | None, expected: str
+) -> None:
+    """Every gunicorn of a user shared $HOME/.gunicorn/gunicorn.ctl: a test's server took the
+    running service's."""
+    if path is None:
+        monkeypatch.delenv("WEB_CONTROL_SOCKET", raising=False)
+    else:
+        monkeypatch.setenv("WEB_CONTROL_SOCKET", path)
+    read = "c = runpy.run_path('docker/gunicorn.conf.py'); print(c['control_socket_disable'], c.get('control_socket'))"
+    out = subprocess.run(  # noqa: S603  (our interpreter, our script)
+        [sys.executable, "-c", f"import runpy; {read}"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+
+    assert out.stdout.strip() == expected
+
+
 def test_the_server_pins_every_dependency_and_the_library_bounds_each_one() -> None:
     """The server installs exactly what the suite ran on; ``stateset-ves``, a library installed
     beside other packages, takes ranges with an upper bound (pyproject.toml's comments)."""
