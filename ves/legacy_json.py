@@ -93,8 +93,12 @@ def payload_hash(value: Any) -> bytes:
 
 
 def _integer(text: str) -> int | float:
-    # serde_json reads the literal -0 as the double -0.0 (an i64 cannot hold a negative zero)
-    return -0.0 if text == "-0" else int(text)
+    # serde_json reads the literal -0 as the double -0.0 (an i64 cannot hold a negative zero), and
+    # an integer beyond i64/u64 as a double, as orjson does
+    if text == "-0":
+        return -0.0
+    value = int(text)
+    return value if -(2**63) <= value < 2**64 else float(text)
 
 
 def _no_constant(name: str) -> Any:

@@ -330,8 +330,10 @@ def path_int(raw: str, name: str, *, minimum: int = 0, maximum: int = BIGINT_MAX
 
 def path_text(value: str, name: str, limit: int) -> str:
     """A text path parameter: 1 to ``limit`` characters without NUL, else 400 ``invalid_parameter``."""
-    if not 1 <= len(value) <= limit or "\x00" in value:
+    if not 1 <= len(value) <= limit:
         raise InvalidParameterError(f"'{name}' must be 1 to {limit} characters.", parameter=name)
+    if "\x00" in value:
+        raise InvalidParameterError(f"'{name}' must not hold NUL (U+0000).", parameter=name)
     return value
 
 

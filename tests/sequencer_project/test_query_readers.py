@@ -12,7 +12,7 @@ from rest_framework.test import APIRequestFactory
 
 from payments.hashing import ASSETS, canonical_asset
 from sequencer_project.api.errors import InvalidParameterError, TenantAccessDeniedError
-from sequencer_project.api.fields import query_bool, query_choice, query_timestamp
+from sequencer_project.api.fields import path_text, query_bool, query_choice, query_int_in, query_timestamp
 from sequencer_project.api.principal import Principal
 from sequencer_project.api.tenancy import TenantApiMixin, query_tenant_in, tenant_scope_of
 from sequencer_project.db.tenant_scope import EVERY_TENANT, tenant_filter, tenant_id_param, visible_or_not_found
@@ -160,3 +160,18 @@ def test_what_the_caller_may_not_see_reads_as_not_found() -> None:
 def test_a_view_may_not_override_the_tenant_scope() -> None:
     with pytest.raises(TypeError, match="tenant_scope"):
         type("Sneaky", (TenantApiMixin,), {"tenant_scope": property(lambda self: EVERY_TENANT)})
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [("", "must be 1 to 8 characters"), ("x" * 9, "must be 1 to 8 characters"), ("o1\x00", "must not hold NUL")],
+)
+def test_a_path_text_names_what_is_wrong(value: str, says: str) -> None:
+    with pytest.raises(InvalidParameterError, match=says):
+        path_text(value, "entity_id", 8)
+
+
+@pytest.mark.parametrize("raw", ["99999999999999999999", "-99999999999999999999", "1.5", "x"])
+def test_an_integer_out_of_any_range_names_the_range(raw: str) -> None:
+    with pytest.raises(InvalidParameterError, match="must be an integer from 1 to 9223372036854775807"):
+        query_int_in({"limit": raw}, "limit", default=10, minimum=1)

@@ -106,6 +106,8 @@ def test_serdes_reading_is_orjsons_wherever_no_integer_minus_zero_is_written(val
         (b'{"x":-0.0}', b'{"x":-0.0}'),
         (b'[-0,0,-0e1,-0.5,"-0",-0.0e0]', b'[-0.0,0,-0.0,-0.5,"-0",-0.0]'),
         (b'{"x":-10}', b'{"x":-10}'),
+        (b"[-0,18446744073709551616,-9223372036854775809]", b"[-0.0,1.8446744073709552e19,-9.223372036854776e18]"),
+        (b"[-0,18446744073709551615,-9223372036854775808]", b"[-0.0,18446744073709551615,-9223372036854775808]"),
     ],
 )
 def test_the_literal_minus_zero_is_serdes_negative_double(text: bytes, serialised: bytes) -> None:
@@ -124,3 +126,11 @@ def test_the_literal_minus_zero_is_serdes_negative_double(text: bytes, serialise
 )
 def test_only_texts_that_may_hold_the_literal_take_the_slow_reading(text: bytes, holds: bool) -> None:
     assert may_hold_minus_zero(text) is holds
+
+
+@given(st.integers(min_value=-(2**70), max_value=2**70))
+def test_integers_of_any_size_read_as_orjson_reads_them(number: int) -> None:
+    """Beyond 64 bits both read a double (serde_json's f64); within, the integer."""
+    text = b"[-0,%d]" % number
+    assert loads_as_serde(text)[1:] == orjson.loads(text)[1:]
+    assert type(loads_as_serde(text)[1]) is type(orjson.loads(text)[1])
