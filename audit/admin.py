@@ -12,7 +12,7 @@ from django.http import HttpRequest
 
 from audit.models import AuditLogEntry
 from audit.services import admin_actor, staff_change_record
-from sequencer_project.admin_base import ReadOnlyAdmin
+from sequencer_project.admin_base import ReadOnlyAdmin, refuse_malformed_selection
 
 
 @admin.register(AuditLogEntry)
@@ -48,6 +48,9 @@ class AuditedStaffAdminMixin(admin.ModelAdmin[Any]):
         return super().log_deletions(request, queryset)
 
     def response_action(self, request: HttpRequest, queryset: Any) -> Any:
+        refused = refuse_malformed_selection(self, request)
+        if refused is not None:
+            return refused
         with transaction.atomic():  # "delete selected": the rows, Django's log and ours together
             return super().response_action(request, queryset)
 

@@ -30,6 +30,7 @@ from events.sql import (
 from sequencer_project.api.errors import DeadLetterNotFoundError
 from sequencer_project.db.kept_cursor import fetch
 from sequencer_project.db.replica import read_alias
+from sequencer_project.db.tenant_scope import TenantScope, tenant_filter
 from streams.kinds import StreamKind, stream_params
 from ves.encoding import str3_bytes
 
@@ -236,14 +237,12 @@ def ves_event_get_for_tenant(*, tenant_id: uuid.UUID, event_id: uuid.UUID) -> St
 
 
 def dead_letter_get_for_tenant(
-    *, tenant_id: uuid.UUID | None, dead_letter_id: int, store_ids: Collection[uuid.UUID] | None = None
+    *, tenant_id: TenantScope, dead_letter_id: int, store_ids: Collection[uuid.UUID] | None = None
 ) -> ProjectionDeadLetter:
     """The entry, when it belongs to ``tenant_id`` and (unless ``None``) to one of ``store_ids``:
-    404 ``dead_letter_not_found`` otherwise. Tenant ``None`` (the bootstrap admin) reads by id
+    404 ``dead_letter_not_found`` otherwise. ``EVERY_TENANT`` (the bootstrap admin) reads by id
     alone, across tenants. One statement on the primary."""
-    entries = ProjectionDeadLetter.objects.filter(id=dead_letter_id)
-    if tenant_id is not None:
-        entries = entries.filter(tenant_id=tenant_id)
+    entries = ProjectionDeadLetter.objects.filter(id=dead_letter_id, **tenant_filter(tenant_id))
     if store_ids is not None:
         entries = entries.filter(store_id__in=store_ids)
     entry = entries.first()

@@ -105,9 +105,11 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-# "-0" not followed by a fraction, an exponent or more digits: the integer literal -0 (or the
-# same characters inside a string, a harmless false positive). Dates ("2026-01-05") never match.
-_MINUS_ZERO = re.compile(rb"-0(?![.eE0-9])")
+# "-0" where a JSON number can start (the text's start, after "[", ":", "," or a blank) and not
+# followed by a fraction, an exponent or more digits: the integer literal -0. Inside a string the
+# same characters are a harmless false positive (the slow reading gives the same value); dates
+# ("2026-01-05") and UUIDs ("…-0a1f-…") never match.
+_MINUS_ZERO = re.compile(rb"(?:^|[\[:,\s])-0(?![.eE0-9])")
 
 
 def may_hold_minus_zero(text: bytes) -> bool:

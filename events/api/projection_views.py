@@ -89,7 +89,7 @@ class DeadLetterRetryApi(_DeadLetterActionApi):
     def post(self, request: Request, dead_letter_id: str) -> Response:
         admin, entry_id = self.admin_and_entry(dead_letter_id)
         outcome = dead_letter_retry(
-            tenant_id=admin.tenant_id, store_ids=admin.store_scope, dead_letter_id=entry_id, actor=api_actor(admin)
+            tenant_id=self.tenant_scope, store_ids=admin.store_scope, dead_letter_id=entry_id, actor=api_actor(admin)
         )
         return Response({"succeeded": outcome.succeeded, "entry": dead_letter_output(outcome.entry)})
 
@@ -108,6 +108,6 @@ class DeadLetterDiscardApi(_DeadLetterActionApi):
     def post(self, request: Request, dead_letter_id: str) -> Response:
         admin, entry_id = self.admin_and_entry(dead_letter_id)
         entry = dead_letter_discard(
-            tenant_id=admin.tenant_id, store_ids=admin.store_scope, dead_letter_id=entry_id, actor=api_actor(admin)
+            tenant_id=self.tenant_scope, store_ids=admin.store_scope, dead_letter_id=entry_id, actor=api_actor(admin)
         )
         return Response({"entry": dead_letter_output(entry)})

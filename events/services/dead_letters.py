@@ -39,6 +39,7 @@ from events.services.projections import (
 from events.sql import SELECT_PROJECTION_EVENT
 from sequencer_project.api.errors import DeadLetterClosedError
 from sequencer_project.db.locks import LockNamespace, advisory_xact_lock
+from sequencer_project.db.tenant_scope import TenantScope
 from sequencer_project.tenant_keys import tenant_row_update
 
 logger = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ def _retry_locked(entry: ProjectionDeadLetter, *, scheduled: bool) -> bool:
 
 
 def _lock_entry(
-    tenant_id: uuid.UUID | None, dead_letter_id: int, store_ids: Collection[uuid.UUID] | None = None
+    tenant_id: TenantScope, dead_letter_id: int, store_ids: Collection[uuid.UUID] | None = None
 ) -> ProjectionDeadLetter:
     """The entry (404 outside ``tenant_id`` and ``store_ids``), locked: stream advisory lock first,
     then the row under the entry's tenant (house lock order). Caller holds the transaction."""
@@ -105,7 +106,7 @@ def _lock_entry(
 
 
 def _lock_open_entry(
-    tenant_id: uuid.UUID | None, dead_letter_id: int, store_ids: Collection[uuid.UUID] | None
+    tenant_id: TenantScope, dead_letter_id: int, store_ids: Collection[uuid.UUID] | None
 ) -> ProjectionDeadLetter:
     """:func:`_lock_entry`, then 409 ``dead_letter_closed`` unless the entry is pending or parked."""
     entry = _lock_entry(tenant_id, dead_letter_id, store_ids)
@@ -129,14 +130,14 @@ def _audit(entry: ProjectionDeadLetter, action: str, *, actor: str, detail: dict
 @transaction.atomic(durable=True)
 def dead_letter_retry(
     *,
-    tenant_id: uuid.UUID | None,
+    tenant_id: TenantScope,
     dead_letter_id: int,
     actor: str,
     store_ids: Collection[uuid.UUID] | None = None,
 ) -> RetryOutcome:
     """Retry an open entry of ``tenant_id`` now (operator action), whatever its schedule. Audited.
 
-    ``tenant_id`` ``None`` (the bootstrap admin) finds the entry in any tenant; ``store_ids``
+    ``tenant_id`` ``EVERY_TENANT`` (the bootstrap admin) finds the entry in any tenant; ``store_ids``
     (a store-scoped caller's stores; ``None``: every store) narrows it further. Transaction
     boundary; locks the stream then the row. 404 ``dead_letter_not_found`` for an id outside
     that scope; 409 ``dead_letter_closed`` when the entry is already resolved or discarded.
@@ -155,7 +156,7 @@ def dead_letter_retry(
 @transaction.atomic(durable=True)
 def dead_letter_discard(
     *,
-    tenant_id: uuid.UUID | None,
+    tenant_id: TenantScope,
     dead_letter_id: int,
     actor: str,
     store_ids: Collection[uuid.UUID] | None = None,

@@ -220,7 +220,7 @@ class BatchSettleApi(TenantApiMixin):
         if tx_hash is not None:
             hex_bytes(tx_hash, "tx_hash", _settlement_error, lengths=(32,))  # stored as submitted
         recorded = batch_settle_record(
-            tenant_id=self.principal.tenant_id,
+            tenant_id=self.tenant_scope,
             batch_id=batch_id,
             tx_hash=tx_hash,
             block_number=fields.optional_integer("block_number"),

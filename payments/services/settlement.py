@@ -36,6 +36,7 @@ from payments.models import (
 )
 from sequencer_project import metrics
 from sequencer_project.celery import task_enqueue_on_commit
+from sequencer_project.db.tenant_scope import TenantScope, tenant_filter
 from sequencer_project.tenant_keys import tenant_row_update
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ class SettlementRecorded:
 @transaction.atomic(durable=True)
 def batch_settle_record(
     *,
-    tenant_id: uuid.UUID | None,
+    tenant_id: TenantScope,
     batch_id: uuid.UUID,
     tx_hash: str | None,
     block_number: int | None,
@@ -79,8 +80,8 @@ def batch_settle_record(
 ) -> SettlementRecorded:
     """The reference's settlement state machine; idempotent on a settled batch with equal values.
 
-    Fetches and locks batch ``batch_id`` of ``tenant_id`` (``None``: the bootstrap admin's read
-    by id alone). A batch missing or outside ``visible(tenant_id, store_id)`` is 404
+    Fetches and locks batch ``batch_id`` of ``tenant_id`` (``EVERY_TENANT``: the bootstrap admin's
+    read by id alone). A batch missing or outside ``visible(tenant_id, store_id)`` is 404
     ``batch_not_found``; ``authorise(tenant_id, store_id)`` then raises when the caller may not
     settle it (the view's 403). Transaction boundary; locks the batch row.
 
@@ -88,8 +89,7 @@ def batch_settle_record(
     ``gas_used`` is recorded when the batch settles (a submission without ``block_number``
     records only the transaction hash).
     """
-    of_tenant = {} if tenant_id is None else {"tenant_id": tenant_id}
-    batch = PaymentBatch.objects.select_for_update().filter(batch_id=batch_id, **of_tenant).first()
+    batch = PaymentBatch.objects.select_for_update().filter(batch_id=batch_id, **tenant_filter(tenant_id)).first()
     if batch is None or not visible(batch.tenant_id, batch.store_id):
         raise errors.BatchNotFoundError(f"No batch {batch_id} is visible to this credential.")
     authorise(batch.tenant_id, batch.store_id)

@@ -49,6 +49,8 @@ def test_a_key_beyond_its_columns_range_finds_nothing(staff_client: Client) -> N
         ("/admin/events/projectiondeadletter/", "discard", "99999999999999999999999"),
         ("/admin/payments/settlementdeadletter/", "redrive", "abc"),
         ("/admin/tenants/apikey/", "revoke_keys", "\x00"),
+        ("/admin/auth/user/", "delete_selected", "abc"),
+        ("/admin/auth/group/", "delete_selected", "99999999999999999999999"),
     ],
 )
 def test_a_malformed_action_selection_changes_nothing_and_says_so(

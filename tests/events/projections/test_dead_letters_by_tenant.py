@@ -17,6 +17,7 @@ from events.models import DeadLetterStatus, ProjectionDeadLetter
 from events.services.dead_letters import dead_letter_discard, dead_letter_retry, dead_letter_retry_due
 from events.services.projections import projection_advance
 from sequencer_project.api.errors import DeadLetterNotFoundError
+from sequencer_project.db.tenant_scope import EVERY_TENANT
 from tests.conftest import IngestPoster, Persona
 from tests.events.projections.helpers import PoisonProjection, seed
 
@@ -124,13 +125,15 @@ def test_a_store_scope_outside_the_entrys_store_is_not_found(
     assert (discarded.tenant_id, discarded.status) == (owner.tenant_id, DeadLetterStatus.DISCARDED)
 
 
-def test_without_a_tenant_the_entry_is_found_by_id_and_changed_under_its_own_tenant(
+def test_every_tenant_finds_the_entry_by_id_and_changes_it_under_its_own_tenant(
     owner: Persona, post_ingest: IngestPoster, poison: PoisonProjection
 ) -> None:
     entry = _entry(owner, post_ingest, poison)
     poison.cured = True
+    with pytest.raises(TypeError):  # None is never read as every tenant
+        dead_letter_retry(tenant_id=None, dead_letter_id=entry.id, actor="api:bootstrap")  # type: ignore[arg-type]
 
-    outcome = dead_letter_retry(tenant_id=None, dead_letter_id=entry.id, actor="api:bootstrap")
+    outcome = dead_letter_retry(tenant_id=EVERY_TENANT, dead_letter_id=entry.id, actor="api:bootstrap")
 
     assert outcome.succeeded
     assert outcome.entry.tenant_id == owner.tenant_id
