@@ -105,16 +105,25 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-# "-0" where a JSON number can start (the text's start, after "[", ":", "," or a blank) and not
-# followed by a fraction, an exponent or more digits: the integer literal -0. Inside a string the
-# same characters are a harmless false positive (the slow reading gives the same value); dates
-# ("2026-01-05") and UUIDs ("…-0a1f-…") never match.
-_MINUS_ZERO = re.compile(rb"(?:^|[\[:,\s])-0(?![.eE0-9])")
+# "-0" not followed by a fraction, an exponent or more digits, found by its literal (the fast
+# search); it is the integer literal -0 only where a JSON number can start: at the text's start,
+# after "[", ":", "," or a blank. Elsewhere (dates "2026-01-05", UUIDs "…-0a1f-…") it is inside a
+# string; in a string after such a character it is a harmless false positive (the slow reading
+# gives the same value). A pattern that begins with the lookbehind would scan byte by byte
+# instead: ~16 µs per KB against ~0.1.
+_MINUS_ZERO = re.compile(rb"-0(?![.eE0-9])")
+_NUMBER_STARTS = frozenset(b"[:, \t\r\n")
 
 
 def may_hold_minus_zero(text: bytes) -> bool:
     """Whether valid JSON ``text`` may hold the integer literal ``-0`` (see :func:`loads_as_serde`)."""
-    return b"-0" in text and _MINUS_ZERO.search(text) is not None
+    if b"-0" not in text:
+        return False
+    for match in _MINUS_ZERO.finditer(text):
+        start = match.start()
+        if start == 0 or text[start - 1] in _NUMBER_STARTS:
+            return True
+    return False
 
 
 def loads_as_serde(text: bytes) -> Any:
