@@ -14,20 +14,14 @@ reference must resolve inside the schema itself (a JSON Pointer, or a ``$id``, `
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import referencing
 import referencing.jsonschema
-from jsonschema import (
-    Draft3Validator,
-    Draft4Validator,
-    Draft6Validator,
-    Draft7Validator,
-    Draft201909Validator,
-    Draft202012Validator,
-)
+from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from jsonschema.protocols import Validator
+from jsonschema.validators import validator_for
 from referencing.exceptions import NoSuchResource, Unresolvable
 
 if TYPE_CHECKING:
@@ -62,19 +56,6 @@ def _dialect(cls: type[Validator]) -> str:
     return str(cls.META_SCHEMA.get("$id", cls.META_SCHEMA.get("id", "")))
 
 
-_DRAFTS: dict[str, type[Validator]] = {
-    _dialect(cls).rstrip("#"): cls
-    for cls in (
-        Draft3Validator,
-        Draft4Validator,
-        Draft6Validator,
-        Draft7Validator,
-        Draft201909Validator,
-        Draft202012Validator,
-    )
-}
-
-
 class UnknownDraftError(Exception):
     """``$schema`` names no draft bundled with jsonschema (metaschemas are never fetched)."""
 
@@ -82,20 +63,22 @@ class UnknownDraftError(Exception):
 def validator_class(schema: Any, *, strict: bool = True) -> type[Validator]:
     """The draft ``schema``'s ``$schema`` names (2020-12 when absent), from the bundled drafts.
 
-    ``$schema`` is matched with or without its trailing ``#``. An unknown one raises
+    ``$schema`` is looked up among jsonschema's own drafts (``validator_for``: no fetch; with or
+    without its trailing ``#``). An unknown one raises
     :class:`UnknownDraftError` when ``strict`` (registration), else falls back to 2020-12 (a
     schema stored before unknown drafts were refused keeps validating as it did).
     """
     declared = schema.get("$schema") if isinstance(schema, dict) else None
     if declared is None:
         return Draft202012Validator
-    found = _DRAFTS.get(declared.rstrip("#")) if isinstance(declared, str) else None
+    # default=None: jsonschema hands the default back as is (its stub wants a class)
+    found = validator_for(schema, default=cast("type[Validator]", None)) if isinstance(declared, str) else None
     if found is not None:
         return found
     if strict:
         raise UnknownDraftError(
-            f"$.$schema: {_quoted(declared)} is not a JSON Schema draft this server bundles "
-            f"({', '.join(sorted(_DRAFTS))}); metaschemas are never fetched"
+            f"$.$schema: {_quoted(declared)} is not the URI of a JSON Schema draft this server bundles "
+            "(draft 3 to 2020-12); metaschemas are never fetched"
         )
     return Draft202012Validator
 
@@ -103,7 +86,7 @@ def validator_class(schema: Any, *, strict: bool = True) -> type[Validator]:
 def metaschema_error(cls: type[Validator], schema: Any) -> SchemaError | None:
     """The first error of ``schema`` against ``cls``'s metaschema, as jsonschema's
     ``check_schema`` finds it, but resolved through :data:`LOCAL_REGISTRY`."""
-    meta = _DRAFTS.get(str(cls.META_SCHEMA.get("$schema", "")).rstrip("#"), cls)
+    meta = validator_for(cls.META_SCHEMA, default=cls)
     checker = meta(cls.META_SCHEMA, format_checker=meta.FORMAT_CHECKER, registry=LOCAL_REGISTRY)
     for error in checker.iter_errors(schema):
         return SchemaError.create_from(error)

@@ -239,22 +239,33 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _gunicorn_conf(monkeypatch: pytest.MonkeyPatch, env: dict[str, str | None], prints: str) -> str:
+    """What ``prints`` (a Python expression over ``c``, the config's namespace, and ``before``, the
+    niceness before it ran) prints after ``docker/gunicorn.conf.py`` runs in a fresh interpreter
+    with ``env`` set (``None``: unset)."""
+    for name, value in env.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    script = (
+        f"import os, runpy, sys; before = os.nice(0); c = runpy.run_path('docker/gunicorn.conf.py'); print({prints})"
+    )
+    out = subprocess.run(  # noqa: S603  (our interpreter, our script)
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return out.stdout.strip()
+
+
 @pytest.mark.parametrize(("setting", "interval"), [(None, 0.005), ("1", 0.001)])
 def test_gunicorn_workers_inherit_the_configured_gil_switch_interval(
     setting: str | None, interval: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The master sets it before forking: a thread back from PostgreSQL waits at most this long
     for the GIL behind a busy request thread (Python's 5 ms unless set)."""
-    if setting is None:
-        monkeypatch.delenv("WEB_GIL_SWITCH_INTERVAL_MS", raising=False)
-    else:
-        monkeypatch.setenv("WEB_GIL_SWITCH_INTERVAL_MS", setting)
-    script = "import runpy, sys; runpy.run_path('docker/gunicorn.conf.py'); print(sys.getswitchinterval())"
-    out = subprocess.run(  # noqa: S603  (our interpreter, our script)
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
-    )
+    printed = _gunicorn_conf(monkeypatch, {"WEB_GIL_SWITCH_INTERVAL_MS": setting}, "sys.getswitchinterval()")
 
-    assert float(out.stdout.strip()) == pytest.approx(interval)
+    assert float(printed) == pytest.approx(interval)
 
 
 @pytest.mark.parametrize(("setting", "niceness"), [(None, 10), ("3", 3), ("0", 0)])
@@ -262,18 +273,7 @@ def test_gunicorn_workers_inherit_the_configured_niceness(
     monkeypatch: pytest.MonkeyPatch, setting: str | None, niceness: int
 ) -> None:
     """By default the web runs 10 below the worker and PostgreSQL on shared cores (ADR 0030)."""
-    if setting is None:
-        monkeypatch.delenv("WEB_NICE", raising=False)
-    else:
-        monkeypatch.setenv("WEB_NICE", setting)
-    script = (
-        "import os, runpy; before = os.nice(0); runpy.run_path('docker/gunicorn.conf.py'); print(os.nice(0) - before)"
-    )
-    out = subprocess.run(  # noqa: S603  (our interpreter, our script)
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-
-    assert out.stdout.strip() == str(niceness)
+    assert _gunicorn_conf(monkeypatch, {"WEB_NICE": setting}, "os.nice(0) - before") == str(niceness)
 
 
 @pytest.mark.parametrize(("setting", "jitter", "expected"), [(None, None, "0 0"), ("500000", "50000", "500000 50000")])
@@ -282,18 +282,8 @@ def test_gunicorn_recycles_workers_only_when_asked(
 ) -> None:
     """A recycled worker's replacement starts for ~0.7 s of CPU before it accepts; with both
     workers recycling in that time nobody accepts (docs/performance.md, "Workers not recycled")."""
-    for name, value in (("WEB_MAX_REQUESTS", setting), ("WEB_MAX_REQUESTS_JITTER", jitter)):
-        if value is None:
-            monkeypatch.delenv(name, raising=False)
-        else:
-            monkeypatch.setenv(name, value)
-    read = "c = runpy.run_path('docker/gunicorn.conf.py'); print(c['max_requests'], c['max_requests_jitter'])"
-    script = f"import runpy; {read}"
-    out = subprocess.run(  # noqa: S603  (our interpreter, our script)
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-
-    assert out.stdout.strip() == expected
+    env = {"WEB_MAX_REQUESTS": setting, "WEB_MAX_REQUESTS_JITTER": jitter}
+    assert _gunicorn_conf(monkeypatch, env, "c['max_requests'], c['max_requests_jitter']") == expected
 
 
 @pytest.mark.parametrize(
@@ -304,16 +294,11 @@ def test_gunicorns_control_socket_is_off_unless_a_path_is_given(
 ) -> None:
     """Every gunicorn of a user shared $HOME/.gunicorn/gunicorn.ctl: a test's server took the
     running service's."""
-    if path is None:
-        monkeypatch.delenv("WEB_CONTROL_SOCKET", raising=False)
-    else:
-        monkeypatch.setenv("WEB_CONTROL_SOCKET", path)
-    read = "c = runpy.run_path('docker/gunicorn.conf.py'); print(c['control_socket_disable'], c.get('control_socket'))"
-    out = subprocess.run(  # noqa: S603  (our interpreter, our script)
-        [sys.executable, "-c", f"import runpy; {read}"], cwd=ROOT, capture_output=True, text=True, check=True
+    printed = _gunicorn_conf(
+        monkeypatch, {"WEB_CONTROL_SOCKET": path}, "c['control_socket_disable'], c.get('control_socket')"
     )
 
-    assert out.stdout.strip() == expected
+    assert printed == expected
 
 
 def test_the_server_pins_every_dependency_and_the_library_bounds_each_one() -> None:
