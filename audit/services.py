@@ -65,6 +65,11 @@ def admin_actor(request: HttpRequest) -> str:
     return f"admin:{request.user.get_username()}"
 
 
+def cli_actor(command: str) -> str:
+    """How a management command is named in the audit log (``cli:createsuperuser``)."""
+    return f"cli:{command}"
+
+
 def api_actor(principal: Principal) -> str:
     """How an API credential is named in the audit log (never the secret)."""
     return f"api:{principal.kind}:{principal.credential_id or 'bootstrap-admin'}"

@@ -39,6 +39,9 @@ INSTALLED_APPS = [
     # django.contrib.admin with the operator site: keyset pages for composite-key tables
     # (docs/projections.md).
     "sequencer_project.admin_site.SequencerAdminConfig",
+    # Before django.contrib.auth: its createsuperuser and changepassword are the audited ones
+    # (audit/management/commands/).
+    "audit.apps.AuditConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -48,7 +51,6 @@ INSTALLED_APPS = [
     "django_prometheus",
     "sequencer_project.apps.SequencerProjectConfig",
     "tenants.apps.TenantsConfig",
-    "audit.apps.AuditConfig",
     "events.apps.EventsConfig",
     "commitments.apps.CommitmentsConfig",
     "payments.apps.PaymentsConfig",
