@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from sequencer_project.process_instance import ProcessInstance
+from streams.head_hints import fingerprint
 from streams.turns import StreamTurns
 
 TENANT = uuid.UUID("7d8b1a4e-0000-4000-8000-000000000002")
@@ -131,3 +132,79 @@ def test_threads_that_first_use_the_shared_turns_at_once_get_the_same_ones() -> 
 
     assert len(made) == 1
     assert seen == made * 4
+
+
+def _streams_on_stripes(turns: StreamTurns, count: int) -> list[uuid.UUID]:
+    """One store id per stripe 0..count-1 of ``turns``."""
+    found: dict[int, uuid.UUID] = {}
+    while len(found) < count:
+        store = uuid.uuid4()
+        found.setdefault(fingerprint(TENANT, store) % turns.stripes, store)
+    return [found[stripe] for stripe in range(count)]
+
+
+def test_two_processes_crossing_turns_in_different_threads_wait_rather_than_fail(tmp_path: object) -> None:
+    """Process A's thread holds stripe 0 while another of its threads waits for stripe 1, held by
+    process B, whose second thread waits for stripe 0. No thread waits for what it holds, so no
+    turn may fail: process-wide record locks answered EDEADLK here (a 500 for a valid append)."""
+    turns = StreamTurns(stripes=2)
+    zero, one = _streams_on_stripes(turns, 2)
+    marker = f"{tmp_path}/child-done"
+    go_r, go_w = os.pipe()  # A tells B it holds stripe 0
+    ready_r, ready_w = os.pipe()  # B tells A its second thread waits for stripe 0
+
+    def child() -> None:  # forked before any turn is held, as a server's master forks
+        with turns.turn(TENANT, one):
+            os.read(go_r, 1)
+            waiter = threading.Thread(target=_take_and_leave, args=(turns, zero))
+            waiter.start()
+            time.sleep(0.2)  # the waiter is asleep in the kernel, waiting for process A
+            os.write(ready_w, b"r")
+            waiter.join(timeout=30)
+            assert not waiter.is_alive()
+            with open(marker, "w") as handle:
+                handle.write("done")
+
+    pid = _fork(child)
+    a_holds_zero = threading.Event()
+    release_zero = threading.Event()
+
+    def hold_zero() -> None:
+        with turns.turn(TENANT, zero):
+            a_holds_zero.set()
+            release_zero.wait(timeout=30)
+
+    failures: list[BaseException] = []
+    entered_after_child: list[bool] = []
+
+    def take_one() -> None:
+        try:
+            with turns.turn(TENANT, one):
+                entered_after_child.append(os.path.exists(marker))
+        except BaseException as exc:  # what the old locks raised: OSError(EDEADLK)
+            failures.append(exc)
+
+    holder = threading.Thread(target=hold_zero)
+    try:
+        holder.start()
+        assert a_holds_zero.wait(timeout=30)
+        os.write(go_w, b"g")
+        os.read(ready_r, 1)
+        crossing = threading.Thread(target=take_one)
+        crossing.start()
+        time.sleep(0.2)  # it waits for process B, which waits for this process
+        release_zero.set()
+        crossing.join(timeout=30)
+        holder.join(timeout=30)
+    finally:
+        release_zero.set()
+        assert _exit_code(pid) == 0
+        for fd in (go_r, go_w, ready_r, ready_w):
+            os.close(fd)
+    assert failures == []
+    assert entered_after_child == [True]  # it waited for B's turn to end, then took it
+
+
+def _take_and_leave(turns: StreamTurns, store: uuid.UUID) -> None:
+    with turns.turn(TENANT, store):
+        pass
