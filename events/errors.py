@@ -56,6 +56,11 @@ class EntityStateNotFoundError(NotFoundError):
     title = "No projected state for this entity (yet)"
 
 
+class StreamNeverWrittenError(NotFoundError):
+    code = "stream_not_found"
+    title = "No event was ever written to this stream"
+
+
 class UnknownProjectionError(NotFoundError):
     code = "unknown_projection"
     title = "No projection of that name is registered"

@@ -28,7 +28,8 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from events.errors import UnknownProjectionError
+from audit.services import audit_record
+from events.errors import StreamNeverWrittenError, UnknownProjectionError
 from events.models import DeadLetterStatus, ProjectionDeadLetter
 from events.payload_crypto import PayloadDecryptionError, PayloadEncryptionUnavailableError, StoredPayload
 from events.projections.registry import Projection, ProjectionEvent, projection_get, projections
@@ -37,11 +38,14 @@ from events.sql import (
     INSERT_DEAD_LETTER,
     LOCK_PROJECTION_STREAMS,
     RESET_PROJECTION_CHECKPOINT,
+    SELECT_HEAD,
     SELECT_PROJECTION_BATCHES,
     SELECT_PROJECTION_STREAMS_DUE,
     UPDATE_PROJECTION_CHECKPOINTS,
 )
+from sequencer_project.db.kept_cursor import fetch
 from sequencer_project.db.locks import LockNamespace, advisory_xact_lock
+from streams.kinds import stream_params
 
 logger = logging.getLogger(__name__)
 
@@ -401,7 +405,9 @@ class RebuildResult:
 
 
 @transaction.atomic(durable=True)
-def projection_rebuild(*, projection: str, tenant_id: uuid.UUID, store_id: uuid.UUID, batch_size: int) -> RebuildResult:
+def projection_rebuild(
+    *, projection: str, tenant_id: uuid.UUID, store_id: uuid.UUID, batch_size: int, actor: str
+) -> RebuildResult:
     """Rebuild ``projection`` for one stream from the event log, in ONE transaction.
 
     Forgets what the projection built for the stream, closes the stream's open dead letters
@@ -413,16 +419,21 @@ def projection_rebuild(*, projection: str, tenant_id: uuid.UUID, store_id: uuid.
     then the checkpoint row. Readers see the old state until the commit, then the rebuilt one.
     Budget: one batch of events in memory; the transaction lasts as long as the replay.
     Idempotent: running it again rebuilds the same state. Operators run it as
-    ``manage.py projections_rebuild`` (``docs/projections.md``).
+    ``manage.py projections_rebuild`` (``docs/projections.md``). A stream never written raises
+    :class:`StreamNeverWrittenError` (a mistyped id rebuilds nothing and records nothing).
+    Audited: one ``projection.rebuild`` row naming ``actor``, the dead letters it closed and
+    the outcome, in the same transaction.
     """
     handler = _require(projection)
     advisory_xact_lock(LockNamespace.PROJECTION_STREAM, projection_lock_key(projection, tenant_id, store_id))
+    if not int(fetch(SELECT_HEAD, stream_params(tenant_id, store_id, handler.stream_kind))[0][0]):
+        raise StreamNeverWrittenError(f"No event was ever written to stream {tenant_id}/{store_id}.")
     handler.reset(tenant_id=tenant_id, store_id=store_id)
     with connection.cursor() as cursor:
         cursor.execute(
             RESET_PROJECTION_CHECKPOINT, {"projection": projection, "tenant_id": tenant_id, "store_id": store_id}
         )
-    ProjectionDeadLetter.objects.filter(
+    closed = ProjectionDeadLetter.objects.filter(
         tenant_id=tenant_id,
         projection=projection,
         store_id=store_id,
@@ -434,7 +445,16 @@ def projection_rebuild(*, projection: str, tenant_id: uuid.UUID, store_id: uuid.
         batch_applied, batch_failed, checkpoint = _advance_held(handler, stream, batch_size)
         applied, failed = applied + batch_applied, failed + batch_failed
         if batch_applied + batch_failed < batch_size:
-            return RebuildResult(projection, tenant_id, store_id, applied, failed, checkpoint)
+            break
+    audit_record(
+        actor=actor,
+        action="projection.rebuild",
+        target_type="stream",
+        target_id=f"{projection}:{store_id}",
+        tenant_id=tenant_id,
+        detail={"dead_letters_closed": closed, "applied": applied, "dead_lettered": failed, "checkpoint": checkpoint},
+    )
+    return RebuildResult(projection, tenant_id, store_id, applied, failed, checkpoint)
 
 
 @dataclass(frozen=True, slots=True)

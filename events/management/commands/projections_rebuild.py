@@ -4,7 +4,8 @@ Rebuild a stream's projections from the event log, for instance after a handler'
 deployed: each projection is forgotten and replayed in one transaction, under the stream's
 projection lock, so the runner cannot interleave and readers see the old state until the
 commit (:func:`events.services.projections.projection_rebuild`, ``docs/projections.md``).
-Without ``--projection`` every registered projection is rebuilt, one transaction each.
+Without ``--projection`` every registered projection is rebuilt, one transaction each. A
+stream never written is refused; each rebuild writes a ``projection.rebuild`` audit row.
 """
 
 import uuid
@@ -13,6 +14,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.services import cli_actor
+from events.errors import StreamNeverWrittenError
 from events.projections.registry import projection_get, projections
 from events.services.projections import projection_rebuild
 
@@ -37,7 +40,16 @@ class Command(BaseCommand):
         if unknown:
             raise CommandError(f"No projection named {', '.join(unknown)} is registered.")
         for name in names:
-            result = projection_rebuild(projection=name, tenant_id=tenant_id, store_id=store_id, batch_size=batch_size)
+            try:
+                result = projection_rebuild(
+                    projection=name,
+                    tenant_id=tenant_id,
+                    store_id=store_id,
+                    batch_size=batch_size,
+                    actor=cli_actor("projections_rebuild"),
+                )
+            except StreamNeverWrittenError as exc:
+                raise CommandError(str(exc)) from exc
             self.stdout.write(
                 f"{name} on {tenant_id}/{store_id}: rebuilt to #{result.checkpoint}, "
                 f"{result.applied} applied, {result.dead_lettered} dead-lettered"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
 from io import StringIO
 
 import pytest
@@ -9,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
+from audit.models import AuditLogEntry
 from events.models import DeadLetterStatus, ProjectionDeadLetter
 from events.projections.entity_state import ENTITY_STATE
 from events.services.projections import projection_advance
@@ -76,6 +79,10 @@ def test_a_rebuild_after_the_fix_applies_dead_lettered_events_once_and_closes_th
 
     entry = ProjectionDeadLetter.objects.get(tenant_id=owner.tenant_id, projection=poison.name)
     assert entry.status == DeadLetterStatus.RESOLVED
+    [row] = AuditLogEntry.objects.filter(action="projection.rebuild", tenant_id=owner.tenant_id)
+    assert row.actor == "cli:projections_rebuild"
+    assert row.target_id == f"{poison.name}:{owner.store_id}"
+    assert row.detail == {"dead_letters_closed": 1, "applied": 3, "dead_lettered": 0, "checkpoint": 3}
     version, *_, state = entity_rows(owner.tenant_id, owner.store_id)[("order", "order-1")]
     assert version == 3
     assert state == '{"a": 1, "b": 2, "c": 3, "poison": true}'
@@ -89,3 +96,16 @@ def test_every_registered_projection_is_rebuilt_by_default_and_unknown_names_are
     assert f"{ENTITY_STATE} on " in _rebuild(owner)
     with pytest.raises(CommandError, match="nope"):
         _rebuild(owner, "--projection", "nope")
+
+
+def test_a_stream_never_written_is_refused_and_nothing_is_recorded(owner: Persona, post_ingest: IngestPoster) -> None:
+    seed(owner, post_ingest, [{"a": 1}])
+    mistyped = dataclasses.replace(owner, store_id=uuid.uuid4())  # a store id with one digit wrong
+
+    with pytest.raises(CommandError, match="No event was ever written"):
+        _rebuild(mistyped)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM projection_checkpoints WHERE store_id = %s", [mistyped.store_id])
+        assert cursor.fetchone() == (0,)
+    assert not AuditLogEntry.objects.filter(action="projection.rebuild").exists()

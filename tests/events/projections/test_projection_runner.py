@@ -49,7 +49,7 @@ def test_small_batches_give_the_same_state_as_one_batch(owner: Persona, post_ing
     _run(owner, batch_size=4)
     in_small_batches = entity_rows(owner.tenant_id, owner.store_id)
     rebuilt = projection_rebuild(
-        projection=ENTITY_STATE, tenant_id=owner.tenant_id, store_id=owner.store_id, batch_size=500
+        projection=ENTITY_STATE, tenant_id=owner.tenant_id, store_id=owner.store_id, batch_size=500, actor="test"
     )
 
     assert (rebuilt.applied, rebuilt.checkpoint) == (23, 23)

@@ -139,5 +139,7 @@ def test_a_worker_killed_mid_batch_neither_skips_nor_double_applies(
         plain, states = cursor.fetchone()
     assert (plain, states) == (0, len(expected_versions))
     for store in stores:
-        projection_rebuild(projection=ENTITY_STATE, tenant_id=owner.tenant_id, store_id=store, batch_size=1000)
+        projection_rebuild(
+            projection=ENTITY_STATE, tenant_id=owner.tenant_id, store_id=store, batch_size=1000, actor="test"
+        )
         assert entity_rows(owner.tenant_id, store) == recovered[store]
