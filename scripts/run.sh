@@ -57,6 +57,7 @@ KEY=$($PY manage.py create_api_key --tenant "$DEMO_TENANT" --name "demo (make ru
 export HOST="${HOST:-127.0.0.1}"
 export PORT="${PORT:-8080}"
 URL="http://$HOST:$PORT"
+export WORKER_METRICS_PORT="${WORKER_METRICS_PORT:-$((PORT + 1))}"
 # Operator admin: a demo staff login, password reset on every `make run`.
 STAFF_PASSWORD=$($PY manage.py create_demo_staff --username admin)
 
@@ -76,6 +77,7 @@ cat <<INFO
   curl -s "$URL/api/v1/entities/order/order-1/state?tenant_id=$DEMO_TENANT&store_id=$DEMO_STORE" -H "Authorization: ApiKey $KEY"
 
   operator admin : $URL/admin/   user: admin   password: $STAFF_PASSWORD
+  metrics        : $URL/metrics (admin key)   worker: http://127.0.0.1:$WORKER_METRICS_PORT/metrics
 
 INFO
 
@@ -83,7 +85,12 @@ mkdir -p var var/static
 pids=()
 cleanup() { trap - INT TERM EXIT; kill -TERM "${pids[@]}" 2>/dev/null || true; wait || true; }
 trap cleanup INT TERM EXIT
-.venv/bin/celery -A sequencer_project worker -Q commitments,projections,payments,maintenance --concurrency 3 --loglevel WARNING &
+# The worker's own /metrics (sequencer_project/worker_metrics.py): its pool children's files in a
+# directory of its own, emptied first, as the web's is (docker/gunicorn.conf.py).
+WORKER_METRICS_DIR="${TMPDIR:-/tmp}/sequencer-prometheus-worker-$PORT"
+rm -rf "$WORKER_METRICS_DIR" && mkdir -p "$WORKER_METRICS_DIR"
+PROMETHEUS_MULTIPROC_DIR="$WORKER_METRICS_DIR" WORKER_METRICS_PORT="$WORKER_METRICS_PORT" \
+  .venv/bin/celery -A sequencer_project worker -Q commitments,projections,payments,maintenance --concurrency 3 --loglevel WARNING &
 pids+=($!)
 .venv/bin/celery -A sequencer_project beat --loglevel WARNING --schedule "${CELERY_BEAT_SCHEDULE:-var/celerybeat-schedule}" &
 pids+=($!)

@@ -18,6 +18,7 @@ from celery import Celery, signals
 from django.conf import settings
 from django.db import close_old_connections, transaction
 
+from sequencer_project import worker_metrics  # noqa: F401  (its signal handlers: the worker's /metrics)
 from sequencer_project.collector import leave_started_heap_out
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sequencer_project.settings")

@@ -202,6 +202,9 @@ CELERY_DB_REUSE_MAX: int = env.int("CELERY_DB_REUSE_MAX", default=1000)
 # collections of the started Django process cost projections ~4 us of CPU per event
 # (docs/performance.md, "The worker's garbage collector"). 0 leaves Python's collector as it is.
 WORKER_GC_GEN0_THRESHOLD: int = env.int("WORKER_GC_GEN0_THRESHOLD", default=20_000)
+# The worker's own /metrics (sequencer_project/worker_metrics.py): 0 serves none.
+WORKER_METRICS_PORT: int = env.int("WORKER_METRICS_PORT", default=0)
+WORKER_METRICS_ADDRESS: str = env.str("WORKER_METRICS_ADDRESS", default="127.0.0.1")
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
 CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -98,6 +98,7 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
             "DATABASE_URL": database_url,
             "REDIS_URL": _url_with(os.environ["REDIS_URL"], path=f"/{MAKE_RUN_REDIS_DB}"),
             "PORT": str(port),
+            "WORKER_METRICS_PORT": str(free_port()),
             "SEQUENCER_DOTENV": str(tmp_path / ".env"),
             "CELERY_BEAT_SCHEDULE": str(tmp_path / "celerybeat-schedule"),
             "WEB_WORKERS": "1",
@@ -136,6 +137,13 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
             process.wait()
         with psycopg.connect(admin_url, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _text(url: str) -> str:
+    try:
+        return httpx.get(url, timeout=2).text
+    except httpx.HTTPError:
+        return ""
 
 
 def _ready(url: str) -> bool:
@@ -186,6 +194,13 @@ def test_the_printed_commands_sequence_seal_and_project_an_event(deployment: Dep
     assert _sh(head) == {"head_sequence": 1}
     projected = _until("projection", lambda: _sh(state).get("state"))
     assert projected == {"total": 42}
+
+    # The worker's own /metrics, printed by make run: the singleton jobs its tasks ran.
+    worker_metrics = re.search(r"worker: (http://\S+/metrics)", deployment.output)
+    assert worker_metrics is not None, deployment.output
+    ran_jobs = re.compile(r'^singleton_job_runs_total\{job="([^"]+)",outcome="ran"\} [1-9]', re.MULTILINE)
+    ran = _until("worker metrics", lambda: ran_jobs.findall(_text(worker_metrics[1])))
+    assert any(job.startswith("events.projection_run") for job in ran), ran
 
     with psycopg.connect(deployment.database_url) as connection:
         formats = connection.execute("SELECT payload_format, payload FROM events").fetchall()
