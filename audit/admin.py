@@ -1,4 +1,5 @@
-"""The audit log in the operator admin (read-only, for staff), and the audited staff pages."""
+"""The audit log in the operator admin (read-only, for staff holding ``audit.view_auditlogentry``),
+and the audited staff pages: users, groups and the operator's own password page."""
 
 from __future__ import annotations
 
@@ -6,13 +7,17 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.models import Group, User
+from django.contrib.auth.views import PasswordChangeView
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from audit.models import AuditLogEntry
 from audit.services import admin_actor, staff_change_record
 from sequencer_project.admin_base import ReadOnlyAdmin, refuse_malformed_selection
+from sequencer_project.admin_site import SequencerAdminSite
 
 
 @admin.register(AuditLogEntry)
@@ -22,9 +27,8 @@ class AuditLogEntryAdmin(ReadOnlyAdmin):
     search_fields = ("=tenant_id", "actor", "=target_id")
     ordering = ("-at",)
     date_hierarchy = None
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(request.user.is_active and request.user.is_staff)
+    # Viewing needs Django's own ``audit.view_auditlogentry`` (ModelAdmin's default check): the
+    # log names every tenant and operator, so staff status alone does not open it.
 
 
 class AuditedStaffAdminMixin(admin.ModelAdmin[Any]):
@@ -69,3 +73,25 @@ class StaffUserAdmin(AuditedStaffAdminMixin, UserAdmin[User]):
 @admin.register(Group)
 class StaffGroupAdmin(AuditedStaffAdminMixin, GroupAdmin):
     pass
+
+
+class AuditedPasswordChangeView(PasswordChangeView):
+    """The operator's own password page (``/admin/password_change/``): the new password and its
+    ``user.update`` audit row (``changed: ["password"]``, as the user admin's password page
+    writes) commit in one transaction."""
+
+    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
+        with transaction.atomic():  # Django saves the password (and the session's hash), then we log it
+            response = super().form_valid(form)
+            staff_change_record(
+                actor=admin_actor(self.request),
+                verb="update",
+                target=form.user,
+                message=[{"changed": {"fields": ["password"]}}],
+            )
+        return response
+
+
+if not isinstance(admin.site, SequencerAdminSite):
+    raise ImproperlyConfigured("The audited staff pages need the project's admin site (SequencerAdminConfig).")
+admin.site.password_change_view = AuditedPasswordChangeView

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 
@@ -28,11 +28,22 @@ class ReadOnlyAdmin(admin.ModelAdmin[Any]):
 class OperatorActionsAdmin(ReadOnlyAdmin):
     """Read-only pages whose list actions (dead-letter retry, re-drive, discard) call services.
 
-    Actions need "change"; the change form itself stays read-only (every field readonly).
+    Every action writes, so it needs the model's "change" permission (Django's own check, e.g.
+    ``events.change_projectiondeadletter``): without it the list offers no action and a posted
+    one is refused with 403. "view" alone shows the list. The change form stays read-only (every
+    field readonly).
     """
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(request.user.is_active and request.user.is_staff)
+        return admin.ModelAdmin.has_change_permission(self, request, obj)  # not ReadOnlyAdmin's "never"
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        return super().get_actions(request) if self.has_change_permission(request) else {}
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if request.method == "POST" and not self.has_change_permission(request):
+            raise PermissionDenied  # the list's only POST is an action
+        return super().changelist_view(request, extra_context)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in self.model._meta.fields]

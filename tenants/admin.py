@@ -7,15 +7,17 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils import timezone
 
 from audit.services import admin_actor
+from sequencer_project.api.errors import SequencerError
+from tenants.forms import AsciiIntegerField
 from tenants.models import ApiKey, Tenant
-from tenants.services import api_key_create, api_key_revoke, tenant_create, tenant_update
+from tenants.services import API_KEY_RATE_LIMIT_MAX, api_key_create, api_key_revoke, tenant_create, tenant_update
 
 
 class TenantAdmin(admin.ModelAdmin[Tenant]):
@@ -61,6 +63,8 @@ class TenantAdmin(admin.ModelAdmin[Tenant]):
         }
 
     def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:
+        """Through the services: an unchanged tenant writes nothing; a change records the old and
+        new values (``tenant_update``)."""
         if change:
             tenant_update(tenant=obj, changed=form.changed_data, actor=admin_actor(request))
         else:
@@ -74,8 +78,20 @@ class ApiKeyCreateForm(forms.Form):
     can_read = forms.BooleanField(required=False, initial=True)
     can_write = forms.BooleanField(required=False)
     can_admin = forms.BooleanField(required=False)
-    rate_limit = forms.IntegerField(required=False, min_value=1, help_text="Requests per minute (empty: none).")
+    rate_limit = AsciiIntegerField(
+        required=False,
+        min_value=1,
+        max_value=API_KEY_RATE_LIMIT_MAX,  # the column's range (tenants.services)
+        help_text="Requests per minute (empty: none).",
+    )
     expires_at = forms.DateTimeField(required=False, help_text="UTC, e.g. 2030-01-01 00:00 (empty: never).")
+
+    def clean(self) -> dict[str, Any] | None:
+        """A key grants at least one permission (as ``create_api_key`` and the service require)."""
+        data = super().clean()
+        if data is not None and not (data.get("can_read") or data.get("can_write") or data.get("can_admin")):
+            raise forms.ValidationError("Tick at least one permission: read, write or admin.")
+        return data
 
     def clean_expires_at(self) -> datetime | None:
         value: datetime | None = self.cleaned_data["expires_at"]
@@ -86,6 +102,10 @@ class ApiKeyCreateForm(forms.Form):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
+    """Keys are minted (the add page) and revoked (the list's action) through the services; a
+    key's page is view-only: no form saves it (a save rewrote the row and could undo a revocation
+    committed meanwhile, with no audit row)."""
+
     list_display = (
         "display_prefix",
         "tenant",
@@ -125,25 +145,36 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
     def has_delete_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
         return False  # revoke instead: the row is the record of the key
 
+    def has_change_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
+        return False  # its page is shown read-only, and a POST to it is refused (403)
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        """The revoke action: staff who may change API keys (Django's ``tenants.change_apikey``)."""
+        return bool(request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}"))
+
     def add_view(
         self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         """Mint a key through the service; the plaintext is shown once, on the next page."""
         if not self.has_add_permission(request):
-            return HttpResponseRedirect(reverse("admin:index"))
+            raise PermissionDenied
         form = ApiKeyCreateForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
-            issued = api_key_create(
-                tenant=data["tenant"],
-                name=data["name"],
-                can_read=data["can_read"],
-                can_write=data["can_write"],
-                can_admin=data["can_admin"],
-                rate_limit=data["rate_limit"],
-                expires_at=data["expires_at"],
-                actor=admin_actor(request),
-            )
+            try:
+                issued = api_key_create(
+                    tenant=data["tenant"],
+                    name=data["name"],
+                    can_read=data["can_read"],
+                    can_write=data["can_write"],
+                    can_admin=data["can_admin"],
+                    rate_limit=data["rate_limit"],
+                    expires_at=data["expires_at"],
+                    actor=admin_actor(request),
+                )
+            except SequencerError as exc:  # what the form let through and the service refuses
+                form.add_error(None, str(exc.detail))
+                return self._create_page(request, form)
             context = {
                 **self.admin_site.each_context(request),
                 "title": "API key created",
@@ -152,13 +183,21 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
                 "opts": self.opts,
             }
             return TemplateResponse(request, "admin/tenants/apikey/created.html", context)
+        return self._create_page(request, form)
+
+    def _create_page(self, request: HttpRequest, form: ApiKeyCreateForm) -> HttpResponse:
         context = {**self.admin_site.each_context(request), "title": "Create API key", "form": form, "opts": self.opts}
         return TemplateResponse(request, "admin/tenants/apikey/create.html", context)
 
-    @admin.action(description="Revoke selected API keys")
+    @admin.action(description="Revoke selected API keys", permissions=["revoke"])
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
-        revoked = 0
-        for api_key in queryset.filter(active=True):
-            api_key_revoke(api_key=api_key, actor=admin_actor(request))
-            revoked += 1
-        self.message_user(request, f"Revoked {revoked} API key(s).", messages.SUCCESS)
+        """Revoke each selected key (audited); one revoked already is left as it is, unrecorded."""
+        revoked = already = 0
+        for api_key in queryset:
+            if api_key.active:
+                api_key_revoke(api_key=api_key, actor=admin_actor(request))
+                revoked += 1
+            else:
+                already += 1
+        note = f"; {already} already revoked" if already else ""
+        self.message_user(request, f"Revoked {revoked} API key(s){note}.", messages.SUCCESS)

@@ -13,17 +13,18 @@ from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.services import admin_actor
 from sequencer_project.api.errors import SequencerError
-from sequencer_project.api.fields import U32, field_value_error, hex_bytes
+from sequencer_project.api.fields import field_value_error, hex_bytes
 from tenants.errors import InvalidPublicKeyError
+from tenants.forms import AsciiIntegerField
 from tenants.selectors import agent_signing_key_recent_list
-from tenants.services import agent_key_register, agent_key_revoke
+from tenants.services import AGENT_KEY_ID_MAX, agent_key_register, agent_key_revoke
 
 LISTED_KEYS = 200
-KEY_ID_MAX = U32[1]  # a u32, as the API's keyId
 
 
 class AgentKeyListForm(forms.Form):
@@ -37,7 +38,7 @@ class AgentKeyRevokeForm(forms.Form):
 
     tenant_id = forms.UUIDField()
     agent_id = forms.UUIDField()
-    key_id = forms.IntegerField(min_value=0, max_value=KEY_ID_MAX)
+    key_id = AsciiIntegerField(min_value=0, max_value=AGENT_KEY_ID_MAX)  # a u32 in ASCII digits, as the API's keyId
 
 
 class AgentKeyRegisterForm(AgentKeyRevokeForm):
@@ -82,7 +83,8 @@ def agent_key_view(request: HttpRequest) -> HttpResponse:
 
 def agent_key_register_view(request: HttpRequest) -> HttpResponse:
     """GET: the register form. POST: register the key (audited), then back to the tenant's list;
-    a refused form or key is shown again with its errors."""
+    a refused form or key is shown again with its errors. The tenant must exist: an operator
+    creates tenants on their own page (audited), never as a side effect of a key."""
     form = AgentKeyRegisterForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         data = form.cleaned_data
@@ -93,9 +95,11 @@ def agent_key_register_view(request: HttpRequest) -> HttpResponse:
                 key_id=data["key_id"],
                 public_key=data["public_key"],
                 actor=admin_actor(request),
+                create_missing_tenant=False,
             )
-        except SequencerError as exc:  # a duplicate key id, a key no agent can hold
-            form.add_error(None, str(exc.detail))
+        except SequencerError as exc:  # an unknown tenant, a duplicate key id, a key no agent can hold
+            field = exc.extensions.get("field")
+            form.add_error(field if field in form.fields else None, str(exc.detail))
         else:
             messages.success(request, f"Registered key {data['key_id']} of agent {data['agent_id']}.")
             return HttpResponseRedirect(_list_url(data["tenant_id"]))
@@ -105,18 +109,24 @@ def agent_key_register_view(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def agent_key_revoke_view(request: HttpRequest) -> HttpResponse:
-    """Revoke one key (audited), then back to its tenant's list."""
+    """Revoke one key (audited), then back to its tenant's list; one revoked already is left as it
+    is (no audit row) and said so."""
     form = AgentKeyRevokeForm(request.POST)
     if not form.is_valid():
         messages.error(request, f"Bad request: {form.errors.as_text()}")
         return HttpResponseRedirect(_list_url(None))
     data = form.cleaned_data
+    named = f"key {data['key_id']} of agent {data['agent_id']}"
+    asked_at = timezone.now()
     try:
-        agent_key_revoke(
+        key = agent_key_revoke(
             tenant_id=data["tenant_id"], agent_id=data["agent_id"], key_id=data["key_id"], actor=admin_actor(request)
         )
     except SequencerError as exc:
         messages.error(request, str(exc.detail))
     else:
-        messages.success(request, f"Revoked key {data['key_id']} of agent {data['agent_id']}.")
+        if key.revoked_at is not None and key.revoked_at < asked_at:  # revoked before this request
+            messages.info(request, f"The {named} was already revoked.")
+        else:
+            messages.success(request, f"Revoked {named}.")
     return HttpResponseRedirect(_list_url(data["tenant_id"]))

@@ -22,6 +22,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
+from sequencer_project.api.errors import NotFoundError
+from sequencer_project.api.fields import U32, invalid_field_value
 from sequencer_project.api.principal import Principal
 from tenants import selectors
 from tenants.credentials import api_key_generate, api_key_hash, display_prefix
@@ -38,6 +40,17 @@ from tenants.key_scope import RequestedScope, api_key_scope_narrow
 from tenants.models import AgentKeyStatus, AgentSigningKey, ApiKey, Tenant
 from tenants.sql import TOUCH_API_KEY
 from ves.signing import is_usable_public_key
+
+# ``api_keys.rate_limit`` is a PostgreSQL ``integer`` (CHECK > 0). Django sends a model integer as
+# psycopg's ``Int4``, whose binary dumper (psycopg_binary, under ``server_side_binding``) keeps
+# only the low 32 bits: 2**32 + 1 was stored as 1, so every writer refuses what the column
+# cannot hold before it reaches the ORM.
+API_KEY_RATE_LIMIT_MAX = 2**31 - 1
+AGENT_KEY_ID_MAX = U32[1]  # agent_signing_keys.key_id is a u32 (CHECK agent_keys_key_id_u32)
+# The tenant fields whose old and new values ``tenant.update`` records (none is a secret); any
+# other changed field is named only.
+_TENANT_VALUES_RECORDED = ("name", "is_active")
+_UNIQUE_VIOLATION = "23505"
 
 
 def _audited(actor: str, action: str, target_id: str, tenant_id: uuid.UUID, **detail: Any) -> None:
@@ -67,14 +80,29 @@ def tenant_create(*, name: str, actor: str, tenant_id: uuid.UUID | None = None, 
 
 @transaction.atomic(durable=True)
 def tenant_update(*, tenant: Tenant, changed: Sequence[str], actor: str) -> Tenant:
-    """Save the ``changed`` fields of an edited tenant (the admin form). Audited (``tenant.update``).
+    """Save the ``changed`` fields of an edited tenant (the admin form). Audited (``tenant.update``,
+    with the old and new value of each changed field in ``_TENANT_VALUES_RECORDED``).
 
-    Deactivating it (``is_active``) refuses its credentials everywhere within
-    ``HOT_CACHE_CHECK_SECONDS`` of the commit (403 ``tenant_inactive``); the bootstrap admin still
-    acts on it."""
-    tenant.save(update_fields=list(changed))
-    _audited(actor, "tenant.update", str(tenant.id), tenant.id, changed=list(changed))
-    if "is_active" in changed:  # its credentials stop (or start) working everywhere
+    Only the fields whose value differs from the stored row (read under lock) are saved; when
+    none does, nothing is written and nothing recorded. Deactivating it (``is_active``) refuses
+    its credentials everywhere within ``HOT_CACHE_CHECK_SECONDS`` of the commit (403
+    ``tenant_inactive``); the bootstrap admin still acts on it."""
+    stored = Tenant.objects.select_for_update().get(id=tenant.id)
+    fields = [name for name in dict.fromkeys(changed) if getattr(stored, name) != getattr(tenant, name)]
+    if not fields:
+        return tenant
+    tenant.save(update_fields=fields)
+    recorded = [name for name in fields if name in _TENANT_VALUES_RECORDED]
+    _audited(
+        actor,
+        "tenant.update",
+        str(tenant.id),
+        tenant.id,
+        changed=fields,
+        old={name: getattr(stored, name) for name in recorded},
+        new={name: getattr(tenant, name) for name in recorded},
+    )
+    if "is_active" in fields:  # its credentials stop (or start) working everywhere
         tenants_changed()
     return tenant
 
@@ -141,7 +169,17 @@ def _api_key_insert(
     expires_at: datetime | None = None,
     shared_rate_limits: Sequence[tuple[str, int]] = (),
 ) -> IssuedApiKey:
-    """A new key's row (only its hash) and the key itself. Caller holds the transaction and audits."""
+    """A new key's row (only its hash) and the key itself. Caller holds the transaction and audits.
+
+    A key with no permission, or a rate limit the column cannot hold, is refused (400
+    ``invalid_field_value``): the API's readers refuse them first; this guards every other caller.
+    """
+    if not (can_read or can_write or can_admin):
+        raise invalid_field_value("permissions", "must grant at least one of read, write, admin.")
+    if rate_limit is not None and not 1 <= rate_limit <= API_KEY_RATE_LIMIT_MAX:
+        raise invalid_field_value(
+            "rateLimit", f"must be an integer in 1..{API_KEY_RATE_LIMIT_MAX} (requests per minute)."
+        )
     key = api_key_generate(tenant.id)
     api_key = ApiKey.objects.create(
         key_hash=api_key_hash(key),
@@ -172,14 +210,17 @@ def api_key_revoke(*, api_key: ApiKey, actor: str) -> ApiKey:
 
 
 def _api_key_deactivate(*, api_key: ApiKey, actor: str) -> ApiKey:
-    """:func:`api_key_revoke`'s update and audit row. Caller holds the transaction."""
-    if api_key.active:
-        api_key.active = False
-        api_key.revoked_at = timezone.now()
-        api_key.save(update_fields=["active", "revoked_at", "updated_at"])
-        _audited(actor, "api_key.revoke", api_key.display_prefix, api_key.tenant_id)
+    """:func:`api_key_revoke`'s update and audit row, on the row read under lock (a revocation
+    committed since ``api_key`` was read is seen, and not recorded twice). Caller holds the
+    transaction."""
+    stored = ApiKey.objects.select_for_update().get(key_hash=api_key.key_hash)
+    if stored.active:
+        stored.active = False
+        stored.revoked_at = timezone.now()
+        stored.save(update_fields=["active", "revoked_at", "updated_at"])
+        _audited(actor, "api_key.revoke", stored.display_prefix, stored.tenant_id)
     api_keys_changed()
-    return api_key
+    return stored
 
 
 _last_touch: dict[str, float] = {}
@@ -209,22 +250,28 @@ def agent_key_register(
     actor: str,
     valid_from: datetime | None = None,
     valid_to: datetime | None = None,
+    create_missing_tenant: bool = True,
 ) -> AgentSigningKey:
     """Register an agent's Ed25519 public key; a second registration of the same id is a 409.
     Audited (``agent_key.register``).
 
-    The tenant row is created when missing (a bootstrap admin may provision a new tenant's
-    agents before its first event, as events themselves create tenants on first write).
+    A missing tenant is created, audited as ``tenant.create`` in the same transaction, as the
+    reference registers a key for any tenant id (its table has no tenant key): a bootstrap admin
+    may provision a new tenant's agents before its first event. With
+    ``create_missing_tenant=False`` (the operator admin, whose operators create tenants on their
+    own page) a missing tenant is refused (404, ``field`` ``tenant_id``).
     A key that is not a canonical point of Ed25519's prime-order subgroup is refused (400): no
     honest agent holds one, and one of small order verifies forged signatures (ADR 0026).
     """
+    if not 0 <= key_id <= AGENT_KEY_ID_MAX:
+        raise invalid_field_value("keyId", f"must be an integer in 0..{AGENT_KEY_ID_MAX}.")
     if not is_usable_public_key(public_key):
         raise InvalidPublicKeyError(
             "publicKey is not an Ed25519 public key an agent can hold: not a canonical point of the"
             " prime-order subgroup (a small-order key would verify forged signatures).",
             field="publicKey",
         )
-    Tenant.objects.get_or_create(id=tenant_id, defaults={"name": f"tenant {tenant_id}"})
+    _agent_key_tenant_ensure(tenant_id=tenant_id, actor=actor, create=create_missing_tenant)
     try:
         with transaction.atomic():
             key = AgentSigningKey.objects.create(
@@ -236,6 +283,8 @@ def agent_key_register(
                 valid_to=valid_to,
             )
     except IntegrityError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != _UNIQUE_VIOLATION:
+            raise  # a CHECK (the validity window): not a duplicate
         raise AgentKeyExistsError(
             f"Agent {agent_id} already has key {key_id} in tenant {tenant_id}; revoke it and register a new key id."
         ) from exc
@@ -244,12 +293,27 @@ def agent_key_register(
     return key
 
 
+def _agent_key_tenant_ensure(*, tenant_id: uuid.UUID, actor: str, create: bool) -> None:
+    """The tenant of a key being registered exists after this: created and audited (``tenant.create``)
+    when missing and ``create``, else refused. Caller holds the transaction."""
+    if not create:
+        if not Tenant.objects.filter(id=tenant_id).exists():
+            raise NotFoundError(
+                f"Tenant {tenant_id} does not exist: create it on the Tenants page first.", field="tenant_id"
+            )
+        return
+    name = f"tenant {tenant_id}"
+    _, created = Tenant.objects.get_or_create(id=tenant_id, defaults={"name": name})
+    if created:
+        _audited(actor, "tenant.create", str(tenant_id), tenant_id, name=name, is_active=True, via="agent_key.register")
+
+
 @transaction.atomic(durable=True)
 def agent_key_revoke(*, tenant_id: uuid.UUID, agent_id: uuid.UUID, key_id: int, actor: str) -> AgentSigningKey:
     """Revoke a key. Every process drops its cached keys within 0.25 s of the commit (``tenants.key_cache``).
 
-    Audited (``agent_key.revoke``), also when the key was revoked already: the operator's
-    request is recorded as before this service wrote the row itself.
+    Audited (``agent_key.revoke``) when it revokes the key; revoking a revoked key changes
+    nothing and records nothing (as :func:`api_key_revoke`), and returns it as it is.
     """
     key = (
         AgentSigningKey.objects.select_for_update()
@@ -263,8 +327,8 @@ def agent_key_revoke(*, tenant_id: uuid.UUID, agent_id: uuid.UUID, key_id: int, 
         AgentSigningKey.objects.filter(tenant_id=tenant_id, agent_id=agent_id, key_id=key_id).update(
             status=key.status, revoked_at=key.revoked_at
         )
+        _audited(actor, "agent_key.revoke", f"{agent_id}/{key_id}", tenant_id)
         agent_keys_changed()
-    _audited(actor, "agent_key.revoke", f"{agent_id}/{key_id}", tenant_id)
     return key
 
 

@@ -65,8 +65,75 @@ def test_creating_and_renaming_a_tenant_goes_through_the_audited_services(staff_
         AuditLogEntry.objects.filter(tenant_id=tenant.id).order_by("id").values_list("action", "actor", "detail")
     ) == [
         ("tenant.create", "admin:operator", {"name": "Acme", "is_active": True}),
-        ("tenant.update", "admin:operator", {"changed": ["name"]}),
+        ("tenant.update", "admin:operator", {"changed": ["name"], "old": {"name": "Acme"}, "new": {"name": "Acme 2"}}),
     ]
+
+
+def test_saving_a_tenant_unchanged_records_nothing(staff_client: Client, owner: Persona) -> None:
+    page = f"/admin/tenants/tenant/{owner.tenant_id}/change/"
+
+    saved = staff_client.post(page, {"name": owner.tenant.name, "is_active": "on"})
+    deactivated = staff_client.post(page, {"name": owner.tenant.name})
+
+    assert (saved.status_code, deactivated.status_code) == (302, 302)
+    assert list(AuditLogEntry.objects.filter(action="tenant.update").values_list("detail", flat=True)) == [
+        {"changed": ["is_active"], "old": {"is_active": True}, "new": {"is_active": False}}
+    ]
+
+
+def test_posting_an_api_key_page_changes_nothing(staff_client: Client, owner: Persona) -> None:
+    """The page shows the key (no Save button); a POST to it is refused, so it cannot rewrite the
+    row (nor undo a revocation committed since the page was read) outside the audited services."""
+    from django.contrib.admin.models import LogEntry
+
+    key = ApiKey.objects.get(tenant=owner.tenant)
+    page = f"/admin/tenants/apikey/{key.pk}/change/"
+    before = ApiKey.objects.filter(pk=key.pk).values().get()
+
+    shown = staff_client.get(page)
+    posted = staff_client.post(page, {"_save": "1"})
+    renamed = staff_client.post(page, {"_continue": "1", "name": "renamed", "can_admin": "on", "active": "on"})
+
+    assert shown.status_code == 200
+    assert 'name="_save"' not in shown.content.decode()
+    assert (posted.status_code, renamed.status_code) == (403, 403)
+    assert ApiKey.objects.filter(pk=key.pk).values().get() == before
+    assert not LogEntry.objects.exists()
+    assert not AuditLogEntry.objects.filter(actor="admin:operator").exists()
+
+
+def test_the_revoke_action_revokes_once_and_says_which_were_revoked_already(
+    staff_client: Client, owner: Persona
+) -> None:
+    key = ApiKey.objects.get(tenant=owner.tenant)
+    action = {"action": "revoke_keys", "_selected_action": [key.pk], "index": "0"}
+
+    first = staff_client.post("/admin/tenants/apikey/", action, follow=True)
+    second = staff_client.post("/admin/tenants/apikey/", action, follow=True)
+
+    assert "Revoked 1 API key(s)." in first.content.decode()
+    assert "Revoked 0 API key(s); 1 already revoked." in second.content.decode()
+    assert not ApiKey.objects.get(pk=key.pk).active
+    assert list(AuditLogEntry.objects.filter(actor="admin:operator").values_list("action", flat=True)) == [
+        "api_key.revoke"
+    ]
+
+
+def test_staff_who_may_only_view_api_keys_cannot_revoke_them(owner: Persona) -> None:
+    from django.contrib.auth.models import Permission, User
+
+    viewer = User.objects.create_user("viewer", password="a-long-test-password", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_apikey"))
+    client = Client()
+    client.login(username="viewer", password="a-long-test-password")
+    key = ApiKey.objects.get(tenant=owner.tenant)
+
+    listing = client.get("/admin/tenants/apikey/")
+    client.post("/admin/tenants/apikey/", {"action": "revoke_keys", "_selected_action": [key.pk], "index": "0"})
+
+    assert listing.status_code == 200
+    assert "revoke_keys" not in listing.content.decode()
+    assert ApiKey.objects.get(pk=key.pk).active
 
 
 AGENT_KEYS = "/admin/event-store/agent-keys/"
@@ -131,6 +198,35 @@ def test_a_malformed_revocation_is_a_message_not_an_error(staff_client: Client, 
 
     assert response.status_code == 200
     assert "Bad request" in response.content.decode()
+
+
+def test_registering_a_key_for_an_unknown_tenant_is_a_form_error(staff_client: Client, owner: Persona) -> None:
+    """Tenants are created on their own page (audited ``tenant.create``), never as a side effect."""
+    from tenants.models import Tenant
+
+    unknown = uuid.uuid4()
+    body = {**_signing_key(owner, uuid.uuid4(), public_key=PUBLIC_KEY.hex()), "tenant_id": str(unknown)}
+
+    response = staff_client.post(f"{AGENT_KEYS}register/", body)
+
+    assert response.status_code == 200
+    assert f"Tenant {unknown} does not exist" in response.content.decode()
+    assert not Tenant.objects.filter(id=unknown).exists()
+    assert not AgentSigningKey.objects.filter(tenant_id=unknown).exists()
+    assert not AuditLogEntry.objects.filter(actor="admin:operator").exists()
+
+
+def test_revoking_a_revoked_signing_key_again_says_so_and_records_nothing(staff_client: Client, owner: Persona) -> None:
+    agent = uuid.uuid4()
+    staff_client.post(f"{AGENT_KEYS}register/", _signing_key(owner, agent, public_key=PUBLIC_KEY.hex()))
+    staff_client.post(f"{AGENT_KEYS}revoke/", _signing_key(owner, agent))
+    revoked_at = AgentSigningKey.objects.get(tenant_id=owner.tenant_id, agent_id=agent).revoked_at
+
+    again = staff_client.post(f"{AGENT_KEYS}revoke/", _signing_key(owner, agent), follow=True)
+
+    assert f"The key 7 of agent {agent} was already revoked." in again.content.decode()
+    assert AgentSigningKey.objects.get(tenant_id=owner.tenant_id, agent_id=agent).revoked_at == revoked_at
+    assert AuditLogEntry.objects.filter(action="agent_key.revoke").count() == 1
 
 
 def test_revoking_an_unknown_signing_key_is_a_message(staff_client: Client, owner: Persona) -> None:

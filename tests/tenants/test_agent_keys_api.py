@@ -55,8 +55,23 @@ def test_a_duplicate_registration_is_a_conflict(owner: Persona) -> None:
     assert response.json()["code"] == "agent_key_exists"
 
 
-def test_the_bootstrap_admin_may_register_for_a_new_tenant(admin_client: APIClient) -> None:
-    assert register_key(admin_client, uuid.uuid4(), uuid.uuid4(), 1, KEY).status_code == 200
+def test_the_bootstrap_admin_may_register_for_a_new_tenant_which_is_created_audited(admin_client: APIClient) -> None:
+    """The reference registers a key for any tenant id (its key table names no tenant); ours needs
+    the tenant row, which is created with its ``tenant.create`` audit row in the key's transaction."""
+    from audit.models import AuditLogEntry
+    from tenants.models import Tenant
+
+    tenant_id, agent = uuid.uuid4(), uuid.uuid4()
+
+    assert register_key(admin_client, tenant_id, agent, 1, KEY).status_code == 200
+
+    assert Tenant.objects.filter(id=tenant_id, is_active=True).exists()
+    assert list(AuditLogEntry.objects.filter(tenant_id=tenant_id).order_by("id").values_list("action", "detail")) == [
+        ("tenant.create", {"name": f"tenant {tenant_id}", "is_active": True, "via": "agent_key.register"}),
+        ("agent_key.register", {"public_key": KEY.hex()}),
+    ]
+    assert register_key(admin_client, tenant_id, agent, 2, KEY).status_code == 200
+    assert AuditLogEntry.objects.filter(tenant_id=tenant_id, action="tenant.create").count() == 1
 
 
 def test_only_admins_of_the_tenant_may_register_or_revoke(owner: Persona, outsider: Persona) -> None:

@@ -4,18 +4,28 @@ Prints the key once; only its SHA-256 is stored. Audited.
 """
 
 import uuid
-from argparse import ArgumentParser
+from argparse import ArgumentParser, ArgumentTypeError
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from sequencer_project.api.errors import SequencerError
+from sequencer_project.api.fields import ascii_int
 from tenants.limits import API_KEY_NAME_MAX
 from tenants.selectors import tenant_get
-from tenants.services import api_key_create
+from tenants.services import API_KEY_RATE_LIMIT_MAX, api_key_create
 from ves.rfc3339 import parse_rfc3339
 
 _PERMISSIONS = {"read", "write", "admin"}
+
+
+def _integer(text: str) -> int:
+    """An option's integer in ASCII digits (``int()`` also reads ``'٣'``, ``+`` and ``_``)."""
+    value = ascii_int(text)
+    if value is None:
+        raise ArgumentTypeError(f"{text!r} is not an integer of at most 19 ASCII digits")
+    return value
 
 
 class Command(BaseCommand):
@@ -27,7 +37,9 @@ class Command(BaseCommand):
         parser.add_argument("--permissions", default="read,write", help="Comma list of read, write, admin.")
         parser.add_argument("--store", type=uuid.UUID, action="append", default=[], help="Limit to a store; repeat.")
         parser.add_argument("--agent", type=uuid.UUID, default=None, help="Scope the key to one agent.")
-        parser.add_argument("--rate-limit", type=int, default=None, help="Requests per minute.")
+        parser.add_argument(
+            "--rate-limit", type=_integer, default=None, help=f"Requests per minute, 1..{API_KEY_RATE_LIMIT_MAX}."
+        )
         parser.add_argument(
             "--expires-at", default=None, help="RFC 3339 instant the key stops working (default: never)."
         )
@@ -42,23 +54,26 @@ class Command(BaseCommand):
             raise CommandError(f"Permissions must be a non-empty subset of {sorted(_PERMISSIONS)}.")
         if len(options["name"]) > API_KEY_NAME_MAX or "\x00" in options["name"]:
             raise CommandError(f"--name must be at most {API_KEY_NAME_MAX} characters, with no NUL.")
-        if options["rate_limit"] is not None and options["rate_limit"] <= 0:
-            raise CommandError("--rate-limit must be positive.")
+        if options["rate_limit"] is not None and not 1 <= options["rate_limit"] <= API_KEY_RATE_LIMIT_MAX:
+            raise CommandError(f"--rate-limit must be 1..{API_KEY_RATE_LIMIT_MAX} (requests per minute).")
         expires_at = None
         if options["expires_at"] is not None:
             expires_at = parse_rfc3339(options["expires_at"])
             if expires_at is None or expires_at <= timezone.now():
                 raise CommandError("--expires-at must be a future RFC 3339 timestamp, e.g. 2030-01-01T00:00:00Z.")
-        issued = api_key_create(
-            tenant=tenant,
-            name=options["name"],
-            can_read="read" in permissions,
-            can_write="write" in permissions,
-            can_admin="admin" in permissions,
-            store_ids=options["store"],
-            agent_id=options["agent"],
-            rate_limit=options["rate_limit"],
-            expires_at=expires_at,
-            actor="cli:create_api_key",
-        )
+        try:
+            issued = api_key_create(
+                tenant=tenant,
+                name=options["name"],
+                can_read="read" in permissions,
+                can_write="write" in permissions,
+                can_admin="admin" in permissions,
+                store_ids=options["store"],
+                agent_id=options["agent"],
+                rate_limit=options["rate_limit"],
+                expires_at=expires_at,
+                actor="cli:create_api_key",
+            )
+        except SequencerError as exc:  # what the checks above let through and the service refuses
+            raise CommandError(str(exc.detail)) from exc
         self.stdout.write(issued.key)
