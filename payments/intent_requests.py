@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from payments import errors
+from payments.addresses import address_key
 from payments.hashing import ASSETS, NETWORKS, TOKEN_ADDRESSES, canonical_asset, signing_hash
 from payments.limits import INTENT_TEXT_MAX_BYTES, MAX_ADDRESS_LENGTH, MAX_VALIDITY_SECONDS
 from sequencer_project.api.errors import PayloadTooLargeError
@@ -34,6 +35,8 @@ class PaymentRequest:
     agent_key_id: int
     payer_address: str
     payee_address: str
+    #: The payer's account (:func:`payments.addresses.address_key`): its nonces are reserved under it.
+    payer_key: str
     amount: int
     asset: str
     network: str
@@ -96,7 +99,8 @@ def _text(fields: Fields, name: str) -> str | None:
 
 def _address(fields: Fields, name: str) -> str:
     """A required address: any non-empty even-length hex after an optional ``0x`` of at most
-    ``MAX_ADDRESS_LENGTH`` characters (413 above), returned as submitted (it is hashed so)."""
+    ``MAX_ADDRESS_LENGTH`` characters (413 above), returned as submitted (it is hashed so; its
+    account is :func:`payments.addresses.address_key`)."""
     value = fields.raw(name)
     if value is None:
         raise invalid_request(name, "is required.")
@@ -115,7 +119,8 @@ def parse_payment_request(body: object, *, now: int | None = None) -> PaymentReq
     agent_id = _agent_id(fields)
     key_id = fields.integer("agent_key_id", minimum=1, default=1)
     payer, payee = _address(fields, "payer_address"), _address(fields, "payee_address")
-    if payer.lower().removeprefix("0x") == payee.lower().removeprefix("0x"):
+    payer_key = address_key(payer)
+    if payer_key == address_key(payee):
         raise _field_error("payee_address", "must differ from payer_address.")
     amount = fields.integer("amount", minimum=1)
     asset = canonical_asset(fields.text("asset", max_length=_MAX_ASSET))
@@ -154,6 +159,7 @@ def parse_payment_request(body: object, *, now: int | None = None) -> PaymentReq
         agent_key_id=key_id,
         payer_address=payer,
         payee_address=payee,
+        payer_key=payer_key,
         amount=amount,
         asset=asset,
         network=network,

@@ -157,7 +157,11 @@ class PaymentIntent(models.Model):
 
 
 class NonceReservation(models.Model):
-    """A used nonce of one payer in one ``(tenant, store)``; reserved with its intent."""
+    """A used nonce of one payer in one ``(tenant, store)``; reserved with its intent.
+
+    ``payer_address`` is the payer's account, ``payments.addresses.address_key`` (``0x`` and
+    lower-case hex), not the spelling the intent carries: one account, one nonce space.
+    """
 
     pk = models.CompositePrimaryKey("tenant_id", "store_id", "payer_address", "nonce")
     tenant_id = models.UUIDField()

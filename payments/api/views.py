@@ -32,13 +32,14 @@ from payments.selectors import (
 from payments.services.batches import BatchKey, batch_create_manual
 from payments.services.intents import payment_intent_submit
 from payments.services.settlement import batch_settle_record
-from sequencer_project.api.errors import InvalidParameterError
+from sequencer_project.api.errors import InvalidParameterError, SequencerError
 from sequencer_project.api.fields import (
+    U64,
+    ascii_int,
     field_value_error,
     hex_bytes,
     parse_uuid,
     query_choice,
-    query_int,
     query_text,
     query_timestamp,
     query_uuid_optional,
@@ -54,6 +55,29 @@ _MAX_TX_HASH = 66  # 0x + 32 bytes of hex
 # intent_ids are read up to this many so that a list over max_size is the reference's 413
 # ``batch_too_large``, not a type error; the body size limit bounds the list long before.
 _MAX_INTENT_IDS_READ = 100_000
+
+
+def _query_count(
+    request: Request, name: str, *, default: int, minimum: int, maximum: int, above: type[SequencerError]
+) -> int:
+    """An integer query parameter in ``minimum..maximum``, ``default`` when absent or empty.
+
+    Every refusal names that range: a value above it, of any length, is ``above`` (the
+    reference's 413 ``batch_too_large`` for ``limit``); anything else (not an integer, below
+    ``minimum``) is 400 ``invalid_parameter``. ``query_int`` clamps above its maximum and names
+    the bigint range, which these parameters never reach.
+    """
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    message = f"'{name}' must be an integer from {minimum} to {maximum}."
+    digits = raw.isascii() and raw.isdigit()
+    value = ascii_int(raw.lstrip("0") or "0") if digits else ascii_int(raw)
+    if (value is None and digits) or (value is not None and value > maximum):  # None: over 19 digits
+        raise above(message, parameter=name)
+    if value is None or value < minimum:
+        raise InvalidParameterError(message, parameter=name)
+    return value
 
 
 class PaymentListCreateApi(TenantApiMixin):
@@ -116,12 +140,10 @@ class PaymentListCreateApi(TenantApiMixin):
         )
         if filters.from_date and filters.to_date and filters.from_date > filters.to_date:
             raise InvalidParameterError("'from_date' must not be after 'to_date'.", parameter="from_date")
-        limit = query_int(request, "limit", default=100, minimum=1)
-        if limit > _MAX_LIST:
-            raise errors.BatchTooLargeError(f"'limit' must be at most {_MAX_LIST}.", parameter="limit")
-        offset = query_int(request, "offset", default=0, minimum=0)
-        if offset > _MAX_OFFSET:
-            raise InvalidParameterError(f"'offset' must be at most {_MAX_OFFSET}.", parameter="offset")
+        limit = _query_count(
+            request, "limit", default=100, minimum=1, maximum=_MAX_LIST, above=errors.BatchTooLargeError
+        )
+        offset = _query_count(request, "offset", default=0, minimum=0, maximum=_MAX_OFFSET, above=InvalidParameterError)
         intents = payment_intent_list(filters=filters, limit=limit, offset=offset)
         return Response([intent_output(i) for i in intents])
 
@@ -176,9 +198,13 @@ class BatchCreateApi(TenantApiMixin):
         fields = request_fields(request, _batch_error)
         tenant_id, store_id = fields.uuid("tenant_id"), fields.uuid("store_id")
         network = fields.choice("network", NETWORKS, default="set_chain")
-        max_size = fields.integer("max_size", minimum=1, default=settings.X402_BATCH_MAX_SIZE)
-        if max_size > MAX_BATCH_SIZE:
-            raise errors.BatchTooLargeError(f"'max_size' must be at most {MAX_BATCH_SIZE}.", field="max_size")
+        # The reference's usize: past u64 is its extractor's 422; 0 is 400, above the cap 413.
+        max_size = fields.integer("max_size", maximum=U64[1], default=settings.X402_BATCH_MAX_SIZE)
+        if not 1 <= max_size <= MAX_BATCH_SIZE:
+            message = f"must be an integer from 1 to {MAX_BATCH_SIZE}."
+            if max_size:
+                raise errors.BatchTooLargeError(f"'max_size' {message}", field="max_size")
+            raise _batch_error("max_size", message)
         self.stream_for(tenant_id, store_id, Permission.ADMIN)
         intent_ids = fields.uuid_list("intent_ids", max_items=_MAX_INTENT_IDS_READ)
         batch = batch_create_manual(

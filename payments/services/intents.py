@@ -2,9 +2,14 @@
 
 Same design as the ingest paths (ADR 0001): the signature is verified before any transaction;
 one short transaction then locks the stream's x402 counter row, answers an idempotent replay,
-reserves the nonce, inserts the intent as ``sequenced`` with ``head + 1`` and advances the
-counter (``payments/sql/insert_intent.sql``), and commits. A used nonce rolls back everything,
-so a failed submission burns neither a nonce nor a sequence number.
+reserves the nonce under the payer's account (``payments.addresses``: one account has one
+nonce space however its address is spelled), inserts the intent as ``sequenced`` with
+``head + 1`` and advances the counter (``payments/sql/insert_intent.sql``), and commits. A used
+nonce rolls back everything, so a failed submission burns neither a nonce nor a sequence number.
+
+An idempotency key is compared by the request's signed bytes (``PaymentRequest.request_hash``),
+so the same payment resent with its address spelled otherwise is another signed request: 409
+``idempotency_key_conflict``, never a second intent.
 """
 
 from __future__ import annotations
@@ -67,7 +72,9 @@ def payment_intent_submit(*, request: PaymentRequest) -> SubmittedIntent:
     """Verify and sequence one intent; an idempotent replay returns the original.
 
     Invariants: the x402 stream's numbers stay exactly ``1..head``; a nonce is used at most once
-    per ``(tenant, store, payer)``; an idempotency key names one request's parameters forever.
+    per ``(tenant, store, payer account)`` (:func:`payments.addresses.address_key`, ADR 0006),
+    whatever case or ``0x`` the address is spelled with; an idempotency key names one request's
+    parameters forever.
     Locks: the stream's x402 counter row, from the idempotency read to commit.
     """
     payment_signature_verify(request=request)
@@ -106,6 +113,7 @@ def _sequence(request: PaymentRequest) -> SubmittedIntent:
                 "source_agent_id": request.source_agent_id,
                 "agent_key_id": request.agent_key_id,
                 "payer_address": request.payer_address,
+                "payer_key": request.payer_key,
                 "payee_address": request.payee_address,
                 "amount": request.amount,
                 "asset": request.asset,
@@ -131,7 +139,7 @@ def _sequence(request: PaymentRequest) -> SubmittedIntent:
         )
         nonce_rows, intent_rows, counter_rows = cursor.fetchone()
     if nonce_rows == 0:
-        raise errors.NonceAlreadyUsedError(f"Nonce {request.nonce} was already used by payer {request.payer_address}.")
+        raise errors.NonceAlreadyUsedError(f"Nonce {request.nonce} was already used by payer {request.payer_key}.")
     if intent_rows != 1 or counter_rows != 1:
         raise AssertionError("x402 counter or intent write lost while the counter lock was held")  # defensive
     return SubmittedIntent(intent_id, "sequenced", head + 1, now, None, False)
