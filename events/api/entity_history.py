@@ -13,7 +13,8 @@ from typing import Any
 from events.api.serializers import event_output
 from events.envelopes import FIELD_LIMITS
 from events.selectors import entity_history_page
-from sequencer_project.api.fields import path_text, query_int_in
+from sequencer_project.api.fields import query_int_in
+from sequencer_project.api.path_segments import path_segment_text, segment_text, sent_segments
 from sequencer_project.api.principal import Permission, Principal
 from sequencer_project.api.tenancy import queried_stream_in
 from sequencer_project.api.wsgi_endpoint import WsgiEndpoint, query_params
@@ -23,9 +24,10 @@ MAX_ENTITY_LIMIT = 100
 
 
 def entity_path(entity_type: str, entity_id: str) -> None:
-    """Check an entity's path parameters: 400 when one could name no entity of an envelope."""
-    path_text(entity_type, "entity_type", FIELD_LIMITS["entity_type"])
-    path_text(entity_id, "entity_id", FIELD_LIMITS["entity_id"])
+    """Check an entity's path parameters, each decoded from the segment sent (either may hold
+    ``/``, sent as ``%2F``): 400 when one could name no entity of an envelope."""
+    path_segment_text(entity_type, "entity_type", FIELD_LIMITS["entity_type"])
+    path_segment_text(entity_id, "entity_id", FIELD_LIMITS["entity_id"])
 
 
 def entity_history_answer(
@@ -56,17 +58,21 @@ def entity_history_answer(
 
 
 class EntityHistoryEndpoint(WsgiEndpoint):
-    """Serves ``PREFIX`` + two ASCII path segments; anything else under the prefix (an entity's
-    ``/state``, a non-ASCII name) falls back to the API handler."""
+    """Serves ``PREFIX`` + two path segments as the client sent them, so ``%2F`` stays inside its
+    segment (:mod:`sequencer_project.api.path_segments`; the view's route does the same);
+    anything else under the prefix (an entity's ``/state``) falls back to the API handler."""
 
     route = PREFIX + ":entity_type/:entity_id"
     reads_query = True
 
     def takes(self, environ: dict[str, Any]) -> bool:
-        rest = environ.get("PATH_INFO", "")[len(PREFIX) :]
-        segments = rest.split("/")
-        return len(segments) == 2 and all(segments) and rest.isascii() and super().takes(environ)
+        segments = sent_segments(environ, PREFIX)
+        return segments is not None and len(segments) == 2 and all(segments) and super().takes(environ)
 
     def answer(self, principal: Principal, environ: dict[str, Any]) -> dict[str, Any]:
-        entity_type, entity_id = environ["PATH_INFO"][len(PREFIX) :].split("/")
-        return entity_history_answer(principal, entity_type, entity_id, query_params(environ))
+        segments = sent_segments(environ, PREFIX)
+        assert segments is not None  # two of them: takes() saw them
+        entity_type, entity_id = segments
+        return entity_history_answer(
+            principal, segment_text(entity_type), segment_text(entity_id), query_params(environ)
+        )

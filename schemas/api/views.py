@@ -31,11 +31,11 @@ from sequencer_project.api.fields import (
     field_value_error,
     invalid_request,
     parse_uuid,
-    path_text,
     query_int,
     request_fields,
 )
 from sequencer_project.api.openapi import QUERIED_TENANT, operation, path_param, path_uuid, query
+from sequencer_project.api.path_segments import path_segment_text
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin
 
@@ -46,8 +46,9 @@ EVENT_TYPE = path_param("event_type", shapes.EVENT_TYPE)
 
 
 def _event_type_param(value: str) -> str:
-    """The ``event_type`` path parameter: 400 ``invalid_parameter`` when it could name no schema."""
-    return path_text(value, "event_type", MAX_EVENT_TYPE)
+    """The ``event_type`` path parameter, decoded from the segment sent (``schemas.api.urls``):
+    400 ``invalid_parameter`` when it could name no schema (empty, too long, NUL, not UTF-8)."""
+    return path_segment_text(value, "event_type", MAX_EVENT_TYPE)
 
 
 def _event_type(fields: Fields) -> str:
