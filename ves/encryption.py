@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeGuard
 
-import orjson
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ves import hpke
@@ -29,6 +28,7 @@ from ves.hashes import (
     recipients_hash,
 )
 from ves.jcs import canonicalize
+from ves.json_text import JSONDecodeError, loads
 
 __all__ = [
     "EncryptedPayload",
@@ -257,8 +257,8 @@ def open_payload(fields: EventSigningFields, payload_encrypted: Any, kid: int, p
     if len(plaintext) < 16:
         raise OpenError("plaintext shorter than the salt")
     try:
-        payload = orjson.loads(plaintext[16:])
-    except orjson.JSONDecodeError as exc:
+        payload = loads(plaintext[16:])
+    except JSONDecodeError as exc:
         raise OpenError("plaintext is not JSON") from exc
     if payload_plain_hash_salted(plaintext[:16], payload) != fields.payload_plain_hash:
         raise OpenError("payload hash mismatch")

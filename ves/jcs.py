@@ -9,10 +9,13 @@ like the reference, ``1.0`` prints ``1`` and ``1e21`` prints ``1e+21``). NaN, in
 integers beyond the double range and lone surrogates are rejected with :class:`JcsError`.
 
 The PyPI ``rfc8785`` package is deliberately not used: it raises on integers >= 2^53, which
-the reference accepts. :func:`canonicalize` takes orjson's sorted output whenever it already is
-the canonical form (no double printed with an exponent or as an integral value, no integer that a
-double would round, no character beyond the Basic Multilingual Plane, every value a JSON one)
-and writes the rest itself; the two are property-tested equal (``tests/ves/test_jcs_fast_path.py``).
+the reference accepts. With orjson installed (an optional extra of the ``stateset-ves``
+distribution that the server always has, :mod:`ves.json_text`), :func:`canonicalize` takes
+orjson's sorted output whenever it already is the canonical form (no double printed with an
+exponent or as an integral value, no integer that a double would round, no character beyond the
+Basic Multilingual Plane, every value a JSON one) and writes the rest itself; the two are
+property-tested equal (``tests/ves/test_jcs_fast_path.py``). Without orjson it writes everything
+itself, the same bytes (``tests/ves/test_json_without_orjson.py``).
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from ves.json_depth import too_deep
+from ves.json_text import HAVE_ORJSON
+
+if HAVE_ORJSON:
+    import orjson
 
 __all__ = ["JcsError", "canonicalize", "format_number"]
 
@@ -187,53 +192,58 @@ _canonical = json_writer(
 )
 
 
-# orjson refuses datetimes, dataclasses, subclasses of str, int, dict and list, and integers a
-# double would round (beyond 2^53 - 1) with these, so they reach the writer above, which decides;
-# it writes UUIDs and enums, which the round trip below tells apart from the JSON they print as.
-_ORJSON_OPTIONS = (
-    orjson.OPT_SORT_KEYS
-    | orjson.OPT_STRICT_INTEGER
-    | orjson.OPT_PASSTHROUGH_DATACLASS
-    | orjson.OPT_PASSTHROUGH_DATETIME
-    | orjson.OPT_PASSTHROUGH_SUBCLASS
-)
-_FOUR_BYTE_LEADS = (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")
-_INTEGRAL_DOUBLES = (b".0,", b".0]", b".0}")  # ``15.0`` before the next separator
+if HAVE_ORJSON:
+    # orjson refuses datetimes, dataclasses, subclasses of str, int, dict and list, and integers a
+    # double would round (beyond 2^53 - 1) with these, so they reach the writer above, which decides;
+    # it writes UUIDs and enums, which the round trip below tells apart from the JSON they print as.
+    _ORJSON_OPTIONS = (
+        orjson.OPT_SORT_KEYS
+        | orjson.OPT_STRICT_INTEGER
+        | orjson.OPT_PASSTHROUGH_DATACLASS
+        | orjson.OPT_PASSTHROUGH_DATETIME
+        | orjson.OPT_PASSTHROUGH_SUBCLASS
+    )
+    _FOUR_BYTE_LEADS = (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")
+    _INTEGRAL_DOUBLES = (b".0,", b".0]", b".0}")  # ``15.0`` before the next separator
 
+    def canonicalize(value: Any) -> bytes:
+        """The RFC 8785 canonical UTF-8 bytes of a parsed JSON value."""
+        fast = _orjson_if_canonical(value)
+        return fast if fast is not None else _canonical(value)
 
-def canonicalize(value: Any) -> bytes:
-    """The RFC 8785 canonical UTF-8 bytes of a parsed JSON value."""
-    fast = _orjson_if_canonical(value)
-    return fast if fast is not None else _canonical(value)
+    def _orjson_if_canonical(value: Any) -> bytes | None:
+        """orjson's sorted output of ``value`` when it is RFC 8785's, else ``None``.
 
+        Both print a double's shortest round-trip digits, and orjson prints them without an exponent
+        only between 1e-5 and 1e16, where ECMAScript does too. The output can still differ in three
+        ways, each refused here with C-speed byte searches: a double that orjson prints with an
+        exponent or as an integral value (``15.0``, where ECMAScript prints ``15``), a key order
+        (orjson sorts by code point, RFC 8785 by UTF-16 code unit: the orders differ only beyond the
+        Basic Multilingual Plane, whose characters take four UTF-8 bytes) and a value that only
+        prints like JSON (a UUID, an enum, a tuple, NaN, which orjson writes as ``null``).
+        """
+        try:
+            out = orjson.dumps(value, option=_ORJSON_OPTIONS)
+        except TypeError:  # orjson.JSONEncodeError too: a lone surrogate, a non-str key, too deep
+            return None
+        if not out.isascii() and any(lead in out for lead in _FOUR_BYTE_LEADS):
+            return None
+        if b"\\" in out and b'\\"' in out:  # an escaped quote: splitting at quotes would not find the strings
+            return None
+        outside = b"".join(out.split(b'"')[::2])  # brackets, separators, numbers and literals
+        if (
+            b"e" in outside.replace(b"true", b"").replace(b"false", b"")  # an exponent
+            or any(integral in outside for integral in _INTEGRAL_DOUBLES)
+            or outside.endswith(b".0")
+            or too_deep(outside, value, _MAX_DEPTH)  # the writer refuses it; a wide value is fine
+        ):
+            return None
+        if orjson.loads(out) != value:
+            return None
+        return out
 
-def _orjson_if_canonical(value: Any) -> bytes | None:
-    """orjson's sorted output of ``value`` when it is RFC 8785's, else ``None``.
+else:  # the distribution without its orjson extra: the writer alone, the same bytes
 
-    Both print a double's shortest round-trip digits, and orjson prints them without an exponent
-    only between 1e-5 and 1e16, where ECMAScript does too. The output can still differ in three
-    ways, each refused here with C-speed byte searches: a double that orjson prints with an
-    exponent or as an integral value (``15.0``, where ECMAScript prints ``15``), a key order
-    (orjson sorts by code point, RFC 8785 by UTF-16 code unit: the orders differ only beyond the
-    Basic Multilingual Plane, whose characters take four UTF-8 bytes) and a value that only
-    prints like JSON (a UUID, an enum, a tuple, NaN, which orjson writes as ``null``).
-    """
-    try:
-        out = orjson.dumps(value, option=_ORJSON_OPTIONS)
-    except TypeError:  # orjson.JSONEncodeError too: a lone surrogate, a non-str key, too deep
-        return None
-    if not out.isascii() and any(lead in out for lead in _FOUR_BYTE_LEADS):
-        return None
-    if b"\\" in out and b'\\"' in out:  # an escaped quote: splitting at quotes would not find the strings
-        return None
-    outside = b"".join(out.split(b'"')[::2])  # brackets, separators, numbers and literals
-    if (
-        b"e" in outside.replace(b"true", b"").replace(b"false", b"")  # an exponent
-        or any(integral in outside for integral in _INTEGRAL_DOUBLES)
-        or outside.endswith(b".0")
-        or too_deep(outside, value, _MAX_DEPTH)  # the writer refuses it; a wide value is fine
-    ):
-        return None
-    if orjson.loads(out) != value:
-        return None
-    return out
+    def canonicalize(value: Any) -> bytes:
+        """The RFC 8785 canonical UTF-8 bytes of a parsed JSON value."""
+        return _canonical(value)

@@ -17,9 +17,11 @@ import json
 import re
 from typing import Any
 
-import orjson
-
 from ves.jcs import JsonErrors, json_writer, shortest_digits
+from ves.json_text import HAVE_ORJSON
+
+if HAVE_ORJSON:
+    import orjson
 
 __all__ = ["LegacyJsonError", "dumps", "fast_dumps", "loads_as_serde", "may_hold_minus_zero", "payload_hash"]
 
@@ -70,21 +72,34 @@ def dumps(value: Any) -> bytes:
     return _dumps(value)
 
 
-def fast_dumps(value: Any) -> bytes:
-    """:func:`dumps`, through orjson whenever that gives the same bytes.
+if HAVE_ORJSON:
 
-    orjson sorts keys, escapes strings and prints doubles like ``serde_json`` except that it
-    writes a ``+`` in positive exponents (``1e+16`` where ryu writes ``1e16``). Output without
-    ``e+`` anywhere is therefore identical; anything else (including a string that merely
-    contains ``e+``) takes the exact pure-Python path. Property-tested against :func:`dumps`.
-    """
-    try:
-        out = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    except (TypeError, orjson.JSONEncodeError):
-        return dumps(value)
-    if b"+" in out and b"e+" in out:  # the one-byte search is ~4x faster; most payloads have no '+'
-        return dumps(value)
-    return out
+    def fast_dumps(value: Any) -> bytes:
+        """:func:`dumps`, through orjson whenever that gives the same bytes.
+
+        orjson sorts keys, escapes strings and prints doubles like ``serde_json`` except that it
+        writes a ``+`` in positive exponents (``1e+16`` where ryu writes ``1e16``). Output without
+        ``e+`` anywhere is therefore identical; anything else (including a string that merely
+        contains ``e+``) takes the exact pure-Python path. Property-tested against :func:`dumps`
+        for every value JSON text parses to (what the server and ``ves.bundle`` hash). orjson
+        also writes some values no JSON text parses to, which :func:`dumps` (and so this
+        function without orjson) refuses: NaN and the infinities (as ``null``), UUIDs,
+        datetimes, dataclasses and enums.
+        """
+        try:
+            out = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        except (TypeError, orjson.JSONEncodeError):
+            return dumps(value)
+        if b"+" in out and b"e+" in out:  # the one-byte search is ~4x faster; most payloads have no '+'
+            return dumps(value)
+        return out
+
+else:  # the distribution without its orjson extra: the exact serialiser alone
+
+    def fast_dumps(value: Any) -> bytes:
+        """:func:`dumps` (orjson, its fast path, is not installed): the same bytes for every value
+        JSON text parses to (``tests/ves/test_json_without_orjson.py``)."""
+        return _dumps(value)
 
 
 def payload_hash(value: Any) -> bytes:
@@ -127,9 +142,10 @@ def may_hold_minus_zero(text: bytes) -> bool:
 
 
 def loads_as_serde(text: bytes) -> Any:
-    """The value ``serde_json`` reads from valid JSON ``text``: as ``orjson.loads`` reads it,
-    except that the integer literal ``-0`` is the double ``-0.0``, which serializes (and so
-    hashes) as ``-0.0`` (orjson, like Python, reads it as the integer 0, which prints ``0``).
+    """The value ``serde_json`` reads from valid JSON ``text``: as ``orjson.loads`` (and
+    ``ves.json_text.loads``) reads it, except that the integer literal ``-0`` is the double
+    ``-0.0``, which serializes (and so hashes) as ``-0.0`` (orjson, like Python, reads it as the
+    integer 0, which prints ``0``).
 
     Only for text orjson has already accepted (depth, encoding and range checked): callers call
     it when :func:`may_hold_minus_zero`, the one case where the two readings differ.

@@ -4,7 +4,10 @@ The wheel is built from a copy of ``stateset-ves/`` (the ``ves`` symlink followe
 would carry it) and installed into a fresh venv with its own dependencies only, from the package
 index pip is configured with (as ``make venv`` installs). There, outside the checkout and without
 PYTHONPATH, the ``ves`` console script runs, every ``ves`` module imports, and Django, Celery,
-web3 and the server's apps are not importable, and the library's own tests pass.
+web3 and the server's apps are not importable, and the library's own tests pass: first with
+``cryptography`` and ``httpx`` alone (Ed25519 on OpenSSL, JSON through the standard library),
+then again with the ``speed`` extra (PyNaCl and orjson), where every test passes, including
+those that compare the two ways and so skipped without the extra.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -28,15 +32,23 @@ PROBE = """
 import importlib, importlib.metadata, importlib.util, json, pkgutil
 import ves
 modules = sorted(m.name for m in pkgutil.iter_modules(ves.__path__, "ves."))
+extras = {"nacl", "orjson"} - {n for n in ("nacl", "orjson") if importlib.util.find_spec(n)}
 for name in modules:
-    importlib.import_module(name)
+    try:
+        importlib.import_module(name)
+    except ImportError as missing:  # only a backend of the speed extra may need what is missing
+        assert name == "ves.ed25519_sodium" and missing.name in extras, (name, missing)
 from ves.client import AgentSigner, SequencerClient
+from ves import json_text, signing
 print(json.dumps({
     "ves_file": ves.__file__,
     "modules": modules,
     "requires": sorted(importlib.metadata.requires("stateset-ves") or []),
     "importable": [n for n in ("django", "rest_framework", "celery", "web3", "eth_tester",
-                               "events", "tenants", "sequencer_project") if importlib.util.find_spec(n)],
+                               "events", "tenants", "sequencer_project", "nacl", "orjson")
+                   if importlib.util.find_spec(n)],
+    "ed25519": signing.BACKEND.__name__,
+    "orjson": json_text.HAVE_ORJSON,
 }))
 """
 
@@ -59,7 +71,7 @@ def test_the_ves_distribution_installs_and_runs_without_the_server(tmp_path: Pat
     def pip_install(*requirements: str) -> None:
         run(sys.executable, "-m", "pip", "--python", str(python), "install", "-q", *requirements, timeout=240)
 
-    pip_install(str(source))  # our own copy of stateset-ves/
+    pip_install(str(source))  # our own copy of stateset-ves/, without its extra
 
     assert "register-key" in run(str(venv / "bin" / "ves"), "--help")
     key = json.loads(run(str(venv / "bin" / "ves"), "keygen", "--key-id", "7"))
@@ -69,13 +81,11 @@ def test_the_ves_distribution_installs_and_runs_without_the_server(tmp_path: Pat
     probe = json.loads(run(str(python), "-c", PROBE))
     assert Path(probe["ves_file"]).is_relative_to(venv)
     assert {"ves.cli", "ves.client", "ves.signing", "ves.encryption"} <= set(probe["modules"])
-    assert [requirement.split(">")[0].split("<")[0] for requirement in probe["requires"]] == [
-        "cryptography",
-        "httpx",
-        "orjson",
-        "pynacl",
-    ]
+    required = [_requirement(line) for line in probe["requires"]]
+    assert sorted(name for name, extra in required if extra is None) == ["cryptography", "httpx"]
+    assert sorted(name for name, extra in required if extra == "speed") == ["orjson", "pynacl"]
     assert probe["importable"] == []
+    assert (probe["ed25519"], probe["orjson"]) == ("ves.ed25519_openssl", False)
 
     # The library's own tests run there too: every tests/ves file that needs nothing but the
     # library, its dependencies, pytest and hypothesis (the others talk to a live server).
@@ -86,15 +96,59 @@ def test_the_ves_distribution_installs_and_runs_without_the_server(tmp_path: Pat
     for copied in (*LIBRARY_ONLY_TESTS, *LIBRARY_TEST_HELPERS, ROOT / "tests" / "ves" / "__init__.py"):
         shutil.copy(copied, alone / "tests" / "ves" / copied.name)
     (alone / "tests" / "__init__.py").write_text("")
+    (alone / "tests" / "conftest.py").write_text(HYPOTHESIS_PROFILE)  # the suite's (tests/conftest.py)
     runner = [f"{name}=={importlib.metadata.version(name)}" for name in ("pytest", "hypothesis")]
     pip_install(*runner)  # the suite's own pytest and hypothesis versions
-    report = run(str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", str(alone / "tests" / "ves"))
-    passed = re.search(r"^(\d+) passed", report, re.MULTILINE)
-    assert passed is not None, report
-    assert int(passed.group(1)) >= 300, report
-    assert "failed" not in report
-    assert "error" not in report
 
+    def library_tests(files: list[Path], report: Path) -> dict[str, str]:
+        paths = [str(alone / "tests" / "ves" / file.name) for file in files]
+        # Minutes on a loaded machine: property tests of both ways, and the writers without orjson.
+        run(str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}", *paths, timeout=1200)
+        return _outcomes(report)
+
+    # Without the extra: the files that import neither PyNaCl nor orjson themselves.
+    bare = library_tests([f for f in LIBRARY_ONLY_TESTS if not _imports_an_extra(f)], tmp_path / "bare.xml")
+    assert sum(outcome == "passed" for outcome in bare.values()) >= 300, bare
+    assert {outcome for outcome in bare.values()} <= {"passed", "skipped"}
+
+    pip_install(f"{source}[speed]")
+    probe = json.loads(run(str(python), "-c", PROBE))
+    assert (probe["ed25519"], probe["orjson"]) == ("ves.ed25519_sodium", True)
+    fast = library_tests(LIBRARY_ONLY_TESTS, tmp_path / "speed.xml")
+    assert set(fast.values()) == {"passed"}, [name for name, outcome in fast.items() if outcome != "passed"]
+    skipped_bare = {name for name, outcome in bare.items() if outcome == "skipped"}
+    assert skipped_bare <= set(fast), skipped_bare - set(fast)  # each ran, and passed, with the extra
+
+
+def _requirement(line: str) -> tuple[str, str | None]:
+    """``("orjson", "speed")`` of ``'orjson<4,>=3.10; extra == "speed"'``; ``None`` without extra."""
+    spec, _, marker = line.partition(";")
+    name = re.split(r"[<>=!~\[ ]", spec.strip(), maxsplit=1)[0]
+    extra = re.search(r"extra\s*==\s*['\"]([^'\"]+)", marker)
+    return name, extra[1] if extra else None
+
+
+def _outcomes(report: Path) -> dict[str, str]:
+    """Each test case of a JUnit XML report and its outcome (passed, skipped, failed, error)."""
+    outcomes: dict[str, str] = {}
+    for case in ElementTree.parse(report).iter("testcase"):  # noqa: S314 - pytest's own report, written here
+        kinds = {child.tag for child in case} & {"skipped", "failure", "error"}
+        outcome = {"skipped": "skipped", "failure": "failed", "error": "error"}.get(min(kinds, default=""), "passed")
+        outcomes[f"{case.get('classname')}::{case.get('name')}"] = outcome
+    return outcomes
+
+
+def _imports_an_extra(test_file: Path) -> bool:
+    """Whether ``test_file`` imports PyNaCl or orjson at its top level (it runs with the extra)."""
+    imported = re.findall(r"^(?:from|import) ([\w.]+)", test_file.read_text(), re.MULTILINE)
+    return any(name.split(".")[0] in ("nacl", "orjson") for name in imported)
+
+
+HYPOTHESIS_PROFILE = """import hypothesis
+
+hypothesis.settings.register_profile("suite", deadline=None)
+hypothesis.settings.load_profile("suite")
+"""
 
 # Test modules that load the shared vectors (tests/vectors) and need nothing but the library.
 LIBRARY_TEST_HELPERS = (ROOT / "tests" / "ves" / "vectors.py", ROOT / "tests" / "ves" / "ves_case_vectors.py")
