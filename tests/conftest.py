@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import hypothesis
 import orjson
 import pytest
 from django.conf import settings
@@ -22,6 +23,12 @@ from tests import wsgi
 from tests.tenants.factories import issue_key, make_tenant
 
 pytest_plugins = ["tests.events.projections.fixtures"]
+
+# Property tests check what code does, never how fast: no per-example deadline, which a loaded
+# machine (CI shares two cores with PostgreSQL) would turn into failures of correct code. The
+# library's tests run alone in tests/ves/test_distribution.py with the same profile.
+hypothesis.settings.register_profile("suite", deadline=None)
+hypothesis.settings.load_profile("suite")
 
 
 @pytest.fixture(scope="session", autouse=True)
