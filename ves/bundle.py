@@ -4,13 +4,14 @@ Pure Python with no Django: a client holding a bundle and the sequencer's Ed2551
 checks, without any server, that the event was sequenced (receipt), sealed in a commitment
 (VES or legacy inclusion proof and state root) and logged (RFC 6962 inclusion proof under a
 signed checkpoint). Every check has a stable name, and :func:`verify_bundle` reports each one,
-so a tampered bundle says precisely which link broke.
+so a tampered bundle says precisely which link broke. What each check proves, and which fields
+no check can bind: ``docs/commitments.md``, "Offline bundle and verifier".
 
 Bundle fields (all hashes bare lowercase hex; ``0x`` prefixes are accepted):
 
 * ``format``: ``"stateset-proof-bundle/1"``; ``stream_kind``: ``"ves"`` or ``"legacy"``;
-* ``event``: the event as the events API returns it (VES: ``envelope``, ``event_signing_hash``,
-  ``receipt``; legacy: ``envelope``);
+* ``event``: the event as the events API returns it (VES: ``envelope``, ``sequence_number``,
+  ``sequenced_at``, ``event_signing_hash``, ``receipt``; legacy: ``envelope``, ``sequenced_at``);
 * ``commitment``: the commitment record; ``inclusion_proof``: the commitment proof record;
 * ``log``: ``{tree_size, leaf_index, leaf_hash, root_hash, proof, checkpoint}``;
 * ``anchor``: ``{chain_id, chain_tx_hash, chain_block_number}`` or ``null``.
@@ -26,13 +27,15 @@ from typing import Any
 from ves import legacy_merkle, rfc6962
 from ves import merkle as ves_merkle
 from ves.checkpoint import CheckpointError, verify_checkpoint
+from ves.encryption import cipher_hash_for, parse_encrypted
 from ves.hashes import EventSigningFields, event_signing_hash, payload_plain_hash, receipt_hash, stream_id
 from ves.legacy_json import payload_hash as legacy_payload_hash
 from ves.signing import verify
 
 BUNDLE_FORMAT = "stateset-proof-bundle/1"
+RECEIPT_SIGNATURE_ALG = "ed25519"
 
-__all__ = ["BUNDLE_FORMAT", "BundleError", "CheckResult", "verify_bundle"]
+__all__ = ["BUNDLE_FORMAT", "RECEIPT_SIGNATURE_ALG", "BundleError", "CheckResult", "verify_bundle"]
 
 
 class BundleError(ValueError):
@@ -41,8 +44,19 @@ class BundleError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class CheckResult:
+    """One check's outcome. ``verified`` is ``False`` for a check that found nothing wrong but
+    whose claim cannot be proven offline (an anchor transaction): ``detail`` says what is left."""
+
     name: str
     ok: bool
+    detail: str
+    verified: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class _Unverified:
+    """What a check returns when nothing contradicts its claim but it cannot prove it offline."""
+
     detail: str
 
 
@@ -74,6 +88,10 @@ def _int(obj: Any, *path: str) -> int:
     return int(value)
 
 
+def _optional_int(obj: Any, *path: str) -> int | None:
+    return None if _get(obj, *path) is None else _int(obj, *path)
+
+
 def _uuid(obj: Any, *path: str) -> uuid.UUID:
     try:
         return uuid.UUID(str(_get(obj, *path)))
@@ -81,25 +99,44 @@ def _uuid(obj: Any, *path: str) -> uuid.UUID:
         raise BundleError(f"{'.'.join(path)} must be a UUID") from exc
 
 
+def _flags(obj: Any, *path: str) -> tuple[bool, ...]:
+    value = _get(obj, *path)
+    if not isinstance(value, list) or not all(isinstance(flag, bool) for flag in value):
+        raise BundleError(f"{'.'.join(path)} must be an array of booleans")
+    return tuple(value)
+
+
 class _Checks:
     def __init__(self) -> None:
         self.results: list[CheckResult] = []
 
-    def run(self, name: str, check: Callable[[], str | None]) -> bool:
-        """Run one check: it returns ``None`` on success or a reason; malformed input fails it."""
+    def run(self, name: str, check: Callable[[], str | _Unverified | None]) -> bool:
+        """Run one check: it returns ``None`` on success, :class:`_Unverified` when it cannot
+        prove its claim offline, or a reason; malformed input fails it."""
         try:
             reason = check()
         except (BundleError, ValueError, KeyError, TypeError) as exc:
             reason = f"malformed: {exc}"
+        except RecursionError:
+            reason = "malformed: nested too deeply"
+        if isinstance(reason, _Unverified):
+            self.results.append(CheckResult(name, True, reason.detail, verified=False))
+            return True
         self.results.append(CheckResult(name, reason is None, reason or "ok"))
         return reason is None
+
+
+def _event_sequence_number(bundle: dict[str, Any], kind: str) -> int:
+    if kind == "ves":
+        return _int(bundle, "event", "sequence_number")
+    return _int(bundle, "event", "envelope", "sequence_number")
 
 
 def _event_leaf(bundle: dict[str, Any], kind: str, checks: _Checks) -> bytes | None:
     """Event-level checks; returns the recomputed commitment leaf (``None`` if they failed)."""
     envelope = _get(bundle, "event", "envelope")
     tenant_id, store_id = _uuid(envelope, "tenant_id"), _uuid(envelope, "store_id")
-    seq = _int(bundle, "event", "sequence_number") if kind == "ves" else _int(envelope, "sequence_number")
+    seq = _event_sequence_number(bundle, kind)
     if kind == "legacy":
 
         def legacy_payload() -> str | None:
@@ -136,10 +173,15 @@ def _event_leaf(bundle: dict[str, Any], kind: str, checks: _Checks) -> bytes | N
     signing_hash = event_signing_hash(fields)
 
     def plain_payload() -> str | None:
-        if fields.payload_kind != 0:
-            return None  # encrypted: only the recipients can check the plaintext hash
         if payload_plain_hash(_get(envelope, "payload")) != fields.payload_plain_hash:
             return "payload_plain_hash does not match the payload"
+        return None
+
+    def encrypted_payload() -> str | None:
+        # The plaintext is not in the bundle (only its recipients can open it); the ciphertext,
+        # nonce, tag and wrapped keys are, and the signed payload_cipher_hash binds them.
+        if cipher_hash_for(fields, parse_encrypted(_get(envelope, "payload_encrypted"))) != fields.payload_cipher_hash:
+            return "payload_cipher_hash does not match payload_encrypted"
         return None
 
     def signing() -> str | None:
@@ -155,9 +197,16 @@ def _event_leaf(bundle: dict[str, Any], kind: str, checks: _Checks) -> bytes | N
         expected = receipt_hash(tenant_id, store_id, fields.event_id, seq, signing_hash)
         if expected != _hex(_get(receipt, "receiptHash"), "receiptHash"):
             return "receiptHash does not match the event"
+        if _get(receipt, "sequencedAt") != _get(bundle, "event", "sequenced_at"):
+            return "the receipt's sequencedAt differs from the event's sequenced_at"
         return None
 
-    ok = checks.run("payload_plain_hash", plain_payload)
+    if fields.payload_kind == 0:
+        ok = checks.run("payload_plain_hash", plain_payload)
+    elif fields.payload_kind == 1:
+        ok = checks.run("payload_cipher_hash", encrypted_payload)
+    else:
+        ok = checks.run("payload_kind", lambda: f"payload_kind must be 0 or 1, got {fields.payload_kind}")
     ok = checks.run("event_signing_hash", signing) and ok
     ok = checks.run("receipt_hash", receipt_check) and ok
     if not ok:
@@ -171,11 +220,59 @@ def _event_leaf(bundle: dict[str, Any], kind: str, checks: _Checks) -> bytes | N
     )
 
 
-def verify_bundle(bundle: Any, sequencer_key: bytes) -> list[CheckResult]:
+def _same_hex(left: Any, right: Any) -> bool:
+    """Two optional hex strings name the same bytes (``0x`` and case aside)."""
+    if left is None or right is None:
+        return left is right
+    if not isinstance(left, str) or not isinstance(right, str):
+        return False
+    return left.lower().removeprefix("0x") == right.lower().removeprefix("0x")
+
+
+def _anchor_check(bundle: dict[str, Any], commitment: Any) -> str | _Unverified | None:
+    """The anchor record agrees with the commitment's own anchor fields; present, it is reported
+    as unverified: only the chain can say whether that transaction exists and carries this root."""
+    record = bundle.get("anchor")
+    anchored = _get(commitment, "is_anchored")
+    if not isinstance(anchored, bool):
+        raise BundleError("commitment.is_anchored must be a boolean")
+    if record is None:
+        if anchored:
+            return "the commitment says it is anchored but the bundle has no anchor record"
+        for name in ("chain_id", "chain_tx_hash", "chain_block_number", "anchored_at"):
+            if commitment.get(name) is not None:
+                return f"the commitment is not anchored but has {name}"
+        return None
+    tx_hash = _hex(_get(record, "chain_tx_hash"), "anchor.chain_tx_hash")
+    chain_id = _int(record, "chain_id")
+    block = _optional_int(record, "chain_block_number")
+    if chain_id < 0 or (block is not None and block < 0):
+        raise BundleError("anchor.chain_id and anchor.chain_block_number must not be negative")
+    if not anchored:
+        return "the bundle has an anchor record but the commitment says it is not anchored"
+    if _get(commitment, "anchored_at") is None:
+        return "the commitment is anchored but has no anchored_at"
+    for name in ("chain_id", "chain_block_number"):
+        if _get(commitment, name) != record[name]:
+            return f"anchor.{name} differs from the commitment's {name}"
+    if not _same_hex(_get(commitment, "chain_tx_hash"), record["chain_tx_hash"]):
+        return "anchor.chain_tx_hash differs from the commitment's chain_tx_hash"
+    block_text = "no block number" if block is None else f"block {block}"
+    prefix = "/api/v1/ves" if bundle.get("stream_kind") == "ves" else "/api/v1"
+    return _Unverified(
+        f"anchor present, not verified on-chain (chain {chain_id}, transaction 0x{tx_hash.hex()}, {block_text}); "
+        f"GET {prefix}/anchor/{_uuid(commitment, 'batch_id')}/verify or a node of that chain checks it"
+    )
+
+
+def verify_bundle(bundle: Any, sequencer_key: bytes, *, sequencer_id: uuid.UUID | None = None) -> list[CheckResult]:
     """Run every check of ``bundle`` against the sequencer's public key, in a fixed order.
 
-    The bundle is valid only if every result is ``ok``. Checks that depend on a failed one are
-    still reported, as failed with the reason ``depends on <check>``.
+    The bundle is valid only if every result is ``ok``; a result that is ``ok`` but not
+    ``verified`` names what the bundle claims that no offline check can prove (an anchor).
+    Checks that depend on a failed one are still reported, as failed with the reason
+    ``depends on <check>``. ``sequencer_id``, when given, must be the receipt's ``sequencerId``
+    (the receipt hash does not cover it).
     """
     checks = _Checks()
     if not checks.run(
@@ -193,6 +290,8 @@ def verify_bundle(bundle: Any, sequencer_key: bytes) -> list[CheckResult]:
     except (BundleError, ValueError, TypeError) as exc:
         reason = f"malformed: {exc}"
         checks.run("event", lambda: reason)
+    except RecursionError:
+        checks.run("event", lambda: "malformed: nested too deeply")
     commitment = bundle.get("commitment")
     proof = bundle.get("inclusion_proof")
     root_name = "merkle_root" if kind == "ves" else "events_root"
@@ -201,6 +300,14 @@ def verify_bundle(bundle: Any, sequencer_key: bytes) -> list[CheckResult]:
 
         def receipt_signature() -> str | None:
             receipt = _get(bundle, "event", "receipt")
+            algorithm = _get(receipt, "signatureAlg")
+            if algorithm != RECEIPT_SIGNATURE_ALG:
+                return f"signatureAlg is {algorithm!r}, not {RECEIPT_SIGNATURE_ALG!r}: the receipt is not signed"
+            named = _uuid(receipt, "sequencerId")
+            if _int(receipt, "sequencerKeyVersion") < 0:
+                raise BundleError("sequencerKeyVersion must not be negative")
+            if sequencer_id is not None and named != sequencer_id:
+                return f"the receipt names sequencer {named}, not {sequencer_id}"
             signature = _hex(_get(receipt, "sequencerSignature"), "sequencerSignature", 64)
             if not verify(sequencer_key, _hex(_get(receipt, "receiptHash"), "receiptHash"), signature):
                 return "the receipt signature does not verify with the sequencer key"
@@ -208,40 +315,77 @@ def verify_bundle(bundle: Any, sequencer_key: bytes) -> list[CheckResult]:
 
         checks.run("receipt_signature", receipt_signature)
 
+    def leaf_count() -> int:
+        """The number of events of the commitment's range (what its tree is built over)."""
+        start, end = _int(commitment, "sequence_start"), _int(commitment, "sequence_end")
+        if not 1 <= start <= end:
+            raise BundleError("the commitment's range must satisfy 1 <= sequence_start <= sequence_end")
+        return end - start + 1
+
     def commitment_leaf() -> str | None:
         if leaf is None:
             return "depends on the event checks"
+        envelope = _get(bundle, "event", "envelope")
+        if (_uuid(commitment, "tenant_id"), _uuid(commitment, "store_id")) != (
+            _uuid(envelope, "tenant_id"),
+            _uuid(envelope, "store_id"),
+        ):
+            return "the commitment is of another stream than the event"
+        if kind == "ves" and _int(commitment, "ves_version") != _int(envelope, "ves_version"):
+            return "the commitment's ves_version differs from the event's"
+        if _uuid(proof, "batch_id") != _uuid(commitment, "batch_id"):
+            return "the inclusion proof names another commitment (batch_id)"
         if _hex(_get(proof, "leaf_hash"), "leaf_hash") != leaf:
             return "the proof's leaf_hash is not the leaf of this event"
         seq = _int(proof, "sequence_number")
+        if seq != _event_sequence_number(bundle, str(kind)):
+            return "the proof is of another sequence number than the event"
         if not _int(commitment, "sequence_start") <= seq <= _int(commitment, "sequence_end"):
             return "the event is outside the commitment's range"
         if _hex(_get(proof, root_name), root_name) != _hex(_get(commitment, root_name), root_name):
             return "the proof names another root than the commitment"
         return None
 
+    def commitment_shape() -> str | None:
+        count = leaf_count()
+        if kind == "legacy":
+            return None if _int(commitment, "event_count") == count else "event_count is not the range's size"
+        if _int(commitment, "leaf_count") != count:
+            return "leaf_count is not the range's size"
+        if _int(commitment, "padded_leaf_count") != ves_merkle.padded_leaf_count(count):
+            return "padded_leaf_count is not the next power of two at or above leaf_count"
+        if _int(commitment, "tree_depth") != ves_merkle.tree_depth(count):
+            return "tree_depth is not log2(padded_leaf_count)"
+        return None
+
     def commitment_inclusion() -> str | None:
-        seq, start = _int(proof, "sequence_number"), _int(commitment, "sequence_start")
+        seq, start, count = _int(proof, "sequence_number"), _int(commitment, "sequence_start"), leaf_count()
+        index = seq - start
+        if _int(proof, "leaf_index") != index:
+            return "the proof's leaf_index is not the event's position in the commitment"
         path = [_hex(p, "proof_path element") for p in _get(proof, "proof_path")]
+        directions = _flags(proof, "directions")
         leaf_hash = _hex(_get(proof, "leaf_hash"), "leaf_hash")
         root = _hex(_get(commitment, root_name), root_name)
         if kind == "ves":
+            expected = (
+                ves_merkle.directions_for_index(index, ves_merkle.tree_depth(count)) if 0 <= index < count else None
+            )
             valid = ves_merkle.verify_inclusion_strict(
                 leaf_hash=leaf_hash,
                 merkle_root=root,
                 proof_path=path,
-                leaf_index=seq - start,
-                tree_depth=_int(commitment, "tree_depth"),
-                leaf_count=_int(commitment, "leaf_count"),
+                leaf_index=index,
+                tree_depth=ves_merkle.tree_depth(count),
+                leaf_count=count,
             )
         else:
+            expected = legacy_merkle.proof_shape(index, count) if 0 <= index < count else None
             valid = legacy_merkle.verify_inclusion(
-                leaf_hash=leaf_hash,
-                root=root,
-                path=path,
-                leaf_index=seq - start,
-                leaf_count=_int(commitment, "event_count"),
+                leaf_hash=leaf_hash, root=root, path=path, leaf_index=index, leaf_count=count
             )
+        if directions != expected:
+            return "the proof's directions are not those of its leaf_index in a tree of this size"
         return None if valid else f"the inclusion proof does not lead to the commitment's {root_name}"
 
     def state_root() -> str | None:
@@ -259,6 +403,7 @@ def verify_bundle(bundle: Any, sequencer_key: bytes) -> list[CheckResult]:
         return None
 
     checks.run("commitment_leaf", commitment_leaf)
+    checks.run("commitment_shape", commitment_shape)
     checks.run("commitment_inclusion", commitment_inclusion)
     checks.run("commitment_state_root", state_root)
 
@@ -303,15 +448,5 @@ def verify_bundle(bundle: Any, sequencer_key: bytes) -> list[CheckResult]:
 
     checks.run("log_checkpoint", checkpoint)
     checks.run("log_inclusion", log_inclusion)
-
-    def anchor() -> str | None:
-        record = bundle.get("anchor")
-        if record is None:
-            return None
-        _hex(_get(record, "chain_tx_hash"), "chain_tx_hash")
-        _int(record, "chain_id")
-        _int(record, "chain_block_number")
-        return None
-
-    checks.run("anchor_record", anchor)
+    checks.run("anchor_record", lambda: _anchor_check(bundle, commitment))
     return checks.results

@@ -1,32 +1,61 @@
-"""The ``ves`` command line (console script ``ves``): keys, appends and stream tails.
+"""The ``ves`` command line (console script ``ves``): keys, appends, stream tails and bundles.
 
     ves keygen [--agent ID] [--key-id N] [--out agent.json]
     ves register-key --key agent.json --tenant ID
     ves append FILE.jsonl [--batch-size N] [--sign agent.json --tenant ID --store ID]
-    ves tail --tenant ID --store ID [--from N] [--ves] [--once]
+    ves tail --tenant ID --store ID [--from N] [--ves] [--once] [--interval SECONDS]
     ves bundle EVENT_ID [--legacy] [--tenant ID] [--out BUNDLE.json] [--wait SECONDS]
-    ves verify BUNDLE.json --sequencer-key HEX        (offline: no server, no credential)
+    ves verify BUNDLE.json --sequencer-key HEX [--sequencer-id ID]   (offline: no server, no credential)
 
 The server and credential come from ``--url``/``--api-key`` or ``VES_URL``/``VES_API_KEY``.
-Output is JSON (one object per line for ``tail``); errors go to stderr with the problem code
-and exit status 1 (2 for usage errors).
+Output is JSON (one object per line for ``tail``). Every error is reported on stderr as
+``ves: …`` (with the problem code when the server refused) and exit status 1; a bad argument
+(an id that is not a UUID, a negative number, a key id beyond 2^32-1) is a usage error, exit
+status 2. ``append`` exits 3 when the server rejected some of the events, ``verify`` 1 when a
+check fails and 2 when the bundle or key cannot be read. When the reader of the output goes away
+(``ves tail … | head -1``), the command stops quietly with status 141, as if killed by SIGPIPE.
+
+``append`` checks every line of its file (``ves.cli_lines``) before it sends anything, so a
+malformed file sends nothing; if the server refuses a later batch, it says which file line and
+which lines were appended before. A re-run of a file is an exact replay (answered with the
+stored receipts, nothing appended twice) only if every line has both ``event_id`` and
+``created_at``: otherwise the CLI fills them in afresh (docs/sdk.md, "CLI").
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import re
+import signal
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from ves.client import AgentSigner, ApiError, ClientError, SequencerClient
+import httpx
+
+from ves.cli_lines import (
+    U32_MAX,
+    InputError,
+    Line,
+    batches,
+    line_problems,
+    read_json_file,
+    read_lines,
+    refusal,
+    summarize_problems,
+)
+from ves.client import AgentSigner, ClientError, SequencerClient
 
 DEFAULT_URL = "http://127.0.0.1:8080"
+TAIL_PAGE = 500
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE  # what a shell reports for a tool SIGPIPE killed
+_DUPLICATE_ID_REASONS = frozenset({"duplicate_event_id", "DuplicateEventId"})
 
 
 class Progress:
@@ -56,57 +85,126 @@ class Progress:
         self.stream.flush()
 
 
+# --- argument types: their errors are usage errors (exit 2) -----------------------------------
+
+
+def uuid_argument(text: str) -> str:
+    """A UUID written in ASCII, in its canonical form."""
+    try:
+        if text.isascii():
+            return str(uuid.UUID(text))
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"{text!r} is not a UUID")
+
+
+def int_argument(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An integer in ``low..high`` (no upper bound when ``high`` is ``None``)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < low or (high is not None and value > high):
+            bounds = f"{low}..{high}" if high is not None else f">= {low}"
+            raise argparse.ArgumentTypeError(f"{value} is not in {bounds}")
+        return value
+
+    return parse
+
+
+def seconds_argument(*, zero: bool) -> Callable[[str], float]:
+    """A finite number of seconds, > 0 (or >= 0 when ``zero``)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+        if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+            raise argparse.ArgumentTypeError(f"{text} is not {'>= 0' if zero else '> 0'} seconds")
+        return value
+
+    return parse
+
+
+def sequencer_key_argument(text: str) -> bytes:
+    """The sequencer's Ed25519 public key: 32 bytes of hex, ``0x`` allowed."""
+    try:
+        key = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not hex") from None
+    if len(key) != 32:
+        raise argparse.ArgumentTypeError(f"the sequencer key must be 32 bytes, got {len(key)}")
+    return key
+
+
+def url_argument(text: str) -> str:
+    """An ``http://`` or ``https://`` URL with a host."""
+    if not re.match(r"^https?://[^/?#\s]+", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http:// or https:// URL")
+    return text
+
+
+# --- key files --------------------------------------------------------------------------------
+
+
+def _signer(path: str) -> AgentSigner:
+    """The agent key in ``path`` (written by ``ves keygen --out``), every field checked."""
+    data = read_json_file(Path(path), "the key file")
+    hint = "(`ves keygen --out FILE` writes one)"
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not a key file {hint}")
+    for name in ("agentId", "keyId", "seed"):
+        if name not in data:
+            raise InputError(f"{path}: not a key file: it has no {name!r} {hint}")
+    key_id, seed = data["keyId"], data["seed"]
+    if not isinstance(data["agentId"], str) or not data["agentId"].isascii():
+        raise InputError(f"{path}: agentId is not a UUID")
+    if isinstance(key_id, bool) or not isinstance(key_id, int) or not 0 <= key_id <= U32_MAX:
+        raise InputError(f"{path}: keyId must be an integer in 0..{U32_MAX}")
+    if not isinstance(seed, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", seed):
+        raise InputError(f"{path}: seed must be 64 hex digits (the 32-byte Ed25519 seed)")
+    try:
+        signer = AgentSigner.from_json(data)
+    except ValueError:
+        raise InputError(f"{path}: agentId is not a UUID") from None
+    public = data.get("publicKey")
+    if public is not None and (
+        not isinstance(public, str) or public.lower().removeprefix("0x") != signer.public_key.hex()
+    ):
+        raise InputError(f"{path}: publicKey is not the public key of its seed")
+    return signer
+
+
 def _client(args: argparse.Namespace) -> SequencerClient:
     return SequencerClient(args.url, args.api_key, timeout=args.timeout)
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                event = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise SystemExit(f"{path}:{number}: not JSON: {exc}") from exc
-            if not isinstance(event, dict):
-                raise SystemExit(f"{path}:{number}: each line must be a JSON object")
-            events.append(event)
-    return events
-
-
-def _chunks(items: Sequence[dict[str, Any]], size: int) -> Iterator[Sequence[dict[str, Any]]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+# --- commands ---------------------------------------------------------------------------------
 
 
 def cmd_keygen(args: argparse.Namespace, out: TextIO) -> int:
     signer = AgentSigner.generate(uuid.UUID(args.agent) if args.agent else None, args.key_id)
     text = json.dumps(signer.to_json(), indent=2)
-    if args.out:
-        path = Path(args.out)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text + "\n")
-        out.write(
-            json.dumps(
-                {
-                    "agentId": str(signer.agent_id),
-                    "keyId": signer.key_id,
-                    "publicKey": signer.public_key.hex(),
-                    "file": str(path),
-                }
-            )
-            + "\n"
-        )
-    else:
+    if not args.out:
         out.write(text + "\n")
+        if not out.isatty():
+            sys.stderr.write(
+                "ves: the key, with its secret seed, went to stdout; --out FILE writes it with mode 0600\n"
+            )
+        return 0
+    path = Path(args.out)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise InputError(f"{path} already exists: a key file is never overwritten") from None
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text + "\n")
+    summary = {"agentId": str(signer.agent_id), "keyId": signer.key_id, "publicKey": signer.public_key.hex()}
+    out.write(json.dumps({**summary, "file": str(path)}) + "\n")
     return 0
-
-
-def _signer(path: str) -> AgentSigner:
-    return AgentSigner.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
 def cmd_register_key(args: argparse.Namespace, out: TextIO) -> int:
@@ -118,43 +216,88 @@ def cmd_register_key(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_append(args: argparse.Namespace, out: TextIO) -> int:
-    events = _read_jsonl(Path(args.file))
+    path = Path(args.file)
     signer = _signer(args.sign) if args.sign else None
-    if signer is not None and not (args.tenant and args.store):
-        raise SystemExit("--sign needs --tenant and --store")
-    progress = Progress(len(events), sys.stderr)
-    accepted = rejected = 0
-    rejections: list[Any] = []
+    lines = read_lines(path)
+    stream = (args.tenant, args.store) if signer is not None else None
+    problems = [(line.number, problem) for line in lines for problem in line_problems(line.event, stream=stream)]
+    if problems:
+        raise InputError(*summarize_problems(path, problems))
+    # Every line gets its event id before sending, so the answer's rejections map back to lines.
+    named = {line.number for line in lines if line.event.get("event_id")}
+    lines = [
+        Line(line.number, {**line.event, "event_id": line.event.get("event_id") or str(uuid.uuid4())}) for line in lines
+    ]
+    progress = Progress(len(lines), sys.stderr)
+    appended: list[Line] = []
+    counts = {"accepted": 0, "rejected": 0}
+    rejections: list[dict[str, Any]] = []
     with _client(args) as client:
-        for chunk in _chunks(events, args.batch_size):
-            if signer is not None:
-                result = client.append_signed(signer, args.tenant, args.store, chunk)
-                accepted += int(result.get("eventsAccepted", 0))
-                rejected += int(result.get("eventsRejected", 0))
-            else:
-                result = client.append(chunk)
-                accepted += int(result.get("events_accepted", 0))
-                rejected += int(result.get("events_rejected", 0))
-            rejections.extend(result.get("rejections", []))
-            progress.update(len(chunk))
-    progress.close()
-    out.write(
-        json.dumps({"events": len(events), "accepted": accepted, "rejected": rejected, "rejections": rejections}) + "\n"
-    )
-    return 0 if rejected == 0 else 3
+        try:
+            for batch in batches(lines, args.batch_size, by_stream=signer is None):
+                events = [line.event for line in batch]
+                try:
+                    if signer is not None:
+                        result = client.append_signed(signer, args.tenant, args.store, events)
+                        accepted, rejected = result.get("eventsAccepted", 0), result.get("eventsRejected", 0)
+                    else:
+                        result = client.append(events)
+                        accepted, rejected = result.get("events_accepted", 0), result.get("events_rejected", 0)
+                except (ClientError, httpx.HTTPError) as exc:
+                    raise InputError(*refusal(path, exc, batch, appended, named)) from exc
+                counts["accepted"] += int(accepted)
+                counts["rejected"] += int(rejected)
+                rejections.extend(result.get("rejections", []))
+                appended.extend(batch)
+                progress.update(len(batch))
+        finally:
+            progress.close()
+    _report_rejections(path, lines, rejections)
+    replayed = len(lines) - counts["accepted"] - counts["rejected"]
+    summary = {"events": len(lines), **counts, "replayed": replayed, "rejections": rejections}
+    out.write(json.dumps(summary) + "\n")
+    return 0 if counts["rejected"] == 0 else 3
+
+
+def _report_rejections(path: Path, lines: Sequence[Line], rejections: list[dict[str, Any]]) -> None:
+    """Add each rejection's file ``line``, and explain a duplicate id of a line without created_at."""
+    by_id = {str(uuid.UUID(str(line.event["event_id"]))): line for line in lines}
+    hinted = False
+    for rejection in rejections:
+        try:
+            line = by_id.get(str(uuid.UUID(str(rejection.get("event_id")))))
+        except ValueError:
+            line = None
+        if line is None:
+            continue
+        rejection["line"] = line.number
+        if rejection.get("reason") in _DUPLICATE_ID_REASONS and "created_at" not in line.event and not hinted:
+            hinted = True
+            sys.stderr.write(
+                f"ves: hint: {path}:{line.number} has an event_id but no created_at, so each run sends a new "
+                "created_at and a re-run is a different event with a used id, not a replay; give every line "
+                "a created_at to make re-runs safe\n"
+            )
+
+
+def _sequence_number(event: dict[str, Any]) -> int:
+    """A page event's sequence number: top level (VES) or in its envelope (legacy)."""
+    value = event.get("sequence_number", event.get("envelope", {}).get("sequence_number"))
+    return int(value)
 
 
 def cmd_tail(args: argparse.Namespace, out: TextIO) -> int:
     with _client(args) as client:
         if args.once:
-            next_seq = args.from_seq
+            next_seq = max(args.from_seq, 1)
             while True:
-                page = client.events(args.tenant, args.store, from_seq=next_seq, limit=500, ves=args.ves)
+                page = client.events(args.tenant, args.store, from_seq=next_seq, limit=TAIL_PAGE, ves=args.ves)
                 for event in page:
                     out.write(json.dumps(event) + "\n")
-                next_seq += len(page)
-                if len(page) < 500:
+                if len(page) < TAIL_PAGE:
+                    out.flush()
                     return 0
+                next_seq = _sequence_number(page[-1]) + 1
         for event in client.tail(
             args.tenant, args.store, from_seq=args.from_seq, ves=args.ves, poll_interval=args.interval
         ):
@@ -181,49 +324,93 @@ def cmd_bundle(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
+    """One line per check (``PASS name``, ``NOTE name: what is not verified`` or ``FAIL name:
+    reason``); exit 0 verified, 1 rejected, 2 unreadable."""
+    from ves.bundle import verify_bundle
+
+    try:
+        bundle = read_json_file(Path(args.bundle), "the bundle")
+    except (InputError, OSError) as exc:
+        sys.stderr.write(f"ves: {_error_text(exc)}\n")
+        return 2
+    sequencer_id = uuid.UUID(args.sequencer_id) if args.sequencer_id else None
+    results = verify_bundle(bundle, args.sequencer_key, sequencer_id=sequencer_id)
+    for result in results:
+        if not result.ok:
+            out.write(f"FAIL {result.name}: {result.detail}\n")
+        elif not result.verified:
+            out.write(f"NOTE {result.name}: {result.detail}\n")
+        else:
+            out.write(f"PASS {result.name}\n")
+    failed = [r.name for r in results if not r.ok]
+    unverified = [r.name for r in results if r.ok and not r.verified]
+    if failed:
+        out.write(f"bundle REJECTED: {', '.join(failed)}\n")
+    elif unverified:
+        out.write(f"bundle verified, except what it claims and cannot be checked offline: {', '.join(unverified)}\n")
+    else:
+        out.write("bundle verified\n")
+    return 0 if not failed else 1
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="ves", description="StateSet Sequencer client")
-    root.add_argument("--url", default=os.environ.get("VES_URL", DEFAULT_URL), help="server base URL (VES_URL)")
+    root.add_argument(
+        "--url", type=url_argument, default=os.environ.get("VES_URL", DEFAULT_URL), help="server base URL (VES_URL)"
+    )
     root.add_argument("--api-key", default=os.environ.get("VES_API_KEY"), help="API key (VES_API_KEY)")
-    root.add_argument("--timeout", type=float, default=10.0, help="seconds per attempt")
+    root.add_argument("--timeout", type=seconds_argument(zero=False), default=10.0, help="seconds per attempt")
     commands = root.add_subparsers(dest="command", required=True)
 
-    keygen = commands.add_parser("keygen", help="new Ed25519 agent signing key (JSON with the secret seed)")
-    keygen.add_argument("--agent", help="agent id (default: a new UUID)")
-    keygen.add_argument("--key-id", type=int, default=1)
+    keygen = commands.add_parser(
+        "keygen",
+        help="new Ed25519 agent signing key (JSON with the secret seed)",
+        description="Prefer --out FILE: it writes the key with mode 0600. Without it the key, seed included, "
+        "goes to stdout (a shell redirect would leave it readable by others).",
+    )
+    keygen.add_argument("--agent", type=uuid_argument, help="agent id (default: a new UUID)")
+    keygen.add_argument("--key-id", type=int_argument(0, U32_MAX), default=1, help=f"0..{U32_MAX} (default 1)")
     keygen.add_argument("--out", help="write the key file here (mode 0600, never overwritten)")
     keygen.set_defaults(run=cmd_keygen)
 
     register = commands.add_parser("register-key", help="register a key file's public key (tenant admin)")
     register.add_argument("--key", required=True, help="key file from `ves keygen --out`")
-    register.add_argument("--tenant", required=True)
+    register.add_argument("--tenant", type=uuid_argument, required=True)
     register.set_defaults(run=cmd_register_key)
 
-    append = commands.add_parser("append", help="append the events of a JSON-lines file, in batches")
-    append.add_argument("file")
-    append.add_argument("--batch-size", type=int, default=100)
+    append = commands.add_parser(
+        "append",
+        help="append the events of a JSON-lines file, in batches",
+        description="FILE holds one event object per line. Every line is checked before anything is sent. "
+        "Lines without event_id or created_at get fresh ones on each run, so a re-run of the file is an exact "
+        "replay (nothing appended twice) only if every line has both; a line with an event_id but no created_at "
+        "is rejected as duplicate_event_id the second time.",
+    )
+    append.add_argument("file", help="JSON lines: legacy events, or with --sign the events to sign")
+    append.add_argument("--batch-size", type=int_argument(1), default=100)
     append.add_argument("--sign", help="key file: sign the events as VES v1 (needs --tenant, --store)")
-    append.add_argument("--tenant")
-    append.add_argument("--store")
+    append.add_argument("--tenant", type=uuid_argument, help="with --sign: the stream's tenant")
+    append.add_argument("--store", type=uuid_argument, help="with --sign: the stream's store")
     append.set_defaults(run=cmd_append)
 
     tail = commands.add_parser("tail", help="print a stream's events as JSON lines, following new ones")
-    tail.add_argument("--tenant", required=True)
-    tail.add_argument("--store", required=True)
-    tail.add_argument("--from", dest="from_seq", type=int, default=1)
+    tail.add_argument("--tenant", type=uuid_argument, required=True)
+    tail.add_argument("--store", type=uuid_argument, required=True)
+    tail.add_argument("--from", dest="from_seq", type=int_argument(0), default=1, help="first sequence number")
     tail.add_argument("--ves", action="store_true", help="the VES stream instead of the legacy one")
     tail.add_argument("--once", action="store_true", help="stop at the current head")
-    tail.add_argument("--interval", type=float, default=1.0, help="poll interval in seconds")
+    tail.add_argument("--interval", type=seconds_argument(zero=False), default=1.0, help="poll interval in seconds")
     tail.set_defaults(run=cmd_tail)
 
     bundle = commands.add_parser("bundle", help="fetch an event's offline proof bundle (for `ves verify`)")
-    bundle.add_argument("event_id")
+    bundle.add_argument("event_id", type=uuid_argument)
     bundle.add_argument("--legacy", action="store_true", help="a legacy event instead of a VES one")
-    bundle.add_argument("--tenant", help="tenant id (needed with the bootstrap admin key)")
+    bundle.add_argument("--tenant", type=uuid_argument, help="tenant id (needed with the bootstrap admin key)")
     bundle.add_argument("--out", help="write the bundle JSON here instead of stdout")
     bundle.add_argument(
         "--wait",
-        type=float,
+        type=seconds_argument(zero=True),
         default=0.0,
         metavar="SECONDS",
         help="while the event is not sealed into a commitment yet (409), ask again for up to SECONDS",
@@ -232,46 +419,59 @@ def parser() -> argparse.ArgumentParser:
 
     verify = commands.add_parser("verify", help="verify an offline proof bundle (no server needed)")
     verify.add_argument("bundle", help="path of the bundle JSON (from GET .../events/{id}/bundle)")
-    verify.add_argument("--sequencer-key", required=True, help="the sequencer's Ed25519 public key, hex")
+    verify.add_argument(
+        "--sequencer-key", type=sequencer_key_argument, required=True, help="the sequencer's Ed25519 public key, hex"
+    )
+    verify.add_argument(
+        "--sequencer-id", type=uuid_argument, help="the sequencer's id (VES_SEQUENCER_ID): receipts must name it"
+    )
     verify.set_defaults(run=cmd_verify)
     return root
 
 
-def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
-    """One line per check (``PASS name`` / ``FAIL name: reason``); exit 0 verified, 1 rejected, 2 unreadable."""
-    from ves.bundle import verify_bundle
+def _error_text(exc: BaseException) -> str:
+    """One line (or several, for :class:`InputError`) saying what went wrong, without a traceback."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename is not None else exc.strerror
+    if isinstance(exc, KeyError):
+        return f"no field {exc.args[0]!r}" if exc.args else "a field is missing"
+    if isinstance(exc, RecursionError):
+        return "the input nests too deeply"
+    return str(exc) or type(exc).__name__
 
+
+def _quiet_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so the interpreter's last flush says nothing."""
     try:
-        key = bytes.fromhex(args.sequencer_key.removeprefix("0x"))
-        if len(key) != 32:
-            raise ValueError("the sequencer key must be 32 bytes")
-        with open(args.bundle, encoding="utf-8") as handle:
-            bundle = json.load(handle)
-    except (OSError, ValueError) as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return 2
-    results = verify_bundle(bundle, key)
-    for result in results:
-        out.write(f"PASS {result.name}\n" if result.ok else f"FAIL {result.name}: {result.detail}\n")
-    failed = [r.name for r in results if not r.ok]
-    out.write("bundle verified\n" if not failed else f"bundle REJECTED: {', '.join(failed)}\n")
-    return 0 if not failed else 1
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    args = parser().parse_args(argv)
-    if getattr(args, "batch_size", 1) < 1:
-        raise SystemExit("--batch-size must be >= 1")
+    arguments = parser()
+    args = arguments.parse_args(argv)
+    if args.command == "append" and args.sign and not (args.tenant and args.store):
+        arguments.error("append --sign needs --tenant and --store")
+    if args.command == "append" and not args.sign and (args.tenant or args.store):
+        arguments.error("append: --tenant and --store go with --sign (legacy lines name their own stream)")
+    stream = out or sys.stdout
     try:
-        return int(args.run(args, out or sys.stdout))
-    except ApiError as exc:
-        sys.stderr.write(f"ves: {exc.status} {exc.code}: {exc.detail or exc.title}\n")
-        return 1
+        return int(args.run(args, stream))
+    except InputError as exc:
+        sys.stderr.writelines(f"ves: {line}\n" for line in exc.lines)
     except (ClientError, TimeoutError) as exc:  # TimeoutError: bundle --wait ran out
         sys.stderr.write(f"ves: {exc}\n")
-        return 1
+    except BrokenPipeError:
+        if stream is sys.stdout:
+            _quiet_stdout()
+        return EXIT_BROKEN_PIPE
+    except (OSError, ValueError, KeyError, RecursionError, httpx.HTTPError, httpx.InvalidURL) as exc:
+        sys.stderr.write(f"ves: {_error_text(exc)}\n")
     except KeyboardInterrupt:
         return 130
+    return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -25,6 +25,7 @@ import dataclasses
 import functools
 import json
 import os
+import re
 import threading
 import time
 import uuid
@@ -83,17 +84,38 @@ class TransportError(ClientError):
 
 
 class ApiError(ClientError):
-    """The server answered with an error (problem+json when it could say more)."""
+    """The server answered with an error (problem+json when it could say more).
+
+    An answer that is not a problem (an HTML 404 page from a wrong URL, a proxy's JSON) keeps
+    its whole ``body``; ``title`` then says what it was (``non-JSON response (text/html)``) and
+    ``detail`` is its start, tags stripped, at most :data:`SUMMARY_CHARS` characters.
+    """
+
+    SUMMARY_CHARS = 100
 
     def __init__(self, status: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
         self.status = status
         self.body = body
         self.headers = dict(headers or {})
-        problem = body if isinstance(body, dict) else {}
-        self.code: str = str(problem.get("code") or f"http_{status}")
-        self.title: str = str(problem.get("title") or "")
-        self.detail: str = str(problem.get("detail") or (body if isinstance(body, str) else ""))
-        super().__init__(f"{status} {self.code}: {self.detail or self.title}")
+        problem = body if isinstance(body, dict) and ("code" in body or "title" in body or "detail" in body) else None
+        self.code: str = str((problem or {}).get("code") or f"http_{status}")
+        if problem is not None:
+            self.title: str = str(problem.get("title") or "")
+            self.detail: str = str(problem.get("detail") or "")
+            super().__init__(f"{status} {self.code}: {self.detail or self.title}")
+            return
+        content_type = next((v for k, v in self.headers.items() if k.lower() == "content-type"), "")
+        kind = "non-problem JSON response" if not isinstance(body, str) else "non-JSON response"
+        self.title = f"{kind} ({content_type.split(';')[0].strip() or 'no content type'})"
+        self.detail = _summary(body if isinstance(body, str) else json.dumps(body), self.SUMMARY_CHARS)
+        super().__init__(f"{status} {self.code}: {self.title}" + (f": {self.detail}" if self.detail else ""))
+
+
+def _summary(text: str, limit: int) -> str:
+    """The start of a response body as one line: scripts, styles and tags dropped, spaces collapsed."""
+    text = re.sub(r"<(head|script|style)\b.*?</\1\s*>", " ", text, flags=re.IGNORECASE | re.DOTALL)
+    text = " ".join(re.sub(r"<[^>]*>", " ", text).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 class BadRequestError(ApiError):
