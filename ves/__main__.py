@@ -1,8 +1,9 @@
 """``python -m ves …``: the same commands as the ``ves`` console script (``ves.cli``).
 
 ``python -m ves verify BUNDLE.json --sequencer-key HEX`` checks a proof bundle offline: one line
-per check (``PASS name`` or ``FAIL name: reason``), exit 0 when every check passes, 1 when one
-fails, 2 when the file or key cannot be read. No server and no Django are needed.
+per check (``PASS name``, ``FAIL name: reason``, or ``NOTE name: …`` for what a bundle claims and
+cannot be checked offline, such as an anchor's transaction), exit 0 when every check passes, 1
+when one fails, 2 when the file or key cannot be read. No server and no Django are needed.
 """
 
 from __future__ import annotations
