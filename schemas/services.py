@@ -22,6 +22,7 @@ from sequencer_project.api.json_limits import nul_path
 from sequencer_project.db.tenant_scope import TenantScope
 from sequencer_project.tenant_keys import tenant_row_update
 from tenants.models import Tenant
+from tenants.services import tenant_ensure
 
 
 def _bump_schema_cache() -> None:
@@ -37,6 +38,7 @@ def schema_register(
     compatibility: str = Compatibility.BACKWARD,
     description: str = "",
     created_by: str = "",
+    actor: str,
 ) -> EventSchema:
     """Register the next version of ``event_type``'s schema.
 
@@ -55,7 +57,7 @@ def schema_register(
     problem = check_schema(schema_json)
     if problem is not None:
         raise errors.InvalidSchemaError(f"schemaJson is not a valid JSON Schema: {problem}", field="schemaJson")
-    Tenant.objects.get_or_create(id=tenant_id, defaults={"name": f"tenant {tenant_id}"})
+    tenant_ensure(tenant_id=tenant_id, actor=actor, via="schema.register")
     Tenant.objects.select_for_update(no_key=True).filter(id=tenant_id).get()
     versions = EventSchema.objects.filter(tenant_id=tenant_id, event_type=event_type)
     latest = versions.order_by("-version").first()
@@ -117,13 +119,13 @@ def schema_delete(*, tenant_id: TenantScope, schema_id: uuid.UUID, authorise: Au
 
 
 @transaction.atomic(durable=True)
-def validation_mode_set(*, tenant_id: uuid.UUID, mode: ValidationMode | None) -> ValidationModeState:
+def validation_mode_set(*, tenant_id: uuid.UUID, mode: ValidationMode | None, actor: str) -> ValidationModeState:
     """Override the tenant's validation mode (``None`` = follow ``SCHEMA_VALIDATION_MODE``); the
     tenant's state afterwards."""
     if mode is None:
         TenantSchemaSettings.objects.filter(tenant_id=tenant_id).delete()
     else:
-        Tenant.objects.get_or_create(id=tenant_id, defaults={"name": f"tenant {tenant_id}"})
+        tenant_ensure(tenant_id=tenant_id, actor=actor, via="schema.validation_mode_set")
         TenantSchemaSettings.objects.update_or_create(tenant_id=tenant_id, defaults={"validation_mode": mode.value})
     transaction.on_commit(mode_cache.invalidate)
     return validation_mode_state(tenant_id=tenant_id, override=mode)

@@ -54,7 +54,7 @@ def per_call_us(fn: Callable[[], object]) -> float:
 
 def main() -> None:
     tenant_id = uuid.uuid4()
-    schema_register(tenant_id=tenant_id, event_type="order.validated", schema_json=SCHEMA)
+    schema_register(tenant_id=tenant_id, event_type="order.validated", schema_json=SCHEMA, actor="script")
     without = per_call_us(lambda: schema_failures(tenant_id=tenant_id, events=[("order.free", PAYLOAD, False)]))
     with_schema = per_call_us(
         lambda: schema_failures(tenant_id=tenant_id, events=[("order.validated", PAYLOAD, False)])

@@ -302,10 +302,19 @@ def _agent_key_tenant_ensure(*, tenant_id: uuid.UUID, actor: str, create: bool) 
                 f"Tenant {tenant_id} does not exist: create it on the Tenants page first.", field="tenant_id"
             )
         return
+    tenant_ensure(tenant_id=tenant_id, actor=actor, via="agent_key.register")
+
+
+def tenant_ensure(*, tenant_id: uuid.UUID, actor: str, via: str) -> bool:
+    """Create the tenant when missing (a bootstrap admin provisions a new tenant's keys or schemas
+    before its first event), audited as ``tenant.create`` naming ``via``, the operation that
+    needed it; whether it was created. Caller holds the transaction. (A stream's first write
+    creates its tenant in SQL, audited the same way: ``streams/sql/create_stream.sql``.)"""
     name = f"tenant {tenant_id}"
     _, created = Tenant.objects.get_or_create(id=tenant_id, defaults={"name": name})
     if created:
-        _audited(actor, "tenant.create", str(tenant_id), tenant_id, name=name, is_active=True, via="agent_key.register")
+        _audited(actor, "tenant.create", str(tenant_id), tenant_id, name=name, is_active=True, via=via)
+    return created
 
 
 @transaction.atomic(durable=True)

@@ -9,6 +9,7 @@ from typing import Any
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from audit.services import api_actor
 from schemas import errors
 from schemas.api import openapi as shapes
 from schemas.api.serializers import registered_output, schema_output, schemas_output
@@ -125,6 +126,7 @@ class SchemaCollectionApi(_SchemaApi):
             compatibility=compatibility,
             description=description,
             created_by=str(principal.agent_id or principal.credential_id or ""),
+            actor=api_actor(principal),
         )
         return Response(registered_output(schema))  # 200, as the reference (its clients check for 200)
 
@@ -266,4 +268,5 @@ class ValidationModeApi(_SchemaApi):
         tenant_id, text = fields.uuid("tenantId"), _mode_text(fields)  # shapes (422) first
         self.principal.check_tenant(tenant_id, Permission.ADMIN)  # then the caller (403)
         mode = _mode(text)  # then the value (400)
-        return Response(_validation_mode_output(validation_mode_set(tenant_id=tenant_id, mode=mode)))
+        state = validation_mode_set(tenant_id=tenant_id, mode=mode, actor=api_actor(self.principal))
+        return Response(_validation_mode_output(state))

@@ -35,7 +35,7 @@ def _hits(outcome: str) -> float:
 @pytest.mark.django_db(transaction=True)
 def test_lookups_are_cached_and_counted(django_assert_num_queries: object) -> None:
     tenant_id = uuid.uuid4()
-    schema_register(tenant_id=tenant_id, event_type="a", schema_json=ORDER_SCHEMA)
+    schema_register(tenant_id=tenant_id, event_type="a", schema_json=ORDER_SCHEMA, actor="test")
     hits, misses = _hits("hit"), _hits("miss")
 
     first = active_schemas_get(tenant_id=tenant_id, event_types=["a", "b", "a"])
@@ -83,7 +83,7 @@ def test_a_revoked_agent_key_stops_verifying_in_another_process_within_one_secon
 @pytest.mark.django_db(transaction=True)
 def test_an_archived_schema_stops_validating_in_another_process_within_one_second() -> None:
     tenant_id = uuid.uuid4()
-    schema = schema_register(tenant_id=tenant_id, event_type="order.created", schema_json=ORDER_SCHEMA)
+    schema = schema_register(tenant_id=tenant_id, event_type="order.created", schema_json=ORDER_SCHEMA, actor="test")
     child = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
         [sys.executable, "-m", "tests.schemas.watch_schema", str(tenant_id), "order.created"],
         cwd=ROOT,
@@ -111,7 +111,7 @@ def test_without_redis_lookups_work_and_entries_expire_fast() -> None:
     get_breaker("redis").reset()
     try:
         tenant_id = uuid.uuid4()
-        schema = schema_register(tenant_id=tenant_id, event_type="a", schema_json=ORDER_SCHEMA)
+        schema = schema_register(tenant_id=tenant_id, event_type="a", schema_json=ORDER_SCHEMA, actor="test")
         assert active_schemas_get(tenant_id=tenant_id, event_types=["a"])["a"] is not None
         # Another process's change: this process gets no message, Redis being down.
         EventSchema.objects.filter(id=schema.id).update(status="archived")
