@@ -4,7 +4,9 @@ Measured on the 2-core development machine (docs/performance.md): the service is
 so workers match the cores. Each worker runs WEB_THREADS threads (gthread, as
 ``sequencer_project.gunicorn_worker.RebalancingThreadWorker``, which closes a keep-alive
 connection after WEB_KEEPALIVE_REQUESTS requests or WEB_KEEPALIVE_MAX_AGE_SECONDS so that
-connections opened together do not stay on one worker; ADR 0037): concurrent ingest requests
+connections opened together do not stay on one worker; ADR 0037, and which bounds how long a
+thread waits for a slow client's request bytes, WEB_REQUEST_READ_TIMEOUT_SECONDS and
+WEB_REQUEST_HEADERS_TIMEOUT_SECONDS, docs/configuration.md "Slow clients"): concurrent ingest requests
 for one stream inside a worker are then merged into one transaction (group commit, ADR 0014),
 which is what lets one hot stream go past one transaction per WAL flush. WEB_THREADS=1 gives
 plain sync workers (no grouping). Every value can be overridden from the environment; keep

@@ -12,6 +12,16 @@ ADR 0042): the handler calls ``kept_connections.request_started`` / ``request_fi
 of sending Django's request signals, whose receivers would hand the connection back to the pool
 after every request and check one out (with the pool's health check) at the next.
 
+Before either handler, ``route_by_path`` refuses two requests no handler should see, with a 400
+``bad_request`` problem: an HTTP/1.1 request without a ``Host`` header (or with an empty one,
+which no request to this service names), on every path (RFC 9112 section 3.2; HTTP/1.0 needs
+none), and on the API's own paths (``/api/``, ``/v1/``) a ``Host`` outside ``ALLOWED_HOSTS``.
+The site's handler checks the host in ``CommonMiddleware``; the API handler and the WSGI
+endpoints leave Django's ``request.get_host()`` out, so the API answered any ``Host``. The check
+is Django's (:func:`host_allowed`), its verdict cached per ``Host`` value.
+The probes and ``/metrics`` answer whatever ``Host`` they are sent: an orchestrator's probe and
+a Prometheus scrape name the pod's address, which ``ALLOWED_HOSTS`` rarely lists.
+
 The test client runs every request through ``settings.MIDDLEWARE``; what the API path itself
 adds or drops is tested through this WSGI application (``tests/sequencer_project/test_api_handler.py``).
 """
@@ -20,20 +30,98 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
-from django.core.handlers.wsgi import WSGIHandler, get_script_name
+from django.core.exceptions import DisallowedHost
+from django.core.handlers.wsgi import WSGIHandler, WSGIRequest, get_script_name
+from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponseBase
+from django.http.request import split_domain_port, validate_host
 from django.urls import set_script_prefix
 from rest_framework.request import Request
 
+from sequencer_project.api import errors
 from sequencer_project.db import kept_connections
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 API_PATH_PREFIXES = ("/api/", "/v1/", "/health", "/ready", "/metrics")
+# The paths whose Host is checked here: the API's own (the probes and /metrics are left out).
+HOST_CHECKED_PREFIXES = ("/api/", "/v1/")
+_HOST_VERDICTS_KEPT = 256  # distinct Host values remembered; more are checked every time
+
+security_logger = logging.getLogger("django.security.DisallowedHost")  # Django's, as its check logs
+
+
+class _HostVerdicts:
+    """Django's ``request.get_host()`` check of a raw ``Host`` value, remembered per value.
+
+    The settings it reads are read once (an attribute of Django's lazy settings costs ~0.5 µs)
+    and again after a change (``setting_changed``: a test's ``override_settings``)."""
+
+    def __init__(self) -> None:
+        self.forwarded: bool | None = None  # USE_X_FORWARDED_HOST; None: settings not read yet
+        self.allowed_hosts: list[str] = []
+        self.verdicts: dict[str, bool] = {}
+
+    def read_settings(self) -> None:
+        allowed_hosts = list(settings.ALLOWED_HOSTS)
+        if settings.DEBUG and not allowed_hosts:  # as get_host: localhost variants
+            allowed_hosts = [".localhost", "127.0.0.1", "[::1]"]
+        self.allowed_hosts = allowed_hosts
+        self.verdicts = {}
+        self.forwarded = bool(settings.USE_X_FORWARDED_HOST)
+
+    def forget(self, *, setting: str, **kwargs: Any) -> None:
+        if setting in ("ALLOWED_HOSTS", "DEBUG", "USE_X_FORWARDED_HOST"):
+            self.forwarded = None
+
+    def allowed(self, host: str) -> bool:
+        verdict = self.verdicts.get(host)
+        if verdict is None:
+            domain, _port = split_domain_port(host)
+            verdict = bool(domain and validate_host(domain, self.allowed_hosts))
+            if len(self.verdicts) < _HOST_VERDICTS_KEPT:
+                self.verdicts[host] = verdict
+        return verdict
+
+
+_HOSTS = _HostVerdicts()
+setting_changed.connect(_HOSTS.forget, dispatch_uid="sequencer_project.api_handler.hosts")
+
+
+def host_allowed(environ: Mapping[str, Any]) -> bool:
+    """Whether Django's ``request.get_host()`` would accept this request's host: its
+    ``X-Forwarded-Host`` under ``USE_X_FORWARDED_HOST``, its ``Host``, or (neither sent) the
+    server's name and port, each checked against ``ALLOWED_HOSTS``."""
+    hosts = _HOSTS
+    if hosts.forwarded is None:
+        hosts.read_settings()
+    if hosts.forwarded and "HTTP_X_FORWARDED_HOST" in environ:
+        return hosts.allowed(environ["HTTP_X_FORWARDED_HOST"])
+    host = environ.get("HTTP_HOST")
+    if host is not None:
+        return hosts.allowed(host)
+    try:  # an HTTP/1.0 request without Host: Django's own reconstruction (rare, not cached)
+        WSGIRequest(dict(environ)).get_host()
+    except DisallowedHost:
+        return False
+    return True
+
+
+def request_refusal(environ: Mapping[str, Any], path: str) -> errors.SequencerError | None:
+    """The 400 of a request refused before any handler (see the module's doc), or ``None``."""
+    # Missing or empty: granian passes a request without Host with an empty one (gunicorn without).
+    if not environ.get("HTTP_HOST") and environ.get("SERVER_PROTOCOL") == "HTTP/1.1":
+        return errors.BadRequestError("An HTTP/1.1 request must carry a Host header (RFC 9112 section 3.2).")
+    if path.startswith(HOST_CHECKED_PREFIXES) and not host_allowed(environ):
+        host = environ.get("HTTP_X_FORWARDED_HOST" if settings.USE_X_FORWARDED_HOST else "HTTP_HOST")
+        security_logger.error("Invalid HTTP_HOST header: %r. It is not in ALLOWED_HOSTS (%s).", host, path)
+        return errors.BadRequestError("The request's Host is not one this service answers for (ALLOWED_HOSTS).")
+    return None
 
 
 class ApiWSGIHandler(WSGIHandler):
@@ -120,13 +208,19 @@ def route_by_path(
     endpoints: Mapping[str, WSGIApp] | None = None,
     prefixed: Mapping[str, WSGIApp] | None = None,
 ) -> WSGIApp:
-    """One WSGI application: ``endpoints`` by exact path, then ``prefixed`` by path prefix (each
-    endpoint checks the rest and falls back itself), API paths to ``api``, the rest to ``site``."""
+    """One WSGI application: the requests :func:`request_refusal` refuses answered at once, then
+    ``endpoints`` by exact path, then ``prefixed`` by path prefix (each endpoint checks the rest and
+    falls back itself), API paths to ``api``, the rest to ``site``."""
+    from sequencer_project.api.wsgi_endpoint import answer_problem  # it imports this module's importers
+
     exact = dict(endpoints or {})
     prefixes = tuple((prefix, app) for prefix, app in (prefixed or {}).items())
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        refusal = request_refusal(environ, path)
+        if refusal is not None:
+            return answer_problem(environ, start_response, refusal, counted=path.startswith(API_PATH_PREFIXES))
         handler = exact.get(path)
         if handler is None:
             handler = next((app for prefix, app in prefixes if path.startswith(prefix)), None)

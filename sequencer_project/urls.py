@@ -3,10 +3,22 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.request import Request
 
 from sequencer_project import health
 from sequencer_project.health_detailed import DetailedHealthApi
 from sequencer_project.metrics_export import MetricsApi
+
+
+class OpenApiSchemaApi(SpectacularAPIView):
+    """drf-spectacular's schema view without its ``?version=`` parameter: the document is the same
+    for every request. drf-spectacular took the parameter as the API version and wrote it into
+    the ``Content-Disposition`` file name, unchecked (``ALLOWED_VERSIONS`` is empty): a newline
+    in it was a 500 (``BadHeaderError``), markup was echoed into the document's response."""
+
+    def _get_version_parameter(self, request: Request) -> None:
+        return None
+
 
 urlpatterns = [
     path("health", health.health, name="health"),
@@ -27,10 +39,14 @@ urlpatterns = [
     # The separate anchor service's root-level routes (the reference's anchor_compat_router).
     path("v1/", include("commitments.api.anchor_compat_urls")),
     # OpenAPI schema and its docs page (docs/api.md, ADR 0009).
-    path("api/schema/", SpectacularAPIView.as_view(), name="openapi-schema"),
+    path("api/schema/", OpenApiSchemaApi.as_view(), name="openapi-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="openapi-docs"),
     path("admin/", admin.site.urls),
 ]
 
-# Unknown paths: problem+json on API paths without Django's template search (ADR 0041).
-handler404 = "sequencer_project.api.middleware.api_not_found"
+# Django's error answers outside the views: problem+json on every path but the admin's, which
+# keeps its HTML pages; unknown paths without Django's template search (ADR 0041).
+handler400 = "sequencer_project.api.middleware.bad_request"
+handler403 = "sequencer_project.api.middleware.permission_denied"
+handler404 = "sequencer_project.api.middleware.not_found"
+handler500 = "sequencer_project.api.middleware.server_error"

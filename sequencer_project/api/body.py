@@ -1,7 +1,12 @@
-"""Reading a JSON request body: media type, size limit before reading, then the one parser.
+"""Reading a JSON request body: content coding, media type, size limit before reading, then the
+one parser.
 
 Used by every view (``read_json_body``) and by the ingest endpoint served straight from WSGI
-(``events/api/ingest_endpoint.py``), so both refuse the same bodies with the same problems.
+(``events/api/ingest_endpoint.py``, through ``sequencer_project.api.wsgi_endpoint.read_body``), so
+both refuse the same bodies with the same problems. A body sent with a ``Content-Encoding``
+(gzip, br, ...) is refused before anything is read: 415 ``unsupported_media_type`` with
+``Accept-Encoding: identity`` (RFC 9110 section 15.5.16). The API decodes no content coding; read
+as it came, a gzip body was a 400 ``malformed_json`` and a plain one labelled gzip was accepted.
 """
 
 from __future__ import annotations
@@ -12,8 +17,28 @@ from typing import Any
 from django.conf import settings
 from rest_framework.request import Request
 
-from sequencer_project.api.errors import BadRequestError, BodyTooLargeError, UnsupportedMediaTypeError
+from sequencer_project.api.errors import (
+    BadRequestError,
+    BodyTooLargeError,
+    SequencerError,
+    UnsupportedContentEncodingError,
+    UnsupportedMediaTypeError,
+)
 from sequencer_project.api.parsers import loads
+
+
+def check_content_encoding(content_encoding: str | None) -> None:
+    """Refuse a body sent with any content coding but ``identity`` (a header naming only
+    ``identity``, in any case and spacing, or an empty one, is no coding)."""
+    if content_encoding and not _identity_only(content_encoding):
+        raise UnsupportedContentEncodingError(
+            "The API reads request bodies without a content coding: send the body as it is, "
+            "without a Content-Encoding (or with Content-Encoding: identity)."
+        )
+
+
+def _identity_only(content_encoding: str) -> bool:
+    return all(coding.strip(" \t").lower() in ("", "identity") for coding in content_encoding.split(","))
 
 
 def parse_json_body(
@@ -46,7 +71,9 @@ def read_json_bytes(content_type: str, declared_length: str | None, read: Callab
 
 
 def request_json_bytes(request: Request) -> bytes:
-    """:func:`read_json_bytes` of a DRF request, chunked bodies included."""
+    """:func:`read_json_bytes` of a DRF request, chunked bodies included, once its content
+    coding is checked (first, as ``wsgi_endpoint.read_body`` does)."""
+    check_content_encoding(request.META.get("HTTP_CONTENT_ENCODING"))
     declared = request.META.get("CONTENT_LENGTH")
     return read_json_bytes(request.content_type or "", declared, _request_reader(request, declared))
 
@@ -73,9 +100,12 @@ def _request_reader(request: Request, declared: str | None) -> Callable[[int], b
 
 def server_input_read(stream: Any, size: int) -> bytes:
     """At most ``size`` bytes of a WSGI server's request input. The server decodes a chunked body
-    as it is read: a chunk it cannot decode is the client's error, 400 ``bad_request``."""
+    as it is read: a chunk it cannot decode is the client's error, 400 ``bad_request``. A body
+    that stops arriving is the server's 408 ``request_timeout`` (``gunicorn_worker``), as raised."""
     try:
         return bytes(stream.read(size))
+    except SequencerError:
+        raise
     except Exception as exc:  # the server's own errors (gunicorn: InvalidChunkSize, NoMoreData, ...)
         raise BadRequestError("The request body's chunked framing is malformed.") from exc
 

@@ -66,6 +66,25 @@ class UnsupportedMediaTypeError(SequencerError):
     title = "Unsupported media type"
 
 
+class RequestTimeoutError(SequencerError):
+    """The client did not send its request in time: its header block, or its body stopped
+    arriving (``WEB_REQUEST_*_TIMEOUT_SECONDS``, ``sequencer_project/gunicorn_worker.py``). The
+    server closes the connection after the answer."""
+
+    code = "request_timeout"
+    http_status = 408
+    title = "Request timeout"
+
+
+class UnsupportedContentEncodingError(UnsupportedMediaTypeError):
+    """A request body sent with a ``Content-Encoding`` other than ``identity``: the API decodes
+    none, so it names the one it takes (RFC 9110 section 15.5.16)."""
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"Accept-Encoding": "identity"})
+        super().__init__(detail, **kwargs)
+
+
 class InvalidRequestError(SequencerError):
     """Well-formed JSON whose shape or field types are wrong (the reference answers 422)."""
 

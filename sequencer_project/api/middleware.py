@@ -1,4 +1,5 @@
-"""Request id, security headers and problem+json for errors outside DRF views."""
+"""Request id, security headers and problem+json for errors outside DRF views: the API's
+middleware and the URLconf's error handlers (problem+json on every path but the admin's)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 import uuid
 from collections.abc import Callable
 
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 
@@ -81,14 +83,47 @@ class ApiProblemMiddleware:
         return unhandled_problem(request, exception)
 
 
-def api_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """The URLconf's ``handler404``: on API paths the problem document at once; elsewhere
-    Django's page. Django's own page looks for a ``404.html`` template first, and the exceptions
-    of that search leave ~190 objects per request in reference cycles (ADR 0041): a client
-    probing unknown paths would fill the web processes' young generation with them."""
-    if is_api_path(request.path):
-        return no_endpoint(request)
-    return defaults.page_not_found(request, exception)
+def is_admin_path(path: str) -> bool:
+    """The operator admin's pages, which keep Django's HTML error pages."""
+    return path.startswith("/admin/") or path == "/admin"
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The URLconf's ``handler404``: the problem document on every path but the admin's, which
+    keeps Django's page. ``//api/v1/head``, ``/API/V1/HEAD`` and ``OPTIONS *`` name no endpoint
+    either. Django's page looks for a ``404.html`` template first, and the exceptions of that
+    search leave ~190 objects per request in reference cycles (ADR 0041): a client probing
+    unknown paths would fill the web processes' young generation with them."""
+    if is_admin_path(request.path_info):
+        return defaults.page_not_found(request, exception)
+    return no_endpoint(request)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The URLconf's ``handler400`` (a ``Host`` outside ``ALLOWED_HOSTS``, Django's other
+    ``SuspiciousOperation``s): 400 ``bad_request`` problem but on the admin's pages. The detail
+    is fixed: the exception's text names what the client sent."""
+    if is_admin_path(request.path_info):
+        return defaults.bad_request(request, exception)
+    detail = "The request's Host is not one this service answers for (ALLOWED_HOSTS)."
+    if not isinstance(exception, DisallowedHost):
+        detail = "The request was refused as malformed."
+    return problem_response(errors.BadRequestError(detail))
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The URLconf's ``handler403``: 403 ``permission_denied`` problem but on the admin's pages."""
+    if is_admin_path(request.path_info):
+        return defaults.permission_denied(request, exception)
+    return problem_response(errors.PermissionDeniedError())
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The URLconf's ``handler500`` (an exception no middleware answered; Django has logged it):
+    500 ``internal_error`` problem without internals but on the admin's pages."""
+    if is_admin_path(request.path_info):
+        return defaults.server_error(request)
+    return problem_response(errors.SequencerError("An unexpected error occurred; it has been logged."))
 
 
 def no_endpoint(request: HttpRequest) -> HttpResponse:

@@ -142,7 +142,7 @@ PROBLEM_SCHEMA: Schema = obj(
 # Statuses documented on every operation; bodies add the ones only a body can cause.
 _COMMON_STATUSES = (400, 404, 429, 500, 503)
 _AUTH_STATUSES = (401, 403)
-_BODY_STATUSES = (409, 413, 415, 422)
+_BODY_STATUSES = (408, 409, 413, 415, 422)  # 408: a body that stops arriving (WEB_REQUEST_READ_TIMEOUT_SECONDS)
 # Codes raised outside the SequencerError hierarchy's class attributes.
 _EXTRA_CODES: dict[int, tuple[str, ...]] = {401: ("token_expired",)}
 

@@ -34,15 +34,15 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.http import QueryDict
-from django.middleware.gzip import re_accepts_gzip
 from django.utils.text import compress_string
 
 from sequencer_project.api import errors
 from sequencer_project.api.authentication import credential_from_headers, principal_for_api_key, principal_for_jwt
-from sequencer_project.api.body import server_input_read
+from sequencer_project.api.body import check_content_encoding, server_input_read
+from sequencer_project.api.compression import accepts_gzip
 from sequencer_project.api.json_numbers import dumps
 from sequencer_project.api.middleware import request_id_for
-from sequencer_project.api.operations import rate_limit_headers, record_api_request
+from sequencer_project.api.operations import UNMATCHED_ROUTE, rate_limit_headers, record_api_request
 from sequencer_project.api.principal import Principal
 from sequencer_project.api.problems import PROBLEM_CONTENT_TYPE, problem_body, to_sequencer_error
 from sequencer_project.api.request_id import set_request_id
@@ -119,7 +119,10 @@ def query_params(environ: dict[str, Any]) -> QueryDict:
 
 
 def read_body(environ: dict[str, Any]) -> Callable[[int], bytes]:
-    """``read(limit)`` for :func:`sequencer_project.api.body.parse_json_body`."""
+    """``read(limit)`` for :func:`sequencer_project.api.body.parse_json_body`, once the body's
+    content coding is checked (refused here, before the media type and the size, as
+    ``body.request_json_bytes`` does for the views)."""
+    check_content_encoding(environ.get("HTTP_CONTENT_ENCODING"))
     stream = environ["wsgi.input"]
     declared = environ.get("CONTENT_LENGTH")
 
@@ -139,12 +142,38 @@ def _gzip(environ: dict[str, Any], body: bytes) -> tuple[bytes, list[tuple[str, 
     if len(body) < settings.GZIP_MIN_BYTES:
         return body, []
     vary = [("Vary", "Accept-Encoding")]
-    if not re_accepts_gzip.search(environ.get("HTTP_ACCEPT_ENCODING", "")):
+    if not accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", "")):
         return body, vary
     compressed = compress_string(body, max_random_bytes=100)
     if len(compressed) >= len(body):
         return body, vary
     return compressed, [*vary, ("Content-Encoding", "gzip")]
+
+
+def answer_problem(
+    environ: dict[str, Any], start_response: Callable[..., Any], error: errors.SequencerError, *, counted: bool
+) -> Iterable[bytes]:
+    """Answer ``error`` as the API answers its problems (request id, the API's headers), for a
+    request refused before any handler (``sequencer_project.api_handler.route_by_path``);
+    ``counted``: in the API's request metrics, as a route nothing matched."""
+    started = time.perf_counter()
+    request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
+    body = orjson.dumps(problem_body(error, request_id))
+    start_response(
+        _STATUS_LINES.get(error.http_status, str(error.http_status)),
+        [
+            ("Content-Type", PROBLEM_CONTENT_TYPE),
+            *error.headers.items(),
+            ("Content-Length", str(len(body))),
+            ("X-Request-ID", request_id),
+            *_fixed_headers(),
+            *_hsts(environ),
+        ],
+    )
+    if counted:
+        method = environ.get("REQUEST_METHOD", "")
+        record_api_request(method, error.http_status, route=UNMATCHED_ROUTE, elapsed=time.perf_counter() - started)
+    return [body]
 
 
 class WsgiEndpoint(abc.ABC):

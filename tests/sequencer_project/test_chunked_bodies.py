@@ -151,13 +151,13 @@ def test_gunicorn_serves_chunked_bodies_to_views_within_the_limit(tmp_path: Path
         refused = httpx.post(url, content=_chunks(large), headers=headers, timeout=30)
         broken = _raw_exchange(
             port,
-            b"POST /api/v1/schemas/validate HTTP/1.1\r\nHost: test\r\n"
+            b"POST /api/v1/schemas/validate HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             b"Authorization: ApiKey test-bootstrap-admin\r\nContent-Type: application/json\r\n"
             b"Transfer-Encoding: chunked\r\n\r\nzz\r\n",
         )
         broken_ingest = _raw_exchange(  # the WSGI ingest endpoint reads its body on its own path
             port,
-            b"POST /api/v1/events/ingest HTTP/1.1\r\nHost: test\r\n"
+            b"POST /api/v1/events/ingest HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             b"Authorization: ApiKey test-bootstrap-admin\r\nContent-Type: application/json\r\n"
             b"Transfer-Encoding: chunked\r\n\r\nzz\r\n",
         )
