@@ -11,7 +11,6 @@ to the file line and says which lines were appended before it.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Iterator, Sequence
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ves.client import ApiError
+from ves.json_text import loads as json_loads
 from ves.rfc3339 import parse_rfc3339
 
 __all__ = [
@@ -58,13 +58,20 @@ class Line:
     event: dict[str, Any]
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _decode(text: str) -> Any:
-    """Strict JSON (``NaN`` and ``Infinity`` refused); ``ValueError`` or ``RecursionError``."""
-    return json.loads(text, parse_constant=_refuse_constant)
+    """Strict JSON by orjson's rules (``ves.json_text``: ``NaN`` and ``Infinity`` refused; deeper
+    than 1,024 levels is refused before any recursion, raised here as ``RecursionError``). The standard decoder recursed
+    in C as deep as the text went: in a process whose recursion limit a library had raised
+    (py-evm sets 12,288), a file of 100,000 ``[`` overflowed the thread's stack (a segfault)."""
+    try:
+        return json_loads(text)
+    except ValueError as exc:
+        if str(exc).startswith(_TOO_DEEP):  # as orjson and its fallback say it
+            raise RecursionError(str(exc)) from None
+        raise
+
+
+_TOO_DEEP = "depth limit exceeded"
 
 
 def read_json_file(path: Path, what: str) -> Any:
