@@ -51,6 +51,7 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 API_PATH_PREFIXES = ("/api/", "/v1/", "/health", "/ready", "/metrics")
 # The paths whose Host is checked here: the API's own (the probes and /metrics are left out).
 HOST_CHECKED_PREFIXES = ("/api/", "/v1/")
+ANY_HOST_PATHS = frozenset({"/health", "/healthz", "/ready", "/readyz", "/metrics"})
 _HOST_VERDICTS_KEPT = 256  # distinct Host values remembered; more are checked every time
 
 security_logger = logging.getLogger("django.security.DisallowedHost")  # Django's, as its check logs
@@ -115,7 +116,8 @@ def host_allowed(environ: Mapping[str, Any]) -> bool:
 def request_refusal(environ: Mapping[str, Any], path: str) -> errors.SequencerError | None:
     """The 400 of a request refused before any handler (see the module's doc), or ``None``."""
     # Missing or empty: granian passes a request without Host with an empty one (gunicorn without).
-    if not environ.get("HTTP_HOST") and environ.get("SERVER_PROTOCOL") == "HTTP/1.1":
+    # Probes and /metrics answer any Host, none included: a load balancer's health check may omit it.
+    if not environ.get("HTTP_HOST") and environ.get("SERVER_PROTOCOL") == "HTTP/1.1" and path not in ANY_HOST_PATHS:
         return errors.BadRequestError("An HTTP/1.1 request must carry a Host header (RFC 9112 section 3.2).")
     if path.startswith(HOST_CHECKED_PREFIXES) and not host_allowed(environ):
         host = environ.get("HTTP_X_FORWARDED_HOST" if settings.USE_X_FORWARDED_HOST else "HTTP_HOST")

@@ -19,6 +19,10 @@ from ves.checkpoint import CheckpointError, checkpoint_origin
 X402_SETTLEMENT_BACKENDS = ("record", "evm")
 
 
+# The hosts ALLOWED_HOSTS defaults to: a production deployment serving only these is likely unset.
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+
+
 def is_production() -> bool:
     return environments.is_production(settings.SEQUENCER_ENV)
 
@@ -49,6 +53,15 @@ def check_settings(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
             )
         if settings.JWT_SECRET and len(settings.JWT_SECRET) < 32:
             errors.append(Error("JWT_SECRET must be at least 32 characters in production.", id="sequencer.E006"))
+        if set(settings.ALLOWED_HOSTS) <= LOCAL_HOSTS:
+            errors.append(
+                CheckWarning(
+                    f"ALLOWED_HOSTS names only local hosts ({', '.join(settings.ALLOWED_HOSTS)}): the API answers 400"
+                    " to a request for any other Host (a load balancer's name, a pod address); set ALLOWED_HOSTS"
+                    " to the names clients use (docs/configuration.md).",
+                    id="sequencer.W021",
+                )
+            )
     if settings.MAX_EVENTS_PER_BATCH < 1 or settings.MAX_EVENT_PAYLOAD_SIZE < 1:
         errors.append(Error("Ingest limits must be positive.", id="sequencer.E007"))
     errors.extend(_ves_errors())

@@ -31,7 +31,8 @@ if _dotenv:
 # --- Core ------------------------------------------------------------------------------
 SECRET_KEY: str = env.str("SECRET_KEY")
 DEBUG: bool = env.bool("DEBUG", default=False)
-ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+# Enforced on /api/ and /v1/ too (sequencer_project/api_handler.py); probes and /metrics answer any Host.
+ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 # Names outside sequencer_project/environments.py's short list are production.
 SEQUENCER_ENV: str = env.str("SEQUENCER_ENV", default="development")
 
@@ -457,7 +458,10 @@ LOG_FORMAT: str = env.str("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "sequencer_project.api.middleware.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "sequencer_project.api.middleware.RequestIdLogFilter"},
+        "client_errors_without_traceback": {"()": "sequencer_project.logs.ClientErrorTracebackFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {"()": "sequencer_project.logs.JsonFormatter"},
@@ -466,7 +470,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if LOG_FORMAT == "json" else "plain",
-            "filters": ["request_id"],
+            "filters": ["request_id", "client_errors_without_traceback"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

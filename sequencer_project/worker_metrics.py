@@ -4,8 +4,8 @@ The web's ``/metrics`` merges the files of the gunicorn workers only; the counte
 move (``singleton_job_runs_total``, the breakers the worker trips, its psycopg pool) live in the
 worker's processes, which no web process can read. With ``WORKER_METRICS_PORT`` set, the worker's
 main process serves them, merged over its pool children from ``PROMETHEUS_MULTIPROC_DIR`` (the
-launcher sets it to a directory of the worker's own, emptied at start: ``scripts/run.sh``,
-``docker/compose.yml``) or from its own registry when tasks run in it (``--pool solo``).
+launcher sets it to a directory of the worker's own: ``scripts/run.sh``, ``docker/compose.yml``;
+the worker empties it of earlier processes' files as it starts) or from its own registry when tasks run in it (``--pool solo``).
 Prometheus scrapes it as its own job (``docker/prometheus/prometheus.yml``). The port binds
 ``WORKER_METRICS_ADDRESS`` (loopback unless set), and carries no tenant id (label rules of
 ``sequencer_project.metrics``), as the web's does.
@@ -33,17 +33,14 @@ def _registry() -> CollectorRegistry:
     return registry
 
 
-def _forget_dead_processes(directory: Path) -> None:
-    """Drop the live gauges of processes that no longer run (a restarted container keeps its
-    files; their counters stay, as a dead gunicorn worker's do)."""
-    for path in directory.glob("gauge_live*_*.db"):
-        pid = int(path.stem.rsplit("_", 1)[1])
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            multiprocess.mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
-        except PermissionError:  # another user's process with that pid: alive
-            continue
+def _forget_earlier_processes(directory: Path) -> None:
+    """Empty the directory of every process but this one, before the pool forks: a restarted
+    container keeps its files, and a pid reused there would have kept a dead process's live
+    gauges (this process's own files, written since it imported the metrics, stay)."""
+    own = f"_{os.getpid()}.db"
+    for path in directory.glob("*.db"):
+        if not path.name.endswith(own):
+            path.unlink(missing_ok=True)
 
 
 @signals.worker_init.connect
@@ -53,7 +50,7 @@ def serve_worker_metrics(**kwargs: Any) -> None:
         return
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if directory:
-        _forget_dead_processes(Path(directory))
+        _forget_earlier_processes(Path(directory))
     try:
         start_http_server(settings.WORKER_METRICS_PORT, addr=settings.WORKER_METRICS_ADDRESS, registry=_registry())
     except OSError as exc:  # the port is taken: the worker still works, only unobserved

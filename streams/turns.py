@@ -22,8 +22,8 @@ the whole process, so the kernel's deadlock check saw one process's thread holdi
 another of its threads waited for stripe Y, held by a process whose thread waited for X, as a
 cycle, and answered ``EDEADLK`` although the holder of X waited for nothing: under load on a few
 hot streams, a valid append answered 500. The kernel checks no cycles for description locks, and
-none exists (a thread holds one turn at a time). Elsewhere the locks are ``lockf``'s, and a turn
-the kernel refuses is simply not taken: the append goes on without it.
+none exists (a thread holds one turn at a time). Elsewhere the locks are ``lockf``'s; either way a
+turn the kernel refuses is simply not taken: the append goes on without it.
 """
 
 from __future__ import annotations
@@ -78,7 +78,11 @@ class StreamTurns:
     def _lock(self, stripe: int) -> bool:
         """Take the stripe's byte; ``False`` when the kernel refused (the turn is then not taken)."""
         if _DESCRIPTION_LOCKS:
-            fcntl.fcntl(self._descriptor(), fcntl.F_OFD_SETLKW, _FLOCK.pack(fcntl.F_WRLCK, os.SEEK_SET, stripe, 1, 0))
+            try:
+                fcntl.fcntl(self._descriptor(), fcntl.F_OFD_SETLKW, _FLOCK.pack(fcntl.F_WRLCK, os.SEEK_SET, stripe, 1, 0))
+            except OSError as exc:  # a kernel or sandbox without description locks (EINVAL)
+                logger.warning("stream turn %d not taken (%s); going on without it", stripe, exc)
+                return False
             return True
         try:
             fcntl.lockf(self._file, fcntl.LOCK_EX, 1, stripe)

@@ -11,11 +11,13 @@ reserved for stay as they are, and the nonce stays used.
 
 The table holds only the last 48 h of reservations (``nonces_prune``), so the statements are
 short. Writes to it wait for them (``EXCLUSIVE`` lets reads through), so no submission still
-served by the previous release inserts a spelling the rewrite would then collide with. The key
+served by the previous release inserts a spelling the rewrite would then collide with; after the
+commit a CHECK refuses any reservation not under its account's key, so such a process fails
+rather than reserve a nonce a second time. The key
 expression is ``address_key`` in SQL: addresses were validated as hex on the way in.
 
-Irreversible in effect (the old spellings are gone) but harmless to roll back: the previous
-code reserves under the exact spelling, and a key is one of them.
+Irreversible in effect (the old spellings are gone); rolling it back drops the CHECK, and the
+previous code then reserves under the exact spelling again.
 """
 
 from django.db import migrations
@@ -43,6 +45,16 @@ UPDATE x402_nonce_tracking
 """
 
 
+# Every reservation is under its account's key from now on: a process still on the previous
+# release, reserving under an exact spelling after this commits, fails (a 500 for that submission)
+# instead of opening a second nonce space for the account while the rollout lasts.
+ACCOUNT_KEYS_ONLY = """
+ALTER TABLE x402_nonce_tracking ADD CONSTRAINT x402_nonce_payer_is_account_key
+    CHECK (payer_address = '0x' || lower(regexp_replace(payer_address, '^0[xX]', '')))
+"""
+ACCOUNT_KEYS_ONLY_REVERSE = "ALTER TABLE x402_nonce_tracking DROP CONSTRAINT x402_nonce_payer_is_account_key"
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("payments", "0003_tenant_keys"),
@@ -52,4 +64,5 @@ class Migration(migrations.Migration):
         migrations.RunSQL(HOLD_WRITES, migrations.RunSQL.noop),
         migrations.RunSQL(DROP_DUPLICATE_SPELLINGS, migrations.RunSQL.noop),
         migrations.RunSQL(KEY_BY_ACCOUNT, migrations.RunSQL.noop),
+        migrations.RunSQL(ACCOUNT_KEYS_ONLY, ACCOUNT_KEYS_ONLY_REVERSE),
     ]

@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -189,6 +189,8 @@ def test_the_migration_keys_old_reservations_by_account_and_keeps_the_earliest(o
     # duplicate: nonce 5 of one account reserved twice, under two spellings (the second intent
     # was sent with nonce 6; its reservation is moved to 5).
     with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the test's inserts: no deferred checks left to ALTER past
+        cursor.execute(migration.ACCOUNT_KEYS_ONLY_REVERSE)  # the previous release's table
         for spelled in bodies:
             cursor.execute(
                 "UPDATE x402_nonce_tracking SET payer_address = %s WHERE intent_id = %s", [spelled, ids[spelled]]
@@ -198,6 +200,12 @@ def test_the_migration_keys_old_reservations_by_account_and_keeps_the_earliest(o
         cursor.execute(migration.HOLD_WRITES)
         cursor.execute(migration.DROP_DUPLICATE_SPELLINGS)
         cursor.execute(migration.KEY_BY_ACCOUNT)
+        cursor.execute(migration.ACCOUNT_KEYS_ONLY)  # every row it left holds (validated as added)
+        with pytest.raises(IntegrityError), transaction.atomic():  # the previous release's reservation
+            cursor.execute(
+                "UPDATE x402_nonce_tracking SET payer_address = %s WHERE intent_id = %s",
+                ["0x" + ACCOUNT.upper(), ids["0x" + ACCOUNT.upper()]],
+            )
 
     rows = NonceReservation.objects.filter(tenant_id=owner.tenant_id).order_by("nonce")
     assert [(r.payer_address, r.nonce, str(r.intent_id)) for r in rows] == [

@@ -14,6 +14,12 @@ from tenants.models import ApiKey, Tenant
 pytestmark = pytest.mark.django_db
 
 
+def test_the_suite_binds_on_the_server_as_deployments_do() -> None:
+    """Only server-side binding sends ``Int4`` in binary, where the wrap happened: the tests below
+    would pass without the fix under client-side binding (PostgreSQL refuses the text)."""
+    assert connection.settings_dict["OPTIONS"]["server_side_binding"] is True
+
+
 def _round_trip(value: int, wrapper: type[int], sql_type: str) -> int | None:
     """What PostgreSQL reads back for ``value`` bound as ``wrapper`` (binary), or None if refused."""
     try:

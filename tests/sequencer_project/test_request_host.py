@@ -51,13 +51,22 @@ def _bad_request(response: Any) -> dict[str, Any]:  # Django's or the test clien
 
 
 @pytest.mark.parametrize("empty", [False, True], ids=["gunicorn", "granian"])
-@pytest.mark.parametrize("path", ["/health", "/api/v1/head", "/api/v1/events/ingest", "/admin/", "/nope", "/v1/x"])
-def test_an_http_1_1_request_without_host_is_a_400_problem_on_every_path(path: str, empty: bool) -> None:
+@pytest.mark.parametrize("path", ["/api/v1/head", "/api/v1/events/ingest", "/admin/", "/nope", "/v1/x"])
+def test_an_http_1_1_request_without_host_is_a_400_problem_on_every_path_but_the_probes(path: str, empty: bool) -> None:
     method = "POST" if path.endswith("ingest") else "GET"
 
     problem = _bad_request(wsgi.call(method, path, app=_without_host("HTTP/1.1", empty=empty), **ADMIN))
 
     assert "Host" in problem["detail"]
+
+
+@pytest.mark.parametrize("empty", [False, True], ids=["gunicorn", "granian"])
+@pytest.mark.parametrize("path", ["/health", "/healthz", "/ready", "/metrics"])
+def test_probes_and_metrics_answer_an_http_1_1_request_without_host(path: str, empty: bool) -> None:
+    """A load balancer's health check line may carry no Host (HAProxy's ``option httpchk``)."""
+    response = wsgi.call("GET", path, app=_without_host("HTTP/1.1", empty=empty), **ADMIN)
+
+    assert response.status_code == 200, response.content
 
 
 def test_an_http_1_0_request_may_name_no_host() -> None:
