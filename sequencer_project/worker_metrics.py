@@ -5,7 +5,8 @@ move (``singleton_job_runs_total``, the breakers the worker trips, its psycopg p
 worker's processes, which no web process can read. With ``WORKER_METRICS_PORT`` set, the worker's
 main process serves them, merged over its pool children from ``PROMETHEUS_MULTIPROC_DIR`` (the
 launcher sets it to a directory of the worker's own: ``scripts/run.sh``, ``docker/compose.yml``;
-the worker empties it of earlier processes' files as it starts) or from its own registry when tasks run in it (``--pool solo``).
+the worker empties it of earlier processes' files as it starts) or from its own registry when
+tasks run in it (``--pool solo``).
 Prometheus scrapes it as its own job (``docker/prometheus/prometheus.yml``). The port binds
 ``WORKER_METRICS_ADDRESS`` (loopback unless set), and carries no tenant id (label rules of
 ``sequencer_project.metrics``), as the web's does.

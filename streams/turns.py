@@ -79,7 +79,8 @@ class StreamTurns:
         """Take the stripe's byte; ``False`` when the kernel refused (the turn is then not taken)."""
         if _DESCRIPTION_LOCKS:
             try:
-                fcntl.fcntl(self._descriptor(), fcntl.F_OFD_SETLKW, _FLOCK.pack(fcntl.F_WRLCK, os.SEEK_SET, stripe, 1, 0))
+                lock = _FLOCK.pack(fcntl.F_WRLCK, os.SEEK_SET, stripe, 1, 0)
+                fcntl.fcntl(self._descriptor(), fcntl.F_OFD_SETLKW, lock)
             except OSError as exc:  # a kernel or sandbox without description locks (EINVAL)
                 logger.warning("stream turn %d not taken (%s); going on without it", stripe, exc)
                 return False

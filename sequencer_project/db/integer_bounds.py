@@ -22,31 +22,26 @@ from psycopg.types.numeric import Int2, Int4
 
 __all__ = ["install"]
 
-_INT2 = struct.Struct("!h")
-_INT4 = struct.Struct("!i")
 
+def _checked_binary_dumper(sql_type: str, code: str) -> type[Dumper]:
+    """A binary dumper of ``sql_type`` that packs with ``struct`` ``code`` and refuses what it
+    cannot hold, as PostgreSQL does."""
+    packer = struct.Struct(f"!{code}")
+    low, high = -(2 ** (packer.size * 8 - 1)), 2 ** (packer.size * 8 - 1)
 
-class _CheckedInt2BinaryDumper(Dumper):
-    format = Format.BINARY
-    oid = types["int2"].oid
+    class CheckedBinaryDumper(Dumper):
+        format = Format.BINARY
+        oid = types[sql_type].oid
 
-    def dump(self, obj: int) -> bytes:
-        if not -(2**15) <= obj < 2**15:
-            raise psycopg.DataError(f"{int(obj)} is out of range for type smallint")
-        return _INT2.pack(obj)
+        def dump(self, obj: int) -> bytes:
+            if not low <= obj < high:
+                raise psycopg.DataError(f"{int(obj)} is out of range for type {sql_type}")
+            return packer.pack(obj)
 
-
-class _CheckedInt4BinaryDumper(Dumper):
-    format = Format.BINARY
-    oid = types["int4"].oid
-
-    def dump(self, obj: int) -> bytes:
-        if not -(2**31) <= obj < 2**31:
-            raise psycopg.DataError(f"{int(obj)} is out of range for type integer")
-        return _INT4.pack(obj)
+    return CheckedBinaryDumper
 
 
 def install() -> None:
     """Register the checked dumpers on psycopg's global adapters (every later connection)."""
-    psycopg.adapters.register_dumper(Int2, _CheckedInt2BinaryDumper)
-    psycopg.adapters.register_dumper(Int4, _CheckedInt4BinaryDumper)
+    psycopg.adapters.register_dumper(Int2, _checked_binary_dumper("int2", "h"))
+    psycopg.adapters.register_dumper(Int4, _checked_binary_dumper("int4", "i"))
