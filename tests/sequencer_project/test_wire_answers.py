@@ -60,7 +60,10 @@ def test_the_testers_requests_over_the_wire(tmp_path: Path) -> None:
         def send(request: str | bytes) -> tuple[int, dict[str, str], bytes]:
             return _exchange(port, request)
 
-        no_host = {path: send(f"GET {path} HTTP/1.1\r\nConnection: close\r\n\r\n") for path in ("/health", "/admin/")}
+        no_host = {
+            path: send(f"GET {path} HTTP/1.1\r\nConnection: close\r\n\r\n")
+            for path in ("/api/v1/head", "/admin/", "/health")
+        }
         no_host_1_0 = send("GET /health HTTP/1.0\r\n\r\n")
         body = b'{"events":[]}'
         coded = send(
@@ -87,10 +90,11 @@ def test_the_testers_requests_over_the_wire(tmp_path: Path) -> None:
         local = send(f"GET /api/v1/head HTTP/1.1\r\nHost: localhost:{port}\r\n{ADMIN}Connection: close\r\n\r\n")
         schema = send("GET /api/schema/?version=a%0Ab HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
 
-    assert {path: _problem_code(answer) for path, answer in no_host.items()} == {
-        "/health": (400, "bad_request"),
+    assert {path: _problem_code(answer) for path, answer in no_host.items() if path != "/health"} == {
+        "/api/v1/head": (400, "bad_request"),
         "/admin/": (400, "bad_request"),
     }
+    assert no_host["/health"][0] == 200  # a load balancer's health check may name no host
     assert no_host_1_0[0] == 200
     assert _problem_code(coded) == (415, "unsupported_media_type")
     assert coded[1]["accept-encoding"] == "identity"
