@@ -32,14 +32,14 @@ from payments.selectors import (
 from payments.services.batches import BatchKey, batch_create_manual
 from payments.services.intents import payment_intent_submit
 from payments.services.settlement import batch_settle_record
-from sequencer_project.api.errors import InvalidParameterError, SequencerError
+from sequencer_project.api.errors import InvalidParameterError
 from sequencer_project.api.fields import (
     U64,
-    ascii_int,
     field_value_error,
     hex_bytes,
     parse_uuid,
     query_choice,
+    query_count,
     query_text,
     query_timestamp,
     query_uuid_optional,
@@ -55,29 +55,6 @@ _MAX_TX_HASH = 66  # 0x + 32 bytes of hex
 # intent_ids are read up to this many so that a list over max_size is the reference's 413
 # ``batch_too_large``, not a type error; the body size limit bounds the list long before.
 _MAX_INTENT_IDS_READ = 100_000
-
-
-def _query_count(
-    request: Request, name: str, *, default: int, minimum: int, maximum: int, above: type[SequencerError]
-) -> int:
-    """An integer query parameter in ``minimum..maximum``, ``default`` when absent or empty.
-
-    Every refusal names that range: a value above it, of any length, is ``above`` (the
-    reference's 413 ``batch_too_large`` for ``limit``); anything else (not an integer, below
-    ``minimum``) is 400 ``invalid_parameter``. ``query_int`` clamps above its maximum and names
-    the bigint range, which these parameters never reach.
-    """
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    message = f"'{name}' must be an integer from {minimum} to {maximum}."
-    digits = raw.isascii() and raw.isdigit()
-    value = ascii_int(raw.lstrip("0") or "0") if digits else ascii_int(raw)
-    if (value is None and digits) or (value is not None and value > maximum):  # None: over 19 digits
-        raise above(message, parameter=name)
-    if value is None or value < minimum:
-        raise InvalidParameterError(message, parameter=name)
-    return value
 
 
 class PaymentListCreateApi(TenantApiMixin):
@@ -140,10 +117,10 @@ class PaymentListCreateApi(TenantApiMixin):
         )
         if filters.from_date and filters.to_date and filters.from_date > filters.to_date:
             raise InvalidParameterError("'from_date' must not be after 'to_date'.", parameter="from_date")
-        limit = _query_count(
+        limit = query_count(
             request, "limit", default=100, minimum=1, maximum=_MAX_LIST, above=errors.BatchTooLargeError
         )
-        offset = _query_count(request, "offset", default=0, minimum=0, maximum=_MAX_OFFSET, above=InvalidParameterError)
+        offset = query_count(request, "offset", default=0, minimum=0, maximum=_MAX_OFFSET, above=InvalidParameterError)
         intents = payment_intent_list(filters=filters, limit=limit, offset=offset)
         return Response([intent_output(i) for i in intents])
 

@@ -419,6 +419,29 @@ def query_int(request: Request, name: str, *, default: int, minimum: int, maximu
     return query_int_in(request.query_params, name, default=default, minimum=minimum, maximum=maximum)
 
 
+def query_count(
+    request: Request, name: str, *, default: int, minimum: int, maximum: int, above: type[SequencerError]
+) -> int:
+    """An integer query parameter in ``minimum..maximum``, ``default`` when absent or empty.
+
+    Every refusal names that range: a value above it, of any length, is ``above`` (the
+    reference's 413 ``batch_too_large`` for ``limit``); anything else (not an integer, below
+    ``minimum``) is 400 ``invalid_parameter``. Unlike :func:`query_int`, which clamps
+    above its maximum, for a count whose excess the caller refuses (payments' lists).
+    """
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    message = f"'{name}' must be an integer from {minimum} to {maximum}."
+    digits = raw.isascii() and raw.isdigit()
+    value = ascii_int(raw.lstrip("0") or "0") if digits else ascii_int(raw)
+    if (value is None and digits) or (value is not None and value > maximum):  # None: over 19 digits
+        raise above(message, parameter=name)
+    if value is None or value < minimum:
+        raise InvalidParameterError(message, parameter=name)
+    return value
+
+
 def query_int_in(
     params: Mapping[str, str], name: str, *, default: int, minimum: int, maximum: int | None = None
 ) -> int:
