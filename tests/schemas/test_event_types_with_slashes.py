@@ -7,17 +7,15 @@ The test client's requests carry ``RAW_URI`` as gunicorn passes it; one test sen
 
 from __future__ import annotations
 
-import http.client
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from rest_framework.test import APIClient
 
 from tests.conftest import Persona
 from tests.schemas.helpers import ORDER_SCHEMA, post_json, register
-from tests.sequencer_project.ops_helpers import serving_gunicorn
+from tests.sequencer_project.ops_helpers import get_as_sent, serving_gunicorn
 
 pytestmark = pytest.mark.django_db
 
@@ -99,26 +97,15 @@ def test_an_event_type_that_decodes_to_no_text_is_an_invalid_parameter(owner: Pe
     assert anonymous.json()["code"] == "missing_auth"
 
 
-def _get(port: int, target: str, key: str) -> tuple[int, Any]:
-    """GET ``target`` byte for byte as given (``http.client`` escapes nothing)."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        connection.request("GET", target, headers={"Authorization": f"ApiKey {key}"})
-        response = connection.getresponse()
-        return response.status, orjson.loads(response.read())
-    finally:
-        connection.close()
-
-
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_gunicorn_routes_escaped_slashes(tmp_path: Path, owner: Persona, registered: dict[str, str]) -> None:
     tenant = f"tenant_id={owner.tenant_id}"
     with serving_gunicorn(tmp_path, WEB_WORKERS="1", WEB_THREADS="2") as (port, _):
-        versions = _get(port, f"{BY_TYPE}proto%2Fslash?{tenant}", owner.key)
-        latest = _get(port, f"{BY_TYPE}proto%2Fslash/latest?{tenant}", owner.key)
-        of_latest = _get(port, f"{BY_TYPE}proto%2Flatest?{tenant}", owner.key)
-        invalid = _get(port, f"{BY_TYPE}%FF/latest?{tenant}", owner.key)
+        versions = get_as_sent(port, f"{BY_TYPE}proto%2Fslash?{tenant}", owner.key)
+        latest = get_as_sent(port, f"{BY_TYPE}proto%2Fslash/latest?{tenant}", owner.key)
+        of_latest = get_as_sent(port, f"{BY_TYPE}proto%2Flatest?{tenant}", owner.key)
+        invalid = get_as_sent(port, f"{BY_TYPE}%FF/latest?{tenant}", owner.key)
 
     assert (versions[0], versions[1]["count"]) == (200, 2)
     assert (latest[0], latest[1]["id"]) == (200, registered["proto/slash@2"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import redis
 from django.db import connection
 
@@ -174,3 +176,15 @@ def run_django(code: str, env: dict[str, str], timeout: float = 60) -> Any:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def get_as_sent(port: int, target: str, key: str) -> tuple[int, Any]:
+    """GET ``target`` byte for byte as given (``http.client`` escapes nothing), with an API key;
+    the status and the JSON answer."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", target, headers={"Authorization": f"ApiKey {key}"})
+        response = connection.getresponse()
+        return response.status, orjson.loads(response.read())
+    finally:
+        connection.close()

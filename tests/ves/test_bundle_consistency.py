@@ -59,6 +59,18 @@ def _signing_hash(envelope: dict[str, Any]) -> bytes:
     )
 
 
+def _state_root(prev: bytes, root: bytes, count: int) -> str:
+    """The new state root of a commitment of events 1..``count`` of the test stream, in hex."""
+    return ves_merkle.state_root(
+        stream_id=stream_id(TENANT, STORE),
+        prev_state_root=prev,
+        merkle_root=root,
+        sequence_start=1,
+        sequence_end=count,
+        leaf_count=count,
+    ).hex()
+
+
 def _unanchored(batch_id: uuid.UUID, start: int, end: int) -> dict[str, Any]:
     return {
         "batch_id": str(batch_id),
@@ -160,14 +172,7 @@ def ves_bundle(count: int = 6, index: int = 1, *, encrypted: bool = False) -> di
         "padded_leaf_count": tree.padded_leaf_count,
         "merkle_root": tree.root.hex(),
         "prev_state_root": prev.hex(),
-        "new_state_root": ves_merkle.state_root(
-            stream_id=stream_id(TENANT, STORE),
-            prev_state_root=prev,
-            merkle_root=tree.root,
-            sequence_start=1,
-            sequence_end=count,
-            leaf_count=count,
-        ).hex(),
+        "new_state_root": _state_root(prev, tree.root, count),
     }
     return {
         "format": BUNDLE_FORMAT,
@@ -228,14 +233,7 @@ def legacy_bundle(count: int = 5, index: int = 3) -> dict[str, Any]:
         "events_root": tree.root.hex(),
         "event_count": count,
         "prev_state_root": prev.hex(),
-        "new_state_root": ves_merkle.state_root(
-            stream_id=stream_id(TENANT, STORE),
-            prev_state_root=prev,
-            merkle_root=tree.root,
-            sequence_start=1,
-            sequence_end=count,
-            leaf_count=count,
-        ).hex(),
+        "new_state_root": _state_root(prev, tree.root, count),
     }
     return {
         "format": BUNDLE_FORMAT,

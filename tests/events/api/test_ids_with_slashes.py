@@ -9,12 +9,10 @@ are held equal on the same environ; and one test sends the requests to gunicorn 
 
 from __future__ import annotations
 
-import http.client
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-import orjson
 import pytest
 from django.http import HttpResponse
 from prometheus_client import REGISTRY
@@ -28,7 +26,7 @@ from sequencer_project.api_handler import route_by_path
 from sequencer_project.metrics import TALLY
 from tests import wsgi
 from tests.conftest import IngestPoster, Persona, legacy_event
-from tests.sequencer_project.ops_helpers import serving_gunicorn
+from tests.sequencer_project.ops_helpers import get_as_sent, serving_gunicorn
 
 pytestmark = pytest.mark.django_db
 
@@ -204,27 +202,16 @@ def test_without_the_target_an_escaped_slash_splits_its_segment(owner: Persona, 
     assert response.json()["code"] == "not_found"
 
 
-def _get(port: int, target: str, key: str) -> tuple[int, Any]:
-    """GET ``target`` byte for byte as given (``http.client`` escapes nothing)."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        connection.request("GET", target, headers={"Authorization": f"ApiKey {key}"})
-        response = connection.getresponse()
-        return response.status, orjson.loads(response.read())
-    finally:
-        connection.close()
-
-
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_gunicorn_routes_escaped_slashes(tmp_path: Path, owner: Persona, slashed: str) -> None:
     """Under gunicorn as deployed (its ``RAW_URI``): the fast path, the views and the refusals."""
     with serving_gunicorn(tmp_path, WEB_WORKERS="1", WEB_THREADS="2") as (port, _):
         answers = {
-            path: _get(port, f"{ENTITIES}{path}?{slashed}", owner.key)
+            path: get_as_sent(port, f"{ENTITIES}{path}?{slashed}", owner.key)
             for path in ("order/ORD%2F1", "order/ORD%2F1/state", "shop%2Forder/A", "order/ORD%2Fstate", "order%2FORD")
         }
-        invalid = _get(port, f"{ENTITIES}order/%FF?{slashed}", owner.key)
+        invalid = get_as_sent(port, f"{ENTITIES}order/%FF?{slashed}", owner.key)
 
     assert answers["order/ORD%2F1"][0] == 200
     assert answers["order/ORD%2F1"][1]["entity_id"] == "ORD/1"
