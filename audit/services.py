@@ -9,9 +9,11 @@ Callers (views, admin actions, management commands) never write audit rows thems
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.db.transaction import TransactionManagementError
 from django.http import HttpRequest
 
@@ -68,6 +70,18 @@ def admin_actor(request: HttpRequest) -> str:
 def cli_actor(command: str) -> str:
     """How a management command is named in the audit log (``cli:createsuperuser``)."""
     return f"cli:{command}"
+
+
+@contextmanager
+def interactive_transaction(using: str) -> Iterator[None]:
+    """A transaction that waits on an operator's prompts: the audit row commits with the change,
+    and the server's idle-in-transaction timeout (``DB_IDLE_IN_TX_TIMEOUT_MS``, meant for
+    requests and tasks) does not end it while the operator types. It holds no row locks until the
+    change is saved, so waiting on a prompt blocks nothing but DDL on the tables it has read."""
+    with transaction.atomic(using=using):
+        with connections[using].cursor() as cursor:
+            cursor.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
+        yield
 
 
 def api_actor(principal: Principal) -> str:

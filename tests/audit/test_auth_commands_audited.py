@@ -65,3 +65,60 @@ def test_the_audited_commands_are_the_ones_manage_py_runs() -> None:
     assert get_commands()["createsuperuser"] == "audit"
     assert get_commands()["changepassword"] == "audit"
     assert issubclass(audited_changepassword.Command, changepassword.Command)
+
+
+class _Terminal(io.StringIO):
+    """Standard input that says it is a terminal, so Django's command prompts."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def _short_idle_timeout() -> None:
+    """The session's idle-in-transaction timeout, cut from the deployment's minute to 200 ms."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET idle_in_transaction_session_timeout = 200")
+
+
+def _slow_answer(answer: str) -> object:
+    import time
+
+    def prompt(*args: object, **kwargs: object) -> str:
+        time.sleep(0.6)  # three times the session's idle timeout
+        return answer
+
+    return prompt
+
+
+def test_an_operator_may_take_longer_than_the_idle_timeout_at_createsuperuser_prompts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import builtins
+    import getpass as getpass_module
+
+    _short_idle_timeout()
+    answers = iter(["slow-ops", "slow@example.com"])
+    monkeypatch.setattr(builtins, "input", lambda prompt="": _slow_answer(next(answers))())
+    monkeypatch.setattr(getpass_module, "getpass", _slow_answer("a slow but long passphrase 3"))
+    call_command("createsuperuser", stdin=_Terminal(), stdout=io.StringIO(), stderr=io.StringIO())
+
+    user = User.objects.get(username="slow-ops")
+    assert user.is_superuser
+    assert [row.target_id for row in _rows("user.create")] == [str(user.pk)]
+
+
+def test_an_operator_may_take_longer_than_the_idle_timeout_at_changepassword_prompts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    user = User.objects.create_user(username="slow-night-ops", password="the old passphrase 1")
+    _short_idle_timeout()
+    monkeypatch.setattr(
+        changepassword.Command, "_get_pass", lambda self, prompt="": _slow_answer("a new slow passphrase 4")()
+    )
+    call_command("changepassword", "slow-night-ops", stdout=io.StringIO())
+
+    user.refresh_from_db()
+    assert user.check_password("a new slow passphrase 4")
+    assert [row.target_id for row in _rows("user.update")] == [str(user.pk)]

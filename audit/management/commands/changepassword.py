@@ -2,7 +2,8 @@
 changed field (never the password) written in the transaction that saves it (``audit.services``).
 
 It shadows ``django.contrib.auth``'s command because the audit app stands before it in
-``INSTALLED_APPS``; the prompts run inside that transaction (``createsuperuser``'s note).
+``INSTALLED_APPS``; the prompts run inside that transaction, which the idle timeout leaves alone
+(``createsuperuser``'s note).
 """
 
 from __future__ import annotations
@@ -11,16 +12,15 @@ import getpass
 from typing import Any
 
 from django.contrib.auth.management.commands import changepassword
-from django.db import transaction
 
-from audit.services import cli_actor, staff_change_record
+from audit.services import cli_actor, interactive_transaction, staff_change_record
 
 
 class Command(changepassword.Command):
     help = "Change a user's password for django.contrib.auth (audited: user.update)."
 
     def handle(self, *args: Any, **options: Any) -> str:
-        with transaction.atomic(using=options["database"]):
+        with interactive_transaction(options["database"]):
             outcome = super().handle(*args, **options)
             users = changepassword.UserModel._default_manager.db_manager(options["database"])
             user = users.get_by_natural_key(self._changed_username(options))

@@ -2,8 +2,9 @@
 audit log written in the transaction that creates the user (``audit.services``).
 
 It shadows ``django.contrib.auth``'s command because the audit app stands before it in
-``INSTALLED_APPS``. The prompts run inside that transaction: an operator who leaves them for
-longer than ``DB_IDLE_IN_TX_TIMEOUT_MS`` sees the command fail with nothing created.
+``INSTALLED_APPS``. The prompts run inside that transaction, which the server's idle timeout
+(``DB_IDLE_IN_TX_TIMEOUT_MS``) leaves alone (``audit.services.interactive_transaction``), so an
+operator may take their time.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.management.commands import createsuperuser
-from django.db import transaction
 
-from audit.services import cli_actor, staff_change_record
+from audit.services import cli_actor, interactive_transaction, staff_change_record
 
 
 class Command(createsuperuser.Command):
@@ -21,7 +21,7 @@ class Command(createsuperuser.Command):
 
     def handle(self, *args: Any, **options: Any) -> None:
         users = self.UserModel._default_manager.db_manager(options["database"])
-        with transaction.atomic(using=options["database"]):
+        with interactive_transaction(options["database"]):
             known = set(users.values_list("pk", flat=True))
             super().handle(*args, **options)
             for user in users.exclude(pk__in=known):
