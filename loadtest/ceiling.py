@@ -207,7 +207,7 @@ class _Writer:
         with conn.transaction(), conn.cursor() as cursor:
             row = cursor.execute(LOCK_COUNTER, stream).fetchone()
             if row is None:
-                cursor.execute(CREATE_STREAM, stream)
+                cursor.execute(CREATE_STREAM, {**stream, "actor": "cli:loadtest-ceiling"})
                 row = cursor.execute(LOCK_COUNTER, stream).fetchone()
             assert row is not None
             head = int(row[0])

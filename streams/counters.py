@@ -11,16 +11,18 @@ from typing import Any
 from streams.sql import CREATE_STREAM, LOCK_COUNTER
 
 
-def stream_counter_lock(cursor: Any, stream: dict[str, Any]) -> int:
+def stream_counter_lock(cursor: Any, stream: dict[str, Any], *, actor: str) -> int:
     """Lock the stream kind's counter row and return its head (caller holds the transaction).
 
     ``stream`` holds ``tenant_id``, ``store_id`` and ``stream_kind``. On a stream's first write
-    the counter, store and (for the bootstrap admin) tenant rows are created first.
+    the counter, store and (for the bootstrap admin) tenant rows are created first; a tenant
+    created so is audited as created by ``actor``, the writing credential
+    (``audit.services.api_actor``).
     """
     cursor.execute(LOCK_COUNTER, stream)
     row = cursor.fetchone()
     if row is None:
-        cursor.execute(CREATE_STREAM, stream)
+        cursor.execute(CREATE_STREAM, {**stream, "actor": actor})
         cursor.execute(LOCK_COUNTER, stream)
         row = cursor.fetchone()
     return int(row[0])

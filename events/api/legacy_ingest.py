@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 
+from audit.services import api_actor
 from events.api.serializers import ingest_output
 from events.legacy_decoder import read_legacy_body
 from events.services.ingest import event_ingest_legacy
@@ -52,6 +53,7 @@ def legacy_ingest_answer(principal: Principal, body: bytes) -> dict[str, Any]:
         tenant_id=parsed.tenant_id,
         store_id=parsed.store_id,
         events=parsed.events,
+        actor=api_actor(principal),
         request_id=current_request_id() or "",
     )
     return ingest_output(result)

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 
+from audit.services import api_actor
 from events.api.ves_serializers import ves_ingest_output
 from events.services.ves_ingest import ves_event_ingest
 from events.ves_envelopes import check_source_agents, check_ves_limits, parse_ves_request, prepare_ves_event
@@ -35,6 +36,7 @@ def ves_ingest_answer(principal: Principal, body: object) -> dict[str, Any]:
         store_id=parsed.store_id,
         agent_id=parsed.agent_id,
         events=prepared,
+        actor=api_actor(principal),
         request_id=current_request_id() or "",
     )
     return ves_ingest_output(result)

@@ -146,6 +146,7 @@ class IngestJob:
     schema_rejects: dict[int, str]
     seal: PayloadKey | None
     request_id: str
+    actor: str  # the credential, as the audit log names it (a first write may create the tenant)
 
     @property
     def size(self) -> int:
@@ -157,6 +158,7 @@ def event_ingest_legacy(
     tenant_id: uuid.UUID,
     store_id: uuid.UUID,
     events: Sequence[LegacyEvent],
+    actor: str,
     request_id: str = "",
 ) -> IngestResult:
     """Sequence ``events`` (one stream, request order) and return per-event outcomes.
@@ -168,7 +170,7 @@ def event_ingest_legacy(
     Retries the whole transaction on deadlock, serialization failure, or an event-id race with
     another store of the same tenant (all rare).
     """
-    job = _prepare(tenant_id, store_id, events, request_id)
+    job = _prepare(tenant_id, store_id, events, request_id, actor)
     if not job.candidates:
         return _record_rejections(job)
     committer = _group_committer()
@@ -197,7 +199,9 @@ def _turn_gate(key: StreamKey) -> Callable[[], contextlib.AbstractContextManager
     return lambda: turns.SHARED.get().turn(*key)
 
 
-def _prepare(tenant_id: uuid.UUID, store_id: uuid.UUID, events: Sequence[LegacyEvent], request_id: str) -> IngestJob:
+def _prepare(
+    tenant_id: uuid.UUID, store_id: uuid.UUID, events: Sequence[LegacyEvent], request_id: str, actor: str
+) -> IngestJob:
     """Everything that needs no lock: payload, hash and schema checks, the payload key (CPU only)."""
     candidates: list[LegacyEvent] = []
     pre_rejected: list[tuple[Rejection, LegacyEvent]] = []
@@ -209,7 +213,9 @@ def _prepare(tenant_id: uuid.UUID, store_id: uuid.UUID, events: Sequence[LegacyE
     verdicts = schema_failures(tenant_id=tenant_id, events=[(e.event_type, e.payload, False) for e in candidates])
     schema_rejects = {e.index: f.summary for e, f in zip(candidates, verdicts, strict=True) if f is not None}
     seal = encryption_key_for_write(tenant_id)  # payloads and the bodies of rejected events
-    return IngestJob(uuid.uuid4(), tenant_id, store_id, candidates, pre_rejected, schema_rejects, seal, request_id)
+    return IngestJob(
+        uuid.uuid4(), tenant_id, store_id, candidates, pre_rejected, schema_rejects, seal, request_id, actor
+    )
 
 
 def _pre_rejection(event: LegacyEvent) -> Rejection:
@@ -443,7 +449,7 @@ def _ingest_group_once(jobs: Sequence[IngestJob], *, read_stored: bool) -> list[
     """
     stream = _stream(jobs[0])
     with connection.cursor() as cursor:
-        head = stream_counter_lock(cursor, stream)
+        head = stream_counter_lock(cursor, stream, actor=jobs[0].actor)
         plan = None if read_stored else _plan_without_stored_rows(jobs, head)
         if plan is None:
             state = _read_state(cursor, stream, head, [e for job in jobs for e in job.candidates])

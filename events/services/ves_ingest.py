@@ -118,6 +118,7 @@ def ves_event_ingest(
     store_id: uuid.UUID,
     agent_id: uuid.UUID,
     events: Sequence[PreparedVesEvent],
+    actor: str,
     request_id: str = "",
 ) -> VesIngestResult:
     """Verify and sequence ``events`` (one stream, one agent, request order).
@@ -148,7 +149,7 @@ def ves_event_ingest(
     signer = sequencer_key()
 
     def run_once() -> VesIngestResult:
-        return _ingest_once(batch_id, tenant_id, store_id, list(events), failures, signer, request_id)
+        return _ingest_once(batch_id, tenant_id, store_id, list(events), failures, signer, request_id, actor)
 
     return ingest_with_retries(run_once, tenant_id=tenant_id, store_id=store_id, label="VES ", log=logger)
 
@@ -162,10 +163,11 @@ def _ingest_once(
     failures: list[tuple[str, str] | None],
     signer: SequencerKey,
     request_id: str,
+    actor: str,
 ) -> VesIngestResult:
     stream = stream_params(tenant_id, store_id, StreamKind.VES)
     with connection.cursor() as cursor:
-        head = stream_counter_lock(cursor, stream)
+        head = stream_counter_lock(cursor, stream, actor=actor)
         state = _read_state(cursor, stream, head, events)
         decisions = _decide(tenant_id, store_id, events, failures, state, signer)
         new_head = head + len(decisions.accepted)

@@ -8,6 +8,7 @@ from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from audit.services import api_actor
 from payments import errors
 from payments.api import openapi as shapes
 from payments.api.serializers import (
@@ -71,7 +72,7 @@ class PaymentListCreateApi(TenantApiMixin):
         parsed = parse_payment_request(request_fields(request))
         self.principal.check_agent(parsed.source_agent_id)
         self.stream_for(parsed.tenant_id, parsed.store_id, Permission.WRITE)
-        submitted = payment_intent_submit(request=parsed)
+        submitted = payment_intent_submit(request=parsed, actor=api_actor(self.principal))
         # 200 for a new intent and for a replay alike, as the reference answers.
         return Response(intent_status_output(submitted))
 

@@ -68,7 +68,7 @@ def payment_signature_verify(*, request: PaymentRequest) -> None:
         raise errors.PaymentSignatureError("payer_signature does not verify over signing_hash.")
 
 
-def payment_intent_submit(*, request: PaymentRequest) -> SubmittedIntent:
+def payment_intent_submit(*, request: PaymentRequest, actor: str) -> SubmittedIntent:
     """Verify and sequence one intent; an idempotent replay returns the original.
 
     Invariants: the x402 stream's numbers stay exactly ``1..head``; a nonce is used at most once
@@ -79,20 +79,20 @@ def payment_intent_submit(*, request: PaymentRequest) -> SubmittedIntent:
     """
     payment_signature_verify(request=request)
     started = time.perf_counter()
-    result = _sequence(request)
+    result = _sequence(request, actor)
     metrics.X402_SEQUENCING_SECONDS.observe(time.perf_counter() - started)
     return result
 
 
 @transaction.atomic(durable=True)
-def _sequence(request: PaymentRequest) -> SubmittedIntent:
+def _sequence(request: PaymentRequest, actor: str) -> SubmittedIntent:
     stream: dict[str, Any] = {
         "tenant_id": request.tenant_id,
         "store_id": request.store_id,
         "stream_kind": int(StreamKind.X402),
     }
     with connection.cursor() as cursor:
-        head = stream_counter_lock(cursor, stream)
+        head = stream_counter_lock(cursor, stream, actor=actor)
         if request.idempotency_key is not None:
             cursor.execute(SELECT_INTENT_BY_IDEMPOTENCY, {**stream, "idempotency_key": request.idempotency_key})
             existing = cursor.fetchone()

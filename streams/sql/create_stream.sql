@@ -1,7 +1,8 @@
 -- First write to a stream: register the tenant (bootstrap admins may write to new tenants),
 -- the store, and a zero counter. All three are idempotent inserts; a tenant created here gets
 -- its `tenant.create` audit row in the same statement (as tenants.services.tenant_ensure
--- writes it for keys and schemas), naming the stream kind whose first write made it.
+-- writes it for keys and schemas), naming the writing credential and the stream kind whose
+-- first write made it.
 -- Index: primary keys of tenants, stores, sequence_counters. Locks: inserted rows only.
 -- Rows: none returned.
 WITH new_tenant AS (
@@ -11,7 +12,7 @@ WITH new_tenant AS (
     RETURNING id, name
 ), tenant_audited AS (
     INSERT INTO audit_log (at, actor, action, target_type, target_id, tenant_id, detail)
-    SELECT now(), 'api:first-write', 'tenant.create', 'tenant', id::text, id,
+    SELECT now(), %(actor)s, 'tenant.create', 'tenant', id::text, id,
            jsonb_build_object('name', name, 'is_active', true, 'via', 'first write',
                               'store_id', %(store_id)s::text, 'stream_kind', %(stream_kind)s::int)
       FROM new_tenant

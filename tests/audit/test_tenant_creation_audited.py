@@ -30,7 +30,7 @@ def test_a_first_write_to_a_new_tenant_records_its_creation_once(
 
     assert Tenant.objects.filter(id=tenant_id).exists()
     [row] = _creations(tenant_id)
-    assert row.actor == "api:first-write"
+    assert row.actor == "api:bootstrap:bootstrap"  # the credential that wrote first
     assert row.target_id == str(tenant_id)
     assert row.detail == {
         "name": f"tenant {tenant_id}",

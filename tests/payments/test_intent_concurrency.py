@@ -28,7 +28,7 @@ def test_racing_submissions_stay_gap_free_and_nonces_unique(owner: Persona) -> N
         try:
             for request in requests:
                 try:
-                    payment_intent_submit(request=request)
+                    payment_intent_submit(request=request, actor="test")
                     result = "ok"
                 except errors.NonceAlreadyUsedError:
                     result = "replay"

@@ -56,7 +56,7 @@ def _fresh_store(owner: Persona) -> Persona:
 
 
 def _submit(payer: Payer, *, nonce: int, **extra: Any) -> SubmittedIntent:
-    return payment_intent_submit(request=parse_payment_request(payer.intent(nonce=nonce, **extra)))
+    return payment_intent_submit(request=parse_payment_request(payer.intent(nonce=nonce, **extra)), actor="test")
 
 
 # --- the service layer -------------------------------------------------------------------------

@@ -195,7 +195,10 @@ def test_a_dead_letter_keeps_the_sqlstate_and_primary_message_only(owner: Person
         {"events": [first, event]}, max_events=10, max_payload_bytes=settings.MAX_EVENT_PAYLOAD_SIZE
     )
     old_style = [dataclasses.replace(e, payload_problem=None) for e in parsed.events]
-    assert event_ingest_legacy(tenant_id=owner.tenant_id, store_id=owner.store_id, events=old_style).accepted == 2
+    assert (
+        event_ingest_legacy(tenant_id=owner.tenant_id, store_id=owner.store_id, events=old_style, actor="test").accepted
+        == 2
+    )
     settings.PAYLOAD_ENCRYPTION_MODE = "disabled"  # states stored plain (the sealed payload still opens)
 
     projection_advance(projection=ENTITY_STATE, tenant_id=owner.tenant_id, store_id=owner.store_id, batch_size=10)

@@ -221,7 +221,7 @@ def test_parallel_requests_on_many_streams_share_statements_and_every_stream_sta
                 events = parse_legacy_request(
                     {"events": [legacy_event(tenant_id, store_id)]}, max_events=10, max_payload_bytes=1 << 20
                 ).events
-                result = event_ingest_legacy(tenant_id=tenant_id, store_id=store_id, events=events)
+                result = event_ingest_legacy(tenant_id=tenant_id, store_id=store_id, events=events, actor="test")
                 with lock:
                     receipts.update({r.event_id: (store_id, r.sequence_number) for r in result.receipts})
         finally:
@@ -256,7 +256,7 @@ def _ingest_one(tenant_id: uuid.UUID, store_id: uuid.UUID) -> IngestResult:
     events = parse_legacy_request(
         {"events": [legacy_event(tenant_id, store_id)]}, max_events=10, max_payload_bytes=1 << 20
     ).events
-    return event_ingest_legacy(tenant_id=tenant_id, store_id=store_id, events=events)
+    return event_ingest_legacy(tenant_id=tenant_id, store_id=store_id, events=events, actor="test")
 
 
 def test_a_contended_stream_goes_to_its_own_group_without_the_cross_stream_queue(

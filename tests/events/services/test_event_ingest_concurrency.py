@@ -29,7 +29,9 @@ def _ingest(events: list[dict[str, Any]]) -> IngestResult:
     assert parsed.tenant_id is not None
     assert parsed.store_id is not None
     try:
-        return event_ingest_legacy(tenant_id=parsed.tenant_id, store_id=parsed.store_id, events=parsed.events)
+        return event_ingest_legacy(
+            tenant_id=parsed.tenant_id, store_id=parsed.store_id, events=parsed.events, actor="test"
+        )
     finally:
         connection.close()
 

@@ -51,7 +51,7 @@ def _events(tenant_id: uuid.UUID, store_id: uuid.UUID, specs: list[dict[str, Any
 
 
 def _job(tenant_id: uuid.UUID, store_id: uuid.UUID, specs: list[dict[str, Any]], request_id: str = "") -> IngestJob:
-    return _prepare(tenant_id, store_id, _events(tenant_id, store_id, specs), request_id)
+    return _prepare(tenant_id, store_id, _events(tenant_id, store_id, specs), request_id, "test")
 
 
 def _answer(result: IngestResult) -> tuple[Any, ...]:
@@ -178,7 +178,7 @@ def test_a_request_the_database_refuses_fails_alone_and_the_rest_of_its_group_co
     tenant_id, store_id = uuid.uuid4(), uuid.uuid4()
     good = [_job(tenant_id, store_id, [{**_spec(i)}]) for i in range(2)]
     bad_event = dataclasses.replace(_events(tenant_id, store_id, [_spec(5)])[0], entity_type="bad\x00type")
-    bad = _prepare(tenant_id, store_id, [bad_event], "")
+    bad = _prepare(tenant_id, store_id, [bad_event], "", "test")
 
     results = _run_group([good[0], bad, good[1]])
 
@@ -224,7 +224,7 @@ def test_parallel_requests_on_one_stream_are_grouped_and_numbered_without_gaps()
                 events = parse_legacy_request(
                     {"events": [legacy_event(tenant_id, store_id)]}, max_events=10, max_payload_bytes=1 << 20
                 ).events
-                result = event_ingest_legacy(tenant_id=tenant_id, store_id=store_id, events=events)
+                result = event_ingest_legacy(tenant_id=tenant_id, store_id=store_id, events=events, actor="test")
                 with lock:
                     receipts.update({r.event_id: r.sequence_number for r in result.receipts})
         finally:

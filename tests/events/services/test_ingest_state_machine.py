@@ -30,7 +30,7 @@ def _ingest(event: dict[str, Any]) -> IngestResult:
     parsed = parse_legacy_request({"events": [event]}, max_events=1000, max_payload_bytes=1 << 20)
     assert parsed.tenant_id is not None
     assert parsed.store_id is not None
-    return event_ingest_legacy(tenant_id=parsed.tenant_id, store_id=parsed.store_id, events=parsed.events)
+    return event_ingest_legacy(tenant_id=parsed.tenant_id, store_id=parsed.store_id, events=parsed.events, actor="test")
 
 
 class Sequencer(RuleBasedStateMachine):

@@ -25,7 +25,7 @@ def _ingest(agent: Agent, events: list[dict[str, Any]]) -> VesIngestResult:
     payloads = check_ves_limits(parsed, max_events=1000, max_payload_bytes=1 << 20)
     prepared = [prepare_ves_event(e, p) for e, p in zip(parsed.events, payloads, strict=True)]
     return ves_event_ingest(
-        tenant_id=parsed.tenant_id, store_id=parsed.store_id, agent_id=parsed.agent_id, events=prepared
+        tenant_id=parsed.tenant_id, store_id=parsed.store_id, agent_id=parsed.agent_id, events=prepared, actor="test"
     )
 
 
@@ -52,7 +52,7 @@ def test_a_signed_batch_costs_one_key_read_and_three_statements_in_one_transacti
     # ingest, tenants.key_cache; a cold cache adds the one key read)
     with django_assert_num_queries(5):
         result = ves_event_ingest(
-            tenant_id=agent.tenant_id, store_id=agent.store_id, agent_id=agent.agent_id, events=prepared
+            tenant_id=agent.tenant_id, store_id=agent.store_id, agent_id=agent.agent_id, events=prepared, actor="test"
         )
 
     assert result.accepted == 100
