@@ -149,6 +149,7 @@ class PaymentReceiptApi(TenantApiMixin):
         "A batched intent's receipt with its inclusion proof",
         parameters=[path_uuid("intent_id")],
         ok=shapes.RECEIPT,
+        responses=extra_problem(409),  # payment_not_batched
     )
     def get(self, request: Request, intent_id: str) -> Response:
         self.principal.require(Permission.READ)

@@ -115,7 +115,7 @@ def batch_settle_record(
     elif batch.status == BatchStatus.SETTLED:
         for name, given in (("tx_hash", tx_hash), ("block_number", block_number), ("gas_used", gas_used)):
             stored = getattr(batch, name)
-            if given is not None and stored is not None and given != stored:
+            if given is not None and given != stored:  # a value the settled batch lacks is another value too
                 raise errors.InvalidSettlementError(f"The batch is settled with another {name}.", field=name)
         message = "Batch already settled"
     else:

@@ -130,6 +130,28 @@ def test_manual_batch_receipt_proofs_and_record_settlement(owner: Persona, payer
     assert (receipt["tx_hash"], receipt["block_number"]) == (tx, 9)
 
 
+def test_a_batch_settled_without_gas_used_refuses_a_later_one_and_keeps_none(owner: Persona, payer: Payer) -> None:
+    ids = _submit(owner, payer, 1)
+    body = {"tenant_id": str(owner.tenant_id), "store_id": str(owner.store_id), "network": "set_chain"}
+    created = owner.client.post(
+        "/api/v1/x402/batches", data=orjson.dumps({**body, "intent_ids": ids}), content_type="application/json"
+    )
+    batch_id = created.json()["batch_id"]
+
+    def settle(data: dict[str, object]) -> Any:
+        body = orjson.dumps({"batch_id": batch_id, **data})
+        return owner.client.post("/api/v1/x402/batches/settle", data=body, content_type="application/json")
+
+    tx = "0x" + "11" * 32
+    assert settle({"tx_hash": tx, "block_number": 5}).json()["status"] == "settled"
+    late = settle({"gas_used": 1})
+    assert late.status_code == 400
+    assert late.json()["code"] == "invalid_state_transition"
+    assert late.json()["field"] == "gas_used"
+    assert settle({"tx_hash": tx, "block_number": 5}).status_code == 200  # the same settlement again
+    assert PaymentBatch.objects.get(tenant_id=owner.tenant_id, batch_id=batch_id).gas_used is None
+
+
 def test_manual_batch_requires_admin(owner: Persona, member: Persona) -> None:
     body = {"tenant_id": str(owner.tenant_id), "store_id": str(member.store_id), "network": "set_chain"}
     response = member.client.post("/api/v1/x402/batches", data=orjson.dumps(body), content_type="application/json")
