@@ -21,7 +21,8 @@ import logging
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
-from django.db import connections
+from django.db import DatabaseError, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from sequencer_project import metrics
 from sequencer_project.db.locks import LockNamespace, job_lock_key
@@ -33,12 +34,22 @@ T = TypeVar("T")
 
 
 def try_run_singleton(name: str, fn: Callable[[], T], *, using: str = "default") -> tuple[bool, T | None]:
-    """Run ``fn`` if no other session holds the job's lock; ``(ran, result)``."""
+    """Run ``fn`` if no other session holds the job's lock; ``(ran, result)``.
+
+    A run that cannot take the lock because the database is away counts as ``failed``, as a body
+    that raises does. When the unlock itself fails (the session died under the job), the
+    connection is closed, which frees the lock with its session, and the body's own outcome
+    stands: its exception, not the unlock's.
+    """
     connection = connections[using]
     key = job_lock_key(name)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [int(LockNamespace.PERIODIC_JOB), key])
-        row = cursor.fetchone()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [int(LockNamespace.PERIODIC_JOB), key])
+            row = cursor.fetchone()
+    except Exception:
+        metrics.SINGLETON_RUNS.labels(job=name, outcome="failed").inc()
+        raise
     if not (row and row[0]):
         logger.debug("singleton job %s is running elsewhere; skipped", name)
         metrics.SINGLETON_RUNS.labels(job=name, outcome="skipped").inc()
@@ -49,10 +60,18 @@ def try_run_singleton(name: str, fn: Callable[[], T], *, using: str = "default")
         metrics.SINGLETON_RUNS.labels(job=name, outcome="failed").inc()
         raise
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [int(LockNamespace.PERIODIC_JOB), key])
+        _unlock(connection, name, key)
     metrics.SINGLETON_RUNS.labels(job=name, outcome="ran").inc()
     return True, result
+
+
+def _unlock(connection: BaseDatabaseWrapper, name: str, key: int) -> None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [int(LockNamespace.PERIODIC_JOB), key])
+    except DatabaseError as exc:  # the session is gone or unusable: closing it frees the lock
+        logger.warning("singleton job %s: unlock failed (%s); closing the connection", name, exc)
+        connection.close()
 
 
 def singleton_job(name: str) -> Callable[[Callable[P, T]], Callable[P, T | None]]:

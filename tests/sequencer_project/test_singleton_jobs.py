@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+from django.db import Error as DatabaseFailure
 from django.db import connection
 
 from sequencer_project.db.singleton import singleton_job, try_run_singleton
@@ -75,3 +76,49 @@ def test_a_dead_leaders_lock_is_freed_with_its_connection() -> None:
     while try_run_singleton("tests.dead", lambda: 1) != (True, 1):
         assert time.monotonic() < deadline
         time.sleep(0.05)
+
+
+def _terminate_own_backend() -> None:
+    """Ends this thread's database session from another connection, as a server restart would."""
+    import psycopg
+    from django.conf import settings
+
+    pid = connection.connection.info.backend_pid
+    db = settings.DATABASES["default"]
+    with psycopg.connect(
+        host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"], autocommit=True
+    ) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
+def _failed_runs(name: str) -> float:
+    from sequencer_project import metrics
+
+    return metrics.SINGLETON_RUNS.labels(job=name, outcome="failed")._value.get()
+
+
+def test_a_job_whose_lock_cannot_be_taken_counts_as_failed() -> None:
+    name = "tests.singleton.database-away"
+    connection.ensure_connection()
+    _terminate_own_backend()
+    before = _failed_runs(name)
+
+    with pytest.raises(DatabaseFailure):
+        try_run_singleton(name, lambda: 1)
+
+    assert _failed_runs(name) == before + 1
+    connection.close()
+    assert try_run_singleton(name, lambda: 2) == (True, 2)  # the next run takes a fresh session
+
+
+def test_a_session_lost_under_the_job_keeps_the_jobs_own_error_and_frees_the_lock() -> None:
+    name = "tests.singleton.session-lost"
+
+    def dies_with_its_session() -> None:
+        _terminate_own_backend()
+        raise ValueError("the job's own failure")
+
+    with pytest.raises(ValueError, match="the job's own failure"):
+        try_run_singleton(name, dies_with_its_session)
+
+    assert try_run_singleton(name, lambda: 3) == (True, 3)  # no session holds the lock any more
