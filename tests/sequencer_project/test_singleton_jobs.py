@@ -94,7 +94,7 @@ def _terminate_own_backend() -> None:
 def _failed_runs(name: str) -> float:
     from sequencer_project import metrics
 
-    return metrics.SINGLETON_RUNS.labels(job=name, outcome="failed")._value.get()
+    return float(metrics.SINGLETON_RUNS.labels(job=name, outcome="failed")._value.get())
 
 
 def test_a_job_whose_lock_cannot_be_taken_counts_as_failed() -> None:
