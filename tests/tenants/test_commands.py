@@ -98,3 +98,38 @@ def test_create_demo_staff_prints_a_working_password_and_resets_it_on_rerun() ->
         "staff.create",
         "staff.reset_password",
     ]
+
+
+@pytest.mark.parametrize(
+    ("command", "option", "value", "message"),
+    [
+        ("create_tenant", "--name", "", "--name: This field cannot be blank."),
+        ("create_tenant", "--name", "x" * 201, "--name: Ensure this value has at most 200 characters"),
+        ("create_demo_staff", "--username", "", "--username: This field cannot be blank."),
+        ("create_demo_staff", "--username", "y" * 151, "--username: Ensure this value has at most 150 characters"),
+        ("create_demo_staff", "--username", "two words", "--username: Enter a valid username."),
+    ],
+)
+def test_names_the_tables_cannot_take_are_refused_with_a_message_and_nothing_is_created(
+    command: str, option: str, value: str, message: str
+) -> None:
+    from django.contrib.auth.models import User
+
+    tenants, users = Tenant.objects.count(), User.objects.count()
+    with pytest.raises(CommandError, match=message.replace("(", r"\(")):
+        _run(command, option, value)
+    assert (Tenant.objects.count(), User.objects.count()) == (tenants, users)
+
+
+def test_names_at_the_limits_are_taken() -> None:
+    from django.contrib.auth.models import User
+
+    assert Tenant.objects.get(id=uuid.UUID(_run("create_tenant", "--name", "x" * 200))).name == "x" * 200
+    _run("create_demo_staff", "--username", "y" * 150)
+    assert User.objects.filter(username="y" * 150, is_staff=True).exists()
+
+
+def test_reencrypt_payloads_refuses_a_tenant_that_does_not_exist() -> None:
+    missing = uuid.uuid4()
+    with pytest.raises(CommandError, match=f"Tenant {missing} does not exist"):
+        _run("reencrypt_payloads", "--tenant", str(missing))

@@ -23,6 +23,7 @@ from events.services.payload_rotation import (
     state_reencrypt_batch,
     states_to_reencrypt_count,
 )
+from tenants.selectors import tenant_get
 
 
 class Command(BaseCommand):
@@ -40,6 +41,8 @@ class Command(BaseCommand):
         batch_size: int = options["batch_size"]
         if not 1 <= batch_size <= 10_000:
             raise CommandError("--batch-size must be 1..10000.")
+        if tenant_get(tenant_id=tenant_id) is None:  # a mistyped id must not look like a finished rotation
+            raise CommandError(f"Tenant {tenant_id} does not exist.")
         try:
             payloads = payloads_to_reencrypt_count(tenant_id=tenant_id)
             newest = keyring_for(tenant_id).newest

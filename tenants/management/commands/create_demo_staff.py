@@ -7,8 +7,10 @@ Creates the user, or resets its password when it exists, and prints the new pass
 from argparse import ArgumentParser
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from tenants.management.arguments import field_value
 from tenants.services import staff_login_reset
 
 
@@ -19,5 +21,6 @@ class Command(BaseCommand):
         parser.add_argument("--username", default="admin")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        login = staff_login_reset(username=options["username"], actor="cli:create_demo_staff")
+        username = field_value(get_user_model(), "username", options["username"], option="--username")
+        login = staff_login_reset(username=username, actor="cli:create_demo_staff")
         self.stdout.write(login.password)

@@ -1,4 +1,6 @@
-"""``manage.py create_tenant --name NAME [--id UUID] [--if-missing]``: prints the tenant id. Audited."""
+"""``manage.py create_tenant --name NAME [--id UUID] [--if-missing]``: prints the tenant id. Audited.
+
+The name is checked as the model's field checks it (not blank, at most 200 characters) first."""
 
 import uuid
 from argparse import ArgumentParser
@@ -6,6 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from tenants.management.arguments import field_value
+from tenants.models import Tenant
 from tenants.selectors import tenant_get
 from tenants.services import tenant_create
 
@@ -19,11 +23,12 @@ class Command(BaseCommand):
         parser.add_argument("--if-missing", action="store_true", help="Succeed when the id already exists.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        name = field_value(Tenant, "name", options["name"], option="--name")
         tenant_id = options["id"]
         if tenant_id is not None and (existing := tenant_get(tenant_id=tenant_id)) is not None:
             if not options["if_missing"]:
                 raise CommandError(f"Tenant {tenant_id} already exists.")
             self.stdout.write(str(existing.id))
             return
-        tenant = tenant_create(name=options["name"], tenant_id=tenant_id, actor="cli:create_tenant")
+        tenant = tenant_create(name=name, tenant_id=tenant_id, actor="cli:create_tenant")
         self.stdout.write(str(tenant.id))
