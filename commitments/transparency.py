@@ -158,6 +158,18 @@ def signing_seed() -> bytes | None:
     return bytes.fromhex(raw) if raw else None
 
 
+def previous_signing_seeds() -> tuple[bytes, ...]:
+    """The seeds of ``VES_SEQUENCER_PREVIOUS_SIGNING_KEYS`` (comma-separated hex, blanks skipped):
+    keys rotated out that still cosign every new checkpoint during the rotation window, so a
+    verifier holding only an old public key is not stranded (``docs/proofs.md``, "Rotating the
+    sequencer key"). ``sequencer.E017`` refuses a malformed value at start."""
+    return tuple(
+        bytes.fromhex(part.strip().removeprefix("0x"))
+        for part in settings.VES_SEQUENCER_PREVIOUS_SIGNING_KEYS.split(",")
+        if part.strip()
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class SignedCheckpoint:
     """A log's new size and root with its signed note (``None`` without a signing key): what
@@ -191,6 +203,7 @@ def log_append_many(*, kind: StreamKind, appends: Sequence[LogAppend]) -> list[S
     read = _read_tiles(kind, [(a.tenant_id, a.store_id, key) for a in appends for key in _frontier_tiles(a.old_size)])
     pending: list[tuple[uuid.UUID, uuid.UUID, TileWrite]] = []
     seed = signing_seed()
+    previous = previous_signing_seeds() if seed is not None else ()
     checkpoints: list[SignedCheckpoint] = []
     for a in appends:
         store = TiledNodeStore(_AppendingTileStore(a.tenant_id, a.store_id, kind, read, pending))
@@ -206,6 +219,7 @@ def log_append_many(*, kind: StreamKind, appends: Sequence[LogAppend]) -> list[S
                 store_id=a.store_id,
                 tree_size=size,
                 root_hash=root,
+                also_by=previous,
             )
             if seed is not None
             else None

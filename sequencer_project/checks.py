@@ -82,6 +82,7 @@ def _ves_errors() -> list[CheckMessage]:
     seed = settings.VES_SEQUENCER_SIGNING_KEY
     if seed and not _is_hex_bytes(seed, 32):
         errors.append(Error("VES_SEQUENCER_SIGNING_KEY must be 32 bytes of hex.", id="sequencer.E008"))
+    errors.extend(_previous_key_errors(seed))
     try:
         uuid.UUID(settings.VES_SEQUENCER_ID)
     except ValueError:
@@ -93,6 +94,32 @@ def _ves_errors() -> list[CheckMessage]:
     except CheckpointError as exc:
         errors.append(Error(f"CHECKPOINT_SEQUENCER_NAME: {exc}.", id="sequencer.E013"))
     return errors
+
+
+# Each previous key adds one signature to every checkpoint, and the signer caches 8 keys.
+MAX_PREVIOUS_SIGNING_KEYS = 7
+
+
+def _previous_key_errors(seed: str) -> list[CheckMessage]:
+    """``VES_SEQUENCER_PREVIOUS_SIGNING_KEYS``: comma-separated 32-byte hex seeds that cosign
+    checkpoints beside the current key (``commitments.transparency.previous_signing_seeds``)."""
+    parts = [part.strip() for part in settings.VES_SEQUENCER_PREVIOUS_SIGNING_KEYS.split(",") if part.strip()]
+    if not parts:
+        return []
+    problems = [f"entry {n} is not 32 bytes of hex" for n, part in enumerate(parts, 1) if not _is_hex_bytes(part, 32)]
+    if len(parts) > MAX_PREVIOUS_SIGNING_KEYS:
+        problems.append(f"it names {len(parts)} keys, at most {MAX_PREVIOUS_SIGNING_KEYS} are allowed")
+    if not seed:
+        problems.append("it is set without VES_SEQUENCER_SIGNING_KEY, so nothing is signed at all")
+    if not problems:
+        return []
+    return [
+        Error(
+            f"VES_SEQUENCER_PREVIOUS_SIGNING_KEYS must be comma-separated 32-byte hex seeds of rotated-out "
+            f'keys: {"; ".join(problems)} (docs/proofs.md, "Rotating the sequencer key").',
+            id="sequencer.E017",
+        )
+    ]
 
 
 def _limit_errors() -> list[CheckMessage]:

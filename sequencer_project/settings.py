@@ -350,6 +350,10 @@ PAYLOAD_ENCRYPTION_KEYS: str = env.str("PAYLOAD_ENCRYPTION_KEYS", default="")
 PAYLOAD_ENCRYPTION_KEYS_BY_TENANT: str = env.str("PAYLOAD_ENCRYPTION_KEYS_BY_TENANT", default="")
 # Hex Ed25519 seed (32 bytes) that signs VES receipt hashes; empty = receipts unsigned ("none").
 VES_SEQUENCER_SIGNING_KEY: str = env.str("VES_SEQUENCER_SIGNING_KEY", default="")
+# Comma-separated hex seeds of keys rotated out: during a rotation window every new checkpoint is
+# signed by them too (one more signature line each), so verifiers holding only an old public key
+# keep verifying; receipts are signed by VES_SEQUENCER_SIGNING_KEY alone (docs/proofs.md).
+VES_SEQUENCER_PREVIOUS_SIGNING_KEYS: str = env.str("VES_SEQUENCER_PREVIOUS_SIGNING_KEYS", default="")
 # Stable identity of this sequencer in receipts; keep it fixed across restarts and nodes.
 VES_SEQUENCER_ID: str = env.str("VES_SEQUENCER_ID", default="7c9e6679-7425-40de-944b-e07fc1f90ae7")
 

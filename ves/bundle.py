@@ -1,11 +1,12 @@
 """Offline verification of a proof bundle (``GET /api/v1/ves/events/{id}/bundle``).
 
 Pure Python with no Django: a client holding a bundle and the sequencer's Ed25519 public key
-checks, without any server, that the event was sequenced (receipt), sealed in a commitment
-(VES or legacy inclusion proof and state root) and logged (RFC 6962 inclusion proof under a
-signed checkpoint). Every check has a stable name, and :func:`verify_bundle` reports each one,
-so a tampered bundle says precisely which link broke. What each check proves, and which fields
-no check can bind: ``docs/commitments.md``, "Offline bundle and verifier".
+(or the set of keys it trusts, across a key rotation) checks, without any server, that the event
+was sequenced (receipt), sealed in a commitment (VES or legacy inclusion proof and state root)
+and logged (RFC 6962 inclusion proof under a signed checkpoint). Every check has a stable name,
+and :func:`verify_bundle` reports each one, so a tampered bundle says precisely which link broke.
+What each check proves, and which fields no check can bind: ``docs/commitments.md``, "Offline
+bundle and verifier".
 
 Bundle fields (all hashes bare lowercase hex; ``0x`` prefixes are accepted):
 
@@ -26,7 +27,7 @@ from typing import Any
 
 from ves import legacy_merkle, rfc6962
 from ves import merkle as ves_merkle
-from ves.checkpoint import CheckpointError, verify_checkpoint
+from ves.checkpoint import CheckpointError, PublicKeys, trusted_keys, verify_checkpoint
 from ves.encryption import cipher_hash_for, parse_encrypted
 from ves.hashes import EventSigningFields, event_signing_hash, payload_plain_hash, receipt_hash, stream_id
 from ves.legacy_json import payload_hash as legacy_payload_hash
@@ -45,12 +46,15 @@ class BundleError(ValueError):
 @dataclass(frozen=True, slots=True)
 class CheckResult:
     """One check's outcome. ``verified`` is ``False`` for a check that found nothing wrong but
-    whose claim cannot be proven offline (an anchor transaction): ``detail`` says what is left."""
+    whose claim cannot be proven offline (an anchor transaction): ``detail`` says what is left.
+    ``keys``: for a passed signature check (``receipt_signature``, ``log_checkpoint``), the
+    trusted sequencer keys whose signatures verified it."""
 
     name: str
     ok: bool
     detail: str
     verified: bool = True
+    keys: tuple[bytes, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,13 @@ class _Unverified:
     """What a check returns when nothing contradicts its claim but it cannot prove it offline."""
 
     detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class _SignedBy:
+    """What a signature check returns on success: the trusted keys that verified it."""
+
+    keys: tuple[bytes, ...]
 
 
 def _hex(value: Any, what: str, length: int | None = 32) -> bytes:
@@ -110,9 +121,10 @@ class _Checks:
     def __init__(self) -> None:
         self.results: list[CheckResult] = []
 
-    def run(self, name: str, check: Callable[[], str | _Unverified | None]) -> bool:
-        """Run one check: it returns ``None`` on success, :class:`_Unverified` when it cannot
-        prove its claim offline, or a reason; malformed input fails it."""
+    def run(self, name: str, check: Callable[[], str | _Unverified | _SignedBy | None]) -> bool:
+        """Run one check: it returns ``None`` (or :class:`_SignedBy`) on success,
+        :class:`_Unverified` when it cannot prove its claim offline, or a reason; malformed input
+        fails it."""
         try:
             reason = check()
         except (BundleError, ValueError, KeyError, TypeError) as exc:
@@ -121,6 +133,9 @@ class _Checks:
             reason = "malformed: nested too deeply"
         if isinstance(reason, _Unverified):
             self.results.append(CheckResult(name, True, reason.detail, verified=False))
+            return True
+        if isinstance(reason, _SignedBy):
+            self.results.append(CheckResult(name, True, "ok", keys=reason.keys))
             return True
         self.results.append(CheckResult(name, reason is None, reason or "ok"))
         return reason is None
@@ -265,8 +280,17 @@ def _anchor_check(bundle: dict[str, Any], commitment: Any) -> str | _Unverified 
     )
 
 
-def verify_bundle(bundle: Any, sequencer_key: bytes, *, sequencer_id: uuid.UUID | None = None) -> list[CheckResult]:
+def verify_bundle(
+    bundle: Any, sequencer_key: PublicKeys, *, sequencer_id: uuid.UUID | None = None
+) -> list[CheckResult]:
     """Run every check of ``bundle`` against the sequencer's public key, in a fixed order.
+
+    ``sequencer_key`` is one 32-byte key or a collection of trusted keys (the sequencer's current
+    and previous ones across a rotation, ``docs/proofs.md``): the receipt must be signed by one of
+    them and the checkpoint must carry a valid line by one of them, not necessarily the same one
+    (a receipt keeps the key it was signed with; the bundle's checkpoint is the stream's newest).
+    The passed signature checks name the key in :attr:`CheckResult.keys`. An empty collection is
+    a ``ValueError``.
 
     The bundle is valid only if every result is ``ok``; a result that is ``ok`` but not
     ``verified`` names what the bundle claims that no offline check can prove (an anchor).
@@ -274,6 +298,7 @@ def verify_bundle(bundle: Any, sequencer_key: bytes, *, sequencer_id: uuid.UUID 
     ``depends on <check>``. ``sequencer_id``, when given, must be the receipt's ``sequencerId``
     (the receipt hash does not cover it).
     """
+    keys = trusted_keys(sequencer_key)
     checks = _Checks()
     if not checks.run(
         "format", lambda: None if isinstance(bundle, dict) and bundle.get("format") == BUNDLE_FORMAT else "not a bundle"
@@ -298,7 +323,7 @@ def verify_bundle(bundle: Any, sequencer_key: bytes, *, sequencer_id: uuid.UUID 
 
     if kind == "ves":
 
-        def receipt_signature() -> str | None:
+        def receipt_signature() -> str | _SignedBy | None:
             receipt = _get(bundle, "event", "receipt")
             algorithm = _get(receipt, "signatureAlg")
             if algorithm != RECEIPT_SIGNATURE_ALG:
@@ -309,9 +334,13 @@ def verify_bundle(bundle: Any, sequencer_key: bytes, *, sequencer_id: uuid.UUID 
             if sequencer_id is not None and named != sequencer_id:
                 return f"the receipt names sequencer {named}, not {sequencer_id}"
             signature = _hex(_get(receipt, "sequencerSignature"), "sequencerSignature", 64)
-            if not verify(sequencer_key, _hex(_get(receipt, "receiptHash"), "receiptHash"), signature):
-                return "the receipt signature does not verify with the sequencer key"
-            return None
+            digest = _hex(_get(receipt, "receiptHash"), "receiptHash")
+            by = tuple(key for key in keys if verify(key, digest, signature))
+            if not by:
+                if len(keys) == 1:
+                    return "the receipt signature does not verify with the sequencer key"
+                return f"the receipt signature verifies with none of the {len(keys)} trusted sequencer keys"
+            return _SignedBy(by)
 
         checks.run("receipt_signature", receipt_signature)
 
@@ -410,12 +439,12 @@ def verify_bundle(bundle: Any, sequencer_key: bytes, *, sequencer_id: uuid.UUID 
     log = bundle.get("log")
     signed_root: list[bytes] = []
 
-    def checkpoint() -> str | None:
+    def checkpoint() -> str | _SignedBy | None:
         note = _get(log, "checkpoint")
         if note is None:
             return "the bundle has no signed checkpoint"
         try:
-            signed = verify_checkpoint(str(note), sequencer_key)
+            signed = verify_checkpoint(str(note), keys)
         except CheckpointError as exc:
             return f"the checkpoint does not verify: {exc}"
         cp = signed.checkpoint
@@ -426,7 +455,7 @@ def verify_bundle(bundle: Any, sequencer_key: bytes, *, sequencer_id: uuid.UUID 
         if cp.tree_size != _int(log, "tree_size") or cp.root_hash != _hex(_get(log, "root_hash"), "root_hash"):
             return "the log fields differ from the signed checkpoint"
         signed_root.append(cp.root_hash)
-        return None
+        return _SignedBy(signed.verified_by)
 
     def log_inclusion() -> str | None:
         if not signed_root:

@@ -15,7 +15,10 @@ A checkpoint (C2SP ``tlog-checkpoint``) states "the log named *origin* had *size
 The signature covers the body: every byte up to and including the newline that ends the last
 body line. ``key id = SHA-256(key name || 0x0A || 0x01 || public key)[:4]`` (0x01 is the Ed25519
 signature-type byte). Verifiers ignore signatures from keys they do not know, which is how
-witness cosignatures and key rotation work.
+witness cosignatures and key rotation work: a verifier trusts a set of keys (its sequencer's
+current and previous ones) and accepts a note with a valid line by any of them, and during a
+rotation the sequencer signs each note with its previous keys too (``also_by`` of
+:func:`sign_checkpoint`; ``docs/proofs.md``, "Rotating the sequencer key").
 
 The root is the RFC 6962 tree's (:mod:`ves.rfc6962`), not the VES commitment tree's, so standard
 transparency-log clients can check consistency between two checkpoints.
@@ -28,8 +31,8 @@ import binascii
 import functools
 import hashlib
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -42,6 +45,7 @@ __all__ = [
     "CheckpointError",
     "Note",
     "NoteSignature",
+    "PublicKeys",
     "SignedCheckpoint",
     "checkpoint_body",
     "checkpoint_origin",
@@ -50,6 +54,7 @@ __all__ = [
     "parse_note",
     "sign_checkpoint",
     "sign_note",
+    "trusted_keys",
     "verifier_key",
     "verify_checkpoint",
     "verify_note",
@@ -96,19 +101,31 @@ class NoteSignature:
 
 @dataclass(frozen=True, slots=True)
 class Note:
-    """A parsed signed note: the exact signed text (ending in ``\\n``) and its signature lines."""
+    """A parsed signed note: the exact signed text (ending in ``\\n``) and its signature lines.
+
+    ``verified_by``: the trusted public keys whose lines :func:`verify_note` verified, in the
+    order the caller gave them (empty for a note only parsed). It is about the verification, not
+    the note, so it takes no part in equality: a verified note equals its parsed form."""
 
     body: str
     signatures: tuple[NoteSignature, ...]
+    verified_by: tuple[bytes, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class SignedCheckpoint:
-    """A parsed note: the checkpoint, the exact signed body text and every signature line."""
+    """A parsed note: the checkpoint, the exact signed body text, every signature line and the
+    trusted keys that verified it (see :class:`Note`)."""
 
     checkpoint: Checkpoint
     body: str
     signatures: tuple[NoteSignature, ...]
+    verified_by: tuple[bytes, ...] = field(default=(), compare=False)
+
+
+#: What a verifier trusts: one Ed25519 public key, or several (a sequencer's current and previous
+#: keys while it rotates, witnesses).
+PublicKeys = bytes | bytearray | memoryview | Iterable[bytes]
 
 
 _check_hash = hash_check(CheckpointError)
@@ -203,8 +220,13 @@ def sign_checkpoint(
     tree_size: int,
     root_hash: bytes,
     extensions: Sequence[str] = (),
+    also_by: Sequence[bytes] = (),
 ) -> str:
-    """The complete signed note: body, blank line, one signature line by ``seed``'s key."""
+    """The complete signed note: body, blank line, one signature line by ``seed``'s key, then one
+    line by each seed of ``also_by`` (a rotated sequencer's previous keys), all under ``key_name``.
+
+    The lines differ by key id, so a verifier that trusts any one of these keys accepts the note
+    and ignores the others' lines."""
     body = checkpoint_body(
         sequencer=sequencer,
         tenant_id=tenant_id,
@@ -213,7 +235,10 @@ def sign_checkpoint(
         root_hash=root_hash,
         extensions=extensions,
     )
-    return f"{body}\n{sign_note(body, seed, key_name=key_name)}"
+    seeds = list(dict.fromkeys((seed, *also_by)))
+    if len(seeds) > _MAX_SIGNATURES:
+        raise CheckpointError("too many signing keys")
+    return body + "\n" + "".join(sign_note(body, each, key_name=key_name) for each in seeds)
 
 
 def _parse_origin(origin: str) -> tuple[str, uuid.UUID, uuid.UUID]:
@@ -344,32 +369,83 @@ def _check_verifier_key(public_key: bytes) -> None:
         raise CheckpointError("the public key has small order")
 
 
-def verify_note(text: str, public_key: bytes, *, key_name: str | None = None) -> Note:
-    """Parse a signed note and require a valid Ed25519 signature by ``public_key``.
+def trusted_keys(public_keys: PublicKeys) -> tuple[bytes, ...]:
+    """One public key, or several, as a tuple in the given order without repeats.
 
-    The signature lines considered are those whose key id matches ``public_key`` under the line's
+    Raises :class:`CheckpointError` for an empty set or a key that is not bytes (a hex string,
+    say); lengths and points are checked where the keys are used.
+    """
+    if isinstance(public_keys, bytes | bytearray | memoryview):
+        return (bytes(public_keys),)
+    if isinstance(public_keys, str):
+        raise CheckpointError("a public key is bytes, not text")
+    keys: list[bytes] = []
+    for key in public_keys:
+        if not isinstance(key, bytes | bytearray | memoryview):
+            raise CheckpointError(f"a public key is bytes, not {type(key).__name__}")
+        keys.append(bytes(key))
+    if not keys:
+        raise CheckpointError("no trusted public key was given")
+    return tuple(dict.fromkeys(keys))
+
+
+def verify_note(text: str, public_key: PublicKeys, *, key_name: str | None = None) -> Note:
+    """Parse a signed note and require a valid Ed25519 signature by ``public_key``: one trusted key,
+    or a set of them (a sequencer's current and previous keys), any one of which suffices.
+
+    The signature lines considered are those whose key id matches a trusted key under the line's
     key name (and, when given, whose name is ``key_name``); signatures by other keys are ignored.
-    Raises :class:`CheckpointError` when the note is malformed, when no line is from this key, or
-    when a line from this key does not verify.
+    Raises :class:`CheckpointError` when the note is malformed, when a trusted key is unusable,
+    when no line is from a trusted key, or when a line from a trusted key does not verify. The
+    returned note's ``verified_by`` names the trusted keys whose lines verified.
     """
     note = parse_note(text)
-    _check_verifier_key(public_key)
-    verifier = Ed25519PublicKey.from_public_bytes(public_key)
+    keys = trusted_keys(public_key)
+    for key in keys:
+        _check_verifier_key(key)
     message = note.body.encode("utf-8")
-    found = False
+    verified: set[bytes] = set()
     for signature in note.signatures:
         if key_name is not None and signature.key_name != key_name:
             continue
-        if signature.key_id != key_id(signature.key_name, public_key):
+        # Two trusted keys may share a 4-byte id: the line is theirs if one of them made it.
+        candidates = [key for key in keys if signature.key_id == key_id(signature.key_name, key)]
+        if not candidates:
             continue
-        try:
-            verifier.verify(signature.signature, message)
-        except InvalidSignature as exc:
-            raise CheckpointError(f"the signature by {signature.key_name!r} does not verify") from exc
-        found = True
-    if not found:
-        raise CheckpointError("no signature by this key")
-    return note
+        by = [key for key in candidates if _verifies(key, signature.signature, message)]
+        if not by:
+            raise CheckpointError(f"the signature by {signature.key_name!r} does not verify")
+        verified.update(by)
+    if not verified:
+        raise CheckpointError(_no_trusted_line(note, keys, key_name))
+    return replace(note, verified_by=tuple(key for key in keys if key in verified))
+
+
+def _verifies(public_key: bytes, signature: bytes, message: bytes) -> bool:
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def _no_trusted_line(note: Note, keys: tuple[bytes, ...], key_name: str | None) -> str:
+    """Why no line counted: the note's lines (name and key id) beside the trusted keys' ids under
+    those names, so that a verifier missing a rotated key can see which key signed."""
+    reason = "no signature by this key" if len(keys) == 1 else f"no signature by any of the {len(keys)} trusted keys"
+    lines = [s for s in note.signatures if key_name is None or s.key_name == key_name]
+    if not lines:
+        return f"{reason} (no signature line is named {key_name!r})"
+    names = dict.fromkeys(s.key_name for s in lines)
+    signed = _listed([f"{s.key_name}+{s.key_id.hex()}" for s in lines])
+    trusted = _listed([f"{name}+{key_id(name, key).hex()}" for name in names for key in keys])
+    return f"{reason} (the note is signed by {signed}; trusted: {trusted})"
+
+
+def _listed(items: list[str], most: int = 8) -> str:
+    """``items`` joined by commas, cut after ``most`` (a note may hold 100 lines)."""
+    more = f", and {len(items) - most} more" if len(items) > most else ""
+    return ", ".join(items[:most]) + more
 
 
 def _parse_body(body: str) -> Checkpoint:
@@ -400,11 +476,14 @@ def parse_checkpoint(text: str) -> SignedCheckpoint:
     return SignedCheckpoint(checkpoint=_parse_body(note.body), body=note.body, signatures=note.signatures)
 
 
-def verify_checkpoint(text: str, public_key: bytes, *, key_name: str | None = None) -> SignedCheckpoint:
-    """Parse a signed checkpoint and require a valid signature by ``public_key`` (see :func:`verify_note`).
+def verify_checkpoint(text: str, public_key: PublicKeys, *, key_name: str | None = None) -> SignedCheckpoint:
+    """Parse a signed checkpoint and require a valid signature by ``public_key``, one trusted key
+    or several (see :func:`verify_note`).
 
     Returns the parsed checkpoint; raises :class:`CheckpointError` otherwise. The caller still has
     to check that the origin is the stream it expects and that the size never goes backwards.
     """
     note = verify_note(text, public_key, key_name=key_name)
-    return SignedCheckpoint(checkpoint=_parse_body(note.body), body=note.body, signatures=note.signatures)
+    return SignedCheckpoint(
+        checkpoint=_parse_body(note.body), body=note.body, signatures=note.signatures, verified_by=note.verified_by
+    )

@@ -5,7 +5,8 @@
     ves append FILE.jsonl [--batch-size N] [--sign agent.json --tenant ID --store ID]
     ves tail --tenant ID --store ID [--from N] [--ves] [--once] [--interval SECONDS]
     ves bundle EVENT_ID [--legacy] [--tenant ID] [--out BUNDLE.json] [--wait SECONDS]
-    ves verify BUNDLE.json --sequencer-key HEX [--sequencer-id ID]   (offline: no server, no credential)
+    ves verify BUNDLE.json --sequencer-key HEX [--sequencer-key HEX …] [--sequencer-id ID]
+                                                    (offline: no server, no credential)
 
 The server and credential come from ``--url``/``--api-key`` or ``VES_URL``/``VES_API_KEY``.
 Output is JSON (one object per line for ``tail``). Every error is reported on stderr as
@@ -326,7 +327,9 @@ def cmd_bundle(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     """One line per check (``PASS name``, ``NOTE name: what is not verified`` or ``FAIL name:
-    reason``); exit 0 verified, 1 rejected, 2 unreadable."""
+    reason``); exit 0 verified, 1 rejected, 2 unreadable. ``--sequencer-key`` may be given
+    several times (the keys trusted across a rotation): a signature by any of them counts, and
+    a passed signature check names the key (``PASS receipt_signature: by key HEX``)."""
     from ves.bundle import verify_bundle
 
     try:
@@ -341,6 +344,9 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
             out.write(f"FAIL {result.name}: {result.detail}\n")
         elif not result.verified:
             out.write(f"NOTE {result.name}: {result.detail}\n")
+        elif result.keys:
+            label = "key" if len(result.keys) == 1 else "keys"
+            out.write(f"PASS {result.name}: by {label} {', '.join(key.hex() for key in result.keys)}\n")
         else:
             out.write(f"PASS {result.name}\n")
     failed = [r.name for r in results if not r.ok]
@@ -420,7 +426,13 @@ def parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="verify an offline proof bundle (no server needed)")
     verify.add_argument("bundle", help="path of the bundle JSON (from GET .../events/{id}/bundle)")
     verify.add_argument(
-        "--sequencer-key", type=sequencer_key_argument, required=True, help="the sequencer's Ed25519 public key, hex"
+        "--sequencer-key",
+        type=sequencer_key_argument,
+        action="append",
+        required=True,
+        metavar="HEX",
+        help="a trusted sequencer Ed25519 public key, hex; repeat it to trust several (the current and the "
+        "previous key across a key rotation): a signature by any of them counts",
     )
     verify.add_argument(
         "--sequencer-id", type=uuid_argument, help="the sequencer's id (VES_SEQUENCER_ID): receipts must name it"
