@@ -1,4 +1,5 @@
-"""``GET /health/detailed`` (admin credential): every dependency, with an overall status.
+"""``GET /health/detailed`` (an admin credential with no store or agent scope): every dependency,
+with an overall status.
 
 ``unhealthy`` (HTTP 503) when the database does not answer; ``degraded`` (200) when anything
 else is wrong: the pool is nearly exhausted, Redis or the Celery broker is unreachable, no
@@ -34,11 +35,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from sequencer_project.api.openapi import DATETIME, FREE_OBJECT, INTEGER, STRING, array, obj, operation
-from sequencer_project.api.permissions import IsAdminPrincipal
 from sequencer_project.api.timestamps import chrono_rfc3339
 from sequencer_project.health import SERVICE_NAME, SERVICE_VERSION, database_ping
 from sequencer_project.metrics import gauge_providers
-from sequencer_project.metrics_export import celery_queue_depths
+from sequencer_project.metrics_export import IsServiceWideAdmin, celery_queue_depths
 from sequencer_project.redis_client import REDIS_UNAVAILABLE, guarded
 from sequencer_project.resilience import CircuitOpenError, all_breakers
 
@@ -253,7 +253,7 @@ DETAILED_REPORT = obj(
 
 
 class DetailedHealthApi(APIView):
-    permission_classes = [IsAdminPrincipal]
+    permission_classes = [IsServiceWideAdmin]
 
     @operation(
         "operations",

@@ -1,4 +1,5 @@
-"""``GET /metrics`` (admin credential): Prometheus text for every web worker.
+"""``GET /metrics`` (an admin credential with no store or agent scope): Prometheus text for every
+web worker.
 
 With ``PROMETHEUS_MULTIPROC_DIR`` set (gunicorn, see ``docker/gunicorn.conf.py``) the
 counters and histograms of all live and dead workers are merged from their files; without it
@@ -30,9 +31,11 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from sequencer_project import metrics
+from sequencer_project.api.errors import AgentScopeDeniedError, StoreAccessDeniedError
 from sequencer_project.api.openapi import operation
 from sequencer_project.api.operations import sample_pool_gauges
 from sequencer_project.api.permissions import IsAdminPrincipal
+from sequencer_project.api.principal import Principal
 from sequencer_project.metrics import gauge_providers
 from sequencer_project.redis_client import REDIS_UNAVAILABLE, process_redis_client, redis_breaker
 from sequencer_project.resilience import CircuitBreaker, CircuitOpenError
@@ -141,8 +144,26 @@ def render_metrics() -> bytes:
     return base + generate_latest(live)
 
 
+class IsServiceWideAdmin(IsAdminPrincipal):
+    """``/metrics`` and ``/health/detailed`` report on the whole service, every tenant's figures
+    included: an admin credential with no store or agent scope (a tenant admin, the bootstrap
+    admin). A scoped admin is refused with its scope's code (403 ``store_access_denied``,
+    ``agent_scope_denied``); a credential without admin keeps ``permission_denied``."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        principal = request.user
+        assert isinstance(principal, Principal)  # IsAdminPrincipal checked it
+        if principal.store_scope is not None:
+            raise StoreAccessDeniedError("A store-scoped credential cannot read service-wide figures.")
+        if principal.agent_id is not None:
+            raise AgentScopeDeniedError("An agent-scoped credential cannot read service-wide figures.")
+        return True
+
+
 class MetricsApi(APIView):
-    permission_classes = [IsAdminPrincipal]
+    permission_classes = [IsServiceWideAdmin]
 
     @operation(
         "operations",

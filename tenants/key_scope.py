@@ -15,6 +15,9 @@ database, no clock of its own (``now`` is passed in), so it is tested as a prope
 | stores | the caller's stores | ``[]`` (all) or any store outside the caller's, when the caller is store-scoped |
 | rate limit | the caller's | above the caller's; a caller with a limit shares its budget with the key |
 | expiry | the caller's | after the caller's; in the past (400 ``key_expiry_in_past``) |
+
+``api_key_within`` holds keys that exist to the same rule, in tenant, agent, permissions and
+stores: a caller lists and revokes only keys no wider than itself.
 """
 
 from __future__ import annotations
@@ -65,6 +68,18 @@ def agent_access_check(caller: Principal, agent_id: uuid.UUID) -> None:
         raise AgentScopeDeniedError("Only the agent itself or an admin of its tenant may do this.")
 
 
+def api_key_within(caller: Principal, key: Principal) -> bool:
+    """Whether ``key`` (a stored key, as the principal it resolves to) can do nothing ``caller``
+    cannot in tenant, agent, permissions (admin included) and stores: the keys ``caller`` may
+    list and revoke (``docs/auth.md`` "Agents"). Rate limit and expiry are not compared."""
+    return (
+        (caller.is_superadmin or key.tenant_id == caller.tenant_id)
+        and caller.agent_id in (None, key.agent_id)
+        and all(caller.has(permission) for permission in Permission if key.has(permission))
+        and _stores_within(caller, key.store_ids)
+    )
+
+
 def api_key_scope_narrow(
     *, caller: Principal, requested: RequestedScope, tenant_id: uuid.UUID, now: datetime
 ) -> KeyScope:
@@ -113,9 +128,15 @@ def _write(caller: Principal, read_only: bool | None) -> bool:
 def _stores(caller: Principal, wanted: frozenset[uuid.UUID] | None) -> frozenset[uuid.UUID]:
     if wanted is None:
         return caller.store_ids
-    if caller.store_ids and not (wanted and wanted <= caller.store_ids):
+    if not _stores_within(caller, wanted):
         raise PermissionWideningError("The new key's stores must be a non-empty subset of this credential's stores.")
     return wanted
+
+
+def _stores_within(caller: Principal, stores: frozenset[uuid.UUID]) -> bool:
+    """Whether a key naming ``stores`` (empty: every store) reaches no store ``caller`` cannot: for
+    a store-scoped caller, a non-empty subset of its stores (as the admin JSON's SQL counts keys)."""
+    return not caller.store_ids or (bool(stores) and stores <= caller.store_ids)
 
 
 def _rate_limit(caller: Principal, wanted: int | None) -> int | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +15,7 @@ from sequencer_project.api.principal import Principal
 from tenants import services
 from tenants.errors import AgentNotFoundError
 from tenants.key_cache import agent_key_cache, api_key_cache, tenant_active_cache
-from tenants.key_scope import agent_access_check
+from tenants.key_scope import agent_access_check, api_key_within
 from tenants.models import AgentKeyStatus, AgentSigningKey, ApiKey, Tenant
 from tenants.sql import SELECT_AGENT_KEYS, SELECT_API_KEY, SELECT_TENANT_ACTIVE
 
@@ -156,10 +156,12 @@ def agent_signing_key_recent_list(*, tenant_id: uuid.UUID | None, limit: int) ->
 @dataclass(frozen=True, slots=True)
 class AgentApiKeys:
     """An agent's API keys in its tenant, oldest first (empty: an admin of the tenant before the
-    agent's first key)."""
+    agent's first key). For a caller, ``keys`` are those no wider than it (``api_key_within``)
+    and ``wider`` the others: never shown, and refused to its revocation."""
 
     tenant_id: uuid.UUID
     keys: list[ApiKey]
+    wider: list[ApiKey] = field(default_factory=list)
 
 
 def agent_api_keys_get(*, agent_id: uuid.UUID, tenant_id: uuid.UUID | None) -> AgentApiKeys | None:
@@ -181,15 +183,34 @@ def agent_api_keys_get(*, agent_id: uuid.UUID, tenant_id: uuid.UUID | None) -> A
 
 def agent_api_keys_get_for_caller(*, caller: Principal, agent_id: uuid.UUID) -> AgentApiKeys:
     """The agent's API keys as ``caller`` may see them: the agent itself, or an admin of the
-    agent's tenant not scoped to another agent (403 ``agent_scope_denied`` otherwise).
+    agent's tenant not scoped to another agent (403 ``agent_scope_denied`` otherwise); of its
+    keys, only those no wider than ``caller`` are in ``keys`` (``tenants.key_scope.api_key_within``,
+    the rule minting applies: a store-scoped admin sees only keys scoped within its stores, a
+    read/write key no admin key), the rest in ``wider``.
 
-    404 ``agent_not_found`` when the agent has no key visible to the caller, except for an admin
+    404 ``agent_not_found`` when the agent has no key in the caller's tenant, except for an admin
     of a tenant, who gets its tenant with no keys (it may mint the agent's first one).
     """
     agent_access_check(caller, agent_id)
     found = agent_api_keys_get(agent_id=agent_id, tenant_id=caller.tenant_id)
     if found is not None:
-        return found
+        keys: list[ApiKey] = []
+        wider: list[ApiKey] = []
+        for key in found.keys:
+            (keys if api_key_within(caller, _key_principal(key)) else wider).append(key)
+        return AgentApiKeys(tenant_id=found.tenant_id, keys=keys, wider=wider)
     if caller.tenant_id is not None and caller.can_admin:
         return AgentApiKeys(tenant_id=caller.tenant_id, keys=[])
     raise AgentNotFoundError(f"No agent {agent_id} is visible to this credential.")
+
+
+def _key_principal(key: ApiKey) -> Principal:
+    """What a stored key may do, as far as ``api_key_within`` compares keys."""
+    return Principal(
+        tenant_id=key.tenant_id,
+        can_read=key.can_read,
+        can_write=key.can_write,
+        can_admin=key.can_admin,
+        store_ids=frozenset(key.store_ids),
+        agent_id=key.agent_id,
+    )

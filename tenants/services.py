@@ -34,6 +34,7 @@ from tenants.errors import (
     ApiKeyNotFoundError,
     InvalidPublicKeyError,
     KeyPrefixAmbiguousError,
+    PermissionWideningError,
 )
 from tenants.key_cache import agent_keys_changed, api_keys_changed, tenants_changed
 from tenants.key_scope import RequestedScope, api_key_scope_narrow
@@ -426,15 +427,22 @@ def agent_api_key_revoke_by_prefix(*, caller: Principal, agent_id: uuid.UUID, ke
     as :func:`api_key_revoke`. Audited (``api_key.revoke``).
 
     Access as :func:`agent_api_key_create`; 404 ``api_key_not_found`` when no key of the agent
-    matches, 409 ``key_prefix_ambiguous`` when several do (never "the first match").
+    matches, 409 ``key_prefix_ambiguous`` when several do (never "the first match"), 403
+    ``permission_widening_denied`` when the key is wider than ``caller`` (more permissions, or
+    stores outside a store-scoped caller's: ``tenants.key_scope.api_key_within``).
     """
     agent = selectors.agent_api_keys_get_for_caller(caller=caller, agent_id=agent_id)
-    matches = [key for key in agent.keys if key.key_hash.startswith(key_prefix)]
+    matches = [key for key in (*agent.keys, *agent.wider) if key.key_hash.startswith(key_prefix)]
     if not matches:
         raise ApiKeyNotFoundError(f"Agent {agent_id} has no key whose hash starts with {key_prefix}.")
     if len(matches) > 1:
         raise KeyPrefixAmbiguousError(
             f"{len(matches)} keys of agent {agent_id} start with {key_prefix}; send more of it."
+        )
+    if matches[0] in agent.wider:
+        raise PermissionWideningError(
+            "This key is wider than this credential (more permissions, or stores outside its own): it"
+            " can only be revoked by a credential that holds all it holds."
         )
     return _api_key_deactivate(api_key=matches[0], actor=actor)
 

@@ -4,7 +4,8 @@ Bodies and responses are camelCase, as the reference's. Fixed reference quirks: 
 is refused by every process on its next request (not only by the one that revoked it); a key
 prefix must be at least 8 hex characters and must name exactly one key (409 otherwise, never
 "the first match"); no caller, admins included, can mint a key wider than itself in any
-dimension or act for another agent when it is agent-scoped (``tenants/key_scope.py``, ADR 0015).
+dimension or act for another agent when it is agent-scoped (``tenants/key_scope.py``, ADR 0015),
+nor list or revoke a key wider than itself.
 """
 
 from __future__ import annotations
@@ -144,7 +145,8 @@ class AgentDetailApi(TenantApiMixin):
 
 
 class AgentApiKeysApi(TenantApiMixin):
-    """``POST/GET /api/v1/agents/{agent_id}/api-keys``: mint or list the agent's API keys."""
+    """``POST/GET /api/v1/agents/{agent_id}/api-keys``: mint or list the agent's API keys (those no
+    wider than the caller: ``tenants.key_scope.api_key_within``)."""
 
     @operation(
         "agents",
@@ -195,7 +197,8 @@ class AgentApiKeysApi(TenantApiMixin):
 
 
 class AgentApiKeyRevokeApi(TenantApiMixin):
-    """``DELETE /api/v1/agents/{agent_id}/api-keys/{key_prefix}``: revoke the one key with that hash prefix."""
+    """``DELETE /api/v1/agents/{agent_id}/api-keys/{key_prefix}``: revoke the one key with that hash
+    prefix; a key wider than the caller is 403 ``permission_widening_denied``."""
 
     @operation(
         "agents",
