@@ -17,6 +17,7 @@ free for others).
 import multiprocessing
 import os
 import sys
+from typing import Any
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8080')}"  # noqa: S104  (container port)
 workers = int(os.environ.get("WEB_WORKERS", multiprocessing.cpu_count()))
@@ -66,6 +67,40 @@ os.nice(nice)
 accesslog = os.environ.get("WEB_ACCESS_LOG", None)
 errorlog = "-"
 loglevel = os.environ.get("WEB_LOG_LEVEL", "info")
+# LOG_FORMAT=json (docs/operations.md, "HTTP hardening and logs"): gunicorn's own lines (boot,
+# "Invalid request from ip=...", worker timeouts, shutdown; the access log when WEB_ACCESS_LOG is
+# set) are JSON objects as the application's are, from the same formatter. Its handlers and where
+# they write stay gunicorn's; only their formatter changes. Read as the settings read it (the
+# environment, else .env): the master formats before any worker loads the settings.
+from sequencer_project.logs import configured_log_format  # noqa: E402
+
+if configured_log_format() == "json":
+    import logging
+    import logging.handlers
+
+    from gunicorn.glogging import Logger
+
+    from sequencer_project.logs import JsonFormatter
+
+    class JsonLogger(Logger):  # type: ignore[misc]  # gunicorn has no type hints
+        """gunicorn's logger with the application's JSON formatter on its error and access
+        handlers (syslog's keep their format), and on the master's root logger, which nothing
+        else configures there (a worker's settings replace it with the application's console)."""
+
+        def setup(self, cfg: Any) -> None:
+            super().setup(cfg)
+            formatter = JsonFormatter()
+            for log in (self.error_log, self.access_log):
+                for handler in log.handlers:
+                    if not isinstance(handler, logging.handlers.SysLogHandler):
+                        handler.setFormatter(formatter)
+            root = logging.getLogger()
+            if not root.handlers:
+                console = logging.StreamHandler()
+                console.setFormatter(formatter)
+                root.addHandler(console)
+
+    logger_class = JsonLogger
 
 # --- Operations (docs/operations.md): metrics from every worker, graceful shutdown -------------
 # prometheus_client multiprocess mode: each worker writes its metrics to files in this
@@ -75,7 +110,6 @@ loglevel = os.environ.get("WEB_LOG_LEVEL", "info")
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
 
 os.environ.setdefault(
     "PROMETHEUS_MULTIPROC_DIR",

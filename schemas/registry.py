@@ -10,6 +10,8 @@ process drops within ``HOT_CACHE_CHECK_SECONDS`` of a registry change.
 from __future__ import annotations
 
 import functools
+import itertools
+import json
 import logging
 import sys
 import uuid
@@ -54,8 +56,14 @@ class ActiveSchema:
 
 @dataclass(frozen=True, slots=True)
 class SchemaError:
+    """One violation. ``path`` and ``message`` are jsonschema's, which quote the payload's values
+    (``'4111-...' is not of type 'integer'``): for the client that sent the payload only.
+    ``redacted`` says where and which rule with nothing of the payload (:func:`redacted_error`):
+    what logs and the rejection log hold, as payloads are sealed at rest (docs/schemas.md)."""
+
     path: str
     message: str
+    redacted: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +76,17 @@ class SchemaFailure:
 
     @property
     def summary(self) -> str:
-        """The rejection message, worded as the reference's (``path: message`` joined by ``; ``)."""
+        """The rejection message answered, worded as the reference's (``path: message`` joined by ``; ``)."""
+        return self._worded("; ".join(f"{e.path}: {e.message}" for e in self.errors))
+
+    @property
+    def redacted_summary(self) -> str:
+        """:attr:`summary` without the payload's values or unnamed keys: for logs and the rejection log."""
+        return self._worded("; ".join(e.redacted for e in self.errors))
+
+    def _worded(self, details: str) -> str:
         if self.version is None:
             return f"No schema registered for event type '{self.event_type}'"
-        details = "; ".join(f"{e.path}: {e.message}" for e in self.errors)
         return f"Schema validation failed for event type '{self.event_type}': {details}"
 
 
@@ -130,21 +145,52 @@ def json_pointer(path: Iterable[str | int]) -> str:
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
 
 
+# Keywords whose jsonschema message names only what the schema says ("'total' is a required
+# property": a name from the schema's list, never a value of the payload).
+_SCHEMA_WORDED_KEYWORDS = frozenset({"required", "dependentRequired"})
+_RULE_VALUE_MAX_CHARS = 100  # a longer schema value (a subschema, a long enum) is left out
+UNNAMED_KEY = "*"  # a payload key the schema does not name, in a redacted path
+
+
+def redacted_error(error: ValidationError) -> str:
+    """``<path>: <rule>`` of ``error`` without anything of the payload, for logs and storage.
+
+    The rule comes from the schema's side only: the keyword and its value in the schema
+    (``/total: fails type "integer"``), the value left out past ``_RULE_VALUE_MAX_CHARS``.
+    In the path, array indexes and the keys the schema names in ``properties`` stay; any other
+    key (matched by ``additionalProperties`` or ``patternProperties``: a key the payload chose,
+    which may be data itself) shows as ``*``.
+    """
+    schema_path = list(error.absolute_schema_path)
+    named = {key for keyword, key in itertools.pairwise(schema_path) if keyword == "properties"}
+    path = json_pointer(part if isinstance(part, int) or part in named else UNNAMED_KEY for part in error.absolute_path)
+    keyword = error.validator
+    if keyword is None:  # a ``false`` schema
+        return f"{path}: fails the false schema (nothing is allowed here)"
+    if keyword in _SCHEMA_WORDED_KEYWORDS:
+        return f"{path}: {error.message}"
+    # The standard library's: the rare failures only, and integers past 64 bits (orjson's limit).
+    value = json.dumps(error.validator_value, ensure_ascii=False, separators=(",", ":"), default=str)
+    if len(value) > _RULE_VALUE_MAX_CHARS:
+        return f"{path}: fails {keyword}"
+    return f"{path}: fails {keyword} {value}"
+
+
 def validate_payload(validator: Validator, payload: Any) -> tuple[SchemaError, ...]:
     """Errors of ``payload`` under ``validator``, by JSON Pointer, at most ``MAX_REPORTED_ERRORS``.
 
     A schema that cannot be evaluated on this payload (a reference that resolves nowhere, or
     one that recurses without end) refuses it with one error at the root (``""``):
     ``check_schema`` refuses the schemas that fail on every document, not those that fail
-    only on some.
+    only on some. Its message names the schema's reference, nothing of the payload.
     """
     try:
         found = sorted(
-            ((json_pointer(e.absolute_path), e.message) for e in schema_errors(validator, payload)),
+            (json_pointer(e.absolute_path), e.message, redacted_error(e)) for e in schema_errors(validator, payload)
         )
     except UnevaluableSchemaError as exc:
-        return (SchemaError("", str(exc)),)
-    return tuple(SchemaError(path, message) for path, message in found[:MAX_REPORTED_ERRORS])
+        return (SchemaError("", str(exc), f": {exc}"),)
+    return tuple(SchemaError(path, message, redacted) for path, message, redacted in found[:MAX_REPORTED_ERRORS])
 
 
 schema_cache: HotCache[tuple[uuid.UUID, str], ActiveSchema | None] = HotCache(
@@ -228,7 +274,9 @@ def schema_failures(*, tenant_id: uuid.UUID, events: Sequence[tuple[str, Any, bo
                 failure = SchemaFailure(event_type, schema.version, problems)
                 if mode is ValidationMode.WARN:
                     SCHEMA_VALIDATION_EVENTS.labels(outcome="warned").inc()
-                    logger.warning("schema validation failed (warn mode) for tenant %s: %s", tenant_id, failure.summary)
+                    logger.warning(
+                        "schema validation failed (warn mode) for tenant %s: %s", tenant_id, failure.redacted_summary
+                    )
                     failure = None
                 else:
                     SCHEMA_VALIDATION_EVENTS.labels(outcome="invalid").inc()

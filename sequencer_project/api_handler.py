@@ -44,6 +44,7 @@ from django.urls import set_script_prefix
 from rest_framework.request import Request
 
 from sequencer_project.api import errors
+from sequencer_project.api.request_id import REFUSED_REQUEST_ID, forget_request_id, request_id_for, set_request_id
 from sequencer_project.db import kept_connections
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -113,7 +114,7 @@ def host_allowed(environ: Mapping[str, Any]) -> bool:
     return True
 
 
-def request_refusal(environ: Mapping[str, Any], path: str) -> errors.SequencerError | None:
+def request_refusal(environ: dict[str, Any], path: str) -> errors.SequencerError | None:
     """The 400 of a request refused before any handler (see the module's doc), or ``None``."""
     # Missing or empty: granian passes a request without Host with an empty one (gunicorn without).
     # Probes and /metrics answer any Host, none included: a load balancer's health check may omit it.
@@ -121,7 +122,13 @@ def request_refusal(environ: Mapping[str, Any], path: str) -> errors.SequencerEr
         return errors.BadRequestError("An HTTP/1.1 request must carry a Host header (RFC 9112 section 3.2).")
     if path.startswith(HOST_CHECKED_PREFIXES) and not host_allowed(environ):
         host = environ.get("HTTP_X_FORWARDED_HOST" if settings.USE_X_FORWARDED_HOST else "HTTP_HOST")
-        security_logger.error("Invalid HTTP_HOST header: %r. It is not in ALLOWED_HOSTS (%s).", host, path)
+        # The line carries the id the answer will (answer_problem reads it back from environ).
+        request_id = environ[REFUSED_REQUEST_ID] = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
+        set_request_id(request_id)
+        try:
+            security_logger.error("Invalid HTTP_HOST header: %r. It is not in ALLOWED_HOSTS (%s).", host, path)
+        finally:
+            forget_request_id()
         return errors.BadRequestError("The request's Host is not one this service answers for (ALLOWED_HOSTS).")
     return None
 

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 
+import environ
 import orjson
+from environ.fileaware_mapping import FileAwareMapping
+
+_DEFAULT_DOTENV = Path(__file__).resolve().parent.parent / ".env"  # as settings.py's
 
 
 class JsonFormatter(logging.Formatter):
@@ -38,3 +44,19 @@ class ClientErrorTracebackFilter(logging.Filter):
             record.exc_info = None
             record.exc_text = None
         return True
+
+
+def configured_log_format() -> str:
+    """``LOG_FORMAT`` as ``settings.py`` reads it, without loading the settings: the environment
+    (``LOG_FORMAT_FILE`` included), else the dotenv file (``SEQUENCER_DOTENV``, by default the
+    checkout's ``.env``), else ``plain``. For gunicorn's master, which formats its own lines
+    (``docker/gunicorn.conf.py``) before any worker has read the settings; ``os.environ`` is
+    left as it is."""
+
+    class _Peek(environ.FileAwareEnv):  # type: ignore[misc]  # django-environ has no type hints
+        ENVIRON = FileAwareMapping(env=dict(os.environ))
+
+    dotenv = os.environ.get("SEQUENCER_DOTENV", str(_DEFAULT_DOTENV))
+    if dotenv:
+        _Peek.read_env(dotenv, overwrite=False)
+    return str(_Peek().str("LOG_FORMAT", default="plain"))

@@ -54,7 +54,7 @@ from events.rejected_bodies import rejected_body_columns
 from events.services.group_commit import GroupCommitter
 from events.services.ingest_retry import EventIdRaceError, ingest_with_retries
 from events.sql import APPEND_BATCH, APPEND_STREAMS, CLASSIFY_BATCH, INSERT_REJECTIONS, SELECT_HEAD
-from schemas.registry import schema_failures
+from schemas.registry import SchemaFailure, schema_failures
 from sequencer_project.db import availability, prepared
 from sequencer_project.db.instrumentation import timed_transaction
 from sequencer_project.db.kept_connections import pool_wants_it_back
@@ -143,7 +143,7 @@ class IngestJob:
     store_id: uuid.UUID
     candidates: list[LegacyEvent]
     pre_rejected: list[tuple[Rejection, LegacyEvent]]
-    schema_rejects: dict[int, str]
+    schema_rejects: dict[int, SchemaFailure]  # event index -> why the schema registry refused it
     seal: PayloadKey | None
     request_id: str
     actor: str  # the credential, as the audit log names it (a first write may create the tenant)
@@ -211,7 +211,7 @@ def _prepare(
         else:
             pre_rejected.append((_pre_rejection(event), event))
     verdicts = schema_failures(tenant_id=tenant_id, events=[(e.event_type, e.payload, False) for e in candidates])
-    schema_rejects = {e.index: f.summary for e, f in zip(candidates, verdicts, strict=True) if f is not None}
+    schema_rejects = {e.index: f for e, f in zip(candidates, verdicts, strict=True) if f is not None}
     seal = encryption_key_for_write(tenant_id)  # payloads and the bodies of rejected events
     return IngestJob(
         uuid.uuid4(), tenant_id, store_id, candidates, pre_rejected, schema_rejects, seal, request_id, actor
@@ -716,16 +716,17 @@ def _classify(
     candidates: list[LegacyEvent],
     state: StreamState,
     store_id: uuid.UUID,
-    schema_rejects: dict[int, str] | None = None,
+    schema_rejects: dict[int, SchemaFailure] | None = None,
 ) -> _Classification:
     """Decide each event's fate in request order (``streams.classification``) and add the
-    accepted ones to ``state``. ``schema_rejects`` (event index -> message) were refused by the
-    schema registry before the transaction; an exact replay of a stored event is still answered
-    with its receipt."""
+    accepted ones to ``state``. ``schema_rejects`` (by event index) were refused by the schema
+    registry before the transaction, answered with the schema's full message (the rejection
+    log keeps the redacted one, :func:`_rejection_rows`); an exact replay of a stored event is
+    still answered with its receipt."""
     failures = None
     if schema_rejects:
         failures = [
-            (RejectionReason.SCHEMA_VALIDATION, schema_rejects[e.index]) if e.index in schema_rejects else None
+            (RejectionReason.SCHEMA_VALIDATION, schema_rejects[e.index].summary) if e.index in schema_rejects else None
             for e in candidates
         ]
     outcome = classification.classify(candidates, state, store_id, _WORDS, failures)
@@ -788,14 +789,16 @@ def _payloads(
 def _rejection_rows(
     rejections: list[tuple[Rejection, LegacyEvent]], job: IngestJob, store_id: uuid.UUID
 ) -> list[dict[str, Any]]:
-    """Rows for the rejection log; bodies sealed as the job's payloads are (``events.rejected_bodies``)."""
+    """Rows for the rejection log; bodies sealed as the job's payloads are (``events.rejected_bodies``),
+    and a schema rejection's message without the payload's values (``SchemaFailure.redacted_summary``:
+    the client's answer quotes them, what is stored in clear must not)."""
     return [
         {
             "tenant_id": job.tenant_id,
             "store_id": store_id,
             "event_id": rejection.event_id,
             "reason": rejection.reason,
-            "message": rejection.message,
+            "message": _stored_message(rejection, event, job),
             "request_id": job.request_id,
             **rejected_body_columns(
                 event.raw,
@@ -809,6 +812,13 @@ def _rejection_rows(
         }
         for rejection, event in rejections
     ]
+
+
+def _stored_message(rejection: Rejection, event: LegacyEvent, job: IngestJob) -> str:
+    failure = job.schema_rejects.get(event.index)
+    if rejection.reason == RejectionReason.SCHEMA_VALIDATION and failure is not None:
+        return failure.redacted_summary
+    return rejection.message
 
 
 def _rejections_json(job: IngestJob) -> str:

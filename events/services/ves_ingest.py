@@ -105,10 +105,14 @@ def _key_failure(event: PreparedVesEvent, keys: dict[int, AgentKeyRecord], now: 
     return None
 
 
-def _schema_failure(failure: SchemaFailure) -> tuple[str, str]:
+def _schema_failure(failure: SchemaFailure, *, redacted: bool = False) -> tuple[str, str]:
+    """``(reason, message)`` of a schema rejection: as answered (jsonschema's wording, which
+    quotes the payload's values) or ``redacted``, as the rejection log stores it."""
     if failure.version is None:
         return f"{VesReason.SCHEMA_VALIDATION}: no schema for event_type", failure.summary
     first = failure.errors[0]
+    if redacted:
+        return f"{VesReason.SCHEMA_VALIDATION}: {first.redacted}", failure.redacted_summary
     return f"{VesReason.SCHEMA_VALIDATION}: {first.path}: {first.message}", failure.summary
 
 
@@ -149,7 +153,9 @@ def ves_event_ingest(
     signer = sequencer_key()
 
     def run_once() -> VesIngestResult:
-        return _ingest_once(batch_id, tenant_id, store_id, list(events), failures, signer, request_id, actor)
+        return _ingest_once(
+            batch_id, tenant_id, store_id, list(events), failures, schema_rejects, signer, request_id, actor
+        )
 
     return ingest_with_retries(run_once, tenant_id=tenant_id, store_id=store_id, label="VES ", log=logger)
 
@@ -161,6 +167,7 @@ def _ingest_once(
     store_id: uuid.UUID,
     events: list[PreparedVesEvent],
     failures: list[tuple[str, str] | None],
+    schema_rejects: dict[int, SchemaFailure],
     signer: SequencerKey,
     request_id: str,
     actor: str,
@@ -177,7 +184,7 @@ def _ingest_once(
                 **stream,
                 "rows": _rows_json(decisions.accepted),
                 "payloads": [event.payload_json for event, _ in decisions.accepted],  # bytea[], rows' order
-                "rejections": _rejections_json(decisions.rejections),
+                "rejections": _rejections_json(decisions.rejections, schema_rejects),
                 "expected_head": head,
                 "new_head": new_head,
                 "request_id": request_id,
@@ -299,14 +306,23 @@ def _rows_json(accepted: list[tuple[PreparedVesEvent, VesReceipt]]) -> str:
     return orjson.dumps(rows).decode()
 
 
-def _rejections_json(rejections: list[tuple[Rejection, PreparedVesEvent]]) -> str:
-    rows = [
-        {
-            "event_id": rejection.event_id,
-            "reason": rejection.reason,
-            "message": rejection.message,
-            "body": base64.b64encode(orjson.dumps(event.event.raw)).decode(),
-        }
-        for rejection, event in rejections
-    ]
+def _rejections_json(
+    rejections: list[tuple[Rejection, PreparedVesEvent]], schema_rejects: dict[int, SchemaFailure]
+) -> str:
+    """Rows for the rejection log; ``schema_rejects`` (by ``id`` of the event) are stored
+    redacted (``_schema_failure``): the answer quotes the payload's values, the log must not."""
+    rows = []
+    for rejection, event in rejections:
+        reason, message = rejection.reason, rejection.message
+        failure = schema_rejects.get(id(event))
+        if failure is not None and (reason, message) == _schema_failure(failure):
+            reason, message = _schema_failure(failure, redacted=True)
+        rows.append(
+            {
+                "event_id": rejection.event_id,
+                "reason": reason,
+                "message": message,
+                "body": base64.b64encode(orjson.dumps(event.event.raw)).decode(),
+            }
+        )
     return orjson.dumps(rows).decode()

@@ -4,8 +4,6 @@ middleware and the URLconf's error handlers (problem+json on every path but the 
 from __future__ import annotations
 
 import logging
-import re
-import uuid
 from collections.abc import Callable
 
 from django.core.exceptions import DisallowedHost
@@ -14,9 +12,8 @@ from django.views import defaults
 
 from sequencer_project.api import errors
 from sequencer_project.api.problems import problem_response, to_sequencer_error, unhandled_problem
-from sequencer_project.api.request_id import current_request_id, set_request_id
+from sequencer_project.api.request_id import current_request_id, forget_request_id, request_id_for, set_request_id
 
-_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _API_PREFIXES = ("/api/", "/v1/")
 
 
@@ -24,18 +21,16 @@ def is_api_path(path: str) -> bool:
     return path.startswith(_API_PREFIXES)
 
 
-def request_id_for(incoming: str) -> str:
-    """The client's ``X-Request-ID`` when it is sane, else a fresh one.
-
-    ``fullmatch``: ``$`` in ``match()`` also accepts a trailing newline, which the response
-    header refuses (a 500) and which would split a log line.
-    """
-    return incoming if _VALID_REQUEST_ID.fullmatch(incoming) else str(uuid.uuid4())
-
-
 class RequestIdMiddleware:
     """Accept a sane ``X-Request-ID`` or make one; echo it and bind it to log records; the
-    reference's security headers on every response."""
+    reference's security headers on every response.
+
+    The id stays bound until the server closes the response, not only while the chain runs:
+    Django logs a refused request (``django.request``'s "Bad Request: /api/...", "Not Found",
+    a 5xx) in its handler once the middleware chain has returned, and a streamed body is still
+    read after it. Closing the response forgets the id, so a line the thread writes outside any
+    request carries none (both handlers' ``close`` run the response's closers; the site's then
+    sends ``request_finished``, the API's does not, so that signal cannot be the hook)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -45,8 +40,10 @@ class RequestIdMiddleware:
         set_request_id(request_id)
         try:
             response = self.get_response(request)
-        finally:
-            set_request_id(None)
+        except BaseException:  # never an Exception: Django's wrapper of the next layer answers those
+            forget_request_id()
+            raise
+        response._resource_closers.append(forget_request_id)  # type: ignore[attr-defined]  # Django's, run by close()
         response["X-Request-ID"] = request_id
         # As the reference's request-id middleware, on every answer (probes, /metrics, root 404s):
         # kept where set already (the admin's never_cache, static files' max-age, a view exempt

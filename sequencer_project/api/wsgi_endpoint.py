@@ -41,11 +41,10 @@ from sequencer_project.api.authentication import credential_from_headers, princi
 from sequencer_project.api.body import check_content_encoding, server_input_read
 from sequencer_project.api.compression import accepts_gzip
 from sequencer_project.api.json_numbers import dumps
-from sequencer_project.api.middleware import request_id_for
 from sequencer_project.api.operations import UNMATCHED_ROUTE, rate_limit_headers, record_api_request
 from sequencer_project.api.principal import Principal
 from sequencer_project.api.problems import PROBLEM_CONTENT_TYPE, problem_body, to_sequencer_error
-from sequencer_project.api.request_id import set_request_id
+from sequencer_project.api.request_id import REFUSED_REQUEST_ID, request_id_for, set_request_id
 from sequencer_project.api.throttling import check_rate_limits
 from sequencer_project.db import kept_connections
 
@@ -157,7 +156,7 @@ def answer_problem(
     request refused before any handler (``sequencer_project.api_handler.route_by_path``);
     ``counted``: in the API's request metrics, as a route nothing matched."""
     started = time.perf_counter()
-    request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
+    request_id = environ.get(REFUSED_REQUEST_ID) or request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
     body = orjson.dumps(problem_body(error, request_id))
     start_response(
         _STATUS_LINES.get(error.http_status, str(error.http_status)),
