@@ -10,6 +10,16 @@ tasks run in it (``--pool solo``).
 Prometheus scrapes it as its own job (``docker/prometheus/prometheus.yml``). The port binds
 ``WORKER_METRICS_ADDRESS`` (loopback unless set), and carries no tenant id (label rules of
 ``sequencer_project.metrics``), as the web's does.
+
+The pool gauges (``db_pool_*``, ``sequencer_pool_utilization``) and the pool's checkouts that
+gave up (``sequencer_pool_timed_out_acquisitions``) are sampled in the process that ran a task,
+after the task, at most once a second per process, as the web samples after its requests
+(``sequencer_project.api.operations.sample_pool_gauges_when_due``); the main process serving the
+scrape has no view of its children's pools. The sample is taken before
+``sequencer_project.celery`` hands the task's connection back (Celery calls receivers in the
+order they connected, and that module imports this one first), so a process busy with tasks
+shows the connections they hold. A process about to exit samples once more, so the checkouts
+that gave up in its last second are counted.
 """
 
 from __future__ import annotations
@@ -61,8 +71,26 @@ def serve_worker_metrics(**kwargs: Any) -> None:
     logger.info("worker metrics on %s:%d", settings.WORKER_METRICS_ADDRESS, settings.WORKER_METRICS_PORT)
 
 
+@signals.task_postrun.connect
+def sample_pool_after_task(sender: Any = None, **kwargs: Any) -> None:
+    """After a task, in the process that ran it: this process's psycopg pool into the pool gauges
+    (at most once a second). Not for a task run eagerly (``.apply()``): its caller samples its own."""
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return
+    from sequencer_project.api.operations import sample_pool_gauges_when_due  # needs Django set up
+
+    sample_pool_gauges_when_due()
+
+
 @signals.worker_process_shutdown.connect
 def forget_live_gauges(pid: int | None = None, **kwargs: Any) -> None:
-    """A pool child that exits stops counting in the live gauges (its counters stay)."""
+    """A pool child that exits counts its pool's last checkouts that gave up, then stops counting
+    in the live gauges (its counters stay)."""
+    try:
+        from sequencer_project.api.operations import sample_pool_gauges
+
+        sample_pool_gauges()
+    except Exception:  # an exiting process's last sample is best effort
+        logger.warning("could not sample the pool of an exiting worker process", exc_info=True)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.mark_process_dead(pid or os.getpid())  # type: ignore[no-untyped-call]

@@ -61,7 +61,7 @@ def _request_series(method: str, route: str, status: int) -> tuple[Any, Any]:
 
 
 _POOL_SAMPLE_SECONDS = 1.0
-_last_pool_sample = 0.0
+_last_pool_sample = -_POOL_SAMPLE_SECONDS  # the first call samples, however young the clock
 _pool_errors_counted: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()  # pool -> requests_errors
 
 
@@ -87,6 +87,17 @@ def sample_pool_gauges() -> None:
     if new_errors > 0:
         metrics.POOL_TIMED_OUT_ACQUISITIONS.inc(new_errors)
     _pool_errors_counted[pool] = errors
+
+
+def sample_pool_gauges_when_due() -> None:
+    """:func:`sample_pool_gauges`, at most once every ``_POOL_SAMPLE_SECONDS`` per process: after
+    each API request (``record_api_request``) and each Celery task
+    (``sequencer_project.worker_metrics``)."""
+    global _last_pool_sample
+    now = time.monotonic()
+    if now - _last_pool_sample >= _POOL_SAMPLE_SECONDS:
+        _last_pool_sample = now
+        sample_pool_gauges()
 
 
 def _problem_code(response: HttpResponse) -> str:
@@ -116,7 +127,6 @@ def record_api_request(
     ``data`` is the response body before rendering (a dict for ingest answers), ``problem_code``
     the ``code`` of an error response. Shared by the middleware and the WSGI endpoints.
     """
-    global _last_pool_sample
     tally, labelled = metrics.TALLY, metrics.labelled
     tally.inc_observe(*_request_series(method if method in _METHODS else "OTHER", route, status), elapsed)
     if ingest_endpoint is not None:
@@ -135,10 +145,7 @@ def record_api_request(
                 tally.inc(labelled(metrics.INGEST_EVENTS, ingest_endpoint, "accepted"), accepted)
             if isinstance(rejected, int) and rejected:
                 tally.inc(labelled(metrics.INGEST_EVENTS, ingest_endpoint, "rejected"), rejected)
-    now = time.monotonic()
-    if now - _last_pool_sample >= _POOL_SAMPLE_SECONDS:
-        _last_pool_sample = now
-        sample_pool_gauges()
+    sample_pool_gauges_when_due()
 
 
 def rate_limit_headers(state: tuple[int, int, int]) -> list[tuple[str, str]]:

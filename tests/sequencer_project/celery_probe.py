@@ -37,3 +37,40 @@ def probe_gc(token: str) -> None:
     redis.Redis.from_url(os.environ["REDIS_URL"]).rpush(
         f"probe:gc:{token}", f"{gc.get_threshold()[0]} {gc.get_freeze_count()}"
     )
+
+
+@app.task(name="tests.probe_pool_exhausted")
+def probe_pool_exhausted(token: str) -> None:
+    """Hold every connection of this process's pool in other threads (each waiting as long as
+    the pool needs to open it), then ask for one more through Django's connection: the checkout
+    gives up after ``DB_POOL_TIMEOUT_SECONDS`` (psycopg_pool's ``requests_errors``). Records
+    ``timed out`` (or what happened instead)."""
+    import threading
+
+    from django.db import OperationalError, connection
+
+    pool = connection.pool  # type: ignore[attr-defined]  # the PostgreSQL backend's
+    held = threading.Barrier(pool.max_size + 1)
+    release = threading.Event()
+
+    def hold() -> None:
+        raw = pool.getconn(timeout=30)
+        held.wait(timeout=30)
+        release.wait(timeout=30)
+        pool.putconn(raw)
+
+    threads = [threading.Thread(target=hold) for _ in range(pool.max_size)]
+    for thread in threads:
+        thread.start()
+    held.wait(timeout=30)
+    try:
+        connection.ensure_connection()
+    except OperationalError:
+        outcome = "timed out"
+    else:
+        outcome = "got a connection"
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    redis.Redis.from_url(os.environ["REDIS_URL"]).rpush(f"probe:pool:{token}", outcome)

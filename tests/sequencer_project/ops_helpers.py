@@ -132,9 +132,11 @@ def serving_gunicorn(tmp_path: Path, **settings: str) -> Iterator[tuple[int, Pat
 
 def start_probe_worker(broker_url: str, log: Path, pool: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     """A real ``celery worker`` on the ``maintenance`` queue with the probe tasks loaded
-    (``celery_probe.py``), its output appended to ``log``; ``pool`` is e.g. ``["--pool", "solo"]``."""
-    child_env = {**os.environ, "REDIS_URL": broker_url, "CELERY_BROKER_URL": broker_url, **env}
+    (``celery_probe.py``), its output appended to ``log``; ``pool`` is e.g. ``["--pool", "solo"]``.
+    The test run's ``PROMETHEUS_MULTIPROC_DIR`` is not passed on; ``env`` may set one."""
+    child_env = {**os.environ, "REDIS_URL": broker_url, "CELERY_BROKER_URL": broker_url}
     child_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    child_env.update(env)
     with log.open("ab") as sink:
         return subprocess.Popen(  # noqa: S603  (this interpreter's celery)
             [
