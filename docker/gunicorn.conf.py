@@ -67,6 +67,23 @@ os.nice(nice)
 accesslog = os.environ.get("WEB_ACCESS_LOG", None)
 errorlog = "-"
 loglevel = os.environ.get("WEB_LOG_LEVEL", "info")
+# --- Operations (docs/operations.md): metrics from every worker, graceful shutdown -------------
+# prometheus_client multiprocess mode: each worker writes its metrics to files in this
+# directory and /metrics merges them. It must be set before anything imports prometheus_client,
+# which reads it once, at import: so before this file imports any of the project (the logging
+# block below loads the sequencer_project package, whose Celery app loads the metrics), and
+# the master reads this file first. Emptied at start so a previous run's counters do not leak
+# in. Default: a per-port directory under the temp dir.
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR",
+    str(Path(tempfile.gettempdir()) / f"sequencer-prometheus-{os.environ.get('PORT', '8080')}"),
+)
+
+
 # LOG_FORMAT=json (docs/operations.md, "HTTP hardening and logs"): gunicorn's own lines (boot,
 # "Invalid request from ip=...", worker timeouts, shutdown; the access log when WEB_ACCESS_LOG is
 # set) are JSON objects as the application's are, from the same formatter. Its handlers and where
@@ -101,20 +118,6 @@ if configured_log_format() == "json":
                 root.addHandler(console)
 
     logger_class = JsonLogger
-
-# --- Operations (docs/operations.md): metrics from every worker, graceful shutdown -------------
-# prometheus_client multiprocess mode: each worker writes its metrics to files in this
-# directory and /metrics merges them. It must be set before any worker imports
-# prometheus_client (this file is read by the master first), and emptied at start so a
-# previous run's counters do not leak in. Default: a per-port directory under the temp dir.
-import shutil  # noqa: E402
-import tempfile  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-os.environ.setdefault(
-    "PROMETHEUS_MULTIPROC_DIR",
-    str(Path(tempfile.gettempdir()) / f"sequencer-prometheus-{os.environ.get('PORT', '8080')}"),
-)
 
 
 def on_starting(server: Any) -> None:
