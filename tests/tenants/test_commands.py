@@ -104,6 +104,7 @@ def test_create_demo_staff_prints_a_working_password_and_resets_it_on_rerun() ->
     ("command", "option", "value", "message"),
     [
         ("create_tenant", "--name", "", "--name: This field cannot be blank."),
+        ("create_tenant", "--name", "   ", "--name: This field cannot be blank."),
         ("create_tenant", "--name", "x" * 201, "--name: Ensure this value has at most 200 characters"),
         ("create_demo_staff", "--username", "", "--username: This field cannot be blank."),
         ("create_demo_staff", "--username", "y" * 151, "--username: Ensure this value has at most 150 characters"),
