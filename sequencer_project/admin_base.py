@@ -30,11 +30,13 @@ class OperatorActionsAdmin(ReadOnlyAdmin):
 
     Every action writes, so it needs the model's "change" permission (Django's own check, e.g.
     ``events.change_projectiondeadletter``): without it the list offers no action and a posted
-    one is refused with 403. "view" alone shows the list. The change form stays read-only (every
-    field readonly).
+    one is refused with 403. "view" alone shows the list. A row's page is view-only for everyone
+    (no Save button; a posted change is 403), since nothing on it is edited.
     """
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None:  # a row's page only shows it: no Save, a posted change is 403
+            return False
         return admin.ModelAdmin.has_change_permission(self, request, obj)  # not ReadOnlyAdmin's "never"
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from audit.models import AuditLogEntry
 from events.models import DeadLetterStatus, ProjectionDeadLetter
 from events.projections.selectors import dead_letter_open_count
 from events.services.dead_letters import dead_letter_discard, dead_letter_retry, dead_letter_retry_due
-from events.services.projections import dead_letter_backoff, projection_advance
+from events.services.projections import dead_letter_backoff, projection_advance, projection_rebuild
 from sequencer_project.api.errors import DeadLetterClosedError
 from tests.conftest import IngestPoster, Persona
 from tests.events.projections.helpers import PoisonProjection, checkpoint_of, entity_rows, seed
@@ -134,3 +134,21 @@ def test_discard_closes_the_entry_for_good(owner: Persona, post_ingest: IngestPo
     assert AuditLogEntry.objects.filter(action="dead_letter.discard", target_id=str(entry.id)).count() == 1
     with pytest.raises(DeadLetterClosedError):
         dead_letter_discard(tenant_id=entry.tenant_id, dead_letter_id=entry.id, actor="admin:carol")
+
+
+def test_a_rebuild_leaves_a_discarded_entry_discarded(
+    owner: Persona, post_ingest: IngestPoster, poison: PoisonProjection
+) -> None:
+    seed(owner, post_ingest, [{"a": 1}, {"poison": True}])
+    _project(owner, poison)
+    entry = _entry(poison)
+    dead_letter_discard(tenant_id=entry.tenant_id, dead_letter_id=entry.id, actor="admin:carol")
+
+    rebuilt = projection_rebuild(
+        projection=poison.name, tenant_id=owner.tenant_id, store_id=owner.store_id, batch_size=100, actor="cli:test"
+    )
+
+    after = _entry(poison)
+    assert rebuilt.dead_lettered == 1  # the event still fails, and still is not applied
+    assert (after.status, after.attempts, after.next_retry_at) == (DeadLetterStatus.DISCARDED, 1, None)
+    assert checkpoint_of(poison.name, owner.tenant_id, owner.store_id) == 2

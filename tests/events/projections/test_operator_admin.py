@@ -182,3 +182,25 @@ def test_dead_letters_are_retried_and_discarded_in_bulk(
     actors = set(AuditLogEntry.objects.filter(target_type="dead_letter").values_list("actor", flat=True))
     assert actors == {"admin:operator"}
     assert staff_client.get("/admin/audit/auditlogentry/").status_code == 200
+
+
+def test_a_dead_letters_page_only_shows_it(
+    staff_client: Client, owner: Persona, post_ingest: IngestPoster, poison: PoisonProjection
+) -> None:
+    """Every field is read-only and the list's actions do the writing: the row's page offers no
+    Save, and a posted change is refused without a change logged."""
+    from django.contrib.admin.models import LogEntry
+
+    seed(owner, post_ingest, [{"poison": True}])
+    projection_advance(projection=poison.name, tenant_id=owner.tenant_id, store_id=owner.store_id, batch_size=100)
+    entry = ProjectionDeadLetter.objects.get(projection=poison.name)
+    url = f"/admin/events/projectiondeadletter/{entry.pk}/change/"
+
+    page = staff_client.get(url)
+    posted = staff_client.post(url, {"_save": "Save"})
+
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert posted.status_code == 403
+    assert not LogEntry.objects.filter(object_id=str(entry.pk)).exists()
+    assert ProjectionDeadLetter.objects.get(pk=entry.pk).status == entry.status
