@@ -4,6 +4,7 @@ transaction of the change: the operator admin's staff pages already do (``audit/
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import pytest
 from django.contrib.auth.management.commands import changepassword
@@ -82,7 +83,7 @@ def _short_idle_timeout() -> None:
         cursor.execute("SET idle_in_transaction_session_timeout = 200")
 
 
-def _slow_answer(answer: str) -> object:
+def _slow_answer(answer: str) -> Callable[..., str]:
     import time
 
     def prompt(*args: object, **kwargs: object) -> str:
