@@ -17,9 +17,18 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from jsonschema.protocols import Validator
 
-from schemas.references import UnknownDraftError, metaschema_error, unresolvable_reference, validator_class
-from schemas.registry import UnevaluableSchemaError, build_validator, schema_errors
+from schemas.evaluation import UnevaluableSchemaError, evaluating
+from schemas.patterns import pattern_problem
+from schemas.references import (
+    UnknownDraftError,
+    metaschema_error,
+    subschemas,
+    unresolvable_reference,
+    validator_class,
+)
+from schemas.registry import build_validator, json_pointer, schema_errors
 from sequencer_project.api.json_numbers import dumps
 
 # Keywords that assert nothing on their own.
@@ -109,8 +118,12 @@ def _values(schema: dict[str, Any]) -> list[Any] | None:
     return None
 
 
-def _valid(schema: Any, instance: Any) -> bool:
-    return bool(build_validator(schema).is_valid(instance))
+def _valid(schema: Any, instance: Any) -> bool | None:
+    """Whether ``schema`` accepts ``instance``; ``None`` when it cannot say (``schemas.evaluation``)."""
+    try:
+        return not schema_errors(build_validator(schema), instance)
+    except UnevaluableSchemaError:
+        return None
 
 
 def _trivial(schema: Any) -> bool:
@@ -134,10 +147,10 @@ def widening_problems(old: Any, new: Any, path: str = "$") -> list[str]:
     old_values = _values(old)
     if old_values is not None:
         # Old accepts at most these values: check each one exactly.
-        return [
+        return [  # a verdict neither can give counts against the pair (sound: may refuse, never accepts)
             f"{path}: value {_canonical(v).decode()} is no longer accepted"
             for v in old_values
-            if _valid(old, v) and not _valid(new, v)
+            if _valid(old, v) is not False and _valid(new, v) is not True
         ]
     if not _understood(old) or not _understood(new):
         return [f"{path}: uses keywords the compatibility check does not understand; keep it unchanged"]
@@ -192,15 +205,36 @@ def _object_problems(old: dict[str, Any], new: dict[str, Any], path: str) -> lis
 
 
 def compatibility_problems(mode: str, old: Any, new: Any) -> list[str]:
-    """Problems that make ``new`` an invalid successor of ``old`` under ``mode``."""
+    """Problems that make ``new`` an invalid successor of ``old`` under ``mode``. The values
+    tried on both schemas share one evaluation budget."""
     if mode == "none":
         return []
     problems: list[str] = []
-    if mode in ("backward", "full"):
-        problems.extend(f"backward: {p}" for p in widening_problems(old, new))
-    if mode in ("forward", "full"):
-        problems.extend(f"forward: {p}" for p in widening_problems(new, old))
+    with evaluating():
+        if mode in ("backward", "full"):
+            problems.extend(f"backward: {p}" for p in widening_problems(old, new))
+        if mode in ("forward", "full"):
+            problems.extend(f"forward: {p}" for p in widening_problems(new, old))
     return problems
+
+
+def unrunnable_pattern(cls: type[Validator], schema: Any) -> str | None:
+    """Why a ``pattern`` or ``patternProperties`` pattern of ``schema``'s subschemas cannot run on
+    RE2 (``schemas.patterns``), at its JSON Pointer, or ``None``. A subschema only a reference
+    reaches is not looked at here: such a pattern rejects the events that reach it."""
+    for location, subschema in subschemas(cls, schema):
+        if not isinstance(subschema, dict):
+            continue
+        found = subschema.get("pattern")
+        patterns: list[tuple[tuple[str, ...], str]] = [(("pattern",), found)] if isinstance(found, str) else []
+        listed = subschema.get("patternProperties")
+        if isinstance(listed, dict):
+            patterns.extend((("patternProperties", key), key) for key in listed)
+        for at, pattern in patterns:
+            problem = pattern_problem(pattern)
+            if problem is not None:
+                return f"{json_pointer(location + at)}: {problem}"
+    return None
 
 
 # Documents every schema is tried on at registration: one that cannot evaluate any of them
@@ -220,12 +254,16 @@ def check_schema(schema: Any) -> str | None:
         error = metaschema_error(cls, schema)
         if error is not None:
             return f"{error.json_path}: {error.message}"
+        unrunnable = unrunnable_pattern(cls, schema)
+        if unrunnable is not None:
+            return unrunnable
         dangling = unresolvable_reference(cls, schema)
         if dangling is not None:
             return dangling
         validator = build_validator(schema)
-        for probe in _PROBES:
-            schema_errors(validator, probe)
+        with evaluating():  # one budget for all the probes
+            for probe in _PROBES:
+                schema_errors(validator, probe)
     except UnknownDraftError as exc:
         return str(exc)
     except UnevaluableSchemaError as exc:

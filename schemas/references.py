@@ -8,7 +8,8 @@ in validation errors. Every validator the project builds takes its draft from
 inside the schema (or, for a schema stored before registration refused them, to a metaschema
 bundled with jsonschema). Registration goes further with :func:`unresolvable_reference`: every
 reference must resolve inside the schema itself (a JSON Pointer, or a ``$id``, ``$anchor`` or
-``$dynamicAnchor`` declared in it).
+``$dynamicAnchor`` declared in it). The classes are the drafts as :mod:`schemas.evaluation`
+bounds them (patterns on RE2, linear ``uniqueItems``, an evaluation budget).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 from referencing.exceptions import NoSuchResource, Unresolvable
 
+from schemas.evaluation import hardened, metaschema_formats
+
 if TYPE_CHECKING:
     from referencing._core import Resolver  # not re-exported by the package; only annotated here
 
@@ -31,6 +34,7 @@ __all__ = [
     "LOCAL_REGISTRY",
     "UnknownDraftError",
     "metaschema_error",
+    "subschemas",
     "unresolvable_reference",
     "validator_class",
 ]
@@ -61,7 +65,8 @@ class UnknownDraftError(Exception):
 
 
 def validator_class(schema: Any, *, strict: bool = True) -> type[Validator]:
-    """The draft ``schema``'s ``$schema`` names (2020-12 when absent), from the bundled drafts.
+    """The draft ``schema``'s ``$schema`` names (2020-12 when absent), from the bundled drafts, as
+    :func:`schemas.evaluation.hardened` bounds it.
 
     ``$schema`` is looked up among jsonschema's own drafts (``validator_for``: no fetch; with or
     without its trailing ``#``). An unknown one raises
@@ -70,24 +75,25 @@ def validator_class(schema: Any, *, strict: bool = True) -> type[Validator]:
     """
     declared = schema.get("$schema") if isinstance(schema, dict) else None
     if declared is None:
-        return Draft202012Validator
+        return hardened(Draft202012Validator)
     # default=None: jsonschema hands the default back as is (its stub wants a class)
     found = validator_for(schema, default=cast("type[Validator]", None)) if isinstance(declared, str) else None
     if found is not None:
-        return found
+        return hardened(found)
     if strict:
         raise UnknownDraftError(
             f"$.$schema: {_quoted(declared)} is not the URI of a JSON Schema draft this server bundles "
             "(draft 3 to 2020-12); metaschemas are never fetched"
         )
-    return Draft202012Validator
+    return hardened(Draft202012Validator)
 
 
 def metaschema_error(cls: type[Validator], schema: Any) -> SchemaError | None:
     """The first error of ``schema`` against ``cls``'s metaschema, as jsonschema's
-    ``check_schema`` finds it, but resolved through :data:`LOCAL_REGISTRY`."""
-    meta = validator_for(cls.META_SCHEMA, default=cls)
-    checker = meta(cls.META_SCHEMA, format_checker=meta.FORMAT_CHECKER, registry=LOCAL_REGISTRY)
+    ``check_schema`` finds it, but resolved through :data:`LOCAL_REGISTRY`, and with patterns
+    (``format: regex``) left to RE2's check at registration, which says why one cannot run."""
+    meta = hardened(validator_for(cls.META_SCHEMA, default=cls))
+    checker = meta(cls.META_SCHEMA, format_checker=metaschema_formats(meta), registry=LOCAL_REGISTRY)
     for error in checker.iter_errors(schema):
         return SchemaError.create_from(error)
     return None
@@ -98,22 +104,52 @@ def _quoted(value: Any) -> str:
     return text if len(text) <= _QUOTED_MAX else text[: _QUOTED_MAX - 3] + "..."
 
 
-def _child_paths(contents: Any, path: str) -> dict[int, str]:
-    """JSON paths of the objects one or two levels under ``contents`` (where subschemas sit:
-    ``$.not``, ``$.properties.a``, ``$.allOf[0]``), by ``id``."""
-    found: dict[int, str] = {}
+Location = tuple[str | int, ...]  # keys and indexes from a schema's root
+
+
+def _child_locations(contents: Any) -> dict[int, Location]:
+    """Where the objects one or two levels under ``contents`` sit (as subschemas do: ``("not",)``,
+    ``("properties", "a")``, ``("allOf", 0)``), by ``id``."""
+    found: dict[int, Location] = {}
     if not isinstance(contents, dict):
         return found
     for key, value in contents.items():
-        here = f"{path}.{key}"
-        found.setdefault(id(value), here)
+        found.setdefault(id(value), (key,))
         if isinstance(value, dict):
             for sub_key, sub in value.items():
-                found.setdefault(id(sub), f"{here}.{sub_key}")
+                found.setdefault(id(sub), (key, sub_key))
         elif isinstance(value, list):
             for index, sub in enumerate(value):
-                found.setdefault(id(sub), f"{here}[{index}]")
+                found.setdefault(id(sub), (key, index))
     return found
+
+
+def _json_path(path: str, location: Location) -> str:
+    """``path`` (``$.properties``) extended by ``location`` (``$.properties.a``, ``$.allOf[0]``)."""
+    return path + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location)
+
+
+def _specification(cls: type[Validator]) -> referencing.Specification[Any]:
+    return referencing.jsonschema.specification_with(
+        _dialect(cls) or "urn:unknown-dialect", default=referencing.Specification.OPAQUE
+    )
+
+
+def subschemas(cls: type[Validator], schema: Any) -> Iterator[tuple[Location, Any]]:
+    """Every subschema of ``schema`` under the keywords ``cls``'s draft defines (``$defs``,
+    ``properties``, ``items``, ``allOf``, ...) with its location, the root (``()``) included.
+
+    References are not followed: a subschema only a reference reaches (one under a keyword the
+    draft does not define) is not visited. Iterative; bodies nest at most 64 levels.
+    """
+    stack: list[tuple[referencing.Resource[Any], Location]] = [(_specification(cls).create_resource(schema), ())]
+    while stack:
+        resource, location = stack.pop()
+        yield location, resource.contents
+        below = _child_locations(resource.contents)
+        stack.extend(
+            (sub, location + below.get(id(sub.contents), ())) for sub in reversed(list(resource.subresources()))
+        )
 
 
 def _dangling(
@@ -149,9 +185,10 @@ def _dangling(
                     continue
                 target = referencing.Resource.from_contents(resolved.contents, default_specification=specification)
                 stack.append((target, resolved.resolver, f"{path}.{keyword} -> {reference!r}"))
-        paths = _child_paths(contents, path)
+        below = _child_locations(contents)
         stack.extend(
-            (sub, resolver.in_subresource(sub), paths.get(id(sub.contents), path)) for sub in resource.subresources()
+            (sub, resolver.in_subresource(sub), _json_path(path, below.get(id(sub.contents), ())))
+            for sub in resource.subresources()
         )
 
 
@@ -161,9 +198,7 @@ def unresolvable_reference(cls: type[Validator], schema: Any) -> str | None:
     Only references inside the schema resolve (not even the bundled metaschemas); nothing is
     fetched.
     """
-    specification = referencing.jsonschema.specification_with(
-        _dialect(cls) or "urn:unknown-dialect", default=referencing.Specification.OPAQUE
-    )
+    specification = _specification(cls)
     root = specification.create_resource(schema)
     base = root.id() or ""
     # Crawled once up front: a resolver over an uncrawled registry crawls the whole schema again

@@ -13,9 +13,8 @@ import functools
 import itertools
 import json
 import logging
-import sys
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,10 +23,10 @@ from django.conf import settings
 from django.db import connection
 from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
-from jsonschema.validators import extend
 from prometheus_client import Counter
 from referencing.exceptions import Unresolvable
 
+from schemas.evaluation import EvaluationBudget, UnevaluableSchemaError, evaluating
 from schemas.modes import ValidationMode, parse_mode
 from schemas.references import LOCAL_REGISTRY, validator_class
 from schemas.sql import SELECT_ACTIVE_SCHEMAS, SELECT_TENANT_MODE
@@ -90,49 +89,22 @@ class SchemaFailure:
         return f"Schema validation failed for event type '{self.event_type}': {details}"
 
 
-# Python frames on the stack past which a reference is not followed. Bodies nest at most 64
-# levels (sequencer_project/api/json_limits.py), so only references can recurse without end
-# ({"$ref": "#"}). Python's recursion limit cannot be relied on to stop them: importing web3
-# (anchoring, x402 settlement) raises it to 100,000 (py_ecc), and such a recursion then
-# overflows the C stack and kills the process instead of raising RecursionError.
-MAX_EVALUATION_FRAMES = 900
-_REFERENCE_KEYWORDS = ("$ref", "$dynamicRef", "$recursiveRef")
-
-
-class UnevaluableSchemaError(Exception):
-    """The schema cannot be evaluated on a document: endless recursion, or a reference to nowhere."""
-
-
-def _bounded(keyword: Any) -> Any:
-    def follow(validator: Any, value: Any, instance: Any, schema: Any) -> Iterator[Any]:
-        try:
-            sys._getframe(MAX_EVALUATION_FRAMES)
-        except ValueError:  # the stack is not that deep yet
-            yield from keyword(validator, value, instance, schema)
-            return
-        raise UnevaluableSchemaError("the schema recurses without end (or too deeply) on this document")
-
-    return follow
-
-
-@functools.cache
-def _bounded_class(cls: type[Validator]) -> type[Validator]:
-    """``cls`` whose reference keywords stop at ``MAX_EVALUATION_FRAMES`` (jsonschema's public ``extend``)."""
-    keywords = {name: _bounded(cls.VALIDATORS[name]) for name in _REFERENCE_KEYWORDS if name in cls.VALIDATORS}
-    return extend(cls, validators=keywords)  # type: ignore[no-any-return, no-untyped-call]
-
-
 def build_validator(schema: Any) -> Validator:
     """A validator for ``schema`` (its ``$schema`` draft, 2020-12 when absent or unknown); formats
     are annotations. References resolve inside the schema only: nothing is ever fetched
-    (``schemas.references``), so a reference that leaves the schema fails closed."""
-    return _bounded_class(validator_class(schema, strict=False))(schema, registry=LOCAL_REGISTRY)
+    (``schemas.references``), so a reference that leaves the schema fails closed. Its class
+    bounds the work (``schemas.evaluation``: patterns on RE2, linear ``uniqueItems``, references
+    stopped past ``MAX_EVALUATION_FRAMES``, keywords counted by :func:`schema_errors`)."""
+    return validator_class(schema, strict=False)(schema, registry=LOCAL_REGISTRY)
 
 
-def schema_errors(validator: Validator, instance: Any) -> list[ValidationError]:
-    """Every error of ``instance``; :class:`UnevaluableSchemaError` when the schema cannot say."""
+def schema_errors(validator: Validator, instance: Any, budget: EvaluationBudget | None = None) -> list[ValidationError]:
+    """Every error of ``instance``; :class:`UnevaluableSchemaError` when the schema cannot say,
+    or when evaluating it spends ``budget`` (when ``None``: the budget armed around the call by
+    ``schemas.evaluation.evaluating``, else a new one of ``MAX_EVALUATION_STEPS``)."""
     try:
-        return list(validator.iter_errors(instance))
+        with evaluating(budget):
+            return list(validator.iter_errors(instance))
     except RecursionError as exc:
         raise UnevaluableSchemaError("the schema recurses without end (or too deeply) on this document") from exc
     except Unresolvable as exc:
@@ -176,17 +148,21 @@ def redacted_error(error: ValidationError) -> str:
     return f"{path}: fails {keyword} {value}"
 
 
-def validate_payload(validator: Validator, payload: Any) -> tuple[SchemaError, ...]:
+def validate_payload(
+    validator: Validator, payload: Any, budget: EvaluationBudget | None = None
+) -> tuple[SchemaError, ...]:
     """Errors of ``payload`` under ``validator``, by JSON Pointer, at most ``MAX_REPORTED_ERRORS``.
 
-    A schema that cannot be evaluated on this payload (a reference that resolves nowhere, or
-    one that recurses without end) refuses it with one error at the root (``""``):
+    A schema that cannot be evaluated on this payload (a reference that resolves nowhere, one
+    that recurses without end, a pattern RE2 cannot run, or more steps than ``budget`` has
+    left: ``schemas.evaluation``) refuses it with one error at the root (``""``):
     ``check_schema`` refuses the schemas that fail on every document, not those that fail
     only on some. Its message names the schema's reference, nothing of the payload.
     """
     try:
         found = sorted(
-            (json_pointer(e.absolute_path), e.message, redacted_error(e)) for e in schema_errors(validator, payload)
+            (json_pointer(e.absolute_path), e.message, redacted_error(e))
+            for e in schema_errors(validator, payload, budget)
         )
     except UnevaluableSchemaError as exc:
         return (SchemaError("", str(exc), f": {exc}"),)
@@ -260,6 +236,7 @@ def schema_failures(*, tenant_id: uuid.UUID, events: Sequence[tuple[str, Any, bo
     if mode is ValidationMode.DISABLED:
         return [None] * len(events)
     schemas = active_schemas_get(tenant_id=tenant_id, event_types=[e[0] for e in events])
+    budget = EvaluationBudget()  # one for the request's events together: a batch cannot multiply it
     out: list[SchemaFailure | None] = []
     for event_type, payload, encrypted in events:
         schema = schemas[event_type]
@@ -269,7 +246,7 @@ def schema_failures(*, tenant_id: uuid.UUID, events: Sequence[tuple[str, Any, bo
                 SCHEMA_VALIDATION_EVENTS.labels(outcome="missing").inc()
                 failure = SchemaFailure(event_type, None, ())
         elif not encrypted:
-            problems = validate_payload(schema.validator, payload)
+            problems = validate_payload(schema.validator, payload, budget)
             if problems:
                 failure = SchemaFailure(event_type, schema.version, problems)
                 if mode is ValidationMode.WARN:
