@@ -10,7 +10,13 @@ back from the chain and decodes the calldata.
 chain (development and tests: one per process, the anchoring account funded from its prefunded
 accounts). Chain calls go through the shared web3 client (``sequencer_project/evm_client.py``)
 inside the ``anchor`` circuit breaker: each read is retried up to ``ANCHOR_RETRY_ATTEMPTS``
-times with jittered backoff, the anchor transaction is sent once.
+times with jittered backoff, the anchor transaction is sent once (:func:`anchor_transaction`) and
+its receipt awaited apart (:func:`anchor_receipt`): the service keeps the hash of a transaction
+sent before it waits, and an attempt that finds one waits for it instead of sending a second
+(unless the chain does not know it any more).
+
+Problems never carry the chain's exception text or the RPC URL (a hosted endpoint's URL often
+holds an API key): the 503 details are fixed sentences and the exception goes to the log.
 
 The anchoring service, which locks the commitment and records the transaction, is
 ``commitments/services/anchoring.py``.
@@ -18,6 +24,7 @@ The anchoring service, which locks the commitment and records the transaction, i
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,6 +36,8 @@ from commitments.selectors import CommitmentRow
 from sequencer_project.evm_client import (
     IN_PROCESS_URL,
     ChainUnavailableError,
+    NonceUsedError,
+    SenderBusyError,
     receipt_wait,
     rpc_call,
     transaction_send,
@@ -46,12 +55,37 @@ if TYPE_CHECKING:
 MAGIC = b"SSA1"
 RECORD_TYPES = ["bytes32", "uint8", "bytes16", "uint64", "uint64", "bytes32", "bytes32"]
 
+logger = logging.getLogger(__name__)
+
+# The details of 503 anchor_unavailable: fixed, so no URL or exception text reaches a client.
+CHAIN_DOWN = "The anchoring chain's RPC endpoint did not answer or refused the call; try again later."
+BREAKER_OPEN = "The anchoring circuit breaker is open after repeated chain failures."
+SENDER_BUSY = "Another transaction of the anchoring account is being sent; try again later."
+NONCE_TAKEN = "The anchoring account's nonce was taken by other transactions each time; try again later."
+
 
 @dataclass(frozen=True, slots=True)
 class AnchorRecord:
     chain_id: int
     tx_hash: bytes
     block_number: int
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorSent:
+    """An anchor transaction sent (now, or earlier and still known to the chain)."""
+
+    tx_hash: bytes
+    chain_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorUnconfirmed:
+    """An anchor transaction was sent but its receipt was not seen (not mined within
+    ``ANCHOR_RECEIPT_TIMEOUT_SECONDS``, or the chain stopped answering meanwhile)."""
+
+    tx_hash: bytes
+    detail: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,22 +168,42 @@ def _read(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 
 def _unavailable(exc: ChainUnavailableError) -> AnchorUnavailableError:
+    """The 503 for ``exc``, with a fixed detail; ``exc`` (and the error it came from, which may
+    name the RPC URL) goes to the log."""
+    logger.warning("anchoring chain unavailable: %s", exc, exc_info=exc)
     if exc.retry_after is not None:
-        return AnchorUnavailableError(
-            "The anchoring circuit breaker is open after repeated chain failures.",
-            headers={"Retry-After": str(max(1, int(exc.retry_after)))},
-        )
-    return AnchorUnavailableError(f"The anchoring chain did not answer: {exc}.")
+        return AnchorUnavailableError(BREAKER_OPEN, headers={"Retry-After": str(max(1, int(exc.retry_after)))})
+    if isinstance(exc, SenderBusyError):
+        return AnchorUnavailableError(SENDER_BUSY)
+    if isinstance(exc, NonceUsedError):
+        return AnchorUnavailableError(NONCE_TAKEN)
+    return AnchorUnavailableError(CHAIN_DOWN)
 
 
-def anchor_send(c: CommitmentRow) -> AnchorRecord:
-    """Send the anchor transaction of ``c``, wait for its receipt, return where it landed."""
+def _still_known(w3: Web3, tx_hash: bytes) -> bool:
+    """Whether the chain knows ``tx_hash`` (mined or waiting in its pool)."""
+    from hexbytes import HexBytes
+    from web3.exceptions import TransactionNotFound
+
+    try:
+        _read(w3.eth.get_transaction, HexBytes(tx_hash))
+    except TransactionNotFound:
+        return False
+    return True
+
+
+def anchor_transaction(c: CommitmentRow, *, pending_tx_hash: bytes | None = None) -> AnchorSent:
+    """The anchor transaction of ``c`` to wait for: ``pending_tx_hash`` (an earlier one whose
+    receipt was not seen) while the chain still knows it, else a new one sent now (once).
+    Raises :class:`AnchorUnavailableError` when the chain did not answer: nothing was sent."""
     require_anchoring()
     account = _account()
     w3 = _web3()
     try:
         if settings.ANCHOR_RPC_URL == IN_PROCESS_URL:
             _fund_in_process(w3, account.address)
+        if pending_tx_hash is not None and _still_known(w3, pending_tx_hash):
+            return AnchorSent(pending_tx_hash, int(_read(lambda: w3.eth.chain_id)))
         sent = transaction_send(
             w3,
             account,
@@ -158,23 +212,37 @@ def anchor_send(c: CommitmentRow) -> AnchorRecord:
             breaker=_breaker(),
             attempts=settings.ANCHOR_RETRY_ATTEMPTS,
         )
+    except ChainUnavailableError as exc:
+        raise _unavailable(exc) from exc
+    return AnchorSent(sent.tx_hash, sent.chain_id)
+
+
+def anchor_receipt(sent: AnchorSent) -> AnchorRecord | AnchorUnconfirmed:
+    """Wait up to ``ANCHOR_RECEIPT_TIMEOUT_SECONDS`` for ``sent``'s receipt: where it landed, or
+    :class:`AnchorUnconfirmed` when it was not seen mined (not in time, or the chain stopped
+    answering); :class:`AnchorFailedError` when it reverted."""
+    tx_hash = sent.tx_hash
+    try:
         receipt = receipt_wait(
-            w3,
-            sent.tx_hash,
+            _web3(),
+            tx_hash,
             timeout=settings.ANCHOR_RECEIPT_TIMEOUT_SECONDS,
             breaker=_breaker(),
             attempts=settings.ANCHOR_RETRY_ATTEMPTS,
         )
     except ChainUnavailableError as exc:
-        raise _unavailable(exc) from exc
+        logger.warning("anchor transaction 0x%s: no receipt: %s", tx_hash.hex(), exc, exc_info=exc)
+        return AnchorUnconfirmed(
+            tx_hash, f"The anchor transaction 0x{tx_hash.hex()} was sent but the chain stopped answering."
+        )
     if receipt is None:
-        raise AnchorUnavailableError(
-            f"The anchor transaction 0x{sent.tx_hash.hex()} was sent"
-            " but not mined within ANCHOR_RECEIPT_TIMEOUT_SECONDS."
+        return AnchorUnconfirmed(
+            tx_hash,
+            f"The anchor transaction 0x{tx_hash.hex()} was sent but not mined within ANCHOR_RECEIPT_TIMEOUT_SECONDS.",
         )
     if receipt["status"] != 1:
-        raise AnchorFailedError(f"Anchor transaction 0x{sent.tx_hash.hex()} reverted.")
-    return AnchorRecord(chain_id=sent.chain_id, tx_hash=sent.tx_hash, block_number=int(receipt["blockNumber"]))
+        raise AnchorFailedError(f"Anchor transaction 0x{tx_hash.hex()} reverted.")
+    return AnchorRecord(chain_id=sent.chain_id, tx_hash=tx_hash, block_number=int(receipt["blockNumber"]))
 
 
 def anchor_check(c: CommitmentRow) -> AnchorCheck:

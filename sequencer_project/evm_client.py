@@ -26,17 +26,39 @@ Transactions. Both callers send a plain EIP-1559 data transaction with value 0
 (:func:`receipt_wait`). What the receipt means (a reverted transaction, confirmations, a timeout)
 stays with the caller: anchoring answers 503/502 problems, settlement replaces the transaction by
 nonce. A chain refusing a transaction because its nonce is taken raises :class:`NonceUsedError`.
+
+One account sends one transaction at a time. Reading the pending nonce, estimating, signing and
+sending run under :func:`sender_lock`: the session-level PostgreSQL advisory lock
+``(SENDER_LOCK_NAMESPACE, sender_lock_key(address))`` for a chain other processes can reach (every
+thread and process of every node: anchoring workers, x402 settlement, web requests), a lock of
+this process for the in-process chain (no other process can reach it). Two concurrent senders
+therefore never read the same pending nonce. A nonce taken anyway (a transaction of the account
+sent by something else, a load-balanced node whose pending count lags) is read again and the
+transaction rebuilt, up to :data:`NONCE_ATTEMPTS` times, unless the caller named the nonce (a
+replacement: there the taken nonce is the answer).
+
+Messages. A :class:`ChainUnavailableError` names the failure's type and, for a JSON-RPC error
+answer, the node's own message, never the text of a transport error: requests and urllib3 put
+the endpoint's URL in theirs (``HTTPConnectionPool(host=…, port=…) … url: /…``), and a hosted
+endpoint's URL often carries an API key. The original exception is the ``__cause__``, for the
+server's log.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
+import logging
+import random
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sequencer_project import local_chain
+from sequencer_project.db.locks import LockNamespace
 from sequencer_project.resilience import CircuitBreaker, CircuitOpenError, retry_call
 
 if TYPE_CHECKING:
@@ -49,6 +71,15 @@ if TYPE_CHECKING:
 IN_PROCESS_URL = local_chain.IN_PROCESS_URL
 _RETRY_BASE_DELAY_SECONDS = 0.5
 _RETRY_MAX_DELAY_SECONDS = 30.0
+
+# Advisory-lock namespace of a sending account (two-key form, session-level).
+SENDER_LOCK_NAMESPACE = int(LockNamespace.EVM_SENDER)
+# How long a send waits for another send of the same account before giving up (retry later).
+SENDER_LOCK_WAIT_SECONDS = 60.0
+# Pending-nonce reads per transaction when the chain says the nonce is taken.
+NONCE_ATTEMPTS = 3
+
+logger = logging.getLogger(__name__)
 
 
 class ChainUnavailableError(Exception):
@@ -63,6 +94,11 @@ class ChainUnavailableError(Exception):
 class NonceUsedError(ChainUnavailableError):
     """The chain refused a transaction because its nonce is taken ("nonce too low", "already
     known"): usually the transaction it replaces was mined meanwhile. Look for that receipt."""
+
+
+class SenderBusyError(ChainUnavailableError):
+    """Another transaction of the account was being sent for :data:`SENDER_LOCK_WAIT_SECONDS`;
+    retry later."""
 
 
 # How geth, erigon, anvil, Nethermind and eth-tester word a taken nonce (lower case).
@@ -96,6 +132,20 @@ def web3_connect(url: str, *, timeout_seconds: float, setting: str) -> Web3:
     return Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout_seconds}))
 
 
+def _public_text(exc: BaseException) -> str:
+    """What a message may say of a failed call (see the module's docstring, "Messages")."""
+    from web3.exceptions import Web3RPCError
+
+    if isinstance(exc, Web3RPCError):
+        error = (exc.rpc_response or {}).get("error")
+        message = error.get("message") if isinstance(error, dict) else None
+        said = f": {message[:300]}" if isinstance(message, str) else ""
+        return f"the RPC endpoint refused the call ({type(exc).__name__}{said})"
+    if isinstance(exc, OSError):
+        return f"the RPC endpoint did not answer ({type(exc).__name__})"
+    return f"the RPC call failed ({type(exc).__name__})"
+
+
 def _once(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     from web3.exceptions import TimeExhausted, TransactionNotFound, Web3Exception
 
@@ -104,7 +154,8 @@ def _once(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     except (OSError, Web3Exception) as exc:
         if isinstance(exc, TimeExhausted | TransactionNotFound):  # answers, not outages
             raise
-        raise ChainUnavailableError(f"{type(exc).__name__}: {exc}") from exc
+        logger.debug("chain call failed: %s: %s", type(exc).__name__, exc)
+        raise ChainUnavailableError(_public_text(exc)) from exc
 
 
 def _through(breaker: CircuitBreaker, call: Callable[[], Any]) -> Any:
@@ -133,6 +184,84 @@ def rpc_send(w3: Web3, raw_transaction: bytes, *, breaker: CircuitBreaker) -> by
     return bytes(_through(breaker, lambda: _once(w3.eth.send_raw_transaction, raw_transaction)))
 
 
+def sender_lock_key(address: str) -> int:
+    """A stable signed 32-bit key for a sending account (the second argument of the two-key form)."""
+    digest = hashlib.sha256(b"evm-sender:" + address.lower().encode()).digest()
+    return int.from_bytes(digest[:4], "big", signed=True)
+
+
+_local_sender_locks: dict[str, threading.Lock] = {}
+_local_sender_locks_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def _local_sender_lock(address: str, wait_seconds: float) -> Iterator[None]:
+    with _local_sender_locks_guard:
+        lock = _local_sender_locks.setdefault(address.lower(), threading.Lock())
+    if not lock.acquire(timeout=wait_seconds):
+        raise SenderBusyError(f"another transaction of {address} is being sent; retry later")
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextlib.contextmanager
+def _database_sender_lock(address: str, wait_seconds: float) -> Iterator[None]:
+    """The session-level advisory lock of ``address`` on this thread's default connection, polled
+    with ``pg_try_advisory_lock`` (so the wait is bounded, in or out of the caller's transaction)
+    and released in ``finally``; PostgreSQL releases it too if the connection drops. When the
+    unlock fails the connection is closed, which frees the lock (as ``db/singleton.py`` does)."""
+    from django.db import DatabaseError, connection
+
+    key = sender_lock_key(address)
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.005
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [SENDER_LOCK_NAMESPACE, key])
+            row = cursor.fetchone()
+        if row and row[0]:
+            break
+        if time.monotonic() >= deadline:
+            raise SenderBusyError(f"another transaction of {address} is being sent; retry later")
+        time.sleep(random.uniform(delay / 2, delay))  # noqa: S311  (jitter, not cryptography)
+        delay = min(delay * 2, 0.2)
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [SENDER_LOCK_NAMESPACE, key])
+        except DatabaseError as exc:  # the session is gone or unusable: closing it frees the lock
+            logger.warning("sender lock of %s: unlock failed (%s); closing the connection", address, exc)
+            connection.close()
+
+
+def sender_lock(
+    w3: Web3, address: str, *, wait_seconds: float | None = None
+) -> contextlib.AbstractContextManager[None]:
+    """A context manager holding the send lock of ``address`` on ``w3``'s chain (see the module's
+    docstring); :class:`SenderBusyError` after ``wait_seconds`` (:data:`SENDER_LOCK_WAIT_SECONDS`)
+    of waiting."""
+    from web3 import EthereumTesterProvider
+
+    wait = SENDER_LOCK_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    if isinstance(w3.provider, EthereumTesterProvider):  # this process's own chain
+        return _local_sender_lock(address, wait)
+    return _database_sender_lock(address, wait)
+
+
+def _nonce_taken(exc: BaseException) -> bool:
+    """Whether ``exc`` or an exception it was raised from says the nonce is taken."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if any(words in str(seen).lower() for words in _NONCE_USED):
+            return True
+        seen = seen.__cause__
+    return False
+
+
 def transaction_send(
     w3: Web3,
     account: LocalAccount,
@@ -148,11 +277,15 @@ def transaction_send(
     """Sign a data transaction (value 0, EIP-1559) from ``account`` to ``to`` and send it once.
 
     Each read goes through ``breaker``, tried up to ``attempts`` times (:func:`rpc_call`): the
-    chain id, the latest block's base fee, the chain's priority fee unless ``tip`` is given, the
-    account's pending nonce unless ``nonce`` is given (a replacement passes the nonce it
-    replaces), then the gas estimate. ``maxFeePerGas`` is ``2 * base fee + tip``, at least
-    ``min_fee``. Raises :class:`NonceUsedError` when the chain refuses the estimate or the send
-    because the nonce is taken, :class:`ChainUnavailableError` when it does not answer.
+    chain id, the latest block's base fee, the chain's priority fee unless ``tip`` is given, then,
+    holding the account's send lock (:func:`sender_lock`), its pending nonce unless ``nonce`` is
+    given (a replacement passes the nonce it replaces) and the gas estimate, before the signed
+    transaction is sent. ``maxFeePerGas`` is ``2 * base fee + tip``, at least ``min_fee``.
+
+    Raises :class:`NonceUsedError` when the chain refuses the estimate or the send because the
+    nonce is taken: at once for a given ``nonce``, else after :data:`NONCE_ATTEMPTS` reads of the
+    pending nonce. :class:`ChainUnavailableError` when the chain does not answer,
+    :class:`SenderBusyError` when the lock is not free within :data:`SENDER_LOCK_WAIT_SECONDS`.
     """
     from web3 import Web3
 
@@ -163,28 +296,40 @@ def transaction_send(
     base_fee = int(rpc_call(w3.eth.get_block, "latest", breaker=breaker, attempts=attempts).get("baseFeePerGas", 0))
     if tip is None:
         tip = read(lambda: w3.eth.max_priority_fee)
-    if nonce is None:
-        nonce = read(w3.eth.get_transaction_count, account.address, "pending")
     max_fee = max(2 * base_fee + tip, min_fee)
-    tx: dict[str, Any] = {
+    fields: dict[str, Any] = {
         "to": Web3.to_checksum_address(to),
         "value": 0,
         "data": data,
-        "nonce": nonce,
         "chainId": chain_id,
         "maxPriorityFeePerGas": tip,
         "maxFeePerGas": max_fee,
     }
-    try:
-        tx["gas"] = read(w3.eth.estimate_gas, {**tx, "from": account.address})
-        signed = account.sign_transaction(tx)
-        tx_hash = rpc_send(w3, signed.raw_transaction, breaker=breaker)
-    except Exception as exc:
-        # The in-process chain raises eth_utils' ValidationError, RPC nodes an error response.
-        if any(words in str(exc).lower() for words in _NONCE_USED):
-            raise NonceUsedError(f"nonce {nonce}: {exc}") from exc
-        raise
-    return TransactionSent(tx_hash, chain_id, nonce, max_fee, tip)
+    tries = 1 if nonce is not None else NONCE_ATTEMPTS
+    with sender_lock(w3, account.address):
+        for attempt in range(1, tries + 1):
+            tx_nonce = nonce if nonce is not None else read(w3.eth.get_transaction_count, account.address, "pending")
+            tx = {**fields, "nonce": tx_nonce}
+            try:
+                tx["gas"] = read(w3.eth.estimate_gas, {**tx, "from": account.address})
+                signed = account.sign_transaction(tx)
+                tx_hash = rpc_send(w3, signed.raw_transaction, breaker=breaker)
+            except Exception as exc:
+                # The in-process chain raises eth_utils' ValidationError, RPC nodes an error response.
+                if not _nonce_taken(exc):
+                    raise
+                if attempt == tries:
+                    raise NonceUsedError(f"nonce {tx_nonce}: {exc}") from exc
+                logger.warning(
+                    "nonce %d of %s was taken meanwhile; reading the pending nonce again (%d/%d)",
+                    tx_nonce,
+                    account.address,
+                    attempt,
+                    tries - 1,
+                )
+                continue
+            return TransactionSent(tx_hash, chain_id, tx_nonce, max_fee, tip)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def receipt_wait(

@@ -405,6 +405,9 @@ ANCHOR_TO_ADDRESS: str = env.str("ANCHOR_TO_ADDRESS", default="0x000000000000000
 ANCHOR_RPC_TIMEOUT_SECONDS: float = env.float("ANCHOR_RPC_TIMEOUT_SECONDS", default=10.0)
 ANCHOR_RECEIPT_TIMEOUT_SECONDS: float = env.float("ANCHOR_RECEIPT_TIMEOUT_SECONDS", default=120.0)
 ANCHOR_RETRY_ATTEMPTS: int = env.int("ANCHOR_RETRY_ATTEMPTS", default=5)
+# Beat period of commitments.anchor_sweep, which re-enqueues anchoring for commitments still
+# unanchored after a grace period (commitments/tasks.py; a constant, not read from the env).
+ANCHOR_SWEEP_INTERVAL_SECONDS = 60.0
 
 # --- x402 payments: batching and settlement (docs/payments.md) ---------------------------
 X402_BATCH_INTERVAL_SECONDS: float = env.float("X402_BATCH_INTERVAL_SECONDS", default=2.0)
@@ -451,6 +454,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "commitments.commitment_tick",
         "schedule": COMMITMENT_INTERVAL_SECONDS,
         "options": {"queue": "commitments", "expires": COMMITMENT_INTERVAL_SECONDS * 2},
+    },
+    "commitments.anchor_sweep": {
+        "task": "commitments.anchor_sweep",
+        "schedule": ANCHOR_SWEEP_INTERVAL_SECONDS,
+        "options": {"queue": "commitments", "expires": ANCHOR_SWEEP_INTERVAL_SECONDS * 2},
     },
 }
 

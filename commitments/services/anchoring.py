@@ -1,6 +1,11 @@
 """Anchoring a commitment: send its root to the chain once and record the transaction, or record
 the transaction the separate anchor service sent (``POST /v1/commitments/{batch_id}/anchored``).
 
+An anchor transaction is kept on the row (``anchor_pending_tx_hash``) from when it is sent until it
+is recorded, so any later attempt waits for it rather than sending a second one; a failed attempt
+stamps ``anchor_error_at``. :func:`commitment_anchor_sweep` hands the commitments still unanchored after a grace
+period back to ``commitments.commitment_anchor`` (an outage, a task that gave up or was lost).
+
 Every statement on a tenant's commitment names the tenant (primary key ``(tenant_id, batch_id)``,
 one shard when distributed; docs/scaling.md). The anchor service's notice is the exception: the
 bootstrap admin names a batch of any tenant, so that one lock reads by batch id alone.
@@ -8,6 +13,7 @@ bootstrap admin names a batch of any tenant, so that one lock reads by batch id 
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -15,12 +21,30 @@ from typing import Any
 from django.db import connection, transaction
 
 from commitments import errors
-from commitments.anchor_chain import AnchorCheck, anchor_check, anchor_send, require_anchoring
+from commitments.anchor_chain import (
+    AnchorCheck,
+    AnchorRecord,
+    AnchorUnconfirmed,
+    anchor_check,
+    anchor_receipt,
+    anchor_transaction,
+    require_anchoring,
+)
 from commitments.selectors import CommitmentRow, Visible, chain_tip, commitment_from_row, commitment_get_visible
 from commitments.services.commitments import commitment_create
-from commitments.sql import LOCK_COMMITMENT, LOCK_TENANT_COMMITMENT, UPDATE_TENANT_COMMITMENT_ANCHOR
+from commitments.sql import (
+    CLAIM_UNANCHORED_COMMITMENTS,
+    LOCK_COMMITMENT,
+    LOCK_TENANT_COMMITMENT,
+    UPDATE_TENANT_COMMITMENT_ANCHOR,
+    UPDATE_TENANT_COMMITMENT_ANCHOR_ATTEMPT,
+)
+from sequencer_project.api.errors import SequencerError
+from sequencer_project.celery import task_enqueue_on_commit
 from sequencer_project.db.tenant_scope import TenantScope
 from streams.kinds import StreamKind
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,25 +75,114 @@ def _record(commitment: CommitmentRow, *, chain_id: int, tx_hash: bytes, block_n
         return commitment_from_row(cursor.fetchone())
 
 
+def _lock_for_anchoring(tenant_id: uuid.UUID, batch_id: uuid.UUID) -> tuple[CommitmentRow, bytes | None]:
+    """The commitment, row-locked until the end of the caller's transaction, and its pending anchor
+    transaction; 404 ``commitment_not_found`` when the tenant has no such commitment."""
+    with connection.cursor() as cursor:
+        cursor.execute(LOCK_TENANT_COMMITMENT, {"tenant_id": tenant_id, "batch_id": batch_id})
+        row = cursor.fetchone()
+    if row is None:
+        raise errors.CommitmentNotFoundError(f"No commitment {batch_id}.")
+    return commitment_from_row(row), (bytes(row[-1]) if row[-1] is not None else None)
+
+
+def _note_attempt(commitment: CommitmentRow, *, pending_tx_hash: bytes | None, failed: bool) -> None:
+    """Keep ``pending_tx_hash`` (the transaction to wait for, or ``None``) and, when ``failed``,
+    stamp ``anchor_error_at``. Caller holds the row lock and saw no transaction recorded."""
+    params = {
+        "tenant_id": commitment.tenant_id,
+        "batch_id": commitment.batch_id,
+        "pending_tx_hash": pending_tx_hash,
+        "failed": failed,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(UPDATE_TENANT_COMMITMENT_ANCHOR_ATTEMPT, params)
+
+
 def commitment_anchor(*, tenant_id: uuid.UUID, batch_id: uuid.UUID) -> AnchorResult:
     """Anchor ``batch_id`` of ``tenant_id`` (idempotent: an anchored commitment is returned as it is).
 
-    The commitment row stays locked while the transaction is sent and its receipt
-    awaited (bounded by ``ANCHOR_RECEIPT_TIMEOUT_SECONDS``), so concurrent calls send one
-    transaction. 404 ``commitment_not_found`` when the tenant has no such commitment.
+    Three steps, so that no database transaction stays open while a receipt is awaited:
+
+    1. Under the commitment's row lock, the transaction to wait for: the pending one while the
+       chain still knows it, else one sent now; its hash is kept on the row before the lock goes.
+       Concurrent calls therefore send one transaction, and a later attempt (a retry, the sweep)
+       waits for it instead of sending a second.
+    2. Without a transaction, its receipt (up to ``ANCHOR_RECEIPT_TIMEOUT_SECONDS``).
+    3. Under the row lock again, the anchor is recorded (``already_anchored`` when a concurrent
+       call recorded it first), or the failure noted (``anchor_error_at``).
+
+    404 ``commitment_not_found`` when the tenant has no such commitment; 503 ``anchor_unavailable``
+    when the chain did not answer (nothing sent) or the transaction was not seen mined (it stays
+    pending); 502 ``anchor_failed`` when it reverted (the next attempt sends a new one).
     """
     require_anchoring()
+    failure: SequencerError | None = None
     with transaction.atomic():
-        commitment = _locked(LOCK_TENANT_COMMITMENT, {"tenant_id": tenant_id, "batch_id": batch_id})
-        if commitment is None:
-            raise errors.CommitmentNotFoundError(f"No commitment {batch_id}.")
+        commitment, pending = _lock_for_anchoring(tenant_id, batch_id)
         if commitment.is_anchored:
             return AnchorResult(commitment, already_anchored=True)
-        record = anchor_send(commitment)
-        updated = _record(
-            commitment, chain_id=record.chain_id, tx_hash=record.tx_hash, block_number=record.block_number
-        )
-    return AnchorResult(updated, already_anchored=False)
+        try:
+            sent = anchor_transaction(commitment, pending_tx_hash=pending)
+        except errors.AnchorUnavailableError as exc:  # nothing sent; a pending transaction stays
+            failure = exc
+            _note_attempt(commitment, pending_tx_hash=pending, failed=True)
+        else:
+            if sent.tx_hash != pending:
+                _note_attempt(commitment, pending_tx_hash=sent.tx_hash, failed=False)
+    if failure is not None:
+        logger.info("commitment %s not anchored: %s", batch_id, failure.detail)
+        raise failure
+
+    outcome: AnchorRecord | AnchorUnconfirmed | None
+    try:
+        outcome = anchor_receipt(sent)
+    except errors.AnchorFailedError as exc:  # mined and reverted: nothing left to wait for
+        outcome, failure = None, exc
+
+    with transaction.atomic():
+        commitment, pending = _lock_for_anchoring(tenant_id, batch_id)
+        if commitment.is_anchored:
+            return AnchorResult(commitment, already_anchored=True)
+        if isinstance(outcome, AnchorRecord):
+            updated = _record(
+                commitment, chain_id=outcome.chain_id, tx_hash=outcome.tx_hash, block_number=outcome.block_number
+            )
+            return AnchorResult(updated, already_anchored=False)
+        if isinstance(outcome, AnchorUnconfirmed):
+            failure = errors.AnchorUnavailableError(outcome.detail)
+        elif pending == sent.tx_hash:  # the reverted one (a concurrent call may have replaced it)
+            pending = None
+        _note_attempt(commitment, pending_tx_hash=pending, failed=True)
+    assert failure is not None
+    logger.info("commitment %s not anchored: %s", batch_id, failure.detail)
+    raise failure
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorSwept:
+    """A commitment :func:`commitment_anchor_sweep` handed to ``commitments.commitment_anchor``."""
+
+    tenant_id: uuid.UUID
+    batch_id: uuid.UUID
+
+
+@transaction.atomic(durable=True)
+def commitment_anchor_sweep(*, grace_seconds: float, limit: int) -> list[AnchorSwept]:
+    """Enqueue ``commitments.commitment_anchor`` (after commit) for up to ``limit`` commitments still
+    unanchored ``grace_seconds`` after they were committed or last swept, oldest first, and stamp
+    them swept, so each is enqueued at most once per grace period. Commitments whose anchoring holds
+    their row right now are skipped. Every tenant's (a coordinator path, as
+    ``GET /v1/commitments/pending``). Transaction boundary; locks the claimed rows.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(CLAIM_UNANCHORED_COMMITMENTS, {"grace_seconds": float(grace_seconds), "limit": limit})
+        swept = [AnchorSwept(tenant_id=row[0], batch_id=row[1]) for row in cursor.fetchall()]
+    for entry in swept:
+        task_enqueue_on_commit("commitments.commitment_anchor", str(entry.tenant_id), str(entry.batch_id))
+    if swept:
+        logger.info("anchoring sweep: %d unanchored commitments enqueued", len(swept))
+    return swept
 
 
 def commitment_anchor_for_tenant(

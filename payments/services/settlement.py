@@ -162,6 +162,9 @@ def batch_settle_evm(*, tenant_id: uuid.UUID, batch_id: uuid.UUID) -> PaymentBat
         w3 = evm.chain()
         on_chain = evm.read_back(w3, mined.tx_hash)
     except (evm.ChainUnavailableError, evm.SettlementRevertedError) as exc:
+        # The message is safe to store and show (failure_reason, dead letters): it never holds the
+        # RPC URL (sequencer_project/evm_client.py, "Messages"); the cause, which may, is logged.
+        logger.warning("x402 batch %s: settlement try failed: %s", batch_id, exc, exc_info=exc)
         _attempt(batch, AttemptOutcome.ERROR, error=str(exc))
         raise
     if on_chain.merkle_root != bytes(batch.merkle_root or b"") or on_chain.batch_id != batch_id.bytes:

@@ -19,6 +19,7 @@ class LockNamespace(enum.IntEnum):
     PROJECTION_STREAM = 3
     PAYMENT_BATCH = 4
     PERIODIC_JOB = 5  # session-level: sequencer_project.db.singleton
+    EVM_SENDER = 6  # session-level: sequencer_project.evm_client (one sending account's nonces)
 
 
 def stream_lock_key(tenant_id: uuid.UUID, store_id: uuid.UUID, kind: int) -> int:

@@ -1,0 +1,77 @@
+"""Helpers of the anchoring tests: commitment rows to anchor, and reading their anchoring state.
+
+The anchoring code reads a commitment's stored fields only (the calldata encodes them), so the
+concurrency and sweep tests write rows directly: many of them, fast, without events behind them
+and without the ``commitments.commitment_anchor`` message a sealed commitment enqueues.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+ANCHOR_KEY = "0x" + bytes(range(1, 33)).hex()
+CHAIN = {
+    "ANCHOR_RPC_URL": "eth-tester://",
+    "ANCHOR_PRIVATE_KEY": ANCHOR_KEY,
+    "VES_SEQUENCER_SIGNING_KEY": bytes(range(32)).hex(),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorState:
+    chain_tx_hash: bytes | None
+    chain_block_number: int | None
+    pending_tx_hash: bytes | None
+    error_at: datetime | None
+    swept_at: datetime | None
+
+
+def insert_commitments(count: int, *, committed_seconds_ago: float = 0.0) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """``count`` sealed VES commitments of one event each, each of its own tenant and store;
+    their ``(tenant_id, batch_id)``."""
+    keys = [(uuid.uuid4(), uuid.uuid4()) for _ in range(count)]
+    with connection.cursor() as cursor:
+        for tenant_id, batch_id in keys:
+            cursor.execute(
+                "INSERT INTO commitments (batch_id, tenant_id, store_id, stream_kind, ves_version, tree_depth,"
+                " leaf_count, padded_leaf_count, merkle_root, prev_state_root, new_state_root, sequence_start,"
+                " sequence_end, committed_at, on_request)"
+                " VALUES (%s, %s, %s, 2, 1, 0, 1, 1, %s, %s, %s, 1, 1,"
+                " clock_timestamp() - make_interval(secs => %s), false)",
+                [batch_id, tenant_id, uuid.uuid4(), os.urandom(32), b"\0" * 32, os.urandom(32), committed_seconds_ago],
+            )
+    return keys
+
+
+def anchor_state(tenant_id: Any, batch_id: Any) -> AnchorState:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT chain_tx_hash, chain_block_number, anchor_pending_tx_hash, anchor_error_at, anchor_swept_at"
+            " FROM commitments WHERE tenant_id = %s AND batch_id = %s",
+            [tenant_id, batch_id],
+        )
+        row = cursor.fetchone()
+    assert row is not None
+    tx, block, pending, error_at, swept_at = row
+    return AnchorState(
+        bytes(tx) if tx is not None else None,
+        block,
+        bytes(pending) if pending is not None else None,
+        error_at,
+        swept_at,
+    )
+
+
+def anchored_count(keys: list[tuple[uuid.UUID, uuid.UUID]]) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM commitments WHERE batch_id = ANY(%s) AND chain_tx_hash IS NOT NULL",
+            [[batch_id for _, batch_id in keys]],
+        )
+        return int(cursor.fetchone()[0])
