@@ -1,6 +1,16 @@
 """Errors of the events app. Codes are public contracts (docs/errors.md)."""
 
-from sequencer_project.api.errors import BadRequestError, ConflictError, NotFoundError, PayloadTooLargeError
+from __future__ import annotations
+
+import uuid
+
+from sequencer_project.api.errors import (
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    PayloadTooLargeError,
+    SequencerError,
+)
 
 
 class MixedStreamError(BadRequestError):
@@ -38,6 +48,40 @@ class SequenceGapError(ConflictError):
 
     code = "sequence_gap"
     title = "Sequence range is not contiguous"
+
+
+class PayloadIntegrityError(SequencerError):
+    """A stored payload that cannot be read back intact: a sealed legacy payload no key of the
+    tenant opens (the blob, or a field its associated data binds, was altered; the row was moved;
+    its key is missing from the ring) or a VES payload that no longer hashes to the
+    ``payload_plain_hash``/``payload_cipher_hash`` it was accepted with (never expected).
+
+    The client's ``detail`` names nothing internal; ``str()`` (what the problem handler and the
+    projection runner log, without a traceback) names the row: tenant, store, sequence number,
+    event and key id, and the reason.
+    """
+
+    code = "payload_integrity"
+    http_status = 500
+    title = "A stored payload cannot be read back intact"
+
+    def __init__(self, reason: str, *, key: str = "") -> None:
+        super().__init__("The stored payload of this event cannot be read back intact; the server's log names the row.")
+        self.reason = reason
+        self.key = key  # which payload key the row names ("key id 1"), for a sealed payload
+        self.row = "a sealed blob"  # until :meth:`at` names the event
+
+    def at(
+        self, *, tenant_id: uuid.UUID, store_id: uuid.UUID, sequence_number: int, event_id: uuid.UUID | None = None
+    ) -> PayloadIntegrityError:
+        """The same error naming the row it was met on (returns ``self``)."""
+        event = f" (event {event_id})" if event_id is not None else ""
+        self.row = f"payload of tenant {tenant_id} store {store_id} sequence {sequence_number}{event}"
+        return self
+
+    def __str__(self) -> str:
+        key = f", {self.key}" if self.key else ""
+        return f"{self.row}{key}: {self.reason}"
 
 
 class EmptyBatchError(BadRequestError):

@@ -11,6 +11,12 @@ Modes (``PAYLOAD_ENCRYPTION_MODE``): ``required`` — every new payload is encry
 without keys cannot ingest (503); ``optional`` — encrypt when the tenant has keys;
 ``disabled`` — store plaintext (existing blobs still decrypt). Hashes are always computed over
 the plaintext's canonical form, before any of this.
+
+A blob that does not open raises a :class:`PayloadDecryptionError`, a 500 ``payload_integrity``
+on the API (``docs/errors.md``) whose ``str()`` names the row and why: :class:`PayloadAlteredError`
+when the key the row names is in the ring (the blob, or a field its associated data binds, was
+altered, or the row was moved: permanent), :class:`PayloadKeyMissingError` when that key is not
+(restored by putting the key back), the base class when the reader did not name the key.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from events.errors import PayloadIntegrityError
 from sequencer_project.api.errors import SequencerError
 from ves.encoding import str3_bytes, uuid_bytes
 
@@ -49,8 +56,20 @@ class PayloadEncryptionUnavailableError(SequencerError):
     title = "Payload encryption is required but the tenant has no key"
 
 
-class PayloadDecryptionError(Exception):
-    """A stored blob does not decrypt: wrong or missing key, tampering, or a moved row."""
+class PayloadDecryptionError(PayloadIntegrityError):
+    """A stored blob does not decrypt: wrong or missing key, tampering, or a moved row (500
+    ``payload_integrity``). This class itself when the reader named no key id, so why is unknown."""
+
+
+class PayloadAlteredError(PayloadDecryptionError):
+    """The key the row names is in the tenant's ring and does not open the blob, or the blob is
+    no ``SSE1`` blob: the blob, or a field its associated data binds, was altered, or the row was
+    moved. No key coming back repairs it."""
+
+
+class PayloadKeyMissingError(PayloadDecryptionError):
+    """The key the row names is not in the tenant's ring and no other key opens the blob, or the
+    tenant has no key at all: putting the key back opens it."""
 
 
 class UnknownPayloadFormatError(PayloadDecryptionError):
@@ -229,10 +248,17 @@ def random_nonces(count: int) -> list[bytes]:
     return [pool[start : start + NONCE_BYTES] for start in range(0, len(pool), NONCE_BYTES)]
 
 
+def key_note(key_id: int | None) -> str:
+    """How a :class:`PayloadDecryptionError` names the key the row records."""
+    return f"key id {key_id}" if key_id is not None else "key id not known to the reader"
+
+
 def decrypt_blob(keyring: Keyring, key_id: int | None, blob: bytes, aad: bytes) -> bytes:
-    """Open an ``SSE1`` blob with the named key (all keys when the id is unknown)."""
+    """Open an ``SSE1`` blob with the named key (all keys when the id is unknown or not in the
+    ring). Raises :class:`PayloadAlteredError`, :class:`PayloadKeyMissingError`, or (no key id
+    named, and the ring has keys) :class:`PayloadDecryptionError`."""
     if not blob.startswith(MAGIC) or len(blob) < _SEALED_MIN:
-        raise PayloadDecryptionError("not an SSE1 blob")
+        raise PayloadAlteredError("the stored blob is not an SSE1 blob", key=key_note(key_id))
     nonce, sealed = blob[len(MAGIC) : _SEALED_AT], blob[_SEALED_AT:]
     named = keyring.get(key_id)
     for key in (named,) if named is not None else keyring.keys:
@@ -240,7 +266,19 @@ def decrypt_blob(keyring: Keyring, key_id: int | None, blob: bytes, aad: bytes) 
             return key.aead.decrypt(nonce, sealed, aad)
         except InvalidTag:
             continue
-    raise PayloadDecryptionError(f"no key opens this payload (key id {key_id})")
+    if named is not None:
+        raise PayloadAlteredError(
+            "that key is in the tenant's keyring and does not open the blob: the blob, or a field its "
+            "associated data binds, was altered, or the row was moved",
+            key=key_note(key_id),
+        )
+    if not keyring.keys:
+        raise PayloadKeyMissingError("the tenant has no payload key", key=key_note(key_id))
+    if key_id is not None:
+        raise PayloadKeyMissingError(
+            "that key is not in the tenant's keyring, and no key of it opens the blob", key=key_note(key_id)
+        )
+    raise PayloadDecryptionError("no key of the tenant's keyring opens the blob", key=key_note(key_id))
 
 
 @dataclass(slots=True)  # not frozen: the projection runner builds one per event (~1.1 µs frozen, ~0.2 not)
@@ -266,8 +304,8 @@ def payload_open(stored: StoredPayload) -> bytes:
     the admin and re-encryption all open payloads here, or through :class:`StreamPayloads`
     (which this calls) when they open many of one stream. ``SSE1`` blobs are opened with the
     named key of the tenant's ring, else with every key of it (rows written before a key id
-    was recorded). Raises :class:`PayloadDecryptionError` when no key opens the blob and
-    :class:`UnknownPayloadFormatError` for a format this version does not know.
+    was recorded). Raises :class:`PayloadDecryptionError` (naming the row) when no key opens the
+    blob and :class:`UnknownPayloadFormatError` for a format this version does not know.
     """
     return StreamPayloads(stored.tenant_id, stored.store_id).open(
         stored.event_id,
@@ -283,9 +321,11 @@ class StreamPayloads:
     """Opens the stored payloads of one stream, as :func:`payload_open` does: the associated data's
     stream prefix and the tenant's keyring are found once for a range or a history, not per event."""
 
-    __slots__ = ("_keyring", "_prefix")
+    __slots__ = ("_keyring", "_prefix", "store_id", "tenant_id")
 
     def __init__(self, tenant_id: uuid.UUID, store_id: uuid.UUID) -> None:
+        self.tenant_id = tenant_id
+        self.store_id = store_id
         self._prefix = payload_aad_prefix(tenant_id, store_id)
         self._keyring = keyring_for(tenant_id)
 
@@ -299,14 +339,20 @@ class StreamPayloads:
         key_id: int | None = None,
     ) -> bytes:
         """The plaintext of one event's payload; ``names``: ``str3_bytes(entity_type, entity_id,
-        event_type)``."""
+        event_type)``. A :class:`PayloadDecryptionError` names this row."""
         blob = bytes(payload)
         if payload_format == FORMAT_PLAIN:
             return blob
-        if payload_format == FORMAT_SSE1:
-            aad = payload_aad_in_stream(self._prefix, event_id, sequence_number, names)
-            return decrypt_blob(self._keyring, key_id, blob, aad)
-        raise UnknownPayloadFormatError(f"payload format {payload_format} is not known to this version")
+        try:
+            if payload_format == FORMAT_SSE1:
+                aad = payload_aad_in_stream(self._prefix, event_id, sequence_number, names)
+                return decrypt_blob(self._keyring, key_id, blob, aad)
+            raise UnknownPayloadFormatError(
+                f"payload format {payload_format} is not known to this version", key=key_note(key_id)
+            )
+        except PayloadDecryptionError as exc:
+            exc.at(tenant_id=self.tenant_id, store_id=self.store_id, sequence_number=sequence_number, event_id=event_id)
+            raise
 
 
 def encryption_key_for_write(tenant_id: uuid.UUID) -> PayloadKey | None:

@@ -1,5 +1,11 @@
 """Reads of the event store: head, ranges, one event, entity history; and one dead letter. Never write.
 
+A stored payload that cannot be read back intact is 500 ``payload_integrity``
+(:class:`events.errors.PayloadIntegrityError`), naming the row in the server's log: a sealed
+legacy payload no key opens (its key id read from the row then, so the log says whether the key
+is missing or the blob was altered), or a VES payload that no longer hashes to its recorded hash
+(checked on the by-id read, which bundles use too; ``docs/ves.md``).
+
 Each event-store read is one statement, run by ``kept_cursor.fetch`` on ``read_alias()`` (the read
 replica when ``DATABASE_READ_URL`` is set): the thread's kept psycopg cursor, without Django's
 cursor wrapper (ADR 0031). The dead-letter read goes through the ORM on the primary: the
@@ -15,10 +21,17 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models.expressions import RawSQL
 
-from events.errors import SequenceGapError
-from events.models import ProjectionDeadLetter
-from events.payload_crypto import StreamPayloads
+from events.errors import PayloadIntegrityError, SequenceGapError
+from events.models import Event, ProjectionDeadLetter
+from events.payload_crypto import (
+    PayloadDecryptionError,
+    StoredPayload,
+    StreamPayloads,
+    UnknownPayloadFormatError,
+)
 from events.sql import (
     SELECT_ENTITY_EVENTS,
     SELECT_EVENT_BY_ID,
@@ -33,6 +46,9 @@ from sequencer_project.db.replica import read_alias
 from sequencer_project.db.tenant_scope import TenantScope, tenant_filter
 from streams.kinds import StreamKind, stream_params
 from ves.encoding import str3_bytes
+from ves.encryption import EncryptedStructureError, cipher_hash_for, parse_encrypted
+from ves.hashes import EventSigningFields, payload_plain_hash
+from ves.jcs import JcsError
 
 
 @dataclass(slots=True)  # not frozen: a range builds 100 of these (~1 µs each frozen); nothing changes one
@@ -74,6 +90,11 @@ def _event(row: tuple[Any, ...], tenant_id: uuid.UUID, store_id: uuid.UUID, payl
     (event_id, command_id, envelope_version, entity_type, entity_id, event_type) = row[:6]
     (payload, payload_format, payload_hash, base_version, source_agent, signature) = row[6:12]
     (created_at, sequence_number, sequenced_at) = row[12:15]
+    names = str3_bytes(entity_type, entity_id, event_type)
+    try:
+        payload_json = payloads.open(event_id, sequence_number, names, payload, payload_format)
+    except PayloadDecryptionError as exc:
+        payload_json = _open_with_recorded_key(exc, payloads, event_id, sequence_number, names, payload, payload_format)
     return StoredEvent(
         tenant_id,
         store_id,
@@ -83,9 +104,7 @@ def _event(row: tuple[Any, ...], tenant_id: uuid.UUID, store_id: uuid.UUID, payl
         entity_type,
         entity_id,
         event_type,
-        payloads.open(
-            event_id, sequence_number, str3_bytes(entity_type, entity_id, event_type), payload, payload_format
-        ),
+        payload_json,
         bytes(payload_hash),
         base_version,
         source_agent,
@@ -94,6 +113,66 @@ def _event(row: tuple[Any, ...], tenant_id: uuid.UUID, store_id: uuid.UUID, payl
         sequence_number,
         sequenced_at,
     )
+
+
+def _open_with_recorded_key(
+    failure: PayloadDecryptionError,
+    payloads: StreamPayloads,
+    event_id: uuid.UUID,
+    sequence_number: int,
+    names: bytes,
+    payload: bytes | memoryview,
+    payload_format: int,
+    alias: str | None = None,
+) -> bytes:
+    """Open a payload that did not open without its key id once more, with the key id its row
+    records, so that the error says whether that key is missing from the ring or the blob was
+    altered, and names the key: the event statements do not read ``payload_key_id``. Failure
+    path only (one primary-key lookup on ``alias``, the read alias by default); re-raises
+    ``failure`` when the row records no key id or the format is unknown."""
+    if isinstance(failure, UnknownPayloadFormatError):
+        raise failure
+    key_id = payload_key_id_get(
+        tenant_id=payloads.tenant_id,
+        store_id=payloads.store_id,
+        sequence_number=sequence_number,
+        alias=alias or read_alias(),
+    )
+    if key_id is None:
+        failure.key = "no key id recorded"
+        raise failure
+    return payloads.open(event_id, sequence_number, names, payload, payload_format, key_id)
+
+
+def payload_key_id_get(
+    *, tenant_id: uuid.UUID, store_id: uuid.UUID, sequence_number: int, alias: str = DEFAULT_DB_ALIAS
+) -> int | None:
+    """The ``payload_key_id`` a legacy event row records (``None``: plaintext, a row sealed
+    before key ids were recorded, or no such row). One primary-key lookup; the unmanaged model
+    does not declare the column, so it is named as an expression."""
+    rows = (
+        Event.objects.using(alias)
+        .filter(tenant_id=tenant_id, store_id=store_id, sequence_number=sequence_number)
+        .values_list(RawSQL("payload_key_id", ()), flat=True)
+    )
+    return next(iter(rows[:1]), None)
+
+
+def payload_open_recorded(stored: StoredPayload, *, alias: str = DEFAULT_DB_ALIAS) -> bytes:
+    """:func:`events.payload_crypto.payload_open` for a reader whose statement did not read the
+    row's ``payload_key_id`` (the projections'): when no key opens the payload, opened again with
+    the key id the row records (:func:`_open_with_recorded_key`), so the error says why."""
+    payloads = StreamPayloads(stored.tenant_id, stored.store_id)
+    names = str3_bytes(stored.entity_type, stored.entity_id, stored.event_type)
+    seq, key_id = stored.sequence_number, stored.payload_key_id
+    try:
+        return payloads.open(stored.event_id, seq, names, stored.payload, stored.payload_format, key_id)
+    except PayloadDecryptionError as exc:
+        if key_id is not None:
+            raise
+        return _open_with_recorded_key(
+            exc, payloads, stored.event_id, seq, names, stored.payload, stored.payload_format, alias
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +292,12 @@ class StoredVesEvent:
 def _ves_event(row: tuple[Any, ...]) -> StoredVesEvent:
     values = list(row[:26])
     payload = values[13]
-    values[13] = orjson.loads(bytes(payload)) if payload is not None else None
+    try:
+        values[13] = orjson.loads(bytes(payload)) if payload is not None else None
+    except orjson.JSONDecodeError:
+        raise PayloadIntegrityError("the stored payload is not JSON").at(
+            tenant_id=values[0], store_id=values[1], sequence_number=values[2], event_id=values[3]
+        ) from None
     if isinstance(values[14], str):  # Django's psycopg setup hands jsonb back as text
         values[14] = orjson.loads(values[14])
     for i in (15, 16, 17, 18, 22):
@@ -231,9 +315,59 @@ def ves_event_range_list(
 
 
 def ves_event_get_for_tenant(*, tenant_id: uuid.UUID, event_id: uuid.UUID) -> StoredVesEvent | None:
-    """A VES event by id inside ``tenant_id`` (``None`` when absent). Callers check store scope."""
+    """A VES event by id inside ``tenant_id`` (``None`` when absent). Callers check store scope.
+
+    Its stored payload is checked against the hash it was accepted with
+    (:func:`ves_payload_check`): 500 ``payload_integrity`` when it no longer matches."""
     rows = fetch(SELECT_VES_EVENT_BY_ID, {"tenant_id": tenant_id, "event_id": event_id}, alias=read_alias())
-    return _ves_event(rows[0]) if rows else None
+    if not rows:
+        return None
+    event = _ves_event(rows[0])
+    ves_payload_check(event)
+    return event
+
+
+def ves_payload_check(event: StoredVesEvent) -> None:
+    """Raise :class:`PayloadIntegrityError` unless the stored payload still hashes to what the
+    event was accepted with: kind 0 ``payload_plain_hash`` = H(JCS(payload)), kind 1
+    ``payload_cipher_hash`` over ``payload_encrypted`` (as ingest checked them). Kind 0 costs what
+    ingest paid for the event: the payload's JCS form and one SHA-256, ~5 µs for a payload of a
+    few hundred bytes, 30 to 140 ms for one of 1 MB (``docs/ves.md``); kind 1 hashes the
+    ciphertext, a few µs per KB."""
+    if event.payload_kind == 0:
+        reason = "payload_plain_hash does not match JCS(payload)"
+        try:
+            intact = event.payload is not None and payload_plain_hash(event.payload) == event.payload_plain_hash
+        except JcsError:
+            intact = False
+    else:
+        reason = "payload_cipher_hash does not match payload_encrypted"
+        fields = EventSigningFields(
+            event.ves_version,
+            event.tenant_id,
+            event.store_id,
+            event.event_id,
+            event.source_agent_id,
+            event.agent_key_id,
+            event.entity_type,
+            event.entity_id,
+            event.event_type,
+            event.created_at,
+            event.payload_kind,
+            event.payload_plain_hash,
+            event.payload_cipher_hash,
+        )
+        try:
+            intact = cipher_hash_for(fields, parse_encrypted(event.payload_encrypted)) == event.payload_cipher_hash
+        except EncryptedStructureError:
+            intact = False
+    if not intact:
+        raise PayloadIntegrityError(reason).at(
+            tenant_id=event.tenant_id,
+            store_id=event.store_id,
+            sequence_number=event.sequence_number,
+            event_id=event.event_id,
+        )
 
 
 def dead_letter_get_for_tenant(

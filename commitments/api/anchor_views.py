@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from commitments.anchor_chain import anchoring_configured, require_anchoring
 from commitments.api import openapi as shapes
 from commitments.api.serializers import anchor_transaction_output
-from commitments.api.views import CommitmentKindApi
+from commitments.api.views import CommitmentKindApi, range_bound
 from commitments.services.anchoring import (
     AnchorResult,
     commitment_anchor_for_tenant,
@@ -91,7 +91,9 @@ class VesCommitAndAnchorApi(CommitmentKindApi):
         if has_start != has_end:
             given, missing = ("sequence_start", "sequence_end") if has_start else ("sequence_end", "sequence_start")
             raise invalid_request(missing, f"is required with {given} (give both bounds or neither).")
-        sequence_range = (fields.integer("sequence_start"), fields.integer("sequence_end")) if has_start else None
+        sequence_range = (
+            (range_bound(fields, "sequence_start"), range_bound(fields, "sequence_end")) if has_start else None
+        )
         # The automatic range's length: not read with explicit bounds.
         max_events = (
             fields.integer("max_events", minimum=1, default=DEFAULT_ANCHOR_MAX_EVENTS)

@@ -72,11 +72,13 @@ class _InclusionApi(_LogApi):
 
 
 class _ConsistencyApi(_LogApi):
-    """``GET .../log/proofs/consistency?tenant_id&store_id&first[&second]``."""
+    """``GET .../log/proofs/consistency?tenant_id&store_id&first[&second]``: ``first`` is required
+    (absent or empty: 400 ``invalid_parameter``), ``second`` is the latest size when absent or empty."""
 
     def get(self, request: Request) -> Response:
         tenant_id, store_id = self.queried_stream(Permission.READ)
-        first, second = query_int(request, "first", default=0, minimum=0), _size_param(request, "second")
+        # A default below the minimum makes ``first`` required, ``first=`` included.
+        first, second = query_int(request, "first", default=-1, minimum=0), _size_param(request, "second")
         proof = log_consistency_proof(
             tenant_id=tenant_id, store_id=store_id, kind=self.kind, first=first, second=second
         )

@@ -21,6 +21,7 @@ from commitments.proofs import InclusionClaim, legacy_proof_verify, stream_proof
 from commitments.selectors import CommitmentRow, commitment_get_visible, commitment_list
 from commitments.services.commitments import commitment_create
 from sequencer_project.api.fields import (
+    BIGINT_MAX,
     Fields,
     field_value_error,
     hex_bytes,
@@ -41,6 +42,17 @@ from ves import merkle as ves_merkle
 # A hash that is not 32 bytes of hex, or a path too long, is the verify endpoints' own 400
 # (invalid_proof_input); a member of the wrong JSON type is 422 invalid_request.
 _PROOF_ERROR = field_value_error(errors.InvalidProofError)
+# A range bound is any JSON integer (the body parser reads integers of -2**63 .. 2**64-1, and
+# longer ones as floats): one outside 1 .. 2**63-1 is the endpoint's own 400
+# invalid_commitment_range, as an empty range is (docs/commitments.md); a member of another
+# JSON type (a string, a float, a boolean), absent or null is 422 invalid_request.
+_RANGE_ERROR = field_value_error(errors.InvalidCommitmentRangeError)
+_ANY_JSON_INTEGER = (-(2**63), 2**64 - 1)
+
+
+def range_bound(fields: Fields, name: str) -> int:
+    """Body member ``name`` as a commitment range bound (``sequence_start``, ``sequence_end``)."""
+    return fields.with_error(_RANGE_ERROR).integer(name, minimum=1, maximum=BIGINT_MAX, type_range=_ANY_JSON_INTEGER)
 
 
 def _hash_field(fields: Fields, name: str) -> bytes:
@@ -113,8 +125,8 @@ class _CommitmentCollection(CommitmentKindApi):
             tenant_id=tenant_id,
             store_id=store_id,
             kind=self.kind,
-            sequence_start=fields.integer("sequence_start"),
-            sequence_end=fields.integer("sequence_end"),
+            sequence_start=range_bound(fields, "sequence_start"),
+            sequence_end=range_bound(fields, "sequence_end"),
         )
         # 200 whether sealed now or before, as the reference answers (its clients check === 200).
         return Response(self.output(result.commitment, with_anchor=False))

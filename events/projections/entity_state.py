@@ -21,9 +21,9 @@ from typing import Any
 
 from django.db import connection
 
-from events.payload_crypto import encryption_key_for_write
+from events.payload_crypto import PayloadDecryptionError, encryption_key_for_write
 from events.projections.merge import merge_patch
-from events.projections.registry import ProjectionEvent
+from events.projections.registry import ProjectionEvent, UnreadablePayloadError
 from events.projections.state_crypto import EntityKey, state_columns, state_of_row
 from events.sql import (
     DELETE_ENTITY_STATE_STREAM,
@@ -57,10 +57,12 @@ class EntityStateProjection:
         such row. Every other entity's state is read (opening a state by reference from its
         event), merged and written sealed: two more statements.
 
-        Returns the events whose :meth:`merge` raised (not applied: the caller dead-letters
-        them); the others are applied. A payload or state no key opens, and a database error,
-        propagate: the caller rolls the batch back and applies its streams alone (stalling the
-        one whose key is missing). Caller holds the transaction and the streams' locks.
+        Returns the events whose :meth:`merge` raised, whose payload was altered at rest, or
+        whose entity's state refers to such a payload (``UnreadablePayloadError``: not applied,
+        the caller dead-letters them); the others are applied. A payload or state whose key is
+        missing from the ring, and a database error, propagate: the caller rolls the batch back
+        and applies its streams alone (stalling the one whose key is missing). Caller holds the
+        transaction and the streams' locks.
         """
         if not events:
             return []
@@ -105,17 +107,25 @@ class EntityStateProjection:
         entities = list(dict.fromkeys(key for key, _ in keyed))
         cursor.execute(SELECT_ENTITY_STATES_FOR_UPDATE, streams.key_columns(entities))
         states: dict[_Key, Any] = {}
+        unreadable: dict[_Key, UnreadablePayloadError] = {}  # states referring to an altered payload
         for position, *columns in cursor.fetchall():
             key = entities[position - 1]
-            states[key] = state_of_row(streams.entity(key), *columns)
+            try:
+                states[key] = state_of_row(streams.entity(key), *columns)
+            except UnreadablePayloadError as exc:  # no key repairs it: the entity's events dead-letter
+                unreadable[key] = exc
         last: dict[_Key, ProjectionEvent] = {}  # each entity's last applied event
         applied: dict[_Key, int] = {}
         failed: list[tuple[ProjectionEvent, Exception]] = []
         for key, event in keyed:
-            event.payload  # noqa: B018 - opened outside the try: a missing key stalls, never dead-letters
             try:
+                if key in unreadable:
+                    raise unreadable[key]
+                event.payload  # noqa: B018 - opened first, so a missing key stalls even if merge() catches
                 states[key] = self.merge(states.get(key), event)
-            except Exception as exc:  # a handler failure dead-letters the event (by design)
+            except PayloadDecryptionError:
+                raise  # the payload's key is missing from the ring: the stream stalls until it is back
+            except Exception as exc:  # a handler failure, or a payload altered at rest, dead-letters the event
                 failed.append((event, exc))
                 continue
             last[key] = event

@@ -8,11 +8,38 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from events.payload_crypto import StoredPayload, payload_open
+from events.errors import PayloadIntegrityError
+from events.payload_crypto import PayloadAlteredError, StoredPayload
 from events.projections.merge import load_json
+from events.selectors import payload_open_recorded
 from streams.kinds import StreamKind
 
 _UNOPENED: Any = object()
+
+
+class UnreadablePayloadError(PayloadIntegrityError):
+    """A payload a projection met that was altered at rest (or its row moved): the key its row
+    names is in the tenant's ring and does not open it. Unlike a ``PayloadDecryptionError``
+    (a key missing from the ring: the runner stalls the stream until the key is back), no key
+    repairs it, so it is a handler failure: the event is dead-lettered and the stream goes on
+    (``docs/projections.md``). ``str()`` names the row and the key, as the dead letter keeps it."""
+
+    @classmethod
+    def of(cls, altered: PayloadAlteredError) -> UnreadablePayloadError:
+        error = cls(altered.reason, key=altered.key)
+        error.row = altered.row
+        return error
+
+
+def projection_payload_open(stored: StoredPayload) -> bytes:
+    """The plaintext of a stored payload as projections open it: with the key id its row records
+    when no key opens it (``events.selectors.payload_open_recorded``), raising
+    :class:`UnreadablePayloadError` for one altered at rest and ``PayloadDecryptionError`` for one
+    whose key is missing."""
+    try:
+        return payload_open_recorded(stored)
+    except PayloadAlteredError as exc:
+        raise UnreadablePayloadError.of(exc) from None
 
 
 @dataclass(slots=True)
@@ -22,8 +49,10 @@ class ProjectionEvent:
     The payload stays as the row holds it (``stored``, sealed at rest or plain) until a handler
     reads ``payload``: a projection that does not need an event's content never opens it (the
     built-in one stores the state of an entity's first event by reference, ADR 0036). Opening
-    raises ``PayloadDecryptionError`` when no key of the tenant opens it; the runner then stalls
-    the stream, as for any key missing from the ring. Handlers must not change it (it is not
+    raises ``PayloadDecryptionError`` when the key its row names is missing from the tenant's
+    ring (the runner then stalls the stream until the key is back) and
+    :class:`UnreadablePayloadError` when that key is there and does not open it (altered at rest:
+    the event is dead-lettered, as for any handler failure). Handlers must not change it (it is not
     frozen because the runner builds one per event, and a frozen dataclass of ten fields costs
     ~1.1 µs to build against ~0.2)."""
 
@@ -43,7 +72,7 @@ class ProjectionEvent:
     def payload(self) -> Any:
         """The event's payload, decoded (opened and parsed once, on first use)."""
         if self._payload is _UNOPENED:
-            self._payload = load_json(payload_open(self.stored))
+            self._payload = load_json(projection_payload_open(self.stored))
         return self._payload
 
 

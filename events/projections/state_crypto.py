@@ -21,8 +21,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from events.payload_crypto import PayloadKey, StoredPayload, decrypt_blob, encrypt_blob, keyring_for, payload_open
+from events.payload_crypto import PayloadKey, StoredPayload, decrypt_blob, encrypt_blob, keyring_for
 from events.projections.merge import load_json, merge_patch
+from events.projections.registry import projection_payload_open
 from sequencer_project.api.json_numbers import dumps
 from ves.encoding import str_bytes, uuid_bytes
 
@@ -93,8 +94,9 @@ def state_of_reference(
 ) -> Any:
     """The state of an entity stored by reference to its one event (ADR 0036): that event's
     payload merged into nothing (RFC 7386: its null members dropped). Raises
-    ``PayloadDecryptionError`` when no key of the tenant opens the payload, ``LookupError`` when
-    the event is not in the store (never expected: events are never deleted)."""
+    ``PayloadDecryptionError`` when the payload's key is missing from the tenant's ring,
+    ``UnreadablePayloadError`` when it was altered at rest (``registry.projection_payload_open``),
+    ``LookupError`` when the event is not in the store (never expected: events are never deleted)."""
     if event_id is None or event_type is None or payload is None or payload_format is None:
         raise LookupError(f"event #{sequence_number} of {entity.entity_type}/{entity.entity_id} is not in the store")
     stored = StoredPayload(
@@ -108,7 +110,7 @@ def state_of_reference(
         payload,
         payload_format,
     )
-    return merge_patch(None, load_json(payload_open(stored)))
+    return merge_patch(None, load_json(projection_payload_open(stored)))
 
 
 def state_of_row(

@@ -106,11 +106,15 @@ def test_log_reads_of_an_empty_log_and_beyond_its_size_are_refused(admin_client:
     ingest_ves_case(admin_client, case)
     t, s = case["tenant_id"], case["store_id"]
     base = "/api/v1/ves/log/"
-    for path, params in (("checkpoint", {}), ("proofs/inclusion", {"sequence_number": 1}), ("proofs/consistency", {})):
+    for path, params in (
+        ("checkpoint", {}),
+        ("proofs/inclusion", {"sequence_number": 1}),
+        ("proofs/consistency", {"first": 0}),
+    ):
         empty = _get(admin_client, base + path, tenant_id=t, store_id=s, **params)
         assert (empty.status_code, empty.json()["code"]) == (404, "checkpoint_not_found"), path
     create(admin_client, "ves/", t, s, 1, 1)
-    beyond = _get(admin_client, base + "proofs/consistency", tenant_id=t, store_id=s, second=2)
+    beyond = _get(admin_client, base + "proofs/consistency", tenant_id=t, store_id=s, first=0, second=2)
     assert (beyond.status_code, beyond.json()["code"], beyond.json()["tree_size"]) == (400, "invalid_tree_size", 1)
     crossed = _get(admin_client, base + "proofs/consistency", tenant_id=t, store_id=s, first=1, second=0)
     assert (crossed.status_code, crossed.json()["code"]) == (400, "invalid_tree_size")
