@@ -58,7 +58,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sequencer_project import local_chain
-from sequencer_project.db.locks import LockNamespace
+from sequencer_project.db.locks import LockNamespace, session_lock_release
 from sequencer_project.resilience import CircuitBreaker, CircuitOpenError, retry_call
 
 if TYPE_CHECKING:
@@ -211,8 +211,8 @@ def _database_sender_lock(address: str, wait_seconds: float) -> Iterator[None]:
     """The session-level advisory lock of ``address`` on this thread's default connection, polled
     with ``pg_try_advisory_lock`` (so the wait is bounded, in or out of the caller's transaction)
     and released in ``finally``; PostgreSQL releases it too if the connection drops. When the
-    unlock fails the connection is closed, which frees the lock (as ``db/singleton.py`` does)."""
-    from django.db import DatabaseError, connection
+    unlock fails the session is discarded, which frees the lock (``db.locks.session_lock_release``)."""
+    from django.db import connection
 
     key = sender_lock_key(address)
     deadline = time.monotonic() + wait_seconds
@@ -230,12 +230,7 @@ def _database_sender_lock(address: str, wait_seconds: float) -> Iterator[None]:
     try:
         yield
     finally:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [SENDER_LOCK_NAMESPACE, key])
-        except DatabaseError as exc:  # the session is gone or unusable: closing it frees the lock
-            logger.warning("sender lock of %s: unlock failed (%s); closing the connection", address, exc)
-            connection.close()
+        session_lock_release(connection, LockNamespace.EVM_SENDER, key, what=f"sender lock of {address}")
 
 
 def sender_lock(

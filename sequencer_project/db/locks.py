@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import logging
 import uuid
 
-from django.db import connection
+from django.db import DatabaseError, connection
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+logger = logging.getLogger(__name__)
 
 
 class LockNamespace(enum.IntEnum):
@@ -45,3 +49,21 @@ def try_advisory_xact_lock(namespace: LockNamespace, key: int) -> bool:
 def job_lock_key(name: str) -> int:
     """A stable signed 32-bit key for a periodic job's name."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big", signed=True)
+
+
+def session_lock_release(connection: BaseDatabaseWrapper, namespace: LockNamespace, key: int, *, what: str) -> None:
+    """Release a session-level advisory lock; when the unlock fails (the session died under its
+    holder, or is unusable), discard the session, which frees the lock with it.
+
+    Discarded means the PostgreSQL session ends: Django's ``close()`` alone would hand a pooled
+    connection back to psycopg_pool, which only rolls it back and keeps the session, and the lock
+    with it, alive. So the driver's connection is closed first; the pool then drops it."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [int(namespace), key])
+    except DatabaseError as exc:
+        logger.warning("%s: unlock failed (%s); closing the session", what, exc)
+        raw = connection.connection
+        if raw is not None:
+            raw.close()
+        connection.close()

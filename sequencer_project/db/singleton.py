@@ -21,11 +21,10 @@ import logging
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
-from django.db import DatabaseError, connections
-from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db import connections
 
 from sequencer_project import metrics
-from sequencer_project.db.locks import LockNamespace, job_lock_key
+from sequencer_project.db.locks import LockNamespace, job_lock_key, session_lock_release
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +38,7 @@ def try_run_singleton(name: str, fn: Callable[[], T], *, using: str = "default")
     A run that cannot take the lock because the database is away counts as ``failed``, as a body
     that raises does. When the unlock itself fails (the session died under the job), the
     connection is closed, which frees the lock with its session, and the body's own outcome
-    stands: its exception, not the unlock's.
+    stands: its exception, not the unlock's (``sequencer_project.db.locks.session_lock_release``).
     """
     connection = connections[using]
     key = job_lock_key(name)
@@ -60,18 +59,9 @@ def try_run_singleton(name: str, fn: Callable[[], T], *, using: str = "default")
         metrics.SINGLETON_RUNS.labels(job=name, outcome="failed").inc()
         raise
     finally:
-        _unlock(connection, name, key)
+        session_lock_release(connection, LockNamespace.PERIODIC_JOB, key, what=f"singleton job {name}")
     metrics.SINGLETON_RUNS.labels(job=name, outcome="ran").inc()
     return True, result
-
-
-def _unlock(connection: BaseDatabaseWrapper, name: str, key: int) -> None:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [int(LockNamespace.PERIODIC_JOB), key])
-    except DatabaseError as exc:  # the session is gone or unusable: closing it frees the lock
-        logger.warning("singleton job %s: unlock failed (%s); closing the connection", name, exc)
-        connection.close()
 
 
 def singleton_job(name: str) -> Callable[[Callable[P, T]], Callable[P, T | None]]:

@@ -122,3 +122,37 @@ def test_a_session_lost_under_the_job_keeps_the_jobs_own_error_and_frees_the_loc
         try_run_singleton(name, dies_with_its_session)
 
     assert try_run_singleton(name, lambda: 3) == (True, 3)  # no session holds the lock any more
+
+
+def test_a_failed_unlock_on_a_live_session_ends_the_session_and_so_frees_the_lock() -> None:
+    """The job leaves its connection in a failed transaction, so the unlock cannot run on a session
+    that is still alive and still holds the lock. Handing the connection back to the pool would keep
+    both; the session is ended instead, and another session takes the lock at once."""
+    import psycopg
+    from django.conf import settings
+    from django.db import transaction
+
+    from sequencer_project.db.locks import LockNamespace, job_lock_key
+
+    name = "tests.singleton.unlock-refused"
+
+    def leaves_a_failed_transaction() -> int:
+        with connection.cursor() as cursor:
+            try:
+                cursor.execute("SELECT 1 / 0")
+            except DatabaseFailure:
+                pass  # the transaction is now aborted: every statement is refused until rollback
+        return 4
+
+    with pytest.raises(DatabaseFailure), transaction.atomic():
+        assert try_run_singleton(name, leaves_a_failed_transaction) == (True, 4)
+        connection.ensure_connection()  # the atomic block's exit meets the ended session
+
+    db = settings.DATABASES["default"]
+    with psycopg.connect(
+        host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"], autocommit=True
+    ) as other:
+        taken = other.execute(
+            "SELECT pg_try_advisory_lock(%s, %s)", [int(LockNamespace.PERIODIC_JOB), job_lock_key(name)]
+        ).fetchone()
+    assert taken == (True,)
