@@ -105,7 +105,14 @@ def _check_position(event: StoredEvent | StoredVesEvent, kind: StreamKind, check
         raise errors.CommitmentIntegrityError(
             f"Event {event.event_id} is stored at sequence {seq}, outside its stream's 1..{head}: the row was moved."
         )
-    if checkpoint is not None and seq <= checkpoint.tree_size:
+    # The commitment was read before the checkpoint: a seal that committed between the two reads
+    # (it writes both at once) shows in the checkpoint only. Read the commitment again.
+    if (
+        checkpoint is not None
+        and seq <= checkpoint.tree_size
+        and commitment_covering(tenant_id=event.tenant_id, store_id=event.store_id, kind=kind, sequence_number=seq)
+        is None
+    ):
         raise errors.CommitmentIntegrityError(
             f"Event {event.event_id} (sequence {seq}) is in the stream's log of {checkpoint.tree_size} entries, "
             "but no commitment covers it."

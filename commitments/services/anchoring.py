@@ -118,7 +118,13 @@ def commitment_anchor(*, tenant_id: uuid.UUID, batch_id: uuid.UUID) -> AnchorRes
     """
     require_anchoring()
     failure: SequencerError | None = None
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
+        # Step 1 talks to the chain with the row lock held and runs no SQL meanwhile (the sender
+        # lock's wait, the RPC reads and their retries): the deployment's idle-in-transaction
+        # timeout must not end the session there, which would free the sender lock and lose the
+        # sent hash. The statement timeout still bounds every statement.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
         commitment, pending = _lock_for_anchoring(tenant_id, batch_id)
         if commitment.is_anchored:
             return AnchorResult(commitment, already_anchored=True)
