@@ -143,3 +143,13 @@ def child_exit(server: Any, worker: Any) -> None:
 # SIGTERM to the master: it stops accepting, each worker finishes the requests it is
 # serving, and workers still busy after WEB_GRACEFUL_TIMEOUT are killed. Keep the orchestrator's
 # grace period (docker stop -t, terminationGracePeriodSeconds) above WEB_GRACEFUL_TIMEOUT.
+
+
+def post_request(worker: Any, req: Any, environ: Any, resp: Any) -> None:
+    # The request id stays bound until the response is closed (sequencer_project/api/middleware.py);
+    # a response the server never closes (start_response raised, a client gone) would leave it on
+    # this thread for the next lines it logs. gunicorn runs this hook on the request's thread, in a
+    # finally, after every request.
+    from sequencer_project.api.request_id import forget_request_id
+
+    forget_request_id()

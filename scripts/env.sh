@@ -7,6 +7,7 @@
 # $SEQUENCER_DOTENV: the file `make run` keeps its secrets in, which Django reads for every
 # other variable), then the local default. So an operator who puts DATABASE_URL in .env gets
 # that database here too, not the default beside it.
+_sequencer_cr="$(printf '\r')"
 _sequencer_default() {  # NAME DEFAULT
   eval "_sequencer_set=\${$1+x}"
   if [ -n "$_sequencer_set" ]; then
@@ -17,6 +18,7 @@ _sequencer_default() {  # NAME DEFAULT
   _sequencer_file="${SEQUENCER_DOTENV-.env}"
   if [ -n "$_sequencer_file" ] && [ -r "$_sequencer_file" ]; then
     while IFS= read -r _sequencer_line || [ -n "$_sequencer_line" ]; do
+      _sequencer_line="${_sequencer_line%"$_sequencer_cr"}"  # a file saved with CRLF line ends
       _sequencer_line="${_sequencer_line#export }"
       if [ "${_sequencer_line%%=*}" = "$1" ]; then
         _sequencer_value="${_sequencer_line#*=}"
@@ -24,6 +26,7 @@ _sequencer_default() {  # NAME DEFAULT
           \"*\") _sequencer_value="${_sequencer_value#\"}"; _sequencer_value="${_sequencer_value%\"}" ;;
           \'*\') _sequencer_value="${_sequencer_value#\'}"; _sequencer_value="${_sequencer_value%\'}" ;;
         esac
+        break  # the first line that sets it, as Django's reader (django-environ) takes it
       fi
     done < "$_sequencer_file"
   fi
@@ -33,4 +36,4 @@ _sequencer_default DATABASE_URL "postgres://postgres@127.0.0.1:5432/sequencer"
 _sequencer_default REDIS_URL "redis://127.0.0.1:6379/0"
 _sequencer_default SEQUENCER_ENV "development"
 unset -f _sequencer_default
-unset _sequencer_set _sequencer_value _sequencer_file _sequencer_line
+unset _sequencer_set _sequencer_value _sequencer_file _sequencer_line _sequencer_cr

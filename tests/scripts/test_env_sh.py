@@ -71,3 +71,15 @@ def test_an_env_file_named_by_sequencer_dotenv_is_read(
     named = tmp_path_factory.mktemp("secrets") / "service.env"
     named.write_text("REDIS_URL='redis://10.0.0.5:6379/3'\n")
     assert _sourced(checkout, "bash", SEQUENCER_DOTENV=str(named))["REDIS_URL"] == "redis://10.0.0.5:6379/3"
+
+
+@pytest.mark.parametrize("shell", ["bash", "sh"])
+def test_the_first_setting_wins_as_django_reads_it_and_crlf_files_read_clean(checkout: Path, shell: str) -> None:
+    (checkout / ".env").write_bytes(
+        b"DATABASE_URL=postgres://first/one\r\nDATABASE_URL=postgres://second/two\r\nREDIS_URL=redis://crlf:6379/1\r\n"
+    )
+
+    sourced = _sourced(checkout, shell)
+
+    assert sourced["DATABASE_URL"] == "postgres://first/one"
+    assert sourced["REDIS_URL"] == "redis://crlf:6379/1"
