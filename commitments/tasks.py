@@ -9,7 +9,7 @@ message seals nothing twice.
 
 ``commitments.commitment_anchor`` anchors one commitment; when the chain (or the database) is
 unavailable it retries with backoff (:data:`ANCHOR_TASK_MAX_RETRIES` times, 5 s doubling, equal
-jitter: 2.5 to 5 minutes in all). ``commitments.anchor_sweep`` runs every
+jitter: 2.5 to 5 minutes of waits in all, besides each attempt's own time). ``commitments.anchor_sweep`` runs every
 ``ANCHOR_SWEEP_INTERVAL_SECONDS`` on one node at a time and enqueues it again for commitments
 still unanchored :data:`ANCHOR_SWEEP_GRACE_SECONDS` after they were committed or last swept (an
 outage longer than the retries, a lost message), at most :data:`ANCHOR_SWEEP_MAX_PER_RUN` a run;
