@@ -102,7 +102,8 @@ if configured_log_format() == "json":
     class JsonLogger(Logger):  # type: ignore[misc]  # gunicorn has no type hints
         """gunicorn's logger with the application's JSON formatter on its error and access
         handlers (syslog's keep their format), and on the master's root logger, which nothing
-        else configures there (a worker's settings replace it with the application's console)."""
+        else configures there (a worker's settings replace it with the application's console),
+        which Python's warnings go to as well."""
 
         def setup(self, cfg: Any) -> None:
             super().setup(cfg)
@@ -116,6 +117,10 @@ if configured_log_format() == "json":
                 console = logging.StreamHandler()
                 console.setFormatter(formatter)
                 root.addHandler(console)
+            # Python's warnings (a library's UserWarning while a worker loads the application,
+            # before Django configures logging) become records of "py.warnings" on that handler,
+            # not plain text on stderr; the workers inherit it.
+            logging.captureWarnings(True)
 
     logger_class = JsonLogger
 
