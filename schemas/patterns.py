@@ -65,7 +65,8 @@ def _code_point(value: int) -> str:
 
 
 def _unicode_escape(pattern: str, i: int) -> tuple[int, str] | None:
-    r"""``\uXXXX`` (a surrogate pair of two as one code point) or ``\u{X...}`` at ``i``: (length, RE2)."""
+    r"""``\u`` and four hex digits (a surrogate pair of two as one code point), or ``\u{hex}``,
+    at ``i``: (length, RE2)."""
     if pattern.startswith("{", i + 2):
         end = pattern.find("}", i + 3)
         braced = pattern[i + 3 : end] if end != -1 else ""
@@ -89,7 +90,7 @@ def _escape(pattern: str, i: int, in_class: bool) -> tuple[int, str]:
         unicode = _unicode_escape(pattern, i)
         if unicode is not None:
             return unicode
-    elif letter == "U":  # Python's \UXXXXXXXX
+    elif letter == "U":  # Python's \U and eight hex digits
         digits = _hex_digits(pattern, i + 2, 8)
         if digits is not None:
             return 10, _code_point(int(digits, 16))
@@ -111,8 +112,8 @@ def _escape(pattern: str, i: int, in_class: bool) -> tuple[int, str]:
 def translated(pattern: str) -> str:
     r"""``pattern`` with the escapes RE2 lacks or spells otherwise rewritten to RE2's.
 
-    ``\uXXXX``, ``\u{X...}`` (ECMA-262) and ``\UXXXXXXXX`` (Python) become ``\x{...}`` (RE2 has
-    no ``\u``), a surrogate pair one code point; ``\cX`` its control character; ``\Z`` (Python)
+    ``\u`` and four hex digits, ``\u{hex}`` (ECMA-262) and ``\U`` and eight (Python) become
+    ``\x{hex}`` (RE2 has no ``\u``), a surrogate pair one code point; ``\cX`` its control character; ``\Z`` (Python)
     ``\z``; ``\s`` and, outside a class, ``\S`` ECMA-262's whitespace. Everything else is RE2's
     to read, or to refuse. Classes are tracked as RE2 reads them (a ``]`` first in a class is a
     literal; ``[:alpha:]`` names a class).
