@@ -9,7 +9,7 @@ database, no clock of its own (``now`` is passed in), so it is tested as a prope
 |---|---|---|
 | agent | (in the path) | not an agent-scoped caller's own; any, for a non-admin (``agent_scope_denied``) |
 | tenant | the agent's tenant | not the caller's (``tenant_access_denied``); the bootstrap admin: any |
-| read | the caller's read | never asked for |
+| read | the caller's read | ``readOnly: true`` without read (the key would hold nothing) |
 | write | the caller's write | ``readOnly: false`` without write |
 | admin | no admin | ``admin: true`` without admin; with ``readOnly: true`` (422: an admin key can write) |
 | stores | the caller's stores | ``[]`` (all) or any store outside the caller's, when the caller is store-scoped |
@@ -119,6 +119,8 @@ def _admin(caller: Principal, requested: RequestedScope) -> bool:
 
 
 def _write(caller: Principal, read_only: bool | None) -> bool:
+    if read_only and not caller.has(Permission.READ):
+        raise PermissionWideningError("A credential without read cannot mint a read-only key.")
     can_write = caller.has(Permission.WRITE) if read_only is None else not read_only
     if can_write and not caller.has(Permission.WRITE):
         raise PermissionWideningError("A credential without write can only mint read-only keys.")

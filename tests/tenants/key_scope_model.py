@@ -83,6 +83,7 @@ def refusals(caller: Principal, requested: RequestedScope, tenant_id: uuid.UUID,
     if (
         (requested.admin and not caller.can_admin)
         or (requested.read_only is False and not caller.has(Permission.WRITE))
+        or (requested.read_only is True and not caller.has(Permission.READ))
         or (stores is not None and caller.store_ids and not (stores and stores <= caller.store_ids))
         or (rate is not None and caller.rate_limit is not None and rate > caller.rate_limit)
         or (expiry is not None and caller.expires_at is not None and expiry > caller.expires_at)

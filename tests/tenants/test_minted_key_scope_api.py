@@ -204,6 +204,7 @@ ADMIN_KEY = AskSpec(None, True, None, None, None)
 @example(OTHER_AGENTS_ADMIN, ADMIN_KEY)
 @example(RATE_LIMITED_ADMIN, ADMIN_KEY)
 @example(CallerSpec("jwt", ("read", "write", "admin"), 0, "none", "none", "soon"), ADMIN_KEY)
+@example(CallerSpec("api_key", ("write",), 0, "target", "none", None), AskSpec(True, None, None, None, None))
 def test_a_minted_key_can_do_no_more_than_its_caller(caller_spec: CallerSpec, ask: AskSpec) -> None:
     world = World.build()
     with override_settings(JWT_SECRET=JWT_SECRET):
