@@ -22,10 +22,9 @@ from typing import Any
 
 import orjson
 from django.db import DEFAULT_DB_ALIAS
-from django.db.models.expressions import RawSQL
 
 from events.errors import PayloadIntegrityError, SequenceGapError
-from events.models import Event, ProjectionDeadLetter
+from events.models import ProjectionDeadLetter
 from events.payload_crypto import (
     PayloadDecryptionError,
     StoredPayload,
@@ -37,6 +36,7 @@ from events.sql import (
     SELECT_EVENT_BY_ID,
     SELECT_EVENT_RANGE,
     SELECT_HEAD,
+    SELECT_PAYLOAD_KEY_ID,
     SELECT_VES_EVENT_BY_ID,
     SELECT_VES_EVENT_RANGE,
 )
@@ -148,14 +148,10 @@ def payload_key_id_get(
     *, tenant_id: uuid.UUID, store_id: uuid.UUID, sequence_number: int, alias: str = DEFAULT_DB_ALIAS
 ) -> int | None:
     """The ``payload_key_id`` a legacy event row records (``None``: plaintext, a row sealed
-    before key ids were recorded, or no such row). One primary-key lookup; the unmanaged model
-    does not declare the column, so it is named as an expression."""
-    rows = (
-        Event.objects.using(alias)
-        .filter(tenant_id=tenant_id, store_id=store_id, sequence_number=sequence_number)
-        .values_list(RawSQL("payload_key_id", ()), flat=True)
-    )
-    return next(iter(rows[:1]), None)
+    before key ids were recorded, or no such row). One primary-key lookup."""
+    params = {"tenant_id": tenant_id, "store_id": store_id, "sequence_number": sequence_number}
+    rows = fetch(SELECT_PAYLOAD_KEY_ID, params, alias=alias)
+    return rows[0][0] if rows else None
 
 
 def payload_open_recorded(stored: StoredPayload, *, alias: str = DEFAULT_DB_ALIAS) -> bytes:

@@ -14,6 +14,7 @@ CLASSIFY_VES_BATCH = load_sql(__file__, "classify_ves_batch.sql")
 INSERT_VES_BATCH = load_sql(__file__, "insert_ves_batch.sql")
 SELECT_VES_EVENT_RANGE = load_sql(__file__, "select_ves_event_range.sql")
 SELECT_VES_EVENT_BY_ID = load_sql(__file__, "select_ves_event_by_id.sql")
+SELECT_PAYLOAD_KEY_ID = load_sql(__file__, "select_payload_key_id.sql")
 # Payload encryption at rest (docs/encryption.md).
 SELECT_PAYLOADS_TO_REENCRYPT = load_sql(__file__, "select_payloads_to_reencrypt.sql")
 COUNT_PAYLOADS_TO_REENCRYPT = load_sql(__file__, "count_payloads_to_reencrypt.sql")
