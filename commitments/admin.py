@@ -4,7 +4,8 @@ Rows are written only by the commitment service. ``log_checkpoints`` has a compo
 the Django admin cannot register, so each commitment's page shows the checkpoint signed when it
 was sealed (tree size = the commitment's ``sequence_end``). The admin reads across tenants by
 design, by batch id alone on the change page: a coordinator-only path (docs/scaling.md, "Paths
-that fan out"); it has no actions that write.
+that fan out"); it has no actions that write. A commitment's page shows its anchoring state, given
+up or not (re-armed with ``manage.py anchor_rearm``, never here).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from commitments.models import Commitment
+from commitments.services.anchoring import commitment_anchor_attempts
 from commitments.transparency import checkpoint_get
 from sequencer_project.admin_base import ReadOnlyAdmin
 from streams.kinds import StreamKind
@@ -44,5 +46,24 @@ class CommitmentAdmin(ReadOnlyAdmin):
             return "—"
         return row.note or f"tree size {row.tree_size}, root {row.root_hash.hex()}"
 
+    @admin.display(description="anchoring")
+    def anchoring(self, obj: Commitment) -> str:
+        """Failed sends, given up (``ANCHOR_MAX_ATTEMPTS``; ``manage.py anchor_rearm``), the kept
+        transaction and the last failure (docs/commitments.md, "Anchoring")."""
+        states = commitment_anchor_attempts(batch_ids=[obj.batch_id], tenant_id=obj.tenant_id)
+        if not states:
+            return "—"
+        state = states[0]
+        if state.anchored:
+            return "anchored"
+        parts = [f"{state.attempts} failed sends"]
+        if state.given_up_at is not None:
+            parts.append(f"GIVEN UP at {state.given_up_at.isoformat()} (re-arm: manage.py anchor_rearm)")
+        if state.pending_tx_hash is not None:
+            parts.append(f"pending transaction 0x{state.pending_tx_hash.hex()}")
+        if state.error_at is not None:
+            parts.append(f"last failure at {state.error_at.isoformat()}")
+        return "; ".join(parts)
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [field.name for field in Commitment._meta.fields] + ["checkpoint"]
+        return [field.name for field in Commitment._meta.fields] + ["checkpoint", "anchoring"]

@@ -10,10 +10,13 @@ back from the chain and decodes the calldata.
 chain (development and tests: one per process, the anchoring account funded from its prefunded
 accounts). Chain calls go through the shared web3 client (``sequencer_project/evm_client.py``)
 inside the ``anchor`` circuit breaker: each read is retried up to ``ANCHOR_RETRY_ATTEMPTS``
-times with jittered backoff, the anchor transaction is sent once (:func:`anchor_transaction`) and
-its receipt awaited apart (:func:`anchor_receipt`): the service keeps the hash of a transaction
-sent before it waits, and an attempt that finds one waits for it instead of sending a second
-(unless the chain does not know it any more).
+times with jittered backoff. Under the anchoring account's send lock (:func:`anchor_send_lock`)
+:func:`anchor_plan` decides which transaction to send: the one signed earlier and kept on the
+commitment's row (its exact bytes, so the chain mines it at most once), or a new one signed now
+(:class:`AnchorSigned`), which the service stores and commits before :func:`anchor_broadcast`
+sends it; its receipt is awaited apart (:func:`anchor_receipt`). A new one is signed only when
+there is none, or when the chain has not mined the kept one and its nonce was taken by another
+transaction.
 
 Problems never carry the chain's exception text or the RPC URL (a hosted endpoint's URL often
 holds an API key): the 503 details are fixed sentences and the exception goes to the log.
@@ -24,8 +27,9 @@ The anchoring service, which locks the commitment and records the transaction, i
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -38,9 +42,13 @@ from sequencer_project.evm_client import (
     ChainUnavailableError,
     NonceUsedError,
     SenderBusyError,
+    TransactionRevertsError,
+    TransactionSigned,
     receipt_wait,
     rpc_call,
-    transaction_send,
+    sender_lock,
+    transaction_broadcast,
+    transaction_sign,
     web3_connect,
 )
 from sequencer_project.resilience import CircuitBreaker, all_breakers, get_breaker
@@ -80,6 +88,27 @@ class AnchorSent:
 
 
 @dataclass(frozen=True, slots=True)
+class AnchorSigned:
+    """An anchor transaction signed and not sent yet: the service keeps it on the row, commits,
+    then :func:`anchor_broadcast` sends exactly these bytes."""
+
+    raw_transaction: bytes
+    tx_hash: bytes
+    nonce: int
+    chain_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorKept:
+    """What a commitment's row keeps of its anchor transaction: its hash and, when it was signed
+    by this release, its signed bytes and nonce (``None`` for a hash kept by an older one)."""
+
+    tx_hash: bytes
+    raw_transaction: bytes | None
+    nonce: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class AnchorUnconfirmed:
     """An anchor transaction was sent but its receipt was not seen (not mined within
     ``ANCHOR_RECEIPT_TIMEOUT_SECONDS``, or the chain stopped answering meanwhile)."""
@@ -100,7 +129,9 @@ def anchoring_configured() -> bool:
 
 def anchor_service_health() -> dict[str, Any] | None:
     """``components.anchor_service`` of ``/health/detailed`` as the reference derives it from the
-    anchor circuit breaker; ``None`` (left out) when anchoring is not configured."""
+    anchor circuit breaker, ``degraded`` (at least) while commitments are given up after
+    ``ANCHOR_MAX_ATTEMPTS`` failed sends, their count in the message; ``None`` (left out) when
+    anchoring is not configured."""
     if not anchoring_configured():
         return None
     breaker = all_breakers().get("anchor")
@@ -113,6 +144,16 @@ def anchor_service_health() -> dict[str, Any] | None:
         status, message = "degraded", "Circuit breaker half-open (recovering)"
     else:
         status, message = "healthy", f"Operational ({snapshot['successes']} successes)"
+    # Imported here: the anchoring service imports this module.
+    from commitments.services.anchoring import commitment_anchor_given_up_count
+
+    given_up = commitment_anchor_given_up_count()
+    if given_up:
+        status = "unhealthy" if status == "unhealthy" else "degraded"
+        message += (
+            f"; {given_up} commitment{'s' if given_up != 1 else ''} given up after ANCHOR_MAX_ATTEMPTS failed sends"
+            " (re-arm with manage.py anchor_rearm)"
+        )
     return {"name": "anchor_service", "status": status, "message": message}
 
 
@@ -192,19 +233,24 @@ def _still_known(w3: Web3, tx_hash: bytes) -> bool:
     return True
 
 
-def anchor_transaction(c: CommitmentRow, *, pending_tx_hash: bytes | None = None) -> AnchorSent:
-    """The anchor transaction of ``c`` to wait for: ``pending_tx_hash`` (an earlier one whose
-    receipt was not seen) while the chain still knows it, else a new one sent now (once).
-    Raises :class:`AnchorUnavailableError` when the chain did not answer: nothing was sent."""
+@contextlib.contextmanager
+def anchor_send_lock() -> Iterator[None]:
+    """The anchoring account's send lock (``sequencer_project/evm_client.py``, :func:`sender_lock`)
+    until the block exits: held from before :func:`anchor_plan` until :func:`anchor_broadcast` has
+    sent, across the caller's commit in between. :class:`AnchorUnavailableError` when another
+    send of the account kept it past its wait."""
     require_anchoring()
-    account = _account()
-    w3 = _web3()
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(sender_lock(_web3(), _account().address))
+        except ChainUnavailableError as exc:
+            raise _unavailable(exc) from exc
+        yield
+
+
+def _sign(c: CommitmentRow, w3: Web3, account: Any) -> AnchorSigned:
     try:
-        if settings.ANCHOR_RPC_URL == IN_PROCESS_URL:
-            _fund_in_process(w3, account.address)
-        if pending_tx_hash is not None and _still_known(w3, pending_tx_hash):
-            return AnchorSent(pending_tx_hash, int(_read(lambda: w3.eth.chain_id)))
-        sent = transaction_send(
+        signed = transaction_sign(
             w3,
             account,
             to=settings.ANCHOR_TO_ADDRESS,
@@ -212,9 +258,69 @@ def anchor_transaction(c: CommitmentRow, *, pending_tx_hash: bytes | None = None
             breaker=_breaker(),
             attempts=settings.ANCHOR_RETRY_ATTEMPTS,
         )
+    except TransactionRevertsError as exc:
+        logger.warning("anchor transaction of commitment %s would revert: %s", c.batch_id, exc, exc_info=exc)
+        raise AnchorFailedError(f"The anchor transaction of commitment {c.batch_id} would revert.") from exc
+    return AnchorSigned(signed.raw_transaction, signed.tx_hash, signed.nonce, signed.chain_id)
+
+
+def anchor_plan(c: CommitmentRow, *, kept: AnchorKept | None) -> AnchorSent | AnchorSigned:
+    """The anchor transaction of ``c`` to wait for (:class:`AnchorSent`) or to send
+    (:class:`AnchorSigned`). Caller holds ``c``'s row lock and :func:`anchor_send_lock`.
+
+    - ``kept`` known to the chain (mined, or waiting in its pool): wait for it.
+    - ``kept`` with its signed bytes, unknown to the chain, its nonce not taken yet (the account's
+      pending nonce is not past it): send exactly those bytes again (an attempt that died
+      between storing and sending them).
+    - Otherwise (nothing kept; a hash without bytes the chain forgot; or the chain has not mined
+      the kept one and its nonce was taken by another transaction): a new one, signed now.
+
+    :class:`AnchorUnavailableError` when the chain did not answer (nothing sent),
+    :class:`AnchorFailedError` when the new one's gas estimate says it reverts (nothing sent).
+    """
+    require_anchoring()
+    account = _account()
+    w3 = _web3()
+    try:
+        if settings.ANCHOR_RPC_URL == IN_PROCESS_URL:
+            _fund_in_process(w3, account.address)
+        if kept is not None:
+            if _still_known(w3, kept.tx_hash):
+                return AnchorSent(kept.tx_hash, int(_read(lambda: w3.eth.chain_id)))
+            if kept.raw_transaction is not None and kept.nonce is not None:
+                next_nonce = int(_read(w3.eth.get_transaction_count, account.address, "pending"))
+                if kept.nonce >= next_nonce:
+                    return AnchorSigned(
+                        kept.raw_transaction, kept.tx_hash, kept.nonce, int(_read(lambda: w3.eth.chain_id))
+                    )
+                logger.warning(
+                    "anchor transaction 0x%s of commitment %s was never mined and its nonce %d was taken by another "
+                    "transaction; signing a new one",
+                    kept.tx_hash.hex(),
+                    c.batch_id,
+                    kept.nonce,
+                )
+        return _sign(c, w3, account)
     except ChainUnavailableError as exc:
         raise _unavailable(exc) from exc
-    return AnchorSent(sent.tx_hash, sent.chain_id)
+
+
+def anchor_broadcast(signed: AnchorSigned) -> AnchorSent:
+    """Send ``signed``'s exact bytes. Caller holds :func:`anchor_send_lock` and has committed the
+    row that keeps them. A refusal because the nonce is taken is no error when the chain knows
+    this very transaction (sent before: wait for it); else :class:`AnchorUnavailableError` (the
+    next attempt signs a new one, :func:`anchor_plan`), as when the chain did not answer."""
+    w3 = _web3()
+    try:
+        if transaction_broadcast(
+            w3,
+            TransactionSigned(signed.raw_transaction, signed.tx_hash, signed.chain_id, signed.nonce),
+            breaker=_breaker(),
+        ) or _still_known(w3, signed.tx_hash):
+            return AnchorSent(signed.tx_hash, signed.chain_id)
+    except ChainUnavailableError as exc:
+        raise _unavailable(exc) from exc
+    raise _unavailable(NonceUsedError(f"nonce {signed.nonce} of anchor transaction 0x{signed.tx_hash.hex()} taken"))
 
 
 def anchor_receipt(sent: AnchorSent) -> AnchorRecord | AnchorUnconfirmed:

@@ -13,7 +13,9 @@ jitter: 2.5 to 5 minutes of waits in all, besides each attempt's own time). ``co
 ``ANCHOR_SWEEP_INTERVAL_SECONDS`` on one node at a time and enqueues it again for commitments
 still unanchored :data:`ANCHOR_SWEEP_GRACE_SECONDS` after they were committed or last swept (an
 outage longer than the retries, a lost message), at most :data:`ANCHOR_SWEEP_MAX_PER_RUN` a run;
-the rest wait for the next run.
+the rest wait for the next run. A failed send (502 ``anchor_failed``: the transaction reverted or
+would) is not retried by the task; the sweep tries again until ``ANCHOR_MAX_ATTEMPTS`` failed sends,
+then leaves the commitment given up until ``manage.py anchor_rearm``.
 """
 
 from __future__ import annotations
@@ -104,8 +106,10 @@ def commitment_anchor_task(self: Task[Any, Any], tenant_id: str, batch_id: str |
     sent was not seen mined: the retry waits for it) and a database ``OperationalError`` (no
     connection, or the row lock of a concurrent anchoring past ``DB_LOCK_TIMEOUT_MS``) are retried
     with backoff; after the last retry the task fails and ``commitments.anchor_sweep`` enqueues it
-    again later. A message of the previous release carries the batch id alone (it arrives as
-    ``tenant_id``): its tenant is looked up once by id (:mod:`sequencer_project.tenant_keys`)."""
+    again later. 502 ``anchor_failed`` (a revert, or the commitment given up after
+    ``ANCHOR_MAX_ATTEMPTS`` failed sends) is not retried. A message of the previous release
+    carries the batch id alone (it arrives as ``tenant_id``): its tenant is looked up once by id
+    (:mod:`sequencer_project.tenant_keys`)."""
     if not anchoring_configured():
         return None
     tenant, batch = task_tenant_and_id(tenant_id, batch_id, tenant_of=commitment_tenant_id)

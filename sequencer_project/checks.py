@@ -208,6 +208,14 @@ def check_chain_settings(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
                 id="sequencer.E037",
             )
         )
+    if settings.ANCHOR_MAX_ATTEMPTS < 1:
+        errors.append(
+            Error(
+                f"ANCHOR_MAX_ATTEMPTS={settings.ANCHOR_MAX_ATTEMPTS}: it must be at least 1 (failed anchor sends"
+                " of one commitment before it is given up).",
+                id="sequencer.E039",
+            )
+        )
     return errors
 
 

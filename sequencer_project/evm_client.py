@@ -37,6 +37,12 @@ sent by something else, a load-balanced node whose pending count lags) is read a
 transaction rebuilt, up to :data:`NONCE_ATTEMPTS` times, unless the caller named the nonce (a
 replacement: there the taken nonce is the answer).
 
+Signing apart from sending. Anchoring keeps the signed transaction in its own row before it is
+sent, so that an attempt killed between the two leaves the bytes behind and a later attempt sends
+exactly those (same nonce, same hash: mined at most once) instead of a second transaction. It
+holds :func:`sender_lock` itself across :func:`transaction_sign`, its own commit and
+:func:`transaction_broadcast`, so the nonce read stays unique across processes as above.
+
 Messages. A :class:`ChainUnavailableError` names the failure's type and, for a JSON-RPC error
 answer, the node's own message, never the text of a transport error: requests and urllib3 put
 the endpoint's URL in theirs (``HTTPConnectionPool(host=…, port=…) … url: /…``), and a hosted
@@ -101,8 +107,27 @@ class SenderBusyError(ChainUnavailableError):
     retry later."""
 
 
+class TransactionRevertsError(Exception):
+    """The chain's gas estimate says the transaction reverts (an answer about the transaction, not
+    an outage): sending it would pay gas for a revert."""
+
+
 # How geth, erigon, anvil, Nethermind and eth-tester word a taken nonce (lower case).
 _NONCE_USED = ("nonce too low", "already known", "known transaction", "invalid transaction nonce", "nonce is too low")
+
+
+# How nodes and eth-tester word an estimate of a reverting call (lower case).
+_REVERTS = ("execution reverted", "transaction failed", "vm exception while processing transaction: revert")
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionSigned:
+    """A transaction signed and not sent yet: the exact bytes to (re)send and their hash."""
+
+    raw_transaction: bytes
+    tx_hash: bytes
+    chain_id: int
+    nonce: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,6 +350,75 @@ def transaction_send(
                 continue
             return TransactionSent(tx_hash, chain_id, tx_nonce, max_fee, tip)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _reverts(exc: BaseException) -> bool:
+    """Whether ``exc`` or an exception it was raised from says the call reverts."""
+    from web3.exceptions import ContractLogicError
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ContractLogicError) or type(seen).__name__ == "TransactionFailed":  # eth-tester's
+            return True
+        if any(words in str(seen).lower() for words in _REVERTS):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+def transaction_sign(
+    w3: Web3, account: LocalAccount, *, to: str, data: bytes, breaker: CircuitBreaker, attempts: int = 1
+) -> TransactionSigned:
+    """Sign a data transaction (value 0, EIP-1559) from ``account`` to ``to`` with the account's
+    pending nonce and an estimated gas; nothing is sent. Fees as :func:`transaction_send`.
+
+    The caller holds ``sender_lock(w3, account.address)`` from before this call until the
+    transaction is sent (:func:`transaction_broadcast`) or given up, so no other sender reads the
+    same pending nonce meanwhile. :class:`TransactionRevertsError` when the estimate says it
+    reverts; :class:`ChainUnavailableError` when the chain does not answer.
+    """
+    from web3 import Web3
+
+    def read(fn: Callable[..., Any], *args: Any) -> int:
+        return int(rpc_call(fn, *args, breaker=breaker, attempts=attempts))
+
+    chain_id = read(lambda: w3.eth.chain_id)
+    base_fee = int(rpc_call(w3.eth.get_block, "latest", breaker=breaker, attempts=attempts).get("baseFeePerGas", 0))
+    tip = read(lambda: w3.eth.max_priority_fee)
+    tx: dict[str, Any] = {
+        "to": Web3.to_checksum_address(to),
+        "value": 0,
+        "data": data,
+        "chainId": chain_id,
+        "maxPriorityFeePerGas": tip,
+        "maxFeePerGas": 2 * base_fee + tip,
+        "nonce": read(w3.eth.get_transaction_count, account.address, "pending"),
+    }
+    try:
+        tx["gas"] = read(w3.eth.estimate_gas, {**tx, "from": account.address})
+    except Exception as exc:
+        # The in-process chain raises eth-tester's TransactionFailed, RPC nodes an error response.
+        if _reverts(exc):
+            raise TransactionRevertsError(f"the gas estimate of a transaction to {to} reverts") from exc
+        raise
+    signed = account.sign_transaction(tx)
+    return TransactionSigned(bytes(signed.raw_transaction), bytes(signed.hash), chain_id, int(tx["nonce"]))
+
+
+def transaction_broadcast(w3: Web3, signed: TransactionSigned, *, breaker: CircuitBreaker) -> bool:
+    """Send ``signed`` once, exactly its bytes: ``True`` when the chain took it, ``False`` when it
+    refused it because its nonce is taken ("already known", "nonce too low": this very
+    transaction sent before, or another one of that nonce; the caller asks the chain which).
+    :class:`ChainUnavailableError` when the chain does not answer. Caller holds the send lock."""
+    try:
+        rpc_send(w3, signed.raw_transaction, breaker=breaker)
+    except Exception as exc:
+        # The in-process chain raises eth_utils' ValidationError, RPC nodes an error response.
+        if not _nonce_taken(exc):
+            raise
+        logger.info("transaction 0x%s: nonce %d taken (%s)", signed.tx_hash.hex(), signed.nonce, exc)
+        return False
+    return True
 
 
 def receipt_wait(

@@ -405,6 +405,10 @@ ANCHOR_TO_ADDRESS: str = env.str("ANCHOR_TO_ADDRESS", default="0x000000000000000
 ANCHOR_RPC_TIMEOUT_SECONDS: float = env.float("ANCHOR_RPC_TIMEOUT_SECONDS", default=10.0)
 ANCHOR_RECEIPT_TIMEOUT_SECONDS: float = env.float("ANCHOR_RECEIPT_TIMEOUT_SECONDS", default=120.0)
 ANCHOR_RETRY_ATTEMPTS: int = env.int("ANCHOR_RETRY_ATTEMPTS", default=5)
+# Failed sends (reverted, or an estimate saying it would revert) of one commitment before its
+# anchoring is given up: the sweep leaves it until manage.py anchor_rearm (at least 1:
+# sequencer.E039).
+ANCHOR_MAX_ATTEMPTS: int = env.int("ANCHOR_MAX_ATTEMPTS", default=5)
 # Beat period of commitments.anchor_sweep, which re-enqueues anchoring for commitments still
 # unanchored after a grace period (commitments/tasks.py; a constant, not read from the env).
 ANCHOR_SWEEP_INTERVAL_SECONDS = 60.0

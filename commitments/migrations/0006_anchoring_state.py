@@ -1,6 +1,6 @@
 """Anchoring state of a commitment and the anchoring sweep's index (docs/commitments.md,
 "Anchoring"; raw DDL in ``commitments/sql/schema_0006.py``). Not atomic: the index is built
-concurrently."""
+concurrently, after an invalid index of its name (an interrupted build) is dropped."""
 
 from django.db import migrations
 
@@ -14,5 +14,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.RunSQL(ddl.ADD_COLUMNS, ddl.DROP_COLUMNS),
         migrations.RunSQL(ddl.VALIDATE, migrations.RunSQL.noop),
+        migrations.RunPython(ddl.drop_invalid_unanchored_index, migrations.RunPython.noop),
         migrations.RunSQL(ddl.BUILD_INDEX, ddl.DROP_INDEX),
     ]

@@ -1,10 +1,13 @@
 """Anchoring a commitment: send its root to the chain once and record the transaction, or record
 the transaction the separate anchor service sent (``POST /v1/commitments/{batch_id}/anchored``).
 
-An anchor transaction is kept on the row (``anchor_pending_tx_hash``) from when it is sent until it
-is recorded, so any later attempt waits for it rather than sending a second one; a failed attempt
-stamps ``anchor_error_at``. :func:`commitment_anchor_sweep` hands the commitments still unanchored after a grace
-period back to ``commitments.commitment_anchor`` (an outage, a task that gave up or was lost).
+An anchor transaction is kept on the row (``anchor_pending_tx_hash``, with its signed bytes and
+nonce) from before it is sent until it is recorded, so any later attempt sends those bytes again or
+waits for them rather than sending a second one; a failed attempt stamps ``anchor_error_at``, and
+a failed send (a revert) counts towards ``ANCHOR_MAX_ATTEMPTS``, after which the commitment is given
+up (``anchor_given_up_at``) until :func:`commitment_anchor_rearm`. :func:`commitment_anchor_sweep`
+hands the commitments still unanchored after a grace period back to ``commitments.commitment_anchor``
+(an outage, a task that gave up or was lost).
 
 Every statement on a tenant's commitment names the tenant (primary key ``(tenant_id, batch_id)``,
 one shard when distributed; docs/scaling.md). The anchor service's notice is the exception: the
@@ -13,21 +16,30 @@ bootstrap admin names a batch of any tenant, so that one lock reads by batch id 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 
+from audit.services import audit_record
 from commitments import errors
 from commitments.anchor_chain import (
     AnchorCheck,
+    AnchorKept,
     AnchorRecord,
+    AnchorSent,
+    AnchorSigned,
     AnchorUnconfirmed,
+    anchor_broadcast,
     anchor_check,
+    anchor_plan,
     anchor_receipt,
-    anchor_transaction,
+    anchor_send_lock,
     require_anchoring,
 )
 from commitments.selectors import CommitmentRow, Visible, chain_tip, commitment_from_row, commitment_get_visible
@@ -36,8 +48,14 @@ from commitments.sql import (
     CLAIM_UNANCHORED_COMMITMENTS,
     LOCK_COMMITMENT,
     LOCK_TENANT_COMMITMENT,
+    SELECT_ANCHOR_ATTEMPTS,
+    SELECT_ANCHOR_GIVEN_UP_COUNT,
+    UPDATE_ANCHOR_REARM_BATCHES,
+    UPDATE_ANCHOR_REARM_GIVEN_UP,
     UPDATE_TENANT_COMMITMENT_ANCHOR,
     UPDATE_TENANT_COMMITMENT_ANCHOR_ATTEMPT,
+    UPDATE_TENANT_COMMITMENT_ANCHOR_FAILED,
+    UPDATE_TENANT_COMMITMENT_ANCHOR_SIGNED,
 )
 from sequencer_project.api.errors import SequencerError
 from sequencer_project.celery import task_enqueue_on_commit
@@ -75,20 +93,33 @@ def _record(commitment: CommitmentRow, *, chain_id: int, tx_hash: bytes, block_n
         return commitment_from_row(cursor.fetchone())
 
 
-def _lock_for_anchoring(tenant_id: uuid.UUID, batch_id: uuid.UUID) -> tuple[CommitmentRow, bytes | None]:
-    """The commitment, row-locked until the end of the caller's transaction, and its pending anchor
-    transaction; 404 ``commitment_not_found`` when the tenant has no such commitment."""
+@dataclass(frozen=True, slots=True)
+class _Anchoring:
+    """A commitment row-locked for anchoring, with what its row keeps of the anchoring."""
+
+    commitment: CommitmentRow
+    kept: AnchorKept | None
+    attempts: int
+    given_up_at: datetime | None
+
+
+def _lock_for_anchoring(tenant_id: uuid.UUID, batch_id: uuid.UUID) -> _Anchoring:
+    """The commitment, row-locked until the end of the caller's transaction, and its anchoring
+    state; 404 ``commitment_not_found`` when the tenant has no such commitment."""
     with connection.cursor() as cursor:
         cursor.execute(LOCK_TENANT_COMMITMENT, {"tenant_id": tenant_id, "batch_id": batch_id})
         row = cursor.fetchone()
     if row is None:
         raise errors.CommitmentNotFoundError(f"No commitment {batch_id}.")
-    return commitment_from_row(row), (bytes(row[-1]) if row[-1] is not None else None)
+    pending, raw, nonce, attempts, given_up_at = row[-5:]
+    kept = AnchorKept(bytes(pending), bytes(raw) if raw is not None else None, nonce) if pending is not None else None
+    return _Anchoring(commitment_from_row(row), kept, attempts or 0, given_up_at)
 
 
 def _note_attempt(commitment: CommitmentRow, *, pending_tx_hash: bytes | None, failed: bool) -> None:
-    """Keep ``pending_tx_hash`` (the transaction to wait for, or ``None``) and, when ``failed``,
-    stamp ``anchor_error_at``. Caller holds the row lock and saw no transaction recorded."""
+    """Keep ``pending_tx_hash`` (the transaction to wait for, or ``None``: then its signed bytes go
+    too) and, when ``failed``, stamp ``anchor_error_at``. Caller holds the row lock and saw no
+    transaction recorded. Counts no attempt (:func:`_note_failed_send` does)."""
     params = {
         "tenant_id": commitment.tenant_id,
         "batch_id": commitment.batch_id,
@@ -99,46 +130,132 @@ def _note_attempt(commitment: CommitmentRow, *, pending_tx_hash: bytes | None, f
         cursor.execute(UPDATE_TENANT_COMMITMENT_ANCHOR_ATTEMPT, params)
 
 
+def _keep_signed(commitment: CommitmentRow, signed: AnchorSigned) -> None:
+    """Keep ``signed`` on the row (committed by the caller before it is sent). Caller holds the
+    row lock and saw no transaction recorded."""
+    params: dict[str, Any] = {
+        "tenant_id": commitment.tenant_id,
+        "batch_id": commitment.batch_id,
+        "tx_hash": signed.tx_hash,
+        "raw_transaction": signed.raw_transaction,
+        "nonce": signed.nonce,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(UPDATE_TENANT_COMMITMENT_ANCHOR_SIGNED, params)
+
+
+def _note_failed_send(commitment: CommitmentRow, failure: SequencerError) -> None:
+    """Count a failed send (a revert, or an estimate saying it would revert) and drop the kept
+    transaction; at ``ANCHOR_MAX_ATTEMPTS`` the commitment is given up (a WARNING names it).
+    Caller holds the row lock and saw no transaction recorded."""
+    params: dict[str, Any] = {
+        "tenant_id": commitment.tenant_id,
+        "batch_id": commitment.batch_id,
+        "max_attempts": settings.ANCHOR_MAX_ATTEMPTS,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(UPDATE_TENANT_COMMITMENT_ANCHOR_FAILED, params)
+        row = cursor.fetchone()
+    if row is not None and row[1] is not None:
+        logger.warning(
+            "anchoring of commitment %s (tenant %s) given up after %d failed sends (ANCHOR_MAX_ATTEMPTS=%d): %s;"
+            " fix the cause, then re-arm it with manage.py anchor_rearm",
+            commitment.batch_id,
+            commitment.tenant_id,
+            row[0],
+            settings.ANCHOR_MAX_ATTEMPTS,
+            failure.detail,
+        )
+
+
+def _given_up(commitment: CommitmentRow, attempts: int) -> errors.AnchorFailedError:
+    return errors.AnchorFailedError(
+        f"Anchoring of commitment {commitment.batch_id} was given up after {attempts} failed sends "
+        "(ANCHOR_MAX_ATTEMPTS); an operator re-arms it with manage.py anchor_rearm."
+    )
+
+
+def _note_unavailable(tenant_id: uuid.UUID, batch_id: uuid.UUID) -> None:
+    """Stamp ``anchor_error_at`` (the kept transaction stays) in a transaction of its own."""
+    with transaction.atomic():
+        anchoring = _lock_for_anchoring(tenant_id, batch_id)
+        if not anchoring.commitment.is_anchored:
+            kept = anchoring.kept.tx_hash if anchoring.kept is not None else None
+            _note_attempt(anchoring.commitment, pending_tx_hash=kept, failed=True)
+
+
 def commitment_anchor(*, tenant_id: uuid.UUID, batch_id: uuid.UUID) -> AnchorResult:
     """Anchor ``batch_id`` of ``tenant_id`` (idempotent: an anchored commitment is returned as it is).
 
-    Three steps, so that no database transaction stays open while a receipt is awaited:
+    Four steps, so that no transaction is sent before the row keeps it and no database
+    transaction stays open while a receipt is awaited:
 
-    1. Under the commitment's row lock, the transaction to wait for: the pending one while the
-       chain still knows it, else one sent now; its hash is kept on the row before the lock goes.
-       Concurrent calls therefore send one transaction, and a later attempt (a retry, the sweep)
-       waits for it instead of sending a second.
-    2. Without a transaction, its receipt (up to ``ANCHOR_RECEIPT_TIMEOUT_SECONDS``).
-    3. Under the row lock again, the anchor is recorded (``already_anchored`` when a concurrent
-       call recorded it first), or the failure noted (``anchor_error_at``).
+    1. Under the commitment's row lock and the anchoring account's send lock
+       (:func:`anchor_send_lock`), the transaction to wait for or to send
+       (:func:`anchor_plan`): the one kept on the row while the chain knows it, its kept signed
+       bytes while their nonce is free, else a new one, signed and kept on the row (hash, bytes,
+       nonce). The row transaction commits.
+    2. Still holding the send lock (so the account's nonce stays ours), the kept bytes are sent
+       (:func:`anchor_broadcast`), and the lock goes. An attempt that dies before or after the
+       send leaves the bytes on the row: the next one (a retry, the sweep) sends exactly them
+       again, or waits for them; the chain mines them at most once.
+    3. Without a transaction, its receipt (up to ``ANCHOR_RECEIPT_TIMEOUT_SECONDS``).
+    4. Under the row lock again, the anchor is recorded (``already_anchored`` when a concurrent
+       call recorded it first), or the failure noted (``anchor_error_at``). A revert (or an
+       estimate saying the transaction would revert, in step 1) counts a failed send
+       (``anchor_attempts``); at ``ANCHOR_MAX_ATTEMPTS`` the commitment is given up
+       (``anchor_given_up_at``): no attempt sends for it until ``manage.py anchor_rearm``.
 
     404 ``commitment_not_found`` when the tenant has no such commitment; 503 ``anchor_unavailable``
-    when the chain did not answer (nothing sent) or the transaction was not seen mined (it stays
-    pending); 502 ``anchor_failed`` when it reverted (the next attempt sends a new one).
+    when the chain did not answer or the transaction was not seen mined (it stays kept); 502
+    ``anchor_failed`` when it reverted or would revert (the next attempt signs a new one), or the
+    commitment is given up.
     """
     require_anchoring()
     failure: SequencerError | None = None
-    with transaction.atomic(durable=True):
-        # Step 1 talks to the chain with the row lock held and runs no SQL meanwhile (the sender
-        # lock's wait, the RPC reads and their retries): the deployment's idle-in-transaction
-        # timeout must not end the session there, which would free the sender lock and lose the
-        # sent hash. The statement timeout still bounds every statement.
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
-        commitment, pending = _lock_for_anchoring(tenant_id, batch_id)
-        if commitment.is_anchored:
-            return AnchorResult(commitment, already_anchored=True)
-        try:
-            sent = anchor_transaction(commitment, pending_tx_hash=pending)
-        except errors.AnchorUnavailableError as exc:  # nothing sent; a pending transaction stays
-            failure = exc
-            _note_attempt(commitment, pending_tx_hash=pending, failed=True)
-        else:
-            if sent.tx_hash != pending:
-                _note_attempt(commitment, pending_tx_hash=sent.tx_hash, failed=False)
+    planned: AnchorSent | AnchorSigned | None = None
+    sent: AnchorSent | None = None
+    with contextlib.ExitStack() as sending:
+        with transaction.atomic(durable=True):
+            # Step 1 talks to the chain with the row lock held and runs no SQL meanwhile (the
+            # sender lock's wait, the RPC reads and their retries): the deployment's
+            # idle-in-transaction timeout must not end the session there, which would free the
+            # sender lock. The statement timeout still bounds every statement.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
+            anchoring = _lock_for_anchoring(tenant_id, batch_id)
+            commitment = anchoring.commitment
+            if commitment.is_anchored:
+                return AnchorResult(commitment, already_anchored=True)
+            if anchoring.given_up_at is not None:
+                failure = _given_up(commitment, anchoring.attempts)
+            else:
+                pending = anchoring.kept.tx_hash if anchoring.kept is not None else None
+                try:
+                    sending.enter_context(anchor_send_lock())
+                    planned = anchor_plan(commitment, kept=anchoring.kept)
+                except errors.AnchorUnavailableError as exc:  # nothing sent; a kept transaction stays
+                    failure = exc
+                    _note_attempt(commitment, pending_tx_hash=pending, failed=True)
+                except errors.AnchorFailedError as exc:  # would revert: nothing sent, a failed send
+                    failure = exc
+                    _note_failed_send(commitment, exc)
+                else:
+                    if isinstance(planned, AnchorSigned) and planned.tx_hash != pending:
+                        _keep_signed(commitment, planned)
+        if failure is None and isinstance(planned, AnchorSigned):
+            try:
+                sent = anchor_broadcast(planned)  # committed above: kept before it is sent
+            except errors.AnchorUnavailableError as exc:
+                failure = exc
+        elif isinstance(planned, AnchorSent):
+            sent = planned
     if failure is not None:
+        if isinstance(failure, errors.AnchorUnavailableError) and planned is not None:
+            _note_unavailable(tenant_id, batch_id)
         logger.info("commitment %s not anchored: %s", batch_id, failure.detail)
         raise failure
+    assert sent is not None
 
     outcome: AnchorRecord | AnchorUnconfirmed | None
     try:
@@ -147,7 +264,8 @@ def commitment_anchor(*, tenant_id: uuid.UUID, batch_id: uuid.UUID) -> AnchorRes
         outcome, failure = None, exc
 
     with transaction.atomic():
-        commitment, pending = _lock_for_anchoring(tenant_id, batch_id)
+        anchoring = _lock_for_anchoring(tenant_id, batch_id)
+        commitment = anchoring.commitment
         if commitment.is_anchored:
             return AnchorResult(commitment, already_anchored=True)
         if isinstance(outcome, AnchorRecord):
@@ -155,11 +273,15 @@ def commitment_anchor(*, tenant_id: uuid.UUID, batch_id: uuid.UUID) -> AnchorRes
                 commitment, chain_id=outcome.chain_id, tx_hash=outcome.tx_hash, block_number=outcome.block_number
             )
             return AnchorResult(updated, already_anchored=False)
+        pending = anchoring.kept.tx_hash if anchoring.kept is not None else None
         if isinstance(outcome, AnchorUnconfirmed):
             failure = errors.AnchorUnavailableError(outcome.detail)
-        elif pending == sent.tx_hash:  # the reverted one (a concurrent call may have replaced it)
-            pending = None
-        _note_attempt(commitment, pending_tx_hash=pending, failed=True)
+            _note_attempt(commitment, pending_tx_hash=pending, failed=True)
+        elif pending == sent.tx_hash:  # the reverted one (a concurrent call may have counted it)
+            assert failure is not None
+            _note_failed_send(commitment, failure)
+        else:
+            _note_attempt(commitment, pending_tx_hash=pending, failed=True)
     assert failure is not None
     logger.info("commitment %s not anchored: %s", batch_id, failure.detail)
     raise failure
@@ -277,3 +399,85 @@ def commitment_record_anchor(
             )
         updated = _record(commitment, chain_id=chain_id, tx_hash=chain_tx_hash, block_number=chain_block_number)
     return AnchorResult(updated, already_anchored=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorAttempts:
+    """The anchoring state of one commitment (``manage.py anchor_rearm``, the operator admin)."""
+
+    batch_id: uuid.UUID
+    tenant_id: uuid.UUID
+    anchored: bool
+    attempts: int
+    given_up_at: datetime | None
+    pending_tx_hash: bytes | None
+    error_at: datetime | None
+
+
+def commitment_anchor_attempts(*, batch_ids: list[uuid.UUID], tenant_id: uuid.UUID | None) -> list[AnchorAttempts]:
+    """The anchoring state of the commitments ``batch_ids`` (of ``tenant_id`` only, when given;
+    ids of no such commitment are left out). A read across tenants by batch id: an operator's
+    coordinator path (docs/scaling.md), kept beside the anchoring it reports. Writes nothing."""
+    with connection.cursor() as cursor:
+        cursor.execute(SELECT_ANCHOR_ATTEMPTS, {"batch_ids": batch_ids, "tenant_id": tenant_id})
+        rows = cursor.fetchall()
+    return [
+        AnchorAttempts(row[0], row[1], row[2], row[3], row[4], bytes(row[5]) if row[5] is not None else None, row[6])
+        for row in rows
+    ]
+
+
+def commitment_anchor_given_up_count() -> int:
+    """How many unanchored commitments of every tenant are given up (``ANCHOR_MAX_ATTEMPTS``
+    failed sends); one read of a partial index that is normally empty. Writes nothing."""
+    with connection.cursor() as cursor:
+        cursor.execute(SELECT_ANCHOR_GIVEN_UP_COUNT)
+        row = cursor.fetchone()
+    return int(row[0]) if row is not None else 0
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorRearmed:
+    """What :func:`commitment_anchor_rearm` did: the commitments re-armed, and of the batch ids
+    named, those anchored already (left as they are) and those of no such commitment."""
+
+    rearmed: list[AnchorSwept]
+    anchored: list[uuid.UUID]
+    unknown: list[uuid.UUID]
+
+
+@transaction.atomic(durable=True)
+def commitment_anchor_rearm(
+    *, tenant_id: uuid.UUID | None, batch_ids: list[uuid.UUID] | None, all_given_up: bool, actor: str
+) -> AnchorRearmed:
+    """Re-arm anchoring: failed sends back to 0, no longer given up, due for the next sweep
+    (``anchor_swept_at`` cleared; the sweep enqueues ``commitments.commitment_anchor`` within
+    ``ANCHOR_SWEEP_INTERVAL_SECONDS``). ``batch_ids``: those unanchored commitments, given up or
+    not (of ``tenant_id`` only when given); else (``all_given_up``, or ``tenant_id`` alone) every
+    given-up unanchored commitment (of ``tenant_id`` when given). Anchored commitments are never
+    touched. Transaction boundary; locks the rows it updates. Idempotent. Audited
+    (``commitment.anchor_rearm``, one row per commitment re-armed, by ``actor``)."""
+    if batch_ids is not None:
+        wanted = list(dict.fromkeys(batch_ids))
+        states = {s.batch_id: s for s in commitment_anchor_attempts(batch_ids=wanted, tenant_id=tenant_id)}
+        unknown = [b for b in wanted if b not in states]
+        anchored = [b for b in wanted if b in states and states[b].anchored]
+        statement, params = UPDATE_ANCHOR_REARM_BATCHES, {"batch_ids": wanted, "tenant_id": tenant_id}
+    else:
+        if not all_given_up and tenant_id is None:
+            raise ValueError("name batch ids, a tenant or all given-up commitments")
+        unknown, anchored = [], []
+        statement, params = UPDATE_ANCHOR_REARM_GIVEN_UP, {"tenant_id": tenant_id}
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        rearmed = [AnchorSwept(tenant_id=row[0], batch_id=row[1]) for row in cursor.fetchall()]
+    for entry in rearmed:
+        audit_record(
+            actor=actor,
+            action="commitment.anchor_rearm",
+            target_type="commitment",
+            target_id=str(entry.batch_id),
+            tenant_id=entry.tenant_id,
+        )
+        logger.warning("anchoring of commitment %s (tenant %s) re-armed", entry.batch_id, entry.tenant_id)
+    return AnchorRearmed(rearmed, anchored, unknown)

@@ -30,6 +30,10 @@ class AnchorState:
     pending_tx_hash: bytes | None
     error_at: datetime | None
     swept_at: datetime | None
+    signed_tx: bytes | None = None
+    tx_nonce: int | None = None
+    attempts: int | None = None
+    given_up_at: datetime | None = None
 
 
 def insert_commitments(count: int, *, committed_seconds_ago: float = 0.0) -> list[tuple[uuid.UUID, uuid.UUID]]:
@@ -52,20 +56,47 @@ def insert_commitments(count: int, *, committed_seconds_ago: float = 0.0) -> lis
 def anchor_state(tenant_id: Any, batch_id: Any) -> AnchorState:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT chain_tx_hash, chain_block_number, anchor_pending_tx_hash, anchor_error_at, anchor_swept_at"
+            "SELECT chain_tx_hash, chain_block_number, anchor_pending_tx_hash, anchor_error_at, anchor_swept_at,"
+            " anchor_signed_tx, anchor_tx_nonce, anchor_attempts, anchor_given_up_at"
             " FROM commitments WHERE tenant_id = %s AND batch_id = %s",
             [tenant_id, batch_id],
         )
         row = cursor.fetchone()
     assert row is not None
-    tx, block, pending, error_at, swept_at = row
+    tx, block, pending, error_at, swept_at, signed, nonce, attempts, given_up_at = row
     return AnchorState(
         bytes(tx) if tx is not None else None,
         block,
         bytes(pending) if pending is not None else None,
         error_at,
         swept_at,
+        bytes(signed) if signed is not None else None,
+        nonce,
+        attempts,
+        given_up_at,
     )
+
+
+def keep_signed(tenant_id: Any, batch_id: Any, *, tx_hash: bytes, raw_transaction: bytes, nonce: int) -> None:
+    """Leave a signed anchor transaction on the row, as an attempt that died before sending it does."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE commitments SET anchor_pending_tx_hash = %s, anchor_signed_tx = %s, anchor_tx_nonce = %s"
+            " WHERE tenant_id = %s AND batch_id = %s",
+            [tx_hash, raw_transaction, nonce, tenant_id, batch_id],
+        )
+
+
+# Runtime code of a contract that reverts every call (PUSH1 0, PUSH1 0, REVERT), and init code
+# returning it: deployed at ANCHOR_TO_ADDRESS, every anchor transaction reverts.
+REVERTING_RUNTIME = bytes.fromhex("60006000fd")
+REVERTING_INIT = bytes([0x60, len(REVERTING_RUNTIME), 0x80, 0x60, 0x09, 0x3D, 0x39, 0x3D, 0xF3]) + REVERTING_RUNTIME
+
+
+def deploy_reverting_contract(w3: Any) -> str:
+    """The address of a new contract on ``w3``'s chain that reverts every call."""
+    tx_hash = w3.eth.send_transaction({"from": w3.eth.accounts[0], "data": REVERTING_INIT})
+    return str(w3.eth.wait_for_transaction_receipt(tx_hash)["contractAddress"])
 
 
 def anchored_count(keys: list[tuple[uuid.UUID, uuid.UUID]]) -> int:

@@ -236,7 +236,7 @@ def test_the_sweep_reads_its_partial_index() -> None:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("EXPLAIN " + CLAIM_UNANCHORED_COMMITMENTS, {"grace_seconds": 600.0, "limit": 200})
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "commitments_unanchored_idx" in plan, plan
+    assert "commitments_anchor_due_idx" in plan, plan
 
 
 @override_settings(**CHAIN, ANCHOR_RECEIPT_TIMEOUT_SECONDS=0.5)

@@ -52,6 +52,7 @@ def test_it_is_quiet_on_a_whole_evm_and_anchoring_configuration(settings: Any) -
             "sequencer.E033",
         ),
         ({"ANCHOR_RPC_URL": "http://127.0.0.1:8545"}, "sequencer.E034"),
+        ({"ANCHOR_MAX_ATTEMPTS": 0}, "sequencer.E039"),
         ({"ANCHOR_PRIVATE_KEY": KEY}, "sequencer.E034"),
         ({"ANCHOR_RPC_URL": "eth-tester://", "ANCHOR_PRIVATE_KEY": "not hex"}, "sequencer.E035"),
         ({"ANCHOR_RPC_URL": "eth-tester://", "ANCHOR_PRIVATE_KEY": KEY, "ANCHOR_TO_ADDRESS": "a0c5"}, "sequencer.E036"),
