@@ -47,6 +47,7 @@ class ProjectionDeadLetterAdmin(OperatorActionsAdmin):
         "status",
         "attempts",
         "error_class",
+        "last_error",
         "next_retry_at",
         "last_failed_at",
     )
@@ -58,24 +59,46 @@ class ProjectionDeadLetterAdmin(OperatorActionsAdmin):
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         return lookup in {"tenant_id__exact", "store_id__exact"} or super().lookup_allowed(lookup, value, request)
 
+    @admin.display(description="Last error")
+    def last_error(self, entry: ProjectionDeadLetter) -> str:
+        """The stored error message, cut for the list (a held entry's reason comes first:
+        ``payload_key_missing: key id 1 ...``); the entry's page shows it whole."""
+        message = entry.error_message
+        return message if len(message) <= 160 else f"{message[:159]}…"
+
     @admin.action(description="Retry selected entries now")
     def retry_now(self, request: HttpRequest, queryset: QuerySet[ProjectionDeadLetter]) -> None:
-        succeeded = failed = 0
-        for tenant_id, entry_id in queryset.filter(status__in=OPEN).values_list("tenant_id", "id"):
+        """Retry each selected open entry, each stream's in sequence order (so selecting several
+        entries of one stream retries them in order); one an earlier open entry of its stream
+        holds back is refused by the service and named in a message, as is every other refusal."""
+        succeeded = failed = held = refused = 0
+        selected = queryset.filter(status__in=OPEN).order_by("tenant_id", "projection", "store_id", "sequence_number")
+        for tenant_id, entry_id in selected.values_list("tenant_id", "id"):
             try:
                 outcome = dead_letter_retry(tenant_id=tenant_id, dead_letter_id=entry_id, actor=admin_actor(request))
             except SequencerError as exc:
-                self.message_user(request, f"Entry {entry_id}: {exc.detail}", messages.WARNING)
+                self.message_user(request, f"Entry {entry_id} not retried: {exc.detail}", messages.WARNING)
+                refused += 1
                 continue
+            if outcome.held:
+                self.message_user(request, f"Entry {entry_id} held: {outcome.entry.error_message}", messages.WARNING)
             succeeded += outcome.succeeded
-            failed += not outcome.succeeded
-        level = messages.SUCCESS if not failed else messages.WARNING
-        self.message_user(request, f"Retried {succeeded + failed}: {succeeded} applied, {failed} failed again.", level)
+            held += outcome.held
+            failed += not outcome.succeeded and not outcome.held
+        level = messages.SUCCESS if not (failed or held or refused) else messages.WARNING
+        summary = f"Retried {succeeded + failed}: {succeeded} applied, {failed} failed again."
+        if held or refused:
+            summary += f" {held} held (payload key missing), {refused} not retried."
+        self.message_user(request, summary, level)
 
     @admin.action(description="Discard selected entries")
     def discard(self, request: HttpRequest, queryset: QuerySet[ProjectionDeadLetter]) -> None:
         done = 0
         for tenant_id, entry_id in queryset.filter(status__in=OPEN).values_list("tenant_id", "id"):
-            dead_letter_discard(tenant_id=tenant_id, dead_letter_id=entry_id, actor=admin_actor(request))
+            try:
+                dead_letter_discard(tenant_id=tenant_id, dead_letter_id=entry_id, actor=admin_actor(request))
+            except SequencerError as exc:  # closed meanwhile (another operator)
+                self.message_user(request, f"Entry {entry_id} not discarded: {exc.detail}", messages.WARNING)
+                continue
             done += 1
         self.message_user(request, f"Discarded {done} entries.", messages.SUCCESS)

@@ -108,3 +108,12 @@ class StreamNeverWrittenError(NotFoundError):
 class UnknownProjectionError(NotFoundError):
     code = "unknown_projection"
     title = "No projection of that name is registered"
+
+
+class DeadLetterOutOfOrderError(ConflictError):
+    """A manual retry of a dead letter while an earlier entry of the same projection and stream
+    (its ordering unit) is still open: applying it first would merge the stream's events out of
+    order. ``earlier_dead_letter_id`` names the entry to retry or discard first."""
+
+    code = "dead_letter_out_of_order"
+    title = "An earlier dead-letter entry of the same stream is still open"
