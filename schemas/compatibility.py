@@ -7,6 +7,12 @@ additionalProperties, items, enum/const, numeric/length/count bounds, pattern, u
 at any level where either schema uses another assertion keyword, the two subschemas must be
 equal. It may refuse compatible pairs, never accept incompatible ones.
 
+Keywords mean what the draft a (sub)schema is evaluated under says (``$schema``, 2020-12 when
+absent; a subschema declaring its own switches draft, as jsonschema does): ``const`` does not
+exist before draft 6, for one. Two (sub)schemas of different drafts are never compared (a
+cross-draft proof is not attempted): the pair is refused naming ``$schema``, unless the old one
+accepts nothing or the new one everything, which holds in any draft.
+
 * backward: every document valid under the old version is valid under the new one;
 * forward: every document valid under the new version is valid under the old one;
 * full: both; none: no check.
@@ -17,11 +23,15 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from jsonschema import Draft202012Validator
 from jsonschema.protocols import Validator
+from jsonschema.validators import validator_for
 
-from schemas.evaluation import UnevaluableSchemaError, evaluating
+from schemas.evaluation import UnevaluableSchemaError, evaluating, hardened
 from schemas.patterns import pattern_problem
 from schemas.references import (
+    LOCAL_REGISTRY,
+    SubschemaDraftError,
     UnknownDraftError,
     metaschema_error,
     subschemas,
@@ -31,7 +41,8 @@ from schemas.references import (
 from schemas.registry import build_validator, json_pointer, schema_errors
 from sequencer_project.api.json_numbers import dumps
 
-# Keywords that assert nothing on their own.
+# Keywords that assert nothing on their own. ``$schema`` asserts nothing either, but it chooses
+# what the other keywords mean: a (sub)schema's draft is compared first (``_draft_at``).
 _ANNOTATIONS = frozenset(
     {
         "$schema",
@@ -109,19 +120,21 @@ def _understood(schema: dict[str, Any]) -> bool:
     return "additionalProperties" not in schema or isinstance(schema["additionalProperties"], dict | bool)
 
 
-def _values(schema: dict[str, Any]) -> list[Any] | None:
-    """The finite set of values ``enum``/``const`` allows (``None`` = not restricted)."""
-    if "const" in schema:
+def _values(schema: dict[str, Any], draft: type[Validator]) -> list[Any] | None:
+    """The finite set of values ``enum``/``const`` allows under ``draft`` (``None`` = not
+    restricted). ``const`` restricts nothing in a draft without it (3 and 4 ignore it)."""
+    if "const" in schema and "const" in draft.VALIDATORS:
         return [schema["const"]]
     if "enum" in schema:
         return list(schema["enum"])
     return None
 
 
-def _valid(schema: Any, instance: Any) -> bool | None:
-    """Whether ``schema`` accepts ``instance``; ``None`` when it cannot say (``schemas.evaluation``)."""
+def _valid(draft: type[Validator], schema: Any, instance: Any) -> bool | None:
+    """Whether ``schema``, evaluated under ``draft``, accepts ``instance``; ``None`` when it
+    cannot say (``schemas.evaluation``)."""
     try:
-        return not schema_errors(build_validator(schema), instance)
+        return not schema_errors(draft(schema, registry=LOCAL_REGISTRY), instance)
     except UnevaluableSchemaError:
         return None
 
@@ -130,32 +143,88 @@ def _trivial(schema: Any) -> bool:
     return schema is True or (isinstance(schema, dict) and all(k in _ANNOTATIONS for k in schema))
 
 
-def widening_problems(old: Any, new: Any, path: str = "$") -> list[str]:
-    """Why a document valid under ``old`` might fail ``new`` (empty: none can)."""
+# The draft of a schema that declares none (``schemas.references.validator_class``).
+_DEFAULT_DRAFT = hardened(Draft202012Validator)
+
+
+def _draft_at(schema: Any, inherited: type[Validator]) -> type[Validator] | None:
+    """The draft ``schema`` is evaluated under, where ``inherited`` is its parent's: the one its
+    ``$schema`` names, as jsonschema switches class on descending into it (``evolve``:
+    ``validator_for(schema, default=inherited)``, so an unknown URI keeps ``inherited``; at the
+    root that is 2020-12, as ``build_validator``). ``None`` for a ``$schema`` that is not a
+    string, which no draft can be told from."""
+    if not isinstance(schema, dict) or "$schema" not in schema:
+        return inherited
+    if not isinstance(schema["$schema"], str):
+        return None
+    try:
+        return hardened(validator_for(schema, default=inherited))
+    except KeyError:  # a class registered by something else than schemas.evaluation: unknown here
+        return None
+
+
+def _draft_label(schema: Any, draft: type[Validator] | None, inherited: bool) -> str:
+    """How a problem names a (sub)schema's draft: its ``$schema``, or the draft it gets without one."""
+    if isinstance(schema, dict) and "$schema" in schema:
+        return _canonical(schema["$schema"]).decode()
+    uri = "" if draft is None else str(draft.META_SCHEMA.get("$id", draft.META_SCHEMA.get("id", "")))
+    return f'"{uri}" ({"inherited" if inherited else "the default"}: no $schema)'
+
+
+def widening_problems(
+    old: Any,
+    new: Any,
+    path: str = "$",
+    *,
+    names: tuple[str, str] = ("old", "new"),
+    drafts: tuple[type[Validator], type[Validator]] | None = None,
+) -> list[str]:
+    """Why a document valid under ``old`` might fail ``new`` (empty: none can).
+
+    ``names`` are how problems call the two versions; ``drafts`` are the drafts ``old`` and
+    ``new`` inherit from their parents (``None``: they are roots, 2020-12 unless they declare
+    another).
+    """
     if old is False or _trivial(new):
-        return []
+        return []  # in every draft: old accepts nothing, or new accepts everything
     if new is False:
         return [f"{path}: the new schema rejects every value"]
     if old is True:
         old = {}
     if not isinstance(old, dict) or not isinstance(new, dict):
         return [f"{path}: not a schema object"]
+    inherited_old, inherited_new = drafts or (_DEFAULT_DRAFT, _DEFAULT_DRAFT)
+    old_draft, new_draft = _draft_at(old, inherited_old), _draft_at(new, inherited_new)
+    if old_draft is None or new_draft is None or old_draft is not new_draft:
+        # A keyword can mean something else, or nothing, in another draft (draft 4 has no const):
+        # sound is to refuse, not to attempt a proof across drafts.
+        inherited = drafts is not None
+        return [
+            f"{path}: $schema differs: {names[0]} version {_draft_label(old, old_draft, inherited)}, "
+            f"{names[1]} version {_draft_label(new, new_draft, inherited)}; schemas of different "
+            "drafts are never compared (keep $schema as it was, or register with compatibility none)"
+        ]
+    draft = old_draft
     if _canonical(old) == _canonical(new):
         return []
     if _uses_ref(old) or _uses_ref(new):
         return [f"{path}: schemas using $ref are only compatible when identical"]
-    old_values = _values(old)
+    old_values = _values(old, draft)
     if old_values is not None:
         # Old accepts at most these values: check each one exactly.
         return [  # a verdict neither can give counts against the pair (sound: may refuse, never accepts)
             f"{path}: value {_canonical(v).decode()} is no longer accepted"
             for v in old_values
-            if _valid(old, v) is not False and _valid(new, v) is not True
+            if _valid(draft, old, v) is not False and _valid(draft, new, v) is not True
         ]
     if not _understood(old) or not _understood(new):
         return [f"{path}: uses keywords the compatibility check does not understand; keep it unchanged"]
+
+    def below(old_sub: Any, new_sub: Any, at: str) -> list[str]:
+        return widening_problems(old_sub, new_sub, at, names=names, drafts=(draft, draft))
+
     problems: list[str] = []
-    if _values(new) is not None:
+    if _values(new, draft) is not None:
         problems.append(f"{path}: enum/const added")
     problems.extend(_type_problems(old, new, path))
     problems.extend(_bound_problems(old, new, path))
@@ -163,9 +232,16 @@ def widening_problems(old: Any, new: Any, path: str = "$") -> list[str]:
         problems.append(f"{path}: pattern added or changed")
     if new.get("uniqueItems") is True and old.get("uniqueItems") is not True:
         problems.append(f"{path}: uniqueItems added")
-    problems.extend(_object_problems(old, new, path))
+    problems.extend(_required_problems(old, new, path))
+    old_props: dict[str, Any] = old.get("properties", {})
+    new_props: dict[str, Any] = new.get("properties", {})
+    old_extra = old.get("additionalProperties", True)
+    new_extra = new.get("additionalProperties", True)
+    for name in sorted(set(old_props) | set(new_props)):
+        problems.extend(below(old_props.get(name, old_extra), new_props.get(name, new_extra), f"{path}.{name}"))
+    problems.extend(below(old_extra, new_extra, f"{path}.*"))
     if "items" in new:
-        problems.extend(widening_problems(old.get("items", True), new["items"], f"{path}[*]"))
+        problems.extend(below(old.get("items", True), new["items"], f"{path}[*]"))
     return problems
 
 
@@ -186,22 +262,12 @@ def _bound_problems(old: dict[str, Any], new: dict[str, Any], path: str) -> list
     return [f"{path}: {k} added or raised" for k in raised] + [f"{path}: {k} added or lowered" for k in lowered]
 
 
-def _object_problems(old: dict[str, Any], new: dict[str, Any], path: str) -> list[str]:
-    problems = [
+def _required_problems(old: dict[str, Any], new: dict[str, Any], path: str) -> list[str]:
+    return [
         f"{path}: property {name!r} became required"
         for name in new.get("required", [])
         if name not in old.get("required", [])
     ]
-    old_props: dict[str, Any] = old.get("properties", {})
-    new_props: dict[str, Any] = new.get("properties", {})
-    old_extra = old.get("additionalProperties", True)
-    new_extra = new.get("additionalProperties", True)
-    for name in sorted(set(old_props) | set(new_props)):
-        problems.extend(
-            widening_problems(old_props.get(name, old_extra), new_props.get(name, new_extra), f"{path}.{name}")
-        )
-    problems.extend(widening_problems(old_extra, new_extra, f"{path}.*"))
-    return problems
 
 
 def compatibility_problems(mode: str, old: Any, new: Any) -> list[str]:
@@ -214,7 +280,7 @@ def compatibility_problems(mode: str, old: Any, new: Any) -> list[str]:
         if mode in ("backward", "full"):
             problems.extend(f"backward: {p}" for p in widening_problems(old, new))
         if mode in ("forward", "full"):
-            problems.extend(f"forward: {p}" for p in widening_problems(new, old))
+            problems.extend(f"forward: {p}" for p in widening_problems(new, old, names=("new", "old")))
     return problems
 
 
@@ -264,9 +330,7 @@ def check_schema(schema: Any) -> str | None:
         with evaluating():  # one budget for all the probes
             for probe in _PROBES:
                 schema_errors(validator, probe)
-    except UnknownDraftError as exc:
-        return str(exc)
-    except UnevaluableSchemaError as exc:
+    except (UnknownDraftError, SubschemaDraftError, UnevaluableSchemaError) as exc:
         return str(exc)
     except RecursionError:  # checking against the meta-schema: bounded by the body's depth, never expected
         return "the schema nests too deeply to check"

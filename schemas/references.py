@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LOCAL_REGISTRY",
+    "SubschemaDraftError",
     "UnknownDraftError",
     "metaschema_error",
     "subschemas",
@@ -62,6 +63,11 @@ def _dialect(cls: type[Validator]) -> str:
 
 class UnknownDraftError(Exception):
     """``$schema`` names no draft bundled with jsonschema (metaschemas are never fetched)."""
+
+
+class SubschemaDraftError(Exception):
+    """A subschema that declares its own ``$schema`` is not valid under that draft's metaschema
+    (the root's metaschema does not look inside it the way its own draft reads it)."""
 
 
 def validator_class(schema: Any, *, strict: bool = True) -> type[Validator]:
@@ -129,6 +135,26 @@ def _json_path(path: str, location: Location) -> str:
     return path + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location)
 
 
+def _check_own_draft(contents: Any, path: str) -> None:
+    """Refuse a subschema at ``path`` whose own ``$schema`` names an unknown draft or whose body
+    that draft's metaschema refuses (``{"$schema": draft-04, "items": true}`` under a 2020-12
+    root: draft 4 has no boolean subschemas), before its subschemas are walked by its draft's
+    rules. Raises :class:`UnknownDraftError` or :class:`SubschemaDraftError`."""
+    if not isinstance(contents, dict) or "$schema" not in contents:
+        return
+    declared = contents["$schema"]
+    found = validator_for(contents, default=cast("type[Validator]", None)) if isinstance(declared, str) else None
+    if found is None:
+        raise UnknownDraftError(
+            f"{path}.$schema: {_quoted(declared)} is not the URI of a JSON Schema draft this server bundles "
+            "(draft 3 to 2020-12); metaschemas are never fetched"
+        )
+    error = metaschema_error(hardened(found), contents)
+    if error is not None:
+        where = path + error.json_path.removeprefix("$")
+        raise SubschemaDraftError(f"{where}: {error.message} (under the draft its $schema names, {_quoted(declared)})")
+
+
 def _specification(cls: type[Validator]) -> referencing.Specification[Any]:
     return referencing.jsonschema.specification_with(
         _dialect(cls) or "urn:unknown-dialect", default=referencing.Specification.OPAQUE
@@ -145,6 +171,8 @@ def subschemas(cls: type[Validator], schema: Any) -> Iterator[tuple[Location, An
     stack: list[tuple[referencing.Resource[Any], Location]] = [(_specification(cls).create_resource(schema), ())]
     while stack:
         resource, location = stack.pop()
+        if location:
+            _check_own_draft(resource.contents, _json_path("$", location))
         yield location, resource.contents
         below = _child_locations(resource.contents)
         stack.extend(
@@ -173,6 +201,8 @@ def _dangling(
         if id(contents) in seen:
             continue
         seen[id(contents)] = contents
+        if path != "$":
+            _check_own_draft(contents, path)
         if isinstance(contents, dict):
             for keyword in _REFERENCE_KEYWORDS:
                 reference = contents.get(keyword)

@@ -15,6 +15,10 @@ from sequencer_project.db.tenant_scope import TenantScope, tenant_filter
 
 STATUSES: tuple[str, ...] = tuple(SchemaStatus.values)
 COMPATIBILITIES: tuple[str, ...] = tuple(Compatibility.values)
+# Pages of the lists (``limit``): a version is at most ``SCHEMA_MAX_BYTES`` (100 KiB), so a
+# default page is at most ~10 MiB of schemas and the largest ~50 MiB (docs/schemas.md).
+LIST_DEFAULT_LIMIT = 100
+LIST_MAX_LIMIT = 500
 
 
 def schema_get_for_tenant(*, tenant_id: TenantScope, schema_id: uuid.UUID) -> EventSchema | None:
@@ -32,11 +36,21 @@ def schema_get_for_tenant_or_404(*, tenant_id: TenantScope, schema_id: uuid.UUID
     return schema
 
 
-def schema_list(*, tenant_id: uuid.UUID, event_type: str | None = None) -> list[EventSchema]:
+def schema_list(
+    *,
+    tenant_id: uuid.UUID,
+    event_type: str | None = None,
+    limit: int = LIST_DEFAULT_LIMIT,
+    offset: int = 0,
+) -> list[EventSchema]:
+    """At most ``limit`` versions of the tenant's schemas (of ``event_type`` only, when given)
+    from ``offset``, in the reference's order: event type, then newest version first. The order
+    is total (``(tenant, event_type, version)`` is unique), so consecutive pages neither skip
+    nor repeat a version that stays put; ``LIMIT``/``OFFSET`` are the query's."""
     rows = EventSchema.objects.filter(tenant_id=tenant_id)
     if event_type is not None:
         rows = rows.filter(event_type=event_type)
-    return list(rows.order_by("event_type", "-version"))
+    return list(rows.order_by("event_type", "-version")[offset : offset + limit])
 
 
 def schema_version_get(*, tenant_id: uuid.UUID, event_type: str, version: int) -> EventSchema | None:
@@ -52,11 +66,18 @@ def schema_version_get_or_404(*, tenant_id: uuid.UUID, event_type: str, version:
     return schema
 
 
-def schema_versions_get(*, tenant_id: uuid.UUID, event_type: str, version: int | None) -> list[EventSchema]:
-    """Every version of the event type's schema, newest first; with ``version``, that one alone
-    (404 ``schema_not_found`` when there is none)."""
+def schema_versions_get(
+    *,
+    tenant_id: uuid.UUID,
+    event_type: str,
+    version: int | None,
+    limit: int = LIST_DEFAULT_LIMIT,
+    offset: int = 0,
+) -> list[EventSchema]:
+    """A page of the event type's versions, newest first (:func:`schema_list`); with
+    ``version``, that one alone (404 ``schema_not_found`` when there is none)."""
     if version is None:
-        return schema_list(tenant_id=tenant_id, event_type=event_type)
+        return schema_list(tenant_id=tenant_id, event_type=event_type, limit=limit, offset=offset)
     return [schema_version_get_or_404(tenant_id=tenant_id, event_type=event_type, version=version)]
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiParameter
+
 from schemas.limits import MAX_DESCRIPTION, MAX_EVENT_TYPE
-from schemas.selectors import COMPATIBILITIES, STATUSES
+from schemas.selectors import COMPATIBILITIES, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, STATUSES
 from sequencer_project.api.openapi import (
     ANY,
     BOOLEAN,
@@ -16,6 +18,7 @@ from sequencer_project.api.openapi import (
     array,
     nullable,
     obj,
+    query,
 )
 
 EVENT_TYPE: Schema = {"type": "string", "minLength": 1, "maxLength": MAX_EVENT_TYPE}
@@ -84,3 +87,19 @@ VALIDATION_MODE_SET = obj(
     }
 )
 VALIDATION_MODE_CHANGED = obj({"tenantId": UUID, "mode": MODE, "override": nullable(MODE)})
+
+# Ours (the reference's lists take no paging parameter and answer every version): a page of the
+# list, in its order (event type, then newest version first); ``count`` is the page's length.
+PAGE: list[OpenApiParameter] = [
+    query(
+        "limit",
+        {"type": "integer", "minimum": 1, "default": LIST_DEFAULT_LIMIT},
+        f"Versions per page: default {LIST_DEFAULT_LIMIT}, at most {LIST_MAX_LIMIT} (larger values are capped).",
+    ),
+    query(
+        "offset",
+        {"type": "integer", "minimum": 0, "default": 0},
+        "Skip this many versions of the list's order (event type, then newest version first). Walk "
+        "offset=0, limit, 2*limit, ... until a page holds fewer than limit versions.",
+    ),
+]

@@ -17,6 +17,8 @@ from schemas.limits import MAX_DESCRIPTION, MAX_EVENT_TYPE
 from schemas.modes import ValidationMode, parse_mode
 from schemas.selectors import (
     COMPATIBILITIES,
+    LIST_DEFAULT_LIMIT,
+    LIST_MAX_LIMIT,
     STATUSES,
     ValidationModeState,
     schema_get_for_tenant_or_404,
@@ -94,14 +96,28 @@ class _SchemaApi(TenantApiMixin):
         self.principal.check_tenant(tenant_id, permission)
         return tenant_id
 
+    def page(self, request: Request) -> tuple[int, int]:
+        """``limit`` (above its maximum: capped) and ``offset`` of a list; 400
+        ``invalid_parameter`` naming either when it is not an integer in range."""
+        limit = query_int(request, "limit", default=LIST_DEFAULT_LIMIT, minimum=1, maximum=LIST_MAX_LIMIT)
+        return limit, query_int(request, "offset", default=0, minimum=0)
+
 
 class SchemaCollectionApi(_SchemaApi):
-    """``GET /api/v1/schemas?tenant_id`` lists; ``POST /api/v1/schemas`` registers the next version."""
+    """``GET /api/v1/schemas?tenant_id&limit&offset`` lists a page; ``POST /api/v1/schemas``
+    registers the next version."""
 
-    @operation("schemas", "schemas_list", "All schemas of a tenant", parameters=[QUERIED_TENANT], ok=shapes.SCHEMA_LIST)
+    @operation(
+        "schemas",
+        "schemas_list",
+        "A page of the versions of a tenant's schemas (event type, then newest version first)",
+        parameters=[QUERIED_TENANT, *shapes.PAGE],
+        ok=shapes.SCHEMA_LIST,
+    )
     def get(self, request: Request) -> Response:
         tenant_id = self.tenant_param(request, Permission.READ)
-        return Response(schemas_output(schema_list(tenant_id=tenant_id)))
+        limit, offset = self.page(request)
+        return Response(schemas_output(schema_list(tenant_id=tenant_id, limit=limit, offset=offset)))
 
     @operation(
         "schemas",
@@ -204,20 +220,24 @@ class SchemaStatusApi(_SchemaApi):
 
 
 class SchemaByTypeApi(_SchemaApi):
-    """``GET /api/v1/schemas/event-type/{type}?tenant_id&version``: one version or all of them."""
+    """``GET /api/v1/schemas/event-type/{type}?tenant_id&version&limit&offset``: one version, or a
+    page of them."""
 
     @operation(
         "schemas",
         "schemas_by_event_type",
-        "All versions of an event type's schema, or one with ?version",
-        parameters=[EVENT_TYPE, QUERIED_TENANT, query("version", {"type": "integer", "minimum": 1})],
+        "A page of an event type's versions (newest first), or one with ?version",
+        parameters=[EVENT_TYPE, QUERIED_TENANT, query("version", {"type": "integer", "minimum": 1}), *shapes.PAGE],
         ok={"oneOf": [shapes.SCHEMA_ONE, shapes.SCHEMA_LIST]},
     )
     def get(self, request: Request, event_type: str) -> Response:
         _event_type_param(event_type)
         tenant_id = self.tenant_param(request, Permission.READ)
         version = query_int(request, "version", default=1, minimum=1) if request.query_params.get("version") else None
-        schemas = schema_versions_get(tenant_id=tenant_id, event_type=event_type, version=version)
+        limit, offset = self.page(request) if version is None else (1, 0)
+        schemas = schema_versions_get(
+            tenant_id=tenant_id, event_type=event_type, version=version, limit=limit, offset=offset
+        )
         if version is not None:
             return Response({"schema": schema_output(schemas[0])})
         return Response(schemas_output(schemas))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from schemas.compatibility import check_schema, compatibility_problems, widening_problems
+from schemas.registry import build_validator, schema_errors
 
 ORDER: dict[str, Any] = {
     "type": "object",
@@ -103,6 +104,15 @@ def test_schema_check_reports_the_path() -> None:
 # --- property: "compatible" is a proof on documents ----------------------------------------
 
 _scalars = st.sampled_from(["integer", "number", "string", "boolean", "null"])
+_values = st.integers(-2, 2) | st.sampled_from(["a", "b"]) | st.none()
+# Drafts in which the generated keywords mean different things: draft 4 has no ``const``.
+_drafts = st.sampled_from(
+    [
+        "http://json-schema.org/draft-04/schema#",
+        "http://json-schema.org/draft-07/schema#",
+        "https://json-schema.org/draft/2020-12/schema",
+    ]
+)
 _leaf = st.fixed_dictionaries(
     {},
     optional={
@@ -111,7 +121,9 @@ _leaf = st.fixed_dictionaries(
         "maximum": st.integers(-3, 3),
         "maxLength": st.integers(0, 3),
         "minLength": st.integers(0, 3),
-        "enum": st.lists(st.integers(-2, 2) | st.sampled_from(["a", "b"]) | st.none(), min_size=1, max_size=3),
+        "enum": st.lists(_values, min_size=1, max_size=3),
+        "const": _values,
+        "$schema": _drafts,  # a subschema declaring its draft: jsonschema switches there
     },
 )
 _names = st.sampled_from(["a", "b", "c"])
@@ -130,6 +142,14 @@ _schemas = st.recursive(
     ),
     max_leaves=6,
 )
+
+
+def _in_draft(schema: Any, draft: str | None) -> Any:
+    return {"$schema": draft, **schema} if draft is not None and isinstance(schema, dict) else schema
+
+
+# Versions as registered: a root that may declare its draft (2020-12 when it does not).
+_versions = st.builds(_in_draft, _schemas, st.none() | _drafts)
 _documents = st.recursive(
     st.none()
     | st.booleans()
@@ -141,16 +161,27 @@ _documents = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(old=_schemas, new=_schemas, documents=st.lists(_documents, min_size=1, max_size=20))
+def _draft_of(schema: Any) -> str:
+    return str(schema.get("$schema", "default")) if isinstance(schema, dict) else "default"
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(old=_versions, new=_versions, documents=st.lists(_documents, min_size=1, max_size=20))
 def test_backward_compatible_means_every_old_document_stays_valid(old: Any, new: Any, documents: list[Any]) -> None:
+    """Soundness across drafts too: the versions may declare different ``$schema`` (at the root or
+    in a subschema), and documents are checked by the validators ingest builds for them."""
+    assume(check_schema(old) is None and check_schema(new) is None)  # only registrable versions are compared
+    same_draft = _draft_of(old) == _draft_of(new)
+    event(f"root drafts {'equal' if same_draft else 'differ'}")
     if widening_problems(old, new):
         return
     event("compatible pair")  # hypothesis statistics show how often the proof path runs
-    old_validator, new_validator = Draft202012Validator(old), Draft202012Validator(new)
+    if not same_draft:
+        event("compatible pair across drafts (old accepts nothing or new everything)")
+    old_validator, new_validator = build_validator(old), build_validator(new)
     for document in documents:
-        if old_validator.is_valid(document):
-            assert new_validator.is_valid(document), (old, new, document)
+        if not schema_errors(old_validator, document):
+            assert not schema_errors(new_validator, document), (old, new, document)
 
 
 @settings(max_examples=200, deadline=None)
