@@ -249,13 +249,19 @@ class AdminAgent:
 
 
 def _admin_rows(
-    sql: str, tenant_id: uuid.UUID | None, store_ids: Collection[uuid.UUID] | None, limit: int
+    sql: str,
+    tenant_id: uuid.UUID | None,
+    store_ids: Collection[uuid.UUID] | None,
+    limit: int,
+    offset: int | None = None,
 ) -> list[tuple[Any, ...]]:
     registered = projections()
     params = {
         "tenant_id": tenant_id,
         "store_ids": None if store_ids is None else sorted(store_ids),
         "limit": limit,
+        "offset": offset or 0,
+        "paged": offset is not None,
         "projections": [p.name for p in registered],
         "projection_kinds": [int(p.stream_kind) for p in registered],
     }
@@ -267,6 +273,10 @@ def _admin_rows(
 # Scope of the four: ``tenant_id`` ``None`` is every tenant (the bootstrap admin); ``store_ids``
 # ``None`` is every store of it, else a store-scoped caller's stores, which limit every figure,
 # counts and sums included, in SQL (docs/auth.md, "Admin JSON").
+# Paging of the three lists: ``offset`` ``None`` is the first ``limit`` rows in the reference
+# dashboard's order (stores and agents: newest activity first, an order ingest moves); a number
+# skips that many rows of a stable order on keys that never change (events/sql/admin_*.sql), so
+# walking ``offset = 0, limit, 2 * limit, ...`` reaches every row once.
 
 
 def admin_overview_get(*, tenant_id: uuid.UUID | None, store_ids: Collection[uuid.UUID] | None) -> AdminOverview:
@@ -276,20 +286,20 @@ def admin_overview_get(*, tenant_id: uuid.UUID | None, store_ids: Collection[uui
 
 
 def admin_tenants_list(
-    *, tenant_id: uuid.UUID | None, store_ids: Collection[uuid.UUID] | None, limit: int
+    *, tenant_id: uuid.UUID | None, store_ids: Collection[uuid.UUID] | None, limit: int, offset: int | None = None
 ) -> list[AdminTenant]:
-    return [AdminTenant(*row) for row in _admin_rows(ADMIN_TENANTS, tenant_id, store_ids, limit)]
+    return [AdminTenant(*row) for row in _admin_rows(ADMIN_TENANTS, tenant_id, store_ids, limit, offset)]
 
 
 def admin_stores_list(
-    *, tenant_id: uuid.UUID | None, store_ids: Collection[uuid.UUID] | None, limit: int
+    *, tenant_id: uuid.UUID | None, store_ids: Collection[uuid.UUID] | None, limit: int, offset: int | None = None
 ) -> list[AdminStore]:
-    return [AdminStore(*row) for row in _admin_rows(ADMIN_STORES, tenant_id, store_ids, limit)]
+    return [AdminStore(*row) for row in _admin_rows(ADMIN_STORES, tenant_id, store_ids, limit, offset)]
 
 
 def admin_agents_list(
-    *, tenant_id: uuid.UUID | None, store_ids: Collection[uuid.UUID] | None, limit: int
+    *, tenant_id: uuid.UUID | None, store_ids: Collection[uuid.UUID] | None, limit: int, offset: int | None = None
 ) -> list[AdminAgent]:
     """Agents with an API key or a signing key; for a store-scoped caller, only the agents with
     an API key scoped within its stores, their figures over those keys alone."""
-    return [AdminAgent(*row) for row in _admin_rows(ADMIN_AGENTS, tenant_id, store_ids, limit)]
+    return [AdminAgent(*row) for row in _admin_rows(ADMIN_AGENTS, tenant_id, store_ids, limit, offset)]

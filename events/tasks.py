@@ -1,14 +1,17 @@
-"""Celery tasks of the events app (queue ``projections``, routed by ``events.projection_*``)."""
+"""Celery tasks of the events app: ``events.projection_*`` on queue ``projections``;
+``events.rejections_prune`` (retention of the rejection log) on the default ``maintenance``."""
 
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
 from django.conf import settings
 
 from events.services.projections import Shard, projection_run_all
-from sequencer_project.db.singleton import try_run_singleton
+from events.services.rejection_retention import rejected_events_prune
+from sequencer_project.db.singleton import singleton_job, try_run_singleton
 
 logger = logging.getLogger(__name__)
 
@@ -51,3 +54,24 @@ def _run(shard: Shard) -> None:
             result.retried,
             " (budget exhausted)" if result.exhausted_budget else "",
         )
+
+
+@shared_task(name="events.rejections_prune", acks_late=True, soft_time_limit=50, time_limit=60, ignore_result=True)
+@singleton_job("events.rejections_prune")
+def rejections_prune() -> int:
+    """Beat job (every ``REJECTED_EVENTS_PRUNE_INTERVAL_SECONDS``, one node at a time): delete the
+    ``rejected_events`` rows older than ``REJECTED_EVENTS_RETENTION_DAYS`` (0: none), in bounded
+    batches for at most ``PRUNE_BUDGET_SECONDS``; how many. Logs the count when any."""
+    started = time.monotonic()
+    days = settings.REJECTED_EVENTS_RETENTION_DAYS
+    result = rejected_events_prune(retention_days=days)
+    if result.deleted:
+        logger.info(
+            "rejected_events retention: pruned %d rows older than %d days in %d batches, %.0f ms%s",
+            result.deleted,
+            days,
+            result.batches,
+            (time.monotonic() - started) * 1000,
+            " (budget exhausted: the next run goes on)" if result.exhausted_budget else "",
+        )
+    return result.deleted

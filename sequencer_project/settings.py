@@ -342,6 +342,11 @@ CACHE_SCHEMA_TTL_SECS: float = env.float("CACHE_SCHEMA_TTL_SECS", default=300.0)
 # --- Payload keys and receipt signing ----------------------------------------------------
 # Payload encryption at rest (docs/encryption.md). Keys: comma-separated "<key_id>:<32 bytes hex or
 # base64>", the first encrypts, all decrypt (PAYLOAD_ENCRYPTION_KEYS_FILE is read too). Per tenant:
+# Retention of the rejection log (docs/operations.md, "Retention"): every
+# REJECTED_EVENTS_PRUNE_INTERVAL_SECONDS (a constant, not read from the env) the beat job
+# events.rejections_prune deletes rejected_events rows older than this many days; 0 keeps them.
+REJECTED_EVENTS_RETENTION_DAYS: int = env.int("REJECTED_EVENTS_RETENTION_DAYS", default=30)
+REJECTED_EVENTS_PRUNE_INTERVAL_SECONDS = 600.0
 # a JSON object {tenant_uuid: "<keys as above>"} that replaces the global ring for that tenant.
 PAYLOAD_ENCRYPTION_MODE: str = env.str(
     "PAYLOAD_ENCRYPTION_MODE", default="required" if is_production(SEQUENCER_ENV) else "optional"
@@ -480,6 +485,11 @@ LOGGING = {
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    "events.rejections_prune": {
+        "task": "events.rejections_prune",
+        "schedule": REJECTED_EVENTS_PRUNE_INTERVAL_SECONDS,
+        "options": {"expires": REJECTED_EVENTS_PRUNE_INTERVAL_SECONDS},
+    },
         "json": {"()": "sequencer_project.logs.JsonFormatter"},
     },
     "handlers": {

@@ -9,6 +9,8 @@ strings; timestamps are written as chrono's ``to_rfc3339``), followed by our ext
 Every figure comes from counters and summaries (``sequence_counters``, ``projection_checkpoints``,
 ``stores``, ``api_keys``, ``agent_signing_keys``) in one set-based statement per request, never
 from the event tables. Agent-sync fields are ``null``: this service has no agent sync state.
+The lists take ``limit`` and, ours, ``offset``, which pages over a stable order
+(``_AdminApi.page``; docs/auth.md).
 They are events' endpoints, not tenants': the figures join tenancy with stream heads and the
 registered projections (``events.projections.registry``), and tenants never imports events.
 """
@@ -39,6 +41,16 @@ from tenants.api.serializers import permissions_flags_label
 LIST_DEFAULT = 200
 LIST_MAX = 1000
 LIMIT = query("limit", {"type": "integer", "minimum": 1}, f"Default {LIST_DEFAULT}, at most {LIST_MAX} (capped).")
+# Ours (the reference's lists take no paging parameter): without it, the first ``limit`` rows in
+# the reference dashboard's order; with it, rows of a stable order (docs/auth.md, "Admin JSON").
+OFFSET = query(
+    "offset",
+    {"type": "integer", "minimum": 0},
+    "Skip this many rows of a stable order (tenants and stores: creation, then id; agents: "
+    "tenant and agent id). Walk offset=0, limit, 2*limit, ... until a page holds fewer than limit "
+    "rows. Without it: the first rows, newest activity first (stores, agents).",
+)
+PAGE = [LIMIT, OFFSET]
 
 
 class _AdminApi(TenantApiMixin):
@@ -51,8 +63,12 @@ class _AdminApi(TenantApiMixin):
         stores = None if principal.is_superadmin else principal.store_ids or None
         return principal.tenant_id, stores
 
-    def limit(self, request: Request) -> int:
-        return query_int(request, "limit", default=LIST_DEFAULT, minimum=1, maximum=LIST_MAX)
+    def page(self, request: Request) -> tuple[int, int | None]:
+        """``limit`` and ``offset`` (``None`` when absent or empty: the dashboard's first rows);
+        400 ``invalid_parameter`` naming either when it is not an integer in range."""
+        limit = query_int(request, "limit", default=LIST_DEFAULT, minimum=1, maximum=LIST_MAX)
+        offset = query_int(request, "offset", default=0, minimum=0) if request.query_params.get("offset") else None
+        return limit, offset
 
 
 class AdminOverviewApi(_AdminApi):
@@ -85,11 +101,12 @@ class AdminOverviewApi(_AdminApi):
 
 class AdminTenantsApi(_AdminApi):
     @operation(
-        "admin", "admin_tenants", "Tenants with their counters (admin)", parameters=[LIMIT], ok=shapes.ADMIN_TENANTS
+        "admin", "admin_tenants", "Tenants with their counters (admin)", parameters=PAGE, ok=shapes.ADMIN_TENANTS
     )
     def get(self, request: Request) -> Response:
         tenant_id, store_ids = self.scope()
-        rows = admin_tenants_list(tenant_id=tenant_id, store_ids=store_ids, limit=self.limit(request))
+        limit, offset = self.page(request)
+        rows = admin_tenants_list(tenant_id=tenant_id, store_ids=store_ids, limit=limit, offset=offset)
         return Response(
             [
                 {
@@ -120,10 +137,11 @@ class AdminTenantsApi(_AdminApi):
 
 
 class AdminStoresApi(_AdminApi):
-    @operation("admin", "admin_stores", "Stores with their heads (admin)", parameters=[LIMIT], ok=shapes.ADMIN_STORES)
+    @operation("admin", "admin_stores", "Stores with their heads (admin)", parameters=PAGE, ok=shapes.ADMIN_STORES)
     def get(self, request: Request) -> Response:
         tenant_id, store_ids = self.scope()
-        rows = admin_stores_list(tenant_id=tenant_id, store_ids=store_ids, limit=self.limit(request))
+        limit, offset = self.page(request)
+        rows = admin_stores_list(tenant_id=tenant_id, store_ids=store_ids, limit=limit, offset=offset)
         return Response(
             [
                 {
@@ -153,10 +171,11 @@ def _permissions(agent: AdminAgent) -> str:
 
 
 class AdminAgentsApi(_AdminApi):
-    @operation("admin", "admin_agents", "Agents with their keys (admin)", parameters=[LIMIT], ok=shapes.ADMIN_AGENTS)
+    @operation("admin", "admin_agents", "Agents with their keys (admin)", parameters=PAGE, ok=shapes.ADMIN_AGENTS)
     def get(self, request: Request) -> Response:
         tenant_id, store_ids = self.scope()
-        rows = admin_agents_list(tenant_id=tenant_id, store_ids=store_ids, limit=self.limit(request))
+        limit, offset = self.page(request)
+        rows = admin_agents_list(tenant_id=tenant_id, store_ids=store_ids, limit=limit, offset=offset)
         out: list[dict[str, Any]] = [
             {
                 # The reference's AdminAgentSummary, in its order.

@@ -13,12 +13,20 @@ from events.api.views import ENTITY_PATH
 from events.errors import EntityStateNotFoundError
 from events.projections.selectors import entity_state_with_lag_get, projection_lag_list
 from events.services.dead_letters import dead_letter_discard, dead_letter_retry
-from sequencer_project.api.fields import path_int, query_uuid_optional
+from sequencer_project.api.fields import path_int, query_int, query_uuid_optional
 from sequencer_project.api.openapi import QUERIED_TENANT, UUID, operation, path_param, query, stream_query
 from sequencer_project.api.principal import Permission, Principal
 from sequencer_project.api.tenancy import TenantApiMixin
 
 _MAX_DEAD_LETTER_ID = 10**18 - 1
+LAG_LIMIT_DEFAULT = 100
+LAG_LIMIT_MAX = 1000
+LAG_PAGE = [
+    query(
+        "limit", {"type": "integer", "minimum": 1}, f"Default {LAG_LIMIT_DEFAULT}, at most {LAG_LIMIT_MAX} (capped)."
+    ),
+    query("offset", {"type": "integer", "minimum": 0}, "Skip this many streams of the order (worst lag first)."),
+]
 DEAD_LETTER_ID = path_param(
     "dead_letter_id", {"type": "integer", "minimum": 0, "maximum": _MAX_DEAD_LETTER_ID}, "Dead-letter entry id."
 )
@@ -48,21 +56,29 @@ class EntityStateApi(TenantApiMixin):
 
 
 class ProjectionLagApi(TenantApiMixin):
-    """``GET /api/v1/projections/lag?tenant_id[&store_id]``: head, checkpoint and lag per stream."""
+    """``GET /api/v1/projections/lag?tenant_id[&store_id][&limit][&offset]``: head, checkpoint and
+    lag per projection and stream, worst lag first, a page at a time."""
 
     @operation(
         "projections",
         "projections_lag",
-        "Head, checkpoint and lag of each projection per stream",
-        parameters=[QUERIED_TENANT, query("store_id", UUID, "One store only.")],
+        "Head, checkpoint and lag of each projection per stream, worst lag first",
+        parameters=[QUERIED_TENANT, query("store_id", UUID, "One store only."), *LAG_PAGE],
         ok=shapes.LAG_LIST,
     )
     def get(self, request: Request) -> Response:
         principal = self.principal
         tenant_id = self.queried_tenant()
         store_id = query_uuid_optional(request, "store_id")
+        limit = query_int(request, "limit", default=LAG_LIMIT_DEFAULT, minimum=1, maximum=LAG_LIMIT_MAX)
+        offset = query_int(request, "offset", default=0, minimum=0)
         principal.check_stream(tenant_id, store_id, Permission.READ)
-        lags = projection_lag_list(tenant_id=tenant_id, store_ids=[store_id] if store_id else principal.store_scope)
+        lags = projection_lag_list(
+            tenant_id=tenant_id,
+            store_ids=[store_id] if store_id else principal.store_scope,
+            limit=limit,
+            offset=offset,
+        )
         return Response({"streams": [lag_output(lag) for lag in lags]})
 
 

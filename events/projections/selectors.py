@@ -93,25 +93,39 @@ def entity_state_with_lag_get(
     return EntityStateWithLag(state, lags[0] if lags else None)
 
 
-def projection_lag_list(*, tenant_id: uuid.UUID, store_ids: Collection[uuid.UUID] | None = None) -> list[ProjectionLag]:
-    """Every registered projection's lag on the tenant's streams: those of ``store_ids`` (a
-    store-scoped caller's, or the one store asked for), or every store (``None``). The stores are
-    chosen in SQL: one indexed statement per projection."""
-    return _lags(handlers=projections(), tenant_id=tenant_id, store_ids=store_ids)
+def projection_lag_list(
+    *, tenant_id: uuid.UUID, store_ids: Collection[uuid.UUID] | None = None, limit: int, offset: int = 0
+) -> list[ProjectionLag]:
+    """Registered projections' lags on the tenant's streams: those of ``store_ids`` (a
+    store-scoped caller's, or the one store asked for), or every store (``None``); worst lag
+    first, then by projection and store, ``limit`` of them after ``offset``. One statement: the
+    stores, the order and the page are chosen in SQL."""
+    return _lags(handlers=projections(), tenant_id=tenant_id, store_ids=store_ids, limit=limit, offset=offset)
 
 
 def _lags(
-    *, handlers: Iterable[Projection], tenant_id: uuid.UUID, store_ids: Collection[uuid.UUID] | None
+    *,
+    handlers: Iterable[Projection],
+    tenant_id: uuid.UUID,
+    store_ids: Collection[uuid.UUID] | None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[ProjectionLag]:
-    """Each projection's lag on the tenant's streams of ``store_ids`` (all when ``None``)."""
-    stores = None if store_ids is None else sorted(store_ids)
-    lags: list[ProjectionLag] = []
+    """The projections' lags on the tenant's streams of ``store_ids`` (all when ``None``), worst
+    first; at most ``limit`` (all when ``None``) after ``offset``."""
+    registered = list(handlers)
+    params = {
+        "projections": [h.name for h in registered],
+        "projection_kinds": [int(h.stream_kind) for h in registered],
+        "tenant_id": tenant_id,
+        "store_ids": None if store_ids is None else sorted(store_ids),
+        "limit": limit,
+        "offset": offset,
+    }
     with read_cursor() as cursor:
-        for handler in handlers:
-            params = {"projection": handler.name, "stream_kind": int(handler.stream_kind), "tenant_id": tenant_id}
-            cursor.execute(SELECT_PROJECTION_LAG, {**params, "store_ids": stores})
-            lags += [ProjectionLag(handler.name, row[0], int(row[1]), int(row[2]), row[3]) for row in cursor.fetchall()]
-    return lags
+        cursor.execute(SELECT_PROJECTION_LAG, params)
+        rows = cursor.fetchall()
+    return [ProjectionLag(row[0], row[1], int(row[2]), int(row[3]), row[4]) for row in rows]
 
 
 def projection_lag_max() -> float | None:

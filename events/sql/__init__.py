@@ -69,3 +69,6 @@ ADMIN_OVERVIEW = _with(load_sql(__file__, "admin_overview.sql"), summaries=True)
 ADMIN_TENANTS = _with(load_sql(__file__, "admin_tenants.sql"), summaries=True)
 ADMIN_STORES = _with(load_sql(__file__, "admin_stores.sql"), summaries=False)
 ADMIN_AGENTS = load_sql(__file__, "admin_agents.sql")
+
+# --- Retention of the rejection log (docs/operations.md, "Retention") --------------------------
+DELETE_REJECTED_EVENTS_EXPIRED = load_sql(__file__, "delete_rejected_events_expired.sql")

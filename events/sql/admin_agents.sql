@@ -8,6 +8,10 @@
 -- stores are read (an all-stores key is not), and only the agents holding one are listed: an
 -- agent known only from signing keys (which have no store scope) is left out; a listed agent's
 -- signing keys are counted (any reader of the tenant may read them).
+-- Order: without paging (%(paged)s false: the reference dashboard's view) newest key first;
+-- paged (`offset` given) by (tenant_id, agent_id), keys that never change, so a walk with
+-- OFFSET %(offset)s never skips an agent (one that appears meanwhile may shift a row to the next
+-- page once).
 -- Index: api_keys_tenant_agent, agent_keys_tenant_agent when a tenant is given.
 -- Locks: none. Rows: at most %(limit)s.
 WITH visible_keys AS (
@@ -47,5 +51,6 @@ FROM keys k
 FULL JOIN signing sg ON sg.tenant_id = k.tenant_id AND sg.agent_id = k.agent_id
 LEFT JOIN key_stores ks ON ks.tenant_id = k.tenant_id AND ks.agent_id = k.agent_id
 WHERE %(store_ids)b::uuid[] IS NULL OR k.agent_id IS NOT NULL
-ORDER BY k.last_key_at DESC NULLS LAST, 1, 2
+ORDER BY CASE WHEN %(paged)s::boolean THEN NULL ELSE k.last_key_at END DESC NULLS LAST, 1, 2
+OFFSET %(offset)s
 LIMIT %(limit)s
