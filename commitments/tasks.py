@@ -2,10 +2,11 @@
 idempotent task per stream for what a tick leaves.
 
 ``commitments.commitment_tick`` runs every ``COMMITMENT_INTERVAL_SECONDS`` on one node at a time
-(``@singleton_job``) and seals every stream whose head is past its last commitment, itself for up
-to ``COMMITMENT_TICK_SEAL_SECONDS``, then through ``commitments.stream_commit`` messages. A seal
-derives its range from the committed state under the stream lock, so a duplicate or redelivered
-message seals nothing twice.
+(``@singleton_job``) and seals every stream whose head is past its last commitment up to its
+head, itself for up to ``COMMITMENT_TICK_SEAL_SECONDS``, then through ``commitments.stream_commit``
+messages, each sealing its stream range after range. A seal derives its range from the committed
+state under the stream lock, so a duplicate or redelivered message seals nothing twice; a
+stream's drain lock keeps one such sealer per stream (``commitments.services.sealing``).
 
 ``commitments.commitment_anchor`` anchors one commitment; when the chain (or the database) is
 unavailable it retries with backoff (:data:`ANCHOR_TASK_MAX_RETRIES` times, 5 s doubling, equal
@@ -25,14 +26,12 @@ import uuid
 from typing import Any
 
 from celery import Task, shared_task
-from django.conf import settings
 from django.db import OperationalError
 
 from commitments.anchor_chain import anchoring_configured
 from commitments.errors import AnchorUnavailableError, CommitmentNotFoundError
 from commitments.services.anchoring import commitment_anchor, commitment_anchor_sweep
-from commitments.services.commitments import commitment_seal_next
-from commitments.services.sealing import commitment_seal_due
+from commitments.services.sealing import commitment_seal_due, commitment_stream_drain
 from commitments.tenant_selectors import commitment_tenant_id
 from sequencer_project.db.singleton import singleton_job
 from sequencer_project.tenant_keys import task_tenant_and_id
@@ -40,6 +39,10 @@ from streams.kinds import StreamKind
 
 # A tick takes at most this many streams; the rest wait for the next tick (most behind first).
 MAX_STREAMS_PER_TICK = 1000
+# One stream_commit seals for this long at most (a seal started before it ends finishes), well
+# under its 60 s soft limit, then sends itself again if the stream is still behind: other streams'
+# messages get their turn between.
+STREAM_COMMIT_SEAL_SECONDS = 20.0
 
 # Retries of one anchoring whose chain is unavailable: 5, 10, 20, 40, 80, 160 s (each between half
 # and all of it). The sweep's grace period is longer, so it does not enqueue a commitment whose
@@ -56,9 +59,10 @@ ANCHOR_SWEEP_MAX_PER_RUN = 200
 @shared_task(name="commitments.commitment_tick", acks_late=True, soft_time_limit=30, time_limit=60)
 @singleton_job("commitments.commitment_tick")
 def commitment_tick() -> int:
-    """Seal the next range of every stream with uncommitted events (most behind first); returns
-    how many streams were due (:func:`commitments.services.sealing.commitment_seal_due`: several
-    streams per transaction for up to ``COMMITMENT_TICK_SEAL_SECONDS``, the rest handed to
+    """Seal every stream with uncommitted events up to its head (most behind first, a range of
+    each a round); returns how many streams were due
+    (:func:`commitments.services.sealing.commitment_seal_due`: several streams per transaction for
+    up to ``COMMITMENT_TICK_SEAL_SECONDS``, the streams still behind then handed to
     ``stream_commit`` tasks)."""
     return commitment_seal_due(max_streams=MAX_STREAMS_PER_TICK)
 
@@ -73,16 +77,17 @@ def commitment_tick() -> int:
     max_retries=5,
 )
 def stream_commit(tenant_id: str, store_id: str, stream_kind: int) -> str | None:
-    """Seal the next range (up to ``COMMITMENT_MAX_EVENTS``) of one stream; the batch id or ``None``."""
-    result = commitment_seal_next(
+    """Seal one stream range after range (each up to ``COMMITMENT_MAX_EVENTS``) until it is caught
+    up, for up to :data:`STREAM_COMMIT_SEAL_SECONDS`, then enqueue itself again if it is still
+    behind; the last batch id sealed, or ``None`` (nothing new, or another sealer holds the
+    stream's drain lock: :func:`commitments.services.sealing.commitment_stream_drain`)."""
+    drained = commitment_stream_drain(
         tenant_id=uuid.UUID(tenant_id),
         store_id=uuid.UUID(store_id),
         kind=StreamKind(stream_kind),
-        max_events=settings.COMMITMENT_MAX_EVENTS,
+        seconds=STREAM_COMMIT_SEAL_SECONDS,
     )
-    if result is None:
-        return None
-    return str(result.commitment.batch_id)
+    return str(drained.last.batch_id) if drained.last is not None else None
 
 
 def anchor_retry_countdown(retries: int) -> float:

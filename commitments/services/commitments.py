@@ -232,7 +232,27 @@ def commitment_seal_streams(
 ) -> list[CommitmentRow]:
     """Extend the chains of several streams of one kind, each by ``last_end + 1 .. min(head,
     last_end + max_events)``, in one transaction; the new links (none for a stream with nothing
-    new).
+    new). :func:`commitment_extend_chains` without what is left."""
+    return commitment_extend_chains(kind=kind, streams=streams, max_events=max_events).links
+
+
+@dataclass(frozen=True, slots=True)
+class ChainsExtended:
+    """What :func:`commitment_extend_chains` sealed, and what it left."""
+
+    links: list[CommitmentRow]
+    # Events each stream still has past its new link, as its head stood under the lock: only
+    # streams with some (a range capped at ``max_events``), keyed ``(tenant_id, store_id)``.
+    left: dict[tuple[uuid.UUID, uuid.UUID], int]
+
+
+def commitment_extend_chains(
+    *, kind: StreamKind, streams: Sequence[tuple[uuid.UUID, uuid.UUID]], max_events: int
+) -> ChainsExtended:
+    """Extend the chains of several streams of one kind, each by ``last_end + 1 .. min(head,
+    last_end + max_events)``, in one transaction; the new links and the events each stream still
+    has beyond its link (the automatic sealers seal such a stream again: ``docs/commitments.md``,
+    "Automatic commitments").
 
     Six statements whatever the number of streams: the streams' locks (ascending, so two callers
     never deadlock), their chain tips, and :func:`_seal_many`'s four. A seal's cost is then mostly
@@ -257,4 +277,11 @@ def commitment_seal_streams(
             for (tenant_id, store_id), tip in zip(streams, tips, strict=True)
             if tip.head >= tip.next_start
         ]
-        return _seal_many(kind, seals) if seals else []
+        links = _seal_many(kind, seals) if seals else []
+    heads = {stream: tip.head for stream, tip in zip(streams, tips, strict=True)}
+    left = {
+        (link.tenant_id, link.store_id): heads[(link.tenant_id, link.store_id)] - link.sequence_end
+        for link in links
+        if heads[(link.tenant_id, link.store_id)] > link.sequence_end
+    }
+    return ChainsExtended(links, left)

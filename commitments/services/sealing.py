@@ -1,68 +1,171 @@
-"""Sealing the due streams, the work of each ``commitments.commitment_tick`` (``docs/commitments.md``,
-"Automatic commitments"; ADRs 0029 and 0034).
+"""Sealing the due streams, the work of each ``commitments.commitment_tick``, and draining one
+stream, the work of ``commitments.stream_commit`` (``docs/commitments.md``, "Automatic
+commitments"; ADRs 0029 and 0034).
 
 The tick seals the streams whose head is past their last commitment itself, several streams of
-one kind per transaction (:func:`commitments.services.commitments.commitment_seal_streams`; a
+one kind per transaction (:func:`commitments.services.commitments.commitment_extend_chains`; a
 seal's statements serve all of them), for up to ``COMMITMENT_TICK_SEAL_SECONDS``: a
 ``stream_commit`` message per stream cost the worker a task's overhead per stream every interval,
-and a transaction per stream its statements per stream. The streams left when the time is up,
+and a transaction per stream its statements per stream. A commitment seals at most
+``COMMITMENT_MAX_EVENTS`` (it bounds a proof's and the log's work), so a stream further behind
+is sealed again in rounds: each round seals one range of every stream still behind, most behind
+first, so a hot stream never starves the others. The streams still behind when the time is up,
 and those of a transaction that failed and then failed alone, go to ``commitments.stream_commit``
-tasks, which retry and run on the worker's other processes.
+tasks, which seal range after range (:func:`commitment_stream_drain`) and run on the worker's
+other processes.
+
+A stream has at most one such sealer at a time: the tick and the task hold the stream's *drain
+lock* while they seal it, a session-level advisory lock
+``(PERIODIC_JOB, job_lock_key("commitments.stream_commit:<tenant>:<store>:<kind>"))`` taken
+without waiting (``sql/try_lock_commitment_drains.sql``). A tick leaves a stream whose lock a task
+holds to that task; a task that finds it held returns at once. Each seal still runs under the
+stream's transaction lock (``COMMITMENT_STREAM``) and derives its range from committed state, so
+correctness never rests on the drain lock (a client's ``POST`` seals beside it); the lock keeps
+two sealers from taking turns on one stream and its tasks from multiplying. A sealer that dies
+frees it with its session.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.db import DatabaseError, connection
 
 from commitments.lag import publish_lag
-from commitments.selectors import PendingStream, pending_streams
-from commitments.services.commitments import commitment_seal_next, commitment_seal_streams
+from commitments.selectors import CommitmentRow, PendingStream, pending_streams
+from commitments.services.commitments import ChainsExtended, commitment_extend_chains
+from commitments.sql import TRY_LOCK_COMMITMENT_DRAINS, UNLOCK_COMMITMENT_DRAINS
 from sequencer_project.celery import task_enqueue_on_commit
+from sequencer_project.db.locks import LockNamespace, job_lock_key
 from streams.kinds import StreamKind
 
 logger = logging.getLogger(__name__)
 
 
+def drain_lock_key(tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind) -> int:
+    """The key of a stream's drain lock in ``PERIODIC_JOB`` (a job per stream)."""
+    return job_lock_key(f"commitments.stream_commit:{tenant_id}:{store_id}:{int(kind)}")
+
+
+@contextlib.contextmanager
+def _drains(keys: Iterable[int]) -> Iterator[set[int]]:
+    """Take the drain locks of ``keys`` that no other session holds, without waiting; yields the
+    keys taken and releases them on the way out. Caller holds no lock of them already."""
+    wanted = sorted(set(keys))
+    namespace = int(LockNamespace.PERIODIC_JOB)
+    with connection.cursor() as cursor:
+        cursor.execute(TRY_LOCK_COMMITMENT_DRAINS, {"namespace": namespace, "keys": wanted})
+        taken = {int(row[0]) for row in cursor.fetchall()}
+    try:
+        yield taken
+    finally:
+        if taken:
+            _release(namespace, sorted(taken))
+
+
+def _release(namespace: int, keys: list[int]) -> None:
+    """Unlock the drain locks; when that fails (the session died under the sealer, or is unusable)
+    discard the session, which frees them with it (as ``session_lock_release``)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(UNLOCK_COMMITMENT_DRAINS, {"namespace": namespace, "keys": keys})
+    except DatabaseError as exc:
+        logger.warning("releasing %d commitment drain locks failed (%s); closing the session", len(keys), exc)
+        raw = connection.connection
+        if raw is not None:
+            raw.close()
+        connection.close()
+
+
 def commitment_seal_due(*, max_streams: int) -> int:
-    """Seal the next range of every stream with uncommitted events, most behind first, up to
+    """Seal every stream with uncommitted events up to its head, most behind first, up to
     ``max_streams`` of them; returns how many streams were due.
 
-    Publishes the largest backlog as the commitment lag, then seals the streams in transactions
-    (:func:`_transactions`) until ``COMMITMENT_TICK_SEAL_SECONDS`` have passed; a group that fails
-    is sealed again stream by stream. Every stream left, or whose seal failed alone, is handed to a
-    ``commitments.stream_commit`` task (sent at once: the caller holds no transaction). Not a
+    Publishes the largest backlog as the commitment lag, takes the drain locks of the due streams
+    (a stream whose lock a ``stream_commit`` task holds is that task's), then seals them in rounds
+    of transactions (:func:`_seal_rounds`) until ``COMMITMENT_TICK_SEAL_SECONDS`` have passed. Every
+    stream still behind then, or whose seal failed alone, is handed to a ``commitments.stream_commit``
+    task once the drain locks are released (sent at once: the caller holds no transaction). Not a
     transaction itself: each seal is its own durable transaction under its streams' locks, and
     derives its range from committed state, so running this again (or a task sealing the same
     stream meanwhile) seals nothing twice. ``SoftTimeLimitExceeded`` propagates.
     """
     streams = pending_streams(limit=max_streams)
     publish_lag(streams[0].backlog if streams else 0)  # the most behind first: its backlog is the lag
+    if not streams:
+        return 0
     started = time.monotonic()
     deadline = started + settings.COMMITMENT_TICK_SEAL_SECONDS
-    handed = 0
-    for group in _transactions(streams):
-        if len(group) > 1 and time.monotonic() < deadline and _seal_together(group):
-            continue
-        for stream in group:  # alone, or one by one after the group failed
-            if time.monotonic() < deadline and _seal_here(stream.tenant_id, stream.store_id, stream.kind):
-                continue
-            task_enqueue_on_commit(
-                "commitments.stream_commit", str(stream.tenant_id), str(stream.store_id), int(stream.kind)
-            )
-            handed += 1
-    if streams:  # one line a tick, not one a seal: a busy node seals thousands of streams a minute
-        logger.info(
-            "commitment tick sealed %d streams, handed %d to stream_commit, in %.0f ms",
-            len(streams) - handed,
-            handed,
-            (time.monotonic() - started) * 1000,
+    keys = [drain_lock_key(stream.tenant_id, stream.store_id, stream.kind) for stream in streams]
+    with _drains(keys) as taken:
+        mine = [stream for stream, key in zip(streams, keys, strict=True) if key in taken]
+        links, handed = _seal_rounds(mine, deadline)
+    for stream in handed:  # after the release: each task takes its stream's drain lock
+        task_enqueue_on_commit(
+            "commitments.stream_commit", str(stream.tenant_id), str(stream.store_id), int(stream.kind)
         )
+    # one line a tick, not one a seal: a busy node seals thousands of streams a minute
+    logger.info(
+        "commitment tick sealed %d streams (%d commitments), handed %d to stream_commit, left %d to their "
+        "stream_commit, in %.0f ms",
+        len(mine) - len(handed),
+        links,
+        len(handed),
+        len(streams) - len(mine),
+        (time.monotonic() - started) * 1000,
+    )
     return len(streams)
+
+
+def _seal_rounds(streams: list[PendingStream], deadline: float) -> tuple[int, list[PendingStream]]:
+    """Seal ``streams`` (most behind first) in rounds until each is at its head or ``deadline``
+    passed; returns the commitments sealed and the streams to hand to ``stream_commit``: those
+    still behind at the deadline, and those whose seal failed alone.
+
+    A round seals one range of each stream still behind, in transactions (:func:`_transactions`);
+    a group that fails is sealed again stream by stream. The next round takes the streams whose
+    head was still past their new link, most behind first, so every behind stream gets a range a
+    round and none waits for another to catch up. Caller holds the streams' drain locks.
+    """
+    links = 0
+    handed: list[PendingStream] = []
+    behind = streams
+    while behind:
+        again: list[PendingStream] = []
+        for group in _transactions(behind):
+            if len(group) > 1 and time.monotonic() < deadline:
+                extended = _seal_together(group)
+                if extended is not None:
+                    links += len(extended.links)
+                    again += _still_behind(group[0].kind, extended)
+                    continue
+            for stream in group:  # alone, or one by one after the group failed
+                one = _seal_here(stream) if time.monotonic() < deadline else None
+                if one is None:  # out of time, or failed: its task seals it
+                    handed.append(stream)
+                    continue
+                links += len(one.links)
+                again += _still_behind(stream.kind, one)
+        if time.monotonic() >= deadline:
+            return links, handed + again
+        behind = sorted(again, key=lambda stream: stream.backlog, reverse=True)
+    return links, handed
+
+
+def _still_behind(kind: StreamKind, extended: ChainsExtended) -> list[PendingStream]:
+    """The streams whose head (under the seal's lock) was still past their new link."""
+    return [
+        PendingStream(link.tenant_id, link.store_id, kind, link.sequence_end + left, link.sequence_end)
+        for link in extended.links
+        if (left := extended.left.get((link.tenant_id, link.store_id), 0)) > 0
+    ]
 
 
 def _transactions(streams: list[PendingStream]) -> list[list[PendingStream]]:
@@ -83,10 +186,10 @@ def _transactions(streams: list[PendingStream]) -> list[list[PendingStream]]:
     return groups
 
 
-def _seal_together(group: list[PendingStream]) -> bool:
-    """Seal a transaction's streams; ``False`` when it failed (the caller seals them one by one)."""
+def _seal_together(group: list[PendingStream]) -> ChainsExtended | None:
+    """Seal a transaction's streams; ``None`` when it failed (the caller seals them one by one)."""
     try:
-        commitment_seal_streams(
+        return commitment_extend_chains(
             kind=group[0].kind,
             streams=[(stream.tenant_id, stream.store_id) for stream in group],
             max_events=settings.COMMITMENT_MAX_EVENTS,
@@ -95,19 +198,68 @@ def _seal_together(group: list[PendingStream]) -> bool:
         raise
     except Exception:  # one stream's failure rolls its transaction back; each is tried alone then
         logger.warning("sealing %d streams together failed; sealing them one by one", len(group), exc_info=True)
-        return False
-    return True
+        return None
 
 
-def _seal_here(tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind) -> bool:
-    """Seal one stream's next range in the tick; ``False`` when it failed (its task retries it)."""
+def _seal_here(stream: PendingStream) -> ChainsExtended | None:
+    """Seal one stream's next range in the tick; ``None`` when it failed (its task retries it)."""
     try:
-        commitment_seal_next(
-            tenant_id=tenant_id, store_id=store_id, kind=kind, max_events=settings.COMMITMENT_MAX_EVENTS
+        return commitment_extend_chains(
+            kind=stream.kind,
+            streams=[(stream.tenant_id, stream.store_id)],
+            max_events=settings.COMMITMENT_MAX_EVENTS,
         )
     except SoftTimeLimitExceeded:
         raise
     except Exception:  # one stream's failure must not hold the others; stream_commit retries it
-        logger.exception("commitment of %s/%s failed in the tick; handing it to stream_commit", tenant_id, store_id)
-        return False
-    return True
+        logger.exception(
+            "commitment of %s/%s failed in the tick; handing it to stream_commit", stream.tenant_id, stream.store_id
+        )
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamDrained:
+    """What :func:`commitment_stream_drain` did: the commitments it sealed, the last of them, and
+    whether the stream was still behind when its time was up (a new task carries on) or another
+    sealer held it (nothing was done)."""
+
+    links: int
+    last: CommitmentRow | None
+    behind: bool
+    busy: bool
+
+
+def commitment_stream_drain(
+    *, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind, seconds: float
+) -> StreamDrained:
+    """Seal one stream range after range (each up to ``COMMITMENT_MAX_EVENTS``, each its own
+    durable transaction) until its chain reaches its head or ``seconds`` have passed; then, if it
+    is still behind, enqueue ``commitments.stream_commit`` for it again (after releasing the drain
+    lock, so the next task can take it). Seals at least one range when one is due.
+
+    Runs only as the stream's one drainer: when another session holds its drain lock (the tick,
+    or another task) it returns at once, ``busy``, and enqueues nothing (that sealer carries on).
+    A seal that raises propagates (the lock is released; the task's retry or the next tick takes
+    the stream up again). Caller holds no transaction.
+    """
+    deadline = time.monotonic() + seconds
+    links, last, behind = 0, None, False
+    with _drains([drain_lock_key(tenant_id, store_id, kind)]) as taken:
+        if not taken:
+            return StreamDrained(links=0, last=None, behind=False, busy=True)
+        while True:
+            extended = commitment_extend_chains(
+                kind=kind, streams=[(tenant_id, store_id)], max_events=settings.COMMITMENT_MAX_EVENTS
+            )
+            links += len(extended.links)
+            last = extended.links[-1] if extended.links else last
+            if not extended.left:
+                break
+            if time.monotonic() >= deadline:
+                behind = True
+                break
+    if behind:
+        task_enqueue_on_commit("commitments.stream_commit", str(tenant_id), str(store_id), int(kind))
+    logger.debug("stream_commit of %s/%s sealed %d commitments (still behind: %s)", tenant_id, store_id, links, behind)
+    return StreamDrained(links=links, last=last, behind=behind, busy=False)
