@@ -220,9 +220,9 @@ def test_anchor_rearm_refuses_bad_arguments_and_unknown_ids_changing_nothing() -
         call_command("anchor_rearm", "--batch", str(batch_id), "--all-given-up")
     with pytest.raises(CommandError, match="invalid UUID"):
         call_command("anchor_rearm", "--batch", "not-a-uuid")
-    with pytest.raises(CommandError, match=f"No commitment with batch id {unknown}; nothing was re-armed"):
+    with pytest.raises(CommandError, match=f"No commitment has the batch id {unknown}; nothing was re-armed"):
         call_command("anchor_rearm", "--batch", str(batch_id), str(unknown))
-    with pytest.raises(CommandError, match=f"No commitment of tenant {unknown} with batch id {batch_id}"):
+    with pytest.raises(CommandError, match=f"No commitment of tenant {unknown} has the batch id {batch_id}"):
         call_command("anchor_rearm", "--tenant", str(unknown), "--batch", str(batch_id))
 
     assert anchor_state(tenant_id, batch_id).given_up_at is not None  # untouched

@@ -53,7 +53,7 @@ class Command(BaseCommand):
             unknown = [str(b) for b in batch_ids if b not in found]
             if unknown:
                 whose = f" of tenant {tenant_id}" if tenant_id is not None else ""
-                raise CommandError(f"No commitment{whose} with batch id {', '.join(unknown)}; nothing was re-armed.")
+                raise CommandError(f"No commitment{whose} has the batch id {', '.join(unknown)}; nothing was re-armed.")
         result = commitment_anchor_rearm(
             tenant_id=tenant_id, batch_ids=batch_ids, all_given_up=all_given_up, actor=cli_actor("anchor_rearm")
         )
