@@ -237,10 +237,12 @@ def event_get_for_tenant(*, tenant_id: uuid.UUID, event_id: uuid.UUID) -> Stored
 def entity_history_page(
     *, tenant_id: uuid.UUID, store_id: uuid.UUID, entity_type: str, entity_id: str, offset: int, limit: int
 ) -> EntityHistoryPage:
-    """One page of an entity's events in sequence order, and how many it has in all."""
+    """One page of an entity's events in sequence order, and how many it has in all (its legacy
+    entity version: one probe; the page is read from its first event's sequence number on)."""
     params: dict[str, Any] = {
         "tenant_id": tenant_id,
         "store_id": store_id,
+        "stream_kind": int(StreamKind.LEGACY),  # the kind `events` holds; its entity_versions row
         "entity_type": entity_type,
         "entity_id": entity_id,
         "offset": offset,
