@@ -326,6 +326,11 @@ GROUP_COMMIT_MAX_EVENTS: int = env.int("GROUP_COMMIT_MAX_EVENTS", default=1000)
 GROUP_COMMIT_MAX_WAIT_MS: float = env.float("GROUP_COMMIT_MAX_WAIT_MS", default=1.0)
 # Django reads request bodies up to this size; the ingest views enforce MAX_BODY_SIZE_BYTES.
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_SIZE_BYTES
+# Retention of the rejection log (docs/operations.md, "Retention"): every
+# REJECTED_EVENTS_PRUNE_INTERVAL_SECONDS (a constant, not read from the env) the beat job
+# events.rejections_prune deletes rejected_events rows older than this many days; 0 keeps them.
+REJECTED_EVENTS_RETENTION_DAYS: int = env.int("REJECTED_EVENTS_RETENTION_DAYS", default=30)
+REJECTED_EVENTS_PRUNE_INTERVAL_SECONDS = 600.0
 EVENT_PARTITIONS: int = 16  # fixed by migration events.0001; changing it needs a migration
 # Per-process caches (API keys, schemas, agent keys) ask Redis this often whether to drop entries.
 HOT_CACHE_CHECK_SECONDS: float = env.float("HOT_CACHE_CHECK_SECONDS", default=0.25)
@@ -342,11 +347,6 @@ CACHE_SCHEMA_TTL_SECS: float = env.float("CACHE_SCHEMA_TTL_SECS", default=300.0)
 # --- Payload keys and receipt signing ----------------------------------------------------
 # Payload encryption at rest (docs/encryption.md). Keys: comma-separated "<key_id>:<32 bytes hex or
 # base64>", the first encrypts, all decrypt (PAYLOAD_ENCRYPTION_KEYS_FILE is read too). Per tenant:
-# Retention of the rejection log (docs/operations.md, "Retention"): every
-# REJECTED_EVENTS_PRUNE_INTERVAL_SECONDS (a constant, not read from the env) the beat job
-# events.rejections_prune deletes rejected_events rows older than this many days; 0 keeps them.
-REJECTED_EVENTS_RETENTION_DAYS: int = env.int("REJECTED_EVENTS_RETENTION_DAYS", default=30)
-REJECTED_EVENTS_PRUNE_INTERVAL_SECONDS = 600.0
 # a JSON object {tenant_uuid: "<keys as above>"} that replaces the global ring for that tenant.
 PAYLOAD_ENCRYPTION_MODE: str = env.str(
     "PAYLOAD_ENCRYPTION_MODE", default="required" if is_production(SEQUENCER_ENV) else "optional"
@@ -469,6 +469,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": ANCHOR_SWEEP_INTERVAL_SECONDS,
         "options": {"queue": "commitments", "expires": ANCHOR_SWEEP_INTERVAL_SECONDS * 2},
     },
+    "events.rejections_prune": {
+        "task": "events.rejections_prune",
+        "schedule": REJECTED_EVENTS_PRUNE_INTERVAL_SECONDS,
+        "options": {"expires": REJECTED_EVENTS_PRUNE_INTERVAL_SECONDS},
+    },
 }
 
 # --- Observability -----------------------------------------------------------------------
@@ -485,11 +490,6 @@ LOGGING = {
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-    "events.rejections_prune": {
-        "task": "events.rejections_prune",
-        "schedule": REJECTED_EVENTS_PRUNE_INTERVAL_SECONDS,
-        "options": {"expires": REJECTED_EVENTS_PRUNE_INTERVAL_SECONDS},
-    },
         "json": {"()": "sequencer_project.logs.JsonFormatter"},
     },
     "handlers": {
