@@ -22,6 +22,7 @@ from events.selectors import (
     stream_head_get,
     ves_event_get_for_tenant,
 )
+from sequencer_project.db.replica import reading_from_primary
 from streams.kinds import StreamKind
 from ves.hashes import receipt_hash
 
@@ -48,8 +49,15 @@ def event_bundle_get(*, tenant_id: uuid.UUID, event_id: uuid.UUID, kind: StreamK
     ``payload_integrity``; a row that no longer agrees with what was recorded of it (a VES
     receipt naming another sequence number, a sequence number outside its stream or inside the
     log without a commitment, events that no longer hash to their commitment's root) is 500
-    ``commitment_integrity`` (:func:`_check_position`). Reads only.
+    ``commitment_integrity`` (:func:`_check_position`). Reads only, all on the primary: the
+    commitment and checkpoint are read there, and an event (or head) read from a lagging replica
+    (``DATABASE_READ_URL``) would make a just-committed event 404, or a 500 from the head check.
     """
+    with reading_from_primary():
+        return _event_bundle(tenant_id=tenant_id, event_id=event_id, kind=kind, visible=visible)
+
+
+def _event_bundle(*, tenant_id: uuid.UUID, event_id: uuid.UUID, kind: StreamKind, visible: Visible) -> EventBundle:
     event: StoredEvent | StoredVesEvent | None = None
     if visible(tenant_id, None):
         if kind is StreamKind.VES:

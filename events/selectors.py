@@ -6,10 +6,11 @@ legacy payload no key opens (its key id read from the row then, so the log says 
 is missing or the blob was altered), or a VES payload that no longer hashes to its recorded hash
 (checked on the by-id read, which bundles use too; ``docs/ves.md``).
 
-Each event-store read is one statement, run by ``kept_cursor.fetch`` on ``read_alias()`` (the read
-replica when ``DATABASE_READ_URL`` is set): the thread's kept psycopg cursor, without Django's
-cursor wrapper (ADR 0031). The dead-letter read goes through the ORM on the primary: the
-operator services lock the entry it finds, inside their transaction.
+Each event-store read is one statement, run by ``replica.read_fetch`` (``kept_cursor.fetch`` on
+``read_alias()``, the read replica when ``DATABASE_READ_URL`` is set, again on the primary when the
+replica fails it): the thread's kept psycopg cursor, without Django's cursor wrapper (ADR 0031).
+The dead-letter read goes through the ORM on the primary: the operator services lock the entry it
+finds, inside their transaction.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from events.sql import (
 )
 from sequencer_project.api.errors import DeadLetterNotFoundError
 from sequencer_project.db.kept_cursor import fetch
-from sequencer_project.db.replica import read_alias
+from sequencer_project.db.replica import read_alias, read_fetch
 from sequencer_project.db.tenant_scope import TenantScope, tenant_filter
 from streams.kinds import StreamKind, stream_params
 from ves.encoding import str3_bytes
@@ -196,7 +197,7 @@ def _contiguous_rows(
     """
     to_seq = from_seq + limit - 1
     params: dict[str, Any] = {"tenant_id": tenant_id, "store_id": store_id, "from_seq": from_seq, "to_seq": to_seq}
-    rows = fetch(read.statement, params, alias=read_alias(), binary=read.binary)
+    rows = read_fetch(read.statement, params, binary=read.binary)
     if not rows:
         return []
     head = rows[0][read.head_at] or 0
@@ -210,7 +211,7 @@ def _contiguous_rows(
 
 def stream_head_get(*, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind = StreamKind.LEGACY) -> int:
     """The stream's head (0 for a stream never written). One primary-key lookup."""
-    rows = fetch(SELECT_HEAD, stream_params(tenant_id, store_id, kind), alias=read_alias())
+    rows = read_fetch(SELECT_HEAD, stream_params(tenant_id, store_id, kind))
     return int(rows[0][0])
 
 
@@ -227,7 +228,7 @@ def event_range_list(*, tenant_id: uuid.UUID, store_id: uuid.UUID, from_seq: int
 
 def event_get_for_tenant(*, tenant_id: uuid.UUID, event_id: uuid.UUID) -> StoredEvent | None:
     """A legacy event by id inside ``tenant_id`` (``None`` when absent). Callers check store scope."""
-    rows = fetch(SELECT_EVENT_BY_ID, {"tenant_id": tenant_id, "event_id": event_id}, alias=read_alias(), binary=True)
+    rows = read_fetch(SELECT_EVENT_BY_ID, {"tenant_id": tenant_id, "event_id": event_id}, binary=True)
     if not rows:
         return None
     row = rows[0]
@@ -248,7 +249,7 @@ def entity_history_page(
         "offset": offset,
         "limit": limit,
     }
-    rows = fetch(SELECT_ENTITY_EVENTS, params, alias=read_alias(), binary=True)
+    rows = read_fetch(SELECT_ENTITY_EVENTS, params, binary=True)
     total = int(rows[0][0])
     payloads = StreamPayloads(tenant_id, store_id)
     events = [_event(row[1:], tenant_id, store_id, payloads) for row in rows if row[1] is not None]
@@ -317,7 +318,7 @@ def ves_event_get_for_tenant(*, tenant_id: uuid.UUID, event_id: uuid.UUID) -> St
 
     Its stored payload is checked against the hash it was accepted with
     (:func:`ves_payload_check`): 500 ``payload_integrity`` when it no longer matches."""
-    rows = fetch(SELECT_VES_EVENT_BY_ID, {"tenant_id": tenant_id, "event_id": event_id}, alias=read_alias())
+    rows = read_fetch(SELECT_VES_EVENT_BY_ID, {"tenant_id": tenant_id, "event_id": event_id})
     if not rows:
         return None
     event = _ves_event(rows[0])

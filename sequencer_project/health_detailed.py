@@ -3,8 +3,10 @@ with an overall status.
 
 ``unhealthy`` (HTTP 503) when the database does not answer; ``degraded`` (200) when anything
 else is wrong: the pool is nearly exhausted, Redis or the Celery broker is unreachable, no
-Celery worker answers, a circuit breaker is open, or a subsystem's own component (registered
-with :func:`register_component_check`: projections stalled or dead letters open) says so.
+Celery worker answers, a circuit breaker is open, the read replica (``DATABASE_READ_URL``)
+cannot be read or lags past ``DATABASE_READ_MAX_LAG_SECONDS`` (``components.replica``), or a
+subsystem's own component (registered with :func:`register_component_check`: projections
+stalled or dead letters open) says so.
 Subsystems add their own figures (commitment lag, projection lag, dead-letter size) through
 :func:`sequencer_project.metrics.register_gauge_provider`; they appear under ``"gauges"``.
 Every probe has a short timeout, so the whole check answers in about a second at worst.
@@ -36,6 +38,7 @@ from rest_framework.views import APIView
 
 from sequencer_project.api.openapi import DATETIME, FREE_OBJECT, INTEGER, STRING, array, obj, operation
 from sequencer_project.api.timestamps import chrono_rfc3339
+from sequencer_project.db.replica import replica_report
 from sequencer_project.health import SERVICE_NAME, SERVICE_VERSION, database_ping
 from sequencer_project.metrics import gauge_providers
 from sequencer_project.metrics_export import IsServiceWideAdmin, celery_queue_depths
@@ -175,6 +178,9 @@ def detailed_report() -> dict[str, Any]:
         "redis": redis_report,
         "celery": check_celery(broker_up=redis_report["status"] == HEALTHY),
     }
+    replica = replica_report()  # DATABASE_READ_URL only: reachability, lag, replay paused
+    if replica is not None:
+        components["replica"] = replica
     for name, check in sorted(_component_checks.items()):
         if database["status"] == UNHEALTHY:
             components[name] = {"status": DEGRADED, "error": "database_unavailable"}

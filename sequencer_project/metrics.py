@@ -100,6 +100,19 @@ POOL_TIMED_OUT_ACQUISITIONS = Gauge(
     "since start, every process.",
     multiprocess_mode="sum",
 )
+SESSION_LOCK_VIOLATIONS = Counter(
+    "session_lock_violations",
+    "Signs that session-level advisory locks run through a pooler in transaction mode, by check"
+    " (unlock: an unlock found its lock not held; startup_probe: a worker's start found statements"
+    " on changing server backends).",
+    ["check"],
+)
+DB_REPLICA_LAG_SECONDS = Gauge(
+    "db_replica_lag_seconds",
+    "How stale the read replica's data is (0 while it has replayed all the primary wrote), as last "
+    "sampled by each process (sequencer_project/db/replica.py); the worst live process.",
+    multiprocess_mode="livemax",
+)
 DB_QUERY_DURATION = Histogram(
     "db_query_duration_seconds", "Statement latency by leading SQL keyword.", ["statement"], buckets=DB_BUCKETS
 )

@@ -111,15 +111,19 @@ class CircuitBreaker:
         metrics.CIRCUIT_BREAKER_STATE.labels(breaker=self.name).set(_STATE_VALUE[to])
         metrics.CIRCUIT_BREAKER_TRANSITIONS.labels(breaker=self.name, state=to.value).inc()
 
-    def before_call(self) -> None:
-        """Admit a call or raise :class:`CircuitOpenError`. Pair with ``on_success``/``on_failure``."""
+    def before_call(self) -> bool:
+        """Admit a call or raise :class:`CircuitOpenError`. Pair with ``on_success``/``on_failure``.
+
+        True when the call is admitted as a half-open probe: a caller whose ordinary call may
+        succeed without touching the remote service (a kept connection that only looks alive)
+        must then make a real round trip, or the probe closes the breaker on no evidence."""
         with self._lock:
             self._advance()
             if self._state is BreakerState.CLOSED:
-                return
+                return False
             if self._state is BreakerState.HALF_OPEN and self._probes_in_flight < self.half_open_max_calls:
                 self._probes_in_flight += 1
-                return
+                return True
             retry_after = max(0.0, self._opened_at + self._reset_timeout - self._clock())
             self._rejected += 1
         metrics.CIRCUIT_BREAKER_REJECTIONS.labels(breaker=self.name).inc()

@@ -139,19 +139,25 @@ DB_POOL_KEEP_SECONDS: float = env.float("DB_POOL_KEEP_SECONDS", default=30.0)
 # anew on each connection checkout and timed each statement a second time (~24 % of the ingest
 # hot path's GIL samples under gunicorn).
 _database = env.db_url("DATABASE_URL", engine="django.db.backends.postgresql")
+# The session settings every connection must have; sent as the startup parameter ``options``
+# unless DB_STARTUP_OPTIONS is off (PgBouncer refuses that parameter: set them on the role or
+# database instead, docs/scaling.md "Connections"). Either way each process compares them with
+# the server's on its first connection (sequencer_project/db/session_settings.py).
+DB_STARTUP_OPTIONS: bool = env.bool("DB_STARTUP_OPTIONS", default=True)
 _database["OPTIONS"] = {
     "application_name": env.str("DB_APPLICATION_NAME", default="stateset-sequencer"),
-    "options": (
-        f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
-        f" -c lock_timeout={DB_LOCK_TIMEOUT_MS}"
-        f" -c idle_in_transaction_session_timeout={DB_IDLE_IN_TX_TIMEOUT_MS}"
-        " -c timezone=UTC"
-    ),
     # Server-side parameter binding with prepared statements: the hot-path statements are
     # planned once per connection instead of on every call (planning dominated their cost).
     "server_side_binding": env.bool("DB_SERVER_SIDE_BINDING", default=True),
     "prepare_threshold": env.int("DB_PREPARE_THRESHOLD", default=2),
 }
+if DB_STARTUP_OPTIONS:
+    _database["OPTIONS"]["options"] = (
+        f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
+        f" -c lock_timeout={DB_LOCK_TIMEOUT_MS}"
+        f" -c idle_in_transaction_session_timeout={DB_IDLE_IN_TX_TIMEOUT_MS}"
+        " -c timezone=UTC"
+    )
 if env.bool("DB_POOL_ENABLED", default=True):
     _database["OPTIONS"]["pool"] = {
         "min_size": DB_POOL_MIN_SIZE,
@@ -170,9 +176,19 @@ DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Optional read replica for query endpoints; reads fall back to the primary when it fails.
 DATABASE_READ_URL: str = env.str("DATABASE_READ_URL", default="")
+# How long a read waits for a replica connection before it reads from the primary instead (the
+# replica pool's checkout wait; libpq's connect_timeout, rounded to whole seconds and at least 2,
+# bounds each connect attempt). How far behind the primary the replica may be, in seconds
+# (measured at most once a second per process), before reads go to the primary; 0: never by lag
+# (sequencer_project/db/replica.py, docs/operations.md "Read replica").
+DATABASE_READ_TIMEOUT_SECONDS: float = env.float("DATABASE_READ_TIMEOUT_SECONDS", default=0.5)
+DATABASE_READ_MAX_LAG_SECONDS: float = env.float("DATABASE_READ_MAX_LAG_SECONDS", default=5.0)
 if DATABASE_READ_URL:
     _replica = env.db_url_config(DATABASE_READ_URL, engine="django.db.backends.postgresql")
     _replica["OPTIONS"] = dict(_database["OPTIONS"])
+    _replica["OPTIONS"]["connect_timeout"] = max(2, round(DATABASE_READ_TIMEOUT_SECONDS))
+    if "pool" in _replica["OPTIONS"]:
+        _replica["OPTIONS"]["pool"] = {**_replica["OPTIONS"]["pool"], "timeout": DATABASE_READ_TIMEOUT_SECONDS}
     _replica["CONN_MAX_AGE"] = _database.get("CONN_MAX_AGE", 0)
     _replica["TEST"] = {"MIRROR": "default"}
     DATABASES["replica"] = _replica

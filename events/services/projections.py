@@ -43,7 +43,7 @@ from events.sql import (
     SELECT_PROJECTION_STREAMS_DUE,
     UPDATE_PROJECTION_CHECKPOINTS,
 )
-from sequencer_project.db.kept_cursor import fetch
+from sequencer_project.db.kept_cursor import fetch, row_format
 from sequencer_project.db.locks import LockNamespace, advisory_xact_lock
 from streams.kinds import stream_params
 
@@ -263,7 +263,7 @@ def _read_batches(handler: Projection, streams: Sequence[DueStream], caps: Seque
     with connection.cursor() as cursor:
         # Binary results: psycopg's C loaders read the two timestamps of each row; Django's text
         # loader for timestamptz parsed them in Python (a fifth of the worker's samples).
-        cursor.cursor.format = psycopg.pq.Format.BINARY
+        cursor.cursor.format = row_format(cursor.cursor, binary=True)  # text without server-side binding
         cursor.execute(
             SELECT_PROJECTION_BATCHES,
             {

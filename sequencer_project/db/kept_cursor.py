@@ -43,19 +43,32 @@ def kept_cursor(wrapper: BaseDatabaseWrapper) -> psycopg.Cursor[Any]:
     return kept
 
 
+def row_format(cursor: psycopg.Cursor[Any], *, binary: bool) -> psycopg.pq.Format:
+    """The row format a statement on ``cursor`` asks for: binary when ``binary`` and the cursor can
+    have it. A client-side-binding cursor (``DB_SERVER_SIDE_BINDING=false``: Django's
+    ``ClientCursor``, for a pooler in transaction mode) takes text rows only, so it reads text; the
+    statements asking for binary read columns whose text loaders return the same Python values
+    (uuid, bytea, integers, text, timestamptz: ``tests/sequencer_project/test_client_side_binding.py``).
+    The one place the choice is made: :func:`fetch`, ``replica.read_cursor`` and the projection
+    batch read call it."""
+    if binary and not isinstance(cursor, psycopg.ClientCursor):
+        return psycopg.pq.Format.BINARY
+    return psycopg.pq.Format.TEXT
+
+
 def fetch(
     sql: str, params: Mapping[str, Any], *, alias: str = DEFAULT_DB_ALIAS, binary: bool = False
 ) -> list[tuple[Any, ...]]:
     """Run one statement on ``alias`` (inside the caller's transaction if there is one) and
-    return its rows; ``binary`` asks for PostgreSQL's binary row format (see
-    ``sequencer_project.db.replica.read_cursor``)."""
+    return its rows; ``binary`` asks for PostgreSQL's binary row format where the connection can
+    have it (:func:`row_format`; see ``sequencer_project.db.replica.read_cursor``)."""
     wrapper = connections[alias]
     wrapper.ensure_connection()
     started = time.perf_counter()
     try:
         with wrapper.wrap_database_errors:
             cursor = kept_cursor(wrapper)
-            cursor.format = psycopg.pq.Format.BINARY if binary else psycopg.pq.Format.TEXT
+            cursor.format = row_format(cursor, binary=binary)
             cursor.execute(sql, params)
             rows = cursor.fetchall()
     except (OperationalError, InterfaceError) as exc:

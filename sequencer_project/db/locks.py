@@ -2,6 +2,16 @@
 
 Keys are public contracts (``docs/errors.md``): a namespace is never renumbered. A lock is
 ``pg_advisory_xact_lock(namespace, key)``; take it before any row lock.
+
+Two namespaces are session-level (``PERIODIC_JOB``, ``EVM_SENDER``): held across transactions, so
+they need every statement of the holder on one PostgreSQL session. A pooler in transaction mode
+(PgBouncer ``pool_mode = transaction``) breaks that: the lock is taken on one server backend,
+stays there after the client moves on, and excludes nothing. The processes that take them (the
+Celery worker, and web only with EVM anchoring) connect directly or through session pooling
+(docs/scaling.md "Connections"). Two guards catch a deployment that does not:
+:func:`session_lock_release` checks the unlock's answer, and :func:`session_continuity_problem`
+(run when a worker starts) compares server backends across statements and connections. Either
+logs an ERROR and counts ``session_lock_violations_total{check}``.
 """
 
 from __future__ import annotations
@@ -10,11 +20,21 @@ import enum
 import hashlib
 import logging
 import uuid
+from typing import Any
 
-from django.db import DatabaseError, connection
+import psycopg
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from sequencer_project.metrics import SESSION_LOCK_VIOLATIONS
+from sequencer_project.sql import SELECT_BACKEND_PID
+
 logger = logging.getLogger(__name__)
+
+_POOLING_HINT = (
+    "session-level advisory locks exclude nothing through a pooler in transaction mode; connect the"
+    ' worker directly or through session pooling (docs/scaling.md "Connections")'
+)
 
 
 class LockNamespace(enum.IntEnum):
@@ -57,13 +77,50 @@ def session_lock_release(connection: BaseDatabaseWrapper, namespace: LockNamespa
 
     Discarded means the PostgreSQL session ends: Django's ``close()`` alone would hand a pooled
     connection back to psycopg_pool, which only rolls it back and keeps the session, and the lock
-    with it, alive. So the driver's connection is closed first; the pool then drops it."""
+    with it, alive. So the driver's connection is closed first; the pool then drops it.
+
+    An unlock that answers false found the lock not held by this session: the statements ran on
+    another server backend than the lock (a pooler in transaction mode), where the lock stays. It
+    is logged as an ERROR and counted (``session_lock_violations_total{check="unlock"}``)."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [int(namespace), key])
+            row = cursor.fetchone()
     except DatabaseError as exc:
         logger.warning("%s: unlock failed (%s); closing the session", what, exc)
         raw = connection.connection
         if raw is not None:
             raw.close()
         connection.close()
+        return
+    if not (row and row[0]):
+        SESSION_LOCK_VIOLATIONS.labels(check="unlock").inc()
+        logger.error("%s: the unlock found the lock not held by this session; %s", what, _POOLING_HINT)
+
+
+def _backend_pid(conn: psycopg.Connection[Any]) -> int:
+    row = conn.execute(SELECT_BACKEND_PID).fetchone()
+    return int(row[0]) if row else 0
+
+
+def session_continuity_problem(wrapper: BaseDatabaseWrapper | None = None) -> str | None:
+    """How the connections of ``wrapper`` (``default``'s) fail to keep one server session, or ``None``: two new
+    connections, three autocommit statements (``pg_backend_pid()``: first, other, first again).
+    Directly or through session pooling, a connection keeps its backend and two connections have
+    two; through a pooler in transaction mode an idle pool hands the second connection the first
+    one's backend, or a busy one moves the first connection between statements. Counted and
+    logged as an ERROR when found."""
+    wrapper = wrapper if wrapper is not None else connections[DEFAULT_DB_ALIAS]
+    params = wrapper.get_connection_params()
+    params["autocommit"] = True
+    with psycopg.connect(**params) as first, psycopg.connect(**params) as other:
+        pids = [_backend_pid(conn) for conn in (first, other, first)]
+    problem = None
+    if pids[0] != pids[2]:
+        problem = f"one connection's statements ran on two server backends ({pids[0]}, {pids[2]})"
+    elif pids[0] == pids[1]:
+        problem = f"two connections ran on one server backend ({pids[0]})"
+    if problem is not None:
+        SESSION_LOCK_VIOLATIONS.labels(check="startup_probe").inc()
+        logger.error("database %s: %s; %s", wrapper.alias, problem, _POOLING_HINT)
+    return problem

@@ -39,6 +39,7 @@ EXPORTED = {
     "db_query_duration_seconds_bucket",
     "db_transaction_duration_seconds_bucket",
     "circuit_breaker_state",
+    "db_replica_lag_seconds",
     "rate_limit_requests_total",
     "rate_limit_fail_open_total",
     "celery_queue_depth",

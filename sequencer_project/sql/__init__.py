@@ -1,0 +1,11 @@
+"""SQL statements of the project's own database plumbing (one statement per file)."""
+
+from sequencer_project.db.sql import load_sql
+
+# The session settings a connection runs with (sequencer_project/db/session_settings.py).
+SELECT_SESSION_SETTINGS = load_sql(__file__, "select_session_settings.sql")
+# The read replica's lag sample (sequencer_project/db/replica.py).
+SELECT_PRIMARY_WAL_LSN = load_sql(__file__, "select_primary_wal_lsn.sql")
+SELECT_REPLICA_POSITION = load_sql(__file__, "select_replica_position.sql")
+# Whether two connections keep separate server sessions (sequencer_project/db/locks.py).
+SELECT_BACKEND_PID = load_sql(__file__, "select_backend_pid.sql")
