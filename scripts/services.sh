@@ -2,8 +2,9 @@
 # Make sure PostgreSQL and Redis answer on 127.0.0.1, starting them when they are down and
 # installing them from Debian's packages when they are missing. Idempotent; used by
 # `make run`, `make test` and .ci/run. Also installs promtool (Debian 'prometheus') for the
-# alert-rule tests and wrk (Debian 'wrk') for the capacity load runs (`make loadtest
-# ARGS=--capacity`).
+# alert-rule tests, wrk (Debian 'wrk') for the capacity load runs (`make loadtest
+# ARGS=--capacity`) and PgBouncer (Debian 'pgbouncer'; only its binary: the tests start their own
+# instance in transaction mode, docs/scaling.md "Connections").
 set -euo pipefail
 
 PG_HOST=127.0.0.1
@@ -84,7 +85,14 @@ ensure_wrk() {
   command -v wrk >/dev/null 2>&1 || apt_install wrk
 }
 
+ensure_pgbouncer() {
+  # tests/sequencer_project/test_session_lock_guards.py runs a private PgBouncer in transaction
+  # mode; the package's own service is not started here.
+  command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || apt_install pgbouncer
+}
+
 ensure_postgres
 ensure_redis
 ensure_promtool
 ensure_wrk
+ensure_pgbouncer

@@ -89,8 +89,7 @@ def transaction_pooler(tmp_path: Path) -> Iterator[DatabaseWrapper]:
     """A PgBouncer of this test's own in transaction mode in front of the test database; a
     Django connection to it that sends no startup options (PgBouncer refuses them)."""
     binary = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if Path("/usr/sbin/pgbouncer").exists() else None)
-    if binary is None:
-        pytest.skip("PgBouncer is not installed")
+    assert binary is not None, "PgBouncer is not installed: scripts/services.sh installs it (Debian 'pgbouncer')"
     db = connection.settings_dict
     port = _free_port()
     ini = tmp_path / "pgbouncer.ini"
