@@ -8,6 +8,8 @@ and without the ``commitments.commitment_anchor`` message a sealed commitment en
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -106,3 +108,30 @@ def anchored_count(keys: list[tuple[uuid.UUID, uuid.UUID]]) -> int:
             [[batch_id for _, batch_id in keys]],
         )
         return int(cursor.fetchone()[0])
+
+
+def child_told_to_go(code: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    """A Python process running ``code`` (with ``args``) from the repository root, once it has
+    printed ``ready`` (set up, connected) and been told ``go``: the caller races it from there and
+    reaps it. Without a metrics directory of its own (the child's counters stay in memory)."""
+    from tests.sequencer_project.ops_helpers import ROOT
+
+    env = {name: value for name, value in env.items() if name != "PROMETHEUS_MULTIPROC_DIR"}
+    child = subprocess.Popen(  # noqa: S603  (this interpreter and our own code)
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    assert child.stdin is not None
+    if child.stdout.readline().strip() != "ready":
+        child.kill()
+        _, err = child.communicate(timeout=30)
+        raise AssertionError(f"the child never got ready: {err[-3000:]}")
+    child.stdin.write("go\n")
+    child.stdin.flush()
+    return child

@@ -31,7 +31,13 @@ from hexbytes import HexBytes
 from commitments.services.anchoring import AnchorResult, commitment_anchor
 from payments.devchain import DevChain
 from sequencer_project.resilience import get_breaker
-from tests.commitments.anchor_helpers import ANCHOR_KEY, anchor_state, anchored_count, insert_commitments
+from tests.commitments.anchor_helpers import (
+    ANCHOR_KEY,
+    anchor_state,
+    anchored_count,
+    child_told_to_go,
+    insert_commitments,
+)
 from tests.sequencer_project.ops_helpers import ROOT, child_database_url, free_port, throwaway_redis
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -115,22 +121,8 @@ def test_anchors_from_threads_of_two_processes_all_land_with_distinct_nonces(
     with DevChain(port=free_port()).serving() as chain:
         chain.fund(ANCHOR_ADDRESS)
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "sequencer_project.settings", **_anchor_env(chain.url)}
-        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        child = subprocess.Popen(  # noqa: S603  (this interpreter and our own code)
-            [sys.executable, "-c", CHILD, json.dumps([[str(t), str(b)] for t, b in theirs])],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        child = child_told_to_go(CHILD, [json.dumps([[str(t), str(b)] for t, b in theirs])], env)
         try:
-            assert child.stdout is not None
-            assert child.stdin is not None
-            assert child.stdout.readline().strip() == "ready", child.stderr.read() if child.stderr else ""
-            child.stdin.write("go\n")
-            child.stdin.flush()
 
             def anchor(key: tuple[uuid.UUID, uuid.UUID]) -> str:
                 try:

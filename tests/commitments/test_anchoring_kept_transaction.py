@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -32,8 +30,8 @@ from commitments.services import anchoring
 from commitments.services.anchoring import commitment_anchor
 from payments.devchain import DevChain
 from sequencer_project.resilience import get_breaker
-from tests.commitments.anchor_helpers import ANCHOR_KEY, CHAIN, anchor_state, insert_commitments
-from tests.sequencer_project.ops_helpers import ROOT, child_database_url, free_port
+from tests.commitments.anchor_helpers import ANCHOR_KEY, CHAIN, anchor_state, child_told_to_go, insert_commitments
+from tests.sequencer_project.ops_helpers import child_database_url, free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -192,22 +190,8 @@ def test_a_worker_killed_during_its_send_leaves_one_anchor_transaction_on_chain(
             "ANCHOR_RETRY_ATTEMPTS": "1",
             "ANCHOR_RPC_TIMEOUT_SECONDS": "60",
         }
-        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        child = subprocess.Popen(  # noqa: S603  (this interpreter and our own code)
-            [sys.executable, "-c", CHILD, str(tenant_id), str(batch_id)],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        child = child_told_to_go(CHILD, [str(tenant_id), str(batch_id)], env)
         try:
-            assert child.stdout is not None
-            assert child.stdin is not None
-            assert child.stdout.readline().strip() == "ready", child.stderr.read() if child.stderr else ""
-            child.stdin.write("go\n")
-            child.stdin.flush()
             assert held.arrived.wait(120), "the worker never sent"
             kept = anchor_state(tenant_id, batch_id)  # committed before the send left the worker
             assert kept.pending_tx_hash is not None
