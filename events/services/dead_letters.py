@@ -63,8 +63,17 @@ OPEN = (DeadLetterStatus.PENDING, DeadLetterStatus.PARKED)
 # seal the state when sealing is required) says nothing about the event: the runner stalls the
 # stream for it, and a retry holds the entry (no attempt counted) until the key is back.
 KEY_MISSING: tuple[type[BaseException], ...] = (PayloadDecryptionError, PayloadEncryptionUnavailableError)
-# What ends the whole scheduled run (as it ends a projection transaction): the next tick retries.
-_ABORT_RUN: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, SoftTimeLimitExceeded)
+# What ends the whole scheduled run: the task's soft time limit, or a connection no longer usable
+# (:func:`_connection_lost`); the next tick starts again. Any other failure, a statement timeout or
+# a lock wait included (OperationalError, its transaction already rolled back), skips its unit.
+_ABORT_RUN: tuple[type[BaseException], ...] = (InterfaceError, SoftTimeLimitExceeded)
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` (an OperationalError) left the connection unusable, so every later entry
+    of the run would fail too; one round trip, on this failure path only."""
+    return isinstance(exc, OperationalError) and connection.connection is not None and not connection.is_usable()
+
 
 RetryResult = Literal["applied", "failed", "held"]
 
@@ -283,7 +292,9 @@ def _retry_unit(tenant_id: uuid.UUID, dead_letter_id: int, budget: int) -> int:
             result, entry_id = _retry_due_entry(tenant_id, entry_id)
         except _ABORT_RUN:
             raise
-        except Exception:  # one unit's failure must not hold the other units' entries back
+        except Exception as exc:  # one unit's failure must not hold the other units' entries back
+            if _connection_lost(exc):
+                raise
             logger.exception("dead letter %d of tenant %s: scheduled retry failed; unit skipped", entry_id, tenant_id)
             return done
         done += result in ("applied", "failed")

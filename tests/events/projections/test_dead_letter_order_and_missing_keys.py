@@ -175,6 +175,46 @@ def test_a_held_entry_does_not_keep_the_other_streams_out_of_a_small_run(
     assert _row(held)[:2] == (DeadLetterStatus.PENDING, 1)
 
 
+class TimingOutPoison(RecordingPoison):
+    """Cured, except that merging an event of ``slow_tenant`` hits a real statement timeout."""
+
+    slow_tenant: uuid.UUID | None = None
+
+    def merge(self, current: Any, event: ProjectionEvent) -> Any:
+        if event.tenant_id == self.slow_tenant:
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL statement_timeout = 50")
+                cursor.execute("SELECT pg_sleep(2)")
+        return super().merge(current, event)
+
+
+def test_an_entry_whose_retry_times_out_skips_its_stream_and_the_run_goes_on(
+    owner: Persona, outsider: Persona, post_ingest: IngestPoster
+) -> None:
+    """A statement timeout (an OperationalError) in one unit's retry used to end the whole run, and
+    the entry, first again at the next tick, ended every run after it: no other tenant's entries
+    were retried. The connection is still usable, so only that unit is skipped."""
+    poison = TimingOutPoison(f"poison_{uuid.uuid4().hex[:8]}")
+    projection_register(poison)
+    try:
+        _dead_letter(owner, post_ingest, poison, [{"poison": True}])
+        _dead_letter(outsider, post_ingest, poison, [{"poison": True}])
+        (slow,) = _entries(poison, owner)
+        (other,) = _entries(poison, outsider)
+        now = timezone.now()
+        ProjectionDeadLetter.objects.filter(id=slow.id).update(next_retry_at=now - timedelta(minutes=2))
+        ProjectionDeadLetter.objects.filter(id=other.id).update(next_retry_at=now - timedelta(minutes=1))
+        poison.cured, poison.slow_tenant = True, owner.tenant_id
+
+        assert dead_letter_retry_due(limit=100) == 1  # the slow one first, skipped; the other applied
+
+        assert _row(other)[0] == DeadLetterStatus.RESOLVED
+        assert _row(slow)[:2] == (DeadLetterStatus.PENDING, 1)  # rolled back: unchanged
+        assert poison.merged == [(outsider.tenant_id, 1)]
+    finally:
+        projection_unregister(poison.name)
+
+
 # --- Order within a stream -------------------------------------------------------------------
 
 
