@@ -221,7 +221,7 @@ ENTITY_STATE = obj(
         "projection": nullable(PROJECTION_LAG),
     }
 )
-LAG_LIST = obj({"streams": array(PROJECTION_LAG)})
+LAG_LIST = obj({"streams": array(PROJECTION_LAG), "next_offset": nullable(INTEGER)})
 DEAD_LETTER = obj(
     {
         "id": INTEGER,

@@ -76,10 +76,13 @@ class ProjectionLagApi(TenantApiMixin):
         lags = projection_lag_list(
             tenant_id=tenant_id,
             store_ids=[store_id] if store_id else principal.store_scope,
-            limit=limit,
+            limit=limit + 1,  # one more than the page: is there a next page
             offset=offset,
         )
-        return Response({"streams": [lag_output(lag) for lag in lags]})
+        more = len(lags) > limit
+        return Response(
+            {"streams": [lag_output(lag) for lag in lags[:limit]], "next_offset": offset + limit if more else None}
+        )
 
 
 class _DeadLetterActionApi(TenantApiMixin):

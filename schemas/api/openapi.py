@@ -39,7 +39,7 @@ SCHEMA = obj(
         "createdBy": nullable(STRING),
     }
 )
-SCHEMA_LIST = obj({"schemas": array(SCHEMA), "count": INTEGER})
+SCHEMA_LIST = obj({"schemas": array(SCHEMA), "count": INTEGER, "next_offset": nullable(INTEGER)})
 SCHEMA_REGISTER = obj(
     {
         "tenantId": UUID,

@@ -27,8 +27,17 @@ def schema_output(schema: EventSchema) -> dict[str, Any]:
     }
 
 
-def schemas_output(schemas: list[EventSchema]) -> dict[str, Any]:
-    return {"schemas": [schema_output(s) for s in schemas], "count": len(schemas)}
+def schemas_output(schemas: list[EventSchema], *, limit: int, offset: int) -> dict[str, Any]:
+    """A page of versions, the reference's ``{schemas, count}`` (``count``: those on the page);
+    ``schemas`` holds up to ``limit + 1`` rows, the one past the page only telling that more follow:
+    ``next_offset`` (ours) is where the next page starts, ``None`` on the last page."""
+    page = schemas[:limit]
+    more = len(schemas) > limit
+    return {
+        "schemas": [schema_output(s) for s in page],
+        "count": len(page),
+        "next_offset": offset + limit if more else None,
+    }
 
 
 def registered_output(schema: EventSchema) -> dict[str, Any]:

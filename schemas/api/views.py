@@ -117,7 +117,8 @@ class SchemaCollectionApi(_SchemaApi):
     def get(self, request: Request) -> Response:
         tenant_id = self.tenant_param(request, Permission.READ)
         limit, offset = self.page(request)
-        return Response(schemas_output(schema_list(tenant_id=tenant_id, limit=limit, offset=offset)))
+        schemas = schema_list(tenant_id=tenant_id, limit=limit + 1, offset=offset)  # one more: is there a next page
+        return Response(schemas_output(schemas, limit=limit, offset=offset))
 
     @operation(
         "schemas",
@@ -235,12 +236,12 @@ class SchemaByTypeApi(_SchemaApi):
         tenant_id = self.tenant_param(request, Permission.READ)
         version = query_int(request, "version", default=1, minimum=1) if request.query_params.get("version") else None
         limit, offset = self.page(request) if version is None else (1, 0)
-        schemas = schema_versions_get(
-            tenant_id=tenant_id, event_type=event_type, version=version, limit=limit, offset=offset
+        schemas = schema_versions_get(  # one more than the page: is there a next page
+            tenant_id=tenant_id, event_type=event_type, version=version, limit=limit + 1, offset=offset
         )
         if version is not None:
             return Response({"schema": schema_output(schemas[0])})
-        return Response(schemas_output(schemas))
+        return Response(schemas_output(schemas, limit=limit, offset=offset))
 
 
 class SchemaLatestApi(_SchemaApi):

@@ -48,8 +48,14 @@ def test_a_list_without_parameters_is_a_bounded_page(owner: Persona) -> None:
 
     assert body["count"] == LIST_DEFAULT_LIMIT
     assert _keys(body)[:2] == [("order.created", 105), ("order.created", 104)]
-    assert set(body) == {"schemas", "count"}
+    assert set(body) == {"schemas", "count", "next_offset"}  # the reference's two, and where to go on
+    assert body["next_offset"] == LIST_DEFAULT_LIMIT
     assert _get(owner, BY_TYPE)["count"] == LIST_DEFAULT_LIMIT
+    assert _get(owner, LIST, offset=LIST_DEFAULT_LIMIT) | {"schemas": None} == {
+        "schemas": None,
+        "count": 5,
+        "next_offset": None,  # the last page says so
+    }
 
 
 def test_pages_walk_every_version_once_in_the_references_order(owner: Persona) -> None:
@@ -82,7 +88,7 @@ def test_the_page_is_cut_in_sql(owner: Persona) -> None:
         _get(owner, LIST, limit=2, offset=1)
 
     (listing,) = [q["sql"] for q in queries.captured_queries if '"event_schemas"' in q["sql"]]
-    assert "LIMIT 2 OFFSET 1" in listing
+    assert "LIMIT 3 OFFSET 1" in listing  # the page and one more, which only tells a next page exists
     assert 'ORDER BY "event_schemas"."event_type" ASC, "event_schemas"."version" DESC' in listing
 
 

@@ -100,20 +100,21 @@ def test_walking_the_pages_reaches_every_stream_of_every_projection_once(
 ) -> None:
     seen: list[tuple[str, str]] = []
     lags: list[int] = []
-    offset = 0
-    while True:
-        page = owner.client.get(_url(owner, f"&limit=1000&offset={offset}")).json()["streams"]
-        seen += [(s["projection"], s["store_id"]) for s in page]
-        lags += [s["lag"] for s in page]
-        if len(page) < 1000:
-            break
-        offset += 1000
+    offset: int | None = 0
+    pages = 0
+    while offset is not None:  # the answer says where the next page starts, and that none follows
+        body = owner.client.get(_url(owner, f"&limit=1000&offset={offset}")).json()
+        seen += [(s["projection"], s["store_id"]) for s in body["streams"]]
+        lags += [s["lag"] for s in body["streams"]]
+        offset, pages = body["next_offset"], pages + 1
+        assert offset is None or offset == pages * 1000
 
     expected = {(projection, str(store)) for projection in _legacy_projections() for store in many_streams}
     assert second_projection.name in _legacy_projections()
     assert len(seen) == len(expected) >= 2 * STREAMS
     assert set(seen) == expected
     assert lags == sorted(lags, reverse=True)
+    assert pages == -(-len(expected) // 1000)  # no empty page at the end
 
 
 def test_a_store_scoped_caller_pages_its_stores_only(owner: Persona, many_streams: dict[uuid.UUID, int]) -> None:
