@@ -19,7 +19,7 @@ from sequencer_project.api.openapi import (
 from tenants.limits import API_KEY_NAME_MAX, DESCRIPTION_MAX, NAME_MAX, RATE_LIMIT_MAX, RATE_LIMIT_MIN, STORE_IDS_MAX
 
 U32: Schema = {"type": "integer", "minimum": U32_RANGE[0], "maximum": U32_RANGE[1]}
-PERMISSIONS: Schema = {"type": "string", "enum": ["read", "read_write", "admin"]}
+PERMISSIONS: Schema = {"type": "string", "enum": ["read", "read_write", "admin", "write"]}
 KEY_STATUS: Schema = {"type": "string", "description": "active, revoked or expired"}
 
 AGENT_KEY_REGISTER = obj(

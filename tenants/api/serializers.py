@@ -35,7 +35,11 @@ def agent_key_output(key: AgentSigningKey) -> dict[str, Any]:
 
 
 def permissions_label(key: ApiKey) -> str:
-    """``read``, ``read_write`` (the reference's two) or ``admin``."""
+    """``read``, ``read_write`` (the reference's two) or ``admin``; ``write`` for a key that can
+    write but not read (``create_api_key --permissions write``, or minted by such a key), which
+    the reference cannot make and ``read_write`` would misdescribe."""
+    if key.can_write and not key.can_read and not key.can_admin:
+        return "write"
     label = permissions_flags_label(key.can_write, key.can_admin)
     assert label is not None
     return label

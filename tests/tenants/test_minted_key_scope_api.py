@@ -419,3 +419,19 @@ def test_an_expiring_keys_minted_keys_expire_no_later(owner: Persona) -> None:
 
     assert minted.expires_at == ends
     assert unlimited_by_bootstrap.expires_at is None
+
+
+def test_a_write_only_key_is_labelled_write_not_read_write(owner: Persona) -> None:
+    """A write-only caller's minted key cannot read: its label must not say it can."""
+    agent = uuid.uuid4()
+    writer = api_client(issue_key(owner.tenant, can_read=False, can_write=True, agent_id=agent))
+
+    minted = _mint(writer, agent)
+    listing = writer.get(f"/api/v1/agents/{agent}/api-keys").json()["keys"]
+
+    assert minted.json()["permissions"] == "write"
+    assert {key["permissions"] for key in listing} == {"write"}
+    reads = api_client(minted.json()["apiKey"]).get(
+        f"/api/v1/head?tenant_id={owner.tenant_id}&store_id={owner.store_id}"
+    )
+    assert (reads.status_code, reads.json()["code"]) == (403, "permission_denied")
