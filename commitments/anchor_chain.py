@@ -15,8 +15,9 @@ times with jittered backoff. Under the anchoring account's send lock (:func:`anc
 commitment's row (its exact bytes, so the chain mines it at most once), or a new one signed now
 (:class:`AnchorSigned`), which the service stores and commits before :func:`anchor_broadcast`
 sends it; its receipt is awaited apart (:func:`anchor_receipt`). A new one is signed only when
-there is none, or when the chain has not mined the kept one and its nonce was taken by another
-transaction.
+there is none, when the chain has not mined the kept one and its nonce was taken by another
+transaction, or when the kept one's nonce is above the account's pending nonce (a gap the node
+may never fill).
 
 Problems never carry the chain's exception text or the RPC URL (a hosted endpoint's URL often
 holds an API key): the 503 details are fixed sentences and the exception goes to the log.
@@ -221,16 +222,21 @@ def _unavailable(exc: ChainUnavailableError) -> AnchorUnavailableError:
     return AnchorUnavailableError(CHAIN_DOWN)
 
 
-def _still_known(w3: Web3, tx_hash: bytes) -> bool:
-    """Whether the chain knows ``tx_hash`` (mined or waiting in its pool)."""
+def _chain_transaction(w3: Web3, tx_hash: bytes) -> Any | None:
+    """The chain's view of ``tx_hash`` (mined: ``blockNumber`` set; waiting in its pool: ``None``
+    there), or ``None`` when it does not know it."""
     from hexbytes import HexBytes
     from web3.exceptions import TransactionNotFound
 
     try:
-        _read(w3.eth.get_transaction, HexBytes(tx_hash))
+        return _read(w3.eth.get_transaction, HexBytes(tx_hash))
     except TransactionNotFound:
-        return False
-    return True
+        return None
+
+
+def _still_known(w3: Web3, tx_hash: bytes) -> bool:
+    """Whether the chain knows ``tx_hash`` (mined or waiting in its pool)."""
+    return _chain_transaction(w3, tx_hash) is not None
 
 
 @contextlib.contextmanager
@@ -268,12 +274,19 @@ def anchor_plan(c: CommitmentRow, *, kept: AnchorKept | None) -> AnchorSent | An
     """The anchor transaction of ``c`` to wait for (:class:`AnchorSent`) or to send
     (:class:`AnchorSigned`). Caller holds ``c``'s row lock and :func:`anchor_send_lock`.
 
-    - ``kept`` known to the chain (mined, or waiting in its pool): wait for it.
-    - ``kept`` with its signed bytes, unknown to the chain, its nonce not taken yet (the account's
-      pending nonce is not past it): send exactly those bytes again (an attempt that died
-      between storing and sending them).
-    - Otherwise (nothing kept; a hash without bytes the chain forgot; or the chain has not mined
-      the kept one and its nonce was taken by another transaction): a new one, signed now.
+    - ``kept`` mined, or waiting in the chain's pool with a nonce it can reach: wait for it.
+    - ``kept`` with its signed bytes, unknown to the chain, its nonce the account's pending nonce:
+      send exactly those bytes again (an attempt that died between storing and sending them).
+    - Otherwise: a new one, signed now at the pending nonce, which the service keeps on the row
+      in place of the kept one. That is when nothing is kept; a hash without bytes the chain
+      forgot; the chain has not mined the kept one and its nonce was taken by another
+      transaction; or the kept one's nonce is *above* the pending nonce (a gap: the node dropped
+      earlier transactions of the account, or another node answered the nonce read), whether
+      the chain queues it or not. A node holds such a transaction until the gap is filled, which
+      may be never, so waiting for it or sending it again would hold the commitment (and every
+      later attempt) forever; logged as a WARNING. The gapped one may still be mined once the
+      account's nonce reaches it: a second anchor of the same root, harmless (the row records
+      the new one), and its nonce taken from a later transaction, which is then signed anew.
 
     :class:`AnchorUnavailableError` when the chain did not answer (nothing sent),
     :class:`AnchorFailedError` when the new one's gas estimate says it reverts (nothing sent).
@@ -285,11 +298,28 @@ def anchor_plan(c: CommitmentRow, *, kept: AnchorKept | None) -> AnchorSent | An
         if settings.ANCHOR_RPC_URL == IN_PROCESS_URL:
             _fund_in_process(w3, account.address)
         if kept is not None:
-            if _still_known(w3, kept.tx_hash):
-                return AnchorSent(kept.tx_hash, int(_read(lambda: w3.eth.chain_id)))
-            if kept.raw_transaction is not None and kept.nonce is not None:
+            known = _chain_transaction(w3, kept.tx_hash)
+            mined = known is not None and known.get("blockNumber") is not None
+            nonce = kept.nonce if kept.nonce is not None else (int(known["nonce"]) if known is not None else None)
+            next_nonce = None
+            if not mined and nonce is not None:
                 next_nonce = int(_read(w3.eth.get_transaction_count, account.address, "pending"))
-                if kept.nonce >= next_nonce:
+            if next_nonce is not None and nonce is not None and nonce > next_nonce:
+                logger.warning(
+                    "anchor transaction 0x%s of commitment %s has nonce %d, above the account's pending nonce %d "
+                    "(%s; the node dropped earlier transactions of the account): never mined until that gap is "
+                    "filled, so signing a new one at the pending nonce",
+                    kept.tx_hash.hex(),
+                    c.batch_id,
+                    nonce,
+                    next_nonce,
+                    "queued by the chain" if known is not None else "unknown to the chain",
+                )
+                return _sign(c, w3, account)
+            if known is not None:
+                return AnchorSent(kept.tx_hash, int(_read(lambda: w3.eth.chain_id)))
+            if kept.raw_transaction is not None and kept.nonce is not None and next_nonce is not None:
+                if kept.nonce == next_nonce:
                     return AnchorSigned(
                         kept.raw_transaction, kept.tx_hash, kept.nonce, int(_read(lambda: w3.eth.chain_id))
                     )

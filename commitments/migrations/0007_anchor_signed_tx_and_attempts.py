@@ -1,6 +1,8 @@
 """The anchor transaction kept, signed, before it is sent, and the cap on failed sends
 (docs/commitments.md, "Anchoring"; raw DDL in ``commitments/sql/schema_0007.py``). Not atomic:
-the indexes are built concurrently, each after an invalid index of its name is dropped."""
+the indexes are built concurrently, each after an invalid index of its name is dropped. Django
+records a non-atomic migration only after its last step, so every step can run again after an
+interruption (columns ``IF NOT EXISTS``, each check only when missing)."""
 
 from django.db import migrations
 
@@ -14,6 +16,8 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunSQL(ddl.ADD_COLUMNS, ddl.DROP_COLUMNS),
+        migrations.RunSQL(ddl.ADD_SIGNED_TX_CHECK, ddl.DROP_SIGNED_TX_CHECK),
+        migrations.RunSQL(ddl.ADD_ATTEMPTS_CHECK, ddl.DROP_ATTEMPTS_CHECK),
         migrations.RunSQL(ddl.VALIDATE_SIGNED_TX, migrations.RunSQL.noop),
         migrations.RunSQL(ddl.VALIDATE_ATTEMPTS, migrations.RunSQL.noop),
         migrations.RunPython(ddl.drop_invalid_due_index, migrations.RunPython.noop),

@@ -15,14 +15,17 @@ tasks, which seal range after range (:func:`commitment_stream_drain`) and run on
 other processes.
 
 A stream has at most one such sealer at a time: the tick and the task hold the stream's *drain
-lock* while they seal it, a session-level advisory lock
-``(PERIODIC_JOB, job_lock_key("commitments.stream_commit:<tenant>:<store>:<kind>"))`` taken
-without waiting (``sql/try_lock_commitment_drains.sql``). A tick leaves a stream whose lock a task
-holds to that task; a task that finds it held returns at once. Each seal still runs under the
-stream's transaction lock (``COMMITMENT_STREAM``) and derives its range from committed state, so
-correctness never rests on the drain lock (a client's ``POST`` seals beside it); the lock keeps
-two sealers from taking turns on one stream and its tasks from multiplying. A sealer that dies
-frees it with its session.
+lock* while they seal it, a session-level advisory lock in the one-argument (bigint) form,
+``pg_try_advisory_lock(stream_wide_lock_key("commitments.stream_drain", tenant, store, kind))``
+(a 64-bit key: with 32 bits, two of 100,000 streams would share one with odds of ~69 %, and a hot
+stream's drain would starve the other), taken without waiting for all of a tick's streams in one
+statement (:func:`sequencer_project.db.locks.session_locks`, which checks at the release that
+each was held, ADR 0047). A tick leaves a stream whose lock a task holds to that task; a task
+that finds it held returns at once. Each seal still runs under the stream's transaction lock
+(``COMMITMENT_STREAM``) and derives its range from committed state, so correctness never rests on
+the drain lock (a client's ``POST`` seals beside it); the lock keeps two sealers from taking
+turns on one stream and its tasks from multiplying. A sealer that dies frees it with its session;
+one whose lock statement is interrupted (a soft time limit) discards its session, which frees it.
 """
 
 from __future__ import annotations
@@ -31,57 +34,35 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DatabaseError, connection
 
 from commitments.lag import publish_lag
 from commitments.selectors import CommitmentRow, PendingStream, pending_streams
 from commitments.services.commitments import ChainsExtended, commitment_extend_chains
-from commitments.sql import TRY_LOCK_COMMITMENT_DRAINS, UNLOCK_COMMITMENT_DRAINS
 from sequencer_project.celery import task_enqueue_on_commit
-from sequencer_project.db.locks import LockNamespace, job_lock_key
+from sequencer_project.db.locks import session_locks, stream_wide_lock_key
 from streams.kinds import StreamKind
 
 logger = logging.getLogger(__name__)
 
 
+DRAIN_LOCK = "commitments.stream_drain"  # the drain lock's purpose in its key (docs/errors.md)
+
+
 def drain_lock_key(tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind) -> int:
-    """The key of a stream's drain lock in ``PERIODIC_JOB`` (a job per stream)."""
-    return job_lock_key(f"commitments.stream_commit:{tenant_id}:{store_id}:{int(kind)}")
+    """The 64-bit key of a stream's drain lock (one-argument bigint form)."""
+    return stream_wide_lock_key(DRAIN_LOCK, tenant_id, store_id, int(kind))
 
 
-@contextlib.contextmanager
-def _drains(keys: Iterable[int]) -> Iterator[set[int]]:
+def _drains(keys: Iterable[int]) -> contextlib.AbstractContextManager[set[int]]:
     """Take the drain locks of ``keys`` that no other session holds, without waiting; yields the
-    keys taken and releases them on the way out. Caller holds no lock of them already."""
-    wanted = sorted(set(keys))
-    namespace = int(LockNamespace.PERIODIC_JOB)
-    with connection.cursor() as cursor:
-        cursor.execute(TRY_LOCK_COMMITMENT_DRAINS, {"namespace": namespace, "keys": wanted})
-        taken = {int(row[0]) for row in cursor.fetchall()}
-    try:
-        yield taken
-    finally:
-        if taken:
-            _release(namespace, sorted(taken))
-
-
-def _release(namespace: int, keys: list[int]) -> None:
-    """Unlock the drain locks; when that fails (the session died under the sealer, or is unusable)
-    discard the session, which frees them with it (as ``session_lock_release``)."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(UNLOCK_COMMITMENT_DRAINS, {"namespace": namespace, "keys": keys})
-    except DatabaseError as exc:
-        logger.warning("releasing %d commitment drain locks failed (%s); closing the session", len(keys), exc)
-        raw = connection.connection
-        if raw is not None:
-            raw.close()
-        connection.close()
+    keys taken and releases them on the way out (each release checked, a session interrupted
+    while taking or releasing them discarded). Caller holds no lock of them already."""
+    return session_locks(keys, what="commitment drain locks")
 
 
 def commitment_seal_due(*, max_streams: int) -> int:

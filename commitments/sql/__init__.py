@@ -30,5 +30,3 @@ SELECT_ANCHOR_GIVEN_UP_COUNT = load_sql(__file__, "select_anchor_given_up_count.
 SELECT_ANCHOR_ATTEMPTS = load_sql(__file__, "select_anchor_attempts.sql")
 UPDATE_ANCHOR_REARM_BATCHES = load_sql(__file__, "update_anchor_rearm_batches.sql")
 UPDATE_ANCHOR_REARM_GIVEN_UP = load_sql(__file__, "update_anchor_rearm_given_up.sql")
-TRY_LOCK_COMMITMENT_DRAINS = load_sql(__file__, "try_lock_commitment_drains.sql")
-UNLOCK_COMMITMENT_DRAINS = load_sql(__file__, "unlock_commitment_drains.sql")

@@ -12,24 +12,46 @@ writes through), and the sweep's partial index (unanchored rows only, by
 ``coalesce(anchor_swept_at, committed_at)``) is built concurrently, after an invalid index of its
 name left by an interrupted build is dropped. Migration 0007 replaces that index by
 ``commitments_anchor_due_idx``.
+
+The migration is not atomic (a concurrent build cannot run in a transaction), so Django records
+it only after its last step, and a run interrupted anywhere is run again from its first step.
+Every step is therefore idempotent: the columns are added ``IF NOT EXISTS``, the check only when
+pg_constraint lacks it (a DO block: one statement, its own transaction), ``VALIDATE`` of a valid
+constraint does nothing, and the build drops an invalid index of its name first.
 """
 
 from typing import Any
 
+from sequencer_project.db.concurrent_indexes import drop_invalid_index
+
 ADD_COLUMNS = """
 ALTER TABLE commitments
-    ADD COLUMN anchor_pending_tx_hash bytea NULL,
-    ADD COLUMN anchor_error_at timestamptz NULL,
-    ADD COLUMN anchor_swept_at timestamptz NULL,
-    ADD CONSTRAINT commitments_anchor_pending_tx_hash_check
-        CHECK (octet_length(anchor_pending_tx_hash) = 32) NOT VALID
+    ADD COLUMN IF NOT EXISTS anchor_pending_tx_hash bytea NULL,
+    ADD COLUMN IF NOT EXISTS anchor_error_at timestamptz NULL,
+    ADD COLUMN IF NOT EXISTS anchor_swept_at timestamptz NULL
 """
 DROP_COLUMNS = """
 ALTER TABLE commitments
-    DROP COLUMN anchor_swept_at,
-    DROP COLUMN anchor_error_at,
-    DROP COLUMN anchor_pending_tx_hash
+    DROP COLUMN IF EXISTS anchor_swept_at,
+    DROP COLUMN IF EXISTS anchor_error_at,
+    DROP COLUMN IF EXISTS anchor_pending_tx_hash
 """
+
+ADD_CHECK = """
+DO $$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_constraint
+        WHERE conrelid = 'commitments'::regclass AND conname = 'commitments_anchor_pending_tx_hash_check'
+    ) THEN
+        ALTER TABLE commitments
+            ADD CONSTRAINT commitments_anchor_pending_tx_hash_check
+                CHECK (octet_length(anchor_pending_tx_hash) = 32) NOT VALID;
+    END IF;
+END
+$$
+"""
+DROP_CHECK = "ALTER TABLE commitments DROP CONSTRAINT IF EXISTS commitments_anchor_pending_tx_hash_check"
 
 VALIDATE = "ALTER TABLE commitments VALIDATE CONSTRAINT commitments_anchor_pending_tx_hash_check"
 
@@ -39,28 +61,9 @@ BUILD_INDEX = (
 )
 DROP_INDEX = "DROP INDEX CONCURRENTLY IF EXISTS commitments_unanchored_idx"
 
-# A concurrent build that was interrupted (a cancelled migration, a deadlock, a unique violation)
-# leaves an INVALID index of that name behind, which ``CREATE INDEX ... IF NOT EXISTS`` then keeps:
-# the migration "succeeds" with an index the planner never uses but every write still maintains.
-# So before each build, an index of that name marked invalid in pg_index is dropped
-# (``DROP INDEX CONCURRENTLY``: not in a transaction nor a DO block, hence a RunPython step of the
-# non-atomic migration; see :func:`drop_invalid_index`).
-SELECT_INVALID_INDEX = """
-SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(%(name)s) AND NOT indisvalid
-"""
-
-
-def drop_invalid_index(schema_editor: Any, *, name: str, drop: str) -> bool:
-    """Run ``drop`` (a ``DROP INDEX CONCURRENTLY`` of ``name``) when an index ``name`` exists and
-    pg_index marks it invalid; whether it did. ``schema_editor`` is a non-atomic migration's."""
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(SELECT_INVALID_INDEX, {"name": name})
-        invalid = cursor.fetchone() is not None
-    if invalid:
-        schema_editor.execute(drop)
-    return invalid
-
 
 def drop_invalid_unanchored_index(apps: Any, schema_editor: Any) -> None:
-    """RunPython step of migration 0006 before :data:`BUILD_INDEX`."""
+    """RunPython step of migration 0006 before :data:`BUILD_INDEX` (and of 0007's reversal):
+    drops ``commitments_unanchored_idx`` when an interrupted build left it invalid
+    (:mod:`sequencer_project.db.concurrent_indexes`)."""
     drop_invalid_index(schema_editor, name="commitments_unanchored_idx", drop=DROP_INDEX)

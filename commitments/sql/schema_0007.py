@@ -12,40 +12,75 @@
 Writes are never blocked for long (STYLE rule 26), as in 0006: nullable columns without a default
 change only the catalog, the checks are added ``NOT VALID`` and validated afterwards, and the
 indexes are built concurrently (each after an invalid index of its name is dropped,
-:func:`commitments.sql.schema_0006.drop_invalid_index`):
+:func:`sequencer_project.db.concurrent_indexes.drop_invalid_index`):
 
 - ``commitments_anchor_due_idx``: the sweep's, 0006's ``commitments_unanchored_idx`` without the
   given-up rows (they would otherwise sit at its old end, read and skipped at every sweep), which
   is then dropped;
 - ``commitments_anchor_given_up_idx``: the given-up unanchored rows (normally none), for
   ``/health/detailed`` and ``anchor_rearm --all-given-up``.
+
+As 0006, the migration is not atomic and every step is idempotent, so a run interrupted anywhere
+can be run again from its first step: columns ``IF NOT EXISTS``, each check added only when
+pg_constraint lacks it, ``VALIDATE`` and the ``IF EXISTS`` drop repeatable, each build after an
+invalid index of its name is dropped.
 """
 
 from typing import Any
 
-from commitments.sql.schema_0006 import drop_invalid_index
+from sequencer_project.db.concurrent_indexes import drop_invalid_index
 
 ADD_COLUMNS = """
 ALTER TABLE commitments
-    ADD COLUMN anchor_signed_tx bytea NULL,
-    ADD COLUMN anchor_tx_nonce bigint NULL,
-    ADD COLUMN anchor_attempts integer NULL,
-    ADD COLUMN anchor_given_up_at timestamptz NULL,
-    ADD CONSTRAINT commitments_anchor_signed_tx_check
-        CHECK (anchor_signed_tx IS NULL OR (
-            anchor_pending_tx_hash IS NOT NULL AND anchor_tx_nonce IS NOT NULL
-            AND octet_length(anchor_signed_tx) BETWEEN 1 AND 131072
-        )) NOT VALID,
-    ADD CONSTRAINT commitments_anchor_attempts_check
-        CHECK (anchor_attempts >= 0 AND anchor_tx_nonce >= 0) NOT VALID
+    ADD COLUMN IF NOT EXISTS anchor_signed_tx bytea NULL,
+    ADD COLUMN IF NOT EXISTS anchor_tx_nonce bigint NULL,
+    ADD COLUMN IF NOT EXISTS anchor_attempts integer NULL,
+    ADD COLUMN IF NOT EXISTS anchor_given_up_at timestamptz NULL
 """
 DROP_COLUMNS = """
 ALTER TABLE commitments
-    DROP COLUMN anchor_given_up_at,
-    DROP COLUMN anchor_attempts,
-    DROP COLUMN anchor_tx_nonce,
-    DROP COLUMN anchor_signed_tx
+    DROP COLUMN IF EXISTS anchor_given_up_at,
+    DROP COLUMN IF EXISTS anchor_attempts,
+    DROP COLUMN IF EXISTS anchor_tx_nonce,
+    DROP COLUMN IF EXISTS anchor_signed_tx
 """
+
+# Each check added NOT VALID only when pg_constraint lacks it (a DO block: one statement, its own
+# transaction in the non-atomic migration).
+ADD_SIGNED_TX_CHECK = """
+DO $$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_constraint
+        WHERE conrelid = 'commitments'::regclass AND conname = 'commitments_anchor_signed_tx_check'
+    ) THEN
+        ALTER TABLE commitments
+            ADD CONSTRAINT commitments_anchor_signed_tx_check
+                CHECK (anchor_signed_tx IS NULL OR (
+                    anchor_pending_tx_hash IS NOT NULL AND anchor_tx_nonce IS NOT NULL
+                    AND octet_length(anchor_signed_tx) BETWEEN 1 AND 131072
+                )) NOT VALID;
+    END IF;
+END
+$$
+"""
+DROP_SIGNED_TX_CHECK = "ALTER TABLE commitments DROP CONSTRAINT IF EXISTS commitments_anchor_signed_tx_check"
+
+ADD_ATTEMPTS_CHECK = """
+DO $$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_constraint
+        WHERE conrelid = 'commitments'::regclass AND conname = 'commitments_anchor_attempts_check'
+    ) THEN
+        ALTER TABLE commitments
+            ADD CONSTRAINT commitments_anchor_attempts_check
+                CHECK (anchor_attempts >= 0 AND anchor_tx_nonce >= 0) NOT VALID;
+    END IF;
+END
+$$
+"""
+DROP_ATTEMPTS_CHECK = "ALTER TABLE commitments DROP CONSTRAINT IF EXISTS commitments_anchor_attempts_check"
 
 VALIDATE_SIGNED_TX = "ALTER TABLE commitments VALIDATE CONSTRAINT commitments_anchor_signed_tx_check"
 VALIDATE_ATTEMPTS = "ALTER TABLE commitments VALIDATE CONSTRAINT commitments_anchor_attempts_check"

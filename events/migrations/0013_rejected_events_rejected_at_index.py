@@ -7,10 +7,18 @@ so without this index each batch would read the whole table to find the old rows
 are gone every run would read it all to find none.
 
 Not atomic, so ingest is never blocked while the index is built (STYLE rule 26): ``CREATE INDEX
-CONCURRENTLY`` on the plain (unpartitioned) table.
+CONCURRENTLY`` on the plain (unpartitioned) table, after an invalid index of its name (what an
+interrupted build leaves, and ``IF NOT EXISTS`` would keep) is dropped
+(:mod:`sequencer_project.db.concurrent_indexes`).
 """
 
 from django.db import migrations
+
+from sequencer_project.db.concurrent_indexes import invalid_index_dropper
+
+INDEX = "rejected_events_rejected_at_idx"
+BUILD_INDEX = f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {INDEX} ON rejected_events (rejected_at)"
+DROP_INDEX = f"DROP INDEX CONCURRENTLY IF EXISTS {INDEX}"
 
 
 class Migration(migrations.Migration):
@@ -18,8 +26,6 @@ class Migration(migrations.Migration):
     dependencies = [("events", "0012_drop_events_created_at_index")]
 
     operations = [
-        migrations.RunSQL(
-            "CREATE INDEX CONCURRENTLY IF NOT EXISTS rejected_events_rejected_at_idx ON rejected_events (rejected_at)",
-            "DROP INDEX CONCURRENTLY IF EXISTS rejected_events_rejected_at_idx",
-        ),
+        migrations.RunPython(invalid_index_dropper(name=INDEX, drop=DROP_INDEX), migrations.RunPython.noop),
+        migrations.RunSQL(BUILD_INDEX, DROP_INDEX),
     ]

@@ -3,8 +3,10 @@
 Keys are public contracts (``docs/errors.md``): a namespace is never renumbered. A lock is
 ``pg_advisory_xact_lock(namespace, key)``; take it before any row lock.
 
-Two namespaces are session-level (``PERIODIC_JOB``, ``EVM_SENDER``): held across transactions, so
-they need every statement of the holder on one PostgreSQL session. A pooler in transaction mode
+Two namespaces are session-level (``PERIODIC_JOB``, ``EVM_SENDER``), and so are the locks taken in
+the one-argument (bigint) form, several at once (:func:`session_locks`: the commitment drain
+locks, keyed by :func:`stream_wide_lock_key`): held across transactions, so they need every
+statement of the holder on one PostgreSQL session. A pooler in transaction mode
 (PgBouncer ``pool_mode = transaction``) breaks that: the lock is taken on one server backend,
 stays there after the client moves on, and excludes nothing. The processes that take them (the
 Celery worker, and web only with EVM anchoring) connect directly or through session pooling
@@ -12,14 +14,21 @@ Celery worker, and web only with EVM anchoring) connect directly or through sess
 :func:`session_lock_release` checks the unlock's answer, and :func:`session_continuity_problem`
 (run when a worker starts) compares server backends across statements and connections. Either
 logs an ERROR and counts ``session_lock_violations_total{check}``.
+
+A session that may hold a session-level lock it did not record (the statement that takes or
+releases it was interrupted: a Celery soft time limit, any exception) is discarded, which frees
+every lock it holds: a worker's connection lives as long as the worker, and a lock left on it
+would exclude every other holder until then.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import hashlib
 import logging
 import uuid
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -27,7 +36,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from sequencer_project.metrics import SESSION_LOCK_VIOLATIONS
-from sequencer_project.sql import SELECT_BACKEND_PID
+from sequencer_project.sql import SELECT_BACKEND_PID, TRY_LOCK_SESSION_LOCKS, UNLOCK_SESSION_LOCKS
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +61,16 @@ def stream_lock_key(tenant_id: uuid.UUID, store_id: uuid.UUID, kind: int) -> int
     return int.from_bytes(digest[:4], "big", signed=True)
 
 
+def stream_wide_lock_key(purpose: str, tenant_id: uuid.UUID, store_id: uuid.UUID, kind: int) -> int:
+    """A stable signed 64-bit key for a lock of one stream taken in the one-argument (bigint) form
+    of the advisory-lock functions, whose key space is apart from the two-key form's (pg_locks:
+    ``objsubid`` 1, not 2). ``purpose`` names the lock (``docs/errors.md``) and is hashed in, so
+    two purposes never share keys but by chance. Two of 100,000 streams share a key with odds of
+    about 3e-10 (a 32-bit key of the two-key form: about 69 %)."""
+    data = purpose.encode() + b"\0" + tenant_id.bytes + store_id.bytes + kind.to_bytes(2, "big")
+    return int.from_bytes(hashlib.sha256(data).digest()[:8], "big", signed=True)
+
+
 def advisory_xact_lock(namespace: LockNamespace, key: int) -> None:
     """Block until the lock is held; released at commit or rollback. Caller holds a transaction."""
     with connection.cursor() as cursor:
@@ -71,6 +90,16 @@ def job_lock_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big", signed=True)
 
 
+def _discard(connection: BaseDatabaseWrapper) -> None:
+    """End ``connection``'s PostgreSQL session, and every session-level lock it holds with it: the
+    driver's connection is closed first (Django's ``close()`` alone would hand a pooled connection
+    back to psycopg_pool, which only rolls it back and keeps the session alive)."""
+    raw = connection.connection
+    if raw is not None:
+        raw.close()
+    connection.close()
+
+
 def session_lock_release(connection: BaseDatabaseWrapper, namespace: LockNamespace, key: int, *, what: str) -> None:
     """Release a session-level advisory lock; when the unlock fails (the session died under its
     holder, or is unusable), discard the session, which frees the lock with it.
@@ -81,21 +110,87 @@ def session_lock_release(connection: BaseDatabaseWrapper, namespace: LockNamespa
 
     An unlock that answers false found the lock not held by this session: the statements ran on
     another server backend than the lock (a pooler in transaction mode), where the lock stays. It
-    is logged as an ERROR and counted (``session_lock_violations_total{check="unlock"}``)."""
+    is logged as an ERROR and counted (``session_lock_violations_total{check="unlock"}``).
+
+    Any other exception during the unlock (a Celery soft time limit) may leave the lock held:
+    the session is discarded as well, and the exception raised."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [int(namespace), key])
             row = cursor.fetchone()
     except DatabaseError as exc:
         logger.warning("%s: unlock failed (%s); closing the session", what, exc)
-        raw = connection.connection
-        if raw is not None:
-            raw.close()
-        connection.close()
+        _discard(connection)
         return
+    except BaseException:
+        logger.warning("%s: unlock interrupted; closing the session", what)
+        _discard(connection)
+        raise
     if not (row and row[0]):
         SESSION_LOCK_VIOLATIONS.labels(check="unlock").inc()
         logger.error("%s: the unlock found the lock not held by this session; %s", what, _POOLING_HINT)
+
+
+def session_locks_try(connection: BaseDatabaseWrapper, keys: Iterable[int], *, what: str) -> set[int]:
+    """Take, without waiting, the session-level locks of ``keys`` (one-argument bigint form) that
+    no other session holds, in one statement; the keys taken. Caller holds none of them already
+    (a second take would need a second unlock).
+
+    Session-level locks outlive a rollback, so when the statement raises anything (a database
+    error, a Celery soft time limit) the session may hold locks nobody recorded: it is discarded,
+    which frees them, and the exception raised."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return set()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(TRY_LOCK_SESSION_LOCKS, {"keys": wanted})
+            return {int(row[0]) for row in cursor.fetchall()}
+    except BaseException:
+        logger.warning("%s: taking %d locks was interrupted; closing the session", what, len(wanted))
+        _discard(connection)
+        raise
+
+
+def session_locks_release(connection: BaseDatabaseWrapper, keys: Sequence[int], *, what: str) -> None:
+    """Release the session-level locks of ``keys`` taken by :func:`session_locks_try`, in one
+    statement, checking each unlock's answer as :func:`session_lock_release` does: unlocks that
+    found their lock not held are logged as an ERROR and counted, one each
+    (``session_lock_violations_total{check="unlock"}``). When the unlock fails the session is
+    discarded (which frees the locks); when anything else interrupts it, too, and it is raised."""
+    if not keys:
+        return
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(UNLOCK_SESSION_LOCKS, {"keys": list(keys)})
+            row = cursor.fetchone()
+    except DatabaseError as exc:
+        logger.warning("%s: unlock failed (%s); closing the session", what, exc)
+        _discard(connection)
+        return
+    except BaseException:
+        logger.warning("%s: unlock interrupted; closing the session", what)
+        _discard(connection)
+        raise
+    missing = len(keys) - (int(row[0]) if row else 0)
+    if missing > 0:
+        SESSION_LOCK_VIOLATIONS.labels(check="unlock").inc(missing)
+        logger.error(
+            "%s: %d of %d unlocks found the lock not held by this session; %s", what, missing, len(keys), _POOLING_HINT
+        )
+
+
+@contextlib.contextmanager
+def session_locks(keys: Iterable[int], *, what: str, using: str = DEFAULT_DB_ALIAS) -> Iterator[set[int]]:
+    """Take the free session-level locks of ``keys`` (:func:`session_locks_try`) on ``using``'s
+    connection, yield the keys taken, and release them on the way out, whatever happens
+    (:func:`session_locks_release`). Caller holds none of them already."""
+    wrapper = connections[using]
+    taken = session_locks_try(wrapper, keys, what=what)
+    try:
+        yield taken
+    finally:
+        session_locks_release(wrapper, sorted(taken), what=what)
 
 
 def _backend_pid(conn: psycopg.Connection[Any]) -> int:

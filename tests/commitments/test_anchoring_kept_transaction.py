@@ -13,6 +13,7 @@ a worker process killed with SIGKILL while its send is on the way.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -20,6 +21,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.db import connection
 from django.test import override_settings
 from eth_account import Account
 from hexbytes import HexBytes
@@ -128,6 +131,132 @@ def test_a_kept_transaction_whose_nonce_another_took_is_replaced_by_one_new_tran
         _web3().eth.get_transaction(HexBytes(kept.pending_tx_hash or b""))
     assert _sent_count() == before + 2  # one anchor each
     assert anchor_state(tenant_id, batch_id).attempts is None  # not a failed send
+
+
+def _keep_gapped(tenant_id: Any, batch_id: Any, w3: Any, *, gap: int = 5) -> tuple[bytes, bytes, int]:
+    """Keep on the row an anchor transaction of the anchoring account signed with a nonce ``gap``
+    above its pending nonce, as an attempt leaves it when the node then dropped the account's
+    earlier transactions (or another node answered the nonce read); its raw bytes, hash, nonce."""
+    account = Account.from_key(ANCHOR_KEY)
+    nonce = int(w3.eth.get_transaction_count(account.address, "pending")) + gap
+    signed = account.sign_transaction(
+        {
+            "type": 2,
+            "chainId": int(w3.eth.chain_id),
+            "nonce": nonce,
+            "to": w3.to_checksum_address(settings.ANCHOR_TO_ADDRESS),
+            "value": 0,
+            "data": b"SSA1" + bytes(32),
+            "gas": 100_000,
+            "maxFeePerGas": 10**11,
+            "maxPriorityFeePerGas": 10**9,
+        }
+    )
+    raw, tx_hash = bytes(signed.raw_transaction), bytes(signed.hash)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE commitments SET anchor_pending_tx_hash = %s, anchor_signed_tx = %s, anchor_tx_nonce = %s"
+            " WHERE tenant_id = %s AND batch_id = %s",
+            [tx_hash, raw, nonce, tenant_id, batch_id],
+        )
+    return raw, tx_hash, nonce
+
+
+@override_settings(**CHAIN)
+def test_a_kept_transaction_above_the_pending_nonce_is_replaced_by_one_at_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The in-process chain refuses a transaction whose nonce leaves a gap: sending the kept one
+    again would fail at every attempt (before: 503 anchor_unavailable, forever)."""
+    (tenant_id, batch_id), *_ = insert_commitments(1)
+    before = _sent_count()
+    _, gapped, nonce = _keep_gapped(tenant_id, batch_id, _web3())
+    assert nonce == before + 5
+
+    with caplog.at_level(logging.WARNING, logger="commitments.anchor_chain"):
+        result = commitment_anchor(tenant_id=tenant_id, batch_id=batch_id)
+
+    assert result.commitment.chain_tx_hash not in (None, gapped)
+    mined = _web3().eth.get_transaction(HexBytes(result.commitment.chain_tx_hash or b""))
+    assert mined["nonce"] == before  # the pending nonce
+    assert _sent_count() == before + 1
+    with pytest.raises(TransactionNotFound):
+        _web3().eth.get_transaction(HexBytes(gapped))
+    state = anchor_state(tenant_id, batch_id)
+    assert (state.pending_tx_hash, state.signed_tx, state.tx_nonce, state.attempts) == (None, None, None, None)
+    [warning] = [r for r in caplog.records if "above the account's pending nonce" in r.getMessage()]
+    assert warning.levelno == logging.WARNING
+    assert f"nonce {nonce}, above the account's pending nonce {before}" in warning.getMessage()
+
+
+class _QueueingNode:
+    """A node that accepts a transaction whose nonce leaves a gap and queues it (as geth does):
+    it answers for it as waiting in its pool (no block) and never mines it."""
+
+    def __init__(self, chain: DevChain) -> None:
+        self._chain = chain
+        self._real = chain._request
+        self.queued: dict[str, dict[str, Any]] = {}
+        chain._request = self._request
+
+    def _request(self, method: str, params: Any) -> Any:
+        if method == "eth_sendRawTransaction":
+            from eth_account.typed_transactions.typed_transaction import TypedTransaction
+            from eth_utils.crypto import keccak
+
+            tx = TypedTransaction.from_bytes(HexBytes(params[0]))
+            sender = Account.recover_transaction(params[0])
+            fields = tx.as_dict()
+            if int(fields["nonce"]) > self._chain.w3.eth.get_transaction_count(sender, "pending"):
+                tx_hash = "0x" + keccak(HexBytes(params[0])).hex()
+                self.queued[tx_hash] = {
+                    "hash": tx_hash,
+                    "nonce": hex(int(fields["nonce"])),
+                    "from": sender,
+                    "to": self._chain.w3.to_checksum_address(fields["to"]),
+                    "value": "0x0",
+                    "gas": hex(int(fields["gas"])),
+                    "input": "0x" + bytes(fields["data"]).hex(),
+                    "blockHash": None,
+                    "blockNumber": None,
+                    "transactionIndex": None,
+                }
+                return {"jsonrpc": "2.0", "result": tx_hash}
+        if method == "eth_getTransactionByHash" and str(params[0]).lower() in self.queued:
+            return {"jsonrpc": "2.0", "result": self.queued[str(params[0]).lower()]}
+        return self._real(method, params)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_kept_transaction_the_chain_queues_behind_a_gap_is_replaced_not_waited_for(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Before, the chain "knowing" the queued transaction made every attempt wait for it: 503
+    after ANCHOR_RECEIPT_TIMEOUT_SECONDS, forever."""
+    (tenant_id, batch_id), *_ = insert_commitments(1)
+    address = Account.from_key(ANCHOR_KEY).address
+    with DevChain(port=free_port()).serving() as chain:
+        chain.fund(address)
+        node = _QueueingNode(chain)
+        raw, gapped, nonce = _keep_gapped(tenant_id, batch_id, chain.w3)
+        chain.call({"jsonrpc": "2.0", "id": 1, "method": "eth_sendRawTransaction", "params": ["0x" + raw.hex()]})
+        assert "0x" + gapped.hex() in node.queued  # sent before, queued behind the gap
+
+        with (
+            override_settings(
+                ANCHOR_RPC_URL=chain.url,
+                ANCHOR_PRIVATE_KEY=ANCHOR_KEY,
+                ANCHOR_RETRY_ATTEMPTS=1,
+                ANCHOR_RECEIPT_TIMEOUT_SECONDS=3,
+            ),
+            caplog.at_level(logging.WARNING, logger="commitments.anchor_chain"),
+        ):
+            result = commitment_anchor(tenant_id=tenant_id, batch_id=batch_id)
+
+        assert result.commitment.chain_tx_hash not in (None, gapped)
+        assert chain.w3.eth.get_transaction_count(address) == nonce - 5 + 1  # mined at the pending nonce
+    assert anchor_state(tenant_id, batch_id).pending_tx_hash is None
+    assert any("queued by the chain" in r.getMessage() for r in caplog.records)
 
 
 # A worker process: says "ready" once Django is set up, then anchors one commitment when told

@@ -10,18 +10,27 @@ messages go through the real broker.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
+import time
 import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import connection
 from django.test import override_settings
 
 from commitments.selectors import chain_tip, commitment_list
-from commitments.services.sealing import drain_lock_key
+from commitments.services import sealing
+from commitments.services.commitments import commitment_extend_chains
+from commitments.services.sealing import commitment_stream_drain, drain_lock_key
 from commitments.tasks import commitment_tick, stream_commit
-from sequencer_project.db.locks import LockNamespace
+from sequencer_project.db.locks import job_lock_key
+from sequencer_project.metrics import SESSION_LOCK_VIOLATIONS
 from streams.kinds import StreamKind
 from tests.conftest import IngestPoster, Persona, legacy_event
 from tests.sequencer_project.broker_helpers import take_task_messages
@@ -33,8 +42,8 @@ LEGACY = StreamKind.LEGACY
 CAP = 50  # COMMITMENT_MAX_EVENTS in these tests: five of them is 250 events
 
 
-def _ingest(owner: Persona, post_ingest: IngestPoster, n: int) -> uuid.UUID:
-    store = uuid.uuid4()
+def _ingest(owner: Persona, post_ingest: IngestPoster, n: int, store: uuid.UUID | None = None) -> uuid.UUID:
+    store = store or uuid.uuid4()
     for start in range(0, n, 100):
         body = {"events": [legacy_event(owner.tenant_id, store) for _ in range(min(100, n - start))]}
         assert post_ingest(owner.client, body).status_code == 200
@@ -155,14 +164,197 @@ def test_a_stream_another_sealer_drains_is_left_to_it(
     key = drain_lock_key(owner.tenant_id, busy, LEGACY)
 
     with psycopg.connect(child_database_url(), autocommit=True) as other:  # a stream_commit draining `busy`
-        other.execute("SELECT pg_advisory_lock(%s, %s)", [int(LockNamespace.PERIODIC_JOB), key])
+        other.execute("SELECT pg_advisory_lock(%s::bigint)", [key])  # the one-argument (bigint) form
         with django_capture_on_commit_callbacks(execute=True):
             assert commitment_tick() is not None
             assert stream_commit(str(owner.tenant_id), str(busy), int(LEGACY)) is None  # a second drainer: no-op
         assert _chain(owner, busy) == []  # the tick left it to its drainer, and sent it no second task
         assert _chain(owner, free) == _fives(2 * CAP)
         assert take_task_messages("commitments", "commitments.stream_commit", wanted=ours, count=1, timeout=1.0) == []
-        other.execute("SELECT pg_advisory_unlock(%s, %s)", [int(LockNamespace.PERIODIC_JOB), key])
+        other.execute("SELECT pg_advisory_unlock(%s::bigint)", [key])
 
     assert stream_commit(str(owner.tenant_id), str(busy), int(LEGACY)) is not None
     assert _chain(owner, busy) == _fives(2 * CAP)
+
+
+# The drain lock itself (docs/commitments.md, "One sealer per stream"; docs/errors.md, lock
+# namespaces): a 64-bit key per stream, released whatever ends the drain, each release checked
+# (ADR 0047), and a session interrupted while taking or releasing it discarded.
+
+
+def _drain_locks_held(key: int) -> int:
+    """Advisory locks of ``key`` in the one-argument (bigint) form, held by any session: pg_locks
+    shows such a key as ``classid`` (high 32 bits), ``objid`` (low 32 bits), ``objsubid`` 1."""
+    unsigned = key & (2**64 - 1)
+    with psycopg.connect(child_database_url(), autocommit=True) as other:
+        row = other.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1"
+            " AND classid = %s::bigint::oid AND objid = %s::bigint::oid AND granted",
+            [unsigned >> 32, unsigned & 0xFFFFFFFF],
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _no_drain_lock_left(key: int) -> bool:
+    """Whether no session holds ``key``; a discarded session's server process ends right after
+    its client closed it, so this waits up to 5 s for that."""
+    deadline = time.monotonic() + 5
+    while _drain_locks_held(key) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return _drain_locks_held(key) == 0
+
+
+def _drain(owner: Persona, store: uuid.UUID) -> sealing.StreamDrained:
+    return commitment_stream_drain(tenant_id=owner.tenant_id, store_id=store, kind=LEGACY, seconds=30.0)
+
+
+def _seal_raising(monkeypatch: pytest.MonkeyPatch, exc: BaseException) -> None:
+    def seal(**kwargs: Any) -> Any:
+        raise exc
+
+    monkeypatch.setattr(sealing, "commitment_extend_chains", seal)
+
+
+@override_settings(COMMITMENT_MAX_EVENTS=CAP)
+@pytest.mark.parametrize(
+    "exc", [RuntimeError("the seal failed"), SoftTimeLimitExceeded()], ids=["seal-raises", "soft-time-limit"]
+)
+def test_a_drain_whose_seal_raises_releases_its_lock(
+    owner: Persona, post_ingest: IngestPoster, monkeypatch: pytest.MonkeyPatch, exc: BaseException
+) -> None:
+    store = _ingest(owner, post_ingest, 2 * CAP)
+    key = drain_lock_key(owner.tenant_id, store, LEGACY)
+    _seal_raising(monkeypatch, exc)
+
+    with pytest.raises(type(exc)):
+        _drain(owner, store)
+
+    assert _no_drain_lock_left(key)
+    monkeypatch.undo()
+    drained = _drain(owner, store)  # the next stream_commit
+    assert (drained.busy, drained.links) == (False, 2)
+    assert _chain(owner, store) == _fives(2 * CAP)
+
+
+def _interrupted_at(function: str, *, after: bool) -> Callable[..., Any]:
+    """A cursor wrapper: a Celery soft time limit arriving while the statement calling ``function``
+    runs, ``after`` the server ran it (the client had not read its answer yet) or before it was sent."""
+
+    def wrapper(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        if f"{function}(" not in sql:
+            return execute(sql, params, many, context)
+        if after:
+            execute(sql, params, many, context)
+        raise SoftTimeLimitExceeded()
+
+    return wrapper
+
+
+@override_settings(COMMITMENT_MAX_EVENTS=CAP)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("function", "after"),
+    [("pg_try_advisory_lock", True), ("pg_advisory_unlock", False)],
+    ids=["while-taking-the-lock", "while-releasing-it"],
+)
+def test_a_soft_time_limit_in_the_lock_statements_discards_the_session_and_its_lock(
+    owner: Persona, post_ingest: IngestPoster, function: str, after: bool
+) -> None:
+    """The session may hold the lock with nobody having recorded it (a worker's connection lives
+    as long as the worker): it is closed, which frees the lock, and the time limit propagates."""
+    store = _ingest(owner, post_ingest, 2 * CAP)
+    key = drain_lock_key(owner.tenant_id, store, LEGACY)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()
+
+    with connection.execute_wrapper(_interrupted_at(function, after=after)), pytest.raises(SoftTimeLimitExceeded):
+        _drain(owner, store)
+
+    assert connection.connection is None  # discarded
+    assert _no_drain_lock_left(key)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        assert cursor.fetchone() != backend  # a new session
+    assert _drain(owner, store).busy is False
+
+
+@override_settings(COMMITMENT_MAX_EVENTS=CAP)
+def test_a_drain_lock_not_held_at_its_release_is_an_error_and_counted(
+    owner: Persona, post_ingest: IngestPoster, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What the drainer sees when its statements run on another server backend than its lock (a
+    pooler in transaction mode, ADR 0047): here the lock is gone from under the seal."""
+    store = _ingest(owner, post_ingest, CAP)
+    key = drain_lock_key(owner.tenant_id, store, LEGACY)
+    before = SESSION_LOCK_VIOLATIONS.labels(check="unlock")._value.get()
+    real_seal = commitment_extend_chains
+
+    def seal(**kwargs: Any) -> Any:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s::bigint)", [key])
+        return real_seal(**kwargs)
+
+    monkeypatch.setattr(sealing, "commitment_extend_chains", seal)
+    with caplog.at_level(logging.ERROR, logger="sequencer_project.db.locks"):
+        assert _drain(owner, store).links == 1
+
+    assert SESSION_LOCK_VIOLATIONS.labels(check="unlock")._value.get() == before + 1
+    [record] = [r for r in caplog.records if r.name == "sequencer_project.db.locks"]
+    assert record.levelno == logging.ERROR
+    assert "commitment drain locks: 1 of 1 unlocks found the lock not held" in record.getMessage()
+
+
+def _streams_sharing_a_32_bit_drain_key(tenant: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
+    """Two stores of ``tenant`` whose drain locks shared one key while it was a 32-bit
+    ``job_lock_key`` in ``PERIODIC_JOB`` (a birthday search: about 77,000 stores for even odds)."""
+    seen: dict[int, uuid.UUID] = {}
+    for i in range(1, 2_000_000):
+        store = uuid.UUID(int=i)
+        old_key = job_lock_key(f"commitments.stream_commit:{tenant}:{store}:{int(LEGACY)}")
+        if old_key in seen:
+            return seen[old_key], store
+        seen[old_key] = store
+    raise AssertionError("no two stores share a 32-bit key")  # odds below 1e-100
+
+
+@contextlib.contextmanager
+def _drained_elsewhere(key: int) -> Iterator[None]:
+    """Another sealer (a thread: its own database session) holds the drain lock ``key``, taken as
+    the sealers take it, until the block exits."""
+    taken, done = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def hold() -> None:
+        try:
+            with sealing._drains([key]) as held:
+                assert held == {key}
+                taken.set()
+                done.wait(30)
+        except BaseException as exc:  # reported by the test's thread
+            errors.append(exc)
+            taken.set()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert taken.wait(30)
+        assert errors == []
+        yield
+    finally:
+        done.set()
+        thread.join(30)
+    assert errors == []
+
+
+@override_settings(COMMITMENT_MAX_EVENTS=CAP)
+def test_two_streams_whose_32_bit_keys_collided_drain_side_by_side(owner: Persona, post_ingest: IngestPoster) -> None:
+    hot, other_store = _streams_sharing_a_32_bit_drain_key(owner.tenant_id)
+    _ingest(owner, post_ingest, 2 * CAP, store=other_store)
+
+    with _drained_elsewhere(drain_lock_key(owner.tenant_id, hot, LEGACY)):  # a long drain of `hot`
+        drained = _drain(owner, other_store)
+
+    assert (drained.busy, drained.links) == (False, 2)  # before: busy, starved by the hot stream
