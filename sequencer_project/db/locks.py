@@ -114,21 +114,31 @@ def session_lock_release(connection: BaseDatabaseWrapper, namespace: LockNamespa
 
     Any other exception during the unlock (a Celery soft time limit) may leave the lock held:
     the session is discarded as well, and the exception raised."""
+    row = _unlock(connection, "SELECT pg_advisory_unlock(%s, %s)", [int(namespace), key], what)
+    if row is None:
+        return
+    if not row[0]:
+        SESSION_LOCK_VIOLATIONS.labels(check="unlock").inc()
+        logger.error("%s: the unlock found the lock not held by this session; %s", what, _POOLING_HINT)
+
+
+def _unlock(connection: BaseDatabaseWrapper, sql: str, params: Any, what: str) -> tuple[Any, ...] | None:
+    """Run an unlock statement and return its one row; ``None`` when it failed (the session is
+    then discarded, which frees every lock it held). Anything else that interrupts it (a Celery
+    soft time limit) may leave locks held: the session is discarded as well, and it is raised."""
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [int(namespace), key])
-            row = cursor.fetchone()
+            cursor.execute(sql, params)
+            row: tuple[Any, ...] | None = cursor.fetchone()
     except DatabaseError as exc:
         logger.warning("%s: unlock failed (%s); closing the session", what, exc)
         _discard(connection)
-        return
+        return None
     except BaseException:
         logger.warning("%s: unlock interrupted; closing the session", what)
         _discard(connection)
         raise
-    if not (row and row[0]):
-        SESSION_LOCK_VIOLATIONS.labels(check="unlock").inc()
-        logger.error("%s: the unlock found the lock not held by this session; %s", what, _POOLING_HINT)
+    return row if row is not None else (0,)
 
 
 def session_locks_try(connection: BaseDatabaseWrapper, keys: Iterable[int], *, what: str) -> set[int]:
@@ -160,19 +170,10 @@ def session_locks_release(connection: BaseDatabaseWrapper, keys: Sequence[int], 
     discarded (which frees the locks); when anything else interrupts it, too, and it is raised."""
     if not keys:
         return
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(UNLOCK_SESSION_LOCKS, {"keys": list(keys)})
-            row = cursor.fetchone()
-    except DatabaseError as exc:
-        logger.warning("%s: unlock failed (%s); closing the session", what, exc)
-        _discard(connection)
+    row = _unlock(connection, UNLOCK_SESSION_LOCKS, {"keys": list(keys)}, what)
+    if row is None:
         return
-    except BaseException:
-        logger.warning("%s: unlock interrupted; closing the session", what)
-        _discard(connection)
-        raise
-    missing = len(keys) - (int(row[0]) if row else 0)
+    missing = len(keys) - int(row[0])
     if missing > 0:
         SESSION_LOCK_VIOLATIONS.labels(check="unlock").inc(missing)
         logger.error(
