@@ -268,6 +268,7 @@ class _Reader:
                 params = {
                     "tenant_id": f.tenant_id,
                     "store_id": f.store_id,
+                    "stream_kind": LEGACY_KIND,
                     "entity_type": entity_type,
                     "entity_id": entity_id,
                     "limit": self.shape.page,
