@@ -7,6 +7,7 @@ class CommitmentsConfig(AppConfig):
     def ready(self) -> None:
         from commitments.anchor_chain import anchor_service_health
         from commitments.lag import read_published_lag
+        from commitments.services.anchoring import anchor_given_up_gauge
         from sequencer_project import metrics
         from sequencer_project.health_detailed import register_component_check
 
@@ -17,4 +18,10 @@ class CommitmentsConfig(AppConfig):
             "Largest number of sequenced events of any legacy or VES stream that no commitment covers yet "
             "(published by each automatic commitment tick).",
             read_published_lag,
+        )
+        metrics.register_gauge_provider(
+            "sequencer_anchor_given_up_commitments",
+            "Unanchored commitments whose anchoring was given up after ANCHOR_MAX_ATTEMPTS failed sends "
+            "(re-armed with manage.py anchor_rearm); absent when anchoring is not configured.",
+            anchor_given_up_gauge,
         )

@@ -40,6 +40,7 @@ from commitments.anchor_chain import (
     anchor_plan,
     anchor_receipt,
     anchor_send_lock,
+    anchoring_configured,
     require_anchoring,
 )
 from commitments.selectors import CommitmentRow, Visible, chain_tip, commitment_from_row, commitment_get_visible
@@ -425,6 +426,12 @@ def commitment_anchor_attempts(*, batch_ids: list[uuid.UUID], tenant_id: uuid.UU
         AnchorAttempts(row[0], row[1], row[2], row[3], row[4], bytes(row[5]) if row[5] is not None else None, row[6])
         for row in rows
     ]
+
+
+def anchor_given_up_gauge() -> float | None:
+    """``sequencer_anchor_given_up_commitments`` at a scrape: :func:`commitment_anchor_given_up_count`
+    while anchoring is configured, else ``None`` (no value; nothing is anchored)."""
+    return float(commitment_anchor_given_up_count()) if anchoring_configured() else None
 
 
 def commitment_anchor_given_up_count() -> int:

@@ -10,6 +10,7 @@ the row is given up, a WARNING names it, the sweep leaves it, the task does not 
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Iterator
 from io import StringIO
@@ -120,6 +121,7 @@ def test_failed_sends_are_counted_and_the_cap_gives_the_commitment_up(
     health = admin_client.get("/health/detailed").json()["components"]["anchor_service"]
     assert health["status"] == "degraded"
     assert "1 commitment given up after ANCHOR_MAX_ATTEMPTS" in health["message"]
+    assert _given_up_gauge(admin_client) == 1.0
 
     out = StringIO()
     call_command("anchor_rearm", "--batch", str(batch_id), stdout=out)
@@ -131,6 +133,15 @@ def test_failed_sends_are_counted_and_the_cap_gives_the_commitment_up(
     assert (rearmed.attempts, rearmed.given_up_at, rearmed.swept_at) == (0, None, None)
     assert _swept(batch_id, django_capture_on_commit_callbacks)  # due again at the next sweep
     assert "given up" not in admin_client.get("/health/detailed").json()["components"]["anchor_service"]["message"]
+    assert _given_up_gauge(admin_client) == 0.0
+
+
+def _given_up_gauge(client: APIClient) -> float | None:
+    """``sequencer_anchor_given_up_commitments`` on the web's ``/metrics`` (``None``: absent)."""
+    found = re.search(
+        r"^sequencer_anchor_given_up_commitments (\S+)$", client.get("/metrics").content.decode(), re.MULTILINE
+    )
+    return float(found.group(1)) if found else None
 
 
 def test_a_mined_revert_counts_and_drops_the_kept_transaction(reverting: dict[str, Any]) -> None:

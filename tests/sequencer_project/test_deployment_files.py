@@ -52,6 +52,7 @@ PROVIDED_LATER = {
     "dlq_size",
     "projection_stalled_streams",
     "x402_dlq_size",
+    "sequencer_anchor_given_up_commitments",
 }
 PROMQL_WORDS = {
     "sum", "by", "rate", "histogram_quantile", "le", "max", "and", "clamp_min", "deriv", "outcome", "status",
