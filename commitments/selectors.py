@@ -280,12 +280,15 @@ def leaf_hashes_of_ranges(*, kind: StreamKind, ranges: Sequence[StreamRange]) ->
     ]
 
 
-def pending_streams(*, limit: int) -> list[PendingStream]:
-    """Streams with sequenced events that no commitment covers yet, most behind first."""
+def pending_streams(*, limit: int) -> tuple[list[PendingStream], int]:
+    """Up to ``limit`` streams with sequenced events that no commitment covers yet, the least
+    recently sealed first (so none waits behind busier ones for more than a few ticks), and the
+    largest backlog of any such stream, listed or not (0 when none)."""
     with connection.cursor() as cursor:
         cursor.execute(SELECT_PENDING_STREAMS, {"limit": limit})
         rows = cursor.fetchall()
-    return [PendingStream(t, s, StreamKind(k), int(head), int(last)) for t, s, k, head, last in rows]
+    streams = [PendingStream(t, s, StreamKind(k), int(head), int(last)) for t, s, k, head, last, _ in rows]
+    return streams, int(rows[0][5]) if rows else 0
 
 
 # --- the RFC 6962 log of a stream (``commitments.transparency``) ----------------------------

@@ -67,7 +67,8 @@ def _drains(keys: Iterable[int]) -> contextlib.AbstractContextManager[set[int]]:
 
 def commitment_seal_due(*, max_streams: int) -> int:
     """Seal every stream with uncommitted events up to its head, most behind first, up to
-    ``max_streams`` of them; returns how many streams were due.
+    ``max_streams`` of them (the least recently sealed streams: a quiet stream is not kept out by
+    busier ones); returns how many streams were due.
 
     Publishes the largest backlog as the commitment lag, takes the drain locks of the due streams
     (a stream whose lock a ``stream_commit`` task holds is that task's), then seals them in rounds
@@ -78,8 +79,9 @@ def commitment_seal_due(*, max_streams: int) -> int:
     derives its range from committed state, so running this again (or a task sealing the same
     stream meanwhile) seals nothing twice. ``SoftTimeLimitExceeded`` propagates.
     """
-    streams = pending_streams(limit=max_streams)
-    publish_lag(streams[0].backlog if streams else 0)  # the most behind first: its backlog is the lag
+    listed, lag = pending_streams(limit=max_streams)  # the least recently sealed first
+    publish_lag(lag)
+    streams = sorted(listed, key=lambda stream: stream.backlog, reverse=True)  # sealed most behind first
     if not streams:
         return 0
     started = time.monotonic()

@@ -358,3 +358,27 @@ def test_two_streams_whose_32_bit_keys_collided_drain_side_by_side(owner: Person
         drained = _drain(owner, other_store)
 
     assert (drained.busy, drained.links) == (False, 2)  # before: busy, starved by the hot stream
+
+
+@pytest.mark.django_db(transaction=True)  # each seal commits, as in a deployment: its own now()
+def test_a_quiet_stream_is_sealed_within_a_few_ticks_however_many_busier_streams_stay_behind(
+    owner: Persona, post_ingest: IngestPoster
+) -> None:
+    """A tick lists at most ``max_streams`` due streams. Listed by backlog, busier streams kept a
+    stream with one new event out of every tick while they stayed busy (an outside audit: 1,200
+    busy streams, a quiet tenant's event uncommitted for 90 s); the least recently sealed are now
+    listed first, so it waits a few ticks at most."""
+    busy = [_ingest(owner, post_ingest, 10) for _ in range(3)]
+    quiet = _ingest(owner, post_ingest, 1)
+    sealing.commitment_seal_due(max_streams=10)  # each sealed once
+    _ingest(owner, post_ingest, 1, quiet)
+
+    ticks = 0
+    while _chain(owner, quiet)[-1][1] < 2:
+        for store in busy:  # the busy streams stay further behind than the quiet one at every tick
+            _ingest(owner, post_ingest, 10, store)
+        sealing.commitment_seal_due(max_streams=2)
+        ticks += 1
+        assert ticks <= 3, "a stream with one new event was kept out by busier ones"
+
+    assert all(_chain(owner, store)[-1][1] >= 20 for store in busy)  # and they were sealed meanwhile
