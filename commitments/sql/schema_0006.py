@@ -20,9 +20,7 @@ pg_constraint lacks it (a DO block: one statement, its own transaction), ``VALID
 constraint does nothing, and the build drops an invalid index of its name first.
 """
 
-from typing import Any
-
-from sequencer_project.db.concurrent_indexes import drop_invalid_index
+from sequencer_project.db.rerunnable_ddl import check_added_once, invalid_index_dropper
 
 ADD_COLUMNS = """
 ALTER TABLE commitments
@@ -37,20 +35,9 @@ ALTER TABLE commitments
     DROP COLUMN IF EXISTS anchor_pending_tx_hash
 """
 
-ADD_CHECK = """
-DO $$
-BEGIN
-    IF NOT EXISTS (
-        SELECT 1 FROM pg_constraint
-        WHERE conrelid = 'commitments'::regclass AND conname = 'commitments_anchor_pending_tx_hash_check'
-    ) THEN
-        ALTER TABLE commitments
-            ADD CONSTRAINT commitments_anchor_pending_tx_hash_check
-                CHECK (octet_length(anchor_pending_tx_hash) = 32) NOT VALID;
-    END IF;
-END
-$$
-"""
+ADD_CHECK = check_added_once(
+    "commitments", "commitments_anchor_pending_tx_hash_check", "octet_length(anchor_pending_tx_hash) = 32"
+)
 DROP_CHECK = "ALTER TABLE commitments DROP CONSTRAINT IF EXISTS commitments_anchor_pending_tx_hash_check"
 
 VALIDATE = "ALTER TABLE commitments VALIDATE CONSTRAINT commitments_anchor_pending_tx_hash_check"
@@ -62,8 +49,5 @@ BUILD_INDEX = (
 DROP_INDEX = "DROP INDEX CONCURRENTLY IF EXISTS commitments_unanchored_idx"
 
 
-def drop_invalid_unanchored_index(apps: Any, schema_editor: Any) -> None:
-    """RunPython step of migration 0006 before :data:`BUILD_INDEX` (and of 0007's reversal):
-    drops ``commitments_unanchored_idx`` when an interrupted build left it invalid
-    (:mod:`sequencer_project.db.concurrent_indexes`)."""
-    drop_invalid_index(schema_editor, name="commitments_unanchored_idx", drop=DROP_INDEX)
+# RunPython step of migration 0006 before BUILD_INDEX (and of 0007's reversal).
+drop_invalid_unanchored_index = invalid_index_dropper(name="commitments_unanchored_idx", drop=DROP_INDEX)

@@ -12,7 +12,7 @@
 Writes are never blocked for long (STYLE rule 26), as in 0006: nullable columns without a default
 change only the catalog, the checks are added ``NOT VALID`` and validated afterwards, and the
 indexes are built concurrently (each after an invalid index of its name is dropped,
-:func:`sequencer_project.db.concurrent_indexes.drop_invalid_index`):
+:func:`sequencer_project.db.rerunnable_ddl.drop_invalid_index`):
 
 - ``commitments_anchor_due_idx``: the sweep's, 0006's ``commitments_unanchored_idx`` without the
   given-up rows (they would otherwise sit at its old end, read and skipped at every sweep), which
@@ -26,9 +26,7 @@ pg_constraint lacks it, ``VALIDATE`` and the ``IF EXISTS`` drop repeatable, each
 invalid index of its name is dropped.
 """
 
-from typing import Any
-
-from sequencer_project.db.concurrent_indexes import drop_invalid_index
+from sequencer_project.db.rerunnable_ddl import check_added_once, invalid_index_dropper
 
 ADD_COLUMNS = """
 ALTER TABLE commitments
@@ -45,41 +43,17 @@ ALTER TABLE commitments
     DROP COLUMN IF EXISTS anchor_signed_tx
 """
 
-# Each check added NOT VALID only when pg_constraint lacks it (a DO block: one statement, its own
-# transaction in the non-atomic migration).
-ADD_SIGNED_TX_CHECK = """
-DO $$
-BEGIN
-    IF NOT EXISTS (
-        SELECT 1 FROM pg_constraint
-        WHERE conrelid = 'commitments'::regclass AND conname = 'commitments_anchor_signed_tx_check'
-    ) THEN
-        ALTER TABLE commitments
-            ADD CONSTRAINT commitments_anchor_signed_tx_check
-                CHECK (anchor_signed_tx IS NULL OR (
-                    anchor_pending_tx_hash IS NOT NULL AND anchor_tx_nonce IS NOT NULL
-                    AND octet_length(anchor_signed_tx) BETWEEN 1 AND 131072
-                )) NOT VALID;
-    END IF;
-END
-$$
-"""
+ADD_SIGNED_TX_CHECK = check_added_once(
+    "commitments",
+    "commitments_anchor_signed_tx_check",
+    "anchor_signed_tx IS NULL OR (anchor_pending_tx_hash IS NOT NULL AND anchor_tx_nonce IS NOT NULL"
+    " AND octet_length(anchor_signed_tx) BETWEEN 1 AND 131072)",
+)
 DROP_SIGNED_TX_CHECK = "ALTER TABLE commitments DROP CONSTRAINT IF EXISTS commitments_anchor_signed_tx_check"
 
-ADD_ATTEMPTS_CHECK = """
-DO $$
-BEGIN
-    IF NOT EXISTS (
-        SELECT 1 FROM pg_constraint
-        WHERE conrelid = 'commitments'::regclass AND conname = 'commitments_anchor_attempts_check'
-    ) THEN
-        ALTER TABLE commitments
-            ADD CONSTRAINT commitments_anchor_attempts_check
-                CHECK (anchor_attempts >= 0 AND anchor_tx_nonce >= 0) NOT VALID;
-    END IF;
-END
-$$
-"""
+ADD_ATTEMPTS_CHECK = check_added_once(
+    "commitments", "commitments_anchor_attempts_check", "anchor_attempts >= 0 AND anchor_tx_nonce >= 0"
+)
 DROP_ATTEMPTS_CHECK = "ALTER TABLE commitments DROP CONSTRAINT IF EXISTS commitments_anchor_attempts_check"
 
 VALIDATE_SIGNED_TX = "ALTER TABLE commitments VALIDATE CONSTRAINT commitments_anchor_signed_tx_check"
@@ -102,11 +76,6 @@ DROP_GIVEN_UP_INDEX = "DROP INDEX CONCURRENTLY IF EXISTS commitments_anchor_give
 DROP_UNANCHORED_INDEX = "DROP INDEX CONCURRENTLY IF EXISTS commitments_unanchored_idx"
 
 
-def drop_invalid_due_index(apps: Any, schema_editor: Any) -> None:
-    """RunPython step of migration 0007 before :data:`BUILD_DUE_INDEX`."""
-    drop_invalid_index(schema_editor, name="commitments_anchor_due_idx", drop=DROP_DUE_INDEX)
-
-
-def drop_invalid_given_up_index(apps: Any, schema_editor: Any) -> None:
-    """RunPython step of migration 0007 before :data:`BUILD_GIVEN_UP_INDEX`."""
-    drop_invalid_index(schema_editor, name="commitments_anchor_given_up_idx", drop=DROP_GIVEN_UP_INDEX)
+# RunPython steps of migration 0007, each before its index's build.
+drop_invalid_due_index = invalid_index_dropper(name="commitments_anchor_due_idx", drop=DROP_DUE_INDEX)
+drop_invalid_given_up_index = invalid_index_dropper(name="commitments_anchor_given_up_idx", drop=DROP_GIVEN_UP_INDEX)

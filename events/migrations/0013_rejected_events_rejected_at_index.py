@@ -9,12 +9,12 @@ are gone every run would read it all to find none.
 Not atomic, so ingest is never blocked while the index is built (STYLE rule 26): ``CREATE INDEX
 CONCURRENTLY`` on the plain (unpartitioned) table, after an invalid index of its name (what an
 interrupted build leaves, and ``IF NOT EXISTS`` would keep) is dropped
-(:mod:`sequencer_project.db.concurrent_indexes`).
+(:mod:`sequencer_project.db.rerunnable_ddl`).
 """
 
 from django.db import migrations
 
-from sequencer_project.db.concurrent_indexes import invalid_index_dropper
+from sequencer_project.db.rerunnable_ddl import invalid_index_dropper
 
 INDEX = "rejected_events_rejected_at_idx"
 BUILD_INDEX = f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {INDEX} ON rejected_events (rejected_at)"

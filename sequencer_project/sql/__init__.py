@@ -9,7 +9,7 @@ SELECT_PRIMARY_WAL_LSN = load_sql(__file__, "select_primary_wal_lsn.sql")
 SELECT_REPLICA_POSITION = load_sql(__file__, "select_replica_position.sql")
 # Whether two connections keep separate server sessions (sequencer_project/db/locks.py).
 SELECT_BACKEND_PID = load_sql(__file__, "select_backend_pid.sql")
-# Whether an interrupted concurrent build left an invalid index (sequencer_project/db/concurrent_indexes.py).
+# Whether an interrupted concurrent build left an invalid index (sequencer_project/db/rerunnable_ddl.py).
 SELECT_INVALID_INDEX = load_sql(__file__, "select_invalid_index.sql")
 # Several session-level locks taken and released at once (sequencer_project/db/locks.py).
 TRY_LOCK_SESSION_LOCKS = load_sql(__file__, "try_lock_session_locks.sql")

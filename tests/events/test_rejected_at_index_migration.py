@@ -1,6 +1,6 @@
 """Migration 0013 rebuilds ``rejected_events_rejected_at_idx`` when an interrupted concurrent build
 left it INVALID (``CREATE INDEX CONCURRENTLY IF NOT EXISTS`` alone would keep it: the retention
-job would read the whole table at every batch); ``sequencer_project/db/concurrent_indexes.py``."""
+job would read the whole table at every batch); ``sequencer_project/db/rerunnable_ddl.py``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Indexes built concurrently by migrations, and what an interrupted build leaves (STYLE rule 26).
+"""DDL that a non-atomic migration can run again after an interruption (STYLE rule 26).
+
+Django records a non-atomic migration only after its last step, so an interrupted one runs every
+step again: columns are added ``IF NOT EXISTS``, a ``NOT VALID`` check only when pg_constraint
+lacks it (:func:`check_added_once`), and an index built concurrently after dropping what an
+interrupted build left (below).
 
 ``CREATE INDEX CONCURRENTLY`` that is interrupted (a cancelled or killed migration, a deadlock, a
 unique violation) leaves an INVALID index of its name behind, which ``CREATE INDEX CONCURRENTLY
@@ -15,6 +20,24 @@ from collections.abc import Callable
 from typing import Any
 
 from sequencer_project.sql import SELECT_INVALID_INDEX
+
+
+def check_added_once(table: str, name: str, check: str) -> str:
+    """The statement adding ``CONSTRAINT name CHECK (check) NOT VALID`` to ``table`` unless
+    pg_constraint already has ``name`` there (a DO block: one statement, its own transaction in a
+    non-atomic migration). Arguments are the migration's own constants, never input."""
+    # S608: identifiers and the check are the migration's constants; DDL binds no parameters.
+    return f"""
+DO $$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_constraint WHERE conrelid = '{table}'::regclass AND conname = '{name}'
+    ) THEN
+        ALTER TABLE {table} ADD CONSTRAINT {name} CHECK ({check}) NOT VALID;
+    END IF;
+END
+$$
+"""  # noqa: S608
 
 
 def drop_invalid_index(schema_editor: Any, *, name: str, drop: str) -> bool:
