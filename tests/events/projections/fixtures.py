@@ -8,14 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from events.projections.registry import projection_register, projection_unregister
-from tests.events.projections.helpers import PoisonProjection
+from tests.events.projections.helpers import PoisonProjection, registered
 
 
 @pytest.fixture
 def poison() -> Iterator[PoisonProjection]:
     """A registered :class:`PoisonProjection` of its own name, unregistered afterwards."""
-    projection = PoisonProjection(f"poison_{uuid.uuid4().hex[:8]}")
-    projection_register(projection)
-    yield projection
-    projection_unregister(projection.name)
+    with registered(PoisonProjection(f"poison_{uuid.uuid4().hex[:8]}")) as projection:
+        yield projection

@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, TypeVar
 
 import orjson
 from django.db import connection
 
 from events.projections.entity_state import EntityStateProjection
-from events.projections.registry import ProjectionEvent
+from events.projections.registry import Projection, ProjectionEvent, projection_register, projection_unregister
 from events.projections.selectors import entity_state_get
 from events.projections.state_crypto import EntityKey, state_open
 from streams.kinds import StreamKind
 from tests.conftest import IngestPoster, Persona, legacy_event
+
+P = TypeVar("P", bound=Projection)
+
+
+@contextlib.contextmanager
+def registered(projection: P) -> Iterator[P]:
+    """``projection`` registered for the block (the runner, the retries and the API find it by
+    name), unregistered afterwards whatever happens."""
+    projection_register(projection)
+    try:
+        yield projection
+    finally:
+        projection_unregister(projection.name)
 
 
 def seed(persona: Persona, post_ingest: IngestPoster, payloads: list[Any], entity_id: str = "order-1") -> None:

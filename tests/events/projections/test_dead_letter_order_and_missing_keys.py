@@ -17,12 +17,12 @@ from django.utils import timezone
 
 from audit.models import AuditLogEntry
 from events.models import DeadLetterStatus, ProjectionDeadLetter
-from events.projections.registry import ProjectionEvent, projection_register, projection_unregister
+from events.projections.registry import ProjectionEvent
 from events.services.dead_letters import dead_letter_retry, dead_letter_retry_due
 from events.services.projections import projection_advance
 from events.tasks import projection_run
 from tests.conftest import IngestPoster, Persona
-from tests.events.projections.helpers import PoisonProjection, seed
+from tests.events.projections.helpers import PoisonProjection, registered, seed
 
 pytestmark = pytest.mark.django_db
 
@@ -44,10 +44,8 @@ class RecordingPoison(PoisonProjection):
 
 @pytest.fixture
 def poison() -> Iterator[RecordingPoison]:
-    projection = RecordingPoison(f"poison_{uuid.uuid4().hex[:8]}")
-    projection_register(projection)
-    yield projection
-    projection_unregister(projection.name)
+    with registered(RecordingPoison(f"poison_{uuid.uuid4().hex[:8]}")) as projection:
+        yield projection
 
 
 def _dead_letter(persona: Persona, post_ingest: IngestPoster, poison: RecordingPoison, payloads: list[Any]) -> None:
@@ -194,9 +192,7 @@ def test_an_entry_whose_retry_times_out_skips_its_stream_and_the_run_goes_on(
     """A statement timeout (an OperationalError) in one unit's retry used to end the whole run, and
     the entry, first again at the next tick, ended every run after it: no other tenant's entries
     were retried. The connection is still usable, so only that unit is skipped."""
-    poison = TimingOutPoison(f"poison_{uuid.uuid4().hex[:8]}")
-    projection_register(poison)
-    try:
+    with registered(TimingOutPoison(f"poison_{uuid.uuid4().hex[:8]}")) as poison:
         _dead_letter(owner, post_ingest, poison, [{"poison": True}])
         _dead_letter(outsider, post_ingest, poison, [{"poison": True}])
         (slow,) = _entries(poison, owner)
@@ -211,8 +207,6 @@ def test_an_entry_whose_retry_times_out_skips_its_stream_and_the_run_goes_on(
         assert _row(other)[0] == DeadLetterStatus.RESOLVED
         assert _row(slow)[:2] == (DeadLetterStatus.PENDING, 1)  # rolled back: unchanged
         assert poison.merged == [(outsider.tenant_id, 1)]
-    finally:
-        projection_unregister(poison.name)
 
 
 # --- Order within a stream -------------------------------------------------------------------

@@ -16,10 +16,10 @@ from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
 
 from events.projections.entity_state import ENTITY_STATE, EntityStateProjection
-from events.projections.registry import ProjectionEvent, projection_register, projection_unregister
+from events.projections.registry import ProjectionEvent
 from events.services.projections import projection_advance, projection_run_all
 from tests.conftest import IngestPoster, Persona
-from tests.events.projections.helpers import checkpoint_of, seed
+from tests.events.projections.helpers import checkpoint_of, registered, seed
 
 pytestmark = pytest.mark.django_db
 
@@ -144,13 +144,9 @@ class _CountingProjection(EntityStateProjection):
 
 
 def test_a_projection_with_its_own_merge_never_stores_a_reference(owner: Persona, post_ingest: IngestPoster) -> None:
-    counting = _CountingProjection()
-    projection_register(counting)
-    try:
+    with registered(_CountingProjection()) as counting:
         seed(owner, post_ingest, [{"total": 1}])
         _project(owner, counting.name)
-    finally:
-        projection_unregister(counting.name)
 
     row = _row(owner)
     assert row["state_event_sequence"] is None

@@ -11,10 +11,9 @@ from rest_framework.test import APIClient
 from audit.models import AuditLogEntry
 from events.models import DeadLetterStatus, ProjectionDeadLetter
 from events.projections.entity_state import ENTITY_STATE
-from events.projections.registry import projection_register, projection_unregister
 from events.services.projections import projection_advance
 from tests.conftest import IngestPoster, Persona, api_client
-from tests.events.projections.helpers import PoisonProjection, seed
+from tests.events.projections.helpers import PoisonProjection, registered, seed
 from tests.tenants.factories import issue_key
 
 pytestmark = pytest.mark.django_db
@@ -108,12 +107,10 @@ def test_projection_lag_of_another_tenant_is_refused(owner: Persona, outsider: P
 
 @pytest.fixture
 def dead_letter(owner: Persona, post_ingest: IngestPoster) -> Iterator[tuple[PoisonProjection, int]]:
-    projection = PoisonProjection(f"poison_{uuid.uuid4().hex[:8]}")
-    projection_register(projection)
-    seed(owner, post_ingest, [{"poison": True}])
-    _project(owner, projection.name)
-    yield projection, ProjectionDeadLetter.objects.get(projection=projection.name).id
-    projection_unregister(projection.name)
+    with registered(PoisonProjection(f"poison_{uuid.uuid4().hex[:8]}")) as projection:
+        seed(owner, post_ingest, [{"poison": True}])
+        _project(owner, projection.name)
+        yield projection, ProjectionDeadLetter.objects.get(projection=projection.name).id
 
 
 def test_admin_retry_endpoint_retries_and_audits(

@@ -11,10 +11,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from events.projections.entity_state import ENTITY_STATE
-from events.projections.registry import projection_register, projection_unregister, projections
+from events.projections.registry import projections
 from streams.kinds import StreamKind
 from tests.conftest import Persona, api_client
-from tests.events.projections.helpers import PoisonProjection
+from tests.events.projections.helpers import PoisonProjection, registered
 from tests.tenants.factories import issue_key
 
 pytestmark = pytest.mark.django_db
@@ -51,10 +51,8 @@ def many_streams(owner: Persona) -> dict[uuid.UUID, int]:
 
 @pytest.fixture
 def second_projection() -> Iterator[PoisonProjection]:
-    projection = PoisonProjection(f"lag_{uuid.uuid4().hex[:8]}")
-    projection_register(projection)
-    yield projection
-    projection_unregister(projection.name)
+    with registered(PoisonProjection(f"lag_{uuid.uuid4().hex[:8]}")) as projection:
+        yield projection
 
 
 def _legacy_projections() -> list[str]:

@@ -13,10 +13,10 @@ import pytest
 from django.db import connection, connections
 
 from events.projections.entity_state import ENTITY_STATE, EntityStateProjection
-from events.projections.registry import ProjectionEvent, projection_get, projection_register, projection_unregister
+from events.projections.registry import ProjectionEvent, projection_get
 from events.services.projections import EVERY_STREAM, DueStream, Shard, projection_run_all, projection_streams_due
 from tests.conftest import IngestPoster, Persona, legacy_event
-from tests.events.projections.helpers import checkpoint_of, entity_rows
+from tests.events.projections.helpers import checkpoint_of, entity_rows, registered
 
 
 def _seed_streams(owner: Persona, post_ingest: IngestPoster, streams: int, events: int) -> list[uuid.UUID]:
@@ -107,14 +107,10 @@ class _BatchLog(EntityStateProjection):
 
 def _tick_logged(owner: Persona, **run: Any) -> _BatchLog:
     """One tick over ``owner``'s streams alone, with a :class:`_BatchLog` registered for it."""
-    log = _BatchLog()
-    projection_register(log)
-    try:
+    with registered(_BatchLog()) as log:
         with connection.cursor() as cursor:  # other tests' streams stay out of this tick
             cursor.execute("DELETE FROM sequence_counters WHERE tenant_id <> %s", [owner.tenant_id])
         projection_run_all(time_budget_seconds=30, **run)
-    finally:
-        projection_unregister(log.name)
     return log
 
 
