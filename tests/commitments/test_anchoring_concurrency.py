@@ -38,7 +38,7 @@ from tests.commitments.anchor_helpers import (
     child_told_to_go,
     insert_commitments,
 )
-from tests.sequencer_project.ops_helpers import ROOT, child_database_url, free_port, throwaway_redis
+from tests.sequencer_project.ops_helpers import ROOT, child_database_url, free_port, stop_process, throwaway_redis
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -209,15 +209,6 @@ def _start_worker(broker: str, log: Path, env: dict[str, str]) -> subprocess.Pop
         )  # fmt: skip
 
 
-def _stop(worker: subprocess.Popen[bytes]) -> None:
-    worker.terminate()
-    try:
-        worker.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait()
-
-
 def _send_anchors(sender: Celery, keys: Keys) -> None:
     for tenant_id, batch_id in keys:
         sender.send_task("commitments.commitment_anchor", args=[str(tenant_id), str(batch_id)], queue="commitments")
@@ -258,7 +249,7 @@ def test_a_worker_retries_through_an_outage_anchors_concurrently_and_sweeps_what
                 assert sorted(_nonces(chain, everything)) == list(range(16))
                 assert chain.w3.eth.get_transaction_count(ANCHOR_ADDRESS) == 16
         finally:
-            _stop(worker)
+            stop_process(worker)
     text = log.read_text()
     assert "was taken meanwhile" not in text
     assert "NonceUsedError" not in text

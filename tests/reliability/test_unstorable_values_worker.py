@@ -22,7 +22,7 @@ from events.projections.entity_state import ENTITY_STATE
 from tests.conftest import IngestPoster, Persona, legacy_event
 from tests.events.helpers import tick_projections_until
 from tests.events.projections.helpers import checkpoint_of
-from tests.sequencer_project.ops_helpers import ROOT, child_database_url
+from tests.sequencer_project.ops_helpers import ROOT, child_database_url, stop_process
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -67,12 +67,7 @@ def test_a_nul_payload_is_rejected_at_ingest_and_the_worker_projects_the_rest(
             lambda: checkpoint_of(ENTITY_STATE, owner.tenant_id, owner.store_id) >= 3, queue, worker, log, 90
         )
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        stop_process(worker)
 
     query = f"?tenant_id={owner.tenant_id}&store_id={owner.store_id}"
     first = owner.client.get(f"/api/v1/entities/order/order-1/state{query}").json()

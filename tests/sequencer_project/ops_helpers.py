@@ -66,6 +66,17 @@ def wait_for_redis(port: int, timeout: float = 10.0) -> None:
             time.sleep(0.05)
 
 
+def stop_process(process: subprocess.Popen[Any], timeout: float = 30) -> None:
+    """Stop a child server or worker: SIGTERM (its graceful shutdown), SIGKILL if it has not
+    exited within ``timeout``, and reap it."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def child_database_url() -> str:
     """The pytest-django test database, as a URL a child process can use."""
     params = connection.settings_dict
