@@ -13,8 +13,9 @@ from events.api.views import ENTITY_PATH
 from events.errors import EntityStateNotFoundError
 from events.projections.selectors import entity_state_with_lag_get, projection_lag_list
 from events.services.dead_letters import dead_letter_discard, dead_letter_retry
-from sequencer_project.api.fields import path_int, query_int, query_uuid_optional
+from sequencer_project.api.fields import path_int, query_uuid_optional
 from sequencer_project.api.openapi import QUERIED_TENANT, UUID, operation, path_param, query, stream_query
+from sequencer_project.api.paging import query_page
 from sequencer_project.api.principal import Permission, Principal
 from sequencer_project.api.tenancy import TenantApiMixin
 
@@ -70,19 +71,17 @@ class ProjectionLagApi(TenantApiMixin):
         principal = self.principal
         tenant_id = self.queried_tenant()
         store_id = query_uuid_optional(request, "store_id")
-        limit = query_int(request, "limit", default=LAG_LIMIT_DEFAULT, minimum=1, maximum=LAG_LIMIT_MAX)
-        offset = query_int(request, "offset", default=0, minimum=0)
+        page = query_page(request, default=LAG_LIMIT_DEFAULT, maximum=LAG_LIMIT_MAX)
         principal.check_stream(tenant_id, store_id, Permission.READ)
-        lags = projection_lag_list(
-            tenant_id=tenant_id,
-            store_ids=[store_id] if store_id else principal.store_scope,
-            limit=limit + 1,  # one more than the page: is there a next page
-            offset=offset,
+        lags, next_offset = page.cut(
+            projection_lag_list(
+                tenant_id=tenant_id,
+                store_ids=[store_id] if store_id else principal.store_scope,
+                limit=page.rows_to_read,
+                offset=page.offset,
+            )
         )
-        more = len(lags) > limit
-        return Response(
-            {"streams": [lag_output(lag) for lag in lags[:limit]], "next_offset": offset + limit if more else None}
-        )
+        return Response({"streams": [lag_output(lag) for lag in lags], "next_offset": next_offset})
 
 
 class _DeadLetterActionApi(TenantApiMixin):

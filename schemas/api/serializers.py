@@ -5,6 +5,7 @@ Timestamps are written as the reference's ``to_rfc3339()`` (``+00:00``, not ``Z`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from schemas.models import EventSchema
@@ -27,17 +28,10 @@ def schema_output(schema: EventSchema) -> dict[str, Any]:
     }
 
 
-def schemas_output(schemas: list[EventSchema], *, limit: int, offset: int) -> dict[str, Any]:
-    """A page of versions, the reference's ``{schemas, count}`` (``count``: those on the page);
-    ``schemas`` holds up to ``limit + 1`` rows, the one past the page only telling that more follow:
-    ``next_offset`` (ours) is where the next page starts, ``None`` on the last page."""
-    page = schemas[:limit]
-    more = len(schemas) > limit
-    return {
-        "schemas": [schema_output(s) for s in page],
-        "count": len(page),
-        "next_offset": offset + limit if more else None,
-    }
+def schemas_output(schemas: Sequence[EventSchema], *, next_offset: int | None) -> dict[str, Any]:
+    """A page of versions, the reference's ``{schemas, count}`` (``count``: those on the page),
+    and ``next_offset`` (ours: where the next page starts, ``None`` on the last page)."""
+    return {"schemas": [schema_output(s) for s in schemas], "count": len(schemas), "next_offset": next_offset}
 
 
 def registered_output(schema: EventSchema) -> dict[str, Any]:

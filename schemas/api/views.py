@@ -38,6 +38,7 @@ from sequencer_project.api.fields import (
     request_fields,
 )
 from sequencer_project.api.openapi import QUERIED_TENANT, operation, path_param, path_uuid, query
+from sequencer_project.api.paging import Page, query_page
 from sequencer_project.api.path_segments import path_segment_text
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin
@@ -96,12 +97,6 @@ class _SchemaApi(TenantApiMixin):
         self.principal.check_tenant(tenant_id, permission)
         return tenant_id
 
-    def page(self, request: Request) -> tuple[int, int]:
-        """``limit`` (above its maximum: capped) and ``offset`` of a list; 400
-        ``invalid_parameter`` naming either when it is not an integer in range."""
-        limit = query_int(request, "limit", default=LIST_DEFAULT_LIMIT, minimum=1, maximum=LIST_MAX_LIMIT)
-        return limit, query_int(request, "offset", default=0, minimum=0)
-
 
 class SchemaCollectionApi(_SchemaApi):
     """``GET /api/v1/schemas?tenant_id&limit&offset`` lists a page; ``POST /api/v1/schemas``
@@ -116,9 +111,9 @@ class SchemaCollectionApi(_SchemaApi):
     )
     def get(self, request: Request) -> Response:
         tenant_id = self.tenant_param(request, Permission.READ)
-        limit, offset = self.page(request)
-        schemas = schema_list(tenant_id=tenant_id, limit=limit + 1, offset=offset)  # one more: is there a next page
-        return Response(schemas_output(schemas, limit=limit, offset=offset))
+        page = query_page(request, default=LIST_DEFAULT_LIMIT, maximum=LIST_MAX_LIMIT)
+        schemas, next_offset = page.cut(schema_list(tenant_id=tenant_id, limit=page.rows_to_read, offset=page.offset))
+        return Response(schemas_output(schemas, next_offset=next_offset))
 
     @operation(
         "schemas",
@@ -235,13 +230,17 @@ class SchemaByTypeApi(_SchemaApi):
         _event_type_param(event_type)
         tenant_id = self.tenant_param(request, Permission.READ)
         version = query_int(request, "version", default=1, minimum=1) if request.query_params.get("version") else None
-        limit, offset = self.page(request) if version is None else (1, 0)
-        schemas = schema_versions_get(  # one more than the page: is there a next page
-            tenant_id=tenant_id, event_type=event_type, version=version, limit=limit + 1, offset=offset
+        page = (
+            query_page(request, default=LIST_DEFAULT_LIMIT, maximum=LIST_MAX_LIMIT) if version is None else Page(1, 0)
+        )
+        schemas, next_offset = page.cut(
+            schema_versions_get(
+                tenant_id=tenant_id, event_type=event_type, version=version, limit=page.rows_to_read, offset=page.offset
+            )
         )
         if version is not None:
             return Response({"schema": schema_output(schemas[0])})
-        return Response(schemas_output(schemas, limit=limit, offset=offset))
+        return Response(schemas_output(schemas, next_offset=next_offset))
 
 
 class SchemaLatestApi(_SchemaApi):
