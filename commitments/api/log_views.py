@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from commitments.api import openapi as shapes
 from commitments.selectors import log_checkpoint_get, log_consistency_proof, log_inclusion_proof
 from commitments.transparency import CheckpointRow
-from sequencer_project.api.fields import query_int
+from sequencer_project.api.fields import query_int, query_int_optional
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin
 from streams.kinds import StreamKind
@@ -31,8 +31,8 @@ def _checkpoint_output(c: CheckpointRow) -> dict[str, Any]:
 
 
 def _size_param(request: Request, name: str) -> int | None:
-    """An optional log size; ``None`` (the latest) when absent or empty."""
-    return query_int(request, name, default=0, minimum=0) if request.query_params.get(name) else None
+    """An optional log size; ``None`` (the latest) when absent."""
+    return query_int_optional(request, name, minimum=0)
 
 
 class _LogApi(TenantApiMixin):

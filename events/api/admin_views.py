@@ -31,7 +31,7 @@ from events.admin_selectors import (
     admin_tenants_list,
 )
 from events.api import openapi as shapes
-from sequencer_project.api.fields import query_int
+from sequencer_project.api.fields import query_int, query_int_optional
 from sequencer_project.api.openapi import operation, query
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin
@@ -64,10 +64,10 @@ class _AdminApi(TenantApiMixin):
         return principal.tenant_id, stores
 
     def page(self, request: Request) -> tuple[int, int | None]:
-        """``limit`` and ``offset`` (``None`` when absent or empty: the dashboard's first rows);
-        400 ``invalid_parameter`` naming either when it is not an integer in range."""
+        """``limit`` and ``offset`` (``None`` when absent: the dashboard's first rows); 400
+        ``invalid_parameter`` naming either when it is empty or not an integer in range."""
         limit = query_int(request, "limit", default=LIST_DEFAULT, minimum=1, maximum=LIST_MAX)
-        offset = query_int(request, "offset", default=0, minimum=0) if request.query_params.get("offset") else None
+        offset = query_int_optional(request, "offset", minimum=0)
         return limit, offset
 
 

@@ -34,7 +34,7 @@ from sequencer_project.api.fields import (
     field_value_error,
     invalid_request,
     parse_uuid,
-    query_int,
+    query_int_optional,
     request_fields,
 )
 from sequencer_project.api.openapi import QUERIED_TENANT, operation, path_param, path_uuid, query
@@ -229,7 +229,7 @@ class SchemaByTypeApi(_SchemaApi):
     def get(self, request: Request, event_type: str) -> Response:
         _event_type_param(event_type)
         tenant_id = self.tenant_param(request, Permission.READ)
-        version = query_int(request, "version", default=1, minimum=1) if request.query_params.get("version") else None
+        version = query_int_optional(request, "version", minimum=1)
         page = (
             query_page(request, default=LIST_DEFAULT_LIMIT, maximum=LIST_MAX_LIMIT) if version is None else Page(1, 0)
         )

@@ -337,6 +337,19 @@ def path_text(value: str, name: str, limit: int) -> str:
     return value
 
 
+def query_value_in(params: Mapping[str, str], name: str) -> str | None:
+    """The value of query parameter ``name`` (its last, in a ``QueryDict``), ``None`` when absent.
+
+    Given with no value (``?limit=``) it is a 400 ``invalid_parameter``, as the reference's typed
+    query refuses it: an empty value is never read as the default, for any parameter."""
+    raw = params.get(name)
+    if raw == "":
+        raise InvalidParameterError(
+            f"Query parameter '{name}' is empty; leave it out or give it a value.", parameter=name
+        )
+    return raw
+
+
 def query_uuid(request: Request, name: str) -> UUID:
     """A required UUID query parameter (400 ``invalid_parameter`` when missing or malformed)."""
     return query_uuid_in(request.query_params, name)
@@ -344,22 +357,23 @@ def query_uuid(request: Request, name: str) -> UUID:
 
 def query_uuid_in(params: Mapping[str, str], name: str) -> UUID:
     """:func:`query_uuid` over parsed query parameters (a ``QueryDict``: its last value counts)."""
-    raw = params.get(name)
-    if raw is None or raw == "":
+    raw = query_value_in(params, name)
+    if raw is None:
         raise InvalidParameterError(f"Query parameter '{name}' is required.", parameter=name)
     return parse_uuid(raw, name)
 
 
 def query_uuid_optional(request: Request, name: str) -> UUID | None:
-    """An optional UUID query parameter: ``None`` when absent or empty, 400 when malformed."""
-    raw = request.query_params.get(name)
-    return None if raw is None or raw == "" else parse_uuid(raw, name)
+    """An optional UUID query parameter: ``None`` when absent, 400 when empty or malformed."""
+    raw = query_value_in(request.query_params, name)
+    return None if raw is None else parse_uuid(raw, name)
 
 
 def query_text(request: Request, name: str) -> str | None:
-    """An optional text filter; NUL characters (which PostgreSQL text cannot hold) are a 400."""
-    raw = request.query_params.get(name)
-    if not raw:
+    """An optional text filter; empty, or with NUL characters (which PostgreSQL text cannot
+    hold), it is a 400."""
+    raw = query_value_in(request.query_params, name)
+    if raw is None:
         return None
     if "\x00" in raw:
         raise InvalidParameterError(f"'{name}' must not contain NUL characters.", parameter=name)
@@ -386,9 +400,9 @@ def query_choice(
 
 
 def query_bool(request: Request, name: str) -> bool | None:
-    """An optional boolean: ``true``/``1`` or ``false``/``0`` in any case, else 400."""
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    """An optional boolean: ``true``/``1`` or ``false``/``0`` in any case, else (empty too) 400."""
+    raw = query_value_in(request.query_params, name)
+    if raw is None:
         return None
     word = raw.lower()
     if word in _TRUE or word in _FALSE:
@@ -399,8 +413,8 @@ def query_bool(request: Request, name: str) -> bool | None:
 def query_timestamp(request: Request, name: str) -> datetime | None:
     """An optional RFC 3339 timestamp (the same reader as :meth:`Fields.timestamp` and event
     ``created_at``: ``parse_rfc3339``), in UTC; 400 when it is not one."""
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    raw = query_value_in(request.query_params, name)
+    if raw is None:
         return None
     parsed = parse_rfc3339(raw)
     if parsed is None:
@@ -419,18 +433,26 @@ def query_int(request: Request, name: str, *, default: int, minimum: int, maximu
     return query_int_in(request.query_params, name, default=default, minimum=minimum, maximum=maximum)
 
 
+def query_int_optional(request: Request, name: str, *, minimum: int) -> int | None:
+    """An optional integer query parameter (at least ``minimum``, at most a bigint): ``None`` when
+    absent; 400 ``invalid_parameter`` when empty or out of range."""
+    if name not in request.query_params:
+        return None
+    return query_int(request, name, default=minimum, minimum=minimum)
+
+
 def query_count(
     request: Request, name: str, *, default: int, minimum: int, maximum: int, above: type[SequencerError]
 ) -> int:
-    """An integer query parameter in ``minimum..maximum``, ``default`` when absent or empty.
+    """An integer query parameter in ``minimum..maximum``, ``default`` when absent.
 
     Every refusal names that range: a value above it, of any length, is ``above`` (the
     reference's 413 ``batch_too_large`` for ``limit``); anything else (not an integer, below
     ``minimum``) is 400 ``invalid_parameter``. Unlike :func:`query_int`, which clamps
     above its maximum, for a count whose excess the caller refuses (payments' lists).
     """
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    raw = query_value_in(request.query_params, name)
+    if raw is None:
         return default
     message = f"'{name}' must be an integer from {minimum} to {maximum}."
     digits = raw.isascii() and raw.isdigit()
@@ -446,8 +468,8 @@ def query_int_in(
     params: Mapping[str, str], name: str, *, default: int, minimum: int, maximum: int | None = None
 ) -> int:
     """:func:`query_int` over parsed query parameters."""
-    raw = params.get(name)
-    if raw is None or raw == "":
+    raw = query_value_in(params, name)
+    if raw is None:
         if default < minimum:
             raise InvalidParameterError(f"Query parameter '{name}' is required.", parameter=name)
         return default

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from sequencer_project.api import errors
-from sequencer_project.api.fields import query_uuid_in
+from sequencer_project.api.fields import query_uuid_in, query_value_in
 from sequencer_project.api.principal import Permission, Principal
 from sequencer_project.db.tenant_scope import EVERY_TENANT, TenantScope
 
@@ -117,7 +117,7 @@ def query_tenant_in(
       ``EVERY_TENANT`` (a list across tenants);
     * ``required=True``: 400 for every caller (the x402 list, as the reference answers).
     """
-    if params.get("tenant_id") or required:
+    if query_value_in(params, "tenant_id") is not None or required:
         return query_uuid_in(params, "tenant_id")
     if every_tenant and principal.is_superadmin:
         return EVERY_TENANT

@@ -5,6 +5,8 @@ Each request runs in its own savepoint, so one database error cannot hide the ne
 
 from __future__ import annotations
 
+import re
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
@@ -48,3 +50,37 @@ def test_hostile_query_parameters_never_cause_a_server_error() -> None:
 
     assert failures == []
     assert sent > 2000  # 2,298 when written (docs/reliability.md)
+
+
+def _optional_query_parameters(schema: dict[str, Any], path: str) -> list[str]:
+    """The optional query parameters the served OpenAPI schema lists for ``GET path``."""
+    for template, operations in schema["paths"].items():
+        if "get" in operations and re.fullmatch(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)), path):
+            parameters = [*operations.get("parameters", []), *operations["get"].get("parameters", [])]
+            return [p["name"] for p in parameters if p["in"] == "query" and not p.get("required")]
+    raise AssertionError(f"{path} is not in the OpenAPI schema")
+
+
+def test_an_optional_parameter_given_empty_is_refused_by_name() -> None:
+    # ?limit= is not "the default": every optional query parameter of every GET operation in the
+    # OpenAPI schema, sent without a value, is a 400 invalid_parameter naming it (the reference's
+    # typed queries refuse it too)
+    with override_settings(**CHAIN_SETTINGS):
+        world = build_world()
+        schema = world.owner.client.get("/api/schema/?format=json").json()
+        answers = []
+        for name in GET_OPERATIONS:
+            path = world.fill(MATRIX[(name, "GET")].path)
+            base = urlsplit(path).path
+            if not base.startswith("/api/v1/"):
+                continue
+            for parameter in _optional_query_parameters(schema, base):
+                separator = "&" if "?" in path else "?"
+                savepoint = transaction.savepoint()
+                response = world.owner.client.get(f"{path}{separator}{parameter}=")
+                transaction.savepoint_rollback(savepoint)
+                problem = response.json() if response["Content-Type"] == "application/problem+json" else {}
+                answers.append((name, parameter, response.status_code, problem.get("code"), problem.get("parameter")))
+
+    assert [a for a in answers if a[2:] != (400, "invalid_parameter", a[1])] == []
+    assert len(answers) > 40

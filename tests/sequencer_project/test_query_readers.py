@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from rest_framework.request import Request
@@ -12,7 +13,16 @@ from rest_framework.test import APIRequestFactory
 
 from payments.hashing import ASSETS, canonical_asset
 from sequencer_project.api.errors import InvalidParameterError, TenantAccessDeniedError
-from sequencer_project.api.fields import path_text, query_bool, query_choice, query_int_in, query_timestamp
+from sequencer_project.api.fields import (
+    path_text,
+    query_bool,
+    query_choice,
+    query_int_in,
+    query_int_optional,
+    query_text,
+    query_timestamp,
+    query_uuid_optional,
+)
 from sequencer_project.api.principal import Principal
 from sequencer_project.api.tenancy import TenantApiMixin, query_tenant_in, tenant_scope_of
 from sequencer_project.db.tenant_scope import EVERY_TENANT, tenant_filter, tenant_id_param, visible_or_not_found
@@ -62,12 +72,36 @@ def test_anything_but_an_rfc_3339_timestamp_is_an_invalid_parameter(raw: str) ->
         query_timestamp(_request(at=raw), "at")
 
 
-def test_an_absent_or_empty_query_parameter_reads_as_absent() -> None:
-    empty = _request(at="")
-    assert query_timestamp(empty, "at") is None
-    assert query_bool(empty, "at") is None
-    assert query_choice(empty, "at", ("a",)) is None
-    assert query_timestamp(_request(), "at") is None
+def test_an_absent_query_parameter_reads_as_absent() -> None:
+    absent = _request()
+    assert query_timestamp(absent, "at") is None
+    assert query_bool(absent, "at") is None
+    assert query_choice(absent, "at", ("a",)) is None
+    assert query_int_in(absent.query_params, "at", default=7, minimum=0) == 7
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda r: query_timestamp(r, "at"),
+        lambda r: query_bool(r, "at"),
+        lambda r: query_choice(r, "at", ("a",)),
+        lambda r: query_text(r, "at"),
+        lambda r: query_uuid_optional(r, "at"),
+        lambda r: query_int_in(r.query_params, "at", default=7, minimum=0),
+        lambda r: query_int_optional(r, "at", minimum=0),
+    ],
+    ids=["timestamp", "bool", "choice", "text", "uuid", "int", "optional int"],
+)
+def test_a_query_parameter_given_without_a_value_is_refused_not_read_as_absent(read: Any) -> None:
+    # ?at= is a client's mistake (the reference's typed query refuses it too), never the default
+    with _refused("at"):
+        read(_request(at=""))
+
+
+def test_an_empty_tenant_id_is_refused_not_read_as_the_credentials_tenant() -> None:
+    with _refused("tenant_id"):
+        query_tenant_in(_request(tenant_id="").query_params, READER)
 
 
 @pytest.mark.parametrize(
