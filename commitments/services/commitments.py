@@ -18,11 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from commitments import errors
 from commitments.anchor_chain import anchoring_configured
 from commitments.selectors import (
+    ChainTip,
     CommitmentRow,
     StreamRange,
     chain_tip,
@@ -84,7 +86,11 @@ def commitment_create(
     returns the same row.
 
     Any range ``1 ≤ start ≤ end ≤ head`` is accepted (400 ``commitment_beyond_head`` past the
-    head). The chain's next range extends the chain; any other is an on-request commitment.
+    head). A range that starts at or past the chain's end becomes the chain's next link: the
+    events before it are sealed into the chain first (:func:`_seal_chain_through`), so its
+    ``prev_state_root`` is the chain's and never depends on when the beat ran, and the beat never
+    seals the same range again with other roots. A range that starts inside the sealed chain is an
+    on-request commitment (ADR 0020).
     """
     _check_range(sequence_start, sequence_end)
     with transaction.atomic():
@@ -99,6 +105,8 @@ def commitment_create(
             raise errors.CommitmentBeyondHeadError(
                 f"sequence_end {sequence_end} is beyond the stream's head {tip.head}.", head=tip.head
             )
+        if sequence_start > tip.next_start:
+            tip = _seal_chain_through(tenant_id, store_id, kind, tip, sequence_start - 1)
         if sequence_start == tip.next_start:
             prev, on_request = (tip.last.new_state_root if tip.last is not None else ZERO_HASH), False
         else:
@@ -107,6 +115,20 @@ def commitment_create(
         seal = _Seal(tenant_id, store_id, sequence_start, sequence_end, prev, on_request)
         row = _seal_many(kind, [seal])[0]
     return CommitmentResult(row, created=True)
+
+
+def _seal_chain_through(
+    tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind, tip: ChainTip, sequence_end: int
+) -> ChainTip:
+    """Extend the stream's chain through ``sequence_end`` (links of up to
+    ``COMMITMENT_MAX_EVENTS``, as the beat seals them) and return its new tip. Caller holds the
+    transaction and the stream's COMMITMENT_STREAM lock."""
+    while tip.next_start <= sequence_end:
+        end = min(sequence_end, tip.next_start + settings.COMMITMENT_MAX_EVENTS - 1)
+        prev = tip.last.new_state_root if tip.last is not None else ZERO_HASH
+        link = _seal_many(kind, [_Seal(tenant_id, store_id, tip.next_start, end, prev, on_request=False)])[0]
+        tip = ChainTip(link, tip.head)
+    return tip
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import uuid
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 from django.db import connection, connections
 from rest_framework.test import APIClient
 
-from commitments.selectors import chain_tip
+from commitments.selectors import chain_tip, commitment_get_by_range
 from commitments.services.commitments import commitment_create, commitment_seal_next
 from streams.kinds import StreamKind
 from tests.commitments.helpers import create, ingest_ves_case, post_json
@@ -34,40 +35,87 @@ def _problem(response: Any, status: int, code: str) -> dict[str, Any]:
     return body
 
 
-def test_any_range_up_to_the_head_is_sealed_once_and_only_the_next_range_extends_the_chain(
+def test_any_range_up_to_the_head_is_sealed_once_and_a_range_at_or_past_the_chains_end_extends_it(
     owner: Persona, post_ingest: IngestPoster
 ) -> None:
-    _ingest(owner, post_ingest, 10)
+    _ingest(owner, post_ingest, 12)
     t, s, c = owner.tenant.id, owner.store_id, owner.client
 
-    _problem(create(c, "", t, s, 1, 11), 400, "commitment_beyond_head")
+    _problem(create(c, "", t, s, 1, 13), 400, "commitment_beyond_head")
     _problem(create(c, "", t, s, 5, 4), 400, "invalid_commitment_range")
     _problem(create(c, "", t, s, 0, 4), 400, "invalid_commitment_range")
-    beside = create(c, "", t, s, 2, 5)  # not the chain's next range (1): sealed on request
+    # 3..5 starts past the chain's end (nothing sealed): the chain first seals 1..2, then 3..5
+    # becomes its next link, following 1..2's state root rather than zeros
+    ahead = create(c, "", t, s, 3, 5)
+    assert ahead.status_code == 200, ahead.content
+    first = _chain_link(t, s, 1, 2)
+    assert ahead.json()["prev_state_root"] == first.new_state_root.hex()
+    assert create(c, "", t, s, 1, 2).json()["batch_id"] == str(first.batch_id)  # that link, asked for
+    assert create(c, "", t, s, 3, 5).json() == ahead.json()  # idempotent: the same row
+    # inside the sealed chain, another range is sealed on request, beside the chain
+    beside = create(c, "", t, s, 2, 4)
     assert beside.status_code == 200, beside.content
-    assert beside.json()["prev_state_root"] == "00" * 32  # nothing ends at 1
-    first = create(c, "", t, s, 1, 4)  # the chain's first link
-    assert first.status_code == 200
-    assert create(c, "", t, s, 1, 4).json() == first.json()  # idempotent: the same row
-    assert create(c, "", t, s, 2, 5).json() == beside.json()
-    overlapping = create(c, "", t, s, 1, 5)
-    assert overlapping.status_code == 200
+    assert beside.json()["prev_state_root"] == "00" * 32  # no commitment ends at 1
+    overlapping = create(c, "", t, s, 1, 4)
     assert overlapping.json()["prev_state_root"] == "00" * 32
-    assert overlapping.json()["events_root"] not in (first.json()["events_root"], beside.json()["events_root"])
-    later = create(c, "", t, s, 6, 8).json()  # on request: follows the lowest-starting one ending at 5
+    assert overlapping.json()["events_root"] not in (ahead.json()["events_root"], beside.json()["events_root"])
+    later = create(c, "", t, s, 5, 5).json()  # on request: follows the one ending at 4 that starts lowest
     assert later["prev_state_root"] == overlapping.json()["new_state_root"]
-    second = create(c, "", t, s, 5, 10).json()  # the chain's next link
-    assert second["prev_state_root"] == first.json()["new_state_root"]
+    second = create(c, "", t, s, 6, 10).json()  # the chain's next link
+    assert second["prev_state_root"] == ahead.json()["new_state_root"]
     chain = chain_tip(tenant_id=t, store_id=s, kind=StreamKind.LEGACY).last
     assert chain is not None
     assert (chain.batch_id, chain.on_request) == (uuid.UUID(second["batch_id"]), False)
-    with connection.cursor() as cursor:  # the log grew with the chain only: checkpoints at 4 and 10
+    with connection.cursor() as cursor:  # the log grew with the chain only: checkpoints at 2, 5 and 10
         cursor.execute(
             "SELECT tree_size FROM log_checkpoints WHERE tenant_id = %s AND store_id = %s ORDER BY 1", [t, s]
         )
-        assert [r[0] for r in cursor.fetchall()] == [4, 10]
+        assert [r[0] for r in cursor.fetchall()] == [2, 5, 10]
+    # the beat's next seal continues the chain; no range is ever sealed twice
+    assert commitment_seal_next(tenant_id=t, store_id=s, kind=StreamKind.LEGACY, max_events=100)
+    assert _ranges_sealed_twice(t, s) == []
     # the VES stream of the same (tenant, store) is separate and empty
     _problem(create(c, "ves/", t, s, 1, 1), 400, "commitment_beyond_head")
+
+
+def _chain_link(tenant_id: uuid.UUID, store_id: uuid.UUID, start: int, end: int) -> Any:
+    link = commitment_get_by_range(
+        tenant_id=tenant_id, store_id=store_id, kind=StreamKind.LEGACY, sequence_start=start, sequence_end=end
+    )
+    assert link is not None
+    assert not link.on_request
+    return link
+
+
+def _ranges_sealed_twice(tenant_id: uuid.UUID, store_id: uuid.UUID) -> list[tuple[int, int, int]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT stream_kind, sequence_start, sequence_end FROM commitments WHERE tenant_id = %s AND store_id = %s"
+            " GROUP BY 1, 2, 3 HAVING count(*) > 1",
+            [tenant_id, store_id],
+        )
+        return cursor.fetchall()
+
+
+def test_a_range_asked_for_before_the_beat_seals_it_has_the_chains_roots_whatever_the_order(
+    owner: Persona, post_ingest: IngestPoster
+) -> None:
+    # A client asks for 6..60 while 1..5 is unsealed, then for 1..5, then the beat runs: one
+    # commitment per range, and 6..60 follows 1..5's state root (it once began from zeros, and the
+    # beat then sealed 6..60 a second time with other roots)
+    _ingest(owner, post_ingest, 60)
+    t, s, c = owner.tenant.id, owner.store_id, owner.client
+    late = create(c, "", t, s, 6, 60).json()
+    early = create(c, "", t, s, 1, 5).json()
+    assert commitment_seal_next(tenant_id=t, store_id=s, kind=StreamKind.LEGACY, max_events=100) is None
+
+    assert late["prev_state_root"] == early["new_state_root"]
+    assert early["prev_state_root"] == "00" * 32
+    assert create(c, "", t, s, 6, 60).json() == late
+    assert _ranges_sealed_twice(t, s) == []
+    chain = chain_tip(tenant_id=t, store_id=s, kind=StreamKind.LEGACY).last
+    assert chain is not None
+    assert (str(chain.batch_id), chain.on_request) == (late["batch_id"], False)
 
 
 @pytest.mark.parametrize(
@@ -253,3 +301,49 @@ def test_concurrent_creators_of_one_range_make_one_commitment(admin_client: APIC
     last = chain_tip(tenant_id=t, store_id=s, kind=StreamKind.VES).last
     assert last is not None
     assert last.merkle_root.hex() == case["commitment"]["merkle_root"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_creators_of_overlapping_ranges_never_seal_one_range_twice(admin_client: APIClient) -> None:
+    case = CASES[3]  # 9 events
+    ingest_ves_case(admin_client, case)
+    t, s = uuid.UUID(case["tenant_id"]), uuid.UUID(case["store_id"])
+    ranges = [(4, 9), (1, 3), (2, 9), (4, 9), (7, 9), (1, 9), (5, 6), (1, 3)]
+    results: dict[tuple[int, int], list[Any]] = {}
+    barrier = threading.Barrier(len(ranges))
+
+    def worker(start: int, end: int) -> None:
+        barrier.wait()
+        try:
+            result = commitment_create(
+                tenant_id=t, store_id=s, kind=StreamKind.VES, sequence_start=start, sequence_end=end
+            )
+            results.setdefault((start, end), []).append(result.commitment)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=r) for r in ranges]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seal_next = commitment_seal_next(tenant_id=t, store_id=s, kind=StreamKind.VES, max_events=100)
+    assert seal_next is None or seal_next.commitment.sequence_end == 9
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT sequence_start, sequence_end, count(*) FROM commitments WHERE tenant_id = %s AND store_id = %s"
+            " AND stream_kind = %s GROUP BY 1, 2 HAVING count(*) > 1",
+            [t, s, int(StreamKind.VES)],
+        )
+        assert cursor.fetchall() == []
+        cursor.execute(  # the chain is contiguous from 1 and each link follows the one before
+            "SELECT sequence_start, sequence_end, prev_state_root, new_state_root FROM commitments"
+            " WHERE tenant_id = %s AND store_id = %s AND stream_kind = %s AND NOT on_request ORDER BY sequence_start",
+            [t, s, int(StreamKind.VES)],
+        )
+        chain = cursor.fetchall()
+    assert chain[0][0] == 1
+    for before, after in itertools.pairwise(chain):
+        assert after[0] == before[1] + 1
+        assert bytes(after[2]) == bytes(before[3])
+    assert {len({c.batch_id for c in commitments}) for commitments in results.values()} == {1}
