@@ -36,6 +36,7 @@ from ves.merkle import MAX_PROOF_ELEMENTS
 
 HASH_IN: Schema = {"type": "string", "description": "32 bytes of hex, 0x prefix optional"}
 UINT: Schema = {"type": "integer", "minimum": 0}
+SEQUENCE: Schema = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}  # a commitment bound
 # The anchoring transaction (commitments.api.serializers.anchor_transaction_output).
 _ANCHOR_TRANSACTION: dict[str, Schema] = {
     "chain_id": nullable(INTEGER),
@@ -87,7 +88,7 @@ LEGACY_COMMITMENT_DETAIL = _commitment(
     {"sequence_range": array(INTEGER, minItems=2, maxItems=2, description="[sequence_start, sequence_end]")},
 )
 COMMITMENT_CREATE = obj(
-    {"tenant_id": UUID, "store_id": UUID, "sequence_start": UINT, "sequence_end": UINT},
+    {"tenant_id": UUID, "store_id": UUID, "sequence_start": SEQUENCE, "sequence_end": SEQUENCE},
 )
 
 
@@ -198,8 +199,8 @@ COMMIT_AND_ANCHOR_REQUEST = obj(
     {
         "tenant_id": UUID,
         "store_id": UUID,
-        "sequence_start": UINT,
-        "sequence_end": UINT,
+        "sequence_start": SEQUENCE,
+        "sequence_end": SEQUENCE,
         "max_events": {"type": "integer", "minimum": 1},
     },
     optional=("sequence_start", "sequence_end", "max_events"),
