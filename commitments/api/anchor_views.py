@@ -87,7 +87,7 @@ class VesCommitAndAnchorApi(CommitmentKindApi):
         require_anchoring()
         fields = request_fields(request)
         tenant_id, store_id = self.stream_for(fields.uuid("tenant_id"), fields.uuid("store_id"), Permission.ADMIN)
-        has_start, has_end = fields.has("sequence_start"), fields.has("sequence_end")
+        has_start, has_end = fields.given("sequence_start"), fields.given("sequence_end")
         if has_start != has_end:
             given, missing = ("sequence_start", "sequence_end") if has_start else ("sequence_end", "sequence_start")
             raise invalid_request(missing, f"is required with {given} (give both bounds or neither).")

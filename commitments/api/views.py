@@ -199,8 +199,8 @@ class VesProofVerifyApi(TenantApiMixin):
         fields = request_fields(request)
         claim = _claim(fields, "merkle_root")
         tree_depth = leaf_count = directions = None
-        if fields.has("tree_depth"):  # the shape is read only for the strict verifier
-            leaf_count = fields.integer("leaf_count") if fields.has("leaf_count") else None
+        if fields.given("tree_depth"):  # the shape is read only for the strict verifier
+            leaf_count = fields.integer("leaf_count") if fields.given("leaf_count") else None
             directions = _directions_field(fields)
             tree_depth = fields.integer("tree_depth")
         valid = ves_proof_verify(claim=claim, tree_depth=tree_depth, leaf_count=leaf_count, directions=directions)
@@ -220,7 +220,7 @@ class LegacyProofVerifyApi(TenantApiMixin):
         self.principal.require(Permission.READ)
         fields = request_fields(request)
         claim = _claim(fields, "events_root")
-        leaf_count = fields.integer("leaf_count") if fields.has("leaf_count") else None
+        leaf_count = fields.integer("leaf_count") if fields.given("leaf_count") else None
         directions = None if leaf_count is not None else _directions_field(fields)
         valid = legacy_proof_verify(claim=claim, leaf_count=leaf_count, directions=directions)
         return Response({"valid": valid, "leaf_hash": claim.leaf_hash.hex(), "events_root": claim.root.hex()})

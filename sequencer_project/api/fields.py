@@ -148,6 +148,11 @@ class Fields:
         """Whether the body holds member ``name`` (even as null)."""
         return name in self.body
 
+    def given(self, name: str) -> bool:
+        """Whether the body holds member ``name`` with a value: an optional member sent as null is
+        absent, as the reference's ``Option`` fields read it."""
+        return self.body.get(name) is not None
+
     def raw(self, name: str) -> Any:
         """Member ``name`` as parsed JSON, ``None`` when absent or null, for a value the endpoint
         checks itself (free JSON such as a payload, or a reader of the endpoint's own)."""

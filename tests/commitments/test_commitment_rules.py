@@ -258,6 +258,19 @@ def test_a_wrong_proof_is_invalid_not_an_error(admin_client: APIClient) -> None:
     assert post_json(admin_client, "/api/v1/ves/proofs/verify", strict).json()["valid"] is False
 
 
+@pytest.mark.parametrize("member", ["tree_depth", "leaf_count"])
+def test_an_optional_proof_member_sent_as_null_is_absent(admin_client: APIClient, member: str) -> None:
+    # as the reference's Option fields read it (it once answered 422 "is required")
+    case = CASES[1]
+    body = {"leaf_hash": case["events"][0]["leaf_hash"], "proof_path": case["proofs"][0]["proof_path"]}
+    body.update(merkle_root=case["commitment"]["merkle_root"], leaf_index=0)
+    answer = post_json(admin_client, "/api/v1/ves/proofs/verify", {**body, member: None})
+    assert (answer.status_code, answer.json()["valid"]) == (200, True)
+    legacy = {"leaf_hash": "00" * 32, "events_root": "00" * 32, "proof_path": [], "leaf_index": 0, "leaf_count": None}
+    answer = post_json(admin_client, "/api/v1/proofs/verify", legacy)
+    assert (answer.status_code, answer.json()["valid"]) == (200, True)  # a one-leaf tree is its leaf
+
+
 def test_seal_next_is_idempotent_and_bounded(admin_client: APIClient) -> None:
     case = CASES[3]  # 9 events
     ingest_ves_case(admin_client, case)
