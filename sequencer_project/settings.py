@@ -250,6 +250,8 @@ REST_FRAMEWORK = {
     "URL_FORMAT_OVERRIDE": None,
     "FORMAT_SUFFIX_KWARG": None,
     "DEFAULT_SCHEMA_CLASS": "sequencer_project.api.openapi.ProblemAutoSchema",
+    # OPTIONS answers its Allow header and {}: not the views' docstrings (docs/api.md).
+    "DEFAULT_METADATA_CLASS": "sequencer_project.api.metadata.AllowOnlyMetadata",
     "EXCEPTION_HANDLER": "sequencer_project.api.problems.problem_exception_handler",
     "UNAUTHENTICATED_USER": None,
     "UNAUTHENTICATED_TOKEN": None,
