@@ -53,7 +53,8 @@ $PY manage.py migrate --no-input -v 0
 DEMO_TENANT=00000000-0000-0000-0000-000000000001
 DEMO_STORE=00000000-0000-0000-0000-000000000001
 $PY manage.py create_tenant --name "Demo tenant" --id "$DEMO_TENANT" --if-missing >/dev/null
-KEY=$($PY manage.py create_api_key --tenant "$DEMO_TENANT" --name "demo (make run)" --permissions read,write,admin)
+# A new demo key each start; --replace revokes the one printed by the previous start.
+KEY=$($PY manage.py create_api_key --tenant "$DEMO_TENANT" --name "demo (make run)" --permissions read,write,admin --replace)
 export HOST="${HOST:-127.0.0.1}"
 export PORT="${PORT:-8080}"
 URL="http://$HOST:$PORT"
@@ -66,7 +67,7 @@ cat <<INFO
   StateSet Sequencer is starting on $URL (web, Celery worker and beat; Ctrl-C stops all three)
   demo tenant   : $DEMO_TENANT
   demo store    : $DEMO_STORE   (any store id works; it is created on first write)
-  API key       : $KEY   (shown once; read, write, admin on the demo tenant)
+  API key       : $KEY   (shown once; read, write, admin on the demo tenant; each start revokes the last one)
   sequencer key : $SEQUENCER_KEY   (Ed25519 public key: ves verify bundle.json --sequencer-key …)
   secrets       : $ENV_FILE (SECRET_KEY, bootstrap admin key, payload and signing keys; kept across runs)
 

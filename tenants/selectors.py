@@ -80,6 +80,11 @@ def tenant_get(*, tenant_id: uuid.UUID) -> Tenant | None:
     return Tenant.objects.filter(id=tenant_id).first()
 
 
+def api_keys_active_named(*, tenant_id: uuid.UUID, name: str) -> list[ApiKey]:
+    """The tenant's active API keys named ``name`` (an operator's tool: ``create_api_key --replace``)."""
+    return list(ApiKey.objects.filter(tenant_id=tenant_id, name=name, active=True).order_by("created_at"))
+
+
 class AgentKeyProblem:
     """Why a key cannot verify now (the reference's ``agent_key_invalid: <text>`` texts)."""
 

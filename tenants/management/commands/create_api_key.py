@@ -1,6 +1,8 @@
-"""``manage.py create_api_key --tenant UUID [--permissions read,write,admin] ...``.
+"""``manage.py create_api_key --tenant UUID [--permissions read,write,admin] [--replace] ...``.
 
-Prints the key once; only its SHA-256 is stored. Audited.
+Prints the key once; only its SHA-256 is stored. Audited. ``--replace`` revokes the tenant's active
+keys of the same name first (``make run`` makes its demo key so on every start, so old demo keys
+printed to earlier logs stop working).
 """
 
 import uuid
@@ -13,8 +15,8 @@ from django.utils import timezone
 from sequencer_project.api.errors import SequencerError
 from sequencer_project.api.fields import ascii_int
 from tenants.limits import API_KEY_NAME_MAX
-from tenants.selectors import tenant_get
-from tenants.services import API_KEY_RATE_LIMIT_MAX, api_key_create
+from tenants.selectors import api_keys_active_named, tenant_get
+from tenants.services import API_KEY_RATE_LIMIT_MAX, api_key_create, api_key_revoke
 from ves.rfc3339 import parse_rfc3339
 
 _PERMISSIONS = {"read", "write", "admin"}
@@ -43,6 +45,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--expires-at", default=None, help="RFC 3339 instant the key stops working (default: never)."
         )
+        parser.add_argument(
+            "--replace",
+            action="store_true",
+            help="Revoke the tenant's active keys of the same --name first (audited), e.g. a demo key made again.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenant = tenant_get(tenant_id=options["tenant"])
@@ -61,6 +68,9 @@ class Command(BaseCommand):
             expires_at = parse_rfc3339(options["expires_at"])
             if expires_at is None or expires_at <= timezone.now():
                 raise CommandError("--expires-at must be a future RFC 3339 timestamp, e.g. 2030-01-01T00:00:00Z.")
+        if options["replace"]:
+            for replaced in api_keys_active_named(tenant_id=tenant.id, name=options["name"]):
+                api_key_revoke(api_key=replaced, actor="cli:create_api_key")
         try:
             issued = api_key_create(
                 tenant=tenant,
