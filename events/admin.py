@@ -93,7 +93,11 @@ class ProjectionDeadLetterAdmin(OperatorActionsAdmin):
 
     @admin.action(description="Discard selected entries")
     def discard(self, request: HttpRequest, queryset: QuerySet[ProjectionDeadLetter]) -> None:
+        """Discard each selected open entry; a closed one (retried or discarded already) is named
+        with its status, as the API's 409 ``dead_letter_closed`` names it."""
         done = 0
+        for entry_id, status in queryset.exclude(status__in=OPEN).order_by("id").values_list("id", "status"):
+            self.message_user(request, f"Entry {entry_id} not discarded: it is {status} already.", messages.WARNING)
         for tenant_id, entry_id in queryset.filter(status__in=OPEN).values_list("tenant_id", "id"):
             try:
                 dead_letter_discard(tenant_id=tenant_id, dead_letter_id=entry_id, actor=admin_actor(request))
@@ -101,4 +105,4 @@ class ProjectionDeadLetterAdmin(OperatorActionsAdmin):
                 self.message_user(request, f"Entry {entry_id} not discarded: {exc.detail}", messages.WARNING)
                 continue
             done += 1
-        self.message_user(request, f"Discarded {done} entries.", messages.SUCCESS)
+        self.message_user(request, f"Discarded {done} entries.", messages.SUCCESS if done else messages.WARNING)

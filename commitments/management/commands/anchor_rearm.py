@@ -20,6 +20,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.services import cli_actor
+from commitments.anchor_chain import anchoring_configured
 from commitments.services.anchoring import commitment_anchor_attempts, commitment_anchor_rearm
 
 MAX_BATCH_IDS = 1000
@@ -63,5 +64,9 @@ class Command(BaseCommand):
             self.stdout.write(f"{entry.batch_id} (tenant {entry.tenant_id}): re-armed")
         self.stdout.write(
             f"{len(result.rearmed)} commitment{'s' if len(result.rearmed) != 1 else ''} re-armed;"
-            " the next anchoring sweep enqueues them."
+            + (
+                " the next anchoring sweep enqueues them."
+                if anchoring_configured()
+                else " anchoring is not configured (ANCHOR_RPC_URL, ANCHOR_PRIVATE_KEY): nothing is sent until it is."
+            )
         )

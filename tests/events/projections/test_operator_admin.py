@@ -182,6 +182,18 @@ def test_dead_letters_are_retried_and_discarded_in_bulk(
     actors = set(AuditLogEntry.objects.filter(target_type="dead_letter").values_list("actor", flat=True))
     assert actors == {"admin:operator"}
     assert staff_client.get("/admin/audit/auditlogentry/").status_code == 200
+    # discarding closed entries again says why nothing was discarded (it said "Discarded 0 entries.")
+    again = staff_client.post(
+        "/admin/events/projectiondeadletter/",
+        {"action": "discard", "_selected_action": [first.id, third.id]},
+        follow=True,
+    )
+    said = [str(message) for message in again.context["messages"]]
+    assert said == [
+        f"Entry {first.id} not discarded: it is {DeadLetterStatus.RESOLVED} already.",
+        f"Entry {third.id} not discarded: it is {DeadLetterStatus.DISCARDED} already.",
+        "Discarded 0 entries.",
+    ]
 
 
 def test_a_dead_letters_page_only_shows_it(
