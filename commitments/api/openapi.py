@@ -36,7 +36,7 @@ from ves.merkle import MAX_PROOF_ELEMENTS
 
 HASH_IN: Schema = {"type": "string", "description": "32 bytes of hex, 0x prefix optional"}
 UINT: Schema = {"type": "integer", "minimum": 0}
-SEQUENCE: Schema = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}  # a commitment bound
+SEQUENCE: Schema = {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX}  # a commitment bound
 # The anchoring transaction (commitments.api.serializers.anchor_transaction_output).
 _ANCHOR_TRANSACTION: dict[str, Schema] = {
     "chain_id": nullable(INTEGER),
