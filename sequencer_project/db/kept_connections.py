@@ -45,6 +45,8 @@ from django.conf import settings
 from django.db import connections, reset_queries
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from sequencer_project.db.liveness import idle_connection_dead
+
 
 class _Guard:
     """This thread's hold on one alias's pooled connection; hands it back when the thread ends."""
@@ -88,9 +90,25 @@ def connection_checked_out(sender: Any, connection: BaseDatabaseWrapper, **kwarg
 
 
 def request_started() -> None:
-    """What Django's ``request_started`` receivers do that matters here: the query log."""
+    """What Django's ``request_started`` receivers do that matters here (the query log), and a
+    look at each kept connection before the request uses it: one the server closed meanwhile
+    (PostgreSQL restarted, ``pg_terminate_backend``) goes back to the pool, which drops it and
+    checks its idle ones, so the request starts on a live connection instead of failing on the
+    dead one (``sequencer_project.db.liveness``; one ``poll`` per kept connection)."""
     if settings.DEBUG:
         reset_queries()
+    for wrapper in connections.all(initialized_only=True):
+        if getattr(wrapper, "pool", None) is not None and idle_connection_dead(wrapper):
+            _discard_dead(wrapper)
+
+
+def _discard_dead(wrapper: BaseDatabaseWrapper) -> None:
+    pool = wrapper.pool  # type: ignore[attr-defined]  # the PostgreSQL backend's psycopg pool
+    with contextlib.suppress(Exception):  # closing a dead connection may raise; it goes back anyway
+        wrapper.close()
+    wrapper.connection = None
+    with contextlib.suppress(Exception):
+        pool.check()  # after a restart every idle connection is dead too
 
 
 def request_finished(*, failed: bool) -> None:

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import select
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -53,6 +52,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from sequencer_project import metrics
 from sequencer_project.db.kept_cursor import fetch, row_format
+from sequencer_project.db.liveness import idle_connection_dead
 from sequencer_project.resilience import CircuitBreaker, CircuitOpenError, get_breaker
 from sequencer_project.sql import SELECT_PRIMARY_WAL_LSN, SELECT_REPLICA_POSITION
 
@@ -113,7 +113,7 @@ def read_alias() -> str:
         return DEFAULT_DB_ALIAS
     wrapper = connections[REPLICA_ALIAS]
     try:
-        if _kept_connection_dead(wrapper):
+        if idle_connection_dead(wrapper):
             raise InterfaceError("the kept replica connection is closed")
         wrapper.ensure_connection()
         lag = _lag
@@ -245,32 +245,6 @@ def reading_from_primary() -> Iterator[None]:
 
 def replica_alias_in_use() -> str | None:
     return _orm_alias.get()
-
-
-def _kept_connection_dead(wrapper: BaseDatabaseWrapper) -> bool:
-    """Whether the thread's idle replica connection is known dead, without a round trip.
-
-    An idle connection in autocommit has nothing to read unless the server spoke first: a
-    shutdown's termination notice (57P01), the end of the socket, or (harmless, on a replica
-    rarely) a notice. Read what arrived: on a dead connection, reading fails."""
-    raw: psycopg.Connection[Any] | None = wrapper.connection
-    if raw is None or wrapper.in_atomic_block:
-        return False
-    if raw.closed or raw.broken:
-        return True
-    pgconn = raw.pgconn
-    try:
-        poller = select.poll()
-        poller.register(pgconn.socket, select.POLLIN)
-        for _ in range(3):
-            if not poller.poll(0):
-                return pgconn.status != psycopg.pq.ConnStatus.OK
-            # The first read takes the termination notice, the next meets the end of the socket
-            # and raises; a notice alone leaves nothing more to read.
-            pgconn.consume_input()
-    except (OSError, psycopg.Error):
-        return True
-    return True  # still more to read on an idle connection: not one to trust
 
 
 def _discard(wrapper: BaseDatabaseWrapper) -> None:

@@ -14,6 +14,7 @@ import time
 import wsgiref.util
 from typing import Any
 
+import psycopg
 import pytest
 from django.db import close_old_connections, connection
 
@@ -283,3 +284,33 @@ def test_room_in_the_pool_agrees_with_its_statistics() -> None:
     finally:
         for conn in held:
             pool.putconn(conn)
+
+
+def _terminate(backend_pid: int) -> None:
+    """End a backend as a restart of PostgreSQL does (57P01 to its client), from another session."""
+    settings = connection.settings_dict
+    with psycopg.connect(
+        host=settings["HOST"], port=settings["PORT"], user=settings["USER"], dbname=settings["NAME"], autocommit=True
+    ) as other:
+        assert other.execute("SELECT pg_terminate_backend(%s)", [backend_pid]).fetchone() == (True,)
+        deadline = time.monotonic() + 5
+        while other.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [backend_pid]).fetchone():
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+
+
+@pytest.mark.parametrize("app", [served.application, drf_only], ids=["wsgi endpoint", "drf view"])
+def test_a_kept_connection_the_server_closed_is_replaced_before_the_next_request_uses_it(
+    owner: Persona, app: Any
+) -> None:
+    # After a restart of PostgreSQL every kept connection is dead: its next request answered 503
+    # (and its process's neighbours for a second through the availability breaker)
+    def serve() -> tuple[int, bool]:
+        assert _head(owner, app) == 200
+        kept = connection.connection
+        assert kept is not None
+        _terminate(kept.info.backend_pid)
+        status = _head(owner, app)
+        return status, connection.connection is not kept
+
+    assert _in_thread(serve) == (200, True)
