@@ -5,23 +5,34 @@ Batches walk the tenant's rows in primary-key order; each batch is one short tra
 rewrites only rows still on an older key (or plaintext), guarded by what it read. Readers are
 never blocked and always see a decryptable row (old blob, old key still in the ring; or new
 blob). Stopping at any point and starting again is safe: finished rows no longer match.
+
+A row no key of the ring opens (altered at rest, its key missing, a format this version does not
+know) is skipped, not fatal: it stays as it is, on its old key, is reported as a
+:class:`SkippedRow`, and the walk goes on past it, so one damaged row never holds back the rest
+of the tenant (a run again tries only what is still on an older key, that row included).
 """
 
 from __future__ import annotations
 
 import base64
+import enum
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import orjson
 from django.db import connection, transaction
 
+from audit.services import audit_record
 from events.payload_crypto import (
+    PayloadAlteredError,
+    PayloadDecryptionError,
     PayloadEncryptionUnavailableError,
     PayloadKey,
+    PayloadKeyMissingError,
     StoredPayload,
+    UnknownPayloadFormatError,
     encrypt_blob,
     keyring_for,
     payload_aad,
@@ -49,12 +60,67 @@ Position = TypeVar("Position")
 Row = tuple[Any, ...]
 
 
+class RotationTable(enum.StrEnum):
+    """What a rotation re-seals, in the order it walks them (the audit row's keys)."""
+
+    EVENTS = "events"
+    ENTITY_STATES = "entity_state"
+    REJECTED_BODIES = "rejected_events"
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedRow:
+    """A row a rotation left as it was, on its old key, because no key of the ring opens it.
+
+    ``column`` names the table and column (``events.payload``), ``where`` the rest of the row's
+    key when it has no sequence number (an entity, a rejection), ``reason`` why: ``altered: …``
+    (the key the row names is in the ring and does not open it: no key repairs it),
+    ``key missing: …`` (putting the key back does), ``unknown format: …``, ``does not open: …``.
+    """
+
+    column: str
+    tenant_id: uuid.UUID
+    store_id: uuid.UUID
+    stream_kind: StreamKind
+    sequence_number: int | None
+    event_id: uuid.UUID | None
+    where: str
+    key_id: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        parts = [f"{self.column}: tenant {self.tenant_id} store {self.store_id} stream {self.stream_kind.name.lower()}"]
+        if self.sequence_number is not None:
+            parts.append(f"sequence {self.sequence_number}")
+        if self.where:
+            parts.append(self.where)
+        if self.event_id is not None:
+            parts.append(f"event {self.event_id}")
+        key = f"key id {self.key_id}" if self.key_id is not None else "no key id"
+        return f"{' '.join(parts)}, {key}: {self.reason}"
+
+
+def _why(exc: PayloadDecryptionError) -> str:
+    """A skipped row's ``reason``: what kind of failure, then the error's own words."""
+    if isinstance(exc, PayloadAlteredError):
+        kind = "altered"
+    elif isinstance(exc, PayloadKeyMissingError):
+        kind = "key missing"
+    elif isinstance(exc, UnknownPayloadFormatError):
+        kind = "unknown format"
+    else:
+        kind = "does not open"
+    return f"{kind}: {exc.reason}"
+
+
 @dataclass(frozen=True, slots=True)
 class RotationBatch(Generic[Position]):
-    """What one batch rewrote, and the keyset position to go on from (``None``: nothing left)."""
+    """What one batch rewrote, the rows it skipped (no key opens them: left as they are), and the
+    keyset position to go on from (``None``: nothing left)."""
 
     rewritten: int
     position: Position | None
+    skipped: tuple[SkippedRow, ...] = ()
 
 
 def _newest_key(tenant_id: uuid.UUID) -> PayloadKey:
@@ -78,37 +144,40 @@ def _reseal_batch(
     keyset: dict[str, Any],
     batch_size: int,
     reseal: Callable[[Row, PayloadKey], dict[str, Any]],
+    skip: Callable[[Row, PayloadDecryptionError], SkippedRow],
     position: Callable[[Row], Position],
 ) -> RotationBatch[Position]:
     """One batch of a rotation: read the rows after ``keyset`` that are not on the newest key,
     ``reseal`` each (the update row, guarded by what was read), write them in one statement.
-    Caller holds the transaction."""
+    A row ``reseal`` cannot open (``PayloadDecryptionError``) is left alone and reported through
+    ``skip``; the position still moves past it. Caller holds the transaction."""
     newest = _newest_key(tenant_id)
     params = {"tenant_id": tenant_id, **keyset, "newest_key_id": newest.key_id, "batch_size": batch_size}
     with connection.cursor() as cursor:
         cursor.execute(select, params)
         rows = cursor.fetchall()
-        updates = [reseal(row, newest) for row in rows]
+        updates: list[dict[str, Any]] = []
+        skipped: list[SkippedRow] = []
+        for row in rows:
+            try:
+                updates.append(reseal(row, newest))
+            except PayloadDecryptionError as exc:
+                skipped.append(skip(row, exc))
         rewritten = 0
         if updates:
             cursor.execute(update, {"tenant_id": tenant_id, "rows": orjson.dumps(updates).decode()})
             rewritten = cursor.rowcount
-    return RotationBatch(rewritten, position(rows[-1]) if len(rows) == batch_size else None)
+    return RotationBatch(rewritten, position(rows[-1]) if len(rows) == batch_size else None, tuple(skipped))
 
 
 def payloads_to_reencrypt_count(*, tenant_id: uuid.UUID) -> int:
     return _count(COUNT_PAYLOADS_TO_REENCRYPT, tenant_id)
 
 
-@transaction.atomic(durable=True)
-def payload_reencrypt_batch(
+def _payload_batch(
     *, tenant_id: uuid.UUID, after: tuple[uuid.UUID, int] = _START, batch_size: int = 500
 ) -> RotationBatch[tuple[uuid.UUID, int]]:
-    """Re-seal the next ``batch_size`` rows after ``after`` with the newest key.
-
-    Hashes are untouched (they are over the plaintext). Locks: the rewritten rows, for the
-    length of one batch.
-    """
+    """:func:`payload_reencrypt_batch`; caller holds the transaction."""
 
     def reseal(row: Row, newest: PayloadKey) -> dict[str, Any]:
         store_id, sequence, event_id, entity_type, entity_id, event_type, payload, fmt, key_id = row
@@ -125,6 +194,12 @@ def payload_reencrypt_batch(
             "new_key_id": newest.key_id,
         }
 
+    def skip(row: Row, exc: PayloadDecryptionError) -> SkippedRow:
+        store_id, sequence, event_id, *_, key_id = row
+        return SkippedRow(
+            "events.payload", tenant_id, store_id, StreamKind.LEGACY, sequence, event_id, "", key_id, _why(exc)
+        )
+
     return _reseal_batch(
         tenant_id=tenant_id,
         select=SELECT_PAYLOADS_TO_REENCRYPT,
@@ -132,8 +207,22 @@ def payload_reencrypt_batch(
         keyset={"after_store": after[0], "after_sequence": after[1]},
         batch_size=batch_size,
         reseal=reseal,
+        skip=skip,
         position=lambda row: (row[0], row[1]),
     )
+
+
+@transaction.atomic(durable=True)
+def payload_reencrypt_batch(
+    *, tenant_id: uuid.UUID, after: tuple[uuid.UUID, int] = _START, batch_size: int = 500
+) -> RotationBatch[tuple[uuid.UUID, int]]:
+    """Re-seal the next ``batch_size`` rows after ``after`` with the newest key (rows no key
+    opens are skipped and reported).
+
+    Hashes are untouched (they are over the plaintext). Locks: the rewritten rows, for the
+    length of one batch.
+    """
+    return _payload_batch(tenant_id=tenant_id, after=after, batch_size=batch_size)
 
 
 def states_to_reencrypt_count(*, tenant_id: uuid.UUID) -> int:
@@ -141,15 +230,10 @@ def states_to_reencrypt_count(*, tenant_id: uuid.UUID) -> int:
     return _count(COUNT_STATES_TO_REENCRYPT, tenant_id)
 
 
-@transaction.atomic(durable=True)
-def state_reencrypt_batch(
+def _state_batch(
     *, tenant_id: uuid.UUID, after: tuple[uuid.UUID, str, str] = _STATES_START, batch_size: int = 500
 ) -> RotationBatch[tuple[uuid.UUID, str, str]]:
-    """Re-seal the next ``batch_size`` entity states after ``after`` with the newest key.
-
-    A state the projection changes meanwhile is left alone (it is sealed with the newest key
-    by then). Locks: the rewritten rows, for the length of one batch.
-    """
+    """:func:`state_reencrypt_batch`; caller holds the transaction."""
 
     def reseal(row: Row, newest: PayloadKey) -> dict[str, Any]:
         store_id, entity_type, entity_id, version, state, sealed, key_id = row
@@ -164,6 +248,13 @@ def state_reencrypt_batch(
             "new_key_id": newest.key_id,
         }
 
+    def skip(row: Row, exc: PayloadDecryptionError) -> SkippedRow:
+        store_id, entity_type, entity_id, *_, key_id = row
+        where = f"entity {entity_type}/{entity_id}"
+        return SkippedRow(
+            "entity_state.state_sealed", tenant_id, store_id, StreamKind.LEGACY, None, None, where, key_id, _why(exc)
+        )
+
     return _reseal_batch(
         tenant_id=tenant_id,
         select=SELECT_STATES_TO_REENCRYPT,
@@ -171,8 +262,22 @@ def state_reencrypt_batch(
         keyset={"after_store": after[0], "after_type": after[1], "after_id": after[2]},
         batch_size=batch_size,
         reseal=reseal,
+        skip=skip,
         position=lambda row: (row[0], row[1], row[2]),
     )
+
+
+@transaction.atomic(durable=True)
+def state_reencrypt_batch(
+    *, tenant_id: uuid.UUID, after: tuple[uuid.UUID, str, str] = _STATES_START, batch_size: int = 500
+) -> RotationBatch[tuple[uuid.UUID, str, str]]:
+    """Re-seal the next ``batch_size`` entity states after ``after`` with the newest key (states
+    no key opens are skipped and reported).
+
+    A state the projection changes meanwhile is left alone (it is sealed with the newest key
+    by then). Locks: the rewritten rows, for the length of one batch.
+    """
+    return _state_batch(tenant_id=tenant_id, after=after, batch_size=batch_size)
 
 
 def rejected_bodies_to_reencrypt_count(*, tenant_id: uuid.UUID) -> int:
@@ -180,10 +285,8 @@ def rejected_bodies_to_reencrypt_count(*, tenant_id: uuid.UUID) -> int:
     return _count(COUNT_REJECTED_BODIES_TO_REENCRYPT, tenant_id)
 
 
-@transaction.atomic(durable=True)
-def rejected_body_reencrypt_batch(*, tenant_id: uuid.UUID, after: int = 0, batch_size: int = 500) -> RotationBatch[int]:
-    """Re-seal the next ``batch_size`` rejected legacy bodies after rejection ``after`` with the
-    newest key. Locks: the rewritten rows, for the length of one batch."""
+def _rejected_body_batch(*, tenant_id: uuid.UUID, after: int = 0, batch_size: int = 500) -> RotationBatch[int]:
+    """:func:`rejected_body_reencrypt_batch`; caller holds the transaction."""
 
     def reseal(row: Row, newest: PayloadKey) -> dict[str, Any]:
         rejection_id, store_id, event_id, request_id, body, body_format, key_id = row
@@ -203,6 +306,13 @@ def rejected_body_reencrypt_batch(*, tenant_id: uuid.UUID, after: int = 0, batch
             "new_key_id": newest.key_id,
         }
 
+    def skip(row: Row, exc: PayloadDecryptionError) -> SkippedRow:
+        rejection_id, store_id, event_id, request_id, *_, key_id = row
+        where = f"rejection {rejection_id} request {request_id}"
+        return SkippedRow(
+            "rejected_events.body", tenant_id, store_id, StreamKind.LEGACY, None, event_id, where, key_id, _why(exc)
+        )
+
     return _reseal_batch(
         tenant_id=tenant_id,
         select=SELECT_REJECTED_BODIES_TO_REENCRYPT,
@@ -210,5 +320,123 @@ def rejected_body_reencrypt_batch(*, tenant_id: uuid.UUID, after: int = 0, batch
         keyset={"after": after},
         batch_size=batch_size,
         reseal=reseal,
+        skip=skip,
         position=lambda row: int(row[0]),
     )
+
+
+@transaction.atomic(durable=True)
+def rejected_body_reencrypt_batch(*, tenant_id: uuid.UUID, after: int = 0, batch_size: int = 500) -> RotationBatch[int]:
+    """Re-seal the next ``batch_size`` rejected legacy bodies after rejection ``after`` with the
+    newest key (bodies no key opens are skipped and reported). Locks: the rewritten rows, for
+    the length of one batch."""
+    return _rejected_body_batch(tenant_id=tenant_id, after=after, batch_size=batch_size)
+
+
+# --- A whole rotation of one tenant ----------------------------------------------------------
+
+
+class RotationObserver(Protocol):
+    """What :func:`payload_rotate` tells its caller as it goes (the command prints it)."""
+
+    def started(self, table: RotationTable, total: int, key_id: int) -> None:
+        """``total`` rows of ``table`` are plain or on an older key than ``key_id``."""
+
+    def progressed(self, table: RotationTable, done: int, skipped: int, total: int) -> None:
+        """A batch of ``table`` committed: ``done`` re-sealed and ``skipped`` skipped so far."""
+
+    def skipped(self, row: SkippedRow) -> None:
+        """``row`` does not open and was left as it was."""
+
+
+@dataclass(frozen=True, slots=True)
+class RotationPart:
+    """What a rotation did to one table: re-sealed, skipped, and still not on the newest key
+    when it was done with the table (the skipped rows, unless rows were written meanwhile)."""
+
+    table: RotationTable
+    resealed: int
+    skipped: tuple[SkippedRow, ...]
+    left: int
+
+
+@dataclass(frozen=True, slots=True)
+class RotationResult:
+    tenant_id: uuid.UUID
+    key_id: int
+    parts: tuple[RotationPart, ...]
+
+    @property
+    def skipped(self) -> tuple[SkippedRow, ...]:
+        return tuple(row for part in self.parts for row in part.skipped)
+
+
+@dataclass(frozen=True, slots=True)
+class _Walk:
+    table: RotationTable
+    count: Callable[..., int]
+    batch: Callable[..., RotationBatch[Any]]
+    start: Any  # the keyset position before the first row
+
+
+_WALKS = (
+    _Walk(RotationTable.EVENTS, payloads_to_reencrypt_count, _payload_batch, _START),
+    _Walk(RotationTable.ENTITY_STATES, states_to_reencrypt_count, _state_batch, _STATES_START),
+    _Walk(RotationTable.REJECTED_BODIES, rejected_bodies_to_reencrypt_count, _rejected_body_batch, 0),
+)
+
+AUDIT_ACTION = "payload.reencrypt"
+
+
+def _audit(*, actor: str, tenant_id: uuid.UUID, key_id: int, resealed: dict[RotationTable, int], skipped: int) -> None:
+    """The run's ``payload.reencrypt`` audit row. Caller holds the transaction of its last batch."""
+    audit_record(
+        actor=actor,
+        action=AUDIT_ACTION,
+        target_type="tenant",
+        target_id=str(tenant_id),
+        tenant_id=tenant_id,
+        detail={"key_id": key_id, "resealed": {str(t): n for t, n in resealed.items()}, "skipped": skipped},
+    )
+
+
+def payload_rotate(*, tenant_id: uuid.UUID, batch_size: int, actor: str, observer: RotationObserver) -> RotationResult:
+    """Re-seal every payload, entity state and rejected legacy body of the tenant that is plain
+    or on an older key with its newest key, in the order of :data:`_WALKS`; rows no key opens
+    are skipped (``observer.skipped`` as met, and in the result), never fatal.
+
+    Not one transaction: each batch is its own short durable transaction (module docstring), so
+    readers are never blocked and an interrupted run loses nothing. Audited: one
+    ``payload.reencrypt`` row (``actor``; the key id, the rows re-sealed per table, the count
+    skipped) in the transaction of the run's last batch, so it commits with the run's end; a run
+    stopped before its end writes none (what it re-sealed is counted by no row; the next run's
+    row counts what that one re-seals). Raises :class:`PayloadEncryptionUnavailableError` when
+    the tenant has no key.
+    """
+    key = _newest_key(tenant_id)
+    parts: list[RotationPart] = []
+    for index, walk in enumerate(_WALKS):
+        last_walk = index == len(_WALKS) - 1
+        total = walk.count(tenant_id=tenant_id)
+        observer.started(walk.table, total, key.key_id)
+        done, after = 0, walk.start
+        skipped: list[SkippedRow] = []
+        while True:
+            with transaction.atomic(durable=True):
+                batch = walk.batch(tenant_id=tenant_id, after=after, batch_size=batch_size)
+                if batch.position is None and last_walk:
+                    resealed = {part.table: part.resealed for part in parts} | {walk.table: done + batch.rewritten}
+                    skipped_count = sum(len(part.skipped) for part in parts) + len(skipped) + len(batch.skipped)
+                    _audit(
+                        actor=actor, tenant_id=tenant_id, key_id=key.key_id, resealed=resealed, skipped=skipped_count
+                    )
+            done += batch.rewritten
+            for row in batch.skipped:
+                observer.skipped(row)
+            skipped.extend(batch.skipped)
+            observer.progressed(walk.table, done, len(skipped), total)
+            if batch.position is None:
+                break
+            after = batch.position
+        parts.append(RotationPart(walk.table, done, tuple(skipped), walk.count(tenant_id=tenant_id)))
+    return RotationResult(tenant_id, key.key_id, tuple(parts))

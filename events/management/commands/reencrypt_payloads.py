@@ -2,34 +2,58 @@
 the entity states projected from them and its rejected event bodies to the newest key.
 
 Put the new key first in the tenant's ring (keeping the old ones), deploy, then run this.
-Resumable: interrupt it and run it again; progress goes to stdout. Remove an old key only
-after a run reports 0 payloads, 0 states and 0 bodies left.
+Resumable: interrupt it and run it again; progress goes to stdout. A row no key of the ring
+opens (altered at rest, or its key missing) is skipped and left on its old key: each is named on
+stderr as met and again in the summary, and the command then fails (exit status 1) so scripts
+notice; a run again re-tries only what is still on an older key. Remove an old key only after a
+run reports 0 payloads, 0 states and 0 bodies left (docs/encryption.md, "Rotation"). Each run that
+reaches its end writes a ``payload.reencrypt`` audit row.
 """
 
-import functools
 import uuid
 from argparse import ArgumentParser
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
-from events.payload_crypto import PayloadDecryptionError, PayloadEncryptionUnavailableError, keyring_for
-from events.services.payload_rotation import (
-    payload_reencrypt_batch,
-    payloads_to_reencrypt_count,
-    rejected_bodies_to_reencrypt_count,
-    rejected_body_reencrypt_batch,
-    state_reencrypt_batch,
-    states_to_reencrypt_count,
-)
+from audit.services import cli_actor
+from events.payload_crypto import PayloadEncryptionUnavailableError
+from events.services.payload_rotation import RotationResult, RotationTable, SkippedRow, payload_rotate
 from tenants.selectors import tenant_get
+
+_NOUNS = {
+    RotationTable.EVENTS: "payloads",
+    RotationTable.ENTITY_STATES: "entity states",
+    RotationTable.REJECTED_BODIES: "rejected event bodies",
+}
+_PROGRESS = {RotationTable.EVENTS: "", RotationTable.ENTITY_STATES: "states ", RotationTable.REJECTED_BODIES: "bodies "}
+
+
+@dataclass(frozen=True, slots=True)
+class _Progress:
+    """The run's progress on stdout, each skipped row on stderr as met (a ``RotationObserver``)."""
+
+    stdout: OutputWrapper
+    stderr: OutputWrapper
+    tenant_id: uuid.UUID
+
+    def started(self, table: RotationTable, total: int, key_id: int) -> None:
+        self.stdout.write(f"tenant {self.tenant_id}: {total} {_NOUNS[table]} to re-encrypt with key {key_id}")
+
+    def progressed(self, table: RotationTable, done: int, skipped: int, total: int) -> None:
+        self.stdout.write(
+            f"re-encrypted {_PROGRESS[table]}{done}/{total}" + (f", {skipped} skipped" if skipped else "")
+        )
+
+    def skipped(self, row: SkippedRow) -> None:
+        self.stderr.write(f"skipped, left on its old key: {row}")
 
 
 class Command(BaseCommand):
     help = (
         "Re-encrypt a tenant's stored legacy payloads, projected entity states and rejected event bodies"
-        " with its newest payload key."
+        " with its newest payload key; rows no key opens are skipped, listed, and make the command fail."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -37,47 +61,39 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=500)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenant_id: uuid.UUID = options["tenant"]
+        tenant_id = uuid.UUID(str(options["tenant"]))  # call_command(tenant="…") passes it unparsed
         batch_size: int = options["batch_size"]
         if not 1 <= batch_size <= 10_000:
             raise CommandError("--batch-size must be 1..10000.")
         if tenant_get(tenant_id=tenant_id) is None:  # a mistyped id must not look like a finished rotation
             raise CommandError(f"Tenant {tenant_id} does not exist.")
         try:
-            payloads = payloads_to_reencrypt_count(tenant_id=tenant_id)
-            newest = keyring_for(tenant_id).newest
-            assert newest is not None  # checked by the count
-            self.stdout.write(f"tenant {tenant_id}: {payloads} payloads to re-encrypt with key {newest.key_id}")
-            done = self._walk(functools.partial(payload_reencrypt_batch, tenant_id=tenant_id), batch_size, "", payloads)
-            left = payloads_to_reencrypt_count(tenant_id=tenant_id)
-            states = states_to_reencrypt_count(tenant_id=tenant_id)
-            self.stdout.write(f"tenant {tenant_id}: {states} entity states to re-encrypt with key {newest.key_id}")
-            states_done = self._walk(
-                functools.partial(state_reencrypt_batch, tenant_id=tenant_id), batch_size, "states ", states
+            result = payload_rotate(
+                tenant_id=tenant_id,
+                batch_size=batch_size,
+                actor=cli_actor("reencrypt_payloads"),
+                observer=_Progress(self.stdout, self.stderr, tenant_id),
             )
-            states_left = states_to_reencrypt_count(tenant_id=tenant_id)
-            bodies = rejected_bodies_to_reencrypt_count(tenant_id=tenant_id)
-            self.stdout.write(
-                f"tenant {tenant_id}: {bodies} rejected event bodies to re-encrypt with key {newest.key_id}"
-            )
-            bodies_done = self._walk(
-                functools.partial(rejected_body_reencrypt_batch, tenant_id=tenant_id), batch_size, "bodies ", bodies
-            )
-            bodies_left = rejected_bodies_to_reencrypt_count(tenant_id=tenant_id)
-        except (PayloadEncryptionUnavailableError, PayloadDecryptionError) as exc:
+        except PayloadEncryptionUnavailableError as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(
-            f"done: {done} re-encrypted, {left} left; {states_done} entity states re-encrypted, {states_left} left;"
-            f" {bodies_done} rejected event bodies re-encrypted, {bodies_left} left"
-        )
+        self._summary(result)
 
-    def _walk(self, reencrypt_batch: Callable[..., Any], batch_size: int, what: str, total: int) -> int:
-        """Run ``reencrypt_batch`` from the start to the end of the keyset, printing progress."""
-        done = 0
-        batch = reencrypt_batch(batch_size=batch_size)
-        while True:
-            done += int(batch.rewritten)
-            self.stdout.write(f"re-encrypted {what}{done}/{total}")
-            if batch.position is None:
-                return done
-            batch = reencrypt_batch(after=batch.position, batch_size=batch_size)
+    def _summary(self, result: RotationResult) -> None:
+        events, states, bodies = result.parts
+        self.stdout.write(
+            f"done: {events.resealed} re-encrypted, {events.left} left;"
+            f" {states.resealed} entity states re-encrypted, {states.left} left;"
+            f" {bodies.resealed} rejected event bodies re-encrypted, {bodies.left} left"
+        )
+        skipped = result.skipped
+        if not skipped:
+            return
+        rows = "row" if len(skipped) == 1 else "rows"
+        self.stdout.write(f"skipped {len(skipped)} {rows} that no key opens, left on their old key:")
+        for row in skipped:
+            self.stdout.write(f"  {row}")
+        raise CommandError(
+            f"{len(skipped)} {rows} of tenant {result.tenant_id} could not be re-encrypted and stay on an older key"
+            f" (listed above); everything else is on key {result.key_id}."
+            ' See docs/encryption.md, "Rotation", for what to do with them before removing the old key.'
+        )
