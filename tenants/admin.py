@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +17,9 @@ from django.utils import timezone
 
 from audit.services import admin_actor
 from sequencer_project.api.errors import SequencerError
+from sequencer_project.api.fields import parse_uuid_text
 from tenants.forms import AsciiIntegerField
+from tenants.limits import STORE_IDS_MAX
 from tenants.models import ApiKey, Tenant
 from tenants.services import API_KEY_RATE_LIMIT_MAX, api_key_create, api_key_revoke, tenant_create, tenant_update
 
@@ -72,7 +76,18 @@ class TenantAdmin(admin.ModelAdmin[Tenant]):
             obj.refresh_from_db()  # the admin goes on with this instance (its log entry, the redirect)
 
 
+_STORE_SEPARATORS = re.compile(r"[\s,]+")
+
+
+def _shown(text: str) -> str:
+    """A refused value as a form error quotes it: at most 40 characters."""
+    return repr(text if len(text) <= 40 else f"{text[:40]}…")
+
+
 class ApiKeyCreateForm(forms.Form):
+    """What ``create_api_key`` offers: tenant, name, permissions, store and agent scope, rate
+    limit and expiry, passed to the same service (``api_key_create``)."""
+
     tenant = forms.ModelChoiceField(queryset=Tenant.objects.order_by("name"))
     name = forms.CharField(max_length=200, required=False)
     can_read = forms.BooleanField(required=False, initial=True)
@@ -85,6 +100,19 @@ class ApiKeyCreateForm(forms.Form):
         help_text="Requests per minute (empty: none).",
     )
     expires_at = forms.DateTimeField(required=False, help_text="UTC, e.g. 2030-01-01 00:00 (empty: never).")
+    store_ids = forms.CharField(
+        label="Stores",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 40}),
+        help_text=f"Store UUIDs the key is limited to, one a line or comma-separated, at most {STORE_IDS_MAX}"
+        " (empty: every store).",
+    )
+    agent_id = forms.CharField(
+        label="Agent",
+        required=False,
+        max_length=64,
+        help_text="The agent UUID the key acts as (empty: no agent scope).",
+    )
 
     def clean(self) -> dict[str, Any] | None:
         """A key grants at least one permission (as ``create_api_key`` and the service require)."""
@@ -92,6 +120,30 @@ class ApiKeyCreateForm(forms.Form):
         if data is not None and not (data.get("can_read") or data.get("can_write") or data.get("can_admin")):
             raise forms.ValidationError("Tick at least one permission: read, write or admin.")
         return data
+
+    def clean_store_ids(self) -> list[uuid.UUID]:
+        """The store scope: UUIDs in ASCII (as the API's ``storeIds``), each once, at most
+        ``STORE_IDS_MAX``; anything else is a form error naming what it refused."""
+        texts = [text for text in _STORE_SEPARATORS.split(self.cleaned_data["store_ids"]) if text]
+        parsed = {text: parse_uuid_text(text) for text in texts}
+        refused = [text for text, store in parsed.items() if store is None]
+        if refused:
+            named = ", ".join(_shown(text) for text in refused[:3]) + (" …" if len(refused) > 3 else "")
+            raise forms.ValidationError(f"Not a store UUID: {named}.")
+        stores = list(dict.fromkeys(store for store in parsed.values() if store is not None))
+        if len(stores) > STORE_IDS_MAX:
+            raise forms.ValidationError(f"At most {STORE_IDS_MAX} stores ({len(stores)} given).")
+        return stores
+
+    def clean_agent_id(self) -> uuid.UUID | None:
+        """The agent scope: one UUID in ASCII (Django's ``UUIDField`` also reads Arabic-Indic digits)."""
+        text = self.cleaned_data["agent_id"].strip()
+        if not text:
+            return None
+        agent = parse_uuid_text(text)
+        if agent is None:
+            raise forms.ValidationError(f"Not an agent UUID: {_shown(text)}.")
+        return agent
 
     def clean_expires_at(self) -> datetime | None:
         value: datetime | None = self.cleaned_data["expires_at"]
@@ -168,6 +220,8 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
                     can_read=data["can_read"],
                     can_write=data["can_write"],
                     can_admin=data["can_admin"],
+                    store_ids=data["store_ids"],
+                    agent_id=data["agent_id"],
                     rate_limit=data["rate_limit"],
                     expires_at=data["expires_at"],
                     actor=admin_actor(request),

@@ -124,7 +124,8 @@ def api_key_create(
     shared_rate_limits: Sequence[tuple[str, int]] = (),
 ) -> IssuedApiKey:
     """Mint a key for ``tenant``. Returns the key once; only its SHA-256 is stored. Audited
-    (``api_key.create``, named by its display prefix).
+    (``api_key.create``, named by its display prefix, with every right the key holds:
+    :func:`_api_key_rights`).
 
     No scope check here: callers acting for a principal narrow first (``tenants.key_scope``), as
     :func:`agent_api_key_create` does. ``shared_rate_limits``: the budgets of the keys it is
@@ -143,18 +144,27 @@ def api_key_create(
         shared_rate_limits=shared_rate_limits,
     )
     api_key = issued.api_key
-    expiry = expires_at.isoformat() if expires_at else None
-    _audited(
-        actor,
-        "api_key.create",
-        api_key.display_prefix,
-        tenant.id,
-        name=name,
-        admin=can_admin,
-        write=can_write,
-        expires_at=expiry,
-    )
+    _audited(actor, "api_key.create", api_key.display_prefix, tenant.id, **_api_key_rights(api_key))
     return issued
+
+
+def _api_key_rights(api_key: ApiKey) -> dict[str, Any]:
+    """What the ``api_key.create`` row records of a new key, as stored (never its hash): its name,
+    permissions, store scope (``None``: every store), agent scope, rate limit (``None``: none),
+    expiry (``None``: never) and the budgets of the keys it was minted from that its requests
+    also count against (``[credential id, limit]``, ADR 0015; ``[]`` for a key no limited key
+    minted)."""
+    return {
+        "name": api_key.name,
+        "read": api_key.can_read,
+        "write": api_key.can_write,
+        "admin": api_key.can_admin,
+        "stores": [str(store) for store in api_key.store_ids] or None,
+        "agent": None if api_key.agent_id is None else str(api_key.agent_id),
+        "rate_limit": api_key.rate_limit,
+        "expires_at": None if api_key.expires_at is None else api_key.expires_at.isoformat(),
+        "shared_rate_limits": [list(budget) for budget in api_key.shared_rate_limits],
+    }
 
 
 def _api_key_insert(

@@ -189,6 +189,7 @@ class SchemaDetailApi(_SchemaApi):
             tenant_id=self.tenant_scope,
             schema_id=parse_uuid(schema_id, "schema_id"),
             authorise=partial(self.principal.check_tenant, permission=Permission.ADMIN),
+            actor=api_actor(self.principal),
         )
         return Response({"success": True, "deleted_schema_id": schema.id})
 
@@ -211,6 +212,7 @@ class SchemaStatusApi(_SchemaApi):
             schema_id=parse_uuid(schema_id, "schema_id"),
             status=status,
             authorise=partial(self.principal.check_tenant, permission=Permission.WRITE),
+            actor=api_actor(self.principal),
         )
         return Response({"success": True, "schema_id": schema.id, "new_status": schema.status})
 

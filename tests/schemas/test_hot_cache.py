@@ -95,7 +95,9 @@ def test_an_archived_schema_stops_validating_in_another_process_within_one_secon
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "ready"
         time.sleep(0.3)  # the child has now cached the schema and checked the generation
-        schema_status_set(tenant_id=tenant_id, schema_id=schema.id, status="archived", authorise=lambda _: None)
+        schema_status_set(
+            tenant_id=tenant_id, schema_id=schema.id, status="archived", authorise=lambda _: None, actor="test"
+        )
         archived_at = time.time()
         seen_at = float(child.stdout.readline())
         assert child.wait(timeout=10) == 0

@@ -42,14 +42,16 @@ def _status(tenant_id: uuid.UUID, schema_id: uuid.UUID) -> str | None:
 def test_a_status_change_and_a_delete_touch_only_the_callers_row(owner: Persona, outsider: Persona) -> None:
     schema_id = uuid.UUID(register(owner.client, owner.tenant_id).json()["id"])
     _twin_in(outsider.tenant_id, schema_id)
-    changed = schema_status_set(tenant_id=owner.tenant_id, schema_id=schema_id, status="deprecated", authorise=_any)
+    changed = schema_status_set(
+        tenant_id=owner.tenant_id, schema_id=schema_id, status="deprecated", authorise=_any, actor="test"
+    )
 
     assert changed.status == "deprecated"
     assert _status(owner.tenant_id, schema_id) == "deprecated"
     assert _status(outsider.tenant_id, schema_id) == "active"
     assert EventSchema.objects.get(tenant_id=owner.tenant_id, id=schema_id).updated_at == changed.updated_at
 
-    assert schema_delete(tenant_id=owner.tenant_id, schema_id=schema_id, authorise=_any).id == schema_id
+    assert schema_delete(tenant_id=owner.tenant_id, schema_id=schema_id, authorise=_any, actor="test").id == schema_id
 
     assert _status(owner.tenant_id, schema_id) is None
     assert _status(outsider.tenant_id, schema_id) == "active"
@@ -57,8 +59,10 @@ def test_a_status_change_and_a_delete_touch_only_the_callers_row(owner: Persona,
 
 def _write(kind: str, tenant_id: TenantScope, schema_id: uuid.UUID, authorise: Authorise) -> object:
     if kind == "status":
-        return schema_status_set(tenant_id=tenant_id, schema_id=schema_id, status="archived", authorise=authorise)
-    return schema_delete(tenant_id=tenant_id, schema_id=schema_id, authorise=authorise)
+        return schema_status_set(
+            tenant_id=tenant_id, schema_id=schema_id, status="archived", authorise=authorise, actor="test"
+        )
+    return schema_delete(tenant_id=tenant_id, schema_id=schema_id, authorise=authorise, actor="test")
 
 
 @pytest.mark.parametrize("kind", ["status", "delete"])
