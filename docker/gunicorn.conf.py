@@ -25,7 +25,9 @@ threads = int(os.environ.get("WEB_THREADS", "8"))
 worker_class = os.environ.get("WEB_WORKER_CLASS") or (
     "sequencer_project.gunicorn_worker.RebalancingThreadWorker" if threads > 1 else "sync"
 )
-# Requests never run longer than the database statement timeout (30 s) plus margin.
+# The worker heartbeat's limit: a request the database answers is bounded by the statement timeout
+# (30 s) plus margin; one waiting on a server that stopped answering is not (docs/operations.md,
+# "A database that hangs"), and a gthread worker's heartbeat does not end it.
 timeout = int(os.environ.get("WEB_TIMEOUT", "40"))
 # SIGTERM: stop accepting, let in-flight requests finish for up to this long.
 graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", "30"))

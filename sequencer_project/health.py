@@ -9,6 +9,7 @@ members in key order (a ``json!`` map).
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from typing import Any
 import orjson
 import psycopg
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, OperationalError, connection, connections
 from django.http import HttpRequest, HttpResponse
 from psycopg_pool import ConnectionPool
 
@@ -108,14 +109,56 @@ def _select_one(pool: ConnectionPool) -> None:
         raw.execute("SELECT 1").fetchone()
 
 
+class _Ping:
+    """The one :func:`database_ping` of this process in flight for the probes (its own thread)."""
+
+    lock = threading.Lock()
+    thread: threading.Thread | None = None
+
+
+def database_ping_within(seconds: float) -> None:
+    """:func:`database_ping`, given at most ``seconds`` to answer; ``DatabaseError`` when it fails
+    or does not answer in time.
+
+    A PostgreSQL that is stopped while its host still answers TCP (SIGSTOP, a paused VM) holds a
+    statement until it resumes, and no server-side or TCP timeout ends it: the ping runs in a
+    thread of its own and the probe stops waiting for it. While that ping still waits, the next
+    probe answers at once without another, so a hung database holds one thread, not one a probe.
+    """
+    with _Ping.lock:
+        earlier = _Ping.thread
+        if earlier is not None and earlier.is_alive():
+            raise OperationalError("an earlier readiness ping is still waiting for the database")
+        failure: list[BaseException] = []
+
+        def ping() -> None:
+            try:
+                database_ping()
+            except BaseException as exc:  # handed to the waiting probe
+                failure.append(exc)
+            finally:
+                connections.close_all()  # this thread's own, when the ping had to open one
+
+        thread = _Ping.thread = threading.Thread(target=ping, name="readiness-ping", daemon=True)
+        thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise OperationalError(f"the database did not answer within {seconds:g} s")
+    if failure:
+        raise failure[0]
+
+
 @probe
 def ready(request: HttpRequest) -> HttpResponse:
     started = time.perf_counter()
     try:
-        database_ping()
+        database_ping_within(settings.READY_TIMEOUT_SECONDS)
     except DatabaseError as exc:
         database_unreachable_observed(exc)
-        return problem_response(DatabaseUnavailableError("The database did not answer the readiness probe."))
+        problem = DatabaseUnavailableError(
+            "The database did not answer the readiness probe.", headers={"Retry-After": "1"}
+        )
+        return problem_response(problem)
     elapsed_ms = int((time.perf_counter() - started) * 1000)  # whole ms, as Rust's as_millis()
     body = {"status": "ready", "database": {"connected": True, "response_time_ms": elapsed_ms}, "pool": pool()}
     return _json(body, orjson.OPT_SORT_KEYS)  # the reference's json! value: serde_json's sorted map

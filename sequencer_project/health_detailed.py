@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis
+from django.conf import settings
 from django.db import DatabaseError, connection
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -39,7 +40,7 @@ from rest_framework.views import APIView
 from sequencer_project.api.openapi import DATETIME, FREE_OBJECT, INTEGER, STRING, array, obj, operation
 from sequencer_project.api.timestamps import chrono_rfc3339
 from sequencer_project.db.replica import replica_report
-from sequencer_project.health import SERVICE_NAME, SERVICE_VERSION, database_ping
+from sequencer_project.health import SERVICE_NAME, SERVICE_VERSION, database_ping_within
 from sequencer_project.metrics import gauge_providers
 from sequencer_project.metrics_export import IsServiceWideAdmin, celery_queue_depths
 from sequencer_project.redis_client import REDIS_UNAVAILABLE, guarded
@@ -72,7 +73,7 @@ def check_database() -> dict[str, Any]:
     """The reference's ``ComponentStatus``: whole milliseconds, as Rust's ``as_millis``."""
     started = time.perf_counter()
     try:
-        database_ping()
+        database_ping_within(settings.READY_TIMEOUT_SECONDS)
     except DatabaseError as exc:
         return {
             "name": "postgresql",

@@ -118,6 +118,17 @@ TEMPLATES = [
 DB_STATEMENT_TIMEOUT_MS: int = env.int("DB_STATEMENT_TIMEOUT_MS", default=30_000)
 DB_LOCK_TIMEOUT_MS: int = env.int("DB_LOCK_TIMEOUT_MS", default=10_000)
 DB_IDLE_IN_TX_TIMEOUT_MS: int = env.int("DB_IDLE_IN_TX_TIMEOUT_MS", default=60_000)
+# The client's side of a dead server or a broken network, which server-side timeouts cannot see:
+# a connect waits at most DB_CONNECT_TIMEOUT_SECONDS (libpq connect_timeout), data sent and not
+# acknowledged for DB_TCP_USER_TIMEOUT_MS fails the connection (tcp_user_timeout), and a connection
+# waiting on a host that went away is probed after DB_TCP_KEEPALIVES_IDLE_SECONDS and dropped after
+# three unanswered probes 5 s apart (keepalives). A server process that is stopped while its host
+# still answers TCP (SIGSTOP, a paused VM) is seen by none of them (docs/operations.md).
+DB_CONNECT_TIMEOUT_SECONDS: int = env.int("DB_CONNECT_TIMEOUT_SECONDS", default=5)
+DB_TCP_USER_TIMEOUT_MS: int = env.int("DB_TCP_USER_TIMEOUT_MS", default=15_000)
+DB_TCP_KEEPALIVES_IDLE_SECONDS: int = env.int("DB_TCP_KEEPALIVES_IDLE_SECONDS", default=10)
+# How long /ready waits for the database's answer before it answers 503 (sequencer_project/health.py).
+READY_TIMEOUT_SECONDS: float = env.float("READY_TIMEOUT_SECONDS", default=2.0)
 DB_POOL_MIN_SIZE: int = env.int("DB_POOL_MIN_SIZE", default=1)
 # Above gunicorn's WEB_THREADS (8): every server thread can keep a connection and one stays free
 # (sequencer_project/db/kept_connections.py).
@@ -150,6 +161,12 @@ _database["OPTIONS"] = {
     # planned once per connection instead of on every call (planning dominated their cost).
     "server_side_binding": env.bool("DB_SERVER_SIDE_BINDING", default=True),
     "prepare_threshold": env.int("DB_PREPARE_THRESHOLD", default=2),
+    "connect_timeout": DB_CONNECT_TIMEOUT_SECONDS,
+    "tcp_user_timeout": DB_TCP_USER_TIMEOUT_MS,
+    "keepalives": 1,
+    "keepalives_idle": DB_TCP_KEEPALIVES_IDLE_SECONDS,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
 }
 if DB_STARTUP_OPTIONS:
     _database["OPTIONS"]["options"] = (
