@@ -29,7 +29,7 @@ from sequencer_project.api.fields import BIGINT_MAX, parse_uuid_text
 from sequencer_project.api.json_limits import jsonb_problem
 from ves.encoding import str3_bytes, uuid_bytes
 from ves.legacy_json import LegacyJsonError, fast_dumps
-from ves.rfc3339 import utc_instant
+from ves.rfc3339 import parse_rfc3339, utc_instant
 
 NIL_UUID = uuid.UUID(int=0)
 PAYLOAD_HASH_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -149,9 +149,9 @@ def parse_created_at(value: Any, path: str, errs: FieldErrors) -> datetime | Non
         errs.add(path, "This field is required and must be an RFC 3339 timestamp.")
         return None
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        parsed = None
+        parsed = datetime.fromisoformat(value)  # the fast reader, for what clients send
+    except ValueError:  # what it leaves and RFC 3339 allows (and the reference's chrono reads):
+        parsed = parse_rfc3339(value)  # a lower-case t or z, a leap second (:60, as chrono's instant)
     instant = None if parsed is None or parsed.tzinfo is None or "T" not in value.upper() else utc_instant(parsed)
     if instant is None:
         errs.add(path, "Must be an RFC 3339 timestamp with a UTC offset, between years 1 and 9999 in UTC.")

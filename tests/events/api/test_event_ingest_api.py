@@ -369,6 +369,27 @@ def test_bad_fields_fail_the_request_and_store_nothing(
     assert count_rows("events", owner.tenant_id) == 0
 
 
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("2026-01-02t03:04:05z", "2026-01-02T03:04:05Z"),  # RFC 3339 allows lower case t and z
+        ("2026-01-02T03:04:05.5z", "2026-01-02T03:04:05.500000Z"),
+        ("2016-12-31T23:59:60Z", "2017-01-01T00:00:00Z"),  # a leap second, as chrono's instant
+        ("2016-12-31T18:59:60-05:00", "2017-01-01T00:00:00Z"),
+    ],
+)
+def test_every_rfc3339_created_at_the_reference_reads_is_taken(
+    owner: Persona, post_ingest: IngestPoster, sent: str, stored: str
+) -> None:
+    # These forms were 422: Python's fromisoformat, the fast reader, does not take them
+    event = legacy_event(owner.tenant_id, owner.store_id, created_at=sent)
+
+    assert post_ingest(owner.client, {"events": [event]}).status_code == 200
+
+    read = owner.client.get(f"/api/v1/events/{event['event_id']}?tenant_id={owner.tenant_id}&store_id={owner.store_id}")
+    assert read.json()["envelope"]["created_at"] == stored
+
+
 def test_field_errors_name_the_json_path(owner: Persona, post_ingest: IngestPoster) -> None:
     bad = legacy_event(owner.tenant_id, owner.store_id, event_id="nope")
 
