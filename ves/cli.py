@@ -7,14 +7,19 @@
     ves bundle EVENT_ID [--legacy] [--tenant ID] [--out BUNDLE.json] [--wait SECONDS]
     ves verify BUNDLE.json --sequencer-key HEX [--sequencer-key HEX …] [--sequencer-id ID]
                                                     (offline: no server, no credential)
+    ves checkpoint --tenant ID --store ID [--ves] [--size N] --sequencer-key HEX [--since SAVED.json] [--out FILE]
 
 The server and credential come from ``--url``/``--api-key`` or ``VES_URL``/``VES_API_KEY``.
 Output is JSON (one object per line for ``tail``). Every error is reported on stderr as
 ``ves: …`` (with the problem code when the server refused) and exit status 1; a bad argument
-(an id that is not a UUID, a negative number, a key id beyond 2^32-1) is a usage error, exit
-status 2. ``append`` exits 3 when the server rejected some of the events, ``verify`` 1 when a
-check fails and 2 when the bundle or key cannot be read. When the reader of the output goes away
-(``ves tail … | head -1``), the command stops quietly with status 141, as if killed by SIGPIPE.
+(an id that is not a UUID, a negative number, a key id beyond 2^32-1, a sequencer key of small
+order, not canonical or not on the curve) is a usage error, exit status 2. A server answer that
+is not the API's (a redirect, a 2xx that is not JSON) is an error like a refusal. ``append``
+exits 3 when the server rejected some of the events, ``verify`` 1 when a check fails and 2 when
+the bundle or key cannot be read, ``checkpoint`` 1 when the checkpoint or its consistency with
+``--since`` fails and 2 when the ``--since`` file cannot be read. When the reader of the output
+goes away (``ves tail … | head -1``), the command stops quietly with status 141, as if killed by
+SIGPIPE; an idle ``tail`` notices it between polls where poll(2) reports it (Linux does).
 
 ``append`` checks every line of its file (``ves.cli_lines``) before it sends anything, so a
 malformed file sends nothing; if the server refuses a later batch, it says which file line and
@@ -30,6 +35,7 @@ import json
 import math
 import os
 import re
+import select
 import signal
 import sys
 import time
@@ -40,6 +46,8 @@ from typing import Any, TextIO
 
 import httpx
 
+from ves import ed25519_points as points
+from ves.cli_checkpoint import run_checkpoint
 from ves.cli_lines import (
     U32_MAX,
     InputError,
@@ -131,14 +139,35 @@ def seconds_argument(*, zero: bool) -> Callable[[str], float]:
 
 
 def sequencer_key_argument(text: str) -> bytes:
-    """The sequencer's Ed25519 public key: 32 bytes of hex, ``0x`` allowed."""
+    """The sequencer's Ed25519 public key: 32 bytes of hex, ``0x`` allowed, that can be trusted at
+    all (:func:`unusable_key_reason`): one that cannot is a usage error, not a signature that
+    fails to verify."""
     try:
         key = bytes.fromhex(text.removeprefix("0x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not hex") from None
     if len(key) != 32:
         raise argparse.ArgumentTypeError(f"the sequencer key must be 32 bytes, got {len(key)}")
+    reason = unusable_key_reason(key)
+    if reason is not None:
+        raise argparse.ArgumentTypeError(f"{key.hex()} is not a usable Ed25519 public key: {reason}")
     return key
+
+
+def unusable_key_reason(key: bytes) -> str | None:
+    """Why a 32-byte Ed25519 public key cannot be trusted at all (``None`` when it can): what the
+    checkpoint verifier refuses as a verifier key (``ves.checkpoint``) and libsodium as a
+    public key (``ves.ed25519_points``), here said by name before any check runs.
+
+    A point of the curve with a small-order component (no seed gives one either) is not refused
+    here: receipts and checkpoints then simply do not verify with it, as with any wrong key."""
+    if not points.is_canonical_encoding(key):
+        return "not canonical (its y coordinate is not below 2^255 - 19)"
+    if points.encodes_small_order_point(key):
+        return "a point of small order, which would verify signatures nobody made"
+    if points.decode(key) is None:
+        return "not a point of the curve"
+    return None
 
 
 def url_argument(text: str) -> str:
@@ -288,23 +317,54 @@ def _sequence_number(event: dict[str, Any]) -> int:
 
 
 def cmd_tail(args: argparse.Namespace, out: TextIO) -> int:
+    """Page through the stream, each page continuing after the last sequence number printed; at
+    the head, stop (``--once``) or wait ``--interval`` and ask again, until the reader goes away."""
+    next_seq = max(args.from_seq, 1)
     with _client(args) as client:
-        if args.once:
-            next_seq = max(args.from_seq, 1)
-            while True:
-                page = client.events(args.tenant, args.store, from_seq=next_seq, limit=TAIL_PAGE, ves=args.ves)
-                for event in page:
-                    out.write(json.dumps(event) + "\n")
-                if len(page) < TAIL_PAGE:
-                    out.flush()
-                    return 0
-                next_seq = _sequence_number(page[-1]) + 1
-        for event in client.tail(
-            args.tenant, args.store, from_seq=args.from_seq, ves=args.ves, poll_interval=args.interval
-        ):
-            out.write(json.dumps(event) + "\n")
+        while True:
+            page = client.events(args.tenant, args.store, from_seq=next_seq, limit=TAIL_PAGE, ves=args.ves)
+            for event in page:
+                out.write(json.dumps(event) + "\n")
             out.flush()
-    return 0  # pragma: no cover  (follows until interrupted)
+            if page:
+                next_seq = _sequence_number(page[-1]) + 1
+            if len(page) < TAIL_PAGE:
+                if args.once:
+                    return 0
+                if _reader_left_while_waiting(out, args.interval):
+                    raise BrokenPipeError  # as a write would say, without waiting for an event
+
+
+def _reader_left_while_waiting(out: TextIO, seconds: float) -> bool:
+    """Wait ``seconds``, or less if the reader of ``out`` goes away meanwhile: ``True`` then.
+
+    poll(2) reports POLLERR on a pipe whose reader has closed it (Linux; POLLHUP on a socket or
+    a hung-up terminal), so an idle ``ves tail … | head -1`` stops within ``--interval`` of
+    ``head`` exiting, as a write would make it at the next event. Where ``out`` has no file
+    descriptor (a test's StringIO) or the platform has no poll, this only sleeps."""
+    try:
+        fd = out.fileno()
+        watch = select.poll()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both of the last two
+        time.sleep(seconds)
+        return False
+    watch.register(fd, select.POLLERR | select.POLLHUP)
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        events = watch.poll(max(1, math.ceil(left * 1000)))
+        if any(mask & (select.POLLERR | select.POLLHUP) for _, mask in events):
+            return True
+        if events:  # POLLNVAL: not an open descriptor; the next write will say so
+            time.sleep(max(left, 0))
+            return False
+    return False
+
+
+def cmd_checkpoint(args: argparse.Namespace, out: TextIO) -> int:
+    """Fetch, verify and (with ``--since``) check the consistency of a signed checkpoint
+    (``ves.cli_checkpoint``)."""
+    with _client(args) as client:
+        return run_checkpoint(client, args, out)
 
 
 def cmd_bundle(args: argparse.Namespace, out: TextIO) -> int:
@@ -438,6 +498,34 @@ def parser() -> argparse.ArgumentParser:
         "--sequencer-id", type=uuid_argument, help="the sequencer's id (VES_SEQUENCER_ID): receipts must name it"
     )
     verify.set_defaults(run=cmd_verify)
+
+    checkpoint = commands.add_parser(
+        "checkpoint",
+        help="fetch and verify a stream's signed log checkpoint; with --since, check it extends a saved one",
+        description="Verifies the checkpoint's signature with the trusted keys and that it names the stream. With "
+        "--since SAVED.json (written by an earlier --out), also fetches the consistency proof from the saved size "
+        "to the new one and checks it between the two signed roots: exit 1 when the log does not extend the saved "
+        "one. Only a verified checkpoint is written (--out, else stdout).",
+    )
+    checkpoint.add_argument("--tenant", type=uuid_argument, required=True)
+    checkpoint.add_argument("--store", type=uuid_argument, required=True)
+    checkpoint.add_argument("--ves", action="store_true", help="the VES stream's log instead of the legacy one")
+    checkpoint.add_argument(
+        "--size", type=int_argument(1), metavar="N", help="the checkpoint signed at tree size N (default: the latest)"
+    )
+    checkpoint.add_argument(
+        "--sequencer-key",
+        type=sequencer_key_argument,
+        action="append",
+        required=True,
+        metavar="HEX",
+        help="a trusted sequencer Ed25519 public key, hex; repeat it to trust several (a key rotation)",
+    )
+    checkpoint.add_argument(
+        "--since", metavar="SAVED.json", help="a checkpoint saved by --out: the new one must extend it"
+    )
+    checkpoint.add_argument("--out", metavar="FILE", help="write the verified checkpoint here (replaced whole)")
+    checkpoint.set_defaults(run=cmd_checkpoint)
     return root
 
 

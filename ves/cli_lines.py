@@ -202,15 +202,19 @@ def _stream_of(line: Line) -> tuple[uuid.UUID, uuid.UUID]:
 
 
 def refusal(path: Path, exc: Exception, batch: Sequence[Line], appended: Sequence[Line], named: set[int]) -> list[str]:
-    """What to say when the server refused (an :class:`ApiError`) or never answered (any other
-    ``exc``) a batch after ``appended``; ``named``: the numbers of the lines that had their own
-    event_id."""
+    """What to say when the server refused (an :class:`ApiError` of status 400 or more) or never
+    answered so that the CLI could read it (any other ``exc``) a batch after ``appended``;
+    ``named``: the numbers of the lines that had their own event_id."""
     span = f"line {batch[0].number}" if len(batch) == 1 else f"lines {batch[0].number}-{batch[-1].number}"
     said = [str(exc) or type(exc).__name__]
-    indices = [k for k in _event_indices(exc) if 0 <= k < len(batch)] if isinstance(exc, ApiError) else []
+    # A redirect or a 2xx that is not the API's answer (a proxy's page) is no refusal: the
+    # request may have been appended behind it, as after a lost answer.
+    refused = isinstance(exc, ApiError) and exc.status >= 400
+    indices = [k for k in _event_indices(exc) if 0 <= k < len(batch)] if isinstance(exc, ApiError) and refused else []
     said.extend(f"{path}:{batch[k].number}: refused (events[{k}] of the batch of {span})" for k in indices)
-    if not isinstance(exc, ApiError):
-        said.append(f"the batch of {span} got no answer: it may or may not have been appended")
+    if not refused:
+        answer = "an answer that is not the API's" if isinstance(exc, ApiError) else "no answer"
+        said.append(f"the batch of {span} got {answer}: it may or may not have been appended")
     elif not indices:
         said.append(f"the server refused the batch of {span}; nothing of it was appended")
     if not appended:

@@ -4,7 +4,9 @@
 ...     client.append([{"tenant_id": t, "store_id": s, "entity_type": "order", ...}])
 
 - Errors are typed (:class:`ApiError` subclasses by HTTP status) and carry the problem+json
-  ``code`` (``docs/errors.md``), ``title``, ``detail`` and the whole body.
+  ``code`` (``docs/errors.md``), ``title``, ``detail`` and the whole body. Only a 2xx JSON answer
+  is a result: a redirect (never followed) or a 2xx that is not JSON, or lacks the field a call
+  reads, is an :class:`ApiError` too (a base URL that is not the API's: a login page, a proxy).
 - Appends are idempotent on retry: event ids and ``created_at`` are fixed (generated when
   missing) before the first attempt and the exact same bytes are re-sent after a timeout or
   connection failure, so the server answers an exact replay instead of sequencing twice.
@@ -13,7 +15,9 @@
   after a delay.
 
 - Commitments, inclusion proofs and offline proof bundles are read with :meth:`commitments`,
-  :meth:`proof` and :meth:`bundle`; :meth:`x402_submit` signs an x402 payment intent with the
+  :meth:`proof` and :meth:`bundle`; the stream's signed log checkpoints and the consistency
+  proofs between them with :meth:`checkpoint` and :meth:`consistency_proof` (checked by
+  ``ves.client_log``); :meth:`x402_submit` signs an x402 payment intent with the
   agent's Ed25519 key (``ves.x402.signing_hash``) and submits it with a fixed idempotency key, so
   a retried submission returns the same intent.
 """
@@ -84,31 +88,50 @@ class TransportError(ClientError):
 
 
 class ApiError(ClientError):
-    """The server answered with an error (problem+json when it could say more).
+    """The server answered with an error (problem+json when it could say more), or with something
+    that is not an answer of this API.
 
-    An answer that is not a problem (an HTML 404 page from a wrong URL, a proxy's JSON) keeps
-    its whole ``body``; ``title`` then says what it was (``non-JSON response (text/html)``) and
-    ``detail`` is its start, tags stripped, at most :data:`SUMMARY_CHARS` characters.
+    Only a 2xx with a JSON body (``application/json`` or ``…+json``) is an answer; anything else
+    raises. An answer that is not a problem (an HTML 404 page from a wrong URL, a proxy's JSON, a
+    200 HTML page) keeps its whole ``body``; ``title`` then says what it was (``non-JSON response
+    (text/html)``) and ``detail`` is its start, tags stripped, at most :data:`SUMMARY_CHARS`
+    characters. A redirect (3xx, never followed: the API does not redirect, so a base URL that
+    does is not the API's) says where it points: ``title`` is ``redirect to <Location>``.
+    ``title``, when given, names what was wrong with a 2xx JSON answer (a missing field).
     """
 
     SUMMARY_CHARS = 100
 
-    def __init__(self, status: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, body: Any, headers: Mapping[str, str] | None = None, *, title: str | None = None
+    ) -> None:
         self.status = status
         self.body = body
         self.headers = dict(headers or {})
         problem = body if isinstance(body, dict) and ("code" in body or "title" in body or "detail" in body) else None
+        if 300 <= status < 400 or title is not None:
+            problem = None  # a redirect or a 2xx answer: its body is not the server's problem
         self.code: str = str((problem or {}).get("code") or f"http_{status}")
         if problem is not None:
             self.title: str = str(problem.get("title") or "")
             self.detail: str = str(problem.get("detail") or "")
             super().__init__(f"{status} {self.code}: {self.detail or self.title}")
             return
-        content_type = next((v for k, v in self.headers.items() if k.lower() == "content-type"), "")
+        text = body if isinstance(body, str) else json.dumps(body)
+        if 300 <= status < 400:
+            location = self._header("location")
+            self.title = f"redirect to {location}" if location else "redirect without a Location"
+            self.detail = "not followed: the API never redirects; is the base URL the API's?"
+            super().__init__(f"{status} {self.code}: {self.title} ({self.detail})")
+            return
+        content_type = self._header("content-type").split(";")[0].strip() or "no content type"
         kind = "non-problem JSON response" if not isinstance(body, str) else "non-JSON response"
-        self.title = f"{kind} ({content_type.split(';')[0].strip() or 'no content type'})"
-        self.detail = _summary(body if isinstance(body, str) else json.dumps(body), self.SUMMARY_CHARS)
+        self.title = title if title is not None else f"{kind} ({content_type})"
+        self.detail = _summary(text, self.SUMMARY_CHARS)
         super().__init__(f"{status} {self.code}: {self.title}" + (f": {self.detail}" if self.detail else ""))
+
+    def _header(self, name: str) -> str:
+        return next((v for k, v in self.headers.items() if k.lower() == name), "")
 
 
 def _summary(text: str, limit: int) -> str:
@@ -340,6 +363,13 @@ def _uuid_text(value: uuid.UUID | str) -> str:
     return str(uuid.UUID(str(value)))
 
 
+def _size_text(value: int, name: str) -> str:
+    """A log size as a query parameter: an integer >= 0 (``ValueError`` before sending otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    return str(value)
+
+
 class _Calls:
     """Request builders shared by the sync and async clients."""
 
@@ -558,6 +588,43 @@ class _Calls:
         return dataclasses.replace(_Calls.bundle(event_id, tenant_id=tenant_id, ves=ves), poll=poll)
 
     @staticmethod
+    def checkpoint(
+        tenant_id: uuid.UUID | str,
+        store_id: uuid.UUID | str,
+        *,
+        tree_size: int | None = None,
+        ves: bool = True,
+    ) -> _Call[dict[str, Any]]:
+        """The stream's latest signed checkpoint of its RFC 6962 log (VES, or legacy with
+        ``ves=False``), or the one signed at ``tree_size``: ``{tree_size, root_hash, batch_id,
+        created_at, checkpoint}``, ``checkpoint`` the signed note. Not verified here:
+        ``ves.client_log.check_checkpoint`` verifies it (``docs/sdk.md``, "Checkpoints")."""
+        params = _Calls.stream_params(tenant_id, store_id)
+        if tree_size is not None:
+            params["tree_size"] = _size_text(tree_size, "tree_size")
+        prefix = "/api/v1/ves/log" if ves else "/api/v1/log"
+        return _Call("GET", f"{prefix}/checkpoint", _identity, params)
+
+    @staticmethod
+    def consistency_proof(
+        tenant_id: uuid.UUID | str,
+        store_id: uuid.UUID | str,
+        first: int,
+        second: int | None = None,
+        *,
+        ves: bool = True,
+    ) -> _Call[dict[str, Any]]:
+        """The RFC 6962 consistency proof of the stream's log from size ``first`` to ``second``
+        (default: the latest): ``{first, second, first_root, second_root, proof}``. Not verified
+        here: ``ves.client_log.check_consistency`` checks it between two verified checkpoints."""
+        params = _Calls.stream_params(tenant_id, store_id)
+        params["first"] = _size_text(first, "first")
+        if second is not None:
+            params["second"] = _size_text(second, "second")
+        prefix = "/api/v1/ves/log" if ves else "/api/v1/log"
+        return _Call("GET", f"{prefix}/proofs/consistency", _identity, params)
+
+    @staticmethod
     def x402_submit(
         signer: AgentSigner,
         tenant_id: uuid.UUID | str,
@@ -576,14 +643,43 @@ class _Calls:
         return _Call("GET", f"/api/v1/admin/{section}", _identity)
 
 
+def _is_json(response: httpx.Response) -> bool:
+    """Whether the answer says it is JSON: ``application/json`` or a ``+json`` type (problem+json)."""
+    media_type = str(response.headers.get("content-type", "")).split(";")[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
 def _parse_response(response: httpx.Response) -> Any:
+    """The JSON body of a 2xx JSON answer; :class:`ApiError` for anything else.
+
+    A 4xx/5xx raises its typed error (problem+json when the server could say more). A 3xx
+    (redirects are never followed) and a 2xx that is not JSON, by its Content-Type or its bytes,
+    raise :class:`ApiError` itself: the base URL is probably not the API's (a login page, a proxy).
+    """
+    status = response.status_code
     try:
         body: Any = response.json()
-    except ValueError:
-        body = response.text
-    if response.status_code >= 400:
-        raise _error_for(response.status_code)(response.status_code, body, response.headers)
+        parsed = True
+    except ValueError:  # not JSON, or not UTF-8 text
+        body, parsed = response.text, False
+    if status >= 400:
+        raise _error_for(status)(status, body, response.headers)
+    if not 200 <= status < 300 or not parsed or not _is_json(response):
+        raise ApiError(status, response.text, response.headers)
     return body
+
+
+def _parse_answer(call: _Call[T], response: httpx.Response) -> T:
+    """``call``'s result from a 2xx JSON answer; :class:`ApiError` when it lacks what ``call``
+    reads (a proxy's or another service's JSON), not a bare ``KeyError`` or ``TypeError``."""
+    body = _parse_response(response)
+    try:
+        return call.parse(body)
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        what = f"no field {exc.args[0]!r}" if isinstance(exc, KeyError) and exc.args else f"{exc}"
+        raise ApiError(
+            response.status_code, body, response.headers, title=f"not an answer of {call.path}: {what}"
+        ) from exc
 
 
 # Failures after which the request may not have reached the server: re-sent unchanged.
@@ -627,7 +723,7 @@ class _Exchange(Generic[T]):
             return self._wait_after_failure(attempt, outcome)
         delay = self._wait_after_answer(outcome, attempt)
         if delay is None:
-            self.answer = self.call.parse(_parse_response(outcome))
+            self.answer = _parse_answer(self.call, outcome)
         return delay
 
     def _wait_while_polling(self, response: httpx.Response) -> float | None:
@@ -751,6 +847,8 @@ class _Base(ABC, Generic[TransportT]):
     proof = _Endpoint(_Calls.proof)
     bundle = _Endpoint(_Calls.bundle)
     wait_for_bundle = _Endpoint(_Calls.wait_for_bundle)
+    checkpoint = _Endpoint(_Calls.checkpoint)
+    consistency_proof = _Endpoint(_Calls.consistency_proof)
     x402_submit = _Endpoint(_Calls.x402_submit)
     # Agents and admin
     register_agent = _Endpoint(_Calls.register_agent)

@@ -141,6 +141,14 @@ def key_file(tmp_path: Path) -> Path:
 # --- usage errors: exit 2 with a message --------------------------------------------------------
 
 STREAM = ["--tenant", TENANT, "--store", STORE]
+USABLE_KEY = "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29"  # the public key of seed 0^32
+# Trusted sequencer keys no seed gives, and why each is refused.
+UNUSABLE_KEYS = [
+    ("00" * 32, "a point of small order, which would verify signatures nobody made"),
+    ("01" + "00" * 31, "a point of small order, which would verify signatures nobody made"),  # the identity
+    ("ab" * 32, "not a point of the curve"),
+    ("ff" * 32, "not canonical (its y coordinate is not below 2^255 - 19)"),
+]
 
 
 @pytest.mark.parametrize(
@@ -169,6 +177,11 @@ STREAM = ["--tenant", TENANT, "--store", STORE]
         (["append", "f.jsonl", "--tenant", TENANT], "--tenant and --store go with --sign"),
         (["verify", "b.json", "--sequencer-key", "cc12"], "the sequencer key must be 32 bytes, got 2"),
         (["verify", "b.json", "--sequencer-key", "zz" * 32], "is not hex"),
+        *(
+            ([command, *rest, "--sequencer-key", key], f"{key} is not a usable Ed25519 public key: {why}")
+            for command, rest in (("verify", ["b.json"]), ("checkpoint", STREAM))
+            for key, why in UNUSABLE_KEYS
+        ),
     ],
 )
 def test_bad_arguments_are_usage_errors(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -178,6 +191,24 @@ def test_bad_arguments_are_usage_errors(argv: list[str], message: str, capsys: p
     assert exit_.value.code == 2
     assert message in err
     assert "Traceback" not in err
+
+
+def test_an_unusable_sequencer_key_stops_verify_before_any_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A small-order key made every bundle fail ``receipt_signature`` (exit 1), the real cause
+    showing only under ``log_checkpoint``; now it is the usage error, exit 2, one line saying why."""
+    bundle = tmp_path / "b.json"
+    bundle.write_text('{"format": "stateset-proof-bundle/1"}')
+    for key, why in UNUSABLE_KEYS:
+        out = io.StringIO()
+        with pytest.raises(SystemExit) as exit_:
+            cli_main(["verify", str(bundle), "--sequencer-key", USABLE_KEY, "--sequencer-key", key], out=out)
+        errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+        assert (exit_.value.code, out.getvalue()) == (2, "")
+        assert errors == [
+            f"ves verify: error: argument --sequencer-key: {key} is not a usable Ed25519 public key: {why}"
+        ]
 
 
 # --- key files ----------------------------------------------------------------------------------
@@ -411,6 +442,22 @@ def test_a_batch_without_an_answer_may_or_may_not_be_appended(
     ]
 
 
+def test_a_batch_answered_by_a_page_may_or_may_not_be_appended(
+    server: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 200 HTML page (a proxy's) is not the server refusing: the batch may be appended behind it."""
+    page = (200, "text/html", b"<html><body>Gateway</body></html>")
+    server.respond = lambda request: ok({"events_accepted": 3}) if len(server.requests) == 1 else page
+    path = write_lines(tmp_path / "events.jsonl", [order(n) for n in range(5)])
+    status, _, said = run(["--url", server.url, "append", str(path), "--batch-size", "3"], capsys)
+    assert status == 1
+    assert said[:3] == [
+        "ves: 200 http_200: non-JSON response (text/html): Gateway",
+        "ves: the batch of lines 4-5 got an answer that is not the API's: it may or may not have been appended",
+        "ves: 3 events (lines 1-3) were appended before it; no line after 3 was sent",
+    ]
+
+
 def test_a_legacy_batch_ends_where_the_stream_changes(
     server: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -535,7 +582,7 @@ def test_a_bundle_written_into_a_missing_directory_is_one_line(
 
 # --- verify: an unreadable bundle is exit 2 --------------------------------------------------------
 
-KEY = ["--sequencer-key", "cc" * 32]
+KEY = ["--sequencer-key", USABLE_KEY]
 
 
 @pytest.mark.parametrize(
@@ -573,7 +620,7 @@ def test_a_deep_file_is_refused_even_where_a_library_raised_the_recursion_limit(
     deep.write_bytes(b"[" * 100_000)
     program = (
         "import sys; sys.setrecursionlimit(1_000_000); from ves.cli import main; "
-        f"sys.exit(main(['verify', {str(deep)!r}, '--sequencer-key', 'aa' * 32]))"
+        f"sys.exit(main(['verify', {str(deep)!r}, '--sequencer-key', {USABLE_KEY!r}]))"
     )
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)  # noqa: S603
 
