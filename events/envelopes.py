@@ -148,6 +148,7 @@ def parse_created_at(value: Any, path: str, errs: FieldErrors) -> datetime | Non
     if not isinstance(value, str):
         errs.add(path, "This field is required and must be an RFC 3339 timestamp.")
         return None
+    parsed: datetime | None
     try:
         parsed = datetime.fromisoformat(value)  # the fast reader, for what clients send
     except ValueError:  # what it leaves and RFC 3339 allows (and the reference's chrono reads):

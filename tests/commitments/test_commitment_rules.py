@@ -94,7 +94,7 @@ def _ranges_sealed_twice(tenant_id: uuid.UUID, store_id: uuid.UUID) -> list[tupl
             " GROUP BY 1, 2, 3 HAVING count(*) > 1",
             [tenant_id, store_id],
         )
-        return cursor.fetchall()
+        return [(int(kind), int(start), int(end)) for kind, start, end in cursor.fetchall()]
 
 
 def test_a_range_asked_for_before_the_beat_seals_it_has_the_chains_roots_whatever_the_order(
