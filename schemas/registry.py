@@ -169,11 +169,19 @@ def validate_payload(
     return tuple(SchemaError(path, message, redacted) for path, message, redacted in found[:MAX_REPORTED_ERRORS])
 
 
+# Both by tenant: a tenant's schema or mode change drops that tenant's entries only, in every
+# process (sequencer_project.hot_cache, "scope").
 schema_cache: HotCache[tuple[uuid.UUID, str], ActiveSchema | None] = HotCache(
-    "schemas", max_entries=settings.CACHE_SCHEMA_MAX, ttl_seconds=settings.CACHE_SCHEMA_TTL_SECS
+    "schemas",
+    max_entries=settings.CACHE_SCHEMA_MAX,
+    ttl_seconds=settings.CACHE_SCHEMA_TTL_SECS,
+    scope_of=lambda key: key[0],
 )
 mode_cache: HotCache[uuid.UUID, ValidationMode | None] = HotCache(
-    "schema_modes", max_entries=settings.CACHE_SCHEMA_MAX, ttl_seconds=settings.CACHE_SCHEMA_TTL_SECS
+    "schema_modes",
+    max_entries=settings.CACHE_SCHEMA_MAX,
+    ttl_seconds=settings.CACHE_SCHEMA_TTL_SECS,
+    scope_of=lambda tenant_id: tenant_id,
 )
 
 

@@ -32,8 +32,9 @@ from tenants.models import Tenant
 from tenants.services import tenant_ensure
 
 
-def _bump_schema_cache() -> None:
-    transaction.on_commit(schema_cache.invalidate)
+def _bump_schema_cache(tenant_id: uuid.UUID) -> None:
+    """After commit, every process drops its cached schemas of ``tenant_id`` (only that tenant's)."""
+    transaction.on_commit(lambda: schema_cache.invalidate(tenant_id))
 
 
 def _audited_schema(actor: str, verb: str, schema: EventSchema, **detail: Any) -> None:
@@ -101,7 +102,7 @@ def schema_register(
         created_by=created_by,
     )
     _audited_schema(actor, "register", schema, compatibility=schema.compatibility, status=schema.status)
-    _bump_schema_cache()
+    _bump_schema_cache(schema.tenant_id)
     return schema
 
 
@@ -139,7 +140,7 @@ def schema_status_set(
     schema.status, schema.updated_at = status, timezone.now()
     tenant_row_update(schema, "status", "updated_at")  # by (tenant_id, id): one shard on a distributed PostgreSQL
     _audited_schema(actor, "status_set", schema, old={"status": old}, new={"status": status})
-    _bump_schema_cache()
+    _bump_schema_cache(schema.tenant_id)
     return schema
 
 
@@ -152,7 +153,7 @@ def schema_delete(*, tenant_id: TenantScope, schema_id: uuid.UUID, authorise: Au
     schema = _schema_locked(tenant_id, schema_id, authorise)
     EventSchema.objects.filter(tenant_id=schema.tenant_id, id=schema.id).delete()  # by (tenant_id, id)
     _audited_schema(actor, "delete", schema, status=schema.status, compatibility=schema.compatibility)
-    _bump_schema_cache()
+    _bump_schema_cache(schema.tenant_id)
     return schema
 
 
@@ -191,5 +192,5 @@ def validation_mode_set(*, tenant_id: uuid.UUID, mode: ValidationMode | None, ac
         tenant_id=tenant_id,
         detail={"old": _mode_recorded(old), "new": _mode_recorded(mode)},
     )
-    transaction.on_commit(mode_cache.invalidate)
+    transaction.on_commit(lambda: mode_cache.invalidate(tenant_id))
     return validation_mode_state(tenant_id=tenant_id, override=mode)

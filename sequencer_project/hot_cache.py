@@ -1,10 +1,19 @@
 """In-process LRU+TTL caches invalidated across processes through a Redis version key.
 
 Each cache has a generation counter in Redis (``hotcache:<name>:generation``). A process
-reads it at most every ``HOT_CACHE_CHECK_SECONDS`` (default 0.25 s) and drops its entries
-when it changed; writers bump it after their commit (:meth:`HotCache.invalidate`). So a
-change is seen by every process within that interval, at the cost of one Redis GET per
-interval per process, not per request.
+reads it at most every ``HOT_CACHE_CHECK_SECONDS`` (default 0.25 s) and drops entries when it
+changed; writers bump it after their commit (:meth:`HotCache.invalidate`). So a change is seen
+by every process within that interval, at the cost of one Redis GET per interval per process,
+not per request.
+
+A cache whose keys belong to a *scope* (a tenant: ``scope_of``) is invalidated by scope: the
+writer's bump and a record of the scope it changed are one Redis script
+(``hotcache:<name>:changes``, a sorted set of the last :data:`CHANGES_KEPT` bumps by
+generation), and a process that sees the generation move reads which scopes changed since the
+one it had and drops only their entries. So one tenant's schema writes cost the other tenants'
+lookups nothing (an audit's noisy tenant caused 188 extra misses for the quiet ones). A bump
+without a scope, a gap in the record (more than :data:`CHANGES_KEPT` bumps since, or a
+generation this process never read) drops everything, as before.
 
 Redis is never a reason to fail or wait: reads go through the ``redis`` circuit breaker
 (50 ms socket timeout). While Redis cannot be read, entries are trusted for at most
@@ -49,13 +58,35 @@ class _Entry(Generic[V]):
     loaded_at: float
 
 
-class HotCache(Generic[K, V]):
-    """A bounded LRU with a TTL whose entries every process drops when the generation moves."""
+# How many bumps of a scoped cache are recorded with their scope (a process further behind drops all).
+CHANGES_KEPT = 1000
+_EVERY_SCOPE = "*"
+# INCR the generation and record the bumped scope under it, atomically: a reader that sees the new
+# generation always finds its record. Returns the new generation.
+_BUMP = """
+local generation = redis.call('INCR', KEYS[1])
+redis.call('ZADD', KEYS[2], generation, generation .. '|' .. ARGV[1])
+redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[2]) + 1))
+return generation
+"""
 
-    def __init__(self, name: str, *, max_entries: int, ttl_seconds: float) -> None:
+
+class HotCache(Generic[K, V]):
+    """A bounded LRU with a TTL whose entries every process drops when the generation moves:
+    all of them, or (``scope_of`` given) those of the scopes changed since."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        max_entries: int,
+        ttl_seconds: float,
+        scope_of: Callable[[K], Hashable] | None = None,
+    ) -> None:
         self.name = name
         self.max_entries = max_entries
         self.ttl_seconds = ttl_seconds
+        self.scope_of = scope_of
         self._entries: OrderedDict[K, _Entry[V]] = OrderedDict()
         self._lock = threading.Lock()
         self._generation: bytes | None = None
@@ -68,22 +99,49 @@ class HotCache(Generic[K, V]):
     def version_key(self) -> str:
         return f"hotcache:{self.name}:generation"
 
+    @property
+    def changes_key(self) -> str:
+        return f"hotcache:{self.name}:changes"
+
     def _refresh_generation(self, now: float) -> None:
         if now - self._checked_at < settings.HOT_CACHE_CHECK_SECONDS:
             return
         self._checked_at = now
         try:
-            generation = guarded(lambda client: client.get(self.version_key))
+            generation = guarded(lambda client: client.get(self.version_key)) or b"0"  # no bump yet
+            if generation == self._generation:
+                self._redis_ok = True
+                return
+            changed = self._scopes_changed(self._generation, generation)
         except _UNAVAILABLE:
             self._redis_ok = False
             return
         self._redis_ok = True
-        if generation != self._generation:
-            with self._lock:
-                if self._generation is not None or self._entries:
-                    HOT_CACHE_INVALIDATIONS.labels(cache=self.name).inc()
+        with self._lock:
+            if self._generation is not None or self._entries:
+                HOT_CACHE_INVALIDATIONS.labels(cache=self.name).inc()
+            if changed is None or self.scope_of is None:
                 self._entries.clear()
-                self._generation = generation
+            else:
+                scope_of = self.scope_of
+                for key in [key for key in self._entries if str(scope_of(key)) in changed]:
+                    del self._entries[key]
+            self._generation = generation
+
+    def _scopes_changed(self, seen: bytes | None, now: bytes) -> set[str] | None:
+        """The scopes bumped after generation ``seen`` up to ``now``; ``None`` when that is not
+        known (no scopes, nothing seen, a bump without a scope, or a record that no longer
+        reaches back to ``seen``): everything is dropped then."""
+        if self.scope_of is None or seen is None:  # None: this process has read no generation yet
+            return None
+        first, last = int(seen), int(now)
+        if last <= first:  # the counter went back (Redis lost it): nothing can be trusted
+            return None
+        records = guarded(lambda client: client.zrangebyscore(self.changes_key, f"({first}", last))
+        if len(records) != last - first:  # trimmed away, or a bump that recorded nothing
+            return None
+        scopes = {record.split(b"|", 1)[1].decode() for record in records}
+        return None if _EVERY_SCOPE in scopes else scopes
 
     def get_many(self, keys: Iterable[K], load: Callable[[list[K]], dict[K, V]]) -> dict[K, V]:
         """Values for ``keys``; misses are loaded together by ``load`` (which must return every key)."""
@@ -118,12 +176,25 @@ class HotCache(Generic[K, V]):
     def get(self, key: K, load: Callable[[K], V]) -> V:
         return self.get_many([key], lambda keys: {k: load(k) for k in keys})[key]
 
-    def invalidate(self) -> None:
-        """Drop this process's entries and bump the shared generation (call after commit)."""
-        self.clear()
+    def invalidate(self, scope: Hashable | None = None) -> None:
+        """Drop this process's entries (of ``scope``, given one and a ``scope_of``; else all) and
+        bump the shared generation, recording the scope (call after commit)."""
+        recorded = _EVERY_SCOPE if scope is None or self.scope_of is None else str(scope)
+        if recorded == _EVERY_SCOPE:
+            self.clear()
+        else:
+            scope_of = self.scope_of
+            assert scope_of is not None
+            with self._lock:
+                for key in [key for key in self._entries if str(scope_of(key)) == recorded]:
+                    del self._entries[key]
         # When Redis is unreadable, other processes already use the degraded TTL.
         with contextlib.suppress(*_UNAVAILABLE):
-            guarded(lambda client: client.incr(self.version_key))
+            if self.scope_of is None:
+                guarded(lambda client: client.incr(self.version_key))
+            else:
+                keys, args = [self.version_key, self.changes_key], [recorded, CHANGES_KEPT]
+                guarded(lambda client: client.eval(_BUMP, 2, *keys, *args))  # type: ignore[no-untyped-call]
 
     def clear(self) -> None:
         """Forget this process's entries (tests); the next lookup re-reads the generation."""

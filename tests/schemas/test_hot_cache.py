@@ -129,3 +129,21 @@ def _test_database_url() -> str:
     params = connection.settings_dict
     user, host, port, name = params["USER"], params["HOST"] or "127.0.0.1", params["PORT"] or 5432, params["NAME"]
     return f"postgres://{user}@{host}:{port}/{name}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_tenants_schema_write_leaves_another_tenants_cached_schemas_alone(
+    django_assert_num_queries: object,
+) -> None:
+    quiet, noisy = uuid.uuid4(), uuid.uuid4()
+    schema_register(tenant_id=quiet, event_type="a", schema_json=ORDER_SCHEMA, actor="test")
+    schema_register(tenant_id=noisy, event_type="a", schema_json=ORDER_SCHEMA, actor="test")
+    active_schemas_get(tenant_id=quiet, event_types=["a"])
+    active_schemas_get(tenant_id=noisy, event_types=["a"])
+
+    schema_register(tenant_id=noisy, event_type="b", schema_json=ORDER_SCHEMA, actor="test")
+
+    with override_settings(HOT_CACHE_CHECK_SECONDS=0), django_assert_num_queries(0):  # type: ignore[operator]
+        assert active_schemas_get(tenant_id=quiet, event_types=["a"])["a"] is not None
+    with override_settings(HOT_CACHE_CHECK_SECONDS=0), django_assert_num_queries(1):  # type: ignore[operator]
+        assert active_schemas_get(tenant_id=noisy, event_types=["a", "b"])["b"] is not None
