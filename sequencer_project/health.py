@@ -110,10 +110,13 @@ def _select_one(pool: ConnectionPool) -> None:
 
 
 class _Ping:
-    """The one :func:`database_ping` of this process in flight for the probes (its own thread)."""
+    """The one :func:`database_ping` of this process in flight for the probes (its own thread),
+    when it started, and what it raised."""
 
     lock = threading.Lock()
     thread: threading.Thread | None = None
+    started = 0.0
+    failure: list[BaseException] = []
 
 
 def database_ping_within(seconds: float) -> None:
@@ -122,26 +125,29 @@ def database_ping_within(seconds: float) -> None:
 
     A PostgreSQL that is stopped while its host still answers TCP (SIGSTOP, a paused VM) holds a
     statement until it resumes, and no server-side or TCP timeout ends it: the ping runs in a
-    thread of its own and the probe stops waiting for it. While that ping still waits, the next
-    probe answers at once without another, so a hung database holds one thread, not one a probe.
+    thread of its own and the probe stops waiting for it. Probes at the same moment share one
+    ping (each waits for it up to its own ``seconds``); one that finds the ping in flight for
+    longer than ``seconds`` already answers at once. So a hung database holds one thread, not
+    one a probe, and two probers of a healthy one both get its answer.
     """
     with _Ping.lock:
-        earlier = _Ping.thread
-        if earlier is not None and earlier.is_alive():
-            raise OperationalError("an earlier readiness ping is still waiting for the database")
-        failure: list[BaseException] = []
+        thread, now = _Ping.thread, time.monotonic()
+        if thread is None or not thread.is_alive():
+            failure: list[BaseException] = []
 
-        def ping() -> None:
-            try:
-                database_ping()
-            except BaseException as exc:  # handed to the waiting probe
-                failure.append(exc)
-            finally:
-                connections.close_all()  # this thread's own, when the ping had to open one
+            def ping() -> None:
+                try:
+                    database_ping()
+                except BaseException as exc:  # handed to the waiting probes
+                    failure.append(exc)
+                finally:
+                    connections.close_all()  # this thread's own, when the ping had to open one
 
-        thread = _Ping.thread = threading.Thread(target=ping, name="readiness-ping", daemon=True)
-        thread.start()
-    thread.join(seconds)
+            thread = threading.Thread(target=ping, name="readiness-ping", daemon=True)
+            _Ping.thread, _Ping.started, _Ping.failure = thread, now, failure
+            thread.start()
+        started, failure = _Ping.started, _Ping.failure
+    thread.join(max(0.0, started + seconds - now))  # the ping has ``seconds`` from its start
     if thread.is_alive():
         raise OperationalError(f"the database did not answer within {seconds:g} s")
     if failure:

@@ -86,13 +86,19 @@ def probe():
             "seconds": round(time.monotonic() - started, 2)}
 
 before = probe()
+together = []  # probes at the same moment share one ping, and each gets its answer
+threads = [threading.Thread(target=lambda: together.append(probe()["status"])) for _ in range(4)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
 frozen.set()
 during = probe()
 again = probe()
 frozen.clear()
 time.sleep(0.5)  # the held ping gets its answer and ends
 after = probe()
-print(json.dumps({"before": before, "during": during, "again": again, "after": after}))
+print(json.dumps({"before": before, "together": together, "during": during, "again": again, "after": after}))
 """
 
 
@@ -112,6 +118,7 @@ def test_ready_answers_503_within_its_timeout_while_the_database_hangs_and_200_o
     seen = json.loads(done.stdout.strip().splitlines()[-1])
 
     assert seen["before"]["status"] == 200
+    assert seen["together"] == [200, 200, 200, 200]
     assert (seen["during"]["status"], seen["during"]["retry_after"]) == (503, "1")
     assert 0.9 <= seen["during"]["seconds"] < 3
     # the first ping still waits: the next probe answers at once, without a second one
