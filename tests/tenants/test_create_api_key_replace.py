@@ -7,7 +7,7 @@ import io
 import uuid
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from audit.models import AuditLogEntry
@@ -48,3 +48,15 @@ def test_without_replace_earlier_keys_of_the_name_keep_working() -> None:
     second = _key(tenant, "demo (make run)")
 
     assert [_status(k, tenant) for k in (first, second)] == [200, 200]
+
+
+def test_replace_needs_a_name_and_a_refused_creation_revokes_nothing() -> None:
+    tenant = Tenant.objects.create(name="demo")
+    unnamed, named = _key(tenant, ""), _key(tenant, "demo (make run)")
+
+    with pytest.raises(CommandError, match="--replace needs --name"):
+        _key(tenant, "", "--replace")
+    with pytest.raises(CommandError):  # the service refuses the rate limit: no new key, none revoked
+        _key(tenant, "demo (make run)", "--replace", "--rate-limit", "0")
+
+    assert [_status(k, tenant) for k in (unnamed, named)] == [200, 200]

@@ -1,7 +1,7 @@
 """``manage.py create_api_key --tenant UUID [--permissions read,write,admin] [--replace] ...``.
 
-Prints the key once; only its SHA-256 is stored. Audited. ``--replace`` revokes the tenant's active
-keys of the same name first (``make run`` makes its demo key so on every start, so old demo keys
+Prints the key once; only its SHA-256 is stored. Audited. ``--replace`` then revokes the tenant's
+other active keys of the same name (``make run`` makes its demo key so on every start, so old demo keys
 printed to earlier logs stop working).
 """
 
@@ -48,7 +48,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--replace",
             action="store_true",
-            help="Revoke the tenant's active keys of the same --name first (audited), e.g. a demo key made again.",
+            help="Then revoke the tenant's other active keys of the same --name (audited), e.g. a demo key made again.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -68,9 +68,8 @@ class Command(BaseCommand):
             expires_at = parse_rfc3339(options["expires_at"])
             if expires_at is None or expires_at <= timezone.now():
                 raise CommandError("--expires-at must be a future RFC 3339 timestamp, e.g. 2030-01-01T00:00:00Z.")
-        if options["replace"]:
-            for replaced in api_keys_active_named(tenant_id=tenant.id, name=options["name"]):
-                api_key_revoke(api_key=replaced, actor="cli:create_api_key")
+        if options["replace"] and not options["name"]:
+            raise CommandError("--replace needs --name: it revokes the tenant's other active keys of that name.")
         try:
             issued = api_key_create(
                 tenant=tenant,
@@ -86,4 +85,8 @@ class Command(BaseCommand):
             )
         except SequencerError as exc:  # what the checks above let through and the service refuses
             raise CommandError(str(exc.detail)) from exc
+        if options["replace"]:  # after the new key exists: a refused creation revokes nothing
+            for replaced in api_keys_active_named(tenant_id=tenant.id, name=options["name"]):
+                if replaced.pk != issued.api_key.pk:
+                    api_key_revoke(api_key=replaced, actor="cli:create_api_key")
         self.stdout.write(issued.key)
