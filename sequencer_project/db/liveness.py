@@ -35,5 +35,6 @@ def idle_connection_dead(wrapper: BaseDatabaseWrapper) -> bool:
         return True
     # Anything to read on an idle connection makes it one not to trust: a termination notice
     # arrives before the end of the socket (reading it alone would find the connection still
-    # OK), and the rare harmless message costs one new connection.
+    # OK). Any other unsolicited message (a parameter status after a reload; this service never
+    # LISTENs) costs one new connection.
     return spoken_to or pgconn.status != psycopg.pq.ConnStatus.OK
