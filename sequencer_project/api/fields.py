@@ -375,11 +375,15 @@ def query_uuid_optional(request: Request, name: str) -> UUID | None:
 
 
 def query_text(request: Request, name: str) -> str | None:
-    """An optional text filter; empty, or with NUL characters (which PostgreSQL text cannot
-    hold), it is a 400."""
-    raw = query_value_in(request.query_params, name)
-    if raw is None:
-        return None
+    """An optional free-text filter: ``None`` when absent or empty (a form's blank field; the
+    one kind of parameter whose empty value is not refused, as the reference's ``Option<String>``
+    reads it without error); with NUL characters (which PostgreSQL text cannot hold) a 400."""
+    raw = request.query_params.get(name)
+    return _without_nul(raw, name) if raw else None
+
+
+def _without_nul(raw: str, name: str) -> str:
+    """``raw``, or a 400 naming ``name`` when it holds NUL (which PostgreSQL text cannot hold)."""
     if "\x00" in raw:
         raise InvalidParameterError(f"'{name}' must not contain NUL characters.", parameter=name)
     return raw
@@ -395,9 +399,10 @@ def query_choice(
     """An optional word of ``choices`` (an enum filter: an unknown word is a 400, as the
     reference's typed query refuses it). ``canonical`` maps what a client may send (another case,
     an alias) to the word, ``None`` for an unknown one; without it the word must match exactly."""
-    raw = query_text(request, name)
+    raw = query_value_in(request.query_params, name)
     if raw is None:
         return None
+    raw = _without_nul(raw, name)
     value = canonical(raw) if canonical is not None else raw if raw in choices else None
     if value is None:
         raise InvalidParameterError(f"'{name}' must be one of {', '.join(sorted(choices))}.", parameter=name)
