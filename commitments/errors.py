@@ -86,6 +86,11 @@ class CommitmentIntegrityError(SequencerError):
     title = "The stored events no longer match their commitment"
 
 
+class CommitmentChainBehindError(ServiceUnavailableError):
+    code = "commitment_chain_behind"
+    title = "The stream's chain is too far behind this range to seal it now; retry shortly"
+
+
 class AnchoringUnconfiguredError(ServiceUnavailableError):
     code = "anchoring_unconfigured"
     title = "Anchoring is not configured (set ANCHOR_RPC_URL and ANCHOR_PRIVATE_KEY)"

@@ -90,7 +90,9 @@ def commitment_create(
     events before it are sealed into the chain first (:func:`_seal_chain_through`), so its
     ``prev_state_root`` is the chain's and never depends on when the beat ran, and the beat never
     seals the same range again with other roots. A range that starts inside the sealed chain is an
-    on-request commitment (ADR 0020).
+    on-request commitment (ADR 0020). A request seals at most :func:`gap_events_max` events
+    before its range: further behind (the automatic sealing stopped or fell behind), it answers
+    503 ``commitment_chain_behind`` and hands the stream to ``commitments.stream_commit``.
     """
     _check_range(sequence_start, sequence_end)
     with transaction.atomic():
@@ -105,26 +107,45 @@ def commitment_create(
             raise errors.CommitmentBeyondHeadError(
                 f"sequence_end {sequence_end} is beyond the stream's head {tip.head}.", head=tip.head
             )
-        if sequence_start > tip.next_start:
-            tip = _seal_chain_through(tenant_id, store_id, kind, tip, sequence_start - 1)
-        if sequence_start == tip.next_start:
-            prev, on_request = (tip.last.new_state_root if tip.last is not None else ZERO_HASH), False
-        else:
-            prev = state_root_before(tenant_id=tenant_id, store_id=store_id, kind=kind, sequence_start=sequence_start)
-            on_request = True
-        seal = _Seal(tenant_id, store_id, sequence_start, sequence_end, prev, on_request)
-        row = _seal_many(kind, [seal])[0]
-    return CommitmentResult(row, created=True)
+        gap = sequence_start - tip.next_start
+        if gap <= gap_events_max():
+            if gap > 0:
+                tip = _seal_chain_through(tenant_id, store_id, kind, tip, sequence_start - 1)
+            if sequence_start == tip.next_start:
+                prev, on_request = (tip.last.new_state_root if tip.last is not None else ZERO_HASH), False
+            else:
+                prev = state_root_before(
+                    tenant_id=tenant_id, store_id=store_id, kind=kind, sequence_start=sequence_start
+                )
+                on_request = True
+            seal = _Seal(tenant_id, store_id, sequence_start, sequence_end, prev, on_request)
+            return CommitmentResult(_seal_many(kind, [seal])[0], created=True)
+    task_enqueue_on_commit("commitments.stream_commit", str(tenant_id), str(store_id), int(kind))  # sent now
+    raise errors.CommitmentChainBehindError(
+        f"The stream's chain ends {gap} events before sequence_start {sequence_start}; it is being sealed."
+        " Retry shortly.",
+        headers={"Retry-After": "2"},
+    )
+
+
+def link_events_max() -> int:
+    """The most events one link of a chain seals, whoever seals it (the tick, a task, a request)."""
+    return min(settings.COMMITMENT_MAX_EVENTS, MAX_COMMITMENT_EVENTS)
+
+
+def gap_events_max() -> int:
+    """The most events a client's request seals into the chain before its own range: two links."""
+    return 2 * link_events_max()
 
 
 def _seal_chain_through(
     tenant_id: uuid.UUID, store_id: uuid.UUID, kind: StreamKind, tip: ChainTip, sequence_end: int
 ) -> ChainTip:
-    """Extend the stream's chain through ``sequence_end`` (links of up to
-    ``COMMITMENT_MAX_EVENTS``, as the beat seals them) and return its new tip. Caller holds the
-    transaction and the stream's COMMITMENT_STREAM lock."""
+    """Extend the stream's chain through ``sequence_end`` (links of up to :func:`link_events_max`,
+    as the beat seals them) and return its new tip. Caller holds the transaction and the stream's
+    COMMITMENT_STREAM lock."""
     while tip.next_start <= sequence_end:
-        end = min(sequence_end, tip.next_start + settings.COMMITMENT_MAX_EVENTS - 1)
+        end = min(sequence_end, tip.next_start + link_events_max() - 1)
         prev = tip.last.new_state_root if tip.last is not None else ZERO_HASH
         link = _seal_many(kind, [_Seal(tenant_id, store_id, tip.next_start, end, prev, on_request=False)])[0]
         tip = ChainTip(link, tip.head)

@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 from django.db import connection, connections
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from commitments.selectors import chain_tip, commitment_get_by_range
+from commitments.services import commitments as commitments_service
 from commitments.services.commitments import commitment_create, commitment_seal_next
 from streams.kinds import StreamKind
 from tests.commitments.helpers import create, ingest_ves_case, post_json
@@ -360,3 +362,32 @@ def test_concurrent_creators_of_overlapping_ranges_never_seal_one_range_twice(ad
         assert after[0] == before[1] + 1
         assert bytes(after[2]) == bytes(before[3])
     assert {len({c.batch_id for c in commitments}) for commitments in results.values()} == {1}
+
+
+def test_a_range_further_past_the_chains_end_than_two_links_is_503_and_hands_the_stream_to_its_task(
+    owner: Persona, post_ingest: IngestPoster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A request seals at most two links before its own range; further behind (the beat stopped),
+    # one request would seal the whole backlog under the stream's lock
+    _ingest(owner, post_ingest, 12)
+    t, s, c = owner.tenant.id, owner.store_id, owner.client
+    enqueued: list[tuple[str, tuple[object, ...]]] = []
+    monkeypatch.setattr(
+        commitments_service, "task_enqueue_on_commit", lambda name, *args: enqueued.append((name, args))
+    )
+    with override_settings(COMMITMENT_MAX_EVENTS=3):  # two links: 6 events
+        answer = _problem(create(c, "", t, s, 8, 12), 503, "commitment_chain_behind")
+        retry_after = create(c, "", t, s, 8, 12)["Retry-After"]
+        close = create(c, "", t, s, 7, 12)
+
+    assert "7 events before sequence_start 8" in answer["detail"]
+    assert retry_after == "2"
+    assert enqueued[:1] == [("commitments.stream_commit", (str(t), str(s), int(StreamKind.LEGACY)))]
+    assert close.status_code == 200, close.content  # 6 before it: sealed as two links, then 7..12
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT sequence_start, sequence_end FROM commitments WHERE tenant_id = %s AND store_id = %s"
+            " AND NOT on_request ORDER BY 1",
+            [t, s],
+        )
+        assert cursor.fetchall() == [(1, 3), (4, 6), (7, 12)]
