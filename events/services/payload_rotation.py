@@ -349,15 +349,22 @@ class RotationObserver(Protocol):
         """``row`` does not open and was left as it was."""
 
 
+# A run keeps at most this many skipped rows to report at its end (a tenant whose old key was
+# removed too early skips every row; each is also reported to the observer as met).
+SKIPPED_KEPT = 1000
+
+
 @dataclass(frozen=True, slots=True)
 class RotationPart:
-    """What a rotation did to one table: re-sealed, skipped, and still not on the newest key
-    when it was done with the table (the skipped rows, unless rows were written meanwhile)."""
+    """What a rotation did to one table: re-sealed, skipped (how many, and the first of them the
+    run kept: :data:`SKIPPED_KEPT` in all), and still not on the newest key when it was done with
+    the table (the skipped rows, unless rows were written meanwhile)."""
 
     table: RotationTable
     resealed: int
     skipped: tuple[SkippedRow, ...]
     left: int
+    skipped_count: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,7 +375,12 @@ class RotationResult:
 
     @property
     def skipped(self) -> tuple[SkippedRow, ...]:
+        """The skipped rows kept (the first :data:`SKIPPED_KEPT`)."""
         return tuple(row for part in self.parts for row in part.skipped)
+
+    @property
+    def skipped_count(self) -> int:
+        return sum(part.skipped_count for part in self.parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,24 +431,24 @@ def payload_rotate(*, tenant_id: uuid.UUID, batch_size: int, actor: str, observe
         last_walk = index == len(_WALKS) - 1
         total = walk.count(tenant_id=tenant_id)
         observer.started(walk.table, total, key.key_id)
-        done, after = 0, walk.start
+        done, after, skipped_count = 0, walk.start, 0
         skipped: list[SkippedRow] = []
         while True:
             with transaction.atomic(durable=True):
                 batch = walk.batch(tenant_id=tenant_id, after=after, batch_size=batch_size)
                 if batch.position is None and last_walk:
                     resealed = {part.table: part.resealed for part in parts} | {walk.table: done + batch.rewritten}
-                    skipped_count = sum(len(part.skipped) for part in parts) + len(skipped) + len(batch.skipped)
-                    _audit(
-                        actor=actor, tenant_id=tenant_id, key_id=key.key_id, resealed=resealed, skipped=skipped_count
-                    )
+                    in_all = sum(part.skipped_count for part in parts) + skipped_count + len(batch.skipped)
+                    _audit(actor=actor, tenant_id=tenant_id, key_id=key.key_id, resealed=resealed, skipped=in_all)
             done += batch.rewritten
             for row in batch.skipped:
                 observer.skipped(row)
-            skipped.extend(batch.skipped)
-            observer.progressed(walk.table, done, len(skipped), total)
+            skipped_count += len(batch.skipped)
+            room = SKIPPED_KEPT - sum(len(part.skipped) for part in parts) - len(skipped)
+            skipped.extend(batch.skipped[: max(room, 0)])
+            observer.progressed(walk.table, done, skipped_count, total)
             if batch.position is None:
                 break
             after = batch.position
-        parts.append(RotationPart(walk.table, done, tuple(skipped), walk.count(tenant_id=tenant_id)))
+        parts.append(RotationPart(walk.table, done, tuple(skipped), walk.count(tenant_id=tenant_id), skipped_count))
     return RotationResult(tenant_id, key.key_id, tuple(parts))

@@ -85,15 +85,17 @@ class Command(BaseCommand):
             f" {states.resealed} entity states re-encrypted, {states.left} left;"
             f" {bodies.resealed} rejected event bodies re-encrypted, {bodies.left} left"
         )
-        skipped = result.skipped
-        if not skipped:
+        count, kept = result.skipped_count, result.skipped
+        if not count:
             return
-        rows = "row" if len(skipped) == 1 else "rows"
-        self.stdout.write(f"skipped {len(skipped)} {rows} that no key opens, left on their old key:")
-        for row in skipped:
+        rows = "row" if count == 1 else "rows"
+        self.stdout.write(f"skipped {count} {rows} that no key opens, left on their old key:")
+        for row in kept:
             self.stdout.write(f"  {row}")
+        if count > len(kept):
+            self.stdout.write(f"  … and {count - len(kept)} more (each was named on stderr as met)")
         raise CommandError(
-            f"{len(skipped)} {rows} of tenant {result.tenant_id} could not be re-encrypted and stay on an older key"
+            f"{count} {rows} of tenant {result.tenant_id} could not be re-encrypted and stay on an older key"
             f" (listed above); everything else is on key {result.key_id}."
             ' See docs/encryption.md, "Rotation", for what to do with them before removing the old key.'
         )

@@ -22,6 +22,7 @@ from events.payload_crypto import StoredPayload, payload_open
 from events.projections.entity_state import ENTITY_STATE
 from events.projections.state_crypto import EntityKey, state_open
 from events.rejected_bodies import rejected_body_open
+from events.services import payload_rotation
 from events.services.projections import projection_advance
 from tests.conftest import IngestPoster, Persona, legacy_event
 
@@ -326,3 +327,21 @@ def test_a_clean_rotation_succeeds_and_is_audited(owner: Persona, post_ingest: I
         "resealed": {"events": 6, "entity_state": 3, "rejected_events": 1},
         "skipped": 0,
     }
+
+
+def test_a_run_that_skips_more_rows_than_it_keeps_counts_them_all(
+    owner: Persona, post_ingest: IngestPoster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The old key removed too early: every row is skipped; the run keeps the first few to list at
+    # its end and counts the rest (each was named on stderr as met), rather than all in memory
+    monkeypatch.setattr(payload_rotation, "SKIPPED_KEPT", 2)
+    _fill(owner, post_ingest, "k")
+    with RETIRED:
+        out, err, error = _run(owner.tenant_id)
+
+    assert len(err) == 10
+    assert out[-4:-3] == ["skipped 10 rows that no key opens, left on their old key:"]
+    assert out[-1] == "  … and 8 more (each was named on stderr as met)"
+    assert error.startswith("10 rows of tenant")
+    [audit] = _audits(owner.tenant_id)
+    assert audit.detail["skipped"] == 10
