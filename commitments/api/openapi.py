@@ -265,7 +265,7 @@ def commitments_collection(*, ves: bool) -> Any:
         get=operation(
             "commitments",
             f"{k['prefix']}commitments_list",
-            "List commitments (newest first), optionally only anchored or unanchored ones",
+            "List commitments (by stream, oldest range first), optionally only anchored or unanchored ones",
             parameters=[
                 *stream_query(required=False),
                 query("anchored", {"type": "string", "enum": ["true", "false", "1", "0"]}),
