@@ -148,6 +148,13 @@ def api_key_create(
     return issued
 
 
+def _credential(api_key: ApiKey) -> str:
+    """How the audit log names a key apart from every other: the first 16 hex digits of its hash,
+    as the actor of its own requests names it (``api:api_key:<these>``). Its display prefix, the
+    row's target, may be shared (a demo tenant's keys share ``ss_00000000`` and one character)."""
+    return api_key.key_hash[:16]
+
+
 def _api_key_rights(api_key: ApiKey) -> dict[str, Any]:
     """What the ``api_key.create`` row records of a new key, as stored (never its hash): its name,
     permissions, store scope (``None``: every store), agent scope, rate limit (``None``: none),
@@ -155,6 +162,7 @@ def _api_key_rights(api_key: ApiKey) -> dict[str, Any]:
     also count against (``[credential id, limit]``, ADR 0015; ``[]`` for a key no limited key
     minted)."""
     return {
+        "credential": _credential(api_key),
         "name": api_key.name,
         "read": api_key.can_read,
         "write": api_key.can_write,
@@ -229,7 +237,7 @@ def _api_key_deactivate(*, api_key: ApiKey, actor: str) -> ApiKey:
         stored.active = False
         stored.revoked_at = timezone.now()
         stored.save(update_fields=["active", "revoked_at", "updated_at"])
-        _audited(actor, "api_key.revoke", stored.display_prefix, stored.tenant_id)
+        _audited(actor, "api_key.revoke", stored.display_prefix, stored.tenant_id, credential=_credential(stored))
     api_keys_changed()
     return stored
 

@@ -30,9 +30,10 @@ AGENT = uuid.uuid4()
 def _created(key: str) -> tuple[str, dict[str, Any]]:
     """The actor and details of the ``api_key.create`` row of ``key`` (named by its display prefix)."""
     stored = ApiKey.objects.get(key_hash=api_key_hash(key))
-    row = AuditLogEntry.objects.get(action="api_key.create", target_id=stored.display_prefix)
-    assert (row.target_type, row.tenant_id) == ("api_key", stored.tenant_id)
-    return row.actor, row.detail
+    # named apart from every other key by its hash's first 16 hex digits (display prefixes repeat)
+    row = AuditLogEntry.objects.get(action="api_key.create", detail__credential=stored.key_hash[:16])
+    assert (row.target_type, row.target_id, row.tenant_id) == ("api_key", stored.display_prefix, stored.tenant_id)
+    return row.actor, {name: value for name, value in row.detail.items() if name != "credential"}
 
 
 def test_the_command_line_records_read_rate_limit_stores_agent_and_expiry(owner: Persona) -> None:
@@ -124,6 +125,7 @@ def test_the_admin_form_records_the_scope_it_was_given(staff_client: Client, own
     stored = ApiKey.objects.get(name="scoped")
     row = AuditLogEntry.objects.get(action="api_key.create", target_id=stored.display_prefix)
     assert row.actor == "admin:operator"
+    assert row.detail.pop("credential") == stored.key_hash[:16]
     assert row.detail == {
         "name": "scoped",
         "read": True,

@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from audit.models import AuditLogEntry
+from tenants.credentials import api_key_hash
 from tenants.models import Tenant
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +41,7 @@ def test_replace_revokes_the_keys_of_that_name_only_and_audits_it() -> None:
     assert [_status(k, tenant) for k in (first, second, other, third)] == [401, 401, 200, 200]
     revocations = AuditLogEntry.objects.filter(tenant_id=tenant.id, action="api_key.revoke")
     assert [row.actor for row in revocations] == ["cli:create_api_key"] * 2
+    assert {row.detail["credential"] for row in revocations} == {api_key_hash(k)[:16] for k in (first, second)}
 
 
 def test_without_replace_earlier_keys_of_the_name_keep_working() -> None:
