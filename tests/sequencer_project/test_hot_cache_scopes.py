@@ -96,7 +96,7 @@ def test_a_process_further_behind_than_the_record_drops_everything(monkeypatch: 
 def test_a_bump_that_recorded_no_scope_drops_everything() -> None:
     # an older process bumps the bare counter (a rolling upgrade): the record has a gap
     reader, writer = _pair()
-    unscoped = HotCache(reader.name, max_entries=100, ttl_seconds=60)
+    unscoped: HotCache[tuple[uuid.UUID, str], str] = HotCache(reader.name, max_entries=100, ttl_seconds=60)
     _loaded(reader, KEYS)
 
     writer.invalidate(A)
