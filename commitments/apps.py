@@ -6,12 +6,13 @@ class CommitmentsConfig(AppConfig):
 
     def ready(self) -> None:
         from commitments.anchor_chain import anchor_service_health
-        from commitments.lag import read_published_lag
+        from commitments.lag import commitment_tick_health, read_published_lag
         from commitments.services.anchoring import anchor_given_up_gauge
         from sequencer_project import metrics
         from sequencer_project.health_detailed import register_component_check
 
         register_component_check("anchor_service", anchor_service_health)
+        register_component_check("commitment_tick", commitment_tick_health)
 
         metrics.register_gauge_provider(
             "sequencer_commitment_lag_events",

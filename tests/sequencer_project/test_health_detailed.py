@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.test import Client
 
+from commitments.lag import TICK_KEY, publish_lag
 from sequencer_project import resilience
 from sequencer_project.metrics_export import reset_broker_client
-from sequencer_project.redis_client import reset_redis_client
+from sequencer_project.redis_client import get_redis, reset_redis_client
 from tests.conftest import Persona
 from tests.sequencer_project.ops_helpers import child_database_url, closed_port, run_django
 
@@ -40,6 +42,7 @@ def test_it_needs_an_admin_credential(member: Persona) -> None:
 
 
 def test_all_components_are_reported(admin_client: Any) -> None:
+    publish_lag(0)  # as the beat's commitment tick does every 2 s
     response = admin_client.get("/health/detailed")
 
     assert response.status_code == 200
@@ -130,3 +133,22 @@ print(json.dumps({"status": r.status_code, "db": r.json()["components"]["databas
     result = run_django(code, {"DATABASE_URL": child_database_url(), "BOOTSTRAP_ADMIN_API_KEY": "test-bootstrap-admin"})
 
     assert result == {"status": 200, "db": "healthy"}
+
+
+def test_the_commitment_tick_is_healthy_while_it_runs_and_degraded_once_it_stops(admin_client: Any) -> None:
+    # Beat stopped: the lag gauge keeps its last value for a minute; this says so within 10 s
+    publish_lag(3)
+    running = admin_client.get("/health/detailed").json()["components"]["commitment_tick"]
+    get_redis().set(TICK_KEY, f"{time.time() - 60:.3f}")
+    stopped = admin_client.get("/health/detailed").json()
+    get_redis().delete(TICK_KEY)
+    never = admin_client.get("/health/detailed").json()["components"]["commitment_tick"]
+
+    assert (running["status"], running["lag_events"]) == ("healthy", 3)
+    assert running["last_tick_seconds_ago"] < 5
+    tick = stopped["components"]["commitment_tick"]
+    assert (tick["status"], stopped["status"]) == ("degraded", "degraded")
+    assert tick["last_tick_seconds_ago"] >= 60
+    assert "no commitment tick for" in tick["message"]
+    assert never["status"] == "degraded"
+    assert "no commitment tick recorded" in never["message"]
