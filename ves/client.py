@@ -370,6 +370,11 @@ def _size_text(value: int, name: str) -> str:
     return str(value)
 
 
+def _log_path(ves: bool, tail: str) -> str:
+    """The path of ``tail`` in a stream's RFC 6962 log: the VES log's, or the legacy log's."""
+    return f"{'/api/v1/ves/log' if ves else '/api/v1/log'}/{tail}"
+
+
 class _Calls:
     """Request builders shared by the sync and async clients."""
 
@@ -602,8 +607,7 @@ class _Calls:
         params = _Calls.stream_params(tenant_id, store_id)
         if tree_size is not None:
             params["tree_size"] = _size_text(tree_size, "tree_size")
-        prefix = "/api/v1/ves/log" if ves else "/api/v1/log"
-        return _Call("GET", f"{prefix}/checkpoint", _identity, params)
+        return _Call("GET", _log_path(ves, "checkpoint"), _identity, params)
 
     @staticmethod
     def consistency_proof(
@@ -621,8 +625,7 @@ class _Calls:
         params["first"] = _size_text(first, "first")
         if second is not None:
             params["second"] = _size_text(second, "second")
-        prefix = "/api/v1/ves/log" if ves else "/api/v1/log"
-        return _Call("GET", f"{prefix}/proofs/consistency", _identity, params)
+        return _Call("GET", _log_path(ves, "proofs/consistency"), _identity, params)
 
     @staticmethod
     def x402_submit(

@@ -10,17 +10,17 @@ import io
 import os
 import subprocess
 import sys
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import ves
+from tests.ves.http_server import serving
 from ves.cli import main as cli_main
 from ves.client import ApiError, AsyncSequencerClient, SequencerClient
 
@@ -64,15 +64,8 @@ def server() -> Iterator[ScriptedServer]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=http.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    scripted.url = f"http://127.0.0.1:{http.server_address[1]}"
-    try:
+    with serving(Handler) as scripted.url:
         yield scripted
-    finally:
-        http.shutdown()
-        http.server_close()
 
 
 def _head_sync(url: str) -> Any:
