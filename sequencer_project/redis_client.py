@@ -31,6 +31,7 @@ def redis_breaker(name: str = "redis") -> CircuitBreaker:
         name,
         failure_threshold=settings.REDIS_BREAKER_FAILURES,
         reset_timeout=settings.REDIS_BREAKER_RESET_SECONDS,
+        max_reset_timeout=settings.REDIS_BREAKER_MAX_RESET_SECONDS,
     )
 
 

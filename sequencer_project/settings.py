@@ -217,6 +217,10 @@ REDIS_URL: str = env.str("REDIS_URL")
 REDIS_SOCKET_TIMEOUT_MS: int = env.int("REDIS_SOCKET_TIMEOUT_MS", default=50)
 REDIS_BREAKER_FAILURES: int = env.int("REDIS_BREAKER_FAILURES", default=3)
 REDIS_BREAKER_RESET_SECONDS: float = env.float("REDIS_BREAKER_RESET_SECONDS", default=5.0)
+# Each failed probe doubles the wait before the next, up to this: Redis back after a long outage is
+# seen within it (the breakers' default of 300 s left a service degraded minutes after Redis
+# returned; a probe while it is still down costs one call with a 50 ms timeout).
+REDIS_BREAKER_MAX_RESET_SECONDS: float = env.float("REDIS_BREAKER_MAX_RESET_SECONDS", default=10.0)
 CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client import REGISTRY
 
+from sequencer_project import resilience
+from sequencer_project.redis_client import redis_breaker
 from sequencer_project.resilience import (
     BreakerState,
     CircuitBreaker,
@@ -180,3 +182,15 @@ def test_retry_returns_the_first_success_and_never_retries_other_errors() -> Non
     with pytest.raises(ValueError, match="bug"):
         retry_call(broken, retry_on=(TimeoutError,), sleep=lambda _: None)
     assert calls == [1]
+
+
+@pytest.mark.parametrize("name", ["redis", "celery_broker"])
+def test_the_redis_breakers_probe_at_least_every_ten_seconds_after_a_long_outage(name: str) -> None:
+    # An outage audit: after 30 s without Redis the client's breaker waited 20 s between probes
+    # (300 s at most), so /health/detailed stayed degraded long after Redis was back
+    resilience._registry.pop(name, None)
+    try:
+        breaker = redis_breaker(name)
+        assert (breaker.base_reset_timeout, breaker.max_reset_timeout) == (5.0, 10.0)
+    finally:
+        resilience._registry.pop(name, None)
