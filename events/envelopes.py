@@ -149,10 +149,23 @@ def parse_created_at(value: Any, path: str, errs: FieldErrors) -> datetime | Non
         errs.add(path, "This field is required and must be an RFC 3339 timestamp.")
         return None
     parsed: datetime | None
-    try:
-        parsed = datetime.fromisoformat(value)  # the fast reader, for what clients send
-    except ValueError:  # what it leaves and RFC 3339 allows (and the reference's chrono reads):
-        parsed = parse_rfc3339(value)  # a lower-case t or z, a leap second (:60, as chrono's instant)
+    # The fast reader takes ISO 8601 forms RFC 3339 (and the reference's chrono) refuse (basic
+    # format, week dates, no seconds, a comma): it reads only what has RFC 3339's shape, one
+    # comparison a position (~0.1 µs); the strict reader decides everything else.
+    if (
+        len(value) >= 20
+        and value[7] == "-"
+        and value[10] in "Tt"
+        and value[16] == ":"
+        and value[19] in ".Zz+-"
+        and (value[-1] in "Zz" or (value[-3] == ":" and value[-6] in "+-"))
+    ):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:  # what it leaves and RFC 3339 allows (and chrono reads): a lower-case
+            parsed = parse_rfc3339(value)  # z, a leap second (:60, as chrono's instant)
+    else:
+        parsed = parse_rfc3339(value)
     instant = None if parsed is None or parsed.tzinfo is None or "T" not in value.upper() else utc_instant(parsed)
     if instant is None:
         errs.add(path, "Must be an RFC 3339 timestamp with a UTC offset, between years 1 and 9999 in UTC.")
