@@ -120,13 +120,18 @@ class HotCache(Generic[K, V]):
         with self._lock:
             if self._generation is not None or self._entries:
                 HOT_CACHE_INVALIDATIONS.labels(cache=self.name).inc()
-            if changed is None or self.scope_of is None:
+            if changed is None:
                 self._entries.clear()
             else:
-                scope_of = self.scope_of
-                for key in [key for key in self._entries if str(scope_of(key)) in changed]:
-                    del self._entries[key]
+                self._drop_scopes(changed)
             self._generation = generation
+
+    def _drop_scopes(self, scopes: set[str]) -> None:
+        """Drop the entries whose key's scope is one of ``scopes``. Caller holds the lock."""
+        scope_of = self.scope_of
+        assert scope_of is not None
+        for key in [key for key in self._entries if str(scope_of(key)) in scopes]:
+            del self._entries[key]
 
     def _scopes_changed(self, seen: bytes | None, now: bytes) -> set[str] | None:
         """The scopes bumped after generation ``seen`` up to ``now``; ``None`` when that is not
@@ -183,11 +188,8 @@ class HotCache(Generic[K, V]):
         if recorded == _EVERY_SCOPE:
             self.clear()
         else:
-            scope_of = self.scope_of
-            assert scope_of is not None
             with self._lock:
-                for key in [key for key in self._entries if str(scope_of(key)) == recorded]:
-                    del self._entries[key]
+                self._drop_scopes({recorded})
         # When Redis is unreadable, other processes already use the degraded TTL.
         with contextlib.suppress(*_UNAVAILABLE):
             if self.scope_of is None:
