@@ -164,9 +164,9 @@ def parse_created_at(value: Any, path: str, errs: FieldErrors) -> datetime | Non
             parsed = datetime.fromisoformat(value)
         except ValueError:  # what it leaves and RFC 3339 allows (and chrono reads): a lower-case
             parsed = parse_rfc3339(value)  # z, a leap second (:60, as chrono's instant)
-    else:
-        parsed = parse_rfc3339(value)
-    instant = None if parsed is None or parsed.tzinfo is None or "T" not in value.upper() else utc_instant(parsed)
+    else:  # the strict reader also takes RFC 3339's space separator, which is refused here
+        parsed = parse_rfc3339(value) if "T" in value.upper() else None
+    instant = None if parsed is None or parsed.tzinfo is None else utc_instant(parsed)
     if instant is None:
         errs.add(path, "Must be an RFC 3339 timestamp with a UTC offset, between years 1 and 9999 in UTC.")
     return instant
