@@ -45,7 +45,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, reset_queries
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from sequencer_project.db.liveness import idle_connection_dead
+from sequencer_project.db.liveness import discard_connection, idle_connection_dead
 
 
 class _Guard:
@@ -101,16 +101,7 @@ def request_started() -> None:
         reset_queries()
     wrapper = connections[DEFAULT_DB_ALIAS]
     if getattr(wrapper, "pool", None) is not None and idle_connection_dead(wrapper):
-        _discard_dead(wrapper)
-
-
-def _discard_dead(wrapper: BaseDatabaseWrapper) -> None:
-    raw = wrapper.connection
-    with contextlib.suppress(Exception):
-        raw.close()  # closed, the pool discards it when it comes back and opens a replacement
-    with contextlib.suppress(Exception):
-        wrapper.close()  # hands it back
-    wrapper.connection = None
+        discard_connection(wrapper)
 
 
 def request_finished(*, failed: bool) -> None:

@@ -10,6 +10,7 @@ process's neighbours for a second too). Both keepers ask before they use one: th
 
 from __future__ import annotations
 
+import contextlib
 import select
 from typing import Any
 
@@ -38,3 +39,16 @@ def idle_connection_dead(wrapper: BaseDatabaseWrapper) -> bool:
     # OK). Any other unsolicited message (a parameter status after a reload; this service never
     # LISTENs) costs one new connection.
     return spoken_to or pgconn.status != psycopg.pq.ConnStatus.OK
+
+
+def discard_connection(wrapper: BaseDatabaseWrapper) -> None:
+    """Close ``wrapper``'s connection and hand it back: closed first, so its pool counts it as
+    lost and opens a replacement rather than giving a dead one to another thread (a termination
+    notice not yet read leaves psycopg reporting it idle and healthy)."""
+    raw = wrapper.connection
+    if raw is not None:
+        with contextlib.suppress(Exception):  # closing a dead connection may raise; it goes back anyway
+            raw.close()
+    with contextlib.suppress(Exception):
+        wrapper.close()  # hands it back
+    wrapper.connection = None

@@ -52,7 +52,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from sequencer_project import metrics
 from sequencer_project.db.kept_cursor import fetch, row_format
-from sequencer_project.db.liveness import idle_connection_dead
+from sequencer_project.db.liveness import discard_connection, idle_connection_dead
 from sequencer_project.resilience import CircuitBreaker, CircuitOpenError, get_breaker
 from sequencer_project.sql import SELECT_PRIMARY_WAL_LSN, SELECT_REPLICA_POSITION
 
@@ -248,14 +248,12 @@ def replica_alias_in_use() -> str | None:
 
 
 def _discard(wrapper: BaseDatabaseWrapper) -> None:
-    """Hand the thread's replica connection back (the pool drops a broken one), and have the
-    pool check its idle ones now: after the replica went down they are all dead, and a checkout
-    that meets them one by one backs off a second after each (``availability``)."""
+    """Close the thread's replica connection and hand it back (``liveness.discard_connection``),
+    and have the pool check its idle ones now: after the replica went down they are all dead, and
+    a checkout that meets them one by one backs off a second after each (``availability``)."""
     if wrapper.in_atomic_block:
         return
-    with contextlib.suppress(*REPLICA_FAILURES):
-        wrapper.close()
-    wrapper.connection = None
+    discard_connection(wrapper)
     pool = getattr(wrapper, "pool", None)
     if pool is not None:
         with contextlib.suppress(*REPLICA_FAILURES):
