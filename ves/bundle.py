@@ -23,6 +23,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ves import legacy_merkle, rfc6962
@@ -31,6 +32,7 @@ from ves.checkpoint import CheckpointError, PublicKeys, trusted_keys, verify_che
 from ves.encryption import cipher_hash_for, parse_encrypted
 from ves.hashes import EventSigningFields, event_signing_hash, payload_plain_hash, receipt_hash, stream_id
 from ves.legacy_json import payload_hash as legacy_payload_hash
+from ves.rfc3339 import parse_rfc3339
 from ves.signing import verify
 
 BUNDLE_FORMAT = "stateset-proof-bundle/1"
@@ -90,6 +92,14 @@ def _get(obj: Any, *path: str) -> Any:
             raise BundleError(f"missing field {'.'.join(path)}")
         current = current[key]
     return current
+
+
+def _instant(obj: Any, *path: str) -> datetime:
+    value = _get(obj, *path)
+    parsed = parse_rfc3339(value) if isinstance(value, str) else None
+    if parsed is None or parsed.tzinfo is None:
+        raise BundleError(f"{'.'.join(path)} must be an RFC 3339 timestamp with an offset")
+    return parsed
 
 
 def _int(obj: Any, *path: str) -> int:
@@ -212,7 +222,9 @@ def _event_leaf(bundle: dict[str, Any], kind: str, checks: _Checks) -> bytes | N
         expected = receipt_hash(tenant_id, store_id, fields.event_id, seq, signing_hash)
         if expected != _hex(_get(receipt, "receiptHash"), "receiptHash"):
             return "receiptHash does not match the event"
-        if _get(receipt, "sequencedAt") != _get(bundle, "event", "sequenced_at"):
+        # One instant in two forms: the receipt's is chrono's to_rfc3339 (+00:00), the event's
+        # serde's (Z), as the reference writes each.
+        if _instant(receipt, "sequencedAt") != _instant(bundle, "event", "sequenced_at"):
             return "the receipt's sequencedAt differs from the event's sequenced_at"
         return None
 

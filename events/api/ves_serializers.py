@@ -1,7 +1,9 @@
 """Response shapes of the VES endpoints: ingest response camelCase, event envelopes snake_case.
 
 Envelope hashes and signatures are ``0x`` hex (as the reference serialises the envelope);
-receipt hashes and signatures are bare hex (as the reference's ingest response).
+receipt hashes and signatures are bare hex (as the reference's ingest response), and a receipt's
+``sequencedAt`` is chrono's ``to_rfc3339()`` (``+00:00``), as the reference's ingest writes it,
+while an event's ``sequenced_at`` is serde's (``Z``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import Any
 
 from events.selectors import StoredVesEvent
 from events.services.ves_ingest import VesIngestResult, VesReceipt
+from sequencer_project.api.timestamps import chrono_rfc3339
 
 
 def receipt_output(receipt: VesReceipt) -> dict[str, Any]:
@@ -17,7 +20,7 @@ def receipt_output(receipt: VesReceipt) -> dict[str, Any]:
         "sequencerId": receipt.sequencer_id,
         "eventId": receipt.event_id,
         "sequenceNumber": receipt.sequence_number,
-        "sequencedAt": receipt.sequenced_at,
+        "sequencedAt": chrono_rfc3339(receipt.sequenced_at),
         "receiptHash": receipt.receipt_hash.hex(),
         "signatureAlg": receipt.signature_alg,
         "sequencerSignature": receipt.sequencer_signature.hex(),

@@ -18,6 +18,7 @@ from tests.events.ves_helpers import Agent, post_ves, register_key
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 HEX128 = re.compile(r"^[0-9a-f]{128}$")
+RFC3339_OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3}|\.\d{6})?\+00:00$")
 LEGACY_RESPONSE = {
     "batch_id",
     "events_accepted",
@@ -212,6 +213,8 @@ def test_ves_ingest_answers_camel_case_with_receipts(owner: Persona, agent: Agen
     else:
         assert receipt["sequencerSignature"] == ""
     assert _is_int(receipt["sequencerKeyVersion"])
+    # chrono's to_rfc3339, as the reference's ingest writes a receipt's time (not serde's Z)
+    assert RFC3339_OFFSET.match(receipt["sequencedAt"]), receipt["sequencedAt"]
 
 
 def test_ves_rejections_are_snake_case_with_lower_case_reasons(owner: Persona, agent: Agent) -> None:

@@ -36,7 +36,8 @@ TENANT = uuid.UUID("00000000-0000-0000-0000-000000000001")
 STORE = uuid.UUID("5603af72-63ef-4a9f-8dc0-79eee7a524f7")
 BATCH = uuid.UUID("c890da2d-0ec1-4333-9829-3bda3528e920")
 CREATED_AT = "2026-12-07T00:19:03.755Z"
-SEQUENCED_AT = "2026-12-07T00:19:03.826431Z"
+SEQUENCED_AT = "2026-12-07T00:19:03.826431Z"  # an event's sequenced_at: serde's form
+RECEIPT_SEQUENCED_AT = "2026-12-07T00:19:03.826431+00:00"  # the same instant as a receipt writes it
 
 
 def _signing_hash(envelope: dict[str, Any]) -> bytes:
@@ -143,7 +144,7 @@ def ves_bundle(count: int = 6, index: int = 1, *, encrypted: bool = False) -> di
                     "sequencerId": str(SEQUENCER_ID),
                     "eventId": envelope["event_id"],
                     "sequenceNumber": n + 1,
-                    "sequencedAt": SEQUENCED_AT,
+                    "sequencedAt": RECEIPT_SEQUENCED_AT,
                     "receiptHash": receipt.hex(),
                     "signatureAlg": "ed25519",
                     "sequencerSignature": sign(SEQUENCER_SEED, receipt).hex(),
@@ -376,6 +377,24 @@ def test_each_cross_checked_field_fails_its_check(change: Any, check: str) -> No
     bundle = ves_bundle()
     change(bundle)
     assert failed(verify_bundle(bundle, SEQUENCER_KEY)) == {check}
+
+
+@pytest.mark.parametrize(
+    "sequenced_at", ["2026-12-07T00:19:03.826431Z", "2026-12-07T01:19:03.826431+01:00", "2026-12-07t00:19:03.826431z"]
+)
+def test_the_receipt_time_may_be_written_in_any_rfc3339_form_of_the_instant(sequenced_at: str) -> None:
+    bundle = ves_bundle()
+    bundle["event"]["receipt"]["sequencedAt"] = sequenced_at
+    assert failed(verify_bundle(bundle, SEQUENCER_KEY)) == set()
+
+
+@pytest.mark.parametrize("sequenced_at", ["2026-12-07T00:19:03.826431", "yesterday", 1765066743])
+def test_a_receipt_time_that_is_not_an_instant_is_malformed(sequenced_at: object) -> None:
+    bundle = ves_bundle()
+    bundle["event"]["receipt"]["sequencedAt"] = sequenced_at
+    results = verify_bundle(bundle, SEQUENCER_KEY)
+    assert failed(results) == {"receipt_hash"}
+    assert next(r.detail for r in results if r.name == "receipt_hash").startswith("malformed: ")
 
 
 def test_the_receipt_must_name_the_sequencer_when_its_id_is_known() -> None:
