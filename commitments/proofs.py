@@ -2,8 +2,8 @@
 
 The tree is rebuilt from the events of the commitment's range and its root compared with the
 stored one before any proof is served: a store that no longer matches its commitment is a
-loud 500, never a proof that does not verify. Built trees are kept in a small per-process LRU,
-so the first proof of a batch pays the rebuild and later ones cost a few lookups.
+loud 500, never a proof that does not verify. Built trees are kept in a per-process LRU bounded
+in bytes, so the first proof of a batch pays the rebuild and later ones cost a few lookups.
 """
 
 from __future__ import annotations
@@ -11,13 +11,16 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from django.conf import settings
 
 from commitments import errors
 from commitments.selectors import CommitmentRow, commitment_covering, commitment_get_for_tenant, leaf_hashes
 from streams.kinds import StreamKind
 from ves import legacy_merkle
 from ves import merkle as ves_merkle
+from ves.packed_hashes import HASH_SIZE, PackedHashes
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +82,14 @@ def stream_proof_get(
 
 Tree = ves_merkle.MerkleTree | legacy_merkle.LegacyMerkleTree
 
-# Built trees of recent commitments, per process. A commitment never changes, and its tree is
-# checked against the stored root when it is built, so a cached tree needs no re-validation; a
-# 10,000-leaf tree holds about 20,000 hashes (~2 MB).
-TREE_CACHE_SIZE = 16
-_trees: OrderedDict[uuid.UUID, Tree] = OrderedDict()
+# Built trees of recent commitments, per process, bounded by the bytes of their hashes
+# (settings.PROOF_TREE_CACHE_BYTES): a commitment may cover up to a million events, so a count
+# of trees bounds nothing. A commitment never changes, and its tree is checked against the
+# stored root when it is built, so a cached tree needs no re-validation. Kept trees are packed
+# (one buffer a level: a 10,000-leaf VES tree is ~0.6 MB); a tree larger than the whole budget
+# is not kept, and each of its proofs rebuilds it.
+_trees: OrderedDict[uuid.UUID, tuple[Tree, int]] = OrderedDict()
+_trees_bytes = 0
 _trees_lock = threading.Lock()
 
 
@@ -92,7 +98,7 @@ def _tree(commitment: CommitmentRow) -> Tree:
         cached = _trees.get(commitment.batch_id)
         if cached is not None:
             _trees.move_to_end(commitment.batch_id)
-            return cached
+            return cached[0]
     leaves = leaf_hashes(
         tenant_id=commitment.tenant_id,
         store_id=commitment.store_id,
@@ -105,11 +111,31 @@ def _tree(commitment: CommitmentRow) -> Tree:
     )
     if len(leaves) != commitment.leaf_count or tree.root != commitment.merkle_root:
         raise errors.CommitmentIntegrityError(f"Commitment {commitment.batch_id} does not match the stored events.")
-    with _trees_lock:
-        _trees[commitment.batch_id] = tree
-        while len(_trees) > TREE_CACHE_SIZE:
-            _trees.popitem(last=False)
+    budget = settings.PROOF_TREE_CACHE_BYTES
+    size = sum(len(level) for level in tree.levels) * HASH_SIZE
+    if size <= budget:
+        _keep(
+            commitment.batch_id, replace(tree, levels=tuple(PackedHashes(level) for level in tree.levels)), size, budget
+        )
     return tree
+
+
+def _keep(batch_id: uuid.UUID, tree: Tree, size: int, budget: int) -> None:
+    global _trees_bytes
+    with _trees_lock:
+        if batch_id in _trees:  # another thread built it meanwhile
+            return
+        _trees[batch_id] = (tree, size)
+        _trees_bytes += size
+        while _trees_bytes > budget:
+            _, (_, evicted) = _trees.popitem(last=False)
+            _trees_bytes -= evicted
+
+
+def tree_cache_bytes() -> int:
+    """Bytes of hashes the process keeps for proofs (at most ``settings.PROOF_TREE_CACHE_BYTES``)."""
+    with _trees_lock:
+        return _trees_bytes
 
 
 @dataclass(frozen=True, slots=True)

@@ -437,6 +437,9 @@ COMMITMENT_TRANSACTION_EVENTS: int = env.int("COMMITMENT_TRANSACTION_EVENTS", de
 # The tick seals streams itself for this long, then hands the rest to commitments.stream_commit
 # tasks (keep it well below the tick's 30 s soft time limit: system check sequencer.E016).
 COMMITMENT_TICK_SEAL_SECONDS: float = env.float("COMMITMENT_TICK_SEAL_SECONDS", default=10.0)
+# Each web process keeps the Merkle trees of recently proven commitments, up to this many bytes of
+# hashes (64 bytes a leaf; a larger tree is rebuilt for each proof; docs/commitments.md).
+PROOF_TREE_CACHE_BYTES: int = env.int("PROOF_TREE_CACHE_BYTES", default=64 * 1024 * 1024)
 # Name of this sequencer in RFC 6962 checkpoints: the key name of the signature line and the start
 # of every log origin (<name>/ves|legacy/<tenant>/<store>). No spaces, no "+".
 CHECKPOINT_SEQUENCER_NAME: str = env.str("CHECKPOINT_SEQUENCER_NAME", default="sequencer.local")

@@ -126,7 +126,7 @@ def proof_shape(leaf_index: int, leaf_count: int) -> tuple[bool, ...]:
 class LegacyMerkleTree:
     """A built legacy tree: ``levels[0]`` the leaves, ``levels[-1]`` the root level."""
 
-    levels: tuple[tuple[bytes, ...], ...]
+    levels: tuple[Sequence[bytes], ...]  # tuples as built; PackedHashes when kept
 
     @property
     def leaf_count(self) -> int:

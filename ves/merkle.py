@@ -154,7 +154,7 @@ class MerkleTree:
     least one real leaf; every position beyond a level's end is the pad node of that height.
     """
 
-    levels: tuple[tuple[bytes, ...], ...]
+    levels: tuple[Sequence[bytes], ...]  # tuples as built; PackedHashes when kept
     leaf_count: int
 
     @property
