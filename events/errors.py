@@ -50,6 +50,14 @@ class SequenceGapError(ConflictError):
     title = "Sequence range is not contiguous"
 
 
+class SequenceExhaustedError(ConflictError):
+    """The stream's sequence numbers would pass 2^63 - 1 (PostgreSQL's BIGINT): nothing is
+    appended. Not reachable by traffic; a counter set by hand, or a restore, can get there."""
+
+    code = "sequence_exhausted"
+    title = "The stream has no sequence numbers left for these events"
+
+
 class PayloadIntegrityError(SequencerError):
     """A stored payload that cannot be read back intact: a sealed legacy payload no key of the
     tenant opens (the blob, or a field its associated data binds, was altered; the row was moved;

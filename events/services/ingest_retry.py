@@ -16,10 +16,15 @@ from typing import TypeVar
 
 from django.db import DatabaseError
 
+from events.errors import SequenceExhaustedError
+
 T = TypeVar("T")
 
 MAX_ATTEMPTS = 3
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock detected
+# The only BIGINT arithmetic of an append is head + events (every value a client sends is
+# checked against its column's range first), so an overflow is the stream's sequence running out.
+NUMERIC_VALUE_OUT_OF_RANGE = "22003"
 
 
 class EventIdRaceError(Exception):
@@ -41,6 +46,10 @@ def ingest_with_retries(
             log.info("%sevent id race on %s/%s, attempt %d; retrying", label, tenant_id, store_id, attempt)
         except DatabaseError as exc:
             sqlstate = getattr(exc.__cause__, "sqlstate", None)
+            if sqlstate == NUMERIC_VALUE_OUT_OF_RANGE:
+                raise SequenceExhaustedError(
+                    f"Stream {tenant_id}/{store_id} has too few sequence numbers left (the last is 2^63 - 1)."
+                ) from exc
             if sqlstate not in RETRYABLE_SQLSTATES or attempt == MAX_ATTEMPTS:
                 raise
             log.info("retrying %singest after sqlstate %s, attempt %d", label, sqlstate, attempt)
