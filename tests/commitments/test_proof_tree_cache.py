@@ -1,6 +1,6 @@
 """The trees kept for proofs: packed, bounded in bytes, and serving the proofs a fresh tree would.
 
-A growth audit kept six 200,000-leaf trees in each web process (~110–160 MB each of resident
+A growth audit kept six 200,000-leaf trees in each web process (~110-160 MB each of resident
 memory) when the cache counted trees; it is now bounded by ``PROOF_TREE_CACHE_BYTES``.
 """
 
@@ -31,9 +31,11 @@ LEAVES = st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=70)
 @settings(max_examples=60, deadline=None)
 def test_packed_hashes_read_as_the_tuple_they_hold(leaves: list[bytes]) -> None:
     packed = PackedHashes(leaves)
-    assert len(packed) == len(leaves) and packed.nbytes == HASH_SIZE * len(leaves)
+    assert len(packed) == len(leaves)
+    assert packed.nbytes == HASH_SIZE * len(leaves)
     assert list(packed) == leaves
-    assert packed[-1] == leaves[-1] and packed[1::2] == leaves[1::2]
+    assert packed[-1] == leaves[-1]
+    assert packed[1::2] == leaves[1::2]
     with pytest.raises(IndexError):
         packed[len(leaves)]
 
@@ -104,7 +106,9 @@ def test_the_cache_keeps_recent_trees_within_its_bytes(owner: Persona, empty_cac
         assert list(proofs._trees) == [uuid.UUID(batches[20])]
         assert proofs.tree_cache_bytes() == budget
         # Served from the kept (packed) tree and rebuilt alike: the same proofs.
-        assert proof(20) == first[20] and proof(10) == first[10] and proof(40) == too_large
+        assert proof(20) == first[20]
+        assert proof(10) == first[10]
+        assert proof(40) == too_large
         assert list(proofs._trees) == [uuid.UUID(batches[10])]
         assert proofs.tree_cache_bytes() == _tree_bytes(10)
     with override_settings(PROOF_TREE_CACHE_BYTES=0):
