@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from events.admin_selectors import AdminEventRow, admin_event_page, admin_rejection_page
+from events.admin_selectors import SCAN_WINDOW, AdminEventPage, admin_event_page, admin_rejection_page
 from events.envelopes import FIELD_LIMITS, uuid_field
 from events.field_errors import FieldErrors
 from sequencer_project.api.fields import BIGINT_MAX, ascii_int
@@ -66,18 +66,18 @@ def event_browser_view(request: HttpRequest) -> HttpResponse:
     tenant_id, store_id = _uuid(request, "tenant_id", errors), _uuid(request, "store_id", errors)
     filters = {name: _text(request, name, errors) for name in ("entity_type", "entity_id", "event_type")}
     after = _int(request, "after", 0)
-    events: list[AdminEventRow] = []
-    has_more = False
+    page = AdminEventPage([], None, None)
     if tenant_id and store_id and not errors:
-        events, has_more = admin_event_page(tenant_id=tenant_id, store_id=store_id, after=after, **filters)
+        page = admin_event_page(tenant_id=tenant_id, store_id=store_id, after=after, **filters)
     elif not errors and request.GET:
         errors.append("Pick a tenant and a store: events are browsed one stream at a time.")
+    cursor = ("after", page.next_after) if page.next_after is not None else None
     context = {
-        **_keyset_context(
-            request, errors=errors, has_more=has_more, cursor=("after", events[-1].sequence_number) if events else None
-        ),
+        **_keyset_context(request, errors=errors, has_more=cursor is not None, cursor=cursor),
         "title": "Events (by stream)",
-        "events": events,
+        "events": page.events,
+        "searched_through": page.searched_through,
+        "scan_window": SCAN_WINDOW,
         "values": {
             "tenant_id": tenant_id or "",
             "store_id": store_id or "",

@@ -15,6 +15,7 @@ from events.payload_crypto import PayloadDecryptionError, StoredPayload, payload
 from events.projections.registry import projections
 from events.projections.selectors import ProjectionLag
 from events.rejected_bodies import rejected_body_open
+from events.selectors import stream_head_get
 from events.sql import (
     ADMIN_AGENTS,
     ADMIN_OVERVIEW,
@@ -24,6 +25,7 @@ from events.sql import (
     SELECT_REJECTED_ADMIN,
     SELECT_TENANT_STREAM_PANEL,
 )
+from sequencer_project.api.fields import BIGINT_MAX
 from sequencer_project.db.replica import read_cursor
 from streams.kinds import StreamKind
 
@@ -89,6 +91,23 @@ def _payload_text(tenant_id: uuid.UUID, store_id: uuid.UUID, row: tuple[Any, ...
         return f"(sealed payload that cannot be opened: {exc})"
 
 
+@dataclass(frozen=True, slots=True)
+class AdminEventPage:
+    """A page of the event browser: its events, the cursor of the next page (``None`` at the end)
+    and, for a filter no index serves, the last sequence number this page searched."""
+
+    events: list[AdminEventRow]
+    next_after: int | None
+    searched_through: int | None
+
+
+# A filter no index serves (an event type, or an entity type or id without the other) reads the
+# stream in order, so a rare value read the whole stream for one page (a growth audit: every
+# event of the stream, ~0.5 s a page at a million). Such a page searches at most this many
+# sequence numbers; the next page goes on from where it stopped.
+SCAN_WINDOW = 100_000
+
+
 def admin_event_page(
     *,
     tenant_id: uuid.UUID,
@@ -97,12 +116,17 @@ def admin_event_page(
     entity_type: str | None,
     entity_id: str | None,
     event_type: str | None,
-) -> tuple[list[AdminEventRow], bool]:
-    """Up to ``PAGE_SIZE`` events after sequence ``after``, and whether more follow."""
+) -> AdminEventPage:
+    """Up to ``PAGE_SIZE`` events after sequence ``after``; with a filter no index serves, only
+    those in the next :data:`SCAN_WINDOW` sequence numbers."""
+    by_entity = entity_type is not None and entity_id is not None
+    windowed = not by_entity and (entity_type, entity_id, event_type) != (None, None, None)
+    until = min(after + SCAN_WINDOW, BIGINT_MAX) if windowed else BIGINT_MAX
     params = {
         "tenant_id": tenant_id,
         "store_id": store_id,
         "after": after,
+        "until": until,
         "entity_type": entity_type,
         "entity_id": entity_id,
         "event_type": event_type,
@@ -115,7 +139,13 @@ def admin_event_page(
         AdminEventRow(r[0], r[1], r[2], r[3], r[4], _payload_text(tenant_id, store_id, r), r[7], r[8])
         for r in rows[:PAGE_SIZE]
     ]
-    return events, len(rows) > PAGE_SIZE
+    if len(rows) > PAGE_SIZE:
+        return AdminEventPage(events, events[-1].sequence_number, events[-1].sequence_number if windowed else None)
+    if not windowed:
+        return AdminEventPage(events, None, None)
+    head = stream_head_get(tenant_id=tenant_id, store_id=store_id)
+    searched = min(until, head)
+    return AdminEventPage(events, until if until < head else None, searched)
 
 
 def admin_rejection_page(*, tenant_id: uuid.UUID | None, before: int) -> tuple[list[AdminRejectionRow], bool]:
