@@ -8,8 +8,8 @@ applied on top of the state at that time; ``last_sequence`` keeps the highest ap
 The runner hands it whole batches (:meth:`EntityStateProjection.apply_many`), of every stream a
 projection transaction advances: at most three statements per batch whatever its size and
 streams, the merges in memory, so its cost follows the events, not round trips. A new entity's
-one event is not opened at all: its row refers to the event and readers merge its payload (ADR
-0036). One event (a dead-letter retry) goes through :meth:`apply`, a batch of one; both fold
+one event is only authenticated, not parsed: its row refers to the event and readers merge its
+payload (ADR 0036). One event (a dead-letter retry) goes through :meth:`apply`, a batch of one; both fold
 with :meth:`merge`, the one step a subclass may change.
 """
 
@@ -23,7 +23,7 @@ from django.db import connection
 
 from events.payload_crypto import PayloadDecryptionError, encryption_key_for_write
 from events.projections.merge import merge_patch
-from events.projections.registry import ProjectionEvent, UnreadablePayloadError
+from events.projections.registry import ProjectionEvent, UnreadablePayloadError, payloads_altered
 from events.projections.state_crypto import EntityKey, state_columns, state_of_row
 from events.sql import (
     DELETE_ENTITY_STATE_STREAM,
@@ -53,9 +53,10 @@ class EntityStateProjection:
 
         An entity with no row yet and one event in the batch is stored by reference to that
         event (ADR 0036): its state is that payload merged into nothing, which readers compute,
-        so the payload is neither opened nor sealed again here, and one statement writes every
-        such row. Every other entity's state is read (opening a state by reference from its
-        event), merged and written sealed: two more statements.
+        so the payload is only authenticated (an altered one is dead-lettered), neither parsed
+        nor sealed again here, and one statement writes every such row. Every other entity's
+        state is read (opening a state by reference from its event), merged and written sealed:
+        two more statements.
 
         Returns the events whose :meth:`merge` raised, whose payload was altered at rest, or
         whose entity's state refers to such a payload (``UnreadablePayloadError``: not applied,
@@ -72,20 +73,36 @@ class EntityStateProjection:
         for key, _ in keyed:
             counts[key] = counts.get(key, 0) + 1
         with connection.cursor() as cursor:
-            referenced = self._insert_references(cursor, streams, keyed, counts)
+            referenced, altered = self._insert_references(cursor, streams, keyed, counts)
             merged = [(key, event) for key, event in keyed if key not in referenced]
-            return self._merge(cursor, streams, merged) if merged else []
+            return altered + self._merge(cursor, streams, merged) if merged else altered
 
     def _insert_references(
         self, cursor: Any, streams: _Streams, keyed: list[tuple[_Key, ProjectionEvent]], counts: dict[_Key, int]
-    ) -> set[_Key]:
+    ) -> tuple[set[_Key], list[tuple[ProjectionEvent, Exception]]]:
         """Write the rows of the batch's new entities of one event by reference to it (one
-        statement); the keys written. Only the built-in merge: a subclass merges every event."""
+        statement); the keys written (and those of the events not written, which then have no
+        other event in the batch to merge), and the events whose payload was altered at rest.
+
+        A payload becomes a state only once authenticated (ADR 0036): each candidate's is opened
+        here (AES-GCM, not parsed), so an altered one is dead-lettered as the merge would have it,
+        and its entity gets no row, so its next event is the first it sees, as in a rebuild. One
+        whose key is missing from the ring is referred to unopened as before: the entity's next
+        event stalls on it. Only the built-in merge: a subclass merges every event."""
         if type(self).merge is not EntityStateProjection.merge:
-            return set()
+            return set(), []
         candidates = [(key, event) for key, event in keyed if counts[key] == 1]
         if not candidates:
-            return set()
+            return set(), []
+        altered = payloads_altered([event for _, event in candidates])
+        if altered:
+            failed = {id(event) for event, _ in altered}
+            skipped = {key for key, event in candidates if id(event) in failed}
+            candidates = [(key, event) for key, event in candidates if id(event) not in failed]
+            if not candidates:
+                return skipped, altered
+        else:
+            skipped = set()
         keys = [key for key, _ in candidates]
         cursor.execute(
             INSERT_ENTITY_STATE_REFERENCES,
@@ -97,7 +114,7 @@ class EntityStateProjection:
             },
         )
         existing = {keys[position - 1] for (position,) in cursor.fetchall()}  # rows there before: merged
-        return set(keys) - existing if existing else set(keys)
+        return (set(keys) - existing if existing else set(keys)) | skipped, altered
 
     def _merge(
         self, cursor: Any, streams: _Streams, keyed: list[tuple[_Key, ProjectionEvent]]

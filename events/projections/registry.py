@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from events.errors import PayloadIntegrityError
-from events.payload_crypto import PayloadAlteredError, StoredPayload
+from events.payload_crypto import (
+    FORMAT_PLAIN,
+    PayloadAlteredError,
+    PayloadDecryptionError,
+    StoredPayload,
+    StreamPayloads,
+)
 from events.projections.merge import load_json
 from events.selectors import payload_open_recorded
 from streams.kinds import StreamKind
+from ves.encoding import str3_bytes
 
 _UNOPENED: Any = object()
 
@@ -40,6 +48,46 @@ def projection_payload_open(stored: StoredPayload) -> bytes:
         return payload_open_recorded(stored)
     except PayloadAlteredError as exc:
         raise UnreadablePayloadError.of(exc) from None
+
+
+def payloads_altered(events: Sequence[ProjectionEvent]) -> list[tuple[ProjectionEvent, Exception]]:
+    """The events of ``events`` whose payload was altered at rest, with their
+    :class:`UnreadablePayloadError` (the key its row names is in the ring and does not open it).
+
+    Each sealed payload is opened (AES-GCM authenticates it; the plaintext is not parsed or
+    kept), through one :class:`~events.payload_crypto.StreamPayloads` a stream (its associated
+    data's prefix and keyring found once). For a projection that keeps an event's payload by
+    reference without reading it (ADR 0036). A payload no key opens is opened again as readers
+    open it (:func:`projection_payload_open`), which tells why; one whose key is missing from the
+    ring, or of a format this version does not know, is not counted altered: no key at hand can
+    tell, and whoever reads it later stalls on it (ADR 0036). Plain payloads pass: nothing at
+    rest authenticates them."""
+    altered: list[tuple[ProjectionEvent, Exception]] = []
+    opener: StreamPayloads | None = None
+    for event in events:
+        stored = event.stored
+        if stored.payload_format == FORMAT_PLAIN:
+            continue
+        if opener is None or (opener.tenant_id, opener.store_id) != (stored.tenant_id, stored.store_id):
+            opener = StreamPayloads(stored.tenant_id, stored.store_id)
+        names = str3_bytes(stored.entity_type, stored.entity_id, stored.event_type)
+        try:
+            opener.open(
+                stored.event_id,
+                stored.sequence_number,
+                names,
+                stored.payload,
+                stored.payload_format,
+                stored.payload_key_id,
+            )
+        except PayloadDecryptionError:
+            try:  # as a reader opens it, which asks the row's key id and tells why it does not open
+                projection_payload_open(stored)
+            except UnreadablePayloadError as exc:
+                altered.append((event, exc))
+            except PayloadDecryptionError:
+                pass  # its key is missing from the ring: no key tells, it stalls whoever reads it
+    return altered
 
 
 @dataclass(slots=True)

@@ -413,7 +413,9 @@ def projection_rebuild(
     Forgets what the projection built for the stream, closes the stream's open dead letters
     (the replay applies their events again; one that fails again is re-opened, attempt 1), then
     applies every event up to the head, ``batch_size`` at a time, and leaves the checkpoint
-    there. Transaction boundary. Locks: waits for the advisory lock PROJECTION_STREAM(projection,
+    there: the head read once, under the lock, so a stream ingesting meanwhile does not keep the
+    replay (and its lock) going; the runner applies the events past it after the commit.
+    Transaction boundary. Locks: waits for the advisory lock PROJECTION_STREAM(projection,
     stream) (a running batch or dead-letter retry finishes first) and holds it to the commit, so
     the runner, whose lock is a ``try``, skips the stream meanwhile and nothing interleaves;
     then the checkpoint row. Readers see the old state until the commit, then the rebuilt one.
@@ -426,7 +428,10 @@ def projection_rebuild(
     """
     handler = _require(projection)
     advisory_xact_lock(LockNamespace.PROJECTION_STREAM, projection_lock_key(projection, tenant_id, store_id))
-    if not int(fetch(SELECT_HEAD, stream_params(tenant_id, store_id, handler.stream_kind))[0][0]):
+    # The head once, under the lock: the replay ends there however fast the stream grows, and the
+    # runner goes on from it after the commit (docs/projections.md, "Rebuilding a stream's projection").
+    head = int(fetch(SELECT_HEAD, stream_params(tenant_id, store_id, handler.stream_kind))[0][0])
+    if not head:
         raise StreamNeverWrittenError(f"No event was ever written to stream {tenant_id}/{store_id}.")
     handler.reset(tenant_id=tenant_id, store_id=store_id)
     with connection.cursor() as cursor:
@@ -439,13 +444,14 @@ def projection_rebuild(
         store_id=store_id,
         status__in=(DeadLetterStatus.PENDING, DeadLetterStatus.PARKED),
     ).update(status=DeadLetterStatus.RESOLVED, resolved_at=timezone.now(), next_retry_at=None)
-    applied = failed = 0
-    stream = DueStream(tenant_id, store_id, batch_size)
-    while True:
-        batch_applied, batch_failed, checkpoint = _advance_held(handler, stream, batch_size)
+    applied = failed = checkpoint = 0
+    while checkpoint < head:
+        cap = min(batch_size, head - checkpoint)
+        batch_applied, batch_failed, moved = _advance_held(handler, DueStream(tenant_id, store_id, cap), cap)
         applied, failed = applied + batch_applied, failed + batch_failed
-        if batch_applied + batch_failed < batch_size:
+        if moved == checkpoint:  # nothing read below the head (never expected: a gap stalls instead)
             break
+        checkpoint = moved
     audit_record(
         actor=actor,
         action="projection.rebuild",
