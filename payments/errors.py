@@ -74,3 +74,16 @@ class BatchTooLargeError(PayloadTooLargeError):
 class InvalidSettlementError(BadRequestError):
     code = "invalid_state_transition"
     title = "The batch cannot be settled from its current state with these values"
+
+
+class SettledByChainError(ConflictError):
+    """``POST /api/v1/x402/batches/settle`` under ``X402_SETTLEMENT_BACKEND=evm``: the chain's
+    receipt settles a batch, not an operator's record."""
+
+    code = "settlement_by_chain"
+    title = "Batches are settled by the chain under this settlement backend"
+
+
+class PaymentSignatureReusedError(ConflictError):
+    code = "payment_signature_reused"
+    title = "This signed payment was already submitted in this tenant"

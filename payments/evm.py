@@ -1,4 +1,4 @@
-"""The EVM side of settlement: connect, encode, send, replace, confirm, read back.
+"""The EVM side of settlement: connect, encode, sign, broadcast, replace, confirm, read back.
 
 A settlement is a plain data transaction to ``X402_SETTLEMENT_ADDRESS`` whose calldata is a
 contract-style call ``settleBatch(bytes16 batchId, bytes32 merkleRoot, bytes32 stateRoot,
@@ -14,6 +14,7 @@ and calls go through the shared web3 client (``sequencer_project/evm_client.py``
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from dataclasses import dataclass
@@ -25,7 +26,16 @@ from django.conf import settings
 from sequencer_project.evm_client import IN_PROCESS_URL as IN_PROCESS_URL
 from sequencer_project.evm_client import ChainUnavailableError as ChainUnavailableError
 from sequencer_project.evm_client import NonceUsedError as NonceUsedError
-from sequencer_project.evm_client import receipt_wait, rpc_call, transaction_send, web3_connect
+from sequencer_project.evm_client import (
+    TransactionRevertsError,
+    TransactionSigned,
+    receipt_wait,
+    rpc_call,
+    sender_lock,
+    transaction_broadcast,
+    transaction_sign,
+    web3_connect,
+)
 from sequencer_project.resilience import CircuitBreaker, get_breaker
 
 if TYPE_CHECKING:
@@ -53,11 +63,15 @@ class Settlement:
 
 
 @dataclass(frozen=True, slots=True)
-class SentTransaction:
+class SignedTransaction:
+    """A settlement signed and not necessarily sent: the exact bytes to (re)broadcast."""
+
     tx_hash: str
     nonce: int
     max_fee_per_gas: int
     priority_fee: int
+    raw_transaction: bytes
+    chain_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,21 +133,72 @@ def _breaker() -> CircuitBreaker:
     return get_breaker("x402_chain", failure_threshold=5, reset_timeout=30.0)
 
 
-def send(w3: Web3, data: bytes, *, nonce: int | None = None, min_fee: int = 0, min_tip: int = 0) -> SentTransaction:
-    """Sign and send a settlement; ``nonce`` + higher fees replace a stuck transaction."""
+def send_lock(w3: Web3) -> contextlib.AbstractContextManager[None]:
+    """The settlement account's send lock (:func:`sequencer_project.evm_client.sender_lock`): held
+    from :func:`sign` until :func:`broadcast`, so no other sender of the account reads the same
+    pending nonce meanwhile."""
     from eth_account import Account
 
-    sent = transaction_send(
-        w3,
-        Account.from_key(settings.X402_SETTLEMENT_PRIVATE_KEY),
-        to=settings.X402_SETTLEMENT_ADDRESS,
-        data=data,
-        breaker=_breaker(),
-        nonce=nonce,
-        tip=max(int(settings.X402_SETTLEMENT_PRIORITY_FEE_WEI), min_tip),
-        min_fee=min_fee,
+    return sender_lock(w3, Account.from_key(settings.X402_SETTLEMENT_PRIVATE_KEY).address)
+
+
+def sign(w3: Web3, data: bytes, *, nonce: int | None = None, min_fee: int = 0, min_tip: int = 0) -> SignedTransaction:
+    """Sign a settlement without sending it (the caller keeps it, then :func:`broadcast` s it);
+    ``nonce`` + higher fees replace a stuck transaction. Caller holds :func:`send_lock`."""
+    from eth_account import Account
+
+    try:
+        signed = transaction_sign(
+            w3,
+            Account.from_key(settings.X402_SETTLEMENT_PRIVATE_KEY),
+            to=settings.X402_SETTLEMENT_ADDRESS,
+            data=data,
+            breaker=_breaker(),
+            nonce=nonce,
+            tip=max(int(settings.X402_SETTLEMENT_PRIORITY_FEE_WEI), min_tip),
+            min_fee=min_fee,
+        )
+    except TransactionRevertsError as exc:
+        raise SettlementRevertedError(str(exc)) from exc
+    return signed_of(signed.raw_transaction)
+
+
+def signed_of(raw_transaction: bytes) -> SignedTransaction:
+    """A kept signed settlement read back from its bytes (an EIP-1559 transaction, whose hash is
+    the keccak of the bytes). ``ValueError`` for anything else."""
+    from eth_account.typed_transactions.typed_transaction import TypedTransaction
+    from eth_utils.crypto import keccak
+    from hexbytes import HexBytes
+
+    fields = TypedTransaction.from_bytes(HexBytes(raw_transaction)).as_dict()
+    return SignedTransaction(
+        "0x" + keccak(raw_transaction).hex(),
+        int(fields["nonce"]),
+        int(fields["maxFeePerGas"]),
+        int(fields["maxPriorityFeePerGas"]),
+        raw_transaction,
+        int(fields["chainId"]),
     )
-    return SentTransaction("0x" + sent.tx_hash.hex(), sent.nonce, sent.max_fee_per_gas, sent.priority_fee)
+
+
+def broadcast(w3: Web3, tx: SignedTransaction) -> bool:
+    """Send ``tx``'s exact bytes once: ``True`` when the chain took them, ``False`` when it refused
+    them because the nonce is taken (this very transaction sent before, or another one of that
+    nonce: the caller looks for the receipts). :class:`ChainUnavailableError` when the chain did
+    not answer (it may have taken them all the same). Caller holds :func:`send_lock`."""
+    signed = TransactionSigned(tx.raw_transaction, bytes.fromhex(tx.tx_hash[2:]), tx.chain_id, tx.nonce)
+    return transaction_broadcast(w3, signed, breaker=_breaker())
+
+
+def known(w3: Web3, tx_hash: str) -> bool:
+    """Whether the chain knows ``tx_hash`` (mined, or waiting in its pool)."""
+    from web3.exceptions import TransactionNotFound
+
+    try:
+        _call(w3.eth.get_transaction, tx_hash)
+    except TransactionNotFound:
+        return False
+    return True
 
 
 def mined(w3: Web3, tx_hash: str, *, timeout: float) -> MinedTransaction | None:

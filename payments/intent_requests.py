@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from payments import errors
-from payments.addresses import address_key
+from payments.addresses import ACCOUNT_BYTES, KEY_BYTES, address_key
 from payments.hashing import ASSETS, NETWORKS, TOKEN_ADDRESSES, canonical_asset, signing_hash
 from payments.limits import INTENT_TEXT_MAX_BYTES, MAX_ADDRESS_LENGTH, MAX_VALIDITY_SECONDS
 from sequencer_project.api.errors import PayloadTooLargeError
@@ -98,15 +98,24 @@ def _text(fields: Fields, name: str) -> str | None:
 
 
 def _address(fields: Fields, name: str) -> str:
-    """A required address: any non-empty even-length hex after an optional ``0x`` of at most
-    ``MAX_ADDRESS_LENGTH`` characters (413 above), returned as submitted (it is hashed so; its
+    """A required address in one of the account forms of :mod:`payments.addresses` (20 bytes of
+    hex after an optional ``0x``, or ``0x`` and 32 bytes), at most ``MAX_ADDRESS_LENGTH``
+    characters (413 above); any other length or a 32-byte address without ``0x`` is 400, as the
+    signing hash joins payer and payee unprefixed. Returned as submitted (it is hashed so; its
     account is :func:`payments.addresses.address_key`)."""
     value = fields.raw(name)
     if value is None:
         raise invalid_request(name, "is required.")
     if isinstance(value, str) and len(value) > MAX_ADDRESS_LENGTH:
         raise PayloadTooLargeError(f"'{name}' is longer than {MAX_ADDRESS_LENGTH} characters.", field=name)
-    hex_bytes(value, name, _field_error)
+    raw = hex_bytes(value, name, _field_error)
+    prefixed = str(value)[:2] in ("0x", "0X")
+    if len(raw) != ACCOUNT_BYTES and not (len(raw) == KEY_BYTES and prefixed):
+        raise _field_error(
+            name,
+            f"must be {ACCOUNT_BYTES} bytes of hex (40 digits) after an optional 0x, or 0x and {KEY_BYTES} bytes"
+            f" (64 digits), not {len(raw)} bytes{'' if prefixed else ' without 0x'}.",
+        )
     return str(value)
 
 

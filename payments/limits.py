@@ -15,5 +15,5 @@ INTENT_TEXT_MAX_BYTES = {
 # The reference's cap on valid_until - now. Nonce reservations are kept twice as long
 # (payments.tasks.nonces_prune_task), so no nonce is forgotten while an intent using it is valid.
 MAX_VALIDITY_SECONDS = 86_400
-# A payer or payee address as hex text, 0x included (any even-length hex up to 32 bytes); longer is 413.
+# A payer or payee address as hex text, 0x included (40 hex digits, or 0x and 64: payments/addresses.py); longer is 413.
 MAX_ADDRESS_LENGTH = 66

@@ -157,13 +157,15 @@ class PaymentIntent(models.Model):
 
 
 class NonceReservation(models.Model):
-    """A used nonce of one payer in one ``(tenant, store)``; reserved with its intent.
+    """A used nonce of one payer in one tenant, across its stores; reserved with its intent.
 
     ``payer_address`` is the payer's account, ``payments.addresses.address_key`` (``0x`` and
-    lower-case hex), not the spelling the intent carries: one account, one nonce space.
+    lower-case hex), not the spelling the intent carries: one account, one nonce space. The
+    store is outside the signed hash, so a nonce is the tenant's (migration 0006): one signed
+    payment is one intent in the tenant, not one per store. ``store_id`` is where it was used.
     """
 
-    pk = models.CompositePrimaryKey("tenant_id", "store_id", "payer_address", "nonce")
+    pk = models.CompositePrimaryKey("tenant_id", "payer_address", "nonce")
     tenant_id = models.UUIDField()
     store_id = models.UUIDField()
     payer_address = models.CharField(max_length=66)
@@ -202,6 +204,9 @@ class SettlementAttempt(models.Model):
     tx_hash = models.CharField(max_length=66, null=True, blank=True)
     tx_nonce = models.BigIntegerField(null=True, blank=True)
     max_fee_per_gas = models.BigIntegerField(null=True, blank=True)
+    raw_transaction = models.BinaryField(
+        null=True, blank=True, help_text="The signed transaction, kept before it is broadcast (sent again on a retry)."
+    )
     error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -37,6 +37,9 @@ class IntentFilters:
     batch_id: uuid.UUID | None = None
     from_date: datetime | None = None
     to_date: datetime | None = None
+    #: The caller's agent scope (``Principal.agent_id``): an agent-scoped credential lists only the
+    #: intents its agent submitted (docs/auth.md); ``None`` for every agent.
+    source_agent_id: uuid.UUID | None = None
 
 
 def payment_intent_get_for_tenant(*, tenant_id: TenantScope, intent_id: uuid.UUID) -> PaymentIntent | None:
@@ -45,10 +48,19 @@ def payment_intent_get_for_tenant(*, tenant_id: TenantScope, intent_id: uuid.UUI
     return PaymentIntent.objects.filter(intent_id=intent_id, **tenant_filter(tenant_id)).first()
 
 
-def payment_intent_get_visible(*, tenant_id: TenantScope, intent_id: uuid.UUID, visible: Visible) -> PaymentIntent:
-    """:func:`payment_intent_get_for_tenant` within the caller's scope; 404 ``payment_not_found`` otherwise."""
+def payment_intent_get_visible(
+    *, tenant_id: TenantScope, intent_id: uuid.UUID, visible: Visible, agent_id: uuid.UUID | None
+) -> PaymentIntent:
+    """:func:`payment_intent_get_for_tenant` within the caller's scope; 404 ``payment_not_found`` otherwise.
+
+    ``agent_id`` is the caller's agent scope (``Principal.agent_id``): an agent-scoped credential
+    sees only the intents its agent submitted, another agent's reads as absent (docs/auth.md).
+    """
+    found = payment_intent_get_for_tenant(tenant_id=tenant_id, intent_id=intent_id)
+    if found is not None and agent_id is not None and found.source_agent_id != agent_id:
+        found = None
     return visible_or_not_found(
-        payment_intent_get_for_tenant(tenant_id=tenant_id, intent_id=intent_id),
+        found,
         visible,
         lambda: errors.PaymentNotFoundError(f"No payment intent {intent_id} is visible to this credential."),
     )
@@ -57,7 +69,8 @@ def payment_intent_get_visible(*, tenant_id: TenantScope, intent_id: uuid.UUID, 
 def payment_intent_list(*, filters: IntentFilters, limit: int, offset: int) -> list[PaymentIntent]:
     """Newest first (the reference's order), filtered as ``GET /api/v1/x402/payments``."""
     query = PaymentIntent.objects.filter(tenant_id=filters.tenant_id)
-    for field in ("store_id", "payer_address", "payee_address", "status", "network", "asset", "batch_id"):
+    fields = ("store_id", "source_agent_id", "payer_address", "payee_address", "status", "network", "asset", "batch_id")
+    for field in fields:
         value = getattr(filters, field)
         if value is not None:
             query = query.filter(**{field: value})
@@ -95,9 +108,22 @@ class BatchDetail:
     intent_ids: list[uuid.UUID]  # in sequence (= leaf) order
 
 
-def payment_batch_detail_get(*, tenant_id: TenantScope, batch_id: uuid.UUID, visible: Visible) -> BatchDetail:
-    """A batch in the caller's scope with its intents (``GET /api/v1/x402/batches/{id}``); 404 otherwise."""
+def payment_batch_detail_get(
+    *, tenant_id: TenantScope, batch_id: uuid.UUID, visible: Visible, agent_id: uuid.UUID | None
+) -> BatchDetail:
+    """A batch in the caller's scope with its intents (``GET /api/v1/x402/batches/{id}``); 404 otherwise.
+
+    An agent-scoped caller (``agent_id``) sees a batch only when every intent in it is its agent's:
+    a batch of a whole stream names other agents' intents and totals (docs/auth.md). A batch's
+    intents are fixed once it is committed, so the answer cannot change later.
+    """
     batch = payment_batch_get_visible(tenant_id=tenant_id, batch_id=batch_id, visible=visible)
+    if agent_id is not None and (
+        PaymentIntent.objects.filter(tenant_id=batch.tenant_id, batch_id=batch.batch_id)
+        .exclude(source_agent_id=agent_id)
+        .exists()
+    ):
+        raise errors.BatchNotFoundError(f"No batch {batch_id} is visible to this credential.")
     return BatchDetail(batch=batch, intent_ids=payment_batch_intent_ids(batch=batch))
 
 
@@ -127,10 +153,13 @@ def payment_receipt_get(*, intent: PaymentIntent) -> PaymentReceipt | None:
     return PaymentReceipt(intent=intent, batch=batch, leaf_hash=proof.leaf_hash, proof=proof)
 
 
-def payment_receipt_get_visible(*, tenant_id: TenantScope, intent_id: uuid.UUID, visible: Visible) -> PaymentReceipt:
+def payment_receipt_get_visible(
+    *, tenant_id: TenantScope, intent_id: uuid.UUID, visible: Visible, agent_id: uuid.UUID | None
+) -> PaymentReceipt:
     """The receipt of an intent in the caller's scope (``GET …/payments/{id}/receipt``): 404
-    ``payment_not_found`` outside it, 409 ``payment_not_batched`` before its batch is committed."""
-    intent = payment_intent_get_visible(tenant_id=tenant_id, intent_id=intent_id, visible=visible)
+    ``payment_not_found`` outside it (another agent's intent for an agent-scoped caller, as
+    :func:`payment_intent_get_visible`), 409 ``payment_not_batched`` before its batch is committed."""
+    intent = payment_intent_get_visible(tenant_id=tenant_id, intent_id=intent_id, visible=visible, agent_id=agent_id)
     receipt = payment_receipt_get(intent=intent)
     if receipt is None:
         raise errors.PaymentNotBatchedError(

@@ -3,7 +3,11 @@
 ``payments.batches_assemble`` runs from beat every ``X402_BATCH_INTERVAL_SECONDS``; the
 singleton lock plus the per-stream ``PAYMENT_BATCH`` advisory lock make concurrent runs safe.
 With the ``evm`` backend every committed batch (periodic or manual) enqueues
-``payments.batch_settle`` when its transaction commits (``batch_settle_enqueue_if_evm``).
+``payments.batch_settle`` when its transaction commits (``batch_settle_enqueue_if_evm``);
+``payments.settlement_sweep`` (beat, every half ``X402_SETTLEMENT_SWEEP_AFTER_SECONDS``) enqueues it
+again for batches left ``committed``/``submitted`` longer than
+``X402_SETTLEMENT_SWEEP_AFTER_SECONDS`` (a worker killed mid-settlement), at most
+:data:`SETTLEMENT_SWEEP_MAX_PER_RUN` a run.
 """
 
 from __future__ import annotations
@@ -19,10 +23,14 @@ from payments.errors import BatchNotFoundError
 from payments.limits import MAX_VALIDITY_SECONDS
 from payments.services.batches import batches_assemble_due
 from payments.services.intents import nonces_prune
-from payments.services.settlement import batch_settle_evm, batch_settlement_fail
+from payments.services.settlement import BACKEND_EVM, batch_settle_evm, batch_settlement_fail, batch_settlement_sweep
 from payments.tenant_selectors import payment_batch_tenant_id
 from sequencer_project.db.singleton import singleton_job
 from sequencer_project.tenant_keys import task_tenant_and_id
+
+# The sweep enqueues at most this many stale batches a run (one SELECT, one message each), oldest
+# first; the rest wait for the next run.
+SETTLEMENT_SWEEP_MAX_PER_RUN = 200
 
 
 @shared_task(name="payments.batches_assemble", acks_late=True, soft_time_limit=50, time_limit=60)
@@ -69,3 +77,17 @@ def batch_settle(self: Task[Any, Any], tenant_id: str, batch_id: str | None = No
 def nonces_prune_task() -> int:
     """Forget nonce reservations older than twice the 24 h validity cap."""
     return nonces_prune(older_than=timedelta(seconds=2 * MAX_VALIDITY_SECONDS))
+
+
+@shared_task(name="payments.settlement_sweep", acks_late=True, soft_time_limit=30, time_limit=60)
+@singleton_job("payments.settlement_sweep")
+def settlement_sweep() -> int:
+    """Enqueue ``payments.batch_settle`` for up to :data:`SETTLEMENT_SWEEP_MAX_PER_RUN` batches
+    still committed/submitted ``X402_SETTLEMENT_SWEEP_AFTER_SECONDS`` after their last change
+    (nothing under the ``record`` backend, where an operator settles); how many."""
+    if settings.X402_SETTLEMENT_BACKEND != BACKEND_EVM:
+        return 0
+    swept = batch_settlement_sweep(
+        stale_seconds=float(settings.X402_SETTLEMENT_SWEEP_AFTER_SECONDS), limit=SETTLEMENT_SWEEP_MAX_PER_RUN
+    )
+    return len(swept)

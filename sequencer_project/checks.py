@@ -216,6 +216,14 @@ def check_chain_settings(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
                 id="sequencer.E039",
             )
         )
+    if not 10 <= settings.X402_SETTLEMENT_SWEEP_AFTER_SECONDS <= 86_400:
+        errors.append(
+            Error(
+                f"X402_SETTLEMENT_SWEEP_AFTER_SECONDS={settings.X402_SETTLEMENT_SWEEP_AFTER_SECONDS}: it must be"
+                " between 10 and 86400 (beat runs the settlement sweep every half of it).",
+                id="sequencer.E040",
+            )
+        )
     return errors
 
 

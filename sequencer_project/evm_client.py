@@ -367,10 +367,23 @@ def _reverts(exc: BaseException) -> bool:
 
 
 def transaction_sign(
-    w3: Web3, account: LocalAccount, *, to: str, data: bytes, breaker: CircuitBreaker, attempts: int = 1
+    w3: Web3,
+    account: LocalAccount,
+    *,
+    to: str,
+    data: bytes,
+    breaker: CircuitBreaker,
+    attempts: int = 1,
+    nonce: int | None = None,
+    tip: int | None = None,
+    min_fee: int = 0,
 ) -> TransactionSigned:
     """Sign a data transaction (value 0, EIP-1559) from ``account`` to ``to`` with the account's
-    pending nonce and an estimated gas; nothing is sent. Fees as :func:`transaction_send`.
+    pending nonce and an estimated gas; nothing is sent. Fees as :func:`transaction_send`:
+    ``tip`` when given, else the chain's, and ``maxFeePerGas = 2 * base fee + tip``, at least
+    ``min_fee``. ``nonce``, when given, is signed instead of the pending nonce (a replacement of
+    a kept transaction, with higher fees); :class:`NonceUsedError` when the estimate says it is
+    taken.
 
     The caller holds ``sender_lock(w3, account.address)`` from before this call until the
     transaction is sent (:func:`transaction_broadcast`) or given up, so no other sender reads the
@@ -384,15 +397,16 @@ def transaction_sign(
 
     chain_id = read(lambda: w3.eth.chain_id)
     base_fee = int(rpc_call(w3.eth.get_block, "latest", breaker=breaker, attempts=attempts).get("baseFeePerGas", 0))
-    tip = read(lambda: w3.eth.max_priority_fee)
+    if tip is None:
+        tip = read(lambda: w3.eth.max_priority_fee)
     tx: dict[str, Any] = {
         "to": Web3.to_checksum_address(to),
         "value": 0,
         "data": data,
         "chainId": chain_id,
         "maxPriorityFeePerGas": tip,
-        "maxFeePerGas": 2 * base_fee + tip,
-        "nonce": read(w3.eth.get_transaction_count, account.address, "pending"),
+        "maxFeePerGas": max(2 * base_fee + tip, min_fee),
+        "nonce": nonce if nonce is not None else read(w3.eth.get_transaction_count, account.address, "pending"),
     }
     try:
         tx["gas"] = read(w3.eth.estimate_gas, {**tx, "from": account.address})
@@ -400,6 +414,8 @@ def transaction_sign(
         # The in-process chain raises eth-tester's TransactionFailed, RPC nodes an error response.
         if _reverts(exc):
             raise TransactionRevertsError(f"the gas estimate of a transaction to {to} reverts") from exc
+        if nonce is not None and _nonce_taken(exc):  # the transaction it replaces was mined meanwhile
+            raise NonceUsedError(f"nonce {nonce}: {exc}") from exc
         raise
     signed = account.sign_transaction(tx)
     return TransactionSigned(bytes(signed.raw_transaction), bytes(signed.hash), chain_id, int(tx["nonce"]))

@@ -478,6 +478,10 @@ X402_SETTLEMENT_MAX_REPLACEMENTS: int = env.int("X402_SETTLEMENT_MAX_REPLACEMENT
 X402_SETTLEMENT_MAX_RETRIES: int = env.int("X402_SETTLEMENT_MAX_RETRIES", default=6)
 X402_SETTLEMENT_RETRY_BASE_SECONDS: int = env.int("X402_SETTLEMENT_RETRY_BASE_SECONDS", default=10)
 X402_NONCE_CLEANUP_INTERVAL_SECONDS: int = env.int("X402_NONCE_CLEANUP_INTERVAL_SECONDS", default=3600)
+# evm backend: payments.settlement_sweep re-enqueues a batch committed/submitted with no change
+# (commit, submission, attempt) for this long (a worker killed mid-settlement); it runs every
+# half of it.
+X402_SETTLEMENT_SWEEP_AFTER_SECONDS: float = env.float("X402_SETTLEMENT_SWEEP_AFTER_SECONDS", default=600.0)
 
 # --- Periodic tasks (Celery beat) ---------------------------------------------------------
 # The schedule is code (not DB rows), at the intervals declared in the sections above.
@@ -510,6 +514,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "commitments.anchor_sweep",
         "schedule": ANCHOR_SWEEP_INTERVAL_SECONDS,
         "options": {"queue": "commitments", "expires": ANCHOR_SWEEP_INTERVAL_SECONDS * 2},
+    },
+    "payments.settlement_sweep": {
+        "task": "payments.settlement_sweep",
+        "schedule": X402_SETTLEMENT_SWEEP_AFTER_SECONDS / 2,
+        "options": {"expires": X402_SETTLEMENT_SWEEP_AFTER_SECONDS / 2},
     },
     "events.rejections_prune": {
         "task": "events.rejections_prune",

@@ -33,7 +33,7 @@ from payments.selectors import (
 from payments.services.batches import BatchKey, batch_create_manual
 from payments.services.intents import payment_intent_submit
 from payments.services.settlement import batch_settle_record
-from sequencer_project.api.errors import InvalidParameterError
+from sequencer_project.api.errors import AgentScopeDeniedError, InvalidParameterError
 from sequencer_project.api.fields import (
     U64,
     field_value_error,
@@ -47,7 +47,7 @@ from sequencer_project.api.fields import (
     request_fields,
 )
 from sequencer_project.api.openapi import DATETIME, STRING, UUID, extra_problem, operation, path_uuid, query
-from sequencer_project.api.principal import Permission
+from sequencer_project.api.principal import Permission, Principal
 from sequencer_project.api.tenancy import TenantApiMixin
 
 _MAX_LIST = 1000
@@ -56,6 +56,14 @@ _MAX_TX_HASH = 66  # 0x + 32 bytes of hex
 # intent_ids are read up to this many so that a list over max_size is the reference's 413
 # ``batch_too_large``, not a type error; the body size limit bounds the list long before.
 _MAX_INTENT_IDS_READ = 100_000
+
+
+def _refuse_agent_scope(principal: Principal, action: str) -> None:
+    """Creating or settling a batch acts on a whole stream, every agent's intents in it: an
+    agent-scoped credential, admin or not, only acts as its agent (docs/auth.md) → 403
+    ``agent_scope_denied``, the error of ``Principal.check_agent``."""
+    if principal.agent_id is not None:
+        raise AgentScopeDeniedError(f"An agent-scoped credential cannot {action}: a batch holds every agent's intents.")
 
 
 class PaymentListCreateApi(TenantApiMixin):
@@ -113,6 +121,7 @@ class PaymentListCreateApi(TenantApiMixin):
             network=query_choice(request, "network", NETWORKS),
             asset=query_choice(request, "asset", ASSETS, canonical=canonical_asset),
             batch_id=query_uuid_optional(request, "batch_id"),
+            source_agent_id=principal.agent_id,
             from_date=query_timestamp(request, "from_date"),
             to_date=query_timestamp(request, "to_date"),
         )
@@ -137,7 +146,10 @@ class PaymentDetailApi(TenantApiMixin):
     def get(self, request: Request, intent_id: str) -> Response:
         self.principal.require(Permission.READ)
         intent = payment_intent_get_visible(
-            tenant_id=self.tenant_scope, intent_id=parse_uuid(intent_id, "intent_id"), visible=self.visible
+            tenant_id=self.tenant_scope,
+            intent_id=parse_uuid(intent_id, "intent_id"),
+            visible=self.visible,
+            agent_id=self.principal.agent_id,
         )
         return Response(intent_status_output(intent))
 
@@ -154,7 +166,10 @@ class PaymentReceiptApi(TenantApiMixin):
     def get(self, request: Request, intent_id: str) -> Response:
         self.principal.require(Permission.READ)
         receipt = payment_receipt_get_visible(
-            tenant_id=self.tenant_scope, intent_id=parse_uuid(intent_id, "intent_id"), visible=self.visible
+            tenant_id=self.tenant_scope,
+            intent_id=parse_uuid(intent_id, "intent_id"),
+            visible=self.visible,
+            agent_id=self.principal.agent_id,
         )
         return Response(receipt_output(receipt))
 
@@ -185,9 +200,13 @@ class BatchCreateApi(TenantApiMixin):
                 raise errors.BatchTooLargeError(f"'max_size' {message}", field="max_size")
             raise _batch_error("max_size", message)
         self.stream_for(tenant_id, store_id, Permission.ADMIN)
+        _refuse_agent_scope(self.principal, "create a batch")
         intent_ids = fields.uuid_list("intent_ids", max_items=_MAX_INTENT_IDS_READ)
         batch = batch_create_manual(
-            key=BatchKey(tenant_id, store_id, network), intent_ids=intent_ids, max_size=max_size
+            key=BatchKey(tenant_id, store_id, network),
+            intent_ids=intent_ids,
+            max_size=max_size,
+            actor=api_actor(self.principal),
         )
         return Response(batch_created_output(batch))
 
@@ -203,7 +222,10 @@ class BatchDetailApi(TenantApiMixin):
     def get(self, request: Request, batch_id: str) -> Response:
         self.principal.require(Permission.READ)
         detail = payment_batch_detail_get(
-            tenant_id=self.tenant_scope, batch_id=parse_uuid(batch_id, "batch_id"), visible=self.visible
+            tenant_id=self.tenant_scope,
+            batch_id=parse_uuid(batch_id, "batch_id"),
+            visible=self.visible,
+            agent_id=self.principal.agent_id,
         )
         return Response({"batch": batch_output(detail.batch, detail.intent_ids)})
 
@@ -219,6 +241,7 @@ class BatchSettleApi(TenantApiMixin):
         ok=shapes.SETTLED,
     )
     def post(self, request: Request) -> Response:
+        _refuse_agent_scope(self.principal, "settle a batch")
         fields = request_fields(request, _settlement_error)
         batch_id = fields.with_error(_batch_error).uuid("batch_id")
         tx_hash = None if fields.raw("tx_hash") is None else fields.text("tx_hash", max_length=_MAX_TX_HASH)
@@ -232,5 +255,6 @@ class BatchSettleApi(TenantApiMixin):
             gas_used=fields.optional_integer("gas_used"),
             visible=self.visible,
             authorise=partial(self.stream_for, permission=Permission.ADMIN),
+            actor=api_actor(self.principal),
         )
         return Response(settlement_output(recorded))

@@ -24,6 +24,7 @@ from django.db import transaction
 from payments import errors
 from payments.hashing import NETWORKS, leaf_hash, state_root
 from payments.models import BatchStatus, IntentStatus, PaymentBatch, PaymentIntent
+from payments.services.batch_audit import batch_audit_record
 from payments.services.settlement import batch_settle_enqueue_if_evm
 from sequencer_project import metrics
 from sequencer_project.db.locks import LockNamespace, advisory_xact_lock, stream_lock_key, try_advisory_xact_lock
@@ -126,9 +127,12 @@ def batch_assemble(*, key: BatchKey, max_size: int, max_wait: timedelta) -> Paym
     return batch
 
 
-def batch_create_manual(*, key: BatchKey, intent_ids: Sequence[uuid.UUID] | None, max_size: int) -> PaymentBatch:
+def batch_create_manual(
+    *, key: BatchKey, intent_ids: Sequence[uuid.UUID] | None, max_size: int, actor: str
+) -> PaymentBatch:
     """Admin batch: the given intents (all sequenced, same stream and network) or, when none
-    are given (absent or empty list), the oldest ones.
+    are given (absent or empty list), the oldest ones. Audited (``x402_batch.create``, naming
+    ``actor``) in the batch's transaction.
 
     Raises :class:`~payments.errors.InvalidBatchRequestError` when nothing can be batched,
     :class:`~payments.errors.PaymentNotFoundError` for an intent not in the stream and
@@ -165,6 +169,16 @@ def batch_create_manual(*, key: BatchKey, intent_ids: Sequence[uuid.UUID] | None
                     f"Intents not sequenced on network {key.network}: {', '.join(wrong)}."
                 )
         batch = _commit(key, intents)
+        batch_audit_record(
+            actor=actor,
+            verb="create",
+            batch=batch,
+            network=key.network,
+            intent_count=batch.payment_count,
+            total_amounts=batch.total_amounts,
+            sequence_range=[batch.sequence_start, batch.sequence_end],
+            intents_named=intent_ids is not None,
+        )
         batch_settle_enqueue_if_evm(tenant_id=batch.tenant_id, batch_id=batch.batch_id)
     metrics.X402_BATCH_ASSEMBLY_SECONDS.observe(time.perf_counter() - started)
     return batch

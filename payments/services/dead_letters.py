@@ -2,7 +2,8 @@
 
 An open entry is written by :func:`payments.services.settlement.batch_settlement_fail` with the
 batch ``failed``. Re-driving puts the batch back where settlement can resume (``submitted``
-when a transaction was sent, so the task first looks for its receipt; ``committed`` otherwise),
+when a transaction was recorded, so the task first looks for its receipts and broadcasts it
+again, never signing one of a fresh nonce; ``committed`` otherwise),
 closes the entry, writes the audit log, and enqueues ``payments.batch_settle`` after commit.
 It shares the projection dead letters' error codes (``dead_letter_not_found``,
 ``dead_letter_closed``) and audit log.
@@ -16,7 +17,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit_record
-from payments.models import BatchStatus, PaymentBatch, SettlementDeadLetter, SettlementDeadLetterStatus
+from payments.models import (
+    BatchStatus,
+    PaymentBatch,
+    SettlementAttempt,
+    SettlementDeadLetter,
+    SettlementDeadLetterStatus,
+)
 from payments.services.settlement import batch_settle_enqueue
 from sequencer_project.api.errors import DeadLetterClosedError, DeadLetterNotFoundError
 from sequencer_project.tenant_keys import tenant_row_update
@@ -41,9 +48,18 @@ def settlement_dead_letter_redrive(*, tenant_id: uuid.UUID, dead_letter_id: int,
     if entry.status != SettlementDeadLetterStatus.OPEN:
         raise DeadLetterClosedError(f"Settlement dead letter {dead_letter_id} is {entry.status}.")
     if batch.status == BatchStatus.FAILED:
+        # A batch with a recorded transaction goes back to submitted, whatever the batch row says:
+        # the task then looks for its receipts and broadcasts it again, never a fresh nonce.
+        recorded = (
+            SettlementAttempt.objects.filter(tenant_id=tenant_id, batch_id=batch.batch_id, tx_hash__isnull=False)
+            .order_by("-attempt")
+            .values_list("tx_hash", flat=True)
+            .first()
+        )
+        batch.tx_hash = batch.tx_hash or recorded
         batch.status = BatchStatus.SUBMITTED if batch.tx_hash else BatchStatus.COMMITTED
         batch.failure_reason = ""
-        tenant_row_update(batch, "status", "failure_reason")
+        tenant_row_update(batch, "status", "tx_hash", "failure_reason")
     entry.status = SettlementDeadLetterStatus.REDRIVEN
     entry.redriven_at = timezone.now()
     entry.redriven_by = actor[:200]

@@ -2,14 +2,20 @@
 
 Same design as the ingest paths (ADR 0001): the signature is verified before any transaction;
 one short transaction then locks the stream's x402 counter row, answers an idempotent replay,
-reserves the nonce under the payer's account (``payments.addresses``: one account has one
-nonce space however its address is spelled), inserts the intent as ``sequenced`` with
-``head + 1`` and advances the counter (``payments/sql/insert_intent.sql``), and commits. A used
+reserves the nonce under the payer's account in the tenant (``payments.addresses``: one account
+has one nonce space however its address is spelled, and in whichever store; migration 0006),
+inserts the intent as ``sequenced`` with ``head + 1`` and advances the counter
+(``payments/sql/insert_intent.sql``), and commits. A used
 nonce rolls back everything, so a failed submission burns neither a nonce nor a sequence number.
 
 An idempotency key is compared by the request's signed bytes (``PaymentRequest.request_hash``),
 so the same payment resent with its address spelled otherwise is another signed request: 409
 ``idempotency_key_conflict``, never a second intent.
+
+The signing hash covers neither tenant nor store (REFERENCE.md §5.2), so a signed payment sent
+to another store of its tenant finds its nonce taken: 409 ``payment_signature_reused`` (one
+signature, one charge). The same body resent to its own stream is answered as before: the
+original with its idempotency key, else 400 ``nonce_already_used``.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 from django.db import connection, transaction
@@ -26,7 +32,7 @@ from django.db import connection, transaction
 from payments import errors
 from payments.intent_requests import PaymentRequest
 from payments.models import NonceReservation
-from payments.sql import INSERT_INTENT, SELECT_INTENT_BY_IDEMPOTENCY
+from payments.sql import INSERT_INTENT, SELECT_INTENT_BY_IDEMPOTENCY, SELECT_NONCE_HOLDER
 from sequencer_project import metrics
 from streams.counters import stream_counter_lock
 from streams.kinds import StreamKind
@@ -72,9 +78,9 @@ def payment_intent_submit(*, request: PaymentRequest, actor: str) -> SubmittedIn
     """Verify and sequence one intent; an idempotent replay returns the original.
 
     Invariants: the x402 stream's numbers stay exactly ``1..head``; a nonce is used at most once
-    per ``(tenant, store, payer account)`` (:func:`payments.addresses.address_key`, ADR 0006),
-    whatever case or ``0x`` the address is spelled with; an idempotency key names one request's
-    parameters forever.
+    per ``(tenant, payer account)`` (:func:`payments.addresses.address_key`, ADR 0006), whatever
+    case or ``0x`` the address is spelled with and whichever store takes it, so one signed payment
+    is at most one intent in its tenant; an idempotency key names one request's parameters forever.
     Locks: the stream's x402 counter row, from the idempotency read to commit.
     """
     payment_signature_verify(request=request)
@@ -138,11 +144,25 @@ def _sequence(request: PaymentRequest, actor: str) -> SubmittedIntent:
             },
         )
         nonce_rows, intent_rows, counter_rows = cursor.fetchone()
-    if nonce_rows == 0:
-        raise errors.NonceAlreadyUsedError(f"Nonce {request.nonce} was already used by payer {request.payer_key}.")
+        if nonce_rows == 0:
+            cursor.execute(SELECT_NONCE_HOLDER, {**stream, "payer_key": request.payer_key, "nonce": request.nonce})
+            _refuse_used_nonce(request, cursor.fetchone())
     if intent_rows != 1 or counter_rows != 1:
         raise AssertionError("x402 counter or intent write lost while the counter lock was held")  # defensive
     return SubmittedIntent(intent_id, "sequenced", head + 1, now, None, False)
+
+
+def _refuse_used_nonce(request: PaymentRequest, holder: tuple[uuid.UUID, bytes] | None) -> NoReturn:
+    """Raise for a nonce already reserved in the tenant (``holder``: its store and its intent's
+    signing hash): this very signed payment taken in another store is 409
+    ``payment_signature_reused``; anything else (a resend to the same stream, another payment
+    with the nonce) is 400 ``nonce_already_used``. Neither names the other intent: it may be in
+    a store the caller cannot see."""
+    if holder is not None and holder[0] != request.store_id and bytes(holder[1]) == request.signing_hash:
+        raise errors.PaymentSignatureReusedError(
+            "This signed payment was already accepted in another store of this tenant; a signature is one charge."
+        )
+    raise errors.NonceAlreadyUsedError(f"Nonce {request.nonce} was already used by payer {request.payer_key}.")
 
 
 def nonces_prune(*, older_than: timedelta) -> int:

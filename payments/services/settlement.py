@@ -7,10 +7,18 @@ nonce and higher fees, reads the mined transaction back, and settles batch and i
 transaction. Every try is a ``settlement_attempts`` row; a batch that gave up is ``failed`` with
 an open ``x402_settlement_dead_letters`` row (ADR 0012), re-driven from the admin
 (:mod:`payments.services.dead_letters`).
+
+A settlement transaction is signed, then recorded (an attempt with its hash, nonce, fee and
+signed bytes, and the batch ``submitted`` with that hash) in one database transaction, and only
+then broadcast (the kept-transaction pattern of commitments anchoring): a send whose answer is
+lost, or a worker killed after it, leaves the transaction to look for and broadcast again, so a
+batch is never sent twice under two nonces. :func:`batch_settlement_sweep` re-enqueues batches a
+lost worker left ``committed`` or ``submitted``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
@@ -20,7 +28,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from payments import errors, evm
@@ -34,6 +42,8 @@ from payments.models import (
     SettlementDeadLetter,
     SettlementDeadLetterStatus,
 )
+from payments.services.batch_audit import batch_audit_record
+from payments.sql import SELECT_STALE_SETTLEMENTS
 from sequencer_project import metrics
 from sequencer_project.celery import task_enqueue_on_commit
 from sequencer_project.db.tenant_scope import TenantScope, tenant_filter
@@ -77,15 +87,20 @@ def batch_settle_record(
     gas_used: int | None,
     visible: Callable[[uuid.UUID, uuid.UUID | None], bool],
     authorise: Callable[[uuid.UUID, uuid.UUID], object],
+    actor: str,
 ) -> SettlementRecorded:
     """The reference's settlement state machine; idempotent on a settled batch with equal values.
+    Every accepted call is audited (``x402_batch.settle`` naming ``actor``) in its transaction.
 
     Fetches and locks batch ``batch_id`` of ``tenant_id`` (``EVERY_TENANT``: the bootstrap admin's
     read by id alone). A batch missing or outside ``visible(tenant_id, store_id)`` is 404
     ``batch_not_found``; ``authorise(tenant_id, store_id)`` then raises when the caller may not
     settle it (the view's 403). Transaction boundary; locks the batch row.
 
-    ``tx_hash`` is 32 bytes of hex as submitted (the view checks it). As in the reference,
+    409 ``settlement_by_chain`` under ``X402_SETTLEMENT_BACKEND=evm``: there the chain's receipt
+    settles a batch (:func:`batch_settle_evm`), never an operator's record.
+
+    ``tx_hash`` is 32 bytes of hex (the view checks it), compared and stored in lower case. As in the reference,
     ``gas_used`` is recorded when the batch settles (a submission without ``block_number``
     records only the transaction hash).
     """
@@ -93,6 +108,12 @@ def batch_settle_record(
     if batch is None or not visible(batch.tenant_id, batch.store_id):
         raise errors.BatchNotFoundError(f"No batch {batch_id} is visible to this credential.")
     authorise(batch.tenant_id, batch.store_id)
+    if settings.X402_SETTLEMENT_BACKEND == BACKEND_EVM:
+        raise errors.SettledByChainError(
+            f"Batch {batch_id} is settled by the chain (X402_SETTLEMENT_BACKEND=evm), not recorded by an operator."
+        )
+    if tx_hash is not None:
+        tx_hash = tx_hash.lower()  # hex: the same hash in any case
     if batch.status == BatchStatus.COMMITTED:
         if tx_hash is None:
             raise errors.InvalidSettlementError("A committed batch needs tx_hash.", field="tx_hash")
@@ -107,7 +128,7 @@ def batch_settle_record(
     elif batch.status == BatchStatus.SUBMITTED:
         if block_number is None:
             raise errors.InvalidSettlementError("A submitted batch needs block_number.", field="block_number")
-        if tx_hash is not None and tx_hash != batch.tx_hash:
+        if tx_hash is not None and tx_hash != (batch.tx_hash or "").lower():
             raise errors.InvalidSettlementError("tx_hash differs from the submitted one.", field="tx_hash")
         assert batch.tx_hash is not None
         _settle(batch, tx_hash=batch.tx_hash, block_number=block_number, gas_used=gas_used)
@@ -115,16 +136,28 @@ def batch_settle_record(
     elif batch.status == BatchStatus.SETTLED:
         for name, given in (("tx_hash", tx_hash), ("block_number", block_number), ("gas_used", gas_used)):
             stored = getattr(batch, name)
+            if name == "tx_hash" and stored is not None:
+                stored = str(stored).lower()
             if given is not None and given != stored:  # a value the settled batch lacks is another value too
                 raise errors.InvalidSettlementError(f"The batch is settled with another {name}.", field=name)
         message = "Batch already settled"
     else:
         raise errors.InvalidSettlementError(f"A {batch.status} batch cannot be settled.")
+    batch_audit_record(
+        actor=actor,
+        verb="settle",
+        batch=batch,
+        status=str(batch.status),
+        tx_hash=batch.tx_hash,
+        block_number=batch.block_number,
+        gas_used=batch.gas_used,
+        message=message,
+    )
     metrics.X402_SETTLEMENTS.labels(backend=BACKEND_RECORD, outcome=batch.status).inc()
     return SettlementRecorded(batch=batch, message=message)
 
 
-def _attempt(batch: PaymentBatch, outcome: str, *, tx: evm.SentTransaction | None = None, error: str = "") -> None:
+def _attempt(batch: PaymentBatch, outcome: str, *, tx: evm.SignedTransaction | None = None, error: str = "") -> None:
     count = SettlementAttempt.objects.filter(tenant_id=batch.tenant_id, batch_id=batch.batch_id).count()
     SettlementAttempt.objects.create(
         batch_id=batch.batch_id,
@@ -135,6 +168,7 @@ def _attempt(batch: PaymentBatch, outcome: str, *, tx: evm.SentTransaction | Non
         tx_hash=tx.tx_hash if tx else None,
         tx_nonce=tx.nonce if tx else None,
         max_fee_per_gas=tx.max_fee_per_gas if tx else None,
+        raw_transaction=tx.raw_transaction if tx and tx.raw_transaction else None,
         error=error[:4000],
     )
     metrics.X402_SETTLEMENTS.labels(backend=BACKEND_EVM, outcome=outcome).inc()
@@ -171,7 +205,7 @@ def batch_settle_evm(*, tenant_id: uuid.UUID, batch_id: uuid.UUID) -> PaymentBat
         raise AssertionError(f"transaction {mined.tx_hash} does not carry batch {batch_id}")  # defensive
     with transaction.atomic():
         locked = PaymentBatch.objects.select_for_update().get(tenant_id=batch.tenant_id, batch_id=batch_id)
-        if locked.status != BatchStatus.SETTLED:
+        if locked.status in _IN_FLIGHT:
             _settle(locked, tx_hash=mined.tx_hash, block_number=mined.block_number, gas_used=mined.gas_used)
         SettlementAttempt.objects.filter(tenant_id=batch.tenant_id, batch_id=batch_id, tx_hash=mined.tx_hash).update(
             outcome=AttemptOutcome.CONFIRMED
@@ -193,20 +227,40 @@ def _settlement_of(batch: PaymentBatch) -> evm.Settlement:
     )
 
 
-def _mark_submitted(batch: PaymentBatch, tx: evm.SentTransaction, outcome: str) -> None:
-    with transaction.atomic():
-        PaymentBatch.objects.filter(tenant_id=batch.tenant_id, batch_id=batch.batch_id).update(
-            status=BatchStatus.SUBMITTED, tx_hash=tx.tx_hash, submitted_at=datetime.now(UTC)
-        )
-        _attempt(batch, outcome, tx=tx)
+# The statuses the evm backend moves a batch from: a settled or failed batch is never overwritten
+# (an operator's dead letter, a concurrent settle).
+_IN_FLIGHT = (BatchStatus.COMMITTED, BatchStatus.SUBMITTED)
+
+
+def _keep(batch: PaymentBatch, tx: evm.SignedTransaction, outcome: str) -> None:
+    """Record ``tx`` (hash, nonce, fee, signed bytes) as an attempt and mark the batch submitted
+    with it, before it is broadcast. Caller holds the batch row lock inside a transaction and saw
+    it committed or submitted."""
+    PaymentBatch.objects.filter(tenant_id=batch.tenant_id, batch_id=batch.batch_id, status__in=_IN_FLIGHT).update(
+        status=BatchStatus.SUBMITTED, tx_hash=tx.tx_hash, submitted_at=datetime.now(UTC)
+    )
+    _attempt(batch, outcome, tx=tx)
     batch.status, batch.tx_hash = BatchStatus.SUBMITTED, tx.tx_hash
 
 
 def _sent(batch: PaymentBatch) -> QuerySet[SettlementAttempt]:
-    """The batch's attempts that sent a transaction, newest first (original and replacements)."""
+    """The batch's attempts that recorded a transaction, newest first (original and replacements)."""
     return SettlementAttempt.objects.filter(
         tenant_id=batch.tenant_id, batch_id=batch.batch_id, tx_hash__isnull=False
     ).order_by("-attempt")
+
+
+def _kept(batch: PaymentBatch) -> evm.SignedTransaction | None:
+    """The batch's newest recorded transaction, read back from its signed bytes; ``None`` when it
+    has none. A row of before the bytes were kept gives hash, nonce and fee alone (no bytes to
+    broadcast again: it is only waited for, then replaced)."""
+    row = _sent(batch).values_list("raw_transaction", "tx_hash", "tx_nonce", "max_fee_per_gas").first()
+    if row is None:
+        return None
+    raw, tx_hash, nonce, max_fee = row
+    if raw is not None:
+        return evm.signed_of(bytes(raw))
+    return evm.SignedTransaction(str(tx_hash), int(nonce or 0), int(max_fee or 0), 0, b"", 0)
 
 
 def _mined_any(w3: Web3, batch: PaymentBatch, *, timeout: float) -> evm.MinedTransaction | None:
@@ -221,38 +275,106 @@ def _mined_any(w3: Web3, batch: PaymentBatch, *, timeout: float) -> evm.MinedTra
     return None
 
 
+def _broadcast(w3: Web3, tx: evm.SignedTransaction) -> bool:
+    """Send a kept transaction's exact bytes (caller holds the send lock): whether the chain has
+    it now. Refused because its nonce is taken is fine when the chain knows this very
+    transaction (sent before, the answer lost); else ``False`` (another transaction of that
+    nonce: the caller looks for the batch's receipts)."""
+    if evm.broadcast(w3, tx) or evm.known(w3, tx.tx_hash):
+        return True
+    logger.warning("settlement transaction %s: nonce %d taken by another transaction", tx.tx_hash, tx.nonce)
+    return False
+
+
+def _already_settled(batch: PaymentBatch) -> evm.MinedTransaction:
+    assert batch.tx_hash is not None
+    assert batch.block_number is not None
+    return evm.MinedTransaction(batch.tx_hash, batch.block_number, batch.gas_used or 0)
+
+
+def _sign_keep_broadcast(
+    w3: Web3, batch: PaymentBatch, *, replacing: evm.SignedTransaction | None
+) -> evm.SignedTransaction | evm.MinedTransaction:
+    """The batch's transaction to wait for, broadcast: its newest kept one when ``replacing`` is
+    ``None`` and it has one (its bytes sent again: "already known" is fine), else a new one,
+    signed, kept and broadcast.
+
+    Under the batch row lock and the account's send lock: a new transaction is signed (the
+    pending nonce for a batch without any, else ``replacing``'s nonce with fees up by at least
+    12.5 %, the usual mempool replacement rule) and kept with the batch ``submitted`` in one
+    database transaction, which commits before it is broadcast, still under the send lock
+    (the kept-transaction pattern of commitments anchoring, ``commitments/services/anchoring.py``).
+    A worker killed, or a send timing out, after the commit leaves the transaction recorded: a
+    retry looks for its receipt and broadcasts the same bytes again, never a fresh nonce.
+    A batch settled meanwhile gives its recorded transaction.
+    """
+    data = evm.encode_settlement(_settlement_of(batch))
+    with contextlib.ExitStack() as sending:
+        with transaction.atomic(durable=True):
+            # RPC reads run under the row lock with no SQL meanwhile (as anchoring's step 1).
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
+            locked = PaymentBatch.objects.select_for_update(no_key=True).get(
+                tenant_id=batch.tenant_id, batch_id=batch.batch_id
+            )
+            if locked.status == BatchStatus.SETTLED:
+                return _already_settled(locked)
+            if locked.status not in _IN_FLIGHT:
+                raise errors.InvalidSettlementError(f"A {locked.status} batch cannot be settled.")
+            kept = _kept(locked)
+            sending.enter_context(evm.send_lock(w3))
+            if replacing is None and kept is not None:
+                signed, outcome = kept, ""  # kept already: broadcast its bytes again below
+            elif kept is None:
+                signed = evm.sign(w3, data)
+                outcome = AttemptOutcome.SUBMITTED
+            else:
+                fee, tip = kept.max_fee_per_gas, kept.priority_fee  # the newest, a concurrent try's maybe
+                if replacing is not None:
+                    fee, tip = max(fee, replacing.max_fee_per_gas), max(tip, replacing.priority_fee)
+                signed = evm.sign(w3, data, nonce=kept.nonce, min_fee=fee * 5 // 4 + 1, min_tip=tip * 5 // 4 + 1)
+                outcome = AttemptOutcome.REPLACED
+            if outcome:
+                _keep(locked, signed, outcome)
+        # Committed: the transaction is recorded before it is sent.
+        if signed.raw_transaction and not _broadcast(w3, signed) and outcome == AttemptOutcome.REPLACED:
+            raise evm.NonceUsedError(f"replacement refused: nonce {signed.nonce} taken")
+    batch.status, batch.tx_hash = BatchStatus.SUBMITTED, signed.tx_hash
+    return signed
+
+
 def _send_until_mined(batch: PaymentBatch) -> evm.MinedTransaction:
+    """Wait for the batch's transaction to be mined, replacing it by nonce while it is stuck.
+
+    A batch with a recorded transaction never gets a transaction of a fresh nonce: its
+    transactions' receipts are looked for first, then the newest one's bytes are broadcast again
+    and waited for, and only then is it replaced (same nonce, higher fees), up to
+    ``X402_SETTLEMENT_MAX_REPLACEMENTS`` times.
+    """
     w3 = evm.chain()
     timeout = float(settings.X402_SETTLEMENT_RECEIPT_TIMEOUT_SECONDS)
-    last = _sent(batch).first()
-    if batch.status == BatchStatus.SUBMITTED and batch.tx_hash and last is not None:
-        mined = _mined_any(w3, batch, timeout=timeout) or evm.wait_mined(w3, batch.tx_hash, timeout=timeout)
-        if mined is not None:
-            return mined
-        sent = evm.SentTransaction(batch.tx_hash, int(last.tx_nonce or 0), int(last.max_fee_per_gas or 0), 0)
-    else:
-        sent = evm.send(w3, evm.encode_settlement(_settlement_of(batch)))
-        _mark_submitted(batch, sent, AttemptOutcome.SUBMITTED)
-        mined = evm.wait_mined(w3, sent.tx_hash, timeout=timeout)
-        if mined is not None:
-            return mined
-    data = evm.encode_settlement(_settlement_of(batch))
+    if (mined := _mined_any(w3, batch, timeout=timeout)) is not None:
+        return mined
+    sent = _sign_keep_broadcast(w3, batch, replacing=None)
+    if isinstance(sent, evm.MinedTransaction):
+        return sent
+    if (mined := evm.wait_mined(w3, sent.tx_hash, timeout=timeout)) is not None:
+        return mined
     for _ in range(int(settings.X402_SETTLEMENT_MAX_REPLACEMENTS)):
         if (mined := _mined_any(w3, batch, timeout=timeout)) is not None:
             return mined  # an earlier transaction was mined while we waited on the newest
-        # Stuck: same nonce, fees up by at least 12.5 % (the usual mempool replacement rule).
-        bumped = sent.max_fee_per_gas * 5 // 4 + 1
         try:
-            sent = evm.send(w3, data, nonce=sent.nonce, min_fee=bumped, min_tip=sent.priority_fee * 5 // 4 + 1)
+            replaced = _sign_keep_broadcast(w3, batch, replacing=sent)
         except evm.NonceUsedError as exc:
             # Not a failure when the nonce went to one of our own transactions for this batch.
-            _attempt(batch, AttemptOutcome.ERROR, error=f"replacement refused: {exc}")
+            _attempt(batch, AttemptOutcome.ERROR, error=str(exc))
             if (mined := _mined_any(w3, batch, timeout=timeout)) is not None:
                 return mined
             raise
-        _mark_submitted(batch, sent, AttemptOutcome.REPLACED)
-        mined = evm.wait_mined(w3, sent.tx_hash, timeout=timeout)
-        if mined is not None:
+        if isinstance(replaced, evm.MinedTransaction):
+            return replaced
+        sent = replaced
+        if (mined := evm.wait_mined(w3, sent.tx_hash, timeout=timeout)) is not None:
             return mined
     if (mined := _mined_any(w3, batch, timeout=timeout)) is not None:
         return mined
@@ -270,7 +392,7 @@ def batch_settlement_fail(
     (``None`` in both cases, and when the tenant has no such batch).
     """
     batch = PaymentBatch.objects.select_for_update(no_key=True).filter(tenant_id=tenant_id, batch_id=batch_id).first()
-    if batch is None or batch.status == BatchStatus.SETTLED:
+    if batch is None or batch.status not in _IN_FLIGHT:
         return None
     batch.status, batch.failure_reason = BatchStatus.FAILED, reason[:4000]
     tenant_row_update(batch, "status", "failure_reason")
@@ -291,6 +413,25 @@ def batch_settlement_fail(
     metrics.X402_SETTLEMENTS.labels(backend=BACKEND_EVM, outcome="dead_letter").inc()
     logger.error("x402 batch %s settlement failed for good (dead letter %d): %s", batch_id, entry.id, reason)
     return entry
+
+
+@transaction.atomic(durable=True)
+def batch_settlement_sweep(*, stale_seconds: float, limit: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """Enqueue ``payments.batch_settle`` (after commit) for up to ``limit`` batches of every tenant
+    still ``committed`` or ``submitted`` with no change (commit, submission, settlement attempt)
+    for ``stale_seconds``, oldest first: the batches of a worker killed mid-settlement, which
+    Celery would redeliver only after its visibility timeout. Batches whose settlement holds
+    their row lock are skipped. ``(tenant_id, batch_id)`` of each. Transaction boundary; locks
+    the rows it returns. The settle task is idempotent (a batch with a recorded transaction
+    waits for it or broadcasts it again), so a batch enqueued twice is settled once."""
+    with connection.cursor() as cursor:
+        cursor.execute(SELECT_STALE_SETTLEMENTS, {"stale_seconds": float(stale_seconds), "limit": limit})
+        swept = [(row[0], row[1]) for row in cursor.fetchall()]
+    for tenant_id, batch_id in swept:
+        batch_settle_enqueue(tenant_id=tenant_id, batch_id=batch_id)
+    if swept:
+        logger.warning("x402 settlement sweep: %d stale committed/submitted batches enqueued again", len(swept))
+    return swept
 
 
 def batch_settle_enqueue(*, tenant_id: uuid.UUID, batch_id: uuid.UUID) -> None:

@@ -4,3 +4,5 @@ from sequencer_project.db.sql import load_sql
 
 SELECT_INTENT_BY_IDEMPOTENCY = load_sql(__file__, "select_intent_by_idempotency.sql")
 INSERT_INTENT = load_sql(__file__, "insert_intent.sql")
+SELECT_NONCE_HOLDER = load_sql(__file__, "select_nonce_holder.sql")
+SELECT_STALE_SETTLEMENTS = load_sql(__file__, "select_stale_settlements.sql")

@@ -1,7 +1,8 @@
 -- Reserve the payer's nonce, insert the intent as sequenced with the next number, and advance
 -- the x402 counter, all in one statement. Caller holds the counter row lock (lock_counter.sql,
 -- stream_kind 3) and passes head + 1. A used nonce inserts nothing anywhere (nonce_rows = 0).
--- The nonce is reserved under the payer's account (payer_key: payments/addresses.py), the
+-- The nonce is reserved under the payer's account (payer_key: payments/addresses.py) in the
+-- tenant, whichever store (the pkey is (tenant_id, payer_address, nonce): migration 0006); the
 -- intent keeps the address as submitted (it is what the client signed).
 -- Index: x402_nonce_tracking pkey, sequence_counters pkey. Locks: inserted rows, counter row.
 -- Rows: exactly 1: (nonce_rows, intent_rows, counter_rows).
