@@ -87,3 +87,10 @@ class SettledByChainError(ConflictError):
 class PaymentSignatureReusedError(ConflictError):
     code = "payment_signature_reused"
     title = "This signed payment was already submitted in this tenant"
+
+
+class PaymentSequenceExhaustedError(ConflictError):
+    """The x402 stream's sequence numbers would pass 2^63 - 1 (the code legacy and VES ingest use)."""
+
+    code = "sequence_exhausted"
+    title = "The stream has no sequence numbers left"

@@ -34,6 +34,7 @@ from payments.intent_requests import PaymentRequest
 from payments.models import NonceReservation
 from payments.sql import INSERT_INTENT, SELECT_INTENT_BY_IDEMPOTENCY, SELECT_NONCE_HOLDER
 from sequencer_project import metrics
+from sequencer_project.api.fields import BIGINT_MAX
 from streams.counters import stream_counter_lock
 from streams.kinds import StreamKind
 from tenants.selectors import agent_signing_key_records_by_id
@@ -109,6 +110,10 @@ def _sequence(request: PaymentRequest, actor: str) -> SubmittedIntent:
                         intent_id=str(existing[0]),
                     )
                 return SubmittedIntent(existing[0], existing[1], existing[2], existing[3], existing[4], True)
+        if head >= BIGINT_MAX:  # only a counter set by hand or a restore gets here
+            raise errors.PaymentSequenceExhaustedError(
+                f"Stream {request.tenant_id}/{request.store_id} has no x402 sequence number left (last: 2^63 - 1)."
+            )
         intent_id = uuid.uuid4()
         now = datetime.now(UTC)
         cursor.execute(
