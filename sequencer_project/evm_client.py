@@ -21,11 +21,13 @@ send-and-wait-for-receipt, so a receipt timeout sent a second anchor transaction
 commitment. Retrying only single reads keeps anchoring's resilience to a blip without that.
 
 Transactions. Both callers send a plain EIP-1559 data transaction with value 0
-(:func:`transaction_send`: chain id, base fee, tip, pending nonce, ``maxFeePerGas = 2 * base fee
-+ tip``, estimated gas, signed locally, sent once) and wait for its receipt
-(:func:`receipt_wait`). What the receipt means (a reverted transaction, confirmations, a timeout)
-stays with the caller: anchoring answers 503/502 problems, settlement replaces the transaction by
-nonce. A chain refusing a transaction because its nonce is taken raises :class:`NonceUsedError`.
+(:func:`transaction_sign`: chain id, base fee, tip, pending nonce, ``maxFeePerGas = 2 * base fee
++ tip``, estimated gas, signed locally; :func:`transaction_broadcast`: sent once) and wait for its
+receipt (:func:`receipt_wait`). What the receipt means (a reverted transaction, confirmations, a
+timeout) stays with the caller: anchoring answers 503/502 problems, settlement replaces the
+transaction by nonce. A chain refusing a transaction because its nonce is taken raises
+:class:`NonceUsedError` when signing a given nonce, and makes :func:`transaction_broadcast` answer
+``False``.
 
 One account sends one transaction at a time. Reading the pending nonce, estimating, signing and
 sending run under :func:`sender_lock`: the session-level PostgreSQL advisory lock
@@ -33,11 +35,9 @@ sending run under :func:`sender_lock`: the session-level PostgreSQL advisory loc
 thread and process of every node: anchoring workers, x402 settlement, web requests), a lock of
 this process for the in-process chain (no other process can reach it). Two concurrent senders
 therefore never read the same pending nonce. A nonce taken anyway (a transaction of the account
-sent by something else, a load-balanced node whose pending count lags) is read again and the
-transaction rebuilt, up to :data:`NONCE_ATTEMPTS` times, unless the caller named the nonce (a
-replacement: there the taken nonce is the answer).
+sent by something else, a load-balanced node whose pending count lags) is the caller's to handle.
 
-Signing apart from sending. Anchoring keeps the signed transaction in its own row before it is
+Signing apart from sending. Each caller keeps the signed transaction in its own rows before it is
 sent, so that an attempt killed between the two leaves the bytes behind and a later attempt sends
 exactly those (same nonce, same hash: mined at most once) instead of a second transaction. It
 holds :func:`sender_lock` itself across :func:`transaction_sign`, its own commit and
@@ -82,8 +82,6 @@ _RETRY_MAX_DELAY_SECONDS = 30.0
 SENDER_LOCK_NAMESPACE = int(LockNamespace.EVM_SENDER)
 # How long a send waits for another send of the same account before giving up (retry later).
 SENDER_LOCK_WAIT_SECONDS = 60.0
-# Pending-nonce reads per transaction when the chain says the nonce is taken.
-NONCE_ATTEMPTS = 3
 
 logger = logging.getLogger(__name__)
 
@@ -128,15 +126,6 @@ class TransactionSigned:
     tx_hash: bytes
     chain_id: int
     nonce: int
-
-
-@dataclass(frozen=True, slots=True)
-class TransactionSent:
-    tx_hash: bytes
-    chain_id: int
-    nonce: int
-    max_fee_per_gas: int
-    priority_fee: int
 
 
 _in_process_lock = threading.Lock()
@@ -282,76 +271,6 @@ def _nonce_taken(exc: BaseException) -> bool:
     return False
 
 
-def transaction_send(
-    w3: Web3,
-    account: LocalAccount,
-    *,
-    to: str,
-    data: bytes,
-    breaker: CircuitBreaker,
-    attempts: int = 1,
-    nonce: int | None = None,
-    tip: int | None = None,
-    min_fee: int = 0,
-) -> TransactionSent:
-    """Sign a data transaction (value 0, EIP-1559) from ``account`` to ``to`` and send it once.
-
-    Each read goes through ``breaker``, tried up to ``attempts`` times (:func:`rpc_call`): the
-    chain id, the latest block's base fee, the chain's priority fee unless ``tip`` is given, then,
-    holding the account's send lock (:func:`sender_lock`), its pending nonce unless ``nonce`` is
-    given (a replacement passes the nonce it replaces) and the gas estimate, before the signed
-    transaction is sent. ``maxFeePerGas`` is ``2 * base fee + tip``, at least ``min_fee``.
-
-    Raises :class:`NonceUsedError` when the chain refuses the estimate or the send because the
-    nonce is taken: at once for a given ``nonce``, else after :data:`NONCE_ATTEMPTS` reads of the
-    pending nonce. :class:`ChainUnavailableError` when the chain does not answer,
-    :class:`SenderBusyError` when the lock is not free within :data:`SENDER_LOCK_WAIT_SECONDS`.
-    """
-    from web3 import Web3
-
-    def read(fn: Callable[..., Any], *args: Any) -> int:
-        return int(rpc_call(fn, *args, breaker=breaker, attempts=attempts))
-
-    chain_id = read(lambda: w3.eth.chain_id)
-    base_fee = int(rpc_call(w3.eth.get_block, "latest", breaker=breaker, attempts=attempts).get("baseFeePerGas", 0))
-    if tip is None:
-        tip = read(lambda: w3.eth.max_priority_fee)
-    max_fee = max(2 * base_fee + tip, min_fee)
-    fields: dict[str, Any] = {
-        "to": Web3.to_checksum_address(to),
-        "value": 0,
-        "data": data,
-        "chainId": chain_id,
-        "maxPriorityFeePerGas": tip,
-        "maxFeePerGas": max_fee,
-    }
-    tries = 1 if nonce is not None else NONCE_ATTEMPTS
-    with sender_lock(w3, account.address):
-        for attempt in range(1, tries + 1):
-            tx_nonce = nonce if nonce is not None else read(w3.eth.get_transaction_count, account.address, "pending")
-            tx = {**fields, "nonce": tx_nonce}
-            try:
-                tx["gas"] = read(w3.eth.estimate_gas, {**tx, "from": account.address})
-                signed = account.sign_transaction(tx)
-                tx_hash = rpc_send(w3, signed.raw_transaction, breaker=breaker)
-            except Exception as exc:
-                # The in-process chain raises eth_utils' ValidationError, RPC nodes an error response.
-                if not _nonce_taken(exc):
-                    raise
-                if attempt == tries:
-                    raise NonceUsedError(f"nonce {tx_nonce}: {exc}") from exc
-                logger.warning(
-                    "nonce %d of %s was taken meanwhile; reading the pending nonce again (%d/%d)",
-                    tx_nonce,
-                    account.address,
-                    attempt,
-                    tries - 1,
-                )
-                continue
-            return TransactionSent(tx_hash, chain_id, tx_nonce, max_fee, tip)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
 def _reverts(exc: BaseException) -> bool:
     """Whether ``exc`` or an exception it was raised from says the call reverts."""
     from web3.exceptions import ContractLogicError
@@ -379,11 +298,10 @@ def transaction_sign(
     min_fee: int = 0,
 ) -> TransactionSigned:
     """Sign a data transaction (value 0, EIP-1559) from ``account`` to ``to`` with the account's
-    pending nonce and an estimated gas; nothing is sent. Fees as :func:`transaction_send`:
-    ``tip`` when given, else the chain's, and ``maxFeePerGas = 2 * base fee + tip``, at least
-    ``min_fee``. ``nonce``, when given, is signed instead of the pending nonce (a replacement of
-    a kept transaction, with higher fees); :class:`NonceUsedError` when the estimate says it is
-    taken.
+    pending nonce and an estimated gas; nothing is sent. Fees: ``tip`` when given, else the
+    chain's, and ``maxFeePerGas = 2 * base fee + tip``, at least ``min_fee``. ``nonce``, when
+    given, is signed instead of the pending nonce (a replacement of a kept transaction, with
+    higher fees); :class:`NonceUsedError` when the estimate says it is taken.
 
     The caller holds ``sender_lock(w3, account.address)`` from before this call until the
     transaction is sent (:func:`transaction_broadcast`) or given up, so no other sender reads the

@@ -3,13 +3,12 @@
 A chain other processes reach (:mod:`payments.devchain` serves an eth-tester chain over HTTP
 JSON-RPC, as a node does) is guarded by the account's PostgreSQL advisory lock; the in-process
 chain by a lock of this process. Concurrent senders get consecutive nonces without the chain
-ever refusing one; a pending nonce that is stale anyway is read again; and no message names the
+ever refusing one; a taken nonce is recognised in a JSON-RPC error; and no message names the
 RPC endpoint.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,14 +24,14 @@ from web3.types import Wei
 from payments.devchain import DevChain
 from sequencer_project import evm_client, local_chain
 from sequencer_project.evm_client import (
-    NONCE_ATTEMPTS,
     ChainUnavailableError,
     NonceUsedError,
     SenderBusyError,
-    TransactionSent,
+    TransactionSigned,
     rpc_call,
     sender_lock,
-    transaction_send,
+    transaction_broadcast,
+    transaction_sign,
     web3_connect,
 )
 from sequencer_project.resilience import CircuitBreaker
@@ -74,8 +73,16 @@ def _fund_in_process(w3: Web3, address: str) -> None:
     w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": address, "value": Wei(10**20)})
 
 
-def _send(w3: Web3, account: Any, breaker: CircuitBreaker, **options: Any) -> TransactionSent:
-    return transaction_send(w3, account, to=TO, data=DATA, breaker=breaker, **options)
+def _sign(w3: Web3, account: Any, breaker: CircuitBreaker, **options: Any) -> TransactionSigned:
+    return transaction_sign(w3, account, to=TO, data=DATA, breaker=breaker, **options)
+
+
+def _send(w3: Web3, account: Any, breaker: CircuitBreaker, **options: Any) -> tuple[TransactionSigned, bool]:
+    """Signed and broadcast under the account's send lock, as the callers do; and whether the
+    chain took it."""
+    with sender_lock(w3, account.address):
+        signed = _sign(w3, account, breaker, **options)
+        return signed, transaction_broadcast(w3, signed, breaker=breaker)
 
 
 def _closing(fn: Callable[[], Any]) -> Callable[[Any], Any]:
@@ -90,24 +97,33 @@ def _closing(fn: Callable[[], Any]) -> Callable[[Any], Any]:
     return run
 
 
-def _retried_nonces(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if "was taken meanwhile" in r.getMessage()]
-
-
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_sends_of_one_account_take_consecutive_nonces_without_a_refusal(
-    devchain: DevChain, http_chain: Web3, breaker: CircuitBreaker, caplog: pytest.LogCaptureFixture
+    devchain: DevChain, http_chain: Web3, breaker: CircuitBreaker
 ) -> None:
     account = _funded(http_chain, devchain.fund)
-    caplog.set_level(logging.WARNING, logger="sequencer_project.evm_client")
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         sent = list(pool.map(_closing(lambda: _send(http_chain, account, breaker)), range(24)))
 
-    assert sorted(s.nonce for s in sent) == list(range(24))
+    assert [taken for _, taken in sent] == [True] * 24  # serialised: no sender read a nonce another one took
+    assert sorted(s.nonce for s, _ in sent) == list(range(24))
     assert http_chain.eth.get_transaction_count(account.address) == 24
-    assert {int(http_chain.eth.get_transaction(HexBytes(s.tx_hash))["nonce"]) for s in sent} == set(range(24))
-    assert _retried_nonces(caplog) == []  # serialised: no sender ever read a nonce another one took
+    assert {int(http_chain.eth.get_transaction(HexBytes(s.tx_hash))["nonce"]) for s, _ in sent} == set(range(24))
+
+
+def test_concurrent_sends_on_the_in_process_chain_take_consecutive_nonces_under_the_process_lock(
+    in_process_chain: Web3, breaker: CircuitBreaker
+) -> None:
+    w3 = in_process_chain
+    account = _funded(w3, lambda address: _fund_in_process(w3, address))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        sent = list(pool.map(lambda _: _send(w3, account, breaker), range(8)))
+
+    assert [taken for _, taken in sent] == [True] * 8
+    assert sorted(s.nonce for s, _ in sent) == list(range(8))
+    assert w3.eth.get_transaction_count(account.address) == 8
 
 
 @pytest.mark.django_db(transaction=True)
@@ -132,11 +148,12 @@ def test_a_send_waits_for_the_accounts_lock_held_by_another_session(
         monkeypatch.setattr(evm_client, "SENDER_LOCK_WAIT_SECONDS", 0.5)
         with pytest.raises(SenderBusyError):
             _send(http_chain, account, breaker)
-        assert http_chain.eth.get_transaction_count(account.address) == 0  # nothing was sent
+        assert http_chain.eth.get_transaction_count(account.address, "pending") == 0  # nothing was sent
     finally:
         release.set()
         holder.join(10)
-    assert _send(http_chain, account, breaker).nonce == 0  # the lock was released
+    signed, taken = _send(http_chain, account, breaker)  # the lock was released
+    assert (signed.nonce, taken) == (0, True)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -144,63 +161,16 @@ def test_a_taken_nonce_is_recognised_through_a_json_rpc_error(
     devchain: DevChain, http_chain: Web3, breaker: CircuitBreaker
 ) -> None:
     account = _funded(http_chain, devchain.fund)
-    _send(http_chain, account, breaker)
+    first = _sign(http_chain, account, breaker)
+    other = _sign(http_chain, account, breaker, tip=int(http_chain.eth.max_priority_fee) + 1)  # nonce 0 too
+    assert transaction_broadcast(http_chain, first, breaker=breaker)  # mined at once
 
+    assert transaction_broadcast(http_chain, other, breaker=breaker) is False
+    assert transaction_broadcast(http_chain, first, breaker=breaker) is False  # this very one, sent before
     with pytest.raises(NonceUsedError, match=r"^nonce 0: ") as caught:
-        _send(http_chain, account, breaker, nonce=0)  # a replacement's nonce: never read again
+        _sign(http_chain, account, breaker, nonce=0)  # a replacement's nonce, taken meanwhile
     assert "nonce" in str(caught.value.__cause__).lower()
-
-
-def test_a_stale_pending_nonce_is_read_again(
-    in_process_chain: Web3, breaker: CircuitBreaker, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    w3 = in_process_chain
-    account = _funded(
-        w3, lambda a: w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": a, "value": Wei(10**20)})
-    )
-    _send(w3, account, breaker)  # nonce 0 is taken
-    reads = _lagging_nonce_reads(w3, monkeypatch, stale_reads=1)  # a load-balanced node behind by one
-
-    sent = _send(w3, account, breaker)
-
-    assert sent.nonce == 1
-    assert reads == ["pending", "pending"]
-    assert len(_retried_nonces(caplog)) == 1
-    monkeypatch.undo()
-    assert w3.eth.get_transaction_count(account.address) == 2
-
-
-def test_a_nonce_taken_every_time_gives_up_after_the_bounded_reads(
-    in_process_chain: Web3, breaker: CircuitBreaker, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    w3 = in_process_chain
-    account = _funded(
-        w3, lambda a: w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": a, "value": Wei(10**20)})
-    )
-    _send(w3, account, breaker)
-    reads = _lagging_nonce_reads(w3, monkeypatch, stale_reads=NONCE_ATTEMPTS + 5)
-
-    with pytest.raises(NonceUsedError, match=r"^nonce 0: "):
-        _send(w3, account, breaker)
-
-    assert len(reads) == NONCE_ATTEMPTS
-    monkeypatch.undo()  # the node's true answer again
-    assert w3.eth.get_transaction_count(account.address) == 1
-
-
-def _lagging_nonce_reads(w3: Web3, monkeypatch: pytest.MonkeyPatch, *, stale_reads: int) -> list[str]:
-    """Make the node answer the first ``stale_reads`` nonce reads one behind (as a load-balanced
-    endpoint whose backends lag does); the blocks asked for, as read."""
-    real = w3.eth.get_transaction_count
-    reads: list[str] = []
-
-    def lagging(address: Any, block: Any = "latest") -> int:
-        reads.append(str(block))
-        count = int(real(address, block))
-        return count - 1 if len(reads) <= stale_reads else count
-
-    monkeypatch.setattr(w3.eth, "get_transaction_count", lagging)
-    return reads
+    assert http_chain.eth.get_transaction_count(account.address) == 1
 
 
 def test_an_unreachable_endpoint_is_named_by_the_failure_never_by_its_url(breaker: CircuitBreaker) -> None:
