@@ -3,37 +3,48 @@
 Keyed by ``(tenant, store, entity_type, entity_id)``; consumes the legacy stream. ``version``
 counts the events applied to the entity, ``state`` is the RFC 7386 merge of their payloads in
 application order (:mod:`events.projections.merge`). A dead-lettered event retried later is
-applied on top of the state at that time; ``last_sequence`` keeps the highest applied number.
+applied on top of the state when the state holds no later event; otherwise the retry refolds the
+entity from its history in sequence order (:meth:`EntityStateProjection.apply_one`), so a stale
+payload never lands on newer ones (``docs/projections.md``, "Dead letters"; ADR 0048).
 
 The runner hands it whole batches (:meth:`EntityStateProjection.apply_many`), of every stream a
 projection transaction advances: at most three statements per batch whatever its size and
 streams, the merges in memory, so its cost follows the events, not round trips. A new entity's
 one event is only authenticated, not parsed: its row refers to the event and readers merge its
-payload (ADR 0036). One event (a dead-letter retry) goes through :meth:`apply`, a batch of one; both fold
-with :meth:`merge`, the one step a subclass may change.
+payload (ADR 0036). One event (a dead-letter retry) goes through :meth:`apply_one`: a batch of
+one, or a refold of its entity; all fold with :meth:`merge`, the one step a subclass may change.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from django.db import connection
 
+from events.models import DeadLetterStatus, EntityState, ProjectionDeadLetter
 from events.payload_crypto import PayloadDecryptionError, encryption_key_for_write
 from events.projections.merge import merge_patch
-from events.projections.registry import ProjectionEvent, UnreadablePayloadError, payloads_altered
+from events.projections.registry import (
+    ProjectionEvent,
+    UnreadablePayloadError,
+    payloads_altered,
+    projection_event_from_row,
+)
 from events.projections.state_crypto import EntityKey, state_columns, state_of_row
 from events.sql import (
     DELETE_ENTITY_STATE_STREAM,
     INSERT_ENTITY_STATE_REFERENCES,
+    SELECT_ENTITY_EVENTS,
     SELECT_ENTITY_STATES_FOR_UPDATE,
     UPSERT_ENTITY_STATES,
 )
+from sequencer_project.db.kept_cursor import fetch
 from streams.kinds import StreamKind
 
 ENTITY_STATE = "entity_state"
+HISTORY_PAGE = 100  # events of an entity read per statement by a refold (select_entity_events.sql's page)
 
 
 class EntityStateProjection:
@@ -138,8 +149,7 @@ class EntityStateProjection:
             try:
                 if key in unreadable:
                     raise unreadable[key]
-                event.payload  # noqa: B018 - opened first, so a missing key stalls even if merge() catches
-                states[key] = self.merge(states.get(key), event)
+                states[key] = self._merged(states.get(key), event)
             except PayloadDecryptionError:
                 raise  # the payload's key is missing from the ring: the stream stalls until it is back
             except Exception as exc:  # a handler failure, or a payload altered at rest, dead-letters the event
@@ -151,13 +161,133 @@ class EntityStateProjection:
             cursor.execute(UPSERT_ENTITY_STATES, _upsert_columns(streams, states, last, applied))
         return failed
 
+    def _merged(self, state: Any, event: ProjectionEvent) -> Any:
+        """``state`` after ``event`` (:meth:`merge`), the payload opened first, so a key missing
+        from the ring raises ``PayloadDecryptionError`` (a stall, or a held retry) even if
+        :meth:`merge` catches."""
+        event.payload  # noqa: B018 - opened first, see above
+        return self.merge(state, event)
+
     def apply(self, event: ProjectionEvent) -> None:
-        """Fold one event into its entity's row (a dead-letter retry): a batch of one, so both
-        paths write the same way. Raises what :meth:`merge` raised. Caller holds the transaction
-        and stream lock."""
+        """Fold one event into its entity's row: a batch of one, so both paths write the same
+        way. Raises what :meth:`merge` raised. Caller holds the transaction and stream lock."""
         failed = self.apply_many([event])
         if failed:
             raise failed[0][1]
+
+    def apply_one(self, event: ProjectionEvent) -> list[tuple[ProjectionEvent, Exception]]:
+        """Apply one event (a dead-letter retry, or the runner's one-by-one fallback); raises what
+        its application raised, and returns the entity's other events a refold could not apply
+        (the caller dead-letters them).
+
+        When the entity's state holds no later event (the usual case, and always in the runner:
+        its events are past every state), this is :meth:`apply`. When it does (a dead letter
+        retried after a later event of its entity was applied), merging it on top would put its
+        stale payload over newer ones, a state only a rebuild restored (ADR 0048): the entity is
+        refolded from its history instead (:meth:`_refold`). Caller holds the transaction and
+        the stream lock; the entity's row is locked here first, as :meth:`apply_many` locks it."""
+        rows = EntityState.objects.select_for_update(no_key=True).filter(
+            tenant_id=event.tenant_id, store_id=event.store_id, entity_type=event.entity_type, entity_id=event.entity_id
+        )
+        through = rows.values_list("last_sequence", flat=True).first()
+        if through is None or through < event.sequence_number:
+            self.apply(event)
+            return []
+        return self._refold(event, through)
+
+    def _refold(self, retried: ProjectionEvent, through: int) -> list[tuple[ProjectionEvent, Exception]]:
+        """Write the entity's row as the fold of its events up to ``through`` (its state's
+        ``last_sequence``) in sequence order with ``retried`` among them, leaving out the events
+        whose dead letters are still open (pending or parked): the state a rebuild gives once
+        those are left. ``version`` counts the events folded, the last event is the last folded.
+
+        ``retried`` failing raises (nothing is written: the retry fails as before). Another event
+        that fails (a payload altered at rest since it was applied, say) is left out and returned,
+        as a batch would dead-letter it; a payload or state key missing from the ring raises
+        ``PayloadDecryptionError`` (the retry is held). The row is rewritten whole: deleted, then
+        inserted by ``upsert_entity_states.sql`` (whose update adds to the version). Memory: one
+        page of the entity's history and the state."""
+        state: Any = None
+        folded = 0
+        found = False
+        last: ProjectionEvent | None = None
+        failed: list[tuple[ProjectionEvent, Exception]] = []
+        for event in self._history(retried, through):
+            try:
+                state = self._merged(state, event)
+            except PayloadDecryptionError:
+                raise
+            except Exception as exc:  # as in a batch: the event is dead-lettered, the others go on
+                if event is retried:
+                    raise
+                failed.append((event, exc))
+                continue
+            folded += 1
+            last = event
+            found = found or event is retried
+        if last is None or not found:  # never expected: it is in its entity's history up to ``through``
+            raise LookupError(f"event #{retried.sequence_number} is not in its entity's history")
+        EntityState.objects.filter(
+            tenant_id=retried.tenant_id,
+            store_id=retried.store_id,
+            entity_type=retried.entity_type,
+            entity_id=retried.entity_id,
+        ).delete()
+        streams = _Streams()
+        key = (streams.number(last), last.entity_type, last.entity_id)
+        with connection.cursor() as cursor:
+            cursor.execute(UPSERT_ENTITY_STATES, _upsert_columns(streams, {key: state}, {key: last}, {key: folded}))
+        return failed
+
+    def _history(self, retried: ProjectionEvent, through: int) -> Iterator[ProjectionEvent]:
+        """The events of ``retried``'s entity up to ``through`` in sequence order, read a page at a
+        time (``select_entity_events.sql``, as the entity history API; the primary, in the
+        caller's transaction), payloads as stored; ``retried`` itself where it stands, not those
+        whose dead letters of this projection are still open (pending or parked)."""
+        tenant_id, store_id = retried.tenant_id, retried.store_id
+        params: dict[str, Any] = {
+            "tenant_id": tenant_id,
+            "store_id": store_id,
+            "stream_kind": int(self.stream_kind),
+            "entity_type": retried.entity_type,
+            "entity_id": retried.entity_id,
+            "offset": 0,
+            "limit": HISTORY_PAGE,
+        }
+        while True:
+            rows = [row for row in fetch(SELECT_ENTITY_EVENTS, params, binary=True) if row[1] is not None]
+            # total, event_id, command_id, envelope_version, entity_type, entity_id, event_type,
+            # payload, payload_format, ..., created_at, sequence_number, sequenced_at
+            page = [
+                projection_event_from_row(
+                    (r[14], r[1], r[4], r[5], r[6], r[7], r[8], r[13], r[15]), tenant_id, store_id
+                )
+                for r in rows
+                if r[14] <= through
+            ]
+            held = self._dead_letters_open(retried, [e.sequence_number for e in page])
+            for event in page:
+                if event.sequence_number == retried.sequence_number:
+                    yield retried
+                elif event.sequence_number not in held:
+                    yield event
+            if len(rows) < HISTORY_PAGE or len(page) < len(rows):
+                return
+            params["offset"] += len(rows)
+
+    def _dead_letters_open(self, retried: ProjectionEvent, sequence_numbers: list[int]) -> set[int]:
+        """Which of ``sequence_numbers`` (of ``retried``'s stream) have an open dead letter of this
+        projection. Index: a probe of ``dead_letter_event_unique`` per number."""
+        if not sequence_numbers:
+            return set()
+        entries = ProjectionDeadLetter.objects.filter(
+            tenant_id=retried.tenant_id,
+            projection=self.name,
+            store_id=retried.store_id,
+            sequence_number__in=sequence_numbers,
+            status__in=(DeadLetterStatus.PENDING, DeadLetterStatus.PARKED),
+        )
+        return set(entries.values_list("sequence_number", flat=True))
 
     def reset(self, *, tenant_id: uuid.UUID, store_id: uuid.UUID) -> None:
         """Drop the stream's entity rows. Caller holds the transaction and stream lock."""

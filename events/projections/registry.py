@@ -124,6 +124,19 @@ class ProjectionEvent:
         return self._payload
 
 
+def projection_event_from_row(row: Sequence[Any], tenant_id: uuid.UUID, store_id: uuid.UUID) -> ProjectionEvent:
+    """The event of a ``select_projection_*`` row (``sequence_number, event_id, entity_type,
+    entity_id, event_type, payload, payload_format, created_at, sequenced_at``), its payload left
+    as stored (opened on use)."""
+    sequence_number, event_id, entity_type, entity_id, event_type, payload, payload_format = row[:7]
+    stored = StoredPayload(
+        tenant_id, store_id, event_id, sequence_number, entity_type, entity_id, event_type, payload, payload_format
+    )
+    return ProjectionEvent(
+        tenant_id, store_id, sequence_number, event_id, entity_type, entity_id, event_type, stored, row[7], row[8]
+    )
+
+
 class Projection(Protocol):
     """A handler consuming one stream kind in sequence order.
 
@@ -134,7 +147,10 @@ class Projection(Protocol):
     events of every stream one projection transaction advances (each stream's in sequence
     order), returning the events it could not apply; the runner uses it when present and, when
     it raises, applies each stream again alone, then ``apply`` per event
-    (``events.services.projections``).
+    (``events.services.projections``). And ``apply_one(event) -> [(event, error), ...]``: one
+    event (a dead-letter retry, or that fallback) applied, raising as ``apply`` does, returning
+    other events it met and could not apply (a refold of the event's entity: the caller
+    dead-letters them); the runner then uses it instead of ``apply``.
     """
 
     name: str

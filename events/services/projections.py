@@ -20,7 +20,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 import psycopg
 from celery.exceptions import SoftTimeLimitExceeded
@@ -31,8 +30,14 @@ from django.utils import timezone
 from audit.services import audit_record
 from events.errors import StreamNeverWrittenError, UnknownProjectionError
 from events.models import DeadLetterStatus, ProjectionDeadLetter
-from events.payload_crypto import PayloadDecryptionError, PayloadEncryptionUnavailableError, StoredPayload
-from events.projections.registry import Projection, ProjectionEvent, projection_get, projections
+from events.payload_crypto import PayloadDecryptionError, PayloadEncryptionUnavailableError
+from events.projections.registry import (
+    Projection,
+    ProjectionEvent,
+    projection_event_from_row,
+    projection_get,
+    projections,
+)
 from events.sql import (
     ENSURE_PROJECTION_CHECKPOINTS,
     INSERT_DEAD_LETTER,
@@ -105,25 +110,25 @@ def dead_letter_backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(cap, base * 2 ** max(attempts - 1, 0)))
 
 
-def projection_event_from_row(row: tuple[Any, ...], tenant_id: uuid.UUID, store_id: uuid.UUID) -> ProjectionEvent:
-    """The event of a ``select_projection_*`` row, its payload left as stored (opened on use)."""
-    sequence_number, event_id, entity_type, entity_id, event_type, payload, payload_format = row[:7]
-    stored = StoredPayload(
-        tenant_id, store_id, event_id, sequence_number, entity_type, entity_id, event_type, payload, payload_format
-    )
-    return ProjectionEvent(
-        tenant_id, store_id, sequence_number, event_id, entity_type, entity_id, event_type, stored, row[7], row[8]
-    )
-
-
 def apply_in_savepoint(projection: Projection, event: ProjectionEvent) -> BaseException | None:
-    """Apply one event in a savepoint; the handler's exception is returned, not raised.
+    """Apply one event in a savepoint (a dead-letter retry, or a batch applied one by one); the
+    handler's exception is returned, not raised.
 
-    Caller holds the transaction and the stream lock. Batch-aborting failures propagate.
+    A handler offering ``apply_one`` (``entity_state``) applies it that way: a retried event
+    older than its entity's state refolds the entity from its history, and the entity's other
+    events that refold could not apply are dead-lettered here, in the savepoint, as the runner
+    dead-letters them (docs/projections.md, "Dead letters"). Caller holds the transaction and
+    the stream lock. Batch-aborting failures propagate.
     """
     try:
         with transaction.atomic():
-            projection.apply(event)
+            apply_one = getattr(projection, "apply_one", None)
+            if apply_one is None:
+                projection.apply(event)
+            else:
+                failures: list[tuple[ProjectionEvent, BaseException]] = apply_one(event)
+                for other, error in failures:
+                    _record_dead_letter(projection, other, error)
     except ABORT_BATCH:
         raise
     except Exception as exc:  # any handler failure dead-letters the event (by design)
