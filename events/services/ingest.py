@@ -36,7 +36,7 @@ from typing import Any
 import orjson
 import psycopg
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DataError, IntegrityError, connection, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from events.envelopes import LegacyEvent
@@ -52,7 +52,7 @@ from events.payload_crypto import (
 )
 from events.rejected_bodies import rejected_body_columns
 from events.services.group_commit import GroupCommitter
-from events.services.ingest_retry import EventIdRaceError, ingest_with_retries
+from events.services.ingest_retry import NUMERIC_VALUE_OUT_OF_RANGE, EventIdRaceError, ingest_with_retries
 from events.sql import APPEND_BATCH, APPEND_STREAMS, CLASSIFY_BATCH, INSERT_REJECTIONS, SELECT_HEAD
 from schemas.registry import SchemaFailure, schema_failures
 from sequencer_project.db import availability, prepared
@@ -460,6 +460,12 @@ def _ingest_group_once(jobs: Sequence[IngestJob], *, read_stored: bool) -> list[
             if not read_stored:  # a replay, a duplicate id, or another store's event id
                 raise _StoredRowsNeededError() from exc
             raise EventIdRaceError() from exc  # another store of the tenant inserted one of our ids
+        except DataError as exc:
+            # Past 2^63 - 1 (ingest_retry: sequence_exhausted), but a plan against nothing stored
+            # numbered replays and duplicates as new events: only the classified plan tells.
+            if not read_stored and getattr(exc.__cause__, "sqlstate", None) == NUMERIC_VALUE_OUT_OF_RANGE:
+                raise _StoredRowsNeededError() from exc
+            raise
         counter_rows = cursor.fetchone()[0]
     if plan.rows and counter_rows != 1:
         raise AssertionError("counter moved while its row lock was held")  # cannot happen: defensive

@@ -79,3 +79,21 @@ def test_ves_events_past_the_last_sequence_number_are_refused(owner: Persona) ->
     fits = post_ves(owner.client, agent.agent_id, events[:2])
     assert fits.status_code == 200, fits.content
     assert fits.json()["sequenceEnd"] == LAST
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_legacy_replay_at_the_last_sequence_number_is_answered_as_a_replay(
+    owner: Persona, post_ingest: IngestPoster
+) -> None:
+    stored = legacy_event(owner.tenant_id, owner.store_id)
+    assert post_ingest(owner.client, {"events": [stored]}).status_code == 200
+    _set_head(owner, LEGACY, LAST)
+    # Numbered as a new event, the replay would pass the last number; it is a replay.
+    replay = post_ingest(owner.client, {"events": [stored]})
+    assert replay.status_code == 200, replay.content
+    assert replay.json()["events_accepted"] == 0
+    _set_head(owner, LEGACY, LAST - 1)  # one number left: a replay and one new event fit
+    fits = post_ingest(owner.client, {"events": [stored, legacy_event(owner.tenant_id, owner.store_id)]})
+    assert fits.status_code == 200, fits.content
+    assert fits.json()["assigned_sequence_end"] == LAST
+
