@@ -157,13 +157,19 @@ def _sequence(request: PaymentRequest, actor: str) -> SubmittedIntent:
     return SubmittedIntent(intent_id, "sequenced", head + 1, now, None, False)
 
 
-def _refuse_used_nonce(request: PaymentRequest, holder: tuple[uuid.UUID, bytes] | None) -> NoReturn:
-    """Raise for a nonce already reserved in the tenant (``holder``: its store and its intent's
-    signing hash): this very signed payment taken in another store is 409
-    ``payment_signature_reused``; anything else (a resend to the same stream, another payment
-    with the nonce) is 400 ``nonce_already_used``. Neither names the other intent: it may be in
-    a store the caller cannot see."""
-    if holder is not None and holder[0] != request.store_id and bytes(holder[1]) == request.signing_hash:
+def _refuse_used_nonce(request: PaymentRequest, holder: tuple[uuid.UUID, bytes, bytes] | None) -> NoReturn:
+    """Raise for a nonce already reserved in the tenant (``holder``: its store, its intent's
+    signing hash and signature): this very signed payment (the same hash, signed alike) taken in
+    another store is 409 ``payment_signature_reused``; anything else (a resend to the same
+    stream, another payment with the nonce, the same terms signed by another agent's key) is 400
+    ``nonce_already_used``. Neither names the other intent: it may be in a store the caller
+    cannot see."""
+    if (
+        holder is not None
+        and holder[0] != request.store_id
+        and bytes(holder[1]) == request.signing_hash
+        and bytes(holder[2]) == request.payer_signature
+    ):
         raise errors.PaymentSignatureReusedError(
             "This signed payment was already accepted in another store of this tenant; a signature is one charge."
         )

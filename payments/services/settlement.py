@@ -69,6 +69,11 @@ def _settle(batch: PaymentBatch, *, tx_hash: str, block_number: int, gas_used: i
     )
 
 
+def _tx_hash_key(tx_hash: str) -> str:
+    """A transaction hash as ``0x`` and lower-case hex: case and prefix carry nothing."""
+    return "0x" + tx_hash.lower().removeprefix("0x")
+
+
 @dataclass(frozen=True, slots=True)
 class SettlementRecorded:
     """What ``POST /api/v1/x402/batches/settle`` did: the batch after it and the reference's message."""
@@ -100,7 +105,8 @@ def batch_settle_record(
     409 ``settlement_by_chain`` under ``X402_SETTLEMENT_BACKEND=evm``: there the chain's receipt
     settles a batch (:func:`batch_settle_evm`), never an operator's record.
 
-    ``tx_hash`` is 32 bytes of hex (the view checks it), compared and stored in lower case. As in the reference,
+    ``tx_hash`` is 32 bytes of hex (the view checks it), compared and stored as ``0x`` and lower
+    case (:func:`_tx_hash_key`: one hash, however spelled). As in the reference,
     ``gas_used`` is recorded when the batch settles (a submission without ``block_number``
     records only the transaction hash).
     """
@@ -113,7 +119,7 @@ def batch_settle_record(
             f"Batch {batch_id} is settled by the chain (X402_SETTLEMENT_BACKEND=evm), not recorded by an operator."
         )
     if tx_hash is not None:
-        tx_hash = tx_hash.lower()  # hex: the same hash in any case
+        tx_hash = _tx_hash_key(tx_hash)
     if batch.status == BatchStatus.COMMITTED:
         if tx_hash is None:
             raise errors.InvalidSettlementError("A committed batch needs tx_hash.", field="tx_hash")
@@ -128,7 +134,7 @@ def batch_settle_record(
     elif batch.status == BatchStatus.SUBMITTED:
         if block_number is None:
             raise errors.InvalidSettlementError("A submitted batch needs block_number.", field="block_number")
-        if tx_hash is not None and tx_hash != (batch.tx_hash or "").lower():
+        if tx_hash is not None and tx_hash != _tx_hash_key(batch.tx_hash or ""):
             raise errors.InvalidSettlementError("tx_hash differs from the submitted one.", field="tx_hash")
         assert batch.tx_hash is not None
         _settle(batch, tx_hash=batch.tx_hash, block_number=block_number, gas_used=gas_used)
@@ -137,7 +143,7 @@ def batch_settle_record(
         for name, given in (("tx_hash", tx_hash), ("block_number", block_number), ("gas_used", gas_used)):
             stored = getattr(batch, name)
             if name == "tx_hash" and stored is not None:
-                stored = str(stored).lower()
+                stored = _tx_hash_key(str(stored))
             if given is not None and given != stored:  # a value the settled batch lacks is another value too
                 raise errors.InvalidSettlementError(f"The batch is settled with another {name}.", field=name)
         message = "Batch already settled"

@@ -172,3 +172,17 @@ def test_the_migration_keeps_the_earliest_reservation_of_a_nonce_used_in_two_sto
     rows = NonceReservation.objects.filter(tenant_id=owner.tenant_id)
     assert [(r.store_id, r.nonce, str(r.intent_id)) for r in rows] == [(owner.store_id, 5, first)]
     assert PaymentIntent.objects.filter(tenant_id=owner.tenant_id).count() == 2  # intents stay
+
+
+def test_the_same_terms_signed_by_another_agent_are_a_used_nonce_not_a_reused_signature(owner: Persona) -> None:
+    # The signed hash leaves the agent out: another agent's key signing the same terms signs the
+    # same hash, but it is another signature, so the answer is the used nonce (a live re-check).
+    first = Payer(owner).register()
+    elsewhere = dataclasses.replace(owner, store_id=uuid.uuid4())
+    second = dataclasses.replace(Payer(elsewhere).register(), address=first.address)
+    valid_until = first.intent(nonce=9)["valid_until"]
+    assert post_intent(owner.client, first.intent(nonce=9, valid_until=valid_until)).status_code == 200
+
+    refused = post_intent(elsewhere.client, second.intent(nonce=9, valid_until=valid_until))
+
+    _problem(refused, 400, "nonce_already_used")

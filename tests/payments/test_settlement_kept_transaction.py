@@ -250,9 +250,18 @@ def test_an_upper_case_tx_hash_is_the_same_settlement(owner: Persona) -> None:
     assert PaymentBatch.objects.get(batch_id=batch.batch_id).tx_hash == tx  # stored in lower case
     confirmed = settle({"tx_hash": tx, "block_number": 7})
     assert confirmed.json()["status"] == "settled", confirmed.content
-    again = settle({"tx_hash": tx.upper().replace("0X", "0x"), "block_number": 7})
-    assert again.status_code == 200, again.content
-    assert again.json()["status"] == "settled"
+    for spelling in (tx.upper().replace("0X", "0x"), tx.upper(), tx.removeprefix("0x"), tx.upper()[2:]):
+        again = settle({"tx_hash": spelling, "block_number": 7})  # a bare hash too: the same hash
+        assert again.status_code == 200, (spelling, again.content)
+        assert again.json()["status"] == "settled"
+
+
+def test_a_bare_tx_hash_is_stored_with_its_prefix(owner: Persona) -> None:
+    batch = assembled_batch(owner, count=1)
+    body = orjson.dumps({"batch_id": str(batch.batch_id), "tx_hash": "CD" * 32, "block_number": 3})
+    response = owner.client.post("/api/v1/x402/batches/settle", data=body, content_type="application/json")
+    assert response.status_code == 200, response.content
+    assert PaymentBatch.objects.get(batch_id=batch.batch_id).tx_hash == "0x" + "cd" * 32
 
 
 def test_a_replacement_refused_because_the_original_was_mined_settles_with_the_original(
