@@ -47,6 +47,7 @@ class _AnchorOneApi(CommitmentKindApi):
         require_anchoring()
         batch_id = request_fields(request).uuid("batch_id")
         self.principal.require(Permission.ADMIN)
+        self.principal.refuse_agent_scope("anchor a stream's commitment")
         result = commitment_anchor_for_tenant(
             tenant_id=self.tenant_scope, batch_id=batch_id, kind=self.kind, visible=self.visible
         )
@@ -87,6 +88,7 @@ class VesCommitAndAnchorApi(CommitmentKindApi):
         require_anchoring()
         fields = request_fields(request)
         tenant_id, store_id = self.stream_for(fields.uuid("tenant_id"), fields.uuid("store_id"), Permission.ADMIN)
+        self.principal.refuse_agent_scope("seal and anchor a stream's events")
         has_start, has_end = fields.given("sequence_start"), fields.given("sequence_end")
         if has_start != has_end:
             given, missing = ("sequence_start", "sequence_end") if has_start else ("sequence_end", "sequence_start")

@@ -121,6 +121,7 @@ class _CommitmentCollection(CommitmentKindApi):
     def post(self, request: Request) -> Response:
         fields = request_fields(request)
         tenant_id, store_id = self.stream_for(fields.uuid("tenant_id"), fields.uuid("store_id"), Permission.WRITE)
+        self.principal.refuse_agent_scope("seal a stream's events")
         result = commitment_create(
             tenant_id=tenant_id,
             store_id=store_id,

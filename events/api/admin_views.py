@@ -57,9 +57,11 @@ class _AdminApi(TenantApiMixin):
     def scope(self) -> tuple[uuid.UUID | None, frozenset[uuid.UUID] | None]:
         """The tenant and stores the caller administers: tenant ``None`` (all tenants) for the
         bootstrap admin, the only credential without a tenant; stores ``None`` (all of them)
-        unless the credential is store-scoped, whose stores then limit every figure."""
+        unless the credential is store-scoped, whose stores then limit every figure. An
+        agent-scoped credential is refused: these list every agent's keys."""
         principal = self.principal
         principal.require(Permission.ADMIN)
+        principal.refuse_agent_scope("read the operator's view of every agent and key")
         stores = None if principal.is_superadmin else principal.store_ids or None
         return principal.tenant_id, stores
 

@@ -86,10 +86,11 @@ class ProjectionLagApi(TenantApiMixin):
 
 class _DeadLetterActionApi(TenantApiMixin):
     def admin_and_entry(self, raw_id: str) -> tuple[Principal, int]:
-        """This admin credential and the entry id it names (the service answers 404 for an entry
-        outside the credential's tenant and stores)."""
+        """This admin credential, not agent-scoped, and the entry id it names (the service answers
+        404 for an entry outside the credential's tenant and stores)."""
         principal = self.principal
         principal.require(Permission.ADMIN)
+        principal.refuse_agent_scope("retry or discard a stream's dead letters")
         return principal, path_int(raw_id, "dead_letter_id", maximum=_MAX_DEAD_LETTER_ID)
 
 

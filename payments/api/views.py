@@ -33,7 +33,7 @@ from payments.selectors import (
 from payments.services.batches import BatchKey, batch_create_manual
 from payments.services.intents import payment_intent_submit
 from payments.services.settlement import batch_settle_record
-from sequencer_project.api.errors import AgentScopeDeniedError, InvalidParameterError
+from sequencer_project.api.errors import InvalidParameterError
 from sequencer_project.api.fields import (
     U64,
     field_value_error,
@@ -47,7 +47,7 @@ from sequencer_project.api.fields import (
     request_fields,
 )
 from sequencer_project.api.openapi import DATETIME, STRING, UUID, extra_problem, operation, path_uuid, query
-from sequencer_project.api.principal import Permission, Principal
+from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin
 
 _MAX_LIST = 1000
@@ -56,14 +56,6 @@ _MAX_TX_HASH = 66  # 0x + 32 bytes of hex
 # intent_ids are read up to this many so that a list over max_size is the reference's 413
 # ``batch_too_large``, not a type error; the body size limit bounds the list long before.
 _MAX_INTENT_IDS_READ = 100_000
-
-
-def _refuse_agent_scope(principal: Principal, action: str) -> None:
-    """Creating or settling a batch acts on a whole stream, every agent's intents in it: an
-    agent-scoped credential, admin or not, only acts as its agent (docs/auth.md) → 403
-    ``agent_scope_denied``, the error of ``Principal.check_agent``."""
-    if principal.agent_id is not None:
-        raise AgentScopeDeniedError(f"An agent-scoped credential cannot {action}: a batch holds every agent's intents.")
 
 
 class PaymentListCreateApi(TenantApiMixin):
@@ -200,7 +192,7 @@ class BatchCreateApi(TenantApiMixin):
                 raise errors.BatchTooLargeError(f"'max_size' {message}", field="max_size")
             raise _batch_error("max_size", message)
         self.stream_for(tenant_id, store_id, Permission.ADMIN)
-        _refuse_agent_scope(self.principal, "create a batch")
+        self.principal.refuse_agent_scope("create a batch")
         intent_ids = fields.uuid_list("intent_ids", max_items=_MAX_INTENT_IDS_READ)
         batch = batch_create_manual(
             key=BatchKey(tenant_id, store_id, network),
@@ -241,7 +233,7 @@ class BatchSettleApi(TenantApiMixin):
         ok=shapes.SETTLED,
     )
     def post(self, request: Request) -> Response:
-        _refuse_agent_scope(self.principal, "settle a batch")
+        self.principal.refuse_agent_scope("settle a batch")
         fields = request_fields(request, _settlement_error)
         batch_id = fields.with_error(_batch_error).uuid("batch_id")
         tx_hash = None if fields.raw("tx_hash") is None else fields.text("tx_hash", max_length=_MAX_TX_HASH)

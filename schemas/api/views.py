@@ -131,6 +131,7 @@ class SchemaCollectionApi(_SchemaApi):
         compatibility = fields.choice("compatibility", COMPATIBILITIES, default="backward")
         principal = self.principal
         principal.check_tenant(tenant_id, Permission.WRITE)
+        principal.refuse_agent_scope("change the tenant's schemas")
         schema = schema_register(
             tenant_id=tenant_id,
             event_type=event_type,
@@ -185,6 +186,7 @@ class SchemaDetailApi(_SchemaApi):
         "schemas", "schemas_delete", "Remove a schema version (admin)", parameters=[SCHEMA_ID], ok=shapes.SCHEMA_DELETED
     )
     def delete(self, request: Request, schema_id: str) -> Response:
+        self.principal.refuse_agent_scope("change the tenant's schemas")
         schema = schema_delete(
             tenant_id=self.tenant_scope,
             schema_id=parse_uuid(schema_id, "schema_id"),
@@ -207,6 +209,7 @@ class SchemaStatusApi(_SchemaApi):
     )
     def put(self, request: Request, schema_id: str) -> Response:
         status = request_fields(request).choice("status", STATUSES)
+        self.principal.refuse_agent_scope("change the tenant's schemas")
         schema = schema_status_set(
             tenant_id=self.tenant_scope,
             schema_id=parse_uuid(schema_id, "schema_id"),
@@ -289,6 +292,7 @@ class ValidationModeApi(_SchemaApi):
         fields = request_fields(request)
         tenant_id, text = fields.uuid("tenantId"), _mode_text(fields)  # shapes (422) first
         self.principal.check_tenant(tenant_id, Permission.ADMIN)  # then the caller (403)
+        self.principal.refuse_agent_scope("change the tenant's validation mode")
         mode = _mode(text)  # then the value (400)
         state = validation_mode_set(tenant_id=tenant_id, mode=mode, actor=api_actor(self.principal))
         return Response(_validation_mode_output(state))

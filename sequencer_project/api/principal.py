@@ -97,6 +97,15 @@ class Principal:
         if self.agent_id is not None and agent_id is not None and agent_id != self.agent_id:
             raise errors.AgentScopeDeniedError("This credential may only act as its own agent.")
 
+    def refuse_agent_scope(self, action: str) -> None:
+        """An action over every agent's events (schema registry writes, commitments and anchoring,
+        x402 batches, dead-letter retries, the admin JSON): an agent-scoped credential, admin or
+        not, acts only as its agent, so it may not (403 ``agent_scope_denied``; docs/auth.md)."""
+        if self.agent_id is not None:
+            raise errors.AgentScopeDeniedError(
+                f"An agent-scoped credential cannot {action}: it acts on every agent's events."
+            )
+
     @property
     def store_scope(self) -> frozenset[uuid.UUID] | None:
         """The stores this credential may read in its tenant: ``None`` for every store (the
