@@ -39,13 +39,12 @@ from audit.services import audit_record
 from events.errors import DeadLetterOutOfOrderError, UnknownProjectionError
 from events.models import DeadLetterStatus, ProjectionDeadLetter
 from events.payload_crypto import PayloadDecryptionError, PayloadEncryptionUnavailableError, PayloadKeyMissingError
-from events.projections.registry import projection_get
+from events.projections.registry import projection_event_from_row, projection_get
 from events.selectors import dead_letter_get_for_tenant
 from events.services.projections import (
     apply_in_savepoint,
     dead_letter_backoff,
     dead_letter_error,
-    projection_event_from_row,
     projection_lock_key,
 )
 from events.sql import SELECT_DEAD_LETTERS_DUE, SELECT_PROJECTION_EVENT
