@@ -96,4 +96,3 @@ def test_a_legacy_replay_at_the_last_sequence_number_is_answered_as_a_replay(
     fits = post_ingest(owner.client, {"events": [stored, legacy_event(owner.tenant_id, owner.store_id)]})
     assert fits.status_code == 200, fits.content
     assert fits.json()["assigned_sequence_end"] == LAST
-
