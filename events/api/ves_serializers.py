@@ -1,9 +1,9 @@
 """Response shapes of the VES endpoints: ingest response camelCase, event envelopes snake_case.
 
 Envelope hashes and signatures are ``0x`` hex (as the reference serialises the envelope);
-receipt hashes and signatures are bare hex (as the reference's ingest response), and a receipt's
-``sequencedAt`` is chrono's ``to_rfc3339()`` (``+00:00``), as the reference's ingest writes it,
-while an event's ``sequenced_at`` is serde's (``Z``).
+receipt hashes and signatures are bare hex (as the reference's ingest response), and an ingest
+receipt's ``sequencedAt`` is chrono's ``to_rfc3339()`` (``+00:00``), as the reference's ingest
+writes it, while an event's ``sequenced_at`` is serde's (``Z``), as is the receipt beside it.
 """
 
 from __future__ import annotations
@@ -15,12 +15,16 @@ from events.services.ves_ingest import VesIngestResult, VesReceipt
 from sequencer_project.api.timestamps import chrono_rfc3339
 
 
-def receipt_output(receipt: VesReceipt) -> dict[str, Any]:
+def receipt_output(receipt: VesReceipt, *, as_ingest: bool = True) -> dict[str, Any]:
+    """A receipt as VES ingest answers it (``sequencedAt`` as the reference's ``to_rfc3339``,
+    ``+00:00``), or, ``as_ingest=False``, beside its event in reads and bundles, where
+    ``sequencedAt`` is written as the event's ``sequenced_at`` (``Z``): verifiers before
+    2026-12-07 compare the two as strings (``ves/bundle.py``)."""
     return {
         "sequencerId": receipt.sequencer_id,
         "eventId": receipt.event_id,
         "sequenceNumber": receipt.sequence_number,
-        "sequencedAt": chrono_rfc3339(receipt.sequenced_at),
+        "sequencedAt": chrono_rfc3339(receipt.sequenced_at) if as_ingest else receipt.sequenced_at,
         "receiptHash": receipt.receipt_hash.hex(),
         "signatureAlg": receipt.signature_alg,
         "sequencerSignature": receipt.sequencer_signature.hex(),
@@ -87,5 +91,5 @@ def ves_event_output(event: StoredVesEvent) -> dict[str, Any]:
         "sequence_number": event.sequence_number,
         "sequenced_at": event.sequenced_at,
         "event_signing_hash": "0x" + event.event_signing_hash.hex(),
-        "receipt": receipt_output(receipt),
+        "receipt": receipt_output(receipt, as_ingest=False),
     }

@@ -215,6 +215,11 @@ def test_ves_ingest_answers_camel_case_with_receipts(owner: Persona, agent: Agen
     assert _is_int(receipt["sequencerKeyVersion"])
     # chrono's to_rfc3339, as the reference's ingest writes a receipt's time (not serde's Z)
     assert RFC3339_OFFSET.match(receipt["sequencedAt"]), receipt["sequencedAt"]
+    # Beside its event (reads, bundles) the receipt's time is written as the event's, which
+    # verifiers before 2026-12-07 compare as a string (an upgrade audit).
+    read = owner.client.get(f"/api/v1/ves/events/{event['event_id']}").json()
+    assert read["receipt"]["sequencedAt"] == read["sequenced_at"]
+    assert read["sequenced_at"].endswith("Z")
 
 
 def test_ves_rejections_are_snake_case_with_lower_case_reasons(owner: Persona, agent: Agent) -> None:

@@ -18,6 +18,7 @@ from tests.tenants.factories import issue_key
 from tests.ves.ves_case_vectors import CASES, unhex, wire_event
 from ves.hashes import receipt_hash
 from ves.hpke import derive_key_pair
+from ves.rfc3339 import parse_rfc3339
 from ves.signing import public_key_from_seed, verify
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +69,9 @@ def test_every_shared_case_gets_the_reference_receipts(admin_client: APIClient, 
         for name in ("payload_plain_hash", "payload_cipher_hash", "agent_signature"):
             expected[name] = "0x" + expected[name].removeprefix("0x").lower()  # output is always 0x hex
         assert orjson.loads(orjson.dumps(item["envelope"])) == expected
-        assert item["receipt"] == receipt
+        # the stored receipt, its time written as the event's (Z) beside it, +00:00 in ingest's answer
+        assert item["receipt"] == {**receipt, "sequencedAt": item["sequenced_at"]}
+        assert parse_rfc3339(receipt["sequencedAt"]) == parse_rfc3339(item["sequenced_at"])
 
     # an exact replay of the whole request: same receipts, nothing accepted or rejected
     replay = post_ves(admin_client, case["agent_id"], events).json()
