@@ -90,6 +90,9 @@ class HotCache(Generic[K, V]):
         self._entries: OrderedDict[K, _Entry[V]] = OrderedDict()
         self._lock = threading.Lock()
         self._generation: bytes | None = None
+        # Moves whenever entries are dropped: a load that began before a drop may hold what the
+        # drop was for (a key revoked meanwhile), so its result is served but not kept.
+        self._drops = 0
         self._checked_at = float("-inf")
         self._redis_ok = True
         self._hits = HOT_CACHE_LOOKUPS.labels(cache=name, outcome="hit")
@@ -122,6 +125,7 @@ class HotCache(Generic[K, V]):
                 HOT_CACHE_INVALIDATIONS.labels(cache=self.name).inc()
             if changed is None:
                 self._entries.clear()
+                self._drops += 1
             else:
                 self._drop_scopes(changed)
             self._generation = generation
@@ -130,6 +134,7 @@ class HotCache(Generic[K, V]):
         """Drop the entries whose key's scope is one of ``scopes``. Caller holds the lock."""
         scope_of = self.scope_of
         assert scope_of is not None
+        self._drops += 1
         for key in [key for key in self._entries if str(scope_of(key)) in scopes]:
             del self._entries[key]
 
@@ -156,6 +161,7 @@ class HotCache(Generic[K, V]):
         found: dict[K, V] = {}
         missing: list[K] = []
         with self._lock:
+            drops = self._drops
             for key in keys:
                 entry = self._entries.get(key)
                 if entry is not None and now - entry.loaded_at < ttl:
@@ -170,6 +176,9 @@ class HotCache(Generic[K, V]):
         TALLY.inc(self._misses, len(missing))
         loaded = load(missing)
         with self._lock:
+            if self._drops != drops:  # dropped while loading: what was loaded may be what was dropped
+                found.update(loaded)
+                return found
             for key in missing:
                 self._entries[key] = _Entry(loaded[key], now)
                 self._entries.move_to_end(key)
@@ -202,6 +211,7 @@ class HotCache(Generic[K, V]):
         """Forget this process's entries (tests); the next lookup re-reads the generation."""
         with self._lock:
             self._entries.clear()
+            self._drops += 1
             self._generation = None
             self._checked_at = float("-inf")
 
