@@ -8,6 +8,11 @@ class AgentKeyExistsError(ConflictError):
     title = "Agent signing key already registered"
 
 
+class AgentKeyRevokedMaterialError(ConflictError):
+    code = "agent_key_revoked"
+    title = "This public key was revoked in this tenant"
+
+
 class AgentKeyNotFoundError(NotFoundError):
     code = "agent_key_not_found"
     title = "Agent signing key not found"

@@ -30,6 +30,7 @@ from tenants.credentials import api_key_generate, api_key_hash, display_prefix
 from tenants.errors import (
     AgentKeyExistsError,
     AgentKeyNotFoundError,
+    AgentKeyRevokedMaterialError,
     AgentNotFoundError,
     ApiKeyNotFoundError,
     InvalidPublicKeyError,
@@ -280,7 +281,8 @@ def agent_key_register(
     ``create_missing_tenant=False`` (the operator admin, whose operators create tenants on their
     own page) a missing tenant is refused (404, ``field`` ``tenant_id``).
     A key that is not a canonical point of Ed25519's prime-order subgroup is refused (400): no
-    honest agent holds one, and one of small order verifies forged signatures (ADR 0026).
+    honest agent holds one, and one of small order verifies forged signatures (ADR 0026). A public
+    key revoked in the tenant, under any agent or key id, is refused (409 ``agent_key_revoked``).
     """
     if not 0 <= key_id <= AGENT_KEY_ID_MAX:
         raise invalid_field_value("keyId", f"must be an integer in 0..{AGENT_KEY_ID_MAX}.")
@@ -291,6 +293,12 @@ def agent_key_register(
             field="publicKey",
         )
     _agent_key_tenant_ensure(tenant_id=tenant_id, actor=actor, create=create_missing_tenant)
+    if AgentSigningKey.objects.filter(
+        tenant_id=tenant_id, public_key=public_key, status=AgentKeyStatus.REVOKED
+    ).exists():  # a revoked key (compromised, maybe) does not come back under another id or agent
+        raise AgentKeyRevokedMaterialError(
+            "This public key was revoked in this tenant; register a new key pair.", field="publicKey"
+        )
     try:
         with transaction.atomic():
             key = AgentSigningKey.objects.create(

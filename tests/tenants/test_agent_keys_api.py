@@ -55,6 +55,22 @@ def test_a_duplicate_registration_is_a_conflict(owner: Persona) -> None:
     assert response.json()["code"] == "agent_key_exists"
 
 
+def test_a_revoked_public_key_does_not_come_back_under_another_id_or_agent(owner: Persona) -> None:
+    # A key-lifecycle audit revoked key 7 and registered the same public key as key 8, whose
+    # events then verified again: a key revoked because it leaked would be back in use.
+    agent_id = uuid.uuid4()
+    assert register_key(owner.client, owner.tenant_id, agent_id, 7, KEY).status_code == 200
+    assert owner.client.delete(f"/api/v1/agents/{agent_id}/keys/7?tenant_id={owner.tenant_id}").status_code == 200
+
+    for agent, key_id in ((agent_id, 8), (uuid.uuid4(), 7)):
+        refused = register_key(owner.client, owner.tenant_id, agent, key_id, KEY)
+        assert refused.status_code == 409, refused.content
+        assert refused["Content-Type"] == "application/problem+json"
+        assert (refused.json()["status"], refused.json()["code"]) == (409, "agent_key_revoked")
+    fresh = public_key_from_seed(bytes(range(1, 33)))
+    assert register_key(owner.client, owner.tenant_id, agent_id, 8, fresh).status_code == 200
+
+
 def test_the_bootstrap_admin_may_register_for_a_new_tenant_which_is_created_audited(admin_client: APIClient) -> None:
     """The reference registers a key for any tenant id (its key table names no tenant); ours needs
     the tenant row, which is created with its ``tenant.create`` audit row in the key's transaction."""
