@@ -108,9 +108,10 @@ def test_unregistered_agent_is_404(owner: Persona) -> None:
 
 
 def test_idempotency_key(payer: Payer, owner: Persona) -> None:
-    first = post_intent(owner.client, payer.intent(nonce=1, idempotency_key="order-1"))
+    body = payer.intent(nonce=1, idempotency_key="order-1")  # once: valid_until is read from the clock
+    first = post_intent(owner.client, body)
     assert first.status_code == 200
-    again = post_intent(owner.client, payer.intent(nonce=1, idempotency_key="order-1"))
+    again = post_intent(owner.client, body)
     assert again.status_code == 200
     assert again.json()["intent_id"] == first.json()["intent_id"]
     changed = post_intent(owner.client, payer.intent(nonce=2, idempotency_key="order-1"))
