@@ -30,6 +30,7 @@ KEY_BYTES = 32
 
 
 def address_key(address: str) -> str:
-    """``address`` as ``0x`` + lower-case hex digits; ``address`` is already validated hex."""
+    """``address`` as ``0x`` + lower-case hex digits; ``address`` is already validated hex. Any
+    other validated hex keyed the same way (a settlement's transaction hash) uses it too."""
     digits = address[2:] if address[:2] in ("0x", "0X") else address
     return "0x" + digits.lower()

@@ -60,6 +60,7 @@ from commitments.sql import (
 )
 from sequencer_project.api.errors import SequencerError
 from sequencer_project.celery import task_enqueue_on_commit
+from sequencer_project.db.session_settings import idle_in_transaction_unbounded
 from sequencer_project.db.tenant_scope import TenantScope
 from streams.kinds import StreamKind
 
@@ -222,8 +223,7 @@ def commitment_anchor(*, tenant_id: uuid.UUID, batch_id: uuid.UUID) -> AnchorRes
             # sender lock's wait, the RPC reads and their retries): the deployment's
             # idle-in-transaction timeout must not end the session there, which would free the
             # sender lock. The statement timeout still bounds every statement.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
+            idle_in_transaction_unbounded()
             anchoring = _lock_for_anchoring(tenant_id, batch_id)
             commitment = anchoring.commitment
             if commitment.is_anchored:

@@ -32,6 +32,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from payments import errors, evm
+from payments.addresses import address_key
 from payments.models import (
     AttemptOutcome,
     BatchStatus,
@@ -46,6 +47,7 @@ from payments.services.batch_audit import batch_audit_record
 from payments.sql import SELECT_STALE_SETTLEMENTS
 from sequencer_project import metrics
 from sequencer_project.celery import task_enqueue_on_commit
+from sequencer_project.db.session_settings import idle_in_transaction_unbounded
 from sequencer_project.db.tenant_scope import TenantScope, tenant_filter
 from sequencer_project.tenant_keys import tenant_row_update
 
@@ -67,11 +69,6 @@ def _settle(batch: PaymentBatch, *, tx_hash: str, block_number: int, gas_used: i
     PaymentIntent.objects.filter(tenant_id=batch.tenant_id, batch_id=batch.batch_id).update(
         status=IntentStatus.SETTLED, tx_hash=tx_hash, block_number=block_number, settled_at=now, updated_at=now
     )
-
-
-def _tx_hash_key(tx_hash: str) -> str:
-    """A transaction hash as ``0x`` and lower-case hex: case and prefix carry nothing."""
-    return "0x" + tx_hash.lower().removeprefix("0x")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +103,7 @@ def batch_settle_record(
     settles a batch (:func:`batch_settle_evm`), never an operator's record.
 
     ``tx_hash`` is 32 bytes of hex (the view checks it), compared and stored as ``0x`` and lower
-    case (:func:`_tx_hash_key`: one hash, however spelled). As in the reference,
+    case (``payments.addresses.address_key``: one hash, however spelled). As in the reference,
     ``gas_used`` is recorded when the batch settles (a submission without ``block_number``
     records only the transaction hash).
     """
@@ -119,7 +116,7 @@ def batch_settle_record(
             f"Batch {batch_id} is settled by the chain (X402_SETTLEMENT_BACKEND=evm), not recorded by an operator."
         )
     if tx_hash is not None:
-        tx_hash = _tx_hash_key(tx_hash)
+        tx_hash = address_key(tx_hash)
     if batch.status == BatchStatus.COMMITTED:
         if tx_hash is None:
             raise errors.InvalidSettlementError("A committed batch needs tx_hash.", field="tx_hash")
@@ -134,7 +131,7 @@ def batch_settle_record(
     elif batch.status == BatchStatus.SUBMITTED:
         if block_number is None:
             raise errors.InvalidSettlementError("A submitted batch needs block_number.", field="block_number")
-        if tx_hash is not None and tx_hash != _tx_hash_key(batch.tx_hash or ""):
+        if tx_hash is not None and tx_hash != address_key(batch.tx_hash or ""):
             raise errors.InvalidSettlementError("tx_hash differs from the submitted one.", field="tx_hash")
         assert batch.tx_hash is not None
         _settle(batch, tx_hash=batch.tx_hash, block_number=block_number, gas_used=gas_used)
@@ -143,7 +140,7 @@ def batch_settle_record(
         for name, given in (("tx_hash", tx_hash), ("block_number", block_number), ("gas_used", gas_used)):
             stored = getattr(batch, name)
             if name == "tx_hash" and stored is not None:
-                stored = _tx_hash_key(str(stored))
+                stored = address_key(str(stored))
             if given is not None and given != stored:  # a value the settled batch lacks is another value too
                 raise errors.InvalidSettlementError(f"The batch is settled with another {name}.", field=name)
         message = "Batch already settled"
@@ -317,9 +314,7 @@ def _sign_keep_broadcast(
     data = evm.encode_settlement(_settlement_of(batch))
     with contextlib.ExitStack() as sending:
         with transaction.atomic(durable=True):
-            # RPC reads run under the row lock with no SQL meanwhile (as anchoring's step 1).
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
+            idle_in_transaction_unbounded()  # RPC reads run under the row lock with no SQL meanwhile
             locked = PaymentBatch.objects.select_for_update(no_key=True).get(
                 tenant_id=batch.tenant_id, batch_id=batch.batch_id
             )

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from sequencer_project.sql import SELECT_SESSION_SETTINGS
+from sequencer_project.sql import SELECT_SESSION_SETTINGS, SET_LOCAL_IDLE_IN_TRANSACTION_UNBOUNDED
 
 logger = logging.getLogger(__name__)
 
@@ -109,3 +109,11 @@ def session_settings_health() -> dict[str, Any]:
     if differences:
         component["differs"] = {d.name: {"actual": d.actual, "expected": d.expected} for d in differences}
     return component
+
+
+def idle_in_transaction_unbounded() -> None:
+    """Lift the idle-in-transaction timeout for the rest of the caller's transaction, which
+    waits outside the database with rows locked (RPCs under the EVM sender lock: anchoring and
+    x402 settlement). Caller holds the transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute(SET_LOCAL_IDLE_IN_TRANSACTION_UNBOUNDED)

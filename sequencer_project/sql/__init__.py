@@ -14,3 +14,5 @@ SELECT_INVALID_INDEX = load_sql(__file__, "select_invalid_index.sql")
 # Several session-level locks taken and released at once (sequencer_project/db/locks.py).
 TRY_LOCK_SESSION_LOCKS = load_sql(__file__, "try_lock_session_locks.sql")
 UNLOCK_SESSION_LOCKS = load_sql(__file__, "unlock_session_locks.sql")
+# A transaction that waits on a chain with rows locked (sequencer_project/db/session_settings.py).
+SET_LOCAL_IDLE_IN_TRANSACTION_UNBOUNDED = load_sql(__file__, "set_local_idle_in_transaction_unbounded.sql")
