@@ -17,6 +17,7 @@ from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
+from streams.kinds import StreamKind
 from tenants.models import Tenant
 from tenants.selectors import api_key_cache_clear
 from tests import wsgi
@@ -140,3 +141,15 @@ def post_ingest() -> IngestPoster:
         return wsgi.call("POST", "/api/v1/events/ingest", body=data, **credentials, **extra)
 
     return post
+
+
+def stream_head_set(persona: Persona, kind: StreamKind, head: int) -> None:
+    """Move an existing stream's counter to ``head`` by hand (a restore, an operator's mistake:
+    what traffic alone cannot do), for tests of the counter's limits."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE sequence_counters SET current_sequence = %s"
+            " WHERE tenant_id = %s AND store_id = %s AND stream_kind = %s",
+            [head, persona.tenant_id, persona.store_id, int(kind)],
+        )
+        assert cursor.rowcount == 1

@@ -11,21 +11,11 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from tests.conftest import IngestPoster, Persona, legacy_event
+from streams.kinds import StreamKind
+from tests.conftest import IngestPoster, Persona, legacy_event, stream_head_set
 from tests.events.ves_helpers import Agent, post_ves, register_key
 
 LAST = 2**63 - 1
-LEGACY, VES = 1, 2  # streams.kinds.StreamKind
-
-
-def _set_head(owner: Persona, kind: int, head: int) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE sequence_counters SET current_sequence = %s WHERE tenant_id = %s AND store_id = %s"
-            " AND stream_kind = %s",
-            [head, owner.tenant_id, owner.store_id, kind],
-        )
-        assert cursor.rowcount == 1
 
 
 _COUNT = {
@@ -56,12 +46,12 @@ def test_legacy_events_past_the_last_sequence_number_are_refused(
 ) -> None:
     first = post_ingest(owner.client, {"events": [legacy_event(owner.tenant_id, owner.store_id)]})
     assert first.status_code == 200, first.content
-    _set_head(owner, LEGACY, LAST - events + 1)
+    stream_head_set(owner, StreamKind.LEGACY, LAST - events + 1)
     body = {"events": [legacy_event(owner.tenant_id, owner.store_id) for _ in range(events)]}
     _exhausted(post_ingest(owner.client, body))
     assert _stored(owner, "events") == 1
     # What still fits is taken, up to the last number.
-    _set_head(owner, LEGACY, LAST - events)
+    stream_head_set(owner, StreamKind.LEGACY, LAST - events)
     fits = post_ingest(owner.client, body)
     assert fits.status_code == 200, fits.content
     assert fits.json()["assigned_sequence_end"] == LAST
@@ -72,7 +62,7 @@ def test_ves_events_past_the_last_sequence_number_are_refused(owner: Persona) ->
     agent = Agent(owner.tenant_id, owner.store_id)
     assert register_key(owner.client, owner.tenant_id, agent.agent_id, 1, agent.public_key).status_code == 200
     assert post_ves(owner.client, agent.agent_id, [agent.event({"n": 0})]).status_code == 200
-    _set_head(owner, VES, LAST - 2)
+    stream_head_set(owner, StreamKind.VES, LAST - 2)
     events = [agent.event({"n": n}) for n in range(1, 4)]
     _exhausted(post_ves(owner.client, agent.agent_id, events))
     assert _stored(owner, "ves_events") == 1
@@ -87,12 +77,12 @@ def test_a_legacy_replay_at_the_last_sequence_number_is_answered_as_a_replay(
 ) -> None:
     stored = legacy_event(owner.tenant_id, owner.store_id)
     assert post_ingest(owner.client, {"events": [stored]}).status_code == 200
-    _set_head(owner, LEGACY, LAST)
+    stream_head_set(owner, StreamKind.LEGACY, LAST)
     # Numbered as a new event, the replay would pass the last number; it is a replay.
     replay = post_ingest(owner.client, {"events": [stored]})
     assert replay.status_code == 200, replay.content
     assert replay.json()["events_accepted"] == 0
-    _set_head(owner, LEGACY, LAST - 1)  # one number left: a replay and one new event fit
+    stream_head_set(owner, StreamKind.LEGACY, LAST - 1)  # one number left: a replay and one new event fit
     fits = post_ingest(owner.client, {"events": [stored, legacy_event(owner.tenant_id, owner.store_id)]})
     assert fits.status_code == 200, fits.content
     assert fits.json()["assigned_sequence_end"] == LAST
