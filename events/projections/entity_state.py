@@ -35,6 +35,7 @@ from events.projections.registry import (
 from events.projections.state_crypto import EntityKey, state_columns, state_of_row
 from events.sql import (
     DELETE_ENTITY_STATE_STREAM,
+    DELETE_ENTITY_STATES,
     INSERT_ENTITY_STATE_REFERENCES,
     SELECT_ENTITY_EVENTS,
     SELECT_ENTITY_STATES_FOR_UPDATE,
@@ -58,23 +59,33 @@ class EntityStateProjection:
         """The entity's state after ``event``; raising sends the event to the dead letters."""
         return merge_patch(current, event.payload)
 
-    def apply_many(self, events: Sequence[ProjectionEvent]) -> list[tuple[ProjectionEvent, Exception]]:
+    def refers_in_sql(self) -> bool:
+        """Whether the runner may write this handler's new one-event entities by reference in
+        SQL as it reads them (ADR 0049), handing :meth:`apply_many` only the other events: for
+        the built-in merge and batch application, which would write the same rows."""
+        cls = type(self)
+        return cls.merge is EntityStateProjection.merge and cls.apply_many is EntityStateProjection.apply_many
+
+    def apply_many(
+        self, events: Sequence[ProjectionEvent], *, referred: bool = False
+    ) -> list[tuple[ProjectionEvent, Exception]]:
         """Fold a batch into its entities' rows: events of one or more streams, each stream's in
         sequence order (the runner hands it a whole transaction's streams at once).
 
         An entity with no row yet and one event in the batch is stored by reference to that
         event (ADR 0036): its state is that payload merged into nothing, which readers compute,
-        so the payload is only authenticated (an altered one is dead-lettered), neither parsed
-        nor sealed again here, and one statement writes every such row. Every other entity's
-        state is read (opening a state by reference from its event), merged and written sealed:
-        two more statements.
+        so the payload is neither opened, parsed nor sealed again here, and one statement writes
+        every such row. ``referred``: the runner wrote those already as it read the batch (ADR
+        0049) and ``events`` are the others. Every other entity's state is read (opening a state
+        by reference from its event), merged and written sealed: two more statements.
 
-        Returns the events whose :meth:`merge` raised, whose payload was altered at rest, or
-        whose entity's state refers to such a payload (``UnreadablePayloadError``: not applied,
-        the caller dead-letters them); the others are applied. A payload or state whose key is
-        missing from the ring, and a database error, propagate: the caller rolls the batch back
-        and applies its streams alone (stalling the one whose key is missing). Caller holds the
-        transaction and the streams' locks.
+        Returns the events whose :meth:`merge` raised or whose payload was altered at rest, and
+        the earlier events that states referred to whose payload was altered (authenticated when
+        first opened, ADR 0049: dead-lettered then, their entity folded again from nothing;
+        ``UnreadablePayloadError``): the caller dead-letters them; the others are applied. A
+        payload or state whose key is missing from the ring, and a database error, propagate:
+        the caller rolls the batch back and applies its streams alone (stalling the one whose
+        key is missing). Caller holds the transaction and the streams' locks.
         """
         if not events:
             return []
@@ -84,36 +95,25 @@ class EntityStateProjection:
         for key, _ in keyed:
             counts[key] = counts.get(key, 0) + 1
         with connection.cursor() as cursor:
-            referenced, altered = self._insert_references(cursor, streams, keyed, counts)
+            referenced = set() if referred else self._insert_references(cursor, streams, keyed, counts)
             merged = [(key, event) for key, event in keyed if key not in referenced]
-            return altered + self._merge(cursor, streams, merged) if merged else altered
+            return self._merge(cursor, streams, merged) if merged else []
 
     def _insert_references(
         self, cursor: Any, streams: _Streams, keyed: list[tuple[_Key, ProjectionEvent]], counts: dict[_Key, int]
-    ) -> tuple[set[_Key], list[tuple[ProjectionEvent, Exception]]]:
+    ) -> set[_Key]:
         """Write the rows of the batch's new entities of one event by reference to it (one
-        statement); the keys written (and those of the events not written, which then have no
-        other event in the batch to merge), and the events whose payload was altered at rest.
+        statement); the keys written.
 
-        A payload becomes a state only once authenticated (ADR 0036): each candidate's is opened
-        here (AES-GCM, not parsed), so an altered one is dead-lettered as the merge would have it,
-        and its entity gets no row, so its next event is the first it sees, as in a rebuild. One
-        whose key is missing from the ring is referred to unopened as before: the entity's next
-        event stalls on it. Only the built-in merge: a subclass merges every event."""
+        The payload is not opened here (ADR 0049): it is authenticated when first opened, by a
+        read of the state (which fails as the read of the event does) or by the merge of the
+        entity's next event, which dead-letters it then and folds the entity from nothing, as a
+        rebuild does. Only the built-in merge: a subclass merges every event."""
         if type(self).merge is not EntityStateProjection.merge:
-            return set(), []
+            return set()
         candidates = [(key, event) for key, event in keyed if counts[key] == 1]
         if not candidates:
-            return set(), []
-        altered = payloads_altered([event for _, event in candidates])
-        if altered:
-            failed = {id(event) for event, _ in altered}
-            skipped = {key for key, event in candidates if id(event) in failed}
-            candidates = [(key, event) for key, event in candidates if id(event) not in failed]
-            if not candidates:
-                return skipped, altered
-        else:
-            skipped = set()
+            return set()
         keys = [key for key, _ in candidates]
         cursor.execute(
             INSERT_ENTITY_STATE_REFERENCES,
@@ -125,30 +125,32 @@ class EntityStateProjection:
             },
         )
         existing = {keys[position - 1] for (position,) in cursor.fetchall()}  # rows there before: merged
-        return (set(keys) - existing if existing else set(keys)) | skipped, altered
+        return set(keys) - existing if existing else set(keys)
 
     def _merge(
         self, cursor: Any, streams: _Streams, keyed: list[tuple[_Key, ProjectionEvent]]
     ) -> list[tuple[ProjectionEvent, Exception]]:
         """Read the entities' states (locked), fold their events in, write the results sealed
-        (two statements); the events whose merge raised."""
+        (two statements, three when a state referred to an altered payload); the events whose
+        merge raised, and the referred events whose payload was altered (ADR 0049)."""
         entities = list(dict.fromkeys(key for key, _ in keyed))
         cursor.execute(SELECT_ENTITY_STATES_FOR_UPDATE, streams.key_columns(entities))
         states: dict[_Key, Any] = {}
-        unreadable: dict[_Key, UnreadablePayloadError] = {}  # states referring to an altered payload
+        failed: list[tuple[ProjectionEvent, Exception]] = []
+        refold: list[_Key] = []  # rows referring to an altered payload: the entity starts again
         for position, *columns in cursor.fetchall():
             key = entities[position - 1]
             try:
-                states[key] = state_of_row(streams.entity(key), *columns)
-            except UnreadablePayloadError as exc:  # no key repairs it: the entity's events dead-letter
-                unreadable[key] = exc
+                states[key] = state_of_row(streams.entity(key), *columns[:8])
+            except UnreadablePayloadError as exc:  # no key repairs it: that event is dead-lettered
+                failed.append((_referred_event(streams, key, columns), exc))
+                refold.append(key)
+        if refold:
+            cursor.execute(DELETE_ENTITY_STATES, streams.key_columns(refold))
         last: dict[_Key, ProjectionEvent] = {}  # each entity's last applied event
         applied: dict[_Key, int] = {}
-        failed: list[tuple[ProjectionEvent, Exception]] = []
         for key, event in keyed:
             try:
-                if key in unreadable:
-                    raise unreadable[key]
                 states[key] = self._merged(states.get(key), event)
             except PayloadDecryptionError:
                 raise  # the payload's key is missing from the ring: the stream stalls until it is back
@@ -190,6 +192,11 @@ class EntityStateProjection:
             tenant_id=event.tenant_id, store_id=event.store_id, entity_type=event.entity_type, entity_id=event.entity_id
         )
         through = rows.values_list("last_sequence", flat=True).first()
+        if through is None:
+            # A retried event becomes a state by reference only once authenticated: a retry must
+            # not resolve a dead letter whose payload was altered (ADR 0049).
+            for _, error in payloads_altered([event]):
+                raise error
         if through is None or through < event.sequence_number:
             self.apply(event)
             return []
@@ -296,6 +303,16 @@ class EntityStateProjection:
 
 
 _Key = tuple[int, str, str]  # the stream's number in the batch (_Streams), entity type, entity id
+
+
+def _referred_event(streams: _Streams, key: _Key, columns: Sequence[Any]) -> ProjectionEvent:
+    """The event a state by reference names, from its ``select_entity_states_for_update.sql``
+    columns after the position (``state, state_sealed, state_key_id, state_event_sequence,
+    event_id, event_type, payload, payload_format, created_at, sequenced_at``)."""
+    tenant_id, store_id = streams.ids[key[0]]
+    sequence_number, event_id, event_type, payload, payload_format, created_at, sequenced_at = columns[3:10]
+    row = (sequence_number, event_id, key[1], key[2], event_type, payload, payload_format, created_at, sequenced_at)
+    return projection_event_from_row(row, tenant_id, store_id)
 
 
 class _Streams:

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import psycopg
 from celery.exceptions import SoftTimeLimitExceeded
@@ -42,6 +43,7 @@ from events.sql import (
     ENSURE_PROJECTION_CHECKPOINTS,
     INSERT_DEAD_LETTER,
     LOCK_PROJECTION_STREAMS,
+    REFER_PROJECTION_BATCHES,
     RESET_PROJECTION_CHECKPOINT,
     SELECT_HEAD,
     SELECT_PROJECTION_BATCHES,
@@ -228,13 +230,28 @@ class DueStream:
 
 @dataclass(slots=True)
 class _StreamBatch:
-    """One stream's part of a projection transaction: its next events, or why it stalled."""
+    """One stream's part of a projection transaction: its next events, or why it stalled.
+
+    ``events`` are those the handler applies; ``referred`` more of the range were written by
+    reference in SQL as they were read (ADR 0049) and never reach the handler."""
 
     stream: DueStream
     checkpoint: int
     events: list[ProjectionEvent]
     stalled: BaseException | None = None
     dead_lettered: int = 0
+    referred: int = 0
+    last_sequence: int = 0  # the range's last event (set by the read that refers in SQL)
+
+    @property
+    def read(self) -> int:
+        """The events of the range: applied by the handler or written by reference."""
+        return len(self.events) + self.referred
+
+    @property
+    def end(self) -> int:
+        """Where the checkpoint moves once the batch is applied: its range's last event."""
+        return self.last_sequence or (self.events[-1].sequence_number if self.events else self.checkpoint)
 
 
 def _ensure_checkpoints(handler: Projection, streams: Sequence[DueStream]) -> None:
@@ -265,12 +282,27 @@ def _read_batches(handler: Projection, streams: Sequence[DueStream], caps: Seque
     events, at most its cap, in one statement. A stream with a hole below its head comes back
     stalled, with no events: nothing of it is applied or skipped. Payloads stay as stored until a
     handler reads them; one no key opens stalls its stream then (:func:`_apply_together`)."""
+    batches: dict[int, _StreamBatch] = {}
+    for row in _batch_rows(SELECT_PROJECTION_BATCHES, handler, streams, caps):
+        batch = batches.get(row[0])
+        if batch is None:
+            batch = batches[row[0]] = _StreamBatch(streams[row[0] - 1], int(row[1]), [])
+        if row[2] is None:
+            continue
+        batch.events.append(projection_event_from_row(row[2:], batch.stream.tenant_id, batch.stream.store_id))
+    for batch in batches.values():
+        _stall_at_hole(batch)
+    return list(batches.values())
+
+
+def _batch_rows(statement: str, handler: Projection, streams: Sequence[DueStream], caps: Sequence[int]) -> list[Any]:
+    """The rows of one of the two batch reads (``streams`` and each one's cap as arrays)."""
     with connection.cursor() as cursor:
         # Binary results: psycopg's C loaders read the two timestamps of each row; Django's text
         # loader for timestamptz parsed them in Python (a fifth of the worker's samples).
         cursor.cursor.format = row_format(cursor.cursor, binary=True)  # text without server-side binding
         cursor.execute(
-            SELECT_PROJECTION_BATCHES,
+            statement,
             {
                 "projection": handler.name,
                 "tenant_ids": [s.tenant_id for s in streams],
@@ -278,22 +310,94 @@ def _read_batches(handler: Projection, streams: Sequence[DueStream], caps: Seque
                 "caps": list(caps),
             },
         )
-        rows = cursor.fetchall()
+        rows: list[Any] = cursor.fetchall()
+    return rows
+
+
+def _stall_at_hole(batch: _StreamBatch) -> None:
+    """Stall ``batch`` (no events) when its events do not follow its checkpoint one by one: the
+    store is gap-free, so a hole is never skipped."""
+    expected = batch.checkpoint + 1
+    for event in batch.events:
+        if event.sequence_number != expected:
+            stream = batch.stream
+            batch.stalled = StreamGapError(f"sequence gap after {expected - 1} in {stream.tenant_id}/{stream.store_id}")
+            batch.events, batch.referred, batch.last_sequence = [], 0, 0
+            return
+        expected += 1
+
+
+def _refers_in_sql(handler: Projection) -> bool:
+    """Whether the runner writes ``handler``'s new one-event entities by reference as it reads
+    (ADR 0049): a handler that says so (``entity_state`` with the built-in merge)."""
+    refers = getattr(handler, "refers_in_sql", None)
+    return bool(refers is not None and refers())
+
+
+def _read_referring(handler: Projection, streams: Sequence[DueStream], caps: Sequence[int]) -> list[_StreamBatch]:
+    """:func:`_read_batches` for a handler that refers in SQL (ADR 0049): one statement locks the
+    checkpoints, writes by reference every entity of each range with one event there and no row
+    yet, and returns the range's other events, which ``batch.events`` holds (``batch.referred``
+    counts the rest). A stream with a hole writes nothing, returns all, and stalls here; one
+    with nothing new is absent."""
     batches: dict[int, _StreamBatch] = {}
-    for row in rows:
+    for row in _batch_rows(REFER_PROJECTION_BATCHES, handler, streams, caps):
         batch = batches.get(row[0])
         if batch is None:
-            batch = batches[row[0]] = _StreamBatch(streams[row[0] - 1], int(row[1]), [])
-        if row[2] is None or batch.stalled is not None:
+            batch = batches[row[0]] = _StreamBatch(streams[row[0] - 1], int(row[1]), [], referred=int(row[2]))
+            batch.last_sequence = int(row[3])
+        if row[4]:  # the range's last event, written by reference: it carries the figures only
             continue
-        stream = batch.stream
-        expected = batch.checkpoint + len(batch.events) + 1
-        if row[2] != expected:  # the store is gap-free; never skip
-            gap = StreamGapError(f"sequence gap after {expected - 1} in {stream.tenant_id}/{stream.store_id}")
-            batch.stalled, batch.events = gap, []
-            continue
-        batch.events.append(projection_event_from_row(row[2:], stream.tenant_id, stream.store_id))
+        batch.referred -= 1
+        batch.events.append(projection_event_from_row(row[5:], batch.stream.tenant_id, batch.stream.store_id))
+    for batch in batches.values():
+        if batch.read != batch.last_sequence - batch.checkpoint:
+            _stall_at_hole(batch)  # nothing was written for it: every event of its range is here
     return list(batches.values())
+
+
+def _refer_and_apply(
+    handler: Projection, streams: Sequence[DueStream], caps: Sequence[int]
+) -> list[_StreamBatch] | None:
+    """Read with :func:`_read_referring` and merge the returned events through the handler's
+    ``apply_many(events, referred=True)``, in one savepoint; dead-letter the events it refused.
+
+    ``None`` when anything in the savepoint raised (a key missing from the ring, say): it is
+    rolled back, references and all, and the caller reads and applies the streams as any
+    handler's (:func:`_read_batches`, :func:`_apply_together`), where such a failure stalls its
+    stream only. Caller holds the transaction and the streams' advisory locks."""
+    try:
+        with transaction.atomic():
+            batches = _read_referring(handler, streams, caps)
+            events = [event for b in batches if b.stalled is None for event in b.events]
+            failures: list[tuple[ProjectionEvent, BaseException]] = (
+                handler.apply_many(events, referred=True) if events else []  # type: ignore[attr-defined]
+            )
+    except _ABORT_TRANSACTION:
+        raise
+    except Exception as exc:
+        logger.info(
+            "projection %s: batch of %d streams failed (%s); applying them one stream at a time",
+            handler.name,
+            len(streams),
+            type(exc).__name__,
+        )
+        return None
+    _dead_letter_failures(handler, batches, failures)
+    return batches
+
+
+def _dead_letter_failures(
+    handler: Projection, batches: Sequence[_StreamBatch], failures: Sequence[tuple[ProjectionEvent, BaseException]]
+) -> None:
+    """Record the dead letters of ``failures`` and count, per batch, those of its range (a
+    handler may also refuse an earlier event its entity's state referred to: ADR 0049)."""
+    by_stream = {(b.stream.tenant_id, b.stream.store_id): b for b in batches}
+    for event, error in failures:
+        batch = by_stream[(event.tenant_id, event.store_id)]
+        if event.sequence_number > batch.checkpoint:
+            batch.dead_lettered += 1
+        _record_dead_letter(handler, event, error)
 
 
 def _apply_together(handler: Projection, batches: list[_StreamBatch]) -> None:
@@ -315,10 +419,7 @@ def _apply_together(handler: Projection, batches: list[_StreamBatch]) -> None:
         except Exception as exc:  # one stream's failure must not hold the others: stream by stream
             logger.info("projection %s: batch of %d streams failed (%s)", handler.name, len(ready), type(exc).__name__)
         else:
-            by_stream = {(b.stream.tenant_id, b.stream.store_id): b for b in ready}
-            for event, error in failures:
-                by_stream[(event.tenant_id, event.store_id)].dead_lettered += 1
-                _record_dead_letter(handler, event, error)
+            _dead_letter_failures(handler, ready, failures)
             return
     for batch in ready:
         try:
@@ -327,14 +428,12 @@ def _apply_together(handler: Projection, batches: list[_StreamBatch]) -> None:
         except _STALL_STREAM as exc:
             batch.stalled = exc
             continue
-        batch.dead_lettered = len(failures)
-        for event, error in failures:
-            _record_dead_letter(handler, event, error)
+        _dead_letter_failures(handler, [batch], failures)
 
 
 def _move_checkpoints(handler: Projection, batches: Sequence[_StreamBatch]) -> None:
     """Move each applied batch's checkpoint past its last event; one statement."""
-    moved = [b for b in batches if b.events and b.stalled is None]
+    moved = [b for b in batches if b.read and b.stalled is None]
     if not moved:
         return
     with connection.cursor() as cursor:
@@ -344,7 +443,7 @@ def _move_checkpoints(handler: Projection, batches: Sequence[_StreamBatch]) -> N
                 "projection": handler.name,
                 "tenant_ids": [b.stream.tenant_id for b in moved],
                 "store_ids": [b.stream.store_id for b in moved],
-                "last_sequences": [b.events[-1].sequence_number for b in moved],
+                "last_sequences": [b.end for b in moved],
             },
         )
 
@@ -359,8 +458,11 @@ def _advance_streams(handler: Projection, streams: Sequence[DueStream], batch_si
     held = _lock_streams(handler, streams)
     if not held:
         return []
-    batches = _read_batches(handler, held, [s.cap(batch_size) for s in held])
-    _apply_together(handler, batches)
+    caps = [s.cap(batch_size) for s in held]
+    batches = _refer_and_apply(handler, held, caps) if _refers_in_sql(handler) else None
+    if batches is None:
+        batches = _read_batches(handler, held, caps)
+        _apply_together(handler, batches)
     _move_checkpoints(handler, batches)
     return batches
 
@@ -376,8 +478,7 @@ def _advance_held(handler: Projection, stream: DueStream, batch_size: int) -> tu
     if batch.stalled is not None:
         raise batch.stalled
     _move_checkpoints(handler, [batch])
-    checkpoint = batch.events[-1].sequence_number if batch.events else batch.checkpoint
-    return len(batch.events) - batch.dead_lettered, batch.dead_lettered, checkpoint
+    return batch.read - batch.dead_lettered, batch.dead_lettered, batch.end
 
 
 @transaction.atomic(durable=True)
@@ -576,10 +677,10 @@ def projection_run_all(
                         )
                         continue
                     batches += 1
-                    applied += len(batch.events) - batch.dead_lettered
-                    round_applied += len(batch.events)
+                    applied += batch.read - batch.dead_lettered
+                    round_applied += batch.read
                     failed += batch.dead_lettered
-                    if len(batch.events) == batch_size:
+                    if batch.read == batch_size:
                         full.append(DueStream(stream.tenant_id, stream.store_id, stream.backlog - batch_size))
             pending = full
             if not pending and round_applied >= settings.PROJECTION_RELIST_EVENTS and not exhausted:

@@ -14,10 +14,10 @@
 -- reference stands (upsert_entity_states.sql clears it). Locks: the rows (FOR NO KEY UPDATE).
 -- Rows: at most one per entity; the state is either plain (state) or sealed (state_sealed,
 -- state_key_id: events/projections/state_crypto.py), or by reference (ADR 0036): then the
--- columns of the one event whose payload it is; named by the 1-based position of its entity in
--- the arrays.
+-- columns of the one event whose payload it is (its times too, to dead-letter it when that
+-- payload was altered: ADR 0049); named by the 1-based position of its entity in the arrays.
 SELECT k.position, s.state, s.state_sealed, s.state_key_id, s.state_event_sequence,
-       ev.event_id, ev.event_type, ev.payload, ev.payload_format
+       ev.event_id, ev.event_type, ev.payload, ev.payload_format, ev.created_at, ev.sequenced_at
 FROM unnest(%(tenant_ids)b::uuid[], %(store_ids)b::uuid[], %(entity_types)b::text[], %(entity_ids)b::text[])
      WITH ORDINALITY AS k(tenant_id, store_id, entity_type, entity_id, position)
 CROSS JOIN LATERAL (
@@ -31,7 +31,7 @@ CROSS JOIN LATERAL (
     FOR NO KEY UPDATE
 ) AS s
 LEFT JOIN LATERAL (
-    SELECT e.event_id, e.event_type, e.payload, e.payload_format
+    SELECT e.event_id, e.event_type, e.payload, e.payload_format, e.created_at, e.sequenced_at
     FROM events e
     WHERE s.state_event_sequence IS NOT NULL
       AND e.tenant_id = k.tenant_id

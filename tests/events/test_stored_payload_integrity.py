@@ -203,7 +203,7 @@ def test_the_projection_dead_letters_an_altered_payload_and_goes_on(
         assert outcome.entry.attempts == 2
 
 
-def test_an_entity_state_referring_to_an_altered_payload_dead_letters_the_entitys_next_events(
+def test_an_entity_state_referring_to_an_altered_payload_dead_letters_it_at_the_entitys_next_event(
     owner: Persona, post_ingest: IngestPoster
 ) -> None:
     with override_settings(**SEALED):
@@ -220,10 +220,18 @@ def test_an_entity_state_referring_to_an_altered_payload_dead_letters_the_entity
 
         assert checkpoint_of(ENTITY_STATE, owner.tenant_id, owner.store_id) == 4  # not stalled
         [entry] = _dead_letters(owner)
-        assert entry.sequence_number == 3
-        assert "sequence 1" in entry.error_message  # the altered row the state refers to
+        assert entry.sequence_number == 1  # the altered event the state referred to (ADR 0049)
+        assert f"sequence 1 (event {_event_id(owner, 1)}), key id 1" in entry.error_message
+        first = owner.client.get(state_url).json()
+        assert (first["state"], first["version"], first["last_sequence"]) == ({"status": "paid"}, 1, 3)
         other = f"/api/v1/entities/order/order-2/state?tenant_id={owner.tenant_id}&store_id={owner.store_id}"
         assert owner.client.get(other).json()["state"] == {"total": 2, "status": "sent"}
+
+        # Its retry meets the same altered payload: an attempt counted, the state kept.
+        outcome = dead_letter_retry(tenant_id=owner.tenant_id, dead_letter_id=entry.id, actor="test")
+        assert not outcome.succeeded
+        assert outcome.entry.attempts == 2
+        assert owner.client.get(state_url).json()["state"] == {"status": "paid"}
 
 
 def test_a_key_missing_from_the_ring_still_stalls_the_stream_and_dead_letters_nothing(

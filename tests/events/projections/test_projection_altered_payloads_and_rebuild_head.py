@@ -1,10 +1,10 @@
 """Incremental projection and rebuild agree on payloads altered at rest, and a rebuild ends at the
 head it read (docs/projections.md, "Exactly once" step 2 and "Rebuilding"; ADR 0036).
 
-A sealed payload is authenticated before it becomes an entity's state by reference: an altered
-one is dead-lettered and its entity gets no row, so the entity's next event is the first it
-sees, in the runner as in a rebuild. Rows are tampered with in SQL, as an attacker or a broken
-restore would.
+A sealed payload an entity's state refers to is authenticated when first opened (ADR 0049): a
+read of the state fails as the read of the event does, and the entity's next event dead-letters
+the altered one and folds the entity from nothing, in the runner as in a rebuild. Rows are
+tampered with in SQL, as an attacker or a broken restore would.
 """
 
 from __future__ import annotations
@@ -61,15 +61,14 @@ def _open_dead_letters(persona: Persona, projection: str = ENTITY_STATE) -> list
 
 
 def _state(persona: Persona, entity_id: str) -> Any:
-    url = f"/api/v1/entities/order/{entity_id}/state?tenant_id={persona.tenant_id}&store_id={persona.store_id}"
-    response = persona.client.get(url)
+    response = persona.client.get(_state_url(persona, entity_id))
     assert response.status_code == 200, response.content
     return response.json()
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("how", ["ciphertext byte", "blob cut short"])
-def test_an_altered_first_event_of_a_new_entity_is_dead_lettered_and_rebuild_agrees(
+def test_an_altered_first_event_of_a_new_entity_is_dead_lettered_by_its_next_event_and_rebuild_agrees(
     owner: Persona, post_ingest: IngestPoster, how: str
 ) -> None:
     with override_settings(**SEALED):
@@ -78,19 +77,29 @@ def test_an_altered_first_event_of_a_new_entity_is_dead_lettered_and_rebuild_agr
         _tamper(owner, 1, how)
         projection_run_all(batch_size=100, time_budget_seconds=30)
 
-        assert _open_dead_letters(owner) == [(1, UNREADABLE)]
-        rows = entity_rows(owner.tenant_id, owner.store_id)
-        assert set(rows) == {("order", "E2")}  # E1 has no row: its first event was not applied
+        # Both written by reference, unopened: E1's state reads as its event does.
+        assert _open_dead_letters(owner) == []
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT entity_id, version, state_event_sequence FROM entity_state"
+                " WHERE tenant_id = %s AND store_id = %s ORDER BY entity_id",
+                [owner.tenant_id, owner.store_id],
+            )
+            assert cursor.fetchall() == [("E1", 1, 1), ("E2", 1, 2)]
+        response = owner.client.get(_state_url(owner, "E1"))
+        assert (response.status_code, response["Content-Type"]) == (500, "application/problem+json")
+        assert (response.json()["code"], response.json()["status"]) == ("payload_integrity", 500)
 
-        seed(owner, post_ingest, [{"status": "paid"}], entity_id="E1")  # 3: E1's first applied event
+        seed(owner, post_ingest, [{"status": "paid"}], entity_id="E1")  # 3: opens E1's reference
         seed(owner, post_ingest, [{"status": "sent"}], entity_id="E2")  # 4
         projection_run_all(batch_size=100, time_budget_seconds=30)
 
         assert checkpoint_of(ENTITY_STATE, owner.tenant_id, owner.store_id) == 4
-        assert _open_dead_letters(owner) == [(1, UNREADABLE)]  # the next valid event applied
+        assert _open_dead_letters(owner) == [(1, UNREADABLE)]  # the altered event, not the valid one
         first = _state(owner, "E1")
         assert (first["state"], first["version"], first["last_sequence"]) == ({"status": "paid"}, 1, 3)
-        assert _state(owner, "E2")["state"] == {"total": 2, "status": "sent"}
+        second = _state(owner, "E2")
+        assert (second["state"], second["version"]) == ({"total": 2, "status": "sent"}, 2)
         incremental = entity_rows(owner.tenant_id, owner.store_id)
 
         # A rebuild in one batch (E1's events merged together) and one event a batch (each of
@@ -107,6 +116,10 @@ def test_an_altered_first_event_of_a_new_entity_is_dead_lettered_and_rebuild_agr
             assert _open_dead_letters(owner) == [(1, UNREADABLE)], batch_size
 
 
+def _state_url(persona: Persona, entity_id: str) -> str:
+    return f"/api/v1/entities/order/{entity_id}/state?tenant_id={persona.tenant_id}&store_id={persona.store_id}"
+
+
 class _RacingProjection(EntityStateProjection):
     """``entity_state`` under its own name whose every batch, while ``racing``, has another
     thread (its own database connection) ingest one more event and waits until it committed: the
@@ -119,13 +132,15 @@ class _RacingProjection(EntityStateProjection):
         self.done = threading.Event()
         self.batches = 0
 
-    def apply_many(self, events: Sequence[ProjectionEvent]) -> list[tuple[ProjectionEvent, Exception]]:
+    def apply_many(
+        self, events: Sequence[ProjectionEvent], *, referred: bool = False
+    ) -> list[tuple[ProjectionEvent, Exception]]:
         if self.racing and self.batches < 200:  # the old loop chased the head for ever: bound it here
             self.batches += 1
             self.done.clear()
             self.ask.set()
             assert self.done.wait(30), "the ingesting thread did not answer"
-        return super().apply_many(events)
+        return super().apply_many(events, referred=referred)
 
 
 @pytest.fixture

@@ -100,9 +100,11 @@ class _BatchLog(EntityStateProjection):
         self.name = f"batch_log_{uuid.uuid4().hex[:8]}"
         self.calls: list[set[uuid.UUID]] = []
 
-    def apply_many(self, events: Sequence[ProjectionEvent]) -> list[tuple[ProjectionEvent, Exception]]:
+    def apply_many(
+        self, events: Sequence[ProjectionEvent], *, referred: bool = False
+    ) -> list[tuple[ProjectionEvent, Exception]]:
         self.calls.append({event.store_id for event in events})
-        return super().apply_many(events)
+        return super().apply_many(events, referred=referred)
 
 
 def _tick_logged(owner: Persona, **run: Any) -> _BatchLog:
