@@ -17,7 +17,7 @@ from tenants.errors import AgentNotFoundError
 from tenants.key_cache import agent_key_cache, api_key_cache, tenant_active_cache
 from tenants.key_scope import agent_access_check, api_key_within
 from tenants.models import AgentKeyStatus, AgentSigningKey, ApiKey, Tenant
-from tenants.sql import SELECT_AGENT_KEYS, SELECT_API_KEY, SELECT_TENANT_ACTIVE
+from tenants.sql import LOCK_AGENT_KEYS, SELECT_AGENT_KEYS, SELECT_API_KEY, SELECT_TENANT_ACTIVE
 
 
 def api_key_principal_get(*, key_hash: str) -> Principal | None:
@@ -127,20 +127,38 @@ def agent_signing_key_records_by_id(
         return {}
 
     def load(missing: list[tuple[uuid.UUID, uuid.UUID, int]]) -> dict[tuple[uuid.UUID, uuid.UUID, int], Any]:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                SELECT_AGENT_KEYS, {"tenant_id": tenant_id, "agent_id": agent_id, "key_ids": [k[2] for k in missing]}
-            )
-            rows = cursor.fetchall()
         found: dict[tuple[uuid.UUID, uuid.UUID, int], AgentKeyRecord | None] = dict.fromkeys(missing)
-        for key_id, public_key, status, valid_from, valid_to in rows:
-            found[(tenant_id, agent_id, key_id)] = AgentKeyRecord(
-                key_id, bytes(public_key), status, valid_from, valid_to
-            )
+        for record in _agent_key_records(SELECT_AGENT_KEYS, tenant_id, agent_id, [k[2] for k in missing]):
+            found[(tenant_id, agent_id, record.key_id)] = record
         return found
 
     cached = agent_key_cache.get_many([(tenant_id, agent_id, k) for k in wanted], load)
     return {key[2]: record for key, record in cached.items() if record is not None}
+
+
+def agent_signing_key_records_locked(
+    *, tenant_id: uuid.UUID, agent_id: uuid.UUID, key_ids: Iterable[int]
+) -> dict[int, AgentKeyRecord]:
+    """The agent's keys among ``key_ids`` as stored now, share-locked to the end of the caller's
+    transaction (``lock_agent_keys.sql``): a revocation waits for that transaction, and one that
+    committed first is seen. For a VES batch about to be sequenced (docs/auth.md, "Agent signing
+    keys"). Caller holds the transaction."""
+    wanted = sorted(set(key_ids))
+    if not wanted:
+        return {}
+    return {record.key_id: record for record in _agent_key_records(LOCK_AGENT_KEYS, tenant_id, agent_id, wanted)}
+
+
+def _agent_key_records(
+    statement: str, tenant_id: uuid.UUID, agent_id: uuid.UUID, key_ids: list[int]
+) -> list[AgentKeyRecord]:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, {"tenant_id": tenant_id, "agent_id": agent_id, "key_ids": key_ids})
+        rows = cursor.fetchall()
+    return [
+        AgentKeyRecord(key_id, bytes(public_key), status, valid_from, valid_to)
+        for key_id, public_key, status, valid_from, valid_to in rows
+    ]
 
 
 def agent_signing_key_list(*, tenant_id: uuid.UUID, agent_id: uuid.UUID) -> list[AgentSigningKey]:

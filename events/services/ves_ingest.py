@@ -38,7 +38,12 @@ from streams import classification
 from streams.classification import Rejection, StreamState
 from streams.counters import stream_counter_lock
 from streams.kinds import StreamKind, stream_params
-from tenants.selectors import AgentKeyProblem, AgentKeyRecord, agent_signing_key_records_by_id
+from tenants.selectors import (
+    AgentKeyProblem,
+    AgentKeyRecord,
+    agent_signing_key_records_by_id,
+    agent_signing_key_records_locked,
+)
 from ves.hashes import receipt_hash
 from ves.signing import public_key_from_seed, sign, verify
 
@@ -94,12 +99,20 @@ class _Decisions:
     receipts: list[VesReceipt] = field(default_factory=list)
 
 
-def _key_failure(event: PreparedVesEvent, keys: dict[int, AgentKeyRecord], now: datetime) -> tuple[str, str] | None:
+def _key_problem(event: PreparedVesEvent, keys: dict[int, AgentKeyRecord], now: datetime) -> tuple[str, str] | None:
+    """The rejection of an event whose key is missing, revoked or outside its window at ``now``."""
     key = keys.get(event.event.fields.agent_key_id)
     problem = AgentKeyProblem.NOT_FOUND if key is None else key.problem_at(now)
+    if problem is None:
+        return None
+    return f"{VesReason.AGENT_KEY_INVALID}: {problem}", f"key {event.event.fields.agent_key_id}: {problem}"
+
+
+def _key_failure(event: PreparedVesEvent, keys: dict[int, AgentKeyRecord], now: datetime) -> tuple[str, str] | None:
+    problem = _key_problem(event, keys, now)
     if problem is not None:
-        return f"{VesReason.AGENT_KEY_INVALID}: {problem}", f"key {event.event.fields.agent_key_id}: {problem}"
-    assert key is not None
+        return problem
+    key = keys[event.event.fields.agent_key_id]
     if not verify(key.public_key, event.signing_hash, event.event.agent_signature):
         return VesReason.INVALID_SIGNATURE, "agent_signature does not verify over the event signing hash"
     return None
@@ -154,7 +167,7 @@ def ves_event_ingest(
 
     def run_once() -> VesIngestResult:
         return _ingest_once(
-            batch_id, tenant_id, store_id, list(events), failures, schema_rejects, signer, request_id, actor
+            batch_id, tenant_id, store_id, agent_id, list(events), failures, schema_rejects, signer, request_id, actor
         )
 
     return ingest_with_retries(run_once, tenant_id=tenant_id, store_id=store_id, label="VES ", log=logger)
@@ -165,6 +178,7 @@ def _ingest_once(
     batch_id: uuid.UUID,
     tenant_id: uuid.UUID,
     store_id: uuid.UUID,
+    agent_id: uuid.UUID,
     events: list[PreparedVesEvent],
     failures: list[tuple[str, str] | None],
     schema_rejects: dict[int, SchemaFailure],
@@ -173,6 +187,7 @@ def _ingest_once(
     actor: str,
 ) -> VesIngestResult:
     stream = stream_params(tenant_id, store_id, StreamKind.VES)
+    failures = _keys_checked_again(tenant_id, agent_id, events, failures)
     with connection.cursor() as cursor:
         head = stream_counter_lock(cursor, stream, actor=actor)
         state = _read_state(cursor, stream, head, events)
@@ -206,6 +221,25 @@ def _ingest_once(
         sequence_end=new_head if accepted else None,
         head=new_head,
     )
+
+
+def _keys_checked_again(
+    tenant_id: uuid.UUID, agent_id: uuid.UUID, events: list[PreparedVesEvent], failures: list[tuple[str, str] | None]
+) -> list[tuple[str, str] | None]:
+    """``failures`` with the events whose key was revoked (or left its window) since the batch
+    checked it against the process's cache: the keys the accepted events name, read again in the
+    ingest transaction and share-locked to its commit (``agent_signing_key_records_locked``), so
+    a revocation that answered before this commit is seen, and one that comes after waits for it.
+    Caller holds the transaction."""
+    names = {e.event.fields.agent_key_id for e, failure in zip(events, failures, strict=True) if failure is None}
+    if not names:
+        return failures
+    keys = agent_signing_key_records_locked(tenant_id=tenant_id, agent_id=agent_id, key_ids=names)
+    now = datetime.now(UTC)
+    return [
+        _key_problem(event, keys, now) if failure is None else failure
+        for event, failure in zip(events, failures, strict=True)
+    ]
 
 
 _WORDS = classification.RejectionWords(

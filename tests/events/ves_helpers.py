@@ -115,3 +115,18 @@ def ves_head(tenant_id: uuid.UUID | str, store_id: uuid.UUID | str) -> int:
         )
         row = cursor.fetchone()
     return int(row[0]) if row else 0
+
+
+def ves_ingest_direct(agent: Agent, events: list[dict[str, Any]]) -> Any:
+    """``events`` through the VES ingest service as the endpoint hands them over (parsed, limits
+    checked, prepared), without HTTP: a ``VesIngestResult``."""
+    from events.services.ves_ingest import ves_event_ingest
+    from events.ves_envelopes import check_source_agents, check_ves_limits, parse_ves_request, prepare_ves_event
+
+    parsed = parse_ves_request({"agentId": str(agent.agent_id), "events": events})
+    check_source_agents(parsed)
+    payloads = check_ves_limits(parsed, max_events=1000, max_payload_bytes=1 << 20)
+    prepared = [prepare_ves_event(e, p) for e, p in zip(parsed.events, payloads, strict=True)]
+    return ves_event_ingest(
+        tenant_id=parsed.tenant_id, store_id=parsed.store_id, agent_id=parsed.agent_id, events=prepared, actor="test"
+    )

@@ -13,20 +13,15 @@ import pytest
 from django.db import connection, connections
 
 from events.services.ves_ingest import VesIngestResult, ves_event_ingest
-from events.ves_envelopes import check_source_agents, check_ves_limits, parse_ves_request, prepare_ves_event
+from events.ves_envelopes import check_ves_limits, parse_ves_request, prepare_ves_event
 from schemas.registry import schema_failures
 from tenants.services import agent_key_register
-from tests.events.ves_helpers import Agent
+from tests.events.ves_helpers import Agent, ves_ingest_direct
 
 
 def _ingest(agent: Agent, events: list[dict[str, Any]]) -> VesIngestResult:
-    parsed = parse_ves_request({"agentId": str(agent.agent_id), "events": events})
-    check_source_agents(parsed)
-    payloads = check_ves_limits(parsed, max_events=1000, max_payload_bytes=1 << 20)
-    prepared = [prepare_ves_event(e, p) for e, p in zip(parsed.events, payloads, strict=True)]
-    return ves_event_ingest(
-        tenant_id=parsed.tenant_id, store_id=parsed.store_id, agent_id=parsed.agent_id, events=prepared, actor="test"
-    )
+    result: VesIngestResult = ves_ingest_direct(agent, events)
+    return result
 
 
 def _agent(store_id: uuid.UUID | None = None, tenant_id: uuid.UUID | None = None) -> Agent:
@@ -38,7 +33,7 @@ def _agent(store_id: uuid.UUID | None = None, tenant_id: uuid.UUID | None = None
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_signed_batch_costs_one_key_read_and_three_statements_in_one_transaction(
+def test_a_signed_batch_costs_four_statements_in_one_transaction(
     django_assert_num_queries: Any,
 ) -> None:
     agent = _agent()
@@ -48,9 +43,10 @@ def test_a_signed_batch_costs_one_key_read_and_three_statements_in_one_transacti
     payloads = check_ves_limits(parsed, max_events=1000, max_payload_bytes=1 << 20)
     prepared = [prepare_ves_event(e, p) for e, p in zip(parsed.events, payloads, strict=True)]
 
-    # BEGIN, lock counter, classify, insert everything, COMMIT (the key is cached since the first
-    # ingest, tenants.key_cache; a cold cache adds the one key read)
-    with django_assert_num_queries(5):
+    # BEGIN, the key read again share-locked (a revocation orders against the batch), lock counter,
+    # classify, insert everything, COMMIT (the key is cached since the first ingest,
+    # tenants.key_cache, for the checks before the transaction; a cold cache adds that key read)
+    with django_assert_num_queries(6):
         result = ves_event_ingest(
             tenant_id=agent.tenant_id, store_id=agent.store_id, agent_id=agent.agent_id, events=prepared, actor="test"
         )
@@ -63,7 +59,8 @@ def test_the_first_write_to_a_vES_stream_creates_it_in_two_more(django_assert_nu
     agent = _agent()
     # The tenant's schema-registry lookups are cached per process (schemas.registry); warm them.
     schema_failures(tenant_id=agent.tenant_id, events=[("order.created", {}, False)])
-    with django_assert_num_queries(8):  # keys, BEGIN, lock (miss), create, lock, classify, insert, COMMIT
+    # keys, BEGIN, keys share-locked, lock (miss), create, lock, classify, insert, COMMIT
+    with django_assert_num_queries(9):
         assert _ingest(agent, [agent.event()]).accepted == 1
 
 
