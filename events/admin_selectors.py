@@ -144,7 +144,7 @@ def admin_event_page(
     if not windowed:
         return AdminEventPage(events, None, None)
     head = stream_head_get(tenant_id=tenant_id, store_id=store_id)
-    searched = min(until, head)
+    searched = max(after, min(until, head))  # a cursor past the head searched nothing below it
     return AdminEventPage(events, until if until < head else None, searched)
 
 

@@ -52,6 +52,10 @@ def test_a_rare_event_type_is_found_window_by_window(
     rows, following, html = _page(staff_client, stream, "event_type=order.cancelled&after=6")
     assert (rows, following) == ([7], None)  # the window passes the head: the last page
     assert "searched through sequence 8" in html
+    rows, following, html = _page(staff_client, stream, "event_type=order.cancelled&after=20")
+    assert (rows, following) == ([], None)  # a cursor past the head (8): it says what it searched
+    assert "No events up to sequence 20." in html
+    assert "searched through sequence 20" in html
 
 
 def test_an_entity_filter_the_index_serves_is_not_windowed(
