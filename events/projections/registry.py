@@ -56,8 +56,8 @@ def payloads_altered(events: Sequence[ProjectionEvent]) -> list[tuple[Projection
 
     Each sealed payload is opened (AES-GCM authenticates it; the plaintext is not parsed or
     kept), through one :class:`~events.payload_crypto.StreamPayloads` a stream (its associated
-    data's prefix and keyring found once). For a projection that keeps an event's payload by
-    reference without reading it (ADR 0036). A payload no key opens is opened again as readers
+    data's prefix and keyring found once). For a dead letter retried into a state by reference,
+    which is written only once its payload opens (ADR 0049). A payload no key opens is opened again as readers
     open it (:func:`projection_payload_open`), which tells why; one whose key is missing from the
     ring, or of a format this version does not know, is not counted altered: no key at hand can
     tell, and whoever reads it later stalls on it (ADR 0036). Plain payloads pass: nothing at
