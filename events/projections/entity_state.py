@@ -195,8 +195,9 @@ class EntityStateProjection:
         if through is None:
             # A retried event becomes a state by reference only once authenticated: a retry must
             # not resolve a dead letter whose payload was altered (ADR 0049).
-            for _, error in payloads_altered([event]):
-                raise error
+            altered = payloads_altered([event])
+            if altered:
+                raise altered[0][1]
         if through is None or through < event.sequence_number:
             self.apply(event)
             return []

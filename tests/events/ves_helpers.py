@@ -11,6 +11,8 @@ import orjson
 from django.db import connection
 from rest_framework.test import APIClient
 
+from events.services.ves_ingest import VesIngestResult, ves_event_ingest
+from events.ves_envelopes import check_source_agents, check_ves_limits, parse_ves_request, prepare_ves_event
 from ves.envelope import signed_envelope
 from ves.signing import public_key_from_seed
 
@@ -117,12 +119,9 @@ def ves_head(tenant_id: uuid.UUID | str, store_id: uuid.UUID | str) -> int:
     return int(row[0]) if row else 0
 
 
-def ves_ingest_direct(agent: Agent, events: list[dict[str, Any]]) -> Any:
+def ves_ingest_direct(agent: Agent, events: list[dict[str, Any]]) -> VesIngestResult:
     """``events`` through the VES ingest service as the endpoint hands them over (parsed, limits
-    checked, prepared), without HTTP: a ``VesIngestResult``."""
-    from events.services.ves_ingest import ves_event_ingest
-    from events.ves_envelopes import check_source_agents, check_ves_limits, parse_ves_request, prepare_ves_event
-
+    checked, prepared), without HTTP."""
     parsed = parse_ves_request({"agentId": str(agent.agent_id), "events": events})
     check_source_agents(parsed)
     payloads = check_ves_limits(parsed, max_events=1000, max_payload_bytes=1 << 20)

@@ -31,6 +31,18 @@ def registered(projection: P) -> Iterator[P]:
         projection_unregister(projection.name)
 
 
+def state_url(persona: Persona, entity_id: str = "order-1") -> str:
+    """The state read of an ``order`` entity of ``persona``'s stream."""
+    return f"/api/v1/entities/order/{entity_id}/state?tenant_id={persona.tenant_id}&store_id={persona.store_id}"
+
+
+def state_answer(persona: Persona, entity_id: str = "order-1") -> Any:
+    """The state read's answer (200 asserted): ``state``, ``version``, ``last_sequence``, …"""
+    response = persona.client.get(state_url(persona, entity_id))
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
 def seed(persona: Persona, post_ingest: IngestPoster, payloads: list[Any], entity_id: str = "order-1") -> None:
     events = [legacy_event(persona.tenant_id, persona.store_id, entity_id=entity_id, payload=p) for p in payloads]
     response = post_ingest(persona.client, {"events": events})

@@ -19,7 +19,7 @@ from events.projections.entity_state import ENTITY_STATE, EntityStateProjection
 from events.projections.registry import ProjectionEvent
 from events.services.projections import projection_advance, projection_run_all
 from tests.conftest import IngestPoster, Persona
-from tests.events.projections.helpers import checkpoint_of, registered, seed
+from tests.events.projections.helpers import checkpoint_of, registered, seed, state_answer
 
 pytestmark = pytest.mark.django_db
 
@@ -41,13 +41,6 @@ def _row(persona: Persona, entity_id: str = "order-1") -> dict[str, Any]:
         return dict(zip(names, cursor.fetchone(), strict=True))
 
 
-def _state_answer(persona: Persona, entity_id: str = "order-1") -> Any:
-    url = f"/api/v1/entities/order/{entity_id}/state?tenant_id={persona.tenant_id}&store_id={persona.store_id}"
-    response = persona.client.get(url)
-    assert response.status_code == 200, response.content
-    return response.json()
-
-
 def test_an_entity_of_one_event_refers_to_it_and_reads_as_its_payload_merged_into_nothing(
     owner: Persona, post_ingest: IngestPoster
 ) -> None:
@@ -64,7 +57,7 @@ def test_an_entity_of_one_event_refers_to_it_and_reads_as_its_payload_merged_int
         "state_key_id": None,
         "state_event_sequence": 1,
     }
-    answer = _state_answer(owner)
+    answer = state_answer(owner)
     assert answer["state"] == {"total": 1, "lines": {"a": 2}}
     assert (answer["version"], answer["last_sequence"]) == (1, 1)
 
@@ -82,7 +75,7 @@ def test_the_entity_s_next_event_merges_onto_the_referred_payload_and_seals_the_
     assert (row["version"], row["last_sequence"], row["state_event_sequence"]) == (2, 2, None)
     assert row["state_sealed"] is not None
     assert b"paid" not in bytes(row["state_sealed"])
-    assert _state_answer(owner)["state"] == {"status": "paid"}
+    assert state_answer(owner)["state"] == {"status": "paid"}
 
 
 def test_an_entity_with_several_events_in_one_batch_is_merged_at_once(
@@ -95,7 +88,7 @@ def test_an_entity_with_several_events_in_one_batch_is_merged_at_once(
     row = _row(owner)
     assert (row["version"], row["state_event_sequence"]) == (2, None)
     assert row["state_sealed"] is not None
-    assert _state_answer(owner)["state"] == {"total": 1, "status": "paid"}
+    assert state_answer(owner)["state"] == {"total": 1, "status": "paid"}
 
 
 def test_a_first_event_is_projected_without_opening_its_payload(
@@ -119,8 +112,8 @@ def test_a_first_event_is_projected_without_opening_its_payload(
     ).decode()
     projection_run_all(batch_size=100, time_budget_seconds=30)
     assert checkpoint_of(ENTITY_STATE, owner.tenant_id, owner.store_id) == 3
-    assert _state_answer(owner, "order-1")["state"] == {"total": 1, "status": "paid"}
-    assert _state_answer(owner, "order-2")["state"] == {"total": 2}
+    assert state_answer(owner, "order-1")["state"] == {"total": 1, "status": "paid"}
+    assert state_answer(owner, "order-2")["state"] == {"total": 2}
 
 
 @override_settings(PAYLOAD_ENCRYPTION_MODE="disabled")
@@ -130,7 +123,7 @@ def test_plain_payloads_are_referred_to_as_well(owner: Persona, post_ingest: Ing
     _project(owner)
 
     assert _row(owner)["state_event_sequence"] == 1
-    assert _state_answer(owner)["state"] == ["a", "list", "replaces"]
+    assert state_answer(owner)["state"] == ["a", "list", "replaces"]
 
 
 class _CountingProjection(EntityStateProjection):
@@ -150,7 +143,7 @@ def test_a_projection_with_its_own_merge_never_stores_a_reference(owner: Persona
 
     row = _row(owner)
     assert row["state_event_sequence"] is None
-    assert _state_answer(owner)["state"] == {"events": 1, "last": {"total": 1}}
+    assert state_answer(owner)["state"] == {"events": 1, "last": {"total": 1}}
 
 
 def test_the_table_refuses_a_reference_on_an_entity_of_several_events(
@@ -175,5 +168,5 @@ def test_a_stream_of_new_entities_is_read_back_exactly(owner: Persona, post_inge
     projection_run_all(batch_size=7, time_budget_seconds=30)
 
     assert checkpoint_of(ENTITY_STATE, owner.tenant_id, owner.store_id) == 30
-    states = [_state_answer(owner, f"order-{n}")["state"] for n in range(30)]
+    states = [state_answer(owner, f"order-{n}")["state"] for n in range(30)]
     assert states == [{"n": n, "tag": f"t{n}"} for n in range(30)]

@@ -16,7 +16,7 @@ from events.projections.entity_state import ENTITY_STATE
 from events.projections.state_crypto import EntityKey, state_columns, state_open
 from events.services.projections import projection_advance, projection_run_all
 from tests.conftest import IngestPoster, Persona
-from tests.events.projections.helpers import checkpoint_of, seed
+from tests.events.projections.helpers import checkpoint_of, seed, state_answer
 
 pytestmark = pytest.mark.django_db
 
@@ -39,13 +39,6 @@ def _stored(persona: Persona, entity_id: str = "order-1") -> tuple[Any, bytes | 
     return state, None if sealed is None else bytes(sealed), key_id
 
 
-def _state_answer(persona: Persona, entity_id: str = "order-1") -> Any:
-    url = f"/api/v1/entities/order/{entity_id}/state?tenant_id={persona.tenant_id}&store_id={persona.store_id}"
-    response = persona.client.get(url)
-    assert response.status_code == 200, response.content
-    return response.json()["state"]
-
-
 @override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS=KEY_1)
 def test_projected_states_are_sealed_at_rest_and_read_back_in_clear(owner: Persona, post_ingest: IngestPoster) -> None:
     seed(owner, post_ingest, [{"card": "4111-secret", "total": 1}, {"status": "paid"}])
@@ -59,7 +52,7 @@ def test_projected_states_are_sealed_at_rest_and_read_back_in_clear(owner: Perso
     assert b"secret" not in sealed
     assert b"paid" not in sealed
     assert key_id == 1
-    assert _state_answer(owner) == {"card": "4111-secret", "total": 1, "status": "paid"}
+    assert state_answer(owner)["state"] == {"card": "4111-secret", "total": 1, "status": "paid"}
 
 
 @override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS=KEY_1)
@@ -90,13 +83,13 @@ def test_plain_states_are_read_and_sealed_by_their_entity_s_next_event(
         assert _stored(owner) == ('{"lines": 2, "total": 1}', None, None)
 
     with override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS=KEY_1):
-        assert _state_answer(owner) == {"total": 1, "lines": 2}  # a plain state from before still reads
+        assert state_answer(owner)["state"] == {"total": 1, "lines": 2}  # a plain state from before still reads
         seed(owner, post_ingest, [{"status": "paid"}])
         _project(owner)
         state, sealed, key_id = _stored(owner)
         assert (state, key_id) == (None, 1)
         assert sealed is not None
-        assert _state_answer(owner) == {"total": 1, "lines": 2, "status": "paid"}
+        assert state_answer(owner)["state"] == {"total": 1, "lines": 2, "status": "paid"}
 
 
 def test_a_state_no_key_opens_stalls_its_stream_and_dead_letters_nothing(
@@ -117,7 +110,7 @@ def test_a_state_no_key_opens_stalls_its_stream_and_dead_letters_nothing(
     with override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS=KEY_1):  # the key is back
         projection_run_all(batch_size=100, time_budget_seconds=10)
         assert checkpoint_of(ENTITY_STATE, owner.tenant_id, owner.store_id) == 3
-        assert _state_answer(owner) == {"total": 1, "lines": 2, "status": "paid"}
+        assert state_answer(owner)["state"] == {"total": 1, "lines": 2, "status": "paid"}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -140,8 +133,8 @@ def test_rotation_reseals_states_so_the_old_key_can_be_retired(owner: Persona, p
         assert lines[-1].startswith("done: 13 re-encrypted, 0 left; 6 entity states re-encrypted, 0 left;")
 
     with override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS=KEY_2):  # old key retired
-        assert _state_answer(owner, "order-plain") == {"plain": True}
-        assert [_state_answer(owner, f"order-{n}") for n in range(5)] == [{"n": n} for n in range(5)]
+        assert state_answer(owner, "order-plain")["state"] == {"plain": True}
+        assert [state_answer(owner, f"order-{n}")["state"] for n in range(5)] == [{"n": n} for n in range(5)]
         assert {_stored(owner, f"order-{n}")[2] for n in range(5)} == {2}
-        assert _state_answer(owner, "order-single") == {"single": True}  # its payload was re-encrypted
+        assert state_answer(owner, "order-single")["state"] == {"single": True}  # its payload was re-encrypted
         assert _stored(owner, "order-single") == (None, None, None)

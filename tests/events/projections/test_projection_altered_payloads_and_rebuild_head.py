@@ -26,7 +26,14 @@ from events.projections.registry import ProjectionEvent, UnreadablePayloadError
 from events.projections.selectors import entity_state_get
 from events.services.projections import projection_advance, projection_rebuild, projection_run_all
 from tests.conftest import IngestPoster, Persona
-from tests.events.projections.helpers import checkpoint_of, entity_rows, registered, seed
+from tests.events.projections.helpers import (
+    checkpoint_of,
+    entity_rows,
+    registered,
+    seed,
+    state_answer,
+    state_url,
+)
 
 KEY_1 = "1:" + "11" * 32
 SEALED = {"PAYLOAD_ENCRYPTION_MODE": "required", "PAYLOAD_ENCRYPTION_KEYS": KEY_1}
@@ -60,12 +67,6 @@ def _open_dead_letters(persona: Persona, projection: str = ENTITY_STATE) -> list
     )
 
 
-def _state(persona: Persona, entity_id: str) -> Any:
-    response = persona.client.get(_state_url(persona, entity_id))
-    assert response.status_code == 200, response.content
-    return response.json()
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize("how", ["ciphertext byte", "blob cut short"])
 def test_an_altered_first_event_of_a_new_entity_is_dead_lettered_by_its_next_event_and_rebuild_agrees(
@@ -86,7 +87,7 @@ def test_an_altered_first_event_of_a_new_entity_is_dead_lettered_by_its_next_eve
                 [owner.tenant_id, owner.store_id],
             )
             assert cursor.fetchall() == [("E1", 1, 1), ("E2", 1, 2)]
-        response = owner.client.get(_state_url(owner, "E1"))
+        response = owner.client.get(state_url(owner, "E1"))
         assert (response.status_code, response["Content-Type"]) == (500, "application/problem+json")
         assert (response.json()["code"], response.json()["status"]) == ("payload_integrity", 500)
 
@@ -96,9 +97,9 @@ def test_an_altered_first_event_of_a_new_entity_is_dead_lettered_by_its_next_eve
 
         assert checkpoint_of(ENTITY_STATE, owner.tenant_id, owner.store_id) == 4
         assert _open_dead_letters(owner) == [(1, UNREADABLE)]  # the altered event, not the valid one
-        first = _state(owner, "E1")
+        first = state_answer(owner, "E1")
         assert (first["state"], first["version"], first["last_sequence"]) == ({"status": "paid"}, 1, 3)
-        second = _state(owner, "E2")
+        second = state_answer(owner, "E2")
         assert (second["state"], second["version"]) == ({"total": 2, "status": "sent"}, 2)
         incremental = entity_rows(owner.tenant_id, owner.store_id)
 
@@ -114,10 +115,6 @@ def test_an_altered_first_event_of_a_new_entity_is_dead_lettered_by_its_next_eve
             )
             assert entity_rows(owner.tenant_id, owner.store_id) == incremental, batch_size
             assert _open_dead_letters(owner) == [(1, UNREADABLE)], batch_size
-
-
-def _state_url(persona: Persona, entity_id: str) -> str:
-    return f"/api/v1/entities/order/{entity_id}/state?tenant_id={persona.tenant_id}&store_id={persona.store_id}"
 
 
 class _RacingProjection(EntityStateProjection):

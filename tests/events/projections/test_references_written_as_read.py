@@ -22,7 +22,7 @@ from events.projections.merge import merge_patch
 from events.projections.registry import ProjectionEvent
 from events.services.projections import projection_advance, projection_run_all
 from tests.conftest import IngestPoster, Persona, api_client, legacy_event
-from tests.events.projections.helpers import checkpoint_of
+from tests.events.projections.helpers import checkpoint_of, state_answer
 
 KEY_1 = "1:" + "11" * 32
 KEY_2 = "2:" + "22" * 32
@@ -62,13 +62,6 @@ def _rows(persona: Persona) -> dict[str, tuple[int, int, int | None]]:
         return {row[0]: (row[1], row[2], row[3]) for row in cursor.fetchall()}
 
 
-def _state(persona: Persona, entity_id: str) -> Any:
-    url = f"/api/v1/entities/order/{entity_id}/state?tenant_id={persona.tenant_id}&store_id={persona.store_id}"
-    response = persona.client.get(url)
-    assert response.status_code == 200, response.content
-    return response.json()
-
-
 def _second_store(owner: Persona) -> Persona:
     return Persona(owner.tenant, uuid.uuid4(), owner.key, api_client(owner.key))
 
@@ -91,9 +84,9 @@ def test_only_the_events_of_entities_with_a_row_or_several_events_reach_the_hand
     assert _rows(owner) == {"E1": (1, 2, 2), "E2": (2, 4, None), "E3": (2, 5, None)}
     assert checkpoint_of(ENTITY_STATE, owner.tenant_id, owner.store_id) == 5
     with override_settings(**SEALED):
-        assert _state(owner, "E1")["state"] == {"a": 1}
-        assert _state(owner, "E2")["state"] == {"a": 1, "b": 2}
-        assert _state(owner, "E3")["state"] == {"c": 3}
+        assert state_answer(owner, "E1")["state"] == {"a": 1}
+        assert state_answer(owner, "E2")["state"] == {"a": 1, "b": 2}
+        assert state_answer(owner, "E3")["state"] == {"c": 3}
 
 
 @pytest.mark.django_db
@@ -122,7 +115,7 @@ def test_the_rows_are_those_of_merging_every_event_in_order(owner: Persona, post
             assert checkpoint_of(ENTITY_STATE, persona.tenant_id, persona.store_id) == heads[persona.store_id]
             for (store_id, entity_id), (state, version, last) in expected.items():
                 if store_id == persona.store_id:
-                    found = _state(persona, entity_id)
+                    found = state_answer(persona, entity_id)
                     assert (found["state"], found["version"], found["last_sequence"]) == (state, version, last)
 
 
@@ -149,8 +142,8 @@ def test_a_merge_that_stalls_rolls_its_references_back_and_applies_nothing_twice
         projection_run_all(batch_size=100, time_budget_seconds=30)  # the key is back
         assert checkpoint_of(ENTITY_STATE, owner.tenant_id, owner.store_id) == 4
         assert _rows(owner) == {"E1": (1, 3, 3), "E2": (3, 4, None)}
-        assert _state(owner, "E1")["state"] == {"new": True}
-        assert _state(owner, "E2")["state"] == {"a": 1, "b": 2, "c": 3}
+        assert state_answer(owner, "E1")["state"] == {"new": True}
+        assert state_answer(owner, "E2")["state"] == {"a": 1, "b": 2, "c": 3}
 
 
 @pytest.mark.django_db

@@ -12,16 +12,11 @@ from typing import Any
 import pytest
 from django.db import connection, connections
 
-from events.services.ves_ingest import VesIngestResult, ves_event_ingest
+from events.services.ves_ingest import ves_event_ingest
 from events.ves_envelopes import check_ves_limits, parse_ves_request, prepare_ves_event
 from schemas.registry import schema_failures
 from tenants.services import agent_key_register
 from tests.events.ves_helpers import Agent, ves_ingest_direct
-
-
-def _ingest(agent: Agent, events: list[dict[str, Any]]) -> VesIngestResult:
-    result: VesIngestResult = ves_ingest_direct(agent, events)
-    return result
 
 
 def _agent(store_id: uuid.UUID | None = None, tenant_id: uuid.UUID | None = None) -> Agent:
@@ -37,7 +32,7 @@ def test_a_signed_batch_costs_four_statements_in_one_transaction(
     django_assert_num_queries: Any,
 ) -> None:
     agent = _agent()
-    _ingest(agent, [agent.event()])
+    ves_ingest_direct(agent, [agent.event()])
     batch = [agent.event(base_version=0, command_id=str(uuid.uuid4())) for _ in range(100)]
     parsed = parse_ves_request({"agentId": str(agent.agent_id), "events": batch})
     payloads = check_ves_limits(parsed, max_events=1000, max_payload_bytes=1 << 20)
@@ -61,17 +56,17 @@ def test_the_first_write_to_a_vES_stream_creates_it_in_two_more(django_assert_nu
     schema_failures(tenant_id=agent.tenant_id, events=[("order.created", {}, False)])
     # keys, BEGIN, keys share-locked, lock (miss), create, lock, classify, insert, COMMIT
     with django_assert_num_queries(9):
-        assert _ingest(agent, [agent.event()]).accepted == 1
+        assert ves_ingest_direct(agent, [agent.event()]).accepted == 1
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_batch_of_only_bad_hashes_reads_no_keys(django_assert_num_queries: Any) -> None:
     agent = _agent()
-    _ingest(agent, [agent.event()])
+    ves_ingest_direct(agent, [agent.event()])
     event = agent.event({"a": 1})
     event["payload"] = {"a": 2}
     with django_assert_num_queries(5):  # BEGIN, lock counter, classify (replays), insert rejection log, COMMIT
-        result = _ingest(agent, [event])
+        result = ves_ingest_direct(agent, [event])
     assert [r.reason for r in result.rejections] == ["invalid_payload_hash"]
 
 
@@ -135,7 +130,7 @@ def test_eight_signed_writers_on_one_stream_leave_no_gap_or_duplicate() -> None:
                         if rng.random() < 0.1:
                             event["agent_signature"] = "00" * 64  # rejected, must not burn a number
                         batch.append(event)
-                result = _ingest(agent, batch)
+                result = ves_ingest_direct(agent, batch)
                 with lock:
                     if previous is None:
                         sent.append(batch)

@@ -25,11 +25,6 @@ from tests.events.ves_helpers import Agent, ves_head, ves_ingest_direct
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _ingest(agent: Agent, events: list[dict[str, Any]]) -> VesIngestResult:
-    result: VesIngestResult = ves_ingest_direct(agent, events)
-    return result
-
-
 def _agent() -> Agent:
     agent = Agent(uuid.uuid4(), uuid.uuid4())
     agent_key_register(
@@ -70,7 +65,7 @@ def _in_thread(work: Any) -> tuple[threading.Thread, list[Any]]:
 
 def test_a_batch_that_checked_a_cached_key_is_rejected_when_the_revocation_commits_first() -> None:
     agent = _agent()
-    assert _ingest(agent, [agent.event()]).accepted == 1  # the key is in this process's cache now
+    assert ves_ingest_direct(agent, [agent.event()]).accepted == 1  # the key is in this process's cache now
     late = agent.event()
 
     with transaction.atomic():  # a revocation in progress: its row lock and update, not committed yet
@@ -80,7 +75,7 @@ def test_a_batch_that_checked_a_cached_key_is_rejected_when_the_revocation_commi
                 " WHERE tenant_id = %s AND agent_id = %s AND key_id = 1",
                 [agent.tenant_id, agent.agent_id],
             )
-        thread, out = _in_thread(lambda: _ingest(agent, [late]))  # the cache still holds the key active
+        thread, out = _in_thread(lambda: ves_ingest_direct(agent, [late]))  # the cache still holds the key active
         _wait_for_a_lock_waiter()  # the batch, on the key's row
     thread.join(30)
 
@@ -93,7 +88,7 @@ def test_a_batch_that_checked_a_cached_key_is_rejected_when_the_revocation_commi
 
 def test_a_revocation_waits_for_the_batch_that_read_the_key_and_the_next_batch_is_refused() -> None:
     agent = _agent()
-    assert _ingest(agent, [agent.event()]).accepted == 1
+    assert ves_ingest_direct(agent, [agent.event()]).accepted == 1
 
     with transaction.atomic():  # a batch between its key read and its commit
         keys = agent_signing_key_records_locked(tenant_id=agent.tenant_id, agent_id=agent.agent_id, key_ids=[1])
@@ -108,7 +103,7 @@ def test_a_revocation_waits_for_the_batch_that_read_the_key_and_the_next_batch_i
     [revoked] = out
     assert isinstance(revoked, AgentSigningKey), revoked
     assert revoked.status == "revoked"
-    result = _ingest(agent, [agent.event()])
+    result = ves_ingest_direct(agent, [agent.event()])
     assert (result.accepted, [r.reason for r in result.rejections]) == (
         0,
         ["agent_key_invalid: Agent key has been revoked"],
