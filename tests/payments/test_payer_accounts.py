@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import time
 import uuid
 from typing import Any
 
@@ -169,11 +170,14 @@ def test_the_intent_keeps_the_address_as_signed_and_its_receipt_verifies(owner: 
 def test_an_idempotency_key_resent_with_another_spelling_is_a_conflict(owner: Persona, payer: Payer) -> None:
     # Another spelling is another signed request (its signing hash differs), never a second intent.
     key = "pay-once"
-    first = post_intent(owner.client, _spelled(payer, owner, "0x" + ACCOUNT).intent(nonce=3, idempotency_key=key))
+    valid_until = int(time.time()) + 3600  # once: two reads of the clock may straddle a second
+    body = _spelled(payer, owner, "0x" + ACCOUNT).intent(nonce=3, idempotency_key=key, valid_until=valid_until)
+    first = post_intent(owner.client, body)
     assert first.status_code == 200
 
-    same = post_intent(owner.client, _spelled(payer, owner, "0x" + ACCOUNT).intent(nonce=3, idempotency_key=key))
-    other = post_intent(owner.client, _spelled(payer, owner, ACCOUNT.upper()).intent(nonce=3, idempotency_key=key))
+    same = post_intent(owner.client, body)
+    spelled = _spelled(payer, owner, ACCOUNT.upper())
+    other = post_intent(owner.client, spelled.intent(nonce=3, idempotency_key=key, valid_until=valid_until))
 
     assert (same.status_code, same.json()["intent_id"]) == (200, first.json()["intent_id"])
     assert (other.status_code, other.json()["code"]) == (409, "idempotency_key_conflict")
