@@ -118,26 +118,28 @@ def principal_for_jwt(token: str) -> Principal:
 
 
 def credential_from_headers(headers: Any) -> tuple[str, str] | None:
-    """Return ``(scheme, credential)`` from the request headers, or ``None`` when absent."""
-    authorization = headers.get("Authorization", "").strip()
-    if authorization:
-        scheme, _, rest = authorization.partition(" ")
-        lowered = scheme.lower()
-        if lowered == "apikey" and rest.strip():
-            return "api_key", rest.strip()
-        if lowered == "bearer" and rest.strip():
-            token = rest.strip()
-            return ("jwt", token) if _looks_like_jwt(token) and not _is_bootstrap(token) else ("api_key", token)
-        if not rest:
-            return "api_key", authorization
-        raise errors.InvalidCredentialsError(
-            "Unsupported Authorization scheme; use 'ApiKey <key>' or 'Bearer <token>'.",
-            headers={"WWW-Authenticate": "ApiKey"},
-        )
-    api_key = headers.get("X-API-Key", "").strip()
-    if api_key:
-        return "api_key", api_key
-    return None
+    """Return ``(scheme, credential)`` from the request headers, or ``None`` when absent.
+
+    ``Authorization`` wins; ``X-API-Key`` is read the same way when it is absent (as the reference
+    reads it: ``ss_…``, ``ApiKey ss_…`` or ``Bearer <token>``)."""
+    value = headers.get("Authorization", "").strip() or headers.get("X-API-Key", "").strip()
+    return _credential(value) if value else None
+
+
+def _credential(value: str) -> tuple[str, str]:
+    scheme, _, rest = value.partition(" ")
+    lowered = scheme.lower()
+    if lowered == "apikey" and rest.strip():
+        return "api_key", rest.strip()
+    if lowered == "bearer" and rest.strip():
+        token = rest.strip()
+        return ("jwt", token) if _looks_like_jwt(token) and not _is_bootstrap(token) else ("api_key", token)
+    if not rest:
+        return "api_key", value
+    raise errors.InvalidCredentialsError(
+        "Unsupported Authorization scheme; use 'ApiKey <key>' or 'Bearer <token>'.",
+        headers={"WWW-Authenticate": "ApiKey"},
+    )
 
 
 class CredentialAuthentication(BaseAuthentication):

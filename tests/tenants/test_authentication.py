@@ -20,7 +20,7 @@ from sequencer_project.api import authentication
 from tenants.credentials import api_key_hash
 from tenants.models import ApiKey
 from tenants.services import api_key_revoke, tenant_update
-from tests.conftest import Persona, api_client
+from tests.conftest import IngestPoster, Persona, api_client, legacy_event
 from tests.tenants.factories import issue_key
 
 pytestmark = pytest.mark.django_db
@@ -40,10 +40,20 @@ def _head(client: APIClient, persona: Persona, **headers: Any) -> Any:
         lambda k: {"HTTP_AUTHORIZATION": f"Bearer {k}"},
         lambda k: {"HTTP_AUTHORIZATION": k},
         lambda k: {"HTTP_X_API_KEY": k},
+        lambda k: {"HTTP_X_API_KEY": f"ApiKey {k}"},  # the reference reads X-API-Key as Authorization
+        lambda k: {"HTTP_X_API_KEY": f"Bearer {k}"},
     ],
 )
 def test_every_credential_form_is_accepted(owner: Persona, header: Any) -> None:
     assert _head(APIClient(), owner, **header(owner.key)).status_code == 200
+
+
+def test_ingest_reads_x_api_key_with_a_scheme_as_the_views_do(owner: Persona, post_ingest: IngestPoster) -> None:
+    event = legacy_event(owner.tenant_id, owner.store_id)
+
+    response = post_ingest(APIClient(), {"events": [event]}, HTTP_X_API_KEY=f"ApiKey {owner.key}")
+
+    assert (response.status_code, response.json()["events_accepted"]) == (200, 1)
 
 
 def test_authorization_wins_over_x_api_key(owner: Persona) -> None:
