@@ -32,7 +32,7 @@ from tenants.limits import API_KEY_NAME_MAX, DESCRIPTION_MAX, NAME_MAX, RATE_LIM
 from tenants.selectors import agent_api_keys_get_for_caller
 from tenants.services import agent_api_key_create, agent_api_key_revoke_by_prefix, agent_register
 
-KEY_PREFIX_MIN = 8
+KEY_PREFIX_MIN = 1  # any prefix, as the reference; it must name exactly one key (409 otherwise)
 KEY_PREFIX_MAX = 64  # a whole SHA-256 hex digest
 _BIGINT = (-BIGINT_MAX - 1, BIGINT_MAX)
 NO_STORE = {"Cache-Control": "no-store"}

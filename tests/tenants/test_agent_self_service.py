@@ -221,14 +221,26 @@ def test_tenant_admin_and_bootstrap_admin_manage_an_agents_keys(
     assert by_bootstrap.json()["apiKeyCount"] == 2
 
 
-def test_revocation_needs_a_precise_prefix(owner: Persona, agent: tuple[uuid.UUID, str]) -> None:
+def test_revocation_needs_a_prefix_of_one_key(owner: Persona, agent: tuple[uuid.UUID, str]) -> None:
     agent_id, key = agent
     client = api_client(key)
 
-    assert client.delete(f"/api/v1/agents/{agent_id}/api-keys/abc").json()["code"] == "invalid_parameter"
     assert client.delete(f"/api/v1/agents/{agent_id}/api-keys/zzzzzzzz").json()["code"] == "invalid_parameter"
+    assert client.delete(f"/api/v1/agents/{agent_id}/api-keys/{'a' * 65}").json()["code"] == "invalid_parameter"
     missing = "0" * 16 if not api_key_hash(key).startswith("0" * 16) else "f" * 16
     assert client.delete(f"/api/v1/agents/{agent_id}/api-keys/{missing}").json()["code"] == "api_key_not_found"
+
+
+def test_any_prefix_of_one_keys_hash_revokes_it_as_the_reference_does(
+    owner: Persona, agent: tuple[uuid.UUID, str]
+) -> None:
+    agent_id, key = agent  # the agent's one key: any prefix of its hash names it alone
+    client = api_client(issue_key(owner.tenant, can_admin=True))
+
+    revoked = client.delete(f"/api/v1/agents/{agent_id}/api-keys/{api_key_hash(key)[:1].upper()}")
+
+    assert (revoked.status_code, revoked.json()["keyHashPrefix"]) == (200, api_key_hash(key)[:16])
+    assert api_client(key).get(f"/api/v1/agents/{agent_id}").status_code == 401
 
 
 def _key_with_hash(owner: Persona, agent_id: uuid.UUID, key_hash: str) -> ApiKey:
