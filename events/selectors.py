@@ -64,7 +64,7 @@ class StoredEvent:
     entity_type: str
     entity_id: str
     event_type: str
-    payload_json: bytes  # the payload's JSON text as ingest stored it (orjson's output)
+    payload_json: bytes  # the payload's JSON text as ingest stored it (keys sorted since ADR 0050)
     payload_hash: bytes
     base_version: int | None
     source_agent: uuid.UUID

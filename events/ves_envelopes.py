@@ -269,8 +269,8 @@ def check_ves_limits(request: VesIngestRequest, *, max_events: int, max_payload_
         name = "payload" if event.fields.payload_kind == 0 else "payload_encrypted"
         if body is None:
             raise errors.MissingPayloadError(f"{path}.{name} is required for payload_kind {event.fields.payload_kind}.")
-        try:
-            serialised = orjson.dumps(body)
+        try:  # keys sorted, as the reference returns them (a jsonb column read into serde_json's BTreeMap)
+            serialised = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
         except orjson.JSONEncodeError as exc:
             raise InvalidFieldError(f"{path}.{name} cannot be stored: {exc}", field=f"{path}.{name}") from exc
         if len(serialised) > max_payload_bytes:

@@ -23,7 +23,7 @@ def event_output(event: StoredEvent) -> dict[str, Any]:
         "entity_type": event.entity_type,
         "entity_id": event.entity_id,
         "event_type": event.event_type,
-        "payload": orjson.Fragment(event.payload_json),  # stored as orjson wrote it: spliced, not re-parsed
+        "payload": orjson.Fragment(event.payload_json),  # the stored bytes (ADR 0050): spliced, not re-parsed
         "payload_hash": event.payload_hash.hex(),
         "created_at": event.created_at,
         "sequence_number": event.sequence_number,
