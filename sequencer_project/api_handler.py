@@ -210,6 +210,40 @@ def release_view(response: HttpResponseBase) -> None:
         view.__dict__.clear()  # its request, response, arguments and the ``head`` alias
 
 
+# gunicorn discards at most this much of a body the application left unread before it serves the
+# connection's next request (``gunicorn.http.parser._DRAIN_MAX_BYTES``); past it, it closes.
+_SERVER_DRAINS_BYTES = 64 * 1024
+
+
+def _body_may_be_left_unread(environ: dict[str, Any]) -> bool:
+    """Whether the server may close the connection after this request: a body it would not drain
+    whole if an early answer (401, 404, 413, ...) leaves it unread."""
+    if "HTTP_TRANSFER_ENCODING" in environ:
+        return True
+    length = environ.get("CONTENT_LENGTH")
+    return bool(length) and (not length.isdigit() or int(length) > _SERVER_DRAINS_BYTES)
+
+
+def _closing_on_refusal(start_response: Callable[..., Any]) -> Callable[..., Any]:
+    """``start_response`` that answers an error with ``Connection: close``.
+
+    Our headers cannot say it (gunicorn drops an application's hop-by-hop headers), so it asks
+    gunicorn's response object, whose method ``start_response`` is, to close: otherwise the answer
+    said ``keep-alive``, gunicorn then gave up draining the unread body and closed the connection,
+    and the client's next request on it was lost. Other servers' ``start_response`` has no
+    ``force_close``; it is left alone there."""
+    force_close = getattr(getattr(start_response, "__self__", None), "force_close", None)
+    if force_close is None:
+        return start_response
+
+    def closing(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        if status[:1] in ("4", "5"):
+            force_close()
+        return start_response(status, headers, exc_info)
+
+    return closing
+
+
 def route_by_path(
     *,
     api: WSGIApp,
@@ -226,6 +260,8 @@ def route_by_path(
     prefixes = tuple((prefix, app) for prefix, app in (prefixed or {}).items())
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if _body_may_be_left_unread(environ):
+            start_response = _closing_on_refusal(start_response)
         path = environ.get("PATH_INFO", "")
         refusal = request_refusal(environ, path)
         if refusal is not None:
