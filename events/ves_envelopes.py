@@ -312,8 +312,8 @@ def prepare_ves_event(event: VesEvent, payload_json: bytes | None) -> PreparedVe
         except JcsError as exc:
             unhashable = (f"{VesReason.SCHEMA_VALIDATION}: payload", f"payload has no canonical form: {exc}")
     else:
-        try:
-            content = b"\x01" + hashlib.sha256(canonicalize(event.payload_encrypted)).digest()
+        try:  # over what is stored (unknown members dropped), so a resend of the stored event replays
+            content = b"\x01" + hashlib.sha256(canonicalize(_fingerprinted_structure(event.payload_encrypted))).digest()
         except JcsError as exc:
             unhashable = (f"{VesReason.SCHEMA_VALIDATION}: payload_encrypted", str(exc))
 
@@ -360,6 +360,16 @@ def _first_failure(event: VesEvent, created_at: datetime | None) -> tuple[str, s
     if created_at is None:
         return _reject(f"{VesReason.SCHEMA_VALIDATION}: created_at", "created_at is not an RFC 3339 timestamp")
     return None
+
+
+def _fingerprinted_structure(value: Any) -> Any:
+    """The stored structure of a valid ``payload_encrypted``; an invalid one as sent (the event is
+    refused, so its fingerprint is never stored)."""
+    try:
+        parse_encrypted(value)
+    except EncryptedStructureError:
+        return value
+    return _normalised_structure(value)
 
 
 def _normalised_structure(value: dict[str, Any]) -> dict[str, Any]:

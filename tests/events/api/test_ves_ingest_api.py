@@ -409,3 +409,23 @@ def test_accepted_and_rejected_events_are_counted_under_ves(owner: Persona, agen
 
     assert (response.json()["eventsAccepted"], response.json()["eventsRejected"]) == (2, 1)
     assert (sample("accepted"), sample("rejected")) == (before[0] + 2, before[1] + 1)
+
+
+def test_unknown_members_of_an_encrypted_payload_never_make_a_resend_a_duplicate(owner: Persona, agent: Agent) -> None:
+    """They are dropped from what is stored (as the reference's struct drops them) and not signed:
+    a resend with or without them, or of the event as read back, is a replay."""
+    recipient = derive_key_pair(b"recipient")
+    with_extra = agent.event({"secret": 1}, encrypted_for=[(5, recipient[1])])
+    with_extra["payload_encrypted"]["extra"] = 1
+    plain = agent.event({"secret": 2}, encrypted_for=[(5, recipient[1])])
+    assert post_ves(owner.client, agent.agent_id, [with_extra, plain]).json()["eventsAccepted"] == 2
+    read_back = owner.client.get(f"/api/v1/ves/events/{with_extra['event_id']}").json()["envelope"]
+    plain["payload_encrypted"]["recipients"][0]["note"] = "x"
+
+    body = post_ves(owner.client, agent.agent_id, [read_back, plain]).json()
+
+    assert (body["eventsAccepted"], body["eventsRejected"]) == (0, 0)
+    assert [(r["eventId"], r["sequenceNumber"]) for r in body["receipts"]] == [
+        (str(with_extra["event_id"]), 1),
+        (str(plain["event_id"]), 2),
+    ]
