@@ -35,6 +35,7 @@ NIL_UUID = uuid.UUID(int=0)
 PAYLOAD_HASH_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 _ENVELOPE_TAG = b"SEQ_LEGACY_ENVELOPE_V1"
 _NO_COMMAND = bytes(16)
+_DIGITS = frozenset("0123456789")
 MAX_BASE_VERSION = BIGINT_MAX  # base_version is compared with a bigint column
 
 FIELD_LIMITS = {"entity_type": 128, "entity_id": 512, "event_type": 256}
@@ -158,6 +159,7 @@ def parse_created_at(value: Any, path: str, errs: FieldErrors) -> datetime | Non
         and value[10] in "Tt"
         and value[16] == ":"
         and value[19] in ".Zz+-"
+        and (value[19] != "." or value[20:21] in _DIGITS)  # fromisoformat takes a "." with no digits
         and (value[-1] in "Zz" or (value[-3] == ":" and value[-6] in "+-"))
     ):
         try:
