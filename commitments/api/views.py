@@ -222,6 +222,8 @@ class LegacyProofVerifyApi(TenantApiMixin):
         fields = request_fields(request)
         claim = _claim(fields, "events_root")
         leaf_count = fields.integer("leaf_count") if fields.given("leaf_count") else None
-        directions = None if leaf_count is not None else _directions_field(fields)
-        valid = legacy_proof_verify(claim=claim, leaf_count=leaf_count, directions=directions)
+        directions = _directions_field(fields)  # checked even when leaf_count decides (a mistyped field is 422)
+        valid = legacy_proof_verify(
+            claim=claim, leaf_count=leaf_count, directions=None if leaf_count is not None else directions
+        )
         return Response({"valid": valid, "leaf_hash": claim.leaf_hash.hex(), "events_root": claim.root.hex()})

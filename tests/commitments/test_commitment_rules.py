@@ -231,6 +231,7 @@ def test_malformed_proofs_are_400_naming_the_field(admin_client: APIClient, chan
         ("ves/", {"proof_path": ["00" * 32, 7]}, "proof_path[1]"),
         ("ves/", {"tree_depth": 0, "directions": [1]}, "directions"),
         ("", {"directions": "true"}, "directions"),
+        ("", {"directions": "NaN", "leaf_count": 2}, "directions"),  # checked though leaf_count decides
     ],
 )
 def test_proof_members_of_the_wrong_json_type_are_422(
