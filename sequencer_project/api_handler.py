@@ -115,11 +115,16 @@ def host_allowed(environ: Mapping[str, Any]) -> bool:
 
 
 def request_refusal(environ: dict[str, Any], path: str) -> errors.SequencerError | None:
-    """The 400 of a request refused before any handler (see the module's doc), or ``None``."""
+    """The 400 (or 501) of a request refused before any handler (see the module's doc), or ``None``."""
     # Missing or empty: granian passes a request without Host with an empty one (gunicorn without).
     # Probes and /metrics answer any Host, none included: a load balancer's health check may omit it.
     if not environ.get("HTTP_HOST") and environ.get("SERVER_PROTOCOL") == "HTTP/1.1" and path not in ANY_HOST_PATHS:
         return errors.BadRequestError("An HTTP/1.1 request must carry a Host header (RFC 9112 section 3.2).")
+    coding = environ.get("HTTP_TRANSFER_ENCODING")
+    if coding is not None and coding.strip().lower() != "chunked":  # gunicorn passes "gzip, chunked" on undecoded
+        return errors.UnsupportedTransferCodingError(
+            f"Transfer-Encoding {coding!r} is not supported; send the body as it is or 'chunked'."
+        )
     if path.startswith(HOST_CHECKED_PREFIXES) and not host_allowed(environ):
         host = environ.get("HTTP_X_FORWARDED_HOST" if settings.USE_X_FORWARDED_HOST else "HTTP_HOST")
         # The line carries the id the answer will (answer_problem reads it back from environ).

@@ -229,6 +229,15 @@ class NotImplementedFeatureError(SequencerError):
     title = "Not implemented"
 
 
+class UnsupportedTransferCodingError(SequencerError):
+    """A ``Transfer-Encoding`` with a coding besides ``chunked``, which the server does not decode
+    (RFC 9112 section 6.1: 501)."""
+
+    code = "unsupported_transfer_coding"
+    http_status = 501
+    title = "Unsupported transfer coding"
+
+
 class ServiceUnavailableError(SequencerError):
     code = "service_unavailable"
     http_status = 503

@@ -155,6 +155,12 @@ def test_gunicorn_serves_chunked_bodies_to_views_within_the_limit(tmp_path: Path
             b"Authorization: ApiKey test-bootstrap-admin\r\nContent-Type: application/json\r\n"
             b"Transfer-Encoding: chunked\r\n\r\nzz\r\n",
         )
+        gzipped = _raw_exchange(  # gunicorn undoes the chunking only: the gzip coding is left to us
+            port,
+            b"POST /api/v1/events/ingest HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Authorization: ApiKey test-bootstrap-admin\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: gzip, chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+        )
         broken_ingest = _raw_exchange(  # the WSGI ingest endpoint reads its body on its own path
             port,
             b"POST /api/v1/events/ingest HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -172,4 +178,7 @@ def test_gunicorn_serves_chunked_bodies_to_views_within_the_limit(tmp_path: Path
     assert b"Content-Type: application/problem+json" in broken
     assert b'"code":"bad_request"' in broken
     assert broken_ingest.startswith(b"HTTP/1.1 400 "), broken_ingest[:200]
+    assert gzipped.startswith(b"HTTP/1.1 501 "), gzipped[:200]
+    assert b"Content-Type: application/problem+json" in gzipped
+    assert b'"code":"unsupported_transfer_coding"' in gzipped
     assert b'"code":"bad_request"' in broken_ingest
