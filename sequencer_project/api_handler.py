@@ -225,7 +225,7 @@ def _body_may_be_left_unread(environ: dict[str, Any]) -> bool:
     whole if an early answer (401, 404, 413, ...) leaves it unread."""
     if "HTTP_TRANSFER_ENCODING" in environ:
         return True
-    length = environ.get("CONTENT_LENGTH")
+    length: str = environ.get("CONTENT_LENGTH") or ""
     return bool(length) and (not length.isdigit() or int(length) > _SERVER_DRAINS_BYTES)
 
 
