@@ -191,19 +191,20 @@ class LegacyProofApi(_ProofApi):
 class VesProofVerifyApi(TenantApiMixin):
     """``POST /api/v1/ves/proofs/verify`` ``{leaf_hash, merkle_root, proof_path, leaf_index}``.
 
-    The reference's verifier (directions from the index). With ``tree_depth`` (and optionally
-    ``leaf_count`` and ``directions``) in the body, the strict verifier binds the tree shape.
+    The reference's verifier (directions from the index). With any of ``tree_depth``,
+    ``leaf_count`` and ``directions`` in the body, the strict verifier binds the tree shape
+    (``tree_depth`` defaults to the path's length, the depth of the padded tree it climbs).
     """
 
     def post(self, request: Request) -> Response:
         self.principal.require(Permission.READ)
         fields = request_fields(request)
         claim = _claim(fields, "merkle_root")
-        tree_depth = leaf_count = directions = None
-        if fields.given("tree_depth"):  # the shape is read only for the strict verifier
-            leaf_count = fields.integer("leaf_count") if fields.given("leaf_count") else None
-            directions = _directions_field(fields)
-            tree_depth = fields.integer("tree_depth")
+        leaf_count = fields.integer("leaf_count") if fields.given("leaf_count") else None
+        directions = _directions_field(fields)
+        tree_depth = fields.integer("tree_depth") if fields.given("tree_depth") else None
+        if tree_depth is None and (leaf_count is not None or directions is not None):
+            tree_depth = len(claim.path)
         valid = ves_proof_verify(claim=claim, tree_depth=tree_depth, leaf_count=leaf_count, directions=directions)
         return Response({"valid": valid, "leaf_hash": claim.leaf_hash.hex(), "merkle_root": claim.root.hex()})
 

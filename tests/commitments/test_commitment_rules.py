@@ -261,6 +261,27 @@ def test_a_wrong_proof_is_invalid_not_an_error(admin_client: APIClient) -> None:
     assert post_json(admin_client, "/api/v1/ves/proofs/verify", strict).json()["valid"] is False
 
 
+def test_leaf_count_or_directions_alone_select_the_strict_ves_verifier(admin_client: APIClient) -> None:
+    """As docs/commitments.md says: any of tree_depth, leaf_count, directions binds the shape (the
+    depth then is the path's); a real leaf claimed at or past leaf_count is refused."""
+    case = CASES[2]  # 3 events: a tree of depth 2 with one pad leaf
+    proof = case["proofs"][2]
+    body = {"leaf_hash": case["events"][2]["leaf_hash"], "proof_path": proof["proof_path"]}
+    body.update(merkle_root=case["commitment"]["merkle_root"], leaf_index=2)
+
+    def valid(**extra: Any) -> bool:
+        answer = post_json(admin_client, "/api/v1/ves/proofs/verify", {**body, **extra})
+        assert answer.status_code == 200, answer.content
+        return bool(answer.json()["valid"])
+
+    assert [valid(), valid(leaf_count=3), valid(directions=proof["directions"])] == [True, True, True]
+    assert [valid(leaf_count=2), valid(leaf_count=5), valid(directions=[not d for d in proof["directions"]])] == [
+        False,
+        False,
+        False,
+    ]
+
+
 @pytest.mark.parametrize("member", ["tree_depth", "leaf_count"])
 def test_an_optional_proof_member_sent_as_null_is_absent(admin_client: APIClient, member: str) -> None:
     # as the reference's Option fields read it (it once answered 422 "is required")
