@@ -51,6 +51,7 @@ _RANGE_AND_ANCHOR: dict[str, Schema] = {
     "sequence_end": INTEGER,
     "committed_at": DATETIME,
     "is_anchored": BOOLEAN,
+    "on_request": BOOLEAN,
     **_ANCHOR_FIELDS,
 }
 

@@ -55,7 +55,8 @@ def _range_and_anchor(c: CommitmentRow, *, with_anchor: bool, sequence_range: bo
     tail: dict[str, Any] = {"sequence_start": c.sequence_start, "sequence_end": c.sequence_end}
     if sequence_range:
         tail["sequence_range"] = [c.sequence_start, c.sequence_end]
-    tail.update(committed_at=c.committed_at, is_anchored=c.is_anchored)
+    # on_request: a range a client asked for beside the chain (ADR 0020), not a link of it
+    tail.update(committed_at=c.committed_at, is_anchored=c.is_anchored, on_request=c.on_request)
     if with_anchor:
         tail.update(anchor_transaction_output(c), anchored_at=c.anchored_at)
     return tail

@@ -73,6 +73,14 @@ def test_any_range_up_to_the_head_is_sealed_once_and_a_range_at_or_past_the_chai
             "SELECT tree_size FROM log_checkpoints WHERE tenant_id = %s AND store_id = %s ORDER BY 1", [t, s]
         )
         assert [r[0] for r in cursor.fetchall()] == [2, 5, 10]
+    # each answer, and the list, say which commitments are links of the chain
+    assert [r.json()["on_request"] for r in (ahead, beside, overlapping)] == [False, True, True]
+    assert (later["on_request"], second["on_request"]) == (True, False)
+    listed = c.get(f"/api/v1/commitments?tenant_id={t}&store_id={s}").json()["commitments"]
+    links = sorted((x["sequence_start"], x["sequence_end"]) for x in listed if not x["on_request"])
+    assert links == [(1, 2), (3, 5), (6, 10)]
+    detail = c.get(f"/api/v1/commitments/{beside.json()['batch_id']}?tenant_id={t}&store_id={s}").json()
+    assert detail["on_request"] is True
     # the beat's next seal continues the chain; no range is ever sealed twice
     assert commitment_seal_next(tenant_id=t, store_id=s, kind=StreamKind.LEGACY, max_events=100)
     assert _ranges_sealed_twice(t, s) == []

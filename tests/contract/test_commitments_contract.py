@@ -74,6 +74,7 @@ VES_DETAIL = VES_LIST_ITEM | {
     "chain_tx_hash": (str, type(None)),
     "chain_block_number": (int, type(None)),
     "anchored_at": (str, type(None)),
+    "on_request": bool,  # ours: whether it is a link of the chain (ADR 0020); a reference client ignores it
 }
 PROOF = {
     "sequence_number": int,

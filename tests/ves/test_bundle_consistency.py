@@ -349,6 +349,13 @@ def test_every_ves_field_but_the_unsigned_metadata_is_bound() -> None:
     assert unbound_fields(bundle) == VES_UNBOUND | {"event/receipt/sequencerId"}
 
 
+def test_every_field_of_an_encrypted_payload_but_its_version_is_bound() -> None:
+    # VES.md: the cipher hash's preimage starts with a constant U32(1), not enc_version (whose
+    # PQC profiles 2 and 3 are hashed the same way)
+    unbound = unbound_fields(ves_bundle(encrypted=True), sequencer_id=SEQUENCER_ID)
+    assert unbound == VES_UNBOUND | {"event/envelope/payload_encrypted/enc_version"}
+
+
 def test_every_legacy_field_the_legacy_leaf_covers_is_bound() -> None:
     assert unbound_fields(legacy_bundle()) == LEGACY_UNBOUND
 
