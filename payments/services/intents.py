@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
@@ -37,7 +38,7 @@ from sequencer_project import metrics
 from sequencer_project.api.fields import BIGINT_MAX
 from streams.counters import stream_counter_lock
 from streams.kinds import StreamKind
-from tenants.selectors import agent_signing_key_records_by_id
+from tenants.selectors import AgentKeyRecord, agent_signing_key_records_by_id, agent_signing_key_records_locked
 from ves.signing import verify
 
 
@@ -51,7 +52,7 @@ class SubmittedIntent:
     replayed: bool
 
 
-def payment_signature_verify(*, request: PaymentRequest) -> None:
+def payment_signature_verify(*, request: PaymentRequest) -> bytes:
     """Verify the payer signature against the registered agent key (ADR 0006).
 
     A supplied ``payer_public_key`` must be that registered key: it is never trusted alone.
@@ -59,6 +60,18 @@ def payment_signature_verify(*, request: PaymentRequest) -> None:
     keys = agent_signing_key_records_by_id(
         tenant_id=request.tenant_id, agent_id=request.source_agent_id, key_ids=[request.agent_key_id]
     )
+    key = _usable_key(request, keys)
+    if request.payer_public_key is not None and request.payer_public_key != key.public_key:
+        raise errors.PayerKeyNotBoundError(
+            "payer_public_key differs from the registered key of source_agent_id/agent_key_id."
+        )
+    if not verify(key.public_key, request.signing_hash, request.payer_signature):
+        raise errors.PaymentSignatureError("payer_signature does not verify over signing_hash.")
+    return key.public_key
+
+
+def _usable_key(request: PaymentRequest, keys: dict[int, AgentKeyRecord]) -> AgentKeyRecord:
+    """The request's agent key among ``keys``, active and inside its window now; else 404."""
     key = keys.get(request.agent_key_id)
     if key is None:
         raise errors.PaymentAgentKeyNotFoundError(
@@ -67,12 +80,23 @@ def payment_signature_verify(*, request: PaymentRequest) -> None:
     problem = key.problem_at(datetime.now(UTC))
     if problem is not None:
         raise errors.PaymentAgentKeyNotFoundError(f"Agent key {request.agent_key_id} is {problem}.")
-    if request.payer_public_key is not None and request.payer_public_key != key.public_key:
-        raise errors.PayerKeyNotBoundError(
-            "payer_public_key differs from the registered key of source_agent_id/agent_key_id."
-        )
-    if not verify(key.public_key, request.signing_hash, request.payer_signature):
-        raise errors.PaymentSignatureError("payer_signature does not verify over signing_hash.")
+    return key
+
+
+def _key_checked_again(request: PaymentRequest, verified_with: bytes) -> Callable[[], None]:
+    """Read the request's key again, share-locked to commit (as a VES batch does, docs/auth.md):
+    a revocation that committed after the cached check is seen, one still to come waits for this
+    intent. Returns the check, for after the idempotent replay (an intent accepted before the
+    revocation stays answerable)."""
+    keys = agent_signing_key_records_locked(
+        tenant_id=request.tenant_id, agent_id=request.source_agent_id, key_ids=[request.agent_key_id]
+    )
+
+    def check() -> None:
+        if _usable_key(request, keys).public_key != verified_with:  # revoked and registered anew since
+            raise errors.PaymentSignatureError("payer_signature does not verify over signing_hash.")
+
+    return check
 
 
 def payment_intent_submit(*, request: PaymentRequest, actor: str) -> SubmittedIntent:
@@ -84,20 +108,21 @@ def payment_intent_submit(*, request: PaymentRequest, actor: str) -> SubmittedIn
     is at most one intent in its tenant; an idempotency key names one request's parameters forever.
     Locks: the stream's x402 counter row, from the idempotency read to commit.
     """
-    payment_signature_verify(request=request)
+    public_key = payment_signature_verify(request=request)
     started = time.perf_counter()
-    result = _sequence(request, actor)
+    result = _sequence(request, public_key, actor)
     metrics.X402_SEQUENCING_SECONDS.observe(time.perf_counter() - started)
     return result
 
 
 @transaction.atomic(durable=True)
-def _sequence(request: PaymentRequest, actor: str) -> SubmittedIntent:
+def _sequence(request: PaymentRequest, verified_with: bytes, actor: str) -> SubmittedIntent:
     stream: dict[str, Any] = {
         "tenant_id": request.tenant_id,
         "store_id": request.store_id,
         "stream_kind": int(StreamKind.X402),
     }
+    key_check = _key_checked_again(request, verified_with)  # the key's lock before the counter's, as VES ingest
     with connection.cursor() as cursor:
         head = stream_counter_lock(cursor, stream, actor=actor)
         if request.idempotency_key is not None:
@@ -110,6 +135,7 @@ def _sequence(request: PaymentRequest, actor: str) -> SubmittedIntent:
                         intent_id=str(existing[0]),
                     )
                 return SubmittedIntent(existing[0], existing[1], existing[2], existing[3], existing[4], True)
+        key_check()
         if head >= BIGINT_MAX:  # only a counter set by hand or a restore gets here
             raise errors.PaymentSequenceExhaustedError(
                 f"Stream {request.tenant_id}/{request.store_id} has no x402 sequence number left (last: 2^63 - 1)."

@@ -28,6 +28,7 @@ from django.db import connection
 
 from tests.conftest import legacy_event
 from tests.sequencer_project.ops_helpers import server_env, start_gunicorn, wait_until_serving
+from tests.sessions import wait_for_lock_waiters
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -40,21 +41,6 @@ def post(tenant: uuid.UUID, store: uuid.UUID, timeout: float = 30) -> tuple[str,
     event = legacy_event(tenant, store)
     response = httpx.post(f"{BASE}/api/v1/events/ingest", json={"events": [event]}, headers=ADMIN, timeout=timeout)
     return event["event_id"], response
-
-
-def wait_for_lock_waiters(count: int, timeout: float = 30) -> None:
-    """Until ``count`` sessions of this database wait on a lock (the held ingest requests)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            waiting = cursor.fetchone()[0]
-        if waiting >= count:
-            return
-        assert time.monotonic() < deadline, f"only {waiting} requests reached the lock"
-        time.sleep(0.05)
 
 
 def stored_event_ids(tenant: uuid.UUID) -> set[str]:

@@ -8,10 +8,7 @@ revocation in one, the batch in another thread's.
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
-from typing import Any
 
 import pytest
 from django.db import connection, transaction
@@ -21,6 +18,7 @@ from tenants.models import AgentSigningKey
 from tenants.selectors import agent_signing_key_records_locked
 from tenants.services import agent_key_register, agent_key_revoke
 from tests.events.ves_helpers import Agent, ves_head, ves_ingest_direct
+from tests.sessions import in_thread, wait_for_lock_waiters
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,36 +29,6 @@ def _agent() -> Agent:
         tenant_id=agent.tenant_id, agent_id=agent.agent_id, key_id=1, public_key=agent.public_key, actor="test"
     )
     return agent
-
-
-def _wait_for_a_lock_waiter(timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0] >= 1:
-                return
-        assert time.monotonic() < deadline, "the other session never waited on the lock"
-        time.sleep(0.02)
-
-
-def _in_thread(work: Any) -> tuple[threading.Thread, list[Any]]:
-    """``work()`` on a thread of its own (its own database connection); its result or error."""
-    out: list[Any] = []
-
-    def run() -> None:
-        try:
-            out.append(work())
-        except Exception as exc:  # handed to the test, which asserts on it
-            out.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread, out
 
 
 def test_a_batch_that_checked_a_cached_key_is_rejected_when_the_revocation_commits_first() -> None:
@@ -75,8 +43,8 @@ def test_a_batch_that_checked_a_cached_key_is_rejected_when_the_revocation_commi
                 " WHERE tenant_id = %s AND agent_id = %s AND key_id = 1",
                 [agent.tenant_id, agent.agent_id],
             )
-        thread, out = _in_thread(lambda: ves_ingest_direct(agent, [late]))  # the cache still holds the key active
-        _wait_for_a_lock_waiter()  # the batch, on the key's row
+        thread, out = in_thread(lambda: ves_ingest_direct(agent, [late]))  # the cache still holds the key active
+        wait_for_lock_waiters()  # the batch, on the key's row
     thread.join(30)
 
     [result] = out
@@ -93,10 +61,10 @@ def test_a_revocation_waits_for_the_batch_that_read_the_key_and_the_next_batch_i
     with transaction.atomic():  # a batch between its key read and its commit
         keys = agent_signing_key_records_locked(tenant_id=agent.tenant_id, agent_id=agent.agent_id, key_ids=[1])
         assert keys[1].status == "active"
-        thread, out = _in_thread(
+        thread, out = in_thread(
             lambda: agent_key_revoke(tenant_id=agent.tenant_id, agent_id=agent.agent_id, key_id=1, actor="test")
         )
-        _wait_for_a_lock_waiter()  # the revocation waits for the batch
+        wait_for_lock_waiters()  # the revocation waits for the batch
         assert out == []
     thread.join(30)
 
