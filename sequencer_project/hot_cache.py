@@ -4,7 +4,8 @@ Each cache has a generation counter in Redis (``hotcache:<name>:generation``). A
 reads it at most every ``HOT_CACHE_CHECK_SECONDS`` (default 0.25 s) and drops entries when it
 changed; writers bump it after their commit (:meth:`HotCache.invalidate`). So a change is seen
 by every process within that interval, at the cost of one Redis GET per interval per process,
-not per request.
+not per request. Lookups that find the check due while one thread makes it wait for it (a
+burst after an idle spell must not be answered from entries the check is about to drop).
 
 A cache whose keys belong to a *scope* (a tenant: ``scope_of``) is invalidated by scope: the
 writer's bump and a record of the scope it changed are one Redis script
@@ -89,6 +90,7 @@ class HotCache(Generic[K, V]):
         self.scope_of = scope_of
         self._entries: OrderedDict[K, _Entry[V]] = OrderedDict()
         self._lock = threading.Lock()
+        self._refresh_lock = threading.Lock()  # one generation check at a time; the others wait for it
         self._generation: bytes | None = None
         # Moves whenever entries are dropped: a load that began before a drop may hold what the
         # drop was for (a key revoked meanwhile), so its result is served but not kept.
@@ -107,28 +109,34 @@ class HotCache(Generic[K, V]):
         return f"hotcache:{self.name}:changes"
 
     def _refresh_generation(self, now: float) -> None:
+        """Read the shared generation when the last read is older than the check interval, and
+        drop what it says changed. Threads that find the check due while another makes it wait
+        for it: until the drop is done no lookup may serve an entry (the first requests after an
+        idle spell once read entries revoked seconds before while one thread asked Redis)."""
         if now - self._checked_at < settings.HOT_CACHE_CHECK_SECONDS:
             return
-        self._checked_at = now
-        try:
-            generation = guarded(lambda client: client.get(self.version_key)) or b"0"  # no bump yet
-            if generation == self._generation:
-                self._redis_ok = True
+        with self._refresh_lock:
+            if now - self._checked_at < settings.HOT_CACHE_CHECK_SECONDS:  # made while this thread waited
                 return
-            changed = self._scopes_changed(self._generation, generation)
-        except _UNAVAILABLE:
-            self._redis_ok = False
-            return
-        self._redis_ok = True
-        with self._lock:
-            if self._generation is not None or self._entries:
-                HOT_CACHE_INVALIDATIONS.labels(cache=self.name).inc()
-            if changed is None:
-                self._entries.clear()
-                self._drops += 1
-            else:
-                self._drop_scopes(changed)
-            self._generation = generation
+            try:
+                generation = guarded(lambda client: client.get(self.version_key)) or b"0"  # no bump yet
+                changed = None if generation == self._generation else self._scopes_changed(self._generation, generation)
+            except _UNAVAILABLE:
+                self._redis_ok = False
+                self._checked_at = now
+                return
+            self._redis_ok = True
+            if generation != self._generation:
+                with self._lock:
+                    if self._generation is not None or self._entries:
+                        HOT_CACHE_INVALIDATIONS.labels(cache=self.name).inc()
+                    if changed is None:
+                        self._entries.clear()
+                        self._drops += 1
+                    else:
+                        self._drop_scopes(changed)
+                    self._generation = generation
+            self._checked_at = now  # last: a lookup that skips the check finds the drop done
 
     def _drop_scopes(self, scopes: set[str]) -> None:
         """Drop the entries whose key's scope is one of ``scopes``. Caller holds the lock."""

@@ -11,6 +11,7 @@ as in a gunicorn worker.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -66,3 +67,43 @@ def test_a_load_no_drop_overtook_is_kept() -> None:
     cache: HotCache[str, int] = HotCache(f"test-race-{uuid.uuid4()}", max_entries=10, ttl_seconds=300)
     assert cache.get("k", lambda _key: 1) == 1
     assert cache.get("k", lambda _key: 2) == 1  # held
+
+
+@override_settings(HOT_CACHE_CHECK_SECONDS=0.2)
+def test_lookups_while_another_thread_reads_the_generation_wait_for_its_drop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After an idle spell the first lookups find the check due; one thread reads Redis, and the
+    others once served their stale entries meanwhile (a key revoked seconds before). Real Redis;
+    the first read of the generation is held until the second lookup has begun."""
+    from sequencer_project import hot_cache
+    from sequencer_project.redis_client import guarded
+
+    cache: HotCache[str, str] = HotCache(f"test-race-{uuid.uuid4()}", max_entries=10, ttl_seconds=300)
+    stored = {"key": "active"}
+    assert cache.get("key", lambda _key: stored["key"]) == "active"
+    stored["key"] = "revoked"  # another process revoked it and bumped the generation
+    guarded(lambda client: client.incr(cache.version_key))
+    time.sleep(0.25)  # an idle spell: the next lookup finds the check due
+    asking, answered = threading.Event(), threading.Event()
+
+    def held_read(operation: object) -> object:
+        if not asking.is_set():
+            asking.set()
+            assert answered.wait(10)
+        return guarded(operation)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(hot_cache, "guarded", held_read)
+    results: dict[str, str] = {}
+    first = threading.Thread(target=lambda: results.update(first=cache.get("key", lambda _key: stored["key"])))
+    first.start()
+    assert asking.wait(10)
+    second = threading.Thread(target=lambda: results.update(second=cache.get("key", lambda _key: stored["key"])))
+    second.start()
+    second.join(0.3)  # it must wait for the first thread's check, not answer from the old entry
+    assert "second" not in results
+    answered.set()
+    first.join(10)
+    second.join(10)
+
+    assert results == {"first": "revoked", "second": "revoked"}
