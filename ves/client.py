@@ -352,6 +352,23 @@ def _identity(value: Any) -> Any:
     return value
 
 
+def _with(*fields: str) -> Callable[[Any], Any]:
+    """The answer unchanged when it is an object holding ``fields`` (what the call's users read);
+    else ``KeyError`` naming the first one missing, which :func:`_parse_answer` turns into
+    :class:`ApiError` ("not an answer of …"): a proxy's or another service's JSON is never taken
+    for the API's (``ves append`` once counted such an answer's events as replayed)."""
+
+    def parse(body: Any) -> Any:
+        if not isinstance(body, dict):
+            raise TypeError(f"an object was expected, not {type(body).__name__}")
+        for name in fields:
+            if name not in body:
+                raise KeyError(name)
+        return body
+
+    return parse
+
+
 def _prepare_legacy(event: Mapping[str, Any]) -> dict[str, Any]:
     prepared = dict(event)
     prepared.setdefault("event_id", str(uuid.uuid4()))
@@ -386,7 +403,9 @@ class _Calls:
         body: dict[str, Any] = {"events": [_prepare_legacy(e) for e in events]}
         if agent_id is not None:
             body["agent_id"] = _uuid_text(agent_id)
-        return _Call("POST", "/api/v1/events/ingest", _identity, body=_json_bytes(body))
+        return _Call(
+            "POST", "/api/v1/events/ingest", _with("events_accepted", "events_rejected"), body=_json_bytes(body)
+        )
 
     @staticmethod
     def append_signed(
@@ -420,7 +439,9 @@ class _Calls:
             for e in events
         ]
         body = {"agentId": str(signer.agent_id), "events": envelopes}
-        return _Call("POST", "/api/v1/ves/events/ingest", _identity, body=_json_bytes(body))
+        return _Call(
+            "POST", "/api/v1/ves/events/ingest", _with("eventsAccepted", "eventsRejected"), body=_json_bytes(body)
+        )
 
     @staticmethod
     def stream_params(tenant_id: uuid.UUID | str, store_id: uuid.UUID | str, **extra: int) -> dict[str, str]:
@@ -461,7 +482,7 @@ class _Calls:
         params = _Calls.stream_params(tenant_id, store_id)
         params |= {"from": str(offset), "limit": str(limit)}
         path = f"/api/v1/entities/{quote(entity_type, safe='')}/{quote(entity_id, safe='')}"
-        return _Call("GET", path, _identity, params)
+        return _Call("GET", path, _with("events"), params)
 
     @staticmethod
     def register_signing_key(
@@ -474,7 +495,7 @@ class _Calls:
         valid_to: str | None = None,
     ) -> _Call[dict[str, Any]]:
         body = signing_key_body(tenant_id, agent_id, key_id, public_key, valid_from=valid_from, valid_to=valid_to)
-        return _Call("POST", "/api/v1/agents/keys", _identity, body=_json_bytes(body))
+        return _Call("POST", "/api/v1/agents/keys", _with("agentId", "keyId"), body=_json_bytes(body))
 
     @staticmethod
     def register_agent(
@@ -563,7 +584,7 @@ class _Calls:
         if batch_id is not None:
             params["batch_id"] = _uuid_text(batch_id)
         prefix = "/api/v1/ves/proofs" if ves else "/api/v1/proofs"
-        return _Call("GET", f"{prefix}/{int(sequence_number)}", _identity, params)
+        return _Call("GET", f"{prefix}/{int(sequence_number)}", _with("leaf_index", "proof_path"), params)
 
     @staticmethod
     def bundle(
@@ -572,7 +593,7 @@ class _Calls:
         """The offline proof bundle of one event (``ves.bundle.verify_bundle`` / ``ves verify``)."""
         params = {} if tenant_id is None else {"tenant_id": _uuid_text(tenant_id)}
         prefix = "/api/v1/ves/events" if ves else "/api/v1/events"
-        return _Call("GET", f"{prefix}/{_uuid_text(event_id)}/bundle", _identity, params)
+        return _Call("GET", f"{prefix}/{_uuid_text(event_id)}/bundle", _with("event"), params)
 
     @staticmethod
     def wait_for_bundle(
@@ -607,7 +628,7 @@ class _Calls:
         params = _Calls.stream_params(tenant_id, store_id)
         if tree_size is not None:
             params["tree_size"] = _size_text(tree_size, "tree_size")
-        return _Call("GET", _log_path(ves, "checkpoint"), _identity, params)
+        return _Call("GET", _log_path(ves, "checkpoint"), _with("tree_size", "root_hash", "checkpoint"), params)
 
     @staticmethod
     def consistency_proof(
@@ -625,7 +646,7 @@ class _Calls:
         params["first"] = _size_text(first, "first")
         if second is not None:
             params["second"] = _size_text(second, "second")
-        return _Call("GET", _log_path(ves, "proofs/consistency"), _identity, params)
+        return _Call("GET", _log_path(ves, "proofs/consistency"), _with("first", "second", "proof"), params)
 
     @staticmethod
     def x402_submit(
@@ -636,7 +657,7 @@ class _Calls:
     ) -> _Call[dict[str, Any]]:
         """Sign ``payment`` with ``signer`` (a registered agent key) and sequence it."""
         body = x402_intent_body(signer, tenant_id, store_id, payment)
-        return _Call("POST", "/api/v1/x402/payments", _identity, body=_json_bytes(body))
+        return _Call("POST", "/api/v1/x402/payments", _with("intent_id"), body=_json_bytes(body))
 
     @staticmethod
     def admin(section: str = "overview") -> _Call[Any]:

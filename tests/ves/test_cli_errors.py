@@ -414,7 +414,9 @@ def test_lines_with_ids_and_times_are_said_to_replay(
     server: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     server.respond = lambda request: (
-        ok({"events_accepted": 2}) if len(server.requests) == 1 else problem(400, "mixed_stream", "x")
+        ok({"events_accepted": 2, "events_rejected": 0})
+        if len(server.requests) == 1
+        else problem(400, "mixed_stream", "x")
     )
     timed = [order(n, event_id=str(uuid.uuid4()), created_at="2026-01-01T00:00:00Z") for n in range(4)]
     path = write_lines(tmp_path / "events.jsonl", timed)
@@ -425,7 +427,9 @@ def test_lines_with_ids_and_times_are_said_to_replay(
 def test_a_batch_without_an_answer_may_or_may_not_be_appended(
     server: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    server.respond = lambda request: ok({"events_accepted": 3}) if len(server.requests) == 1 else None
+    server.respond = lambda request: (
+        ok({"events_accepted": 3, "events_rejected": 0}) if len(server.requests) == 1 else None
+    )
     path = write_lines(tmp_path / "events.jsonl", [order(n) for n in range(5)])
     status, _, said = run(["--url", server.url, "append", str(path), "--batch-size", "3"], capsys)
     assert status == 1
@@ -435,12 +439,30 @@ def test_a_batch_without_an_answer_may_or_may_not_be_appended(
     ]
 
 
+def test_a_batch_answered_by_another_services_json_is_not_counted_as_replayed(
+    server: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 200 JSON answer without the ingest answer's counts (a proxy's, another service's) was
+    once read as "every event replayed", exit 0."""
+    server.respond = lambda request: ok({"hello": 1})
+    path = write_lines(tmp_path / "events.jsonl", [order(n) for n in range(3)])
+    status, out, said = run(["--url", server.url, "append", str(path)], capsys)
+    assert status == 1
+    assert "replayed" not in out
+    assert said[:2] == [
+        "ves: 200 http_200: not an answer of /api/v1/events/ingest: no field 'events_accepted': {\"hello\": 1}",
+        "ves: the batch of lines 1-3 got an answer that is not the API's: it may or may not have been appended",
+    ]
+
+
 def test_a_batch_answered_by_a_page_may_or_may_not_be_appended(
     server: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A 200 HTML page (a proxy's) is not the server refusing: the batch may be appended behind it."""
     page = (200, "text/html", b"<html><body>Gateway</body></html>")
-    server.respond = lambda request: ok({"events_accepted": 3}) if len(server.requests) == 1 else page
+    server.respond = lambda request: (
+        ok({"events_accepted": 3, "events_rejected": 0}) if len(server.requests) == 1 else page
+    )
     path = write_lines(tmp_path / "events.jsonl", [order(n) for n in range(5)])
     status, _, said = run(["--url", server.url, "append", str(path), "--batch-size", "3"], capsys)
     assert status == 1
@@ -454,7 +476,7 @@ def test_a_batch_answered_by_a_page_may_or_may_not_be_appended(
 def test_a_legacy_batch_ends_where_the_stream_changes(
     server: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    server.respond = lambda request: ok({"events_accepted": len(request.body["events"])})
+    server.respond = lambda request: ok({"events_accepted": len(request.body["events"]), "events_rejected": 0})
     events = [order(0), order(1), order(2, OTHER_STORE), order(3, OTHER_STORE), order(4)]
     path = write_lines(tmp_path / "events.jsonl", events)
     status, printed, _ = run(["--url", server.url, "append", str(path), "--batch-size", "10"], capsys)
@@ -567,7 +589,7 @@ def test_api_error_keeps_the_body_and_summarizes_it() -> None:
 def test_a_bundle_written_into_a_missing_directory_is_one_line(
     server: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    server.respond = lambda request: ok({"format": "stateset-proof-bundle/1"})
+    server.respond = lambda request: ok({"format": "stateset-proof-bundle/1", "event": {}})
     out = tmp_path / "no" / "bundle.json"
     argv = ["--url", server.url, "bundle", str(uuid.uuid4()), "--out", str(out)]
     assert run(argv, capsys)[::2] == (1, [f"ves: {out}: No such file or directory"])

@@ -68,7 +68,7 @@ def test_a_non_json_error_body_still_gets_a_code() -> None:
 
 def test_append_fixes_ids_and_times_before_sending() -> None:
     seen: list[httpx.Request] = []
-    client = _client([httpx.Response(200, json={"events_accepted": 1})], seen)
+    client = _client([httpx.Response(200, json={"events_accepted": 1, "events_rejected": 0})], seen)
 
     client.append([{"tenant_id": str(STREAM[0]), "store_id": str(STREAM[1]), "payload": {}}])
 
@@ -78,13 +78,14 @@ def test_append_fixes_ids_and_times_before_sending() -> None:
 
 
 def _timing_out(failures: int, seen: list[httpx.Request]) -> httpx.MockTransport:
-    """A transport whose first ``failures`` requests time out; later ones answer head 7."""
+    """A transport whose first ``failures`` requests time out; later ones answer head 7 (and, to an
+    append, that nothing was accepted or rejected)."""
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         if len(seen) <= failures:
             raise httpx.ConnectTimeout("no answer", request=request)
-        return httpx.Response(200, json={"head_sequence": 7})
+        return httpx.Response(200, json={"head_sequence": 7, "events_accepted": 0, "events_rejected": 0})
 
     return httpx.MockTransport(handler)
 
@@ -135,9 +136,9 @@ def _not_committed() -> httpx.Response:
 def test_wait_for_bundle_asks_again_while_the_event_is_not_sealed() -> None:
     seen: list[httpx.Request] = []
     event_id = uuid.uuid4()
-    client = _client([_not_committed(), _not_committed(), httpx.Response(200, json={"bundle": 1})], seen)
+    client = _client([_not_committed(), _not_committed(), httpx.Response(200, json={"event": 1})], seen)
 
-    assert client.wait_for_bundle(event_id, timeout=5, poll_interval=0.01) == {"bundle": 1}
+    assert client.wait_for_bundle(event_id, timeout=5, poll_interval=0.01) == {"event": 1}
     assert [r.url.path for r in seen] == [f"/api/v1/ves/events/{event_id}/bundle"] * 3
 
 
@@ -158,14 +159,14 @@ def test_wait_for_bundle_raises_another_conflict_at_once_and_times_out_on_a_stuc
 
 
 def test_the_async_client_waits_for_a_bundle_too() -> None:
-    responses = [_not_committed(), httpx.Response(200, json={"bundle": 2})]
+    responses = [_not_committed(), httpx.Response(200, json={"event": 2})]
 
     async def run() -> object:
         transport = httpx.MockTransport(lambda request: responses.pop(0))
         async with AsyncSequencerClient("http://sequencer.test", "ss_k", transport=transport, backoff=0) as client:
             return await client.wait_for_bundle(uuid.uuid4(), ves=False, timeout=5, poll_interval=0.01)
 
-    assert asyncio.run(run()) == {"bundle": 2}
+    assert asyncio.run(run()) == {"event": 2}
     assert responses == []
 
 
