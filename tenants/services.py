@@ -487,15 +487,25 @@ class StaffLogin:
 
 @transaction.atomic(durable=True)
 def staff_login_reset(*, username: str, actor: str) -> StaffLogin:
-    """Create a staff superuser, or reset its password when it exists. Audited
-    (``staff.create`` or ``staff.reset_password``)."""
+    """Create a staff superuser, or reset its password when it exists (and make it an active
+    staff superuser: an existing login widened says which flags it changed in its audit row).
+    Audited (``staff.create`` or ``staff.reset_password``)."""
     password = secrets.token_urlsafe(12)
     user, created = get_user_model().objects.get_or_create(username=username)
-    user.is_staff = True
-    user.is_superuser = True
-    user.is_active = True
+    flags = ("is_staff", "is_superuser", "is_active")
+    old = {flag: getattr(user, flag) for flag in flags}
+    for flag in flags:
+        setattr(user, flag, True)
     user.set_password(password)
     user.save()
     action = "staff.create" if created else "staff.reset_password"
-    audit_record(actor=actor, action=action, target_type="user", target_id=user.get_username())
+    # An existing login it widened (made a superuser, staff or active again) says so, as the admin's
+    # audited changes name their fields (docs/projections.md).
+    changed = [] if created else [flag for flag in flags if not old[flag]]
+    detail = (
+        {"changed": changed, "old": {f: old[f] for f in changed}, "new": {f: True for f in changed}}
+        if changed
+        else None
+    )
+    audit_record(actor=actor, action=action, target_type="user", target_id=user.get_username(), detail=detail)
     return StaffLogin(username=user.get_username(), password=password, created=created)

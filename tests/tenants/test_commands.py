@@ -81,6 +81,22 @@ def test_create_api_key_refuses_bad_input(args: tuple[str, ...]) -> None:
         _run("create_api_key", *argv)
 
 
+def test_create_demo_staff_on_a_plain_staff_login_records_the_flags_it_widened() -> None:
+    from django.contrib.auth import get_user_model
+
+    from audit.models import AuditLogEntry
+
+    get_user_model().objects.create_user(username="plain-ops", password="x-long-password", is_staff=True)
+
+    _run("create_demo_staff", "--username", "plain-ops")
+
+    entry = AuditLogEntry.objects.get(target_id="plain-ops")
+    assert (entry.action, entry.detail) == (
+        "staff.reset_password",
+        {"changed": ["is_superuser"], "old": {"is_superuser": False}, "new": {"is_superuser": True}},
+    )
+
+
 def test_create_demo_staff_prints_a_working_password_and_resets_it_on_rerun() -> None:
     from django.contrib.auth import authenticate
 
