@@ -204,6 +204,11 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
         """The revoke action: staff who may change API keys (Django's ``tenants.change_apikey``)."""
         return bool(request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}"))
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if request.method == "POST" and not self.has_revoke_permission(request):
+            raise PermissionDenied  # the list's only POST is its action, which writes: 403, as the others
+        return super().changelist_view(request, extra_context)
+
     def add_view(
         self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:

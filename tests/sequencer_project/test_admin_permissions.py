@@ -31,7 +31,8 @@ from audit.models import AuditLogEntry
 from audit.services import audit_record
 from events.models import DeadLetterStatus, ProjectionDeadLetter
 from payments.models import BatchStatus, PaymentBatch, SettlementAttempt, SettlementDeadLetter
-from tenants.models import AgentSigningKey, Tenant
+from tenants.credentials import api_key_hash
+from tenants.models import AgentSigningKey, ApiKey, Tenant
 from tenants.services import agent_key_register
 from tests.commitments.helpers import create as commitment_create
 from tests.conftest import IngestPoster, Persona, legacy_event
@@ -426,7 +427,12 @@ class WritingAction:
         if self.name == "revoke":
             body = {"tenant_id": str(rows.owner.tenant_id), "agent_id": str(rows.agent_id), "key_id": "1"}
             return client.post(f"{ADMIN}event-store/agent-keys/revoke/", body)
-        if self.name == "redrive":
+        if self.name == "revoke_keys":
+            changelist, selected = (
+                f"{ADMIN}tenants/apikey/",
+                ApiKey.objects.get(key_hash=api_key_hash(rows.owner.key)).pk,
+            )
+        elif self.name == "redrive":
             changelist, selected = f"{ADMIN}payments/settlementdeadletter/", rows.settlement_dead_letter.pk
         else:
             changelist, selected = f"{ADMIN}events/projectiondeadletter/", rows.projection_dead_letter.pk
@@ -440,6 +446,7 @@ class WritingAction:
             "retry_now": "dead_letter.retry",
             "discard": "dead_letter.discard",
             "redrive": "x402_dead_letter.redrive",
+            "revoke_keys": "api_key.revoke",
         }[self.name]
         return AuditLogEntry.objects.filter(action=action, actor__startswith="admin:").exists()
 
@@ -450,6 +457,7 @@ WRITING_ACTIONS = [
     WritingAction("retry_now", "events.change_projectiondeadletter", "events.view_projectiondeadletter"),
     WritingAction("discard", "events.change_projectiondeadletter", "events.view_projectiondeadletter"),
     WritingAction("redrive", "payments.change_settlementdeadletter", "payments.view_settlementdeadletter"),
+    WritingAction("revoke_keys", "tenants.change_apikey", "tenants.view_apikey"),
 ]
 
 
@@ -478,7 +486,7 @@ def _written_state() -> list[Any]:
     """Every row the writing actions change, as values."""
     return [
         list(model._default_manager.order_by("pk").values())
-        for model in (AgentSigningKey, ProjectionDeadLetter, SettlementDeadLetter, PaymentBatch, AuditLogEntry)
+        for model in (AgentSigningKey, ApiKey, ProjectionDeadLetter, SettlementDeadLetter, PaymentBatch, AuditLogEntry)
     ]
 
 
