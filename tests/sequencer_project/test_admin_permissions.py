@@ -427,11 +427,10 @@ class WritingAction:
         if self.name == "revoke":
             body = {"tenant_id": str(rows.owner.tenant_id), "agent_id": str(rows.agent_id), "key_id": "1"}
             return client.post(f"{ADMIN}event-store/agent-keys/revoke/", body)
+        selected: object
         if self.name == "revoke_keys":
-            changelist, selected = (
-                f"{ADMIN}tenants/apikey/",
-                ApiKey.objects.get(key_hash=api_key_hash(rows.owner.key)).pk,
-            )
+            changelist = f"{ADMIN}tenants/apikey/"
+            selected = ApiKey.objects.get(key_hash=api_key_hash(rows.owner.key)).pk
         elif self.name == "redrive":
             changelist, selected = f"{ADMIN}payments/settlementdeadletter/", rows.settlement_dead_letter.pk
         else:
