@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
@@ -83,20 +82,12 @@ def _usable_key(request: PaymentRequest, keys: dict[int, AgentKeyRecord]) -> Age
     return key
 
 
-def _key_checked_again(request: PaymentRequest, verified_with: bytes) -> Callable[[], None]:
-    """Read the request's key again, share-locked to commit (as a VES batch does, docs/auth.md):
-    a revocation that committed after the cached check is seen, one still to come waits for this
-    intent. Returns the check, for after the idempotent replay (an intent accepted before the
-    revocation stays answerable)."""
-    keys = agent_signing_key_records_locked(
-        tenant_id=request.tenant_id, agent_id=request.source_agent_id, key_ids=[request.agent_key_id]
-    )
-
-    def check() -> None:
-        if _usable_key(request, keys).public_key != verified_with:  # revoked and registered anew since
-            raise errors.PaymentSignatureError("payer_signature does not verify over signing_hash.")
-
-    return check
+def _key_still_usable(request: PaymentRequest, keys: dict[int, AgentKeyRecord], verified_with: bytes) -> None:
+    """The request's key as read again inside the intent's transaction (``keys``: share-locked to
+    commit, as a VES batch reads its keys, docs/auth.md) is still usable and still the one the
+    signature was verified with: a revocation that committed after the cached check is seen."""
+    if _usable_key(request, keys).public_key != verified_with:  # revoked and registered anew since
+        raise errors.PaymentSignatureError("payer_signature does not verify over signing_hash.")
 
 
 def payment_intent_submit(*, request: PaymentRequest, actor: str) -> SubmittedIntent:
@@ -122,7 +113,9 @@ def _sequence(request: PaymentRequest, verified_with: bytes, actor: str) -> Subm
         "store_id": request.store_id,
         "stream_kind": int(StreamKind.X402),
     }
-    key_check = _key_checked_again(request, verified_with)  # the key's lock before the counter's, as VES ingest
+    keys = agent_signing_key_records_locked(  # the key's lock before the counter's, as VES ingest
+        tenant_id=request.tenant_id, agent_id=request.source_agent_id, key_ids=[request.agent_key_id]
+    )
     with connection.cursor() as cursor:
         head = stream_counter_lock(cursor, stream, actor=actor)
         if request.idempotency_key is not None:
@@ -135,7 +128,7 @@ def _sequence(request: PaymentRequest, verified_with: bytes, actor: str) -> Subm
                         intent_id=str(existing[0]),
                     )
                 return SubmittedIntent(existing[0], existing[1], existing[2], existing[3], existing[4], True)
-        key_check()
+        _key_still_usable(request, keys, verified_with)  # after the replay: an intent accepted before stays answerable
         if head >= BIGINT_MAX:  # only a counter set by hand or a restore gets here
             raise errors.PaymentSequenceExhaustedError(
                 f"Stream {request.tenant_id}/{request.store_id} has no x402 sequence number left (last: 2^63 - 1)."
