@@ -313,7 +313,12 @@ def prepare_ves_event(event: VesEvent, payload_json: bytes | None) -> PreparedVe
             unhashable = (f"{VesReason.SCHEMA_VALIDATION}: payload", f"payload has no canonical form: {exc}")
     else:
         try:  # over what is stored (unknown members dropped), so a resend of the stored event replays
-            content = b"\x01" + hashlib.sha256(canonicalize(_fingerprinted_structure(event.payload_encrypted))).digest()
+            structure = parse_encrypted(event.payload_encrypted)
+            stored: Any = _normalised_structure(event.payload_encrypted)
+        except EncryptedStructureError:  # refused below: its fingerprint is never stored
+            structure, stored = None, event.payload_encrypted
+        try:
+            content = b"\x01" + hashlib.sha256(canonicalize(stored)).digest()
         except JcsError as exc:
             unhashable = (f"{VesReason.SCHEMA_VALIDATION}: payload_encrypted", str(exc))
 
@@ -324,10 +329,10 @@ def prepare_ves_event(event: VesEvent, payload_json: bytes | None) -> PreparedVe
     if failure is None and f.payload_kind == 0 and actual != f.payload_plain_hash:
         failure = _reject(VesReason.INVALID_PAYLOAD_HASH, "payload_plain_hash does not match JCS(payload)")
     if failure is None and f.payload_kind == 1:
-        structure = parse_encrypted(event.payload_encrypted)
+        assert structure is not None  # _first_failure refuses an unparsable one
         if cipher_hash_for(f, structure) != f.payload_cipher_hash:
             failure = _reject(VesReason.INVALID_CIPHER_HASH, "payload_cipher_hash does not match payload_encrypted")
-        encrypted_json = _normalised_structure(event.payload_encrypted)
+        encrypted_json = stored
     return PreparedVesEvent(
         event=event,
         signing_hash=signing_hash,
@@ -360,16 +365,6 @@ def _first_failure(event: VesEvent, created_at: datetime | None) -> tuple[str, s
     if created_at is None:
         return _reject(f"{VesReason.SCHEMA_VALIDATION}: created_at", "created_at is not an RFC 3339 timestamp")
     return None
-
-
-def _fingerprinted_structure(value: Any) -> Any:
-    """The stored structure of a valid ``payload_encrypted``; an invalid one as sent (the event is
-    refused, so its fingerprint is never stored)."""
-    try:
-        parse_encrypted(value)
-    except EncryptedStructureError:
-        return value
-    return _normalised_structure(value)
 
 
 def _normalised_structure(value: dict[str, Any]) -> dict[str, Any]:
