@@ -213,10 +213,14 @@ class BoundedConnection(TConn):  # type: ignore[misc]  # gunicorn is untyped
 
 @functools.cache
 def _request_timeout_head() -> bytes:
-    return (
-        b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: application/problem+json\r\n"
-        b"Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
-    )
+    """The 408's status line and headers: those every API answer carries (``Cache-Control``,
+    ``X-Content-Type-Options``, ``Referrer-Policy``, ``Cross-Origin-Opener-Policy``,
+    ``X-Frame-Options``, as settings say), read once."""
+    from sequencer_project.api.wsgi_endpoint import fixed_headers
+
+    lines = [b"HTTP/1.1 408 Request Timeout", b"Connection: close", b"Content-Type: application/problem+json"]
+    lines.extend(f"{name}: {value}".encode("latin-1") for name, value in fixed_headers())
+    return b"\r\n".join(lines) + b"\r\n"
 
 
 def request_timeout_answer(error: RequestTimeoutError) -> bytes:

@@ -69,7 +69,7 @@ class _EnvironHeaders:
 
 
 @cache
-def _fixed_headers() -> tuple[tuple[str, str], ...]:
+def fixed_headers() -> tuple[tuple[str, str], ...]:
     """Headers every API response carries (the API middleware's), read once."""
     headers = [("Cache-Control", "no-store")]
     if settings.SECURE_CONTENT_TYPE_NOSNIFF:
@@ -165,7 +165,7 @@ def answer_problem(
             *error.headers.items(),
             ("Content-Length", str(len(body))),
             ("X-Request-ID", request_id),
-            *_fixed_headers(),
+            *fixed_headers(),
             *_hsts(environ),
         ],
     )
@@ -231,7 +231,7 @@ class WsgiEndpoint(abc.ABC):
                 ("Content-Length", str(len(body))),
                 ("X-Request-ID", request_id),
                 ("Allow", self.allow),
-                *_fixed_headers(),
+                *fixed_headers(),
                 *_hsts(environ),
             ],
         )

@@ -117,6 +117,14 @@ def _timed_out(answer: bytes) -> None:
     assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), answer[:300]
     assert answer.count(b"HTTP/1.1 ") == 1, answer
     assert re.search(rb"\r\nConnection: close\r\n", answer), answer[:300]
+    for header in (  # the headers every API answer carries, as the API middleware sets them
+        b"Cache-Control: no-store",
+        b"X-Content-Type-Options: nosniff",
+        b"X-Frame-Options: DENY",
+        b"Referrer-Policy: same-origin",
+        b"Cross-Origin-Opener-Policy: same-origin",
+    ):
+        assert header in answer.partition(b"\r\n\r\n")[0].split(b"\r\n"), (header, answer[:400])
     document = _problem(answer)
     assert (document["status"], document["code"]) == (408, "request_timeout")
     request_id = re.search(rb"\r\nX-Request-ID: ([^\r]+)\r\n", answer)
