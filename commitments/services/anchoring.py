@@ -446,11 +446,13 @@ def commitment_anchor_given_up_count() -> int:
 @dataclass(frozen=True, slots=True)
 class AnchorRearmed:
     """What :func:`commitment_anchor_rearm` did: the commitments re-armed, and of the batch ids
-    named, those anchored already (left as they are) and those of no such commitment."""
+    named, those anchored already and those with no failed send (both left as they are), and
+    those of no such commitment."""
 
     rearmed: list[AnchorSwept]
     anchored: list[uuid.UUID]
     unknown: list[uuid.UUID]
+    not_failed: list[uuid.UUID]
 
 
 @transaction.atomic(durable=True)
@@ -459,8 +461,9 @@ def commitment_anchor_rearm(
 ) -> AnchorRearmed:
     """Re-arm anchoring: failed sends back to 0, no longer given up, due for the next sweep
     (``anchor_swept_at`` cleared; the sweep enqueues ``commitments.commitment_anchor`` within
-    ``ANCHOR_SWEEP_INTERVAL_SECONDS``). ``batch_ids``: those unanchored commitments, given up or
-    not (of ``tenant_id`` only when given); else (``all_given_up``, or ``tenant_id`` alone) every
+    ``ANCHOR_SWEEP_INTERVAL_SECONDS``). ``batch_ids``: those unanchored commitments with a failed
+    send, given up or not (of ``tenant_id`` only when given; one with no failed send is left as it
+    is and reported in ``not_failed``); else (``all_given_up``, or ``tenant_id`` alone) every
     given-up unanchored commitment (of ``tenant_id`` when given). Anchored commitments are never
     touched. Transaction boundary; locks the rows it updates. Idempotent. Audited
     (``commitment.anchor_rearm``, one row per commitment re-armed, by ``actor``)."""
@@ -469,15 +472,18 @@ def commitment_anchor_rearm(
         states = {s.batch_id: s for s in commitment_anchor_attempts(batch_ids=wanted, tenant_id=tenant_id)}
         unknown = [b for b in wanted if b not in states]
         anchored = [b for b in wanted if b in states and states[b].anchored]
+        named = [b for b in wanted if b in states]
         statement, params = UPDATE_ANCHOR_REARM_BATCHES, {"batch_ids": wanted, "tenant_id": tenant_id}
     else:
         if not all_given_up and tenant_id is None:
             raise ValueError("name batch ids, a tenant or all given-up commitments")
-        unknown, anchored = [], []
+        unknown, anchored, named = [], [], []
         statement, params = UPDATE_ANCHOR_REARM_GIVEN_UP, {"tenant_id": tenant_id}
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         rearmed = [AnchorSwept(tenant_id=row[0], batch_id=row[1]) for row in cursor.fetchall()]
+    touched = {entry.batch_id for entry in rearmed}
+    not_failed = [b for b in named if b not in touched and b not in anchored]
     for entry in rearmed:
         audit_record(
             actor=actor,
@@ -487,4 +493,4 @@ def commitment_anchor_rearm(
             tenant_id=entry.tenant_id,
         )
         logger.warning("anchoring of commitment %s (tenant %s) re-armed", entry.batch_id, entry.tenant_id)
-    return AnchorRearmed(rearmed, anchored, unknown)
+    return AnchorRearmed(rearmed, anchored, unknown, not_failed)

@@ -251,6 +251,27 @@ def test_anchor_rearm_leaves_an_anchored_commitment_alone() -> None:
     assert anchor_state(tenant_id, batch_id).attempts == 3
 
 
+def test_anchor_rearm_leaves_a_commitment_with_no_failed_send_alone_and_says_so() -> None:
+    """Nothing to re-arm: no audit row, no claim of a re-arm, its sweep state kept (an anchoring
+    may be in flight); the given-up one named beside it is re-armed."""
+    (tenant_id, fresh), given_up = insert_commitments(2)
+    _give_up([given_up])
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE commitments SET anchor_swept_at = now() WHERE batch_id = %s", [fresh])
+    before = anchor_state(tenant_id, fresh)
+    assert before.swept_at is not None
+
+    out = StringIO()
+    call_command("anchor_rearm", "--batch", str(fresh), str(given_up[1]), stdout=out)
+
+    assert f"{fresh}: no failed send to re-arm, left as it is" in out.getvalue()
+    assert f"{given_up[1]} (tenant {given_up[0]}): re-armed" in out.getvalue()
+    assert "1 commitment re-armed" in out.getvalue()
+    assert anchor_state(tenant_id, fresh) == before
+    assert not AuditLogEntry.objects.filter(action="commitment.anchor_rearm", target_id=str(fresh)).exists()
+    assert AuditLogEntry.objects.filter(action="commitment.anchor_rearm", target_id=str(given_up[1])).count() == 1
+
+
 def test_the_operator_admin_shows_a_given_up_commitment(staff_client: Client) -> None:
     (tenant_id, batch_id), *_ = insert_commitments(1)
     _give_up([(tenant_id, batch_id)])

@@ -7,7 +7,8 @@ goes back to 0 and the next ``commitments.anchor_sweep`` (within ``ANCHOR_SWEEP_
 enqueues their anchoring (:func:`commitments.services.anchoring.commitment_anchor_rearm`).
 
 ``--batch`` names commitments (given up or not; of ``--tenant`` only when given): an id of no such
-commitment is refused and nothing changes; an anchored one is left as it is. ``--tenant`` alone
+commitment is refused and nothing changes; an anchored one, and one with no failed send (nothing
+to re-arm), is left as it is and said so. ``--tenant`` alone
 re-arms every given-up commitment of that tenant, ``--all-given-up`` every given-up commitment of
 every tenant (with ``--tenant``: that tenant's). Each commitment re-armed writes a
 ``commitment.anchor_rearm`` audit row.
@@ -60,6 +61,8 @@ class Command(BaseCommand):
         )
         for batch_id in result.anchored:
             self.stdout.write(f"{batch_id}: anchored already, left as it is")
+        for batch_id in result.not_failed:
+            self.stdout.write(f"{batch_id}: no failed send to re-arm, left as it is")
         for entry in result.rearmed:
             self.stdout.write(f"{entry.batch_id} (tenant {entry.tenant_id}): re-armed")
         self.stdout.write(
