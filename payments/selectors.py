@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -66,14 +67,30 @@ def payment_intent_get_visible(
     )
 
 
+def account_pattern(address: str) -> str | None:
+    """A case-insensitive pattern for every spelling of ``address``'s account
+    (:mod:`payments.addresses`: the case and the ``0x`` carry nothing, an intent keeps the
+    spelling its client signed); ``None`` for a value that is not hex (matched as written)."""
+    digits = address[2:] if address[:2] in ("0x", "0X") else address
+    if not digits or not all(c in string.hexdigits for c in digits):
+        return None
+    return f"^(0x)?{digits}$"
+
+
 def payment_intent_list(*, filters: IntentFilters, limit: int, offset: int) -> list[PaymentIntent]:
-    """Newest first (the reference's order), filtered as ``GET /api/v1/x402/payments``."""
+    """Newest first (the reference's order), filtered as ``GET /api/v1/x402/payments``; an
+    address filter matches the account in any spelling (:func:`account_pattern`)."""
     query = PaymentIntent.objects.filter(tenant_id=filters.tenant_id)
-    fields = ("store_id", "source_agent_id", "payer_address", "payee_address", "status", "network", "asset", "batch_id")
+    fields = ("store_id", "source_agent_id", "status", "network", "asset", "batch_id")
     for field in fields:
         value = getattr(filters, field)
         if value is not None:
             query = query.filter(**{field: value})
+    for field in ("payer_address", "payee_address"):
+        value = getattr(filters, field)
+        if value is not None:
+            pattern = account_pattern(value)
+            query = query.filter(**({f"{field}__iregex": pattern} if pattern else {field: value}))
     if filters.from_date is not None:
         query = query.filter(created_at__gte=filters.from_date)
     if filters.to_date is not None:

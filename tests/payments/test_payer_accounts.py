@@ -166,6 +166,21 @@ def test_the_intent_keeps_the_address_as_signed_and_its_receipt_verifies(owner: 
     assert receipt["payer_address"] == spelled
     assert receipt_verify(receipt)  # the leaf hashes the address as the client signed it
 
+    # The list's address filters find the account in any spelling, and no other account.
+    def listed_ids(**address: str) -> list[str]:
+        query = {"tenant_id": str(owner.tenant_id), **address}
+        answer = owner.client.get("/api/v1/x402/payments", query)
+        assert answer.status_code == 200, answer.content
+        return [i["intent_id"] for i in answer.json()]
+
+    for spelling in (spelled, "0x" + MIXED.lower(), "0x" + MIXED.upper(), MIXED.lower()):
+        assert listed_ids(payer_address=spelling) == [intent_id], spelling
+    assert listed_ids(payer_address="0x" + MIXED.lower()[:-1] + ("0" if MIXED[-1] != "0" else "1")) == []
+    assert listed_ids(payer_address="0x" + MIXED.lower()[:-2]) == []  # a prefix of the account is another
+    assert listed_ids(payer_address="not an address.*") == []
+    payee = listed[0]["payee_address"]
+    assert listed_ids(payee_address=payee.upper().replace("0X", "0x", 1)) == [intent_id]
+
 
 def test_an_idempotency_key_resent_with_another_spelling_is_a_conflict(owner: Persona, payer: Payer) -> None:
     # Another spelling is another signed request (its signing hash differs), never a second intent.
