@@ -84,6 +84,14 @@ class SettledByChainError(ConflictError):
     title = "Batches are settled by the chain under this settlement backend"
 
 
+class SettlementTxUsedError(ConflictError):
+    """``POST /api/v1/x402/batches/settle`` naming a transaction already recorded for another
+    batch of the tenant on that chain: one transaction settles one batch."""
+
+    code = "settlement_tx_used"
+    title = "The transaction is already recorded for another batch"
+
+
 class PaymentSignatureReusedError(ConflictError):
     code = "payment_signature_reused"
     title = "This signed payment was already submitted in this tenant"

@@ -71,6 +71,13 @@ class PaymentBatch(models.Model):
             models.Index(fields=["tenant_id", "store_id", "network"], name="x402_batches_stream"),
             models.Index(fields=["status"], name="x402_batches_status"),
         ]
+        constraints = [
+            models.UniqueConstraint(  # one transaction settles one batch (docs/payments.md)
+                fields=["tenant_id", "chain_id", "tx_hash"],
+                name="x402_batches_one_per_tx",
+                condition=models.Q(tx_hash__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"batch {self.batch_id} ({self.status}, {self.payment_count})"

@@ -22,13 +22,13 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 
 from payments import errors, evm
@@ -79,6 +79,27 @@ class SettlementRecorded:
     message: str
 
 
+@contextlib.contextmanager
+def _one_batch_per_transaction(batch: PaymentBatch, tx_hash: str) -> Iterator[None]:
+    """Record ``tx_hash`` for ``batch`` inside this block, or 409 ``settlement_tx_used`` when the
+    tenant has it recorded for another batch on the chain: found first, or, for a record committing
+    meanwhile, by the key ``x402_batches_one_per_tx`` (a savepoint keeps the transaction usable)."""
+    used = errors.SettlementTxUsedError(
+        f"Transaction {tx_hash} is already recorded for another batch of this tenant on chain {batch.chain_id}.",
+        field="tx_hash",
+    )
+    others = PaymentBatch.objects.filter(tenant_id=batch.tenant_id, chain_id=batch.chain_id, tx_hash=tx_hash)
+    if others.exclude(batch_id=batch.batch_id).exists():
+        raise used
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as error:
+        if getattr(getattr(error.__cause__, "diag", None), "constraint_name", None) == "x402_batches_one_per_tx":
+            raise used from error
+        raise
+
+
 @transaction.atomic(durable=True)
 def batch_settle_record(
     *,
@@ -120,14 +141,15 @@ def batch_settle_record(
     if batch.status == BatchStatus.COMMITTED:
         if tx_hash is None:
             raise errors.InvalidSettlementError("A committed batch needs tx_hash.", field="tx_hash")
-        batch.submitted_at = datetime.now(UTC)
-        if block_number is None:
-            batch.status, batch.tx_hash = BatchStatus.SUBMITTED, tx_hash
-            tenant_row_update(batch, "status", "tx_hash", "submitted_at")
-            message = "Batch submission recorded"
-        else:
-            _settle(batch, tx_hash=tx_hash, block_number=block_number, gas_used=gas_used)
-            message = "Batch submitted and settled"
+        with _one_batch_per_transaction(batch, tx_hash):
+            batch.submitted_at = datetime.now(UTC)
+            if block_number is None:
+                batch.status, batch.tx_hash = BatchStatus.SUBMITTED, tx_hash
+                tenant_row_update(batch, "status", "tx_hash", "submitted_at")
+                message = "Batch submission recorded"
+            else:
+                _settle(batch, tx_hash=tx_hash, block_number=block_number, gas_used=gas_used)
+                message = "Batch submitted and settled"
     elif batch.status == BatchStatus.SUBMITTED:
         if block_number is None:
             raise errors.InvalidSettlementError("A submitted batch needs block_number.", field="block_number")
