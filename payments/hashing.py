@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-from ves.x402 import NETWORKS, SIGNING_TAG, signing_hash
+from ves.x402 import ASSET_ALIASES, NETWORKS, SIGNING_TAG, signing_hash
 from ves.x402 import u64 as _u64
 
 __all__ = [
@@ -29,9 +29,6 @@ __all__ = [
 
 #: Canonical asset names: what is stored, hashed and answered (the reference's serde names).
 ASSETS = ("usdc", "usdt", "ssusd", "wssusd", "dai", "eth")
-#: Other spellings the reference's asset parser accepts; they mean the canonical asset, so a
-#: ``ss_usd`` intent is signed, hashed and stored as ``ssusd`` exactly as the reference does.
-ASSET_ALIASES = {"ss_usd": "ssusd", "wss_usd": "wssusd"}
 
 
 def canonical_asset(raw: object) -> str | None:

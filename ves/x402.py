@@ -25,6 +25,11 @@ NETWORKS: dict[str, int] = {
 }
 
 
+#: Other spellings of an asset the reference's parser accepts, and the canonical name each means:
+#: the name signed, hashed and stored (an ``ss_usd`` intent is signed as ``ssusd``).
+ASSET_ALIASES: dict[str, str] = {"ss_usd": "ssusd", "wss_usd": "wssusd"}
+
+
 def u64(value: int) -> bytes:
     return value.to_bytes(8, "big")
 
@@ -33,13 +38,16 @@ def signing_hash(
     *, payer: str, payee: str, amount: int, asset: str, network: str, valid_until: int, nonce: int
 ) -> bytes:
     """``SHA256("X402_PAYMENT_V1" || payer || payee || BE64(amount) || asset || network ||
-    BE64(chain_id) || BE64(valid_until) || BE64(nonce))``; ``asset`` is lower-cased."""
+    BE64(chain_id) || BE64(valid_until) || BE64(nonce))``; ``asset`` is lower-cased and an alias
+    stands for its canonical name (:data:`ASSET_ALIASES`), as the reference hashes its parsed asset."""
+    asset = asset.lower()
+    asset = ASSET_ALIASES.get(asset, asset)
     return hashlib.sha256(
         SIGNING_TAG
         + payer.encode()
         + payee.encode()
         + u64(amount)
-        + asset.lower().encode()
+        + asset.encode()
         + network.encode()
         + u64(NETWORKS[network])
         + u64(valid_until)

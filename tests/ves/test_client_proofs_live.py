@@ -184,6 +184,32 @@ def test_x402_submit_signs_sequences_and_retries_idempotently(stream: tuple[str,
     )
 
 
+@pytest.mark.parametrize(("asset", "canonical"), [("ss_usd", "ssusd"), ("WSS_USD", "wssusd"), ("SSUSD", "ssusd")])
+def test_x402_submit_signs_an_asset_alias_as_its_canonical_name(
+    stream: tuple[str, str, uuid.UUID, uuid.UUID], asset: str, canonical: str
+) -> None:
+    """The server hashes the asset the reference's parser makes of an alias; the SDK signs that."""
+    url, key, tenant_id, store_id = stream
+    signer = AgentSigner.generate()
+    payer = "0x" + uuid.uuid4().hex + "ab" * 4
+    with SequencerClient(url, key) as client:
+        client.register_signing_key(tenant_id, signer.agent_id, signer.key_id, signer.public_key)
+        submitted = client.x402_submit(
+            signer, tenant_id, store_id, X402Payment(payer, PAYEE, amount=5, nonce=1, asset=asset)
+        )
+    listed = httpx.get(  # the list answers full intents
+        f"{url}/api/v1/x402/payments",
+        params={"tenant_id": str(tenant_id), "payer_address": payer},
+        headers={"Authorization": f"ApiKey {key}"},
+    )
+    assert listed.status_code == 200, listed.content
+    (stored,) = listed.json()
+    assert stored["intent_id"] == submitted["intent_id"]
+
+    assert submitted["status"] == "sequenced"
+    assert stored["asset"] == canonical
+
+
 def test_the_cli_bundle_then_verify_round_trip(stream: tuple[str, str, uuid.UUID, uuid.UUID], tmp_path: Path) -> None:
     url, key, tenant_id, store_id = stream
     signer = AgentSigner.generate()
