@@ -437,8 +437,8 @@ def query_timestamp(request: Request, name: str) -> datetime | None:
 def query_int(request: Request, name: str, *, default: int, minimum: int, maximum: int | None = None) -> int:
     """An integer query parameter; a ``default`` below ``minimum`` makes it required.
 
-    Values above ``maximum`` are clamped; without a maximum, values beyond the bigint range
-    are refused (400 ``invalid_parameter``) rather than failing in PostgreSQL.
+    Values above ``maximum`` are clamped; values beyond the bigint range are refused (400
+    ``invalid_parameter`` naming the range), whatever their length, clamped parameters too.
     """
     return query_int_in(request.query_params, name, default=default, minimum=minimum, maximum=maximum)
 
@@ -488,8 +488,8 @@ def query_int_in(
         raise InvalidParameterError(f"'{name}' must be an integer from {minimum} to {BIGINT_MAX}.", parameter=name)
     if value < minimum:
         raise InvalidParameterError(f"'{name}' must be at least {minimum}.", parameter=name)
+    if value > BIGINT_MAX:  # past any bigint, as a longer number: refused, clamped or not
+        raise InvalidParameterError(f"'{name}' must be an integer from {minimum} to {BIGINT_MAX}.", parameter=name)
     if maximum is not None and value > maximum:
         value = maximum
-    if value > BIGINT_MAX:  # would fail in PostgreSQL as "bigint out of range" (a 500)
-        raise InvalidParameterError(f"'{name}' must be at most {BIGINT_MAX}.", parameter=name)
     return value

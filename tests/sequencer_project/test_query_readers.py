@@ -208,7 +208,17 @@ def test_a_path_text_names_what_is_wrong(value: str, says: str) -> None:
         path_text(value, "entity_id", 8)
 
 
-@pytest.mark.parametrize("raw", ["99999999999999999999", "-99999999999999999999", "1.5", "x"])
-def test_an_integer_out_of_any_range_names_the_range(raw: str) -> None:
+@pytest.mark.parametrize(
+    "raw",
+    ["99999999999999999999", "-99999999999999999999", "1.5", "x", "9223372036854775808", "9999999999999999999"],
+)
+@pytest.mark.parametrize("maximum", [None, 100])
+def test_an_integer_out_of_any_range_names_the_range(raw: str, maximum: int | None) -> None:
+    """Past the bigint range is refused by any length, for a clamped parameter as well."""
     with pytest.raises(InvalidParameterError, match="must be an integer from 1 to 9223372036854775807"):
-        query_int_in({"limit": raw}, "limit", default=10, minimum=1)
+        query_int_in({"limit": raw}, "limit", default=10, minimum=1, maximum=maximum)
+
+
+def test_a_clamped_parameter_reads_the_bigint_maximum_as_its_maximum() -> None:
+    assert query_int_in({"limit": "9223372036854775807"}, "limit", default=10, minimum=1, maximum=100) == 100
+    assert query_int_in({"limit": "101"}, "limit", default=10, minimum=1, maximum=100) == 100
