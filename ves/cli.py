@@ -248,11 +248,13 @@ def cmd_register_key(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_append(args: argparse.Namespace, out: TextIO) -> int:
     path = Path(args.file)
     signer = _signer(args.sign) if args.sign else None
-    lines = read_lines(path)
+    lines, unreadable = read_lines(path)
     stream = (args.tenant, args.store) if signer is not None else None
-    problems = [(line.number, problem) for line in lines for problem in line_problems(line.event, stream=stream)]
+    problems = unreadable + [
+        (line.number, problem) for line in lines for problem in line_problems(line.event, stream=stream)
+    ]
     if problems:
-        raise InputError(*summarize_problems(path, problems))
+        raise InputError(*summarize_problems(path, sorted(problems, key=lambda numbered: numbered[0])))
     # Every line gets its event id before sending, so the answer's rejections map back to lines.
     named = {line.number for line in lines if line.event.get("event_id")}
     lines = [
@@ -290,18 +292,32 @@ def cmd_append(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _report_rejections(path: Path, lines: Sequence[Line], rejections: list[dict[str, Any]]) -> None:
-    """Add each rejection's file ``line``, and explain a duplicate id of a line without created_at."""
-    by_id = {str(uuid.UUID(str(line.event["event_id"]))): line for line in lines}
+    """Add each rejection's file ``line``, and explain a duplicate id: one the file repeats (the
+    rejections of that id name its later lines, in order), or one of a line without created_at."""
+    by_id: dict[str, list[Line]] = {}
+    for line in lines:
+        by_id.setdefault(str(uuid.UUID(str(line.event["event_id"]))), []).append(line)
+    later = {event_id: iter(same[1:]) for event_id, same in by_id.items() if len(same) > 1}
     hinted = False
     for rejection in rejections:
         try:
-            line = by_id.get(str(uuid.UUID(str(rejection.get("event_id")))))
+            event_id = str(uuid.UUID(str(rejection.get("event_id"))))
         except ValueError:
-            line = None
-        if line is None:
             continue
+        same = by_id.get(event_id)
+        if same is None:
+            continue
+        line = next(later[event_id], same[-1]) if event_id in later else same[0]
         rejection["line"] = line.number
-        if rejection.get("reason") in _DUPLICATE_ID_REASONS and "created_at" not in line.event and not hinted:
+        if rejection.get("reason") not in _DUPLICATE_ID_REASONS or hinted:
+            continue
+        if event_id in later:
+            hinted = True
+            sys.stderr.write(
+                f"ves: hint: {path}:{line.number} repeats the event_id of line {same[0].number}: an event id "
+                "names one event, so the file's later lines with it are rejected\n"
+            )
+        elif "created_at" not in line.event:
             hinted = True
             sys.stderr.write(
                 f"ves: hint: {path}:{line.number} has an event_id but no created_at, so each run sends a new "

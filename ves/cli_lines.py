@@ -87,28 +87,34 @@ def read_json_file(path: Path, what: str) -> Any:
         raise InputError(f"{path}: {what} is not JSON: {exc}") from None
 
 
-def read_lines(path: Path) -> list[Line]:
-    """Every non-blank line of a JSON-lines file, each a JSON object; :class:`InputError` at the first that is not."""
+def read_lines(path: Path) -> tuple[list[Line], list[tuple[int, str]]]:
+    """Every non-blank line of a JSON-lines file that is a JSON object, and the ``(number,
+    problem)`` of each line that is not (not UTF-8, not JSON, too deep, not an object): every
+    line is read, so one run names every unreadable line."""
     lines: list[Line] = []
+    problems: list[tuple[int, str]] = []
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
-            where = f"{path}:{number}"
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise InputError(f"{where}: not UTF-8 text (byte {exc.start + 1} of the line)") from None
+                problems.append((number, f"not UTF-8 text (byte {exc.start + 1} of the line)"))
+                continue
             if not text.strip():
                 continue
             try:
                 event = _decode(text)
             except RecursionError:
-                raise InputError(f"{where}: nests too deeply to be read") from None
+                problems.append((number, "nests too deeply to be read"))
+                continue
             except ValueError as exc:
-                raise InputError(f"{where}: not JSON: {exc}") from None
+                problems.append((number, f"not JSON: {exc}"))
+                continue
             if not isinstance(event, dict):
-                raise InputError(f"{where}: each line must be a JSON object")
+                problems.append((number, "each line must be a JSON object"))
+                continue
             lines.append(Line(number, event))
-    return lines
+    return lines, problems
 
 
 def _is_uuid(value: Any) -> bool:

@@ -290,8 +290,38 @@ def test_an_unreadable_line_is_named_and_nothing_is_sent(
     path.write_bytes(content)
     status, _, said = run(["--url", server.url, "append", str(path)], capsys)
     assert status == 1
-    assert len(said) == 1, said
-    assert message in said[0], said
+    assert [line for line in said if message in line], said
+    assert said[-1].endswith("nothing was sent"), said
+    assert server.requests == []
+
+
+def test_an_unreadable_line_does_not_hide_the_problems_of_the_lines_after_it(
+    server: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = {k: v for k, v in order(3).items() if k != "entity_type"}
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(
+        b"\n".join(
+            [
+                json.dumps(order(0)).encode(),
+                b"not json",
+                json.dumps(order(2)).encode(),
+                json.dumps(bad).encode(),
+                b"[1]",
+                b"",
+            ]
+        )
+    )
+
+    status, _, said = run(["--url", server.url, "append", str(path)], capsys)
+
+    assert status == 1
+    assert said[0].startswith(f"ves: {path}:2: not JSON: "), said
+    assert said[1:] == [
+        f"ves: {path}:4: entity_type is required: a string of 1-128 characters",
+        f"ves: {path}:5: each line must be a JSON object",
+        "ves: 3 invalid lines: nothing was sent",
+    ]
     assert server.requests == []
 
 
@@ -503,6 +533,35 @@ def test_rejections_name_their_line_and_a_duplicate_id_without_created_at_gets_a
     assert said == [
         f"ves: hint: {path}:2 has an event_id but no created_at, so each run sends a new created_at and a re-run "
         "is a different event with a used id, not a replay; give every line a created_at to make re-runs safe"
+    ]
+
+
+def test_an_id_the_file_repeats_is_explained_as_such_on_the_first_run(
+    server: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Lines 2 and 4 repeat line 1's id (no created_at anywhere): their rejections name lines 2 and
+    4, and the hint speaks of the repeat, not of re-runs (this is the file's first run)."""
+
+    def respond(request: Request) -> Answer:
+        events = request.body["events"]
+        rejections = [
+            {"event_id": events[k]["event_id"], "reason": "DuplicateEventId", "message": "used"} for k in (1, 3)
+        ]
+        return ok({"events_accepted": 2, "events_rejected": 2, "rejections": rejections})
+
+    server.respond = respond
+    shared = str(uuid.uuid4())
+    events = [order(0, event_id=shared), order(1, event_id=shared), order(2), order(3, event_id=shared)]
+    path = write_lines(tmp_path / "events.jsonl", events)
+
+    status, printed, said = run(["--url", server.url, "append", str(path)], capsys)
+
+    summary = json.loads(printed)
+    assert (status, summary["accepted"], summary["rejected"]) == (3, 2, 2)
+    assert [r["line"] for r in summary["rejections"]] == [2, 4]
+    assert said == [
+        f"ves: hint: {path}:2 repeats the event_id of line 1: an event id names one event, so the file's later "
+        "lines with it are rejected"
     ]
 
 
