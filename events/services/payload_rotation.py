@@ -44,6 +44,7 @@ from events.sql import (
     COUNT_PAYLOADS_TO_REENCRYPT,
     COUNT_REJECTED_BODIES_TO_REENCRYPT,
     COUNT_STATES_TO_REENCRYPT,
+    SELECT_PAYLOADS_ON_NEWEST_KEY,
     SELECT_PAYLOADS_TO_REENCRYPT,
     SELECT_REJECTED_BODIES_TO_REENCRYPT,
     SELECT_STATES_TO_REENCRYPT,
@@ -410,6 +411,38 @@ def _audit(*, actor: str, tenant_id: uuid.UUID, key_id: int, resealed: dict[Rota
         tenant_id=tenant_id,
         detail={"key_id": key_id, "resealed": {str(t): n for t, n in resealed.items()}, "skipped": skipped},
     )
+
+
+#: How many rows already under the newest key id :func:`newest_key_mismatch` opens.
+NEWEST_KEY_SAMPLE = 16
+
+
+def newest_key_mismatch(*, tenant_id: uuid.UUID) -> SkippedRow | None:
+    """A row sealed under the newest key's id that this key does not open, when every sampled
+    one (up to :data:`NEWEST_KEY_SAMPLE`) fails so: the id names other material than the rows
+    were sealed with (a key id given a new key, which a ring must never do), and a rotation
+    would find nothing to do and report 0 left while no row opens. ``None`` otherwise (no
+    such rows, or some open: a row that alone does not is altered, not a changed key). Reads only.
+    """
+    newest = _newest_key(tenant_id)
+    params: dict[str, Any] = {"tenant_id": tenant_id, "newest_key_id": newest.key_id, "sample_size": NEWEST_KEY_SAMPLE}
+    with connection.cursor() as cursor:
+        cursor.execute(SELECT_PAYLOADS_ON_NEWEST_KEY, params)
+        rows = cursor.fetchall()
+    first: SkippedRow | None = None
+    for store_id, sequence, event_id, entity_type, entity_id, event_type, payload, fmt, key_id in rows:
+        stored = StoredPayload(
+            tenant_id, store_id, event_id, sequence, entity_type, entity_id, event_type, payload, fmt, key_id
+        )
+        try:
+            payload_open(stored)
+        except PayloadDecryptionError as exc:
+            first = first or SkippedRow(
+                "events.payload", tenant_id, store_id, StreamKind.LEGACY, sequence, event_id, "", key_id, _why(exc)
+            )
+            continue
+        return None
+    return first
 
 
 def payload_rotate(*, tenant_id: uuid.UUID, batch_size: int, actor: str, observer: RotationObserver) -> RotationResult:

@@ -18,6 +18,7 @@ SELECT_PAYLOAD_KEY_ID = load_sql(__file__, "select_payload_key_id.sql")
 # Payload encryption at rest (docs/encryption.md).
 SELECT_PAYLOADS_TO_REENCRYPT = load_sql(__file__, "select_payloads_to_reencrypt.sql")
 COUNT_PAYLOADS_TO_REENCRYPT = load_sql(__file__, "count_payloads_to_reencrypt.sql")
+SELECT_PAYLOADS_ON_NEWEST_KEY = load_sql(__file__, "select_payloads_on_newest_key.sql")
 UPDATE_REENCRYPTED_PAYLOADS = load_sql(__file__, "update_reencrypted_payloads.sql")
 SELECT_STATES_TO_REENCRYPT = load_sql(__file__, "select_states_to_reencrypt.sql")
 COUNT_STATES_TO_REENCRYPT = load_sql(__file__, "count_states_to_reencrypt.sql")

@@ -19,7 +19,14 @@ from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
 from audit.services import cli_actor
 from events.payload_crypto import PayloadEncryptionUnavailableError
-from events.services.payload_rotation import RotationResult, RotationTable, SkippedRow, payload_rotate
+from events.services.payload_rotation import (
+    NEWEST_KEY_SAMPLE,
+    RotationResult,
+    RotationTable,
+    SkippedRow,
+    newest_key_mismatch,
+    payload_rotate,
+)
 from tenants.selectors import tenant_get
 
 _NOUNS = {
@@ -68,6 +75,15 @@ class Command(BaseCommand):
         if tenant_get(tenant_id=tenant_id) is None:  # a mistyped id must not look like a finished rotation
             raise CommandError(f"Tenant {tenant_id} does not exist.")
         try:
+            mismatch = newest_key_mismatch(tenant_id=tenant_id)
+            if mismatch is not None:
+                raise CommandError(
+                    f"The newest key of tenant {tenant_id}'s ring, id {mismatch.key_id}, opens none of the"
+                    f" {NEWEST_KEY_SAMPLE} or fewer payloads already sealed under that id that were tried"
+                    f" (first: {mismatch}). The id names other material than they were sealed with: a key id"
+                    " must never be given a new key. Put the old key back under its id and give the new key"
+                    ' an id of its own (docs/encryption.md, "Rotation"); nothing was changed.'
+                )
             result = payload_rotate(
                 tenant_id=tenant_id,
                 batch_size=batch_size,

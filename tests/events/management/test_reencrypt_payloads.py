@@ -345,3 +345,39 @@ def test_a_run_that_skips_more_rows_than_it_keeps_counts_them_all(
     assert error.startswith("10 rows of tenant")
     [audit] = _audits(owner.tenant_id)
     assert audit.detail["skipped"] == 10
+
+
+@override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS=KEY_1)
+def test_a_key_id_given_new_material_is_refused_before_anything_changes(
+    owner: Persona, post_ingest: IngestPoster
+) -> None:
+    """Key id 1 reused for a new key, the old one moved to id 2: every row names id 1, so nothing
+    is "on an older key"; the command refuses instead of reporting 0 left, and changes nothing."""
+    _fill(owner, post_ingest, "r")
+    before = _snapshot(owner.tenant_id)
+    reused = "1:" + "44" * 32
+    old_elsewhere = "2:" + KEY_1.split(":", 1)[1]
+
+    with override_settings(PAYLOAD_ENCRYPTION_KEYS=f"{reused},{old_elsewhere}"):
+        out, err, error = _run(owner.tenant_id)
+
+    assert "id 1, opens none of the" in error
+    assert "a key id must never be given a new key" in error
+    assert "nothing was changed" in error
+    assert (out, err) == ([], [])
+    assert _snapshot(owner.tenant_id) == before
+    assert not _audits(owner.tenant_id)
+
+
+@override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS=KEY_1)
+def test_one_altered_row_under_the_newest_key_is_not_taken_for_a_changed_key(
+    owner: Persona, post_ingest: IngestPoster
+) -> None:
+    _fill(owner, post_ingest, "a")
+    _flip("events", "payload", tenant_id=owner.tenant_id, store_id=owner.store_id, sequence_number=1)
+
+    assert payload_rotation.newest_key_mismatch(tenant_id=owner.tenant_id) is None  # the other rows open
+    with override_settings(PAYLOAD_ENCRYPTION_KEYS="1:" + "44" * 32):
+        mismatch = payload_rotation.newest_key_mismatch(tenant_id=owner.tenant_id)
+    assert mismatch is not None
+    assert (mismatch.key_id, mismatch.reason.split(":")[0]) == (1, "altered")
