@@ -15,6 +15,7 @@ from typing import Any
 from django.db import connection
 
 from commitments import errors
+from commitments.models import Commitment
 from commitments.sql import (
     SELECT_CHAIN_TIPS,
     SELECT_COMMITMENT_BY_ID,
@@ -112,6 +113,11 @@ def _one(sql: str, params: dict[str, Any]) -> CommitmentRow | None:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return commitment_from_row(row) if row is not None else None
+
+
+def tenant_has_commitments(*, tenant_id: uuid.UUID) -> bool:
+    """Whether any commitment, of either stream kind, belongs to ``tenant_id``."""
+    return Commitment.objects.filter(tenant_id=tenant_id).exists()
 
 
 def commitment_get_for_tenant(*, tenant_id: TenantScope, batch_id: uuid.UUID, kind: StreamKind) -> CommitmentRow | None:

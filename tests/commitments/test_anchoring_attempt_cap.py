@@ -233,8 +233,13 @@ def test_anchor_rearm_refuses_bad_arguments_and_unknown_ids_changing_nothing() -
         call_command("anchor_rearm", "--batch", "not-a-uuid")
     with pytest.raises(CommandError, match=f"No commitment has the batch id {unknown}; nothing was re-armed"):
         call_command("anchor_rearm", "--batch", str(batch_id), str(unknown))
-    with pytest.raises(CommandError, match=f"No commitment of tenant {unknown} has the batch id {batch_id}"):
+    with pytest.raises(CommandError, match=f"No commitment belongs to tenant {unknown}; nothing was re-armed"):
         call_command("anchor_rearm", "--tenant", str(unknown), "--batch", str(batch_id))
+    with pytest.raises(CommandError, match=f"No commitment belongs to tenant {unknown}; nothing was re-armed"):
+        call_command("anchor_rearm", "--tenant", str(unknown))  # a mistyped id is not "0 re-armed"
+    ((other_tenant, _),) = insert_commitments(1)
+    with pytest.raises(CommandError, match=f"No commitment of tenant {other_tenant} has the batch id {batch_id}"):
+        call_command("anchor_rearm", "--tenant", str(other_tenant), "--batch", str(batch_id))
 
     assert anchor_state(tenant_id, batch_id).given_up_at is not None  # untouched
 

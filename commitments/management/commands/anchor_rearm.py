@@ -6,7 +6,8 @@ anchor transaction reverted, or its gas estimate said it would; docs/commitments
 goes back to 0 and the next ``commitments.anchor_sweep`` (within ``ANCHOR_SWEEP_INTERVAL_SECONDS``)
 enqueues their anchoring (:func:`commitments.services.anchoring.commitment_anchor_rearm`).
 
-``--batch`` names commitments (given up or not; of ``--tenant`` only when given): an id of no such
+``--batch`` names commitments (given up or not; of ``--tenant`` only when given; a ``--tenant`` no
+commitment belongs to is refused, as a mistyped id): an id of no such
 commitment is refused and nothing changes; an anchored one, and one with no failed send (nothing
 to re-arm), is left as it is and said so. ``--tenant`` alone
 re-arms every given-up commitment of that tenant, ``--all-given-up`` every given-up commitment of
@@ -22,6 +23,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from audit.services import cli_actor
 from commitments.anchor_chain import anchoring_configured
+from commitments.selectors import tenant_has_commitments
 from commitments.services.anchoring import commitment_anchor_attempts, commitment_anchor_rearm
 
 MAX_BATCH_IDS = 1000
@@ -47,6 +49,8 @@ class Command(BaseCommand):
             raise CommandError("Give either --batch or --all-given-up, not both.")
         if batch_ids is None and not all_given_up and tenant_id is None:
             raise CommandError("Name what to re-arm: --batch UUID [UUID ...], --tenant UUID or --all-given-up.")
+        if tenant_id is not None and not tenant_has_commitments(tenant_id=tenant_id):  # a mistyped id is no re-arm
+            raise CommandError(f"No commitment belongs to tenant {tenant_id}; nothing was re-armed.")
         if batch_ids is not None:
             batch_ids = list(dict.fromkeys(batch_ids))
             if len(batch_ids) > MAX_BATCH_IDS:
