@@ -15,7 +15,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.services import cli_actor
-from events.errors import StreamNeverWrittenError
+from events.errors import PayloadIntegrityError, StreamNeverWrittenError
 from events.projections.registry import projection_get, projections
 from events.services.projections import projection_rebuild
 
@@ -50,6 +50,12 @@ class Command(BaseCommand):
                 )
             except StreamNeverWrittenError as exc:
                 raise CommandError(str(exc)) from exc
+            except PayloadIntegrityError as exc:  # a state or payload no key of the ring opens
+                raise CommandError(
+                    f"{name} on {tenant_id}/{store_id} was not rebuilt (nothing of it changed): {exc}."
+                    " A key missing from the tenant's ring opens it once put back; an altered row, see"
+                    ' docs/encryption.md, "A row that does not open".'
+                ) from exc
             self.stdout.write(
                 f"{name} on {tenant_id}/{store_id}: rebuilt to #{result.checkpoint}, "
                 f"{result.applied} applied, {result.dead_lettered} dead-lettered"

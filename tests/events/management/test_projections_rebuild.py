@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.test import override_settings
 
 from audit.models import AuditLogEntry
 from events.models import DeadLetterStatus, ProjectionDeadLetter
@@ -108,4 +109,27 @@ def test_a_stream_never_written_is_refused_and_nothing_is_recorded(owner: Person
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM projection_checkpoints WHERE store_id = %s", [mistyped.store_id])
         assert cursor.fetchone() == (0,)
+    assert not AuditLogEntry.objects.filter(action="projection.rebuild").exists()
+
+
+def test_a_state_sealed_with_a_key_missing_from_the_ring_is_a_clear_refusal_and_nothing_changes(
+    owner: Persona, post_ingest: IngestPoster
+) -> None:
+    sealed_with_1 = {"PAYLOAD_ENCRYPTION_MODE": "required", "PAYLOAD_ENCRYPTION_KEYS": "1:" + "11" * 32}
+    with override_settings(**sealed_with_1):
+        seed(owner, post_ingest, [{"a": 1}, {"b": 2}])
+        _project(owner, ENTITY_STATE, 100)
+        before = entity_rows(owner.tenant_id, owner.store_id)
+
+    other_ring = override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS="2:" + "22" * 32)
+    with other_ring, pytest.raises(CommandError) as refused:
+        _rebuild(owner)
+
+    said = str(refused.value)
+    assert said.startswith(
+        f"entity_state on {owner.tenant_id}/{owner.store_id} was not rebuilt (nothing of it changed)"
+    )
+    assert "key id 1" in said, said
+    with override_settings(**sealed_with_1):
+        assert entity_rows(owner.tenant_id, owner.store_id) == before
     assert not AuditLogEntry.objects.filter(action="projection.rebuild").exists()
