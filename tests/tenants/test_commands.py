@@ -12,6 +12,7 @@ from django.core.management.base import CommandError
 from rest_framework.test import APIClient
 
 from tenants.credentials import api_key_hash
+from tenants.limits import STORE_IDS_MAX
 from tenants.models import ApiKey, Tenant
 
 pytestmark = pytest.mark.django_db
@@ -79,6 +80,26 @@ def test_create_api_key_refuses_bad_input(args: tuple[str, ...]) -> None:
 
     with pytest.raises(CommandError):
         _run("create_api_key", *argv)
+
+
+def test_create_tenant_if_missing_without_an_id_is_refused_and_creates_nothing() -> None:
+    before = Tenant.objects.count()
+    with pytest.raises(CommandError, match="--if-missing needs --id"):
+        _run("create_tenant", "--name", "Twice", "--if-missing")
+    assert Tenant.objects.count() == before
+
+
+def test_create_api_key_takes_at_most_as_many_stores_as_the_api() -> None:
+    tenant_id = _run("create_tenant", "--name", "Acme")
+    stores = [str(uuid.uuid4()) for _ in range(STORE_IDS_MAX + 1)]
+    many = [item for store in stores for item in ("--store", store)]
+
+    with pytest.raises(CommandError, match=f"At most {STORE_IDS_MAX} --store options"):
+        _run("create_api_key", "--tenant", tenant_id, *many)
+    assert not ApiKey.objects.filter(tenant_id=tenant_id).exists()
+
+    key = _run("create_api_key", "--tenant", tenant_id, *many[:-2], "--store", stores[0])
+    assert len(ApiKey.objects.get(key_hash=api_key_hash(key)).store_ids) == STORE_IDS_MAX  # a repeat counts once
 
 
 def test_create_demo_staff_on_a_plain_staff_login_records_the_flags_it_widened() -> None:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from sequencer_project.api.errors import SequencerError
 from sequencer_project.api.fields import ascii_int
-from tenants.limits import API_KEY_NAME_MAX
+from tenants.limits import API_KEY_NAME_MAX, STORE_IDS_MAX
 from tenants.selectors import api_keys_active_named, tenant_get
 from tenants.services import API_KEY_RATE_LIMIT_MAX, api_key_create, api_key_revoke
 from ves.rfc3339 import parse_rfc3339
@@ -68,6 +68,9 @@ class Command(BaseCommand):
             expires_at = parse_rfc3339(options["expires_at"])
             if expires_at is None or expires_at <= timezone.now():
                 raise CommandError("--expires-at must be a future RFC 3339 timestamp, e.g. 2030-01-01T00:00:00Z.")
+        stores = list(dict.fromkeys(options["store"]))
+        if len(stores) > STORE_IDS_MAX:
+            raise CommandError(f"At most {STORE_IDS_MAX} --store options (as the API's storeIds and the admin form).")
         if options["replace"] and not options["name"]:
             raise CommandError("--replace needs --name: it revokes the tenant's other active keys of that name.")
         try:
@@ -77,7 +80,7 @@ class Command(BaseCommand):
                 can_read="read" in permissions,
                 can_write="write" in permissions,
                 can_admin="admin" in permissions,
-                store_ids=options["store"],
+                store_ids=stores,
                 agent_id=options["agent"],
                 rate_limit=options["rate_limit"],
                 expires_at=expires_at,

@@ -25,6 +25,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         name = field_value(Tenant, "name", options["name"], option="--name")
         tenant_id = options["id"]
+        if options["if_missing"] and tenant_id is None:
+            raise CommandError("--if-missing needs --id: without an id every run creates another tenant.")
         if tenant_id is not None and (existing := tenant_get(tenant_id=tenant_id)) is not None:
             if not options["if_missing"]:
                 raise CommandError(f"Tenant {tenant_id} already exists.")
