@@ -11,9 +11,11 @@ together are system checks (``sequencer_project/checks.py``, ids ``sequencer.E0N
 
 import os
 from pathlib import Path
+from typing import Any
 
 import django_stubs_ext
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from sequencer_project.environments import is_production
 
@@ -21,7 +23,22 @@ django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.FileAwareEnv()
+
+class _Env(environ.FileAwareEnv):  # type: ignore[misc]  # django-environ ships no types
+    """django-environ's file-aware reader, whose cast errors name the variable: a bare
+    ``ValueError: invalid literal for int()`` did not say which of ninety settings was wrong."""
+
+    def get_value(
+        self, var: str, cast: Any = None, default: Any = environ.Env.NOTSET, parse_default: bool = False
+    ) -> Any:
+        try:
+            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+        except (ValueError, TypeError) as exc:
+            kind = getattr(cast, "__name__", None) or str(cast)
+            raise ImproperlyConfigured(f"{var}={os.environ.get(var, '')!r} is not a valid {kind}: {exc}") from None
+
+
+env = _Env()
 # A local .env (written by `make run`) is read when present; real deployments set variables.
 # SEQUENCER_DOTENV names another file, or none when empty (the test run: tests/settings.py).
 _dotenv = os.environ.get("SEQUENCER_DOTENV", str(BASE_DIR / ".env"))
