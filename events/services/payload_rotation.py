@@ -479,7 +479,8 @@ def payload_rotate(*, tenant_id: uuid.UUID, batch_size: int, actor: str, observe
             skipped_count += len(batch.skipped)
             room = SKIPPED_KEPT - sum(len(part.skipped) for part in parts) - len(skipped)
             skipped.extend(batch.skipped[: max(room, 0)])
-            observer.progressed(walk.table, done, skipped_count, total)
+            if batch.rewritten or batch.skipped or not (done or skipped_count):  # not again for an empty last batch
+                observer.progressed(walk.table, done, skipped_count, total)
             if batch.position is None:
                 break
             after = batch.position

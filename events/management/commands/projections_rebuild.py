@@ -18,6 +18,7 @@ from audit.services import cli_actor
 from events.errors import PayloadIntegrityError, StreamNeverWrittenError
 from events.projections.registry import projection_get, projections
 from events.services.projections import projection_rebuild
+from sequencer_project.command_arguments import ascii_integer
 
 
 class Command(BaseCommand):
@@ -27,7 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--tenant", type=uuid.UUID, required=True)
         parser.add_argument("--store", type=uuid.UUID, required=True)
         parser.add_argument("--projection", action="append", help="A registered projection (repeatable); default: all.")
-        parser.add_argument("--batch-size", type=int, default=1000)
+        parser.add_argument("--batch-size", type=ascii_integer, default=1000)
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenant_id: uuid.UUID = options["tenant"]
@@ -35,7 +36,7 @@ class Command(BaseCommand):
         batch_size: int = options["batch_size"]
         if not 1 <= batch_size <= 10_000:
             raise CommandError("--batch-size must be 1..10000.")
-        names: list[str] = options["projection"] or [handler.name for handler in projections()]
+        names: list[str] = list(dict.fromkeys(options["projection"] or [handler.name for handler in projections()]))
         unknown = [name for name in names if projection_get(name) is None]
         if unknown:
             raise CommandError(f"No projection named {', '.join(unknown)} is registered.")

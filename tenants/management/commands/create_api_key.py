@@ -6,28 +6,20 @@ printed to earlier logs stop working).
 """
 
 import uuid
-from argparse import ArgumentParser, ArgumentTypeError
+from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from sequencer_project.api.errors import SequencerError
-from sequencer_project.api.fields import ascii_int
+from sequencer_project.command_arguments import ascii_integer
 from tenants.limits import API_KEY_NAME_MAX, STORE_IDS_MAX
 from tenants.selectors import api_keys_active_named, tenant_get
 from tenants.services import API_KEY_RATE_LIMIT_MAX, api_key_create, api_key_revoke
 from ves.rfc3339 import parse_rfc3339
 
 _PERMISSIONS = {"read", "write", "admin"}
-
-
-def _integer(text: str) -> int:
-    """An option's integer in ASCII digits (``int()`` also reads ``'٣'``, ``+`` and ``_``)."""
-    value = ascii_int(text)
-    if value is None:
-        raise ArgumentTypeError(f"{text!r} is not an integer of at most 19 ASCII digits")
-    return value
 
 
 class Command(BaseCommand):
@@ -40,7 +32,7 @@ class Command(BaseCommand):
         parser.add_argument("--store", type=uuid.UUID, action="append", default=[], help="Limit to a store; repeat.")
         parser.add_argument("--agent", type=uuid.UUID, default=None, help="Scope the key to one agent.")
         parser.add_argument(
-            "--rate-limit", type=_integer, default=None, help=f"Requests per minute, 1..{API_KEY_RATE_LIMIT_MAX}."
+            "--rate-limit", type=ascii_integer, default=None, help=f"Requests per minute, 1..{API_KEY_RATE_LIMIT_MAX}."
         )
         parser.add_argument(
             "--expires-at", default=None, help="RFC 3339 instant the key stops working (default: never)."

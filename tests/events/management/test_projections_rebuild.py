@@ -95,6 +95,8 @@ def test_every_registered_projection_is_rebuilt_by_default_and_unknown_names_are
     seed(owner, post_ingest, [{"a": 1}])
 
     assert f"{ENTITY_STATE} on " in _rebuild(owner)
+    assert _rebuild(owner, "--projection", ENTITY_STATE, "--projection", ENTITY_STATE).count(f"{ENTITY_STATE} on ") == 1
+    assert AuditLogEntry.objects.filter(action="projection.rebuild").count() == 2  # one a rebuild, not three
     with pytest.raises(CommandError, match="nope"):
         _rebuild(owner, "--projection", "nope")
 

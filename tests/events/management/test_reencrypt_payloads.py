@@ -381,3 +381,22 @@ def test_one_altered_row_under_the_newest_key_is_not_taken_for_a_changed_key(
         mismatch = payload_rotation.newest_key_mismatch(tenant_id=owner.tenant_id)
     assert mismatch is not None
     assert (mismatch.key_id, mismatch.reason.split(":")[0]) == (1, "altered")
+
+
+@override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS=KEY_1)
+def test_each_progress_line_is_printed_once_when_the_batch_size_divides_the_rows(
+    owner: Persona, post_ingest: IngestPoster
+) -> None:
+    _fill(owner, post_ingest, "p")  # six payloads, three states, one body
+    out = StringIO()
+    with override_settings(PAYLOAD_ENCRYPTION_KEYS=f"{KEY_2},{KEY_1}"):
+        call_command("reencrypt_payloads", "--tenant", str(owner.tenant_id), "--batch-size", "3", stdout=out)
+
+    progress = [line for line in out.getvalue().splitlines() if line.startswith("re-encrypted")]
+    assert progress == ["re-encrypted 3/6", "re-encrypted 6/6", "re-encrypted states 3/3", "re-encrypted bodies 1/1"]
+
+
+@pytest.mark.parametrize("size", ["٣", "+3", "3_0", "x"])
+def test_a_batch_size_is_ascii_digits(owner: Persona, size: str) -> None:
+    with pytest.raises(CommandError, match="is not an integer of at most 19 ASCII digits"):
+        call_command("reencrypt_payloads", "--tenant", str(owner.tenant_id), "--batch-size", size)
