@@ -242,6 +242,14 @@ def check_operations_settings(app_configs: Any, **kwargs: Any) -> list[CheckMess
         messages.append(
             Error("REDIS_SOCKET_TIMEOUT_MS and REDIS_BREAKER_FAILURES must be positive.", id="sequencer.E022")
         )
+    if settings.REJECTED_EVENTS_RETENTION_DAYS < 0:
+        messages.append(
+            Error(
+                f"REJECTED_EVENTS_RETENTION_DAYS={settings.REJECTED_EVENTS_RETENTION_DAYS}: it must be 0 (keep"
+                " rejected events forever) or a number of days.",
+                id="sequencer.E023",
+            )
+        )
     if is_production() and settings.SECURE_HSTS_SECONDS == 0:
         messages.append(
             CheckWarning(

@@ -53,6 +53,7 @@ def test_it_is_quiet_on_a_whole_evm_and_anchoring_configuration(settings: Any) -
         ),
         ({"ANCHOR_RPC_URL": "http://127.0.0.1:8545"}, "sequencer.E034"),
         ({"ANCHOR_MAX_ATTEMPTS": 0}, "sequencer.E039"),
+        ({"REJECTED_EVENTS_RETENTION_DAYS": -1}, "sequencer.E023"),
         ({"X402_SETTLEMENT_SWEEP_AFTER_SECONDS": 0}, "sequencer.E040"),
         ({"X402_SETTLEMENT_SWEEP_AFTER_SECONDS": 100_000}, "sequencer.E040"),
         ({"ANCHOR_PRIVATE_KEY": KEY}, "sequencer.E034"),
