@@ -70,8 +70,12 @@ class ProjectionDeadLetterAdmin(OperatorActionsAdmin):
     def retry_now(self, request: HttpRequest, queryset: QuerySet[ProjectionDeadLetter]) -> None:
         """Retry each selected open entry, each stream's in sequence order (so selecting several
         entries of one stream retries them in order); one an earlier open entry of its stream
-        holds back is refused by the service and named in a message, as is every other refusal."""
+        holds back is refused by the service and named in a message, as is every other refusal,
+        and a closed one (retried or discarded already) with its status, as discarding names it."""
         succeeded = failed = held = refused = 0
+        for entry_id, status in queryset.exclude(status__in=OPEN).order_by("id").values_list("id", "status"):
+            self.message_user(request, f"Entry {entry_id} not retried: it is {status} already.", messages.WARNING)
+            refused += 1
         selected = queryset.filter(status__in=OPEN).order_by("tenant_id", "projection", "store_id", "sequence_number")
         for tenant_id, entry_id in selected.values_list("tenant_id", "id"):
             try:

@@ -311,3 +311,11 @@ def test_the_admin_retries_a_selection_in_stream_order_and_refuses_a_later_entry
     assert [str(m) for m in both.context["messages"]] == ["Retried 2: 2 applied, 0 failed again."]
     assert (_row(first)[0], _row(second)[0]) == (DeadLetterStatus.RESOLVED, DeadLetterStatus.RESOLVED)
     assert poison.merged == [(owner.tenant_id, 1), (owner.tenant_id, 2)]
+
+    again = staff_client.post(url, {"action": "retry_now", "_selected_action": [first.id]}, follow=True)
+
+    assert [(str(m), m.level_tag) for m in again.context["messages"]] == [
+        (f"Entry {first.id} not retried: it is resolved already.", "warning"),
+        ("Retried 0: 0 applied, 0 failed again. 0 held (payload key missing), 1 not retried.", "warning"),
+    ]
+    assert poison.merged == [(owner.tenant_id, 1), (owner.tenant_id, 2)]
