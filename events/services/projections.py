@@ -500,7 +500,9 @@ def projection_advance(*, projection: str, tenant_id: uuid.UUID, store_id: uuid.
 
 @dataclass(frozen=True, slots=True)
 class RebuildResult:
-    """What a rebuild replayed: every event of the stream up to ``checkpoint``."""
+    """What a rebuild replayed: every event of the stream up to ``checkpoint``. Of the events that
+    failed (``dead_lettered``), those an operator had discarded stay discarded and unapplied
+    (``left_discarded``); the others are open dead letters again."""
 
     projection: str
     tenant_id: uuid.UUID
@@ -508,6 +510,7 @@ class RebuildResult:
     applied: int
     dead_lettered: int
     checkpoint: int
+    left_discarded: int = 0
 
 
 @transaction.atomic(durable=True)
@@ -558,15 +561,30 @@ def projection_rebuild(
         if moved == checkpoint:  # nothing read below the head (never expected: a gap stalls instead)
             break
         checkpoint = moved
+    # Every open entry was closed above, so the open ones now are the replay's; a failure beyond
+    # them was an event an operator discarded, which stays so (insert_dead_letter.sql).
+    reopened = ProjectionDeadLetter.objects.filter(
+        tenant_id=tenant_id,
+        projection=projection,
+        store_id=store_id,
+        status__in=(DeadLetterStatus.PENDING, DeadLetterStatus.PARKED),
+    ).count()
+    left_discarded = max(failed - reopened, 0)
     audit_record(
         actor=actor,
         action="projection.rebuild",
         target_type="stream",
         target_id=f"{projection}:{store_id}",
         tenant_id=tenant_id,
-        detail={"dead_letters_closed": closed, "applied": applied, "dead_lettered": failed, "checkpoint": checkpoint},
+        detail={
+            "dead_letters_closed": closed,
+            "applied": applied,
+            "dead_lettered": failed,
+            "left_discarded": left_discarded,
+            "checkpoint": checkpoint,
+        },
     )
-    return RebuildResult(projection, tenant_id, store_id, applied, failed, checkpoint)
+    return RebuildResult(projection, tenant_id, store_id, applied, failed, checkpoint, left_discarded)
 
 
 @dataclass(frozen=True, slots=True)

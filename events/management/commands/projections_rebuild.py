@@ -59,5 +59,6 @@ class Command(BaseCommand):
                 ) from exc
             self.stdout.write(
                 f"{name} on {tenant_id}/{store_id}: rebuilt to #{result.checkpoint}, "
-                f"{result.applied} applied, {result.dead_lettered} dead-lettered"
+                f"{result.applied} applied, {result.dead_lettered - result.left_discarded} dead-lettered"
+                + (f", {result.left_discarded} failed and left discarded" if result.left_discarded else "")
             )

@@ -83,10 +83,38 @@ def test_a_rebuild_after_the_fix_applies_dead_lettered_events_once_and_closes_th
     [row] = AuditLogEntry.objects.filter(action="projection.rebuild", tenant_id=owner.tenant_id)
     assert row.actor == "cli:projections_rebuild"
     assert row.target_id == f"{poison.name}:{owner.store_id}"
-    assert row.detail == {"dead_letters_closed": 1, "applied": 3, "dead_lettered": 0, "checkpoint": 3}
+    assert row.detail == {
+        "dead_letters_closed": 1,
+        "applied": 3,
+        "dead_lettered": 0,
+        "left_discarded": 0,
+        "checkpoint": 3,
+    }
     version, *_, state = entity_rows(owner.tenant_id, owner.store_id)[("order", "order-1")]
     assert version == 3
     assert state == '{"a": 1, "b": 2, "c": 3, "poison": true}'
+
+
+def test_a_discarded_event_that_fails_again_is_said_to_stay_discarded_and_a_new_failure_is_dead_lettered(
+    owner: Persona, post_ingest: IngestPoster, poison: PoisonProjection
+) -> None:
+    seed(owner, post_ingest, [{"poison": True}, {"a": 1}])
+    _project(owner, poison.name, batch_size=10)
+    entry = ProjectionDeadLetter.objects.get(tenant_id=owner.tenant_id, projection=poison.name)
+    ProjectionDeadLetter.objects.filter(id=entry.id).update(status=DeadLetterStatus.DISCARDED)
+    seed(owner, post_ingest, [{"poison": True}])  # sequence 3 fails too, for the first time
+
+    output = _rebuild(owner, "--projection", poison.name)
+
+    assert "rebuilt to #3, 1 applied, 1 dead-lettered, 1 failed and left discarded" in output, output
+    statuses = dict(
+        ProjectionDeadLetter.objects.filter(tenant_id=owner.tenant_id, projection=poison.name).values_list(
+            "sequence_number", "status"
+        )
+    )
+    assert statuses == {1: DeadLetterStatus.DISCARDED, 3: DeadLetterStatus.PENDING}
+    [row] = AuditLogEntry.objects.filter(action="projection.rebuild", tenant_id=owner.tenant_id)
+    assert (row.detail["dead_lettered"], row.detail["left_discarded"]) == (2, 1)
 
 
 def test_every_registered_projection_is_rebuilt_by_default_and_unknown_names_are_refused(
