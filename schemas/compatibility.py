@@ -33,6 +33,7 @@ from schemas.references import (
     LOCAL_REGISTRY,
     SubschemaDraftError,
     UnknownDraftError,
+    UnwalkableSchemaError,
     metaschema_error,
     subschemas,
     unresolvable_reference,
@@ -330,7 +331,7 @@ def check_schema(schema: Any) -> str | None:
         with evaluating():  # one budget for all the probes
             for probe in _PROBES:
                 schema_errors(validator, probe)
-    except (UnknownDraftError, SubschemaDraftError, UnevaluableSchemaError) as exc:
+    except (UnknownDraftError, SubschemaDraftError, UnevaluableSchemaError, UnwalkableSchemaError) as exc:
         return str(exc)
     except RecursionError:  # checking against the meta-schema: bounded by the body's depth, never expected
         return "the schema nests too deeply to check"

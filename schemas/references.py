@@ -161,6 +161,23 @@ def _specification(cls: type[Validator]) -> referencing.Specification[Any]:
     )
 
 
+class UnwalkableSchemaError(Exception):
+    """A keyword's value has a shape ``referencing`` cannot walk for subschemas, though the draft
+    allows it: draft 3's ``extends`` as one schema (the library walks only its array form)."""
+
+
+def _subresources(resource: referencing.Resource[Any], path: str) -> list[referencing.Resource[Any]]:
+    """``resource``'s subresources, or :class:`UnwalkableSchemaError` naming ``path`` where the
+    library fails on a shape it does not expect (an ``AttributeError`` inside it, never a 500)."""
+    try:
+        return list(resource.subresources())
+    except (AttributeError, TypeError) as exc:
+        raise UnwalkableSchemaError(
+            f"{path}: a keyword here has a form this service cannot walk for subschemas ({exc}); with draft 3,"
+            " write `extends` as an array of schemas (`[{...}]`), which means the same"
+        ) from None
+
+
 def subschemas(cls: type[Validator], schema: Any) -> Iterator[tuple[Location, Any]]:
     """Every subschema of ``schema`` under the keywords ``cls``'s draft defines (``$defs``,
     ``properties``, ``items``, ``allOf``, ...) with its location, the root (``()``) included.
@@ -175,9 +192,8 @@ def subschemas(cls: type[Validator], schema: Any) -> Iterator[tuple[Location, An
             _check_own_draft(resource.contents, _json_path("$", location))
         yield location, resource.contents
         below = _child_locations(resource.contents)
-        stack.extend(
-            (sub, location + below.get(id(sub.contents), ())) for sub in reversed(list(resource.subresources()))
-        )
+        subresources = _subresources(resource, _json_path("$", location))
+        stack.extend((sub, location + below.get(id(sub.contents), ())) for sub in reversed(subresources))
 
 
 def _dangling(
@@ -218,7 +234,7 @@ def _dangling(
         below = _child_locations(contents)
         stack.extend(
             (sub, resolver.in_subresource(sub), _json_path(path, below.get(id(sub.contents), ())))
-            for sub in resource.subresources()
+            for sub in _subresources(resource, path)
         )
 
 
