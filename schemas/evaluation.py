@@ -25,10 +25,12 @@ the first ``{"$schema": ..., "$ref": "#"}``.
 from __future__ import annotations
 
 import contextlib
+import decimal
 import enum
 import sys
 import threading
 from collections.abc import Callable, Hashable, Iterator, Mapping
+from fractions import Fraction
 from typing import Any
 
 from jsonschema import (
@@ -413,6 +415,31 @@ def _unevaluated_properties(*, draft2019: bool) -> Keyword:
     return unevaluated_properties
 
 
+# --- multipleOf -------------------------------------------------------------------------------
+
+# Enough digits for the exact remainder of any two doubles (exponents -324..308) and of a payload's
+# 64-bit integers; a schema's own number may be longer, which the Fraction fallback takes.
+_DECIMAL = decimal.Context(prec=700, traps=[decimal.InvalidOperation, decimal.DivisionByZero])
+
+
+def multiple_of(validator: Any, step: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    """``multipleOf`` (draft 3's ``divisibleBy``) on the numbers as their JSON text reads: a float
+    is taken at its shortest round-trip decimal (``repr``: ``0.07``, not the binary double
+    ``0.07000000000000000666…``), so ``0.07`` is a multiple of ``0.01``, which jsonschema's float
+    quotient (7.000000000000001) refused; integers stay exact. Same message as jsonschema's."""
+    if not validator.is_type(instance, "number"):
+        return
+    if isinstance(step, float) or isinstance(instance, float):
+        try:
+            failed = _DECIMAL.remainder(decimal.Decimal(repr(instance)), decimal.Decimal(repr(step))) != 0
+        except (decimal.InvalidOperation, decimal.DivisionByZero):  # never expected: the metaschema wants step > 0
+            failed = bool(Fraction(instance) % Fraction(step))
+    else:
+        failed = bool(instance % step)
+    if failed:
+        yield ValidationError(f"{instance!r} is not a multiple of {step}")
+
+
 # --- uniqueItems ------------------------------------------------------------------------------
 
 
@@ -473,6 +500,8 @@ def _keywords(draft: type[Validator]) -> dict[str, Keyword]:
         "patternProperties": pattern_properties,
         "additionalProperties": additional_properties,
         "uniqueItems": unique_items,
+        "multipleOf": multiple_of,
+        "divisibleBy": multiple_of,
         "unevaluatedProperties": _unevaluated_properties(draft2019=draft is Draft201909Validator),
     }
     keywords.update({name: keyword for name, keyword in linear.items() if name in keywords})

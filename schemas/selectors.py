@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from schemas import errors
 from schemas.models import Compatibility, SchemaStatus, TenantSchemaSettings
@@ -112,7 +115,16 @@ def schema_validate(*, tenant_id: uuid.UUID, event_type: str, version: int | Non
     )
     if schema is None:
         return SchemaValidation(schema=None, errors=())
-    return SchemaValidation(schema=schema, errors=validate_payload(build_validator(schema.schema_json), payload))
+    return SchemaValidation(schema=schema, errors=validate_payload(build_validator(_as_ingest_reads(schema)), payload))
+
+
+def _as_ingest_reads(schema: EventSchema) -> Any:
+    """The schema's document as ingest's validators read it: its stored JSON text parsed by
+    orjson (``schemas.registry``), where a number past 64-bit integers is a double. The model's
+    field parses with ``json`` (an exact integer there), so a schema number such as ``1e29`` was
+    ``100000000000000000000000000000`` here and equal to no payload number, which are doubles
+    past 64 bits: this endpoint and ingest judged the same payload differently."""
+    return orjson.loads(json.dumps(schema.schema_json))
 
 
 def tenant_mode_override_get(*, tenant_id: uuid.UUID) -> str | None:
