@@ -66,8 +66,9 @@ _REFUSE_MODE = field_value_error(errors.InvalidValidationModeError)
 
 
 def _mode_text(fields: Fields) -> str | None:
-    """``mode`` as sent: a string (422 otherwise) or absent or null (clear the override)."""
-    text = fields.raw("mode")
+    """``mode`` as sent: a string, or null (clear the override); absent or another type is 422
+    (a body without ``mode`` had cleared the override as if it said null)."""
+    text = fields.member("mode", message="is required: a mode, or null to remove the tenant's override.")
     if text is not None and not isinstance(text, str):
         raise invalid_request("mode", "must be a string.")
     return text

@@ -167,6 +167,20 @@ def test_a_mode_of_the_wrong_json_type_is_the_collectors_422(owner: Persona, mod
     assert list(response.json()["errors"]) == ["mode"]
 
 
+def test_a_body_without_mode_is_refused_and_keeps_the_override(owner: Persona) -> None:
+    """Only an explicit null removes the override; a body that forgot ``mode`` had removed it."""
+    assert set_mode(owner.client, owner.tenant_id, "warn").json()["override"] == "warn"
+    response = post_json(owner.client, "/api/v1/schemas/validation-mode", {"tenantId": str(owner.tenant_id)}, "put")
+    assert (response.status_code, response.json()["code"], list(response.json()["errors"])) == (
+        422,
+        "invalid_request",
+        ["mode"],
+    )
+    got = owner.client.get(f"/api/v1/schemas/validation-mode?tenant_id={owner.tenant_id}").json()
+    assert got["override"] == "warn"
+    assert set_mode(owner.client, owner.tenant_id, None).json()["override"] is None
+
+
 def test_a_mode_is_any_spelling_and_a_long_one_is_unknown(owner: Persona) -> None:
     assert set_mode(owner.client, owner.tenant_id, "  Strict ").json()["override"] == "required"
     long = set_mode(owner.client, owner.tenant_id, "w" * 1000)
