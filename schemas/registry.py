@@ -148,6 +148,20 @@ def redacted_error(error: ValidationError) -> str:
     return f"{path}: fails {keyword} {value}"
 
 
+#: The longest error message answered: jsonschema quotes a whole ``enum`` ("… is not one of
+#: [9,000 values]") and the payload's value, so one rejected event's message reached ~100 KB and a
+#: batch's answer ~100 times the request. A longer one keeps its start (the value) and its end
+#: (the rule: "does not match '^a+$'"), joined by " … ".
+MESSAGE_MAX_CHARS = 500
+_KEPT = (MESSAGE_MAX_CHARS - 3) // 2
+
+
+def _capped(message: str) -> str:
+    if len(message) <= MESSAGE_MAX_CHARS:
+        return message
+    return f"{message[:_KEPT]} … {message[-(MESSAGE_MAX_CHARS - 3 - _KEPT) :]}"
+
+
 def validate_payload(
     validator: Validator, payload: Any, budget: EvaluationBudget | None = None
 ) -> tuple[SchemaError, ...]:
@@ -161,7 +175,7 @@ def validate_payload(
     """
     try:
         found = sorted(
-            (json_pointer(e.absolute_path), e.message, redacted_error(e))
+            (json_pointer(e.absolute_path), _capped(e.message), redacted_error(e))
             for e in schema_errors(validator, payload, budget)
         )
     except UnevaluableSchemaError as exc:

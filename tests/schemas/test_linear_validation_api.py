@@ -65,7 +65,12 @@ def test_a_backtracking_pattern_answers_at_once_on_validate(owner: Persona, coun
         accepted = _validate(owner, {"name": "a" * count})
 
     assert refused["valid"] is False
-    assert refused["errors"] == [{"path": "/name", "message": f"{hostile!r} does not match '^(a+)+$'"}]
+    [error] = refused["errors"]
+    message = f"{hostile!r} does not match '^(a+)+$'"
+    assert error["path"] == "/name"
+    assert (
+        error["message"] == message if len(message) <= 500 else error["message"].endswith("!' does not match '^(a+)+$'")
+    )
     assert accepted == {**accepted, "valid": True, "errors": []}
 
 

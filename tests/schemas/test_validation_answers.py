@@ -1,6 +1,7 @@
-"""Numbers in schemas as users write them: ``multipleOf`` on decimal steps (a price in cents is a
-multiple of 0.01), and the validate endpoint judging a payload exactly as ingest does, numbers
-past 64-bit integers included (docs/schemas.md, "Numbers")."""
+"""What validation answers, as users meet it: ``multipleOf`` on decimal steps (a price in cents
+is a multiple of 0.01), the validate endpoint judging a payload exactly as ingest does (numbers
+past 64-bit integers included), and error messages cut to a bound (a long ``enum`` is quoted in
+jsonschema's message). docs/schemas.md, "Budget"."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft3Validator, Draft202012Validator
 
 from schemas.evaluation import hardened
+from schemas.registry import MESSAGE_MAX_CHARS
 from tests.conftest import IngestPoster, Persona, legacy_event
 
 CENTS = hardened(Draft202012Validator)({"multipleOf": 0.01})
@@ -95,3 +97,35 @@ def test_the_validate_endpoint_judges_large_numbers_as_ingest_does(
     for payload in ({"v": value}, {"v": 7}):
         assert _validate(owner, "big.number", payload) is _ingested(owner, post_ingest, "big.number", payload), payload
     assert _validate(owner, "big.number", {"v": value}) is True
+
+
+@pytest.mark.django_db
+def test_an_error_quoting_a_long_enum_is_cut_so_an_answer_stays_near_its_request(
+    owner: Persona, post_ingest: IngestPoster
+) -> None:
+    values = [f"v{n:05}" for n in range(9_000)]
+    _register(owner, {"type": "object", "properties": {"c": {"enum": values}}}, "long.enum")
+    events = [
+        legacy_event(owner.tenant_id, owner.store_id, payload={"c": "nope"}, event_type="long.enum") for _ in range(50)
+    ]
+    request = json.dumps({"events": events})
+
+    answer = post_ingest(owner.client, request)
+
+    assert answer.status_code == 200, answer.content
+    rejections = answer.json()["rejections"]
+    assert len(rejections) == 50
+    for rejection in rejections:
+        assert rejection["message"].startswith(
+            "Schema validation failed for event type 'long.enum': /c: 'nope' is not one of ['v00000', 'v00001'"
+        )
+        assert rejection["message"].endswith("'v08998', 'v08999']")
+        assert " … " in rejection["message"]
+        assert len(rejection["message"]) < 600
+    assert len(answer.content) < 3 * len(request)
+    checked = _post(
+        owner,
+        "/api/v1/schemas/validate",
+        {"tenantId": str(owner.tenant_id), "eventType": "long.enum", "payload": {"c": "nope"}},
+    )
+    assert len(checked["errors"][0]["message"]) == MESSAGE_MAX_CHARS
