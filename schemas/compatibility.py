@@ -27,7 +27,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 
-from schemas.evaluation import UnevaluableSchemaError, evaluating, hardened
+from schemas.evaluation import UnevaluableSchemaError, evaluating, frozen, hardened
 from schemas.patterns import pattern_problem
 from schemas.references import (
     LOCAL_REGISTRY,
@@ -131,6 +131,40 @@ def _values(schema: dict[str, Any], draft: type[Validator]) -> list[Any] | None:
     return None
 
 
+def _only_values(schema: Any, draft: type[Validator]) -> frozenset[Any] | None:
+    """The values ``schema`` accepts when ``enum`` (or ``const``) is all it asks, as a set of their
+    :func:`frozen` forms (JSON Schema's equality: ``1 == 1.0``, booleans apart); ``None`` when it
+    asks more (a ``type`` beside the ``enum``, say), or nothing finite."""
+    if not isinstance(schema, dict) or len(set(schema) - _ANNOTATIONS) != 1:
+        return None
+    values = _values(schema, draft)
+    return None if values is None else frozenset(frozen(value) for value in values)
+
+
+def _values_problems(
+    old: dict[str, Any], new: Any, old_values: list[Any], draft: type[Validator], path: str
+) -> list[str]:
+    """Old accepts at most ``old_values``: each one old accepts must pass new. A schema that is
+    only an ``enum`` answers by set membership (a 1,500-value list against another had exhausted
+    the step budget, and every value read as no longer accepted); any other is evaluated, and a
+    verdict it cannot give within the budget counts against the pair (sound: it may refuse, never
+    accept), said as such."""
+    old_set, new_set = _only_values(old, draft), _only_values(new, draft)
+    problems: list[str] = []
+    for value in old_values:
+        if old_set is None and _valid(draft, old, value) is False:
+            continue  # old itself refuses it (an ``enum`` beside a ``type``)
+        accepted = (frozen(value) in new_set) if new_set is not None else _valid(draft, new, value)
+        if accepted is None:
+            problems.append(
+                f"{path}: value {_canonical(value).decode()} could not be checked within the evaluation budget,"
+                " so it counts as no longer accepted (add fewer values at a time, or register with compatibility none)"
+            )
+        elif not accepted:
+            problems.append(f"{path}: value {_canonical(value).decode()} is no longer accepted")
+    return problems
+
+
 def _valid(draft: type[Validator], schema: Any, instance: Any) -> bool | None:
     """Whether ``schema``, evaluated under ``draft``, accepts ``instance``; ``None`` when it
     cannot say (``schemas.evaluation``)."""
@@ -212,12 +246,7 @@ def widening_problems(
         return [f"{path}: schemas using $ref are only compatible when identical"]
     old_values = _values(old, draft)
     if old_values is not None:
-        # Old accepts at most these values: check each one exactly.
-        return [  # a verdict neither can give counts against the pair (sound: may refuse, never accepts)
-            f"{path}: value {_canonical(v).decode()} is no longer accepted"
-            for v in old_values
-            if _valid(draft, old, v) is not False and _valid(draft, new, v) is not True
-        ]
+        return _values_problems(old, new, old_values, draft, path)
     if not _understood(old) or not _understood(new):
         return [f"{path}: uses keywords the compatibility check does not understand; keep it unchanged"]
 
