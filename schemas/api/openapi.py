@@ -44,7 +44,11 @@ SCHEMA_REGISTER = obj(
     {
         "tenantId": UUID,
         "eventType": EVENT_TYPE,
-        "schemaJson": {"type": "object", "description": "a JSON Schema (draft 2020-12)"},
+        "schemaJson": {
+            "oneOf": [{"type": "object"}, {"type": "boolean"}],
+            "description": "a JSON Schema: an object or a boolean; draft 2020-12 unless its $schema names"
+            " draft 3, 4, 6, 7 or 2019-09 (docs/schemas.md)",
+        },
         "description": nullable({"type": "string", "maxLength": MAX_DESCRIPTION}),
         "compatibility": nullable({"type": "string", "enum": list(COMPATIBILITIES)}),
     },
