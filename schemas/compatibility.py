@@ -131,30 +131,46 @@ def _values(schema: dict[str, Any], draft: type[Validator]) -> list[Any] | None:
     return None
 
 
-def _only_values(schema: Any, draft: type[Validator]) -> frozenset[Any] | None:
-    """The values ``schema`` accepts when ``enum`` (or ``const``) is all it asks, as a set of their
-    :func:`frozen` forms (JSON Schema's equality: ``1 == 1.0``, booleans apart); ``None`` when it
-    asks more (a ``type`` beside the ``enum``, say), or nothing finite."""
-    if not isinstance(schema, dict) or len(set(schema) - _ANNOTATIONS) != 1:
+def _value_set(schema: Any, draft: type[Validator]) -> tuple[frozenset[Any], dict[str, Any]] | None:
+    """The values ``schema``'s ``enum`` (or ``const``) allows, as a set of their :func:`frozen`
+    forms (JSON Schema's equality: ``1 == 1.0``, booleans apart), and the rest of the schema
+    without that keyword; ``None`` when it allows no finite set."""
+    if not isinstance(schema, dict):
         return None
     values = _values(schema, draft)
-    return None if values is None else frozenset(frozen(value) for value in values)
+    if values is None:
+        return None
+    keyword = "const" if "const" in schema and "const" in draft.VALIDATORS else "enum"
+    return frozenset(frozen(value) for value in values), {k: v for k, v in schema.items() if k != keyword}
+
+
+def _accepts(
+    draft: type[Validator], schema: Any, split: tuple[frozenset[Any], dict[str, Any]] | None, value: Any
+) -> bool | None:
+    """Whether ``schema`` accepts ``value``: by set membership plus the rest of the schema
+    (``type`` beside the ``enum``, say) when ``split`` is its value set, else evaluated."""
+    if split is None:
+        return _valid(draft, schema, value)
+    allowed, rest = split
+    if frozen(value) not in allowed:
+        return False
+    return True if _trivial(rest) else _valid(draft, rest, value)
 
 
 def _values_problems(
     old: dict[str, Any], new: Any, old_values: list[Any], draft: type[Validator], path: str
 ) -> list[str]:
-    """Old accepts at most ``old_values``: each one old accepts must pass new. A schema that is
-    only an ``enum`` answers by set membership (a 1,500-value list against another had exhausted
-    the step budget, and every value read as no longer accepted); any other is evaluated, and a
-    verdict it cannot give within the budget counts against the pair (sound: it may refuse, never
-    accept), said as such."""
-    old_set, new_set = _only_values(old, draft), _only_values(new, draft)
+    """Old accepts at most ``old_values``: each one old accepts must pass new. Membership in an
+    ``enum`` is a set lookup and only the rest of each schema is evaluated (a 1,500-value list
+    checked against another by evaluation had exhausted the step budget, and values read as no
+    longer accepted); a verdict the budget cannot give counts against the pair (sound: it may
+    refuse, never accept), said as such."""
+    old_split, new_split = _value_set(old, draft), _value_set(new, draft)
     problems: list[str] = []
     for value in old_values:
-        if old_set is None and _valid(draft, old, value) is False:
-            continue  # old itself refuses it (an ``enum`` beside a ``type``)
-        accepted = (frozen(value) in new_set) if new_set is not None else _valid(draft, new, value)
+        if _accepts(draft, old, old_split, value) is False:
+            continue  # old itself refuses it (an ``enum`` member outside the ``type`` beside it)
+        accepted = _accepts(draft, new, new_split, value)
         if accepted is None:
             problems.append(
                 f"{path}: value {_canonical(value).decode()} could not be checked within the evaluation budget,"

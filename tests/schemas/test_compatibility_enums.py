@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -26,14 +27,16 @@ def test_an_enum_is_a_backward_successor_exactly_when_it_keeps_every_old_value(o
     assert (problems == []) is kept, problems
 
 
-def test_a_long_enum_gains_a_value_and_loses_one() -> None:
+@pytest.mark.parametrize("beside", [{}, {"type": "string"}, {"type": "string", "maxLength": 6}])
+def test_a_long_enum_gains_a_value_and_loses_one(beside: dict[str, Any]) -> None:
     values = [f"v{n:05}" for n in range(1_500)]
-    assert compatibility_problems("backward", {"enum": values}, {"enum": [*values, "new"]}) == []
-    assert compatibility_problems("full", {"enum": values}, {"enum": values[::-1]}) == []
-    assert compatibility_problems("backward", {"enum": values}, {"enum": values[1:]}) == [
+    old = {**beside, "enum": values}
+    assert compatibility_problems("backward", old, {**beside, "enum": [*values, "new"]}) == []
+    assert compatibility_problems("full", old, {**beside, "enum": values[::-1]}) == []
+    assert compatibility_problems("backward", old, {**beside, "enum": values[1:]}) == [
         'backward: $: value "v00000" is no longer accepted'
     ]
-    assert compatibility_problems("forward", {"enum": values}, {"enum": [*values, "new"]}) == [
+    assert compatibility_problems("forward", old, {**beside, "enum": [*values, "new"]}) == [
         'forward: $: value "new" is no longer accepted'
     ]
 
