@@ -24,7 +24,8 @@ from django.db import connection
 from commitments.sql import SELECT_LOG_CHECKPOINT, SELECT_LOG_TILES, UPSERT_LOG_TILES
 from streams.kinds import StreamKind, stream_params
 from ves import rfc6962
-from ves.checkpoint import sign_checkpoint
+from ves.checkpoint import key_id, sign_checkpoint
+from ves.signing import public_key_from_seed
 from ves.tiles import TILE_HEIGHT, TILE_WIDTH, TiledNodeStore, TileKey, TileWrite, node_location
 
 # Full tiles (256 hashes) never change, so every process keeps the most recently read ones:
@@ -168,6 +169,28 @@ def previous_signing_seeds() -> tuple[bytes, ...]:
         for part in settings.VES_SEQUENCER_PREVIOUS_SIGNING_KEYS.split(",")
         if part.strip()
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SequencerKey:
+    """One Ed25519 key the sequencer signs with: its public key and the key id its note signature
+    lines carry (``ves.checkpoint.key_id``: the first 4 bytes of SHA-256 over the key name, 0x0A,
+    0x01 and the key)."""
+
+    public_key: bytes
+    note_key_id: bytes
+    current: bool
+
+
+def sequencer_keys() -> list[SequencerKey]:
+    """The keys checkpoints are signed with now: ``VES_SEQUENCER_SIGNING_KEY`` (which also signs
+    VES receipts) first, then the rotated-out ones that still cosign (none without a signing key)."""
+    seed = signing_seed()
+    if seed is None:
+        return []
+    name = settings.CHECKPOINT_SEQUENCER_NAME
+    publics = [(public_key_from_seed(s), i == 0) for i, s in enumerate((seed, *previous_signing_seeds()))]
+    return [SequencerKey(public, key_id(name, public), current) for public, current in publics]
 
 
 @dataclass(frozen=True, slots=True)

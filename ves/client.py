@@ -631,6 +631,14 @@ class _Calls:
         return _Call("GET", _log_path(ves, "checkpoint"), _with("tree_size", "root_hash", "checkpoint"), params)
 
     @staticmethod
+    def sequencer_keys() -> _Call[dict[str, Any]]:
+        """The sequencer's public signing keys: ``{sequencer_id, key_name, keys: [{public_key,
+        note_key_id, status}]}``, the ``current`` key first. What a verifier pins: fetched once
+        over a channel it trusts and compared later, never fetched to check the answer it came
+        with (``docs/proofs.md``, "The sequencer's keys")."""
+        return _Call("GET", "/api/v1/sequencer/keys", _with("key_name", "keys"))
+
+    @staticmethod
     def consistency_proof(
         tenant_id: uuid.UUID | str,
         store_id: uuid.UUID | str,
@@ -873,6 +881,7 @@ class _Base(ABC, Generic[TransportT]):
     wait_for_bundle = _Endpoint(_Calls.wait_for_bundle)
     checkpoint = _Endpoint(_Calls.checkpoint)
     consistency_proof = _Endpoint(_Calls.consistency_proof)
+    sequencer_keys = _Endpoint(_Calls.sequencer_keys)
     x402_submit = _Endpoint(_Calls.x402_submit)
     # Agents and admin
     register_agent = _Endpoint(_Calls.register_agent)

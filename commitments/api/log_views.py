@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from commitments.api import openapi as shapes
 from commitments.selectors import log_checkpoint_get, log_consistency_proof, log_inclusion_proof
-from commitments.transparency import CheckpointRow
+from commitments.transparency import CheckpointRow, sequencer_keys
 from sequencer_project.api.fields import query_int, query_int_optional
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin
@@ -121,3 +122,26 @@ class LegacyInclusionApi(_InclusionApi):
 @shapes.log_consistency(ves=False)
 class LegacyConsistencyApi(_ConsistencyApi):
     kind = StreamKind.LEGACY
+
+
+@shapes.sequencer_keys
+class SequencerKeysApi(TenantApiMixin):
+    """``GET /api/v1/sequencer/keys``: the public keys checkpoints (and, the current one, VES
+    receipts) are signed with, for a verifier to pin (docs/proofs.md, "The sequencer's keys")."""
+
+    def get(self, request: Request) -> Response:
+        self.principal.require(Permission.READ)
+        return Response(
+            {
+                "sequencer_id": settings.VES_SEQUENCER_ID,
+                "key_name": settings.CHECKPOINT_SEQUENCER_NAME,
+                "keys": [
+                    {
+                        "public_key": k.public_key.hex(),
+                        "note_key_id": k.note_key_id.hex(),
+                        "status": "current" if k.current else "previous",
+                    }
+                    for k in sequencer_keys()
+                ],
+            }
+        )

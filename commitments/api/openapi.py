@@ -411,6 +411,31 @@ commit_and_anchor = view_operation(
     responses=ANCHOR_FAILED,
     ok=ANCHOR_RESULT,
 )
+SEQUENCER_KEYS = obj(
+    {
+        "sequencer_id": UUID,
+        "key_name": {"type": "string", "description": "the name in each checkpoint signature line"},
+        "keys": array(
+            obj(
+                {
+                    "public_key": HEX,
+                    "note_key_id": {
+                        "type": "string",
+                        "description": "4 bytes of hex: the key id of its signature lines",
+                    },
+                    "status": {"type": "string", "enum": ["current", "previous"]},
+                }
+            )
+        ),
+    }
+)
+sequencer_keys = view_operation(
+    "get",
+    "transparency log",
+    "sequencer_keys",
+    "The sequencer's public signing keys (checkpoints; the current one also signs VES receipts)",
+    ok=SEQUENCER_KEYS,
+)
 anchor_status = view_operation("get", "anchoring", "anchor_status", "Whether anchoring is configured", ok=ANCHOR_STATUS)
 pending_anchors = view_operation(
     "get",

@@ -20,6 +20,7 @@ urlpatterns = [
     path("commitments/<str:batch_id>", views.LegacyCommitmentDetailApi.as_view(), name="commitment-detail"),
     path("proofs/verify", views.LegacyProofVerifyApi.as_view(), name="proof-verify"),
     path("proofs/<str:sequence_number>", views.LegacyProofApi.as_view(), name="proof"),
+    path("sequencer/keys", log_views.SequencerKeysApi.as_view(), name="sequencer-keys"),
     path("ves/log/checkpoint", log_views.VesCheckpointApi.as_view(), name="ves-log-checkpoint"),
     path("ves/log/proofs/inclusion", log_views.VesInclusionApi.as_view(), name="ves-log-inclusion"),
     path("ves/log/proofs/consistency", log_views.VesConsistencyApi.as_view(), name="ves-log-consistency"),

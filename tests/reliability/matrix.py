@@ -261,6 +261,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
         "POST", "/api/v1/ves/commitments/anchor", body=_stream, access=STREAM
     ),
     ("commitments:anchor-status", "GET"): Entry("GET", "/api/v1/anchor/status", access=STATELESS),
+    ("commitments:sequencer-keys", "GET"): Entry("GET", "/api/v1/sequencer/keys", access=STATELESS),
     # The separate anchor service's routes: the bootstrap admin only, even a tenant admin is refused.
     ("anchor-compat:pending", "GET"): Entry(
         "GET", "/v1/commitments/pending", owner=403, access=Access(BOOTSTRAP_ONLY, BOOTSTRAP_ONLY)

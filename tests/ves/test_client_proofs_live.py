@@ -210,6 +210,16 @@ def test_x402_submit_signs_an_asset_alias_as_its_canonical_name(
     assert stored["asset"] == canonical
 
 
+def test_the_sdk_reads_the_published_sequencer_key(
+    stream: tuple[str, str, uuid.UUID, uuid.UUID],
+) -> None:
+    url, key, *_ = stream
+    with SequencerClient(url, key) as client:
+        keys = client.sequencer_keys()
+    [current] = keys["keys"]
+    assert (bytes.fromhex(current["public_key"]), current["status"]) == (SEQUENCER_KEY, "current")
+
+
 def test_the_cli_bundle_then_verify_round_trip(stream: tuple[str, str, uuid.UUID, uuid.UUID], tmp_path: Path) -> None:
     url, key, tenant_id, store_id = stream
     signer = AgentSigner.generate()
