@@ -18,7 +18,7 @@ from django.http import HttpRequest
 from commitments.models import Commitment
 from commitments.services.anchoring import commitment_anchor_attempts
 from commitments.transparency import checkpoint_get
-from sequencer_project.admin_base import ReadOnlyAdmin
+from sequencer_project.admin_base import ReadOnlyAdmin, hex_bytes_shown
 from streams.kinds import StreamKind
 
 
@@ -65,5 +65,6 @@ class CommitmentAdmin(ReadOnlyAdmin):
             parts.append(f"last failure at {state.error_at.isoformat()}")
         return "; ".join(parts)
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [field.name for field in Commitment._meta.fields] + ["checkpoint", "anchoring"]
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        names = [field.name for field in Commitment._meta.fields]
+        return [*hex_bytes_shown(Commitment, names), "checkpoint", "anchoring"]

@@ -24,7 +24,7 @@ from payments.models import (
     SettlementDeadLetterStatus,
 )
 from payments.services.dead_letters import settlement_dead_letter_redrive
-from sequencer_project.admin_base import OperatorActionsAdmin, ReadOnlyAdmin
+from sequencer_project.admin_base import OperatorActionsAdmin, ReadOnlyAdmin, hex_bytes_shown
 from sequencer_project.api.errors import SequencerError
 
 
@@ -33,7 +33,7 @@ class PaymentIntentAdmin(ReadOnlyAdmin):
     list_display = ("intent_id", "tenant_id", "store_id", "sequence_number", "status", "amount", "asset", "network")
     list_filter = ("status", "network", "asset")
     search_fields = ("intent_id", "payer_address", "payee_address", "idempotency_key")
-    readonly_fields = [f.name for f in PaymentIntent._meta.fields]
+    readonly_fields = hex_bytes_shown(PaymentIntent, [f.name for f in PaymentIntent._meta.fields])
 
 
 class AttemptInline(admin.TabularInline[SettlementAttempt, PaymentBatch]):
@@ -55,7 +55,7 @@ class PaymentBatchAdmin(ReadOnlyAdmin):
     list_display = ("batch_id", "tenant_id", "store_id", "network", "status", "payment_count", "tx_hash", "created_at")
     list_filter = ("status", "network")
     search_fields = ("batch_id", "tx_hash")
-    readonly_fields = [f.name for f in PaymentBatch._meta.fields]
+    readonly_fields = hex_bytes_shown(PaymentBatch, [f.name for f in PaymentBatch._meta.fields])
     inlines = [DeadLetterInline, AttemptInline]
 
 

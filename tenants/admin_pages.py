@@ -20,7 +20,7 @@ from audit.services import admin_actor
 from sequencer_project.api.errors import SequencerError
 from sequencer_project.api.fields import field_value_error, hex_bytes
 from tenants.errors import InvalidPublicKeyError
-from tenants.forms import AsciiIntegerField
+from tenants.forms import AsciiIntegerField, AsciiUUIDField
 from tenants.selectors import agent_signing_key_recent_list
 from tenants.services import AGENT_KEY_ID_MAX, agent_key_register, agent_key_revoke
 
@@ -30,14 +30,14 @@ LISTED_KEYS = 200
 class AgentKeyListForm(forms.Form):
     """The list's filter: one tenant, or (empty) the newest keys of all."""
 
-    tenant_id = forms.UUIDField(required=False)
+    tenant_id = AsciiUUIDField(required=False)
 
 
 class AgentKeyRevokeForm(forms.Form):
     """One agent signing key, by its composite key."""
 
-    tenant_id = forms.UUIDField()
-    agent_id = forms.UUIDField()
+    tenant_id = AsciiUUIDField()
+    agent_id = AsciiUUIDField()
     key_id = AsciiIntegerField(min_value=0, max_value=AGENT_KEY_ID_MAX)  # a u32 in ASCII digits, as the API's keyId
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 from django import forms
+
+from sequencer_project.api.fields import parse_uuid_text
 
 _ASCII_INTEGER = re.compile(r"-?[0-9]+")
 
@@ -30,3 +33,21 @@ class AsciiIntegerField(forms.IntegerField):
         except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
             pass
         raise forms.ValidationError("Enter a whole number in ASCII digits (0-9).", code="invalid")
+
+
+class AsciiUUIDField(forms.UUIDField):
+    """A UUID typed in ASCII, as the API reads ids (``sequencer_project.api.fields.parse_uuid_text``).
+
+    Django's ``UUIDField`` reads its text with ``uuid.UUID``, whose hex parsing also takes other
+    scripts' digits: U+0661 ARABIC-INDIC DIGIT ONE in place of a 1 was read as that 1, an agent the operator
+    never typed, where the API refuses it."""
+
+    def to_python(self, value: Any) -> uuid.UUID | None:  # type: ignore[override]  # as the stubs UUIDField
+        if value in self.empty_values:
+            return None
+        if isinstance(value, uuid.UUID):
+            return value
+        parsed = parse_uuid_text(str(value).strip())
+        if parsed is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return parsed

@@ -8,7 +8,10 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from payments.models import PaymentIntent
 from tests.commitments.helpers import create, ingest_ves_case
+from tests.conftest import Persona
+from tests.payments.helpers import assembled_batch
 from tests.ves.ves_case_vectors import CASES
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +37,27 @@ def test_a_commitment_page_shows_its_signed_checkpoint(staff_client: Client, adm
     assert "Signed checkpoint" in page
     assert f'<div class="readonly">{origin}<br>{len(case["events"])}<br>' in page
     assert "<br><br>— sequencer.local " in page
+    # Roots as the API spells them (hex), never Python's b'...' text
+    answer = admin_client.get(f"/api/v1/ves/commitments/{batch_id}?tenant_id={case['tenant_id']}").json()
+    for root in (answer["merkle_root"], answer["new_state_root"], answer["prev_state_root"]):
+        assert f'<div class="readonly">0x{root.removeprefix("0x")}</div>' in page
+    assert "b&#x27;" not in page
+    assert 'b"' not in page
+
+
+def test_x402_intent_and_batch_pages_show_hashes_as_hex(staff_client: Client, owner: Persona) -> None:
+    batch = assembled_batch(owner, count=2)
+    intent = PaymentIntent.objects.filter(tenant_id=owner.tenant_id, batch_id=batch.batch_id).first()
+    assert intent is not None
+
+    batch_page = staff_client.get(f"/admin/payments/paymentbatch/{batch.batch_id}/change/").content.decode()
+    intent_page = staff_client.get(f"/admin/payments/paymentintent/{intent.intent_id}/change/").content.decode()
+
+    assert f'<div class="readonly">0x{bytes(batch.merkle_root).hex()}</div>' in batch_page
+    for value in (intent.signing_hash, intent.payer_signature, intent.request_hash):
+        assert f'<div class="readonly">0x{bytes(value).hex()}</div>' in intent_page
+    for page in (batch_page, intent_page):
+        assert "b&#x27;" not in page
 
 
 def test_an_unsigned_checkpoint_shows_its_size_and_root(

@@ -12,6 +12,7 @@ import io
 import uuid
 
 import pytest
+from django.contrib.messages import get_messages
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
@@ -142,3 +143,21 @@ def test_the_admin_agent_key_form_takes_a_key_id_in_ascii_digits_only(
     assert response.status_code == 200
     assert "errorlist" in response.content.decode()
     assert not AgentSigningKey.objects.filter(tenant_id=owner.tenant_id).exists()
+
+
+@pytest.mark.parametrize("where", ["tenant_id", "agent_id"])
+def test_the_admin_agent_key_form_takes_uuids_in_ascii_only(staff_client: Client, owner: Persona, where: str) -> None:
+    """U+0661 (ARABIC-INDIC DIGIT ONE) for a 1: Django's UUIDField read it as that 1 and
+    registered a key for an agent the operator never typed; the API refuses it."""
+    agent = uuid.uuid4()
+    body = {"tenant_id": str(owner.tenant_id), "agent_id": str(agent), "key_id": "1", "public_key": KEY.hex()}
+    body[where] = "\u0661" + body[where][1:]
+
+    response = staff_client.post("/admin/event-store/agent-keys/register/", body)
+
+    assert response.status_code == 200
+    assert "errorlist" in response.content.decode()
+    assert not AgentSigningKey.objects.filter(tenant_id=owner.tenant_id).exists()
+    listed = staff_client.get("/admin/event-store/agent-keys/", {"tenant_id": "\u0661" + str(owner.tenant_id)[1:]})
+    assert listed.status_code == 200
+    assert "tenant_id is not a UUID." in [str(m) for m in get_messages(listed.wsgi_request)]
