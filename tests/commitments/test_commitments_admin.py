@@ -53,6 +53,7 @@ def test_x402_intent_and_batch_pages_show_hashes_as_hex(staff_client: Client, ow
     batch_page = staff_client.get(f"/admin/payments/paymentbatch/{batch.batch_id}/change/").content.decode()
     intent_page = staff_client.get(f"/admin/payments/paymentintent/{intent.intent_id}/change/").content.decode()
 
+    assert batch.merkle_root is not None
     assert f'<div class="readonly">0x{bytes(batch.merkle_root).hex()}</div>' in batch_page
     for value in (intent.signing_hash, intent.payer_signature, intent.request_hash):
         assert f'<div class="readonly">0x{bytes(value).hex()}</div>' in intent_page
