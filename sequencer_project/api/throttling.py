@@ -7,7 +7,9 @@ Two fixed-window limits, both optional:
 - per tenant: ``RATE_LIMIT_PER_MINUTE`` for every tenant credential.
 
 Windows are aligned to the clock (``RATE_LIMIT_WINDOW_SECONDS``, default 60). One Lua script
-increments every applicable counter in a single round trip. A request over a limit gets 429
+checks every applicable counter and, when all allow the request, increments them all, in a
+single round trip: a refused request spends no budget (a minted key past its own limit never
+locks out its minter). A request over a limit gets 429
 ``rate_limited`` with ``Retry-After`` (seconds to the next window) and ``RateLimit-*`` headers;
 allowed requests carry the ``RateLimit-*`` headers of their tightest limit.
 
@@ -40,13 +42,21 @@ logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "ratelimit:"
 
-# KEYS: one counter per limit; ARGV[1]: expiry in seconds. Returns the counts, in KEYS order.
+# KEYS: one counter per limit; ARGV[1]: expiry in seconds; ARGV[1 + i]: the limit of KEYS[i].
+# Returns the counts with this request, in KEYS order. Only a request every limit allows is
+# counted (every counter incremented); one over any limit changes nothing, so a minted key
+# hammering past its own limit never spends its minter's budget (ADR 0015).
 _INCREMENT_SCRIPT = """
 local counts = {}
+local over = false
 for i, key in ipairs(KEYS) do
-  local n = redis.call('INCR', key)
-  if n == 1 then redis.call('EXPIRE', key, ARGV[1]) end
-  counts[i] = n
+  counts[i] = tonumber(redis.call('GET', key) or '0') + 1
+  if counts[i] > tonumber(ARGV[i + 1]) then over = true end
+end
+if not over then
+  for i, key in ipairs(KEYS) do
+    if redis.call('INCR', key) == 1 then redis.call('EXPIRE', key, ARGV[1]) end
+  end
 end
 return counts
 """
@@ -63,6 +73,7 @@ class Limit:
     scope: str  # "api_key" or "tenant": a metric label, never an id
     key: str
     limit: int
+    whose: str = ""  # how a refusal names the budget, when not "this <scope>"
 
 
 def limits_for(principal: Principal) -> list[Limit]:
@@ -70,7 +81,9 @@ def limits_for(principal: Principal) -> list[Limit]:
     if principal.rate_limit:
         limits.append(Limit("api_key", f"key:{principal.credential_id}", principal.rate_limit))
     for credential_id, limit in principal.shared_rate_limits:  # its minters' budgets (ADR 0015)
-        limits.append(Limit("api_key", f"key:{credential_id}", limit))
+        limits.append(
+            Limit("api_key", f"key:{credential_id}", limit, "the key this one was minted from (a budget they share)")
+        )
     if settings.RATE_LIMIT_PER_MINUTE > 0 and principal.tenant_id is not None:
         limits.append(Limit("tenant", f"tenant:{principal.tenant_id}", settings.RATE_LIMIT_PER_MINUTE))
     return limits
@@ -79,13 +92,14 @@ def limits_for(principal: Principal) -> list[Limit]:
 _SCRIPT_SHA = hashlib.sha1(_INCREMENT_SCRIPT.encode()).hexdigest()  # noqa: S324  (Redis names scripts by SHA-1)
 
 
-def _increment(client: redis.Redis[bytes], keys: list[str], expire_seconds: int) -> list[int]:
+def _increment(client: redis.Redis[bytes], keys: list[str], limits: list[int], expire_seconds: int) -> list[int]:
     """One round trip (EVALSHA); loads the script once per Redis server (after a restart too)."""
+    args = (_SCRIPT_SHA, len(keys), *keys, expire_seconds, *limits)
     try:
-        counts = client.execute_command("EVALSHA", _SCRIPT_SHA, len(keys), *keys, expire_seconds)
+        counts = client.execute_command("EVALSHA", *args)
     except redis.exceptions.NoScriptError:
         client.execute_command("SCRIPT LOAD", _INCREMENT_SCRIPT)
-        counts = client.execute_command("EVALSHA", _SCRIPT_SHA, len(keys), *keys, expire_seconds)
+        counts = client.execute_command("EVALSHA", *args)
     return [int(n) for n in counts]
 
 
@@ -108,7 +122,7 @@ def enforce_limits(limits: list[Limit], *, now: float | None = None) -> tuple[in
     reset = max(1, int((window_index + 1) * window - current + 0.999))
     keys = [f"{KEY_PREFIX}{item.key}:{window_index}" for item in limits]
     try:
-        counts = guarded(lambda client: _increment(client, keys, window + 5))
+        counts = guarded(lambda client: _increment(client, keys, [item.limit for item in limits], window + 5))
     except CircuitOpenError:
         metrics.RATE_LIMIT_FAIL_OPEN.labels(reason="circuit_open").inc()
         return None
@@ -129,7 +143,8 @@ def enforce_limits(limits: list[Limit], *, now: float | None = None) -> tuple[in
             tightest = (item.limit, remaining, reset)
     if exceeded is not None:
         raise RateLimitedError(
-            f"More than {exceeded.limit} requests in {window} s for this {exceeded.scope.replace('_', ' ')}.",
+            f"More than {exceeded.limit} requests in {window} s for"
+            f" {exceeded.whose or 'this ' + exceeded.scope.replace('_', ' ')}.",
             headers={
                 "Retry-After": str(reset),
                 "RateLimit-Limit": str(exceeded.limit),

@@ -341,6 +341,42 @@ def test_a_minted_lineage_serves_no_more_than_its_first_limited_key(owner: Perso
     ]
 
 
+def test_a_minted_key_past_its_own_limit_spends_none_of_its_minters_budget(owner: Persona) -> None:
+    """A child limited to 2 sending 12 requests: its 10 refused ones had each spent a unit of the
+    parent's 10, locking the parent (and every sibling) out for the window."""
+    agent = uuid.uuid4()
+    parent = api_client(_mint(owner.client, agent, rateLimit=10).json()["apiKey"])
+    child = api_client(_mint(parent, agent, rateLimit=2).json()["apiKey"])  # the parent's 1st request
+    head = f"/api/v1/head?tenant_id={owner.tenant_id}&store_id={owner.store_id}"
+
+    by_child = [child.get(head) for _ in range(12)]  # 2 served: the parent's 2nd and 3rd
+    by_parent = [parent.get(head) for _ in range(8)]  # 7 left to it
+
+    assert [r.status_code for r in by_child] == [200] * 2 + [429] * 10
+    refused = by_child[-1].json()
+    assert (refused["scope"], refused["limit"]) == ("api_key", 2)
+    assert refused["detail"] == "More than 2 requests in 60 s for this api key."
+    assert [r.status_code for r in by_parent] == [200] * 7 + [429]
+    assert by_parent[-2]["RateLimit-Remaining"] == "0"
+    unrelated = api_client(_mint(owner.client, uuid.uuid4()).json()["apiKey"])
+    assert unrelated.get(head).status_code == 200
+
+
+def test_a_refusal_for_the_minters_budget_says_whose_budget_it_is(owner: Persona) -> None:
+    agent = uuid.uuid4()
+    parent = api_client(_mint(owner.client, agent, rateLimit=3).json()["apiKey"])
+    child = api_client(_mint(parent, agent, rateLimit=3).json()["apiKey"])  # the parent's 1st
+    head = f"/api/v1/head?tenant_id={owner.tenant_id}&store_id={owner.store_id}"
+    assert [parent.get(head).status_code for _ in range(2)] == [200, 200]  # its 2nd and 3rd
+
+    refused = child.get(head)
+
+    assert refused.status_code == 429
+    assert refused.json()["detail"] == (
+        "More than 3 requests in 60 s for the key this one was minted from (a budget they share)."
+    )
+
+
 def test_a_lineage_shares_at_most_eight_budgets(owner: Persona) -> None:
     agent = uuid.uuid4()
     caller = owner.client
