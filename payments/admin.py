@@ -83,6 +83,9 @@ class SettlementDeadLetterAdmin(OperatorActionsAdmin):
     @admin.action(description="Re-drive selected settlements")
     def redrive(self, request: HttpRequest, queryset: QuerySet[SettlementDeadLetter]) -> None:
         done = 0
+        closed = queryset.exclude(status=SettlementDeadLetterStatus.OPEN).order_by("id").values_list("id", "status")
+        for entry_id, status in closed:  # named, as the projection dead letters' actions name them
+            self.message_user(request, f"Entry {entry_id} not re-driven: it is {status} already.", messages.WARNING)
         for tenant_id, entry_id in queryset.filter(status=SettlementDeadLetterStatus.OPEN).values_list(
             "tenant_id", "id"
         ):
@@ -92,4 +95,7 @@ class SettlementDeadLetterAdmin(OperatorActionsAdmin):
                 self.message_user(request, f"Entry {entry_id}: {exc.detail}", messages.WARNING)
                 continue
             done += 1
-        self.message_user(request, f"Re-drove {done} settlements: each batch is enqueued again.", messages.SUCCESS)
+        if done:
+            self.message_user(request, f"Re-drove {done} settlements: each batch is enqueued again.", messages.SUCCESS)
+        else:
+            self.message_user(request, "Re-drove no settlement.", messages.WARNING)

@@ -112,14 +112,21 @@ def test_redrive_from_admin_enqueues_once_and_the_batch_settles(
     entry = SettlementDeadLetter.objects.get(batch=batch)
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        staff_client.post(
-            "/admin/payments/settlementdeadletter/", {"action": "redrive", "_selected_action": [entry.id]}
+        first = staff_client.post(
+            "/admin/payments/settlementdeadletter/", {"action": "redrive", "_selected_action": [entry.id]}, follow=True
         )
-        staff_client.post(
-            "/admin/payments/settlementdeadletter/", {"action": "redrive", "_selected_action": [entry.id]}
+        second = staff_client.post(
+            "/admin/payments/settlementdeadletter/", {"action": "redrive", "_selected_action": [entry.id]}, follow=True
         )
 
     assert len(callbacks) == 1  # the second re-drive found the entry closed
+    assert [(str(m), m.level_tag) for m in first.context["messages"]] == [
+        ("Re-drove 1 settlements: each batch is enqueued again.", "success")
+    ]
+    assert [(str(m), m.level_tag) for m in second.context["messages"]] == [
+        (f"Entry {entry.id} not re-driven: it is redriven already.", "warning"),
+        ("Re-drove no settlement.", "warning"),
+    ]
     entry.refresh_from_db()
     batch.refresh_from_db()
     assert (entry.status, entry.redriven_by) == (SettlementDeadLetterStatus.REDRIVEN, "admin:operator")
