@@ -168,13 +168,26 @@ def codes_by_status() -> dict[int, list[str]]:
     return {status: sorted(codes) for status, codes in sorted(out.items())}
 
 
+_INTEGER_HEADER: Schema = {"schema": {"type": "integer", "minimum": 0}}
+#: What a 429 ``rate_limited`` carries (``sequencer_project/api/throttling.py``; docs/operations.md).
+RATE_LIMIT_HEADERS: Schema = {
+    "Retry-After": {**_INTEGER_HEADER, "description": "Seconds to the next window."},
+    "RateLimit-Limit": {**_INTEGER_HEADER, "description": "The limit that refused the request (per window)."},
+    "RateLimit-Remaining": {**_INTEGER_HEADER, "description": "0."},
+    "RateLimit-Reset": {**_INTEGER_HEADER, "description": "Seconds to the next window."},
+}
+
+
 def problem_response(status: int) -> Schema:
     codes = codes_by_status().get(status, [])
     listed = ", ".join(f"`{code}`" for code in codes)
-    return {
+    response: Schema = {
         "description": f"Problem ({PROBLEM_CONTENT_TYPE}); codes: {listed}." if listed else "Problem.",
         "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": f"#/components/schemas/{PROBLEM_COMPONENT}"}}},
     }
+    if status == 429:
+        response["headers"] = {name: {"$ref": f"#/components/headers/{name}"} for name in RATE_LIMIT_HEADERS}
+    return response
 
 
 def extra_problem(status: int) -> dict[tuple[int, str], OpenApiResponse]:
@@ -285,8 +298,9 @@ def _probe(operation_id: str, summary: str, body: Schema, *, ready: bool) -> Sch
 
 
 def probe_paths(result: Schema, generator: Any, request: Any, public: bool) -> Schema:
-    """Postprocessing hook: the Problem component and the liveness/readiness probes."""
+    """Postprocessing hook: the Problem component, the rate-limit headers and the liveness/readiness probes."""
     result.setdefault("components", {}).setdefault("schemas", {})[PROBLEM_COMPONENT] = PROBLEM_SCHEMA
+    result["components"].setdefault("headers", {}).update(RATE_LIMIT_HEADERS)
     paths = result.setdefault("paths", {})
     paths["/health"] = _probe("health", "Liveness: no I/O.", _HEALTH_BODY, ready=False)
     paths["/healthz"] = _probe("healthz", "Liveness (alias of /health).", _HEALTH_BODY, ready=False)

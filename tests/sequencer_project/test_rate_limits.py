@@ -7,12 +7,15 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from prometheus_client import REGISTRY
 
 from sequencer_project import resilience
+from sequencer_project.api.openapi import RATE_LIMIT_HEADERS
 from sequencer_project.api.principal import Principal
 from sequencer_project.api.throttling import RateLimitedError, check_rate_limits
 from sequencer_project.redis_client import reset_redis_client
@@ -25,6 +28,7 @@ from tests.tenants.factories import issue_key
 
 pytestmark = pytest.mark.django_db
 
+OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi" / "openapi.yaml"
 DAY = 86_400  # a day-long window: a test never straddles two windows in practice
 
 
@@ -70,6 +74,11 @@ def test_a_key_over_its_limit_gets_a_429_problem_with_retry_after(owner: Persona
     assert 1 <= int(refused["Retry-After"]) <= DAY
     assert refused["RateLimit-Remaining"] == "0"
     assert refused["RateLimit-Reset"] == refused["Retry-After"]
+    # the headers the OpenAPI document declares on every 429 are those a 429 carries
+    document = yaml.safe_load(OPENAPI.read_text())
+    declared = document["paths"]["/api/v1/head"]["get"]["responses"]["429"]["headers"]
+    assert set(declared) == set(document["components"]["headers"]) == set(RATE_LIMIT_HEADERS)
+    assert all(refused.has_header(name) for name in declared)
 
 
 def test_the_tenant_limit_is_shared_by_all_keys_of_the_tenant(owner: Persona, settings: Any) -> None:
