@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from payments import errors
+from payments.addresses import address_key
 from payments.models import (
     BatchStatus,
     IntentStatus,
@@ -71,7 +72,7 @@ def account_pattern(address: str) -> str | None:
     """A case-insensitive pattern for every spelling of ``address``'s account
     (:mod:`payments.addresses`: the case and the ``0x`` carry nothing, an intent keeps the
     spelling its client signed); ``None`` for a value that is not hex (matched as written)."""
-    digits = address[2:] if address[:2] in ("0x", "0X") else address
+    digits = address_key(address)[2:]
     if not digits or not all(c in string.hexdigits for c in digits):
         return None
     return f"^(0x)?{digits}$"

@@ -175,31 +175,50 @@ def payloads_to_reencrypt_count(*, tenant_id: uuid.UUID) -> int:
     return _count(COUNT_PAYLOADS_TO_REENCRYPT, tenant_id)
 
 
+def _stored_payload(tenant_id: uuid.UUID, row: Row) -> StoredPayload:
+    """A row of the ``events`` selects of this module (store, sequence, event, entity type and
+    id, event type, payload, format, key id) as :func:`payload_open` reads it."""
+    store_id, sequence, event_id, entity_type, entity_id, event_type, payload, fmt, key_id = row
+    return StoredPayload(
+        tenant_id, store_id, event_id, sequence, entity_type, entity_id, event_type, payload, fmt, key_id
+    )
+
+
+def _payload_skipped(tenant_id: uuid.UUID, row: Row, exc: PayloadDecryptionError) -> SkippedRow:
+    """Such a row that does not open, as a :class:`SkippedRow`."""
+    store_id, sequence, event_id, *_, key_id = row
+    return SkippedRow(
+        "events.payload", tenant_id, store_id, StreamKind.LEGACY, sequence, event_id, "", key_id, _why(exc)
+    )
+
+
 def _payload_batch(
     *, tenant_id: uuid.UUID, after: tuple[uuid.UUID, int] = _START, batch_size: int = 500
 ) -> RotationBatch[tuple[uuid.UUID, int]]:
     """:func:`payload_reencrypt_batch`; caller holds the transaction."""
 
     def reseal(row: Row, newest: PayloadKey) -> dict[str, Any]:
-        store_id, sequence, event_id, entity_type, entity_id, event_type, payload, fmt, key_id = row
-        stored = StoredPayload(
-            tenant_id, store_id, event_id, sequence, entity_type, entity_id, event_type, payload, fmt, key_id
+        stored = _stored_payload(tenant_id, row)
+        aad = payload_aad(
+            tenant_id,
+            stored.store_id,
+            stored.event_id,
+            stored.sequence_number,
+            stored.entity_type,
+            stored.entity_id,
+            stored.event_type,
         )
-        aad = payload_aad(tenant_id, store_id, event_id, sequence, entity_type, entity_id, event_type)
         return {
-            "store_id": store_id,
-            "sequence_number": sequence,
+            "store_id": stored.store_id,
+            "sequence_number": stored.sequence_number,
             "payload": base64.b64encode(encrypt_blob(newest, payload_open(stored), aad)).decode(),
-            "old_format": fmt,
-            "old_key_id": key_id,
+            "old_format": stored.payload_format,
+            "old_key_id": stored.payload_key_id,
             "new_key_id": newest.key_id,
         }
 
     def skip(row: Row, exc: PayloadDecryptionError) -> SkippedRow:
-        store_id, sequence, event_id, *_, key_id = row
-        return SkippedRow(
-            "events.payload", tenant_id, store_id, StreamKind.LEGACY, sequence, event_id, "", key_id, _why(exc)
-        )
+        return _payload_skipped(tenant_id, row, exc)
 
     return _reseal_batch(
         tenant_id=tenant_id,
@@ -430,16 +449,11 @@ def newest_key_mismatch(*, tenant_id: uuid.UUID) -> SkippedRow | None:
         cursor.execute(SELECT_PAYLOADS_ON_NEWEST_KEY, params)
         rows = cursor.fetchall()
     first: SkippedRow | None = None
-    for store_id, sequence, event_id, entity_type, entity_id, event_type, payload, fmt, key_id in rows:
-        stored = StoredPayload(
-            tenant_id, store_id, event_id, sequence, entity_type, entity_id, event_type, payload, fmt, key_id
-        )
+    for row in rows:
         try:
-            payload_open(stored)
+            payload_open(_stored_payload(tenant_id, row))
         except PayloadDecryptionError as exc:
-            first = first or SkippedRow(
-                "events.payload", tenant_id, store_id, StreamKind.LEGACY, sequence, event_id, "", key_id, _why(exc)
-            )
+            first = first or _payload_skipped(tenant_id, row, exc)
             continue
         return None
     return first

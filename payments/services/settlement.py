@@ -82,22 +82,19 @@ class SettlementRecorded:
 @contextlib.contextmanager
 def _one_batch_per_transaction(batch: PaymentBatch, tx_hash: str) -> Iterator[None]:
     """Record ``tx_hash`` for ``batch`` inside this block, or 409 ``settlement_tx_used`` when the
-    tenant has it recorded for another batch on the chain: found first, or, for a record committing
-    meanwhile, by the key ``x402_batches_one_per_tx`` (a savepoint keeps the transaction usable)."""
-    used = errors.SettlementTxUsedError(
-        f"Transaction {tx_hash} is already recorded for another batch of this tenant on chain {batch.chain_id}.",
-        field="tx_hash",
-    )
-    others = PaymentBatch.objects.filter(tenant_id=batch.tenant_id, chain_id=batch.chain_id, tx_hash=tx_hash)
-    if others.exclude(batch_id=batch.batch_id).exists():
-        raise used
+    tenant has it recorded for another batch on the chain, committed before or committing
+    meanwhile: the key ``x402_batches_one_per_tx`` refuses the write (a savepoint keeps the
+    transaction usable)."""
     try:
         with transaction.atomic():
             yield
     except IntegrityError as error:
-        if getattr(getattr(error.__cause__, "diag", None), "constraint_name", None) == "x402_batches_one_per_tx":
-            raise used from error
-        raise
+        if getattr(getattr(error.__cause__, "diag", None), "constraint_name", None) != "x402_batches_one_per_tx":
+            raise
+        raise errors.SettlementTxUsedError(
+            f"Transaction {tx_hash} is already recorded for another batch of this tenant on chain {batch.chain_id}.",
+            field="tx_hash",
+        ) from error
 
 
 @transaction.atomic(durable=True)
