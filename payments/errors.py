@@ -1,6 +1,12 @@
 """Errors of the payments app. Codes are public contracts (docs/errors.md)."""
 
-from sequencer_project.api.errors import BadRequestError, ConflictError, NotFoundError, PayloadTooLargeError
+from sequencer_project.api.errors import (
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+)
 
 
 class InvalidPaymentFieldError(BadRequestError):
@@ -26,6 +32,13 @@ class PaymentSignatureError(BadRequestError):
 class PayerKeyNotBoundError(BadRequestError):
     code = "payer_key_not_bound"
     title = "payer_public_key is not the payer's registered agent key"
+
+
+class PayerAccountHeldError(PermissionDeniedError):
+    """The payer account is held by other agents of the tenant (ADR 0006, "Payer accounts")."""
+
+    code = "payer_account_held"
+    title = "The payer account belongs to another agent of this tenant"
 
 
 class PaymentAgentKeyNotFoundError(NotFoundError):

@@ -119,6 +119,12 @@ def _address(fields: Fields, name: str) -> str:
     return str(value)
 
 
+def payer_address_parse(value: str) -> str:
+    """``value`` read as an intent's ``payer_address`` is (one of the account forms; 400 or 413
+    otherwise), for an operator naming an account (``manage.py payer_account``)."""
+    return _address(Fields({"payer_address": value}, _field_error), "payer_address")
+
+
 def parse_payment_request(body: object, *, now: int | None = None) -> PaymentRequest:
     """Validate ``body`` (the request's :class:`Fields`, or a parsed body) and recompute its
     signing hash; raises a 4xx ``SequencerError``."""

@@ -13,6 +13,7 @@ reads. Sequence numbers come from ``sequence_counters`` with ``stream_kind = 3``
 
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 
@@ -190,6 +191,31 @@ class NonceReservation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.payer_address} nonce {self.nonce}"
+
+
+class PayerAccount(models.Model):
+    """The agents of a tenant that may pay from one payer account (ADR 0006, "Payer accounts").
+
+    ``payer_account`` is ``payments.addresses.address_key`` of the address. The first intent
+    sequenced for an account holds it for its agent (``payments/sql/hold_payer_account.sql``);
+    another agent's intent is refused 403 ``payer_account_held`` until an operator grants that
+    agent the account (``manage.py payer_account``), so no agent can spend another's nonces.
+    ``bound_by`` names what created the row: the first intent, a migration or an operator.
+    """
+
+    pk = models.CompositePrimaryKey("tenant_id", "payer_account")
+    tenant_id = models.UUIDField()
+    payer_account = models.CharField(max_length=66)
+    agent_ids = ArrayField(models.UUIDField())
+    bound_at = models.DateTimeField()
+    bound_by = models.CharField(max_length=200)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "x402_payer_accounts"
+
+    def __str__(self) -> str:
+        return f"{self.payer_account} ({len(self.agent_ids)} agent{'s' if len(self.agent_ids) != 1 else ''})"
 
 
 class AttemptOutcome(models.TextChoices):

@@ -2,7 +2,9 @@
 
 Same design as the ingest paths (ADR 0001): the signature is verified before any transaction;
 one short transaction then locks the stream's x402 counter row, answers an idempotent replay,
-reserves the nonce under the payer's account in the tenant (``payments.addresses``: one account
+checks that the agent holds the payer account (``payments.services.payer_accounts``: the first
+intent holds an account for its agent; another agent is 403 ``payer_account_held``), reserves
+the nonce under the payer's account in the tenant (``payments.addresses``: one account
 has one nonce space however its address is spelled, and in whichever store; migration 0006),
 inserts the intent as ``sequenced`` with ``head + 1`` and advances the counter
 (``payments/sql/insert_intent.sql``), and commits. A used
@@ -32,6 +34,7 @@ from django.db import connection, transaction
 from payments import errors
 from payments.intent_requests import PaymentRequest
 from payments.models import NonceReservation
+from payments.services.payer_accounts import payer_account_hold
 from payments.sql import INSERT_INTENT, SELECT_INTENT_BY_IDEMPOTENCY, SELECT_NONCE_HOLDER
 from sequencer_project import metrics
 from sequencer_project.api.fields import BIGINT_MAX
@@ -96,8 +99,10 @@ def payment_intent_submit(*, request: PaymentRequest, actor: str) -> SubmittedIn
     Invariants: the x402 stream's numbers stay exactly ``1..head``; a nonce is used at most once
     per ``(tenant, payer account)`` (:func:`payments.addresses.address_key`, ADR 0006), whatever
     case or ``0x`` the address is spelled with and whichever store takes it, so one signed payment
-    is at most one intent in its tenant; an idempotency key names one request's parameters forever.
-    Locks: the stream's x402 counter row, from the idempotency read to commit.
+    is at most one intent in its tenant; an idempotency key names one request's parameters forever;
+    only an agent that holds the payer account sequences intents from it (ADR 0006).
+    Locks: the stream's x402 counter row, from the idempotency read to commit; the payer
+    account's row, shared, to commit.
     """
     public_key = payment_signature_verify(request=request)
     started = time.perf_counter()
@@ -135,6 +140,14 @@ def _sequence(request: PaymentRequest, verified_with: bytes, actor: str) -> Subm
             )
         intent_id = uuid.uuid4()
         now = datetime.now(UTC)
+        payer_account_hold(
+            cursor,
+            tenant_id=request.tenant_id,
+            payer_key=request.payer_key,
+            agent_id=request.source_agent_id,
+            intent_id=intent_id,
+            now=now,
+        )
         cursor.execute(
             INSERT_INTENT,
             {

@@ -17,6 +17,7 @@ import pytest
 from django.db import connection
 
 from payments.models import NonceReservation, PaymentIntent
+from payments.services.payer_accounts import payer_account_grant
 from tests.conftest import Persona, api_client
 from tests.payments.helpers import Payer, post_intent
 from tests.tenants.factories import issue_key, make_tenant
@@ -177,9 +178,12 @@ def test_the_migration_keeps_the_earliest_reservation_of_a_nonce_used_in_two_sto
 def test_the_same_terms_signed_by_another_agent_are_a_used_nonce_not_a_reused_signature(owner: Persona) -> None:
     # The signed hash leaves the agent out: another agent's key signing the same terms signs the
     # same hash, but it is another signature, so the answer is the used nonce (a live re-check).
+    # The second agent may pay from the account: an operator granted it (ADR 0006, "Payer accounts").
     first = Payer(owner).register()
     elsewhere = dataclasses.replace(owner, store_id=uuid.uuid4())
     second = dataclasses.replace(Payer(elsewhere).register(), address=first.address)
+    for agent in (first, second):
+        payer_account_grant(tenant_id=owner.tenant_id, payer_address=first.address, agent_id=agent.agent_id, actor="t")
     valid_until = first.intent(nonce=9)["valid_until"]
     assert post_intent(owner.client, first.intent(nonce=9, valid_until=valid_until)).status_code == 200
 

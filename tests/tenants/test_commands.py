@@ -171,3 +171,27 @@ def test_reencrypt_payloads_refuses_a_tenant_that_does_not_exist() -> None:
     missing = uuid.uuid4()
     with pytest.raises(CommandError, match=f"Tenant {missing} does not exist"):
         _run("reencrypt_payloads", "--tenant", str(missing))
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ("create_tenant", "--name", "A", "--id"),
+        ("create_api_key", "--tenant"),
+        ("create_api_key", "--tenant", "{tenant}", "--store"),
+        ("create_api_key", "--tenant", "{tenant}", "--agent"),
+        ("projections_rebuild", "--store", "{tenant}", "--tenant"),
+        ("anchor_rearm", "--tenant"),
+        ("payer_account", "--account", "0x" + "ab" * 20, "--tenant"),
+    ],
+)
+def test_ids_on_the_command_line_are_read_in_ascii_only(option: tuple[str, ...]) -> None:
+    # uuid.UUID reads an Arabic-Indic digit as the digit: a mistyped id would name another
+    # tenant, store or agent; the commands refuse it, as the API and the admin do.
+    tenant = Tenant.objects.create(name="t")
+    args = [a.replace("{tenant}", str(tenant.id)) for a in option]
+    arabic = "\u0661" + str(uuid.uuid4())[1:]
+    with pytest.raises(CommandError, match="not a UUID in ASCII"):
+        _run(*args, arabic, *(("--name", "k", "--read") if option[0] == "create_api_key" else ()))
+    assert Tenant.objects.count() == 1
+    assert not ApiKey.objects.exists()

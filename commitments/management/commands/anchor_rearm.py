@@ -25,6 +25,7 @@ from audit.services import cli_actor
 from commitments.anchor_chain import anchoring_configured
 from commitments.selectors import tenant_has_commitments
 from commitments.services.anchoring import commitment_anchor_attempts, commitment_anchor_rearm
+from sequencer_project.command_arguments import ascii_uuid
 
 MAX_BATCH_IDS = 1000
 
@@ -33,9 +34,9 @@ class Command(BaseCommand):
     help = "Re-arm the anchoring of commitments given up after ANCHOR_MAX_ATTEMPTS failed sends."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--tenant", type=uuid.UUID, help="Only this tenant's commitments.")
+        parser.add_argument("--tenant", type=ascii_uuid, help="Only this tenant's commitments.")
         parser.add_argument(
-            "--batch", type=uuid.UUID, nargs="+", action="extend", help="Commitment batch ids (repeatable)."
+            "--batch", type=ascii_uuid, nargs="+", action="extend", help="Commitment batch ids (repeatable)."
         )
         parser.add_argument(
             "--all-given-up", action="store_true", help="Every given-up commitment (of --tenant when given)."

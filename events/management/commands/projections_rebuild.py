@@ -18,15 +18,15 @@ from audit.services import cli_actor
 from events.errors import PayloadIntegrityError, StreamNeverWrittenError
 from events.projections.registry import projection_get, projections
 from events.services.projections import projection_rebuild
-from sequencer_project.command_arguments import ascii_integer
+from sequencer_project.command_arguments import ascii_integer, ascii_uuid
 
 
 class Command(BaseCommand):
     help = "Rebuild a stream's projections from the event log (one transaction per projection)."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--tenant", type=uuid.UUID, required=True)
-        parser.add_argument("--store", type=uuid.UUID, required=True)
+        parser.add_argument("--tenant", type=ascii_uuid, required=True)
+        parser.add_argument("--store", type=ascii_uuid, required=True)
         parser.add_argument("--projection", action="append", help="A registered projection (repeatable); default: all.")
         parser.add_argument("--batch-size", type=ascii_integer, default=1000)
 

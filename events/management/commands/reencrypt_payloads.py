@@ -27,7 +27,7 @@ from events.services.payload_rotation import (
     newest_key_mismatch,
     payload_rotate,
 )
-from sequencer_project.command_arguments import ascii_integer
+from sequencer_project.command_arguments import ascii_integer, ascii_uuid
 from tenants.selectors import tenant_get
 
 _NOUNS = {
@@ -65,7 +65,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--tenant", type=uuid.UUID, required=True)
+        parser.add_argument("--tenant", type=ascii_uuid, required=True)
         parser.add_argument("--batch-size", type=ascii_integer, default=500)
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -5,7 +5,6 @@ other active keys of the same name (``make run`` makes its demo key so on every 
 printed to earlier logs stop working).
 """
 
-import uuid
 from argparse import ArgumentParser
 from typing import Any
 
@@ -13,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from sequencer_project.api.errors import SequencerError
-from sequencer_project.command_arguments import ascii_integer
+from sequencer_project.command_arguments import ascii_integer, ascii_uuid
 from tenants.limits import API_KEY_NAME_MAX, STORE_IDS_MAX
 from tenants.selectors import api_keys_active_named, tenant_get
 from tenants.services import API_KEY_RATE_LIMIT_MAX, api_key_create, api_key_revoke
@@ -26,11 +25,11 @@ class Command(BaseCommand):
     help = "Create an API key for a tenant and print it (shown once)."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--tenant", type=uuid.UUID, required=True)
+        parser.add_argument("--tenant", type=ascii_uuid, required=True)
         parser.add_argument("--name", default="")
         parser.add_argument("--permissions", default="read,write", help="Comma list of read, write, admin.")
-        parser.add_argument("--store", type=uuid.UUID, action="append", default=[], help="Limit to a store; repeat.")
-        parser.add_argument("--agent", type=uuid.UUID, default=None, help="Scope the key to one agent.")
+        parser.add_argument("--store", type=ascii_uuid, action="append", default=[], help="Limit to a store; repeat.")
+        parser.add_argument("--agent", type=ascii_uuid, default=None, help="Scope the key to one agent.")
         parser.add_argument(
             "--rate-limit", type=ascii_integer, default=None, help=f"Requests per minute, 1..{API_KEY_RATE_LIMIT_MAX}."
         )

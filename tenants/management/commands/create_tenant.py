@@ -2,12 +2,12 @@
 
 The name is checked as the model's field checks it (not blank, at most 200 characters) first."""
 
-import uuid
 from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from sequencer_project.command_arguments import ascii_uuid
 from tenants.management.arguments import field_value
 from tenants.models import Tenant
 from tenants.selectors import tenant_get
@@ -19,7 +19,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--name", required=True)
-        parser.add_argument("--id", type=uuid.UUID, default=None, help="Use this tenant id.")
+        parser.add_argument("--id", type=ascii_uuid, default=None, help="Use this tenant id.")
         parser.add_argument("--if-missing", action="store_true", help="Succeed when the id already exists.")
 
     def handle(self, *args: Any, **options: Any) -> None:

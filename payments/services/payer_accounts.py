@@ -1,0 +1,148 @@
+"""Which agents of a tenant may pay from a payer account (ADR 0006, "Payer accounts").
+
+The payer address an intent names is signed but not proven: an Ed25519 agent key cannot prove
+an EVM account. Nonces are one space per ``(tenant, payer account)``, so without a holder any
+agent of the tenant could sequence intents in another agent's account and take the nonces that
+agent was about to use. The first intent sequenced for an account holds it for its agent
+(:func:`payer_account_hold`, in the intent's transaction); another agent's intent is 403
+``payer_account_held`` until an operator grants it the account (:func:`payer_account_grant`,
+``manage.py payer_account``). Grants and revocations are audited in their own transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import connection, transaction
+
+from audit.services import audit_record
+from payments import errors
+from payments.addresses import address_key
+from payments.sql import GRANT_PAYER_ACCOUNT, HOLD_PAYER_ACCOUNT, REVOKE_PAYER_ACCOUNT, SELECT_PAYER_ACCOUNT
+
+#: How often a first hold is tried when other transactions keep holding and releasing the
+#: account between our statements (each try is one statement; two are the usual race).
+_HOLD_TRIES = 4
+
+
+@dataclass(frozen=True, slots=True)
+class PayerAccountChange:
+    payer_account: str
+    agents_before: tuple[uuid.UUID, ...]
+    agents_after: tuple[uuid.UUID, ...]
+
+    @property
+    def changed(self) -> bool:
+        return self.agents_before != self.agents_after
+
+
+def payer_account_hold(
+    cursor: Any, *, tenant_id: uuid.UUID, payer_key: str, agent_id: uuid.UUID, intent_id: uuid.UUID, now: datetime
+) -> None:
+    """Refuse an intent of ``agent_id`` from an account other agents hold; an account no agent
+    holds is held for ``agent_id`` (caller's transaction: rolled back with a refused intent).
+    The account row stays share-locked to commit, so a revocation committed first is seen."""
+    params = {
+        "tenant_id": tenant_id,
+        "payer_key": payer_key,
+        "source_agent_id": agent_id,
+        "now": now,
+        "bound_by": f"intent:{intent_id}",
+    }
+    for _ in range(_HOLD_TRIES):
+        cursor.execute(HOLD_PAYER_ACCOUNT, params)
+        row = cursor.fetchone()
+        if row is None:  # held by a transaction that committed after the statement's snapshot
+            cursor.execute(SELECT_PAYER_ACCOUNT, params)
+            row = cursor.fetchone()
+        if row is not None:
+            if agent_id not in row[0]:
+                raise errors.PayerAccountHeldError(
+                    f"Payer account {payer_key} is held by another agent of this tenant; an operator can"
+                    ' grant this agent the account (docs/payments.md, "Payer accounts").'
+                )
+            return
+    raise errors.PayerAccountHeldError(f"Payer account {payer_key} changed holders while this intent was sequenced.")
+
+
+@transaction.atomic(durable=True)
+def payer_account_grant(
+    *, tenant_id: uuid.UUID, payer_address: str, agent_id: uuid.UUID, actor: str
+) -> PayerAccountChange:
+    """Let ``agent_id`` pay from the account of ``payer_address`` (validated hex) in the tenant,
+    beside the agents that hold it already; audited as ``payer_account.grant`` when it changes."""
+    payer_key = address_key(payer_address)
+    params: dict[str, Any] = {
+        "tenant_id": tenant_id,
+        "payer_key": payer_key,
+        "agent_id": agent_id,
+        "now": datetime.now(UTC),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(GRANT_PAYER_ACCOUNT, {**params, "actor": actor[:200]})
+        row = cursor.fetchone()
+        if row is None:  # held by the agent already
+            held = _holders(cursor, params)
+            return PayerAccountChange(payer_key, held, held)
+    after = tuple(row[0])
+    change = PayerAccountChange(payer_key, tuple(a for a in after if a != agent_id), after)
+    _audit(change, "payer_account.grant", tenant_id=tenant_id, agent_id=agent_id, actor=actor)
+    return change
+
+
+@transaction.atomic(durable=True)
+def payer_account_revoke(
+    *, tenant_id: uuid.UUID, payer_address: str, agent_id: uuid.UUID, actor: str
+) -> PayerAccountChange:
+    """Take ``agent_id``'s right to pay from the account of ``payer_address`` in the tenant; the
+    account is released when its last agent goes (the next intent from it holds it anew).
+    Intents already sequenced stay; audited as ``payer_account.revoke`` when it changes."""
+    payer_key = address_key(payer_address)
+    params: dict[str, Any] = {
+        "tenant_id": tenant_id,
+        "payer_key": payer_key,
+        "agent_id": agent_id,
+        "now": datetime.now(UTC),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(REVOKE_PAYER_ACCOUNT, params)
+        row = cursor.fetchone()
+        if row is None:  # the agent did not hold it (or no agent does)
+            held = _holders(cursor, params)
+            return PayerAccountChange(payer_key, held, held)
+    after = tuple(row[0])
+    change = PayerAccountChange(payer_key, (*after, agent_id), after)
+    _audit(change, "payer_account.revoke", tenant_id=tenant_id, agent_id=agent_id, actor=actor)
+    return change
+
+
+def payer_account_holders(*, tenant_id: uuid.UUID, payer_address: str) -> tuple[uuid.UUID, ...]:
+    """The agents that may pay from the account of ``payer_address`` in the tenant (none: the
+    account's next intent holds it for its agent)."""
+    with connection.cursor() as cursor:
+        return _holders(cursor, {"tenant_id": tenant_id, "payer_key": address_key(payer_address)})
+
+
+def _holders(cursor: Any, params: dict[str, Any]) -> tuple[uuid.UUID, ...]:
+    cursor.execute(SELECT_PAYER_ACCOUNT, params)
+    row = cursor.fetchone()
+    return () if row is None else tuple(row[0])
+
+
+def _audit(change: PayerAccountChange, action: str, *, tenant_id: uuid.UUID, agent_id: uuid.UUID, actor: str) -> None:
+    if change.changed:
+        audit_record(
+            actor=actor,
+            action=action,
+            target_type="payer_account",
+            target_id=change.payer_account,
+            tenant_id=tenant_id,
+            detail={
+                "agent_id": str(agent_id),
+                "agents_before": [str(a) for a in change.agents_before],
+                "agents_after": [str(a) for a in change.agents_after],
+            },
+        )
