@@ -68,54 +68,58 @@ def payer_account_hold(
     raise errors.PayerAccountHeldError(f"Payer account {payer_key} changed holders while this intent was sequenced.")
 
 
-@transaction.atomic(durable=True)
 def payer_account_grant(
     *, tenant_id: uuid.UUID, payer_address: str, agent_id: uuid.UUID, actor: str
 ) -> PayerAccountChange:
     """Let ``agent_id`` pay from the account of ``payer_address`` (validated hex) in the tenant,
     beside the agents that hold it already; audited as ``payer_account.grant`` when it changes."""
-    payer_key = address_key(payer_address)
-    params: dict[str, Any] = {
-        "tenant_id": tenant_id,
-        "payer_key": payer_key,
-        "agent_id": agent_id,
-        "now": datetime.now(UTC),
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(GRANT_PAYER_ACCOUNT, {**params, "actor": actor[:200]})
-        row = cursor.fetchone()
-        if row is None:  # held by the agent already
-            held = _holders(cursor, params)
-            return PayerAccountChange(payer_key, held, held)
-    after = tuple(row[0])
-    change = PayerAccountChange(payer_key, tuple(a for a in after if a != agent_id), after)
-    _audit(change, "payer_account.grant", tenant_id=tenant_id, agent_id=agent_id, actor=actor)
-    return change
+    return _holders_change(GRANT_PAYER_ACCOUNT, "payer_account.grant", tenant_id, payer_address, agent_id, actor)
 
 
-@transaction.atomic(durable=True)
 def payer_account_revoke(
     *, tenant_id: uuid.UUID, payer_address: str, agent_id: uuid.UUID, actor: str
 ) -> PayerAccountChange:
     """Take ``agent_id``'s right to pay from the account of ``payer_address`` in the tenant; the
     account is released when its last agent goes (the next intent from it holds it anew).
     Intents already sequenced stay; audited as ``payer_account.revoke`` when it changes."""
+    return _holders_change(REVOKE_PAYER_ACCOUNT, "payer_account.revoke", tenant_id, payer_address, agent_id, actor)
+
+
+@transaction.atomic(durable=True)
+def _holders_change(
+    statement: str, action: str, tenant_id: uuid.UUID, payer_address: str, agent_id: uuid.UUID, actor: str
+) -> PayerAccountChange:
+    """Run a grant or revoke ``statement`` (one row: the holders after; none: nothing changed)
+    and audit the change in its transaction."""
     payer_key = address_key(payer_address)
     params: dict[str, Any] = {
         "tenant_id": tenant_id,
         "payer_key": payer_key,
         "agent_id": agent_id,
         "now": datetime.now(UTC),
+        "actor": actor[:200],
     }
     with connection.cursor() as cursor:
-        cursor.execute(REVOKE_PAYER_ACCOUNT, params)
+        cursor.execute(statement, params)
         row = cursor.fetchone()
-        if row is None:  # the agent did not hold it (or no agent does)
+        if row is None:  # granted already, or not held by the agent
             held = _holders(cursor, params)
             return PayerAccountChange(payer_key, held, held)
     after = tuple(row[0])
-    change = PayerAccountChange(payer_key, (*after, agent_id), after)
-    _audit(change, "payer_account.revoke", tenant_id=tenant_id, agent_id=agent_id, actor=actor)
+    before = tuple(a for a in after if a != agent_id) if agent_id in after else (*after, agent_id)
+    change = PayerAccountChange(payer_key, before, after)
+    audit_record(
+        actor=actor,
+        action=action,
+        target_type="payer_account",
+        target_id=payer_key,
+        tenant_id=tenant_id,
+        detail={
+            "agent_id": str(agent_id),
+            "agents_before": [str(a) for a in change.agents_before],
+            "agents_after": [str(a) for a in change.agents_after],
+        },
+    )
     return change
 
 
@@ -130,19 +134,3 @@ def _holders(cursor: Any, params: dict[str, Any]) -> tuple[uuid.UUID, ...]:
     cursor.execute(SELECT_PAYER_ACCOUNT, params)
     row = cursor.fetchone()
     return () if row is None else tuple(row[0])
-
-
-def _audit(change: PayerAccountChange, action: str, *, tenant_id: uuid.UUID, agent_id: uuid.UUID, actor: str) -> None:
-    if change.changed:
-        audit_record(
-            actor=actor,
-            action=action,
-            target_type="payer_account",
-            target_id=change.payer_account,
-            tenant_id=tenant_id,
-            detail={
-                "agent_id": str(agent_id),
-                "agents_before": [str(a) for a in change.agents_before],
-                "agents_after": [str(a) for a in change.agents_after],
-            },
-        )
