@@ -53,6 +53,13 @@ class AgentNotFoundError(NotFoundError):
     title = "Agent not found"
 
 
+class AgentAmbiguousError(ConflictError):
+    """The bootstrap admin named an agent id that has keys in several tenants, and no tenant."""
+
+    code = "agent_ambiguous"
+    title = "The agent id names agents of several tenants"
+
+
 class ApiKeyNotFoundError(NotFoundError):
     code = "api_key_not_found"
     title = "API key not found"

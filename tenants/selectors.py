@@ -11,9 +11,10 @@ from typing import Any
 import orjson
 from django.db import connection
 
+from sequencer_project.api.errors import TenantAccessDeniedError
 from sequencer_project.api.principal import Principal
 from tenants import services
-from tenants.errors import AgentNotFoundError
+from tenants.errors import AgentAmbiguousError, AgentNotFoundError
 from tenants.key_cache import agent_key_cache, api_key_cache, tenant_active_cache
 from tenants.key_scope import agent_access_check, api_key_within
 from tenants.models import AgentKeyStatus, AgentSigningKey, ApiKey, Tenant
@@ -187,44 +188,57 @@ class AgentApiKeys:
     wider: list[ApiKey] = field(default_factory=list)
 
 
-def agent_api_keys_get(*, agent_id: uuid.UUID, tenant_id: uuid.UUID | None) -> AgentApiKeys | None:
-    """The agent's API keys in ``tenant_id``, or ``None`` when it has none there.
-
-    ``tenant_id=None`` is the bootstrap admin's (``Principal.tenant_id``): the agent's tenant is
-    then the tenant of its oldest key. Index: api_keys_tenant_agent (tenant_id, agent_id); the
-    all-tenant form reads the agent's keys of every tenant.
-    """
-    query = ApiKey.objects.filter(agent_id=agent_id)
-    if tenant_id is not None:
-        query = query.filter(tenant_id=tenant_id)
-    keys = list(query.order_by("created_at", "key_hash"))
-    if not keys:
-        return None
-    tenant = keys[0].tenant_id
-    return AgentApiKeys(tenant_id=tenant, keys=[key for key in keys if key.tenant_id == tenant])
+def agent_api_keys_get(*, agent_id: uuid.UUID, tenant_id: uuid.UUID) -> AgentApiKeys | None:
+    """The agent's API keys in ``tenant_id``, oldest first, or ``None`` when it has none there.
+    Index: api_keys_tenant_agent (tenant_id, agent_id)."""
+    keys = list(ApiKey.objects.filter(tenant_id=tenant_id, agent_id=agent_id).order_by("created_at", "key_hash"))
+    return AgentApiKeys(tenant_id=tenant_id, keys=keys) if keys else None
 
 
-def agent_api_keys_get_for_caller(*, caller: Principal, agent_id: uuid.UUID) -> AgentApiKeys:
+def agent_api_keys_get_for_caller(
+    *, caller: Principal, agent_id: uuid.UUID, tenant_id: uuid.UUID | None = None
+) -> AgentApiKeys:
     """The agent's API keys as ``caller`` may see them: the agent itself, or an admin of the
     agent's tenant not scoped to another agent (403 ``agent_scope_denied`` otherwise); of its
     keys, only those no wider than ``caller`` are in ``keys`` (``tenants.key_scope.api_key_within``,
     the rule minting applies: a store-scoped admin sees only keys scoped within its stores, a
     read/write key no admin key), the rest in ``wider``.
 
-    404 ``agent_not_found`` when the agent has no key in the caller's tenant, except for an admin
-    of a tenant, who gets its tenant with no keys (it may mint the agent's first one).
+    ``tenant_id`` is the tenant the request names (its ``tenant_id`` query parameter), if any: a
+    tenant's credential may name only its own (403 ``tenant_access_denied``). Agent ids are
+    unique per tenant only, so the bootstrap admin names the agent's tenant with it; without
+    it, the agent must have keys in exactly one tenant (409 ``agent_ambiguous`` otherwise).
+
+    404 ``agent_not_found`` when the agent has no key in that tenant, except for an admin of the
+    tenant (the bootstrap admin naming it included), who gets it with no keys: it may mint the
+    agent's first one.
     """
     agent_access_check(caller, agent_id)
-    found = agent_api_keys_get(agent_id=agent_id, tenant_id=caller.tenant_id)
+    if tenant_id is not None and not caller.is_superadmin and tenant_id != caller.tenant_id:
+        raise TenantAccessDeniedError("This credential cannot access that tenant.")
+    tenant = caller.tenant_id or tenant_id or _the_agents_one_tenant(agent_id)
+    found = agent_api_keys_get(agent_id=agent_id, tenant_id=tenant)
     if found is not None:
         keys: list[ApiKey] = []
         wider: list[ApiKey] = []
         for key in found.keys:
             (keys if api_key_within(caller, _key_principal(key)) else wider).append(key)
         return AgentApiKeys(tenant_id=found.tenant_id, keys=keys, wider=wider)
-    if caller.tenant_id is not None and caller.can_admin:
-        return AgentApiKeys(tenant_id=caller.tenant_id, keys=[])
+    if caller.can_admin:
+        return AgentApiKeys(tenant_id=tenant, keys=[])
     raise AgentNotFoundError(f"No agent {agent_id} is visible to this credential.")
+
+
+def _the_agents_one_tenant(agent_id: uuid.UUID) -> uuid.UUID:
+    """The one tenant where ``agent_id`` has API keys, for a caller of every tenant that named none."""
+    tenants = list(ApiKey.objects.filter(agent_id=agent_id).values_list("tenant_id", flat=True).distinct()[:2])
+    if not tenants:
+        raise AgentNotFoundError(f"No agent {agent_id} is visible to this credential.")
+    if len(tenants) > 1:
+        raise AgentAmbiguousError(
+            f"Agent id {agent_id} has API keys in several tenants; name one with the tenant_id query parameter."
+        )
+    return tenants[0]
 
 
 def _key_principal(key: ApiKey) -> Principal:

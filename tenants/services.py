@@ -419,15 +419,19 @@ def agent_register(
     return RegisteredAgent(tenant=tenant, agent_id=agent_id, issued=issued)
 
 
-def agent_api_key_create(*, caller: Principal, requested: RequestedScope, name: str, actor: str) -> IssuedApiKey:
+def agent_api_key_create(
+    *, caller: Principal, requested: RequestedScope, name: str, actor: str, tenant_id: uuid.UUID | None = None
+) -> IssuedApiKey:
     """Mint an API key for agent ``requested.agent_id`` in the agent's tenant, never wider than
     ``caller`` (``tenants.key_scope``). Audited (``api_key.create``). The access check reads
     first; the insert and its audit row are :func:`api_key_create`'s transaction.
 
     403 ``agent_scope_denied`` unless the caller is the agent or an admin of its tenant; 404
-    ``agent_not_found`` when the agent has no key visible to the caller or no tenant.
+    ``agent_not_found`` when the agent has no key visible to the caller or no tenant. ``tenant_id``
+    is the tenant the request names (the bootstrap admin's way to name the agent's tenant, and
+    to mint a new tenant's first key): :func:`tenants.selectors.agent_api_keys_get_for_caller`.
     """
-    agent = selectors.agent_api_keys_get_for_caller(caller=caller, agent_id=requested.agent_id)
+    agent = selectors.agent_api_keys_get_for_caller(caller=caller, agent_id=requested.agent_id, tenant_id=tenant_id)
     scope = api_key_scope_narrow(caller=caller, requested=requested, tenant_id=agent.tenant_id, now=timezone.now())
     tenant = selectors.tenant_get(tenant_id=scope.tenant_id)
     if tenant is None:  # a JWT may name a tenant that has no row yet
@@ -448,7 +452,9 @@ def agent_api_key_create(*, caller: Principal, requested: RequestedScope, name: 
 
 
 @transaction.atomic(durable=True)
-def agent_api_key_revoke_by_prefix(*, caller: Principal, agent_id: uuid.UUID, key_prefix: str, actor: str) -> ApiKey:
+def agent_api_key_revoke_by_prefix(
+    *, caller: Principal, agent_id: uuid.UUID, key_prefix: str, actor: str, tenant_id: uuid.UUID | None = None
+) -> ApiKey:
     """Revoke the one API key of the agent whose hash starts with ``key_prefix`` (lower-case hex),
     as :func:`api_key_revoke`. Audited (``api_key.revoke``).
 
@@ -457,7 +463,7 @@ def agent_api_key_revoke_by_prefix(*, caller: Principal, agent_id: uuid.UUID, ke
     ``permission_widening_denied`` when the key is wider than ``caller`` (more permissions, or
     stores outside a store-scoped caller's: ``tenants.key_scope.api_key_within``).
     """
-    agent = selectors.agent_api_keys_get_for_caller(caller=caller, agent_id=agent_id)
+    agent = selectors.agent_api_keys_get_for_caller(caller=caller, agent_id=agent_id, tenant_id=tenant_id)
     matches = [key for key in (*agent.keys, *agent.wider) if key.key_hash.startswith(key_prefix)]
     if not matches:
         raise ApiKeyNotFoundError(f"Agent {agent_id} has no key whose hash starts with {key_prefix}.")

@@ -10,6 +10,7 @@ nor list or revoke a key wider than itself.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -20,8 +21,8 @@ from rest_framework.views import APIView
 
 from audit.services import api_actor
 from sequencer_project.api.errors import InvalidParameterError
-from sequencer_project.api.fields import BIGINT_MAX, Fields, parse_uuid, request_fields
-from sequencer_project.api.openapi import extra_problem, operation, path_param, path_uuid
+from sequencer_project.api.fields import BIGINT_MAX, Fields, parse_uuid, query_uuid_optional, request_fields
+from sequencer_project.api.openapi import UUID, extra_problem, operation, path_param, path_uuid, query
 from sequencer_project.api.tenancy import TenantApiMixin
 from sequencer_project.api.throttling import Limit, enforce_limits
 from tenants.api import openapi as shapes
@@ -113,19 +114,35 @@ class AgentRegisterApi(APIView):
         )
 
 
-class AgentDetailApi(TenantApiMixin):
+AGENT_TENANT = query(
+    "tenant_id",
+    UUID,
+    "The agent's tenant: the credential's (another is 403); the bootstrap admin names it here (agent ids are"
+    " unique per tenant; without it the agent must have keys in one tenant only, 409 agent_ambiguous otherwise).",
+)
+
+
+class _AgentApi(TenantApiMixin):
+    """An agent's operations: the agent's tenant is the credential's, or for the bootstrap
+    admin the one its ``tenant_id`` query parameter names (agent ids are unique per tenant)."""
+
+    def named_tenant(self) -> uuid.UUID | None:
+        return query_uuid_optional(self.request, "tenant_id")
+
+
+class AgentDetailApi(_AgentApi):
     """``GET /api/v1/agents/{agent_id}``: the agent as its first API key describes it."""
 
     @operation(
         "agents",
         "agents_get",
         "The agent: tenant, permissions, stores, rate limit",
-        parameters=[path_uuid("agent_id")],
+        parameters=[path_uuid("agent_id"), AGENT_TENANT],
         ok=shapes.AGENT,
     )
     def get(self, request: Request, agent_id: str) -> Response:
         agent = parse_uuid(agent_id, "agent_id")
-        found = agent_api_keys_get_for_caller(caller=self.principal, agent_id=agent)
+        found = agent_api_keys_get_for_caller(caller=self.principal, agent_id=agent, tenant_id=self.named_tenant())
         keys = found.keys
         if not keys:
             raise AgentNotFoundError(f"No agent {agent} in this tenant.")
@@ -144,7 +161,7 @@ class AgentDetailApi(TenantApiMixin):
         )
 
 
-class AgentApiKeysApi(TenantApiMixin):
+class AgentApiKeysApi(_AgentApi):
     """``POST/GET /api/v1/agents/{agent_id}/api-keys``: mint or list the agent's API keys (those no
     wider than the caller: ``tenants.key_scope.api_key_within``)."""
 
@@ -152,11 +169,12 @@ class AgentApiKeysApi(TenantApiMixin):
         "agents",
         "agent_api_keys_list",
         "The agent's API keys (never the keys themselves)",
-        parameters=[path_uuid("agent_id")],
+        parameters=[path_uuid("agent_id"), AGENT_TENANT],
         ok=shapes.API_KEY_LIST,
     )
     def get(self, request: Request, agent_id: str) -> Response:
-        keys = agent_api_keys_get_for_caller(caller=self.principal, agent_id=parse_uuid(agent_id, "agent_id")).keys
+        agent = parse_uuid(agent_id, "agent_id")
+        keys = agent_api_keys_get_for_caller(caller=self.principal, agent_id=agent, tenant_id=self.named_tenant()).keys
         return Response({"keys": [api_key_output(key) for key in keys], "count": len(keys)})
 
     @operation(
@@ -164,7 +182,7 @@ class AgentApiKeysApi(TenantApiMixin):
         "agent_api_keys_create",
         "Mint an API key for the agent, never wider than the caller's",
         body=shapes.API_KEY_CREATE,
-        parameters=[path_uuid("agent_id")],
+        parameters=[path_uuid("agent_id"), AGENT_TENANT],
         ok=shapes.API_KEY_CREATED,
     )
     def post(self, request: Request, agent_id: str) -> Response:
@@ -181,12 +199,17 @@ class AgentApiKeysApi(TenantApiMixin):
         )
         name = fields.text("name", max_length=API_KEY_NAME_MAX, required=False) or f"agent {agent}"
         issued = agent_api_key_create(
-            caller=self.principal, requested=requested, name=name, actor=api_actor(self.principal)
+            caller=self.principal,
+            requested=requested,
+            name=name,
+            actor=api_actor(self.principal),
+            tenant_id=self.named_tenant(),
         )
         return Response(
             {
                 "success": True,
                 **issued_key_output(issued),
+                "tenantId": issued.api_key.tenant_id,
                 "storeIds": list(issued.api_key.store_ids),
                 "rateLimit": issued.api_key.rate_limit,
                 "expiresAt": issued.api_key.expires_at,
@@ -196,7 +219,7 @@ class AgentApiKeysApi(TenantApiMixin):
         )
 
 
-class AgentApiKeyRevokeApi(TenantApiMixin):
+class AgentApiKeyRevokeApi(_AgentApi):
     """``DELETE /api/v1/agents/{agent_id}/api-keys/{key_prefix}``: revoke the one key with that hash
     prefix; a key wider than the caller is 403 ``permission_widening_denied``."""
 
@@ -206,6 +229,7 @@ class AgentApiKeyRevokeApi(TenantApiMixin):
         "Revoke the one API key of the agent whose hash starts with key_prefix",
         parameters=[
             path_uuid("agent_id"),
+            AGENT_TENANT,
             path_param(
                 "key_prefix", {"type": "string", "pattern": f"^[0-9a-fA-F]{{{KEY_PREFIX_MIN},{KEY_PREFIX_MAX}}}$"}
             ),
@@ -221,7 +245,11 @@ class AgentApiKeyRevokeApi(TenantApiMixin):
                 parameter="key_prefix",
             )
         revoked = agent_api_key_revoke_by_prefix(
-            caller=self.principal, agent_id=agent, key_prefix=prefix, actor=api_actor(self.principal)
+            caller=self.principal,
+            agent_id=agent,
+            key_prefix=prefix,
+            actor=api_actor(self.principal),
+            tenant_id=self.named_tenant(),
         )
         return Response(
             {

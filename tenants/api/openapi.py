@@ -142,6 +142,7 @@ API_KEY_CREATED = obj(
     {
         "success": SUCCESS_TRUE,
         **ISSUED_KEY,
+        "tenantId": UUID,
         "storeIds": array(UUID),
         "rateLimit": nullable(INTEGER),
         "expiresAt": nullable(DATETIME),
