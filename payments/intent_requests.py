@@ -22,7 +22,7 @@ import orjson
 from payments import errors
 from payments.addresses import ACCOUNT_BYTES, KEY_BYTES, address_key
 from payments.hashing import ASSETS, NETWORKS, TOKEN_ADDRESSES, canonical_asset, signing_hash
-from payments.limits import INTENT_TEXT_MAX_BYTES, MAX_ADDRESS_LENGTH, MAX_VALIDITY_SECONDS
+from payments.limits import INTENT_TEXT_MAX_BYTES, MAX_ADDRESS_LENGTH, MAX_METADATA_BYTES, MAX_VALIDITY_SECONDS
 from sequencer_project.api.errors import PayloadTooLargeError
 from sequencer_project.api.fields import Fields, field_value_error, hex_bytes, invalid_request, json_object
 
@@ -158,6 +158,8 @@ def parse_payment_request(body: object, *, now: int | None = None) -> PaymentReq
     if digest != claimed:
         raise errors.SigningHashMismatchError(f"Recomputed signing hash is 0x{digest.hex()}.")
     metadata = fields.raw("metadata")
+    if metadata is not None and len(orjson.dumps(metadata)) > MAX_METADATA_BYTES:
+        raise PayloadTooLargeError(f"'metadata' is larger than {MAX_METADATA_BYTES} bytes as JSON.", field="metadata")
     normalised = {
         "agent": str(agent_id),
         "key": key_id,

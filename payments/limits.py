@@ -12,6 +12,9 @@ INTENT_TEXT_MAX_BYTES = {
     "merchant_id": 1024,
     "order_id": 1024,
 }
+# An intent's optional metadata (any JSON), in bytes as compact JSON (larger is 413): it is stored
+# with the intent and answered in every list of the stream.
+MAX_METADATA_BYTES = 16_384
 # The reference's cap on valid_until - now. Nonce reservations are kept twice as long
 # (payments.tasks.nonces_prune_task), so no nonce is forgotten while an intent using it is valid.
 MAX_VALIDITY_SECONDS = 86_400

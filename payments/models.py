@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.utils import timezone
 
 
 def batch_foreign_key(*, related_name: str) -> models.ForeignKey[PaymentBatch, PaymentBatch]:
@@ -61,7 +62,9 @@ class PaymentBatch(models.Model):
     block_number = models.BigIntegerField(null=True, blank=True)
     gas_used = models.BigIntegerField(null=True, blank=True)
     failure_reason = models.TextField(blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
+    # A batch is created committed: batch assembly passes one instant for both (auto_now_add
+    # took its own, a few microseconds after committed_at).
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     committed_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     settled_at = models.DateTimeField(null=True, blank=True)

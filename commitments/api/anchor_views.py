@@ -1,4 +1,6 @@
-"""Anchoring endpoints (REFERENCE.md §2.2): 503 ``anchoring_unconfigured`` without a chain and key."""
+"""Anchoring endpoints (REFERENCE.md §2.2): 503 ``anchoring_unconfigured`` without a chain and key,
+once the caller's rights for the operation are checked (a caller without them is refused as
+when anchoring is configured)."""
 
 from __future__ import annotations
 
@@ -44,10 +46,10 @@ class _AnchorOneApi(CommitmentKindApi):
     """``POST .../anchor`` ``{batch_id}``: anchor an existing commitment (admin)."""
 
     def post(self, request: Request) -> Response:
-        require_anchoring()
         batch_id = request_fields(request).uuid("batch_id")
         self.principal.require(Permission.ADMIN)
         self.principal.refuse_agent_scope("anchor a stream's commitment")
+        require_anchoring()
         result = commitment_anchor_for_tenant(
             tenant_id=self.tenant_scope, batch_id=batch_id, kind=self.kind, visible=self.visible
         )
@@ -58,9 +60,9 @@ class _AnchorVerifyApi(CommitmentKindApi):
     """``GET .../anchor/{batch_id}/verify``: read the anchor transaction back from the chain."""
 
     def get(self, request: Request, batch_id: str) -> Response:
-        require_anchoring()
         parsed = parse_uuid(batch_id, "batch_id")
         self.principal.require(Permission.READ)
+        require_anchoring()
         verified = commitment_anchor_verify(
             tenant_id=self.tenant_scope, batch_id=parsed, kind=self.kind, visible=self.visible
         )
@@ -85,10 +87,10 @@ class VesCommitAndAnchorApi(CommitmentKindApi):
     kind = StreamKind.VES
 
     def post(self, request: Request) -> Response:
-        require_anchoring()
         fields = request_fields(request)
         tenant_id, store_id = self.stream_for(fields.uuid("tenant_id"), fields.uuid("store_id"), Permission.ADMIN)
         self.principal.refuse_agent_scope("seal and anchor a stream's events")
+        require_anchoring()
         has_start, has_end = fields.given("sequence_start"), fields.given("sequence_end")
         if has_start != has_end:
             given, missing = ("sequence_start", "sequence_end") if has_start else ("sequence_end", "sequence_start")

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from payments.hashing import ASSET_ALIASES, ASSETS, NETWORKS
-from payments.limits import INTENT_TEXT_MAX_BYTES, MAX_ADDRESS_LENGTH, MAX_BATCH_SIZE, MAX_VALIDITY_SECONDS
+from payments.limits import (
+    INTENT_TEXT_MAX_BYTES,
+    MAX_ADDRESS_LENGTH,
+    MAX_BATCH_SIZE,
+    MAX_METADATA_BYTES,
+    MAX_VALIDITY_SECONDS,
+)
 from payments.models import BatchStatus, IntentStatus
 from sequencer_project.api.fields import BIGINT_MAX
 from sequencer_project.api.openapi import (
@@ -50,7 +56,7 @@ PAYMENT_SUBMIT = obj(
         "signing_hash": {"type": "string", "description": "32 bytes of hex, 0x optional"},
         "payer_signature": {"type": "string", "description": "64 or 65 bytes of hex, 0x optional"},
         "payer_public_key": nullable({"type": "string", "description": "32 bytes of hex"}),
-        "metadata": ANY,
+        "metadata": {**ANY, "description": f"any JSON, at most {MAX_METADATA_BYTES} bytes as compact JSON"},
         **{
             name: nullable({"type": "string", "maxLength": limit, "description": f"at most {limit} bytes of UTF-8"})
             for name, limit in INTENT_TEXT_MAX_BYTES.items()

@@ -86,6 +86,7 @@ def _commit(key: BatchKey, intents: list[PaymentIntent]) -> PaymentBatch:
         new_state_root=state_root(tenant_id=key.tenant_id, store_id=key.store_id, batch_id=batch_id, merkle_root=root),
         sequence_start=int(intents[0].sequence_number or 0),
         sequence_end=int(intents[-1].sequence_number or 0),
+        created_at=now,
         committed_at=now,
     )
     moved = PaymentIntent.objects.filter(

@@ -65,7 +65,8 @@ def _settle(batch: PaymentBatch, *, tx_hash: str, block_number: int, gas_used: i
     now = datetime.now(UTC)
     batch.status = BatchStatus.SETTLED
     batch.tx_hash, batch.block_number, batch.gas_used, batch.settled_at = tx_hash, block_number, gas_used, now
-    tenant_row_update(batch, "status", "tx_hash", "block_number", "gas_used", "settled_at")
+    batch.submitted_at = batch.submitted_at or now  # settled in one record: submitted then too
+    tenant_row_update(batch, "status", "tx_hash", "block_number", "gas_used", "submitted_at", "settled_at")
     PaymentIntent.objects.filter(tenant_id=batch.tenant_id, batch_id=batch.batch_id).update(
         status=IntentStatus.SETTLED, tx_hash=tx_hash, block_number=block_number, settled_at=now, updated_at=now
     )

@@ -16,7 +16,9 @@ from rest_framework.test import APIClient
 from commitments.anchor_chain import MAGIC, RECORD_TYPES, _web3
 from sequencer_project.resilience import get_breaker
 from tests.commitments.helpers import create, ingest_ves_case, post_json
+from tests.conftest import api_client
 from tests.sequencer_project.ops_helpers import closed_port
+from tests.tenants.factories import issue_key, make_tenant
 from tests.ves.ves_case_vectors import CASES
 from ves.bundle import verify_bundle
 from ves.hashes import stream_id
@@ -34,6 +36,27 @@ def _closed_breaker() -> Iterator[None]:
     get_breaker("anchor", failure_threshold=5, reset_timeout=60.0).reset()
     yield
     get_breaker("anchor", failure_threshold=5, reset_timeout=60.0).reset()
+
+
+def test_without_configuration_a_caller_without_the_right_is_refused_first(admin_client: APIClient) -> None:
+    # The rights of the operation come before the 503: a read-only key of another tenant gets
+    # the refusal it would get with anchoring configured, not a word about the service.
+    case = CASES[0]
+    ingest_ves_case(admin_client, case)
+    batch = create(admin_client, "ves/", case["tenant_id"], case["store_id"], 1, 1).json()["batch_id"]
+    outsider = make_tenant()
+    reader = api_client(issue_key(outsider))
+    for response, code in (
+        (
+            post_json(
+                reader, "/api/v1/ves/commitments/anchor", {"tenant_id": case["tenant_id"], "store_id": case["store_id"]}
+            ),
+            "tenant_access_denied",
+        ),
+        (post_json(reader, "/api/v1/ves/anchor", {"batch_id": batch}), "permission_denied"),
+        (post_json(reader, "/api/v1/anchor", {"batch_id": batch}), "permission_denied"),
+    ):
+        assert (response.status_code, response.json()["code"]) == (403, code)
 
 
 def test_without_configuration_anchoring_answers_503(admin_client: APIClient) -> None:
