@@ -200,7 +200,7 @@ class PayerAccount(models.Model):
     """The agents of a tenant that may pay from one payer account (ADR 0006, "Payer accounts").
 
     ``payer_account`` is ``payments.addresses.address_key`` of the address. The first intent
-    sequenced for an account holds it for its agent (``payments/sql/hold_payer_account.sql``);
+    sequenced for an account holds it for its agent (``payments/sql/insert_intent.sql``);
     another agent's intent is refused 403 ``payer_account_held`` until an operator grants that
     agent the account (``manage.py payer_account``), so no agent can spend another's nonces.
     ``bound_by`` names what created the row: the first intent, a migration or an operator.

@@ -2,8 +2,8 @@
 
 Same design as the ingest paths (ADR 0001): the signature is verified before any transaction;
 one short transaction then locks the stream's x402 counter row, answers an idempotent replay,
-checks that the agent holds the payer account (``payments.services.payer_accounts``: the first
-intent holds an account for its agent; another agent is 403 ``payer_account_held``), reserves
+checks that the agent holds the payer account (the first intent holds an account for its
+agent; another agent is 403 ``payer_account_held``: ``payments.services.payer_accounts``), reserves
 the nonce under the payer's account in the tenant (``payments.addresses``: one account
 has one nonce space however its address is spelled, and in whichever store; migration 0006),
 inserts the intent as ``sequenced`` with ``head + 1`` and advances the counter
@@ -34,7 +34,7 @@ from django.db import connection, transaction
 from payments import errors
 from payments.intent_requests import PaymentRequest
 from payments.models import NonceReservation
-from payments.services.payer_accounts import payer_account_hold
+from payments.services.payer_accounts import payer_account_held, payer_account_holders_locked
 from payments.sql import INSERT_INTENT, SELECT_INTENT_BY_IDEMPOTENCY, SELECT_NONCE_HOLDER
 from sequencer_project import metrics
 from sequencer_project.api.fields import BIGINT_MAX
@@ -140,16 +140,9 @@ def _sequence(request: PaymentRequest, verified_with: bytes, actor: str) -> Subm
             )
         intent_id = uuid.uuid4()
         now = datetime.now(UTC)
-        payer_account_hold(
+        nonce_rows, intent_rows, counter_rows = _insert_held(
             cursor,
-            tenant_id=request.tenant_id,
-            payer_key=request.payer_key,
-            agent_id=request.source_agent_id,
-            intent_id=intent_id,
-            now=now,
-        )
-        cursor.execute(
-            INSERT_INTENT,
+            request,
             {
                 **stream,
                 "intent_id": intent_id,
@@ -178,15 +171,37 @@ def _sequence(request: PaymentRequest, verified_with: bytes, actor: str) -> Subm
                 "sequence_number": head + 1,
                 "metadata": None if request.metadata is None else orjson.dumps(request.metadata).decode(),
                 "now": now,
+                "bound_by": f"intent:{intent_id}",
             },
         )
-        nonce_rows, intent_rows, counter_rows = cursor.fetchone()
         if nonce_rows == 0:
             cursor.execute(SELECT_NONCE_HOLDER, {**stream, "payer_key": request.payer_key, "nonce": request.nonce})
             _refuse_used_nonce(request, cursor.fetchone())
     if intent_rows != 1 or counter_rows != 1:
         raise AssertionError("x402 counter or intent write lost while the counter lock was held")  # defensive
     return SubmittedIntent(intent_id, "sequenced", head + 1, now, None, False)
+
+
+#: How often insert_intent.sql runs when other transactions keep holding and releasing the payer
+#: account between its statements (two runs are the usual race for a new account).
+_HOLD_TRIES = 4
+
+
+def _insert_held(cursor: Any, request: PaymentRequest, params: dict[str, Any]) -> tuple[int, int, int]:
+    """Run ``insert_intent.sql``: ``(nonce_rows, intent_rows, counter_rows)`` once the agent holds
+    the payer account (an account no agent held is held for it); 403 ``payer_account_held``
+    when other agents hold it. An account held by a transaction that committed after the
+    statement's snapshot is read again, share-locked, and the statement run again."""
+    for _ in range(_HOLD_TRIES):
+        cursor.execute(INSERT_INTENT, params)
+        holders, allowed, nonce_rows, intent_rows, counter_rows = cursor.fetchone()
+        if allowed:
+            return nonce_rows, intent_rows, counter_rows
+        if holders or request.source_agent_id not in payer_account_holders_locked(
+            cursor, tenant_id=request.tenant_id, payer_key=request.payer_key
+        ):
+            raise payer_account_held(request.payer_key)
+    raise errors.PayerAccountHeldError(f"Payer account {request.payer_key} kept changing holders; try again.")
 
 
 def _refuse_used_nonce(request: PaymentRequest, holder: tuple[uuid.UUID, bytes, bytes] | None) -> NoReturn:

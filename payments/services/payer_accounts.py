@@ -4,7 +4,7 @@ The payer address an intent names is signed but not proven: an Ed25519 agent key
 an EVM account. Nonces are one space per ``(tenant, payer account)``, so without a holder any
 agent of the tenant could sequence intents in another agent's account and take the nonces that
 agent was about to use. The first intent sequenced for an account holds it for its agent
-(:func:`payer_account_hold`, in the intent's transaction); another agent's intent is 403
+(``payments/sql/insert_intent.sql``, in the intent's statement); another agent's intent is 403
 ``payer_account_held`` until an operator grants it the account (:func:`payer_account_grant`,
 ``manage.py payer_account``). Grants and revocations are audited in their own transaction.
 """
@@ -21,11 +21,7 @@ from django.db import connection, transaction
 from audit.services import audit_record
 from payments import errors
 from payments.addresses import address_key
-from payments.sql import GRANT_PAYER_ACCOUNT, HOLD_PAYER_ACCOUNT, REVOKE_PAYER_ACCOUNT, SELECT_PAYER_ACCOUNT
-
-#: How often a first hold is tried when other transactions keep holding and releasing the
-#: account between our statements (each try is one statement; two are the usual race).
-_HOLD_TRIES = 4
+from payments.sql import GRANT_PAYER_ACCOUNT, REVOKE_PAYER_ACCOUNT, SELECT_PAYER_ACCOUNT
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,33 +35,17 @@ class PayerAccountChange:
         return self.agents_before != self.agents_after
 
 
-def payer_account_hold(
-    cursor: Any, *, tenant_id: uuid.UUID, payer_key: str, agent_id: uuid.UUID, intent_id: uuid.UUID, now: datetime
-) -> None:
-    """Refuse an intent of ``agent_id`` from an account other agents hold; an account no agent
-    holds is held for ``agent_id`` (caller's transaction: rolled back with a refused intent).
-    The account row stays share-locked to commit, so a revocation committed first is seen."""
-    params = {
-        "tenant_id": tenant_id,
-        "payer_key": payer_key,
-        "source_agent_id": agent_id,
-        "now": now,
-        "bound_by": f"intent:{intent_id}",
-    }
-    for _ in range(_HOLD_TRIES):
-        cursor.execute(HOLD_PAYER_ACCOUNT, params)
-        row = cursor.fetchone()
-        if row is None:  # held by a transaction that committed after the statement's snapshot
-            cursor.execute(SELECT_PAYER_ACCOUNT, params)
-            row = cursor.fetchone()
-        if row is not None:
-            if agent_id not in row[0]:
-                raise errors.PayerAccountHeldError(
-                    f"Payer account {payer_key} is held by another agent of this tenant; an operator can"
-                    ' grant this agent the account (docs/payments.md, "Payer accounts").'
-                )
-            return
-    raise errors.PayerAccountHeldError(f"Payer account {payer_key} changed holders while this intent was sequenced.")
+def payer_account_held(payer_key: str) -> errors.PayerAccountHeldError:
+    """The refusal of an intent from ``payer_key`` by an agent that does not hold it."""
+    return errors.PayerAccountHeldError(
+        f"Payer account {payer_key} is held by another agent of this tenant; an operator can grant this"
+        ' agent the account (docs/payments.md, "Payer accounts").'
+    )
+
+
+def payer_account_holders_locked(cursor: Any, *, tenant_id: uuid.UUID, payer_key: str) -> tuple[uuid.UUID, ...]:
+    """The account's holders, share-locked to the caller's commit (none: no agent holds it)."""
+    return _holders(cursor, {"tenant_id": tenant_id, "payer_key": payer_key})
 
 
 def payer_account_grant(

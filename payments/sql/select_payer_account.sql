@@ -1,5 +1,5 @@
 -- The agents that may pay from a payer account in a tenant, share-locked to commit: read when
--- hold_payer_account.sql found the account held by a transaction that committed after its
+-- insert_intent.sql found the account held by a transaction that committed after its
 -- snapshot (ADR 0006, "Payer accounts").
 -- Index: x402_payer_accounts pkey (tenant_id, payer_account). Locks: the account row, FOR SHARE.
 -- Rows: 0 or 1.

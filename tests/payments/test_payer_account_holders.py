@@ -201,8 +201,10 @@ def test_two_agents_racing_for_a_new_account_leave_it_to_exactly_one(owner: Pers
     outcomes: list[tuple[int, uuid.UUID]] = []
     lock = threading.Lock()
     for round_ in range(rounds):
+        # In two stores: each submission locks its own stream's counter, so the two race on the
+        # account itself (in one stream the counter lock would serialise them).
         first = Payer(owner).register()
-        second = _sharing(first)
+        second = _sharing(first, dataclasses.replace(owner, store_id=uuid.uuid4()))
         barrier = threading.Barrier(2)
 
         def submit(payer: Payer, round_: int = round_, barrier: threading.Barrier = barrier) -> None:
