@@ -13,6 +13,7 @@ import functools
 import itertools
 import json
 import logging
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -56,7 +57,8 @@ class ActiveSchema:
 @dataclass(frozen=True, slots=True)
 class SchemaError:
     """One violation. ``path`` and ``message`` are jsonschema's, which quote the payload's values
-    (``'4111-...' is not of type 'integer'``): for the client that sent the payload only.
+    (``"4111-..." is not of type "integer"``, in JSON: :func:`json_worded`): for the client that
+    sent the payload only.
     ``redacted`` says where and which rule with nothing of the payload (:func:`redacted_error`):
     what logs and the rejection log hold, as payloads are sealed at rest (docs/schemas.md)."""
 
@@ -140,7 +142,7 @@ def redacted_error(error: ValidationError) -> str:
     if keyword is None:  # a ``false`` schema
         return f"{path}: fails the false schema (nothing is allowed here)"
     if keyword in _SCHEMA_WORDED_KEYWORDS:
-        return f"{path}: {error.message}"
+        return f"{path}: {json_worded(error)}"
     # The standard library's: the rare failures only, and integers past 64 bits (orjson's limit).
     value = json.dumps(error.validator_value, ensure_ascii=False, separators=(",", ":"), default=str)
     if len(value) > _RULE_VALUE_MAX_CHARS:
@@ -154,6 +156,37 @@ def redacted_error(error: ValidationError) -> str:
 #: (the rule: "does not match '^a+$'"), joined by " … ".
 MESSAGE_MAX_CHARS = 500
 _KEPT = (MESSAGE_MAX_CHARS - 3) // 2
+
+
+def json_worded(error: ValidationError) -> str:
+    """jsonschema's message of ``error`` with the values it quotes in JSON, as a JSON client
+    reads them and as the reference's validator words them (``null is not of type "string"``,
+    not Python's ``None is not of type 'string'``): the instance, the keyword's value in the
+    schema, that value's members and (for the keywords that name them) the instance's keys,
+    each where the message quotes it, in one pass (the longest quote first)."""
+    values = [error.instance, error.validator_value]
+    if isinstance(error.validator_value, list | dict):
+        values.extend(itertools.islice(error.validator_value, _QUOTED_MEMBERS_MAX))
+    if error.validator in _KEY_NAMING_KEYWORDS and isinstance(error.instance, dict):
+        values.extend(itertools.islice(error.instance, _QUOTED_MEMBERS_MAX))
+    quoted: dict[str, str] = {}
+    for value in values:
+        try:
+            json_text = orjson.dumps(value).decode()
+        except TypeError:  # an integer past 64 bits: written alike in both notations
+            continue
+        if repr(value) != json_text:
+            quoted[repr(value)] = json_text
+    if not quoted:
+        return error.message
+    pattern = re.compile("|".join(re.escape(python) for python in sorted(quoted, key=len, reverse=True)))
+    return pattern.sub(lambda match: quoted[match.group()], error.message)
+
+
+#: Keywords whose message lists keys of the instance (``('b' was unexpected)``).
+_KEY_NAMING_KEYWORDS = frozenset({"additionalProperties", "unevaluatedProperties", "dependentRequired"})
+#: How many members of a schema value, or keys of the instance, a message's quotes are looked for.
+_QUOTED_MEMBERS_MAX = 64
 
 
 def _capped(message: str) -> str:
@@ -175,7 +208,7 @@ def validate_payload(
     """
     try:
         found = sorted(
-            (json_pointer(e.absolute_path), _capped(e.message), redacted_error(e))
+            (json_pointer(e.absolute_path), _capped(json_worded(e)), redacted_error(e))
             for e in schema_errors(validator, payload, budget)
         )
     except UnevaluableSchemaError as exc:

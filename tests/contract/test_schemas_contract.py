@@ -186,7 +186,7 @@ def test_ingest_rejections_carry_json_pointer_paths(owner: Persona, post_ingest:
     rejection = body["rejections"][0]
     assert rejection["reason"] == "SchemaValidation"
     assert rejection["message"] == (
-        "Schema validation failed for event type 'order.created': /items/0/sku: 5 is not of type 'string'"
+        "Schema validation failed for event type 'order.created': /items/0/sku: 5 is not of type \"string\""
     )
 
 

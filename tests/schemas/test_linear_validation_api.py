@@ -66,10 +66,10 @@ def test_a_backtracking_pattern_answers_at_once_on_validate(owner: Persona, coun
 
     assert refused["valid"] is False
     [error] = refused["errors"]
-    message = f"{hostile!r} does not match '^(a+)+$'"
+    message = f'"{hostile}" does not match "^(a+)+$"'
     assert error["path"] == "/name"
     assert (
-        error["message"] == message if len(message) <= 500 else error["message"].endswith("!' does not match '^(a+)+$'")
+        error["message"] == message if len(message) <= 500 else error["message"].endswith('!" does not match "^(a+)+$"')
     )
     assert accepted == {**accepted, "valid": True, "errors": []}
 
@@ -86,7 +86,7 @@ def test_a_backtracking_pattern_answers_at_once_on_ingest(
     assert body["events_accepted"] == 1
     [rejection] = body["rejections"]
     assert rejection["reason"] == "SchemaValidation"
-    assert rejection["message"].endswith("does not match '^(a+)+$'")
+    assert rejection["message"].endswith('does not match "^(a+)+$"')
 
 
 def test_patterns_are_searched_not_anchored(owner: Persona) -> None:

@@ -231,7 +231,7 @@ def test_a_stored_schema_naming_a_metaschema_url_validates_with_the_latest_draft
 
     assert _validate(owner, "meta.url", 1).json()["valid"] is True
     assert _validate(owner, "meta.url", "one").json()["errors"] == [
-        {"path": "", "message": "'one' is not of type 'integer'"}
+        {"path": "", "message": '"one" is not of type "integer"'}
     ]
     assert listener.paths == []
 

@@ -43,9 +43,11 @@ def test_enforce_rejects_a_bad_payload_with_its_paths(owner: Persona, post_inges
     assert [r["reason"] for r in body["rejections"]] == ["SchemaValidation", "SchemaValidation"]
     first = body["rejections"][0]["message"]
     # The reference's wording, with JSON Pointer paths (the root is "")
-    assert first == "Schema validation failed for event type 'order.created': /total: 'three' is not of type 'integer'"
+    assert (
+        first == 'Schema validation failed for event type \'order.created\': /total: "three" is not of type "integer"'
+    )
     second = body["rejections"][1]["message"]
-    assert second == "Schema validation failed for event type 'order.created': : 'total' is a required property"
+    assert second == "Schema validation failed for event type 'order.created': : \"total\" is a required property"
     assert [reason for reason, _ in _logged(owner)] == ["SchemaValidation", "SchemaValidation"]
     # event types without a schema are not validated in enforce mode
     assert _legacy(owner, post_ingest, [BAD], event_type="order.noted")["events_accepted"] == 1
@@ -124,13 +126,13 @@ def _ves(owner: Persona, agent: Agent, events: list[dict[str, Any]]) -> dict[str
         (
             "enforce",
             1,
-            ["schema_validation: /total: 'three' is not of type 'integer'"],
+            ['schema_validation: /total: "three" is not of type "integer"'],
             ['schema_validation: /total: fails type "integer"'],
         ),
         (
             "strict",
             1,
-            ["schema_validation: /total: 'three' is not of type 'integer'"],
+            ['schema_validation: /total: "three" is not of type "integer"'],
             ['schema_validation: /total: fails type "integer"'],
         ),
         ("warn", 2, [], []),

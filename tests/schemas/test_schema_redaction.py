@@ -1,6 +1,6 @@
 """Schema failures leave nothing of the payload in logs or in the rejection log.
 
-jsonschema's messages quote the value they refuse (``'4111-...' is not of type 'integer'``).
+jsonschema's messages quote the value they refuse (``"4111-..." is not of type "integer"``).
 The ``warn`` mode logged them, and ``enforce`` stored them in ``rejected_events`` in clear while
 payloads and rejected bodies are sealed at rest (docs/encryption.md). Both now hold a redacted
 form built from the schema's side (``schemas.registry.redacted_error``): the path and the
@@ -123,7 +123,7 @@ def test_legacy_enforce_stores_and_logs_the_path_and_rule_not_the_value(
 
     assert body["events_rejected"] == 1
     # The client that sent the payload is answered in jsonschema's (the reference's) words.
-    assert f"/total: '{VALUE}' is not of type 'integer'" in body["rejections"][0]["message"]
+    assert f'/total: "{VALUE}" is not of type "integer"' in body["rejections"][0]["message"]
     assert _stored(owner) == [("SchemaValidation", STORED_MESSAGE)]
     _no_secret_in(logged)
 
@@ -145,7 +145,7 @@ def test_ves_enforce_stores_and_logs_the_path_and_rule_not_the_value(
 ) -> None:
     [rejection] = _ves_bad(owner, agent, "enforce")["rejections"]
 
-    assert rejection["reason"] == f"schema_validation: /cards/{KEY}: '{KEYED_VALUE}' is not of type 'integer'"
+    assert rejection["reason"] == f'schema_validation: /cards/{KEY}: "{KEYED_VALUE}" is not of type "integer"'
     assert _stored(owner) == [('schema_validation: /cards/*: fails type "integer"', STORED_MESSAGE)]
     _no_secret_in(logged)
 
@@ -247,5 +247,5 @@ def test_the_rule_names_the_schemas_value_and_leaves_a_long_one_out() -> None:
 
     assert short.redacted == ': fails enum ["a","b"]'
     assert long.redacted == ": fails enum"
-    assert required.redacted == ": 'total' is a required property"
+    assert required.redacted == ': "total" is a required property'
     assert false.redacted == ": fails the false schema (nothing is allowed here)"

@@ -54,13 +54,14 @@ def test_frozen_forms_are_equal_exactly_when_the_values_are(one: Any, two: Any) 
         assert hash(frozen(one)) == hash(frozen(two))
 
 
-def test_the_message_is_jsonschemas() -> None:
+def test_the_message_is_jsonschemas_in_json_notation() -> None:
     items = [{"a": 1}, {"a": 1.0}]
     [expected] = Draft202012Validator(SCHEMA).iter_errors(items)
 
     [error] = validate_payload(VALIDATOR, items)
 
-    assert (error.path, error.message) == ("", expected.message)
+    assert expected.message == "[{'a': 1}, {'a': 1.0}] has non-unique elements"
+    assert (error.path, error.message) == ("", '[{"a":1},{"a":1.0}] has non-unique elements')
 
 
 def test_a_duplicate_jsonschemas_sort_misses_is_found() -> None:
