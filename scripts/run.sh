@@ -44,6 +44,19 @@ print(public_key_from_seed(bytes.fromhex(os.environ["VES_SEQUENCER_SIGNING_KEY"]
 PY
 )
 
+export HOST="${HOST:-127.0.0.1}"
+export PORT="${PORT:-8080}"
+URL="http://$HOST:$PORT"
+export WORKER_METRICS_PORT="${WORKER_METRICS_PORT:-$((PORT + 1))}"
+# Before anything changes (the demo key, a second worker and beat): a port in use is most often
+# an earlier start still running, e.g. one whose terminal was killed, which leaves its children.
+for port in "$PORT" "$WORKER_METRICS_PORT"; do
+  if ! $PY -c 'import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((sys.argv[1], int(sys.argv[2])))' "$HOST" "$port" 2>/dev/null; then
+    echo "Port $port on $HOST is in use: is another make run (or its web, worker and beat, left by a killed terminal) still running? Stop it, or set PORT." >&2
+    exit 1
+  fi
+done
+
 dbname=$($PY -c 'import os, urllib.parse as u; print(u.urlparse(os.environ["DATABASE_URL"]).path.lstrip("/"))')
 if ! psql "${DATABASE_URL%/*}/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$dbname'" | grep -q 1; then
   psql "${DATABASE_URL%/*}/postgres" -qc "CREATE DATABASE \"$dbname\""
@@ -55,10 +68,6 @@ DEMO_STORE=00000000-0000-0000-0000-000000000001
 $PY manage.py create_tenant --name "Demo tenant" --id "$DEMO_TENANT" --if-missing >/dev/null
 # A new demo key each start; --replace revokes the one printed by the previous start.
 KEY=$($PY manage.py create_api_key --tenant "$DEMO_TENANT" --name "demo (make run)" --permissions read,write,admin --replace)
-export HOST="${HOST:-127.0.0.1}"
-export PORT="${PORT:-8080}"
-URL="http://$HOST:$PORT"
-export WORKER_METRICS_PORT="${WORKER_METRICS_PORT:-$((PORT + 1))}"
 # Operator admin: a demo staff login, password reset on every `make run`.
 STAFF_PASSWORD=$($PY manage.py create_demo_staff --username admin)
 

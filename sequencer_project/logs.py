@@ -36,6 +36,9 @@ class ClientErrorTracebackFilter(logging.Filter):
     a 403 of the admin, ``DisallowedHost`` for a foreign ``Host``), so every operator without a
     permission and every probe with another name wrote a full traceback: a log where a
     traceback should mean a fault. The status, path and reason stay; a 5xx keeps its traceback.
+
+    A foreign ``Host`` is also logged one level lower, WARNING: Django's security logger writes
+    it at ERROR, so any client, with no credential, could write ERROR lines.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -43,6 +46,8 @@ class ClientErrorTracebackFilter(logging.Filter):
         if isinstance(status, int) and 400 <= status < 500 and record.exc_info:
             record.exc_info = None
             record.exc_text = None
+        if record.name == "django.security.DisallowedHost" and record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
         return True
 
 

@@ -26,7 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client import Counter, Gauge, Histogram
+import psutil
+from prometheus_client import GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTOR, REGISTRY, Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 DB_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
@@ -107,6 +108,8 @@ SESSION_LOCK_VIOLATIONS = Counter(
     " on changing server backends).",
     ["check"],
 )
+for _check in ("unlock", "startup_probe"):  # at 0 from the start: the first one shows in rate()
+    SESSION_LOCK_VIOLATIONS.labels(check=_check)
 DB_REPLICA_LAG_SECONDS = Gauge(
     "db_replica_lag_seconds",
     "How stale the read replica's data is (0 while it has replayed all the primary wrote), as last "
@@ -127,6 +130,8 @@ RATE_LIMIT_DECISIONS = Counter(
 RATE_LIMIT_FAIL_OPEN = Counter(
     "rate_limit_fail_open", "Requests let through because the limiter's Redis was unavailable.", ["reason"]
 )
+for _reason in ("redis_error", "circuit_open"):  # at 0 from the start: the first one shows in rate()
+    RATE_LIMIT_FAIL_OPEN.labels(reason=_reason)
 CIRCUIT_BREAKER_STATE = Gauge(
     "circuit_breaker_state",
     "Circuit breaker state: 0 closed, 1 half-open, 2 open (worst live process).",
@@ -199,6 +204,41 @@ def labelled(metric: Any, *values: str) -> Any:
     values are bounded sets (an endpoint, a status, a problem code), so each child is cached.
     """
     return metric.labels(*values)
+
+
+# --- The processes themselves ---------------------------------------------------------------
+# prometheus_client's process_* and python_* collectors do not work in multiprocess mode (each
+# scrape would read whichever worker answered it), so each process writes its own figures, by
+# pid, whenever its tally flushes (at most once a second while it has traffic, and when it
+# renders /metrics); a dead worker's series go with its files (gunicorn's child_exit). The
+# library's own collectors leave the default registry, so a single process exports these names.
+for _collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+    REGISTRY.unregister(_collector)
+PROCESS_RESIDENT_MEMORY = Gauge(
+    "process_resident_memory_bytes",
+    "Resident memory of each live process, by pid, as of its last second with traffic.",
+    multiprocess_mode="liveall",
+)
+PROCESS_CPU_SECONDS = Gauge(
+    "process_cpu_seconds",
+    "CPU time (user and system) each live process has used since it started, by pid, as of its last"
+    " second with traffic.",
+    multiprocess_mode="liveall",
+)
+_process: dict[int, psutil.Process] = {}
+
+
+def sample_process() -> None:
+    """Write this process's resident memory and CPU time (``/proc``, ~20 µs)."""
+    pid = os.getpid()
+    process = _process.get(pid)
+    if process is None:  # a new process, or a forked worker: its own handle
+        _process.clear()
+        process = _process[pid] = psutil.Process(pid)
+    with process.oneshot():
+        PROCESS_RESIDENT_MEMORY.set(process.memory_info().rss)
+        times = process.cpu_times()
+        PROCESS_CPU_SECONDS.set(times.user + times.system)
 
 
 class Tally:
@@ -292,6 +332,7 @@ class Tally:
             histogram._sum.inc(total)
         for (histogram, index), count in buckets.items():
             histogram._buckets[index].inc(count)
+        sample_process()
 
 
 TALLY = Tally()

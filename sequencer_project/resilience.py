@@ -77,6 +77,10 @@ class CircuitBreaker:
         self._failures_total = 0
         self._rejected = 0
         metrics.CIRCUIT_BREAKER_STATE.labels(breaker=name).set(0)
+        # Every series at 0 from the start, so the first transition or refusal shows in rate().
+        metrics.CIRCUIT_BREAKER_REJECTIONS.labels(breaker=name)
+        for state in BreakerState:
+            metrics.CIRCUIT_BREAKER_TRANSITIONS.labels(breaker=name, state=state.value)
 
     @property
     def state(self) -> BreakerState:

@@ -95,7 +95,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "sequencer_project.api.middleware.ApiProblemMiddleware",
     "sequencer_project.api.operations.OperationsMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "sequencer_project.prometheus_middleware.BoundedPrometheusAfterMiddleware",
 ]
 # The API's own request path (sequencer_project/api_handler.py): API, probe and metrics paths
 # skip sessions, CSRF, auth, messages, static files and django-prometheus; OperationsMiddleware

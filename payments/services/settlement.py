@@ -134,6 +134,7 @@ def batch_settle_record(
         raise errors.SettledByChainError(
             f"Batch {batch_id} is settled by the chain (X402_SETTLEMENT_BACKEND=evm), not recorded by an operator."
         )
+    outcome: str | None = None  # the batch's status after the record, unless said otherwise
     if tx_hash is not None:
         tx_hash = address_key(tx_hash)
     if batch.status == BatchStatus.COMMITTED:
@@ -164,6 +165,7 @@ def batch_settle_record(
             if given is not None and given != stored:  # a value the settled batch lacks is another value too
                 raise errors.InvalidSettlementError(f"The batch is settled with another {name}.", field=name)
         message = "Batch already settled"
+        outcome = "already_settled"  # a replay: counted apart, not as another settlement
     else:
         raise errors.InvalidSettlementError(f"A {batch.status} batch cannot be settled.")
     batch_audit_record(
@@ -176,7 +178,7 @@ def batch_settle_record(
         gas_used=batch.gas_used,
         message=message,
     )
-    metrics.X402_SETTLEMENTS.labels(backend=BACKEND_RECORD, outcome=batch.status).inc()
+    metrics.X402_SETTLEMENTS.labels(backend=BACKEND_RECORD, outcome=outcome or batch.status).inc()
     return SettlementRecorded(batch=batch, message=message)
 
 

@@ -24,6 +24,8 @@ from sequencer_project.api.throttling import RateLimitedError
 from sequencer_project.db.availability import database_unreachable_observed
 
 logger = logging.getLogger(__name__)
+#: The logger of refused requests (``refused 401 invalid_api_key``).
+refusals = logging.getLogger("sequencer_project.api.refusals")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://stateset.dev/problems/"
@@ -44,7 +46,14 @@ class StreamBusyError(errors.ServiceUnavailableError):
 
 def problem_body(error: errors.SequencerError, instance: str | None) -> dict[str, Any]:
     """The RFC 9457 body. Extension members never replace a standard one: ``status`` is always
-    the HTTP status (an x402 409 once carried the intent's ``"status": "sequenced"``)."""
+    the HTTP status (an x402 409 once carried the intent's ``"status": "sequenced"``).
+
+    Every refusal (4xx) is logged here, where every problem body is made (the framework's
+    views, the WSGI endpoints that answer below it, the server's own 408): one INFO line with
+    the status and the code, under the request id, never the detail (it may quote a payload's
+    values, which are sealed at rest). A 5xx is logged where it is raised."""
+    if error.http_status < 500:
+        refusals.info("refused %d %s", error.http_status, error.code)
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + error.code,
         "title": error.title,

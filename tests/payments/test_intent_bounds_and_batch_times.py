@@ -12,6 +12,7 @@ from django.db import connection
 
 from payments.limits import MAX_METADATA_BYTES
 from payments.models import PaymentBatch, PaymentIntent
+from sequencer_project.metrics import X402_SETTLEMENTS
 from tests.conftest import Persona
 from tests.payments.helpers import Payer, assembled_batch, post_intent
 
@@ -68,6 +69,20 @@ def test_a_batch_settled_in_two_records_keeps_its_submission_time(owner: Persona
     assert _settle(owner, {"batch_id": str(batch.batch_id), "block_number": 13}).status_code == 200
     shown = _batch(owner, batch)
     assert shown["submitted_at"] == submitted <= shown["settled_at"]
+
+
+def test_a_replayed_settlement_is_counted_as_a_replay_not_as_another_settlement(owner: Persona) -> None:
+    batch = assembled_batch(owner)
+    record = {"batch_id": str(batch.batch_id), "tx_hash": "0x" + "aa" * 32, "block_number": 5}
+
+    def counted(outcome: str) -> float:
+        return float(X402_SETTLEMENTS.labels(backend="record", outcome=outcome)._value.get())
+
+    settled, replayed = counted("settled"), counted("already_settled")
+    assert _settle(owner, record).status_code == 200
+    assert _settle(owner, record).status_code == 200  # "Batch already settled"
+    assert _settle(owner, {**record, "block_number": 6}).status_code == 400  # refused: not counted here
+    assert (counted("settled") - settled, counted("already_settled") - replayed) == (1, 1)
 
 
 def test_the_migration_puts_the_timestamps_of_written_batches_in_order(owner: Persona) -> None:

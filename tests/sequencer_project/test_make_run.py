@@ -18,6 +18,7 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import time
 import urllib.parse
@@ -255,3 +256,34 @@ def test_the_python_examples_and_ves_verify_run_as_written(
     assert wrong_key.returncode == 1, wrong_key.stdout + wrong_key.stderr
     assert "bundle REJECTED" in wrong_key.stdout
     assert shlex.split(verify)[0] == ".venv/bin/ves"
+
+
+def test_a_second_start_on_a_port_in_use_changes_nothing(tmp_path: Path) -> None:
+    # An earlier start whose terminal was killed leaves web, worker and beat running; a second
+    # start revoked the key its clients used, started a second worker and beat, then failed to
+    # bind. It now stops before anything changes (no database, no key), naming the port.
+    name = f"makerun_{uuid.uuid4().hex[:10]}"
+    database_url = _url_with(os.environ["DATABASE_URL"], path=f"/{name}")
+    env = {key: value for key, value in os.environ.items() if key not in TEST_ONLY}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env.update(
+            {
+                "DATABASE_URL": database_url,
+                "REDIS_URL": _url_with(os.environ["REDIS_URL"], path=f"/{MAKE_RUN_REDIS_DB}"),
+                "PORT": str(port),
+                "WORKER_METRICS_PORT": str(free_port()),
+                "SEQUENCER_DOTENV": str(tmp_path / ".env"),
+            }
+        )
+        done = subprocess.run(  # noqa: S603  (our own script)
+            [BASH, "scripts/run.sh"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"Port {port} on 127.0.0.1 is in use" in done.stderr
+    assert "API key" not in done.stdout
+    admin_url = _url_with(os.environ["DATABASE_URL"], path="/postgres")
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        assert connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None

@@ -200,3 +200,47 @@ def test_an_api_request_refused_for_its_host_logs_and_answers_the_same_request_i
     assert "evil.example" in security.plain
     _carries(security, expected)
     _nothing_after(console_lines)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "extra", "status", "code"),
+    [
+        (
+            "POST",
+            "/api/v1/events/ingest",
+            {"body": b"{}", "HTTP_AUTHORIZATION": "ApiKey ss_nope"},
+            401,
+            "invalid_api_key",
+        ),
+        ("POST", "/api/v1/events/ingest", {"body": b"{not json", **ADMIN}, 400, "malformed_json"),
+        ("GET", "/api/v1/head", {"HTTP_AUTHORIZATION": "ApiKey ss_nope"}, 401, "invalid_api_key"),
+        (
+            "GET",
+            "/api/v1/events/4a0c2d1e-0000-4000-8000-00000000beef",
+            {"QUERY_STRING": "tenant_id=4a0c2d1e-0000-4000-8000-00000000cafe", **ADMIN},
+            404,
+            "event_not_found",
+        ),
+        ("GET", "/api/v1/projections/lag", {"HTTP_AUTHORIZATION": "ApiKey ss_nope"}, 401, "invalid_api_key"),
+    ],
+)
+def test_every_refused_request_writes_one_line_with_its_code_and_request_id(
+    method: str, path: str, extra: dict[str, Any], status: int, code: str, console_lines: list[Line]
+) -> None:
+    # The WSGI endpoints answered their refusals without a line: an operator given a client's
+    # request id found nothing. One INFO line now names the status and code (never the detail).
+    request_id = f"req-{uuid.uuid4().hex}"
+
+    response = wsgi.call(method, path, HTTP_X_REQUEST_ID=request_id, **extra)
+
+    assert (response.status_code, orjson.loads(response.content)["code"]) == (status, code)
+    [line] = _lines_of(console_lines, "sequencer_project.api.refusals")
+    assert line.plain.endswith(f"INFO sequencer_project.api.refusals [{request_id}] refused {status} {code}")
+    _carries(line, request_id)
+
+
+def test_a_foreign_host_on_the_site_is_a_warning_not_an_error(console_lines: list[Line]) -> None:
+    Client().get("/admin/login/", HTTP_HOST="evil.example")
+
+    [security] = _lines_of(console_lines, "django.security.DisallowedHost")
+    assert " WARNING django.security.DisallowedHost " in security.plain, security.plain
