@@ -87,13 +87,11 @@ def _printed_commands(output: str) -> list[str]:
     return commands
 
 
-@pytest.fixture
-def deployment(tmp_path: Path) -> Iterator[Deployment]:
-    name = f"makerun_{uuid.uuid4().hex[:10]}"
-    database_url = _url_with(os.environ["DATABASE_URL"], path=f"/{name}")
-    admin_url = _url_with(os.environ["DATABASE_URL"], path="/postgres")
-    port = free_port()
+def _run_env(database_url: str, port: int, tmp_path: Path) -> dict[str, str]:
+    """``run.sh``'s environment: none of the test run's variables, its own database, Redis
+    database, ports, env file and beat schedule."""
     env = {key: value for key, value in os.environ.items() if key not in TEST_ONLY}
+    env.pop("CELERY_BROKER_URL", None)
     env.update(
         {
             "DATABASE_URL": database_url,
@@ -105,7 +103,16 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
             "WEB_WORKERS": "1",
         }
     )
-    env.pop("CELERY_BROKER_URL", None)
+    return env
+
+
+@pytest.fixture
+def deployment(tmp_path: Path) -> Iterator[Deployment]:
+    name = f"makerun_{uuid.uuid4().hex[:10]}"
+    database_url = _url_with(os.environ["DATABASE_URL"], path=f"/{name}")
+    admin_url = _url_with(os.environ["DATABASE_URL"], path="/postgres")
+    port = free_port()
+    env = _run_env(database_url, port, tmp_path)
     log = tmp_path / "make-run.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(  # noqa: S603  (our own script)
@@ -264,20 +271,11 @@ def test_a_second_start_on_a_port_in_use_changes_nothing(tmp_path: Path) -> None
     # bind. It now stops before anything changes (no database, no key), naming the port.
     name = f"makerun_{uuid.uuid4().hex[:10]}"
     database_url = _url_with(os.environ["DATABASE_URL"], path=f"/{name}")
-    env = {key: value for key, value in os.environ.items() if key not in TEST_ONLY}
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
+        env = _run_env(database_url, taken.getsockname()[1], tmp_path)
         port = taken.getsockname()[1]
-        env.update(
-            {
-                "DATABASE_URL": database_url,
-                "REDIS_URL": _url_with(os.environ["REDIS_URL"], path=f"/{MAKE_RUN_REDIS_DB}"),
-                "PORT": str(port),
-                "WORKER_METRICS_PORT": str(free_port()),
-                "SEQUENCER_DOTENV": str(tmp_path / ".env"),
-            }
-        )
         done = subprocess.run(  # noqa: S603  (our own script)
             [BASH, "scripts/run.sh"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
         )
