@@ -161,32 +161,46 @@ _KEPT = (MESSAGE_MAX_CHARS - 3) // 2
 def json_worded(error: ValidationError) -> str:
     """jsonschema's message of ``error`` with the values it quotes in JSON, as a JSON client
     reads them and as the reference's validator words them (``null is not of type "string"``,
-    not Python's ``None is not of type 'string'``): the instance, the keyword's value in the
-    schema, that value's members and (for the keywords that name them) the instance's keys,
-    each where the message quotes it, in one pass (the longest quote first)."""
-    values = [error.instance, error.validator_value]
-    if isinstance(error.validator_value, list | dict):
-        values.extend(itertools.islice(error.validator_value, _QUOTED_MEMBERS_MAX))
-    if error.validator in _KEY_NAMING_KEYWORDS and isinstance(error.instance, dict):
-        values.extend(itertools.islice(error.instance, _QUOTED_MEMBERS_MAX))
+    not Python's ``None is not of type 'string'``), in one pass, the longest quote first.
+
+    A message quotes the instance, the keyword's value in the schema, members of either at any
+    depth (``'b' is a dependency of 'a'``, ``(None, True were unexpected)``), the tail of an array
+    (``found 2 extra: [None, True]``) or a name on the error's path (draft 3's ``required``):
+    each of those is looked for, at most ``_QUOTED_VALUES_MAX``."""
+    values = _quotable(error)
     quoted: dict[str, str] = {}
     for value in values:
         try:
             json_text = orjson.dumps(value).decode()
         except TypeError:  # an integer past 64 bits: written alike in both notations
             continue
-        if repr(value) != json_text:
-            quoted[repr(value)] = json_text
+        python = repr(value)
+        if python != json_text and python in error.message:
+            quoted[python] = json_text
     if not quoted:
         return error.message
     pattern = re.compile("|".join(re.escape(python) for python in sorted(quoted, key=len, reverse=True)))
     return pattern.sub(lambda match: quoted[match.group()], error.message)
 
 
-#: Keywords whose message lists keys of the instance (``('b' was unexpected)``).
-_KEY_NAMING_KEYWORDS = frozenset({"additionalProperties", "unevaluatedProperties", "dependentRequired"})
-#: How many members of a schema value, or keys of the instance, a message's quotes are looked for.
-_QUOTED_MEMBERS_MAX = 64
+#: How many values of an error (members at any depth, array tails, path names) are looked for.
+_QUOTED_VALUES_MAX = 256
+
+
+def _quotable(error: ValidationError) -> list[Any]:
+    found: list[Any] = [*error.path, *error.schema_path]
+    pending: list[Any] = [error.instance, error.validator_value]
+    if isinstance(error.instance, list):
+        found.extend(error.instance[start:] for start in range(1, min(len(error.instance), 64)))
+    while pending and len(found) < _QUOTED_VALUES_MAX:
+        value = pending.pop()
+        found.append(value)
+        if isinstance(value, dict):
+            pending.extend(itertools.islice(value.keys(), 64))
+            pending.extend(itertools.islice(value.values(), 64))
+        elif isinstance(value, list):
+            pending.extend(value[:64])
+    return found
 
 
 def _capped(message: str) -> str:

@@ -338,3 +338,5 @@ class Tally:
 TALLY = Tally()
 atexit.register(TALLY.flush)
 os.register_at_fork(after_in_child=TALLY.forget_flusher)
+
+sample_process()  # from the start: a process that never flushes (a server's master) reads true, not 0

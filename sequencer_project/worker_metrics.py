@@ -26,20 +26,37 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from celery import signals
 from django.conf import settings
 from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, start_http_server
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 logger = logging.getLogger(__name__)
+
+
+class _ThisProcessSampled(Collector):
+    """Writes the serving (main) process's own memory and CPU before the files are read: it runs
+    no task, so its tally never flushes (it read 0 where ps showed 128 MB)."""
+
+    def collect(self) -> Iterator[Metric]:
+        # Imported here: this module is imported with the Celery app (sequencer_project/__init__),
+        # before gunicorn's configuration has made the metrics directory the metrics write to.
+        from sequencer_project.metrics import sample_process
+
+        sample_process()
+        return iter(())
 
 
 def _registry() -> CollectorRegistry:
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return REGISTRY
     registry = CollectorRegistry()
+    registry.register(_ThisProcessSampled())  # first: collected before the files are read
     multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     return registry
 

@@ -230,15 +230,17 @@ def agent_api_keys_get_for_caller(
 
 
 def _the_agents_one_tenant(agent_id: uuid.UUID) -> uuid.UUID:
-    """The one tenant where ``agent_id`` has API keys, for a caller of every tenant that named none."""
-    tenants = list(ApiKey.objects.filter(agent_id=agent_id).values_list("tenant_id", flat=True).distinct()[:2])
-    if not tenants:
-        raise AgentNotFoundError(f"No agent {agent_id} is visible to this credential.")
-    if len(tenants) > 1:
+    """The one tenant that knows ``agent_id`` (by an API key or a signing key), for a caller of
+    every tenant that named none; the agent must have API keys there (404 otherwise)."""
+    with_keys = set(ApiKey.objects.filter(agent_id=agent_id).values_list("tenant_id", flat=True).distinct()[:2])
+    signing = set(AgentSigningKey.objects.filter(agent_id=agent_id).values_list("tenant_id", flat=True).distinct()[:2])
+    if len(with_keys | signing) > 1:
         raise AgentAmbiguousError(
-            f"Agent id {agent_id} has API keys in several tenants; name one with the tenant_id query parameter."
+            f"Agent id {agent_id} names agents of several tenants; name one with the tenant_id query parameter."
         )
-    return tenants[0]
+    if not with_keys:
+        raise AgentNotFoundError(f"No agent {agent_id} is visible to this credential.")
+    return with_keys.pop()
 
 
 def _key_principal(key: ApiKey) -> Principal:

@@ -61,6 +61,19 @@ def test_an_enum_and_the_value_it_refuses_are_both_in_json(allowed: list[Any], i
         ({"not": {"type": "null"}}, None, 'null should not be valid under {"type":"null"}'),
         ({"minimum": 3}, 1, "1 is less than the minimum of 3"),
         ({"type": "string"}, 10**30, '1000000000000000000000000000000 is not of type "string"'),
+        # Quotes from deeper in the schema, the array's tail, and the error's path:
+        ({"dependentRequired": {"a": ["b"]}}, {"a": 1}, '"b" is a dependency of "a"'),
+        (
+            {"prefixItems": [{}], "items": False},
+            [1, None, True],
+            "Expected at most 1 item but found 2 extra: [null,true]",
+        ),
+        ({"unevaluatedItems": False}, [None, True], "Unevaluated items are not allowed (null, true were unexpected)"),
+        (
+            {"$schema": "http://json-schema.org/draft-03/schema#", "properties": {"a": {"required": True}}},
+            {},
+            '"a" is a required property',
+        ),
     ],
 )
 def test_examples(schema: Any, instance: Any, message: str) -> None:

@@ -235,3 +235,18 @@ def test_an_idle_process_writes_its_last_counts_without_another_request() -> Non
     while registry.get_sample_value("idle_events_total", {"e": "x"}) != 5 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert registry.get_sample_value("idle_events_total", {"e": "x"}) == 5
+
+
+def test_the_worker_scrape_samples_its_serving_process_first() -> None:
+    # The Celery main process serves the worker's scrape but runs no task, so its tally never
+    # flushed: it read 0 MB while ps showed 128. Its scrape now samples it before reading files.
+    from sequencer_project.metrics import PROCESS_CPU_SECONDS, PROCESS_RESIDENT_MEMORY
+    from sequencer_project.worker_metrics import _ThisProcessSampled
+
+    PROCESS_RESIDENT_MEMORY.set(0)
+    PROCESS_CPU_SECONDS.set(0)
+
+    assert list(_ThisProcessSampled().collect()) == []
+
+    assert PROCESS_RESIDENT_MEMORY._value.get() > 10 * 2**20
+    assert PROCESS_CPU_SECONDS._value.get() > 0

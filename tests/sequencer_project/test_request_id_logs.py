@@ -199,7 +199,25 @@ def test_an_api_request_refused_for_its_host_logs_and_answers_the_same_request_i
     [security] = _lines_of(console_lines, "django.security.DisallowedHost")
     assert "evil.example" in security.plain
     _carries(security, expected)
+    [refused] = _lines_of(console_lines, "sequencer_project.api.refusals")  # bound to its id too
+    assert refused.plain.endswith("refused 400 bad_request")
+    _carries(refused, expected)
     _nothing_after(console_lines)
+
+
+def test_a_feature_this_deployment_does_not_offer_is_an_info_line_not_an_error(
+    owner: Any, console_lines: list[Line]
+) -> None:
+    # Any reader could write ERROR lines through the anchoring routes of a service without
+    # anchoring (Django logs every 5xx at ERROR): the 503 now writes one INFO refusal line.
+    response = owner.client.get(f"/api/v1/ves/anchor/{uuid.uuid4()}/verify")
+
+    assert (response.status_code, response.json()["code"]) == (503, "anchoring_unconfigured")
+    assert not [line.plain for line in console_lines if " ERROR " in line.plain]
+    [refused] = _lines_of(console_lines, "sequencer_project.api.refusals")
+    assert refused.plain.endswith(
+        "INFO sequencer_project.api.refusals [" + response["X-Request-ID"] + "] refused 503 anchoring_unconfigured"
+    )
 
 
 @pytest.mark.parametrize(

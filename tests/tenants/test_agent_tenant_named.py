@@ -17,8 +17,10 @@ from rest_framework.test import APIClient
 
 from tenants.credentials import api_key_hash
 from tenants.models import ApiKey
+from tenants.services import agent_key_register
 from tests.conftest import Persona, api_client
 from tests.tenants.factories import issue_key, make_tenant
+from ves.signing import public_key_from_seed
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +74,26 @@ def test_an_agent_id_in_two_tenants_needs_the_tenant_named_by_the_bootstrap_admi
     assert ApiKey.objects.get(key_hash=api_key_hash(first)).active
     in_owner = admin_client.get(f"/api/v1/agents/{agent_id}?tenant_id={owner.tenant_id}")
     assert in_owner.json()["tenantId"] == str(owner.tenant_id)
+
+
+def test_an_agent_id_known_to_another_tenant_by_a_signing_key_alone_is_ambiguous_too(
+    owner: Persona, admin_client: APIClient
+) -> None:
+    agent_id = uuid.uuid4()
+    issue_key(owner.tenant, can_write=True, agent_id=agent_id)
+    elsewhere = make_tenant()
+    agent_key_register(
+        tenant_id=elsewhere.id,
+        agent_id=agent_id,
+        key_id=1,
+        public_key=public_key_from_seed(bytes(range(32))),
+        actor="test",
+    )
+
+    _problem(admin_client.get(f"/api/v1/agents/{agent_id}"), 409, "agent_ambiguous")
+    minted = admin_client.post(f"/api/v1/agents/{agent_id}/api-keys", data={"readOnly": True}, format="json")
+    _problem(minted, 409, "agent_ambiguous")
+    assert ApiKey.objects.filter(agent_id=agent_id).count() == 1
 
 
 def test_a_tenant_credential_may_name_only_its_own_tenant(
