@@ -9,24 +9,19 @@ account keeps that right (a tenant that shared an account between agents keeps w
 earliest intent's time is the account's ``bound_at``.
 """
 
+from typing import Any
+
 import django.contrib.postgres.fields
 from django.db import migrations, models
 
-HOLDERS_FROM_INTENTS = """
-INSERT INTO x402_payer_accounts (tenant_id, payer_account, agent_ids, bound_at, bound_by, updated_at)
-SELECT tenant_id, payer_account,
-       array_agg(source_agent_id ORDER BY first_at, source_agent_id),
-       min(first_at), 'migration:payments.0008', now()
-FROM (
-    SELECT tenant_id,
-           '0x' || lower(regexp_replace(payer_address, '^0[xX]', '')) AS payer_account,
-           source_agent_id,
-           min(coalesce(sequenced_at, created_at)) AS first_at
-    FROM x402_payment_intents
-    GROUP BY 1, 2, 3
-) AS used
-GROUP BY tenant_id, payer_account
-"""
+from payments.sql import HOLD_PAYER_ACCOUNTS_FROM_INTENTS
+
+
+def holders_from_intents(apps: Any, schema_editor: Any) -> None:
+    """The holders of every account already used: ``manage.py payer_account --from-intents``'s
+    statement (it only adds holders), run once here."""
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(HOLD_PAYER_ACCOUNTS_FROM_INTENTS, {"actor": "migration:payments.0008"})
 
 
 class Migration(migrations.Migration):
@@ -55,5 +50,5 @@ class Migration(migrations.Migration):
                 "db_table": "x402_payer_accounts",
             },
         ),
-        migrations.RunSQL(HOLDERS_FROM_INTENTS, migrations.RunSQL.noop),
+        migrations.RunPython(holders_from_intents, migrations.RunPython.noop),
     ]

@@ -21,7 +21,12 @@ from django.db import connection, transaction
 from audit.services import audit_record
 from payments import errors
 from payments.addresses import address_key
-from payments.sql import GRANT_PAYER_ACCOUNT, REVOKE_PAYER_ACCOUNT, SELECT_PAYER_ACCOUNT
+from payments.sql import (
+    GRANT_PAYER_ACCOUNT,
+    HOLD_PAYER_ACCOUNTS_FROM_INTENTS,
+    REVOKE_PAYER_ACCOUNT,
+    SELECT_PAYER_ACCOUNT,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,3 +119,24 @@ def _holders(cursor: Any, params: dict[str, Any]) -> tuple[uuid.UUID, ...]:
     cursor.execute(SELECT_PAYER_ACCOUNT, params)
     row = cursor.fetchone()
     return () if row is None else tuple(row[0])
+
+
+@transaction.atomic(durable=True)
+def payer_accounts_from_intents(*, actor: str) -> list[tuple[uuid.UUID, str, tuple[uuid.UUID, ...]]]:
+    """Let every agent that has sequenced an intent from an account hold it, beside its holders
+    (``payments/sql/hold_payer_accounts_from_intents.sql``): what migration 0008 did, again, for
+    intents the previous release sequenced during an upgrade. Only adds holders; each account
+    created or widened is audited as ``payer_account.from_intents``. Returns those accounts."""
+    with connection.cursor() as cursor:
+        cursor.execute(HOLD_PAYER_ACCOUNTS_FROM_INTENTS, {"actor": actor[:200]})
+        changed = [(row[0], row[1], tuple(row[2])) for row in cursor.fetchall()]
+    for tenant_id, payer_key, agents in changed:
+        audit_record(
+            actor=actor,
+            action="payer_account.from_intents",
+            target_type="payer_account",
+            target_id=payer_key,
+            tenant_id=tenant_id,
+            detail={"agents_after": [str(a) for a in agents]},
+        )
+    return changed

@@ -13,6 +13,7 @@ import importlib
 import io
 import threading
 import uuid
+from types import SimpleNamespace
 
 import orjson
 import pytest
@@ -184,8 +185,7 @@ def test_the_migration_lets_every_agent_that_already_paid_from_an_account_keep_d
     PayerAccount.objects.filter(tenant_id=owner.tenant_id).delete()  # as before the migration
 
     migration = importlib.import_module("payments.migrations.0008_payer_accounts")
-    with connection.cursor() as cursor:
-        cursor.execute(migration.HOLDERS_FROM_INTENTS)
+    migration.holders_from_intents(None, SimpleNamespace(connection=connection))
 
     held = {a.payer_account: a.agent_ids for a in PayerAccount.objects.filter(tenant_id=owner.tenant_id)}
     assert held == {
@@ -228,3 +228,31 @@ def test_two_agents_racing_for_a_new_account_leave_it_to_exactly_one(owner: Pers
         assert len(winners) == 1, (round_, winners)
         assert payer_account_holders(tenant_id=owner.tenant_id, payer_address=first.address) == (winners[0],)
     assert len(outcomes) == rounds
+
+
+def test_after_an_upgrade_from_intents_gives_back_what_the_previous_release_sequenced(owner: Persona) -> None:
+    # During a rolling upgrade a web of the previous release sequences intents without holding
+    # accounts: the account's first payer (here `first`) held nothing, and the next agent that
+    # paid through a new web took it. --from-intents adds every agent that has paid from it.
+    first = Payer(owner).register()
+    second = _sharing(first)
+    assert post_intent(owner.client, first.intent(nonce=1)).status_code == 200
+    PayerAccount.objects.filter(tenant_id=owner.tenant_id).delete()  # as the previous release left it
+    assert post_intent(owner.client, second.intent(nonce=2)).status_code == 200
+    _refused_held(post_intent(owner.client, first.intent(nonce=3)))
+
+    out = io.StringIO()
+    call_command("payer_account", "--from-intents", stdout=out)
+
+    account = address_key(first.address)
+    assert f"{account} (tenant {owner.tenant_id}) is held by: {second.agent_id}, {first.agent_id}\n" in out.getvalue()
+    assert post_intent(owner.client, first.intent(nonce=3)).status_code == 200
+    again = io.StringIO()
+    call_command("payer_account", "--from-intents", stdout=again)
+    assert f"{account} " not in again.getvalue()  # only adds holders: nothing more to add here
+    rows = AuditLogEntry.objects.filter(tenant_id=owner.tenant_id, action="payer_account.from_intents")
+    assert [r.target_id for r in rows] == [account]
+    with pytest.raises(CommandError, match="takes no other option"):
+        call_command("payer_account", "--from-intents", "--tenant", str(owner.tenant_id))
+    with pytest.raises(CommandError, match="Name the account"):
+        call_command("payer_account", "--tenant", str(owner.tenant_id))

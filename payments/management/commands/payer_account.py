@@ -1,4 +1,5 @@
-"""``manage.py payer_account --tenant UUID --account ADDRESS [--grant AGENT | --revoke AGENT]``.
+"""``manage.py payer_account --tenant UUID --account ADDRESS [--grant AGENT | --revoke AGENT]``,
+``manage.py payer_account --from-intents``.
 
 Shows, grants or revokes which agents of a tenant may pay from a payer account (ADR 0006,
 "Payer accounts"; docs/payments.md). The first intent sequenced from an account holds it for its
@@ -7,6 +8,11 @@ here. Revoking the last agent releases the account: its next intent holds it ane
 already sequenced are not touched. Grants and revocations are audited
 (``payer_account.grant``, ``payer_account.revoke``); a grant names an agent with a signing key
 registered in the tenant (a mistyped id would hold nothing useful).
+
+``--from-intents`` lets every agent that has sequenced an intent from an account hold it, in
+every tenant, as migration 0008 did: after an upgrade during which processes of the previous
+release sequenced intents without holding accounts (docs/operations.md, "Upgrades"). It only adds
+holders.
 """
 
 import uuid
@@ -23,6 +29,7 @@ from payments.services.payer_accounts import (
     payer_account_grant,
     payer_account_holders,
     payer_account_revoke,
+    payer_accounts_from_intents,
 )
 from sequencer_project.api.errors import SequencerError
 from sequencer_project.command_arguments import ascii_uuid
@@ -33,13 +40,26 @@ class Command(BaseCommand):
     help = "Show, grant or revoke the agents of a tenant that may pay from a payer account."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--tenant", type=ascii_uuid, required=True)
-        parser.add_argument("--account", required=True, help="The payer address, in any spelling of its account.")
+        parser.add_argument("--tenant", type=ascii_uuid)
+        parser.add_argument("--account", help="The payer address, in any spelling of its account.")
+        parser.add_argument(
+            "--from-intents", action="store_true", help="Every agent that has paid from an account holds it."
+        )
         change = parser.add_mutually_exclusive_group()
         change.add_argument("--grant", type=ascii_uuid, metavar="AGENT", help="Let this agent pay from the account.")
         change.add_argument("--revoke", type=ascii_uuid, metavar="AGENT", help="Take this agent's right to.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["from_intents"]:
+            if any(options[name] is not None for name in ("tenant", "account", "grant", "revoke")):
+                raise CommandError("--from-intents takes no other option: it covers every tenant.")
+            changed = payer_accounts_from_intents(actor=cli_actor("payer_account"))
+            for tenant, payer_key, agents in changed:
+                self.stdout.write(f"{payer_key} (tenant {tenant}) is held by: {', '.join(map(str, agents))}")
+            self.stdout.write(f"{len(changed)} payer account{'s' if len(changed) != 1 else ''} created or widened.")
+            return
+        if options["tenant"] is None or options["account"] is None:
+            raise CommandError("Name the account: --tenant UUID --account ADDRESS (or give --from-intents).")
         tenant_id: uuid.UUID = options["tenant"]
         if tenant_get(tenant_id=tenant_id) is None:
             raise CommandError(f"No tenant {tenant_id}.")
