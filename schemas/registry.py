@@ -9,6 +9,7 @@ process drops within ``HOT_CACHE_CHECK_SECONDS`` of a registry change.
 
 from __future__ import annotations
 
+import ast
 import functools
 import itertools
 import json
@@ -161,46 +162,48 @@ _KEPT = (MESSAGE_MAX_CHARS - 3) // 2
 def json_worded(error: ValidationError) -> str:
     """jsonschema's message of ``error`` with the values it quotes in JSON, as a JSON client
     reads them and as the reference's validator words them (``null is not of type "string"``,
-    not Python's ``None is not of type 'string'``), in one pass, the longest quote first.
+    not Python's ``None is not of type 'string'``).
 
-    A message quotes the instance, the keyword's value in the schema, members of either at any
-    depth (``'b' is a dependency of 'a'``, ``(None, True were unexpected)``), the tail of an array
-    (``found 2 extra: [None, True]``) or a name on the error's path (draft 3's ``required``):
-    each of those is looked for, at most ``_QUOTED_VALUES_MAX``."""
-    values = _quotable(error)
-    quoted: dict[str, str] = {}
-    for value in values:
+    jsonschema writes every value it quotes with ``repr`` (the instance, the schema's value, its
+    members, an array's tail, a property name) into prose without quotes of its own, so each
+    Python literal in the message is rewritten where it stands, in one pass: ``None``, ``True``,
+    ``False``, and each string literal as a JSON string (numbers, lists and objects then read as
+    JSON too, spaced as Python spaces them)."""
+    message = error.message
+    if '"' not in message and "\\" not in message:
+        # The usual message: its strings are single-quoted without escapes, so every other
+        # piece between quotes is outside them (~1 µs, against ~3 µs a literal through the
+        # pattern below).
+        pieces = message.split("'")
+        if len(pieces) % 2:
+            for index in range(0, len(pieces), 2):
+                pieces[index] = _constants_in_json(pieces[index])
+            return '"'.join(pieces)
+    return _PYTHON_LITERAL.sub(_as_json, message)
+
+
+def _constants_in_json(outside_strings: str) -> str:
+    if "None" in outside_strings or "True" in outside_strings or "False" in outside_strings:
+        return outside_strings.replace("None", "null").replace("True", "true").replace("False", "false")
+    return outside_strings
+
+
+_PYTHON_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\b(?:None|True|False)\b")
+_JSON_CONSTANTS = {"None": "null", "True": "true", "False": "false"}
+
+
+def _as_json(match: re.Match[str]) -> str:
+    token = match.group()
+    constant = _JSON_CONSTANTS.get(token)
+    if constant is not None:
+        return constant
+    body = token[1:-1]
+    if "\\" in body:  # Python's escapes: read the literal, write JSON's
         try:
-            json_text = orjson.dumps(value).decode()
-        except TypeError:  # an integer past 64 bits: written alike in both notations
-            continue
-        python = repr(value)
-        if python != json_text and python in error.message:
-            quoted[python] = json_text
-    if not quoted:
-        return error.message
-    pattern = re.compile("|".join(re.escape(python) for python in sorted(quoted, key=len, reverse=True)))
-    return pattern.sub(lambda match: quoted[match.group()], error.message)
-
-
-#: How many values of an error (members at any depth, array tails, path names) are looked for.
-_QUOTED_VALUES_MAX = 256
-
-
-def _quotable(error: ValidationError) -> list[Any]:
-    found: list[Any] = [*error.path, *error.schema_path]
-    pending: list[Any] = [error.instance, error.validator_value]
-    if isinstance(error.instance, list):
-        found.extend(error.instance[start:] for start in range(1, min(len(error.instance), 64)))
-    while pending and len(found) < _QUOTED_VALUES_MAX:
-        value = pending.pop()
-        found.append(value)
-        if isinstance(value, dict):
-            pending.extend(itertools.islice(value.keys(), 64))
-            pending.extend(itertools.islice(value.values(), 64))
-        elif isinstance(value, list):
-            pending.extend(value[:64])
-    return found
+            return orjson.dumps(ast.literal_eval(token)).decode()
+        except (ValueError, SyntaxError):  # not a literal after all: left as written
+            return token
+    return '"' + body.replace('"', '\\"') + '"' if token[0] == "'" else token
 
 
 def _capped(message: str) -> str:

@@ -61,7 +61,7 @@ def test_the_message_is_jsonschemas_in_json_notation() -> None:
     [error] = validate_payload(VALIDATOR, items)
 
     assert expected.message == "[{'a': 1}, {'a': 1.0}] has non-unique elements"
-    assert (error.path, error.message) == ("", '[{"a":1},{"a":1.0}] has non-unique elements')
+    assert (error.path, error.message) == ("", '[{"a": 1}, {"a": 1.0}] has non-unique elements')
 
 
 def test_a_duplicate_jsonschemas_sort_misses_is_found() -> None:

@@ -117,9 +117,9 @@ def test_an_error_quoting_a_long_enum_is_cut_so_an_answer_stays_near_its_request
     assert len(rejections) == 50
     for rejection in rejections:
         assert rejection["message"].startswith(
-            'Schema validation failed for event type \'long.enum\': /c: "nope" is not one of ["v00000","v00001"'
+            'Schema validation failed for event type \'long.enum\': /c: "nope" is not one of ["v00000", "v00001"'
         )
-        assert rejection["message"].endswith('"v08998","v08999"]')
+        assert rejection["message"].endswith('"v08998", "v08999"]')
         assert " … " in rejection["message"]
         assert len(rejection["message"]) < 600
     assert len(answer.content) < 3 * len(request)
