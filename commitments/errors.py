@@ -94,6 +94,7 @@ class CommitmentChainBehindError(ServiceUnavailableError):
 class AnchoringUnconfiguredError(ServiceUnavailableError):
     code = "anchoring_unconfigured"
     title = "Anchoring is not configured (set ANCHOR_RPC_URL and ANCHOR_PRIVATE_KEY)"
+    offered_here = True
 
 
 class AnchorUnavailableError(ServiceUnavailableError):

@@ -34,7 +34,7 @@ from django.db import connection, transaction
 from payments import errors
 from payments.intent_requests import PaymentRequest
 from payments.models import NonceReservation
-from payments.services.payer_accounts import payer_account_held, payer_account_holders_locked
+from payments.services.payer_accounts import payer_account_held, payer_account_holders
 from payments.sql import INSERT_INTENT, SELECT_INTENT_BY_IDEMPOTENCY, SELECT_NONCE_HOLDER
 from sequencer_project import metrics
 from sequencer_project.api.fields import BIGINT_MAX
@@ -197,8 +197,8 @@ def _insert_held(cursor: Any, request: PaymentRequest, params: dict[str, Any]) -
         holders, allowed, nonce_rows, intent_rows, counter_rows = cursor.fetchone()
         if allowed:
             return nonce_rows, intent_rows, counter_rows
-        if holders or request.source_agent_id not in payer_account_holders_locked(
-            cursor, tenant_id=request.tenant_id, payer_key=request.payer_key
+        if holders or request.source_agent_id not in payer_account_holders(
+            tenant_id=request.tenant_id, payer_address=request.payer_key
         ):
             raise payer_account_held(request.payer_key)
     raise errors.PayerAccountHeldError(f"Payer account {request.payer_key} kept changing holders; try again.")

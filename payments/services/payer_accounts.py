@@ -48,11 +48,6 @@ def payer_account_held(payer_key: str) -> errors.PayerAccountHeldError:
     )
 
 
-def payer_account_holders_locked(cursor: Any, *, tenant_id: uuid.UUID, payer_key: str) -> tuple[uuid.UUID, ...]:
-    """The account's holders, share-locked to the caller's commit (none: no agent holds it)."""
-    return _holders(cursor, {"tenant_id": tenant_id, "payer_key": payer_key})
-
-
 def payer_account_grant(
     *, tenant_id: uuid.UUID, payer_address: str, agent_id: uuid.UUID, actor: str
 ) -> PayerAccountChange:
@@ -110,7 +105,8 @@ def _holders_change(
 
 def payer_account_holders(*, tenant_id: uuid.UUID, payer_address: str) -> tuple[uuid.UUID, ...]:
     """The agents that may pay from the account of ``payer_address`` in the tenant (none: the
-    account's next intent holds it for its agent)."""
+    account's next intent holds it for its agent); inside a transaction, share-locked to its
+    commit."""
     with connection.cursor() as cursor:
         return _holders(cursor, {"tenant_id": tenant_id, "payer_key": address_key(payer_address)})
 

@@ -17,6 +17,14 @@ class SequencerError(Exception):
     code: ClassVar[str] = "internal_error"
     http_status: ClassVar[int] = 500
     title: ClassVar[str] = "Internal server error"
+    #: A 5xx that says what this deployment offers, not a fault (a feature not built or not
+    #: configured): logged as a refusal, as every 4xx is (``problems.problem_body``).
+    offered_here: ClassVar[bool] = False
+
+    @property
+    def refusal(self) -> bool:
+        """Whether the answer refuses the request rather than reports a fault."""
+        return self.http_status < 500 or self.offered_here
 
     def __init__(
         self,
@@ -227,6 +235,7 @@ class NotImplementedFeatureError(SequencerError):
     code = "not_implemented"
     http_status = 501
     title = "Not implemented"
+    offered_here = True
 
 
 class UnsupportedTransferCodingError(SequencerError):
@@ -236,6 +245,7 @@ class UnsupportedTransferCodingError(SequencerError):
     code = "unsupported_transfer_coding"
     http_status = 501
     title = "Unsupported transfer coding"
+    offered_here = True
 
 
 class ServiceUnavailableError(SequencerError):

@@ -130,5 +130,7 @@ def no_endpoint(request: HttpRequest) -> HttpResponse:
 
 class RequestIdLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = current_request_id() or "-"
+        # An id given with the record (``extra``) is kept: a line written for a request refused
+        # before its id was bound (``problems.problem_body``).
+        record.request_id = getattr(record, "request_id", None) or current_request_id() or "-"
         return True

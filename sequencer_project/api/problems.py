@@ -19,7 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from rest_framework import exceptions as drf
 
 from sequencer_project.api import errors
-from sequencer_project.api.request_id import current_request_id, forget_request_id, set_request_id
+from sequencer_project.api.request_id import current_request_id
 from sequencer_project.api.throttling import RateLimitedError
 from sequencer_project.db.availability import database_unreachable_observed
 
@@ -48,12 +48,13 @@ def problem_body(error: errors.SequencerError, instance: str | None) -> dict[str
     """The RFC 9457 body. Extension members never replace a standard one: ``status`` is always
     the HTTP status (an x402 409 once carried the intent's ``"status": "sequenced"``).
 
-    Every refusal (4xx) is logged here, where every problem body is made (the framework's
-    views, the WSGI endpoints that answer below it, the server's own 408): one INFO line with
-    the status and the code, under the request id, never the detail (it may quote a payload's
-    values, which are sealed at rest). A 5xx is logged where it is raised."""
-    if error.http_status < 500:
-        _log_refusal(error, instance)
+    Every refusal (a 4xx, or a 5xx that says what this deployment offers: ``offered_here``) is
+    logged here, where every problem body is made (the framework's views, the WSGI endpoints
+    that answer below it, the server's own 408): one INFO line with the status and the code,
+    under the request id (``instance``, bound or not), never the detail (it may quote a
+    payload's values, which are sealed at rest). A fault is logged where it is raised."""
+    if error.refusal:
+        refusals.info("refused %d %s", error.http_status, error.code, extra={"request_id": instance})
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + error.code,
         "title": error.title,
@@ -68,19 +69,6 @@ def problem_body(error: errors.SequencerError, instance: str | None) -> dict[str
     for name, value in error.extensions.items():
         body.setdefault(name, value)
     return body
-
-
-def _log_refusal(error: errors.SequencerError, request_id: str | None) -> None:
-    """The refusal's line, under its request id even where none is bound (a request refused
-    before any handler, for its Host: ``api_handler.request_refusal``)."""
-    if request_id is None or current_request_id() is not None:
-        refusals.info("refused %d %s", error.http_status, error.code)
-        return
-    set_request_id(request_id)
-    try:
-        refusals.info("refused %d %s", error.http_status, error.code)
-    finally:
-        forget_request_id()
 
 
 def problem_response(error: errors.SequencerError) -> HttpResponse:
@@ -180,24 +168,16 @@ def _is_pool_timeout(exc: BaseException) -> bool:
     return type(exc).__name__ == "PoolTimeout"
 
 
-#: 503 codes that say a feature is not configured on this deployment (docs/errors.md).
-_NOT_OFFERED_HERE = frozenset({"anchoring_unconfigured"})
-
-
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse | None:
     """DRF ``EXCEPTION_HANDLER``: every error leaves as problem+json."""
     error = to_sequencer_error(exc)
     if error is None:
         return None  # re-raised by DRF; ApiProblemMiddleware turns it into a logged 500
-    # What this deployment offers is not a fault: one INFO line, as a refusal (Django would log
-    # the 5xx at ERROR, which any reader could then write at will).
-    not_offered = error.http_status == 501 or error.code in _NOT_OFFERED_HERE
-    if not_offered:
-        refusals.info("refused %d %s", error.http_status, error.code)
-    elif error.http_status >= 500:
+    if error.http_status >= 500 and not error.refusal:
         logger.warning("request failed with %s: %s", error.code, exc)
     response = problem_response(error)
-    if not_offered:
+    if error.http_status >= 500 and error.refusal:
+        # Logged as a refusal: Django would add an ERROR line, which any reader could then write.
         response._has_been_logged = True  # type: ignore[attr-defined]  # Django's own flag
     # Named as on DRF's own responses: the API handler releases the view's reference cycles
     # through it once the response is out (sequencer_project.api_handler.release_view).
