@@ -46,9 +46,9 @@ class _AnchorOneApi(CommitmentKindApi):
     """``POST .../anchor`` ``{batch_id}``: anchor an existing commitment (admin)."""
 
     def post(self, request: Request) -> Response:
-        batch_id = request_fields(request).uuid("batch_id")
         self.principal.require(Permission.ADMIN)
         self.principal.refuse_agent_scope("anchor a stream's commitment")
+        batch_id = request_fields(request).uuid("batch_id")
         require_anchoring()
         result = commitment_anchor_for_tenant(
             tenant_id=self.tenant_scope, batch_id=batch_id, kind=self.kind, visible=self.visible
@@ -60,8 +60,8 @@ class _AnchorVerifyApi(CommitmentKindApi):
     """``GET .../anchor/{batch_id}/verify``: read the anchor transaction back from the chain."""
 
     def get(self, request: Request, batch_id: str) -> Response:
-        parsed = parse_uuid(batch_id, "batch_id")
         self.principal.require(Permission.READ)
+        parsed = parse_uuid(batch_id, "batch_id")
         require_anchoring()
         verified = commitment_anchor_verify(
             tenant_id=self.tenant_scope, batch_id=parsed, kind=self.kind, visible=self.visible

@@ -69,8 +69,8 @@ class _BundleApi(TenantApiMixin):
     kind: ClassVar[StreamKind]
 
     def get(self, request: Request, event_id: str) -> Response:
-        parsed_id = parse_uuid(event_id, "event_id")
         self.principal.require(Permission.READ)
+        parsed_id = parse_uuid(event_id, "event_id")
         bundle = event_bundle_get(
             tenant_id=self.queried_tenant(), event_id=parsed_id, kind=self.kind, visible=self.visible
         )

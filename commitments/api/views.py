@@ -135,8 +135,8 @@ class _CommitmentCollection(CommitmentKindApi):
 
 class _CommitmentDetail(CommitmentKindApi):
     def get(self, request: Request, batch_id: str) -> Response:
-        parsed = parse_uuid(batch_id, "batch_id")
         self.principal.require(Permission.READ)
+        parsed = parse_uuid(batch_id, "batch_id")
         commitment = commitment_get_visible(
             tenant_id=self.tenant_scope, batch_id=parsed, kind=self.kind, visible=self.visible
         )

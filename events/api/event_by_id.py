@@ -44,8 +44,8 @@ def visible_event(
     """The event ``get`` finds (``tenant_id``, ``event_id``: a legacy or a VES selector), when the
     credential may read it; 404 ``event_not_found`` otherwise. The bootstrap admin names the
     tenant (``tenant_id`` query parameter)."""
-    parsed_id = parse_uuid(event_id, "event_id")
     principal.require(Permission.READ)
+    parsed_id = parse_uuid(event_id, "event_id")
     tenant_id = query_tenant_in(query, principal)
     event = get(tenant_id=tenant_id, event_id=parsed_id) if principal.can_see(tenant_id, None) else None
     if event is None or not principal.can_see(event.tenant_id, event.store_id):

@@ -183,6 +183,8 @@ class BatchCreateApi(TenantApiMixin):
     def post(self, request: Request) -> Response:
         fields = request_fields(request, _batch_error)
         tenant_id, store_id = fields.uuid("tenant_id"), fields.uuid("store_id")
+        self.stream_for(tenant_id, store_id, Permission.ADMIN)
+        self.principal.refuse_agent_scope("create a batch")
         network = fields.choice("network", NETWORKS, default="set_chain")
         # The reference's usize: past u64 is its extractor's 422; 0 is 400, above the cap 413.
         max_size = fields.integer("max_size", maximum=U64[1], default=settings.X402_BATCH_MAX_SIZE)
@@ -191,8 +193,6 @@ class BatchCreateApi(TenantApiMixin):
             if max_size:
                 raise errors.BatchTooLargeError(f"'max_size' {message}", field="max_size")
             raise _batch_error("max_size", message)
-        self.stream_for(tenant_id, store_id, Permission.ADMIN)
-        self.principal.refuse_agent_scope("create a batch")
         intent_ids = fields.uuid_list("intent_ids", max_items=_MAX_INTENT_IDS_READ)
         batch = batch_create_manual(
             key=BatchKey(tenant_id, store_id, network),
