@@ -375,12 +375,13 @@ def query_uuid_optional(request: Request, name: str) -> UUID | None:
 
 
 def query_text(request: Request, name: str) -> str | None:
-    """An optional free-text filter: ``None`` when absent, empty or only whitespace (a form's
-    blank field; the one kind of parameter whose empty value is not refused, as the reference's
+    """An optional free-text filter without the white space around it (a value pasted with a
+    blank matches what it names): ``None`` when absent, empty or only whitespace (a form's blank
+    field; the one kind of parameter whose empty value is not refused, as the reference's
     ``Option<String>`` reads it without error); with NUL characters (which PostgreSQL text cannot
     hold) a 400."""
-    raw = request.query_params.get(name)
-    return _without_nul(raw, name) if raw and not raw.isspace() else None
+    raw = (request.query_params.get(name) or "").strip()
+    return _without_nul(raw, name) if raw else None
 
 
 def _without_nul(raw: str, name: str) -> str:

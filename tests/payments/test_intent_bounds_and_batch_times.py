@@ -114,3 +114,19 @@ def test_a_blank_address_filter_lists_everything(owner: Persona) -> None:
             listed = owner.client.get(f"/api/v1/x402/payments?{stream}&{name}={blank}")
             assert listed.status_code == 200, listed.content
             assert len(orjson.loads(listed.content)) == 1, (name, blank)
+
+
+def test_an_address_filter_padded_with_blanks_matches_the_address(owner: Persona) -> None:
+    payer = Payer(owner).register()
+    intent = payer.intent(nonce=1)
+    posted = post_intent(owner.client, intent)
+    assert posted.status_code == 200, posted.content
+    stream = f"tenant_id={owner.tenant_id}&store_id={owner.store_id}"
+    for name in ("payer_address", "payee_address"):
+        for padded in (f"%20{intent[name]}", f"{intent[name]}%09", f"%20{intent[name].upper()}%20"):
+            listed = owner.client.get(f"/api/v1/x402/payments?{stream}&{name}={padded}")
+            assert listed.status_code == 200, listed.content
+            assert [i["intent_id"] for i in orjson.loads(listed.content)] == [posted.json()["intent_id"]], (
+                name,
+                padded,
+            )
