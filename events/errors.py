@@ -74,7 +74,7 @@ class PayloadIntegrityError(SequencerError):
     title = "A stored payload cannot be read back intact"
 
     def __init__(self, reason: str, *, key: str = "") -> None:
-        super().__init__("The stored payload of this event cannot be read back intact; the server's log names the row.")
+        super().__init__("Stored data of this request cannot be read back intact; the server's log names the row.")
         self.reason = reason
         self.key = key  # which payload key the row names ("key id 1"), for a sealed payload
         self.row = "a sealed blob"  # until :meth:`at` names the event
@@ -85,6 +85,13 @@ class PayloadIntegrityError(SequencerError):
         """The same error naming the row it was met on (returns ``self``)."""
         event = f" (event {event_id})" if event_id is not None else ""
         self.row = f"payload of tenant {tenant_id} store {store_id} sequence {sequence_number}{event}"
+        return self
+
+    def of_state(
+        self, *, tenant_id: uuid.UUID, store_id: uuid.UUID, entity_type: str, entity_id: str
+    ) -> PayloadIntegrityError:
+        """The same error naming the entity whose projected state it was met on (returns ``self``)."""
+        self.row = f"state of tenant {tenant_id} store {store_id} entity {entity_type!r}/{entity_id!r}"
         return self
 
     def __str__(self) -> str:

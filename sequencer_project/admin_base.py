@@ -81,6 +81,6 @@ def refuse_malformed_selection(model_admin: admin.ModelAdmin[Any], request: Http
         for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
             key.run_validators(key.to_python(value))
     except ValidationError:
-        model_admin.message_user(request, "The selection holds an id that is not one of these rows'.", messages.ERROR)
+        model_admin.message_user(request, "The selection holds an id that is not one of these rows.", messages.ERROR)
         return HttpResponseRedirect(request.get_full_path())
     return None

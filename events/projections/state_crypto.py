@@ -21,6 +21,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from events.errors import PayloadIntegrityError
 from events.payload_crypto import PayloadKey, StoredPayload, decrypt_blob, encrypt_blob, keyring_for
 from events.projections.merge import load_json, merge_patch
 from events.projections.registry import projection_payload_open
@@ -77,10 +78,19 @@ def state_seal(entity: EntityKey, state: Any, key: PayloadKey) -> bytes:
 
 def state_open(entity: EntityKey, state: Any, sealed: bytes | memoryview | None, key_id: int | None) -> Any:
     """The entity's state from its row's ``state`` (jsonb, as loaded), ``state_sealed`` and
-    ``state_key_id``. Raises ``PayloadDecryptionError`` when no key of the tenant opens it."""
+    ``state_key_id``. Raises ``PayloadDecryptionError`` naming the entity when no key of the
+    tenant opens it."""
     if sealed is None:
         return load_json(state)
-    plaintext = decrypt_blob(keyring_for(entity.tenant_id), key_id, bytes(sealed), state_aad(entity))
+    try:
+        plaintext = decrypt_blob(keyring_for(entity.tenant_id), key_id, bytes(sealed), state_aad(entity))
+    except PayloadIntegrityError as exc:
+        raise exc.of_state(
+            tenant_id=entity.tenant_id,
+            store_id=entity.store_id,
+            entity_type=entity.entity_type,
+            entity_id=entity.entity_id,
+        ) from None
     return load_json(plaintext)
 
 

@@ -16,7 +16,7 @@ from events.projections.entity_state import ENTITY_STATE
 from events.projections.state_crypto import EntityKey, state_columns, state_open
 from events.services.projections import projection_advance, projection_run_all
 from tests.conftest import IngestPoster, Persona
-from tests.events.projections.helpers import checkpoint_of, seed, state_answer
+from tests.events.projections.helpers import checkpoint_of, seed, state_answer, state_url
 
 pytestmark = pytest.mark.django_db
 
@@ -111,6 +111,27 @@ def test_a_state_no_key_opens_stalls_its_stream_and_dead_letters_nothing(
         projection_run_all(batch_size=100, time_budget_seconds=10)
         assert checkpoint_of(ENTITY_STATE, owner.tenant_id, owner.store_id) == 3
         assert state_answer(owner)["state"] == {"total": 1, "lines": 2, "status": "paid"}
+
+
+@override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS=KEY_1)
+def test_reading_an_altered_state_is_payload_integrity_and_the_log_names_the_entity(
+    owner: Persona, post_ingest: IngestPoster, caplog: pytest.LogCaptureFixture
+) -> None:
+    seed(owner, post_ingest, [{"total": 1}, {"lines": 2}])
+    _project(owner)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE entity_state SET state_sealed = set_byte(state_sealed, length(state_sealed) - 1,"
+            " get_byte(state_sealed, length(state_sealed) - 1) # 1)"
+            " WHERE tenant_id = %s AND store_id = %s AND entity_id = 'order-1'",
+            [owner.tenant_id, owner.store_id],
+        )
+    response = owner.client.get(state_url(owner))
+    assert (response.status_code, response.json()["code"], response.json()["status"]) == (500, "payload_integrity", 500)
+    assert "event" not in response.json()["detail"]
+    logged = [r.getMessage() for r in caplog.records if "does not open" in r.getMessage()]
+    assert logged, [r.getMessage() for r in caplog.records]
+    assert f"state of tenant {owner.tenant_id} store {owner.store_id} entity 'order'/'order-1'" in logged[0]
 
 
 @pytest.mark.django_db(transaction=True)
