@@ -432,17 +432,29 @@ def _audit(*, actor: str, tenant_id: uuid.UUID, key_id: int, resealed: dict[Rota
     )
 
 
-#: How many rows already under the newest key id :func:`newest_key_mismatch` opens.
+#: How many rows already under the newest key id :func:`newest_key_check` opens.
 NEWEST_KEY_SAMPLE = 16
 
 
-def newest_key_mismatch(*, tenant_id: uuid.UUID) -> SkippedRow | None:
-    """A row sealed under the newest key's id that this key does not open, when every sampled
-    one (up to :data:`NEWEST_KEY_SAMPLE`) fails so: the id names other material than the rows
-    were sealed with (a key id given a new key, which a ring must never do), and a rotation
-    would find nothing to do and report 0 left while no row opens. ``None`` otherwise (no
-    such rows, or some open: a row that alone does not is altered, not a changed key). Reads only.
+@dataclass(frozen=True, slots=True)
+class NewestKeyCheck:
+    """What the payloads already sealed under the tenant's newest key id say of that key.
+
+    ``opened``: one of them opens with it, so the service that wrote it held this material.
+    ``mismatch``: every one sampled (up to :data:`NEWEST_KEY_SAMPLE`) fails to open, the first of
+    them: the id names other material than the rows were sealed with (a key id given a new key,
+    which a ring must never do), and a rotation would report 0 left while no row opens. Neither:
+    no payload is sealed under that id yet, so nothing shows the service holds the key.
     """
+
+    key_id: int
+    opened: bool
+    mismatch: SkippedRow | None
+
+
+def newest_key_check(*, tenant_id: uuid.UUID) -> NewestKeyCheck:
+    """Open up to :data:`NEWEST_KEY_SAMPLE` payloads sealed under the newest key id with the
+    newest key (a row that alone does not open is altered, not a changed key). Reads only."""
     newest = _newest_key(tenant_id)
     params: dict[str, Any] = {"tenant_id": tenant_id, "newest_key_id": newest.key_id, "sample_size": NEWEST_KEY_SAMPLE}
     with connection.cursor() as cursor:
@@ -455,8 +467,13 @@ def newest_key_mismatch(*, tenant_id: uuid.UUID) -> SkippedRow | None:
         except PayloadDecryptionError as exc:
             first = first or _payload_skipped(tenant_id, row, exc)
             continue
-        return None
-    return first
+        return NewestKeyCheck(newest.key_id, opened=True, mismatch=None)
+    return NewestKeyCheck(newest.key_id, opened=False, mismatch=first)
+
+
+def rotation_pending(*, tenant_id: uuid.UUID) -> dict[RotationTable, int]:
+    """How many rows of each table a rotation would re-seal now (plain or on an older key)."""
+    return {walk.table: walk.count(tenant_id=tenant_id) for walk in _WALKS}
 
 
 def payload_rotate(*, tenant_id: uuid.UUID, batch_size: int, actor: str, observer: RotationObserver) -> RotationResult:

@@ -176,7 +176,7 @@ def test_rotation_is_resumable_and_reads_keep_working(owner: Persona, post_inges
         thread.start()
         out = StringIO()
         try:
-            call_command("reencrypt_payloads", tenant=str(owner.tenant_id), batch_size=3, stdout=out)
+            call_command("reencrypt_payloads", tenant=str(owner.tenant_id), batch_size=3, key_deployed=True, stdout=out)
         finally:
             stop.set()
             thread.join(timeout=30)
@@ -242,7 +242,7 @@ def test_rotation_reseals_rejected_bodies_so_the_old_key_can_be_retired(
 
     with override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS=f"{KEY_2},{KEY_1}"):
         out = StringIO()
-        call_command("reencrypt_payloads", tenant=str(owner.tenant_id), batch_size=2, stdout=out)
+        call_command("reencrypt_payloads", tenant=str(owner.tenant_id), batch_size=2, key_deployed=True, stdout=out)
         lines = out.getvalue().splitlines()
         assert f"tenant {owner.tenant_id}: 3 rejected event bodies to re-encrypt with key 2" in lines
         assert lines[-1].endswith("; 3 rejected event bodies re-encrypted, 0 left")

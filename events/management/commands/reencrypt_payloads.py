@@ -1,7 +1,14 @@
-"""``manage.py reencrypt_payloads --tenant UUID [--batch-size N]``: rotate a tenant's payloads,
-the entity states projected from them and its rejected event bodies to the newest key.
+"""``manage.py reencrypt_payloads --tenant UUID [--batch-size N] [--dry-run] [--key-deployed]``:
+rotate a tenant's payloads, the entity states projected from them and its rejected event bodies
+to the newest key.
 
-Put the new key first in the tenant's ring (keeping the old ones), deploy, then run this.
+Put the new key first in the tenant's ring (keeping the old ones), deploy, then run this. The
+command re-seals only once a payload sealed under the newest key opens with the key it was given
+(proof that the service which wrote it holds the same key): a key given only to this command,
+by a shell variable or a mistyped ring, would otherwise leave every row sealed under a key the
+service cannot open. A tenant with nothing sealed under the new key yet (a quiet tenant, or
+sealing just switched on) needs ``--key-deployed``, the operator's word that the service has it.
+``--dry-run`` says what a run would re-seal and whether it would start, and changes nothing.
 Resumable: interrupt it and run it again; progress goes to stdout. A row no key of the ring
 opens (altered at rest, or its key missing) is skipped and left on its old key: each is named on
 stderr as met and again in the summary, and the command then fails (exit status 1) so scripts
@@ -21,11 +28,13 @@ from audit.services import cli_actor
 from events.payload_crypto import PayloadEncryptionUnavailableError
 from events.services.payload_rotation import (
     NEWEST_KEY_SAMPLE,
+    NewestKeyCheck,
     RotationResult,
     RotationTable,
     SkippedRow,
-    newest_key_mismatch,
+    newest_key_check,
     payload_rotate,
+    rotation_pending,
 )
 from sequencer_project.command_arguments import ascii_integer, ascii_uuid
 from tenants.selectors import tenant_get
@@ -67,6 +76,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--tenant", type=ascii_uuid, required=True)
         parser.add_argument("--batch-size", type=ascii_integer, default=500)
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="say what a run would re-seal and whether it would start; change nothing",
+        )
+        parser.add_argument(
+            "--key-deployed",
+            action="store_true",
+            help="re-seal with no payload sealed under the newest key yet: you checked the service holds it",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenant_id = uuid.UUID(str(options["tenant"]))  # call_command(tenant="…") passes it unparsed
@@ -76,15 +95,12 @@ class Command(BaseCommand):
         if tenant_get(tenant_id=tenant_id) is None:  # a mistyped id must not look like a finished rotation
             raise CommandError(f"Tenant {tenant_id} does not exist.")
         try:
-            mismatch = newest_key_mismatch(tenant_id=tenant_id)
-            if mismatch is not None:
-                raise CommandError(
-                    f"The newest key of tenant {tenant_id}'s ring, id {mismatch.key_id}, opens none of the"
-                    f" {NEWEST_KEY_SAMPLE} or fewer payloads already sealed under that id that were tried"
-                    f" (first: {mismatch}). The id names other material than they were sealed with: a key id"
-                    " must never be given a new key. Put the old key back under its id and give the new key"
-                    ' an id of its own (docs/encryption.md, "Rotation"); nothing was changed.'
-                )
+            check = newest_key_check(tenant_id=tenant_id)
+            pending = rotation_pending(tenant_id=tenant_id)
+            if options["dry_run"]:
+                self._dry_run(tenant_id, check, pending, key_deployed=options["key_deployed"])
+                return
+            _refuse_unproven_key(tenant_id, check, pending, key_deployed=options["key_deployed"])
             result = payload_rotate(
                 tenant_id=tenant_id,
                 batch_size=batch_size,
@@ -94,6 +110,18 @@ class Command(BaseCommand):
         except PayloadEncryptionUnavailableError as exc:
             raise CommandError(str(exc)) from exc
         self._summary(result)
+
+    def _dry_run(
+        self, tenant_id: uuid.UUID, check: NewestKeyCheck, pending: dict[RotationTable, int], *, key_deployed: bool
+    ) -> None:
+        counts = ", ".join(f"{pending[table]} {noun}" for table, noun in _NOUNS.items())
+        self.stdout.write(f"tenant {tenant_id}: {counts} to re-encrypt with key {check.key_id}")
+        try:
+            _refuse_unproven_key(tenant_id, check, pending, key_deployed=key_deployed)
+        except CommandError as exc:
+            self.stdout.write(f"a run would refuse: {exc}")
+        else:
+            self.stdout.write("a run would start; dry run, nothing was changed")
 
     def _summary(self, result: RotationResult) -> None:
         events, states, bodies = result.parts
@@ -116,3 +144,27 @@ class Command(BaseCommand):
             f" (listed above); everything else is on key {result.key_id}."
             ' See docs/encryption.md, "Rotation", for what to do with them before removing the old key.'
         )
+
+
+def _refuse_unproven_key(
+    tenant_id: uuid.UUID, check: NewestKeyCheck, pending: dict[RotationTable, int], *, key_deployed: bool
+) -> None:
+    """A :class:`CommandError` when the newest key id names other material than its rows were
+    sealed with, or when rows would be re-sealed and nothing shows the service holds the key."""
+    if check.mismatch is not None:
+        raise CommandError(
+            f"The newest key of tenant {tenant_id}'s ring, id {check.key_id}, opens none of the"
+            f" {NEWEST_KEY_SAMPLE} or fewer payloads already sealed under that id that were tried"
+            f" (first: {check.mismatch}). The id names other material than they were sealed with: a key id"
+            " must never be given a new key. Put the old key back under its id and give the new key"
+            ' an id of its own (docs/encryption.md, "Rotation"); nothing was changed.'
+        )
+    if check.opened or key_deployed or not any(pending.values()):
+        return
+    raise CommandError(
+        f"No payload of tenant {tenant_id} is sealed under its newest key, id {check.key_id}, yet, so nothing"
+        " shows that the running service holds that key: rows re-sealed now would be unreadable to a"
+        ' service without it. Deploy the key first (docs/encryption.md, "Rotation", step 1) and run this'
+        " again once the service has written a payload with it, or pass --key-deployed if you have checked"
+        " that the service holds this key. Nothing was changed."
+    )

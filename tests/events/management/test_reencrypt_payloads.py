@@ -92,7 +92,14 @@ def _run(tenant_id: uuid.UUID, batch_size: int = 3) -> tuple[list[str], list[str
     out, err = StringIO(), StringIO()
     with pytest.raises(CommandError) as failed:
         call_command(
-            "reencrypt_payloads", "--tenant", str(tenant_id), "--batch-size", str(batch_size), stdout=out, stderr=err
+            "reencrypt_payloads",
+            "--tenant",
+            str(tenant_id),
+            "--batch-size",
+            str(batch_size),
+            "--key-deployed",
+            stdout=out,
+            stderr=err,
         )
     return out.getvalue().splitlines(), err.getvalue().splitlines(), str(failed.value)
 
@@ -299,7 +306,9 @@ def test_every_kind_of_sealed_row_that_does_not_open_is_skipped_and_named(
             "DELETE FROM rejected_events WHERE tenant_id = %s AND rejection_id = %s", [owner.tenant_id, rejection_id]
         )
     with ROTATING:
-        call_command("reencrypt_payloads", "--tenant", str(owner.tenant_id), stdout=(out_last := StringIO()))
+        call_command(
+            "reencrypt_payloads", "--tenant", str(owner.tenant_id), "--key-deployed", stdout=(out_last := StringIO())
+        )
     assert out_last.getvalue().splitlines()[-1] == (
         "done: 0 re-encrypted, 0 left; 0 entity states re-encrypted, 0 left;"
         " 0 rejected event bodies re-encrypted, 0 left"
@@ -315,7 +324,7 @@ def test_a_clean_rotation_succeeds_and_is_audited(owner: Persona, post_ingest: I
     _fill(owner, post_ingest, "c")
     out, err = StringIO(), StringIO()
     with override_settings(PAYLOAD_ENCRYPTION_KEYS=f"{KEY_2},{KEY_1}"):
-        call_command("reencrypt_payloads", "--tenant", str(owner.tenant_id), stdout=out, stderr=err)
+        call_command("reencrypt_payloads", "--tenant", str(owner.tenant_id), "--key-deployed", stdout=out, stderr=err)
     assert err.getvalue() == ""
     assert out.getvalue().splitlines()[-1] == (
         "done: 6 re-encrypted, 0 left; 3 entity states re-encrypted, 0 left;"
@@ -376,9 +385,9 @@ def test_one_altered_row_under_the_newest_key_is_not_taken_for_a_changed_key(
     _fill(owner, post_ingest, "a")
     _flip("events", "payload", tenant_id=owner.tenant_id, store_id=owner.store_id, sequence_number=1)
 
-    assert payload_rotation.newest_key_mismatch(tenant_id=owner.tenant_id) is None  # the other rows open
+    assert payload_rotation.newest_key_check(tenant_id=owner.tenant_id).mismatch is None  # the other rows open
     with override_settings(PAYLOAD_ENCRYPTION_KEYS="1:" + "44" * 32):
-        mismatch = payload_rotation.newest_key_mismatch(tenant_id=owner.tenant_id)
+        mismatch = payload_rotation.newest_key_check(tenant_id=owner.tenant_id).mismatch
     assert mismatch is not None
     assert (mismatch.key_id, mismatch.reason.split(":")[0]) == (1, "altered")
 
@@ -390,7 +399,9 @@ def test_each_progress_line_is_printed_once_when_the_batch_size_divides_the_rows
     _fill(owner, post_ingest, "p")  # six payloads, three states, one body
     out = StringIO()
     with override_settings(PAYLOAD_ENCRYPTION_KEYS=f"{KEY_2},{KEY_1}"):
-        call_command("reencrypt_payloads", "--tenant", str(owner.tenant_id), "--batch-size", "3", stdout=out)
+        call_command(
+            "reencrypt_payloads", "--tenant", str(owner.tenant_id), "--batch-size", "3", "--key-deployed", stdout=out
+        )
 
     progress = [line for line in out.getvalue().splitlines() if line.startswith("re-encrypted")]
     assert progress == ["re-encrypted 3/6", "re-encrypted 6/6", "re-encrypted states 3/3", "re-encrypted bodies 1/1"]
@@ -400,3 +411,57 @@ def test_each_progress_line_is_printed_once_when_the_batch_size_divides_the_rows
 def test_a_batch_size_is_ascii_digits(owner: Persona, size: str) -> None:
     with pytest.raises(CommandError, match="is not an integer of at most 19 ASCII digits"):
         call_command("reencrypt_payloads", "--tenant", str(owner.tenant_id), "--batch-size", size)
+
+
+def test_a_key_no_payload_is_sealed_under_yet_is_refused_and_nothing_changes(
+    owner: Persona, post_ingest: IngestPoster
+) -> None:
+    # A ring given to the command alone (a shell variable over the deployment's .env): were the
+    # rows re-sealed, the service, which does not hold key 2, could open none of them.
+    with OLD:
+        _fill(owner, post_ingest, "u")
+    before = _snapshot(owner.tenant_id)
+    out, err = StringIO(), StringIO()
+    with ROTATING, pytest.raises(CommandError) as refused:
+        call_command("reencrypt_payloads", "--tenant", str(owner.tenant_id), stdout=out, stderr=err)
+    assert "is sealed under its newest key, id 2, yet" in str(refused.value)
+    assert "--key-deployed" in str(refused.value)
+    assert (out.getvalue(), err.getvalue()) == ("", "")
+    assert _snapshot(owner.tenant_id) == before
+    assert not _audits(owner.tenant_id)
+
+
+def test_a_key_the_service_has_written_with_is_rotated_to_without_being_vouched_for(
+    owner: Persona, post_ingest: IngestPoster
+) -> None:
+    with OLD:
+        _fill(owner, post_ingest, "w")
+    with ROTATING:
+        _fill(owner, post_ingest, "x")  # the service, deployed with key 2, seals with it
+        out = StringIO()
+        call_command("reencrypt_payloads", "--tenant", str(owner.tenant_id), stdout=out)
+    assert out.getvalue().splitlines()[-1] == (
+        "done: 6 re-encrypted, 0 left; 3 entity states re-encrypted, 0 left;"
+        " 1 rejected event bodies re-encrypted, 0 left"
+    )
+    with RETIRED:
+        assert [len(rows) for rows in _opened(owner.tenant_id).values()] == [12, 6, 2]
+
+
+def test_a_dry_run_counts_what_a_run_would_reseal_says_whether_it_would_start_and_changes_nothing(
+    owner: Persona, post_ingest: IngestPoster
+) -> None:
+    with OLD:
+        _fill(owner, post_ingest, "d")
+    before = _snapshot(owner.tenant_id)
+    for vouched, last in (([], "a run would refuse: No payload of tenant"), (["--key-deployed"], "a run would start")):
+        out = StringIO()
+        with ROTATING:
+            call_command("reencrypt_payloads", "--tenant", str(owner.tenant_id), "--dry-run", *vouched, stdout=out)
+        lines = out.getvalue().splitlines()
+        assert lines[0] == (
+            f"tenant {owner.tenant_id}: 6 payloads, 3 entity states, 1 rejected event bodies to re-encrypt with key 2"
+        )
+        assert lines[-1].startswith(last), lines
+    assert _snapshot(owner.tenant_id) == before
+    assert not _audits(owner.tenant_id)

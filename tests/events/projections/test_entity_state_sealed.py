@@ -148,7 +148,7 @@ def test_rotation_reseals_states_so_the_old_key_can_be_retired(owner: Persona, p
 
     with override_settings(PAYLOAD_ENCRYPTION_MODE="required", PAYLOAD_ENCRYPTION_KEYS=f"{KEY_2},{KEY_1}"):
         out = StringIO()
-        call_command("reencrypt_payloads", tenant=str(owner.tenant_id), batch_size=2, stdout=out)
+        call_command("reencrypt_payloads", tenant=str(owner.tenant_id), batch_size=2, key_deployed=True, stdout=out)
         lines = out.getvalue().splitlines()
         assert f"tenant {owner.tenant_id}: 6 entity states to re-encrypt with key 2" in lines
         assert lines[-1].startswith("done: 13 re-encrypted, 0 left; 6 entity states re-encrypted, 0 left;")
