@@ -23,6 +23,7 @@ from sequencer_project.api.openapi import (
     Schema,
     array,
     extra_problem,
+    hex_in,
     nullable,
     obj,
     operation,
@@ -34,7 +35,7 @@ from sequencer_project.api.openapi import (
 )
 from ves.merkle import MAX_PROOF_ELEMENTS
 
-HASH_IN: Schema = {"type": "string", "description": "32 bytes of hex, 0x prefix optional"}
+HASH_IN: Schema = hex_in(32, description="32 bytes of hex, 0x prefix optional")
 UINT: Schema = {"type": "integer", "minimum": 0}
 SEQUENCE: Schema = {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX}  # a commitment bound
 # The anchoring transaction (commitments.api.serializers.anchor_transaction_output).

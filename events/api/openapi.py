@@ -15,6 +15,7 @@ from sequencer_project.api.openapi import (
     UUID,
     Schema,
     array,
+    hex_in,
     nullable,
     obj,
 )
@@ -52,7 +53,6 @@ LEGACY_EVENT_IN = obj(
         "source_agent",
         "payload_hash",
         "signature",
-        "created_at",
     ),
 )
 LEGACY_INGEST_REQUEST = obj(
@@ -112,7 +112,8 @@ ENTITY_HISTORY = obj(
 
 # --- VES ------------------------------------------------------------------------------------
 
-_HEX_BYTES = {"type": "string", "description": "hex, 0x prefix optional"}
+_HASH_IN = hex_in(32, description="32 bytes of hex, 0x prefix optional")
+_SIGNATURE_IN = hex_in(64, description="64 bytes of hex (Ed25519), 0x prefix optional")
 VES_EVENT_IN = obj(
     {
         "ves_version": {"type": "integer", "minimum": U32[0], "maximum": U32[1]},
@@ -128,9 +129,9 @@ VES_EVENT_IN = obj(
         "payload_kind": {"type": "integer", "enum": [0, 1]},
         "payload": ANY,
         "payload_encrypted": ANY,
-        "payload_plain_hash": _HEX_BYTES,
-        "payload_cipher_hash": _HEX_BYTES,
-        "agent_signature": _HEX_BYTES,
+        "payload_plain_hash": _HASH_IN,
+        "payload_cipher_hash": _HASH_IN,
+        "agent_signature": _SIGNATURE_IN,
         "command_id": nullable(UUID),
         "base_version": nullable({"type": "integer", "minimum": 0}),
     },

@@ -22,12 +22,18 @@ from sequencer_project.api.openapi import (
     UUID,
     Schema,
     array,
+    hex_in,
     nullable,
     obj,
 )
 
 I64: Schema = {"type": "integer", "minimum": 0, "maximum": BIGINT_MAX}
-ADDRESS: Schema = {"type": "string", "maxLength": MAX_ADDRESS_LENGTH, "description": "hex address, 0x optional"}
+ADDRESS: Schema = {
+    "type": "string",
+    "maxLength": MAX_ADDRESS_LENGTH,
+    "pattern": "^((0[xX])?[0-9a-fA-F]{40}|0[xX][0-9a-fA-F]{64})$",
+    "description": "20 bytes of hex after an optional 0x, or 0x and 32 bytes (413 above the maxLength)",
+}
 NETWORK: Schema = {"type": "string", "enum": list(NETWORKS)}
 ASSET: Schema = {
     "type": "string",
@@ -53,9 +59,9 @@ PAYMENT_SUBMIT = obj(
         "network": NETWORK,
         "valid_until": {**I64, "description": f"unix seconds, at most {MAX_VALIDITY_SECONDS // 3600} h ahead"},
         "nonce": I64,
-        "signing_hash": {"type": "string", "description": "32 bytes of hex, 0x optional"},
-        "payer_signature": {"type": "string", "description": "64 or 65 bytes of hex, 0x optional"},
-        "payer_public_key": nullable({"type": "string", "description": "32 bytes of hex"}),
+        "signing_hash": hex_in(32, description="32 bytes of hex, 0x optional"),
+        "payer_signature": hex_in(64, 65, description="64 or 65 bytes of hex, 0x optional"),
+        "payer_public_key": nullable(hex_in(32, description="32 bytes of hex, 0x optional")),
         "metadata": {**ANY, "description": f"any JSON, at most {MAX_METADATA_BYTES} bytes as compact JSON"},
         **{
             name: nullable({"type": "string", "maxLength": limit, "description": f"at most {limit} bytes of UTF-8"})
@@ -168,7 +174,7 @@ BATCH_CREATED = obj(
 BATCH_SETTLE = obj(
     {
         "batch_id": UUID,
-        "tx_hash": nullable(STRING),
+        "tx_hash": nullable(hex_in(32, description="the settlement transaction's hash, stored as submitted")),
         "block_number": nullable(I64),
         "gas_used": nullable(I64),
     },

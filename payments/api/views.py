@@ -91,7 +91,11 @@ class PaymentListCreateApi(TenantApiMixin):
             query("batch_id", UUID),
             query("from_date", DATETIME),
             query("to_date", DATETIME),
-            query("limit", {"type": "integer", "minimum": 1}, f"At most {_MAX_LIST} (413 batch_too_large above)."),
+            query(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": _MAX_LIST},
+                f"413 batch_too_large above {_MAX_LIST}.",
+            ),
             query("offset", {"type": "integer", "minimum": 0, "maximum": _MAX_OFFSET}),
         ],
         responses=extra_problem(413),

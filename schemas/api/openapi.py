@@ -60,7 +60,7 @@ SCHEMA_VALIDATE = obj(
         "tenantId": UUID,
         "eventType": EVENT_TYPE,
         "payload": ANY,
-        "schemaVersion": nullable({"type": "integer", "minimum": 1}),
+        "schemaVersion": nullable({"type": "integer", "minimum": 1, "maximum": 2**31 - 1}),
     },
     optional=("schemaVersion",),
 )

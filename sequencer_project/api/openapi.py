@@ -38,6 +38,17 @@ BOOLEAN: Schema = {"type": "boolean"}
 DATETIME: Schema = {"type": "string", "format": "date-time"}
 HEX: Schema = {"type": "string", "pattern": "^[0-9a-f]*$", "description": "lowercase hex"}
 HEX_0X: Schema = {"type": "string", "pattern": "^0x[0-9a-f]*$", "description": "0x-prefixed lowercase hex"}
+#: Every integer query or path parameter is read into a bigint (``fields.BIGINT_MAX``).
+_PARAMETER_MAX = 2**63 - 1
+
+
+def hex_in(*byte_lengths: int, description: str) -> Schema:
+    """A request member of one of ``byte_lengths`` bytes of hex as the API reads it: an optional
+    ``0x`` or ``0X``, then digits of either case (``fields.hex_bytes``)."""
+    digits = "|".join(f"[0-9a-fA-F]{{{2 * length}}}" for length in byte_lengths)
+    return {"type": "string", "pattern": f"^(0[xX])?({digits})$", "description": description}
+
+
 ANY: Schema = {"description": "any JSON value"}
 FREE_OBJECT: Schema = {"type": "object", "additionalProperties": True}
 
@@ -96,12 +107,19 @@ def path_uuid(name: str, description: str = "") -> OpenApiParameter:
     return OpenApiParameter(name, UUID, OpenApiParameter.PATH, description=description)
 
 
+def _bounded(schema: Schema) -> Schema:
+    """A parameter's schema with the bound every integer parameter has (400 above it)."""
+    if schema.get("type") == "integer" and "maximum" not in schema:
+        return {**schema, "maximum": _PARAMETER_MAX}
+    return {**schema}
+
+
 def path_param(name: str, schema: Schema, description: str = "") -> OpenApiParameter:
-    return OpenApiParameter(name, {**schema}, OpenApiParameter.PATH, description=description)
+    return OpenApiParameter(name, _bounded(schema), OpenApiParameter.PATH, description=description)
 
 
 def query(name: str, schema: Schema, description: str = "", *, required: bool = False) -> OpenApiParameter:
-    return OpenApiParameter(name, {**schema}, OpenApiParameter.QUERY, description=description, required=required)
+    return OpenApiParameter(name, _bounded(schema), OpenApiParameter.QUERY, description=description, required=required)
 
 
 def stream_query(*, required: bool = True) -> list[OpenApiParameter]:

@@ -13,6 +13,7 @@ from sequencer_project.api.openapi import (
     UUID,
     Schema,
     array,
+    hex_in,
     nullable,
     obj,
 )
@@ -27,7 +28,7 @@ AGENT_KEY_REGISTER = obj(
         "tenantId": UUID,
         "agentId": UUID,
         "keyId": U32,
-        "publicKey": {"type": "string", "description": "Ed25519 public key: 32 bytes of hex, 0x optional"},
+        "publicKey": hex_in(32, description="Ed25519 public key: 32 bytes of hex, 0x optional"),
         "validFrom": nullable(DATETIME),
         "validTo": nullable(DATETIME),
         "keyAlgorithm": nullable(

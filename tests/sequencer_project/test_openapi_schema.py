@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,54 @@ def test_path_parameters_are_typed(document: dict[str, Any]) -> None:
                         or schema["type"] == "integer"
                         or ("maxLength" in schema)
                     ), (method, path, parameter["name"])
+
+
+def test_every_integer_parameter_names_the_largest_value_it_takes(document: dict[str, Any]) -> None:
+    # Each is read into a bigint and refused (400) beyond it, or capped lower by the operation.
+    for path, item in document["paths"].items():
+        for method in set(item) & METHODS:
+            for parameter in item[method].get("parameters", []):
+                schema = parameter["schema"]
+                if schema.get("type") == "integer":
+                    assert 0 < schema["maximum"] <= 2**63 - 1, (method, path, parameter["name"])
+
+
+def _hex_members(schema: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every string member of a request body described as hex, with its JSON path."""
+    if isinstance(schema, dict):
+        if schema.get("type") == "string" and "hex" in schema.get("description", ""):
+            yield where, schema
+        for key, value in schema.items():
+            yield from _hex_members(value, f"{where}.{key}")
+    elif isinstance(schema, list):
+        for index, value in enumerate(schema):
+            yield from _hex_members(value, f"{where}[{index}]")
+
+
+def test_hex_request_members_carry_the_pattern_the_api_reads(document: dict[str, Any]) -> None:
+    found = 0
+    for path, item in document["paths"].items():
+        for method in set(item) & METHODS:
+            body = item[method].get("requestBody", {}).get("content", {}).get("application/json", {})
+            for where, schema in _hex_members(body.get("schema", {}), f"{method} {path}"):
+                found += 1
+                assert "pattern" in schema, where
+                pattern = re.compile(schema["pattern"])
+                sizes = {n for n in range(80) if pattern.search("0x" + "ab" * n)}
+                assert sizes, where
+                assert sizes <= {20, 32, 64, 65}, (where, sizes)  # addresses, hashes, signatures
+                for size in sizes:
+                    assert pattern.search("0X" + "AB" * size), (where, size)
+                    for refused in ("0x" + "abc" * size, " 0x" + "ab" * size, "0x" + "zz" * size):
+                        assert not pattern.search(refused), (where, refused)
+    assert found >= 8  # proofs, VES hashes and signature, agent keys, settlement and anchor hashes
+
+
+def test_a_legacy_event_requires_its_created_at(document: dict[str, Any]) -> None:
+    event = document["paths"]["/api/v1/events/ingest"]["post"]["requestBody"]["content"]["application/json"]
+    item = event["schema"]["properties"]["events"]["items"]
+    item = document["components"]["schemas"][item["$ref"].rsplit("/", 1)[1]] if "$ref" in item else item
+    assert "created_at" in item["required"]
 
 
 def test_the_credentials_the_code_accepts_are_the_security_schemes(document: dict[str, Any]) -> None:
