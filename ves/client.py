@@ -43,6 +43,7 @@ from urllib.parse import quote
 import httpx
 
 from ves.envelope import signed_envelope
+from ves.retry_after import retry_after_seconds
 from ves.signing import public_key_from_seed, sign
 from ves.x402 import signing_hash
 
@@ -84,7 +85,9 @@ class ClientError(Exception):
 
 
 class TransportError(ClientError):
-    """The server could not be reached or did not answer in time, after every retry."""
+    """The server could not be reached or did not answer in time, after every retry; or a call
+    that is not safe to repeat failed after its request may have reached the server (its outcome
+    is unknown: the message says so)."""
 
 
 class ApiError(ClientError):
@@ -164,12 +167,13 @@ class ConflictError(ApiError):
 class RateLimitedError(ApiError):
     """429; ``retry_after`` is the server's ``Retry-After`` in seconds."""
 
+    DEFAULT_RETRY_AFTER = 1.0
+
     @property
     def retry_after(self) -> float:
-        try:
-            return float(self.headers.get("retry-after", "1"))
-        except ValueError:
-            return 1.0
+        """Seconds the server asks to wait (:data:`DEFAULT_RETRY_AFTER` when it says nothing usable)."""
+        wait = retry_after_seconds(self._header("retry-after") or None)
+        return self.DEFAULT_RETRY_AFTER if wait is None else wait
 
 
 class ServerError(ApiError):
@@ -335,6 +339,14 @@ class _Call(Generic[T]):
     body: bytes | None = None
     authenticated: bool = True
     poll: _Poll | None = None
+    replayable: bool = False
+
+    @property
+    def resendable(self) -> bool:
+        """Whether re-sending after a failure that may follow the server's receipt of the request
+        is safe: a read, or a write the server answers as an exact replay (``replayable``: fixed
+        event ids, an idempotency key). Anything else (minting a key, registering) could happen twice."""
+        return self.method == "GET" or self.replayable
 
 
 @dataclass(frozen=True)
@@ -404,7 +416,11 @@ class _Calls:
         if agent_id is not None:
             body["agent_id"] = _uuid_text(agent_id)
         return _Call(
-            "POST", "/api/v1/events/ingest", _with("events_accepted", "events_rejected"), body=_json_bytes(body)
+            "POST",
+            "/api/v1/events/ingest",
+            _with("events_accepted", "events_rejected"),
+            body=_json_bytes(body),
+            replayable=True,  # the same event ids: a re-send is answered as an exact replay
         )
 
     @staticmethod
@@ -440,7 +456,11 @@ class _Calls:
         ]
         body = {"agentId": str(signer.agent_id), "events": envelopes}
         return _Call(
-            "POST", "/api/v1/ves/events/ingest", _with("eventsAccepted", "eventsRejected"), body=_json_bytes(body)
+            "POST",
+            "/api/v1/ves/events/ingest",
+            _with("eventsAccepted", "eventsRejected"),
+            body=_json_bytes(body),
+            replayable=True,  # the same signed envelopes: a re-send is answered as an exact replay
         )
 
     @staticmethod
@@ -665,7 +685,8 @@ class _Calls:
     ) -> _Call[dict[str, Any]]:
         """Sign ``payment`` with ``signer`` (a registered agent key) and sequence it."""
         body = x402_intent_body(signer, tenant_id, store_id, payment)
-        return _Call("POST", "/api/v1/x402/payments", _with("intent_id"), body=_json_bytes(body))
+        # The idempotency key is fixed in the body: a re-send returns the same intent.
+        return _Call("POST", "/api/v1/x402/payments", _with("intent_id"), body=_json_bytes(body), replayable=True)
 
     @staticmethod
     def admin(section: str = "overview") -> _Call[Any]:
@@ -714,8 +735,10 @@ def _parse_answer(call: _Call[T], response: httpx.Response) -> T:
         ) from exc
 
 
-# Failures after which the request may not have reached the server: re-sent unchanged.
-_TRANSIENT = (httpx.TimeoutException, httpx.NetworkError)
+# Failures that end before the request is sent: any call may be re-sent after them.
+_BEFORE_SENDING = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Failures that re-sending cannot mend (a URL scheme httpx does not speak, a header it refuses).
+_PERMANENT = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
 
 
 class _Exchange(Generic[T]):
@@ -728,8 +751,11 @@ class _Exchange(Generic[T]):
 
     answer: T
 
-    def __init__(self, call: _Call[T], *, headers: dict[str, str], retries: int, backoff: float) -> None:
+    RETRY_AFTER_CAP = 30.0
+
+    def __init__(self, call: _Call[T], *, base_url: str, headers: dict[str, str], retries: int, backoff: float) -> None:
         self.call = call
+        self.url = base_url + call.path
         self.request: dict[str, Any] = {
             "method": call.method,
             "url": call.path,
@@ -771,19 +797,32 @@ class _Exchange(Generic[T]):
         return min(poll.interval, left)
 
     def _wait_after_failure(self, attempt: int, exc: Exception) -> float:
+        """The backoff before re-sending after a transport failure; :class:`TransportError` when
+        it is the last attempt, cannot be mended, or may have reached the server for a call that
+        is not safe to repeat (:attr:`_Call.resendable`)."""
+        where = f"{self.call.method} {self.url}"
+        if isinstance(exc, _PERMANENT):
+            raise TransportError(f"{where}: {exc!r}") from exc
+        if not self.call.resendable and not isinstance(exc, _BEFORE_SENDING):
+            raise TransportError(
+                f"{where}: {exc!r}: the request may have reached the server, so its outcome is unknown;"
+                " not re-sent, as this call is not safe to repeat (check before trying again)"
+            ) from exc
         if attempt >= self._retries:
-            raise TransportError(f"{self.call.method} {self.call.path}: {exc!r} after {attempt + 1} attempts") from exc
-        return self._backoff * (2.0**attempt)
+            raise TransportError(f"{where}: {exc!r} after {attempt + 1} attempts") from exc
+        return self._backoff_after(attempt)
 
     def _wait_after_answer(self, response: httpx.Response, attempt: int) -> float | None:
-        """Only a 503 (stream busy, database restarting) is retried, after its ``Retry-After`` (at most
-        30 s; exponential backoff without one), and not after the last attempt."""
+        """Only a 503 (stream busy, database restarting: the server did not act) is retried, after
+        its ``Retry-After`` (at most :attr:`RETRY_AFTER_CAP` s; exponential backoff without a usable
+        one), and not after the last attempt."""
         if response.status_code != 503 or attempt >= self._retries:
             return None
-        try:
-            return min(float(response.headers.get("retry-after", "")), 30.0)
-        except ValueError:
-            return self._backoff * (2.0**attempt)
+        wait = retry_after_seconds(response.headers.get("retry-after"))
+        return self._backoff_after(attempt) if wait is None else min(wait, self.RETRY_AFTER_CAP)
+
+    def _backoff_after(self, attempt: int) -> float:
+        return min(self._backoff * (2.0**attempt), self.RETRY_AFTER_CAP)
 
 
 def _problem_code(response: httpx.Response) -> str | None:
@@ -864,7 +903,7 @@ class _Base(ABC, Generic[TransportT]):
             headers["Content-Type"] = "application/json"
         if call.authenticated and self.api_key:
             headers["Authorization"] = f"ApiKey {self.api_key}"
-        return _Exchange(call, headers=headers, retries=self.retries, backoff=self.backoff)
+        return _Exchange(call, base_url=self.base_url, headers=headers, retries=self.retries, backoff=self.backoff)
 
     # Writes
     append = _Endpoint(_Calls.append)
@@ -918,7 +957,7 @@ class SequencerClient(_Base[httpx.BaseTransport]):
     def _send(self, request: dict[str, Any]) -> httpx.Response | Exception:
         try:
             return self._http.request(**request)
-        except _TRANSIENT as exc:
+        except httpx.TransportError as exc:
             return exc
 
     def tail(
@@ -971,7 +1010,7 @@ class AsyncSequencerClient(_Base[httpx.AsyncBaseTransport]):
     async def _send(self, request: dict[str, Any]) -> httpx.Response | Exception:
         try:
             return await self._http.request(**request)
-        except _TRANSIENT as exc:
+        except httpx.TransportError as exc:
             return exc
 
     async def tail(
