@@ -42,6 +42,15 @@ from urllib.parse import quote
 
 import httpx
 
+from ves.arguments import (
+    InvalidArgumentError,
+    checked_json,
+    checked_key_prefix,
+    checked_text,
+    checked_u32,
+    checked_uuid,
+    event_field,
+)
 from ves.envelope import signed_envelope
 from ves.retry_after import retry_after_seconds
 from ves.signing import public_key_from_seed, sign
@@ -55,6 +64,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "InvalidArgumentError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitedError",
@@ -217,6 +227,12 @@ class AgentSigner:
     agent_id: uuid.UUID
     key_id: int = 1
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.seed, bytes) or len(self.seed) != 32:
+            raise InvalidArgumentError(f"seed must be 32 bytes, got {self.seed!r}")
+        object.__setattr__(self, "agent_id", checked_uuid(self.agent_id, "agent_id"))
+        checked_u32(self.key_id, "key_id")
+
     @classmethod
     def generate(cls, agent_id: uuid.UUID | None = None, key_id: int = 1) -> AgentSigner:
         return cls(seed=os.urandom(32), agent_id=agent_id or uuid.uuid4(), key_id=key_id)
@@ -275,8 +291,8 @@ def signing_key_body(
 ) -> dict[str, Any]:
     """The ``POST /api/v1/agents/keys`` body registering an agent's Ed25519 public key."""
     body: dict[str, Any] = {
-        "tenantId": _uuid_text(tenant_id),
-        "agentId": _uuid_text(agent_id),
+        "tenantId": _uuid_text(tenant_id, "tenant_id"),
+        "agentId": _uuid_text(agent_id, "agent_id"),
         "keyId": key_id,
         "publicKey": public_key.hex(),
     }
@@ -302,8 +318,8 @@ def x402_intent_body(
         nonce=payment.nonce,
     )
     body: dict[str, Any] = {
-        "tenant_id": _uuid_text(tenant_id),
-        "store_id": _uuid_text(store_id),
+        "tenant_id": _uuid_text(tenant_id, "tenant_id"),
+        "store_id": _uuid_text(store_id, "store_id"),
         "agent_id": str(signer.agent_id),
         "agent_key_id": signer.key_id,
         "payer_address": payment.payer_address,
@@ -381,15 +397,55 @@ def _with(*fields: str) -> Callable[[Any], Any]:
     return parse
 
 
-def _prepare_legacy(event: Mapping[str, Any]) -> dict[str, Any]:
+def _prepare_legacy(event: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """``event`` (called ``where`` in errors) with its id and time fixed, UUIDs as text; it must
+    be JSON (:class:`InvalidArgumentError` naming the field otherwise)."""
+    if not isinstance(event, Mapping):
+        raise InvalidArgumentError(f"{where} must be an object, got {event!r}")
     prepared = dict(event)
     prepared.setdefault("event_id", str(uuid.uuid4()))
     prepared.setdefault("created_at", now_rfc3339())
-    return {key: str(value) if isinstance(value, uuid.UUID) else value for key, value in prepared.items()}
+    fields = {key: str(value) if isinstance(value, uuid.UUID) else value for key, value in prepared.items()}
+    checked_json(fields, where)
+    return fields
 
 
-def _uuid_text(value: uuid.UUID | str) -> str:
-    return str(uuid.UUID(str(value)))
+def _signed_event(
+    signer: AgentSigner,
+    stream: tuple[uuid.UUID, uuid.UUID],
+    event: Mapping[str, Any],
+    index: int,
+    recipients: Sequence[tuple[int, bytes]] | None,
+) -> dict[str, Any]:
+    """The signed envelope of ``events[index]``, every field checked first."""
+    where = f"events[{index}]"
+    if not isinstance(event, Mapping):
+        raise InvalidArgumentError(f"{where} must be an object, got {event!r}")
+    event_id, command_id = event.get("event_id"), event.get("command_id")
+    base_version = event.get("base_version")
+    if base_version is not None and (isinstance(base_version, bool) or not isinstance(base_version, int)):
+        raise InvalidArgumentError(f"{where}.base_version must be an integer, got {base_version!r}")
+    created_at = event.get("created_at")
+    return signed_envelope(
+        signer.seed,
+        tenant_id=stream[0],
+        store_id=stream[1],
+        event_id=checked_uuid(event_id, f"{where}.event_id") if event_id else uuid.uuid4(),
+        source_agent_id=signer.agent_id,
+        agent_key_id=signer.key_id,
+        entity_type=checked_text(event_field(event, index, "entity_type"), f"{where}.entity_type"),
+        entity_id=checked_text(event_field(event, index, "entity_id"), f"{where}.entity_id"),
+        event_type=checked_text(event_field(event, index, "event_type"), f"{where}.event_type"),
+        created_at=checked_text(created_at, f"{where}.created_at") if created_at else now_rfc3339(),
+        payload=checked_json(event.get("payload"), f"{where}.payload"),
+        recipients=recipients,
+        command_id=checked_uuid(command_id, f"{where}.command_id") if command_id else None,
+        base_version=base_version,
+    )
+
+
+def _uuid_text(value: object, name: str) -> str:
+    return str(checked_uuid(value, name))
 
 
 def _size_text(value: int, name: str) -> str:
@@ -412,9 +468,9 @@ class _Calls:
         events: Sequence[Mapping[str, Any]], *, agent_id: uuid.UUID | str | None = None
     ) -> _Call[dict[str, Any]]:
         """Legacy ingest of one stream's events (``docs/ingest.md``); ids and times filled in once."""
-        body: dict[str, Any] = {"events": [_prepare_legacy(e) for e in events]}
+        body: dict[str, Any] = {"events": [_prepare_legacy(e, f"events[{i}]") for i, e in enumerate(events)]}
         if agent_id is not None:
-            body["agent_id"] = _uuid_text(agent_id)
+            body["agent_id"] = _uuid_text(agent_id, "agent_id")
         return _Call(
             "POST",
             "/api/v1/events/ingest",
@@ -435,25 +491,8 @@ class _Calls:
         """VES v1 ingest: each event (``entity_type``, ``entity_id``, ``event_type``, ``payload``,
         optional ``event_id``/``created_at``/``command_id``/``base_version``) is signed with
         ``signer``; with ``recipients`` (``(kid, X25519 public key)``) payloads are sealed (VES-ENC-1)."""
-        envelopes = [
-            signed_envelope(
-                signer.seed,
-                tenant_id=uuid.UUID(str(tenant_id)),
-                store_id=uuid.UUID(str(store_id)),
-                event_id=uuid.UUID(str(e.get("event_id") or uuid.uuid4())),
-                source_agent_id=signer.agent_id,
-                agent_key_id=signer.key_id,
-                entity_type=e["entity_type"],
-                entity_id=e["entity_id"],
-                event_type=e["event_type"],
-                created_at=e.get("created_at") or now_rfc3339(),
-                payload=e.get("payload"),
-                recipients=recipients,
-                command_id=uuid.UUID(str(e["command_id"])) if e.get("command_id") else None,
-                base_version=e.get("base_version"),
-            )
-            for e in events
-        ]
+        stream = checked_uuid(tenant_id, "tenant_id"), checked_uuid(store_id, "store_id")
+        envelopes = [_signed_event(signer, stream, e, index, recipients) for index, e in enumerate(events)]
         body = {"agentId": str(signer.agent_id), "events": envelopes}
         return _Call(
             "POST",
@@ -465,7 +504,7 @@ class _Calls:
 
     @staticmethod
     def stream_params(tenant_id: uuid.UUID | str, store_id: uuid.UUID | str, **extra: int) -> dict[str, str]:
-        params = {"tenant_id": _uuid_text(tenant_id), "store_id": _uuid_text(store_id)}
+        params = {"tenant_id": _uuid_text(tenant_id, "tenant_id"), "store_id": _uuid_text(store_id, "store_id")}
         params.update({key: str(value) for key, value in extra.items()})
         return params
 
@@ -531,14 +570,14 @@ class _Calls:
         if description:
             body["description"] = description
         if store_ids is not None:
-            body["storeIds"] = [_uuid_text(s) for s in store_ids]
+            body["storeIds"] = [_uuid_text(s, f"store_ids[{i}]") for i, s in enumerate(store_ids)]
         if rate_limit is not None:
             body["rateLimit"] = rate_limit
         return _Call("POST", "/api/v1/agents/register", _identity, body=_json_bytes(body), authenticated=False)
 
     @staticmethod
     def agent(agent_id: uuid.UUID | str) -> _Call[dict[str, Any]]:
-        return _Call("GET", f"/api/v1/agents/{_uuid_text(agent_id)}", _identity)
+        return _Call("GET", f"/api/v1/agents/{_uuid_text(agent_id, 'agent_id')}", _identity)
 
     @staticmethod
     def create_api_key(
@@ -551,22 +590,27 @@ class _Calls:
     ) -> _Call[dict[str, Any]]:
         body: dict[str, Any] = {}
         if store_ids is not None:
-            body["storeIds"] = [_uuid_text(s) for s in store_ids]
+            body["storeIds"] = [_uuid_text(s, f"store_ids[{i}]") for i, s in enumerate(store_ids)]
         if read_only is not None:
             body["readOnly"] = read_only
         if admin:
             body["admin"] = True
         if rate_limit is not None:
             body["rateLimit"] = rate_limit
-        return _Call("POST", f"/api/v1/agents/{_uuid_text(agent_id)}/api-keys", _identity, body=_json_bytes(body))
+        return _Call(
+            "POST", f"/api/v1/agents/{_uuid_text(agent_id, 'agent_id')}/api-keys", _identity, body=_json_bytes(body)
+        )
 
     @staticmethod
     def list_api_keys(agent_id: uuid.UUID | str) -> _Call[list[dict[str, Any]]]:
-        return _Call("GET", f"/api/v1/agents/{_uuid_text(agent_id)}/api-keys", lambda body: list(body["keys"]))
+        return _Call(
+            "GET", f"/api/v1/agents/{_uuid_text(agent_id, 'agent_id')}/api-keys", lambda body: list(body["keys"])
+        )
 
     @staticmethod
     def revoke_api_key(agent_id: uuid.UUID | str, key_hash_prefix: str) -> _Call[dict[str, Any]]:
-        return _Call("DELETE", f"/api/v1/agents/{_uuid_text(agent_id)}/api-keys/{key_hash_prefix}", _identity)
+        prefix = checked_key_prefix(key_hash_prefix)
+        return _Call("DELETE", f"/api/v1/agents/{_uuid_text(agent_id, 'agent_id')}/api-keys/{prefix}", _identity)
 
     @staticmethod
     def commitments(
@@ -582,9 +626,9 @@ class _Calls:
         stream and only anchored (``True``) or unanchored (``False``) ones."""
         params = {"limit": str(limit), "offset": str(offset)}
         if tenant_id is not None:
-            params["tenant_id"] = _uuid_text(tenant_id)
+            params["tenant_id"] = _uuid_text(tenant_id, "tenant_id")
         if store_id is not None:
-            params["store_id"] = _uuid_text(store_id)
+            params["store_id"] = _uuid_text(store_id, "store_id")
         if anchored is not None:
             params["anchored"] = "true" if anchored else "false"
         path = "/api/v1/ves/commitments" if ves else "/api/v1/commitments"
@@ -602,7 +646,7 @@ class _Calls:
         """Inclusion proof of ``sequence_number`` in ``batch_id`` (default: the commitment covering it)."""
         params = _Calls.stream_params(tenant_id, store_id)
         if batch_id is not None:
-            params["batch_id"] = _uuid_text(batch_id)
+            params["batch_id"] = _uuid_text(batch_id, "batch_id")
         prefix = "/api/v1/ves/proofs" if ves else "/api/v1/proofs"
         return _Call("GET", f"{prefix}/{int(sequence_number)}", _with("leaf_index", "proof_path"), params)
 
@@ -611,9 +655,9 @@ class _Calls:
         event_id: uuid.UUID | str, *, tenant_id: uuid.UUID | str | None = None, ves: bool = True
     ) -> _Call[dict[str, Any]]:
         """The offline proof bundle of one event (``ves.bundle.verify_bundle`` / ``ves verify``)."""
-        params = {} if tenant_id is None else {"tenant_id": _uuid_text(tenant_id)}
+        params = {} if tenant_id is None else {"tenant_id": _uuid_text(tenant_id, "tenant_id")}
         prefix = "/api/v1/ves/events" if ves else "/api/v1/events"
-        return _Call("GET", f"{prefix}/{_uuid_text(event_id)}/bundle", _with("event"), params)
+        return _Call("GET", f"{prefix}/{_uuid_text(event_id, 'event_id')}/bundle", _with("event"), params)
 
     @staticmethod
     def wait_for_bundle(
@@ -1062,7 +1106,7 @@ class AppendBatcher:
 
     def add(self, event: Mapping[str, Any]) -> None:
         self._raise_pending()
-        prepared = _prepare_legacy(event)
+        prepared = _prepare_legacy(event, "event")
         stream = (str(prepared["tenant_id"]), str(prepared["store_id"]))
         full: list[dict[str, Any]] | None = None
         with self._lock:
