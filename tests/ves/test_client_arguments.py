@@ -62,7 +62,7 @@ BAD_CALLS: dict[str, tuple[Callable[[SequencerClient], object], str]] = {
         "events[0].payload.x must be a finite number",
     ),
     "head_bad_tenant": (lambda c: c.head("not-a-uuid", STORE), "tenant_id must be a UUID, got 'not-a-uuid'"),
-    "agent_bad_id": (lambda c: c.agent(42), "agent_id must be a UUID, got 42"),
+    "agent_bad_id": (lambda c: c.agent(42), "agent_id must be a UUID, got 42"),  # type: ignore[arg-type]
     "key_store_ids": (lambda c: c.create_api_key(AGENT, store_ids=[STORE, "s"]), "store_ids[1] must be a UUID"),
     "revoke_path_traversal": (
         lambda c: c.revoke_api_key(AGENT, f"../../{uuid.uuid4()}/api-keys/abcd"),
