@@ -116,8 +116,8 @@ def int_argument(low: int, high: int | None = None) -> Callable[[str], int]:
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
         if value < low or (high is not None and value > high):
-            bounds = f"{low}..{high}" if high is not None else f">= {low}"
-            raise argparse.ArgumentTypeError(f"{value} is not in {bounds}")
+            bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"must be {bounds}, got {value}")
         return value
 
     return parse
@@ -439,7 +439,10 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="ves", description="StateSet Sequencer client")
     root.add_argument(
-        "--url", type=url_argument, default=os.environ.get("VES_URL", DEFAULT_URL), help="server base URL (VES_URL)"
+        "--url",
+        type=url_argument,
+        default=os.environ.get("VES_URL", DEFAULT_URL),
+        help=f"server base URL (default: $VES_URL, else {DEFAULT_URL})",
     )
     root.add_argument("--api-key", default=os.environ.get("VES_API_KEY"), help="API key (VES_API_KEY)")
     root.add_argument("--timeout", type=seconds_argument(zero=False), default=10.0, help="seconds per attempt")

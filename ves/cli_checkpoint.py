@@ -80,9 +80,12 @@ def run_checkpoint(client: SequencerClient, args: argparse.Namespace, out: TextI
 
 def _replace(path: Path, text: str) -> None:
     """Write ``path`` whole or not at all: a crash mid-write must not lose the saved checkpoint."""
-    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115  (closed before the rename, removed on failure)
-        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
-    )
+    try:
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115  (closed before the rename, removed on failure)
+            "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
+        )
+    except OSError as exc:  # the temporary file's name means nothing to the caller: name the path given
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
     try:
         with handle:
             handle.write(text)

@@ -23,6 +23,7 @@ import ves
 from tests.ves.http_server import serving
 from ves.cli import EXIT_BROKEN_PIPE
 from ves.cli import main as cli_main
+from ves.cli_checkpoint import _replace
 from ves.client import AgentSigner, ApiError
 
 TENANT = "00000000-0000-0000-0000-000000000001"
@@ -153,19 +154,23 @@ UNUSABLE_KEYS = [
         ),
         (["tail", "--tenant", TENANT, "--store", "nope"], "argument --store: 'nope' is not a UUID"),
         (["keygen", "--agent", "notauuid"], "argument --agent: 'notauuid' is not a UUID"),
-        (["keygen", "--key-id", "-1"], "argument --key-id: -1 is not in 0..4294967295"),
-        (["keygen", "--key-id", str(2**32)], "argument --key-id: 4294967296 is not in 0..4294967295"),
+        (["keygen", "--key-id", "-1"], "argument --key-id: must be from 0 to 4294967295, got -1"),
+        (["keygen", "--key-id", str(2**32)], "argument --key-id: must be from 0 to 4294967295, got 4294967296"),
         (["bundle", "not-an-id"], "argument event_id: 'not-an-id' is not a UUID"),
         (["bundle", str(uuid.uuid4()), "--wait", "-1"], "argument --wait: -1 is not >= 0 seconds"),
         (["tail", *STREAM, "--interval", "-1"], "argument --interval: -1 is not > 0 seconds"),
         (["tail", *STREAM, "--interval", "nan"], "argument --interval: nan is not > 0 seconds"),
-        (["tail", *STREAM, "--from", "-1"], "argument --from: -1 is not in >= 0"),
+        (["tail", *STREAM, "--from", "-1"], "argument --from: must be at least 0, got -1"),
         (["--timeout", "-1", "tail", *STREAM], "argument --timeout: -1 is not > 0 seconds"),
         (
             ["--url", "localhost:8080", "tail", *STREAM],
             "argument --url: 'localhost:8080' is not an http:// or https:// URL",
         ),
-        (["append", "f.jsonl", "--batch-size", "0"], "argument --batch-size: 0 is not in >= 1"),
+        (["append", "f.jsonl", "--batch-size", "0"], "argument --batch-size: must be at least 1, got 0"),
+        (
+            ["checkpoint", *STREAM, "--sequencer-key", USABLE_KEY, "--size", "0"],
+            "argument --size: must be at least 1, got 0",
+        ),
         (["append", "f.jsonl", "--sign", "k.json"], "append --sign needs --tenant and --store"),
         (["append", "f.jsonl", "--tenant", TENANT], "--tenant and --store go with --sign"),
         (["verify", "b.json", "--sequencer-key", "cc12"], "the sequencer key must be 32 bytes, got 2"),
@@ -700,3 +705,26 @@ def test_a_deep_file_is_refused_even_where_a_library_raised_the_recursion_limit(
 
     assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
     assert "nests too deeply" in done.stderr
+
+
+def test_an_unreachable_server_is_named_in_the_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with serving(BaseHTTPRequestHandler) as url:
+        pass  # the port was just served and is closed now: connections are refused
+    status, _, said = run(["--url", url, "--timeout", "1", "tail", *STREAM], capsys)
+    assert status == 1
+    assert len(said) == 1
+    assert f"GET {url}/api/v1/events" in said[0]
+
+
+def test_help_states_the_default_url_and_ves_url(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli_main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "$VES_URL, else http://127.0.0.1:8080" in text
+
+
+def test_a_checkpoint_written_into_a_missing_folder_names_the_path_given(tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "cp.json"
+    with pytest.raises(FileNotFoundError) as error:
+        _replace(target, "{}")
+    assert error.value.filename == str(target)
