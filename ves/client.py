@@ -857,10 +857,11 @@ class _Exchange(Generic[T]):
         return self._backoff_after(attempt)
 
     def _wait_after_answer(self, response: httpx.Response, attempt: int) -> float | None:
-        """Only a 503 (stream busy, database restarting: the server did not act) is retried, after
-        its ``Retry-After`` (at most :attr:`RETRY_AFTER_CAP` s; exponential backoff without a usable
-        one), and not after the last attempt."""
-        if response.status_code != 503 or attempt >= self._retries:
+        """Only a 503 (stream busy, database restarting) is retried, after its ``Retry-After`` (at
+        most :attr:`RETRY_AFTER_CAP` s; exponential backoff without a usable one), and not after the
+        last attempt, nor for a call that is not safe to repeat: a write answered 503 may have
+        committed (the database went away after the commit was sent)."""
+        if response.status_code != 503 or attempt >= self._retries or not self.call.resendable:
             return None
         wait = retry_after_seconds(response.headers.get("retry-after"))
         return self._backoff_after(attempt) if wait is None else min(wait, self.RETRY_AFTER_CAP)

@@ -21,6 +21,7 @@ from ves.client import (
     ConflictError,
     RateLimitedError,
     SequencerClient,
+    ServerError,
     TransportError,
 )
 from ves.retry_after import retry_after_seconds
@@ -210,3 +211,17 @@ def test_a_rate_limit_exposes_a_usable_retry_after(header: str, seconds: float) 
     with pytest.raises(RateLimitedError) as error:
         client.head(TENANT, STORE)
     assert error.value.retry_after == seconds
+
+
+def test_a_503_is_not_retried_for_a_call_that_is_not_safe_to_repeat() -> None:
+    # A write answered 503 may have committed: a second attempt could mint a second key.
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(503, headers={"Retry-After": "0"}, json={"code": "database_unavailable"})
+
+    client = SequencerClient("http://sequencer.test", transport=httpx.MockTransport(handler), backoff=0)
+    with pytest.raises(ServerError):
+        client.create_api_key(AGENT, read_only=True)
+    assert len(seen) == 1
