@@ -5,3 +5,4 @@ from __future__ import annotations
 
 MAX_EVENT_TYPE = 256
 MAX_DESCRIPTION = 2048
+MAX_VERSION = 2**31 - 1  # schema versions are PostgreSQL integers

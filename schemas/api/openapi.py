@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter
 
-from schemas.limits import MAX_DESCRIPTION, MAX_EVENT_TYPE
+from schemas.limits import MAX_DESCRIPTION, MAX_EVENT_TYPE, MAX_VERSION
 from schemas.selectors import COMPATIBILITIES, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, STATUSES
 from sequencer_project.api.openapi import (
     ANY,
@@ -60,7 +60,7 @@ SCHEMA_VALIDATE = obj(
         "tenantId": UUID,
         "eventType": EVENT_TYPE,
         "payload": ANY,
-        "schemaVersion": nullable({"type": "integer", "minimum": 1, "maximum": 2**31 - 1}),
+        "schemaVersion": nullable({"type": "integer", "minimum": 1, "maximum": MAX_VERSION}),
     },
     optional=("schemaVersion",),
 )

@@ -13,7 +13,7 @@ from audit.services import api_actor
 from schemas import errors
 from schemas.api import openapi as shapes
 from schemas.api.serializers import registered_output, schema_output, schemas_output
-from schemas.limits import MAX_DESCRIPTION, MAX_EVENT_TYPE
+from schemas.limits import MAX_DESCRIPTION, MAX_EVENT_TYPE, MAX_VERSION
 from schemas.modes import ValidationMode, parse_mode
 from schemas.selectors import (
     COMPATIBILITIES,
@@ -43,7 +43,6 @@ from sequencer_project.api.path_segments import path_segment_text
 from sequencer_project.api.principal import Permission
 from sequencer_project.api.tenancy import TenantApiMixin
 
-MAX_VERSION = 2**31 - 1  # schema versions are PostgreSQL integers
 MAX_MODE = 32  # longer than every spelling of a mode
 SCHEMA_ID = path_uuid("schema_id")
 EVENT_TYPE = path_param("event_type", shapes.EVENT_TYPE)
