@@ -26,7 +26,7 @@ _sequencer_default() {  # NAME DEFAULT
           \"*\") _sequencer_value="${_sequencer_value#\"}"; _sequencer_value="${_sequencer_value%\"}" ;;
           \'*\') _sequencer_value="${_sequencer_value#\'}"; _sequencer_value="${_sequencer_value%\'}" ;;
         esac
-        break  # the first line that sets it, as Django's reader (django-environ) takes it
+        # no break: the last line that sets it wins, as Django's reader (django-environ) takes it
       fi
     done < "$_sequencer_file"
   fi

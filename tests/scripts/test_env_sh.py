@@ -6,7 +6,9 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from unittest import mock
 
+import environ
 import pytest
 
 ENV_SH = Path(__file__).resolve().parents[2] / "scripts" / "env.sh"
@@ -74,12 +76,15 @@ def test_an_env_file_named_by_sequencer_dotenv_is_read(
 
 
 @pytest.mark.parametrize("shell", ["bash", "sh"])
-def test_the_first_setting_wins_as_django_reads_it_and_crlf_files_read_clean(checkout: Path, shell: str) -> None:
+def test_a_repeated_setting_reads_as_django_reads_it_and_crlf_files_read_clean(checkout: Path, shell: str) -> None:
     (checkout / ".env").write_bytes(
         b"DATABASE_URL=postgres://first/one\r\nDATABASE_URL=postgres://second/two\r\nREDIS_URL=redis://crlf:6379/1\r\n"
     )
+    django_reads: dict[str, str] = {}
+    with mock.patch.object(environ.Env, "ENVIRON", django_reads):
+        environ.Env.read_env(str(checkout / ".env"), overwrite=False)
 
     sourced = _sourced(checkout, shell)
 
-    assert sourced["DATABASE_URL"] == "postgres://first/one"
+    assert sourced["DATABASE_URL"] == django_reads["DATABASE_URL"] == "postgres://second/two"
     assert sourced["REDIS_URL"] == "redis://crlf:6379/1"
