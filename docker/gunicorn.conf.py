@@ -19,23 +19,42 @@ import os
 import sys
 from typing import Any
 
+
+def _number(name: str, default: float, *, minimum: float, maximum: float = 2**31 - 1, kind: type = int) -> Any:
+    """The environment's ``name`` as ``kind`` in ``minimum..maximum`` (``default`` when unset or
+    empty); anything else stops the server with one line naming the variable (gunicorn would
+    print its traceback of ``int()`` and say only that the config file failed)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = None
+    if value is None or value != value or not minimum <= value <= maximum:
+        sys.exit(
+            f"{name} must be {'an integer' if kind is int else 'a number'} from {minimum} to {maximum}, not {raw!r}"
+        )
+    return value
+
+
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8080')}"  # noqa: S104  (container port)
-workers = int(os.environ.get("WEB_WORKERS", multiprocessing.cpu_count()))
-threads = int(os.environ.get("WEB_THREADS", "8"))
+workers = _number("WEB_WORKERS", multiprocessing.cpu_count(), minimum=1)
+threads = _number("WEB_THREADS", 8, minimum=1)
 worker_class = os.environ.get("WEB_WORKER_CLASS") or (
     "sequencer_project.gunicorn_worker.RebalancingThreadWorker" if threads > 1 else "sync"
 )
 # The worker heartbeat's limit: a request the database answers is bounded by the statement timeout
 # (30 s) plus margin; one waiting on a server that stopped answering is not (docs/operations.md,
 # "A database that hangs"), and a gthread worker's heartbeat does not end it.
-timeout = int(os.environ.get("WEB_TIMEOUT", "40"))
+timeout = _number("WEB_TIMEOUT", 40, minimum=1)
 # SIGTERM: stop accepting, let in-flight requests finish for up to this long.
-graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", "30"))
-keepalive = int(os.environ.get("WEB_KEEPALIVE", "5"))
+graceful_timeout = _number("WEB_GRACEFUL_TIMEOUT", 30, minimum=0)
+keepalive = _number("WEB_KEEPALIVE", 5, minimum=0)
 # The longest request line (method, path with query, version) gunicorn reads before answering 414
 # in HTML, outside the API's problems: gunicorn's ceiling rather than its 4,094-byte default, as
 # the header-field limit (docs/errors.md, "Answered by the server").
-limit_request_line = int(os.environ.get("WEB_LIMIT_REQUEST_LINE", "8190"))
+limit_request_line = _number("WEB_LIMIT_REQUEST_LINE", 8190, minimum=0, maximum=8190)
 # gunicorn's runtime control socket (gunicornc: worker counts, reload, shutdown) only where asked
 # for: by default every gunicorn of a user shares one path ($HOME/.gunicorn/gunicorn.ctl), so a
 # second instance on the machine (tests, load tests, a second service) took over the first's.
@@ -49,14 +68,14 @@ if os.environ.get("WEB_CONTROL_SOCKET"):
 # about every minute under load; event by id read p99 441.5 ms with recycling against 21.7 ms
 # without. The workers' memory stays flat under load (docs/performance.md, "Workers not
 # recycled"; ADR 0044).
-max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "0"))
-max_requests_jitter = int(os.environ.get("WEB_MAX_REQUESTS_JITTER", "0"))
+max_requests = _number("WEB_MAX_REQUESTS", 0, minimum=0)
+max_requests_jitter = _number("WEB_MAX_REQUESTS_JITTER", 0, minimum=0)
 # How long a thread may hold the GIL while another waits for it: Python's 5 ms by default.
 # 1 ms was the default until two builds side by side under the same load (docs/performance.md,
 # "The web's garbage collector; Python's switch interval") showed 5 ms ahead on every workload:
 # 4-15 % more requests/s and 5-12 % less web CPU per request. Set here, in the master, so every
 # forked worker inherits it.
-sys.setswitchinterval(float(os.environ.get("WEB_GIL_SWITCH_INTERVAL_MS", "5")) / 1000)
+sys.setswitchinterval(_number("WEB_GIL_SWITCH_INTERVAL_MS", 5.0, minimum=0.001, maximum=1000.0, kind=float) / 1000)
 # The background before intake (ADR 0030): on cores the web shares with the Celery worker and
 # PostgreSQL, the web runs at a lower priority, so when they are saturated the worker keeps
 # projections and commitments within seconds and PostgreSQL (which every request waits on) runs
@@ -64,7 +83,7 @@ sys.setswitchinterval(float(os.environ.get("WEB_GIL_SWITCH_INTERVAL_MS", "5")) /
 # split (the web then outruns the background under sustained load). No effect across
 # containers, which the runtime's CPU weights split. Set in the master, inherited by its workers
 # (scripts/web.sh applies it to granian too).
-nice = int(os.environ.get("WEB_NICE", "10"))
+nice = _number("WEB_NICE", 10, minimum=-20, maximum=19)
 os.nice(nice)
 accesslog = os.environ.get("WEB_ACCESS_LOG", None)
 errorlog = "-"

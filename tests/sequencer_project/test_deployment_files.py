@@ -355,3 +355,33 @@ def test_the_server_pins_every_dependency_and_the_library_bounds_each_one() -> N
         assert re.fullmatch(r"[\w.-]+>=[\w.]+,<[\w.]+", requirement), requirement
     names = {re.split(r"[\[=]", r)[0].lower() for r in server["dependencies"]}
     assert {re.split(r"[>\[]", r)[0].lower() for r in library["dependencies"]} <= names
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("WEB_WORKERS", "0"),
+        ("WEB_THREADS", "abc"),
+        ("WEB_NICE", "x"),
+        ("WEB_TIMEOUT", "-1"),
+        ("WEB_GIL_SWITCH_INTERVAL_MS", "0"),
+        ("WEB_GIL_SWITCH_INTERVAL_MS", "nan"),
+        ("WEB_LIMIT_REQUEST_LINE", "9000"),
+    ],
+)
+def test_a_server_setting_out_of_its_range_stops_the_server_naming_it(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    # A master with no worker listens and never answers; int() failing showed only a traceback.
+    monkeypatch.setenv(name, value)
+    ran = subprocess.run(
+        [sys.executable, "-c", "import runpy; runpy.run_path('docker/gunicorn.conf.py')"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ran.returncode == 1
+    assert ran.stderr.strip().startswith(f"{name} must be"), ran.stderr
+    assert repr(value) in ran.stderr
+    assert "Traceback" not in ran.stderr
