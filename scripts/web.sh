@@ -15,6 +15,10 @@ tool() { if [ -x ".venv/bin/$1" ]; then echo ".venv/bin/$1"; else command -v "$1
 PY="$(tool python)"
 export HOST="${HOST:-0.0.0.0}" PORT="${PORT:-8080}"
 APP="${WEB_APP:-sequencer_project.wsgi}"  # the load tests' anchor is another WSGI module
+# The system checks refuse what must not serve (DEBUG or no payload key in production, settings
+# that contradict each other; docs/operations.md, "System checks") before the server starts: an
+# image started without a migrate step (which runs them too) would otherwise serve anyway.
+"$PY" manage.py check --fail-level ERROR >/dev/null
 
 case "${WEB_SERVER:-gunicorn}" in
   gunicorn)

@@ -385,3 +385,40 @@ def test_a_server_setting_out_of_its_range_stops_the_server_naming_it(
     assert ran.stderr.strip().startswith(f"{name} must be"), ran.stderr
     assert repr(value) in ran.stderr
     assert "Traceback" not in ran.stderr
+
+
+def test_the_web_launcher_refuses_to_serve_what_the_system_checks_refuse() -> None:
+    # The image's command is scripts/web.sh: started without a migrate step (which also runs the
+    # checks), it served Django's debug pages in production.
+    port = _free_port()
+    env = {
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_WORKERS": "1",
+        "DJANGO_SETTINGS_MODULE": "sequencer_project.settings",
+        "SEQUENCER_DOTENV": "",
+        "SEQUENCER_ENV": "production",
+        "DEBUG": "true",
+        "DATABASE_URL": child_database_url(),
+    }
+    process = subprocess.Popen(
+        ["bash", "scripts/web.sh"],  # noqa: S607  (bash of the system, our script)
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:  # it served: stop it before failing
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=40)
+    ran = subprocess.CompletedProcess(process.args, process.returncode, "", stderr)
+    assert ran.returncode != 0
+    assert "sequencer.E004" in ran.stderr, ran.stderr[-2000:]
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0  # nothing listened
