@@ -23,6 +23,7 @@ __all__ = [
     "checked_u32",
     "checked_uuid",
     "event_field",
+    "uuid_text",
 ]
 
 U32_MAX = 2**32 - 1
@@ -44,6 +45,11 @@ def checked_uuid(value: Any, name: str) -> uuid.UUID:
         except ValueError:
             pass
     raise InvalidArgumentError(f"{name} must be a UUID, got {value!r}")
+
+
+def uuid_text(value: Any, name: str) -> str:
+    """``value`` (a ``UUID`` or its text) as the canonical text of a ``UUID``."""
+    return str(checked_uuid(value, name))
 
 
 def checked_text(value: Any, name: str) -> str:

@@ -30,18 +30,17 @@ import functools
 import json
 import os
 import re
-import threading
 import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 from urllib.parse import quote
 
 import httpx
 
+from ves.append_batcher import AppendBatcher
 from ves.arguments import (
     InvalidArgumentError,
     checked_json,
@@ -50,8 +49,10 @@ from ves.arguments import (
     checked_u32,
     checked_uuid,
     event_field,
+    uuid_text,
 )
 from ves.envelope import signed_envelope
+from ves.legacy_events import now_rfc3339, prepared_legacy_event
 from ves.retry_after import retry_after_seconds
 from ves.signing import public_key_from_seed, sign
 from ves.x402 import signing_hash
@@ -209,11 +210,6 @@ def _error_for(status: int) -> type[ApiError]:
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def now_rfc3339() -> str:
-    """The current time as the sequencer writes it: RFC 3339, milliseconds, ``Z``."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _json_bytes(value: Any) -> bytes:
     """Compact JSON, serialised once per call so every retry re-sends the same bytes."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
@@ -291,8 +287,8 @@ def signing_key_body(
 ) -> dict[str, Any]:
     """The ``POST /api/v1/agents/keys`` body registering an agent's Ed25519 public key."""
     body: dict[str, Any] = {
-        "tenantId": _uuid_text(tenant_id, "tenant_id"),
-        "agentId": _uuid_text(agent_id, "agent_id"),
+        "tenantId": uuid_text(tenant_id, "tenant_id"),
+        "agentId": uuid_text(agent_id, "agent_id"),
         "keyId": key_id,
         "publicKey": public_key.hex(),
     }
@@ -318,8 +314,8 @@ def x402_intent_body(
         nonce=payment.nonce,
     )
     body: dict[str, Any] = {
-        "tenant_id": _uuid_text(tenant_id, "tenant_id"),
-        "store_id": _uuid_text(store_id, "store_id"),
+        "tenant_id": uuid_text(tenant_id, "tenant_id"),
+        "store_id": uuid_text(store_id, "store_id"),
         "agent_id": str(signer.agent_id),
         "agent_key_id": signer.key_id,
         "payer_address": payment.payer_address,
@@ -397,19 +393,6 @@ def _with(*fields: str) -> Callable[[Any], Any]:
     return parse
 
 
-def _prepare_legacy(event: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """``event`` (called ``where`` in errors) with its id and time fixed, UUIDs as text; it must
-    be JSON (:class:`InvalidArgumentError` naming the field otherwise)."""
-    if not isinstance(event, Mapping):
-        raise InvalidArgumentError(f"{where} must be an object, got {event!r}")
-    prepared = dict(event)
-    prepared.setdefault("event_id", str(uuid.uuid4()))
-    prepared.setdefault("created_at", now_rfc3339())
-    fields = {key: str(value) if isinstance(value, uuid.UUID) else value for key, value in prepared.items()}
-    checked_json(fields, where)
-    return fields
-
-
 def _signed_event(
     signer: AgentSigner,
     stream: tuple[uuid.UUID, uuid.UUID],
@@ -444,10 +427,6 @@ def _signed_event(
     )
 
 
-def _uuid_text(value: object, name: str) -> str:
-    return str(checked_uuid(value, name))
-
-
 def _size_text(value: int, name: str) -> str:
     """A log size as a query parameter: an integer >= 0 (``ValueError`` before sending otherwise)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -468,9 +447,9 @@ class _Calls:
         events: Sequence[Mapping[str, Any]], *, agent_id: uuid.UUID | str | None = None
     ) -> _Call[dict[str, Any]]:
         """Legacy ingest of one stream's events (``docs/ingest.md``); ids and times filled in once."""
-        body: dict[str, Any] = {"events": [_prepare_legacy(e, f"events[{i}]") for i, e in enumerate(events)]}
+        body: dict[str, Any] = {"events": [prepared_legacy_event(e, f"events[{i}]") for i, e in enumerate(events)]}
         if agent_id is not None:
-            body["agent_id"] = _uuid_text(agent_id, "agent_id")
+            body["agent_id"] = uuid_text(agent_id, "agent_id")
         return _Call(
             "POST",
             "/api/v1/events/ingest",
@@ -504,7 +483,7 @@ class _Calls:
 
     @staticmethod
     def stream_params(tenant_id: uuid.UUID | str, store_id: uuid.UUID | str, **extra: int) -> dict[str, str]:
-        params = {"tenant_id": _uuid_text(tenant_id, "tenant_id"), "store_id": _uuid_text(store_id, "store_id")}
+        params = {"tenant_id": uuid_text(tenant_id, "tenant_id"), "store_id": uuid_text(store_id, "store_id")}
         params.update({key: str(value) for key, value in extra.items()})
         return params
 
@@ -570,14 +549,14 @@ class _Calls:
         if description:
             body["description"] = description
         if store_ids is not None:
-            body["storeIds"] = [_uuid_text(s, f"store_ids[{i}]") for i, s in enumerate(store_ids)]
+            body["storeIds"] = [uuid_text(s, f"store_ids[{i}]") for i, s in enumerate(store_ids)]
         if rate_limit is not None:
             body["rateLimit"] = rate_limit
         return _Call("POST", "/api/v1/agents/register", _identity, body=_json_bytes(body), authenticated=False)
 
     @staticmethod
     def agent(agent_id: uuid.UUID | str) -> _Call[dict[str, Any]]:
-        return _Call("GET", f"/api/v1/agents/{_uuid_text(agent_id, 'agent_id')}", _identity)
+        return _Call("GET", f"/api/v1/agents/{uuid_text(agent_id, 'agent_id')}", _identity)
 
     @staticmethod
     def create_api_key(
@@ -590,7 +569,7 @@ class _Calls:
     ) -> _Call[dict[str, Any]]:
         body: dict[str, Any] = {}
         if store_ids is not None:
-            body["storeIds"] = [_uuid_text(s, f"store_ids[{i}]") for i, s in enumerate(store_ids)]
+            body["storeIds"] = [uuid_text(s, f"store_ids[{i}]") for i, s in enumerate(store_ids)]
         if read_only is not None:
             body["readOnly"] = read_only
         if admin:
@@ -598,19 +577,19 @@ class _Calls:
         if rate_limit is not None:
             body["rateLimit"] = rate_limit
         return _Call(
-            "POST", f"/api/v1/agents/{_uuid_text(agent_id, 'agent_id')}/api-keys", _identity, body=_json_bytes(body)
+            "POST", f"/api/v1/agents/{uuid_text(agent_id, 'agent_id')}/api-keys", _identity, body=_json_bytes(body)
         )
 
     @staticmethod
     def list_api_keys(agent_id: uuid.UUID | str) -> _Call[list[dict[str, Any]]]:
         return _Call(
-            "GET", f"/api/v1/agents/{_uuid_text(agent_id, 'agent_id')}/api-keys", lambda body: list(body["keys"])
+            "GET", f"/api/v1/agents/{uuid_text(agent_id, 'agent_id')}/api-keys", lambda body: list(body["keys"])
         )
 
     @staticmethod
     def revoke_api_key(agent_id: uuid.UUID | str, key_hash_prefix: str) -> _Call[dict[str, Any]]:
         prefix = checked_key_prefix(key_hash_prefix)
-        return _Call("DELETE", f"/api/v1/agents/{_uuid_text(agent_id, 'agent_id')}/api-keys/{prefix}", _identity)
+        return _Call("DELETE", f"/api/v1/agents/{uuid_text(agent_id, 'agent_id')}/api-keys/{prefix}", _identity)
 
     @staticmethod
     def commitments(
@@ -626,9 +605,9 @@ class _Calls:
         stream and only anchored (``True``) or unanchored (``False``) ones."""
         params = {"limit": str(limit), "offset": str(offset)}
         if tenant_id is not None:
-            params["tenant_id"] = _uuid_text(tenant_id, "tenant_id")
+            params["tenant_id"] = uuid_text(tenant_id, "tenant_id")
         if store_id is not None:
-            params["store_id"] = _uuid_text(store_id, "store_id")
+            params["store_id"] = uuid_text(store_id, "store_id")
         if anchored is not None:
             params["anchored"] = "true" if anchored else "false"
         path = "/api/v1/ves/commitments" if ves else "/api/v1/commitments"
@@ -646,7 +625,7 @@ class _Calls:
         """Inclusion proof of ``sequence_number`` in ``batch_id`` (default: the commitment covering it)."""
         params = _Calls.stream_params(tenant_id, store_id)
         if batch_id is not None:
-            params["batch_id"] = _uuid_text(batch_id, "batch_id")
+            params["batch_id"] = uuid_text(batch_id, "batch_id")
         prefix = "/api/v1/ves/proofs" if ves else "/api/v1/proofs"
         return _Call("GET", f"{prefix}/{int(sequence_number)}", _with("leaf_index", "proof_path"), params)
 
@@ -655,9 +634,9 @@ class _Calls:
         event_id: uuid.UUID | str, *, tenant_id: uuid.UUID | str | None = None, ves: bool = True
     ) -> _Call[dict[str, Any]]:
         """The offline proof bundle of one event (``ves.bundle.verify_bundle`` / ``ves verify``)."""
-        params = {} if tenant_id is None else {"tenant_id": _uuid_text(tenant_id, "tenant_id")}
+        params = {} if tenant_id is None else {"tenant_id": uuid_text(tenant_id, "tenant_id")}
         prefix = "/api/v1/ves/events" if ves else "/api/v1/events"
-        return _Call("GET", f"{prefix}/{_uuid_text(event_id, 'event_id')}/bundle", _with("event"), params)
+        return _Call("GET", f"{prefix}/{uuid_text(event_id, 'event_id')}/bundle", _with("event"), params)
 
     @staticmethod
     def wait_for_bundle(
@@ -1076,112 +1055,3 @@ class AsyncSequencerClient(_Base[httpx.AsyncBaseTransport]):
             next_seq += len(page)
             if len(page) < page_size:
                 await asyncio.sleep(poll_interval)
-
-
-Stream = tuple[str, str]
-
-
-class AppendBatcher:
-    """Collects legacy events and appends them in batches per ``(tenant_id, store_id)``.
-
-    A stream's buffer is flushed when it holds ``max_events`` events, and by a background timer
-    ``max_delay`` seconds after its first event. :meth:`close` (or leaving the ``with`` block)
-    flushes the rest and waits for flushes under way. A stream's batches are sent one at a time,
-    in the order their events were added, whichever thread flushes them.
-
-    :meth:`add` checks the event first (it must be JSON and name its stream's ``tenant_id`` and
-    ``store_id``): a bad one raises :class:`InvalidArgumentError` there and never joins a batch.
-    Responses are kept in :attr:`results`. A failed flush, whatever it raised, is re-raised by
-    the next :meth:`add`, :meth:`flush` or :meth:`close`; ``error.events`` lists its events and
-    those of any flush that failed after it, none of which were appended.
-    """
-
-    def __init__(self, client: SequencerClient, *, max_events: int = 100, max_delay: float = 0.5) -> None:
-        if max_events < 1 or max_delay <= 0:
-            raise ValueError("max_events must be >= 1 and max_delay > 0")
-        self.client = client
-        self.max_events = max_events
-        self.max_delay = max_delay
-        self.results: list[dict[str, Any]] = []
-        self._buffers: dict[Stream, list[dict[str, Any]]] = {}
-        self._senders: dict[Stream, threading.Lock] = {}  # held while a stream's batch is taken and sent
-        self._lock = threading.Lock()  # guards the fields; never held while sending
-        self._timer: threading.Timer | None = None
-        self._error: Exception | None = None
-        self._failed_events: list[dict[str, Any]] = []
-
-    def __enter__(self) -> AppendBatcher:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def add(self, event: Mapping[str, Any]) -> None:
-        self._raise_pending()
-        prepared = _prepare_legacy(event, "event")
-        stream = (
-            _uuid_text(prepared.get("tenant_id"), "event.tenant_id"),
-            _uuid_text(prepared.get("store_id"), "event.store_id"),
-        )
-        with self._lock:
-            buffer = self._buffers.setdefault(stream, [])
-            buffer.append(prepared)
-            full = len(buffer) >= self.max_events
-            if not full and self._timer is None:
-                self._timer = threading.Timer(self.max_delay, self._flush_on_timer)
-                self._timer.daemon = True
-                self._timer.start()
-        if full:
-            self._flush_stream(stream)
-            self._raise_pending()
-
-    def flush(self) -> None:
-        """Send every buffered event, wait for flushes under way, then raise a kept failure."""
-        with self._lock:
-            streams = list(self._buffers.keys() | self._senders.keys())
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-        for stream in streams:
-            self._flush_stream(stream)
-        self._raise_pending()
-
-    def close(self) -> None:
-        self.flush()
-
-    def _flush_on_timer(self) -> None:
-        with self._lock:
-            self._timer = None
-            streams = list(self._buffers)
-        for stream in streams:
-            self._flush_stream(stream)
-
-    def _flush_stream(self, stream: Stream) -> None:
-        """Send what ``stream``'s buffer holds. Its send lock is held from taking the buffer until
-        the answer, so batches taken later (by the timer or a full buffer) are sent after it."""
-        with self._lock:
-            sender = self._senders.setdefault(stream, threading.Lock())
-        with sender:
-            with self._lock:
-                batch = self._buffers.pop(stream, [])
-            if batch:
-                self._send(batch)
-
-    def _send(self, batch: list[dict[str, Any]]) -> None:
-        try:
-            result = self.client.append(batch)
-        except Exception as exc:  # kept whatever it is: raised by the next add, flush or close
-            with self._lock:
-                self._error = self._error or exc
-                self._failed_events.extend(batch)
-            return
-        with self._lock:
-            self.results.append(result)
-
-    def _raise_pending(self) -> None:
-        with self._lock:
-            error, self._error = self._error, None
-            events, self._failed_events = self._failed_events, []
-        if error is not None:
-            error.events = events  # type: ignore[attr-defined]
-            raise error
