@@ -27,6 +27,27 @@ add_if_missing SECRET_KEY "$($PY -c 'import secrets; print(secrets.token_urlsafe
   "Wrote a new SECRET_KEY to $ENV_FILE."
 add_if_missing BOOTSTRAP_ADMIN_API_KEY "$($PY -c 'import secrets; print("ss_admin" + secrets.token_urlsafe(32))')" \
   "Wrote a new BOOTSTRAP_ADMIN_API_KEY to $ENV_FILE."
+# A database that already holds sealed payloads or signed checkpoints (a restore, a copy) was
+# written with keys of its own: new ones under the same ids would leave its payloads unreadable
+# (and seal new ones no ring of the old keys opens) and sign its log with another key, so the
+# env file of the deployment that wrote it is needed (docs/operations.md, "Backups and restore").
+database_holds() {  # SQL answering 1 when it does; no database or no tables yet: it does not
+  psql "$DATABASE_URL" -tAc "$1" 2>/dev/null | grep -q 1
+}
+refuse_new_key() {  # NAME WHAT
+  if ! grep -q "^$1=" "$ENV_FILE" && [ -z "${!1:-}" ]; then
+    echo "$ENV_FILE has no $1, but the database at DATABASE_URL already holds $2. A new key would" \
+      "not match them: put the env file (or the $1) of the deployment that wrote this database" \
+      "in place and start again (docs/operations.md, \"Backups and restore\"). Nothing was changed." >&2
+    exit 1
+  fi
+}
+if database_holds "SELECT 1 FROM events WHERE payload_format <> 0 LIMIT 1"; then
+  refuse_new_key PAYLOAD_ENCRYPTION_KEYS "payloads sealed at rest"
+fi
+if database_holds "SELECT 1 FROM log_checkpoints LIMIT 1"; then
+  refuse_new_key VES_SEQUENCER_SIGNING_KEY "checkpoints signed by the sequencer's key"
+fi
 # Payload encryption at rest (docs/encryption.md): a local key, so dev stores sealed payloads too.
 add_if_missing PAYLOAD_ENCRYPTION_KEYS "1:$(random_hex32)" "Added a local PAYLOAD_ENCRYPTION_KEYS to $ENV_FILE."
 # Signed VES receipts, checkpoints and bundles (docs/ves.md): `ves verify --sequencer-key` checks them.

@@ -285,3 +285,41 @@ def test_a_second_start_on_a_port_in_use_changes_nothing(tmp_path: Path) -> None
     admin_url = _url_with(os.environ["DATABASE_URL"], path="/postgres")
     with psycopg.connect(admin_url, autocommit=True) as connection:
         assert connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None
+
+
+@pytest.mark.parametrize(
+    ("table", "name"),
+    [
+        ("CREATE TABLE events (payload_format smallint); INSERT INTO events VALUES (1)", "PAYLOAD_ENCRYPTION_KEYS"),
+        (
+            "CREATE TABLE log_checkpoints (tree_size bigint); INSERT INTO log_checkpoints VALUES (3)",
+            "VES_SEQUENCER_SIGNING_KEY",
+        ),
+    ],
+    ids=["sealed-payloads", "signed-checkpoints"],
+)
+def test_a_restored_database_without_its_env_file_is_refused_before_new_keys_are_made(
+    tmp_path: Path, table: str, name: str
+) -> None:
+    # A restore started without the .env that wrote it came up "ready" with new keys under the
+    # same ids: every sealed payload answered 500, and payloads sealed meanwhile stayed unreadable
+    # once the right key was back; checkpoints were signed by another key.
+    database = f"makerun_{uuid.uuid4().hex[:10]}"
+    database_url = _url_with(os.environ["DATABASE_URL"], path=f"/{database}")
+    admin_url = _url_with(os.environ["DATABASE_URL"], path="/postgres")
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{database}"')
+    try:
+        with psycopg.connect(database_url, autocommit=True) as connection:
+            connection.execute(table)
+        env = _run_env(database_url, free_port(), tmp_path)
+        env.pop(name, None)
+        done = subprocess.run(  # noqa: S603  (our own script)
+            [BASH, "scripts/run.sh"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert f"has no {name}, but the database at DATABASE_URL already holds" in done.stderr
+        assert f"{name}=" not in (tmp_path / ".env").read_text()
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
