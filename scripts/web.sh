@@ -18,7 +18,8 @@ APP="${WEB_APP:-sequencer_project.wsgi}"  # the load tests' anchor is another WS
 # The system checks refuse what must not serve (DEBUG or no payload key in production, settings
 # that contradict each other; docs/operations.md, "System checks") before the server starts: an
 # image started without a migrate step (which runs them too) would otherwise serve anyway.
-"$PY" manage.py check --fail-level ERROR >/dev/null
+# Without the metrics directory: the check is not a server process (its files would outlive it).
+env -u PROMETHEUS_MULTIPROC_DIR "$PY" manage.py check --fail-level ERROR >/dev/null
 
 case "${WEB_SERVER:-gunicorn}" in
   gunicorn)

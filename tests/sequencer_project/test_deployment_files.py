@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -399,6 +400,7 @@ def test_the_web_launcher_refuses_to_serve_what_the_system_checks_refuse() -> No
         "DJANGO_SETTINGS_MODULE": "sequencer_project.settings",
         "SEQUENCER_DOTENV": "",
         "SEQUENCER_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(48),  # production's bar, so DEBUG is what is refused
         "DEBUG": "true",
         "DATABASE_URL": child_database_url(),
     }
