@@ -56,9 +56,9 @@ def check_settings(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
         if set(settings.ALLOWED_HOSTS) <= LOCAL_HOSTS:
             errors.append(
                 CheckWarning(
-                    f"ALLOWED_HOSTS names only local hosts ({', '.join(settings.ALLOWED_HOSTS)}): the API answers 400"
-                    " to a request for any other Host (a load balancer's name, a pod address); set ALLOWED_HOSTS"
-                    " to the names clients use (docs/configuration.md).",
+                    f"{_allowed_hosts_named()}: the API answers 400 to a request for any other Host (a load"
+                    " balancer's name, a pod address); set ALLOWED_HOSTS to the names clients use"
+                    " (docs/configuration.md).",
                     id="sequencer.W021",
                 )
             )
@@ -67,6 +67,13 @@ def check_settings(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     errors.extend(_ves_errors())
     errors.extend(_limit_errors())
     return errors
+
+
+def _allowed_hosts_named() -> str:
+    """What a local-only ``ALLOWED_HOSTS`` holds, in words (an empty one names no host at all)."""
+    if not settings.ALLOWED_HOSTS:
+        return "ALLOWED_HOSTS is empty"
+    return f"ALLOWED_HOSTS names only local hosts ({', '.join(settings.ALLOWED_HOSTS)})"
 
 
 def _is_hex_bytes(value: str, size: int) -> bool:

@@ -24,9 +24,40 @@ django_stubs_ext.monkeypatch()
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+# The words a boolean setting may be (any case, surrounding spaces ignored). django-environ read
+# every other word as false, so SESSION_COOKIE_SECURE=enabled quietly turned secure cookies off.
+BOOLEAN_WORDS = {
+    "true": True,
+    "1": True,
+    "yes": True,
+    "on": True,
+    "false": False,
+    "0": False,
+    "no": False,
+    "off": False,
+}
+
+
+def _strict_bool(value: str) -> bool:
+    try:
+        return BOOLEAN_WORDS[value.strip().lower()]
+    except KeyError:
+        raise ValueError("use true/false, 1/0, yes/no or on/off") from None
+
+
+def _comma_list(value: str) -> list[str]:
+    """``"a, b,"`` is ``["a", "b"]``: django-environ kept the space, so a host listed after ", " never matched."""
+    return [item for item in (part.strip() for part in value.split(",")) if item]
+
+
 class _Env(environ.FileAwareEnv):  # type: ignore[misc]  # django-environ ships no types
-    """django-environ's file-aware reader, whose cast errors name the variable: a bare
-    ``ValueError: invalid literal for int()`` did not say which of ninety settings was wrong."""
+    """django-environ's file-aware reader, whose cast errors name the variable and its value: a bare
+    ``ValueError: invalid literal for int()`` did not say which of ninety settings was wrong.
+
+    Booleans are read strictly (``BOOLEAN_WORDS``), floats as Python reads them (django-environ
+    dropped every character but digits, ``,``, ``.`` and ``-``, so ``5s`` read as 5 and ``fast``
+    failed naming an empty string), and list entries without their surrounding spaces.
+    """
 
     def get_value(
         self, var: str, cast: Any = None, default: Any = environ.Env.NOTSET, parse_default: bool = False
@@ -35,7 +66,21 @@ class _Env(environ.FileAwareEnv):  # type: ignore[misc]  # django-environ ships 
             return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
         except (ValueError, TypeError) as exc:
             kind = getattr(cast, "__name__", None) or str(cast)
-            raise ImproperlyConfigured(f"{var}={os.environ.get(var, '')!r} is not a valid {kind}: {exc}") from None
+            raise ImproperlyConfigured(f"{var}={self.ENVIRON.get(var, '')!r} is not a valid {kind}: {exc}") from None
+
+    @classmethod
+    def parse_value(cls, value: Any, cast: Any) -> Any:
+        if not isinstance(value, str):
+            return super().parse_value(value, cast)
+        if cast is bool:
+            return _strict_bool(value)
+        if cast is float:
+            return float(value)
+        if cast is list:
+            return _comma_list(value)
+        if isinstance(cast, list):
+            return [cast[0](item) for item in _comma_list(value)]
+        return super().parse_value(value, cast)
 
 
 env = _Env()

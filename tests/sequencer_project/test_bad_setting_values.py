@@ -13,17 +13,71 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _manage(variables: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[str]:
+    """``manage.py`` run on the settings module itself (not the test run's), with ``variables`` set."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "sequencer_project.settings",
+        "SEQUENCER_DOTENV": "",
+        "SEQUENCER_ENV": "development",
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or "x",
+        **variables,
+    }
+    return subprocess.run(  # noqa: S603 - manage.py of this checkout, fixed arguments
+        [sys.executable, "manage.py", *arguments], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def _setting(variables: dict[str, str], expression: str) -> str:
+    """``repr`` of ``expression`` (over ``settings``) as the settings read ``variables``."""
+    done = _manage(variables, "shell", "-c", f"from django.conf import settings; print(repr({expression}))")
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
+def _refusal(variables: dict[str, str]) -> str:
+    """The one line ``manage.py`` stops with when the settings refuse ``variables``."""
+    done = _manage(variables, "check")
+    assert done.returncode == 1, done.stdout
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    return done.stderr.strip()
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "kind"),
     [("DB_POOL_MIN_SIZE", "abc", "int"), ("ANCHOR_MAX_ATTEMPTS", "1.5", "int"), ("DB_POOL_MAX_SIZE", "", "int")],
 )
 def test_a_value_of_the_wrong_type_is_one_line_naming_the_variable(variable: str, value: str, kind: str) -> None:
-    env = {**os.environ, variable: value, "SECRET_KEY": os.environ.get("SECRET_KEY") or "x"}
-    done = subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    assert _refusal({variable: value}) == (
+        f"manage.py: {variable}={value!r} is not a valid {kind}: invalid literal for int() with base 10: {value!r}"
     )
 
-    assert done.returncode == 1
-    assert done.stderr.splitlines() == [
-        f"manage.py: {variable}={value!r} is not a valid {kind}: invalid literal for int() with base 10: {value!r}"
-    ], done.stderr
+
+@pytest.mark.parametrize("value", ["fast", "5s"])
+def test_a_float_that_is_not_a_number_is_refused_naming_its_value(value: str) -> None:
+    assert _refusal({"READY_TIMEOUT_SECONDS": value}) == (
+        f"manage.py: READY_TIMEOUT_SECONDS={value!r} is not a valid float: could not convert string to float: {value!r}"
+    )
+
+
+@pytest.mark.parametrize(("variable", "value"), [("SESSION_COOKIE_SECURE", "enabled"), ("DEBUG", "maybe")])
+def test_a_boolean_that_is_not_a_boolean_word_is_refused(variable: str, value: str) -> None:
+    assert _refusal({variable: value}) == (
+        f"manage.py: {variable}={value!r} is not a valid bool: use true/false, 1/0, yes/no or on/off"
+    )
+
+
+def test_boolean_words_are_read_in_any_case_with_spaces_around() -> None:
+    variables = {"SESSION_COOKIE_SECURE": " On ", "CSRF_COOKIE_SECURE": "YES", "DEBUG": "off", "DB_POOL_CHECK": "0"}
+
+    assert _setting(variables, "[settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE, settings.DEBUG]") == (
+        "[True, True, False]"
+    )
+
+
+def test_list_entries_are_read_without_their_spaces_and_empty_ones_are_dropped() -> None:
+    variables = {"ALLOWED_HOSTS": "127.0.0.1, api.example.com ,,", "X402_BATCH_NETWORKS": "set_chain, base"}
+
+    assert _setting(variables, "[settings.ALLOWED_HOSTS, settings.X402_BATCH_NETWORKS]") == (
+        "[['127.0.0.1', 'api.example.com'], ['set_chain', 'base']]"
+    )

@@ -115,3 +115,11 @@ def test_docs_operations_lists_every_system_check_id_the_code_raises() -> None:
     assert len(raised) >= 30
     assert raised - documented == set()
     assert documented - raised == set()
+
+
+def test_an_empty_allowed_hosts_in_production_is_called_empty(settings: Any) -> None:
+    settings.SEQUENCER_ENV = "production"
+    settings.ALLOWED_HOSTS = []
+
+    (warning,) = [message for message in run_checks() if message.id == "sequencer.W021"]
+    assert warning.msg.startswith("ALLOWED_HOSTS is empty: the API answers 400"), warning.msg
