@@ -16,6 +16,7 @@ from typing import Any
 import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from environ.fileaware_mapping import FileAwareMapping
 
 from sequencer_project.environments import is_production
 
@@ -50,6 +51,27 @@ def _comma_list(value: str) -> list[str]:
     return [item for item in (part.strip() for part in value.split(",")) if item]
 
 
+class _SecretFiles(FileAwareMapping):  # type: ignore[misc]  # django-environ ships no types
+    """``NAME_FILE`` as Docker and Kubernetes secrets are written: the file's value without its
+    surrounding white space (a secret file ends in a newline, which made a bootstrap key read from
+    one never match), a path that cannot be read refused naming the variable, and ``NAME`` set beside
+    ``NAME_FILE`` refused instead of silently losing to it."""
+
+    def __getitem__(self, key: str) -> str:
+        path = self.env.get(f"{key}_FILE")
+        if not path:
+            return str(self.env[key])
+        if self.env.get(key):
+            raise ImproperlyConfigured(f"{key} and {key}_FILE are both set: set one of them.")
+        if key not in self.files_cache:
+            try:
+                self.files_cache[key] = Path(path).read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+                raise ImproperlyConfigured(f"{key}_FILE={path!r} cannot be read: {reason}.") from None
+        return str(self.files_cache[key])
+
+
 class _Env(environ.FileAwareEnv):  # type: ignore[misc]  # django-environ ships no types
     """django-environ's file-aware reader, whose cast errors name the variable and its value: a bare
     ``ValueError: invalid literal for int()`` did not say which of ninety settings was wrong.
@@ -58,6 +80,8 @@ class _Env(environ.FileAwareEnv):  # type: ignore[misc]  # django-environ ships 
     dropped every character but digits, ``,``, ``.`` and ``-``, so ``5s`` read as 5 and ``fast``
     failed naming an empty string), and list entries without their surrounding spaces.
     """
+
+    ENVIRON = _SecretFiles()
 
     def get_value(
         self, var: str, cast: Any = None, default: Any = environ.Env.NOTSET, parse_default: bool = False
@@ -88,7 +112,7 @@ env = _Env()
 # SEQUENCER_DOTENV names another file, or none when empty (the test run: tests/settings.py).
 _dotenv = os.environ.get("SEQUENCER_DOTENV", str(BASE_DIR / ".env"))
 if _dotenv:
-    environ.FileAwareEnv.read_env(_dotenv, overwrite=False)
+    _Env.read_env(_dotenv, overwrite=False)
 
 # --- Core ------------------------------------------------------------------------------
 SECRET_KEY: str = env.str("SECRET_KEY")

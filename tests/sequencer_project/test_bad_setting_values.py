@@ -81,3 +81,32 @@ def test_list_entries_are_read_without_their_spaces_and_empty_ones_are_dropped()
     assert _setting(variables, "[settings.ALLOWED_HOSTS, settings.X402_BATCH_NETWORKS]") == (
         "[['127.0.0.1', 'api.example.com'], ['set_chain', 'base']]"
     )
+
+
+def test_a_secret_file_is_read_without_its_trailing_newline(tmp_path: Path) -> None:
+    key_file = tmp_path / "bootstrap"
+    key_file.write_text("k" * 40 + "\n")
+
+    variables = {"BOOTSTRAP_ADMIN_API_KEY_FILE": str(key_file), "BOOTSTRAP_ADMIN_API_KEY": ""}
+
+    assert _setting(variables, "settings.BOOTSTRAP_ADMIN_API_KEY") == repr("k" * 40)
+
+
+@pytest.mark.parametrize(("name", "reason"), [("missing", "No such file or directory"), ("", "Is a directory")])
+def test_a_secret_file_that_cannot_be_read_is_refused_naming_the_variable(
+    tmp_path: Path, name: str, reason: str
+) -> None:
+    path = tmp_path / name
+
+    assert _refusal({"SECRET_KEY_FILE": str(path), "SECRET_KEY": ""}) == (
+        f"manage.py: SECRET_KEY_FILE={str(path)!r} cannot be read: {reason}."
+    )
+
+
+def test_a_secret_set_both_directly_and_from_a_file_is_refused(tmp_path: Path) -> None:
+    key_file = tmp_path / "bootstrap"
+    key_file.write_text("from-file")
+
+    assert _refusal({"BOOTSTRAP_ADMIN_API_KEY_FILE": str(key_file), "BOOTSTRAP_ADMIN_API_KEY": "direct"}) == (
+        "manage.py: BOOTSTRAP_ADMIN_API_KEY and BOOTSTRAP_ADMIN_API_KEY_FILE are both set: set one of them."
+    )
