@@ -9,12 +9,15 @@ together are system checks (``sequencer_project/checks.py``, ids ``sequencer.E0N
 ``manage.py check``, ``migrate`` (so ``make run``) and ``runserver``.
 """
 
+import logging
 import os
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
 import django_stubs_ext
 import environ
+from django.core.checks.security.base import SECRET_KEY_MIN_LENGTH, SECRET_KEY_MIN_UNIQUE_CHARACTERS, _check_secret_key
 from django.core.exceptions import ImproperlyConfigured
 from environ.fileaware_mapping import FileAwareMapping
 
@@ -108,6 +111,47 @@ class _Env(environ.FileAwareEnv):  # type: ignore[misc]  # django-environ ships 
 
 
 env = _Env()
+
+
+def _required(var: str) -> str:
+    """A required variable: empty (``SECRET_KEY=``) stops the start as a missing one does."""
+    value = str(env.str(var, default=""))
+    if not value.strip():
+        raise ImproperlyConfigured(f"Set the {var} environment variable (it is missing or empty).")
+    return value
+
+
+def _url(var: str, value: str, schemes: tuple[str, ...]) -> str:
+    """``value`` of ``var`` when it is a URL of one of ``schemes``. The refusal names the scheme it
+    found, never the URL (it may hold a password): a DATABASE_URL of "not a url" read as the
+    database "ot a url", and a REDIS_URL of another scheme failed every request, not the start."""
+    scheme = urllib.parse.urlsplit(value.strip()).scheme
+    if scheme not in schemes:
+        expected = ", ".join(f"{name}://" for name in schemes)
+        raise ImproperlyConfigured(f"{var} must be a URL starting {expected} (its scheme is {scheme!r}).")
+    return value.strip()
+
+
+def _production_secret_key(secret_key: str) -> str:
+    """Django's own bar for a secret key (``security.W009``), an error in production: ``check --deploy``
+    only warned, and nothing runs it before gunicorn serves."""
+    if not _check_secret_key(secret_key):
+        raise ImproperlyConfigured(
+            f"SECRET_KEY must have at least {SECRET_KEY_MIN_LENGTH} characters, {SECRET_KEY_MIN_UNIQUE_CHARACTERS}"
+            " of them different, and not start with 'django-insecure-' in production (SEQUENCER_ENV)."
+        )
+    return secret_key
+
+
+def _log_level(var: str, default: str) -> str:
+    """A level name of Python's logging in any case: ``info`` failed as "Unable to configure root logger"."""
+    value = str(env.str(var, default=default))
+    level = value.strip().upper()
+    if level not in logging.getLevelNamesMapping():
+        raise ImproperlyConfigured(f"{var}={value!r} is not a log level: use DEBUG, INFO, WARNING, ERROR or CRITICAL.")
+    return level
+
+
 # A local .env (written by `make run`) is read when present; real deployments set variables.
 # SEQUENCER_DOTENV names another file, or none when empty (the test run: tests/settings.py).
 _dotenv = os.environ.get("SEQUENCER_DOTENV", str(BASE_DIR / ".env"))
@@ -115,12 +159,14 @@ if _dotenv:
     _Env.read_env(_dotenv, overwrite=False)
 
 # --- Core ------------------------------------------------------------------------------
-SECRET_KEY: str = env.str("SECRET_KEY")
+# Names outside sequencer_project/environments.py's short list are production.
+SEQUENCER_ENV: str = env.str("SEQUENCER_ENV", default="development")
+SECRET_KEY: str = _required("SECRET_KEY")
+if is_production(SEQUENCER_ENV):
+    _production_secret_key(SECRET_KEY)
 DEBUG: bool = env.bool("DEBUG", default=False)
 # Enforced on /api/ and /v1/ too (sequencer_project/api_handler.py); probes and /metrics answer any Host.
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
-# Names outside sequencer_project/environments.py's short list are production.
-SEQUENCER_ENV: str = env.str("SEQUENCER_ENV", default="development")
 
 INSTALLED_APPS = [
     # django.contrib.admin with the operator site: keyset pages for composite-key tables
@@ -235,7 +281,10 @@ DB_POOL_KEEP_SECONDS: float = env.float("DB_POOL_KEEP_SECONDS", default=30.0)
 # statement metrics layer. django-prometheus' backend wrapped every cursor in a class it built
 # anew on each connection checkout and timed each statement a second time (~24 % of the ingest
 # hot path's GIL samples under gunicorn).
-_database = env.db_url("DATABASE_URL", engine="django.db.backends.postgresql")
+POSTGRES_SCHEMES = ("postgres", "postgresql")
+_database = env.db_url_config(
+    _url("DATABASE_URL", _required("DATABASE_URL"), POSTGRES_SCHEMES), engine="django.db.backends.postgresql"
+)
 # The session settings every connection must have; sent as the startup parameter ``options``
 # unless DB_STARTUP_OPTIONS is off (PgBouncer refuses that parameter: set them on the role or
 # database instead, docs/scaling.md "Connections"). Either way each process compares them with
@@ -278,7 +327,7 @@ if env.bool("DB_POOL_ENABLED", default=True):
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Optional read replica for query endpoints; reads fall back to the primary when it fails.
-DATABASE_READ_URL: str = env.str("DATABASE_READ_URL", default="")
+DATABASE_READ_URL: str = env.str("DATABASE_READ_URL", default="").strip()
 # How long a read waits for a replica connection before it reads from the primary instead (the
 # replica pool's checkout wait; libpq's connect_timeout, rounded to whole seconds and at least 2,
 # bounds each connect attempt). How far behind the primary the replica may be, in seconds
@@ -287,7 +336,9 @@ DATABASE_READ_URL: str = env.str("DATABASE_READ_URL", default="")
 DATABASE_READ_TIMEOUT_SECONDS: float = env.float("DATABASE_READ_TIMEOUT_SECONDS", default=0.5)
 DATABASE_READ_MAX_LAG_SECONDS: float = env.float("DATABASE_READ_MAX_LAG_SECONDS", default=5.0)
 if DATABASE_READ_URL:
-    _replica = env.db_url_config(DATABASE_READ_URL, engine="django.db.backends.postgresql")
+    _replica = env.db_url_config(
+        _url("DATABASE_READ_URL", DATABASE_READ_URL, POSTGRES_SCHEMES), engine="django.db.backends.postgresql"
+    )
     _replica["OPTIONS"] = dict(_database["OPTIONS"])
     _replica["OPTIONS"]["connect_timeout"] = max(2, round(DATABASE_READ_TIMEOUT_SECONDS))
     if "pool" in _replica["OPTIONS"]:
@@ -298,7 +349,10 @@ if DATABASE_READ_URL:
 DATABASE_ROUTERS = ["sequencer_project.db.routers.ReadReplicaRouter"]
 
 # --- Redis and Celery --------------------------------------------------------------------
-REDIS_URL: str = env.str("REDIS_URL")
+# What redis-py's from_url reads (the rate limiter, health, caches); any other scheme failed every
+# API request while /health said ready.
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+REDIS_URL: str = _url("REDIS_URL", _required("REDIS_URL"), REDIS_SCHEMES)
 # Redis on the request path (rate limits, health): short timeouts and a circuit breaker.
 REDIS_SOCKET_TIMEOUT_MS: int = env.int("REDIS_SOCKET_TIMEOUT_MS", default=50)
 REDIS_BREAKER_FAILURES: int = env.int("REDIS_BREAKER_FAILURES", default=3)
@@ -307,7 +361,8 @@ REDIS_BREAKER_RESET_SECONDS: float = env.float("REDIS_BREAKER_RESET_SECONDS", de
 # seen within it (the breakers' default of 300 s left a service degraded minutes after Redis
 # returned; a probe while it is still down costs one call with a 50 ms timeout).
 REDIS_BREAKER_MAX_RESET_SECONDS: float = env.float("REDIS_BREAKER_MAX_RESET_SECONDS", default=10.0)
-CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+# Empty is unset: Celery read an empty broker URL as amqp://localhost.
+CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", default="").strip() or REDIS_URL
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -615,7 +670,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 
 # --- Observability -----------------------------------------------------------------------
 PROMETHEUS_EXPORT_MIGRATIONS = False
-LOG_LEVEL: str = env.str("LOG_LEVEL", default="INFO")
+LOG_LEVEL: str = _log_level("LOG_LEVEL", default="INFO")
 # LOG_FORMAT=json writes one JSON object per line (with request_id).
 LOG_FORMAT: str = env.str("LOG_FORMAT", default="plain")
 LOGGING = {

@@ -110,3 +110,55 @@ def test_a_secret_set_both_directly_and_from_a_file_is_refused(tmp_path: Path) -
     assert _refusal({"BOOTSTRAP_ADMIN_API_KEY_FILE": str(key_file), "BOOTSTRAP_ADMIN_API_KEY": "direct"}) == (
         "manage.py: BOOTSTRAP_ADMIN_API_KEY and BOOTSTRAP_ADMIN_API_KEY_FILE are both set: set one of them."
     )
+
+
+@pytest.mark.parametrize("variable", ["SECRET_KEY", "DATABASE_URL", "REDIS_URL"])
+def test_an_empty_required_variable_stops_the_start_as_a_missing_one_does(variable: str) -> None:
+    assert _refusal({variable: " "}) == f"manage.py: Set the {variable} environment variable (it is missing or empty)."
+
+
+LONG_KEY = "".join(chr(ord("a") + n % 26) for n in range(64))
+
+
+@pytest.mark.parametrize("secret_key", ["x", "y" * 64, "django-insecure-" + LONG_KEY])
+def test_a_production_secret_key_below_djangos_bar_stops_the_start(secret_key: str) -> None:
+    assert _refusal({"SEQUENCER_ENV": "production", "SECRET_KEY": secret_key}) == (
+        "manage.py: SECRET_KEY must have at least 50 characters, 5 of them different, and not start with"
+        " 'django-insecure-' in production (SEQUENCER_ENV)."
+    )
+
+
+def test_a_production_secret_key_of_djangos_bar_is_read() -> None:
+    assert _setting({"SEQUENCER_ENV": "production", "SECRET_KEY": LONG_KEY}, "len(settings.SECRET_KEY)") == "64"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "scheme", "expected"),
+    [
+        ("DATABASE_URL", "not a url", "", "postgres://, postgresql://"),
+        ("DATABASE_URL", "mysql://u:secret@db/app", "mysql", "postgres://, postgresql://"),
+        ("DATABASE_READ_URL", "garbage", "", "postgres://, postgresql://"),
+        ("REDIS_URL", "http://u:secret@cache:6379/0", "http", "redis://, rediss://, unix://"),
+    ],
+)
+def test_a_url_of_another_scheme_is_refused_naming_the_variable_not_the_url(
+    variable: str, value: str, scheme: str, expected: str
+) -> None:
+    line = _refusal({variable: value})
+
+    assert line == f"manage.py: {variable} must be a URL starting {expected} (its scheme is {scheme!r})."
+    assert "secret" not in line
+
+
+def test_an_empty_celery_broker_url_is_redis_url() -> None:
+    assert _setting({"CELERY_BROKER_URL": ""}, "settings.CELERY_BROKER_URL == settings.REDIS_URL") == "True"
+
+
+def test_the_log_level_is_read_in_any_case() -> None:
+    assert _setting({"LOG_LEVEL": "info"}, "settings.LOGGING['root']['level']") == "'INFO'"
+
+
+def test_an_unknown_log_level_is_refused_naming_log_level() -> None:
+    assert _refusal({"LOG_LEVEL": "verbose"}) == (
+        "manage.py: LOG_LEVEL='verbose' is not a log level: use DEBUG, INFO, WARNING, ERROR or CRITICAL."
+    )

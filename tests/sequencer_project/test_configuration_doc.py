@@ -1,7 +1,8 @@
 """``docs/configuration.md`` lists every variable the settings and the web server read.
 
-The variables are found in the source, as read (``env.<type>("NAME"`` in settings,
-``environ.get("NAME"`` in both), so a variable added without a row in the page fails here.
+The variables are found in the source, as read (``env.<type>("NAME"`` or a helper such as
+``_required("NAME"`` in settings, ``environ.get("NAME"`` in both), so a variable added without a
+row in the page fails here.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 READERS = (ROOT / "sequencer_project" / "settings.py", ROOT / "docker" / "gunicorn.conf.py")
-READ = re.compile(r"""\b(?:env\.[a-z_]+|environ\.get|environ)[(\[]\s*["']([A-Z][A-Z0-9_]+)["']""")
+# ``env.<type>("NAME"``, a settings helper ``_<helper>("NAME"`` (``_required``, ``_url``, ...), ``environ.get("NAME"``.
+READ = re.compile(r"""(?:\benv\.[a-z_]+\(|\b_[a-z_]+\(|\benviron\.get\(|\benviron[(\[])\s*["']([A-Z][A-Z0-9_]+)["']""")
 
 
 def _variables_read() -> set[str]:
