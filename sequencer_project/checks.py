@@ -47,11 +47,11 @@ def check_settings(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
         if settings.DEBUG:
             errors.append(Error("DEBUG must be off in production.", id="sequencer.E004"))
         key = settings.BOOTSTRAP_ADMIN_API_KEY
-        if key and len(key) < 32:
+        if key and len(key.strip()) < 32:  # forty spaces are no key
             errors.append(
                 Error("BOOTSTRAP_ADMIN_API_KEY must be at least 32 characters in production.", id="sequencer.E005")
             )
-        if settings.JWT_SECRET and len(settings.JWT_SECRET) < 32:
+        if settings.JWT_SECRET and len(settings.JWT_SECRET.strip()) < 32:
             errors.append(Error("JWT_SECRET must be at least 32 characters in production.", id="sequencer.E006"))
         if set(settings.ALLOWED_HOSTS) <= LOCAL_HOSTS:
             errors.append(

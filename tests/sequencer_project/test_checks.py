@@ -53,6 +53,8 @@ def test_it_is_quiet_on_a_whole_evm_and_anchoring_configuration(settings: Any) -
         ),
         ({"ANCHOR_RPC_URL": "http://127.0.0.1:8545"}, "sequencer.E034"),
         ({"ANCHOR_MAX_ATTEMPTS": 0}, "sequencer.E039"),
+        ({"SEQUENCER_ENV": "production", "BOOTSTRAP_ADMIN_API_KEY": " " * 40}, "sequencer.E005"),
+        ({"SEQUENCER_ENV": "production", "JWT_SECRET": " " * 20 + "s" * 20}, "sequencer.E006"),
         ({"REJECTED_EVENTS_RETENTION_DAYS": -1}, "sequencer.E023"),
         ({"X402_SETTLEMENT_SWEEP_AFTER_SECONDS": 0}, "sequencer.E040"),
         ({"X402_SETTLEMENT_SWEEP_AFTER_SECONDS": 100_000}, "sequencer.E040"),
