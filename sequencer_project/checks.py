@@ -5,6 +5,7 @@ listed in docs/operations.md. Checks of one app's own settings live in that app'
 (``events.E101``-``E103`` for payload encryption, ``schemas.E001``).
 """
 
+import math
 import uuid
 from typing import Any
 
@@ -62,10 +63,101 @@ def check_settings(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
                     id="sequencer.W021",
                 )
             )
-    if settings.MAX_EVENTS_PER_BATCH < 1 or settings.MAX_EVENT_PAYLOAD_SIZE < 1:
-        errors.append(Error("Ingest limits must be positive.", id="sequencer.E007"))
+    errors.extend(_range_errors())
     errors.extend(_ves_errors())
     errors.extend(_limit_errors())
+    return errors
+
+
+INT32_MAX = 2**31 - 1  # PostgreSQL's integer settings (statement_timeout and the like)
+POSITIVE_SECONDS = 0.001  # a wait or period that must be above 0
+
+# Each numeric setting's valid range, inclusive (None: no upper bound), checked by sequencer.E007.
+# Settings with a check of their own (E012, E014-E016, E021-E023, E039, E040) are not repeated here.
+NUMERIC_RANGES: tuple[tuple[str, float, float | None], ...] = (
+    ("MAX_BODY_SIZE_BYTES", 1, None),
+    ("MAX_EVENTS_PER_BATCH", 1, None),
+    ("MAX_EVENT_PAYLOAD_SIZE", 1, None),
+    ("GZIP_MIN_BYTES", 0, None),
+    ("DB_STATEMENT_TIMEOUT_MS", 0, INT32_MAX),  # 0: no limit (PostgreSQL's)
+    ("DB_LOCK_TIMEOUT_MS", 0, INT32_MAX),
+    ("DB_IDLE_IN_TX_TIMEOUT_MS", 0, INT32_MAX),
+    ("DB_CONNECT_TIMEOUT_SECONDS", 1, INT32_MAX),
+    ("DB_TCP_USER_TIMEOUT_MS", 0, INT32_MAX),  # 0: the system's
+    ("DB_TCP_KEEPALIVES_IDLE_SECONDS", 1, 32_767),  # Linux's TCP_KEEPIDLE bound
+    ("READY_TIMEOUT_SECONDS", POSITIVE_SECONDS, None),
+    ("DB_POOL_TIMEOUT_SECONDS", POSITIVE_SECONDS, None),
+    ("DB_POOL_FAIL_FAST_TIMEOUT_SECONDS", POSITIVE_SECONDS, None),
+    ("DB_POOL_RECONNECT_TIMEOUT_SECONDS", POSITIVE_SECONDS, None),
+    ("DB_POOL_KEEP_SECONDS", 0, None),
+    ("DATABASE_READ_TIMEOUT_SECONDS", POSITIVE_SECONDS, None),
+    ("DATABASE_READ_MAX_LAG_SECONDS", 0, None),
+    ("REDIS_BREAKER_RESET_SECONDS", POSITIVE_SECONDS, None),
+    ("REDIS_BREAKER_MAX_RESET_SECONDS", POSITIVE_SECONDS, None),
+    ("CELERY_DB_REUSE_MAX", 0, None),
+    ("WORKER_GC_GEN0_THRESHOLD", 0, None),
+    ("WEB_GC_GEN0_THRESHOLD", 0, None),
+    ("WORKER_METRICS_PORT", 0, 65_535),
+    ("CELERY_TASK_SOFT_TIME_LIMIT", 1, None),
+    ("CELERY_TASK_TIME_LIMIT", 1, None),
+    ("API_KEY_LAST_USED_INTERVAL_SECONDS", 0, None),
+    ("API_KEY_CACHE_SECONDS", 0, None),
+    ("CACHE_API_KEY_MAX", 1, None),
+    ("CACHE_AGENT_KEY_MAX", 1, None),
+    ("CACHE_AGENT_KEY_TTL_SECS", 0, None),
+    ("AGENT_REGISTRATION_RATE_LIMIT", 0, None),
+    ("TRUSTED_PROXY_COUNT", 0, None),
+    ("SECURE_HSTS_SECONDS", 0, None),
+    ("GROUP_COMMIT_ACROSS_MAX_EVENTS", 1, None),
+    ("GROUP_COMMIT_MAX_EVENTS", 1, None),
+    ("GROUP_COMMIT_MAX_WAIT_MS", 0, None),
+    ("HOT_CACHE_CHECK_SECONDS", POSITIVE_SECONDS, None),
+    ("HOT_CACHE_DEGRADED_TTL_SECONDS", 0, None),
+    ("SCHEMA_MAX_BYTES", 1, None),
+    ("CACHE_SCHEMA_MAX", 1, None),
+    ("CACHE_SCHEMA_TTL_SECS", 0, None),
+    ("PROJECTION_RUN_INTERVAL_SECONDS", POSITIVE_SECONDS, None),
+    ("PROJECTION_RUN_BUDGET_SECONDS", POSITIVE_SECONDS, None),
+    ("PROJECTION_RUN_SOFT_TIME_LIMIT", 1, None),
+    ("PROJECTION_RELIST_EVENTS", 1, None),
+    ("PROJECTION_STALL_SECONDS", POSITIVE_SECONDS, None),
+    ("PROJECTION_DLQ_MAX_ATTEMPTS", 1, None),
+    ("PROJECTION_DLQ_BACKOFF_BASE_SECONDS", 1, None),
+    ("PROJECTION_DLQ_BACKOFF_MAX_SECONDS", 1, None),
+    ("COMMITMENT_INTERVAL_SECONDS", POSITIVE_SECONDS, None),
+    ("COMMITMENT_MAX_EVENTS", 1, None),
+    ("COMMITMENT_TRANSACTION_EVENTS", 1, None),
+    ("PROOF_TREE_CACHE_BYTES", 0, None),
+    ("ANCHOR_RPC_TIMEOUT_SECONDS", POSITIVE_SECONDS, None),
+    ("ANCHOR_RECEIPT_TIMEOUT_SECONDS", POSITIVE_SECONDS, None),
+    ("ANCHOR_RETRY_ATTEMPTS", 1, None),
+    ("X402_BATCH_INTERVAL_SECONDS", POSITIVE_SECONDS, None),
+    ("X402_BATCH_MAX_SIZE", 1, 1000),
+    ("X402_BATCH_MAX_WAIT_SECONDS", 0, None),
+    ("X402_EVM_RPC_TIMEOUT_SECONDS", POSITIVE_SECONDS, None),
+    ("X402_SETTLEMENT_PRIORITY_FEE_WEI", 0, None),
+    ("X402_SETTLEMENT_CONFIRMATIONS", 1, None),
+    ("X402_SETTLEMENT_RECEIPT_TIMEOUT_SECONDS", POSITIVE_SECONDS, None),
+    ("X402_SETTLEMENT_MAX_REPLACEMENTS", 0, None),
+    ("X402_SETTLEMENT_MAX_RETRIES", 0, None),
+    ("X402_SETTLEMENT_RETRY_BASE_SECONDS", 1, None),
+    ("X402_NONCE_CLEANUP_INTERVAL_SECONDS", 1, None),
+)
+
+
+def _plain(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def _range_errors() -> list[CheckMessage]:
+    """One error per numeric setting outside its ``NUMERIC_RANGES`` row, naming value and range."""
+    errors: list[CheckMessage] = []
+    for name, low, high in NUMERIC_RANGES:
+        value = getattr(settings, name)
+        if low <= value and (high is None or value <= high) and math.isfinite(value):
+            continue
+        bound = f"at least {_plain(low)}" if high is None else f"between {_plain(low)} and {_plain(high)}"
+        errors.append(Error(f"{name}={value!r}: it must be {bound} (docs/configuration.md).", id="sequencer.E007"))
     return errors
 
 

@@ -17,7 +17,11 @@ from typing import Any
 
 import django_stubs_ext
 import environ
-from django.core.checks.security.base import SECRET_KEY_MIN_LENGTH, SECRET_KEY_MIN_UNIQUE_CHARACTERS, _check_secret_key
+from django.core.checks.security.base import (  # type: ignore[attr-defined]  # _check_secret_key: not in the stubs
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+    _check_secret_key,  # Django's own bar for SECRET_KEY (security.W009)
+)
 from django.core.exceptions import ImproperlyConfigured
 from environ.fileaware_mapping import FileAwareMapping
 
@@ -603,7 +607,7 @@ ANCHOR_SWEEP_INTERVAL_SECONDS = 60.0
 
 # --- x402 payments: batching and settlement (docs/payments.md) ---------------------------
 X402_BATCH_INTERVAL_SECONDS: float = env.float("X402_BATCH_INTERVAL_SECONDS", default=2.0)
-X402_BATCH_MAX_SIZE: int = min(env.int("X402_BATCH_MAX_SIZE", default=100), 1000)
+X402_BATCH_MAX_SIZE: int = env.int("X402_BATCH_MAX_SIZE", default=100)  # 1..1000: sequencer.E007
 X402_BATCH_MAX_WAIT_SECONDS: float = env.float("X402_BATCH_MAX_WAIT_SECONDS", default=3.0)
 X402_BATCH_NETWORKS: list[str] = env.list("X402_BATCH_NETWORKS", default=["set_chain"])
 # "record": admin POST /api/v1/x402/batches/settle; "evm": a task sends each batch on chain.

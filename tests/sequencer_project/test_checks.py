@@ -125,3 +125,34 @@ def test_an_empty_allowed_hosts_in_production_is_called_empty(settings: Any) -> 
 
     (warning,) = [message for message in run_checks() if message.id == "sequencer.W021"]
     assert warning.msg.startswith("ALLOWED_HOSTS is empty: the API answers 400"), warning.msg
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "bound"),
+    [
+        ("MAX_BODY_SIZE_BYTES", -1, "at least 1"),
+        ("COMMITMENT_MAX_EVENTS", 0, "at least 1"),
+        ("DB_STATEMENT_TIMEOUT_MS", -1, "between 0 and 2147483647"),
+        ("COMMITMENT_INTERVAL_SECONDS", 0.0, "at least 0.001"),
+        ("PROJECTION_RUN_INTERVAL_SECONDS", -1.0, "at least 0.001"),
+        ("X402_BATCH_MAX_SIZE", -5, "between 1 and 1000"),
+        ("PROJECTION_DLQ_MAX_ATTEMPTS", 0, "at least 1"),
+        ("PROOF_TREE_CACHE_BYTES", -1, "at least 0"),
+        ("GZIP_MIN_BYTES", -1, "at least 0"),
+        ("SECURE_HSTS_SECONDS", -1, "at least 0"),
+        ("READY_TIMEOUT_SECONDS", -1.0, "at least 0.001"),
+        ("API_KEY_CACHE_SECONDS", -5.0, "at least 0"),
+        ("HOT_CACHE_CHECK_SECONDS", 0.0, "at least 0.001"),
+        ("CACHE_API_KEY_MAX", -1, "at least 1"),
+        ("SCHEMA_MAX_BYTES", 0, "at least 1"),
+        ("WORKER_METRICS_PORT", 99999, "between 0 and 65535"),
+        ("READY_TIMEOUT_SECONDS", float("nan"), "at least 0.001"),
+    ],
+)
+def test_a_numeric_setting_outside_its_range_is_refused_naming_value_and_range(
+    settings: Any, name: str, value: float, bound: str
+) -> None:
+    setattr(settings, name, value)
+
+    messages = [message.msg for message in run_checks() if message.id == "sequencer.E007"]
+    assert messages == [f"{name}={value!r}: it must be {bound} (docs/configuration.md)."]
