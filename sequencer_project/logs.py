@@ -64,4 +64,5 @@ def configured_log_format() -> str:
     dotenv = os.environ.get("SEQUENCER_DOTENV", str(_DEFAULT_DOTENV))
     if dotenv:
         _Peek.read_env(dotenv, overwrite=False)
-    return str(_Peek().str("LOG_FORMAT", default="plain"))
+    # Without the white space around it, as the settings read it (a secret file ends in a newline).
+    return str(_Peek().str("LOG_FORMAT", default="plain")).strip()

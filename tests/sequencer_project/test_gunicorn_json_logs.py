@@ -20,6 +20,7 @@ import httpx
 import orjson
 import pytest
 
+from sequencer_project.logs import configured_log_format
 from tests.sequencer_project.ops_helpers import ROOT, free_port, server_env, wait_until_serving
 
 
@@ -172,3 +173,15 @@ def test_log_format_json_in_the_dotenv_file_reaches_gunicorn_as_it_reaches_the_s
     assert _configured_logger(tmp_path, SEQUENCER_DOTENV=str(dotenv)) == "JsonLogger"
     # The environment wins over the file, as in the settings.
     assert _configured_logger(tmp_path, SEQUENCER_DOTENV=str(dotenv), LOG_FORMAT="plain") == "gunicorn default"
+
+
+def test_log_format_from_a_file_with_its_newline_reads_as_the_settings_read_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The master's format and the workers' must agree: "json\n" from a secret file was not "json".
+    written = tmp_path / "log_format"
+    written.write_text("json\n")
+    monkeypatch.delenv("LOG_FORMAT", raising=False)
+    monkeypatch.setenv("LOG_FORMAT_FILE", str(written))
+    monkeypatch.setenv("SEQUENCER_DOTENV", "")
+    assert configured_log_format() == "json"
