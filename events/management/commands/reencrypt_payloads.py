@@ -19,6 +19,7 @@ reaches its end writes a ``payload.reencrypt`` audit row.
 
 import uuid
 from argparse import ArgumentParser
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,11 +97,18 @@ class Command(BaseCommand):
             raise CommandError(f"Tenant {tenant_id} does not exist.")
         try:
             check = newest_key_check(tenant_id=tenant_id)
-            pending = rotation_pending(tenant_id=tenant_id)
             if options["dry_run"]:
-                self._dry_run(tenant_id, check, pending, key_deployed=options["key_deployed"])
+                self._dry_run(tenant_id, check, key_deployed=options["key_deployed"])
                 return
-            _refuse_unproven_key(tenant_id, check, pending, key_deployed=options["key_deployed"])
+            # Counted only when the answer depends on it (a rotation counts each table as it starts).
+            refusal = _refusal(
+                tenant_id,
+                check,
+                key_deployed=options["key_deployed"],
+                anything_pending=lambda: any(rotation_pending(tenant_id=tenant_id).values()),
+            )
+            if refusal is not None:
+                raise CommandError(refusal)
             result = payload_rotate(
                 tenant_id=tenant_id,
                 batch_size=batch_size,
@@ -111,17 +119,14 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         self._summary(result)
 
-    def _dry_run(
-        self, tenant_id: uuid.UUID, check: NewestKeyCheck, pending: dict[RotationTable, int], *, key_deployed: bool
-    ) -> None:
+    def _dry_run(self, tenant_id: uuid.UUID, check: NewestKeyCheck, *, key_deployed: bool) -> None:
+        pending = rotation_pending(tenant_id=tenant_id)
         counts = ", ".join(f"{pending[table]} {noun}" for table, noun in _NOUNS.items())
         self.stdout.write(f"tenant {tenant_id}: {counts} to re-encrypt with key {check.key_id}")
-        try:
-            _refuse_unproven_key(tenant_id, check, pending, key_deployed=key_deployed)
-        except CommandError as exc:
-            self.stdout.write(f"a run would refuse: {exc}")
-        else:
-            self.stdout.write("a run would start; dry run, nothing was changed")
+        refusal = _refusal(tenant_id, check, key_deployed=key_deployed, anything_pending=lambda: any(pending.values()))
+        self.stdout.write(
+            "a run would start; dry run, nothing was changed" if refusal is None else f"a run would refuse: {refusal}"
+        )
 
     def _summary(self, result: RotationResult) -> None:
         events, states, bodies = result.parts
@@ -146,22 +151,22 @@ class Command(BaseCommand):
         )
 
 
-def _refuse_unproven_key(
-    tenant_id: uuid.UUID, check: NewestKeyCheck, pending: dict[RotationTable, int], *, key_deployed: bool
-) -> None:
-    """A :class:`CommandError` when the newest key id names other material than its rows were
-    sealed with, or when rows would be re-sealed and nothing shows the service holds the key."""
+def _refusal(
+    tenant_id: uuid.UUID, check: NewestKeyCheck, *, key_deployed: bool, anything_pending: Callable[[], bool]
+) -> str | None:
+    """Why a run must not start, or ``None``: the newest key id names other material than its rows
+    were sealed with, or rows would be re-sealed and nothing shows the service holds the key."""
     if check.mismatch is not None:
-        raise CommandError(
+        return (
             f"The newest key of tenant {tenant_id}'s ring, id {check.key_id}, opens none of the"
             f" {NEWEST_KEY_SAMPLE} or fewer payloads already sealed under that id that were tried"
             f" (first: {check.mismatch}). The id names other material than they were sealed with: a key id"
             " must never be given a new key. Put the old key back under its id and give the new key"
             ' an id of its own (docs/encryption.md, "Rotation"); nothing was changed.'
         )
-    if check.opened or key_deployed or not any(pending.values()):
-        return
-    raise CommandError(
+    if check.opened or key_deployed or not anything_pending():
+        return None
+    return (
         f"No payload of tenant {tenant_id} is sealed under its newest key, id {check.key_id}, yet, so nothing"
         " shows that the running service holds that key: rows re-sealed now would be unreadable to a"
         ' service without it. Deploy the key first (docs/encryption.md, "Rotation", step 1) and run this'
