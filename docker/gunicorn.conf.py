@@ -23,7 +23,9 @@ from typing import Any
 def _number(name: str, default: float, *, minimum: float, maximum: float = 2**31 - 1, kind: type = int) -> Any:
     """The environment's ``name`` as ``kind`` in ``minimum..maximum`` (``default`` when unset or
     empty); anything else stops the server with one line naming the variable (gunicorn would
-    print its traceback of ``int()`` and say only that the config file failed)."""
+    print its traceback of ``int()`` and say only that the config file failed). Its own reader,
+    not ``gunicorn_worker._finite_setting``: importing the project here would load the metrics
+    before their multiprocess directory is set (below)."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
