@@ -18,6 +18,7 @@ from django.utils import timezone
 from audit.services import admin_actor
 from sequencer_project.api.errors import SequencerError
 from sequencer_project.api.fields import parse_uuid_text
+from tenants.admin_credential_ids import CredentialIdPages
 from tenants.forms import AsciiIntegerField
 from tenants.limits import STORE_IDS_MAX
 from tenants.models import ApiKey, Tenant
@@ -153,7 +154,7 @@ class ApiKeyCreateForm(forms.Form):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
+class ApiKeyAdmin(CredentialIdPages):
     """Keys are minted (the add page) and revoked (the list's action) through the services; a
     key's page is view-only: no form saves it (a save rewrote the row and could undo a revocation
     committed meanwhile, with no audit row)."""
@@ -173,8 +174,9 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
     list_select_related = ("tenant",)
     raw_id_fields = ("tenant",)
     search_fields = ("=tenant__id", "display_prefix", "name")
+    exclude = ("key_hash",)  # named by its credential id instead (tenants/admin_credential_ids.py)
     readonly_fields = (  # every field: a key is minted and revoked through the services, never edited
-        "key_hash",
+        "credential_id",
         "tenant",
         "name",
         "display_prefix",
@@ -193,6 +195,10 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
         "revoked_at",
     )
     actions = ["revoke_keys"]
+
+    @admin.display(description="Credential id")
+    def credential_id(self, obj: ApiKey) -> str:
+        return obj.hash_prefix
 
     def has_delete_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
         return False  # revoke instead: the row is the record of the key

@@ -61,7 +61,7 @@ def test_payment_pages_refuse_add_and_delete(staff_client: Client, model: type[A
 def test_an_api_key_change_page_has_no_editable_field(staff_client: Client, owner: Persona) -> None:
     key = ApiKey.objects.filter(tenant=owner.tenant).first()
     assert key is not None
-    page = staff_client.get(f"/admin/tenants/apikey/{key.pk}/change/")
+    page = staff_client.get(f"/admin/tenants/apikey/{key.hash_prefix}/change/")
 
     assert page.status_code == 200
     assert b'name="name"' not in page.content

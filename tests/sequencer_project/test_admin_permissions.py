@@ -240,7 +240,9 @@ def concrete(url: AdminUrl, rows: Rows) -> str:
     if url.model is not None:
         row = url.model._default_manager.order_by("pk").first()
         assert row is not None, f"the fixture has no {url.model.__name__} row"
-        route = route.replace("<path:object_id>", quote(str(row.pk))).replace("<id>", str(row.pk))
+        # An API key's pages are addressed by its credential id, never its hash (tenants/admin_credential_ids.py).
+        object_id = row.hash_prefix if isinstance(row, ApiKey) else str(row.pk)
+        route = route.replace("<path:object_id>", quote(object_id)).replace("<id>", str(row.pk))
     if url.name == "view_on_site":
         content_type = ContentType.objects.get_for_model(Tenant)
         route = route.replace("<path:content_type_id>", str(content_type.pk)).replace(
@@ -430,7 +432,7 @@ class WritingAction:
         selected: object
         if self.name == "revoke_keys":
             changelist = f"{ADMIN}tenants/apikey/"
-            selected = ApiKey.objects.get(key_hash=api_key_hash(rows.owner.key)).pk
+            selected = ApiKey.objects.get(key_hash=api_key_hash(rows.owner.key)).hash_prefix
         elif self.name == "redrive":
             changelist, selected = f"{ADMIN}payments/settlementdeadletter/", rows.settlement_dead_letter.pk
         else:

@@ -27,6 +27,39 @@ def test_tenants_and_keys_are_listed_without_the_secret(staff_client: Client, ow
     assert owner.key not in keys.content.decode()
 
 
+def test_no_admin_page_carries_a_keys_hash(staff_client: Client, owner: Persona) -> None:
+    """Key pages are addressed by the credential id (the hash's first 16 hex digits), as the
+    service names keys everywhere else: the list's links and checkboxes, the key's page and its
+    history, and the tenant's page never show the stored hash (docs/reliability.md, "Secrets")."""
+    key = ApiKey.objects.get(tenant=owner.tenant)
+    pages = {
+        "list": staff_client.get("/admin/tenants/apikey/"),
+        "key": staff_client.get(f"/admin/tenants/apikey/{key.hash_prefix}/change/"),
+        "history": staff_client.get(f"/admin/tenants/apikey/{key.hash_prefix}/history/"),
+        "tenant": staff_client.get(f"/admin/tenants/tenant/{owner.tenant_id}/change/"),
+    }
+
+    assert {name: page.status_code for name, page in pages.items()} == dict.fromkeys(pages, 200)
+    for name, page in pages.items():
+        assert key.key_hash[16:] not in page.content.decode(), name
+    assert f'href="/admin/tenants/apikey/{key.hash_prefix}/change/"' in pages["list"].content.decode()
+    assert f'value="{key.hash_prefix}"' in pages["list"].content.decode()
+    assert f'href="/admin/tenants/apikey/{key.hash_prefix}/change/"' in pages["tenant"].content.decode()
+    assert f'href="/admin/tenants/apikey/{key.hash_prefix}/history/"' in pages["key"].content.decode()
+    assert key.hash_prefix in pages["key"].content.decode()  # shown as its credential id
+
+
+@pytest.mark.parametrize("address", ["whole hash", "too short", "not hex"])
+def test_a_key_page_is_found_only_by_its_credential_id(staff_client: Client, owner: Persona, address: str) -> None:
+    key = ApiKey.objects.get(tenant=owner.tenant)
+    object_id = {"whole hash": key.key_hash, "too short": key.hash_prefix[:15], "not hex": "g" * 16}[address]
+
+    page = staff_client.get(f"/admin/tenants/apikey/{object_id}/change/", follow=True)
+
+    assert page.redirect_chain[-1][0] == "/admin/"  # Django's answer for a page of no object
+    assert "doesn\u2019t exist" in page.content.decode()  # Django's message, with its apostrophe
+
+
 def test_the_key_form_replaces_the_model_form(staff_client: Client) -> None:
     page = staff_client.get("/admin/tenants/apikey/add/").content.decode()
 
@@ -46,7 +79,7 @@ def test_the_key_form_sets_and_shows_an_expiry(staff_client: Client, owner: Pers
     assert stored.expires_at == datetime(2999, 1, 1, tzinfo=UTC)
     assert "Must be in the future." in in_the_past.content.decode()
     assert ApiKey.objects.filter(name="expiring").count() == 1
-    change = staff_client.get(f"/admin/tenants/apikey/{stored.key_hash}/change/").content.decode()
+    change = staff_client.get(f"/admin/tenants/apikey/{stored.hash_prefix}/change/").content.decode()
     assert "Expires at" in change
 
 
@@ -87,7 +120,7 @@ def test_posting_an_api_key_page_changes_nothing(staff_client: Client, owner: Pe
     from django.contrib.admin.models import LogEntry
 
     key = ApiKey.objects.get(tenant=owner.tenant)
-    page = f"/admin/tenants/apikey/{key.pk}/change/"
+    page = f"/admin/tenants/apikey/{key.hash_prefix}/change/"
     before = ApiKey.objects.filter(pk=key.pk).values().get()
 
     shown = staff_client.get(page)
@@ -106,7 +139,7 @@ def test_the_revoke_action_revokes_once_and_says_which_were_revoked_already(
     staff_client: Client, owner: Persona
 ) -> None:
     key = ApiKey.objects.get(tenant=owner.tenant)
-    action = {"action": "revoke_keys", "_selected_action": [key.pk], "index": "0"}
+    action = {"action": "revoke_keys", "_selected_action": [key.hash_prefix], "index": "0"}
 
     first = staff_client.post("/admin/tenants/apikey/", action, follow=True)
     second = staff_client.post("/admin/tenants/apikey/", action, follow=True)
@@ -129,7 +162,9 @@ def test_staff_who_may_only_view_api_keys_cannot_revoke_them(owner: Persona) -> 
     key = ApiKey.objects.get(tenant=owner.tenant)
 
     listing = client.get("/admin/tenants/apikey/")
-    client.post("/admin/tenants/apikey/", {"action": "revoke_keys", "_selected_action": [key.pk], "index": "0"})
+    client.post(
+        "/admin/tenants/apikey/", {"action": "revoke_keys", "_selected_action": [key.hash_prefix], "index": "0"}
+    )
 
     assert listing.status_code == 200
     assert "revoke_keys" not in listing.content.decode()

@@ -64,13 +64,15 @@ def test_creating_a_key_shows_it_once_and_audits(staff_client: Client, owner: Pe
     ) == [created.display_prefix]
     plaintext = page.split('id="new-api-key">')[1].split("<")[0]
     assert plaintext.startswith(created.display_prefix[:4])
-    assert plaintext not in staff_client.get(f"/admin/tenants/apikey/{created.pk}/change/").content.decode()
+    assert plaintext not in staff_client.get(f"/admin/tenants/apikey/{created.hash_prefix}/change/").content.decode()
 
 
 def test_revoking_keys_goes_through_the_service_and_audits(staff_client: Client, owner: Persona) -> None:
     key = ApiKey.objects.get(tenant_id=owner.tenant_id)
 
-    staff_client.post("/admin/tenants/apikey/", {"action": "revoke_keys", "_selected_action": [key.pk]}, follow=True)
+    staff_client.post(
+        "/admin/tenants/apikey/", {"action": "revoke_keys", "_selected_action": [key.hash_prefix]}, follow=True
+    )
 
     key.refresh_from_db()
     assert not key.active
