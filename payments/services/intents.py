@@ -81,7 +81,9 @@ def _usable_key(request: PaymentRequest, keys: dict[int, AgentKeyRecord]) -> Age
         )
     problem = key.problem_at(datetime.now(UTC))
     if problem is not None:
-        raise errors.PaymentAgentKeyNotFoundError(f"Agent key {request.agent_key_id} is {problem}.")
+        raise errors.PaymentAgentKeyNotFoundError(
+            f"{problem} (agent {request.source_agent_id}, key {request.agent_key_id})."
+        )
     return key
 
 

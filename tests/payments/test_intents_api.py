@@ -107,6 +107,17 @@ def test_unregistered_agent_is_404(owner: Persona) -> None:
     assert response.json()["code"] == "payment_agent_key_not_found"
 
 
+def test_a_revoked_key_is_refused_in_one_sentence(payer: Payer, owner: Persona) -> None:
+    from tenants.services import agent_key_revoke
+
+    agent_key_revoke(tenant_id=owner.tenant_id, agent_id=payer.agent_id, key_id=1, actor="test")
+    response = post_intent(owner.client, payer.intent(nonce=1))
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "payment_agent_key_not_found"
+    assert response.json()["detail"] == f"Agent key has been revoked (agent {payer.agent_id}, key 1)."
+
+
 def test_idempotency_key(payer: Payer, owner: Persona) -> None:
     body = payer.intent(nonce=1, idempotency_key="order-1")  # once: valid_until is read from the clock
     first = post_intent(owner.client, body)
