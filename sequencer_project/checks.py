@@ -79,6 +79,7 @@ NUMERIC_RANGES: tuple[tuple[str, float, float | None], ...] = (
     ("MAX_EVENTS_PER_BATCH", 1, None),
     ("MAX_EVENT_PAYLOAD_SIZE", 1, None),
     ("GZIP_MIN_BYTES", 0, None),
+    ("SESSION_COOKIE_AGE", 1, None),
     ("DB_STATEMENT_TIMEOUT_MS", 0, INT32_MAX),  # 0: no limit (PostgreSQL's)
     ("DB_LOCK_TIMEOUT_MS", 0, INT32_MAX),
     ("DB_IDLE_IN_TX_TIMEOUT_MS", 0, INT32_MAX),
@@ -328,7 +329,7 @@ def check_chain_settings(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
 
 @register()
 def check_operations_settings(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
-    """Logs, rate limits, the Redis breaker and HSTS (docs/operations.md)."""
+    """Logs, rate limits, the Redis breaker, HSTS and the admin's cookies (docs/operations.md)."""
 
     messages: list[CheckMessage] = []
     if settings.LOG_FORMAT not in ("plain", "json"):
@@ -354,6 +355,14 @@ def check_operations_settings(app_configs: Any, **kwargs: Any) -> list[CheckMess
             CheckWarning(
                 "SECURE_HSTS_SECONDS is 0: set it (e.g. 31536000) when clients reach the service over HTTPS.",
                 id="sequencer.W020",
+            )
+        )
+    if is_production() and not (settings.SESSION_COOKIE_SECURE and settings.CSRF_COOKIE_SECURE):
+        messages.append(
+            CheckWarning(
+                "SESSION_COOKIE_SECURE or CSRF_COOKIE_SECURE is false in production: the admin's session and"
+                " CSRF cookies would also travel over plain HTTP.",
+                id="sequencer.W022",
             )
         )
     return messages

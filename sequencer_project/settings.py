@@ -11,6 +11,7 @@ together are system checks (``sequencer_project/checks.py``, ids ``sequencer.E0N
 
 import logging
 import os
+import re
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,16 @@ def _production_secret_key(secret_key: str) -> str:
             " of them different, and not start with 'django-insecure-' in production (SEQUENCER_ENV)."
         )
     return secret_key
+
+
+def _forwarded_https_header(var: str, value: str) -> tuple[str, str] | None:
+    """``X-Forwarded-Proto`` into Django's ``("HTTP_X_FORWARDED_PROTO", "https")``; empty: ``None``."""
+    name = value.strip()
+    if not name:
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9-]+", name):
+        raise ImproperlyConfigured(f"{var}={value!r} is not an HTTP header name (e.g. X-Forwarded-Proto).")
+    return "HTTP_" + name.upper().replace("-", "_"), "https"
 
 
 def _log_level(var: str, default: str) -> str:
@@ -486,8 +497,17 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE: bool = env.bool("SESSION_COOKIE_SECURE", default=False)
-CSRF_COOKIE_SECURE: bool = env.bool("CSRF_COOKIE_SECURE", default=False)
+# The admin's cookies travel over HTTPS only in production unless set otherwise (sequencer.W022).
+SESSION_COOKIE_SECURE: bool = env.bool("SESSION_COOKIE_SECURE", default=is_production(SEQUENCER_ENV))
+CSRF_COOKIE_SECURE: bool = env.bool("CSRF_COOKIE_SECURE", default=is_production(SEQUENCER_ENV))
+# An operator's admin session ends this many seconds after its login (Django's default is two weeks).
+SESSION_COOKIE_AGE: int = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
+# TLS ended by a proxy: the header it sets to "https" on requests that reached it over HTTPS
+# (e.g. X-Forwarded-Proto), read for HSTS and Django's secure-request checks under either server.
+# Set it only when that proxy replaces the header on every request: a client could send it too.
+SECURE_PROXY_SSL_HEADER: tuple[str, str] | None = _forwarded_https_header(
+    "SECURE_PROXY_SSL_HEADER", env.str("SECURE_PROXY_SSL_HEADER", default="")
+)
 
 # --- Ingest ------------------------------------------------------------------------------
 MAX_BODY_SIZE_BYTES: int = env.int("MAX_BODY_SIZE_BYTES", default=10 * 1024 * 1024)

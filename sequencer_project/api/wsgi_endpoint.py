@@ -95,10 +95,12 @@ def _hsts(environ: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _is_secure(environ: dict[str, Any]) -> bool:
+    """As Django's ``request.is_secure()``: the proxy's header when configured and sent, else the scheme."""
     proxy_header = settings.SECURE_PROXY_SSL_HEADER
     if proxy_header:
         name, secure_value = proxy_header
-        return str(environ.get(name, "")).split(",")[0].strip() == secure_value
+        if name in environ:
+            return str(environ[name]).split(",")[0].strip() == secure_value
     return environ.get("wsgi.url_scheme") == "https"
 
 

@@ -132,6 +132,32 @@ def test_a_production_secret_key_of_djangos_bar_is_read() -> None:
     assert _setting({"SEQUENCER_ENV": "production", "SECRET_KEY": LONG_KEY}, "len(settings.SECRET_KEY)") == "64"
 
 
+@pytest.mark.parametrize(("environment", "secure"), [("production", "(True, True)"), ("development", "(False, False)")])
+def test_the_admins_cookies_are_secure_by_default_in_production(environment: str, secure: str) -> None:
+    variables = {"SEQUENCER_ENV": environment, "SECRET_KEY": LONG_KEY}
+
+    assert _setting(variables, "(settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE)") == secure
+
+
+@pytest.mark.parametrize(
+    ("value", "read"),
+    [
+        ("", "None"),
+        ("X-Forwarded-Proto", "('HTTP_X_FORWARDED_PROTO', 'https')"),
+        (" x-forwarded-ssl ", "('HTTP_X_FORWARDED_SSL', 'https')"),
+    ],
+)
+def test_the_proxys_https_header_is_read_as_djangos_setting(value: str, read: str) -> None:
+    assert _setting({"SECURE_PROXY_SSL_HEADER": value}, "settings.SECURE_PROXY_SSL_HEADER") == read
+
+
+def test_a_proxy_https_header_that_is_no_header_name_is_refused() -> None:
+    assert _refusal({"SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto: https"}) == (
+        "manage.py: SECURE_PROXY_SSL_HEADER='X-Forwarded-Proto: https' is not an HTTP header name (e.g."
+        " X-Forwarded-Proto)."
+    )
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "scheme", "expected"),
     [

@@ -9,9 +9,13 @@ from typing import Any
 import orjson
 import pytest
 from django.core.checks import run_checks
+from django.core.handlers.wsgi import WSGIHandler
 from django.test import Client
 
+from events.api import head
+from sequencer_project.api_handler import ApiWSGIHandler, route_by_path
 from sequencer_project.logs import JsonFormatter
+from tests import wsgi
 from tests.conftest import IngestPoster, Persona, legacy_event
 
 pytestmark = pytest.mark.django_db
@@ -27,6 +31,40 @@ def test_security_headers_are_set_on_api_and_probe_responses(owner: Persona) -> 
         assert response["X-Frame-Options"] == "DENY"
         assert response["Referrer-Policy"] == "same-origin"
         assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+
+
+@pytest.mark.parametrize("path", ["/health", "/api/v1/head", "/api/v1/events?limit=1"])
+@pytest.mark.parametrize(
+    ("proxy_header", "extra", "sent"),
+    [
+        (None, {"wsgi.url_scheme": "https"}, True),  # TLS ended by the server itself
+        (None, {"HTTP_X_FORWARDED_PROTO": "https"}, False),  # a header nobody said to trust
+        (("HTTP_X_FORWARDED_PROTO", "https"), {"HTTP_X_FORWARDED_PROTO": "https"}, True),  # the proxy's
+        (("HTTP_X_FORWARDED_PROTO", "https"), {"HTTP_X_FORWARDED_PROTO": "http"}, False),
+        (("HTTP_X_FORWARDED_PROTO", "https"), {"wsgi.url_scheme": "https", "HTTP_X_FORWARDED_PROTO": "http"}, False),
+        (("HTTP_X_FORWARDED_PROTO", "https"), {"wsgi.url_scheme": "https"}, True),  # no header: the scheme, as Django
+    ],
+)
+def test_hsts_is_sent_on_requests_that_came_over_https(
+    settings: Any, owner: Persona, path: str, proxy_header: Any, extra: dict[str, str], sent: bool
+) -> None:
+    """On the lean API path, a fast WSGI endpoint (head) and Django's (the probe) alike, with
+    ``SECURE_PROXY_SSL_HEADER`` as the variable ``SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto`` sets it:
+    the proxy's header when it is sent, else the server's scheme (Django's ``is_secure``)."""
+    settings.SECURE_HSTS_SECONDS = 31536000
+    settings.SECURE_PROXY_SSL_HEADER = proxy_header
+    base, _, query = path.partition("?")
+    if base == "/api/v1/head":
+        query = f"tenant_id={owner.tenant_id}&store_id={owner.store_id}"
+
+    environ: dict[str, Any] = {"HTTP_AUTHORIZATION": f"ApiKey {owner.key}", **extra}
+    # Built after the settings change: each handler reads its middleware's settings once, at its start.
+    api = ApiWSGIHandler()
+    application = route_by_path(api=api, site=WSGIHandler(), endpoints={head.PATH: head.HeadEndpoint(api)})
+    response = wsgi.call("GET", base, query=query, app=application, **environ)
+
+    assert response.status_code in (200, 400), response.content
+    assert response.get("Strict-Transport-Security") == ("max-age=31536000" if sent else None)
 
 
 def test_large_responses_are_gzipped_and_small_ones_are_not(owner: Persona, post_ingest: IngestPoster) -> None:
@@ -65,6 +103,18 @@ def test_log_format_json_is_wired_through_settings(settings: Any) -> None:
 
     config: Any = project_settings.LOGGING
     assert config["formatters"]["json"]["()"] == "sequencer_project.logs.JsonFormatter"
+
+
+@pytest.mark.parametrize(("session", "csrf"), [(False, True), (True, False), (False, False)])
+def test_admin_cookies_that_may_travel_over_http_are_warned_about_in_production(
+    settings: Any, session: bool, csrf: bool
+) -> None:
+    settings.SEQUENCER_ENV = "production"
+    settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE = session, csrf
+
+    assert "sequencer.W022" in {message.id for message in run_checks()}
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
+    assert "sequencer.W022" not in {message.id for message in run_checks()}
 
 
 def test_operations_settings_are_checked(settings: Any) -> None:
