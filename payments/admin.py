@@ -11,7 +11,7 @@ tenants by design: a coordinator-only path (docs/scaling.md, "Paths that fan out
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -24,6 +24,7 @@ from payments.models import (
     SettlementDeadLetterStatus,
 )
 from payments.services.dead_letters import settlement_dead_letter_redrive
+from sequencer_project.admin_actions import ActionReport, left_for_next_run
 from sequencer_project.admin_base import OperatorActionsAdmin, ReadOnlyAdmin, hex_bytes_shown
 from sequencer_project.api.errors import SequencerError
 
@@ -68,6 +69,10 @@ class SettlementAttemptAdmin(ReadOnlyAdmin):
     readonly_fields = ("batch", "attempt", "backend", "outcome", "tx_hash", "tx_nonce", "max_fee_per_gas", "error")
 
 
+# Settlements one run of "Re-drive" enqueues again.
+REDRIVE_PER_RUN = 200
+
+
 @admin.register(SettlementDeadLetter)
 class SettlementDeadLetterAdmin(OperatorActionsAdmin):
     """Failed settlements; "Re-drive" enqueues the settlement again (idempotent)."""
@@ -82,20 +87,20 @@ class SettlementDeadLetterAdmin(OperatorActionsAdmin):
 
     @admin.action(description="Re-drive selected settlements")
     def redrive(self, request: HttpRequest, queryset: QuerySet[SettlementDeadLetter]) -> None:
-        done = 0
-        closed = queryset.exclude(status=SettlementDeadLetterStatus.OPEN).order_by("id").values_list("id", "status")
-        for entry_id, status in closed:  # named, as the projection dead letters' actions name them
-            self.message_user(request, f"Entry {entry_id} not re-driven: it is {status} already.", messages.WARNING)
-        for tenant_id, entry_id in queryset.filter(status=SettlementDeadLetterStatus.OPEN).values_list(
-            "tenant_id", "id"
-        ):
+        """Re-drive the selected open entries, at most :data:`REDRIVE_PER_RUN` of them; closed ones
+        are counted by status, as the projection dead letters' actions count them."""
+        report = ActionReport()
+        report.closed(queryset.exclude(status=SettlementDeadLetterStatus.OPEN), "re-driven")
+        selected = queryset.filter(status=SettlementDeadLetterStatus.OPEN).order_by("id")
+        done, left = 0, max(selected.count() - REDRIVE_PER_RUN, 0)  # the open ones this run does not reach
+        for tenant_id, entry_id in selected.values_list("tenant_id", "id")[:REDRIVE_PER_RUN]:
             try:
                 settlement_dead_letter_redrive(tenant_id=tenant_id, dead_letter_id=entry_id, actor=admin_actor(request))
             except SequencerError as exc:
-                self.message_user(request, f"Entry {entry_id}: {exc.detail}", messages.WARNING)
+                report.note(f"Entry {entry_id}: {exc.detail}")
                 continue
             done += 1
-        if done:
-            self.message_user(request, f"Re-drove {done} settlements: each batch is enqueued again.", messages.SUCCESS)
-        else:
-            self.message_user(request, "Re-drove no settlement.", messages.WARNING)
+        summary = (
+            f"Re-drove {done} settlements: each batch is enqueued again." if done else "Re-drove no settlement."
+        ) + left_for_next_run(left, REDRIVE_PER_RUN, "re-driven")
+        report.tell(self, request, summary, ok=bool(done) and not left)

@@ -124,7 +124,7 @@ def test_redrive_from_admin_enqueues_once_and_the_batch_settles(
         ("Re-drove 1 settlements: each batch is enqueued again.", "success")
     ]
     assert [(str(m), m.level_tag) for m in second.context["messages"]] == [
-        (f"Entry {entry.id} not re-driven: it is redriven already.", "warning"),
+        ("1 selected entries not re-driven: closed already (1 redriven).", "warning"),
         ("Re-drove no settlement.", "warning"),
     ]
     entry.refresh_from_db()

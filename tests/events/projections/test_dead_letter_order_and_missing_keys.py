@@ -315,7 +315,7 @@ def test_the_admin_retries_a_selection_in_stream_order_and_refuses_a_later_entry
     again = staff_client.post(url, {"action": "retry_now", "_selected_action": [first.id]}, follow=True)
 
     assert [(str(m), m.level_tag) for m in again.context["messages"]] == [
-        (f"Entry {first.id} not retried: it is resolved already.", "warning"),
-        ("Retried 0: 0 applied, 0 failed again. 0 held (payload key missing), 1 not retried.", "warning"),
+        ("1 selected entries not retried: closed already (1 resolved).", "warning"),
+        ("Retried 0: 0 applied, 0 failed again.", "warning"),
     ]
     assert poison.merged == [(owner.tenant_id, 1), (owner.tenant_id, 2)]

@@ -192,8 +192,7 @@ def test_dead_letters_are_retried_and_discarded_in_bulk(
     )
     said = [str(message) for message in again.context["messages"]]
     assert said == [
-        f"Entry {first.id} not discarded: it is {DeadLetterStatus.RESOLVED} already.",
-        f"Entry {third.id} not discarded: it is {DeadLetterStatus.DISCARDED} already.",
+        "2 selected entries not discarded: closed already (1 discarded, 1 resolved).",
         "Discarded 0 entries.",
     ]
 
@@ -218,3 +217,65 @@ def test_a_dead_letters_page_only_shows_it(
     assert posted.status_code == 403
     assert not LogEntry.objects.filter(object_id=str(entry.pk)).exists()
     assert ProjectionDeadLetter.objects.get(pk=entry.pk).status == entry.status
+
+
+def test_retrying_all_dead_letters_handles_a_bounded_number_per_run_in_stream_order(
+    staff_client: Client,
+    owner: Persona,
+    post_ingest: IngestPoster,
+    poison: PoisonProjection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ "Select all" over a large queue stays one short request: each run retries at most
+    ``RETRY_PER_RUN`` entries and says how many it left; running it again goes on where it stopped."""
+    from events import admin as events_admin
+
+    monkeypatch.setattr(events_admin, "RETRY_PER_RUN", 2)
+    seed(owner, post_ingest, [{"poison": True}] * 5)
+    projection_advance(projection=poison.name, tenant_id=owner.tenant_id, store_id=owner.store_id, batch_size=10)
+    entries = list(ProjectionDeadLetter.objects.filter(projection=poison.name).order_by("sequence_number"))
+    poison.cured = True
+    select_all = {"action": "retry_now", "select_across": "1", "_selected_action": [entries[0].id], "index": "0"}
+
+    said, resolved = [], []
+    for _ in range(3):
+        response = staff_client.post("/admin/events/projectiondeadletter/", select_all, follow=True)
+        said.append([str(m) for m in response.context["messages"]])
+        statuses = dict(ProjectionDeadLetter.objects.filter(projection=poison.name).values_list("id", "status"))
+        resolved.append([statuses[entry.id] == DeadLetterStatus.RESOLVED for entry in entries])
+
+    assert said == [
+        [
+            "Retried 2: 2 applied, 0 failed again. 3 more selected entries were not retried: one run handles at most"
+            " 2; run the action again."
+        ],
+        [
+            "2 selected entries not retried: closed already (2 resolved).",
+            "Retried 2: 2 applied, 0 failed again. 1 more selected entries were not retried: one run handles at most"
+            " 2; run the action again.",
+        ],
+        ["4 selected entries not retried: closed already (4 resolved).", "Retried 1: 1 applied, 0 failed again."],
+    ]
+    assert resolved == [  # in stream order
+        [True, True, False, False, False],
+        [True, True, True, True, False],
+        [True] * 5,
+    ]
+
+
+def test_an_entry_failing_again_leaves_its_streams_later_entries_untried(
+    staff_client: Client, owner: Persona, post_ingest: IngestPoster, poison: PoisonProjection
+) -> None:
+    seed(owner, post_ingest, [{"poison": True}] * 3)
+    projection_advance(projection=poison.name, tenant_id=owner.tenant_id, store_id=owner.store_id, batch_size=10)
+    entries = list(ProjectionDeadLetter.objects.filter(projection=poison.name).order_by("sequence_number"))
+    chosen = {"action": "retry_now", "_selected_action": [entry.id for entry in entries], "index": "0"}
+
+    response = staff_client.post("/admin/events/projectiondeadletter/", chosen, follow=True)
+
+    assert [str(m) for m in response.context["messages"]] == [
+        "Retried 1: 0 applied, 1 failed again. 0 held (payload key missing), 0 refused, 2 left behind an earlier"
+        " entry of their stream that was not applied."
+    ]
+    attempts = dict(ProjectionDeadLetter.objects.filter(projection=poison.name).values_list("id", "attempts"))
+    assert attempts == {entries[0].id: 2, entries[1].id: 1, entries[2].id: 1}
