@@ -17,14 +17,20 @@ from django.http import HttpRequest, HttpResponse
 from audit.models import AuditLogEntry
 from audit.services import admin_actor, staff_change_record
 from sequencer_project.admin_base import ReadOnlyAdmin, refuse_malformed_selection
+from sequencer_project.admin_lists import IndexedSearch, indexed_values_filter
 from sequencer_project.admin_site import SequencerAdminSite
 
 
 @admin.register(AuditLogEntry)
-class AuditLogEntryAdmin(ReadOnlyAdmin):
+class AuditLogEntryAdmin(IndexedSearch, ReadOnlyAdmin):
+    """The log is never pruned: every list, filter and search is served by an index (migration
+    ``audit/0002_audit_log_search_indexes``; ``sequencer_project/admin_lists.py``)."""
+
     list_display = ("at", "actor", "action", "target_type", "target_id", "tenant_id")
-    list_filter = ("action", "target_type")
-    search_fields = ("=tenant_id", "actor", "=target_id")
+    list_filter = (indexed_values_filter("action", "action"), indexed_values_filter("target_type", "target type"))
+    uuid_search_fields = ("tenant_id",)
+    prefix_search_fields = ("actor", "target_id")
+    search_help_text = "A tenant id (whole), or the start of an actor or a target id, as written."
     ordering = ("-at",)
     date_hierarchy = None
     # Viewing needs Django's own ``audit.view_auditlogentry`` (ModelAdmin's default check): the

@@ -19,11 +19,12 @@ from commitments.models import Commitment
 from commitments.services.anchoring import commitment_anchor_attempts
 from commitments.transparency import checkpoint_get
 from sequencer_project.admin_base import ReadOnlyAdmin, hex_bytes_shown
+from sequencer_project.admin_lists import IndexedSearch, indexed_values_filter
 from streams.kinds import StreamKind
 
 
 @admin.register(Commitment)
-class CommitmentAdmin(ReadOnlyAdmin):
+class CommitmentAdmin(IndexedSearch, ReadOnlyAdmin):
     list_display = (
         "batch_id",
         "tenant_id",
@@ -33,9 +34,9 @@ class CommitmentAdmin(ReadOnlyAdmin):
         "sequence_end",
         "committed_at",
     )
-    list_filter = ("stream_kind",)
-    search_fields = ("batch_id", "tenant_id", "store_id")
-    show_full_result_count = False
+    list_filter = (indexed_values_filter("stream_kind", "stream kind"),)
+    uuid_search_fields = ("batch_id", "tenant_id")  # a whole id: each has an index
+    search_help_text = "A batch id or a tenant id, whole."
 
     @admin.display(description="signed checkpoint")
     def checkpoint(self, obj: Commitment) -> str:

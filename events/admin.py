@@ -25,6 +25,7 @@ from events.models import ProjectionDeadLetter
 from events.services.dead_letters import OPEN, dead_letter_discard, dead_letter_retry
 from sequencer_project.admin_actions import ActionReport, left_for_next_run
 from sequencer_project.admin_base import OperatorActionsAdmin
+from sequencer_project.admin_lists import IndexedSearch
 from sequencer_project.api.errors import SequencerError
 from tenants.admin import TenantAdmin
 from tenants.models import Tenant
@@ -44,7 +45,7 @@ class TenantWithStreamsAdmin(TenantAdmin):
 
 
 @admin.register(ProjectionDeadLetter)
-class ProjectionDeadLetterAdmin(OperatorActionsAdmin):
+class ProjectionDeadLetterAdmin(IndexedSearch, OperatorActionsAdmin):
     list_display = (
         "id",
         "projection",
@@ -59,7 +60,8 @@ class ProjectionDeadLetterAdmin(OperatorActionsAdmin):
         "last_failed_at",
     )
     list_filter = ("status", "projection")
-    search_fields = ("=tenant_id", "=event_id")
+    uuid_search_fields = ("tenant_id", "event_id")
+    search_help_text = "A tenant id or an event id, whole."
     ordering = ("-id",)
     actions = ["retry_now", "discard"]
 

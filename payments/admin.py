@@ -26,6 +26,7 @@ from payments.models import (
 from payments.services.dead_letters import settlement_dead_letter_redrive
 from sequencer_project.admin_actions import ActionReport, left_for_next_run
 from sequencer_project.admin_base import OperatorActionsAdmin, ReadOnlyAdmin, hex_bytes_shown
+from sequencer_project.admin_lists import IndexedSearch
 from sequencer_project.api.errors import SequencerError
 
 
@@ -74,12 +75,13 @@ REDRIVE_PER_RUN = 200
 
 
 @admin.register(SettlementDeadLetter)
-class SettlementDeadLetterAdmin(OperatorActionsAdmin):
+class SettlementDeadLetterAdmin(IndexedSearch, OperatorActionsAdmin):
     """Failed settlements; "Re-drive" enqueues the settlement again (idempotent)."""
 
     list_display = ("id", "batch", "tenant_id", "status", "attempts", "error_message", "created_at", "redriven_at")
     list_filter = ("status",)
-    search_fields = ("=tenant_id", "=batch__batch_id")
+    uuid_search_fields = ("tenant_id", "batch__batch_id")
+    search_help_text = "A tenant id or a batch id, whole."
     list_select_related = ("batch",)
     raw_id_fields = ("batch",)
     ordering = ("-id",)

@@ -11,6 +11,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
+from sequencer_project.admin_lists import EstimatedCountPaginator
+
 
 def hex_bytes_shown(model: type[models.Model], names: Sequence[str]) -> list[Any]:
     """``names`` as read-only admin fields, each ``BinaryField`` of ``model`` among them shown as
@@ -30,9 +32,11 @@ def _hex_field(name: str, label: str) -> Any:
 
 
 class ReadOnlyAdmin(admin.ModelAdmin[Any]):
-    """No add, change or delete; no full count (tables can be large)."""
+    """No add, change or delete; no full count, and an unfiltered list of a large table sized by
+    the planner's estimate (tables can be large: :mod:`sequencer_project.admin_lists`)."""
 
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -16,3 +16,6 @@ TRY_LOCK_SESSION_LOCKS = load_sql(__file__, "try_lock_session_locks.sql")
 UNLOCK_SESSION_LOCKS = load_sql(__file__, "unlock_session_locks.sql")
 # A transaction that waits on a chain with rows locked (sequencer_project/db/session_settings.py).
 SET_LOCAL_IDLE_IN_TRANSACTION_UNBOUNDED = load_sql(__file__, "set_local_idle_in_transaction_unbounded.sql")
+# The size of an unfiltered admin list, and a list filter's choices (sequencer_project/admin_lists.py).
+SELECT_ESTIMATED_ROWS = load_sql(__file__, "select_estimated_rows.sql")
+SELECT_DISTINCT_BY_INDEX = load_sql(__file__, "select_distinct_by_index.sql")
