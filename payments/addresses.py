@@ -23,6 +23,8 @@ is the other left-padded with zero bytes: a padding rule would guess.
 
 from __future__ import annotations
 
+from django.db.models import CharField, Func
+
 #: An EVM account's length in bytes (40 hex digits; ``0x`` optional).
 ACCOUNT_BYTES = 20
 #: A 32-byte address's length (64 hex digits after a required ``0x``).
@@ -34,3 +36,17 @@ def address_key(address: str) -> str:
     other validated hex keyed the same way (a settlement's transaction hash) uses it too."""
     digits = address[2:] if address[:2] in ("0x", "0X") else address
     return "0x" + digits.lower()
+
+
+class AccountKey(Func):
+    """:func:`address_key` of a text column, in SQL: what the list's address filters compare and
+    the expression indexes ``x402_intents_payer_account``/``x402_intents_payee_account`` hold
+    (migration 0010). For the validated (ASCII hex) addresses an intent stores it equals
+    :func:`address_key`; ``hold_payer_accounts_from_intents.sql`` writes the same expression.
+
+    The literals are in the template, not parameters, so the query's expression is the index's
+    text whatever the binding (a parameter would make it another expression to the planner).
+    """
+
+    template = "('0x' || lower(regexp_replace(%(expressions)s, '^0[xX]', '')))"
+    output_field = CharField()

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.db.models import F
 from django.utils import timezone
+
+from payments.addresses import AccountKey
 
 
 def batch_foreign_key(*, related_name: str) -> models.ForeignKey[PaymentBatch, PaymentBatch]:
@@ -138,8 +141,29 @@ class PaymentIntent(models.Model):
         db_table = "x402_payment_intents"
         indexes = [
             models.Index(fields=["tenant_id", "store_id", "created_at"], name="x402_intents_stream_created"),
-            models.Index(fields=["payer_address"], name="x402_intents_payer"),
-            models.Index(fields=["payee_address"], name="x402_intents_payee"),
+            # The list's order, newest first read backwards (payments.selectors.payment_intent_list;
+            # its ``before`` cursor starts the scan at the cursor's position), and the same order
+            # within one account of each address filter, which matches the account in any
+            # spelling (AccountKey: payments/addresses.py). Migration 0010.
+            models.Index(
+                fields=["tenant_id", "created_at", "sequence_number", "intent_id"], name="x402_intents_tenant_created"
+            ),
+            models.Index(
+                F("tenant_id"),
+                AccountKey("payer_address"),
+                F("created_at"),
+                F("sequence_number"),
+                F("intent_id"),
+                name="x402_intents_payer_account",
+            ),
+            models.Index(
+                F("tenant_id"),
+                AccountKey("payee_address"),
+                F("created_at"),
+                F("sequence_number"),
+                F("intent_id"),
+                name="x402_intents_payee_account",
+            ),
             models.Index(
                 fields=["tenant_id", "store_id", "network", "sequence_number"],
                 name="x402_intents_ready",

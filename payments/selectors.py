@@ -7,8 +7,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import Q, Value
+from django.db.models.lookups import Exact
+
 from payments import errors
-from payments.addresses import address_key
+from payments.addresses import AccountKey, address_key
 from payments.models import (
     BatchStatus,
     IntentStatus,
@@ -68,19 +71,30 @@ def payment_intent_get_visible(
     )
 
 
-def account_pattern(address: str) -> str | None:
-    """A case-insensitive pattern for every spelling of ``address``'s account
-    (:mod:`payments.addresses`: the case and the ``0x`` carry nothing, an intent keeps the
-    spelling its client signed); ``None`` for a value that is not hex (matched as written)."""
+def account_key_filter(field: str, address: str) -> Q:
+    """Intents whose ``field`` is ``address``'s account in any spelling (:mod:`payments.addresses`:
+    the case and the ``0x`` carry nothing, an intent keeps the spelling its client signed).
+
+    An address that is not hex names no account and matches only as written, as before; the key
+    compared as well is implied by that equality (the same function of the same text) and lets
+    the account index serve it. One comparison of :class:`AccountKey`, which
+    ``x402_intents_payer_account``/``x402_intents_payee_account`` hold: the filter was a
+    case-insensitive ``^(0x)?<digits>$`` that no index serves, and it matched exactly these rows.
+    """
+    column = AccountKey(field)
     digits = address_key(address)[2:]
-    if not digits or not all(c in string.hexdigits for c in digits):
-        return None
-    return f"^(0x)?{digits}$"
+    if digits and all(c in string.hexdigits for c in digits):
+        return Q(Exact(column, Value("0x" + digits)))
+    return Q(Exact(column, AccountKey(Value(address))), **{field: address})
 
 
 def payment_intent_list(*, filters: IntentFilters, limit: int, offset: int) -> list[PaymentIntent]:
-    """Newest first (the reference's order), filtered as ``GET /api/v1/x402/payments``; an
-    address filter matches the account in any spelling (:func:`account_pattern`)."""
+    """Newest first (the reference's order, ties by ``intent_id``), filtered as
+    ``GET /api/v1/x402/payments``; an address filter matches the account in any spelling
+    (:func:`account_key_filter`).
+
+    Served by ``x402_intents_tenant_created``, or an account index when an address is filtered,
+    read backwards (docs/payments.md, "Listing intents")."""
     query = PaymentIntent.objects.filter(tenant_id=filters.tenant_id)
     fields = ("store_id", "source_agent_id", "status", "network", "asset", "batch_id")
     for field in fields:
@@ -90,13 +104,12 @@ def payment_intent_list(*, filters: IntentFilters, limit: int, offset: int) -> l
     for field in ("payer_address", "payee_address"):
         value = getattr(filters, field)
         if value is not None:
-            pattern = account_pattern(value)
-            query = query.filter(**({f"{field}__iregex": pattern} if pattern else {field: value}))
+            query = query.filter(account_key_filter(field, value))
     if filters.from_date is not None:
         query = query.filter(created_at__gte=filters.from_date)
     if filters.to_date is not None:
         query = query.filter(created_at__lte=filters.to_date)
-    return list(query.order_by("-created_at", "-sequence_number")[offset : offset + limit])
+    return list(query.order_by("-created_at", "-sequence_number", "-intent_id")[offset : offset + limit])
 
 
 def payment_batch_get_for_tenant(*, tenant_id: TenantScope, batch_id: uuid.UUID) -> PaymentBatch | None:
