@@ -21,6 +21,7 @@ from payments.models import (
     SettlementDeadLetterStatus,
 )
 from payments.services.batches import intent_leaf
+from sequencer_project.api.errors import InvalidParameterError
 from sequencer_project.db.tenant_scope import TenantScope, Visible, tenant_filter, visible_or_not_found
 from ves.legacy_merkle import LegacyProof, build_tree
 
@@ -88,13 +89,64 @@ def account_key_filter(field: str, address: str) -> Q:
     return Q(Exact(column, AccountKey(Value(address))), **{field: address})
 
 
-def payment_intent_list(*, filters: IntentFilters, limit: int, offset: int) -> list[PaymentIntent]:
+@dataclass(frozen=True, slots=True)
+class IntentPosition:
+    """Where an intent stands in the list's order (newest first): ``created_at``, then
+    ``sequence_number`` (``NULL`` first, as ``DESC`` sorts it), then ``intent_id``."""
+
+    created_at: datetime
+    sequence_number: int | None
+    intent_id: uuid.UUID
+
+    def after(self) -> Q:
+        """The intents after this one in the list's order (older, or as old and after it).
+
+        ``created_at <= …`` is stated on its own so that the index scan starts at the position
+        (an ``OR`` alone would be a filter over every newer row)."""
+        same_time = Q(created_at=self.created_at)
+        if self.sequence_number is None:
+            tie = Q(sequence_number__isnull=False) | Q(sequence_number__isnull=True, intent_id__lt=self.intent_id)
+        else:
+            tie = Q(sequence_number__lt=self.sequence_number) | Q(
+                sequence_number=self.sequence_number, intent_id__lt=self.intent_id
+            )
+        return Q(created_at__lte=self.created_at) & (Q(created_at__lt=self.created_at) | (same_time & tie))
+
+
+def payment_intent_position(*, filters: IntentFilters, intent_id: uuid.UUID) -> IntentPosition:
+    """The position of ``intent_id`` among the intents the caller may list (its tenant, and its
+    store and agent when it names one); otherwise 400 ``invalid_parameter`` naming ``before``.
+
+    Only the scope is checked, not the other filters: a cursor's intent may since have changed
+    status or batch, and its position has not (``created_at``, ``sequence_number`` and
+    ``intent_id`` are written once, when it is sequenced)."""
+    scope = {
+        field: value for field in ("store_id", "source_agent_id") if (value := getattr(filters, field)) is not None
+    }
+    row = (
+        PaymentIntent.objects.filter(tenant_id=filters.tenant_id, intent_id=intent_id, **scope)
+        .values_list("created_at", "sequence_number", "intent_id")
+        .first()
+    )
+    if row is None:
+        raise InvalidParameterError(
+            f"'before' must be the intent_id of an intent of this list; {intent_id} is not one.", parameter="before"
+        )
+    return IntentPosition(*row)
+
+
+def payment_intent_list(
+    *, filters: IntentFilters, limit: int, offset: int, before: uuid.UUID | None = None
+) -> list[PaymentIntent]:
     """Newest first (the reference's order, ties by ``intent_id``), filtered as
     ``GET /api/v1/x402/payments``; an address filter matches the account in any spelling
     (:func:`account_key_filter`).
 
-    Served by ``x402_intents_tenant_created``, or an account index when an address is filtered,
-    read backwards (docs/payments.md, "Listing intents")."""
+    ``before`` is a keyset cursor: the intents after that intent in this order (the last of the
+    previous page), ``offset`` counted from there. A page so read is the same whatever was
+    submitted since: new intents are newer than any cursor. Served by
+    ``x402_intents_tenant_created``, or an account index when an address is filtered, read
+    backwards from the cursor (docs/payments.md, "Listing intents")."""
     query = PaymentIntent.objects.filter(tenant_id=filters.tenant_id)
     fields = ("store_id", "source_agent_id", "status", "network", "asset", "batch_id")
     for field in fields:
@@ -109,6 +161,8 @@ def payment_intent_list(*, filters: IntentFilters, limit: int, offset: int) -> l
         query = query.filter(created_at__gte=filters.from_date)
     if filters.to_date is not None:
         query = query.filter(created_at__lte=filters.to_date)
+    if before is not None:
+        query = query.filter(payment_intent_position(filters=filters, intent_id=before).after())
     return list(query.order_by("-created_at", "-sequence_number", "-intent_id")[offset : offset + limit])
 
 

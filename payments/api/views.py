@@ -96,7 +96,19 @@ class PaymentListCreateApi(TenantApiMixin):
                 {"type": "integer", "minimum": 1, "maximum": _MAX_LIST},
                 f"413 batch_too_large above {_MAX_LIST}.",
             ),
-            query("offset", {"type": "integer", "minimum": 0, "maximum": _MAX_OFFSET}),
+            query(
+                "offset",
+                {"type": "integer", "minimum": 0, "maximum": _MAX_OFFSET},
+                "Skip this many intents (counted from `before` when it is given).",
+            ),
+            query(
+                "before",
+                UUID,
+                "Keyset cursor (ours): the intents after this one, newest first, e.g. the last "
+                "intent_id of the previous page; reaches every intent, however old, and is not "
+                "shifted by intents submitted meanwhile. 400 invalid_parameter when it names no "
+                "intent of the list's tenant (and store, when given).",
+            ),
         ],
         responses=extra_problem(413),
         ok=shapes.INTENT_LIST,
@@ -127,7 +139,8 @@ class PaymentListCreateApi(TenantApiMixin):
             request, "limit", default=100, minimum=1, maximum=_MAX_LIST, above=errors.BatchTooLargeError
         )
         offset = query_count(request, "offset", default=0, minimum=0, maximum=_MAX_OFFSET, above=InvalidParameterError)
-        intents = payment_intent_list(filters=filters, limit=limit, offset=offset)
+        before = query_uuid_optional(request, "before")
+        intents = payment_intent_list(filters=filters, limit=limit, offset=offset, before=before)
         return Response([intent_output(i) for i in intents])
 
 

@@ -141,10 +141,14 @@ def test_a_page_reads_its_index_backwards_and_sorts_nothing(
 ) -> None:
     _seed(owner.tenant_id, 3000)
     _seed(uuid.uuid4(), 1000)
-    for page in ({"offset": 0}, {"offset": 200}):
+    newest = PaymentIntent.objects.filter(tenant_id=owner.tenant_id).order_by("-created_at")[500]
+
+    for page in ({"offset": 0}, {"offset": 200}, {"offset": 0, "before": newest.intent_id}):
         nodes = _nodes(_plan(_filters(owner.tenant_id, field, address), **page))
         scans = [n for n in nodes if n.get("Relation Name") == "x402_payment_intents"]
         assert [(n["Node Type"], n.get("Index Name"), n.get("Scan Direction")) for n in scans] == [
             ("Index Scan", index, "Backward")
         ], (page, nodes)
         assert not [n for n in nodes if "Sort" in n["Node Type"]], (page, nodes)
+        if "before" in page:  # the scan starts at the cursor, not at the newest intent
+            assert "created_at <=" in scans[0]["Index Cond"], scans
