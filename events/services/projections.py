@@ -17,7 +17,7 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -515,7 +515,13 @@ class RebuildResult:
 
 @transaction.atomic(durable=True)
 def projection_rebuild(
-    *, projection: str, tenant_id: uuid.UUID, store_id: uuid.UUID, batch_size: int, actor: str
+    *,
+    projection: str,
+    tenant_id: uuid.UUID,
+    store_id: uuid.UUID,
+    batch_size: int,
+    actor: str,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RebuildResult:
     """Rebuild ``projection`` for one stream from the event log, in ONE transaction.
 
@@ -533,7 +539,8 @@ def projection_rebuild(
     ``manage.py projections_rebuild`` (``docs/projections.md``). A stream never written raises
     :class:`StreamNeverWrittenError` (a mistyped id rebuilds nothing and records nothing).
     Audited: one ``projection.rebuild`` row naming ``actor``, the dead letters it closed and
-    the outcome, in the same transaction.
+    the outcome, in the same transaction. ``progress(checkpoint, head)`` is called after each
+    batch (a rebuild of a million events takes minutes).
     """
     handler = _require(projection)
     advisory_xact_lock(LockNamespace.PROJECTION_STREAM, projection_lock_key(projection, tenant_id, store_id))
@@ -561,6 +568,8 @@ def projection_rebuild(
         if moved == checkpoint:  # nothing read below the head (never expected: a gap stalls instead)
             break
         checkpoint = moved
+        if progress is not None:
+            progress(checkpoint, head)
     # Every open entry was closed above, so the open ones now are the replay's; a failure beyond
     # them was an event an operator discarded, which stays so (insert_dead_letter.sql).
     reopened = ProjectionDeadLetter.objects.filter(

@@ -5,11 +5,14 @@ deployed: each projection is forgotten and replayed in one transaction, under th
 projection lock, so the runner cannot interleave and readers see the old state until the
 commit (:func:`events.services.projections.projection_rebuild`, ``docs/projections.md``).
 Without ``--projection`` every registered projection is rebuilt, one transaction each. A
-stream never written is refused; each rebuild writes a ``projection.rebuild`` audit row.
+stream never written is refused; each rebuild writes a ``projection.rebuild`` audit row. A long
+replay says how far it is every :data:`PROGRESS_SECONDS`.
 """
 
+import time
 import uuid
 from argparse import ArgumentParser
+from collections.abc import Callable
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -19,6 +22,9 @@ from events.errors import PayloadIntegrityError, StreamNeverWrittenError
 from events.projections.registry import projection_get, projections
 from events.services.projections import projection_rebuild
 from sequencer_project.command_arguments import ascii_integer, ascii_uuid
+
+#: At most one progress line this often (the replay's batches take milliseconds each).
+PROGRESS_SECONDS = 5.0
 
 
 class Command(BaseCommand):
@@ -48,6 +54,7 @@ class Command(BaseCommand):
                     store_id=store_id,
                     batch_size=batch_size,
                     actor=cli_actor("projections_rebuild"),
+                    progress=self._progress(f"{name} on {tenant_id}/{store_id}"),
                 )
             except StreamNeverWrittenError as exc:
                 raise CommandError(str(exc)) from exc
@@ -62,3 +69,18 @@ class Command(BaseCommand):
                 f"{result.applied} applied, {result.dead_lettered - result.left_discarded} dead-lettered"
                 + (f", {result.left_discarded} failed and left discarded" if result.left_discarded else "")
             )
+
+    def _progress(self, replay: str) -> Callable[[int, int], None]:
+        """A line ``<replay>: N of M events replayed (P %)`` at most every :data:`PROGRESS_SECONDS`."""
+        said_at = time.monotonic()
+
+        def say(checkpoint: int, head: int) -> None:
+            nonlocal said_at
+            now = time.monotonic()
+            if now - said_at >= PROGRESS_SECONDS and checkpoint < head:
+                said_at = now
+                self.stdout.write(
+                    f"{replay}: {checkpoint:,} of {head:,} events replayed ({checkpoint * 100 // head} %)"
+                )
+
+        return say

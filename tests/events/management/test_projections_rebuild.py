@@ -163,3 +163,23 @@ def test_a_state_sealed_with_a_key_missing_from_the_ring_is_a_clear_refusal_and_
     with override_settings(**sealed_with_1):
         assert entity_rows(owner.tenant_id, owner.store_id) == before
     assert not AuditLogEntry.objects.filter(action="projection.rebuild").exists()
+
+
+def test_a_long_replay_says_how_far_it_is(
+    owner: Persona, post_ingest: IngestPoster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild of a million events takes minutes: the command prints its position as it goes
+    (here after every batch: the interval set to 0), never past the head, then its summary."""
+    from events.management.commands import projections_rebuild
+
+    monkeypatch.setattr(projections_rebuild, "PROGRESS_SECONDS", 0.0)
+    seed(owner, post_ingest, [{"n": i} for i in range(7)])
+    replay = f"{ENTITY_STATE} on {owner.tenant_id}/{owner.store_id}"
+
+    lines = _rebuild(owner, "--projection", ENTITY_STATE, "--batch-size", "3").splitlines()
+
+    assert lines == [
+        f"{replay}: 3 of 7 events replayed (42 %)",
+        f"{replay}: 6 of 7 events replayed (85 %)",
+        f"{replay}: rebuilt to #7, 7 applied, 0 dead-lettered",
+    ]
