@@ -52,11 +52,52 @@ class _ThisProcessSampled(Collector):
         return iter(())
 
 
+class _DeadProcessesForgotten(Collector):
+    """Drops the live gauges of pool children that died without exiting in order, before the
+    files are read. A child marks itself dead in ``worker_process_shutdown``, which runs in the
+    child: one killed (SIGKILL from the OOM killer or an operator) never does, and its last pool
+    sample and memory stayed in the live gauges until the worker restarted. Its counters stay, as
+    an exited child's do (gunicorn's master does the same for the web's: ``child_exit``)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def collect(self) -> Iterator[Metric]:
+        for pid in _pids_with_files(self.directory) - {os.getpid()}:
+            if not _running(pid):
+                multiprocess.mark_process_dead(pid, str(self.directory))  # type: ignore[no-untyped-call]
+        return iter(())
+
+
+def _pids_with_files(directory: Path) -> set[int]:
+    """The processes that wrote metrics here (files are ``<kind>_<pid>.db``)."""
+    pids = set()
+    for path in directory.glob("*.db"):
+        _, _, pid = path.stem.rpartition("_")
+        if pid.isdigit():
+            pids.add(int(pid))
+    return pids
+
+
+def _running(pid: int) -> bool:
+    """Whether a process of this id runs (an exited child not yet reaped counts: the next scrape
+    sees it gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process took the id
+        return True
+    return True
+
+
 def _registry() -> CollectorRegistry:
-    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
         return REGISTRY
     registry = CollectorRegistry()
     registry.register(_ThisProcessSampled())  # first: collected before the files are read
+    registry.register(_DeadProcessesForgotten(Path(directory)))
     multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     return registry
 

@@ -10,6 +10,8 @@ on its own redis-server, against the test database, serving its metrics from a
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -115,3 +117,51 @@ def test_the_worker_exports_its_pool_and_counts_its_checkouts_that_gave_up(broke
     assert left["sequencer_pool_timed_out_acquisitions"] == 1
     assert left.get("db_pool_max_connections", 0) == 0
     assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+
+
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # exited meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def test_a_killed_pool_child_leaves_the_live_gauges_at_the_next_scrape(broker: str, tmp_path: Path) -> None:
+    """A child killed with SIGKILL (the OOM killer) never runs ``worker_process_shutdown``: its pool
+    and memory stayed in the live gauges until the worker restarted. The scrape drops them."""
+    log = tmp_path / "worker.log"
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    port = free_port()
+    env = {
+        "DATABASE_URL": child_database_url(),
+        "DB_POOL_MAX_SIZE": str(POOL_MAX),
+        "WORKER_METRICS_PORT": str(port),
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
+    url = f"http://127.0.0.1:{port}/metrics"
+    sender = Celery("probe-sender", broker=broker)
+    sender.conf.task_serializer = "json"
+    worker = start_probe_worker(broker, log, ["--concurrency", "1"], env)
+    try:
+        _until("the worker's /metrics", lambda: "db_pool_max_connections" in _scrape(url), log)
+        sender.send_task("tests.probe_backend", args=[uuid.uuid4().hex], queue="maintenance")
+        _until("the pool's sample", lambda: _scrape(url).get("db_pool_max_connections") == POOL_MAX, log)
+        (child,) = _children(worker.pid)
+        assert any(path.name.endswith(f"_{child}.db") for path in metrics_dir.glob("gauge_live*.db"))
+
+        os.kill(child, signal.SIGKILL)
+        _until("a new pool child", lambda: _children(worker.pid) - {child} != set(), log)
+
+        _until("the dead child's pool gone", lambda: _scrape(url).get("db_pool_max_connections") == 0, log)
+        assert not any(path.name.endswith(f"_{child}.db") for path in metrics_dir.glob("gauge_live*.db"))
+        assert f'pid="{child}"' not in httpx.get(url, timeout=2).text  # its memory and CPU series
+    finally:
+        worker.terminate()
+        worker.wait(60)
