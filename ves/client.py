@@ -254,8 +254,11 @@ class AgentSigner:
 class X402Payment:
     """The business fields of an x402 payment intent; :meth:`SequencerClient.x402_submit` signs it.
 
-    ``valid_until`` (unix seconds) defaults to one hour from now; ``idempotency_key`` to a new
-    UUID fixed for the call's retries.
+    ``valid_until`` (unix seconds) defaults to one hour after the payment is made, fixed then, so
+    the same payment submitted again (with its ``idempotency_key``, say to another node after a
+    failure) is the same signed body and is answered with its intent, not 409
+    ``idempotency_key_conflict``; ``idempotency_key`` defaults to a new UUID fixed for the call's
+    retries.
     """
 
     payer_address: str
@@ -271,6 +274,10 @@ class X402Payment:
     order_id: str | None = None
     merchant_id: str | None = None
     metadata: Any = None
+
+    def __post_init__(self) -> None:
+        if self.valid_until is None:
+            object.__setattr__(self, "valid_until", int(time.time()) + X402_DEFAULT_VALIDITY)
 
 
 # --- request bodies (also for drivers that send them themselves: load tests, reliability) -----

@@ -184,6 +184,28 @@ def test_x402_submit_signs_sequences_and_retries_idempotently(stream: tuple[str,
     )
 
 
+def test_the_same_payment_submitted_again_later_is_answered_with_its_intent(
+    stream: tuple[str, str, uuid.UUID, uuid.UUID],
+) -> None:
+    """An application that fails over by submitting the same payment again (its idempotency key
+    fixed) gets its intent back: the default ``valid_until`` is fixed when the payment is made, so
+    the second body is the first's (it was computed at each call, and a call in the next second
+    was 409 ``idempotency_key_conflict``)."""
+    url, key, tenant_id, store_id = stream
+    signer = AgentSigner.generate()
+    payment = X402Payment("0x" + "ce" * 20, PAYEE, amount=11, nonce=1, idempotency_key=str(uuid.uuid4()))
+    with SequencerClient(url, key) as client:
+        client.register_signing_key(tenant_id, signer.agent_id, signer.key_id, signer.public_key)
+        first = client.x402_submit(signer, tenant_id, store_id, payment)
+        time.sleep(1.1)  # into the next second
+        again = client.x402_submit(signer, tenant_id, store_id, payment)
+
+    assert again["intent_id"] == first["intent_id"]
+    assert again["sequence_number"] == first["sequence_number"] == 1
+    assert payment.valid_until is not None
+    assert time.time() < payment.valid_until <= time.time() + 3600
+
+
 @pytest.mark.parametrize(("asset", "canonical"), [("ss_usd", "ssusd"), ("WSS_USD", "wssusd"), ("SSUSD", "ssusd")])
 def test_x402_submit_signs_an_asset_alias_as_its_canonical_name(
     stream: tuple[str, str, uuid.UUID, uuid.UUID], asset: str, canonical: str
