@@ -13,9 +13,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from django.contrib.sessions.models import Session
 from django.db import connection, connections, transaction
 from django.db.transaction import TransactionManagementError
 from django.http import HttpRequest
+from django.utils import timezone
 
 from audit.models import AuditLogEntry
 from sequencer_project.api.principal import Principal
@@ -87,3 +89,10 @@ def interactive_transaction(using: str) -> Iterator[None]:
 def api_actor(principal: Principal) -> str:
     """How an API credential is named in the audit log (never the secret)."""
     return f"api:{principal.kind}:{principal.credential_id or 'bootstrap-admin'}"
+
+
+def expired_sessions_delete() -> int:
+    """The admin's sessions past their expiry (``django_session.expire_date``, indexed) removed; how
+    many. Django's ``clearsessions`` command, as a service the beat job ``audit.sessions_prune`` runs."""
+    deleted, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
+    return deleted

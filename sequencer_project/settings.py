@@ -535,6 +535,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_SIZE_BYTES
 # events.rejections_prune deletes rejected_events rows older than this many days; 0 keeps them.
 REJECTED_EVENTS_RETENTION_DAYS: int = env.int("REJECTED_EVENTS_RETENTION_DAYS", default=30)
 REJECTED_EVENTS_PRUNE_INTERVAL_SECONDS = 600.0
+# audit.sessions_prune deletes expired admin sessions (django_session) this often (a constant).
+SESSIONS_PRUNE_INTERVAL_SECONDS = 3600.0
 EVENT_PARTITIONS: int = 16  # fixed by migration events.0001; changing it needs a migration
 # Per-process caches (API keys, schemas, agent keys) ask Redis this often whether to drop entries.
 HOT_CACHE_CHECK_SECONDS: float = env.float("HOT_CACHE_CHECK_SECONDS", default=0.25)
@@ -689,6 +691,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "events.rejections_prune",
         "schedule": REJECTED_EVENTS_PRUNE_INTERVAL_SECONDS,
         "options": {"expires": REJECTED_EVENTS_PRUNE_INTERVAL_SECONDS},
+    },
+    "audit.sessions_prune": {
+        "task": "audit.sessions_prune",
+        "schedule": SESSIONS_PRUNE_INTERVAL_SECONDS,
+        "options": {"expires": SESSIONS_PRUNE_INTERVAL_SECONDS},
     },
 }
 
