@@ -53,6 +53,7 @@ class LockNamespace(enum.IntEnum):
     PAYMENT_BATCH = 4
     PERIODIC_JOB = 5  # session-level: sequencer_project.db.singleton
     EVM_SENDER = 6  # session-level: sequencer_project.evm_client (one sending account's nonces)
+    MIGRATIONS = 7  # session-level: manage.py migrate, one process of a deployment at a time
 
 
 def stream_lock_key(tenant_id: uuid.UUID, store_id: uuid.UUID, kind: int) -> int:
