@@ -120,8 +120,11 @@ trap cleanup INT TERM EXIT
 # directory of its own, emptied first, as the web's is (docker/gunicorn.conf.py).
 WORKER_METRICS_DIR="${TMPDIR:-/tmp}/sequencer-prometheus-worker-$PORT"
 rm -rf "$WORKER_METRICS_DIR" && mkdir -p "$WORKER_METRICS_DIR"
+# Named after the port, so two deployments on one host are two workers to Celery and to
+# /health/detailed's worker_names (both were celery@<host>).
 PROMETHEUS_MULTIPROC_DIR="$WORKER_METRICS_DIR" WORKER_METRICS_PORT="$WORKER_METRICS_PORT" \
-  .venv/bin/celery -A sequencer_project worker -Q commitments,projections,payments,maintenance --concurrency 3 --loglevel WARNING &
+  .venv/bin/celery -A sequencer_project worker -Q commitments,projections,payments,maintenance --concurrency 3 \
+  --loglevel WARNING -n "sequencer-$PORT@%h" &
 pids+=($!)
 .venv/bin/celery -A sequencer_project beat --loglevel WARNING --schedule "${CELERY_BEAT_SCHEDULE:-var/celerybeat-schedule}" &
 pids+=($!)

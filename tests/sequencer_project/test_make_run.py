@@ -209,6 +209,14 @@ def test_the_printed_commands_sequence_seal_and_project_an_event(deployment: Dep
     ran_jobs = re.compile(r'^singleton_job_runs_total\{job="([^"]+)",outcome="ran"\} [1-9]', re.MULTILINE)
     ran = _until("worker metrics", lambda: ran_jobs.findall(_text(worker_metrics[1])))
     assert any(job.startswith("events.projection_run") for job in ran), ran
+    # The worker is named after the port: two deployments on one host are two workers, not one name twice.
+    admin_key = re.search(r"^BOOTSTRAP_ADMIN_API_KEY=(\S+)", deployment.env_file.read_text(), re.MULTILINE)
+    assert admin_key is not None
+    health = httpx.get(
+        f"{deployment.url}/health/detailed", headers={"Authorization": f"ApiKey {admin_key[1]}"}, timeout=10
+    ).json()
+    port = urllib.parse.urlsplit(deployment.url).port
+    assert [name.partition("@")[0] for name in health["components"]["celery"]["worker_names"]] == [f"sequencer-{port}"]
 
     with psycopg.connect(deployment.database_url) as connection:
         formats = connection.execute("SELECT payload_format, payload FROM events").fetchall()
