@@ -12,7 +12,7 @@ tenants by design: a coordinator-only path (docs/scaling.md, "Paths that fan out
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from audit.services import admin_actor
@@ -23,6 +23,7 @@ from payments.models import (
     SettlementDeadLetter,
     SettlementDeadLetterStatus,
 )
+from payments.selectors import account_key_filter
 from payments.services.dead_letters import settlement_dead_letter_redrive
 from sequencer_project.admin_actions import ActionReport, left_for_next_run
 from sequencer_project.admin_base import OperatorActionsAdmin, ReadOnlyAdmin, hex_bytes_shown
@@ -31,10 +32,23 @@ from sequencer_project.api.errors import SequencerError
 
 
 @admin.register(PaymentIntent)
-class PaymentIntentAdmin(ReadOnlyAdmin):
+class PaymentIntentAdmin(IndexedSearch, ReadOnlyAdmin):
     list_display = ("intent_id", "tenant_id", "store_id", "sequence_number", "status", "amount", "asset", "network")
     list_filter = ("status", "network", "asset")
-    search_fields = ("intent_id", "payer_address", "payee_address", "idempotency_key")
+    uuid_search_fields = ("intent_id", "tenant_id", "batch_id")
+    search_help_text = (
+        "An intent, tenant or batch id (whole), a payer or payee address in any spelling, or an idempotency key."
+    )
+
+    def term_match(self, term: str) -> Q:
+        """An address matches its account in any spelling, as the API's filters do (one pass over
+        the table: the account indexes lead with the tenant); any term an idempotency key exactly."""
+        return (
+            account_key_filter("payer_address", term)
+            | account_key_filter("payee_address", term)
+            | Q(idempotency_key=term)
+        )
+
     readonly_fields = hex_bytes_shown(PaymentIntent, [f.name for f in PaymentIntent._meta.fields])
 
 

@@ -100,6 +100,12 @@ class IndexedSearch(admin.ModelAdmin[Any]):
         if as_uuid is not None:
             for name in self.uuid_search_fields:
                 match |= Q(**{name: as_uuid})
+        match |= self.term_match(term)
+        return (queryset.filter(match) if match else queryset.none()), False
+
+    def term_match(self, term: str) -> Q:
+        """What a term matches besides whole UUIDs: the start of each ``prefix_search_fields``."""
+        match = Q()
         for name in self.prefix_search_fields:
             match |= Q(**{f"{name}__startswith": term})
-        return (queryset.filter(match) if match else queryset.none()), False
+        return match

@@ -14,9 +14,12 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from audit.models import AuditLogEntry
+from payments.models import PaymentIntent
 from sequencer_project import admin_lists
 from sequencer_project.admin_lists import EstimatedCountPaginator, estimated_rows
 from tests.commitments.helpers import create, ingest_ves_case
+from tests.conftest import Persona
+from tests.payments.helpers import Payer, post_intent
 from tests.ves.ves_case_vectors import CASES
 
 pytestmark = pytest.mark.django_db
@@ -147,3 +150,37 @@ def test_a_small_table_is_counted_whatever_its_estimate() -> None:
     _audit_rows()
 
     assert EstimatedCountPaginator(AuditLogEntry.objects.order_by("-at"), 100).count == AuditLogEntry.objects.count()
+
+
+def test_an_intent_is_found_by_its_ids_its_accounts_in_any_spelling_or_its_idempotency_key(
+    staff_client: Client, owner: Persona
+) -> None:
+    payer = Payer(owner).register()
+    body = payer.intent(nonce=1, idempotency_key="order-77")
+    assert post_intent(owner.client, body).status_code == 200
+    intent = PaymentIntent.objects.get(tenant_id=owner.tenant_id, idempotency_key="order-77")
+    link = f"/admin/payments/paymentintent/{intent.intent_id}/change/"
+    payer_digits = payer.address.removeprefix("0x")
+
+    found = {
+        term: link in staff_client.get("/admin/payments/paymentintent/", {"q": term}).content.decode()
+        for term in (
+            str(intent.intent_id),
+            str(owner.tenant_id),
+            "0X" + payer_digits.upper(),  # the account, another spelling
+            payer_digits,
+            "order-77",
+            payer_digits[:10],  # part of an address: no account
+            "order",
+        )
+    }
+
+    assert found == {
+        str(intent.intent_id): True,
+        str(owner.tenant_id): True,
+        "0X" + payer_digits.upper(): True,
+        payer_digits: True,
+        "order-77": True,
+        payer_digits[:10]: False,
+        "order": False,
+    }
