@@ -116,6 +116,23 @@ mkdir -p var var/static
 pids=()
 cleanup() { trap - INT TERM EXIT; kill -TERM "${pids[@]}" 2>/dev/null || true; wait || true; }
 trap cleanup INT TERM EXIT
+# The worker and beat are started again when they exit on their own, as a process supervisor
+# would (a Redis restart can crash the worker: docs/reliability.md); only the web ending, or
+# Ctrl-C, stops the deployment. A TERM to the loop is passed on to its process, which shuts down
+# as it would alone (the worker: its warm shutdown).
+supervise() {  # NAME COMMAND...
+  local name=$1 child=0 status
+  shift
+  trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 0' TERM INT
+  while true; do
+    "$@" &
+    child=$!
+    wait "$child" && status=0 || status=$?
+    echo "[make run] the $name exited (status $status); starting it again in 2 s" >&2
+    sleep 2 &
+    wait $! || true
+  done
+}
 # The worker's own /metrics (sequencer_project/worker_metrics.py): its pool children's files in a
 # directory of its own, emptied first, as the web's is (docker/gunicorn.conf.py).
 WORKER_METRICS_DIR="${TMPDIR:-/tmp}/sequencer-prometheus-worker-$PORT"
@@ -123,10 +140,11 @@ rm -rf "$WORKER_METRICS_DIR" && mkdir -p "$WORKER_METRICS_DIR"
 # Named after the port, so two deployments on one host are two workers to Celery and to
 # /health/detailed's worker_names (both were celery@<host>).
 PROMETHEUS_MULTIPROC_DIR="$WORKER_METRICS_DIR" WORKER_METRICS_PORT="$WORKER_METRICS_PORT" \
-  .venv/bin/celery -A sequencer_project worker -Q commitments,projections,payments,maintenance --concurrency 3 \
-  --loglevel WARNING -n "sequencer-$PORT@%h" &
+  supervise worker .venv/bin/celery -A sequencer_project worker -Q commitments,projections,payments,maintenance \
+  --concurrency 3 --loglevel WARNING -n "sequencer-$PORT@%h" &
 pids+=($!)
-.venv/bin/celery -A sequencer_project beat --loglevel WARNING --schedule "${CELERY_BEAT_SCHEDULE:-var/celerybeat-schedule}" &
+supervise beat .venv/bin/celery -A sequencer_project beat --loglevel WARNING \
+  --schedule "${CELERY_BEAT_SCHEDULE:-var/celerybeat-schedule}" &
 pids+=($!)
 bash scripts/web.sh &  # WEB_SERVER=granian for the Rust-backed server (docs/performance.md)
 pids+=($!)

@@ -331,3 +331,45 @@ def test_a_restored_database_without_its_env_file_is_refused_before_new_keys_are
     finally:
         with psycopg.connect(admin_url, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _worker_main_pids(port: int) -> set[int]:
+    """The deployment's Celery worker main process, a child of make run (its pool children share
+    its command line, and those of a killed one live on a moment under another parent)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        pid = int(stat.parent.name)
+        command = _cmdline(pid)
+        if f"sequencer-{port}@" not in command or " worker " not in command:
+            continue
+        try:
+            parent = int(stat.read_text().rpartition(")")[2].split()[1])
+        except OSError:
+            continue
+        if "scripts/run.sh" in _cmdline(parent):
+            found.add(pid)
+    return found
+
+
+def test_a_worker_that_dies_is_started_again_and_the_web_keeps_serving(deployment: Deployment) -> None:
+    """A Redis restart can crash the Celery worker (docs/reliability.md); make run used to stop the
+    web and beat with it. Now the worker is started again and the deployment goes on."""
+    ingest, _head, state = deployment.commands
+    port = urllib.parse.urlsplit(deployment.url).port
+    assert port is not None
+    (worker,) = _until("the worker", lambda: _worker_main_pids(port))
+
+    os.kill(worker, signal.SIGKILL)
+
+    (again,) = _until("the worker started again", lambda: _worker_main_pids(port) - {worker}, seconds=60)
+    assert again != worker
+    assert _ready(deployment.url)  # the web did not stop with it
+    assert _sh(ingest)["events_accepted"] == 1
+    assert _until("projection by the new worker", lambda: _sh(state).get("state"), seconds=60) == {"total": 42}
