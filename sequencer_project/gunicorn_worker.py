@@ -69,13 +69,14 @@ from gunicorn import util
 from gunicorn.http.unreader import SocketUnreader
 from gunicorn.workers.gthread import _DEFER, TConn, ThreadWorker
 
-from sequencer_project.api.errors import RequestTimeoutError
+from sequencer_project.api.errors import RequestTimeoutError, SequencerError, ServerOverloadedError
 
 DEFAULT_KEEPALIVE_REQUESTS = 100
 DEFAULT_KEEPALIVE_MAX_AGE_SECONDS = 1.0
 DEFAULT_CONNECTION_LINGER_SECONDS = 0.002
 DEFAULT_REQUEST_READ_TIMEOUT_SECONDS = 5.0
 DEFAULT_REQUEST_HEADERS_TIMEOUT_SECONDS = 10.0
+DEFAULT_QUEUE_TIMEOUT_SECONDS = 10.0
 # How long a thread waits for a new connection's first bytes before the main thread's poller
 # waits for them instead (up to WEB_KEEPALIVE); gthread waits 5 s in the thread.
 NEW_CONNECTION_WAIT_SECONDS = 0.5
@@ -189,6 +190,14 @@ class BoundedSocketReader(SocketUnreader):  # type: ignore[misc]  # gunicorn is 
         return RequestTimeoutError(f"The request body stopped arriving for {self.read_timeout:g} s.")
 
 
+def queue_timeout(environ: Mapping[str, str] = os.environ) -> float:
+    """Seconds a request may wait for a thread before it is refused unserved, 503
+    ``server_overloaded`` (``WEB_QUEUE_TIMEOUT_SECONDS``; 0: it waits however long)."""
+    return _finite_setting(
+        environ, "WEB_QUEUE_TIMEOUT_SECONDS", DEFAULT_QUEUE_TIMEOUT_SECONDS, float, zero_allowed=True
+    )
+
+
 class BoundedConnection(TConn):  # type: ignore[misc]  # gunicorn is untyped
     """gthread's connection, its HTTP/1 requests read through a :class:`BoundedSocketReader`."""
 
@@ -212,32 +221,39 @@ class BoundedConnection(TConn):  # type: ignore[misc]  # gunicorn is untyped
 
 
 @functools.cache
-def _request_timeout_head() -> bytes:
-    """The 408's status line and headers: those every API answer carries (``Cache-Control``,
+def _answer_head(status_line: bytes) -> bytes:
+    """An answer's status line and headers: those every API answer carries (``Cache-Control``,
     ``X-Content-Type-Options``, ``Referrer-Policy``, ``Cross-Origin-Opener-Policy``,
     ``X-Frame-Options``, as settings say), read once."""
     from sequencer_project.api.wsgi_endpoint import fixed_headers
 
-    lines = [b"HTTP/1.1 408 Request Timeout", b"Connection: close", b"Content-Type: application/problem+json"]
+    lines = [status_line, b"Connection: close", b"Content-Type: application/problem+json"]
     lines.extend(f"{name}: {value}".encode("latin-1") for name, value in fixed_headers())
     return b"\r\n".join(lines) + b"\r\n"
 
 
-def request_timeout_answer(error: RequestTimeoutError) -> bytes:
-    """The whole 408 answer to a header block that did not arrive in time (no request to hand
-    the application: the server answers, as the API would, with a request id of its own)."""
+def server_answer(error: SequencerError, status_line: bytes, *, retry_after: int | None = None) -> bytes:
+    """The whole answer the server gives itself, the application never called: a problem with a
+    request id of its own, as the API would answer, and the connection closed after it."""
     import orjson  # the worker's application has loaded Django by now; the master never gets here
 
     from sequencer_project.api.problems import problem_body
 
     request_id = str(uuid.uuid4())
     body = orjson.dumps(problem_body(error, request_id))
-    return b"%sX-Request-ID: %s\r\nContent-Length: %d\r\n\r\n%s" % (
-        _request_timeout_head(),
+    retry = b"" if retry_after is None else b"Retry-After: %d\r\n" % retry_after
+    return b"%s%sX-Request-ID: %s\r\nContent-Length: %d\r\n\r\n%s" % (
+        _answer_head(status_line),
+        retry,
         request_id.encode(),
         len(body),
         body,
     )
+
+
+def request_timeout_answer(error: RequestTimeoutError) -> bytes:
+    """The whole 408 answer to a header block that did not arrive in time."""
+    return server_answer(error, b"HTTP/1.1 408 Request Timeout")
 
 
 def _next_request_waiting(conn: Any, linger: float) -> bool:
@@ -258,6 +274,7 @@ class RebalancingThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn i
     linger = DEFAULT_CONNECTION_LINGER_SECONDS
     read_timeout = DEFAULT_REQUEST_READ_TIMEOUT_SECONDS
     headers_timeout = DEFAULT_REQUEST_HEADERS_TIMEOUT_SECONDS
+    queue_timeout = DEFAULT_QUEUE_TIMEOUT_SECONDS
 
     def init_process(self) -> None:
         self.max_requests_per_connection = keepalive_requests()
@@ -265,10 +282,12 @@ class RebalancingThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn i
         self.linger = connection_linger()
         self.read_timeout = request_read_timeout()
         self.headers_timeout = request_headers_timeout()
+        self.queue_timeout = queue_timeout()
         # Here, in the worker: the master loads this class before it makes the metrics directory.
-        from sequencer_project.metrics import TALLY, WEB_REQUESTS_KEPT
+        from sequencer_project.metrics import TALLY, WEB_REQUESTS_KEPT, WEB_REQUESTS_SHED
 
         self._count_kept = functools.partial(TALLY.inc, WEB_REQUESTS_KEPT)
+        self._count_shed = functools.partial(TALLY.inc, WEB_REQUESTS_SHED)
         super().init_process()
 
     def accept(self, listener: Any) -> None:
@@ -284,6 +303,12 @@ class RebalancingThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn i
         except OSError as e:
             if e.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
                 raise
+
+    def enqueue_req(self, conn: Any) -> None:
+        # When a connection's request starts to wait for a thread (a new connection, or one the
+        # poller found readable again): its wait is judged when its header block is in.
+        conn.enqueued_at = time.monotonic()
+        super().enqueue_req(conn)
 
     def handle(self, conn: Any) -> Any:
         # A new connection's first bytes: the main thread's poller waits for them past a short
@@ -317,6 +342,10 @@ class RebalancingThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn i
             conn.kept_by_thread = False
             self._count_kept()
         now = time.monotonic()
+        enqueued_at = getattr(conn, "enqueued_at", None)
+        conn.enqueued_at = None  # a next request this thread reads itself did not wait in the queue
+        if enqueued_at is not None and self.queue_timeout and now - enqueued_at > self.queue_timeout:
+            return self._refuse_overloaded(req, conn, now - enqueued_at)
         if req.req_number == 1:
             conn.first_request_at = now
         age = now - getattr(conn, "first_request_at", now)
@@ -330,6 +359,27 @@ class RebalancingThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn i
             return super().handle_request(req, conn)
         finally:
             reader.request = None  # no cycle left between the reader and the request
+
+    def _refuse_overloaded(self, req: Any, conn: Any, waited: float) -> bool:
+        """503 ``server_overloaded`` with ``Retry-After: 1`` for a request that waited ``waited``
+        seconds for a thread: not served (its client has likely given up; a resend is safe), so
+        the threads go to requests that still have someone waiting. The connection then closes."""
+        self._count_shed()
+        self.log.warning(
+            "Refused unserved after %.1f s waiting for a thread (WEB_QUEUE_TIMEOUT_SECONDS): %s %s",
+            waited,
+            req.method,
+            req.path,
+        )
+        error = ServerOverloadedError(
+            f"The request waited {waited:.1f} s for the server, longer than it keeps requests"
+            " (WEB_QUEUE_TIMEOUT_SECONDS); nothing of it was done. Send it again after Retry-After."
+        )
+        try:
+            util.write(conn.sock, server_answer(error, b"HTTP/1.1 503 Service Unavailable", retry_after=1))
+        except OSError:
+            self.log.debug("Failed to send the overloaded answer.")
+        return False
 
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
         # A header block that did not arrive in time: 408 problem+json (gthread's handle then

@@ -76,6 +76,11 @@ WEB_REQUESTS_KEPT = Counter(
     "Requests a gunicorn thread read from the keep-alive connection it had just answered, without "
     "handing the connection back to its worker's main thread (WEB_CONNECTION_LINGER_SECONDS).",
 )
+WEB_REQUESTS_SHED = Counter(
+    "web_requests_shed",
+    "Requests refused unserved (503 server_overloaded) after waiting for a server thread longer "
+    "than WEB_QUEUE_TIMEOUT_SECONDS.",
+)
 
 # --- Database ------------------------------------------------------------------------------
 DB_POOL_ACTIVE = Gauge(

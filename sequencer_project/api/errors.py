@@ -74,6 +74,16 @@ class UnsupportedMediaTypeError(SequencerError):
     title = "Unsupported media type"
 
 
+class ServerOverloadedError(SequencerError):
+    """The request waited longer for a server thread than ``WEB_QUEUE_TIMEOUT_SECONDS``: refused
+    unserved, so the threads go to requests whose clients still wait
+    (``sequencer_project/gunicorn_worker.py``). Nothing of it was done; send it again."""
+
+    code = "server_overloaded"
+    http_status = 503
+    title = "Server overloaded"
+
+
 class RequestTimeoutError(SequencerError):
     """The client did not send its request in time: its header block, or its body stopped
     arriving (``WEB_REQUEST_*_TIMEOUT_SECONDS``, ``sequencer_project/gunicorn_worker.py``). The

@@ -22,8 +22,10 @@ import orjson
 import pytest
 
 from sequencer_project.gunicorn_worker import (
+    DEFAULT_QUEUE_TIMEOUT_SECONDS,
     DEFAULT_REQUEST_HEADERS_TIMEOUT_SECONDS,
     DEFAULT_REQUEST_READ_TIMEOUT_SECONDS,
+    queue_timeout,
     request_headers_timeout,
     request_read_timeout,
 )
@@ -46,6 +48,17 @@ HALF_A_HEADER_BLOCK = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n"  # no empty
 def test_the_bounds_read_the_environment(reader: object, name: str, raw: str | None, value: float) -> None:
     assert callable(reader)
     assert reader({} if raw is None else {name: raw}) == value
+
+
+@pytest.mark.parametrize(("raw", "value"), [(None, DEFAULT_QUEUE_TIMEOUT_SECONDS), ("0", 0.0), ("2.5", 2.5)])
+def test_the_queue_timeout_reads_the_environment_and_zero_turns_it_off(raw: str | None, value: float) -> None:
+    assert queue_timeout({} if raw is None else {"WEB_QUEUE_TIMEOUT_SECONDS": raw}) == value
+
+
+@pytest.mark.parametrize("raw", ["-1", "nan", "inf", "soon", ""])
+def test_the_queue_timeout_refuses_what_is_not_a_finite_number_of_seconds(raw: str) -> None:
+    with pytest.raises(ValueError, match="WEB_QUEUE_TIMEOUT_SECONDS"):
+        queue_timeout({"WEB_QUEUE_TIMEOUT_SECONDS": raw})
 
 
 @pytest.mark.parametrize("raw", ["0", "-1", "nan", "inf", "soon", ""])
@@ -280,3 +293,41 @@ def test_clients_that_keep_their_socket_after_connection_close_do_not_stop_the_w
             sock.close()
 
     assert max(took) < 1, took
+
+
+@pytest.mark.parametrize(("queue_timeout", "refused"), [("0.5", True), ("0", False)])
+def test_a_request_that_waited_past_the_queue_timeout_is_refused_unserved(
+    tmp_path: Path, queue_timeout: str, refused: bool
+) -> None:
+    """Both threads held by half header blocks (2 s each, the header deadline): a request behind
+    them waits ~2 s for a thread. Past ``WEB_QUEUE_TIMEOUT_SECONDS`` it is answered 503
+    ``server_overloaded`` with ``Retry-After`` and not served; with 0 it waits and is served.
+    An overloaded service used to serve every queued request, including those whose clients had
+    given up, and none of the others in time (docs/operations.md, "Overload")."""
+    bounds = {"WEB_REQUEST_READ_TIMEOUT_SECONDS": "3", "WEB_REQUEST_HEADERS_TIMEOUT_SECONDS": "2"}
+    with serving_gunicorn(
+        tmp_path,
+        WEB_WORKERS="1",
+        WEB_THREADS="2",
+        DB_POOL_MAX_SIZE="3",
+        WEB_QUEUE_TIMEOUT_SECONDS=queue_timeout,
+        **bounds,
+    ) as (port, log):
+        assert _probe(port)[1].startswith(b"HTTP/1.1 200")  # a request that did not wait is served
+        holders = [_connect(port, HALF_A_HEADER_BLOCK) for _ in range(2)]
+        try:
+            time.sleep(0.3)  # both threads read their half block and wait for the rest
+            waited, answer = _probe(port)
+        finally:
+            for sock in holders:
+                sock.close()
+
+    assert waited > 1.0  # it did wait behind the two (a thread frees at their 2 s deadline)
+    if not refused:
+        assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+        return
+    assert answer.startswith(b"HTTP/1.1 503 Service Unavailable"), answer[:200]
+    assert b"\r\nRetry-After: 1\r\n" in answer
+    problem = _problem(answer)
+    assert (problem["code"], problem["status"]) == ("server_overloaded", 503)
+    assert "Refused unserved after" in log.read_text()
