@@ -31,7 +31,7 @@ transaction by nonce. A chain refusing a transaction because its nonce is taken 
 
 One account sends one transaction at a time. Reading the pending nonce, estimating, signing and
 sending run under :func:`sender_lock`: the session-level PostgreSQL advisory lock
-``(SENDER_LOCK_NAMESPACE, sender_lock_key(address))`` for a chain other processes can reach (every
+``(LockNamespace.EVM_SENDER, sender_lock_key(address))`` for a chain other processes can reach (every
 thread and process of every node: anchoring workers, x402 settlement, web requests), a lock of
 this process for the in-process chain (no other process can reach it). Two concurrent senders
 therefore never read the same pending nonce. A nonce taken anyway (a transaction of the account
@@ -64,7 +64,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sequencer_project import local_chain
-from sequencer_project.db.locks import LockNamespace, session_lock_release
+from sequencer_project.db.locks import LockNamespace, session_lock_release, session_lock_try
 from sequencer_project.resilience import CircuitBreaker, CircuitOpenError, retry_call
 
 if TYPE_CHECKING:
@@ -78,8 +78,6 @@ IN_PROCESS_URL = local_chain.IN_PROCESS_URL
 _RETRY_BASE_DELAY_SECONDS = 0.5
 _RETRY_MAX_DELAY_SECONDS = 30.0
 
-# Advisory-lock namespace of a sending account (two-key form, session-level).
-SENDER_LOCK_NAMESPACE = int(LockNamespace.EVM_SENDER)
 # How long a send waits for another send of the same account before giving up (retry later).
 SENDER_LOCK_WAIT_SECONDS = 60.0
 
@@ -231,12 +229,7 @@ def _database_sender_lock(address: str, wait_seconds: float) -> Iterator[None]:
     key = sender_lock_key(address)
     deadline = time.monotonic() + wait_seconds
     delay = 0.005
-    while True:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [SENDER_LOCK_NAMESPACE, key])
-            row = cursor.fetchone()
-        if row and row[0]:
-            break
+    while not session_lock_try(connection, LockNamespace.EVM_SENDER, key):
         if time.monotonic() >= deadline:
             raise SenderBusyError(f"another transaction of {address} is being sent; retry later")
         time.sleep(random.uniform(delay / 2, delay))  # noqa: S311  (jitter, not cryptography)

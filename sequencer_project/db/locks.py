@@ -36,7 +36,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from sequencer_project.metrics import SESSION_LOCK_VIOLATIONS
-from sequencer_project.sql import SELECT_BACKEND_PID, TRY_LOCK_SESSION_LOCKS, UNLOCK_SESSION_LOCKS
+from sequencer_project.sql import SELECT_BACKEND_PID, TRY_LOCK_SESSION, TRY_LOCK_SESSION_LOCKS, UNLOCK_SESSION_LOCKS
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +99,15 @@ def _discard(connection: BaseDatabaseWrapper) -> None:
     if raw is not None:
         raw.close()
     connection.close()
+
+
+def session_lock_try(connection: BaseDatabaseWrapper, namespace: LockNamespace, key: int) -> bool:
+    """Take a session-level advisory lock (two-key form) without waiting; whether it was taken.
+    Held across transactions until :func:`session_lock_release` or the session's end."""
+    with connection.cursor() as cursor:
+        cursor.execute(TRY_LOCK_SESSION, {"namespace": int(namespace), "key": key})
+        row = cursor.fetchone()
+    return bool(row and row[0])
 
 
 def session_lock_release(connection: BaseDatabaseWrapper, namespace: LockNamespace, key: int, *, what: str) -> None:

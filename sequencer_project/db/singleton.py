@@ -24,7 +24,7 @@ from typing import ParamSpec, TypeVar
 from django.db import connections
 
 from sequencer_project import metrics
-from sequencer_project.db.locks import LockNamespace, job_lock_key, session_lock_release
+from sequencer_project.db.locks import LockNamespace, job_lock_key, session_lock_release, session_lock_try
 
 logger = logging.getLogger(__name__)
 
@@ -43,13 +43,11 @@ def try_run_singleton(name: str, fn: Callable[[], T], *, using: str = "default")
     connection = connections[using]
     key = job_lock_key(name)
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [int(LockNamespace.PERIODIC_JOB), key])
-            row = cursor.fetchone()
+        locked = session_lock_try(connection, LockNamespace.PERIODIC_JOB, key)
     except Exception:
         metrics.SINGLETON_RUNS.labels(job=name, outcome="failed").inc()
         raise
-    if not (row and row[0]):
+    if not locked:
         logger.debug("singleton job %s is running elsewhere; skipped", name)
         metrics.SINGLETON_RUNS.labels(job=name, outcome="skipped").inc()
         return False, None

@@ -19,5 +19,5 @@ SET_LOCAL_IDLE_IN_TRANSACTION_UNBOUNDED = load_sql(__file__, "set_local_idle_in_
 # The size of an unfiltered admin list, and a list filter's choices (sequencer_project/admin_lists.py).
 SELECT_ESTIMATED_ROWS = load_sql(__file__, "select_estimated_rows.sql")
 SELECT_DISTINCT_BY_INDEX = load_sql(__file__, "select_distinct_by_index.sql")
-# Tries a session-level lock: migrations, one process at a time (sequencer_project/management/commands/migrate.py).
+# Tries a session-level lock: singleton jobs and migrations (sequencer_project/db/locks.py session_lock_try).
 TRY_LOCK_SESSION = load_sql(__file__, "try_lock_session.sql")

@@ -201,3 +201,16 @@ def get_as_sent(port: int, target: str, key: str) -> tuple[int, Any]:
         return response.status, orjson.loads(response.read())
     finally:
         connection.close()
+
+
+def parent_pid(pid: int) -> int | None:
+    """The parent of process ``pid`` (from /proc), ``None`` once it has exited."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def running_pids() -> list[int]:
+    """Every process id /proc lists now."""
+    return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]

@@ -33,7 +33,7 @@ import orjson
 import psycopg
 import pytest
 
-from tests.sequencer_project.ops_helpers import free_port
+from tests.sequencer_project.ops_helpers import free_port, parent_pid, running_pids
 
 pytestmark = pytest.mark.slow
 
@@ -343,19 +343,10 @@ def _cmdline(pid: int) -> str:
 def _worker_main_pids(port: int) -> set[int]:
     """The deployment's Celery worker main process, a child of make run (its pool children share
     its command line, and those of a killed one live on a moment under another parent)."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        pid = int(stat.parent.name)
-        command = _cmdline(pid)
-        if f"sequencer-{port}@" not in command or " worker " not in command:
-            continue
-        try:
-            parent = int(stat.read_text().rpartition(")")[2].split()[1])
-        except OSError:
-            continue
-        if "scripts/run.sh" in _cmdline(parent):
-            found.add(pid)
-    return found
+    named = (
+        pid for pid in running_pids() if f"sequencer-{port}@" in (command := _cmdline(pid)) and " worker " in command
+    )
+    return {pid for pid in named if "scripts/run.sh" in _cmdline(parent_pid(pid) or 0)}
 
 
 def test_a_worker_that_dies_is_started_again_and_the_web_keeps_serving(deployment: Deployment) -> None:

@@ -24,7 +24,14 @@ from celery import Celery
 from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.sequencer_project.ops_helpers import child_database_url, free_port, start_probe_worker, throwaway_redis
+from tests.sequencer_project.ops_helpers import (
+    child_database_url,
+    free_port,
+    parent_pid,
+    running_pids,
+    start_probe_worker,
+    throwaway_redis,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -61,19 +68,24 @@ def _until(what: str, check: Callable[[], bool], log: Path, seconds: float = 60)
         time.sleep(0.2)
 
 
-def test_the_worker_exports_its_pool_and_counts_its_checkouts_that_gave_up(broker: str, tmp_path: Path) -> None:
-    log = tmp_path / "worker.log"
+def _worker_setup(tmp_path: Path, **settings: str) -> tuple[Path, Path, str, dict[str, str]]:
+    """The log, metrics directory, ``/metrics`` URL and environment of a probe worker serving its
+    metrics from a directory of its own on a free port, as ``make run`` does."""
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     port = free_port()
     env = {
         "DATABASE_URL": child_database_url(),
         "DB_POOL_MAX_SIZE": str(POOL_MAX),
-        "DB_POOL_TIMEOUT_SECONDS": "0.5",
         "WORKER_METRICS_PORT": str(port),
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        **settings,
     }
-    url = f"http://127.0.0.1:{port}/metrics"
+    return tmp_path / "worker.log", metrics_dir, f"http://127.0.0.1:{port}/metrics", env
+
+
+def test_the_worker_exports_its_pool_and_counts_its_checkouts_that_gave_up(broker: str, tmp_path: Path) -> None:
+    log, metrics_dir, url, env = _worker_setup(tmp_path, DB_POOL_TIMEOUT_SECONDS="0.5")
     client = redis.Redis.from_url(broker)
     sender = Celery("probe-sender", broker=broker)
     sender.conf.task_serializer = "json"
@@ -120,32 +132,14 @@ def test_the_worker_exports_its_pool_and_counts_its_checkouts_that_gave_up(broke
 
 
 def _children(pid: int) -> set[int]:
-    """The processes whose parent is ``pid`` (from /proc)."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:  # exited meanwhile
-            continue
-        if int(fields[1]) == pid:
-            found.add(int(stat.parent.name))
-    return found
+    """The processes whose parent is ``pid``."""
+    return {child for child in running_pids() if parent_pid(child) == pid}
 
 
 def test_a_killed_pool_child_leaves_the_live_gauges_at_the_next_scrape(broker: str, tmp_path: Path) -> None:
     """A child killed with SIGKILL (the OOM killer) never runs ``worker_process_shutdown``: its pool
     and memory stayed in the live gauges until the worker restarted. The scrape drops them."""
-    log = tmp_path / "worker.log"
-    metrics_dir = tmp_path / "metrics"
-    metrics_dir.mkdir()
-    port = free_port()
-    env = {
-        "DATABASE_URL": child_database_url(),
-        "DB_POOL_MAX_SIZE": str(POOL_MAX),
-        "WORKER_METRICS_PORT": str(port),
-        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-    }
-    url = f"http://127.0.0.1:{port}/metrics"
+    log, metrics_dir, url, env = _worker_setup(tmp_path)
     sender = Celery("probe-sender", broker=broker)
     sender.conf.task_serializer = "json"
     worker = start_probe_worker(broker, log, ["--concurrency", "1"], env)

@@ -16,10 +16,8 @@ from typing import Any
 
 from django.core.management.commands.migrate import Command as DjangoMigrate
 from django.db import connections
-from django.db.backends.base.base import BaseDatabaseWrapper
 
-from sequencer_project.db.locks import LockNamespace, session_lock_release
-from sequencer_project.sql import TRY_LOCK_SESSION
+from sequencer_project.db.locks import LockNamespace, session_lock_release, session_lock_try
 
 #: How often a migrate waiting for another one tries the lock again.
 RETRY_SECONDS = 0.5
@@ -31,7 +29,7 @@ class Command(DjangoMigrate):
     def handle(self, *args: Any, **options: Any) -> None:
         connection = connections[options["database"]]
         said = False
-        while not self._locked(connection):
+        while not session_lock_try(connection, LockNamespace.MIGRATIONS, 0):
             if not said and options["verbosity"] >= 1:
                 self.stdout.write("Another process is migrating this database; waiting for it to finish.")
                 said = True
@@ -40,10 +38,3 @@ class Command(DjangoMigrate):
             super().handle(*args, **options)
         finally:
             session_lock_release(connection, LockNamespace.MIGRATIONS, 0, what="migrate")
-
-    @staticmethod
-    def _locked(connection: BaseDatabaseWrapper) -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute(TRY_LOCK_SESSION, {"namespace": int(LockNamespace.MIGRATIONS), "key": 0})
-            (locked,) = cursor.fetchone()
-        return bool(locked)
