@@ -14,7 +14,6 @@ ALLOWED_INLINE_SQL = {
     "SELECT 1",
     "SELECT pg_advisory_xact_lock(%s, %s)",
     "SELECT pg_try_advisory_xact_lock(%s, %s)",
-    "SELECT pg_try_advisory_lock(%s, %s)",
     "SELECT pg_advisory_unlock(%s, %s)",
 }
 
